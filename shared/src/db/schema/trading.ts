@@ -1,0 +1,307 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { createdAt, decimal, pkId, tenantId, tstz, updatedAt } from './columns.ts';
+
+export const SIDES = ['buy', 'sell'] as const;
+export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;
+export const TIME_IN_FORCE = ['day', 'gtc', 'ioc', 'fok'] as const;
+/** FIX OrdStatus-like states plus local `denied` (risk governor) and `unknown` (ambiguous timeout). */
+export const ORDER_STATUSES = [
+  'pending_new',
+  'new',
+  'partially_filled',
+  'filled',
+  'pending_cancel',
+  'cancelled',
+  'rejected',
+  'expired',
+  'denied',
+  'unknown',
+] as const;
+
+/** Every trade idea, from the agent or a person; deny by default, expires. */
+export const proposals = pgTable(
+  'proposals',
+  {
+    id: pkId(),
+    tenantId: tenantId(),
+    signalId: uuid('signal_id'),
+    symbol: text('symbol').notNull(),
+    side: text('side', { enum: SIDES }).notNull(),
+    quantity: decimal('quantity').notNull(),
+    orderType: text('order_type', { enum: ORDER_TYPES }).notNull(),
+    limitPrice: decimal('limit_price'),
+    stopPrice: decimal('stop_price'),
+    targetPrice: decimal('target_price'),
+    timeHorizon: text('time_horizon').notNull(),
+    confidence: doublePrecision('confidence').notNull(),
+    riskScore: integer('risk_score').notNull(),
+    /** Layered rationale: market context, signal evidence, risk view, lessons applied. */
+    rationale: jsonb('rationale').notNull(),
+    lessonIds: uuid('lesson_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    status: text('status', {
+      enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'denied'],
+    })
+      .notNull()
+      .default('pending'),
+    decider: text('decider', { enum: ['openai', 'rules', 'human'] }).notNull(),
+    model: text('model'),
+    promptTokens: integer('prompt_tokens'),
+    completionTokens: integer('completion_tokens'),
+    latencyMs: integer('latency_ms'),
+    /** The risk governor's verdict per rule, computed when proposed and again at approval. */
+    riskVerdict: jsonb('risk_verdict'),
+    orderId: uuid('order_id'),
+    expiresAt: tstz('expires_at').notNull(),
+    decidedAt: tstz('decided_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('proposals_tenant_status_idx').on(t.tenantId, t.status, t.createdAt),
+    check('proposals_risk_score_check', sql`${t.riskScore} between 0 and 100`),
+  ],
+);
+
+/** A human's decision on a proposal. */
+export const approvals = pgTable(
+  'approvals',
+  {
+    id: pkId(),
+    tenantId: tenantId(),
+    proposalId: uuid('proposal_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    decision: text('decision', { enum: ['approve', 'reject'] }).notNull(),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('approvals_proposal_key').on(t.tenantId, t.proposalId)],
+);
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: pkId(),
+    tenantId: tenantId(),
+    /** Deterministic id sent to the broker; lookups after a timeout use it, never a new one. */
+    clientOrderId: text('client_order_id').notNull(),
+    brokerOrderId: text('broker_order_id'),
+    broker: text('broker').notNull().default('paper'),
+    brokerConnectionId: uuid('broker_connection_id'),
+    proposalId: uuid('proposal_id'),
+    symbol: text('symbol').notNull(),
+    side: text('side', { enum: SIDES }).notNull(),
+    orderType: text('order_type', { enum: ORDER_TYPES }).notNull(),
+    timeInForce: text('time_in_force', { enum: TIME_IN_FORCE }).notNull().default('day'),
+    quantity: decimal('quantity').notNull(),
+    limitPrice: decimal('limit_price'),
+    stopPrice: decimal('stop_price'),
+    status: text('status', { enum: ORDER_STATUSES }).notNull().default('pending_new'),
+    filledQuantity: decimal('filled_quantity').notNull().default('0'),
+    avgFillPrice: decimal('avg_fill_price'),
+    fees: decimal('fees').notNull().default('0'),
+    rejectReason: text('reject_reason'),
+    /** The governor's denial (reason code, limit, requested, current) when status is `denied`. */
+    denial: jsonb('denial'),
+    origin: text('origin', { enum: ['human', 'api', 'agent'] }).notNull(),
+    createdBy: text('created_by'),
+    version: integer('version').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('orders_client_order_id_key').on(t.tenantId, t.clientOrderId),
+    index('orders_tenant_status_idx').on(t.tenantId, t.status),
+    index('orders_tenant_created_idx').on(t.tenantId, t.createdAt),
+  ],
+);
+
+/** Executions; deduplicated by the broker's execution id, may arrive out of order. */
+export const fills = pgTable(
+  'fills',
+  {
+    id: pkId(),
+    tenantId: tenantId(),
+    orderId: uuid('order_id').notNull(),
+    executionId: text('execution_id').notNull(),
+    ts: tstz('ts').notNull(),
+    symbol: text('symbol').notNull(),
+    side: text('side', { enum: SIDES }).notNull(),
+    quantity: decimal('quantity').notNull(),
+    price: decimal('price').notNull(),
+    fee: decimal('fee').notNull().default('0'),
+    liquidity: text('liquidity', { enum: ['maker', 'taker'] }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('fills_execution_key').on(t.tenantId, t.executionId),
+    index('fills_tenant_ts_idx').on(t.tenantId, t.ts),
+    index('fills_order_idx').on(t.tenantId, t.orderId),
+  ],
+);
+
+/** Net position per desk and instrument (average-cost accounting). */
+export const positions = pgTable(
+  'positions',
+  {
+    tenantId: tenantId(),
+    symbol: text('symbol').notNull(),
+    quantity: decimal('quantity').notNull().default('0'),
+    avgCost: decimal('avg_cost').notNull().default('0'),
+    realizedPnl: decimal('realized_pnl').notNull().default('0'),
+    fees: decimal('fees').notNull().default('0'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.symbol] })],
+);
+
+/**
+ * Risk limits per desk (symbol '*') and per instrument (overrides). Null means "no limit from
+ * this row"; the governor merges desk and instrument rows, the stricter wins.
+ */
+export const riskLimits = pgTable(
+  'risk_limits',
+  {
+    id: pkId(),
+    tenantId: tenantId(),
+    symbol: text('symbol').notNull().default('*'),
+    maxOrderQty: decimal('max_order_qty'),
+    maxOrderNotional: decimal('max_order_notional'),
+    maxPosition: decimal('max_position'),
+    maxGrossExposure: decimal('max_gross_exposure'),
+    maxNetExposure: decimal('max_net_exposure'),
+    maxNetDelta: decimal('max_net_delta'),
+    maxOpenLegs: integer('max_open_legs'),
+    maxDailyLoss: decimal('max_daily_loss'),
+    priceCollarBps: integer('price_collar_bps'),
+    maxReferenceAgeMs: integer('max_reference_age_ms'),
+    maxSpreadBps: integer('max_spread_bps'),
+    duplicateWindowMs: integer('duplicate_window_ms'),
+    maxOrdersPerMinute: integer('max_orders_per_minute'),
+    lossStreakCount: integer('loss_streak_count'),
+    lossStreakThreshold: decimal('loss_streak_threshold'),
+    restricted: boolean('restricted').notNull().default(false),
+    updatedBy: uuid('updated_by'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('risk_limits_scope_key').on(t.tenantId, t.symbol)],
+);
+
+/**
+ * Kill switches, durable truth for halts. One global row (tenant_id null) and one per desk;
+ * the app checks them at every order, Redis pub/sub only speeds propagation.
+ */
+export const killSwitches = pgTable(
+  'kill_switches',
+  {
+    id: pkId(),
+    scope: text('scope', { enum: ['global', 'desk'] }).notNull(),
+    tenantId: uuid('tenant_id'),
+    engaged: boolean('engaged').notNull().default(false),
+    reason: text('reason'),
+    engagedBy: uuid('engaged_by'),
+    engagedAt: tstz('engaged_at'),
+    releasedBy: uuid('released_by'),
+    releasedAt: tstz('released_at'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('kill_switches_scope_key').on(
+      t.scope,
+      sql`coalesce(${t.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`,
+    ),
+    check('kill_switches_scope_check', sql`(${t.scope} = 'global') = (${t.tenantId} is null)`),
+  ],
+);
+
+/** Idempotency keys per (tenant, principal, procedure); first result replayed for 24 h. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    tenantId: tenantId(),
+    principal: text('principal').notNull(),
+    procedure: text('procedure').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    status: text('status', { enum: ['in_progress', 'completed'] }).notNull(),
+    response: jsonb('response'),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.principal, t.procedure, t.key] })],
+);
+
+/** Transactional outbox: broker commands committed with the order, sent only once committed. */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: tenantId(),
+    topic: text('topic').notNull(),
+    aggregateId: text('aggregate_id').notNull(),
+    payload: jsonb('payload').notNull(),
+    createdAt: createdAt(),
+    availableAt: tstz('available_at').notNull().defaultNow(),
+    dispatchedAt: tstz('dispatched_at'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+  },
+  (t) => [index('outbox_pending_idx').on(t.availableAt).where(sql`${t.dispatchedAt} is null`)],
+);
+
+/** Closed trades reported back for learning. */
+export const tradeOutcomes = pgTable(
+  'trade_outcomes',
+  {
+    id: pkId(),
+    tenantId: tenantId(),
+    proposalId: uuid('proposal_id'),
+    signalId: uuid('signal_id'),
+    symbol: text('symbol').notNull(),
+    side: text('side', { enum: SIDES }).notNull(),
+    quantity: decimal('quantity').notNull(),
+    entryPrice: decimal('entry_price').notNull(),
+    exitPrice: decimal('exit_price').notNull(),
+    pnl: decimal('pnl').notNull(),
+    openedAt: tstz('opened_at').notNull(),
+    closedAt: tstz('closed_at').notNull(),
+    notes: text('notes'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('trade_outcomes_tenant_idx').on(t.tenantId, t.closedAt)],
+);
+
+/**
+ * Lessons from losses (and large wins). `embedding` is real[] with cosine similarity in SQL;
+ * when pgvector exists a custom migration adds a vector column and index beside it.
+ */
+export const lessons = pgTable(
+  'lessons',
+  {
+    id: pkId(),
+    tenantId: tenantId(),
+    outcomeId: uuid('outcome_id'),
+    symbol: text('symbol').notNull(),
+    kind: text('kind', { enum: ['loss', 'win'] }).notNull(),
+    pnl: decimal('pnl').notNull(),
+    summary: text('summary').notNull(),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    embedding: doublePrecision('embedding').array().notNull(),
+    embedder: text('embedder').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('lessons_tenant_idx').on(t.tenantId, t.createdAt)],
+);

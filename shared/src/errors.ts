@@ -1,0 +1,33 @@
+/**
+ * One error class for domain code, with a string code from one const map. The server maps each
+ * code to a tRPC error code in one place; errors crossing a thread boundary carry the code.
+ */
+export const ErrorCode = {
+  BAD_INPUT: 'BAD_INPUT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  RISK_DENIED: 'RISK_DENIED',
+  HALTED: 'HALTED',
+  ILLEGAL_TRANSITION: 'ILLEGAL_TRANSITION',
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  UNAVAILABLE: 'UNAVAILABLE',
+  TIMEOUT: 'TIMEOUT',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AppError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

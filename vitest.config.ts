@@ -1,0 +1,45 @@
+import { defineConfig } from 'vitest/config';
+
+// The test runner has its own config: the web app's vite config (SolidStart, nitro) is not
+// loaded for tests. Projects: unit (no services), integration (real PostgreSQL + Redis; each
+// file gets its own fresh database), browser (Debian's Chromium via playwright-core).
+const integrationGlobs = ['*/tests/integration/**/*.test.ts'];
+const browserGlobs = ['web/tests/browser/**/*.test.ts'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['*/src/**/*.test.ts', '*/tests/unit/**/*.test.ts'],
+          exclude: ['**/node_modules/**', ...integrationGlobs, ...browserGlobs],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: integrationGlobs,
+          exclude: ['**/node_modules/**'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          globalSetup: ['./shared/src/testing/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: browserGlobs,
+          exclude: ['**/node_modules/**'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          globalSetup: ['./shared/src/testing/global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
