@@ -1,0 +1,9 @@
+import { solidStart } from '@solidjs/start/config';
+import { nitro } from 'nitro/vite';
+import { defineConfig } from 'vite';
+
+// SolidStart 2 shape: framework options live here (no app.config.ts); nitro builds the
+// deployable Node server into web/.output (run with `node web/.output/server/index.mjs`).
+export default defineConfig({
+  plugins: [solidStart(), nitro({ preset: 'node-server' })],
+});
