@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { TEST_ADMIN_DATABASE_URL } from './services.ts';
+import { migrate } from '../db/migrate.ts';
+import { TEST_ADMIN_DATABASE_URL, TEST_APP_PASSWORD, TEST_APP_ROLE } from './services.ts';
 
 export interface TestDatabase {
   /** Name of the fresh database. */
@@ -42,4 +43,36 @@ export async function createTestDatabase(prefix = 'aegis_test'): Promise<TestDat
       }
     },
   };
+}
+
+export interface MigratedTestDatabase extends TestDatabase {
+  /** URL connecting to the same database as the application role (RLS applies, owns nothing). */
+  readonly appUrl: string;
+  /** Name of the application role `appUrl` logs in as. */
+  readonly appRole: string;
+  /** Migration tags applied to build it. */
+  readonly applied: readonly string[];
+}
+
+/**
+ * A fresh database with every migration applied by the owner (the admin role) and the
+ * application role granted, as in production. Use `url` for fixtures and DDL, `appUrl` for the
+ * code under test. Call `drop()` in afterAll.
+ */
+export async function createMigratedTestDatabase(prefix = 'aegis_test'): Promise<MigratedTestDatabase> {
+  const database = await createTestDatabase(prefix);
+  try {
+    const appRole =
+      TEST_APP_PASSWORD === undefined
+        ? { name: TEST_APP_ROLE }
+        : { name: TEST_APP_ROLE, password: TEST_APP_PASSWORD };
+    const result = await migrate({ ownerUrl: database.url, appRole });
+    const app = new URL(database.url);
+    app.username = TEST_APP_ROLE;
+    app.password = TEST_APP_PASSWORD ?? '';
+    return { ...database, appUrl: app.toString(), appRole: TEST_APP_ROLE, applied: result.applied };
+  } catch (err) {
+    await database.drop().catch(() => {});
+    throw err;
+  }
 }
