@@ -1,0 +1,363 @@
+import { isIP } from 'node:net';
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { type SQL, sql } from 'drizzle-orm';
+import { type PgDatabase, PgTransaction } from 'drizzle-orm/pg-core';
+import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
+import {
+  type AuditActorType,
+  type AuditOutcome,
+  type ChainBreakReason,
+  type ChainCursor,
+  type ChainedFields,
+  checkChainRows,
+  GENESIS_HASH,
+  payloadDigest,
+  rowHash,
+  type StoredChainRow,
+} from './chain.ts';
+
+/**
+ * The audit log service: `record` appends one row to its tenant's hash chain inside the caller's
+ * transaction (so the audit row commits or rolls back with the action it describes), `verify`
+ * walks a chain and reports the first broken seq, `list` reads it back with filters.
+ *
+ * Append-only is enforced by the database (the application role has INSERT and SELECT only);
+ * tamper evidence comes from the chain (see chain.ts).
+ */
+
+// biome-ignore lint/suspicious/noExplicitAny: any drizzle postgres-js database or transaction, whatever its schema
+export type AuditDb = PgDatabase<PostgresJsQueryResultHKT, any, any>;
+
+export interface AuditActor {
+  type: AuditActorType;
+  /** User id, API key id, agent name; null for the system or an unknown user. */
+  id: string | null;
+}
+
+export interface AuditEvent {
+  /** Dotted verb, e.g. `auth.login`, `keys.create`, `orders.place`. */
+  action: string;
+  actor: AuditActor;
+  targetType?: string | null;
+  targetId?: string | null;
+  /** Anything JSON-like; only its digest is stored, and secret-named members never enter it. */
+  payload?: unknown;
+  outcome?: AuditOutcome;
+  /** Short, non-secret summary for people reading the log. */
+  details?: string | null;
+  /**
+   * The chain the row joins. Omitted: the desk of the transaction (`app.tenant_id`, set with
+   * SET LOCAL by the request context). `null`: the platform chain.
+   */
+  tenantId?: string | null;
+  /** Omitted: `app.request_id` of the transaction, if the request context set it. */
+  requestId?: string | null;
+  /** Omitted: `app.client_ip` of the transaction, if the request context set it. */
+  ip?: string | null;
+}
+
+export interface RecordedAudit {
+  id: number;
+  tenantId: string | null;
+  seq: number;
+  hash: string;
+}
+
+const MAX_TEXT = 512;
+const MAX_DETAILS = 2000;
+
+function bounded(value: string | null | undefined, max: number): string | null {
+  if (value === undefined || value === null) return null;
+  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
+}
+
+/** A valid textual IP, without an IPv6 zone; anything else is stored as null rather than failing the action. */
+function cleanIp(ip: string | null | undefined): string | null {
+  if (!ip) return null;
+  const withoutZone = ip.split('%')[0] ?? '';
+  return isIP(withoutZone) ? withoutZone : null;
+}
+
+/** Advisory-lock key of a chain: one lock per tenant chain, one for the platform chain. */
+const chainLockKey = (tenantSql: SQL) =>
+  sql`hashtextextended('aegis.audit:' || coalesce((${tenantSql})::text, 'platform'), 0)`;
+
+const UTC_MS_ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
+/**
+ * Appends one audit row. Call it inside the transaction of the action it records:
+ *
+ *   await audit.record(ctx.tx, { action: 'orders.place', actor, targetType: 'order', targetId, payload });
+ *
+ * Concurrency: appends to one chain are serialized by a transaction-scoped advisory lock taken
+ * before the last row is read; under READ COMMITTED the read after the lock sees the previous
+ * holder's committed row. (Under REPEATABLE READ the snapshot could predate it: the unique
+ * (tenant, seq) index then rejects the duplicate rather than forking the chain.) Given a plain
+ * database handle rather than a transaction, record opens its own transaction.
+ */
+export async function record(db: AuditDb, event: AuditEvent): Promise<RecordedAudit> {
+  if (!(db instanceof PgTransaction)) return db.transaction((tx) => appendInTransaction(tx, event));
+  return appendInTransaction(db, event);
+}
+
+async function appendInTransaction(tx: AuditDb, event: AuditEvent): Promise<RecordedAudit> {
+  if (!event.action || event.action.length > 128) {
+    throw new AppError(ErrorCode.BAD_INPUT, 'audit action must be 1..128 characters');
+  }
+  const tenantSql =
+    event.tenantId === undefined
+      ? sql`nullif(current_setting('app.tenant_id', true), '')::uuid`
+      : sql`${event.tenantId}::uuid`;
+  const requestIdSql =
+    event.requestId === undefined
+      ? sql`nullif(current_setting('app.request_id', true), '')`
+      : sql`${bounded(event.requestId, MAX_TEXT)}::text`;
+  const ipSql =
+    event.ip === undefined
+      ? sql`nullif(current_setting('app.client_ip', true), '')`
+      : sql`${cleanIp(event.ip)}::text`;
+
+  await tx.execute(sql`select pg_advisory_xact_lock(${chainLockKey(tenantSql)})`);
+  // One round trip after the lock: the chain head (if any), the resolved request context and the
+  // row's timestamp (database clock, so every server instance stamps on one clock, truncated to
+  // milliseconds so the hashed ISO string is exactly what is stored).
+  const [ctxRow] = (await tx.execute(sql`
+    with ctx as (
+      select ${tenantSql} as tenant_id, ${requestIdSql} as request_id, ${ipSql} as ip_text,
+             date_trunc('milliseconds', clock_timestamp()) as ts
+    )
+    select ctx.tenant_id::text as tenant_id, ctx.request_id, ctx.ip_text,
+           to_char(ctx.ts at time zone 'UTC', ${sql.raw(UTC_MS_ISO)}) as ts,
+           head.seq::text as head_seq, head.hash as head_hash
+    from ctx
+    left join lateral (
+      select a.seq, a.hash from audit_log a
+      where a.tenant_id is not distinct from ctx.tenant_id
+      order by a.seq desc limit 1
+    ) head on true`)) as unknown as Array<{
+    tenant_id: string | null;
+    request_id: string | null;
+    ip_text: string | null;
+    ts: string;
+    head_seq: string | null;
+    head_hash: string | null;
+  }>;
+  if (!ctxRow) throw new AppError(ErrorCode.INTERNAL, 'audit: context query returned no row');
+
+  // Normalize the IP the way PostgreSQL stores it (host() of the inet), so verify re-reads the same text.
+  const ip = cleanIp(ctxRow.ip_text);
+  let ipNormalized: string | null = null;
+  if (ip) {
+    const [r] = (await tx.execute(sql`select host(${ip}::inet) as ip`)) as unknown as Array<{ ip: string }>;
+    ipNormalized = r?.ip ?? null;
+  }
+
+  const prevHash = ctxRow.head_hash ?? GENESIS_HASH;
+  const fields: ChainedFields = {
+    tenantId: ctxRow.tenant_id,
+    seq: ctxRow.head_seq === null ? 1 : Number(ctxRow.head_seq) + 1,
+    ts: ctxRow.ts,
+    actorType: event.actor.type,
+    actorId: bounded(event.actor.id, MAX_TEXT),
+    action: event.action,
+    targetType: bounded(event.targetType, MAX_TEXT),
+    targetId: bounded(event.targetId, MAX_TEXT),
+    outcome: event.outcome ?? 'ok',
+    requestId: bounded(ctxRow.request_id, MAX_TEXT),
+    ip: ipNormalized,
+    payloadDigest: payloadDigest(event.payload),
+    details: bounded(event.details, MAX_DETAILS),
+  };
+  const hash = rowHash(prevHash, fields);
+  const [inserted] = (await tx.execute(sql`
+    insert into audit_log (tenant_id, seq, ts, actor_type, actor_id, action, target_type, target_id,
+                           outcome, request_id, ip, payload_digest, details, prev_hash, hash)
+    values (${fields.tenantId}::uuid, ${fields.seq}, ${fields.ts}::timestamptz, ${fields.actorType},
+            ${fields.actorId}, ${fields.action}, ${fields.targetType}, ${fields.targetId}, ${fields.outcome},
+            ${fields.requestId}, ${fields.ip}::inet, ${fields.payloadDigest}, ${fields.details},
+            ${prevHash}, ${hash})
+    returning id::text as id`)) as unknown as Array<{ id: string }>;
+  return { id: Number(inserted?.id), tenantId: fields.tenantId, seq: fields.seq, hash };
+}
+
+/** Columns read back for verify and list, in the exact textual form that was hashed. */
+const ROW_COLUMNS = sql.raw(`
+  id::text as id, tenant_id::text as tenant_id, seq::text as seq,
+  to_char(ts at time zone 'UTC', ${UTC_MS_ISO}) as ts, actor_type, actor_id, action, target_type,
+  target_id, outcome, request_id, host(ip) as ip, payload_digest, details, prev_hash, hash`);
+
+interface RawRow {
+  id: string;
+  tenant_id: string | null;
+  seq: string;
+  ts: string;
+  actor_type: AuditActorType;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: AuditOutcome;
+  request_id: string | null;
+  ip: string | null;
+  payload_digest: string;
+  details: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditEntry extends StoredChainRow {
+  id: number;
+}
+
+function toEntry(r: RawRow): AuditEntry {
+  return {
+    id: Number(r.id),
+    tenantId: r.tenant_id,
+    seq: Number(r.seq),
+    ts: r.ts,
+    actorType: r.actor_type,
+    actorId: r.actor_id,
+    action: r.action,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    outcome: r.outcome,
+    requestId: r.request_id,
+    ip: r.ip,
+    payloadDigest: r.payload_digest,
+    details: r.details,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+const chainFilter = (tenantId: string | null) => sql`tenant_id is not distinct from ${tenantId}::uuid`;
+
+export type VerifyResult =
+  | { ok: true; tenantId: string | null; rows: number; head: ChainCursor }
+  | {
+      ok: false;
+      tenantId: string | null;
+      rows: number;
+      /** The first seq at which the chain no longer holds. */
+      brokenAtSeq: number;
+      reason: ChainBreakReason | 'anchor_missing';
+    };
+
+export interface VerifyOptions {
+  tenantId: string | null;
+  /**
+   * A head recorded earlier (e.g. exported to a write-once store). A chain can only prove what it
+   * still contains: deleting the newest rows leaves a valid shorter chain, which the anchor exposes.
+   */
+  anchor?: ChainCursor;
+  pageSize?: number;
+}
+
+/** Walks a whole chain in seq order, page by page, and reports the first broken seq. */
+export async function verify(db: AuditDb, options: VerifyOptions): Promise<VerifyResult> {
+  const pageSize = options.pageSize ?? 1000;
+  let cursor: ChainCursor = { seq: 0, hash: GENESIS_HASH };
+  let rows = 0;
+  let anchorSeen = false;
+  for (;;) {
+    const page = (
+      (await db.execute(sql`
+      select ${ROW_COLUMNS} from audit_log
+      where ${chainFilter(options.tenantId)} and seq > ${cursor.seq}
+      order by audit_log.seq asc limit ${pageSize}`)) as unknown as RawRow[]
+    ).map(toEntry);
+    if (page.length === 0) break;
+    const result = checkChainRows(cursor, page);
+    if (!result.ok)
+      return { ok: false, tenantId: options.tenantId, rows, brokenAtSeq: result.seq, reason: result.reason };
+    if (options.anchor) {
+      const a = options.anchor;
+      const match = page.find((r) => r.seq === a.seq);
+      if (match) {
+        if (match.hash !== a.hash)
+          return { ok: false, tenantId: options.tenantId, rows, brokenAtSeq: a.seq, reason: 'hash_mismatch' };
+        anchorSeen = true;
+      }
+    }
+    rows += page.length;
+    cursor = result.cursor;
+    if (page.length < pageSize) break;
+  }
+  if (options.anchor && options.anchor.seq > 0 && !anchorSeen) {
+    return {
+      ok: false,
+      tenantId: options.tenantId,
+      rows,
+      brokenAtSeq: cursor.seq + 1,
+      reason: 'anchor_missing',
+    };
+  }
+  return { ok: true, tenantId: options.tenantId, rows, head: cursor };
+}
+
+export interface ListFilters {
+  tenantId: string | null;
+  /** Exact action, or a prefix ending in '.' or '*' (e.g. `orders.` for every order action). */
+  action?: string;
+  actorType?: AuditActorType;
+  actorId?: string;
+  targetType?: string;
+  targetId?: string;
+  outcome?: AuditOutcome;
+  from?: Date;
+  to?: Date;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit?: number;
+}
+
+export interface ListPage {
+  items: AuditEntry[];
+  nextCursor: string | null;
+}
+
+/** Newest first. The cursor is the seq of the last row returned (keyset pagination within a chain). */
+export function encodeCursor(seq: number): string {
+  return Buffer.from(`s:${seq}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const m = /^s:(\d{1,15})$/.exec(text);
+  if (!m) throw new AppError(ErrorCode.BAD_INPUT, 'invalid cursor');
+  return Number(m[1]);
+}
+
+export async function list(db: AuditDb, filters: ListFilters): Promise<ListPage> {
+  const limit = Math.min(Math.max(filters.limit ?? 50, 1), 500);
+  const conds: SQL[] = [chainFilter(filters.tenantId)];
+  if (filters.action) {
+    const a = filters.action;
+    if (a.endsWith('*') || a.endsWith('.')) {
+      const prefix = a.endsWith('*') ? a.slice(0, -1) : a;
+      // Escape LIKE metacharacters so a filter can never widen itself.
+      const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+      conds.push(sql`action like ${`${escaped}%`}`);
+    } else {
+      conds.push(sql`action = ${a}`);
+    }
+  }
+  if (filters.actorType) conds.push(sql`actor_type = ${filters.actorType}`);
+  if (filters.actorId) conds.push(sql`actor_id = ${filters.actorId}`);
+  if (filters.targetType) conds.push(sql`target_type = ${filters.targetType}`);
+  if (filters.targetId) conds.push(sql`target_id = ${filters.targetId}`);
+  if (filters.outcome) conds.push(sql`outcome = ${filters.outcome}`);
+  if (filters.from) conds.push(sql`ts >= ${filters.from.toISOString()}::timestamptz`);
+  if (filters.to) conds.push(sql`ts < ${filters.to.toISOString()}::timestamptz`);
+  if (filters.cursor !== undefined) conds.push(sql`seq < ${decodeCursor(filters.cursor)}`);
+  const rows = (await db.execute(sql`
+    select ${ROW_COLUMNS} from audit_log
+    where ${sql.join(conds, sql` and `)}
+    order by audit_log.seq desc limit ${limit + 1}`)) as unknown as RawRow[];
+  const items = rows.slice(0, limit).map(toEntry);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };
+}
+
+/** The service as one object, so call sites read `audit.record(tx, …)`. */
+export const audit = { record, verify, list } as const;
