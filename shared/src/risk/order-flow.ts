@@ -1,0 +1,55 @@
+import { dec } from '../accounting/decimal.ts';
+import { RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
+import type { OrderIntent, RecentOrderInfo, RiskContext, RiskLimits } from './types.ts';
+import { failed, passed, skipped } from './verdict.ts';
+
+const samePrice = (a: string | null | undefined, b: string | null | undefined) =>
+  (a ?? null) === null ? (b ?? null) === null : (b ?? null) !== null && dec(a!).eq(dec(b!));
+
+export const isSameOrder = (o: OrderIntent, r: RecentOrderInfo): boolean =>
+  r.symbol === o.symbol &&
+  r.side === o.side &&
+  r.orderType === o.orderType &&
+  dec(r.quantity).eq(dec(o.quantity)) &&
+  samePrice(r.limitPrice, o.limitPrice) &&
+  samePrice(r.stopPrice, o.stopPrice);
+
+/** Duplicate guard: the same order (symbol, side, type, quantity, prices) within the window. */
+export function checkDuplicate(order: OrderIntent, ctx: RiskContext, limits: RiskLimits): RuleVerdict {
+  if (limits.duplicateWindowMs === null) return skipped(RiskRule.DUPLICATE);
+  const since = ctx.now.getTime() - limits.duplicateWindowMs;
+  const dup = ctx.recentOrders.find((r) => r.createdAt.getTime() > since && isSameOrder(order, r));
+  if (dup) {
+    return failed(
+      RiskRule.DUPLICATE,
+      RiskReason.DUPLICATE_ORDER,
+      'same order sent within the duplicate window (ms)',
+      {
+        limit: limits.duplicateWindowMs,
+        current: ctx.now.getTime() - dup.createdAt.getTime(),
+      },
+    );
+  }
+  return passed(RiskRule.DUPLICATE, { limit: limits.duplicateWindowMs });
+}
+
+/** Order rate throttle: at most N orders per desk in any rolling 60 s (this one included). */
+export function checkThrottle(ctx: RiskContext, limits: RiskLimits): RuleVerdict {
+  if (limits.maxOrdersPerMinute === null) return skipped(RiskRule.THROTTLE);
+  const since = ctx.now.getTime() - 60_000;
+  const current = ctx.recentOrders.filter((r) => r.createdAt.getTime() > since).length;
+  const requested = current + 1;
+  if (requested > limits.maxOrdersPerMinute) {
+    return failed(
+      RiskRule.THROTTLE,
+      RiskReason.ORDER_RATE_EXCEEDED,
+      'order rate above the limit (per minute)',
+      {
+        limit: limits.maxOrdersPerMinute,
+        requested,
+        current,
+      },
+    );
+  }
+  return passed(RiskRule.THROTTLE, { limit: limits.maxOrdersPerMinute, requested, current });
+}

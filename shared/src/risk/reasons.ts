@@ -1,0 +1,76 @@
+/**
+ * The one catalogue of risk-governor rules and denial reasons. A denial always names its rule,
+ * its reason code and the numbers (limit, requested, current), so the console, the audit log and
+ * scripts can show exactly why an order did not go out.
+ */
+export const RiskRule = {
+  ORDER_QTY: 'order_qty',
+  ORDER_NOTIONAL: 'order_notional',
+  POSITION: 'position',
+  GROSS_EXPOSURE: 'gross_exposure',
+  NET_EXPOSURE: 'net_exposure',
+  NET_DELTA: 'net_delta',
+  OPEN_LEGS: 'open_legs',
+  DAILY_LOSS: 'daily_loss',
+  REFERENCE_PRICE: 'reference_price',
+  PRICE_COLLAR: 'price_collar',
+  SPREAD: 'spread',
+  MARKET_HOURS: 'market_hours',
+  INSTRUMENT: 'instrument',
+  DUPLICATE: 'duplicate',
+  THROTTLE: 'throttle',
+  CIRCUIT_BREAKER: 'circuit_breaker',
+  KILL_SWITCH: 'kill_switch',
+} as const;
+export type RiskRule = (typeof RiskRule)[keyof typeof RiskRule];
+
+export const RiskReason = {
+  MAX_ORDER_QTY: 'MAX_ORDER_QTY',
+  MAX_ORDER_NOTIONAL: 'MAX_ORDER_NOTIONAL',
+  MAX_POSITION: 'MAX_POSITION',
+  MAX_GROSS_EXPOSURE: 'MAX_GROSS_EXPOSURE',
+  MAX_NET_EXPOSURE: 'MAX_NET_EXPOSURE',
+  MAX_NET_DELTA: 'MAX_NET_DELTA',
+  MAX_OPEN_LEGS: 'MAX_OPEN_LEGS',
+  MAX_DAILY_LOSS: 'MAX_DAILY_LOSS',
+  /** No price to value the order or a leg with (no limit price, no quote, no mark). */
+  NO_REFERENCE_PRICE: 'NO_REFERENCE_PRICE',
+  /** The reference quote is older than max_reference_age_ms; risk-increasing orders are blocked. */
+  STALE_REFERENCE_PRICE: 'STALE_REFERENCE_PRICE',
+  PRICE_OUTSIDE_COLLAR: 'PRICE_OUTSIDE_COLLAR',
+  SPREAD_TOO_WIDE: 'SPREAD_TOO_WIDE',
+  NO_QUOTE: 'NO_QUOTE',
+  MARKET_CLOSED: 'MARKET_CLOSED',
+  UNKNOWN_CALENDAR: 'UNKNOWN_CALENDAR',
+  INSTRUMENT_RESTRICTED: 'INSTRUMENT_RESTRICTED',
+  INSTRUMENT_HALTED: 'INSTRUMENT_HALTED',
+  INSTRUMENT_DELISTED: 'INSTRUMENT_DELISTED',
+  DUPLICATE_ORDER: 'DUPLICATE_ORDER',
+  ORDER_RATE_EXCEEDED: 'ORDER_RATE_EXCEEDED',
+  LOSS_STREAK: 'LOSS_STREAK',
+  AUTOMATION_DISABLED: 'AUTOMATION_DISABLED',
+  GLOBAL_HALT: 'GLOBAL_HALT',
+  DESK_HALT: 'DESK_HALT',
+} as const;
+export type RiskReason = (typeof RiskReason)[keyof typeof RiskReason];
+
+/** One rule's outcome. Numbers are decimal strings (money, quantities) or integer strings. */
+export interface RuleVerdict {
+  readonly rule: RiskRule;
+  readonly passed: boolean;
+  readonly code?: RiskReason;
+  readonly limit?: string;
+  readonly requested?: string;
+  readonly current?: string;
+  /** Set when the rule had nothing to check (no limit configured, rule not applicable). */
+  readonly skipped?: boolean;
+  readonly message?: string;
+}
+
+export interface RiskDecision {
+  readonly allowed: boolean;
+  /** Every rule, in catalogue order, passed or not, so the console can show each verdict. */
+  readonly verdicts: readonly RuleVerdict[];
+  /** The failed verdicts (a subset of `verdicts`). */
+  readonly denials: readonly RuleVerdict[];
+}

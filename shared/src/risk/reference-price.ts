@@ -1,0 +1,105 @@
+import { BPS, type Dec, dec, ONE } from '../accounting/decimal.ts';
+import { RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
+import type { Derived, OrderIntent, QuoteInfo, RiskContext, RiskLimits } from './types.ts';
+import { failed, passed, skipped } from './verdict.ts';
+
+/** Reference price of a quote: the mid when both sides exist, else the last trade. */
+export function referencePrice(q: QuoteInfo | null): Dec | null {
+  if (!q) return null;
+  if (q.bid && q.ask) return dec(q.bid).plus(dec(q.ask)).div(2);
+  return q.last ? dec(q.last) : null;
+}
+
+/** Age of the reference quote in ms at `now` (never negative: clock skew counts as fresh). */
+export const quoteAgeMs = (q: QuoteInfo, now: Date): number => Math.max(0, now.getTime() - q.ts.getTime());
+
+/**
+ * The reference price must exist and be fresh. Stale or missing reference data blocks
+ * risk-increasing orders; risk-reducing orders still pass so a desk can always get flat.
+ */
+export function checkReferencePrice(d: Derived, ctx: RiskContext, limits: RiskLimits): RuleVerdict {
+  if (limits.maxReferenceAgeMs === null) return skipped(RiskRule.REFERENCE_PRICE);
+  const ref = referencePrice(ctx.quote);
+  if (ref === null || !ctx.quote) {
+    return d.reducing
+      ? passed(RiskRule.REFERENCE_PRICE)
+      : failed(
+          RiskRule.REFERENCE_PRICE,
+          RiskReason.NO_REFERENCE_PRICE,
+          'no reference price for the instrument',
+        );
+  }
+  const age = quoteAgeMs(ctx.quote, ctx.now);
+  if (age > limits.maxReferenceAgeMs && !d.reducing) {
+    return failed(
+      RiskRule.REFERENCE_PRICE,
+      RiskReason.STALE_REFERENCE_PRICE,
+      'reference price is stale (age in ms)',
+      {
+        limit: limits.maxReferenceAgeMs,
+        current: age,
+      },
+    );
+  }
+  return passed(RiskRule.REFERENCE_PRICE, { limit: limits.maxReferenceAgeMs, current: age });
+}
+
+/**
+ * Price collar (fat-finger guard): a buy's limit may not exceed reference × (1 + collar), a sell's
+ * may not go below reference × (1 − collar). Limit orders are collared against the reference
+ * price; stop-limit orders against their own stop price (they trade only once it is reached).
+ * Market and stop orders carry no price to collar.
+ */
+export function checkPriceCollar(
+  order: OrderIntent,
+  d: Derived,
+  ctx: RiskContext,
+  limits: RiskLimits,
+): RuleVerdict {
+  if (limits.priceCollarBps === null) return skipped(RiskRule.PRICE_COLLAR);
+  if (order.orderType === 'market' || order.orderType === 'stop' || !order.limitPrice) {
+    return skipped(RiskRule.PRICE_COLLAR, 'no limit price to collar');
+  }
+  const anchor =
+    order.orderType === 'stop_limit' && order.stopPrice ? dec(order.stopPrice) : referencePrice(ctx.quote);
+  if (anchor === null) {
+    return d.reducing
+      ? skipped(RiskRule.PRICE_COLLAR, 'no reference price; risk-reducing order')
+      : failed(RiskRule.PRICE_COLLAR, RiskReason.NO_REFERENCE_PRICE, 'no reference price to collar against');
+  }
+  const band = dec(limits.priceCollarBps).div(BPS);
+  const price = dec(order.limitPrice);
+  const bound = order.side === 'buy' ? anchor.times(ONE.plus(band)) : anchor.times(ONE.minus(band));
+  const outside = order.side === 'buy' ? price.gt(bound) : price.lt(bound);
+  if (outside) {
+    return failed(RiskRule.PRICE_COLLAR, RiskReason.PRICE_OUTSIDE_COLLAR, 'limit price outside the collar', {
+      limit: bound,
+      requested: price,
+      current: anchor,
+    });
+  }
+  return passed(RiskRule.PRICE_COLLAR, { limit: bound, requested: price, current: anchor });
+}
+
+/** Spread guard: the quoted spread, in bps of the mid, must not exceed max_spread_bps. */
+export function checkSpread(ctx: RiskContext, limits: RiskLimits): RuleVerdict {
+  if (limits.maxSpreadBps === null) return skipped(RiskRule.SPREAD);
+  const q = ctx.quote;
+  if (!q?.bid || !q.ask) {
+    return failed(RiskRule.SPREAD, RiskReason.NO_QUOTE, 'no two-sided quote to measure the spread', {
+      limit: limits.maxSpreadBps,
+    });
+  }
+  const bid = dec(q.bid);
+  const ask = dec(q.ask);
+  const mid = bid.plus(ask).div(2);
+  if (mid.lte(0)) return failed(RiskRule.SPREAD, RiskReason.NO_QUOTE, 'quote is not positive');
+  const spreadBps = ask.minus(bid).div(mid).times(BPS);
+  if (spreadBps.gt(limits.maxSpreadBps)) {
+    return failed(RiskRule.SPREAD, RiskReason.SPREAD_TOO_WIDE, 'quoted spread too wide (bps)', {
+      limit: limits.maxSpreadBps,
+      current: spreadBps.toDecimalPlaces(4),
+    });
+  }
+  return passed(RiskRule.SPREAD, { limit: limits.maxSpreadBps, current: spreadBps.toDecimalPlaces(4) });
+}
