@@ -1,0 +1,41 @@
+import type { ApiKeyScope } from './permissions.ts';
+
+/** Who is calling. Resolved once per request by the authentication middleware (trpc.ts §3). */
+export interface AuthUser {
+  readonly id: string;
+  readonly email: string;
+  readonly displayName: string;
+  readonly isPlatformAdmin: boolean;
+  readonly mustChangePassword: boolean;
+}
+
+export interface SessionRecord {
+  /** SHA-256 hex of the token (the token itself is never stored). */
+  readonly id: string;
+  readonly userId: string;
+  readonly activeTenantId: string | null;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly absoluteExpiresAt: Date;
+  readonly reauthenticatedAt: Date | null;
+}
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly name: string;
+  readonly prefix: string;
+  readonly scopes: readonly ApiKeyScope[];
+  readonly expiresAt: Date | null;
+  readonly lastUsedAt: Date | null;
+}
+
+export type Principal =
+  | { readonly kind: 'session'; readonly user: AuthUser; readonly session: SessionRecord }
+  | { readonly kind: 'api_key'; readonly user: AuthUser; readonly apiKey: ApiKeyRecord };
+
+/** The desk a request acts on: from the session's active desk or the API key's desk. */
+export function principalTenantId(p: Principal): string | null {
+  return p.kind === 'session' ? p.session.activeTenantId : p.apiKey.tenantId;
+}

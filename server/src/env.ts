@@ -1,0 +1,147 @@
+import { envBool, envInt, envPort, logLevel, parseConfig } from '@aegis/shared/config';
+import { z } from 'zod';
+
+/**
+ * The server's configuration: the one place that reads the environment. `main.ts` calls
+ * `loadServerConfig(process.env)` once at start; everything else receives the frozen object.
+ */
+
+const originList = z
+  .string()
+  .default('')
+  .transform((s, ctx) => {
+    const origins: string[] = [];
+    for (const raw of s.split(',')) {
+      const item = raw.trim();
+      if (!item) continue;
+      const origin = toOrigin(item);
+      if (!origin) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'each entry must be an http(s) origin such as https://aegis.example',
+        });
+        return z.NEVER;
+      }
+      origins.push(origin);
+    }
+    return origins;
+  });
+
+/** Normalises `https://Host:443/` → `https://host`; null when it is not an http(s) origin. */
+function toOrigin(value: string): string | null {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+    return u.origin;
+  } catch {
+    return null;
+  }
+}
+
+const postgresUrl = z
+  .string()
+  .refine((s) => /^postgres(ql)?:\/\//.test(s) && toUrl(s) !== null, 'must be a postgres:// URL');
+const redisUrl = z
+  .string()
+  .refine((s) => /^rediss?:\/\//.test(s) && toUrl(s) !== null, 'must be a redis:// URL');
+const httpUrl = z.string().refine((s) => toOrigin(s) !== null, 'must be an http(s) URL');
+
+function toUrl(s: string): URL | null {
+  try {
+    return new URL(s);
+  } catch {
+    return null;
+  }
+}
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === '' ? undefined : s));
+
+export const serverEnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: logLevel,
+    SERVER_HOST: z.string().min(1).default('127.0.0.1'),
+    SERVER_PORT: envPort(4000),
+    /** The application role's URL (not the migration owner): RLS applies to it. */
+    DATABASE_URL: postgresUrl,
+    /** Unset ⇒ single-process mode with the in-process bus and in-memory login throttle. */
+    REDIS_URL: redisUrl.optional(),
+    /** The origin the web console is served from (browsers send it as `Origin`). */
+    PUBLIC_ORIGIN: httpUrl.default('http://localhost:3000'),
+    /** Extra origins allowed to make cookie-authenticated mutations (comma-separated). */
+    ALLOWED_ORIGINS: originList,
+    SESSION_IDLE_DAYS: envInt(7, 1, 365),
+    SESSION_ABSOLUTE_DAYS: envInt(30, 1, 3650),
+    REAUTH_WINDOW_MINUTES: envInt(10, 1, 120),
+    /** Concurrent argon2 hashes; each costs ~19 MiB and one core for tens of milliseconds. */
+    ARGON2_MAX_CONCURRENCY: envInt(2, 1, 64),
+    /** Global permission for desks to run in autonomous mode; off unless explicitly enabled. */
+    AUTONOMOUS_ENABLED: envBool(false),
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: httpUrl.optional(),
+    OPENAI_MODEL: optionalString,
+    /** base64 of 32 random bytes (AES-256-GCM key for broker tokens at rest). */
+    TOKEN_ENCRYPTION_KEY: z
+      .string()
+      .optional()
+      .refine(
+        (s) => s === undefined || Buffer.from(s, 'base64').length === 32,
+        'must be base64 of exactly 32 bytes',
+      ),
+  })
+  .refine((c) => c.SESSION_ABSOLUTE_DAYS >= c.SESSION_IDLE_DAYS, {
+    path: ['SESSION_ABSOLUTE_DAYS'],
+    message: 'must be at least SESSION_IDLE_DAYS',
+  });
+
+export interface ServerConfig {
+  readonly nodeEnv: 'development' | 'test' | 'production';
+  readonly logLevel: string;
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly redisUrl: string | undefined;
+  readonly publicOrigin: string;
+  /** PUBLIC_ORIGIN plus ALLOWED_ORIGINS, normalised, deduplicated. */
+  readonly allowedOrigins: readonly string[];
+  /** Secure cookies (and the `__Host-` prefix) unless the console is served over plain http. */
+  readonly secureCookies: boolean;
+  readonly session: { readonly idleMs: number; readonly absoluteMs: number; readonly reauthWindowMs: number };
+  readonly argon2MaxConcurrency: number;
+  readonly autonomousEnabled: boolean;
+  readonly openai: { readonly apiKey?: string; readonly baseUrl?: string; readonly model?: string };
+  readonly tokenEncryptionKey: Buffer | undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
+  const e = parseConfig('server', serverEnvSchema, env);
+  const publicOrigin = toOrigin(e.PUBLIC_ORIGIN) ?? e.PUBLIC_ORIGIN;
+  const config: ServerConfig = {
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    host: e.SERVER_HOST,
+    port: e.SERVER_PORT,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    publicOrigin,
+    allowedOrigins: [...new Set([publicOrigin, ...e.ALLOWED_ORIGINS])],
+    // Browsers refuse `__Host-` cookies without Secure, and never send Secure cookies over plain
+    // http (localhost excepted in some, not all). So plain-http origins get non-secure cookies.
+    secureCookies: publicOrigin.startsWith('https:'),
+    session: {
+      idleMs: e.SESSION_IDLE_DAYS * DAY_MS,
+      absoluteMs: e.SESSION_ABSOLUTE_DAYS * DAY_MS,
+      reauthWindowMs: e.REAUTH_WINDOW_MINUTES * 60_000,
+    },
+    argon2MaxConcurrency: e.ARGON2_MAX_CONCURRENCY,
+    autonomousEnabled: e.AUTONOMOUS_ENABLED,
+    openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
+    tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64') : undefined,
+  };
+  return Object.freeze(config);
+}

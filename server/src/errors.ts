@@ -1,0 +1,81 @@
+import { AppError, type ErrorCode } from '@aegis/shared/errors';
+import { TRPCError } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { ZodError } from 'zod';
+
+/**
+ * The one place where domain errors become tRPC errors. Domain code throws `AppError`; a
+ * middleware at the root of every procedure (trpc.ts §2) passes failures through `toTRPCError`.
+ */
+const CODE_MAP: Record<ErrorCode, TRPC_ERROR_CODE_KEY> = {
+  BAD_INPUT: 'BAD_REQUEST',
+  UNAUTHENTICATED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  RISK_DENIED: 'UNPROCESSABLE_CONTENT',
+  HALTED: 'PRECONDITION_FAILED',
+  ILLEGAL_TRANSITION: 'CONFLICT',
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  TIMEOUT: 'TIMEOUT',
+  INTERNAL: 'INTERNAL_SERVER_ERROR',
+};
+
+export function trpcCodeOf(code: ErrorCode): TRPC_ERROR_CODE_KEY {
+  return CODE_MAP[code];
+}
+
+/** Maps an AppError (possibly wrapped by tRPC as the cause) to a TRPCError that keeps it as cause. */
+export function toTRPCError(error: unknown): TRPCError {
+  const app = findAppError(error);
+  if (app) {
+    // INTERNAL AppErrors are still internal: their message is not for the client.
+    return new TRPCError({ code: CODE_MAP[app.code], message: app.message, cause: app });
+  }
+  if (error instanceof TRPCError) return error;
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause: error instanceof Error ? error : undefined });
+}
+
+export function findAppError(error: unknown): AppError | undefined {
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e instanceof AppError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function findZodError(error: unknown): ZodError | undefined {
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e instanceof ZodError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Field-level problems of an input, `path` joined with dots; never the offending value. */
+export function zodFieldErrors(error: ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(input)',
+    message: issue.message,
+  }));
+}
+
+/**
+ * True when the client must not see the message: an unexpected error (a bug, a driver error)
+ * or an AppError explicitly marked INTERNAL.
+ */
+export function isInternal(error: TRPCError): boolean {
+  if (error.code !== 'INTERNAL_SERVER_ERROR') return false;
+  return true;
+}
+
+/** Seconds the client should wait, when the error says so (rate limits, throttles). */
+export function retryAfterSecondsOf(error: unknown): number | undefined {
+  const app = findAppError(error);
+  const v = app?.details?.retryAfterSeconds;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.ceil(v) : undefined;
+}
