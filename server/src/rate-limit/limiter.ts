@@ -79,8 +79,22 @@ export class RateLimiter {
     this.#log = options.log;
   }
 
+  /**
+   * The tRPC middleware's entry point (trpc.ts): one call per procedure. Queries and
+   * subscriptions count as reads and fail open; mutations count as mutations and fail closed.
+   */
+  async check(call: { key: string; path: string; type: 'query' | 'mutation' | 'subscription' }): Promise<void> {
+    const isMutation = call.type === 'mutation';
+    await this.enforce({
+      identity: call.key,
+      class: isMutation ? 'mutation' : 'read',
+      failMode: isMutation ? 'closed' : 'open',
+      path: call.path,
+    });
+  }
+
   /** Decides without throwing. */
-  async check(req: RateLimitRequest): Promise<RateLimitOutcome> {
+  async decide(req: RateLimitRequest): Promise<RateLimitOutcome> {
     if (!this.settings.enabled) return { status: 'disabled' };
     const window = this.settings[req.class];
     const key = `${this.settings.keyPrefix}:${req.class}:${req.identity}`;
@@ -108,7 +122,7 @@ export class RateLimiter {
    * the Retry-After header) or UNAVAILABLE (503) when the store is down and the request fails closed.
    */
   async enforce(req: RateLimitRequest): Promise<RateLimitOutcome> {
-    const outcome = await this.check(req);
+    const outcome = await this.decide(req);
     if (outcome.status === 'limited') {
       throw new AppError(
         ErrorCode.RATE_LIMITED,
