@@ -83,7 +83,11 @@ export class RateLimiter {
    * The tRPC middleware's entry point (trpc.ts): one call per procedure. Queries and
    * subscriptions count as reads and fail open; mutations count as mutations and fail closed.
    */
-  async check(call: { key: string; path: string; type: 'query' | 'mutation' | 'subscription' }): Promise<void> {
+  async check(call: {
+    key: string;
+    path: string;
+    type: 'query' | 'mutation' | 'subscription';
+  }): Promise<void> {
     const isMutation = call.type === 'mutation';
     await this.enforce({
       identity: call.key,
