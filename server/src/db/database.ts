@@ -1,29 +1,13 @@
-import type { schema } from '@aegis/shared/db';
-import type { ExtractTablesWithRelations } from 'drizzle-orm';
-import { sql } from 'drizzle-orm';
-import type { PgTransaction } from 'drizzle-orm/pg-core';
-import type { PostgresJsDatabase, PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
+/**
+ * Database types and the tenant-scoped transaction, as the server uses them. The pools and
+ * `withTenant` live in `@aegis/shared/db/client` (shared with the engine); this module names
+ * them for server code so routers and services import one place.
+ */
+import type { Db, DbTx } from '@aegis/shared/db/client';
 
-/** The application role's drizzle database (RLS applies: tenant tables need `app.tenant_id`). */
-export type Db = PostgresJsDatabase<typeof schema>;
-/** A transaction on it; inside `withTenant` the tenant setting is in force. */
-export type Tx = PgTransaction<
-  PostgresJsQueryResultHKT,
-  typeof schema,
-  ExtractTablesWithRelations<typeof schema>
->;
+export { withTenant } from '@aegis/shared/db/client';
+export type { Db };
+/** A drizzle transaction; inside `withTenant` (and in desk procedures' `ctx.tx`) RLS applies. */
+export type Tx = DbTx;
 /** Either: services that need no tenant setting accept both. */
 export type Queryable = Db | Tx;
-
-/**
- * Runs `fn` in a transaction scoped to one desk: `set_config('app.tenant_id', id, true)` is the
- * function form of `SET LOCAL`, so the setting ends with the transaction and a pooled connection
- * never carries one request's tenant into the next. RLS policies read it with
- * `current_setting('app.tenant_id', true)`.
- */
-export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
-    return fn(tx);
-  });
-}
