@@ -306,8 +306,10 @@ export interface ListFilters {
   outcome?: AuditOutcome;
   from?: Date;
   to?: Date;
-  /** Opaque cursor from a previous page. */
+  /** Opaque cursor from a previous page (older rows). */
   cursor?: string;
+  /** Only rows newer than this seq (for following a chain: `audit tail --follow`). */
+  sinceSeq?: number;
   limit?: number;
 }
 
@@ -350,6 +352,7 @@ export async function list(db: AuditDb, filters: ListFilters): Promise<ListPage>
   if (filters.from) conds.push(sql`ts >= ${filters.from.toISOString()}::timestamptz`);
   if (filters.to) conds.push(sql`ts < ${filters.to.toISOString()}::timestamptz`);
   if (filters.cursor !== undefined) conds.push(sql`seq < ${decodeCursor(filters.cursor)}`);
+  if (filters.sinceSeq !== undefined) conds.push(sql`seq > ${filters.sinceSeq}`);
   const rows = (await db.execute(sql`
     select ${ROW_COLUMNS} from audit_log
     where ${sql.join(conds, sql` and `)}

@@ -1,0 +1,68 @@
+import type { AppRouter } from '@aegis/server/router';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  type TRPCClient,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
+
+/**
+ * The typed API client for scripts: `createAegisClient({ url, apiKey })` returns a tRPC client
+ * typed by the server's `AppRouter` (a type-only import: nothing of the server is bundled or run).
+ * Queries and mutations go over batched HTTP, subscriptions over SSE (Node has no global
+ * EventSource before 22 and none that sends headers: the `eventsource` package does, through its
+ * `fetch` option). Every request carries `Authorization: Bearer <key>`.
+ *
+ *   const aegis = createAegisClient(loadCliConfig());
+ *   const me = await aegis.auth.whoami.query();
+ */
+export type AegisClient = TRPCClient<AppRouter>;
+
+export interface AegisClientOptions {
+  /** Server base URL (tRPC is at `${url}/trpc`). */
+  readonly url: string;
+  readonly apiKey?: string | undefined;
+  /** Per-request timeout for queries and mutations. */
+  readonly timeoutMs?: number;
+  /** Extra headers on every request (e.g. a request id for tracing). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export function createAegisClient(options: AegisClientOptions): AegisClient {
+  const endpoint = `${options.url.replace(/\/+$/, '')}/trpc`;
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+
+  const timedFetch: typeof fetch = (input, init) =>
+    fetch(input, {
+      ...init,
+      signal: init?.signal
+        ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
+        : AbortSignal.timeout(timeoutMs),
+    });
+
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url: endpoint,
+          EventSource,
+          // No timeout here: a subscription is meant to stay open.
+          eventSourceOptions: {
+            fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
+          },
+        }),
+        false: httpBatchLink({
+          url: endpoint,
+          headers: () => headers,
+          fetch: timedFetch,
+          maxURLLength: 4_000,
+        }),
+      }),
+    ],
+  });
+}
