@@ -1,0 +1,134 @@
+import { MALFORMED, type MalformedKind, type TickRecord, validateTick } from './tick.ts';
+
+/**
+ * Recorded ticks as CSV, one tick per line after a header:
+ *
+ *   ts,symbol,seq,kind,aggressor,price,size,bid,ask,bid_size,ask_size
+ *   2026-01-01T00:00:00.000125Z,AAPL,1,trade,buy,187.25,100,187.24,187.25,300,200
+ *
+ * - ts: ISO 8601 with up to 6 fractional digits and a zone (Z or ±hh:mm), or integer µs since
+ *   the epoch; written as ISO with exactly 6 digits (lossless).
+ * - kind: trade | quote (or 1 | 2); aggressor: buy | sell | empty (or 1 | -1 | 0).
+ * - bid/ask/sizes: empty = unknown (0). Numbers are written in shortest round-trip form.
+ * Text is the interchange format; the binary `.ticks` file is the fast replay path.
+ */
+export const CSV_HEADER = 'ts,symbol,seq,kind,aggressor,price,size,bid,ask,bid_size,ask_size';
+const FIELD_COUNT = 11;
+const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `symbolIdOf` maps a symbol to its id (interning it) or returns -1. */
+export function parseCsvLine(
+  line: string,
+  symbolIdOf: (symbol: string) => number,
+  out: TickRecord,
+): MalformedKind | null {
+  const f = line.split(',');
+  if (f.length !== FIELD_COUNT) return MALFORMED.shape;
+  const ts = parseTimestampUs(f[0] as string);
+  if (ts === null) return MALFORMED.timestamp;
+  const symbolId = symbolIdOf((f[1] as string).trim());
+  if (symbolId < 0) return MALFORMED.symbol;
+  const seq = parseNumber(f[2] as string);
+  const kind = parseKind(f[3] as string);
+  if (kind === null) return MALFORMED.kind;
+  const aggressor = parseAggressor(f[4] as string);
+  if (aggressor === null) return MALFORMED.aggressor;
+  const price = parseNumber(f[5] as string);
+  const size = parseNumber(f[6] as string);
+  const bid = parseOptional(f[7] as string);
+  const ask = parseOptional(f[8] as string);
+  const bidSize = parseOptional(f[9] as string);
+  const askSize = parseOptional(f[10] as string);
+  if (Number.isNaN(seq) || Number.isNaN(price) || Number.isNaN(size)) return MALFORMED.number;
+  if (Number.isNaN(bid) || Number.isNaN(ask) || Number.isNaN(bidSize) || Number.isNaN(askSize)) {
+    return MALFORMED.number;
+  }
+  out.symbolId = symbolId;
+  out.seq = seq;
+  out.tsEventUs = ts;
+  out.kind = kind;
+  out.aggressor = aggressor;
+  out.price = price;
+  out.size = size;
+  out.bid = bid;
+  out.ask = ask;
+  out.bidSize = bidSize;
+  out.askSize = askSize;
+  return validateTick(out);
+}
+
+export function formatCsvLine(t: TickRecord, symbol: string): string {
+  const opt = (x: number) => (x === 0 ? '' : String(x));
+  return [
+    formatTimestampUs(t.tsEventUs),
+    symbol,
+    String(t.seq),
+    t.kind === 1 ? 'trade' : 'quote',
+    t.aggressor === 1 ? 'buy' : t.aggressor === -1 ? 'sell' : '',
+    String(t.price),
+    String(t.size),
+    opt(t.bid),
+    opt(t.ask),
+    opt(t.bidSize),
+    opt(t.askSize),
+  ].join(',');
+}
+
+export function parseTimestampUs(text: string): number | null {
+  const s = text.trim();
+  if (/^\d{1,16}$/.test(s)) return Number(s);
+  const m = ISO.exec(s);
+  if (!m) return null;
+  const ms = Date.parse(`${m[1]}${m[3]}`);
+  if (Number.isNaN(ms)) return null;
+  const frac = (m[2] ?? '').padEnd(6, '0');
+  return ms * 1000 + Number(frac);
+}
+
+export function formatTimestampUs(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const micros = us - ms * 1000;
+  const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ
+  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+}
+
+function parseNumber(s: string): number {
+  const t = s.trim();
+  // Number('') is 0 and Number('0x10') is 16: accept plain decimals only.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number.NaN;
+  return Number(t);
+}
+
+function parseOptional(s: string): number {
+  return s.trim() === '' ? 0 : parseNumber(s);
+}
+
+function parseKind(s: string): number | null {
+  switch (s.trim()) {
+    case 'trade':
+    case '1':
+      return 1;
+    case 'quote':
+    case '2':
+      return 2;
+    default:
+      return null;
+  }
+}
+
+function parseAggressor(s: string): number | null {
+  switch (s.trim()) {
+    case 'buy':
+    case '1':
+    case '+1':
+      return 1;
+    case 'sell':
+    case '-1':
+      return -1;
+    case '':
+    case '0':
+      return 0;
+    default:
+      return null;
+  }
+}

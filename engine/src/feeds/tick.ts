@@ -1,0 +1,108 @@
+/**
+ * The tick as the feeds hand it to the rings (engine contract §3). Feeds never allocate per tick:
+ * each fills ONE reused scratch `TickRecord` and calls `sink.publish(t)`; the sink copies the
+ * fields into a ring slot before returning, so the scratch can be overwritten at once.
+ */
+export interface TickRecord {
+  symbolId: number;
+  /** Feed sequence number (an integer below 2^53). */
+  seq: number;
+  /** Event time, microseconds since the epoch (an integer below 2^53). */
+  tsEventUs: number;
+  /** 1 trade, 2 quote (ring/layout.ts TICK_KIND). */
+  kind: number;
+  /** +1 buyer-initiated, -1 seller-initiated, 0 unknown. */
+  aggressor: number;
+  price: number;
+  size: number;
+  bid: number;
+  ask: number;
+  bidSize: number;
+  askSize: number;
+}
+
+export interface TickSink {
+  /** Copies the tick into the pipeline; false = dropped by the backpressure policy (counted). */
+  publish(t: TickRecord): boolean;
+  /** Makes every tick published so far visible to consumers (rings publish per batch). */
+  flush?(): void;
+}
+
+export function createTickRecord(): TickRecord {
+  return {
+    symbolId: 0,
+    seq: 0,
+    tsEventUs: 0,
+    kind: 0,
+    aggressor: 0,
+    price: 0,
+    size: 0,
+    bid: 0,
+    ask: 0,
+    bidSize: 0,
+    askSize: 0,
+  };
+}
+
+export function copyTick(from: TickRecord, to: TickRecord): TickRecord {
+  to.symbolId = from.symbolId;
+  to.seq = from.seq;
+  to.tsEventUs = from.tsEventUs;
+  to.kind = from.kind;
+  to.aggressor = from.aggressor;
+  to.price = from.price;
+  to.size = from.size;
+  to.bid = from.bid;
+  to.ask = from.ask;
+  to.bidSize = from.bidSize;
+  to.askSize = from.askSize;
+  return to;
+}
+
+/** Why a record was rejected at intake (metric label `kind`). */
+export const MALFORMED = {
+  /** A line/entry that could not be split into the expected fields. */
+  shape: 'shape',
+  /** A field that should be a number is not one. */
+  number: 'number',
+  timestamp: 'timestamp',
+  kind: 'kind',
+  aggressor: 'aggressor',
+  price: 'price',
+  size: 'size',
+  /** bid > ask, or a negative side size. */
+  quote: 'quote',
+  symbol: 'symbol',
+  /** A binary record cut short at the end of a file. */
+  truncated: 'truncated',
+  /** A stream entry that is not valid JSON / misses required fields. */
+  payload: 'payload',
+} as const;
+export type MalformedKind = (typeof MALFORMED)[keyof typeof MALFORMED];
+
+/** µs since the epoch of 2000-01-01 and 2200-01-01: event times outside are rejected. */
+const MIN_TS_US = 946_684_800_000_000;
+const MAX_TS_US = 7_258_118_400_000_000;
+
+/**
+ * The one validation of a tick, at intake (never again downstream). Returns the reason it is
+ * malformed, or null when it may enter the rings. Allocation-free.
+ */
+export function validateTick(t: TickRecord): MalformedKind | null {
+  if (!Number.isSafeInteger(t.tsEventUs) || t.tsEventUs < MIN_TS_US || t.tsEventUs > MAX_TS_US) {
+    return MALFORMED.timestamp;
+  }
+  if (!Number.isSafeInteger(t.seq) || t.seq < 0) return MALFORMED.number;
+  if (t.kind !== 1 && t.kind !== 2) return MALFORMED.kind;
+  if (t.aggressor !== 1 && t.aggressor !== -1 && t.aggressor !== 0) return MALFORMED.aggressor;
+  if (!(t.price > 0) || !Number.isFinite(t.price)) return MALFORMED.price;
+  if (!(t.size >= 0) || !Number.isFinite(t.size)) return MALFORMED.size;
+  if (!Number.isFinite(t.bid) || !Number.isFinite(t.ask) || t.bid < 0 || t.ask < 0) return MALFORMED.quote;
+  if (!Number.isFinite(t.bidSize) || !Number.isFinite(t.askSize) || t.bidSize < 0 || t.askSize < 0) {
+    return MALFORMED.quote;
+  }
+  // 0 = side unknown; a crossed book (bid above ask) is bad data, a locked one (equal) is not.
+  if (t.bid > 0 && t.ask > 0 && t.bid > t.ask) return MALFORMED.quote;
+  if (t.kind === 2 && (t.bid <= 0 || t.ask <= 0)) return MALFORMED.quote;
+  return null;
+}
