@@ -83,6 +83,11 @@ export const serverEnvSchema = z
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: httpUrl.optional(),
     OPENAI_MODEL: optionalString,
+    /** Per session / API key sliding-window limits (server/src/rate-limit/). */
+    RATE_LIMIT_ENABLED: envBool(true),
+    RATE_LIMIT_WINDOW_SECONDS: envInt(60, 1, 3600),
+    RATE_LIMIT_READS: envInt(600, 1, 1_000_000),
+    RATE_LIMIT_MUTATIONS: envInt(120, 1, 1_000_000),
     /** base64 of 32 random bytes (AES-256-GCM key for broker tokens at rest). */
     TOKEN_ENCRYPTION_KEY: z
       .string()
@@ -114,6 +119,11 @@ export interface ServerConfig {
   readonly autonomousEnabled: boolean;
   readonly openai: { readonly apiKey?: string; readonly baseUrl?: string; readonly model?: string };
   readonly tokenEncryptionKey: Buffer | undefined;
+  readonly rateLimit: {
+    readonly enabled: boolean;
+    readonly read: { readonly limit: number; readonly windowMs: number };
+    readonly mutation: { readonly limit: number; readonly windowMs: number };
+  };
 }
 
 const DAY_MS = 86_400_000;
@@ -142,6 +152,11 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     autonomousEnabled: e.AUTONOMOUS_ENABLED,
     openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64') : undefined,
+    rateLimit: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      read: { limit: e.RATE_LIMIT_READS, windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000 },
+      mutation: { limit: e.RATE_LIMIT_MUTATIONS, windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    },
   };
   return Object.freeze(config);
 }
