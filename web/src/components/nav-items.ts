@@ -1,0 +1,19 @@
+import type { IconName } from './icons.tsx';
+
+/** The console's sections, in nav order, with their `g <key>` keyboard shortcut. */
+export interface NavItem {
+  readonly href: string;
+  readonly label: string;
+  readonly icon: IconName;
+  readonly key: string;
+}
+
+export const NAV_ITEMS: readonly NavItem[] = [
+  { href: '/', label: 'Overview', icon: 'overview', key: 'o' },
+  { href: '/signals', label: 'Signals', icon: 'signals', key: 's' },
+  { href: '/proposals', label: 'Proposals', icon: 'proposals', key: 'p' },
+  { href: '/orders', label: 'Orders', icon: 'orders', key: 'r' },
+  { href: '/positions', label: 'Positions', icon: 'positions', key: 'i' },
+  { href: '/audit', label: 'Audit', icon: 'audit', key: 'a' },
+  { href: '/settings', label: 'Settings', icon: 'settings', key: ',' },
+];

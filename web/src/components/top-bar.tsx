@@ -1,0 +1,94 @@
+import { A } from '@solidjs/router';
+import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { useSession } from '../lib/session.tsx';
+import { BrandMark } from './icons.tsx';
+import { UserMenu } from './user-menu.tsx';
+
+export type HaltState =
+  | { readonly kind: 'live' }
+  | { readonly kind: 'halted'; readonly reason?: string }
+  | { readonly kind: 'unknown'; readonly why: string };
+
+/**
+ * The kill-switch status, always visible. "Unknown" is its own state (dashed dot, neutral
+ * colour): the console never claims trading is live when it cannot tell.
+ */
+export function HaltPill(props: { state: HaltState }) {
+  const label = () =>
+    props.state.kind === 'live' ? 'Trading live' : props.state.kind === 'halted' ? 'Halted' : 'Halt status n/a';
+  const title = () =>
+    props.state.kind === 'halted'
+      ? `Trading is halted${props.state.reason ? `: ${props.state.reason}` : ''}`
+      : props.state.kind === 'unknown'
+        ? props.state.why
+        : 'Kill switch released: trading allowed within risk limits';
+  return (
+    <output class="status-pill" data-state={props.state.kind} title={title()} aria-live="polite">
+      <span class="status-dot" aria-hidden="true" />
+      <span>{label()}</span>
+    </output>
+  );
+}
+
+function UtcClock() {
+  // Rendered empty on the server and filled after hydration (the server's "now" would differ).
+  const [now, setNow] = createSignal<string>('--:--:--');
+  onMount(() => {
+    const tick = () => setNow(new Date().toISOString().slice(11, 19));
+    tick();
+    const timer = setInterval(tick, 1000);
+    onCleanup(() => clearInterval(timer));
+  });
+  return (
+    <time class="clock" aria-label="UTC time">
+      {now()} UTC
+    </time>
+  );
+}
+
+function DeskSwitcher() {
+  const session = useSession();
+  const desks = () => session.me()?.desks ?? [];
+  const active = () => session.me()?.activeDesk ?? null;
+  return (
+    <div class="desk-switcher">
+      <label class="desk-label" for="desk-switcher">
+        Desk
+      </label>
+      <select
+        id="desk-switcher"
+        class="select"
+        disabled={desks().length < 2}
+        value={active()?.id ?? ''}
+        onChange={(e) => void session.switchDesk(e.currentTarget.value)}
+      >
+        <Show when={desks().length > 0} fallback={<option value="">{session.me() ? 'No desk' : '—'}</option>}>
+          <For each={desks()}>{(desk) => <option value={desk.id}>{desk.name}</option>}</For>
+        </Show>
+      </select>
+      <Show when={active()}>{(desk) => <span class="role-badge">{desk().role}</span>}</Show>
+    </div>
+  );
+}
+
+export function TopBar(props: { halt: HaltState }) {
+  return (
+    <header class="topbar">
+      <div class="topbar-section">
+        <A href="/" class="brand" aria-label="Aegis overview">
+          <BrandMark />
+          AEGIS
+        </A>
+        <span class="topbar-divider" aria-hidden="true" />
+        <DeskSwitcher />
+      </div>
+      <div class="topbar-spacer" />
+      <div class="topbar-section">
+        <HaltPill state={props.halt} />
+        <span class="topbar-divider" aria-hidden="true" />
+        <UtcClock />
+        <UserMenu />
+      </div>
+    </header>
+  );
+}

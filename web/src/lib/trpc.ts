@@ -1,0 +1,61 @@
+import type { AppRouter } from '@aegis/server/router';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+} from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+
+/**
+ * The console's only API client. Every call goes to `/trpc` on the console's own origin; the
+ * web server forwards it to the Aegis server (routes/trpc/[...path].ts), so the HttpOnly session
+ * cookie is sent and set same-origin and the server's CSRF check sees our Origin.
+ *
+ * Queries and mutations are batched over HTTP; subscriptions are Server-Sent Events
+ * (tRPC 11 async-generator subscriptions) through the same proxy.
+ *
+ * Browser-only: the console fetches its data after hydration (the server renders the layout and
+ * loading states), so nothing here runs during SSR.
+ */
+const url = '/trpc';
+
+export const trpc = createTRPCClient<AppRouter>({
+  links: [
+    splitLink({
+      condition: (op) => op.type === 'subscription',
+      true: httpSubscriptionLink({
+        url,
+        eventSourceOptions: { withCredentials: true },
+      }),
+      false: httpBatchLink({
+        url,
+        // Same-origin already sends cookies; 'include' keeps them if the console is ever
+        // served from a sibling origin behind the same proxy.
+        fetch: (input, init) => fetch(input, { ...init, credentials: 'include' }),
+      }),
+    }),
+  ],
+});
+
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+
+export function isTRPCClientError(error: unknown): error is TRPCClientError<AppRouter> {
+  return error instanceof TRPCClientError;
+}
+
+/** The tRPC error code of a failed call (`UNAUTHORIZED`, `TOO_MANY_REQUESTS` …), if any. */
+export function errorCodeOf(error: unknown): string | undefined {
+  return isTRPCClientError(error) ? error.data?.code : undefined;
+}
+
+/** A message fit for a trader: the server's own wording, or a plain network failure. */
+export function errorMessageOf(error: unknown): string {
+  if (isTRPCClientError(error)) {
+    if (!error.data && /fetch|network/i.test(error.message)) return 'Network error: the console cannot reach the server.';
+    return error.message;
+  }
+  return error instanceof Error ? error.message : 'Unexpected error.';
+}

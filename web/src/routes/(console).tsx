@@ -1,0 +1,59 @@
+import type { RouteSectionProps } from '@solidjs/router';
+import { Match, Switch } from 'solid-js';
+import { KeyboardShortcuts } from '../components/shortcuts.tsx';
+import { SideNav } from '../components/side-nav.tsx';
+import { type HaltState, TopBar } from '../components/top-bar.tsx';
+import { EmptyState } from '../components/panel.tsx';
+import { SessionProvider, useSession } from '../lib/session.tsx';
+
+/**
+ * The console's frame: top bar, left nav, main area. Rendered by the server with empty slots
+ * (fixed sizes, so nothing moves), then filled in the browser once `auth.me` answers. Pages
+ * render only with a valid session, so they never fire a request that is bound to fail.
+ */
+export default function ConsoleLayout(props: RouteSectionProps) {
+  return (
+    <SessionProvider>
+      <ConsoleFrame>{props.children}</ConsoleFrame>
+    </SessionProvider>
+  );
+}
+
+// The kill switch arrives with the trading core; until its procedure exists the pill says so.
+const HALT_NOT_AVAILABLE: HaltState = {
+  kind: 'unknown',
+  why: 'Kill-switch status is not available on this server yet',
+};
+
+function ConsoleFrame(props: { children: RouteSectionProps['children'] }) {
+  const session = useSession();
+  return (
+    <div class="shell">
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <TopBar halt={HALT_NOT_AVAILABLE} />
+      <SideNav />
+      <main class="main" id="main" tabindex="-1">
+        <Switch>
+          <Match when={session.state().status === 'ready' && !session.me()?.user.mustChangePassword}>
+            {props.children}
+          </Match>
+          <Match when={session.state().status === 'error' && session.state().code !== 'UNAUTHORIZED' && session.state()} keyed>
+            {(s) => (
+              <EmptyState title="The console cannot load your session" tone="error">
+                {s.status === 'error' ? s.message : ''}
+              </EmptyState>
+            )}
+          </Match>
+          <Match when={true}>
+            <div class="page-header" aria-busy="true">
+              <span class="visually-hidden">Loading session</span>
+            </div>
+          </Match>
+        </Switch>
+      </main>
+      <KeyboardShortcuts />
+    </div>
+  );
+}

@@ -1,0 +1,118 @@
+import { Title } from '@solidjs/meta';
+import { useNavigate } from '@solidjs/router';
+import { createSignal, onMount, Show } from 'solid-js';
+import { AuthCard } from '../components/auth-card.tsx';
+import { errorCodeOf, errorMessageOf, trpc } from '../lib/trpc.ts';
+
+const MIN_LENGTH = 12;
+const MAX_LENGTH = 256;
+
+/**
+ * Change the password: required after a one-time password (the server marks the account), or
+ * by choice from the user menu. The server ends every other session of the user on success.
+ */
+export default function ChangePassword() {
+  const navigate = useNavigate();
+  const [error, setError] = createSignal<string>();
+  const [pending, setPending] = createSignal(false);
+  const [required, setRequired] = createSignal(false);
+
+  onMount(async () => {
+    try {
+      const me = await trpc.auth.me.query();
+      setRequired(me.user.mustChangePassword);
+    } catch (e) {
+      if (errorCodeOf(e) === 'UNAUTHORIZED') navigate('/login?next=%2Fchange-password', { replace: true });
+    }
+  });
+
+  const onSubmit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const currentPassword = String(form.get('currentPassword') ?? '');
+    const newPassword = String(form.get('newPassword') ?? '');
+    if (newPassword !== String(form.get('confirmPassword') ?? '')) {
+      setError('The new passwords do not match.');
+      return;
+    }
+    if (newPassword.length < MIN_LENGTH) {
+      setError(`Use at least ${MIN_LENGTH} characters.`);
+      return;
+    }
+    setPending(true);
+    setError(undefined);
+    try {
+      await trpc.auth.changePassword.mutate({ currentPassword, newPassword });
+      navigate('/', { replace: true });
+    } catch (e) {
+      setError(errorMessageOf(e));
+      setPending(false);
+    }
+  };
+
+  return (
+    <AuthCard
+      title={required() ? 'Choose a new password' : 'Change password'}
+      lede={
+        required()
+          ? 'Your account was created with a one-time password. Choose your own to continue.'
+          : 'Other sessions of your account will be signed out.'
+      }
+    >
+      <Title>Change password · Aegis</Title>
+      <form class="auth-form" onSubmit={onSubmit}>
+        <Show when={error()}>
+          <div class="alert alert-error" role="alert">
+            {error()}
+          </div>
+        </Show>
+        <div class="field">
+          <label for="currentPassword">{required() ? 'One-time password' : 'Current password'}</label>
+          <input
+            id="currentPassword"
+            name="currentPassword"
+            type="password"
+            autocomplete="current-password"
+            required
+            maxLength={MAX_LENGTH}
+          />
+        </div>
+        <div class="field">
+          <label for="newPassword">New password</label>
+          <input
+            id="newPassword"
+            name="newPassword"
+            type="password"
+            autocomplete="new-password"
+            required
+            minLength={MIN_LENGTH}
+            maxLength={MAX_LENGTH}
+            aria-describedby="newPassword-hint"
+          />
+          <span class="field-hint" id="newPassword-hint">
+            At least {MIN_LENGTH} characters. A long passphrase is best; common passwords are refused.
+          </span>
+        </div>
+        <div class="field">
+          <label for="confirmPassword">Repeat new password</label>
+          <input
+            id="confirmPassword"
+            name="confirmPassword"
+            type="password"
+            autocomplete="new-password"
+            required
+            maxLength={MAX_LENGTH}
+          />
+        </div>
+        <button type="submit" class="btn btn-primary btn-block" disabled={pending()}>
+          {pending() ? 'Saving…' : 'Save password'}
+        </button>
+        <Show when={!required()}>
+          <a href="/" class="btn btn-ghost btn-block">
+            Cancel
+          </a>
+        </Show>
+      </form>
+    </AuthCard>
+  );
+}
