@@ -1,0 +1,69 @@
+import { ConfigError } from '@aegis/shared/config';
+import { describe, expect, it } from 'vitest';
+import { loadEngineConfig } from './config.ts';
+
+describe('engine config', () => {
+  it('has working defaults and is frozen', () => {
+    const c = loadEngineConfig({});
+    expect(c).toMatchObject({
+      port: 4100,
+      feeds: ['synthetic'],
+      backpressure: 'block',
+      databaseUrl: undefined,
+    });
+    expect(c.workers).toBeGreaterThanOrEqual(1);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.feeds)).toBe(true);
+  });
+
+  it('parses a full environment', () => {
+    const c = loadEngineConfig({
+      ENGINE_PORT: '4200',
+      DATABASE_URL: 'postgres://u@h/db',
+      REDIS_URL: 'redis://h:6379',
+      ENGINE_FEED: 'synthetic, orderflow,synthetic',
+      ENGINE_SHARDS: '8',
+      ENGINE_WORKERS: '2',
+      ENGINE_RING_CAPACITY: '1024',
+      ENGINE_BACKPRESSURE: 'drop',
+      ENGINE_EXECUTION_PROVIDER: 'cpu',
+      ENGINE_TICK_RATE: '0',
+      ENGINE_REPLAY_SPEED: '2.5',
+    });
+    expect(c).toMatchObject({
+      port: 4200,
+      feeds: ['synthetic', 'orderflow'],
+      shards: 8,
+      workers: 2,
+      ringCapacity: 1024,
+      backpressure: 'drop',
+      executionProvider: 'cpu',
+      tickRate: 0,
+      replaySpeed: 2.5,
+    });
+  });
+
+  it('lists every bad variable by name, never its value, and flags unknown ENGINE_ variables', () => {
+    let err: unknown;
+    try {
+      loadEngineConfig({
+        ENGINE_FEED: 'synthetic,kafka',
+        ENGINE_RING_CAPACITY: '1000',
+        ENGINE_BACKPRESSURE: 'secret-value',
+        ENGINE_SHARD: '4',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const issues = (err as ConfigError).issues.join('\n');
+    for (const name of ['ENGINE_FEED', 'ENGINE_RING_CAPACITY', 'ENGINE_BACKPRESSURE', 'ENGINE_SHARD']) {
+      expect(issues).toContain(name);
+    }
+    expect(issues).not.toContain('secret-value');
+  });
+
+  it('requires a replay file for the replay feed', () => {
+    expect(() => loadEngineConfig({ ENGINE_FEED: 'replay' })).toThrow(/ENGINE_REPLAY_FILE/);
+  });
+});

@@ -1,0 +1,167 @@
+import { availableParallelism } from 'node:os';
+import { ConfigError, envInt, envPort, logLevel, parseConfig } from '@aegis/shared/config';
+import { z } from 'zod';
+
+/**
+ * The engine's configuration: every environment variable it reads, parsed once at start with
+ * zod (unknown ENGINE_* variables are rejected: a typo must not silently fall back to a default),
+ * frozen. The one place in the engine that reads `process.env`.
+ */
+const FEEDS = ['synthetic', 'replay', 'orderflow'] as const;
+export type FeedName = (typeof FEEDS)[number];
+
+const feedList = z
+  .string()
+  .default('synthetic')
+  .transform((s, ctx) => {
+    const names = s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const bad = names.filter((n) => !(FEEDS as readonly string[]).includes(n));
+    if (names.length === 0 || bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a comma list of ${FEEDS.join('|')}` });
+      return z.NEVER;
+    }
+    return [...new Set(names)] as FeedName[];
+  });
+
+const powerOfTwo = (defaultValue: number) =>
+  envInt(defaultValue, 64, 1 << 24).refine((n) => (n & (n - 1)) === 0, 'must be a power of two');
+
+const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
+
+const defaultWorkers = Math.max(1, availableParallelism() - 1);
+
+const engineEnvObject = z.object({
+  ENGINE_PORT: envPort(4100),
+  ENGINE_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Absent: no persistence (logged at start); ticks and signals still flow to the bus. */
+  DATABASE_URL: optionalUrl,
+  /** Absent: the in-process bus (embedded mode). */
+  REDIS_URL: optionalUrl,
+  ENGINE_FEED: feedList,
+  ENGINE_SYMBOLS: envInt(1000, 1, 1_000_000),
+  ENGINE_SEED: envInt(1, 0, 0xffffffff),
+  ENGINE_SHARDS: envInt(4, 1, 64),
+  ENGINE_WORKERS: envInt(defaultWorkers, 1, 256),
+  ENGINE_RING_CAPACITY: powerOfTwo(1 << 16),
+  ENGINE_BACKPRESSURE: z.enum(['block', 'drop']).default('block'),
+  ENGINE_MAX_BATCH: envInt(256, 1, 4096),
+  ENGINE_MAX_WAIT_US: envInt(200, 0, 1_000_000),
+  ENGINE_EXECUTION_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  ENGINE_MODEL_PATH: z.string().min(1).optional(),
+  ENGINE_REPLAY_FILE: z.string().min(1).optional(),
+  /** 0 = full speed, 1 = real time, N = N× real time. */
+  ENGINE_REPLAY_SPEED: z.coerce.number().min(0).max(1_000_000).default(1),
+  ENGINE_SIGNAL_MIN_SCORE: z.coerce.number().min(0).max(1).default(0.6),
+  /** Synthetic feed pace in ticks/s; 0 = as fast as the pipeline takes them. */
+  ENGINE_TICK_RATE: envInt(10_000, 0, 100_000_000),
+  /** Prefix of the bus stream names (`<prefix>signals`, `<prefix>orderflow`). */
+  ENGINE_STREAM_PREFIX: z.string().default('aegis:'),
+  /** Consumer name in the orderflow group; stable across restarts so pending entries drain. */
+  ENGINE_CONSUMER: z.string().min(1).default('engine-1'),
+  /** Features persisted at most once per symbol per this many ms (0 = never). */
+  ENGINE_FEATURE_SAMPLE_MS: envInt(100, 0, 3_600_000),
+  ENGINE_WRITER_BATCH: envInt(50_000, 100, 1_000_000),
+  ENGINE_WRITER_FLUSH_MS: envInt(200, 1, 60_000),
+  ENGINE_SIGNALS_MAXLEN: envInt(100_000, 100, 100_000_000),
+  LOG_LEVEL: logLevel,
+});
+
+export const engineEnvSchema = engineEnvObject.superRefine((c, ctx) => {
+  if (c.ENGINE_FEED.includes('replay') && !c.ENGINE_REPLAY_FILE) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ENGINE_REPLAY_FILE'],
+      message: 'required when ENGINE_FEED includes replay',
+    });
+  }
+  if (c.ENGINE_SHARDS > c.ENGINE_SYMBOLS) {
+    ctx.addIssue({ code: 'custom', path: ['ENGINE_SHARDS'], message: 'must not exceed ENGINE_SYMBOLS' });
+  }
+});
+
+export type EngineEnv = z.output<typeof engineEnvSchema>;
+
+/** The engine's settings in the shape the code uses. */
+export interface EngineConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly feeds: readonly FeedName[];
+  readonly symbols: number;
+  readonly seed: number;
+  readonly shards: number;
+  readonly workers: number;
+  readonly ringCapacity: number;
+  readonly backpressure: 'block' | 'drop';
+  readonly maxBatch: number;
+  readonly maxWaitUs: number;
+  readonly executionProvider: 'auto' | 'cpu' | 'cuda';
+  readonly modelPath: string | undefined;
+  readonly replayFile: string | undefined;
+  readonly replaySpeed: number;
+  readonly signalMinScore: number;
+  readonly tickRate: number;
+  readonly streamPrefix: string;
+  readonly consumer: string;
+  readonly featureSampleMs: number;
+  readonly writerBatch: number;
+  readonly writerFlushMs: number;
+  readonly signalsMaxLen: number;
+  readonly logLevel: string;
+}
+
+export function toEngineConfig(e: EngineEnv): EngineConfig {
+  return Object.freeze({
+    port: e.ENGINE_PORT,
+    host: e.ENGINE_HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    feeds: Object.freeze([...e.ENGINE_FEED]),
+    symbols: e.ENGINE_SYMBOLS,
+    seed: e.ENGINE_SEED,
+    shards: e.ENGINE_SHARDS,
+    workers: Math.min(e.ENGINE_WORKERS, e.ENGINE_SHARDS),
+    ringCapacity: e.ENGINE_RING_CAPACITY,
+    backpressure: e.ENGINE_BACKPRESSURE,
+    maxBatch: e.ENGINE_MAX_BATCH,
+    maxWaitUs: e.ENGINE_MAX_WAIT_US,
+    executionProvider: e.ENGINE_EXECUTION_PROVIDER,
+    modelPath: e.ENGINE_MODEL_PATH,
+    replayFile: e.ENGINE_REPLAY_FILE,
+    replaySpeed: e.ENGINE_REPLAY_SPEED,
+    signalMinScore: e.ENGINE_SIGNAL_MIN_SCORE,
+    tickRate: e.ENGINE_TICK_RATE,
+    streamPrefix: e.ENGINE_STREAM_PREFIX,
+    consumer: e.ENGINE_CONSUMER,
+    featureSampleMs: e.ENGINE_FEATURE_SAMPLE_MS,
+    writerBatch: e.ENGINE_WRITER_BATCH,
+    writerFlushMs: e.ENGINE_WRITER_FLUSH_MS,
+    signalsMaxLen: e.ENGINE_SIGNALS_MAXLEN,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+/** Unknown ENGINE_* variables: almost always a typo of a real one. */
+function unknownEngineVars(env: Record<string, string | undefined>): string[] {
+  const known = new Set(Object.keys(engineEnvObject.shape));
+  return Object.keys(env).filter((k) => k.startsWith('ENGINE_') && !known.has(k));
+}
+
+/** Parses the environment (default `process.env`) once; throws ConfigError listing every issue. */
+export function loadEngineConfig(env: Record<string, string | undefined> = process.env): EngineConfig {
+  const unknown = unknownEngineVars(env).map((name) => `${name}: unknown engine variable (a typo?)`);
+  try {
+    const parsed = parseConfig('engine', engineEnvSchema, env);
+    if (unknown.length > 0) throw new ConfigError('engine', unknown);
+    return toEngineConfig(parsed);
+  } catch (err) {
+    if (err instanceof ConfigError && unknown.length > 0 && !unknown.every((u) => err.issues.includes(u))) {
+      throw new ConfigError('engine', [...err.issues, ...unknown]);
+    }
+    throw err;
+  }
+}
