@@ -20,6 +20,7 @@ import { memberships } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { and, eq, sql } from 'drizzle-orm';
+import { audit } from './audit/service.ts';
 import { isApiKeyShape, touchApiKeyLastUsed, verifyApiKey } from './auth/api-keys.ts';
 import {
   type ApiKeyScope,
@@ -123,6 +124,8 @@ const observe = t.middleware(async ({ ctx, path, type, next }) => {
     return result;
   }
   const error = toTRPCError(result.error);
+  const app = findAppError(error);
+  if (app instanceof AccessDenied) await recordDenial(ctx, path, app);
   if (error.code === 'INTERNAL_SERVER_ERROR') {
     ctx.log.error({ path, type, ms, err: error.cause ?? error }, 'call failed: unexpected error');
   } else {
@@ -247,9 +250,43 @@ const DENIAL_MESSAGES: Record<string, string> = {
   platform_admin_required: 'Platform administrators only',
 };
 
+/** A refused authorization; carries who was refused where (for the audit row, never sent). */
+class AccessDenied extends AppError {
+  readonly actor: { type: 'user' | 'api_key'; id: string };
+  readonly tenantId: string | null;
+  constructor(reason: string, permission: string, principal: Principal, tenantId: string | null) {
+    super('FORBIDDEN', DENIAL_MESSAGES[reason] ?? 'Forbidden', { reason, permission });
+    this.actor =
+      principal.kind === 'api_key'
+        ? { type: 'api_key', id: principal.apiKey.id }
+        : { type: 'user', id: principal.user.id };
+    this.tenantId = tenantId;
+  }
+}
+
 function deny(ctx: Context, path: string, permission: string, reason: string): never {
   ctx.log.warn({ path, permission, reason }, 'access denied');
-  throw new AppError('FORBIDDEN', DENIAL_MESSAGES[reason] ?? 'Forbidden', { reason, permission });
+  const principal = requirePrincipal(ctx);
+  throw new AccessDenied(reason, permission, principal, principalTenantId(principal));
+}
+
+/** Denials are security-relevant: one audit row each, in its own transaction (the request's rolls back). */
+async function recordDenial(ctx: Context, path: string, denial: AccessDenied): Promise<void> {
+  try {
+    await audit.record(ctx.db, {
+      action: 'access.denied',
+      actor: denial.actor,
+      outcome: 'denied',
+      tenantId: denial.tenantId,
+      requestId: ctx.requestId,
+      ip: ctx.ip,
+      targetType: 'procedure',
+      targetId: path,
+      details: String(denial.details?.reason ?? ''),
+    });
+  } catch (err) {
+    ctx.log.error({ err, path }, 'audit of access denial failed');
+  }
 }
 
 function subjectOf(principal: Principal, role: Role | null) {
@@ -326,7 +363,10 @@ const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }) => {
   const log = ctx.log.child({ tenantId });
 
   const enter = async (tx: Tx): Promise<Role> => {
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+    // Transaction-local settings: the tenant for RLS; request id and client IP for audit rows.
+    await tx.execute(
+      sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.request_id', ${ctx.requestId}, true), set_config('app.client_ip', ${ctx.ip ?? ''}, true)`,
+    );
     const [m] = await tx
       .select({ role: memberships.role })
       .from(memberships)
@@ -338,20 +378,23 @@ const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }) => {
     return role!;
   };
 
+  const proceed = (tx: Tx, role: Role) =>
+    next({ ctx: { log, desk: { id: tenantId, role } as DeskContext, tx } });
+  type Result = Awaited<ReturnType<typeof proceed>>;
+
   if (type === 'subscription') {
     const role = await ctx.db.transaction(enter);
-    return next({ ctx: { log, desk: { id: tenantId, role } as DeskContext, tx: subscriptionTxGuard } });
+    return proceed(subscriptionTxGuard, role);
   }
 
   try {
     return await ctx.db.transaction(async (tx) => {
-      const role = await enter(tx);
-      const result = await next({ ctx: { log, desk: { id: tenantId, role } as DeskContext, tx } });
+      const result = await proceed(tx, await enter(tx));
       if (!result.ok) throw new RollbackWithResult(result);
       return result;
     });
   } catch (e) {
-    if (e instanceof RollbackWithResult) return e.result as Awaited<ReturnType<typeof next>>;
+    if (e instanceof RollbackWithResult) return e.result as Result;
     throw e;
   }
 });

@@ -1,0 +1,191 @@
+import { users } from '@aegis/shared/db';
+import { AppError } from '@aegis/shared/errors';
+import type { Logger } from '@aegis/shared/logging';
+import { eq, sql } from 'drizzle-orm';
+import { audit } from '../audit/service.ts';
+import type { Db } from '../db/database.ts';
+import type { ServerConfig } from '../env.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import { listUserDesks } from './memberships.ts';
+import { checkPasswordPolicy, type PasswordHasher } from './password.ts';
+import type { AuthUser, SessionRecord } from './principal.ts';
+import { createSession, invalidateUserSessions, setSessionReauthenticated, toAuthUser } from './session.ts';
+
+/**
+ * Credential checks: login, re-authentication, password change.
+ *
+ * Unknown user and wrong password are indistinguishable to the caller: the same error, and the
+ * same work (an unknown user's attempt verifies against a dummy hash). Disabled users get the
+ * same answer too. Every failure counts against the account and the IP (login-throttle.ts).
+ */
+
+export interface CredentialDeps {
+  readonly db: Db;
+  readonly config: ServerConfig;
+  readonly passwords: PasswordHasher;
+  readonly loginThrottle: LoginThrottle;
+  readonly log: Logger;
+}
+
+export interface RequestMeta {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly requestId: string;
+}
+
+const INVALID_CREDENTIALS = 'Invalid email or password';
+
+async function findUserByEmail(db: Db, email: string) {
+  const [row] = await db.select().from(users).where(sql`lower(${users.email}) = lower(${email})`).limit(1);
+  return row;
+}
+
+async function auditQuietly(deps: CredentialDeps, event: Parameters<typeof audit.record>[1]) {
+  try {
+    await audit.record(deps.db, event);
+  } catch (err) {
+    // The action already happened (or was refused); losing its audit row is logged loudly.
+    deps.log.error({ err, action: event.action }, 'audit record failed');
+  }
+}
+
+export async function login(
+  deps: CredentialDeps,
+  input: { email: string; password: string },
+  meta: RequestMeta,
+): Promise<{ token: string; session: SessionRecord; user: AuthUser }> {
+  const email = input.email.trim();
+  const keys = { account: email, ip: meta.ip };
+  await deps.loginThrottle.check(keys);
+
+  const row = await findUserByEmail(deps.db, email);
+  let ok: boolean;
+  if (row) {
+    ok = await deps.passwords.verify(row.passwordHash, input.password);
+    if (row.disabledAt) ok = false;
+  } else {
+    ok = await deps.passwords.verifyDummy(input.password);
+  }
+
+  if (!row || !ok) {
+    await deps.loginThrottle.recordFailure(keys);
+    await auditQuietly(deps, {
+      action: 'auth.login',
+      actor: { type: 'user', id: row?.id ?? null },
+      outcome: 'failed',
+      tenantId: null,
+      requestId: meta.requestId,
+      ip: meta.ip,
+      targetType: 'user',
+      targetId: row?.id ?? null,
+      // Only a digest of the payload is stored; the address helps correlate guessing.
+      payload: { email: email.toLowerCase() },
+      details: row ? (row.disabledAt ? 'disabled account' : 'wrong password') : 'unknown account',
+    });
+    throw new AppError('UNAUTHENTICATED', INVALID_CREDENTIALS);
+  }
+
+  await deps.loginThrottle.recordSuccess(keys);
+  if (deps.passwords.needsRehash(row.passwordHash)) {
+    // Parameters rose since this hash was made: upgrade it while the plaintext is at hand.
+    const passwordHash = await deps.passwords.hash(input.password);
+    await deps.db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, row.id));
+  }
+  const desks = await listUserDesks(deps.db, row.id);
+  const { token, session } = await createSession(deps.db, deps.config, {
+    userId: row.id,
+    activeTenantId: desks[0]?.id ?? null,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+  });
+  await auditQuietly(deps, {
+    action: 'auth.login',
+    actor: { type: 'user', id: row.id },
+    tenantId: null,
+    requestId: meta.requestId,
+    ip: meta.ip,
+    targetType: 'session',
+    // The session id is SHA-256 of the token; its first 16 hex chars identify it in the log.
+    targetId: session.id.slice(0, 16),
+  });
+  return { token, session, user: toAuthUser(row) };
+}
+
+/** Checks the password of a signed-in user (re-authentication, password change). */
+async function checkOwnPassword(deps: CredentialDeps, user: AuthUser, password: string, meta: RequestMeta) {
+  const keys = { account: user.email, ip: meta.ip };
+  await deps.loginThrottle.check(keys);
+  const [row] = await deps.db.select().from(users).where(eq(users.id, user.id)).limit(1);
+  const ok = row ? await deps.passwords.verify(row.passwordHash, password) : false;
+  if (!row || !ok) {
+    await deps.loginThrottle.recordFailure(keys);
+    await auditQuietly(deps, {
+      action: 'auth.password_check',
+      actor: { type: 'user', id: user.id },
+      outcome: 'failed',
+      tenantId: null,
+      requestId: meta.requestId,
+      ip: meta.ip,
+    });
+    throw new AppError('FORBIDDEN', 'Password incorrect', { reason: 'wrong_password' });
+  }
+  return row;
+}
+
+export async function reauthenticate(
+  deps: CredentialDeps,
+  user: AuthUser,
+  session: SessionRecord,
+  password: string,
+  meta: RequestMeta,
+): Promise<Date> {
+  await checkOwnPassword(deps, user, password, meta);
+  const now = new Date();
+  await setSessionReauthenticated(deps.db, session.id, now);
+  await auditQuietly(deps, {
+    action: 'auth.reauthenticate',
+    actor: { type: 'user', id: user.id },
+    tenantId: null,
+    requestId: meta.requestId,
+    ip: meta.ip,
+  });
+  return new Date(now.getTime() + deps.config.session.reauthWindowMs);
+}
+
+/** Changes the own password; every other session of the user ends. Returns sessions ended. */
+export async function changePassword(
+  deps: CredentialDeps,
+  user: AuthUser,
+  session: SessionRecord,
+  input: { currentPassword: string; newPassword: string },
+  meta: RequestMeta,
+): Promise<number> {
+  await checkOwnPassword(deps, user, input.currentPassword, meta);
+  const problem = checkPasswordPolicy(input.newPassword, { email: user.email });
+  if (problem) throw new AppError('BAD_INPUT', `New password ${problem}`, { field: 'newPassword' });
+  if (input.newPassword === input.currentPassword) {
+    throw new AppError('BAD_INPUT', 'New password must differ from the current one', {
+      field: 'newPassword',
+    });
+  }
+  const passwordHash = await deps.passwords.hash(input.newPassword);
+  const now = new Date();
+  const ended = await deps.db.transaction(async (tx) => {
+    await tx
+      .update(users)
+      .set({ passwordHash, mustChangePassword: false, passwordChangedAt: now, updatedAt: now })
+      .where(eq(users.id, user.id));
+    return invalidateUserSessions(tx, user.id, session.id);
+  });
+  await auditQuietly(deps, {
+    action: 'auth.change_password',
+    actor: { type: 'user', id: user.id },
+    tenantId: null,
+    requestId: meta.requestId,
+    ip: meta.ip,
+    targetType: 'user',
+    targetId: user.id,
+    details: `other sessions ended: ${ended}`,
+  });
+  return ended;
+}

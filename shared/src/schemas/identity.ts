@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * Identity objects as they cross the API (tRPC outputs and inputs): users, desks, roles,
+ * sessions, API keys. Web and scripts get these types through `RouterOutputs`; nothing copies them.
+ */
+
+/**
+ * Timestamps cross the API as ISO-8601 UTC strings (no transformer needed by web or scripts;
+ * JSON has no date type). `tsIso(date)` converts at the router.
+ */
+export const isoTimestampSchema = z.iso.datetime();
+export const tsIso = (d: Date): string => d.toISOString();
+export const tsIsoOrNull = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
+export const roleSchema = z.enum(['admin', 'trader', 'viewer']);
+export type Role = z.infer<typeof roleSchema>;
+
+export const apiKeyScopeSchema = z.enum(['read', 'trade', 'admin']);
+export type ApiKeyScope = z.infer<typeof apiKeyScopeSchema>;
+
+/** Email as typed by a person: trimmed, bounded (RFC 5321 path limit), one @, no spaces. */
+export const emailSchema = z
+  .string()
+  .trim()
+  .min(3)
+  .max(254)
+  .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
+
+export const displayNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  // Control characters would corrupt logs and terminals.
+  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+
+export const deskNameSchema = displayNameSchema;
+export const uuidSchema = z.uuid();
+
+/** Password inputs: bounded before hashing; the policy (length, common list) is enforced by the server. */
+export const passwordInputSchema = z.string().min(1).max(1024);
+
+export const userSchema = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  displayName: z.string(),
+  isPlatformAdmin: z.boolean(),
+  mustChangePassword: z.boolean(),
+});
+export type User = z.infer<typeof userSchema>;
+
+export const deskSchema = z.object({
+  id: z.uuid(),
+  slug: z.string(),
+  name: z.string(),
+  role: roleSchema,
+});
+export type Desk = z.infer<typeof deskSchema>;
+
+export const memberSchema = z.object({
+  userId: z.uuid(),
+  email: z.string(),
+  displayName: z.string(),
+  role: roleSchema,
+  disabled: z.boolean(),
+  createdAt: isoTimestampSchema,
+});
+export type Member = z.infer<typeof memberSchema>;
+
+export const sessionInfoSchema = z.object({
+  kind: z.enum(['session', 'api_key']),
+  user: userSchema,
+  /** The desk requests act on (session: chosen desk; API key: the key's desk). */
+  activeDesk: deskSchema.nullable(),
+  desks: z.array(deskSchema),
+  expiresAt: isoTimestampSchema.nullable(),
+  reauthenticatedUntil: isoTimestampSchema.nullable(),
+  scopes: z.array(apiKeyScopeSchema).nullable(),
+});
+export type SessionInfo = z.infer<typeof sessionInfoSchema>;
+
+export const apiKeySchema = z.object({
+  id: z.uuid(),
+  userId: z.uuid(),
+  name: z.string(),
+  prefix: z.string(),
+  scopes: z.array(apiKeyScopeSchema),
+  createdAt: isoTimestampSchema,
+  expiresAt: isoTimestampSchema.nullable(),
+  revokedAt: isoTimestampSchema.nullable(),
+  lastUsedAt: isoTimestampSchema.nullable(),
+});
+export type ApiKey = z.infer<typeof apiKeySchema>;
