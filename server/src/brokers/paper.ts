@@ -1,0 +1,556 @@
+import { BPS, type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import { applyFill, flatPosition, type PositionState } from '@aegis/shared/accounting/position';
+import {
+  type FillModel,
+  feeFor,
+  isMarketable,
+  isStopTriggered,
+  type LevelFill,
+  takeLiquidity,
+  totalQuantity,
+} from './paper-fill-model.ts';
+import type { QuoteBook, QuoteBookEvent, TopOfBook } from './quote-book.ts';
+import {
+  type BrokerAdapter,
+  BrokerError,
+  BrokerErrorCode,
+  type BrokerOrder,
+  type BrokerOrderRequest,
+  type BrokerOrderStatus,
+  type BrokerPosition,
+  type ExecutionReport,
+  type ExecutionReportListener,
+  type PlaceOrderAck,
+} from './types.ts';
+
+/**
+ * The paper broker: the default adapter, one instance per desk account, filling against the
+ * process's QuoteBook. Market, limit, stop and stop-limit orders; day, gtc, ioc and fok.
+ *
+ * - Taking liquidity walks synthetic depth (paper-fill-model.ts): slippage from size against
+ *   displayed depth.
+ * - A resting limit order joins the queue behind the size displayed at its price; trades printed
+ *   at its price consume the queue ahead first, then fill it (maker, partial fills); a trade
+ *   through its price or a quote crossing it fills it.
+ * - Fees: bps of notional with a per-order minimum charged on the first fill.
+ * - Latency: a configurable delay before the order reaches the "exchange" and before a cancel
+ *   lands, with jitter from a seeded PRNG: for one seed and one sequence of calls and quotes, every
+ *   fill, price and id is the same, so backtests and tests repeat exactly.
+ * - Rejects: invalid order, halted instrument, no market data, insufficient buying power
+ *   (cash, with open buy orders and short sales reserved at 100 %).
+ *
+ * State lives in memory; `snapshot()`/`restore()` let the execution service rebuild an account
+ * from PostgreSQL after a restart so reconciliation compares like with like.
+ */
+export interface PaperBrokerOptions {
+  readonly accountId: string;
+  readonly quotes: QuoteBook;
+  readonly seed?: number;
+  readonly latencyMs?: number;
+  readonly latencyJitterMs?: number;
+  readonly feeBps?: string;
+  readonly minFee?: string;
+  readonly slippageBps?: string;
+  readonly maxLevels?: number;
+  readonly startingCash?: string;
+  readonly allowShort?: boolean;
+  /** Contract multiplier per symbol (1 when unknown). */
+  readonly multiplierOf?: (symbol: string) => string;
+  readonly clock?: () => Date;
+  /** How latency is waited (tests may pass a virtual scheduler). */
+  readonly delay?: (ms: number) => Promise<void>;
+}
+
+interface PaperOrder {
+  readonly req: BrokerOrderRequest;
+  readonly brokerOrderId: string;
+  readonly seq: number;
+  status: BrokerOrderStatus;
+  filled: Dec;
+  notional: Dec;
+  fills: number;
+  rejectReason: string | null;
+  /** Size displayed ahead of us at our price; null until our price reaches the touch. */
+  queueAhead: Dec | null;
+  /** Stop orders: false until the stop is reached; then the order works as market / limit. */
+  triggered: boolean;
+}
+
+export interface PaperAccountSnapshot {
+  readonly cash: string;
+  readonly positions: readonly PositionState[];
+  readonly openOrders: readonly (BrokerOrder & {
+    readonly queueAhead: string | null;
+    readonly triggered: boolean;
+  })[];
+}
+
+const OPEN: ReadonlySet<BrokerOrderStatus> = new Set([
+  'pending_new',
+  'new',
+  'partially_filled',
+  'pending_cancel',
+]);
+
+/** mulberry32: tiny, fast, good enough for latency jitter; deterministic for a seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) =>
+  ms <= 0 ? Promise.resolve() : new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+
+export class PaperBroker implements BrokerAdapter {
+  readonly name = 'paper';
+  readonly #o: Required<Omit<PaperBrokerOptions, 'seed'>>;
+  readonly #random: () => number;
+  readonly #model: FillModel;
+  readonly #feeBps: Dec;
+  readonly #minFee: Dec;
+  readonly #orders = new Map<string, PaperOrder>();
+  readonly #positions = new Map<string, PositionState>();
+  readonly #halted = new Set<string>();
+  /** Displayed size this account already took since the symbol's last quote update. */
+  readonly #taken = new Map<string, { bid: Dec; ask: Dec }>();
+  readonly #listeners = new Set<ExecutionReportListener>();
+  readonly #unsubscribe: () => void;
+  #cash: Dec;
+  #orderSeq = 0;
+  #execSeq = 0;
+
+  constructor(opts: PaperBrokerOptions) {
+    this.#o = {
+      latencyMs: 0,
+      latencyJitterMs: 0,
+      feeBps: '1',
+      minFee: '0',
+      slippageBps: '5',
+      maxLevels: 10,
+      startingCash: '1000000',
+      allowShort: true,
+      multiplierOf: () => '1',
+      clock: () => new Date(),
+      delay: sleep,
+      ...opts,
+    };
+    this.#random = prng(opts.seed ?? 1);
+    this.#model = { slippageBps: dec(this.#o.slippageBps), maxLevels: this.#o.maxLevels };
+    this.#feeBps = dec(this.#o.feeBps);
+    this.#minFee = dec(this.#o.minFee);
+    this.#cash = dec(this.#o.startingCash);
+    this.#unsubscribe = this.#o.quotes.subscribe((e) => this.#onMarket(e));
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#listeners.clear();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // BrokerAdapter
+  // -------------------------------------------------------------------------------------------
+
+  async placeOrder(req: BrokerOrderRequest): Promise<PlaceOrderAck> {
+    const known = this.#orders.get(req.clientOrderId);
+    if (known) return this.#ack(known);
+    const o: PaperOrder = {
+      req: { ...req },
+      brokerOrderId: `PB-${this.#o.accountId}-${++this.#orderSeq}`,
+      seq: this.#orderSeq,
+      status: 'pending_new',
+      filled: ZERO,
+      notional: ZERO,
+      fills: 0,
+      rejectReason: null,
+      queueAhead: null,
+      triggered: false,
+    };
+    // Registered before the latency wait: a concurrent retry with the same id finds it.
+    this.#orders.set(req.clientOrderId, o);
+    await this.#o.delay(this.#latency());
+    this.#arrive(o);
+    return this.#ack(o);
+  }
+
+  async cancelOrder(clientOrderId: string): Promise<void> {
+    const o = this.#orders.get(clientOrderId);
+    if (!o) throw new BrokerError(BrokerErrorCode.NOT_FOUND, `no order ${clientOrderId}`);
+    await this.#o.delay(this.#latency());
+    if (!OPEN.has(o.status)) {
+      this.#report(o, 'cancel_rejected', { reason: `order is ${o.status}` });
+      return;
+    }
+    o.status = 'cancelled';
+    this.#report(o, 'cancelled');
+  }
+
+  async getOrderByClientId(clientOrderId: string): Promise<BrokerOrder | null> {
+    const o = this.#orders.get(clientOrderId);
+    return o ? this.#view(o) : null;
+  }
+
+  async listOpenOrders(): Promise<BrokerOrder[]> {
+    return [...this.#orders.values()].filter((o) => OPEN.has(o.status)).map((o) => this.#view(o));
+  }
+
+  async listPositions(): Promise<BrokerPosition[]> {
+    return [...this.#positions.values()]
+      .filter((p) => !dec(p.quantity).isZero())
+      .map((p) => ({ symbol: p.symbol, quantity: p.quantity, avgCost: p.avgCost }));
+  }
+
+  onExecutionReport(listener: ExecutionReportListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Paper-only controls
+  // -------------------------------------------------------------------------------------------
+
+  /** Halts or resumes an instrument: new orders are rejected, resting orders do not fill. */
+  setHalted(symbol: string, halted: boolean): void {
+    if (halted) this.#halted.add(symbol);
+    else this.#halted.delete(symbol);
+  }
+
+  /** End of the trading day: every open `day` order expires. */
+  expireDayOrders(): number {
+    let n = 0;
+    for (const o of this.#ordered()) {
+      if (OPEN.has(o.status) && o.req.timeInForce === 'day') {
+        o.status = 'expired';
+        this.#report(o, 'expired');
+        n++;
+      }
+    }
+    return n;
+  }
+
+  get cash(): string {
+    return decStr(this.#cash);
+  }
+
+  snapshot(): PaperAccountSnapshot {
+    return {
+      cash: decStr(this.#cash),
+      positions: [...this.#positions.values()],
+      openOrders: [...this.#orders.values()]
+        .filter((o) => OPEN.has(o.status))
+        .map((o) => ({
+          ...this.#view(o),
+          queueAhead: o.queueAhead ? decStr(o.queueAhead) : null,
+          triggered: o.triggered,
+        })),
+    };
+  }
+
+  /** Rebuilds the account (after a restart) from a snapshot kept by the execution service. */
+  restore(s: PaperAccountSnapshot): void {
+    this.#cash = dec(s.cash);
+    this.#positions.clear();
+    for (const p of s.positions) this.#positions.set(p.symbol, { ...p });
+    for (const o of s.openOrders) {
+      const filled = dec(o.filledQuantity);
+      this.#orders.set(o.clientOrderId, {
+        req: {
+          clientOrderId: o.clientOrderId,
+          symbol: o.symbol,
+          side: o.side,
+          orderType: o.orderType,
+          timeInForce: o.timeInForce,
+          quantity: o.quantity,
+          limitPrice: o.limitPrice ?? null,
+          stopPrice: o.stopPrice ?? null,
+        },
+        brokerOrderId: o.brokerOrderId,
+        seq: ++this.#orderSeq,
+        status: o.status,
+        filled,
+        notional: o.avgFillPrice ? filled.times(dec(o.avgFillPrice)) : ZERO,
+        fills: filled.gt(0) ? 1 : 0,
+        rejectReason: null,
+        queueAhead: o.queueAhead ? dec(o.queueAhead) : null,
+        triggered: o.triggered,
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Matching
+  // -------------------------------------------------------------------------------------------
+
+  #latency(): number {
+    const base = this.#o.latencyMs;
+    const jitter = this.#o.latencyJitterMs;
+    return jitter > 0 ? base + Math.floor(this.#random() * (jitter + 1)) : base;
+  }
+
+  #arrive(o: PaperOrder): void {
+    if (o.status !== 'pending_new') return; // cancelled while in flight
+    const invalid = this.#validate(o.req);
+    if (invalid) return this.#reject(o, invalid);
+    if (this.#halted.has(o.req.symbol)) return this.#reject(o, 'instrument halted');
+    const book = this.#o.quotes.get(o.req.symbol);
+    if (!book?.bid || !book.ask) return this.#reject(o, 'no market data for the instrument');
+    if (!this.#hasBuyingPower(o)) return this.#reject(o, 'insufficient buying power');
+    o.status = 'new';
+    this.#report(o, 'accepted');
+    this.#work(o, null, true);
+  }
+
+  #validate(r: BrokerOrderRequest): string | null {
+    const q = dec(r.quantity);
+    if (!q.gt(0)) return 'quantity must be positive';
+    const needsLimit = r.orderType === 'limit' || r.orderType === 'stop_limit';
+    const needsStop = r.orderType === 'stop' || r.orderType === 'stop_limit';
+    if (needsLimit && !(r.limitPrice && dec(r.limitPrice).gt(0))) return 'limit price required';
+    if (needsStop && !(r.stopPrice && dec(r.stopPrice).gt(0))) return 'stop price required';
+    if (r.orderType === 'market' && r.timeInForce === 'gtc') return 'market orders cannot be gtc';
+    return null;
+  }
+
+  /** Price an order is reserved at for buying power: its limit, its stop, else the touch. */
+  #reservePrice(o: PaperOrder): Dec {
+    const r = o.req;
+    if (r.limitPrice) return dec(r.limitPrice);
+    if (r.stopPrice) return dec(r.stopPrice);
+    const b = this.#o.quotes.get(r.symbol);
+    const touch = r.side === 'buy' ? b?.ask : b?.bid;
+    return touch ?? b?.last ?? ZERO;
+  }
+
+  /** Cash an open order ties up: buys at full cost, sells only for the part that goes short. */
+  #reserved(o: PaperOrder, sellsAhead: Map<string, Dec>): Dec {
+    const leaves = dec(o.req.quantity).minus(o.filled);
+    const mult = dec(this.#o.multiplierOf(o.req.symbol));
+    const px = this.#reservePrice(o);
+    const withFee = (q: Dec) => q.times(px).times(mult).times(BPS.plus(this.#feeBps)).div(BPS);
+    if (o.req.side === 'buy') return withFee(leaves);
+    const pos = dec(this.#positions.get(o.req.symbol)?.quantity ?? '0');
+    const ahead = sellsAhead.get(o.req.symbol) ?? ZERO;
+    const sellable = pos.minus(ahead).gt(0) ? pos.minus(ahead) : ZERO;
+    const shortQty = leaves.gt(sellable) ? leaves.minus(sellable) : ZERO;
+    sellsAhead.set(o.req.symbol, ahead.plus(leaves));
+    return withFee(shortQty);
+  }
+
+  #hasBuyingPower(o: PaperOrder): boolean {
+    const sellsAhead = new Map<string, Dec>();
+    let reserved = ZERO;
+    for (const w of this.#ordered()) {
+      if (w !== o && OPEN.has(w.status) && w.status !== 'pending_new')
+        reserved = reserved.plus(this.#reserved(w, sellsAhead));
+    }
+    const need = this.#reserved(o, sellsAhead);
+    if (o.req.side === 'sell' && need.gt(0) && !this.#o.allowShort) return false;
+    return need.lte(this.#cash.minus(reserved));
+  }
+
+  /**
+   * Works an accepted order against the current book. `trade` is the print that prompted this
+   * pass (null on arrival and on quote updates). `arrival` is true only on the first pass, when
+   * IOC / FOK / market orders decide what to do with an unfilled remainder.
+   */
+  #work(o: PaperOrder, trade: { price: Dec; size: Dec } | null, arrival: boolean): void {
+    if (!OPEN.has(o.status) || o.status === 'pending_new') return;
+    if (this.#halted.has(o.req.symbol)) return;
+    const r = o.req;
+    const book = this.#book(r.symbol);
+    if (!o.triggered && (r.orderType === 'stop' || r.orderType === 'stop_limit')) {
+      if (!isStopTriggered(book, r.side, dec(r.stopPrice!), trade?.price ?? null)) return;
+      o.triggered = true;
+      arrival = true; // a triggered stop arrives as a market / limit order now
+    }
+    const limit = r.orderType === 'limit' || r.orderType === 'stop_limit' ? dec(r.limitPrice!) : null;
+    const leaves = dec(r.quantity).minus(o.filled);
+
+    if (limit === null) {
+      // Market (or triggered stop): take what the book offers; market orders never rest.
+      const fills = takeLiquidity(book, r.side, leaves, null, this.#model);
+      if (r.timeInForce === 'fok' && totalQuantity(fills).lt(leaves))
+        return this.#cancelRemainder(o, 'fok: not fillable in full');
+      this.#fillAll(o, fills, 'taker');
+      if (OPEN.has(o.status)) this.#cancelRemainder(o, 'market order: no more liquidity');
+      return;
+    }
+
+    if (isMarketable(book, r.side, limit)) {
+      const fills = takeLiquidity(book, r.side, leaves, limit, this.#model);
+      if (arrival && r.timeInForce === 'fok' && totalQuantity(fills).lt(leaves)) {
+        return this.#cancelRemainder(o, 'fok: not fillable in full');
+      }
+      this.#fillAll(o, fills, 'taker');
+    } else if (arrival && r.timeInForce === 'fok') {
+      return this.#cancelRemainder(o, 'fok: not fillable in full');
+    }
+    if (!OPEN.has(o.status)) return;
+    if (arrival && (r.timeInForce === 'ioc' || r.timeInForce === 'fok')) {
+      return this.#cancelRemainder(o, `${r.timeInForce}: remainder cancelled`);
+    }
+    this.#rest(o, limit, trade);
+  }
+
+  /** Queue position and passive fills of a resting limit order. */
+  #rest(o: PaperOrder, limit: Dec, trade: { price: Dec; size: Dec } | null): void {
+    const r = o.req;
+    const book = this.#o.quotes.get(r.symbol);
+    const ourTouch = r.side === 'buy' ? book?.bid : book?.ask;
+    const ourSize = (r.side === 'buy' ? book?.bidSize : book?.askSize) ?? ZERO;
+    if (ourTouch) {
+      const improves = r.side === 'buy' ? limit.gt(ourTouch) : limit.lt(ourTouch);
+      if (improves)
+        o.queueAhead = ZERO; // we are the best price: nobody ahead
+      else if (limit.eq(ourTouch)) {
+        // Joined behind the displayed size; the queue ahead only shrinks (cancels ahead of us).
+        o.queueAhead = o.queueAhead === null ? ourSize : o.queueAhead.lt(ourSize) ? o.queueAhead : ourSize;
+      }
+    }
+    if (!trade) return;
+    const through = r.side === 'buy' ? trade.price.lt(limit) : trade.price.gt(limit);
+    const at = trade.price.eq(limit);
+    if (!through && !at) return;
+    let available: Dec;
+    if (through) {
+      available = trade.size; // the market traded through our price: everything at it went first
+      o.queueAhead = ZERO;
+    } else {
+      const ahead = o.queueAhead ?? ZERO;
+      available = trade.size.minus(ahead);
+      o.queueAhead = ahead.gt(trade.size) ? ahead.minus(trade.size) : ZERO;
+    }
+    if (!available.gt(0)) return;
+    const leaves = dec(r.quantity).minus(o.filled);
+    this.#fillAll(o, [{ price: limit, quantity: available.lt(leaves) ? available : leaves }], 'maker');
+  }
+
+  #onMarket(e: QuoteBookEvent): void {
+    if (e.kind === 'quote') this.#taken.delete(e.symbol); // a fresh quote shows fresh liquidity
+    const trade = e.kind === 'trade' ? { price: e.price, size: e.size } : null;
+    for (const o of this.#ordered()) {
+      if (o.req.symbol === e.symbol && OPEN.has(o.status)) this.#work(o, trade, false);
+    }
+  }
+
+  /** The book as this account sees it: displayed sizes less what it took since the last quote. */
+  #book(symbol: string): TopOfBook | null {
+    const b = this.#o.quotes.get(symbol);
+    const t = this.#taken.get(symbol);
+    if (!b || !t) return b;
+    const left = (size: Dec, took: Dec) => (size.gt(took) ? size.minus(took) : ZERO);
+    return { ...b, bidSize: left(b.bidSize, t.bid), askSize: left(b.askSize, t.ask) };
+  }
+
+  #ordered(): PaperOrder[] {
+    return [...this.#orders.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  #fillAll(o: PaperOrder, fills: readonly LevelFill[], liquidity: 'maker' | 'taker'): void {
+    const r = o.req;
+    const mult = dec(this.#o.multiplierOf(r.symbol));
+    for (const f of fills) {
+      if (!f.quantity.gt(0)) continue;
+      const notional = f.quantity.times(f.price).times(mult);
+      const fee = feeFor(notional, this.#feeBps, this.#minFee, o.fills === 0);
+      o.filled = o.filled.plus(f.quantity);
+      o.notional = o.notional.plus(f.quantity.times(f.price));
+      o.fills++;
+      if (o.status !== 'pending_cancel')
+        o.status = o.filled.gte(dec(r.quantity)) ? 'filled' : 'partially_filled';
+      const prev = this.#positions.get(r.symbol) ?? flatPosition(r.symbol);
+      this.#positions.set(
+        r.symbol,
+        applyFill(prev, {
+          side: r.side,
+          quantity: decStr(f.quantity),
+          price: decStr(f.price),
+          fee: decStr(fee),
+          multiplier: decStr(mult),
+        }).position,
+      );
+      this.#cash =
+        r.side === 'buy' ? this.#cash.minus(notional).minus(fee) : this.#cash.plus(notional).minus(fee);
+      if (liquidity === 'taker') {
+        const t = this.#taken.get(r.symbol) ?? { bid: ZERO, ask: ZERO };
+        this.#taken.set(
+          r.symbol,
+          r.side === 'buy' ? { ...t, ask: t.ask.plus(f.quantity) } : { ...t, bid: t.bid.plus(f.quantity) },
+        );
+      }
+      this.#report(o, 'fill', { lastQty: f.quantity, lastPx: f.price, fee, liquidity });
+    }
+  }
+
+  #cancelRemainder(o: PaperOrder, reason: string): void {
+    o.status = 'cancelled';
+    this.#report(o, 'cancelled', { reason });
+  }
+
+  #reject(o: PaperOrder, reason: string): void {
+    o.status = 'rejected';
+    o.rejectReason = reason;
+    this.#report(o, 'rejected', { reason });
+  }
+
+  #report(
+    o: PaperOrder,
+    kind: ExecutionReport['kind'],
+    x: { lastQty?: Dec; lastPx?: Dec; fee?: Dec; liquidity?: 'maker' | 'taker'; reason?: string } = {},
+  ): void {
+    const qty = dec(o.req.quantity);
+    const open = OPEN.has(o.status);
+    const report: ExecutionReport = {
+      kind,
+      executionId: `${this.#o.accountId}-E${++this.#execSeq}`,
+      clientOrderId: o.req.clientOrderId,
+      brokerOrderId: o.brokerOrderId,
+      symbol: o.req.symbol,
+      side: o.req.side,
+      tsEvent: this.#o.clock(),
+      ...(x.lastQty && { lastQty: decStr(x.lastQty) }),
+      ...(x.lastPx && { lastPx: decStr(x.lastPx) }),
+      ...(x.fee && { fee: decStr(x.fee) }),
+      ...(x.liquidity && { liquidity: x.liquidity }),
+      ...(x.reason && { reason: x.reason }),
+      cumQty: decStr(o.filled),
+      leavesQty: decStr(open ? qty.minus(o.filled) : ZERO),
+      avgPx: o.filled.gt(0) ? decStr(o.notional.div(o.filled).toDecimalPlaces(12)) : null,
+    };
+    for (const l of this.#listeners) {
+      try {
+        l(report);
+      } catch {
+        // A listener's failure must not corrupt the matching loop; listeners log their own errors.
+      }
+    }
+  }
+
+  #view(o: PaperOrder): BrokerOrder {
+    return {
+      ...o.req,
+      limitPrice: o.req.limitPrice ?? null,
+      stopPrice: o.req.stopPrice ?? null,
+      brokerOrderId: o.brokerOrderId,
+      status: o.status,
+      filledQuantity: decStr(o.filled),
+      avgFillPrice: o.filled.gt(0) ? decStr(o.notional.div(o.filled).toDecimalPlaces(12)) : null,
+      rejectReason: o.rejectReason,
+    };
+  }
+
+  #ack(o: PaperOrder): PlaceOrderAck {
+    return {
+      clientOrderId: o.req.clientOrderId,
+      brokerOrderId: o.brokerOrderId,
+      status: o.status,
+      ...(o.rejectReason && { rejectReason: o.rejectReason }),
+    };
+  }
+}

@@ -1,0 +1,102 @@
+import { type Dec, dec } from '@aegis/shared/accounting/decimal';
+
+/**
+ * Latest top of book and last trade per symbol, fed from ticks / order flow (the execution
+ * wiring subscribes it to the bus). Market data, not per desk: one book per server process.
+ * The paper broker fills against it; the risk governor reads reference prices from it.
+ */
+export interface TopOfBook {
+  readonly symbol: string;
+  readonly bid: Dec | null;
+  readonly ask: Dec | null;
+  readonly bidSize: Dec;
+  readonly askSize: Dec;
+  /** Exchange time of the quote (tsEvent). */
+  readonly tsQuote: Date | null;
+  readonly last: Dec | null;
+  readonly lastSize: Dec | null;
+  readonly tsTrade: Date | null;
+}
+
+export type QuoteBookEvent =
+  | { readonly kind: 'quote'; readonly symbol: string }
+  | {
+      readonly kind: 'trade';
+      readonly symbol: string;
+      readonly price: Dec;
+      readonly size: Dec;
+      readonly ts: Date;
+    };
+
+type Listener = (e: QuoteBookEvent) => void;
+
+const empty = (symbol: string): TopOfBook => ({
+  symbol,
+  bid: null,
+  ask: null,
+  bidSize: dec(0),
+  askSize: dec(0),
+  tsQuote: null,
+  last: null,
+  lastSize: null,
+  tsTrade: null,
+});
+
+export class QuoteBook {
+  readonly #books = new Map<string, TopOfBook>();
+  readonly #listeners = new Set<Listener>();
+
+  /** Top of book update. A crossed or non-positive quote is ignored (bad data, not a market). */
+  setQuote(symbol: string, bid: string, ask: string, bidSize: string, askSize: string, ts: Date): boolean {
+    const b = dec(bid);
+    const a = dec(ask);
+    if (!b.gt(0) || !a.gt(0) || b.gt(a)) return false;
+    const prev = this.#books.get(symbol) ?? empty(symbol);
+    if (prev.tsQuote && ts < prev.tsQuote) return false; // older than what we have: out of order
+    this.#books.set(symbol, {
+      ...prev,
+      bid: b,
+      ask: a,
+      bidSize: dec(bidSize),
+      askSize: dec(askSize),
+      tsQuote: ts,
+    });
+    this.#emit({ kind: 'quote', symbol });
+    return true;
+  }
+
+  setTrade(symbol: string, price: string, size: string, ts: Date): boolean {
+    const p = dec(price);
+    const s = dec(size);
+    if (!p.gt(0) || !s.gt(0)) return false;
+    const prev = this.#books.get(symbol) ?? empty(symbol);
+    this.#books.set(symbol, { ...prev, last: p, lastSize: s, tsTrade: ts });
+    this.#emit({ kind: 'trade', symbol, price: p, size: s, ts });
+    return true;
+  }
+
+  get(symbol: string): TopOfBook | null {
+    return this.#books.get(symbol) ?? null;
+  }
+
+  symbols(): string[] {
+    return [...this.#books.keys()];
+  }
+
+  /** Mark price: mid when two-sided, else last trade. */
+  mark(symbol: string): Dec | null {
+    const b = this.#books.get(symbol);
+    if (!b) return null;
+    if (b.bid && b.ask) return b.bid.plus(b.ask).div(2);
+    return b.last;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(e: QuoteBookEvent) {
+    for (const l of this.#listeners) l(e);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The one interface every broker adapter implements (paper today, live brokers next). Only the
+ * execution service (server/src/execution/) may import adapters; an architecture test enforces
+ * it. Quantities and prices are decimal strings; every order is addressed by the deterministic
+ * client order id the execution service chose, so a retry after a timeout finds the order it
+ * already sent instead of sending a second one.
+ */
+export type Side = 'buy' | 'sell';
+export type OrderType = 'market' | 'limit' | 'stop' | 'stop_limit';
+export type TimeInForce = 'day' | 'gtc' | 'ioc' | 'fok';
+
+export interface BrokerOrderRequest {
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly orderType: OrderType;
+  readonly timeInForce: TimeInForce;
+  readonly quantity: string;
+  readonly limitPrice?: string | null;
+  readonly stopPrice?: string | null;
+}
+
+/** Order status as the broker reports it (FIX OrdStatus; `denied`/`unknown` are ours only). */
+export type BrokerOrderStatus =
+  | 'pending_new'
+  | 'new'
+  | 'partially_filled'
+  | 'filled'
+  | 'pending_cancel'
+  | 'cancelled'
+  | 'rejected'
+  | 'expired';
+
+export interface BrokerOrder extends BrokerOrderRequest {
+  readonly brokerOrderId: string;
+  readonly status: BrokerOrderStatus;
+  readonly filledQuantity: string;
+  readonly avgFillPrice: string | null;
+  readonly rejectReason: string | null;
+}
+
+export interface BrokerPosition {
+  readonly symbol: string;
+  /** Signed: positive long, negative short. */
+  readonly quantity: string;
+  readonly avgCost: string;
+}
+
+export interface PlaceOrderAck {
+  readonly clientOrderId: string;
+  readonly brokerOrderId: string | null;
+  readonly status: BrokerOrderStatus;
+  readonly rejectReason?: string;
+}
+
+/** FIX ExecType-like report kinds. */
+export type ExecutionReportKind =
+  | 'accepted'
+  | 'rejected'
+  | 'fill'
+  | 'cancelled'
+  | 'expired'
+  | 'cancel_rejected';
+
+/**
+ * One execution report. `executionId` is unique per report at the broker (the service
+ * deduplicates on it); reports may arrive more than once and out of order.
+ */
+export interface ExecutionReport {
+  readonly kind: ExecutionReportKind;
+  readonly executionId: string;
+  readonly clientOrderId: string;
+  readonly brokerOrderId: string | null;
+  readonly symbol: string;
+  readonly side: Side;
+  /** Broker (transaction) time of the event. */
+  readonly tsEvent: Date;
+  readonly lastQty?: string;
+  readonly lastPx?: string;
+  readonly fee?: string;
+  readonly liquidity?: 'maker' | 'taker';
+  /** Cumulative filled quantity after this report (FIX CumQty). */
+  readonly cumQty: string;
+  readonly leavesQty: string;
+  readonly avgPx: string | null;
+  readonly reason?: string;
+}
+
+export type ExecutionReportListener = (report: ExecutionReport) => void;
+
+export interface BrokerAdapter {
+  readonly name: string;
+  /** Idempotent on clientOrderId: a second call returns the order already known. */
+  placeOrder(req: BrokerOrderRequest): Promise<PlaceOrderAck>;
+  /** Requests a cancel; the outcome arrives as a `cancelled` or `cancel_rejected` report. */
+  cancelOrder(clientOrderId: string): Promise<void>;
+  getOrderByClientId(clientOrderId: string): Promise<BrokerOrder | null>;
+  listOpenOrders(): Promise<BrokerOrder[]>;
+  listPositions(): Promise<BrokerPosition[]>;
+  /** Subscribes to execution reports; returns the unsubscribe function. */
+  onExecutionReport(listener: ExecutionReportListener): () => void;
+}
+
+/** Adapter failures carry a string code like every other error crossing a boundary. */
+export const BrokerErrorCode = {
+  TIMEOUT: 'BROKER_TIMEOUT',
+  UNAVAILABLE: 'BROKER_UNAVAILABLE',
+  REJECTED: 'BROKER_REJECTED',
+  NOT_FOUND: 'BROKER_NOT_FOUND',
+} as const;
+export type BrokerErrorCode = (typeof BrokerErrorCode)[keyof typeof BrokerErrorCode];
+
+export class BrokerError extends Error {
+  readonly code: BrokerErrorCode;
+  constructor(code: BrokerErrorCode, message: string) {
+    super(message);
+    this.name = 'BrokerError';
+    this.code = code;
+  }
+}
