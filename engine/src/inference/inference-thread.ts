@@ -1,0 +1,150 @@
+/**
+ * Main-thread side of the inference thread (contract §4): starts the worker, hands it the rings,
+ * and exposes ready / stop / stats.
+ *
+ *   const inference = startInferenceThread({ candidateRings, scoredRing, maxBatch: 256, maxWaitUs: 200,
+ *                                            executionProvider: 'auto' });
+ *   const { provider, modelVersion } = await inference.ready;
+ *   ...
+ *   // stop the candidate producers (feature pool) first, then:
+ *   await inference.stop();   // scores everything left in the candidate rings, then the thread exits
+ *
+ * The thread is the single consumer (cursor `candidateConsumer`, default 0) of every candidate
+ * ring and the single producer of the scored ring.
+ */
+import { Worker } from 'node:worker_threads';
+import { DEFAULT_ONNX_PATH } from '../model/model-file.ts';
+import { CTRL } from '../ring/layout.ts';
+import {
+  CONTROL,
+  type ExecutionProviderChoice,
+  type InferenceErrorCode,
+  type InferenceStartup,
+  type WorkerToMain,
+} from './messages.ts';
+import { createStatsBuffer, type InferenceStats, readStats } from './stats.ts';
+
+export interface InferenceThreadOptions {
+  /** Defaults to the committed engine/models/signal-mlp.onnx. */
+  readonly modelPath?: string;
+  readonly candidateRings: readonly SharedArrayBuffer[];
+  readonly scoredRing: SharedArrayBuffer;
+  /** Largest micro-batch (rows per session.run); ≤ the scored ring's capacity. */
+  readonly maxBatch: number;
+  /**
+   * How long a non-full batch may wait for more candidates, from its first candidate (µs).
+   * 0 = run with whatever is there: batches still form on their own while a run is in flight.
+   */
+  readonly maxWaitUs: number;
+  readonly executionProvider: ExecutionProviderChoice;
+  readonly candidateConsumer?: number;
+  readonly intraOpThreads?: number;
+  readonly logLevel?: string;
+}
+
+export interface InferenceReady {
+  readonly provider: 'cpu' | 'cuda';
+  readonly modelVersion: string;
+}
+
+export interface InferenceThreadHandle {
+  /** Resolves once the session is loaded; rejects (with `.code`) if the thread cannot start. */
+  readonly ready: Promise<InferenceReady>;
+  /** Requests a drain-and-exit; resolves when the thread has exited. Idempotent. */
+  stop(): Promise<void>;
+  /** Synchronous snapshot of the counters (read from shared memory). */
+  stats(): InferenceStats & { readonly running: boolean };
+  /** Resolves when the thread exits for any reason (crash-only supervisors watch this). */
+  readonly exited: Promise<{ readonly exitCode: number; readonly error?: InferenceThreadError }>;
+}
+
+export class InferenceThreadError extends Error {
+  readonly code: InferenceErrorCode | 'INFERENCE_THREAD_EXITED';
+  constructor(code: InferenceErrorCode | 'INFERENCE_THREAD_EXITED', message: string) {
+    super(message);
+    this.name = 'InferenceThreadError';
+    this.code = code;
+  }
+}
+
+export function startInferenceThread(opts: InferenceThreadOptions): InferenceThreadHandle {
+  const control = new SharedArrayBuffer(CONTROL.WORDS * 4);
+  const stats = createStatsBuffer();
+  const startup: InferenceStartup = {
+    modelPath: opts.modelPath ?? DEFAULT_ONNX_PATH,
+    candidateRings: [...opts.candidateRings],
+    scoredRing: opts.scoredRing,
+    candidateConsumer: opts.candidateConsumer ?? 0,
+    maxBatch: opts.maxBatch,
+    maxWaitUs: opts.maxWaitUs,
+    executionProvider: opts.executionProvider,
+    intraOpThreads: opts.intraOpThreads ?? 1,
+    control,
+    stats,
+    logLevel: opts.logLevel ?? 'info',
+  };
+  const worker = new Worker(new URL('./inference-worker.ts', import.meta.url), {
+    workerData: startup,
+    name: 'aegis-inference',
+  });
+
+  let running = true;
+  let lastError: InferenceThreadError | undefined;
+  let resolveReady!: (r: InferenceReady) => void;
+  let rejectReady!: (e: Error) => void;
+  const ready = new Promise<InferenceReady>((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  // A failed start is reported through `ready` and `exited`; don't crash on an unobserved one.
+  ready.catch(() => {});
+
+  worker.on('message', (msg: WorkerToMain) => {
+    if (msg.type === 'ready') resolveReady({ provider: msg.provider, modelVersion: msg.modelVersion });
+    else if (msg.type === 'error') {
+      lastError = new InferenceThreadError(msg.code, msg.message);
+      rejectReady(lastError);
+    }
+  });
+  worker.on('error', (e) => {
+    lastError = new InferenceThreadError('INFERENCE_THREAD_EXITED', `inference thread crashed: ${e.message}`);
+    rejectReady(lastError);
+  });
+  const exited = new Promise<{ exitCode: number; error?: InferenceThreadError }>((resolve) => {
+    worker.on('exit', (exitCode) => {
+      running = false;
+      const error =
+        lastError ??
+        (exitCode !== 0
+          ? new InferenceThreadError(
+              'INFERENCE_THREAD_EXITED',
+              `inference thread exited with code ${exitCode}`,
+            )
+          : undefined);
+      if (error) rejectReady(error);
+      else
+        rejectReady(
+          new InferenceThreadError('INFERENCE_THREAD_EXITED', 'inference thread exited before ready'),
+        );
+      resolve(error ? { exitCode, error } : { exitCode });
+    });
+  });
+
+  const ctrl = new Int32Array(control);
+  const candidateCtrls = opts.candidateRings.map((sab) => new Int32Array(sab, 0, CTRL.CURSOR_BASE));
+  let stopping: Promise<void> | undefined;
+  return {
+    ready,
+    exited,
+    stats: () => ({ ...readStats(stats), running }),
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        Atomics.store(ctrl, CONTROL.STOP, 1);
+        // Wake the thread if it sleeps on a candidate ring's head; it then drains and exits.
+        for (const c of candidateCtrls) Atomics.notify(c, CTRL.HEAD);
+        await exited;
+      })();
+      return stopping;
+    },
+  };
+}

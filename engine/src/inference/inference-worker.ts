@@ -1,0 +1,141 @@
+/**
+ * Entry of the dedicated inference thread (a plain worker_threads Worker, not a pool task: it owns
+ * the InferenceSession for its whole life and keeps its batch buffers warm).
+ *
+ * Loop: gather candidates -> (if the batch is not full and maxWaitUs > 0, wait up to maxWaitUs
+ * from the first candidate for more) -> one session.run over the batch -> SCORED records ->
+ * commit. When every candidate ring is empty it sleeps on the rings (Atomics), never spinning.
+ * Stop: the main thread sets CONTROL.STOP and wakes the rings; the thread scores everything still
+ * in the candidate rings, then exits.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '@aegis/shared/logging';
+import * as ort from 'onnxruntime-node';
+import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnx-export.ts';
+import { RingBuffer } from '../ring/ring-buffer.ts';
+import { CandidateBatcher } from './candidate-batcher.ts';
+import {
+  CONTROL,
+  InferenceErrorCode,
+  type InferenceStartup,
+  startupSchema,
+  type WorkerToMain,
+} from './messages.ts';
+import { InferenceError, openScoringSession } from './scoring-session.ts';
+import { STAT, StatsWriter } from './stats.ts';
+
+/** Idle sleep bound: the stop path notifies the rings, this only caps a missed wake-up. */
+const IDLE_WAIT_MS = 50;
+
+function post(msg: WorkerToMain): void {
+  parentPort!.postMessage(msg);
+}
+
+function nowUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+async function run(startup: InferenceStartup): Promise<void> {
+  const log = createLogger({ name: 'engine-inference', level: startup.logLevel });
+  const scoring = await openScoringSession(
+    startup.modelPath,
+    startup.executionProvider,
+    startup.intraOpThreads,
+  );
+  // Logged once: which provider this process actually got.
+  log.info(
+    {
+      provider: scoring.provider,
+      requested: startup.executionProvider,
+      fallbackReason: scoring.fallbackReason,
+      modelVersion: scoring.modelVersion,
+      maxBatch: startup.maxBatch,
+      maxWaitUs: startup.maxWaitUs,
+      candidateRings: startup.candidateRings.length,
+    },
+    `inference: execution provider ${scoring.provider}`,
+  );
+
+  const rings = startup.candidateRings.map((sab) => RingBuffer.attach(sab));
+  const scored = RingBuffer.attach(startup.scoredRing);
+  const batcher = new CandidateBatcher(rings, startup.candidateConsumer, scored, startup.maxBatch);
+  const control = new Int32Array(startup.control);
+  const stats = new StatsWriter(startup.stats);
+  const session = scoring.session;
+
+  // One input and one output tensor per batch size, created on first use over the batcher's
+  // buffers: a batch of n reuses them, so ORT writes the scores straight into batcher.scores and
+  // the only per-batch allocations left are the ones inside session.run.
+  const feeds: (Record<string, ort.Tensor> | undefined)[] = new Array(startup.maxBatch + 1);
+  const fetches: (Record<string, ort.Tensor> | undefined)[] = new Array(startup.maxBatch + 1);
+  const bind = (n: number): void => {
+    feeds[n] = {
+      [ONNX_INPUT_NAME]: new ort.Tensor('float32', batcher.input.subarray(0, n * MODEL_INPUT_SIZE), [
+        n,
+        MODEL_INPUT_SIZE,
+      ]),
+    };
+    fetches[n] = { [ONNX_OUTPUT_NAME]: new ort.Tensor('float32', batcher.scores.subarray(0, n), [n, 1]) };
+  };
+  const onScoredFull = (): void => stats.increment(STAT.scoredRingWaits);
+
+  post({ type: 'ready', provider: scoring.provider, modelVersion: scoring.modelVersion });
+
+  const maxWaitMs = startup.maxWaitUs / 1000;
+  let drained = 0;
+  for (;;) {
+    let n = batcher.gather();
+    if (n === 0) {
+      if (Atomics.load(control, CONTROL.STOP) !== 0) break;
+      stats.increment(STAT.candidateWaits);
+      await batcher.waitForCandidates(IDLE_WAIT_MS);
+      continue;
+    }
+    if (n < startup.maxBatch && maxWaitMs > 0 && Atomics.load(control, CONTROL.STOP) === 0) {
+      const deadline = performance.now() + maxWaitMs;
+      for (;;) {
+        const left = deadline - performance.now();
+        if (left <= 0 || Atomics.load(control, CONTROL.STOP) !== 0) break;
+        await batcher.waitForCandidates(left);
+        n = batcher.gather();
+        if (n >= startup.maxBatch) break;
+      }
+    }
+    if (feeds[n] === undefined) bind(n);
+    const t0 = performance.now();
+    try {
+      await session.run(feeds[n]!, fetches[n]!);
+    } catch (e) {
+      stats.increment(STAT.runErrors);
+      throw new InferenceError(
+        InferenceErrorCode.RUN_FAILED,
+        `session.run failed on a batch of ${n}: ${String(e)}`,
+        {
+          cause: e,
+        },
+      );
+    }
+    const latencyUs = (performance.now() - t0) * 1000;
+    batcher.publishScored(nowUs(), onScoredFull);
+    stats.recordBatch(n, latencyUs);
+    if (Atomics.load(control, CONTROL.STOP) !== 0) drained += n;
+  }
+  await session.release();
+  log.info({ drained }, 'inference: stopped, candidate rings drained');
+  post({ type: 'stopped', drained });
+}
+
+if (isMainThread || !parentPort) throw new Error('inference-worker.ts is a worker_threads entry');
+const parsed = startupSchema.safeParse(workerData);
+if (!parsed.success) {
+  post({ type: 'error', code: InferenceErrorCode.BAD_STARTUP, message: parsed.error.message });
+  process.exit(1);
+}
+try {
+  await run(parsed.data);
+} catch (e) {
+  const code = e instanceof InferenceError ? e.code : InferenceErrorCode.RUN_FAILED;
+  post({ type: 'error', code, message: e instanceof Error ? e.message : String(e) });
+  process.exitCode = 1;
+}
