@@ -1,0 +1,243 @@
+import type { Worker } from 'node:worker_threads';
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { createLogger, type Logger } from '@aegis/shared/logging';
+import { Piscina } from 'piscina';
+import {
+  DEFAULT_FEATURE_PARAMS,
+  DEFAULT_PATTERN_PARAMS,
+  type FeatureParams,
+  type PatternParams,
+} from '../features/params.ts';
+import { F, FeatureState } from '../features/state.ts';
+import { RingBuffer } from '../ring/ring-buffer.ts';
+import { type FeatureWorkerData, featureWorkerDataSchema, type OwnShardsResult } from './messages.ts';
+import { SHARD, ShardControl, STOP } from './shard-control.ts';
+import type { CandidatePolicy } from './shard-processor.ts';
+
+export interface FeaturePoolOptions {
+  shards: number;
+  /** Symbols per shard: the feature state holds at least shards × symbolsPerShard symbols. */
+  symbolsPerShard: number;
+  /** One TICK ring per shard (shard = symbolId % shards). */
+  tickRings: SharedArrayBuffer[];
+  /** One CANDIDATE ring per shard; the pool is its only producer. */
+  candidateRings: SharedArrayBuffer[];
+  featureStateSab: SharedArrayBuffer;
+  /** Worker threads; each owns shards s with s % workers === its index. Size to the cores. */
+  workers: number;
+  /** Consumer index of the feature pool in the tick rings (default 0; the writer has another). */
+  tickConsumer?: number;
+  featureParams?: Partial<FeatureParams>;
+  patternParams?: Partial<PatternParams>;
+  /** Candidate ring full: 'block' (default; backpressure reaches the feed) or 'drop' (counted). */
+  candidatePolicy?: CandidatePolicy;
+  /** Ticks per cursor commit (default 256). */
+  maxBatch?: number;
+  /** Empty polls before a worker sleeps on Atomics.wait (default 64). */
+  spinsBeforeSleep?: number;
+  /** Bounded sleep of a worker that owns several shards (default 0.2 ms). */
+  multiShardSleepMs?: number;
+  /** Control memory of a previous pool over the same rings and state (resume after a stop). */
+  controlSab?: SharedArrayBuffer;
+  log?: Logger;
+}
+
+export interface FeaturePoolStats {
+  workers: number;
+  shards: number;
+  /** Ticks applied to the feature state (exact across crashes: summed from the per-symbol state). */
+  ticksProcessed: number;
+  /** Candidates written to the candidate rings. */
+  candidatesOut: number;
+  candidatesDropped: number;
+  /** Worker restarts after a crash (each takes its shards over from their durable cursors). */
+  restarts: number;
+  /** Post-crash replay: ticks found already applied, candidates found already published. */
+  replaySkipped: number;
+  duplicatesSkipped: number;
+  /** Ticks whose symbol does not belong to the ring's shard (skipped). */
+  misrouted: number;
+  /** Per shard: ticks published and not yet processed. */
+  lag: number[];
+}
+
+export interface FeaturePoolHandle {
+  /**
+   * Stop the workers: with `drain` (default) they first process every tick already published
+   * (SIGTERM path), giving up after `timeoutMs` (then they stop after their current batch).
+   */
+  stop(options?: { drain?: boolean; timeoutMs?: number }): Promise<void>;
+  stats(): FeaturePoolStats;
+  /** The pool's control memory (pass it as `controlSab` to resume with a new pool). */
+  readonly controlSab: SharedArrayBuffer;
+  /** The live worker threads (fault injection in tests, monitoring). */
+  threads(): readonly Worker[];
+}
+
+const WORKER_URL = new URL('./feature-worker.ts', import.meta.url).href;
+
+/**
+ * Start the feature pool: a piscina pool of `workers` threads, each running one long `own` task
+ * that keeps its shards for the pool's life (DESIGN §6: a piscina task per batch costs ~40–130 µs
+ * of round trip, so the low-latency shape is a consumer that stays in its worker and sleeps on
+ * Atomics.wait; engine/bench/pool-shape.ts measures both). If a worker dies, its task fails, and
+ * the same task is run again on a fresh thread, which takes the shards over from their durable
+ * cursors and per-symbol state (shard-processor.ts: nothing lost, nothing applied twice).
+ */
+export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle {
+  const log = options.log ?? createLogger({ name: 'feature-pool' });
+  const shards = options.shards;
+  const workers = Math.max(1, Math.min(options.workers, shards));
+  const state = FeatureState.attach(options.featureStateSab);
+  if (state.symbols < shards * options.symbolsPerShard) {
+    throw new AppError(
+      ErrorCode.BAD_INPUT,
+      'feature pool: feature state holds fewer symbols than shards × symbolsPerShard',
+      {
+        stateSymbols: state.symbols,
+        needed: shards * options.symbolsPerShard,
+      },
+    );
+  }
+  const tickRings = options.tickRings.map((s) => RingBuffer.attach(s));
+  const candidateRings = options.candidateRings.map((s) => RingBuffer.attach(s));
+  const control = options.controlSab ? ShardControl.attach(options.controlSab) : ShardControl.create(shards);
+  if (control.shards !== shards) {
+    throw new AppError(ErrorCode.BAD_INPUT, 'feature pool: control memory is for another shard count', {
+      controlShards: control.shards,
+      shards,
+    });
+  }
+  control.setStop(STOP.RUN);
+
+  // Validated here (fail fast in the caller's thread) and again by each worker at startup.
+  const data: FeatureWorkerData = featureWorkerDataSchema.parse({
+    shards,
+    tickConsumer: options.tickConsumer ?? 0,
+    tickRings: options.tickRings,
+    candidateRings: options.candidateRings,
+    featureStateSab: options.featureStateSab,
+    controlSab: control.sab,
+    featureParams: { ...DEFAULT_FEATURE_PARAMS, ...options.featureParams },
+    patternParams: { ...DEFAULT_PATTERN_PARAMS, ...options.patternParams },
+    candidatePolicy: options.candidatePolicy ?? 'block',
+    maxBatch: options.maxBatch ?? 256,
+    spinsBeforeSleep: options.spinsBeforeSleep ?? 64,
+    multiShardSleepMs: options.multiShardSleepMs ?? 0.2,
+  });
+  if (tickRings.length !== shards || candidateRings.length !== shards) {
+    throw new AppError(ErrorCode.BAD_INPUT, 'feature pool: one tick ring and one candidate ring per shard');
+  }
+  for (const r of tickRings) {
+    if (data.tickConsumer >= r.consumers) {
+      throw new AppError(ErrorCode.BAD_INPUT, 'feature pool: tickConsumer beyond the tick ring consumers');
+    }
+  }
+
+  const pool = new Piscina({
+    filename: WORKER_URL,
+    minThreads: workers,
+    maxThreads: workers,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    workerData: data,
+  });
+  // A worker's death is reported through its task; this only catches pool-level errors.
+  pool.on('error', (err: unknown) => log.error({ err }, 'feature pool error'));
+
+  const groups: number[][] = Array.from({ length: workers }, () => []);
+  for (let s = 0; s < shards; s++) groups[s % workers]!.push(s);
+
+  let stopping = false;
+  let restarts = 0;
+  const running = new Map<number, Promise<void>>();
+
+  const runGroup = (g: number, attempt: number): Promise<void> =>
+    pool.run({ type: 'own', shards: groups[g]! }).then(
+      (_result: OwnShardsResult) => undefined,
+      async (err: unknown) => {
+        if (stopping && control.stop() === STOP.NOW) return;
+        restarts++;
+        const delayMs = Math.min(1000, attempt === 0 ? 0 : 10 * 2 ** attempt);
+        log.warn(
+          { err, shards: groups[g], restarts, delayMs },
+          'feature worker died; shards taken over by a new worker',
+        );
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        if (stopping && control.stop() === STOP.NOW) return;
+        return runGroup(g, attempt + 1);
+      },
+    );
+  for (let g = 0; g < workers; g++) running.set(g, runGroup(g, 0));
+  log.info(
+    { workers, shards, maxBatch: data.maxBatch, candidatePolicy: data.candidatePolicy },
+    'feature pool started',
+  );
+
+  return {
+    controlSab: control.sab,
+    threads: () => pool.threads,
+    stats(): FeaturePoolStats {
+      let ticks = 0;
+      let candidates = 0;
+      for (let sym = 0; sym < state.symbols; sym++) {
+        ticks += state.get(sym, F.TICKS);
+        candidates += state.get(sym, F.CANDIDATES);
+      }
+      let dropped = 0;
+      let duplicates = 0;
+      let replay = 0;
+      let misrouted = 0;
+      const lag: number[] = [];
+      for (let s = 0; s < shards; s++) {
+        dropped += control.get(s, SHARD.CANDIDATES_DROPPED);
+        duplicates += control.get(s, SHARD.DUPLICATES_SKIPPED);
+        replay += control.get(s, SHARD.REPLAY_SKIPPED);
+        misrouted += control.get(s, SHARD.MISROUTED);
+        lag.push(tickRings[s]!.readable(data.tickConsumer));
+      }
+      return {
+        workers,
+        shards,
+        ticksProcessed: ticks,
+        candidatesOut: candidates - dropped,
+        candidatesDropped: dropped,
+        restarts,
+        replaySkipped: replay,
+        duplicatesSkipped: duplicates,
+        misrouted,
+        lag,
+      };
+    },
+    async stop(opts?: { drain?: boolean; timeoutMs?: number }): Promise<void> {
+      if (stopping) return;
+      stopping = true;
+      const drain = opts?.drain ?? true;
+      control.setStop(drain ? STOP.DRAIN : STOP.NOW);
+      for (const r of tickRings) r.wakeAll();
+      const all = Promise.all(running.values());
+      if (drain) {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          all.then(() => false),
+          new Promise<boolean>((r) => {
+            timer = setTimeout(() => r(true), opts?.timeoutMs ?? 10_000);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          log.warn(
+            { lag: tickRings.map((r) => r.readable(data.tickConsumer)) },
+            'feature pool drain timed out; stopping now',
+          );
+          control.setStop(STOP.NOW);
+          for (const r of tickRings) r.wakeAll();
+          for (const r of candidateRings) r.wakeAll();
+        }
+      }
+      await all;
+      await pool.destroy();
+      log.info({ restarts }, 'feature pool stopped');
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import { workerData } from 'node:worker_threads';
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { coefficients } from '../features/params.ts';
+import { FeatureState } from '../features/state.ts';
+import {
+  type BatchResult,
+  type FeatureTask,
+  type FeatureWorkerData,
+  featureWorkerDataSchema,
+  type OwnShardsResult,
+  ownShardsTaskSchema,
+} from './messages.ts';
+import { ShardControl, STOP } from './shard-control.ts';
+import { ShardProcessor } from './shard-processor.ts';
+
+/**
+ * Piscina worker of the feature pool. Two task shapes (pool-shape benchmark compares them):
+ * - `own`: take the listed shards over and loop in this thread until the pool stops: process
+ *   what each shard's tick ring has (one cursor commit per batch), spin briefly, then sleep on
+ *   Atomics.wait on the ring head. This is the shape the pool uses.
+ * - `batch`: process what one shard has now and return (a piscina round trip per batch).
+ * Shared memory and parameters come once, in workerData, validated here before the first tick.
+ */
+interface WorkerContext {
+  data: FeatureWorkerData;
+  state: FeatureState;
+  control: ShardControl;
+  coefficients: ReturnType<typeof coefficients>;
+  /** Processors kept across `batch` tasks (attached once per shard per thread). */
+  processors: Map<number, ShardProcessor>;
+}
+
+let context: WorkerContext | undefined;
+
+function init(): WorkerContext {
+  if (context) return context;
+  const parsed = featureWorkerDataSchema.safeParse(workerData);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
+    throw new AppError(
+      ErrorCode.BAD_INPUT,
+      `${ErrorCode.BAD_INPUT}: feature worker startup data invalid: ${fields}`,
+    );
+  }
+  const data = parsed.data;
+  if (data.tickRings.length !== data.shards || data.candidateRings.length !== data.shards) {
+    throw new AppError(
+      ErrorCode.BAD_INPUT,
+      `${ErrorCode.BAD_INPUT}: one tick ring and one candidate ring per shard`,
+    );
+  }
+  context = {
+    data,
+    state: FeatureState.attach(data.featureStateSab),
+    control: ShardControl.attach(data.controlSab),
+    coefficients: coefficients(data.featureParams, data.patternParams),
+    processors: new Map(),
+  };
+  return context;
+}
+
+function processorFor(ctx: WorkerContext, shard: number): ShardProcessor {
+  if (shard >= ctx.data.shards) {
+    throw new AppError(ErrorCode.BAD_INPUT, `${ErrorCode.BAD_INPUT}: shard ${shard} out of range`);
+  }
+  return new ShardProcessor({
+    shard,
+    shards: ctx.data.shards,
+    consumer: ctx.data.tickConsumer,
+    tickRing: ctx.data.tickRings[shard]!,
+    candidateRing: ctx.data.candidateRings[shard]!,
+    state: ctx.state,
+    control: ctx.control,
+    coefficients: ctx.coefficients,
+    candidatePolicy: ctx.data.candidatePolicy,
+  });
+}
+
+function ownShards(ctx: WorkerContext, shards: number[]): OwnShardsResult {
+  const procs = shards.map((s) => processorFor(ctx, s));
+  for (const p of procs) p.countTakeover();
+  const { maxBatch, spinsBeforeSleep, multiShardSleepMs } = ctx.data;
+  const control = ctx.control;
+  let ticks = 0;
+  let sleeps = 0;
+  let idle = 0;
+  let next = 0;
+  for (;;) {
+    let progressed = 0;
+    for (let i = 0; i < procs.length; i++) progressed += procs[i]!.processBatch(maxBatch);
+    if (progressed !== 0) {
+      ticks += progressed;
+      idle = 0;
+      continue;
+    }
+    const stop = control.stop();
+    if (stop === STOP.NOW) break;
+    if (stop === STOP.DRAIN) {
+      let left = 0;
+      for (let i = 0; i < procs.length; i++) left += procs[i]!.readable();
+      if (left === 0) break;
+      continue;
+    }
+    if (++idle <= spinsBeforeSleep) continue;
+    idle = 0;
+    sleeps++;
+    // One shard: sleep until its producer publishes (the pool's stop also wakes us). Several
+    // shards: a thread can wait on one address only, so sleep on each in turn, bounded.
+    if (procs.length === 1) procs[0]!.waitForTicks(250);
+    else procs[next++ % procs.length]!.waitForTicks(multiShardSleepMs);
+  }
+  return { type: 'own', shards, ticks, sleeps };
+}
+
+function runBatch(ctx: WorkerContext, shard: number, maxTicks: number): BatchResult {
+  let p = ctx.processors.get(shard);
+  if (!p) {
+    p = processorFor(ctx, shard);
+    ctx.processors.set(shard, p);
+  }
+  let ticks = 0;
+  for (;;) {
+    const n = p.processBatch(Math.min(ctx.data.maxBatch, maxTicks - ticks));
+    ticks += n;
+    if (n === 0 || ticks >= maxTicks) break;
+  }
+  return { type: 'batch', shard, ticks };
+}
+
+export default function featureTask(task: FeatureTask): OwnShardsResult | BatchResult {
+  const ctx = init();
+  // The per-batch shape is checked by hand: a zod parse per batch would dominate a small batch.
+  if (task !== null && typeof task === 'object' && task.type === 'batch') {
+    if (!Number.isInteger(task.shard) || !Number.isInteger(task.maxTicks) || task.maxTicks < 1) {
+      throw new AppError(ErrorCode.BAD_INPUT, `${ErrorCode.BAD_INPUT}: bad batch task`);
+    }
+    return runBatch(ctx, task.shard, task.maxTicks);
+  }
+  const own = ownShardsTaskSchema.safeParse(task);
+  if (!own.success) throw new AppError(ErrorCode.BAD_INPUT, `${ErrorCode.BAD_INPUT}: unknown feature task`);
+  return ownShards(ctx, own.data.shards);
+}

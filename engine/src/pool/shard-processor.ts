@@ -1,0 +1,224 @@
+import type { Coefficients } from '../features/params.ts';
+import { copyFeatures, F, type FeatureState, HALF_WORDS, HALF0, STATE_STRIDE } from '../features/state.ts';
+import { computeNextHalf } from '../features/update.ts';
+import { detectionDirection, detectionPattern, detectPatterns } from '../patterns/detectors.ts';
+import { CANDIDATE, TICK } from '../ring/layout.ts';
+import { RingBuffer } from '../ring/ring-buffer.ts';
+import { SHARD, type ShardControl, STOP } from './shard-control.ts';
+
+const TWO_POW_32 = 4294967296;
+
+/** What the shard owner does when the candidate ring is full. */
+export type CandidatePolicy = 'block' | 'drop';
+
+export interface ShardProcessorOptions {
+  shard: number;
+  shards: number;
+  /** The consumer index of the feature worker in the tick ring (the writer has another). */
+  consumer: number;
+  tickRing: SharedArrayBuffer;
+  candidateRing: SharedArrayBuffer;
+  state: FeatureState;
+  control: ShardControl;
+  coefficients: Coefficients;
+  candidatePolicy: CandidatePolicy;
+}
+
+/**
+ * The whole per-shard hot path, independent of which thread runs it (the pool's owner worker, the
+ * per-batch task shape of the benchmark, or a test's single-threaded reference):
+ * tick ring → per-symbol features (double-buffered state) → detectors → candidate ring.
+ *
+ * Exactly-once across crashes (a worker can be terminated at any instruction):
+ *   per tick:  skip if the symbol's LAST_APPLIED_ABS ≥ this tick's absolute position (applied
+ *              before a crash); else compute the next half, detect, publish the candidate (if any)
+ *              into the candidate ring, then flip the half (commit point of the tick);
+ *   per batch: store ABS_HINT, then commit the tick-ring cursor.
+ * A crash before the flip leaves the tick unapplied (its half is rewritten from scratch on
+ * replay). A crash between the candidate publish and the flip replays the tick, recomputes the
+ * same candidate, and finds it as the last published record of the candidate ring (candidateId =
+ * low word of the tick's absolute position, same symbol): it is not written twice. That check
+ * only runs for ticks below the head the ring had when this processor took the shard over.
+ */
+export class ShardProcessor {
+  readonly shard: number;
+  private readonly shards: number;
+  private readonly consumer: number;
+  readonly ticks: RingBuffer;
+  readonly candidates: RingBuffer;
+  private readonly state: FeatureState;
+  private readonly f64: Float64Array;
+  private readonly control: ShardControl;
+  private readonly k: Coefficients;
+  private readonly blockOnFull: boolean;
+  private readonly hintIndex: number;
+  /** Ticks below this absolute position may have been half-processed by a previous owner. */
+  private recoveryEndAbs: number;
+
+  constructor(o: ShardProcessorOptions) {
+    this.shard = o.shard;
+    this.shards = o.shards;
+    this.consumer = o.consumer;
+    this.ticks = RingBuffer.attach(o.tickRing);
+    this.candidates = RingBuffer.attach(o.candidateRing);
+    this.state = o.state;
+    this.f64 = o.state.f64;
+    this.control = o.control;
+    this.k = o.coefficients;
+    this.blockOnFull = o.candidatePolicy === 'block';
+    this.hintIndex = o.control.at(o.shard, SHARD.ABS_HINT);
+    const cursor = this.ticks.cursor(this.consumer);
+    this.recoveryEndAbs = this.absoluteOf(cursor) + ((this.ticks.head() - cursor) >>> 0);
+  }
+
+  /**
+   * Absolute position of the committed cursor `cursor`, from the ABS_HINT stored beside it
+   * (shard-control.ts explains why this is exact). Derived per batch rather than cached, so any
+   * thread that runs a batch of this shard agrees on it.
+   */
+  private absoluteOf(cursor: number): number {
+    const hint = this.control.f64[this.hintIndex]!;
+    return hint - (((hint % TWO_POW_32) - cursor) >>> 0);
+  }
+
+  /** Ticks published and not yet processed by this shard's feature consumer. */
+  readable(): number {
+    return this.ticks.readable(this.consumer);
+  }
+
+  /** Sleep until ticks arrive or the timeout passes (Atomics.wait on the tick ring's head). */
+  waitForTicks(timeoutMs: number): number {
+    return this.ticks.waitForData(this.consumer, timeoutMs);
+  }
+
+  /**
+   * Process up to `maxBatch` published ticks and commit the cursor once. Returns the number of
+   * ticks consumed (0 when the ring was empty). Returns early, without committing the unfinished
+   * part, when a blocking candidate claim is interrupted by a stop request.
+   */
+  processBatch(maxBatch: number): number {
+    const ring = this.ticks;
+    let n = ring.readable(this.consumer);
+    if (n === 0) return 0;
+    if (n > maxBatch) n = maxBatch;
+    const from = ring.cursor(this.consumer);
+    const u32 = ring.u32;
+    const u8 = ring.u8;
+    const i8 = ring.i8;
+    const rf = ring.f64;
+    const state = this.state;
+    const f64 = this.f64;
+    const symbols = state.symbols;
+    const shards = this.shards;
+    const shard = this.shard;
+    const ctl = this.control.f64;
+    const base = this.control.at(shard, 0);
+    const abs0 = this.absoluteOf(from);
+    let done = 0;
+    for (; done < n; done++) {
+      const seq = (from + done) >>> 0;
+      const abs = abs0 + done;
+      const b32 = ring.base32(seq);
+      const sym = u32[b32 + TICK.u32.symbolId]!;
+      if (sym >= symbols || sym % shards !== shard) {
+        ctl[base + SHARD.MISROUTED]!++;
+        continue;
+      }
+      const block = sym * STATE_STRIDE;
+      const curHalf = state.active(sym);
+      const cur = block + HALF0 + curHalf * HALF_WORDS;
+      if (f64[cur + F.LAST_APPLIED_ABS]! >= abs) {
+        ctl[base + SHARD.REPLAY_SKIPPED]!++;
+        continue;
+      }
+      const nxt = block + HALF0 + (1 - curHalf) * HALF_WORDS;
+      const tsUs = u32[b32 + TICK.u32.tsEventHi]! * TWO_POW_32 + u32[b32 + TICK.u32.tsEventLo]!;
+      const b8 = ring.base8(seq);
+      const kind = u8[b8 + TICK.u8.kind]!;
+      const b64 = ring.base64(seq);
+      computeNextHalf(
+        f64,
+        block,
+        cur,
+        nxt,
+        abs,
+        tsUs,
+        kind,
+        i8[b8 + TICK.i8.aggressor]!,
+        rf[b64 + TICK.f64.price]!,
+        rf[b64 + TICK.f64.size]!,
+        rf[b64 + TICK.f64.bid]!,
+        rf[b64 + TICK.f64.ask]!,
+        rf[b64 + TICK.f64.bidSize]!,
+        rf[b64 + TICK.f64.askSize]!,
+        this.k,
+      );
+      const detection = detectPatterns(f64, block, cur, nxt, kind, tsUs, this.k);
+      if (detection !== 0 && !this.emit(detection, sym, nxt, abs, b32)) break;
+      state.flip(sym, 1 - curHalf);
+    }
+    if (done === 0) return 0;
+    const end = abs0 + done;
+    ctl[this.hintIndex] = end;
+    ring.commit(this.consumer, (from + done) >>> 0);
+    return done;
+  }
+
+  /** Write and publish one candidate. Returns false only when a stop interrupted a blocked claim. */
+  private emit(detection: number, sym: number, nxt: number, abs: number, tickB32: number): boolean {
+    const ring = this.candidates;
+    const id = abs >>> 0;
+    const ctl = this.control.f64;
+    const base = this.control.at(this.shard, 0);
+    if (abs < this.recoveryEndAbs) {
+      const head = ring.head();
+      if (head !== 0) {
+        const last = ring.base32((head - 1) >>> 0);
+        if (
+          ring.u32[last + CANDIDATE.u32.candidateId] === id &&
+          ring.u32[last + CANDIDATE.u32.symbolId] === sym
+        ) {
+          ctl[base + SHARD.DUPLICATES_SKIPPED]!++;
+          return true;
+        }
+      }
+    }
+    let seq = ring.tryClaim(1);
+    if (seq === -1) {
+      if (!this.blockOnFull) {
+        ctl[base + SHARD.CANDIDATES_DROPPED]!++;
+        return true;
+      }
+      while (seq === -1) {
+        if (this.control.stop() === STOP.NOW) return false;
+        seq = ring.claim(1, 50);
+      }
+    }
+    const c32 = ring.base32(seq);
+    const u32 = ring.u32;
+    const t32 = this.ticks.u32;
+    u32[c32 + CANDIDATE.u32.candidateId] = id;
+    u32[c32 + CANDIDATE.u32.symbolId] = sym;
+    u32[c32 + CANDIDATE.u32.tsEventHi] = t32[tickB32 + TICK.u32.tsEventHi]!;
+    u32[c32 + CANDIDATE.u32.tsEventLo] = t32[tickB32 + TICK.u32.tsEventLo]!;
+    const c8 = ring.base8(seq);
+    ring.u8[c8 + CANDIDATE.u8.pattern] = detectionPattern(detection);
+    ring.i8[c8 + CANDIDATE.i8.direction] = detectionDirection(detection);
+    const c64 = ring.base64(seq);
+    ring.f64[c64 + CANDIDATE.f64.price] = this.f64[nxt + F.LAST_PRICE]!;
+    copyFeatures(this.f64, nxt, ring.f64, c64 + CANDIDATE.f64.features);
+    // Published per candidate, before the tick's flip: candidates are rare (cooldowns), and this
+    // order is what makes a crash between the two detectable (see the class comment).
+    ring.publish((seq + 1) >>> 0);
+    return true;
+  }
+
+  /** Absolute position of the next tick to process. */
+  position(): number {
+    return this.absoluteOf(this.ticks.cursor(this.consumer));
+  }
+  /** Take-over bookkeeping: called once by the owner that constructed this processor. */
+  countTakeover(): void {
+    this.control.f64[this.control.at(this.shard, SHARD.TAKEOVERS)]!++;
+  }
+}
