@@ -61,7 +61,7 @@ export const totalQuantity = (fills: readonly LevelFill[]): Dec =>
 /** Is a limit order marketable against the book (would take liquidity on arrival)? */
 export function isMarketable(book: TopOfBook | null, side: Side, limit: Dec): boolean {
   if (!book) return false;
-  return side === 'buy' ? book.ask !== null && book.ask.lte(limit) : book.bid !== null && book.bid.gte(limit);
+  return (side === 'buy' ? book.ask?.lte(limit) : book.bid?.gte(limit)) === true;
 }
 
 /** Has a stop been reached? Buy stops on a trade or bid at/above the stop; sell stops mirror. */
@@ -73,7 +73,7 @@ export function isStopTriggered(
 ): boolean {
   if (tradePrice) return side === 'buy' ? tradePrice.gte(stop) : tradePrice.lte(stop);
   if (!book) return false;
-  return side === 'buy' ? book.bid !== null && book.bid.gte(stop) : book.ask !== null && book.ask.lte(stop);
+  return (side === 'buy' ? book.bid?.gte(stop) : book.ask?.lte(stop)) === true;
 }
 
 /** Fee of one fill: bps of the notional, with the per-order minimum charged on the first fill. */

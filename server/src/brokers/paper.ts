@@ -296,11 +296,23 @@ export class PaperBroker implements BrokerAdapter {
   #arrive(o: PaperOrder): void {
     if (o.status !== 'pending_new') return; // cancelled while in flight
     const invalid = this.#validate(o.req);
-    if (invalid) return this.#reject(o, invalid);
-    if (this.#halted.has(o.req.symbol)) return this.#reject(o, 'instrument halted');
+    if (invalid) {
+      this.#reject(o, invalid);
+      return;
+    }
+    if (this.#halted.has(o.req.symbol)) {
+      this.#reject(o, 'instrument halted');
+      return;
+    }
     const book = this.#o.quotes.get(o.req.symbol);
-    if (!book?.bid || !book.ask) return this.#reject(o, 'no market data for the instrument');
-    if (!this.#hasBuyingPower(o)) return this.#reject(o, 'insufficient buying power');
+    if (!book?.bid || !book.ask) {
+      this.#reject(o, 'no market data for the instrument');
+      return;
+    }
+    if (!this.#hasBuyingPower(o)) {
+      this.#reject(o, 'insufficient buying power');
+      return;
+    }
     o.status = 'new';
     this.#report(o, 'accepted');
     this.#work(o, null, true);
@@ -375,8 +387,10 @@ export class PaperBroker implements BrokerAdapter {
     if (limit === null) {
       // Market (or triggered stop): take what the book offers; market orders never rest.
       const fills = takeLiquidity(book, r.side, leaves, null, this.#model);
-      if (r.timeInForce === 'fok' && totalQuantity(fills).lt(leaves))
-        return this.#cancelRemainder(o, 'fok: not fillable in full');
+      if (r.timeInForce === 'fok' && totalQuantity(fills).lt(leaves)) {
+        this.#cancelRemainder(o, 'fok: not fillable in full');
+        return;
+      }
       this.#fillAll(o, fills, 'taker');
       if (OPEN.has(o.status)) this.#cancelRemainder(o, 'market order: no more liquidity');
       return;
@@ -385,15 +399,18 @@ export class PaperBroker implements BrokerAdapter {
     if (isMarketable(book, r.side, limit)) {
       const fills = takeLiquidity(book, r.side, leaves, limit, this.#model);
       if (arrival && r.timeInForce === 'fok' && totalQuantity(fills).lt(leaves)) {
-        return this.#cancelRemainder(o, 'fok: not fillable in full');
+        this.#cancelRemainder(o, 'fok: not fillable in full');
+        return;
       }
       this.#fillAll(o, fills, 'taker');
     } else if (arrival && r.timeInForce === 'fok') {
-      return this.#cancelRemainder(o, 'fok: not fillable in full');
+      this.#cancelRemainder(o, 'fok: not fillable in full');
+      return;
     }
     if (!OPEN.has(o.status)) return;
     if (arrival && (r.timeInForce === 'ioc' || r.timeInForce === 'fok')) {
-      return this.#cancelRemainder(o, `${r.timeInForce}: remainder cancelled`);
+      this.#cancelRemainder(o, `${r.timeInForce}: remainder cancelled`);
+      return;
     }
     this.#rest(o, limit, trade);
   }
