@@ -8,7 +8,6 @@ const base = {
   'stroke-width': '1.4',
   'stroke-linecap': 'round',
   'stroke-linejoin': 'round',
-  'aria-hidden': 'true',
 } as const;
 
 export type IconName = 'overview' | 'signals' | 'proposals' | 'orders' | 'positions' | 'audit' | 'settings';
@@ -58,14 +57,30 @@ const paths: Record<IconName, JSX.Element> = {
 };
 
 export function Icon(props: { name: IconName }) {
-  return <svg {...base}>{paths[props.name]}</svg>;
+  return (
+    <svg {...base} aria-hidden="true">
+      {paths[props.name]}
+    </svg>
+  );
 }
 
 export function BrandMark() {
   return (
     <svg class="brand-mark" viewBox="0 0 20 20" aria-hidden="true">
-      <path d="M10 1.5l7 2.8v5.2c0 4.3-3 7.6-7 9-4-1.4-7-4.7-7-9V4.3z" fill="#1b2c4a" stroke="#5b9cff" stroke-width="1.3" />
-      <path d="M6 12.2l2.6-3.4 2 2 3.4-4.6" fill="none" stroke="#d5dbe5" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round" />
+      <path
+        d="M10 1.5l7 2.8v5.2c0 4.3-3 7.6-7 9-4-1.4-7-4.7-7-9V4.3z"
+        fill="#1b2c4a"
+        stroke="#5b9cff"
+        stroke-width="1.3"
+      />
+      <path
+        d="M6 12.2l2.6-3.4 2 2 3.4-4.6"
+        fill="none"
+        stroke="#d5dbe5"
+        stroke-width="1.5"
+        stroke-linecap="round"
+        stroke-linejoin="round"
+      />
     </svg>
   );
 }

@@ -31,7 +31,11 @@ export function Panel(props: {
 
 export function EmptyState(props: { title: string; children?: JSX.Element; tone?: 'neutral' | 'error' }) {
   return (
-    <div class="empty" data-tone={props.tone ?? 'neutral'} role={props.tone === 'error' ? 'alert' : undefined}>
+    <div
+      class="empty"
+      data-tone={props.tone ?? 'neutral'}
+      role={props.tone === 'error' ? 'alert' : undefined}
+    >
       <span class="empty-title">{props.title}</span>
       <Show when={props.children}>
         <span class="empty-text">{props.children}</span>
@@ -61,7 +65,9 @@ export function QueryView<T>(props: {
   return (
     <Switch>
       <Match when={props.query.state().status === 'loading'}>
-        <div class="skeleton" aria-busy="true" aria-label="Loading" />
+        <div class="skeleton" role="status" aria-busy="true">
+          <span class="visually-hidden">Loading</span>
+        </div>
       </Match>
       <Match when={props.query.state().status === 'error' && props.query.state()} keyed>
         {(s) => (

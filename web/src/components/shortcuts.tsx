@@ -19,7 +19,8 @@ export function KeyboardShortcuts() {
 
   onMount(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target))
+        return;
       if (event.key === '?') {
         event.preventDefault();
         if (dialog?.open) dialog.close();

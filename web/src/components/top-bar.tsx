@@ -15,7 +15,11 @@ export type HaltState =
  */
 export function HaltPill(props: { state: HaltState }) {
   const label = () =>
-    props.state.kind === 'live' ? 'Trading live' : props.state.kind === 'halted' ? 'Halted' : 'Halt status n/a';
+    props.state.kind === 'live'
+      ? 'Trading live'
+      : props.state.kind === 'halted'
+        ? 'Halted'
+        : 'Halt status n/a';
   const title = () =>
     props.state.kind === 'halted'
       ? `Trading is halted${props.state.reason ? `: ${props.state.reason}` : ''}`
@@ -40,9 +44,10 @@ function UtcClock() {
     onCleanup(() => clearInterval(timer));
   });
   return (
-    <time class="clock" aria-label="UTC time">
+    <span class="clock">
+      <span class="visually-hidden">Time now, </span>
       {now()} UTC
-    </time>
+    </span>
   );
 }
 

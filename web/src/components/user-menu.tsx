@@ -3,7 +3,10 @@ import { createSignal, onCleanup, onMount, Show } from 'solid-js';
 import { useSession } from '../lib/session.tsx';
 
 function initialsOf(name: string): string {
-  const parts = name.trim().split(/[\s@._-]+/).filter(Boolean);
+  const parts = name
+    .trim()
+    .split(/[\s@._-]+/)
+    .filter(Boolean);
   return ((parts[0]?.[0] ?? '?') + (parts[1]?.[0] ?? '')).toUpperCase();
 }
 

@@ -49,3 +49,10 @@ export function createQuery<T>(fetcher: () => Promise<T>, options: { pollMs?: nu
 
   return { state, refetch };
 }
+
+/** The error of a failed query, or undefined. */
+export function failureOf<T>(
+  state: QueryState<T>,
+): { message: string; code: string | undefined } | undefined {
+  return state.status === 'error' ? { message: state.message, code: state.code } : undefined;
+}

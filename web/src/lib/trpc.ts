@@ -54,7 +54,8 @@ export function errorCodeOf(error: unknown): string | undefined {
 /** A message fit for a trader: the server's own wording, or a plain network failure. */
 export function errorMessageOf(error: unknown): string {
   if (isTRPCClientError(error)) {
-    if (!error.data && /fetch|network/i.test(error.message)) return 'Network error: the console cannot reach the server.';
+    if (!error.data && /fetch|network/i.test(error.message))
+      return 'Network error: the console cannot reach the server.';
     return error.message;
   }
   return error instanceof Error ? error.message : 'Unexpected error.';

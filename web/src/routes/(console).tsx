@@ -1,9 +1,10 @@
 import type { RouteSectionProps } from '@solidjs/router';
 import { Match, Switch } from 'solid-js';
+import { EmptyState } from '../components/panel.tsx';
 import { KeyboardShortcuts } from '../components/shortcuts.tsx';
 import { SideNav } from '../components/side-nav.tsx';
 import { type HaltState, TopBar } from '../components/top-bar.tsx';
-import { EmptyState } from '../components/panel.tsx';
+import { failureOf } from '../lib/query.ts';
 import { SessionProvider, useSession } from '../lib/session.tsx';
 
 /**
@@ -39,10 +40,13 @@ function ConsoleFrame(props: { children: RouteSectionProps['children'] }) {
           <Match when={session.state().status === 'ready' && !session.me()?.user.mustChangePassword}>
             {props.children}
           </Match>
-          <Match when={session.state().status === 'error' && session.state().code !== 'UNAUTHORIZED' && session.state()} keyed>
-            {(s) => (
+          <Match
+            when={failureOf(session.state())?.code !== 'UNAUTHORIZED' && failureOf(session.state())}
+            keyed
+          >
+            {(failure) => (
               <EmptyState title="The console cannot load your session" tone="error">
-                {s.status === 'error' ? s.message : ''}
+                {failure.message}
               </EmptyState>
             )}
           </Match>

@@ -26,7 +26,9 @@ export default function Login() {
         email: String(form.get('email') ?? ''),
         password: String(form.get('password') ?? ''),
       });
-      navigate(result.user.mustChangePassword ? '/change-password' : safeNext(params.next), { replace: true });
+      navigate(result.user.mustChangePassword ? '/change-password' : safeNext(params.next), {
+        replace: true,
+      });
     } catch (e) {
       setError(
         errorCodeOf(e) === 'BAD_REQUEST' ? 'Enter your email address and password.' : errorMessageOf(e),

@@ -54,7 +54,10 @@ export async function proxyToServer(request: Request, options: ProxyOptions): Pr
   // The server trusts X-Forwarded-* only from its configured proxies; we always state them.
   const forwardedFor = request.headers.get('x-forwarded-for');
   if (options.clientAddress) {
-    headers.set('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${options.clientAddress}` : options.clientAddress);
+    headers.set(
+      'x-forwarded-for',
+      forwardedFor ? `${forwardedFor}, ${options.clientAddress}` : options.clientAddress,
+    );
   }
   headers.set('x-forwarded-host', incoming.host);
   headers.set('x-forwarded-proto', incoming.protocol.replace(':', ''));
@@ -64,7 +67,10 @@ export async function proxyToServer(request: Request, options: ProxyOptions): Pr
   // Abort upstream when the browser goes away, or when the server is silent for too long
   // before answering (headers only: a live SSE stream may legitimately run for hours).
   const headersDeadline = new AbortController();
-  const timer = setTimeout(() => headersDeadline.abort(new Error('upstream headers timeout')), options.headersTimeoutMs);
+  const timer = setTimeout(
+    () => headersDeadline.abort(new Error('upstream headers timeout')),
+    options.headersTimeoutMs,
+  );
   const signal = AbortSignal.any([request.signal, headersDeadline.signal]);
 
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';

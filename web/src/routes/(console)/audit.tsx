@@ -5,7 +5,11 @@ import { EmptyState, Panel } from '../../components/panel.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { errorMessageOf, trpc } from '../../lib/trpc.ts';
 
-type Verification = { kind: 'idle' } | { kind: 'running' } | { kind: 'ok'; text: string } | { kind: 'bad'; text: string };
+type Verification =
+  | { kind: 'idle' }
+  | { kind: 'running' }
+  | { kind: 'ok'; text: string }
+  | { kind: 'bad'; text: string };
 
 export default function AuditPage() {
   const session = useSession();
@@ -19,7 +23,10 @@ export default function AuditPage() {
       setVerification(
         result.ok
           ? { kind: 'ok', text: `Chain intact: ${result.rows} entries verified` }
-          : { kind: 'bad', text: `Chain broken at seq ${result.brokenAtSeq} (${result.reason.replaceAll('_', ' ')})` },
+          : {
+              kind: 'bad',
+              text: `Chain broken at seq ${result.brokenAtSeq} (${result.reason.replaceAll('_', ' ')})`,
+            },
       );
     } catch (error) {
       setVerification({ kind: 'bad', text: errorMessageOf(error) });
@@ -37,7 +44,9 @@ export default function AuditPage() {
         when={isAdmin()}
         fallback={
           <Panel title="Audit log" bodyClass="h-list">
-            <EmptyState title="Visible to desk admins">The audit log of a desk is readable by its admins.</EmptyState>
+            <EmptyState title="Visible to desk admins">
+              The audit log of a desk is readable by its admins.
+            </EmptyState>
           </Panel>
         }
       >

@@ -38,7 +38,10 @@ export default function Overview() {
         </div>
         <div class="span-6">
           <Panel title="Approvals queue" meta="Awaiting a human decision" bodyClass="h-list">
-            <NotAvailable what="Trade proposals awaiting approval" arrivesWith="the proposal and approval flow" />
+            <NotAvailable
+              what="Trade proposals awaiting approval"
+              arrivesWith="the proposal and approval flow"
+            />
           </Panel>
         </div>
         <div class="span-12">

@@ -40,7 +40,16 @@ export default function SettingsPage() {
               </tr>
             </thead>
             <tbody>
-              <For each={me()?.desks ?? []} fallback={<tr><td colSpan={3} class="dim">You are not a member of any desk.</td></tr>}>
+              <For
+                each={me()?.desks ?? []}
+                fallback={
+                  <tr>
+                    <td colSpan={3} class="dim">
+                      You are not a member of any desk.
+                    </td>
+                  </tr>
+                }
+              >
                 {(desk) => (
                   <tr>
                     <td>{desk.name}</td>

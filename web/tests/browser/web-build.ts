@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/**
+ * The console's production build for browser tests. Building takes seconds to a minute on a
+ * busy machine, so it runs only when `.output` is missing or older than anything it is built
+ * from (web sources, shared sources, the vite config and package manifest).
+ */
+const webDir = path.resolve(import.meta.dirname, '../..');
+const repoRoot = path.resolve(webDir, '..');
+export const builtServerEntry = path.join(webDir, '.output', 'server', 'index.mjs');
+
+function newestMtime(target: string): number {
+  const stat = statSync(target);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(target, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    newest = Math.max(newest, newestMtime(path.join(target, entry.name)));
+  }
+  return newest;
+}
+
+export function webBuildIsStale(): boolean {
+  if (!existsSync(builtServerEntry)) return true;
+  const built = statSync(builtServerEntry).mtimeMs;
+  const inputs = [
+    path.join(webDir, 'src'),
+    path.join(webDir, 'vite.config.ts'),
+    path.join(webDir, 'package.json'),
+    path.join(repoRoot, 'shared', 'src'),
+  ];
+  return inputs.some((input) => existsSync(input) && newestMtime(input) > built);
+}
+
+/** Builds with this process's Node (the repo's Node 24: SolidStart 2 does not build on 20). */
+export async function ensureWebBuild(): Promise<{ built: boolean; ms: number }> {
+  if (!webBuildIsStale()) return { built: false, ms: 0 };
+  const started = performance.now();
+  // Resolved from web/, wherever npm placed it (nested under web/ or hoisted to the root).
+  const vitePackage = createRequire(path.join(webDir, 'package.json')).resolve('vite/package.json');
+  const vite = path.join(path.dirname(vitePackage), 'bin', 'vite.js');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [vite, 'build'], {
+      cwd: webDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`vite build exited ${code}\n${output.slice(-4000)}`)),
+    );
+  });
+  return { built: true, ms: Math.round(performance.now() - started) };
+}
