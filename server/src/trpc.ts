@@ -35,7 +35,7 @@ import type { Principal } from './auth/principal.ts';
 import { principalTenantId } from './auth/principal.ts';
 import { serializeBlankSessionCookie, serializeSessionCookie, validateSessionToken } from './auth/session.ts';
 import type { Context } from './context.ts';
-import type { Tx } from './db/database.ts';
+import { type Tx, withTenant } from './db/database.ts';
 import { findAppError, findZodError, toTRPCError, zodFieldErrors } from './errors.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ function deny(ctx: Context, path: string, permission: string, reason: string): n
 /** Denials are security-relevant: one audit row each, in its own transaction (the request's rolls back). */
 async function recordDenial(ctx: Context, path: string, denial: AccessDenied): Promise<void> {
   try {
-    await audit.record(ctx.db, {
+    const event = {
       action: 'access.denied',
       actor: denial.actor,
       outcome: 'denied',
@@ -283,7 +283,10 @@ async function recordDenial(ctx: Context, path: string, denial: AccessDenied): P
       targetType: 'procedure',
       targetId: path,
       details: String(denial.details?.reason ?? ''),
-    });
+    } as const;
+    // A desk's denials join the desk's chain (RLS wants its tenant setting for the insert).
+    if (denial.tenantId) await withTenant(ctx.db, denial.tenantId, (tx) => audit.record(tx, event));
+    else await audit.record(ctx.db, event);
   } catch (err) {
     ctx.log.error({ err, path }, 'audit of access denial failed');
   }

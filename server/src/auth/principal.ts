@@ -39,3 +39,8 @@ export type Principal =
 export function principalTenantId(p: Principal): string | null {
   return p.kind === 'session' ? p.session.activeTenantId : p.apiKey.tenantId;
 }
+
+/** The audit actor for a principal: the key when a key acted, else the user. */
+export function actorOf(p: Principal): { type: 'user' | 'api_key'; id: string } {
+  return p.kind === 'api_key' ? { type: 'api_key', id: p.apiKey.id } : { type: 'user', id: p.user.id };
+}

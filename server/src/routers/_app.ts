@@ -1,0 +1,29 @@
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { createCallerFactory, createTRPCRouter } from '../trpc.ts';
+import { auditRouter } from './audit.ts';
+import { authRouter } from './auth.ts';
+import { desksRouter } from './desks.ts';
+import { keysRouter } from './keys.ts';
+import { usersRouter } from './users.ts';
+
+/**
+ * The root router: one sub-router per domain. Web and scripts import only the TYPES below
+ * (`import type { AppRouter } from '@aegis/server/router'`).
+ */
+export const appRouter = createTRPCRouter({
+  auth: authRouter,
+  users: usersRouter,
+  desks: desksRouter,
+  keys: keysRouter,
+  audit: auditRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+/** Inputs of every procedure, e.g. `RouterInputs['keys']['create']`. */
+export type RouterInputs = inferRouterInputs<AppRouter>;
+/** Outputs of every procedure, e.g. `RouterOutputs['auth']['me']`. */
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+
+/** Server-side caller (tests, tools): `createCaller(createContextInner({...}))`. */
+export const createCaller = createCallerFactory(appRouter);

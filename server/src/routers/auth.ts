@@ -1,0 +1,155 @@
+import { AppError } from '@aegis/shared/errors';
+import {
+  deskSchema,
+  emailSchema,
+  isoTimestampSchema,
+  passwordInputSchema,
+  sessionInfoSchema,
+  tsIso,
+  tsIsoOrNull,
+  userSchema,
+  uuidSchema,
+} from '@aegis/shared/schemas/identity';
+import { z } from 'zod';
+import { audit } from '../audit/service.ts';
+import { changePassword, login, reauthenticate } from '../auth/login.ts';
+import { listUserDesks } from '../auth/memberships.ts';
+import { actorOf, type Principal } from '../auth/principal.ts';
+import {
+  invalidateSession,
+  serializeBlankSessionCookie,
+  serializeSessionCookie,
+  setSessionActiveTenant,
+} from '../auth/session.ts';
+import type { Context } from '../context.ts';
+import { createTRPCRouter, protectedProcedure, publicProcedure } from '../trpc.ts';
+
+/** Sign-in and the caller's own session. */
+
+const requestMeta = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId });
+
+function sessionOf(p: Principal) {
+  if (p.kind !== 'session') throw new AppError('FORBIDDEN', 'This action needs a signed-in person');
+  return p.session;
+}
+
+export const authRouter = createTRPCRouter({
+  login: publicProcedure
+    .meta({ scope: 'public', permission: 'public' })
+    .input(
+      z.strictObject({
+        email: emailSchema,
+        password: passwordInputSchema,
+        /**
+         * Scripts that sign in with a password ask for the token in the body (then sent as
+         * `Authorization: Bearer`); browsers get it only in the HttpOnly cookie.
+         */
+        returnToken: z.boolean().default(false),
+      }),
+    )
+    .output(
+      z.object({
+        user: userSchema,
+        expiresAt: isoTimestampSchema,
+        activeDeskId: uuidSchema.nullable(),
+        token: z.string().nullable(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { token, session, user } = await login(ctx, input, requestMeta(ctx));
+      if (!input.returnToken)
+        ctx.response.cookies.push(serializeSessionCookie(ctx.config, token, session.expiresAt));
+      return {
+        user,
+        expiresAt: tsIso(session.expiresAt),
+        activeDeskId: session.activeTenantId,
+        token: input.returnToken ? token : null,
+      };
+    }),
+
+  logout: protectedProcedure
+    .meta({ scope: 'read', permission: 'session.manage' })
+    .input(z.strictObject({}).optional())
+    .output(z.object({ ok: z.literal(true) }))
+    .mutation(async ({ ctx }) => {
+      const session = sessionOf(ctx.principal);
+      await invalidateSession(ctx.db, session.id);
+      ctx.response.cookies.push(serializeBlankSessionCookie(ctx.config));
+      await audit.record(ctx.db, {
+        action: 'auth.logout',
+        actor: actorOf(ctx.principal),
+        tenantId: null,
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+        targetType: 'session',
+        targetId: session.id.slice(0, 16),
+      });
+      return { ok: true as const };
+    }),
+
+  me: protectedProcedure
+    .meta({ scope: 'read', permission: 'session.read' })
+    .input(z.strictObject({}).optional())
+    .output(sessionInfoSchema)
+    .query(async ({ ctx }) => {
+      const p = ctx.principal;
+      const desks = await listUserDesks(ctx.db, p.user.id);
+      const activeId = p.kind === 'session' ? p.session.activeTenantId : p.apiKey.tenantId;
+      // A key sees only its own desk.
+      const visible = p.kind === 'api_key' ? desks.filter((d) => d.id === activeId) : desks;
+      const reauthAt = p.kind === 'session' ? p.session.reauthenticatedAt : null;
+      const reauthUntil = reauthAt ? new Date(reauthAt.getTime() + ctx.config.session.reauthWindowMs) : null;
+      return {
+        kind: p.kind,
+        user: p.user,
+        activeDesk: visible.find((d) => d.id === activeId) ?? null,
+        desks: visible,
+        expiresAt: p.kind === 'session' ? tsIso(p.session.expiresAt) : tsIsoOrNull(p.apiKey.expiresAt),
+        reauthenticatedUntil: reauthUntil && reauthUntil.getTime() > Date.now() ? tsIso(reauthUntil) : null,
+        scopes: p.kind === 'api_key' ? [...p.apiKey.scopes] : null,
+      };
+    }),
+
+  reauthenticate: protectedProcedure
+    .meta({ scope: 'read', permission: 'session.reauthenticate' })
+    .input(z.strictObject({ password: passwordInputSchema }))
+    .output(z.object({ reauthenticatedUntil: isoTimestampSchema }))
+    .mutation(async ({ ctx, input }) => {
+      const until = await reauthenticate(
+        ctx,
+        ctx.principal.user,
+        sessionOf(ctx.principal),
+        input.password,
+        requestMeta(ctx),
+      );
+      return { reauthenticatedUntil: tsIso(until) };
+    }),
+
+  changePassword: protectedProcedure
+    .meta({ scope: 'admin', permission: 'password.change' })
+    .input(z.strictObject({ currentPassword: passwordInputSchema, newPassword: passwordInputSchema }))
+    .output(z.object({ otherSessionsEnded: z.number().int() }))
+    .mutation(async ({ ctx, input }) => {
+      const ended = await changePassword(
+        ctx,
+        ctx.principal.user,
+        sessionOf(ctx.principal),
+        input,
+        requestMeta(ctx),
+      );
+      return { otherSessionsEnded: ended };
+    }),
+
+  switchDesk: protectedProcedure
+    .meta({ scope: 'read', permission: 'session.manage' })
+    .input(z.strictObject({ deskId: uuidSchema }))
+    .output(deskSchema)
+    .mutation(async ({ ctx, input }) => {
+      const session = sessionOf(ctx.principal);
+      const desk = (await listUserDesks(ctx.db, ctx.principal.user.id)).find((d) => d.id === input.deskId);
+      // Not a member and no such desk look the same.
+      if (!desk) throw new AppError('NOT_FOUND', 'Desk not found');
+      await setSessionActiveTenant(ctx.db, session.id, desk.id);
+      return desk;
+    }),
+});

@@ -1,0 +1,44 @@
+import { deskNameSchema, deskSchema } from '@aegis/shared/schemas/identity';
+import { z } from 'zod';
+import { audit } from '../audit/service.ts';
+import { listUserDesks } from '../auth/memberships.ts';
+import { actorOf } from '../auth/principal.ts';
+import { withTenant } from '../db/database.ts';
+import { createDesk } from '../provisioning/service.ts';
+import { createTRPCRouter, protectedProcedure } from '../trpc.ts';
+
+/** Desks (tenants): platform administrators create them; everyone lists their own. */
+export const desksRouter = createTRPCRouter({
+  create: protectedProcedure
+    .meta({ scope: 'admin', permission: 'desks.create' })
+    .input(z.strictObject({ name: deskNameSchema }))
+    .output(deskSchema)
+    .mutation(async ({ ctx, input }) => {
+      const desk = await createDesk(ctx.db, { name: input.name, creatorId: ctx.principal.user.id });
+      // The desk's own chain starts here; RLS wants its tenant setting for the insert.
+      await withTenant(ctx.db, desk.id, (tx) =>
+        audit.record(tx, {
+          action: 'desks.create',
+          actor: actorOf(ctx.principal),
+          tenantId: desk.id,
+          requestId: ctx.requestId,
+          ip: ctx.ip,
+          targetType: 'desk',
+          targetId: desk.id,
+          payload: { name: input.name },
+          details: `desk "${desk.slug}" created`,
+        }),
+      );
+      return desk;
+    }),
+
+  list: protectedProcedure
+    .meta({ scope: 'read', permission: 'session.read' })
+    .input(z.strictObject({}).optional())
+    .output(z.array(deskSchema))
+    .query(async ({ ctx }) => {
+      const desks = await listUserDesks(ctx.db, ctx.principal.user.id);
+      const p = ctx.principal;
+      return p.kind === 'api_key' ? desks.filter((d) => d.id === p.apiKey.tenantId) : desks;
+    }),
+});
