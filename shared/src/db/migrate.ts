@@ -139,7 +139,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         }
         const started = performance.now();
         await sql.begin(async (tx) => {
-          for (const statement of m.statements) await tx.unsafe(statement);
+          // Simple protocol, as psql would: a chunk may hold several statements (custom SQL files).
+          for (const statement of m.statements) await tx.unsafe(statement).simple();
           await tx`insert into ${tx(MIGRATIONS_SCHEMA)}.${tx(MIGRATIONS_TABLE)} (hash, created_at)
                    values (${m.hash}, ${m.folderMillis})`;
         });
@@ -161,6 +162,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
 
 /** Tables the application may read and append to but never change (tamper evidence). */
 const APPEND_ONLY_TABLES = new Set(['audit_log']);
+/** Tables the application only reads: the native path's bar rollups, written by aegis_refresh_bars. */
+const READ_ONLY_TABLES = new Set(['bars_1s', 'bars_1m']);
 
 /**
  * Creates the application role if missing and enforces what it may do. Re-run after every
@@ -234,7 +237,13 @@ async function ensureAppRole(
 
   await sql.begin(async (tx) => {
     const [db] = await tx<{ db: string }[]>`select current_database() as db`;
-    if (db) await tx.unsafe(`GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdent(db.db)} TO ${role}`);
+    if (db) {
+      // PUBLIC has CONNECT by default; granting it explicitly survives a hardened REVOKE. Under
+      // a savepoint: PGlite (one template1 database) fails this GRANT, and it is not essential.
+      await tx
+        .savepoint((sp) => sp.unsafe(`GRANT CONNECT ON DATABASE ${quoteIdent(db.db)} TO ${role}`))
+        .catch((err: unknown) => log?.warn({ err, role: name }, 'could not grant CONNECT on the database'));
+    }
     await tx.unsafe(`GRANT USAGE ON SCHEMA public TO ${role}`);
     // /health/ready (running as the app role) compares the journal with this table.
     await tx.unsafe(`GRANT USAGE ON SCHEMA ${quoteIdent(MIGRATIONS_SCHEMA)} TO ${role}`);
@@ -263,7 +272,7 @@ async function ensureAppRole(
         continue;
       }
       await tx.unsafe(`REVOKE ALL ON ${rel} FROM ${role}`);
-      if (r.relkind === 'v' || r.relkind === 'm') {
+      if (r.relkind === 'v' || r.relkind === 'm' || READ_ONLY_TABLES.has(r.relname)) {
         await tx.unsafe(`GRANT SELECT ON ${rel} TO ${role}`);
       } else if (APPEND_ONLY_TABLES.has(r.relname)) {
         await tx.unsafe(`GRANT SELECT, INSERT ON ${rel} TO ${role}`);
@@ -273,10 +282,12 @@ async function ensureAppRole(
     }
     // Our routines (aegis_*): partition upkeep, bar refresh, pre-tenant auth lookups. The custom
     // migrations revoke EXECUTE from PUBLIC on the SECURITY DEFINER ones; only this role gets it.
+    // aegis_ddl_* are migration helpers: never granted.
     const routines = await tx<{ signature: string; prokind: string }[]>`
       select p.oid::regprocedure::text as signature, p.prokind::text as prokind
       from pg_proc p
       where p.pronamespace = 'public'::regnamespace and p.proname like 'aegis\_%'
+        and p.proname not like 'aegis\_ddl\_%'
         and p.proowner = (select oid from pg_roles where rolname = current_user)`;
     for (const p of routines) {
       const kind = p.prokind === 'p' ? 'PROCEDURE' : 'FUNCTION';
