@@ -1,17 +1,21 @@
 /**
  * `npm run model:train` — trains the signal MLP and writes engine/models/signal-mlp.{onnx,json}.
  *
- *   npm run model:train -- [--seed 42] [--symbols 48] [--ticks 30000] [--horizon 50] [--epochs 40]
- *                          [--hidden 16,8] [--activation relu|tanh] [--lr 0.002] [--batch 256]
- *                          [--out-dir engine/models]
+ *   npm run model:train -- [--seed 42] [--symbols 200] [--ticks 4000000]      synthetic market (default)
+ *   npm run model:train -- --replay ticks.csv|ticks.ticks [--max-symbols 10000] recorded ticks
+ *     common: [--horizon 50] [--epochs 40] [--hidden 16,8] [--activation relu|tanh] [--lr 0.002]
+ *             [--batch 256] [--weight-decay 0.0001] [--patience 8] [--train-fraction 0.8]
+ *             [--out-dir engine/models]
  *
- * Deterministic: the same arguments produce byte-identical files (no timestamps inside).
+ * Features and patterns are the production ones (features/, patterns/ with default params).
+ * Deterministic: the same arguments and input produce byte-identical files (no timestamps).
  */
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildTrainingData, FEATURE_PARAMS, PATTERN_PARAMS } from './dataset.ts';
+import { DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../features/params.ts';
+import { buildTrainingData, type DatasetOptions, type TickSourceOptions } from './dataset.ts';
 import { MODEL_INPUT_NAMES } from './inputs.ts';
 import { baseRate, logLoss, rocAuc } from './metrics.ts';
 import { type HiddenActivation, mlpForward, mlpParameterCount, trainMlp } from './mlp.ts';
@@ -21,8 +25,10 @@ import { exportMlpToOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, weightsHash } from 
 const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: '42' },
-    symbols: { type: 'string', default: '48' },
-    ticks: { type: 'string', default: '30000' },
+    symbols: { type: 'string', default: '200' },
+    ticks: { type: 'string', default: '4000000' },
+    replay: { type: 'string' },
+    'max-symbols': { type: 'string', default: '10000' },
     horizon: { type: 'string', default: '50' },
     epochs: { type: 'string', default: '40' },
     hidden: { type: 'string', default: '16,8' },
@@ -50,10 +56,11 @@ const hiddenSizes = String(values.hidden)
   .map((s) => Number(s));
 if (hiddenSizes.some((h) => !Number.isInteger(h) || h <= 0)) throw new Error('--hidden must be like 16,8');
 
-const datasetOptions = {
-  seed: num('seed'),
-  symbols: num('symbols'),
-  ticksPerSymbol: num('ticks'),
+const source: TickSourceOptions = values.replay
+  ? { kind: 'replay', path: values.replay, maxSymbols: num('max-symbols') }
+  : { kind: 'synthetic', seed: num('seed'), symbols: num('symbols'), ticks: num('ticks') };
+const datasetOptions: DatasetOptions = {
+  source,
   horizonTicks: num('horizon'),
   trainFraction: num('train-fraction'),
 };
@@ -69,10 +76,10 @@ const trainOptions = {
 };
 
 const t0 = performance.now();
-const data = buildTrainingData(datasetOptions);
+const data = await buildTrainingData(datasetOptions);
 const tData = performance.now();
 console.log(
-  `data: ${data.ticks} ticks, candidates ${JSON.stringify(data.candidatesByPattern)}, ` +
+  `data: ${data.ticks} ticks, ${data.symbols} symbols, candidates ${JSON.stringify(data.candidatesByPattern)}, ` +
     `train ${data.train.n} (positive ${(baseRate(data.train.y) * 100).toFixed(1)}%), ` +
     `valid ${data.valid.n} (positive ${(baseRate(data.valid.y) * 100).toFixed(1)}%), ${((tData - t0) / 1000).toFixed(1)} s`,
 );
@@ -92,13 +99,16 @@ const validProb = new Float64Array(data.valid.n);
 mlpForward(result.model, data.valid.x, data.valid.n, validProb);
 const summary = {
   dataset: {
-    generator: 'model/training-ticks.ts',
-    ...datasetOptions,
+    source: source.kind === 'synthetic' ? { ...source, generator: 'feeds/synthetic.ts' } : source,
+    horizonTicks: datasetOptions.horizonTicks,
+    trainFraction: datasetOptions.trainFraction,
+    label: 'direction * ln(mid[t + horizonTicks] / mid[t]) > 0, same symbol',
     ticks: data.ticks,
+    symbols: data.symbols,
     candidates: data.candidatesByPattern,
   },
-  features: FEATURE_PARAMS,
-  patterns: PATTERN_PARAMS,
+  features: DEFAULT_FEATURE_PARAMS,
+  patterns: DEFAULT_PATTERN_PARAMS,
   options: trainOptions,
   parameters: mlpParameterCount(result.model),
   bestEpoch: result.bestEpoch,
