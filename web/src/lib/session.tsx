@@ -14,7 +14,7 @@ interface SessionContextValue {
   readonly state: Accessor<QueryState<Me>>;
   readonly me: Accessor<Me | undefined>;
   readonly refresh: () => Promise<void>;
-  readonly switchDesk: (tenantId: string) => Promise<void>;
+  readonly switchDesk: (deskId: string) => Promise<void>;
   readonly logout: () => Promise<void>;
 }
 
@@ -43,8 +43,8 @@ export function SessionProvider(props: { children: JSX.Element }) {
     state: query.state,
     me,
     refresh: query.refetch,
-    async switchDesk(tenantId) {
-      await trpc.auth.switchDesk.mutate({ tenantId });
+    async switchDesk(deskId) {
+      await trpc.auth.switchDesk.mutate({ deskId });
       // Every panel reads desk-scoped data: reload the page's data under the new desk.
       window.location.reload();
     },

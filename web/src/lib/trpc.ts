@@ -1,4 +1,5 @@
 import type { AppRouter } from '@aegis/server/router';
+
 import {
   createTRPCClient,
   httpBatchLink,
@@ -6,7 +7,8 @@ import {
   splitLink,
   TRPCClientError,
 } from '@trpc/client';
-import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+
+export type { RouterInputs, RouterOutputs } from '@aegis/server/router';
 
 /**
  * The console's only API client. Every call goes to `/trpc` on the console's own origin; the
@@ -38,9 +40,6 @@ export const trpc = createTRPCClient<AppRouter>({
     }),
   ],
 });
-
-export type RouterInputs = inferRouterInputs<AppRouter>;
-export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
 export function isTRPCClientError(error: unknown): error is TRPCClientError<AppRouter> {
   return error instanceof TRPCClientError;

@@ -1,0 +1,184 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
+import { ensureWebBuild } from './web-build.ts';
+import { freePort, type RunningWeb, startBuiltWeb } from './web-process.ts';
+
+/**
+ * The console end to end: the built SolidStart app (as production runs it) in front of the real
+ * Aegis server on a fresh migrated database, driven in Debian's Chromium. Screenshots go to
+ * AEGIS_SCREENSHOT_DIR (default /tmp/aegis-shots) for a human to judge the design.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
+const NEW_PASSWORD = 'calm-desk-ledger-7391';
+
+let database: MigratedTestDatabase;
+let server: RunningAegisServer;
+let web: RunningWeb;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let admin: { email: string; password: string };
+const pageErrors: string[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const build = await ensureWebBuild();
+  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
+
+  database = await createMigratedTestDatabase('aegis_test_web');
+  const webPort = await freePort();
+  const webOrigin = `http://127.0.0.1:${webPort}`;
+  server = await startAegisServer({ database, publicOrigin: webOrigin });
+  admin = server.firstAdmin;
+  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, baseURL: web.url });
+  page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+});
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await web?.stop();
+  await server?.stop();
+  await database?.drop();
+});
+
+describe('console in Chromium against the real server', () => {
+  test('the built web server answers with the console shell and forwards /trpc to the server', async () => {
+    const html = await (await fetch(`${web.url}/login`)).text();
+    expect(html).toContain('Sign in');
+    expect(html).toContain('AEGIS');
+    // Unauthenticated tRPC call through the proxy: the server's own UNAUTHORIZED, not a proxy error.
+    const res = await fetch(`${web.url}/trpc/auth.me`);
+    expect(res.status).toBe(401);
+    const body = (await res.json()) as { error: { data: { code: string } } };
+    expect(body.error.data.code).toBe('UNAUTHORIZED');
+  });
+
+  test('an anonymous visitor is sent to the sign-in page', async () => {
+    await page.goto('/');
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+    await page.getByLabel('Email').waitFor();
+    await shot('01-login');
+  });
+
+  test("a wrong password shows the server's error and stays on the sign-in page", async () => {
+    await page.getByLabel('Email').fill(admin.email);
+    await page.getByLabel('Password').fill('not-the-password-at-all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect((await alert.textContent())?.trim().length).toBeGreaterThan(0);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await shot('02-login-error');
+  });
+
+  test('the first sign-in with the one-time password requires a new password', async () => {
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/change-password');
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    await page.getByLabel('One-time password').fill(admin.password);
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('Repeat new password').fill(NEW_PASSWORD);
+    await shot('03-change-password');
+    await page.getByRole('button', { name: 'Save password' }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/');
+  });
+
+  test('the overview shows the shell for the admin and their desk', async () => {
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    const deskSwitcher = page.getByLabel('Desk', { exact: true });
+    await expect.poll(() => deskSwitcher.locator('option:checked').textContent()).toBe(server.firstDeskName);
+    await page.locator('.role-badge', { hasText: 'admin' }).first().waitFor();
+    await page.getByRole('button', { name: /Administrator/ }).waitFor();
+    expect(await page.locator('.status-pill').textContent()).toMatch(/halt status n\/a|trading live|halted/i);
+
+    const nav = page.getByRole('navigation', { name: 'Console sections' });
+    for (const section of ['Overview', 'Signals', 'Proposals', 'Orders', 'Positions', 'Audit', 'Settings']) {
+      await nav.getByRole('link', { name: section }).waitFor();
+    }
+    for (const panel of ['Equity curve', 'Exposure', 'Live signals', 'Approvals queue', 'Recent activity']) {
+      await page.getByRole('heading', { name: panel, level: 2 }).waitFor();
+    }
+    // Capabilities the server does not provide yet say so; no invented numbers.
+    expect(await page.getByText('Not available yet').count()).toBe(4);
+    await shot('04-overview');
+  });
+
+  test('real desk data: an API key created over the API shows up in the audit panel', async () => {
+    // Same browser context ⇒ same session cookie; Origin set as the browser would for a fetch.
+    const res = await context.request.post('/trpc/keys.create', {
+      headers: { origin: web.url, 'content-type': 'application/json' },
+      data: { name: 'browser-test', scopes: ['read'] },
+    });
+    expect(res.status()).toBe(200);
+    await page.reload();
+    const row = page.locator('table tbody tr', { hasText: 'keys.create' });
+    await row.first().waitFor();
+    await shot('05-overview-activity');
+  });
+
+  test('keyboard: g then s opens Signals, ? opens the shortcuts help', async () => {
+    await page.locator('body').click({ position: { x: 700, y: 60 } });
+    await page.keyboard.press('g');
+    await page.keyboard.press('s');
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/signals');
+    await page.getByRole('heading', { name: 'Signals', level: 1 }).waitFor();
+    await page.keyboard.press('?');
+    await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+    await shot('06-shortcuts');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor({ state: 'hidden' });
+  });
+
+  test('the audit page lists the desk log and verifies its hash chain', async () => {
+    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
+    await page.locator('table tbody tr', { hasText: 'keys.create' }).first().waitFor();
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    await page.getByText(/Chain intact/).waitFor();
+    await shot('07-audit');
+  });
+
+  test('signing out ends the session and returns to the sign-in page', async () => {
+    await page.getByRole('button', { name: /Account menu/ }).click();
+    await shot('08-user-menu');
+    await page.getByRole('menuitem', { name: 'Sign out' }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+    await page.getByText('You have been signed out.').waitFor();
+    // The session is gone server-side too: the console sends us back to sign in.
+    const me = await context.request.get('/trpc/auth.me');
+    expect(me.status()).toBe(401);
+    await page.goto('/settings');
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+  });
+
+  test('no uncaught errors in the page during the whole run', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
