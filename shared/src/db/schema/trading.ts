@@ -163,6 +163,8 @@ export const positions = pgTable(
     avgCost: decimal('avg_cost').notNull().default('0'),
     realizedPnl: decimal('realized_pnl').notNull().default('0'),
     fees: decimal('fees').notNull().default('0'),
+    /** When the current position was opened (from flat, or flipped); null while flat. */
+    openedAt: tstz('opened_at'),
     updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.symbol] })],
