@@ -1,0 +1,316 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TICK_KIND } from '../ring/layout.ts';
+import {
+  alphaOfSpan,
+  type Coefficients,
+  coefficients,
+  DEFAULT_PATTERN_PARAMS,
+  type FeatureParams,
+  featureParamsSchema,
+} from './params.ts';
+import { F, FeatureState, HALF_WORDS, HALF0 } from './state.ts';
+import { computeNextHalf } from './update.ts';
+
+/**
+ * Every feature against a straightforward, non-incremental definition computed from the whole
+ * history at every step (closed-form exponential weights, explicit windows), on random data.
+ */
+interface T {
+  tsUs: number;
+  kind: number;
+  aggressor: number;
+  price: number;
+  size: number;
+  bid: number;
+  ask: number;
+  bidSize: number;
+  askSize: number;
+}
+
+const US_PER_DAY = 86_400_000_000;
+const quoteOk = (t: T) =>
+  t.bid > 0 && t.ask >= t.bid && t.bidSize >= 0 && t.askSize >= 0 && t.bidSize + t.askSize > 0;
+const refPrice = (t: T) => (t.kind === TICK_KIND.trade ? t.price : quoteOk(t) ? (t.bid + t.ask) / 2 : 0);
+const isTrade = (t: T) => t.kind === TICK_KIND.trade && t.size > 0 && t.price > 0;
+
+/** EMA seeded with x[0], in closed form: Σ a(1−a)^(m−k) x_k + (1−a)^m x_0. */
+function emaClosed(x: number[], a: number): number {
+  const m = x.length - 1;
+  let s = (1 - a) ** m * x[0]!;
+  for (let k = 1; k <= m; k++) s += a * (1 - a) ** (m - k) * x[k]!;
+  return s;
+}
+/** EWMA from 0: Σ a(1−a)^(m−k) x_k over k = 0..m. */
+function ewmaFromZero(x: number[], a: number): number {
+  const m = x.length - 1;
+  let s = 0;
+  for (let k = 0; k <= m; k++) s += a * (1 - a) ** (m - k) * x[k]!;
+  return s;
+}
+/** Exponentially weighted mean and variance with the seeded-EMA weights. */
+function ewMeanVar(x: number[], a: number): { mean: number; variance: number } {
+  const m = x.length - 1;
+  const w = x.map((_, k) => (k === 0 ? (1 - a) ** m : a * (1 - a) ** (m - k)));
+  const mean = x.reduce((s, v, k) => s + w[k]! * v, 0);
+  const variance = x.reduce((s, v, k) => s + w[k]! * (v - mean) ** 2, 0);
+  return { mean, variance };
+}
+
+interface Expected {
+  emaFast: number;
+  emaSlow: number;
+  vwap: number;
+  realizedVol: number;
+  ofi: number;
+  microPrice: number;
+  spreadZ: number;
+  momentum: number;
+  bandHi: number;
+  bandLo: number;
+  priceZ: number;
+}
+
+function reference(history: T[], p: FeatureParams): Expected & { skip: string[] } {
+  const prices = history.map(refPrice).filter((x) => x > 0 && Number.isFinite(x));
+  const m = prices.length - 1;
+  const last = m >= 0 ? prices[m]! : 0;
+  const aFast = alphaOfSpan(p.emaFastSpan);
+  const aSlow = alphaOfSpan(p.emaSlowSpan);
+
+  const trades = history.filter(isTrade);
+  let vwap = last;
+  if (trades.length > 0) {
+    const day = Math.floor(trades[trades.length - 1]!.tsUs / US_PER_DAY);
+    const session = trades.filter((t) => Math.floor(t.tsUs / US_PER_DAY) === day);
+    vwap = session.reduce((s, t) => s + t.price * t.size, 0) / session.reduce((s, t) => s + t.size, 0);
+  }
+  const aOfi = alphaOfSpan(p.ofiSpan);
+  const ofi =
+    trades.length > 0
+      ? ewmaFromZero(
+          trades.map((t) => t.aggressor * t.size),
+          aOfi,
+        ) /
+        ewmaFromZero(
+          trades.map((t) => t.size),
+          aOfi,
+        )
+      : 0;
+
+  const quotes = history.filter(quoteOk);
+  const q = quotes.at(-1);
+  const microPrice = q ? (q.bid * q.askSize + q.ask * q.bidSize) / (q.bidSize + q.askSize) : last;
+  let spreadZ = 0;
+  let spreadZDegenerate = false;
+  if (quotes.length > 1) {
+    const spreads = quotes.map((t) => t.ask - t.bid);
+    const { mean, variance } = ewMeanVar(spreads.slice(0, -1), alphaOfSpan(p.spreadSpan));
+    spreadZ = variance > 0 ? (spreads.at(-1)! - mean) / Math.sqrt(variance) : 0;
+    // A standard deviation at rounding level (≤ 1e-9 of the price) makes any z a ratio of noise.
+    spreadZDegenerate = Math.sqrt(variance) <= 1e-9 * last;
+  }
+
+  const returns = prices.slice(1).map((x, k) => Math.log(x / prices[k]!));
+  const realizedVol =
+    returns.length > 0
+      ? Math.sqrt(
+          ewmaFromZero(
+            returns.map((r) => r * r),
+            alphaOfSpan(p.realizedVolSpan),
+          ),
+        )
+      : 0;
+  const N = p.momentumTicks;
+  const momentum = m >= N ? Math.log(last / prices[m - N]!) : 0;
+  const window = prices.slice(Math.max(0, m - p.bandWindow + 1));
+
+  let priceZ = 0;
+  let priceZDegenerate = false;
+  if (m >= 1) {
+    const dev = prices.map((x, k) => x - emaClosed(prices.slice(0, k + 1), aSlow));
+    const before = dev.slice(1, m).map((d) => d * d); // d_1² .. d_{m-1}² (d_0 is 0 by the seed)
+    const devVar = before.length > 0 ? ewmaFromZero(before, alphaOfSpan(p.deviationSpan)) : 0;
+    priceZ = devVar > 0 ? dev[m]! / Math.sqrt(devVar) : 0;
+    priceZDegenerate = Math.sqrt(devVar) <= 1e-9 * last;
+  }
+
+  return {
+    emaFast: m >= 0 ? emaClosed(prices, aFast) : 0,
+    emaSlow: m >= 0 ? emaClosed(prices, aSlow) : 0,
+    vwap,
+    realizedVol,
+    ofi,
+    microPrice,
+    spreadZ,
+    momentum,
+    bandHi: window.length ? Math.max(...window) : 0,
+    bandLo: window.length ? Math.min(...window) : 0,
+    priceZ,
+    skip: [...(spreadZDegenerate ? ['spreadZ'] : []), ...(priceZDegenerate ? ['priceZ'] : [])],
+  };
+}
+
+function actual(st: FeatureState): Expected {
+  const g = (f: number) => st.get(0, f);
+  return {
+    emaFast: g(F.EMA_FAST),
+    emaSlow: g(F.EMA_SLOW),
+    vwap: g(F.VWAP),
+    realizedVol: g(F.REALIZED_VOL),
+    ofi: g(F.OFI),
+    microPrice: g(F.MICRO_PRICE),
+    spreadZ: g(F.SPREAD_Z),
+    momentum: g(F.MOMENTUM),
+    bandHi: g(F.BAND_HI),
+    bandLo: g(F.BAND_LO),
+    priceZ: g(F.PRICE_Z),
+  };
+}
+
+function apply(st: FeatureState, t: T, abs: number, k: Coefficients): void {
+  const half = st.active(0);
+  const cur = HALF0 + half * HALF_WORDS;
+  const nxt = HALF0 + (1 - half) * HALF_WORDS;
+  computeNextHalf(
+    st.f64,
+    0,
+    cur,
+    nxt,
+    abs,
+    t.tsUs,
+    t.kind,
+    t.aggressor,
+    t.price,
+    t.size,
+    t.bid,
+    t.ask,
+    t.bidSize,
+    t.askSize,
+    k,
+  );
+  st.flip(0, 1 - half);
+}
+
+function close(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 1e-9 + 1e-7 * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/** Random ticks: a random walk with trades and quotes, unusable quotes, zero sizes, a midnight. */
+const ticksArb = fc
+  .array(
+    fc.record({
+      dt: fc.oneof(fc.integer({ min: 0, max: 5_000_000 }), fc.constant(US_PER_DAY / 3)),
+      kind: fc.constantFrom(TICK_KIND.trade, TICK_KIND.quote),
+      aggressor: fc.constantFrom(-1, 0, 1),
+      // Moves are 0 or ≥ 1e-6: a move at rounding level would make every z-score a ratio of noise.
+      ret: fc.oneof(
+        fc.constant(0),
+        fc.double({ min: 1e-6, max: 0.01, noNaN: true }).chain((r) => fc.constantFrom(r, -r)),
+      ),
+      size: fc.oneof(fc.constant(0), fc.double({ min: 0.001, max: 1000, noNaN: true })),
+      halfSpread: fc.oneof(fc.constant(0), fc.double({ min: 1e-4, max: 0.5, noNaN: true })),
+      badQuote: fc.integer({ min: 0, max: 9 }).map((v) => v === 0),
+      bidSize: fc.double({ min: 0, max: 50, noNaN: true }),
+      askSize: fc.double({ min: 0, max: 50, noNaN: true }),
+    }),
+    { minLength: 1, maxLength: 160 },
+  )
+  .map((steps) => {
+    let ts = 1_764_028_800_000_000 - 40_000_000; // shortly before a UTC midnight
+    let mid = 100;
+    return steps.map((s): T => {
+      ts += s.dt;
+      mid *= Math.exp(s.ret);
+      const bid = s.badQuote ? 0 : mid - s.halfSpread;
+      const ask = mid + s.halfSpread;
+      return {
+        tsUs: ts,
+        kind: s.kind,
+        aggressor: s.kind === TICK_KIND.trade ? s.aggressor : 0,
+        price: s.kind === TICK_KIND.trade ? mid + s.aggressor * s.halfSpread : 0,
+        size: s.kind === TICK_KIND.trade ? s.size : 0,
+        bid,
+        ask,
+        bidSize: s.bidSize,
+        askSize: s.askSize,
+      };
+    });
+  });
+
+describe('features against their reference definitions', () => {
+  const paramsArb = fc.record({
+    emaFastSpan: fc.integer({ min: 1, max: 20 }),
+    emaSlowSpan: fc.integer({ min: 5, max: 80 }),
+    realizedVolSpan: fc.integer({ min: 2, max: 80 }),
+    ofiSpan: fc.integer({ min: 2, max: 60 }),
+    spreadSpan: fc.integer({ min: 2, max: 60 }),
+    deviationSpan: fc.integer({ min: 2, max: 60 }),
+    momentumTicks: fc.integer({ min: 1, max: 62 }),
+    bandWindow: fc.integer({ min: 2, max: 62 }),
+  });
+
+  it('EMA fast/slow, session VWAP, realized vol, OFI, micro-price, spread z, momentum, band, price z', () => {
+    fc.assert(
+      fc.property(ticksArb, paramsArb, (ticks, pp) => {
+        const params = featureParamsSchema.parse(pp);
+        const k = coefficients(params, DEFAULT_PATTERN_PARAMS);
+        const st = FeatureState.create(1);
+        for (let i = 0; i < ticks.length; i++) {
+          apply(st, ticks[i]!, i, k);
+          const want = reference(ticks.slice(0, i + 1), params);
+          const got = actual(st);
+          for (const key of Object.keys(got) as (keyof Expected)[]) {
+            if (!want.skip.includes(key) && !close(got[key], want[key])) {
+              throw new Error(`tick ${i}: ${key} = ${got[key]}, reference ${want[key]}`);
+            }
+          }
+          expect(st.get(0, F.TICKS)).toBe(i + 1);
+          expect(st.get(0, F.LAST_APPLIED_ABS)).toBe(i);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a half-written next half (crash before the flip) leaves the current state intact and replays identically', () => {
+    fc.assert(
+      fc.property(ticksArb, fc.nat(), (ticks, cut) => {
+        const k = coefficients(featureParamsSchema.parse({}), DEFAULT_PATTERN_PARAMS);
+        const a = FeatureState.create(1);
+        const b = FeatureState.create(1);
+        const at = cut % ticks.length;
+        for (let i = 0; i < ticks.length; i++) {
+          const t = ticks[i]!;
+          if (i === at) {
+            // Compute the next half but "die" before the flip, then garbage part of that half.
+            const half = b.active(0);
+            const nxt = HALF0 + (1 - half) * HALF_WORDS;
+            computeNextHalf(
+              b.f64,
+              0,
+              HALF0 + half * HALF_WORDS,
+              nxt,
+              i,
+              t.tsUs,
+              t.kind,
+              t.aggressor,
+              t.price,
+              t.size,
+              t.bid,
+              t.ask,
+              t.bidSize,
+              t.askSize,
+              k,
+            );
+            b.f64.fill(Number.NaN, nxt, nxt + (cut % HALF_WORDS));
+          }
+          apply(a, t, i, k);
+          apply(b, t, i, k);
+        }
+        expect(Buffer.from(b.sab)).toEqual(Buffer.from(a.sab));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
