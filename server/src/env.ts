@@ -160,3 +160,8 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
   };
   return Object.freeze(config);
 }
+
+/** The daemon's entry: the one read of `process.env` in the server. */
+export function loadServerConfigFromProcess(): ServerConfig {
+  return loadServerConfig(process.env);
+}

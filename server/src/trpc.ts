@@ -203,10 +203,14 @@ const authenticate = t.middleware(async ({ ctx, next }) => {
  */
 const rateLimit = t.middleware(async ({ ctx, path, type, next }) => {
   const limiter = ctx.rateLimiter;
-  const principal = ctx.principal;
-  if (limiter && principal) {
-    const key =
-      principal.kind === 'api_key' ? `key:${principal.apiKey.id}` : `session:${principal.session.id}`;
+  if (limiter) {
+    const p = ctx.principal;
+    // Before authentication (login) the caller is its IP.
+    const key = p
+      ? p.kind === 'api_key'
+        ? `key:${p.apiKey.id}`
+        : `session:${p.session.id}`
+      : `ip:${ctx.ip ?? 'unknown'}`;
     await limiter.check({ key, path, type });
   }
   return next();
@@ -418,7 +422,7 @@ const subscriptionTxGuard = new Proxy({} as Tx, {
 const baseProcedure = t.procedure.use(observe).use(csrf);
 
 /** No principal needed (login). Declares `{ scope: 'public', permission: 'public' }`. */
-export const publicProcedure = baseProcedure;
+export const publicProcedure = baseProcedure.use(rateLimit);
 
 /** A signed-in user or an API key; self- or platform-level permission. `ctx.principal` is set. */
 export const protectedProcedure = baseProcedure.use(authenticate).use(rateLimit).use(authorizeAccount);

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Bus, createBus } from '@aegis/shared/bus/index';
+import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
+import { migrationStatus } from '@aegis/shared/db/migrate';
+import type { Logger } from '@aegis/shared/logging';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import type { Redis } from 'ioredis';
+import { type LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle } from './auth/login-throttle.ts';
+import { PasswordHasher } from './auth/password.ts';
+import { deleteExpiredSessions } from './auth/session.ts';
+import { type Context, createContextFactory, type RequestRateLimiter, type ServerDeps } from './context.ts';
+import type { ServerConfig } from './env.ts';
+import { retryAfterSecondsOf } from './errors.ts';
+import { RateLimiter } from './rate-limit/limiter.ts';
+import { createRateLimitRedis, waitForRedisReady } from './rate-limit/redis-client.ts';
+import { MemoryWindowStore, RedisWindowStore } from './rate-limit/window-store.ts';
+import { appRouter } from './routers/_app.ts';
+
+/**
+ * The HTTP server: tRPC at /trpc (queries, mutations, SSE subscriptions), GET /health
+ * (liveness) and GET /health/ready (database, bus, migrations). `startServer` is what both the
+ * daemon entry (main.ts) and the single-process launcher (`npm start`) call.
+ */
+
+export interface StartServerOptions {
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  /** Shared bus (single-process mode passes the in-process one); default: from REDIS_URL. */
+  readonly bus?: Bus;
+  /** Shared database handle (application role); default: opened from DATABASE_URL. */
+  readonly db?: DatabaseHandle;
+  /** Overrides for tests: login throttle, rate limiter (null disables it), Redis key prefix. */
+  readonly loginThrottle?: LoginThrottle;
+  readonly rateLimiter?: RequestRateLimiter | null;
+  readonly redisKeyPrefix?: string;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  readonly server: Server;
+  readonly deps: ServerDeps;
+  close(): Promise<void>;
+}
+
+type RequestWithId = IncomingMessage & { requestId?: string };
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { config, log } = options;
+  const ownDb = options.db === undefined;
+  const database = options.db ?? createDb(config.databaseUrl, { applicationName: 'aegis-server' });
+  const ownBus = options.bus === undefined;
+  const bus = options.bus ?? createBus({ redisUrl: config.redisUrl, log });
+  const prefix = options.redisKeyPrefix ?? 'aegis';
+
+  // One fail-fast Redis connection for login throttling and rate limits (ioredis reconnects in
+  // the background); without REDIS_URL both keep their state in this process.
+  let redis: Redis | null = null;
+  if (config.redisUrl && (options.loginThrottle === undefined || options.rateLimiter === undefined)) {
+    redis = createRateLimitRedis(config.redisUrl, log);
+    if (!(await waitForRedisReady(redis)))
+      log.warn('redis not ready at start: sign-in and mutations refuse until it is');
+  }
+  const loginThrottle =
+    options.loginThrottle ??
+    (redis ? new RedisLoginThrottle(redis, { prefix: `${prefix}:` }) : new MemoryLoginThrottle());
+  const rateLimiter =
+    options.rateLimiter === undefined
+      ? new RateLimiter({
+          store: redis ? new RedisWindowStore(redis) : new MemoryWindowStore(),
+          settings: { keyPrefix: `${prefix}:rl` },
+          log,
+        })
+      : options.rateLimiter;
+
+  const deps: ServerDeps = {
+    config,
+    db: database.db,
+    sql: database.sql,
+    log,
+    bus,
+    passwords: new PasswordHasher({ maxConcurrency: config.argon2MaxConcurrency }),
+    loginThrottle,
+    ...(rateLimiter ? { rateLimiter } : {}),
+  };
+
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    maxBodySize: MAX_BODY_BYTES,
+    createContext: createContextFactory(deps),
+    onError({ error, path, ctx }) {
+      // Unexpected errors inside procedures are logged by the observe middleware (with user and
+      // desk); this catches what fails outside them (context creation, malformed requests).
+      if (error.code === 'INTERNAL_SERVER_ERROR' && !ctx) {
+        log.error({ err: error.cause ?? error, path }, 'tRPC request failed');
+      }
+    },
+    responseMeta({ ctx, errors }) {
+      const headers = new Headers({ 'cache-control': 'no-store' });
+      const c = ctx as Context | undefined;
+      if (c) {
+        headers.set('x-request-id', c.requestId);
+        for (const cookie of c.response.cookies) headers.append('set-cookie', cookie);
+      }
+      const retry = errors.map(retryAfterSecondsOf).filter((s): s is number => s !== undefined);
+      if (retry.length > 0) headers.set('retry-after', String(Math.max(...retry)));
+      return { headers };
+    },
+  });
+
+  const server = createServer((req: RequestWithId, res: ServerResponse) => {
+    req.requestId = randomUUID();
+    res.setHeader('x-request-id', req.requestId);
+    res.setHeader('x-content-type-options', 'nosniff');
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/trpc' || path?.startsWith('/trpc/')) {
+      trpc(req, res);
+      return;
+    }
+    if (req.method === 'GET' && path === '/health') {
+      sendJson(res, 200, { status: 'ok', service: 'server', uptimeSeconds: Math.round(process.uptime()) });
+      return;
+    }
+    if (req.method === 'GET' && path === '/health/ready') {
+      readiness(deps).then(
+        (r) => sendJson(res, r.status === 'ready' ? 200 : 503, r),
+        (err) => {
+          log.error({ err }, 'readiness check failed');
+          sendJson(res, 503, { status: 'not_ready' });
+        },
+      );
+      return;
+    }
+    sendJson(res, 404, { error: 'not found' });
+  });
+  // Slow clients must not hold sockets forever; SSE streams are kept alive by pings.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info({ url, bus: bus.kind, redis: redis ? 'on' : 'off' }, 'server listening');
+
+  // Expired sessions are deleted when met; this sweeps the ones never presented again.
+  const sweep = setInterval(() => {
+    deleteExpiredSessions(deps.db).catch((err) => log.warn({ err }, 'session sweep failed'));
+  }, 3600_000);
+  sweep.unref();
+
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    url,
+    server,
+    deps,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // Open SSE streams and idle keep-alive sockets would hold close() forever.
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        });
+        if (redis) redis.disconnect();
+        if (ownBus) await bus.close().catch((err) => log.warn({ err }, 'bus close failed'));
+        if (ownDb) await database.close();
+        log.info('server stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+export interface Readiness {
+  status: 'ready' | 'not_ready';
+  db: 'ok' | 'error';
+  bus: 'ok' | 'error';
+  migrations: 'current' | 'pending' | 'unknown';
+}
+
+async function readiness(deps: ServerDeps): Promise<Readiness> {
+  const withTimeout = <T>(p: Promise<T>) =>
+    Promise.race([
+      p,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000)),
+    ]);
+  const [db, bus, migrations] = await Promise.all([
+    withTimeout(deps.sql`select 1`).then(
+      () => 'ok' as const,
+      () => 'error' as const,
+    ),
+    withTimeout(deps.bus.ping()).then(
+      () => 'ok' as const,
+      () => 'error' as const,
+    ),
+    withTimeout(migrationStatus(deps.sql)).then(
+      (s) => (s.current ? ('current' as const) : ('pending' as const)),
+      () => 'unknown' as const,
+    ),
+  ]);
+  const ready = db === 'ok' && bus === 'ok' && migrations === 'current';
+  return { status: ready ? 'ready' : 'not_ready', db, bus, migrations };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(json);
+}

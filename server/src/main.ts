@@ -1,0 +1,43 @@
+import { ConfigError } from '@aegis/shared/config';
+import { createLogger } from '@aegis/shared/logging';
+import { loadServerConfigFromProcess, type ServerConfig } from './env.ts';
+import { startServer } from './http.ts';
+
+/**
+ * The server daemon: config → server; SIGTERM/SIGINT drain and exit. The single-process
+ * launcher (`npm start`) calls `startServer` itself instead.
+ */
+let config: ServerConfig;
+try {
+  config = loadServerConfigFromProcess();
+} catch (err) {
+  // Stop before listening; the message names every bad variable and no value.
+  if (err instanceof ConfigError) {
+    createLogger({ name: 'server' }).fatal({ issues: err.issues }, err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+const log = createLogger({ name: 'server', level: config.logLevel });
+const running = await startServer({ config, log });
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
