@@ -8,6 +8,8 @@ import postgres from 'postgres';
 export interface EmbeddedDatabase {
   ownerUrl: string;
   appUrl: string;
+  /** Password the migrator sets on the application role (never printed). */
+  appPassword: string;
   stop(): Promise<void>;
 }
 
@@ -35,7 +37,10 @@ export async function startEmbeddedPostgres(opts: {
   if (existsSync(credFile)) {
     creds = JSON.parse(await readFile(credFile, 'utf8')) as Credentials;
   } else {
-    creds = { ownerPassword: randomBytes(18).toString('base64url'), appPassword: randomBytes(18).toString('base64url') };
+    creds = {
+      ownerPassword: randomBytes(18).toString('base64url'),
+      appPassword: randomBytes(18).toString('base64url'),
+    };
     await writeFile(credFile, JSON.stringify(creds), { mode: 0o600 });
   }
   await chmod(credFile, 0o600);
@@ -64,7 +69,9 @@ export async function startEmbeddedPostgres(opts: {
   }
   const admin = postgres(`${ownerBase}/postgres`, { max: 1, onnotice: () => {} });
   try {
-    const [row] = await admin<{ exists: boolean }[]>`select exists(select 1 from pg_database where datname = 'aegis') as exists`;
+    const [row] = await admin<
+      { exists: boolean }[]
+    >`select exists(select 1 from pg_database where datname = 'aegis') as exists`;
     if (!row?.exists) await admin.unsafe('create database aegis');
   } finally {
     await admin.end();
@@ -72,6 +79,7 @@ export async function startEmbeddedPostgres(opts: {
   return {
     ownerUrl: `${ownerBase}/aegis`,
     appUrl: `postgres://${opts.appRole}:${encodeURIComponent(creds.appPassword)}@127.0.0.1:${opts.port}/aegis`,
+    appPassword: creds.appPassword,
     async stop() {
       if (!alreadyUp) await pg.stop();
     },
@@ -80,7 +88,9 @@ export async function startEmbeddedPostgres(opts: {
 
 /** Password of the application role in embedded mode (the migrator sets it on the role). */
 export async function embeddedAppPassword(dataDir: string): Promise<string> {
-  const creds = JSON.parse(await readFile(path.join(path.resolve(dataDir), 'credentials.json'), 'utf8')) as Credentials;
+  const creds = JSON.parse(
+    await readFile(path.join(path.resolve(dataDir), 'credentials.json'), 'utf8'),
+  ) as Credentials;
   return creds.appPassword;
 }
 

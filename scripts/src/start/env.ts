@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { envPort, logLevel, parseConfig } from '@aegis/shared/config';
+import { z } from 'zod';
 
 /**
  * The launcher's own settings. Everything else is read by each app's own config module from the
@@ -8,7 +8,10 @@ import { envPort, logLevel, parseConfig } from '@aegis/shared/config';
 const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATABASE_OWNER_URL: z.string().url().optional(),
-  DATABASE_APP_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('aegis_app'),
+  DATABASE_APP_ROLE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('aegis_app'),
   REDIS_URL: z.string().url().optional(),
   AEGIS_DATA_DIR: z.string().min(1).default('.aegis'),
   AEGIS_EMBEDDED_PG_PORT: envPort(54329),
@@ -28,6 +31,8 @@ export function loadLauncherConfig(env: Record<string, string | undefined> = pro
 }
 
 /** The environment handed to each app: the caller's, plus what the launcher decided. */
-export function appEnvironment(overrides: Record<string, string | undefined>): Record<string, string | undefined> {
+export function appEnvironment(
+  overrides: Record<string, string | undefined>,
+): Record<string, string | undefined> {
   return { ...process.env, ...overrides };
 }

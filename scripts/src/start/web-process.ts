@@ -20,24 +20,37 @@ function newestMtime(dir: string): number {
 export function webBuildIsStale(): boolean {
   if (!existsSync(builtEntry)) return true;
   const built = statSync(builtEntry).mtimeMs;
-  return newestMtime(path.join(webDir, 'src')) > built || newestMtime(path.join(root, 'shared', 'src')) > built;
+  return (
+    newestMtime(path.join(webDir, 'src')) > built || newestMtime(path.join(root, 'shared', 'src')) > built
+  );
 }
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: 'inherit' });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`)),
+    );
     child.on('error', reject);
   });
 }
 
 /** Builds the SolidStart console with the project's Node 24 (SolidStart 2 does not build on 20). */
 export async function buildWeb(env: NodeJS.ProcessEnv): Promise<void> {
-  await run(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], webDir, env);
+  await run(
+    process.execPath,
+    [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'],
+    webDir,
+    env,
+  );
 }
 
 /** Runs the built console (production) or the Vite dev server (dev) as a child process. */
 export function startWebProcess(opts: { dev: boolean; env: NodeJS.ProcessEnv }): ChildProcess {
   const args = opts.dev ? [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'dev'] : [builtEntry];
-  return spawn(process.execPath, args, { cwd: webDir, env: opts.env, stdio: ['ignore', 'inherit', 'inherit'] });
+  return spawn(process.execPath, args, {
+    cwd: webDir,
+    env: opts.env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 }

@@ -1,0 +1,183 @@
+/**
+ * `npm start` (and `npm run dev`): the whole platform on one machine.
+ *
+ * PostgreSQL: DATABASE_URL when set, otherwise a real embedded PostgreSQL under .aegis/.
+ * Bus: REDIS_URL when set, otherwise the in-process bus, which is why server and engine share this
+ * process in that mode (production runs them apart over Redis: `npm run server`, `npm run engine`).
+ * Then migrations, the first admin (its one-time password is printed here, once, never logged),
+ * the server, the engine and the web console.
+ */
+
+import { loadEngineConfig } from '@aegis/engine/config';
+import { startEngine } from '@aegis/engine/index';
+import { loadServerConfig } from '@aegis/server/env';
+import { startServer } from '@aegis/server/http';
+import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
+import { createBus } from '@aegis/shared/bus/index';
+import { ConfigError } from '@aegis/shared/config';
+import { createDb } from '@aegis/shared/db/client';
+import { migrate } from '@aegis/shared/db/migrate';
+import { createLogger } from '@aegis/shared/logging';
+import { startEmbeddedPostgres } from './start/embedded-postgres.ts';
+import { appEnvironment, loadLauncherConfig } from './start/env.ts';
+import { buildWeb, startWebProcess, webBuildIsStale } from './start/web-process.ts';
+
+const dev = process.argv.includes('--dev');
+
+async function main(): Promise<void> {
+  const cfg = loadLauncherConfig();
+  const log = createLogger({ name: 'aegis', level: cfg.LOG_LEVEL });
+  const stops: Array<() => Promise<void>> = [];
+
+  // 1. PostgreSQL.
+  let ownerUrl = cfg.DATABASE_OWNER_URL ?? cfg.DATABASE_URL;
+  let appUrl = cfg.DATABASE_URL;
+  let appPassword: string | undefined;
+  if (!appUrl) {
+    log.info(
+      { port: cfg.AEGIS_EMBEDDED_PG_PORT, dataDir: cfg.AEGIS_DATA_DIR },
+      'no DATABASE_URL: starting embedded PostgreSQL',
+    );
+    const embedded = await startEmbeddedPostgres({
+      dataDir: cfg.AEGIS_DATA_DIR,
+      port: cfg.AEGIS_EMBEDDED_PG_PORT,
+      appRole: cfg.DATABASE_APP_ROLE,
+      onLog: (line) => log.debug({ component: 'postgres' }, line),
+    });
+    stops.push(() => embedded.stop());
+    ownerUrl = embedded.ownerUrl;
+    appUrl = embedded.appUrl;
+    appPassword = embedded.appPassword;
+  }
+  if (!ownerUrl || !appUrl) throw new Error('unreachable: database URLs resolved above');
+
+  // 2. Migrations as the owner; the services connect as the application role.
+  const migrated = await migrate({
+    ownerUrl,
+    appRole: { name: cfg.DATABASE_APP_ROLE, ...(appPassword ? { password: appPassword } : {}) },
+    log,
+  });
+  log.info({ applied: migrated.applied.length, timeseries: migrated.timeseries }, 'migrations current');
+
+  // 3. The first admin, once.
+  const ownerDb = createDb(ownerUrl, { max: 2, applicationName: 'aegis-launcher' });
+  const firstAdmin = await createFirstAdminIfNone(ownerDb.db).finally(() => ownerDb.close());
+
+  // 4. Server and engine in this process, sharing one bus.
+  const publicOrigin = cfg.PUBLIC_ORIGIN ?? `http://localhost:${cfg.WEB_PORT}`;
+  const env = appEnvironment({
+    DATABASE_URL: appUrl,
+    PUBLIC_ORIGIN: publicOrigin,
+    SERVER_PORT: String(cfg.SERVER_PORT),
+    SERVER_HOST: cfg.SERVER_HOST,
+    ENGINE_PORT: String(cfg.ENGINE_PORT),
+    NODE_ENV: dev ? 'development' : (process.env.NODE_ENV ?? 'production'),
+  });
+  const bus = createBus({ redisUrl: cfg.REDIS_URL, log });
+  stops.push(() => bus.close());
+  const server = await startServer({ config: loadServerConfig(env), log: log.child({ app: 'server' }), bus });
+  stops.unshift(() => server.close());
+  const engine = await startEngine({ config: loadEngineConfig(env), bus, log: log.child({ app: 'engine' }) });
+  stops.unshift(() => engine.stop());
+
+  // 5. The console.
+  const webEnv = {
+    ...env,
+    PORT: String(cfg.WEB_PORT),
+    HOST: cfg.WEB_HOST,
+    WEB_PORT: String(cfg.WEB_PORT),
+    WEB_HOST: cfg.WEB_HOST,
+    SERVER_URL: server.url,
+  };
+  if (!dev && webBuildIsStale()) {
+    log.info('building the web console (first start or sources changed)');
+    await buildWeb(webEnv);
+  }
+  const web = startWebProcess({ dev, env: webEnv });
+  stops.unshift(
+    () =>
+      new Promise<void>((resolve) => {
+        if (web.exitCode !== null) return resolve();
+        web.once('exit', () => resolve());
+        web.kill('SIGTERM');
+      }),
+  );
+  await waitForHttp(`http://${cfg.WEB_HOST}:${cfg.WEB_PORT}/`, 60_000);
+
+  banner({
+    url: publicOrigin,
+    serverUrl: server.url,
+    engineUrl: `http://127.0.0.1:${cfg.ENGINE_PORT}`,
+    firstAdmin,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    for (const stop of stops) {
+      await stop().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  web.on('exit', (code) => {
+    if (!stopping) {
+      log.error({ code }, 'web console exited');
+      void shutdown('web-exit');
+    }
+  });
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** Printed to the operator's terminal (stdout), not to the log: it may carry the one-time password. */
+function banner(info: {
+  url: string;
+  serverUrl: string;
+  engineUrl: string;
+  firstAdmin: { email: string; password: string } | null;
+}): void {
+  const lines = [
+    '',
+    '  Aegis is running',
+    `  console   ${info.url}`,
+    `  server    ${info.serverUrl}  (health: ${info.serverUrl}/health/ready)`,
+    `  engine    ${info.engineUrl}  (metrics: ${info.engineUrl}/metrics)`,
+  ];
+  if (info.firstAdmin) {
+    lines.push(
+      '',
+      '  First admin created. Sign in and choose a new password; this one is shown only now:',
+      `  email     ${info.firstAdmin.email}`,
+      `  password  ${info.firstAdmin.password}`,
+    );
+  }
+  lines.push('', '  Ctrl-C stops everything.', '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(
+      `aegis: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
+  process.exit(1);
+});
