@@ -72,7 +72,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     options.rateLimiter === undefined
       ? new RateLimiter({
           store: redis ? new RedisWindowStore(redis) : new MemoryWindowStore(),
-          settings: { keyPrefix: `${prefix}:rl` },
+          settings: { keyPrefix: `${prefix}:rl`, ...config.rateLimit },
           log,
         })
       : options.rateLimiter;
