@@ -1,0 +1,163 @@
+import { CliError, ExitCode } from '../../lib/cli-errors.ts';
+import type { AegisClient } from '../../lib/client.ts';
+import { type CommandGroup, optBool, optString } from '../../lib/command.ts';
+import type { Column } from '../../lib/output.ts';
+
+type AuditEntry = Awaited<ReturnType<AegisClient['audit']['list']['query']>>['items'][number];
+
+const columns: Column<AuditEntry>[] = [
+  { header: 'seq', value: (r) => r.seq, align: 'right' },
+  { header: 'time (utc)', value: (r) => r.ts },
+  { header: 'action', value: (r) => r.action },
+  { header: 'outcome', value: (r) => r.outcome },
+  { header: 'actor', value: (r) => (r.actorId ? `${r.actorType}:${r.actorId}` : r.actorType), maxWidth: 48 },
+  {
+    header: 'target',
+    value: (r) => (r.targetType ? `${r.targetType}:${r.targetId ?? ''}` : null),
+    maxWidth: 48,
+  },
+  { header: 'ip', value: (r) => r.ip },
+  { header: 'details', value: (r) => r.details, maxWidth: 50 },
+];
+
+const OUTCOMES = ['ok', 'denied', 'failed'] as const;
+const POLL_MS = 2_000;
+
+function parseLimit(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 200)
+    throw new CliError('--limit must be an integer from 1 to 200');
+  return n;
+}
+
+function parseTime(raw: string | undefined, name: string): string | undefined {
+  if (raw === undefined) return undefined;
+  // Relative times are handy at a terminal: 15m, 2h, 7d ago.
+  const rel = /^(\d+)([smhd])$/.exec(raw);
+  if (rel) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(Date.now() - Number(rel[1]) * unit).toISOString();
+  }
+  const t = new Date(raw);
+  if (Number.isNaN(t.getTime()))
+    throw new CliError(
+      `--${name} must be an ISO time (2026-01-31T09:00:00Z) or a duration ago (15m, 2h, 7d)`,
+    );
+  return t.toISOString();
+}
+
+export const auditCommands: CommandGroup = {
+  name: 'audit',
+  summary: "read and verify the desk's tamper-evident audit log (desk admins)",
+  commands: {
+    tail: {
+      summary: 'newest audit entries (oldest first), with filters; --follow keeps printing new ones',
+      usage:
+        '[--limit n] [--action a|prefix.] [--actor id] [--target id] [--outcome ok|denied|failed] [--since 2h] [--follow]',
+      options: {
+        limit: { type: 'string', short: 'n' },
+        action: { type: 'string' },
+        actor: { type: 'string' },
+        target: { type: 'string' },
+        outcome: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        follow: { type: 'boolean', short: 'f' },
+      },
+      async run(ctx, { values }) {
+        const outcome = optString(values, 'outcome');
+        if (outcome !== undefined && !OUTCOMES.includes(outcome as (typeof OUTCOMES)[number])) {
+          throw new CliError(`--outcome must be one of ${OUTCOMES.join(', ')}`);
+        }
+        const follow = optBool(values, 'follow');
+        const filters = {
+          ...(optString(values, 'action') ? { action: optString(values, 'action') } : {}),
+          ...(optString(values, 'actor') ? { actorId: optString(values, 'actor') } : {}),
+          ...(optString(values, 'target') ? { targetId: optString(values, 'target') } : {}),
+          ...(outcome ? { outcome: outcome as (typeof OUTCOMES)[number] } : {}),
+          ...(parseTime(optString(values, 'since'), 'since')
+            ? { from: parseTime(optString(values, 'since'), 'since') }
+            : {}),
+          ...(parseTime(optString(values, 'until'), 'until')
+            ? { to: parseTime(optString(values, 'until'), 'until') }
+            : {}),
+        };
+        const client = ctx.client();
+        const page = await client.audit.list.query({
+          ...filters,
+          limit: parseLimit(optString(values, 'limit'), 20),
+        });
+        const rows = [...page.items].reverse();
+        if (!follow) {
+          ctx.out.table(rows, columns);
+          return ExitCode.OK;
+        }
+        // Follow: print what exists, then poll for rows newer than the last seq seen. With --json
+        // each entry is one JSON line (NDJSON), so a program can read the stream line by line.
+        const emit = (entries: AuditEntry[]) => {
+          if (entries.length === 0) return;
+          if (ctx.out.json) for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
+          else ctx.out.table(entries, columns);
+        };
+        emit(rows);
+        let lastSeq = rows.length > 0 ? rows[rows.length - 1]!.seq : 0;
+        if (rows.length === 0) {
+          const head = await client.audit.list.query({ limit: 1 });
+          lastSeq = head.items[0]?.seq ?? 0;
+        }
+        while (!ctx.interrupted.aborted) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, POLL_MS);
+            ctx.interrupted.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+          if (ctx.interrupted.aborted) break;
+          const fresh = await client.audit.list.query({ ...filters, sinceSeq: lastSeq, limit: 200 });
+          const newest = [...fresh.items].reverse();
+          emit(newest);
+          if (newest.length > 0) lastSeq = newest[newest.length - 1]!.seq;
+        }
+        return ExitCode.OK;
+      },
+    },
+    verify: {
+      summary: "walk the desk's hash chain and report the first broken entry (exit 7 if broken)",
+      usage: '[--anchor <seq>:<hash>]',
+      options: { anchor: { type: 'string' } },
+      async run(ctx, { values }) {
+        const anchorRaw = optString(values, 'anchor');
+        let anchor: { seq: number; hash: string } | undefined;
+        if (anchorRaw !== undefined) {
+          const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(anchorRaw);
+          if (!m) throw new CliError('--anchor must be <seq>:<64 hex hash>, as printed by an earlier verify');
+          anchor = { seq: Number(m[1]), hash: m[2]! };
+        }
+        const result = await ctx.client().audit.verify.query(anchor ? { anchor } : {});
+        if (result.ok) {
+          ctx.out.record(
+            { status: 'intact', entries: result.rows, head: `${result.head.seq}:${result.head.hash}` },
+            result,
+          );
+          ctx.out.note(
+            'Keep the head (seq:hash) somewhere write-once; pass it as --anchor later to detect a truncated tail.',
+          );
+          return ExitCode.OK;
+        }
+        ctx.out.record(
+          {
+            status: 'BROKEN',
+            'verified entries': result.rows,
+            'first broken seq': result.brokenAtSeq,
+            reason: result.reason,
+          },
+          result,
+        );
+        ctx.warn(`aegis: audit chain broken at seq ${result.brokenAtSeq} (${result.reason})`);
+        return ExitCode.INTEGRITY;
+      },
+    },
+  },
+};
