@@ -10,6 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
 import { parseModelFile } from '../model/model-file.ts';
@@ -46,6 +48,23 @@ function sessionOptions(
     executionMode: 'sequential',
   };
 }
+
+/**
+ * Whether onnxruntime-node's CUDA provider library is installed next to its binding. The npm
+ * tarball does not ship it; `script/install.js` fetches it on opt-in (README, GPU section).
+ */
+export function cudaProviderInstalled(): boolean {
+  const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const binDir = join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return (
+    existsSync(join(binDir, 'libonnxruntime_providers_cuda.so')) ||
+    existsSync(join(binDir, 'onnxruntime_providers_cuda.dll'))
+  );
+}
+
+const CUDA_NOT_INSTALLED =
+  'onnxruntime-node CUDA provider binaries are not installed ' +
+  '(ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js)';
 
 function firstLine(e: unknown): string {
   return String(e instanceof Error ? e.message : e)
@@ -92,7 +111,14 @@ export async function openScoringSession(
   let session: ort.InferenceSession | undefined;
   let provider: 'cpu' | 'cuda' = 'cpu';
   let fallbackReason: string | undefined;
-  if (choice !== 'cpu') {
+  if (choice === 'cuda' && !cudaProviderInstalled()) {
+    throw new InferenceError(
+      InferenceErrorCode.PROVIDER_UNAVAILABLE,
+      `CUDA execution provider unavailable: ${CUDA_NOT_INSTALLED}`,
+    );
+  }
+  if (choice === 'auto' && !cudaProviderInstalled()) fallbackReason = CUDA_NOT_INSTALLED;
+  else if (choice !== 'cpu') {
     try {
       session = await ort.InferenceSession.create(bytes, sessionOptions('cuda', intraOpThreads));
       provider = 'cuda';
