@@ -1,4 +1,4 @@
-import { envBool, envInt, envPort, logLevel, parseConfig } from '@aegis/shared/config';
+import { envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
 import { z } from 'zod';
 
 /**
@@ -64,7 +64,8 @@ export const serverEnvSchema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     LOG_LEVEL: logLevel,
     SERVER_HOST: z.string().min(1).default('127.0.0.1'),
-    SERVER_PORT: envPort(4000),
+    /** 0 = an ephemeral port (tests). */
+    SERVER_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
     /** The application role's URL (not the migration owner): RLS applies to it. */
     DATABASE_URL: postgresUrl,
     /** Unset ⇒ single-process mode with the in-process bus and in-memory login throttle. */
