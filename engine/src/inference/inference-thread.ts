@@ -52,6 +52,13 @@ export interface InferenceThreadHandle {
   readonly ready: Promise<InferenceReady>;
   /** Requests a drain-and-exit; resolves when the thread has exited. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Kills the thread at once, without draining (crash tests; a supervisor's last resort after a
+   * stop that does not finish). Candidates not yet committed stay in the candidate rings, so a new
+   * thread on the same rings scores them: nothing is lost, and at most the one batch that was
+   * being published when the thread died is scored twice (same shard + candidateId).
+   */
+  terminate(): Promise<void>;
   /** Synchronous snapshot of the counters (read from shared memory). */
   stats(): InferenceStats & { readonly running: boolean };
   /** Resolves when the thread exits for any reason (crash-only supervisors watch this). */
@@ -137,6 +144,10 @@ export function startInferenceThread(opts: InferenceThreadOptions): InferenceThr
     ready,
     exited,
     stats: () => ({ ...readStats(stats), running }),
+    async terminate(): Promise<void> {
+      await worker.terminate();
+      await exited;
+    },
     stop(): Promise<void> {
       stopping ??= (async () => {
         Atomics.store(ctrl, CONTROL.STOP, 1);
