@@ -157,7 +157,10 @@ describe('console in Chromium against the real server', () => {
   });
 
   test('the audit page lists the desk log and verifies its hash chain', async () => {
-    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Audit' }).click();
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Audit' })
+      .click();
     await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
     await page.locator('table tbody tr', { hasText: 'keys.create' }).first().waitFor();
     await page.getByRole('button', { name: 'Verify chain' }).click();

@@ -35,6 +35,20 @@ export function webBuildIsStale(): boolean {
   return inputs.some((input) => existsSync(input) && newestMtime(input) > built);
 }
 
+/**
+ * The test runner's environment minus what would change the build: vitest sets NODE_ENV=test
+ * and VITEST*, under which Vite produces a dev-flavoured SSR manifest that the production server
+ * cannot load.
+ */
+function buildEnvironment(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('VITEST') && key !== 'TEST' && key !== 'MODE') env[key] = value;
+  }
+  env.NODE_ENV = 'production';
+  return env;
+}
+
 /** Builds with this process's Node (the repo's Node 24: SolidStart 2 does not build on 20). */
 export async function ensureWebBuild(): Promise<{ built: boolean; ms: number }> {
   if (!webBuildIsStale()) return { built: false, ms: 0 };
@@ -45,6 +59,7 @@ export async function ensureWebBuild(): Promise<{ built: boolean; ms: number }> 
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [vite, 'build'], {
       cwd: webDir,
+      env: buildEnvironment(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

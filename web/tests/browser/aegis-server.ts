@@ -1,0 +1,54 @@
+import { loadServerConfig } from '@aegis/server/env';
+import { startServer } from '@aegis/server/http';
+import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
+import { createDb } from '@aegis/shared/db/client';
+import { createLogger } from '@aegis/shared/logging';
+import type { MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { freePort } from './web-process.ts';
+
+export interface RunningAegisServer {
+  readonly url: string;
+  /** The bootstrap admin with its one-time password (must be changed at first sign-in). */
+  readonly firstAdmin: { email: string; password: string };
+  readonly firstDeskName: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real Aegis server (engineer A's `startServer`, the same function the daemon and the
+ * launcher call) on the test's database as the application role, in single-process mode
+ * (in-process bus and throttles: no REDIS_URL). PUBLIC_ORIGIN is the console's origin, so the
+ * server's CSRF check accepts mutations the browser sends through the web proxy.
+ */
+export async function startAegisServer(options: {
+  database: MigratedTestDatabase;
+  publicOrigin: string;
+}): Promise<RunningAegisServer> {
+  // The first admin is bootstrapped as the launcher does: directly, as the database owner.
+  const owner = createDb(options.database.url, { max: 2, applicationName: 'aegis-web-test' });
+  let firstAdmin: { email: string; password: string };
+  try {
+    const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
+    if (!created) throw new Error('fresh database already has users');
+    firstAdmin = { email: created.email, password: created.password };
+  } finally {
+    await owner.close();
+  }
+
+  const config = loadServerConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    SERVER_HOST: '127.0.0.1',
+    SERVER_PORT: String(await freePort()),
+    DATABASE_URL: options.database.appUrl,
+    PUBLIC_ORIGIN: options.publicOrigin,
+    ARGON2_MAX_CONCURRENCY: '1',
+  });
+  const running = await startServer({ config, log: createLogger({ name: 'server', level: 'warn' }) });
+  return {
+    url: running.url,
+    firstAdmin,
+    firstDeskName: 'Main desk',
+    stop: () => running.close(),
+  };
+}
