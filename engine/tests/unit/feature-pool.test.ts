@@ -1,0 +1,135 @@
+import { createLogger } from '@aegis/shared/logging';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FeatureState } from '../../src/features/state.ts';
+import { type FeaturePoolHandle, startFeaturePool } from '../../src/pool/feature-pool.ts';
+import type { RingBuffer } from '../../src/ring/ring-buffer.ts';
+import {
+  type CandidateRow,
+  drainCandidates,
+  makeRings,
+  runReference,
+} from '../support/pipeline-reference.ts';
+import { copyTick, generateTape, rng, type TickTape, tapeSymbol } from '../support/tick-tape.ts';
+
+/**
+ * The feature pool across real piscina worker threads: any number of workers, and workers
+ * terminated mid-batch, give exactly the single-threaded reference's candidates and feature state.
+ */
+const SHARDS = 4;
+const tape = generateTape({ seed: 11, symbols: 40, ticks: 60_000, stepUs: 1000 });
+const reference = runReference(tape, SHARDS);
+const silent = createLogger({ name: 'feature-pool-test', level: 'silent' });
+const pools: FeaturePoolHandle[] = [];
+
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.stop({ drain: false });
+});
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Feed the tape from this thread without ever blocking the event loop (the pool restarts
+ * workers from it): tryClaim, and yield when a ring is full. `onChunk` runs every `chunk` ticks.
+ */
+async function feed(t: TickTape, rings: RingBuffer[], chunk: number, onChunk: (i: number) => Promise<void>) {
+  const flush = () => {
+    for (const r of rings) r.publish(r.claimed());
+  };
+  for (let i = 0; i < t.count; ) {
+    const ring = rings[tapeSymbol(t, i) % rings.length]!;
+    const seq = ring.tryClaim(1);
+    if (seq === -1) {
+      flush();
+      await tick();
+      continue;
+    }
+    copyTick(t, i, ring, seq);
+    i++;
+    if (i % 64 === 0) flush();
+    if (i % chunk === 0) {
+      flush();
+      await onChunk(i);
+    }
+  }
+  flush();
+}
+
+async function runPool(workers: number, kills: number, seed: number) {
+  const rings = makeRings(SHARDS, 2048, 1 << 14);
+  const state = FeatureState.create(tape.symbols);
+  const pool = startFeaturePool({
+    shards: SHARDS,
+    symbolsPerShard: tape.symbols / SHARDS,
+    tickRings: rings.ticks.map((r) => r.sab),
+    candidateRings: rings.candidates.map((r) => r.sab),
+    featureStateSab: state.sab,
+    workers,
+    maxBatch: 512,
+    log: silent,
+  });
+  pools.push(pool);
+  const random = rng(seed);
+  const killEvery = kills > 0 ? Math.floor(tape.count / (kills + 1)) : 0;
+  let killed = 0;
+  await feed(tape, rings.ticks, 1000, async (i) => {
+    if (killEvery > 0 && killed < kills && i % killEvery < 1000 && i >= killEvery) {
+      // Let the workers get into the backlog, then terminate one of them wherever it is.
+      const threads = pool.threads();
+      if (threads.length > 0) {
+        await new Promise((r) => setTimeout(r, random() * 3));
+        await threads[Math.floor(random() * threads.length)]!.terminate();
+        killed++;
+      }
+    }
+    await tick();
+  });
+  await pool.stop({ drain: true, timeoutMs: 30_000 });
+  const candidates: CandidateRow[] = [];
+  for (let s = 0; s < SHARDS; s++) drainCandidates(rings.candidates[s]!, s, candidates);
+  return { candidates, state, stats: pool.stats(), killed };
+}
+
+function expectReference(r: Awaited<ReturnType<typeof runPool>>) {
+  expect(r.stats.ticksProcessed).toBe(tape.count);
+  expect(r.stats.candidatesOut).toBe(reference.candidates.length);
+  expect(r.candidates).toEqual(reference.candidates);
+  expect(Buffer.from(r.state.sab).equals(Buffer.from(reference.state.sab))).toBe(true);
+}
+
+describe('feature pool (piscina workers owning shards)', () => {
+  it('1, 2 and 3 workers produce the reference candidates and state', async () => {
+    expect(reference.candidates.length).toBeGreaterThan(100);
+    for (const workers of [1, 2, 3]) {
+      const r = await runPool(workers, 0, 1);
+      expectReference(r);
+      expect(r.stats.restarts).toBe(0);
+      expect(r.stats.lag).toEqual([0, 0, 0, 0]);
+    }
+  }, 120_000);
+
+  it('workers terminated mid-batch: shards taken over, nothing lost, nothing applied or emitted twice', async () => {
+    for (const seed of [1, 2]) {
+      const r = await runPool(2, 4, seed);
+      expect(r.killed).toBe(4);
+      expect(r.stats.restarts).toBe(4);
+      expectReference(r);
+    }
+  }, 120_000);
+
+  it('rejects invalid startup options before starting threads', () => {
+    const rings = makeRings(SHARDS, 64, 64);
+    const base = {
+      shards: SHARDS,
+      symbolsPerShard: 10,
+      tickRings: rings.ticks.map((r) => r.sab),
+      candidateRings: rings.candidates.map((r) => r.sab),
+      featureStateSab: FeatureState.create(40).sab,
+      workers: 1,
+      log: silent,
+    };
+    expect(() => startFeaturePool({ ...base, maxBatch: 0 })).toThrow();
+    expect(() => startFeaturePool({ ...base, symbolsPerShard: 11 })).toThrow(/fewer symbols/);
+    expect(() => startFeaturePool({ ...base, tickConsumer: 1 })).toThrow(/tickConsumer/);
+    expect(() => startFeaturePool({ ...base, featureParams: { bandWindow: 100 } })).toThrow();
+  });
+});
