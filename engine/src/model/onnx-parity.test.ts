@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../features/params.ts';
 import { MODEL_INPUT_NAMES, MODEL_INPUT_SIZE } from './inputs.ts';
 import { mlpForward } from './mlp.ts';
 import { DEFAULT_ONNX_PATH, loadModelFile } from './model-file.ts';
@@ -57,6 +58,12 @@ describe('committed signal model: ONNX through InferenceSession == TypeScript fo
       metadata: { version: file.version, inputNames: file.inputNames.join(','), format: file.format },
     });
     expect(Buffer.from(rebuilt).equals(onnxBytes)).toBe(true);
+  });
+
+  it('was trained on the feature and pattern parameters the engine runs with (retrain after changing them)', async () => {
+    const { file } = await loadModelFile();
+    expect(file.training.features).toEqual(DEFAULT_FEATURE_PARAMS);
+    expect(file.training.patterns).toEqual(DEFAULT_PATTERN_PARAMS);
   });
 
   it('carries the version and input names in the ONNX metadata', async () => {
