@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { ConfigError, envInt, envPort, logLevel, parseConfig } from '@aegis/shared/config';
+import { ConfigError, envInt, logLevel, parseConfig } from '@aegis/shared/config';
 import { z } from 'zod';
 
 /**
@@ -34,7 +34,8 @@ const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().u
 const defaultWorkers = Math.max(1, availableParallelism() - 1);
 
 const engineEnvObject = z.object({
-  ENGINE_PORT: envPort(4100),
+  /** 0 = an ephemeral port (tests); the bound port is logged. */
+  ENGINE_PORT: z.coerce.number().int().min(0).max(65535).default(4100),
   ENGINE_HOST: z.string().min(1).default('127.0.0.1'),
   /** Absent: no persistence (logged at start); ticks and signals still flow to the bus. */
   DATABASE_URL: optionalUrl,

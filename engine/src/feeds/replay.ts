@@ -98,7 +98,7 @@ export class ReplayFeed implements Feed {
           const bad = validateTick(t);
           if (bad) this.#o.malformed.record(this.#source, bad, `record ${recordIndex}`);
           else {
-            await this.#pace(t.tsEventUs, sink);
+            if (this.#o.speed > 0) await this.#pace(t.tsEventUs, sink);
             if (sink.publish(t)) this.#ticksIn++;
             else this.#dropped++;
           }
@@ -165,7 +165,7 @@ export class ReplayFeed implements Feed {
           if (bad)
             this.#o.malformed.record(this.#source, bad, `byte ${lineStart} (line ${lineNo} of this run)`);
           else {
-            await this.#pace(t.tsEventUs, sink);
+            if (this.#o.speed > 0) await this.#pace(t.tsEventUs, sink);
             if (sink.publish(t)) this.#ticksIn++;
             else this.#dropped++;
           }

@@ -1,0 +1,414 @@
+import type { Bus } from '@aegis/shared/bus/types';
+import type { Logger } from '@aegis/shared/logging';
+import postgres, { type Sql } from 'postgres';
+import type { EngineConfig } from './config.ts';
+import { FeatureState } from './features/state.ts';
+import type { Feed } from './feeds/feed.ts';
+import { MalformedRecords } from './feeds/malformed.ts';
+import { OrderflowStreamFeed } from './feeds/orderflow-stream.ts';
+import { ReplayFeed } from './feeds/replay.ts';
+import { SymbolTable } from './feeds/symbol-table.ts';
+import { SyntheticFeed } from './feeds/synthetic.ts';
+import { createTickRecord, type TickRecord, type TickSink } from './feeds/tick.ts';
+import { type InferenceThreadHandle, startInferenceThread } from './inference/inference-thread.ts';
+import { renderEngineMetrics } from './metrics-engine.ts';
+import { type FeaturePoolHandle, startFeaturePool } from './pool/feature-pool.ts';
+import { CANDIDATE, SCORED, TICK } from './ring/layout.ts';
+import { RingBuffer } from './ring/ring-buffer.ts';
+import { TickRingWriter } from './ring/tick-ring-writer.ts';
+import { loadCursors } from './writer/cursor-store.ts';
+import { type SignalOut, SignalPublisher } from './writer/signal-publisher.ts';
+import { startWriterThread, type WriterThreadHandle } from './writer/writer-thread.ts';
+
+/**
+ * The engine as a library: `startEngine` wires config → writer → inference → pool → feeds
+ * (DESIGN §6) and returns a handle; `main.ts` (daemon) and the embedded single-process mode both
+ * use it. The same path runs after a crash: durable positions come from `engine_cursors`.
+ *
+ * Threads: main (feeds = the tick rings' single producer, signal publisher, HTTP), the feature
+ * pool workers (tick ring consumer 0), the writer thread (tick ring consumer 1, when a database
+ * is configured) and the inference thread.
+ */
+export interface StartEngineOptions {
+  readonly config: EngineConfig;
+  readonly bus: Bus;
+  readonly log: Logger;
+  /** A PostgreSQL client for signals and cursors; default: one made from config.databaseUrl. */
+  readonly sql?: Sql;
+  /** Observe each published signal (tests, benchmark). */
+  readonly onSignal?: (s: SignalOut) => void;
+  /** Stop each feed after this many ticks (tests, benchmark). */
+  readonly maxTicksPerFeed?: number;
+}
+
+export interface EngineHandle {
+  stop(): Promise<EngineStopReport>;
+  isReady(): boolean;
+  metricsText(): string;
+  readiness(): Readonly<Record<string, boolean>>;
+  /** Resolves when every feed has ended (replay end of file, maxTicks) or stop() was called. */
+  readonly feedsDone: Promise<void>;
+  stats(): EngineSnapshot;
+}
+
+export interface EngineStopReport {
+  readonly ticksIn: number;
+  readonly ticksDropped: number;
+  readonly ticksPersisted: number;
+  /** Accepted ticks that were neither persisted nor processed (database down at shutdown). */
+  readonly ticksLost: number;
+  readonly signalsOut: number;
+}
+
+export interface EngineSnapshot {
+  readonly feeds: readonly { name: string; ticksIn: number; dropped: number }[];
+  readonly ticksIn: number;
+  readonly pool: ReturnType<FeaturePoolHandle['stats']>;
+  readonly inference: ReturnType<InferenceThreadHandle['stats']>;
+  readonly writer: ReturnType<WriterThreadHandle['stats']> | null;
+  readonly signals: SignalPublisher;
+  readonly malformed: MalformedRecords;
+  readonly tickRings: readonly RingBuffer[];
+  readonly scoredRing: RingBuffer;
+  readonly provider: string;
+  readonly modelVersion: string;
+}
+
+const CANDIDATE_RING_CAPACITY = 1 << 14;
+const SCORED_RING_CAPACITY = 1 << 14;
+/** Publish a ring's head every N ticks (measured: per-tick publish costs ~18 ns more). */
+const PUBLISH_EVERY = 256;
+/** Minimum ms between two writer checkpoints (each is one postMessage). */
+const CHECKPOINT_EVERY_MS = 5;
+const SHUTDOWN_WRITER_DEADLINE_MS = 30_000;
+
+/** Routes each tick to its shard's ring writer (shard = symbolId % shards). */
+class ShardedTickSink implements TickSink {
+  readonly writers: readonly TickRingWriter[];
+  readonly #shards: number;
+  readonly #afterFlush: () => void;
+  constructor(writers: readonly TickRingWriter[], afterFlush: () => void) {
+    this.writers = writers;
+    this.#shards = writers.length;
+    this.#afterFlush = afterFlush;
+  }
+  publish(t: TickRecord): boolean {
+    return (this.writers[t.symbolId % this.#shards] as TickRingWriter).publish(t);
+  }
+  flush(): void {
+    for (const w of this.writers) w.flush();
+    this.#afterFlush();
+  }
+  flushRings(): void {
+    for (const w of this.writers) w.flush();
+  }
+}
+
+export function cursorName(feed: Feed, config: EngineConfig): string {
+  if (feed.name === 'replay') return `feed:replay:${config.replayFile}`;
+  if (feed.name === 'orderflow') return `feed:orderflow:${config.streamPrefix}orderflow:${config.consumer}`;
+  return `feed:${feed.name}:seed${config.seed}:symbols${config.symbols}`;
+}
+
+export async function startEngine(options: StartEngineOptions): Promise<EngineHandle> {
+  const { config, bus } = options;
+  const log = options.log;
+  const shards = config.shards;
+  const symbolsPerShard = Math.ceil(Math.max(config.symbols, 1024) / shards);
+  const symbolTable = new SymbolTable({ capacity: symbolsPerShard * shards, shards });
+  const malformed = new MalformedRecords(log);
+
+  // ---- database (optional) -------------------------------------------------------------------
+  const ownSql = !options.sql && config.databaseUrl !== undefined;
+  const sql: Sql | undefined =
+    options.sql ??
+    (config.databaseUrl ? postgres(config.databaseUrl, { max: 4, onnotice: () => {} }) : undefined);
+  let cursors = new Map<string, string>();
+  if (sql) cursors = await loadCursors(sql);
+  else log.warn('engine: no DATABASE_URL — persistence is off (ticks, features and signals are not stored)');
+
+  // ---- shared memory ---------------------------------------------------------------------------
+  const tickConsumers = sql ? 2 : 1;
+  const tickRings = Array.from({ length: shards }, () =>
+    RingBuffer.create({ capacity: config.ringCapacity, recordBytes: TICK.bytes, consumers: tickConsumers }),
+  );
+  const candidateRings = Array.from({ length: shards }, () =>
+    RingBuffer.create({ capacity: CANDIDATE_RING_CAPACITY, recordBytes: CANDIDATE.bytes, consumers: 1 }),
+  );
+  const scoredRing = RingBuffer.create({
+    capacity: SCORED_RING_CAPACITY,
+    recordBytes: SCORED.bytes,
+    consumers: 1,
+  });
+  const featureState = FeatureState.create(symbolsPerShard * shards);
+
+  const feeds: Feed[] = [];
+  // Upstream acknowledgements in flight (orderflow XACKs): awaited at shutdown.
+  const commits = new Set<Promise<void>>();
+  const commitPositions = (positions: Readonly<Record<string, string>>) => {
+    for (const f of feeds) {
+      const p = positions[cursorName(f, config)];
+      if (p === undefined) continue;
+      const c = f
+        .commit(p)
+        .catch((err: unknown) =>
+          log.warn({ err: (err as Error).message, feed: f.name }, 'feed commit failed'),
+        )
+        .finally(() => commits.delete(c));
+      commits.add(c);
+    }
+  };
+
+  // ---- writer → inference → pool ---------------------------------------------------------------
+  let writer: WriterThreadHandle | null = null;
+  let inference: InferenceThreadHandle | null = null;
+  let pool: FeaturePoolHandle | null = null;
+  let provider = 'cpu';
+  let modelVersion = 'unknown';
+  try {
+    if (sql && config.databaseUrl) {
+      writer = startWriterThread({
+        databaseUrl: config.databaseUrl,
+        tickRings,
+        consumer: 1,
+        featureStateSab: featureState.sab,
+        featureSampleMs: config.featureSampleMs,
+        flushMs: config.writerFlushMs,
+        batchRows: config.writerBatch,
+        symbolTable,
+        logLevel: config.logLevel,
+        onCommitted: commitPositions,
+      });
+      await writer.ready;
+    }
+    inference = startInferenceThread({
+      ...(config.modelPath ? { modelPath: config.modelPath } : {}),
+      candidateRings: candidateRings.map((r) => r.sab),
+      scoredRing: scoredRing.sab,
+      maxBatch: Math.min(config.maxBatch, SCORED_RING_CAPACITY),
+      maxWaitUs: config.maxWaitUs,
+      executionProvider: config.executionProvider,
+      logLevel: config.logLevel,
+    });
+    const ready = await inference.ready;
+    log.info({ provider: ready.provider, modelVersion: ready.modelVersion }, 'engine: inference ready');
+    pool = startFeaturePool({
+      shards,
+      symbolsPerShard,
+      tickRings: tickRings.map((r) => r.sab),
+      candidateRings: candidateRings.map((r) => r.sab),
+      featureStateSab: featureState.sab,
+      workers: config.workers,
+      tickConsumer: 0,
+      candidatePolicy: config.backpressure,
+      log,
+    });
+    provider = ready.provider;
+    modelVersion = ready.modelVersion;
+  } catch (err) {
+    await pool?.stop({ drain: false }).catch(() => {});
+    await inference?.stop().catch(() => {});
+    if (writer) await writer.stop(0).catch(() => {});
+    if (ownSql) await sql?.end({ timeout: 1 });
+    throw err;
+  }
+  const poolHandle = pool;
+  const inferenceHandle = inference;
+
+  const signals = new SignalPublisher({
+    scoredRing,
+    consumer: 0,
+    symbolTable,
+    bus,
+    stream: `${config.streamPrefix}signals`,
+    maxLen: config.signalsMaxLen,
+    minScore: config.signalMinScore,
+    modelVersion,
+    sql,
+    log,
+    ...(options.onSignal ? { onSignal: options.onSignal } : {}),
+  });
+  signals.start();
+
+  // ---- feeds -----------------------------------------------------------------------------------
+  let lastCheckpoint = 0;
+  const positions = (): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const f of feeds) {
+      const p = f.position();
+      if (p !== null) out[cursorName(f, config)] = p;
+    }
+    return out;
+  };
+  const checkpoint = () => {
+    lastCheckpoint = performance.now();
+    sink.flushRings();
+    const p = positions();
+    if (writer) writer.checkpoint(p);
+    else commitPositions(p); // no database: acknowledge once accepted into the rings
+  };
+  const ringWriters = tickRings.map(
+    (r) => new TickRingWriter(r, { policy: config.backpressure, publishEvery: PUBLISH_EVERY }),
+  );
+  const sink = new ShardedTickSink(ringWriters, () => {
+    if (performance.now() - lastCheckpoint >= CHECKPOINT_EVERY_MS) checkpoint();
+  });
+  const checkpointTimer = setInterval(checkpoint, 50);
+
+  const scratch = createTickRecord();
+  const maxTicks = options.maxTicksPerFeed;
+  for (const name of config.feeds) {
+    if (name === 'synthetic') {
+      const resumeFrom = cursors.get(`feed:synthetic:seed${config.seed}:symbols${config.symbols}`) ?? null;
+      feeds.push(
+        new SyntheticFeed(
+          {
+            symbols: config.symbols,
+            seed: config.seed,
+            symbolTable,
+            ticksPerSec: config.tickRate,
+            clock: 'wall',
+            resumeFrom,
+            ...(maxTicks !== undefined ? { maxTicks } : {}),
+          },
+          scratch,
+        ),
+      );
+    } else if (name === 'replay') {
+      const resumeFrom = cursors.get(`feed:replay:${config.replayFile}`) ?? null;
+      feeds.push(
+        new ReplayFeed(
+          {
+            path: config.replayFile as string,
+            speed: config.replaySpeed,
+            symbolTable,
+            malformed,
+            resumeFrom,
+          },
+          scratch,
+        ),
+      );
+    } else {
+      feeds.push(
+        new OrderflowStreamFeed(
+          {
+            bus,
+            stream: `${config.streamPrefix}orderflow`,
+            consumer: config.consumer,
+            symbolTable,
+            malformed,
+            log,
+          },
+          scratch,
+        ),
+      );
+    }
+  }
+  for (const f of feeds) {
+    const resumed = cursors.get(cursorName(f, config));
+    if (resumed)
+      log.info({ feed: f.name, position: resumed }, 'engine: feed resumes from its durable position');
+  }
+  const feedRuns = feeds.map((f) =>
+    f.run(sink).catch((err: unknown) => {
+      log.error({ err, feed: f.name }, 'engine: feed failed');
+    }),
+  );
+  const feedsDone = Promise.all(feedRuns).then(() => {
+    sink.flush();
+    checkpoint();
+  });
+  log.info(
+    {
+      feeds: config.feeds,
+      shards,
+      workers: config.workers,
+      symbols: config.symbols,
+      persistence: Boolean(sql),
+    },
+    'engine: started',
+  );
+
+  // ---- readiness -------------------------------------------------------------------------------
+  const health = { bus: false, db: !sql };
+  const probe = async () => {
+    health.bus = await bus.ping().then(
+      () => true,
+      () => false,
+    );
+    if (sql) {
+      health.db = await sql`select 1`.then(
+        () => true,
+        () => false,
+      );
+    }
+  };
+  await probe();
+  const probeTimer = setInterval(() => void probe(), 5000);
+  probeTimer.unref();
+  let stopping: Promise<EngineStopReport> | null = null;
+
+  const snapshot = (): EngineSnapshot => ({
+    feeds: feeds.map((f) => ({ name: f.name, ticksIn: f.ticksIn, dropped: f.ticksDropped })),
+    ticksIn: feeds.reduce((s, f) => s + f.ticksIn, 0),
+    pool: poolHandle.stats(),
+    inference: inferenceHandle.stats(),
+    writer: writer?.stats() ?? null,
+    signals,
+    malformed,
+    tickRings,
+    scoredRing,
+    provider,
+    modelVersion,
+  });
+  const readiness = () => ({
+    rings: true,
+    inference: inferenceHandle.stats().running,
+    writer: writer ? writer.stats().flushErrors === 0 || health.db : true,
+    db: health.db,
+    bus: health.bus,
+    accepting: stopping === null,
+  });
+
+  return {
+    feedsDone,
+    stats: snapshot,
+    readiness,
+    isReady: () => Object.values(readiness()).every(Boolean),
+    metricsText: () => renderEngineMetrics(snapshot(), readiness()),
+    stop(): Promise<EngineStopReport> {
+      stopping ??= (async () => {
+        log.info('engine: stopping — feeds, then drain rings, score, publish, flush');
+        for (const f of feeds) f.stop();
+        await Promise.all(feedRuns);
+        clearInterval(checkpointTimer);
+        clearInterval(probeTimer);
+        sink.flush();
+        checkpoint();
+        await poolHandle.stop({ drain: true, timeoutMs: 20_000 });
+        await inferenceHandle.stop();
+        await signals.stop();
+        let lost = 0;
+        if (writer) {
+          checkpoint();
+          lost = (await writer.stop(SHUTDOWN_WRITER_DEADLINE_MS)).lost;
+          await writer.exited;
+        }
+        if (!writer) checkpoint();
+        await Promise.all(commits);
+        if (ownSql) await sql?.end({ timeout: 5 });
+        const s = snapshot();
+        const report: EngineStopReport = {
+          ticksIn: s.ticksIn,
+          ticksDropped: s.feeds.reduce((n, f) => n + f.dropped, 0),
+          ticksPersisted: s.writer?.ticksPersisted ?? 0,
+          ticksLost: lost,
+          signalsOut: signals.signalsOut,
+        };
+        log.info(report, 'engine: stopped');
+        return report;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The engine daemon: `npm run engine` (systemd: scripts/systemd/aegis-engine.service).
+ * config → bus → engine (writer → inference → pool → feeds) → HTTP. Crash-only: SIGTERM/SIGINT
+ * stop the feeds, drain the rings, flush the writer and exit 0; any unexpected error exits 1
+ * and the supervisor restarts the process, which resumes from its durable positions.
+ */
+import { createBus } from '@aegis/shared/bus/index';
+import { createLogger } from '@aegis/shared/logging';
+import { loadEngineConfig } from './config.ts';
+import { startHttpServer } from './http.ts';
+import { type EngineHandle, startEngine } from './index.ts';
+
+// Signal handlers go first, before any thread starts: measured here, a SIGTERM handler
+// registered after the inference/pool threads exist was bypassed (default action, exit 143),
+// one registered before them works. A signal during startup is honoured once startup ends.
+let requested: string | null = null;
+let onSignal: ((signal: string) => void) | null = null;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    requested ??= signal;
+    onSignal?.(signal);
+  });
+}
+
+const config = loadEngineConfig();
+const log = createLogger({ name: 'aegis-engine', level: config.logLevel });
+
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'engine: uncaught exception; exiting (the supervisor restarts it)');
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  log.fatal({ err }, 'engine: unhandled rejection; exiting (the supervisor restarts it)');
+  process.exit(1);
+});
+
+const bus = createBus({ redisUrl: config.redisUrl, log });
+const engine: EngineHandle = await startEngine({ config, bus, log });
+const http = await startHttpServer({ engine, host: config.host, port: config.port, log });
+
+let shuttingDown = false;
+const shutdown = async (signal: string) => {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  log.info({ signal }, 'engine: shutdown requested');
+  try {
+    const report = await engine.stop();
+    await http.close();
+    await bus.close();
+    log.info({ ...report }, 'engine: exit');
+    process.exit(0);
+  } catch (err) {
+    log.fatal({ err }, 'engine: shutdown failed');
+    process.exit(1);
+  }
+};
+onSignal = (signal) => void shutdown(signal);
+if (requested) void shutdown(requested);

@@ -1,0 +1,145 @@
+import type { EngineSnapshot } from './index.ts';
+import { MetricsText } from './metrics.ts';
+import { SIGNAL_LATENCY_BUCKETS_US } from './writer/signal-publisher.ts';
+
+/** Renders the engine's `/metrics` (Prometheus text) from a snapshot of its shared counters. */
+export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Record<string, boolean>>): string {
+  const m = new MetricsText();
+  m.gauge(
+    'aegis_engine_ready',
+    '1 when every readiness check passes',
+    Object.values(readiness).every(Boolean) ? 1 : 0,
+  );
+  for (const [check, ok] of Object.entries(readiness)) {
+    m.gauge('aegis_engine_readiness_check', 'Readiness checks (1 = passing)', ok ? 1 : 0, { check });
+  }
+  m.gauge('aegis_engine_info', 'Inference provider and model version', 1, {
+    provider: s.provider,
+    model_version: s.modelVersion,
+  });
+
+  // feeds
+  for (const f of s.feeds) {
+    m.counter('aegis_engine_ticks_in_total', 'Ticks accepted into the rings, per feed', f.ticksIn, {
+      feed: f.name,
+    });
+    m.counter(
+      'aegis_engine_ticks_dropped_total',
+      'Ticks dropped by the drop backpressure policy, per feed',
+      f.dropped,
+      {
+        feed: f.name,
+      },
+    );
+  }
+  for (const [source, kind, n] of s.malformed.entries()) {
+    m.counter(
+      'aegis_engine_malformed_records_total',
+      'Malformed input records skipped, per source and kind',
+      n,
+      {
+        source,
+        kind,
+      },
+    );
+  }
+
+  // rings
+  s.tickRings.forEach((r, shard) => {
+    m.gauge(
+      'aegis_engine_ring_occupancy',
+      'Records published and not yet consumed by the slowest consumer',
+      r.occupancy(),
+      {
+        ring: 'tick',
+        shard,
+      },
+    );
+    m.gauge('aegis_engine_ring_capacity', 'Ring capacity in records', r.capacity, { ring: 'tick', shard });
+  });
+  m.gauge(
+    'aegis_engine_ring_occupancy',
+    'Records published and not yet consumed by the slowest consumer',
+    s.scoredRing.occupancy(),
+    {
+      ring: 'scored',
+      shard: 'all',
+    },
+  );
+
+  // feature pool
+  const p = s.pool;
+  m.counter(
+    'aegis_engine_feature_ticks_total',
+    'Ticks applied to the per-symbol feature state',
+    p.ticksProcessed,
+  );
+  m.counter('aegis_engine_candidates_total', 'Pattern candidates sent to inference', p.candidatesOut);
+  m.counter(
+    'aegis_engine_candidates_dropped_total',
+    'Candidates dropped (candidate ring full, drop policy)',
+    p.candidatesDropped,
+  );
+  m.counter('aegis_engine_worker_restarts_total', 'Feature worker restarts after a crash', p.restarts);
+  m.counter(
+    'aegis_engine_misrouted_ticks_total',
+    'Ticks found in the wrong shard ring (skipped)',
+    p.misrouted,
+  );
+  for (const [shard, lag] of p.lag.entries()) {
+    m.gauge('aegis_engine_feature_lag_ticks', 'Ticks waiting for the feature worker', lag, { shard });
+  }
+
+  // inference
+  const inf = s.inference;
+  m.counter('aegis_engine_inference_batches_total', 'Inference batches run', inf.batches);
+  m.counter('aegis_engine_inference_scored_total', 'Candidates scored', inf.scored);
+  m.counter('aegis_engine_inference_errors_total', 'Failed inference runs', inf.runErrors);
+  m.histogram('aegis_engine_inference_batch_size', 'Candidates per inference batch', inf.batchSize);
+  m.histogram('aegis_engine_inference_latency_seconds', 'session.run time per batch', inf.latencyUs, 1e-6);
+
+  // writer
+  const w = s.writer;
+  if (w) {
+    m.counter('aegis_engine_ticks_persisted_total', 'Ticks committed to the ticks table', w.ticksPersisted);
+    m.counter(
+      'aegis_engine_features_persisted_total',
+      'Feature rows committed (sampled)',
+      w.featuresPersisted,
+    );
+    m.counter('aegis_engine_writer_flushes_total', 'Writer transactions committed', w.flushes);
+    m.counter('aegis_engine_writer_errors_total', 'Writer transactions that failed (retried)', w.flushErrors);
+    m.gauge('aegis_engine_writer_backlog_ticks', 'Ticks in the rings not yet persisted', w.backlog);
+    m.gauge(
+      'aegis_engine_writer_lag_seconds',
+      'Age of the oldest checkpoint not yet persisted',
+      w.lagSeconds,
+    );
+    m.counter(
+      'aegis_engine_ticks_lost_total',
+      'Accepted ticks neither persisted nor processed at shutdown',
+      w.ticksLost,
+    );
+  }
+
+  // signals
+  const sig = s.signals;
+  m.counter('aegis_engine_signals_out_total', 'Signals published (bus and table)', sig.signalsOut);
+  m.counter(
+    'aegis_engine_signals_below_threshold_total',
+    'Scored candidates below ENGINE_SIGNAL_MIN_SCORE',
+    sig.belowThreshold,
+  );
+  m.counter(
+    'aegis_engine_signal_errors_total',
+    'Signal delivery failures (retried)',
+    sig.persistErrors + sig.publishErrors,
+  );
+  m.histogram(
+    'aegis_engine_tick_to_signal_seconds',
+    'Event time of the triggering tick to signal publication (live feeds)',
+    { bounds: SIGNAL_LATENCY_BUCKETS_US, counts: sig.latencyCounts, sum: sig.latencySumUs },
+    1e-6,
+  );
+  return m.toString();
+}

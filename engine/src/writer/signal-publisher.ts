@@ -1,0 +1,256 @@
+import { randomBytes } from 'node:crypto';
+import type { Bus } from '@aegis/shared/bus/types';
+import type { Logger } from '@aegis/shared/logging';
+import type { Sql } from 'postgres';
+import type { SymbolTable } from '../feeds/symbol-table.ts';
+import { FEATURE_NAMES, PATTERN_NAMES, SCORED, usFromWords } from '../ring/layout.ts';
+import type { RingBuffer } from '../ring/ring-buffer.ts';
+
+/**
+ * The scored ring's consumer on the main thread: a SCORED record with score ≥ the threshold
+ * becomes a signal, inserted into the `signals` table (the system of record) and then appended
+ * to the bus stream `<prefix>signals` (MAXLEN ~). The ring cursor moves only after both
+ * succeed; a retry re-sends the same ids (the insert skips ids already there), so a database or
+ * bus outage delays signals and loses none (backpressure reaches the inference thread).
+ *
+ * Stream entry fields (engine contract §5): id, symbol, direction (long|short), pattern
+ * (breakout|mean_reversion|absorption), score, price, tsEvent (ISO), tsSignal (ISO), features
+ * (JSON object in FEATURE_NAMES order), modelVersion.
+ */
+export interface SignalPublisherOptions {
+  readonly scoredRing: RingBuffer;
+  readonly consumer: number;
+  readonly symbolTable: SymbolTable;
+  readonly bus: Bus;
+  readonly stream: string;
+  readonly maxLen: number;
+  readonly minScore: number;
+  readonly modelVersion: string;
+  readonly sql?: Sql | undefined;
+  readonly log: Logger;
+  /** Records handled per round trip (default 512). */
+  readonly batch?: number;
+  /** Called for each signal published (tests, benchmark); keep it cheap. */
+  readonly onSignal?: (s: SignalOut) => void;
+}
+
+export interface SignalOut {
+  readonly id: string;
+  readonly symbol: string;
+  readonly direction: 'long' | 'short';
+  readonly pattern: 'breakout' | 'mean_reversion' | 'absorption';
+  readonly score: number;
+  readonly price: number;
+  readonly tsEventUs: number;
+  readonly tsSignalUs: number;
+  readonly features: Record<string, number>;
+}
+
+/** Upper bounds (µs) of the tick-to-signal latency histogram (event time → published). */
+export const SIGNAL_LATENCY_BUCKETS_US = [
+  100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 100_000, 1_000_000,
+] as const;
+
+export class SignalPublisher {
+  readonly #o: SignalPublisherOptions;
+  #stopping = false;
+  #running: Promise<void> | null = null;
+  scored = 0;
+  belowThreshold = 0;
+  signalsOut = 0;
+  persistErrors = 0;
+  publishErrors = 0;
+  readonly latencyCounts = new Array<number>(SIGNAL_LATENCY_BUCKETS_US.length + 1).fill(0);
+  latencySumUs = 0;
+
+  constructor(options: SignalPublisherOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  /** Publishes everything already in the scored ring, then stops. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#o.scoredRing.wakeAll();
+    await this.#running;
+  }
+
+  backlog(): number {
+    return this.#o.scoredRing.readable(this.#o.consumer);
+  }
+
+  async #loop(): Promise<void> {
+    const { scoredRing: ring, consumer } = this.#o;
+    const batch = this.#o.batch ?? 512;
+    let pending: SignalOut[] | null = null;
+    let pendingEnd = 0;
+    let backoff = 0;
+    for (;;) {
+      if (!pending) {
+        const n = await ring.waitForDataAsync(consumer, this.#stopping ? 0 : 50);
+        if (n === 0) {
+          if (this.#stopping) return;
+          continue;
+        }
+        const from = ring.cursor(consumer);
+        const take = Math.min(n, batch);
+        pending = this.#decode(from, take);
+        pendingEnd = (from + take) >>> 0;
+      }
+      const signals: SignalOut[] = pending;
+      try {
+        if (signals.length > 0) await this.#deliver(signals);
+        ring.commit(consumer, pendingEnd);
+        this.signalsOut += signals.length;
+        pending = null;
+        backoff = 0;
+      } catch (err) {
+        backoff = Math.min(5000, backoff === 0 ? 100 : backoff * 2);
+        this.#o.log.error(
+          { err: (err as Error).message, retryInMs: backoff },
+          'signals: delivery failed; retrying',
+        );
+        if (this.#stopping && backoff >= 5000) {
+          this.#o.log.error(
+            { lost: signals.length + ring.readable(consumer) },
+            'signals: giving up at shutdown',
+          );
+          return;
+        }
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
+  #decode(from: number, n: number): SignalOut[] {
+    const { scoredRing: r, symbolTable, minScore } = this.#o;
+    const out: SignalOut[] = [];
+    const nowUs = Date.now() * 1000;
+    for (let k = 0; k < n; k++) {
+      const seq = (from + k) >>> 0;
+      const b32 = r.base32(seq);
+      const b64 = r.base64(seq);
+      const b8 = r.base8(seq);
+      const score = r.f32[b32 + SCORED.f32.score] as number;
+      this.scored++;
+      if (!(score >= minScore)) {
+        this.belowThreshold++;
+        continue;
+      }
+      const u32 = r.u32;
+      const tsEventUs = usFromWords(
+        u32[b32 + SCORED.u32.tsEventHi] as number,
+        u32[b32 + SCORED.u32.tsEventLo] as number,
+      );
+      const tsSignalUs = usFromWords(
+        u32[b32 + SCORED.u32.tsSignalHi] as number,
+        u32[b32 + SCORED.u32.tsSignalLo] as number,
+      );
+      const features: Record<string, number> = {};
+      for (let f = 0; f < FEATURE_NAMES.length; f++) {
+        features[FEATURE_NAMES[f] as string] = r.f64[b64 + SCORED.f64.features + f] as number;
+      }
+      const latency = nowUs - tsEventUs;
+      if (latency >= 0) {
+        let i = 0;
+        while (i < SIGNAL_LATENCY_BUCKETS_US.length && latency > (SIGNAL_LATENCY_BUCKETS_US[i] as number))
+          i++;
+        this.latencyCounts[i]! += 1;
+        this.latencySumUs += latency;
+      }
+      out.push({
+        id: uuidv7(Math.floor(tsSignalUs / 1000)),
+        symbol: symbolTable.symbolOf(u32[b32 + SCORED.u32.symbolId] as number),
+        direction: (r.i8[b8 + SCORED.i8.direction] as number) > 0 ? 'long' : 'short',
+        pattern: PATTERN_NAMES[r.u8[b8 + SCORED.u8.pattern] as number] ?? 'breakout',
+        score,
+        price: r.f64[b64 + SCORED.f64.price] as number,
+        tsEventUs,
+        tsSignalUs,
+        features,
+      });
+    }
+    return out;
+  }
+
+  async #deliver(signals: SignalOut[]): Promise<void> {
+    const { sql, bus, stream, maxLen, modelVersion, onSignal } = this.#o;
+    if (sql) {
+      try {
+        const rows = signals.map((s) => ({
+          id: s.id,
+          ts: new Date(s.tsSignalUs / 1000),
+          ts_event: new Date(s.tsEventUs / 1000),
+          symbol: s.symbol,
+          direction: s.direction,
+          pattern: s.pattern,
+          score: s.score,
+          price: String(s.price),
+          features: sanitizeFeatures(s.features),
+          model_version: modelVersion,
+        }));
+        await sql`insert into signals ${sql(rows as never)} on conflict do nothing`;
+      } catch (err) {
+        this.persistErrors++;
+        throw err;
+      }
+    }
+    try {
+      await Promise.all(
+        signals.map((s) =>
+          bus.xadd(
+            stream,
+            {
+              id: s.id,
+              symbol: s.symbol,
+              direction: s.direction,
+              pattern: s.pattern,
+              score: String(s.score),
+              price: String(s.price),
+              tsEvent: isoMicros(s.tsEventUs),
+              tsSignal: isoMicros(s.tsSignalUs),
+              features: JSON.stringify(sanitizeFeatures(s.features)),
+              modelVersion,
+            },
+            { maxLen },
+          ),
+        ),
+      );
+    } catch (err) {
+      this.publishErrors++;
+      throw err;
+    }
+    if (onSignal) for (const s of signals) onSignal(s);
+  }
+}
+
+/** JSON has no NaN/Infinity: a feature not yet defined (warm-up) is sent as null. */
+function sanitizeFeatures(f: Record<string, number>): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(f)) out[k] = Number.isFinite(v) ? v : null;
+  return out;
+}
+
+function isoMicros(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const micros = Math.round(us - ms * 1000);
+  return `${new Date(ms).toISOString().slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+}
+
+/** A UUID version 7 (RFC 9562): 48-bit ms timestamp, version, random bits; time-ordered. */
+export function uuidv7(ms = Date.now()): string {
+  const b = randomBytes(16);
+  b[0] = Math.floor(ms / 2 ** 40) & 0xff;
+  b[1] = Math.floor(ms / 2 ** 32) & 0xff;
+  b[2] = (ms >>> 24) & 0xff;
+  b[3] = (ms >>> 16) & 0xff;
+  b[4] = (ms >>> 8) & 0xff;
+  b[5] = ms & 0xff;
+  b[6] = ((b[6] as number) & 0x0f) | 0x70;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

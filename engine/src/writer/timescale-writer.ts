@@ -1,0 +1,268 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from '@aegis/shared/logging';
+import type { Sql } from 'postgres';
+import { F, type FeatureState } from '../features/state.ts';
+import { TICK, usFromWords } from '../ring/layout.ts';
+import type { RingBuffer } from '../ring/ring-buffer.ts';
+import { float8, optionalNumeric, timestampText } from './copy-text.ts';
+import { saveCursors } from './cursor-store.ts';
+
+/**
+ * Persists ticks (every one) and features (sampled per symbol) to PostgreSQL/TimescaleDB with
+ * COPY, as one more consumer of each shard's TICK ring (its own cursor, `consumer`).
+ *
+ * Exactly-once with durable positions: the engine's main thread — the single producer, which
+ * runs the feeds — sends a checkpoint after each feed batch: the rings' published heads and
+ * every feed's position at that moment (feeds flush to the rings before they yield, so the two
+ * agree). A flush persists the ring ranges [writer cursor, checkpoint head) AND upserts the
+ * checkpoint's positions in ONE transaction, then advances the writer cursors. After kill -9 a
+ * restart resumes each feed at the last committed position: ticks after it were not persisted,
+ * ticks before it were, once.
+ *
+ * Bounded batches: a flush covers at most the rings' capacity (the producer cannot run further
+ * ahead of this consumer); flushes happen every `flushMs` or as soon as `batchRows` ticks wait.
+ * Overload escape: if a ring is 3/4 full with no newer checkpoint, ticks up to the head are
+ * persisted without a position (at-least-once for those, never a deadlock with a blocked feed).
+ */
+export interface WriterCheckpoint {
+  readonly id: number;
+  /** Published head (u32 sequence) per ring at the checkpoint. */
+  readonly heads: readonly number[];
+  /** Durable positions (cursor name -> position) the ticks up to `heads` complete. */
+  readonly positions: Readonly<Record<string, string>>;
+  /** Wall time of the checkpoint, µs (stored as ts_ingest: an upper bound of ingest time). */
+  readonly tsIngestUs: number;
+}
+
+/** Float64 words of the writer's shared stats (the writer thread writes, /metrics reads). */
+export const WRITER_STAT = {
+  ticksPersisted: 0,
+  featuresPersisted: 1,
+  flushes: 2,
+  flushErrors: 3,
+  lastFlushRows: 4,
+  lastFlushMs: 5,
+  /** Checkpoint id of the last commit. */
+  committedCheckpoint: 6,
+  /** Wall time (ms since epoch) of the last committed checkpoint. */
+  committedAtMs: 7,
+  /** Ticks left unpersisted at shutdown (database unreachable until the deadline). */
+  ticksLost: 8,
+  /** Ticks persisted without a durable position (overload escape). */
+  ticksWithoutPosition: 9,
+  WORDS: 16,
+} as const;
+
+export interface TimescaleWriterOptions {
+  readonly sql: Sql;
+  readonly tickRings: readonly RingBuffer[];
+  readonly consumer: number;
+  /** id -> symbol name (grows as feeds intern symbols). */
+  readonly symbolNames: string[];
+  readonly featureState?: FeatureState;
+  /** Minimum ms between two feature rows of a symbol; 0 disables features. */
+  readonly featureSampleMs: number;
+  readonly stats: Float64Array;
+  readonly log: Logger;
+}
+
+const CHUNK_ROWS = 2048;
+const TICK_COLUMNS = 'ts, ts_ingest, symbol, seq, kind, price, size, bid, ask, bid_size, ask_size, aggressor';
+const FEATURE_COLUMNS =
+  'ts, symbol, ema_fast, ema_slow, vwap, realized_vol, order_flow_imbalance, micro_price, spread_z, momentum';
+
+export class TimescaleWriter {
+  readonly #o: TimescaleWriterOptions;
+  #latest: WriterCheckpoint | null = null;
+  /** Per symbol: event time of the last feature row written, and the wall time it was written. */
+  #featureTs = new Float64Array(0);
+  #featureWallMs = new Float64Array(0);
+
+  constructor(options: TimescaleWriterOptions) {
+    this.#o = options;
+  }
+
+  /** Newer checkpoints supersede older ones: a flush always goes to the latest. */
+  offer(cp: WriterCheckpoint): void {
+    if (!this.#latest || cp.id > this.#latest.id) this.#latest = cp;
+  }
+
+  /** Ticks waiting for this consumer across rings. */
+  backlog(): number {
+    let n = 0;
+    for (const r of this.#o.tickRings) n += r.readable(this.#o.consumer);
+    return n;
+  }
+
+  /** True when the latest checkpoint covers ticks not yet persisted. */
+  hasWork(): boolean {
+    const cp = this.#latest;
+    if (!cp) return this.#overloaded();
+    return (
+      this.#o.tickRings.some((r, i) => ((cp.heads[i] as number) - r.cursor(this.#o.consumer)) >>> 0 !== 0) ||
+      this.#overloaded()
+    );
+  }
+
+  /**
+   * One transaction: COPY the ticks up to the latest checkpoint (or up to the heads in overload),
+   * COPY sampled features, upsert the positions, commit, then advance the ring cursors.
+   * Returns the number of ticks persisted and the checkpoint committed (null: none).
+   */
+  async flush(): Promise<{ rows: number; checkpoint: WriterCheckpoint | null }> {
+    const { tickRings, consumer, stats } = this.#o;
+    const cp = this.#latest;
+    const overloaded = this.#overloaded();
+    const ends = tickRings.map((r, i) => {
+      if (overloaded) return r.head();
+      return cp ? (cp.heads[i] as number) >>> 0 : r.cursor(consumer);
+    });
+    const starts = tickRings.map((r) => r.cursor(consumer));
+    let rows = 0;
+    for (let i = 0; i < ends.length; i++) {
+      const n = ((ends[i] as number) - (starts[i] as number)) >>> 0;
+      // A checkpoint behind the cursor (already persisted by an overload flush): nothing to do.
+      if (n > (tickRings[i] as RingBuffer).capacity) ends[i] = starts[i] as number;
+      else rows += n;
+    }
+    const positions = !overloaded && cp ? cp.positions : {};
+    const tsIngestUs = cp?.tsIngestUs ?? Date.now() * 1000;
+    const t0 = performance.now();
+    const features = this.#sampleFeatures();
+    if (rows === 0 && features.length === 0 && Object.keys(positions).length === 0) {
+      return { rows: 0, checkpoint: null };
+    }
+    try {
+      await this.#o.sql.begin(async (tx) => {
+        if (rows > 0) {
+          const w = await tx.unsafe(`COPY ticks (${TICK_COLUMNS}) FROM STDIN`).writable();
+          await pipeline(Readable.from(this.#tickChunks(starts, ends, tsIngestUs)), w);
+        }
+        if (features.length > 0) {
+          const w = await tx.unsafe(`COPY features (${FEATURE_COLUMNS}) FROM STDIN`).writable();
+          await pipeline(Readable.from(chunked(features)), w);
+        }
+        await saveCursors(tx, positions);
+      });
+    } catch (err) {
+      stats[WRITER_STAT.flushErrors]! += 1;
+      // Feature samples are retried with the next flush: forget that they were taken.
+      this.#unsample();
+      throw err;
+    }
+    for (let i = 0; i < tickRings.length; i++)
+      (tickRings[i] as RingBuffer).commit(consumer, ends[i] as number);
+    stats[WRITER_STAT.ticksPersisted]! += rows;
+    stats[WRITER_STAT.featuresPersisted]! += features.length;
+    stats[WRITER_STAT.flushes]! += 1;
+    stats[WRITER_STAT.lastFlushRows] = rows;
+    stats[WRITER_STAT.lastFlushMs] = performance.now() - t0;
+    if (overloaded) stats[WRITER_STAT.ticksWithoutPosition]! += rows;
+    else if (cp) {
+      stats[WRITER_STAT.committedCheckpoint] = cp.id;
+      stats[WRITER_STAT.committedAtMs] = Date.now();
+    }
+    this.#commitSamples();
+    return { rows, checkpoint: overloaded ? null : cp };
+  }
+
+  #overloaded(): boolean {
+    const { tickRings, consumer } = this.#o;
+    const cp = this.#latest;
+    for (let i = 0; i < tickRings.length; i++) {
+      const r = tickRings[i] as RingBuffer;
+      const waiting = r.readable(consumer);
+      if (waiting < (r.capacity * 3) / 4) continue;
+      const covered = cp ? ((cp.heads[i] as number) - r.cursor(consumer)) >>> 0 : 0;
+      if (covered > r.capacity || covered < waiting / 2) return true;
+    }
+    return false;
+  }
+
+  *#tickChunks(starts: readonly number[], ends: readonly number[], tsIngestUs: number): Generator<string> {
+    const { tickRings, symbolNames } = this.#o;
+    const ingest = timestampText(tsIngestUs);
+    let chunk = '';
+    let inChunk = 0;
+    for (let i = 0; i < tickRings.length; i++) {
+      const r = tickRings[i] as RingBuffer;
+      const end = ends[i] as number;
+      for (let seq = starts[i] as number; seq !== end; seq = (seq + 1) >>> 0) {
+        const b32 = r.base32(seq);
+        const b64 = r.base64(seq);
+        const b8 = r.base8(seq);
+        const u32 = r.u32;
+        const f64 = r.f64;
+        const symbol = symbolNames[u32[b32 + TICK.u32.symbolId] as number] ?? 'UNKNOWN';
+        const ts = usFromWords(
+          u32[b32 + TICK.u32.tsEventHi] as number,
+          u32[b32 + TICK.u32.tsEventLo] as number,
+        );
+        const tseq = usFromWords(u32[b32 + TICK.u32.seqHi] as number, u32[b32 + TICK.u32.seqLo] as number);
+        chunk += `${timestampText(ts)}\t${ingest}\t${symbol}\t${tseq}\t${r.u8[b8 + TICK.u8.kind]}\t${f64[b64 + TICK.f64.price]}\t${f64[b64 + TICK.f64.size]}\t${optionalNumeric(f64[b64 + TICK.f64.bid] as number)}\t${optionalNumeric(f64[b64 + TICK.f64.ask] as number)}\t${optionalNumeric(f64[b64 + TICK.f64.bidSize] as number)}\t${optionalNumeric(f64[b64 + TICK.f64.askSize] as number)}\t${r.i8[b8 + TICK.i8.aggressor]}\n`;
+        if (++inChunk === CHUNK_ROWS) {
+          yield chunk;
+          chunk = '';
+          inChunk = 0;
+        }
+      }
+    }
+    if (inChunk > 0) yield chunk;
+  }
+
+  // ---- feature sampling ----------------------------------------------------------------------
+
+  #pendingSamples: number[] = [];
+  #pendingTs: number[] = [];
+
+  /** Feature rows for symbols that ticked since their last row, at most one per sample period. */
+  #sampleFeatures(): string[] {
+    const state = this.#o.featureState;
+    const period = this.#o.featureSampleMs;
+    this.#pendingSamples = [];
+    this.#pendingTs = [];
+    if (!state || period <= 0) return [];
+    const names = this.#o.symbolNames;
+    const n = Math.min(names.length, state.symbols);
+    if (this.#featureTs.length < n) {
+      const ts = new Float64Array(n);
+      ts.set(this.#featureTs);
+      const wall = new Float64Array(n);
+      wall.set(this.#featureWallMs);
+      this.#featureTs = ts;
+      this.#featureWallMs = wall;
+    }
+    const now = Date.now();
+    const out: string[] = [];
+    for (let sym = 0; sym < n; sym++) {
+      const ts = state.get(sym, F.LAST_TS_US);
+      if (!(ts > (this.#featureTs[sym] as number)) || now - (this.#featureWallMs[sym] as number) < period)
+        continue;
+      out.push(
+        `${timestampText(ts)}\t${names[sym]}\t${float8(state.get(sym, F.EMA_FAST))}\t${float8(state.get(sym, F.EMA_SLOW))}\t${float8(state.get(sym, F.VWAP))}\t${float8(state.get(sym, F.REALIZED_VOL))}\t${float8(state.get(sym, F.OFI))}\t${float8(state.get(sym, F.MICRO_PRICE))}\t${float8(state.get(sym, F.SPREAD_Z))}\t${float8(state.get(sym, F.MOMENTUM))}\n`,
+      );
+      this.#pendingSamples.push(sym);
+      this.#pendingTs.push(ts);
+    }
+    return out;
+  }
+
+  #commitSamples(): void {
+    const now = Date.now();
+    for (let k = 0; k < this.#pendingSamples.length; k++) {
+      const sym = this.#pendingSamples[k] as number;
+      this.#featureTs[sym] = this.#pendingTs[k] as number;
+      this.#featureWallMs[sym] = now;
+    }
+    this.#pendingSamples = [];
+  }
+
+  #unsample(): void {
+    this.#pendingSamples = [];
+  }
+}
+
+function* chunked(lines: readonly string[]): Generator<string> {
+  for (let i = 0; i < lines.length; i += CHUNK_ROWS) yield lines.slice(i, i + CHUNK_ROWS).join('');
+}

@@ -1,0 +1,28 @@
+import type { WriterCheckpoint } from './timescale-writer.ts';
+
+/** Startup data of the writer thread (validated by the thread with zod at startup). */
+export interface WriterStartup {
+  readonly databaseUrl: string;
+  readonly tickRings: readonly SharedArrayBuffer[];
+  readonly consumer: number;
+  readonly featureStateSab: SharedArrayBuffer | null;
+  readonly featureSampleMs: number;
+  readonly flushMs: number;
+  readonly batchRows: number;
+  readonly stats: SharedArrayBuffer;
+  readonly logLevel: string;
+}
+
+export type MainToWriter =
+  | {
+      readonly type: 'checkpoint';
+      readonly checkpoint: WriterCheckpoint;
+      readonly symbols: readonly (readonly [number, string])[];
+    }
+  | { readonly type: 'stop'; readonly deadlineMs: number };
+
+export type WriterToMain =
+  | { readonly type: 'ready' }
+  | { readonly type: 'committed'; readonly checkpointId: number; readonly rows: number }
+  | { readonly type: 'fatal'; readonly code: string; readonly message: string }
+  | { readonly type: 'stopped'; readonly lost: number };

@@ -1,0 +1,149 @@
+import { Worker } from 'node:worker_threads';
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { SymbolTable } from '../feeds/symbol-table.ts';
+import type { RingBuffer } from '../ring/ring-buffer.ts';
+import { WRITER_STAT, type WriterCheckpoint } from './timescale-writer.ts';
+import type { MainToWriter, WriterStartup, WriterToMain } from './writer-messages.ts';
+
+export interface WriterThreadOptions {
+  readonly databaseUrl: string;
+  readonly tickRings: readonly RingBuffer[];
+  readonly consumer: number;
+  readonly featureStateSab: SharedArrayBuffer | null;
+  readonly featureSampleMs: number;
+  readonly flushMs: number;
+  readonly batchRows: number;
+  readonly symbolTable: SymbolTable;
+  readonly logLevel: string;
+  /** Called (in order) once the positions of a checkpoint are durable. */
+  readonly onCommitted: (positions: Readonly<Record<string, string>>) => void;
+}
+
+export interface WriterStats {
+  readonly ticksPersisted: number;
+  readonly featuresPersisted: number;
+  readonly flushes: number;
+  readonly flushErrors: number;
+  readonly lastFlushRows: number;
+  readonly lastFlushMs: number;
+  readonly ticksLost: number;
+  readonly ticksWithoutPosition: number;
+  /** Ticks in the rings not yet persisted. */
+  readonly backlog: number;
+  /** Seconds since the oldest checkpoint still waiting to be committed was taken (0 = none). */
+  readonly lagSeconds: number;
+}
+
+export interface WriterThreadHandle {
+  readonly ready: Promise<void>;
+  /** Records the rings' heads and the feeds' positions; the writer persists up to them. */
+  checkpoint(positions: Readonly<Record<string, string>>): void;
+  /** Flushes everything checkpointed (give a last checkpoint first), then exits. */
+  stop(deadlineMs: number): Promise<{ lost: number }>;
+  stats(): WriterStats;
+  readonly exited: Promise<number>;
+}
+
+/** Starts the writer thread (writer-worker.ts) over the tick rings' writer cursor. */
+export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
+  const statsSab = new SharedArrayBuffer(WRITER_STAT.WORDS * 8);
+  const stats = new Float64Array(statsSab);
+  const startup: WriterStartup = {
+    databaseUrl: o.databaseUrl,
+    tickRings: o.tickRings.map((r) => r.sab),
+    consumer: o.consumer,
+    featureStateSab: o.featureStateSab,
+    featureSampleMs: o.featureSampleMs,
+    flushMs: o.flushMs,
+    batchRows: o.batchRows,
+    stats: statsSab,
+    logLevel: o.logLevel,
+  };
+  const worker = new Worker(new URL('./writer-worker.ts', import.meta.url), {
+    workerData: startup,
+    name: 'aegis-writer',
+  });
+  let nextId = 1;
+  let symbolsSent = 0;
+  const pending: { id: number; positions: Readonly<Record<string, string>>; atMs: number }[] = [];
+  let resolveReady!: () => void;
+  let rejectReady!: (e: Error) => void;
+  const ready = new Promise<void>((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  ready.catch(() => {});
+  let resolveStopped: ((r: { lost: number }) => void) | null = null;
+  let lost = 0;
+
+  worker.on('message', (m: WriterToMain) => {
+    if (m.type === 'ready') resolveReady();
+    else if (m.type === 'fatal')
+      rejectReady(new AppError(ErrorCode.UNAVAILABLE, `writer: ${m.message}`, { code: m.code }));
+    else if (m.type === 'committed') {
+      // Checkpoints commit in order; everything up to this id is durable.
+      while (pending.length > 0 && (pending[0] as { id: number }).id <= m.checkpointId) {
+        const cp = pending.shift() as { positions: Readonly<Record<string, string>> };
+        if (pending.length === 0 || (pending[0] as { id: number }).id > m.checkpointId)
+          o.onCommitted(cp.positions);
+      }
+    } else if (m.type === 'stopped') {
+      lost = m.lost;
+      resolveStopped?.({ lost });
+    }
+  });
+  const exited = new Promise<number>((resolve) => {
+    worker.on('exit', (code) => {
+      rejectReady(new AppError(ErrorCode.UNAVAILABLE, `writer thread exited (${code})`));
+      resolveStopped?.({ lost: lost || backlog() });
+      resolve(code);
+    });
+  });
+  worker.on('error', (err) => rejectReady(err));
+
+  const backlog = () => {
+    let n = 0;
+    for (const r of o.tickRings) n += r.readable(o.consumer);
+    return n;
+  };
+
+  return {
+    ready,
+    exited,
+    checkpoint(positions) {
+      const names = o.symbolTable.names();
+      const symbols: [number, string][] = [];
+      for (let i = symbolsSent; i < names.length; i++) symbols.push([i, names[i] as string]);
+      symbolsSent = names.length;
+      const checkpoint: WriterCheckpoint = {
+        id: nextId++,
+        heads: o.tickRings.map((r) => r.head()),
+        positions: { ...positions },
+        tsIngestUs: Date.now() * 1000,
+      };
+      pending.push({ id: checkpoint.id, positions: checkpoint.positions, atMs: Date.now() });
+      worker.postMessage({ type: 'checkpoint', checkpoint, symbols } satisfies MainToWriter);
+    },
+    stop(deadlineMs) {
+      return new Promise((resolve) => {
+        resolveStopped = resolve;
+        worker.postMessage({ type: 'stop', deadlineMs } satisfies MainToWriter);
+      });
+    },
+    stats() {
+      const oldest = pending[0];
+      return {
+        ticksPersisted: stats[WRITER_STAT.ticksPersisted] as number,
+        featuresPersisted: stats[WRITER_STAT.featuresPersisted] as number,
+        flushes: stats[WRITER_STAT.flushes] as number,
+        flushErrors: stats[WRITER_STAT.flushErrors] as number,
+        lastFlushRows: stats[WRITER_STAT.lastFlushRows] as number,
+        lastFlushMs: stats[WRITER_STAT.lastFlushMs] as number,
+        ticksLost: stats[WRITER_STAT.ticksLost] as number,
+        ticksWithoutPosition: stats[WRITER_STAT.ticksWithoutPosition] as number,
+        backlog: backlog(),
+        lagSeconds: oldest && backlog() > 0 ? (Date.now() - oldest.atMs) / 1000 : 0,
+      };
+    },
+  };
+}
