@@ -1,5 +1,11 @@
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  dropPartitionsBefore,
+  ensurePartitions,
+  refreshBars,
+  runPartitionUpkeep,
+} from '../../src/db/partitions.ts';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '../../src/testing/database.ts';
 
 /** Native-partition path (this machine's PostgreSQL has no TimescaleDB). */
@@ -111,6 +117,30 @@ describe('native time partitions', () => {
     });
     await expect(app`select aegis_drop_partitions_before('users', now())`).rejects.toMatchObject({
       code: '42809',
+    });
+  });
+
+  it('the TypeScript wrappers work as the app role; bars are readable but not writable by it', async () => {
+    expect(
+      await ensurePartitions(
+        app,
+        'signals',
+        new Date('2032-01-01T00:00:00Z'),
+        new Date('2032-01-03T00:00:00Z'),
+      ),
+    ).toBe(2);
+    expect(
+      await dropPartitionsBefore(app, 'signals', new Date('2032-01-02T00:00:00Z')),
+    ).toBeGreaterThanOrEqual(1);
+    const upkeep = await runPartitionUpkeep(app, 2);
+    expect(upkeep).toHaveLength(6);
+    await refreshBars(app, new Date('2031-03-02T00:00:00Z'), new Date('2031-03-03T00:00:00Z'));
+    const [bar] =
+      await app`select symbol, trade_count, open from bars_1m where bucket = '2031-03-02T10:00:00Z'`;
+    expect(bar).toEqual({ symbol: 'ETH-USD', trade_count: '1', open: '2500.500000000000' });
+    await expect(app`delete from bars_1m`).rejects.toMatchObject({ code: '42501' });
+    await expect(app`insert into bars_1s (bucket, symbol) values (now(), 'X')`).rejects.toMatchObject({
+      code: '42501',
     });
   });
 });
