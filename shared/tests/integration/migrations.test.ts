@@ -2,7 +2,7 @@ import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, migrationStatus } from '../../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../../src/testing/database.ts';
-import { TEST_APP_ROLE } from '../../src/testing/services.ts';
+import { TEST_ADMIN_DATABASE_URL, TEST_APP_ROLE } from '../../src/testing/services.ts';
 
 /** Everything a migration could change in schema public, in a comparable form. */
 async function catalogSnapshot(sql: Sql): Promise<unknown> {
@@ -128,6 +128,61 @@ describe('migrations', () => {
       expect(await migrationStatus(app)).toEqual({ current: true, pending: [] });
     } finally {
       await app.end();
+    }
+  });
+
+  it('works with a non-superuser owner: RLS binds it, the auth functions still see what they must', async () => {
+    const ownerRole = 'aegis_owner_test';
+    const appRole = 'aegis_app_owner_test';
+    const admin = postgres(TEST_ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
+    const dbName = `aegis_test_${Date.now().toString(36)}_owner`;
+    try {
+      try {
+        await admin.unsafe(`CREATE ROLE ${ownerRole} LOGIN NOSUPERUSER CREATEROLE NOBYPASSRLS`);
+      } catch (err) {
+        // Another run created it first (roles are cluster-wide).
+        if (!['42710', '23505'].includes((err as { code?: string }).code ?? '')) throw err;
+      }
+      await admin.unsafe(`CREATE DATABASE "${dbName}" OWNER ${ownerRole}`);
+      const ownerUrl = new URL(TEST_ADMIN_DATABASE_URL);
+      ownerUrl.username = ownerRole;
+      ownerUrl.pathname = `/${dbName}`;
+      const result = await migrate({ ownerUrl: ownerUrl.toString(), appRole: { name: appRole } });
+      expect(result.applied.length).toBeGreaterThanOrEqual(3);
+
+      const own = postgres(ownerUrl.toString(), { max: 1, onnotice: () => {} });
+      const appUrl = new URL(ownerUrl);
+      appUrl.username = appRole;
+      const app = postgres(appUrl.toString(), { max: 1, onnotice: () => {} });
+      try {
+        const desk = '00000000-0000-4000-8000-0000000000d1';
+        const user = '00000000-0000-4000-8000-0000000000e1';
+        await own`insert into tenants (id, slug, name) values (${desk}, 'd', 'D')`;
+        await own`insert into users (id, email, display_name, password_hash) values (${user}, 'o@example.test', 'O', 'x')`;
+        // FORCE RLS binds the owner too: it must name the desk to write desk rows.
+        await expect(
+          own`insert into memberships (tenant_id, user_id, role) values (${desk}, ${user}, 'trader')`,
+        ).rejects.toMatchObject({
+          code: '42501',
+        });
+        await own.begin(async (tx) => {
+          await tx`select set_config('app.tenant_id', ${desk}, true)`;
+          await tx`insert into memberships (tenant_id, user_id, role) values (${desk}, ${user}, 'trader')`;
+        });
+        expect(await app`select * from aegis_auth_memberships(${user})`).toEqual([
+          { tenant_id: desk, role: 'trader' },
+        ]);
+        expect(await app`select * from memberships`).toHaveLength(0);
+        // Definer upkeep and refresh run with the owner's rights for the app role.
+        expect(await app`select * from aegis_partition_upkeep(1)`).toHaveLength(6);
+        await app`call aegis_refresh_bars(now() - interval '1 hour', now())`;
+      } finally {
+        await app.end();
+        await own.end();
+      }
+    } finally {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+      await admin.end();
     }
   });
 });
