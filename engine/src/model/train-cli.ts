@@ -97,6 +97,24 @@ const trainProb = new Float64Array(data.train.n);
 mlpForward(result.model, data.train.x, data.train.n, trainProb);
 const validProb = new Float64Array(data.valid.n);
 mlpForward(result.model, data.valid.x, data.valid.n, validProb);
+/** Validation AUC and positive rate per pattern (the one-hot inputs say which). */
+function byPattern(): Record<string, { n: number; positiveRate: number; auc: number }> {
+  const out: Record<string, { n: number; positiveRate: number; auc: number }> = {};
+  const d = data.valid.d;
+  (['breakout', 'mean_reversion', 'absorption'] as const).forEach((name, k) => {
+    const p: number[] = [];
+    const y: number[] = [];
+    for (let r = 0; r < data.valid.n; r++) {
+      if (data.valid.x[r * d + 7 + k] === 1) {
+        p.push(validProb[r]!);
+        y.push(data.valid.y[r]!);
+      }
+    }
+    out[name] = { n: y.length, positiveRate: baseRate(y), auc: rocAuc(p, y) };
+  });
+  return out;
+}
+
 const summary = {
   dataset: {
     source: source.kind === 'synthetic' ? { ...source, generator: 'feeds/synthetic.ts' } : source,
@@ -124,6 +142,7 @@ const summary = {
     positiveRate: baseRate(data.valid.y),
     loss: logLoss(validProb, data.valid.y),
     auc: rocAuc(validProb, data.valid.y),
+    byPattern: byPattern(),
   },
 };
 
