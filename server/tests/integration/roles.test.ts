@@ -10,7 +10,6 @@ beforeAll(async () => {
   admin = (await signIn(t.url, t.admin.email, t.admin.password)).client;
 });
 afterAll(async () => {
-  for (const l of t?.logs ?? []) if (l.level === 'error') console.error(JSON.stringify(l).slice(0, 1500));
   await t?.close();
 });
 

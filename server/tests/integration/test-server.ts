@@ -71,6 +71,11 @@ export async function startTestServer(
     logs,
     redisPrefix,
     async close() {
+      // Unexpected server errors are worth seeing even when the tests passed.
+      for (const l of logs) {
+        if (l.level === 'error' || l.level === 'fatal')
+          process.stderr.write(`server log: ${JSON.stringify(l).slice(0, 2000)}\n`);
+      }
       await server.close();
       await db.close();
       await owner.end({ timeout: 5 });
