@@ -176,7 +176,8 @@ BEGIN
   IF relname IS NULL THEN
     RAISE EXCEPTION '% is not a range-partitioned table of schema public', tbl USING ERRCODE = 'wrong_object_type';
   END IF;
-  IF from_ts IS NULL OR to_ts IS NULL OR to_ts < from_ts OR to_ts - from_ts > interval '3700 days' THEN
+  -- Bounded: a runaway caller must not create thousands of tables in one call.
+  IF from_ts IS NULL OR to_ts IS NULL OR to_ts < from_ts OR to_ts - from_ts > interval '400 days' THEN
     RAISE EXCEPTION 'bad partition window [%, %)', from_ts, to_ts USING ERRCODE = 'invalid_parameter_value';
   END IF;
   -- One upkeep at a time per table: two callers would race on CREATE TABLE.
@@ -216,6 +217,9 @@ $fn$;
 
 -- Retention: drops every partition (TimescaleDB: chunk) whose upper bound is at or before
 -- before_ts, and deletes older rows from the DEFAULT partition; returns the partitions dropped.
+-- It runs with the owner's rights across every desk, so it never goes further than the table's
+-- retention in aegis_timeseries_tables(): tables kept as records (signals, equity) and cuts
+-- newer than now() - retention are refused. The owner can still drop by hand.
 CREATE FUNCTION aegis_drop_partitions_before(tbl regclass, before_ts timestamptz)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public SET "TimeZone" = 'UTC' AS $fn$
@@ -225,9 +229,19 @@ DECLARE
   part record;
   dropped integer := 0;
   default_part regclass;
+  keep interval;
 BEGIN
   IF before_ts IS NULL THEN
     RAISE EXCEPTION 'before_ts is required' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT t.retention INTO keep FROM aegis_timeseries_tables() t
+   WHERE format('public.%I', t.table_name)::regclass = tbl;
+  IF keep IS NULL THEN
+    RAISE EXCEPTION '% has no retention policy: its rows are kept', tbl USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF before_ts > now() - keep THEN
+    RAISE EXCEPTION 'retention of % is %: cannot drop rows newer than %', tbl, keep, now() - keep
+      USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF aegis_ddl_is_timescale(tbl) THEN
     EXECUTE 'SELECT count(*)::int FROM drop_chunks($1, older_than => $2)' INTO dropped USING tbl, before_ts;

@@ -115,8 +115,9 @@ describe('native time partitions', () => {
     ).rejects.toMatchObject({
       code: '42809',
     });
+    // Not a time-series table: no retention entry, so nothing may be dropped from it.
     await expect(app`select aegis_drop_partitions_before('users', now())`).rejects.toMatchObject({
-      code: '42809',
+      code: '42501',
     });
   });
 
@@ -130,8 +131,23 @@ describe('native time partitions', () => {
       ),
     ).toBe(2);
     expect(
-      await dropPartitionsBefore(app, 'signals', new Date('2032-01-02T00:00:00Z')),
-    ).toBeGreaterThanOrEqual(1);
+      await ensurePartitions(
+        app,
+        'ticks',
+        new Date('2021-01-01T00:00:00Z'),
+        new Date('2021-01-03T00:00:00Z'),
+      ),
+    ).toBe(2);
+    expect(await dropPartitionsBefore(app, 'ticks', new Date('2021-01-02T00:00:00Z'))).toBeGreaterThanOrEqual(
+      1,
+    );
+    // Retention is a ceiling: records are never dropped, recent rows never.
+    await expect(
+      dropPartitionsBefore(app, 'signals', new Date('2032-01-02T00:00:00Z')),
+    ).rejects.toMatchObject({
+      code: '42501',
+    });
+    await expect(dropPartitionsBefore(app, 'ticks', new Date())).rejects.toMatchObject({ code: '22023' });
     const upkeep = await runPartitionUpkeep(app, 2);
     expect(upkeep).toHaveLength(6);
     await refreshBars(app, new Date('2031-03-02T00:00:00Z'), new Date('2031-03-03T00:00:00Z'));
