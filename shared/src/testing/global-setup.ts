@@ -13,8 +13,10 @@ export default async function setup(): Promise<void> {
       select datname from pg_database
       where datname like 'aegis\_test\_%' or datname like 'aegis\_it\_%'`;
     for (const { datname } of stale) {
-      // Only databases older than this run: names carry a base36 timestamp.
-      const ts = Number.parseInt(datname.split('_')[2] ?? '', 36);
+      // Only databases older than this run: names are `<prefix>_<base36 ms>_<hex>`, and the
+      // prefix may itself contain '_' (aegis_test_server), so the time is the second-to-last part.
+      const parts = datname.split('_');
+      const ts = Number.parseInt(parts[parts.length - 2] ?? '', 36);
       if (Number.isFinite(ts) && Date.now() - ts > 6 * 3600_000) {
         await sql.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       }
