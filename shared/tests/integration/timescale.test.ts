@@ -255,6 +255,14 @@ describe('TimescaleDB path (PGlite + TimescaleDB 2.23)', () => {
     expect(await asApp(deskB, (tx) => tx`select * from orderflow_events`)).toHaveLength(0);
     expect(await asApp(deskA, (tx) => tx`select * from orderflow_events`)).toHaveLength(1);
 
+    // The app role reads the continuous aggregates; forcing a refresh is the owner's (no-op for it).
+    const [bars1m] = await asApp(deskA, (tx) => tx`select count(*)::int as n from bars_1m`);
+    expect(bars1m?.n).toBe(10);
+    await ts.begin(async (tx) => {
+      await tx`set local role aegis_app`;
+      await tx`call aegis_refresh_bars()`;
+    });
+
     // On TimescaleDB the app's upkeep is a no-op (policies), and retention drops chunks.
     const upkeep = await asApp(deskA, (tx) => tx`select * from aegis_partition_upkeep()`);
     expect(upkeep.every((r) => r.created === 0 && r.dropped === 0)).toBe(true);
