@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -34,7 +34,9 @@ beforeAll(async () => {
   const build = await ensureWebBuild();
   if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
 
-  database = await createMigratedTestDatabase('aegis_test_web');
+  // Default prefix on purpose: the global setup's stale-database sweep parses the timestamp
+  // from the third `_` field of the name, so an extra `_` in the prefix marks it as stale.
+  database = await createMigratedTestDatabase();
   const webPort = await freePort();
   const webOrigin = `http://127.0.0.1:${webPort}`;
   server = await startAegisServer({ database, publicOrigin: webOrigin });
@@ -60,6 +62,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The console server's own log, for diagnosing a failure (proxy errors are logged there).
+  if (web) writeFileSync(path.join(SHOTS, 'web-server.log'), web.output());
   await context?.close();
   await browser?.close();
   await web?.stop();
@@ -176,7 +180,7 @@ describe('console in Chromium against the real server', () => {
     await page.getByText('You have been signed out.').waitFor();
     // The session is gone server-side too: the console sends us back to sign in.
     const me = await context.request.get('/trpc/auth.me');
-    expect(me.status()).toBe(401);
+    expect(me.status(), await me.text()).toBe(401);
     await page.goto('/settings');
     await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
   });
