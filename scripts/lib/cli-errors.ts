@@ -1,3 +1,4 @@
+import { ConfigError } from '@aegis/shared/config';
 import { TRPCClientError } from '@trpc/client';
 
 /**
@@ -67,6 +68,10 @@ interface ErrorData {
 export function describeError(error: unknown, serverUrl?: string): { line: string; exitCode: ExitCode } {
   if (error instanceof CliError)
     return { line: `aegis: ${oneLine(error.message)}`, exitCode: error.exitCode };
+  if (error instanceof ConfigError) {
+    // Names every bad variable, never a value (the API key is a secret).
+    return { line: `aegis: invalid environment: ${error.issues.join('; ')}`, exitCode: ExitCode.USAGE };
+  }
   if (error instanceof TRPCClientError) {
     const data = (error.data ?? {}) as ErrorData;
     const code = data.code ?? (error.shape as { data?: { code?: string } } | undefined)?.data?.code;
@@ -93,7 +98,9 @@ export function describeError(error: unknown, serverUrl?: string): { line: strin
     const extras: string[] = [];
     const retry = data.details?.retryAfterSeconds;
     if (typeof retry === 'number' && !message.includes('retry')) extras.push(`retry after ${retry}s`);
-    if (code === 'INTERNAL_SERVER_ERROR' && data.requestId) extras.push(`request id ${data.requestId}`);
+    if (code === 'INTERNAL_SERVER_ERROR' && data.requestId && !message.includes(data.requestId)) {
+      extras.push(`request id ${data.requestId}`);
+    }
     const suffix = extras.length ? ` (${extras.join(', ')})` : '';
     return {
       line: `aegis: ${code.toLowerCase().replace(/_/g, ' ')}: ${message}${suffix}`,

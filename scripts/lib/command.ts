@@ -9,7 +9,7 @@ import type { Output } from './output.ts';
  * exporting a `CommandGroup`; `scripts/src/cli.ts` lists the groups. Adding a command later
  * (orders, positions, halt …) is a new file plus one line in that list.
  */
-export type OptionValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
+export type OptionValues = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
 
 export interface CommandContext {
   readonly config: CliConfig;
@@ -55,17 +55,12 @@ export function optString(values: OptionValues, name: string): string | undefine
 
 export function optStrings(values: OptionValues, name: string): string[] {
   const v = values[name];
-  if (Array.isArray(v))
-    return v
-      .flatMap((s) => s.split(','))
-      .map((s) => s.trim())
-      .filter(Boolean);
-  if (typeof v === 'string')
-    return v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  return [];
+  const raw = Array.isArray(v) ? v : [v];
+  return raw
+    .filter((s): s is string => typeof s === 'string')
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function optBool(values: OptionValues, name: string): boolean {
