@@ -73,7 +73,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const l of ts?.logs ?? []) if (l.level === 'error') console.error(JSON.stringify(l).slice(0, 1500));
   await ts?.close();
 });
 
