@@ -126,12 +126,27 @@ const observe = t.middleware(async ({ ctx, path, type, next }) => {
   const error = toTRPCError(result.error);
   const app = findAppError(error);
   if (app instanceof AccessDenied) await recordDenial(ctx, path, app);
-  if (error.code === 'INTERNAL_SERVER_ERROR') {
+  if (loggedFailures.has(result.error)) {
+    // Already logged by logFailures, with the user and desk bound.
+  } else if (error.code === 'INTERNAL_SERVER_ERROR') {
     ctx.log.error({ path, type, ms, err: error.cause ?? error }, 'call failed: unexpected error');
   } else {
     ctx.log.info({ path, type, ms, code: error.code, appCode: findAppError(error)?.code }, 'call refused');
   }
   throw error;
+});
+
+/** Failures logged by the innermost middleware (with user and desk), so observe skips them. */
+const loggedFailures = new WeakSet<object>();
+
+/** Innermost: logs an unexpected failure with the fully bound logger (requestId, userId, tenantId). */
+const logFailures = t.middleware(async ({ ctx, path, type, next }) => {
+  const result = await next();
+  if (!result.ok && toTRPCError(result.error).code === 'INTERNAL_SERVER_ERROR') {
+    ctx.log.error({ path, type, err: result.error.cause ?? result.error }, 'call failed: unexpected error');
+    loggedFailures.add(result.error);
+  }
+  return result;
 });
 
 /**
@@ -425,10 +440,18 @@ const baseProcedure = t.procedure.use(observe).use(csrf);
 export const publicProcedure = baseProcedure.use(rateLimit);
 
 /** A signed-in user or an API key; self- or platform-level permission. `ctx.principal` is set. */
-export const protectedProcedure = baseProcedure.use(authenticate).use(rateLimit).use(authorizeAccount);
+export const protectedProcedure = baseProcedure
+  .use(authenticate)
+  .use(rateLimit)
+  .use(authorizeAccount)
+  .use(logFailures);
 
 /** Acts on one desk: `ctx.desk` ({ id, role }) and `ctx.tx` (RLS-scoped transaction) are set. */
-export const deskProcedure = baseProcedure.use(authenticate).use(rateLimit).use(authorizeDesk);
+export const deskProcedure = baseProcedure
+  .use(authenticate)
+  .use(rateLimit)
+  .use(authorizeDesk)
+  .use(logFailures);
 
 /** For tests and tools: the rule a procedure's meta resolves to. */
 export { ruleFor as resolveProcedureRule, TRPCError };

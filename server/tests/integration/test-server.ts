@@ -5,6 +5,7 @@ import { createLogger } from '@aegis/shared/logging';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { Redis } from 'ioredis';
 import postgres, { type Sql } from 'postgres';
 import { loadServerConfig } from '../../src/env.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/http.ts';
@@ -78,10 +79,26 @@ export async function startTestServer(
       }
       await server.close();
       await db.close();
+      await deleteRedisKeys(`${redisPrefix}:*`);
       await owner.end({ timeout: 5 });
       await database.drop();
     },
   };
+}
+
+/** Removes this file's Redis keys (SCAN by its unique prefix; never FLUSHALL). */
+async function deleteRedisKeys(pattern: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** A browser-like cookie jar for one client. */

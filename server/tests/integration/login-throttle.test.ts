@@ -1,0 +1,65 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisLoginThrottle } from '../../src/auth/login-throttle.ts';
+import { failure, makeClient, ORIGIN, signIn, startTestServer, type TestServer } from './test-server.ts';
+
+let t: TestServer;
+let password: string;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  password = (await signIn(t.url, t.admin.email, t.admin.password)).password;
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const login = (email: string, pw: string) =>
+  fetch(`${t.url}/trpc/auth.login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: ORIGIN },
+    body: JSON.stringify({ email, password: pw }),
+  });
+
+describe('failed-login throttling', () => {
+  it('after 10 failures for an account: 429 with Retry-After, even with the right password', async () => {
+    for (let i = 0; i < 10; i++) expect((await login(t.admin.email, `wrong-password-${i}`)).status).toBe(401);
+    const throttled = await login(t.admin.email, password);
+    expect(throttled.status).toBe(429);
+    const retryAfter = Number(throttled.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(500);
+    expect(retryAfter).toBeLessThanOrEqual(600);
+    const body = (await throttled.json()) as { error: { data: { details: { retryAfterSeconds: number } } } };
+    expect(body.error.data.details.retryAfterSeconds).toBe(retryAfter);
+    // The counters live in Redis under this server's prefix, the account hashed.
+    const redis = new Redis('redis://127.0.0.1:6379', { protocol: 2, lazyConnect: true });
+    await redis.connect();
+    const keys = await redis.keys(`${t.redisPrefix}:login-fail:*`);
+    await redis.quit();
+    expect(keys.some((k) => k.includes(':acct:') && !k.includes('@'))).toBe(true);
+    // Then the IP is throttled too (it made the same 10 failures): another account is refused.
+    expect((await login('someone-else@example.com', 'whatever-password')).status).toBe(429);
+  });
+
+  it('fails closed (503) when Redis is unreachable', async () => {
+    const dead = new Redis('redis://127.0.0.1:1', {
+      protocol: 2,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    dead.on('error', () => {});
+    const t2 = await startTestServer({ loginThrottle: new RedisLoginThrottle(dead), rateLimiter: null });
+    try {
+      const e = await failure(
+        makeClient(t2.url).auth.login.mutate({ email: t2.admin.email, password: t2.admin.password }),
+      );
+      expect(e.data?.httpStatus).toBe(503);
+      expect(e.message).toBe('Sign-in is temporarily unavailable');
+    } finally {
+      await t2.close();
+      dead.disconnect();
+    }
+  });
+});
