@@ -1,0 +1,358 @@
+import { orders, outbox, tenants } from '@aegis/shared/db';
+import { withTenant } from '@aegis/shared/db/client';
+import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';
+import { and, asc, eq, isNull, lte, sql } from 'drizzle-orm';
+import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
+import type { Tx } from '../db/database.ts';
+import type { BrokerRegistry } from './broker-registry.ts';
+import { norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
+import type { ExecutionDeps, ExecutionOptions } from './types.ts';
+
+type OutboxRow = typeof outbox.$inferSelect;
+type Outcome =
+  | { readonly done: true }
+  | { readonly done: false; readonly retryInMs: number; readonly error: string };
+
+/** How long a claimed row is invisible to other dispatchers while its broker call runs. */
+const LEASE_MS = 30_000;
+const BATCH = 20;
+
+class BrokerTimeout extends Error {}
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new BrokerTimeout(`broker call timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+
+const backoff = (attempts: number) => Math.min(30_000, 250 * 2 ** Math.min(attempts, 7));
+
+/**
+ * The outbox dispatcher: sends committed broker commands (`broker.place`, `broker.cancel`). Only
+ * rows committed with their order reach a broker; a crash between commit and dispatch leaves the
+ * row pending and the next sweep (this process after restart, or another instance) sends it.
+ *
+ * Each row is claimed in a short transaction (`FOR UPDATE SKIP LOCKED`, attempts + 1, leased)
+ * before the broker call, so a second dispatcher skips it and a crash during the call is visible
+ * afterwards (attempts > 1). A retried place first looks the order up by its client order id and
+ * never sends it under a new one; a timeout marks the order `unknown` until the lookup (or
+ * reconciliation) resolves it. A cancel waits until the order's place has been dispatched, so
+ * the broker sees them in order.
+ */
+export class OutboxDispatcher {
+  readonly #deps: ExecutionDeps;
+  readonly #opts: ExecutionOptions;
+  readonly #brokers: BrokerRegistry;
+  readonly #onOrderChanged: (tenantId: string, order: ReturnType<typeof toOrderView>) => void;
+  readonly #running = new Map<string, Promise<number>>();
+  readonly #again = new Set<string>();
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(
+    deps: ExecutionDeps,
+    opts: ExecutionOptions,
+    brokers: BrokerRegistry,
+    onOrderChanged: (tenantId: string, order: ReturnType<typeof toOrderView>) => void,
+  ) {
+    this.#deps = deps;
+    this.#opts = opts;
+    this.#brokers = brokers;
+    this.#onOrderChanged = onOrderChanged;
+  }
+
+  /** Periodic sweep over every desk (the recovery path); `nudge` is the fast path. */
+  start(): void {
+    this.#stopped = false;
+    const tick = () => {
+      void this.sweep()
+        .catch((err: unknown) => this.#deps.log.error({ err }, 'outbox sweep failed'))
+        .finally(() => {
+          if (!this.#stopped) this.#timer = setTimeout(tick, this.#opts.outboxIntervalMs);
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await Promise.allSettled([...this.#running.values()]);
+  }
+
+  /** Dispatch this desk's pending rows now (after a commit that queued some). */
+  nudge(tenantId: string): void {
+    if (this.#stopped) return;
+    void this.dispatchTenant(tenantId).catch((err: unknown) =>
+      this.#deps.log.error({ err, tenantId }, 'outbox dispatch failed'),
+    );
+  }
+
+  async sweep(): Promise<number> {
+    const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
+    let n = 0;
+    for (const d of desks) n += await this.dispatchTenant(d.id);
+    return n;
+  }
+
+  /** One dispatch loop per desk at a time in this process; a nudge during it runs it again. */
+  dispatchTenant(tenantId: string): Promise<number> {
+    const running = this.#running.get(tenantId);
+    if (running) {
+      this.#again.add(tenantId);
+      return running;
+    }
+    const run = (async () => {
+      let total = 0;
+      do {
+        this.#again.delete(tenantId);
+        for (;;) {
+          const n = await this.#dispatchBatch(tenantId);
+          total += n;
+          if (n < BATCH) break;
+        }
+      } while (this.#again.has(tenantId));
+      return total;
+    })().finally(() => this.#running.delete(tenantId));
+    this.#running.set(tenantId, run);
+    return run;
+  }
+
+  async #dispatchBatch(tenantId: string): Promise<number> {
+    const now = this.#now();
+    const claimed = await withTenant(this.#deps.db, tenantId, (tx) =>
+      tx.execute<{ id: string }>(sql`
+        update outbox set attempts = attempts + 1, available_at = ${new Date(now.getTime() + LEASE_MS)}
+        where id in (
+          select id from outbox
+          where tenant_id = ${tenantId} and dispatched_at is null and available_at <= ${now}
+          order by id
+          limit ${BATCH}
+          for update skip locked)
+        returning id::text as id`),
+    );
+    if (claimed.length === 0) return 0;
+    const ids = claimed.map((c) => Number(c.id)).sort((a, b) => a - b);
+    for (const id of ids) {
+      const [row] = await withTenant(this.#deps.db, tenantId, (tx) =>
+        tx.select().from(outbox).where(eq(outbox.id, id)),
+      );
+      if (!row) continue;
+      let outcome: Outcome;
+      try {
+        outcome = await this.#handle(tenantId, row);
+      } catch (err) {
+        this.#deps.log.error({ err, tenantId, outboxId: id, topic: row.topic }, 'outbox row failed');
+        outcome = {
+          done: false,
+          retryInMs: backoff(row.attempts),
+          error: err instanceof Error ? err.message : String(err),
+        };
+      }
+      await withTenant(this.#deps.db, tenantId, (tx) =>
+        outcome.done
+          ? tx.update(outbox).set({ dispatchedAt: this.#now(), lastError: null }).where(eq(outbox.id, id))
+          : tx
+              .update(outbox)
+              .set({
+                availableAt: new Date(this.#now().getTime() + outcome.retryInMs),
+                lastError: outcome.error.slice(0, 500),
+              })
+              .where(eq(outbox.id, id)),
+      );
+    }
+    return ids.length;
+  }
+
+  async #handle(tenantId: string, row: OutboxRow): Promise<Outcome> {
+    const payload = row.payload as { orderId: string; clientOrderId: string };
+    if (row.topic === 'broker.place') return this.#place(tenantId, row, payload);
+    if (row.topic === 'broker.cancel') return this.#cancel(tenantId, row, payload);
+    this.#deps.log.error({ tenantId, topic: row.topic }, 'unknown outbox topic; dropped');
+    return { done: true };
+  }
+
+  async #place(
+    tenantId: string,
+    row: OutboxRow,
+    p: { orderId: string; clientOrderId: string },
+  ): Promise<Outcome> {
+    const order = await this.#order(tenantId, p.orderId);
+    if (!order || isTerminal(order.status) || order.status === 'new' || order.status === 'partially_filled') {
+      return { done: true }; // already resolved (a report arrived, or it was cancelled before sending)
+    }
+    const broker = await this.#brokers.get(tenantId);
+    const firstAttempt = row.attempts <= 1;
+    if (order.status === 'pending_cancel' && firstAttempt) {
+      // Cancelled before it was ever sent: it never reaches the broker.
+      await this.#transition(tenantId, p.orderId, { type: 'OrderCancelled' });
+      return { done: true };
+    }
+    if (!firstAttempt) {
+      // A previous attempt may have reached the broker: look it up, never send a second order.
+      const known = await withTimeout(
+        broker.getOrderByClientId(p.clientOrderId),
+        this.#opts.brokerTimeoutMs,
+      ).catch((err: unknown) => {
+        if (err instanceof BrokerTimeout) return undefined;
+        throw err;
+      });
+      if (known === undefined)
+        return { done: false, retryInMs: backoff(row.attempts), error: 'lookup timed out' };
+      if (known) {
+        if (order.status === 'unknown' || order.status === 'pending_new') {
+          const ev: OrderEvent =
+            known.status === 'rejected'
+              ? { type: 'OrderRejected', reason: known.rejectReason ?? 'rejected' }
+              : { type: 'OrderAccepted', brokerOrderId: known.brokerOrderId };
+          await this.#transition(tenantId, p.orderId, ev);
+        }
+        return { done: true };
+      }
+      if (order.status === 'pending_cancel') {
+        await this.#transition(tenantId, p.orderId, { type: 'OrderCancelled' });
+        return { done: true };
+      }
+    }
+    try {
+      const ack = await withTimeout(
+        broker.placeOrder({
+          clientOrderId: order.clientOrderId,
+          symbol: order.symbol,
+          side: order.side,
+          orderType: order.orderType,
+          timeInForce: order.timeInForce,
+          quantity: norm(order.quantity),
+          limitPrice: order.limitPrice === null ? null : norm(order.limitPrice),
+          stopPrice: order.stopPrice === null ? null : norm(order.stopPrice),
+        }),
+        this.#opts.brokerTimeoutMs,
+      );
+      if (ack.brokerOrderId) {
+        await withTenant(this.#deps.db, tenantId, (tx) =>
+          tx
+            .update(orders)
+            .set({ brokerOrderId: ack.brokerOrderId })
+            .where(and(eq(orders.id, p.orderId), isNull(orders.brokerOrderId))),
+        );
+      }
+      return { done: true };
+    } catch (err) {
+      if (err instanceof BrokerTimeout) {
+        // Ambiguous: the broker may have the order. Mark it unknown and look it up next time.
+        await this.#transition(
+          tenantId,
+          p.orderId,
+          { type: 'OrderStatusUnknown', reason: 'broker timeout' },
+          ['pending_new'],
+        );
+        return { done: false, retryInMs: backoff(row.attempts), error: err.message };
+      }
+      if (err instanceof BrokerError && err.code === BrokerErrorCode.REJECTED) {
+        await this.#transition(tenantId, p.orderId, { type: 'OrderRejected', reason: err.message });
+        return { done: true };
+      }
+      throw err;
+    }
+  }
+
+  async #cancel(
+    tenantId: string,
+    row: OutboxRow,
+    p: { orderId: string; clientOrderId: string },
+  ): Promise<Outcome> {
+    const order = await this.#order(tenantId, p.orderId);
+    if (!order || isTerminal(order.status)) return { done: true };
+    const placePending = await withTenant(this.#deps.db, tenantId, (tx) =>
+      tx
+        .select({ id: outbox.id })
+        .from(outbox)
+        .where(
+          and(
+            eq(outbox.aggregateId, p.orderId),
+            eq(outbox.topic, 'broker.place'),
+            isNull(outbox.dispatchedAt),
+            lte(outbox.id, row.id),
+          ),
+        )
+        .orderBy(asc(outbox.id))
+        .limit(1),
+    );
+    if (placePending.length > 0)
+      return { done: false, retryInMs: 50, error: 'waiting for the place to be dispatched' };
+    const broker = await this.#brokers.get(tenantId);
+    try {
+      await withTimeout(broker.cancelOrder(p.clientOrderId), this.#opts.brokerTimeoutMs);
+      return { done: true };
+    } catch (err) {
+      if (err instanceof BrokerError && err.code === BrokerErrorCode.NOT_FOUND) {
+        // The broker never had it (the place was skipped or rejected before arrival).
+        await this.#transition(tenantId, p.orderId, { type: 'OrderCancelled' });
+        return { done: true };
+      }
+      if (err instanceof BrokerTimeout)
+        return { done: false, retryInMs: backoff(row.attempts), error: err.message };
+      throw err;
+    }
+  }
+
+  async #order(tenantId: string, orderId: string): Promise<OrderRow | undefined> {
+    const [o] = await withTenant(this.#deps.db, tenantId, (tx) =>
+      tx
+        .select()
+        .from(orders)
+        .where(and(eq(orders.tenantId, tenantId), eq(orders.id, orderId))),
+    );
+    return o;
+  }
+
+  /** Applies a state-machine event under the row lock; skipped when the order moved on. */
+  async #transition(
+    tenantId: string,
+    orderId: string,
+    ev: OrderEvent,
+    onlyFrom?: readonly string[],
+  ): Promise<void> {
+    const view = await withTenant(this.#deps.db, tenantId, async (tx: Tx) => {
+      const [o] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
+      if (!o || (onlyFrom && !onlyFrom.includes(o.status))) return null;
+      let next: ReturnType<typeof applyOrderEvent>;
+      try {
+        next = applyOrderEvent(toOrderState(o), ev);
+      } catch (err) {
+        this.#deps.log.warn(
+          { err, orderId, event: ev.type, status: o.status },
+          'dispatcher transition refused',
+        );
+        return null;
+      }
+      const [u] = await tx
+        .update(orders)
+        .set({
+          status: next.status,
+          brokerOrderId: next.brokerOrderId,
+          rejectReason: next.rejectReason,
+          version: sql`${orders.version} + 1`,
+          updatedAt: this.#now(),
+        })
+        .where(eq(orders.id, orderId))
+        .returning();
+      return u ? toOrderView(u) : null;
+    });
+    if (view) this.#onOrderChanged(tenantId, view);
+  }
+
+  #now(): Date {
+    return this.#deps.clock?.() ?? new Date();
+  }
+}

@@ -1,0 +1,194 @@
+import { dec } from '@aegis/shared/accounting/decimal';
+import { agentSettings, orders, positions, tenants } from '@aegis/shared/db';
+import { withTenant } from '@aegis/shared/db/client';
+import { applyOrderEvent, type OrderEvent } from '@aegis/shared/orders/state';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { record as recordAudit } from '../audit/service.ts';
+import type { BrokerOrder } from '../brokers/types.ts';
+import type { BrokerRegistry } from './broker-registry.ts';
+import { norm, toOrderState } from './order-rows.ts';
+import type { ExecutionDeps, ExecutionOptions } from './types.ts';
+import { valueDesk, writeEquitySnapshot } from './valuation.ts';
+
+export interface ReconcileReport {
+  readonly tenantId: string;
+  readonly trigger: 'start' | 'reconnect' | 'schedule' | 'manual';
+  /** Orders in `unknown` resolved from the broker's answer. */
+  readonly resolved: readonly { orderId: string; status: string }[];
+  readonly positionMismatches: readonly { symbol: string; ours: string; broker: string }[];
+  readonly orderMismatches: readonly { clientOrderId: string; ours: string | null; broker: string | null }[];
+  readonly ok: boolean;
+}
+
+/**
+ * Reconciliation: compares the desk's positions and open orders with the broker's, on start, on
+ * reconnect and on a schedule. Orders left `unknown` by a broker timeout are resolved first from
+ * the broker's view of their client order id (not found ⇒ rejected: the broker never had it).
+ * Any remaining difference halts automated trading for the desk (agent_settings) and writes an
+ * audit event; people decide what is right.
+ */
+export class Reconciler {
+  readonly #deps: ExecutionDeps;
+  readonly #opts: ExecutionOptions;
+  readonly #brokers: BrokerRegistry;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(deps: ExecutionDeps, opts: ExecutionOptions, brokers: BrokerRegistry) {
+    this.#deps = deps;
+    this.#opts = opts;
+    this.#brokers = brokers;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      void this.reconcileAll('schedule').catch((err: unknown) =>
+        this.#deps.log.error({ err }, 'scheduled reconciliation failed'),
+      );
+    }, this.#opts.reconcileIntervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  async reconcileAll(trigger: ReconcileReport['trigger']): Promise<ReconcileReport[]> {
+    const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
+    const out: ReconcileReport[] = [];
+    for (const d of desks) out.push(await this.reconcile(d.id, trigger));
+    return out;
+  }
+
+  async reconcile(tenantId: string, trigger: ReconcileReport['trigger']): Promise<ReconcileReport> {
+    const broker = await this.#brokers.get(tenantId);
+    const now = this.#deps.clock?.() ?? new Date();
+
+    // 1. Resolve ambiguous orders by client order id.
+    const unknown = await withTenant(this.#deps.db, tenantId, (tx) =>
+      tx
+        .select()
+        .from(orders)
+        .where(and(eq(orders.tenantId, tenantId), eq(orders.status, 'unknown'))),
+    );
+    const resolved: { orderId: string; status: string }[] = [];
+    for (const o of unknown) {
+      const b = await broker.getOrderByClientId(o.clientOrderId);
+      const ev: OrderEvent =
+        b === null
+          ? { type: 'OrderRejected', reason: 'not found at broker (reconciliation)' }
+          : b.status === 'rejected'
+            ? { type: 'OrderRejected', reason: b.rejectReason ?? 'rejected' }
+            : { type: 'OrderAccepted', brokerOrderId: b.brokerOrderId };
+      const status = await withTenant(this.#deps.db, tenantId, async (tx) => {
+        const [row] = await tx.select().from(orders).where(eq(orders.id, o.id)).for('update');
+        if (!row || row.status !== 'unknown') return null;
+        const next = applyOrderEvent(toOrderState(row), ev);
+        await tx
+          .update(orders)
+          .set({
+            status: next.status,
+            brokerOrderId: next.brokerOrderId,
+            rejectReason: next.rejectReason,
+            version: sql`${orders.version} + 1`,
+            updatedAt: now,
+          })
+          .where(eq(orders.id, o.id));
+        return next.status;
+      });
+      if (status) resolved.push({ orderId: o.id, status });
+    }
+
+    // 2. Compare positions and open orders.
+    const [brokerPositions, brokerOpen] = await Promise.all([
+      broker.listPositions(),
+      broker.listOpenOrders(),
+    ]);
+    const { ours, ourOpen } = await withTenant(this.#deps.db, tenantId, async (tx) => ({
+      ours: await tx.select().from(positions).where(eq(positions.tenantId, tenantId)),
+      ourOpen: await tx
+        .select()
+        .from(orders)
+        .where(
+          and(
+            eq(orders.tenantId, tenantId),
+            inArray(orders.status, ['new', 'partially_filled', 'pending_cancel']),
+          ),
+        ),
+    }));
+    const positionMismatches: ReconcileReport['positionMismatches'][number][] = [];
+    const symbols = new Set([...ours.map((p) => p.symbol), ...brokerPositions.map((p) => p.symbol)]);
+    for (const s of symbols) {
+      const o = dec(ours.find((p) => p.symbol === s)?.quantity ?? '0');
+      const b = dec(brokerPositions.find((p) => p.symbol === s)?.quantity ?? '0');
+      if (!o.eq(b))
+        positionMismatches.push({ symbol: s, ours: norm(o.toFixed()), broker: norm(b.toFixed()) });
+    }
+    const orderMismatches: ReconcileReport['orderMismatches'][number][] = [];
+    const brokerById = new Map<string, BrokerOrder>(brokerOpen.map((b) => [b.clientOrderId, b]));
+    for (const o of ourOpen) {
+      const b = brokerById.get(o.clientOrderId);
+      if (!b) {
+        // Our working order is not open at the broker: it filled, expired or was cancelled there
+        // and the report did not reach us. The broker's answer decides; a person looks at it.
+        const known = await broker.getOrderByClientId(o.clientOrderId);
+        orderMismatches.push({
+          clientOrderId: o.clientOrderId,
+          ours: o.status,
+          broker: known?.status ?? null,
+        });
+      } else if (!dec(b.filledQuantity).eq(dec(o.filledQuantity))) {
+        orderMismatches.push({
+          clientOrderId: o.clientOrderId,
+          ours: `filled ${norm(o.filledQuantity)}`,
+          broker: `filled ${b.filledQuantity}`,
+        });
+      }
+      brokerById.delete(o.clientOrderId);
+    }
+    for (const b of brokerById.values())
+      orderMismatches.push({ clientOrderId: b.clientOrderId, ours: null, broker: b.status });
+
+    const ok = positionMismatches.length === 0 && orderMismatches.length === 0;
+    await withTenant(this.#deps.db, tenantId, async (tx) => {
+      if (!ok) {
+        const reason = `reconciliation mismatch (${trigger}): ${positionMismatches.length} positions, ${orderMismatches.length} orders`;
+        await tx
+          .insert(agentSettings)
+          .values({ tenantId, automationEnabled: false, automationDisabledReason: reason })
+          .onConflictDoUpdate({
+            target: agentSettings.tenantId,
+            set: { automationEnabled: false, automationDisabledReason: reason, updatedAt: now },
+          });
+        await recordAudit(tx, {
+          action: 'execution.reconcile',
+          actor: { type: 'system', id: 'reconciler' },
+          targetType: 'desk',
+          targetId: tenantId,
+          outcome: 'failed',
+          payload: { trigger, positionMismatches, orderMismatches },
+          details: `${reason}; automated trading halted for the desk`,
+        });
+      } else if (resolved.length > 0) {
+        await recordAudit(tx, {
+          action: 'execution.reconcile',
+          actor: { type: 'system', id: 'reconciler' },
+          targetType: 'desk',
+          targetId: tenantId,
+          payload: { trigger, resolved },
+          details: `resolved ${resolved.length} unknown orders`,
+        });
+      }
+      if (!ok || resolved.length > 0) {
+        const v = await valueDesk(tx, tenantId, this.#deps.quotes, this.#opts.startingCapital, now);
+        await writeEquitySnapshot(tx, tenantId, v, 'reconcile', now);
+      }
+    });
+    if (!ok)
+      this.#deps.log.warn(
+        { tenantId, trigger, positionMismatches, orderMismatches },
+        'reconciliation mismatch: automation halted',
+      );
+    return { tenantId, trigger, resolved, positionMismatches, orderMismatches, ok };
+  }
+}

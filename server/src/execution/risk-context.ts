@@ -1,0 +1,220 @@
+import { decStr } from '@aegis/shared/accounting/decimal';
+import {
+  agentSettings,
+  instruments,
+  killSwitches,
+  orders,
+  riskLimits,
+  tradeOutcomes,
+} from '@aegis/shared/db';
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import {
+  type InstrumentInfo,
+  type LimitRow,
+  type OrderIntent,
+  type RiskContext,
+  type RiskLimits,
+  resolveLimits,
+} from '@aegis/shared/risk/governor';
+import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import type { QuoteBook } from '../brokers/quote-book.ts';
+import type { Tx } from '../db/database.ts';
+import { valueDesk } from './valuation.ts';
+
+/** Statuses whose unfilled quantity can still trade: they count against limits at once. */
+export const WORKING_STATUSES = [
+  'pending_new',
+  'new',
+  'partially_filled',
+  'pending_cancel',
+  'unknown',
+] as const;
+
+type InstrumentRow = typeof instruments.$inferSelect & { underlyingSymbol: string | null };
+
+const underlying = alias(instruments, 'underlying');
+
+export async function loadInstruments(
+  tx: Tx,
+  symbols: readonly string[],
+): Promise<Map<string, InstrumentRow>> {
+  if (symbols.length === 0) return new Map();
+  const rows = await tx
+    .select({ i: instruments, underlyingSymbol: underlying.symbol })
+    .from(instruments)
+    .leftJoin(underlying, eq(underlying.id, instruments.underlyingId))
+    .where(inArray(instruments.symbol, [...new Set(symbols)]));
+  return new Map(rows.map((r) => [r.i.symbol, { ...r.i, underlyingSymbol: r.underlyingSymbol }]));
+}
+
+export function instrumentInfo(r: InstrumentRow): InstrumentInfo {
+  return {
+    symbol: r.symbol,
+    assetClass: r.assetClass,
+    multiplier: r.multiplier,
+    calendar: r.calendar,
+    status: r.status,
+    underlyingSymbol: r.underlyingSymbol,
+    delta: r.greeks?.delta ?? null,
+  };
+}
+
+export interface HaltFlags {
+  readonly global: boolean;
+  readonly desk: boolean;
+}
+
+/** Kill switches as PostgreSQL has them now: the truth, read in the order's own transaction. */
+export async function readHalt(tx: Tx, tenantId: string): Promise<HaltFlags> {
+  const rows = await tx
+    .select({ scope: killSwitches.scope, engaged: killSwitches.engaged })
+    .from(killSwitches)
+    .where(or(isNull(killSwitches.tenantId), eq(killSwitches.tenantId, tenantId)));
+  return {
+    global: rows.some((r) => r.scope === 'global' && r.engaged),
+    desk: rows.some((r) => r.scope === 'desk' && r.engaged),
+  };
+}
+
+export async function loadLimits(tx: Tx, tenantId: string, symbol: string): Promise<RiskLimits> {
+  const rows = await tx
+    .select()
+    .from(riskLimits)
+    .where(and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, ['*', symbol])));
+  const desk = rows.find((r) => r.symbol === '*');
+  const inst = rows.find((r) => r.symbol === symbol && symbol !== '*');
+  return resolveLimits(desk ? toLimitRow(desk) : null, inst ? toLimitRow(inst) : null);
+}
+
+export function toLimitRow(r: typeof riskLimits.$inferSelect): LimitRow {
+  return {
+    maxOrderQty: r.maxOrderQty,
+    maxOrderNotional: r.maxOrderNotional,
+    maxPosition: r.maxPosition,
+    maxGrossExposure: r.maxGrossExposure,
+    maxNetExposure: r.maxNetExposure,
+    maxNetDelta: r.maxNetDelta,
+    maxOpenLegs: r.maxOpenLegs,
+    maxDailyLoss: r.maxDailyLoss,
+    priceCollarBps: r.priceCollarBps,
+    maxReferenceAgeMs: r.maxReferenceAgeMs,
+    maxSpreadBps: r.maxSpreadBps,
+    duplicateWindowMs: r.duplicateWindowMs,
+    maxOrdersPerMinute: r.maxOrdersPerMinute,
+    lossStreakCount: r.lossStreakCount,
+    lossStreakThreshold: r.lossStreakThreshold,
+    restricted: r.restricted,
+  };
+}
+
+export interface RiskInputs {
+  readonly ctx: RiskContext;
+  readonly limits: RiskLimits;
+  readonly instrument: InstrumentRow;
+}
+
+/**
+ * Loads everything the governor needs in the caller's transaction (the one that will write the
+ * order, after the per-desk order lock), so the check and the write see the same book.
+ */
+export async function loadRiskInputs(
+  tx: Tx,
+  tenantId: string,
+  order: OrderIntent,
+  deps: { quotes: QuoteBook; startingCapital: string; now: Date },
+): Promise<RiskInputs> {
+  const { now, quotes } = deps;
+  const valuation = await valueDesk(tx, tenantId, quotes, deps.startingCapital, now);
+  const working = await tx
+    .select({
+      symbol: orders.symbol,
+      side: orders.side,
+      leavesQty: sql<string>`(${orders.quantity} - ${orders.filledQuantity})::text`,
+      limitPrice: orders.limitPrice,
+    })
+    .from(orders)
+    .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...WORKING_STATUSES])));
+  const limits = await loadLimits(tx, tenantId, order.symbol);
+  const windowMs = Math.max(60_000, limits.duplicateWindowMs ?? 0);
+  const recent = await tx
+    .select({
+      symbol: orders.symbol,
+      side: orders.side,
+      orderType: orders.orderType,
+      quantity: orders.quantity,
+      limitPrice: orders.limitPrice,
+      stopPrice: orders.stopPrice,
+      createdAt: orders.createdAt,
+    })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.tenantId, tenantId),
+        ne(orders.status, 'denied'),
+        gt(orders.createdAt, new Date(now.getTime() - windowMs)),
+      ),
+    )
+    .orderBy(desc(orders.createdAt));
+  const streak = limits.lossStreakCount ?? 3;
+  const outcomes = await tx
+    .select({ pnl: tradeOutcomes.pnl })
+    .from(tradeOutcomes)
+    .where(eq(tradeOutcomes.tenantId, tenantId))
+    .orderBy(desc(tradeOutcomes.closedAt), desc(tradeOutcomes.createdAt))
+    .limit(Math.max(1, streak));
+  const [settings] = await tx
+    .select({ automationEnabled: agentSettings.automationEnabled })
+    .from(agentSettings)
+    .where(eq(agentSettings.tenantId, tenantId));
+  const halt = await readHalt(tx, tenantId);
+
+  const symbols = new Set<string>([
+    order.symbol,
+    ...valuation.legs.map((l) => l.position.symbol),
+    ...working.map((w) => w.symbol),
+  ]);
+  const insts = await loadInstruments(tx, [...symbols]);
+  for (const i of [...insts.values()]) if (i.underlyingSymbol) symbols.add(i.underlyingSymbol);
+  const instrument = insts.get(order.symbol);
+  if (!instrument) throw new AppError(ErrorCode.NOT_FOUND, `unknown instrument ${order.symbol}`);
+
+  const marks: Record<string, string> = {};
+  for (const s of symbols) {
+    const m = quotes.mark(s);
+    if (m) marks[s] = decStr(m);
+  }
+  // Legs with no live quote are marked at their average cost (see valuation.ts).
+  for (const l of valuation.legs)
+    if (!(l.position.symbol in marks)) marks[l.position.symbol] = l.position.avgCost;
+
+  const tob = quotes.get(order.symbol);
+  const quote =
+    tob && (tob.tsQuote || tob.tsTrade)
+      ? {
+          bid: tob.bid ? decStr(tob.bid) : null,
+          ask: tob.ask ? decStr(tob.ask) : null,
+          last: tob.last ? decStr(tob.last) : null,
+          ts: (tob.tsQuote ?? tob.tsTrade)!,
+        }
+      : null;
+
+  const instrumentsInfo: Record<string, InstrumentInfo> = {};
+  for (const [s, r] of insts) instrumentsInfo[s] = instrumentInfo(r);
+
+  const ctx: RiskContext = {
+    now,
+    instrument: instrumentInfo(instrument),
+    instruments: instrumentsInfo,
+    quote,
+    marks,
+    positions: valuation.legs.map((l) => ({ symbol: l.position.symbol, quantity: l.position.quantity })),
+    workingOrders: working,
+    dailyPnl: { realized: valuation.daily.realized, unrealized: valuation.daily.unrealized },
+    recentOrders: recent,
+    recentTradePnls: outcomes.map((o) => o.pnl),
+    automationEnabled: settings?.automationEnabled ?? true,
+    halt,
+  };
+  return { ctx, limits, instrument };
+}

@@ -1,0 +1,155 @@
+import { positions, tenants } from '@aegis/shared/db';
+import { withTenant } from '@aegis/shared/db/client';
+import type { OrderView } from '@aegis/shared/schemas/order';
+import { and, eq, ne } from 'drizzle-orm';
+import type { ExecutionReport } from '../brokers/types.ts';
+import { BrokerRegistry } from './broker-registry.ts';
+import { type HaltMessage, KillSwitch, parseHaltMessage } from './kill-switch.ts';
+import { OutboxDispatcher } from './outbox.ts';
+import { Reconciler } from './reconcile.ts';
+import { applyExecutionReport, type ReportResult } from './reports.ts';
+import { OrderService } from './service.ts';
+import {
+  DEFAULT_EXECUTION_OPTIONS,
+  type ExecutionDeps,
+  type ExecutionOptions,
+  HALT_CHANNEL,
+  orderUpdatesChannel,
+  positionUpdatesChannel,
+} from './types.ts';
+import { valueDesk, writeEquitySnapshot } from './valuation.ts';
+
+const PUBLISH_TIMEOUT_MS = 500;
+
+/**
+ * The execution service, wired: order placement (governor, idempotency, outbox), the outbox
+ * dispatcher, broker adapters and their execution reports, reconciliation, the kill switch and
+ * equity snapshots. One per server process; `start()` recovers (pending outbox rows, unknown
+ * orders, reconciliation) before the periodic loops begin.
+ */
+export class ExecutionRuntime {
+  readonly options: ExecutionOptions;
+  readonly orders: OrderService;
+  readonly brokers: BrokerRegistry;
+  readonly dispatcher: OutboxDispatcher;
+  readonly killSwitch: KillSwitch;
+  readonly reconciler: Reconciler;
+  readonly #deps: ExecutionDeps;
+  readonly #haltListeners = new Set<(m: HaltMessage) => void>();
+  #unsubscribeHalt: (() => Promise<void>) | null = null;
+  #equityTimer: NodeJS.Timeout | null = null;
+
+  constructor(deps: ExecutionDeps) {
+    this.#deps = deps;
+    this.options = {
+      ...DEFAULT_EXECUTION_OPTIONS,
+      ...deps.options,
+      paper: { ...DEFAULT_EXECUTION_OPTIONS.paper, ...deps.options?.paper },
+    };
+    this.brokers = new BrokerRegistry(deps, this.options, (tenantId, r) => this.applyReport(tenantId, r));
+    this.dispatcher = new OutboxDispatcher(deps, this.options, this.brokers, (t, o) =>
+      this.#orderChanged(t, o),
+    );
+    this.orders = new OrderService(deps, this.options, {
+      onOutboxCommitted: (t) => this.dispatcher.nudge(t),
+      onOrderChanged: (t, o) => this.#orderChanged(t, o),
+    });
+    this.killSwitch = new KillSwitch(deps, (t) => this.dispatcher.nudge(t));
+    this.reconciler = new Reconciler(deps, this.options, this.brokers);
+  }
+
+  async start(opts: { reconcile?: boolean } = {}): Promise<void> {
+    try {
+      this.#unsubscribeHalt = await this.#deps.bus.subscribe(HALT_CHANNEL, (raw) => {
+        const m = parseHaltMessage(raw);
+        if (m) for (const l of this.#haltListeners) l(m);
+      });
+    } catch (err) {
+      // Redis down: halts still hold (PostgreSQL is read at every order); only fan-out is lost.
+      this.#deps.log.warn(
+        { err },
+        'halt subscription unavailable; kill switch still enforced from PostgreSQL',
+      );
+    }
+    if (opts.reconcile !== false) {
+      await this.reconciler
+        .reconcileAll('start')
+        .catch((err: unknown) => this.#deps.log.error({ err }, 'start reconciliation failed'));
+    }
+    this.dispatcher.start();
+    this.reconciler.start();
+    this.#equityTimer = setInterval(() => {
+      void this.snapshotAll('interval').catch((err: unknown) =>
+        this.#deps.log.error({ err }, 'equity snapshots failed'),
+      );
+    }, this.options.equityIntervalMs);
+    this.#equityTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#equityTimer) clearInterval(this.#equityTimer);
+    this.reconciler.stop();
+    await this.dispatcher.stop();
+    await this.brokers.drain();
+    this.brokers.close();
+    await this.#unsubscribeHalt?.().catch(() => {});
+  }
+
+  /** Applies one report and fans the change out (live order and position updates). */
+  async applyReport(tenantId: string, r: ExecutionReport): Promise<ReportResult> {
+    const now = this.#deps.clock?.() ?? new Date();
+    const result = await applyExecutionReport(this.#deps, this.options, tenantId, r, now);
+    if (result.order) this.#orderChanged(tenantId, result.order);
+    if (result.outcome === 'applied' && r.kind === 'fill') {
+      this.#publish(
+        positionUpdatesChannel(tenantId),
+        JSON.stringify({ symbol: r.symbol, ts: now.toISOString() }),
+      );
+    }
+    return result;
+  }
+
+  /** Local listeners for halt messages from any process (subscriptions, engine bridge). */
+  onHalt(listener: (m: HaltMessage) => void): () => void {
+    this.#haltListeners.add(listener);
+    return () => this.#haltListeners.delete(listener);
+  }
+
+  /** Equity snapshot for every desk holding a position (interval), or one desk. */
+  async snapshotAll(reason: 'interval' | 'reconcile'): Promise<number> {
+    const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
+    let n = 0;
+    const now = this.#deps.clock?.() ?? new Date();
+    for (const d of desks) {
+      const wrote = await withTenant(this.#deps.db, d.id, async (tx) => {
+        const open = await tx
+          .select({ symbol: positions.symbol })
+          .from(positions)
+          .where(and(eq(positions.tenantId, d.id), ne(positions.quantity, '0')))
+          .limit(1);
+        if (open.length === 0) return false;
+        const v = await valueDesk(tx, d.id, this.#deps.quotes, this.options.startingCapital, now);
+        await writeEquitySnapshot(tx, d.id, v, reason, now);
+        return true;
+      });
+      if (wrote) n++;
+    }
+    return n;
+  }
+
+  #orderChanged(tenantId: string, order: OrderView): void {
+    this.#publish(
+      orderUpdatesChannel(tenantId),
+      JSON.stringify({ id: order.id, status: order.status, version: order.version }),
+    );
+  }
+
+  #publish(channel: string, message: string): void {
+    const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('publish timed out')), PUBLISH_TIMEOUT_MS).unref(),
+    );
+    void Promise.race([this.#deps.bus.publish(channel, message), timeout]).catch((err: unknown) =>
+      this.#deps.log.debug({ err, channel }, 'live update publish failed'),
+    );
+  }
+}

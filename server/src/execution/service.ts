@@ -1,0 +1,267 @@
+import { orders, outbox } from '@aegis/shared/db';
+import { withTenant } from '@aegis/shared/db/client';
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { applyOrderEvent, isTerminal } from '@aegis/shared/orders/state';
+import { evaluateOrder, type OrderIntent, type RiskDecision } from '@aegis/shared/risk/governor';
+import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
+import { and, eq, sql } from 'drizzle-orm';
+import { record as recordAudit } from '../audit/service.ts';
+import type { Tx } from '../db/database.ts';
+import {
+  claimKey,
+  clientOrderIdFor,
+  completeKey,
+  type IdempotencyScope,
+  isStorableError,
+  replay,
+  requestHash,
+  storeErrorOutcome,
+} from './idempotency.ts';
+import { type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
+import { loadRiskInputs } from './risk-context.ts';
+import {
+  type Actor,
+  type ExecutionDeps,
+  type ExecutionOptions,
+  principalKey,
+  type RequestMeta,
+} from './types.ts';
+
+export const PLACE_PROCEDURE = 'orders.place';
+
+export interface PlaceOrderRequest extends RequestMeta {
+  readonly tenantId: string;
+  readonly actor: Actor;
+  readonly origin: 'human' | 'api' | 'agent';
+  readonly input: PlaceOrderInput;
+  readonly idempotencyKey: string;
+}
+
+export interface OrderPlacementHooks {
+  /** Called after a commit that queued broker work for the desk (the outbox dispatcher's fast path). */
+  readonly onOutboxCommitted: (tenantId: string) => void;
+  /** Called after a commit that changed an order (live subscriptions). */
+  readonly onOrderChanged: (tenantId: string, order: OrderView) => void;
+}
+
+/** Serializes order placement per desk so the governor's view and the write cannot interleave. */
+export async function lockDeskOrders(tx: Tx, tenantId: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`aegis.orders:${tenantId}`}, 0))`);
+}
+
+export async function setAuditContext(tx: Tx, meta: RequestMeta): Promise<void> {
+  await tx.execute(
+    sql`select set_config('app.request_id', ${meta.requestId ?? ''}, true), set_config('app.client_ip', ${meta.ip ?? ''}, true)`,
+  );
+}
+
+const intentOf = (input: PlaceOrderInput, origin: OrderIntent['origin']): OrderIntent => ({
+  symbol: input.symbol,
+  side: input.side,
+  orderType: input.orderType,
+  quantity: input.quantity,
+  limitPrice: input.limitPrice ?? null,
+  stopPrice: input.stopPrice ?? null,
+  origin,
+});
+
+/**
+ * Placing, cancelling and dry-running orders. Every order passes the risk governor in the same
+ * transaction that writes it (after a per-desk lock), together with its outbox row and its audit
+ * row; nothing here talks to a broker: the outbox dispatcher does, after commit.
+ */
+export class OrderService {
+  readonly #deps: ExecutionDeps;
+  readonly #opts: ExecutionOptions;
+  readonly #hooks: OrderPlacementHooks;
+  readonly #clock: () => Date;
+
+  constructor(deps: ExecutionDeps, opts: ExecutionOptions, hooks: OrderPlacementHooks) {
+    this.#deps = deps;
+    this.#opts = opts;
+    this.#hooks = hooks;
+    this.#clock = deps.clock ?? (() => new Date());
+  }
+
+  /**
+   * Idempotent placement. Returns the order — `pending_new` when it passed the governor and is
+   * queued for the broker, `denied` (with every rule's verdict) when it did not. A replay returns
+   * the same order as it is now.
+   */
+  async place(req: PlaceOrderRequest): Promise<OrderView> {
+    const scope: IdempotencyScope = {
+      tenantId: req.tenantId,
+      principal: principalKey(req.actor),
+      procedure: PLACE_PROCEDURE,
+      key: req.idempotencyKey,
+    };
+    const hash = requestHash(req.input);
+    const now = this.#clock();
+    let result: { replayOrderId: string } | { order: OrderView };
+    try {
+      result = await withTenant(this.#deps.db, req.tenantId, async (tx) => {
+        await setAuditContext(tx, req);
+        const claim = await claimKey<{ orderId: string }>(tx, scope, hash, now);
+        if (!claim.claimed) return { replayOrderId: replay(claim.outcome).orderId };
+        const order = await this.#placeInTx(tx, req, clientOrderIdFor(scope, now), now);
+        await completeKey(tx, scope, { ok: true, value: { orderId: order.id } });
+        return { order };
+      });
+    } catch (err) {
+      if (isStorableError(err) && !err.details?.replayed) {
+        // The working transaction rolled back; the error is the key's first result.
+        await withTenant(this.#deps.db, req.tenantId, (tx) =>
+          storeErrorOutcome(tx, scope, hash, err, now),
+        ).catch((e: unknown) => this.#deps.log.error({ err: e }, 'storing idempotent error outcome failed'));
+      }
+      throw err;
+    }
+    if ('replayOrderId' in result) return this.get(req.tenantId, result.replayOrderId);
+    if (result.order.status === 'pending_new') this.#hooks.onOutboxCommitted(req.tenantId);
+    this.#hooks.onOrderChanged(req.tenantId, result.order);
+    return result.order;
+  }
+
+  async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string, now: Date): Promise<OrderView> {
+    await lockDeskOrders(tx, req.tenantId);
+    const intent = intentOf(req.input, req.origin);
+    const { ctx, limits } = await loadRiskInputs(tx, req.tenantId, intent, {
+      quotes: this.#deps.quotes,
+      startingCapital: this.#opts.startingCapital,
+      now,
+    });
+    const decision = evaluateOrder(intent, ctx, limits);
+    const [row] = await tx
+      .insert(orders)
+      .values({
+        tenantId: req.tenantId,
+        clientOrderId,
+        broker: 'paper',
+        proposalId: req.input.proposalId ?? null,
+        symbol: req.input.symbol,
+        side: req.input.side,
+        orderType: req.input.orderType,
+        timeInForce: req.input.timeInForce,
+        quantity: req.input.quantity,
+        limitPrice: req.input.limitPrice ?? null,
+        stopPrice: req.input.stopPrice ?? null,
+        status: decision.allowed ? 'pending_new' : 'denied',
+        rejectReason: decision.allowed ? null : decision.denials.map((d) => d.code).join(','),
+        denial: decision.allowed ? null : (decision.verdicts as unknown as Record<string, unknown>[]),
+        origin: req.origin,
+        createdBy: principalKey(req.actor),
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    if (!row) throw new AppError(ErrorCode.INTERNAL, 'order insert returned nothing');
+    if (decision.allowed) {
+      await tx.insert(outbox).values({
+        tenantId: req.tenantId,
+        topic: 'broker.place',
+        aggregateId: row.id,
+        payload: { orderId: row.id, clientOrderId },
+        availableAt: now,
+      });
+    }
+    await recordAudit(tx, {
+      action: 'orders.place',
+      actor: req.actor,
+      targetType: 'order',
+      targetId: row.id,
+      outcome: decision.allowed ? 'ok' : 'denied',
+      payload: { input: req.input, clientOrderId, verdicts: decision.denials },
+      details: describe(req.input, decision),
+    });
+    return toOrderView(row);
+  }
+
+  /** Governor dry run (`risk.check`): the verdict per rule, nothing written. */
+  async check(
+    tenantId: string,
+    input: PlaceOrderInput,
+    origin: OrderIntent['origin'],
+  ): Promise<RiskDecision> {
+    const intent = intentOf(input, origin);
+    return withTenant(this.#deps.db, tenantId, async (tx) => {
+      const { ctx, limits } = await loadRiskInputs(tx, tenantId, intent, {
+        quotes: this.#deps.quotes,
+        startingCapital: this.#opts.startingCapital,
+        now: this.#clock(),
+      });
+      return evaluateOrder(intent, ctx, limits);
+    });
+  }
+
+  /**
+   * Requests a cancel: always allowed (cancels reduce risk, even under a halt). The order goes to
+   * pending_cancel and a `broker.cancel` outbox row is committed with it. Idempotent on an order
+   * already pending cancel; a terminal order is a CONFLICT.
+   */
+  async cancel(tenantId: string, orderId: string, actor: Actor, meta: RequestMeta = {}): Promise<OrderView> {
+    const view = await withTenant(this.#deps.db, tenantId, async (tx) => {
+      await setAuditContext(tx, meta);
+      const [row] = await tx
+        .select()
+        .from(orders)
+        .where(and(eq(orders.tenantId, tenantId), eq(orders.id, orderId)))
+        .for('update');
+      if (!row) throw new AppError(ErrorCode.NOT_FOUND, 'order not found');
+      if (row.status === 'pending_cancel') return toOrderView(row);
+      if (isTerminal(row.status)) {
+        throw new AppError(ErrorCode.CONFLICT, `order is ${row.status}`, {
+          reason: 'order_terminal',
+          status: row.status,
+        });
+      }
+      const updated = await requestCancelInTx(tx, row, this.#clock());
+      await recordAudit(tx, {
+        action: 'orders.cancel',
+        actor,
+        targetType: 'order',
+        targetId: row.id,
+        payload: { orderId: row.id, clientOrderId: row.clientOrderId },
+        details: `cancel ${row.side} ${row.quantity} ${row.symbol}`,
+      });
+      return toOrderView(updated);
+    });
+    this.#hooks.onOutboxCommitted(tenantId);
+    this.#hooks.onOrderChanged(tenantId, view);
+    return view;
+  }
+
+  async get(tenantId: string, orderId: string): Promise<OrderView> {
+    const [row] = await withTenant(this.#deps.db, tenantId, (tx) =>
+      tx
+        .select()
+        .from(orders)
+        .where(and(eq(orders.tenantId, tenantId), eq(orders.id, orderId))),
+    );
+    if (!row) throw new AppError(ErrorCode.NOT_FOUND, 'order not found');
+    return toOrderView(row);
+  }
+}
+
+/** pending_cancel + a `broker.cancel` outbox row, in the caller's transaction (row locked). */
+export async function requestCancelInTx(tx: Tx, row: OrderRow, now: Date): Promise<OrderRow> {
+  const next = applyOrderEvent(toOrderState(row), { type: 'OrderCancelRequested' });
+  const [updated] = await tx
+    .update(orders)
+    .set({ status: next.status, version: sql`${orders.version} + 1`, updatedAt: now })
+    .where(eq(orders.id, row.id))
+    .returning();
+  await tx.insert(outbox).values({
+    tenantId: row.tenantId,
+    topic: 'broker.cancel',
+    aggregateId: row.id,
+    payload: { orderId: row.id, clientOrderId: row.clientOrderId },
+    availableAt: now,
+  });
+  return updated!;
+}
+
+function describe(input: PlaceOrderInput, d: RiskDecision): string {
+  const px = input.limitPrice ? ` @ ${input.limitPrice}` : input.stopPrice ? ` stop ${input.stopPrice}` : '';
+  const base = `${input.side} ${input.quantity} ${input.symbol} ${input.orderType}${px}`;
+  return d.allowed ? base : `${base} denied: ${d.denials.map((v) => v.code).join(', ')}`;
+}

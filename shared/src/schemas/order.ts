@@ -1,0 +1,139 @@
+import { z } from 'zod';
+
+/**
+ * Orders at the edges (tRPC inputs/outputs, CLI, web). Quantities and prices are decimal strings,
+ * never numbers: a float cannot carry 0.1 exactly.
+ */
+const DECIMAL_RE = /^(?:0|[1-9]\d{0,25})(?:\.\d{1,12})?$/;
+
+/** A non-negative decimal string with at most 26 integer and 12 fractional digits (numeric(38,12)). */
+export const decimalString = z
+  .string()
+  .trim()
+  .regex(DECIMAL_RE, 'must be a decimal string like "12.5" (at most 12 decimals)');
+
+export const positiveDecimalString = decimalString.refine(
+  (s) => /[1-9]/.test(s),
+  'must be greater than zero',
+);
+
+export const orderSide = z.enum(['buy', 'sell']);
+export const orderType = z.enum(['market', 'limit', 'stop', 'stop_limit']);
+export const timeInForce = z.enum(['day', 'gtc', 'ioc', 'fok']);
+export const orderStatus = z.enum([
+  'pending_new',
+  'new',
+  'partially_filled',
+  'filled',
+  'pending_cancel',
+  'cancelled',
+  'rejected',
+  'expired',
+  'denied',
+  'unknown',
+]);
+export const instrumentSymbol = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:/-]+$/, 'symbol has invalid characters');
+
+export const placeOrderInput = z
+  .object({
+    symbol: instrumentSymbol,
+    side: orderSide,
+    orderType: orderType,
+    timeInForce: timeInForce.default('day'),
+    quantity: positiveDecimalString,
+    limitPrice: positiveDecimalString.nullish(),
+    stopPrice: positiveDecimalString.nullish(),
+    /** Links the order to the proposal it executes (approvals flow). */
+    proposalId: z.uuid().nullish(),
+  })
+  .superRefine((o, ctx) => {
+    const needsLimit = o.orderType === 'limit' || o.orderType === 'stop_limit';
+    const needsStop = o.orderType === 'stop' || o.orderType === 'stop_limit';
+    if (needsLimit && !o.limitPrice)
+      ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'required for this order type' });
+    if (!needsLimit && o.limitPrice)
+      ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'not allowed for this order type' });
+    if (needsStop && !o.stopPrice)
+      ctx.addIssue({ code: 'custom', path: ['stopPrice'], message: 'required for this order type' });
+    if (!needsStop && o.stopPrice)
+      ctx.addIssue({ code: 'custom', path: ['stopPrice'], message: 'not allowed for this order type' });
+    if (o.orderType === 'market' && o.timeInForce === 'gtc') {
+      ctx.addIssue({ code: 'custom', path: ['timeInForce'], message: 'market orders cannot be gtc' });
+    }
+  });
+export type PlaceOrderInput = z.infer<typeof placeOrderInput>;
+
+/** Idempotency keys: client-chosen, 8–128 printable characters (a UUID is ideal). */
+export const idempotencyKey = z
+  .string()
+  .min(8)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+export const ruleVerdict = z.object({
+  rule: z.string(),
+  passed: z.boolean(),
+  code: z.string().optional(),
+  limit: z.string().optional(),
+  requested: z.string().optional(),
+  current: z.string().optional(),
+  skipped: z.boolean().optional(),
+  message: z.string().optional(),
+});
+export type RuleVerdictView = z.infer<typeof ruleVerdict>;
+
+export const orderView = z.object({
+  id: z.string(),
+  clientOrderId: z.string(),
+  brokerOrderId: z.string().nullable(),
+  broker: z.string(),
+  proposalId: z.string().nullable(),
+  symbol: z.string(),
+  side: orderSide,
+  orderType: orderType,
+  timeInForce: timeInForce,
+  quantity: z.string(),
+  limitPrice: z.string().nullable(),
+  stopPrice: z.string().nullable(),
+  status: orderStatus,
+  filledQuantity: z.string(),
+  avgFillPrice: z.string().nullable(),
+  fees: z.string(),
+  rejectReason: z.string().nullable(),
+  /** The governor's verdict per rule when the order was denied. */
+  denial: z.array(ruleVerdict).nullable(),
+  origin: z.enum(['human', 'api', 'agent']),
+  createdBy: z.string().nullable(),
+  version: z.number().int(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type OrderView = z.infer<typeof orderView>;
+
+export const fillView = z.object({
+  id: z.string(),
+  orderId: z.string(),
+  executionId: z.string(),
+  ts: z.date(),
+  symbol: z.string(),
+  side: orderSide,
+  quantity: z.string(),
+  price: z.string(),
+  fee: z.string(),
+  liquidity: z.enum(['maker', 'taker']).nullable(),
+});
+export type FillView = z.infer<typeof fillView>;
+
+export const listOrdersInput = z.object({
+  status: z.enum(['working', 'terminal', 'all']).default('all'),
+  symbol: instrumentSymbol.optional(),
+  limit: z.number().int().min(1).max(500).default(100),
+  /** Keyset cursor: orders created before this instant. */
+  before: z.date().optional(),
+});
+export type ListOrdersInput = z.infer<typeof listOrdersInput>;
