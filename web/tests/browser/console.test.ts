@@ -134,17 +134,42 @@ describe('console in Chromium against the real server', () => {
     await shot('04-overview');
   });
 
-  test('real desk data: an API key created over the API shows up in the audit panel', async () => {
-    // Same browser context ⇒ same session cookie; Origin set as the browser would for a fetch.
-    const res = await context.request.post('/trpc/keys.create', {
-      headers: { origin: web.url, 'content-type': 'application/json' },
-      data: { name: 'browser-test', scopes: ['read'] },
-    });
-    expect(res.status()).toBe(200);
-    await page.reload();
-    const row = page.locator('table tbody tr', { hasText: 'keys.create' });
-    await row.first().waitFor();
-    await shot('05-overview-activity');
+  test('settings: an API key created in the console is shown once and listed', async () => {
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Settings' })
+      .click();
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    const form = page.getByRole('form', { name: 'Create an API key' });
+    await form.getByLabel('Name').fill('nightly-report');
+    await form.getByRole('button', { name: 'Create key' }).click();
+    const secret = page.getByTestId('secret-value');
+    await secret.waitFor();
+    expect(await secret.textContent()).toMatch(/^aegis_/);
+    await page.locator('table tbody tr', { hasText: 'nightly-report' }).waitFor();
+  });
+
+  test('settings: a desk admin adds a member and sees their one-time password once', async () => {
+    await page.getByRole('button', { name: 'Done' }).click();
+    const form = page.getByRole('form', { name: 'Add a member' });
+    await form.getByLabel('Email').fill('trader@aegis.test');
+    await form.getByLabel('Name').fill('Grace Trader');
+    await form.getByLabel('Role').selectOption('trader');
+    await form.getByRole('button', { name: 'Add member' }).click();
+    await page.getByText('One-time password for trader@aegis.test').waitFor();
+    expect((await page.getByTestId('secret-value').textContent())?.length).toBeGreaterThanOrEqual(12);
+    await page.locator('table tbody tr', { hasText: 'trader@aegis.test' }).waitFor();
+    await shot('05-settings');
+  });
+
+  test("the overview's recent activity is the desk's real audit log", async () => {
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Overview' })
+      .click();
+    await page.locator('table tbody tr', { hasText: 'keys.create' }).first().waitFor();
+    await page.locator('table tbody tr', { hasText: 'users.create' }).first().waitFor();
+    await shot('04b-overview-activity');
   });
 
   test('keyboard: g then s opens Signals, ? opens the shortcuts help', async () => {

@@ -1,0 +1,177 @@
+import { createSignal, For, Show } from 'solid-js';
+import { createQuery } from '../lib/query.ts';
+import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { EmptyState, Panel, QueryView } from './panel.tsx';
+import { SecretOnce } from './secret-once.tsx';
+
+type ApiKey = RouterOutputs['keys']['list'][number];
+type Scope = RouterInputs['keys']['create']['scopes'][number];
+const SCOPES: readonly { value: Scope; hint: string }[] = [
+  { value: 'read', hint: 'read desk data' },
+  { value: 'trade', hint: 'propose and place trades' },
+  { value: 'admin', hint: 'manage keys and desk settings' },
+];
+
+function day(ts: string | null): string {
+  return ts ? ts.slice(0, 10) : '—';
+}
+
+function statusOf(key: ApiKey): { label: string; tone: string } {
+  if (key.revokedAt) return { label: 'revoked', tone: 'tag-bad' };
+  if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) return { label: 'expired', tone: 'tag-warn' };
+  return { label: 'active', tone: 'tag-ok' };
+}
+
+/**
+ * API keys of the active desk, for scripts (`AEGIS_API_KEY`). The key is shown once at
+ * creation; the server stores only its hash. Admins see every key of the desk, others their own.
+ */
+export function ApiKeysPanel() {
+  const keys = createQuery(() => trpc.keys.list.query());
+  const [secret, setSecret] = createSignal<string>();
+  const [error, setError] = createSignal<string>();
+  const [pending, setPending] = createSignal(false);
+
+  const create = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const formElement = event.currentTarget as HTMLFormElement;
+    const form = new FormData(formElement);
+    const scopes = SCOPES.map((s) => s.value).filter((s) => form.get(`scope-${s}`) === 'on');
+    const days = Number(form.get('expiresInDays'));
+    setPending(true);
+    setError(undefined);
+    try {
+      const created = await trpc.keys.create.mutate({
+        name: String(form.get('name') ?? ''),
+        scopes,
+        ...(days > 0 ? { expiresInDays: days } : {}),
+      });
+      setSecret(created.key);
+      formElement.reset();
+      await keys.refetch();
+    } catch (e) {
+      setError(scopes.length === 0 ? 'Choose at least one scope.' : errorMessageOf(e));
+    } finally {
+      setPending(false);
+    }
+  };
+
+  const revoke = async (key: ApiKey) => {
+    setError(undefined);
+    try {
+      await trpc.keys.revoke.mutate({ keyId: key.id });
+      await keys.refetch();
+    } catch (e) {
+      setError(errorMessageOf(e));
+    }
+  };
+
+  return (
+    <Panel title="API keys" meta="For scripts: AEGIS_API_KEY" flush>
+      <form class="inline-form" onSubmit={create} aria-label="Create an API key">
+        <div class="field">
+          <label for="key-name">Name</label>
+          <input id="key-name" name="name" required maxLength={100} placeholder="e.g. nightly-report" />
+        </div>
+        <fieldset class="scope-set">
+          <legend>Scopes</legend>
+          <For each={SCOPES}>
+            {(scope) => (
+              <label class="check" title={scope.hint}>
+                <input type="checkbox" name={`scope-${scope.value}`} checked={scope.value === 'read'} />
+                {scope.value}
+              </label>
+            )}
+          </For>
+        </fieldset>
+        <div class="field">
+          <label for="key-expiry">Expires</label>
+          <select id="key-expiry" name="expiresInDays" class="select">
+            <option value="90">in 90 days</option>
+            <option value="30">in 30 days</option>
+            <option value="365">in 1 year</option>
+            <option value="0">never</option>
+          </select>
+        </div>
+        <button type="submit" class="btn btn-primary" disabled={pending()}>
+          {pending() ? 'Creating…' : 'Create key'}
+        </button>
+      </form>
+      <Show when={error()}>
+        <div class="panel-body">
+          <div class="alert alert-error" role="alert">
+            {error()}
+          </div>
+        </div>
+      </Show>
+      <Show when={secret()}>
+        {(value) => (
+          <div class="panel-body">
+            <SecretOnce
+              label="New API key"
+              value={value()}
+              note="Copy it now: it is shown once and cannot be retrieved later."
+              onDismiss={() => setSecret(undefined)}
+            />
+          </div>
+        )}
+      </Show>
+      <div class="h-keys">
+        <QueryView query={keys} errorTitle="Could not load API keys">
+          {(list) => (
+            <Show when={list.length > 0} fallback={<EmptyState title="No API keys on this desk" />}>
+              <div class="scroll">
+                <table class="table">
+                  <caption class="visually-hidden">API keys of this desk</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Prefix</th>
+                      <th scope="col">Scopes</th>
+                      <th scope="col">Created</th>
+                      <th scope="col">Expires</th>
+                      <th scope="col">Last used</th>
+                      <th scope="col">Status</th>
+                      <th scope="col">
+                        <span class="visually-hidden">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    <For each={list}>
+                      {(key) => (
+                        <tr>
+                          <td>{key.name}</td>
+                          <td class="mono dim">{key.prefix}</td>
+                          <td>{key.scopes.join(', ')}</td>
+                          <td class="mono dim">{day(key.createdAt)}</td>
+                          <td class="mono dim">{key.expiresAt ? day(key.expiresAt) : 'never'}</td>
+                          <td class="mono dim">{day(key.lastUsedAt)}</td>
+                          <td>
+                            <span class={`tag ${statusOf(key).tone}`}>{statusOf(key).label}</span>
+                          </td>
+                          <td class="actions">
+                            <Show when={!key.revokedAt}>
+                              <button
+                                type="button"
+                                class="btn btn-danger btn-sm"
+                                aria-label={`Revoke key ${key.name}`}
+                                onClick={() => void revoke(key)}
+                              >
+                                Revoke
+                              </button>
+                            </Show>
+                          </td>
+                        </tr>
+                      )}
+                    </For>
+                  </tbody>
+                </table>
+              </div>
+            </Show>
+          )}
+        </QueryView>
+      </div>
+    </Panel>
+  );
+}

@@ -1,0 +1,130 @@
+import { createSignal, For, Show } from 'solid-js';
+import { createQuery } from '../lib/query.ts';
+import { errorMessageOf, type RouterInputs, trpc } from '../lib/trpc.ts';
+import { EmptyState, Panel, QueryView } from './panel.tsx';
+import { SecretOnce } from './secret-once.tsx';
+
+type Role = RouterInputs['users']['create']['role'];
+const ROLES: readonly { value: Role; label: string }[] = [
+  { value: 'viewer', label: 'Viewer: reads only' },
+  { value: 'trader', label: 'Trader: proposes, approves, trades' },
+  { value: 'admin', label: 'Admin: manages the desk' },
+];
+
+/**
+ * Members of the active desk (desk admins). A new member gets a one-time password, shown here
+ * once, which they must replace at first sign-in.
+ */
+export function MembersPanel() {
+  const members = createQuery(() => trpc.users.list.query());
+  const [created, setCreated] = createSignal<{ email: string; password: string }>();
+  const [error, setError] = createSignal<string>();
+  const [pending, setPending] = createSignal(false);
+
+  const add = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const formElement = event.currentTarget as HTMLFormElement;
+    const form = new FormData(formElement);
+    setPending(true);
+    setError(undefined);
+    try {
+      const result = await trpc.users.create.mutate({
+        email: String(form.get('email') ?? ''),
+        displayName: String(form.get('displayName') ?? ''),
+        role: String(form.get('role')) as Role,
+      });
+      if (result.oneTimePassword)
+        setCreated({ email: result.member.email, password: result.oneTimePassword });
+      formElement.reset();
+      await members.refetch();
+    } catch (e) {
+      setError(errorMessageOf(e));
+    } finally {
+      setPending(false);
+    }
+  };
+
+  return (
+    <Panel title="Desk members" meta="Roles on this desk" flush>
+      <form class="inline-form" onSubmit={add} aria-label="Add a member">
+        <div class="field">
+          <label for="member-email">Email</label>
+          <input id="member-email" name="email" type="email" required maxLength={254} autocomplete="off" />
+        </div>
+        <div class="field">
+          <label for="member-name">Name</label>
+          <input id="member-name" name="displayName" required maxLength={100} autocomplete="off" />
+        </div>
+        <div class="field">
+          <label for="member-role">Role</label>
+          <select id="member-role" name="role" class="select">
+            <For each={ROLES}>{(role) => <option value={role.value}>{role.label}</option>}</For>
+          </select>
+        </div>
+        <button type="submit" class="btn btn-primary" disabled={pending()}>
+          {pending() ? 'Adding…' : 'Add member'}
+        </button>
+      </form>
+      <Show when={error()}>
+        <div class="panel-body">
+          <div class="alert alert-error" role="alert">
+            {error()}
+          </div>
+        </div>
+      </Show>
+      <Show when={created()}>
+        {(c) => (
+          <div class="panel-body">
+            <SecretOnce
+              label={`One-time password for ${c().email}`}
+              value={c().password}
+              note="Hand it over securely; it is shown once and must be changed at first sign-in."
+              onDismiss={() => setCreated(undefined)}
+            />
+          </div>
+        )}
+      </Show>
+      <div class="h-keys">
+        <QueryView query={members} errorTitle="Could not load members">
+          {(list) => (
+            <Show when={list.length > 0} fallback={<EmptyState title="No members" />}>
+              <div class="scroll">
+                <table class="table">
+                  <caption class="visually-hidden">Members of this desk</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Email</th>
+                      <th scope="col">Role</th>
+                      <th scope="col">Since</th>
+                      <th scope="col">Status</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    <For each={list}>
+                      {(m) => (
+                        <tr>
+                          <td>{m.displayName}</td>
+                          <td class="mono">{m.email}</td>
+                          <td>
+                            <span class="role-badge">{m.role}</span>
+                          </td>
+                          <td class="mono dim">{m.createdAt.slice(0, 10)}</td>
+                          <td>
+                            <span class={`tag ${m.disabled ? 'tag-bad' : 'tag-ok'}`}>
+                              {m.disabled ? 'disabled' : 'active'}
+                            </span>
+                          </td>
+                        </tr>
+                      )}
+                    </For>
+                  </tbody>
+                </table>
+              </div>
+            </Show>
+          )}
+        </QueryView>
+      </div>
+    </Panel>
+  );
+}
