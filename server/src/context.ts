@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '@aegis/shared/bus/index';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
+import type { DecisionsRuntime } from './agent/runtime.ts';
 import type { LoginThrottle } from './auth/login-throttle.ts';
 import type { PasswordHasher } from './auth/password.ts';
 import type { Principal } from './auth/principal.ts';
@@ -30,6 +31,8 @@ export interface ServerDeps {
   readonly loginThrottle: LoginThrottle;
   /** Per-principal request limiter (server/src/rate-limit/); absent ⇒ no per-call limit. */
   readonly rateLimiter?: RequestRateLimiter;
+  /** Signal consumer, decision agent and stream names (server/src/agent/runtime.ts). */
+  readonly decisions?: DecisionsRuntime;
 }
 
 /** What the rate-limit middleware (trpc.ts §3) asks; throws AppError RATE_LIMITED / UNAVAILABLE. */
@@ -83,6 +86,7 @@ export function createContextInner(opts: CreateContextInnerOptions): Context {
     passwords: opts.passwords,
     loginThrottle: opts.loginThrottle,
     ...(opts.rateLimiter ? { rateLimiter: opts.rateLimiter } : {}),
+    ...(opts.decisions ? { decisions: opts.decisions } : {}),
     requestId,
     ip: opts.ip ?? null,
     userAgent: opts.userAgent ?? null,

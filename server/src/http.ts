@@ -7,6 +7,7 @@ import { migrationStatus } from '@aegis/shared/db/migrate';
 import type { Logger } from '@aegis/shared/logging';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Redis } from 'ioredis';
+import { startDecisions } from './agent/runtime.ts';
 import { type LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle } from './auth/login-throttle.ts';
 import { PasswordHasher } from './auth/password.ts';
 import { deleteExpiredSessions } from './auth/session.ts';
@@ -77,6 +78,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         })
       : options.rateLimiter;
 
+  // Signal consumer and decision agent (streams named from the same prefix).
+  const decisions = await startDecisions({ config, db: database.db, bus, log, prefix });
+
   const deps: ServerDeps = {
     config,
     db: database.db,
@@ -86,6 +90,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     passwords: new PasswordHasher({ maxConcurrency: config.argon2MaxConcurrency }),
     loginThrottle,
     ...(rateLimiter ? { rateLimiter } : {}),
+    decisions,
   };
 
   const trpc = createHTTPHandler({
@@ -175,6 +180,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 5_000).unref();
         });
+        await decisions.close().catch((err) => log.warn({ err }, 'decisions close failed'));
         if (redis) redis.disconnect();
         if (ownBus) await bus.close().catch((err) => log.warn({ err }, 'bus close failed'));
         if (ownDb) await database.close();

@@ -4,6 +4,7 @@ import { auditRouter } from './audit.ts';
 import { authRouter } from './auth.ts';
 import { desksRouter } from './desks.ts';
 import { keysRouter } from './keys.ts';
+import { orderflowRouter } from './orderflow.ts';
 import { usersRouter } from './users.ts';
 
 /**
@@ -16,6 +17,7 @@ export const appRouter = createTRPCRouter({
   desks: desksRouter,
   keys: keysRouter,
   audit: auditRouter,
+  orderflow: orderflowRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import type { StreamFields } from '@aegis/shared/bus/types';
+import {
+  type IngestProblem,
+  type OrderflowEvent,
+  orderflowEventSchema,
+} from '@aegis/shared/schemas/orderflow';
+
+/**
+ * Validation, canonical form, content hash and stream encoding of order-flow events: the pure
+ * half of ingestion (service.ts does the database and bus half).
+ */
+
+export interface CanonicalEvent {
+  readonly event: OrderflowEvent;
+  /** Event time in UTC with exactly six fractional digits (PostgreSQL keeps microseconds). */
+  readonly tsEvent: string;
+  /** SHA-256 hex of the canonical JSON (keys sorted, time normalized). */
+  readonly contentHash: string;
+}
+
+/** Validates every element; returns the events, or every problem with its index and field. */
+export function validateBatch(
+  raw: readonly unknown[],
+): { ok: true; events: CanonicalEvent[] } | { ok: false; problems: IngestProblem[] } {
+  const problems: IngestProblem[] = [];
+  const events: CanonicalEvent[] = [];
+  raw.forEach((item, index) => {
+    const parsed = orderflowEventSchema.safeParse(item);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        problems.push({
+          index,
+          field: issue.path.map(String).join('.') || '(event)',
+          message: issue.message,
+        });
+      }
+      return;
+    }
+    const tsEvent = toUtcMicros(parsed.data.tsEvent);
+    if (tsEvent === null) {
+      problems.push({ index, field: 'tsEvent', message: 'not a valid time' });
+      return;
+    }
+    events.push(canonicalize(parsed.data, tsEvent));
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, events };
+}
+
+function canonicalize(event: OrderflowEvent, tsEvent: string): CanonicalEvent {
+  const normalized = { ...event, tsEvent };
+  const contentHash = createHash('sha256').update(stableJson(normalized)).digest('hex');
+  return { event, tsEvent, contentHash };
+}
+
+/** JSON with object keys sorted at every level, so equal content hashes equally. */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value as Record<string, unknown>)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * `2026-01-02T03:04:05.1234567+01:00` → `2026-01-02T02:04:05.123456Z`. `Date` keeps only
+ * milliseconds, so the fraction is carried separately (truncated to µs, as PostgreSQL stores).
+ */
+export function toUtcMicros(iso: string): string | null {
+  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})$/i.exec(iso);
+  if (!m) return null;
+  const seconds = Date.parse(`${m[1]}${m[3]}`);
+  if (!Number.isFinite(seconds)) return null;
+  const fraction = (m[2] ?? '').slice(0, 6).padEnd(6, '0');
+  return `${new Date(seconds).toISOString().slice(0, 19)}.${fraction}Z`;
+}
+
+/**
+ * The entry the engine reads from `aegis:orderflow` (engine/src/feeds/orderflow-stream.ts):
+ * flat string fields; ts, symbol, kind required; quotes need bid and ask, trades price and size.
+ */
+export function toStreamFields(tenantId: string, id: string, c: CanonicalEvent): StreamFields {
+  const e = c.event;
+  const f: StreamFields = {
+    id,
+    tenantId,
+    ts: c.tsEvent,
+    symbol: e.instrument,
+    venue: e.venue,
+    kind: e.kind,
+    source: e.source,
+    seq: String(e.sequence),
+  };
+  if (e.kind === 'trade') {
+    f.price = e.price;
+    f.size = e.size;
+    if (e.side) f.side = e.side;
+  } else if (e.kind === 'quote') {
+    f.bid = e.bid;
+    f.ask = e.ask;
+    f.bidSize = e.bidSize;
+    f.askSize = e.askSize;
+  } else {
+    f.levels = JSON.stringify(e.levels);
+  }
+  return f;
+}

@@ -1,0 +1,51 @@
+import {
+  ingestInputSchema,
+  ingestResultSchema,
+  MAX_INGEST_BATCH,
+  sequenceGapSchema,
+} from '@aegis/shared/schemas/orderflow';
+import { z } from 'zod';
+import { streamsOf } from '../agent/runtime.ts';
+import { findGaps, ingestOrderflow } from '../orderflow/service.ts';
+import { createTRPCRouter, deskProcedure } from '../trpc.ts';
+
+/**
+ * Order flow a desk feeds in (scripts with a `trade`-scoped key, or a trader's session). The
+ * service validates the whole batch before writing anything; see orderflow/service.ts.
+ */
+const ingestInput = z.union([
+  ingestInputSchema,
+  // One event on its own.
+  z.strictObject({ event: z.unknown() }).transform((i) => ({ events: [i.event] })),
+]);
+
+export const orderflowRouter = createTRPCRouter({
+  ingest: deskProcedure
+    .meta({ scope: 'trade', permission: 'orderflow.ingest' })
+    .input(ingestInput)
+    .output(ingestResultSchema)
+    .mutation(({ ctx, input }) =>
+      ingestOrderflow(
+        ctx.tx,
+        { bus: ctx.bus, stream: streamsOf(ctx).orderflow, streamMaxLen: 1_000_000 },
+        ctx.desk.id,
+        input.events,
+      ),
+    ),
+
+  /** Sequence gaps in the stored events, per source. */
+  gaps: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(
+      z
+        .strictObject({
+          source: z.string().min(1).max(64).optional(),
+          fromSequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+          toSequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+          limit: z.number().int().min(1).max(MAX_INGEST_BATCH).default(500),
+        })
+        .default({ limit: 500 }),
+    )
+    .output(z.array(sequenceGapSchema))
+    .query(({ ctx, input }) => findGaps(ctx.tx, ctx.desk.id, input)),
+});

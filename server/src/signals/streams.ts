@@ -1,0 +1,30 @@
+/**
+ * Names of the bus streams and channels the decision path uses. Production uses the `aegis`
+ * prefix (`aegis:orderflow`, `aegis:signals` — the engine's defaults); tests give each server its
+ * own prefix so parallel runs never share a stream.
+ */
+export interface DecisionStreams {
+  /** Order-flow events from `orderflow.ingest`, consumed by the engine. */
+  readonly orderflow: string;
+  /** Scored signals published by the engine, consumed by the server's group. */
+  readonly signals: string;
+  /** Signal entries that failed too often (poison), parked for an operator. */
+  readonly signalsDead: string;
+  /** Pub/sub: a signal was stored (payload: the signal view). */
+  readonly signalStored: string;
+  /** Pub/sub per desk: a proposal was created or changed. */
+  proposalChanged(tenantId: string): string;
+  /** Pub/sub per desk: the agent's state changed. */
+  agentStatus(tenantId: string): string;
+}
+
+export function decisionStreams(prefix = 'aegis'): DecisionStreams {
+  return Object.freeze({
+    orderflow: `${prefix}:orderflow`,
+    signals: `${prefix}:signals`,
+    signalsDead: `${prefix}:signals:dead`,
+    signalStored: `${prefix}:signals:stored`,
+    proposalChanged: (tenantId: string) => `${prefix}:proposals:${tenantId}`,
+    agentStatus: (tenantId: string) => `${prefix}:agent:${tenantId}`,
+  });
+}

@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
+
+let t: TestServer;
+let admin: Client;
+let script: Client;
+let stream: string;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  admin = (await signIn(t.url, t.admin.email, t.admin.password)).client;
+  const { key } = await admin.keys.create.mutate({ name: 'feeder', scopes: ['trade', 'read'] });
+  script = makeClient(t.url, { origin: null, bearer: key });
+  stream = `${t.redisPrefix}:orderflow`;
+});
+afterAll(async () => {
+  await t?.server.deps.bus.deleteStream(stream).catch(() => {});
+  await t?.close();
+});
+
+const trade = (sequence: number, over: Record<string, unknown> = {}) => ({
+  kind: 'trade' as const,
+  instrument: 'BTC-USD',
+  venue: 'TESTX',
+  tsEvent: new Date(Date.UTC(2026, 10, 25, 12, 0, 0) + sequence).toISOString(),
+  source: 'feed-a',
+  sequence,
+  price: '50000.5',
+  size: '0.25',
+  side: 'buy' as const,
+  ...over,
+});
+
+describe('orderflow.ingest', () => {
+  it('stores a batch, publishes the engine shape on the stream, and dedupes a replay to the first ids', async () => {
+    const before = await t.server.deps.bus.xlen(stream);
+    const events = [
+      trade(1),
+      trade(2),
+      {
+        kind: 'quote' as const,
+        instrument: 'BTC-USD',
+        venue: 'TESTX',
+        tsEvent: '2026-11-25T13:00:00.123456+01:00',
+        source: 'feed-a',
+        sequence: 3,
+        bid: '50000',
+        ask: '50001',
+        bidSize: '1.5',
+        askSize: '2',
+      },
+      {
+        kind: 'depth' as const,
+        instrument: 'BTC-USD',
+        venue: 'TESTX',
+        tsEvent: '2026-11-25T12:00:01Z',
+        source: 'feed-a',
+        sequence: 4,
+        levels: [
+          { side: 'bid' as const, price: '49999', size: '3' },
+          { side: 'ask' as const, price: '50002', size: '0' },
+        ],
+      },
+    ];
+    const first = await script.orderflow.ingest.mutate({ events });
+    expect(first.inserted).toBe(4);
+    expect(first.results.map((r) => r.status)).toEqual(['inserted', 'inserted', 'inserted', 'inserted']);
+    expect(first.gaps).toEqual([]);
+
+    const again = await script.orderflow.ingest.mutate({ events });
+    expect(again.inserted).toBe(0);
+    expect(again.results.map((r) => r.id)).toEqual(first.results.map((r) => r.id));
+    expect(again.results.every((r) => r.status === 'duplicate')).toBe(true);
+
+    // Same (source, sequence), other content: the first one stands.
+    const conflict = await script.orderflow.ingest.mutate({ event: trade(1, { price: '1' }) });
+    expect(conflict.results[0]).toEqual({ id: first.results[0]!.id, status: 'conflict' });
+
+    const rows = await t.owner<
+      { n: number }[]
+    >`select count(*)::int as n from orderflow_events where tenant_id = ${t.admin.deskId}`;
+    expect(rows[0]!.n).toBe(4);
+    const [q] = await t.owner<{ ts: string; bid: string }[]>`
+      select to_char(ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as ts, bid::text as bid
+        from orderflow_events where id = ${first.results[2]!.id}`;
+    expect(q).toEqual({ ts: '2026-11-25T12:00:00.123456', bid: '50000.000000000000' });
+
+    // Exactly the new events went to the stream, in the fields the engine reads.
+    const entries = await t.server.deps.bus.range(stream);
+    expect(entries.length - before).toBe(4);
+    const [e1, , e3] = entries.slice(before);
+    expect(e1!.fields).toMatchObject({
+      id: first.results[0]!.id,
+      tenantId: t.admin.deskId,
+      symbol: 'BTC-USD',
+      kind: 'trade',
+      seq: '1',
+      price: '50000.5',
+      size: '0.25',
+      side: 'buy',
+      source: 'feed-a',
+    });
+    expect(e3!.fields).toMatchObject({
+      kind: 'quote',
+      ts: '2026-11-25T12:00:00.123456Z',
+      bid: '50000',
+      ask: '50001',
+    });
+  });
+
+  it('rejects a batch with invalid events whole, naming the index and field of every problem', async () => {
+    const before = await t.owner<{ n: number }[]>`select count(*)::int as n from orderflow_events`;
+    const bad = await failure(
+      script.orderflow.ingest.mutate({
+        events: [
+          trade(100),
+          trade(101, { price: '-1' }),
+          trade(102),
+          { ...trade(103), size: 0.5 },
+          {
+            kind: 'quote',
+            instrument: 'BTC-USD',
+            venue: 'X',
+            tsEvent: 'yesterday',
+            source: 's',
+            sequence: 1,
+            bid: '2',
+            ask: '1',
+            bidSize: '1',
+            askSize: '1',
+          },
+        ],
+      }),
+    );
+    expect(bad.data?.httpStatus).toBe(400);
+    const problems = (bad.data?.details as { problems: { index: number; field: string }[] } | undefined)?.problems ?? [];
+    expect(problems.map((p) => [p.index, p.field])).toEqual(
+      expect.arrayContaining([
+        [1, 'price'],
+        [3, 'size'],
+        [4, 'tsEvent'],
+      ]),
+    );
+    expect(problems.every((p) => [1, 3, 4].includes(p.index))).toBe(true);
+    const after = await t.owner<{ n: number }[]>`select count(*)::int as n from orderflow_events`;
+    expect(after[0]!.n).toBe(before[0]!.n);
+  });
+
+  it('reports sequence gaps per source in the response and on query; a late event closes its gap', async () => {
+    const res = await script.orderflow.ingest.mutate({
+      events: [
+        trade(1, { source: 'feed-g' }),
+        trade(2, { source: 'feed-g' }),
+        trade(6, { source: 'feed-g' }),
+        trade(10, { source: 'feed-g' }),
+      ],
+    });
+    expect(res.gaps).toEqual([
+      { source: 'feed-g', fromSequence: 3, toSequence: 5, missing: 3 },
+      { source: 'feed-g', fromSequence: 7, toSequence: 9, missing: 3 },
+    ]);
+    // The next batch continues from 10: a gap against the stored history is reported too.
+    const next = await script.orderflow.ingest.mutate({ event: trade(13, { source: 'feed-g' }) });
+    expect(next.gaps).toEqual([{ source: 'feed-g', fromSequence: 11, toSequence: 12, missing: 2 }]);
+    await script.orderflow.ingest.mutate({ events: [3, 4, 5].map((s) => trade(s, { source: 'feed-g' })) });
+    const gaps = await script.orderflow.gaps.query({ source: 'feed-g' });
+    expect(gaps).toEqual([
+      { source: 'feed-g', fromSequence: 7, toSequence: 9, missing: 3 },
+      { source: 'feed-g', fromSequence: 11, toSequence: 12, missing: 2 },
+    ]);
+  });
+
+  it('accepts 5,000 events in one call and refuses more', async () => {
+    const events = Array.from({ length: 5000 }, (_, i) =>
+      trade(i, {
+        source: 'bulk',
+        instrument: 'ETH-USD',
+        venue: 'V',
+        price: '3000.1',
+        size: '1',
+        side: undefined,
+      }),
+    );
+    const res = await script.orderflow.ingest.mutate({ events });
+    expect(res.inserted).toBe(5000);
+    expect(res.gaps).toEqual([]);
+    const tooMany = await failure(
+      script.orderflow.ingest.mutate({ events: [...events, trade(5000, { source: 'bulk' })] }),
+    );
+    expect(tooMany.data?.httpStatus).toBe(400);
+  });
+
+  it('needs the trade scope; a read-only key is refused', async () => {
+    const { key } = await admin.keys.create.mutate({ name: 'reader', scopes: ['read'] });
+    const reader = makeClient(t.url, { origin: null, bearer: key });
+    const denied = await failure(reader.orderflow.ingest.mutate({ event: trade(1, { source: 'r' }) }));
+    expect(denied.data?.httpStatus).toBe(403);
+    expect(denied.data?.details).toMatchObject({ reason: 'scope' });
+    // A trader's session works too.
+    const viaSession = await admin.orderflow.ingest.mutate({ event: trade(1, { source: 'session-feed' }) });
+    expect(viaSession.inserted).toBe(1);
+  });
+});
