@@ -159,7 +159,16 @@ async function adminCount(tx: Tx, tenantId: string): Promise<number> {
  */
 export async function setRole(
   tx: Tx,
-  input: { tenantId: string; userId: string; role: Role | null },
+  input: {
+    tenantId: string;
+    userId: string;
+    role: Role | null;
+    /**
+     * Whether a user who is not yet a member may be added by id. Only platform admins may:
+     * a desk admin acts on its own members only, so another desk's user ids are "not found".
+     */
+    mayAddExistingUser: boolean;
+  },
 ): Promise<{ previousRole: Role | null; role: Role | null; sessionsEnded: number; keysRevoked: number }> {
   // Lock the desk's memberships: two admins demoting each other at once must not leave none.
   await tx.execute(
@@ -173,6 +182,7 @@ export async function setRole(
   if (previousRole === null && input.role === null)
     throw new AppError('NOT_FOUND', 'User is not a member of this desk');
   if (previousRole === null) {
+    if (!input.mayAddExistingUser) throw new AppError('NOT_FOUND', 'User is not a member of this desk');
     const [u] = await tx.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
     if (!u) throw new AppError('NOT_FOUND', 'User not found');
   }

@@ -67,7 +67,12 @@ export const usersRouter = createTRPCRouter({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const result = await setRole(ctx.tx, { tenantId: ctx.desk.id, userId: input.userId, role: input.role });
+      const result = await setRole(ctx.tx, {
+        tenantId: ctx.desk.id,
+        userId: input.userId,
+        role: input.role,
+        mayAddExistingUser: ctx.principal.user.isPlatformAdmin,
+      });
       await audit.record(ctx.tx, {
         action: input.role === null ? 'users.revokeRole' : 'users.setRole',
         actor: actorOf(ctx.principal),

@@ -24,7 +24,7 @@ interface ProcedureInfo {
 }
 
 const procedures: ProcedureInfo[] = Object.entries(
-  appRouter._def.procedures as Record<
+  appRouter._def.procedures as unknown as Record<
     string,
     { _def: { type: ProcedureInfo['type']; meta?: ProcedureMeta } }
   >,
