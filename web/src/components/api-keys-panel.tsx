@@ -47,7 +47,8 @@ export function ApiKeysPanel() {
         ...(days > 0 ? { expiresInDays: days } : {}),
       });
       setSecret(created.key);
-      formElement.reset();
+      // Only the name: the chosen scopes and expiry are likely the same for the next key.
+      (formElement.elements.namedItem('name') as HTMLInputElement).value = '';
       await keys.refetch();
     } catch (e) {
       setError(scopes.length === 0 ? 'Choose at least one scope.' : errorMessageOf(e));

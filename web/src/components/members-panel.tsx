@@ -6,9 +6,9 @@ import { SecretOnce } from './secret-once.tsx';
 
 type Role = RouterInputs['users']['create']['role'];
 const ROLES: readonly { value: Role; label: string }[] = [
-  { value: 'viewer', label: 'Viewer: reads only' },
-  { value: 'trader', label: 'Trader: proposes, approves, trades' },
-  { value: 'admin', label: 'Admin: manages the desk' },
+  { value: 'viewer', label: 'viewer (read only)' },
+  { value: 'trader', label: 'trader (trades, approves)' },
+  { value: 'admin', label: 'admin (manages desk)' },
 ];
 
 /**

@@ -26,8 +26,20 @@ export function UserMenu() {
     const onPointer = (e: PointerEvent) => {
       if (open() && root && !root.contains(e.target as Node)) close(false);
     };
+    // WAI-ARIA menu pattern: Escape closes and returns focus, arrows move between items.
     const onKey = (e: KeyboardEvent) => {
-      if (open() && e.key === 'Escape') close(true);
+      if (!open()) return;
+      if (e.key === 'Escape') {
+        close(true);
+        return;
+      }
+      if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+      const items = [...(root?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
+      if (items.length === 0) return;
+      e.preventDefault();
+      const at = items.indexOf(document.activeElement as HTMLElement);
+      const next = e.key === 'ArrowDown' ? (at + 1) % items.length : (at - 1 + items.length) % items.length;
+      items[next]?.focus();
     };
     document.addEventListener('pointerdown', onPointer);
     document.addEventListener('keydown', onKey);
@@ -49,6 +61,13 @@ export function UserMenu() {
         aria-expanded={open()}
         aria-controls="user-menu"
         onClick={() => setOpen(!open())}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowDown' && !open()) {
+            e.preventDefault();
+            setOpen(true);
+            root?.querySelector<HTMLElement>('[role="menuitem"]')?.focus();
+          }
+        }}
       >
         <span class="avatar" aria-hidden="true">
           {name() ? initialsOf(name()) : ''}
