@@ -60,6 +60,12 @@ export const PERMISSIONS = Object.freeze({
   // Platform administration.
   'desks.create': rule('platform', [], 'admin', 'create a desk (creator becomes its admin)'),
   'users.disable': rule('platform', [], 'admin', 'disable a user everywhere, end their sessions and keys'),
+  'audit.platform': rule(
+    'platform',
+    [],
+    'admin',
+    'read and verify the platform audit chain (sign-ins, desks)',
+  ),
 
   // Inside a desk.
   'desk.read': rule('desk', ALL, 'read', 'read signals, proposals, orders, fills, positions, equity'),

@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from '../audit/chain.ts';
 import { audit } from '../audit/service.ts';
-import { createTRPCRouter, deskProcedure } from '../trpc.ts';
+import { createTRPCRouter, deskProcedure, protectedProcedure } from '../trpc.ts';
 
 /**
  * The desk's audit trail: read with filters, and verify its hash chain. Desk admins only
  * (permission `audit.read`); RLS and the `tenantId` filter both scope it to the caller's desk.
+ * The platform chain (sign-ins of unknown accounts, desk creation, bootstrap) is read by
+ * platform administrators through `platformList` / `platformVerify` (permission `audit.platform`);
+ * those run without a desk setting, where RLS shows platform rows only.
  */
 
 const shortText = (max: number) => z.string().min(1).max(max);
@@ -72,27 +75,33 @@ const verifyOutput = z.discriminatedUnion('ok', [
   }),
 ]);
 
+type ListInput = z.output<typeof listInput>;
+
+function listFilters(tenantId: string | null, input: ListInput) {
+  return {
+    tenantId,
+    ...(input.action ? { action: input.action } : {}),
+    ...(input.actorType ? { actorType: input.actorType } : {}),
+    ...(input.actorId ? { actorId: input.actorId } : {}),
+    ...(input.targetType ? { targetType: input.targetType } : {}),
+    ...(input.targetId ? { targetId: input.targetId } : {}),
+    ...(input.outcome ? { outcome: input.outcome } : {}),
+    ...(input.from ? { from: new Date(input.from) } : {}),
+    ...(input.to ? { to: new Date(input.to) } : {}),
+    ...(input.cursor ? { cursor: input.cursor } : {}),
+    ...(input.sinceSeq !== undefined ? { sinceSeq: input.sinceSeq } : {}),
+    limit: input.limit,
+  };
+}
+
+const listOutput = z.object({ items: z.array(auditEntry), nextCursor: z.string().nullable() });
+
 export const auditRouter = createTRPCRouter({
   list: deskProcedure
     .meta({ scope: 'admin', permission: 'audit.read' })
     .input(listInput)
-    .output(z.object({ items: z.array(auditEntry), nextCursor: z.string().nullable() }))
-    .query(({ ctx, input }) =>
-      audit.list(ctx.tx, {
-        tenantId: ctx.desk.id,
-        ...(input.action ? { action: input.action } : {}),
-        ...(input.actorType ? { actorType: input.actorType } : {}),
-        ...(input.actorId ? { actorId: input.actorId } : {}),
-        ...(input.targetType ? { targetType: input.targetType } : {}),
-        ...(input.targetId ? { targetId: input.targetId } : {}),
-        ...(input.outcome ? { outcome: input.outcome } : {}),
-        ...(input.from ? { from: new Date(input.from) } : {}),
-        ...(input.to ? { to: new Date(input.to) } : {}),
-        ...(input.cursor ? { cursor: input.cursor } : {}),
-        ...(input.sinceSeq !== undefined ? { sinceSeq: input.sinceSeq } : {}),
-        limit: input.limit,
-      }),
-    ),
+    .output(listOutput)
+    .query(({ ctx, input }) => audit.list(ctx.tx, listFilters(ctx.desk.id, input))),
 
   verify: deskProcedure
     .meta({ scope: 'admin', permission: 'audit.read' })
@@ -100,5 +109,19 @@ export const auditRouter = createTRPCRouter({
     .output(verifyOutput)
     .query(({ ctx, input }) =>
       audit.verify(ctx.tx, { tenantId: ctx.desk.id, ...(input.anchor ? { anchor: input.anchor } : {}) }),
+    ),
+
+  platformList: protectedProcedure
+    .meta({ scope: 'admin', permission: 'audit.platform' })
+    .input(listInput)
+    .output(listOutput)
+    .query(({ ctx, input }) => audit.list(ctx.db, listFilters(null, input))),
+
+  platformVerify: protectedProcedure
+    .meta({ scope: 'admin', permission: 'audit.platform' })
+    .input(verifyInput)
+    .output(verifyOutput)
+    .query(({ ctx, input }) =>
+      audit.verify(ctx.db, { tenantId: null, ...(input.anchor ? { anchor: input.anchor } : {}) }),
     ),
 });

@@ -141,4 +141,20 @@ describe('audit.list and audit.verify', () => {
     const missing = await admin.client.audit.verify.query({ anchor: { seq: 10_000, hash: 'a'.repeat(64) } });
     expect(missing).toMatchObject({ ok: false, reason: 'anchor_missing' });
   });
+
+  it('gives platform admins the platform chain (failed sign-ins), and nobody else', async () => {
+    const anon = makeClient(ts.url);
+    await failure(anon.auth.login.mutate({ email: 'nobody@desk.example', password: 'guess-guess-guess-1' }));
+    const platform = await admin.client.audit.platformList.query({ action: 'auth.login', outcome: 'failed' });
+    expect(platform.items.length).toBeGreaterThan(0);
+    expect(platform.items.every((e) => e.tenantId === null)).toBe(true);
+    expect(JSON.stringify(platform.items)).not.toContain('guess-guess-guess-1');
+    expect(await admin.client.audit.platformVerify.query()).toMatchObject({ ok: true, tenantId: null });
+    // The desk view never shows platform rows.
+    const desk = await admin.client.audit.list.query({ limit: 200 });
+    expect(desk.items.every((e) => e.tenantId === ts.admin.deskId)).toBe(true);
+
+    const trader = await signIn(ts.url, 'trader@desk.example', `${STRONG_PASSWORD}-t`);
+    expect((await failure(trader.client.audit.platformList.query())).data?.code).toBe('FORBIDDEN');
+  });
 });
