@@ -98,7 +98,7 @@ export async function claimKey<T>(
       ],
       // An expired key is reused as if new.
       set: { requestHash: hash, status: 'in_progress', response: null, createdAt: now, expiresAt },
-      setWhere: sql`${idempotencyKeys.expiresAt} <= ${now}`,
+      setWhere: sql`${idempotencyKeys.expiresAt} <= ${now.toISOString()}::timestamptz`,
     })
     .returning({ key: idempotencyKeys.key });
   if (claimed.length > 0) return { claimed: true };

@@ -213,11 +213,13 @@ async function upsertSwitch(
     )
     .returning({ id: killSwitches.id });
   if (updated.length > 0) return;
+  // Raw SQL takes ISO strings (drizzle's client serializes timestamps from strings).
+  const iso = now.toISOString();
   // First use: insert; a concurrent first insert loses on the unique index and retries as update.
   await tx.execute(sql`
     insert into kill_switches (scope, tenant_id, engaged, reason, engaged_by, engaged_at, released_by, released_at, updated_at)
-    values (${scope}, ${tenantId}, ${engaged}, ${reason}, ${engaged ? userId : null}, ${engaged ? now : null},
-            ${engaged ? null : userId}, ${engaged ? null : now}, ${now})
+    values (${scope}, ${tenantId}, ${engaged}, ${reason}, ${engaged ? userId : null}, ${engaged ? iso : null}::timestamptz,
+            ${engaged ? null : userId}, ${engaged ? null : iso}::timestamptz, ${iso}::timestamptz)
     on conflict (scope, coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid))
     do update set engaged = excluded.engaged, reason = coalesce(excluded.reason, kill_switches.reason),
                   engaged_by = coalesce(excluded.engaged_by, kill_switches.engaged_by),

@@ -132,10 +132,10 @@ export class OutboxDispatcher {
     const now = this.#now();
     const claimed = await withTenant(this.#deps.db, tenantId, (tx) =>
       tx.execute<{ id: string }>(sql`
-        update outbox set attempts = attempts + 1, available_at = ${new Date(now.getTime() + LEASE_MS)}
+        update outbox set attempts = attempts + 1, available_at = ${new Date(now.getTime() + LEASE_MS).toISOString()}::timestamptz
         where id in (
           select id from outbox
-          where tenant_id = ${tenantId} and dispatched_at is null and available_at <= ${now}
+          where tenant_id = ${tenantId} and dispatched_at is null and available_at <= ${now.toISOString()}::timestamptz
           order by id
           limit ${BATCH}
           for update skip locked)

@@ -23,7 +23,7 @@ export async function sessionStartOf(tx: Tx, tenantId: string, now: Date): Promi
   const [row] = await tx
     .select({
       start:
-        sql<Date>`(date_trunc('day', ${now}::timestamptz at time zone ${tenants.timezone}) at time zone ${tenants.timezone})`.mapWith(
+        sql<Date>`(date_trunc('day', ${now.toISOString()}::timestamptz at time zone ${tenants.timezone}) at time zone ${tenants.timezone})`.mapWith(
           (v: string | Date) => new Date(v),
         ),
     })

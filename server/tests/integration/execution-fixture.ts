@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '@aegis/shared/bus/index';
+import { MemoryBus } from '@aegis/shared/bus/index';
+import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
+import { createLogger } from '@aegis/shared/logging';
+import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import postgres from 'postgres';
+import { QuoteBook } from '../../src/brokers/quote-book.ts';
+import { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import type { ExecutionOptions } from '../../src/execution/types.ts';
+
+/**
+ * Execution test fixture: a fresh migrated database, the app-role pools, a desk with a trader,
+ * a few instruments, a QuoteBook and an ExecutionRuntime built on them. The runtime is not
+ * started: tests drive the dispatcher and wait for reports explicitly, so nothing is timing-based.
+ */
+export interface ExecutionFixture {
+  readonly database: MigratedTestDatabase;
+  readonly app: DatabaseHandle;
+  readonly owner: postgres.Sql;
+  readonly quotes: QuoteBook;
+  readonly tenantId: string;
+  readonly userId: string;
+  runtime: ExecutionRuntime;
+  newRuntime(opts?: { bus?: Bus; options?: Partial<ExecutionOptions> }): ExecutionRuntime;
+  /** Dispatch the desk's outbox and wait until every report is applied. */
+  settle(rt?: ExecutionRuntime): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const log = createLogger({ name: 'execution-test', level: 'silent' });
+
+export async function createExecutionFixture(
+  options: Partial<ExecutionOptions> = {},
+): Promise<ExecutionFixture> {
+  const database = await createMigratedTestDatabase('aegis_test_exec');
+  const owner = postgres(database.url, { max: 2, onnotice: () => {} });
+  const app = createDb(database.appUrl, { max: 12 });
+  const tenantId = randomUUID();
+  const userId = randomUUID();
+  await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`desk-${tenantId.slice(0, 6)}`}, 'Desk')`;
+  await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
+              values ('BTC-USD', 'COINBASE', 'crypto', '0.01', '0.00000001', '24x7'),
+                     ('ETH-USD', 'COINBASE', 'crypto', '0.01', '0.00000001', '24x7'),
+                     ('AAPL', 'XNAS', 'equity', '0.01', '1', 'XNYS')`;
+  const quotes = new QuoteBook();
+  const buses: Bus[] = [];
+  const runtimes: ExecutionRuntime[] = [];
+  const newRuntime = (o: { bus?: Bus; options?: Partial<ExecutionOptions> } = {}) => {
+    const bus = o.bus ?? new MemoryBus();
+    buses.push(bus);
+    const rt = new ExecutionRuntime({
+      db: app.db,
+      bus,
+      quotes,
+      log,
+      options: {
+        paper: { seed: 7, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '5' },
+        ...options,
+        ...o.options,
+      },
+    });
+    runtimes.push(rt);
+    return rt;
+  };
+  const fx: ExecutionFixture = {
+    database,
+    app,
+    owner,
+    quotes,
+    tenantId,
+    userId,
+    runtime: undefined as unknown as ExecutionRuntime,
+    newRuntime,
+    async settle(rt = fx.runtime) {
+      for (let i = 0; i < 5; i++) {
+        const n = await rt.dispatcher.dispatchTenant(tenantId);
+        await rt.brokers.drain();
+        if (n === 0) break;
+      }
+    },
+    async close() {
+      for (const rt of runtimes) await rt.stop().catch(() => {});
+      for (const b of buses) await b.close().catch(() => {});
+      await app.close();
+      await owner.end();
+      await database.drop();
+    },
+  };
+  fx.runtime = newRuntime();
+  return fx;
+}
