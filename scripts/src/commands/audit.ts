@@ -54,7 +54,7 @@ export const auditCommands: CommandGroup = {
     tail: {
       summary: 'newest audit entries (oldest first), with filters; --follow keeps printing new ones',
       usage:
-        '[--limit n] [--action a|prefix.] [--actor id] [--target id] [--outcome ok|denied|failed] [--since 2h] [--follow]',
+        '[--limit n] [--action a|prefix.] [--actor id] [--target id] [--outcome ok|denied|failed] [--since 2h] [--follow] [--platform]',
       options: {
         limit: { type: 'string', short: 'n' },
         action: { type: 'string' },
@@ -64,6 +64,7 @@ export const auditCommands: CommandGroup = {
         since: { type: 'string' },
         until: { type: 'string' },
         follow: { type: 'boolean', short: 'f' },
+        platform: { type: 'boolean' },
       },
       async run(ctx, { values }) {
         const outcome = optString(values, 'outcome');
@@ -84,7 +85,9 @@ export const auditCommands: CommandGroup = {
             : {}),
         };
         const client = ctx.client();
-        const page = await client.audit.list.query({
+        // --platform: the platform chain (sign-ins, desks), platform administrators only.
+        const source = optBool(values, 'platform') ? client.audit.platformList : client.audit.list;
+        const page = await source.query({
           ...filters,
           limit: parseLimit(optString(values, 'limit'), 20),
         });
@@ -103,7 +106,7 @@ export const auditCommands: CommandGroup = {
         emit(rows);
         let lastSeq = rows.length > 0 ? rows[rows.length - 1]!.seq : 0;
         if (rows.length === 0) {
-          const head = await client.audit.list.query({ limit: 1 });
+          const head = await source.query({ limit: 1 });
           lastSeq = head.items[0]?.seq ?? 0;
         }
         while (!ctx.interrupted.aborted) {
@@ -115,7 +118,7 @@ export const auditCommands: CommandGroup = {
             });
           });
           if (ctx.interrupted.aborted) break;
-          const fresh = await client.audit.list.query({ ...filters, sinceSeq: lastSeq, limit: 200 });
+          const fresh = await source.query({ ...filters, sinceSeq: lastSeq, limit: 200 });
           const newest = [...fresh.items].reverse();
           emit(newest);
           if (newest.length > 0) lastSeq = newest[newest.length - 1]!.seq;
@@ -125,8 +128,8 @@ export const auditCommands: CommandGroup = {
     },
     verify: {
       summary: "walk the desk's hash chain and report the first broken entry (exit 7 if broken)",
-      usage: '[--anchor <seq>:<hash>]',
-      options: { anchor: { type: 'string' } },
+      usage: '[--anchor <seq>:<hash>] [--platform]',
+      options: { anchor: { type: 'string' }, platform: { type: 'boolean' } },
       async run(ctx, { values }) {
         const anchorRaw = optString(values, 'anchor');
         let anchor: { seq: number; hash: string } | undefined;
@@ -135,7 +138,9 @@ export const auditCommands: CommandGroup = {
           if (!m) throw new CliError('--anchor must be <seq>:<64 hex hash>, as printed by an earlier verify');
           anchor = { seq: Number(m[1]), hash: m[2]! };
         }
-        const result = await ctx.client().audit.verify.query(anchor ? { anchor } : {});
+        const api = ctx.client().audit;
+        const verify = optBool(values, 'platform') ? api.platformVerify : api.verify;
+        const result = await verify.query(anchor ? { anchor } : {});
         if (result.ok) {
           ctx.out.record(
             { status: 'intact', entries: result.rows, head: `${result.head.seq}:${result.head.hash}` },

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
@@ -294,6 +294,52 @@ describe('aegis audit', () => {
 
     expectOneLineError(await cli(['audit', 'verify', '--anchor', 'nope'], env), 2, /--anchor must be/);
     expectOneLineError(await cli(['audit', 'tail', '--since', 'yesterday-ish'], env), 2, /--since must be/);
+  });
+});
+
+describe('aegis audit (platform chain and --follow)', () => {
+  it('reads and verifies the platform chain with --platform', async () => {
+    const verified = JSON.parse((await cli(['audit', 'verify', '--platform', '--json'], env)).stdout);
+    expect(verified).toMatchObject({ ok: true, tenantId: null });
+    const tail = JSON.parse((await cli(['audit', 'tail', '--platform', '--json'], env)).stdout) as {
+      tenantId: string | null;
+    }[];
+    expect(tail.every((e) => e.tenantId === null)).toBe(true);
+  });
+
+  it('tail --follow streams new entries as JSON lines until interrupted', async () => {
+    const child = spawn(
+      NODE,
+      [CLI, 'audit', 'tail', '--follow', '--json', '--action', 'keys.', '--limit', '1'],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += String(d);
+    });
+    const waitFor = async (pred: () => boolean) => {
+      for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(pred()).toBe(true);
+    };
+    await waitFor(() => out.split('\n').filter(Boolean).length >= 1);
+    const before = out.split('\n').filter(Boolean).length;
+    const created = JSON.parse(
+      (await cli(['keys', 'create', '--name', 'followed', '--scope', 'read', '--json'], env)).stdout,
+    );
+    await waitFor(() => out.includes(created.apiKey.id));
+    const lines = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { action: string; targetId: string });
+    expect(lines.length).toBe(before + 1);
+    expect(lines.at(-1)).toMatchObject({ action: 'keys.create', targetId: created.apiKey.id });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
   });
 });
 
