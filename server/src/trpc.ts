@@ -79,6 +79,10 @@ const t = initTRPC
     // Never send stack traces, whatever NODE_ENV says.
     isDev: false,
     sse: {
+      // A subscription is authorized when it opens. Ending each stream after 10 minutes makes
+      // clients reconnect (resuming from their last tracked event id), so a logged-out session,
+      // revoked key or changed role stops receiving within that bound.
+      maxDurationMs: 10 * 60_000,
       ping: { enabled: true, intervalMs: 15_000 },
       client: { reconnectAfterInactivityMs: 30_000 },
     },

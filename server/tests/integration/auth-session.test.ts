@@ -98,6 +98,21 @@ describe('login', () => {
     expect((await scripted.auth.me.query()).user.email).toBe(t.admin.email);
   });
 
+  it('upgrades a hash made with weaker parameters at the next login', async () => {
+    const { hash } = await import('@node-rs/argon2');
+    const weak = await hash(adminPassword, {
+      memoryCost: 8192,
+      timeCost: 1,
+      parallelism: 1,
+      algorithm: 2 as never,
+    });
+    await t.owner`update users set password_hash = ${weak} where lower(email) = ${t.admin.email}`;
+    await signIn(t.url, t.admin.email, adminPassword);
+    const [row] = await t.owner<{ password_hash: string }[]>`
+      select password_hash from users where lower(email) = ${t.admin.email}`;
+    expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
   it('creates a new session on every login', async () => {
     const a = await signIn(t.url, t.admin.email, adminPassword);
     const b = await signIn(t.url, t.admin.email, adminPassword);
