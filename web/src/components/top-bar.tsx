@@ -64,11 +64,16 @@ function DeskSwitcher() {
         id="desk-switcher"
         class="select"
         disabled={desks().length < 2}
-        value={active()?.id ?? ''}
         onChange={(e) => void session.switchDesk(e.currentTarget.value)}
       >
         <Show when={desks().length > 0} fallback={<option value="">{session.me() ? 'No desk' : '—'}</option>}>
-          <For each={desks()}>{(desk) => <option value={desk.id}>{desk.name}</option>}</For>
+          <For each={desks()}>
+            {(desk) => (
+              <option value={desk.id} selected={desk.id === active()?.id}>
+                {desk.name}
+              </option>
+            )}
+          </For>
         </Show>
       </select>
       <Show when={active()}>{(desk) => <span class="role-badge">{desk().role}</span>}</Show>

@@ -197,6 +197,32 @@ describe('console in Chromium against the real server', () => {
     await shot('07-audit');
   });
 
+  test('a platform admin creates a desk and switches to it; data stays per desk', async () => {
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Settings' })
+      .click();
+    const form = page.getByRole('form', { name: 'Create a desk' });
+    await form.getByLabel('New desk').fill('Rates desk');
+    await form.getByRole('button', { name: 'Create desk' }).click();
+    const deskSwitcher = page.getByLabel('Desk', { exact: true });
+    await deskSwitcher.locator('option', { hasText: 'Rates desk' }).waitFor({ state: 'attached' });
+    expect(await deskSwitcher.isEnabled()).toBe(true);
+
+    await Promise.all([page.waitForEvent('load'), deskSwitcher.selectOption({ label: 'Rates desk' })]);
+    await expect.poll(() => deskSwitcher.locator('option:checked').textContent()).toBe('Rates desk');
+    // The new desk has none of Main desk's keys.
+    await page.getByText('No API keys on this desk').waitFor();
+    await shot('07b-desk-switched');
+
+    await Promise.all([
+      page.waitForEvent('load'),
+      deskSwitcher.selectOption({ label: server.firstDeskName }),
+    ]);
+    await expect.poll(() => deskSwitcher.locator('option:checked').textContent()).toBe(server.firstDeskName);
+    await page.locator('table tbody tr', { hasText: 'nightly-report' }).waitFor();
+  });
+
   test('signing out ends the session and returns to the sign-in page', async () => {
     await page.getByRole('button', { name: /Account menu/ }).click();
     await shot('08-user-menu');

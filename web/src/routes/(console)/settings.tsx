@@ -1,10 +1,53 @@
 import { Title } from '@solidjs/meta';
 import { A } from '@solidjs/router';
-import { For, Show } from 'solid-js';
+import { createSignal, For, Show } from 'solid-js';
 import { ApiKeysPanel } from '../../components/api-keys-panel.tsx';
 import { MembersPanel } from '../../components/members-panel.tsx';
 import { Panel } from '../../components/panel.tsx';
 import { useSession } from '../../lib/session.tsx';
+import { errorMessageOf, trpc } from '../../lib/trpc.ts';
+
+/** Platform administrators create desks; the creator becomes the new desk's admin. */
+function CreateDeskForm(props: { onCreated: () => Promise<void> }) {
+  const [error, setError] = createSignal<string>();
+  const [pending, setPending] = createSignal(false);
+  const submit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const formElement = event.currentTarget as HTMLFormElement;
+    const name = String(new FormData(formElement).get('name') ?? '');
+    setPending(true);
+    setError(undefined);
+    try {
+      await trpc.desks.create.mutate({ name });
+      formElement.reset();
+      await props.onCreated();
+    } catch (e) {
+      setError(errorMessageOf(e));
+    } finally {
+      setPending(false);
+    }
+  };
+  return (
+    <>
+      <form class="inline-form" onSubmit={submit} aria-label="Create a desk">
+        <div class="field">
+          <label for="desk-name">New desk</label>
+          <input id="desk-name" name="name" required maxLength={100} autocomplete="off" />
+        </div>
+        <button type="submit" class="btn" disabled={pending()}>
+          {pending() ? 'Creating…' : 'Create desk'}
+        </button>
+      </form>
+      <Show when={error()}>
+        <div class="panel-body">
+          <div class="alert alert-error" role="alert">
+            {error()}
+          </div>
+        </div>
+      </Show>
+    </>
+  );
+}
 
 export default function SettingsPage() {
   const session = useSession();
@@ -39,7 +82,10 @@ export default function SettingsPage() {
               </dd>
             </dl>
           </Panel>
-          <Panel title="Desks" flush>
+          <Panel title="Desks" flush meta="Switch with the desk selector in the top bar">
+            <Show when={me()?.user.isPlatformAdmin}>
+              <CreateDeskForm onCreated={session.refresh} />
+            </Show>
             <table class="table">
               <caption class="visually-hidden">Desks you belong to and your role on each</caption>
               <thead>
