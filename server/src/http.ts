@@ -7,7 +7,7 @@ import { migrationStatus } from '@aegis/shared/db/migrate';
 import type { Logger } from '@aegis/shared/logging';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Redis } from 'ioredis';
-import { startDecisions } from './agent/runtime.ts';
+import { type DecisionsTuning, startDecisions } from './agent/runtime.ts';
 import { type LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle } from './auth/login-throttle.ts';
 import { PasswordHasher } from './auth/password.ts';
 import { deleteExpiredSessions } from './auth/session.ts';
@@ -36,6 +36,8 @@ export interface StartServerOptions {
   readonly loginThrottle?: LoginThrottle;
   readonly rateLimiter?: RequestRateLimiter | null;
   readonly redisKeyPrefix?: string;
+  /** Signal consumer / agent knobs (tests). */
+  readonly decisions?: DecisionsTuning;
 }
 
 export interface RunningServer {
@@ -79,7 +81,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       : options.rateLimiter;
 
   // Signal consumer and decision agent (streams named from the same prefix).
-  const decisions = await startDecisions({ config, db: database.db, bus, log, prefix });
+  const decisions = await startDecisions({
+    config,
+    db: database.db,
+    bus,
+    log,
+    prefix,
+    ...(options.decisions ? { tuning: options.decisions } : {}),
+  });
 
   const deps: ServerDeps = {
     config,

@@ -1,7 +1,10 @@
+import { hostname } from 'node:os';
 import type { Bus } from '@aegis/shared/bus/types';
 import type { Logger } from '@aegis/shared/logging';
+import type { SignalView } from '@aegis/shared/schemas/signal';
 import type { Db } from '../db/database.ts';
 import type { ServerConfig } from '../env.ts';
+import { SignalConsumer } from '../signals/consumer.ts';
 import { type DecisionStreams, decisionStreams } from '../signals/streams.ts';
 
 /**
@@ -10,7 +13,19 @@ import { type DecisionStreams, decisionStreams } from '../signals/streams.ts';
  */
 export interface DecisionsRuntime {
   readonly streams: DecisionStreams;
+  readonly consumer: SignalConsumer | null;
   close(): Promise<void>;
+}
+
+/** Knobs for tests and operators. */
+export interface DecisionsTuning {
+  /** false: no signal consumer in this instance (another instance or a tool consumes). */
+  readonly consumeSignals?: boolean;
+  /** Consumer name in group `server`; default `server-<hostname>` (stable across restarts). */
+  readonly consumerName?: string;
+  readonly claimIdleMs?: number;
+  readonly claimEveryMs?: number;
+  readonly maxDeliveries?: number;
 }
 
 export interface DecisionsRuntimeOptions {
@@ -20,13 +35,34 @@ export interface DecisionsRuntimeOptions {
   readonly log: Logger;
   /** Stream/channel prefix (`aegis` in production). */
   readonly prefix?: string;
+  readonly tuning?: DecisionsTuning;
 }
 
 export async function startDecisions(options: DecisionsRuntimeOptions): Promise<DecisionsRuntime> {
+  const { db, bus, tuning = {} } = options;
+  const log = options.log.child({ component: 'decisions' });
   const streams = decisionStreams(options.prefix);
+  let consumer: SignalConsumer | null = null;
+  if (tuning.consumeSignals !== false) {
+    consumer = new SignalConsumer({
+      bus,
+      db,
+      log,
+      streams,
+      consumer: tuning.consumerName ?? `server-${hostname()}`,
+      ...(tuning.claimIdleMs !== undefined ? { claimIdleMs: tuning.claimIdleMs } : {}),
+      ...(tuning.claimEveryMs !== undefined ? { claimEveryMs: tuning.claimEveryMs } : {}),
+      ...(tuning.maxDeliveries !== undefined ? { maxDeliveries: tuning.maxDeliveries } : {}),
+      onStored: async (_signal: SignalView, _firstTime: boolean) => {},
+    });
+    await consumer.start();
+  }
   return {
     streams,
-    async close() {},
+    consumer,
+    async close() {
+      await consumer?.stop();
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { authRouter } from './auth.ts';
 import { desksRouter } from './desks.ts';
 import { keysRouter } from './keys.ts';
 import { orderflowRouter } from './orderflow.ts';
+import { signalsRouter } from './signals.ts';
 import { usersRouter } from './users.ts';
 
 /**
@@ -18,6 +19,7 @@ export const appRouter = createTRPCRouter({
   keys: keysRouter,
   audit: auditRouter,
   orderflow: orderflowRouter,
+  signals: signalsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -133,7 +133,8 @@ describe('orderflow.ingest', () => {
       }),
     );
     expect(bad.data?.httpStatus).toBe(400);
-    const problems = (bad.data?.details as { problems: { index: number; field: string }[] } | undefined)?.problems ?? [];
+    const problems =
+      (bad.data?.details as { problems: { index: number; field: string }[] } | undefined)?.problems ?? [];
     expect(problems.map((p) => [p.index, p.field])).toEqual(
       expect.arrayContaining([
         [1, 'price'],

@@ -1,0 +1,37 @@
+import { agentSettings } from '@aegis/shared/db';
+import { eq } from 'drizzle-orm';
+import type { Queryable } from '../db/database.ts';
+
+/**
+ * A desk's agent parameters (table `agent_settings`, RLS). No row means the agent was never
+ * configured for the desk: it proposes nothing (deny by default) and the desk watches every
+ * instrument. An empty instrument list means every instrument.
+ */
+export type AgentSettingsRow = typeof agentSettings.$inferSelect;
+
+export const DEFAULT_AGENT_SETTINGS = Object.freeze({
+  mode: 'confirmation' as const,
+  instruments: [] as string[],
+  maxProposalsPerHour: 20,
+  riskPreset: 'conservative' as const,
+  proposalTtlSeconds: 300,
+  automationEnabled: true,
+  automationDisabledReason: null as string | null,
+});
+
+export async function readAgentSettings(tx: Queryable, tenantId: string): Promise<AgentSettingsRow | null> {
+  const [row] = await tx.select().from(agentSettings).where(eq(agentSettings.tenantId, tenantId)).limit(1);
+  return row ?? null;
+}
+
+/** The desk's instruments, or null for "all". Call inside the desk's transaction. */
+export async function deskInstruments(tx: Queryable, tenantId: string): Promise<string[] | null> {
+  const s = await readAgentSettings(tx, tenantId);
+  return s && s.instruments.length > 0 ? s.instruments : null;
+}
+
+/** Whether the desk's agent acts on a signal for `symbol`. */
+export function agentCovers(s: AgentSettingsRow | null, symbol: string): boolean {
+  if (!s?.automationEnabled) return false;
+  return s.instruments.length === 0 || s.instruments.includes(symbol);
+}

@@ -1,0 +1,167 @@
+import { AppError } from '@aegis/shared/errors';
+import type { SignalView } from '@aegis/shared/schemas/signal';
+import {
+  listSignalsInputSchema,
+  signalDecisionKindSchema,
+  signalDecisionViewSchema,
+  signalViewSchema,
+} from '@aegis/shared/schemas/signal';
+import { tracked } from '@trpc/server';
+import { z } from 'zod';
+import { streamsOf } from '../agent/runtime.ts';
+import { deskInstruments } from '../agent/settings.ts';
+import { withTenant } from '../db/database.ts';
+import { orderflowAround } from '../orderflow/service.ts';
+import { openChannelFeed } from '../signals/channel-feed.ts';
+import {
+  decisionsOf,
+  decodeCursor,
+  getSignalView,
+  listSignals,
+  recordDecision,
+  signalEventId,
+  signalsAfter,
+} from '../signals/service.ts';
+import { createTRPCRouter, deskProcedure } from '../trpc.ts';
+
+/**
+ * Signals (market-wide, from the engine) as a desk sees them: listed and streamed for the desk's
+ * instruments (agent settings; all when none are set), with the desk's own order flow and
+ * decisions around each one.
+ */
+const orderflowContextSchema = z.object({
+  id: z.string(),
+  tsEvent: z.string(),
+  source: z.string(),
+  sequence: z.number(),
+  venue: z.string(),
+  kind: z.enum(['trade', 'quote', 'depth']),
+  side: z.enum(['buy', 'sell']).nullable(),
+  price: z.string().nullable(),
+  size: z.string().nullable(),
+  bid: z.string().nullable(),
+  ask: z.string().nullable(),
+  bidSize: z.string().nullable(),
+  askSize: z.string().nullable(),
+});
+
+const matches = (
+  s: SignalView,
+  f: { instrument?: string | undefined; minScore?: number | undefined },
+  symbols: readonly string[] | null,
+) =>
+  (!symbols || symbols.includes(s.symbol)) &&
+  (!f.instrument || f.instrument === s.symbol) &&
+  (f.minScore === undefined || s.score >= f.minScore);
+
+export const signalsRouter = createTRPCRouter({
+  list: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(listSignalsInputSchema)
+    .output(z.object({ items: z.array(signalViewSchema), nextCursor: z.string().nullable() }))
+    .query(async ({ ctx, input }) => listSignals(ctx.tx, input, await deskInstruments(ctx.tx, ctx.desk.id))),
+
+  get: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(
+      z.strictObject({
+        id: z.uuid(),
+        /** Order flow within this many ms either side of the signal's event time. */
+        windowMs: z.number().int().min(0).max(3_600_000).default(60_000),
+        limit: z.number().int().min(1).max(2000).default(200),
+      }),
+    )
+    .output(
+      z.object({
+        signal: signalViewSchema,
+        orderflow: z.array(orderflowContextSchema),
+        decisions: z.array(signalDecisionViewSchema),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const signal = await getSignalView(ctx.tx, input.id);
+      if (!signal) throw new AppError('NOT_FOUND', 'No such signal');
+      const [orderflow, decisions] = [
+        await orderflowAround(
+          ctx.tx,
+          ctx.desk.id,
+          signal.symbol,
+          new Date(signal.tsEvent),
+          input.windowMs,
+          input.limit,
+        ),
+        await decisionsOf(ctx.tx, ctx.desk.id, signal.id),
+      ];
+      return { signal, orderflow, decisions };
+    }),
+
+  decide: deskProcedure
+    .meta({ scope: 'trade', permission: 'signals.decide' })
+    .input(
+      z
+        .strictObject({
+          signalId: z.uuid(),
+          decision: signalDecisionKindSchema,
+          note: z.string().trim().min(1).max(2000).optional(),
+        })
+        .refine((i) => i.decision !== 'note' || i.note !== undefined, {
+          path: ['note'],
+          message: 'a note needs text',
+        }),
+    )
+    .output(signalDecisionViewSchema)
+    .mutation(({ ctx, input }) =>
+      recordDecision(ctx.tx, {
+        tenantId: ctx.desk.id,
+        signalId: input.signalId,
+        userId: ctx.principal.user.id,
+        decision: input.decision,
+        note: input.note ?? null,
+      }),
+    ),
+
+  /**
+   * New signals for the desk, live (SSE). Each event's id is a resume point: a client that
+   * reconnects with `lastEventId` first gets what it missed (from the database), then live ones.
+   */
+  onNew: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(
+      z
+        .strictObject({
+          lastEventId: z.string().max(200).nullish(),
+          instrument: z.string().min(1).max(64).optional(),
+          minScore: z.number().min(0).max(1).optional(),
+        })
+        .default({}),
+    )
+    .subscription(async function* ({ ctx, input, signal }) {
+      const streams = streamsOf(ctx);
+      // Subscribe before the catch-up read so nothing falls between the two.
+      const feed = await openChannelFeed(ctx.bus, streams.signalStored, { signal });
+      try {
+        const symbols = await withTenant(ctx.db, ctx.desk.id, (tx) => deskInstruments(tx, ctx.desk.id));
+        const seen = new Set<string>();
+        if (input.lastEventId) {
+          let after = decodeCursor(input.lastEventId);
+          for (;;) {
+            const page = await withTenant(ctx.db, ctx.desk.id, (tx) => signalsAfter(tx, after, symbols, 500));
+            for (const s of page) {
+              seen.add(s.id);
+              if (matches(s, input, symbols)) yield tracked(signalEventId(s), s);
+            }
+            const last = page[page.length - 1];
+            if (!last || page.length < 500) break;
+            after = { ts: last.tsSignal, id: last.id };
+          }
+        }
+        for await (const message of feed) {
+          const s = JSON.parse(message) as SignalView;
+          if (seen.delete(s.id) || !matches(s, input, symbols)) continue;
+          yield tracked(signalEventId(s), s);
+        }
+      } finally {
+        await feed.close();
+      }
+    }),
+});
