@@ -5,7 +5,9 @@ import {
   httpSubscriptionLink,
   splitLink,
   type TRPCClient,
+  type TRPCLink,
 } from '@trpc/client';
+import type { AnyRouter } from '@trpc/server';
 import { EventSource } from 'eventsource';
 
 /**
@@ -16,7 +18,7 @@ import { EventSource } from 'eventsource';
  * `fetch` option). Every request carries `Authorization: Bearer <key>`.
  *
  *   const aegis = createAegisClient(loadCliConfig());
- *   const me = await aegis.auth.whoami.query();
+ *   const me = await aegis.auth.me.query();
  */
 export type AegisClient = TRPCClient<AppRouter>;
 
@@ -31,6 +33,13 @@ export interface AegisClientOptions {
 }
 
 export function createAegisClient(options: AegisClientOptions): AegisClient {
+  return createTRPCClient<AppRouter>({ links: createAegisLinks<AppRouter>(options) });
+}
+
+/** The links behind `createAegisClient`, for any router (tests exercise them on a small one). */
+export function createAegisLinks<TRouter extends AnyRouter>(
+  options: AegisClientOptions,
+): TRPCLink<TRouter>[] {
   const endpoint = `${options.url.replace(/\/+$/, '')}/trpc`;
   const headers: Record<string, string> = { ...options.headers };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
@@ -44,25 +53,25 @@ export function createAegisClient(options: AegisClientOptions): AegisClient {
         : AbortSignal.timeout(timeoutMs),
     });
 
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: httpSubscriptionLink({
-          url: endpoint,
-          EventSource,
-          // No timeout here: a subscription is meant to stay open.
-          eventSourceOptions: {
-            fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
-          },
-        }),
-        false: httpBatchLink({
-          url: endpoint,
-          headers: () => headers,
-          fetch: timedFetch,
-          maxURLLength: 4_000,
-        }),
+  // The server sends plain JSON (no transformer); typed against AppRouter, reused for others.
+  const links: TRPCLink<AppRouter>[] = [
+    splitLink({
+      condition: (op) => op.type === 'subscription',
+      true: httpSubscriptionLink({
+        url: endpoint,
+        EventSource,
+        // No timeout here: a subscription is meant to stay open.
+        eventSourceOptions: {
+          fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
+        },
       }),
-    ],
-  });
+      false: httpBatchLink({
+        url: endpoint,
+        headers: () => headers,
+        fetch: timedFetch,
+        maxURLLength: 4_000,
+      }),
+    }),
+  ];
+  return links as unknown as TRPCLink<TRouter>[];
 }
