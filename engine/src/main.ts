@@ -10,9 +10,8 @@ import { loadEngineConfig } from './config.ts';
 import { startHttpServer } from './http.ts';
 import { type EngineHandle, startEngine } from './index.ts';
 
-// Signal handlers go first, before any thread starts: measured here, a SIGTERM handler
-// registered after the inference/pool threads exist was bypassed (default action, exit 143),
-// one registered before them works. A signal during startup is honoured once startup ends.
+// Signal handlers go first, before any thread starts, so a SIGTERM that arrives during startup
+// (systemd stop right after start) is not lost: it is honoured as soon as startup ends.
 let requested: string | null = null;
 let onSignal: ((signal: string) => void) | null = null;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -77,6 +77,7 @@ async function main(): Promise<void> {
   } catch (err) {
     send({ type: 'fatal', code: 'DB_UNAVAILABLE', message: (err as Error).message });
     await sql.end({ timeout: 1 }).catch(() => {});
+    port.close();
     return;
   }
   send({ type: 'ready' });
@@ -113,6 +114,8 @@ async function main(): Promise<void> {
   if (lost > 0) log.error({ lost }, 'writer: stopped with ticks not persisted (database unreachable)');
   await sql.end({ timeout: 5 }).catch(() => {});
   send({ type: 'stopped', lost });
+  // The message listener would keep this thread alive: close the port so it exits.
+  port.close();
 }
 
 await main();
