@@ -31,7 +31,8 @@ async function counts() {
 }
 
 /** Calls a mutation with raw (untyped) input, as a hostile client would. */
-const raw = (fn: object, input: unknown) => (fn as { mutate: (input: unknown) => Promise<unknown> }).mutate(input);
+const raw = (fn: object, input: unknown) =>
+  (fn as { mutate: (input: unknown) => Promise<unknown> }).mutate(input);
 
 const SQLI = ["' OR 1=1 --", "'; DROP TABLE users; --", '" OR ""="', "1'); DELETE FROM sessions; --"];
 const XSS = '<script>alert(document.cookie)</script>';
