@@ -59,6 +59,11 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 1440, height: 900 }, baseURL: web.url });
   page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  // A CSP violation is only a console message, not a page error: count it as a failure.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text()))
+      pageErrors.push(message.text());
+  });
 });
 
 afterAll(async () => {
@@ -73,7 +78,10 @@ afterAll(async () => {
 
 describe('console in Chromium against the real server', () => {
   test('the built web server answers with the console shell and forwards /trpc to the server', async () => {
-    const html = await (await fetch(`${web.url}/login`)).text();
+    const login = await fetch(`${web.url}/login`);
+    expect(login.headers.get('content-security-policy')).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+'/);
+    expect(login.headers.get('x-frame-options')).toBe('DENY');
+    const html = await login.text();
     expect(html).toContain('Sign in');
     expect(html).toContain('AEGIS');
     // Unauthenticated tRPC call through the proxy: the server's own UNAUTHORIZED, not a proxy error.
@@ -236,7 +244,7 @@ describe('console in Chromium against the real server', () => {
     await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
   });
 
-  test('no uncaught errors in the page during the whole run', () => {
+  test('no uncaught errors or CSP violations in the page during the whole run', () => {
     expect(pageErrors).toEqual([]);
   });
 });

@@ -28,6 +28,7 @@ export function webBuildIsStale(): boolean {
   const built = statSync(builtServerEntry).mtimeMs;
   const inputs = [
     path.join(webDir, 'src'),
+    path.join(webDir, 'public'),
     path.join(webDir, 'vite.config.ts'),
     path.join(webDir, 'package.json'),
     path.join(repoRoot, 'shared', 'src'),
