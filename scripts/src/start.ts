@@ -9,6 +9,7 @@
  */
 
 import { loadEngineConfig } from '@aegis/engine/config';
+import { startHttpServer as startEngineHttp } from '@aegis/engine/http';
 import { startEngine } from '@aegis/engine/index';
 import { loadServerConfig } from '@aegis/server/env';
 import { startServer } from '@aegis/server/http';
@@ -24,10 +25,17 @@ import { buildWeb, startWebProcess, webBuildIsStale } from './start/web-process.
 
 const dev = process.argv.includes('--dev');
 
+const stops: Array<() => Promise<void>> = [];
+
+async function runStops(): Promise<void> {
+  for (const stop of stops.splice(0)) {
+    await stop().catch(() => {});
+  }
+}
+
 async function main(): Promise<void> {
   const cfg = loadLauncherConfig();
   const log = createLogger({ name: 'aegis', level: cfg.LOG_LEVEL });
-  const stops: Array<() => Promise<void>> = [];
 
   // 1. PostgreSQL.
   let ownerUrl = cfg.DATABASE_OWNER_URL ?? cfg.DATABASE_URL;
@@ -59,28 +67,47 @@ async function main(): Promise<void> {
   });
   log.info({ applied: migrated.applied.length, timeseries: migrated.timeseries }, 'migrations current');
 
-  // 3. The first admin, once.
-  const ownerDb = createDb(ownerUrl, { max: 2, applicationName: 'aegis-launcher' });
-  const firstAdmin = await createFirstAdminIfNone(ownerDb.db).finally(() => ownerDb.close());
-
-  // 4. Server and engine in this process, sharing one bus.
-  const publicOrigin = cfg.PUBLIC_ORIGIN ?? `http://localhost:${cfg.WEB_PORT}`;
-  const env = appEnvironment({
-    DATABASE_URL: appUrl,
-    PUBLIC_ORIGIN: publicOrigin,
-    SERVER_PORT: String(cfg.SERVER_PORT),
-    SERVER_HOST: cfg.SERVER_HOST,
-    ENGINE_PORT: String(cfg.ENGINE_PORT),
-    NODE_ENV: dev ? 'development' : (process.env.NODE_ENV ?? 'production'),
-  });
+  // 3. Server and engine in this process, sharing one bus.
+  // 127.0.0.1 rather than localhost: the console listens on IPv4 loopback, and browsers try ::1
+  // first for `localhost`. Both spellings are allowed origins.
+  const publicOrigin = cfg.PUBLIC_ORIGIN ?? `http://127.0.0.1:${cfg.WEB_PORT}`;
+  const allowedOrigins = [`http://localhost:${cfg.WEB_PORT}`, `http://127.0.0.1:${cfg.WEB_PORT}`];
+  const env = appEnvironment(
+    {
+      DATABASE_URL: appUrl,
+      PUBLIC_ORIGIN: publicOrigin,
+      ALLOWED_ORIGINS: [cfg.ALLOWED_ORIGINS, ...allowedOrigins].filter(Boolean).join(','),
+      SERVER_PORT: String(cfg.SERVER_PORT),
+      SERVER_HOST: cfg.SERVER_HOST,
+      ENGINE_PORT: String(cfg.ENGINE_PORT),
+    },
+    {
+      NODE_ENV: dev ? 'development' : 'production',
+      // The single-machine default feeds a paced synthetic market (a few GB of ticks a day,
+      // kept as retention allows); set ENGINE_TICK_RATE / ENGINE_SYMBOLS to change it.
+      ENGINE_TICK_RATE: '200',
+      ENGINE_SYMBOLS: '24',
+      ENGINE_SHARDS: '2',
+    },
+  );
   const bus = createBus({ redisUrl: cfg.REDIS_URL, log });
   stops.push(() => bus.close());
   const server = await startServer({ config: loadServerConfig(env), log: log.child({ app: 'server' }), bus });
   stops.unshift(() => server.close());
-  const engine = await startEngine({ config: loadEngineConfig(env), bus, log: log.child({ app: 'engine' }) });
-  stops.unshift(() => engine.stop());
+  const engineConfig = loadEngineConfig(env);
+  const engine = await startEngine({ config: engineConfig, bus, log: log.child({ app: 'engine' }) });
+  stops.unshift(async () => {
+    await engine.stop();
+  });
+  const engineHttp = await startEngineHttp({
+    engine,
+    host: engineConfig.host,
+    port: engineConfig.port,
+    log: log.child({ app: 'engine' }),
+  });
+  stops.unshift(() => engineHttp.close());
 
-  // 5. The console.
+  // 4. The console.
   const webEnv = {
     ...env,
     PORT: String(cfg.WEB_PORT),
@@ -103,6 +130,11 @@ async function main(): Promise<void> {
       }),
   );
   await waitForHttp(`http://${cfg.WEB_HOST}:${cfg.WEB_PORT}/`, 60_000);
+
+  // The first admin, once, when everything answers: a start that failed half-way never eats
+  // the only copy of the one-time password.
+  const ownerDb = createDb(ownerUrl, { max: 2, applicationName: 'aegis-launcher' });
+  const firstAdmin = await createFirstAdminIfNone(ownerDb.db).finally(() => ownerDb.close());
 
   banner({
     url: publicOrigin,
@@ -159,6 +191,9 @@ function banner(info: {
     `  server    ${info.serverUrl}  (health: ${info.serverUrl}/health/ready)`,
     `  engine    ${info.engineUrl}  (metrics: ${info.engineUrl}/metrics)`,
   ];
+  if (!info.firstAdmin) {
+    lines.push('', '  Sign in with your admin account (`npm run aegis -- admin create` makes another).');
+  }
   if (info.firstAdmin) {
     lines.push(
       '',
@@ -171,7 +206,8 @@ function banner(info: {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
+  await runStops();
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
   } else {

