@@ -115,7 +115,8 @@ async function appendInTransaction(tx: AuditDb, event: AuditEvent): Promise<Reco
   const ipSql =
     event.ip === undefined
       ? sql`nullif(current_setting('app.client_ip', true), '')`
-      : sql`${cleanIp(event.ip)}::text`;
+      : // Validated by isIP, so the cast cannot fail; host() is how verify reads it back.
+        sql`host(${cleanIp(event.ip)}::inet)`;
 
   await tx.execute(sql`select pg_advisory_xact_lock(${chainLockKey(tenantSql)})`);
   // One round trip after the lock: the chain head (if any), the resolved request context and the
@@ -144,9 +145,11 @@ async function appendInTransaction(tx: AuditDb, event: AuditEvent): Promise<Reco
   }>;
   if (!ctxRow) throw new AppError(ErrorCode.INTERNAL, 'audit: context query returned no row');
 
-  // Normalize the IP the way PostgreSQL stores it (host() of the inet), so verify re-reads the same text.
-  const ip = cleanIp(ctxRow.ip_text);
-  let ipNormalized: string | null = null;
+  // The IP as PostgreSQL stores it (host() of the inet), so verify re-reads the same text. An
+  // explicit IP was normalized in the query above; one from the request setting is checked here
+  // first (an invalid setting must not fail the action).
+  const ip = event.ip === undefined ? cleanIp(ctxRow.ip_text) : null;
+  let ipNormalized: string | null = event.ip === undefined ? null : ctxRow.ip_text;
   if (ip) {
     const [r] = (await tx.execute(sql`select host(${ip}::inet) as ip`)) as unknown as Array<{ ip: string }>;
     ipNormalized = r?.ip ?? null;

@@ -272,4 +272,31 @@ describe('platform chain (tenant null)', () => {
     expect([r1.seq, r2.seq]).toEqual([1, 2]);
     expect(await audit.verify(app.db, { tenantId: null })).toMatchObject({ ok: true, rows: 2 });
   });
+
+  it('stores explicit IPs as PostgreSQL normalizes them and drops invalid ones, keeping the chain valid', async () => {
+    const ips = [
+      '2001:DB8:0:0:0:0:0:1',
+      '::ffff:192.0.2.1',
+      'fe80::1%eth0',
+      '198.51.100.7',
+      'not-an-ip',
+      "1.2.3.4'; drop table x;--",
+    ];
+    const stored: (string | null)[] = [];
+    for (const ip of ips) {
+      const r = await audit.record(app.db, {
+        tenantId: null,
+        action: 'auth.login',
+        actor,
+        ip,
+        outcome: 'failed',
+      });
+      const [row] = await owner<
+        { ip: string | null }[]
+      >`select host(ip) as ip from audit_log where id = ${r.id}`;
+      stored.push(row!.ip);
+    }
+    expect(stored).toEqual(['2001:db8::1', '::ffff:192.0.2.1', 'fe80::1', '198.51.100.7', null, null]);
+    expect(await audit.verify(app.db, { tenantId: null })).toMatchObject({ ok: true });
+  });
 });
