@@ -61,6 +61,8 @@ export interface Coefficients {
   warmupTicks: number;
   breakoutMinOfi: number;
   meanReversionZ: number;
+  /** meanReversionZ squared (the detector compares squares: no square root per tick). */
+  meanReversionZ2: number;
   absorptionVolumeRatio: number;
   absorptionMinImbalance: number;
   absorptionMaxMoveSigmas: number;
@@ -85,6 +87,7 @@ export function coefficients(f: FeatureParams, p: PatternParams): Coefficients {
     warmupTicks: p.warmupTicks,
     breakoutMinOfi: p.breakoutMinOfi,
     meanReversionZ: p.meanReversionZ,
+    meanReversionZ2: p.meanReversionZ * p.meanReversionZ,
     absorptionVolumeRatio: p.absorptionVolumeRatio,
     absorptionMinImbalance: p.absorptionMinImbalance,
     absorptionMaxMoveSigmas: p.absorptionMaxMoveSigmas,

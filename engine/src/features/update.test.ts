@@ -9,8 +9,8 @@ import {
   type FeatureParams,
   featureParamsSchema,
 } from './params.ts';
-import { F, FeatureState, HALF_WORDS, HALF0 } from './state.ts';
-import { computeNextHalf } from './update.ts';
+import { F, FeatureState, FIELD_WORDS, HALF0, PRICES_OFFSET, STATE_WORDS } from './state.ts';
+import { computeTick } from './update.ts';
 
 /**
  * Every feature against a straightforward, non-incremental definition computed from the whole
@@ -68,7 +68,7 @@ interface Expected {
   momentum: number;
   bandHi: number;
   bandLo: number;
-  priceZ: number;
+  devVar: number;
 }
 
 function reference(history: T[], p: FeatureParams): Expected & { skip: string[] } {
@@ -125,14 +125,13 @@ function reference(history: T[], p: FeatureParams): Expected & { skip: string[] 
   const momentum = m >= N ? Math.log(last / prices[m - N]!) : 0;
   const window = prices.slice(Math.max(0, m - p.bandWindow + 1));
 
-  let priceZ = 0;
-  let priceZDegenerate = false;
+  let devVar = 0;
   if (m >= 1) {
     const dev = prices.map((x, k) => x - emaClosed(prices.slice(0, k + 1), aSlow));
-    const before = dev.slice(1, m).map((d) => d * d); // d_1² .. d_{m-1}² (d_0 is 0 by the seed)
-    const devVar = before.length > 0 ? ewmaFromZero(before, alphaOfSpan(p.deviationSpan)) : 0;
-    priceZ = devVar > 0 ? dev[m]! / Math.sqrt(devVar) : 0;
-    priceZDegenerate = Math.sqrt(devVar) <= 1e-9 * last;
+    devVar = ewmaFromZero(
+      dev.slice(1).map((d) => d * d), // d_0 is 0 by the seed
+      alphaOfSpan(p.deviationSpan),
+    );
   }
 
   return {
@@ -144,10 +143,10 @@ function reference(history: T[], p: FeatureParams): Expected & { skip: string[] 
     microPrice,
     spreadZ,
     momentum,
-    bandHi: window.length ? Math.max(...window) : 0,
-    bandLo: window.length ? Math.min(...window) : 0,
-    priceZ,
-    skip: [...(spreadZDegenerate ? ['spreadZ'] : []), ...(priceZDegenerate ? ['priceZ'] : [])],
+    bandHi: window.length ? Math.log(Math.max(...window)) : 0,
+    bandLo: window.length ? Math.log(Math.min(...window)) : 0,
+    devVar,
+    skip: spreadZDegenerate ? ['spreadZ'] : [],
   };
 }
 
@@ -164,17 +163,18 @@ function actual(st: FeatureState): Expected {
     momentum: g(F.MOMENTUM),
     bandHi: g(F.BAND_HI),
     bandLo: g(F.BAND_LO),
-    priceZ: g(F.PRICE_Z),
+    devVar: g(F.DEV_VAR),
   };
 }
 
-function apply(st: FeatureState, t: T, abs: number, k: Coefficients): void {
+/** Compute tick `t` into symbol 0's next half without committing it; returns the current half. */
+function compute(st: FeatureState, t: T, abs: number, k: Coefficients): number {
   const half = st.active(0);
-  const cur = HALF0 + half * HALF_WORDS;
-  const nxt = HALF0 + (1 - half) * HALF_WORDS;
-  computeNextHalf(
+  const cur = HALF0 + half * STATE_WORDS;
+  const nxt = HALF0 + (1 - half) * STATE_WORDS;
+  computeTick(
     st.f64,
-    0,
+    PRICES_OFFSET,
     cur,
     nxt,
     abs,
@@ -189,7 +189,10 @@ function apply(st: FeatureState, t: T, abs: number, k: Coefficients): void {
     t.askSize,
     k,
   );
-  st.flip(0, 1 - half);
+  return half;
+}
+function apply(st: FeatureState, t: T, abs: number, k: Coefficients): void {
+  st.flip(0, 1 - compute(st, t, abs, k));
 }
 
 function close(a: number, b: number): boolean {
@@ -266,14 +269,14 @@ describe('features against their reference definitions', () => {
             }
           }
           expect(st.get(0, F.TICKS)).toBe(i + 1);
-          expect(st.get(0, F.LAST_APPLIED_ABS)).toBe(i);
+          expect(st.get(0, F.APPLIED_END)).toBe(i + 1);
         }
       }),
       { numRuns: 200 },
     );
   });
 
-  it('a half-written next half (crash before the flip) leaves the current state intact and replays identically', () => {
+  it('a tick computed but never committed (crash before the flip) leaves a state that replays identically', () => {
     fc.assert(
       fc.property(ticksArb, fc.nat(), (ticks, cut) => {
         const k = coefficients(featureParamsSchema.parse({}), DEFAULT_PATTERN_PARAMS);
@@ -283,27 +286,11 @@ describe('features against their reference definitions', () => {
         for (let i = 0; i < ticks.length; i++) {
           const t = ticks[i]!;
           if (i === at) {
-            // Compute the next half but "die" before the flip, then garbage part of that half.
-            const half = b.active(0);
-            const nxt = HALF0 + (1 - half) * HALF_WORDS;
-            computeNextHalf(
-              b.f64,
-              0,
-              HALF0 + half * HALF_WORDS,
-              nxt,
-              i,
-              t.tsUs,
-              t.kind,
-              t.aggressor,
-              t.price,
-              t.size,
-              t.bid,
-              t.ask,
-              t.bidSize,
-              t.askSize,
-              k,
-            );
-            b.f64.fill(Number.NaN, nxt, nxt + (cut % HALF_WORDS));
+            // Compute the tick (this writes its history slot and the next half) and "die" before
+            // the flip, with part of the next half garbage.
+            const half = compute(b, t, i, k);
+            const nxt = HALF0 + (1 - half) * STATE_WORDS;
+            b.f64.fill(Number.NaN, nxt + (cut % FIELD_WORDS), nxt + FIELD_WORDS);
           }
           apply(a, t, i, k);
           apply(b, t, i, k);

@@ -17,6 +17,7 @@
  * full speed (feeds/replay.ts: the engine's binary `.ticks` or CSV).
  */
 import { createLogger } from '@aegis/shared/logging';
+import { FeatureStepper } from '../features/feature-stepper.ts';
 import {
   coefficients,
   DEFAULT_FEATURE_PARAMS,
@@ -24,14 +25,13 @@ import {
   type FeatureParams,
   type PatternParams,
 } from '../features/params.ts';
-import { copyFeatures, F, FeatureState, HALF_WORDS, HALF0, STATE_STRIDE } from '../features/state.ts';
-import { computeNextHalf } from '../features/update.ts';
+import { F, FeatureState } from '../features/state.ts';
 import { MalformedRecords } from '../feeds/malformed.ts';
 import { ReplayFeed } from '../feeds/replay.ts';
 import { SymbolTable } from '../feeds/symbol-table.ts';
 import { SyntheticMarket } from '../feeds/synthetic.ts';
 import { createTickRecord, type TickRecord } from '../feeds/tick.ts';
-import { detectionDirection, detectionPattern, detectPatterns } from '../patterns/detectors.ts';
+import { detectionDirection, detectionPattern } from '../patterns/detectors.ts';
 import { FEATURE_COUNT, PATTERN_NAMES } from '../ring/layout.ts';
 import { MODEL_INPUT_SIZE, toModelInputs } from './inputs.ts';
 import type { LabelledSet } from './mlp.ts';
@@ -88,27 +88,18 @@ class CandidateCollector {
   readonly counts: Record<string, number> = { breakout: 0, mean_reversion: 0, absorption: 0 };
   ticks = 0;
   private readonly state: FeatureState;
-  private readonly k;
+  private readonly stepper: FeatureStepper;
 
   constructor(symbols: number, fp: FeatureParams, pp: PatternParams) {
     this.state = FeatureState.create(symbols);
-    this.k = coefficients(fp, pp);
+    this.stepper = new FeatureStepper(this.state, coefficients(fp, pp));
   }
 
   apply(t: TickRecord): void {
     const sym = t.symbolId;
     const state = this.state;
-    const f64 = state.f64;
-    const block = sym * STATE_STRIDE;
-    const curHalf = state.active(sym);
-    const cur = block + HALF0 + curHalf * HALF_WORDS;
-    const nxt = block + HALF0 + (1 - curHalf) * HALF_WORDS;
-    computeNextHalf(
-      f64,
-      block,
-      cur,
-      nxt,
-      this.ticks,
+    const detection = this.stepper.apply(
+      sym,
       t.tsEventUs,
       t.kind,
       t.aggressor,
@@ -118,14 +109,12 @@ class CandidateCollector {
       t.ask,
       t.bidSize,
       t.askSize,
-      this.k,
     );
-    const detection = detectPatterns(f64, block, cur, nxt, t.kind, t.tsEventUs, this.k);
     while (this.mids.length <= sym) this.mids.push(new F64List());
     const mids = this.mids[sym]!;
     if (detection !== 0) {
       const features = new Float64Array(FEATURE_COUNT);
-      copyFeatures(f64, nxt, features, 0);
+      state.snapshot(sym, features);
       const pattern = detectionPattern(detection);
       this.counts[PATTERN_NAMES[pattern]!]! += 1;
       this.candidates.push({
@@ -133,11 +122,10 @@ class CandidateCollector {
         tick: mids.n,
         pattern,
         direction: detectionDirection(detection),
-        price: f64[nxt + F.LAST_PRICE]!,
+        price: state.get(sym, F.LAST_PRICE),
         features,
       });
     }
-    state.flip(sym, 1 - curHalf);
     mids.push(t.bid > 0 && t.ask >= t.bid ? (t.bid + t.ask) / 2 : mids.n > 0 ? mids.a[mids.n - 1]! : t.price);
     this.ticks++;
   }

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { FeatureStepper } from '../features/feature-stepper.ts';
 import {
   coefficients,
   DEFAULT_FEATURE_PARAMS,
   type PatternParams,
   patternParamsSchema,
 } from '../features/params.ts';
-import { FeatureState, HALF_WORDS, HALF0 } from '../features/state.ts';
-import { computeNextHalf } from '../features/update.ts';
+import { FeatureState } from '../features/state.ts';
 import { PATTERN, TICK_KIND } from '../ring/layout.ts';
-import { detectionDirection, detectionPattern, detectPatterns } from './detectors.ts';
+import { detectionDirection, detectionPattern } from './detectors.ts';
 
 /** Crafted tick sequences, one symbol, 1 ms apart. */
 interface Tick {
@@ -59,17 +59,11 @@ interface Hit {
 
 function run(ticks: Tick[], params: Partial<PatternParams> = {}, stepUs = MS): Hit[] {
   const k = coefficients(DEFAULT_FEATURE_PARAMS, patternParamsSchema.parse(params));
-  const st = FeatureState.create(1);
+  const stepper = new FeatureStepper(FeatureState.create(1), k);
   const hits: Hit[] = [];
   ticks.forEach((t, i) => {
-    const half = st.active(0);
-    const cur = HALF0 + half * HALF_WORDS;
-    const nxt = HALF0 + (1 - half) * HALF_WORDS;
-    const ts = T0 + i * stepUs;
-    computeNextHalf(st.f64, 0, cur, nxt, i, ts, t.kind, t.aggressor, t.price, t.size, t.bid, t.ask, 5, 5, k);
-    const d = detectPatterns(st.f64, 0, cur, nxt, t.kind, ts, k);
+    const d = stepper.apply(0, T0 + i * stepUs, t.kind, t.aggressor, t.price, t.size, t.bid, t.ask, 5, 5);
     if (d !== 0) hits.push({ i, pattern: detectionPattern(d), direction: detectionDirection(d) });
-    st.flip(0, 1 - half);
   });
   return hits;
 }

@@ -1,5 +1,5 @@
 import type { Coefficients } from '../features/params.ts';
-import { F, PRICE_SLOTS, PRICES_OFFSET } from '../features/state.ts';
+import { F, PRICE_SLOTS } from '../features/state.ts';
 import { PATTERN, TICK_KIND } from '../ring/layout.ts';
 
 const PRICE_MASK = PRICE_SLOTS - 1;
@@ -14,23 +14,24 @@ export const detectionDirection = (d: number): number => (d & 3) - 1;
 const encode = (pattern: number, direction: number): number => pattern * 4 + direction + 1;
 
 /**
- * Run the pattern detectors on a symbol's freshly computed next half (`nxt`), with the half before
- * the tick (`cur`) for the values the tick must be compared against. At most one candidate per
- * tick, by priority breakout > absorption > mean reversion; a pattern whose per-symbol cooldown
- * (event time) has not elapsed is passed over. On a detection the cooldown and the CANDIDATES
- * count are written into `nxt`, so they commit with the tick (and replay identically after a
- * crash). Deterministic: a function of the state and the tick only.
+ * Run the pattern detectors on a symbol's next half (`f64[nxt..]`, just computed by computeTick)
+ * with its current half (`f64[cur..]`, the fields before the tick) and its history (`f64[hist..]`,
+ * already extended by the tick). At most one candidate per tick, by priority breakout > absorption > mean reversion;
+ * a pattern whose per-symbol cooldown (event time) has not elapsed is passed over. On a detection
+ * the cooldown and the CANDIDATES count are written into the next half, so they commit with the tick
+ * (and replay identically after a crash). Deterministic: a function of the state and the tick.
  *
  * - breakout: the reference price leaves the band of the previous W prices (above the high / below
  *   the low) while the order-flow imbalance agrees (OFI ≥ +min / ≤ −min) → long / short;
- * - absorption (trades only): short-horizon trade size ≥ ratio × its long-horizon level, flow one-
- *   sided (|imbalance| ≥ min), yet the price moved less than k per-tick sigmas × sqrt(M) over the
- *   last M prices: the passive side is absorbing → trade against the aggressors;
- * - mean reversion: |(p − emaSlow) / sd| ≥ z → trade back toward the mean.
+ * - absorption (trades only): short-horizon trade size ≥ ratio × its long-horizon level, flow
+ *   one-sided (|imbalance| ≥ min), yet the price moved less than k per-tick sigmas × sqrt(M) over
+ *   the last M prices: the passive side is absorbing → trade against the aggressors;
+ * - mean reversion: |p − emaSlow| ≥ z × sd, sd from the deviation variance before the tick → trade
+ *   back toward the mean (compared squared: no square root per tick).
  */
 export function detectPatterns(
   f64: Float64Array,
-  block: number,
+  hist: number,
   cur: number,
   nxt: number,
   kind: number,
@@ -38,19 +39,23 @@ export function detectPatterns(
   k: Coefficients,
 ): number {
   const prices = f64[nxt + F.PRICES]!;
+  const prevPrices = f64[cur + F.PRICES]!;
   // Only ticks that produced a reference price, and only after warm-up.
-  if (prices === f64[cur + F.PRICES] || f64[nxt + F.TICKS]! <= k.warmupTicks) return NO_DETECTION;
-  const p = f64[nxt + F.LAST_PRICE]!;
+  if (prices === prevPrices || f64[nxt + F.TICKS]! <= k.warmupTicks) return NO_DETECTION;
+  const lp = f64[nxt + F.LAST_LOG_PRICE]!;
 
-  if (prices > k.bandWindow && tsUs >= f64[nxt + F.COOLDOWN_BREAKOUT]!) {
-    const ofi = f64[nxt + F.OFI]!;
+  if (prevPrices >= k.bandWindow && tsUs >= f64[nxt + F.COOLDOWN_BREAKOUT]!) {
     let dir = 0;
-    if (p > f64[cur + F.BAND_HI]! && ofi >= k.breakoutMinOfi) dir = 1;
-    else if (p < f64[cur + F.BAND_LO]! && ofi <= -k.breakoutMinOfi) dir = -1;
+    if (lp > f64[cur + F.BAND_HI]!) dir = 1;
+    else if (lp < f64[cur + F.BAND_LO]!) dir = -1;
     if (dir !== 0) {
-      f64[nxt + F.COOLDOWN_BREAKOUT] = tsUs + k.cooldownUs;
-      f64[nxt + F.CANDIDATES] = f64[nxt + F.CANDIDATES]! + 1;
-      return encode(PATTERN.breakout, dir);
+      const ov = f64[nxt + F.OFI_VOLUME]!;
+      const ofi = ov > 0 ? f64[nxt + F.OFI_SIGNED]! / ov : 0;
+      if (dir * ofi >= k.breakoutMinOfi) {
+        f64[nxt + F.COOLDOWN_BREAKOUT] = tsUs + k.cooldownUs;
+        f64[nxt + F.CANDIDATES] = f64[nxt + F.CANDIDATES]! + 1;
+        return encode(PATTERN.breakout, dir);
+      }
     }
   }
 
@@ -59,9 +64,9 @@ export function detectPatterns(
     if (volFast > 0 && volFast >= k.absorptionVolumeRatio * f64[nxt + F.OFI_VOLUME]!) {
       const imbalance = f64[nxt + F.FLOW_SIGNED_FAST]! / volFast;
       if (imbalance >= k.absorptionMinImbalance || imbalance <= -k.absorptionMinImbalance) {
-        const past = f64[block + PRICES_OFFSET + ((prices - 1 - k.absorptionTicks) & PRICE_MASK)]!;
-        const move = Math.abs(Math.log(p / past));
-        const limit = k.absorptionMaxMoveSigmas * f64[nxt + F.REALIZED_VOL]! * k.absorptionSqrtTicks;
+        const past = f64[hist + ((prices - 1 - k.absorptionTicks) & PRICE_MASK)]!;
+        const move = Math.abs(lp - past);
+        const limit = k.absorptionMaxMoveSigmas * Math.sqrt(f64[nxt + F.RV_VAR]!) * k.absorptionSqrtTicks;
         if (limit > 0 && move <= limit) {
           f64[nxt + F.COOLDOWN_ABSORPTION] = tsUs + k.cooldownUs;
           f64[nxt + F.CANDIDATES] = f64[nxt + F.CANDIDATES]! + 1;
@@ -72,11 +77,12 @@ export function detectPatterns(
   }
 
   if (tsUs >= f64[nxt + F.COOLDOWN_MEAN_REVERSION]!) {
-    const z = f64[nxt + F.PRICE_Z]!;
-    if (z >= k.meanReversionZ || z <= -k.meanReversionZ) {
+    const v = f64[cur + F.DEV_VAR]!;
+    const d = f64[nxt + F.LAST_PRICE]! - f64[nxt + F.EMA_SLOW]!;
+    if (v > 0 && d * d >= k.meanReversionZ2 * v) {
       f64[nxt + F.COOLDOWN_MEAN_REVERSION] = tsUs + k.cooldownUs;
       f64[nxt + F.CANDIDATES] = f64[nxt + F.CANDIDATES]! + 1;
-      return encode(PATTERN.mean_reversion, z > 0 ? -1 : 1);
+      return encode(PATTERN.mean_reversion, d > 0 ? -1 : 1);
     }
   }
   return NO_DETECTION;

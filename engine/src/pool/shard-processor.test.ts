@@ -9,7 +9,7 @@ import {
 } from '../../tests/support/pipeline-reference.ts';
 import { feedTape, generateTape } from '../../tests/support/tick-tape.ts';
 import { coefficients, DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../features/params.ts';
-import { FeatureState } from '../features/state.ts';
+import { FeatureState, FIELD_WORDS, HALF0, STATE_STRIDE, STATE_WORDS } from '../features/state.ts';
 import { TICK } from '../ring/layout.ts';
 import { SHARD, ShardControl } from './shard-control.ts';
 import { ShardProcessor } from './shard-processor.ts';
@@ -66,19 +66,28 @@ function expectSameAsReference(candidates: CandidateRow[], state: FeatureState):
 }
 
 describe('ShardProcessor crash recovery', () => {
-  it('part of a batch applied, cursor not committed: the takeover skips exactly the applied ticks', () => {
+  it('part of a batch applied, cursor not committed, a next half half-written: exact takeover', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 14_000 }),
         fc.integer({ min: 1, max: 700 }),
         fc.boolean(),
-        (x, j, hintToo) => {
+        fc.integer({ min: 0, max: FIELD_WORDS }),
+        (x, j, hintToo, torn) => {
           const t = setup();
           const p = t.processor(0);
           let done = 0;
           while (done < x) done += p.processBatch(Math.min(256, x - done));
           const applied = p.processBatch(j);
           t.rollBack(done, hintToo);
+          // The next tick's computation was under way when the worker died: garbage in the
+          // inactive half of its symbol.
+          const next = done + applied;
+          if (next < t.rings.ticks[0]!.head()) {
+            const sym = t.rings.ticks[0]!.u32[t.rings.ticks[0]!.base32(next) + TICK.u32.symbolId]!;
+            const nxt = sym * STATE_STRIDE + HALF0 + (1 - t.state.active(sym)) * STATE_WORDS;
+            t.state.f64.fill(Number.NaN, nxt + torn, nxt + FIELD_WORDS);
+          }
           const candidates = t.finish();
           expectSameAsReference(candidates, t.state);
           expect(t.control.get(0, SHARD.REPLAY_SKIPPED)).toBe(applied);
@@ -99,6 +108,7 @@ describe('ShardProcessor crash recovery', () => {
         let done = 0;
         while (done < target) done += p.processBatch(Math.min(256, target - done));
         expect(p.processBatch(1)).toBe(1); // emits the candidate, flips, commits
+        expect(t.rings.candidates[0]!.readable(0)).toBe(which + 1);
         // Undo the flip and the commit: the state a crash between publish and flip leaves.
         const sym = t.rings.ticks[0]!.u32[t.rings.ticks[0]!.base32(target) + TICK.u32.symbolId]!;
         t.state.flip(sym, 1 - t.state.active(sym));

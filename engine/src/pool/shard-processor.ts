@@ -1,6 +1,14 @@
 import type { Coefficients } from '../features/params.ts';
-import { copyFeatures, F, type FeatureState, HALF_WORDS, HALF0, STATE_STRIDE } from '../features/state.ts';
-import { computeNextHalf } from '../features/update.ts';
+import {
+  copyFeatures,
+  F,
+  type FeatureState,
+  HALF0,
+  PRICES_OFFSET,
+  STATE_STRIDE,
+  STATE_WORDS,
+} from '../features/state.ts';
+import { computeTick } from '../features/update.ts';
 import { detectionDirection, detectionPattern, detectPatterns } from '../patterns/detectors.ts';
 import { CANDIDATE, TICK } from '../ring/layout.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
@@ -25,20 +33,21 @@ export interface ShardProcessorOptions {
 }
 
 /**
- * The whole per-shard hot path, independent of which thread runs it (the pool's owner worker, the
- * per-batch task shape of the benchmark, or a test's single-threaded reference):
- * tick ring → per-symbol features (double-buffered state) → detectors → candidate ring.
+ * The whole per-shard hot path, independent of the thread that runs it (the pool's owner worker,
+ * the per-batch task shape of the benchmark, or a test's single-threaded reference):
+ * tick ring → per-symbol features → detectors → candidate ring.
  *
- * Exactly-once across crashes (a worker can be terminated at any instruction):
- *   per tick:  skip if the symbol's LAST_APPLIED_ABS ≥ this tick's absolute position (applied
- *              before a crash); else compute the next half, detect, publish the candidate (if any)
- *              into the candidate ring, then flip the half (commit point of the tick);
- *   per batch: store ABS_HINT, then commit the tick-ring cursor.
- * A crash before the flip leaves the tick unapplied (its half is rewritten from scratch on
+ * Exactly once across crashes (a worker can be terminated at any instruction):
+ *   per tick:  skip it if the symbol's APPLIED_END is past its absolute position (applied before a
+ *              crash); else compute the symbol's next half, run the detectors on it, publish the
+ *              candidate (if any), then flip the symbol's ACTIVE half (Atomics.store: the commit
+ *              point of the tick, features/state.ts);
+ *   per batch: store ABS_HINT, then commit the tick-ring cursor (Atomics.store).
+ * A crash before the flip leaves the tick unapplied (its next half is rewritten from scratch on
  * replay). A crash between the candidate publish and the flip replays the tick, recomputes the
- * same candidate, and finds it as the last published record of the candidate ring (candidateId =
- * low word of the tick's absolute position, same symbol): it is not written twice. That check
- * only runs for ticks below the head the ring had when this processor took the shard over.
+ * same candidate and finds it as the last record of the candidate ring (candidateId = low word of
+ * the tick's absolute position, same symbol): it is not written twice. That check only runs for
+ * ticks below the ring head seen when this processor took the shard over.
  */
 export class ShardProcessor {
   readonly shard: number;
@@ -47,13 +56,13 @@ export class ShardProcessor {
   readonly ticks: RingBuffer;
   readonly candidates: RingBuffer;
   private readonly state: FeatureState;
-  private readonly f64: Float64Array;
   private readonly control: ShardControl;
   private readonly k: Coefficients;
   private readonly blockOnFull: boolean;
   private readonly hintIndex: number;
+  private readonly counters: number;
   /** Ticks below this absolute position may have been half-processed by a previous owner. */
-  private recoveryEndAbs: number;
+  private readonly recoveryEndAbs: number;
 
   constructor(o: ShardProcessorOptions) {
     this.shard = o.shard;
@@ -62,11 +71,11 @@ export class ShardProcessor {
     this.ticks = RingBuffer.attach(o.tickRing);
     this.candidates = RingBuffer.attach(o.candidateRing);
     this.state = o.state;
-    this.f64 = o.state.f64;
     this.control = o.control;
     this.k = o.coefficients;
     this.blockOnFull = o.candidatePolicy === 'block';
     this.hintIndex = o.control.at(o.shard, SHARD.ABS_HINT);
+    this.counters = o.control.at(o.shard, 0);
     const cursor = this.ticks.cursor(this.consumer);
     this.recoveryEndAbs = this.absoluteOf(cursor) + ((this.ticks.head() - cursor) >>> 0);
   }
@@ -93,8 +102,8 @@ export class ShardProcessor {
 
   /**
    * Process up to `maxBatch` published ticks and commit the cursor once. Returns the number of
-   * ticks consumed (0 when the ring was empty). Returns early, without committing the unfinished
-   * part, when a blocking candidate claim is interrupted by a stop request.
+   * ticks consumed (0 when the ring was empty). Returns early, committing only the finished part,
+   * when a blocking candidate claim is interrupted by a stop request.
    */
   processBatch(maxBatch: number): number {
     const ring = this.ticks;
@@ -107,12 +116,14 @@ export class ShardProcessor {
     const i8 = ring.i8;
     const rf = ring.f64;
     const state = this.state;
-    const f64 = this.f64;
+    const f64 = state.f64;
+    const si32 = state.i32;
     const symbols = state.symbols;
     const shards = this.shards;
     const shard = this.shard;
+    const k = this.k;
     const ctl = this.control.f64;
-    const base = this.control.at(shard, 0);
+    const counters = this.counters;
     const abs0 = this.absoluteOf(from);
     let done = 0;
     for (; done < n; done++) {
@@ -121,24 +132,25 @@ export class ShardProcessor {
       const b32 = ring.base32(seq);
       const sym = u32[b32 + TICK.u32.symbolId]!;
       if (sym >= symbols || sym % shards !== shard) {
-        ctl[base + SHARD.MISROUTED]!++;
+        ctl[counters + SHARD.MISROUTED]!++;
         continue;
       }
       const block = sym * STATE_STRIDE;
-      const curHalf = state.active(sym);
-      const cur = block + HALF0 + curHalf * HALF_WORDS;
-      if (f64[cur + F.LAST_APPLIED_ABS]! >= abs) {
-        ctl[base + SHARD.REPLAY_SKIPPED]!++;
+      const half = Atomics.load(si32, block * 2);
+      const cur = block + HALF0 + half * STATE_WORDS;
+      if (f64[cur + F.APPLIED_END]! > abs) {
+        ctl[counters + SHARD.REPLAY_SKIPPED]!++;
         continue;
       }
-      const nxt = block + HALF0 + (1 - curHalf) * HALF_WORDS;
+      const nxt = block + HALF0 + (1 - half) * STATE_WORDS;
+      const hist = block + PRICES_OFFSET;
       const tsUs = u32[b32 + TICK.u32.tsEventHi]! * TWO_POW_32 + u32[b32 + TICK.u32.tsEventLo]!;
       const b8 = ring.base8(seq);
       const kind = u8[b8 + TICK.u8.kind]!;
       const b64 = ring.base64(seq);
-      computeNextHalf(
+      computeTick(
         f64,
-        block,
+        hist,
         cur,
         nxt,
         abs,
@@ -151,15 +163,14 @@ export class ShardProcessor {
         rf[b64 + TICK.f64.ask]!,
         rf[b64 + TICK.f64.bidSize]!,
         rf[b64 + TICK.f64.askSize]!,
-        this.k,
+        k,
       );
-      const detection = detectPatterns(f64, block, cur, nxt, kind, tsUs, this.k);
+      const detection = detectPatterns(f64, hist, cur, nxt, kind, tsUs, k);
       if (detection !== 0 && !this.emit(detection, sym, nxt, abs, b32)) break;
-      state.flip(sym, 1 - curHalf);
+      Atomics.store(si32, block * 2, 1 - half); // the tick's commit point
     }
     if (done === 0) return 0;
-    const end = abs0 + done;
-    ctl[this.hintIndex] = end;
+    ctl[this.hintIndex] = abs0 + done;
     ring.commit(this.consumer, (from + done) >>> 0);
     return done;
   }
@@ -169,7 +180,7 @@ export class ShardProcessor {
     const ring = this.candidates;
     const id = abs >>> 0;
     const ctl = this.control.f64;
-    const base = this.control.at(this.shard, 0);
+    const f64 = this.state.f64;
     if (abs < this.recoveryEndAbs) {
       const head = ring.head();
       if (head !== 0) {
@@ -178,7 +189,7 @@ export class ShardProcessor {
           ring.u32[last + CANDIDATE.u32.candidateId] === id &&
           ring.u32[last + CANDIDATE.u32.symbolId] === sym
         ) {
-          ctl[base + SHARD.DUPLICATES_SKIPPED]!++;
+          ctl[this.counters + SHARD.DUPLICATES_SKIPPED]!++;
           return true;
         }
       }
@@ -186,7 +197,7 @@ export class ShardProcessor {
     let seq = ring.tryClaim(1);
     if (seq === -1) {
       if (!this.blockOnFull) {
-        ctl[base + SHARD.CANDIDATES_DROPPED]!++;
+        ctl[this.counters + SHARD.CANDIDATES_DROPPED]!++;
         return true;
       }
       while (seq === -1) {
@@ -205,8 +216,8 @@ export class ShardProcessor {
     ring.u8[c8 + CANDIDATE.u8.pattern] = detectionPattern(detection);
     ring.i8[c8 + CANDIDATE.i8.direction] = detectionDirection(detection);
     const c64 = ring.base64(seq);
-    ring.f64[c64 + CANDIDATE.f64.price] = this.f64[nxt + F.LAST_PRICE]!;
-    copyFeatures(this.f64, nxt, ring.f64, c64 + CANDIDATE.f64.features);
+    ring.f64[c64 + CANDIDATE.f64.price] = f64[nxt + F.LAST_PRICE]!;
+    copyFeatures(f64, nxt, ring.f64, c64 + CANDIDATE.f64.features);
     // Published per candidate, before the tick's flip: candidates are rare (cooldowns), and this
     // order is what makes a crash between the two detectable (see the class comment).
     ring.publish((seq + 1) >>> 0);
@@ -219,6 +230,6 @@ export class ShardProcessor {
   }
   /** Take-over bookkeeping: called once by the owner that constructed this processor. */
   countTakeover(): void {
-    this.control.f64[this.control.at(this.shard, SHARD.TAKEOVERS)]!++;
+    this.control.f64[this.counters + SHARD.TAKEOVERS]!++;
   }
 }
