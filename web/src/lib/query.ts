@@ -17,7 +17,17 @@ export interface Query<T> {
   readonly refetch: () => Promise<void>;
 }
 
-export function createQuery<T>(fetcher: () => Promise<T>, options: { pollMs?: number } = {}): Query<T> {
+export interface QueryOptions {
+  /** Refetch every so many milliseconds while the tab is visible (last good data is kept). */
+  pollMs?: number;
+  /**
+   * On UNAUTHORIZED (session expired or revoked elsewhere), go to /login and come back here
+   * after signing in. Default true; the session loader handles it itself.
+   */
+  redirectOnUnauthorized?: boolean;
+}
+
+export function createQuery<T>(fetcher: () => Promise<T>, options: QueryOptions = {}): Query<T> {
   const [state, setState] = createSignal<QueryState<T>>({ status: 'loading' });
   let generation = 0;
 
@@ -27,6 +37,11 @@ export function createQuery<T>(fetcher: () => Promise<T>, options: { pollMs?: nu
       const data = await fetcher();
       if (mine === generation) setState({ status: 'ready', data, updatedAt: new Date() });
     } catch (error) {
+      if ((options.redirectOnUnauthorized ?? true) && errorCodeOf(error) === 'UNAUTHORIZED') {
+        const next = window.location.pathname + window.location.search;
+        window.location.assign(`/login?next=${encodeURIComponent(next)}`);
+        return;
+      }
       // Keep showing the last good data on a failed poll; show the error only when we have none.
       if (mine === generation && state().status !== 'ready') {
         setState({ status: 'error', message: errorMessageOf(error), code: errorCodeOf(error) });

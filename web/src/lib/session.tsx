@@ -23,7 +23,7 @@ const SessionContext = createContext<SessionContextValue>();
 export function SessionProvider(props: { children: JSX.Element }) {
   const navigate = useNavigate();
   const location = useLocation();
-  const query = createQuery(() => trpc.auth.me.query());
+  const query = createQuery(() => trpc.auth.me.query(), { redirectOnUnauthorized: false });
   const me = () => {
     const s = query.state();
     return s.status === 'ready' ? s.data : undefined;

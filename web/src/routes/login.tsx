@@ -1,6 +1,6 @@
 import { Title } from '@solidjs/meta';
 import { useNavigate, useSearchParams } from '@solidjs/router';
-import { createSignal, Show } from 'solid-js';
+import { createSignal, onMount, Show } from 'solid-js';
 import { AuthCard } from '../components/auth-card.tsx';
 import { errorCodeOf, errorMessageOf, trpc } from '../lib/trpc.ts';
 
@@ -15,6 +15,17 @@ export default function Login() {
   const [params] = useSearchParams();
   const [error, setError] = createSignal<string>();
   const [pending, setPending] = createSignal(false);
+
+  // Already signed in (a bookmark to /login, the back button): continue to the console.
+  onMount(async () => {
+    if (params.signedOut) return;
+    try {
+      const me = await trpc.auth.me.query();
+      navigate(me.user.mustChangePassword ? '/change-password' : safeNext(params.next), { replace: true });
+    } catch {
+      // Not signed in: stay here.
+    }
+  });
 
   const onSubmit = async (event: SubmitEvent) => {
     event.preventDefault();
