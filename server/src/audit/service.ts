@@ -183,6 +183,28 @@ async function appendInTransaction(tx: AuditDb, event: AuditEvent): Promise<Reco
   return { id: Number(inserted?.id), tenantId: fields.tenantId, seq: fields.seq, hash };
 }
 
+/**
+ * Appends in a transaction of its own, for events that must survive the caller's rollback
+ * (a refused order, a failed action): the caller's transaction is about to roll back, so a row
+ * written there would vanish with it. The chain is named explicitly (`tenantId`, null = platform).
+ *
+ * Never call it for a chain the caller's still-open transaction has already appended to: that
+ * transaction holds the chain's lock until it ends, so this one would wait for it. lock_timeout
+ * turns such a mistake into an error instead of a hung request.
+ */
+export async function recordDetached(
+  db: AuditDb,
+  event: AuditEvent & { tenantId: string | null },
+): Promise<RecordedAudit> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('lock_timeout', '5s', true)`);
+    if (event.tenantId !== null) {
+      await tx.execute(sql`select set_config('app.tenant_id', ${event.tenantId}, true)`);
+    }
+    return appendInTransaction(tx, event);
+  });
+}
+
 /** Columns read back for verify and list, in the exact textual form that was hashed. */
 const ROW_COLUMNS = sql.raw(`
   id::text as id, tenant_id::text as tenant_id, seq::text as seq,
@@ -366,4 +388,4 @@ export async function list(db: AuditDb, filters: ListFilters): Promise<ListPage>
 }
 
 /** The service as one object, so call sites read `audit.record(tx, …)`. */
-export const audit = { record, verify, list } as const;
+export const audit = { record, recordDetached, verify, list } as const;
