@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import { F, type FeatureState } from '../features/state.ts';
+import type { SymbolNamesReader } from '../feeds/symbol-table.ts';
 import { TICK, usFromWords } from '../ring/layout.ts';
 import type { RingBuffer } from '../ring/ring-buffer.ts';
 import { float8, optionalNumeric, timestampText } from './copy-text.ts';
@@ -58,8 +59,8 @@ export interface TimescaleWriterOptions {
   readonly sql: Sql;
   readonly tickRings: readonly RingBuffer[];
   readonly consumer: number;
-  /** id -> symbol name (grows as feeds intern symbols). */
-  readonly symbolNames: string[];
+  /** id -> symbol name, from the symbol table's shared memory (grows as feeds intern symbols). */
+  readonly symbolNames: SymbolNamesReader;
   readonly featureState?: FeatureState;
   /** Minimum ms between two feature rows of a symbol; 0 disables features. */
   readonly featureSampleMs: number;
@@ -194,7 +195,7 @@ export class TimescaleWriter {
         const b8 = r.base8(seq);
         const u32 = r.u32;
         const f64 = r.f64;
-        const symbol = symbolNames[u32[b32 + TICK.u32.symbolId] as number] ?? 'UNKNOWN';
+        const symbol = symbolNames.nameOf(u32[b32 + TICK.u32.symbolId] as number) ?? 'UNKNOWN';
         const ts = usFromWords(
           u32[b32 + TICK.u32.tsEventHi] as number,
           u32[b32 + TICK.u32.tsEventLo] as number,
@@ -224,7 +225,8 @@ export class TimescaleWriter {
     this.#pendingTs = [];
     if (!state || period <= 0) return [];
     const names = this.#o.symbolNames;
-    const n = Math.min(names.length, state.symbols);
+    names.nameOf(Number.MAX_SAFE_INTEGER); // refresh the cached names
+    const n = Math.min(names.size, state.symbols);
     if (this.#featureTs.length < n) {
       const ts = new Float64Array(n);
       ts.set(this.#featureTs);
@@ -240,7 +242,7 @@ export class TimescaleWriter {
       if (!(ts > (this.#featureTs[sym] as number)) || now - (this.#featureWallMs[sym] as number) < period)
         continue;
       out.push(
-        `${timestampText(ts)}\t${names[sym]}\t${float8(state.get(sym, F.EMA_FAST))}\t${float8(state.get(sym, F.EMA_SLOW))}\t${float8(state.get(sym, F.VWAP))}\t${float8(state.get(sym, F.REALIZED_VOL))}\t${float8(state.get(sym, F.OFI))}\t${float8(state.get(sym, F.MICRO_PRICE))}\t${float8(state.get(sym, F.SPREAD_Z))}\t${float8(state.get(sym, F.MOMENTUM))}\n`,
+        `${timestampText(ts)}\t${names.nameOf(sym)}\t${float8(state.get(sym, F.EMA_FAST))}\t${float8(state.get(sym, F.EMA_SLOW))}\t${float8(state.get(sym, F.VWAP))}\t${float8(state.get(sym, F.REALIZED_VOL))}\t${float8(state.get(sym, F.OFI))}\t${float8(state.get(sym, F.MICRO_PRICE))}\t${float8(state.get(sym, F.SPREAD_Z))}\t${float8(state.get(sym, F.MOMENTUM))}\n`,
       );
       this.#pendingSamples.push(sym);
       this.#pendingTs.push(ts);

@@ -4,6 +4,8 @@ import type { WriterCheckpoint } from './timescale-writer.ts';
 export interface WriterStartup {
   readonly databaseUrl: string;
   readonly tickRings: readonly SharedArrayBuffer[];
+  /** SymbolTable.namesSab: ids -> names without messages (see symbol-table.ts). */
+  readonly symbolNamesSab: SharedArrayBuffer;
   readonly consumer: number;
   readonly featureStateSab: SharedArrayBuffer | null;
   readonly featureSampleMs: number;
@@ -14,11 +16,7 @@ export interface WriterStartup {
 }
 
 export type MainToWriter =
-  | {
-      readonly type: 'checkpoint';
-      readonly checkpoint: WriterCheckpoint;
-      readonly symbols: readonly (readonly [number, string])[];
-    }
+  | { readonly type: 'checkpoint'; readonly checkpoint: WriterCheckpoint }
   | { readonly type: 'stop'; readonly deadlineMs: number };
 
 export type WriterToMain =

@@ -51,6 +51,7 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
   const startup: WriterStartup = {
     databaseUrl: o.databaseUrl,
     tickRings: o.tickRings.map((r) => r.sab),
+    symbolNamesSab: o.symbolTable.namesSab,
     consumer: o.consumer,
     featureStateSab: o.featureStateSab,
     featureSampleMs: o.featureSampleMs,
@@ -64,7 +65,6 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
     name: 'aegis-writer',
   });
   let nextId = 1;
-  let symbolsSent = 0;
   const pending: { id: number; positions: Readonly<Record<string, string>>; atMs: number }[] = [];
   let resolveReady!: () => void;
   let rejectReady!: (e: Error) => void;
@@ -111,10 +111,6 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
     ready,
     exited,
     checkpoint(positions) {
-      const names = o.symbolTable.names();
-      const symbols: [number, string][] = [];
-      for (let i = symbolsSent; i < names.length; i++) symbols.push([i, names[i] as string]);
-      symbolsSent = names.length;
       const checkpoint: WriterCheckpoint = {
         id: nextId++,
         heads: o.tickRings.map((r) => r.head()),
@@ -122,7 +118,7 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
         tsIngestUs: Date.now() * 1000,
       };
       pending.push({ id: checkpoint.id, positions: checkpoint.positions, atMs: Date.now() });
-      worker.postMessage({ type: 'checkpoint', checkpoint, symbols } satisfies MainToWriter);
+      worker.postMessage({ type: 'checkpoint', checkpoint } satisfies MainToWriter);
     },
     stop(deadlineMs) {
       return new Promise((resolve) => {

@@ -3,11 +3,12 @@
  * A thread of its own because the feeds on the main thread may block (Atomics.wait) on a full
  * ring under the `block` policy — the consumer that frees the ring must not share their thread.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '@aegis/shared/logging';
 import postgres from 'postgres';
 import { z } from 'zod';
 import { FeatureState } from '../features/state.ts';
+import { SymbolNamesReader } from '../feeds/symbol-table.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
 import { TimescaleWriter, WRITER_STAT } from './timescale-writer.ts';
 import type { MainToWriter, WriterToMain } from './writer-messages.ts';
@@ -15,6 +16,7 @@ import type { MainToWriter, WriterToMain } from './writer-messages.ts';
 const startupSchema = z.object({
   databaseUrl: z.string().min(1),
   tickRings: z.array(z.instanceof(SharedArrayBuffer)).min(1),
+  symbolNamesSab: z.instanceof(SharedArrayBuffer),
   consumer: z.number().int().min(0),
   featureStateSab: z.instanceof(SharedArrayBuffer).nullable(),
   featureSampleMs: z.number().int().min(0),
@@ -24,20 +26,19 @@ const startupSchema = z.object({
   logLevel: z.string(),
 });
 
-const port = parentPort;
-if (!port) throw new Error('writer-worker must run in a worker thread');
+if (!parentPort) throw new Error('writer-worker must run in a worker thread');
+const port: MessagePort = parentPort;
 const send = (m: WriterToMain) => port.postMessage(m);
 
 const s = startupSchema.parse(workerData);
 const log = createLogger({ name: 'engine-writer', level: s.logLevel });
 const stats = new Float64Array(s.stats);
 const sql = postgres(s.databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
-const symbolNames: string[] = [];
 const writer = new TimescaleWriter({
   sql,
   tickRings: s.tickRings.map((b) => RingBuffer.attach(b)),
   consumer: s.consumer,
-  symbolNames,
+  symbolNames: new SymbolNamesReader(s.symbolNamesSab),
   ...(s.featureStateSab ? { featureState: FeatureState.attach(s.featureStateSab) } : {}),
   featureSampleMs: s.featureSampleMs,
   stats,
@@ -48,7 +49,6 @@ let stopDeadline = 0;
 let wake: (() => void) | null = null;
 port.on('message', (m: MainToWriter) => {
   if (m.type === 'checkpoint') {
-    for (const [id, name] of m.symbols) symbolNames[id] = name;
     writer.offer(m.checkpoint);
     if (writer.backlog() >= s.batchRows) wake?.();
   } else if (m.type === 'stop') {

@@ -1,0 +1,127 @@
+import { MemoryBus } from '@aegis/shared/bus/memory-bus';
+import { createLogger } from '@aegis/shared/logging';
+import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEngineConfig } from '../../src/config.ts';
+import { MalformedRecords } from '../../src/feeds/malformed.ts';
+import { ReplayFeed } from '../../src/feeds/replay.ts';
+import { SymbolTable } from '../../src/feeds/symbol-table.ts';
+import { copyTick, createTickRecord, type TickRecord } from '../../src/feeds/tick.ts';
+import { startEngine } from '../../src/index.ts';
+import { FIXTURE_PATH, FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts';
+
+const log = createLogger({ name: 'writer-test', level: 'silent' });
+let db: MigratedTestDatabase;
+
+beforeAll(async () => {
+  db = await createMigratedTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+async function fixtureTicks(): Promise<{ ticks: TickRecord[]; names: SymbolTable }> {
+  const names = new SymbolTable({ capacity: 100, shards: 1 });
+  const ticks: TickRecord[] = [];
+  await new ReplayFeed(
+    { path: FIXTURE_PATH, speed: 0, symbolTable: names, malformed: new MalformedRecords(log) },
+    createTickRecord(),
+  ).run({ publish: (t) => ticks.push(copyTick(t, createTickRecord())) > 0 });
+  return { ticks, names };
+}
+
+describe('timescale writer', () => {
+  it('persists exactly the ticks fed in, field by field, plus sampled features, signals and the cursor', async () => {
+    const config = loadEngineConfig({
+      DATABASE_URL: db.appUrl,
+      ENGINE_FEED: 'replay',
+      ENGINE_REPLAY_FILE: FIXTURE_PATH,
+      ENGINE_REPLAY_SPEED: '0',
+      ENGINE_SIGNAL_MIN_SCORE: '0',
+      ENGINE_SYMBOLS: '12',
+      ENGINE_SHARDS: '3',
+      ENGINE_WORKERS: '1',
+      ENGINE_RING_CAPACITY: '1024', // small rings: many flushes, wrap-around, backpressure
+      ENGINE_FEATURE_SAMPLE_MS: '1',
+      ENGINE_EXECUTION_PROVIDER: 'cpu',
+      LOG_LEVEL: 'silent',
+    });
+    const bus = new MemoryBus();
+    const engine = await startEngine({ config, bus, log });
+    await engine.feedsDone;
+    const report = await engine.stop();
+    await bus.close();
+    expect(report).toMatchObject({
+      ticksIn: FIXTURE_TICKS,
+      ticksPersisted: FIXTURE_TICKS,
+      ticksLost: 0,
+      ticksDropped: 0,
+    });
+
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const rows = await sql<
+        {
+          ts_us: string;
+          symbol: string;
+          seq: string;
+          kind: number;
+          price: string;
+          size: string;
+          bid: string | null;
+          ask: string | null;
+          bid_size: string | null;
+          ask_size: string | null;
+          aggressor: number;
+        }[]
+      >`select (extract(epoch from ts) * 1000000)::bigint::text as ts_us, symbol, seq::text, kind, price::text,
+               size::text, bid::text, ask::text, bid_size::text, ask_size::text, aggressor
+        from ticks order by ticks.symbol, ticks.seq`;
+      const { ticks, names } = await fixtureTicks();
+      const expected = ticks
+        .map((t) => ({ ...t, symbol: names.symbolOf(t.symbolId) }))
+        .sort((a, b) => a.symbol.localeCompare(b.symbol) || a.seq - b.seq);
+      expect(rows).toHaveLength(expected.length);
+      const opt = (s: string | null) => (s === null ? 0 : Number(s));
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        const t = expected[i]!;
+        expect({
+          ts: Number(r.ts_us),
+          symbol: r.symbol,
+          seq: Number(r.seq),
+          kind: r.kind,
+          price: Number(r.price),
+          size: Number(r.size),
+          bid: opt(r.bid),
+          ask: opt(r.ask),
+          bidSize: opt(r.bid_size),
+          askSize: opt(r.ask_size),
+          aggressor: r.aggressor,
+        }).toEqual({
+          ts: t.tsEventUs,
+          symbol: t.symbol,
+          seq: t.seq,
+          kind: t.kind,
+          price: t.price,
+          size: t.size,
+          bid: t.bid,
+          ask: t.ask,
+          bidSize: t.bidSize,
+          askSize: t.askSize,
+          aggressor: t.aggressor,
+        });
+      }
+      const [features] = await sql<{ n: number }[]>`select count(*)::int as n from features`;
+      expect(features!.n).toBeGreaterThan(0);
+      const [signals] = await sql<{ n: number }[]>`select count(*)::int as n from signals`;
+      expect(signals!.n).toBe(report.signalsOut);
+      expect(report.signalsOut).toBeGreaterThan(0);
+      const cursors = await sql`select name, position from engine_cursors`;
+      expect(cursors).toEqual([{ name: `feed:replay:${FIXTURE_PATH}`, position: `bin:${FIXTURE_TICKS}` }]);
+    } finally {
+      await sql.end();
+    }
+  });
+});
