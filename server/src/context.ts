@@ -10,6 +10,7 @@ import type { Principal } from './auth/principal.ts';
 import { parseCookies, sessionCookieName } from './auth/session.ts';
 import type { Db } from './db/database.ts';
 import type { ServerConfig } from './env.ts';
+import type { ExecutionRuntime } from './execution/runtime.ts';
 
 /**
  * Request context. `createContextInner` builds it from explicit parts (tests and `createCaller`
@@ -33,6 +34,8 @@ export interface ServerDeps {
   readonly rateLimiter?: RequestRateLimiter;
   /** Signal consumer, decision agent and stream names (server/src/agent/runtime.ts). */
   readonly decisions?: DecisionsRuntime;
+  /** Orders, brokers, positions, kill switch (server/src/execution/runtime.ts). */
+  readonly execution?: ExecutionRuntime;
 }
 
 /** What the rate-limit middleware (trpc.ts §3) asks; throws AppError RATE_LIMITED / UNAVAILABLE. */
@@ -87,6 +90,7 @@ export function createContextInner(opts: CreateContextInnerOptions): Context {
     loginThrottle: opts.loginThrottle,
     ...(opts.rateLimiter ? { rateLimiter: opts.rateLimiter } : {}),
     ...(opts.decisions ? { decisions: opts.decisions } : {}),
+    ...(opts.execution ? { execution: opts.execution } : {}),
     requestId,
     ip: opts.ip ?? null,
     userAgent: opts.userAgent ?? null,

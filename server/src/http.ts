@@ -11,9 +11,12 @@ import { type DecisionsTuning, startDecisions } from './agent/runtime.ts';
 import { type LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle } from './auth/login-throttle.ts';
 import { PasswordHasher } from './auth/password.ts';
 import { deleteExpiredSessions } from './auth/session.ts';
+import { QuoteBook } from './brokers/quote-book.ts';
 import { type Context, createContextFactory, type RequestRateLimiter, type ServerDeps } from './context.ts';
 import type { ServerConfig } from './env.ts';
 import { retryAfterSecondsOf } from './errors.ts';
+import { ExecutionRuntime } from './execution/runtime.ts';
+import type { ExecutionOptions } from './execution/types.ts';
 import { RateLimiter } from './rate-limit/limiter.ts';
 import { createRateLimitRedis, waitForRedisReady } from './rate-limit/redis-client.ts';
 import { MemoryWindowStore, RedisWindowStore } from './rate-limit/window-store.ts';
@@ -38,6 +41,8 @@ export interface StartServerOptions {
   readonly redisKeyPrefix?: string;
   /** Signal consumer / agent knobs (tests). */
   readonly decisions?: DecisionsTuning;
+  /** Execution service options (tests: paper broker, intervals); `false` runs without it. */
+  readonly execution?: Partial<ExecutionOptions> | false;
 }
 
 export interface RunningServer {
@@ -90,6 +95,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.decisions ? { tuning: options.decisions } : {}),
   });
 
+  // Orders, brokers, reconciliation, kill switch: recovers pending outbox rows and unknown
+  // orders before serving.
+  const execution =
+    options.execution === false
+      ? undefined
+      : new ExecutionRuntime({
+          db: database.db,
+          bus,
+          quotes: new QuoteBook(),
+          log: log.child({ module: 'execution' }),
+          ...(options.execution ? { options: options.execution } : {}),
+        });
+  await execution?.start();
+
   const deps: ServerDeps = {
     config,
     db: database.db,
@@ -100,6 +119,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     loginThrottle,
     ...(rateLimiter ? { rateLimiter } : {}),
     decisions,
+    ...(execution ? { execution } : {}),
   };
 
   const trpc = createHTTPHandler({
@@ -190,6 +210,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           setTimeout(() => server.closeAllConnections(), 5_000).unref();
         });
         await decisions.close().catch((err) => log.warn({ err }, 'decisions close failed'));
+        await execution?.stop().catch((err) => log.warn({ err }, 'execution stop failed'));
         if (redis) redis.disconnect();
         if (ownBus) await bus.close().catch((err) => log.warn({ err }, 'bus close failed'));
         if (ownDb) await database.close();

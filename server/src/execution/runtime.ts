@@ -2,6 +2,7 @@ import { positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, ne } from 'drizzle-orm';
+import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { ExecutionReport } from '../brokers/types.ts';
 import { BrokerRegistry } from './broker-registry.ts';
 import { type HaltMessage, KillSwitch, parseHaltMessage } from './kill-switch.ts';
@@ -29,6 +30,8 @@ const PUBLISH_TIMEOUT_MS = 500;
  */
 export class ExecutionRuntime {
   readonly options: ExecutionOptions;
+  /** Latest quotes of this process (reference prices, marks, paper fills). */
+  readonly quotes: QuoteBook;
   readonly orders: OrderService;
   readonly brokers: BrokerRegistry;
   readonly dispatcher: OutboxDispatcher;
@@ -41,6 +44,7 @@ export class ExecutionRuntime {
 
   constructor(deps: ExecutionDeps) {
     this.#deps = deps;
+    this.quotes = deps.quotes;
     this.options = {
       ...DEFAULT_EXECUTION_OPTIONS,
       ...deps.options,

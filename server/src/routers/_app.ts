@@ -3,8 +3,14 @@ import { createCallerFactory, createTRPCRouter } from '../trpc.ts';
 import { auditRouter } from './audit.ts';
 import { authRouter } from './auth.ts';
 import { desksRouter } from './desks.ts';
+import { equityRouter } from './equity.ts';
+import { haltRouter } from './halt.ts';
 import { keysRouter } from './keys.ts';
 import { orderflowRouter } from './orderflow.ts';
+import { ordersRouter } from './orders.ts';
+import { pnlRouter } from './pnl.ts';
+import { positionsRouter } from './positions.ts';
+import { riskRouter } from './risk.ts';
 import { signalsRouter } from './signals.ts';
 import { usersRouter } from './users.ts';
 
@@ -20,6 +26,12 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   orderflow: orderflowRouter,
   signals: signalsRouter,
+  orders: ordersRouter,
+  positions: positionsRouter,
+  pnl: pnlRouter,
+  equity: equityRouter,
+  risk: riskRouter,
+  halt: haltRouter,
 });
 
 export type AppRouter = typeof appRouter;

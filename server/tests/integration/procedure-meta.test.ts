@@ -120,7 +120,9 @@ async function probe(p: ProcedureInfo, auth: { bearer?: string; jar?: CookieJar 
 function expectation(meta: ProcedureMeta, subject: AuthorizationSubject) {
   if (!isPermission(meta.permission)) return { status: 400 };
   let reason = authorize(meta.permission, subject, new Date(), 600_000);
-  if (!reason && meta.humanOnly && subject.kind !== 'session') reason = 'human_only';
+  if (!reason && (meta.humanOnly || meta.reauth) && subject.kind !== 'session') reason = 'human_only';
+  // Meta `reauth` (stricter than the matrix) needs a password re-entry the probes never made.
+  if (!reason && meta.reauth && !subject.reauthenticatedAt) reason = 'reauth_required';
   return reason ? { status: 403, reason } : { status: 400 };
 }
 

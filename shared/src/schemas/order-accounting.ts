@@ -33,7 +33,7 @@ export const pnlSummary = z.object({
 });
 export type PnlSummary = z.infer<typeof pnlSummary>;
 
-export const equitySeriesInput = z.object({
+export const equitySeriesInput = z.strictObject({
   from: z.date().optional(),
   to: z.date().optional(),
   limit: z.number().int().min(1).max(10_000).default(2_000),

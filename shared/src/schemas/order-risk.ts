@@ -32,7 +32,8 @@ export const riskLimitsRow = riskLimitsFields.extend({
 });
 export type RiskLimitsRow = z.infer<typeof riskLimitsRow>;
 
-export const setRiskLimitsInput = riskLimitsFields.partial().extend({
+export const setRiskLimitsInput = z.strictObject({
+  ...riskLimitsFields.partial().shape,
   symbol: z.union([z.literal('*'), instrumentSymbol]).default('*'),
 });
 export type SetRiskLimitsInput = z.infer<typeof setRiskLimitsInput>;

@@ -129,7 +129,7 @@ export const fillView = z.object({
 });
 export type FillView = z.infer<typeof fillView>;
 
-export const listOrdersInput = z.object({
+export const listOrdersInput = z.strictObject({
   status: z.enum(['working', 'terminal', 'all']).default('all'),
   symbol: instrumentSymbol.optional(),
   limit: z.number().int().min(1).max(500).default(100),

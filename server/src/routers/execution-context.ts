@@ -1,0 +1,13 @@
+import { AppError } from '@aegis/shared/errors';
+import { z } from 'zod';
+import type { Context } from '../context.ts';
+import type { ExecutionRuntime } from '../execution/runtime.ts';
+
+/** The execution runtime of this server process (routers of orders, positions, P&L, risk, halt). */
+export function executionOf(ctx: Pick<Context, 'execution'>): ExecutionRuntime {
+  if (!ctx.execution) throw new AppError('UNAVAILABLE', 'execution service is not running in this process');
+  return ctx.execution;
+}
+
+/** Procedures without parameters still refuse unknown input (strict), like every other input. */
+export const noInput = z.strictObject({}).optional();

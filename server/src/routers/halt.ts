@@ -1,0 +1,89 @@
+import { AppError } from '@aegis/shared/errors';
+import { haltScope, haltState } from '@aegis/shared/schemas/order-risk';
+import { z } from 'zod';
+import { actorOf } from '../auth/principal.ts';
+import type { Context } from '../context.ts';
+import { createTRPCRouter, deskProcedure } from '../trpc.ts';
+import { executionOf, noInput } from './execution-context.ts';
+
+/**
+ * The kill switch. Desk scope: traders engage, desk admins release; the global scope needs a
+ * platform administrator. Both need a recent password re-entry (reauth) and are audited. A
+ * desk release never lifts the global halt.
+ */
+function requireScope(ctx: Pick<Context, 'principal'>, scope: 'global' | 'desk') {
+  if (scope === 'global' && !ctx.principal?.user.isPlatformAdmin) {
+    throw new AppError('FORBIDDEN', 'Platform administrators only', { reason: 'platform_admin_required' });
+  }
+}
+
+export const haltRouter = createTRPCRouter({
+  engage: deskProcedure
+    .meta({ scope: 'trade', permission: 'killswitch.engage', reauth: true })
+    .input(z.strictObject({ scope: haltScope.default('desk'), reason: z.string().trim().min(1).max(500) }))
+    .output(z.object({ state: haltState, cancelsQueued: z.number().int() }))
+    .mutation(({ ctx, input }) => {
+      requireScope(ctx, input.scope);
+      return executionOf(ctx).killSwitch.engage({
+        scope: input.scope,
+        tenantId: ctx.desk.id,
+        actor: actorOf(ctx.principal),
+        reason: input.reason,
+        meta: { requestId: ctx.requestId, ip: ctx.ip },
+      });
+    }),
+
+  release: deskProcedure
+    .meta({ scope: 'admin', permission: 'killswitch.release', reauth: true })
+    .input(z.strictObject({ scope: haltScope.default('desk') }))
+    .output(haltState)
+    .mutation(({ ctx, input }) => {
+      requireScope(ctx, input.scope);
+      return executionOf(ctx).killSwitch.release({
+        scope: input.scope,
+        tenantId: ctx.desk.id,
+        actor: actorOf(ctx.principal),
+        meta: { requestId: ctx.requestId, ip: ctx.ip },
+      });
+    }),
+
+  status: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(noInput)
+    .output(haltState)
+    .query(({ ctx }) => executionOf(ctx).killSwitch.status(ctx.desk.id)),
+
+  /** Live halt state (SSE): the current state, then every change from any process. */
+  updates: deskProcedure.meta({ scope: 'read', permission: 'desk.read' }).subscription(async function* ({
+    ctx,
+    signal,
+  }) {
+    const ex = executionOf(ctx);
+    let wake: (() => void) | null = null;
+    let dirty = true;
+    const off = ex.onHalt((m) => {
+      if (m.scope === 'global' || m.tenantId === ctx.desk.id) {
+        dirty = true;
+        wake?.();
+      }
+    });
+    const onAbort = () => wake?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      while (!signal?.aborted) {
+        if (dirty) {
+          dirty = false;
+          yield await ex.killSwitch.status(ctx.desk.id);
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+    } finally {
+      off();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }),
+});

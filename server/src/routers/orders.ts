@@ -1,0 +1,82 @@
+import {
+  fillView,
+  idempotencyKey,
+  listOrdersInput,
+  orderView,
+  placeOrderInput,
+} from '@aegis/shared/schemas/order';
+import { tracked } from '@trpc/server';
+import { z } from 'zod';
+import { actorOf } from '../auth/principal.ts';
+import { withTenant } from '../db/database.ts';
+import { getOrderWithFills, listOrders } from '../execution/queries.ts';
+import { orderUpdatesChannel } from '../execution/types.ts';
+import { openChannelFeed } from '../signals/channel-feed.ts';
+import { createTRPCRouter, deskProcedure } from '../trpc.ts';
+import { executionOf } from './execution-context.ts';
+
+/**
+ * Orders: thin procedures over the execution service. `place` needs an idempotency key (scoped
+ * to desk, principal and procedure): a retry with the same key and order returns the same order,
+ * a different order under the same key is a CONFLICT. A governor denial is not an error: the
+ * order comes back `denied` with every rule's verdict.
+ */
+export const ordersRouter = createTRPCRouter({
+  place: deskProcedure
+    .meta({ scope: 'trade', permission: 'orders.place' })
+    .input(z.strictObject({ idempotencyKey, order: placeOrderInput }))
+    .output(orderView)
+    .mutation(({ ctx, input }) =>
+      executionOf(ctx).orders.place({
+        tenantId: ctx.desk.id,
+        actor: actorOf(ctx.principal),
+        origin: ctx.principal.kind === 'api_key' ? 'api' : 'human',
+        input: input.order,
+        idempotencyKey: input.idempotencyKey,
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      }),
+    ),
+
+  cancel: deskProcedure
+    .meta({ scope: 'trade', permission: 'orders.cancel' })
+    .input(z.strictObject({ orderId: z.uuid() }))
+    .output(orderView)
+    .mutation(({ ctx, input }) =>
+      executionOf(ctx).orders.cancel(ctx.desk.id, input.orderId, actorOf(ctx.principal), {
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      }),
+    ),
+
+  list: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(listOrdersInput.default({ status: 'all', limit: 100 }))
+    .output(z.array(orderView))
+    .query(({ ctx, input }) => listOrders(ctx.tx, ctx.desk.id, input)),
+
+  get: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(z.strictObject({ id: z.uuid() }))
+    .output(z.object({ order: orderView, fills: z.array(fillView) }))
+    .query(({ ctx, input }) => getOrderWithFills(ctx.tx, ctx.desk.id, input.id)),
+
+  /** Live order changes of the desk (SSE); each event carries the order as it is now. */
+  updates: deskProcedure.meta({ scope: 'read', permission: 'desk.read' }).subscription(async function* ({
+    ctx,
+    signal,
+  }) {
+    const feed = await openChannelFeed(ctx.bus, orderUpdatesChannel(ctx.desk.id), { signal });
+    try {
+      for await (const message of feed) {
+        const { id } = JSON.parse(message) as { id: string };
+        const { order } = await withTenant(ctx.db, ctx.desk.id, (tx) =>
+          getOrderWithFills(tx, ctx.desk.id, id),
+        );
+        yield tracked(`${order.id}:${order.version}`, order);
+      }
+    } finally {
+      await feed.close();
+    }
+  }),
+});
