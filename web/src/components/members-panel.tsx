@@ -1,5 +1,6 @@
 import { createSignal, For, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
+import { useSession } from '../lib/session.tsx';
 import { errorMessageOf, type RouterInputs, trpc } from '../lib/trpc.ts';
 import { EmptyState, Panel, QueryView } from './panel.tsx';
 import { SecretOnce } from './secret-once.tsx';
@@ -16,7 +17,32 @@ const ROLES: readonly { value: Role; label: string }[] = [
  * once, which they must replace at first sign-in.
  */
 export function MembersPanel() {
+  const session = useSession();
   const members = createQuery(() => trpc.users.list.query());
+  const [notice, setNotice] = createSignal<string>();
+
+  // Changing a role ends the member's sessions (they sign in again under the new role);
+  // revoking it also revokes their keys on this desk. The server keeps at least one admin.
+  const changeRole = async (userId: string, email: string, role: Role | null, select: HTMLSelectElement) => {
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      const result = await trpc.users.setRole.mutate({ userId, role });
+      setNotice(
+        role === null
+          ? `${email} removed from the desk; ${result.sessionsEnded} sessions ended, ${result.keysRevoked} keys revoked.`
+          : `${email}: ${result.previousRole ?? 'none'} → ${result.role}; ${result.sessionsEnded} sessions ended.`,
+      );
+    } catch (e) {
+      setError(errorMessageOf(e));
+    }
+    await members.refetch();
+    // Keep the control in step with the server even when the change was refused.
+    const current = members.state();
+    if (current.status === 'ready') {
+      select.value = current.data.find((m) => m.userId === userId)?.role ?? '';
+    }
+  };
   const [created, setCreated] = createSignal<{ email: string; password: string }>();
   const [error, setError] = createSignal<string>();
   const [pending, setPending] = createSignal(false);
@@ -72,6 +98,13 @@ export function MembersPanel() {
           </div>
         </div>
       </Show>
+      <Show when={notice()}>
+        <div class="panel-body">
+          <div class="alert alert-info" role="status">
+            {notice()}
+          </div>
+        </div>
+      </Show>
       <Show when={created()}>
         {(c) => (
           <div class="panel-body">
@@ -107,7 +140,32 @@ export function MembersPanel() {
                           <td>{m.displayName}</td>
                           <td class="mono">{m.email}</td>
                           <td>
-                            <span class="role-badge">{m.role}</span>
+                            <Show
+                              when={m.userId !== session.me()?.user.id}
+                              fallback={<span class="role-badge">{m.role} (you)</span>}
+                            >
+                              <select
+                                class="select select-sm"
+                                aria-label={`Role of ${m.email}`}
+                                onChange={(e) =>
+                                  void changeRole(
+                                    m.userId,
+                                    m.email,
+                                    e.currentTarget.value === '' ? null : (e.currentTarget.value as Role),
+                                    e.currentTarget,
+                                  )
+                                }
+                              >
+                                <For each={ROLES}>
+                                  {(role) => (
+                                    <option value={role.value} selected={role.value === m.role}>
+                                      {role.value}
+                                    </option>
+                                  )}
+                                </For>
+                                <option value="">remove from desk</option>
+                              </select>
+                            </Show>
                           </td>
                           <td class="mono dim">{m.createdAt.slice(0, 10)}</td>
                           <td>

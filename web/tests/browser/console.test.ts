@@ -168,6 +168,9 @@ describe('console in Chromium against the real server', () => {
     expect((await page.getByTestId('secret-value').textContent())?.length).toBeGreaterThanOrEqual(12);
     await page.locator('table tbody tr', { hasText: 'trader@aegis.test' }).waitFor();
     await shot('05-settings');
+
+    await page.getByLabel('Role of trader@aegis.test').selectOption('viewer');
+    await page.getByText('trader@aegis.test: trader → viewer').waitFor();
   });
 
   test("the overview's recent activity is the desk's real audit log", async () => {
@@ -200,6 +203,13 @@ describe('console in Chromium against the real server', () => {
       .click();
     await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
     await page.locator('table tbody tr', { hasText: 'keys.create' }).first().waitFor();
+    await page.locator('table tbody tr', { hasText: 'users.setRole' }).first().waitFor();
+    // Filtered by action prefix: only key events remain.
+    const filter = page.getByRole('form', { name: 'Filter the audit log' });
+    await filter.getByLabel('Action').fill('keys.');
+    await filter.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.locator('table tbody tr', { hasText: 'users.' }).count()).toBe(0);
+    expect(await page.locator('table tbody tr', { hasText: 'keys.create' }).count()).toBe(1);
     await page.getByRole('button', { name: 'Verify chain' }).click();
     await page.getByText(/Chain intact/).waitFor();
     await shot('07-audit');
