@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { sessions, users } from '@aegis/shared/db';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, ne, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 import type { ServerConfig } from '../env.ts';
 import type { AuthUser, SessionRecord } from './principal.ts';
@@ -222,4 +222,34 @@ export function parseCookies(header: string | undefined): Map<string, string> {
     if (!out.has(name)) out.set(name, value);
   }
   return out;
+}
+
+/** A user's live sessions, newest first (for "where am I signed in"). */
+export async function listUserSessions(db: Queryable, userId: string, now = new Date()) {
+  return db
+    .select({
+      id: sessions.id,
+      createdAt: sessions.createdAt,
+      lastSeenAt: sessions.lastSeenAt,
+      expiresAt: sessions.expiresAt,
+      ip: sql<string | null>`host(${sessions.ip})`,
+      userAgent: sessions.userAgent,
+    })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, now), gt(sessions.absoluteExpiresAt, now)))
+    .orderBy(desc(sessions.createdAt))
+    .limit(200);
+}
+
+/** Ends one of the user's own sessions; false when there is no such session of theirs. */
+export async function invalidateOwnSession(
+  db: Queryable,
+  userId: string,
+  sessionId: string,
+): Promise<boolean> {
+  const rows = await db
+    .delete(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+    .returning({ id: sessions.id });
+  return rows.length > 0;
 }

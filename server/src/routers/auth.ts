@@ -1,5 +1,6 @@
 import { AppError } from '@aegis/shared/errors';
 import {
+  activeSessionSchema,
   deskSchema,
   emailSchema,
   isoTimestampSchema,
@@ -16,7 +17,10 @@ import { changePassword, login, reauthenticate } from '../auth/login.ts';
 import { listUserDesks } from '../auth/memberships.ts';
 import { actorOf, type Principal } from '../auth/principal.ts';
 import {
+  invalidateOwnSession,
   invalidateSession,
+  invalidateUserSessions,
+  listUserSessions,
   serializeBlankSessionCookie,
   serializeSessionCookie,
   setSessionActiveTenant,
@@ -138,6 +142,60 @@ export const authRouter = createTRPCRouter({
         requestMeta(ctx),
       );
       return { otherSessionsEnded: ended };
+    }),
+
+  /** Where the caller is signed in. */
+  sessions: protectedProcedure
+    .meta({ scope: 'read', permission: 'session.manage' })
+    .input(z.strictObject({}).optional())
+    .output(z.array(activeSessionSchema))
+    .query(async ({ ctx }) => {
+      const current = sessionOf(ctx.principal).id;
+      const rows = await listUserSessions(ctx.db, ctx.principal.user.id);
+      return rows.map((r) => ({
+        id: r.id,
+        current: r.id === current,
+        createdAt: tsIso(r.createdAt),
+        lastSeenAt: tsIso(r.lastSeenAt),
+        expiresAt: tsIso(r.expiresAt),
+        ip: r.ip,
+        userAgent: r.userAgent,
+      }));
+    }),
+
+  /** Ends one of the caller's other sessions, or all of them (`all: true`), keeping this one. */
+  revokeSessions: protectedProcedure
+    .meta({ scope: 'read', permission: 'session.manage' })
+    .input(
+      z.union([
+        z.strictObject({ sessionId: z.string().regex(/^[0-9a-f]{64}$/, 'must be a session id') }),
+        z.strictObject({ all: z.literal(true) }),
+      ]),
+    )
+    .output(z.object({ ended: z.number().int() }))
+    .mutation(async ({ ctx, input }) => {
+      const session = sessionOf(ctx.principal);
+      let ended: number;
+      if ('all' in input) {
+        ended = await invalidateUserSessions(ctx.db, ctx.principal.user.id, session.id);
+      } else {
+        if (input.sessionId === session.id) throw new AppError('BAD_INPUT', 'Use logout to end this session');
+        if (!(await invalidateOwnSession(ctx.db, ctx.principal.user.id, input.sessionId))) {
+          throw new AppError('NOT_FOUND', 'Session not found');
+        }
+        ended = 1;
+      }
+      await audit.record(ctx.db, {
+        action: 'auth.revokeSessions',
+        actor: actorOf(ctx.principal),
+        tenantId: null,
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+        targetType: 'user',
+        targetId: ctx.principal.user.id,
+        details: `sessions ended: ${ended}`,
+      });
+      return { ended };
     }),
 
   switchDesk: protectedProcedure

@@ -199,6 +199,31 @@ describe('session lifecycle', () => {
     await signIn(t.url, t.admin.email, adminPassword);
   });
 
+  it('lists own sessions and ends another one, or all others', async () => {
+    const a = await signIn(t.url, t.admin.email, adminPassword);
+    const b = await signIn(t.url, t.admin.email, adminPassword);
+    const c = await signIn(t.url, t.admin.email, adminPassword);
+    const list = await a.client.auth.sessions.query();
+    const current = list.filter((s) => s.current);
+    expect(current).toHaveLength(1);
+    expect(current[0]!.id).toBe(sessionIdOf(tokenOf(a.jar)));
+    expect(list.find((s) => s.id === sessionIdOf(tokenOf(b.jar)))?.ip).toBe('127.0.0.1');
+    // Ending b from a: b is out, c still in.
+    expect(await a.client.auth.revokeSessions.mutate({ sessionId: sessionIdOf(tokenOf(b.jar)) })).toEqual({
+      ended: 1,
+    });
+    expect((await failure(b.client.auth.me.query())).data?.httpStatus).toBe(401);
+    await c.client.auth.me.query();
+    // Someone else's or unknown session ids: not found.
+    expect(
+      (await failure(a.client.auth.revokeSessions.mutate({ sessionId: 'f'.repeat(64) }))).data?.httpStatus,
+    ).toBe(404);
+    const all = await a.client.auth.revokeSessions.mutate({ all: true });
+    expect(all.ended).toBeGreaterThanOrEqual(1);
+    expect((await failure(c.client.auth.me.query())).data?.httpStatus).toBe(401);
+    expect((await a.client.auth.sessions.query()).map((s) => s.current)).toEqual([true]);
+  });
+
   it('rejects weak and common new passwords', async () => {
     const { client } = await signIn(t.url, t.admin.email, adminPassword);
     for (const weak of ['short', 'password1234', 'qwertyuiop123', 'aaaaaaaaaaaaaaaa', '12345678901234']) {

@@ -92,3 +92,15 @@ export const apiKeySchema = z.object({
   lastUsedAt: isoTimestampSchema.nullable(),
 });
 export type ApiKey = z.infer<typeof apiKeySchema>;
+
+/** One of the caller's own active sessions (the id is SHA-256 of its token, never the token). */
+export const activeSessionSchema = z.object({
+  id: z.string().regex(/^[0-9a-f]{64}$/),
+  current: z.boolean(),
+  createdAt: isoTimestampSchema,
+  lastSeenAt: isoTimestampSchema,
+  expiresAt: isoTimestampSchema,
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+});
+export type ActiveSession = z.infer<typeof activeSessionSchema>;
