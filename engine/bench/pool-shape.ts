@@ -88,7 +88,7 @@ function batchShape(): Shape {
       candidatePolicy: 'drop',
       maxBatch: 256,
       spinsBeforeSleep: 0,
-      multiShardSleepMs: 1,
+      sleepTimeoutMs: 250,
     }),
   });
   let inFlight = false;

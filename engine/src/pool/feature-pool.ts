@@ -35,8 +35,8 @@ export interface FeaturePoolOptions {
   maxBatch?: number;
   /** Empty polls before a worker sleeps on Atomics.wait (default 64). */
   spinsBeforeSleep?: number;
-  /** Bounded sleep of a worker that owns several shards (default 0.2 ms). */
-  multiShardSleepMs?: number;
+  /** Longest single sleep before a worker re-checks its stop word (default 250 ms). */
+  sleepTimeoutMs?: number;
   /** Control memory of a previous pool over the same rings and state (resume after a stop). */
   controlSab?: SharedArrayBuffer;
   log?: Logger;
@@ -123,7 +123,7 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
     candidatePolicy: options.candidatePolicy ?? 'block',
     maxBatch: options.maxBatch ?? 256,
     spinsBeforeSleep: options.spinsBeforeSleep ?? 64,
-    multiShardSleepMs: options.multiShardSleepMs ?? 0.2,
+    sleepTimeoutMs: options.sleepTimeoutMs ?? 250,
   });
   if (tickRings.length !== shards || candidateRings.length !== shards) {
     throw new AppError(ErrorCode.BAD_INPUT, 'feature pool: one tick ring and one candidate ring per shard');

@@ -2,6 +2,7 @@ import { workerData } from 'node:worker_threads';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { coefficients } from '../features/params.ts';
 import { FeatureState } from '../features/state.ts';
+import { CTRL } from '../ring/layout.ts';
 import {
   type BatchResult,
   type FeatureTask,
@@ -76,15 +77,14 @@ function processorFor(ctx: WorkerContext, shard: number): ShardProcessor {
   });
 }
 
-function ownShards(ctx: WorkerContext, shards: number[]): OwnShardsResult {
+async function ownShards(ctx: WorkerContext, shards: number[]): Promise<OwnShardsResult> {
   const procs = shards.map((s) => processorFor(ctx, s));
   for (const p of procs) p.countTakeover();
-  const { maxBatch, spinsBeforeSleep, multiShardSleepMs } = ctx.data;
+  const { maxBatch, spinsBeforeSleep, sleepTimeoutMs } = ctx.data;
   const control = ctx.control;
   let ticks = 0;
   let sleeps = 0;
   let idle = 0;
-  let next = 0;
   for (;;) {
     let progressed = 0;
     for (let i = 0; i < procs.length; i++) progressed += procs[i]!.processBatch(maxBatch);
@@ -104,12 +104,35 @@ function ownShards(ctx: WorkerContext, shards: number[]): OwnShardsResult {
     if (++idle <= spinsBeforeSleep) continue;
     idle = 0;
     sleeps++;
-    // One shard: sleep until its producer publishes (the pool's stop also wakes us). Several
-    // shards: a thread can wait on one address only, so sleep on each in turn, bounded.
-    if (procs.length === 1) procs[0]!.waitForTicks(250);
-    else procs[next++ % procs.length]!.waitForTicks(multiShardSleepMs);
+    // One shard: block on its ring head until the producer publishes (the pool's stop also
+    // notifies). Several shards: a thread can block on one address only, so wait asynchronously
+    // on every head at once and resume on the first publish.
+    if (procs.length === 1) procs[0]!.waitForTicks(sleepTimeoutMs);
+    else await waitForAnyRing(procs, sleepTimeoutMs);
   }
   return { type: 'own', shards, ticks, sleeps };
+}
+
+/**
+ * Sleep until any of the shards' producers publishes (or the timeout passes): announce a sleeper
+ * on every ring, re-check them all (no lost wake-up, ring-buffer.ts), then Atomics.waitAsync on
+ * every head and resume on the first. Allocates a few promises per sleep, never per tick.
+ */
+async function waitForAnyRing(procs: ShardProcessor[], timeoutMs: number): Promise<void> {
+  for (const p of procs) Atomics.add(p.ticks.ctrl, CTRL.SLEEPERS, 1);
+  try {
+    const waits: Promise<unknown>[] = [];
+    for (const p of procs) {
+      const head = Atomics.load(p.ticks.ctrl, CTRL.HEAD);
+      if (p.readable() !== 0) return;
+      const w = Atomics.waitAsync(p.ticks.ctrl, CTRL.HEAD, head, timeoutMs);
+      if (!w.async) return;
+      waits.push(w.value);
+    }
+    await Promise.race(waits);
+  } finally {
+    for (const p of procs) Atomics.sub(p.ticks.ctrl, CTRL.SLEEPERS, 1);
+  }
 }
 
 function runBatch(ctx: WorkerContext, shard: number, maxTicks: number): BatchResult {
@@ -127,7 +150,7 @@ function runBatch(ctx: WorkerContext, shard: number, maxTicks: number): BatchRes
   return { type: 'batch', shard, ticks };
 }
 
-export default function featureTask(task: FeatureTask): OwnShardsResult | BatchResult {
+export default function featureTask(task: FeatureTask): Promise<OwnShardsResult> | BatchResult {
   const ctx = init();
   // The per-batch shape is checked by hand: a zod parse per batch would dominate a small batch.
   if (task !== null && typeof task === 'object' && task.type === 'batch') {

@@ -23,8 +23,8 @@ export const featureWorkerDataSchema = z.strictObject({
   maxBatch: z.number().int().min(1).max(65536),
   /** Spins (re-reads of the head) before a worker sleeps on Atomics.wait. */
   spinsBeforeSleep: z.number().int().min(0),
-  /** Sleep bound when a worker owns several shards (it can wait on one head only). */
-  multiShardSleepMs: z.number().min(0.01).max(1000),
+  /** Longest single sleep before a worker re-checks its stop word (the pool's stop also wakes it). */
+  sleepTimeoutMs: z.number().min(1).max(10_000),
 });
 export type FeatureWorkerData = z.infer<typeof featureWorkerDataSchema>;
 
