@@ -109,13 +109,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         });
   await execution?.start();
 
+  const passwords = new PasswordHasher({ maxConcurrency: config.argon2MaxConcurrency });
+  await passwords.warmUp();
+
   const deps: ServerDeps = {
     config,
     db: database.db,
     sql: database.sql,
     log,
     bus,
-    passwords: new PasswordHasher({ maxConcurrency: config.argon2MaxConcurrency }),
+    passwords,
     loginThrottle,
     ...(rateLimiter ? { rateLimiter } : {}),
     decisions,

@@ -125,6 +125,12 @@ export class PasswordHasher {
     return false;
   }
 
+  /** Computes the dummy hash ahead of the first unknown-user login (else that one takes longer). */
+  async warmUp(): Promise<void> {
+    this.#dummyHash ??= this.hash(randomBytes(24).toString('base64'));
+    await this.#dummyHash;
+  }
+
   /** True when the stored hash is weaker than (or different from) the current parameters. */
   needsRehash(passwordHash: string): boolean {
     try {
