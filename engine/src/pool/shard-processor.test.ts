@@ -9,7 +9,7 @@ import {
 } from '../../tests/support/pipeline-reference.ts';
 import { feedTape, generateTape } from '../../tests/support/tick-tape.ts';
 import { coefficients, DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../features/params.ts';
-import { FeatureState, FIELD_WORDS, HALF0, STATE_STRIDE, STATE_WORDS } from '../features/state.ts';
+import { F, FeatureState, FIELD_WORDS, HALF0, STATE_STRIDE, STATE_WORDS } from '../features/state.ts';
 import { TICK } from '../ring/layout.ts';
 import { SHARD, ShardControl } from './shard-control.ts';
 import { ShardProcessor } from './shard-processor.ts';
@@ -141,5 +141,35 @@ describe('ShardProcessor crash recovery', () => {
     const total = reference.candidates.length;
     expect(rings.candidates[0]!.readable(0)).toBe(4);
     expect(control.get(0, SHARD.CANDIDATES_DROPPED)).toBe(total - 4);
+  });
+
+  it('a tick whose symbol belongs to another shard (or to no symbol) is skipped and counted', () => {
+    const rings = makeRings(3, 16, 16);
+    const state = FeatureState.create(9);
+    const control = ShardControl.create(3);
+    const ring = rings.ticks[1]!;
+    for (const sym of [1, 2, 4, 100]) {
+      const seq = ring.tryClaim(1);
+      ring.u32[ring.base32(seq) + TICK.u32.symbolId] = sym;
+      ring.u8[ring.base8(seq) + TICK.u8.kind] = 2;
+      ring.f64[ring.base64(seq) + TICK.f64.bid] = 10;
+      ring.f64[ring.base64(seq) + TICK.f64.ask] = 11;
+      ring.f64[ring.base64(seq) + TICK.f64.bidSize] = 1;
+      ring.publish((seq + 1) >>> 0);
+    }
+    const p = new ShardProcessor({
+      shard: 1,
+      shards: 3,
+      consumer: 0,
+      tickRing: ring.sab,
+      candidateRing: rings.candidates[1]!.sab,
+      state,
+      control,
+      coefficients: k,
+      candidatePolicy: 'drop',
+    });
+    expect(p.processBatch(16)).toBe(4);
+    expect(control.get(1, SHARD.MISROUTED)).toBe(2); // 2 (shard 2) and 100 (no such symbol)
+    expect([1, 2, 4].map((s) => state.get(s, F.TICKS))).toEqual([1, 0, 1]);
   });
 });

@@ -52,6 +52,8 @@ export interface ShardProcessorOptions {
 export class ShardProcessor {
   readonly shard: number;
   private readonly shards: number;
+  /** shards - 1 when shards is a power of two (symbol → shard by mask), else -1 (by modulo). */
+  private readonly shardMask: number;
   private readonly consumer: number;
   readonly ticks: RingBuffer;
   readonly candidates: RingBuffer;
@@ -67,6 +69,7 @@ export class ShardProcessor {
   constructor(o: ShardProcessorOptions) {
     this.shard = o.shard;
     this.shards = o.shards;
+    this.shardMask = (o.shards & (o.shards - 1)) === 0 ? o.shards - 1 : -1;
     this.consumer = o.consumer;
     this.ticks = RingBuffer.attach(o.tickRing);
     this.candidates = RingBuffer.attach(o.candidateRing);
@@ -120,6 +123,7 @@ export class ShardProcessor {
     const si32 = state.i32;
     const symbols = state.symbols;
     const shards = this.shards;
+    const shardMask = this.shardMask;
     const shard = this.shard;
     const k = this.k;
     const ctl = this.control.f64;
@@ -131,7 +135,8 @@ export class ShardProcessor {
       const abs = abs0 + done;
       const b32 = ring.base32(seq);
       const sym = u32[b32 + TICK.u32.symbolId]!;
-      if (sym >= symbols || sym % shards !== shard) {
+      // A symbol's state must have one writer: a tick in the wrong shard's ring is skipped.
+      if (sym >= symbols || (shardMask >= 0 ? sym & shardMask : sym % shards) !== shard) {
         ctl[counters + SHARD.MISROUTED]!++;
         continue;
       }

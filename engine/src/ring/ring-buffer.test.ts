@@ -147,4 +147,15 @@ describe('TickRingWriter', () => {
     const out = tick(0);
     for (let i = 0; i < 8; i++) expect(readTick(ring, i, out)).toEqual(tick(i));
   });
+
+  it('block policy waits for a slot, and drops and counts a stall when no consumer moves in time', () => {
+    const ring = RingBuffer.create({ capacity: 4, recordBytes: TICK.bytes, consumers: 1 });
+    const w = new TickRingWriter(ring, { policy: 'block', publishEvery: 2, blockTimeoutMs: 5 });
+    for (let i = 0; i < 4; i++) expect(w.publish(tick(i))).toBe(true);
+    expect(w.publish(tick(4))).toBe(false);
+    expect([w.accepted, w.dropped, w.stalls]).toEqual([4, 1, 1]);
+    ring.commit(0, 1);
+    expect(w.publish(tick(5))).toBe(true);
+    expect(w.stalls).toBe(1);
+  });
 });
