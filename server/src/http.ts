@@ -93,6 +93,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     log,
     prefix,
     ...(options.decisions ? { tuning: options.decisions } : {}),
+    // Declared below; read when a proposal is approved, after start-up.
+    execution: () => execution,
   });
 
   // Orders, brokers, reconciliation, kill switch: recovers pending outbox rows and unknown

@@ -1,0 +1,280 @@
+import type { Bus } from '@aegis/shared/bus/types';
+import { approvals, proposals } from '@aegis/shared/db';
+import { AppError } from '@aegis/shared/errors';
+import type { Logger } from '@aegis/shared/logging';
+import type { RiskDecision } from '@aegis/shared/risk/governor';
+import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
+import type { ProposalView } from '@aegis/shared/schemas/proposal';
+import { and, eq, isNull } from 'drizzle-orm';
+import { audit } from '../audit/service.ts';
+import { type Db, withTenant } from '../db/database.ts';
+import type { PlaceOrderRequest } from '../execution/service.ts';
+import type { Actor } from '../execution/types.ts';
+import type { DecisionStreams } from '../signals/streams.ts';
+import {
+  expireDue,
+  getProposalRow,
+  orderInputOf,
+  type ProposalRow,
+  toProposalView,
+  verdictOf,
+} from './store.ts';
+
+/**
+ * The life of a proposal after it is made: pending → approved → executed (or denied by the
+ * governor at placement), pending → rejected, pending → expired. Deny by default: nothing
+ * executes without an approval, except in a desk's autonomous mode (only when the server allows
+ * it), and an expired proposal can never be approved.
+ *
+ * Approval commits first (status `approved` + the approvals row + audit), then the order goes
+ * through the execution service with the idempotency key `proposal:<id>`, then the proposal
+ * records the order. A crash between the steps leaves an `approved` proposal without an order;
+ * `resumeApproved` (at start) places it again with the same key, so at most one order exists.
+ */
+
+/** What the workflow needs of the execution service (ExecutionRuntime provides it). */
+export interface OrderExecutor {
+  readonly orders: {
+    place(req: PlaceOrderRequest): Promise<OrderView>;
+    check(tenantId: string, input: PlaceOrderInput, origin: 'human' | 'api' | 'agent'): Promise<RiskDecision>;
+  };
+}
+
+export interface ProposalWorkflowDeps {
+  readonly db: Db;
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly streams: DecisionStreams;
+  readonly execution: () => OrderExecutor | undefined;
+  readonly clock?: () => Date;
+}
+
+export interface DecideRequest {
+  readonly tenantId: string;
+  readonly proposalId: string;
+  readonly actor: Actor;
+  readonly userId: string | null;
+  readonly reason: string | null;
+  readonly requestId?: string | null;
+  readonly ip?: string | null;
+}
+
+export const idempotencyKeyOf = (proposalId: string) => `proposal:${proposalId}`;
+
+export class ProposalWorkflow {
+  readonly #d: ProposalWorkflowDeps;
+
+  constructor(deps: ProposalWorkflowDeps) {
+    this.#d = deps;
+  }
+
+  #now(): Date {
+    return this.#d.clock?.() ?? new Date();
+  }
+
+  /** Fan-out of a changed proposal to the desk's live subscribers (after commit). */
+  async publish(tenantId: string, view: ProposalView): Promise<void> {
+    await this.#d.bus
+      .publish(this.#d.streams.proposalChanged(tenantId), JSON.stringify(view))
+      .catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'proposal publish failed'));
+  }
+
+  /** The governor's verdict for a proposal's order now (dry run, nothing written). */
+  async check(
+    tenantId: string,
+    input: PlaceOrderInput,
+    origin: 'human' | 'agent',
+  ): Promise<RiskDecision | null> {
+    const exec = this.#d.execution();
+    if (!exec) return null;
+    return exec.orders.check(tenantId, input, origin);
+  }
+
+  async reject(req: DecideRequest): Promise<ProposalView> {
+    const now = this.#now();
+    const view = await withTenant(this.#d.db, req.tenantId, async (tx) => {
+      const row = await getProposalRow(tx, req.tenantId, req.proposalId, true);
+      this.#assertPending(row);
+      if (req.userId) {
+        await tx.insert(approvals).values({
+          tenantId: req.tenantId,
+          proposalId: row.id,
+          userId: req.userId,
+          decision: 'reject',
+          reason: req.reason,
+        });
+      }
+      const [updated] = await tx
+        .update(proposals)
+        .set({ status: 'rejected', decidedAt: now, updatedAt: now })
+        .where(eq(proposals.id, row.id))
+        .returning();
+      await audit.record(tx, {
+        action: 'proposals.reject',
+        actor: req.actor,
+        targetType: 'proposal',
+        targetId: row.id,
+        payload: { reason: req.reason },
+        details: `${row.side} ${row.quantity} ${row.symbol}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`,
+        ...(req.requestId !== undefined ? { requestId: req.requestId } : {}),
+      });
+      return toProposalView(updated!);
+    });
+    await this.publish(req.tenantId, view);
+    return view;
+  }
+
+  /**
+   * Approves and executes. Refuses a proposal that is not pending, and one past its expiry
+   * (which is then marked expired). Returns the proposal with its order.
+   */
+  async approve(
+    req: DecideRequest & { origin: 'human' | 'agent' },
+  ): Promise<{ proposal: ProposalView; order: OrderView | null }> {
+    const exec = this.#d.execution();
+    if (!exec) throw new AppError('UNAVAILABLE', 'The execution service is not running');
+    const now = this.#now();
+    const first = await withTenant<{ expired: ProposalView } | { approved: ProposalRow }>(
+      this.#d.db,
+      req.tenantId,
+      async (tx) => {
+        const row = await getProposalRow(tx, req.tenantId, req.proposalId, true);
+        if (row.status === 'pending' && row.expiresAt <= now) {
+          const [expired] = await expireDue(tx, req.tenantId, now).then((rows) =>
+            rows.filter((r) => r.id === row.id),
+          );
+          await audit.record(tx, {
+            action: 'proposals.approve',
+            actor: req.actor,
+            outcome: 'denied',
+            targetType: 'proposal',
+            targetId: row.id,
+            details: `expired at ${row.expiresAt.toISOString()}`,
+          });
+          return { expired: toProposalView(expired ?? row) };
+        }
+        this.#assertPending(row);
+        if (req.userId) {
+          await tx.insert(approvals).values({
+            tenantId: req.tenantId,
+            proposalId: row.id,
+            userId: req.userId,
+            decision: 'approve',
+            reason: req.reason,
+          });
+        }
+        const [updated] = await tx
+          .update(proposals)
+          .set({ status: 'approved', decidedAt: now, updatedAt: now })
+          .where(eq(proposals.id, row.id))
+          .returning();
+        await audit.record(tx, {
+          action: req.origin === 'agent' ? 'proposals.autoApprove' : 'proposals.approve',
+          actor: req.actor,
+          targetType: 'proposal',
+          targetId: row.id,
+          payload: { reason: req.reason, idempotencyKey: idempotencyKeyOf(row.id) },
+          details: `${row.side} ${row.quantity} ${row.symbol}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`,
+        });
+        return { approved: updated! };
+      },
+    );
+    if ('expired' in first) {
+      await this.publish(req.tenantId, first.expired);
+      throw new AppError('PRECONDITION_FAILED', 'The proposal has expired', {
+        reason: 'proposal_expired',
+        expiresAt: first.expired.expiresAt,
+      });
+    }
+    await this.publish(req.tenantId, toProposalView(first.approved));
+    return this.#execute(exec, first.approved, req.actor, req.origin, req);
+  }
+
+  async #execute(
+    exec: OrderExecutor,
+    row: ProposalRow,
+    actor: Actor,
+    origin: 'human' | 'agent',
+    meta: { requestId?: string | null; ip?: string | null },
+  ): Promise<{ proposal: ProposalView; order: OrderView | null }> {
+    let order: OrderView;
+    try {
+      order = await exec.orders.place({
+        tenantId: row.tenantId,
+        actor,
+        origin,
+        input: orderInputOf(row),
+        idempotencyKey: idempotencyKeyOf(row.id),
+        requestId: meta.requestId ?? null,
+        ip: meta.ip ?? null,
+      });
+    } catch (err) {
+      // Left `approved` without an order: resumeApproved retries with the same key.
+      this.#d.log.error({ err, proposalId: row.id }, 'proposal execution failed; will retry');
+      throw err;
+    }
+    const now = this.#now();
+    const denied = order.status === 'denied';
+    const view = await withTenant(this.#d.db, row.tenantId, async (tx) => {
+      const [updated] = await tx
+        .update(proposals)
+        .set({
+          status: denied ? 'denied' : 'executed',
+          orderId: order.id,
+          updatedAt: now,
+          ...(denied && Array.isArray(order.denial)
+            ? { riskVerdict: { allowed: false, rules: order.denial, checkedAt: now.toISOString() } }
+            : {}),
+        })
+        .where(and(eq(proposals.tenantId, row.tenantId), eq(proposals.id, row.id)))
+        .returning();
+      return toProposalView(updated!);
+    });
+    await this.publish(row.tenantId, view);
+    return { proposal: view, order };
+  }
+
+  /** Approved proposals without an order (a crash between approval and placement): place them. */
+  async resumeApproved(tenantIds: readonly string[]): Promise<number> {
+    const exec = this.#d.execution();
+    if (!exec) return 0;
+    let n = 0;
+    for (const tenantId of tenantIds) {
+      const rows = await withTenant(this.#d.db, tenantId, (tx) =>
+        tx
+          .select()
+          .from(proposals)
+          .where(
+            and(
+              eq(proposals.tenantId, tenantId),
+              eq(proposals.status, 'approved'),
+              isNull(proposals.orderId),
+            ),
+          ),
+      );
+      for (const row of rows) {
+        await this.#execute(exec, row, { type: 'system', id: 'resume' }, 'human', {}).catch(() => {});
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Pending proposals past expiry → expired (and streamed). */
+  async expire(tenantId: string): Promise<number> {
+    const rows = await withTenant(this.#d.db, tenantId, (tx) => expireDue(tx, tenantId, this.#now()));
+    for (const r of rows) await this.publish(tenantId, toProposalView(r));
+    return rows.length;
+  }
+
+  #assertPending(row: ProposalRow): void {
+    if (row.status !== 'pending') {
+      throw new AppError('CONFLICT', `The proposal is ${row.status}`, {
+        reason: 'proposal_not_pending',
+        status: row.status,
+      });
+    }
+  }
+
+  static verdictOf = verdictOf;
+}
