@@ -71,7 +71,13 @@ let deskB: Client;
 let deskBJar: CookieJar;
 const idsOfDeskA: Record<string, string> = {};
 /** Valid values for the other fields of id-taking procedures. */
-const otherFields: Record<string, unknown> = { role: 'viewer' };
+const otherFields: Record<string, unknown> = {
+  role: 'viewer',
+  symbol: 'BTC-USD',
+  side: 'buy',
+  orderType: 'market',
+  quantity: '0.5',
+};
 
 async function snapshotDeskA() {
   const deskId = idsOfDeskA.deskId!;
@@ -79,6 +85,8 @@ async function snapshotDeskA() {
     select (select json_agg(m order by m.user_id) from memberships m where m.tenant_id = ${deskId}) as memberships,
            (select json_agg(k order by k.id) from api_keys k where k.tenant_id = ${deskId}) as keys,
            (select json_agg(u order by u.id) from users u) as users,
+           (select json_agg(o order by o.id) from orders o where o.tenant_id = ${deskId}) as orders,
+           (select json_agg(p order by p.id) from proposals p where p.tenant_id = ${deskId}) as proposals,
            (select count(*) from sessions) as sessions`;
 }
 
@@ -92,7 +100,24 @@ beforeAll(async () => {
     role: 'trader',
   });
   const key = await adminA.client.keys.create.mutate({ name: 'desk A key', scopes: ['read'] });
-  Object.assign(idsOfDeskA, { deskId: t.admin.deskId, userId: member.member.userId, keyId: key.apiKey.id });
+  // Trading rows of desk A, written as the owner (the API path to them has its own tests).
+  const [proposal] = await t.owner<{ id: string }[]>`
+    insert into proposals (tenant_id, symbol, side, quantity, order_type, time_horizon, confidence, risk_score,
+                           rationale, decider, expires_at)
+    values (${t.admin.deskId}, 'BTC-USD', 'buy', '0.5', 'market', 'intraday', 0.7, 20, '{}'::jsonb, 'human',
+            now() + interval '1 hour')
+    returning id`;
+  const [order] = await t.owner<{ id: string }[]>`
+    insert into orders (tenant_id, client_order_id, symbol, side, order_type, quantity, status, origin)
+    values (${t.admin.deskId}, 'isolation-fixture-1', 'BTC-USD', 'buy', 'limit', '0.5', 'new', 'human')
+    returning id`;
+  Object.assign(idsOfDeskA, {
+    deskId: t.admin.deskId,
+    userId: member.member.userId,
+    keyId: key.apiKey.id,
+    proposalId: proposal!.id,
+    orderId: order!.id,
+  });
   // Desk B: created by the platform admin, administered by someone who is not a platform admin.
   const b = await adminA.client.desks.create.mutate({ name: 'Desk B' });
   await adminA.client.auth.switchDesk.mutate({ deskId: b.id });
@@ -128,8 +153,10 @@ describe('cross-desk ids (generated from the router)', () => {
     run(`${path} with desk A's ${ids.join(', ')} → NOT_FOUND, nothing changed`, async () => {
       const input: Record<string, unknown> = {};
       for (const id of ids) {
-        const value = idsOfDeskA[id];
-        if (!value) throw new Error(`${path} takes ${id}: add a desk-A fixture for it in idsOfDeskA`);
+        // A bare `id` names the router's own object: orders.get → orderId.
+        const fixture = id === 'id' ? `${path.split('.')[0]!.replace(/s$/, '')}Id` : id;
+        const value = idsOfDeskA[fixture];
+        if (!value) throw new Error(`${path} takes ${id}: add a desk-A fixture ${fixture} in idsOfDeskA`);
         input[id] = value;
       }
       const def = unwrap(p._def.inputs[0]!._zod.def);
