@@ -1,38 +1,9 @@
 import { A } from '@solidjs/router';
 import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import { useSession } from '../lib/session.tsx';
+import { HaltControl } from './halt-control.tsx';
 import { BrandMark } from './icons.tsx';
 import { UserMenu } from './user-menu.tsx';
-
-export type HaltState =
-  | { readonly kind: 'live' }
-  | { readonly kind: 'halted'; readonly reason?: string }
-  | { readonly kind: 'unknown'; readonly why: string };
-
-/**
- * The kill-switch status, always visible. "Unknown" is its own state (dashed dot, neutral
- * colour): the console never claims trading is live when it cannot tell.
- */
-export function HaltPill(props: { state: HaltState }) {
-  const label = () =>
-    props.state.kind === 'live'
-      ? 'Trading live'
-      : props.state.kind === 'halted'
-        ? 'Halted'
-        : 'Halt status n/a';
-  const title = () =>
-    props.state.kind === 'halted'
-      ? `Trading is halted${props.state.reason ? `: ${props.state.reason}` : ''}`
-      : props.state.kind === 'unknown'
-        ? props.state.why
-        : 'Kill switch released: trading allowed within risk limits';
-  return (
-    <output class="status-pill" data-state={props.state.kind} title={title()} aria-live="polite">
-      <span class="status-dot" aria-hidden="true" />
-      <span>{label()}</span>
-    </output>
-  );
-}
 
 function UtcClock() {
   // Rendered empty on the server and filled after hydration (the server's "now" would differ).
@@ -81,7 +52,7 @@ function DeskSwitcher() {
   );
 }
 
-export function TopBar(props: { halt: HaltState }) {
+export function TopBar() {
   return (
     <header class="topbar">
       <div class="topbar-section">
@@ -94,7 +65,7 @@ export function TopBar(props: { halt: HaltState }) {
       </div>
       <div class="topbar-spacer" />
       <div class="topbar-section">
-        <HaltPill state={props.halt} />
+        <HaltControl />
         <span class="topbar-divider" aria-hidden="true" />
         <UtcClock />
         <UserMenu />

@@ -3,7 +3,7 @@ import { Match, Switch } from 'solid-js';
 import { EmptyState } from '../components/panel.tsx';
 import { KeyboardShortcuts } from '../components/shortcuts.tsx';
 import { SideNav } from '../components/side-nav.tsx';
-import { type HaltState, TopBar } from '../components/top-bar.tsx';
+import { TopBar } from '../components/top-bar.tsx';
 import { failureOf } from '../lib/query.ts';
 import { SessionProvider, useSession } from '../lib/session.tsx';
 
@@ -20,12 +20,6 @@ export default function ConsoleLayout(props: RouteSectionProps) {
   );
 }
 
-// The kill switch arrives with the trading core; until its procedure exists the pill says so.
-const HALT_NOT_AVAILABLE: HaltState = {
-  kind: 'unknown',
-  why: 'Kill-switch status is not available on this server yet',
-};
-
 function ConsoleFrame(props: { children: RouteSectionProps['children'] }) {
   const session = useSession();
   return (
@@ -33,7 +27,7 @@ function ConsoleFrame(props: { children: RouteSectionProps['children'] }) {
       <a class="skip-link" href="#main">
         Skip to content
       </a>
-      <TopBar halt={HALT_NOT_AVAILABLE} />
+      <TopBar />
       <SideNav />
       <main class="main" id="main" tabindex="-1">
         <Switch>

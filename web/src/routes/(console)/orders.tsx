@@ -1,16 +1,99 @@
 import { Title } from '@solidjs/meta';
-import { NotAvailable, Panel } from '../../components/panel.tsx';
+import { For, Show } from 'solid-js';
+import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
+import { formatDecimal, utcTime } from '../../lib/decimal-format.ts';
+import { createQuery } from '../../lib/query.ts';
+import { type RouterOutputs, trpc } from '../../lib/trpc.ts';
+
+type Order = RouterOutputs['orders']['list'][number];
+
+const WORKING = new Set([
+  'pending_new',
+  'new',
+  'partially_filled',
+  'pending_cancel',
+  'pending_replace',
+  'accepted',
+]);
+
+function statusTone(order: Order): string {
+  if (order.status === 'filled') return 'tag-ok';
+  if (order.status === 'rejected' || order.status === 'denied') return 'tag-bad';
+  if (WORKING.has(order.status)) return 'tag-warn';
+  return '';
+}
 
 export default function OrdersPage() {
+  const orders = createQuery(() => trpc.orders.list.query({ status: 'all', limit: 200 }), { pollMs: 5_000 });
   return (
     <>
       <Title>Orders · Aegis</Title>
       <div class="page-header">
         <h1>Orders</h1>
-        <span class="page-sub">Working and completed orders, with fills</span>
+        <span class="page-sub">Working and completed orders, newest first</span>
       </div>
-      <Panel title="Orders" bodyClass="h-list">
-        <NotAvailable what="Orders and fills" arrivesWith="execution and the broker adapters" />
+      <Panel title="Orders" meta="Latest 200 · refreshes every 5 s" bodyClass="h-audit" flush>
+        <QueryView query={orders} errorTitle="Could not load orders">
+          {(list) => (
+            <Show when={list.length > 0} fallback={<EmptyState title="No orders on this desk yet" />}>
+              <div class="scroll">
+                <table class="table">
+                  <caption class="visually-hidden">Orders, newest first</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Created (UTC)</th>
+                      <th scope="col">Symbol</th>
+                      <th scope="col">Side</th>
+                      <th scope="col">Type</th>
+                      <th scope="col" class="num">
+                        Qty
+                      </th>
+                      <th scope="col" class="num">
+                        Limit
+                      </th>
+                      <th scope="col" class="num">
+                        Filled
+                      </th>
+                      <th scope="col" class="num">
+                        Avg price
+                      </th>
+                      <th scope="col">Status</th>
+                      <th scope="col">Origin</th>
+                      <th scope="col">Broker</th>
+                      <th scope="col">Reason</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    <For each={list}>
+                      {(o) => (
+                        <tr>
+                          <td class="mono">{utcTime(o.createdAt)}</td>
+                          <td class="mono">{o.symbol}</td>
+                          <td class={o.side === 'buy' ? 'pos' : 'neg'}>{o.side}</td>
+                          <td>
+                            {o.orderType} · {o.timeInForce}
+                          </td>
+                          <td class="num">{formatDecimal(o.quantity, 4)}</td>
+                          <td class="num">{formatDecimal(o.limitPrice, 4)}</td>
+                          <td class="num">{formatDecimal(o.filledQuantity, 4)}</td>
+                          <td class="num">{formatDecimal(o.avgFillPrice, 4)}</td>
+                          <td>
+                            <span class={`tag ${statusTone(o)}`}>{o.status.replaceAll('_', ' ')}</span>
+                          </td>
+                          <td class="dim">{o.origin}</td>
+                          <td class="mono dim">{o.broker}</td>
+                          <td class="dim" title={o.rejectReason ?? undefined}>
+                            {o.rejectReason ?? '—'}
+                          </td>
+                        </tr>
+                      )}
+                    </For>
+                  </tbody>
+                </table>
+              </div>
+            </Show>
+          )}
+        </QueryView>
       </Panel>
     </>
   );

@@ -1,5 +1,6 @@
 import { Title } from '@solidjs/meta';
-import { NotAvailable, Panel } from '../../components/panel.tsx';
+import { LiveSignals } from '../../components/desk-panels.tsx';
+import { Panel } from '../../components/panel.tsx';
 
 export default function SignalsPage() {
   return (
@@ -7,10 +8,10 @@ export default function SignalsPage() {
       <Title>Signals · Aegis</Title>
       <div class="page-header">
         <h1>Signals</h1>
-        <span class="page-sub">Scored patterns from the engine</span>
+        <span class="page-sub">Scored patterns from the engine, newest first, live</span>
       </div>
-      <Panel title="Signals" bodyClass="h-list">
-        <NotAvailable what="The signal history and live feed" arrivesWith="the engine's signal stream" />
+      <Panel title="Signals" meta="Latest 200, then streaming" bodyClass="h-audit" flush>
+        <LiveSignals limit={200} />
       </Panel>
     </>
   );
