@@ -1,11 +1,13 @@
-import { killSwitches, orders, tenants } from '@aegis/shared/db';
+import { killSwitches, orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { applyOrderEvent } from '@aegis/shared/orders/state';
 import type { HaltState } from '@aegis/shared/schemas/order-risk';
 import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
-import { WORKING_STATUSES } from './risk-context.ts';
-import { lockDeskOrders, requestCancelInTx, setAuditContext } from './service.ts';
+import { toOrderState } from './order-rows.ts';
+import { readHalt, WORKING_STATUSES } from './risk-context.ts';
+import { lockDeskOrders, setAuditContext } from './service.ts';
 import { type Actor, type ExecutionDeps, HALT_CHANNEL, type RequestMeta } from './types.ts';
 
 /**
@@ -14,10 +16,12 @@ import { type Actor, type ExecutionDeps, HALT_CHANNEL, type RequestMeta } from '
  * with Redis down and survives restarts. Redis pub/sub (`aegis:halt`) only makes other processes
  * (servers' live subscriptions, the engine) hear about it within milliseconds.
  *
- * Engaging a desk switch, in ONE transaction that takes the desk's order lock: the row, a cancel
- * (pending_cancel + outbox row) for every working order, the audit row. So no order can be placed
- * between the switch and the cancels, and the cancels are durable even if the process dies right
- * after commit. Engaging the global switch commits the global row first (from then on every desk's
+ * Engaging a desk switch: (1) commit the row (+ audit) at once; (2) publish; (3) under the desk's
+ * order lock, in one transaction, a cancel (pending_cancel + outbox row) for every working order.
+ * An order that was already past its kill-switch read when (1) committed finishes before (3)
+ * gets the lock, so it is cancelled too; every later order is denied. If the process dies
+ * between (1) and (3), the switch still holds and every order is denied; the cancels of step 3
+ * are re-run by `cancelAllDesks` at start (see runtime.start). Engaging the global switch commits the global row first (from then on every desk's
  * new orders are denied) and then sweeps each desk the same way. Releasing a desk switch never
  * lifts the global one: they are separate rows and an order passes only when both are released.
  */
@@ -57,22 +61,25 @@ export class KillSwitch {
     const now = this.#clock();
     let cancels = 0;
     if (p.scope === 'desk') {
-      cancels = await withTenant(this.#deps.db, p.tenantId, async (tx) => {
+      // 1. The switch, committed at once (no waiting on the desk's order lock): every order that
+      //    takes the lock after this commit reads it and is denied. Orders already past that
+      //    read finish as working orders and are cancelled in step 3, which does take the lock.
+      await withTenant(this.#deps.db, p.tenantId, async (tx) => {
         await setAuditContext(tx, p.meta ?? {});
-        await lockDeskOrders(tx, p.tenantId);
         await upsertSwitch(tx, 'desk', p.tenantId, true, p.actor, p.reason, now);
-        const n = await cancelWorkingOrders(tx, p.tenantId, now);
         await recordAudit(tx, {
           action: 'halt.engage',
           actor: p.actor,
           targetType: 'kill_switch',
           targetId: `desk:${p.tenantId}`,
-          payload: { scope: 'desk', reason: p.reason, cancels: n },
-          details: `desk halt engaged (${n} cancels): ${p.reason}`,
+          payload: { scope: 'desk', reason: p.reason },
+          details: `desk halt engaged: ${p.reason}`,
         });
-        return n;
       });
-      this.#onCancelsQueued(p.tenantId);
+      // 2. Tell every process (bounded; PostgreSQL already holds the truth).
+      await this.#publish({ scope: 'desk', tenantId: p.tenantId, engaged: true, ts: now.toISOString() });
+      // 3. A cancel for every working order, in one transaction, then straight to the dispatcher.
+      cancels = await this.#cancelDesk(p.tenantId, p.actor, now, p.meta ?? {});
     } else {
       await this.#deps.db.transaction(async (tx) => {
         await setAuditContext(tx, p.meta ?? {});
@@ -102,26 +109,44 @@ export class KillSwitch {
   async cancelAllDesks(actor: Actor, now: Date): Promise<number> {
     const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
     let total = 0;
+    for (const d of desks) total += await this.#cancelDesk(d.id, actor, now, {});
+    return total;
+  }
+
+  /**
+   * On start: every desk under a halt (its own or the global one) gets its working orders
+   * cancelled, finishing an engage that died between committing the switch and its cancels.
+   */
+  async enforceHalts(): Promise<number> {
+    const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
+    let total = 0;
     for (const d of desks) {
-      const n = await withTenant(this.#deps.db, d.id, async (tx) => {
-        await lockDeskOrders(tx, d.id);
-        const c = await cancelWorkingOrders(tx, d.id, now);
-        if (c > 0) {
-          await recordAudit(tx, {
-            action: 'halt.cancel_all',
-            actor,
-            targetType: 'kill_switch',
-            targetId: 'global',
-            payload: { scope: 'global', cancels: c },
-            details: `global halt: ${c} cancels`,
-          });
-        }
-        return c;
-      });
-      if (n > 0) this.#onCancelsQueued(d.id);
-      total += n;
+      const halted = await withTenant(this.#deps.db, d.id, (tx) => readHalt(tx, d.id));
+      if (halted.global || halted.desk)
+        total += await this.#cancelDesk(d.id, { type: 'system', id: 'kill-switch' }, this.#clock(), {});
     }
     return total;
+  }
+
+  async #cancelDesk(tenantId: string, actor: Actor, now: Date, meta: RequestMeta): Promise<number> {
+    const n = await withTenant(this.#deps.db, tenantId, async (tx) => {
+      await setAuditContext(tx, meta);
+      await lockDeskOrders(tx, tenantId);
+      const c = await cancelWorkingOrders(tx, tenantId, now);
+      if (c > 0) {
+        await recordAudit(tx, {
+          action: 'halt.cancel_all',
+          actor,
+          targetType: 'kill_switch',
+          targetId: `desk:${tenantId}`,
+          payload: { cancels: c },
+          details: `halt: cancel sent for ${c} working orders`,
+        });
+      }
+      return c;
+    });
+    if (n > 0) this.#onCancelsQueued(tenantId);
+    return n;
   }
 
   async release(p: {
@@ -229,7 +254,10 @@ async function upsertSwitch(
                   updated_at = excluded.updated_at`);
 }
 
-/** pending_cancel + outbox cancel for every working order of the desk (caller holds the lock). */
+/**
+ * pending_cancel + an outbox cancel for every working order of the desk, in bulk (caller holds
+ * the desk's order lock). Each transition is still checked by the state machine first.
+ */
 async function cancelWorkingOrders(tx: Tx, tenantId: string, now: Date): Promise<number> {
   const working = await tx
     .select()
@@ -244,7 +272,22 @@ async function cancelWorkingOrders(tx: Tx, tenantId: string, now: Date): Promise
       ),
     )
     .for('update');
-  for (const o of working) await requestCancelInTx(tx, o, now);
+  if (working.length === 0) return 0;
+  for (const o of working) applyOrderEvent(toOrderState(o), { type: 'OrderCancelRequested' });
+  const ids = working.map((o) => o.id);
+  await tx
+    .update(orders)
+    .set({ status: 'pending_cancel', version: sql`${orders.version} + 1`, updatedAt: now })
+    .where(inArray(orders.id, ids));
+  await tx.insert(outbox).values(
+    working.map((o) => ({
+      tenantId,
+      topic: 'broker.cancel',
+      aggregateId: o.id,
+      payload: { orderId: o.id, clientOrderId: o.clientOrderId },
+      availableAt: now,
+    })),
+  );
   return working.length;
 }
 

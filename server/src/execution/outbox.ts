@@ -1,21 +1,30 @@
 import { orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';
-import { and, asc, eq, isNull, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
 import type { BrokerRegistry } from './broker-registry.ts';
 import { norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
 import type { ExecutionDeps, ExecutionOptions } from './types.ts';
 
-type OutboxRow = typeof outbox.$inferSelect;
+interface Claimed {
+  readonly id: number;
+  readonly topic: string;
+  readonly aggregateId: string;
+  readonly payload: { orderId: string; clientOrderId: string };
+  /** Attempts including this one. */
+  readonly attempts: number;
+}
 type Outcome =
   | { readonly done: true }
   | { readonly done: false; readonly retryInMs: number; readonly error: string };
 
 /** How long a claimed row is invisible to other dispatchers while its broker call runs. */
 const LEASE_MS = 30_000;
-const BATCH = 20;
+const BATCH = 50;
+/** Broker calls in flight per desk dispatch (different orders only). */
+const CONCURRENCY = 16;
 
 class BrokerTimeout extends Error {}
 
@@ -131,7 +140,7 @@ export class OutboxDispatcher {
   async #dispatchBatch(tenantId: string): Promise<number> {
     const now = this.#now();
     const claimed = await withTenant(this.#deps.db, tenantId, (tx) =>
-      tx.execute<{ id: string }>(sql`
+      tx.execute<{ id: string; topic: string; aggregate_id: string; payload: unknown; attempts: number }>(sql`
         update outbox set attempts = attempts + 1, available_at = ${new Date(now.getTime() + LEASE_MS).toISOString()}::timestamptz
         where id in (
           select id from outbox
@@ -139,55 +148,114 @@ export class OutboxDispatcher {
           order by id
           limit ${BATCH}
           for update skip locked)
-        returning id::text as id`),
+        returning id::text as id, topic, aggregate_id, payload, attempts`),
     );
     if (claimed.length === 0) return 0;
-    const ids = claimed.map((c) => Number(c.id)).sort((a, b) => a - b);
-    for (const id of ids) {
-      const [row] = await withTenant(this.#deps.db, tenantId, (tx) =>
-        tx.select().from(outbox).where(eq(outbox.id, id)),
-      );
-      if (!row) continue;
-      let outcome: Outcome;
-      try {
-        outcome = await this.#handle(tenantId, row);
-      } catch (err) {
-        this.#deps.log.error({ err, tenantId, outboxId: id, topic: row.topic }, 'outbox row failed');
-        outcome = {
-          done: false,
-          retryInMs: backoff(row.attempts),
-          error: err instanceof Error ? err.message : String(err),
-        };
+    const rows: Claimed[] = claimed
+      .map((c) => ({
+        id: Number(c.id),
+        topic: c.topic,
+        aggregateId: c.aggregate_id,
+        payload: (typeof c.payload === 'string' ? JSON.parse(c.payload) : c.payload) as Claimed['payload'],
+        attempts: c.attempts,
+      }))
+      .sort((a, b) => a.id - b.id);
+    const aggregateIds = [...new Set(rows.map((r) => r.aggregateId))];
+    // One read for the batch: the orders, and which of them still have an unsent place that is
+    // not in this batch (their cancels wait so the broker sees place before cancel).
+    const { byId, placeBlocked } = await withTenant(this.#deps.db, tenantId, async (tx) => {
+      const os = await tx
+        .select()
+        .from(orders)
+        .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, aggregateIds)));
+      const pending = await tx
+        .select({ aggregateId: outbox.aggregateId })
+        .from(outbox)
+        .where(
+          and(
+            inArray(outbox.aggregateId, aggregateIds),
+            eq(outbox.topic, 'broker.place'),
+            isNull(outbox.dispatchedAt),
+            notInArray(
+              outbox.id,
+              rows.map((r) => r.id),
+            ),
+          ),
+        );
+      return {
+        byId: new Map(os.map((o) => [o.id, o])),
+        placeBlocked: new Set(pending.map((x) => x.aggregateId)),
+      };
+    });
+
+    // Rows of different orders go to the broker concurrently; one order's rows in id order.
+    const groups = new Map<string, Claimed[]>();
+    for (const r of rows) groups.set(r.aggregateId, [...(groups.get(r.aggregateId) ?? []), r]);
+    const outcomes = new Map<number, Outcome>();
+    const queue = [...groups.values()];
+    const worker = async () => {
+      for (let g = queue.shift(); g; g = queue.shift()) {
+        let blocked = placeBlocked.has(g[0]!.aggregateId);
+        for (const row of g) {
+          let outcome: Outcome;
+          try {
+            outcome = await this.#handle(tenantId, row, byId.get(row.aggregateId), blocked);
+          } catch (err) {
+            this.#deps.log.error({ err, tenantId, outboxId: row.id, topic: row.topic }, 'outbox row failed');
+            outcome = {
+              done: false,
+              retryInMs: backoff(row.attempts),
+              error: err instanceof Error ? err.message : String(err),
+            };
+          }
+          if (row.topic === 'broker.place' && !outcome.done) blocked = true;
+          outcomes.set(row.id, outcome);
+        }
       }
-      await withTenant(this.#deps.db, tenantId, (tx) =>
-        outcome.done
-          ? tx.update(outbox).set({ dispatchedAt: this.#now(), lastError: null }).where(eq(outbox.id, id))
-          : tx
-              .update(outbox)
-              .set({
-                availableAt: new Date(this.#now().getTime() + outcome.retryInMs),
-                lastError: outcome.error.slice(0, 500),
-              })
-              .where(eq(outbox.id, id)),
-      );
-    }
-    return ids.length;
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+
+    const doneIds = [...outcomes].filter(([, o]) => o.done).map(([id]) => id);
+    await withTenant(this.#deps.db, tenantId, async (tx) => {
+      if (doneIds.length > 0) {
+        await tx
+          .update(outbox)
+          .set({ dispatchedAt: this.#now(), lastError: null })
+          .where(inArray(outbox.id, doneIds));
+      }
+      for (const [id, o] of outcomes) {
+        if (o.done) continue;
+        await tx
+          .update(outbox)
+          .set({
+            availableAt: new Date(this.#now().getTime() + o.retryInMs),
+            lastError: o.error.slice(0, 500),
+          })
+          .where(eq(outbox.id, id));
+      }
+    });
+    return rows.length;
   }
 
-  async #handle(tenantId: string, row: OutboxRow): Promise<Outcome> {
-    const payload = row.payload as { orderId: string; clientOrderId: string };
-    if (row.topic === 'broker.place') return this.#place(tenantId, row, payload);
-    if (row.topic === 'broker.cancel') return this.#cancel(tenantId, row, payload);
+  async #handle(
+    tenantId: string,
+    row: Claimed,
+    order: OrderRow | undefined,
+    placeBlocked: boolean,
+  ): Promise<Outcome> {
+    const payload = row.payload;
+    if (row.topic === 'broker.place') return this.#place(tenantId, row, payload, order);
+    if (row.topic === 'broker.cancel') return this.#cancel(tenantId, row, payload, order, placeBlocked);
     this.#deps.log.error({ tenantId, topic: row.topic }, 'unknown outbox topic; dropped');
     return { done: true };
   }
 
   async #place(
     tenantId: string,
-    row: OutboxRow,
+    row: Claimed,
     p: { orderId: string; clientOrderId: string },
+    order: OrderRow | undefined,
   ): Promise<Outcome> {
-    const order = await this.#order(tenantId, p.orderId);
     if (!order || isTerminal(order.status) || order.status === 'new' || order.status === 'partially_filled') {
       return { done: true }; // already resolved (a report arrived, or it was cancelled before sending)
     }
@@ -268,28 +336,13 @@ export class OutboxDispatcher {
 
   async #cancel(
     tenantId: string,
-    row: OutboxRow,
+    row: Claimed,
     p: { orderId: string; clientOrderId: string },
+    order: OrderRow | undefined,
+    placeBlocked: boolean,
   ): Promise<Outcome> {
-    const order = await this.#order(tenantId, p.orderId);
     if (!order || isTerminal(order.status)) return { done: true };
-    const placePending = await withTenant(this.#deps.db, tenantId, (tx) =>
-      tx
-        .select({ id: outbox.id })
-        .from(outbox)
-        .where(
-          and(
-            eq(outbox.aggregateId, p.orderId),
-            eq(outbox.topic, 'broker.place'),
-            isNull(outbox.dispatchedAt),
-            lte(outbox.id, row.id),
-          ),
-        )
-        .orderBy(asc(outbox.id))
-        .limit(1),
-    );
-    if (placePending.length > 0)
-      return { done: false, retryInMs: 50, error: 'waiting for the place to be dispatched' };
+    if (placeBlocked) return { done: false, retryInMs: 50, error: 'waiting for the place to be dispatched' };
     const broker = await this.#brokers.get(tenantId);
     try {
       await withTimeout(broker.cancelOrder(p.clientOrderId), this.#opts.brokerTimeoutMs);
@@ -304,16 +357,6 @@ export class OutboxDispatcher {
         return { done: false, retryInMs: backoff(row.attempts), error: err.message };
       throw err;
     }
-  }
-
-  async #order(tenantId: string, orderId: string): Promise<OrderRow | undefined> {
-    const [o] = await withTenant(this.#deps.db, tenantId, (tx) =>
-      tx
-        .select()
-        .from(orders)
-        .where(and(eq(orders.tenantId, tenantId), eq(orders.id, orderId))),
-    );
-    return o;
   }
 
   /** Applies a state-machine event under the row lock; skipped when the order moved on. */

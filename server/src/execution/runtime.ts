@@ -75,6 +75,9 @@ export class ExecutionRuntime {
         'halt subscription unavailable; kill switch still enforced from PostgreSQL',
       );
     }
+    await this.killSwitch
+      .enforceHalts()
+      .catch((err: unknown) => this.#deps.log.error({ err }, 'enforcing halts at start failed'));
     if (opts.reconcile !== false) {
       await this.reconciler
         .reconcileAll('start')
