@@ -16,7 +16,7 @@ export const featureParamsSchema = z.strictObject({
   /** Span of the short-horizon flow EWMAs used by the absorption detector. */
   flowFastSpan: z.number().min(1).default(8),
   momentumTicks: z.number().int().min(1).max(MAX_PRICE_WINDOW).default(20),
-  /** Rolling high/low band length (previous W reference prices) for the breakout detector. */
+  /** Rolling high/low band length (previous W reference prices, compared as logs) for the breakout detector. */
   bandWindow: z.number().int().min(2).max(MAX_PRICE_WINDOW).default(30),
   /** Horizon (in reference prices) of the "little price move" test of the absorption detector. */
   absorptionTicks: z.number().int().min(1).max(MAX_PRICE_WINDOW).default(8),

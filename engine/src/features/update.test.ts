@@ -66,8 +66,6 @@ interface Expected {
   microPrice: number;
   spreadZ: number;
   momentum: number;
-  bandHi: number;
-  bandLo: number;
   devVar: number;
 }
 
@@ -123,7 +121,6 @@ function reference(history: T[], p: FeatureParams): Expected & { skip: string[] 
       : 0;
   const N = p.momentumTicks;
   const momentum = m >= N ? Math.log(last / prices[m - N]!) : 0;
-  const window = prices.slice(Math.max(0, m - p.bandWindow + 1));
 
   let devVar = 0;
   if (m >= 1) {
@@ -143,8 +140,6 @@ function reference(history: T[], p: FeatureParams): Expected & { skip: string[] 
     microPrice,
     spreadZ,
     momentum,
-    bandHi: window.length ? Math.log(Math.max(...window)) : 0,
-    bandLo: window.length ? Math.log(Math.min(...window)) : 0,
     devVar,
     skip: spreadZDegenerate ? ['spreadZ'] : [],
   };
@@ -161,8 +156,6 @@ function actual(st: FeatureState): Expected {
     microPrice: g(F.MICRO_PRICE),
     spreadZ: g(F.SPREAD_Z),
     momentum: g(F.MOMENTUM),
-    bandHi: g(F.BAND_HI),
-    bandLo: g(F.BAND_LO),
     devVar: g(F.DEV_VAR),
   };
 }
@@ -250,10 +243,9 @@ describe('features against their reference definitions', () => {
     spreadSpan: fc.integer({ min: 2, max: 60 }),
     deviationSpan: fc.integer({ min: 2, max: 60 }),
     momentumTicks: fc.integer({ min: 1, max: 62 }),
-    bandWindow: fc.integer({ min: 2, max: 62 }),
   });
 
-  it('EMA fast/slow, session VWAP, realized vol, OFI, micro-price, spread z, momentum, band, price z', () => {
+  it('EMA fast/slow, session VWAP, realized vol, OFI, micro-price, spread z, momentum, deviation variance', () => {
     fc.assert(
       fc.property(ticksArb, paramsArb, (ticks, pp) => {
         const params = featureParamsSchema.parse(pp);

@@ -26,7 +26,6 @@ const US_PER_DAY = 86_400_000_000;
  * - spreadZ: (spread − mean) / sd with the EWMA mean / variance of the spread BEFORE this quote
  *   (an outlier is not damped by itself); 0 while sd is 0;
  * - momentum: ln(p_t / p_{t−N}) over the last N reference prices; 0 until N + 1 prices;
- * - band (breakout): max / min of the last W log prices;
  * - devVar (mean reversion): EWMA (from 0) of (p − emaSlow)^2.
  */
 export function computeTick(
@@ -63,10 +62,6 @@ export function computeTick(
   let spreadVar = f64[cur + F.SPREAD_VAR]!;
   let spreadZ = f64[cur + F.SPREAD_Z]!;
   let momentum = f64[cur + F.MOMENTUM]!;
-  let bandHi = f64[cur + F.BAND_HI]!;
-  let bandHiIdx = f64[cur + F.BAND_HI_IDX]!;
-  let bandLo = f64[cur + F.BAND_LO]!;
-  let bandLoIdx = f64[cur + F.BAND_LO_IDX]!;
   let devVar = f64[cur + F.DEV_VAR]!;
   let flowSigned = f64[cur + F.FLOW_SIGNED_FAST]!;
   let flowVolume = f64[cur + F.FLOW_VOLUME_FAST]!;
@@ -81,10 +76,6 @@ export function computeTick(
     if (n === 0) {
       emaFast = p;
       emaSlow = p;
-      bandHi = lp;
-      bandHiIdx = 0;
-      bandLo = lp;
-      bandLoIdx = 0;
     } else {
       const r = lp - lastLog;
       rvVar = (1 - k.aRv) * rvVar + k.aRv * r * r;
@@ -92,37 +83,6 @@ export function computeTick(
       emaSlow += k.aSlow * (p - emaSlow);
       const d = p - emaSlow;
       devVar = (1 - k.aDev) * devVar + k.aDev * d * d;
-      // Roll the band to cover log prices n−W+1 .. n. The extreme is kept with its index and the
-      // window is rescanned only when it leaves (amortised O(1)).
-      const from = n - k.bandWindow + 1;
-      if (lp >= bandHi) {
-        bandHi = lp;
-        bandHiIdx = n;
-      } else if (bandHiIdx < from) {
-        bandHi = lp;
-        bandHiIdx = n;
-        for (let i = n - 1; i >= from; i--) {
-          const q = f64[hist + (i & PRICE_MASK)]!;
-          if (q > bandHi) {
-            bandHi = q;
-            bandHiIdx = i;
-          }
-        }
-      }
-      if (lp <= bandLo) {
-        bandLo = lp;
-        bandLoIdx = n;
-      } else if (bandLoIdx < from) {
-        bandLo = lp;
-        bandLoIdx = n;
-        for (let i = n - 1; i >= from; i--) {
-          const q = f64[hist + (i & PRICE_MASK)]!;
-          if (q < bandLo) {
-            bandLo = q;
-            bandLoIdx = i;
-          }
-        }
-      }
     }
     // Slot n: outside every window the current fields read (PRICE_SLOTS > window + 1), so a
     // replay of this tick after a crash reads the same history.
@@ -185,10 +145,6 @@ export function computeTick(
   f64[nxt + F.SPREAD_VAR] = spreadVar;
   f64[nxt + F.SPREAD_Z] = spreadZ;
   f64[nxt + F.MOMENTUM] = momentum;
-  f64[nxt + F.BAND_HI] = bandHi;
-  f64[nxt + F.BAND_HI_IDX] = bandHiIdx;
-  f64[nxt + F.BAND_LO] = bandLo;
-  f64[nxt + F.BAND_LO_IDX] = bandLoIdx;
   f64[nxt + F.DEV_VAR] = devVar;
   f64[nxt + F.FLOW_SIGNED_FAST] = flowSigned;
   f64[nxt + F.FLOW_VOLUME_FAST] = flowVolume;

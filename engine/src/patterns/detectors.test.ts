@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FeatureStepper } from '../features/feature-stepper.ts';
 import {
+  alphaOfSpan,
   coefficients,
   DEFAULT_FEATURE_PARAMS,
   type PatternParams,
@@ -150,5 +152,62 @@ describe('pattern detectors', () => {
     ];
     expect(run(seq)).toEqual(run(seq));
     expect(run(seq).length).toBeGreaterThan(1);
+  });
+
+  it('breakout fires exactly when a brute-force check of the definition says so (random walks)', () => {
+    const W = DEFAULT_FEATURE_PARAMS.bandWindow;
+    const a = alphaOfSpan(DEFAULT_FEATURE_PARAMS.ofiSpan);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            up: fc.integer({ min: -3, max: 3 }),
+            trade: fc.boolean(),
+            buy: fc.boolean(),
+            size: fc.integer({ min: 1, max: 9 }),
+          }),
+          {
+            minLength: 80,
+            maxLength: 300,
+          },
+        ),
+        (steps) => {
+          // cooldown 0 and a low warm-up, so the only gates are the definition's.
+          const params = { cooldownUs: 0, warmupTicks: 40, breakoutMinOfi: 0.2 };
+          const ticks: Tick[] = [];
+          let mid = 100;
+          for (const st of steps) {
+            mid += st.up * 0.01;
+            ticks.push(
+              st.trade ? trade(st.buy ? 1 : -1, st.buy ? mid + 0.01 : mid - 0.01, st.size, mid) : quote(mid),
+            );
+          }
+          const got = run(ticks, params).filter((h) => h.pattern === PATTERN.breakout);
+          const want: Hit[] = [];
+          const prices: number[] = [];
+          let os = 0;
+          let ov = 0;
+          ticks.forEach((t, i) => {
+            // The band is kept over log prices (state.ts): compare in the same space, where two
+            // prices one ulp apart can share a log.
+            const p = Math.log(t.kind === TICK_KIND.trade ? t.price : (t.bid + t.ask) / 2);
+            if (t.kind === TICK_KIND.trade) {
+              os = (1 - a) * os + a * t.aggressor * t.size;
+              ov = (1 - a) * ov + a * t.size;
+            }
+            const prev = prices.slice(-W);
+            prices.push(p);
+            if (i + 1 <= params.warmupTicks || prev.length < W) return;
+            const ofi = ov > 0 ? os / ov : 0;
+            if (ofi >= 0.2 && p > Math.max(...prev))
+              want.push({ i, pattern: PATTERN.breakout, direction: 1 });
+            else if (ofi <= -0.2 && p < Math.min(...prev))
+              want.push({ i, pattern: PATTERN.breakout, direction: -1 });
+          });
+          expect(got).toEqual(want);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

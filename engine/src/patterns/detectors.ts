@@ -22,7 +22,7 @@ const encode = (pattern: number, direction: number): number => pattern * 4 + dir
  * (and replay identically after a crash). Deterministic: a function of the state and the tick.
  *
  * - breakout: the reference price leaves the band of the previous W prices (above the high / below
- *   the low) while the order-flow imbalance agrees (OFI ≥ +min / ≤ −min) → long / short;
+ *   the low) while the order-flow imbalance agrees (OFI ≥ +min / ≤ −min, and not 0) → long / short;
  * - absorption (trades only): short-horizon trade size ≥ ratio × its long-horizon level, flow
  *   one-sided (|imbalance| ≥ min), yet the price moved less than k per-tick sigmas × sqrt(M) over
  *   the last M prices: the passive side is absorbing → trade against the aggressors;
@@ -45,17 +45,14 @@ export function detectPatterns(
   const lp = f64[nxt + F.LAST_LOG_PRICE]!;
 
   if (prevPrices >= k.bandWindow && tsUs >= f64[nxt + F.COOLDOWN_BREAKOUT]!) {
-    let dir = 0;
-    if (lp > f64[cur + F.BAND_HI]!) dir = 1;
-    else if (lp < f64[cur + F.BAND_LO]!) dir = -1;
-    if (dir !== 0) {
-      const ov = f64[nxt + F.OFI_VOLUME]!;
-      const ofi = ov > 0 ? f64[nxt + F.OFI_SIGNED]! / ov : 0;
-      if (dir * ofi >= k.breakoutMinOfi) {
-        f64[nxt + F.COOLDOWN_BREAKOUT] = tsUs + k.cooldownUs;
-        f64[nxt + F.CANDIDATES] = f64[nxt + F.CANDIDATES]! + 1;
-        return encode(PATTERN.breakout, dir);
-      }
+    // The flow must agree before the band is looked at: one division, usually enough to stop.
+    const ov = f64[nxt + F.OFI_VOLUME]!;
+    const ofi = ov > 0 ? f64[nxt + F.OFI_SIGNED]! / ov : 0;
+    const dir = ofi >= k.breakoutMinOfi && ofi > 0 ? 1 : ofi <= -k.breakoutMinOfi && ofi < 0 ? -1 : 0;
+    if (dir !== 0 && beyondBand(f64, hist, prevPrices, k.bandWindow, dir * lp, dir)) {
+      f64[nxt + F.COOLDOWN_BREAKOUT] = tsUs + k.cooldownUs;
+      f64[nxt + F.CANDIDATES] = f64[nxt + F.CANDIDATES]! + 1;
+      return encode(PATTERN.breakout, dir);
     }
   }
 
@@ -86,4 +83,18 @@ export function detectPatterns(
     }
   }
   return NO_DETECTION;
+}
+
+/**
+ * Is the signed log price `x` (dir · ln p) strictly beyond every one of the W previous log prices
+ * (indices n−W .. n−1 of the history), i.e. above the rolling high (dir +1) or below the rolling
+ * low (dir −1)? Exact, with no band state to maintain: the scan walks back from the newest price
+ * and stops at the first one that is not exceeded, which in a market that is not breaking out is
+ * almost always within the first few.
+ */
+function beyondBand(f64: Float64Array, hist: number, n: number, W: number, x: number, dir: number): boolean {
+  for (let i = n - 1; i >= n - W; i--) {
+    if (dir * f64[hist + (i & PRICE_MASK)]! >= x) return false;
+  }
+  return true;
 }
