@@ -35,6 +35,8 @@ export interface TestServer {
 export async function startTestServer(
   overrides: Partial<Omit<StartServerOptions, 'config' | 'log' | 'db'>> & {
     env?: Record<string, string>;
+    /** Connections per pool of the server's database handle (default 5). */
+    dbPoolMax?: number;
   } = {},
 ): Promise<TestServer> {
   const database = await createMigratedTestDatabase('aegis_test_server');
@@ -57,9 +59,10 @@ export async function startTestServer(
     },
   });
   const log = createLogger({ name: 'server-test', level: 'debug' }, sink);
-  const db: DatabaseHandle = createDb(database.appUrl, { max: 5 });
+  const db: DatabaseHandle = createDb(database.appUrl, { max: overrides.dbPoolMax ?? 5 });
   const redisPrefix = `aegis-test-${randomBytes(6).toString('hex')}`;
-  const server = await startServer({ config, log, db, redisKeyPrefix: redisPrefix, ...overrides });
+  const { env: _env, dbPoolMax: _max, ...options } = overrides;
+  const server = await startServer({ config, log, db, redisKeyPrefix: redisPrefix, ...options });
   const admin = await createFirstAdminIfNone(db.db);
   if (!admin) throw new Error('first admin not created');
   const owner = postgres(database.url, { max: 2, onnotice: () => {} });
