@@ -1,17 +1,22 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createCallerFactory, createTRPCRouter } from '../trpc.ts';
+import { agentRouter } from './agent.ts';
+import { approvalsRouter } from './approvals.ts';
 import { auditRouter } from './audit.ts';
 import { authRouter } from './auth.ts';
 import { desksRouter } from './desks.ts';
 import { equityRouter } from './equity.ts';
 import { haltRouter } from './halt.ts';
 import { keysRouter } from './keys.ts';
+import { lessonsRouter } from './lessons.ts';
 import { orderflowRouter } from './orderflow.ts';
 import { ordersRouter } from './orders.ts';
 import { pnlRouter } from './pnl.ts';
 import { positionsRouter } from './positions.ts';
+import { proposalsRouter } from './proposals.ts';
 import { riskRouter } from './risk.ts';
 import { signalsRouter } from './signals.ts';
+import { tradesRouter } from './trades.ts';
 import { usersRouter } from './users.ts';
 
 /**
@@ -26,6 +31,11 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   orderflow: orderflowRouter,
   signals: signalsRouter,
+  proposals: proposalsRouter,
+  approvals: approvalsRouter,
+  agent: agentRouter,
+  trades: tradesRouter,
+  lessons: lessonsRouter,
   orders: ordersRouter,
   positions: positionsRouter,
   pnl: pnlRouter,

@@ -1,0 +1,51 @@
+import { orderView } from '@aegis/shared/schemas/order';
+import { proposalViewSchema } from '@aegis/shared/schemas/proposal';
+import { z } from 'zod';
+import { actorOf } from '../auth/principal.ts';
+import { createTRPCRouter, deskProcedure } from '../trpc.ts';
+import { decisionsOf } from './proposals.ts';
+
+/**
+ * A trader's (or admin's) decision on a proposal. Human sessions only, never an API key;
+ * approving also needs a recent password re-entry (permission `proposals.approve`). Approval
+ * executes through the execution service with the idempotency key `proposal:<id>`.
+ */
+const decideInput = z.strictObject({
+  proposalId: z.uuid(),
+  reason: z.string().trim().min(1).max(1000).optional(),
+});
+
+export const approvalsRouter = createTRPCRouter({
+  approve: deskProcedure
+    .meta({ scope: 'trade', permission: 'proposals.approve', humanOnly: true, reauth: true })
+    .input(decideInput)
+    .output(z.object({ proposal: proposalViewSchema, order: orderView.nullable() }))
+    .mutation(({ ctx, input }) =>
+      decisionsOf(ctx).workflow.approve({
+        tenantId: ctx.desk.id,
+        proposalId: input.proposalId,
+        actor: actorOf(ctx.principal),
+        userId: ctx.principal.user.id,
+        reason: input.reason ?? null,
+        origin: 'human',
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      }),
+    ),
+
+  reject: deskProcedure
+    .meta({ scope: 'trade', permission: 'proposals.reject', humanOnly: true })
+    .input(decideInput)
+    .output(proposalViewSchema)
+    .mutation(({ ctx, input }) =>
+      decisionsOf(ctx).workflow.reject({
+        tenantId: ctx.desk.id,
+        proposalId: input.proposalId,
+        actor: actorOf(ctx.principal),
+        userId: ctx.principal.user.id,
+        reason: input.reason ?? null,
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      }),
+    ),
+});
