@@ -140,7 +140,7 @@ async function latency(rate: number, seconds: number) {
 }
 
 async function persist(tape: string, ticks: number) {
-  const db = await createMigratedTestDatabase('aegis_test_bench');
+  const db = await createMigratedTestDatabase();
   try {
     const config = loadEngineConfig(
       baseEnv({
@@ -160,6 +160,8 @@ async function persist(tape: string, ticks: number) {
     const report = await engine.stop();
     const seconds = (performance.now() - t0) / 1000;
     await bus.close();
+    if (report.ticksPersisted !== ticks)
+      throw new Error(`persist: ${report.ticksPersisted} of ${ticks} ticks persisted`);
     return {
       ticksPerSec: report.ticksPersisted / seconds,
       ticks: report.ticksPersisted,
@@ -278,7 +280,7 @@ async function main(): Promise<void> {
         result.ratio.pipelineOverBaseline >= 100 ? 'met' : 'NOT met',
       ],
     ];
-    const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
+    const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)));
     for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i] as number)).join('  │  '));
     console.log(`\nwrote ${RESULTS} (${result.wallSeconds} s)`);
   } finally {
