@@ -16,7 +16,10 @@ import { readSecret } from '../lib/secret-input.ts';
 import { adminCommands } from './commands/admin.ts';
 import { auditCommands } from './commands/audit.ts';
 import { deskCommands } from './commands/desks.ts';
+import { haltCommands } from './commands/halt.ts';
 import { keyCommands } from './commands/keys.ts';
+import { orderCommands } from './commands/orders.ts';
+import { positionCommands } from './commands/positions.ts';
 import { userCommands } from './commands/users.ts';
 import { whoamiCommand } from './commands/whoami.ts';
 
@@ -26,6 +29,9 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   userCommands,
   deskCommands,
   auditCommands,
+  orderCommands,
+  positionCommands,
+  haltCommands,
   adminCommands,
 ];
 
