@@ -77,6 +77,7 @@ let t: TestServer;
 let adminJar: CookieJar;
 const keys = new Map<ApiKeyScope, string>();
 const roleJars = new Map<Role, CookieJar>();
+const passwords = new Map<Role, string>();
 
 beforeAll(async () => {
   t = await startTestServer({ rateLimiter: null });
@@ -92,8 +93,11 @@ beforeAll(async () => {
       displayName: `${role} probe`,
       role,
     });
-    roleJars.set(role, (await signIn(t.url, `${role}-probe@example.com`, created.oneTimePassword!)).jar);
+    const s = await signIn(t.url, `${role}-probe@example.com`, created.oneTimePassword!);
+    roleJars.set(role, s.jar);
+    passwords.set(role, s.password);
   }
+  passwords.set('admin', admin.password);
 });
 afterAll(async () => {
   await t?.close();
@@ -182,5 +186,39 @@ describe('allow/deny matrix over HTTP (generated)', () => {
     }
     expect(mismatches).toEqual([]);
     void adminJar;
+  });
+
+  it('every procedure × desk role, after a password re-entry (reauth-gated actions open to allowed roles)', async () => {
+    for (const role of ['admin', 'trader', 'viewer'] as const) {
+      const res = await fetch(`${t.url}/trpc/auth.reauthenticate`, {
+        method: 'POST',
+        headers: {
+          origin: ORIGIN,
+          'content-type': 'application/json',
+          cookie: roleJars.get(role)!.header()!,
+        },
+        body: JSON.stringify({ password: passwords.get(role) }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const mismatches: string[] = [];
+    for (const p of guarded()) {
+      for (const role of ['admin', 'trader', 'viewer'] as const) {
+        const got = await probe(p, { jar: roleJars.get(role)! });
+        const want = expectation(p.meta!, {
+          kind: 'session',
+          isPlatformAdmin: role === 'admin',
+          role,
+          scopes: [],
+          reauthenticatedAt: new Date(),
+        });
+        if (got.status !== want.status || got.reason !== want.reason) {
+          mismatches.push(
+            `${p.path} as re-authenticated ${role}: got ${got.status}/${got.reason}, want ${want.status}/${want.reason}`,
+          );
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 });
