@@ -41,8 +41,12 @@ export function HaltControl() {
   const canEngage = () => role() === 'admin' || role() === 'trader';
   const canRelease = () => role() === 'admin' && deskEngaged();
 
+  // What the open dialog does is fixed when it opens: the live state may change meanwhile
+  // (another trader, another process), and the dialog must not switch action under the user.
+  const [mode, setMode] = createSignal<'engage' | 'release'>('engage');
   const open = () => {
     setError(undefined);
+    setMode(deskEngaged() ? 'release' : 'engage');
     dialog?.showModal();
   };
 
@@ -54,7 +58,7 @@ export function HaltControl() {
     setError(undefined);
     try {
       await trpc.auth.reauthenticate.mutate({ password: String(form.get('password') ?? '') });
-      if (deskEngaged()) {
+      if (mode() === 'release') {
         setView({ kind: 'known', state: await trpc.halt.release.mutate({ scope: 'desk' }) });
       } else {
         const result = await trpc.halt.engage.mutate({
@@ -102,12 +106,12 @@ export function HaltControl() {
         <form onSubmit={submit}>
           <div class="dialog-head">
             <h2 id="halt-dialog-title">
-              {deskEngaged() ? 'Release the kill switch' : 'Halt trading on this desk'}
+              {mode() === 'release' ? 'Release the kill switch' : 'Halt trading on this desk'}
             </h2>
           </div>
           <div class="dialog-body auth-form">
             <p class="dim" style={{ margin: 0 }}>
-              {deskEngaged()
+              {mode() === 'release'
                 ? 'Trading resumes within risk limits. A global halt, if any, stays in force.'
                 : 'New orders are refused and working orders are cancelled. Only risk-reducing orders pass.'}
             </p>
@@ -116,7 +120,7 @@ export function HaltControl() {
                 {error()}
               </div>
             </Show>
-            <Show when={!deskEngaged()}>
+            <Show when={mode() === 'engage'}>
               <div class="field">
                 <label for="halt-reason">Reason</label>
                 <input id="halt-reason" name="reason" required maxLength={500} autocomplete="off" />
@@ -138,10 +142,10 @@ export function HaltControl() {
               </button>
               <button
                 type="submit"
-                class={`btn ${deskEngaged() ? 'btn-primary' : 'btn-halt'}`}
+                class={`btn ${mode() === 'release' ? 'btn-primary' : 'btn-halt'}`}
                 disabled={pending()}
               >
-                {pending() ? 'Working…' : deskEngaged() ? 'Release' : 'Halt trading'}
+                {pending() ? 'Working…' : mode() === 'release' ? 'Release' : 'Halt trading'}
               </button>
             </div>
           </div>
