@@ -51,7 +51,7 @@ export function EmptyState(props: { title: string; children?: JSX.Element; tone?
 export function NotAvailable(props: { what: string; arrivesWith: string }) {
   return (
     <EmptyState title="Not available yet">
-      {props.what} needs {props.arrivesWith}, which this server does not provide yet.
+      {props.what}: needs {props.arrivesWith}, which this server does not provide yet.
     </EmptyState>
   );
 }
