@@ -177,9 +177,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     sendJson(res, 404, { error: 'not found' });
   });
-  // Slow clients must not hold sockets forever; SSE streams are kept alive by pings.
+  // Slow clients must not hold sockets: the whole request (headers and body) must arrive within
+  // 30 s. This bounds receiving only, so long-lived SSE responses are unaffected.
   server.headersTimeout = 20_000;
-  server.requestTimeout = 0;
+  server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
