@@ -1,7 +1,8 @@
 import { detectPatterns } from '../patterns/detectors.ts';
+import { TICK, usHi, usLo } from '../ring/layout.ts';
 import type { Coefficients } from './params.ts';
-import { type FeatureState, HALF0, PRICES_OFFSET, STATE_STRIDE, STATE_WORDS } from './state.ts';
-import { computeTick } from './update.ts';
+import { F, type FeatureState, HALF0, PRICES_OFFSET, STATE_STRIDE, STATE_WORDS } from './state.ts';
+import { computeTick, type TickViews } from './update.ts';
 
 /**
  * Single-threaded application of ticks to a FeatureState with the production math and detectors,
@@ -12,12 +13,21 @@ import { computeTick } from './update.ts';
 export class FeatureStepper {
   readonly state: FeatureState;
   private readonly k: Coefficients;
-  /** Absolute position handed to computeTick (APPLIED_END); counts applied ticks. */
+  /** Ticks applied through this stepper (recorded as APPLIED_END, as a worker records positions). */
   private position = 0;
+  /** One TICK record: the tick is written here and read by computeTick like a ring slot. */
+  private readonly record: TickViews;
 
   constructor(state: FeatureState, k: Coefficients) {
     this.state = state;
     this.k = k;
+    const buf = new ArrayBuffer(TICK.bytes);
+    this.record = {
+      u32: new Uint32Array(buf),
+      u8: new Uint8Array(buf),
+      i8: new Int8Array(buf),
+      f64: new Float64Array(buf),
+    };
   }
 
   /**
@@ -44,24 +54,21 @@ export class FeatureStepper {
     const cur = block + HALF0 + half * STATE_WORDS;
     const nxt = block + HALF0 + (1 - half) * STATE_WORDS;
     const hist = block + PRICES_OFFSET;
-    computeTick(
-      f64,
-      hist,
-      cur,
-      nxt,
-      this.position++,
-      tsUs,
-      kind,
-      aggressor,
-      price,
-      size,
-      bid,
-      ask,
-      bidSize,
-      askSize,
-      this.k,
-    );
-    const detection = detectPatterns(f64, hist, cur, nxt, kind, tsUs, this.k);
+    const rec = this.record;
+    rec.u32[TICK.u32.symbolId] = sym;
+    rec.u32[TICK.u32.tsEventHi] = usHi(tsUs);
+    rec.u32[TICK.u32.tsEventLo] = usLo(tsUs);
+    rec.u8[TICK.u8.kind] = kind;
+    rec.i8[TICK.i8.aggressor] = aggressor;
+    rec.f64[TICK.f64.price] = price;
+    rec.f64[TICK.f64.size] = size;
+    rec.f64[TICK.f64.bid] = bid;
+    rec.f64[TICK.f64.ask] = ask;
+    rec.f64[TICK.f64.bidSize] = bidSize;
+    rec.f64[TICK.f64.askSize] = askSize;
+    computeTick(f64, hist, cur, nxt, rec, 0, this.k);
+    f64[nxt + F.APPLIED_END] = ++this.position;
+    const detection = detectPatterns(f64, hist, cur, nxt, kind, this.k);
     state.flip(sym, 1 - half);
     return detection;
   }

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TICK_KIND } from '../ring/layout.ts';
+import { TICK, TICK_KIND } from '../ring/layout.ts';
+import { RingBuffer } from '../ring/ring-buffer.ts';
+import { writeTick } from '../ring/tick-ring-writer.ts';
 import {
   alphaOfSpan,
   type Coefficients,
@@ -160,28 +162,29 @@ function actual(st: FeatureState): Expected {
   };
 }
 
+/** A one-record ring as the tick's record (computeTick reads ring slots). */
+const record = RingBuffer.create({ capacity: 2, recordBytes: TICK.bytes, consumers: 1 });
+
 /** Compute tick `t` into symbol 0's next half without committing it; returns the current half. */
 function compute(st: FeatureState, t: T, abs: number, k: Coefficients): number {
   const half = st.active(0);
   const cur = HALF0 + half * STATE_WORDS;
   const nxt = HALF0 + (1 - half) * STATE_WORDS;
-  computeTick(
-    st.f64,
-    PRICES_OFFSET,
-    cur,
-    nxt,
-    abs,
-    t.tsUs,
-    t.kind,
-    t.aggressor,
-    t.price,
-    t.size,
-    t.bid,
-    t.ask,
-    t.bidSize,
-    t.askSize,
-    k,
-  );
+  writeTick(record, 0, {
+    symbolId: 0,
+    seq: 0,
+    tsEventUs: t.tsUs,
+    kind: t.kind,
+    aggressor: t.aggressor,
+    price: t.price,
+    size: t.size,
+    bid: t.bid,
+    ask: t.ask,
+    bidSize: t.bidSize,
+    askSize: t.askSize,
+  });
+  computeTick(st.f64, PRICES_OFFSET, cur, nxt, record, 0, k);
+  st.f64[nxt + F.APPLIED_END] = abs + 1;
   return half;
 }
 function apply(st: FeatureState, t: T, abs: number, k: Coefficients): void {

@@ -1,16 +1,30 @@
-import { TICK_KIND } from '../ring/layout.ts';
+import { TICK, TICK_KIND } from '../ring/layout.ts';
 import type { Coefficients } from './params.ts';
 import { F, PRICE_SLOTS } from './state.ts';
 
 const PRICE_MASK = PRICE_SLOTS - 1;
 const US_PER_DAY = 86_400_000_000;
+const TWO_POW_32 = 4294967296;
+const TICK_WORDS32 = TICK.bytes / 4;
+const TICK_WORDS64 = TICK.bytes / 8;
 
 /**
- * Compute a symbol's fields after one tick: reads the current half `f64[cur..]`, writes EVERY
- * field of the next half `f64[nxt..]` (the caller flips ACTIVE afterwards, state.ts) and appends
- * the log price to the history at `f64[hist..]`. Each field is loaded once into a local and stored
- * once: no allocation, no call that can throw, one Math.log per tick. `abs` is the tick's
- * absolute position in its shard's ring (recorded as APPLIED_END = abs + 1).
+ * Typed views over TICK records (ring/layout.ts), record r at byte r × TICK.bytes: a RingBuffer
+ * (its u32/u8/i8/f64 views, r = slot) or any array of records.
+ */
+export interface TickViews {
+  readonly u32: Uint32Array;
+  readonly u8: Uint8Array;
+  readonly i8: Int8Array;
+  readonly f64: Float64Array;
+}
+
+/**
+ * Compute a symbol's fields after one tick (record `r` of `t`): reads the current half
+ * `f64[cur..]`, writes every field of the next half `f64[nxt..]` but APPLIED_END (the caller sets
+ * it, then flips ACTIVE, state.ts) and appends the log price to the history at `f64[hist..]`.
+ * Each field is loaded once into a local and stored once: no allocation, no call that can throw,
+ * one Math.log per tick.
  *
  * Definitions (each has a non-incremental reference in update.test.ts):
  * - reference price p: the trade price of a trade, the mid of a quote (ticks without a usable
@@ -33,18 +47,24 @@ export function computeTick(
   hist: number,
   cur: number,
   nxt: number,
-  abs: number,
-  tsUs: number,
-  kind: number,
-  aggressor: number,
-  price: number,
-  size: number,
-  bid: number,
-  ask: number,
-  bidSize: number,
-  askSize: number,
+  t: TickViews,
+  r: number,
   k: Coefficients,
 ): void {
+  // The tick is read here from its record rather than passed as numbers: a double argument to a
+  // call that is not inlined is boxed (a heap allocation), and this function is too big to inline.
+  const b32 = r * TICK_WORDS32;
+  const b64 = r * TICK_WORDS64;
+  const b8 = r * TICK.bytes;
+  const tsUs = t.u32[b32 + TICK.u32.tsEventHi]! * TWO_POW_32 + t.u32[b32 + TICK.u32.tsEventLo]!;
+  const kind = t.u8[b8 + TICK.u8.kind]!;
+  const aggressor = t.i8[b8 + TICK.i8.aggressor]!;
+  const price = t.f64[b64 + TICK.f64.price]!;
+  const size = t.f64[b64 + TICK.f64.size]!;
+  const bid = t.f64[b64 + TICK.f64.bid]!;
+  const ask = t.f64[b64 + TICK.f64.ask]!;
+  const bidSize = t.f64[b64 + TICK.f64.bidSize]!;
+  const askSize = t.f64[b64 + TICK.f64.askSize]!;
   let prices = f64[cur + F.PRICES]!;
   let lastPrice = f64[cur + F.LAST_PRICE]!;
   let lastLog = f64[cur + F.LAST_LOG_PRICE]!;
@@ -125,7 +145,6 @@ export function computeTick(
     quotes += 1;
   }
 
-  f64[nxt + F.APPLIED_END] = abs + 1;
   f64[nxt + F.TICKS] = f64[cur + F.TICKS]! + 1;
   f64[nxt + F.PRICES] = prices;
   f64[nxt + F.LAST_PRICE] = lastPrice;

@@ -35,9 +35,10 @@ export function detectPatterns(
   cur: number,
   nxt: number,
   kind: number,
-  tsUs: number,
   k: Coefficients,
 ): number {
+  // Event time from the next half rather than an argument: a double argument would be boxed.
+  const tsUs = f64[nxt + F.LAST_TS_US]!;
   const prices = f64[nxt + F.PRICES]!;
   const prevPrices = f64[cur + F.PRICES]!;
   // Only ticks that produced a reference price, and only after warm-up.

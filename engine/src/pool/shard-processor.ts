@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { Coefficients } from '../features/params.ts';
 import {
   copyFeatures,
@@ -73,6 +74,12 @@ export class ShardProcessor {
     this.consumer = o.consumer;
     this.ticks = RingBuffer.attach(o.tickRing);
     this.candidates = RingBuffer.attach(o.candidateRing);
+    if (this.ticks.recordBytes !== TICK.bytes || this.candidates.recordBytes !== CANDIDATE.bytes) {
+      throw new AppError(ErrorCode.BAD_INPUT, 'shard processor: rings are not TICK / CANDIDATE rings', {
+        tickRecordBytes: this.ticks.recordBytes,
+        candidateRecordBytes: this.candidates.recordBytes,
+      });
+    }
     this.state = o.state;
     this.control = o.control;
     this.k = o.coefficients;
@@ -116,8 +123,7 @@ export class ShardProcessor {
     const from = ring.cursor(this.consumer);
     const u32 = ring.u32;
     const u8 = ring.u8;
-    const i8 = ring.i8;
-    const rf = ring.f64;
+    const mask = ring.mask;
     const state = this.state;
     const f64 = state.f64;
     const si32 = state.i32;
@@ -149,28 +155,9 @@ export class ShardProcessor {
       }
       const nxt = block + HALF0 + (1 - half) * STATE_WORDS;
       const hist = block + PRICES_OFFSET;
-      const tsUs = u32[b32 + TICK.u32.tsEventHi]! * TWO_POW_32 + u32[b32 + TICK.u32.tsEventLo]!;
-      const b8 = ring.base8(seq);
-      const kind = u8[b8 + TICK.u8.kind]!;
-      const b64 = ring.base64(seq);
-      computeTick(
-        f64,
-        hist,
-        cur,
-        nxt,
-        abs,
-        tsUs,
-        kind,
-        i8[b8 + TICK.i8.aggressor]!,
-        rf[b64 + TICK.f64.price]!,
-        rf[b64 + TICK.f64.size]!,
-        rf[b64 + TICK.f64.bid]!,
-        rf[b64 + TICK.f64.ask]!,
-        rf[b64 + TICK.f64.bidSize]!,
-        rf[b64 + TICK.f64.askSize]!,
-        k,
-      );
-      const detection = detectPatterns(f64, hist, cur, nxt, kind, tsUs, k);
+      computeTick(f64, hist, cur, nxt, ring, seq & mask, k);
+      f64[nxt + F.APPLIED_END] = abs + 1;
+      const detection = detectPatterns(f64, hist, cur, nxt, u8[ring.base8(seq) + TICK.u8.kind]!, k);
       if (detection !== 0 && !this.emit(detection, sym, nxt, abs, b32)) break;
       Atomics.store(si32, block * 2, 1 - half); // the tick's commit point
     }
