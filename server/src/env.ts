@@ -84,6 +84,8 @@ export const serverEnvSchema = z
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: httpUrl.optional(),
     OPENAI_MODEL: optionalString,
+    /** Lessons use OpenAI embeddings only when this names a model; else the local hashing embedder. */
+    OPENAI_EMBEDDING_MODEL: optionalString,
     /** Per session / API key sliding-window limits (server/src/rate-limit/). */
     RATE_LIMIT_ENABLED: envBool(true),
     RATE_LIMIT_WINDOW_SECONDS: envInt(60, 1, 3600),
@@ -118,7 +120,12 @@ export interface ServerConfig {
   readonly session: { readonly idleMs: number; readonly absoluteMs: number; readonly reauthWindowMs: number };
   readonly argon2MaxConcurrency: number;
   readonly autonomousEnabled: boolean;
-  readonly openai: { readonly apiKey?: string; readonly baseUrl?: string; readonly model?: string };
+  readonly openai: {
+    readonly apiKey?: string;
+    readonly baseUrl?: string;
+    readonly model?: string;
+    readonly embeddingModel?: string;
+  };
   readonly tokenEncryptionKey: Buffer | undefined;
   readonly rateLimit: {
     readonly enabled: boolean;
@@ -151,7 +158,12 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     },
     argon2MaxConcurrency: e.ARGON2_MAX_CONCURRENCY,
     autonomousEnabled: e.AUTONOMOUS_ENABLED,
-    openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
+    openai: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      model: e.OPENAI_MODEL,
+      embeddingModel: e.OPENAI_EMBEDDING_MODEL,
+    },
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64') : undefined,
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,

@@ -134,6 +134,7 @@ export class DecisionAgent {
     const proposal = outcome.proposal;
     const exec = this.#d.workflow;
     const decision = await exec.check(tenantId, tradeOrderInput(proposal), 'agent');
+    const createdAt = this.#now();
     const created = await withTenant(db, tenantId, async (tx) => {
       // A concurrent delivery may have won while the decider ran.
       if (await this.#alreadyProposed(tx, tenantId, signal.id)) return null;
@@ -142,8 +143,9 @@ export class DecisionAgent {
         signalId: signal.id,
         proposal,
         outcome,
-        verdict: decision ? verdictOf(decision, this.#now()) : null,
-        expiresAt: new Date(this.#now().getTime() + prep.settings.proposalTtlSeconds * 1000),
+        verdict: decision ? verdictOf(decision, createdAt) : null,
+        createdAt,
+        expiresAt: new Date(createdAt.getTime() + prep.settings.proposalTtlSeconds * 1000),
       });
       await audit.record(tx, {
         action: 'proposals.create',

@@ -72,14 +72,15 @@ export function createDecider(config: ServerConfig, log: Logger, tuning: Decisio
 }
 
 export function createEmbedder(config: ServerConfig): Embedder {
-  if (!config.openai.apiKey) return new HashingEmbedder();
+  // Many OpenAI-compatible servers serve chat only: embeddings are opt-in by model name.
+  if (!config.openai.apiKey || !config.openai.embeddingModel) return new HashingEmbedder();
   const client = new OpenAI({
     apiKey: config.openai.apiKey,
     ...(config.openai.baseUrl ? { baseURL: config.openai.baseUrl } : {}),
     timeout: 10_000,
     maxRetries: 1,
   });
-  return new OpenAIEmbedder(client);
+  return new OpenAIEmbedder(client, config.openai.embeddingModel);
 }
 
 export async function startDecisions(options: DecisionsRuntimeOptions): Promise<DecisionsRuntime> {

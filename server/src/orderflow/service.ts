@@ -30,6 +30,13 @@ export interface IngestDeps {
   readonly stream: string;
   /** Approximate cap on the stream length (entries); the table keeps everything. */
   readonly streamMaxLen?: number;
+  /** This process's quote book (reference prices and paper fills), fed with new quotes and trades. */
+  readonly quotes?: QuoteSink | undefined;
+}
+
+export interface QuoteSink {
+  setQuote(symbol: string, bid: string, ask: string, bidSize: string, askSize: string, ts: Date): boolean;
+  setTrade(symbol: string, price: string, size: string, ts: Date): boolean;
 }
 
 export async function ingestOrderflow(
@@ -113,6 +120,16 @@ export async function ingestOrderflow(
     await Promise.all(
       fresh.map((f) => deps.bus.xadd(deps.stream, toStreamFields(tenantId, f.id, f.c), opts)),
     );
+  }
+
+  if (deps.quotes) {
+    // Out-of-order updates are ignored by the book itself (it keeps the newest).
+    for (const { c } of fresh) {
+      const e = c.event;
+      const ts = new Date(c.tsEvent);
+      if (e.kind === 'quote') deps.quotes.setQuote(e.instrument, e.bid, e.ask, e.bidSize, e.askSize, ts);
+      else if (e.kind === 'trade') deps.quotes.setTrade(e.instrument, e.price, e.size, ts);
+    }
   }
 
   return {

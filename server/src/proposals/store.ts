@@ -93,6 +93,7 @@ export async function insertProposal(
     proposal: TradeProposal;
     outcome: DecisionOutcome;
     verdict: StoredVerdict | null;
+    createdAt: Date;
     expiresAt: Date;
   },
 ): Promise<ProposalRow> {
@@ -120,6 +121,8 @@ export async function insertProposal(
       completionTokens: v.outcome.completionTokens,
       latencyMs: v.outcome.latencyMs,
       riskVerdict: v.verdict,
+      createdAt: v.createdAt,
+      updatedAt: v.createdAt,
       expiresAt: v.expiresAt,
     })
     .returning();

@@ -27,7 +27,12 @@ export const orderflowRouter = createTRPCRouter({
     .mutation(({ ctx, input }) =>
       ingestOrderflow(
         ctx.tx,
-        { bus: ctx.bus, stream: streamsOf(ctx).orderflow, streamMaxLen: 1_000_000 },
+        {
+          bus: ctx.bus,
+          stream: streamsOf(ctx).orderflow,
+          streamMaxLen: 1_000_000,
+          quotes: ctx.execution?.quotes,
+        },
         ctx.desk.id,
         input.events,
       ),
