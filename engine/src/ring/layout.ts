@@ -156,10 +156,12 @@ export const SCORED = {
 } as const;
 
 const TWO_POW_32 = 4294967296;
+const TWO_POW_MINUS_32 = 1 / TWO_POW_32;
 
-/** Microseconds (an integer below 2^53) → high u32 word. */
+/** Microseconds (a non-negative integer below 2^53) → high u32 word. */
 export function usHi(us: number): number {
-  return Math.floor(us / TWO_POW_32) >>> 0;
+  // Multiplying by 2^-32 is exact (a power of two); ToUint32 then truncates: no division.
+  return (us * TWO_POW_MINUS_32) >>> 0;
 }
 
 /** Microseconds (an integer below 2^53) → low u32 word. */

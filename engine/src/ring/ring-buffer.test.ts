@@ -159,3 +159,19 @@ describe('TickRingWriter', () => {
     expect(w.stalls).toBe(1);
   });
 });
+
+describe('timestamps as two u32 words', () => {
+  it('split and join every integer below 2^53 exactly', () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), (us) => {
+        const hi = usHi(us);
+        const lo = usLo(us);
+        expect(hi).toBe(Math.floor(us / 2 ** 32));
+        expect(lo).toBe(us % 2 ** 32);
+        expect(usFromWords(hi, lo)).toBe(us);
+      }),
+      { numRuns: 2000 },
+    );
+    for (const us of [0, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]) expect(usFromWords(usHi(us), usLo(us))).toBe(us);
+  });
+});
