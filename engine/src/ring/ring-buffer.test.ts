@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CTRL, ringHeaderBytes, TICK } from './layout.ts';
+import { CTRL, ringHeaderBytes, TICK, usFromWords, usHi, usLo } from './layout.ts';
 import { RingBuffer } from './ring-buffer.ts';
 import { readTick, type TickFields, TickRingWriter } from './tick-ring-writer.ts';
 
