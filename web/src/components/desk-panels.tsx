@@ -169,7 +169,7 @@ export function PositionsTable(props: { positions: readonly Position[] }) {
   );
 }
 
-export function SignalsTable(props: { signals: readonly SignalRow[] }) {
+export function SignalsTable(props: { signals: readonly SignalRow[]; compact?: boolean }) {
   return (
     <table class="table">
       <caption class="visually-hidden">Signals, newest first</caption>
@@ -185,14 +185,18 @@ export function SignalsTable(props: { signals: readonly SignalRow[] }) {
           <th scope="col" class="num">
             Price
           </th>
-          <th scope="col">Model</th>
+          <Show when={!props.compact}>
+            <th scope="col">Model</th>
+          </Show>
         </tr>
       </thead>
       <tbody>
         <For each={props.signals}>
           {(s) => (
             <tr>
-              <td class="mono">{utcTime(s.tsSignal)}</td>
+              <td class="mono" title={utcTime(s.tsSignal)}>
+                {props.compact ? utcTime(s.tsSignal).slice(11) : utcTime(s.tsSignal)}
+              </td>
               <td class="mono">{s.symbol}</td>
               <td>
                 <span class={`tag ${s.direction === 'long' ? 'tag-ok' : 'tag-bad'}`}>{s.direction}</span>
@@ -200,7 +204,9 @@ export function SignalsTable(props: { signals: readonly SignalRow[] }) {
               <td>{s.pattern.replace('_', ' ')}</td>
               <td class="num">{s.score.toFixed(3)}</td>
               <td class="num">{formatDecimal(s.price, 4)}</td>
-              <td class="mono dim">{s.modelVersion}</td>
+              <Show when={!props.compact}>
+                <td class="mono dim">{s.modelVersion}</td>
+              </Show>
             </tr>
           )}
         </For>
@@ -213,7 +219,7 @@ export function SignalsTable(props: { signals: readonly SignalRow[] }) {
  * Signals for the desk: the latest page from the database, then new ones as they are stored
  * (signals.onNew over SSE), newest first, capped.
  */
-export function LiveSignals(props: { limit: number }) {
+export function LiveSignals(props: { limit: number; compact?: boolean }) {
   const [rows, setRows] = createSignal<readonly SignalRow[]>([]);
   const [status, setStatus] = createSignal<'loading' | 'live' | 'error'>('loading');
   const [error, setError] = createSignal<string>();
@@ -277,7 +283,7 @@ export function LiveSignals(props: { limit: number }) {
           }
         >
           <div class="scroll">
-            <SignalsTable signals={rows()} />
+            <SignalsTable signals={rows()} compact={props.compact ?? false} />
           </div>
         </Show>
       </Show>

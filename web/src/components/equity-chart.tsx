@@ -8,7 +8,7 @@ export interface EquitySample {
 
 const W = 800;
 const H = 200;
-const PAD = { top: 10, right: 64, bottom: 20, left: 8 };
+const PAD = { top: 10, right: 96, bottom: 20, left: 8 };
 
 /**
  * Equity over time as an SVG line (scales with its box, no chart library). Float conversion is

@@ -44,7 +44,7 @@ export default function Overview() {
           </div>
           <div class="span-6">
             <Panel title="Live signals" meta="Streaming from the engine" bodyClass="h-list" flush>
-              <LiveSignals limit={50} />
+              <LiveSignals limit={50} compact />
             </Panel>
           </div>
           <div class="span-6">
