@@ -152,23 +152,33 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
   let restarts = 0;
   const running = new Map<number, Promise<void>>();
 
-  const runGroup = (g: number, attempt: number): Promise<void> =>
+  /** Position (absolute ticks consumed) of a group's shards: progress between two crashes. */
+  const groupPosition = (g: number): number => {
+    let p = 0;
+    for (const s of groups[g]!) p += control.get(s, SHARD.ABS_HINT);
+    return p;
+  };
+  // A group whose worker dies is run again at once; if it keeps dying without consuming a tick
+  // (a poison record, a broken build) the retries back off to one per second and log at error
+  // level — crash-only: the pool never gives a shard up, and the metrics show the restarts.
+  const runGroup = (g: number, attempt: number, startedAt: number): Promise<void> =>
     pool.run({ type: 'own', shards: groups[g]! }).then(
       (_result: OwnShardsResult) => undefined,
       async (err: unknown) => {
         if (stopping && control.stop() === STOP.NOW) return;
         restarts++;
-        const delayMs = Math.min(1000, attempt === 0 ? 0 : 10 * 2 ** attempt);
-        log.warn(
-          { err, shards: groups[g], restarts, delayMs },
-          'feature worker died; shards taken over by a new worker',
-        );
+        const position = groupPosition(g);
+        const stuck = position === startedAt ? attempt + 1 : 0;
+        const delayMs = stuck === 0 ? 0 : Math.min(1000, 10 * 2 ** stuck);
+        const entry = { err, shards: groups[g], restarts, delayMs, failuresWithoutProgress: stuck };
+        if (stuck >= 5) log.error(entry, 'feature worker keeps dying without progress; retrying');
+        else log.warn(entry, 'feature worker died; shards taken over by a new worker');
         if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
         if (stopping && control.stop() === STOP.NOW) return;
-        return runGroup(g, attempt + 1);
+        return runGroup(g, stuck, position);
       },
     );
-  for (let g = 0; g < workers; g++) running.set(g, runGroup(g, 0));
+  for (let g = 0; g < workers; g++) running.set(g, runGroup(g, 0, groupPosition(g)));
   log.info(
     { workers, shards, maxBatch: data.maxBatch, candidatePolicy: data.candidatePolicy },
     'feature pool started',
