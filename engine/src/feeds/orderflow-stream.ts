@@ -102,6 +102,7 @@ export class OrderflowStreamFeed implements Feed {
       const pending = await bus.readGroup(stream, this.#group, consumer, { id: after, count });
       if (pending.length === 0 || this.#stopped) break;
       this.#processAll(pending, sink);
+      await sink.backpressure?.();
       after = (pending[pending.length - 1] as StreamEntry).id;
     }
     if (after !== '0')
@@ -120,6 +121,7 @@ export class OrderflowStreamFeed implements Feed {
           blockMs: this.#o.blockMs ?? 500,
         });
         if (entries.length > 0) this.#processAll(entries, sink);
+        await sink.backpressure?.();
       } catch (err) {
         if (this.#stopped) break;
         // The bus is down or restarting: back off and retry; the engine keeps running.

@@ -107,7 +107,7 @@ export class ReplayFeed implements Feed {
         if (++this.#sinceYield >= FEED_BATCH) {
           this.#sinceYield = 0;
           sink.flush?.();
-          await yieldToEventLoop();
+          await (sink.backpressure?.() ?? yieldToEventLoop());
         }
       }
       if (this.#stopped) return;
@@ -174,7 +174,7 @@ export class ReplayFeed implements Feed {
         if (++this.#sinceYield >= FEED_BATCH) {
           this.#sinceYield = 0;
           sink.flush?.();
-          await yieldToEventLoop();
+          await (sink.backpressure?.() ?? yieldToEventLoop());
         }
         if (this.#stopped) return;
       }

@@ -262,7 +262,7 @@ export class SyntheticFeed implements Feed {
       }
       produced += n;
       sink.flush?.();
-      await yieldToEventLoop();
+      await (sink.backpressure?.() ?? yieldToEventLoop());
     }
     sink.flush?.();
   }

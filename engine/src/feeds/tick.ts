@@ -26,6 +26,11 @@ export interface TickSink {
   publish(t: TickRecord): boolean;
   /** Makes every tick published so far visible to consumers (rings publish per batch). */
   flush?(): void;
+  /**
+   * Backpressure without blocking the thread: null when the sink has room, else a promise that
+   * resolves when it has. Feeds await it at each yield point (after flush).
+   */
+  backpressure?(): Promise<void> | null;
 }
 
 export function createTickRecord(): TickRecord {

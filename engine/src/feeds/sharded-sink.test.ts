@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { TICK } from '../ring/layout.ts';
+import { RingBuffer } from '../ring/ring-buffer.ts';
+import { readTick } from '../ring/tick-ring-writer.ts';
+import { ShardedTickSink } from './sharded-sink.ts';
+import { createTickRecord, type TickRecord } from './tick.ts';
+
+const tick = (symbolId: number, seq: number): TickRecord => ({
+  ...createTickRecord(),
+  symbolId,
+  seq,
+  price: 1,
+  kind: 1,
+});
+
+function consume(ring: RingBuffer, max: number, out: TickRecord[]): void {
+  const n = Math.min(ring.readable(0), max);
+  const from = ring.cursor(0);
+  for (let k = 0; k < n; k++) out.push(readTick(ring, (from + k) >>> 0, createTickRecord()));
+  ring.commit(0, (from + n) >>> 0);
+}
+
+describe('sharded tick sink', () => {
+  it('routes by symbol id modulo shards', () => {
+    const rings = [0, 1, 2].map(() =>
+      RingBuffer.create({ capacity: 64, recordBytes: TICK.bytes, consumers: 1 }),
+    );
+    const sink = new ShardedTickSink({ rings, policy: 'block', publishEvery: 4 });
+    for (let i = 0; i < 30; i++) expect(sink.publish(tick(i, i))).toBe(true);
+    sink.flush();
+    rings.forEach((r, s) => {
+      const got: TickRecord[] = [];
+      consume(r, 100, got);
+      expect(got.map((t) => t.symbolId)).toEqual(Array.from({ length: 10 }, (_, k) => s + 3 * k));
+    });
+  });
+
+  it('block: a full ring queues ticks in order and backpressure() waits until they are in', async () => {
+    const ring = RingBuffer.create({ capacity: 16, recordBytes: TICK.bytes, consumers: 1 });
+    const sink = new ShardedTickSink({
+      rings: [ring],
+      policy: 'block',
+      publishEvery: 4,
+      overflowCapacity: 1000,
+    });
+    for (let i = 0; i < 100; i++) expect(sink.publish(tick(0, i))).toBe(true);
+    sink.flush();
+    expect(sink.queued).toBe(84);
+    const got: TickRecord[] = [];
+    const waiting = sink.backpressure();
+    expect(waiting).not.toBeNull();
+    // a slow consumer frees a few slots at a time
+    const timer = setInterval(() => consume(ring, 5, got), 1);
+    await waiting;
+    clearInterval(timer);
+    expect(sink.queued).toBe(0);
+    expect(sink.backpressure()).toBeNull();
+    consume(ring, 100, got);
+    expect(got.map((t) => t.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(sink.dropped).toBe(0);
+    expect(sink.overflowed).toBe(84);
+  });
+
+  it('drop: a full ring drops and counts', () => {
+    const ring = RingBuffer.create({ capacity: 16, recordBytes: TICK.bytes, consumers: 1 });
+    const sink = new ShardedTickSink({ rings: [ring], policy: 'drop', publishEvery: 4 });
+    let accepted = 0;
+    for (let i = 0; i < 40; i++) if (sink.publish(tick(0, i))) accepted++;
+    expect(accepted).toBe(16);
+    expect(sink.dropped).toBe(24);
+    expect(sink.backpressure()).toBeNull();
+  });
+});
