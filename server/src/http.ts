@@ -107,7 +107,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           bus,
           quotes: new QuoteBook(),
           log: log.child({ module: 'execution' }),
-          ...(options.execution ? { options: options.execution } : {}),
+          options: { orderflowStream: `${prefix}:orderflow`, ...options.execution },
         });
   await execution?.start();
 

@@ -7,6 +7,7 @@ import type { ExecutionReport } from '../brokers/types.ts';
 import { BrokerRegistry } from './broker-registry.ts';
 import { type HaltMessage, KillSwitch, parseHaltMessage } from './kill-switch.ts';
 import { OutboxDispatcher } from './outbox.ts';
+import { QuoteFeed } from './quote-feed.ts';
 import { Reconciler } from './reconcile.ts';
 import { applyExecutionReport, type ReportResult } from './reports.ts';
 import { OrderService } from './service.ts';
@@ -37,6 +38,7 @@ export class ExecutionRuntime {
   readonly dispatcher: OutboxDispatcher;
   readonly killSwitch: KillSwitch;
   readonly reconciler: Reconciler;
+  readonly quoteFeed: QuoteFeed;
   readonly #deps: ExecutionDeps;
   readonly #haltListeners = new Set<(m: HaltMessage) => void>();
   #unsubscribeHalt: (() => Promise<void>) | null = null;
@@ -60,6 +62,10 @@ export class ExecutionRuntime {
     });
     this.killSwitch = new KillSwitch(deps, (t) => this.dispatcher.nudge(t));
     this.reconciler = new Reconciler(deps, this.options, this.brokers);
+    this.quoteFeed = new QuoteFeed(deps, this.quotes, {
+      pollMs: this.options.quotePollMs,
+      orderflowStream: this.options.orderflowStream,
+    });
   }
 
   async start(opts: { reconcile?: boolean } = {}): Promise<void> {
@@ -75,6 +81,7 @@ export class ExecutionRuntime {
         'halt subscription unavailable; kill switch still enforced from PostgreSQL',
       );
     }
+    this.quoteFeed.start();
     await this.killSwitch
       .enforceHalts()
       .catch((err: unknown) => this.#deps.log.error({ err }, 'enforcing halts at start failed'));
@@ -96,6 +103,7 @@ export class ExecutionRuntime {
   async stop(): Promise<void> {
     if (this.#equityTimer) clearInterval(this.#equityTimer);
     this.reconciler.stop();
+    await this.quoteFeed.stop();
     await this.dispatcher.stop();
     await this.brokers.drain();
     this.brokers.close();

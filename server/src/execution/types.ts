@@ -28,6 +28,10 @@ export interface ExecutionOptions {
   readonly equityIntervalMs: number;
   /** Reconciliation interval. */
   readonly reconcileIntervalMs: number;
+  /** Market-data polling of the `ticks` table (ms). */
+  readonly quotePollMs: number;
+  /** Desk order-flow stream tailed for quotes and trades; null disables it. */
+  readonly orderflowStream: string | null;
   /** Paper broker parameters. */
   readonly paper: {
     readonly seed: number;
@@ -45,6 +49,8 @@ export const DEFAULT_EXECUTION_OPTIONS: ExecutionOptions = Object.freeze({
   outboxIntervalMs: 1_000,
   equityIntervalMs: 60_000,
   reconcileIntervalMs: 5 * 60_000,
+  quotePollMs: 500,
+  orderflowStream: 'aegis:orderflow',
   paper: Object.freeze({
     seed: 1,
     latencyMs: 0,

@@ -503,3 +503,34 @@ describe('kill switch', () => {
     await fx.runtime.stop();
   });
 });
+
+describe('quote feed', () => {
+  it('feeds the QuoteBook from the ticks table and from the order-flow stream', async () => {
+    const { MemoryBus } = await import('@aegis/shared/bus/index');
+    const bus = new MemoryBus();
+    const rt = fx.newRuntime({ bus, options: { orderflowStream: 'test:orderflow', quotePollMs: 60_000 } });
+    const ts = new Date();
+    await fx.owner`insert into ticks (ts, ts_ingest, symbol, seq, kind, price, size, bid, ask, bid_size, ask_size)
+      values (${ts}, ${ts}, 'FEED-A', 1, 2, '10.005', '0', '10', '10.01', '5', '6'),
+             (${ts}, ${ts}, 'FEED-A', 2, 1, '10.01', '3', null, null, null, null)`;
+    expect(await rt.quoteFeed.pollTicks()).toBe(2);
+    expect(rt.quotes.get('FEED-A')).toMatchObject({ tsQuote: ts });
+    expect(rt.quotes.mark('FEED-A')?.toString()).toBe('10.005');
+    expect(rt.quotes.get('FEED-A')?.last?.toString()).toBe('10.01');
+    rt.quoteFeed.start();
+    await new Promise((r) => setTimeout(r, 20));
+    await bus.xadd('test:orderflow', {
+      symbol: 'FEED-B',
+      ts: new Date().toISOString(),
+      kind: 'quote',
+      bid: '20',
+      ask: '20.02',
+      bidSize: '1',
+      askSize: '1',
+    });
+    for (let i = 0; i < 100 && !rt.quotes.get('FEED-B'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(rt.quotes.mark('FEED-B')?.toString()).toBe('20.01');
+    await rt.quoteFeed.stop();
+    await bus.close();
+  });
+});
