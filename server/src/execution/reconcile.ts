@@ -82,7 +82,7 @@ export class Reconciler {
             : { type: 'OrderAccepted', brokerOrderId: b.brokerOrderId };
       const status = await withTenant(this.#deps.db, tenantId, async (tx) => {
         const [row] = await tx.select().from(orders).where(eq(orders.id, o.id)).for('update');
-        if (!row || row.status !== 'unknown') return null;
+        if (row?.status !== 'unknown') return null;
         const next = applyOrderEvent(toOrderState(row), ev);
         await tx
           .update(orders)

@@ -502,3 +502,91 @@ async function startTestServerOn(base: TestServer, env: Record<string, string> =
     },
   };
 }
+
+describe('live subscriptions (SSE)', () => {
+  it('streams order updates, positions and halt state', async () => {
+    await reset();
+    const { createTRPCClient, httpLink, httpSubscriptionLink, splitLink } = await import('@trpc/client');
+    const { EventSource } = await import('eventsource');
+    const { key } = await client.keys.create.mutate({
+      name: `sse ${randomUUID().slice(0, 6)}`,
+      scopes: ['read'],
+    });
+    const auth = { authorization: `Bearer ${key}` };
+    const sub = createTRPCClient<import('../../src/routers/_app.ts').AppRouter>({
+      links: [
+        splitLink({
+          condition: (op) => op.type === 'subscription',
+          true: httpSubscriptionLink({
+            url: `${t.url}/trpc`,
+            EventSource,
+            eventSourceOptions: {
+              fetch: (i, init) => fetch(i, { ...init, headers: { ...init.headers, ...auth } }),
+            },
+          }),
+          false: httpLink({ url: `${t.url}/trpc`, headers: auth }),
+        }),
+      ],
+    });
+    const orderEvents: { id: string; status: string }[] = [];
+    const positionEvents: { symbol: string; quantity: string }[][] = [];
+    const haltEvents: boolean[] = [];
+    const started = (n: number) => {
+      let left = n;
+      let done!: () => void;
+      const p = new Promise<void>((r) => {
+        done = r;
+      });
+      return { p, one: () => --left === 0 && done() };
+    };
+    const ready = started(3);
+    const s1 = sub.orders.updates.subscribe(undefined, {
+      onStarted: ready.one,
+      onData: (d) => orderEvents.push(d.data),
+    });
+    const s2 = sub.positions.updates.subscribe(undefined, {
+      onStarted: ready.one,
+      onData: (d) => positionEvents.push(d),
+    });
+    const s3 = sub.halt.updates.subscribe(undefined, {
+      onStarted: ready.one,
+      onData: (d) => haltEvents.push(d.halted),
+    });
+    try {
+      await ready.p;
+      const o = await place({ quantity: '0.2' });
+      await until(
+        async () => orderEvents,
+        (e) => e.some((x) => x.id === o.id && x.status === 'filled'),
+        'filled event',
+      );
+      await until(
+        async () => positionEvents,
+        (e) => e.some((ps) => ps.some((p) => p.symbol === 'BTC-USD' && p.quantity === '0.2')),
+        'position event',
+      );
+      await until(
+        async () => haltEvents,
+        (e) => e.length >= 1,
+        'initial halt state',
+      );
+      expect(haltEvents[0]).toBe(false);
+      await client.halt.engage.mutate({ scope: 'desk', reason: 'sse' });
+      await until(
+        async () => haltEvents,
+        (e) => e.includes(true),
+        'halt event',
+      );
+      await client.halt.release.mutate({ scope: 'desk' });
+      await until(
+        async () => haltEvents,
+        (e) => e.at(-1) === false,
+        'release event',
+      );
+    } finally {
+      s1.unsubscribe();
+      s2.unsubscribe();
+      s3.unsubscribe();
+    }
+  });
+});
