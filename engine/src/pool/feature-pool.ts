@@ -9,6 +9,7 @@ import {
   type PatternParams,
 } from '../features/params.ts';
 import { F, FeatureState } from '../features/state.ts';
+import { CANDIDATE, TICK } from '../ring/layout.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
 import { type FeatureWorkerData, featureWorkerDataSchema, type OwnShardsResult } from './messages.ts';
 import { SHARD, ShardControl, STOP } from './shard-control.ts';
@@ -129,8 +130,19 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
     throw new AppError(ErrorCode.BAD_INPUT, 'feature pool: one tick ring and one candidate ring per shard');
   }
   for (const r of tickRings) {
+    if (r.recordBytes !== TICK.bytes) {
+      throw new AppError(ErrorCode.BAD_INPUT, 'feature pool: a tick ring does not hold TICK records');
+    }
     if (data.tickConsumer >= r.consumers) {
       throw new AppError(ErrorCode.BAD_INPUT, 'feature pool: tickConsumer beyond the tick ring consumers');
+    }
+  }
+  for (const r of candidateRings) {
+    if (r.recordBytes !== CANDIDATE.bytes) {
+      throw new AppError(
+        ErrorCode.BAD_INPUT,
+        'feature pool: a candidate ring does not hold CANDIDATE records',
+      );
     }
   }
 

@@ -131,5 +131,6 @@ describe('feature pool (piscina workers owning shards)', () => {
     expect(() => startFeaturePool({ ...base, symbolsPerShard: 11 })).toThrow(/fewer symbols/);
     expect(() => startFeaturePool({ ...base, tickConsumer: 1 })).toThrow(/tickConsumer/);
     expect(() => startFeaturePool({ ...base, featureParams: { bandWindow: 100 } })).toThrow();
+    expect(() => startFeaturePool({ ...base, candidateRings: base.tickRings })).toThrow(/CANDIDATE records/);
   });
 });
