@@ -91,7 +91,8 @@ export function computeTick(
   const p = isTrade ? price : quoteOk ? (bid + ask) * 0.5 : 0;
 
   if (p > 0 && p < Number.POSITIVE_INFINITY) {
-    const lp = Math.log(p);
+    // Unchanged price (a size-only quote update, a trade at the last price): reuse its log.
+    const lp = p === lastPrice ? lastLog : Math.log(p);
     const n = prices;
     if (n === 0) {
       emaFast = p;
