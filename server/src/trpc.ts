@@ -125,6 +125,10 @@ const observe = t.middleware(async ({ ctx, path, type, next }) => {
   const ms = Math.round((performance.now() - started) * 10) / 10;
   if (result.ok) {
     ctx.log.debug({ path, type, ms }, 'call ok');
+    // A subscription's errors happen later, while it is iterated: map them the same way.
+    if (type === 'subscription' && isAsyncIterable(result.data)) {
+      return { ...result, data: mapIterationErrors(result.data, ctx, path) };
+    }
     return result;
   }
   const error = toTRPCError(result.error);
@@ -139,6 +143,27 @@ const observe = t.middleware(async ({ ctx, path, type, next }) => {
   }
   throw error;
 });
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/** Re-throws what a subscription throws mid-stream as the mapped TRPCError (and logs bugs). */
+async function* mapIterationErrors(iterable: AsyncIterable<unknown>, ctx: Context, path: string) {
+  try {
+    // yield* forwards return() to the source, so its finally blocks run when the client leaves.
+    yield* iterable;
+  } catch (e) {
+    const error = toTRPCError(e);
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      ctx.log.error(
+        { path, type: 'subscription', err: error.cause ?? error },
+        'subscription failed: unexpected error',
+      );
+    }
+    throw error;
+  }
+}
 
 /** Failures logged by the innermost middleware (with user and desk), so observe skips them. */
 const loggedFailures = new WeakSet<object>();
