@@ -14,12 +14,17 @@ import { type CliConfig, loadCliConfig } from '../lib/config.ts';
 import { createOutput } from '../lib/output.ts';
 import { readSecret } from '../lib/secret-input.ts';
 import { adminCommands } from './commands/admin.ts';
+import { approveCommand } from './commands/approve.ts';
 import { auditCommands } from './commands/audit.ts';
 import { deskCommands } from './commands/desks.ts';
 import { haltCommands } from './commands/halt.ts';
+import { ingestCommand } from './commands/ingest.ts';
 import { keyCommands } from './commands/keys.ts';
+import { lessonCommands } from './commands/lessons.ts';
 import { orderCommands } from './commands/orders.ts';
 import { positionCommands } from './commands/positions.ts';
+import { proposalCommands } from './commands/proposals.ts';
+import { signalCommands } from './commands/signals.ts';
 import { userCommands } from './commands/users.ts';
 import { whoamiCommand } from './commands/whoami.ts';
 
@@ -32,6 +37,11 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   orderCommands,
   positionCommands,
   haltCommands,
+  ingestCommand,
+  signalCommands,
+  proposalCommands,
+  approveCommand,
+  lessonCommands,
   adminCommands,
 ];
 

@@ -1,0 +1,66 @@
+import { CliError, ExitCode } from '../../lib/cli-errors.ts';
+import { createAegisClient } from '../../lib/client.ts';
+import { type CommandGroup, optString } from '../../lib/command.ts';
+
+/**
+ * `aegis approve <proposal-id> --email you@desk`: approvals are for people, never API keys. The
+ * CLI signs in with the password (read without echo, or from stdin when piped), confirms it
+ * again as the approval's re-authentication, approves, and signs out: the session lives only
+ * for this command.
+ */
+export const approveCommand: CommandGroup = {
+  name: 'approve',
+  summary: 'approve a proposal as yourself (password sign-in; executes the order)',
+  commands: {
+    '': {
+      summary: 'sign in, re-authenticate, approve the proposal, sign out',
+      usage: '<proposal-id> --email <you@desk> [--desk <desk-id>] [--reason "…"]',
+      positionals: ['proposal-id'],
+      options: { email: { type: 'string' }, desk: { type: 'string' }, reason: { type: 'string' } },
+      async run(ctx, { values, positionals }) {
+        const proposalId = positionals[0];
+        if (!proposalId || !/^[0-9a-f-]{36}$/i.test(proposalId))
+          throw new CliError('approve: a proposal id is required');
+        const email = optString(values, 'email');
+        if (!email)
+          throw new CliError('approve: --email is required (approvals need a person, not an API key)');
+        const password = await ctx.readSecret(`Password for ${email}: `);
+        const anon = createAegisClient({ url: ctx.config.url, timeoutMs: ctx.config.timeoutMs });
+        const login = await anon.auth.login.mutate({ email, password, returnToken: true });
+        if (!login.token)
+          throw new CliError('approve: the server returned no session token', ExitCode.FAILURE);
+        if (login.user.mustChangePassword) {
+          throw new CliError(
+            'approve: change your one-time password first (sign in to the console)',
+            ExitCode.DENIED,
+          );
+        }
+        const session = createAegisClient({
+          url: ctx.config.url,
+          apiKey: login.token,
+          timeoutMs: ctx.config.timeoutMs,
+        });
+        try {
+          const desk = optString(values, 'desk');
+          if (desk) await session.auth.switchDesk.mutate({ deskId: desk });
+          await session.auth.reauthenticate.mutate({ password });
+          const reason = optString(values, 'reason');
+          const res = await session.approvals.approve.mutate({ proposalId, ...(reason ? { reason } : {}) });
+          ctx.out.record(
+            {
+              proposal: res.proposal.id,
+              status: res.proposal.status,
+              trade: `${res.proposal.side} ${res.proposal.quantity} ${res.proposal.instrument}`,
+              order: res.order?.id ?? null,
+              orderStatus: res.order?.status ?? null,
+            },
+            res,
+          );
+          return ExitCode.OK;
+        } finally {
+          await session.auth.logout.mutate().catch(() => {});
+        }
+      },
+    },
+  },
+};
