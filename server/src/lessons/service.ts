@@ -1,5 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { lessons, proposals, tradeOutcomes } from '@aegis/shared/db';
+import { AppError } from '@aegis/shared/errors';
 import type { LessonView, TradeOutcomeInput } from '@aegis/shared/schemas/lesson';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import { and, eq, sql } from 'drizzle-orm';
@@ -34,6 +35,14 @@ export async function recordOutcome(
   const pnl = input.pnl
     ? dec(input.pnl)
     : (input.side === 'buy' ? exit.minus(entry) : entry.minus(exit)).times(qty);
+  if (input.proposalId) {
+    // Only this desk's proposals may be referenced: another desk's id is "not found".
+    const [own] = await tx
+      .select({ id: proposals.id })
+      .from(proposals)
+      .where(and(eq(proposals.tenantId, tenantId), eq(proposals.id, input.proposalId)));
+    if (!own) throw new AppError('NOT_FOUND', 'No such proposal');
+  }
   const [outcome] = await tx
     .insert(tradeOutcomes)
     .values({

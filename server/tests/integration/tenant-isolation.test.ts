@@ -54,13 +54,16 @@ function idFields(p: Proc): string[] {
 }
 
 /**
- * Ids of platform-wide data (no tenant_id, no RLS: market data), which every desk may address.
- * Each entry says why; anything not listed must be desk-scoped.
+ * Id fields naming platform-wide data (no tenant_id, no RLS: market data), which every desk may
+ * address. Anything not listed must be desk-scoped.
  */
-const sharedAcrossDesks: Record<string, string> = {
-  'signals.get': 'signals are market data shared by every desk (no tenant_id)',
-  'signals.decide': "a desk's decision on a shared signal; the decision row itself is desk-scoped",
+const SHARED_ID_FIELDS: Record<string, string> = {
+  signalId: 'signals are market data shared by every desk (no tenant_id)',
 };
+
+/** A bare `id` names the router's own object: orders.get → orderId, signals.get → signalId. */
+const fixtureName = (path: string, field: string) =>
+  field === 'id' ? `${path.split('.')[0]!.replace(/s$/, '')}Id` : field;
 
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, Proc>)
   .map(([path, p]) => ({ path, p, ids: idFields(p) }))
@@ -73,6 +76,12 @@ const idsOfDeskA: Record<string, string> = {};
 /** Valid values for the other fields of id-taking procedures. */
 const otherFields: Record<string, unknown> = {
   role: 'viewer',
+  question: 'Why this trade?',
+  instrument: 'BTC-USD',
+  entryPrice: '100',
+  exitPrice: '90',
+  openedAt: '2026-01-01T00:00:00Z',
+  closedAt: '2026-01-01T01:00:00Z',
   symbol: 'BTC-USD',
   side: 'buy',
   orderType: 'market',
@@ -148,32 +157,69 @@ describe('cross-desk ids (generated from the router)', () => {
   for (const { path, p, ids } of procedures) {
     const permission = p._def.meta?.permission;
     const level = isPermission(permission) ? PERMISSIONS[permission].level : 'public';
+    const deskIds = ids.filter((id) => !(fixtureName(path, id) in SHARED_ID_FIELDS));
     // Platform procedures act across desks by design (gated on platform admins, tested in roles).
-    const run = level === 'platform' || path in sharedAcrossDesks ? it.skip : it;
-    run(`${path} with desk A's ${ids.join(', ')} → NOT_FOUND, nothing changed`, async () => {
-      const input: Record<string, unknown> = {};
-      for (const id of ids) {
-        // A bare `id` names the router's own object: orders.get → orderId.
-        const fixture = id === 'id' ? `${path.split('.')[0]!.replace(/s$/, '')}Id` : id;
+    if (level === 'platform' || deskIds.length === 0) {
+      it.skip(`${path}: ${level === 'platform' ? 'platform-level' : 'only shared (market data) ids'}`, () => {});
+      continue;
+    }
+    // One call per desk-scoped id field, the others left out (they are optional where a
+    // procedure takes several).
+    for (const id of deskIds) {
+      it(`${path} with desk A's ${id} → NOT_FOUND, nothing changed`, async () => {
+        const fixture = fixtureName(path, id);
         const value = idsOfDeskA[fixture];
         if (!value) throw new Error(`${path} takes ${id}: add a desk-A fixture ${fixture} in idsOfDeskA`);
-        input[id] = value;
-      }
-      const def = unwrap(p._def.inputs[0]!._zod.def);
-      for (const name of Object.keys(def.shape ?? {})) {
-        if (!(name in input) && name in otherFields) input[name] = otherFields[name];
-      }
-      const before = await snapshotDeskA();
-      const headers = { origin: ORIGIN, 'content-type': 'application/json', cookie: deskBJar.header()! };
-      const body = JSON.stringify(input);
-      const res =
-        p._def.type === 'mutation'
-          ? await fetch(`${t.url}/trpc/${path}`, { method: 'POST', headers, body })
-          : await fetch(`${t.url}/trpc/${path}?input=${encodeURIComponent(body)}`, { headers });
-      const json = (await res.json()) as { result?: unknown; error?: { data?: { code?: string } } };
-      expect([path, res.status, json.error?.data?.code]).toEqual([path, 404, 'NOT_FOUND']);
-      expect(json.result).toBeUndefined();
-      expect(await snapshotDeskA()).toEqual(before);
-    });
+        const input: Record<string, unknown> = { [id]: value };
+        const def = unwrap(p._def.inputs[0]!._zod.def);
+        for (const name of Object.keys(def.shape ?? {})) {
+          if (!(name in input) && name in otherFields) input[name] = otherFields[name];
+        }
+        const before = await snapshotDeskA();
+        const { status, code, hasResult } = await call(path, p._def.type, input);
+        expect([path, id, status, code]).toEqual([path, id, 404, 'NOT_FOUND']);
+        expect(hasResult).toBe(false);
+        expect(await snapshotDeskA()).toEqual(before);
+      });
+    }
   }
 });
+
+/** Calls as desk B's admin; subscriptions are opened as SSE and read until their first event. */
+async function call(path: string, type: string, input: Record<string, unknown>) {
+  const headers = { origin: ORIGIN, 'content-type': 'application/json', cookie: deskBJar.header()! };
+  const body = JSON.stringify(input);
+  if (type === 'mutation') {
+    const res = await fetch(`${t.url}/trpc/${path}`, { method: 'POST', headers, body });
+    const json = (await res.json()) as { result?: unknown; error?: { data?: { code?: string } } };
+    return { status: res.status, code: json.error?.data?.code, hasResult: json.result !== undefined };
+  }
+  const ac = new AbortController();
+  const res = await fetch(`${t.url}/trpc/${path}?input=${encodeURIComponent(body)}`, {
+    headers,
+    signal: ac.signal,
+  });
+  if (type !== 'subscription') {
+    const json = (await res.json()) as { result?: unknown; error?: { data?: { code?: string } } };
+    return { status: res.status, code: json.error?.data?.code, hasResult: json.result !== undefined };
+  }
+  let text = '';
+  const reader = res.body!.getReader();
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline && !/event: serialized-error\ndata: .*\n|\ndata: \{"id"|\nid: /.test(text)) {
+    const chunk = await Promise.race([
+      reader.read(),
+      new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now()))),
+    ]);
+    if (!chunk || chunk.done) break;
+    text += new TextDecoder().decode(chunk.value);
+  }
+  ac.abort();
+  const err = /event: serialized-error\ndata: (.*)\n/.exec(text)?.[1];
+  const data = err ? (JSON.parse(err) as { data?: { code?: string; httpStatus?: number } }).data : undefined;
+  return {
+    status: data?.httpStatus ?? res.status,
+    code: data?.code,
+    hasResult: !err && /\ndata: /.test(text.replace(/^event: connected\ndata: .*\n/m, '')),
+  };
+}
