@@ -74,6 +74,8 @@ interface PaperOrder {
   queueAhead: Dec | null;
   /** Stop orders: false until the stop is reached; then the order works as market / limit. */
   triggered: boolean;
+  /** When the broker received it (day orders expire at the end of that trading day). */
+  readonly createdAt: Date;
 }
 
 export interface PaperAccountSnapshot {
@@ -82,6 +84,7 @@ export interface PaperAccountSnapshot {
   readonly openOrders: readonly (BrokerOrder & {
     readonly queueAhead: string | null;
     readonly triggered: boolean;
+    readonly createdAt?: Date;
   })[];
 }
 
@@ -171,6 +174,7 @@ export class PaperBroker implements BrokerAdapter {
       rejectReason: null,
       queueAhead: null,
       triggered: false,
+      createdAt: this.#o.clock(),
     };
     // Registered before the latency wait: a concurrent retry with the same id finds it.
     this.#orders.set(req.clientOrderId, o);
@@ -221,11 +225,15 @@ export class PaperBroker implements BrokerAdapter {
     else this.#halted.delete(symbol);
   }
 
-  /** End of the trading day: every open `day` order expires. */
-  expireDayOrders(): number {
+  /**
+   * End of the trading day: open `day` orders expire — all of them, or those `isPastDay` picks
+   * (the execution service decides per instrument calendar and desk day).
+   */
+  expireDayOrders(isPastDay: (o: { symbol: string; createdAt: Date }) => boolean = () => true): number {
     let n = 0;
     for (const o of this.#ordered()) {
-      if (OPEN.has(o.status) && o.req.timeInForce === 'day') {
+      const due = isPastDay({ symbol: o.req.symbol, createdAt: o.createdAt });
+      if (OPEN.has(o.status) && o.req.timeInForce === 'day' && due) {
         o.status = 'expired';
         this.#report(o, 'expired');
         n++;
@@ -248,6 +256,7 @@ export class PaperBroker implements BrokerAdapter {
           ...this.#view(o),
           queueAhead: o.queueAhead ? decStr(o.queueAhead) : null,
           triggered: o.triggered,
+          createdAt: o.createdAt,
         })),
     };
   }
@@ -279,6 +288,7 @@ export class PaperBroker implements BrokerAdapter {
         rejectReason: null,
         queueAhead: o.queueAhead ? dec(o.queueAhead) : null,
         triggered: o.triggered,
+        createdAt: o.createdAt ?? this.#o.clock(),
       });
     }
   }

@@ -48,6 +48,16 @@ export class BrokerRegistry {
     return b;
   }
 
+  /** The desks whose account is open in this process. */
+  async opened(): Promise<{ tenantId: string; broker: PaperBroker }[]> {
+    const out: { tenantId: string; broker: PaperBroker }[] = [];
+    for (const [tenantId, b] of this.#brokers) {
+      const broker = await b.catch(() => null);
+      if (broker) out.push({ tenantId, broker });
+    }
+    return out;
+  }
+
   /** Reports still being applied (tests and shutdown wait for them). */
   async drain(): Promise<void> {
     await Promise.all([...this.#queues.values()]);
@@ -114,6 +124,7 @@ export class BrokerRegistry {
         rejectReason: null,
         queueAhead: null,
         triggered: false,
+        createdAt: o.createdAt,
       })),
     });
     broker.onExecutionReport((r) => this.#enqueue(tenantId, r));

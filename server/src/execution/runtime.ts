@@ -1,5 +1,6 @@
 import { positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { sessionState } from '@aegis/shared/risk/calendars';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, ne } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
@@ -10,6 +11,7 @@ import { OutboxDispatcher } from './outbox.ts';
 import { QuoteFeed } from './quote-feed.ts';
 import { Reconciler } from './reconcile.ts';
 import { applyExecutionReport, type ReportResult } from './reports.ts';
+import { loadInstruments } from './risk-context.ts';
 import { OrderService } from './service.ts';
 import {
   DEFAULT_EXECUTION_OPTIONS,
@@ -19,7 +21,7 @@ import {
   orderUpdatesChannel,
   positionUpdatesChannel,
 } from './types.ts';
-import { valueDesk, writeEquitySnapshot } from './valuation.ts';
+import { sessionStartOf, valueDesk, writeEquitySnapshot } from './valuation.ts';
 
 const PUBLISH_TIMEOUT_MS = 500;
 
@@ -43,6 +45,7 @@ export class ExecutionRuntime {
   readonly #haltListeners = new Set<(m: HaltMessage) => void>();
   #unsubscribeHalt: (() => Promise<void>) | null = null;
   #equityTimer: NodeJS.Timeout | null = null;
+  #dayTimer: NodeJS.Timeout | null = null;
 
   constructor(deps: ExecutionDeps) {
     this.#deps = deps;
@@ -98,10 +101,44 @@ export class ExecutionRuntime {
       );
     }, this.options.equityIntervalMs);
     this.#equityTimer.unref();
+    this.#dayTimer = setInterval(() => {
+      void this.expireDayOrders().catch((err: unknown) =>
+        this.#deps.log.error({ err }, 'day-order expiry failed'),
+      );
+    }, 60_000);
+    this.#dayTimer.unref();
+  }
+
+  /**
+   * Time in force `day`: an exchange-calendar instrument's day orders expire once its session is
+   * closed; a 24/7 instrument's at the desk's day boundary (midnight in the desk's timezone).
+   */
+  async expireDayOrders(): Promise<number> {
+    let n = 0;
+    const now = this.#deps.clock?.() ?? new Date();
+    for (const { tenantId, broker } of await this.brokers.opened()) {
+      const open = await broker.listOpenOrders();
+      if (open.length === 0) continue;
+      const { sessionStart, calendars } = await withTenant(this.#deps.db, tenantId, async (tx) => {
+        const insts = await loadInstruments(tx, [...new Set(open.map((o) => o.symbol))]);
+        return {
+          sessionStart: await sessionStartOf(tx, tenantId, now),
+          calendars: new Map([...insts].map(([s, i]) => [s, i.calendar])),
+        };
+      });
+      n += broker.expireDayOrders(({ symbol, createdAt }) => {
+        const calendar = calendars.get(symbol) ?? '24x7';
+        if (calendar === '24x7') return createdAt < sessionStart;
+        return !sessionState(calendar, now).open;
+      });
+    }
+    if (n > 0) await this.brokers.drain();
+    return n;
   }
 
   async stop(): Promise<void> {
     if (this.#equityTimer) clearInterval(this.#equityTimer);
+    if (this.#dayTimer) clearInterval(this.#dayTimer);
     this.reconciler.stop();
     await this.quoteFeed.stop();
     await this.dispatcher.stop();

@@ -22,7 +22,7 @@ export interface ExecutionFixture {
   readonly tenantId: string;
   readonly userId: string;
   runtime: ExecutionRuntime;
-  newRuntime(opts?: { bus?: Bus; options?: Partial<ExecutionOptions> }): ExecutionRuntime;
+  newRuntime(opts?: { bus?: Bus; options?: Partial<ExecutionOptions>; clock?: () => Date }): ExecutionRuntime;
   /** Dispatch the desk's outbox and wait until every report is applied. */
   settle(rt?: ExecutionRuntime): Promise<void>;
   close(): Promise<void>;
@@ -46,7 +46,7 @@ export async function createExecutionFixture(
   const quotes = new QuoteBook();
   const buses: Bus[] = [];
   const runtimes: ExecutionRuntime[] = [];
-  const newRuntime = (o: { bus?: Bus; options?: Partial<ExecutionOptions> } = {}) => {
+  const newRuntime = (o: { bus?: Bus; options?: Partial<ExecutionOptions>; clock?: () => Date } = {}) => {
     const bus = o.bus ?? new MemoryBus();
     buses.push(bus);
     const rt = new ExecutionRuntime({
@@ -54,6 +54,7 @@ export async function createExecutionFixture(
       bus,
       quotes,
       log,
+      ...(o.clock && { clock: o.clock }),
       options: {
         paper: { seed: 7, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '5' },
         ...options,

@@ -534,3 +534,21 @@ describe('quote feed', () => {
     await bus.close();
   });
 });
+
+describe('time in force day', () => {
+  beforeEach(reset);
+
+  it('a 24/7 day order expires at the desk day boundary; a gtc order stays', async () => {
+    let now = new Date();
+    fx.runtime.brokers.close();
+    fx.runtime = fx.newRuntime({ clock: () => now });
+    const day = await place({ orderType: 'limit', limitPrice: '40000', quantity: '0.1', timeInForce: 'day' });
+    const gtc = await place({ orderType: 'limit', limitPrice: '40001', quantity: '0.1', timeInForce: 'gtc' });
+    await fx.settle();
+    expect(await fx.runtime.expireDayOrders()).toBe(0);
+    now = new Date(now.getTime() + 24 * 3600_000);
+    expect(await fx.runtime.expireDayOrders()).toBe(1);
+    expect((await orderRow(day.id)).status).toBe('expired');
+    expect((await orderRow(gtc.id)).status).toBe('new');
+  });
+});
