@@ -43,12 +43,12 @@ export class MetricsText {
     for (let i = 0; i < h.bounds.length; i++) {
       cumulative += h.counts[i] ?? 0;
       this.#lines.push(
-        `${name}_bucket${fmtLabels({ ...labels, le: fmtValue((h.bounds[i] as number) * scale) })} ${cumulative}`,
+        `${name}_bucket${fmtLabels({ ...labels, le: fmtValue(clean((h.bounds[i] as number) * scale)) })} ${cumulative}`,
       );
     }
     cumulative += h.counts[h.bounds.length] ?? 0;
     this.#lines.push(`${name}_bucket${fmtLabels({ ...labels, le: '+Inf' })} ${cumulative}`);
-    this.#lines.push(`${name}_sum${fmtLabels(labels)} ${fmtValue(h.sum * scale)}`);
+    this.#lines.push(`${name}_sum${fmtLabels(labels)} ${fmtValue(clean(h.sum * scale))}`);
     this.#lines.push(`${name}_count${fmtLabels(labels)} ${cumulative}`);
     return this;
   }
@@ -71,4 +71,9 @@ function fmtValue(v: number): string {
   if (v === Number.POSITIVE_INFINITY) return '+Inf';
   if (v === Number.NEGATIVE_INFINITY) return '-Inf';
   return String(v);
+}
+
+/** Drops binary-float artifacts of unit scaling (100 × 1e-6 = 0.00009999999999999999). */
+function clean(x: number): number {
+  return Number.isFinite(x) ? Number(x.toPrecision(12)) : x;
 }

@@ -3,7 +3,6 @@
  * (tick-file.ts). The input format is detected from the file's magic; the output is the other
  * one. Malformed input records are counted and skipped (summary at the end).
  *
- *   npm run engine:convert -- <input> <output>
  *   node engine/src/feeds/convert-cli.ts ticks.csv ticks.ticks
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
