@@ -132,11 +132,26 @@ export class BrokerRegistry {
     return broker;
   }
 
+  /** Transient database failures (failover, serialization) get a few retries; a fill is idempotent. */
+  async #applyWithRetry(tenantId: string, r: ExecutionReport): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#onReport(tenantId, r);
+      } catch (err) {
+        if (attempt >= 4) throw err;
+        this.#deps.log.warn({ err, tenantId, executionId: r.executionId, attempt }, 'execution report retry');
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+  }
+
   #enqueue(tenantId: string, r: ExecutionReport): void {
     const prev = this.#queues.get(tenantId) ?? Promise.resolve();
     const next = prev
-      .then(() => this.#onReport(tenantId, r))
+      .then(() => this.#applyWithRetry(tenantId, r))
       .catch((err: unknown) =>
+        // Given up: the broker still has the truth; reconciliation finds the difference and halts
+        // automation for the desk until a person looks.
         this.#deps.log.error(
           { err, tenantId, executionId: r.executionId, kind: r.kind },
           'applying an execution report failed',
