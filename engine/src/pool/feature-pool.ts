@@ -109,7 +109,6 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
       shards,
     });
   }
-  control.setStop(STOP.RUN);
 
   // Validated here (fail fast in the caller's thread) and again by each worker at startup.
   const data: FeatureWorkerData = featureWorkerDataSchema.parse({
@@ -145,6 +144,16 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
       );
     }
   }
+
+  if (!options.controlSab) {
+    // Rings that a previous pool already consumed from, without its control memory: start the
+    // absolute positions at the cursors (what they were if the rings never wrapped 2^32), so the
+    // state's APPLIED_END markers keep their meaning.
+    for (let s = 0; s < shards; s++) {
+      control.f64[control.at(s, SHARD.ABS_HINT)] = tickRings[s]!.cursor(data.tickConsumer);
+    }
+  }
+  control.setStop(STOP.RUN);
 
   const pool = new Piscina({
     filename: WORKER_URL,

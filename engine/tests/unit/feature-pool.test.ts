@@ -2,6 +2,7 @@ import { createLogger } from '@aegis/shared/logging';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FeatureState } from '../../src/features/state.ts';
 import { type FeaturePoolHandle, startFeaturePool } from '../../src/pool/feature-pool.ts';
+import { TICK } from '../../src/ring/layout.ts';
 import type { RingBuffer } from '../../src/ring/ring-buffer.ts';
 import {
   type CandidateRow,
@@ -113,6 +114,47 @@ describe('feature pool (piscina workers owning shards)', () => {
       expect(r.killed).toBe(4);
       expect(r.stats.restarts).toBe(4);
       expectReference(r);
+    }
+  }, 120_000);
+
+  it('a new pool over the same rings and state resumes where a stopped one left off', async () => {
+    for (const keepControl of [true, false]) {
+      const rings = makeRings(SHARDS, 1 << 16, 1 << 14);
+      const state = FeatureState.create(tape.symbols);
+      const start = (controlSab?: SharedArrayBuffer) => {
+        const pool = startFeaturePool({
+          shards: SHARDS,
+          symbolsPerShard: tape.symbols / SHARDS,
+          tickRings: rings.ticks.map((r) => r.sab),
+          candidateRings: rings.candidates.map((r) => r.sab),
+          featureStateSab: state.sab,
+          workers: 2,
+          log: silent,
+          ...(controlSab ? { controlSab } : {}),
+        });
+        pools.push(pool);
+        return pool;
+      };
+      const half = tape.count / 2;
+      const first = start();
+      const halfTape = { ...tape, count: half };
+      await feed(halfTape, rings.ticks, 1000, tick);
+      await first.stop({ drain: true });
+      const second = start(keepControl ? first.controlSab : undefined);
+      const rest = {
+        ...tape,
+        count: half,
+        u32: tape.u32.subarray((half * TICK.bytes) / 4),
+        f64: tape.f64.subarray((half * TICK.bytes) / 8),
+        u8: tape.u8.subarray(half * TICK.bytes),
+        i8: tape.i8.subarray(half * TICK.bytes),
+      };
+      await feed(rest, rings.ticks, 1000, tick);
+      await second.stop({ drain: true });
+      const candidates: CandidateRow[] = [];
+      for (let s = 0; s < SHARDS; s++) drainCandidates(rings.candidates[s]!, s, candidates);
+      expect(candidates).toEqual(reference.candidates);
+      expect(Buffer.from(state.sab).equals(Buffer.from(reference.state.sab))).toBe(true);
     }
   }, 120_000);
 
