@@ -21,7 +21,10 @@ describe('logger redaction', () => {
     const log = createLogger({ name: 't', level: 'info' }, stream);
     log.info({ token, password: token, apiKey: token, user: { password: token, token } }, 'login');
     log.info({ req: { headers: { authorization: `Bearer ${token}`, cookie: `s=${token}` } } }, 'req');
-    log.info({ headers: { authorization: `Bearer ${token}` }, body: { refreshToken: token, key: token } }, 'x');
+    log.info(
+      { headers: { authorization: `Bearer ${token}` }, body: { refreshToken: token, key: token } },
+      'x',
+    );
     const child = log.child({ requestId: 'r1', tenantId: 't1' });
     child.warn({ secret: token, clientSecret: token, codeVerifier: token }, 'oauth');
     const out = lines.join('');
@@ -36,6 +39,11 @@ describe('logger redaction', () => {
     const { lines, stream } = capture();
     const log = createLogger({ name: 't' }, stream);
     log.info({ userId: 'u1', symbol: 'BTC-USD' }, 'hello');
-    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ userId: 'u1', symbol: 'BTC-USD', msg: 'hello', name: 't' });
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+      userId: 'u1',
+      symbol: 'BTC-USD',
+      msg: 'hello',
+      name: 't',
+    });
   });
 });

@@ -188,7 +188,10 @@ export const auditLog = pgTable(
     hash: text('hash').notNull(),
   },
   (t) => [
-    uniqueIndex('audit_log_chain_key').on(sql`coalesce(${t.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`, t.seq),
+    uniqueIndex('audit_log_chain_key').on(
+      sql`coalesce(${t.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`,
+      t.seq,
+    ),
     index('audit_log_tenant_ts_idx').on(t.tenantId, t.ts),
   ],
 );

@@ -1,4 +1,4 @@
 export * from './identity.ts';
 export * from './market.ts';
-export * from './trading.ts';
 export * from './platform.ts';
+export * from './trading.ts';

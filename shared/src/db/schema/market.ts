@@ -1,5 +1,6 @@
 import {
   bigint,
+  date,
   doublePrecision,
   index,
   jsonb,
@@ -8,11 +9,10 @@ import {
   primaryKey,
   smallint,
   text,
-  date,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { decimal, createdAt, pkId, tenantId, tstz, updatedAt } from './columns.ts';
+import { createdAt, decimal, pkId, tenantId, tstz, updatedAt } from './columns.ts';
 
 /**
  * Reference data, shared by all desks. Options carry underlying, right, strike and expiry so the
