@@ -5,6 +5,7 @@ import type { SignalView } from '@aegis/shared/schemas/signal';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
 import { type Db, type Tx, withTenant } from '../db/database.ts';
+import { readHalt } from '../execution/risk-context.ts';
 import type { Embedder } from '../lessons/embedder.ts';
 import { queryLessons, recallTextFor } from '../lessons/service.ts';
 import {
@@ -80,19 +81,19 @@ export class DecisionAgent {
     if (age > (this.#d.maxSignalAgeMs ?? 300_000)) return;
     // `tenants` has no RLS: the list of desks; each desk's data is then read under its own tenant.
     const desks = await this.#d.db.select({ id: tenants.id }).from(tenants);
+    // Desks decide concurrently: one desk's slow model call does not hold up the others.
+    const results = await Promise.allSettled(desks.map((desk) => this.decideForDesk(desk.id, signal)));
     let failure: unknown = null;
-    for (const desk of desks) {
-      try {
-        await this.decideForDesk(desk.id, signal);
-      } catch (err) {
-        failure = err;
-        this.#d.log.error({ err, tenantId: desk.id, signalId: signal.id }, 'agent: decision failed');
-        await this.status(desk.id, {
-          state: 'idle',
-          at: this.#now().toISOString(),
-          detail: 'decision failed',
-        });
-      }
+    for (const [k, r] of results.entries()) {
+      if (r.status === 'fulfilled') continue;
+      const tenantId = desks[k]!.id;
+      failure = r.reason;
+      this.#d.log.error({ err: r.reason, tenantId, signalId: signal.id }, 'agent: decision failed');
+      await this.status(tenantId, {
+        state: 'idle',
+        at: this.#now().toISOString(),
+        detail: 'decision failed',
+      });
     }
     if (failure) throw failure;
   }
@@ -104,6 +105,9 @@ export class DecisionAgent {
       const settings = await readAgentSettings(tx, tenantId);
       if (!agentCovers(settings, signal.symbol) || !settings) return null;
       if (await this.#alreadyProposed(tx, tenantId, signal.id)) return null;
+      // Halted desks get no proposals (and spend no model tokens); the governor would deny anyway.
+      const halt = await readHalt(tx, tenantId);
+      if (halt.global || halt.desk) return { halted: true as const };
       if ((await this.#proposalsLastHour(tx, tenantId, now)) >= settings.maxProposalsPerHour) {
         log.info({ tenantId, signalId: signal.id }, 'agent: proposals per hour reached; signal skipped');
         return null;
@@ -119,6 +123,15 @@ export class DecisionAgent {
       return { settings, input: { signal, desk, lessons } satisfies DecisionInput };
     });
     if (!prep) return null;
+    if ('halted' in prep) {
+      await this.status(tenantId, {
+        state: 'halted',
+        at: now.toISOString(),
+        signalId: signal.id,
+        detail: 'kill switch engaged',
+      });
+      return null;
+    }
 
     await this.status(tenantId, { state: 'thinking', at: now.toISOString(), signalId: signal.id });
     const outcome = await this.#d.decider.decide(prep.input);

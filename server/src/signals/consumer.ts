@@ -28,6 +28,7 @@ export interface SignalConsumerOptions {
   /** Stable across restarts of the same instance, so it finds its own pending entries. */
   readonly consumer: string;
   readonly maxDeliveries?: number;
+  /** Longer than the slowest processing (a model call with retries), or entries get claimed twice. */
   readonly claimIdleMs?: number;
   readonly claimEveryMs?: number;
   readonly blockMs?: number;
@@ -114,7 +115,7 @@ export class SignalConsumer {
     const max = this.#o.maxDeliveries ?? 5;
     let start = '0-0';
     do {
-      const r = await bus.autoclaim(streams.signals, this.#group, consumer, this.#o.claimIdleMs ?? 30_000, {
+      const r = await bus.autoclaim(streams.signals, this.#group, consumer, this.#o.claimIdleMs ?? 120_000, {
         start,
         count: 100,
       });

@@ -394,5 +394,19 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
       select action from audit_log where target_id = ${executed.id} order by seq`;
     expect(audit.map((a) => a.action)).toEqual(['proposals.create', 'proposals.autoApprove']);
     await admin.client.approvals.reject.mutate({ proposalId: p.id });
+
+    // Chat goes to the model, streamed chunk by chunk, grounded in the proposal's facts.
+    const live = streamingClient(t.url, { jar: admin.jar });
+    const answer = new Collector<{ text: string; done: boolean }>();
+    const chat = live.agent.chat.subscribe(
+      { proposalId: p.id, question: 'Where is the stop?' },
+      { onData: (d) => answer.push(d as never), onError: answer.fail },
+    );
+    await eventually(async () => answer.items.some((c) => c.done));
+    chat.unsubscribe();
+    expect(answer.items.filter((c) => !c.done).map((c) => c.text)).toEqual(fake.streamChunks);
+    const asked = fake.requests.at(-1)!;
+    expect(asked.stream).toBe(true);
+    expect(asked.messages.at(-1)!.content).toContain(`Proposal ${p.id}`);
   });
 });

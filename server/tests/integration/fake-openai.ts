@@ -21,12 +21,15 @@ export interface ChatRequest {
     json_schema?: { name: string; strict: boolean; schema: Record<string, unknown> };
   };
   temperature?: number;
+  stream?: boolean;
 }
 
 export class FakeOpenAI {
   readonly requests: ChatRequest[] = [];
   readonly embeddingRequests: unknown[] = [];
   #script: ChatReply[] = [];
+  /** Text pieces a streamed chat completion (`stream: true`) sends, one chunk each. */
+  streamChunks: string[] = ['The stop ', 'sits below ', 'the breakout level.'];
   #server: Server | null = null;
   url = '';
 
@@ -37,7 +40,32 @@ export class FakeOpenAI {
   async start(): Promise<void> {
     this.#server = createServer((req, res) => {
       void this.#handle(req).then(
-        ({ status, body, delayMs }) => {
+        ({ status, body, delayMs, stream }) => {
+          if (stream) {
+            // Server-sent events, as the API streams chat completions.
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            for (const [i, text] of stream.entries()) {
+              const chunk = {
+                id: 'chatcmpl-stream',
+                object: 'chat.completion.chunk',
+                created: Math.floor(Date.now() / 1000),
+                model: 'fake',
+                choices: [
+                  {
+                    index: 0,
+                    delta: i === 0 ? { role: 'assistant', content: text } : { content: text },
+                    finish_reason: null,
+                  },
+                ],
+              };
+              res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+            }
+            res.write(
+              `data: ${JSON.stringify({ id: 'chatcmpl-stream', object: 'chat.completion.chunk', created: 0, model: 'fake', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+            );
+            res.end('data: [DONE]\n\n');
+            return;
+          }
           const send = () => {
             if (res.destroyed) return;
             res.writeHead(status, { 'content-type': 'application/json' });
@@ -55,7 +83,9 @@ export class FakeOpenAI {
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`;
   }
 
-  async #handle(req: IncomingMessage): Promise<{ status: number; body: unknown; delayMs?: number }> {
+  async #handle(
+    req: IncomingMessage,
+  ): Promise<{ status: number; body: unknown; delayMs?: number | undefined; stream?: string[] }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString() || '{}');
@@ -71,6 +101,7 @@ export class FakeOpenAI {
     }
     const request = body as ChatRequest;
     this.requests.push(request);
+    if (request.stream) return { status: 200, body: null, stream: this.streamChunks };
     const reply = this.#script.length > 1 ? this.#script.shift()! : this.#script[0];
     if (!reply) return { status: 500, body: { error: { message: 'no script' } } };
     if (reply.kind === 'status')
