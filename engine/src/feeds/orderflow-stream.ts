@@ -95,15 +95,28 @@ export class OrderflowStreamFeed implements Feed {
   async run(sink: TickSink): Promise<void> {
     const { bus, stream, consumer } = this.#o;
     const count = this.#o.count ?? 1000;
-    await bus.ensureGroup(stream, this.#group, '0');
-    // 1. Our own pending entries first: delivered before a crash, never acknowledged.
+    // 1. Our own pending entries first: delivered before a crash, never acknowledged. Retried
+    //    while the bus is unreachable (the engine starts even if Redis is still coming up).
     let after = '0';
     for (;;) {
-      const pending = await bus.readGroup(stream, this.#group, consumer, { id: after, count });
-      if (pending.length === 0 || this.#stopped) break;
-      this.#processAll(pending, sink);
-      await sink.backpressure?.();
-      after = (pending[pending.length - 1] as StreamEntry).id;
+      if (this.#stopped) return;
+      try {
+        await bus.ensureGroup(stream, this.#group, '0');
+        for (;;) {
+          const pending = await bus.readGroup(stream, this.#group, consumer, { id: after, count });
+          if (pending.length === 0 || this.#stopped) break;
+          this.#processAll(pending, sink);
+          await sink.backpressure?.();
+          after = (pending[pending.length - 1] as StreamEntry).id;
+        }
+        break;
+      } catch (err) {
+        this.#o.log.warn(
+          { err: (err as Error).message, stream },
+          'orderflow: bus unavailable at start, retrying',
+        );
+        await sleep(1000);
+      }
     }
     if (after !== '0')
       this.#o.log.info({ stream, consumer, upTo: after }, 'orderflow: drained own pending entries');
