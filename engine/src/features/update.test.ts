@@ -32,9 +32,27 @@ interface T {
 
 const US_PER_DAY = 86_400_000_000;
 const quoteOk = (t: T) =>
-  t.bid > 0 && t.ask >= t.bid && t.bidSize >= 0 && t.askSize >= 0 && t.bidSize + t.askSize > 0;
-const refPrice = (t: T) => (t.kind === TICK_KIND.trade ? t.price : quoteOk(t) ? (t.bid + t.ask) / 2 : 0);
-const isTrade = (t: T) => t.kind === TICK_KIND.trade && t.size > 0 && t.price > 0;
+  t.bid > 0 &&
+  t.ask >= t.bid &&
+  Number.isFinite(t.ask) &&
+  t.bidSize >= 0 &&
+  t.askSize >= 0 &&
+  t.bidSize + t.askSize > 0 &&
+  Number.isFinite(t.bidSize + t.askSize);
+const refPrice = (t: T) =>
+  t.kind === TICK_KIND.trade
+    ? Number.isFinite(t.price)
+      ? t.price
+      : 0
+    : quoteOk(t)
+      ? (t.bid + t.ask) / 2
+      : 0;
+const isTrade = (t: T) =>
+  t.kind === TICK_KIND.trade &&
+  t.size > 0 &&
+  Number.isFinite(t.size) &&
+  t.price > 0 &&
+  Number.isFinite(t.price);
 
 /** EMA seeded with x[0], in closed form: Σ a(1−a)^(m−k) x_k + (1−a)^m x_0. */
 function emaClosed(x: number[], a: number): number {
@@ -210,6 +228,8 @@ const ticksArb = fc
       size: fc.oneof(fc.constant(0), fc.double({ min: 0.001, max: 1000, noNaN: true })),
       halfSpread: fc.oneof(fc.constant(0), fc.double({ min: 1e-4, max: 0.5, noNaN: true })),
       badQuote: fc.integer({ min: 0, max: 9 }).map((v) => v === 0),
+      // Now and then one non-finite field: the tick must leave the features it cannot feed alone.
+      poison: fc.integer({ min: 0, max: 40 }),
       bidSize: fc.double({ min: 0, max: 50, noNaN: true }),
       askSize: fc.double({ min: 0, max: 50, noNaN: true }),
     }),
@@ -223,7 +243,7 @@ const ticksArb = fc
       mid *= Math.exp(s.ret);
       const bid = s.badQuote ? 0 : mid - s.halfSpread;
       const ask = mid + s.halfSpread;
-      return {
+      const t: T = {
         tsUs: ts,
         kind: s.kind,
         aggressor: s.kind === TICK_KIND.trade ? s.aggressor : 0,
@@ -234,6 +254,12 @@ const ticksArb = fc
         bidSize: s.bidSize,
         askSize: s.askSize,
       };
+      if (s.poison === 0) t.price = Number.NaN;
+      if (s.poison === 1) t.size = Number.POSITIVE_INFINITY;
+      if (s.poison === 2) t.askSize = Number.POSITIVE_INFINITY;
+      if (s.poison === 3) t.ask = Number.POSITIVE_INFINITY;
+      if (s.poison === 4) t.bid = Number.NaN;
+      return t;
     });
   });
 

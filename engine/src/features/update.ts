@@ -5,6 +5,7 @@ import { F, PRICE_SLOTS } from './state.ts';
 const PRICE_MASK = PRICE_SLOTS - 1;
 const US_PER_DAY = 86_400_000_000;
 const TWO_POW_32 = 4294967296;
+const INF = Number.POSITIVE_INFINITY;
 const TICK_WORDS32 = TICK.bytes / 4;
 const TICK_WORDS64 = TICK.bytes / 8;
 
@@ -28,7 +29,8 @@ export interface TickViews {
  *
  * Definitions (each has a non-incremental reference in update.test.ts):
  * - reference price p: the trade price of a trade, the mid of a quote (ticks without a usable
- *   price leave every price feature unchanged);
+ *   price leave every price feature unchanged; usable = positive and finite, for a quote also
+ *   ask ≥ bid and some size on the book);
  * - emaFast / emaSlow: EMA of p seeded with the first p (alpha = 2 / (span + 1));
  * - vwap: SESSION-cumulative Σ price·size / Σ size over trades since 00:00 UTC of the session's
  *   day; the first trade at or after the next 00:00 UTC starts a new session; the last p until
@@ -86,11 +88,15 @@ export function computeTick(
   let flowSigned = f64[cur + F.FLOW_SIGNED_FAST]!;
   let flowVolume = f64[cur + F.FLOW_VOLUME_FAST]!;
 
-  const quoteOk = bid > 0 && ask >= bid && bidSize >= 0 && askSize >= 0 && bidSize + askSize > 0;
+  // Usable quote / trade: positive and finite (NaN fails every comparison). Feeds validate at
+  // intake; this keeps one bad record from poisoning a symbol's EWMAs for good.
+  const depth = bidSize + askSize;
+  const quoteOk =
+    bid > 0 && ask >= bid && ask < INF && bidSize >= 0 && askSize >= 0 && depth > 0 && depth < INF;
   const isTrade = kind === TICK_KIND.trade;
   const p = isTrade ? price : quoteOk ? (bid + ask) * 0.5 : 0;
 
-  if (p > 0 && p < Number.POSITIVE_INFINITY) {
+  if (p > 0 && p < INF) {
     // Unchanged price (a size-only quote update, a trade at the last price): reuse its log.
     const lp = p === lastPrice ? lastLog : Math.log(p);
     const n = prices;
@@ -115,7 +121,7 @@ export function computeTick(
     lastLog = lp;
   }
 
-  if (isTrade && size > 0 && price > 0) {
+  if (isTrade && size > 0 && size < INF && price > 0 && price < INF) {
     if (tsUs >= sessionEnd) {
       pv = 0;
       vol = 0;
