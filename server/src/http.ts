@@ -93,8 +93,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     log,
     prefix,
     ...(options.decisions ? { tuning: options.decisions } : {}),
-    // Declared below; read when a proposal is approved, after start-up.
-    execution: () => execution,
+    // Declared below and read only at use; until then (temporal dead zone) there is none.
+    execution: () => {
+      try {
+        return execution;
+      } catch {
+        return undefined;
+      }
+    },
   });
 
   // Orders, brokers, reconciliation, kill switch: recovers pending outbox rows and unknown
