@@ -31,6 +31,10 @@ export async function startAegisServer(options: {
     const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
     if (!created) throw new Error('fresh database already has users');
     firstAdmin = { email: created.email, password: created.password };
+    // Reference data the order ticket needs (instruments are platform-wide, not per desk).
+    await owner.sql`
+      insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
+      values ('BTC-USD', 'paper', 'crypto', '0.01', '0.0001')`;
   } finally {
     await owner.close();
   }

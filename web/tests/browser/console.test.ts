@@ -211,6 +211,27 @@ describe('console in Chromium against the real server', () => {
     await expect.poll(() => pill.textContent()).toBe('Trading live');
   });
 
+  test('orders: the ticket shows the risk verdicts, then places the order once', async () => {
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Orders' })
+      .click();
+    await page.getByRole('heading', { name: 'Orders', level: 1 }).waitFor();
+    const ticket = page.getByRole('form', { name: 'Order ticket' });
+    await ticket.getByLabel('Symbol').fill('BTC-USD');
+    await ticket.getByLabel('Quantity').fill('0.01');
+    await ticket.getByLabel('Limit price').fill('100');
+    await ticket.getByRole('button', { name: 'Review order' }).click();
+    const review = page.getByRole('region', { name: 'Order review' });
+    await review.waitFor();
+    await shot('06b-order-review');
+    await review.getByRole('button', { name: /^Confirm buy 0.01 BTC-USD$/ }).click();
+    await page.getByText(/^Order (denied|new|pending new|filled|partially filled|rejected)/).waitFor();
+    await page.locator('table tbody tr', { hasText: 'BTC-USD' }).first().waitFor();
+    expect(await page.locator('table tbody tr', { hasText: 'BTC-USD' }).count()).toBe(1);
+    await shot('06c-orders');
+  });
+
   test('keyboard: g then s opens Signals, ? opens the shortcuts help', async () => {
     await page.locator('body').click({ position: { x: 700, y: 60 } });
     await page.keyboard.press('g');

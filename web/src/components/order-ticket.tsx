@@ -1,0 +1,225 @@
+import { createSignal, For, Show } from 'solid-js';
+import { formatDecimal } from '../lib/decimal-format.ts';
+import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+
+type OrderInput = RouterInputs['orders']['place']['order'];
+type Check = RouterOutputs['risk']['check'];
+type Placed = RouterOutputs['orders']['place'];
+
+/**
+ * Manual order ticket, two steps: "Review" asks the risk governor what it would say (risk.check,
+ * nothing written) and shows every rule's verdict; "Confirm" places the order. The idempotency
+ * key is drawn when the ticket is reviewed and kept until the order is accepted or the ticket
+ * changes, so a retry after a network failure can never place the order twice.
+ */
+export function OrderTicket(props: { onPlaced: (order: Placed) => void }) {
+  const [review, setReview] = createSignal<{ order: OrderInput; check: Check; key: string }>();
+  const [result, setResult] = createSignal<Placed>();
+  const [error, setError] = createSignal<string>();
+  const [pending, setPending] = createSignal(false);
+  const [orderType, setOrderType] = createSignal<'market' | 'limit'>('limit');
+  let form: HTMLFormElement | undefined;
+
+  const readOrder = (): OrderInput => {
+    const data = new FormData(form);
+    const type = orderType();
+    const limit = String(data.get('limitPrice') ?? '').trim();
+    return {
+      symbol: String(data.get('symbol') ?? '')
+        .trim()
+        .toUpperCase(),
+      side: data.get('side') === 'sell' ? 'sell' : 'buy',
+      orderType: type,
+      timeInForce: String(data.get('timeInForce') ?? 'day') as OrderInput['timeInForce'],
+      quantity: String(data.get('quantity') ?? '').trim(),
+      ...(type === 'limit' ? { limitPrice: limit } : {}),
+    };
+  };
+
+  const onReview = async (event: SubmitEvent) => {
+    event.preventDefault();
+    setPending(true);
+    setError(undefined);
+    setResult(undefined);
+    try {
+      const order = readOrder();
+      const check = await trpc.risk.check.query(order);
+      setReview({ order, check, key: crypto.randomUUID() });
+    } catch (e) {
+      setError(errorMessageOf(e));
+    } finally {
+      setPending(false);
+    }
+  };
+
+  const onConfirm = async () => {
+    const r = review();
+    if (!r) return;
+    setPending(true);
+    setError(undefined);
+    try {
+      const placed = await trpc.orders.place.mutate({ idempotencyKey: r.key, order: r.order });
+      setResult(placed);
+      setReview(undefined);
+      props.onPlaced(placed);
+    } catch (e) {
+      // Keep the review (and its key): confirming again retries the same order.
+      setError(errorMessageOf(e));
+    } finally {
+      setPending(false);
+    }
+  };
+
+  // Any edit invalidates the review: a new key is drawn on the next review.
+  const edited = () => {
+    setReview(undefined);
+    setResult(undefined);
+  };
+
+  return (
+    <div class="ticket">
+      <form ref={form} class="ticket-form" onSubmit={onReview} onInput={edited} aria-label="Order ticket">
+        <fieldset class="side-toggle">
+          <legend class="visually-hidden">Side</legend>
+          <label class="side side-buy">
+            <input type="radio" name="side" value="buy" checked />
+            Buy
+          </label>
+          <label class="side side-sell">
+            <input type="radio" name="side" value="sell" />
+            Sell
+          </label>
+        </fieldset>
+        <div class="field">
+          <label for="ticket-symbol">Symbol</label>
+          <input
+            id="ticket-symbol"
+            name="symbol"
+            required
+            maxLength={64}
+            autocomplete="off"
+            placeholder="BTC-USD"
+          />
+        </div>
+        <div class="ticket-row">
+          <div class="field">
+            <label for="ticket-type">Type</label>
+            <select
+              id="ticket-type"
+              name="orderType"
+              class="select"
+              onChange={(e) => setOrderType(e.currentTarget.value === 'market' ? 'market' : 'limit')}
+            >
+              <option value="limit">limit</option>
+              <option value="market">market</option>
+            </select>
+          </div>
+          <div class="field">
+            <label for="ticket-tif">Time in force</label>
+            <select id="ticket-tif" name="timeInForce" class="select">
+              <option value="day">day</option>
+              <option value="ioc">ioc</option>
+              <option value="fok">fok</option>
+              <Show when={orderType() === 'limit'}>
+                <option value="gtc">gtc</option>
+              </Show>
+            </select>
+          </div>
+        </div>
+        <div class="ticket-row">
+          <div class="field">
+            <label for="ticket-qty">Quantity</label>
+            <input
+              id="ticket-qty"
+              name="quantity"
+              required
+              inputmode="decimal"
+              pattern="[0-9]+(\.[0-9]{1,12})?"
+              autocomplete="off"
+            />
+          </div>
+          <div class="field">
+            <label for="ticket-limit">Limit price</label>
+            <input
+              id="ticket-limit"
+              name="limitPrice"
+              inputmode="decimal"
+              pattern="[0-9]+(\.[0-9]{1,12})?"
+              autocomplete="off"
+              required={orderType() === 'limit'}
+              disabled={orderType() === 'market'}
+            />
+          </div>
+        </div>
+        <button type="submit" class="btn btn-block" disabled={pending()}>
+          {pending() && !review() ? 'Checking…' : 'Review order'}
+        </button>
+      </form>
+
+      <Show when={error()}>
+        <div class="alert alert-error" role="alert">
+          {error()}
+        </div>
+      </Show>
+
+      <Show when={review()}>
+        {(r) => (
+          <section class="ticket-review" aria-label="Order review">
+            <div class="ticket-summary">
+              <span class={r().order.side === 'buy' ? 'pos' : 'neg'}>{r().order.side.toUpperCase()}</span>{' '}
+              <span class="mono">{formatDecimal(r().order.quantity, 4)}</span>{' '}
+              <span class="mono">{r().order.symbol}</span>{' '}
+              <span class="dim">
+                {r().order.orderType === 'limit'
+                  ? `@ ${formatDecimal(r().order.limitPrice ?? null, 4)}`
+                  : 'at market'}{' '}
+                · {r().order.timeInForce}
+              </span>
+            </div>
+            <div class={`tag ${r().check.allowed ? 'tag-ok' : 'tag-bad'}`} role="status">
+              {r().check.allowed ? 'Risk checks pass' : 'The risk governor would deny this order'}
+            </div>
+            <ul class="verdicts">
+              <For each={r().check.verdicts.filter((v) => !v.skipped)}>
+                {(v) => (
+                  <li class={v.passed ? 'dim' : 'neg'}>
+                    <span aria-hidden="true">{v.passed ? '✓' : '✕'}</span> {v.rule}
+                    <Show when={!v.passed && (v.message || v.limit)}>
+                      <span>
+                        : {v.message ?? ''}
+                        {v.limit
+                          ? ` (limit ${v.limit}${v.requested ? `, requested ${v.requested}` : ''})`
+                          : ''}
+                      </span>
+                    </Show>
+                  </li>
+                )}
+              </For>
+            </ul>
+            <button
+              type="button"
+              class={`btn btn-block ${r().order.side === 'buy' ? 'btn-buy' : 'btn-sell'}`}
+              disabled={pending()}
+              onClick={() => void onConfirm()}
+            >
+              {pending() ? 'Placing…' : `Confirm ${r().order.side} ${r().order.quantity} ${r().order.symbol}`}
+            </button>
+          </section>
+        )}
+      </Show>
+
+      <Show when={result()}>
+        {(o) => (
+          <div
+            class={`alert ${o().status === 'denied' || o().status === 'rejected' ? 'alert-error' : 'alert-info'}`}
+            role="status"
+            title={`client order id ${o().clientOrderId}`}
+          >
+            Order {o().status.replaceAll('_', ' ')}
+            {o().rejectReason ? `: ${[...new Set(o().rejectReason!.split(','))].join(', ')}` : ''}
+          </div>
+        )}
+      </Show>
+    </div>
+  );
+}
