@@ -17,8 +17,9 @@ import { ShardProcessor } from './shard-processor.ts';
 /**
  * Piscina worker of the feature pool. Two task shapes (pool-shape benchmark compares them):
  * - `own`: take the listed shards over and loop in this thread until the pool stops: process
- *   what each shard's tick ring has (one cursor commit per batch), spin briefly, then sleep on
- *   Atomics.wait on the ring head. This is the shape the pool uses.
+ *   what each shard's tick ring has (one cursor commit per batch), spin briefly, then sleep —
+ *   Atomics.wait on the ring head when the worker owns one shard, Atomics.waitAsync on all the
+ *   heads when it owns several. This is the shape the pool uses (measured faster, pool-shape.ts).
  * - `batch`: process what one shard has now and return (a piscina round trip per batch).
  * Shared memory and parameters come once, in workerData, validated here before the first tick.
  */
