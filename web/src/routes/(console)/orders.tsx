@@ -87,7 +87,6 @@ export default function OrdersPage() {
                           </th>
                           <th scope="col">Status</th>
                           <th scope="col">Origin</th>
-                          <th scope="col">Broker</th>
                           <th scope="col">Reason</th>
                           <th scope="col">
                             <span class="visually-hidden">Actions</span>
@@ -111,8 +110,9 @@ export default function OrdersPage() {
                               <td>
                                 <span class={`tag ${statusTone(o)}`}>{o.status.replaceAll('_', ' ')}</span>
                               </td>
-                              <td class="dim">{o.origin}</td>
-                              <td class="mono dim">{o.broker}</td>
+                              <td class="dim" title={`broker ${o.broker}`}>
+                                {o.origin}
+                              </td>
                               <td class="dim" title={o.rejectReason ?? undefined}>
                                 {reasonOf(o)}
                               </td>
