@@ -57,7 +57,7 @@ describe('orderflow stream feed', () => {
     });
     await bus.xadd(STREAM, { ts: '2026-01-01T00:00:01Z', symbol: 'ETH-USD', kind: 'depth', levels: '[]' });
     const { feed, got, running, table } = setup(bus);
-    await expect.poll(() => feed.position()).toBe('3');
+    await expect.poll(() => feed.position(), { timeout: 10_000 }).toBe('3');
     expect(got).toHaveLength(2);
     expect(got[0]).toMatchObject({
       kind: 1,
@@ -88,13 +88,13 @@ describe('orderflow stream feed', () => {
     const bus = new MemoryBus();
     for (let i = 0; i < 4; i++) await bus.xadd(STREAM, trade(i));
     const a = setup(bus);
-    await expect.poll(() => a.got.length).toBe(4);
+    await expect.poll(() => a.got.length, { timeout: 10_000 }).toBe(4);
     await a.feed.commit('2'); // the first two became durable, then the process died
     a.feed.stop();
     await a.running;
     await bus.xadd(STREAM, trade(4));
     const b = setup(bus);
-    await expect.poll(() => b.got.length).toBe(3);
+    await expect.poll(() => b.got.length, { timeout: 10_000 }).toBe(3);
     expect(b.got.map((t) => t.seq)).toEqual([2, 3, 4]);
     await b.feed.commit(b.feed.position());
     expect((await bus.pending(STREAM, 'engine')).count).toBe(0);
@@ -113,11 +113,27 @@ describe('orderflow stream feed', () => {
     await bus.ack(STREAM, 'engine', []);
     await new Promise((r) => setTimeout(r, 60));
     const c = setup(bus, 'engine-2');
-    await expect.poll(() => c.feed.claimed + c.feed.deadLettered).toBe(2);
+    await expect.poll(() => c.feed.claimed + c.feed.deadLettered, { timeout: 10_000 }).toBe(2);
     expect(c.feed.deadLettered).toBe(2);
     expect(await bus.xlen(`${STREAM}:dead`)).toBe(2);
     c.feed.stop();
     await c.running;
+  });
+
+  it('never re-claims its own in-flight entries (a database outage longer than claimIdleMs)', async () => {
+    const bus = new MemoryBus();
+    for (let i = 0; i < 3; i++) await bus.xadd(STREAM, trade(i));
+    const { feed, got, running } = setup(bus);
+    await expect.poll(() => got.length, { timeout: 10_000 }).toBe(3);
+    // several sweeps (every 10 ms, idle 50 ms) while nothing is committed
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toHaveLength(3);
+    expect(feed.position()).toBe('3');
+    expect(feed.claimed).toBe(0);
+    await feed.commit(feed.position());
+    expect((await bus.pending(STREAM, 'engine')).count).toBe(0);
+    feed.stop();
+    await running;
   });
 
   it.each([
@@ -136,7 +152,7 @@ describe('orderflow stream feed', () => {
     await bus.xadd(STREAM, fields as Record<string, string>);
     await bus.xadd(STREAM, trade(7));
     const { feed, got, malformed, running } = setup(bus);
-    await expect.poll(() => feed.position()).toBe('2');
+    await expect.poll(() => feed.position(), { timeout: 10_000 }).toBe('2');
     expect(got.map((t) => t.seq)).toEqual([7]);
     expect(malformed.count(`orderflow:${STREAM}`, kind as never)).toBe(1);
     await feed.commit(feed.position());

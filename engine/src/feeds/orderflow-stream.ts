@@ -50,6 +50,8 @@ export class OrderflowStreamFeed implements Feed {
   readonly #source: string;
   /** Ids handed to the sink (or skipped) and not yet acknowledged, in processing order. */
   #unacked: string[] = [];
+  /** The same ids as a set: a sweep must not re-claim (and re-process) our own in-flight entries. */
+  readonly #inflight = new Set<string>();
   /** Entries processed since start; a position is `<processed>` (see commit). */
   #processed = 0;
   #acked = 0;
@@ -84,6 +86,7 @@ export class OrderflowStreamFeed implements Feed {
     if (!(n > 0)) return;
     const ids = this.#unacked.slice(0, n);
     await this.#o.bus.ack(this.#o.stream, this.#group, ids);
+    for (const id of ids) this.#inflight.delete(id);
     this.#unacked = this.#unacked.slice(n);
     this.#acked += n;
   }
@@ -155,6 +158,9 @@ export class OrderflowStreamFeed implements Feed {
       });
       const live: StreamEntry[] = [];
       for (const e of r.entries) {
+        // Ours, waiting for the writer (a database outage can outlast claimIdleMs): already in
+        // the pipeline — processing it again would duplicate its tick.
+        if (this.#inflight.has(e.id)) continue;
         if (e.deliveries > maxDeliveries) {
           // Poison entry: park it for an operator instead of retrying forever.
           await bus.xadd(`${stream}:dead`, {
@@ -183,6 +189,7 @@ export class OrderflowStreamFeed implements Feed {
         this.#o.malformed.record(this.#source, bad, `entry ${e.id}`);
       }
       this.#unacked.push(e.id);
+      this.#inflight.add(e.id);
       this.#processed++;
     }
     sink.flush?.();

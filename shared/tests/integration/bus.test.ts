@@ -200,11 +200,11 @@ describe.each([
     const unsub = await bus.subscribe(channel, (m) => got.push(m));
     const unsub2 = await bus.subscribe(channel, (m) => other.push(m));
     expect(await bus.publish(channel, 'one')).toBeGreaterThanOrEqual(1);
-    await expect.poll(() => got.length).toBe(1);
-    await expect.poll(() => other.length).toBe(1);
+    await expect.poll(() => got.length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => other.length, { timeout: 10_000 }).toBe(1);
     await unsub();
     await bus.publish(channel, 'two');
-    await expect.poll(() => other.length).toBe(2);
+    await expect.poll(() => other.length, { timeout: 10_000 }).toBe(2);
     expect(got).toEqual(['one']);
     await unsub2();
     expect(await bus.publish(channel, 'three')).toBe(0);
