@@ -109,7 +109,9 @@ async function ownShards(ctx: WorkerContext, shards: number[]): Promise<OwnShard
     // notifies). Several shards: a thread can block on one address only, so wait asynchronously
     // on every head at once and resume on the first publish.
     if (procs.length === 1) procs[0]!.waitForTicks(sleepTimeoutMs);
-    else await waitForAnyRing(procs, sleepTimeoutMs);
+    // The waiters left on the heads that did not fire expire at their timeout (or at the next
+    // publish there): a short bound keeps them few when the worker sleeps often.
+    else await waitForAnyRing(procs, Math.min(sleepTimeoutMs, 50));
   }
   return { type: 'own', shards, ticks, sleeps };
 }
