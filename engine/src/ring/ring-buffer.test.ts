@@ -106,6 +106,19 @@ describe('RingBuffer against a queue model (fast-check)', () => {
     expect(ring.claim(1, 5)).toBe(4);
   });
 
+  it('waitForSpaceAsync resolves when the slowest consumer frees room, false on timeout', async () => {
+    const ring = RingBuffer.create({ capacity: 4, recordBytes: 8, consumers: 2 });
+    expect(await ring.waitForSpaceAsync(4, 1)).toBe(true);
+    ring.publish(ring.tryClaim(4) + 4);
+    expect(await ring.waitForSpaceAsync(1, 5)).toBe(false);
+    ring.commit(0, 4); // consumer 1 is still the slowest
+    const waiting = ring.waitForSpaceAsync(2, 5000);
+    setTimeout(() => ring.commit(1, 2), 5);
+    expect(await waiting).toBe(true);
+    expect(ring.tryClaim(2)).toBe(4);
+    expect(Atomics.load(ring.ctrl, CTRL.PRODUCER_WAITING)).toBe(0);
+  });
+
   it('waitForData returns at once when data is there and after the timeout when not', async () => {
     const ring = RingBuffer.create({ capacity: 4, recordBytes: 8, consumers: 1 });
     expect(ring.waitForData(0, 1)).toBe(0);

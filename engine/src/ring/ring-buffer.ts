@@ -15,6 +15,7 @@ import {
  * Producer (one thread at a time):
  *   const seq = ring.tryClaim(n)            // -1 when full: the caller drops and counts
  *   const seq = ring.claim(n, timeoutMs)    // waits on the slowest consumer; -1 only on timeout
+ *   await ring.waitForSpaceAsync(n, ms)     // the same wait without blocking an event loop
  *   write records at ring.base64(seq + k) / base32 / base16 / base8 with the field offsets of layout.ts
  *   ring.publish((seq + n) >>> 0)           // once per batch: one Atomics.store (+ notify if asleep)
  * Consumer i (one thread at a time per cursor):
@@ -216,6 +217,34 @@ export class RingBuffer {
       Atomics.store(ctrl, CTRL.PRODUCER_WAITING, 0);
       first = this.tryClaim(n);
       if (first !== -1) return first;
+    }
+  }
+
+  /**
+   * Resolve once `n` records can be claimed (the slowest consumer has freed them) or after
+   * `timeoutMs`; true when there is room. For a producer on a thread that must not block (Node's
+   * main thread with an event loop to run): Atomics.waitAsync on the slowest cursor, the same
+   * PRODUCER_WAITING handshake as `claim`. Allocates a promise per wait, not per record.
+   */
+  async waitForSpaceAsync(n: number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    const ctrl = this.ctrl;
+    for (;;) {
+      const end = (this.next + n) >>> 0;
+      if ((end - this.minCursor()) >>> 0 <= this.capacity) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      const idx = CTRL.CURSOR_BASE + this.slowestConsumer() * CTRL.CURSOR_STRIDE;
+      Atomics.store(ctrl, CTRL.PRODUCER_WAITING, 1);
+      try {
+        const cursor = Atomics.load(ctrl, idx);
+        if ((end - (cursor >>> 0)) >>> 0 > this.capacity) {
+          const w = Atomics.waitAsync(ctrl, idx, cursor, Math.min(left, 100));
+          if (w.async) await w.value;
+        }
+      } finally {
+        Atomics.store(ctrl, CTRL.PRODUCER_WAITING, 0);
+      }
     }
   }
 
