@@ -112,6 +112,9 @@ export class DecisionAgent {
         log.info({ tenantId, signalId: signal.id }, 'agent: proposals per hour reached; signal skipped');
         return null;
       }
+      const desk = await loadDeskSnapshot(tx, tenantId, signal.symbol, settings.riskPreset, now);
+      // No reference data, no order: skip before spending model tokens on it.
+      if (desk.lotSize === null) return { untradable: true as const };
       const lessons = await queryLessons(
         tx,
         tenantId,
@@ -119,10 +122,16 @@ export class DecisionAgent {
         recallTextFor(signal),
         this.#d.lessonsK ?? 3,
       );
-      const desk = await loadDeskSnapshot(tx, tenantId, signal.symbol, settings.riskPreset, now);
       return { settings, input: { signal, desk, lessons } satisfies DecisionInput };
     });
     if (!prep) return null;
+    if ('untradable' in prep) {
+      log.warn(
+        { tenantId, signalId: signal.id, symbol: signal.symbol },
+        'agent: instrument unknown to reference data; no proposal',
+      );
+      return null;
+    }
     if ('halted' in prep) {
       await this.status(tenantId, {
         state: 'halted',

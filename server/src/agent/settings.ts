@@ -3,9 +3,10 @@ import { eq } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 
 /**
- * A desk's agent parameters (table `agent_settings`, RLS). No row means the agent was never
- * configured for the desk: it proposes nothing (deny by default) and the desk watches every
- * instrument. An empty instrument list means every instrument.
+ * A desk's agent parameters (table `agent_settings`, RLS; a desk gets a default row when it is
+ * created). Deny by default: the agent proposes only on the instruments listed, so a new desk's
+ * agent proposes nothing until someone chooses its instruments. For watching signals, an empty
+ * list means every instrument.
  */
 export type AgentSettingsRow = typeof agentSettings.$inferSelect;
 
@@ -30,8 +31,8 @@ export async function deskInstruments(tx: Queryable, tenantId: string): Promise<
   return s && s.instruments.length > 0 ? s.instruments : null;
 }
 
-/** Whether the desk's agent acts on a signal for `symbol`. */
+/** Whether the desk's agent acts on a signal for `symbol`: listed explicitly, automation on. */
 export function agentCovers(s: AgentSettingsRow | null, symbol: string): boolean {
   if (!s?.automationEnabled) return false;
-  return s.instruments.length === 0 || s.instruments.includes(symbol);
+  return s.instruments.includes(symbol);
 }
