@@ -104,12 +104,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
 
   // Orders, brokers, reconciliation, kill switch: recovers pending outbox rows and unknown
-  // orders before serving.
-  const execution =
+  // orders before serving. Its own pool: a desk procedure holds a request transaction from the
+  // shared pool while it calls the execution service, so sharing one pool could deadlock under
+  // load (every connection held by a request waiting for a connection).
+  const executionDb =
     options.execution === false
       ? undefined
+      : createDb(config.databaseUrl, { max: 10, applicationName: 'aegis-execution' });
+  const execution =
+    executionDb === undefined
+      ? undefined
       : new ExecutionRuntime({
-          db: database.db,
+          db: executionDb.db,
           bus,
           quotes: new QuoteBook(),
           log: log.child({ module: 'execution' }),
@@ -223,6 +229,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         });
         await decisions.close().catch((err) => log.warn({ err }, 'decisions close failed'));
         await execution?.stop().catch((err) => log.warn({ err }, 'execution stop failed'));
+        await executionDb?.close().catch((err) => log.warn({ err }, 'execution pool close failed'));
         if (redis) redis.disconnect();
         if (ownBus) await bus.close().catch((err) => log.warn({ err }, 'bus close failed'));
         if (ownDb) await database.close();

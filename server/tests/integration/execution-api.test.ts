@@ -189,6 +189,20 @@ describe('orders through the server', () => {
     );
   });
 
+  it('concurrent placements: one order per idempotency key, no pool exhaustion', async () => {
+    await reset();
+    const key = randomUUID();
+    const same = await Promise.all(Array.from({ length: 8 }, () => place({ quantity: '0.01' }, key)));
+    expect(new Set(same.map((o) => o.id)).size).toBe(1);
+    // more concurrent requests than the request pool has connections (5 in tests)
+    const many = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => place({ quantity: ((i + 1) / 1000).toFixed(3) })),
+    );
+    expect(many.every((o) => o.status !== 'denied')).toBe(true);
+    const [n] = await t.owner`select count(*)::int as n from orders`;
+    expect(n!.n).toBe(17);
+  });
+
   it('risk.check is a dry run with every rule', async () => {
     await reset();
     const r = await client.risk.check.query({
