@@ -26,6 +26,13 @@ export function HaltControl() {
     trpc.halt.updates.subscribe(undefined, {
       onData: (state) => setView({ kind: 'known', state }),
       onError: (e) => setView({ kind: 'unknown', why: errorMessageOf(e) }),
+      // A dropped stream means the last state may be stale: say so until the link reconnects
+      // (the server then sends the current state first).
+      onConnectionStateChange: (c) => {
+        if (c.state === 'connecting' && c.error) {
+          setView({ kind: 'unknown', why: 'Connection to the server lost; reconnecting' });
+        }
+      },
     }),
   );
 

@@ -12,6 +12,8 @@ export interface RunningAegisServer {
   readonly firstAdmin: { email: string; password: string };
   readonly firstDeskName: string;
   stop(): Promise<void>;
+  /** Stops the server, then starts it again on the same port and database (sessions survive). */
+  restart(options?: { downMs?: number }): Promise<void>;
 }
 
 /**
@@ -48,11 +50,18 @@ export async function startAegisServer(options: {
     PUBLIC_ORIGIN: options.publicOrigin,
     ARGON2_MAX_CONCURRENCY: '1',
   });
-  const running = await startServer({ config, log: createLogger({ name: 'server', level: 'warn' }) });
+  const log = createLogger({ name: 'server', level: 'warn' });
+  let running = await startServer({ config, log });
+  const url = running.url;
   return {
-    url: running.url,
+    url,
     firstAdmin,
     firstDeskName: 'Main desk',
     stop: () => running.close(),
+    async restart({ downMs = 0 } = {}) {
+      await running.close();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      running = await startServer({ config, log });
+    },
   };
 }

@@ -290,6 +290,19 @@ describe('console in Chromium against the real server', () => {
     await page.locator('table tbody tr', { hasText: 'nightly-report' }).waitFor();
   });
 
+  test('when the server goes away the halt pill stops claiming a state, and recovers', async () => {
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Overview' })
+      .click();
+    const pill = page.locator('.status-pill');
+    await expect.poll(() => pill.textContent(), { timeout: 10_000 }).toBe('Trading live');
+    const restarted = server.restart({ downMs: 1_500 });
+    await expect.poll(() => pill.textContent(), { timeout: 10_000 }).toBe('Halt status n/a');
+    await restarted;
+    await expect.poll(() => pill.textContent(), { timeout: 30_000 }).toBe('Trading live');
+  });
+
   test('signing out ends the session and returns to the sign-in page', async () => {
     await page.getByRole('button', { name: /Account menu/ }).click();
     await shot('08-user-menu');
