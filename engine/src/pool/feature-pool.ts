@@ -53,6 +53,8 @@ export interface FeaturePoolStats {
   candidatesDropped: number;
   /** Worker restarts after a crash (each takes its shards over from their durable cursors). */
   restarts: number;
+  /** Shard takeovers by a running worker task (shards at start + those re-taken after crashes). */
+  takeovers: number;
   /** Post-crash replay: ticks found already applied, candidates found already published. */
   replaySkipped: number;
   duplicatesSkipped: number;
@@ -219,12 +221,14 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
       let duplicates = 0;
       let replay = 0;
       let misrouted = 0;
+      let takeovers = 0;
       const lag: number[] = [];
       for (let s = 0; s < shards; s++) {
         dropped += control.get(s, SHARD.CANDIDATES_DROPPED);
         duplicates += control.get(s, SHARD.DUPLICATES_SKIPPED);
         replay += control.get(s, SHARD.REPLAY_SKIPPED);
         misrouted += control.get(s, SHARD.MISROUTED);
+        takeovers += control.get(s, SHARD.TAKEOVERS);
         lag.push(tickRings[s]!.readable(data.tickConsumer));
       }
       return {
@@ -237,6 +241,7 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
         replaySkipped: replay,
         duplicatesSkipped: duplicates,
         misrouted,
+        takeovers,
         lag,
       };
     },

@@ -74,13 +74,15 @@ async function runPool(workers: number, kills: number, seed: number) {
   let killed = 0;
   await feed(tape, rings.ticks, 1000, async (i) => {
     if (killEvery > 0 && killed < kills && i % killEvery < 1000 && i >= killEvery) {
+      // Only kill workers that are running their shards (a replacement still booting has no task
+      // yet: killing it would test piscina, not the takeover): every earlier kill's shards must
+      // have been taken over again first.
+      while (pool.stats().takeovers < SHARDS + killed * (SHARDS / workers)) await tick();
       // Let the workers get into the backlog, then terminate one of them wherever it is.
+      await new Promise((r) => setTimeout(r, random() * 3));
       const threads = pool.threads();
-      if (threads.length > 0) {
-        await new Promise((r) => setTimeout(r, random() * 3));
-        await threads[Math.floor(random() * threads.length)]!.terminate();
-        killed++;
-      }
+      await threads[Math.floor(random() * threads.length)]!.terminate();
+      killed++;
     }
     await tick();
   });
