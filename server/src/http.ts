@@ -110,7 +110,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const executionDb =
     options.execution === false
       ? undefined
-      : createDb(config.databaseUrl, { max: 10, applicationName: 'aegis-execution' });
+      : createDb(config.databaseUrl, { max: 6, applicationName: 'aegis-execution' });
   const execution =
     executionDb === undefined
       ? undefined
