@@ -76,6 +76,8 @@ const FEATURE_COLUMNS =
 export class TimescaleWriter {
   readonly #o: TimescaleWriterOptions;
   #latest: WriterCheckpoint | null = null;
+  /** Positions of the last committed checkpoint (JSON), to spot position-only progress. */
+  #committedPositions = '{}';
   /** Per symbol: event time of the last feature row written, and the wall time it was written. */
   #featureTs = new Float64Array(0);
   #featureWallMs = new Float64Array(0);
@@ -100,6 +102,9 @@ export class TimescaleWriter {
   hasWork(): boolean {
     const cp = this.#latest;
     if (!cp) return this.#overloaded();
+    // Positions can move without ticks (an order-flow entry that was malformed or carried no
+    // tick): they must still become durable, or the entries are never acknowledged.
+    if (JSON.stringify(cp.positions) !== this.#committedPositions) return true;
     return (
       this.#o.tickRings.some((r, i) => ((cp.heads[i] as number) - r.cursor(this.#o.consumer)) >>> 0 !== 0) ||
       this.#overloaded()
@@ -161,6 +166,7 @@ export class TimescaleWriter {
     stats[WRITER_STAT.lastFlushMs] = performance.now() - t0;
     if (overloaded) stats[WRITER_STAT.ticksWithoutPosition]! += rows;
     else if (cp) {
+      this.#committedPositions = JSON.stringify(cp.positions);
       stats[WRITER_STAT.committedCheckpoint] = cp.id;
       stats[WRITER_STAT.committedAtMs] = Date.now();
     }
