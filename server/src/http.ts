@@ -17,6 +17,7 @@ import type { ServerConfig } from './env.ts';
 import { retryAfterSecondsOf } from './errors.ts';
 import { ExecutionRuntime } from './execution/runtime.ts';
 import type { ExecutionOptions } from './execution/types.ts';
+import { startTimeseriesUpkeep } from './maintenance/timeseries-upkeep.ts';
 import { RateLimiter } from './rate-limit/limiter.ts';
 import { createRateLimitRedis, waitForRedisReady } from './rate-limit/redis-client.ts';
 import { MemoryWindowStore, RedisWindowStore } from './rate-limit/window-store.ts';
@@ -41,6 +42,8 @@ export interface StartServerOptions {
   readonly redisKeyPrefix?: string;
   /** Signal consumer / agent knobs (tests). */
   readonly decisions?: DecisionsTuning;
+  /** Partition upkeep and bar refresh on a schedule (default on; tests may turn it off). */
+  readonly timeseriesUpkeep?: boolean;
   /** Execution service options (tests: paper broker, intervals); `false` runs without it. */
   readonly execution?: Partial<ExecutionOptions> | false;
 }
@@ -56,6 +59,9 @@ export interface RunningServer {
 type RequestWithId = IncomingMessage & { requestId?: string };
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** `orderflow.ingest` alone: up to 5,000 events (~200 bytes each) per call. */
+const MAX_INGEST_BODY_BYTES = 8 * 1024 * 1024;
+const INGEST_PATH = '/trpc/orderflow.ingest';
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { config, log } = options;
@@ -139,36 +145,44 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(execution ? { execution } : {}),
   };
 
-  const trpc = createHTTPHandler({
-    router: appRouter,
-    basePath: '/trpc/',
-    maxBodySize: MAX_BODY_BYTES,
-    createContext: createContextFactory(deps),
-    onError({ error, path, ctx }) {
-      // Unexpected errors inside procedures are logged by the observe middleware (with user and
-      // desk); this catches what fails outside them (context creation, malformed requests).
-      if (error.code === 'INTERNAL_SERVER_ERROR' && !ctx) {
-        log.error({ err: error.cause ?? error, path }, 'tRPC request failed');
-      }
-    },
-    responseMeta({ ctx, errors }) {
-      const headers = new Headers({ 'cache-control': 'no-store' });
-      const c = ctx as Context | undefined;
-      if (c) {
-        headers.set('x-request-id', c.requestId);
-        for (const cookie of c.response.cookies) headers.append('set-cookie', cookie);
-      }
-      const retry = errors.map(retryAfterSecondsOf).filter((s): s is number => s !== undefined);
-      if (retry.length > 0) headers.set('retry-after', String(Math.max(...retry)));
-      return { headers };
-    },
-  });
+  const trpcHandler = (maxBodySize: number) =>
+    createHTTPHandler({
+      router: appRouter,
+      basePath: '/trpc/',
+      maxBodySize,
+      createContext: createContextFactory(deps),
+      onError({ error, path, ctx }) {
+        // Unexpected errors inside procedures are logged by the observe middleware (with user and
+        // desk); this catches what fails outside them (context creation, malformed requests).
+        if (error.code === 'INTERNAL_SERVER_ERROR' && !ctx) {
+          log.error({ err: error.cause ?? error, path }, 'tRPC request failed');
+        }
+      },
+      responseMeta({ ctx, errors }) {
+        const headers = new Headers({ 'cache-control': 'no-store' });
+        const c = ctx as Context | undefined;
+        if (c) {
+          headers.set('x-request-id', c.requestId);
+          for (const cookie of c.response.cookies) headers.append('set-cookie', cookie);
+        }
+        const retry = errors.map(retryAfterSecondsOf).filter((s): s is number => s !== undefined);
+        if (retry.length > 0) headers.set('retry-after', String(Math.max(...retry)));
+        return { headers };
+      },
+    });
+  const trpc = trpcHandler(MAX_BODY_BYTES);
+  // Order-flow batches are the one large body; only that procedure, unbatched, gets the room.
+  const trpcIngest = trpcHandler(MAX_INGEST_BODY_BYTES);
 
   const server = createServer((req: RequestWithId, res: ServerResponse) => {
     req.requestId = randomUUID();
     res.setHeader('x-request-id', req.requestId);
     res.setHeader('x-content-type-options', 'nosniff');
     const path = (req.url ?? '/').split('?')[0];
+    if (path === INGEST_PATH) {
+      trpcIngest(req, res);
+      return;
+    }
     if (path === '/trpc' || path?.startsWith('/trpc/')) {
       trpc(req, res);
       return;
@@ -211,6 +225,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     deleteExpiredSessions(deps.db).catch((err) => log.warn({ err }, 'session sweep failed'));
   }, 3600_000);
   sweep.unref();
+  const timeseries =
+    options.timeseriesUpkeep === false ? null : startTimeseriesUpkeep({ sql: database.sql, log });
 
   let closing: Promise<void> | null = null;
   return {
@@ -221,6 +237,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     close() {
       closing ??= (async () => {
         clearInterval(sweep);
+        await timeseries?.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Open SSE streams and idle keep-alive sockets would hold close() forever.
