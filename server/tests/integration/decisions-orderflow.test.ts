@@ -171,20 +171,26 @@ describe('orderflow.ingest', () => {
     ]);
   });
 
-  it('accepts 5,000 events in one call and refuses more', async () => {
-    const events = Array.from({ length: 5000 }, (_, i) =>
-      trade(i, {
-        source: 'bulk',
-        instrument: 'ETH-USD',
-        venue: 'V',
-        price: '3000.1',
-        size: '1',
-        side: undefined,
-      }),
-    );
+  it('accepts 5,000 events in one call (a body over the general 1 MiB limit) and refuses more', async () => {
+    const events = Array.from({ length: 5000 }, (_, i) => ({
+      kind: 'quote' as const,
+      instrument: 'ETH-USD',
+      venue: 'COINBASE',
+      tsEvent: new Date(Date.UTC(2026, 10, 25, 12, 0, 0) + i).toISOString().replace('Z', '123Z'),
+      source: 'coinbase-ws-level1-eth',
+      sequence: 1_000_000_000 + i,
+      bid: `3000.${String(i).padStart(8, '0')}`,
+      ask: `3001.${String(i).padStart(8, '0')}`,
+      bidSize: '12.34567891',
+      askSize: '9.87654321',
+    }));
+    expect(JSON.stringify({ events }).length).toBeGreaterThan(1024 * 1024);
+    const started = performance.now();
     const res = await script.orderflow.ingest.mutate({ events });
+    const ms = performance.now() - started;
     expect(res.inserted).toBe(5000);
     expect(res.gaps).toEqual([]);
+    process.stderr.write(`orderflow.ingest: 5000 quotes in ${Math.round(ms)} ms\n`);
     const tooMany = await failure(
       script.orderflow.ingest.mutate({ events: [...events, trade(5000, { source: 'bulk' })] }),
     );
