@@ -21,7 +21,9 @@ describe('order-flow event codec', () => {
 
   it('hashes equal content equally, whatever the key order or time notation', () => {
     const a = validateBatch([trade]);
-    const b = validateBatch([{ size: '2', price: '1.5', ...trade, tsEvent: '2026-11-25T12:00:00.123456Z' }]);
+    // Same content, keys in another order, the time in UTC notation.
+    const { price, size, ...rest } = trade;
+    const b = validateBatch([{ size, price, ...rest, tsEvent: '2026-11-25T12:00:00.123456Z' }]);
     if (!a.ok || !b.ok) throw new Error('expected valid');
     expect(a.events[0]!.contentHash).toBe(b.events[0]!.contentHash);
     expect(stableJson({ b: 1, a: [{ d: 2, c: undefined }] })).toBe('{"a":[{"d":2}],"b":1}');
