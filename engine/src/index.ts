@@ -39,6 +39,11 @@ export interface StartEngineOptions {
   readonly onSignal?: (s: SignalOut) => void;
   /** Stop each feed after this many ticks (tests, benchmark). */
   readonly maxTicksPerFeed?: number;
+  /**
+   * A thread the engine cannot run without (writer, inference) died outside stop(). Crash-only:
+   * the daemon exits non-zero and its supervisor restarts it from the durable cursors.
+   */
+  readonly onFatal?: (err: Error) => void;
 }
 
 export interface EngineHandle {
@@ -122,6 +127,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   const featureState = FeatureState.create(symbolsPerShard * shards);
 
   const feeds: Feed[] = [];
+  let stopping: Promise<EngineStopReport> | null = null;
   // Upstream acknowledgements in flight (orderflow XACKs): awaited at shutdown.
   const commits = new Set<Promise<void>>();
   const commitPositions = (positions: Readonly<Record<string, string>>) => {
@@ -208,6 +214,14 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     ...(options.onSignal ? { onSignal: options.onSignal } : {}),
   });
   signals.start();
+  const fatal = (what: string) => (r: { exitCode: number } | number) => {
+    if (stopping) return;
+    const err = new Error(`${what} thread exited unexpectedly (${typeof r === 'number' ? r : r.exitCode})`);
+    log.fatal({ err: err.message }, 'engine: a required thread died');
+    options.onFatal?.(err);
+  };
+  void inferenceHandle.exited.then(fatal('inference'));
+  if (writer) void writer.exited.then(fatal('writer'));
 
   // ---- feeds -----------------------------------------------------------------------------------
   let lastCheckpoint = 0;
@@ -331,7 +345,6 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   await probe();
   const probeTimer = setInterval(() => void probe(), 5000);
   probeTimer.unref();
-  let stopping: Promise<EngineStopReport> | null = null;
 
   const snapshot = (): EngineSnapshot => ({
     feeds: feeds.map((f) => ({ name: f.name, ticksIn: f.ticksIn, dropped: f.ticksDropped })),

@@ -34,7 +34,12 @@ process.on('unhandledRejection', (err) => {
 });
 
 const bus = createBus({ redisUrl: config.redisUrl, log });
-const engine: EngineHandle = await startEngine({ config, bus, log });
+const engine: EngineHandle = await startEngine({
+  config,
+  bus,
+  log,
+  onFatal: () => process.exit(1), // logged by the engine; systemd restarts us
+});
 const http = await startHttpServer({ engine, host: config.host, port: config.port, log });
 
 let shuttingDown = false;

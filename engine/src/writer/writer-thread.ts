@@ -75,6 +75,7 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
   ready.catch(() => {});
   let resolveStopped: ((r: { lost: number }) => void) | null = null;
   let lost = 0;
+  let hasExited = false;
 
   worker.on('message', (m: WriterToMain) => {
     if (m.type === 'ready') resolveReady();
@@ -94,6 +95,7 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
   });
   const exited = new Promise<number>((resolve) => {
     worker.on('exit', (code) => {
+      hasExited = true;
       rejectReady(new AppError(ErrorCode.UNAVAILABLE, `writer thread exited (${code})`));
       resolveStopped?.({ lost: lost || backlog() });
       resolve(code);
@@ -121,6 +123,8 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
       worker.postMessage({ type: 'checkpoint', checkpoint } satisfies MainToWriter);
     },
     stop(deadlineMs) {
+      // A thread that already died cannot flush: what it left in the rings is lost.
+      if (hasExited) return Promise.resolve({ lost: lost || backlog() });
       return new Promise((resolve) => {
         resolveStopped = resolve;
         worker.postMessage({ type: 'stop', deadlineMs } satisfies MainToWriter);
