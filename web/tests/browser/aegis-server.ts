@@ -12,6 +12,11 @@ export interface RunningAegisServer {
   readonly firstAdmin: { email: string; password: string };
   readonly firstDeskName: string;
   stop(): Promise<void>;
+  /**
+   * A pending proposal on the first desk, as the decision agent would store it (fixture: the
+   * agent needs live signals to propose, which this test does not run).
+   */
+  insertPendingProposal(p: { side: 'buy' | 'sell'; quantity: string; limitPrice: string }): Promise<string>;
   /** Stops the server, then starts it again on the same port and database (sessions survive). */
   restart(options?: { downMs?: number }): Promise<void>;
 }
@@ -29,10 +34,12 @@ export async function startAegisServer(options: {
   // The first admin is bootstrapped as the launcher does: directly, as the database owner.
   const owner = createDb(options.database.url, { max: 2, applicationName: 'aegis-web-test' });
   let firstAdmin: { email: string; password: string };
+  let firstDeskId: string;
   try {
     const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
     if (!created) throw new Error('fresh database already has users');
     firstAdmin = { email: created.email, password: created.password };
+    firstDeskId = created.deskId;
     // Reference data the order ticket needs (instruments are platform-wide, not per desk).
     await owner.sql`
       insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
@@ -58,6 +65,26 @@ export async function startAegisServer(options: {
     firstAdmin,
     firstDeskName: 'Main desk',
     stop: () => running.close(),
+    async insertPendingProposal({ side, quantity, limitPrice }) {
+      const fixture = createDb(options.database.url, { max: 1, applicationName: 'aegis-web-test' });
+      try {
+        const rationale = {
+          marketContext: 'Fixture: range-bound session, liquidity thin above the last high.',
+          signalEvidence: 'Fixture: breakout score 0.81 on the 1m bars.',
+          riskView: 'Fixture: small size, inside the desk limits.',
+          lessonsApplied: [],
+        };
+        const [row] = await fixture.sql<{ id: string }[]>`
+          insert into proposals (tenant_id, symbol, side, quantity, order_type, limit_price, time_horizon,
+                                 confidence, risk_score, rationale, decider, expires_at)
+          values (${firstDeskId}, 'BTC-USD', ${side}, ${quantity}, 'limit', ${limitPrice}, 'hours',
+                  0.72, 35, ${fixture.sql.json(rationale)}, 'rules', now() + interval '1 hour')
+          returning id`;
+        return row!.id;
+      } finally {
+        await fixture.close();
+      }
+    },
     async restart({ downMs = 0 } = {}) {
       await running.close();
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));

@@ -143,8 +143,9 @@ describe('console in Chromium against the real server', () => {
     await page.getByText('No open positions').waitFor();
     await page.getByText('No signals yet').waitFor();
     expect(await page.locator('.kpi dt', { hasText: 'Equity' }).count()).toBe(1);
-    // Capabilities the server does not provide yet say so; no invented numbers.
-    expect(await page.getByText('Not available yet').count()).toBe(1);
+    await page.getByText('No proposals awaiting approval').waitFor();
+    // Every overview panel is backed by a procedure now: nothing is left "not available".
+    expect(await page.getByText('Not available yet').count()).toBe(0);
     await shot('04-overview');
   });
 
@@ -230,6 +231,35 @@ describe('console in Chromium against the real server', () => {
     await page.locator('table tbody tr', { hasText: 'BTC-USD' }).first().waitFor();
     expect(await page.locator('table tbody tr', { hasText: 'BTC-USD' }).count()).toBe(1);
     await shot('06c-orders');
+  });
+
+  test('approvals: reject one proposal, approve another with password re-entry', async () => {
+    await server.insertPendingProposal({ side: 'buy', quantity: '0.01', limitPrice: '100' });
+    await server.insertPendingProposal({ side: 'sell', quantity: '0.02', limitPrice: '200' });
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Proposals' })
+      .click();
+    await page.getByRole('heading', { name: 'Proposals', level: 1 }).waitFor();
+    const queue = page.getByRole('list', { name: 'Proposals awaiting approval' });
+    await expect.poll(() => queue.getByRole('listitem').count(), { timeout: 10_000 }).toBe(2);
+    await shot('06d-proposals');
+
+    const buy = queue.getByRole('listitem', { name: /^Proposal: buy 0\.01/ });
+    await buy.getByRole('button', { name: 'Reject' }).click();
+    await buy.getByLabel('Reason (optional)').fill('not in this range');
+    await buy.getByRole('button', { name: 'Reject proposal' }).click();
+    await page.getByText(/^Rejected buy 0\.01 BTC-USD/).waitFor();
+    await expect.poll(() => queue.getByRole('listitem').count()).toBe(1);
+
+    const sell = queue.getByRole('listitem', { name: /^Proposal: sell 0\.02/ });
+    await sell.getByRole('button', { name: 'Approve' }).click();
+    await sell.getByLabel(/Your password/).fill(NEW_PASSWORD);
+    await sell.getByRole('button', { name: /^Approve sell 0\.02/ }).click();
+    // Executed through the governor: with no market data here the order is denied, and says so.
+    await page.getByText(/^Approved sell 0\.02 BTC-USD: /).waitFor();
+    await page.getByText('No proposals awaiting approval').waitFor();
+    await shot('06e-proposals-decided');
   });
 
   test('keyboard: g then s opens Signals, ? opens the shortcuts help', async () => {

@@ -1,14 +1,14 @@
 import { Title } from '@solidjs/meta';
 import { Show } from 'solid-js';
+import { ApprovalsQueue } from '../../components/approvals-queue.tsx';
 import { AuditTable } from '../../components/audit-table.tsx';
 import { EquityPanelBody, ExposurePanelBody, LiveSignals, PnlStrip } from '../../components/desk-panels.tsx';
-import { EmptyState, NotAvailable, Panel } from '../../components/panel.tsx';
+import { EmptyState, Panel } from '../../components/panel.tsx';
 import { useSession } from '../../lib/session.tsx';
 
 /**
  * The desk at a glance: P&L headline, equity curve, exposure, live signals, the approvals queue
- * and recent activity. Every number comes from the server; what the server does not offer yet
- * says so.
+ * and recent activity. Every number comes from the server.
  */
 export default function Overview() {
   const session = useSession();
@@ -49,10 +49,7 @@ export default function Overview() {
           </div>
           <div class="span-6">
             <Panel title="Approvals queue" meta="Awaiting a human decision" bodyClass="h-list">
-              <NotAvailable
-                what="Trade proposals awaiting approval"
-                arrivesWith="the proposal and approval flow"
-              />
+              <ApprovalsQueue />
             </Panel>
           </div>
           <div class="span-12">

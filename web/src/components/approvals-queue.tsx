@@ -1,0 +1,266 @@
+import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
+import { useSession } from '../lib/session.tsx';
+import { useSubscription } from '../lib/subscription.ts';
+import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { EmptyState } from './panel.tsx';
+
+export type Proposal = RouterOutputs['proposals']['list']['items'][number];
+
+function remaining(expiresAt: string, now: number): string {
+  const ms = Date.parse(expiresAt) - now;
+  if (!Number.isFinite(ms)) return expiresAt;
+  if (ms <= 0) return 'expired';
+  const s = Math.floor(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+/**
+ * Proposals awaiting a human decision: the pending page from the database, then every change
+ * live (proposals.onChange over SSE). Approving re-enters the password (the server requires a
+ * recent re-authentication) and executes through the risk governor; rejecting takes an
+ * optional reason. Viewers see the queue without the controls.
+ */
+export function ApprovalsQueue() {
+  const session = useSession();
+  const [items, setItems] = createSignal<readonly Proposal[]>([]);
+  const [status, setStatus] = createSignal<'loading' | 'ready' | 'error'>('loading');
+  const [error, setError] = createSignal<string>();
+  const [notice, setNotice] = createSignal<string>();
+  const [now, setNow] = createSignal(Date.now());
+  const canDecide = () => ['admin', 'trader'].includes(session.me()?.activeDesk?.role ?? '');
+
+  onMount(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    onCleanup(() => clearInterval(timer));
+  });
+
+  const apply = (p: Proposal) => {
+    setItems((current) => {
+      const others = current.filter((x) => x.id !== p.id);
+      return p.status === 'pending'
+        ? [...others, p].sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        : others;
+    });
+  };
+
+  useSubscription(() => {
+    let cancelled = false;
+    let subscription: { unsubscribe: () => void } | undefined;
+    trpc.proposals.list
+      .query({ status: 'pending', limit: 100 })
+      .then((page) => {
+        if (cancelled) return;
+        setItems([...page.items].sort((a, b) => a.createdAt.localeCompare(b.createdAt)));
+        setStatus('ready');
+        subscription = trpc.proposals.onChange.subscribe({}, { onData: (event) => apply(event.data) });
+      })
+      .catch((e: unknown) => {
+        setError(errorMessageOf(e));
+        setStatus('error');
+      });
+    return {
+      unsubscribe: () => {
+        cancelled = true;
+        subscription?.unsubscribe();
+      },
+    };
+  });
+
+  const approve = async (p: Proposal, password: string) => {
+    await trpc.auth.reauthenticate.mutate({ password });
+    const result = await trpc.approvals.approve.mutate({ proposalId: p.id });
+    apply(result.proposal);
+    setNotice(
+      `Approved ${p.side} ${p.quantity} ${p.instrument}: ${result.proposal.status}` +
+        (result.order ? `, order ${result.order.status.replaceAll('_', ' ')}` : ''),
+    );
+  };
+
+  const reject = async (p: Proposal, reason: string) => {
+    const updated = await trpc.approvals.reject.mutate({ proposalId: p.id, ...(reason ? { reason } : {}) });
+    apply(updated);
+    setNotice(`Rejected ${p.side} ${p.quantity} ${p.instrument}.`);
+  };
+
+  return (
+    <Show
+      when={status() !== 'error'}
+      fallback={
+        <EmptyState title="Could not load proposals" tone="error">
+          {error()}
+        </EmptyState>
+      }
+    >
+      <Show when={status() === 'ready'} fallback={<div class="skeleton" aria-busy="true" />}>
+        <div class="scroll queue">
+          <Show when={notice()}>
+            <div class="alert alert-info" role="status">
+              {notice()}
+            </div>
+          </Show>
+          <Show when={items().length > 0} fallback={<EmptyState title="No proposals awaiting approval" />}>
+            <ul class="proposal-list" aria-label="Proposals awaiting approval">
+              <For each={items()}>
+                {(p) => (
+                  <ProposalCard
+                    proposal={p}
+                    now={now()}
+                    canDecide={canDecide()}
+                    onApprove={(password) => approve(p, password)}
+                    onReject={(reason) => reject(p, reason)}
+                  />
+                )}
+              </For>
+            </ul>
+          </Show>
+        </div>
+      </Show>
+    </Show>
+  );
+}
+
+function ProposalCard(props: {
+  proposal: Proposal;
+  now: number;
+  canDecide: boolean;
+  onApprove: (password: string) => Promise<void>;
+  onReject: (reason: string) => Promise<void>;
+}) {
+  const [mode, setMode] = createSignal<'idle' | 'approve' | 'reject'>('idle');
+  const [pending, setPending] = createSignal(false);
+  const [error, setError] = createSignal<string>();
+  const p = () => props.proposal;
+  const label = () => `${p().side} ${p().quantity} ${p().instrument}`;
+
+  const submit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget as HTMLFormElement);
+    setPending(true);
+    setError(undefined);
+    try {
+      if (mode() === 'approve') await props.onApprove(String(data.get('password') ?? ''));
+      else await props.onReject(String(data.get('reason') ?? '').trim());
+      setMode('idle');
+    } catch (e) {
+      setError(errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e));
+    } finally {
+      setPending(false);
+    }
+  };
+
+  return (
+    <li class="proposal" aria-label={`Proposal: ${label()}`}>
+      <div class="proposal-head">
+        <span class={`proposal-side ${p().side === 'buy' ? 'pos' : 'neg'}`}>{p().side.toUpperCase()}</span>
+        <span class="mono">{formatDecimal(p().quantity, 4)}</span>
+        <span class="mono proposal-symbol">{p().instrument}</span>
+        <span class="dim">
+          {p().orderType === 'limit' ? `@ ${formatDecimal(p().limitPrice, 4)}` : 'at market'} ·{' '}
+          {p().timeHorizon}
+        </span>
+        <span class="proposal-expiry mono" title={`expires ${utcTime(p().expiresAt)} UTC`}>
+          {remaining(p().expiresAt, props.now)}
+        </span>
+      </div>
+      <div class="proposal-meta">
+        <span>confidence {Math.round(p().confidence * 100)}%</span>
+        <span>risk {p().riskScore}/100</span>
+        <span>
+          stop {formatDecimal(p().stopPrice, 4)} · target {formatDecimal(p().targetPrice, 4)}
+        </span>
+        <span class="dim">
+          {p().decider}
+          {p().model ? ` · ${p().model}` : ''}
+        </span>
+        <Show when={p().riskVerdict}>
+          {(v) => (
+            <span class={`tag ${v().allowed ? 'tag-ok' : 'tag-bad'}`}>
+              {v().allowed
+                ? 'risk checks pass'
+                : `denied: ${v()
+                    .rules.filter((r) => !r.passed && !r.skipped)
+                    .map((r) => r.rule)
+                    .join(', ')}`}
+            </span>
+          )}
+        </Show>
+      </div>
+      <details class="rationale">
+        <summary>Rationale</summary>
+        <dl class="kv">
+          <dt>Market</dt>
+          <dd>{p().rationale.marketContext}</dd>
+          <dt>Signal</dt>
+          <dd>{p().rationale.signalEvidence}</dd>
+          <dt>Risk</dt>
+          <dd>{p().rationale.riskView}</dd>
+          <Show when={p().rationale.lessonsApplied.length > 0}>
+            <dt>Lessons</dt>
+            <dd>
+              <For each={p().rationale.lessonsApplied}>{(l) => <div>{l.how}</div>}</For>
+            </dd>
+          </Show>
+        </dl>
+      </details>
+      <Show when={props.canDecide}>
+        <Show
+          when={mode() !== 'idle'}
+          fallback={
+            <div class="proposal-actions">
+              <button type="button" class="btn btn-sm btn-buy" onClick={() => setMode('approve')}>
+                Approve
+              </button>
+              <button type="button" class="btn btn-sm" onClick={() => setMode('reject')}>
+                Reject
+              </button>
+            </div>
+          }
+        >
+          <form class="proposal-decision" onSubmit={submit} aria-label={`Decide on ${label()}`}>
+            <Show when={error()}>
+              <div class="alert alert-error" role="alert">
+                {error()}
+              </div>
+            </Show>
+            <Show
+              when={mode() === 'approve'}
+              fallback={
+                <div class="field">
+                  <label for={`reject-${p().id}`}>Reason (optional)</label>
+                  <input id={`reject-${p().id}`} name="reason" maxLength={1000} autocomplete="off" />
+                </div>
+              }
+            >
+              <div class="field">
+                <label for={`approve-${p().id}`}>Your password (approval executes the order)</label>
+                <input
+                  id={`approve-${p().id}`}
+                  name="password"
+                  type="password"
+                  required
+                  autocomplete="current-password"
+                />
+              </div>
+            </Show>
+            <div class="proposal-actions">
+              <button type="button" class="btn btn-sm btn-ghost" onClick={() => setMode('idle')}>
+                Cancel
+              </button>
+              <button
+                type="submit"
+                class={`btn btn-sm ${mode() === 'approve' ? 'btn-buy' : 'btn-danger'}`}
+                disabled={pending()}
+              >
+                {pending() ? 'Working…' : mode() === 'approve' ? `Approve ${label()}` : 'Reject proposal'}
+              </button>
+            </div>
+          </form>
+        </Show>
+      </Show>
+    </li>
+  );
+}
