@@ -95,6 +95,18 @@ describe('synthetic feed', () => {
     expect(whole.feed.ticksIn).toBe(10_000);
   });
 
+  it('resumes a long run without regenerating it: sequences continue above the position', async () => {
+    const table = new SymbolTable({ capacity: 100, shards: 1 });
+    const got: TickRecord[] = [];
+    const feed = new SyntheticFeed(
+      { symbols: 5, seed: 1, symbolTable: table, ticksPerSec: 0, resumeFrom: '50000000', maxTicks: 1000 },
+      createTickRecord(),
+    );
+    await feed.run({ publish: (t) => got.push(copyTick(t, createTickRecord())) > 0 });
+    expect(feed.position()).toBe('50001000');
+    expect(Math.min(...got.map((t) => t.seq))).toBeGreaterThan(50_000_000);
+  });
+
   it('counts ticks the sink drops', async () => {
     const table = new SymbolTable({ capacity: 10, shards: 1 });
     const feed = new SyntheticFeed(

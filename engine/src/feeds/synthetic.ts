@@ -27,6 +27,8 @@ export interface SyntheticMarketOptions {
   readonly startUs?: number;
   /** Mean ticks per second per symbol in event time (default 20). */
   readonly ticksPerSymbolPerSec?: number;
+  /** Added to every per-symbol sequence and to `emitted` (a resumed market, see SyntheticFeed). */
+  readonly seqBase?: number;
 }
 
 const SECONDS_PER_YEAR = 252 * 6.5 * 3600;
@@ -70,7 +72,8 @@ export class SyntheticMarket {
     this.#jumpSigma = new Float64Array(n);
     this.#imbalance = new Float64Array(n);
     this.#lastUs = new Float64Array(n);
-    this.#seq = new Float64Array(n);
+    this.#seq = new Float64Array(n).fill(options.seqBase ?? 0);
+    this.#emitted = options.seqBase ?? 0;
     this.#ids = symbolIds ?? Int32Array.from({ length: n }, (_, i) => i);
     this.#hot = Math.max(1, Math.floor(n / 20));
     this.#clockUs = options.startUs ?? DEFAULT_START_US;
@@ -184,9 +187,12 @@ export interface SyntheticFeedOptions {
   readonly maxTicks?: number;
 }
 
+/** Up to this many ticks, a resume regenerates the exact stream (~1 s); beyond, it reseeds. */
+const EXACT_RESUME_MAX_TICKS = 2_000_000;
+
 export class SyntheticFeed implements Feed {
   readonly name = 'synthetic';
-  readonly market: SyntheticMarket;
+  market: SyntheticMarket;
   readonly #options: SyntheticFeedOptions;
   readonly #scratch: TickRecord;
   #stopped = false;
@@ -212,7 +218,26 @@ export class SyntheticFeed implements Feed {
       ids,
     );
     const resume = options.resumeFrom ? Number(options.resumeFrom) : 0;
-    if (Number.isSafeInteger(resume) && resume > 0) this.market.skip(resume, scratch);
+    if (Number.isSafeInteger(resume) && resume > 0) {
+      if (resume <= EXACT_RESUME_MAX_TICKS) {
+        // Regenerate and discard: the continuation is exactly the stream an uninterrupted run
+        // would have produced (tests, replays of a seed).
+        this.market.skip(resume, scratch);
+      } else {
+        // Regenerating days of ticks would delay a crash-only restart by minutes: continue with
+        // a market derived from (seed, position) whose sequences start above every one already
+        // emitted, so (symbol, seq) stays unique and the position keeps growing.
+        this.market = new SyntheticMarket(
+          {
+            symbols: options.symbols,
+            seed: (options.seed ^ Math.imul(resume % 0x7fffffff, 0x9e3779b1)) >>> 0,
+            seqBase: resume,
+            ...(options.startUs ? { startUs: options.startUs } : {}),
+          },
+          ids,
+        );
+      }
+    }
   }
 
   get ticksIn(): number {
