@@ -1,4 +1,5 @@
 import type { Bus } from '@aegis/shared/bus/types';
+import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
 import postgres, { type Sql } from 'postgres';
 import type { EngineConfig } from './config.ts';
@@ -108,8 +109,20 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     options.sql ??
     (config.databaseUrl ? postgres(config.databaseUrl, { max: 4, onnotice: () => {} }) : undefined);
   let cursors = new Map<string, string>();
-  if (sql) cursors = await loadCursors(sql);
-  else log.warn('engine: no DATABASE_URL — persistence is off (ticks, features and signals are not stored)');
+  if (sql) {
+    try {
+      cursors = await loadCursors(sql);
+    } catch (err) {
+      if (ownSql) await sql.end({ timeout: 1 }).catch(() => {});
+      throw new AppError(
+        ErrorCode.UNAVAILABLE,
+        'engine: cannot read engine_cursors — is the database reachable and migrated (npm run db:migrate)?',
+        { cause: (err as Error).message },
+        { cause: err },
+      );
+    }
+  } else
+    log.warn('engine: no DATABASE_URL — persistence is off (ticks, features and signals are not stored)');
 
   // ---- shared memory ---------------------------------------------------------------------------
   const tickConsumers = sql ? 2 : 1;
