@@ -24,12 +24,12 @@ function remaining(expiresAt: string, now: number): string {
  * recent re-authentication) and executes through the risk governor; rejecting takes an
  * optional reason. Viewers see the queue without the controls.
  */
-export function ApprovalsQueue() {
+export function ApprovalsQueue(props: { onChange?: (proposal: Proposal) => void }) {
   const session = useSession();
   const [items, setItems] = createSignal<readonly Proposal[]>([]);
   const [status, setStatus] = createSignal<'loading' | 'ready' | 'error'>('loading');
   const [error, setError] = createSignal<string>();
-  const [notice, setNotice] = createSignal<string>();
+  const [notice, setNotice] = createSignal<{ text: string; bad: boolean }>();
   const [now, setNow] = createSignal(Date.now());
   const canDecide = () => ['admin', 'trader'].includes(session.me()?.activeDesk?.role ?? '');
 
@@ -39,6 +39,7 @@ export function ApprovalsQueue() {
   });
 
   const apply = (p: Proposal) => {
+    props.onChange?.(p);
     setItems((current) => {
       const others = current.filter((x) => x.id !== p.id);
       return p.status === 'pending'
@@ -74,16 +75,18 @@ export function ApprovalsQueue() {
     await trpc.auth.reauthenticate.mutate({ password });
     const result = await trpc.approvals.approve.mutate({ proposalId: p.id });
     apply(result.proposal);
-    setNotice(
-      `Approved ${p.side} ${p.quantity} ${p.instrument}: ${result.proposal.status}` +
+    setNotice({
+      text:
+        `Approved ${p.side} ${p.quantity} ${p.instrument}: ${result.proposal.status}` +
         (result.order ? `, order ${result.order.status.replaceAll('_', ' ')}` : ''),
-    );
+      bad: ['denied', 'failed'].includes(result.proposal.status),
+    });
   };
 
   const reject = async (p: Proposal, reason: string) => {
     const updated = await trpc.approvals.reject.mutate({ proposalId: p.id, ...(reason ? { reason } : {}) });
     apply(updated);
-    setNotice(`Rejected ${p.side} ${p.quantity} ${p.instrument}.`);
+    setNotice({ text: `Rejected ${p.side} ${p.quantity} ${p.instrument}.`, bad: false });
   };
 
   return (
@@ -98,9 +101,11 @@ export function ApprovalsQueue() {
       <Show when={status() === 'ready'} fallback={<div class="skeleton" aria-busy="true" />}>
         <div class="scroll queue">
           <Show when={notice()}>
-            <div class="alert alert-info" role="status">
-              {notice()}
-            </div>
+            {(n) => (
+              <div class={`alert ${n().bad ? 'alert-error' : 'alert-info'}`} role="status">
+                {n().text}
+              </div>
+            )}
           </Show>
           <Show when={items().length > 0} fallback={<EmptyState title="No proposals awaiting approval" />}>
             <ul class="proposal-list" aria-label="Proposals awaiting approval">

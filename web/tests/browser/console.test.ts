@@ -259,6 +259,9 @@ describe('console in Chromium against the real server', () => {
     // Executed through the governor: with no market data here the order is denied, and says so.
     await page.getByText(/^Approved sell 0\.02 BTC-USD: /).waitFor();
     await page.getByText('No proposals awaiting approval').waitFor();
+    // The history follows the decisions.
+    await page.locator('table tbody tr', { hasText: 'rejected' }).waitFor();
+    expect(await page.locator('table tbody tr', { hasText: 'pending' }).count()).toBe(0);
     await shot('06e-proposals-decided');
   });
 

@@ -88,7 +88,7 @@ export default function ProposalsPage() {
           </QueryView>
         </Panel>
         <Panel title="Awaiting approval" meta="Live" bodyClass="h-audit">
-          <ApprovalsQueue />
+          <ApprovalsQueue onChange={() => void history.refetch()} />
         </Panel>
       </div>
     </>
