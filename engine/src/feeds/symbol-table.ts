@@ -1,7 +1,7 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 
-/** Bytes per name slot in the shared name table: a length byte and up to 32 ASCII characters. */
-const NAME_STRIDE = 40;
+/** Bytes per name slot in the shared name table: a length byte and up to 64 ASCII characters. */
+const NAME_STRIDE = 72;
 const NAMES_HEADER_BYTES = 8;
 
 /**
@@ -79,9 +79,12 @@ export class SymbolTable {
   }
 }
 
-/** 1–32 printable ASCII characters without separators (`,` `"` whitespace) — safe in CSV/COPY. */
+/**
+ * 1–64 printable ASCII characters without separators (`,` `"` tab, whitespace) — safe in CSV and
+ * COPY text; a superset of the instrument names the server accepts (shared/src/schemas/orderflow.ts).
+ */
 export function isValidSymbol(symbol: string): boolean {
-  return /^[A-Za-z0-9._:/^-]{1,32}$/.test(symbol);
+  return /^[A-Za-z0-9._:/^-]{1,64}$/.test(symbol);
 }
 
 /** Reads a SymbolTable's names from its `namesSab` in another thread (names are append-only). */
