@@ -44,18 +44,6 @@ export function EmptyState(props: { title: string; children?: JSX.Element; tone?
   );
 }
 
-/**
- * For capabilities whose procedures are not on the server's router yet: an explicit state,
- * never placeholder numbers.
- */
-export function NotAvailable(props: { what: string; arrivesWith: string }) {
-  return (
-    <EmptyState title="Not available yet">
-      {props.what}: needs {props.arrivesWith}, which this server does not provide yet.
-    </EmptyState>
-  );
-}
-
 /** Renders a query's loading / error / data states inside a fixed-size panel body. */
 export function QueryView<T>(props: {
   query: Query<T>;
