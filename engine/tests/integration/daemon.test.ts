@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { RedisBus } from '@aegis/shared/bus/redis-bus';
+import { signalStreamEntrySchema } from '@aegis/shared/schemas/signal';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres, { type Sql } from 'postgres';
@@ -140,6 +141,8 @@ describe('engine daemon', () => {
       ].sort(),
     );
     expect(Object.keys(JSON.parse(entry?.fields.features ?? '{}'))).toHaveLength(8);
+    // the server's intake schema accepts what the engine writes
+    expect(signalStreamEntrySchema.safeParse(entry?.fields).error).toBeUndefined();
     const [row] = await sql`select symbol, pattern from signals where id = ${entry?.fields.id as string}`;
     expect(row).toEqual({ symbol: entry?.fields.symbol, pattern: entry?.fields.pattern });
 
