@@ -158,7 +158,11 @@ export class DecisionAgent {
     const decision = await exec.check(tenantId, tradeOrderInput(proposal), 'agent');
     const createdAt = this.#now();
     const created = await withTenant(db, tenantId, async (tx) => {
-      // A concurrent delivery may have won while the decider ran.
+      // A concurrent delivery may have won while the decider ran; the lock makes the check and
+      // the insert one step per (desk, signal).
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(hashtextextended(${`proposal:${tenantId}:${signal.id}`}, 0))`,
+      );
       if (await this.#alreadyProposed(tx, tenantId, signal.id)) return null;
       const row = await insertProposal(tx, {
         tenantId,

@@ -8,6 +8,7 @@ import type { ProposalView } from '@aegis/shared/schemas/proposal';
 import { and, eq, isNull } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
 import { type Db, withTenant } from '../db/database.ts';
+import { isStorableError } from '../execution/idempotency.ts';
 import type { PlaceOrderRequest } from '../execution/service.ts';
 import type { Actor } from '../execution/types.ts';
 import type { DecisionStreams } from '../signals/streams.ts';
@@ -209,7 +210,23 @@ export class ProposalWorkflow {
         ip: meta.ip ?? null,
       });
     } catch (err) {
-      // Left `approved` without an order: resumeApproved retries with the same key.
+      if (isStorableError(err)) {
+        // A fact about this order (unknown instrument, refused input): retrying cannot help.
+        const failedAt = this.#now();
+        const view = await withTenant(this.#d.db, row.tenantId, async (tx) => {
+          const [updated] = await tx
+            .update(proposals)
+            .set({ status: 'failed', updatedAt: failedAt })
+            .where(and(eq(proposals.tenantId, row.tenantId), eq(proposals.id, row.id)))
+            .returning();
+          return updated ? toProposalView(updated) : null;
+        });
+        if (view) await this.publish(row.tenantId, view);
+        this.#d.log.warn({ err, proposalId: row.id }, 'proposal execution refused; proposal failed');
+        throw err;
+      }
+      // Transient (unavailable, timeout, unexpected): left `approved` without an order;
+      // resumeApproved places it later with the same idempotency key.
       this.#d.log.error({ err, proposalId: row.id }, 'proposal execution failed; will retry');
       throw err;
     }
@@ -268,6 +285,12 @@ export class ProposalWorkflow {
   }
 
   #assertPending(row: ProposalRow): void {
+    if (row.status === 'expired') {
+      throw new AppError('PRECONDITION_FAILED', 'The proposal has expired', {
+        reason: 'proposal_expired',
+        expiresAt: row.expiresAt.toISOString(),
+      });
+    }
     if (row.status !== 'pending') {
       throw new AppError('CONFLICT', `The proposal is ${row.status}`, {
         reason: 'proposal_not_pending',

@@ -33,6 +33,8 @@ export interface SignalConsumerOptions {
   readonly claimEveryMs?: number;
   readonly blockMs?: number;
   readonly count?: number;
+  /** Entries processed at once (default 4). */
+  readonly concurrency?: number;
   /** After the signal is committed and before the ack (the decision agent). */
   readonly onStored?: (signal: SignalView, firstTime: boolean) => Promise<void>;
 }
@@ -77,7 +79,7 @@ export class SignalConsumer {
       while (!this.#stopped) {
         const own = await bus.readGroup(stream, this.#group, consumer, { id: after, count });
         if (own.length === 0) break;
-        for (const e of own) await this.#handle(e);
+        await this.#handleAll(own);
         drained += own.length;
         after = (own[own.length - 1] as StreamEntry).id;
       }
@@ -97,10 +99,7 @@ export class SignalConsumer {
           count,
           blockMs: this.#o.blockMs ?? 1000,
         });
-        for (const e of entries) {
-          if (this.#stopped) break;
-          await this.#handle(e);
-        }
+        await this.#handleAll(entries);
       } catch (err) {
         if (this.#stopped) break;
         log.warn({ err: (err as Error).message, stream }, 'signals: read failed, retrying');
@@ -127,6 +126,19 @@ export class SignalConsumer {
       }
       start = r.nextStart;
     } while (start !== '0-0' && !this.#stopped);
+  }
+
+  /**
+   * Entries of one read, `concurrency` at a time: a slow model call on one signal does not hold
+   * up the others. Each entry is acknowledged on its own, after its own commit.
+   */
+  async #handleAll(entries: readonly StreamEntry[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length && !this.#stopped) await this.#handle(entries[next++] as StreamEntry);
+    };
+    const n = Math.min(this.#o.concurrency ?? 4, entries.length);
+    await Promise.all(Array.from({ length: n }, worker));
   }
 
   async #handle(e: StreamEntry): Promise<void> {
