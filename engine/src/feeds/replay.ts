@@ -35,7 +35,10 @@ export class ReplayFeed implements Feed {
   #stopped = false;
   #ticksIn = 0;
   #dropped = 0;
-  #position: string | null = null;
+  /** Durable position as format + number; the string is built only when asked (not per tick). */
+  #format: 'bin' | 'csv' | null = null;
+  #at = 0;
+  readonly #resumeFrom: string | null;
   // Pacing: event time of the first tick and the wall time it was replayed at.
   #ts0 = -1;
   #wall0 = 0;
@@ -45,7 +48,7 @@ export class ReplayFeed implements Feed {
     this.#o = options;
     this.#t = scratch;
     this.#source = `replay:${options.path}`;
-    this.#position = options.resumeFrom ?? null;
+    this.#resumeFrom = options.resumeFrom ?? null;
   }
 
   get ticksIn(): number {
@@ -55,7 +58,7 @@ export class ReplayFeed implements Feed {
     return this.#dropped;
   }
   position(): string | null {
-    return this.#position;
+    return this.#format ? `${this.#format}:${this.#at}` : this.#resumeFrom;
   }
   async commit(): Promise<void> {}
   stop(): void {
@@ -81,8 +84,9 @@ export class ReplayFeed implements Feed {
     const ids = header.symbols.map((s) => this.#o.symbolTable.intern(s));
     const codec = new RecordCodec(new ArrayBuffer(BIN_CHUNK_RECORDS * TICK.bytes));
     const t = this.#t;
-    let index = parsePosition(this.#position, 'bin');
-    this.#position = `bin:${index}`;
+    let index = parsePosition(this.#resumeFrom, 'bin');
+    this.#format = 'bin';
+    this.#at = index;
     while (!this.#stopped) {
       const bytes = readSync(fd, codec.u8, 0, codec.u8.length, header.dataOffset + index * TICK.bytes);
       const records = Math.floor(bytes / TICK.bytes);
@@ -103,7 +107,7 @@ export class ReplayFeed implements Feed {
             else this.#dropped++;
           }
         }
-        this.#position = `bin:${recordIndex + 1}`;
+        this.#at = recordIndex + 1;
         if (++this.#sinceYield >= FEED_BATCH) {
           this.#sinceYield = 0;
           sink.flush?.();
@@ -130,7 +134,9 @@ export class ReplayFeed implements Feed {
     const t = this.#t;
     const table = this.#o.symbolTable;
     const idOf = (s: string) => table.intern(s);
-    let offset = parsePosition(this.#position, 'csv');
+    let offset = parsePosition(this.#resumeFrom, 'csv');
+    this.#format = 'csv';
+    this.#at = offset;
     let carry = '';
     let carryStart = offset;
     let lineNo = 0;
@@ -156,7 +162,7 @@ export class ReplayFeed implements Feed {
         if (atStart) {
           atStart = false;
           if (line.trim() === CSV_HEADER) {
-            this.#position = `csv:${Math.min(next, offset + n)}`;
+            this.#at = Math.min(next, offset + n);
             continue;
           }
         }
@@ -170,7 +176,7 @@ export class ReplayFeed implements Feed {
             else this.#dropped++;
           }
         }
-        this.#position = `csv:${Math.min(next, offset + n)}`;
+        this.#at = Math.min(next, offset + n);
         if (++this.#sinceYield >= FEED_BATCH) {
           this.#sinceYield = 0;
           sink.flush?.();
