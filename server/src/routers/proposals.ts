@@ -58,8 +58,14 @@ export const proposalsRouter = createTRPCRouter({
       const proposal = toProposalView(row);
       let currentVerdict: { allowed: boolean; rules: z.infer<typeof riskRuleVerdictSchema>[] } | null = null;
       if (row.status === 'pending' && ctx.execution) {
-        const d = await ctx.execution.orders.check(ctx.desk.id, orderInputOf(row), 'human');
-        currentVerdict = { allowed: d.allowed, rules: d.verdicts.map((v) => ({ ...v })) };
+        try {
+          const d = await ctx.execution.orders.check(ctx.desk.id, orderInputOf(row), 'human');
+          currentVerdict = { allowed: d.allowed, rules: d.verdicts.map((v) => ({ ...v })) };
+        } catch (err) {
+          // The stored verdict still stands; a check that cannot run now (instrument removed,
+          // execution unavailable) is no reason to hide the proposal.
+          ctx.log.warn({ err, proposalId: row.id }, 'proposal re-check failed');
+        }
       }
       return { proposal, currentVerdict };
     }),

@@ -155,9 +155,13 @@ export const signalsRouter = createTRPCRouter({
             after = { ts: last.tsSignal, id: last.id };
           }
         }
+        // A redelivered stream entry is published again: skip ids sent recently.
+        const recent: string[] = [];
         for await (const message of feed) {
           const s = JSON.parse(message) as SignalView;
-          if (seen.delete(s.id) || !matches(s, input, symbols)) continue;
+          if (seen.delete(s.id) || recent.includes(s.id) || !matches(s, input, symbols)) continue;
+          recent.push(s.id);
+          if (recent.length > 256) recent.shift();
           yield tracked(signalEventId(s), s);
         }
       } finally {
