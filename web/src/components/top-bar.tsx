@@ -1,6 +1,7 @@
 import { A } from '@solidjs/router';
 import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import { useSession } from '../lib/session.tsx';
+import { ModeBadge } from './agent-settings-panel.tsx';
 import { HaltControl } from './halt-control.tsx';
 import { BrandMark } from './icons.tsx';
 import { UserMenu } from './user-menu.tsx';
@@ -47,7 +48,16 @@ function DeskSwitcher() {
           </For>
         </Show>
       </select>
-      <Show when={active()}>{(desk) => <span class="role-badge">{desk().role}</span>}</Show>
+      <Show when={active()}>
+        {(desk) => (
+          <>
+            <span class="role-badge" title="Your role on this desk">
+              {desk().role}
+            </span>
+            <ModeBadge />
+          </>
+        )}
+      </Show>
     </div>
   );
 }

@@ -180,6 +180,18 @@ describe('console in Chromium against the real server', () => {
     await page.getByText('trader@aegis.test: trader → viewer').waitFor();
   });
 
+  test('settings: a desk admin configures the decision agent; the top bar shows the mode', async () => {
+    const form = page.getByRole('form', { name: 'Decision agent settings' });
+    await form.getByLabel('Instruments').fill('BTC-USD, eth-usd');
+    await form.getByLabel('Max proposals per hour').fill('6');
+    await form.getByRole('button', { name: 'Save agent settings' }).click();
+    await form.getByText('Saved.').waitFor();
+    await expect.poll(() => form.getByLabel('Instruments').inputValue()).toBe('BTC-USD, ETH-USD');
+    // Autonomous mode is off on this platform: the option is offered disabled.
+    expect(await form.getByRole('option', { name: /autonomous/ }).isDisabled()).toBe(true);
+    expect(await page.locator('.mode-badge').textContent()).toBe('confirmation');
+  });
+
   test("the overview's recent activity is the desk's real audit log", async () => {
     await page
       .getByRole('navigation', { name: 'Console sections' })

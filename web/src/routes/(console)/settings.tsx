@@ -1,6 +1,7 @@
 import { Title } from '@solidjs/meta';
 import { A } from '@solidjs/router';
 import { createSignal, For, Show } from 'solid-js';
+import { AgentSettingsPanel } from '../../components/agent-settings-panel.tsx';
 import { ApiKeysPanel } from '../../components/api-keys-panel.tsx';
 import { MembersPanel } from '../../components/members-panel.tsx';
 import { Panel } from '../../components/panel.tsx';
@@ -130,6 +131,7 @@ export default function SettingsPage() {
           </Show>
           <Show when={desk()?.role === 'admin'}>
             <MembersPanel />
+            <AgentSettingsPanel />
           </Show>
         </div>
       </div>
