@@ -4,10 +4,12 @@ import { DEFAULT_RISK_LIMITS } from '@aegis/shared/risk/governor';
 import type { LessonView } from '@aegis/shared/schemas/lesson';
 import { tradeProposalSchema } from '@aegis/shared/schemas/proposal';
 import type { SignalView } from '@aegis/shared/schemas/signal';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionInput } from '../../src/agent/decider.ts';
 import { OpenAIDecider } from '../../src/agent/openai-decider.ts';
 import { RuleDecider } from '../../src/agent/rule-decider.ts';
+import { OpenAIEmbedder } from '../../src/lessons/embedder.ts';
 import { FakeOpenAI, validAnswer } from './fake-openai.ts';
 
 /**
@@ -186,6 +188,19 @@ describe('model decider (real openai client, local OpenAI-compatible server)', (
       }),
     });
     expect((await decider().decide(input([lesson('real-1', 0.9)]))).reason).toMatch(/unknown lesson made-up/);
+  });
+
+  it('embeds lesson text through the embeddings endpoint when configured, unit length', async () => {
+    const client = new OpenAI({ apiKey: 'sk-test', baseURL: fake.url, maxRetries: 0 });
+    const e = new OpenAIEmbedder(client, 'test-embed');
+    const v = await e.embed('BTC-USD breakout long loss');
+    expect(e.name).toBe('openai-test-embed');
+    expect(v).toHaveLength(8);
+    expect(v.reduce((s, x) => s + x * x, 0)).toBeCloseTo(1, 12);
+    expect(fake.embeddingRequests.at(-1)).toMatchObject({
+      model: 'test-embed',
+      input: 'BTC-USD breakout long loss',
+    });
   });
 
   it('gives up on a slow server after the timeout and on a refusal, proposing nothing', async () => {

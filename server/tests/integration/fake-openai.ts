@@ -94,7 +94,28 @@ export class FakeOpenAI {
     }
     if (req.url === '/v1/embeddings') {
       this.embeddingRequests.push(body);
-      return { status: 404, body: { error: { message: 'no embeddings here' } } };
+      // A deterministic 8-dimensional vector from the text's characters (not normalized).
+      const text = String((body as { input: string }).input);
+      const v = Array.from({ length: 8 }, (_, i) => [...text].filter((_, j) => j % 8 === i).length + 1);
+      return {
+        status: 200,
+        body: {
+          object: 'list',
+          // The SDK asks for base64 (little-endian float32) unless told otherwise.
+          data: [
+            {
+              object: 'embedding',
+              index: 0,
+              embedding:
+                (body as { encoding_format?: string }).encoding_format === 'base64'
+                  ? Buffer.from(new Float32Array(v).buffer).toString('base64')
+                  : v,
+            },
+          ],
+          model: (body as { model: string }).model,
+          usage: { prompt_tokens: 5, total_tokens: 5 },
+        },
+      };
     }
     if (req.url !== '/v1/chat/completions' || req.method !== 'POST') {
       return { status: 404, body: { error: { message: 'not found' } } };
