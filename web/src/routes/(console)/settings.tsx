@@ -124,6 +124,9 @@ export default function SettingsPage() {
               </tbody>
             </table>
           </Panel>
+          <Show when={desk()?.role === 'admin'}>
+            <AgentSettingsPanel />
+          </Show>
         </div>
         <div class="settings-stack">
           <Show when={desk()}>
@@ -131,7 +134,6 @@ export default function SettingsPage() {
           </Show>
           <Show when={desk()?.role === 'admin'}>
             <MembersPanel />
-            <AgentSettingsPanel />
           </Show>
         </div>
       </div>
