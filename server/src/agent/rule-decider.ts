@@ -68,12 +68,12 @@ export class RuleDecider implements Decider {
     qty = qty.div(lot).floor().times(lot);
     if (qty.lte(0)) return { reason: 'size rounds to zero under the limits' };
 
-    const vol = numberFeature(signal.features, 'realized_vol', 'realizedVol') ?? 0.001;
+    const vol = numberFeature(signal.features, 'realizedVol', 'realized_vol') ?? 0.001;
     const stopFraction = Math.max(0.002, vol * preset.stopVolMultiple);
     const stopDistance = price.times(stopFraction);
     const stop = side === 'buy' ? price.minus(stopDistance) : price.plus(stopDistance);
     const target = side === 'buy' ? price.plus(stopDistance.times(2)) : price.minus(stopDistance.times(2));
-    const ofi = numberFeature(signal.features, 'order_flow_imbalance', 'orderFlowImbalance');
+    const ofi = numberFeature(signal.features, 'orderFlowImbalance', 'order_flow_imbalance');
 
     const position = desk.positions.find((p) => p.symbol === signal.symbol);
     const holding = position ? dec(position.quantity) : dec(0);

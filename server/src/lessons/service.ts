@@ -110,8 +110,8 @@ export async function recordOutcome(
 function signalSentence(s: SignalView): string {
   const f = s.features;
   const parts = [`Signal ${s.pattern} ${s.direction} score ${s.score.toFixed(2)}`];
-  const ofi = f.order_flow_imbalance ?? f.orderFlowImbalance;
-  const vol = f.realized_vol ?? f.realizedVol;
+  const ofi = f.orderFlowImbalance ?? f.order_flow_imbalance;
+  const vol = f.realizedVol ?? f.realized_vol;
   if (typeof ofi === 'number') parts.push(`order-flow imbalance ${ofi.toFixed(2)}`);
   if (typeof vol === 'number') parts.push(`realized vol ${vol.toPrecision(2)}`);
   return `${parts.join(', ')}.`;
@@ -130,7 +130,7 @@ export function lessonTags(o: {
   if (o.kind) tags.push(o.kind);
   if (o.signal) {
     tags.push(o.signal.pattern, o.signal.score >= 0.8 ? 'high-score' : 'moderate-score');
-    const vol = o.signal.features.realized_vol ?? o.signal.features.realizedVol;
+    const vol = o.signal.features.realizedVol ?? o.signal.features.realized_vol;
     if (typeof vol === 'number') tags.push(vol > 0.003 ? 'high-vol' : 'low-vol');
   }
   if (o.heldMs !== undefined) tags.push(o.heldMs < 3_600_000 ? 'intraday' : 'multi-day');

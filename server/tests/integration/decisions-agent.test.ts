@@ -37,7 +37,7 @@ const signal: SignalView = {
   pattern: 'breakout',
   score: 0.83,
   price: '50010.5',
-  features: { realized_vol: 0.0021, order_flow_imbalance: 0.42 },
+  features: { realizedVol: 0.0021, orderFlowImbalance: 0.42 },
   modelVersion: 'm1',
 };
 

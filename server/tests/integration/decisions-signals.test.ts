@@ -55,8 +55,8 @@ describe('signals from the engine stream', () => {
       price: '50010.5',
       modelVersion: 'test-model-1',
     });
-    expect(got.signal.features.order_flow_imbalance).toBe(0.42);
-    expect(got.signal.features.spread_z).toBeNull();
+    expect(got.signal.features.orderFlowImbalance).toBe(0.42);
+    expect(got.signal.features.spreadZ).toBeNull();
   });
 
   it('list filters by instrument, pattern, direction, min score and time, newest first, with a cursor', async () => {
