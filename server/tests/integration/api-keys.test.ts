@@ -78,16 +78,18 @@ describe('API keys', () => {
   it('can never do human-only actions (reauthenticate, change password, logout, switch desk)', async () => {
     const { key } = await newKey(['read', 'trade', 'admin']);
     const c = keyClient(key);
+    // Thunks, called one at a time: a rejected promise nobody awaits yet is an unhandled rejection.
     for (const call of [
-      c.auth.reauthenticate.mutate({ password: adminPassword }),
-      c.auth.changePassword.mutate({
-        currentPassword: adminPassword,
-        newPassword: 'another-long-passphrase-1',
-      }),
-      c.auth.logout.mutate(),
-      c.auth.switchDesk.mutate({ deskId: t.admin.deskId }),
+      () => c.auth.reauthenticate.mutate({ password: adminPassword }),
+      () =>
+        c.auth.changePassword.mutate({
+          currentPassword: adminPassword,
+          newPassword: 'another-long-passphrase-1',
+        }),
+      () => c.auth.logout.mutate(),
+      () => c.auth.switchDesk.mutate({ deskId: t.admin.deskId }),
     ]) {
-      const e = await failure(call);
+      const e = await failure(call());
       expect(e.data?.httpStatus).toBe(403);
       expect(e.data?.details).toMatchObject({ reason: 'human_only' });
     }
