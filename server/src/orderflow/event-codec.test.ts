@@ -38,6 +38,15 @@ describe('order-flow event codec', () => {
     );
   });
 
+  it('refuses event times more than an hour ahead of the clock', () => {
+    const now = Date.parse('2026-11-25T12:00:00Z');
+    expect(validateBatch([trade], now).ok).toBe(true);
+    const r = validateBatch([{ ...trade, tsEvent: '2026-11-25T13:30:00Z' }], now);
+    expect(r.ok ? [] : r.problems).toEqual([
+      { index: 0, field: 'tsEvent', message: 'more than 1 hour in the future' },
+    ]);
+  });
+
   it('encodes the flat fields the engine reads', () => {
     const r = validateBatch([trade]);
     if (!r.ok) throw new Error('expected valid');

@@ -19,9 +19,12 @@ export interface CanonicalEvent {
   readonly contentHash: string;
 }
 
+const MAX_FUTURE_MS = 3_600_000;
+
 /** Validates every element; returns the events, or every problem with its index and field. */
 export function validateBatch(
   raw: readonly unknown[],
+  now = Date.now(),
 ): { ok: true; events: CanonicalEvent[] } | { ok: false; problems: IngestProblem[] } {
   const problems: IngestProblem[] = [];
   const events: CanonicalEvent[] = [];
@@ -40,6 +43,11 @@ export function validateBatch(
     const tsEvent = toUtcMicros(parsed.data.tsEvent);
     if (tsEvent === null) {
       problems.push({ index, field: 'tsEvent', message: 'not a valid time' });
+      return;
+    }
+    // History is welcome (replays); the future is a clock or feed error.
+    if (Date.parse(tsEvent) > now + MAX_FUTURE_MS) {
+      problems.push({ index, field: 'tsEvent', message: 'more than 1 hour in the future' });
       return;
     }
     events.push(canonicalize(parsed.data, tsEvent));
