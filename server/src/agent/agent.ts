@@ -147,7 +147,17 @@ export class DecisionAgent {
     if (!outcome.proposal) {
       this.discarded++;
       log.info(
-        { tenantId, signalId: signal.id, decider: outcome.decider, reason: outcome.reason },
+        {
+          tenantId,
+          signalId: signal.id,
+          decider: outcome.decider,
+          reason: outcome.reason,
+          // Spent even when nothing came of it.
+          promptTokens: outcome.promptTokens,
+          completionTokens: outcome.completionTokens,
+          latencyMs: outcome.latencyMs,
+          attempts: outcome.attempts,
+        },
         'agent: no proposal',
       );
       await this.#settle(tenantId, { signalId: signal.id, detail: outcome.reason ?? 'no proposal' });
