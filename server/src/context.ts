@@ -8,6 +8,7 @@ import type { LoginThrottle } from './auth/login-throttle.ts';
 import type { PasswordHasher } from './auth/password.ts';
 import type { Principal } from './auth/principal.ts';
 import { parseCookies, sessionCookieName } from './auth/session.ts';
+import { clientIp } from './client-ip.ts';
 import type { Db } from './db/database.ts';
 import type { ServerConfig } from './env.ts';
 import type { ExecutionRuntime } from './execution/runtime.ts';
@@ -119,9 +120,9 @@ export function createContextFactory(deps: ServerDeps) {
     return createContextInner({
       ...deps,
       requestId: (req as IncomingMessage & { requestId?: string }).requestId,
-      // The direct peer. Behind a reverse proxy, terminate there and forward; trusting
-      // X-Forwarded-For from anyone would let a client pick the IP its login throttle counts.
-      ip: req.socket.remoteAddress ?? null,
+      // The socket peer, or what a configured trusted proxy (the console's /trpc forwarder)
+      // says the client was; X-Forwarded-For from anyone else is ignored (client-ip.ts).
+      ip: clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.config.trustedProxies),
       userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
       origin,
       credentials: {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
 import { z } from 'zod';
 
@@ -92,6 +93,23 @@ export const serverEnvSchema = z
     RATE_LIMIT_READS: envInt(600, 1, 1_000_000),
     RATE_LIMIT_MUTATIONS: envInt(120, 1, 1_000_000),
     /** base64 of 32 random bytes (AES-256-GCM key for broker tokens at rest). */
+    /**
+     * Peers whose X-Forwarded-For is believed (comma-separated IPs): the console's web server
+     * forwards /trpc from this machine by default. Empty: always the socket peer.
+     */
+    TRUSTED_PROXIES: z
+      .string()
+      .default('127.0.0.1,::1')
+      .refine(
+        (s) => s.split(',').every((ip) => ip.trim() === '' || isIP(ip.trim()) !== 0),
+        'must be IP addresses',
+      )
+      .transform((s) =>
+        s
+          .split(',')
+          .map((ip) => ip.trim())
+          .filter(Boolean),
+      ),
     TOKEN_ENCRYPTION_KEY: z
       .string()
       .optional()
@@ -127,6 +145,7 @@ export interface ServerConfig {
     readonly embeddingModel?: string;
   };
   readonly tokenEncryptionKey: Buffer | undefined;
+  readonly trustedProxies: ReadonlySet<string>;
   readonly rateLimit: {
     readonly enabled: boolean;
     readonly read: { readonly limit: number; readonly windowMs: number };
@@ -165,6 +184,7 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
       embeddingModel: e.OPENAI_EMBEDDING_MODEL,
     },
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64') : undefined,
+    trustedProxies: new Set(e.TRUSTED_PROXIES),
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       read: { limit: e.RATE_LIMIT_READS, windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000 },

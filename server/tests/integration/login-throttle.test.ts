@@ -41,6 +41,27 @@ describe('failed-login throttling', () => {
     expect((await login('someone-else@example.com', 'whatever-password')).status).toBe(429);
   });
 
+  it('counts per client behind the console proxy (X-Forwarded-For from a trusted peer), not per proxy', async () => {
+    const t3 = await startTestServer();
+    try {
+      const via = (client: string, email: string) =>
+        fetch(`${t3.url}/trpc/auth.login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: ORIGIN, 'x-forwarded-for': client },
+          body: JSON.stringify({ email, password: 'wrong-password-xff' }),
+        });
+      // One client behind the proxy burns its IP budget over ten accounts…
+      for (let i = 0; i < 10; i++) expect((await via('198.51.100.7', `u${i}@example.com`)).status).toBe(401);
+      expect((await via('198.51.100.7', 'u10@example.com')).status).toBe(429);
+      // …a different client behind the same proxy still gets its own answer.
+      expect((await via('198.51.100.8', 'v0@example.com')).status).toBe(401);
+      // A client cannot escape by prepending a forged hop: the proxy's appended address counts.
+      expect((await via('10.9.9.9, 198.51.100.7', 'u11@example.com')).status).toBe(429);
+    } finally {
+      await t3.close();
+    }
+  });
+
   it('fails closed (503) when Redis is unreachable', async () => {
     const dead = new Redis('redis://127.0.0.1:1', {
       protocol: 2,
