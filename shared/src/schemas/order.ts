@@ -7,6 +7,9 @@ import { z } from 'zod';
 const DECIMAL_RE = /^(?:0|[1-9]\d{0,25})(?:\.\d{1,12})?$/;
 
 /** A non-negative decimal string with at most 26 integer and 12 fractional digits (numeric(38,12)). */
+
+/** Instants cross the API as ISO 8601 strings (no transformer); the service gets a Date. */
+const isoInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 export const decimalString = z
   .string()
   .trim()
@@ -134,6 +137,6 @@ export const listOrdersInput = z.strictObject({
   symbol: instrumentSymbol.optional(),
   limit: z.number().int().min(1).max(500).default(100),
   /** Keyset cursor: orders created before this instant. */
-  before: z.date().optional(),
+  before: isoInstant.optional(),
 });
 export type ListOrdersInput = z.infer<typeof listOrdersInput>;
