@@ -12,14 +12,7 @@ import { isStorableError } from '../execution/idempotency.ts';
 import type { PlaceOrderRequest } from '../execution/service.ts';
 import type { Actor } from '../execution/types.ts';
 import type { DecisionStreams } from '../signals/streams.ts';
-import {
-  expireDue,
-  getProposalRow,
-  orderInputOf,
-  type ProposalRow,
-  toProposalView,
-  verdictOf,
-} from './store.ts';
+import { expireDue, getProposalRow, orderInputOf, type ProposalRow, toProposalView } from './store.ts';
 
 /**
  * The life of a proposal after it is made: pending → approved → executed (or denied by the
@@ -298,6 +291,4 @@ export class ProposalWorkflow {
       });
     }
   }
-
-  static verdictOf = verdictOf;
 }
