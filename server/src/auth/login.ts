@@ -5,7 +5,7 @@ import { eq, sql } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
 import type { Db } from '../db/database.ts';
 import type { ServerConfig } from '../env.ts';
-import type { LoginThrottle } from './login-throttle.ts';
+import { type LoginThrottle, MemoryLoginThrottle } from './login-throttle.ts';
 import { listUserDesks } from './memberships.ts';
 import { checkPasswordPolicy, type PasswordHasher } from './password.ts';
 import type { AuthUser, SessionRecord } from './principal.ts';
@@ -112,13 +112,43 @@ export async function login(
 }
 
 /** Checks the password of a signed-in user (re-authentication, password change). */
+/**
+ * Re-entering one's password happens inside a proven session, and the kill switch depends on it
+ * (engage/release need a recent re-entry), so it must keep working when Redis is down. Instead
+ * of failing closed like sign-in, it falls back to a stricter per-process throttle.
+ */
+const reauthFallback = new WeakMap<LoginThrottle, MemoryLoginThrottle>();
+
+function ownPasswordThrottle(primary: LoginThrottle): LoginThrottle {
+  let fallback = reauthFallback.get(primary);
+  if (!fallback) {
+    fallback = new MemoryLoginThrottle({ limit: 5, windowMs: 10 * 60_000 });
+    reauthFallback.set(primary, fallback);
+  }
+  const fb = fallback;
+  const orFallback = (op: (t: LoginThrottle) => Promise<void>) => async (): Promise<void> => {
+    try {
+      await op(primary);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'UNAVAILABLE')) throw err;
+      await op(fb);
+    }
+  };
+  return {
+    check: (k) => orFallback((t) => t.check(k))(),
+    recordFailure: (k) => orFallback((t) => t.recordFailure(k))(),
+    recordSuccess: (k) => orFallback((t) => t.recordSuccess(k))(),
+  };
+}
+
 async function checkOwnPassword(deps: CredentialDeps, user: AuthUser, password: string, meta: RequestMeta) {
   const keys = { account: user.email, ip: meta.ip };
-  await deps.loginThrottle.check(keys);
+  const throttle = ownPasswordThrottle(deps.loginThrottle);
+  await throttle.check(keys);
   const [row] = await deps.db.select().from(users).where(eq(users.id, user.id)).limit(1);
   const ok = row ? await deps.passwords.verify(row.passwordHash, password) : false;
   if (!row || !ok) {
-    await deps.loginThrottle.recordFailure(keys);
+    await throttle.recordFailure(keys);
     await auditQuietly(deps, {
       action: 'auth.password_check',
       actor: { type: 'user', id: user.id },

@@ -66,6 +66,18 @@ export function rateLimitIdentity(caller: {
   return `ip:${caller.ip ?? 'unknown'}`;
 }
 
+/**
+ * Mutations that only reduce risk keep working when the limiter's store (Redis) is down: the
+ * kill switch must always engage, working orders must always be cancellable, and engaging needs a
+ * password re-entry first. They are still counted whenever the store answers.
+ */
+export const RISK_REDUCING: ReadonlySet<string> = new Set([
+  'halt.engage',
+  'orders.cancel',
+  'auth.reauthenticate',
+  'auth.logout',
+]);
+
 export class RateLimiter {
   readonly settings: RateLimitSettings;
   readonly #store: WindowStore;
@@ -92,7 +104,7 @@ export class RateLimiter {
     await this.enforce({
       identity: call.key,
       class: isMutation ? 'mutation' : 'read',
-      failMode: isMutation ? 'closed' : 'open',
+      failMode: isMutation && !RISK_REDUCING.has(call.path) ? 'closed' : 'open',
       path: call.path,
     });
   }

@@ -54,14 +54,26 @@ export class SignalConsumer {
     this.#group = options.group ?? 'server';
   }
 
+  #grouped = false;
+
   get group(): string {
     return this.#group;
   }
 
   async start(): Promise<void> {
-    // '0': a group created after the engine started still gets what the stream holds.
-    await this.#o.bus.ensureGroup(this.#o.streams.signals, this.#group, '0');
+    // The server must start (and serve reads, cancels and the kill switch) with Redis down, so a
+    // missing bus is a warning here and the loop keeps trying to create the group.
+    this.#grouped = await this.#ensureGroup().catch((err: unknown) => {
+      this.#o.log.warn({ err: (err as Error).message }, 'signals: bus unavailable at start; will retry');
+      return false;
+    });
     this.#running ??= this.#run();
+  }
+
+  /** '0': a group created after the engine started still gets what the stream holds. */
+  async #ensureGroup(): Promise<boolean> {
+    await this.#o.bus.ensureGroup(this.#o.streams.signals, this.#group, '0');
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -73,6 +85,11 @@ export class SignalConsumer {
     const { bus, streams, consumer, log } = this.#o;
     const stream = streams.signals;
     const count = this.#o.count ?? 100;
+    while (!this.#grouped && !this.#stopped) {
+      await new Promise((r) => setTimeout(r, 1000));
+      this.#grouped = await this.#ensureGroup().catch(() => false);
+      if (this.#grouped) log.info({ stream }, 'signals: bus reachable; consumer group ready');
+    }
     try {
       let after = '0';
       let drained = 0;

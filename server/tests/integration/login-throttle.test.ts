@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisLoginThrottle } from '../../src/auth/login-throttle.ts';
+import { type LoginThrottle, RedisLoginThrottle } from '../../src/auth/login-throttle.ts';
 import { failure, makeClient, ORIGIN, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 let t: TestServer;
@@ -59,6 +59,50 @@ describe('failed-login throttling', () => {
       expect((await via('10.9.9.9, 198.51.100.7', 'u11@example.com')).status).toBe(429);
     } finally {
       await t3.close();
+    }
+  });
+
+  it('with Redis down, sign-in fails closed but password re-entry and the kill switch still work', async () => {
+    const liveRedis = new Redis('redis://127.0.0.1:6379', { protocol: 2 });
+    const dead = new Redis('redis://127.0.0.1:1', {
+      protocol: 2,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    dead.on('error', () => {});
+    const prefix = `aegis-test-reauth-${process.pid}-${Date.now()}`;
+    let current: LoginThrottle = new RedisLoginThrottle(liveRedis, { prefix });
+    const switching: LoginThrottle = {
+      check: (k) => current.check(k),
+      recordFailure: (k) => current.recordFailure(k),
+      recordSuccess: (k) => current.recordSuccess(k),
+    };
+    const t4 = await startTestServer({ loginThrottle: switching, rateLimiter: null });
+    try {
+      const admin = await signIn(t4.url, t4.admin.email, t4.admin.password);
+      current = new RedisLoginThrottle(dead);
+      const refused = await failure(
+        makeClient(t4.url).auth.login.mutate({ email: t4.admin.email, password: admin.password }),
+      );
+      expect(refused.data?.httpStatus).toBe(503);
+      await admin.client.auth.reauthenticate.mutate({ password: admin.password });
+      const halted = await admin.client.halt.engage.mutate({ scope: 'desk', reason: 'redis outage drill' });
+      expect(halted.state.desk.engaged).toBe(true);
+      // The fallback still throttles guessing: 5 wrong re-entries, then 429.
+      for (let i = 0; i < 5; i++) {
+        const e = await failure(admin.client.auth.reauthenticate.mutate({ password: `wrong-guess-${i}-xx` }));
+        expect(e.data?.httpStatus).toBe(403);
+      }
+      const e = await failure(admin.client.auth.reauthenticate.mutate({ password: admin.password }));
+      expect(e.data?.httpStatus).toBe(429);
+    } finally {
+      await t4.close();
+      const keys = await liveRedis.keys(`${prefix}*`);
+      if (keys.length > 0) await liveRedis.del(...keys);
+      liveRedis.disconnect();
+      dead.disconnect();
     }
   });
 

@@ -128,6 +128,11 @@ describe('when the rate limiter’s Redis is down', () => {
     });
     expect(login.status).toBe(503);
 
+    // Risk-reducing mutations are exempt: re-entry, the kill switch and cancels keep working.
+    await admin.client.auth.reauthenticate.mutate({ password: admin.password });
+    const halted = await admin.client.halt.engage.mutate({ scope: 'desk', reason: 'limiter outage drill' });
+    expect(halted.state.desk.engaged).toBe(true);
+
     // Back up: limits apply again.
     store.current = new RedisWindowStore(live);
     expect((await admin.client.keys.create.mutate({ name: 'after', scopes: ['read'] })).key).toMatch(
