@@ -67,6 +67,8 @@ const engineEnvObject = z.object({
   ENGINE_WRITER_BATCH: envInt(50_000, 100, 1_000_000),
   ENGINE_WRITER_FLUSH_MS: envInt(200, 1, 60_000),
   ENGINE_SIGNALS_MAXLEN: envInt(100_000, 100, 100_000_000),
+  /** How often the global kill switch is read from PostgreSQL (a missed `aegis:halt` message is corrected within one poll). */
+  ENGINE_HALT_POLL_MS: envInt(1000, 50, 60_000),
   LOG_LEVEL: logLevel,
 });
 
@@ -112,6 +114,7 @@ export interface EngineConfig {
   readonly writerBatch: number;
   readonly writerFlushMs: number;
   readonly signalsMaxLen: number;
+  readonly haltPollMs: number;
   readonly logLevel: string;
 }
 
@@ -142,6 +145,7 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     writerBatch: e.ENGINE_WRITER_BATCH,
     writerFlushMs: e.ENGINE_WRITER_FLUSH_MS,
     signalsMaxLen: e.ENGINE_SIGNALS_MAXLEN,
+    haltPollMs: e.ENGINE_HALT_POLL_MS,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -6,10 +6,12 @@ export interface EngineProbe {
   isReady(): boolean;
   readiness(): Readonly<Record<string, boolean>>;
   metricsText(): string;
+  /** The global kill switch as the engine sees it. */
+  halt?(): unknown;
 }
 
 /**
- * `/health` (the process is up), `/health/ready` (rings up, inference ready, database and bus
+ * `/health` (the process is up, plus the engine's view of the global kill switch), `/health/ready` (rings up, inference ready, database and bus
  * reachable, not shutting down: 200, else 503 with the failing checks), `/metrics` (Prometheus
  * text exposition 0.0.4). Nothing else; no request bodies are read.
  */
@@ -28,7 +30,7 @@ export function startHttpServer(options: {
     }
     try {
       if (path === '/health') {
-        json(res, 200, { status: 'ok' });
+        json(res, 200, { status: 'ok', ...(engine.halt ? { halt: engine.halt() } : {}) });
       } else if (path === '/health/ready') {
         const checks = engine.readiness();
         const ready = engine.isReady();

@@ -12,6 +12,7 @@ import { ShardedTickSink } from './feeds/sharded-sink.ts';
 import { SymbolTable } from './feeds/symbol-table.ts';
 import { SyntheticFeed } from './feeds/synthetic.ts';
 import { createTickRecord } from './feeds/tick.ts';
+import { HaltListener, type HaltMetrics, type HaltStatus } from './halt/halt-listener.ts';
 import { type InferenceThreadHandle, startInferenceThread } from './inference/inference-thread.ts';
 import { renderEngineMetrics } from './metrics-engine.ts';
 import { type FeaturePoolHandle, startFeaturePool } from './pool/feature-pool.ts';
@@ -45,6 +46,8 @@ export interface StartEngineOptions {
    * the daemon exits non-zero and its supervisor restarts it from the durable cursors.
    */
   readonly onFatal?: (err: Error) => void;
+  /** The kill-switch channel (default `aegis:halt`); tests use their own on a shared Redis. */
+  readonly haltChannel?: string;
 }
 
 export interface EngineHandle {
@@ -55,6 +58,8 @@ export interface EngineHandle {
   /** Resolves when every feed has ended (replay end of file, maxTicks) or stop() was called. */
   readonly feedsDone: Promise<void>;
   stats(): EngineSnapshot;
+  /** The global kill switch as the engine sees it (`/health`). */
+  halt(): HaltStatus;
 }
 
 export interface EngineStopReport {
@@ -79,6 +84,7 @@ export interface EngineSnapshot {
   readonly scoredRing: RingBuffer;
   readonly provider: string;
   readonly modelVersion: string;
+  readonly halt: HaltMetrics;
 }
 
 const CANDIDATE_RING_CAPACITY = 1 << 14;
@@ -213,6 +219,16 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   const poolHandle = pool;
   const inferenceHandle = inference;
 
+  // Before the first signal: a switch engaged while the engine was down is known at once.
+  const halt = new HaltListener({
+    bus,
+    sql,
+    pollMs: config.haltPollMs,
+    log,
+    ...(options.haltChannel ? { channel: options.haltChannel } : {}),
+  });
+  await halt.start();
+
   const signals = new SignalPublisher({
     scoredRing,
     consumer: 0,
@@ -224,6 +240,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     modelVersion,
     sql,
     log,
+    halted: () => halt.isHalted(),
     ...(options.onSignal ? { onSignal: options.onSignal } : {}),
   });
   signals.start();
@@ -372,6 +389,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     scoredRing,
     provider,
     modelVersion,
+    halt: halt.metrics(),
   });
   const readiness = () => ({
     rings: true,
@@ -386,6 +404,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     feedsDone,
     stats: snapshot,
     readiness,
+    halt: () => halt.status(),
     isReady: () => Object.values(readiness()).every(Boolean),
     metricsText: () => renderEngineMetrics(snapshot(), readiness()),
     stop(): Promise<EngineStopReport> {
@@ -401,6 +420,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
         await poolHandle.stop({ drain: true, timeoutMs: 20_000 });
         await inferenceHandle.stop();
         await signals.stop();
+        await halt.stop();
         let lost = 0;
         if (writer) {
           checkpoint();

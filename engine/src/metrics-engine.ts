@@ -157,5 +157,44 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
     { bounds: SIGNAL_LATENCY_BUCKETS_US, counts: sig.latencyCounts, sum: sig.latencySumUs },
     1e-6,
   );
+  m.counter(
+    'aegis_engine_signals_halted_total',
+    'Signals published while the global kill switch was engaged (marked halted=true)',
+    sig.signalsHalted,
+  );
+
+  // kill switch
+  const h = s.halt;
+  m.gauge(
+    'aegis_engine_halted',
+    '1 while the kill switch is engaged, as the engine sees it',
+    h.global ? 1 : 0,
+    {
+      scope: 'global',
+    },
+  );
+  if (h.lastPropagationSeconds !== null) {
+    m.gauge(
+      'aegis_engine_halt_propagation_seconds',
+      'Last kill-switch change: its time (message ts or row engaged_at/released_at) to the engine seeing it',
+      h.lastPropagationSeconds,
+      { via: h.lastVia ?? 'unknown' },
+    );
+  }
+  for (const via of ['pubsub', 'poll'] as const) {
+    m.counter(
+      'aegis_engine_halt_transitions_total',
+      'Global kill-switch changes seen, per path that saw them first',
+      h.transitions[via],
+      { via },
+    );
+  }
+  m.counter('aegis_engine_halt_messages_total', 'Global halt messages received on the bus', h.messages);
+  m.counter(
+    'aegis_engine_halt_poll_errors_total',
+    'Failed reads of the kill_switches table (last state kept)',
+    h.pollErrors,
+  );
+  m.gauge('aegis_engine_halt_subscribed', '1 when subscribed to the halt channel', h.subscribed ? 1 : 0);
   return m.toString();
 }

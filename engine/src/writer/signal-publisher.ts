@@ -15,7 +15,8 @@ import type { RingBuffer } from '../ring/ring-buffer.ts';
  *
  * Stream entry fields (engine contract §5): id, symbol, direction (long|short), pattern
  * (breakout|mean_reversion|absorption), score, price, tsEvent (ISO), tsSignal (ISO), features
- * (JSON object in FEATURE_NAMES order), modelVersion.
+ * (JSON object in FEATURE_NAMES order), modelVersion, halted ('true' while the global kill
+ * switch is engaged: the signal is market data for the record, and no agent may act on it).
  */
 export interface SignalPublisherOptions {
   readonly scoredRing: RingBuffer;
@@ -30,6 +31,8 @@ export interface SignalPublisherOptions {
   readonly log: Logger;
   /** Records handled per round trip (default 512). */
   readonly batch?: number;
+  /** The global kill switch, read once per delivered batch (default: never halted). */
+  readonly halted?: () => boolean;
   /** Called for each signal published (tests, benchmark); keep it cheap. */
   readonly onSignal?: (s: SignalOut) => void;
 }
@@ -60,6 +63,8 @@ export class SignalPublisher {
   signalsOut = 0;
   persistErrors = 0;
   publishErrors = 0;
+  /** Signals published marked halted=true. */
+  signalsHalted = 0;
   readonly latencyCounts = new Array<number>(SIGNAL_LATENCY_BUCKETS_US.length + 1).fill(0);
   latencySumUs = 0;
 
@@ -178,6 +183,7 @@ export class SignalPublisher {
 
   async #deliver(signals: SignalOut[]): Promise<void> {
     const { sql, bus, stream, maxLen, modelVersion, onSignal } = this.#o;
+    const halted = this.#o.halted?.() ?? false;
     if (sql) {
       try {
         const rows = signals.map((s) => ({
@@ -214,6 +220,7 @@ export class SignalPublisher {
               tsSignal: isoMicros(s.tsSignalUs),
               features: JSON.stringify(sanitizeFeatures(s.features)),
               modelVersion,
+              halted: halted ? 'true' : 'false',
             },
             { maxLen },
           ),
@@ -223,6 +230,7 @@ export class SignalPublisher {
       this.publishErrors++;
       throw err;
     }
+    if (halted) this.signalsHalted += signals.length;
     if (onSignal) for (const s of signals) onSignal(s);
   }
 }

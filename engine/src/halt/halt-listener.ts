@@ -1,0 +1,322 @@
+import type { Bus, Unsubscribe } from '@aegis/shared/bus/types';
+import type { Logger } from '@aegis/shared/logging';
+import type { Sql } from 'postgres';
+
+/**
+ * The engine's view of the kill switch (issue 5, item 6: "to the engine within 1 s — Redis
+ * pub/sub for speed, PostgreSQL as truth").
+ *
+ * Two paths, one state:
+ * - pub/sub: the server publishes `{ scope, tenantId, engaged, ts }` on `aegis:halt` right after
+ *   committing the `kill_switches` row (server/src/execution/kill-switch.ts). A global message
+ *   flips the state at once and triggers an immediate confirming poll.
+ * - poll: every `ENGINE_HALT_POLL_MS` the global row is read from PostgreSQL, so a missed or lost
+ *   message (Redis down, subscriber reconnecting) is corrected within one poll, and a message
+ *   the database does not back is undone by the next poll.
+ *
+ * Ordering: the server commits before it publishes, so a read that *starts* after a message was
+ * received sees that message's commit. A poll that was already in flight when a message arrived
+ * may carry the older row; its result is discarded (the next poll, or the confirming one, runs
+ * after the message and is authoritative). No clocks are compared to order the two paths.
+ *
+ * Scope: the engine reads only the GLOBAL switch. It connects as the application role without
+ * `app.tenant_id`; row-level security shows it the global row (tenant_id NULL) and hides every
+ * desk row, and that is what it needs: the engine's signals are market-wide, not per desk, so a
+ * desk halt has nothing to act on here. Desk halts are enforced where desks trade — the server
+ * reads both rows in every order's transaction — and desk messages on the channel are ignored.
+ *
+ * Database unreachable: the last known state is kept (and `/health` shows the age of the last
+ * successful check and the error count); the server's own per-order check does not depend on
+ * the engine, so the engine neither invents a halt nor lifts one it cannot confirm.
+ */
+
+/** The server's channel (`HALT_CHANNEL` in server/src/execution/types.ts; the engine must not import server). */
+export const HALT_CHANNEL = 'aegis:halt';
+
+export type HaltVia = 'pubsub' | 'poll';
+
+export interface HaltState {
+  /** The global kill switch is engaged. */
+  readonly global: boolean;
+  /** When the current state began (engaged_at, released_at or the message's ts); null if never set. */
+  readonly since: string | null;
+  /** The operator's reason while engaged (known once the row has been read). */
+  readonly reason: string | null;
+}
+
+export interface HaltStatus extends HaltState {
+  /** Which path produced the current state (null: the initial default, nothing read yet). */
+  readonly via: HaltVia | null;
+  /** Last successful read of the global row (ISO), null before the first. */
+  readonly checkedAt: string | null;
+  /** Subscribed to the halt channel (false: poll only). */
+  readonly subscribed: boolean;
+  readonly pollErrors: number;
+  readonly pollMs: number;
+}
+
+export interface HaltMetrics {
+  readonly global: boolean;
+  /** Seconds from the switch changing (message ts / row engaged_at|released_at) to the engine seeing it. */
+  readonly lastPropagationSeconds: number | null;
+  readonly lastVia: HaltVia | null;
+  readonly transitions: Readonly<Record<HaltVia, number>>;
+  readonly messages: number;
+  readonly pollErrors: number;
+  readonly subscribed: boolean;
+}
+
+export interface HaltTransition extends HaltState {
+  readonly via: HaltVia;
+  readonly propagationSeconds: number | null;
+}
+
+export interface HaltListenerOptions {
+  readonly bus: Bus;
+  /** Absent: pub/sub only (no database configured; the engine then has no source of truth). */
+  readonly sql?: Sql | undefined;
+  readonly pollMs: number;
+  readonly log: Logger;
+  /** Default `aegis:halt`; tests use their own channel on a shared Redis. */
+  readonly channel?: string;
+  /** Called on each change of the global state (tests, benchmark). */
+  readonly onChange?: (t: HaltTransition) => void;
+  readonly clock?: () => number;
+}
+
+const SUBSCRIBE_TIMEOUT_MS = 2000;
+
+interface HaltMessage {
+  readonly scope: 'global' | 'desk';
+  readonly engaged: boolean;
+  readonly ts: string;
+}
+
+interface GlobalRow {
+  engaged: boolean;
+  reason: string | null;
+  engaged_at: Date | null;
+  released_at: Date | null;
+  updated_at: Date;
+}
+
+export class HaltListener {
+  readonly #o: HaltListenerOptions;
+  readonly #clock: () => number;
+  #state: HaltState = { global: false, since: null, reason: null };
+  #via: HaltVia | null = null;
+  #checkedAt: number | null = null;
+  #subscribed = false;
+  #unsubscribe: Unsubscribe | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+  /** True until the read at start has completed. */
+  #initial = true;
+  /** Bumped per message; a poll that saw it change while in flight is stale. */
+  #messageSeq = 0;
+  #polling: Promise<void> | null = null;
+  #pollAgain = false;
+  #messages = 0;
+  #pollErrors = 0;
+  #lastPropagation: number | null = null;
+  #lastVia: HaltVia | null = null;
+  readonly #transitions: Record<HaltVia, number> = { pubsub: 0, poll: 0 };
+
+  constructor(options: HaltListenerOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** Subscribes (bounded wait; poll-only if the bus refuses) and reads the row once before returning. */
+  async start(): Promise<void> {
+    const channel = this.#o.channel ?? HALT_CHANNEL;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.#unsubscribe = await Promise.race([
+        this.#o.bus.subscribe(channel, (raw) => this.#onMessage(raw)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('subscribe timed out')), SUBSCRIBE_TIMEOUT_MS);
+        }),
+      ]);
+      this.#subscribed = true;
+    } catch (err) {
+      this.#o.log.warn(
+        { err: (err as Error).message, channel },
+        'halt: subscription unavailable; the kill switch reaches the engine by polling PostgreSQL only',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#o.sql) {
+      await this.pollNow();
+      this.#schedule();
+    }
+    this.#initial = false;
+    if (!this.#o.sql) {
+      this.#o.log.warn('halt: no database — the global kill switch is known from pub/sub only');
+    }
+    this.#o.log.info({ ...this.status() }, 'halt: listening');
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#polling;
+    await this.#unsubscribe?.().catch(() => {});
+  }
+
+  /** Cheap; read per signal batch. */
+  isHalted(): boolean {
+    return this.#state.global;
+  }
+
+  state(): HaltState {
+    return this.#state;
+  }
+
+  status(): HaltStatus {
+    return {
+      ...this.#state,
+      via: this.#via,
+      checkedAt: this.#checkedAt === null ? null : new Date(this.#checkedAt).toISOString(),
+      subscribed: this.#subscribed,
+      pollErrors: this.#pollErrors,
+      pollMs: this.#o.pollMs,
+    };
+  }
+
+  metrics(): HaltMetrics {
+    return {
+      global: this.#state.global,
+      lastPropagationSeconds: this.#lastPropagation,
+      lastVia: this.#lastVia,
+      transitions: { ...this.#transitions },
+      messages: this.#messages,
+      pollErrors: this.#pollErrors,
+      subscribed: this.#subscribed,
+    };
+  }
+
+  /** One read of the global row now (coalesced with one in flight: a read starting after this call). */
+  pollNow(): Promise<void> {
+    if (!this.#o.sql || this.#stopped) return Promise.resolve();
+    if (this.#polling) {
+      this.#pollAgain = true;
+      return this.#polling;
+    }
+    this.#polling = (async () => {
+      do {
+        this.#pollAgain = false;
+        await this.#pollOnce();
+      } while (this.#pollAgain && !this.#stopped);
+    })().finally(() => {
+      this.#polling = null;
+    });
+    return this.#polling;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      void this.pollNow().finally(() => this.#schedule());
+    }, this.#o.pollMs);
+    this.#timer.unref();
+  }
+
+  async #pollOnce(): Promise<void> {
+    const sql = this.#o.sql as Sql;
+    const seq = this.#messageSeq;
+    let rows: GlobalRow[];
+    try {
+      rows = await sql<GlobalRow[]>`
+        select engaged, reason, engaged_at, released_at, updated_at
+        from kill_switches where scope = 'global' and tenant_id is null`;
+    } catch (err) {
+      this.#pollErrors++;
+      this.#o.log.warn(
+        { err: (err as Error).message, errors: this.#pollErrors },
+        'halt: reading kill_switches failed; keeping the last known state',
+      );
+      return;
+    }
+    const now = this.#clock();
+    // A message arrived while this read was in flight: the read may predate its commit.
+    if (seq !== this.#messageSeq) {
+      this.#pollAgain = true;
+      return;
+    }
+    this.#checkedAt = now;
+    const row = rows[0];
+    const engaged = row?.engaged ?? false;
+    const changedAt = row ? ((engaged ? row.engaged_at : row.released_at) ?? row.updated_at) : null;
+    this.#apply(
+      {
+        global: engaged,
+        since: changedAt ? changedAt.toISOString() : null,
+        reason: engaged ? (row?.reason ?? null) : null,
+      },
+      'poll',
+      changedAt ? changedAt.getTime() : null,
+      now,
+    );
+  }
+
+  #onMessage(raw: string): void {
+    const m = parseHaltMessage(raw);
+    if (m?.scope !== 'global') return;
+    const now = this.#clock();
+    this.#messages++;
+    this.#messageSeq++;
+    const tsMs = Date.parse(m.ts);
+    this.#apply(
+      {
+        global: m.engaged,
+        since: Number.isFinite(tsMs) ? new Date(tsMs).toISOString() : null,
+        reason: m.engaged ? this.#state.reason : null,
+      },
+      'pubsub',
+      Number.isFinite(tsMs) ? tsMs : null,
+      now,
+    );
+    // Confirm from the truth (and learn the reason): a read that starts after this message.
+    void this.pollNow();
+  }
+
+  #apply(next: HaltState, via: HaltVia, changedAtMs: number | null, seenAtMs: number): void {
+    const prev = this.#state;
+    if (prev.global === next.global) {
+      // Same state: keep `since` from whichever path saw it first; fill in the reason.
+      if (via === 'poll') {
+        this.#state = { ...prev, reason: next.reason, since: next.since ?? prev.since };
+        if (this.#via === null) this.#via = 'poll';
+      }
+      return;
+    }
+    this.#state = next;
+    this.#via = via;
+    // The read at start is no propagation: the switch may have been engaged days ago.
+    const propagation =
+      changedAtMs === null || this.#initial ? null : Math.max(0, (seenAtMs - changedAtMs) / 1000);
+    if (propagation !== null) this.#lastPropagation = propagation;
+    this.#lastVia = via;
+    this.#transitions[via]++;
+    this.#o.log.warn(
+      { global: next.global, reason: next.reason, since: next.since, via, propagationSeconds: propagation },
+      next.global
+        ? 'halt: GLOBAL KILL SWITCH ENGAGED — signals are published marked halted=true'
+        : 'halt: global kill switch released',
+    );
+    this.#o.onChange?.({ ...next, via, propagationSeconds: propagation });
+  }
+}
+
+/** The server's message (`HaltMessage` in server/src/execution/kill-switch.ts); null if malformed. */
+export function parseHaltMessage(raw: string): HaltMessage | null {
+  try {
+    const m = JSON.parse(raw) as Partial<HaltMessage>;
+    if ((m.scope !== 'global' && m.scope !== 'desk') || typeof m.engaged !== 'boolean') return null;
+    return { scope: m.scope, engaged: m.engaged, ts: typeof m.ts === 'string' ? m.ts : '' };
+  } catch {
+    return null;
+  }
+}
