@@ -21,6 +21,7 @@ import { migrate } from '@aegis/shared/db/migrate';
 import { createLogger } from '@aegis/shared/logging';
 import { startEmbeddedPostgres } from './start/embedded-postgres.ts';
 import { appEnvironment, loadLauncherConfig } from './start/env.ts';
+import { registerSyntheticInstruments } from './start/synthetic-instruments.ts';
 import { buildWeb, startWebProcess, webBuildIsStale } from './start/web-process.ts';
 
 const dev = process.argv.includes('--dev');
@@ -134,7 +135,13 @@ async function main(): Promise<void> {
   // The first admin, once, when everything answers: a start that failed half-way never eats
   // the only copy of the one-time password.
   const ownerDb = createDb(ownerUrl, { max: 2, applicationName: 'aegis-launcher' });
-  const firstAdmin = await createFirstAdminIfNone(ownerDb.db).finally(() => ownerDb.close());
+  const firstAdmin = await (async () => {
+    if (engineConfig.feeds.includes('synthetic')) {
+      const added = await registerSyntheticInstruments(ownerDb.sql, engineConfig.symbols);
+      if (added > 0) log.info({ added }, 'synthetic market instruments registered (venue SIM)');
+    }
+    return createFirstAdminIfNone(ownerDb.db);
+  })().finally(() => ownerDb.close());
 
   banner({
     url: publicOrigin,
@@ -192,7 +199,7 @@ function banner(info: {
     `  engine    ${info.engineUrl}  (metrics: ${info.engineUrl}/metrics)`,
   ];
   if (!info.firstAdmin) {
-    lines.push('', '  Sign in with your admin account (`npm run aegis -- admin create` makes another).');
+    lines.push('', '  Sign in with your admin account (its one-time password was shown at the first start).');
   }
   if (info.firstAdmin) {
     lines.push(
@@ -202,7 +209,14 @@ function banner(info: {
       `  password  ${info.firstAdmin.password}`,
     );
   }
-  lines.push('', '  Ctrl-C stops everything.', '');
+  lines.push(
+    '',
+    '  The agent proposes trades only on instruments a desk lists (deny by default): add some of',
+    '  the synthetic market (SYN0000, SYN0001, …) under Settings → Agent to see proposals.',
+    '',
+    '  Ctrl-C stops everything.',
+    '',
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
