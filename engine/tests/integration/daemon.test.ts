@@ -130,6 +130,7 @@ describe('engine daemon', () => {
       [
         'direction',
         'features',
+        'halted',
         'id',
         'modelVersion',
         'pattern',
@@ -141,6 +142,7 @@ describe('engine daemon', () => {
       ].sort(),
     );
     expect(Object.keys(JSON.parse(entry?.fields.features ?? '{}'))).toHaveLength(8);
+    expect(entry?.fields.halted).toBe('false'); // no kill switch engaged
     // the server's intake schema accepts what the engine writes
     expect(signalStreamEntrySchema.safeParse(entry?.fields).error).toBeUndefined();
     const [row] = await sql`select symbol, pattern from signals where id = ${entry?.fields.id as string}`;
