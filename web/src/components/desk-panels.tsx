@@ -1,4 +1,4 @@
-import { createSignal, For, Show } from 'solid-js';
+import { type Accessor, createSignal, For, Show } from 'solid-js';
 import { formatDecimal, pnlClass, utcTime } from '../lib/decimal-format.ts';
 import { createQuery } from '../lib/query.ts';
 import { useSubscription } from '../lib/subscription.ts';
@@ -169,7 +169,13 @@ export function PositionsTable(props: { positions: readonly Position[] }) {
   );
 }
 
-export function SignalsTable(props: { signals: readonly SignalRow[]; compact?: boolean }) {
+export function SignalsTable(props: {
+  signals: readonly SignalRow[];
+  compact?: boolean;
+  /** Row selection (the Signals page): the selected row is marked and clicking selects. */
+  selectedId?: string | undefined;
+  onSelect?: (id: string) => void;
+}) {
   return (
     <table class="table">
       <caption class="visually-hidden">Signals, newest first</caption>
@@ -193,7 +199,12 @@ export function SignalsTable(props: { signals: readonly SignalRow[]; compact?: b
       <tbody>
         <For each={props.signals}>
           {(s) => (
-            <tr>
+            <tr
+              data-signal-id={s.id}
+              aria-selected={props.onSelect ? props.selectedId === s.id : undefined}
+              class={props.onSelect ? 'selectable' : undefined}
+              onClick={() => props.onSelect?.(s.id)}
+            >
               <td class="mono" title={utcTime(s.tsSignal)}>
                 {props.compact ? utcTime(s.tsSignal).slice(11) : utcTime(s.tsSignal)}
               </td>
@@ -219,7 +230,14 @@ export function SignalsTable(props: { signals: readonly SignalRow[]; compact?: b
  * Signals for the desk: the latest page from the database, then new ones as they are stored
  * (signals.onNew over SSE), newest first, capped.
  */
-export function LiveSignals(props: { limit: number; compact?: boolean }) {
+export interface LiveSignalFeed {
+  readonly rows: Accessor<readonly SignalRow[]>;
+  readonly status: Accessor<'loading' | 'live' | 'error'>;
+  readonly error: Accessor<string | undefined>;
+  readonly connected: Accessor<boolean>;
+}
+
+export function useLiveSignals(limit: number): LiveSignalFeed {
   const [rows, setRows] = createSignal<readonly SignalRow[]>([]);
   const [status, setStatus] = createSignal<'loading' | 'live' | 'error'>('loading');
   const [error, setError] = createSignal<string>();
@@ -229,7 +247,7 @@ export function LiveSignals(props: { limit: number; compact?: boolean }) {
     let cancelled = false;
     let subscription: { unsubscribe: () => void } | undefined;
     trpc.signals.list
-      .query({ limit: props.limit })
+      .query({ limit })
       .then((page) => {
         if (cancelled) return;
         setRows(page.items);
@@ -241,7 +259,7 @@ export function LiveSignals(props: { limit: number; compact?: boolean }) {
             onData: (event) => {
               const s = event.data;
               setRows((current) =>
-                current.some((r) => r.id === s.id) ? current : [s, ...current].slice(0, props.limit),
+                current.some((r) => r.id === s.id) ? current : [s, ...current].slice(0, limit),
               );
             },
             onError: () => setConnected(false),
@@ -260,7 +278,17 @@ export function LiveSignals(props: { limit: number; compact?: boolean }) {
       },
     };
   });
+  return { rows, status, error, connected };
+}
 
+export function LiveSignals(props: {
+  limit: number;
+  compact?: boolean;
+  feed?: LiveSignalFeed;
+  selectedId?: string | undefined;
+  onSelect?: (id: string) => void;
+}) {
+  const { rows, status, error, connected } = props.feed ?? useLiveSignals(props.limit);
   return (
     <Show
       when={status() !== 'error'}
@@ -283,7 +311,12 @@ export function LiveSignals(props: { limit: number; compact?: boolean }) {
           }
         >
           <div class="scroll">
-            <SignalsTable signals={rows()} compact={props.compact ?? false} />
+            <SignalsTable
+              signals={rows()}
+              compact={props.compact ?? false}
+              selectedId={props.selectedId}
+              {...(props.onSelect ? { onSelect: props.onSelect } : {})}
+            />
           </div>
         </Show>
       </Show>

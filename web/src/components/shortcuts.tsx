@@ -1,15 +1,12 @@
 import { useNavigate } from '@solidjs/router';
 import { For, onCleanup, onMount } from 'solid-js';
+import { isTyping } from '../lib/keys.ts';
 import { NAV_ITEMS } from './nav-items.ts';
-
-function isTyping(target: EventTarget | null): boolean {
-  if (!(target instanceof HTMLElement)) return false;
-  return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
-}
 
 /**
  * Console-wide keyboard navigation: `g` then a section key (vim/GitHub style), `?` for help.
- * Ignored while typing in a field, and never bound to anything that trades.
+ * Ignored while typing in a field, and never bound to anything that trades. Pages add their own
+ * single keys (lib/keys.ts), listed here too.
  */
 export function KeyboardShortcuts() {
   const navigate = useNavigate();
@@ -73,6 +70,20 @@ export function KeyboardShortcuts() {
               </>
             )}
           </For>
+          <dt>Signals: next / previous signal</dt>
+          <dd>
+            <kbd>↓</kbd>
+            <kbd>↑</kbd>
+          </dd>
+          <dt>Signals: accept / reject the selected signal</dt>
+          <dd>
+            <kbd>a</kbd>
+            <kbd>r</kbd>
+          </dd>
+          <dt>Signals: write a note on it</dt>
+          <dd>
+            <kbd>n</kbd>
+          </dd>
           <dt>Show this help</dt>
           <dd>
             <kbd>?</kbd>

@@ -11,14 +11,33 @@ export interface RunningAegisServer {
   /** The bootstrap admin with its one-time password (must be changed at first sign-in). */
   readonly firstAdmin: { email: string; password: string };
   readonly firstDeskName: string;
+  readonly firstDeskId: string;
   stop(): Promise<void>;
   /**
    * A pending proposal on the first desk, as the decision agent would store it (fixture: the
    * agent needs live signals to propose, which this test does not run).
    */
   insertPendingProposal(p: { side: 'buy' | 'sell'; quantity: string; limitPrice: string }): Promise<string>;
+  /**
+   * A signal as the engine stores it (table `signals`, market-wide; fixture: no engine runs here),
+   * with the first desk's order flow around its event time (`flow`: offsets in ms and prices).
+   */
+  insertSignal(s: SignalFixture): Promise<void>;
   /** Stops the server, then starts it again on the same port and database (sessions survive). */
   restart(options?: { downMs?: number }): Promise<void>;
+}
+
+export interface SignalFixture {
+  id: string;
+  symbol: string;
+  direction: 'long' | 'short';
+  pattern: 'breakout' | 'mean_reversion' | 'absorption';
+  score: number;
+  price: string;
+  tsEvent: Date;
+  tsSignal: Date;
+  features: Record<string, number>;
+  flow?: readonly { offsetMs: number; side: 'buy' | 'sell'; price: string; size: string }[];
 }
 
 /**
@@ -64,6 +83,7 @@ export async function startAegisServer(options: {
     url,
     firstAdmin,
     firstDeskName: 'Main desk',
+    firstDeskId,
     stop: () => running.close(),
     async insertPendingProposal({ side, quantity, limitPrice }) {
       const fixture = createDb(options.database.url, { max: 1, applicationName: 'aegis-web-test' });
@@ -81,6 +101,26 @@ export async function startAegisServer(options: {
                   0.72, 35, ${fixture.sql.json(rationale)}, 'rules', now() + interval '1 hour')
           returning id`;
         return row!.id;
+      } finally {
+        await fixture.close();
+      }
+    },
+    async insertSignal(s) {
+      const fixture = createDb(options.database.url, { max: 1, applicationName: 'aegis-web-test' });
+      try {
+        await fixture.sql`
+          insert into signals (id, ts, ts_event, symbol, direction, pattern, score, price, features, model_version)
+          values (${s.id}, ${s.tsSignal.toISOString()}, ${s.tsEvent.toISOString()}, ${s.symbol}, ${s.direction},
+                  ${s.pattern}, ${s.score}, ${s.price}, ${fixture.sql.json(s.features)}, 'fixture-1')`;
+        let seq = 0;
+        for (const f of s.flow ?? []) {
+          seq += 1;
+          const ts = new Date(s.tsEvent.getTime() + f.offsetMs).toISOString();
+          await fixture.sql`
+            insert into orderflow_events (tenant_id, ts, source, seq, venue, symbol, kind, side, price, size, content_hash)
+            values (${firstDeskId}, ${ts}, 'fixture', ${seq}, 'paper', ${s.symbol}, 'trade', ${f.side}, ${f.price},
+                    ${f.size}, ${`${s.id}:${seq}`})`;
+        }
       } finally {
         await fixture.close();
       }

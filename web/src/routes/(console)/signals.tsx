@@ -1,8 +1,36 @@
 import { Title } from '@solidjs/meta';
-import { LiveSignals } from '../../components/desk-panels.tsx';
-import { Panel } from '../../components/panel.tsx';
+import { createSignal, Show } from 'solid-js';
+import { LiveSignals, useLiveSignals } from '../../components/desk-panels.tsx';
+import { EmptyState, Panel } from '../../components/panel.tsx';
+import { SignalDetail } from '../../components/signal-detail.tsx';
+import { usePageKeys } from '../../lib/keys.ts';
 
+/**
+ * Signals: the live list and, for the selected one, its detail with the desk's order flow and
+ * the trader's decision. ↑/↓ move the selection; `a`/`r`/`n` act on it (signal-detail.tsx).
+ */
 export default function SignalsPage() {
+  const feed = useLiveSignals(200);
+  const [selected, setSelected] = createSignal<string>();
+
+  const select = (id: string) => {
+    setSelected(id);
+    document.querySelector(`[data-signal-id="${CSS.escape(id)}"]`)?.scrollIntoView({ block: 'nearest' });
+  };
+
+  usePageKeys((event) => {
+    if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp' && event.key !== 'j' && event.key !== 'k')
+      return false;
+    const rows = feed.rows();
+    if (rows.length === 0) return false;
+    const at = rows.findIndex((r) => r.id === selected());
+    const down = event.key === 'ArrowDown' || event.key === 'j';
+    const next = at < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, at + (down ? 1 : -1)));
+    const row = rows[next];
+    if (row) select(row.id);
+    return true;
+  });
+
   return (
     <>
       <Title>Signals · Aegis</Title>
@@ -10,9 +38,33 @@ export default function SignalsPage() {
         <h1>Signals</h1>
         <span class="page-sub">Scored patterns from the engine, newest first, live</span>
       </div>
-      <Panel title="Signals" meta="Latest 200, then streaming" bodyClass="h-audit" flush>
-        <LiveSignals limit={200} />
-      </Panel>
+      <div class="signals-layout">
+        <Panel title="Signals" meta="Latest 200, then streaming · ↑↓ to move" bodyClass="h-audit" flush>
+          <LiveSignals limit={200} feed={feed} selectedId={selected()} onSelect={select} />
+        </Panel>
+        <Panel
+          title="Signal detail"
+          meta={
+            <span>
+              <kbd>a</kbd> accept · <kbd>r</kbd> reject · <kbd>n</kbd> note
+            </span>
+          }
+          bodyClass="h-audit signal-detail-body"
+          flush
+        >
+          <Show
+            when={selected()}
+            keyed
+            fallback={
+              <EmptyState title="No signal selected">
+                Click a signal, or press ↓ to select the newest one.
+              </EmptyState>
+            }
+          >
+            {(id) => <SignalDetail id={id} />}
+          </Show>
+        </Panel>
+      </div>
     </>
   );
 }
