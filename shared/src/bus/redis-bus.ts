@@ -211,7 +211,13 @@ export class RedisBus implements Bus {
     if (!set) {
       set = new Set();
       this.#handlers.set(channel, set);
-      await sub.subscribe(channel);
+      try {
+        await sub.subscribe(channel);
+      } catch (err) {
+        // Forget the channel, or a retry would find it "subscribed" and never subscribe.
+        if (this.#handlers.get(channel) === set && set.size === 0) this.#handlers.delete(channel);
+        throw err;
+      }
     }
     const wrapped: MessageHandler = (m, c) => handler(m, c);
     set.add(wrapped);
