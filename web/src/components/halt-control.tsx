@@ -139,23 +139,30 @@ export function HaltControl() {
         <span>{pill().label}</span>
       </output>
       <Show when={(canEngage() && !deskEngaged() && view().kind === 'known') || canRelease()}>
-        <button
-          type="button"
-          class={`btn btn-sm ${deskEngaged() ? '' : 'btn-halt'}`}
-          onClick={() => open('desk')}
-          aria-haspopup="dialog"
-          disabled={deskEngaged() && globalEngaged()}
-          title={
-            deskEngaged() && globalEngaged()
-              ? GLOBAL_HOLDS
-              : deskEngaged()
-                ? 'Release this desk'
-                : 'Halt this desk'
-          }
-          aria-describedby={deskEngaged() && globalEngaged() ? 'halt-global-holds' : undefined}
+        {/* A disabled button shows no tooltip in every browser: the wrapper carries it too. */}
+        <span
+          class="halt-wrap"
+          data-held={deskEngaged() && globalEngaged() ? '' : undefined}
+          title={deskEngaged() && globalEngaged() ? GLOBAL_HOLDS : undefined}
         >
-          {deskEngaged() ? 'Release' : 'Halt'}
-        </button>
+          <button
+            type="button"
+            class={`btn btn-sm ${deskEngaged() ? '' : 'btn-halt'}`}
+            onClick={() => open('desk')}
+            aria-haspopup="dialog"
+            disabled={deskEngaged() && globalEngaged()}
+            title={
+              deskEngaged() && globalEngaged()
+                ? GLOBAL_HOLDS
+                : deskEngaged()
+                  ? 'Release this desk'
+                  : 'Halt this desk'
+            }
+            aria-describedby={deskEngaged() && globalEngaged() ? 'halt-global-holds' : undefined}
+          >
+            {deskEngaged() ? 'Release' : 'Halt'}
+          </button>
+        </span>
         <span id="halt-global-holds" class="visually-hidden">
           {deskEngaged() && globalEngaged() ? GLOBAL_HOLDS : ''}
         </span>

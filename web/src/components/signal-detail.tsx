@@ -217,7 +217,7 @@ export function SignalDetail(props: { id: string }) {
               fallback={<p class="signal-empty dim">No features recorded.</p>}
             >
               <dl class="feature-grid">
-                <For each={Object.entries(data.signal.features)}>
+                <For each={Object.entries(data.signal.features).sort(([a], [b]) => a.localeCompare(b))}>
                   {([name, value]) => (
                     <div class="feature">
                       <dt>{name}</dt>
@@ -279,7 +279,12 @@ function OrderflowTable(props: { flow: readonly Flow[]; at: string }) {
           <For each={props.flow}>
             {(f, i) => (
               <tr class={i() === markIndex() ? 'flow-mark' : undefined}>
-                <td class="mono">{clock(f.tsEvent)}</td>
+                <td
+                  class="mono"
+                  title={i() === markIndex() ? "First event at or after the signal's event time" : undefined}
+                >
+                  {clock(f.tsEvent)}
+                </td>
                 <td>{f.kind}</td>
                 <td class={f.side === 'buy' ? 'pos' : f.side === 'sell' ? 'neg' : 'dim'}>{f.side ?? '—'}</td>
                 <td class="num">{formatDecimal(f.price, 4)}</td>

@@ -296,6 +296,52 @@ describe('signals and the global halt in Chromium against the real server', () =
     expect(state.halted).toBe(false);
   });
 
+  test('a viewer sees the signal detail and its decisions but no actions, and no halt controls', async () => {
+    const email = 'viewer@aegis.test';
+    const created = await context.request.post('/trpc/users.create', {
+      headers: { origin: web.url, 'content-type': 'application/json' },
+      data: { email, displayName: 'Vera Viewer', role: 'viewer' },
+    });
+    expect(created.status(), await created.text()).toBe(200);
+    const oneTime = ((await created.json()) as { result: { data: { oneTimePassword: string } } }).result.data
+      .oneTimePassword;
+
+    const viewerContext = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      baseURL: web.url,
+    });
+    const viewer = await viewerContext.newPage();
+    viewer.on('pageerror', (error) => pageErrors.push(`viewer: ${error.message}`));
+    try {
+      await viewer.goto('/login');
+      await viewer.getByLabel('Email').fill(email);
+      await viewer.getByLabel('Password').fill(oneTime);
+      await viewer.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => new URL(viewer.url()).pathname).toBe('/change-password');
+      await viewer.getByLabel('One-time password').fill(oneTime);
+      await viewer.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+      await viewer.getByLabel('Repeat new password').fill(NEW_PASSWORD);
+      await viewer.getByRole('button', { name: 'Save password' }).click();
+      await expect.poll(() => new URL(viewer.url()).pathname).toBe('/');
+      await expect.poll(() => viewer.locator('.status-pill').textContent()).toBe('Trading live');
+
+      await viewer.goto('/signals');
+      await viewer.locator('tr[data-signal-id]').first().click();
+      const detail = viewer.locator('.signal-detail');
+      await detail.getByText('Thin book above 64.3k; size down.').waitFor();
+      await detail.getByText('Your role on this desk can view signals, not decide on them.').waitFor();
+      expect(await detail.getByRole('button').count()).toBe(0);
+      expect(await detail.locator('textarea').count()).toBe(0);
+      await viewer.locator('main h1').click();
+      await viewer.keyboard.press('a');
+      expect(await viewer.getByRole('button', { name: /^(Halt|Global halt|Release)/ }).count()).toBe(0);
+      await viewer.screenshot({ path: path.join(SHOTS, '14-signals-viewer.png') });
+    } finally {
+      await viewerContext.close();
+    }
+    expect((await signalViaApi(newer.id)).decisions).toHaveLength(3);
+  });
+
   test('no uncaught errors or CSP violations in the page during the whole run', () => {
     expect(pageErrors).toEqual([]);
   });
