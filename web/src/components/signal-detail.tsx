@@ -13,7 +13,7 @@ type DecisionKind = Decision['decision'];
 
 /** Order flow within this many ms either side of the signal's event time. */
 const WINDOW_MS = 60_000;
-const DECIDERS = new Set(['admin', 'trader']);
+export const DECIDERS: ReadonlySet<string> = new Set(['admin', 'trader']);
 
 const DECISION_LABEL: Record<DecisionKind, string> = { accept: 'Accepted', reject: 'Rejected', note: 'Note' };
 const DECISION_TAG: Record<DecisionKind, string> = { accept: 'tag-ok', reject: 'tag-bad', note: '' };
@@ -41,7 +41,11 @@ function latency(signal: Detail['signal']): string {
  * decision actions. Keyed by signal id by the caller: each selection is a fresh load.
  * Keys: `a` accept, `r` reject, `n` write a note.
  */
-export function SignalDetail(props: { id: string }) {
+export function SignalDetail(props: {
+  id: string;
+  /** Display names of the desk's members by user id (desk admins can list them), if known. */
+  names?: ReadonlyMap<string, string>;
+}) {
   const session = useSession();
   const detail = createQuery(() => trpc.signals.get.query({ id: props.id, windowMs: WINDOW_MS, limit: 200 }));
   const canDecide = () => DECIDERS.has(session.me()?.activeDesk?.role ?? '');
@@ -82,7 +86,10 @@ export function SignalDetail(props: { id: string }) {
     return true;
   });
 
-  const who = (d: Decision) => (d.userId === session.me()?.user.id ? 'you' : `user ${d.userId.slice(0, 8)}`);
+  const who = (d: Decision) =>
+    d.userId === session.me()?.user.id
+      ? 'you'
+      : (props.names?.get(d.userId) ?? `user ${d.userId.slice(0, 8)}`);
 
   return (
     <QueryView query={detail} errorTitle="Could not load the signal">

@@ -332,6 +332,8 @@ describe('signals and the global halt in Chromium against the real server', () =
       await detail.getByText('Your role on this desk can view signals, not decide on them.').waitFor();
       expect(await detail.getByRole('button').count()).toBe(0);
       expect(await detail.locator('textarea').count()).toBe(0);
+      // No decision shortcuts offered either.
+      expect(await viewer.locator('.panel-meta kbd').count()).toBe(0);
       await viewer.locator('main h1').click();
       await viewer.keyboard.press('a');
       expect(await viewer.getByRole('button', { name: /^(Halt|Global halt|Release)/ }).count()).toBe(0);

@@ -2,16 +2,31 @@ import { Title } from '@solidjs/meta';
 import { createSignal, Show } from 'solid-js';
 import { LiveSignals, useLiveSignals } from '../../components/desk-panels.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
-import { SignalDetail } from '../../components/signal-detail.tsx';
+import { DECIDERS, SignalDetail } from '../../components/signal-detail.tsx';
 import { usePageKeys } from '../../lib/keys.ts';
+import { createQuery } from '../../lib/query.ts';
+import { useSession } from '../../lib/session.tsx';
+import { trpc } from '../../lib/trpc.ts';
 
 /**
  * Signals: the live list and, for the selected one, its detail with the desk's order flow and
  * the trader's decision. ↑/↓ move the selection; `a`/`r`/`n` act on it (signal-detail.tsx).
  */
 export default function SignalsPage() {
+  const session = useSession();
   const feed = useLiveSignals(200);
   const [selected, setSelected] = createSignal<string>();
+  const role = () => session.me()?.activeDesk?.role ?? '';
+  // Who decided: desk admins may list the desk's members; others see short user ids.
+  const members = createQuery(() =>
+    role() === 'admin'
+      ? trpc.users.list.query()
+      : Promise.resolve([] as { userId: string; displayName: string }[]),
+  );
+  const names = () => {
+    const s = members.state();
+    return new Map(s.status === 'ready' ? s.data.map((m) => [m.userId, m.displayName] as const) : []);
+  };
 
   const select = (id: string) => {
     setSelected(id);
@@ -45,9 +60,11 @@ export default function SignalsPage() {
         <Panel
           title="Signal detail"
           meta={
-            <span>
-              <kbd>a</kbd> accept · <kbd>r</kbd> reject · <kbd>n</kbd> note
-            </span>
+            <Show when={DECIDERS.has(role())}>
+              <span>
+                <kbd>a</kbd> accept · <kbd>r</kbd> reject · <kbd>n</kbd> note
+              </span>
+            </Show>
           }
           bodyClass="h-audit signal-detail-body"
           flush
@@ -61,7 +78,7 @@ export default function SignalsPage() {
               </EmptyState>
             }
           >
-            {(id) => <SignalDetail id={id} />}
+            {(id) => <SignalDetail id={id} names={names()} />}
           </Show>
         </Panel>
       </div>
