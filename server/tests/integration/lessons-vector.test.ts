@@ -276,3 +276,34 @@ describe('lessons recall: pgvector (PGlite) and double precision[] (PostgreSQL) 
     expect(blank.map((l) => l.similarity)).toEqual([0, 0, 0]);
   });
 });
+
+describe('aegis.vector_backend = array', () => {
+  it('keeps a database with pgvector available on the array path', async () => {
+    const server = await startPgvector();
+    try {
+      const setup = postgres(server.url, { max: 1, onnotice: () => {} });
+      try {
+        // On PostgreSQL: ALTER DATABASE ... SET (read by each new backend). PGlite runs a single
+        // backend for every connection, so a session-level SET is what the runner will see.
+        await setup`set aegis.vector_backend = 'array'`;
+      } finally {
+        await setup.end();
+      }
+      const result = await migrate({ ownerUrl: server.url, appRole: { name: 'aegis_app' } });
+      expect(result.applied.at(-1)).toBe('0005_lessons_vector');
+      const s = postgres(server.url, { max: 1, onnotice: () => {} });
+      try {
+        const [row] = await s`
+          select aegis_vector_backend() as backend,
+                 exists (select 1 from pg_extension where extname = 'vector') as extension,
+                 exists (select 1 from pg_attribute where attrelid = 'lessons'::regclass
+                                                      and attname = 'embedding_vec') as column`;
+        expect(row).toEqual({ backend: 'array', extension: false, column: false });
+      } finally {
+        await s.end();
+      }
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
