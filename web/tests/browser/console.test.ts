@@ -273,7 +273,8 @@ describe('console in Chromium against the real server', () => {
     await page.getByText('No proposals awaiting approval').waitFor();
     // The history follows the decisions.
     await page.locator('table tbody tr', { hasText: 'rejected' }).waitFor();
-    expect(await page.locator('table tbody tr', { hasText: 'pending' }).count()).toBe(0);
+    // The history refreshes after the approval's result: wait for it rather than race it.
+    await expect.poll(() => page.locator('table tbody tr', { hasText: 'pending' }).count()).toBe(0);
     await shot('06e-proposals-decided');
   });
 
