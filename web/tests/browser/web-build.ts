@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /**
@@ -50,9 +52,64 @@ function buildEnvironment(): NodeJS.ProcessEnv {
   return env;
 }
 
+// Outside the tree (nothing to ignore), one per checkout.
+const lockDir = path.join(
+  tmpdir(),
+  `aegis-web-build-${createHash('sha256').update(webDir).digest('hex').slice(0, 12)}.lock`,
+);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One build at a time across test files (vitest runs them in parallel) and processes: two
+ * builds writing `.output` together corrupt it. The lock is a directory (mkdir is atomic) with
+ * the holder's pid; a lock whose holder died is taken over.
+ */
+async function withBuildLock<T>(run: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let holder = Number.NaN;
+      try {
+        holder = Number(readFileSync(path.join(lockDir, 'pid'), 'utf8'));
+      } catch {
+        // Just created, pid not written yet: wait.
+      }
+      if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
+        rmSync(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`web build lock ${lockDir} held for over 5 minutes`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    return await run();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
 /** Builds with this process's Node (the repo's Node 24: SolidStart 2 does not build on 20). */
 export async function ensureWebBuild(): Promise<{ built: boolean; ms: number }> {
   if (!webBuildIsStale()) return { built: false, ms: 0 };
+  // Checked again under the lock: another test file may have built it meanwhile.
+  return withBuildLock(async () => (webBuildIsStale() ? build() : { built: false, ms: 0 }));
+}
+
+async function build(): Promise<{ built: boolean; ms: number }> {
   const started = performance.now();
   // Resolved from web/, wherever npm placed it (nested under web/ or hoisted to the root).
   const vitePackage = createRequire(path.join(webDir, 'package.json')).resolve('vite/package.json');
