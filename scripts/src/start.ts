@@ -19,10 +19,11 @@ import { ConfigError } from '@aegis/shared/config';
 import { createDb } from '@aegis/shared/db/client';
 import { migrate } from '@aegis/shared/db/migrate';
 import { createLogger } from '@aegis/shared/logging';
+import { ensureWebBuild } from '@aegis/web/build';
 import { startEmbeddedPostgres } from './start/embedded-postgres.ts';
 import { appEnvironment, loadLauncherConfig } from './start/env.ts';
 import { registerSyntheticInstruments } from './start/synthetic-instruments.ts';
-import { buildWeb, startWebProcess, webBuildIsStale } from './start/web-process.ts';
+import { startWebProcess } from './start/web-process.ts';
 
 const dev = process.argv.includes('--dev');
 
@@ -117,9 +118,9 @@ async function main(): Promise<void> {
     WEB_HOST: cfg.WEB_HOST,
     SERVER_URL: server.url,
   };
-  if (!dev && webBuildIsStale()) {
-    log.info('building the web console (first start or sources changed)');
-    await buildWeb(webEnv);
+  if (!dev) {
+    const build = await ensureWebBuild();
+    if (build.built) log.info({ ms: build.ms }, 'web console built (first start or sources changed)');
   }
   const web = startWebProcess({ dev, env: webEnv });
   stops.unshift(

@@ -5,8 +5,8 @@ import { createDb } from '@aegis/shared/db/client';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { ensureWebBuild } from './web-build.ts';
 import { freePort, type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**

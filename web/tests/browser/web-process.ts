@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { builtServerEntry } from './web-build.ts';
+import { builtServerEntry } from '../../build.ts';
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel (then released for the caller to bind). */
 export async function freePort(): Promise<number> {

@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /**
- * The console's production build for browser tests. Building takes seconds to a minute on a
- * busy machine, so it runs only when `.output` is missing or older than anything it is built
- * from (web sources, shared sources, the vite config and package manifest).
+ * The console's production build, shared by `npm start` (scripts/src/start) and the browser
+ * tests. Building takes seconds to a minute on a busy machine, so it runs only when `.output` is
+ * missing or older than anything it is built from (web sources, shared sources, the vite config
+ * and package manifest).
  */
-const webDir = path.resolve(import.meta.dirname, '../..');
+export const webDir = import.meta.dirname;
 const repoRoot = path.resolve(webDir, '..');
 export const builtServerEntry = path.join(webDir, '.output', 'server', 'index.mjs');
 
@@ -109,13 +110,16 @@ export async function ensureWebBuild(): Promise<{ built: boolean; ms: number }> 
   return withBuildLock(async () => (webBuildIsStale() ? build() : { built: false, ms: 0 }));
 }
 
+/** The console's own Vite, resolved from web/ wherever npm placed it (nested or hoisted). */
+export function viteBin(): string {
+  const vitePackage = createRequire(path.join(webDir, 'package.json')).resolve('vite/package.json');
+  return path.join(path.dirname(vitePackage), 'bin', 'vite.js');
+}
+
 async function build(): Promise<{ built: boolean; ms: number }> {
   const started = performance.now();
-  // Resolved from web/, wherever npm placed it (nested under web/ or hoisted to the root).
-  const vitePackage = createRequire(path.join(webDir, 'package.json')).resolve('vite/package.json');
-  const vite = path.join(path.dirname(vitePackage), 'bin', 'vite.js');
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [vite, 'build'], {
+    const child = spawn(process.execPath, [viteBin(), 'build'], {
       cwd: webDir,
       env: buildEnvironment(),
       stdio: ['ignore', 'pipe', 'pipe'],
