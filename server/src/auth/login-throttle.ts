@@ -167,3 +167,38 @@ export class MemoryLoginThrottle implements LoginThrottle {
     for (const [key, c] of this.#counters) if (c.resetAt <= now) this.#counters.delete(key);
   }
 }
+
+/**
+ * The primary throttle, or the fallback while the primary's store is unavailable (UNAVAILABLE):
+ * for checks that must keep working without Redis, at a stricter local limit.
+ */
+export class FailoverLoginThrottle implements LoginThrottle {
+  readonly #primary: LoginThrottle;
+  readonly #fallback: LoginThrottle;
+
+  constructor(primary: LoginThrottle, fallback: LoginThrottle) {
+    this.#primary = primary;
+    this.#fallback = fallback;
+  }
+
+  check(k: ThrottleKeys): Promise<void> {
+    return this.#either((t) => t.check(k));
+  }
+
+  recordFailure(k: ThrottleKeys): Promise<void> {
+    return this.#either((t) => t.recordFailure(k));
+  }
+
+  recordSuccess(k: ThrottleKeys): Promise<void> {
+    return this.#either((t) => t.recordSuccess(k));
+  }
+
+  async #either(op: (t: LoginThrottle) => Promise<void>): Promise<void> {
+    try {
+      await op(this.#primary);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'UNAVAILABLE')) throw err;
+      await op(this.#fallback);
+    }
+  }
+}

@@ -5,7 +5,7 @@ import { eq, sql } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
 import type { Db } from '../db/database.ts';
 import type { ServerConfig } from '../env.ts';
-import { type LoginThrottle, MemoryLoginThrottle } from './login-throttle.ts';
+import { FailoverLoginThrottle, type LoginThrottle, MemoryLoginThrottle } from './login-throttle.ts';
 import { listUserDesks } from './memberships.ts';
 import { checkPasswordPolicy, type PasswordHasher } from './password.ts';
 import type { AuthUser, SessionRecord } from './principal.ts';
@@ -117,28 +117,18 @@ export async function login(
  * (engage/release need a recent re-entry), so it must keep working when Redis is down. Instead
  * of failing closed like sign-in, it falls back to a stricter per-process throttle.
  */
-const reauthFallback = new WeakMap<LoginThrottle, MemoryLoginThrottle>();
+const reauthThrottles = new WeakMap<LoginThrottle, LoginThrottle>();
 
 function ownPasswordThrottle(primary: LoginThrottle): LoginThrottle {
-  let fallback = reauthFallback.get(primary);
-  if (!fallback) {
-    fallback = new MemoryLoginThrottle({ limit: 5, windowMs: 10 * 60_000 });
-    reauthFallback.set(primary, fallback);
+  let throttle = reauthThrottles.get(primary);
+  if (!throttle) {
+    throttle = new FailoverLoginThrottle(
+      primary,
+      new MemoryLoginThrottle({ limit: 5, windowMs: 10 * 60_000 }),
+    );
+    reauthThrottles.set(primary, throttle);
   }
-  const fb = fallback;
-  const orFallback = (op: (t: LoginThrottle) => Promise<void>) => async (): Promise<void> => {
-    try {
-      await op(primary);
-    } catch (err) {
-      if (!(err instanceof AppError && err.code === 'UNAVAILABLE')) throw err;
-      await op(fb);
-    }
-  };
-  return {
-    check: (k) => orFallback((t) => t.check(k))(),
-    recordFailure: (k) => orFallback((t) => t.recordFailure(k))(),
-    recordSuccess: (k) => orFallback((t) => t.recordSuccess(k))(),
-  };
+  return throttle;
 }
 
 async function checkOwnPassword(deps: CredentialDeps, user: AuthUser, password: string, meta: RequestMeta) {
