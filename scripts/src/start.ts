@@ -29,9 +29,10 @@ const dev = process.argv.includes('--dev');
 
 const stops: Array<() => Promise<void>> = [];
 
-async function runStops(): Promise<void> {
+/** Runs every registered stop once, in order; a failing step is reported and the rest still run. */
+async function runStops(onError: (err: unknown) => void = () => {}): Promise<void> {
   for (const stop of stops.splice(0)) {
-    await stop().catch(() => {});
+    await stop().catch(onError);
   }
 }
 
@@ -156,9 +157,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    for (const stop of stops) {
-      await stop().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
-    }
+    await runStops((err) => log.error({ err }, 'shutdown step failed'));
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
