@@ -41,7 +41,12 @@ export interface ServerDeps {
 
 /** What the rate-limit middleware (trpc.ts §3) asks; throws AppError RATE_LIMITED / UNAVAILABLE. */
 export interface RequestRateLimiter {
-  check(call: { key: string; path: string; type: 'query' | 'mutation' | 'subscription' }): Promise<void>;
+  check(call: {
+    key: string;
+    path: string;
+    type: 'query' | 'mutation' | 'subscription';
+    riskReducing?: boolean;
+  }): Promise<void>;
 }
 
 /** Credentials as they arrived; verified by the authentication middleware. */

@@ -57,6 +57,11 @@ export interface ProcedureMeta {
   readonly humanOnly?: boolean;
   /** Extra strictness on top of the matrix: password re-entered within the window. */
   readonly reauth?: boolean;
+  /**
+   * Only reduces risk (halt, cancel, the re-entry that halting needs, logout): still rate
+   * limited, but keeps working when the limiter's store (Redis) is down.
+   */
+  readonly riskReducing?: boolean;
 }
 
 export interface ErrorData {
@@ -245,7 +250,7 @@ const authenticate = t.middleware(async ({ ctx, next }) => {
  * Per-principal rate limit (server/src/rate-limit/, engineer B). The limiter is optional in
  * the deps so this module does not depend on its implementation; startServer wires it.
  */
-const rateLimit = t.middleware(async ({ ctx, path, type, next }) => {
+const rateLimit = t.middleware(async ({ ctx, path, type, meta, next }) => {
   const limiter = ctx.rateLimiter;
   if (limiter) {
     const p = ctx.principal;
@@ -255,7 +260,7 @@ const rateLimit = t.middleware(async ({ ctx, path, type, next }) => {
         ? `key:${p.apiKey.id}`
         : `session:${p.session.id}`
       : `ip:${ctx.ip ?? 'unknown'}`;
-    await limiter.check({ key, path, type });
+    await limiter.check({ key, path, type, riskReducing: meta?.riskReducing === true });
   }
   return next();
 });

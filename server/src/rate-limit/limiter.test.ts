@@ -50,6 +50,19 @@ describe('RateLimiter', () => {
     });
   });
 
+  it('lets mutations declared risk-reducing through when the store is down, and no others', async () => {
+    const broken: WindowStore = { hit: () => Promise.reject(new Error('down')) };
+    const limiter = new RateLimiter({ store: broken });
+    await expect(
+      limiter.check({ key: 'session:s', path: 'halt.engage', type: 'mutation', riskReducing: true }),
+    ).resolves.toBeUndefined();
+    await expect(
+      limiter.check({ key: 'session:s', path: 'orders.place', type: 'mutation' }),
+    ).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+  });
+
   it('derives identities: API key over session over IP', () => {
     expect(rateLimitIdentity({ apiKeyId: 'k', sessionId: 's', ip: '1.2.3.4' })).toBe('key:k');
     expect(rateLimitIdentity({ sessionId: 's', ip: '1.2.3.4' })).toBe('session:s');

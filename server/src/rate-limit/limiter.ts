@@ -66,18 +66,6 @@ export function rateLimitIdentity(caller: {
   return `ip:${caller.ip ?? 'unknown'}`;
 }
 
-/**
- * Mutations that only reduce risk keep working when the limiter's store (Redis) is down: the
- * kill switch must always engage, working orders must always be cancellable, and engaging needs a
- * password re-entry first. They are still counted whenever the store answers.
- */
-export const RISK_REDUCING: ReadonlySet<string> = new Set([
-  'halt.engage',
-  'orders.cancel',
-  'auth.reauthenticate',
-  'auth.logout',
-]);
-
 export class RateLimiter {
   readonly settings: RateLimitSettings;
   readonly #store: WindowStore;
@@ -99,12 +87,14 @@ export class RateLimiter {
     key: string;
     path: string;
     type: 'query' | 'mutation' | 'subscription';
+    /** Declared by the procedure (ProcedureMeta.riskReducing): fails open like a read. */
+    riskReducing?: boolean;
   }): Promise<void> {
     const isMutation = call.type === 'mutation';
     await this.enforce({
       identity: call.key,
       class: isMutation ? 'mutation' : 'read',
-      failMode: isMutation && !RISK_REDUCING.has(call.path) ? 'closed' : 'open',
+      failMode: isMutation && !call.riskReducing ? 'closed' : 'open',
       path: call.path,
     });
   }

@@ -72,7 +72,7 @@ export const authRouter = createTRPCRouter({
     }),
 
   logout: protectedProcedure
-    .meta({ scope: 'read', permission: 'session.manage' })
+    .meta({ scope: 'read', permission: 'session.manage', riskReducing: true })
     .input(z.strictObject({}).optional())
     .output(z.object({ ok: z.literal(true) }))
     .mutation(async ({ ctx }) => {
@@ -115,7 +115,7 @@ export const authRouter = createTRPCRouter({
     }),
 
   reauthenticate: protectedProcedure
-    .meta({ scope: 'read', permission: 'session.reauthenticate' })
+    .meta({ scope: 'read', permission: 'session.reauthenticate', riskReducing: true })
     .input(z.strictObject({ password: passwordInputSchema }))
     .output(z.object({ reauthenticatedUntil: isoTimestampSchema }))
     .mutation(async ({ ctx, input }) => {

@@ -19,7 +19,7 @@ function requireScope(ctx: Pick<Context, 'principal'>, scope: 'global' | 'desk')
 
 export const haltRouter = createTRPCRouter({
   engage: deskProcedure
-    .meta({ scope: 'trade', permission: 'killswitch.engage', reauth: true })
+    .meta({ scope: 'trade', permission: 'killswitch.engage', reauth: true, riskReducing: true })
     .input(z.strictObject({ scope: haltScope.default('desk'), reason: z.string().trim().min(1).max(500) }))
     .output(z.object({ state: haltState, cancelsQueued: z.number().int() }))
     .mutation(({ ctx, input }) => {

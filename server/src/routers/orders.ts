@@ -39,7 +39,7 @@ export const ordersRouter = createTRPCRouter({
     ),
 
   cancel: deskProcedure
-    .meta({ scope: 'trade', permission: 'orders.cancel' })
+    .meta({ scope: 'trade', permission: 'orders.cancel', riskReducing: true })
     .input(z.strictObject({ orderId: z.uuid() }))
     .output(orderView)
     .mutation(({ ctx, input }) =>
