@@ -3,7 +3,14 @@ import type { Logger } from '@aegis/shared/logging';
 import { type Feed, sleep } from './feed.ts';
 import type { MalformedRecords } from './malformed.ts';
 import type { SymbolTable } from './symbol-table.ts';
-import { MALFORMED, type MalformedKind, type TickRecord, type TickSink, validateTick } from './tick.ts';
+import {
+  MALFORMED,
+  type MalformedKind,
+  parseDecimal,
+  type TickRecord,
+  type TickSink,
+  validateTick,
+} from './tick.ts';
 import { parseTimestampUs } from './tick-csv.ts';
 
 /**
@@ -241,6 +248,5 @@ export class OrderflowStreamFeed implements Feed {
 
 /** A decimal string → number; absent/empty → 0; anything else not a plain decimal → NaN. */
 function num(s: string | undefined): number {
-  if (s === undefined || s === '') return 0;
-  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : Number.NaN;
+  return s === undefined || s === '' ? 0 : parseDecimal(s);
 }

@@ -1,4 +1,4 @@
-import { MALFORMED, type MalformedKind, type TickRecord, validateTick } from './tick.ts';
+import { MALFORMED, type MalformedKind, parseDecimal, type TickRecord, validateTick } from './tick.ts';
 
 /**
  * Recorded ticks as CSV, one tick per line after a header:
@@ -93,10 +93,7 @@ export function formatTimestampUs(us: number): string {
 }
 
 function parseNumber(s: string): number {
-  const t = s.trim();
-  // Number('') is 0 and Number('0x10') is 16: accept plain decimals only.
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number.NaN;
-  return Number(t);
+  return parseDecimal(s.trim());
 }
 
 function parseOptional(s: string): number {

@@ -111,3 +111,11 @@ export function validateTick(t: TickRecord): MalformedKind | null {
   if (t.kind === 2 && (t.bid <= 0 || t.ask <= 0)) return MALFORMED.quote;
   return null;
 }
+
+/**
+ * A plain decimal number (optional sign, digits, fraction, exponent) or NaN. `Number()` alone
+ * would take '' as 0 and '0x10' as 16; feeds accept decimals only.
+ */
+export function parseDecimal(s: string): number {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : Number.NaN;
+}
