@@ -1,6 +1,7 @@
 import { createSignal, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
 import { errorCodeOf, errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { ErrorAlert } from './error-alert.tsx';
 import { Panel, QueryView } from './panel.tsx';
 
 type Settings = RouterOutputs['agent']['settings']['get'];
@@ -137,11 +138,7 @@ export function AgentSettingsPanel() {
                 />
               </div>
             </Show>
-            <Show when={error()}>
-              <div class="alert alert-error" role="alert">
-                {error()}
-              </div>
-            </Show>
+            <ErrorAlert message={error()} />
             <Show when={saved()}>
               <div class="alert alert-info" role="status">
                 Saved.

@@ -1,6 +1,7 @@
 import { createSignal, For, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState, Panel, QueryView } from './panel.tsx';
 import { SecretOnce } from './secret-once.tsx';
 
@@ -100,9 +101,7 @@ export function ApiKeysPanel() {
       </form>
       <Show when={error()}>
         <div class="panel-body">
-          <div class="alert alert-error" role="alert">
-            {error()}
-          </div>
+          <ErrorAlert message={error()} />
         </div>
       </Show>
       <Show when={secret()}>

@@ -3,6 +3,7 @@ import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
 import { useSession } from '../lib/session.tsx';
 import { useSubscription } from '../lib/subscription.ts';
 import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState } from './panel.tsx';
 
 export type Proposal = RouterOutputs['proposals']['list']['items'][number];
@@ -226,11 +227,7 @@ function ProposalCard(props: {
           }
         >
           <form class="proposal-decision" onSubmit={submit} aria-label={`Decide on ${label()}`}>
-            <Show when={error()}>
-              <div class="alert alert-error" role="alert">
-                {error()}
-              </div>
-            </Show>
+            <ErrorAlert message={error()} />
             <Show
               when={mode() === 'approve'}
               fallback={

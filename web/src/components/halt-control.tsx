@@ -2,6 +2,7 @@ import { createSignal, Show } from 'solid-js';
 import { useSession } from '../lib/session.tsx';
 import { useSubscription } from '../lib/subscription.ts';
 import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { ErrorAlert } from './error-alert.tsx';
 
 type Halt = RouterOutputs['halt']['status'];
 
@@ -189,11 +190,7 @@ export function HaltControl() {
             <p class="dim" style={{ margin: 0 }}>
               {explanation()}
             </p>
-            <Show when={error()}>
-              <div class="alert alert-error" role="alert">
-                {error()}
-              </div>
-            </Show>
+            <ErrorAlert message={error()} />
             <Show when={mode() === 'engage'}>
               <div class="field">
                 <label for="halt-reason">Reason</label>

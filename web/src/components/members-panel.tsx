@@ -2,6 +2,7 @@ import { createSignal, For, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
 import { useSession } from '../lib/session.tsx';
 import { errorMessageOf, type RouterInputs, trpc } from '../lib/trpc.ts';
+import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState, Panel, QueryView } from './panel.tsx';
 import { SecretOnce } from './secret-once.tsx';
 
@@ -93,9 +94,7 @@ export function MembersPanel() {
       </form>
       <Show when={error()}>
         <div class="panel-body">
-          <div class="alert alert-error" role="alert">
-            {error()}
-          </div>
+          <ErrorAlert message={error()} />
         </div>
       </Show>
       <Show when={notice()}>

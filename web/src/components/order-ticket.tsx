@@ -1,6 +1,7 @@
 import { createSignal, For, Show } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { ErrorAlert } from './error-alert.tsx';
 
 type OrderInput = RouterInputs['orders']['place']['order'];
 type Check = RouterOutputs['risk']['check'];
@@ -156,11 +157,7 @@ export function OrderTicket(props: { onPlaced: (order: Placed) => void }) {
         </button>
       </form>
 
-      <Show when={error()}>
-        <div class="alert alert-error" role="alert">
-          {error()}
-        </div>
-      </Show>
+      <ErrorAlert message={error()} />
 
       <Show when={review()}>
         {(r) => (

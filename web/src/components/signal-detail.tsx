@@ -4,6 +4,7 @@ import { usePageKeys } from '../lib/keys.ts';
 import { createQuery } from '../lib/query.ts';
 import { useSession } from '../lib/session.tsx';
 import { errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState, QueryView } from './panel.tsx';
 
 type Detail = RouterOutputs['signals']['get'];
@@ -182,11 +183,7 @@ export function SignalDetail(props: {
                   {pending() === 'note' ? 'Saving…' : 'Add note'}
                 </button>
               </form>
-              <Show when={error()}>
-                <div class="alert alert-error" role="alert">
-                  {error()}
-                </div>
-              </Show>
+              <ErrorAlert message={error()} />
             </section>
           </Show>
 

@@ -2,6 +2,7 @@ import { Title } from '@solidjs/meta';
 import { useNavigate } from '@solidjs/router';
 import { createSignal, onMount, Show } from 'solid-js';
 import { AuthCard } from '../components/auth-card.tsx';
+import { ErrorAlert } from '../components/error-alert.tsx';
 import { errorCodeOf, errorMessageOf, trpc } from '../lib/trpc.ts';
 
 const MIN_LENGTH = 12;
@@ -61,11 +62,7 @@ export default function ChangePassword() {
     >
       <Title>Change password · Aegis</Title>
       <form class="auth-form" onSubmit={onSubmit}>
-        <Show when={error()}>
-          <div class="alert alert-error" role="alert">
-            {error()}
-          </div>
-        </Show>
+        <ErrorAlert message={error()} />
         <div class="field">
           <label for="currentPassword">{required() ? 'One-time password' : 'Current password'}</label>
           <input

@@ -2,6 +2,7 @@ import { Title } from '@solidjs/meta';
 import { useNavigate, useSearchParams } from '@solidjs/router';
 import { createSignal, onMount, Show } from 'solid-js';
 import { AuthCard } from '../components/auth-card.tsx';
+import { ErrorAlert } from '../components/error-alert.tsx';
 import { errorCodeOf, errorMessageOf, trpc } from '../lib/trpc.ts';
 
 /** Only same-site paths are followed after sign-in (no open redirect through `?next=`). */
@@ -57,11 +58,7 @@ export default function Login() {
             You have been signed out.
           </div>
         </Show>
-        <Show when={error()}>
-          <div class="alert alert-error" id="login-error" role="alert">
-            {error()}
-          </div>
-        </Show>
+        <ErrorAlert message={error()} id="login-error" />
         <div class="field">
           <label for="email">Email</label>
           <input

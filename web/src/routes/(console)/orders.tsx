@@ -1,5 +1,6 @@
 import { Title } from '@solidjs/meta';
 import { createSignal, For, Show } from 'solid-js';
+import { ErrorAlert } from '../../components/error-alert.tsx';
 import { OrderTicket } from '../../components/order-ticket.tsx';
 import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
 import { formatDecimal, utcTime } from '../../lib/decimal-format.ts';
@@ -55,11 +56,7 @@ export default function OrdersPage() {
       </div>
       <div class="orders-layout">
         <div>
-          <Show when={cancelError()}>
-            <div class="alert alert-error" role="alert" style={{ 'margin-bottom': '10px' }}>
-              {cancelError()}
-            </div>
-          </Show>
+          <ErrorAlert message={cancelError()} style={{ 'margin-bottom': '10px' }} />
           <Panel title="Orders" meta="Latest 200 · refreshes every 5 s" bodyClass="h-audit" flush>
             <QueryView query={orders} errorTitle="Could not load orders">
               {(list) => (

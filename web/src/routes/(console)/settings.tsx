@@ -3,6 +3,7 @@ import { A } from '@solidjs/router';
 import { createSignal, For, Show } from 'solid-js';
 import { AgentSettingsPanel } from '../../components/agent-settings-panel.tsx';
 import { ApiKeysPanel } from '../../components/api-keys-panel.tsx';
+import { ErrorAlert } from '../../components/error-alert.tsx';
 import { MembersPanel } from '../../components/members-panel.tsx';
 import { Panel } from '../../components/panel.tsx';
 import { useSession } from '../../lib/session.tsx';
@@ -41,9 +42,7 @@ function CreateDeskForm(props: { onCreated: () => Promise<void> }) {
       </form>
       <Show when={error()}>
         <div class="panel-body">
-          <div class="alert alert-error" role="alert">
-            {error()}
-          </div>
+          <ErrorAlert message={error()} />
         </div>
       </Show>
     </>
