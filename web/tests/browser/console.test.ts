@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
+import { openConsolePage } from './chromium.ts';
 import { freePort, type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
@@ -12,7 +13,6 @@ import { freePort, type RunningWeb, startBuiltWeb } from './web-process.ts';
  * Aegis server on a fresh migrated database, driven in Debian's Chromium. Screenshots go to
  * AEGIS_SCREENSHOT_DIR (default /tmp/aegis-shots) for a human to judge the design.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'calm-desk-ledger-7391';
 
@@ -23,7 +23,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let admin: { email: string; password: string };
-const pageErrors: string[] = [];
+let pageErrors: string[];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
@@ -43,27 +43,7 @@ beforeAll(async () => {
   admin = server.firstAdmin;
   web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, baseURL: web.url });
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  // A CSP violation is only a console message, not a page error: count it as a failure.
-  page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy/i.test(message.text()))
-      pageErrors.push(message.text());
-  });
+  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
 });
 
 afterAll(async () => {

@@ -3,10 +3,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createDb } from '@aegis/shared/db/client';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
+import { openConsolePage } from './chromium.ts';
 import { freePort, type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
@@ -14,7 +15,6 @@ import { freePort, type RunningWeb, startBuiltWeb } from './web-process.ts';
  * keyboard) and the platform admin's global halt, in Chromium against the real server on a
  * fresh migrated database (same setup as console.test.ts). Screenshots: AEGIS_SCREENSHOT_DIR.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'steady-signal-ledger-4812';
 
@@ -24,7 +24,7 @@ let web: RunningWeb;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 
 const older = { id: randomUUID(), symbol: 'ETH-USD' };
 const newer = { id: randomUUID(), symbol: 'BTC-USD' };
@@ -95,26 +95,7 @@ beforeAll(async () => {
     ],
   });
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, baseURL: web.url });
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy/i.test(message.text()))
-      pageErrors.push(message.text());
-  });
+  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
 });
 
 afterAll(async () => {
