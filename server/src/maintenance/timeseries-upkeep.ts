@@ -1,6 +1,6 @@
 import { refreshBars, runPartitionUpkeep } from '@aegis/shared/db/partitions';
 import type { Logger } from '@aegis/shared/logging';
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 
 /**
  * Keeps the time-series layer current from the server: partition upkeep (create tomorrow's
@@ -31,7 +31,7 @@ export function startTimeseriesUpkeep(options: TimeseriesUpkeepOptions): { stop(
   let stopped = false;
   let lastError = 0;
 
-  const exclusive = (lock: bigint, job: (tx: Sql) => Promise<unknown>) => {
+  const exclusive = (lock: bigint, job: (tx: TransactionSql) => Promise<unknown>) => {
     if (stopped) return;
     inFlight = inFlight
       .then(() =>
@@ -39,7 +39,7 @@ export function startTimeseriesUpkeep(options: TimeseriesUpkeepOptions): { stop(
           const [row] = await tx<
             { ok: boolean }[]
           >`select pg_try_advisory_xact_lock(${lock.toString()}::bigint) as ok`;
-          if (row?.ok) await job(tx as unknown as Sql);
+          if (row?.ok) await job(tx);
         }),
       )
       .catch((err: unknown) => {

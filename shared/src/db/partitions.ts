@@ -1,4 +1,7 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
+
+/** A pool or an open transaction: each call is one statement. */
+type Queryable = Sql | TransactionSql;
 
 /**
  * Typed calls to the time-series upkeep functions of drizzle/0001_timeseries.sql. The SQL is the
@@ -25,13 +28,13 @@ export interface UpkeepRow {
 }
 
 /** The daily job: partitions for yesterday .. today + daysAhead, then retention. */
-export async function runPartitionUpkeep(sql: Sql, daysAhead = 7): Promise<UpkeepRow[]> {
+export async function runPartitionUpkeep(sql: Queryable, daysAhead = 7): Promise<UpkeepRow[]> {
   return sql<UpkeepRow[]>`select table_name, created, dropped from aegis_partition_upkeep(${daysAhead}::int)`;
 }
 
 /** Creates missing daily partitions covering [from, to); returns how many. */
 export async function ensurePartitions(
-  sql: Sql,
+  sql: Queryable,
   table: TimeseriesTable,
   from: Date,
   to: Date,
@@ -43,7 +46,11 @@ export async function ensurePartitions(
 }
 
 /** Drops partitions (chunks) entirely before `before`; returns how many. */
-export async function dropPartitionsBefore(sql: Sql, table: TimeseriesTable, before: Date): Promise<number> {
+export async function dropPartitionsBefore(
+  sql: Queryable,
+  table: TimeseriesTable,
+  before: Date,
+): Promise<number> {
   const [row] = await sql<
     { n: number }[]
   >`select aegis_drop_partitions_before(${table}::regclass, ${before}) as n`;
@@ -57,6 +64,10 @@ export async function dropPartitionsBefore(sql: Sql, table: TimeseriesTable, bef
  * On TimescaleDB only the owner can force a refresh; for the app role it is a no-op and the
  * refresh policies keep the bars current.
  */
-export async function refreshBars(sql: Sql, from: Date | null = null, to: Date | null = null): Promise<void> {
+export async function refreshBars(
+  sql: Queryable,
+  from: Date | null = null,
+  to: Date | null = null,
+): Promise<void> {
   await sql`call aegis_refresh_bars(${from}::timestamptz, ${to}::timestamptz)`;
 }
