@@ -17,7 +17,7 @@ import { migrate } from '../db/migrate.ts';
  * folder) is handed to that user. Trust authentication, 127.0.0.1 only, a free port chosen once:
  * the port stays the same across restarts so clients reconnect to the same URL, as they would to a
  * production server that restarted. `fsync=off`: durability against an OS crash is not what these
- * tests exercise, and it keeps a restart fast on a shared machine.
+ * tests exercise (a crash of PostgreSQL itself is), and it keeps a shared machine's disk quiet.
  */
 export interface OwnPostgres {
   /** Superuser (`postgres`, trust) URL for database `db` (default `postgres`). */
@@ -121,9 +121,9 @@ export async function startOwnPostgres(opts: StartOwnPostgresOptions = {}): Prom
   const settings: Record<string, string> = {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: dataDir,
+    // fsync off survives a postmaster crash (the OS keeps the written pages); synchronous_commit
+    // stays on: off would let an `immediate` restart lose commits a client was told about.
     fsync: 'off',
-    synchronous_commit: 'off',
-    full_page_writes: 'off',
     max_connections: '100',
     ...opts.settings,
   };
