@@ -61,6 +61,7 @@ export class MemoryBus implements Bus {
   readonly kind = 'memory' as const;
   readonly #streams = new Map<string, Stream>();
   readonly #channels = new Map<string, Set<MessageHandler>>();
+  readonly #hashes = new Map<string, Map<string, string>>();
   #closed = false;
 
   async xadd(stream: string, fields: StreamFields, options?: XAddOptions): Promise<string> {
@@ -229,6 +230,21 @@ export class MemoryBus implements Bus {
     if (!s) return;
     this.#streams.delete(stream);
     for (const wake of s.waiters) wake();
+  }
+
+  async hset(key: string, fields: Readonly<Record<string, string>>): Promise<void> {
+    this.#assertOpen();
+    let h = this.#hashes.get(key);
+    if (!h) {
+      h = new Map();
+      this.#hashes.set(key, h);
+    }
+    for (const [f, v] of Object.entries(fields)) h.set(f, v);
+  }
+
+  async hgetall(key: string): Promise<Record<string, string>> {
+    this.#assertOpen();
+    return Object.fromEntries(this.#hashes.get(key) ?? []);
   }
 
   async publish(channel: string, message: string): Promise<number> {

@@ -201,6 +201,20 @@ export class RedisBus implements Bus {
     await this.#call('DEL', [stream]);
   }
 
+  async hset(key: string, fields: Readonly<Record<string, string>>): Promise<void> {
+    const args: string[] = [key];
+    for (const [f, v] of Object.entries(fields)) args.push(f, v);
+    if (args.length > 1) await this.#call('HSET', args);
+  }
+
+  async hgetall(key: string): Promise<Record<string, string>> {
+    // RESP2 reply: a flat [field, value, field, value, …] array.
+    const flat = (await this.#call('HGETALL', [key])) as string[];
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+    return out;
+  }
+
   async publish(channel: string, message: string): Promise<number> {
     return (await this.#call('PUBLISH', [channel, message])) as number;
   }

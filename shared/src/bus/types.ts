@@ -115,6 +115,12 @@ export interface Bus {
   /** Deletes a stream with its groups (tests, tooling). */
   deleteStream(stream: string): Promise<void>;
 
+  // ---- hashes (latest value per field) -------------------------------------------------------
+  /** Sets fields of a hash (`HSET`): snapshots of latest values, e.g. venue prices per instrument. */
+  hset(key: string, fields: Readonly<Record<string, string>>): Promise<void>;
+  /** Every field of a hash (`HGETALL`); `{}` when the key does not exist. */
+  hgetall(key: string): Promise<Record<string, string>>;
+
   // ---- pub/sub -------------------------------------------------------------------------------
   /** Returns the number of subscribers that received the message. */
   publish(channel: string, message: string): Promise<number>;

@@ -1,4 +1,5 @@
 import { BPS, type Dec, dec, ONE } from '../accounting/decimal.ts';
+import { DEFAULT_MAX_FUTURE_SKEW_MS } from '../market/event-time.ts';
 import { RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
 import type { Derived, OrderIntent, QuoteInfo, RiskContext, RiskLimits } from './types.ts';
 import { failed, passed, skipped } from './verdict.ts';
@@ -10,8 +11,12 @@ export function referencePrice(q: QuoteInfo | null): Dec | null {
   return q.last ? dec(q.last) : null;
 }
 
-/** Age of the reference quote in ms at `now` (never negative: clock skew counts as fresh). */
-export const quoteAgeMs = (q: QuoteInfo, now: Date): number => Math.max(0, now.getTime() - q.ts.getTime());
+/**
+ * Age of the reference quote in ms at `now`, signed: negative when the quote is dated in the
+ * future. A future quote is not "age 0": beyond the tolerated clock skew it is bad data (see
+ * market/event-time.ts) and fails the reference-age rule below.
+ */
+export const quoteAgeMs = (q: QuoteInfo, now: Date): number => now.getTime() - q.ts.getTime();
 
 /**
  * The reference price must exist and be fresh. Stale or missing reference data blocks
@@ -30,6 +35,16 @@ export function checkReferencePrice(d: Derived, ctx: RiskContext, limits: RiskLi
         );
   }
   const age = quoteAgeMs(ctx.quote, ctx.now);
+  if (-age > DEFAULT_MAX_FUTURE_SKEW_MS && !d.reducing) {
+    // A quote from the future is a clock or feed error; a "newest wins" book would otherwise
+    // trade on it until the wall clock caught up (issue 9, finding 1).
+    return failed(
+      RiskRule.REFERENCE_PRICE,
+      RiskReason.STALE_REFERENCE_PRICE,
+      'reference price is dated in the future (age in ms)',
+      { limit: limits.maxReferenceAgeMs, current: age },
+    );
+  }
   if (age > limits.maxReferenceAgeMs && !d.reducing) {
     return failed(
       RiskRule.REFERENCE_PRICE,
