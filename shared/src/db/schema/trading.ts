@@ -171,8 +171,10 @@ export const positions = pgTable(
 );
 
 /**
- * Risk limits per desk (symbol '*') and per instrument (overrides). Null means "no limit from
- * this row"; the governor merges desk and instrument rows, the stricter wins.
+ * Risk limits per desk (symbol '*') and per instrument (overrides of the per-order limits). A NULL
+ * column means "inherit" (platform default for the desk row, the desk's value for an instrument
+ * row), never "no limit"; a limit is off only when `removed_limits` names it, which only the
+ * audited risk.limits.remove writes. Resolution: shared/src/risk/limits.ts.
  */
 export const riskLimits = pgTable(
   'risk_limits',
@@ -196,6 +198,11 @@ export const riskLimits = pgTable(
     lossStreakCount: integer('loss_streak_count'),
     lossStreakThreshold: decimal('loss_streak_threshold'),
     restricted: boolean('restricted').notNull().default(false),
+    /** Explicit removals: field name (camelCase, as in the API) → when and by whom. */
+    removedLimits: jsonb('removed_limits')
+      .$type<Record<string, { at: string; by: string | null }>>()
+      .notNull()
+      .default({}),
     updatedBy: uuid('updated_by'),
     updatedAt: updatedAt(),
   },
