@@ -58,6 +58,19 @@ const engineEnvObject = z.object({
   ENGINE_SIGNAL_MIN_SCORE: z.coerce.number().min(0).max(1).default(0.6),
   /** Synthetic feed pace in ticks/s; 0 = as fast as the pipeline takes them. */
   ENGINE_TICK_RATE: envInt(10_000, 0, 100_000_000),
+  /**
+   * Venue of the prices the venue feeds (synthetic, replay) carry: the `instruments.venue` the
+   * servers map those instruments to (`SIM`: the synthetic market). Prices are published as
+   * `<prefix>prices:<venue>`; desk order flow never is.
+   */
+  ENGINE_VENUE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,32}$/, 'letters, digits and . _ - (at most 32)')
+    .default('SIM'),
+  /** Ms between two venue price publish rounds (coalesced: one round carries every change). */
+  ENGINE_PRICE_PUBLISH_MS: envInt(100, 10, 60_000),
+  /** Ticks dated more than this many ms in the future are refused as prices (counted). */
+  ENGINE_MAX_FUTURE_SKEW_MS: envInt(2000, 0, 60_000),
   /** Prefix of the bus stream names (`<prefix>signals`, `<prefix>orderflow`). */
   ENGINE_STREAM_PREFIX: z.string().default('aegis:'),
   /** Consumer name in the orderflow group; stable across restarts so pending entries drain. */
@@ -109,6 +122,9 @@ export interface EngineConfig {
   readonly signalMinScore: number;
   readonly tickRate: number;
   readonly streamPrefix: string;
+  readonly venue: string;
+  readonly pricePublishMs: number;
+  readonly maxFutureSkewMs: number;
   readonly consumer: string;
   readonly featureSampleMs: number;
   readonly writerBatch: number;
@@ -140,6 +156,9 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     signalMinScore: e.ENGINE_SIGNAL_MIN_SCORE,
     tickRate: e.ENGINE_TICK_RATE,
     streamPrefix: e.ENGINE_STREAM_PREFIX,
+    venue: e.ENGINE_VENUE,
+    pricePublishMs: e.ENGINE_PRICE_PUBLISH_MS,
+    maxFutureSkewMs: e.ENGINE_MAX_FUTURE_SKEW_MS,
     consumer: e.ENGINE_CONSUMER,
     featureSampleMs: e.ENGINE_FEATURE_SAMPLE_MS,
     writerBatch: e.ENGINE_WRITER_BATCH,

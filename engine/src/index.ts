@@ -19,6 +19,7 @@ import { type FeaturePoolHandle, startFeaturePool } from './pool/feature-pool.ts
 import { CANDIDATE, SCORED, TICK } from './ring/layout.ts';
 import { RingBuffer } from './ring/ring-buffer.ts';
 import { loadCursors } from './writer/cursor-store.ts';
+import { PricePublisher } from './writer/price-publisher.ts';
 import { type SignalOut, SignalPublisher } from './writer/signal-publisher.ts';
 import { startWriterThread, type WriterThreadHandle } from './writer/writer-thread.ts';
 
@@ -85,6 +86,7 @@ export interface EngineSnapshot {
   readonly provider: string;
   readonly modelVersion: string;
   readonly halt: HaltMetrics;
+  readonly prices: PricePublisher;
 }
 
 const CANDIDATE_RING_CAPACITY = 1 << 14;
@@ -283,6 +285,22 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   });
   const checkpointTimer = setInterval(checkpoint, 50);
 
+  // The one price source: venue feeds only (see price-publisher.ts). The order-flow feed below
+  // gets the plain sink, so what a desk ingests never becomes an execution price.
+  const prices = new PricePublisher({
+    bus,
+    venue: config.venue,
+    prefix: config.streamPrefix,
+    symbolTable,
+    capacity: symbolTable.capacity,
+    publishMs: config.pricePublishMs,
+    maxFutureSkewMs: config.maxFutureSkewMs,
+    log,
+  });
+  prices.start();
+  const venueSink = prices.sinkFor(sink);
+  const sinkOf = (f: Feed) => (f.name === 'orderflow' ? sink : venueSink);
+
   const scratch = createTickRecord();
   const maxTicks = options.maxTicksPerFeed;
   for (const name of config.feeds) {
@@ -338,7 +356,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
       log.info({ feed: f.name, position: resumed }, 'engine: feed resumes from its durable position');
   }
   const feedRuns = feeds.map((f) =>
-    f.run(sink).catch((err: unknown) => {
+    f.run(sinkOf(f)).catch((err: unknown) => {
       log.error({ err, feed: f.name }, 'engine: feed failed');
     }),
   );
@@ -350,6 +368,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   log.info(
     {
       feeds: config.feeds,
+      venue: config.venue,
       shards,
       workers: config.workers,
       symbols: config.symbols,
@@ -390,6 +409,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     provider,
     modelVersion,
     halt: halt.metrics(),
+    prices,
   });
   const readiness = () => ({
     rings: true,
@@ -420,6 +440,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
         await poolHandle.stop({ drain: true, timeoutMs: 20_000 });
         await inferenceHandle.stop();
         await signals.stop();
+        await prices.stop();
         await halt.stop();
         let lost = 0;
         if (writer) {

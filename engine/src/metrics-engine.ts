@@ -44,6 +44,34 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
     );
   }
 
+  // venue prices (the one price source)
+  const venue = { venue: s.prices.venue };
+  m.counter(
+    'aegis_engine_prices_published_total',
+    'Instrument prices published (coalesced rounds)',
+    s.prices.pricesPublished,
+    venue,
+  );
+  m.counter('aegis_engine_price_rounds_total', 'Venue price publish rounds', s.prices.rounds, venue);
+  m.counter(
+    'aegis_engine_price_publish_errors_total',
+    'Venue price publish rounds that failed (retried next round)',
+    s.prices.publishErrors,
+    venue,
+  );
+  m.counter(
+    'aegis_engine_prices_rejected_total',
+    'Venue ticks refused as prices for an implausible event time',
+    s.prices.rejectedFuture,
+    { ...venue, reason: 'future' },
+  );
+  m.counter(
+    'aegis_engine_prices_rejected_total',
+    'Venue ticks refused as prices for an implausible event time',
+    s.prices.rejectedOld,
+    { ...venue, reason: 'too_old' },
+  );
+
   m.gauge(
     'aegis_engine_backpressure_queued_ticks',
     'Ticks waiting outside a full ring (block policy)',
