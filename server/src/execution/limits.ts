@@ -1,78 +1,225 @@
-import { riskLimits } from '@aegis/shared/db';
-import type { RiskLimitsRow, SetRiskLimitsInput } from '@aegis/shared/schemas/order-risk';
-import { and, asc, eq } from 'drizzle-orm';
+import { instruments, riskLimits } from '@aegis/shared/db';
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { effectiveLimits, LIMIT_FIELDS, type LimitField, type StoredLimits } from '@aegis/shared/risk/limits';
+import type {
+  RemoveRiskLimitInput,
+  ResetRiskLimitsInput,
+  RiskLimitsScopeView,
+  SetRiskLimitsInput,
+} from '@aegis/shared/schemas/order-risk';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
 import { norm } from './order-rows.ts';
 import type { Actor } from './types.ts';
 
-/** Risk limits per desk ('*') and per instrument; changes are audited with before and after. */
+/**
+ * Risk limits per desk ('*') and per instrument, as stored rows and as effective limits with
+ * their source. Semantics (inherit, explicit removal, instrument overrides) are in
+ * shared/src/risk/limits.ts; this file reads and writes rows and audits every change with the
+ * effective limits before and after.
+ */
 
-const n = (v: string | null) => (v === null ? null : norm(v));
+type Row = typeof riskLimits.$inferSelect;
 
-function view(r: typeof riskLimits.$inferSelect): RiskLimitsRow {
+export function storedLimits(r: Row): StoredLimits {
+  const values: Record<string, string | number | null> = {};
+  for (const f of LIMIT_FIELDS) {
+    const v = r[f];
+    values[f] = typeof v === 'string' ? norm(v) : v;
+  }
+  return { values, restricted: r.restricted, removed: r.removedLimits as StoredLimits['removed'] };
+}
+
+function scopeView(symbol: string, desk: Row | undefined, own: Row | undefined): RiskLimitsScopeView {
+  const deskStored = desk ? storedLimits(desk) : null;
+  const e =
+    symbol === '*'
+      ? effectiveLimits(deskStored, null)
+      : effectiveLimits(deskStored, own ? storedLimits(own) : null);
+  const fields = {} as RiskLimitsScopeView['fields'];
+  for (const f of LIMIT_FIELDS) {
+    const v = e.fields[f];
+    fields[f] = { value: v.value, source: v.source, removal: v.removal ?? null };
+  }
   return {
-    symbol: r.symbol,
-    maxOrderQty: n(r.maxOrderQty),
-    maxOrderNotional: n(r.maxOrderNotional),
-    maxPosition: n(r.maxPosition),
-    maxGrossExposure: n(r.maxGrossExposure),
-    maxNetExposure: n(r.maxNetExposure),
-    maxNetDelta: n(r.maxNetDelta),
-    maxOpenLegs: r.maxOpenLegs,
-    maxDailyLoss: n(r.maxDailyLoss),
-    priceCollarBps: r.priceCollarBps,
-    maxReferenceAgeMs: r.maxReferenceAgeMs,
-    maxSpreadBps: r.maxSpreadBps,
-    duplicateWindowMs: r.duplicateWindowMs,
-    maxOrdersPerMinute: r.maxOrdersPerMinute,
-    lossStreakCount: r.lossStreakCount,
-    lossStreakThreshold: n(r.lossStreakThreshold),
-    restricted: r.restricted,
-    updatedAt: r.updatedAt,
-    updatedBy: r.updatedBy,
+    symbol,
+    stored: own !== undefined,
+    fields,
+    restricted: e.restricted,
+    updatedAt: own?.updatedAt ?? null,
+    updatedBy: own?.updatedBy ?? null,
   };
 }
 
-export async function getLimits(tx: Tx, tenantId: string): Promise<RiskLimitsRow[]> {
+async function rowsOf(tx: Tx, tenantId: string, symbols?: readonly string[]): Promise<Row[]> {
+  return tx
+    .select()
+    .from(riskLimits)
+    .where(
+      symbols
+        ? and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, [...symbols]))
+        : eq(riskLimits.tenantId, tenantId),
+    )
+    .orderBy(asc(riskLimits.symbol));
+}
+
+/**
+ * Effective limits: the desk scope first, then every instrument with an override row, or, with
+ * `symbol`, the desk scope and that instrument's scope (with or without a row of its own).
+ */
+export async function getLimits(tx: Tx, tenantId: string, symbol?: string): Promise<RiskLimitsScopeView[]> {
+  if (symbol !== undefined) await assertInstrument(tx, symbol);
+  const rows = await rowsOf(tx, tenantId, symbol === undefined ? undefined : ['*', symbol]);
+  const desk = rows.find((r) => r.symbol === '*');
+  const scopes = symbol === undefined ? rows.filter((r) => r.symbol !== '*').map((r) => r.symbol) : [symbol];
+  return [
+    scopeView('*', desk, desk),
+    ...scopes.map((s) =>
+      scopeView(
+        s,
+        desk,
+        rows.find((r) => r.symbol === s),
+      ),
+    ),
+  ];
+}
+
+/** Limits for an instrument the platform does not list are refused, the field named. */
+async function assertInstrument(tx: Tx, symbol: string): Promise<void> {
+  if (symbol === '*') return;
+  const [found] = await tx
+    .select({ id: instruments.id })
+    .from(instruments)
+    .where(eq(instruments.symbol, symbol));
+  if (!found) {
+    throw new AppError(ErrorCode.BAD_INPUT, `symbol: no instrument ${symbol}`, {
+      field: 'symbol',
+      symbol,
+    });
+  }
+}
+
+/** Locks the scope's row (if any) and returns the effective view before the change. */
+async function lockScope(tx: Tx, tenantId: string, symbol: string) {
+  await assertInstrument(tx, symbol);
   const rows = await tx
     .select()
     .from(riskLimits)
-    .where(eq(riskLimits.tenantId, tenantId))
-    .orderBy(asc(riskLimits.symbol));
-  return rows.map(view);
+    .where(and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, ['*', symbol])))
+    .for('update');
+  const desk = rows.find((r) => r.symbol === '*');
+  const own = rows.find((r) => r.symbol === symbol);
+  return { own, before: scopeView(symbol, desk, own) };
 }
 
-/** Upserts one scope's row: fields given replace, fields omitted stay as they are. */
+async function afterView(tx: Tx, tenantId: string, symbol: string): Promise<RiskLimitsScopeView> {
+  const rows = await rowsOf(tx, tenantId, ['*', symbol]);
+  const desk = rows.find((r) => r.symbol === '*');
+  return scopeView(
+    symbol,
+    desk,
+    rows.find((r) => r.symbol === symbol),
+  );
+}
+
+const userOf = (actor: Actor) => (actor.type === 'user' ? actor.id : null);
+
+async function upsert(
+  tx: Tx,
+  tenantId: string,
+  symbol: string,
+  set: Partial<Row>,
+  actor: Actor,
+): Promise<void> {
+  const stamp = { updatedBy: userOf(actor), updatedAt: new Date() };
+  await tx
+    .insert(riskLimits)
+    .values({ tenantId, symbol, ...set, ...stamp })
+    .onConflictDoUpdate({ target: [riskLimits.tenantId, riskLimits.symbol], set: { ...set, ...stamp } });
+}
+
+/** Merges the given fields into the scope; every other field keeps its effective value. */
 export async function setLimits(
   tx: Tx,
   tenantId: string,
   input: SetRiskLimitsInput,
   actor: Actor,
-): Promise<RiskLimitsRow> {
+): Promise<RiskLimitsScopeView> {
   const { symbol, ...fields } = input;
-  const [before] = await tx
-    .select()
-    .from(riskLimits)
-    .where(and(eq(riskLimits.tenantId, tenantId), eq(riskLimits.symbol, symbol)))
-    .for('update');
-  const userId = actor.type === 'user' ? actor.id : null;
-  const [row] = await tx
-    .insert(riskLimits)
-    .values({ tenantId, symbol, ...fields, updatedBy: userId, updatedAt: new Date() })
-    .onConflictDoUpdate({
-      target: [riskLimits.tenantId, riskLimits.symbol],
-      set: { ...fields, updatedBy: userId, updatedAt: new Date() },
-    })
-    .returning();
-  const after = view(row!);
+  const given = Object.keys(fields) as (LimitField | 'restricted')[];
+  // The schema refuses {} already; this guards callers that bypass it (never audit "no change").
+  if (given.length === 0) throw new AppError(ErrorCode.BAD_INPUT, 'no limit given', { field: 'input' });
+  const { own, before } = await lockScope(tx, tenantId, symbol);
+  // Setting a removed limit brings it back.
+  const removed = { ...(own?.removedLimits ?? {}) };
+  for (const f of given) delete removed[f];
+  await upsert(tx, tenantId, symbol, { ...fields, removedLimits: removed }, actor);
+  const after = await afterView(tx, tenantId, symbol);
   await recordAudit(tx, {
     action: 'risk.limits.set',
     actor,
     targetType: 'risk_limits',
     targetId: symbol,
-    payload: { before: before ? view(before) : null, after },
-    details: `limits ${symbol}: ${Object.keys(fields).join(', ') || 'no change'}`,
+    payload: { before, after, changed: fields },
+    details: `limits ${symbol}: ${given.map((f) => `${f}=${String(fields[f])}`).join(', ')}`,
+  });
+  return after;
+}
+
+/** Switches one limit off for the scope ("no limit"): an explicit removal, stored and audited. */
+export async function removeLimit(
+  tx: Tx,
+  tenantId: string,
+  input: RemoveRiskLimitInput,
+  actor: Actor,
+): Promise<RiskLimitsScopeView> {
+  const { symbol, field } = input;
+  const { own, before } = await lockScope(tx, tenantId, symbol);
+  const removed = {
+    ...(own?.removedLimits ?? {}),
+    [field]: { at: new Date().toISOString(), by: userOf(actor) },
+  };
+  await upsert(tx, tenantId, symbol, { [field]: null, removedLimits: removed }, actor);
+  const after = await afterView(tx, tenantId, symbol);
+  await recordAudit(tx, {
+    action: 'risk.limits.remove',
+    actor,
+    targetType: 'risk_limits',
+    targetId: symbol,
+    payload: { before, after, field },
+    details: `limits ${symbol}: ${field} removed (was ${String(before.fields[field].value)})`,
+  });
+  return after;
+}
+
+/**
+ * One field (or the whole scope) inherits again: the platform default for the desk, the desk's
+ * value for an instrument. Clears a removal too. Audited even when nothing changes, as a reset.
+ */
+export async function resetLimits(
+  tx: Tx,
+  tenantId: string,
+  input: ResetRiskLimitsInput,
+  actor: Actor,
+): Promise<RiskLimitsScopeView> {
+  const { symbol, field } = input;
+  const { own, before } = await lockScope(tx, tenantId, symbol);
+  if (own && field === undefined) {
+    await tx.delete(riskLimits).where(and(eq(riskLimits.tenantId, tenantId), eq(riskLimits.symbol, symbol)));
+  } else if (own && field !== undefined) {
+    const removed = { ...own.removedLimits };
+    delete removed[field];
+    await upsert(tx, tenantId, symbol, { [field]: null, removedLimits: removed }, actor);
+  }
+  const after = await afterView(tx, tenantId, symbol);
+  await recordAudit(tx, {
+    action: 'risk.limits.reset',
+    actor,
+    targetType: 'risk_limits',
+    targetId: symbol,
+    payload: { before, after, field: field ?? null },
+    details: `limits ${symbol}: ${field ?? 'every limit'} reset to ${symbol === '*' ? 'the platform default' : "the desk's value"}`,
   });
   return after;
 }

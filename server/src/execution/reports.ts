@@ -225,8 +225,10 @@ async function applyFillToBook(
  */
 async function tripCircuitBreakerIfStreak(tx: Tx, tenantId: string, symbol: string): Promise<boolean> {
   const limits = await loadLimits(tx, tenantId, symbol);
-  const count = limits.lossStreakCount ?? 3;
-  const threshold = limits.lossStreakThreshold ?? '500';
+  const count = limits.lossStreakCount;
+  const threshold = limits.lossStreakThreshold;
+  // Null only when a desk admin removed the streak limit (limits.ts): nothing to trip on.
+  if (count === null || threshold === null) return false;
   const recent = await tx
     .select({ pnl: tradeOutcomes.pnl })
     .from(tradeOutcomes)

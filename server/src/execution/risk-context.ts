@@ -10,7 +10,6 @@ import {
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import {
   type InstrumentInfo,
-  type LimitRow,
   type OrderIntent,
   type RiskContext,
   type RiskLimits,
@@ -20,6 +19,7 @@ import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
+import { storedLimits } from './limits.ts';
 import { valueDesk } from './valuation.ts';
 
 /** Statuses whose unfilled quantity can still trade: they count against limits at once. */
@@ -84,28 +84,7 @@ export async function loadLimits(tx: Tx, tenantId: string, symbol: string): Prom
     .where(and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, ['*', symbol])));
   const desk = rows.find((r) => r.symbol === '*');
   const inst = rows.find((r) => r.symbol === symbol && symbol !== '*');
-  return resolveLimits(desk ? toLimitRow(desk) : null, inst ? toLimitRow(inst) : null);
-}
-
-export function toLimitRow(r: typeof riskLimits.$inferSelect): LimitRow {
-  return {
-    maxOrderQty: r.maxOrderQty,
-    maxOrderNotional: r.maxOrderNotional,
-    maxPosition: r.maxPosition,
-    maxGrossExposure: r.maxGrossExposure,
-    maxNetExposure: r.maxNetExposure,
-    maxNetDelta: r.maxNetDelta,
-    maxOpenLegs: r.maxOpenLegs,
-    maxDailyLoss: r.maxDailyLoss,
-    priceCollarBps: r.priceCollarBps,
-    maxReferenceAgeMs: r.maxReferenceAgeMs,
-    maxSpreadBps: r.maxSpreadBps,
-    duplicateWindowMs: r.duplicateWindowMs,
-    maxOrdersPerMinute: r.maxOrdersPerMinute,
-    lossStreakCount: r.lossStreakCount,
-    lossStreakThreshold: r.lossStreakThreshold,
-    restricted: r.restricted,
-  };
+  return resolveLimits(desk ? storedLimits(desk) : null, inst ? storedLimits(inst) : null);
 }
 
 export interface RiskInputs {
@@ -136,7 +115,7 @@ export async function loadRiskInputs(
     .from(orders)
     .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...WORKING_STATUSES])));
   const limits = await loadLimits(tx, tenantId, order.symbol);
-  const windowMs = Math.max(60_000, limits.duplicateWindowMs ?? 0);
+  const windowMs = Math.max(60_000, limits.duplicateWindowMs ?? 0); // null: removed
   const recent = await tx
     .select({
       symbol: orders.symbol,
@@ -156,7 +135,7 @@ export async function loadRiskInputs(
       ),
     )
     .orderBy(desc(orders.createdAt));
-  const streak = limits.lossStreakCount ?? 3;
+  const streak = limits.lossStreakCount ?? 1; // null: streak limit removed, nothing to look at
   const outcomes = await tx
     .select({ pnl: tradeOutcomes.pnl })
     .from(tradeOutcomes)

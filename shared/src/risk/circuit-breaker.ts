@@ -1,10 +1,7 @@
 import { dec } from '../accounting/decimal.ts';
 import { RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
 import type { OrderIntent, RiskContext, RiskLimits } from './types.ts';
-import { failed, passed } from './verdict.ts';
-
-export const DEFAULT_LOSS_STREAK_COUNT = 3;
-export const DEFAULT_LOSS_STREAK_THRESHOLD = '500';
+import { failed, notApplicable, passed } from './verdict.ts';
 
 /**
  * True when the `count` most recent closed trades (newest first) are all losses worse than
@@ -26,14 +23,26 @@ export const isAutomated = (o: Pick<OrderIntent, 'origin'>) => o.origin !== 'hum
  * that would follow the streak is stopped even before the flag is written). Human orders pass.
  */
 export function checkCircuitBreaker(order: OrderIntent, ctx: RiskContext, limits: RiskLimits): RuleVerdict {
-  const count = limits.lossStreakCount ?? DEFAULT_LOSS_STREAK_COUNT;
-  const threshold = limits.lossStreakThreshold ?? DEFAULT_LOSS_STREAK_THRESHOLD;
-  if (!isAutomated(order)) return passed(RiskRule.CIRCUIT_BREAKER);
+  if (!isAutomated(order)) {
+    return notApplicable(
+      RiskRule.CIRCUIT_BREAKER,
+      'orders placed by a person are not stopped by the circuit breaker',
+    );
+  }
   if (!ctx.automationEnabled) {
     return failed(
       RiskRule.CIRCUIT_BREAKER,
       RiskReason.AUTOMATION_DISABLED,
       'automated trading is disabled for the desk',
+    );
+  }
+  const count = limits.lossStreakCount;
+  const threshold = limits.lossStreakThreshold;
+  // A removed streak limit switches off the streak check only; a tripped breaker still holds.
+  if (count === null || threshold === null) {
+    return notApplicable(
+      RiskRule.CIRCUIT_BREAKER,
+      limits.removed?.lossStreakCount ?? limits.removed?.lossStreakThreshold ?? 'loss streak limit removed',
     );
   }
   if (isLossStreak(ctx.recentTradePnls, count, threshold)) {

@@ -2,7 +2,7 @@ import { Dec as D, type Dec, dec, decMax, decMin, ZERO } from '../accounting/dec
 import { type Book, type BookLeg, longExtreme, shortExtreme, worstAbs } from './book.ts';
 import { RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
 import type { InstrumentInfo, RiskContext, RiskLimits } from './types.ts';
-import { failed, passed, skipped } from './verdict.ts';
+import { failed, limitRemoved, passed } from './verdict.ts';
 
 /** How one unit of a symbol is valued: exposure (price × multiplier) and dollar delta. */
 export interface UnitValue {
@@ -102,7 +102,7 @@ function check(
   limits: RiskLimits,
 ): RuleVerdict {
   const raw = limits[key];
-  if (raw === null) return skipped(rule);
+  if (raw === null) return limitRemoved(rule, limits, key);
   const limit = dec(raw);
   if (after.missing.length > 0) {
     return failed(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RISK_LIMITS,
+  effectiveLimits,
   evaluateOrder,
   type OrderIntent,
   type RiskContext,
@@ -8,6 +9,7 @@ import {
   RiskReason,
   RiskRule,
   resolveLimits,
+  toRiskLimits,
 } from './governor.ts';
 
 // Wednesday 2026-11-25 10:00 New York (NYSE open, not a holiday).
@@ -387,7 +389,12 @@ describe('risk governor', () => {
       RiskReason.AUTOMATION_DISABLED,
     );
     // defaults apply when the desk configured none: 3 × $500
-    expect(run({ order: agent, ctx: { recentTradePnls: ['-501', '-501', '-501'] } }).allowed).toBe(false);
+    const defaults = { limits: DEFAULT_RISK_LIMITS };
+    expect(
+      run({ order: agent, ctx: { recentTradePnls: ['-501', '-501', '-501'] }, ...defaults }).allowed,
+    ).toBe(false);
+    // a removed streak limit switches the streak check off, not the tripped flag
+    expect(run({ order: agent, ctx: { recentTradePnls: ['-501', '-501', '-501'] } }).allowed).toBe(true);
   });
 
   it('kill switch: only risk-reducing orders pass', () => {
@@ -424,19 +431,105 @@ describe('risk governor', () => {
   });
 });
 
-describe('resolveLimits', () => {
-  it('uses defaults without a desk row and lets the stricter of desk and instrument win', () => {
-    expect(resolveLimits(null, null)).toEqual(DEFAULT_RISK_LIMITS);
-    const r = resolveLimits(
-      { ...noLimits, maxOrderQty: '100', maxPosition: '50', maxSpreadBps: 20 },
-      { maxOrderQty: '25', maxPosition: null, maxSpreadBps: 40, restricted: true },
+describe('verdict statuses', () => {
+  it('lists every rule with a status; not-applicable rules carry their reason, never a silent skip', () => {
+    const d = evaluateOrder(
+      { ...baseOrder, orderType: 'market', limitPrice: null },
+      baseCtx,
+      DEFAULT_RISK_LIMITS,
     );
-    expect(r).toMatchObject({
-      maxOrderQty: '25',
-      maxPosition: '50',
-      maxSpreadBps: 20,
-      restricted: true,
-      priceCollarBps: null,
+    expect(d.verdicts.map((v) => v.rule).sort()).toEqual(Object.values(RiskRule).sort());
+    for (const v of d.verdicts) {
+      expect(['passed', 'failed', 'not_applicable']).toContain(v.status);
+      expect(v.passed).toBe(v.status !== 'failed');
+      if (v.status !== 'passed') expect(v.message).toBeTruthy();
+    }
+    expect(verdict(d, RiskRule.PRICE_COLLAR)).toMatchObject({
+      status: 'not_applicable',
+      message: 'market order: no limit price to collar',
     });
+    expect(verdict(d, RiskRule.CIRCUIT_BREAKER).status).toBe('not_applicable');
+  });
+
+  it('a removed limit is not applicable with who-removed-when, not passed', () => {
+    const limits = resolveLimits(
+      {
+        values: {},
+        restricted: false,
+        removed: { maxOrderQty: { at: '2026-11-25T14:00:00.000Z', by: null } },
+      },
+      null,
+    );
+    const v = verdict(run({ limits: { ...limits } }), RiskRule.ORDER_QTY);
+    expect(v).toMatchObject({ status: 'not_applicable', passed: true });
+    expect(v.message).toBe('limit removed by a desk admin at 2026-11-25T14:00:00.000Z');
+  });
+});
+
+describe('default limits (finding 3)', () => {
+  it('a fresh desk is denied BUY 100,000 at market of a $168 stock by order notional', () => {
+    const q = { bid: '167.99', ask: '168.01', last: '168', ts: new Date(NOW.getTime() - 100) };
+    const d = evaluateOrder(
+      { ...baseOrder, orderType: 'market', limitPrice: null, quantity: '100000' },
+      { ...baseCtx, quote: q, marks: { AAPL: '168' } },
+      resolveLimits(null, null),
+    );
+    expect(d.allowed).toBe(false);
+    expect(verdict(d, RiskRule.ORDER_NOTIONAL)).toMatchObject({
+      status: 'failed',
+      code: RiskReason.MAX_ORDER_NOTIONAL,
+      limit: '50000',
+      requested: '16801000',
+    });
+  });
+
+  it('every limit has a default: nothing is null for a desk that configured nothing', () => {
+    for (const [k, v] of Object.entries(DEFAULT_RISK_LIMITS)) {
+      if (k === 'removed') expect(v).toEqual({});
+      else expect(v, k).not.toBeNull();
+    }
+  });
+});
+
+describe('resolveLimits', () => {
+  const stored = (values: object, removed: object = {}, restricted = false) => ({
+    values,
+    removed,
+    restricted,
+  });
+
+  it('uses platform defaults without rows, and a NULL column inherits instead of meaning no limit', () => {
+    expect(resolveLimits(null, null)).toEqual(DEFAULT_RISK_LIMITS);
+    // finding 2: a desk row that sets one field keeps every other protection at its default.
+    const r = resolveLimits(stored({ maxOrderQty: '100', priceCollarBps: null }), null);
+    expect(r).toEqual({ ...DEFAULT_RISK_LIMITS, maxOrderQty: '100' });
+  });
+
+  it('an instrument row replaces the desk value either way; its NULLs inherit the desk', () => {
+    const r = resolveLimits(
+      stored({ maxOrderQty: '100', maxPosition: '50', maxSpreadBps: 20 }),
+      stored({ maxOrderQty: '250', maxPosition: null, maxSpreadBps: 10 }, {}, true),
+    );
+    expect(r).toMatchObject({ maxOrderQty: '250', maxPosition: '50', maxSpreadBps: 10, restricted: true });
+    expect(r.priceCollarBps).toBe(DEFAULT_RISK_LIMITS.priceCollarBps);
+  });
+
+  it('an instrument row cannot touch book-wide limits', () => {
+    const r = resolveLimits(stored({}), stored({ maxGrossExposure: '1', maxOrdersPerMinute: 1 }));
+    expect(r.maxGrossExposure).toBe(DEFAULT_RISK_LIMITS.maxGrossExposure);
+    expect(r.maxOrdersPerMinute).toBe(DEFAULT_RISK_LIMITS.maxOrdersPerMinute);
+  });
+
+  it('only an explicit removal yields no limit, with its source and reason', () => {
+    const at = '2026-11-25T14:00:00.000Z';
+    const desk = stored({ priceCollarBps: 100 }, { maxSpreadBps: { at, by: 'u1' } });
+    const e = effectiveLimits(desk, stored({ priceCollarBps: null }, { maxOrderQty: { at, by: 'u1' } }));
+    expect(e.fields.priceCollarBps).toEqual({ value: 100, source: 'desk' });
+    expect(e.fields.maxSpreadBps).toMatchObject({ value: null, source: 'removed', removal: { scope: '*' } });
+    expect(e.fields.maxOrderQty).toMatchObject({ source: 'removed', removal: { scope: 'instrument' } });
+    expect(e.fields.maxPosition).toEqual({ value: DEFAULT_RISK_LIMITS.maxPosition, source: 'default' });
+    const r = toRiskLimits(e);
+    expect(r.maxSpreadBps).toBeNull();
+    expect(r.removed?.maxOrderQty).toBe(`limit removed for this instrument by a desk admin at ${at}`);
   });
 });

@@ -1,11 +1,7 @@
 import { type Dec, dec } from '../accounting/decimal.ts';
 import { AppError, ErrorCode } from '../errors.ts';
 import { buildBook, isRiskReducing, withOrder } from './book.ts';
-import {
-  checkCircuitBreaker,
-  DEFAULT_LOSS_STREAK_COUNT,
-  DEFAULT_LOSS_STREAK_THRESHOLD,
-} from './circuit-breaker.ts';
+import { checkCircuitBreaker } from './circuit-breaker.ts';
 import { checkDailyLoss } from './daily-loss.ts';
 import { bookTotals, checkGrossExposure, checkNetDelta, checkNetExposure } from './exposure.ts';
 import { checkInstrument } from './instrument.ts';
@@ -18,73 +14,9 @@ import type { RiskDecision, RuleVerdict } from './reasons.ts';
 import { checkPriceCollar, checkReferencePrice, checkSpread } from './reference-price.ts';
 import type { Derived, OrderIntent, RiskContext, RiskLimits } from './types.ts';
 
+export * from './limits.ts';
 export * from './reasons.ts';
 export type * from './types.ts';
-
-/**
- * Limits a desk gets before it configures any (no '*' row): the protective rules are on, the
- * money limits are for the desk to set. Once a desk row exists its nulls mean "no limit".
- */
-export const DEFAULT_RISK_LIMITS: RiskLimits = Object.freeze({
-  maxOrderQty: null,
-  maxOrderNotional: null,
-  maxPosition: null,
-  maxGrossExposure: null,
-  maxNetExposure: null,
-  maxNetDelta: null,
-  maxOpenLegs: null,
-  maxDailyLoss: null,
-  priceCollarBps: 500,
-  maxReferenceAgeMs: 5_000,
-  maxSpreadBps: 200,
-  duplicateWindowMs: 2_000,
-  maxOrdersPerMinute: 60,
-  lossStreakCount: DEFAULT_LOSS_STREAK_COUNT,
-  lossStreakThreshold: DEFAULT_LOSS_STREAK_THRESHOLD,
-  restricted: false,
-});
-
-export type LimitRow = { [K in keyof RiskLimits]?: RiskLimits[K] | undefined };
-
-const DECIMAL_KEYS = [
-  'maxOrderQty',
-  'maxOrderNotional',
-  'maxPosition',
-  'maxGrossExposure',
-  'maxNetExposure',
-  'maxNetDelta',
-  'maxDailyLoss',
-  'lossStreakThreshold',
-] as const;
-const INT_KEYS = [
-  'maxOpenLegs',
-  'priceCollarBps',
-  'maxReferenceAgeMs',
-  'maxSpreadBps',
-  'duplicateWindowMs',
-  'maxOrdersPerMinute',
-  'lossStreakCount',
-] as const;
-
-/**
- * Effective limits for one order: the desk row ('*', or the defaults when the desk has none)
- * merged with the instrument's row; where both set a limit the stricter (smaller) wins.
- */
-export function resolveLimits(desk: LimitRow | null, instrument: LimitRow | null): RiskLimits {
-  const base: LimitRow = desk ?? DEFAULT_RISK_LIMITS;
-  const out: Record<string, unknown> = { restricted: Boolean(base.restricted || instrument?.restricted) };
-  for (const k of DECIMAL_KEYS) {
-    const a = base[k] ?? null;
-    const b = instrument?.[k] ?? null;
-    out[k] = a === null ? b : b === null ? a : dec(a).lte(dec(b)) ? a : b;
-  }
-  for (const k of INT_KEYS) {
-    const a = base[k] ?? null;
-    const b = instrument?.[k] ?? null;
-    out[k] = a === null ? b : b === null ? a : Math.min(a, b);
-  }
-  return out as unknown as RiskLimits;
-}
 
 /** Price used to value the order: its limit, its stop, else the touch it would take, else the last. */
 function orderPrice(order: OrderIntent, ctx: RiskContext): Dec | null {

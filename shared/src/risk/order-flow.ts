@@ -1,7 +1,7 @@
 import { dec } from '../accounting/decimal.ts';
 import { RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
 import type { OrderIntent, RecentOrderInfo, RiskContext, RiskLimits } from './types.ts';
-import { failed, passed, skipped } from './verdict.ts';
+import { failed, limitRemoved, passed } from './verdict.ts';
 
 const samePrice = (a: string | null | undefined, b: string | null | undefined) =>
   (a ?? null) === null ? (b ?? null) === null : (b ?? null) !== null && dec(a!).eq(dec(b!));
@@ -16,7 +16,7 @@ export const isSameOrder = (o: OrderIntent, r: RecentOrderInfo): boolean =>
 
 /** Duplicate guard: the same order (symbol, side, type, quantity, prices) within the window. */
 export function checkDuplicate(order: OrderIntent, ctx: RiskContext, limits: RiskLimits): RuleVerdict {
-  if (limits.duplicateWindowMs === null) return skipped(RiskRule.DUPLICATE);
+  if (limits.duplicateWindowMs === null) return limitRemoved(RiskRule.DUPLICATE, limits, 'duplicateWindowMs');
   const since = ctx.now.getTime() - limits.duplicateWindowMs;
   const dup = ctx.recentOrders.find((r) => r.createdAt.getTime() > since && isSameOrder(order, r));
   if (dup) {
@@ -35,7 +35,8 @@ export function checkDuplicate(order: OrderIntent, ctx: RiskContext, limits: Ris
 
 /** Order rate throttle: at most N orders per desk in any rolling 60 s (this one included). */
 export function checkThrottle(ctx: RiskContext, limits: RiskLimits): RuleVerdict {
-  if (limits.maxOrdersPerMinute === null) return skipped(RiskRule.THROTTLE);
+  if (limits.maxOrdersPerMinute === null)
+    return limitRemoved(RiskRule.THROTTLE, limits, 'maxOrdersPerMinute');
   const since = ctx.now.getTime() - 60_000;
   const current = ctx.recentOrders.filter((r) => r.createdAt.getTime() > since).length;
   const requested = current + 1;

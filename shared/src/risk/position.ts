@@ -2,7 +2,7 @@ import { dec } from '../accounting/decimal.ts';
 import { type Book, isOpen, worstAbs } from './book.ts';
 import { RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
 import type { OrderIntent, RiskLimits } from './types.ts';
-import { failed, passed, skipped } from './verdict.ts';
+import { failed, limitRemoved, passed } from './verdict.ts';
 
 /**
  * Max absolute position in the ordered instrument, with working orders counted at once. An
@@ -15,7 +15,7 @@ export function checkPosition(
   after: Book,
   limits: RiskLimits,
 ): RuleVerdict {
-  if (limits.maxPosition === null) return skipped(RiskRule.POSITION);
+  if (limits.maxPosition === null) return limitRemoved(RiskRule.POSITION, limits, 'maxPosition');
   const limit = dec(limits.maxPosition);
   const current = before.get(order.symbol);
   const currentAbs = current ? worstAbs(current) : dec(0);
@@ -32,7 +32,7 @@ export function checkPosition(
 
 /** Max number of instruments with a position or a working order (legs). */
 export function checkOpenLegs(before: Book, after: Book, limits: RiskLimits): RuleVerdict {
-  if (limits.maxOpenLegs === null) return skipped(RiskRule.OPEN_LEGS);
+  if (limits.maxOpenLegs === null) return limitRemoved(RiskRule.OPEN_LEGS, limits, 'maxOpenLegs');
   const count = (b: Book) => [...b.values()].filter(isOpen).length;
   const current = count(before);
   const projected = count(after);

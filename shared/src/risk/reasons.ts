@@ -54,16 +54,25 @@ export const RiskReason = {
 } as const;
 export type RiskReason = (typeof RiskReason)[keyof typeof RiskReason];
 
+/**
+ * A rule's status: `not_applicable` when the rule had nothing to check for this order (a market
+ * order has no limit price to collar; a limit a desk admin removed). It never blocks, and its
+ * `message` always says why, so the console shows it instead of hiding it.
+ */
+export const RuleStatus = { PASSED: 'passed', FAILED: 'failed', NOT_APPLICABLE: 'not_applicable' } as const;
+export type RuleStatus = (typeof RuleStatus)[keyof typeof RuleStatus];
+
 /** One rule's outcome. Numbers are decimal strings (money, quantities) or integer strings. */
 export interface RuleVerdict {
   readonly rule: RiskRule;
+  readonly status: RuleStatus;
+  /** False only for `failed`: kept for callers that need a yes/no. */
   readonly passed: boolean;
   readonly code?: RiskReason;
   readonly limit?: string;
   readonly requested?: string;
   readonly current?: string;
-  /** Set when the rule had nothing to check (no limit configured, rule not applicable). */
-  readonly skipped?: boolean;
+  /** Why it failed or is not applicable (always set for those), or a note on a pass. */
   readonly message?: string;
 }
 

@@ -2,7 +2,7 @@ import { BPS, type Dec, dec, ONE } from '../accounting/decimal.ts';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from '../market/event-time.ts';
 import { RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
 import type { Derived, OrderIntent, QuoteInfo, RiskContext, RiskLimits } from './types.ts';
-import { failed, passed, skipped } from './verdict.ts';
+import { failed, limitRemoved, notApplicable, passed } from './verdict.ts';
 
 /** Reference price of a quote: the mid when both sides exist, else the last trade. */
 export function referencePrice(q: QuoteInfo | null): Dec | null {
@@ -23,11 +23,12 @@ export const quoteAgeMs = (q: QuoteInfo, now: Date): number => now.getTime() - q
  * risk-increasing orders; risk-reducing orders still pass so a desk can always get flat.
  */
 export function checkReferencePrice(d: Derived, ctx: RiskContext, limits: RiskLimits): RuleVerdict {
-  if (limits.maxReferenceAgeMs === null) return skipped(RiskRule.REFERENCE_PRICE);
+  if (limits.maxReferenceAgeMs === null)
+    return limitRemoved(RiskRule.REFERENCE_PRICE, limits, 'maxReferenceAgeMs');
   const ref = referencePrice(ctx.quote);
   if (ref === null || !ctx.quote) {
     return d.reducing
-      ? passed(RiskRule.REFERENCE_PRICE)
+      ? notApplicable(RiskRule.REFERENCE_PRICE, 'no reference price; risk-reducing order allowed')
       : failed(
           RiskRule.REFERENCE_PRICE,
           RiskReason.NO_REFERENCE_PRICE,
@@ -71,15 +72,19 @@ export function checkPriceCollar(
   ctx: RiskContext,
   limits: RiskLimits,
 ): RuleVerdict {
-  if (limits.priceCollarBps === null) return skipped(RiskRule.PRICE_COLLAR);
+  if (limits.priceCollarBps === null) return limitRemoved(RiskRule.PRICE_COLLAR, limits, 'priceCollarBps');
   if (order.orderType === 'market' || order.orderType === 'stop' || !order.limitPrice) {
-    return skipped(RiskRule.PRICE_COLLAR, 'no limit price to collar');
+    return notApplicable(
+      RiskRule.PRICE_COLLAR,
+      `${order.orderType.replace('_', ' ')} order: no limit price to collar`,
+      { limit: limits.priceCollarBps },
+    );
   }
   const anchor =
     order.orderType === 'stop_limit' && order.stopPrice ? dec(order.stopPrice) : referencePrice(ctx.quote);
   if (anchor === null) {
     return d.reducing
-      ? skipped(RiskRule.PRICE_COLLAR, 'no reference price; risk-reducing order')
+      ? notApplicable(RiskRule.PRICE_COLLAR, 'no reference price; risk-reducing order')
       : failed(RiskRule.PRICE_COLLAR, RiskReason.NO_REFERENCE_PRICE, 'no reference price to collar against');
   }
   const band = dec(limits.priceCollarBps).div(BPS);
@@ -98,7 +103,7 @@ export function checkPriceCollar(
 
 /** Spread guard: the quoted spread, in bps of the mid, must not exceed max_spread_bps. */
 export function checkSpread(ctx: RiskContext, limits: RiskLimits): RuleVerdict {
-  if (limits.maxSpreadBps === null) return skipped(RiskRule.SPREAD);
+  if (limits.maxSpreadBps === null) return limitRemoved(RiskRule.SPREAD, limits, 'maxSpreadBps');
   const q = ctx.quote;
   if (!q?.bid || !q.ask) {
     return failed(RiskRule.SPREAD, RiskReason.NO_QUOTE, 'no two-sided quote to measure the spread', {

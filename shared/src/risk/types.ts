@@ -87,7 +87,11 @@ export interface RiskContext {
   readonly halt: { readonly global: boolean; readonly desk: boolean };
 }
 
-/** Effective limits after merging the desk row ('*') and the instrument row; null = no limit. */
+/**
+ * Effective limits after merging platform defaults, the desk row ('*') and the instrument row
+ * (limits.ts). A null value exists only for a limit a desk admin removed explicitly; `removed`
+ * then says why, and the rule reports itself not applicable with that reason.
+ */
 export interface RiskLimits {
   readonly maxOrderQty: string | null;
   readonly maxOrderNotional: string | null;
@@ -105,7 +109,12 @@ export interface RiskLimits {
   readonly lossStreakCount: number | null;
   readonly lossStreakThreshold: string | null;
   readonly restricted: boolean;
+  /** Reason per removed limit (e.g. "limit removed by a desk admin at …"). */
+  readonly removed?: Readonly<Partial<Record<LimitKey, string>>>;
 }
+
+/** The limit-valued keys of RiskLimits. */
+export type LimitKey = Exclude<keyof RiskLimits, 'restricted' | 'removed'>;
 
 /** Values derived once per evaluation and shared by the rules. */
 export interface Derived {

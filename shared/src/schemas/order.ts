@@ -78,16 +78,36 @@ export const idempotencyKey = z
   .max(128)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
-export const ruleVerdict = z.object({
-  rule: z.string(),
-  passed: z.boolean(),
-  code: z.string().optional(),
-  limit: z.string().optional(),
-  requested: z.string().optional(),
-  current: z.string().optional(),
-  skipped: z.boolean().optional(),
-  message: z.string().optional(),
-});
+export const ruleStatus = z.enum(['passed', 'failed', 'not_applicable']);
+
+/**
+ * One rule's verdict (shared/src/risk/reasons.ts RuleVerdict). Verdicts stored before `status`
+ * existed (orders.denial, proposals.risk_check) carry `skipped` instead: the preprocess derives
+ * their status so old rows stay readable and nothing shows as silently passed.
+ */
+export const ruleVerdict = z.preprocess(
+  (v) =>
+    v && typeof v === 'object' && !('status' in v)
+      ? {
+          ...v,
+          status: (v as { skipped?: boolean }).skipped
+            ? 'not_applicable'
+            : (v as { passed?: boolean }).passed
+              ? 'passed'
+              : 'failed',
+        }
+      : v,
+  z.object({
+    rule: z.string(),
+    status: ruleStatus,
+    passed: z.boolean(),
+    code: z.string().optional(),
+    limit: z.string().optional(),
+    requested: z.string().optional(),
+    current: z.string().optional(),
+    message: z.string().optional(),
+  }),
+);
 export type RuleVerdictView = z.infer<typeof ruleVerdict>;
 
 export const orderView = z.object({

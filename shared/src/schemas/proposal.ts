@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ruleVerdict } from './order.ts';
 
 /**
  * Trade proposals. `tradeProposalSchema` is what a decider (the model or the rule-based one)
@@ -83,16 +84,8 @@ export const proposalStatusSchema = z.enum([
 ]);
 export type ProposalStatus = z.infer<typeof proposalStatusSchema>;
 
-export const riskRuleVerdictSchema = z.object({
-  rule: z.string(),
-  passed: z.boolean(),
-  code: z.string().optional(),
-  limit: z.string().optional(),
-  requested: z.string().optional(),
-  current: z.string().optional(),
-  skipped: z.boolean().optional(),
-  message: z.string().optional(),
-});
+/** The governor's verdict per rule: one schema for orders and proposals (order.ts). */
+export const riskRuleVerdictSchema = ruleVerdict;
 
 export const proposalViewSchema = z.object({
   id: z.string(),
