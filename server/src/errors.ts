@@ -2,6 +2,7 @@ import { AppError, type ErrorCode } from '@aegis/shared/errors';
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { ZodError } from 'zod';
+import { unavailableOf } from './transient-errors.ts';
 
 /**
  * The one place where domain errors become tRPC errors. Domain code throws `AppError`; a
@@ -27,9 +28,13 @@ export function trpcCodeOf(code: ErrorCode): TRPC_ERROR_CODE_KEY {
   return CODE_MAP[code];
 }
 
-/** Maps an AppError (possibly wrapped by tRPC as the cause) to a TRPCError that keeps it as cause. */
+/**
+ * Maps an AppError (possibly wrapped by tRPC as the cause) to a TRPCError that keeps it as cause.
+ * A database or Redis that cannot be reached right now is the service being unavailable, not a
+ * bug: 503 with Retry-After (transient-errors.ts), so clients retry instead of reporting a 500.
+ */
 export function toTRPCError(error: unknown): TRPCError {
-  const app = findAppError(error);
+  const app = findAppError(error) ?? unavailableOf(error);
   if (app) {
     // INTERNAL AppErrors are still internal: their message is not for the client.
     return new TRPCError({ code: CODE_MAP[app.code], message: app.message, cause: app });
@@ -56,12 +61,19 @@ export function findZodError(error: unknown): ZodError | undefined {
   return undefined;
 }
 
-/** Field-level problems of an input, `path` joined with dots; never the offending value. */
+/**
+ * Field-level problems of an input, `path` joined with dots; never the offending value. An
+ * unknown key is its own field (`order.tenantId: unknown key`), so the client learns which key
+ * to remove rather than "(input): Unrecognized key".
+ */
 export function zodFieldErrors(error: ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(input)',
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) => {
+    const at = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: [...at, key].join('.'), message: 'unknown key' }));
+    }
+    return [{ path: at.join('.') || '(input)', message: issue.message }];
+  });
 }
 
 /**

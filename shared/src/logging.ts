@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { serializeError } from './error-serializer.ts';
 
 /**
  * Paths pino redacts wherever they appear. Redaction is configuration, not discipline: a token
@@ -57,6 +58,8 @@ export function createLogger(
     name: options.name,
     level: options.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // Errors lose their bind values and SQL text before they are written (error-serializer.ts).
+    serializers: { err: serializeError, error: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
     base: options.base ?? { pid: process.pid },
     formatters: { level: (label) => ({ level: label }) },

@@ -1,4 +1,4 @@
-import { orders, outbox } from '@aegis/shared/db';
+import { orders, outbox, proposals } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { applyOrderEvent, isTerminal } from '@aegis/shared/orders/state';
@@ -53,6 +53,24 @@ export async function setAuditContext(tx: Tx, meta: RequestMeta): Promise<void> 
   await tx.execute(
     sql`select set_config('app.request_id', ${meta.requestId ?? ''}, true), set_config('app.client_ip', ${meta.ip ?? ''}, true)`,
   );
+}
+
+/**
+ * An order may name only a proposal of its own desk. The column has no foreign key (and one would
+ * not see RLS), so without this check another desk's proposal id was stored as the link.
+ */
+async function assertOwnProposal(tx: Tx, tenantId: string, proposalId: string): Promise<void> {
+  const [own] = await tx
+    .select({ id: proposals.id })
+    .from(proposals)
+    .where(and(eq(proposals.tenantId, tenantId), eq(proposals.id, proposalId)))
+    .limit(1);
+  if (!own) {
+    throw new AppError(ErrorCode.NOT_FOUND, 'order.proposalId: no such proposal on this desk', {
+      reason: 'unknown_reference',
+      field: 'order.proposalId',
+    });
+  }
 }
 
 const intentOf = (input: PlaceOrderInput, origin: OrderIntent['origin']): OrderIntent => ({
@@ -124,6 +142,7 @@ export class OrderService {
 
   async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string, now: Date): Promise<OrderView> {
     await lockDeskOrders(tx, req.tenantId);
+    if (req.input.proposalId) await assertOwnProposal(tx, req.tenantId, req.input.proposalId);
     const intent = intentOf(req.input, req.origin);
     const { ctx, limits } = await loadRiskInputs(tx, req.tenantId, intent, {
       quotes: this.#deps.quotes,

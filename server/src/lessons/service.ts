@@ -1,5 +1,5 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
-import { lessons, proposals, tradeOutcomes } from '@aegis/shared/db';
+import { instruments, lessons, proposals, tradeOutcomes } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
 import type { LessonView, TradeOutcomeInput } from '@aegis/shared/schemas/lesson';
 import type { SignalView } from '@aegis/shared/schemas/signal';
@@ -29,6 +29,19 @@ export interface RecordedOutcome {
   readonly lesson: LessonView | null;
 }
 
+const unknownReference = (field: string, what: string) =>
+  new AppError('NOT_FOUND', `${field}: ${what}`, { reason: 'unknown_reference', field });
+
+/** An outcome is about an instrument the platform knows (the edge checks it; see trades router). */
+export async function assertKnownInstrument(tx: Tx, symbol: string): Promise<void> {
+  const [known] = await tx
+    .select({ id: instruments.id })
+    .from(instruments)
+    .where(eq(instruments.symbol, symbol))
+    .limit(1);
+  if (!known) throw unknownReference('instrument', 'no such instrument');
+}
+
 export async function recordOutcome(
   tx: Tx,
   tenantId: string,
@@ -47,7 +60,11 @@ export async function recordOutcome(
       .select({ id: proposals.id })
       .from(proposals)
       .where(and(eq(proposals.tenantId, tenantId), eq(proposals.id, input.proposalId)));
-    if (!own) throw new AppError('NOT_FOUND', 'No such proposal');
+    if (!own) throw unknownReference('proposalId', 'no such proposal on this desk');
+  }
+  // Signals are market-wide; the id must still name one, or the lesson would cite nothing.
+  if (input.signalId && !(await getSignalView(tx, input.signalId))) {
+    throw unknownReference('signalId', 'no such signal');
   }
   const [outcome] = await tx
     .insert(tradeOutcomes)

@@ -1,5 +1,7 @@
 import { agentSettings } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import { instrumentSymbol } from '@aegis/shared/schemas/order';
+import { safeText } from '@aegis/shared/schemas/text';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import type { AgentStatusEvent } from '../agent/agent.ts';
@@ -24,13 +26,6 @@ import { decisionsOf } from './proposals.ts';
  * `desk.setMode` permission (admin, recent re-auth) and the server's global AUTONOMOUS_ENABLED;
  * a refused switch is audited.
  */
-const symbol = z
-  .string()
-  .trim()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9._:/-]+$/, 'symbol has invalid characters');
-
 const settingsView = z.object({
   configured: z.boolean(),
   mode: z.enum(['confirmation', 'autonomous']),
@@ -47,7 +42,7 @@ const settingsView = z.object({
 const settingsInput = z
   .strictObject({
     mode: z.enum(['confirmation', 'autonomous']).optional(),
-    instruments: z.array(symbol).max(200).optional(),
+    instruments: z.array(instrumentSymbol).max(200).optional(),
     maxProposalsPerHour: z.number().int().min(0).max(1000).optional(),
     riskPreset: z.enum(['conservative', 'balanced', 'aggressive']).optional(),
     proposalTtlSeconds: z.number().int().min(10).max(86_400).optional(),
@@ -178,7 +173,7 @@ export const agentRouter = createTRPCRouter({
     .input(
       z
         .strictObject({
-          question: z.string().trim().min(1).max(2000),
+          question: safeText(2000, { multiline: true }),
           signalId: z.uuid().optional(),
           proposalId: z.uuid().optional(),
         })

@@ -1,5 +1,6 @@
 import { orderView } from '@aegis/shared/schemas/order';
 import { proposalViewSchema } from '@aegis/shared/schemas/proposal';
+import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
 import { actorOf } from '../auth/principal.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
@@ -12,7 +13,7 @@ import { decisionsOf } from './proposals.ts';
  */
 const decideInput = z.strictObject({
   proposalId: z.uuid(),
-  reason: z.string().trim().min(1).max(1000).optional(),
+  reason: safeText(1000, { multiline: true }).optional(),
 });
 
 export const approvalsRouter = createTRPCRouter({

@@ -1,3 +1,5 @@
+import { queryInstantString, rangeInOrder } from '@aegis/shared/schemas/instant';
+import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
 import { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from '../audit/chain.ts';
 import { audit } from '../audit/service.ts';
@@ -11,7 +13,7 @@ import { createTRPCRouter, deskProcedure, protectedProcedure } from '../trpc.ts'
  * those run without a desk setting, where RLS shows platform rows only.
  */
 
-const shortText = (max: number) => z.string().min(1).max(max);
+const shortText = (max: number) => safeText(max);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 
 const auditEntry = z.object({
@@ -42,12 +44,13 @@ const listInput = z
     targetType: shortText(64).optional(),
     targetId: shortText(128).optional(),
     outcome: z.enum(AUDIT_OUTCOMES).optional(),
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
+    from: queryInstantString.optional(),
+    to: queryInstantString.optional(),
     cursor: shortText(64).optional(),
     sinceSeq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     limit: z.number().int().min(1).max(200).default(50),
   })
+  .superRefine(rangeInOrder)
   .default({ limit: 50 });
 
 const verifyInput = z

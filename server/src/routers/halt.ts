@@ -1,5 +1,6 @@
 import { AppError } from '@aegis/shared/errors';
 import { haltScope, haltState } from '@aegis/shared/schemas/order-risk';
+import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
 import { actorOf } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
@@ -20,7 +21,7 @@ function requireScope(ctx: Pick<Context, 'principal'>, scope: 'global' | 'desk')
 export const haltRouter = createTRPCRouter({
   engage: deskProcedure
     .meta({ scope: 'trade', permission: 'killswitch.engage', reauth: true, riskReducing: true })
-    .input(z.strictObject({ scope: haltScope.default('desk'), reason: z.string().trim().min(1).max(500) }))
+    .input(z.strictObject({ scope: haltScope.default('desk'), reason: safeText(500) }))
     .output(z.object({ state: haltState, cancelsQueued: z.number().int() }))
     .mutation(({ ctx, input }) => {
       requireScope(ctx, input.scope);

@@ -6,6 +6,7 @@ import {
   tsIsoOrNull,
   uuidSchema,
 } from '@aegis/shared/schemas/identity';
+import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
 import { audit } from '../audit/service.ts';
 import { type ApiKeyListItem, createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.ts';
@@ -18,12 +19,7 @@ import { createTRPCRouter, deskProcedure } from '../trpc.ts';
  * every key of the desk. A key's scopes never exceed what its creator's role can use, nor (when
  * a key creates a key) the creating key's own scopes.
  */
-const keyName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(100)
-  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+const keyName = safeText(100);
 
 const toApiKey = (k: ApiKeyListItem) => ({
   id: k.id,

@@ -4,6 +4,7 @@ import {
   MAX_INGEST_BATCH,
   sequenceGapSchema,
 } from '@aegis/shared/schemas/orderflow';
+import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
 import { streamsOf } from '../agent/runtime.ts';
 import { findGaps, ingestOrderflow } from '../orderflow/service.ts';
@@ -44,7 +45,7 @@ export const orderflowRouter = createTRPCRouter({
     .input(
       z
         .strictObject({
-          source: z.string().min(1).max(64).optional(),
+          source: safeText(64).optional(),
           fromSequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
           toSequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
           limit: z.number().int().min(1).max(MAX_INGEST_BATCH).default(500),

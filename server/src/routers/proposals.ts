@@ -6,6 +6,7 @@ import {
   proposalViewSchema,
   riskRuleVerdictSchema,
 } from '@aegis/shared/schemas/proposal';
+import { safeText } from '@aegis/shared/schemas/text';
 import { tracked } from '@trpc/server';
 import { and, asc, eq, gt, or } from 'drizzle-orm';
 import { z } from 'zod';
@@ -35,7 +36,7 @@ export const proposalsRouter = createTRPCRouter({
       z
         .strictObject({
           status: proposalStatusSchema.optional(),
-          cursor: z.string().min(1).max(200).optional(),
+          cursor: safeText(200).optional(),
           limit: z.number().int().min(1).max(200).default(50),
         })
         .default({ limit: 50 }),
@@ -73,7 +74,7 @@ export const proposalsRouter = createTRPCRouter({
   /** Every change to the desk's proposals, live; reconnecting with `lastEventId` catches up. */
   onChange: deskProcedure
     .meta({ scope: 'read', permission: 'desk.read' })
-    .input(z.strictObject({ lastEventId: z.string().max(300).nullish() }).default({}))
+    .input(z.strictObject({ lastEventId: safeText(300, { min: 0 }).nullish() }).default({}))
     .subscription(async function* ({ ctx, input, signal }) {
       const tenantId = ctx.desk.id;
       const feed = await openChannelFeed(ctx.bus, streamsOf(ctx).proposalChanged(tenantId), { signal });

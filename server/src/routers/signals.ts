@@ -6,6 +6,7 @@ import {
   signalDecisionViewSchema,
   signalViewSchema,
 } from '@aegis/shared/schemas/signal';
+import { safeText } from '@aegis/shared/schemas/text';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { streamsOf } from '../agent/runtime.ts';
@@ -102,7 +103,7 @@ export const signalsRouter = createTRPCRouter({
         .strictObject({
           signalId: z.uuid(),
           decision: signalDecisionKindSchema,
-          note: z.string().trim().min(1).max(2000).optional(),
+          note: safeText(2000, { multiline: true }).optional(),
         })
         .refine((i) => i.decision !== 'note' || i.note !== undefined, {
           path: ['note'],
@@ -129,8 +130,8 @@ export const signalsRouter = createTRPCRouter({
     .input(
       z
         .strictObject({
-          lastEventId: z.string().max(200).nullish(),
-          instrument: z.string().min(1).max(64).optional(),
+          lastEventId: safeText(200, { min: 0 }).nullish(),
+          instrument: safeText(64).optional(),
           minScore: z.number().min(0).max(1).optional(),
         })
         .default({}),

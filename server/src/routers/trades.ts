@@ -2,7 +2,7 @@ import { lessonViewSchema, tradeOutcomeInputSchema } from '@aegis/shared/schemas
 import { z } from 'zod';
 import { audit } from '../audit/service.ts';
 import { actorOf } from '../auth/principal.ts';
-import { recordOutcome } from '../lessons/service.ts';
+import { assertKnownInstrument, recordOutcome } from '../lessons/service.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 import { decisionsOf } from './proposals.ts';
 
@@ -13,6 +13,7 @@ export const tradesRouter = createTRPCRouter({
     .input(tradeOutcomeInputSchema)
     .output(z.object({ outcomeId: z.string(), pnl: z.string(), lesson: lessonViewSchema.nullable() }))
     .mutation(async ({ ctx, input }) => {
+      await assertKnownInstrument(ctx.tx, input.instrument);
       const recorded = await recordOutcome(ctx.tx, ctx.desk.id, input, decisionsOf(ctx).embedder);
       await audit.record(ctx.tx, {
         action: 'trades.recordOutcome',

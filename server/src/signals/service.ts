@@ -174,7 +174,12 @@ export async function recordDecision(
   },
 ): Promise<SignalDecisionView> {
   const exists = await getSignalView(tx, input.signalId);
-  if (!exists) throw new AppError('NOT_FOUND', 'No such signal');
+  if (!exists) {
+    throw new AppError('NOT_FOUND', 'signalId: no such signal', {
+      reason: 'unknown_reference',
+      field: 'signalId',
+    });
+  }
   const [row] = await tx
     .insert(signalDecisions)
     .values({

@@ -12,23 +12,52 @@ import {
 let t: TestServer;
 let admin: Client;
 let jar: CookieJar;
+const SIGNAL_ID = '6f1d3a52-8c4e-4b7a-9e21-0d5c7b8a9f10';
 
 beforeAll(async () => {
   t = await startTestServer();
   const s = await signIn(t.url, t.admin.email, t.admin.password);
   admin = s.client;
   jar = s.jar;
+  // A real signal and instrument, so a bad note or instrument is the only thing wrong.
+  await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
+    values ('BTC-USD', 'COINBASE', 'crypto', '0.01', '0.00000001', '24x7') on conflict do nothing`;
+  await t.owner`insert into signals (id, ts, ts_event, symbol, direction, pattern, score, features, model_version)
+    values (${SIGNAL_ID}, now(), now(), 'BTC-USD', 'long', 'breakout', 0.8, '{}'::jsonb, 'test')`;
 });
 afterAll(async () => {
   await t?.close();
 });
 
 async function counts() {
-  const [r] = await t.owner<{ users: number; tenants: number; keys: number; memberships: number }[]>`
+  const [r] = await t.owner<
+    {
+      users: number;
+      tenants: number;
+      keys: number;
+      memberships: number;
+      orders: number;
+      decisions: number;
+      outcomes: number;
+    }[]
+  >`
     select (select count(*)::int from users) as users, (select count(*)::int from tenants) as tenants,
-           (select count(*)::int from api_keys) as keys, (select count(*)::int from memberships) as memberships`;
+           (select count(*)::int from api_keys) as keys, (select count(*)::int from memberships) as memberships,
+           (select count(*)::int from orders) as orders, (select count(*)::int from signal_decisions) as decisions,
+           (select count(*)::int from trade_outcomes) as outcomes`;
   return r!;
 }
+
+const ORDER = { symbol: 'BTC-USD', side: 'buy', orderType: 'market', quantity: '1' };
+const OUTCOME = {
+  instrument: 'BTC-USD',
+  side: 'buy',
+  quantity: '1',
+  entryPrice: '100',
+  exitPrice: '90',
+  openedAt: '2026-03-02T14:00:00Z',
+  closedAt: '2026-03-02T15:00:00Z',
+};
 
 /** Calls a mutation with raw (untyped) input, as a hostile client would. */
 const raw = (fn: object, input: unknown) =>
@@ -54,7 +83,7 @@ describe('bad inputs are refused with BAD_REQUEST naming the field, and write no
           role: 'trader',
           isPlatformAdmin: true,
         }),
-      '(input)',
+      'isPlatformAdmin',
     ],
     [
       'enum outside its values',
@@ -115,7 +144,78 @@ describe('bad inputs are refused with BAD_REQUEST naming the field, and write no
     [
       'prototype pollution key',
       () => raw(admin.desks.create, JSON.parse('{"name":"d","__proto__":{"admin":true}}')),
-      '(input)',
+      '__proto__',
+    ],
+    // Control characters (NUL reached PostgreSQL and failed with a 500 that logged the bind values).
+    [
+      'NUL in the sign-in email',
+      () => raw(admin.auth.login, { email: 'nul\u0000typed@example.com', password: 'whatever-password' }),
+      'email',
+    ],
+    [
+      'NUL in a signal decision note',
+      () => raw(admin.signals.decide, { signalId: SIGNAL_ID, decision: 'note', note: 'looks\u0000good' }),
+      'note',
+    ],
+    [
+      'NUL in an outcome instrument',
+      () => raw(admin.trades.recordOutcome, { ...OUTCOME, instrument: 'BTC\u0000USD' }),
+      'instrument',
+    ],
+    [
+      'escape sequence in a rejection reason',
+      () =>
+        raw(admin.approvals.reject, {
+          proposalId: '00000000-0000-4000-8000-000000000000',
+          reason: 'all \u001b[2J clear',
+        }),
+      'reason',
+    ],
+    // Unknown keys inside nested objects are refused with the key named, not silently dropped.
+    [
+      'tenantId inside an order',
+      () =>
+        raw(admin.orders.place, {
+          idempotencyKey: 'bad-input-order-1',
+          order: { ...ORDER, tenantId: '00000000-0000-4000-8000-000000000000' },
+        }),
+      'order.tenantId',
+    ],
+    [
+      '__proto__ inside an order',
+      () =>
+        raw(
+          admin.orders.place,
+          JSON.parse(
+            `{"idempotencyKey":"bad-input-order-2","order":${JSON.stringify(ORDER).slice(0, -1)},"__proto__":{"isAdmin":true}}}`,
+          ),
+        ),
+      'order.__proto__',
+    ],
+    [
+      'unknown key in a governor dry run',
+      () =>
+        (admin.risk.check as unknown as { query: (i: unknown) => Promise<unknown> }).query({
+          ...ORDER,
+          venue: 'X',
+        }),
+      'venue',
+    ],
+    // Times are checked for order and plausibility.
+    [
+      'outcome closed before it opened',
+      () => raw(admin.trades.recordOutcome, { ...OUTCOME, closedAt: '2026-03-02T13:00:00Z' }),
+      'closedAt',
+    ],
+    [
+      'outcome opened before 2000',
+      () => raw(admin.trades.recordOutcome, { ...OUTCOME, openedAt: '1970-01-01T00:00:00Z' }),
+      'openedAt',
+    ],
+    [
+      'outcome closed in the far future',
+      () => raw(admin.trades.recordOutcome, { ...OUTCOME, closedAt: '2999-01-01T00:00:00Z' }),
+      'closedAt',
     ],
   ];
 
@@ -130,6 +230,13 @@ describe('bad inputs are refused with BAD_REQUEST naming the field, and write no
       expect(await counts()).toEqual(before);
     });
   }
+
+  it('nothing of a refused input reaches the log, and nothing is logged as a server error', () => {
+    const wire = JSON.stringify(t.logs);
+    expect(wire).not.toContain('typed@example.com');
+    expect(wire).not.toContain('looks');
+    expect(t.logs.filter((l) => l.level === 'error' || l.level === 'fatal')).toEqual([]);
+  });
 });
 
 describe('hostile strings that are valid input are stored and returned verbatim, never executed', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from './text.ts';
 
 /**
  * Identity objects as they cross the API (tRPC outputs and inputs): users, desks, roles,
@@ -19,27 +20,20 @@ export type Role = z.infer<typeof roleSchema>;
 export const apiKeyScopeSchema = z.enum(['read', 'trade', 'admin']);
 export type ApiKeyScope = z.infer<typeof apiKeyScopeSchema>;
 
-/** Email as typed by a person: trimmed, bounded (RFC 5321 path limit), one @, no spaces. */
-export const emailSchema = z
-  .string()
-  .trim()
-  .min(3)
-  .max(254)
-  .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
+/** Email as typed by a person: trimmed, bounded (RFC 5321 path limit), one @, no spaces or controls. */
+export const emailSchema = safeText(254, { min: 3 }).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
 
-export const displayNameSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(100)
-  // Control characters would corrupt logs and terminals.
-  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+export const displayNameSchema = safeText(100);
 
 export const deskNameSchema = displayNameSchema;
 export const uuidSchema = z.uuid();
 
-/** Password inputs: bounded before hashing; the policy (length, common list) is enforced by the server. */
-export const passwordInputSchema = z.string().min(1).max(1024);
+/**
+ * Password inputs: bounded before hashing, taken as typed (never trimmed); the policy (length,
+ * common list) is enforced by the server. Control characters are refused: they are never typed
+ * on purpose, and a NUL would be refused by nothing else before the hash.
+ */
+export const passwordInputSchema = safeText(1024, { trim: false });
 
 export const userSchema = z.object({
   id: z.uuid(),

@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { queryInstant, rangeInOrder } from './instant.ts';
 
 /** Positions, P&L and equity at the edges (average-cost accounting; see accounting/position.ts). */
 
-/** Instants cross the API as ISO 8601 strings (no transformer); the service gets a Date. */
-const isoInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 export const positionView = z.object({
   symbol: z.string(),
   quantity: z.string(),
@@ -36,11 +35,13 @@ export const pnlSummary = z.object({
 });
 export type PnlSummary = z.infer<typeof pnlSummary>;
 
-export const equitySeriesInput = z.strictObject({
-  from: isoInstant.optional(),
-  to: isoInstant.optional(),
-  limit: z.number().int().min(1).max(10_000).default(2_000),
-});
+export const equitySeriesInput = z
+  .strictObject({
+    from: queryInstant.optional(),
+    to: queryInstant.optional(),
+    limit: z.number().int().min(1).max(10_000).default(2_000),
+  })
+  .superRefine(rangeInOrder);
 export type EquitySeriesInput = z.infer<typeof equitySeriesInput>;
 
 export const equityPoint = z.object({

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { queryInstant } from './instant.ts';
+import { safeText } from './text.ts';
 
 /**
  * Orders at the edges (tRPC inputs/outputs, CLI, web). Quantities and prices are decimal strings,
@@ -8,8 +10,6 @@ const DECIMAL_RE = /^(?:0|[1-9]\d{0,25})(?:\.\d{1,12})?$/;
 
 /** A non-negative decimal string with at most 26 integer and 12 fractional digits (numeric(38,12)). */
 
-/** Instants cross the API as ISO 8601 strings (no transformer); the service gets a Date. */
-const isoInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 export const decimalString = z
   .string()
   .trim()
@@ -35,15 +35,11 @@ export const orderStatus = z.enum([
   'denied',
   'unknown',
 ]);
-export const instrumentSymbol = z
-  .string()
-  .trim()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9._:/-]+$/, 'symbol has invalid characters');
+export const instrumentSymbol = safeText(64).regex(/^[A-Za-z0-9._:/-]+$/, 'symbol has invalid characters');
 
 export const placeOrderInput = z
-  .object({
+  // Strict: a key the API does not know (`tenantId`, `__proto__`) is refused by name, never dropped.
+  .strictObject({
     symbol: instrumentSymbol,
     side: orderSide,
     orderType: orderType,
@@ -157,6 +153,6 @@ export const listOrdersInput = z.strictObject({
   symbol: instrumentSymbol.optional(),
   limit: z.number().int().min(1).max(500).default(100),
   /** Keyset cursor: orders created before this instant. */
-  before: isoInstant.optional(),
+  before: queryInstant.optional(),
 });
 export type ListOrdersInput = z.infer<typeof listOrdersInput>;

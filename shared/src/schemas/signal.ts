@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { queryInstantString, rangeInOrder } from './instant.ts';
+import { safeText } from './text.ts';
 
 /**
  * Signals: scored pattern detections from the engine (table `signals`, stream `aegis:signals`),
@@ -78,15 +80,16 @@ export type SignalDecisionView = z.infer<typeof signalDecisionViewSchema>;
 
 export const listSignalsInputSchema = z
   .strictObject({
-    instrument: z.string().min(1).max(64).optional(),
+    instrument: safeText(64).optional(),
     pattern: signalPatternSchema.optional(),
     direction: signalDirectionSchema.optional(),
-    from: isoTime.optional(),
-    to: isoTime.optional(),
+    from: queryInstantString.optional(),
+    to: queryInstantString.optional(),
     minScore: z.number().min(0).max(1).optional(),
     /** Opaque cursor from the previous page's `nextCursor`. */
-    cursor: z.string().min(1).max(200).optional(),
+    cursor: safeText(200).optional(),
     limit: z.number().int().min(1).max(500).default(100),
   })
+  .superRefine(rangeInOrder)
   .default({ limit: 100 });
 export type ListSignalsInput = z.infer<typeof listSignalsInputSchema>;
