@@ -96,12 +96,19 @@ const t = initTRPC
       const zod = error.code === 'BAD_REQUEST' ? findZodError(error) : undefined;
       const app = findAppError(error);
       const internal = error.code === 'INTERNAL_SERVER_ERROR';
-      const fields = zod ? zodFieldErrors(zod) : null;
+      // A domain error about one input field (a reference not found on the desk) names it too.
+      const field = typeof app?.details?.field === 'string' ? app.details.field : null;
+      const fields = zod
+        ? zodFieldErrors(zod)
+        : field && !internal
+          ? [{ path: field, message: app!.message }]
+          : null;
       let message = shape.message;
       // Unexpected errors: the cause is logged (observe middleware / http onError), the client
       // gets a generic message and the request id to quote.
       if (internal) message = `Internal server error (request ${requestId ?? 'unknown'})`;
-      else if (fields) message = `Invalid input: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`;
+      else if (zod && fields)
+        message = `Invalid input: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`;
       const data: ErrorData = {
         code: shape.data.code,
         httpStatus: shape.data.httpStatus,
@@ -143,6 +150,13 @@ const observe = t.middleware(async ({ ctx, path, type, next }) => {
     // Already logged by logFailures, with the user and desk bound.
   } else if (error.code === 'INTERNAL_SERVER_ERROR') {
     ctx.log.error({ path, type, ms, err: error.cause ?? error }, 'call failed: unexpected error');
+  } else if (app?.code === 'UNAVAILABLE' && app.cause !== undefined) {
+    // A database or Redis that went away (transient-errors.ts): 503 to the client, the driver's
+    // error here (serialized without bind values) to tell a restart from an outage.
+    ctx.log.warn(
+      { path, type, ms, code: error.code, reason: app.details?.reason, err: app.cause },
+      'call failed: service unavailable',
+    );
   } else {
     ctx.log.info({ path, type, ms, code: error.code, appCode: findAppError(error)?.code }, 'call refused');
   }
