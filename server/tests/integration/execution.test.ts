@@ -37,6 +37,26 @@ async function reset() {
   fx.runtime = fx.newRuntime();
   fx.quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', T());
   fx.quotes.setQuote('ETH-USD', '3000', '3001', '100', '100', T());
+  // Explicit desk limits, as a desk trading whole bitcoins would set them: one BTC at $50,000 is
+  // already at the platform's default order notional, so the money limits are widened here (the
+  // protective rules keep their defaults); each test tightens or removes what it probes.
+  await fx.owner`insert into risk_limits ${fx.owner({
+    tenant_id: fx.tenantId,
+    symbol: '*',
+    max_order_notional: '10000000',
+    max_gross_exposure: '100000000',
+    max_net_exposure: '100000000',
+    max_net_delta: '100000000',
+    max_daily_loss: '10000000',
+  })}`;
+}
+
+/** Merges into the desk row (symbol '*'); `removed` records explicit removals ("no limit"). */
+async function deskLimits(values: Record<string, string>, removed: string[] = []) {
+  const at = { at: new Date().toISOString(), by: null };
+  const removals = Object.fromEntries(removed.map((f) => [f, at]));
+  await fx.owner`update risk_limits set ${fx.owner({ ...values, removed_limits: fx.owner.json(removals) } as never)}
+    where tenant_id = ${fx.tenantId} and symbol = '*'`;
 }
 
 const place = (
@@ -142,7 +162,7 @@ describe('execution: placement, outbox, paper fills, positions', () => {
     // fees 1 bp: 0.5 + 0.265 + 0.66 + 0.245 = 1.67
     // realized: (55 − 51) × 120 − (51 − 49) × 30 = 480 − 60 = 420; short −20 @ 49
     // unrealized: (47.50 − 49) × (−20) = +30; net = 420 + 30 − 1.67 = 448.33
-    await fx.owner`insert into risk_limits (tenant_id, symbol, max_spread_bps, price_collar_bps, max_reference_age_ms) values (${fx.tenantId}, '*', null, null, null)`;
+    await deskLimits({}, ['maxSpreadBps', 'priceCollarBps', 'maxReferenceAgeMs']);
     const step = async (side: 'buy' | 'sell', qty: string, bid: string, ask: string) => {
       fx.quotes.setQuote('ETH-USD', bid, ask, '1000', '1000', T());
       await place({ symbol: 'ETH-USD', side, quantity: qty });
@@ -238,7 +258,7 @@ describe('execution: governor in the order transaction', () => {
   beforeEach(reset);
 
   it('denies with every verdict stored, audited as denied, nothing queued', async () => {
-    await fx.owner`insert into risk_limits (tenant_id, symbol, max_order_qty) values (${fx.tenantId}, '*', '1')`;
+    await deskLimits({ max_order_qty: '1' });
     const o = await place({ quantity: '1.5' });
     expect(o.status).toBe('denied');
     expect(o.denial?.find((v) => !v.passed)).toMatchObject({
@@ -412,7 +432,7 @@ describe('execution: circuit breaker', () => {
   beforeEach(reset);
 
   it('three closed trades each losing more than $500 disable automated trading', async () => {
-    await fx.owner`insert into risk_limits (tenant_id, symbol, max_spread_bps, price_collar_bps, duplicate_window_ms) values (${fx.tenantId}, '*', null, null, null)`;
+    await deskLimits({}, ['maxSpreadBps', 'priceCollarBps', 'duplicateWindowMs']);
     for (let i = 0; i < 3; i++) {
       fx.quotes.setQuote('ETH-USD', '2999', '3000', '100', '100', T());
       await place({ symbol: 'ETH-USD', quantity: '1' }, randomUUID(), 'agent');
