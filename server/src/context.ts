@@ -8,7 +8,7 @@ import type { LoginThrottle } from './auth/login-throttle.ts';
 import type { PasswordHasher } from './auth/password.ts';
 import type { Principal } from './auth/principal.ts';
 import { parseCookies, sessionCookieName } from './auth/session.ts';
-import { clientIp } from './client-ip.ts';
+import { requestClientIp } from './client-ip.ts';
 import type { Db } from './db/database.ts';
 import type { ServerConfig } from './env.ts';
 import type { ExecutionRuntime } from './execution/runtime.ts';
@@ -125,9 +125,9 @@ export function createContextFactory(deps: ServerDeps) {
     return createContextInner({
       ...deps,
       requestId: (req as IncomingMessage & { requestId?: string }).requestId,
-      // The socket peer, or what a configured trusted proxy (the console's /trpc forwarder)
-      // says the client was; X-Forwarded-For from anyone else is ignored (client-ip.ts).
-      ip: clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.config.trustedProxies),
+      // The socket peer, or what a proven forwarder (the console's, by its per-start secret) or
+      // a configured proxy says the client was; anyone else's X-Forwarded-For is ignored.
+      ip: requestClientIp(req, deps.config),
       userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
       origin,
       credentials: {

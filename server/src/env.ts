@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
 import { z } from 'zod';
+import { secretDigest } from './client-ip.ts';
 
 /**
  * The server's configuration: the one place that reads the environment. `main.ts` calls
@@ -92,14 +93,16 @@ export const serverEnvSchema = z
     RATE_LIMIT_WINDOW_SECONDS: envInt(60, 1, 3600),
     RATE_LIMIT_READS: envInt(600, 1, 1_000_000),
     RATE_LIMIT_MUTATIONS: envInt(120, 1, 1_000_000),
-    /** base64 of 32 random bytes (AES-256-GCM key for broker tokens at rest). */
+    /** Most calls one tRPC batch may carry; a larger batch is refused with 400. */
+    TRPC_MAX_BATCH_SIZE: envInt(50, 1, 1000),
     /**
-     * Peers whose X-Forwarded-For is believed (comma-separated IPs): the console's web server
-     * forwards /trpc from this machine by default. Empty: always the socket peer.
+     * Peers whose X-Forwarded-For is believed (comma-separated IPs), e.g. a load balancer's
+     * address. Empty (the default): nobody by address. Loopback is deliberately not the
+     * default: every local process connects from it, and would choose its own client address.
      */
     TRUSTED_PROXIES: z
       .string()
-      .default('127.0.0.1,::1')
+      .default('')
       .refine(
         (s) => s.split(',').every((ip) => ip.trim() === '' || isIP(ip.trim()) !== 0),
         'must be IP addresses',
@@ -110,6 +113,16 @@ export const serverEnvSchema = z
           .map((ip) => ip.trim())
           .filter(Boolean),
       ),
+    /**
+     * The console's /trpc forwarder proves itself with this shared secret (header
+     * x-aegis-forwarder, compared in constant time); its X-Forwarded-For is then believed.
+     * `npm start` generates a fresh one per start and hands it to the server and the console.
+     */
+    FORWARDER_SECRET: optionalString.refine(
+      (s) => s === undefined || s.length >= 32,
+      'must be at least 32 characters (npm start generates one per start)',
+    ),
+    /** base64 of 32 random bytes (AES-256-GCM key for broker tokens at rest). */
     TOKEN_ENCRYPTION_KEY: z
       .string()
       .optional()
@@ -146,6 +159,9 @@ export interface ServerConfig {
   };
   readonly tokenEncryptionKey: Buffer | undefined;
   readonly trustedProxies: ReadonlySet<string>;
+  /** SHA-256 of FORWARDER_SECRET (the secret itself is not kept in the config object). */
+  readonly forwarderSecretDigest: Buffer | null;
+  readonly trpcMaxBatchSize: number;
   readonly rateLimit: {
     readonly enabled: boolean;
     readonly read: { readonly limit: number; readonly windowMs: number };
@@ -185,6 +201,8 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     },
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64') : undefined,
     trustedProxies: new Set(e.TRUSTED_PROXIES),
+    forwarderSecretDigest: e.FORWARDER_SECRET ? secretDigest(e.FORWARDER_SECRET) : null,
+    trpcMaxBatchSize: e.TRPC_MAX_BATCH_SIZE,
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       read: { limit: e.RATE_LIMIT_READS, windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000 },

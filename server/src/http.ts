@@ -8,6 +8,7 @@ import type { Logger } from '@aegis/shared/logging';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Redis } from 'ioredis';
 import { type DecisionsTuning, startDecisions } from './agent/runtime.ts';
+import { passwordProcedurePaths, refusePasswordBatch } from './auth/credential-batches.ts';
 import { type LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle } from './auth/login-throttle.ts';
 import { PasswordHasher } from './auth/password.ts';
 import { deleteExpiredSessions } from './auth/session.ts';
@@ -125,7 +126,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           bus,
           quotes: new QuoteBook(),
           log: log.child({ module: 'execution' }),
-          options: { orderflowStream: `${prefix}:orderflow`, ...options.execution },
+          // The venue prices the engine publishes under the same prefix (ENGINE_STREAM_PREFIX).
+          options: { pricePrefix: `${prefix}:`, ...options.execution },
         });
   await execution?.start();
 
@@ -145,12 +147,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(execution ? { execution } : {}),
   };
 
+  const createContext = createContextFactory(deps);
+  const passwordPaths = passwordProcedurePaths(appRouter);
   const trpcHandler = (maxBodySize: number) =>
     createHTTPHandler({
       router: appRouter,
       basePath: '/trpc/',
       maxBodySize,
-      createContext: createContextFactory(deps),
+      // A batch is many calls for the price of one request (and one rate-limit check per call
+      // still lets it fan out): cap it; tRPC refuses a larger one with 400 before parsing inputs.
+      maxBatchSize: config.trpcMaxBatchSize,
+      createContext(opts) {
+        refusePasswordBatch(opts.info, passwordPaths);
+        return createContext(opts);
+      },
       onError({ error, path, ctx }) {
         // Unexpected errors inside procedures are logged by the observe middleware (with user and
         // desk); this catches what fails outside them (context creation, malformed requests).

@@ -62,6 +62,11 @@ export interface ProcedureMeta {
    * limited, but keeps working when the limiter's store (Redis) is down.
    */
   readonly riskReducing?: boolean;
+  /**
+   * Verifies a password (sign-in, re-entry, change): never accepted inside a tRPC batch, so one
+   * request cannot carry many guesses (http.ts refuses such a batch before any call runs).
+   */
+  readonly verifiesPassword?: boolean;
 }
 
 export interface ErrorData {

@@ -1,176 +1,275 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '@aegis/shared/errors';
 import type { Redis } from 'ioredis';
+import { ATTEMPT_SCRIPT, SUCCEEDED_SCRIPT } from './login-throttle-lua.ts';
 
 /**
- * Failed-login throttling, per account and per client IP: after `limit` failures within
- * `windowMs` (default 10 in 10 minutes) further attempts are refused with 429 and Retry-After
- * until the window that started at the first failure ends. A successful login clears the
- * account's counter (not the IP's: one IP guessing many accounts stays throttled).
+ * Password-guessing throttle for sign-in, re-authentication and password change.
  *
- * Counters live in Redis so every server instance shares them. When Redis is unreachable,
- * login fails CLOSED (503): an unthrottled login endpoint is an open door for guessing.
- * Without REDIS_URL (single-process mode) the in-memory store keeps the same semantics.
+ * Every attempt is COUNTED BEFORE the password is verified, in one atomic step (a Redis Lua
+ * script: check every counter, then increment them all, or refuse without counting). So however
+ * attempts arrive — parallel requests, a retry storm — no more than the policy allows ever reach
+ * argon2, and the verification itself cannot be used to race the counter.
+ *
+ * The policy (README "Sign-in throttling"; OWASP Authentication and Credential Stuffing cheat
+ * sheets) slows guessing without letting a stranger lock the owner out:
+ * - per (account, client address) pair: a few free attempts, then exponentially growing delays
+ *   (1 s, 2 s, 4 s … capped). This is the attacker's own budget; the owner elsewhere never shares it.
+ * - per account, over every address: a much higher free count, then short growing delays capped
+ *   at seconds, so a distributed attack is slowed but the owner waits at most that cap. An address
+ *   the owner signed in from recently ("known client") is exempt from this account-wide delay.
+ * - per address, over every account: a fixed window (credential stuffing from one address).
+ * A successful sign-in refunds its own attempt and clears its pair's delays, so legitimate use
+ * never consumes budget (a busy office behind one address does not throttle itself).
+ *
+ * Counters live in Redis so every server instance shares them. When Redis is unreachable the
+ * Redis throttle answers UNAVAILABLE: sign-in fails closed (503); re-authentication and password
+ * change wrap it in FailoverLoginThrottle, which falls back to the same policy in this process's
+ * memory at stricter numbers (see login.ts). Without REDIS_URL (single-process mode) the memory
+ * throttle is the throttle.
  */
 export interface ThrottleKeys {
   readonly account: string;
   readonly ip: string | null;
 }
 
-export interface LoginThrottle {
-  /** Throws RATE_LIMITED (with retryAfterSeconds) when over the limit, UNAVAILABLE when the store is down. */
-  check(keys: ThrottleKeys): Promise<void>;
-  recordFailure(keys: ThrottleKeys): Promise<void>;
-  recordSuccess(keys: ThrottleKeys): Promise<void>;
+/** One counted attempt: report success to refund it (failures need nothing: already counted). */
+export interface LoginAttempt {
+  succeeded(): Promise<void>;
 }
 
+export interface LoginThrottle {
+  /**
+   * Counts one attempt before the password is checked. Throws RATE_LIMITED (with
+   * retryAfterSeconds) when a delay or limit is in force, UNAVAILABLE when the store is down.
+   */
+  attempt(keys: ThrottleKeys): Promise<LoginAttempt>;
+}
+
+export interface DelayPolicy {
+  /** Attempts allowed back to back before the first delay. */
+  readonly freeAttempts: number;
+  /** First delay; each further attempt doubles it. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** The counter is forgotten this long after the last attempt. */
+  readonly idleResetMs: number;
+}
+
+export interface LoginThrottlePolicy {
+  readonly pair: DelayPolicy;
+  readonly account: DelayPolicy;
+  readonly ip: { readonly limit: number; readonly windowMs: number };
+  /** How long an address that signed in successfully stays exempt from the account-wide delay. */
+  readonly knownClientMs: number;
+}
+
+export const DEFAULT_LOGIN_POLICY: LoginThrottlePolicy = Object.freeze({
+  // Five guesses, then 1 s, 2 s, 4 s … 15 min: ~16 guesses an hour per account from one address.
+  pair: { freeAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 15 * 60_000, idleResetMs: 60 * 60_000 },
+  // Twenty over all addresses, then at most one attempt per 30 s: ~120 an hour, and never more
+  // than 30 s of waiting for the owner.
+  account: { freeAttempts: 20, baseDelayMs: 1_000, maxDelayMs: 30_000, idleResetMs: 60 * 60_000 },
+  ip: { limit: 100, windowMs: 15 * 60_000 },
+  knownClientMs: 30 * 86_400_000,
+});
+
+/** What re-authentication falls back to without Redis: per process, so stricter. */
+export const FALLBACK_LOGIN_POLICY: LoginThrottlePolicy = Object.freeze({
+  pair: { freeAttempts: 5, baseDelayMs: 2_000, maxDelayMs: 15 * 60_000, idleResetMs: 60 * 60_000 },
+  account: { freeAttempts: 10, baseDelayMs: 2_000, maxDelayMs: 30_000, idleResetMs: 60 * 60_000 },
+  ip: { limit: 50, windowMs: 15 * 60_000 },
+  knownClientMs: 30 * 86_400_000,
+});
+
 export interface ThrottleOptions {
-  readonly limit?: number;
-  readonly windowMs?: number;
-  /** Key namespace (tests use a unique one per file). */
+  readonly policy?: LoginThrottlePolicy;
+  /** Key namespace ending in `:` (tests use a unique one per file). */
   readonly prefix?: string;
 }
 
-// Account names are hashed so emails never sit in Redis in clear.
-const accountKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
+const digest = (s: string) => createHash('sha256').update(s).digest('hex');
+// Account names are hashed so emails never sit in Redis (or in memory dumps) in clear.
+const accountId = (email: string) => digest(email.trim().toLowerCase());
 
 function throttled(retryAfterMs: number): AppError {
   const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new AppError('RATE_LIMITED', 'Too many failed sign-in attempts; try again later', {
-    retryAfterSeconds,
-  });
+  return new AppError('RATE_LIMITED', 'Too many sign-in attempts; try again later', { retryAfterSeconds });
+}
+
+const unavailable = (cause?: unknown) =>
+  new AppError(
+    'UNAVAILABLE',
+    'Sign-in is temporarily unavailable',
+    { retryAfterSeconds: 5 },
+    cause === undefined ? undefined : { cause },
+  );
+
+/** Delay after the n-th counted attempt: none within the free ones, then base·2^k, capped. */
+export function delayAfter(n: number, p: DelayPolicy): number {
+  if (n < p.freeAttempts) return 0;
+  return Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** Math.min(n - p.freeAttempts, 40));
+}
+
+interface ThrottleCommands {
+  aegisLoginAttempt(...args: (string | number)[]): Promise<[number, number]>;
+  aegisLoginSucceeded(...args: (string | number)[]): Promise<number>;
+}
+
+const defined = new WeakSet<Redis>();
+
+function commands(redis: Redis): Redis & ThrottleCommands {
+  // defineCommand loads the script once per connection (EVALSHA, falling back to EVAL).
+  if (!defined.has(redis)) {
+    redis.defineCommand('aegisLoginAttempt', { numberOfKeys: 4, lua: ATTEMPT_SCRIPT });
+    redis.defineCommand('aegisLoginSucceeded', { numberOfKeys: 4, lua: SUCCEEDED_SCRIPT });
+    defined.add(redis);
+  }
+  return redis as Redis & ThrottleCommands;
 }
 
 export class RedisLoginThrottle implements LoginThrottle {
-  readonly #redis: Redis;
-  readonly #limit: number;
-  readonly #windowMs: number;
+  readonly #redis: Redis & ThrottleCommands;
+  readonly #policy: LoginThrottlePolicy;
   readonly #prefix: string;
 
   constructor(redis: Redis, options: ThrottleOptions = {}) {
-    this.#redis = redis;
-    this.#limit = options.limit ?? 10;
-    this.#windowMs = options.windowMs ?? 600_000;
+    this.#redis = commands(redis);
+    this.#policy = options.policy ?? DEFAULT_LOGIN_POLICY;
     this.#prefix = options.prefix ?? 'aegis:';
   }
 
-  #keys(k: ThrottleKeys): string[] {
-    const keys = [`${this.#prefix}login-fail:acct:${accountKey(k.account)}`];
-    if (k.ip) keys.push(`${this.#prefix}login-fail:ip:${k.ip}`);
-    return keys;
+  #keys(k: ThrottleKeys): [string, string, string, string] {
+    const acct = accountId(k.account);
+    const ip = k.ip ?? 'unknown';
+    const p = `${this.#prefix}login:`;
+    return [
+      `${p}pair:${digest(`${acct}|${ip}`)}`,
+      `${p}acct:${acct}`,
+      // No address (no socket peer): no per-address counter; the pair and account ones still hold.
+      k.ip ? `${p}ip:${k.ip}` : '',
+      `${p}known:${digest(`${acct}|${ip}`)}`,
+    ];
   }
 
-  async check(k: ThrottleKeys): Promise<void> {
+  async attempt(k: ThrottleKeys): Promise<LoginAttempt> {
     const keys = this.#keys(k);
-    let results: [Error | null, unknown][] | null;
+    const { pair, account, ip } = this.#policy;
+    let result: [number, number];
     try {
-      const pipeline = this.#redis.multi();
-      for (const key of keys) pipeline.get(key).pttl(key);
-      results = await pipeline.exec();
-    } catch (err) {
-      throw new AppError(
-        'UNAVAILABLE',
-        'Sign-in is temporarily unavailable',
-        { retryAfterSeconds: 5 },
-        { cause: err },
+      result = await this.#redis.aegisLoginAttempt(
+        ...keys,
+        pair.freeAttempts,
+        pair.baseDelayMs,
+        pair.maxDelayMs,
+        pair.idleResetMs,
+        account.freeAttempts,
+        account.baseDelayMs,
+        account.maxDelayMs,
+        account.idleResetMs,
+        ip.limit,
+        ip.windowMs,
       );
-    }
-    if (!results)
-      throw new AppError('UNAVAILABLE', 'Sign-in is temporarily unavailable', { retryAfterSeconds: 5 });
-    let retryMs = 0;
-    for (let i = 0; i < keys.length; i++) {
-      const [e1, count] = results[2 * i]!;
-      const [e2, pttl] = results[2 * i + 1]!;
-      if (e1 || e2)
-        throw new AppError('UNAVAILABLE', 'Sign-in is temporarily unavailable', { retryAfterSeconds: 5 });
-      if (Number(count ?? 0) >= this.#limit)
-        retryMs = Math.max(retryMs, Number(pttl) > 0 ? Number(pttl) : this.#windowMs);
-    }
-    if (retryMs > 0) throw throttled(retryMs);
-  }
-
-  async recordFailure(k: ThrottleKeys): Promise<void> {
-    try {
-      const pipeline = this.#redis.multi();
-      // SET NX PX starts the window at the first failure; INCR counts within it.
-      for (const key of this.#keys(k)) pipeline.set(key, '0', 'PX', this.#windowMs, 'NX').incr(key);
-      await pipeline.exec();
     } catch (err) {
-      throw new AppError(
-        'UNAVAILABLE',
-        'Sign-in is temporarily unavailable',
-        { retryAfterSeconds: 5 },
-        { cause: err },
-      );
+      throw unavailable(err);
     }
-  }
-
-  async recordSuccess(k: ThrottleKeys): Promise<void> {
-    try {
-      await this.#redis.del(this.#keys({ account: k.account, ip: null })[0]!);
-    } catch {
-      // Clearing is best effort: the counter expires on its own.
-    }
+    const [allowed, retryMs] = result;
+    if (allowed !== 1) throw throttled(Number(retryMs));
+    return {
+      succeeded: async () => {
+        try {
+          await this.#redis.aegisLoginSucceeded(...keys, this.#policy.knownClientMs);
+        } catch {
+          // Best effort: an unrefunded attempt only costs one unit of budget, and it expires.
+        }
+      },
+    };
   }
 }
 
-/** Single-process mode only (no REDIS_URL): the same semantics in this process's memory. */
-export class MemoryLoginThrottle implements LoginThrottle {
-  readonly #limit: number;
-  readonly #windowMs: number;
-  readonly #now: () => number;
-  readonly #counters = new Map<string, { count: number; resetAt: number }>();
+interface Counter {
+  n: number;
+  until: number;
+  expiresAt: number;
+}
 
-  constructor(options: ThrottleOptions & { now?: () => number } = {}) {
-    this.#limit = options.limit ?? 10;
-    this.#windowMs = options.windowMs ?? 600_000;
+/**
+ * The same policy in this process's memory: single-process mode (no REDIS_URL), and the
+ * re-authentication fallback while Redis is down. `attempt` checks and counts with no await in
+ * between, so on Node's single thread it is as atomic as the Lua script.
+ */
+export class MemoryLoginThrottle implements LoginThrottle {
+  readonly #policy: LoginThrottlePolicy;
+  readonly #now: () => number;
+  readonly #counters = new Map<string, Counter>();
+
+  constructor(options: { policy?: LoginThrottlePolicy; now?: () => number } = {}) {
+    this.#policy = options.policy ?? DEFAULT_LOGIN_POLICY;
     this.#now = options.now ?? Date.now;
   }
 
-  #keys(k: ThrottleKeys): string[] {
-    return k.ip ? [`a:${accountKey(k.account)}`, `i:${k.ip}`] : [`a:${accountKey(k.account)}`];
-  }
-
-  #live(key: string): { count: number; resetAt: number } | undefined {
+  #live(key: string, now: number): Counter | undefined {
     const c = this.#counters.get(key);
-    if (c && c.resetAt <= this.#now()) {
+    if (c && c.expiresAt <= now) {
       this.#counters.delete(key);
       return undefined;
     }
     return c;
   }
 
-  async check(k: ThrottleKeys): Promise<void> {
-    let retryMs = 0;
-    for (const key of this.#keys(k)) {
-      const c = this.#live(key);
-      if (c && c.count >= this.#limit) retryMs = Math.max(retryMs, c.resetAt - this.#now());
-    }
-    if (retryMs > 0) throw throttled(retryMs);
-  }
-
-  async recordFailure(k: ThrottleKeys): Promise<void> {
-    if (this.#counters.size > 100_000) this.#sweep();
-    for (const key of this.#keys(k)) {
-      const c = this.#live(key);
-      if (c) c.count++;
-      else this.#counters.set(key, { count: 1, resetAt: this.#now() + this.#windowMs });
-    }
-  }
-
-  async recordSuccess(k: ThrottleKeys): Promise<void> {
-    this.#counters.delete(this.#keys(k)[0]!);
-  }
-
-  #sweep(): void {
+  async attempt(k: ThrottleKeys): Promise<LoginAttempt> {
     const now = this.#now();
-    for (const [key, c] of this.#counters) if (c.resetAt <= now) this.#counters.delete(key);
+    if (this.#counters.size > 100_000) this.#sweep(now);
+    const acct = accountId(k.account);
+    const pairKey = `p:${acct}|${k.ip ?? 'unknown'}`;
+    const acctKey = `a:${acct}`;
+    const ipKey = k.ip ? `i:${k.ip}` : null;
+    const knownKey = `k:${acct}|${k.ip ?? 'unknown'}`;
+    const { pair, account, ip } = this.#policy;
+
+    const pc = this.#live(pairKey, now);
+    const ac = this.#live(acctKey, now);
+    const ic = ipKey ? this.#live(ipKey, now) : undefined;
+    const known = this.#live(knownKey, now) !== undefined;
+    const wait = Math.max(
+      (pc?.until ?? 0) - now,
+      known ? 0 : (ac?.until ?? 0) - now,
+      ic && ic.n >= ip.limit ? ic.expiresAt - now : 0,
+    );
+    if (wait > 0) throw throttled(wait);
+
+    const bump = (key: string, c: Counter | undefined, p: DelayPolicy) => {
+      const n = (c?.n ?? 0) + 1;
+      const d = delayAfter(n, p);
+      this.#counters.set(key, { n, until: d > 0 ? now + d : 0, expiresAt: now + Math.max(p.idleResetMs, d) });
+    };
+    bump(pairKey, pc, pair);
+    bump(acctKey, ac, account);
+    if (ipKey) {
+      if (ic) ic.n++;
+      else this.#counters.set(ipKey, { n: 1, until: 0, expiresAt: now + ip.windowMs });
+    }
+    return {
+      succeeded: async () => {
+        const t = this.#now();
+        this.#counters.delete(pairKey);
+        for (const key of [acctKey, ipKey]) {
+          const c = key ? this.#live(key, t) : undefined;
+          if (c && c.n > 0) c.n--;
+        }
+        this.#counters.set(knownKey, { n: 1, until: 0, expiresAt: t + this.#policy.knownClientMs });
+      },
+    };
+  }
+
+  #sweep(now: number): void {
+    for (const [key, c] of this.#counters) if (c.expiresAt <= now) this.#counters.delete(key);
   }
 }
 
 /**
- * The primary throttle, or the fallback while the primary's store is unavailable (UNAVAILABLE):
- * for checks that must keep working without Redis, at a stricter local limit.
+ * The primary throttle, or the fallback while the primary's store is unavailable (UNAVAILABLE).
+ * The attempt is counted by exactly one of them, and its refund goes to the one that counted it.
  */
 export class FailoverLoginThrottle implements LoginThrottle {
   readonly #primary: LoginThrottle;
@@ -181,24 +280,12 @@ export class FailoverLoginThrottle implements LoginThrottle {
     this.#fallback = fallback;
   }
 
-  check(k: ThrottleKeys): Promise<void> {
-    return this.#either((t) => t.check(k));
-  }
-
-  recordFailure(k: ThrottleKeys): Promise<void> {
-    return this.#either((t) => t.recordFailure(k));
-  }
-
-  recordSuccess(k: ThrottleKeys): Promise<void> {
-    return this.#either((t) => t.recordSuccess(k));
-  }
-
-  async #either(op: (t: LoginThrottle) => Promise<void>): Promise<void> {
+  async attempt(k: ThrottleKeys): Promise<LoginAttempt> {
     try {
-      await op(this.#primary);
+      return await this.#primary.attempt(k);
     } catch (err) {
       if (!(err instanceof AppError && err.code === 'UNAVAILABLE')) throw err;
-      await op(this.#fallback);
+      return this.#fallback.attempt(k);
     }
   }
 }

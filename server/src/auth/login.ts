@@ -5,7 +5,12 @@ import { eq, sql } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
 import type { Db } from '../db/database.ts';
 import type { ServerConfig } from '../env.ts';
-import { FailoverLoginThrottle, type LoginThrottle, MemoryLoginThrottle } from './login-throttle.ts';
+import {
+  FALLBACK_LOGIN_POLICY,
+  FailoverLoginThrottle,
+  type LoginThrottle,
+  MemoryLoginThrottle,
+} from './login-throttle.ts';
 import { listUserDesks } from './memberships.ts';
 import { checkPasswordPolicy, type PasswordHasher } from './password.ts';
 import type { AuthUser, SessionRecord } from './principal.ts';
@@ -16,7 +21,8 @@ import { createSession, invalidateUserSessions, setSessionReauthenticated, toAut
  *
  * Unknown user and wrong password are indistinguishable to the caller: the same error, and the
  * same work (an unknown user's attempt verifies against a dummy hash). Disabled users get the
- * same answer too. Every failure counts against the account and the IP (login-throttle.ts).
+ * same answer too. Every attempt is counted (login-throttle.ts) BEFORE its password is verified,
+ * so the throttle bounds the argon2 work however the attempts arrive; success refunds it.
  */
 
 export interface CredentialDeps {
@@ -55,8 +61,7 @@ export async function login(
   meta: RequestMeta,
 ): Promise<{ token: string; session: SessionRecord; user: AuthUser }> {
   const email = input.email.trim();
-  const keys = { account: email, ip: meta.ip };
-  await deps.loginThrottle.check(keys);
+  const attempt = await deps.loginThrottle.attempt({ account: email, ip: meta.ip });
 
   const row = await findUserByEmail(deps.db, email);
   let ok: boolean;
@@ -68,7 +73,6 @@ export async function login(
   }
 
   if (!row || !ok) {
-    await deps.loginThrottle.recordFailure(keys);
     await auditQuietly(deps, {
       action: 'auth.login',
       actor: { type: 'user', id: row?.id ?? null },
@@ -85,7 +89,7 @@ export async function login(
     throw new AppError('UNAUTHENTICATED', INVALID_CREDENTIALS);
   }
 
-  await deps.loginThrottle.recordSuccess(keys);
+  await attempt.succeeded();
   if (deps.passwords.needsRehash(row.passwordHash)) {
     // Parameters rose since this hash was made: upgrade it while the plaintext is at hand.
     const passwordHash = await deps.passwords.hash(input.password);
@@ -111,7 +115,6 @@ export async function login(
   return { token, session, user: toAuthUser(row) };
 }
 
-/** Checks the password of a signed-in user (re-authentication, password change). */
 /**
  * Re-entering one's password happens inside a proven session, and the kill switch depends on it
  * (engage/release need a recent re-entry), so it must keep working when Redis is down. Instead
@@ -122,23 +125,18 @@ const reauthThrottles = new WeakMap<LoginThrottle, LoginThrottle>();
 function ownPasswordThrottle(primary: LoginThrottle): LoginThrottle {
   let throttle = reauthThrottles.get(primary);
   if (!throttle) {
-    throttle = new FailoverLoginThrottle(
-      primary,
-      new MemoryLoginThrottle({ limit: 5, windowMs: 10 * 60_000 }),
-    );
+    throttle = new FailoverLoginThrottle(primary, new MemoryLoginThrottle({ policy: FALLBACK_LOGIN_POLICY }));
     reauthThrottles.set(primary, throttle);
   }
   return throttle;
 }
 
+/** Checks the password of a signed-in user (re-authentication, password change). */
 async function checkOwnPassword(deps: CredentialDeps, user: AuthUser, password: string, meta: RequestMeta) {
-  const keys = { account: user.email, ip: meta.ip };
-  const throttle = ownPasswordThrottle(deps.loginThrottle);
-  await throttle.check(keys);
+  const attempt = await ownPasswordThrottle(deps.loginThrottle).attempt({ account: user.email, ip: meta.ip });
   const [row] = await deps.db.select().from(users).where(eq(users.id, user.id)).limit(1);
   const ok = row ? await deps.passwords.verify(row.passwordHash, password) : false;
   if (!row || !ok) {
-    await throttle.recordFailure(keys);
     await auditQuietly(deps, {
       action: 'auth.password_check',
       actor: { type: 'user', id: user.id },
@@ -149,6 +147,7 @@ async function checkOwnPassword(deps: CredentialDeps, user: AuthUser, password: 
     });
     throw new AppError('FORBIDDEN', 'Password incorrect', { reason: 'wrong_password' });
   }
+  await attempt.succeeded();
   return row;
 }
 

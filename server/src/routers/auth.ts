@@ -39,7 +39,7 @@ function sessionOf(p: Principal) {
 
 export const authRouter = createTRPCRouter({
   login: publicProcedure
-    .meta({ scope: 'public', permission: 'public' })
+    .meta({ scope: 'public', permission: 'public', verifiesPassword: true })
     .input(
       z.strictObject({
         email: emailSchema,
@@ -115,7 +115,7 @@ export const authRouter = createTRPCRouter({
     }),
 
   reauthenticate: protectedProcedure
-    .meta({ scope: 'read', permission: 'session.reauthenticate', riskReducing: true })
+    .meta({ scope: 'read', permission: 'session.reauthenticate', riskReducing: true, verifiesPassword: true })
     .input(z.strictObject({ password: passwordInputSchema }))
     .output(z.object({ reauthenticatedUntil: isoTimestampSchema }))
     .mutation(async ({ ctx, input }) => {
@@ -130,7 +130,7 @@ export const authRouter = createTRPCRouter({
     }),
 
   changePassword: protectedProcedure
-    .meta({ scope: 'admin', permission: 'password.change' })
+    .meta({ scope: 'admin', permission: 'password.change', verifiesPassword: true })
     .input(z.strictObject({ currentPassword: passwordInputSchema, newPassword: passwordInputSchema }))
     .output(z.object({ otherSessionsEnded: z.number().int() }))
     .mutation(async ({ ctx, input }) => {
