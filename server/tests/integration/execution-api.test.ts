@@ -95,15 +95,26 @@ async function reset() {
   }
   ex().brokers.close();
   quotes();
-  // protective defaults off, so each test turns on only the rule it probes
+  // Explicit desk limits: money limits wide enough for whole-coin orders (one BTC is already the
+  // platform's default order notional), and the protective rules removed, so each test turns on
+  // only the rule it probes.
   await client.risk.limits.set.mutate({
     symbol: '*',
-    priceCollarBps: null,
-    maxReferenceAgeMs: null,
-    maxSpreadBps: null,
-    duplicateWindowMs: null,
-    maxOrdersPerMinute: null,
+    maxOrderNotional: '10000000',
+    maxGrossExposure: '100000000',
+    maxNetExposure: '100000000',
+    maxNetDelta: '100000000',
+    maxDailyLoss: '10000000',
   });
+  for (const field of [
+    'priceCollarBps',
+    'maxReferenceAgeMs',
+    'maxSpreadBps',
+    'duplicateWindowMs',
+    'maxOrdersPerMinute',
+  ] as const) {
+    await client.risk.limits.remove.mutate({ symbol: '*', field });
+  }
 }
 
 describe('orders through the server', () => {
