@@ -48,13 +48,13 @@ import { makeClient, ORIGIN, signIn } from './test-server.ts';
 
 const SEED = randomInt(1, 2 ** 31 - 1);
 const ORDERS = 300;
-const ORDER_INTERVAL_MS = 350;
-const WORKERS = 3;
+const ORDER_INTERVAL_MS = 300;
+const WORKERS = 4;
 const SYMBOLS = ['SYN0000', 'SYN0001', 'SYN0002', 'SYN0003'] as const;
 /** The issue's bound: the engine writes again within 10 s of each PostgreSQL restart. */
 const ENGINE_RECOVERY_BOUND_MS = 10_000;
 /** Caps that only stop a broken run from hanging; none is asserted on. */
-const RECOVERY_MEASURE_CAP_MS = 30_000;
+const RECOVERY_MEASURE_CAP_MS = 20_000;
 const PROPOSAL_WAIT_CAP_MS = 30_000;
 const SETTLE_CAP_MS = 60_000;
 const ORDER_DEADLINE_MS = 240_000;
@@ -185,7 +185,6 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
     const records: OrderRecord[] = [];
     const restarts: PgRestartRecord[] = [];
     let bids = await latestBids(owner, SYMBOLS);
-    let ordersDoneAt: number | null = null;
     let redisBackAt: number | null = null;
     let firstProposalAfterRedis: number | null = null;
     let stopChaos = false;
@@ -272,7 +271,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
       }
     };
     await Promise.all(Array.from({ length: WORKERS }, worker));
-    ordersDoneAt = Date.now();
+    const ordersDoneAt = Date.now();
 
     // Chaos ends once the orders are decided, Redis has restarted, and a proposal followed it (or
     // the wait for one is over): then the last PostgreSQL restart finishes and everything settles.
@@ -368,10 +367,15 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
               await owner`select count(*)::int as n from proposals where created_at > ${new Date(redisBackAt)}`
             )[0]?.n ?? 0,
           );
-    const ticksAtEnd = await tickCount(owner);
     const ready = await fetch(`http://127.0.0.1:${await engine.port}/health/ready`)
       .then((r) => r.status)
       .catch(() => null);
+    // The engine stops on SIGTERM and says what it saved; every tick it stored is stored once.
+    const engineExit = await engine.stop();
+    const exitReport = engine.lines.find((l) => l.msg === 'engine: exit') ?? null;
+    const ticksAtEnd = await tickCount(owner);
+    const [tickKeys] = await owner`select count(distinct (symbol, seq))::bigint as n from ticks`;
+    const tickDuplicates = ticksAtEnd - Number(tickKeys?.n ?? 0);
 
     const tally: ChaosTally = {
       seed: SEED,
@@ -426,8 +430,13 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         'positions db': Object.fromEntries(dbPositions),
         'positions broker': Object.fromEntries(brokerPositions),
         'audit verify (desk)': deskAudit,
+        'orders placed by (s)': ((ordersDoneAt - t0) / 1000).toFixed(1),
+        'attempts per order (max)': Math.max(...records.map((r) => r.attempts)),
         'ticks stored': ticksAtEnd,
-        'engine /health/ready': ready,
+        'tick rows stored twice': tickDuplicates,
+        'engine /health/ready before stop': ready,
+        'engine stop': engineExit,
+        'engine exit report': exitReport,
         'server error logs': Object.fromEntries(serverErrors),
         'engine error logs': Object.fromEntries(engineErrors),
       })}\n`,
@@ -478,6 +487,8 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         .soft(r.engineRecoveryMs ?? Number.POSITIVE_INFINITY, `engine recovery after restart #${r.n} (ms)`)
         .toBeLessThanOrEqual(ENGINE_RECOVERY_BOUND_MS);
     }
+    expect.soft(tickDuplicates, 'ticks stored more than once').toBe(0);
+    expect.soft(engineExit, 'engine exits cleanly on SIGTERM').toMatchObject({ code: 0, signal: null });
     expect.soft(redisBackAt, 'Redis restarted').not.toBeNull();
     expect.soft(signalsAfterRedis, 'signals stored after the Redis restart').toBeGreaterThan(0);
     expect.soft(proposalsAfterRedis, 'proposals created after the Redis restart').toBeGreaterThan(0);
