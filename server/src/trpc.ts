@@ -34,6 +34,7 @@ import {
 import type { Principal } from './auth/principal.ts';
 import { principalTenantId } from './auth/principal.ts';
 import { serializeBlankSessionCookie, serializeSessionCookie, validateSessionToken } from './auth/session.ts';
+import { recheckedStream, revocationOf } from './auth/subscription-recheck.ts';
 import type { Context } from './context.ts';
 import { type Tx, withTenant } from './db/database.ts';
 import { findAppError, findZodError, toTRPCError, zodFieldErrors } from './errors.ts';
@@ -89,9 +90,9 @@ const t = initTRPC
     // Never send stack traces, whatever NODE_ENV says.
     isDev: false,
     sse: {
-      // A subscription is authorized when it opens. Ending each stream after 10 minutes makes
-      // clients reconnect (resuming from their last tracked event id), so a logged-out session,
-      // revoked key or changed role stops receiving within that bound.
+      // A subscription is authorized when it opens and re-checked on every event and every 5 s
+      // (recheckSubscription, §3). Ending each stream after 10 minutes as well makes clients
+      // reconnect (resuming from their last tracked event id) through the full middleware chain.
       maxDurationMs: 10 * 60_000,
       ping: { enabled: true, intervalMs: 15_000 },
       client: { reconnectAfterInactivityMs: 30_000 },
@@ -474,6 +475,33 @@ const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }) => {
   }
 });
 
+/**
+ * Revocation reaches open streams (auth/subscription-recheck.ts): before every event and at
+ * least every 5 s, the stream's session or API key is validated again and, on a desk, the
+ * caller's membership and the procedure's rule. The first failure ends the stream with its
+ * reason (UNAUTHORIZED "API key revoked" / "Session ended", FORBIDDEN for a removed role).
+ */
+const recheckSubscription = t.middleware(async ({ ctx, meta, path, type, signal, next }) => {
+  const result = await next();
+  if (type !== 'subscription' || !result.ok || !isAsyncIterable(result.data)) return result;
+  const principal = requirePrincipal(ctx);
+  const desk = (ctx as Context & { desk?: DeskContext }).desk;
+  const recheck = async () => {
+    const revoked = await revocationOf(ctx, principal);
+    if (revoked) throw revoked;
+    if (!desk) return;
+    const [m] = await withTenant(ctx.db, desk.id, (tx) =>
+      tx
+        .select({ role: memberships.role })
+        .from(memberships)
+        .where(and(eq(memberships.tenantId, desk.id), eq(memberships.userId, principal.user.id)))
+        .limit(1),
+    );
+    checkRule(ctx, path, ruleFor(meta, path, 'desk'), meta!.permission, m?.role ?? null);
+  };
+  return { ...result, data: recheckedStream(result.data, recheck, { signal }) };
+});
+
 const subscriptionTxGuard = new Proxy({} as Tx, {
   get() {
     throw new AppError(
@@ -497,6 +525,7 @@ export const protectedProcedure = baseProcedure
   .use(authenticate)
   .use(rateLimit)
   .use(authorizeAccount)
+  .use(recheckSubscription)
   .use(logFailures);
 
 /** Acts on one desk: `ctx.desk` ({ id, role }) and `ctx.tx` (RLS-scoped transaction) are set. */
@@ -504,6 +533,7 @@ export const deskProcedure = baseProcedure
   .use(authenticate)
   .use(rateLimit)
   .use(authorizeDesk)
+  .use(recheckSubscription)
   .use(logFailures);
 
 /** For tests and tools: the rule a procedure's meta resolves to. */

@@ -5,6 +5,7 @@ import { eq, sql } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
 import type { Db } from '../db/database.ts';
 import type { ServerConfig } from '../env.ts';
+import { revokeUserApiKeys } from './api-keys.ts';
 import {
   FALLBACK_LOGIN_POLICY,
   FailoverLoginThrottle,
@@ -171,14 +172,20 @@ export async function reauthenticate(
   return new Date(now.getTime() + deps.config.session.reauthWindowMs);
 }
 
-/** Changes the own password; every other session of the user ends. Returns sessions ended. */
+/**
+ * Changes the own password. Whoever knew the old password may have made sessions and API keys
+ * with it, so every other session of the user ends and every API key of the user, on every desk,
+ * is revoked — in the same transaction as the new hash, each desk's revocation audited in that
+ * desk's chain. Open streams of those sessions and keys close within the re-check interval
+ * (subscription-recheck.ts).
+ */
 export async function changePassword(
   deps: CredentialDeps,
   user: AuthUser,
   session: SessionRecord,
   input: { currentPassword: string; newPassword: string },
   meta: RequestMeta,
-): Promise<number> {
+): Promise<{ otherSessionsEnded: number; apiKeysRevoked: number }> {
   await checkOwnPassword(deps, user, input.currentPassword, meta);
   const problem = checkPasswordPolicy(input.newPassword, { email: user.email });
   if (problem) throw new AppError('BAD_INPUT', `New password ${problem}`, { field: 'newPassword' });
@@ -188,13 +195,35 @@ export async function changePassword(
     });
   }
   const passwordHash = await deps.passwords.hash(input.newPassword);
+  // Keys live only on desks the user belongs to: losing a role revokes that desk's keys.
+  const desks = await listUserDesks(deps.db, user.id);
   const now = new Date();
-  const ended = await deps.db.transaction(async (tx) => {
+  const result = await deps.db.transaction(async (tx) => {
     await tx
       .update(users)
       .set({ passwordHash, mustChangePassword: false, passwordChangedAt: now, updatedAt: now })
       .where(eq(users.id, user.id));
-    return invalidateUserSessions(tx, user.id, session.id);
+    const otherSessionsEnded = await invalidateUserSessions(tx, user.id, session.id);
+    let apiKeysRevoked = 0;
+    for (const desk of desks) {
+      // api_keys is row-level secured per desk: act as each desk in turn (transaction-local).
+      await tx.execute(sql`select set_config('app.tenant_id', ${desk.id}, true)`);
+      const revoked = await revokeUserApiKeys(tx, user.id, now);
+      if (revoked === 0) continue;
+      apiKeysRevoked += revoked;
+      await audit.record(tx, {
+        action: 'keys.revoke',
+        actor: { type: 'user', id: user.id },
+        tenantId: desk.id,
+        requestId: meta.requestId,
+        ip: meta.ip,
+        targetType: 'user',
+        targetId: user.id,
+        details: `password changed: ${revoked} API key(s) of the user revoked`,
+      });
+    }
+    await tx.execute(sql`select set_config('app.tenant_id', '', true)`);
+    return { otherSessionsEnded, apiKeysRevoked };
   });
   await auditQuietly(deps, {
     action: 'auth.change_password',
@@ -204,7 +233,7 @@ export async function changePassword(
     ip: meta.ip,
     targetType: 'user',
     targetId: user.id,
-    details: `other sessions ended: ${ended}`,
+    details: `other sessions ended: ${result.otherSessionsEnded}; api keys revoked: ${result.apiKeysRevoked}`,
   });
-  return ended;
+  return result;
 }

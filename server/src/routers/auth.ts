@@ -132,16 +132,15 @@ export const authRouter = createTRPCRouter({
   changePassword: protectedProcedure
     .meta({ scope: 'admin', permission: 'password.change', verifiesPassword: true })
     .input(z.strictObject({ currentPassword: passwordInputSchema, newPassword: passwordInputSchema }))
-    .output(z.object({ otherSessionsEnded: z.number().int() }))
+    .output(
+      z.object({
+        otherSessionsEnded: z.number().int(),
+        /** Every API key of the user, on every desk: whoever knew the old password may hold one. */
+        apiKeysRevoked: z.number().int(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
-      const ended = await changePassword(
-        ctx,
-        ctx.principal.user,
-        sessionOf(ctx.principal),
-        input,
-        requestMeta(ctx),
-      );
-      return { otherSessionsEnded: ended };
+      return changePassword(ctx, ctx.principal.user, sessionOf(ctx.principal), input, requestMeta(ctx));
     }),
 
   /** Where the caller is signed in. */

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../../src/routers/_app.ts';
 import type { ProcedureMeta } from '../../src/trpc.ts';
-import { type CookieJar, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  type Client,
+  type CookieJar,
+  failure,
+  makeClient,
+  STRONG_PASSWORD,
+  signIn,
+  startTestServer,
+  type TestServer,
+} from './test-server.ts';
 
 /**
  * Subscriptions are served as SSE by the same handler, behind the same authentication and
@@ -16,12 +25,14 @@ const subscriptions = Object.entries(
 
 let t: TestServer;
 let jar: CookieJar;
+let admin: Client;
 const keys: Record<'read' | 'trade', string> = { read: '', trade: '' };
 
 beforeAll(async () => {
   t = await startTestServer();
   const s = await signIn(t.url, t.admin.email, t.admin.password);
   jar = s.jar;
+  admin = s.client;
   keys.read = (await s.client.keys.create.mutate({ name: 'sse read', scopes: ['read'] })).key;
   keys.trade = (await s.client.keys.create.mutate({ name: 'sse trade', scopes: ['trade'] })).key;
 });
@@ -85,4 +96,98 @@ describe('SSE subscriptions', () => {
       }
     });
   }
+});
+
+/**
+ * An open stream that is read continuously; `closed` resolves with everything received once the
+ * server ends it (or sends an error). Nothing here measures time: a stream that is never closed
+ * makes the test time out.
+ */
+async function openLive(path: string, headers: Record<string, string>) {
+  const ac = new AbortController();
+  const res = await fetch(`${t.url}/trpc/${path}?input=${encodeURIComponent('{}')}`, {
+    headers,
+    signal: ac.signal,
+  });
+  const reader = res.body!.getReader();
+  let text = '';
+  let onConnected: () => void = () => {};
+  const connected = new Promise<void>((r) => {
+    onConnected = r;
+  });
+  const closed = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (value) text += new TextDecoder().decode(value);
+        if (text.includes('event: connected')) onConnected();
+        if (done || text.includes('serialized-error')) break;
+      }
+    } catch {
+      // aborted by the test
+    }
+    ac.abort();
+    return text;
+  })();
+  return { connected, closed, abort: () => ac.abort() };
+}
+
+function closingError(text: string) {
+  const raw = errorCode(text);
+  expect(raw, `stream ended without an error event:\n${text}`).not.toBeNull();
+  return JSON.parse(raw!) as { message: string; data: { code: string; details: { reason?: string } | null } };
+}
+
+describe('revocation reaches open streams', () => {
+  it('revoking an API key closes its open orders.updates stream with the reason', async () => {
+    const { key, apiKey } = await admin.keys.create.mutate({ name: 'sse revoke', scopes: ['read'] });
+    const stream = await openLive('orders.updates', { authorization: `Bearer ${key}` });
+    await stream.connected;
+    await admin.keys.revoke.mutate({ keyId: apiKey.id });
+    const err = closingError(await stream.closed);
+    expect(err.data.code).toBe('UNAUTHORIZED');
+    expect(err.message).toBe('API key revoked');
+  }, 20_000);
+
+  it('ending a session closes its open orders.updates stream with the reason', async () => {
+    const other = await signIn(t.url, t.admin.email, STRONG_PASSWORD);
+    const stream = await openLive('orders.updates', { cookie: other.jar.header()! });
+    await stream.connected;
+    // From the first session: end every other session of the user.
+    const { ended } = await admin.auth.revokeSessions.mutate({ all: true });
+    expect(ended).toBeGreaterThan(0);
+    const err = closingError(await stream.closed);
+    expect(err.data.code).toBe('UNAUTHORIZED');
+    expect(err.message).toBe('Session ended');
+  }, 20_000);
+
+  it('a password change revokes the user’s API keys (said in the response, audited) and closes their streams', async () => {
+    await admin.users.create.mutate({
+      email: 'rotating.trader@example.com',
+      displayName: 'Rotating Trader',
+      role: 'trader',
+      initialPassword: 'amber-glacier-quartz-81',
+    });
+    const trader = await signIn(t.url, 'rotating.trader@example.com', 'amber-glacier-quartz-81');
+    const { key } = await trader.client.keys.create.mutate({ name: 'script', scopes: ['read'] });
+    await trader.client.keys.create.mutate({ name: 'script 2', scopes: ['read'] });
+    const stream = await openLive('orders.updates', { authorization: `Bearer ${key}` });
+    await stream.connected;
+
+    const res = await trader.client.auth.changePassword.mutate({
+      currentPassword: trader.password,
+      newPassword: 'cobalt-meadow-lantern-93',
+    });
+    expect(res.apiKeysRevoked).toBe(2);
+
+    const err = closingError(await stream.closed);
+    expect(err.data.code).toBe('UNAUTHORIZED');
+    expect(err.message).toBe('API key revoked');
+    const refused = await failure(makeClient(t.url, { bearer: key }).auth.me.query());
+    expect(refused.data?.code).toBe('UNAUTHORIZED');
+    const [row] = await t.owner<{ details: string }[]>`
+      select details from audit_log where action = 'auth.change_password' and actor_id = ${trader.user.id}
+      order by ts desc limit 1`;
+    expect(row?.details).toContain('api keys revoked: 2');
+  }, 20_000);
 });
