@@ -58,6 +58,18 @@ interface RunResult {
   readonly deniedAfter: number;
 }
 
+/**
+ * The bench desk's explicit limits: the duplicate guard, order-rate throttle and collar removed
+ * (the bench places many similar orders fast, off the market), exposure wide enough for any
+ * BENCH_WORKING. A NULL column would only inherit the platform default, never switch a rule off.
+ */
+async function benchLimits(owner: postgres.Sql, tenantId: string): Promise<void> {
+  const at = { at: new Date().toISOString(), by: null };
+  const removed = { duplicateWindowMs: at, maxOrdersPerMinute: at, priceCollarBps: at };
+  await owner`insert into risk_limits (tenant_id, symbol, max_gross_exposure, max_net_exposure, max_net_delta, removed_limits)
+    values (${tenantId}, '*', '1000000000', '1000000000', '1000000000', ${owner.json(removed)})`;
+}
+
 async function runOnce(
   db: ReturnType<typeof createDb>,
   owner: postgres.Sql,
@@ -66,7 +78,7 @@ async function runOnce(
   const tenantId = randomUUID();
   const actor = { type: 'user' as const, id: randomUUID() };
   await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`bench-${tenantId.slice(0, 8)}`}, 'bench')`;
-  await owner`insert into risk_limits (tenant_id, symbol, duplicate_window_ms, max_orders_per_minute, price_collar_bps) values (${tenantId}, '*', null, null, null)`;
+  await benchLimits(owner, tenantId);
   const quotes = new QuoteBook();
   quotes.setQuote('BTC-USD', '50000', '50010', '5', '5', new Date());
   const rt = new ExecutionRuntime({
@@ -160,7 +172,7 @@ async function naiveOnce(
   const tenantId = randomUUID();
   const actor = { type: 'user' as const, id: randomUUID() };
   await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`naive-${tenantId.slice(0, 8)}`}, 'naive')`;
-  await owner`insert into risk_limits (tenant_id, symbol, duplicate_window_ms, max_orders_per_minute, price_collar_bps) values (${tenantId}, '*', null, null, null)`;
+  await benchLimits(owner, tenantId);
   const quotes = new QuoteBook();
   quotes.setQuote('BTC-USD', '50000', '50010', '5', '5', new Date());
   const rt = new ExecutionRuntime({

@@ -37,7 +37,8 @@ const quote = () => ex().quotes.setQuote('SOL-USD', '167.99', '168.01', '100', '
 const order = (o: Record<string, unknown>) =>
   ({ symbol: 'SOL-USD', side: 'buy', orderType: 'market', timeInForce: 'day', quantity: '1', ...o }) as never;
 const check = (o: Record<string, unknown>) => client.risk.check.query(order(o));
-const rule = (verdicts: readonly { rule: string }[], name: string) => verdicts.find((v) => v.rule === name)!;
+const rule = <V extends { rule: string }>(verdicts: readonly V[], name: string): V =>
+  verdicts.find((v) => v.rule === name)!;
 const auditActions = async () =>
   (await t.owner`select action, details from audit_log where action like 'risk.limits.%' order by id`) as unknown as {
     action: string;
