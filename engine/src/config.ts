@@ -79,6 +79,14 @@ const engineEnvObject = z.object({
   ENGINE_FEATURE_SAMPLE_MS: envInt(100, 0, 3_600_000),
   ENGINE_WRITER_BATCH: envInt(50_000, 100, 1_000_000),
   ENGINE_WRITER_FLUSH_MS: envInt(200, 1, 60_000),
+  /** A writer flush not answered within this is abandoned and its connection replaced. */
+  ENGINE_WRITER_FLUSH_TIMEOUT_MS: envInt(10_000, 100, 600_000),
+  /** /health/ready fails while the oldest unpersisted checkpoint is older than this. */
+  ENGINE_READY_MAX_WRITER_LAG_MS: envInt(10_000, 100, 3_600_000),
+  /** Deadline of every other database call of the engine (connect, probes, signals, cursors). */
+  ENGINE_DB_TIMEOUT_MS: envInt(5_000, 100, 600_000),
+  /** SIGTERM to exit, whatever the database and Redis do (drain and flush within it). */
+  ENGINE_SHUTDOWN_DEADLINE_MS: envInt(8_000, 1_000, 600_000),
   ENGINE_SIGNALS_MAXLEN: envInt(100_000, 100, 100_000_000),
   /** How often the global kill switch is read from PostgreSQL (a missed `aegis:halt` message is corrected within one poll). */
   ENGINE_HALT_POLL_MS: envInt(1000, 50, 60_000),
@@ -129,6 +137,10 @@ export interface EngineConfig {
   readonly featureSampleMs: number;
   readonly writerBatch: number;
   readonly writerFlushMs: number;
+  readonly writerFlushTimeoutMs: number;
+  readonly readyMaxWriterLagMs: number;
+  readonly dbTimeoutMs: number;
+  readonly shutdownDeadlineMs: number;
   readonly signalsMaxLen: number;
   readonly haltPollMs: number;
   readonly logLevel: string;
@@ -163,6 +175,10 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     featureSampleMs: e.ENGINE_FEATURE_SAMPLE_MS,
     writerBatch: e.ENGINE_WRITER_BATCH,
     writerFlushMs: e.ENGINE_WRITER_FLUSH_MS,
+    writerFlushTimeoutMs: e.ENGINE_WRITER_FLUSH_TIMEOUT_MS,
+    readyMaxWriterLagMs: e.ENGINE_READY_MAX_WRITER_LAG_MS,
+    dbTimeoutMs: e.ENGINE_DB_TIMEOUT_MS,
+    shutdownDeadlineMs: e.ENGINE_SHUTDOWN_DEADLINE_MS,
     signalsMaxLen: e.ENGINE_SIGNALS_MAXLEN,
     haltPollMs: e.ENGINE_HALT_POLL_MS,
     logLevel: e.LOG_LEVEL,

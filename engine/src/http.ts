@@ -11,9 +11,11 @@ export interface EngineProbe {
 }
 
 /**
- * `/health` (the process is up, plus the engine's view of the global kill switch), `/health/ready` (rings up, inference ready, database and bus
- * reachable, not shutting down: 200, else 503 with the failing checks), `/metrics` (Prometheus
- * text exposition 0.0.4). Nothing else; no request bodies are read.
+ * `/health` (the process is up, plus the engine's view of the global kill switch),
+ * `/health/ready` (rings up, inference ready, database and bus reachable within
+ * ENGINE_DB_TIMEOUT_MS, the writer connected and no more than ENGINE_READY_MAX_WRITER_LAG_MS
+ * behind, not shutting down: 200, else 503 with the failing checks), `/metrics` (Prometheus text
+ * exposition 0.0.4). Nothing else; no request bodies are read.
  */
 export function startHttpServer(options: {
   engine: EngineProbe;

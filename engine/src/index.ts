@@ -1,8 +1,10 @@
 import type { Bus } from '@aegis/shared/bus/types';
+import { connectSql } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import type { EngineConfig } from './config.ts';
+import { withDeadline } from './deadline.ts';
 import { FeatureState } from './features/state.ts';
 import type { Feed } from './feeds/feed.ts';
 import { MalformedRecords } from './feeds/malformed.ts';
@@ -67,9 +69,17 @@ export interface EngineStopReport {
   readonly ticksIn: number;
   readonly ticksDropped: number;
   readonly ticksPersisted: number;
-  /** Accepted ticks that were neither persisted nor processed (database down at shutdown). */
+  /**
+   * Accepted ticks not known to be persisted at exit (database unreachable until the shutdown
+   * deadline): still in the rings or in the sink's overflow queues. ticksIn = ticksPersisted +
+   * ticksLost (+ ticksDropped under the `drop` policy).
+   */
   readonly ticksLost: number;
+  /** Of ticksLost, rows of a flush whose commit was in flight at the deadline: they may be stored. */
+  readonly ticksInDoubt: number;
   readonly signalsOut: number;
+  /** Shutdown steps cut short by the deadline (empty after a clean stop). */
+  readonly unfinished: readonly string[];
 }
 
 export interface EngineSnapshot {
@@ -95,7 +105,12 @@ const SCORED_RING_CAPACITY = 1 << 14;
 const PUBLISH_EVERY = 256;
 /** Minimum ms between two writer checkpoints (each is one postMessage). */
 const CHECKPOINT_EVERY_MS = 5;
-const SHUTDOWN_WRITER_DEADLINE_MS = 30_000;
+/** Part of the shutdown deadline kept for acknowledgements and closing after the writer. */
+const SHUTDOWN_MARGIN_MS = 1500;
+/** Upper bound of one shutdown step before the writer's flush (see stop()). */
+const STEP_CAP_MS = 1000;
+/** Readiness probes of the database and the bus (each bounded by ENGINE_DB_TIMEOUT_MS). */
+const READY_PROBE_MS = 1000;
 
 export function cursorName(feed: Feed, config: EngineConfig): string {
   if (feed.name === 'replay') return `feed:replay:${config.replayFile}`;
@@ -115,11 +130,19 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   const ownSql = !options.sql && config.databaseUrl !== undefined;
   const sql: Sql | undefined =
     options.sql ??
-    (config.databaseUrl ? postgres(config.databaseUrl, { max: 4, onnotice: () => {} }) : undefined);
+    (config.databaseUrl
+      ? connectSql(config.databaseUrl, {
+          max: 4,
+          applicationName: 'aegis-engine',
+          connectTimeout: Math.max(1, Math.ceil(config.dbTimeoutMs / 1000)),
+          statementTimeoutMs: config.dbTimeoutMs,
+          lockTimeoutMs: config.dbTimeoutMs,
+        })
+      : undefined);
   let cursors = new Map<string, string>();
   if (sql) {
     try {
-      cursors = await loadCursors(sql);
+      cursors = await withDeadline(loadCursors(sql), config.dbTimeoutMs, 'read engine_cursors');
     } catch (err) {
       if (ownSql) await sql.end({ timeout: 1 }).catch(() => {});
       throw new AppError(
@@ -183,6 +206,9 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
         batchRows: config.writerBatch,
         symbolTable,
         logLevel: config.logLevel,
+        tokenName: `writer:${config.consumer}`,
+        flushTimeoutMs: config.writerFlushTimeoutMs,
+        dbTimeoutMs: config.dbTimeoutMs,
         onCommitted: commitPositions,
       });
       await writer.ready;
@@ -378,21 +404,26 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   );
 
   // ---- readiness -------------------------------------------------------------------------------
+  // Probes are bounded (a stalled server answers nothing) and never overlap.
   const health = { bus: false, db: !sql };
+  let probing = false;
   const probe = async () => {
-    health.bus = await bus.ping().then(
-      () => true,
-      () => false,
-    );
-    if (sql) {
-      health.db = await sql`select 1`.then(
+    if (probing) return;
+    probing = true;
+    const ok = (p: Promise<unknown>) =>
+      withDeadline(p, config.dbTimeoutMs, 'probe').then(
         () => true,
         () => false,
       );
+    try {
+      health.bus = await ok(bus.ping());
+      if (sql) health.db = await ok(sql`select 1`);
+    } finally {
+      probing = false;
     }
   };
   await probe();
-  const probeTimer = setInterval(() => void probe(), 5000);
+  const probeTimer = setInterval(() => void probe(), READY_PROBE_MS);
   probeTimer.unref();
 
   const snapshot = (): EngineSnapshot => ({
@@ -411,10 +442,17 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     halt: halt.metrics(),
     prices,
   });
+  const writerHealthy = () => {
+    if (!writer) return true;
+    const w = writer.stats();
+    return w.dbConnected && w.lagSeconds * 1000 <= config.readyMaxWriterLagMs;
+  };
   const readiness = () => ({
     rings: true,
     inference: inferenceHandle.stats().running,
-    writer: writer ? writer.stats().flushErrors === 0 || health.db : true,
+    // Not ready while the writer cannot reach the database or falls behind by more than the
+    // configured bound: a load balancer or supervisor must not trust an engine that stores nothing.
+    writer: writerHealthy(),
     db: health.db,
     bus: health.bus,
     accepting: stopping === null,
@@ -429,35 +467,67 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     metricsText: () => renderEngineMetrics(snapshot(), readiness()),
     stop(): Promise<EngineStopReport> {
       stopping ??= (async () => {
-        log.info('engine: stopping — feeds, then drain rings, score, publish, flush');
+        // Crash-only with a deadline: drain and flush while there is time, then report what was
+        // and was not saved. A database or Redis that does not answer never holds the process.
+        const deadline = Date.now() + config.shutdownDeadlineMs;
+        const left = () => Math.max(0, deadline - Date.now());
+        const unfinished: string[] = [];
+        // Each step before the writer is capped, so one stuck on a dead database (a feed waiting
+        // on a full ring, a signal insert) cannot eat the writer's time to save what it can.
+        const step = async (
+          what: string,
+          p: Promise<unknown> | null | undefined,
+          capMs = Infinity,
+          floorMs = 0,
+        ) => {
+          if (!p) return;
+          try {
+            await withDeadline(p, Math.max(floorMs, Math.min(left(), capMs)), what);
+          } catch (err) {
+            unfinished.push(what);
+            log.warn({ err: (err as Error).message, step: what }, 'engine: shutdown step cut short');
+          }
+        };
+        log.info(
+          { deadlineMs: config.shutdownDeadlineMs },
+          'engine: stopping — feeds, then drain rings, score, publish, flush',
+        );
         for (const f of feeds) f.stop();
-        await Promise.all(feedRuns);
+        await step('feeds', Promise.all(feedRuns), STEP_CAP_MS);
         clearInterval(checkpointTimer);
         clearInterval(probeTimer);
         sink.flush();
-        await sink.backpressure();
+        await step('backpressure', sink.backpressure(), STEP_CAP_MS);
         checkpoint();
-        await poolHandle.stop({ drain: true, timeoutMs: 20_000 });
-        await inferenceHandle.stop();
-        await signals.stop();
-        await prices.stop();
-        await halt.stop();
+        await step('pool', poolHandle.stop({ drain: true, timeoutMs: STEP_CAP_MS }), STEP_CAP_MS);
+        await step('inference', inferenceHandle.stop(), STEP_CAP_MS);
+        await step('signals', signals.stop(), STEP_CAP_MS);
+        await step('prices', prices.stop(), STEP_CAP_MS / 2);
+        await step('halt', halt.stop(), STEP_CAP_MS / 2);
         let lost = 0;
+        let inDoubt = 0;
         if (writer) {
           checkpoint();
-          lost = (await writer.stop(SHUTDOWN_WRITER_DEADLINE_MS)).lost;
-          await writer.exited;
+          // The writer gets what is left minus a margin for acknowledgements and closing.
+          const w = await writer.stop(Math.max(0, left() - SHUTDOWN_MARGIN_MS));
+          lost = w.lost;
+          inDoubt = w.inDoubt;
+          await step('writer exit', writer.exited);
         }
         if (!writer) checkpoint();
-        await Promise.all(commits);
-        if (ownSql) await sql?.end({ timeout: 5 });
+        // Ticks still in the overflow queues never reached a ring: not saved either.
+        lost += sink.queued;
+        await step('acknowledgements', Promise.all(commits), Infinity, 500);
+        if (ownSql) await step('database close', sql?.end({ timeout: 0 }), Infinity, 200);
         const s = snapshot();
         const report: EngineStopReport = {
           ticksIn: s.ticksIn,
           ticksDropped: s.feeds.reduce((n, f) => n + f.dropped, 0),
           ticksPersisted: s.writer?.ticksPersisted ?? 0,
           ticksLost: lost,
+          ticksInDoubt: inDoubt,
           signalsOut: signals.signalsOut,
+          unfinished,
         };
         log.info(report, 'engine: stopped');
         return report;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@aegis/shared/logging';
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { F, type FeatureState } from '../features/state.ts';
 import type { SymbolNamesReader } from '../feeds/symbol-table.ts';
 import { TICK, usFromWords } from '../ring/layout.ts';
@@ -25,6 +25,14 @@ import { saveCursors } from './cursor-store.ts';
  * ahead of this consumer); flushes happen every `flushMs` or as soon as `batchRows` ticks wait.
  * Overload escape: if a ring is 3/4 full with no newer checkpoint, ticks up to the head are
  * persisted without a position (at-least-once for those, never a deadlock with a blocked feed).
+ *
+ * Commits whose outcome is unknown (issue 9): a connection that dies or stalls during COMMIT
+ * leaves the writer not knowing whether the rows landed. Each flush therefore also upserts a
+ * flush token (`<tokenName>` = `<process instance>:<attempt>`) in the same transaction; until
+ * `resolveInDoubt()` has read that row back on a fresh connection, the attempt stays "in doubt"
+ * and nothing is written again. Token present: the attempt committed, the cursors advance
+ * without rewriting. Absent: it rolled back, the same ranges are retried. Hence exactly once
+ * across PostgreSQL restarts, not only across engine restarts.
  */
 export interface WriterCheckpoint {
   readonly id: number;
@@ -52,10 +60,19 @@ export const WRITER_STAT = {
   ticksLost: 8,
   /** Ticks persisted without a durable position (overload escape). */
   ticksWithoutPosition: 9,
+  /** 1 while the last database round trip succeeded, 0 after a failure (readiness). */
+  dbConnected: 10,
+  /** Rows of a flush whose commit outcome is unknown (connection lost during COMMIT). */
+  ticksInDoubt: 11,
+  /** Flushes abandoned at their deadline (the connection was dropped). */
+  flushTimeouts: 12,
+  /** Times the writer replaced its connection. */
+  reconnects: 13,
   WORDS: 16,
 } as const;
 
 export interface TimescaleWriterOptions {
+  /** The writer's connection (max 1); replaced with useConnection() after a failure. */
   readonly sql: Sql;
   readonly tickRings: readonly RingBuffer[];
   readonly consumer: number;
@@ -66,6 +83,24 @@ export interface TimescaleWriterOptions {
   readonly featureSampleMs: number;
   readonly stats: Float64Array;
   readonly log: Logger;
+  /** engine_cursors row holding the last flush token of this writer (one per engine consumer). */
+  readonly tokenName: string;
+}
+
+/** A flush sent to PostgreSQL whose effects are applied only once its commit is known. */
+interface FlushAttempt {
+  readonly token: string;
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
+  readonly rows: number;
+  readonly features: number;
+  readonly overloaded: boolean;
+  readonly checkpoint: WriterCheckpoint | null;
+  readonly t0: number;
+  /** Backend pid of the connection that ran it (to end it if it outlives its client). */
+  pid: number | null;
+  /** Set when the caller gave up on it (deadline): a late success must not apply it twice. */
+  abandoned: boolean;
 }
 
 const CHUNK_ROWS = 2048;
@@ -81,9 +116,59 @@ export class TimescaleWriter {
   /** Per symbol: event time of the last feature row written, and the wall time it was written. */
   #featureTs = new Float64Array(0);
   #featureWallMs = new Float64Array(0);
+  /** Random per process: a token never matches one written by an earlier engine process. */
+  readonly #instance = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  #attempts = 0;
+  #inDoubt: FlushAttempt | null = null;
+  #sql: Sql;
 
   constructor(options: TimescaleWriterOptions) {
     this.#o = options;
+    this.#sql = options.sql;
+  }
+
+  /** Switches to a new connection (the previous one was dropped after a failure or a deadline). */
+  useConnection(sql: Sql): void {
+    this.#sql = sql;
+  }
+
+  /** The attempt whose commit outcome is unknown, if any (its backend pid, its rows). */
+  inDoubt(): { readonly pid: number | null; readonly rows: number } | null {
+    return this.#inDoubt;
+  }
+
+  /** The caller stopped waiting for the flush in flight (its deadline passed). */
+  abandonInFlight(): void {
+    if (this.#inDoubt) this.#inDoubt.abandoned = true;
+  }
+
+  /**
+   * Learns whether the in-doubt attempt committed, on a connection that did not run it: its
+   * token row is read FOR UPDATE, so a transaction still holding that row (its COMMIT not yet
+   * processed) is waited for, bounded by the connection's lock timeout. Applies the attempt when
+   * it committed, forgets it when it did not. Returns the outcome (null: nothing was in doubt).
+   */
+  async resolveInDoubt(): Promise<{
+    outcome: 'committed' | 'rolled_back';
+    rows: number;
+    checkpoint: WriterCheckpoint | null;
+  } | null> {
+    const a = this.#inDoubt;
+    if (!a) return null;
+    const sql = this.#sql;
+    const rows = await sql.begin(
+      (tx) => tx<{ position: string }[]>`
+        select position from engine_cursors where name = ${this.#o.tokenName} for update`,
+    );
+    if (this.#inDoubt !== a) return null; // resolved meanwhile by its own late reply
+    this.#inDoubt = null;
+    this.#o.stats[WRITER_STAT.ticksInDoubt] = 0;
+    if (rows[0]?.position === a.token) {
+      this.#apply(a);
+      return { outcome: 'committed', rows: a.rows, checkpoint: a.checkpoint };
+    }
+    this.#unsample();
+    return { outcome: 'rolled_back', rows: a.rows, checkpoint: null };
   }
 
   /** Newer checkpoints supersede older ones: a flush always goes to the latest. */
@@ -118,6 +203,7 @@ export class TimescaleWriter {
    */
   async flush(): Promise<{ rows: number; checkpoint: WriterCheckpoint | null }> {
     const { tickRings, consumer, stats } = this.#o;
+    if (this.#inDoubt) throw new Error('writer: a flush is in doubt; resolveInDoubt() first');
     const cp = this.#latest;
     const overloaded = this.#overloaded();
     const ends = tickRings.map((r, i) => {
@@ -134,44 +220,72 @@ export class TimescaleWriter {
     }
     const positions = !overloaded && cp ? cp.positions : {};
     const tsIngestUs = cp?.tsIngestUs ?? Date.now() * 1000;
-    const t0 = performance.now();
     const features = this.#sampleFeatures();
     if (rows === 0 && features.length === 0 && Object.keys(positions).length === 0) {
       return { rows: 0, checkpoint: null };
     }
+    const attempt: FlushAttempt = {
+      token: `${this.#instance}:${++this.#attempts}`,
+      starts,
+      ends,
+      rows,
+      features: features.length,
+      overloaded,
+      checkpoint: overloaded ? null : cp,
+      t0: performance.now(),
+      pid: null,
+      abandoned: false,
+    };
+    // In doubt from the moment the transaction may reach COMMIT until its reply is in.
+    this.#inDoubt = attempt;
+    stats[WRITER_STAT.ticksInDoubt] = rows;
     try {
-      await this.#o.sql.begin(async (tx) => {
+      await this.#sql.begin(async (tx) => {
+        const [me] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+        attempt.pid = me?.pid ?? null;
         if (rows > 0) {
-          const w = await tx.unsafe(`COPY ticks (${TICK_COLUMNS}) FROM STDIN`).writable();
+          const w = await copyIn(tx, `COPY ticks (${TICK_COLUMNS}) FROM STDIN`);
           await pipeline(Readable.from(this.#tickChunks(starts, ends, tsIngestUs)), w);
         }
         if (features.length > 0) {
-          const w = await tx.unsafe(`COPY features (${FEATURE_COLUMNS}) FROM STDIN`).writable();
+          const w = await copyIn(tx, `COPY features (${FEATURE_COLUMNS}) FROM STDIN`);
           await pipeline(Readable.from(chunked(features)), w);
         }
-        await saveCursors(tx, positions);
+        await saveCursors(tx, { ...positions, [this.#o.tokenName]: attempt.token });
       });
     } catch (err) {
       stats[WRITER_STAT.flushErrors]! += 1;
-      // Feature samples are retried with the next flush: forget that they were taken.
-      this.#unsample();
+      // Still in doubt (unless abandoned and resolved already): an error from COMMIT itself
+      // does not say whether the commit happened; resolveInDoubt() finds out.
       throw err;
     }
+    if (attempt.abandoned || this.#inDoubt !== attempt) {
+      // The caller gave up on this flush and will resolve it by reading the token back.
+      return { rows: 0, checkpoint: null };
+    }
+    this.#inDoubt = null;
+    stats[WRITER_STAT.ticksInDoubt] = 0;
+    this.#apply(attempt);
+    return { rows, checkpoint: attempt.checkpoint };
+  }
+
+  /** The effects of a committed attempt: ring cursors, stats, committed positions, samples. */
+  #apply(a: FlushAttempt): void {
+    const { tickRings, consumer, stats } = this.#o;
     for (let i = 0; i < tickRings.length; i++)
-      (tickRings[i] as RingBuffer).commit(consumer, ends[i] as number);
-    stats[WRITER_STAT.ticksPersisted]! += rows;
-    stats[WRITER_STAT.featuresPersisted]! += features.length;
+      (tickRings[i] as RingBuffer).commit(consumer, a.ends[i] as number);
+    stats[WRITER_STAT.ticksPersisted]! += a.rows;
+    stats[WRITER_STAT.featuresPersisted]! += a.features;
     stats[WRITER_STAT.flushes]! += 1;
-    stats[WRITER_STAT.lastFlushRows] = rows;
-    stats[WRITER_STAT.lastFlushMs] = performance.now() - t0;
-    if (overloaded) stats[WRITER_STAT.ticksWithoutPosition]! += rows;
-    else if (cp) {
-      this.#committedPositions = JSON.stringify(cp.positions);
-      stats[WRITER_STAT.committedCheckpoint] = cp.id;
+    stats[WRITER_STAT.lastFlushRows] = a.rows;
+    stats[WRITER_STAT.lastFlushMs] = performance.now() - a.t0;
+    if (a.overloaded) stats[WRITER_STAT.ticksWithoutPosition]! += a.rows;
+    else if (a.checkpoint) {
+      this.#committedPositions = JSON.stringify(a.checkpoint.positions);
+      stats[WRITER_STAT.committedCheckpoint] = a.checkpoint.id;
       stats[WRITER_STAT.committedAtMs] = Date.now();
     }
     this.#commitSamples();
-    return { rows, checkpoint: overloaded ? null : cp };
   }
 
   #overloaded(): boolean {
@@ -269,6 +383,17 @@ export class TimescaleWriter {
   #unsample(): void {
     this.#pendingSamples = [];
   }
+}
+
+/**
+ * The COPY's writable stream. The query object is itself a promise that nobody awaits (the
+ * stream carries the outcome); when its connection is destroyed (a flush past its deadline) it
+ * rejects, and that rejection must not become an unhandled one that kills the writer thread.
+ */
+async function copyIn(tx: TransactionSql, statement: string) {
+  const query = tx.unsafe(statement);
+  query.catch(() => {});
+  return query.writable();
 }
 
 function* chunked(lines: readonly string[]): Generator<string> {

@@ -13,6 +13,12 @@ export interface WriterStartup {
   readonly batchRows: number;
   readonly stats: SharedArrayBuffer;
   readonly logLevel: string;
+  /** engine_cursors row of this writer's flush token (`writer:<engine consumer>`). */
+  readonly tokenName: string;
+  /** A flush (or the lookup of one in doubt) not answered within this is abandoned. */
+  readonly flushTimeoutMs: number;
+  /** Connect and lock timeout of the writer's connection. */
+  readonly dbTimeoutMs: number;
 }
 
 export type MainToWriter =
@@ -23,4 +29,4 @@ export type WriterToMain =
   | { readonly type: 'ready' }
   | { readonly type: 'committed'; readonly checkpointId: number; readonly rows: number }
   | { readonly type: 'fatal'; readonly code: string; readonly message: string }
-  | { readonly type: 'stopped'; readonly lost: number };
+  | { readonly type: 'stopped'; readonly lost: number; readonly inDoubt: number };

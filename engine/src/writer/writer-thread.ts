@@ -15,6 +15,12 @@ export interface WriterThreadOptions {
   readonly batchRows: number;
   readonly symbolTable: SymbolTable;
   readonly logLevel: string;
+  /** engine_cursors row of the flush token; one per engine consumer (`writer:<consumer>`). */
+  readonly tokenName: string;
+  /** A flush not answered within this is abandoned and its connection dropped. */
+  readonly flushTimeoutMs: number;
+  /** Connect / lock timeout of the writer's connection. */
+  readonly dbTimeoutMs: number;
   /** Called (in order) once the positions of a checkpoint are durable. */
   readonly onCommitted: (positions: Readonly<Record<string, string>>) => void;
 }
@@ -28,6 +34,13 @@ export interface WriterStats {
   readonly lastFlushMs: number;
   readonly ticksLost: number;
   readonly ticksWithoutPosition: number;
+  /** Rows of a flush whose commit is unknown until the writer reads its token back. */
+  readonly ticksInDoubt: number;
+  /** Flushes abandoned at their deadline. */
+  readonly flushTimeouts: number;
+  readonly reconnects: number;
+  /** The writer's last database round trip succeeded. */
+  readonly dbConnected: boolean;
   /** Ticks in the rings not yet persisted. */
   readonly backlog: number;
   /** Seconds since the oldest checkpoint still waiting to be committed was taken (0 = none). */
@@ -38,11 +51,25 @@ export interface WriterThreadHandle {
   readonly ready: Promise<void>;
   /** Records the rings' heads and the feeds' positions; the writer persists up to them. */
   checkpoint(positions: Readonly<Record<string, string>>): void;
-  /** Flushes everything checkpointed (give a last checkpoint first), then exits. */
-  stop(deadlineMs: number): Promise<{ lost: number }>;
+  /**
+   * Flushes everything checkpointed (give a last checkpoint first), then exits. Bounded: if the
+   * thread has not answered `deadlineMs` + 1 s after the request it is terminated, and what it
+   * held is reported as lost.
+   */
+  stop(deadlineMs: number): Promise<WriterStopReport>;
   stats(): WriterStats;
   readonly exited: Promise<number>;
 }
+
+export interface WriterStopReport {
+  /** Ticks accepted into the rings and not known to be persisted. */
+  readonly lost: number;
+  /** Of those, rows of a flush whose commit was in flight at the deadline (they may be stored). */
+  readonly inDoubt: number;
+}
+
+/** Grace after the writer's own deadline before its thread is terminated. */
+const STOP_GRACE_MS = 1000;
 
 /** Starts the writer thread (writer-worker.ts) over the tick rings' writer cursor. */
 export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
@@ -59,6 +86,9 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
     batchRows: o.batchRows,
     stats: statsSab,
     logLevel: o.logLevel,
+    tokenName: o.tokenName,
+    flushTimeoutMs: o.flushTimeoutMs,
+    dbTimeoutMs: o.dbTimeoutMs,
   };
   const worker = new Worker(new URL('./writer-worker.ts', import.meta.url), {
     workerData: startup,
@@ -73,8 +103,9 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
     rejectReady = rej;
   });
   ready.catch(() => {});
-  let resolveStopped: ((r: { lost: number }) => void) | null = null;
+  let resolveStopped: ((r: WriterStopReport) => void) | null = null;
   let lost = 0;
+  let inDoubt = 0;
   let hasExited = false;
 
   worker.on('message', (m: WriterToMain) => {
@@ -90,14 +121,18 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
       }
     } else if (m.type === 'stopped') {
       lost = m.lost;
-      resolveStopped?.({ lost });
+      inDoubt = m.inDoubt;
+      resolveStopped?.({ lost, inDoubt });
     }
   });
   const exited = new Promise<number>((resolve) => {
     worker.on('exit', (code) => {
       hasExited = true;
       rejectReady(new AppError(ErrorCode.UNAVAILABLE, `writer thread exited (${code})`));
-      resolveStopped?.({ lost: lost || backlog() });
+      resolveStopped?.({
+        lost: lost || backlog(),
+        inDoubt: inDoubt || (stats[WRITER_STAT.ticksInDoubt] as number),
+      });
       resolve(code);
     });
   });
@@ -124,10 +159,18 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
     },
     stop(deadlineMs) {
       // A thread that already died cannot flush: what it left in the rings is lost.
-      if (hasExited) return Promise.resolve({ lost: lost || backlog() });
+      if (hasExited)
+        return Promise.resolve({
+          lost: lost || backlog(),
+          inDoubt: stats[WRITER_STAT.ticksInDoubt] as number,
+        });
       return new Promise((resolve) => {
         resolveStopped = resolve;
         worker.postMessage({ type: 'stop', deadlineMs } satisfies MainToWriter);
+        // Backstop: a thread stuck where no deadline reaches (it should not be) still ends.
+        const t = setTimeout(() => void worker.terminate(), Math.max(0, deadlineMs) + STOP_GRACE_MS);
+        t.unref();
+        void exited.then(() => clearTimeout(t));
       });
     },
     stats() {
@@ -141,6 +184,10 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
         lastFlushMs: stats[WRITER_STAT.lastFlushMs] as number,
         ticksLost: stats[WRITER_STAT.ticksLost] as number,
         ticksWithoutPosition: stats[WRITER_STAT.ticksWithoutPosition] as number,
+        ticksInDoubt: stats[WRITER_STAT.ticksInDoubt] as number,
+        flushTimeouts: stats[WRITER_STAT.flushTimeouts] as number,
+        reconnects: stats[WRITER_STAT.reconnects] as number,
+        dbConnected: stats[WRITER_STAT.dbConnected] === 1,
         backlog: backlog(),
         lagSeconds: oldest && backlog() > 0 ? (Date.now() - oldest.atMs) / 1000 : 0,
       };

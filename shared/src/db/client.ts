@@ -13,12 +13,59 @@ export interface CreateDbOptions {
   max?: number;
   /** Seconds an idle connection is kept; default 30. */
   idleTimeout?: number;
-  /** Seconds to wait for a connection; default 10. */
+  /** Seconds to wait for a connection (TCP + startup); default 5. */
   connectTimeout?: number;
   /** Seconds before a connection is recycled (spreads reconnects); default 30 min. */
   maxLifetime?: number;
   /** Shows in pg_stat_activity; default `aegis`. */
   applicationName?: string;
+  /**
+   * Server-side limit on one statement (`statement_timeout`), ms; default 30 s. Set per
+   * connection at startup, so it holds for every query of the pool, drizzle's included.
+   */
+  statementTimeoutMs?: number;
+  /** Server-side limit on waiting for a lock (`lock_timeout`), ms; default 10 s. */
+  lockTimeoutMs?: number;
+  /**
+   * `idle_in_transaction_session_timeout`, ms; default 60 s: a transaction whose client went
+   * quiet (a stuck process, a lost network) releases its locks instead of holding them forever.
+   */
+  idleInTransactionTimeoutMs?: number;
+}
+
+/**
+ * Every PostgreSQL call has a deadline (issue 9, crash-only recovery): the connect timeout bounds
+ * reaching the server, the statement and lock timeouts bound the server's work, the idle-in-
+ * transaction timeout frees what a vanished client held, and TCP keepalive notices a dead peer.
+ * A stalled server that answers nothing at all is the one case these cannot end: code that must
+ * stay live through it (the engine's writer) races its own deadline and drops the connection.
+ */
+export const DB_TIMEOUT_DEFAULTS = Object.freeze({
+  connectTimeoutSeconds: 5,
+  statementTimeoutMs: 30_000,
+  lockTimeoutMs: 10_000,
+  idleInTransactionTimeoutMs: 60_000,
+  keepAliveSeconds: 10,
+});
+
+/** One postgres.js pool with the timeouts above (the engine's writer and signal pools use it). */
+export function connectSql(url: string, opts: CreateDbOptions = {}): Sql {
+  return postgres(url, {
+    max: opts.max ?? 10,
+    idle_timeout: opts.idleTimeout ?? 30,
+    connect_timeout: opts.connectTimeout ?? DB_TIMEOUT_DEFAULTS.connectTimeoutSeconds,
+    max_lifetime: opts.maxLifetime ?? 30 * 60,
+    keep_alive: DB_TIMEOUT_DEFAULTS.keepAliveSeconds,
+    // NOTICEs (TimescaleDB, partition upkeep) would otherwise go to console.log.
+    onnotice: () => {},
+    connection: {
+      application_name: opts.applicationName ?? 'aegis',
+      statement_timeout: opts.statementTimeoutMs ?? DB_TIMEOUT_DEFAULTS.statementTimeoutMs,
+      lock_timeout: opts.lockTimeoutMs ?? DB_TIMEOUT_DEFAULTS.lockTimeoutMs,
+      idle_in_transaction_session_timeout:
+        opts.idleInTransactionTimeoutMs ?? DB_TIMEOUT_DEFAULTS.idleInTransactionTimeoutMs,
+    },
+  });
 }
 
 export interface DatabaseHandle {
@@ -30,22 +77,10 @@ export interface DatabaseHandle {
   close(timeoutSeconds?: number): Promise<void>;
 }
 
-function connect(url: string, opts: CreateDbOptions): Sql {
-  return postgres(url, {
-    max: opts.max ?? 10,
-    idle_timeout: opts.idleTimeout ?? 30,
-    connect_timeout: opts.connectTimeout ?? 10,
-    max_lifetime: opts.maxLifetime ?? 30 * 60,
-    // NOTICEs (TimescaleDB, partition upkeep) would otherwise go to console.log.
-    onnotice: () => {},
-    connection: { application_name: opts.applicationName ?? 'aegis' },
-  });
-}
-
 /** Opens the two pools the server and the engine use. Connect as the application role. */
 export function createDb(url: string, opts: CreateDbOptions = {}): DatabaseHandle {
-  const sql = connect(url, opts);
-  const drizzleClient = connect(url, opts);
+  const sql = connectSql(url, opts);
+  const drizzleClient = connectSql(url, opts);
   const db = drizzle({ client: drizzleClient, schema });
   return {
     sql,

@@ -38,6 +38,12 @@ export interface OwnPostgres {
   /** Starts a halted server; resolves once it accepts connections. */
   start(): Promise<void>;
   /**
+   * Freezes the server (SIGSTOP to the postmaster and every backend): connections stay open and
+   * nothing answers, as with a stalled host or a silent network. `resume()` (SIGCONT) ends it.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /**
    * A fresh database with every project migration applied (as the owner) and the application
    * role granted, like `createMigratedTestDatabase()` on the shared cluster.
    */
@@ -176,13 +182,41 @@ export async function startOwnPostgres(opts: StartOwnPostgresOptions = {}): Prom
   async function halt(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
     const proc = child;
     if (!proc || proc.exitCode !== null) return;
+    // A frozen server cannot act on the stop signal.
+    if (paused) {
+      paused = false;
+      await signalCluster('SIGCONT');
+    }
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     proc.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
     await exited;
   }
 
+  /** The postmaster and its children (backends, checkpointer, …). */
+  function clusterPids(): number[] {
+    const root = child?.pid;
+    if (root === undefined || child?.exitCode !== null) return [];
+    const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(root)], { encoding: 'utf8' });
+    const kids = out.stdout
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => Number.isInteger(n) && n > 0);
+    return [root, ...kids];
+  }
+  let paused = false;
+  async function signalCluster(signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+    for (const pid of clusterPids()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // a backend that ended meanwhile
+      }
+    }
+  }
+
   // A test runner that dies without afterAll must not leave a postmaster behind.
   const onExit = () => {
+    if (paused) void signalCluster('SIGCONT');
     if (child && child.exitCode === null) child.kill('SIGQUIT');
   };
   process.once('exit', onExit);
@@ -209,6 +243,14 @@ export async function startOwnPostgres(opts: StartOwnPostgresOptions = {}): Prom
     },
     halt,
     start,
+    async pause() {
+      paused = true;
+      await signalCluster('SIGSTOP');
+    },
+    async resume() {
+      paused = false;
+      await signalCluster('SIGCONT');
+    },
     async createMigratedDatabase(prefix = 'aegis_own') {
       const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
       const admin = postgres(url(), { max: 1, onnotice: () => {} });
