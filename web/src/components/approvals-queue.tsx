@@ -5,6 +5,7 @@ import { useSubscription } from '../lib/subscription.ts';
 import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState } from './panel.tsx';
+import { RuleVerdicts } from './rule-verdicts.tsx';
 
 export type Proposal = RouterOutputs['proposals']['list']['items'][number];
 
@@ -188,13 +189,24 @@ function ProposalCard(props: {
               {v().allowed
                 ? 'risk checks pass'
                 : `denied: ${v()
-                    .rules.filter((r) => !r.passed && !r.skipped)
+                    .rules.filter((r) => r.status === 'failed')
                     .map((r) => r.rule)
                     .join(', ')}`}
             </span>
           )}
         </Show>
       </div>
+      <Show when={p().riskVerdict}>
+        {(v) => (
+          <details class="rationale">
+            <summary>
+              Risk checks ({v().rules.filter((r) => r.status === 'failed').length} failed,{' '}
+              {v().rules.filter((r) => r.status === 'not_applicable').length} not applicable)
+            </summary>
+            <RuleVerdicts verdicts={v().rules} />
+          </details>
+        )}
+      </Show>
       <details class="rationale">
         <summary>Rationale</summary>
         <dl class="kv">

@@ -1,7 +1,8 @@
-import { createSignal, For, Show } from 'solid-js';
+import { createSignal, Show } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
+import { RuleVerdicts } from './rule-verdicts.tsx';
 
 type OrderInput = RouterInputs['orders']['place']['order'];
 type Check = RouterOutputs['risk']['check'];
@@ -176,23 +177,7 @@ export function OrderTicket(props: { onPlaced: (order: Placed) => void }) {
             <div class={`tag ${r().check.allowed ? 'tag-ok' : 'tag-bad'}`} role="status">
               {r().check.allowed ? 'Risk checks pass' : 'The risk governor would deny this order'}
             </div>
-            <ul class="verdicts">
-              <For each={r().check.verdicts.filter((v) => !v.skipped)}>
-                {(v) => (
-                  <li class={v.passed ? 'dim' : 'neg'}>
-                    <span aria-hidden="true">{v.passed ? '✓' : '✕'}</span> {v.rule}
-                    <Show when={!v.passed && (v.message || v.limit)}>
-                      <span>
-                        : {v.message ?? ''}
-                        {v.limit
-                          ? ` (limit ${v.limit}${v.requested ? `, requested ${v.requested}` : ''})`
-                          : ''}
-                      </span>
-                    </Show>
-                  </li>
-                )}
-              </For>
-            </ul>
+            <RuleVerdicts verdicts={r().check.verdicts} />
             <button
               type="button"
               class={`btn btn-block ${r().order.side === 'buy' ? 'btn-buy' : 'btn-sell'}`}
