@@ -21,7 +21,7 @@ import { migrate } from '@aegis/shared/db/migrate';
 import { createLogger } from '@aegis/shared/logging';
 import { ensureWebBuild } from '@aegis/web/build';
 import { startEmbeddedPostgres } from './start/embedded-postgres.ts';
-import { appEnvironment, loadLauncherConfig } from './start/env.ts';
+import { appEnvironment, loadLauncherConfig, newForwarderSecret } from './start/env.ts';
 import { registerSyntheticInstruments } from './start/synthetic-instruments.ts';
 import { startWebProcess } from './start/web-process.ts';
 
@@ -78,6 +78,8 @@ async function main(): Promise<void> {
   const env = appEnvironment(
     {
       DATABASE_URL: appUrl,
+      // Server and console both get it (webEnv below extends env); nobody else knows it.
+      FORWARDER_SECRET: newForwarderSecret(),
       PUBLIC_ORIGIN: publicOrigin,
       ALLOWED_ORIGINS: [cfg.ALLOWED_ORIGINS, ...allowedOrigins].filter(Boolean).join(','),
       SERVER_PORT: String(cfg.SERVER_PORT),

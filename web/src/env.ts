@@ -22,6 +22,17 @@ const schema = z.object({
     .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an http(s) URL'),
   /** Milliseconds to wait for the server's response headers before answering 504. */
   WEB_PROXY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /**
+   * Sent to the server with every forwarded call so it believes the browser's address this
+   * process states (X-Forwarded-For). `npm start` generates one per start for both processes;
+   * a separate deployment sets the same value on the server and here. Unset: the server sees
+   * every browser as this process's address unless it lists it in TRUSTED_PROXIES.
+   */
+  FORWARDER_SECRET: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? undefined : s))
+    .refine((s) => s === undefined || s.length >= 32, 'must be at least 32 characters'),
 });
 
 export type WebConfig = Readonly<z.output<typeof schema>>;

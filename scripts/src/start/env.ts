@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { envPort, logLevel, parseConfig } from '@aegis/shared/config';
 import { z } from 'zod';
 
@@ -40,4 +41,16 @@ export function appEnvironment(
   defaults: Record<string, string> = {},
 ): Record<string, string | undefined> {
   return { ...defaults, ...process.env, ...overrides };
+}
+
+/**
+ * A fresh secret for each start, handed to the server and the console (FORWARDER_SECRET): the
+ * console's /trpc forwarder sends it so the server believes the browser address it states.
+ * Why a secret and not loopback trust: every local process connects from loopback, and would
+ * choose its own client address (throttles, rate limits, audit). Why not a Unix socket: the
+ * secret works unchanged over TCP when the console and server run apart, and needs no socket
+ * file permissions or a second listener. Never logged; it lives only in the two processes.
+ */
+export function newForwarderSecret(): string {
+  return randomBytes(32).toString('base64url');
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { proxyToServer } from './trpc-proxy.ts';
+import { FORWARDER_HEADER, proxyToServer } from './trpc-proxy.ts';
 
 /**
  * The /trpc forwarder against a real local HTTP upstream: what the browser relies on (cookies
@@ -78,6 +78,24 @@ describe('proxyToServer', () => {
     expect(seen.headers?.['x-forwarded-proto']).toBe('http');
     // The upstream sees its own host, not the console's.
     expect(seen.headers?.host).toBe(new URL(upstreamUrl).host);
+  });
+
+  test('proves itself with the forwarder secret; a browser-sent forwarder header never passes', async () => {
+    let seen: IncomingMessage['headers'] = {};
+    handler = (req, res) => {
+      seen = req.headers;
+      res.end('{}');
+    };
+    const secret = 's'.repeat(43);
+    const forged = () =>
+      new Request('http://console.test:3000/trpc/auth.me', {
+        headers: { [FORWARDER_HEADER]: 'guessed-by-the-browser', 'x-forwarded-for': '10.0.0.1' },
+      });
+    await proxyToServer(forged(), { ...options(), forwarderSecret: secret });
+    expect(seen[FORWARDER_HEADER]).toBe(secret);
+    expect(seen['x-forwarded-for']).toBe('10.0.0.1, 203.0.113.7');
+    await proxyToServer(forged(), options());
+    expect(seen[FORWARDER_HEADER]).toBeUndefined();
   });
 
   test('passes the server status and error body through unchanged', async () => {

@@ -41,7 +41,15 @@ export interface ProxyOptions {
   clientAddress?: string | undefined;
   /** Abort when the server has not sent response headers within this many milliseconds. */
   headersTimeoutMs: number;
+  /**
+   * The per-start secret (FORWARDER_SECRET) that proves to the server this is the console's
+   * forwarder, so it believes the X-Forwarded-For stated here (server/src/client-ip.ts).
+   */
+  forwarderSecret?: string | undefined;
 }
+
+/** Must match the server's FORWARDER_HEADER (server/src/client-ip.ts). */
+export const FORWARDER_HEADER = 'x-aegis-forwarder';
 
 export async function proxyToServer(request: Request, options: ProxyOptions): Promise<Response> {
   const incoming = new URL(request.url);
@@ -49,9 +57,13 @@ export async function proxyToServer(request: Request, options: ProxyOptions): Pr
 
   const headers = new Headers();
   for (const [name, value] of request.headers) {
-    if (!HOP_BY_HOP.has(name)) headers.append(name, value);
+    // A browser (or anyone) sending the forwarder header gets nothing from it: it is never
+    // passed on, only set below from this process's own configuration.
+    if (!HOP_BY_HOP.has(name) && name !== FORWARDER_HEADER) headers.append(name, value);
   }
-  // The server trusts X-Forwarded-* only from its configured proxies; we always state them.
+  if (options.forwarderSecret) headers.set(FORWARDER_HEADER, options.forwarderSecret);
+  // The server believes X-Forwarded-For only from a proven forwarder (the secret above) or a
+  // configured proxy; we always state it.
   const forwardedFor = request.headers.get('x-forwarded-for');
   if (options.clientAddress) {
     headers.set(

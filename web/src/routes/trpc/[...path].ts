@@ -12,6 +12,7 @@ function forward(event: APIEvent): Promise<Response> {
     serverUrl: config.SERVER_URL,
     clientAddress: event.clientAddress,
     headersTimeoutMs: config.WEB_PROXY_TIMEOUT_MS,
+    forwarderSecret: config.FORWARDER_SECRET,
   });
 }
 
