@@ -11,6 +11,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../../../server/tests/integration/test-server.ts';
+import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
 
 /** The decision commands as users run them: a child process against a real server. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -130,22 +131,9 @@ describe('aegis signals, proposals, approve, lessons', () => {
   it('tails a live signal, lists the proposal, approves it with a password sign-in, and queries lessons', async () => {
     const tail = cli(['signals', 'tail', '--last', '0', '--count', '1', '--json'], env);
     await new Promise((r) => setTimeout(r, 1500));
-    await admin.orderflow.ingest.mutate({
-      events: [
-        {
-          kind: 'quote',
-          instrument: 'BTC-USD',
-          venue: 'COINBASE',
-          tsEvent: new Date().toISOString(),
-          source: 'q',
-          sequence: 1,
-          bid: '50000',
-          ask: '50005',
-          bidSize: '5',
-          askSize: '5',
-        },
-      ],
-    });
+    await venuePrices(t, [
+      { venue: 'COINBASE', instrument: 'BTC-USD', bid: '50000', ask: '50005', bidSize: '5', askSize: '5' },
+    ]);
     const sig = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
     await t.server.deps.bus.xadd(`${t.redisPrefix}:signals`, sig);
     const tailed = await tail;
@@ -166,20 +154,9 @@ describe('aegis signals, proposals, approve, lessons', () => {
     const wrong = await cli(['approve', proposal.id, '--email', t.admin.email], env, 'not-the-password\n');
     expect(wrong.code).toBe(3);
     // A fresh quote: the governor refuses to price an order off a stale one.
-    await admin.orderflow.ingest.mutate({
-      event: {
-        kind: 'quote',
-        instrument: 'BTC-USD',
-        venue: 'COINBASE',
-        tsEvent: new Date().toISOString(),
-        source: 'q',
-        sequence: 2,
-        bid: '50000',
-        ask: '50005',
-        bidSize: '5',
-        askSize: '5',
-      },
-    });
+    await venuePrices(t, [
+      { venue: 'COINBASE', instrument: 'BTC-USD', bid: '50000', ask: '50005', bidSize: '5', askSize: '5' },
+    ]);
     const approved = await cli(
       ['approve', proposal.id, '--email', t.admin.email, '--reason', 'cli test', '--json'],
       env,

@@ -1,9 +1,14 @@
 import { type Dec, dec } from '@aegis/shared/accounting/decimal';
+import { DEFAULT_MAX_FUTURE_SKEW_MS } from '@aegis/shared/market/event-time';
 
 /**
- * Latest top of book and last trade per symbol, fed from ticks / order flow (the execution
- * wiring subscribes it to the bus). Market data, not per desk: one book per server process.
- * The paper broker fills against it; the risk governor reads reference prices from it.
+ * Latest top of book and last trade per symbol: this process's copy of the venue prices (the
+ * one price source, fed only by execution/quote-feed.ts from the engine's venue feeds; never
+ * by desk order flow). Market data, not per desk. The paper broker fills against it; the risk
+ * governor reads reference prices, collars, spreads and marks from it.
+ *
+ * An update dated beyond the clock skew in the future is refused whoever sends it: "newest
+ * wins" below would otherwise keep it and ignore every real update until the clock caught up.
  */
 export interface TopOfBook {
   readonly symbol: string;
@@ -42,15 +47,36 @@ const empty = (symbol: string): TopOfBook => ({
   tsTrade: null,
 });
 
+export interface QuoteBookOptions {
+  /** Ms an update may be dated ahead of `now` (default DEFAULT_MAX_FUTURE_SKEW_MS). */
+  readonly maxFutureSkewMs?: number;
+  readonly now?: () => number;
+}
+
 export class QuoteBook {
   readonly #books = new Map<string, TopOfBook>();
   readonly #listeners = new Set<Listener>();
+  readonly #skewMs: number;
+  readonly #now: () => number;
+  /** Updates refused for a time beyond the skew in the future. */
+  rejectedFuture = 0;
+
+  constructor(options: QuoteBookOptions = {}) {
+    this.#skewMs = options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  #fromFuture(ts: Date): boolean {
+    if (ts.getTime() <= this.#now() + this.#skewMs) return false;
+    this.rejectedFuture++;
+    return true;
+  }
 
   /** Top of book update. A crossed or non-positive quote is ignored (bad data, not a market). */
   setQuote(symbol: string, bid: string, ask: string, bidSize: string, askSize: string, ts: Date): boolean {
     const b = dec(bid);
     const a = dec(ask);
-    if (!b.gt(0) || !a.gt(0) || b.gt(a)) return false;
+    if (!b.gt(0) || !a.gt(0) || b.gt(a) || this.#fromFuture(ts)) return false;
     const prev = this.#books.get(symbol) ?? empty(symbol);
     if (prev.tsQuote && ts < prev.tsQuote) return false; // older than what we have: out of order
     this.#books.set(symbol, {
@@ -68,7 +94,7 @@ export class QuoteBook {
   setTrade(symbol: string, price: string, size: string, ts: Date): boolean {
     const p = dec(price);
     const s = dec(size);
-    if (!p.gt(0) || !s.gt(0)) return false;
+    if (!p.gt(0) || !s.gt(0) || this.#fromFuture(ts)) return false;
     const prev = this.#books.get(symbol) ?? empty(symbol);
     this.#books.set(symbol, { ...prev, last: p, lastSize: s, tsTrade: ts });
     this.#emit({ kind: 'trade', symbol, price: p, size: s, ts });

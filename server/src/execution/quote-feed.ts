@@ -1,111 +1,242 @@
-import { sql } from 'drizzle-orm';
+import type { Unsubscribe } from '@aegis/shared/bus/types';
+import { instruments } from '@aegis/shared/db';
+import { eventTimeProblem } from '@aegis/shared/market/event-time';
+import {
+  decodeVenuePrice,
+  decodeVenuePriceUpdate,
+  type VenuePrice,
+  venuePricesChannel,
+  venuePricesKey,
+} from '@aegis/shared/market/venue-prices';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { ExecutionDeps } from './types.ts';
 
 /**
- * Feeds the process's QuoteBook (reference prices for the governor, marks, paper fills) from the
- * two market-data paths the platform has:
- * - the `ticks` table the engine writes (quotes kind 2, trades kind 1), polled incrementally by
- *   time — one indexed query per interval, whatever the number of instruments;
- * - the order-flow stream (`<prefix>:orderflow`) that desks ingest, tailed with a plain read.
- * Either may be absent (no engine, no Redis): the other still feeds the book. A stale book is
- * caught by the governor's reference-age rule, never silently traded on.
+ * Feeds this process's QuoteBook from the one price source (DESIGN §7): the venue prices the
+ * engine publishes per venue and instrument (shared/src/market/venue-prices.ts). Nothing else
+ * feeds it — not the `ticks` table (which also holds desk order flow the engine consumed) and
+ * not the order-flow stream: what a desk ingests is that desk's research data only.
+ *
+ * Instrument → venue: `instruments.venue`. An instrument takes its prices from its own venue;
+ * the same symbol published by another venue is kept aside and never used for it. The map is
+ * read at start and every `refreshMs`, and at once (debounced) when a price arrives for a
+ * symbol the map does not know yet (an instrument added while running).
+ *
+ * Start-up: per venue, subscribe to the update channel first, then read the snapshot hash, so
+ * a restarted server has current prices before it serves and misses nothing in between. Per
+ * instrument the book gets an update only when it is newer (by the venue's event time, in µs)
+ * than the last one applied: the snapshot/update overlap, and the engine's periodic full
+ * republish, never repeat a trade to the paper broker.
+ *
+ * Refused, counted and never stored: payloads that fail the schema (`rejectedInvalid`) and
+ * prices dated beyond the clock skew in the future or before 2000 (`rejectedFuture`,
+ * `rejectedOld`). A stale book is caught by the governor's reference-age rule.
  */
 export interface QuoteFeedOptions {
-  readonly pollMs: number;
-  /** Stream of desk order flow; null disables it. */
-  readonly orderflowStream: string | null;
+  /** Bus key prefix of the price source, e.g. `aegis:` (the engine's ENGINE_STREAM_PREFIX). */
+  readonly prefix: string;
+  readonly maxFutureSkewMs: number;
+  /** How often the instrument → venue map is re-read (and failed subscriptions retried). */
+  readonly refreshMs: number;
 }
+
+/** Shortest gap between two refreshes triggered by unknown symbols. */
+const UNKNOWN_SYMBOL_REFRESH_MS = 250;
 
 export class QuoteFeed {
   readonly #deps: ExecutionDeps;
   readonly #quotes: QuoteBook;
   readonly #o: QuoteFeedOptions;
-  #stopped = true;
+  /** symbol → venue, from `instruments`. */
+  #venueOf = new Map<string, string>();
+  readonly #subscribed = new Map<string, Unsubscribe>();
+  /** Newest accepted price per venue and instrument (also for instruments not mapped yet). */
+  readonly #latest = new Map<string, VenuePrice>();
+  /** Per symbol: event times (µs) of the quote and trade last applied to the book. */
+  readonly #applied = new Map<string, { quoteUs: number; tradeUs: number }>();
   #timer: NodeJS.Timeout | null = null;
-  #since: Date;
-  #tail: Promise<void> | null = null;
+  #soon: NodeJS.Timeout | null = null;
+  #refreshing: Promise<void> | null = null;
+  #lastRefresh = 0;
+  #stopped = true;
+  received = 0;
+  rejectedInvalid = 0;
+  rejectedFuture = 0;
+  rejectedOld = 0;
 
   constructor(deps: ExecutionDeps, quotes: QuoteBook, o: QuoteFeedOptions) {
     this.#deps = deps;
     this.#quotes = quotes;
     this.#o = o;
-    this.#since = new Date(Date.now() - 60_000);
   }
 
-  start(): void {
+  /** Reads the map and every venue's snapshot (awaited: prices are there before serving). */
+  async start(): Promise<void> {
     this.#stopped = false;
-    const tick = () => {
-      void this.pollTicks()
-        .catch((err: unknown) => this.#deps.log.debug({ err }, 'quote feed: ticks poll failed'))
-        .finally(() => {
-          if (!this.#stopped) {
-            this.#timer = setTimeout(tick, this.#o.pollMs);
-            this.#timer.unref();
-          }
-        });
-    };
-    tick();
-    if (this.#o.orderflowStream) this.#tail = this.#tailOrderflow(this.#o.orderflowStream);
+    await this.refresh();
+    this.#timer = setInterval(() => void this.refresh(), this.#o.refreshMs);
+    this.#timer.unref();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    // The order-flow tail ends at its next read (at most one block interval, or at once when
-    // the bus closes); shutdown does not wait for it.
-    void this.#tail?.catch(() => {});
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#soon) clearTimeout(this.#soon);
+    await this.#refreshing?.catch(() => {});
+    const subs = [...this.#subscribed.values()];
+    this.#subscribed.clear();
+    await Promise.all(subs.map((u) => u().catch(() => {})));
   }
 
-  /** Latest quote and trade per symbol newer than the last poll. */
-  async pollTicks(): Promise<number> {
-    const rows = await this.#deps.db.execute<{
-      symbol: string;
-      kind: number;
-      ts: string;
-      price: string;
-      size: string;
-      bid: string | null;
-      ask: string | null;
-      bid_size: string | null;
-      ask_size: string | null;
-    }>(sql`
-      select distinct on (symbol, kind) symbol, kind, ts::text as ts, price::text as price, size::text as size,
-             bid::text as bid, ask::text as ask, bid_size::text as bid_size, ask_size::text as ask_size
-      from ticks where ts > ${this.#since.toISOString()}::timestamptz
-      order by symbol, kind, ts desc`);
-    for (const r of rows) {
-      const ts = new Date(r.ts);
-      if (ts > this.#since) this.#since = ts;
-      if (r.kind === 2 && r.bid && r.ask)
-        this.#quotes.setQuote(r.symbol, r.bid, r.ask, r.bid_size ?? '0', r.ask_size ?? '0', ts);
-      else if (r.kind === 1) this.#quotes.setTrade(r.symbol, r.price, r.size, ts);
+  /** Re-reads the instrument → venue map; follows new venues (subscribe, then snapshot). */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#refresh()
+      .catch((err: unknown) => this.#deps.log.warn({ err }, 'venue prices: refresh failed; retrying'))
+      .finally(() => {
+        this.#refreshing = null;
+      });
+    return this.#refreshing;
+  }
+
+  async #refresh(): Promise<void> {
+    this.#lastRefresh = Date.now();
+    const rows = await this.#deps.db
+      .select({ symbol: instruments.symbol, venue: instruments.venue })
+      .from(instruments);
+    const next = new Map(rows.map((r) => [r.symbol, r.venue]));
+    const changed =
+      next.size !== this.#venueOf.size || rows.some((r) => this.#venueOf.get(r.symbol) !== r.venue);
+    this.#venueOf = next;
+    if (changed) {
+      // Prices that arrived before their instrument was known now have a home.
+      for (const p of this.#latest.values()) if (next.get(p.instrument) === p.venue) this.#apply(p);
     }
-    return rows.length;
-  }
-
-  async #tailOrderflow(stream: string): Promise<void> {
-    let last = '$';
-    while (!this.#stopped) {
+    for (const venue of new Set(next.values())) {
+      if (this.#stopped || this.#subscribed.has(venue)) continue;
       try {
-        const entries = await this.#deps.bus.read(stream, last, { count: 500, blockMs: 1000 });
-        for (const e of entries) {
-          last = e.id;
-          const f = e.fields;
-          if (!f.symbol || !f.ts) continue;
-          const ts = new Date(f.ts);
-          if (Number.isNaN(ts.getTime())) continue;
-          if (f.kind === 'quote' && f.bid && f.ask) {
-            this.#quotes.setQuote(f.symbol, f.bid, f.ask, f.bidSize ?? '0', f.askSize ?? '0', ts);
-          } else if (f.kind === 'trade' && f.price && f.size) {
-            this.#quotes.setTrade(f.symbol, f.price, f.size, ts);
-          }
-        }
+        const unsubscribe = await this.#deps.bus.subscribe(venuePricesChannel(this.#o.prefix, venue), (m) =>
+          this.#onUpdate(venue, m),
+        );
+        this.#subscribed.set(venue, unsubscribe);
+        await this.#loadSnapshot(venue);
       } catch (err) {
-        // Redis down or closing: the ticks path and the governor's staleness rule still hold.
-        this.#deps.log.debug({ err }, 'quote feed: order-flow read failed');
-        await new Promise((r) => setTimeout(r, 1000).unref());
+        // Bus down: the next refresh retries; meanwhile the governor's age rule holds.
+        this.#deps.log.warn({ err, venue }, 'venue prices: cannot follow venue yet');
+        await this.#subscribed
+          .get(venue)?.()
+          .catch(() => {});
+        this.#subscribed.delete(venue);
       }
     }
   }
+
+  async #loadSnapshot(venue: string): Promise<void> {
+    const snapshot = await this.#deps.bus.hgetall(venuePricesKey(this.#o.prefix, venue));
+    for (const raw of Object.values(snapshot)) {
+      const d = decodeVenuePrice(raw);
+      if (d.ok && d.price.venue === venue) this.#accept(d.price);
+      else this.#invalid(venue, d.ok ? 'venue mismatch' : d.error);
+    }
+  }
+
+  #onUpdate(venue: string, raw: string): void {
+    const d = decodeVenuePriceUpdate(raw);
+    if (!d.ok || d.update.venue !== venue) {
+      this.#invalid(venue, d.ok ? 'venue mismatch' : d.error);
+      return;
+    }
+    for (const p of d.update.prices) {
+      if (p.venue === venue) this.#accept(p);
+      else this.#invalid(venue, 'venue mismatch');
+    }
+  }
+
+  #invalid(venue: string, error: string): void {
+    this.rejectedInvalid++;
+    if (this.rejectedInvalid === 1 || this.rejectedInvalid % 1000 === 0) {
+      this.#deps.log.warn(
+        { venue, error, count: this.rejectedInvalid },
+        'venue prices: invalid payload refused',
+      );
+    }
+  }
+
+  /** Plausibility, then keep as newest, then into the book when the instrument maps here. */
+  #accept(p: VenuePrice): void {
+    this.received++;
+    const now = (this.#deps.clock?.() ?? new Date()).getTime();
+    const quote = p.quote && this.#plausible(p.quote.tsEvent, now) ? p.quote : null;
+    const trade = p.trade && this.#plausible(p.trade.tsEvent, now) ? p.trade : null;
+    if (!quote && !trade) return;
+    const k = `${p.venue}\u0000${p.instrument}`;
+    const prev = this.#latest.get(k);
+    const merged: VenuePrice = {
+      ...p,
+      quote: newer(quote, prev?.quote ?? null),
+      trade: newer(trade, prev?.trade ?? null),
+    };
+    this.#latest.set(k, merged);
+    const mapped = this.#venueOf.get(p.instrument);
+    if (mapped === p.venue) this.#apply(merged);
+    else if (mapped === undefined) this.#refreshSoon();
+  }
+
+  /** A refresh for a symbol not in the map: at once, or once the debounce interval is over. */
+  #refreshSoon(): void {
+    if (this.#soon || this.#stopped) return;
+    const wait = Math.max(0, this.#lastRefresh + UNKNOWN_SYMBOL_REFRESH_MS - Date.now());
+    this.#soon = setTimeout(() => {
+      this.#soon = null;
+      void this.refresh();
+    }, wait);
+    this.#soon.unref();
+  }
+
+  #plausible(tsEvent: string, now: number): boolean {
+    const problem = eventTimeProblem(Date.parse(tsEvent), now, { maxFutureSkewMs: this.#o.maxFutureSkewMs });
+    if (problem === null) return true;
+    if (problem === 'future') this.rejectedFuture++;
+    else this.rejectedOld++;
+    if ((this.rejectedFuture + this.rejectedOld) % 1000 === 1) {
+      this.#deps.log.warn(
+        { problem, tsEvent, future: this.rejectedFuture, old: this.rejectedOld },
+        'venue prices: implausible event time refused',
+      );
+    }
+    return false;
+  }
+
+  #apply(p: VenuePrice): void {
+    const seen = this.#applied.get(p.instrument) ?? { quoteUs: -1, tradeUs: -1 };
+    if (p.quote) {
+      const us = epochMicros(p.quote.tsEvent);
+      if (us > seen.quoteUs) {
+        const q = p.quote;
+        if (this.#quotes.setQuote(p.instrument, q.bid, q.ask, q.bidSize, q.askSize, new Date(q.tsEvent))) {
+          seen.quoteUs = us;
+        }
+      }
+    }
+    if (p.trade) {
+      const us = epochMicros(p.trade.tsEvent);
+      if (us > seen.tradeUs) {
+        const t = p.trade;
+        if (this.#quotes.setTrade(p.instrument, t.price, t.size, new Date(t.tsEvent))) seen.tradeUs = us;
+      }
+    }
+    this.#applied.set(p.instrument, seen);
+  }
+}
+
+function newer<T extends { tsEvent: string }>(a: T | null, b: T | null): T | null {
+  if (!a) return b;
+  if (!b) return a;
+  return epochMicros(a.tsEvent) >= epochMicros(b.tsEvent) ? a : b;
+}
+
+/** ISO 8601 → µs since the epoch (Date keeps ms; the venue's µs digits are added back). */
+function epochMicros(iso: string): number {
+  const m = /\.\d{3}(\d{1,3})/.exec(iso);
+  const extra = m ? Number((m[1] as string).padEnd(3, '0')) : 0;
+  return Date.parse(iso) * 1000 + extra;
 }

@@ -33,7 +33,7 @@ const PUBLISH_TIMEOUT_MS = 500;
  */
 export class ExecutionRuntime {
   readonly options: ExecutionOptions;
-  /** Latest quotes of this process (reference prices, marks, paper fills). */
+  /** This process's copy of the venue prices (reference prices, marks, paper fills). */
   readonly quotes: QuoteBook;
   readonly orders: OrderService;
   readonly brokers: BrokerRegistry;
@@ -66,8 +66,9 @@ export class ExecutionRuntime {
     this.killSwitch = new KillSwitch(deps, (t) => this.dispatcher.nudge(t));
     this.reconciler = new Reconciler(deps, this.options, this.brokers);
     this.quoteFeed = new QuoteFeed(deps, this.quotes, {
-      pollMs: this.options.quotePollMs,
-      orderflowStream: this.options.orderflowStream,
+      prefix: this.options.pricePrefix,
+      maxFutureSkewMs: this.options.maxFutureSkewMs,
+      refreshMs: this.options.venueRefreshMs,
     });
   }
 
@@ -84,7 +85,9 @@ export class ExecutionRuntime {
         'halt subscription unavailable; kill switch still enforced from PostgreSQL',
       );
     }
-    this.quoteFeed.start();
+    // Venue prices before anything trades: the snapshot is read here, so a restarted server
+    // serves with current prices at once (a bus outage only delays them; see quote-feed.ts).
+    await this.quoteFeed.start();
     await this.killSwitch
       .enforceHalts()
       .catch((err: unknown) => this.#deps.log.error({ err }, 'enforcing halts at start failed'));

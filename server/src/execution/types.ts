@@ -1,5 +1,6 @@
 import type { Bus } from '@aegis/shared/bus/index';
 import type { Logger } from '@aegis/shared/logging';
+import { DEFAULT_MAX_FUTURE_SKEW_MS } from '@aegis/shared/market/event-time';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Db } from '../db/database.ts';
 
@@ -28,10 +29,15 @@ export interface ExecutionOptions {
   readonly equityIntervalMs: number;
   /** Reconciliation interval. */
   readonly reconcileIntervalMs: number;
-  /** Market-data polling of the `ticks` table (ms). */
-  readonly quotePollMs: number;
-  /** Desk order-flow stream tailed for quotes and trades; null disables it. */
-  readonly orderflowStream: string | null;
+  /**
+   * Bus key prefix of the venue price source (`<prefix>prices:<venue>`), the engine's
+   * ENGINE_STREAM_PREFIX: the only source of execution prices (execution/quote-feed.ts).
+   */
+  readonly pricePrefix: string;
+  /** Venue prices dated more than this many ms ahead of this server's clock are refused. */
+  readonly maxFutureSkewMs: number;
+  /** How often the instrument → venue map is re-read (ms). */
+  readonly venueRefreshMs: number;
   /** Paper broker parameters. */
   readonly paper: {
     readonly seed: number;
@@ -49,8 +55,9 @@ export const DEFAULT_EXECUTION_OPTIONS: ExecutionOptions = Object.freeze({
   outboxIntervalMs: 1_000,
   equityIntervalMs: 60_000,
   reconcileIntervalMs: 5 * 60_000,
-  quotePollMs: 500,
-  orderflowStream: 'aegis:orderflow',
+  pricePrefix: 'aegis:',
+  maxFutureSkewMs: DEFAULT_MAX_FUTURE_SKEW_MS,
+  venueRefreshMs: 5_000,
   paper: Object.freeze({
     seed: 1,
     latencyMs: 0,

@@ -38,13 +38,43 @@ describe('order-flow event codec', () => {
     );
   });
 
-  it('refuses event times more than an hour ahead of the clock', () => {
-    const now = Date.parse('2026-11-25T12:00:00Z');
+  it('refuses event times beyond the clock skew in the future, naming the field path', () => {
+    const now = Date.parse('2026-11-25T12:00:00.123Z');
     expect(validateBatch([trade], now).ok).toBe(true);
-    const r = validateBatch([{ ...trade, tsEvent: '2026-11-25T13:30:00Z' }], now);
+    // Within the 2 s skew: a clock slightly ahead of ours.
+    expect(validateBatch([{ ...trade, tsEvent: '2026-11-25T12:00:02.000Z' }], now).ok).toBe(true);
+    // The quote of issue 9 was 50 minutes ahead; 3 s is already refused.
+    const r = validateBatch([trade, { ...trade, sequence: 8, tsEvent: '2026-11-25T12:00:03.200Z' }], now);
     expect(r.ok ? [] : r.problems).toEqual([
-      { index: 0, field: 'tsEvent', message: 'more than 1 hour in the future' },
+      {
+        index: 1,
+        field: 'tsEvent',
+        path: 'events[1].tsEvent',
+        message: 'must not be more than 2000 ms in the future',
+      },
     ]);
+    const wider = validateBatch([{ ...trade, tsEvent: '2026-11-25T12:00:03.200Z' }], now, {
+      maxFutureSkewMs: 5000,
+    });
+    expect(wider.ok).toBe(true);
+  });
+
+  it('refuses implausibly old event times (before 2000-01-01), keeps history after it', () => {
+    const r = validateBatch([{ ...trade, tsEvent: '1970-01-01T00:00:00Z' }]);
+    expect(r.ok ? [] : r.problems).toEqual([
+      {
+        index: 0,
+        field: 'tsEvent',
+        path: 'events[0].tsEvent',
+        message: 'must not be before 2000-01-01T00:00:00Z',
+      },
+    ]);
+    expect(validateBatch([{ ...trade, tsEvent: '2001-09-11T13:30:00Z' }]).ok).toBe(true);
+  });
+
+  it('names an unknown key by its path', () => {
+    const r = validateBatch([{ ...trade, tenantId: 'x' }]);
+    expect(r.ok ? [] : r.problems.map((p) => p.path)).toEqual(['events[0].tenantId']);
   });
 
   it('encodes the flat fields the engine reads', () => {

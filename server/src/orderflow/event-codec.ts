@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { StreamFields } from '@aegis/shared/bus/types';
 import {
+  describeEventTimeProblem,
+  type EventTimeRules,
+  eventTimeProblem,
+} from '@aegis/shared/market/event-time';
+import {
   type IngestProblem,
   type OrderflowEvent,
   orderflowEventSchema,
@@ -19,35 +24,41 @@ export interface CanonicalEvent {
   readonly contentHash: string;
 }
 
-const MAX_FUTURE_MS = 3_600_000;
-
-/** Validates every element; returns the events, or every problem with its index and field. */
+/**
+ * Validates every element; returns the events, or every problem with its index, its field
+ * within the event and its full input path (`events[3].tsEvent`).
+ *
+ * Event times (market/event-time.ts): history is welcome (replays, backfills) back to
+ * 2000-01-01; earlier is a sender bug (1970: a zero or a unit mix-up). The future beyond a small
+ * clock skew (default 2 s) is a clock or feed error and refused.
+ */
 export function validateBatch(
   raw: readonly unknown[],
   now = Date.now(),
+  rules: EventTimeRules = {},
 ): { ok: true; events: CanonicalEvent[] } | { ok: false; problems: IngestProblem[] } {
   const problems: IngestProblem[] = [];
   const events: CanonicalEvent[] = [];
+  const problem = (index: number, field: string, message: string) =>
+    problems.push({ index, field, path: `events[${index}]${field ? `.${field}` : ''}`, message });
   raw.forEach((item, index) => {
     const parsed = orderflowEventSchema.safeParse(item);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        problems.push({
-          index,
-          field: issue.path.map(String).join('.') || '(event)',
-          message: issue.message,
-        });
+        const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+        const field = [...issue.path.map(String), ...(keys.length === 1 ? keys : [])].join('.');
+        problem(index, field, issue.message);
       }
       return;
     }
     const tsEvent = toUtcMicros(parsed.data.tsEvent);
     if (tsEvent === null) {
-      problems.push({ index, field: 'tsEvent', message: 'not a valid time' });
+      problem(index, 'tsEvent', 'not a valid time');
       return;
     }
-    // History is welcome (replays); the future is a clock or feed error.
-    if (Date.parse(tsEvent) > now + MAX_FUTURE_MS) {
-      problems.push({ index, field: 'tsEvent', message: 'more than 1 hour in the future' });
+    const implausible = eventTimeProblem(Date.parse(tsEvent), now, rules);
+    if (implausible !== null) {
+      problem(index, 'tsEvent', describeEventTimeProblem(implausible, rules));
       return;
     }
     events.push(canonicalize(parsed.data, tsEvent));

@@ -17,6 +17,11 @@ import { type CanonicalEvent, toStreamFields, validateBatch } from './event-code
  * the content hash is the backstop. Concurrent batches of one source are serialized by a
  * transaction-level advisory lock per (desk, source), so two requests cannot both insert.
  *
+ * Ingested flow is the desk's research data (RLS-scoped rows, and the stream the engine's
+ * features read): it never reaches execution prices — reference price, collar, spread, marks
+ * and paper fills come only from the venue price source (execution/quote-feed.ts), so nothing
+ * a desk sends can move the prices another desk trades at (issue 9).
+ *
  * Publishing happens last inside the request transaction: a bus failure rolls the rows back
  * (the client retries the whole batch); only a failed COMMIT after a successful publish can
  * leave stream entries without rows, and a retry then dedupes the rows.
@@ -30,13 +35,8 @@ export interface IngestDeps {
   readonly stream: string;
   /** Approximate cap on the stream length (entries); the table keeps everything. */
   readonly streamMaxLen?: number;
-  /** This process's quote book (reference prices and paper fills), fed with new quotes and trades. */
-  readonly quotes?: QuoteSink | undefined;
-}
-
-export interface QuoteSink {
-  setQuote(symbol: string, bid: string, ask: string, bidSize: string, askSize: string, ts: Date): boolean;
-  setTrade(symbol: string, price: string, size: string, ts: Date): boolean;
+  /** Event times more than this many ms in the future are refused (default 2000). */
+  readonly maxFutureSkewMs?: number;
 }
 
 export async function ingestOrderflow(
@@ -45,9 +45,15 @@ export async function ingestOrderflow(
   tenantId: string,
   raw: readonly unknown[],
 ): Promise<IngestResult> {
-  const validated = validateBatch(raw);
+  const validated = validateBatch(raw, Date.now(), { maxFutureSkewMs: deps.maxFutureSkewMs });
   if (!validated.ok) {
-    throw new AppError('BAD_INPUT', `${validated.problems.length} invalid event(s); nothing was stored`, {
+    // The message names the fields (`events[3].tsEvent: …`); details list every problem.
+    const named = validated.problems
+      .slice(0, 5)
+      .map((p) => `${p.path}: ${p.message}`)
+      .join('; ');
+    const more = validated.problems.length > 5 ? ` (and ${validated.problems.length - 5} more)` : '';
+    throw new AppError('BAD_INPUT', `Invalid input: ${named}${more}; nothing was stored`, {
       reason: 'invalid_events',
       problems: validated.problems.slice(0, 1000),
       truncated: validated.problems.length > 1000,
@@ -120,16 +126,6 @@ export async function ingestOrderflow(
     await Promise.all(
       fresh.map((f) => deps.bus.xadd(deps.stream, toStreamFields(tenantId, f.id, f.c), opts)),
     );
-  }
-
-  if (deps.quotes) {
-    // Out-of-order updates are ignored by the book itself (it keeps the newest).
-    for (const { c } of fresh) {
-      const e = c.event;
-      const ts = new Date(c.tsEvent);
-      if (e.kind === 'quote') deps.quotes.setQuote(e.instrument, e.bid, e.ask, e.bidSize, e.askSize, ts);
-      else if (e.kind === 'trade') deps.quotes.setTrade(e.instrument, e.price, e.size, ts);
-    }
   }
 
   return {

@@ -14,11 +14,19 @@ import { createTRPCRouter, deskProcedure } from '../trpc.ts';
  * Order flow a desk feeds in (scripts with a `trade`-scoped key, or a trader's session). The
  * service validates the whole batch before writing anything; see orderflow/service.ts.
  */
-const ingestInput = z.union([
+const ingestInput = z.preprocess(
+  // One event on its own (`{ event }`) is a batch of one. Not a z.union: a union's error is
+  // only "(input): Invalid input"; one schema names the failing field.
+  (raw) =>
+    raw !== null &&
+    typeof raw === 'object' &&
+    !Array.isArray(raw) &&
+    Object.keys(raw).length === 1 &&
+    'event' in raw
+      ? { events: [(raw as { event: unknown }).event] }
+      : raw,
   ingestInputSchema,
-  // One event on its own.
-  z.strictObject({ event: z.unknown() }).transform((i) => ({ events: [i.event] })),
-]);
+);
 
 export const orderflowRouter = createTRPCRouter({
   ingest: deskProcedure
@@ -32,7 +40,7 @@ export const orderflowRouter = createTRPCRouter({
           bus: ctx.bus,
           stream: streamsOf(ctx).orderflow,
           streamMaxLen: 1_000_000,
-          quotes: ctx.execution?.quotes,
+          // No quote book here: ingested flow is research data, never an execution price.
         },
         ctx.desk.id,
         input.events,

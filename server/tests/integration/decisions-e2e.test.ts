@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector, engineSignal, eventually, streamingClient } from './decisions-support.ts';
 import { FakeOpenAI, validAnswer } from './fake-openai.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
+import { venuePrices } from './venue-price-fixture.ts';
 
 /**
  * The decision path end to end through the real server (PostgreSQL, Redis, HTTP, SSE):
@@ -25,38 +26,11 @@ async function setupDesk(t: TestServer) {
   return { s, feed: makeClient(t.url, { origin: null, bearer: key }) };
 }
 
-let seq = 0;
-/** A fresh quote and trade for the instrument (the paper broker fills against the quote). */
-async function marketData(feed: Client, instrument = 'BTC-USD', bid = '50000', ask = '50005') {
-  const now = new Date().toISOString();
-  seq += 2;
-  return feed.orderflow.ingest.mutate({
-    events: [
-      {
-        kind: 'quote',
-        instrument,
-        venue: 'COINBASE',
-        tsEvent: now,
-        source: `md-${instrument}`,
-        sequence: seq - 1,
-        bid,
-        ask,
-        bidSize: '5',
-        askSize: '5',
-      },
-      {
-        kind: 'trade',
-        instrument,
-        venue: 'COINBASE',
-        tsEvent: now,
-        source: `md-${instrument}`,
-        sequence: seq,
-        price: ask,
-        size: '0.3',
-        side: 'buy',
-      },
-    ],
-  });
+/** A fresh venue quote and trade for the instrument (the paper broker fills against the quote). */
+async function marketData(t: TestServer, instrument = 'BTC-USD', bid = '50000', ask = '50005') {
+  await venuePrices(t, [
+    { venue: 'COINBASE', instrument, bid, ask, bidSize: '5', askSize: '5', last: ask, lastSize: '0.3' },
+  ]);
 }
 
 async function proposalFor(client: Client, signalId: string, timeoutMs = 15_000) {
@@ -104,7 +78,7 @@ describe('decisions end to end (rule decider)', () => {
     await statuses.waitFor(1);
     expect(statuses.items[0]!.data.state).toBe('idle');
 
-    await marketData(feed);
+    await marketData(t);
     const sig = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
     await t.server.deps.bus.xadd(signals, sig);
     const proposal = await proposalFor(client, sig.id);
@@ -187,7 +161,7 @@ describe('decisions end to end (rule decider)', () => {
     expect(recalled[0]!.similarity).toBeGreaterThan(0.2);
 
     // The next similar signal: the lesson is recalled, named, and cuts the size.
-    await marketData(feed);
+    await marketData(t);
     const sig2 = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
     await t.server.deps.bus.xadd(signals, sig2);
     const next = await proposalFor(client, sig2.id);
@@ -215,7 +189,7 @@ describe('decisions end to end (rule decider)', () => {
     });
     expect(rejected.status).toBe('rejected');
     const sig3 = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
-    await marketData(feed);
+    await marketData(t);
     await t.server.deps.bus.xadd(signals, sig3);
     const third = await proposalFor(client, sig3.id);
     await t.owner`update proposals set expires_at = now() - interval '1 second' where id = ${third.id}`;
@@ -231,7 +205,7 @@ describe('decisions end to end (rule decider)', () => {
 
   it('approvals need a session with a recent re-auth, never an API key', async () => {
     const sig = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
-    await marketData(feed);
+    await marketData(t);
     await t.server.deps.bus.xadd(signals, sig);
     const p = await proposalFor(admin.client, sig.id);
     const byKey = await failure(feed.approvals.approve.mutate({ proposalId: p.id }));
@@ -281,7 +255,7 @@ describe('decisions end to end (rule decider)', () => {
     await statusB.waitFor(1);
     await new Promise((r) => setTimeout(r, 200));
 
-    await marketData(feed);
+    await marketData(t);
     const sig = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
     await t.server.deps.bus.xadd(signals, sig);
     const pA = await proposalFor(admin.client, sig.id);
@@ -316,7 +290,6 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
   const fake = new FakeOpenAI();
   let t: TestServer;
   let admin: Session;
-  let feed: Client;
   let signals: string;
 
   beforeAll(async () => {
@@ -331,7 +304,7 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
         AUTONOMOUS_ENABLED: 'true',
       },
     });
-    ({ s: admin, feed } = await setupDesk(t));
+    ({ s: admin } = await setupDesk(t));
     signals = `${t.redisPrefix}:signals`;
     await admin.client.agent.settings.set.mutate({ instruments: ['BTC-USD'] });
   });
@@ -348,7 +321,7 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
       promptTokens: 812,
       completionTokens: 233,
     });
-    await marketData(feed);
+    await marketData(t);
     const sig = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
     await t.server.deps.bus.xadd(signals, sig);
     const p = await proposalFor(admin.client, sig.id);
@@ -380,7 +353,7 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
     // Autonomous (allowed here): a passing proposal executes without a human.
     await admin.client.agent.settings.set.mutate({ mode: 'autonomous' });
     fake.script({ kind: 'content', content: validAnswer({ quantity: '0.01' }) });
-    await marketData(feed);
+    await marketData(t);
     const auto = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
     await t.server.deps.bus.xadd(signals, auto);
     const executed = await eventually(async () => {

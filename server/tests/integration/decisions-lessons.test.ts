@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector, engineSignal, eventually, streamingClient } from './decisions-support.ts';
 import { failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import { venuePrices } from './venue-price-fixture.ts';
 
 /** Outcomes → lessons, and the agent's pacing and halts, through the real server. */
 let t: TestServer;
@@ -64,20 +65,9 @@ describe('agent pacing and halts', () => {
       maxProposalsPerHour: 1,
       riskPreset: 'balanced',
     });
-    await admin.client.orderflow.ingest.mutate({
-      event: {
-        kind: 'quote',
-        instrument: 'SOL-USD',
-        venue: 'COINBASE',
-        tsEvent: new Date().toISOString(),
-        source: 'q',
-        sequence: 1,
-        bid: '150',
-        ask: '150.05',
-        bidSize: '100',
-        askSize: '100',
-      },
-    });
+    await venuePrices(t, [
+      { venue: 'COINBASE', instrument: 'SOL-USD', bid: '150', ask: '150.05', bidSize: '100', askSize: '100' },
+    ]);
     const first = engineSignal({ symbol: 'SOL-USD', price: '150.05' });
     const second = engineSignal({ symbol: 'SOL-USD', price: '150.05' });
     await t.server.deps.bus.xadd(signals, first);

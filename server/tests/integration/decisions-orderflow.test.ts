@@ -147,6 +147,33 @@ describe('orderflow.ingest', () => {
     expect(after[0]!.n).toBe(before[0]!.n);
   });
 
+  it('refuses event times in the future or before 2000, and every error names the field path', async () => {
+    const before = await t.owner<{ n: number }[]>`select count(*)::int as n from orderflow_events`;
+    const future = new Date(Date.now() + 50 * 60_000).toISOString();
+    const bad = await failure(
+      script.orderflow.ingest.mutate({
+        events: [
+          trade(200),
+          trade(201, { tsEvent: future }),
+          trade(202, { tsEvent: '1970-01-01T00:00:00Z' }),
+          trade(203, { tenantId: 'someone-else' }),
+        ],
+      }),
+    );
+    expect(bad.data?.httpStatus).toBe(400);
+    expect(bad.message).toContain('events[1].tsEvent: must not be more than 2000 ms in the future');
+    expect(bad.message).toContain('events[2].tsEvent: must not be before 2000-01-01');
+    expect(bad.message).toContain('events[3].tenantId');
+    const single = await failure(script.orderflow.ingest.mutate({ event: trade(204, { price: 'cheap' }) }));
+    expect(single.message).toContain('events[0].price');
+    // Not the batch shape at all: the path is named too, never "(input): Invalid input".
+    const shape = await failure(script.orderflow.ingest.mutate({ events: 'all of them' } as never));
+    expect(shape.message).toMatch(/events/);
+    expect(shape.message).not.toContain('(input)');
+    const after = await t.owner<{ n: number }[]>`select count(*)::int as n from orderflow_events`;
+    expect(after[0]!.n).toBe(before[0]!.n);
+  });
+
   it('reports sequence gaps per source in the response and on query; a late event closes its gap', async () => {
     const res = await script.orderflow.ingest.mutate({
       events: [

@@ -105,7 +105,8 @@ describe('signals from the engine stream', () => {
   });
 
   it("get shows the desk's order flow around the signal and its decisions; decide appends", async () => {
-    const at = new Date();
+    // Five minutes ago, so the flow after the signal is not dated in the future (refused).
+    const at = new Date(Date.now() - 300_000);
     const sig = engineSignal({ symbol: 'ADA-USD', tsEvent: at.toISOString() });
     await admin.orderflow.ingest.mutate({
       events: [-30_000, -1000, 1000, 120_000].map((d, i) => ({

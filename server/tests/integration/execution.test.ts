@@ -525,31 +525,58 @@ describe('kill switch', () => {
 });
 
 describe('quote feed', () => {
-  it('feeds the QuoteBook from the ticks table and from the order-flow stream', async () => {
+  it("feeds the QuoteBook from the venue price source only, by each instrument's venue", async () => {
     const { MemoryBus } = await import('@aegis/shared/bus/index');
+    const { publishVenuePrices } = await import('@aegis/shared/testing/venue-prices');
+    // The in-process bus: the single-machine mode, where the engine publishes on the same bus.
     const bus = new MemoryBus();
-    const rt = fx.newRuntime({ bus, options: { orderflowStream: 'test:orderflow', quotePollMs: 60_000 } });
+    await fx.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
+      values ('FEED-A', 'COINBASE', 'crypto', '0.01', '0.01'), ('FEED-B', 'COINBASE', 'crypto', '0.01', '0.01')`;
+    const rt = fx.newRuntime({ bus, options: { pricePrefix: 'test:', venueRefreshMs: 3_600_000 } });
+    const t0 = new Date(Date.now() - 1000);
+    await publishVenuePrices(bus, 'test:', [
+      { venue: 'COINBASE', instrument: 'FEED-A', bid: '50000', ask: '50010', last: '50005', ts: t0 },
+      // Another venue's price for the same symbol is not FEED-A's price (it trades on COINBASE).
+      { venue: 'XNAS', instrument: 'FEED-A', bid: '1', ask: '2', ts: new Date() },
+    ]);
+    // Published before start: the snapshot is read at start, nothing to wait for.
+    await rt.quoteFeed.start();
+    expect(rt.quotes.get('FEED-A')).toMatchObject({ tsQuote: t0 });
+    expect(rt.quotes.mark('FEED-A')?.toString()).toBe('50005');
+    expect(rt.quotes.get('FEED-A')?.last?.toString()).toBe('50005');
+
+    // What the server read before, and must not any more: ticks rows (they hold desk flow the
+    // engine consumed) and the desk order-flow stream.
     const ts = new Date();
     await fx.owner`insert into ticks (ts, ts_ingest, symbol, seq, kind, price, size, bid, ask, bid_size, ask_size)
-      values (${ts}, ${ts}, 'FEED-A', 1, 2, '10.005', '0', '10', '10.01', '5', '6'),
-             (${ts}, ${ts}, 'FEED-A', 2, 1, '10.01', '3', null, null, null, null)`;
-    expect(await rt.quoteFeed.pollTicks()).toBe(2);
-    expect(rt.quotes.get('FEED-A')).toMatchObject({ tsQuote: ts });
-    expect(rt.quotes.mark('FEED-A')?.toString()).toBe('10.005');
-    expect(rt.quotes.get('FEED-A')?.last?.toString()).toBe('10.01');
-    rt.quoteFeed.start();
-    await new Promise((r) => setTimeout(r, 20));
+      values (${ts}, ${ts}, 'FEED-B', 1, 2, '1.005', '0', '1', '1.01', '5', '6'),
+             (${ts}, ${ts}, 'FEED-B', 2, 1, '1.01', '3', null, null, null, null)`;
     await bus.xadd('test:orderflow', {
       symbol: 'FEED-B',
-      ts: new Date().toISOString(),
+      ts: ts.toISOString(),
       kind: 'quote',
-      bid: '20',
-      ask: '20.02',
+      bid: '1',
+      ask: '1.01',
       bidSize: '1',
       askSize: '1',
     });
-    for (let i = 0; i < 100 && !rt.quotes.get('FEED-B'); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(rt.quotes.mark('FEED-B')?.toString()).toBe('20.01');
+    const t1 = new Date(ts.getTime() - 500);
+    await publishVenuePrices(bus, 'test:', [
+      { venue: 'COINBASE', instrument: 'FEED-B', bid: '3000', ask: '3001', ts: t1 },
+    ]);
+    for (let i = 0; i < 200 && rt.quotes.get('FEED-B')?.tsQuote?.getTime() !== t1.getTime(); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(rt.quotes.get('FEED-B')).toMatchObject({ tsQuote: t1, last: null });
+    expect(rt.quotes.mark('FEED-B')?.toString()).toBe('3000.5');
+
+    // An instrument registered while running gets its venue's prices without a restart.
+    await fx.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size) values ('NEW-USD', 'COINBASE', 'crypto', '0.01', '0.01')`;
+    await publishVenuePrices(bus, 'test:', [
+      { venue: 'COINBASE', instrument: 'NEW-USD', bid: '7', ask: '7.01' },
+    ]);
+    for (let i = 0; i < 200 && !rt.quotes.get('NEW-USD'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(rt.quotes.mark('NEW-USD')?.toString()).toBe('7.005');
     await rt.quoteFeed.stop();
     await bus.close();
   });

@@ -84,9 +84,12 @@ export const ingestInputSchema = z.strictObject({
   events: z.array(z.unknown()).min(1).max(MAX_INGEST_BATCH),
 });
 
-export const ingestProblemSchema = z.object({
+export const ingestProblemSchema = z.strictObject({
   index: z.number().int(),
+  /** Field within the event (`tsEvent`, `levels.2.price`); empty for the event as a whole. */
   field: z.string(),
+  /** Full input path, as in the error message: `events[3].tsEvent`. */
+  path: z.string(),
   message: z.string(),
 });
 export type IngestProblem = z.infer<typeof ingestProblemSchema>;
