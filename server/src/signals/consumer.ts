@@ -18,6 +18,12 @@ import type { DecisionStreams } from './streams.ts';
  *      that keeps failing goes there once it has been delivered more than `maxDeliveries` times.
  *
  * A failure leaves the entry pending (not acked); the claim sweep retries it later.
+ *
+ * Redis restarted empty (issue 9, finding 9): the stream and the group are gone and every group
+ * read answers NOGROUP. The bus recreates a group it ensured (from 0, logged once per
+ * recreation) and the read goes on, so signals published after the restart become proposals;
+ * entries that were pending before the restart are lost with Redis, which the engine's signals
+ * table still holds (PostgreSQL is the record, never Redis alone).
  */
 export interface SignalConsumerOptions {
   readonly bus: Bus;

@@ -63,6 +63,9 @@ export class MemoryBus implements Bus {
   readonly #channels = new Map<string, Set<MessageHandler>>();
   readonly #hashes = new Map<string, Map<string, string>>();
   #closed = false;
+  /** Groups created or confirmed with ensureGroup: recreated after a deleteStream, as RedisBus does. */
+  readonly #ensured = new Set<string>();
+  groupsRecreated = 0;
 
   async xadd(stream: string, fields: StreamFields, options?: XAddOptions): Promise<string> {
     this.#assertOpen();
@@ -84,6 +87,7 @@ export class MemoryBus implements Bus {
   async ensureGroup(stream: string, group: string, startId = '$'): Promise<void> {
     this.#assertOpen();
     const s = this.#streamOrCreate(stream);
+    this.#ensured.add(`${stream}\u0000${group}`);
     if (s.groups.has(group)) return;
     const start = startId === '$' ? s.last : parseStreamId(startId);
     s.groups.set(group, { lastDelivered: start, pel: new Map(), consumers: new Set() });
@@ -98,7 +102,7 @@ export class MemoryBus implements Bus {
     this.#assertOpen();
     const count = options.count ?? 100;
     const id = options.id ?? '>';
-    const g = this.#group(stream, group);
+    const g = this.#groupOrRecreate(stream, group);
     g.consumers.add(consumer);
     if (id !== '>') return this.#readOwnPending(stream, g, consumer, parseStreamId(id), count);
 
@@ -164,8 +168,8 @@ export class MemoryBus implements Bus {
     options: { start?: string; count?: number } = {},
   ): Promise<AutoclaimResult> {
     this.#assertOpen();
+    const g = this.#groupOrRecreate(stream, group);
     const s = this.#streams.get(stream);
-    const g = this.#group(stream, group);
     g.consumers.add(consumer);
     const start = parseStreamId(options.start ?? '0-0');
     const count = options.count ?? 100;
@@ -309,6 +313,16 @@ export class MemoryBus implements Bus {
       this.#streams.set(name, s);
     }
     return s;
+  }
+
+  /** Same contract as RedisBus: a lost group this bus ensured comes back, reading from 0. */
+  #groupOrRecreate(stream: string, group: string): Group {
+    const existing = this.#streams.get(stream)?.groups.get(group);
+    if (existing || !this.#ensured.has(`${stream}\u0000${group}`)) return this.#group(stream, group);
+    const g: Group = { lastDelivered: ZERO_ID, pel: new Map(), consumers: new Set() };
+    this.#streamOrCreate(stream).groups.set(group, g);
+    this.groupsRecreated++;
+    return g;
   }
 
   #group(stream: string, group: string): Group {

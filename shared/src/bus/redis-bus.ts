@@ -20,6 +20,20 @@ import type {
 const PING_TIMEOUT_MS = 2000;
 
 /**
+ * Every Redis call has a deadline (issue 9, crash-only recovery). `connectTimeout` bounds
+ * reaching the server; `commandTimeout` bounds each command on the shared connection (a command
+ * queued while Redis is down fails after it instead of waiting without bound);
+ * `maxRetriesPerRequest` caps reconnect-and-resend. Blocking reads (`BLOCK n`) run on their own
+ * connections with a deadline of n + BLOCK_GRACE_MS, after which that connection is destroyed.
+ */
+export const REDIS_TIMEOUT_DEFAULTS = Object.freeze({
+  connectTimeoutMs: 5000,
+  commandTimeoutMs: 5000,
+  maxRetriesPerRequest: 2,
+  blockGraceMs: 5000,
+});
+
+/**
  * The bus over Redis (7+: XAUTOCLAIM, XPENDING IDLE, XINFO GROUPS lag).
  *
  * Connections: one shared client for non-blocking commands (ioredis pipelines them on one socket);
@@ -39,13 +53,19 @@ export class RedisBus implements Bus {
   readonly #handlers = new Map<string, Set<MessageHandler>>();
   readonly #log: Logger | undefined;
   #closed = false;
+  /** Groups this bus created or confirmed (`ensureGroup`): recreated if Redis loses them. */
+  readonly #ensured = new Set<string>();
+  /** Consumer groups recreated after NOGROUP (Redis restarted empty, or the key was deleted). */
+  groupsRecreated = 0;
 
   constructor(url: string, options: { log?: Logger; redisOptions?: RedisOptions } = {}) {
     this.#log = options.log;
     this.#client = new Redis(url, {
       protocol: 2,
+      connectTimeout: REDIS_TIMEOUT_DEFAULTS.connectTimeoutMs,
+      commandTimeout: REDIS_TIMEOUT_DEFAULTS.commandTimeoutMs,
       // Commands fail fast when Redis is down instead of queueing without bound; callers retry.
-      maxRetriesPerRequest: 3,
+      maxRetriesPerRequest: REDIS_TIMEOUT_DEFAULTS.maxRetriesPerRequest,
       ...options.redisOptions,
     });
     this.#client.on('error', (err: Error) =>
@@ -67,6 +87,35 @@ export class RedisBus implements Bus {
     } catch (err) {
       if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
     }
+    this.#ensured.add(groupKey(stream, group));
+  }
+
+  /**
+   * Runs a group command; on NOGROUP for a group this bus ensured, recreates the group and runs
+   * it once more. Redis restarted without persistence (or the stream was deleted): the group is
+   * gone and every read would fail forever (issue 9, finding 9). It is recreated from `0`: what
+   * the stream holds now was written after the loss and never delivered to this group; consumers
+   * are idempotent, so an entry seen before a mere group deletion is harmless. Logged once per
+   * recreation.
+   */
+  async #withGroup<T>(stream: string, group: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isNoGroup(err) || !this.#ensured.has(groupKey(stream, group)) || this.#closed) throw err;
+      try {
+        await this.#call('XGROUP', ['CREATE', stream, group, '0', 'MKSTREAM']);
+        this.groupsRecreated++;
+        this.#log?.warn(
+          { stream, group, recreations: this.groupsRecreated },
+          'redis bus: consumer group was missing (Redis restarted empty?); recreated from 0',
+        );
+      } catch (createErr) {
+        // Another consumer of the group recreated it first: fine.
+        if (!String((createErr as Error).message).startsWith('BUSYGROUP')) throw createErr;
+      }
+      return fn();
+    }
   }
 
   async readGroup(
@@ -80,7 +129,9 @@ export class RedisBus implements Bus {
     const block = id === '>' && options.blockMs !== undefined && options.blockMs > 0;
     if (block) args.push('BLOCK', options.blockMs as number);
     args.push('STREAMS', stream, id);
-    const reply = await this.#run(block, 'XREADGROUP', args);
+    const reply = await this.#withGroup(stream, group, () =>
+      this.#run(block, 'XREADGROUP', args, block ? (options.blockMs as number) : 0),
+    );
     const entries = parseReadReply(reply);
     if (id === '>') return live(entries);
     // History read: entries trimmed away come back with nil fields; drop them from the PEL
@@ -95,7 +146,9 @@ export class RedisBus implements Bus {
     const block = options.blockMs !== undefined && options.blockMs > 0;
     if (block) args.push('BLOCK', options.blockMs as number);
     args.push('STREAMS', stream, afterId);
-    return live(parseReadReply(await this.#run(block, 'XREAD', args)));
+    return live(
+      parseReadReply(await this.#run(block, 'XREAD', args, block ? (options.blockMs as number) : 0)),
+    );
   }
 
   async range(stream: string, start = '-', end = '+', count?: number): Promise<StreamEntry[]> {
@@ -123,12 +176,9 @@ export class RedisBus implements Bus {
   ): Promise<AutoclaimResult> {
     const count = options.count ?? 100;
     const start = options.start ?? '0-0';
-    const rows = (await this.#call('XPENDING', [stream, group, 'IDLE', minIdleMs, start, '+', count])) as [
-      string,
-      string,
-      number,
-      number,
-    ][];
+    const rows = (await this.#withGroup(stream, group, () =>
+      this.#call('XPENDING', [stream, group, 'IDLE', minIdleMs, start, '+', count]),
+    )) as [string, string, number, number][];
     if (rows.length === 0) return { nextStart: '0-0', entries: [], deletedIds: [] };
     const ids = rows.map((r) => r[0]);
     const claimed = parseEntries(
@@ -280,22 +330,45 @@ export class RedisBus implements Bus {
     }
   }
 
-  async #run(blocking: boolean, command: string, args: (string | number)[]): Promise<unknown> {
+  async #run(blocking: boolean, command: string, args: (string | number)[], blockMs = 0): Promise<unknown> {
     if (!blocking) return this.#call(command, args);
     if (this.#closed) return null;
     const conn = this.#blockingFree.pop() ?? this.#newBlockingConnection();
+    // The shared commandTimeout would cut every BLOCK longer than it: blocking connections have
+    // none, and each blocking call gets its own deadline, longer than the block it asked for.
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     try {
-      return await conn.call(command, args);
+      return await Promise.race([
+        conn.call(command, args),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            reject(
+              new AppError(
+                ErrorCode.UNAVAILABLE,
+                `redis ${command}: no reply within ${blockMs + REDIS_TIMEOUT_DEFAULTS.blockGraceMs} ms`,
+              ),
+            );
+          }, blockMs + REDIS_TIMEOUT_DEFAULTS.blockGraceMs);
+        }),
+      ]);
     } catch (err) {
       if (this.#closed) return null;
       throw mapRedisError(err);
     } finally {
-      if (!this.#closed) this.#blockingFree.push(conn);
+      clearTimeout(timer);
+      if (timedOut) {
+        // A connection that missed its deadline may deliver the reply later to the wrong
+        // caller: it is never reused.
+        this.#blockingAll.delete(conn);
+        conn.disconnect();
+      } else if (!this.#closed) this.#blockingFree.push(conn);
     }
   }
 
   #newBlockingConnection(): Redis {
-    const conn = this.#client.duplicate({ maxRetriesPerRequest: null });
+    const conn = this.#client.duplicate({ maxRetriesPerRequest: 1, commandTimeout: undefined });
     conn.on('error', (err: Error) =>
       this.#log?.warn({ err: err.message }, 'redis bus: blocking connection error'),
     );
@@ -337,6 +410,12 @@ function live(entries: MaybeEntry[]): StreamEntry[] {
   const out: StreamEntry[] = [];
   for (const e of entries) if (e.live) out.push({ id: e.id, fields: e.fields });
   return out;
+}
+
+const groupKey = (stream: string, group: string) => `${stream}\u0000${group}`;
+
+function isNoGroup(err: unknown): boolean {
+  return String((err as Error)?.message ?? err).startsWith('NOGROUP');
 }
 
 function mapRedisError(err: unknown): unknown {
