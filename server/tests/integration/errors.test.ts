@@ -40,6 +40,27 @@ describe('unexpected errors', () => {
     void requestIds;
   });
 
+  it('logs a database failure with its SQLSTATE and statement, never the bind values or SQL text', async () => {
+    // The insert of a new desk fails inside PostgreSQL (undefined column) with the typed name bound.
+    await t.owner`alter table tenants rename column slug to slug_broken`;
+    const marker = 'Typed Desk Name 7f3a91';
+    try {
+      const e = await failure(admin.desks.create.mutate({ name: marker }));
+      expect(e.data?.httpStatus).toBe(500);
+      const line = t.logs.find((l) => l.requestId === e.data?.requestId && l.level === 'error');
+      const wire = JSON.stringify(line);
+      expect(line).toBeDefined();
+      expect(wire).toContain('"sqlstate":"42703"');
+      expect(wire).toMatch(/"statement":"(insert|select) tenants"/);
+      expect(wire).not.toContain(marker);
+      expect(wire).not.toMatch(/typed-desk-name/i);
+      expect(wire).not.toMatch(/params|parameters|\$1/);
+    } finally {
+      await t.owner`alter table tenants rename column slug_broken to slug`;
+    }
+    expect(JSON.stringify(t.logs)).not.toContain(marker);
+  });
+
   it('every response carries x-request-id; health endpoints answer', async () => {
     const res = await fetch(`${t.url}/health`);
     expect(res.status).toBe(200);
