@@ -14,7 +14,6 @@ import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
 import {
   type ChaosTally,
-  type EngineProcess,
   formatTally,
   latestBids,
   measureEngineRecovery,
@@ -25,9 +24,10 @@ import {
   type PlacingClient,
   placeWithRetries,
   pollUntil,
+  type SupervisedEngine,
   seededRandom,
   sleep,
-  spawnEngine,
+  superviseEngine,
   tickCount,
 } from './chaos-harness.ts';
 import { makeClient, ORIGIN, signIn } from './test-server.ts';
@@ -64,7 +64,9 @@ let database: OwnMigratedDatabase;
 let redis: OwnRedis;
 let owner: Sql;
 let server: RunningServer;
-let engine: EngineProcess;
+let engine: SupervisedEngine;
+/** Start of the chaos run (engine crash times are reported relative to it). */
+let runStartedAt = Date.now();
 let session: Awaited<ReturnType<typeof signIn>>;
 let apiKey: string;
 let deskId: string;
@@ -79,7 +81,7 @@ beforeAll(async () => {
   owner = postgres(database.url, { max: 2, onnotice: () => {}, connect_timeout: 2, idle_timeout: 5 });
   for (const symbol of SYMBOLS) {
     await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
-      values (${symbol}, 'SYNTH', 'equity', '0.01', '0.001', '24x7', 'active')`;
+      values (${symbol}, 'SIM', 'equity', '0.01', '0.001', '24x7', 'active')`;
   }
 
   const config = loadServerConfig({
@@ -147,20 +149,25 @@ beforeAll(async () => {
     maxProposalsPerHour: 1000,
   });
 
-  engine = spawnEngine({
-    DATABASE_URL: database.appUrl,
-    REDIS_URL: redis.url,
-    ENGINE_FEED: 'synthetic',
-    ENGINE_SEED: String(SEED),
-    ENGINE_SYMBOLS: String(SYMBOLS.length),
-    ENGINE_SHARDS: '1',
-    ENGINE_WORKERS: '1',
-    // Low rate: the suite is about recovery, and the machine has two cores.
-    ENGINE_TICK_RATE: '100',
-    ENGINE_SIGNAL_MIN_SCORE: '0.5',
-    LOG_LEVEL: 'info',
-  });
-  await engine.port;
+  engine = superviseEngine(
+    {
+      DATABASE_URL: database.appUrl,
+      REDIS_URL: redis.url,
+      ENGINE_FEED: 'synthetic',
+      // The venue the instruments above name: the engine publishes their execution prices.
+      ENGINE_VENUE: 'SIM',
+      ENGINE_SEED: String(SEED),
+      ENGINE_SYMBOLS: String(SYMBOLS.length),
+      ENGINE_SHARDS: '1',
+      ENGINE_WORKERS: '1',
+      // Low rate: the suite is about recovery, and the machine has two cores.
+      ENGINE_TICK_RATE: '100',
+      ENGINE_SIGNAL_MIN_SCORE: '0.5',
+      LOG_LEVEL: 'info',
+    },
+    { t0: () => runStartedAt },
+  );
+  await engine.current.port;
   const priced = await pollUntil(
     async () => (await latestBids(owner, SYMBOLS)).size === SYMBOLS.length,
     60_000,
@@ -181,6 +188,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
   it('keeps every order exactly once, recovers the engine within 10 s, and keeps proposals flowing', async () => {
     const rng = seededRandom(SEED);
     const t0 = Date.now();
+    runStartedAt = t0;
     const stats = newRetryStats();
     const records: OrderRecord[] = [];
     const restarts: PgRestartRecord[] = [];
@@ -221,16 +229,20 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
       await sleep(redisAtMs);
       await redis.restart({ downMs: 1_000 });
       redisBackAt = Date.now();
-      const first = await pollUntil(
-        async () => {
+    })();
+    // The first proposal created after Redis came back (polled while the chaos lasts).
+    const proposalWatch = (async () => {
+      while (!stopChaos && firstProposalAfterRedis === null) {
+        if (redisBackAt !== null) {
+          const back = redisBackAt;
           const [r] =
-            await owner`select min(created_at) as at from proposals where created_at > ${new Date(redisBackAt!)}`;
-          return r?.at ? new Date(r.at as string | Date).getTime() : null;
-        },
-        ORDER_DEADLINE_MS,
-        500,
-      );
-      if (first !== null) firstProposalAfterRedis = first - redisBackAt;
+            await owner`select min(created_at) as at from proposals where created_at > ${new Date(back)}`.catch(
+              () => [],
+            );
+          if (r?.at) firstProposalAfterRedis = new Date(r.at as string | Date).getTime() - back;
+        }
+        await sleep(500);
+      }
     })();
 
     // Orders: one client per worker (one request in flight each), paced to ~3/s overall.
@@ -275,12 +287,13 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
 
     // Chaos ends once the orders are decided, Redis has restarted, and a proposal followed it (or
     // the wait for one is over): then the last PostgreSQL restart finishes and everything settles.
-    await redisRestart.catch(() => {});
+    await redisRestart;
     while (firstProposalAfterRedis === null && Date.now() - ordersDoneAt < PROPOSAL_WAIT_CAP_MS)
       await sleep(500);
     stopChaos = true;
     await conductor;
     await pricePoller;
+    await proposalWatch;
     const chaosEndedAt = Date.now();
 
     // Settle: no order in flight, the outbox empty (bounded; the bound is never asserted).
@@ -367,12 +380,12 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
               await owner`select count(*)::int as n from proposals where created_at > ${new Date(redisBackAt)}`
             )[0]?.n ?? 0,
           );
-    const ready = await fetch(`http://127.0.0.1:${await engine.port}/health/ready`)
+    const ready = await fetch(`http://127.0.0.1:${await engine.current.port}/health/ready`)
       .then((r) => r.status)
       .catch(() => null);
     // The engine stops on SIGTERM and says what it saved; every tick it stored is stored once.
     const engineExit = await engine.stop();
-    const exitReport = engine.lines.find((l) => l.msg === 'engine: exit') ?? null;
+    const exitReport = engine.current.lines.find((l) => l.msg === 'engine: exit') ?? null;
     const ticksAtEnd = await tickCount(owner);
     const [tickKeys] = await owner`select count(distinct (symbol, seq))::bigint as n from ticks`;
     const tickDuplicates = ticksAtEnd - Number(tickKeys?.n ?? 0);
@@ -410,7 +423,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         serverErrors.set(String(l.msg), (serverErrors.get(String(l.msg)) ?? 0) + 1);
     }
     const engineErrors = new Map<string, number>();
-    for (const l of engine.lines) {
+    for (const l of engine.allLines()) {
       if ((l.level as number) >= 50)
         engineErrors.set(String(l.msg), (engineErrors.get(String(l.msg)) ?? 0) + 1);
     }
@@ -439,6 +452,13 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         'engine exit report': exitReport,
         'server error logs': Object.fromEntries(serverErrors),
         'engine error logs': Object.fromEntries(engineErrors),
+        'engine crashes (restarted by the supervisor after 2 s)':
+          engine.crashes
+            .map(
+              (c) =>
+                `\n    at ${(c.atMs / 1000).toFixed(1)} s: code ${c.code}, signal ${c.signal}; last lines:\n      ${c.tail.slice(-12).join('\n      ')}`,
+            )
+            .join('') || 'none',
       })}\n`,
     );
 
