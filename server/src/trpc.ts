@@ -107,7 +107,7 @@ const t = initTRPC
       const fields = zod
         ? zodFieldErrors(zod)
         : field && !internal
-          ? [{ path: field, message: app!.message }]
+          ? [{ path: field, message: app!.message.replace(`${field}: `, '') }]
           : null;
       let message = shape.message;
       // Unexpected errors: the cause is logged (observe middleware / http onError), the client
