@@ -256,6 +256,20 @@ describe('decisions end to end (rule decider)', () => {
     await new Promise((r) => setTimeout(r, 200));
 
     await marketData(t);
+    // Desk A's own order flow (research data, never prices), seen around its signal.
+    await feed.orderflow.ingest.mutate({
+      event: {
+        kind: 'trade',
+        instrument: 'BTC-USD',
+        venue: 'COINBASE',
+        tsEvent: new Date().toISOString(),
+        source: 'desk-a-research',
+        sequence: 1,
+        price: '50005',
+        size: '0.3',
+        side: 'buy',
+      },
+    });
     const sig = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
     await t.server.deps.bus.xadd(signals, sig);
     const pA = await proposalFor(admin.client, sig.id);
