@@ -22,6 +22,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { and, eq, sql } from 'drizzle-orm';
 import { audit } from './audit/service.ts';
 import { isApiKeyShape, touchApiKeyLastUsed, verifyApiKey } from './auth/api-keys.ts';
+import { roleOnDesk } from './auth/memberships.ts';
 import {
   type ApiKeyScope,
   authorize,
@@ -490,14 +491,8 @@ const recheckSubscription = t.middleware(async ({ ctx, meta, path, type, signal,
     const revoked = await revocationOf(ctx, principal);
     if (revoked) throw revoked;
     if (!desk) return;
-    const [m] = await withTenant(ctx.db, desk.id, (tx) =>
-      tx
-        .select({ role: memberships.role })
-        .from(memberships)
-        .where(and(eq(memberships.tenantId, desk.id), eq(memberships.userId, principal.user.id)))
-        .limit(1),
-    );
-    checkRule(ctx, path, ruleFor(meta, path, 'desk'), meta!.permission, m?.role ?? null);
+    const role = await roleOnDesk(ctx.db, principal.user.id, desk.id);
+    checkRule(ctx, path, ruleFor(meta, path, 'desk'), meta!.permission, role);
   };
   return { ...result, data: recheckedStream(result.data, recheck, { signal }) };
 });

@@ -29,3 +29,14 @@ export async function listUserDesks(db: Db, userId: string): Promise<Desk[]> {
     .map((d) => ({ ...d, role: roles.get(d.id)! }))
     .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }
+
+/**
+ * The user's role on one desk, or null: one round trip and no transaction, for checks that
+ * repeat often (open subscriptions re-check it on every event).
+ */
+export async function roleOnDesk(db: Db, userId: string, tenantId: string): Promise<Role | null> {
+  const rows = await db.execute<MembershipRow>(
+    sql`select tenant_id, role from aegis_auth_memberships(${userId}::uuid) where tenant_id = ${tenantId}::uuid`,
+  );
+  return rows[0]?.role ?? null;
+}

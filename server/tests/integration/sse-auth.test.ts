@@ -161,6 +161,27 @@ describe('revocation reaches open streams', () => {
     expect(err.message).toBe('Session ended');
   }, 20_000);
 
+  it('removing a member from the desk closes their open stream', async () => {
+    const created = await admin.users.create.mutate({
+      email: 'leaving.viewer@example.com',
+      displayName: 'Leaving Viewer',
+      role: 'viewer',
+      initialPassword: 'amber-glacier-quartz-82',
+    });
+    const viewer = await signIn(t.url, 'leaving.viewer@example.com', 'amber-glacier-quartz-82');
+    const stream = await openLive('orders.updates', { cookie: viewer.jar.header()! });
+    await stream.connected;
+    // users.setRole(null) also ends the member's sessions; removing only the membership row (as
+    // the owner) proves the stream's own membership re-check.
+    await t.owner.begin(async (tx) => {
+      await tx`select set_config('app.tenant_id', ${t.admin.deskId}, true)`;
+      await tx`delete from memberships where user_id = ${created.member.userId}`;
+    });
+    const err = closingError(await stream.closed);
+    expect(err.data.code).toBe('FORBIDDEN');
+    expect(err.data.details?.reason).toBe('not_a_member');
+  }, 20_000);
+
   it('a password change revokes the user’s API keys (said in the response, audited) and closes their streams', async () => {
     await admin.users.create.mutate({
       email: 'rotating.trader@example.com',
