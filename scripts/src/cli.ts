@@ -24,6 +24,7 @@ import { lessonCommands } from './commands/lessons.ts';
 import { orderCommands } from './commands/orders.ts';
 import { positionCommands } from './commands/positions.ts';
 import { proposalCommands } from './commands/proposals.ts';
+import { riskCommands } from './commands/risk.ts';
 import { signalCommands } from './commands/signals.ts';
 import { userCommands } from './commands/users.ts';
 import { whoamiCommand } from './commands/whoami.ts';
@@ -37,6 +38,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   orderCommands,
   positionCommands,
   haltCommands,
+  riskCommands,
   ingestCommand,
   signalCommands,
   proposalCommands,
