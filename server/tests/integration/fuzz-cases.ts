@@ -278,7 +278,9 @@ export function namesPath(
       (broken.path.length === 0 && message.includes(`"${broken.extraKey}"`))
     );
   }
-  if (list.some((f) => f.path === want || (want !== '(input)' && f.path.startsWith(`${want}.`)))) return true;
+  // The whole input was damaged: naming the input or any field inside it is precise.
+  if (want === '(input)') return list.length > 0;
+  if (list.some((f) => f.path === want || f.path.startsWith(`${want}.`))) return true;
   // A domain error without zod issues: the message must name the field.
-  return want !== '(input)' && message.includes(want);
+  return message.includes(want);
 }
