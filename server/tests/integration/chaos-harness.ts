@@ -226,6 +226,8 @@ export function classify(err: unknown, lastResponse: Response | null): AttemptRe
 /** One order's life as the client saw it. */
 export interface OrderRecord {
   readonly index: number;
+  /** When its first attempt started, ms after the run began. */
+  readonly startedAtMs: number;
   readonly key: string;
   readonly input: PlaceOrderInput;
   attempts: number;

@@ -102,7 +102,7 @@ beforeAll(async () => {
       for (const line of String(chunk).split('\n')) {
         if (!line.trim()) continue;
         const j = JSON.parse(line) as Record<string, unknown>;
-        if ((j.level as number) >= 40 && serverLogs.length < 50_000) serverLogs.push(j);
+        if (serverLogs.length < 100_000) serverLogs.push(j);
       }
       cb();
     },
@@ -270,6 +270,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         if (Date.now() < notBefore) await sleep(notBefore - Date.now());
         const rec: OrderRecord = {
           index,
+          startedAtMs: Date.now() - t0,
           key: `chaos-${SEED}-${index}`,
           input: orderFor(index, SYMBOLS, (s) => bids.get(s) ?? 100),
           attempts: 0,
@@ -335,6 +336,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
 
     const broker = execution ? await execution.brokers.paper(deskId) : null;
     const mismatches: string[] = [];
+    const mismatchIds: string[] = [];
     let atBroker = 0;
     for (const r of storedAccepted) {
       const row = byId.get(r.final!.id)!;
@@ -345,10 +347,20 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
       }
       atBroker++;
       if (b.status !== row.status || Number(b.filledQuantity) !== Number(row.filled))
-        mismatches.push(
-          `${row.client_order_id}: db ${row.status}/${row.filled} broker ${b.status}/${b.filledQuantity}`,
-        );
+        mismatchIds.push(row.id as string, row.client_order_id as string);
+      mismatches.push(
+        `#${r.index} at ${(r.startedAtMs / 1000).toFixed(1)} s ${r.input.side} ${r.input.orderType} ${r.input.quantity} ${r.input.symbol} (${row.client_order_id}): db ${row.status}/${Number(row.filled)}, broker ${b.status}/${Number(b.filledQuantity)}`,
+      );
     }
+    // What the server logged about each order whose database row disagrees with the broker.
+    const mismatchLogs = mismatchIds.flatMap((id) =>
+      serverLogs
+        .filter((l) => JSON.stringify(l).includes(id))
+        .map(
+          (l) =>
+            `${id.slice(0, 8)} ${l.time} ${l.level} ${l.msg} ${JSON.stringify(l.err ?? l.kind ?? '').slice(0, 300)}`,
+        ),
+    );
     const brokerOpen = (await broker?.listOpenOrders()) ?? [];
     const dbCoids = new Set(dbOrders.map((o) => o.client_order_id as string));
     const brokerOnly = brokerOpen.filter((o) => !dbCoids.has(o.clientOrderId));
@@ -417,10 +429,16 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
           );
       }
     }
+    const deniedDetail = denied.map((r) => {
+      const failed = (r.final?.denial ?? []).filter((v) => !v.passed);
+      return `#${r.index} at ${(r.startedAtMs / 1000).toFixed(1)} s: ${failed.map((v) => `${v.rule} ${v.code ?? ''} limit ${v.limit ?? '-'} current ${v.current ?? '-'}`).join('; ')}`;
+    });
     const serverErrors = new Map<string, number>();
+    const serverWarnings = new Map<string, number>();
     for (const l of serverLogs) {
-      if ((l.level as number) >= 50)
-        serverErrors.set(String(l.msg), (serverErrors.get(String(l.msg)) ?? 0) + 1);
+      if ((l.level as number) < 40) continue;
+      const into = (l.level as number) >= 50 ? serverErrors : serverWarnings;
+      into.set(String(l.msg), (into.get(String(l.msg)) ?? 0) + 1);
     }
     const engineErrors = new Map<string, number>();
     for (const l of engine.allLines()) {
@@ -431,6 +449,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
       `${formatTally(tally, stats, {
         'run (s)': ((chaosEndedAt - t0) / 1000).toFixed(1),
         'denials by rule': Object.fromEntries(denialRules),
+        'denied orders': deniedDetail.slice(0, 10),
         'refusals (4xx)': refused
           .slice(0, 5)
           .map((r) => `${r.refused!.status} ${r.refused!.code} ${r.refused!.message}`),
@@ -440,6 +459,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         'orphan orders (stored, never answered)': orphans.length,
         'status mismatches db/broker': mismatches.slice(0, 10),
         'open at broker, not stored': brokerOnly.length,
+        'server logs about mismatched orders': mismatchLogs.slice(0, 30),
         'positions db': Object.fromEntries(dbPositions),
         'positions broker': Object.fromEntries(brokerPositions),
         'audit verify (desk)': deskAudit,
@@ -451,6 +471,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         'engine stop': engineExit,
         'engine exit report': exitReport,
         'server error logs': Object.fromEntries(serverErrors),
+        'server warning logs': Object.fromEntries(serverWarnings),
         'engine error logs': Object.fromEntries(engineErrors),
         'engine crashes (restarted by the supervisor after 2 s)':
           engine.crashes
