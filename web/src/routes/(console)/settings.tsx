@@ -6,6 +6,7 @@ import { ApiKeysPanel } from '../../components/api-keys-panel.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { MembersPanel } from '../../components/members-panel.tsx';
 import { Panel } from '../../components/panel.tsx';
+import { RiskLimitsPanel } from '../../components/risk-limits-panel.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { errorMessageOf, trpc } from '../../lib/trpc.ts';
 
@@ -59,7 +60,7 @@ export default function SettingsPage() {
       <div class="page-header">
         <h1>Settings</h1>
         <span class="page-sub">
-          Your account, desks, API keys{desk()?.role === 'admin' ? ' and desk members' : ''}
+          Your account, desks, risk limits, API keys{desk()?.role === 'admin' ? ' and desk members' : ''}
         </span>
       </div>
       <div class="settings-grid">
@@ -136,6 +137,10 @@ export default function SettingsPage() {
           </Show>
         </div>
       </div>
+      {/* Full width: fifteen limits with value, source and actions do not fit a settings column. */}
+      <Show when={desk()}>
+        <RiskLimitsPanel canEdit={desk()?.role === 'admin'} />
+      </Show>
     </>
   );
 }
