@@ -92,10 +92,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         })
       : options.rateLimiter;
 
-  // Signal consumer and decision agent (streams named from the same prefix).
+  // Signal consumer and decision agent (streams named from the same prefix). Its own pool, for
+  // the reason the execution service has one (below): approving runs inside a desk procedure
+  // that already holds a request transaction from the shared pool, and opens its own
+  // transactions; with as many concurrent approvals as the shared pool has connections, every
+  // connection would be held by a request waiting for another one (races.test.ts).
+  const decisionsDb = createDb(config.databaseUrl, { max: 4, applicationName: 'aegis-decisions' });
   const decisions = await startDecisions({
     config,
-    db: database.db,
+    db: decisionsDb.db,
     bus,
     log,
     prefix,
@@ -255,6 +260,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           setTimeout(() => server.closeAllConnections(), 5_000).unref();
         });
         await decisions.close().catch((err) => log.warn({ err }, 'decisions close failed'));
+        await decisionsDb.close().catch((err) => log.warn({ err }, 'decisions pool close failed'));
         await execution?.stop().catch((err) => log.warn({ err }, 'execution stop failed'));
         await executionDb?.close().catch((err) => log.warn({ err }, 'execution pool close failed'));
         if (redis) redis.disconnect();

@@ -237,6 +237,8 @@ describe('(b) parallel approvals of one proposal', () => {
     }, 20_000);
     expect(proposal.status).toBe('pending');
 
+    // A fresh venue quote: the sign-ins above take longer than the reference-age limit.
+    await quoteArrived(await publishQuote('50000', '50010'));
     const logFrom = t.logs.length;
     const results = await Promise.allSettled(
       sessions.map((c) => c.approvals.approve.mutate({ proposalId: proposal.id, reason: 'race' })),
