@@ -346,11 +346,12 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         continue;
       }
       atBroker++;
-      if (b.status !== row.status || Number(b.filledQuantity) !== Number(row.filled))
+      if (b.status !== row.status || Number(b.filledQuantity) !== Number(row.filled)) {
         mismatchIds.push(row.id as string, row.client_order_id as string);
-      mismatches.push(
-        `#${r.index} at ${(r.startedAtMs / 1000).toFixed(1)} s ${r.input.side} ${r.input.orderType} ${r.input.quantity} ${r.input.symbol} (${row.client_order_id}): db ${row.status}/${Number(row.filled)}, broker ${b.status}/${Number(b.filledQuantity)}`,
-      );
+        mismatches.push(
+          `#${r.index} at ${(r.startedAtMs / 1000).toFixed(1)} s ${r.input.side} ${r.input.orderType} ${r.input.quantity} ${r.input.symbol} (${row.client_order_id}): db ${row.status}/${Number(row.filled)}, broker ${b.status}/${Number(b.filledQuantity)}`,
+        );
+      }
     }
     // What the server logged about each order whose database row disagrees with the broker.
     const mismatchLogs = mismatchIds.flatMap((id) =>
