@@ -96,6 +96,26 @@ describe('PricePublisher', () => {
     expect((await s.snapshot()).SYN0002?.quote?.bid).toBe('100');
   });
 
+  it('republishes every priced instrument, changed or not (a Redis that restarted empty)', async () => {
+    const s = setup();
+    const updates: string[] = [];
+    await s.bus.subscribe('t:prices:SIM:updates', (m) => updates.push(m));
+    const id = s.symbols.intern('SYN0004');
+    s.symbols.intern('SYN0005'); // known, never priced
+    s.sink.publish(quote(id, wallClockUs() - 1000, 20, 20.02));
+    await s.pub.publishNow();
+    await s.pub.publishNow(); // nothing changed: no round
+    s.pub.markAll();
+    await s.pub.publishNow();
+    await new Promise((r) => setImmediate(r));
+    expect(s.pub.rounds).toBe(2);
+    const instruments = updates.map((m) => {
+      const u = decodeVenuePriceUpdate(m);
+      return u.ok ? u.update.prices.map((p) => p.instrument) : [];
+    });
+    expect(instruments).toEqual([['SYN0004'], ['SYN0004']]);
+  });
+
   it('keeps the instruments of a failed round for the next one', async () => {
     const s = setup();
     const id = s.symbols.intern('SYN0003');

@@ -146,8 +146,26 @@ export class PricePublisher {
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.publishNow(), this.#o.publishMs);
+    const fullEvery = Math.max(1, Math.round(FULL_REPUBLISH_MS / this.#o.publishMs));
+    let n = 0;
+    this.#timer = setInterval(() => {
+      // Now and then every instrument, changed or not: a Redis that restarted empty gets its
+      // snapshot back within seconds even for instruments that do not tick (servers dedupe by
+      // event time, so a repeated price is not a new trade).
+      if (++n % fullEvery === 0) this.markAll();
+      void this.publishNow();
+    }, this.#o.publishMs);
     this.#timer.unref();
+  }
+
+  /** Marks every instrument that has a price for the next round. */
+  markAll(): void {
+    const known = Math.min(this.#o.symbolTable.size, this.#dirtyFlag.length);
+    for (let id = 0; id < known; id++) {
+      if (!Number.isNaN(this.#quoteUs[id] as number) || !Number.isNaN(this.#tradeUs[id] as number)) {
+        this.#markDirty(id);
+      }
+    }
   }
 
   /** Final round at shutdown: what the feeds saw last is what servers keep. */
@@ -232,3 +250,5 @@ export class PricePublisher {
 }
 
 const EVENT_TIME_FLOOR_US = EVENT_TIME_FLOOR_MS * 1000;
+/** How often every instrument is republished, changed or not (ms). */
+const FULL_REPUBLISH_MS = 5_000;
