@@ -1,7 +1,7 @@
 import { AppError, type ErrorCode } from '@aegis/shared/errors';
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import { ZodError } from 'zod';
+import { ZodError, type z } from 'zod';
 import { unavailableOf } from './transient-errors.ts';
 
 /**
@@ -67,10 +67,20 @@ export function findZodError(error: unknown): ZodError | undefined {
  * to remove rather than "(input): Unrecognized key".
  */
 export function zodFieldErrors(error: ZodError): { path: string; message: string }[] {
-  return error.issues.flatMap((issue) => {
-    const at = issue.path.map(String);
+  return fieldErrorsOf(error.issues, []);
+}
+
+function fieldErrorsOf(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]) {
+  return issues.flatMap((issue): { path: string; message: string }[] => {
+    const at = [...prefix, ...issue.path].map(String);
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ path: [...at, key].join('.'), message: 'unknown key' }));
+    }
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // No shape matched: report the branch that came closest (fewest problems), field by field,
+      // rather than "(input): Invalid input".
+      const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+      if (closest.length > 0) return fieldErrorsOf(closest, [...prefix, ...issue.path]);
     }
     return [{ path: at.join('.') || '(input)', message: issue.message }];
   });

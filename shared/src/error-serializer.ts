@@ -31,7 +31,9 @@ const MAX_DEPTH = 5;
 /** `select users`, `insert signal_decisions`: the operation and its first table, no values. */
 export function statementOf(sqlText: string): string {
   const op = /^\s*\(?\s*([A-Za-z]+)/.exec(sqlText)?.[1]?.toLowerCase() ?? 'query';
-  const target = /\b(?:from|into|update|join)\s+(?:"?[A-Za-z_][\w$]*"?\.)?"?([A-Za-z_][\w$]*)"?/i.exec(sqlText);
+  const target = /\b(?:from|into|update|join)\s+(?:"?[A-Za-z_][\w$]*"?\.)?"?([A-Za-z_][\w$]*)"?/i.exec(
+    sqlText,
+  );
   return target ? `${op} ${target[1]}` : op;
 }
 
@@ -58,7 +60,8 @@ export function serializeError(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (!(value instanceof Error) && !('message' in value)) return value;
   const e = value as Record<string, unknown> & { constructor?: { name?: string } };
-  const type = (e.constructor?.name && e.constructor.name !== 'Object' ? e.constructor.name : e.name) ?? 'Error';
+  const type =
+    (e.constructor?.name && e.constructor.name !== 'Object' ? e.constructor.name : e.name) ?? 'Error';
   const queryText = queryTextOf(e);
   const statement = queryText ? statementOf(queryText) : null;
   const message = safeMessage(e, statement);
@@ -66,7 +69,8 @@ export function serializeError(value: unknown, depth = 0): unknown {
   if (e.name === 'PostgresError' && typeof e.code === 'string') out.sqlstate = e.code;
   if (statement) out.statement = statement;
   for (const key of Object.keys(e)) {
-    if (VALUE_KEYS.has(key) || key === 'cause' || key === 'stack' || key === 'message' || key in out) continue;
+    if (VALUE_KEYS.has(key) || key === 'cause' || key === 'stack' || key === 'message' || key in out)
+      continue;
     const v = e[key];
     if (v instanceof Error) {
       if (depth < MAX_DEPTH) out[key] = serializeError(v, depth + 1);

@@ -22,10 +22,12 @@ class TcpProxy {
   #server: Server | null = null;
   readonly #sockets = new Set<Socket>();
   port = 0;
-  constructor(
-    readonly targetHost: string,
-    readonly targetPort: number,
-  ) {}
+  readonly targetHost: string;
+  readonly targetPort: number;
+  constructor(targetHost: string, targetPort: number) {
+    this.targetHost = targetHost;
+    this.targetPort = targetPort;
+  }
 
   async start(): Promise<void> {
     const server = createServer((client) => {
