@@ -16,7 +16,11 @@ import { validateSessionToken } from './session.ts';
  */
 export const RECHECK_INTERVAL_MS = 5_000;
 
-/** Null while the principal that opened the stream is still valid, else why it is not. */
+/**
+ * Null while the principal that opened the stream is still valid, else why it is not. It re-checks
+ * the credentials the request presented; a principal handed in pre-resolved with none (createCaller
+ * in tools and tests) has nothing to re-check and counts as ended, so streams stay HTTP-only.
+ */
 export async function revocationOf(
   ctx: Context,
   principal: Principal,
