@@ -4,7 +4,7 @@
  *   1. CONTEXT        — what every procedure receives (context.ts)
  *   2. INITIALIZATION — initTRPC, procedure meta, the error formatter
  *   3. MIDDLEWARES    — observe (log + map errors), CSRF, authenticate, rate limit, authorize,
- *                       tenant transaction
+ *                       tenant transaction, subscription re-check (revocation ends streams)
  *   4. PROCEDURES     — publicProcedure, protectedProcedure, deskProcedure
  *
  * Every procedure declares what it needs in `.meta({ scope, permission })`: the API-key scope and
