@@ -5,6 +5,8 @@ import type { HaltState } from '@aegis/shared/schemas/order-risk';
 import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
+import { transientKindOf } from '../transient-errors.ts';
+import { haltLatch } from './halt-latch.ts';
 import { toOrderState } from './order-rows.ts';
 import { readHalt, WORKING_STATUSES } from './risk-context.ts';
 import { lockDeskOrders, setAuditContext } from './service.ts';
@@ -24,21 +26,78 @@ import { type Actor, type ExecutionDeps, HALT_CHANNEL, type RequestMeta } from '
  * are re-run by `cancelAllDesks` at start (see runtime.start). Engaging the global switch commits the global row first (from then on every desk's
  * new orders are denied) and then sweeps each desk the same way. Releasing a desk switch never
  * lifts the global one: they are separate rows and an order passes only when both are released.
+ *
+ * Engaging while PostgreSQL is unreachable (issue 9): the engage never waits on a dead database
+ * and its acknowledgement always means "no new order will be accepted":
+ *   0. Before anything else the halt is latched in this process (halt-latch.ts), which every
+ *      order transaction reads together with the rows (readHalt), before writing the order.
+ *   1. The row is written with a deadline (ENGAGE_DB_DEADLINE_MS). Landed: as above, and the
+ *      answer says `durable: true`.
+ *   2. Not landed (database unreachable, or no answer in time): the halt is published with
+ *      `durable: false`, so every other server process latches it too; the answer says
+ *      `durable: false`; this process retries the row until it lands (idempotent: a retry that
+ *      finds the row engaged at the same instant writes nothing twice), then runs the cancels of
+ *      step 3, publishes `durable: true` and drops the latch.
+ * Why that is enough: an order is accepted only by committing it to PostgreSQL. While the
+ * database is down no process can commit one; from the acknowledgement on this process refuses
+ * in the order transaction itself, and the other processes from the moment the message reaches
+ * them (milliseconds; Redis down as well: from the moment the row lands, which this process
+ * retries every RETRY_MAX_MS at most). An order already past its kill-switch read when the
+ * engage came in is cancelled by step 3, as before.
  */
 export interface HaltMessage {
   readonly scope: 'global' | 'desk';
   readonly tenantId: string | null;
   readonly engaged: boolean;
   readonly ts: string;
+  /** false: acknowledged and latched, the PostgreSQL row not written yet (absent: written). */
+  readonly durable?: boolean;
 }
 
 export interface EngageResult {
   readonly state: HaltState;
   /** Orders that got a cancel, per desk. */
   readonly cancelsQueued: number;
+  /** The `kill_switches` row is committed (false: latched and published; the write is retried). */
+  readonly durable: boolean;
 }
 
 const PUBLISH_TIMEOUT_MS = 500;
+/** How long an engage waits for its PostgreSQL write before answering from the latch. */
+const ENGAGE_DB_DEADLINE_MS = 2000;
+/** lock_timeout and statement_timeout of an engage's transaction: below the caller's deadline. */
+const ENGAGE_SERVER_TIMEOUT_MS = 1500;
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 1000;
+
+/** The engage's write did not land in time; treated like an unreachable database. */
+class EngageDeadlineError extends Error {}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  p.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EngageDeadlineError(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** SQLSTATEs of our own timeouts: 57014 statement timeout, 55P03 lock timeout. */
+const TIMED_OUT_SQLSTATES = new Set(['57014', '55P03']);
+
+/** The write could not land in time: unreachable, restarting, or stuck behind a lock. */
+function unreachable(err: unknown): boolean {
+  if (err instanceof EngageDeadlineError || transientKindOf(err) !== null) return true;
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TIMED_OUT_SQLSTATES.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+const latchKey = (scope: 'global' | 'desk', tenantId: string) => (scope === 'global' ? 'global' : tenantId);
 
 export class KillSwitch {
   readonly #deps: ExecutionDeps;
@@ -49,6 +108,7 @@ export class KillSwitch {
     this.#deps = deps;
     this.#onCancelsQueued = onCancelsQueued;
     this.#clock = deps.clock ?? (() => new Date());
+    this.#listenForLatches();
   }
 
   async engage(p: {
@@ -59,50 +119,178 @@ export class KillSwitch {
     meta?: RequestMeta;
   }): Promise<EngageResult> {
     const now = this.#clock();
-    let cancels = 0;
-    if (p.scope === 'desk') {
+    const deskId = p.scope === 'desk' ? p.tenantId : null;
+    // 0. Latched first: from here this process refuses new orders whatever the database does.
+    haltLatch.engage(p.scope, deskId);
+    try {
       // 1. The switch, committed at once (no waiting on the desk's order lock): every order that
       //    takes the lock after this commit reads it and is denied. Orders already past that
       //    read finish as working orders and are cancelled in step 3, which does take the lock.
-      await withTenant(this.#deps.db, p.tenantId, async (tx) => {
-        await setAuditContext(tx, p.meta ?? {});
-        await upsertSwitch(tx, 'desk', p.tenantId, true, p.actor, p.reason, now);
-        await recordAudit(tx, {
-          action: 'halt.engage',
-          actor: p.actor,
-          targetType: 'kill_switch',
-          targetId: `desk:${p.tenantId}`,
-          payload: { scope: 'desk', reason: p.reason },
-          details: `desk halt engaged: ${p.reason}`,
-        });
+      await withDeadline(this.#writeEngaged(p, now), ENGAGE_DB_DEADLINE_MS);
+    } catch (err) {
+      if (!unreachable(err)) {
+        haltLatch.clear(p.scope, deskId);
+        throw err;
+      }
+      // 2. The database did not take it: latched here, published for the other processes, and
+      //    written as soon as PostgreSQL takes writes again.
+      this.#deps.log.error(
+        { err, scope: p.scope },
+        'halt engaged while PostgreSQL is unreachable: latched and published; retrying the durable write',
+      );
+      await this.#publish({
+        scope: p.scope,
+        tenantId: deskId,
+        engaged: true,
+        ts: now.toISOString(),
+        durable: false,
       });
-      // 2. Tell every process (bounded; PostgreSQL already holds the truth).
-      await this.#publish({ scope: 'desk', tenantId: p.tenantId, engaged: true, ts: now.toISOString() });
-      // 3. A cancel for every working order, in one transaction, then straight to the dispatcher.
-      cancels = await this.#cancelDesk(p.tenantId, p.actor, now, p.meta ?? {});
-    } else {
-      await this.#deps.db.transaction(async (tx) => {
-        await setAuditContext(tx, p.meta ?? {});
-        await upsertSwitch(tx, 'global', null, true, p.actor, p.reason, now);
-        await recordAudit(tx, {
-          action: 'halt.engage',
-          actor: p.actor,
-          targetType: 'kill_switch',
-          targetId: 'global',
-          tenantId: null,
-          payload: { scope: 'global', reason: p.reason },
-          details: `global halt engaged: ${p.reason}`,
-        });
-      });
-      cancels = await this.cancelAllDesks(p.actor, now);
+      this.#retryUntilDurable(p, now);
+      return { state: this.#latchedState(p, now), cancelsQueued: 0, durable: false };
     }
-    await this.#publish({
-      scope: p.scope,
-      tenantId: p.scope === 'desk' ? p.tenantId : null,
-      engaged: true,
-      ts: now.toISOString(),
+    haltLatch.clear(p.scope, deskId);
+    const cancels = await this.#afterDurable(p, now);
+    return { state: await this.status(p.tenantId), cancelsQueued: cancels, durable: true };
+  }
+
+  /** Tell every process, then a cancel for every working order (desk, or every desk for global). */
+  async #afterDurable(
+    p: { scope: 'global' | 'desk'; tenantId: string; actor: Actor; meta?: RequestMeta },
+    now: Date,
+  ): Promise<number> {
+    const deskId = p.scope === 'desk' ? p.tenantId : null;
+    // Tell every process (bounded; PostgreSQL already holds the truth).
+    await this.#publish({ scope: p.scope, tenantId: deskId, engaged: true, ts: now.toISOString() });
+    // 3. A cancel for every working order, in one transaction per desk, then to the dispatcher.
+    return p.scope === 'desk'
+      ? this.#cancelDesk(p.tenantId, p.actor, now, p.meta ?? {})
+      : this.cancelAllDesks(p.actor, now);
+  }
+
+  /**
+   * The row and its audit entry, once: a retry that finds the switch engaged at this engage's
+   * instant (an earlier attempt committed after its deadline) writes nothing.
+   */
+  async #writeEngaged(
+    p: { scope: 'global' | 'desk'; tenantId: string; actor: Actor; reason: string; meta?: RequestMeta },
+    now: Date,
+  ): Promise<void> {
+    const write = async (tx: Tx) => {
+      const deskId = p.scope === 'desk' ? p.tenantId : null;
+      // The server gives up before this caller does (ENGAGE_DB_DEADLINE_MS): an attempt the
+      // caller abandoned is rolled back instead of committing later beside its retry.
+      await tx.execute(
+        sql`select set_config('lock_timeout', ${`${ENGAGE_SERVER_TIMEOUT_MS}ms`}, true), set_config('statement_timeout', ${`${ENGAGE_SERVER_TIMEOUT_MS}ms`}, true)`,
+      );
+      const [current] = await tx
+        .select({
+          engaged: killSwitches.engaged,
+          engagedAt: killSwitches.engagedAt,
+          updatedAt: killSwitches.updatedAt,
+        })
+        .from(killSwitches)
+        .where(
+          and(
+            eq(killSwitches.scope, p.scope),
+            deskId === null ? isNull(killSwitches.tenantId) : eq(killSwitches.tenantId, deskId),
+          ),
+        )
+        .for('update');
+      // Landed already (an attempt that committed after its deadline), or the switch changed
+      // after this engage's instant (released, engaged anew): a retry must not undo that.
+      if (current?.engaged && current.engagedAt?.getTime() === now.getTime()) return;
+      if (current && current.updatedAt.getTime() > now.getTime()) return;
+      await setAuditContext(tx, p.meta ?? {});
+      await upsertSwitch(tx, p.scope, deskId, true, p.actor, p.reason, now);
+      await recordAudit(tx, {
+        action: 'halt.engage',
+        actor: p.actor,
+        targetType: 'kill_switch',
+        targetId: p.scope === 'global' ? 'global' : `desk:${p.tenantId}`,
+        ...(p.scope === 'global' && { tenantId: null }),
+        payload: { scope: p.scope, reason: p.reason },
+        details: `${p.scope} halt engaged: ${p.reason}`,
+      });
+    };
+    if (p.scope === 'desk') await withTenant(this.#deps.db, p.tenantId, write);
+    else await this.#deps.db.transaction(write);
+  }
+
+  /** Pending durable writes by latch key, so two engages of one switch share one retry loop. */
+  readonly #retrying = new Map<string, Promise<void>>();
+
+  #retryUntilDurable(
+    p: { scope: 'global' | 'desk'; tenantId: string; actor: Actor; reason: string; meta?: RequestMeta },
+    now: Date,
+  ): void {
+    const key = latchKey(p.scope, p.tenantId);
+    if (this.#retrying.has(key)) return;
+    const run = (async () => {
+      let wait = RETRY_MIN_MS;
+      for (let attempt = 1; ; attempt++) {
+        await new Promise((r) => setTimeout(r, wait).unref());
+        try {
+          await withDeadline(this.#writeEngaged(p, now), ENGAGE_DB_DEADLINE_MS);
+          break;
+        } catch (err) {
+          if (!unreachable(err)) {
+            // Not a connectivity problem: keep the latch (fail safe) and keep trying, loudly.
+            this.#deps.log.error(
+              { err, attempt },
+              'halt: durable write failed; the latch still refuses orders',
+            );
+          }
+          wait = Math.min(RETRY_MAX_MS, wait * 2);
+        }
+      }
+      this.#deps.log.info({ scope: p.scope }, 'halt: durable write landed after the database came back');
+      haltLatch.clear(p.scope, p.scope === 'desk' ? p.tenantId : null);
+      await this.#afterDurable(p, now).catch((err: unknown) =>
+        // The switch is durable; the start-up sweep (enforceHalts) finishes the cancels.
+        this.#deps.log.error({ err }, 'halt: cancels after the durable write failed'),
+      );
+    })().finally(() => this.#retrying.delete(key));
+    this.#retrying.set(key, run);
+  }
+
+  /** Settles once every pending durable write has landed (tests, shutdown). */
+  async durable(): Promise<void> {
+    while (this.#retrying.size > 0) await Promise.all([...this.#retrying.values()]);
+  }
+
+  /** The state as acknowledged from the latch, with the database unreachable. */
+  #latchedState(p: { scope: 'global' | 'desk'; tenantId: string; reason: string }, now: Date): HaltState {
+    const flags = haltLatch.flags(p.tenantId);
+    const view = (engaged: boolean, mine: boolean) => ({
+      engaged,
+      reason: mine ? p.reason : null,
+      engagedAt: mine ? now : null,
     });
-    return { state: await this.status(p.tenantId), cancelsQueued: cancels };
+    return {
+      halted: true,
+      global: view(flags.global, p.scope === 'global'),
+      desk: view(flags.desk, p.scope === 'desk'),
+    };
+  }
+
+  /**
+   * Halts engaged elsewhere while PostgreSQL was unreachable (`durable: false` messages) are
+   * latched here too; `durable` or a release clears them. Subscribed once per instance, on the
+   * channel the runtime already listens to (the bus shares one subscriber connection).
+   */
+  #listenForLatches(): void {
+    this.#deps.bus
+      .subscribe(HALT_CHANNEL, (raw) => {
+        const m = parseHaltMessage(raw);
+        if (!m) return;
+        const deskId = m.scope === 'desk' ? m.tenantId : null;
+        if (m.scope === 'desk' && !deskId) return;
+        if (m.engaged && m.durable === false) haltLatch.engage(m.scope, deskId);
+        else if (!this.#retrying.has(latchKey(m.scope, deskId ?? ''))) haltLatch.clear(m.scope, deskId);
+      })
+      .catch((err: unknown) =>
+        this.#deps.log.warn({ err }, 'halt latch: subscription unavailable (PostgreSQL stays the truth)'),
+      );
   }
 
   /** Every desk: cancel each working order (under the desk's order lock), audited per desk. */
@@ -171,6 +359,8 @@ export class KillSwitch {
     };
     if (p.scope === 'desk') await withTenant(this.#deps.db, p.tenantId, (tx) => write(tx, p.tenantId));
     else await this.#deps.db.transaction((tx) => write(tx, null));
+    // A release is durable by now: no latch of this switch may keep refusing orders.
+    haltLatch.clear(p.scope, p.scope === 'desk' ? p.tenantId : null);
     await this.#publish({
       scope: p.scope,
       tenantId: p.scope === 'desk' ? p.tenantId : null,
@@ -294,7 +484,11 @@ async function cancelWorkingOrders(tx: Tx, tenantId: string, now: Date): Promise
 export function parseHaltMessage(raw: string): HaltMessage | null {
   try {
     const m = JSON.parse(raw) as HaltMessage;
-    return (m.scope === 'global' || m.scope === 'desk') && typeof m.engaged === 'boolean' ? m : null;
+    return (m.scope === 'global' || m.scope === 'desk') &&
+      typeof m.engaged === 'boolean' &&
+      (m.durable === undefined || typeof m.durable === 'boolean')
+      ? m
+      : null;
   } catch {
     return null;
   }

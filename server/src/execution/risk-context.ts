@@ -19,6 +19,7 @@ import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
+import { haltLatch } from './halt-latch.ts';
 import { storedLimits } from './limits.ts';
 import { valueDesk } from './valuation.ts';
 
@@ -71,9 +72,11 @@ export async function readHalt(tx: Tx, tenantId: string): Promise<HaltFlags> {
     .select({ scope: killSwitches.scope, engaged: killSwitches.engaged })
     .from(killSwitches)
     .where(or(isNull(killSwitches.tenantId), eq(killSwitches.tenantId, tenantId)));
+  // Plus halts acknowledged while PostgreSQL was unreachable and not yet durable (halt-latch.ts).
+  const latched = haltLatch.flags(tenantId);
   return {
-    global: rows.some((r) => r.scope === 'global' && r.engaged),
-    desk: rows.some((r) => r.scope === 'desk' && r.engaged),
+    global: latched.global || rows.some((r) => r.scope === 'global' && r.engaged),
+    desk: latched.desk || rows.some((r) => r.scope === 'desk' && r.engaged),
   };
 }
 

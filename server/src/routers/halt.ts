@@ -22,7 +22,10 @@ export const haltRouter = createTRPCRouter({
   engage: deskProcedure
     .meta({ scope: 'trade', permission: 'killswitch.engage', reauth: true, riskReducing: true })
     .input(z.strictObject({ scope: haltScope.default('desk'), reason: safeText(500) }))
-    .output(z.object({ state: haltState, cancelsQueued: z.number().int() }))
+    // durable: the kill_switches row is committed. false: PostgreSQL did not take the write in
+    // time; the halt is latched in every server process that heard it and retried until durable
+    // (server/src/execution/kill-switch.ts). Either way no new order is accepted from now on.
+    .output(z.object({ state: haltState, cancelsQueued: z.number().int(), durable: z.boolean() }))
     .mutation(({ ctx, input }) => {
       requireScope(ctx, input.scope);
       return executionOf(ctx).killSwitch.engage({

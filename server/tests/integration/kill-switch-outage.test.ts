@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { createLogger } from '@aegis/shared/logging';
+import {
+  type OwnMigratedDatabase,
+  type OwnPostgres,
+  startOwnPostgres,
+} from '@aegis/shared/testing/own-postgres';
+import { type OwnRedis, startOwnRedis } from '@aegis/shared/testing/own-redis';
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServerConfig } from '../../src/env.ts';
+import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import { type RunningServer, startServer } from '../../src/http.ts';
+import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import { type Client, ORIGIN, signIn } from './test-server.ts';
+
+/**
+ * Issue 9, Deliver 7: the kill switch engages even while PostgreSQL is unreachable, and once an
+ * engage is acknowledged no order is accepted. On a PostgreSQL of the test's own (stopped and
+ * started at will) and a Redis of its own (the halt channel is global, so a shared Redis would
+ * carry this test's halts to other test servers).
+ *
+ * An engage reaches the kill-switch service directly while the database is down: every API
+ * request, halt.engage included, authenticates against PostgreSQL first, so through the API an
+ * engage during the outage is answered 503 and retried by the console (see the README).
+ */
+let pg: OwnPostgres;
+let redis: OwnRedis;
+let database: OwnMigratedDatabase;
+let owner: Sql;
+let server: RunningServer;
+let client: Client;
+let deskId: string;
+let actorId: string;
+
+const ex = () => server.deps.execution as ExecutionRuntime;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => Promise<T | false | null | undefined>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+beforeAll(async () => {
+  pg = await startOwnPostgres();
+  database = await pg.createMigratedDatabase('aegis_halt_outage');
+  redis = await startOwnRedis();
+  owner = postgres(database.url, { max: 2, onnotice: () => {}, connect_timeout: 2, idle_timeout: 2 });
+  await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+    values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
+  const config = loadServerConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    SERVER_HOST: '127.0.0.1',
+    SERVER_PORT: '0',
+    DATABASE_URL: database.appUrl,
+    REDIS_URL: redis.url,
+    PUBLIC_ORIGIN: ORIGIN,
+    ARGON2_MAX_CONCURRENCY: '1',
+  });
+  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+  server = await startServer({
+    config,
+    log: createLogger({ name: 'halt-outage', level: 'info' }, quiet),
+    execution: {
+      outboxIntervalMs: 200,
+      paper: { seed: 1, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
+    },
+  });
+  const admin = await createFirstAdminIfNone(server.deps.db);
+  if (!admin) throw new Error('first admin not created');
+  deskId = admin.deskId;
+  const s = await signIn(server.url, admin.email, admin.password);
+  client = s.client;
+  await client.auth.reauthenticate.mutate({ password: s.password });
+  const [u] = await owner<{ id: string }[]>`select id from users limit 1`;
+  actorId = u!.id;
+});
+afterAll(async () => {
+  await server?.close();
+  await owner?.end({ timeout: 1 }).catch(() => {});
+  await redis?.stop();
+  await pg?.stop();
+});
+
+/** A market buy; refused by the kill switch means status denied with the DESK_HALT rule failed. */
+async function placeOrder() {
+  ex().quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', new Date());
+  return client.orders.place.mutate({
+    idempotencyKey: randomUUID(),
+    order: { symbol: 'BTC-USD', side: 'buy', orderType: 'market', timeInForce: 'day', quantity: '0.01' },
+  });
+}
+const haltDenied = (o: Awaited<ReturnType<typeof placeOrder>>) =>
+  o.status === 'denied' && (o.denial ?? []).some((v) => !v.passed && v.code === 'DESK_HALT');
+
+const deskRow = async () =>
+  (await owner<{ engaged: boolean }[]>`select engaged from kill_switches where tenant_id = ${deskId}`)[0] ??
+  null;
+const engageAudits = async () =>
+  (
+    await owner<{ n: number }[]>`
+      select count(*)::int as n from audit_log where action = 'halt.engage' and target_id = ${`desk:${deskId}`}`
+  )[0]!.n;
+
+describe('kill switch while PostgreSQL is unreachable', () => {
+  it('a write that cannot land in time: acknowledged, orders refused from the latch, the row written once later', async () => {
+    // The kill_switches table is locked against writes (reads still pass): the engage's write
+    // cannot land, every order transaction still runs. This isolates the latch.
+    const locker = postgres(database.url, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const holding = locker.begin(async (tx) => {
+      await tx`lock table kill_switches in share row exclusive mode`;
+      await released;
+    });
+    await sleep(100);
+    try {
+      const r = await ex().killSwitch.engage({
+        scope: 'desk',
+        tenantId: deskId,
+        actor: { type: 'user', id: actorId },
+        reason: 'drill: write blocked',
+      });
+      expect(r.durable).toBe(false);
+      expect(r.state).toMatchObject({
+        halted: true,
+        desk: { engaged: true, reason: 'drill: write blocked' },
+      });
+      expect(await deskRow()).toBeNull(); // not durable yet: only the latch stands
+      for (let i = 0; i < 3; i++) expect(haltDenied(await placeOrder())).toBe(true);
+    } finally {
+      release();
+      await holding;
+      await locker.end();
+    }
+    await until('the durable row', async () => (await deskRow())?.engaged === true);
+    await ex().killSwitch.durable();
+    expect(await engageAudits()).toBe(1);
+    expect(haltDenied(await placeOrder())).toBe(true);
+    // A release lifts it for good: nothing latched is left behind.
+    await client.halt.release.mutate({ scope: 'desk' });
+    expect(haltDenied(await placeOrder())).toBe(false);
+  });
+
+  it('PostgreSQL down: acknowledged without waiting on it, no order accepted, the row written once it is back', async () => {
+    const auditsBefore = await engageAudits();
+    await pg.halt('fast');
+    const startedAt = Date.now();
+    const r = await ex().killSwitch.engage({
+      scope: 'desk',
+      tenantId: deskId,
+      actor: { type: 'user', id: actorId },
+      reason: 'drill: database down',
+    });
+    process.stdout.write(
+      `kill-switch-outage: engage acknowledged in ${Date.now() - startedAt} ms with PostgreSQL down\n`,
+    );
+    expect(r.durable).toBe(false);
+    expect(r.state.halted).toBe(true);
+    // No order can be accepted while the database is down (acceptance is a commit).
+    expect(await placeOrder().then(haltDenied, () => 'refused')).not.toBe(false);
+
+    await pg.start();
+    // From the first order the database takes, every one is refused: by the latch until the
+    // row lands, by the row after.
+    for (let i = 0; i < 5; i++) {
+      const o = await until('an order answered', async () => placeOrder());
+      expect(haltDenied(o)).toBe(true);
+    }
+    await until('the durable row', async () => (await deskRow())?.engaged === true);
+    await ex().killSwitch.durable();
+    expect(await engageAudits()).toBe(auditsBefore + 1);
+    expect((await client.halt.status.query()).desk).toMatchObject({
+      engaged: true,
+      reason: 'drill: database down',
+    });
+  });
+});
