@@ -3,8 +3,8 @@
  * atomically in Redis, so "is this attempt allowed?" and "count it" are one step for every
  * server instance: two parallel attempts can never both see the last free slot.
  *
- * Keys, both scripts: KEYS[1] pair (account+address), KEYS[2] account, KEYS[3] address ('' when
- * the address is unknown), KEYS[4] known-client marker (same pair, set on success).
+ * Keys, both scripts: KEYS[1] pair (account+address), KEYS[2] account, KEYS[3] address (ignored
+ * when the last ARGV is '0': the address is unknown), KEYS[4] known-client marker (same pair, set on success).
  * Pair and account counters are hashes { n = attempts counted, until = epoch ms before which
  * the next attempt is refused }, expiring after the idle period. The address counter is a plain
  * fixed-window INCR. Time comes from Redis (TIME), so instances with skewed clocks agree.
@@ -12,13 +12,13 @@
 
 /**
  * ARGV: pairFree, pairBase, pairMax, pairIdle, acctFree, acctBase, acctMax, acctIdle,
- * ipLimit, ipWindow. Returns { 1, 0 } when the attempt is counted and may proceed, or
+ * ipLimit, ipWindow, hasIp ('1' / '0'). Returns { 1, 0 } when the attempt is counted and may proceed, or
  * { 0, retryAfterMs } when it is refused (and not counted).
  */
 export const ATTEMPT_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local hasIp = KEYS[3] ~= ''
+local hasIp = ARGV[11] == '1'
 
 local function read(key)
   local v = redis.call('HMGET', key, 'n', 'until')
@@ -63,14 +63,14 @@ return { 1, 0 }
 `;
 
 /**
- * ARGV: knownClientMs. The attempt proved the password: its pair's delays end, its unit of
+ * ARGV: knownClientMs, hasIp ('1' / '0'). The attempt proved the password: its pair's delays end, its unit of
  * account and address budget is refunded, and the address becomes a known client of the account.
  */
 export const SUCCEEDED_SCRIPT = `
 redis.call('DEL', KEYS[1])
 local n = tonumber(redis.call('HGET', KEYS[2], 'n'))
 if n and n > 0 then redis.call('HSET', KEYS[2], 'n', n - 1) end
-if KEYS[3] ~= '' then
+if ARGV[2] == '1' then
   local c = tonumber(redis.call('GET', KEYS[3]))
   if c and c > 0 then redis.call('DECR', KEYS[3]) end
 end

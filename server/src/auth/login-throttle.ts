@@ -146,8 +146,9 @@ export class RedisLoginThrottle implements LoginThrottle {
     return [
       `${p}pair:${digest(`${acct}|${ip}`)}`,
       `${p}acct:${acct}`,
-      // No address (no socket peer): no per-address counter; the pair and account ones still hold.
-      k.ip ? `${p}ip:${k.ip}` : '',
+      // No address (no socket peer): no per-address counter (the script is told so); the pair
+      // and account ones still hold.
+      `${p}ip:${k.ip ?? 'unknown'}`,
       `${p}known:${digest(`${acct}|${ip}`)}`,
     ];
   }
@@ -169,6 +170,7 @@ export class RedisLoginThrottle implements LoginThrottle {
         account.idleResetMs,
         ip.limit,
         ip.windowMs,
+        k.ip ? '1' : '0',
       );
     } catch (err) {
       throw unavailable(err);
@@ -178,7 +180,7 @@ export class RedisLoginThrottle implements LoginThrottle {
     return {
       succeeded: async () => {
         try {
-          await this.#redis.aegisLoginSucceeded(...keys, this.#policy.knownClientMs);
+          await this.#redis.aegisLoginSucceeded(...keys, this.#policy.knownClientMs, k.ip ? '1' : '0');
         } catch {
           // Best effort: an unrefunded attempt only costs one unit of budget, and it expires.
         }
