@@ -207,7 +207,17 @@ export function classify(err: unknown, lastResponse: Response | null): AttemptRe
     const e = err as TRPCClientError<AppRouter>;
     const status = e.data?.httpStatus ?? null;
     const retryAfter = lastResponse?.headers.get('retry-after') ?? null;
-    if (status === null) return { kind: 'retryable', why: `network: ${e.message}`, status, retryAfter };
+    if (status === null) {
+      // No HTTP answer: our own per-attempt timeout fired, or the connection failed.
+      const cause = (e.cause as Error | undefined)?.name ?? '';
+      const timedOut = cause === 'AbortError' || cause === 'TimeoutError' || /aborted/i.test(e.message);
+      return {
+        kind: 'retryable',
+        why: timedOut ? 'client timeout' : `network: ${e.message}`,
+        status,
+        retryAfter,
+      };
+    }
     if (RETRYABLE_STATUS.has(status))
       return { kind: 'retryable', why: `${status} ${e.data?.code ?? ''}`, status, retryAfter };
     return { kind: 'refused', status, code: String(e.data?.code ?? ''), message: e.message };
