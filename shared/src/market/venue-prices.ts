@@ -116,6 +116,11 @@ function decode<S extends z.ZodType, R>(
  */
 export function decimalFromNumber(n: number): string | null {
   if (!Number.isFinite(n) || n < 0 || n >= 1e21) return null;
+  // Fast path (the engine calls this for every published price): the shortest round-trip form
+  // is already right when it has no exponent and at most 12 decimals ("124.51").
+  const short = String(n);
+  const dot = short.indexOf('.');
+  if (!short.includes('e') && (dot === -1 || short.length - dot - 1 <= 12)) return short;
   const s = n.toFixed(12);
   return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
