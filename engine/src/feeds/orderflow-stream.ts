@@ -147,7 +147,9 @@ export class OrderflowStreamFeed implements Feed {
         await sink.backpressure?.();
       } catch (err) {
         if (this.#stopped) break;
-        // The bus is down or restarting: back off and retry; the engine keeps running.
+        // The bus is down or restarting: back off and retry; the engine keeps running. A Redis
+        // that came back empty answers NOGROUP: the bus recreates the group this feed ensured
+        // (from 0, logged once) inside readGroup/autoclaim, so that never lands here twice.
         this.#o.log.warn({ err: (err as Error).message, stream }, 'orderflow: read failed, retrying');
         await sleep(1000);
       }
