@@ -17,8 +17,9 @@ const isoTime = z.iso.datetime({ offset: true });
  * flat string fields. Parsed once at the server's intake.
  */
 export const signalStreamEntrySchema = z.object({
+  // Not strict: an engine newer than this server may add fields; their text is never stored.
   id: z.uuid(),
-  symbol: z.string().min(1).max(64),
+  symbol: safeText(64),
   direction: signalDirectionSchema,
   pattern: signalPatternSchema,
   score: z.string().transform((s, ctx) => {
@@ -46,7 +47,7 @@ export const signalStreamEntrySchema = z.object({
     ctx.addIssue({ code: 'custom', message: 'features must be a JSON object of numbers' });
     return z.NEVER;
   }),
-  modelVersion: z.string().min(1).max(128),
+  modelVersion: safeText(128),
 });
 export type SignalStreamEntry = z.infer<typeof signalStreamEntrySchema>;
 
