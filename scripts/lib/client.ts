@@ -2,6 +2,7 @@ import type { AppRouter } from '@aegis/server/router';
 import {
   createTRPCClient,
   httpBatchLink,
+  httpLink,
   httpSubscriptionLink,
   splitLink,
   type TRPCClient,
@@ -65,11 +66,18 @@ export function createAegisLinks<TRouter extends AnyRouter>(
           fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
         },
       }),
-      false: httpBatchLink({
-        url: endpoint,
-        headers: () => headers,
-        fetch: timedFetch,
-        maxURLLength: 4_000,
+      // Mutations travel one per request: each gets its own HTTP status (a 503 with Retry-After
+      // is retried by the caller with the same idempotency key) and password procedures are
+      // never batched (the server refuses a batch that contains one). Queries stay batched.
+      false: splitLink({
+        condition: (op) => op.type === 'mutation',
+        true: httpLink({ url: endpoint, headers: () => headers, fetch: timedFetch }),
+        false: httpBatchLink({
+          url: endpoint,
+          headers: () => headers,
+          fetch: timedFetch,
+          maxURLLength: 4_000,
+        }),
       }),
     }),
   ];

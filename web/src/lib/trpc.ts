@@ -3,6 +3,7 @@ import type { AppRouter } from '@aegis/server/router';
 import {
   createTRPCClient,
   httpBatchLink,
+  httpLink,
   httpSubscriptionLink,
   splitLink,
   TRPCClientError,
@@ -15,13 +16,16 @@ export type { RouterInputs, RouterOutputs } from '@aegis/server/router';
  * web server forwards it to the Aegis server (routes/trpc/[...path].ts), so the HttpOnly session
  * cookie is sent and set same-origin and the server's CSRF check sees our Origin.
  *
- * Queries and mutations are batched over HTTP; subscriptions are Server-Sent Events
+ * Queries are batched over HTTP, mutations sent one per request; subscriptions are Server-Sent Events
  * (tRPC 11 async-generator subscriptions) through the same proxy.
  *
  * Browser-only: the console fetches its data after hydration (the server renders the layout and
  * loading states), so nothing here runs during SSR.
  */
 const url = '/trpc';
+// Same-origin already sends cookies; 'include' keeps them if the console is ever served from a
+// sibling origin behind the same proxy.
+const withCredentials: typeof fetch = (input, init) => fetch(input, { ...init, credentials: 'include' });
 
 export const trpc = createTRPCClient<AppRouter>({
   links: [
@@ -31,11 +35,12 @@ export const trpc = createTRPCClient<AppRouter>({
         url,
         eventSourceOptions: { withCredentials: true },
       }),
-      false: httpBatchLink({
-        url,
-        // Same-origin already sends cookies; 'include' keeps them if the console is ever
-        // served from a sibling origin behind the same proxy.
-        fetch: (input, init) => fetch(input, { ...init, credentials: 'include' }),
+      // Mutations travel one per request (their own HTTP status, and the password procedures
+      // are never batched: the server refuses a batch containing one); queries stay batched.
+      false: splitLink({
+        condition: (op) => op.type === 'mutation',
+        true: httpLink({ url, fetch: withCredentials }),
+        false: httpBatchLink({ url, fetch: withCredentials }),
       }),
     }),
   ],
