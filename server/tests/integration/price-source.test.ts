@@ -172,7 +172,7 @@ describe('one source of execution prices', () => {
     expect(ex().quoteFeed.rejectedFuture).toBeGreaterThanOrEqual(1);
     // (another quantity: the same order again would be a duplicate by the desk's rules)
     const later = await settled(b.client, (await orderOf(b.client, { quantity: '2' })).id);
-    expect(later.order.status).toBe('filled');
+    expect(later.order.status, JSON.stringify(later.order)).toBe('filled');
     expect(later.fills.map((f) => f.price)).toEqual(['130.01']);
   });
 
