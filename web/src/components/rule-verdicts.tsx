@@ -21,9 +21,10 @@ export function RuleVerdicts(props: { verdicts: readonly RuleVerdictView[] }) {
       <For each={sorted()}>
         {(v) => (
           <li class={v.status === 'failed' ? 'neg' : 'dim'} data-rule={v.rule} data-status={v.status}>
-            <span aria-hidden="true">{MARK[v.status]}</span> {v.rule.replaceAll('_', ' ')}{' '}
-            <span class="visually-hidden">{LABEL[v.status]}</span>
+            <span aria-hidden="true">{MARK[v.status]}</span> {v.rule.replaceAll('_', ' ')}
+            <span class="visually-hidden"> ({LABEL[v.status]})</span>
             <Show when={v.status === 'not_applicable'}>
+              {' '}
               <span class="tag">n/a</span>
             </Show>
             <Show when={v.message}>
