@@ -1,4 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
+import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
 import type { Context } from '../context.ts';
 import type { ExecutionRuntime } from '../execution/runtime.ts';
@@ -11,3 +12,12 @@ export function executionOf(ctx: Pick<Context, 'execution'>): ExecutionRuntime {
 
 /** Procedures without parameters still refuse unknown input (strict), like every other input. */
 export const noInput = z.strictObject({}).optional();
+
+/**
+ * Live streams that start from the current state each time: an SSE client that saw tracked
+ * events sends `lastEventId` back when it reconnects; it is accepted (and not needed), anything
+ * else is refused.
+ */
+export const liveStreamInput = z
+  .strictObject({ lastEventId: safeText(200, { min: 0 }).nullish() })
+  .optional();

@@ -58,36 +58,36 @@ export const haltRouter = createTRPCRouter({
     .query(({ ctx }) => executionOf(ctx).killSwitch.status(ctx.desk.id)),
 
   /** Live halt state (SSE): the current state, then every change from any process. */
-  updates: deskProcedure.meta({ scope: 'read', permission: 'desk.read' }).subscription(async function* ({
-    ctx,
-    signal,
-  }) {
-    const ex = executionOf(ctx);
-    let wake: (() => void) | null = null;
-    let dirty = true;
-    const off = ex.onHalt((m) => {
-      if (m.scope === 'global' || m.tenantId === ctx.desk.id) {
-        dirty = true;
-        wake?.();
-      }
-    });
-    const onAbort = () => wake?.();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      while (!signal?.aborted) {
-        if (dirty) {
-          dirty = false;
-          yield await ex.killSwitch.status(ctx.desk.id);
-          continue;
+  updates: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(noInput)
+    .subscription(async function* ({ ctx, signal }) {
+      const ex = executionOf(ctx);
+      let wake: (() => void) | null = null;
+      let dirty = true;
+      const off = ex.onHalt((m) => {
+        if (m.scope === 'global' || m.tenantId === ctx.desk.id) {
+          dirty = true;
+          wake?.();
         }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = null;
+      });
+      const onAbort = () => wake?.();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        while (!signal?.aborted) {
+          if (dirty) {
+            dirty = false;
+            yield await ex.killSwitch.status(ctx.desk.id);
+            continue;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = null;
+        }
+      } finally {
+        off();
+        signal?.removeEventListener('abort', onAbort);
       }
-    } finally {
-      off();
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }),
+    }),
 });

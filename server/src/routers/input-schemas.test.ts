@@ -99,6 +99,10 @@ describe('procedure inputs are strict edges', () => {
     expect(procedures.length).toBeGreaterThan(40);
   });
 
+  it('every procedure declares its input (noInput when it takes none), so nothing sent is ignored', () => {
+    expect(procedures.filter(([, p]) => p._def.inputs.length === 0).map(([name]) => name)).toEqual([]);
+  });
+
   it('every object refuses unknown keys and every string refuses control characters', () => {
     const findings: Finding[] = [];
     for (const [name, p] of procedures) for (const input of p._def.inputs) walk(input, name, findings);

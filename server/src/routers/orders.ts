@@ -13,7 +13,7 @@ import { getOrderWithFills, listOrders } from '../execution/queries.ts';
 import { orderUpdatesChannel } from '../execution/types.ts';
 import { openChannelFeed } from '../signals/channel-feed.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
-import { executionOf } from './execution-context.ts';
+import { executionOf, liveStreamInput } from './execution-context.ts';
 
 /**
  * Orders: thin procedures over the execution service. `place` needs an idempotency key (scoped
@@ -62,21 +62,21 @@ export const ordersRouter = createTRPCRouter({
     .query(({ ctx, input }) => getOrderWithFills(ctx.tx, ctx.desk.id, input.id)),
 
   /** Live order changes of the desk (SSE); each event carries the order as it is now. */
-  updates: deskProcedure.meta({ scope: 'read', permission: 'desk.read' }).subscription(async function* ({
-    ctx,
-    signal,
-  }) {
-    const feed = await openChannelFeed(ctx.bus, orderUpdatesChannel(ctx.desk.id), { signal });
-    try {
-      for await (const message of feed) {
-        const { id } = JSON.parse(message) as { id: string };
-        const { order } = await withTenant(ctx.db, ctx.desk.id, (tx) =>
-          getOrderWithFills(tx, ctx.desk.id, id),
-        );
-        yield tracked(`${order.id}:${order.version}`, order);
+  updates: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(liveStreamInput)
+    .subscription(async function* ({ ctx, signal }) {
+      const feed = await openChannelFeed(ctx.bus, orderUpdatesChannel(ctx.desk.id), { signal });
+      try {
+        for await (const message of feed) {
+          const { id } = JSON.parse(message) as { id: string };
+          const { order } = await withTenant(ctx.db, ctx.desk.id, (tx) =>
+            getOrderWithFills(tx, ctx.desk.id, id),
+          );
+          yield tracked(`${order.id}:${order.version}`, order);
+        }
+      } finally {
+        await feed.close();
       }
-    } finally {
-      await feed.close();
-    }
-  }),
+    }),
 });

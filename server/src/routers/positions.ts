@@ -19,24 +19,24 @@ export const positionsRouter = createTRPCRouter({
     }),
 
   /** Live: the desk's positions after every fill (SSE), starting with the current ones. */
-  updates: deskProcedure.meta({ scope: 'read', permission: 'desk.read' }).subscription(async function* ({
-    ctx,
-    signal,
-  }) {
-    const ex = executionOf(ctx);
-    const feed = await openChannelFeed(ctx.bus, positionUpdatesChannel(ctx.desk.id), {
-      signal,
-      maxBuffered: 1000,
-    });
-    const read = () =>
-      withTenant(ctx.db, ctx.desk.id, (tx) =>
-        listPositions(tx, ctx.desk.id, ex.quotes, ex.options.startingCapital, new Date()),
-      );
-    try {
-      yield await read();
-      for await (const _ of feed) yield await read();
-    } finally {
-      await feed.close();
-    }
-  }),
+  updates: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(noInput)
+    .subscription(async function* ({ ctx, signal }) {
+      const ex = executionOf(ctx);
+      const feed = await openChannelFeed(ctx.bus, positionUpdatesChannel(ctx.desk.id), {
+        signal,
+        maxBuffered: 1000,
+      });
+      const read = () =>
+        withTenant(ctx.db, ctx.desk.id, (tx) =>
+          listPositions(tx, ctx.desk.id, ex.quotes, ex.options.startingCapital, new Date()),
+        );
+      try {
+        yield await read();
+        for await (const _ of feed) yield await read();
+      } finally {
+        await feed.close();
+      }
+    }),
 });
