@@ -333,6 +333,29 @@ export async function placeWithRetries(
 }
 
 /**
+ * A read through the API, retried while the server answers 503 (its contract: "retry shortly",
+ * with Retry-After) or the connection fails, up to `capMs`; any other answer is returned or thrown.
+ * Returns the answer and how many 503s preceded it.
+ */
+export async function readWithRetries<T>(
+  read: () => Promise<T>,
+  capMs = 30_000,
+): Promise<{ value: T; unavailable: number }> {
+  const deadline = Date.now() + capMs;
+  let unavailable = 0;
+  for (;;) {
+    try {
+      return { value: await read(), unavailable };
+    } catch (err) {
+      const r = classify(err, null);
+      if (r.kind !== 'retryable' || Date.now() > deadline) throw err;
+      unavailable++;
+      await sleep(500);
+    }
+  }
+}
+
+/**
  * The order of a given index, deterministic: rotating symbols; most are small market orders that
  * alternate buy and sell (they fill at once and keep the position near flat); every fifth is a
  * day limit buy 3% under the bid, which rests at the broker. Quantities differ per index, so the
