@@ -187,7 +187,12 @@ export const agentRouter = createTRPCRouter({
           : null;
         const signalId = input.signalId ?? proposal?.signalId ?? null;
         const sig = signalId ? await getSignalView(tx, signalId) : null;
-        if (input.signalId && !sig) throw new AppError('NOT_FOUND', 'No such signal');
+        if (input.signalId && !sig) {
+          throw new AppError('NOT_FOUND', 'signalId: no such signal', {
+            reason: 'unknown_reference',
+            field: 'signalId',
+          });
+        }
         return { signal: sig, proposal };
       });
       const decider = decisionsOf(ctx).agent.decider;

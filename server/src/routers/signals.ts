@@ -81,7 +81,9 @@ export const signalsRouter = createTRPCRouter({
     )
     .query(async ({ ctx, input }) => {
       const signal = await getSignalView(ctx.tx, input.id);
-      if (!signal) throw new AppError('NOT_FOUND', 'No such signal');
+      if (!signal) {
+        throw new AppError('NOT_FOUND', 'id: no such signal', { reason: 'unknown_reference', field: 'id' });
+      }
       const [orderflow, decisions] = [
         await orderflowAround(
           ctx.tx,
