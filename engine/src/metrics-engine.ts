@@ -160,6 +160,22 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
       w.lagSeconds,
     );
     m.counter(
+      'aegis_engine_writer_flush_timeouts_total',
+      'Flushes abandoned at their deadline (connection destroyed, writer reconnected)',
+      w.flushTimeouts,
+    );
+    m.counter('aegis_engine_writer_reconnects_total', 'Writer database reconnections', w.reconnects);
+    m.gauge(
+      'aegis_engine_writer_ticks_in_doubt',
+      'Rows of a flush whose commit is unknown until the writer reads its token back',
+      w.ticksInDoubt,
+    );
+    m.gauge(
+      'aegis_engine_writer_db_connected',
+      '1 while the last database round trip succeeded',
+      w.dbConnected ? 1 : 0,
+    );
+    m.counter(
       'aegis_engine_ticks_lost_total',
       'Accepted ticks neither persisted nor processed at shutdown',
       w.ticksLost,
