@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { TRPCClientError } from '@trpc/client';
 import type { Sql } from 'postgres';
@@ -7,9 +5,11 @@ import type { AppRouter } from '../../src/routers/_app.ts';
 import type { Client } from './test-server.ts';
 
 /**
- * The moving parts of the chaos suite (chaos.test.ts): a seeded random source, the engine daemon
- * as a child process, an order client that retries with the SAME idempotency key until it gets a
- * definitive answer, and the tally the suite prints. Nothing here asserts; the test does.
+ * The moving parts of the chaos suite (chaos.test.ts): a seeded random source, an order client
+ * that retries with the SAME idempotency key until it gets a definitive answer, and the
+ * observations of the database the suite measures with. The engine process lives in
+ * chaos-engine.ts, the ledger check in chaos-ledger.ts, the tally in chaos-report.ts. Nothing here
+ * asserts; the test does.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -47,144 +47,6 @@ export async function pollUntil<T>(
     if (Date.now() > deadline) return null;
     await sleep(everyMs);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The engine daemon (`node engine/src/main.ts`), as systemd runs it.
-// ---------------------------------------------------------------------------------------------
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NODE = `${ROOT}node_modules/.bin/node`;
-const ENGINE_MAIN = `${ROOT}engine/src/main.ts`;
-
-export interface EngineProcess {
-  readonly child: ChildProcess;
-  /** Parsed JSON log lines (info and above). */
-  readonly lines: Record<string, unknown>[];
-  /** The last raw lines of stdout and stderr (what a crash left behind). */
-  readonly tail: string[];
-  readonly port: Promise<number>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves with how it ended. */
-  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
-}
-
-const TAIL_LINES = 40;
-
-export function spawnEngine(env: Record<string, string>): EngineProcess {
-  const child = spawn(NODE, [ENGINE_MAIN], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ENGINE_PORT: '0', ENGINE_EXECUTION_PROVIDER: 'cpu', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  const tail: string[] = [];
-  const keep = (line: string) => {
-    tail.push(line.slice(0, 2000));
-    if (tail.length > TAIL_LINES) tail.shift();
-  };
-  let resolvePort!: (p: number) => void;
-  const port = new Promise<number>((r) => {
-    resolvePort = r;
-  });
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      keep(line);
-      try {
-        const j = JSON.parse(line) as Record<string, unknown>;
-        if (lines.length < 20_000) lines.push(j);
-        if (typeof j.msg === 'string' && j.msg.startsWith('engine http: listening'))
-          resolvePort(j.port as number);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  let errBuf = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    errBuf += d.toString();
-    for (let i = errBuf.indexOf('\n'); i !== -1; i = errBuf.indexOf('\n')) {
-      keep(`stderr: ${errBuf.slice(0, i)}`);
-      errBuf = errBuf.slice(i + 1);
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return {
-    child,
-    lines,
-    tail,
-    port,
-    exited,
-    async stop(graceMs = 15_000) {
-      const started = Date.now();
-      if (child.exitCode !== null || child.signalCode !== null) return { ...(await exited), ms: 0 };
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const r = await exited;
-      clearTimeout(killer);
-      return { ...r, ms: Date.now() - started };
-    },
-  };
-}
-
-export interface EngineCrash {
-  readonly atMs: number;
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  /** The last lines the crashed process wrote. */
-  readonly tail: readonly string[];
-}
-
-/**
- * The engine under a supervisor, as production runs it (scripts/systemd/aegis-engine.service:
- * `Restart=on-failure`, `RestartSec=2`): an exit other than a clean one after `stop()` starts a
- * new process after `restartDelayMs`. Every such exit is recorded with its last log lines.
- */
-export interface SupervisedEngine {
-  readonly current: EngineProcess;
-  readonly crashes: readonly EngineCrash[];
-  /** Log lines of every process so far. */
-  allLines(): Record<string, unknown>[];
-  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
-}
-
-export function superviseEngine(
-  env: Record<string, string>,
-  opts: { t0: () => number; restartDelayMs?: number },
-): SupervisedEngine {
-  const crashes: EngineCrash[] = [];
-  const all: EngineProcess[] = [];
-  let stopping = false;
-  let current: EngineProcess;
-  const launch = () => {
-    const p = spawnEngine(env);
-    current = p;
-    all.push(p);
-    void p.exited.then(async (r) => {
-      if (stopping) return;
-      crashes.push({ atMs: Date.now() - opts.t0(), code: r.code, signal: r.signal, tail: [...p.tail] });
-      await sleep(opts.restartDelayMs ?? 2_000);
-      if (!stopping) launch();
-    });
-  };
-  launch();
-  return {
-    get current() {
-      return current;
-    },
-    crashes,
-    allLines: () => all.flatMap((p) => p.lines),
-    async stop(graceMs) {
-      stopping = true;
-      return current.stop(graceMs);
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,53 +273,4 @@ export async function latestBids(owner: Sql, symbols: readonly string[]): Promis
     where kind = 2 and bid is not null and symbol = any(${symbols as string[]})
     order by symbol, ts desc`;
   return new Map(rows.map((r) => [r.symbol as string, Number(r.bid)]));
-}
-
-// ---------------------------------------------------------------------------------------------
-// The tally.
-// ---------------------------------------------------------------------------------------------
-
-export interface PgRestartRecord {
-  readonly n: number;
-  readonly mode: 'fast' | 'immediate';
-  readonly atMs: number;
-  readonly downMs: number;
-  /** Engine writing ticks again after the restart completed; null = not within the cap. */
-  readonly engineRecoveryMs: number | null;
-}
-
-export interface ChaosTally {
-  seed: number;
-  attempted: number;
-  accepted: number;
-  denied: number;
-  refused: number;
-  stored: number;
-  atBroker: number;
-  duplicates: number;
-  lost: number;
-  retried: number;
-  pgRestarts: PgRestartRecord[];
-  redisRestartAtMs: number | null;
-  firstProposalAfterRedisMs: number | null;
-  proposalsAfterRedis: number;
-  signalsAfterRedis: number;
-}
-
-export function formatTally(t: ChaosTally, stats: RetryStats, extra: Record<string, unknown>): string {
-  const lines = [
-    `chaos tally (seed ${t.seed})`,
-    `  orders attempted ${t.attempted} / accepted ${t.accepted} / denied ${t.denied} / refused ${t.refused}`,
-    `  stored ${t.stored} / at broker ${t.atBroker} / duplicates ${t.duplicates} / lost ${t.lost}`,
-    `  retried ${t.retried} (500: ${stats.status500}, 503: ${stats.status503}, 503 without Retry-After: ${stats.status503WithoutRetryAfter}, client timeouts: ${stats.clientTimeouts})`,
-    `  retry reasons: ${[...stats.byReason].map(([k, v]) => `${k} ×${v}`).join('; ') || 'none'}`,
-    `  PostgreSQL restarts: ${t.pgRestarts.length}`,
-    ...t.pgRestarts.map(
-      (r) =>
-        `    #${r.n} at ${(r.atMs / 1000).toFixed(1)} s (${r.mode}, down ${r.downMs} ms): engine writing again after ${r.engineRecoveryMs === null ? 'NOT RECOVERED' : `${r.engineRecoveryMs} ms`}`,
-    ),
-    `  Redis restart (empty) at ${t.redisRestartAtMs === null ? 'never' : `${(t.redisRestartAtMs / 1000).toFixed(1)} s`}: first proposal after it ${t.firstProposalAfterRedisMs === null ? 'NONE' : `after ${t.firstProposalAfterRedisMs} ms`}; signals stored after it ${t.signalsAfterRedis}, proposals ${t.proposalsAfterRedis}`,
-    ...Object.entries(extra).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`),
-  ];
-  return lines.join('\n');
 }

@@ -12,25 +12,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../src/env.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import { type SupervisedEngine, superviseEngine } from './chaos-engine.ts';
 import {
-  type ChaosTally,
-  formatTally,
   latestBids,
   measureEngineRecovery,
   newRetryStats,
   type OrderRecord,
   orderFor,
-  type PgRestartRecord,
   type PlacingClient,
   placeWithRetries,
   pollUntil,
   readWithRetries,
-  type SupervisedEngine,
   seededRandom,
   sleep,
-  superviseEngine,
   tickCount,
 } from './chaos-harness.ts';
+import { checkLedger } from './chaos-ledger.ts';
+import { type ChaosTally, countByMessage, formatTally, type PgRestartRecord } from './chaos-report.ts';
 import { makeClient, ORIGIN, signIn } from './test-server.ts';
 
 /**
@@ -318,70 +316,26 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
     await execution?.brokers.drain();
 
     // ---- Gather -----------------------------------------------------------------------------
-    const dbOrders = await owner`
-      select id, client_order_id, status, filled_quantity::text as filled, origin
-      from orders where tenant_id = ${deskId}`;
-    const byId = new Map(dbOrders.map((o) => [o.id as string, o]));
-    const [dupCoid] = await owner`
-      select count(*)::int as n from (
-        select client_order_id from orders group by tenant_id, client_order_id having count(*) > 1) d`;
-    const [outbox] = await owner`select count(*)::int as n from outbox where dispatched_at is null`;
-    const stuck = dbOrders.filter((o) =>
-      ['pending_new', 'unknown', 'pending_cancel'].includes(o.status as string),
-    );
-
-    const accepted = records.filter((r) => r.final && r.final.status !== 'denied');
-    const denied = records.filter((r) => r.final?.status === 'denied');
-    const refused = records.filter((r) => r.refused);
-    const undecided = records.filter((r) => !r.final && !r.refused);
-    const perKeyDuplicates = records.reduce((n, r) => n + Math.max(0, r.orderIds.size - 1), 0);
-    const answeredIds = new Set(records.flatMap((r) => [...r.orderIds]));
-    const orphans = dbOrders.filter((o) => !answeredIds.has(o.id as string));
-    const storedAccepted = accepted.filter((r) => {
-      const row = byId.get(r.final!.id);
-      return row !== undefined && row.status !== 'denied';
-    });
-    const missing = accepted.filter((r) => !byId.has(r.final!.id));
-
     const broker = execution ? await execution.brokers.paper(deskId) : null;
-    const mismatches: string[] = [];
-    const mismatchIds: string[] = [];
-    let atBroker = 0;
-    for (const r of storedAccepted) {
-      const row = byId.get(r.final!.id)!;
-      const b = await broker?.getOrderByClientId(row.client_order_id as string);
-      if (!b) {
-        mismatches.push(`${row.client_order_id}: not at the broker (db ${row.status})`);
-        continue;
-      }
-      atBroker++;
-      if (b.status !== row.status || Number(b.filledQuantity) !== Number(row.filled)) {
-        mismatchIds.push(row.id as string, row.client_order_id as string);
-        mismatches.push(
-          `#${r.index} at ${(r.startedAtMs / 1000).toFixed(1)} s ${r.input.side} ${r.input.orderType} ${r.input.quantity} ${r.input.symbol} (${row.client_order_id}): db ${row.status}/${Number(row.filled)}, broker ${b.status}/${Number(b.filledQuantity)}`,
-        );
-      }
-    }
-    // What the server logged about each order whose database row disagrees with the broker.
-    const mismatchLogs = mismatchIds.flatMap((id) =>
-      serverLogs
-        .filter((l) => JSON.stringify(l).includes(id))
-        .map(
-          (l) =>
-            `${id.slice(0, 8)} ${l.time} ${l.level} ${l.msg} ${JSON.stringify(l.err ?? l.kind ?? '').slice(0, 300)}`,
-        ),
-    );
-    const brokerOpen = (await broker?.listOpenOrders()) ?? [];
-    const dbCoids = new Set(dbOrders.map((o) => o.client_order_id as string));
-    const brokerOnly = brokerOpen.filter((o) => !dbCoids.has(o.clientOrderId));
-    const brokerPositions = new Map(
-      ((await broker?.listPositions()) ?? []).map((p) => [p.symbol, Number(p.quantity)]),
-    );
-    const dbPositionRows =
-      await owner`select symbol, quantity::text as q from positions where tenant_id = ${deskId}`;
-    const dbPositions = new Map(
-      dbPositionRows.filter((p) => Number(p.q) !== 0).map((p) => [p.symbol as string, Number(p.q)]),
-    );
+    const {
+      dupCoid,
+      outboxPending,
+      stuck,
+      accepted,
+      denied,
+      refused,
+      undecided,
+      perKeyDuplicates,
+      orphans,
+      storedAccepted,
+      missing,
+      atBroker,
+      mismatches,
+      mismatchLogs,
+      brokerOnly,
+      dbPositions,
+      brokerPositions,
+    } = await checkLedger({ owner, deskId, records, broker, serverLogs });
 
     const deskAudit = await readWithRetries(() => session.client.audit.verify.query())
       .then((r) => ({ ...r.value, unavailableFirst: r.unavailable }))
@@ -423,7 +377,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
       refused: refused.length,
       stored: storedAccepted.length,
       atBroker,
-      duplicates: perKeyDuplicates + (dupCoid?.n ?? 0) + orphans.length,
+      duplicates: perKeyDuplicates + dupCoid + orphans.length,
       lost: missing.length + undecided.length,
       retried: stats.retried,
       pgRestarts: restarts,
@@ -446,18 +400,6 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
       const failed = (r.final?.denial ?? []).filter((v) => !v.passed);
       return `#${r.index} at ${(r.startedAtMs / 1000).toFixed(1)} s: ${failed.map((v) => `${v.rule} ${v.code ?? ''} limit ${v.limit ?? '-'} current ${v.current ?? '-'}`).join('; ')}`;
     });
-    const serverErrors = new Map<string, number>();
-    const serverWarnings = new Map<string, number>();
-    for (const l of serverLogs) {
-      if ((l.level as number) < 40) continue;
-      const into = (l.level as number) >= 50 ? serverErrors : serverWarnings;
-      into.set(String(l.msg), (into.get(String(l.msg)) ?? 0) + 1);
-    }
-    const engineErrors = new Map<string, number>();
-    for (const l of engine.allLines()) {
-      if ((l.level as number) >= 50)
-        engineErrors.set(String(l.msg), (engineErrors.get(String(l.msg)) ?? 0) + 1);
-    }
     process.stdout.write(
       `${formatTally(tally, stats, {
         'run (s)': ((chaosEndedAt - t0) / 1000).toFixed(1),
@@ -468,7 +410,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
           .map((r) => `${r.refused!.status} ${r.refused!.code} ${r.refused!.message}`),
         'undecided at the deadline': undecided.length,
         'stuck after settle': stuck.map((o) => `${o.client_order_id}:${o.status}`).slice(0, 10),
-        'outbox undispatched': outbox?.n ?? null,
+        'outbox undispatched': outboxPending,
         'orphan orders (stored, never answered)': orphans.length,
         'status mismatches db/broker': mismatches.slice(0, 10),
         'open at broker, not stored': brokerOnly.length,
@@ -484,9 +426,9 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         'engine /health/ready before stop': ready,
         'engine stop': engineExit,
         'engine exit report': exitReport,
-        'server error logs': Object.fromEntries(serverErrors),
-        'server warning logs': Object.fromEntries(serverWarnings),
-        'engine error logs': Object.fromEntries(engineErrors),
+        'server error logs': countByMessage(serverLogs, 50),
+        'server warning logs': countByMessage(serverLogs, 40, 50),
+        'engine error logs': countByMessage(engine.allLines(), 50),
         'engine crashes (restarted by the supervisor after 2 s)':
           engine.crashes
             .map(
@@ -517,7 +459,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
       .soft(Object.fromEntries(dbPositions), 'positions: database = broker')
       .toEqual(Object.fromEntries(brokerPositions));
     expect.soft(perKeyDuplicates, 'duplicates per idempotency key').toBe(0);
-    expect.soft(dupCoid?.n, 'duplicates per client order id').toBe(0);
+    expect.soft(dupCoid, 'duplicates per client order id').toBe(0);
     expect
       .soft(
         orphans.map((o) => o.client_order_id),
@@ -531,7 +473,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         'stuck orders after settle',
       )
       .toEqual([]);
-    expect.soft(outbox?.n, 'outbox rows not dispatched').toBe(0);
+    expect.soft(outboxPending, 'outbox rows not dispatched').toBe(0);
     expect.soft(deskAudit.ok, `audit chain verified: ${JSON.stringify(deskAudit)}`).toBe(true);
     expect
       .soft(platformAudit.ok, `platform audit chain verified: ${JSON.stringify(platformAudit)}`)
