@@ -160,4 +160,28 @@ describe('orderflow stream feed', () => {
     feed.stop();
     await running;
   });
+
+  it.each([
+    ['a desk id', { tenantId: '00000000-0000-4000-8000-00000000000a' }],
+    ['an empty desk id', { tenantId: '' }],
+  ])(
+    'refuses an entry that carries a tenantId (%s): desk flow never becomes a market tick',
+    async (_, extra) => {
+      // What orderflow.ingest used to publish: a desk's research data on the shared stream. One
+      // desk's flow must not reach the ticks, features and signals every desk shares (issue 9).
+      const bus = new MemoryBus();
+      await bus.xadd(STREAM, trade(1, { ...extra, source: 'desk-a', id: 'x' }));
+      await bus.xadd(STREAM, trade(2, { source: 'operator-bridge', venue: 'SIM' }));
+      const { feed, got, malformed, running } = setup(bus);
+      await expect.poll(() => feed.position(), { timeout: 10_000 }).toBe('2');
+      expect(got.map((t) => t.seq)).toEqual([2]);
+      expect(feed.ticksIn).toBe(1);
+      expect(malformed.count(`orderflow:${STREAM}`, 'desk_flow' as never)).toBe(1);
+      // Refused entries are acknowledged like any malformed one: never redelivered.
+      await feed.commit(feed.position());
+      expect((await bus.pending(STREAM, 'engine')).count).toBe(0);
+      feed.stop();
+      await running;
+    },
+  );
 });

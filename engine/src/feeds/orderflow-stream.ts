@@ -14,8 +14,8 @@ import {
 import { parseTimestampUs } from './tick-csv.ts';
 
 /**
- * The order-flow events the server ingests through its API (table `orderflow_events`, the system
- * of record) arrive on the bus stream `aegis:orderflow`, one entry per event, flat string fields:
+ * Operator-owned order flow (a market-data bridge the operator runs, a recorded tape) arrives on
+ * the bus stream `aegis:orderflow`, one entry per event, flat string fields:
  *
  *   ts       ISO 8601 event time (up to µs) — required
  *   symbol   instrument symbol — required
@@ -25,7 +25,15 @@ import { parseTimestampUs } from './tick-csv.ts';
  *   price    decimal string — trades: required; quotes: optional (mid used when absent)
  *   size     decimal string — trades: required
  *   bid, ask, bidSize, askSize   decimal strings — quotes: bid and ask required
- *   (tenantId, source, venue, id … may be present and are ignored by the engine)
+ *   (source, venue, id … may be present and are ignored by the engine)
+ *
+ * Its ticks feed the shared market pipeline — the ticks table, per-symbol features and the
+ * signals every desk's agent proposes from — so an entry that carries a `tenantId` (present at
+ * all, even empty) is refused: that is one desk's data, and anything a desk sends may affect only
+ * that desk (issue 9). The server keeps what a desk ingests in its own `orderflow_events` rows and
+ * no longer publishes it here; the refusal is the defence in depth against any producer that
+ * still would (counted as malformed kind `desk_flow`, logged, acknowledged, never a tick). Nor
+ * does this feed ever set an execution price: the venue price publisher takes venue feeds only.
  *
  * Delivery: consumer group `engine`. At start the consumer drains ITS OWN pending entries (read
  * before a crash, never acknowledged), then reads new ones, and periodically auto-claims entries
@@ -205,6 +213,8 @@ export class OrderflowStreamFeed implements Feed {
   }
 
   #toTick(f: Record<string, string>, t: TickRecord): MalformedKind | 'skip' | null {
+    // Before anything else: a desk's entry is refused whatever else it holds (see the header).
+    if (f.tenantId !== undefined) return MALFORMED.deskFlow;
     if (typeof f.ts !== 'string' || typeof f.symbol !== 'string' || typeof f.kind !== 'string') {
       return MALFORMED.payload;
     }

@@ -82,6 +82,8 @@ export const MALFORMED = {
   truncated: 'truncated',
   /** A stream entry that is not valid JSON / misses required fields. */
   payload: 'payload',
+  /** An order-flow entry that carries a desk (`tenantId`): one desk's data, never market data. */
+  deskFlow: 'desk_flow',
 } as const;
 export type MalformedKind = (typeof MALFORMED)[keyof typeof MALFORMED];
 

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Bus } from '@aegis/shared/bus/types';
 import { AppError } from '@aegis/shared/errors';
 import type { IngestResult, SequenceGap } from '@aegis/shared/schemas/orderflow';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
-import { type CanonicalEvent, toStreamFields, validateBatch } from './event-codec.ts';
+import { type CanonicalEvent, validateBatch } from './event-codec.ts';
 
 /**
  * Order-flow ingestion: validate the whole batch (nothing is written when any event is bad),
- * deduplicate, store in `orderflow_events` (the system of record), publish the new events on the
- * stream the engine consumes, and report sequence gaps per source.
+ * deduplicate, store in `orderflow_events` (the system of record), and report sequence gaps per
+ * source.
  *
  * Deduplication: an event is identified by (source, sequence). The same payload twice is a
  * `duplicate` and returns the first row's id; the same (source, sequence) with other content is
@@ -17,24 +16,20 @@ import { type CanonicalEvent, toStreamFields, validateBatch } from './event-code
  * the content hash is the backstop. Concurrent batches of one source are serialized by a
  * transaction-level advisory lock per (desk, source), so two requests cannot both insert.
  *
- * Ingested flow is the desk's research data (RLS-scoped rows, and the stream the engine's
- * features read): it never reaches execution prices — reference price, collar, spread, marks
- * and paper fills come only from the venue price source (execution/quote-feed.ts), so nothing
- * a desk sends can move the prices another desk trades at (issue 9).
- *
- * Publishing happens last inside the request transaction: a bus failure rolls the rows back
- * (the client retries the whole batch); only a failed COMMIT after a successful publish can
- * leave stream entries without rows, and a retry then dedupes the rows.
+ * Ingested flow is the desk's research data and stays in the desk's RLS-scoped rows, read back
+ * only by that desk (`orderflow.gaps`, the flow around a signal in `signals.get`). It is not
+ * published on the bus: the engine's order-flow stream feeds the shared market pipeline (ticks,
+ * features, and signals without a tenant that every desk's agent proposes from), so one desk's
+ * flow there would create signals and proposals on other desks (issue 9; the engine also refuses
+ * any entry that carries a tenantId). Nor does it reach execution prices — reference price,
+ * collar, spread, marks and paper fills come only from the venue price source
+ * (execution/quote-feed.ts).
  */
 
 /** Rows per INSERT statement: 17 parameters each stays under PostgreSQL's 65,535 limit. */
 const INSERT_CHUNK = 1000;
 
 export interface IngestDeps {
-  readonly bus: Bus;
-  readonly stream: string;
-  /** Approximate cap on the stream length (entries); the table keeps everything. */
-  readonly streamMaxLen?: number;
   /** Event times more than this many ms in the future are refused (default 2000). */
   readonly maxFutureSkewMs?: number;
 }
@@ -119,14 +114,6 @@ export async function ingestOrderflow(
           fresh.map((f) => f.c),
         )
       : [];
-
-  if (fresh.length > 0) {
-    const opts = deps.streamMaxLen ? { maxLen: deps.streamMaxLen } : undefined;
-    // ioredis pipelines these on one connection, in order.
-    await Promise.all(
-      fresh.map((f) => deps.bus.xadd(deps.stream, toStreamFields(tenantId, f.id, f.c), opts)),
-    );
-  }
 
   return {
     results,

@@ -6,7 +6,6 @@ import {
 } from '@aegis/shared/schemas/orderflow';
 import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
-import { streamsOf } from '../agent/runtime.ts';
 import { findGaps, ingestOrderflow } from '../orderflow/service.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 
@@ -36,12 +35,8 @@ export const orderflowRouter = createTRPCRouter({
     .mutation(({ ctx, input }) =>
       ingestOrderflow(
         ctx.tx,
-        {
-          bus: ctx.bus,
-          stream: streamsOf(ctx).orderflow,
-          streamMaxLen: 1_000_000,
-          // No quote book here: ingested flow is research data, never an execution price.
-        },
+        // No bus, no quote book: ingested flow is the desk's research data, never market data.
+        {},
         ctx.desk.id,
         input.events,
       ),

@@ -4,7 +4,7 @@
  * own prefix so parallel runs never share a stream.
  */
 export interface DecisionStreams {
-  /** Order-flow events from `orderflow.ingest`, consumed by the engine. */
+  /** The engine's operator-owned order-flow stream (market data); desk ingest never goes here. */
   readonly orderflow: string;
   /** Scored signals published by the engine, consumed by the server's group. */
   readonly signals: string;
