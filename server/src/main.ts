@@ -19,6 +19,16 @@ try {
   throw err;
 }
 const log = createLogger({ name: 'server', level: config.logLevel });
+// Crash-only: an error nothing handled leaves the process in an unknown state; log it (through
+// the redacting logger, not Node's default printer) and exit for the supervisor to restart.
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'server: uncaught exception; exiting (the supervisor restarts it)');
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  log.fatal({ err }, 'server: unhandled rejection; exiting (the supervisor restarts it)');
+  process.exit(1);
+});
 const running = await startServer({ config, log });
 
 let stopping = false;

@@ -50,7 +50,7 @@ export const DB_TIMEOUT_DEFAULTS = Object.freeze({
 
 /** One postgres.js pool with the timeouts above (the engine's writer and signal pools use it). */
 export function connectSql(url: string, opts: CreateDbOptions = {}): Sql {
-  return postgres(url, {
+  const sql = postgres(url, {
     max: opts.max ?? 10,
     idle_timeout: opts.idleTimeout ?? 30,
     connect_timeout: opts.connectTimeout ?? DB_TIMEOUT_DEFAULTS.connectTimeoutSeconds,
@@ -66,6 +66,33 @@ export function connectSql(url: string, opts: CreateDbOptions = {}): Sql {
         opts.idleInTransactionTimeoutMs ?? DB_TIMEOUT_DEFAULTS.idleInTransactionTimeoutMs,
     },
   });
+  learnArrayTypesOnce(sql);
+  return sql;
+}
+
+/**
+ * postgres.js looks up the array types (`fetch_types`) on every new connection before its first
+ * query. A connection terminated during that lookup (a PostgreSQL restart, pg_terminate_backend)
+ * escapes the driver as an unhandled rejection, which ends a Node process (porsager/postgres
+ * #1223, open). The parsers it learns are shared by every connection of the client, so one
+ * successful query is enough: after it, new connections skip the lookup, and a restart can no
+ * longer catch one inside it. The client reads `options.fetch_types` at each connect.
+ */
+function learnArrayTypesOnce(sql: Sql): void {
+  const options = sql.options as { fetch_types: boolean };
+  const attempt = (): void => {
+    sql`select 1`.then(
+      () => {
+        options.fetch_types = false;
+      },
+      (err: { code?: string }) => {
+        // Closed before it ever connected: nothing left to learn for.
+        if (err?.code === 'CONNECTION_ENDED' || err?.code === 'CONNECTION_DESTROYED') return;
+        setTimeout(attempt, 1_000).unref();
+      },
+    );
+  };
+  attempt();
 }
 
 export interface DatabaseHandle {
