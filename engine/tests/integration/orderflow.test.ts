@@ -9,10 +9,11 @@ import { loadEngineConfig } from '../../src/config.ts';
 import { startEngine } from '../../src/index.ts';
 
 /**
- * The orderflow feed end to end over real Redis and PostgreSQL: entries of `<prefix>orderflow`
- * become ticks in the ticks table; an entry is acknowledged in the consumer group only once its
- * tick is persisted; malformed entries are counted (per kind, in /metrics) and acknowledged;
- * entries a previous engine read and never acknowledged are drained first on restart.
+ * The orderflow feed end to end over real Redis and PostgreSQL: operator entries of
+ * `<prefix>orderflow` (no tenant) become ticks in the ticks table; an entry is acknowledged in the
+ * consumer group only once its tick is persisted; malformed entries — and any entry carrying a
+ * desk's tenantId — are counted (per kind, in /metrics) and acknowledged, never a tick; entries a
+ * previous engine read and never acknowledged are drained first on restart.
  */
 const log = createLogger({ name: 'orderflow-it', level: 'silent' });
 const prefix = `orderflow-test:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}:`;
@@ -40,7 +41,7 @@ const trade = (seq: number) => ({
   side: seq % 2 ? 'buy' : 'sell',
   price: `${3000 + seq / 100}`,
   size: '0.5',
-  tenantId: '00000000-0000-0000-0000-000000000001',
+  source: 'operator-bridge',
 });
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -54,7 +55,7 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_00
 const tickCount = async () => Number((await sql`select count(*)::int as n from ticks`)[0]?.n);
 
 describe('orderflow stream feed in the engine', () => {
-  it('persists order-flow entries as ticks, acks after persistence, counts malformed ones, drains pending on restart', async () => {
+  it('persists operator order-flow entries as ticks, refuses desk entries, acks after persistence, counts malformed ones, drains pending on restart', async () => {
     const config = loadEngineConfig({
       DATABASE_URL: db.appUrl,
       REDIS_URL: TEST_REDIS_URL,
@@ -81,6 +82,8 @@ describe('orderflow stream feed in the engine', () => {
     await bus.xadd(stream, { ...trade(11), price: 'abc' });
     await bus.xadd(stream, { ...trade(12), side: 'sideways' });
     await bus.xadd(stream, { kind: 'trade' });
+    // A desk's flow (what orderflow.ingest once published): well-formed, yet refused.
+    await bus.xadd(stream, { ...trade(13), tenantId: '00000000-0000-0000-0000-000000000001' });
     await until('everything acknowledged', async () => (await bus.pending(stream, 'engine')).count === 0);
     const metrics = engine.metricsText();
     expect(metrics).toContain(
@@ -91,6 +94,9 @@ describe('orderflow stream feed in the engine', () => {
     );
     expect(metrics).toContain(
       `aegis_engine_malformed_records_total{source="orderflow:${stream}",kind="payload"} 1`,
+    );
+    expect(metrics).toContain(
+      `aegis_engine_malformed_records_total{source="orderflow:${stream}",kind="desk_flow"} 1`,
     );
     const report = await engine.stop();
     expect(report).toMatchObject({ ticksIn: 10, ticksPersisted: 10, ticksLost: 0 });

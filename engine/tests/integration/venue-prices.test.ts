@@ -12,9 +12,9 @@ import { startEngine } from '../../src/index.ts';
 /**
  * The one price source, engine side, over real Redis: the engine publishes the synthetic
  * venue's top of book and last trade per instrument (snapshot hash + update channel), and the
- * desk order flow it consumes on the same run never becomes a published price — neither a
- * symbol only a desk sent, nor a desk's (plausibly dated, absurdly priced) quote and trade on a
- * venue symbol.
+ * order flow it consumes on the same run never becomes a published price — neither a symbol only
+ * the flow carries, nor a (plausibly dated, absurdly priced) quote and trade on a venue symbol.
+ * The flow is operator entries (no tenant): a desk's entries never even become ticks.
  */
 const log = createLogger({ name: 'venue-prices-it', level: 'silent' });
 const prefix = `venue-prices-test:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}:`;
@@ -37,7 +37,7 @@ async function until(what: string, fn: () => Promise<boolean> | boolean, timeout
 }
 
 describe('venue prices from the engine', () => {
-  it('publishes synthetic venue prices per instrument to Redis and never desk order flow', async () => {
+  it('publishes synthetic venue prices per instrument to Redis and never order flow', async () => {
     const config = loadEngineConfig({
       REDIS_URL: TEST_REDIS_URL,
       ENGINE_FEED: 'synthetic,orderflow',
@@ -57,12 +57,12 @@ describe('venue prices from the engine', () => {
 
     const engine = await startEngine({ config, bus, log });
     const venueSymbol = syntheticSymbolName(0);
-    // Desk order flow, dated now: a quote at a tiny price and a trade on a venue symbol, and a
-    // symbol no venue feed carries.
+    // Order flow, dated now: a quote at a tiny price and a trade on a venue symbol, and a symbol
+    // no venue feed carries.
     const now = new Date().toISOString();
-    const desk = { tenantId: '00000000-0000-0000-0000-00000000000a', source: 'desk-a', venue: 'SIM' };
+    const flow = { source: 'operator-bridge', venue: 'SIM' };
     await bus.xadd(`${prefix}orderflow`, {
-      ...desk,
+      ...flow,
       ts: now,
       symbol: venueSymbol,
       kind: 'quote',
@@ -73,7 +73,7 @@ describe('venue prices from the engine', () => {
       askSize: '9',
     });
     await bus.xadd(`${prefix}orderflow`, {
-      ...desk,
+      ...flow,
       ts: now,
       symbol: venueSymbol,
       kind: 'trade',
@@ -82,9 +82,9 @@ describe('venue prices from the engine', () => {
       size: '1000',
     });
     await bus.xadd(`${prefix}orderflow`, {
-      ...desk,
+      ...flow,
       ts: now,
-      symbol: 'DESK-ONLY',
+      symbol: 'FLOW-ONLY',
       kind: 'trade',
       seq: '3',
       price: '7',
@@ -101,7 +101,7 @@ describe('venue prices from the engine', () => {
       }
       return out;
     };
-    await until('the desk flow consumed by the engine', () => {
+    await until('the order flow consumed by the engine', () => {
       const f = engine.stats().feeds.find((x) => x.name === 'orderflow');
       return (f?.ticksIn ?? 0) >= 3;
     });
@@ -127,7 +127,7 @@ describe('venue prices from the engine', () => {
       expect(u.ok).toBe(true);
       if (!u.ok) continue;
       for (const p of u.update.prices) {
-        expect(p.instrument).not.toBe('DESK-ONLY');
+        expect(p.instrument).not.toBe('FLOW-ONLY');
         expect(p.quote?.bid).not.toBe('0.5');
         expect(p.trade?.price).not.toBe('0.5');
       }
