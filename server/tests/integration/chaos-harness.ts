@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { TRPCClientError } from '@trpc/client';
+import type postgres from 'postgres';
 import type { Sql } from 'postgres';
 import type { AppRouter } from '../../src/routers/_app.ts';
 import type { Client } from './test-server.ts';
@@ -241,6 +243,18 @@ export function orderFor(
 // ---------------------------------------------------------------------------------------------
 // Observations of the database (as the owner role: every desk, no RLS).
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The suite's own connection to the database (owner role), from the driver's CommonJS build: a
+ * second instance of postgres.js, apart from the ES module the server and the engine load. A
+ * driver failure then names its instance in the stack (`postgres/cjs/src/…` is this observer,
+ * `postgres/src/…` the code under test). Short connect timeout: it must not hang on a
+ * restarting database.
+ */
+export function observerSql(url: string): Sql {
+  const cjsPostgres = createRequire(import.meta.url)('postgres') as typeof postgres;
+  return cjsPostgres(url, { max: 2, onnotice: () => {}, connect_timeout: 2, idle_timeout: 5 });
+}
 
 export async function tickCount(owner: Sql): Promise<number> {
   const [r] = await owner`select count(*)::bigint as n from ticks`;

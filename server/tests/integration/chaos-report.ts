@@ -50,11 +50,18 @@ export function formatTally(t: ChaosTally, stats: RetryStats, extra: Record<stri
   return lines.join('\n');
 }
 
-/** Log lines at `minLevel` and above, counted by message. */
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+/** A pino line's level as a number (the project's loggers write the label, e.g. "warn"). */
+export function levelOf(line: Record<string, unknown>): number {
+  return typeof line.level === 'number' ? line.level : (LEVELS[String(line.level)] ?? 0);
+}
+
+/** Log lines with `minLevel` <= level < `maxLevel`, counted by message. */
 export function countByMessage(lines: Iterable<Record<string, unknown>>, minLevel: number, maxLevel = 100) {
   const counts = new Map<string, number>();
   for (const l of lines) {
-    const level = l.level as number;
+    const level = levelOf(l);
     if (level < minLevel || level >= maxLevel) continue;
     counts.set(String(l.msg), (counts.get(String(l.msg)) ?? 0) + 1);
   }

@@ -7,7 +7,7 @@ import {
   startOwnPostgres,
 } from '@aegis/shared/testing/own-postgres';
 import { type OwnRedis, startOwnRedis } from '@aegis/shared/testing/own-redis';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../src/env.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
@@ -18,6 +18,7 @@ import {
   measureEngineRecovery,
   newRetryStats,
   type OrderRecord,
+  observerSql,
   orderFor,
   type PlacingClient,
   placeWithRetries,
@@ -79,8 +80,7 @@ beforeAll(async () => {
   pg = await startOwnPostgres();
   database = await pg.createMigratedDatabase('aegis_chaos');
   redis = await startOwnRedis();
-  // Short connect timeout: the observer must not hang on a restarting database.
-  owner = postgres(database.url, { max: 2, onnotice: () => {}, connect_timeout: 2, idle_timeout: 5 });
+  owner = observerSql(database.url);
   for (const symbol of SYMBOLS) {
     await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
       values (${symbol}, 'SIM', 'equity', '0.01', '0.001', '24x7', 'active')`;
