@@ -7,6 +7,13 @@ import { z } from 'zod';
  * zod (unknown ENGINE_* variables are rejected: a typo must not silently fall back to a default),
  * frozen. The one place in the engine that reads `process.env`.
  */
+/**
+ * ENGINE_FEED, a comma list: `synthetic` (a seeded simulated venue), `replay` (a recorded file,
+ * ENGINE_REPLAY_FILE) — the venue feeds, the only ones that set execution prices — and
+ * `orderflow`: operator-owned flow on `<prefix>orderflow` (a market-data bridge the operator
+ * runs). Its ticks join the shared pipeline every desk's agent proposes from, so it refuses any
+ * entry carrying a desk's tenantId; desks' ingested flow stays in their own rows (issue 9).
+ */
 const FEEDS = ['synthetic', 'replay', 'orderflow'] as const;
 export type FeedName = (typeof FEEDS)[number];
 
