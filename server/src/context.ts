@@ -5,6 +5,7 @@ import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import type { DecisionsRuntime } from './agent/runtime.ts';
 import type { LoginThrottle } from './auth/login-throttle.ts';
+import type { OutageAuthorizations } from './auth/outage-authorization.ts';
 import type { PasswordHasher } from './auth/password.ts';
 import type { Principal } from './auth/principal.ts';
 import { parseCookies, sessionCookieName } from './auth/session.ts';
@@ -37,6 +38,8 @@ export interface ServerDeps {
   readonly decisions?: DecisionsRuntime;
   /** Orders, brokers, positions, kill switch (server/src/execution/runtime.ts). */
   readonly execution?: ExecutionRuntime;
+  /** Last-known authorizations for risk-reducing calls during a database outage (trpc.ts §3). */
+  readonly outageAuthorizations?: OutageAuthorizations;
 }
 
 /** What the rate-limit middleware (trpc.ts §3) asks; throws AppError RATE_LIMITED / UNAVAILABLE. */
@@ -97,6 +100,7 @@ export function createContextInner(opts: CreateContextInnerOptions): Context {
     ...(opts.rateLimiter ? { rateLimiter: opts.rateLimiter } : {}),
     ...(opts.decisions ? { decisions: opts.decisions } : {}),
     ...(opts.execution ? { execution: opts.execution } : {}),
+    ...(opts.outageAuthorizations ? { outageAuthorizations: opts.outageAuthorizations } : {}),
     requestId,
     ip: opts.ip ?? null,
     userAgent: opts.userAgent ?? null,

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { type DecisionsTuning, startDecisions } from './agent/runtime.ts';
 import { passwordProcedurePaths, refusePasswordBatch } from './auth/credential-batches.ts';
 import { type LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle } from './auth/login-throttle.ts';
+import { OutageAuthorizations } from './auth/outage-authorization.ts';
 import { PasswordHasher } from './auth/password.ts';
 import { deleteExpiredSessions } from './auth/session.ts';
 import { QuoteBook } from './brokers/quote-book.ts';
@@ -150,6 +151,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(rateLimiter ? { rateLimiter } : {}),
     decisions,
     ...(execution ? { execution } : {}),
+    outageAuthorizations: new OutageAuthorizations(),
   };
 
   const createContext = createContextFactory(deps);

@@ -39,6 +39,7 @@ import { recheckedStream, revocationOf } from './auth/subscription-recheck.ts';
 import type { Context } from './context.ts';
 import { type Tx, withTenant } from './db/database.ts';
 import { findAppError, findZodError, toTRPCError, zodFieldErrors } from './errors.ts';
+import { transientKindOf } from './transient-errors.ts';
 
 // ---------------------------------------------------------------------------------------------
 // 1. CONTEXT
@@ -257,8 +258,27 @@ async function resolvePrincipal(ctx: Context): Promise<Principal | null> {
   return null;
 }
 
-const authenticate = t.middleware(async ({ ctx, next }) => {
-  const principal = ctx.principal ?? (await resolvePrincipal(ctx));
+const authenticate = t.middleware(async ({ ctx, meta, path, next }) => {
+  let principal = ctx.principal;
+  if (!principal) {
+    try {
+      principal = await resolvePrincipal(ctx);
+      if (principal) ctx.outageAuthorizations?.rememberPrincipal(ctx.credentials, principal);
+    } catch (err) {
+      // The database is unreachable: a risk-reducing call (halt, cancel) from a caller it
+      // confirmed minutes ago still goes through (auth/outage-authorization.ts); nothing else.
+      const remembered =
+        meta?.riskReducing && transientKindOf(err)
+          ? ctx.outageAuthorizations?.principal(ctx.credentials)
+          : null;
+      if (!remembered) throw err;
+      ctx.log.warn(
+        { path, userId: remembered.user.id },
+        'database unreachable: last-known authorization used',
+      );
+      principal = remembered;
+    }
+  }
   if (!principal) throw new AppError('UNAUTHENTICATED', 'Authentication required');
   const log = ctx.log.child({
     userId: principal.user.id,
@@ -464,15 +484,29 @@ const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }) => {
     return proceed(subscriptionTxGuard, role);
   }
 
+  let entered = false;
   try {
     return await ctx.db.transaction(async (tx) => {
-      const result = await proceed(tx, await enter(tx));
+      const role = await enter(tx);
+      entered = true;
+      ctx.outageAuthorizations?.rememberRole(ctx.credentials, tenantId, role);
+      const result = await proceed(tx, role);
       if (!result.ok) throw new RollbackWithResult(result);
       return result;
     });
   } catch (e) {
     if (e instanceof RollbackWithResult) return e.result as Result;
-    throw e;
+    // The database failed before the procedure ran (never after: it must not run twice). A
+    // risk-reducing procedure runs on the role last confirmed; it must not need the request
+    // transaction (the kill switch has its own path to durability).
+    const role =
+      !entered && meta?.riskReducing && transientKindOf(e)
+        ? ctx.outageAuthorizations?.role(ctx.credentials, tenantId)
+        : null;
+    if (!role) throw e;
+    checkRule({ ...ctx, log }, path, rule, meta!.permission, role);
+    log.warn({ path, role }, 'database unreachable: last-known desk role used');
+    return proceed(outageTxGuard, role);
   }
 });
 
@@ -495,6 +529,13 @@ const recheckSubscription = t.middleware(async ({ ctx, meta, path, type, signal,
     checkRule(ctx, path, ruleFor(meta, path, 'desk'), meta!.permission, role);
   };
   return { ...result, data: recheckedStream(result.data, recheck, { signal }) };
+});
+
+/** The request transaction of a risk-reducing call served during a database outage. */
+const outageTxGuard = new Proxy({} as Tx, {
+  get() {
+    throw new AppError('UNAVAILABLE', 'The database is unreachable; try again shortly');
+  },
 });
 
 const subscriptionTxGuard = new Proxy({} as Tx, {

@@ -7,12 +7,15 @@ import {
   startOwnPostgres,
 } from '@aegis/shared/testing/own-postgres';
 import { type OwnRedis, startOwnRedis } from '@aegis/shared/testing/own-redis';
+import { createTRPCClient, httpLink } from '@trpc/client';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSessionToken } from '../../src/auth/session.ts';
 import { loadServerConfig } from '../../src/env.ts';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import type { AppRouter } from '../../src/routers/_app.ts';
 import { type Client, ORIGIN, signIn } from './test-server.ts';
 
 /**
@@ -21,9 +24,9 @@ import { type Client, ORIGIN, signIn } from './test-server.ts';
  * started at will) and a Redis of its own (the halt channel is global, so a shared Redis would
  * carry this test's halts to other test servers).
  *
- * An engage reaches the kill-switch service directly while the database is down: every API
- * request, halt.engage included, authenticates against PostgreSQL first, so through the API an
- * engage during the outage is answered 503 and retried by the console (see the README).
+ * The first two cases reach the kill-switch service directly; the third goes through the API,
+ * where halt.engage authenticates from the last authorization the database confirmed
+ * (auth/outage-authorization.ts) while every other call answers 503.
  */
 let pg: OwnPostgres;
 let redis: OwnRedis;
@@ -182,6 +185,45 @@ describe('kill switch while PostgreSQL is unreachable', () => {
     expect((await client.halt.status.query()).desk).toMatchObject({
       engaged: true,
       reason: 'drill: database down',
+    });
+  });
+
+  it('through the API: halt.engage from a caller the database confirmed before the outage; nothing else is served', async () => {
+    await client.halt.release.mutate({ scope: 'desk' });
+    const stranger = createTRPCClient<AppRouter>({
+      links: [
+        httpLink({
+          url: `${server.url}/trpc`,
+          headers: { authorization: `Bearer ${generateSessionToken()}` },
+        }),
+      ],
+    });
+    // A desk call while the database is up: the server confirms this session and its role.
+    expect((await client.halt.status.query()).desk?.engaged ?? false).toBe(false);
+
+    await pg.halt('fast');
+    const r = await client.halt.engage.mutate({ reason: 'drill: API during outage' });
+    expect(r.durable).toBe(false);
+    expect(r.state.halted).toBe(true);
+    // Only risk-reducing procedures use the last-known authorization; the rest answer 503.
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: { data?: { code?: string } }) => e.data?.code,
+      );
+    expect(await codeOf(client.halt.status.query())).toBe('SERVICE_UNAVAILABLE');
+    expect(await codeOf(client.orders.list.query({ limit: 5 }))).toBe('SERVICE_UNAVAILABLE');
+    // A well-formed credential the database never confirmed gets nothing.
+    expect(await codeOf(stranger.halt.engage.mutate({ reason: 'x' }))).toBe('SERVICE_UNAVAILABLE');
+
+    await pg.start();
+    await until('the durable row', async () => (await deskRow())?.engaged === true);
+    await ex().killSwitch.durable();
+    const o = await until('an order answered', async () => placeOrder());
+    expect(haltDenied(o)).toBe(true);
+    expect((await client.halt.status.query()).desk).toMatchObject({
+      engaged: true,
+      reason: 'drill: API during outage',
     });
   });
 });
