@@ -41,7 +41,14 @@ import { makeClient, ORIGIN, signIn } from './test-server.ts';
  * key until it gets a definitive answer. Then, after a settle period:
  *   accepted = stored = at the broker, no duplicates, nothing stuck, outbox drained, audit chain
  *   verified, the engine writing ticks again within 10 s of every PostgreSQL restart (the
- *   issue's bound), signals and new proposals after the Redis restart.
+ *   issue's bound), signals and new proposals after the Redis restart; also every order
+ *   allowed (the desk's explicit limits allow them all), no 500 (a restarting database answers
+ *   503 with Retry-After), database and broker agreeing on every order's status and on
+ *   positions, ticks stored once, and a clean SIGTERM exit of the engine.
+ * The engine runs under a supervisor like its systemd unit (restart 2 s after a failure), so a
+ * crash counts against the 10 s recovery bound rather than ending the run; crashes are printed
+ * with their last log lines. An uncaught exception in the server (same process as the test) fails
+ * the run through vitest's unhandled-error check.
  * The seed is printed; the schedule (restart gaps, modes, outage lengths, the Redis restart time)
  * follows from it. Assertions are soft, so one run reports every property that does not hold.
  */
