@@ -140,8 +140,12 @@ export class OrderService {
     return result.order;
   }
 
-  async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string, now: Date): Promise<OrderView> {
+  async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string, claimedAt: Date): Promise<OrderView> {
     await lockDeskOrders(tx, req.tenantId);
+    // The governor's clock is read once the desk lock is held, not when the request arrived: an
+    // order that waited for a connection or for the lock (seconds, under load or after a database
+    // restart) would otherwise see prices newer than its clock and find them dated in the future.
+    const now = this.#clock();
     if (req.input.proposalId) await assertOwnProposal(tx, req.tenantId, req.input.proposalId);
     const intent = intentOf(req.input, req.origin);
     const { ctx, limits } = await loadRiskInputs(tx, req.tenantId, intent, {
