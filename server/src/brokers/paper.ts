@@ -123,6 +123,14 @@ export class PaperBroker implements BrokerAdapter {
   /** Displayed size this account already took since the symbol's last quote update. */
   readonly #taken = new Map<string, { bid: Dec; ask: Dec }>();
   readonly #listeners = new Set<ExecutionReportListener>();
+  /**
+   * Every report this account emitted, per client order id, in emission order: the broker's side
+   * of at-least-once delivery. A client that missed live reports (its database was down, its
+   * session dropped) asks for them again (`getExecutions`) and applies them idempotently.
+   */
+  readonly #executions = new Map<string, ExecutionReport[]>();
+  /** Paper-only fault injection: live delivery is cut (a dropped report session); history is kept. */
+  #reportsMuted = false;
   readonly #unsubscribe: () => void;
   #cash: Dec;
   #orderSeq = 0;
@@ -200,6 +208,10 @@ export class PaperBroker implements BrokerAdapter {
     return o ? this.#view(o) : null;
   }
 
+  async getExecutions(clientOrderId: string): Promise<ExecutionReport[]> {
+    return [...(this.#executions.get(clientOrderId) ?? [])];
+  }
+
   async listOpenOrders(): Promise<BrokerOrder[]> {
     return [...this.#orders.values()].filter((o) => OPEN.has(o.status)).map((o) => this.#view(o));
   }
@@ -240,6 +252,14 @@ export class PaperBroker implements BrokerAdapter {
       }
     }
     return n;
+  }
+
+  /**
+   * Cuts (or restores) live report delivery, as a dropped report session would: the orders still
+   * fill and their reports stay retrievable through `getExecutions`. For tests of recovery.
+   */
+  setReportsMuted(muted: boolean): void {
+    this.#reportsMuted = muted;
   }
 
   get cash(): string {
@@ -550,6 +570,10 @@ export class PaperBroker implements BrokerAdapter {
       leavesQty: decStr(open ? qty.minus(o.filled) : ZERO),
       avgPx: o.filled.gt(0) ? decStr(o.notional.div(o.filled).toDecimalPlaces(12)) : null,
     };
+    const history = this.#executions.get(o.req.clientOrderId);
+    if (history) history.push(report);
+    else this.#executions.set(o.req.clientOrderId, [report]);
+    if (this.#reportsMuted) return;
     for (const l of this.#listeners) {
       try {
         l(report);

@@ -95,6 +95,13 @@ export interface BrokerAdapter {
   /** Requests a cancel; the outcome arrives as a `cancelled` or `cancel_rejected` report. */
   cancelOrder(clientOrderId: string): Promise<void>;
   getOrderByClientId(clientOrderId: string): Promise<BrokerOrder | null>;
+  /**
+   * Every execution report of one order so far, in the broker's order (FIX order mass status /
+   * trade capture; a live broker's executions or account-activities endpoint). Reports carry
+   * their execution ids, so applying them again is a no-op: this is how missed reports are
+   * recovered. Empty for an order the broker does not know.
+   */
+  getExecutions(clientOrderId: string): Promise<ExecutionReport[]>;
   listOpenOrders(): Promise<BrokerOrder[]>;
   listPositions(): Promise<BrokerPosition[]>;
   /** Subscribes to execution reports; returns the unsubscribe function. */

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { createLogger } from '@aegis/shared/logging';
+import { type OwnPostgres, startOwnPostgres } from '@aegis/shared/testing/own-postgres';
+import { type OwnRedis, startOwnRedis } from '@aegis/shared/testing/own-redis';
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServerConfig } from '../../src/env.ts';
+import type { ExecutionOptions } from '../../src/execution/types.ts';
+import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import { type RunningServer, startServer } from '../../src/http.ts';
+import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import { type Client, ORIGIN, signIn } from './test-server.ts';
+
+/**
+ * Issue 9, Deliver 7: an execution report is never lost to a PostgreSQL outage. Reports are
+ * delivered at least once and applied idempotently by execution id: the live path keeps retrying
+ * while the database is unreachable, and a dispatch retried after the broker already has the
+ * order adopts the broker's whole state (status and every fill), not just "accepted".
+ *
+ * On a PostgreSQL of the test's own (stopped and started at will) and a Redis of its own; each
+ * case runs its own server and database, with paper-broker latency chosen for the race it needs.
+ */
+let pg: OwnPostgres;
+let redis: OwnRedis;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => Promise<T | false | null | undefined>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+interface Desk {
+  server: RunningServer;
+  client: Client;
+  owner: Sql;
+  deskId: string;
+  ex: () => ExecutionRuntime;
+  close: () => Promise<void>;
+}
+
+async function startDesk(name: string, execution: Partial<ExecutionOptions>): Promise<Desk> {
+  const database = await pg.createMigratedDatabase(name);
+  const owner = postgres(database.url, { max: 2, onnotice: () => {}, connect_timeout: 2, idle_timeout: 2 });
+  await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+    values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
+  const config = loadServerConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    SERVER_HOST: '127.0.0.1',
+    SERVER_PORT: '0',
+    DATABASE_URL: database.appUrl,
+    REDIS_URL: redis.url,
+    PUBLIC_ORIGIN: ORIGIN,
+    ARGON2_MAX_CONCURRENCY: '1',
+  });
+  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+  const server = await startServer({
+    config,
+    log: createLogger({ name: name, level: 'info' }, quiet),
+    execution: { outboxIntervalMs: 200, ...execution },
+  });
+  const admin = await createFirstAdminIfNone(server.deps.db);
+  if (!admin) throw new Error('first admin not created');
+  const { client } = await signIn(server.url, admin.email, admin.password);
+  return {
+    server,
+    client,
+    owner,
+    deskId: admin.deskId,
+    ex: () => server.deps.execution as ExecutionRuntime,
+    close: async () => {
+      await server.close();
+      await owner.end({ timeout: 1 }).catch(() => {});
+    },
+  };
+}
+
+const paper = (feeBps = '0') => ({
+  seed: 1,
+  latencyJitterMs: 0,
+  feeBps,
+  minFee: '0',
+  slippageBps: '0',
+});
+
+async function placeMarketBuy(d: Desk) {
+  d.ex().quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', new Date());
+  const o = await d.client.orders.place.mutate({
+    idempotencyKey: randomUUID(),
+    order: { symbol: 'BTC-USD', side: 'buy', orderType: 'market', timeInForce: 'day', quantity: '0.01' },
+  });
+  expect(o.status).toBe('pending_new');
+  return o;
+}
+
+/** The database's order, its fills and its position agree with the broker's account. */
+async function expectDatabaseMatchesBroker(d: Desk, clientOrderId: string) {
+  const broker = await d.ex().brokers.paper(d.deskId);
+  const atBroker = (await broker.getOrderByClientId(clientOrderId))!;
+  expect(atBroker.status).toBe('filled');
+  const [order] = await d.owner<{ id: string; status: string; filled: string; avg: string }[]>`
+    select id, status, filled_quantity::text as filled, avg_fill_price::text as avg
+    from orders where client_order_id = ${clientOrderId}`;
+  expect(order).toBeDefined();
+  expect(order!.status).toBe('filled');
+  expect(Number(order!.filled)).toBe(Number(atBroker.filledQuantity));
+  expect(Number(order!.avg)).toBe(Number(atBroker.avgFillPrice));
+  const brokerFills = (await broker.getExecutions(clientOrderId)).filter((r) => r.kind === 'fill');
+  const dbFills = await d.owner<{ execution_id: string; quantity: string; price: string }[]>`
+    select execution_id, quantity::text as quantity, price::text as price from fills
+    where order_id = ${order!.id} order by execution_id`;
+  const byId = (a: [string, number, number], b: [string, number, number]) => a[0].localeCompare(b[0]);
+  expect(brokerFills.length).toBeGreaterThan(0);
+  expect(
+    dbFills.map((f): [string, number, number] => [f.execution_id, Number(f.quantity), Number(f.price)]).sort(byId),
+  ).toEqual(
+    brokerFills.map((f): [string, number, number] => [f.executionId, Number(f.lastQty), Number(f.lastPx)]).sort(byId),
+  );
+  const [pos] = await d.owner<{ quantity: string }[]>`
+    select quantity::text as quantity from positions where tenant_id = ${d.deskId} and symbol = 'BTC-USD'`;
+  const brokerPos = (await broker.listPositions()).find((p) => p.symbol === 'BTC-USD');
+  expect(brokerPos).toBeDefined();
+  expect(Number(pos?.quantity ?? '0')).toBe(Number(brokerPos!.quantity));
+  // Nothing stuck: the order's outbox row was dispatched.
+  await until('the outbox drained', async () => {
+    const [r] = await d.owner<{ n: number }[]>`
+      select count(*)::int as n from outbox where dispatched_at is null`;
+    return r!.n === 0;
+  });
+}
+
+beforeAll(async () => {
+  pg = await startOwnPostgres();
+  redis = await startOwnRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+  await pg?.stop();
+});
+
+describe('execution reports survive a PostgreSQL outage', () => {
+  let d: Desk;
+  beforeAll(async () => {
+    // The broker takes 1.5 s to work the order: the test stops PostgreSQL while it is in flight.
+    d = await startDesk('aegis_report_outage', {
+      brokerTimeoutMs: 60_000,
+      paper: { ...paper(), latencyMs: 1_500 },
+    });
+  });
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it('a fill the broker reports while the database is down is applied once it is back', async () => {
+    const o = await placeMarketBuy(d);
+    const broker = await d.ex().brokers.paper(d.deskId);
+    await until('the order at the broker', () => broker.getOrderByClientId(o.clientOrderId));
+    await pg.halt('fast');
+    try {
+      await until('the fill at the broker', async () =>
+        (await broker.getOrderByClientId(o.clientOrderId))?.status === 'filled' ? true : null,
+      );
+      // Down well past any short retry budget (the old one gave up after ~1.4 s).
+      await sleep(5_000);
+    } finally {
+      await pg.start();
+    }
+    await until('the order filled in the database', async () => {
+      const [r] = await d.owner<{ status: string }[]>`
+        select status from orders where client_order_id = ${o.clientOrderId}`;
+      return r?.status === 'filled';
+    });
+    await expectDatabaseMatchesBroker(d, o.clientOrderId);
+  });
+});
+
+describe('a retried dispatch adopts what the broker already did', () => {
+  let d: Desk;
+  beforeAll(async () => {
+    // The first broker call times out (300 ms) before the order reaches the exchange (400 ms):
+    // the order is `unknown` and the dispatcher looks it up on its retry, after it filled.
+    d = await startDesk('aegis_report_retry', {
+      brokerTimeoutMs: 300,
+      paper: { ...paper('1'), latencyMs: 400 },
+    });
+  });
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it('the broker filled the order: the database records filled with the fill, not accepted', async () => {
+    const broker = await d.ex().brokers.paper(d.deskId);
+    // The live reports never arrive (a dropped report session): only the lookup can tell.
+    broker.setReportsMuted(true);
+    const o = await placeMarketBuy(d);
+    await until(
+      'the order resolved in the database',
+      async () => {
+        const [r] = await d.owner<{ status: string }[]>`
+          select o.status from orders o
+          where o.client_order_id = ${o.clientOrderId}
+            and not exists (select 1 from outbox x where x.aggregate_id = o.id::text and x.dispatched_at is null)`;
+        return r && r.status !== 'pending_new' && r.status !== 'unknown' ? r.status : null;
+      },
+    );
+    await expectDatabaseMatchesBroker(d, o.clientOrderId);
+    const [fee] = await d.owner<{ fees: string }[]>`
+      select fees::text as fees from orders where client_order_id = ${o.clientOrderId}`;
+    expect(Number(fee!.fees)).toBeGreaterThan(0);
+  });
+});
