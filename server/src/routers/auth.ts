@@ -166,20 +166,37 @@ export const authRouter = createTRPCRouter({
   revokeSessions: protectedProcedure
     .meta({ scope: 'read', permission: 'session.manage' })
     .input(
-      z.union([
-        z.strictObject({ sessionId: z.string().regex(/^[0-9a-f]{64}$/, 'must be a session id') }),
-        z.strictObject({ all: z.literal(true) }),
-      ]),
+      // One object with exactly one of the two, rather than a union: a refusal then names the
+      // fields themselves (a union can only report the branch that came closest).
+      z
+        .strictObject({
+          sessionId: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/, 'must be a session id')
+            .optional(),
+          all: z.literal(true).optional(),
+        })
+        .superRefine((v, ctx) => {
+          if ((v.sessionId === undefined) === (v.all === undefined)) {
+            for (const path of ['sessionId', 'all'])
+              ctx.addIssue({
+                code: 'custom',
+                path: [path],
+                message: 'give exactly one of sessionId or all: true',
+              });
+          }
+        }),
     )
     .output(z.object({ ended: z.number().int() }))
     .mutation(async ({ ctx, input }) => {
       const session = sessionOf(ctx.principal);
       let ended: number;
-      if ('all' in input) {
+      if (input.all) {
         ended = await invalidateUserSessions(ctx.db, ctx.principal.user.id, session.id);
       } else {
-        if (input.sessionId === session.id) throw new AppError('BAD_INPUT', 'Use logout to end this session');
-        if (!(await invalidateOwnSession(ctx.db, ctx.principal.user.id, input.sessionId))) {
+        const sessionId = input.sessionId!;
+        if (sessionId === session.id) throw new AppError('BAD_INPUT', 'Use logout to end this session');
+        if (!(await invalidateOwnSession(ctx.db, ctx.principal.user.id, sessionId))) {
           throw new AppError('NOT_FOUND', 'Session not found');
         }
         ended = 1;
