@@ -207,6 +207,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
         symbolTable,
         logLevel: config.logLevel,
         tokenName: `writer:${config.consumer}`,
+        onThreadError: (err) => log.error({ err }, 'writer thread failed'),
         flushTimeoutMs: config.writerFlushTimeoutMs,
         dbTimeoutMs: config.dbTimeoutMs,
         onCommitted: commitPositions,

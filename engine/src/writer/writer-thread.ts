@@ -23,6 +23,8 @@ export interface WriterThreadOptions {
   readonly dbTimeoutMs: number;
   /** Called (in order) once the positions of a checkpoint are durable. */
   readonly onCommitted: (positions: Readonly<Record<string, string>>) => void;
+  /** An error that ended the thread (it exits next): the engine logs it, with its cause. */
+  readonly onThreadError?: (err: unknown) => void;
 }
 
 export interface WriterStats {
@@ -136,7 +138,12 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
       resolve(code);
     });
   });
-  worker.on('error', (err) => rejectReady(err));
+  worker.on('error', (err) => {
+    // Before ready this fails the start; after it, the thread is gone and only 'exit' follows:
+    // without this the cause of a writer death would never be seen.
+    o.onThreadError?.(err);
+    rejectReady(err);
+  });
 
   const backlog = () => {
     let n = 0;
