@@ -1,6 +1,6 @@
 import { CliError, ExitCode } from '../../lib/cli-errors.ts';
-import { createAegisClient } from '../../lib/client.ts';
 import { type CommandGroup, optString } from '../../lib/command.ts';
+import { withPersonSession } from '../../lib/person-session.ts';
 
 /**
  * `aegis approve <proposal-id> --email you@desk`: approvals are for people, never API keys. The
@@ -21,30 +21,9 @@ export const approveCommand: CommandGroup = {
         const proposalId = positionals[0];
         if (!proposalId || !/^[0-9a-f-]{36}$/i.test(proposalId))
           throw new CliError('approve: a proposal id is required');
-        const email = optString(values, 'email');
-        if (!email)
-          throw new CliError('approve: --email is required (approvals need a person, not an API key)');
-        const password = await ctx.readSecret(`Password for ${email}: `);
-        const anon = createAegisClient({ url: ctx.config.url, timeoutMs: ctx.config.timeoutMs });
-        const login = await anon.auth.login.mutate({ email, password, returnToken: true });
-        if (!login.token)
-          throw new CliError('approve: the server returned no session token', ExitCode.FAILURE);
-        if (login.user.mustChangePassword) {
-          throw new CliError(
-            'approve: change your one-time password first (sign in to the console)',
-            ExitCode.DENIED,
-          );
-        }
-        const session = createAegisClient({
-          url: ctx.config.url,
-          apiKey: login.token,
-          timeoutMs: ctx.config.timeoutMs,
-        });
-        try {
-          const desk = optString(values, 'desk');
-          if (desk) await session.auth.switchDesk.mutate({ deskId: desk });
-          await session.auth.reauthenticate.mutate({ password });
-          const reason = optString(values, 'reason');
+        const reason = optString(values, 'reason');
+        const who = { email: optString(values, 'email'), desk: optString(values, 'desk') };
+        return withPersonSession(ctx, 'approve', who, async (session) => {
           const res = await session.approvals.approve.mutate({ proposalId, ...(reason ? { reason } : {}) });
           ctx.out.record(
             {
@@ -57,9 +36,7 @@ export const approveCommand: CommandGroup = {
             res,
           );
           return ExitCode.OK;
-        } finally {
-          await session.auth.logout.mutate().catch(() => {});
-        }
+        });
       },
     },
   },

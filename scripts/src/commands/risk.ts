@@ -1,5 +1,5 @@
 import type { AppRouter } from '@aegis/server/router';
-import { LIMIT_FIELDS, type LimitField } from '@aegis/shared/risk/limits';
+import { INT_LIMIT_FIELDS, LIMIT_FIELDS, type LimitField } from '@aegis/shared/risk/limits';
 import type { inferRouterOutputs } from '@trpc/server';
 import { CliError, ExitCode } from '../../lib/cli-errors.ts';
 import { type CommandContext, type CommandGroup, optString } from '../../lib/command.ts';
@@ -9,15 +9,7 @@ type Scope = inferRouterOutputs<AppRouter>['risk']['limits']['get'][number];
 
 /** `--max-order-qty` ↔ `maxOrderQty`: one option per limit, named as in the API. */
 const kebab = (f: string) => f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-const INT_FIELDS = new Set<LimitField>([
-  'maxOpenLegs',
-  'priceCollarBps',
-  'maxReferenceAgeMs',
-  'maxSpreadBps',
-  'duplicateWindowMs',
-  'maxOrdersPerMinute',
-  'lossStreakCount',
-]);
+const INT_FIELDS = new Set<LimitField>(INT_LIMIT_FIELDS);
 const limitOptions = Object.fromEntries(LIMIT_FIELDS.map((f) => [kebab(f), { type: 'string' as const }]));
 
 function printScopes(ctx: CommandContext, scopes: readonly Scope[]) {

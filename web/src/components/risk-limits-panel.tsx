@@ -1,4 +1,9 @@
-import { INSTRUMENT_LIMIT_FIELDS, LIMIT_FIELDS, type LimitField } from '@aegis/shared/risk/limits';
+import {
+  INSTRUMENT_LIMIT_FIELDS,
+  INT_LIMIT_FIELDS,
+  LIMIT_FIELDS,
+  type LimitField,
+} from '@aegis/shared/risk/limits';
 import { createSignal, For, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
 import { errorCodeOf, errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
@@ -26,15 +31,7 @@ const LABELS: Record<LimitField, string> = {
   lossStreakCount: 'Loss streak (trades)',
   lossStreakThreshold: 'Loss streak threshold ($)',
 };
-const INT_FIELDS = new Set<LimitField>([
-  'maxOpenLegs',
-  'priceCollarBps',
-  'maxReferenceAgeMs',
-  'maxSpreadBps',
-  'duplicateWindowMs',
-  'maxOrdersPerMinute',
-  'lossStreakCount',
-]);
+const INT_FIELDS = new Set<LimitField>(INT_LIMIT_FIELDS);
 const SOURCE: Record<string, string> = {
   default: 'platform default',
   desk: 'desk',
