@@ -4,6 +4,7 @@ import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orde
 import { and, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
+import { transientKindOf } from '../transient-errors.ts';
 import type { BrokerRegistry } from './broker-registry.ts';
 import { norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
 import type { ExecutionDeps, ExecutionOptions } from './types.ts';
@@ -53,7 +54,8 @@ const backoff = (attempts: number) => Math.min(30_000, 250 * 2 ** Math.min(attem
  * Each row is claimed in a short transaction (`FOR UPDATE SKIP LOCKED`, attempts + 1, leased)
  * before the broker call, so a second dispatcher skips it and a crash during the call is visible
  * afterwards (attempts > 1). A retried place first looks the order up by its client order id and
- * never sends it under a new one; a timeout marks the order `unknown` until the lookup (or
+ * never sends it under a new one (if the broker has it, its reports are applied: its real state
+ * and fills, not merely "accepted"); a timeout marks the order `unknown` until the lookup (or
  * reconciliation) resolves it. A cancel waits until the order's place has been dispatched, so
  * the broker sees them in order.
  */
@@ -216,24 +218,28 @@ export class OutboxDispatcher {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
 
     const doneIds = [...outcomes].filter(([, o]) => o.done).map(([id]) => id);
-    await withTenant(this.#deps.db, tenantId, async (tx) => {
-      if (doneIds.length > 0) {
-        await tx
-          .update(outbox)
-          .set({ dispatchedAt: this.#now(), lastError: null })
-          .where(inArray(outbox.id, doneIds));
-      }
-      for (const [id, o] of outcomes) {
-        if (o.done) continue;
-        await tx
-          .update(outbox)
-          .set({
-            availableAt: new Date(this.#now().getTime() + o.retryInMs),
-            lastError: o.error.slice(0, 500),
-          })
-          .where(eq(outbox.id, id));
-      }
-    });
+    // The broker calls are made: their outcomes are written even if the database went away
+    // meanwhile (else a dispatched row would wait out its lease and be sent again for nothing).
+    await this.#whileUnavailable(() =>
+      withTenant(this.#deps.db, tenantId, async (tx) => {
+        if (doneIds.length > 0) {
+          await tx
+            .update(outbox)
+            .set({ dispatchedAt: this.#now(), lastError: null })
+            .where(inArray(outbox.id, doneIds));
+        }
+        for (const [id, o] of outcomes) {
+          if (o.done) continue;
+          await tx
+            .update(outbox)
+            .set({
+              availableAt: new Date(this.#now().getTime() + o.retryInMs),
+              lastError: o.error.slice(0, 500),
+            })
+            .where(eq(outbox.id, id));
+        }
+      }),
+    );
     return rows.length;
   }
 
@@ -268,8 +274,11 @@ export class OutboxDispatcher {
     }
     if (!firstAttempt) {
       // A previous attempt may have reached the broker: look it up, never send a second order.
+      // If the broker has it, adopt its whole state: every report it holds for the order
+      // (acknowledgement, each fill with its execution id, cancel or expiry) is applied, and
+      // the ones already applied are no-ops — an order the broker filled is recorded filled.
       const known = await withTimeout(
-        broker.getOrderByClientId(p.clientOrderId),
+        this.#brokers.replay(tenantId, p.clientOrderId),
         this.#opts.brokerTimeoutMs,
       ).catch((err: unknown) => {
         if (err instanceof BrokerTimeout) return undefined;
@@ -278,13 +287,15 @@ export class OutboxDispatcher {
       if (known === undefined)
         return { done: false, retryInMs: backoff(row.attempts), error: 'lookup timed out' };
       if (known) {
-        if (order.status === 'unknown' || order.status === 'pending_new') {
-          const ev: OrderEvent =
-            known.status === 'rejected'
-              ? { type: 'OrderRejected', reason: known.rejectReason ?? 'rejected' }
-              : { type: 'OrderAccepted', brokerOrderId: known.brokerOrderId };
-          await this.#transition(tenantId, p.orderId, ev);
-        }
+        // Still on its way to the exchange: its acknowledgement is not out yet; look again.
+        if (known.status === 'pending_new')
+          return { done: false, retryInMs: backoff(row.attempts), error: 'in flight at the broker' };
+        // A broker that kept no report for the order: at least its acknowledgement.
+        const ev: OrderEvent =
+          known.status === 'rejected'
+            ? { type: 'OrderRejected', reason: known.rejectReason ?? 'rejected' }
+            : { type: 'OrderAccepted', brokerOrderId: known.brokerOrderId };
+        await this.#transition(tenantId, p.orderId, ev, ['unknown', 'pending_new']);
         return { done: true };
       }
       if (order.status === 'pending_cancel') {
@@ -393,6 +404,18 @@ export class OutboxDispatcher {
       return u ? toOrderView(u) : null;
     });
     if (view) this.#onOrderChanged(tenantId, view);
+  }
+
+  /** Retries `write` with capped backoff while the database is unreachable (until stopped). */
+  async #whileUnavailable<T>(write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (this.#stopped || transientKindOf(err) === null) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+      }
+    }
   }
 
   #now(): Date {

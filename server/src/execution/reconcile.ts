@@ -23,7 +23,9 @@ export interface ReconcileReport {
 /**
  * Reconciliation: compares the desk's positions and open orders with the broker's, on start, on
  * reconnect and on a schedule. Orders left `unknown` by a broker timeout are resolved first from
- * the broker's view of their client order id (not found ⇒ rejected: the broker never had it).
+ * the broker's view of their client order id and its reports (not found ⇒ rejected: the broker
+ * never had it), and working orders that differ from the broker get the broker's reports applied
+ * (idempotent by execution id), so a report missed during an outage is caught up, not flagged.
  * Any remaining difference halts automated trading for the desk (agent_settings) and writes an
  * audit event; people decide what is right.
  */
@@ -73,7 +75,9 @@ export class Reconciler {
     );
     const resolved: { orderId: string; status: string }[] = [];
     for (const o of unknown) {
-      const b = await broker.getOrderByClientId(o.clientOrderId);
+      // The broker's reports for the order first (acknowledgement, fills, cancel): an order it
+      // filled is recorded filled with its fills, never just accepted.
+      const b = await this.#brokers.replay(tenantId, o.clientOrderId);
       const ev: OrderEvent =
         b === null
           ? { type: 'OrderRejected', reason: 'not found at broker (reconciliation)' }
@@ -82,7 +86,8 @@ export class Reconciler {
             : { type: 'OrderAccepted', brokerOrderId: b.brokerOrderId };
       const status = await withTenant(this.#deps.db, tenantId, async (tx) => {
         const [row] = await tx.select().from(orders).where(eq(orders.id, o.id)).for('update');
-        if (row?.status !== 'unknown') return null;
+        if (!row) return null;
+        if (row.status !== 'unknown') return row.status; // resolved by the replayed reports
         const next = applyOrderEvent(toOrderState(row), ev);
         await tx
           .update(orders)
@@ -99,7 +104,30 @@ export class Reconciler {
       if (status) resolved.push({ orderId: o.id, status });
     }
 
-    // 2. Compare positions and open orders.
+    // 2. Catch up: a working order of ours that the broker no longer shows open, or shows with
+    // other fills, may only have missed reports (a database outage): apply what the broker has
+    // for it before comparing. Only what is still different after that is a mismatch.
+    {
+      const open = new Map((await broker.listOpenOrders()).map((b) => [b.clientOrderId, b]));
+      const ourWorking = await withTenant(this.#deps.db, tenantId, (tx) =>
+        tx
+          .select()
+          .from(orders)
+          .where(
+            and(
+              eq(orders.tenantId, tenantId),
+              inArray(orders.status, ['new', 'partially_filled', 'pending_cancel']),
+            ),
+          ),
+      );
+      for (const o of ourWorking) {
+        const b = open.get(o.clientOrderId);
+        if (!b || !dec(b.filledQuantity).eq(dec(o.filledQuantity)))
+          await this.#brokers.replay(tenantId, o.clientOrderId);
+      }
+    }
+
+    // 3. Compare positions and open orders.
     const [brokerPositions, brokerOpen] = await Promise.all([
       broker.listPositions(),
       broker.listOpenOrders(),

@@ -6,8 +6,8 @@ import { type OwnRedis, startOwnRedis } from '@aegis/shared/testing/own-redis';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../src/env.ts';
-import type { ExecutionOptions } from '../../src/execution/types.ts';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import type { ExecutionOptions } from '../../src/execution/types.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
 import { type Client, ORIGIN, signIn } from './test-server.ts';
@@ -119,9 +119,13 @@ async function expectDatabaseMatchesBroker(d: Desk, clientOrderId: string) {
   const byId = (a: [string, number, number], b: [string, number, number]) => a[0].localeCompare(b[0]);
   expect(brokerFills.length).toBeGreaterThan(0);
   expect(
-    dbFills.map((f): [string, number, number] => [f.execution_id, Number(f.quantity), Number(f.price)]).sort(byId),
+    dbFills
+      .map((f): [string, number, number] => [f.execution_id, Number(f.quantity), Number(f.price)])
+      .sort(byId),
   ).toEqual(
-    brokerFills.map((f): [string, number, number] => [f.executionId, Number(f.lastQty), Number(f.lastPx)]).sort(byId),
+    brokerFills
+      .map((f): [string, number, number] => [f.executionId, Number(f.lastQty), Number(f.lastPx)])
+      .sort(byId),
   );
   const [pos] = await d.owner<{ quantity: string }[]>`
     select quantity::text as quantity from positions where tenant_id = ${d.deskId} and symbol = 'BTC-USD'`;
@@ -168,7 +172,7 @@ describe('execution reports survive a PostgreSQL outage', () => {
         (await broker.getOrderByClientId(o.clientOrderId))?.status === 'filled' ? true : null,
       );
       // Down well past any short retry budget (the old one gave up after ~1.4 s).
-      await sleep(5_000);
+      await sleep(12_000);
     } finally {
       await pg.start();
     }
@@ -200,16 +204,13 @@ describe('a retried dispatch adopts what the broker already did', () => {
     // The live reports never arrive (a dropped report session): only the lookup can tell.
     broker.setReportsMuted(true);
     const o = await placeMarketBuy(d);
-    await until(
-      'the order resolved in the database',
-      async () => {
-        const [r] = await d.owner<{ status: string }[]>`
+    await until('the order resolved in the database', async () => {
+      const [r] = await d.owner<{ status: string }[]>`
           select o.status from orders o
           where o.client_order_id = ${o.clientOrderId}
             and not exists (select 1 from outbox x where x.aggregate_id = o.id::text and x.dispatched_at is null)`;
-        return r && r.status !== 'pending_new' && r.status !== 'unknown' ? r.status : null;
-      },
-    );
+      return r && r.status !== 'pending_new' && r.status !== 'unknown' ? r.status : null;
+    });
     await expectDatabaseMatchesBroker(d, o.clientOrderId);
     const [fee] = await d.owner<{ fees: string }[]>`
       select fees::text as fees from orders where client_order_id = ${o.clientOrderId}`;
