@@ -24,15 +24,22 @@ function parseScore(raw: string | undefined): number | undefined {
 
 /**
  * `aegis signals tail`: the desk's recent signals, then new ones live (SSE) until Ctrl-C or
- * `--count` events. With --json every signal is one JSON line (NDJSON). A dropped connection is
- * resumed from the last event id by the client, so no signal is skipped.
+ * `--count` events. With --json every signal is one JSON line (NDJSON).
+ *
+ * No gap, no repeat: the live stream is opened first and the server confirms it before the
+ * recent signals are listed, so a signal stored while the command starts is either in the listing
+ * or arrives live (printed once). Once live, the command says so on stderr ("live: …"); a program
+ * that starts the tail and then causes a signal waits for that line. A dropped connection is
+ * resumed by the client from the last event id. `--count n` counts the signals stored after the
+ * command went live, whether they were printed in the listing or as they arrived.
  */
 export const signalCommands: CommandGroup = {
   name: 'signals',
   summary: 'recent and live signals of the desk',
   commands: {
     tail: {
-      summary: 'print the latest signals, then follow new ones live',
+      summary:
+        'print the latest signals, then follow new ones live (stderr says "live:" once none can be missed; --count n exits after n new ones)',
       usage: '[--instrument BTC-USD] [--min-score 0.7] [--last 10] [--count n]',
       options: {
         instrument: { type: 'string' },
@@ -47,7 +54,9 @@ export const signalCommands: CommandGroup = {
         if (!Number.isInteger(last) || last < 0 || last > 500) throw new CliError('--last must be 0..500');
         const countRaw = optString(values, 'count');
         const count = countRaw === undefined ? Number.POSITIVE_INFINITY : Number(countRaw);
-        if (!(count >= 1)) throw new CliError('--count must be a positive integer');
+        if (!(count === Number.POSITIVE_INFINITY || (Number.isInteger(count) && count >= 1))) {
+          throw new CliError('--count must be a positive integer');
+        }
         const client = ctx.client();
         const filter = {
           ...(instrument ? { instrument } : {}),
@@ -61,30 +70,59 @@ export const signalCommands: CommandGroup = {
               `${rows.map((s) => columns.map((c) => String(c.value(s) ?? '')).join('  ')).join('\n')}\n`,
             );
         };
-        if (last > 0) {
-          const page = await client.signals.list.query({ ...filter, limit: last });
-          emit([...page.items].reverse());
-        }
-        let seen = 0;
         await new Promise<void>((resolve, reject) => {
+          let started = false;
+          let settled = false;
+          // Live signals that arrive while the listing is read wait here (null once it is printed).
+          let held: SignalRow[] | null = [];
+          const listed = new Set<string>();
+          let seen = 0;
+          const finish = (err?: unknown) => {
+            if (settled) return;
+            settled = true;
+            sub.unsubscribe();
+            if (err === undefined) resolve();
+            else reject(err);
+          };
+          const onLive = (row: SignalRow) => {
+            if (!listed.has(row.id)) emit([row]);
+            if (++seen >= count) finish();
+          };
           const sub = client.signals.onNew.subscribe(filter, {
+            onStarted() {
+              // Called again after a reconnect; the listing belongs to the first start only.
+              if (started) return;
+              started = true;
+              ctx.warn(
+                count === Number.POSITIVE_INFINITY
+                  ? 'live: following new signals (Ctrl-C to stop)'
+                  : `live: waiting for ${count} new signal(s)`,
+              );
+              const listing =
+                last > 0 ? client.signals.list.query({ ...filter, limit: last }) : Promise.resolve(null);
+              listing.then(
+                (page) => {
+                  if (settled) return;
+                  const rows = [...(page?.items ?? [])].reverse();
+                  for (const r of rows) listed.add(r.id);
+                  emit(rows);
+                  const waiting = held ?? [];
+                  held = null;
+                  for (const r of waiting) if (!settled) onLive(r);
+                },
+                (err: unknown) => finish(err),
+              );
+            },
             onData(event) {
-              // Tracked events: the client resumes from `id` by itself after a reconnect.
-              emit([(event as unknown as { data: SignalRow }).data]);
-              if (++seen >= count) {
-                sub.unsubscribe();
-                resolve();
-              }
+              if (settled) return;
+              if (held) held.push(event.data);
+              else onLive(event.data);
             },
             onError(err) {
-              sub.unsubscribe();
-              reject(err);
+              finish(err);
             },
           });
-          ctx.interrupted.addEventListener('abort', () => {
-            sub.unsubscribe();
-            resolve();
-          });
+          ctx.interrupted.addEventListener('abort', () => finish());
         });
         return ExitCode.OK;
       },

@@ -25,7 +25,22 @@ interface Run {
 }
 
 function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
+  return startCli(args, env, stdin).done;
+}
+
+/**
+ * A CLI run, plus `said(text)`: resolves once its stderr contains `text` (e.g. the "live:" line of
+ * `signals tail`), or when it ends without having said it.
+ */
+function startCli(
+  args: string[],
+  env: Record<string, string>,
+  stdin?: string,
+): { done: Promise<Run>; said: (text: string) => Promise<boolean> } {
+  let stderr = '';
+  let ended = false;
+  const waiters = new Set<() => void>();
+  const done = new Promise<Run>((resolve) => {
     const child = execFile(
       NODE,
       [CLI, ...args],
@@ -34,15 +49,33 @@ function cli(args: string[], env: Record<string, string>, stdin?: string): Promi
         env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
         timeout: 30_000,
       },
-      (err, stdout, stderr) =>
+      (err, stdout, stderr) => {
+        ended = true;
+        for (const w of waiters) w();
         resolve({
           code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
           stdout: String(stdout),
           stderr: String(stderr),
-        }),
+        });
+      },
     );
+    child.stderr?.on('data', (chunk) => {
+      stderr += String(chunk);
+      for (const w of waiters) w();
+    });
     child.stdin?.end(stdin ?? '');
   });
+  const said = (text: string) =>
+    new Promise<boolean>((resolve) => {
+      const check = () => {
+        if (!stderr.includes(text) && !ended) return;
+        waiters.delete(check);
+        resolve(stderr.includes(text));
+      };
+      waiters.add(check);
+      check();
+    });
+  return { done, said };
 }
 
 let t: TestServer;
@@ -129,16 +162,18 @@ describe('aegis ingest', () => {
 
 describe('aegis signals, proposals, approve, lessons', () => {
   it('tails a live signal, lists the proposal, approves it with a password sign-in, and queries lessons', async () => {
-    const tail = cli(['signals', 'tail', '--last', '0', '--count', '1', '--json'], env);
-    await new Promise((r) => setTimeout(r, 1500));
+    const tail = startCli(['signals', 'tail', '--last', '0', '--count', '1', '--json'], env);
+    // Live means live: a signal stored after the CLI says so is never missed, however slowly it started.
+    expect(await tail.said('live:')).toBe(true);
     await venuePrices(t, [
       { venue: 'COINBASE', instrument: 'BTC-USD', bid: '50000', ask: '50005', bidSize: '5', askSize: '5' },
     ]);
     const sig = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
     await t.server.deps.bus.xadd(`${t.redisPrefix}:signals`, sig);
-    const tailed = await tail;
+    const tailed = await tail.done;
     expect(tailed.code, tailed.stderr).toBe(0);
     expect(JSON.parse(tailed.stdout.trim()).id).toBe(sig.id);
+    expect(tailed.stderr).toMatch(/^live: waiting for 1 new signal\(s\)$/m);
 
     const proposal = await eventually(async () => {
       const list = await admin.proposals.list.query({});

@@ -13,7 +13,7 @@ import { streamsOf } from '../agent/runtime.ts';
 import { deskInstruments } from '../agent/settings.ts';
 import { withTenant } from '../db/database.ts';
 import { orderflowAround } from '../orderflow/service.ts';
-import { openChannelFeed } from '../signals/channel-feed.ts';
+import { type ChannelFeed, openChannelFeed } from '../signals/channel-feed.ts';
 import {
   decisionsOf,
   decodeCursor,
@@ -126,6 +126,11 @@ export const signalsRouter = createTRPCRouter({
   /**
    * New signals for the desk, live (SSE). Each event's id is a resume point: a client that
    * reconnects with `lastEventId` first gets what it missed (from the database), then live ones.
+   *
+   * The feed is opened by the resolver itself, before tRPC answers: a client that has seen the
+   * stream start (onStarted) gets every signal stored from then on. A generator resolver would run
+   * only when the stream is first read, after the client was told it is connected, so a signal
+   * stored in between was lost (a CLI announcing "live" could not keep that promise).
    */
   onNew: deskProcedure
     .meta({ scope: 'read', permission: 'desk.read' })
@@ -138,37 +143,56 @@ export const signalsRouter = createTRPCRouter({
         })
         .default({}),
     )
-    .subscription(async function* ({ ctx, input, signal }) {
+    .subscription(async ({ ctx, input, signal }) => {
       const streams = streamsOf(ctx);
       // Subscribe before the catch-up read so nothing falls between the two.
       const feed = await openChannelFeed(ctx.bus, streams.signalStored, { signal });
+      // The generator's finally closes the feed, but only once it has been read: a request that
+      // ends before that must not leave its bus subscription behind.
+      signal?.addEventListener('abort', () => void feed.close(), { once: true });
       try {
+        const after = input.lastEventId ? decodeCursor(input.lastEventId) : null;
         const symbols = await withTenant(ctx.db, ctx.desk.id, (tx) => deskInstruments(tx, ctx.desk.id));
-        const seen = new Set<string>();
-        if (input.lastEventId) {
-          let after = decodeCursor(input.lastEventId);
-          for (;;) {
-            const page = await withTenant(ctx.db, ctx.desk.id, (tx) => signalsAfter(tx, after, symbols, 500));
-            for (const s of page) {
-              seen.add(s.id);
-              if (matches(s, input, symbols)) yield tracked(signalEventId(s), s);
-            }
-            const last = page[page.length - 1];
-            if (!last || page.length < 500) break;
-            after = { ts: last.tsSignal, id: last.id };
-          }
-        }
-        // A redelivered stream entry is published again: skip ids sent recently.
-        const recent: string[] = [];
-        for await (const message of feed) {
-          const s = JSON.parse(message) as SignalView;
-          if (seen.delete(s.id) || recent.includes(s.id) || !matches(s, input, symbols)) continue;
-          recent.push(s.id);
-          if (recent.length > 256) recent.shift();
-          yield tracked(signalEventId(s), s);
-        }
-      } finally {
+        return liveSignals(ctx.db, ctx.desk.id, feed, input, symbols, after);
+      } catch (e) {
         await feed.close();
+        throw e;
       }
     }),
 });
+
+/** What `onNew` streams: the catch-up after `resumeAfter` (if any), then the live feed. */
+async function* liveSignals(
+  db: Parameters<typeof withTenant>[0],
+  deskId: string,
+  feed: ChannelFeed,
+  filter: { instrument?: string | undefined; minScore?: number | undefined },
+  symbols: readonly string[] | null,
+  resumeAfter: ReturnType<typeof decodeCursor> | null,
+) {
+  try {
+    const seen = new Set<string>();
+    let after = resumeAfter;
+    while (after) {
+      const from = after;
+      const page = await withTenant(db, deskId, (tx) => signalsAfter(tx, from, symbols, 500));
+      for (const s of page) {
+        seen.add(s.id);
+        if (matches(s, filter, symbols)) yield tracked(signalEventId(s), s);
+      }
+      const last = page[page.length - 1];
+      after = last && page.length === 500 ? { ts: last.tsSignal, id: last.id } : null;
+    }
+    // A redelivered stream entry is published again: skip ids sent recently.
+    const recent: string[] = [];
+    for await (const message of feed) {
+      const s = JSON.parse(message) as SignalView;
+      if (seen.delete(s.id) || recent.includes(s.id) || !matches(s, filter, symbols)) continue;
+      recent.push(s.id);
+      if (recent.length > 256) recent.shift();
+      yield tracked(signalEventId(s), s);
+    }
+  } finally {
+    await feed.close();
+  }
+}
