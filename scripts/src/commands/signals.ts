@@ -28,10 +28,11 @@ function parseScore(raw: string | undefined): number | undefined {
  *
  * No gap, no repeat: the live stream is opened first and the server confirms it before the
  * recent signals are listed, so a signal stored while the command starts is either in the listing
- * or arrives live (printed once). Once live, the command says so on stderr ("live: …"); a program
- * that starts the tail and then causes a signal waits for that line. A dropped connection is
- * resumed by the client from the last event id. `--count n` counts the signals stored after the
- * command went live, whether they were printed in the listing or as they arrived.
+ * or arrives live (printed once). After the listing the command says so on stderr ("live: …");
+ * every signal stored after that line is printed, so a program that starts the tail and then
+ * causes a signal waits for it. A dropped connection is resumed by the client from the last event
+ * id. `--count n` counts the signals stored after the live stream opened, whether they were
+ * printed in the listing or as they arrived.
  */
 export const signalCommands: CommandGroup = {
   name: 'signals',
@@ -93,11 +94,6 @@ export const signalCommands: CommandGroup = {
               // Called again after a reconnect; the listing belongs to the first start only.
               if (started) return;
               started = true;
-              ctx.warn(
-                count === Number.POSITIVE_INFINITY
-                  ? 'live: following new signals (Ctrl-C to stop)'
-                  : `live: waiting for ${count} new signal(s)`,
-              );
               const listing =
                 last > 0 ? client.signals.list.query({ ...filter, limit: last }) : Promise.resolve(null);
               listing.then(
@@ -106,6 +102,12 @@ export const signalCommands: CommandGroup = {
                   const rows = [...(page?.items ?? [])].reverse();
                   for (const r of rows) listed.add(r.id);
                   emit(rows);
+                  // After the listing: whatever is stored from here on is printed as it arrives.
+                  ctx.warn(
+                    count === Number.POSITIVE_INFINITY
+                      ? 'live: following new signals (Ctrl-C to stop)'
+                      : `live: waiting for ${count} new signal(s)`,
+                  );
                   const waiting = held ?? [];
                   held = null;
                   for (const r of waiting) if (!settled) onLive(r);

@@ -217,4 +217,24 @@ describe('aegis signals, proposals, approve, lessons', () => {
     expect(lessons.code, lessons.stderr).toBe(0);
     expect(JSON.parse(lessons.stdout)[0]).toMatchObject({ kind: 'loss', instrument: 'BTC-USD' });
   });
+
+  it('tail prints the latest stored signal, then the next live one: none missed, none repeated', async () => {
+    const earlier = engineSignal({ symbol: 'BTC-USD', score: '0.9' });
+    await t.server.deps.bus.xadd(`${t.redisPrefix}:signals`, earlier);
+    await eventually(async () => {
+      const page = await admin.signals.list.query({ limit: 1 });
+      return page.items[0]?.id === earlier.id;
+    });
+    const tail = startCli(['signals', 'tail', '--last', '1', '--count', '1', '--json'], env);
+    expect(await tail.said('live:')).toBe(true);
+    const next = engineSignal({ symbol: 'BTC-USD', score: '0.9' });
+    await t.server.deps.bus.xadd(`${t.redisPrefix}:signals`, next);
+    const tailed = await tail.done;
+    expect(tailed.code, tailed.stderr).toBe(0);
+    const ids = tailed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).id);
+    expect(ids).toEqual([earlier.id, next.id]);
+  });
 });
