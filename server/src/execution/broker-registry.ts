@@ -76,8 +76,19 @@ export class BrokerRegistry {
   }
 
   /** Reports still being applied (tests and shutdown wait for them). */
-  async drain(): Promise<void> {
-    await Promise.all([...this.#queues.values()]);
+  /**
+   * Waits for the reports in hand to be applied, at most `timeoutMs`: while the database is down
+   * they are retried without end, and a shutdown must not wait for the database. What is left is
+   * still at the broker and is replayed from it (reconciliation) after the restart.
+   */
+  async drain(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.#queues.values()]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   close(): void {
