@@ -121,7 +121,7 @@ export class OrderService {
         await setAuditContext(tx, req);
         const claim = await claimKey<{ orderId: string }>(tx, scope, hash, now);
         if (!claim.claimed) return { replayOrderId: replay(claim.outcome).orderId };
-        const order = await this.#placeInTx(tx, req, clientOrderIdFor(scope, now), now);
+        const order = await this.#placeInTx(tx, req, clientOrderIdFor(scope, now));
         await completeKey(tx, scope, { ok: true, value: { orderId: order.id } });
         return { order };
       });
@@ -140,7 +140,7 @@ export class OrderService {
     return result.order;
   }
 
-  async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string, claimedAt: Date): Promise<OrderView> {
+  async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string): Promise<OrderView> {
     await lockDeskOrders(tx, req.tenantId);
     // The governor's clock is read once the desk lock is held, not when the request arrived: an
     // order that waited for a connection or for the lock (seconds, under load or after a database

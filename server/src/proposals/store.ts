@@ -134,13 +134,19 @@ export async function getProposalRow(
   tenantId: string,
   id: string,
   forUpdate = false,
+  /** The input field that named it, for the error (every error names its field). */
+  field = 'proposalId',
 ): Promise<ProposalRow> {
   const q = tx
     .select()
     .from(proposals)
     .where(and(eq(proposals.tenantId, tenantId), eq(proposals.id, id)));
   const [row] = forUpdate ? await q.for('update') : await q;
-  if (!row) throw new AppError('NOT_FOUND', 'No such proposal');
+  if (!row)
+    throw new AppError('NOT_FOUND', `${field}: no such proposal on this desk`, {
+      reason: 'unknown_reference',
+      field,
+    });
   return row;
 }
 

@@ -55,7 +55,7 @@ export const proposalsRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const row = await getProposalRow(ctx.tx, ctx.desk.id, input.id);
+      const row = await getProposalRow(ctx.tx, ctx.desk.id, input.id, false, 'id');
       const proposal = toProposalView(row);
       let currentVerdict: { allowed: boolean; rules: z.infer<typeof riskRuleVerdictSchema>[] } | null = null;
       if (row.status === 'pending' && ctx.execution) {

@@ -53,7 +53,8 @@ describe('postgres.js, as patched (patches/postgres+3.4.9.patch)', () => {
     const sql = connectSql(database.appUrl, { max: 2, applicationName: 'aegis-db-client-reserved' });
     try {
       const reserved = await sql.reserve();
-      const [{ pid }] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const [row] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const pid = row!.pid;
       await owner`select pg_terminate_backend(${pid})`;
       const outcomes: string[] = [];
       for (let i = 0; i < 3; i++) {
