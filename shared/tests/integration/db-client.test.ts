@@ -46,35 +46,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-describe('postgres.js, as patched (patches/postgres+3.4.9.patch)', () => {
-  it('a query on a connection whose backend was terminated rejects; it never throws out of a timer', async () => {
-    // porsager/postgres#1154/#1208: a write buffered for a socket that has closed used to throw
-    // a TypeError from setImmediate, which no caller can catch (the process exits).
-    const sql = connectSql(database.appUrl, { max: 2, applicationName: 'aegis-db-client-reserved' });
-    try {
-      const reserved = await sql.reserve();
-      const [row] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
-      const pid = row!.pid;
-      await owner`select pg_terminate_backend(${pid})`;
-      const outcomes: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        outcomes.push(
-          await reserved`select 1`.then(
-            () => 'ok',
-            (e: { code?: string }) => e.code ?? 'error',
-          ),
-        );
-      }
-      expect(outcomes.every((o) => o !== 'ok')).toBe(true);
-      reserved.release();
-      // The pool itself is still usable.
-      await expect(sql`select 2 as n`).resolves.toEqual([{ n: 2 }]);
-    } finally {
-      await sql.end({ timeout: 1 });
-    }
-  });
-});
-
 describe('connectSql', () => {
   it('looks up array types once per client, not on every reconnect, and still parses arrays', async () => {
     const sql = connectSql(proxyUrl, { max: 1, applicationName: 'aegis-db-client-test' });
