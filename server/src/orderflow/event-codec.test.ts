@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stableJson, toStreamFields, toUtcMicros, validateBatch } from './event-codec.ts';
+import { stableJson, toUtcMicros, validateBatch } from './event-codec.ts';
 
 const trade = {
   kind: 'trade',
@@ -75,22 +75,5 @@ describe('order-flow event codec', () => {
   it('names an unknown key by its path', () => {
     const r = validateBatch([{ ...trade, tenantId: 'x' }]);
     expect(r.ok ? [] : r.problems.map((p) => p.path)).toEqual(['events[0].tenantId']);
-  });
-
-  it('encodes the flat fields the engine reads', () => {
-    const r = validateBatch([trade]);
-    if (!r.ok) throw new Error('expected valid');
-    expect(toStreamFields('t1', 'id1', r.events[0]!)).toEqual({
-      id: 'id1',
-      tenantId: 't1',
-      ts: '2026-11-25T12:00:00.123456Z',
-      symbol: 'BTC-USD',
-      venue: 'X',
-      kind: 'trade',
-      source: 'a',
-      seq: '7',
-      price: '1.5',
-      size: '2',
-    });
   });
 });

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { StreamFields } from '@aegis/shared/bus/types';
 import {
   describeEventTimeProblem,
   type EventTimeRules,
@@ -95,35 +94,4 @@ export function toUtcMicros(iso: string): string | null {
   if (!Number.isFinite(seconds)) return null;
   const fraction = (m[2] ?? '').slice(0, 6).padEnd(6, '0');
   return `${new Date(seconds).toISOString().slice(0, 19)}.${fraction}Z`;
-}
-
-/**
- * The entry the engine reads from `aegis:orderflow` (engine/src/feeds/orderflow-stream.ts):
- * flat string fields; ts, symbol, kind required; quotes need bid and ask, trades price and size.
- */
-export function toStreamFields(tenantId: string, id: string, c: CanonicalEvent): StreamFields {
-  const e = c.event;
-  const f: StreamFields = {
-    id,
-    tenantId,
-    ts: c.tsEvent,
-    symbol: e.instrument,
-    venue: e.venue,
-    kind: e.kind,
-    source: e.source,
-    seq: String(e.sequence),
-  };
-  if (e.kind === 'trade') {
-    f.price = e.price;
-    f.size = e.size;
-    if (e.side) f.side = e.side;
-  } else if (e.kind === 'quote') {
-    f.bid = e.bid;
-    f.ask = e.ask;
-    f.bidSize = e.bidSize;
-    f.askSize = e.askSize;
-  } else {
-    f.levels = JSON.stringify(e.levels);
-  }
-  return f;
 }
