@@ -5,6 +5,7 @@ import {
   type LimitField,
 } from '@aegis/shared/risk/limits';
 import { createSignal, For, Show } from 'solid-js';
+import { formatDecimal } from '../lib/decimal-format.ts';
 import { createQuery } from '../lib/query.ts';
 import { errorCodeOf, errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
@@ -32,6 +33,8 @@ const LABELS: Record<LimitField, string> = {
   lossStreakThreshold: 'Loss streak threshold ($)',
 };
 const INT_FIELDS = new Set<LimitField>(INT_LIMIT_FIELDS);
+/** A limit as stored, digits grouped, never rounded (it is what the governor compares against). */
+const exact = (v: string) => formatDecimal(v, (v.split('.')[1] ?? '').length);
 const SOURCE: Record<string, string> = {
   default: 'platform default',
   desk: 'desk',
@@ -159,7 +162,7 @@ export function RiskLimitsPanel(props: { canEdit: boolean }) {
                     <thead>
                       <tr>
                         <th scope="col">Limit</th>
-                        <th scope="col">Effective</th>
+                        <th scope="col" class="num">Effective</th>
                         <th scope="col">Source</th>
                         <Show when={props.canEdit}>
                           <th scope="col">New value</th>
@@ -176,7 +179,9 @@ export function RiskLimitsPanel(props: { canEdit: boolean }) {
                           return (
                             <tr data-field={f} data-source={e().source}>
                               <th scope="row">{LABELS[f]}</th>
-                              <td class="mono">{e().value === null ? 'no limit' : String(e().value)}</td>
+                              <td class="mono num">
+                                {e().value === null ? 'no limit' : exact(String(e().value))}
+                              </td>
                               <td>
                                 <span class={`tag ${e().source === 'removed' ? 'tag-warn' : ''}`}>
                                   {SOURCE[e().source]}
@@ -190,6 +195,7 @@ export function RiskLimitsPanel(props: { canEdit: boolean }) {
                               <Show when={props.canEdit}>
                                 <td>
                                   <input
+                                    class="table-input"
                                     name={f}
                                     aria-label={`New ${LABELS[f]}`}
                                     inputMode={INT_FIELDS.has(f) ? 'numeric' : 'decimal'}

@@ -75,7 +75,7 @@ describe('risk limits editor in Chromium against the real server', () => {
     });
     await expect.poll(() => desk.locator('tr[data-field]').count()).toBe(15);
     expect(await desk.locator('tr[data-source="default"]').count()).toBe(15);
-    expect(await cell(desk, 'maxOrderNotional', 0)).toBe('50000');
+    expect(await cell(desk, 'maxOrderNotional', 0)).toBe('50,000');
     expect(await cell(desk, 'maxOrderNotional', 1)).toContain('platform default');
   });
 
