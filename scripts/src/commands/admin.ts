@@ -1,6 +1,3 @@
-import { audit } from '@aegis/server/audit/service';
-import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
-import { createDb } from '@aegis/shared/db/client';
 import { CliError, ExitCode } from '../../lib/cli-errors.ts';
 import { type CommandGroup, optString } from '../../lib/command.ts';
 
@@ -30,6 +27,13 @@ export const adminCommands: CommandGroup = {
         if (displayName !== undefined && (displayName.length === 0 || displayName.length > 100)) {
           throw new CliError('admin create: --name must be 1 to 100 characters');
         }
+        // The server's services and the database driver take over a second to load; only this
+        // command needs them, so they load here rather than on every `aegis` start.
+        const [{ audit }, { createFirstAdminIfNone }, { createDb }] = await Promise.all([
+          import('@aegis/server/audit/service'),
+          import('@aegis/server/provisioning/service'),
+          import('@aegis/shared/db/client'),
+        ]);
         const handle = createDb(url, { max: 2, applicationName: 'aegis-cli' });
         try {
           const created = await createFirstAdminIfNone(handle.db, {
