@@ -197,7 +197,7 @@ describe('execution reports survive a PostgreSQL outage', () => {
       // The ask drops through the limit: the broker fills the order and reports it now.
       d.ex().quotes.setQuote('BTC-USD', '49970', '49980', '10', '10', new Date());
       expect((await broker.getOrderByClientId(o.clientOrderId))?.status).toBe('filled');
-      await sleep(8_000);
+      await sleep(10_000);
     } finally {
       await pg.start();
     }
