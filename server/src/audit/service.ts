@@ -351,7 +351,7 @@ export function encodeCursor(seq: number): string {
 export function decodeCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const m = /^s:(\d{1,15})$/.exec(text);
-  if (!m) throw new AppError(ErrorCode.BAD_INPUT, 'invalid cursor');
+  if (!m) throw new AppError(ErrorCode.BAD_INPUT, 'cursor: invalid cursor', { field: 'cursor' });
   return Number(m[1]);
 }
 

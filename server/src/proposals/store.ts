@@ -161,7 +161,10 @@ export async function listProposals(
     const [ts, id] = Buffer.from(input.cursor, 'base64url').toString().split('|');
     const at = new Date(ts ?? '');
     if (!id || Number.isNaN(at.getTime()))
-      throw new AppError('BAD_INPUT', 'invalid cursor', { reason: 'invalid_cursor' });
+      throw new AppError('BAD_INPUT', 'cursor: invalid cursor', {
+        reason: 'invalid_cursor',
+        field: 'cursor',
+      });
     where.push(or(lt(proposals.createdAt, at), and(eq(proposals.createdAt, at), lt(proposals.id, id)))!);
   }
   const rows = await tx

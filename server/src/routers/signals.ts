@@ -151,7 +151,7 @@ export const signalsRouter = createTRPCRouter({
       // ends before that must not leave its bus subscription behind.
       signal?.addEventListener('abort', () => void feed.close(), { once: true });
       try {
-        const after = input.lastEventId ? decodeCursor(input.lastEventId) : null;
+        const after = input.lastEventId ? decodeCursor(input.lastEventId, 'lastEventId') : null;
         const symbols = await withTenant(ctx.db, ctx.desk.id, (tx) => deskInstruments(tx, ctx.desk.id));
         return liveSignals(ctx.db, ctx.desk.id, feed, input, symbols, after);
       } catch (e) {

@@ -99,10 +99,11 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(`${c.ts}|${c.id}`).toString('base64url');
 }
 
-export function decodeCursor(s: string): Cursor {
+/** `field`: the input that carried it, named in the error (`cursor`, or a stream's `lastEventId`). */
+export function decodeCursor(s: string, field = 'cursor'): Cursor {
   const [ts, id] = Buffer.from(s, 'base64url').toString().split('|');
   if (!ts || !id || Number.isNaN(Date.parse(ts)) || !/^[0-9a-f-]{36}$/i.test(id)) {
-    throw new AppError('BAD_INPUT', 'invalid cursor', { reason: 'invalid_cursor' });
+    throw new AppError('BAD_INPUT', `${field}: invalid cursor`, { reason: 'invalid_cursor', field });
   }
   return { ts, id };
 }
