@@ -162,7 +162,9 @@ export function RiskLimitsPanel(props: { canEdit: boolean }) {
                     <thead>
                       <tr>
                         <th scope="col">Limit</th>
-                        <th scope="col" class="num">Effective</th>
+                        <th scope="col" class="num">
+                          Effective
+                        </th>
                         <th scope="col">Source</th>
                         <Show when={props.canEdit}>
                           <th scope="col">New value</th>
