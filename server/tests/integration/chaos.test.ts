@@ -9,7 +9,6 @@ import {
 import { type OwnRedis, startOwnRedis } from '@aegis/shared/testing/own-redis';
 import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../../src/env.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
 import { type SupervisedEngine, superviseEngine } from './chaos-engine.ts';
@@ -30,7 +29,7 @@ import {
 } from './chaos-harness.ts';
 import { checkLedger } from './chaos-ledger.ts';
 import { type ChaosTally, countByMessage, formatTally, type PgRestartRecord } from './chaos-report.ts';
-import { makeClient, ORIGIN, signIn } from './test-server.ts';
+import { makeClient, signIn, testServerConfig } from './test-server.ts';
 
 /**
  * Chaos: the whole platform — a real server (HTTP tRPC, execution with the paper broker, signal
@@ -93,14 +92,10 @@ beforeAll(async () => {
       values (${symbol}, 'SIM', 'equity', '0.01', '0.001', '24x7', 'active')`;
   }
 
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
+  const config = testServerConfig({
     LOG_LEVEL: 'info',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: '0',
     DATABASE_URL: database.appUrl,
     REDIS_URL: redis.url,
-    PUBLIC_ORIGIN: ORIGIN,
     ARGON2_MAX_CONCURRENCY: '1',
     // The suite sends ~3 orders/s from one key for minutes: above the default per-key budget.
     RATE_LIMIT_MUTATIONS: '100000',

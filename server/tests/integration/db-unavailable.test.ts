@@ -6,10 +6,9 @@ import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/sh
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../../src/env.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
-import { ORIGIN, signIn } from './test-server.ts';
+import { ORIGIN, signIn, testServerConfig } from './test-server.ts';
 
 /**
  * A database that goes away answers 503 with Retry-After, never 500. The server reaches its own
@@ -75,16 +74,7 @@ beforeAll(async () => {
   const viaProxy = new URL(database.appUrl);
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'debug',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: '0',
-    DATABASE_URL: viaProxy.toString(),
-    REDIS_URL: TEST_REDIS_URL,
-    PUBLIC_ORIGIN: ORIGIN,
-    ARGON2_MAX_CONCURRENCY: '2',
-  });
+  const config = testServerConfig({ DATABASE_URL: viaProxy.toString(), REDIS_URL: TEST_REDIS_URL });
   const sink = new Writable({
     write(chunk, _enc, cb) {
       for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line));

@@ -11,12 +11,11 @@ import { createTRPCClient, httpLink } from '@trpc/client';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSessionToken } from '../../src/auth/session.ts';
-import { loadServerConfig } from '../../src/env.ts';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
 import type { AppRouter } from '../../src/routers/_app.ts';
-import { type Client, ORIGIN, signIn } from './test-server.ts';
+import { type Client, signIn, testServerConfig } from './test-server.ts';
 
 /**
  * Issue 9, Deliver 7: the kill switch engages even while PostgreSQL is unreachable, and once an
@@ -57,14 +56,10 @@ beforeAll(async () => {
   owner = postgres(database.url, { max: 2, onnotice: () => {}, connect_timeout: 2, idle_timeout: 2 });
   await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
     values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
+  const config = testServerConfig({
     LOG_LEVEL: 'info',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: '0',
     DATABASE_URL: database.appUrl,
     REDIS_URL: redis.url,
-    PUBLIC_ORIGIN: ORIGIN,
     ARGON2_MAX_CONCURRENCY: '1',
   });
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });

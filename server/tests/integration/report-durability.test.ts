@@ -5,12 +5,11 @@ import { type OwnPostgres, startOwnPostgres } from '@aegis/shared/testing/own-po
 import { type OwnRedis, startOwnRedis } from '@aegis/shared/testing/own-redis';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../../src/env.ts';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import type { ExecutionOptions } from '../../src/execution/types.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
-import { type Client, ORIGIN, signIn } from './test-server.ts';
+import { type Client, signIn, testServerConfig } from './test-server.ts';
 
 /**
  * Issue 9, Deliver 7: an execution report is never lost to a PostgreSQL outage. Reports are
@@ -50,14 +49,10 @@ async function startDesk(name: string, execution: Partial<ExecutionOptions>): Pr
   const owner = postgres(database.url, { max: 2, onnotice: () => {}, connect_timeout: 2, idle_timeout: 2 });
   await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
     values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
+  const config = testServerConfig({
     LOG_LEVEL: 'info',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: '0',
     DATABASE_URL: database.appUrl,
     REDIS_URL: redis.url,
-    PUBLIC_ORIGIN: ORIGIN,
     ARGON2_MAX_CONCURRENCY: '1',
   });
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });

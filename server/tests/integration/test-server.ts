@@ -20,6 +20,22 @@ import type { AppRouter } from '../../src/routers/_app.ts';
  */
 export const ORIGIN = 'http://localhost:3000';
 
+/**
+ * The configuration every test server gets (loopback, ephemeral port, the test origin, a small
+ * argon2 pool, debug logs), for the database and Redis a test names, with its own overrides.
+ */
+export function testServerConfig(env: Record<string, string> & { DATABASE_URL: string }) {
+  return loadServerConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'debug',
+    SERVER_HOST: '127.0.0.1',
+    SERVER_PORT: '0',
+    PUBLIC_ORIGIN: ORIGIN,
+    ARGON2_MAX_CONCURRENCY: '2',
+    ...env,
+  });
+}
+
 export interface TestServer {
   readonly server: RunningServer;
   readonly url: string;
@@ -40,15 +56,9 @@ export async function startTestServer(
   } = {},
 ): Promise<TestServer> {
   const database = await createMigratedTestDatabase('aegis_test_server');
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'debug',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: '0',
+  const config = testServerConfig({
     DATABASE_URL: database.appUrl,
     REDIS_URL: TEST_REDIS_URL,
-    PUBLIC_ORIGIN: ORIGIN,
-    ARGON2_MAX_CONCURRENCY: '2',
     ...overrides.env,
   });
   const logs: Record<string, unknown>[] = [];
