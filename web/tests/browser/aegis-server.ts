@@ -4,7 +4,7 @@ import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import type { MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from './web-process.ts';
+import { freePort } from '@aegis/shared/testing/free-port';
 
 export interface RunningAegisServer {
   readonly url: string;

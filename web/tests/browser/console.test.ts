@@ -1,12 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
 import { openConsolePage } from './chromium.ts';
-import { freePort, type RunningWeb, startBuiltWeb } from './web-process.ts';
+import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
  * The console end to end: the built SolidStart app (as production runs it) in front of the real

@@ -1,12 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
 import { openConsolePage } from './chromium.ts';
-import { freePort, type RunningWeb, startBuiltWeb } from './web-process.ts';
+import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
  * The risk-limits editor (Settings) in Chromium against the real server on a fresh migrated
