@@ -5,6 +5,7 @@ import { PaperBroker } from '../brokers/paper.ts';
 import type { BrokerAdapter, BrokerOrder, ExecutionReport } from '../brokers/types.ts';
 import { transientKindOf } from '../transient-errors.ts';
 import { norm } from './order-rows.ts';
+import { AT_BROKER_STATUSES } from './risk-context.ts';
 import type { ExecutionDeps, ExecutionOptions } from './types.ts';
 import { multipliersOf, valueDesk } from './valuation.ts';
 
@@ -109,7 +110,7 @@ export class BrokerRegistry {
           and(
             eq(orders.tenantId, tenantId),
             isNotNull(orders.brokerOrderId),
-            inArray(orders.status, ['new', 'partially_filled', 'pending_cancel']),
+            inArray(orders.status, [...AT_BROKER_STATUSES]),
           ),
         );
       const mults = await multipliersOf(tx, [

@@ -7,6 +7,7 @@ import { record as recordAudit } from '../audit/service.ts';
 import type { BrokerOrder } from '../brokers/types.ts';
 import type { BrokerRegistry } from './broker-registry.ts';
 import { norm, toOrderState } from './order-rows.ts';
+import { AT_BROKER_STATUSES } from './risk-context.ts';
 import type { ExecutionDeps, ExecutionOptions } from './types.ts';
 import { valueDesk, writeEquitySnapshot } from './valuation.ts';
 
@@ -113,12 +114,7 @@ export class Reconciler {
         tx
           .select()
           .from(orders)
-          .where(
-            and(
-              eq(orders.tenantId, tenantId),
-              inArray(orders.status, ['new', 'partially_filled', 'pending_cancel']),
-            ),
-          ),
+          .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...AT_BROKER_STATUSES]))),
       );
       for (const o of ourWorking) {
         const b = open.get(o.clientOrderId);
@@ -137,12 +133,7 @@ export class Reconciler {
       ourOpen: await tx
         .select()
         .from(orders)
-        .where(
-          and(
-            eq(orders.tenantId, tenantId),
-            inArray(orders.status, ['new', 'partially_filled', 'pending_cancel']),
-          ),
-        ),
+        .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...AT_BROKER_STATUSES]))),
     }));
     const positionMismatches: ReconcileReport['positionMismatches'][number][] = [];
     const symbols = new Set([...ours.map((p) => p.symbol), ...brokerPositions.map((p) => p.symbol)]);

@@ -32,6 +32,9 @@ export const WORKING_STATUSES = [
   'unknown',
 ] as const;
 
+/** Working statuses of an order the broker has accepted (what reconciliation compares with it). */
+export const AT_BROKER_STATUSES = ['new', 'partially_filled', 'pending_cancel'] as const;
+
 type InstrumentRow = typeof instruments.$inferSelect & { underlyingSymbol: string | null };
 
 const underlying = alias(instruments, 'underlying');
