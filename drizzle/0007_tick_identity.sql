@@ -1,0 +1,2 @@
+-- Filled in by its change; until then it does nothing.
+SELECT 1;
