@@ -77,7 +77,12 @@ export const backtestSpecSchema = z.strictObject({
   /** Starting cash in the desk's currency. */
   capital: positiveDecimalString.default('100000'),
   /** Seeds everything random (simulation data, tie breaks): same spec + seed = same bytes. */
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(1),
   agent: backtestAgentSchema.default(backtestAgentSchema.parse({})),
   execution: backtestExecutionSchema.default(backtestExecutionSchema.parse({})),
   /**
