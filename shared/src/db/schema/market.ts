@@ -1,5 +1,7 @@
+import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   date,
   doublePrecision,
   index,
@@ -196,3 +198,22 @@ const barColumns = {
 };
 export const bars1s = pgView('bars_1s', barColumns).existing();
 export const bars1m = pgView('bars_1m', barColumns).existing();
+
+/**
+ * The model registry (migration 0011): every signal model the engine has scored with, the hash of
+ * its training data, its metrics and the evaluation harness's results
+ * (shared/src/schemas/signal-quality.ts). Market-wide like `signals`; at most one row is active.
+ */
+export const signalModels = pgTable(
+  'signal_models',
+  {
+    version: text('version').primaryKey(),
+    createdAt: createdAt(),
+    trainingDataHash: text('training_data_hash').notNull(),
+    params: jsonb('params').notNull().default(sql`'{}'::jsonb`),
+    metrics: jsonb('metrics').notNull().default(sql`'{}'::jsonb`),
+    evaluation: jsonb('evaluation'),
+    active: boolean('active').notNull().default(false),
+  },
+  (t) => [uniqueIndex('signal_models_one_active').on(t.active).where(sql`${t.active}`)],
+);
