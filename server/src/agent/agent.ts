@@ -1,3 +1,4 @@
+import type { Decider, DecisionInput } from '@aegis/shared/agent/decider';
 import type { Bus } from '@aegis/shared/bus/types';
 import { proposals, tenants } from '@aegis/shared/db';
 import type { Logger } from '@aegis/shared/logging';
@@ -17,7 +18,6 @@ import {
 } from '../proposals/store.ts';
 import type { ProposalWorkflow } from '../proposals/workflow.ts';
 import type { DecisionStreams } from '../signals/streams.ts';
-import type { Decider, DecisionInput } from './decider.ts';
 import { loadDeskSnapshot } from './desk-snapshot.ts';
 import { agentCovers, readAgentSettings } from './settings.ts';
 

@@ -1,9 +1,9 @@
 import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import type { DeskSnapshot, RiskPreset } from '@aegis/shared/agent/decider';
 import { instruments, positions, tradeOutcomes } from '@aegis/shared/db';
 import { and, eq, gte } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
 import { loadLimits } from '../execution/risk-context.ts';
-import type { DeskSnapshot, RiskPreset } from './decider.ts';
 
 /**
  * The desk as the agent sees it when deciding: open positions, the effective limits for the

@@ -1,4 +1,7 @@
 import { hostname } from 'node:os';
+import type { Decider } from '@aegis/shared/agent/decider';
+import { OpenAIDecider } from '@aegis/shared/agent/openai-decider';
+import { RuleDecider } from '@aegis/shared/agent/rule-decider';
 import type { Bus } from '@aegis/shared/bus/types';
 import { tenants } from '@aegis/shared/db';
 import type { Logger } from '@aegis/shared/logging';
@@ -10,9 +13,6 @@ import { type OrderExecutor, ProposalWorkflow } from '../proposals/workflow.ts';
 import { SignalConsumer } from '../signals/consumer.ts';
 import { type DecisionStreams, decisionStreams } from '../signals/streams.ts';
 import { DecisionAgent } from './agent.ts';
-import type { Decider } from './decider.ts';
-import { OpenAIDecider } from './openai-decider.ts';
-import { RuleDecider } from './rule-decider.ts';
 
 /**
  * The decision path's long-lived parts, one per server instance: stream names, the signal

@@ -1,10 +1,10 @@
+import type { DecisionOutcome } from '@aegis/shared/agent/decider';
 import { proposals } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import type { ProposalStatus, ProposalView, Rationale, TradeProposal } from '@aegis/shared/schemas/proposal';
 import { and, desc, eq, inArray, lt, lte, or, type SQL } from 'drizzle-orm';
-import type { DecisionOutcome } from '../agent/decider.ts';
 import type { Tx } from '../db/database.ts';
 import { trimDecimal } from '../signals/service.ts';
 

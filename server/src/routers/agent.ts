@@ -1,3 +1,4 @@
+import { OpenAIDecider } from '@aegis/shared/agent/openai-decider';
 import { agentSettings } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
 import { instrumentSymbol } from '@aegis/shared/schemas/order';
@@ -6,7 +7,6 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import type { AgentStatusEvent } from '../agent/agent.ts';
 import { type ChatSubject, modelAnswer, ruleAnswer } from '../agent/chat.ts';
-import { OpenAIDecider } from '../agent/openai-decider.ts';
 import { streamsOf } from '../agent/runtime.ts';
 import { DEFAULT_AGENT_SETTINGS, readAgentSettings } from '../agent/settings.ts';
 import { audit } from '../audit/service.ts';

@@ -1,4 +1,7 @@
 import { Writable } from 'node:stream';
+import type { DecisionInput } from '@aegis/shared/agent/decider';
+import { OpenAIDecider } from '@aegis/shared/agent/openai-decider';
+import { RuleDecider } from '@aegis/shared/agent/rule-decider';
 import { createLogger } from '@aegis/shared/logging';
 import { DEFAULT_RISK_LIMITS } from '@aegis/shared/risk/governor';
 import type { LessonView } from '@aegis/shared/schemas/lesson';
@@ -6,9 +9,6 @@ import { tradeProposalSchema } from '@aegis/shared/schemas/proposal';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DecisionInput } from '../../src/agent/decider.ts';
-import { OpenAIDecider } from '../../src/agent/openai-decider.ts';
-import { RuleDecider } from '../../src/agent/rule-decider.ts';
 import { OpenAIEmbedder } from '../../src/lessons/embedder.ts';
 import { FakeOpenAI, validAnswer } from './fake-openai.ts';
 

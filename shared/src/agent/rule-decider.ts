@@ -1,9 +1,5 @@
-import { Dec, dec, decStr } from '@aegis/shared/accounting/decimal';
-import {
-  proposalInconsistencies,
-  type TradeProposal,
-  tradeProposalSchema,
-} from '@aegis/shared/schemas/proposal';
+import { Dec, dec, decStr } from '../accounting/decimal.ts';
+import { proposalInconsistencies, type TradeProposal, tradeProposalSchema } from '../schemas/proposal.ts';
 import type { Decider, DecisionInput, DecisionOutcome, RiskPreset } from './decider.ts';
 
 /**

@@ -1,11 +1,7 @@
-import type { Logger } from '@aegis/shared/logging';
-import {
-  proposalInconsistencies,
-  type TradeProposal,
-  tradeProposalSchema,
-} from '@aegis/shared/schemas/proposal';
 import OpenAI from 'openai';
 import { z } from 'zod';
+import type { Logger } from '../logging.ts';
+import { proposalInconsistencies, type TradeProposal, tradeProposalSchema } from '../schemas/proposal.ts';
 import type { Decider, DecisionInput, DecisionOutcome } from './decider.ts';
 
 /**

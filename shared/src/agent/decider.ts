@@ -1,7 +1,7 @@
-import type { RiskLimits } from '@aegis/shared/risk/governor';
-import type { LessonView } from '@aegis/shared/schemas/lesson';
-import type { TradeProposal } from '@aegis/shared/schemas/proposal';
-import type { SignalView } from '@aegis/shared/schemas/signal';
+import type { RiskLimits } from '../risk/governor.ts';
+import type { LessonView } from '../schemas/lesson.ts';
+import type { TradeProposal } from '../schemas/proposal.ts';
+import type { SignalView } from '../schemas/signal.ts';
 
 /**
  * What a decider sees and what it returns. Two implementations produce the same type: the
