@@ -67,3 +67,21 @@ describe('engine config', () => {
     expect(() => loadEngineConfig({ ENGINE_FEED: 'replay' })).toThrow(/ENGINE_REPLAY_FILE/);
   });
 });
+
+describe('replay reruns and batch exits (issue 10)', () => {
+  const replay = { ENGINE_FEED: 'replay', ENGINE_REPLAY_FILE: 'ticks.csv' };
+  it('--from-start and --exit-on-eof set their variables; unknown flags are refused by name', () => {
+    expect(loadEngineConfig(replay).replayFromStart).toBe(false);
+    const c = loadEngineConfig(replay, ['--from-start', '--exit-on-eof']);
+    expect([c.replayFromStart, c.exitOnEof]).toEqual([true, true]);
+    expect(loadEngineConfig({ ...replay, ENGINE_REPLAY_FROM_START: 'true' }).replayFromStart).toBe(true);
+    expect(() => loadEngineConfig(replay, ['--from-strat'])).toThrow(/--from-strat: unknown flag/);
+  });
+  it('ENGINE_EXIT_ON_EOF needs a replay alone (the other feeds never end)', () => {
+    expect(loadEngineConfig({ ...replay, ENGINE_EXIT_ON_EOF: 'true' }).exitOnEof).toBe(true);
+    expect(() =>
+      loadEngineConfig({ ...replay, ENGINE_FEED: 'replay,orderflow', ENGINE_EXIT_ON_EOF: 'true' }),
+    ).toThrow(/ENGINE_EXIT_ON_EOF/);
+    expect(() => loadEngineConfig({ ENGINE_EXIT_ON_EOF: 'true' })).toThrow(ConfigError);
+  });
+});

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { ConfigError, envInt, logLevel, parseConfig } from '@aegis/shared/config';
+import { ConfigError, envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
 import { z } from 'zod';
 
 /**
@@ -62,6 +62,18 @@ const engineEnvObject = z.object({
   ENGINE_REPLAY_FILE: z.string().min(1).optional(),
   /** 0 = full speed, 1 = real time, N = N× real time. */
   ENGINE_REPLAY_SPEED: z.coerce.number().min(0).max(1_000_000).default(1),
+  /**
+   * Replay the file from its first record, ignoring the saved position (`npm run engine --
+   * --from-start` sets it). Without it a rerun resumes where the last run stopped, which for a
+   * finished file is its end: the engine then says so at start rather than silently doing nothing.
+   */
+  ENGINE_REPLAY_FROM_START: envBool(false),
+  /**
+   * Exit (0, after draining and flushing like SIGTERM) when every feed has ended: a replay at the
+   * end of its file, a synthetic feed at its tick limit. For batch replays under a supervisor
+   * that must not restart them (systemd `Restart=on-failure`).
+   */
+  ENGINE_EXIT_ON_EOF: envBool(false),
   ENGINE_SIGNAL_MIN_SCORE: z.coerce.number().min(0).max(1).default(0.6),
   /** Synthetic feed pace in ticks/s; 0 = as fast as the pipeline takes them. */
   ENGINE_TICK_RATE: envInt(10_000, 0, 100_000_000),
@@ -112,6 +124,14 @@ export const engineEnvSchema = engineEnvObject.superRefine((c, ctx) => {
       message: 'required when ENGINE_FEED includes replay',
     });
   }
+  if (c.ENGINE_EXIT_ON_EOF && c.ENGINE_FEED.some((f) => f !== 'replay')) {
+    // Only a replay has an end; a synthetic or orderflow feed would keep the engine up forever.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ENGINE_EXIT_ON_EOF'],
+      message: 'needs ENGINE_FEED=replay alone (the other feeds never end)',
+    });
+  }
   if (c.ENGINE_SHARDS > c.ENGINE_SYMBOLS) {
     ctx.addIssue({ code: 'custom', path: ['ENGINE_SHARDS'], message: 'must not exceed ENGINE_SYMBOLS' });
   }
@@ -138,6 +158,8 @@ export interface EngineConfig {
   readonly modelPath: string | undefined;
   readonly replayFile: string | undefined;
   readonly replaySpeed: number;
+  readonly replayFromStart: boolean;
+  readonly exitOnEof: boolean;
   readonly signalMinScore: number;
   readonly tickRate: number;
   readonly streamPrefix: string;
@@ -176,6 +198,8 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     modelPath: e.ENGINE_MODEL_PATH,
     replayFile: e.ENGINE_REPLAY_FILE,
     replaySpeed: e.ENGINE_REPLAY_SPEED,
+    replayFromStart: e.ENGINE_REPLAY_FROM_START,
+    exitOnEof: e.ENGINE_EXIT_ON_EOF,
     signalMinScore: e.ENGINE_SIGNAL_MIN_SCORE,
     tickRate: e.ENGINE_TICK_RATE,
     streamPrefix: e.ENGINE_STREAM_PREFIX,
@@ -202,8 +226,28 @@ function unknownEngineVars(env: Record<string, string | undefined>): string[] {
   return Object.keys(env).filter((k) => k.startsWith('ENGINE_') && !known.has(k));
 }
 
-/** Parses the environment (default `process.env`) once; throws ConfigError listing every issue. */
-export function loadEngineConfig(env: Record<string, string | undefined> = process.env): EngineConfig {
+/** Command-line flags of `npm run engine -- …`, as the variables they stand for. */
+const CLI_FLAGS: Readonly<Record<string, readonly [string, string]>> = {
+  '--from-start': ['ENGINE_REPLAY_FROM_START', 'true'],
+  '--exit-on-eof': ['ENGINE_EXIT_ON_EOF', 'true'],
+};
+
+/**
+ * Parses the environment (default `process.env`) and the daemon's flags once; throws ConfigError
+ * listing every issue. A flag wins over its variable.
+ */
+export function loadEngineConfig(
+  envIn: Record<string, string | undefined> = process.env,
+  argv: readonly string[] = [],
+): EngineConfig {
+  const env = { ...envIn };
+  const badFlags: string[] = [];
+  for (const arg of argv) {
+    const flag = CLI_FLAGS[arg];
+    if (flag) env[flag[0]] = flag[1];
+    else badFlags.push(`${arg}: unknown flag (known: ${Object.keys(CLI_FLAGS).join(', ')})`);
+  }
+  if (badFlags.length > 0) throw new ConfigError('engine', badFlags);
   const unknown = unknownEngineVars(env).map((name) => `${name}: unknown engine variable (a typo?)`);
   try {
     const parsed = parseConfig('engine', engineEnvSchema, env);

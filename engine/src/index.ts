@@ -348,19 +348,32 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
         ),
       );
     } else if (name === 'replay') {
-      const resumeFrom = cursors.get(`feed:replay:${config.replayFile}`) ?? null;
-      feeds.push(
-        new ReplayFeed(
-          {
-            path: config.replayFile as string,
-            speed: config.replaySpeed,
-            symbolTable,
-            malformed,
-            resumeFrom,
-          },
-          scratch,
-        ),
+      const saved = cursors.get(`feed:replay:${config.replayFile}`) ?? null;
+      if (saved && config.replayFromStart) {
+        log.warn(
+          { file: config.replayFile, saved },
+          'engine: replay starts from the first record (--from-start)',
+        );
+      }
+      const replay = new ReplayFeed(
+        {
+          path: config.replayFile as string,
+          speed: config.replaySpeed,
+          symbolTable,
+          malformed,
+          resumeFrom: config.replayFromStart ? null : saved,
+        },
+        scratch,
       );
+      if (replay.resumesAtEnd()) {
+        // Loud on purpose: a rerun of a finished file otherwise "works" and processes nothing.
+        log.warn(
+          { file: config.replayFile, position: saved },
+          'engine: the replay file was already replayed to its end; nothing to replay. ' +
+            'Start with `npm run engine -- --from-start` (ENGINE_REPLAY_FROM_START=true) to replay it again',
+        );
+      }
+      feeds.push(replay);
     } else {
       feeds.push(
         new OrderflowStreamFeed(
@@ -379,7 +392,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   }
   for (const f of feeds) {
     const resumed = cursors.get(cursorName(f, config));
-    if (resumed)
+    if (resumed && !(f.name === 'replay' && config.replayFromStart))
       log.info({ feed: f.name, position: resumed }, 'engine: feed resumes from its durable position');
   }
   const feedRuns = feeds.map((f) =>

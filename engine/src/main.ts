@@ -25,7 +25,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-const config = loadEngineConfig();
+const config = loadEngineConfig(undefined, process.argv.slice(2));
 const log = createLogger({ name: 'aegis-engine', level: config.logLevel });
 
 process.on('uncaughtException', (err) => {
@@ -71,3 +71,13 @@ const shutdown = async (signal: string) => {
 };
 onSignal = (signal) => void shutdown(signal);
 if (requested) void shutdown(requested);
+// ENGINE_EXIT_ON_EOF: a batch replay ends like a SIGTERM (drain, flush, exit 0) once it is done.
+if (config.exitOnEof) {
+  void engine.feedsDone.then(() => {
+    log.info(
+      { file: config.replayFile },
+      'engine: replay reached the end of its file; exiting (ENGINE_EXIT_ON_EOF)',
+    );
+    void shutdown('end of file');
+  });
+}

@@ -147,6 +147,11 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
   if (w) {
     m.counter('aegis_engine_ticks_persisted_total', 'Ticks committed to the ticks table', w.ticksPersisted);
     m.counter(
+      'aegis_engine_ticks_duplicate_total',
+      'Ticks the ticks table already held (same symbol, time and sequence), refused by its key',
+      w.ticksDuplicate,
+    );
+    m.counter(
       'aegis_engine_features_persisted_total',
       'Feature rows committed (sampled)',
       w.featuresPersisted,

@@ -235,3 +235,67 @@ describe('replay', () => {
     await expect(replay(path)).rejects.toThrow(/header/);
   });
 });
+
+describe('venue formats and reruns (issue 10: data fidelity)', () => {
+  const idOf = () => 0;
+  it('takes nanosecond timestamps (ISO with 9 digits and integer ns) and truncates them to µs', () => {
+    const t = createTickRecord();
+    expect(parseCsvLine('2026-01-02T03:04:05.123456789Z,X,1,trade,buy,10,1,,,,', idOf, t)).toBeNull();
+    expect(t.tsEventUs).toBe(Date.parse('2026-01-02T03:04:05Z') * 1000 + 123456);
+    // 1767322800123456789 ns: beyond 2^53, so a double would already have rounded it.
+    expect(parseCsvLine('1767322800123456789,X,1,trade,buy,10,1,,,,', idOf, t)).toBeNull();
+    expect(t.tsEventUs).toBe(1767322800123456);
+    // µs integers stay µs.
+    expect(parseCsvLine('1767322800123456,X,1,trade,buy,10,1,,,,', idOf, t)).toBeNull();
+    expect(t.tsEventUs).toBe(1767322800123456);
+    expect(parseCsvLine('2026-01-02T03:04:05.1234567891Z,X,1,trade,buy,10,1,,,,', idOf, t)).toBe('timestamp');
+  });
+
+  it('takes B/S aggressor codes and T/Q kinds in any case', () => {
+    const t = createTickRecord();
+    expect(parseCsvLine('1767322800000000,X,1,T,B,10,1,,,,', idOf, t)).toBeNull();
+    expect([t.kind, t.aggressor]).toEqual([1, 1]);
+    expect(parseCsvLine('1767322800000000,X,2,t,s,10,1,,,,', idOf, t)).toBeNull();
+    expect([t.kind, t.aggressor]).toEqual([1, -1]);
+    expect(parseCsvLine('1767322800000000,X,3,Q,,10,0,9.9,10.1,5,5', idOf, t)).toBeNull();
+    expect(t.kind).toBe(2);
+    expect(parseCsvLine('1767322800000000,X,4,trade,X,10,1,,,,', idOf, t)).toBe('aggressor');
+  });
+
+  it('knows when a saved position is the end of the file (a rerun would replay nothing)', async () => {
+    const list = ticks(50);
+    for (const [kind, write] of [
+      ['csv', writeCsv],
+      ['bin', writeBin],
+    ] as const) {
+      const path = join(dir, `rerun.${kind}`);
+      write(path, list, names(4));
+      const first = await replay(path);
+      expect(first.got).toHaveLength(50);
+      const end = first.feed.position();
+      const again = new ReplayFeed(
+        {
+          path,
+          speed: 0,
+          symbolTable: new SymbolTable({ capacity: 10, shards: 1 }),
+          malformed: new MalformedRecords(log),
+          resumeFrom: end,
+        },
+        createTickRecord(),
+      );
+      expect(again.resumesAtEnd()).toBe(true);
+      expect((await replay(path, end)).got).toHaveLength(0);
+      const fresh = new ReplayFeed(
+        {
+          path,
+          speed: 0,
+          symbolTable: new SymbolTable({ capacity: 10, shards: 1 }),
+          malformed: new MalformedRecords(log),
+          resumeFrom: null,
+        },
+        createTickRecord(),
+      );
+      expect(fresh.resumesAtEnd()).toBe(false);
+    }
+  });
+});

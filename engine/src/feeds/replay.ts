@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { TICK } from '../ring/layout.ts';
 import { FEED_BATCH, type Feed, sleep, yieldToEventLoop } from './feed.ts';
 import type { MalformedRecords } from './malformed.ts';
@@ -63,6 +63,28 @@ export class ReplayFeed implements Feed {
   async commit(): Promise<void> {}
   stop(): void {
     this.#stopped = true;
+  }
+
+  /**
+   * Whether the saved position is already at (or past) the end of the file: the run would replay
+   * nothing. The engine says so at start (a rerun of a finished file is almost always a mistake)
+   * and `--from-start` / ENGINE_REPLAY_FROM_START replays it again.
+   */
+  resumesAtEnd(): boolean {
+    if (!this.#resumeFrom) return false;
+    const fd = openSync(this.#o.path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const magic = new Uint8Array(4);
+      const n = readSync(fd, magic, 0, 4, 0);
+      if (n === 4 && new DataView(magic.buffer).getUint32(0, true) === TICK_FILE_MAGIC) {
+        const header = readHeader(fd);
+        return header.dataOffset + parsePosition(this.#resumeFrom, 'bin') * TICK.bytes >= size;
+      }
+      return parsePosition(this.#resumeFrom, 'csv') >= size;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async run(sink: TickSink): Promise<void> {

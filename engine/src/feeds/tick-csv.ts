@@ -6,15 +6,18 @@ import { MALFORMED, type MalformedKind, parseDecimal, type TickRecord, validateT
  *   ts,symbol,seq,kind,aggressor,price,size,bid,ask,bid_size,ask_size
  *   2026-01-01T00:00:00.000125Z,AAPL,1,trade,buy,187.25,100,187.24,187.25,300,200
  *
- * - ts: ISO 8601 with up to 6 fractional digits and a zone (Z or ±hh:mm), or integer µs since
- *   the epoch; written as ISO with exactly 6 digits (lossless).
- * - kind: trade | quote (or 1 | 2); aggressor: buy | sell | empty (or 1 | -1 | 0).
+ * - ts: ISO 8601 with up to 9 fractional digits and a zone (Z or ±hh:mm), or an integer count
+ *   since the epoch: up to 16 digits are µs, 17 to 19 digits are ns (venues' native precision).
+ *   The engine keeps µs: nanoseconds are truncated toward the past (a tick is never dated later
+ *   than it happened). Written as ISO with exactly 6 digits (lossless at µs).
+ * - kind: trade | quote (or 1 | 2, T | Q); aggressor: buy | sell | B | S (buyer / seller
+ *   initiated, any case) | empty (or 1 | -1 | 0).
  * - bid/ask/sizes: empty = unknown (0). Numbers are written in shortest round-trip form.
  * Text is the interchange format; the binary `.ticks` file is the fast replay path.
  */
 export const CSV_HEADER = 'ts,symbol,seq,kind,aggressor,price,size,bid,ask,bid_size,ask_size';
 const FIELD_COUNT = 11;
-const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})$/;
+const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
 /** `symbolIdOf` maps a symbol to its id (interning it) or returns -1. */
 export function parseCsvLine(
@@ -77,11 +80,13 @@ export function formatCsvLine(t: TickRecord, symbol: string): string {
 export function parseTimestampUs(text: string): number | null {
   const s = text.trim();
   if (/^\d{1,16}$/.test(s)) return Number(s);
+  // ns since the epoch exceed 2^53: drop the last three digits as text, never through a double.
+  if (/^\d{17,19}$/.test(s)) return Number(s.slice(0, -3));
   const m = ISO.exec(s);
   if (!m) return null;
   const ms = Date.parse(`${m[1]}${m[3]}`);
   if (Number.isNaN(ms)) return null;
-  const frac = (m[2] ?? '').padEnd(6, '0');
+  const frac = (m[2] ?? '').padEnd(6, '0').slice(0, 6);
   return ms * 1000 + Number(frac);
 }
 
@@ -101,11 +106,13 @@ function parseOptional(s: string): number {
 }
 
 function parseKind(s: string): number | null {
-  switch (s.trim()) {
+  switch (s.trim().toLowerCase()) {
     case 'trade':
+    case 't':
     case '1':
       return 1;
     case 'quote':
+    case 'q':
     case '2':
       return 2;
     default:
@@ -114,12 +121,14 @@ function parseKind(s: string): number | null {
 }
 
 function parseAggressor(s: string): number | null {
-  switch (s.trim()) {
+  switch (s.trim().toLowerCase()) {
     case 'buy':
+    case 'b':
     case '1':
     case '+1':
       return 1;
     case 'sell':
+    case 's':
     case '-1':
       return -1;
     case '':

@@ -186,19 +186,22 @@ export class SignalPublisher {
     const halted = this.#o.halted?.() ?? false;
     if (sql) {
       try {
-        const rows = signals.map((s) => ({
-          id: s.id,
-          ts: new Date(s.tsSignalUs / 1000),
-          ts_event: new Date(s.tsEventUs / 1000),
-          symbol: s.symbol,
-          direction: s.direction,
-          pattern: s.pattern,
-          score: s.score,
-          price: String(s.price),
-          features: sanitizeFeatures(s.features),
-          model_version: modelVersion,
-        }));
-        await sql`insert into signals ${sql(rows as never)} on conflict do nothing`;
+        // Times go as ISO text with µs and are cast in SQL: a signal must trace back to its tick
+        // (at ~90 ticks per ms only the µs event time does that), and postgres.js serializes a
+        // timestamptz parameter through a JS Date, which keeps milliseconds only.
+        const col = <T>(f: (s: SignalOut) => T): T[] => signals.map(f);
+        await sql`
+          insert into signals (id, ts, ts_event, symbol, direction, pattern, score, price, features, model_version)
+          select id, ts::timestamptz, ts_event::timestamptz, symbol, direction, pattern, score,
+                 price::numeric, features::jsonb, ${modelVersion}
+          from unnest(
+            ${col((s) => s.id)}::uuid[], ${col((s) => isoMicros(s.tsSignalUs))}::text[],
+            ${col((s) => isoMicros(s.tsEventUs))}::text[], ${col((s) => s.symbol)}::text[],
+            ${col((s) => s.direction)}::text[], ${col((s) => s.pattern)}::text[],
+            ${col((s) => s.score)}::float8[], ${col((s) => String(s.price))}::text[],
+            ${col((s) => JSON.stringify(sanitizeFeatures(s.features)))}::text[]
+          ) as r(id, ts, ts_event, symbol, direction, pattern, score, price, features)
+          on conflict do nothing`;
       } catch (err) {
         this.persistErrors++;
         throw err;

@@ -68,6 +68,11 @@ export const WRITER_STAT = {
   flushTimeouts: 12,
   /** Times the writer replaced its connection. */
   reconnects: 13,
+  /**
+   * Ticks refused because the table already held them (key symbol, ts, seq: the same file
+   * replayed twice, two engines on one feed). Counted in ticksPersisted too: they are stored.
+   */
+  ticksDuplicate: 14,
   WORDS: 16,
 } as const;
 
@@ -101,9 +106,13 @@ interface FlushAttempt {
   pid: number | null;
   /** Set when the caller gave up on it (deadline): a late success must not apply it twice. */
   abandoned: boolean;
+  /** Ticks of the batch the table already held (refused by the tick key). */
+  duplicates: number;
 }
 
 const CHUNK_ROWS = 2048;
+/** SQLSTATE unique_violation. */
+const UNIQUE_VIOLATION = '23505';
 const TICK_COLUMNS = 'ts, ts_ingest, symbol, seq, kind, price, size, bid, ask, bid_size, ask_size, aggressor';
 const FEATURE_COLUMNS =
   'ts, symbol, ema_fast, ema_slow, vwap, realized_vol, order_flow_imbalance, micro_price, spread_z, momentum';
@@ -235,6 +244,7 @@ export class TimescaleWriter {
       t0: performance.now(),
       pid: null,
       abandoned: false,
+      duplicates: 0,
     };
     // In doubt from the moment the transaction may reach COMMIT until its reply is in.
     this.#inDoubt = attempt;
@@ -244,8 +254,7 @@ export class TimescaleWriter {
         const [me] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
         attempt.pid = me?.pid ?? null;
         if (rows > 0) {
-          const w = await copyIn(tx, `COPY ticks (${TICK_COLUMNS}) FROM STDIN`);
-          await pipeline(Readable.from(this.#tickChunks(starts, ends, tsIngestUs)), w);
+          attempt.duplicates = await this.#copyTicks(tx, starts, ends, tsIngestUs, rows);
         }
         if (features.length > 0) {
           const w = await copyIn(tx, `COPY features (${FEATURE_COLUMNS}) FROM STDIN`);
@@ -269,12 +278,44 @@ export class TimescaleWriter {
     return { rows, checkpoint: attempt.checkpoint };
   }
 
+  /**
+   * COPY the ticks straight into `ticks` (the fast path: one pass, no staging) under a
+   * savepoint. If the table already holds one of them (unique key symbol, ts, seq; 23505), the
+   * batch goes again through a temporary table and INSERT … ON CONFLICT DO NOTHING, which keeps
+   * the new ticks and refuses the known ones. Returns the number refused.
+   */
+  async #copyTicks(
+    tx: TransactionSql,
+    starts: number[],
+    ends: number[],
+    tsIngestUs: number,
+    rows: number,
+  ): Promise<number> {
+    try {
+      await tx.savepoint(async (sp) => {
+        const w = await copyIn(sp, `COPY ticks (${TICK_COLUMNS}) FROM STDIN`);
+        await pipeline(Readable.from(this.#tickChunks(starts, ends, tsIngestUs)), w);
+      });
+      return 0;
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    }
+    await tx.unsafe('CREATE TEMP TABLE IF NOT EXISTS ticks_in (LIKE ticks) ON COMMIT DELETE ROWS');
+    const w = await copyIn(tx, `COPY ticks_in (${TICK_COLUMNS}) FROM STDIN`);
+    await pipeline(Readable.from(this.#tickChunks(starts, ends, tsIngestUs)), w);
+    const inserted = await tx.unsafe(
+      `INSERT INTO ticks (${TICK_COLUMNS}) SELECT ${TICK_COLUMNS} FROM ticks_in ON CONFLICT DO NOTHING`,
+    );
+    return rows - inserted.count;
+  }
+
   /** The effects of a committed attempt: ring cursors, stats, committed positions, samples. */
   #apply(a: FlushAttempt): void {
     const { tickRings, consumer, stats } = this.#o;
     for (let i = 0; i < tickRings.length; i++)
       (tickRings[i] as RingBuffer).commit(consumer, a.ends[i] as number);
     stats[WRITER_STAT.ticksPersisted]! += a.rows;
+    stats[WRITER_STAT.ticksDuplicate]! += a.duplicates;
     stats[WRITER_STAT.featuresPersisted]! += a.features;
     stats[WRITER_STAT.flushes]! += 1;
     stats[WRITER_STAT.lastFlushRows] = a.rows;

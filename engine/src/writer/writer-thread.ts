@@ -41,6 +41,8 @@ export interface WriterStats {
   /** Flushes abandoned at their deadline. */
   readonly flushTimeouts: number;
   readonly reconnects: number;
+  /** Ticks refused as already stored (timescale-writer.ts WRITER_STAT.ticksDuplicate). */
+  readonly ticksDuplicate: number;
   /** The writer's last database round trip succeeded. */
   readonly dbConnected: boolean;
   /** Ticks in the rings not yet persisted. */
@@ -194,6 +196,7 @@ export function startWriterThread(o: WriterThreadOptions): WriterThreadHandle {
         ticksInDoubt: stats[WRITER_STAT.ticksInDoubt] as number,
         flushTimeouts: stats[WRITER_STAT.flushTimeouts] as number,
         reconnects: stats[WRITER_STAT.reconnects] as number,
+        ticksDuplicate: stats[WRITER_STAT.ticksDuplicate] as number,
         dbConnected: stats[WRITER_STAT.dbConnected] === 1,
         backlog: backlog(),
         lagSeconds: oldest && backlog() > 0 ? (Date.now() - oldest.atMs) / 1000 : 0,

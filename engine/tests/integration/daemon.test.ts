@@ -24,8 +24,8 @@ interface Daemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function spawnDaemon(env: Record<string, string>): Daemon {
-  const child = spawn(NODE, [MAIN], {
+function spawnDaemon(env: Record<string, string>, args: readonly string[] = []): Daemon {
+  const child = spawn(NODE, [MAIN, ...args], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -145,8 +145,17 @@ describe('engine daemon', () => {
     expect(entry?.fields.halted).toBe('false'); // no kill switch engaged
     // the server's intake schema accepts what the engine writes
     expect(signalStreamEntrySchema.safeParse(entry?.fields).error).toBeUndefined();
-    const [row] = await sql`select symbol, pattern from signals where id = ${entry?.fields.id as string}`;
-    expect(row).toEqual({ symbol: entry?.fields.symbol, pattern: entry?.fields.pattern });
+    const [row] = await sql`select symbol, pattern,
+        to_char(ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ts,
+        to_char(ts_event at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ts_event
+      from signals where id = ${entry?.fields.id as string}`;
+    // Stored to the µs, as the stream carries them (not truncated to ms).
+    expect(row).toEqual({
+      symbol: entry?.fields.symbol,
+      pattern: entry?.fields.pattern,
+      ts: entry?.fields.tsSignal,
+      ts_event: entry?.fields.tsEvent,
+    });
 
     const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(ready.status).toBe(200);
@@ -217,5 +226,42 @@ describe('engine daemon', () => {
     expect(distinct).toBe(FIXTURE_TICKS);
     const [final] = await sql`select position from engine_cursors`;
     expect(final?.position).toBe(`bin:${FIXTURE_TICKS}`);
+  });
+
+  it('a finished replay: exits on EOF, says so on a rerun, --from-start replays and the tick key refuses the copies', async () => {
+    await sql`truncate ticks, features, signals, engine_cursors`;
+    const env = {
+      DATABASE_URL: db.appUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      ENGINE_STREAM_PREFIX: prefix,
+      ENGINE_FEED: 'replay',
+      ENGINE_REPLAY_FILE: FIXTURE_PATH,
+      ENGINE_REPLAY_SPEED: '0',
+      ENGINE_SYMBOLS: '12',
+      ENGINE_SHARDS: '2',
+      ENGINE_WORKERS: '1',
+      ENGINE_WRITER_FLUSH_MS: '50',
+      ENGINE_EXIT_ON_EOF: 'true',
+    };
+    const first = spawnDaemon(env);
+    children.push(first.child);
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(first.lines.some((l) => String(l.msg).includes('reached the end of its file'))).toBe(true);
+    expect(await count(sql, 'ticks')).toBe(FIXTURE_TICKS);
+
+    // A rerun resumes at the end: nothing to do, and it says so instead of silently idling.
+    const rerun = spawnDaemon(env);
+    children.push(rerun.child);
+    expect(await rerun.exited).toEqual({ code: 0, signal: null });
+    const warning = rerun.lines.find((l) => String(l.msg).includes('already replayed to its end'));
+    expect(warning).toMatchObject({ level: 'warn', position: `bin:${FIXTURE_TICKS}` });
+
+    // --from-start replays the whole file; the table already holds every tick and keeps one copy.
+    const again = spawnDaemon(env, ['--from-start']);
+    children.push(again.child);
+    expect(await again.exited).toEqual({ code: 0, signal: null });
+    const exit = again.lines.find((l) => l.msg === 'engine: exit') as Record<string, number> | undefined;
+    expect(exit?.ticksIn).toBe(FIXTURE_TICKS);
+    expect(await count(sql, 'ticks')).toBe(FIXTURE_TICKS);
   });
 });

@@ -56,8 +56,9 @@ export function trimDecimal(s: string): string {
 
 /**
  * Stores a signal from the stream unless it is there already. The engine's writer inserts the
- * same ids with the signal time truncated to milliseconds; the same truncation here keeps one
- * row per signal (primary key (id, ts)), and the NOT EXISTS covers a differently rounded ts.
+ * same ids with the same µs signal time (one row per signal: primary key (id, ts)); the NOT
+ * EXISTS covers rows an older engine wrote with the time truncated to milliseconds. The times are
+ * cast from text: a timestamptz parameter would be serialized through a JS Date (ms only).
  */
 export async function storeSignal(
   tx: Queryable,
@@ -66,7 +67,7 @@ export async function storeSignal(
   const features = JSON.stringify(s.features);
   const inserted = (await tx.execute(sql`
     insert into signals (id, ts, ts_event, symbol, direction, pattern, score, price, features, model_version)
-    select ${s.id}::uuid, date_trunc('milliseconds', ${s.tsSignal}::timestamptz), ${s.tsEvent}::timestamptz,
+    select ${s.id}::uuid, ${s.tsSignal}::text::timestamptz, ${s.tsEvent}::text::timestamptz,
            ${s.symbol}, ${s.direction}, ${s.pattern}, ${s.score}, ${s.price ?? null}::numeric, ${features}::jsonb,
            ${s.modelVersion}
      where not exists (select 1 from signals where id = ${s.id}::uuid

@@ -31,7 +31,8 @@ const countRows = async (id: string) =>
 describe('signals from the engine stream', () => {
   it('are stored once, even when the engine wrote the row first, and acknowledged after the commit', async () => {
     const sig = engineSignal();
-    // The engine's own writer inserts the row (ms-truncated time) before publishing.
+    // The engine's own writer inserts the row before publishing (here as an older engine did,
+    // with the time truncated to ms: the server still keeps one row).
     await t.owner`insert into signals (id, ts, ts_event, symbol, direction, pattern, score, price, features, model_version)
       values (${sig.id}, ${new Date(sig.tsSignal.replace(/(\.\d{3})\d+Z$/, '$1Z'))}, ${sig.tsEvent}, ${sig.symbol}, 'long', 'breakout', 0.83, 50010.5, ${sig.features}::jsonb, 'test-model-1')`;
     await bus().xadd(signalsStream, sig);
@@ -48,6 +49,9 @@ describe('signals from the engine stream', () => {
     const got = await admin.signals.get.query({ id: fresh.id });
     expect(got.signal).toMatchObject({
       id: fresh.id,
+      // µs end to end: the stream's times come back exactly, not truncated to ms.
+      tsSignal: fresh.tsSignal,
+      tsEvent: fresh.tsEvent,
       symbol: 'ETH-USD',
       direction: 'short',
       pattern: 'absorption',

@@ -72,7 +72,8 @@ export const ticks = pgTable(
     /** +1 buyer-initiated, -1 seller-initiated, 0 unknown. */
     aggressor: smallint('aggressor').notNull().default(0),
   },
-  (t) => [index('ticks_symbol_ts_idx').on(t.symbol, t.ts)],
+  // The tick's identity (migration 0007): refuses the same tick twice; serves (symbol, ts) reads.
+  (t) => [uniqueIndex('ticks_identity_idx').on(t.symbol, t.ts, t.seq)],
 );
 
 /** Normalized order-flow snapshots ingested by a desk (trades, top of book, depth deltas). */
