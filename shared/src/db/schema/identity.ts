@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   check,
+  doublePrecision,
   index,
   inet,
   integer,
@@ -210,6 +211,11 @@ export const agentSettings = pgTable('agent_settings', {
     .notNull()
     .default('conservative'),
   proposalTtlSeconds: integer('proposal_ttl_seconds').notNull().default(300),
+  /** No opposite-side proposal on an instrument sooner, unless its stop or target was hit (0010). */
+  minHoldingSeconds: integer('min_holding_seconds').notNull().default(300),
+  /** The proposal token bucket (shared/src/agent/proposal-gate.ts); null = full. */
+  proposalTokens: doublePrecision('proposal_tokens'),
+  proposalTokensAt: tstz('proposal_tokens_at'),
   /** Cleared by the loss-streak circuit breaker or a reconciliation mismatch; a human re-enables. */
   automationEnabled: boolean('automation_enabled').notNull().default(true),
   automationDisabledReason: text('automation_disabled_reason'),

@@ -72,6 +72,8 @@ export const proposals = pgTable(
   },
   (t) => [
     index('proposals_tenant_status_idx').on(t.tenantId, t.status, t.createdAt),
+    /** The agent's per-instrument history (pending, last proposal): 0010. */
+    index('proposals_tenant_symbol_idx').on(t.tenantId, t.symbol, t.createdAt),
     check('proposals_risk_score_check', sql`${t.riskScore} between 0 and 100`),
   ],
 );
@@ -313,4 +315,28 @@ export const lessons = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('lessons_tenant_idx').on(t.tenantId, t.createdAt)],
+);
+
+/**
+ * Signals the decision agent let go without a proposal, with the gate's code and a reason naming
+ * its numbers (shared/src/schemas/agent-skip.ts); one per desk and signal, kept 7 days (0010).
+ */
+export const agentSkips = pgTable(
+  'agent_skips',
+  {
+    id: pkId(),
+    tenantId: tenantId(),
+    signalId: uuid('signal_id').notNull(),
+    symbol: text('symbol').notNull(),
+    direction: text('direction', { enum: ['long', 'short'] }).notNull(),
+    score: doublePrecision('score').notNull(),
+    code: text('code').notNull(),
+    reason: text('reason').notNull(),
+    details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('agent_skips_signal_key').on(t.tenantId, t.signalId),
+    index('agent_skips_tenant_created_idx').on(t.tenantId, t.createdAt),
+  ],
 );
