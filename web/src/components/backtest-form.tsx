@@ -1,0 +1,368 @@
+import {
+  type BacktestAgent,
+  type BacktestSpecInput,
+  backtestAgentSchema,
+  backtestDataSchema,
+  backtestExecutionSchema,
+  backtestSpecSchema,
+} from '@aegis/shared/schemas/backtest';
+import { createSignal, type JSX, Show } from 'solid-js';
+import { fieldErrorsOf } from '../lib/field-errors.ts';
+import { errorMessageOf } from '../lib/trpc.ts';
+import { ErrorAlert } from './error-alert.tsx';
+
+/** The shared schema's defaults, shown in the form (one place per fact). */
+const EXECUTION = backtestExecutionSchema.parse({});
+const AGENT = backtestAgentSchema.parse({});
+const DEFAULT_SIM = backtestDataSchema.parse({ kind: 'simulation' }) as { symbols: number; ticks: number };
+const DEFAULT_CAPITAL = backtestSpecSchema.shape.capital.parse(undefined);
+
+/** Every field key the server may name (dotted paths of BacktestSpec), for errors beside inputs. */
+const FIELDS = new Set([
+  'name',
+  'instruments',
+  'data',
+  'data.kind',
+  'data.from',
+  'data.to',
+  'data.symbols',
+  'data.ticks',
+  'capital',
+  'seed',
+  'agent.decider',
+  'agent.riskPreset',
+  'agent.maxProposalsPerHour',
+  'agent.minHoldingSeconds',
+  'execution.feedLatencyUs',
+  'execution.orderLatencyUs',
+  'execution.queuePosition',
+  'execution.takerFeeBps',
+  'execution.makerFeeBps',
+  'execution.minFee',
+  'execution.slippageBps',
+  'detectors',
+  'limits',
+  'persistTicks',
+]);
+
+/** `datetime-local` has no zone: the form says UTC and sends it as UTC. */
+function utcFromLocalInput(value: string): string {
+  return value === '' ? '' : `${value.length === 16 ? `${value}:00` : value}Z`;
+}
+
+/** "cooldownMs=800, breakoutZ=2.5" (or one per line) → { cooldownMs: 800, breakoutZ: 2.5 }. */
+function parseDetectors(text: string): { value: Record<string, number> } | { error: string } {
+  const out: Record<string, number> = {};
+  for (const raw of text.split(/[\n,;]+/)) {
+    const item = raw.trim();
+    if (item === '') continue;
+    const match = /^([A-Za-z0-9_.]{1,64})\s*[=:]\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)$/i.exec(item);
+    if (!match) return { error: `"${item}" is not name=number` };
+    out[match[1]!] = Number(match[2]);
+  }
+  return { value: out };
+}
+
+/**
+ * The form of `backtests.create`: a run's name, instruments, its data (a time range of the ticks
+ * table, or the engine's labelled simulation; tick files are uploaded from the CLI), capital and
+ * seed, the decision agent's settings, execution realism and optional detector overrides.
+ * Empty optional inputs are left out, so the server applies the same defaults as the CLI. The
+ * server validates; each error it names is shown beside its input.
+ */
+export function BacktestForm(props: {
+  submit: (spec: BacktestSpecInput) => Promise<unknown>;
+  disabled?: boolean;
+  disabledReason?: string;
+}) {
+  const [source, setSource] = createSignal<'simulation' | 'ticks_table'>('simulation');
+  const [errors, setErrors] = createSignal<Record<string, string>>({});
+  const [failure, setFailure] = createSignal<string>();
+  const [pending, setPending] = createSignal(false);
+  let form: HTMLFormElement | undefined;
+
+  const read = (): BacktestSpecInput | { error: string; field: string } => {
+    const data = new FormData(form);
+    const text = (key: string) => String(data.get(key) ?? '').trim();
+    const int = (key: string) => (text(key) === '' ? undefined : Number(text(key)));
+    const dec = (key: string) => (text(key) === '' ? undefined : text(key));
+    const detectors = parseDetectors(text('detectors'));
+    if ('error' in detectors) return { error: detectors.error, field: 'detectors' };
+    const spec: BacktestSpecInput = {
+      name: text('name'),
+      instruments: text('instruments')
+        .split(/[\s,]+/)
+        .filter((s) => s !== '')
+        .map((s) => s.toUpperCase()),
+      data:
+        source() === 'simulation'
+          ? { kind: 'simulation', symbols: int('data.symbols'), ticks: int('data.ticks') }
+          : {
+              kind: 'ticks_table',
+              from: utcFromLocalInput(text('data.from')),
+              to: utcFromLocalInput(text('data.to')),
+            },
+      capital: dec('capital'),
+      seed: int('seed'),
+      agent: {
+        riskPreset: text('agent.riskPreset') as BacktestAgent['riskPreset'],
+        maxProposalsPerHour: int('agent.maxProposalsPerHour'),
+        minHoldingSeconds: int('agent.minHoldingSeconds'),
+      },
+      execution: {
+        feedLatencyUs: int('execution.feedLatencyUs'),
+        orderLatencyUs: int('execution.orderLatencyUs'),
+        queuePosition: data.get('execution.queuePosition') === 'on',
+        takerFeeBps: dec('execution.takerFeeBps'),
+        makerFeeBps: dec('execution.makerFeeBps'),
+        minFee: dec('execution.minFee'),
+        slippageBps: dec('execution.slippageBps'),
+      },
+      detectors: detectors.value,
+      persistTicks: data.get('persistTicks') === 'on',
+    };
+    return spec;
+  };
+
+  const onSubmit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    setErrors({});
+    setFailure(undefined);
+    const spec = read();
+    if ('error' in spec) {
+      setErrors({ [spec.field]: spec.error });
+      return;
+    }
+    setPending(true);
+    try {
+      await props.submit(spec);
+    } catch (e) {
+      const byField = fieldErrorsOf(e, FIELDS, { prefix: 'spec.' });
+      setErrors(byField);
+      // A message for the whole form when no input is named (or the error is not about input).
+      if (Object.keys(byField).length === 0) setFailure(errorMessageOf(e));
+      else if (byField['']) setFailure(byField['']);
+      else setFailure('Check the highlighted fields.');
+      // Bring the first invalid input into view for keyboard and screen-reader users.
+      queueMicrotask(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+    } finally {
+      setPending(false);
+    }
+  };
+
+  /** A labelled input with its hint and, when the server named it, its error. */
+  const Field = (p: {
+    name: string;
+    label: string;
+    hint?: string;
+    class?: string;
+    children: (attrs: {
+      id: string;
+      name: string;
+      'aria-invalid': 'true' | undefined;
+      'aria-describedby': string | undefined;
+    }) => JSX.Element;
+  }) => {
+    const id = () => `bt-${p.name.replace(/\./g, '-')}`;
+    const error = () => errors()[p.name];
+    const describedBy = () =>
+      [p.hint ? `${id()}-hint` : '', error() ? `${id()}-error` : ''].filter(Boolean).join(' ') || undefined;
+    return (
+      <div class={`field ${p.class ?? ''}`} data-field={p.name}>
+        <label for={id()}>{p.label}</label>
+        {p.children({
+          id: id(),
+          name: p.name,
+          'aria-invalid': error() ? 'true' : undefined,
+          'aria-describedby': describedBy(),
+        })}
+        <Show when={p.hint}>
+          <span class="field-hint" id={`${id()}-hint`}>
+            {p.hint}
+          </span>
+        </Show>
+        <Show when={error()}>
+          <span class="field-error" id={`${id()}-error`}>
+            {error()}
+          </span>
+        </Show>
+      </div>
+    );
+  };
+
+  return (
+    <form ref={form} class="bt-form" onSubmit={onSubmit} aria-label="New backtest" novalidate>
+      <fieldset class="bt-fieldset">
+        <legend>Run</legend>
+        <Field name="name" label="Name" class="bt-wide">
+          {(a) => (
+            <input {...a} required maxLength={120} autocomplete="off" placeholder="Breakout, 5 bp fees" />
+          )}
+        </Field>
+        <Field
+          name="instruments"
+          label="Instruments"
+          hint="Symbols, comma or space separated"
+          class="bt-wide"
+        >
+          {(a) => <input {...a} autocomplete="off" placeholder="SIM-000, SIM-001" />}
+        </Field>
+        <Field name="capital" label="Capital">
+          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={DEFAULT_CAPITAL} />}
+        </Field>
+        <Field name="seed" label="Seed" hint="Same spec + seed = same result">
+          {(a) => <input {...a} type="number" min="0" step="1" placeholder="1" />}
+        </Field>
+      </fieldset>
+
+      <fieldset class="bt-fieldset">
+        <legend>Data</legend>
+        <div class="bt-wide bt-source" role="radiogroup" aria-label="Data source">
+          <label class="check">
+            <input
+              type="radio"
+              name="data.kind"
+              value="simulation"
+              checked={source() === 'simulation'}
+              onChange={() => setSource('simulation')}
+            />
+            Labelled simulation
+          </label>
+          <label class="check">
+            <input
+              type="radio"
+              name="data.kind"
+              value="ticks_table"
+              checked={source() === 'ticks_table'}
+              onChange={() => setSource('ticks_table')}
+            />
+            Recorded ticks (time range)
+          </label>
+          <span class="field-hint">
+            Tick files (CSV, .ticks): <code>aegis backtest run &lt;file&gt;</code>
+          </span>
+        </div>
+        <Show
+          when={source() === 'simulation'}
+          fallback={
+            <>
+              <Field name="data.from" label="From (UTC)">
+                {(a) => <input {...a} type="datetime-local" step="1" />}
+              </Field>
+              <Field name="data.to" label="To (UTC)">
+                {(a) => <input {...a} type="datetime-local" step="1" />}
+              </Field>
+            </>
+          }
+        >
+          <Field name="data.symbols" label="Simulated symbols">
+            {(a) => (
+              <input
+                {...a}
+                type="number"
+                min="1"
+                max="1000"
+                step="1"
+                placeholder={String(DEFAULT_SIM.symbols)}
+              />
+            )}
+          </Field>
+          <Field name="data.ticks" label="Simulated ticks">
+            {(a) => (
+              <input {...a} type="number" min="1000" step="1000" placeholder={String(DEFAULT_SIM.ticks)} />
+            )}
+          </Field>
+        </Show>
+      </fieldset>
+
+      <fieldset class="bt-fieldset">
+        <legend>Decision agent (rules)</legend>
+        <Field name="agent.riskPreset" label="Risk preset">
+          {(a) => (
+            <select {...a} class="select">
+              <option value="conservative">conservative</option>
+              <option value="balanced" selected={AGENT.riskPreset === 'balanced'}>
+                balanced
+              </option>
+              <option value="aggressive">aggressive</option>
+            </select>
+          )}
+        </Field>
+        <Field name="agent.maxProposalsPerHour" label="Proposals per hour">
+          {(a) => (
+            <input {...a} type="number" min="1" step="1" placeholder={String(AGENT.maxProposalsPerHour)} />
+          )}
+        </Field>
+        <Field name="agent.minHoldingSeconds" label="Min holding (s)" hint="Before an opposite proposal">
+          {(a) => (
+            <input {...a} type="number" min="0" step="1" placeholder={String(AGENT.minHoldingSeconds)} />
+          )}
+        </Field>
+      </fieldset>
+
+      <fieldset class="bt-fieldset">
+        <legend>Execution</legend>
+        <Field name="execution.feedLatencyUs" label="Feed latency (µs)">
+          {(a) => (
+            <input {...a} type="number" min="0" step="1" placeholder={String(EXECUTION.feedLatencyUs)} />
+          )}
+        </Field>
+        <Field name="execution.orderLatencyUs" label="Order latency (µs)">
+          {(a) => (
+            <input {...a} type="number" min="0" step="1" placeholder={String(EXECUTION.orderLatencyUs)} />
+          )}
+        </Field>
+        <Field name="execution.takerFeeBps" label="Taker fee (bps)">
+          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.takerFeeBps} />}
+        </Field>
+        <Field name="execution.makerFeeBps" label="Maker fee (bps)">
+          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.makerFeeBps} />}
+        </Field>
+        <Field name="execution.minFee" label="Min fee per order">
+          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.minFee} />}
+        </Field>
+        <Field name="execution.slippageBps" label="Slippage per level (bps)">
+          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.slippageBps} />}
+        </Field>
+        <label class="check bt-wide">
+          <input type="checkbox" name="execution.queuePosition" checked={EXECUTION.queuePosition} />
+          Queue position: resting orders wait behind the displayed size at their price
+        </label>
+      </fieldset>
+
+      <details class="bt-fieldset bt-advanced">
+        <summary>Detector overrides and options</summary>
+        <Field
+          name="detectors"
+          label="Detector thresholds and cooldowns"
+          hint="name=value, one per line or comma separated; omitted ones keep the engine's defaults"
+          class="bt-wide"
+        >
+          {(a) => (
+            <textarea
+              {...a}
+              class="textarea"
+              rows={3}
+              spellcheck={false}
+              placeholder="breakout.cooldownMs=5000"
+            />
+          )}
+        </Field>
+        <label class="check bt-wide">
+          <input type="checkbox" name="persistTicks" />
+          Also write the replayed ticks to the ticks table
+        </label>
+      </details>
+
+      <div class="bt-form-foot">
+        <ErrorAlert message={failure()} />
+        <button type="submit" class="btn btn-primary" disabled={pending() || props.disabled}>
+          {pending() ? 'Starting…' : 'Start backtest'}
+        </button>
+        <Show when={props.disabled && props.disabledReason}>
+          <span class="field-hint">{props.disabledReason}</span>
+        </Show>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,155 @@
+import type { BacktestMetrics } from '@aegis/shared/schemas/backtest';
+import { For } from 'solid-js';
+import { formatDecimal } from '../lib/decimal-format.ts';
+import { formatCount, formatDuration, formatPercent, formatRatio } from '../lib/metric-format.ts';
+
+interface MetricRow {
+  readonly key: keyof BacktestMetrics;
+  readonly label: string;
+  readonly format: (m: BacktestMetrics) => string;
+  /** Which way is better, for marking the best column; none for descriptive measures. */
+  readonly better?: 'higher' | 'lower';
+  /** The number compared (null: not comparable). */
+  readonly value?: (m: BacktestMetrics) => number | null;
+}
+
+/** Drawdown may arrive as a negative or a positive fraction: compare and show its depth. */
+const depth = (m: BacktestMetrics) => Math.abs(m.maxDrawdown);
+
+const ROWS: readonly MetricRow[] = [
+  {
+    key: 'totalReturn',
+    label: 'Total return',
+    format: (m) => formatPercent(m.totalReturn, 2, { sign: true }),
+    better: 'higher',
+    value: (m) => m.totalReturn,
+  },
+  {
+    key: 'annualizedReturn',
+    label: 'Annualized return',
+    format: (m) => formatPercent(m.annualizedReturn, 2, { sign: true }),
+    better: 'higher',
+    value: (m) => m.annualizedReturn,
+  },
+  {
+    key: 'sharpe',
+    label: 'Sharpe',
+    format: (m) => formatRatio(m.sharpe),
+    better: 'higher',
+    value: (m) => m.sharpe,
+  },
+  {
+    key: 'sortino',
+    label: 'Sortino',
+    format: (m) => formatRatio(m.sortino),
+    better: 'higher',
+    value: (m) => m.sortino,
+  },
+  {
+    key: 'maxDrawdown',
+    label: 'Max drawdown',
+    format: (m) => formatPercent(-depth(m), 2),
+    better: 'lower',
+    value: depth,
+  },
+  {
+    key: 'maxDrawdownDurationSeconds',
+    label: 'Max drawdown duration',
+    format: (m) => formatDuration(m.maxDrawdownDurationSeconds),
+    better: 'lower',
+    value: (m) => m.maxDrawdownDurationSeconds,
+  },
+  {
+    key: 'calmar',
+    label: 'Calmar',
+    format: (m) => formatRatio(m.calmar),
+    better: 'higher',
+    value: (m) => m.calmar,
+  },
+  {
+    key: 'winRate',
+    label: 'Win rate',
+    format: (m) => formatPercent(m.winRate, 1),
+    better: 'higher',
+    value: (m) => m.winRate,
+  },
+  {
+    key: 'profitFactor',
+    label: 'Profit factor',
+    format: (m) => formatRatio(m.profitFactor),
+    better: 'higher',
+    value: (m) => m.profitFactor,
+  },
+  { key: 'exposure', label: 'Exposure (time in market)', format: (m) => formatPercent(m.exposure, 1) },
+  { key: 'turnover', label: 'Turnover', format: (m) => `${formatRatio(m.turnover)}×` },
+  { key: 'fees', label: 'Fees', format: (m) => formatDecimal(m.fees) },
+  { key: 'trades', label: 'Trades', format: (m) => formatCount(m.trades) },
+];
+
+/**
+ * Performance measures side by side: a run against buy-and-hold of the same instruments on the
+ * same data, or two runs (and their benchmarks) compared. With `markBest`, the best value of each
+ * comparable row among the non-benchmark columns is marked (text, not only colour).
+ */
+export function BacktestMetricsTable(props: {
+  columns: readonly { label: string; metrics: BacktestMetrics; benchmark?: boolean }[];
+  caption: string;
+  markBest?: boolean;
+}) {
+  const best = (row: MetricRow): number | null => {
+    if (!props.markBest || !row.better || !row.value) return null;
+    const candidates = props.columns
+      .map((c, i) => ({ i, v: c.benchmark ? null : row.value!(c.metrics) }))
+      .filter((c): c is { i: number; v: number } => c.v !== null && Number.isFinite(c.v));
+    if (candidates.length < 2) return null;
+    const sorted = [...candidates].sort((a, b) => (row.better === 'higher' ? b.v - a.v : a.v - b.v));
+    return sorted[0]!.v === sorted[1]!.v ? null : sorted[0]!.i;
+  };
+  return (
+    <div class="scroll-x">
+      <table class="table bt-metrics">
+        <caption class="visually-hidden">{props.caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Measure</th>
+            <For each={props.columns}>
+              {(c) => (
+                <th scope="col" class="num" classList={{ 'bt-bench-col': !!c.benchmark }}>
+                  {c.label}
+                </th>
+              )}
+            </For>
+          </tr>
+        </thead>
+        <tbody>
+          <For each={ROWS}>
+            {(row) => {
+              const winner = () => best(row);
+              return (
+                <tr data-metric={row.key}>
+                  <th scope="row">{row.label}</th>
+                  <For each={props.columns}>
+                    {(c, i) => (
+                      <td
+                        class="num"
+                        classList={{
+                          'bt-bench-col': !!c.benchmark,
+                          'bt-best': winner() === i(),
+                          pos: row.key === 'totalReturn' && c.metrics.totalReturn > 0,
+                          neg: row.key === 'totalReturn' && c.metrics.totalReturn < 0,
+                        }}
+                      >
+                        {row.format(c.metrics)}
+                        {winner() === i() ? <span class="visually-hidden"> (best)</span> : null}
+                      </td>
+                    )}
+                  </For>
+                </tr>
+              );
+            }}
+          </For>
+        </tbody>
+      </table>
+    </div>
+  );
+}
