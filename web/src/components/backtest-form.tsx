@@ -194,21 +194,21 @@ export function BacktestForm(props: {
     <form ref={form} class="bt-form" onSubmit={onSubmit} aria-label="New backtest" novalidate>
       <fieldset class="bt-fieldset">
         <legend>Run</legend>
-        <Field name="name" label="Name" class="bt-wide">
+        <Field name="name" label="Name" class="bt-span2">
           {(a) => (
             <input {...a} required maxLength={120} autocomplete="off" placeholder="Breakout, 5 bp fees" />
           )}
+        </Field>
+        <Field name="capital" label="Capital">
+          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={DEFAULT_CAPITAL} />}
         </Field>
         <Field
           name="instruments"
           label="Instruments"
           hint="Symbols, comma or space separated"
-          class="bt-wide"
+          class="bt-span2"
         >
           {(a) => <input {...a} autocomplete="off" placeholder="SIM-000, SIM-001" />}
-        </Field>
-        <Field name="capital" label="Capital">
-          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={DEFAULT_CAPITAL} />}
         </Field>
         <Field name="seed" label="Seed" hint="Same spec + seed = same result">
           {(a) => <input {...a} type="number" min="0" step="1" placeholder="1" />}

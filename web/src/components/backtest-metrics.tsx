@@ -107,7 +107,7 @@ export function BacktestMetricsTable(props: {
   };
   return (
     <div class="scroll-x">
-      <table class="table bt-metrics">
+      <table class="table rt bt-metrics">
         <caption class="visually-hidden">{props.caption}</caption>
         <thead>
           <tr>

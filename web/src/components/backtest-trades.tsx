@@ -21,7 +21,7 @@ export function AttributionTable(props: { rows: BacktestResult['attribution'] })
   return (
     <Show when={props.rows.length > 0} fallback={<EmptyState title="No signals in this run" />}>
       <div class="scroll-x">
-        <table class="table">
+        <table class="table rt">
           <caption class="visually-hidden">Per-pattern attribution</caption>
           <thead>
             <tr>
@@ -128,13 +128,12 @@ export function TradesTable(props: { orders: readonly Order[]; fills: readonly F
                       Fee
                     </th>
                     <th scope="col">Liquidity</th>
-                    <th scope="col">Order</th>
                   </tr>
                 </thead>
                 <tbody>
                   <For each={fills()}>
                     {(f) => (
-                      <tr>
+                      <tr title={`order ${f.orderId}`}>
                         <td class="mono">{simTime(f.ts)}</td>
                         <td class="mono">{f.symbol}</td>
                         <td class={f.side === 'buy' ? 'pos' : 'neg'}>{f.side}</td>
@@ -142,9 +141,6 @@ export function TradesTable(props: { orders: readonly Order[]; fills: readonly F
                         <td class="num">{formatDecimal(f.price, 4)}</td>
                         <td class="num">{formatDecimal(f.fee, 4)}</td>
                         <td class="dim">{f.liquidity}</td>
-                        <td class="mono dim" title={f.orderId}>
-                          {f.orderId.slice(0, 12)}
-                        </td>
                       </tr>
                     )}
                   </For>

@@ -3,7 +3,7 @@ import { createMemo, For, Show } from 'solid-js';
 import { formatCount, formatPercent } from '../lib/metric-format.ts';
 
 const S = 200;
-const PAD = { left: 30, right: 8, top: 8, bottom: 26 };
+const PAD = { left: 36, right: 8, top: 8, bottom: 26 };
 const INNER = S - PAD.left - PAD.right;
 const INNER_H = S - PAD.top - PAD.bottom;
 
@@ -56,10 +56,10 @@ export function CalibrationChart(props: { bins: SignalQualityRow['calibration'];
           </text>
           <text
             class="sq-cal-axis"
-            x={9}
+            x={8}
             y={PAD.top + INNER_H / 2}
             text-anchor="middle"
-            transform={`rotate(-90 9 ${PAD.top + INNER_H / 2})`}
+            transform={`rotate(-90 8 ${PAD.top + INNER_H / 2})`}
           >
             right
           </text>

@@ -240,8 +240,10 @@ export function EquityDrawdownChart(props: {
               {m().yBottom.text}
             </span>
           </div>
+          <span class="bt-dd-title" aria-hidden="true">
+            Drawdown
+          </span>
           <div class="bt-dd-frame">
-            <span class="bt-dd-title">Drawdown</span>
             <svg
               class="bt-drawdown"
               viewBox={`0 0 ${W} ${DD_H}`}

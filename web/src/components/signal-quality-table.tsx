@@ -112,7 +112,7 @@ export function SignalQualityTable(props: { evaluation: SignalEvaluation }) {
 
   return (
     <div class="scroll-x">
-      <table class="table sq-table">
+      <table class="table rt sq-table">
         <caption class="visually-hidden">
           {`Signal quality of model ${props.evaluation.modelVersion} on the ${props.evaluation.split} split, engine against baselines with equal signal counts`}
         </caption>
