@@ -132,6 +132,9 @@ export class LabelledMarket {
   readonly #depthBase: Float64Array;
   readonly #bidDepth: Float64Array;
   readonly #askDepth: Float64Array;
+  /** Slow uninformative swings of each side's depth (log multiplier, AR(1)). */
+  readonly #bidMood: Float64Array;
+  readonly #askMood: Float64Array;
   readonly #lastSign: Int8Array;
   readonly #volatile: Uint8Array;
   readonly #ticks: Float64Array;
@@ -164,6 +167,8 @@ export class LabelledMarket {
     this.#depthBase = new Float64Array(n);
     this.#bidDepth = new Float64Array(n);
     this.#askDepth = new Float64Array(n);
+    this.#bidMood = new Float64Array(n);
+    this.#askMood = new Float64Array(n);
     this.#lastSign = new Int8Array(n);
     this.#volatile = new Uint8Array(n);
     this.#ticks = new Float64Array(n);
@@ -313,10 +318,15 @@ export class LabelledMarket {
     const bid = bidTicks / 100;
     const ask = (bidTicks + spreadTicks) / 100;
 
-    // Depth relaxes toward its target (the event's, times the regime's), with noise.
+    // Depth relaxes toward its target (the event's, times the regime's, times each side's slow
+    // uninformative swing: a lopsided book alone is not a signal).
     const base = this.#depthBase[i]! * depthMult;
-    let bidDepth = this.#bidDepth[i]! + refill * (base * bidTarget - this.#bidDepth[i]!);
-    let askDepth = this.#askDepth[i]! + refill * (base * askTarget - this.#askDepth[i]!);
+    const bidMood = NOISE.moodPersistence * this.#bidMood[i]! + NOISE.moodShock * rng.normal();
+    const askMood = NOISE.moodPersistence * this.#askMood[i]! + NOISE.moodShock * rng.normal();
+    this.#bidMood[i] = bidMood;
+    this.#askMood[i] = askMood;
+    let bidDepth = this.#bidDepth[i]! + refill * (base * bidTarget * Math.exp(bidMood) - this.#bidDepth[i]!);
+    let askDepth = this.#askDepth[i]! + refill * (base * askTarget * Math.exp(askMood) - this.#askDepth[i]!);
 
     out.symbolId = this.#ids[i]!;
     out.seq = tick + 1;

@@ -21,6 +21,12 @@ export const NOISE = {
   pSameSign: 0.6,
   /** Depth refill rate toward the target, per tick. */
   refill: 0.15,
+  /**
+   * Each side's depth target swings slowly and without information: log multiplier AR(1) with
+   * this persistence per tick and shock (stationary σ = shock / sqrt(1 − persistence²) ≈ 0.4).
+   */
+  moodPersistence: 0.995,
+  moodShock: 0.04,
   /** Log-normal noise on displayed sizes (σ of the log). */
   sizeNoise: 0.25,
   /** Pure noise between two events: a cool-off of this many ticks, then EVENT_HAZARD_PER_TICK. */
