@@ -16,6 +16,7 @@ export const DEFAULT_AGENT_SETTINGS = Object.freeze({
   maxProposalsPerHour: 20,
   riskPreset: 'conservative' as const,
   proposalTtlSeconds: 300,
+  minHoldingSeconds: 300,
   automationEnabled: true,
   automationDisabledReason: null as string | null,
 });
@@ -29,10 +30,4 @@ export async function readAgentSettings(tx: Queryable, tenantId: string): Promis
 export async function deskInstruments(tx: Queryable, tenantId: string): Promise<string[] | null> {
   const s = await readAgentSettings(tx, tenantId);
   return s && s.instruments.length > 0 ? s.instruments : null;
-}
-
-/** Whether the desk's agent acts on a signal for `symbol`: listed explicitly, automation on. */
-export function agentCovers(s: AgentSettingsRow | null, symbol: string): boolean {
-  if (!s?.automationEnabled) return false;
-  return s.instruments.includes(symbol);
 }

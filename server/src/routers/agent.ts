@@ -1,14 +1,18 @@
 import { OpenAIDecider } from '@aegis/shared/agent/openai-decider';
+import { bucketCapacity, refillPerSecond, tokensAt } from '@aegis/shared/agent/proposal-gate';
 import { agentSettings } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import { AGENT_SKIP_CODES, agentSkipViewSchema } from '@aegis/shared/schemas/agent-skip';
 import { instrumentSymbol } from '@aegis/shared/schemas/order';
 import { safeText } from '@aegis/shared/schemas/text';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import type { AgentStatusEvent } from '../agent/agent.ts';
 import { type ChatSubject, modelAnswer, ruleAnswer } from '../agent/chat.ts';
+import { agentProposalsLastHour, gateStateOf } from '../agent/gate-view.ts';
 import { streamsOf } from '../agent/runtime.ts';
 import { DEFAULT_AGENT_SETTINGS, readAgentSettings } from '../agent/settings.ts';
+import { listSkips } from '../agent/skips.ts';
 import { audit } from '../audit/service.ts';
 import { authorize } from '../auth/permissions.ts';
 import { actorOf } from '../auth/principal.ts';
@@ -33,6 +37,7 @@ const settingsView = z.object({
   maxProposalsPerHour: z.number().int(),
   riskPreset: z.enum(['conservative', 'balanced', 'aggressive']),
   proposalTtlSeconds: z.number().int(),
+  minHoldingSeconds: z.number().int(),
   automationEnabled: z.boolean(),
   automationDisabledReason: z.string().nullable(),
   autonomousAllowed: z.boolean(),
@@ -46,6 +51,8 @@ const settingsInput = z
     maxProposalsPerHour: z.number().int().min(0).max(1000).optional(),
     riskPreset: z.enum(['conservative', 'balanced', 'aggressive']).optional(),
     proposalTtlSeconds: z.number().int().min(10).max(86_400).optional(),
+    /** No opposite-side proposal on an instrument sooner, unless its stop or target was hit; 0 = off. */
+    minHoldingSeconds: z.number().int().min(0).max(86_400).optional(),
     /** Re-enable automation after a circuit breaker cleared it (admins). */
     automationEnabled: z.boolean().optional(),
   })
@@ -69,6 +76,7 @@ export const agentRouter = createTRPCRouter({
           maxProposalsPerHour: base.maxProposalsPerHour,
           riskPreset: base.riskPreset,
           proposalTtlSeconds: base.proposalTtlSeconds,
+          minHoldingSeconds: base.minHoldingSeconds,
           automationEnabled: base.automationEnabled,
           automationDisabledReason: base.automationDisabledReason,
           autonomousAllowed: ctx.config.autonomousEnabled,
@@ -139,6 +147,7 @@ export const agentRouter = createTRPCRouter({
             : {}),
           ...(input.riskPreset ? { riskPreset: input.riskPreset } : {}),
           ...(input.proposalTtlSeconds !== undefined ? { proposalTtlSeconds: input.proposalTtlSeconds } : {}),
+          ...(input.minHoldingSeconds !== undefined ? { minHoldingSeconds: input.minHoldingSeconds } : {}),
           ...(input.automationEnabled !== undefined
             ? {
                 automationEnabled: input.automationEnabled,
@@ -166,6 +175,57 @@ export const agentRouter = createTRPCRouter({
         return { ok: true as const };
       }),
   }),
+
+  /**
+   * Signals the agent let go, newest first, each with its code and reason; and the proposal
+   * budget as it stands (the token bucket of shared/src/agent/proposal-gate.ts).
+   */
+  skips: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(
+      z
+        .strictObject({
+          limit: z.number().int().min(1).max(200).default(50),
+          instrument: instrumentSymbol.optional(),
+          code: z.enum(AGENT_SKIP_CODES).optional(),
+        })
+        .default({ limit: 50 }),
+    )
+    .output(
+      z.object({
+        items: z.array(agentSkipViewSchema),
+        budget: z.object({
+          maxProposalsPerHour: z.number().int(),
+          proposalsLastHour: z.number().int(),
+          capacity: z.number().int(),
+          tokens: z.number(),
+          /** Seconds until the next whole token; 0 when one is available. */
+          nextTokenInSeconds: z.number().int(),
+          minHoldingSeconds: z.number().int(),
+        }),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const now = new Date();
+      const settings = await readAgentSettings(ctx.tx, ctx.desk.id);
+      const max = settings?.maxProposalsPerHour ?? DEFAULT_AGENT_SETTINGS.maxProposalsPerHour;
+      const tokens = tokensAt(settings ? gateStateOf(settings) : null, max, now.getTime());
+      return {
+        items: await listSkips(ctx.tx, ctx.desk.id, {
+          limit: input.limit,
+          symbol: input.instrument,
+          code: input.code,
+        }),
+        budget: {
+          maxProposalsPerHour: max,
+          proposalsLastHour: await agentProposalsLastHour(ctx.tx, ctx.desk.id, now),
+          capacity: bucketCapacity(max),
+          tokens: Math.round(tokens * 100) / 100,
+          nextTokenInSeconds: tokens >= 1 || max <= 0 ? 0 : Math.ceil((1 - tokens) / refillPerSecond(max)),
+          minHoldingSeconds: settings?.minHoldingSeconds ?? DEFAULT_AGENT_SETTINGS.minHoldingSeconds,
+        },
+      };
+    }),
 
   /** Ask about a signal or a proposal; the answer streams as text chunks (SSE). */
   chat: deskProcedure

@@ -151,6 +151,10 @@ beforeAll(async () => {
     instruments: [...SYMBOLS],
     riskPreset: 'aggressive',
     maxProposalsPerHour: 1000,
+    // Proposals keep flowing on 4 instruments: pending ones expire fast and may flip at once
+    // (the agent's duplicate and flip-flop rules would otherwise hold each side for 300 s).
+    proposalTtlSeconds: 10,
+    minHoldingSeconds: 0,
   });
 
   engine = superviseEngine(

@@ -62,7 +62,8 @@ describe('decisions end to end (rule decider)', () => {
     await client.agent.settings.set.mutate({
       instruments: ['BTC-USD'],
       riskPreset: 'conservative',
-      maxProposalsPerHour: 50,
+      // Room for this describe's five quick proposals (the token bucket of 1000/h holds 10).
+      maxProposalsPerHour: 1000,
     });
     const live = streamingClient(t.url, { jar: admin.jar });
     const changes = new Collector<{ id: string; data: { id: string; status: string } }>();
@@ -320,7 +321,7 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
     });
     ({ s: admin } = await setupDesk(t));
     signals = `${t.redisPrefix}:signals`;
-    await admin.client.agent.settings.set.mutate({ instruments: ['BTC-USD'] });
+    await admin.client.agent.settings.set.mutate({ instruments: ['BTC-USD'], maxProposalsPerHour: 1000 });
   });
   afterAll(async () => {
     await t?.server.deps.bus.deleteStream(signals).catch(() => {});
@@ -349,7 +350,10 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
     });
     expect(fake.requests.at(-1)!.response_format?.json_schema?.strict).toBe(true);
 
-    // Malformed, then schema-violating: discarded, never a proposal, the reason logged.
+    // Passed on, so the next buy is not a duplicate of a pending one.
+    await admin.client.approvals.reject.mutate({ proposalId: p.id });
+
+    // Malformed, then schema-violating: discarded, never a proposal, the reason logged and listed.
     fake.script(
       { kind: 'content', content: 'not json at all' },
       { kind: 'content', content: validAnswer({ side: 'hold' }) },
@@ -363,6 +367,8 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
       false,
     );
     await eventually(async () => (await t.server.deps.bus.pending(signals, 'server')).count === 0);
+    const declined = (await admin.client.agent.skips.query({})).items.find((x) => x.signalId === bad.id);
+    expect(declined).toMatchObject({ code: 'decider_declined', reason: expect.stringMatching(/^model: /) });
 
     // Autonomous (allowed here): a passing proposal executes without a human.
     await admin.client.agent.settings.set.mutate({ mode: 'autonomous' });
@@ -380,7 +386,6 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
     const audit = await t.owner<{ action: string }[]>`
       select action from audit_log where target_id = ${executed.id} order by seq`;
     expect(audit.map((a) => a.action)).toEqual(['proposals.create', 'proposals.autoApprove']);
-    await admin.client.approvals.reject.mutate({ proposalId: p.id });
 
     // Chat goes to the model, streamed chunk by chunk, grounded in the proposal's facts.
     const live = streamingClient(t.url, { jar: admin.jar });

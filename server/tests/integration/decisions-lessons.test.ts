@@ -74,12 +74,22 @@ describe('agent pacing and halts', () => {
     await eventually(async () =>
       (await admin.client.proposals.list.query({})).items.some((p) => p.signalId === first.id),
     );
+    // Not a duplicate (the first is rejected), not a flip-flop (same side): the hourly cap skips it.
+    await admin.client.auth.reauthenticate.mutate({ password: admin.password });
+    const firstProposal = (await admin.client.proposals.list.query({})).items.find(
+      (p) => p.signalId === first.id,
+    )!;
+    await admin.client.approvals.reject.mutate({ proposalId: firstProposal.id });
     await t.server.deps.bus.xadd(signals, second);
-    await eventually(async () =>
-      t.logs.some(
-        (l) => l.msg === 'agent: proposals per hour reached; signal skipped' && l.signalId === second.id,
-      ),
+    const skip = await eventually(async () =>
+      (await admin.client.agent.skips.query({})).items.find((s) => s.signalId === second.id),
     );
+    expect(skip).toMatchObject({
+      code: 'rate_limited',
+      reason: '1 proposals in the last hour; the desk allows 1 per hour',
+      symbol: 'SOL-USD',
+    });
+    expect(t.logs.some((l) => l.msg === 'agent: signal skipped' && l.signalId === second.id)).toBe(true);
     expect((await admin.client.proposals.list.query({})).items.some((p) => p.signalId === second.id)).toBe(
       false,
     );
@@ -102,6 +112,10 @@ describe('agent pacing and halts', () => {
     expect((await admin.client.proposals.list.query({})).items.some((p) => p.signalId === third.id)).toBe(
       false,
     );
+    const halted = await eventually(async () =>
+      (await admin.client.agent.skips.query({ code: 'halted' })).items.find((s) => s.signalId === third.id),
+    );
+    expect(halted.reason).toBe('kill switch engaged (desk)');
     sub.unsubscribe();
     await admin.client.halt.release.mutate({});
   });

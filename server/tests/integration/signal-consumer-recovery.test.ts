@@ -18,11 +18,12 @@ let signals: string;
 beforeAll(async () => {
   t = await startTestServer({ decisions: { claimIdleMs: 500, claimEveryMs: 200 } });
   await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
-    values ('BTC-USD', 'COINBASE', 'crypto', '0.01', '0.0001', '24x7') on conflict do nothing`;
+    values ('BTC-USD', 'COINBASE', 'crypto', '0.01', '0.0001', '24x7'), ('ETH-USD', 'COINBASE', 'crypto', '0.01', '0.0001', '24x7'),
+      ('SOL-USD', 'COINBASE', 'crypto', '0.01', '0.0001', '24x7') on conflict do nothing`;
   const s = await signIn(t.url, t.admin.email, t.admin.password);
   client = s.client;
   await client.agent.settings.set.mutate({
-    instruments: ['BTC-USD'],
+    instruments: ['BTC-USD', 'ETH-USD', 'SOL-USD'],
     riskPreset: 'conservative',
     maxProposalsPerHour: 50,
   });
@@ -73,7 +74,8 @@ describe('signal consumer after Redis lost its streams', () => {
         lastSize: '0.3',
       },
     ]);
-    const after = [1, 2].map(() => engineSignal({ symbol: 'BTC-USD', price: '50011' }));
+    // Other instruments: a second buy of BTC-USD while the first is pending would be a duplicate.
+    const after = ['ETH-USD', 'SOL-USD'].map((symbol) => engineSignal({ symbol, price: '50011' }));
     for (const s of after) await bus.xadd(signals, s);
     for (const s of after) expect((await proposalFor(s.id)).signalId).toBe(s.id);
 

@@ -136,3 +136,8 @@ function numberFeature(f: Record<string, number | null>, ...names: string[]): nu
   }
   return null;
 }
+
+/** The preset's minimum score: the agent skips weaker signals before any decider is asked. */
+export function presetMinScore(preset: RiskPreset): number {
+  return PRESETS[preset].minScore;
+}
