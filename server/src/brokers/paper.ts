@@ -8,7 +8,7 @@ import {
   type LevelFill,
   takeLiquidity,
   totalQuantity,
-} from './paper-fill-model.ts';
+} from '@aegis/shared/execution/fill-model';
 import type { QuoteBook, QuoteBookEvent, TopOfBook } from './quote-book.ts';
 import {
   type BrokerAdapter,
@@ -27,7 +27,7 @@ import {
  * The paper broker: the default adapter, one instance per desk account, filling against the
  * process's QuoteBook. Market, limit, stop and stop-limit orders; day, gtc, ioc and fok.
  *
- * - Taking liquidity walks synthetic depth (paper-fill-model.ts): slippage from size against
+ * - Taking liquidity walks synthetic depth (shared/src/execution/fill-model.ts): slippage from size against
  *   displayed depth.
  * - A resting limit order joins the queue behind the size displayed at its price; trades printed
  *   at its price consume the queue ahead first, then fill it (maker, partial fills); a trade

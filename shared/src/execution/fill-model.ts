@@ -1,10 +1,22 @@
-import { BPS, type Dec, decMin, ZERO } from '@aegis/shared/accounting/decimal';
-import type { TopOfBook } from './quote-book.ts';
-import type { Side } from './types.ts';
+import { BPS, type Dec, decMin, ZERO } from '../accounting/decimal.ts';
+
+export type Side = 'buy' | 'sell';
 
 /**
- * The paper broker's liquidity model, pure. Taking liquidity walks synthetic depth: level 0 is the
- * displayed touch (price and size from the latest quote); each further level repeats the displayed
+ * The touch of one instrument as the fill model reads it: the server's quote book
+ * (server/src/brokers/quote-book.ts TopOfBook) and a backtest's simulated book both have this shape.
+ */
+export interface TopOfBook {
+  readonly bid: Dec | null;
+  readonly ask: Dec | null;
+  readonly bidSize: Dec;
+  readonly askSize: Dec;
+}
+
+/**
+ * The paper broker's liquidity model, pure: the paper broker (server/src/brokers/paper.ts) and the
+ * backtester (engine/src/backtest/) fill through these same functions. Taking liquidity walks
+ * synthetic depth: level 0 is the displayed touch (price and size from the latest quote); each further level repeats the displayed
  * size at a price `slippageBps` of the touch worse than the one before. So an order up to the
  * displayed size fills at the touch, and a larger one pays slippage in proportion to how many
  * multiples of the displayed depth it needs. Depth stops after `maxLevels` levels.
