@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { signalEvaluationSchema } from '@aegis/shared/schemas/signal-quality';
 import { DEFAULT_JSON_PATH, loadModelFile } from '../model/model-file.ts';
+import { formatBreakdown } from './event-breakdown.ts';
 import { DEFAULT_SYMBOLS, DEFAULT_TICKS_PER_SEED, evaluateSplit } from './harness.ts';
 import { evaluationChart, formatJson } from './report-chart.ts';
 import { formatEvaluation } from './report-table.ts';
@@ -46,7 +47,7 @@ if (split !== 'test' && split !== 'validation' && split !== 'train') {
   throw new Error(`--split must be test, validation or train, got ${split}`);
 }
 const { file, model } = await loadModelFile(values.model);
-const { evaluation } = evaluateSplit({
+const { evaluation, breakdown, signals } = evaluateSplit({
   split: split as Split,
   model,
   modelVersion: file.version,
@@ -66,5 +67,15 @@ await writeFile(svgPath, evaluationChart(evaluation));
 if (values.json) {
   process.stdout.write(json);
 } else {
-  process.stdout.write(`${formatEvaluation(evaluation)}\n\nwrote ${jsonPath}\n      ${svgPath}\n`);
+  const where = formatBreakdown([
+    { label: 'engine', breakdown: breakdown.engine, total: signals.engine.length },
+    { label: 'momentum rule', breakdown: breakdown.momentum, total: signals.momentum.length },
+    { label: 'mean-reversion rule', breakdown: breakdown.meanReversion, total: signals.meanReversion.length },
+    { label: 'random', breakdown: breakdown.random, total: signals.random.length },
+  ]);
+  const main = evaluation.horizonsTicks[0];
+  process.stdout.write(
+    `${formatEvaluation(evaluation)}\n\nwhere the signals fall (share of signals, mean forward return at ${main} ticks, ` +
+      `signals in the event's direction)\n${where}\n\nwrote ${jsonPath}\n      ${svgPath}\n`,
+  );
 }

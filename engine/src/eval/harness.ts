@@ -3,6 +3,7 @@ import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
 import type { LabelledSet, MlpModel } from '../model/mlp.ts';
 import { meanReversionSeries, momentumSeries, randomSignals, ruleSignals } from './baselines.ts';
 import { engineSignals, modelInputRows, patternName } from './engine-scoring.ts';
+import { type Breakdown, breakdownByKind, indexAllWindows } from './event-breakdown.ts';
 import type { EventKind } from './labelled-market.ts';
 import { type EngineParams, type MarketRun, runMarket } from './market-run.ts';
 import { forwardReturnBp, indexEvents, qualityRow, type Signal } from './signal-metrics.ts';
@@ -54,6 +55,8 @@ export interface SignalSets {
 export interface EvaluationResult {
   readonly evaluation: SignalEvaluation;
   readonly signals: SignalSets;
+  /** Overall signals of each source by the kind of window they fall in (a diagnostic). */
+  readonly breakdown: Readonly<Record<keyof SignalSets, Breakdown>>;
 }
 
 /**
@@ -110,9 +113,17 @@ export function evaluateRuns(runs: readonly MarketRun[], o: EvaluateOptions): Ev
     rows,
     target: checkTarget(rows, horizons[0]!),
   };
+  const windows = indexAllWindows(runs);
+  const by = (list: readonly Signal[]) => breakdownByKind(runs, windows, list, horizons[0]!);
   return {
     evaluation,
     signals: { engine, momentum, meanReversion, random },
+    breakdown: {
+      engine: by(engine),
+      momentum: by(momentum),
+      meanReversion: by(meanReversion),
+      random: by(random),
+    },
   };
 }
 
