@@ -9,9 +9,12 @@ import {
   takeLiquidity,
   totalQuantity,
 } from '@aegis/shared/execution/fill-model';
+import { type BracketRole, bracketActions, oppositeSide } from '@aegis/shared/orders/bracket';
 import type { QuoteBook, QuoteBookEvent, TopOfBook } from './quote-book.ts';
 import {
+  type BracketLink,
   type BrokerAdapter,
+  type BrokerCapabilities,
   BrokerError,
   BrokerErrorCode,
   type BrokerOrder,
@@ -38,6 +41,11 @@ import {
  *   fill, price and id is the same, so backtests and tests repeat exactly.
  * - Rejects: invalid order, halted instrument, no market data, insufficient buying power
  *   (cash, with open buy orders and short sales reserved at 100 %).
+ * - Brackets, natively (shared/src/orders/bracket.ts decides): the legs are accepted with the
+ *   entry at quantity 0, restated as the entry fills, worked as a stop (market) and a limit on
+ *   the opposite side, reduce-only (never more than the position they close, nothing reserved),
+ *   one-cancels-other, cancelled with an entry that ends unfilled. A triggered stop leg that
+ *   finds no liquidity keeps working rather than being cancelled: it is the position's exit.
  *
  * State lives in memory; `snapshot()`/`restore()` let the execution service rebuild an account
  * from PostgreSQL after a restart so reconciliation compares like with like.
@@ -62,7 +70,8 @@ export interface PaperBrokerOptions {
 }
 
 interface PaperOrder {
-  readonly req: BrokerOrderRequest;
+  /** Mutable only through a restatement (a bracket leg's quantity). */
+  req: Omit<BrokerOrderRequest, 'bracket'>;
   readonly brokerOrderId: string;
   readonly seq: number;
   status: BrokerOrderStatus;
@@ -76,6 +85,18 @@ interface PaperOrder {
   triggered: boolean;
   /** When the broker received it (day orders expire at the end of that trading day). */
   readonly createdAt: Date;
+  /** A bracket leg's link to its entry; null for an entry or a plain order. */
+  readonly bracket: BracketLink | null;
+  /** An entry's OCO group (its legs), null for a plain order or a leg. */
+  readonly group: string | null;
+}
+
+/** An OCO group: the entry's client order id and its legs by role. */
+interface BracketGroup {
+  readonly entry: string;
+  readonly legs: Map<BracketRole, string>;
+  /** The entry's filled quantity when it is not held here (a restart after it finished). */
+  readonly closedEntryFilled: Dec;
 }
 
 export interface PaperAccountSnapshot {
@@ -86,6 +107,8 @@ export interface PaperAccountSnapshot {
     readonly triggered: boolean;
     readonly createdAt?: Date;
   })[];
+  /** Entries of the open legs' brackets that are no longer open (their filled quantity). */
+  readonly bracketEntries?: readonly { readonly clientOrderId: string; readonly filledQuantity: string }[];
 }
 
 const OPEN: ReadonlySet<BrokerOrderStatus> = new Set([
@@ -112,6 +135,7 @@ const sleep = (ms: number) =>
 
 export class PaperBroker implements BrokerAdapter {
   readonly name = 'paper';
+  readonly capabilities: BrokerCapabilities = { nativeBrackets: true };
   readonly #o: Required<Omit<PaperBrokerOptions, 'seed'>>;
   readonly #random: () => number;
   readonly #model: FillModel;
@@ -123,6 +147,7 @@ export class PaperBroker implements BrokerAdapter {
   /** Displayed size this account already took since the symbol's last quote update. */
   readonly #taken = new Map<string, { bid: Dec; ask: Dec }>();
   readonly #listeners = new Set<ExecutionReportListener>();
+  readonly #groups = new Map<string, BracketGroup>();
   /**
    * Every report this account emitted, per client order id, in emission order: the broker's side
    * of at-least-once delivery. A client that missed live reports (its database was down, its
@@ -171,21 +196,11 @@ export class PaperBroker implements BrokerAdapter {
   async placeOrder(req: BrokerOrderRequest): Promise<PlaceOrderAck> {
     const known = this.#orders.get(req.clientOrderId);
     if (known) return this.#ack(known);
-    const o: PaperOrder = {
-      req: { ...req },
-      brokerOrderId: `PB-${this.#o.accountId}-${++this.#orderSeq}`,
-      seq: this.#orderSeq,
-      status: 'pending_new',
-      filled: ZERO,
-      notional: ZERO,
-      fills: 0,
-      rejectReason: null,
-      queueAhead: null,
-      triggered: false,
-      createdAt: this.#o.clock(),
-    };
+    const { bracket, ...plain } = req;
+    const o = this.#newOrder(plain, null, bracket?.ocoGroup ?? null);
     // Registered before the latency wait: a concurrent retry with the same id finds it.
     this.#orders.set(req.clientOrderId, o);
+    if (bracket) this.#openBracket(o, bracket);
     await this.#o.delay(this.#latency());
     this.#arrive(o);
     return this.#ack(o);
@@ -201,6 +216,7 @@ export class PaperBroker implements BrokerAdapter {
     }
     o.status = 'cancelled';
     this.#report(o, 'cancelled');
+    this.#syncBracketOf(o);
   }
 
   async getOrderByClientId(clientOrderId: string): Promise<BrokerOrder | null> {
@@ -248,6 +264,7 @@ export class PaperBroker implements BrokerAdapter {
       if (OPEN.has(o.status) && o.req.timeInForce === 'day' && due) {
         o.status = 'expired';
         this.#report(o, 'expired');
+        this.#syncBracketOf(o);
         n++;
       }
     }
@@ -278,6 +295,10 @@ export class PaperBroker implements BrokerAdapter {
           triggered: o.triggered,
           createdAt: o.createdAt,
         })),
+      bracketEntries: [...this.#groups.values()]
+        .map((g) => this.#orders.get(g.entry))
+        .filter((e): e is PaperOrder => e !== undefined && !OPEN.has(e.status))
+        .map((e) => ({ clientOrderId: e.req.clientOrderId, filledQuantity: decStr(e.filled) })),
     };
   }
 
@@ -286,8 +307,19 @@ export class PaperBroker implements BrokerAdapter {
     this.#cash = dec(s.cash);
     this.#positions.clear();
     for (const p of s.positions) this.#positions.set(p.symbol, { ...p });
+    const closedEntries = new Map((s.bracketEntries ?? []).map((e) => [e.clientOrderId, e.filledQuantity]));
     for (const o of s.openOrders) {
       const filled = dec(o.filledQuantity);
+      const link = o.bracketLink ?? null;
+      if (link) {
+        const g = this.#groups.get(link.ocoGroup) ?? {
+          entry: link.parentClientOrderId,
+          legs: new Map<BracketRole, string>(),
+          closedEntryFilled: dec(closedEntries.get(link.parentClientOrderId) ?? '0'),
+        };
+        g.legs.set(link.role, o.clientOrderId);
+        this.#groups.set(link.ocoGroup, g);
+      }
       this.#orders.set(o.clientOrderId, {
         req: {
           clientOrderId: o.clientOrderId,
@@ -309,7 +341,14 @@ export class PaperBroker implements BrokerAdapter {
         queueAhead: o.queueAhead ? dec(o.queueAhead) : null,
         triggered: o.triggered,
         createdAt: o.createdAt ?? this.#o.clock(),
+        bracket: link,
+        group: null,
       });
+    }
+    // An open entry of a restored bracket knows its group again.
+    for (const [group, g] of this.#groups) {
+      const e = this.#orders.get(g.entry);
+      if (e && e.group === null) this.#orders.set(g.entry, { ...e, group });
     }
   }
 
@@ -323,8 +362,60 @@ export class PaperBroker implements BrokerAdapter {
     return jitter > 0 ? base + Math.floor(this.#random() * (jitter + 1)) : base;
   }
 
+  #newOrder(
+    req: Omit<BrokerOrderRequest, 'bracket'>,
+    bracket: BracketLink | null,
+    group: string | null,
+  ): PaperOrder {
+    return {
+      req: { ...req },
+      brokerOrderId: `PB-${this.#o.accountId}-${++this.#orderSeq}`,
+      seq: this.#orderSeq,
+      status: 'pending_new',
+      filled: ZERO,
+      notional: ZERO,
+      fills: 0,
+      rejectReason: null,
+      queueAhead: null,
+      triggered: false,
+      createdAt: this.#o.clock(),
+      bracket,
+      group,
+    };
+  }
+
+  /** Registers the legs with the entry: quantity 0 until the entry fills, good till cancelled. */
+  #openBracket(entry: PaperOrder, b: NonNullable<BrokerOrderRequest['bracket']>): void {
+    const g: BracketGroup = { entry: entry.req.clientOrderId, legs: new Map(), closedEntryFilled: ZERO };
+    for (const leg of b.legs) {
+      const stop = leg.role === 'stop';
+      const o = this.#newOrder(
+        {
+          clientOrderId: leg.clientOrderId,
+          symbol: entry.req.symbol,
+          side: oppositeSide(entry.req.side),
+          orderType: stop ? 'stop' : 'limit',
+          timeInForce: 'gtc',
+          quantity: '0',
+          limitPrice: stop ? null : leg.price,
+          stopPrice: stop ? leg.price : null,
+        },
+        { parentClientOrderId: entry.req.clientOrderId, role: leg.role, ocoGroup: b.ocoGroup },
+        null,
+      );
+      this.#orders.set(leg.clientOrderId, o);
+      g.legs.set(leg.role, leg.clientOrderId);
+    }
+    this.#groups.set(b.ocoGroup, g);
+  }
+
   #arrive(o: PaperOrder): void {
     if (o.status !== 'pending_new') return; // cancelled while in flight
+    this.#arriveEntry(o);
+    this.#syncBracketOf(o);
+  }
+
+  #arriveEntry(o: PaperOrder): void {
     const invalid = this.#validate(o.req);
     if (invalid) {
       this.#reject(o, invalid);
@@ -345,10 +436,16 @@ export class PaperBroker implements BrokerAdapter {
     }
     o.status = 'new';
     this.#report(o, 'accepted');
+    // The legs are accepted with the entry (held at quantity 0), before any fill of it.
+    for (const leg of this.#legsOf(o)) {
+      if (leg.status !== 'pending_new') continue;
+      leg.status = 'new';
+      this.#report(leg, 'accepted');
+    }
     this.#work(o, null, true);
   }
 
-  #validate(r: BrokerOrderRequest): string | null {
+  #validate(r: Omit<BrokerOrderRequest, 'bracket'>): string | null {
     const q = dec(r.quantity);
     if (!q.gt(0)) return 'quantity must be positive';
     const needsLimit = r.orderType === 'limit' || r.orderType === 'stop_limit';
@@ -371,6 +468,7 @@ export class PaperBroker implements BrokerAdapter {
 
   /** Cash an open order ties up: buys at full cost, sells only for the part that goes short. */
   #reserved(o: PaperOrder, sellsAhead: Map<string, Dec>): Dec {
+    if (o.bracket) return ZERO; // reduce-only: a leg can only close what is held
     const leaves = dec(o.req.quantity).minus(o.filled);
     const mult = dec(this.#o.multiplierOf(o.req.symbol));
     const px = this.#reservePrice(o);
@@ -405,6 +503,8 @@ export class PaperBroker implements BrokerAdapter {
     if (!OPEN.has(o.status) || o.status === 'pending_new') return;
     if (this.#halted.has(o.req.symbol)) return;
     const r = o.req;
+    // A bracket leg with nothing to close (its entry has not filled) waits, untriggered.
+    if (o.bracket && !this.#leaves(o).gt(0)) return;
     const book = this.#book(r.symbol);
     if (!o.triggered && (r.orderType === 'stop' || r.orderType === 'stop_limit')) {
       if (!isStopTriggered(book, r.side, dec(r.stopPrice!), trade?.price ?? null)) return;
@@ -412,7 +512,7 @@ export class PaperBroker implements BrokerAdapter {
       arrival = true; // a triggered stop arrives as a market / limit order now
     }
     const limit = r.orderType === 'limit' || r.orderType === 'stop_limit' ? dec(r.limitPrice!) : null;
-    const leaves = dec(r.quantity).minus(o.filled);
+    const leaves = this.#leaves(o);
 
     if (limit === null) {
       // Market (or triggered stop): take what the book offers; market orders never rest.
@@ -422,7 +522,8 @@ export class PaperBroker implements BrokerAdapter {
         return;
       }
       this.#fillAll(o, fills, 'taker');
-      if (OPEN.has(o.status)) this.#cancelRemainder(o, 'market order: no more liquidity');
+      // A triggered protective stop is the position's exit: it keeps working, never dropped.
+      if (OPEN.has(o.status) && !o.bracket) this.#cancelRemainder(o, 'market order: no more liquidity');
       return;
     }
 
@@ -474,8 +575,67 @@ export class PaperBroker implements BrokerAdapter {
       o.queueAhead = ahead.gt(trade.size) ? ahead.minus(trade.size) : ZERO;
     }
     if (!available.gt(0)) return;
-    const leaves = dec(r.quantity).minus(o.filled);
+    const leaves = this.#leaves(o);
+    if (!leaves.gt(0)) return;
     this.#fillAll(o, [{ price: limit, quantity: available.lt(leaves) ? available : leaves }], 'maker');
+  }
+
+  /** What the order may still fill: its leaves; for a reduce-only leg at most the position it closes. */
+  #leaves(o: PaperOrder): Dec {
+    const leaves = dec(o.req.quantity).minus(o.filled);
+    if (!o.bracket) return leaves;
+    const pos = dec(this.#positions.get(o.req.symbol)?.quantity ?? '0');
+    const closable = o.req.side === 'sell' ? pos : pos.neg();
+    const cap = closable.gt(0) ? closable : ZERO;
+    return leaves.lt(cap) ? leaves : cap;
+  }
+
+  #legsOf(entry: PaperOrder): PaperOrder[] {
+    const g = entry.group ? this.#groups.get(entry.group) : undefined;
+    if (!g) return [];
+    return [...g.legs.values()].map((id) => this.#orders.get(id)).filter((x): x is PaperOrder => !!x);
+  }
+
+  /**
+   * Brings an entry's bracket in line with the rules after anything happened to the entry or a
+   * leg (fill, cancel, expiry, reject): restates the legs' quantities, cancels the OCO sibling
+   * or the entry's remainder. The decision is shared/src/orders/bracket.ts's.
+   */
+  #syncBracketOf(o: PaperOrder): void {
+    const groupId = o.group ?? o.bracket?.ocoGroup;
+    const g = groupId ? this.#groups.get(groupId) : undefined;
+    if (!g) return;
+    const entry = this.#orders.get(g.entry);
+    const legs = [...g.legs]
+      .map(([role, id]) => ({ role, o: this.#orders.get(id) }))
+      .filter((l): l is { role: BracketRole; o: PaperOrder } => l.o !== undefined);
+    const actions = bracketActions({
+      entry: entry
+        ? { open: OPEN.has(entry.status), quantity: entry.req.quantity, filledQuantity: decStr(entry.filled) }
+        : { open: false, quantity: decStr(g.closedEntryFilled), filledQuantity: decStr(g.closedEntryFilled) },
+      legs: legs.map((l) => ({
+        role: l.role,
+        open: OPEN.has(l.o.status),
+        quantity: l.o.req.quantity,
+        filledQuantity: decStr(l.o.filled),
+      })),
+    });
+    if (actions.cancelEntry && entry && OPEN.has(entry.status)) {
+      entry.status = 'cancelled';
+      this.#report(entry, 'cancelled', { reason: actions.cancelEntry });
+    }
+    for (const c of actions.cancelLegs) {
+      const leg = legs.find((l) => l.role === c.role)?.o;
+      if (!leg || !OPEN.has(leg.status)) continue;
+      leg.status = 'cancelled';
+      this.#report(leg, 'cancelled', { reason: c.reason });
+    }
+    for (const r of actions.resize) {
+      const leg = legs.find((l) => l.role === r.role)?.o;
+      if (!leg || !OPEN.has(leg.status)) continue;
+      leg.req = { ...leg.req, quantity: r.quantity };
+      this.#report(leg, 'restated', { reason: 'bracket: sized to the entry fills', orderQty: true });
+    }
   }
 
   #onMarket(e: QuoteBookEvent): void {
@@ -532,24 +692,40 @@ export class PaperBroker implements BrokerAdapter {
         );
       }
       this.#report(o, 'fill', { lastQty: f.quantity, lastPx: f.price, fee, liquidity });
+      this.#syncBracketOf(o);
     }
   }
 
   #cancelRemainder(o: PaperOrder, reason: string): void {
     o.status = 'cancelled';
     this.#report(o, 'cancelled', { reason });
+    this.#syncBracketOf(o);
   }
 
   #reject(o: PaperOrder, reason: string): void {
     o.status = 'rejected';
     o.rejectReason = reason;
     this.#report(o, 'rejected', { reason });
+    // The legs of a rejected entry never existed at the exchange: rejected with it.
+    for (const leg of this.#legsOf(o)) {
+      if (leg.status !== 'pending_new') continue;
+      leg.status = 'rejected';
+      leg.rejectReason = `bracket entry rejected: ${reason}`;
+      this.#report(leg, 'rejected', { reason: leg.rejectReason });
+    }
   }
 
   #report(
     o: PaperOrder,
     kind: ExecutionReport['kind'],
-    x: { lastQty?: Dec; lastPx?: Dec; fee?: Dec; liquidity?: 'maker' | 'taker'; reason?: string } = {},
+    x: {
+      lastQty?: Dec;
+      lastPx?: Dec;
+      fee?: Dec;
+      liquidity?: 'maker' | 'taker';
+      reason?: string;
+      orderQty?: boolean;
+    } = {},
   ): void {
     const qty = dec(o.req.quantity);
     const open = OPEN.has(o.status);
@@ -566,6 +742,7 @@ export class PaperBroker implements BrokerAdapter {
       ...(x.fee && { fee: decStr(x.fee) }),
       ...(x.liquidity && { liquidity: x.liquidity }),
       ...(x.reason && { reason: x.reason }),
+      ...(x.orderQty && { orderQty: decStr(qty) }),
       cumQty: decStr(o.filled),
       leavesQty: decStr(open ? qty.minus(o.filled) : ZERO),
       avgPx: o.filled.gt(0) ? decStr(o.notional.div(o.filled).toDecimalPlaces(12)) : null,
@@ -593,6 +770,7 @@ export class PaperBroker implements BrokerAdapter {
       filledQuantity: decStr(o.filled),
       avgFillPrice: o.filled.gt(0) ? decStr(o.notional.div(o.filled).toDecimalPlaces(12)) : null,
       rejectReason: o.rejectReason,
+      bracketLink: o.bracket,
     };
   }
 

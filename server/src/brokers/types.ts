@@ -1,3 +1,5 @@
+import type { BracketRole } from '@aegis/shared/orders/bracket';
+
 /**
  * The one interface every broker adapter implements (paper today, live brokers next). Only the
  * execution service (server/src/execution/) may import adapters; an architecture test enforces
@@ -18,6 +20,43 @@ export interface BrokerOrderRequest {
   readonly quantity: string;
   readonly limitPrice?: string | null;
   readonly stopPrice?: string | null;
+  /**
+   * Protective legs attached to this entry (a native bracket: one request, like Alpaca's
+   * `order_class: bracket` or IBKR's parent + children with `parentId`). Only for adapters whose
+   * `capabilities.nativeBrackets` is true; the legs follow shared/src/orders/bracket.ts.
+   */
+  readonly bracket?: BracketRequest | null;
+}
+
+/** One protective leg: its own client order id, so its reports are addressed like any order's. */
+export interface BracketLegRequest {
+  readonly clientOrderId: string;
+  readonly role: BracketRole;
+  /** Stop leg: the stop price (a stop market order); target leg: the limit price. */
+  readonly price: string;
+}
+
+export interface BracketRequest {
+  /** The legs' one-cancels-other group (the entry's id in our books). */
+  readonly ocoGroup: string;
+  readonly legs: readonly BracketLegRequest[];
+}
+
+/** Where an order sits in a bracket, as the broker reports it. */
+export interface BracketLink {
+  readonly parentClientOrderId: string;
+  readonly role: BracketRole;
+  readonly ocoGroup: string;
+}
+
+/** What an adapter can do natively; the execution service refuses what it cannot. */
+export interface BrokerCapabilities {
+  /**
+   * The broker holds bracket legs itself: created with the entry, activated and resized as the
+   * entry fills (reported as `restated`), one-cancels-other on a leg's fill, all cancelled with
+   * an entry that ends unfilled, and reduce-only. False: the adapter rejects `bracket` requests.
+   */
+  readonly nativeBrackets: boolean;
 }
 
 /** Order status as the broker reports it (FIX OrdStatus; `denied`/`unknown` are ours only). */
@@ -31,8 +70,10 @@ export type BrokerOrderStatus =
   | 'rejected'
   | 'expired';
 
-export interface BrokerOrder extends BrokerOrderRequest {
+export interface BrokerOrder extends Omit<BrokerOrderRequest, 'bracket'> {
   readonly brokerOrderId: string;
+  /** Set on a bracket leg. */
+  readonly bracketLink?: BracketLink | null;
   readonly status: BrokerOrderStatus;
   readonly filledQuantity: string;
   readonly avgFillPrice: string | null;
@@ -60,7 +101,9 @@ export type ExecutionReportKind =
   | 'fill'
   | 'cancelled'
   | 'expired'
-  | 'cancel_rejected';
+  | 'cancel_rejected'
+  /** FIX ExecType D: the broker changed the order's quantity (`orderQty`) on its own. */
+  | 'restated';
 
 /**
  * One execution report. `executionId` is unique per report at the broker (the service
@@ -84,12 +127,15 @@ export interface ExecutionReport {
   readonly leavesQty: string;
   readonly avgPx: string | null;
   readonly reason?: string;
+  /** The order's quantity after a `restated` report (FIX OrderQty). */
+  readonly orderQty?: string;
 }
 
 export type ExecutionReportListener = (report: ExecutionReport) => void;
 
 export interface BrokerAdapter {
   readonly name: string;
+  readonly capabilities: BrokerCapabilities;
   /** Idempotent on clientOrderId: a second call returns the order already known. */
   placeOrder(req: BrokerOrderRequest): Promise<PlaceOrderAck>;
   /** Requests a cancel; the outcome arrives as a `cancelled` or `cancel_rejected` report. */

@@ -116,7 +116,16 @@ export class BrokerRegistry {
       const mults = await multipliersOf(tx, [
         ...new Set([...valuation.legs.map((l) => l.position.symbol), ...open.map((o) => o.symbol)]),
       ]);
-      return { valuation, open, mults };
+      // The entries of open bracket legs: the legs are sized from their entry's fills.
+      const parentIds = [...new Set(open.flatMap((o) => (o.parentOrderId ? [o.parentOrderId] : [])))];
+      const parents =
+        parentIds.length === 0
+          ? []
+          : await tx
+              .select()
+              .from(orders)
+              .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, parentIds)));
+      return { valuation, open, mults, parents: new Map(parents.map((x) => [x.id, x])) };
     });
     const broker = new PaperBroker({
       accountId: tenantId.slice(0, 8),
@@ -155,6 +164,18 @@ export class BrokerRegistry {
         queueAhead: null,
         triggered: false,
         createdAt: o.createdAt,
+        bracketLink:
+          o.parentOrderId && o.bracketRole && o.ocoGroup && snapshot.parents.has(o.parentOrderId)
+            ? {
+                parentClientOrderId: snapshot.parents.get(o.parentOrderId)!.clientOrderId,
+                role: o.bracketRole,
+                ocoGroup: o.ocoGroup,
+              }
+            : null,
+      })),
+      bracketEntries: [...snapshot.parents.values()].map((x) => ({
+        clientOrderId: x.clientOrderId,
+        filledQuantity: norm(x.filledQuantity),
       })),
     });
     broker.onExecutionReport((r) => this.#enqueue(tenantId, r));

@@ -447,6 +447,8 @@ async function upsertSwitch(
 /**
  * pending_cancel + an outbox cancel for every working order of the desk, in bulk (caller holds
  * the desk's order lock). Each transition is still checked by the state machine first.
+ * Bracket legs are left working: they are reduce-only exits (a halt must never strip a position
+ * of its stop); the legs of an entry that never filled go with the entry's cancel.
  */
 async function cancelWorkingOrders(tx: Tx, tenantId: string, now: Date): Promise<number> {
   const working = await tx
@@ -455,6 +457,7 @@ async function cancelWorkingOrders(tx: Tx, tenantId: string, now: Date): Promise
     .where(
       and(
         eq(orders.tenantId, tenantId),
+        isNull(orders.bracketRole),
         inArray(
           orders.status,
           WORKING_STATUSES.filter((s) => s !== 'pending_cancel'),

@@ -5,6 +5,7 @@ import { and, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
+import { bracketRequestOf, endUnsentLegs, legsOf } from './bracket-legs.ts';
 import type { BrokerRegistry } from './broker-registry.ts';
 import { norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
 import type { ExecutionDeps, ExecutionOptions } from './types.ts';
@@ -267,9 +268,19 @@ export class OutboxDispatcher {
     }
     const broker = await this.#brokers.get(tenantId);
     const firstAttempt = row.attempts <= 1;
+    const legs = await withTenant(this.#deps.db, tenantId, (tx) => legsOf(tx, tenantId, order.id));
+    const bracket = bracketRequestOf(order, legs);
     if (order.status === 'pending_cancel' && firstAttempt) {
-      // Cancelled before it was ever sent: it never reaches the broker.
+      // Cancelled before it was ever sent: it never reaches the broker, nor do its legs.
       await this.#transition(tenantId, p.orderId, { type: 'OrderCancelled' });
+      await this.#endLegs(tenantId, order.id, { type: 'OrderCancelled' });
+      return { done: true };
+    }
+    if (bracket && !broker.capabilities.nativeBrackets) {
+      // Deny by default: an entry is never sent without the protection it was approved with.
+      const reason = `broker ${broker.name} has no native bracket orders`;
+      await this.#transition(tenantId, p.orderId, { type: 'OrderRejected', reason });
+      await this.#endLegs(tenantId, order.id, { type: 'OrderRejected', reason });
       return { done: true };
     }
     if (!firstAttempt) {
@@ -286,6 +297,8 @@ export class OutboxDispatcher {
       });
       if (known === undefined)
         return { done: false, retryInMs: backoff(row.attempts), error: 'lookup timed out' };
+      // The legs went with the entry: their reports (acceptance, restatements) are caught up too.
+      if (known) for (const l of legs) await this.#brokers.replay(tenantId, l.clientOrderId);
       if (known) {
         // Still on its way to the exchange: its acknowledgement is not out yet; look again.
         if (known.status === 'pending_new')
@@ -300,6 +313,7 @@ export class OutboxDispatcher {
       }
       if (order.status === 'pending_cancel') {
         await this.#transition(tenantId, p.orderId, { type: 'OrderCancelled' });
+        await this.#endLegs(tenantId, order.id, { type: 'OrderCancelled' });
         return { done: true };
       }
     }
@@ -314,6 +328,7 @@ export class OutboxDispatcher {
           quantity: norm(order.quantity),
           limitPrice: order.limitPrice === null ? null : norm(order.limitPrice),
           stopPrice: order.stopPrice === null ? null : norm(order.stopPrice),
+          ...(bracket && { bracket }),
         }),
         this.#opts.brokerTimeoutMs,
       );
@@ -339,10 +354,23 @@ export class OutboxDispatcher {
       }
       if (err instanceof BrokerError && err.code === BrokerErrorCode.REJECTED) {
         await this.#transition(tenantId, p.orderId, { type: 'OrderRejected', reason: err.message });
+        await this.#endLegs(tenantId, order.id, { type: 'OrderRejected', reason: err.message });
         return { done: true };
       }
       throw err;
     }
+  }
+
+  /** The legs of an entry that never reached the broker end with it. */
+  async #endLegs(
+    tenantId: string,
+    entryId: string,
+    ev: { type: 'OrderCancelled' } | { type: 'OrderRejected'; reason: string },
+  ): Promise<void> {
+    const views = await withTenant(this.#deps.db, tenantId, (tx) =>
+      endUnsentLegs(tx, tenantId, entryId, ev, this.#now()),
+    );
+    for (const v of views) this.#onOrderChanged(tenantId, v);
   }
 
   async #cancel(

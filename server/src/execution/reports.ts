@@ -37,6 +37,8 @@ function eventOf(r: ExecutionReport): OrderEvent {
       return { type: 'OrderExpired' };
     case 'cancel_rejected':
       return { type: 'OrderCancelRejected', reason: r.reason ?? 'cancel rejected' };
+    case 'restated':
+      return { type: 'OrderRestated', quantity: r.orderQty!, ...(r.reason && { reason: r.reason }) };
   }
 }
 
@@ -114,6 +116,7 @@ export async function applyExecutionReport(
       .update(orders)
       .set({
         status: next.status,
+        quantity: next.quantity,
         filledQuantity: next.filledQuantity,
         avgFillPrice: next.avgFillPrice,
         brokerOrderId: row.brokerOrderId ?? r.brokerOrderId,

@@ -8,6 +8,7 @@ import {
   tradeOutcomes,
 } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { collapseOcoGroups } from '@aegis/shared/orders/bracket';
 import {
   type InstrumentInfo,
   type OrderIntent,
@@ -111,15 +112,19 @@ export async function loadRiskInputs(
 ): Promise<RiskInputs> {
   const { now, quotes } = deps;
   const valuation = await valueDesk(tx, tenantId, quotes, deps.startingCapital, now);
-  const working = await tx
-    .select({
-      symbol: orders.symbol,
-      side: orders.side,
-      leavesQty: sql<string>`(${orders.quantity} - ${orders.filledQuantity})::text`,
-      limitPrice: orders.limitPrice,
-    })
-    .from(orders)
-    .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...WORKING_STATUSES])));
+  // The two legs of a bracket can never both fill: the group counts once (its larger leaves).
+  const working = collapseOcoGroups(
+    await tx
+      .select({
+        symbol: orders.symbol,
+        side: orders.side,
+        leavesQty: sql<string>`(${orders.quantity} - ${orders.filledQuantity})::text`,
+        limitPrice: orders.limitPrice,
+        ocoGroup: orders.ocoGroup,
+      })
+      .from(orders)
+      .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...WORKING_STATUSES]))),
+  );
   const limits = await loadLimits(tx, tenantId, order.symbol);
   const windowMs = Math.max(60_000, limits.duplicateWindowMs ?? 0); // null: removed
   const recent = await tx

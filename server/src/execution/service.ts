@@ -7,6 +7,7 @@ import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { and, eq, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
+import { insertLegs, legDenials, planBracket } from './bracket-legs.ts';
 import {
   claimKey,
   clientOrderIdFor,
@@ -153,7 +154,17 @@ export class OrderService {
       startingCapital: this.#opts.startingCapital,
       now,
     });
-    const decision = evaluateOrder(intent, ctx, limits);
+    const entryDecision = evaluateOrder(intent, ctx, limits);
+    // A bracket goes out whole or not at all: the entry is denied when a leg is.
+    const bracket = planBracket(req.input, req.origin, ctx, limits);
+    const decision: RiskDecision =
+      bracket && !bracket.allowed
+        ? {
+            allowed: false,
+            verdicts: [...entryDecision.verdicts, ...legDenials(bracket)],
+            denials: [...entryDecision.denials, ...legDenials(bracket)],
+          }
+        : entryDecision;
     const [row] = await tx
       .insert(orders)
       .values({
@@ -178,6 +189,8 @@ export class OrderService {
       })
       .returning();
     if (!row) throw new AppError(ErrorCode.INTERNAL, 'order insert returned nothing');
+    // The legs travel with the entry's own `broker.place` (one native bracket request).
+    if (bracket) await insertLegs(tx, row, bracket, req.actor, principalKey(req.actor));
     if (decision.allowed) {
       await tx.insert(outbox).values({
         tenantId: req.tenantId,
@@ -285,6 +298,10 @@ export async function requestCancelInTx(tx: Tx, row: OrderRow, now: Date): Promi
 
 function describe(input: PlaceOrderInput, d: RiskDecision): string {
   const px = input.limitPrice ? ` @ ${input.limitPrice}` : input.stopPrice ? ` stop ${input.stopPrice}` : '';
-  const base = `${input.side} ${input.quantity} ${input.symbol} ${input.orderType}${px}`;
+  const b = input.bracket;
+  const legs = b
+    ? ` bracket${b.stopPrice ? ` stop ${b.stopPrice}` : ''}${b.targetPrice ? ` target ${b.targetPrice}` : ''}`
+    : '';
+  const base = `${input.side} ${input.quantity} ${input.symbol} ${input.orderType}${px}${legs}`;
   return d.allowed ? base : `${base} denied: ${d.denials.map((v) => v.code).join(', ')}`;
 }

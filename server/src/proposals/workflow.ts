@@ -9,6 +9,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
 import { type Db, withTenant } from '../db/database.ts';
 import { isStorableError } from '../execution/idempotency.ts';
+import { norm } from '../execution/order-rows.ts';
 import type { PlaceOrderRequest } from '../execution/service.ts';
 import type { Actor } from '../execution/types.ts';
 import type { DecisionStreams } from '../signals/streams.ts';
@@ -22,7 +23,7 @@ import { expireDue, getProposalRow, orderInputOf, type ProposalRow, toProposalVi
  *
  * Approval commits first (status `approved` + the approvals row + audit), then the order goes
  * through the execution service with the idempotency key `proposal:<id>`, then the proposal
- * records the order. A crash between the steps leaves an `approved` proposal without an order;
+ * records the order (the entry; its bracket legs link to it). A crash between the steps leaves an `approved` proposal without an order;
  * `resumeApproved` (at start) places it again with the same key, so at most one order exists.
  */
 
@@ -54,6 +55,20 @@ export interface DecideRequest {
 }
 
 export const idempotencyKeyOf = (proposalId: string) => `proposal:${proposalId}`;
+
+/**
+ * The order an approved proposal becomes: its entry with the proposal's stop and target attached
+ * as a bracket (OCO legs sized to what the entry fills), so the protection the desk approved is
+ * working at the broker the moment there is a position to protect.
+ */
+export function approvedOrderInput(row: ProposalRow): PlaceOrderInput {
+  const entry = orderInputOf(row);
+  const stopPrice = row.stopPrice === null ? null : norm(row.stopPrice);
+  const targetPrice = row.targetPrice === null ? null : norm(row.targetPrice);
+  if (!stopPrice && !targetPrice) return entry;
+  if (entry.orderType !== 'market' && entry.orderType !== 'limit') return entry;
+  return { ...entry, bracket: { stopPrice, targetPrice } };
+}
 
 export class ProposalWorkflow {
   readonly #d: ProposalWorkflowDeps;
@@ -197,7 +212,7 @@ export class ProposalWorkflow {
         tenantId: row.tenantId,
         actor,
         origin,
-        input: orderInputOf(row),
+        input: approvedOrderInput(row),
         idempotencyKey: idempotencyKeyOf(row.id),
         requestId: meta.requestId ?? null,
         ip: meta.ip ?? null,

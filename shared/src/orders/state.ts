@@ -13,6 +13,10 @@ import { AppError, ErrorCode } from '../errors.ts';
  *        └──OrderStatusUnknown──► unknown    (ambiguous broker timeout; reconciliation resolves
  *                                             it with the event the broker's answer implies)
  *
+ *   any working status ──OrderRestated──► same status (FIX ExecType D: the broker changed the
+ *                                          order's quantity on its own: a bracket leg growing with
+ *                                          its entry's fills, or reduced by its OCO sibling)
+ *
  * Terminal: filled, cancelled, rejected, expired, denied. Events are past tense facts. An
  * illegal transition throws ILLEGAL_TRANSITION and the state is left as it was.
  *
@@ -61,7 +65,8 @@ export type OrderEvent =
   | { readonly type: 'OrderCancelRejected'; readonly reason: string }
   | { readonly type: 'OrderCancelled' }
   | { readonly type: 'OrderExpired' }
-  | { readonly type: 'OrderStatusUnknown'; readonly reason: string };
+  | { readonly type: 'OrderStatusUnknown'; readonly reason: string }
+  | { readonly type: 'OrderRestated'; readonly quantity: string; readonly reason?: string };
 
 export interface OrderState {
   readonly status: OrderStatus;
@@ -98,7 +103,12 @@ const from = (s: OrderState, e: OrderEvent, allowed: readonly OrderStatus[]) => 
 
 /** Status an order returns to when a cancel is refused, or after a fill in a non-terminal status. */
 const liveStatus = (filled: Dec, qty: Dec): OrderStatus =>
-  filled.gte(qty) ? OrderStatus.FILLED : filled.gt(0) ? OrderStatus.PARTIALLY_FILLED : OrderStatus.NEW;
+  // A bracket leg may carry quantity 0 until its entry fills: that is new, not filled.
+  filled.gt(0) && filled.gte(qty)
+    ? OrderStatus.FILLED
+    : filled.gt(0)
+      ? OrderStatus.PARTIALLY_FILLED
+      : OrderStatus.NEW;
 
 /**
  * Events that arrive after the order moved past them (out-of-order delivery) and carry nothing
@@ -123,6 +133,9 @@ export function isStale(s: OrderState, e: OrderEvent): boolean {
       );
     case 'OrderCancelRejected':
       return isTerminal(s.status) && s.status !== OrderStatus.DENIED && s.status !== OrderStatus.REJECTED;
+    case 'OrderRestated':
+      // A restatement reported after the order finished changes nothing that can still trade.
+      return isTerminal(s.status);
     default:
       return false;
   }
@@ -174,6 +187,8 @@ export function applyOrderEvent(s: OrderState, e: OrderEvent): OrderState {
     case 'OrderStatusUnknown':
       from(s, e, [OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL]);
       return { ...s, status: OrderStatus.UNKNOWN };
+    case 'OrderRestated':
+      return applyRestated(s, e);
   }
 }
 
@@ -201,6 +216,16 @@ function applyFill(s: OrderState, e: Extract<OrderEvent, { type: 'OrderFilled' }
   else if (s.status === OrderStatus.PENDING_CANCEL && next.lt(qty)) status = OrderStatus.PENDING_CANCEL;
   else status = liveStatus(next, qty);
   return { ...s, status, filledQuantity: decStr(next), avgFillPrice: decStr(avg.toDecimalPlaces(12)) };
+}
+
+function applyRestated(s: OrderState, e: Extract<OrderEvent, { type: 'OrderRestated' }>): OrderState {
+  if (isTerminal(s.status)) illegal(s, e);
+  const qty = dec(e.quantity);
+  const filled = dec(s.filledQuantity);
+  if (!qty.isFinite() || qty.lt(0)) illegal(s, e, 'quantity must not be negative');
+  if (qty.lt(filled)) illegal(s, e, `below the filled quantity: ${decStr(qty)} < ${decStr(filled)}`);
+  const working = s.status === OrderStatus.NEW || s.status === OrderStatus.PARTIALLY_FILLED;
+  return { ...s, quantity: decStr(qty), status: working ? liveStatus(filled, qty) : s.status };
 }
 
 export const leavesQuantity = (s: OrderState): Dec =>

@@ -35,6 +35,24 @@ export const orderStatus = z.enum([
   'denied',
   'unknown',
 ]);
+/** A bracket leg's role (shared/src/orders/bracket.ts). */
+export const bracketRole = z.enum(['stop', 'target']);
+
+/**
+ * Protective levels attached to an entry: a stop (stop order) and a target (limit order) on the
+ * opposite side, one-cancels-other, sized to what the entry fills. At least one of the two.
+ */
+export const bracketInput = z
+  .strictObject({
+    stopPrice: positiveDecimalString.nullish(),
+    targetPrice: positiveDecimalString.nullish(),
+  })
+  .refine((b) => Boolean(b.stopPrice || b.targetPrice), {
+    message: 'needs a stopPrice, a targetPrice or both',
+    path: ['stopPrice'],
+  });
+export type BracketInput = z.infer<typeof bracketInput>;
+
 export const instrumentSymbol = safeText(64).regex(/^[A-Za-z0-9._:/-]+$/, 'symbol has invalid characters');
 
 export const placeOrderInput = z
@@ -49,6 +67,8 @@ export const placeOrderInput = z
     stopPrice: positiveDecimalString.nullish(),
     /** Links the order to the proposal it executes (approvals flow). */
     proposalId: z.uuid().nullish(),
+    /** Protective stop and target placed with the entry (an OCO bracket). */
+    bracket: bracketInput.nullish(),
   })
   .superRefine((o, ctx) => {
     const needsLimit = o.orderType === 'limit' || o.orderType === 'stop_limit';
@@ -63,6 +83,9 @@ export const placeOrderInput = z
       ctx.addIssue({ code: 'custom', path: ['stopPrice'], message: 'not allowed for this order type' });
     if (o.orderType === 'market' && o.timeInForce === 'gtc') {
       ctx.addIssue({ code: 'custom', path: ['timeInForce'], message: 'market orders cannot be gtc' });
+    }
+    if (o.bracket && (o.orderType === 'stop' || o.orderType === 'stop_limit')) {
+      ctx.addIssue({ code: 'custom', path: ['bracket'], message: 'a bracket needs a market or limit entry' });
     }
   });
 export type PlaceOrderInput = z.infer<typeof placeOrderInput>;
@@ -128,6 +151,10 @@ export const orderView = z.object({
   denial: z.array(ruleVerdict).nullable(),
   origin: z.enum(['human', 'api', 'agent']),
   createdBy: z.string().nullable(),
+  /** Bracket legs: the entry they protect, their role, and their one-cancels-other group. */
+  parentOrderId: z.string().nullable(),
+  bracketRole: bracketRole.nullable(),
+  ocoGroup: z.string().nullable(),
   version: z.number().int(),
   createdAt: z.date(),
   updatedAt: z.date(),

@@ -18,6 +18,8 @@ import { createdAt, decimal, pkId, tenantId, tstz, updatedAt } from './columns.t
 export const SIDES = ['buy', 'sell'] as const;
 export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;
 export const TIME_IN_FORCE = ['day', 'gtc', 'ioc', 'fok'] as const;
+/** Bracket leg roles (shared/src/orders/bracket.ts). */
+export const BRACKET_ROLES = ['stop', 'target'] as const;
 /** FIX OrdStatus-like states plus local `denied` (risk governor) and `unknown` (ambiguous timeout). */
 export const ORDER_STATUSES = [
   'pending_new',
@@ -120,6 +122,10 @@ export const orders = pgTable(
     denial: jsonb('denial'),
     origin: text('origin', { enum: ['human', 'api', 'agent'] }).notNull(),
     createdBy: text('created_by'),
+    /** Bracket legs (migration 0009): the entry they protect, stop or target, their OCO group. */
+    parentOrderId: uuid('parent_order_id'),
+    bracketRole: text('bracket_role', { enum: BRACKET_ROLES }),
+    ocoGroup: text('oco_group'),
     version: integer('version').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -128,6 +134,15 @@ export const orders = pgTable(
     uniqueIndex('orders_client_order_id_key').on(t.tenantId, t.clientOrderId),
     index('orders_tenant_status_idx').on(t.tenantId, t.status),
     index('orders_tenant_created_idx').on(t.tenantId, t.createdAt),
+    index('orders_parent_idx').on(t.tenantId, t.parentOrderId).where(sql`${t.parentOrderId} is not null`),
+    check(
+      'orders_bracket_role_check',
+      sql`${t.bracketRole} is null or ${t.bracketRole} in ('stop', 'target')`,
+    ),
+    check(
+      'orders_bracket_leg_check',
+      sql`(${t.parentOrderId} is null) = (${t.bracketRole} is null) and (${t.bracketRole} is null) = (${t.ocoGroup} is null)`,
+    ),
   ],
 );
 
