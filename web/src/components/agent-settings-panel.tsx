@@ -9,7 +9,7 @@ type SettingsInput = RouterInputs['agent']['settings']['set'];
 
 /**
  * The desk's decision agent (desk admins): which instruments it watches, how often it may
- * propose, its risk preset, how long a proposal waits for a human, and the mode. Switching mode
+ * propose (and how long before it may reverse a call), its risk preset, how long a proposal waits for a human, and the mode. Switching mode
  * needs the password again (the server requires a recent re-authentication); autonomous mode
  * is only offered when the platform allows it.
  */
@@ -32,6 +32,7 @@ export function AgentSettingsPanel() {
       maxProposalsPerHour: Number(data.get('maxProposalsPerHour')),
       riskPreset: String(data.get('riskPreset')) as Settings['riskPreset'],
       proposalTtlSeconds: Number(data.get('proposalTtlSeconds')),
+      minHoldingSeconds: Number(data.get('minHoldingSeconds')),
       ...(mode !== current.mode ? { mode } : {}),
     };
     setPending(true);
@@ -111,6 +112,21 @@ export function AgentSettingsPanel() {
                   value={s.proposalTtlSeconds}
                 />
               </div>
+            </div>
+            <div class="field">
+              <label for="agent-holding">Minimum holding time (s)</label>
+              <input
+                id="agent-holding"
+                name="minHoldingSeconds"
+                type="number"
+                min="0"
+                max="86400"
+                value={s.minHoldingSeconds}
+              />
+              <span class="field-hint">
+                No opposite proposal on an instrument sooner, unless its stop or target was hit; 0 turns it
+                off. The hourly budget is spread over the hour, the best-scored signals first.
+              </span>
             </div>
             <div class="field">
               <label for="agent-preset">Risk preset</label>

@@ -18,6 +18,14 @@ export interface RunningAegisServer {
    * agent needs live signals to propose, which this test does not run).
    */
   insertPendingProposal(p: { side: 'buy' | 'sell'; quantity: string; limitPrice: string }): Promise<string>;
+  /** A signal the decision agent skipped on the first desk, as the agent stores it (fixture). */
+  insertAgentSkip(s: {
+    symbol: string;
+    direction: 'long' | 'short';
+    score: number;
+    code: string;
+    reason: string;
+  }): Promise<void>;
   /**
    * A signal as the engine stores it (table `signals`, market-wide; fixture: no engine runs here),
    * with the first desk's order flow around its event time (`flow`: offsets in ms and prices).
@@ -101,6 +109,16 @@ export async function startAegisServer(options: {
                   0.72, 35, ${fixture.sql.json(rationale)}, 'rules', now() + interval '1 hour')
           returning id`;
         return row!.id;
+      } finally {
+        await fixture.close();
+      }
+    },
+    async insertAgentSkip({ symbol, direction, score, code, reason }) {
+      const fixture = createDb(options.database.url, { max: 1, applicationName: 'aegis-web-test' });
+      try {
+        await fixture.sql`
+          insert into agent_skips (tenant_id, signal_id, symbol, direction, score, code, reason)
+          values (${firstDeskId}, gen_random_uuid(), ${symbol}, ${direction}, ${score}, ${code}, ${reason})`;
       } finally {
         await fixture.close();
       }

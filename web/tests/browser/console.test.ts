@@ -259,6 +259,31 @@ describe('console in Chromium against the real server', () => {
     await shot('06e-proposals-decided');
   });
 
+  test('agent activity: the signals the agent skipped are listed with their reasons', async () => {
+    await server.insertAgentSkip({
+      symbol: 'BTC-USD',
+      direction: 'short',
+      score: 0.82,
+      code: 'flip_flop',
+      reason:
+        'sell BTC-USD 9 s after the buy proposal; minimum holding time 300 s (stop 420.06, target 440 not hit at 421)',
+    });
+    const nav = page.getByRole('navigation', { name: 'Console sections' });
+    await nav.getByRole('link', { name: 'Overview' }).click();
+    await nav.getByRole('link', { name: 'Proposals' }).click();
+    const skipped = page.getByRole('table', { name: 'Skipped signals' });
+    const row = skipped.locator('tbody tr', { hasText: 'minimum holding time 300 s' });
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(
+      /BTC-USD.*short.*0\.82.*flip-flop.*stop 420\.06, target 440 not hit at 421/,
+    );
+    await expect
+      .poll(() => page.getByTestId('agent-budget').textContent())
+      .toMatch(/2\.00 of 2 proposal tokens \(6 per hour, 2 in the last hour\)/);
+    await skipped.scrollIntoViewIfNeeded();
+    await shot('06f-agent-activity');
+  });
+
   test('keyboard: g then s opens Signals, ? opens the shortcuts help', async () => {
     await page.locator('body').click({ position: { x: 700, y: 60 } });
     await page.keyboard.press('g');

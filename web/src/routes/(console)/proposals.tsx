@@ -1,5 +1,6 @@
 import { Title } from '@solidjs/meta';
 import { For, Show } from 'solid-js';
+import { AgentActivityPanel } from '../../components/agent-activity-panel.tsx';
 import { ApprovalsQueue } from '../../components/approvals-queue.tsx';
 import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
 import { formatDecimal, utcTime } from '../../lib/decimal-format.ts';
@@ -91,6 +92,7 @@ export default function ProposalsPage() {
           <ApprovalsQueue onChange={() => void history.refetch()} />
         </Panel>
       </div>
+      <AgentActivityPanel />
     </>
   );
 }

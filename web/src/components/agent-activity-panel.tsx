@@ -1,0 +1,124 @@
+import { createSignal, For, Show } from 'solid-js';
+import { utcTime } from '../lib/decimal-format.ts';
+import { createQuery } from '../lib/query.ts';
+import { useSubscription } from '../lib/subscription.ts';
+import { type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { EmptyState, Panel, QueryView } from './panel.tsx';
+
+type Skips = RouterOutputs['agent']['skips'];
+
+const STATE_LABEL: Record<string, string> = {
+  idle: 'idle',
+  thinking: 'thinking',
+  waiting_for_approval: 'waiting for approval',
+  halted: 'halted',
+};
+
+const CODE_LABEL: Record<Skips['items'][number]['code'], string> = {
+  not_covered: 'automation off',
+  stale_signal: 'stale',
+  halted: 'halted',
+  below_min_score: 'below preset',
+  untradable: 'no reference data',
+  duplicate_pending: 'duplicate',
+  flip_flop: 'flip-flop',
+  rate_limited: 'hourly cap',
+  budget_exhausted: 'budget spent',
+  below_budget_bar: 'below budget bar',
+  decider_declined: 'declined',
+};
+
+/**
+ * The desk's decision agent at work: its live state, the proposal budget as it stands (the token
+ * bucket that spreads the hour's proposals), and the latest signals it let go, each with the
+ * reason (and its numbers) — what used to be visible only in the server log.
+ */
+export function AgentActivityPanel() {
+  const skips = createQuery(() => trpc.agent.skips.query({ limit: 50 }), { pollMs: 30_000 });
+  const [state, setState] = createSignal<{ state: string; detail?: string | undefined }>();
+
+  useSubscription(() =>
+    trpc.agent.status.subscribe(undefined, {
+      onData: (event) => {
+        setState({ state: event.data.state, detail: event.data.detail });
+        // A skip was just stored: show it now rather than at the next poll.
+        if ('skip' in event.data || event.data.state === 'halted') void skips.refetch();
+      },
+    }),
+  );
+
+  return (
+    <div class="agent-activity">
+      <Panel
+        title="Agent activity"
+        meta={
+          <span class="agent-state" aria-live="polite">
+            {state() ? (STATE_LABEL[state()!.state] ?? state()!.state) : 'connecting…'}
+          </span>
+        }
+        bodyClass="h-skips"
+      >
+        <QueryView query={skips} errorTitle="Could not load the agent's skipped signals">
+          {(data) => (
+            <>
+              <p class="field-hint" data-testid="agent-budget">
+                Budget: {data.budget.tokens.toFixed(2)} of {data.budget.capacity} proposal tokens (
+                {data.budget.maxProposalsPerHour} per hour, {data.budget.proposalsLastHour} in the last hour)
+                {data.budget.nextTokenInSeconds > 0
+                  ? `; next token in ${data.budget.nextTokenInSeconds} s`
+                  : ''}
+                . Minimum holding time {data.budget.minHoldingSeconds} s.
+              </p>
+              <Show
+                when={data.items.length > 0}
+                fallback={
+                  <EmptyState title="No skipped signals">
+                    Every signal the agent saw became a proposal.
+                  </EmptyState>
+                }
+              >
+                <div class="scroll">
+                  <table class="table" aria-label="Skipped signals">
+                    <caption class="visually-hidden">
+                      Signals the agent skipped, newest first, with reasons
+                    </caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Time (UTC)</th>
+                        <th scope="col">Instrument</th>
+                        <th scope="col">Side</th>
+                        <th scope="col" class="num">
+                          Score
+                        </th>
+                        <th scope="col">Skipped</th>
+                        <th scope="col">Reason</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      <For each={data.items}>
+                        {(s) => (
+                          <tr>
+                            <td class="mono">{utcTime(s.createdAt)}</td>
+                            <td class="mono">{s.symbol}</td>
+                            <td class={s.direction === 'long' ? 'pos' : 'neg'}>{s.direction}</td>
+                            <td class="num">{s.score.toFixed(2)}</td>
+                            <td>
+                              <span class="tag" data-code={s.code}>
+                                {CODE_LABEL[s.code]}
+                              </span>
+                            </td>
+                            <td class="dim skip-reason">{s.reason}</td>
+                          </tr>
+                        )}
+                      </For>
+                    </tbody>
+                  </table>
+                </div>
+              </Show>
+            </>
+          )}
+        </QueryView>
+      </Panel>
+    </div>
+  );
+}
