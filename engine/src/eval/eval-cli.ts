@@ -8,6 +8,8 @@
  * detectors and model, beside the momentum, mean-reversion and random baselines at the same signal
  * count; prints a table (or the JSON with --json) and writes signals-<split>.json (SignalEvaluation)
  * and signals-<split>.svg to --out-dir. Deterministic: the same arguments give the same bytes.
+ * For machine-readable output use `npm run --silent eval:signals -- --json` (npm's own header
+ * would otherwise precede the JSON on stdout). A usage error exits with status 2.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,36 +25,62 @@ import type { Split } from './splits.ts';
 
 const DEFAULT_OUT_DIR = fileURLToPath(new URL('../../eval/results', import.meta.url));
 
-const { values } = parseArgs({
-  options: {
-    split: { type: 'string', default: 'test' },
-    model: { type: 'string', default: DEFAULT_JSON_PATH },
-    symbols: { type: 'string', default: String(DEFAULT_SYMBOLS) },
-    ticks: { type: 'string', default: String(DEFAULT_TICKS_PER_SEED) },
-    json: { type: 'boolean', default: false },
-    'out-dir': { type: 'string', default: DEFAULT_OUT_DIR },
-  },
-  strict: true,
-});
+const USAGE =
+  'usage: npm run eval:signals -- [--split test|validation|train] [--model <signal-mlp.json>] ' +
+  '[--symbols N] [--ticks N per seed] [--json] [--out-dir <dir>]';
+
+function usageError(message: string): never {
+  process.stderr.write(`eval:signals: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        split: { type: 'string', default: 'test' },
+        model: { type: 'string', default: DEFAULT_JSON_PATH },
+        symbols: { type: 'string', default: String(DEFAULT_SYMBOLS) },
+        ticks: { type: 'string', default: String(DEFAULT_TICKS_PER_SEED) },
+        json: { type: 'boolean', default: false },
+        'out-dir': { type: 'string', default: DEFAULT_OUT_DIR },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+}
+
+const values = parse();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 
 function positiveInt(name: 'symbols' | 'ticks'): number {
   const v = Number(values[name]);
   if (!Number.isSafeInteger(v) || v < 1)
-    throw new Error(`--${name} must be a positive integer, got ${values[name]}`);
+    usageError(`--${name} must be a positive integer, got ${values[name]}`);
   return v;
 }
 
 const split = values.split;
 if (split !== 'test' && split !== 'validation' && split !== 'train') {
-  throw new Error(`--split must be test, validation or train, got ${split}`);
+  usageError(`--split must be test, validation or train, got ${split}`);
 }
-const { file, model } = await loadModelFile(values.model);
+const symbols = positiveInt('symbols');
+const ticksPerSeed = positiveInt('ticks');
+const { file, model } = await loadModelFile(values.model).catch((err: Error) =>
+  usageError(`--model ${values.model}: ${err.message}`),
+);
 const { evaluation, breakdown, signals } = evaluateSplit({
   split: split as Split,
   model,
   modelVersion: file.version,
-  symbols: positiveInt('symbols'),
-  ticksPerSeed: positiveInt('ticks'),
+  symbols,
+  ticksPerSeed,
 });
 // The contract every reader (registry, console, CLI) parses: check it before writing.
 signalEvaluationSchema.parse(evaluation);
