@@ -21,7 +21,7 @@ let signals: string;
 
 beforeAll(async () => {
   t = await startTestServer();
-  const symbols = ['B', 'F', 'C'].flatMap((p) => Array.from({ length: 8 }, (_, i) => `${p}${i}-USD`));
+  const symbols = ['B', 'F', 'C', 'S'].flatMap((p) => Array.from({ length: 8 }, (_, i) => `${p}${i}-USD`));
   for (const s of symbols) {
     await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
       values (${s}, 'COINBASE', 'crypto', '0.0001', '0.0001', '24x7') on conflict do nothing`;
@@ -53,8 +53,8 @@ type Outcome =
   | { kind: 'skip'; code: string; reason: string };
 
 /** Publishes a signal and waits until the desk's agent has either proposed or skipped it. */
-async function send(client: Client, over: Record<string, string>): Promise<Outcome> {
-  const sig = engineSignal(over);
+async function send(client: Client, over: Record<string, string>, tsSignal?: Date): Promise<Outcome> {
+  const sig = engineSignal(over, tsSignal);
   await t.server.deps.bus.xadd(signals, sig);
   return eventually<Outcome>(async () => {
     const p = (await client.proposals.list.query({ limit: 200 })).items.find((x) => x.signalId === sig.id);
@@ -163,6 +163,46 @@ describe('agent pacing', () => {
     // Another desk sees none of these skips (RLS).
     const other = await newDesk('Other desk', { instruments: ['F1-USD'] });
     expect((await other.client.agent.skips.query({})).items).toEqual([]);
+  });
+
+  it('the older reasons are listed too: stale, below the preset minimum, no reference data, automation off', async () => {
+    const { client } = await newDesk('Reasons desk', {
+      instruments: ['S0-USD', 'NOREF-USD'],
+      riskPreset: 'conservative',
+      maxProposalsPerHour: 1000,
+    });
+    const stale = await send(client, { symbol: 'S0-USD' }, new Date(Date.now() - 600_000));
+    expect(stale.kind === 'skip' && [stale.code, stale.reason]).toEqual([
+      'stale_signal',
+      expect.stringMatching(/^signal is 60\d s old; the agent acts on signals up to 300 s old$/),
+    ]);
+    expect(await send(client, { symbol: 'S0-USD', score: '0.65' })).toEqual({
+      kind: 'skip',
+      code: 'below_min_score',
+      reason: 'score 0.65 below the conservative minimum 0.7',
+    });
+    expect(await send(client, { symbol: 'NOREF-USD' })).toEqual({
+      kind: 'skip',
+      code: 'untradable',
+      reason: 'NOREF-USD is unknown to reference data (no lot size); no order could be placed',
+    });
+    await client.agent.settings.set.mutate({ automationEnabled: false });
+    expect(await send(client, { symbol: 'S0-USD' })).toEqual({
+      kind: 'skip',
+      code: 'not_covered',
+      reason: 'automation is off for this desk',
+    });
+    // Signals for instruments the desk did not choose are not its skips.
+    const foreign = engineSignal({ symbol: 'S1-USD' });
+    await t.server.deps.bus.xadd(signals, foreign);
+    // Stored, and acknowledged only after every desk's agent has seen it.
+    await eventually(
+      async () => (await t.owner`select 1 from signals where id = ${foreign.id}`).length === 1,
+    );
+    await eventually(async () => (await t.server.deps.bus.pending(signals, 'server')).count === 0);
+    expect(
+      (await client.agent.skips.query({ limit: 200 })).items.some((x) => x.signalId === foreign.id),
+    ).toBe(false);
   });
 
   it('two agents (own connection pools, as two server processes) share one budget through PostgreSQL', async () => {
