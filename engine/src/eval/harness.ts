@@ -3,7 +3,7 @@ import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
 import type { LabelledSet, MlpModel } from '../model/mlp.ts';
 import { meanReversionSeries, momentumSeries, randomSignals, ruleSignals } from './baselines.ts';
 import { engineSignals, modelInputRows, patternName } from './engine-scoring.ts';
-import { type Breakdown, breakdownByKind, indexAllWindows } from './event-breakdown.ts';
+import { type Breakdown, breakdownByKind, indexAllWindows, type WindowKind } from './event-breakdown.ts';
 import type { EventKind } from './labelled-market.ts';
 import { type EngineParams, type MarketRun, runMarket } from './market-run.ts';
 import { forwardReturnBp, indexEvents, qualityRow, type Signal } from './signal-metrics.ts';
@@ -150,6 +150,8 @@ export interface CandidateMeta {
   /** The tradable event whose window holds the candidate, or null. */
   readonly eventKind: EventKind | null;
   readonly eventDirection: number;
+  /** The window (any labelled kind but regime_change) holding the candidate, or 'noise'. */
+  readonly windowKind: WindowKind;
 }
 
 export interface CandidateSet {
@@ -172,6 +174,7 @@ export function collectCandidates(
   const horizons = o.horizons ?? HORIZONS_TICKS;
   const runs = runMarkets(seeds, o);
   const events = indexEvents(runs);
+  const windows = indexAllWindows(runs);
   const meta: CandidateMeta[] = [];
   const kept: { run: number; i: number }[] = [];
   runs.forEach((run, r) => {
@@ -180,6 +183,7 @@ export function collectCandidates(
       if (Number.isNaN(forwardBp[0])) return;
       const id = events.byRun[r]![c.symbol]![c.tick]!;
       const ev = id >= 0 ? run.events[id]! : null;
+      const w = windows[r]![c.symbol]![c.tick]!;
       kept.push({ run: r, i });
       meta.push({
         seed: run.seed,
@@ -193,6 +197,7 @@ export function collectCandidates(
         forwardBp,
         eventKind: ev ? ev.kind : null,
         eventDirection: ev ? ev.direction : 0,
+        windowKind: w >= 0 ? (run.events[w]!.kind as WindowKind) : 'noise',
       });
     });
   });
