@@ -39,7 +39,11 @@ export class ProposalLedger {
   /** Creation times of the trailing hour, oldest first. */
   #times: number[] = [];
 
-  constructor(readonly settings: ProposalGateSettings) {}
+  readonly settings: ProposalGateSettings;
+
+  constructor(settings: ProposalGateSettings) {
+    this.settings = settings;
+  }
 
   get state(): GateState {
     return this.#state;
