@@ -3,6 +3,7 @@ import { createSignal, For, Show } from 'solid-js';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { OrderTicket } from '../../components/order-ticket.tsx';
 import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
+import { groupBrackets } from '../../lib/bracket-rows.ts';
 import { formatDecimal, utcTime } from '../../lib/decimal-format.ts';
 import { createQuery } from '../../lib/query.ts';
 import { useSession } from '../../lib/session.tsx';
@@ -74,7 +75,7 @@ export default function OrdersPage() {
                             Qty
                           </th>
                           <th scope="col" class="num">
-                            Limit
+                            Limit / stop
                           </th>
                           <th scope="col" class="num">
                             Filled
@@ -91,17 +92,30 @@ export default function OrdersPage() {
                         </tr>
                       </thead>
                       <tbody>
-                        <For each={list}>
+                        <For each={groupBrackets(list)}>
                           {(o) => (
                             <tr>
                               <td class="mono">{utcTime(o.createdAt)}</td>
                               <td class="mono">{o.symbol}</td>
                               <td class={o.side === 'buy' ? 'pos' : 'neg'}>{o.side}</td>
                               <td>
+                                <Show when={o.bracketRole}>
+                                  <span
+                                    class="dim"
+                                    title="Bracket leg of the entry above (one cancels the other)"
+                                  >
+                                    ↳ {o.bracketRole} ·{' '}
+                                  </span>
+                                </Show>
                                 {o.orderType} · {o.timeInForce}
                               </td>
-                              <td class="num">{formatDecimal(o.quantity, 4)}</td>
-                              <td class="num">{formatDecimal(o.limitPrice, 4)}</td>
+                              <td
+                                class="num"
+                                title={o.bracketRole ? 'Sized to what the entry has filled' : undefined}
+                              >
+                                {formatDecimal(o.quantity, 4)}
+                              </td>
+                              <td class="num">{formatDecimal(o.limitPrice ?? o.stopPrice, 4)}</td>
                               <td class="num">{formatDecimal(o.filledQuantity, 4)}</td>
                               <td class="num">{formatDecimal(o.avgFillPrice, 4)}</td>
                               <td>
