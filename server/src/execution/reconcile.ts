@@ -5,6 +5,7 @@ import { applyOrderEvent, type OrderEvent } from '@aegis/shared/orders/state';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { BrokerOrder } from '../brokers/types.ts';
+import { endUnsentLegs, legsOf } from './bracket-legs.ts';
 import type { BrokerRegistry } from './broker-registry.ts';
 import { norm, toOrderState } from './order-rows.ts';
 import { AT_BROKER_STATUSES } from './risk-context.ts';
@@ -103,6 +104,23 @@ export class Reconciler {
         return next.status;
       });
       if (status) resolved.push({ orderId: o.id, status });
+      // A bracket entry's legs went with it: caught up from the broker, or ended with an entry
+      // the broker never had.
+      const legs = await withTenant(this.#deps.db, tenantId, (tx) => legsOf(tx, tenantId, o.id));
+      if (legs.length === 0) continue;
+      if (b === null) {
+        await withTenant(this.#deps.db, tenantId, (tx) =>
+          endUnsentLegs(
+            tx,
+            tenantId,
+            o.id,
+            { type: 'OrderRejected', reason: 'bracket entry not found at broker' },
+            now,
+          ),
+        );
+      } else {
+        for (const l of legs) await this.#brokers.replay(tenantId, l.clientOrderId);
+      }
     }
 
     // 2. Catch up: a working order of ours that the broker no longer shows open, or shows with

@@ -143,6 +143,9 @@ export async function loadRiskInputs(
         eq(orders.tenantId, tenantId),
         ne(orders.status, 'denied'),
         gt(orders.createdAt, new Date(now.getTime() - windowMs)),
+        // Bracket legs go out in their entry's one request: the entry is what the throttle and
+        // the duplicate guard count.
+        isNull(orders.parentOrderId),
       ),
     )
     .orderBy(desc(orders.createdAt));

@@ -253,6 +253,37 @@ describe('bracket orders', () => {
     expect(await position()).toBe(0);
   });
 
+  it('a broker timeout leaves the entry unknown; the retry finds it and its legs, never sending a second bracket', async () => {
+    fx.runtime.brokers.close();
+    fx.runtime = fx.newRuntime({
+      options: {
+        brokerTimeoutMs: 20,
+        paper: { seed: 7, latencyMs: 150, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '5' },
+      },
+    });
+    const o = await place({ orderType: 'limit', limitPrice: '2950', timeInForce: 'gtc' });
+    await fx.runtime.dispatcher.dispatchTenant(fx.tenantId);
+    expect((await entryRow()).status).toBe('unknown');
+    expect((await leg('stop')).status).toBe('pending_new');
+    await new Promise((r) => setTimeout(r, 300));
+    await fx.runtime.brokers.drain();
+    await fx.owner`update outbox set available_at = now() where aggregate_id = ${o.id}`;
+    await fx.settle();
+    expect((await rows()).map((r) => r.status)).toEqual(['new', 'new', 'new']);
+    const broker = await fx.runtime.brokers.paper(fx.tenantId);
+    expect((await broker.listOpenOrders()).length).toBe(3);
+  });
+
+  it('reconciliation ends the legs of an unknown entry the broker never received', async () => {
+    await fx.runtime.dispatcher.stop();
+    const o = await place({});
+    await fx.owner`update orders set status = 'unknown' where id = ${o.id}`;
+    await fx.owner`update outbox set dispatched_at = now() where aggregate_id = ${o.id}`;
+    const r = await fx.runtime.reconciler.reconcile(fx.tenantId, 'manual');
+    expect(r.resolved).toEqual([{ orderId: o.id, status: 'rejected' }]);
+    expect((await rows()).map((x) => x.status)).toEqual(['rejected', 'rejected', 'rejected']);
+  });
+
   it('legs survive a restart of the paper account: the stop fires after the process restarted', async () => {
     await place({ quantity: '1' });
     await fx.settle();
