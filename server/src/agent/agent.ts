@@ -24,7 +24,7 @@ import type { DecisionStreams } from '../signals/streams.ts';
 import { loadDeskSnapshot } from './desk-snapshot.ts';
 import { gateSettingsOf, gateStateOf, loadGateView } from './gate-view.ts';
 import { type AgentSettingsRow, readAgentSettings } from './settings.ts';
-import { recordSkip, type Skip } from './skips.ts';
+import { alreadySkipped, recordSkip, type Skip } from './skips.ts';
 
 /**
  * The decision agent: for each stored signal, for each desk whose agent covers the instrument,
@@ -122,7 +122,10 @@ export class DecisionAgent {
       // Instruments the desk did not choose are not its signals: nothing to record (a row per
       // market signal per desk would bury the skips that matter).
       if (!settings?.instruments.includes(signal.symbol)) return null;
+      // A redelivered signal keeps its first outcome: its proposal, or its skip (no second
+      // model call for a signal already let go).
       if (await this.#alreadyProposed(tx, tenantId, signal.id)) return null;
+      if (await alreadySkipped(tx, tenantId, signal.id)) return null;
       const skip = async (s: Skip) => {
         await recordSkip(tx, tenantId, signal, s, now);
         return { skipped: s };

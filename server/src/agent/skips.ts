@@ -49,6 +49,15 @@ export async function recordSkip(
     );
 }
 
+export async function alreadySkipped(tx: Tx, tenantId: string, signalId: string): Promise<boolean> {
+  const rows = await tx
+    .select({ id: agentSkips.id })
+    .from(agentSkips)
+    .where(and(eq(agentSkips.tenantId, tenantId), eq(agentSkips.signalId, signalId)))
+    .limit(1);
+  return rows.length > 0;
+}
+
 export async function listSkips(
   tx: Tx,
   tenantId: string,

@@ -166,7 +166,7 @@ describe('agent pacing', () => {
   });
 
   it('the older reasons are listed too: stale, below the preset minimum, no reference data, automation off', async () => {
-    const { client } = await newDesk('Reasons desk', {
+    const { client, id: deskId } = await newDesk('Reasons desk', {
       instruments: ['S0-USD', 'NOREF-USD'],
       riskPreset: 'conservative',
       maxProposalsPerHour: 1000,
@@ -186,6 +186,21 @@ describe('agent pacing', () => {
       code: 'untradable',
       reason: 'NOREF-USD is unknown to reference data (no lot size); no order could be placed',
     });
+    // A redelivered skipped signal keeps its first outcome: not decided (nor logged) again.
+    const weak = engineSignal({ symbol: 'S0-USD', score: '0.5' });
+    await t.server.deps.bus.xadd(signals, weak);
+    await eventually(async () =>
+      (await client.agent.skips.query({})).items.some((x) => x.signalId === weak.id),
+    );
+    await t.server.deps.bus.xadd(signals, weak);
+    await eventually(async () => (await t.owner`select 1 from signals where id = ${weak.id}`).length === 1);
+    await eventually(async () => (await t.server.deps.bus.pending(signals, 'server')).count === 0);
+    const skipLogs = () =>
+      t.logs.filter(
+        (l) => l.msg === 'agent: signal skipped' && l.signalId === weak.id && l.tenantId === deskId,
+      );
+    expect(skipLogs()).toHaveLength(1);
+
     await client.agent.settings.set.mutate({ automationEnabled: false });
     expect(await send(client, { symbol: 'S0-USD' })).toEqual({
       kind: 'skip',
