@@ -7,10 +7,10 @@ import {
   EVENT_MIX,
   EXHAUSTION,
   IMPACT_BP,
-  MEAN_TRADE_SIZE,
   NOISE,
   OFI,
   REGIME,
+  TRADE_SIZE_OF_DEPTH,
   WITHDRAWAL,
 } from './market-params.ts';
 
@@ -337,7 +337,8 @@ export class LabelledMarket {
       const buy = rng.next() < pBuy;
       const sign = buy ? 1 : -1;
       this.#lastSign[i] = sign;
-      const size = Math.max(1, Math.round(MEAN_TRADE_SIZE * Math.exp(0.8 * rng.normal() - 0.32) * sizeMult));
+      const meanSize = this.#depthBase[i]! * TRADE_SIZE_OF_DEPTH;
+      const size = Math.max(1, Math.round(meanSize * Math.exp(0.8 * rng.normal() - 0.32) * sizeMult));
       out.kind = 1;
       out.aggressor = sign;
       out.price = buy ? ask : bid;
@@ -347,8 +348,7 @@ export class LabelledMarket {
       if (buy) askDepth = Math.max(1, askDepth - size);
       else bidDepth = Math.max(1, bidDepth - size);
       const surprise = sign - (2 * pBuy - 1);
-      this.#efficient[i] =
-        this.#efficient[i]! + surprise * IMPACT_BP * BP * Math.sqrt(size / MEAN_TRADE_SIZE);
+      this.#efficient[i] = this.#efficient[i]! + surprise * IMPACT_BP * BP * Math.sqrt(size / meanSize);
     } else {
       out.kind = 2;
       out.aggressor = 0;

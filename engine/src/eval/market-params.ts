@@ -23,18 +23,22 @@ export const NOISE = {
   refill: 0.15,
   /**
    * Each side's depth target swings slowly and without information: log multiplier AR(1) with
-   * this persistence per tick and shock (stationary σ = shock / sqrt(1 − persistence²) ≈ 0.4).
+   * this persistence per tick and shock (stationary σ = shock / sqrt(1 − persistence²) ≈ 0.55).
    */
   moodPersistence: 0.995,
-  moodShock: 0.04,
+  moodShock: 0.055,
   /** Log-normal noise on displayed sizes (σ of the log). */
-  sizeNoise: 0.25,
+  sizeNoise: 0.35,
   /** Pure noise between two events: a cool-off of this many ticks, then EVENT_HAZARD_PER_TICK. */
   coolOffTicks: [300, 800] as const,
 };
 
-/** Mean trade size, lots (log-normal, σ 0.8 of the log). */
-export const MEAN_TRADE_SIZE = 100;
+/**
+ * Mean trade size as a share of the symbol's base depth at the touch (log-normal, σ 0.8 of the
+ * log): a typical trade takes a slice of the queue, not all of it, so depletion is a matter of
+ * rates (flow against refill), visible but not absolute.
+ */
+export const TRADE_SIZE_OF_DEPTH = 0.08;
 /** Permanent impact of a mean-size trade's surprise (sign − E[sign]), bp; scales with sqrt(size / mean). */
 export const IMPACT_BP = 0.35;
 
@@ -51,8 +55,8 @@ export const OFI = {
   moveBp: [15, 40] as const,
   /** Share of the move that happens during the flow phase (the price has barely moved yet). */
   flowShareOfMove: 0.15,
-  flow: { pTrade: 0.65, pWith: 0.78, sizeMult: 1.6, hitDepth: 0.3, otherDepth: 1.3, refill: 0.03 },
-  drift: { pTrade: 0.55, pWith: 0.62, sizeMult: 1.2, hitDepth: 0.6, otherDepth: 1.15, refill: 0.06 },
+  flow: { pTrade: 0.65, pWith: 0.78, sizeMult: 1.6, hitDepth: 0.8, otherDepth: 1.1, refill: 0.12 },
+  drift: { pTrade: 0.55, pWith: 0.62, sizeMult: 1.2, hitDepth: 0.9, otherDepth: 1.05, refill: 0.15 },
 };
 
 /** Exhaustion followed by reversion; the spike runs against the event's direction. */
@@ -70,8 +74,8 @@ export const EXHAUSTION = {
     sizeStart: 2.5,
     sizeEnd: 0.4,
     /** The side being hit refills fast and deep: passive liquidity leans against the spike. */
-    hitDepth: 1.8,
-    otherDepth: 0.6,
+    hitDepth: 1.3,
+    otherDepth: 0.85,
     refill: 0.3,
     spreadMult: 1.5,
     volMult: 1.3,
@@ -95,8 +99,8 @@ export const ABSORBED = {
   pTrade: 0.65,
   pWith: 0.78,
   sizeMult: 1.6,
-  hitDepth: 1.6,
-  refill: 0.3,
+  hitDepth: 1.5,
+  refill: 0.35,
 };
 
 /** Volatility/spread regimes: calm (×1) and volatile (these multiples). */
