@@ -4,11 +4,13 @@ import { agentRouter } from './agent.ts';
 import { approvalsRouter } from './approvals.ts';
 import { auditRouter } from './audit.ts';
 import { authRouter } from './auth.ts';
+import { backtestsRouter } from './backtests.ts';
 import { desksRouter } from './desks.ts';
 import { equityRouter } from './equity.ts';
 import { haltRouter } from './halt.ts';
 import { keysRouter } from './keys.ts';
 import { lessonsRouter } from './lessons.ts';
+import { modelsRouter } from './models.ts';
 import { orderflowRouter } from './orderflow.ts';
 import { ordersRouter } from './orders.ts';
 import { pnlRouter } from './pnl.ts';
@@ -42,6 +44,8 @@ export const appRouter = createTRPCRouter({
   equity: equityRouter,
   risk: riskRouter,
   halt: haltRouter,
+  backtests: backtestsRouter,
+  models: modelsRouter,
 });
 
 export type AppRouter = typeof appRouter;

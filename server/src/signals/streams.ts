@@ -4,6 +4,8 @@
  * own prefix so parallel runs never share a stream.
  */
 export interface DecisionStreams {
+  /** The prefix every name below starts with, separator included (`aegis:`). */
+  readonly prefix: string;
   /** The engine's operator-owned order-flow stream (market data); desk ingest never goes here. */
   readonly orderflow: string;
   /** Scored signals published by the engine, consumed by the server's group. */
@@ -20,6 +22,7 @@ export interface DecisionStreams {
 
 export function decisionStreams(prefix = 'aegis'): DecisionStreams {
   return Object.freeze({
+    prefix: `${prefix}:`,
     orderflow: `${prefix}:orderflow`,
     signals: `${prefix}:signals`,
     signalsDead: `${prefix}:signals:dead`,
