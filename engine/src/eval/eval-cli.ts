@@ -2,7 +2,7 @@
  * `npm run eval:signals` — the signal evaluation harness (docs/signal-evaluation.md).
  *
  *   npm run eval:signals -- [--split test|validation|train] [--model engine/models/signal-mlp.json]
- *                           [--symbols 20] [--ticks 1000000] [--json] [--out-dir engine/eval/results]
+ *                           [--symbols 20] [--ticks 2000000] [--json] [--out-dir engine/eval/results]
  *
  * Runs the split's labelled markets (one per seed; --ticks per seed) through the engine's features,
  * detectors and model, beside the momentum, mean-reversion and random baselines at the same signal

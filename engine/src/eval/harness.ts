@@ -20,7 +20,7 @@ import { checkTarget } from './target.ts';
 /** Forward-return horizons (ticks of the signal's symbol); the first is the main one. */
 export const HORIZONS_TICKS: readonly number[] = Object.freeze([200, 50, 1000]);
 export const DEFAULT_SYMBOLS = 20;
-export const DEFAULT_TICKS_PER_SEED = 1_000_000;
+export const DEFAULT_TICKS_PER_SEED = 2_000_000;
 /** Seed of the random baseline (fixed: the same run gives the same random signals). */
 export const RANDOM_BASELINE_SEED = 0x5eed5;
 
