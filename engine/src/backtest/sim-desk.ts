@@ -88,11 +88,12 @@ export class SimDesk {
       this.#openTrades[inst] = null;
     }
     if (!q.isZero() && (wasFlat || crossed)) {
-      // The fee of a fill through zero stays with the trade it closed.
+      // An opening fill's fee belongs to the trade it opens; a fill through zero's stays with the
+      // trade it closed.
       this.#openTrades[inst] = {
         pattern,
         realizedAtOpen: dec(after.realizedPnl),
-        feesAtOpen: dec(after.fees),
+        feesAtOpen: wasFlat ? dec(after.fees).minus(fee) : dec(after.fees),
       };
     }
     const nowOpen = !q.isZero();
