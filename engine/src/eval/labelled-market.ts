@@ -110,8 +110,9 @@ const K_OFI = 1;
 const K_EXHAUSTION = 2;
 const K_WITHDRAWAL = 3;
 const K_ABSORBED = 4;
+/** Label kind per event code (index 0, noise, is never labelled). */
 const KIND_OF_CODE: readonly EventKind[] = [
-  'ofi_drift',
+  'regime_change',
   'ofi_drift',
   'exhaustion_reversion',
   'liquidity_withdrawal',
@@ -146,6 +147,9 @@ export class LabelledMarket {
   readonly #phaseLen: Int32Array;
   readonly #perTick: Float64Array;
   readonly #label: Int32Array;
+  /** Length of the current event's second phase (0 = one phase). */
+  readonly #nextLen: Int32Array;
+  /** Ticks of pure noise left before an event may start. */
   readonly #coolOff: Int32Array;
   #clockUs: number;
   #emitted = 0;
@@ -179,6 +183,7 @@ export class LabelledMarket {
     this.#phaseLen = new Int32Array(n);
     this.#perTick = new Float64Array(n);
     this.#label = new Int32Array(n).fill(-1);
+    this.#nextLen = new Int32Array(n);
     this.#coolOff = new Int32Array(n);
     const rng = this.#rng;
     for (let i = 0; i < n; i++) {
@@ -407,8 +412,7 @@ export class LabelledMarket {
     this.#left[i] = len1;
     this.#phaseLen[i] = len1;
     this.#perTick[i] = perTick;
-    // Second-phase length kept in coolOff while the event runs (it is not counting down then).
-    this.#coolOff[i] = len2;
+    this.#nextLen[i] = len2;
     const tradable = code === K_OFI || code === K_EXHAUSTION;
     this.#label[i] = this.events.length;
     this.#push(
@@ -428,7 +432,7 @@ export class LabelledMarket {
     const left = this.#left[i]! - 1;
     this.#left[i] = left;
     if (left > 0) return;
-    const len2 = this.#coolOff[i]!;
+    const len2 = this.#nextLen[i]!;
     if (this.#phase[i] === 1 && len2 > 0) {
       this.#phase[i] = 2;
       this.#left[i] = len2;
