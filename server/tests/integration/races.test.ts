@@ -254,7 +254,9 @@ describe('(b) parallel approvals of one proposal', () => {
     expect(executed).toHaveLength(1);
     expect(codes).toEqual(Array(9).fill('CONFLICT'));
 
-    const orders = await t.owner<{ id: string }[]>`select id from orders where proposal_id = ${proposal.id}`;
+    // One entry (its bracket legs link to it).
+    const orders = await t.owner<{ id: string }[]>`
+      select id from orders where proposal_id = ${proposal.id} and parent_order_id is null`;
     expect(orders).toHaveLength(1);
     const [p] = await t.owner<{ status: string; order_id: string }[]>`
       select status, order_id from proposals where id = ${proposal.id}`;
@@ -278,10 +280,22 @@ describe('(c) cancel racing fill', () => {
     await client.auth.reauthenticate.mutate({ password: admin.password });
     const outcomes: string[] = [];
     let bought = 0;
-    // The position before the rounds (test (b)'s approved proposal may have bought already).
+    // The position before the rounds (test (b)'s approved proposal may have bought already: its
+    // order's reports are applied first).
+    await t.server.deps.execution!.dispatcher.dispatchTenant(t.admin.deskId);
+    await t.server.deps.execution!.brokers.drain();
     const before = Number(
       (await client.positions.list.query()).find((p) => p.symbol === 'BTC-USD')?.quantity ?? 0,
     );
+    // That proposal's protective stop sells when the rounds move the price below it: counted apart.
+    const legsSold = async () =>
+      Number(
+        (
+          await t.owner<{ q: string }[]>`select coalesce(sum(f.quantity), 0)::text as q
+            from fills f join orders o on o.id = f.order_id where o.parent_order_id is not null`
+        )[0]!.q,
+      );
+    const legsSoldBefore = await legsSold();
     for (let round = 0; round < ROUNDS; round++) {
       await quoteArrived(await publishQuote('50000', '50010'));
       const placed = await client.orders.place.mutate({
@@ -358,7 +372,8 @@ describe('(c) cancel racing fill', () => {
 
     const positions = await client.positions.list.query();
     const btc = positions.find((p) => p.symbol === 'BTC-USD');
-    expect(Number(btc?.quantity ?? 0) - before).toBeCloseTo(bought, 10);
+    const soldByLegs = (await legsSold()) - legsSoldBefore;
+    expect(Number(btc?.quantity ?? 0) - before + soldByLegs).toBeCloseTo(bought, 10);
     const verified = await client.audit.verify.query();
     expect(verified.ok).toBe(true);
     // A filled order cannot be cancelled afterwards: refused, not a 500.
