@@ -66,7 +66,6 @@ export function approvedOrderInput(row: ProposalRow): PlaceOrderInput {
   const stopPrice = row.stopPrice === null ? null : norm(row.stopPrice);
   const targetPrice = row.targetPrice === null ? null : norm(row.targetPrice);
   if (!stopPrice && !targetPrice) return entry;
-  if (entry.orderType !== 'market' && entry.orderType !== 'limit') return entry;
   return { ...entry, bracket: { stopPrice, targetPrice } };
 }
 

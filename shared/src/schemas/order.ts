@@ -84,9 +84,6 @@ export const placeOrderInput = z
     if (o.orderType === 'market' && o.timeInForce === 'gtc') {
       ctx.addIssue({ code: 'custom', path: ['timeInForce'], message: 'market orders cannot be gtc' });
     }
-    if (o.bracket && (o.orderType === 'stop' || o.orderType === 'stop_limit')) {
-      ctx.addIssue({ code: 'custom', path: ['bracket'], message: 'a bracket needs a market or limit entry' });
-    }
   });
 export type PlaceOrderInput = z.infer<typeof placeOrderInput>;
 
