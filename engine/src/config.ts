@@ -98,6 +98,10 @@ const engineEnvObject = z.object({
   ENGINE_STREAM_PREFIX: z.string().default('aegis:'),
   /** Consumer name in the orderflow group; stable across restarts so pending entries drain. */
   ENGINE_CONSUMER: z.string().min(1).default('engine-1'),
+  /** Backtest jobs this engine runs at once (engine/src/jobs/); 0 = none here. */
+  ENGINE_BACKTEST_WORKERS: envInt(1, 0, 16),
+  /** A crashed worker's backtest job is resumed by another this long after its last renewal. */
+  ENGINE_BACKTEST_LEASE_MS: envInt(30_000, 1_000, 600_000),
   /** Features persisted at most once per symbol per this many ms (0 = never). */
   ENGINE_FEATURE_SAMPLE_MS: envInt(100, 0, 3_600_000),
   ENGINE_WRITER_BATCH: envInt(50_000, 100, 1_000_000),
@@ -167,6 +171,8 @@ export interface EngineConfig {
   readonly pricePublishMs: number;
   readonly maxFutureSkewMs: number;
   readonly consumer: string;
+  readonly backtestWorkers: number;
+  readonly backtestLeaseMs: number;
   readonly featureSampleMs: number;
   readonly writerBatch: number;
   readonly writerFlushMs: number;
@@ -207,6 +213,8 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     pricePublishMs: e.ENGINE_PRICE_PUBLISH_MS,
     maxFutureSkewMs: e.ENGINE_MAX_FUTURE_SKEW_MS,
     consumer: e.ENGINE_CONSUMER,
+    backtestWorkers: e.ENGINE_BACKTEST_WORKERS,
+    backtestLeaseMs: e.ENGINE_BACKTEST_LEASE_MS,
     featureSampleMs: e.ENGINE_FEATURE_SAMPLE_MS,
     writerBatch: e.ENGINE_WRITER_BATCH,
     writerFlushMs: e.ENGINE_WRITER_FLUSH_MS,
