@@ -155,6 +155,19 @@ function fire(e: Exceedances, theta: number, cooldown: number, out: number[] | n
   return count;
 }
 
+const preparedCache = new WeakMap<RuleSeries, { e: Exceedances; sorted: Float64Array }>();
+
+/** Every tick where the series could fire, and its strengths sorted highest first (cached). */
+function prepared(series: RuleSeries): { e: Exceedances; sorted: Float64Array } {
+  let p = preparedCache.get(series);
+  if (!p) {
+    const e = exceedances(series, 0);
+    p = { e, sorted: e.strength.slice().sort().reverse() };
+    preparedCache.set(series, p);
+  }
+  return p;
+}
+
 /**
  * `k` signals of a rule (fewer only if it cannot fire k times): the highest threshold that fires
  * at least k times (binary search over the observed strengths), then its k strongest signals
@@ -167,17 +180,18 @@ export function ruleSignals(
   cooldown = COOLDOWN_TICKS,
 ): Signal[] {
   if (k <= 0) return [];
-  // Candidate thresholds: the observed strengths, highest first. Only the top ones can matter
-  // when k is small, so start from a floor that keeps ~40 × k of them and widen if needed.
-  let e = exceedances(series, 0);
-  const sorted = e.strength.slice().sort().reverse();
-  const keep = Math.min(sorted.length, 40 * k);
-  if (keep < sorted.length) {
-    const floor = sorted[keep]!;
+  // Candidate thresholds: the observed strengths, highest first (sorted once per series). Only
+  // the top ones can matter when k is small, so start from a floor that keeps ~40 × k of them
+  // and widen if needed.
+  const all = prepared(series);
+  let e = all.e;
+  const keep = Math.min(all.sorted.length, 40 * k);
+  if (keep < all.sorted.length) {
+    const floor = all.sorted[keep]!;
     const narrow = exceedances(series, floor);
     if (fire(narrow, floor, cooldown, null) >= k) e = narrow;
   }
-  const strengths = e.strength.slice().sort().reverse();
+  const strengths = e === all.e ? all.sorted : e.strength.slice().sort().reverse();
   // Largest index whose threshold still fires fewer than k → the next one fires at least k.
   let lo = 0;
   let hi = strengths.length - 1;

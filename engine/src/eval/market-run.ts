@@ -16,7 +16,7 @@ import { type LabelledEvent, LabelledMarket } from './labelled-market.ts';
  * One labelled market (one seed) run through the engine's production feature and pattern code:
  * every tick goes through FeatureStepper (features/update.ts + patterns/detectors.ts, exactly as a
  * feature worker applies it), a detection becomes a candidate with the reference price and the
- * feature snapshot the worker writes into the CANDIDATE record (model/dataset.ts does the same).
+ * feature snapshot the worker writes into the CANDIDATE record.
  * Alongside: each symbol's quoted mid and event time per tick (forward returns, baselines) and
  * the market's labels.
  *
