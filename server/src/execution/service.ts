@@ -157,14 +157,8 @@ export class OrderService {
     const entryDecision = evaluateOrder(intent, ctx, limits);
     // A bracket goes out whole or not at all: the entry is denied when a leg is.
     const bracket = planBracket(req.input, req.origin, ctx, limits);
-    const decision: RiskDecision =
-      bracket && !bracket.allowed
-        ? {
-            allowed: false,
-            verdicts: [...entryDecision.verdicts, ...legDenials(bracket)],
-            denials: [...entryDecision.denials, ...legDenials(bracket)],
-          }
-        : entryDecision;
+    const decision =
+      bracket && !bracket.allowed ? withLegDenials(entryDecision, legDenials(bracket)) : entryDecision;
     const [row] = await tx
       .insert(orders)
       .values({
@@ -225,7 +219,9 @@ export class OrderService {
         startingCapital: this.#opts.startingCapital,
         now: this.#clock(),
       });
-      return evaluateOrder(intent, ctx, limits);
+      const entry = evaluateOrder(intent, ctx, limits);
+      const bracket = planBracket(input, origin, ctx, limits);
+      return bracket && !bracket.allowed ? withLegDenials(entry, legDenials(bracket)) : entry;
     });
   }
 
@@ -295,6 +291,13 @@ export async function requestCancelInTx(tx: Tx, row: OrderRow, now: Date): Promi
   });
   return updated!;
 }
+
+/** A bracket is allowed whole or not at all: a leg's denials deny the entry too. */
+const withLegDenials = (d: RiskDecision, legs: RiskDecision['denials']): RiskDecision => ({
+  allowed: false,
+  verdicts: [...d.verdicts, ...legs],
+  denials: [...d.denials, ...legs],
+});
 
 function describe(input: PlaceOrderInput, d: RiskDecision): string {
   const px = input.limitPrice ? ` @ ${input.limitPrice}` : input.stopPrice ? ` stop ${input.stopPrice}` : '';

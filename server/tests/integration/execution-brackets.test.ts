@@ -232,6 +232,32 @@ describe('bracket orders', () => {
     expect(refused.details?.field).toBe('bracket.stopPrice');
   });
 
+  it('a leg the governor denies denies the whole bracket, naming the leg (dry run and placement)', async () => {
+    // The entry is worth 2 × 3001; the target leg 2 × 3200, above this desk's order notional.
+    await fx.owner`update risk_limits set max_order_notional = '6200' where tenant_id = ${fx.tenantId}`;
+    const input = {
+      symbol: 'ETH-USD',
+      side: 'buy' as const,
+      orderType: 'market' as const,
+      timeInForce: 'day' as const,
+      quantity: '2',
+      bracket: { stopPrice: '2900', targetPrice: '3200' },
+    };
+    const dry = await fx.runtime.orders.check(fx.tenantId, input, 'human');
+    expect(dry.allowed).toBe(false);
+    expect(dry.denials.map((d) => [d.code, d.message?.startsWith('target leg')])).toEqual([
+      ['MAX_ORDER_NOTIONAL', true],
+    ]);
+    const o = await place({});
+    expect(o.status).toBe('denied');
+    expect((await rows()).map((r) => r.status)).toEqual(['denied', 'denied', 'denied']);
+    expect(await fx.owner`select count(*)::int as n from outbox`).toEqual([{ n: 0 }]);
+    // Without the bracket the same entry passes.
+    expect((await fx.runtime.orders.check(fx.tenantId, { ...input, bracket: null }, 'human')).allowed).toBe(
+      true,
+    );
+  });
+
   it('a halted desk keeps the protective legs: the stop still fires', async () => {
     await place({});
     await fx.settle();
