@@ -123,6 +123,20 @@ describe('labelled market', () => {
     }
   });
 
+  it("closes the labels of events still running at the end on the symbol's last tick", () => {
+    // Short enough that some events are cut off by the end of the market.
+    const short = simulate(21, 3, 3_000);
+    const open = short.market.events.filter(
+      (e) => e.kind !== 'regime_change' && e.endTick === short.ticks[e.symbol]!.length - 1,
+    );
+    expect(open.length).toBeGreaterThan(0);
+    for (const e of short.market.events) {
+      const col = short.ticks[e.symbol]!;
+      expect(e.endTick).toBeLessThan(col.length);
+      expect(e.tsEndUs).toBe(col[e.endTick]!.tsEventUs);
+    }
+  });
+
   it('order-flow imbalance: one-sided flow on a depleted hit side first, then the mid drifts its way', () => {
     const evs = ofKind('ofi_drift');
     const flow = evs.map((e) => flowAndBook(sim, e, e.direction));

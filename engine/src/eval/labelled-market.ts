@@ -139,6 +139,8 @@ export class LabelledMarket {
   readonly #lastSign: Int8Array;
   readonly #volatile: Uint8Array;
   readonly #ticks: Float64Array;
+  /** Event time of the symbol's last tick (closes a running event's label in `finish`). */
+  readonly #lastUs: Float64Array;
   // Current event: code, direction, phase (1|2), ticks left in the phase, per-tick amount, label.
   readonly #kind: Uint8Array;
   readonly #dir: Int8Array;
@@ -176,6 +178,7 @@ export class LabelledMarket {
     this.#lastSign = new Int8Array(n);
     this.#volatile = new Uint8Array(n);
     this.#ticks = new Float64Array(n);
+    this.#lastUs = new Float64Array(n);
     this.#kind = new Uint8Array(n);
     this.#dir = new Int8Array(n);
     this.#phase = new Uint8Array(n);
@@ -215,16 +218,16 @@ export class LabelledMarket {
   }
 
   /**
-   * Closes the labels of events still running: their window ends at the symbol's last tick.
-   * Call once after the last `next` before reading `events`.
+   * Closes the labels of events still running: their window ends at the symbol's last tick (and
+   * its event time). Call once after the last `next` before reading `events`.
    */
-  finish(lastTsUs = this.#clockUs): void {
+  finish(): void {
     for (let i = 0; i < this.symbols; i++) {
       const at = this.#label[i]!;
       if (at < 0) continue;
       const ev = this.events[at]!;
       ev.endTick = Math.max(ev.startTick, this.#ticks[i]! - 1);
-      ev.tsEndUs = lastTsUs;
+      ev.tsEndUs = this.#lastUs[i]!;
       this.#label[i] = -1;
     }
   }
@@ -367,6 +370,7 @@ export class LabelledMarket {
     out.askSize = Math.max(1, Math.round(askDepth * Math.exp(NOISE.sizeNoise * rng.normal())));
 
     this.#ticks[i] = tick + 1;
+    this.#lastUs[i] = now;
     this.#emitted++;
     if (code !== K_NONE) this.#advance(i, tick, now);
     return i;
