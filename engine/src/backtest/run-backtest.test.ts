@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RuleDecider } from '@aegis/shared/agent/rule-decider';
 import {
   type BacktestProgress,
   type BacktestSpecInput,
@@ -122,6 +123,27 @@ describe('runBacktest', () => {
       },
     });
     await expect(run).rejects.toSatisfy(isBacktestCancelled);
+  });
+
+  it("an asynchronous decider that answers like the rules, late in wall time, gives the rules' result", async () => {
+    const rules = spec();
+    const expected = await runBacktest(rules, { ticks: simulation(rules), model });
+    const llm = spec({ agent: { ...rules.agent, decider: 'openai' } });
+    const rd = new RuleDecider();
+    let calls = 0;
+    const decider = {
+      kind: 'openai' as const,
+      async decide(input: Parameters<RuleDecider['decide']>[0]) {
+        calls++;
+        // Ticks keep arriving meanwhile: the runner holds them until the answer is in.
+        await new Promise((r) => setTimeout(r, calls % 3));
+        return rd.decide(input);
+      },
+    };
+    await expect(runBacktest(llm, { ticks: simulation(llm), model })).rejects.toThrow(/agent\.decider/);
+    const got = await runBacktest(llm, { ticks: simulation(llm), model, decider });
+    expect(calls).toBeGreaterThan(5);
+    expect(got.digest).toBe(expected.digest);
   });
 
   it('refuses settings the engine does not know, naming the field', async () => {
