@@ -13,7 +13,12 @@ import type { BacktestProgress, BacktestResult, BacktestSpec } from '@aegis/shar
 import type { TradeProposal } from '@aegis/shared/schemas/proposal';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import { FeatureStepper } from '../features/feature-stepper.ts';
-import { coefficients, DEFAULT_FEATURE_PARAMS } from '../features/params.ts';
+import {
+  coefficients,
+  DEFAULT_FEATURE_PARAMS,
+  type FeatureParams,
+  type PatternParams,
+} from '../features/params.ts';
 import { F, FeatureState } from '../features/state.ts';
 import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../feeds/tick.ts';
 import { formatTimestampUs } from '../feeds/tick-csv.ts';
@@ -62,6 +67,11 @@ export interface BacktestIo {
   readonly now?: () => number;
   /** Progress interval, ms of wall time (default 500). */
   readonly progressIntervalMs?: number;
+  /**
+   * The engine's feature and detector settings the spec's `detectors` apply on top of (the
+   * engine's configured or fitted ones); default the built-in defaults (features/params.ts).
+   */
+  readonly engineParams?: { readonly features?: FeatureParams; readonly patterns?: PatternParams };
 }
 
 /** The code a cancelled run rejects with (AppError.details.cancelled is true). */
@@ -150,7 +160,10 @@ class BacktestRun implements TickSink {
     this.#state = FeatureState.create(n);
     this.#stepper = new FeatureStepper(
       this.#state,
-      coefficients(DEFAULT_FEATURE_PARAMS, detectorParams(spec.detectors)),
+      coefficients(
+        io.engineParams?.features ?? DEFAULT_FEATURE_PARAMS,
+        detectorParams(spec.detectors, io.engineParams?.patterns),
+      ),
     );
     this.#limits = riskLimitsOf(spec.limits);
     this.book = new SimBook(n);

@@ -8,7 +8,7 @@ import {
   type StoredLimits,
 } from '@aegis/shared/risk/governor';
 import type { BacktestSpec } from '@aegis/shared/schemas/backtest';
-import { type PatternParams, patternParamsSchema } from '../features/params.ts';
+import { DEFAULT_PATTERN_PARAMS, type PatternParams, patternParamsSchema } from '../features/params.ts';
 
 /**
  * The spec's free-form settings, checked by the schemas that own them when a job starts: detector
@@ -16,8 +16,12 @@ import { type PatternParams, patternParamsSchema } from '../features/params.ts';
  * the field (`detectors.<key>`, `limits.<key>`).
  */
 
-export function detectorParams(detectors: BacktestSpec['detectors']): PatternParams {
-  const parsed = patternParamsSchema.safeParse(detectors);
+/** The detector settings of a run: the engine's (`base`, e.g. its fitted ones) with the spec's on top. */
+export function detectorParams(
+  detectors: BacktestSpec['detectors'],
+  base: PatternParams = DEFAULT_PATTERN_PARAMS,
+): PatternParams {
+  const parsed = patternParamsSchema.safeParse({ ...base, ...detectors });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = ['detectors', ...issue.path.map(String)].join('.');
