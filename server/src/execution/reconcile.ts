@@ -139,6 +139,10 @@ export class Reconciler {
         if (!b || !dec(b.filledQuantity).eq(dec(o.filledQuantity)))
           await this.#brokers.replay(tenantId, o.clientOrderId);
       }
+      // And the other way: an order the broker works that we still hold as not yet acknowledged
+      // (a bracket leg accepted with its entry while its report was lost) takes its reports.
+      const ours = new Set(ourWorking.map((o) => o.clientOrderId));
+      for (const id of open.keys()) if (!ours.has(id)) await this.#brokers.replay(tenantId, id);
     }
 
     // 3. Compare positions and open orders.

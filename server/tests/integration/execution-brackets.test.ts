@@ -300,6 +300,18 @@ describe('bracket orders', () => {
     expect((await broker.listOpenOrders()).length).toBe(3);
   });
 
+  it('reconciliation catches up the legs (and entry) whose reports were lost', async () => {
+    const broker = await fx.runtime.brokers.paper(fx.tenantId);
+    broker.setReportsMuted(true);
+    await place({ orderType: 'limit', limitPrice: '2950', timeInForce: 'gtc' });
+    await fx.settle();
+    expect((await rows()).map((r) => r.status)).toEqual(['pending_new', 'pending_new', 'pending_new']);
+    broker.setReportsMuted(false);
+    const r = await fx.runtime.reconciler.reconcile(fx.tenantId, 'manual');
+    expect(r.ok).toBe(true);
+    expect((await rows()).map((x) => x.status)).toEqual(['new', 'new', 'new']);
+  });
+
   it('reconciliation ends the legs of an unknown entry the broker never received', async () => {
     await fx.runtime.dispatcher.stop();
     const o = await place({});
