@@ -189,6 +189,7 @@ class BacktestRun implements TickSink {
         entryTtlUs: ENTRY_TTL_US,
       },
       (order, q, price, fee, liquidity, tsUs) => this.desk.onFill(order, q, price, fee, liquidity, tsUs),
+      (inst) => dec(this.desk.accounts.positions[inst]!.quantity),
     );
     this.desk.attach(this.venue);
     this.#now = io.now ?? (() => performance.now());

@@ -52,6 +52,7 @@ function harness(settings: Partial<VenueSettings> = {}) {
       });
       desk.fill(o.inst, o.side, q, price, fee, ts, o.pattern);
     },
+    (inst) => dec(desk.positions[inst]!.quantity),
   );
   const t: TickRecord = createTickRecord();
   const tick = (
@@ -247,6 +248,27 @@ describe('simulated venue: bracket', () => {
     expect(h.desk.trades).toHaveLength(1);
     expect(decStr(h.desk.trades[0]!.pnl)).toBe(decStr(dec('-80').minus(dec('2.002')).minus(dec('1.986'))));
     expect(h.desk.open).toBe(0);
+  });
+
+  it('legs are reduce-only: after another order sold part of the position, the stop sells only the rest', () => {
+    const h = harness({ orderLatencyUs: 0 });
+    h.tick(0, 'quote', book100);
+    h.venue.submitEntry(h.entry({ limitPrice: '100.1', stopPrice: '99.5', targetPrice: '101' }));
+    h.tick(1, 'quote', book100);
+    h.venue.submitEntry(h.entry({ side: 'sell', orderType: 'market', limitPrice: null, quantity: '60' }));
+    h.tick(2, 'quote', book100);
+    expect(h.desk.qty[0]).toBe(40);
+    h.tick(1_000, 'trade', {
+      bid: 99.3,
+      ask: 99.4,
+      bidSize: 500,
+      askSize: 500,
+      price: 99.4,
+      size: 10,
+      aggressor: -1,
+    });
+    expect(h.desk.qty[0]).toBe(0);
+    expect(h.fills.filter((f) => f.role === 'stop').map((f) => f.q)).toEqual(['40']);
   });
 
   it('the target filling first cancels the stop', () => {

@@ -1,4 +1,4 @@
-import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import { type Dec, dec, decMin, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import {
   type FillModel,
   feeFor,
@@ -114,6 +114,7 @@ export class SimVenue {
   readonly #book: SimBook;
   readonly #s: VenueSettings;
   readonly #onFill: FillListener;
+  readonly #positionOf: (inst: number) => Dec;
   /** Orders on their way to the venue, in arrival order (latency is constant, so FIFO). */
   readonly #arrivals: VenueOrder[] = [];
   #arrivalHead = 0;
@@ -123,10 +124,18 @@ export class SimVenue {
   /** Earliest event time at which `advance` has something to do. */
   nextDueUs = Number.POSITIVE_INFINITY;
 
-  constructor(book: SimBook, instruments: number, settings: VenueSettings, onFill: FillListener) {
+  /** `positionOf` is the desk's signed position: a bracket leg never closes more than it (reduce-only). */
+  constructor(
+    book: SimBook,
+    instruments: number,
+    settings: VenueSettings,
+    onFill: FillListener,
+    positionOf: (inst: number) => Dec,
+  ) {
     this.#book = book;
     this.#s = settings;
     this.#onFill = onFill;
+    this.#positionOf = positionOf;
     this.working = Array.from({ length: instruments }, () => []);
   }
 
@@ -359,16 +368,27 @@ export class SimVenue {
     }
   }
 
-  #fillResting(o: VenueOrder, qty: number, tsUs: number): void {
+  /** What the order may still fill: its leaves; for a bracket leg at most the position it closes. */
+  #leavesOf(o: VenueOrder): Dec {
     const leaves = o.quantity.minus(o.filled);
-    const q = qty >= o.leaves ? leaves : decOf(qty).toDecimalPlaces(8, 1);
+    if (o.role !== 'stop' && o.role !== 'target') return leaves;
+    const pos = this.#positionOf(o.inst);
+    const closable = o.side === 'sell' ? pos : pos.neg();
+    return closable.gt(0) ? (leaves.lt(closable) ? leaves : closable) : ZERO;
+  }
+
+  #fillResting(o: VenueOrder, qty: number, tsUs: number): void {
+    const leaves = this.#leavesOf(o);
+    const q = qty >= o.leaves ? leaves : decMin(decOf(qty).toDecimalPlaces(8, 1), leaves);
     if (!q.gt(0)) return;
     const fee = feeFor(q.times(o.limitPrice!), this.#s.makerFeeBps, this.#s.minFee, o.fills === 0);
     this.#record(o, q, o.limitPrice!, fee, 'maker', tsUs);
   }
 
   #take(o: VenueOrder, top: ReturnType<SimBook['topOfBook']>, limit: Dec | null, tsUs: number): void {
-    const fills: LevelFill[] = takeLiquidity(top, o.side, o.quantity.minus(o.filled), limit, this.#s.model);
+    const leaves = this.#leavesOf(o);
+    if (!leaves.gt(0)) return;
+    const fills: LevelFill[] = takeLiquidity(top, o.side, leaves, limit, this.#s.model);
     for (const f of fills) {
       if (!isOpen(o)) break;
       const fee = feeFor(f.quantity.times(f.price), this.#s.takerFeeBps, this.#s.minFee, o.fills === 0);
