@@ -72,6 +72,30 @@ describe('paper broker: native brackets', () => {
     expect(await broker.listOpenOrders()).toEqual([]);
   });
 
+  it('a short entry gets buy legs: the stop fires when the bid rises to it and the position is flat', async () => {
+    const { quotes, broker, entry, order, position } = setup();
+    await broker.placeOrder(
+      entry({
+        side: 'sell',
+        bracket: {
+          ocoGroup: 'G1',
+          legs: [
+            { clientOrderId: 'E1S', role: 'stop', price: '105' },
+            { clientOrderId: 'E1T', role: 'target', price: '90' },
+          ],
+        },
+      }),
+    );
+    expect(await position()).toBe('-100');
+    expect(await order('E1S')).toMatchObject({ side: 'buy', orderType: 'stop', quantity: '100' });
+    quotes.setQuote('AAPL', '104.9', '105.1', '500', '500', at()); // a buy stop waits for the bid
+    expect((await order('E1S'))!.status).toBe('new');
+    quotes.setQuote('AAPL', '105', '105.2', '500', '500', at());
+    expect(await order('E1S')).toMatchObject({ status: 'filled', avgFillPrice: '105.2' });
+    expect(await order('E1T')).toMatchObject({ status: 'cancelled' });
+    expect(await position()).toBe('0');
+  });
+
   it('the target fills on a trade through it and cancels the stop', async () => {
     const { quotes, broker, entry, order, position } = setup();
     await broker.placeOrder(entry());
