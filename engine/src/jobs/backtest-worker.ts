@@ -1,8 +1,8 @@
 import { type BacktestStreams, backtestJobEntrySchema } from '@aegis/shared/bus/backtest-jobs';
-import type { Bus, StreamEntry } from '@aegis/shared/bus/types';
+import type { StreamEntry } from '@aegis/shared/bus/types';
 import type { Logger } from '@aegis/shared/logging';
 import { type BacktestJobDeps, type JobOutcome, runBacktestJob } from './backtest-job.ts';
-import { claimJob, jobState } from './job-lease.ts';
+import { type ClaimedJob, claimJob, jobState } from './job-lease.ts';
 
 /**
  * One backtest worker: a consumer of group `backtest-workers` on `<prefix>backtests`, running one
@@ -96,7 +96,7 @@ export class BacktestWorker {
   }
 
   async #handle(entry: StreamEntry & { deliveries?: number }): Promise<void> {
-    const { bus, streams, sql } = this.#o;
+    const { bus, streams } = this.#o;
     const ack = () => bus.ack(streams.jobs, streams.group, [entry.id]);
     const parsed = backtestJobEntrySchema.safeParse(entry.fields);
     if (!parsed.success) {
@@ -105,25 +105,14 @@ export class BacktestWorker {
       return;
     }
     const { jobId } = parsed.data;
-    let job = await claimJob(sql, jobId, this.#o.worker, this.#o.leaseMs);
-    if (!job) {
-      let state = await jobState(sql, jobId);
-      // Not visible yet: the create's transaction commits right after it queued the entry.
-      const waitUntil = performance.now() + (this.#o.rowWaitMs ?? 2000);
-      while (!state && performance.now() < waitUntil && !this.#shutdown.signal.aborted) {
-        await sleep(50, this.#shutdown.signal);
-        job = await claimJob(sql, jobId, this.#o.worker, this.#o.leaseMs);
-        if (job) break;
-        state = await jobState(sql, jobId);
-      }
-      if (!job) {
-        if (!state && (entry.deliveries ?? 1) < this.#o.maxDeliveries) return; // left pending
-        // Finished, or held under a live lease (a duplicate wake-up); a lease that expires later
-        // with nobody resuming it is queued again by the sweeper.
-        this.#log.debug({ jobId, status: state?.status ?? null }, 'backtest job not claimable; entry acked');
-        await ack();
-        return;
-      }
+    const job = await this.#claim(jobId, entry.deliveries ?? 1);
+    if (job === 'not_yet') return; // left pending: auto-claim retries it
+    if (job === null) {
+      // Finished, or held under a live lease (a duplicate wake-up); a lease that expires later
+      // with nobody resuming it is queued again by the sweeper. A row that never appeared (a
+      // create that rolled back) is dropped after maxDeliveries.
+      await ack();
+      return;
     }
     this.#current = job.id;
     try {
@@ -133,6 +122,29 @@ export class BacktestWorker {
       this.#current = null;
     }
     await ack();
+  }
+
+  /**
+   * Claims the job, retrying for up to `rowWaitMs` while its row is invisible (the create's
+   * transaction commits right after it queued the entry) or looks claimable but the claim ran
+   * before that commit. 'not_yet': still invisible (left pending for auto-claim, until delivered
+   * `maxDeliveries` times: a create that rolled back); null: not claimable (finished, or held
+   * under a live lease).
+   */
+  async #claim(jobId: string, deliveries: number): Promise<ClaimedJob | null | 'not_yet'> {
+    const { sql, worker, leaseMs } = this.#o;
+    const waitUntil = performance.now() + (this.#o.rowWaitMs ?? 2000);
+    for (;;) {
+      const job = await claimJob(sql, jobId, worker, leaseMs);
+      if (job) return job;
+      const state = await jobState(sql, jobId);
+      const mayBecomeClaimable = state === null || state.status === 'queued';
+      if (!mayBecomeClaimable) return null;
+      if (performance.now() >= waitUntil || this.#shutdown.signal.aborted) {
+        return state === null && deliveries < this.#o.maxDeliveries ? 'not_yet' : null;
+      }
+      await sleep(50, this.#shutdown.signal);
+    }
   }
 }
 

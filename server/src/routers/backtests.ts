@@ -191,7 +191,8 @@ export const backtestsRouter = createTRPCRouter({
         data: z
           .string()
           .min(1)
-          .max(Math.ceil(MAX_CHUNK_BYTES / 3) * 4),
+          .max(Math.ceil(MAX_CHUNK_BYTES / 3) * 4)
+          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64 (A-Z, a-z, 0-9, +, /, = padding)'),
       }),
     )
     .output(uploadView)

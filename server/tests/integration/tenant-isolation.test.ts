@@ -86,6 +86,8 @@ const otherFields: Record<string, unknown> = {
   side: 'buy',
   orderType: 'market',
   quantity: '0.5',
+  seq: 0,
+  data: 'AAAA',
 };
 
 async function snapshotDeskA() {
@@ -120,7 +122,15 @@ beforeAll(async () => {
     insert into orders (tenant_id, client_order_id, symbol, side, order_type, quantity, status, origin)
     values (${t.admin.deskId}, 'isolation-fixture-1', 'BTC-USD', 'buy', 'limit', '0.5', 'new', 'human')
     returning id`;
+  const [backtest] = await t.owner<{ id: string }[]>`
+    insert into backtests (tenant_id, name, params, status)
+    values (${t.admin.deskId}, 'isolation', '{}'::jsonb, 'queued') returning id`;
+  const [upload] = await t.owner<{ id: string }[]>`
+    insert into backtest_uploads (tenant_id, name, format, size_bytes, sha256)
+    values (${t.admin.deskId}, 'isolation.csv', 'csv', 3, ${'0'.repeat(64)}) returning id`;
   Object.assign(idsOfDeskA, {
+    backtestId: backtest!.id,
+    uploadId: upload!.id,
     deskId: t.admin.deskId,
     userId: member.member.userId,
     keyId: key.apiKey.id,

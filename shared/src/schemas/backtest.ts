@@ -89,12 +89,12 @@ export const backtestSpecSchema = z.strictObject({
    * Detector thresholds and cooldowns (engine/src/features/params.ts patternParamsSchema keys);
    * validated by the engine's own schema when the job starts. Omitted keys keep the defaults.
    */
-  detectors: z.record(z.string().max(64), z.number()).default({}),
+  detectors: z.record(safeText(64), z.number()).default({}),
   /**
    * Risk limits for the simulated desk (shared/src/risk/limits.ts fields); omitted fields are the
    * platform defaults, as for a new desk.
    */
-  limits: z.record(z.string().max(64), z.string().max(64).nullable()).default({}),
+  limits: z.record(safeText(64), safeText(64).nullable()).default({}),
   /** Write the replayed ticks to the `ticks` table (off by default). */
   persistTicks: z.boolean().default(false),
 });
