@@ -176,6 +176,14 @@ const STAGES: Record<string, { label: string; run: () => Promise<{ ticks: number
       };
     },
   },
+  sharded: {
+    label: 'whole backtest (defaults), features on 2 worker threads',
+    async run() {
+      const { model } = await benchModel();
+      const r = await runBacktest(fileSpec(), { ticks: fileTickSource(tapePath), model, featureWorkers: 2 });
+      return { ticks: r.ticks, note: `same result: digest ${r.digest.slice(0, 12)}; rate it by wall time` };
+    },
+  },
   busy: {
     label: 'whole backtest (busy agent: aggressive, 10,000 proposals/h)',
     async run() {
@@ -210,7 +218,8 @@ process.stderr.write(`tape ${tapePath}\n`);
 const { generatedS } = ensureTape(tapePath, SYMBOLS, TICKS, 42);
 const rows = Object.keys(STAGES).map(inChild);
 const whole = rows[2]!;
-const baseline = rows[4]!;
+const sharded = rows[3]!;
+const baseline = rows[5]!;
 console.table(
   rows.map((r) => ({
     stage: r.stage,
@@ -227,6 +236,8 @@ const summary = {
   targetTicksPerSecond: TARGET,
   targetMet: whole.ticksPerS >= TARGET,
   speedupOverBaseline: Number((whole.ticksPerS / baseline.ticksPerS).toFixed(1)),
+  wholePathTicksPerWallSecond: Math.round(whole.ticks / whole.wallS),
+  shardedTicksPerWallSecond: Math.round(sharded.ticks / sharded.wallS),
   loadavg1m: loadavg()[0],
 };
 console.log(summary);

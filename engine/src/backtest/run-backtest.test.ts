@@ -85,6 +85,13 @@ describe('runBacktest', () => {
     expect(fromFile.digest).toBe(fromSim.digest);
   });
 
+  it('features sharded over worker threads give the same result as in one thread', async () => {
+    const s = spec();
+    const one = await runBacktest(s, { ticks: simulation(s), model });
+    const sharded = await runBacktest(s, { ticks: simulation(s), model, featureWorkers: 2 });
+    expect(sharded.digest).toBe(one.digest);
+  });
+
   it('feed latency delays every decision by exactly that much of simulated time', async () => {
     const at = async (feedLatencyUs: number) => {
       const s = spec({ execution: { feedLatencyUs, orderLatencyUs: 0 } });

@@ -24,10 +24,11 @@ import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../f
 import { formatTimestampUs } from '../feeds/tick-csv.ts';
 import { MODEL_INPUT_SIZE, toModelInputs } from '../model/inputs.ts';
 import { detectionDirection, detectionPattern } from '../patterns/detectors.ts';
-import { FEATURE_COUNT, FEATURE_NAMES, PATTERN_NAMES } from '../ring/layout.ts';
+import { FEATURE_COUNT, FEATURE_NAMES, PATTERN_NAMES, TICK } from '../ring/layout.ts';
 import { BacktestDesk } from './backtest-desk.ts';
 import { buildResult } from './backtest-result.ts';
 import { EquityCurve } from './equity-curve.ts';
+import { FeatureShards } from './feature-shards.ts';
 import type { Scorer } from './scorer.ts';
 import { SimBook } from './sim-book.ts';
 import { type EntryRequest, SimVenue, type VenueOrder } from './sim-venue.ts';
@@ -72,6 +73,12 @@ export interface BacktestIo {
    * engine's configured or fitted ones); default the built-in defaults (features/params.ts).
    */
   readonly engineParams?: { readonly features?: FeatureParams; readonly patterns?: PatternParams };
+  /**
+   * Worker threads for the features and detectors, sharded by instrument (feature-shards.ts);
+   * decisions stay on this thread in event order and the result is the same. 0 (default): all on
+   * this thread. Used with the rules only (an LLM's answers are awaited tick by tick).
+   */
+  readonly featureWorkers?: number;
 }
 
 /** The code a cancelled run rejects with (AppError.details.cancelled is true). */
@@ -93,11 +100,16 @@ export async function runBacktest(spec: BacktestSpec, io: BacktestIo): Promise<B
     throw new AppError(ErrorCode.BAD_INPUT, 'agent.decider: openai needs a decider (none configured)');
   }
   const run = new BacktestRun(spec, io);
-  if (io.signal?.aborted) throw cancelled();
-  await io.ticks.run(run);
-  await run.drain();
-  if (run.cancelled) throw cancelled();
-  return run.finish();
+  try {
+    if (io.signal?.aborted) throw cancelled();
+    await io.ticks.run(run);
+    run.endOfTicks();
+    await run.drain();
+    if (run.cancelled) throw cancelled();
+    return run.finish();
+  } finally {
+    await run.close();
+  }
 }
 
 function cancelled(): AppError {
@@ -150,6 +162,13 @@ class BacktestRun implements TickSink {
   readonly #bufferInst: number[] = [];
   #bufferStart = 0;
   #bufferLength = 0;
+  // Sharded features (null: features on this thread): the slot being filled and the one in flight.
+  readonly #shards: FeatureShards | null = null;
+  #fillSlot = 1;
+  #fillCount = 0;
+  #inFlight = -1;
+  #inFlightCount = 0;
+  readonly #scratch = createTickRecord();
 
   constructor(spec: BacktestSpec, io: BacktestIo) {
     this.#spec = spec;
@@ -158,13 +177,13 @@ class BacktestRun implements TickSink {
     this.#index = new Map(this.#symbols.map((s, i) => [s, i]));
     const n = this.#symbols.length;
     this.#state = FeatureState.create(n);
-    this.#stepper = new FeatureStepper(
-      this.#state,
-      coefficients(
-        io.engineParams?.features ?? DEFAULT_FEATURE_PARAMS,
-        detectorParams(spec.detectors, io.engineParams?.patterns),
-      ),
+    const k = coefficients(
+      io.engineParams?.features ?? DEFAULT_FEATURE_PARAMS,
+      detectorParams(spec.detectors, io.engineParams?.patterns),
     );
+    this.#stepper = new FeatureStepper(this.#state, k);
+    const workers = io.featureWorkers ?? 0;
+    if (workers > 0 && spec.agent.decider === 'rules') this.#shards = new FeatureShards(n, k, workers);
     this.#limits = riskLimitsOf(spec.limits);
     this.book = new SimBook(n);
     this.#feedLatencyUs = spec.execution.feedLatencyUs;
@@ -208,12 +227,35 @@ class BacktestRun implements TickSink {
       this.skippedTicks++;
       return true;
     }
-    if (this.#pending !== null) this.#defer(t, inst);
+    if (this.#shards !== null) this.#toShards(t, inst);
+    else if (this.#pending !== null) this.#defer(t, inst);
     else this.#step(t, inst);
     return true;
   }
 
+  /** One tick: the venue, then features and detectors on this thread, then the decision. */
   #step(t: TickRecord, inst: number): void {
+    this.#venueStep(t, inst);
+    const detection = this.#stepper.apply(
+      inst,
+      t.tsEventUs,
+      t.kind,
+      t.aggressor,
+      t.price,
+      t.size,
+      t.bid,
+      t.ask,
+      t.bidSize,
+      t.askSize,
+    );
+    if (detection !== 0) {
+      this.#state.snapshot(inst, this.#features);
+      this.#onDetection(inst, detection, t.tsEventUs, this.#state.get(inst, F.LAST_PRICE));
+    }
+  }
+
+  /** The venue's part of a tick: what is due, the book, matching, the equity point. */
+  #venueStep(t: TickRecord, inst: number): void {
     const ts = t.tsEventUs;
     if (this.firstTsUs < 0) this.firstTsUs = ts;
     this.lastTsUs = ts;
@@ -226,19 +268,72 @@ class BacktestRun implements TickSink {
     if (firstPrice && book.first[inst]! > 0) this.desk.benchmarkBuy(inst);
     if (venue.working[inst]!.length > 0) venue.onTick(inst, t);
     if (this.curve.due(ts)) this.curve.record(ts, this.desk.equity(), this.desk.benchmarkEquity());
-    const detection = this.#stepper.apply(
-      inst,
-      ts,
-      t.kind,
-      t.aggressor,
-      t.price,
-      t.size,
-      t.bid,
-      t.ask,
-      t.bidSize,
-      t.askSize,
-    );
-    if (detection !== 0) this.#onDetection(inst, detection, ts);
+  }
+
+  /* ---------------------------------------------------------------- sharded features */
+
+  #toShards(t: TickRecord, inst: number): void {
+    const shards = this.#shards!;
+    shards.put(this.#fillSlot, this.#fillCount++, t, inst);
+    if (this.#fillCount === shards.chunk) this.#rotate();
+  }
+
+  /** Dispatches the full slot, then walks the previous chunk (computed meanwhile) in order. */
+  #rotate(): void {
+    const shards = this.#shards!;
+    const slot = shards.dispatch(this.#fillCount);
+    const count = this.#fillCount;
+    this.#fillCount = 0;
+    if (this.#inFlight >= 0) {
+      shards.wait(this.#inFlight);
+      this.#walk(this.#inFlight, this.#inFlightCount);
+    }
+    this.#inFlight = slot;
+    this.#inFlightCount = count;
+    this.#fillSlot = 1 - slot;
+  }
+
+  #walk(slot: number, count: number): void {
+    const v = this.#shards!.slots[slot]!;
+    const t = this.#scratch;
+    const features = this.#features;
+    for (let k = 0; k < count; k++) {
+      const b32 = k * (TICK.bytes / 4);
+      const b64 = k * (TICK.bytes / 8);
+      const b8 = k * TICK.bytes;
+      const inst = v.u32[b32 + TICK.u32.symbolId]!;
+      t.symbolId = inst;
+      t.tsEventUs = v.u32[b32 + TICK.u32.tsEventHi]! * 4294967296 + v.u32[b32 + TICK.u32.tsEventLo]!;
+      t.kind = v.u8[b8 + TICK.u8.kind]!;
+      t.aggressor = v.i8[b8 + TICK.i8.aggressor]!;
+      t.price = v.f64[b64 + TICK.f64.price]!;
+      t.size = v.f64[b64 + TICK.f64.size]!;
+      t.bid = v.f64[b64 + TICK.f64.bid]!;
+      t.ask = v.f64[b64 + TICK.f64.ask]!;
+      t.bidSize = v.f64[b64 + TICK.f64.bidSize]!;
+      t.askSize = v.f64[b64 + TICK.f64.askSize]!;
+      this.#venueStep(t, inst);
+      const detection = v.detection[k]!;
+      if (detection !== 0) {
+        for (let j = 0; j < FEATURE_COUNT; j++) features[j] = v.features[k * FEATURE_COUNT + j]!;
+        this.#onDetection(inst, detection, t.tsEventUs, v.price[k]!);
+      }
+    }
+  }
+
+  /** After the source's last tick: the partial chunk and the one in flight. */
+  endOfTicks(): void {
+    if (this.#shards === null) return;
+    if (this.#fillCount > 0) this.#rotate();
+    if (this.#inFlight >= 0) {
+      this.#shards.wait(this.#inFlight);
+      this.#walk(this.#inFlight, this.#inFlightCount);
+      this.#inFlight = -1;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#shards?.close();
   }
 
   #resolve(id: number): number {
@@ -270,7 +365,8 @@ class BacktestRun implements TickSink {
 
   /* ---------------------------------------------------------------- signals and decisions */
 
-  #onDetection(inst: number, detection: number, tsUs: number): void {
+  /** A detection on `inst` at `tsUs`; its features are in this.#features, its price `price`. */
+  #onDetection(inst: number, detection: number, tsUs: number, price: number): void {
     this.signals++;
     const code = detectionPattern(detection);
     const direction = detectionDirection(detection);
@@ -278,9 +374,6 @@ class BacktestRun implements TickSink {
     const stats = this.patterns.get(pattern);
     if (stats) stats.signals++;
     else this.patterns.set(pattern, { signals: 1 });
-    const state = this.#state;
-    state.snapshot(inst, this.#features);
-    const price = state.get(inst, F.LAST_PRICE);
     toModelInputs(this.#features, price, code, direction, this.#inputs, 0);
     this.#io.model.score(this.#inputs, 1, this.#score);
     const score = this.#score[0]!;
