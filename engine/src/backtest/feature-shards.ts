@@ -80,6 +80,7 @@ export class FeatureShards {
   /** Chunks dispatched so far; chunk n is in slot n % 2 (n from 1). */
   #dispatched = 0;
   #failure: Error | null = null;
+  #closing = false;
 
   constructor(instruments: number, coefficients: Coefficients, workers: number, chunk = 16_384) {
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
@@ -110,16 +111,21 @@ export class FeatureShards {
       const worker = new Worker(new URL('./feature-shard-worker.ts', import.meta.url), {
         workerData: startup,
       });
-      worker.on('error', (e) => {
-        this.#failure = e;
-        // Wake a runner waiting on a chunk this worker will never finish.
-        Atomics.store(this.#control, DONE, -1_000_000);
-        Atomics.store(this.#control, DONE + 1, -1_000_000);
-        Atomics.notify(this.#control, DONE);
-        Atomics.notify(this.#control, DONE + 1);
+      worker.on('error', (e) => this.#fail(e));
+      worker.on('exit', (code) => {
+        if (!this.#closing) this.#fail(new Error(`feature worker ${w} exited (code ${code})`));
       });
       return worker;
     });
+  }
+
+  #fail(e: Error): void {
+    this.#failure ??= e;
+    // Wake a runner waiting on a chunk this worker will never finish.
+    for (const s of [0, 1]) {
+      Atomics.store(this.#control, DONE + s, -1_000_000);
+      Atomics.notify(this.#control, DONE + s);
+    }
   }
 
   /** Writes tick `k` of slot `s` (instrument index `inst`). */
@@ -170,6 +176,7 @@ export class FeatureShards {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     Atomics.store(this.#control, STOP, 1);
     Atomics.store(this.#control, DISPATCHED, this.#dispatched + 1);
     Atomics.notify(this.#control, DISPATCHED);

@@ -182,8 +182,7 @@ class BacktestRun implements TickSink {
       detectorParams(spec.detectors, io.engineParams?.patterns),
     );
     this.#stepper = new FeatureStepper(this.#state, k);
-    const workers = io.featureWorkers ?? 0;
-    if (workers > 0 && spec.agent.decider === 'rules') this.#shards = new FeatureShards(n, k, workers);
+
     this.#limits = riskLimitsOf(spec.limits);
     this.book = new SimBook(n);
     this.#feedLatencyUs = spec.execution.feedLatencyUs;
@@ -215,6 +214,9 @@ class BacktestRun implements TickSink {
     this.#startedMs = this.#now();
     this.#lastProgressMs = this.#startedMs;
     this.#progressMs = io.progressIntervalMs ?? 500;
+    // Last: nothing after this may throw once threads are started (close() ends them).
+    const workers = io.featureWorkers ?? 0;
+    if (workers > 0 && spec.agent.decider === 'rules') this.#shards = new FeatureShards(n, k, workers);
   }
 
   /* ---------------------------------------------------------------- TickSink: the hot path */
