@@ -6,9 +6,10 @@ import {
   backtestExecutionSchema,
   backtestSpecSchema,
 } from '@aegis/shared/schemas/backtest';
-import { createSignal, type JSX, Show } from 'solid-js';
+import { createSignal, type JSX, Show, untrack } from 'solid-js';
 import { fieldErrorsOf } from '../lib/field-errors.ts';
-import { errorMessageOf } from '../lib/trpc.ts';
+import { formatCount } from '../lib/metric-format.ts';
+import { errorMessageOf, type RouterOutputs } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
 
 /** The shared schema's defaults, shown in the form (one place per fact). */
@@ -70,8 +71,12 @@ function parseDetectors(text: string): { value: Record<string, number> } | { err
  * Empty optional inputs are left out, so the server applies the same defaults as the CLI. The
  * server validates; each error it names is shown beside its input.
  */
+type CostEstimate = RouterOutputs['backtests']['estimate'];
+
 export function BacktestForm(props: {
   submit: (spec: BacktestSpecInput) => Promise<unknown>;
+  /** What the LLM decider would cost for this spec (`backtests.estimate`), asked before an LLM run. */
+  estimate: (spec: BacktestSpecInput) => Promise<CostEstimate>;
   disabled?: boolean;
   disabledReason?: string;
 }) {
@@ -79,6 +84,9 @@ export function BacktestForm(props: {
   const [errors, setErrors] = createSignal<Record<string, string>>({});
   const [failure, setFailure] = createSignal<string>();
   const [pending, setPending] = createSignal(false);
+  const [decider, setDecider] = createSignal<BacktestAgent['decider']>('rules');
+  // The LLM's estimated cost for the form as it is now; any edit asks again.
+  const [quote, setQuote] = createSignal<CostEstimate>();
   let form: HTMLFormElement | undefined;
 
   const read = (): BacktestSpecInput | { error: string; field: string } => {
@@ -105,6 +113,7 @@ export function BacktestForm(props: {
       capital: dec('capital'),
       seed: int('seed'),
       agent: {
+        decider: decider(),
         riskPreset: text('agent.riskPreset') as BacktestAgent['riskPreset'],
         maxProposalsPerHour: int('agent.maxProposalsPerHour'),
         minHoldingSeconds: int('agent.minHoldingSeconds'),
@@ -135,9 +144,15 @@ export function BacktestForm(props: {
     }
     setPending(true);
     try {
+      if (decider() === 'openai' && !quote()) {
+        // An LLM run costs money: show the estimate first; the next press starts it.
+        setQuote(await props.estimate(spec));
+        return;
+      }
       await props.submit(spec);
+      setQuote(undefined);
     } catch (e) {
-      const byField = fieldErrorsOf(e, FIELDS, { prefix: 'spec.' });
+      const byField = fieldErrorsOf(e, FIELDS);
       setErrors(byField);
       // A message for the whole form when no input is named (or the error is not about input).
       if (Object.keys(byField).length === 0) setFailure(errorMessageOf(e));
@@ -170,12 +185,22 @@ export function BacktestForm(props: {
     return (
       <div class={`field ${p.class ?? ''}`} data-field={p.name}>
         <label for={id()}>{p.label}</label>
-        {p.children({
-          id: id(),
-          name: p.name,
-          'aria-invalid': error() ? 'true' : undefined,
-          'aria-describedby': describedBy(),
-        })}
+        {
+          // Rendered once: the input keeps what was typed while its error and description
+          // change (getters, read by the spread's own effect).
+          untrack(() =>
+            p.children({
+              id: id(),
+              name: p.name,
+              get 'aria-invalid'() {
+                return error() ? ('true' as const) : undefined;
+              },
+              get 'aria-describedby'() {
+                return describedBy();
+              },
+            }),
+          )
+        }
         <Show when={p.hint}>
           <span class="field-hint" id={`${id()}-hint`}>
             {p.hint}
@@ -191,7 +216,14 @@ export function BacktestForm(props: {
   };
 
   return (
-    <form ref={form} class="bt-form" onSubmit={onSubmit} aria-label="New backtest" novalidate>
+    <form
+      ref={form}
+      class="bt-form"
+      onSubmit={onSubmit}
+      onInput={() => setQuote(undefined)}
+      aria-label="New backtest"
+      novalidate
+    >
       <fieldset class="bt-fieldset">
         <legend>Run</legend>
         <Field name="name" label="Name" class="bt-span2">
@@ -205,10 +237,14 @@ export function BacktestForm(props: {
         <Field
           name="instruments"
           label="Instruments"
-          hint="Symbols, comma or space separated"
+          hint={
+            source() === 'simulation'
+              ? 'Names given to the simulated symbols, in order; only these are traded'
+              : 'Symbols to trade, comma or space separated'
+          }
           class="bt-span2"
         >
-          {(a) => <input {...a} autocomplete="off" placeholder="SIM-000, SIM-001" />}
+          {(a) => <input {...a} autocomplete="off" placeholder="SIM0, SIM1" />}
         </Field>
         <Field name="seed" label="Seed" hint="Same spec + seed = same result">
           {(a) => <input {...a} type="number" min="0" step="1" placeholder="1" />}
@@ -276,7 +312,23 @@ export function BacktestForm(props: {
       </fieldset>
 
       <fieldset class="bt-fieldset">
-        <legend>Decision agent (rules)</legend>
+        <legend>Decision agent</legend>
+        <Field
+          name="agent.decider"
+          label="Decider"
+          hint={decider() === 'openai' ? 'Cost estimated first' : undefined}
+        >
+          {(a) => (
+            <select
+              {...a}
+              class="select"
+              onChange={(e) => setDecider(e.currentTarget.value === 'openai' ? 'openai' : 'rules')}
+            >
+              <option value="rules">rules</option>
+              <option value="openai">LLM (OpenAI)</option>
+            </select>
+          )}
+        </Field>
         <Field name="agent.riskPreset" label="Risk preset">
           {(a) => (
             <select {...a} class="select">
@@ -356,8 +408,28 @@ export function BacktestForm(props: {
 
       <div class="bt-form-foot">
         <ErrorAlert message={failure()} />
+        <Show when={quote()}>
+          {(q) => (
+            <div class="alert alert-info" role="status">
+              {q().usd === null
+                ? `The LLM's cost cannot be bounded up front for this data (${q().basis}).`
+                : `The LLM decider is estimated at up to $${q().usd!.toFixed(2)}` +
+                  (q().maxCalls === null ? '' : ` for at most ${formatCount(q().maxCalls)} calls`) +
+                  (q().model ? ` to ${q().model}` : '') +
+                  ` (${q().basis}).`}
+            </div>
+          )}
+        </Show>
         <button type="submit" class="btn btn-primary" disabled={pending() || props.disabled}>
-          {pending() ? 'Starting…' : 'Start backtest'}
+          {pending()
+            ? decider() === 'openai' && !quote()
+              ? 'Estimating…'
+              : 'Starting…'
+            : decider() === 'openai'
+              ? quote()
+                ? 'Start with the LLM at this cost'
+                : 'Estimate the LLM cost'
+              : 'Start backtest'}
         </button>
         <Show when={props.disabled && props.disabledReason}>
           <span class="field-hint">{props.disabledReason}</span>

@@ -10,7 +10,16 @@ const base = {
   'stroke-linejoin': 'round',
 } as const;
 
-export type IconName = 'overview' | 'signals' | 'proposals' | 'orders' | 'positions' | 'audit' | 'settings';
+export type IconName =
+  | 'overview'
+  | 'signals'
+  | 'proposals'
+  | 'orders'
+  | 'positions'
+  | 'backtests'
+  | 'quality'
+  | 'audit'
+  | 'settings';
 
 const paths: Record<IconName, JSX.Element> = {
   overview: (
@@ -40,6 +49,20 @@ const paths: Record<IconName, JSX.Element> = {
       <rect x="3" y="8" width="2.4" height="4" />
       <rect x="6.8" y="4" width="2.4" height="8" />
       <rect x="10.6" y="6" width="2.4" height="6" />
+    </>
+  ),
+  backtests: (
+    <>
+      <path d="M2 13.5h12" />
+      <path d="M2.5 11l3-3.5 2.5 2 5-6" />
+      <path d="M11 3.5h2v2" />
+    </>
+  ),
+  quality: (
+    <>
+      <circle cx="8" cy="8" r="5.8" />
+      <circle cx="8" cy="8" r="3" />
+      <circle cx="8" cy="8" r="0.6" />
     </>
   ),
   audit: (

@@ -1,6 +1,7 @@
 import { loadServerConfig } from '@aegis/server/env';
 import { startServer } from '@aegis/server/http';
 import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
+import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import type { MigratedTestDatabase } from '@aegis/shared/testing/database';
@@ -57,6 +58,8 @@ export interface SignalFixture {
 export async function startAegisServer(options: {
   database: MigratedTestDatabase;
   publicOrigin: string;
+  /** A bus shared with workers the test runs beside the server (default: the server's own). */
+  bus?: Bus;
 }): Promise<RunningAegisServer> {
   // The first admin is bootstrapped as the launcher does: directly, as the database owner.
   const owner = createDb(options.database.url, { max: 2, applicationName: 'aegis-web-test' });
@@ -85,7 +88,7 @@ export async function startAegisServer(options: {
     ARGON2_MAX_CONCURRENCY: '1',
   });
   const log = createLogger({ name: 'server', level: 'warn' });
-  let running = await startServer({ config, log });
+  let running = await startServer({ config, log, ...(options.bus ? { bus: options.bus } : {}) });
   const url = running.url;
   return {
     url,
@@ -146,7 +149,7 @@ export async function startAegisServer(options: {
     async restart({ downMs = 0 } = {}) {
       await running.close();
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-      running = await startServer({ config, log });
+      running = await startServer({ config, log, ...(options.bus ? { bus: options.bus } : {}) });
     },
   };
 }

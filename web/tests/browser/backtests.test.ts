@@ -1,0 +1,257 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { seededScorer } from '@aegis/engine/backtest/seeded-scorer';
+import { type BacktestJobsHandle, startBacktestJobs } from '@aegis/engine/jobs/backtest-jobs';
+import { createBus } from '@aegis/shared/bus/index';
+import type { Bus } from '@aegis/shared/bus/types';
+import { createDb } from '@aegis/shared/db/client';
+import { createLogger } from '@aegis/shared/logging';
+import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { freePort } from '@aegis/shared/testing/free-port';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ensureWebBuild } from '../../build.ts';
+import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
+import { openConsolePage } from './chromium.ts';
+import { fixtureEvaluation } from './research-fixtures.ts';
+import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+
+/**
+ * The research pages in Chromium against the real server on a fresh migrated database: a trader
+ * desk admin starts a simulation backtest from the form (after the server names a bad field),
+ * follows its live progress, reads its metrics against buy-and-hold, its equity and drawdown
+ * chart and its trades, compares two runs side by side; then the signal-quality page shows the
+ * registry's models (two fixtures, one active) with the engine against its baselines.
+ */
+const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
+const NEW_PASSWORD = 'copper-replay-ledger-4471';
+
+let database: MigratedTestDatabase;
+let bus: Bus;
+let jobsDb: ReturnType<typeof createDb>;
+let jobs: BacktestJobsHandle;
+let server: RunningAegisServer;
+let web: RunningWeb;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let pageErrors: string[];
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const build = await ensureWebBuild();
+  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
+  database = await createMigratedTestDatabase();
+  // The registry as model:train and eval:signals leave it: an older model and the active one.
+  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+  try {
+    for (const [version, active, createdAt] of [
+      ['gbt-2026-11-20-a', false, '2026-11-20T10:00:00Z'],
+      ['gbt-2026-12-03-b', true, '2026-12-03T10:00:00Z'],
+    ] as const) {
+      await owner.sql`
+        insert into signal_models (version, created_at, training_data_hash, metrics, evaluation, active)
+        values (${version}, ${createdAt}, ${`sha256:${version.padEnd(64, '0').slice(0, 64)}`},
+                ${owner.sql.json({ validationAuc: 0.7112, trees: 120 })},
+                ${owner.sql.json(fixtureEvaluation(version))}, ${active})`;
+    }
+  } finally {
+    await owner.close();
+  }
+  // Single-machine mode: the server queues on the in-process bus, the engine's backtest worker
+  // (the same startBacktestJobs the engine daemon runs) reads it. The model is a seeded one of
+  // the engine's input size: this test is about the console, not about which model is committed.
+  const log = createLogger({ name: 'web-test', level: 'warn' });
+  bus = createBus({ log });
+  jobsDb = createDb(database.appUrl, { max: 4, applicationName: 'aegis-backtest-worker' });
+  jobs = await startBacktestJobs({
+    sql: jobsDb.sql,
+    bus,
+    log,
+    prefix: 'aegis:',
+    consumer: 'web-test',
+    workers: 1,
+    scorer: async () => seededScorer(1, { bias: 1 }),
+    blockMs: 200,
+  });
+  const webPort = await freePort();
+  server = await startAegisServer({ database, publicOrigin: `http://127.0.0.1:${webPort}`, bus });
+  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
+  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
+});
+
+afterAll(async () => {
+  if (web) writeFileSync(path.join(SHOTS, 'backtests-web-server.log'), web.output());
+  await context?.close();
+  await browser?.close();
+  await web?.stop();
+  await server?.stop();
+  await jobs?.stop();
+  await jobsDb?.close();
+  await bus?.close();
+  await database?.drop();
+});
+
+const form = () => page.getByRole('form', { name: 'New backtest' });
+
+async function startSimulation(name: string, options: { seed: string; takerFee?: string }) {
+  await form().getByLabel('Name').fill(name);
+  await form().getByLabel('Instruments').fill(SIM_INSTRUMENTS);
+  await form().getByLabel('Simulated symbols').fill('2');
+  await form().getByLabel('Simulated ticks').fill(SIM_TICKS);
+  await form().getByLabel('Capital').fill('50000');
+  await form().getByLabel('Seed').fill(options.seed);
+  await form()
+    .getByLabel('Taker fee (bps)')
+    .fill(options.takerFee ?? '');
+  await form().getByRole('button', { name: 'Start backtest' }).click();
+}
+
+// The simulated symbols' names, and a size that runs for a few seconds here (about 0.5 M ticks/s
+// through the whole path), so the progress bar is seen moving.
+const SIM_INSTRUMENTS = 'SIM-A, SIM-B';
+const SIM_TICKS = '2000000';
+
+describe('backtests and signal quality in Chromium against the real server', () => {
+  test('the desk admin signs in and opens Backtests', async () => {
+    const admin = server.firstAdmin;
+    await page.goto('/login');
+    await page.getByLabel('Email').fill(admin.email);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/change-password');
+    await page.getByLabel('One-time password').fill(admin.password);
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('Repeat new password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Save password' }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/');
+
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Backtests' })
+      .click();
+    await page.getByRole('heading', { name: 'Backtests', level: 1 }).waitFor();
+    await form().waitFor();
+    await page.getByText('No backtests on this desk yet').waitFor();
+  });
+
+  test('the server names a bad field and the form shows it beside its input', async () => {
+    await form().getByLabel('Name').fill('bad capital');
+    await form().getByLabel('Instruments').fill(SIM_INSTRUMENTS);
+    await form().getByLabel('Capital').fill('-5');
+    await form().getByRole('button', { name: 'Start backtest' }).click();
+    const capital = form().getByLabel('Capital');
+    await expect.poll(() => capital.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = (await capital.getAttribute('aria-describedby')) ?? '';
+    const errorId = describedBy.split(' ').find((id) => id.endsWith('-error'));
+    expect(errorId).toBeDefined();
+    expect(await page.locator(`#${errorId}`).textContent()).toMatch(/decimal|greater than zero/);
+    await form().getByRole('alert').waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'backtests-field-error.png'), fullPage: true });
+    // Nothing was queued.
+    await page.getByText('No backtests on this desk yet').waitFor();
+  });
+
+  test('a simulation backtest runs with live progress, then shows metrics, charts and trades', async () => {
+    await startSimulation('Sim, default fees', { seed: '7' });
+    const detail = page.locator('section[data-backtest]');
+    await detail.getByRole('heading', { name: 'Sim, default fees', level: 2 }).waitFor();
+    // Live progress over SSE: the bar's value moves while the run is running.
+    const bar = detail.getByRole('progressbar', { name: 'Backtest progress' });
+    await bar.waitFor();
+    await expect
+      .poll(async () => Number((await bar.getAttribute('value')) ?? '0'), { timeout: 60_000 })
+      .toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(SHOTS, 'backtests-progress.png'), fullPage: true });
+
+    await expect
+      .poll(() => detail.getByTestId('bt-status').textContent(), { timeout: 120_000 })
+      .toBe('succeeded');
+    const metrics = detail.getByRole('table', { name: /against buy-and-hold/ });
+    await metrics.waitFor();
+    for (const measure of ['Total return', 'Sharpe', 'Max drawdown', 'Win rate', 'Profit factor', 'Fees']) {
+      await metrics.getByRole('rowheader', { name: measure, exact: true }).waitFor();
+    }
+    expect(await metrics.getByRole('columnheader').allTextContents()).toEqual([
+      'Measure',
+      'Strategy',
+      'Buy-and-hold',
+    ]);
+    await detail.getByRole('img', { name: /Equity of Sim, default fees against buy-and-hold/ }).waitFor();
+    await detail.getByRole('img', { name: /Drawdown, deepest/ }).waitFor();
+    await detail.getByRole('heading', { name: 'Per-pattern attribution', level: 2 }).waitFor();
+    await detail.getByRole('tab', { name: /Fills/ }).waitFor();
+    await detail.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'backtests-result.png'), fullPage: true });
+    // The runs list shows it finished.
+    await expect
+      .poll(() => page.locator('tr[data-backtest-id]').first().getAttribute('data-status'))
+      .toBe('succeeded');
+  });
+
+  test('two runs compared side by side: metrics and overlaid equity', async () => {
+    await startSimulation('Sim, 10 bp fees', { seed: '7', takerFee: '10' });
+    const detail = page.locator('section[data-backtest]');
+    await detail.getByRole('heading', { name: 'Sim, 10 bp fees', level: 2 }).waitFor();
+    await expect
+      .poll(() => detail.getByTestId('bt-status').textContent(), { timeout: 120_000 })
+      .toBe('succeeded');
+
+    await page.getByRole('checkbox', { name: 'Compare Sim, default fees' }).check();
+    await page.getByRole('checkbox', { name: 'Compare Sim, 10 bp fees' }).check();
+    await page.getByRole('button', { name: 'Compare side by side' }).click();
+    const compare = page.getByRole('region', { name: 'Comparison' });
+    await compare.waitFor();
+    const table = compare.getByRole('table', { name: /^Metrics of/ });
+    await table.waitFor();
+    const headers = await table.getByRole('columnheader').allTextContents();
+    // In the order they were ticked; the same data, so one buy-and-hold column.
+    expect(headers).toEqual(['Measure', 'Sim, default fees', 'Sim, 10 bp fees', 'Buy-and-hold']);
+    await compare.getByRole('img', { name: /overlaid/ }).waitFor();
+    // The only spec difference is the fee (and nothing else is claimed).
+    const diff = compare.getByRole('table', { name: 'Spec differences' });
+    expect(await diff.locator('tbody tr td:first-child').allTextContents()).toEqual([
+      'execution.takerFeeBps',
+    ]);
+    await page.screenshot({ path: path.join(SHOTS, 'backtests-compare.png'), fullPage: true });
+  });
+
+  test('signal quality shows the registry with the engine against its baselines', async () => {
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Signal quality' })
+      .click();
+    await page.getByRole('heading', { name: 'Signal quality', level: 1 }).waitFor();
+    const models = page.getByRole('table', { name: 'Signal models' });
+    await expect.poll(() => models.locator('tbody tr').count()).toBe(2);
+    // The active model is marked and shown by default.
+    const active = models.locator('tr[data-model="gbt-2026-12-03-b"]');
+    await active.getByText('active').waitFor();
+    expect(await active.getAttribute('aria-selected')).toBe('true');
+    const table = page.getByRole('table', { name: /Signal quality of model gbt-2026-12-03-b/ });
+    await table.waitFor();
+    const overall = table.locator('tbody[data-pattern="all"]');
+    expect(await overall.locator('tr[data-source] th').allTextContents()).toEqual([
+      'Engine',
+      'Momentum rule',
+      'Mean-reversion rule',
+      'Random',
+    ]);
+    // Per-pattern rows, the calibration chart and the target check with a failed item.
+    await table.locator('tbody[data-pattern="order_flow_drift"]').waitFor();
+    await page.getByRole('img', { name: /Calibration of Engine \(all\) scores/ }).waitFor();
+    await page.getByText('Target not met').waitFor();
+    expect(await page.locator('.sq-checks li[data-passed="false"]').count()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, 'signal-quality.png'), fullPage: true });
+
+    // Choosing the older model shows its own evaluation.
+    await page.getByRole('button', { name: 'Show model gbt-2026-11-20-a' }).click();
+    await page.getByRole('table', { name: /Signal quality of model gbt-2026-11-20-a/ }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('no table is cut off at 1440 px: wide ones scroll inside their panel', async () => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+  });
+});
