@@ -16,7 +16,9 @@ import { readSecret } from '../lib/secret-input.ts';
 import { adminCommands } from './commands/admin.ts';
 import { approveCommand } from './commands/approve.ts';
 import { auditCommands } from './commands/audit.ts';
+import { backtestCommands } from './commands/backtest.ts';
 import { deskCommands } from './commands/desks.ts';
+import { evalCommands } from './commands/eval.ts';
 import { haltCommands } from './commands/halt.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { keyCommands } from './commands/keys.ts';
@@ -44,6 +46,8 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   proposalCommands,
   approveCommand,
   lessonCommands,
+  backtestCommands,
+  evalCommands,
   adminCommands,
 ];
 
