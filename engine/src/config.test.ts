@@ -1,6 +1,7 @@
 import { ConfigError } from '@aegis/shared/config';
 import { describe, expect, it } from 'vitest';
 import { loadEngineConfig } from './config.ts';
+import { DEFAULT_PATTERN_PARAMS } from './features/params.ts';
 
 describe('engine config', () => {
   it('has working defaults and is frozen', () => {
@@ -83,5 +84,22 @@ describe('replay reruns and batch exits (issue 10)', () => {
       loadEngineConfig({ ...replay, ENGINE_FEED: 'replay,orderflow', ENGINE_EXIT_ON_EOF: 'true' }),
     ).toThrow(/ENGINE_EXIT_ON_EOF/);
     expect(() => loadEngineConfig({ ENGINE_EXIT_ON_EOF: 'true' })).toThrow(ConfigError);
+  });
+
+  it('detector params: fitted defaults, ENGINE_PATTERN_PARAMS overrides the keys it names, bad ones name the key', () => {
+    expect(loadEngineConfig({}).patternParams).toEqual(DEFAULT_PATTERN_PARAMS);
+    const c = loadEngineConfig({
+      ENGINE_PATTERN_PARAMS: '{"breakoutCooldownUs":5000000,"meanReversionZ":4}',
+    });
+    expect(c.patternParams).toEqual({
+      ...DEFAULT_PATTERN_PARAMS,
+      breakoutCooldownUs: 5_000_000,
+      meanReversionZ: 4,
+    });
+    expect(() => loadEngineConfig({ ENGINE_PATTERN_PARAMS: '{"breakoutMinFlow":2}' })).toThrow(
+      /breakoutMinFlow/,
+    );
+    expect(() => loadEngineConfig({ ENGINE_PATTERN_PARAMS: '{"bandWindow":30}' })).toThrow(ConfigError);
+    expect(() => loadEngineConfig({ ENGINE_PATTERN_PARAMS: 'not json' })).toThrow(/ENGINE_PATTERN_PARAMS/);
   });
 });

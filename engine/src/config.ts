@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
 import { z } from 'zod';
+import { DEFAULT_PATTERN_PARAMS, type PatternParams, patternParamsSchema } from './features/params.ts';
 
 /**
  * The engine's configuration: every environment variable it reads, parsed once at start with
@@ -39,6 +40,27 @@ const powerOfTwo = (defaultValue: number) =>
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
 
 const defaultWorkers = Math.max(1, availableParallelism() - 1);
+
+const patternParamsJson = z
+  .string()
+  .optional()
+  .transform((s, ctx): PatternParams => {
+    if (s === undefined || s.trim() === '') return DEFAULT_PATTERN_PARAMS;
+    let json: unknown;
+    try {
+      json = JSON.parse(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of pattern parameters' });
+      return z.NEVER;
+    }
+    const r = patternParamsSchema.partial().safeParse(json);
+    if (!r.success) {
+      for (const i of r.error.issues)
+        ctx.addIssue({ code: 'custom', message: `${i.path.join('.') || '(root)'}: ${i.message}` });
+      return z.NEVER;
+    }
+    return Object.freeze({ ...DEFAULT_PATTERN_PARAMS, ...r.data });
+  });
 
 const engineEnvObject = z.object({
   /** 0 = an ephemeral port (tests); the bound port is logged. */
@@ -117,6 +139,11 @@ const engineEnvObject = z.object({
   ENGINE_SIGNALS_MAXLEN: envInt(100_000, 100, 100_000_000),
   /** How often the global kill switch is read from PostgreSQL (a missed `aegis:halt` message is corrected within one poll). */
   ENGINE_HALT_POLL_MS: envInt(1000, 50, 60_000),
+  /**
+   * Pattern detector thresholds and cooldowns as a JSON object of the keys to change (the rest
+   * keep the fitted defaults of features/params.ts), e.g. {"breakoutCooldownUs":5000000}.
+   */
+  ENGINE_PATTERN_PARAMS: patternParamsJson,
   LOG_LEVEL: logLevel,
 });
 
@@ -182,6 +209,8 @@ export interface EngineConfig {
   readonly shutdownDeadlineMs: number;
   readonly signalsMaxLen: number;
   readonly haltPollMs: number;
+  /** Detector thresholds and cooldowns (fitted defaults, ENGINE_PATTERN_PARAMS overrides). */
+  readonly patternParams: PatternParams;
   readonly logLevel: string;
 }
 
@@ -224,6 +253,7 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     shutdownDeadlineMs: e.ENGINE_SHUTDOWN_DEADLINE_MS,
     signalsMaxLen: e.ENGINE_SIGNALS_MAXLEN,
     haltPollMs: e.ENGINE_HALT_POLL_MS,
+    patternParams: e.ENGINE_PATTERN_PARAMS,
     logLevel: e.LOG_LEVEL,
   });
 }

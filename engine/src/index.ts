@@ -17,6 +17,7 @@ import { createTickRecord } from './feeds/tick.ts';
 import { HaltListener, type HaltMetrics, type HaltStatus } from './halt/halt-listener.ts';
 import { type InferenceThreadHandle, startInferenceThread } from './inference/inference-thread.ts';
 import { renderEngineMetrics } from './metrics-engine.ts';
+import { modelFileBeside, registerActiveModel, registryEntryOf } from './model/registry.ts';
 import { type FeaturePoolHandle, startFeaturePool } from './pool/feature-pool.ts';
 import { CANDIDATE, SCORED, TICK } from './ring/layout.ts';
 import { RingBuffer } from './ring/ring-buffer.ts';
@@ -116,6 +117,30 @@ export function cursorName(feed: Feed, config: EngineConfig): string {
   if (feed.name === 'replay') return `feed:replay:${config.replayFile}`;
   if (feed.name === 'orderflow') return `feed:orderflow:${config.streamPrefix}orderflow:${config.consumer}`;
   return `feed:${feed.name}:seed${config.seed}:symbols${config.symbols}`;
+}
+
+/**
+ * Records the model the inference thread loaded in the registry (model/registry.ts). The registry
+ * is a record, not a dependency: a failure is logged and the engine scores on.
+ */
+async function registerModel(
+  sql: Sql,
+  modelPath: string | undefined,
+  version: string,
+  timeoutMs: number,
+  log: Logger,
+): Promise<void> {
+  try {
+    const file = await modelFileBeside(modelPath);
+    if (!file || file.version !== version) {
+      log.warn({ modelVersion: version }, 'engine: no model file describes the loaded model; not registered');
+      return;
+    }
+    await withDeadline(registerActiveModel(sql, registryEntryOf(file)), timeoutMs, 'register model');
+    log.info({ modelVersion: version }, 'engine: model registered as the active signal model');
+  } catch (err) {
+    log.warn({ err: (err as Error).message, modelVersion: version }, 'engine: model registry update failed');
+  }
 }
 
 export async function startEngine(options: StartEngineOptions): Promise<EngineHandle> {
@@ -234,10 +259,12 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
       workers: config.workers,
       tickConsumer: 0,
       candidatePolicy: config.backpressure,
+      patternParams: config.patternParams,
       log,
     });
     provider = ready.provider;
     modelVersion = ready.modelVersion;
+    if (sql) await registerModel(sql, config.modelPath, modelVersion, config.dbTimeoutMs, log);
   } catch (err) {
     await pool?.stop({ drain: false }).catch(() => {});
     await inference?.stop().catch(() => {});

@@ -6,7 +6,8 @@ import { computeTick, type TickViews } from './update.ts';
 
 /**
  * Single-threaded application of ticks to a FeatureState with the production math and detectors,
- * for code that runs outside the feature pool: model training (model/dataset.ts), tests, tools.
+ * for code that runs outside the feature pool: the evaluation harness and model training
+ * (eval/market-run.ts), tests, tools.
  * It produces exactly the state and detections a feature worker produces for the same ticks of a
  * symbol (the worker adds only the replay markers and the rings around the same calls).
  */

@@ -9,36 +9,56 @@ export const featureParamsSchema = z.strictObject({
   emaFastSpan: z.number().min(1).default(12),
   emaSlowSpan: z.number().min(1).default(48),
   realizedVolSpan: z.number().min(1).default(64),
+  /** Span (trades) of the medium-horizon trade-sign imbalance. */
   ofiSpan: z.number().min(1).default(32),
   spreadSpan: z.number().min(1).default(128),
-  /** Span of the EWMA variance of (price - emaSlow) used by the mean-reversion z. */
+  /** Span of the EWMA variance of (price - emaSlow) used by the deviation z. */
   deviationSpan: z.number().min(1).default(64),
-  /** Span of the short-horizon flow EWMAs used by the absorption detector. */
+  /** Span (trades) of the short-horizon trade-sign imbalance and volume. */
   flowFastSpan: z.number().min(1).default(8),
+  /** Span (trades) of the long-horizon trade-sign imbalance. */
+  flowSlowSpan: z.number().min(1).default(128),
+  /** Span (ticks) of the Cont–Kukanov–Stoikov order-flow imbalance EWMA. */
+  cksSpan: z.number().min(1).default(16),
+  /** Span (ticks with a book) of the per-side touch depth EWMAs (a displayed size alone is noisy). */
+  depthFastSpan: z.number().min(1).default(8),
+  /** Span (ticks with a book) of the usual touch depth (the normaliser of OFI and depth change). */
+  depthSlowSpan: z.number().min(1).default(256),
   momentumTicks: z.number().int().min(1).max(MAX_PRICE_WINDOW).default(20),
-  /** Rolling high/low band length (previous W reference prices, compared as logs) for the breakout detector. */
-  bandWindow: z.number().int().min(2).max(MAX_PRICE_WINDOW).default(30),
-  /** Horizon (in reference prices) of the "little price move" test of the absorption detector. */
-  absorptionTicks: z.number().int().min(1).max(MAX_PRICE_WINDOW).default(8),
 });
 export type FeatureParams = z.infer<typeof featureParamsSchema>;
 
-/** Pattern detector thresholds. Cooldowns are per symbol and per pattern, in event time. */
+/**
+ * Pattern detector thresholds and cooldowns (patterns/detectors.ts gives each pattern's meaning).
+ * The defaults are fitted on the evaluation harness's TRAINING seeds only
+ * (`npm run model:fit-detectors`, engine/models/detector-fit.json) and recorded with the model;
+ * the engine's config can override any of them (ENGINE_PATTERN_PARAMS).
+ * Cooldowns are per symbol and per pattern, in event time.
+ */
 export const patternParamsSchema = z.strictObject({
-  /** No candidate before a symbol has applied this many ticks (EWMAs and bands settle). */
-  warmupTicks: z.number().int().min(1).default(64),
-  /** Breakout: |OFI| at least this, in the breakout's direction. */
-  breakoutMinOfi: z.number().min(0).max(1).default(0.2),
-  /** Mean reversion: |price z| at least this. */
-  meanReversionZ: z.number().positive().default(3),
-  /** Absorption: short-horizon trade size at least this multiple of the long-horizon one. */
-  absorptionVolumeRatio: z.number().positive().default(1.8),
-  /** Absorption: |short-horizon signed / total volume| at least this (one side is aggressing). */
-  absorptionMinImbalance: z.number().min(0).max(1).default(0.6),
-  /** Absorption: |log move over absorptionTicks| at most this many per-tick sigmas × sqrt(ticks). */
-  absorptionMaxMoveSigmas: z.number().positive().default(0.5),
-  /** After a candidate of a pattern, no candidate of that pattern for the symbol for this long. */
-  cooldownUs: z.number().int().min(0).default(1_000_000),
+  /** No candidate before a symbol has applied this many ticks (EWMAs settle). */
+  warmupTicks: z.number().int().min(1).default(200),
+  /** Breakout: trade-sign imbalance (medium horizon) at least this, in the candidate's direction. */
+  breakoutMinFlow: z.number().min(0).max(1).default(0.6),
+  /** Breakout: depth imbalance at least this toward the flow (the side being hit is thinner). */
+  breakoutMinDepthImbalance: z.number().min(-1).max(1).default(0.8),
+  /** Breakout: the price has not run yet: |deviation z| at most this. */
+  breakoutMaxDeviationZ: z.number().positive().default(2),
+  breakoutCooldownUs: z.number().int().min(0).default(1_000_000),
+  /** Mean reversion: |momentum| at least this many sd of the mid's move over the momentum window. */
+  meanReversionZ: z.number().positive().default(3.5),
+  /** Mean reversion: short-horizon trade-sign imbalance with the move at least this (a one-sided push). */
+  meanReversionMinFlow: z.number().min(-1).max(1).default(0.5),
+  /** Mean reversion: the book leans against the move (depth imbalance against it) at least this. */
+  meanReversionMinBookLean: z.number().min(-1).max(1).default(-1),
+  meanReversionCooldownUs: z.number().int().min(0).default(2_000_000),
+  /** Absorption: short-horizon trade-sign imbalance at least this (one side is aggressing). */
+  absorptionMinFlow: z.number().min(0).max(1).default(0.9),
+  /** Absorption: the hit side holds: depth imbalance against the flow at least this. */
+  absorptionMinBookLean: z.number().min(-1).max(1).default(0.3),
+  /** Absorption: the price did not give way: |deviation z| at most this. */
+  absorptionMaxDeviationZ: z.number().positive().default(5),
+  absorptionCooldownUs: z.number().int().min(0).default(10_000_000),
 });
 export type PatternParams = z.infer<typeof patternParamsSchema>;
 
@@ -54,19 +74,26 @@ export interface Coefficients {
   aSpread: number;
   aDev: number;
   aFlowFast: number;
+  aFlowSlow: number;
+  aCks: number;
+  aDepthFast: number;
+  aDepthSlow: number;
   momentumTicks: number;
-  bandWindow: number;
-  absorptionTicks: number;
-  absorptionSqrtTicks: number;
   warmupTicks: number;
-  breakoutMinOfi: number;
-  meanReversionZ: number;
-  /** meanReversionZ squared (the detector compares squares: no square root per tick). */
-  meanReversionZ2: number;
-  absorptionVolumeRatio: number;
-  absorptionMinImbalance: number;
-  absorptionMaxMoveSigmas: number;
-  cooldownUs: number;
+  breakoutMinFlow: number;
+  breakoutMinDepthImbalance: number;
+  /** breakoutMaxDeviationZ squared (detectors compare squares: no square root per tick). */
+  breakoutMaxDeviationZ2: number;
+  breakoutCooldownUs: number;
+  /** meanReversionZ² × momentumTicks: |momentum|² ≥ this × per-tick variance. */
+  meanReversionMomentum2: number;
+  meanReversionMinFlow: number;
+  meanReversionMinBookLean: number;
+  meanReversionCooldownUs: number;
+  absorptionMinFlow: number;
+  absorptionMinBookLean: number;
+  absorptionMaxDeviationZ2: number;
+  absorptionCooldownUs: number;
 }
 
 export const alphaOfSpan = (span: number): number => 2 / (span + 1);
@@ -80,17 +107,23 @@ export function coefficients(f: FeatureParams, p: PatternParams): Coefficients {
     aSpread: alphaOfSpan(f.spreadSpan),
     aDev: alphaOfSpan(f.deviationSpan),
     aFlowFast: alphaOfSpan(f.flowFastSpan),
+    aFlowSlow: alphaOfSpan(f.flowSlowSpan),
+    aCks: alphaOfSpan(f.cksSpan),
+    aDepthFast: alphaOfSpan(f.depthFastSpan),
+    aDepthSlow: alphaOfSpan(f.depthSlowSpan),
     momentumTicks: f.momentumTicks,
-    bandWindow: f.bandWindow,
-    absorptionTicks: f.absorptionTicks,
-    absorptionSqrtTicks: Math.sqrt(f.absorptionTicks),
     warmupTicks: p.warmupTicks,
-    breakoutMinOfi: p.breakoutMinOfi,
-    meanReversionZ: p.meanReversionZ,
-    meanReversionZ2: p.meanReversionZ * p.meanReversionZ,
-    absorptionVolumeRatio: p.absorptionVolumeRatio,
-    absorptionMinImbalance: p.absorptionMinImbalance,
-    absorptionMaxMoveSigmas: p.absorptionMaxMoveSigmas,
-    cooldownUs: p.cooldownUs,
+    breakoutMinFlow: p.breakoutMinFlow,
+    breakoutMinDepthImbalance: p.breakoutMinDepthImbalance,
+    breakoutMaxDeviationZ2: p.breakoutMaxDeviationZ * p.breakoutMaxDeviationZ,
+    breakoutCooldownUs: p.breakoutCooldownUs,
+    meanReversionMomentum2: p.meanReversionZ * p.meanReversionZ * f.momentumTicks,
+    meanReversionMinFlow: p.meanReversionMinFlow,
+    meanReversionMinBookLean: p.meanReversionMinBookLean,
+    meanReversionCooldownUs: p.meanReversionCooldownUs,
+    absorptionMinFlow: p.absorptionMinFlow,
+    absorptionMinBookLean: p.absorptionMinBookLean,
+    absorptionMaxDeviationZ2: p.absorptionMaxDeviationZ * p.absorptionMaxDeviationZ,
+    absorptionCooldownUs: p.absorptionCooldownUs,
   };
 }

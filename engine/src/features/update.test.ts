@@ -31,28 +31,24 @@ interface T {
 }
 
 const US_PER_DAY = 86_400_000_000;
-const quoteOk = (t: T) =>
-  t.bid > 0 &&
-  t.ask >= t.bid &&
-  Number.isFinite(t.ask) &&
+const quoteOk = (t: T) => t.bid > 0 && t.ask >= t.bid && Number.isFinite(t.ask);
+const bookOk = (t: T) =>
+  quoteOk(t) &&
   t.bidSize >= 0 &&
   t.askSize >= 0 &&
   t.bidSize + t.askSize > 0 &&
   Number.isFinite(t.bidSize + t.askSize);
-const refPrice = (t: T) =>
-  t.kind === TICK_KIND.trade
-    ? Number.isFinite(t.price)
-      ? t.price
-      : 0
-    : quoteOk(t)
-      ? (t.bid + t.ask) / 2
-      : 0;
 const isTrade = (t: T) =>
   t.kind === TICK_KIND.trade &&
   t.size > 0 &&
   Number.isFinite(t.size) &&
   t.price > 0 &&
   Number.isFinite(t.price);
+/** The mid of a usable quote; else a trade's price; else none (0). */
+const refPrice = (t: T) => (quoteOk(t) ? (t.bid + t.ask) / 2 : isTrade(t) ? t.price : 0);
+/** The aggressor, or the side of the mid the trade printed on when the feed does not say. */
+const tradeSign = (t: T) =>
+  t.aggressor !== 0 ? t.aggressor : quoteOk(t) ? Math.sign(t.price - (t.bid + t.ask) / 2) : 0;
 
 /** EMA seeded with x[0], in closed form: Σ a(1−a)^(m−k) x_k + (1−a)^m x_0. */
 function emaClosed(x: number[], a: number): number {
@@ -82,7 +78,15 @@ interface Expected {
   emaSlow: number;
   vwap: number;
   realizedVol: number;
-  ofi: number;
+  tradeImbalanceFast: number;
+  tradeImbalance: number;
+  tradeImbalanceSlow: number;
+  orderFlowImbalance: number;
+  depthImbalance: number;
+  depthChange: number;
+  bookAvailability: number;
+  tradeRate: number;
+  volumeTrend: number;
   microPrice: number;
   spreadZ: number;
   momentum: number;
@@ -90,6 +94,7 @@ interface Expected {
 }
 
 function reference(history: T[], p: FeatureParams): Expected & { skip: string[] } {
+  const skip: string[] = [];
   const prices = history.map(refPrice).filter((x) => x > 0 && Number.isFinite(x));
   const m = prices.length - 1;
   const last = m >= 0 ? prices[m]! : 0;
@@ -103,30 +108,81 @@ function reference(history: T[], p: FeatureParams): Expected & { skip: string[] 
     const session = trades.filter((t) => Math.floor(t.tsUs / US_PER_DAY) === day);
     vwap = session.reduce((s, t) => s + t.price * t.size, 0) / session.reduce((s, t) => s + t.size, 0);
   }
-  const aOfi = alphaOfSpan(p.ofiSpan);
-  const ofi =
+  const imbalance = (span: number) =>
     trades.length > 0
       ? ewmaFromZero(
-          trades.map((t) => t.aggressor * t.size),
-          aOfi,
+          trades.map((t) => tradeSign(t) * t.size),
+          alphaOfSpan(span),
         ) /
         ewmaFromZero(
           trades.map((t) => t.size),
-          aOfi,
+          alphaOfSpan(span),
         )
       : 0;
 
+  // Order flow at the touch: e_n against the previous tick that had a book, 0 on other ticks.
+  const e: number[] = [];
+  let prev: T | undefined;
+  for (const t of history) {
+    if (!bookOk(t)) {
+      e.push(0);
+      continue;
+    }
+    e.push(
+      prev
+        ? (t.bid >= prev.bid ? t.bidSize : 0) -
+            (t.bid <= prev.bid ? prev.bidSize : 0) -
+            (t.ask <= prev.ask ? t.askSize : 0) +
+            (t.ask >= prev.ask ? prev.askSize : 0)
+        : 0,
+    );
+    prev = t;
+  }
+  const books = history.filter(bookOk);
+  const depthSlow =
+    books.length > 0
+      ? emaClosed(
+          books.map((t) => (t.bidSize + t.askSize) / 2),
+          alphaOfSpan(p.depthSlowSpan),
+        )
+      : 0;
+  const bidFast =
+    books.length > 0
+      ? emaClosed(
+          books.map((t) => t.bidSize),
+          alphaOfSpan(p.depthFastSpan),
+        )
+      : 0;
+  const askFast =
+    books.length > 0
+      ? emaClosed(
+          books.map((t) => t.askSize),
+          alphaOfSpan(p.depthFastSpan),
+        )
+      : 0;
+  const cks = ewmaFromZero(e, alphaOfSpan(p.cksSpan));
+  // Ratios of near-zero books (sizes at denormal level) are ratios of rounding noise.
+  if (depthSlow < 1e-6) skip.push('orderFlowImbalance', 'depthChange');
+  if (bidFast + askFast < 1e-6) skip.push('depthImbalance', 'depthChange');
+  const bookAvailability = ewmaFromZero(
+    history.map((t) => (bookOk(t) ? 1 : 0)),
+    alphaOfSpan(p.depthFastSpan),
+  );
+
   const quotes = history.filter(quoteOk);
   const q = quotes.at(-1);
-  const microPrice = q ? (q.bid * q.askSize + q.ask * q.bidSize) / (q.bidSize + q.askSize) : last;
+  const microPrice = q
+    ? bookOk(q)
+      ? (q.bid * q.askSize + q.ask * q.bidSize) / (q.bidSize + q.askSize)
+      : (q.bid + q.ask) / 2
+    : last;
   let spreadZ = 0;
-  let spreadZDegenerate = false;
   if (quotes.length > 1) {
     const spreads = quotes.map((t) => t.ask - t.bid);
     const { mean, variance } = ewMeanVar(spreads.slice(0, -1), alphaOfSpan(p.spreadSpan));
     spreadZ = variance > 0 ? (spreads.at(-1)! - mean) / Math.sqrt(variance) : 0;
     // A standard deviation at rounding level (≤ 1e-9 of the price) makes any z a ratio of noise.
-    spreadZDegenerate = Math.sqrt(variance) <= 1e-9 * last;
+    if (Math.sqrt(variance) <= 1e-9 * last) skip.push('spreadZ');
   }
 
   const returns = prices.slice(1).map((x, k) => Math.log(x / prices[k]!));
@@ -156,12 +212,33 @@ function reference(history: T[], p: FeatureParams): Expected & { skip: string[] 
     emaSlow: m >= 0 ? emaClosed(prices, aSlow) : 0,
     vwap,
     realizedVol,
-    ofi,
+    tradeImbalanceFast: imbalance(p.flowFastSpan),
+    tradeImbalance: imbalance(p.ofiSpan),
+    tradeImbalanceSlow: imbalance(p.flowSlowSpan),
+    orderFlowImbalance: depthSlow > 0 ? cks / depthSlow : 0,
+    depthImbalance: bidFast + askFast > 0 ? (bidFast - askFast) / (bidFast + askFast) : 0,
+    depthChange: depthSlow > 0 && bidFast + askFast > 0 ? Math.log((bidFast + askFast) / 2 / depthSlow) : 0,
+    bookAvailability,
+    tradeRate: ewmaFromZero(
+      history.map((t) => (isTrade(t) ? 1 : 0)),
+      alphaOfSpan(p.ofiSpan),
+    ),
+    volumeTrend:
+      trades.length > 0
+        ? ewmaFromZero(
+            trades.map((t) => t.size),
+            alphaOfSpan(p.ofiSpan),
+          ) /
+          ewmaFromZero(
+            trades.map((t) => t.size),
+            alphaOfSpan(p.flowSlowSpan),
+          )
+        : 1,
     microPrice,
     spreadZ,
     momentum,
     devVar,
-    skip: spreadZDegenerate ? ['spreadZ'] : [],
+    skip,
   };
 }
 
@@ -172,7 +249,15 @@ function actual(st: FeatureState): Expected {
     emaSlow: g(F.EMA_SLOW),
     vwap: g(F.VWAP),
     realizedVol: g(F.REALIZED_VOL),
-    ofi: g(F.OFI),
+    tradeImbalanceFast: g(F.TRADE_IMBALANCE_FAST),
+    tradeImbalance: g(F.TRADE_IMBALANCE),
+    tradeImbalanceSlow: g(F.TRADE_IMBALANCE_SLOW),
+    orderFlowImbalance: g(F.ORDER_FLOW_IMBALANCE),
+    depthImbalance: g(F.DEPTH_IMBALANCE),
+    depthChange: g(F.DEPTH_CHANGE),
+    bookAvailability: g(F.BOOK_AVAILABILITY),
+    tradeRate: g(F.TRADE_RATE),
+    volumeTrend: g(F.VOLUME_TREND),
     microPrice: g(F.MICRO_PRICE),
     spreadZ: g(F.SPREAD_Z),
     momentum: g(F.MOMENTUM),
@@ -230,6 +315,8 @@ const ticksArb = fc
       badQuote: fc.integer({ min: 0, max: 9 }).map((v) => v === 0),
       // Now and then one non-finite field: the tick must leave the features it cannot feed alone.
       poison: fc.integer({ min: 0, max: 40 }),
+      // Now and then a feed without book sizes (NaN): the book features must decay visibly.
+      noSizes: fc.integer({ min: 0, max: 5 }).map((v) => v === 0),
       bidSize: fc.double({ min: 0, max: 50, noNaN: true }),
       askSize: fc.double({ min: 0, max: 50, noNaN: true }),
     }),
@@ -251,8 +338,8 @@ const ticksArb = fc
         size: s.kind === TICK_KIND.trade ? s.size : 0,
         bid,
         ask,
-        bidSize: s.bidSize,
-        askSize: s.askSize,
+        bidSize: s.noSizes ? Number.NaN : s.bidSize,
+        askSize: s.noSizes ? Number.NaN : s.askSize,
       };
       if (s.poison === 0) t.price = Number.NaN;
       if (s.poison === 1) t.size = Number.POSITIVE_INFINITY;
@@ -271,10 +358,15 @@ describe('features against their reference definitions', () => {
     ofiSpan: fc.integer({ min: 2, max: 60 }),
     spreadSpan: fc.integer({ min: 2, max: 60 }),
     deviationSpan: fc.integer({ min: 2, max: 60 }),
+    flowFastSpan: fc.integer({ min: 1, max: 20 }),
+    flowSlowSpan: fc.integer({ min: 2, max: 200 }),
+    cksSpan: fc.integer({ min: 1, max: 40 }),
+    depthFastSpan: fc.integer({ min: 1, max: 20 }),
+    depthSlowSpan: fc.integer({ min: 2, max: 300 }),
     momentumTicks: fc.integer({ min: 1, max: 62 }),
   });
 
-  it('EMA fast/slow, session VWAP, realized vol, OFI, micro-price, spread z, momentum, deviation variance', () => {
+  it('EMAs, session VWAP, mid volatility, trade-sign imbalances, CKS order-flow imbalance, depth, book availability, micro-price, spread z, momentum, deviation variance', () => {
     fc.assert(
       fc.property(ticksArb, paramsArb, (ticks, pp) => {
         const params = featureParamsSchema.parse(pp);

@@ -16,7 +16,7 @@ import { MODEL_INPUT_SIZE, toModelInputs } from '../model/inputs.ts';
 import { CANDIDATE, CTRL, SCORED } from '../ring/layout.ts';
 import type { RingBuffer } from '../ring/ring-buffer.ts';
 
-/** 32-bit words of a CANDIDATE record, copied verbatim into the SCORED record's first 96 bytes. */
+/** 32-bit words of a CANDIDATE record, copied verbatim into the SCORED record's first CANDIDATE.bytes. */
 const CANDIDATE_WORDS = CANDIDATE.bytes / 4;
 
 export class CandidateBatcher {

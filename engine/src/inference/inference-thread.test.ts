@@ -33,6 +33,16 @@ function randomCandidate(rng: SeededRandom, id: number): Candidate {
     price * (1 + rng.normal() * 1e-4),
     rng.normal() * 2,
     rng.normal() * 2e-3,
+    rng.next() * 2 - 1, // tradeImbalanceFast
+    rng.next() * 2 - 1, // tradeImbalance
+    rng.next() * 2 - 1, // tradeImbalanceSlow
+    rng.next() * 2 - 1, // depthImbalance
+    rng.normal() * 0.5, // depthChange
+    Math.exp(rng.normal() * 0.5), // volumeRatio
+    rng.normal() * 2, // deviationZ
+    rng.next(), // bookAvailability
+    rng.next(), // tradeRate
+    Math.exp(rng.normal() * 0.3), // volumeTrend
   );
   return {
     id,

@@ -1,153 +1,178 @@
 /**
- * `npm run model:train` — trains the signal MLP and writes engine/models/signal-mlp.{onnx,json}.
+ * `npm run model:train` — trains the signal MLP on the evaluation harness's labelled markets and
+ * writes engine/models/signal-mlp.{onnx,json}.
  *
- *   npm run model:train -- [--seed 42] [--symbols 200] [--ticks 4000000]      synthetic market (default)
- *   npm run model:train -- --replay ticks.csv|ticks.ticks [--max-symbols 10000] recorded ticks
- *     common: [--horizon 50] [--epochs 40] [--hidden 16,8] [--activation relu|tanh] [--lr 0.002]
- *             [--batch 256] [--weight-decay 0.0001] [--patience 8] [--train-fraction 0.8]
- *             [--out-dir engine/models]
+ *   npm run model:train -- [--symbols 20] [--ticks 1000000] [--epochs 60] [--patience 10]
+ *                          [--out-dir engine/models]
  *
- * Features and patterns are the production ones (features/, patterns/ with default params).
- * Deterministic: the same arguments and input produce byte-identical files (no timestamps).
+ * Honest splits (eval/splits.ts): weights are fitted on the TRAINING seeds' candidates; the
+ * hyper-parameters (a small grid of shapes and learning rates) and the epoch are chosen on the
+ * VALIDATION seeds, where the score is also calibrated (Platt scaling folded into the output
+ * layer, model/calibration.ts); the TEST seeds are run once, at the end, for the report and the
+ * harness's SignalEvaluation stored in the JSON (and, on engine start, in the model registry).
+ * Candidates come from the production features and detectors with the engine's default params
+ * (whose thresholds are fitted on training seeds too, model/detector-fit.ts).
+ * Deterministic: the same arguments produce byte-identical files (no timestamps).
  */
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { collectCandidates, evaluateRuns, HORIZONS_TICKS, runMarkets } from '../eval/harness.ts';
+import { TEST_SEEDS, TRAINING_SEEDS, VALIDATION_SEEDS } from '../eval/splits.ts';
 import { DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../features/params.ts';
-import { buildTrainingData, type DatasetOptions, type TickSourceOptions } from './dataset.ts';
+import { fitPlatt, foldPlatt } from './calibration.ts';
+import { mergeSingleHiddenLayer } from './ensemble.ts';
 import { MODEL_INPUT_NAMES } from './inputs.ts';
 import { baseRate, logLoss, rocAuc } from './metrics.ts';
-import { type HiddenActivation, mlpForward, mlpParameterCount, trainMlp } from './mlp.ts';
+import {
+  type HiddenActivation,
+  type LabelledSet,
+  type MlpModel,
+  mlpForward,
+  mlpParameterCount,
+  trainMlp,
+} from './mlp.ts';
 import { DEFAULT_JSON_PATH, MODEL_FILE_FORMAT, type ModelFile, modelToLayersJson } from './model-file.ts';
 import { exportMlpToOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, weightsHash } from './onnx-export.ts';
+import { trainingDataHash } from './training-data.ts';
 
 const { values } = parseArgs({
   options: {
-    seed: { type: 'string', default: '42' },
-    symbols: { type: 'string', default: '200' },
-    ticks: { type: 'string', default: '4000000' },
-    replay: { type: 'string' },
-    'max-symbols': { type: 'string', default: '10000' },
-    horizon: { type: 'string', default: '50' },
-    epochs: { type: 'string', default: '40' },
-    hidden: { type: 'string', default: '16,8' },
-    activation: { type: 'string', default: 'relu' },
-    lr: { type: 'string', default: '0.002' },
-    batch: { type: 'string', default: '256' },
-    'weight-decay': { type: 'string', default: '0.0001' },
-    patience: { type: 'string', default: '8' },
-    'train-fraction': { type: 'string', default: '0.8' },
+    symbols: { type: 'string', default: '20' },
+    ticks: { type: 'string', default: '1000000' },
+    epochs: { type: 'string', default: '60' },
+    patience: { type: 'string', default: '10' },
     'out-dir': { type: 'string', default: join(DEFAULT_JSON_PATH, '..') },
   },
   strict: true,
 });
-
-function num(name: keyof typeof values): number {
+function int(name: 'symbols' | 'ticks' | 'epochs' | 'patience'): number {
   const v = Number(values[name]);
-  if (!Number.isFinite(v)) throw new Error(`--${name} must be a number, got ${values[name]}`);
+  if (!Number.isSafeInteger(v) || v < 1)
+    throw new Error(`--${name} must be a positive integer, got ${values[name]}`);
   return v;
 }
+const market = { symbols: int('symbols'), ticksPerSeed: int('ticks') };
+const engineParams = { featureParams: DEFAULT_FEATURE_PARAMS, patternParams: DEFAULT_PATTERN_PARAMS };
 
-const activation = values.activation;
-if (activation !== 'relu' && activation !== 'tanh') throw new Error('--activation must be relu or tanh');
-const hiddenSizes = String(values.hidden)
-  .split(',')
-  .map((s) => Number(s));
-if (hiddenSizes.some((h) => !Number.isInteger(h) || h <= 0)) throw new Error('--hidden must be like 16,8');
-
-const source: TickSourceOptions = values.replay
-  ? { kind: 'replay', path: values.replay, maxSymbols: num('max-symbols') }
-  : { kind: 'synthetic', seed: num('seed'), symbols: num('symbols'), ticks: num('ticks') };
-const datasetOptions: DatasetOptions = {
-  source,
-  horizonTicks: num('horizon'),
-  trainFraction: num('train-fraction'),
-};
-const trainOptions = {
-  hiddenSizes,
-  hiddenActivation: activation as HiddenActivation,
-  epochs: num('epochs'),
-  batchSize: num('batch'),
-  learningRate: num('lr'),
-  weightDecay: num('weight-decay'),
-  seed: num('seed') + 1,
-  patience: num('patience'),
-};
+/**
+ * The hyper-parameter grid chosen from on validation. Each entry is a seed-bagged ensemble of
+ * single-hidden-layer networks (model/ensemble.ts), merged into one network before it is scored.
+ */
+const GRID: ReadonlyArray<{
+  hiddenSizes: number[];
+  hiddenActivation: HiddenActivation;
+  learningRate: number;
+  weightDecay: number;
+}> = [
+  { hiddenSizes: [16], hiddenActivation: 'tanh', learningRate: 0.003, weightDecay: 1e-4 },
+  { hiddenSizes: [8], hiddenActivation: 'tanh', learningRate: 0.003, weightDecay: 1e-3 },
+  { hiddenSizes: [32], hiddenActivation: 'tanh', learningRate: 0.002, weightDecay: 1e-3 },
+  { hiddenSizes: [16], hiddenActivation: 'relu', learningRate: 0.002, weightDecay: 1e-4 },
+];
+/** Members per ensemble (different initialisation and shuffling seeds). */
+const ENSEMBLE_SEEDS = 5;
 
 const t0 = performance.now();
-const data = await buildTrainingData(datasetOptions);
-const tData = performance.now();
+const train = collectCandidates(TRAINING_SEEDS, { ...market, ...engineParams });
+const valid = collectCandidates(VALIDATION_SEEDS, { ...market, ...engineParams });
+const byPattern = (m: { pattern: string }[]) =>
+  m.reduce<Record<string, number>>((acc, c) => {
+    acc[c.pattern] = (acc[c.pattern] ?? 0) + 1;
+    return acc;
+  }, {});
 console.log(
-  `data: ${data.ticks} ticks, ${data.symbols} symbols, candidates ${JSON.stringify(data.candidatesByPattern)}, ` +
-    `train ${data.train.n} (positive ${(baseRate(data.train.y) * 100).toFixed(1)}%), ` +
-    `valid ${data.valid.n} (positive ${(baseRate(data.valid.y) * 100).toFixed(1)}%), ${((tData - t0) / 1000).toFixed(1)} s`,
+  `data: train ${train.set.n} candidates ${JSON.stringify(byPattern([...train.meta]))} (positive ${(baseRate(train.set.y) * 100).toFixed(1)}%), ` +
+    `validation ${valid.set.n} (positive ${(baseRate(valid.set.y) * 100).toFixed(1)}%), ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
-if (data.train.n < 100 || data.valid.n < 100)
-  throw new Error('too few candidates: raise --symbols or --ticks');
+if (train.set.n < 200 || valid.set.n < 100) throw new Error('too few candidates: raise --ticks');
 
-const result = trainMlp(data.train, data.valid, trainOptions, (r) => {
-  console.log(
-    `epoch ${String(r.epoch).padStart(3)}  train loss ${r.trainLoss.toFixed(5)}  valid loss ${r.validLoss.toFixed(5)}  valid AUC ${r.validAuc.toFixed(4)}`,
-  );
-});
-const tTrain = performance.now();
-
-const trainProb = new Float64Array(data.train.n);
-mlpForward(result.model, data.train.x, data.train.n, trainProb);
-const validProb = new Float64Array(data.valid.n);
-mlpForward(result.model, data.valid.x, data.valid.n, validProb);
-/** Validation AUC and positive rate per pattern (the one-hot inputs say which). */
-function byPattern(): Record<string, { n: number; positiveRate: number; auc: number }> {
-  const out: Record<string, { n: number; positiveRate: number; auc: number }> = {};
-  const d = data.valid.d;
-  (['breakout', 'mean_reversion', 'absorption'] as const).forEach((name, k) => {
-    const p: number[] = [];
-    const y: number[] = [];
-    for (let r = 0; r < data.valid.n; r++) {
-      if (data.valid.x[r * d + 7 + k] === 1) {
-        p.push(validProb[r]!);
-        y.push(data.valid.y[r]!);
-      }
-    }
-    out[name] = { n: y.length, positiveRate: baseRate(y), auc: rocAuc(p, y) };
-  });
-  return out;
+function probabilities(model: MlpModel, set: LabelledSet): Float64Array {
+  const p = new Float64Array(set.n);
+  mlpForward(model, set.x, set.n, p);
+  return p;
+}
+function metricsOf(model: MlpModel, set: LabelledSet) {
+  const p = probabilities(model, set);
+  return { n: set.n, positiveRate: baseRate(set.y), loss: logLoss(p, set.y), auc: rocAuc(p, set.y) };
 }
 
-const summary = {
-  dataset: {
-    source: source.kind === 'synthetic' ? { ...source, generator: 'feeds/synthetic.ts' } : source,
-    horizonTicks: datasetOptions.horizonTicks,
-    trainFraction: datasetOptions.trainFraction,
-    label: 'direction * ln(mid[t + horizonTicks] / mid[t]) > 0, same symbol',
-    ticks: data.ticks,
-    symbols: data.symbols,
-    candidates: data.candidatesByPattern,
-  },
+let chosen: {
+  model: MlpModel;
+  options: (typeof GRID)[number] & { epochs: number; batchSize: number; seeds: number[]; patience: number };
+  bestEpochs: number[];
+  validLoss: number;
+} | null = null;
+const selection: unknown[] = [];
+for (const [i, g] of GRID.entries()) {
+  const seeds = Array.from({ length: ENSEMBLE_SEEDS }, (_, s) => 4242 + 100 * i + s);
+  const options = { ...g, epochs: int('epochs'), batchSize: 128, seeds, patience: int('patience') };
+  const members = seeds.map((seed) => trainMlp(train.set, valid.set, { ...options, seed }));
+  const merged = mergeSingleHiddenLayer(members.map((r) => r.model));
+  const bestEpochs = members.map((r) => r.bestEpoch);
+  const m = metricsOf(merged, valid.set);
+  selection.push({ options, bestEpochs, validLoss: m.loss, validAuc: m.auc });
+  console.log(
+    `grid ${i}: ${ENSEMBLE_SEEDS} × hidden ${g.hiddenSizes.join(',')} ${g.hiddenActivation} lr ${g.learningRate} wd ${g.weightDecay}: best epochs ${bestEpochs.join(',')}, valid loss ${m.loss.toFixed(5)} AUC ${m.auc.toFixed(4)}`,
+  );
+  if (!chosen || m.loss < chosen.validLoss)
+    chosen = { model: merged, options, bestEpochs, validLoss: m.loss };
+}
+if (!chosen) throw new Error('no model trained');
+
+// Calibrate on validation (Platt), folded into the output layer.
+const platt = fitPlatt(probabilities(chosen.model, valid.set), valid.set.y);
+const model = foldPlatt(chosen.model, platt);
+const version = `signal-mlp-${weightsHash(model)}`;
+
+// The test seeds, once.
+const testRuns = runMarkets(TEST_SEEDS, { ...market, ...engineParams });
+const { evaluation } = evaluateRuns(testRuns, { split: 'test', model, modelVersion: version });
+const engineAll = evaluation.rows.find((r) => r.source === 'engine' && r.pattern === 'all');
+const testSet = collectCandidates(TEST_SEEDS, { ...market, ...engineParams });
+
+const dataDescription = {
+  generator: 'engine/src/eval/labelled-market.ts',
+  seeds: { train: TRAINING_SEEDS, validation: VALIDATION_SEEDS, test: TEST_SEEDS },
+  symbols: market.symbols,
+  ticksPerSeed: market.ticksPerSeed,
+  horizonsTicks: HORIZONS_TICKS,
   features: DEFAULT_FEATURE_PARAMS,
   patterns: DEFAULT_PATTERN_PARAMS,
-  options: trainOptions,
-  parameters: mlpParameterCount(result.model),
-  bestEpoch: result.bestEpoch,
-  epochsRun: result.history.length,
-  train: {
-    n: data.train.n,
-    positiveRate: baseRate(data.train.y),
-    loss: logLoss(trainProb, data.train.y),
-    auc: rocAuc(trainProb, data.train.y),
-  },
-  valid: {
-    n: data.valid.n,
-    positiveRate: baseRate(data.valid.y),
-    loss: logLoss(validProb, data.valid.y),
-    auc: rocAuc(validProb, data.valid.y),
-    byPattern: byPattern(),
+};
+const metrics = {
+  train: metricsOf(model, train.set),
+  validation: metricsOf(model, valid.set),
+  test: {
+    ...metricsOf(model, testSet.set),
+    harnessAuc: engineAll?.auc ?? null,
+    targetMet: evaluation.target.met,
   },
 };
+const summary = {
+  dataset: {
+    ...dataDescription,
+    label: `direction * ln(mid[t + ${HORIZONS_TICKS[0]}] / mid[t]) > 0, same symbol (the harness's main horizon)`,
+    candidates: {
+      train: byPattern([...train.meta]),
+      validation: byPattern([...valid.meta]),
+      test: byPattern([...testSet.meta]),
+    },
+  },
+  trainingDataHash: trainingDataHash(dataDescription),
+  features: DEFAULT_FEATURE_PARAMS,
+  patterns: DEFAULT_PATTERN_PARAMS,
+  options: chosen.options,
+  selection,
+  bestEpochs: chosen.bestEpochs,
+  calibration: { method: 'platt, fitted on validation, folded into the output layer', ...platt },
+  parameters: mlpParameterCount(model),
+  metrics,
+  evaluation,
+};
 
-const version = `signal-mlp-${weightsHash(result.model)}`;
-const onnxBytes = exportMlpToOnnx(result.model, {
+const onnxBytes = exportMlpToOnnx(model, {
   metadata: { version, inputNames: MODEL_INPUT_NAMES.join(','), format: MODEL_FILE_FORMAT },
 });
 const file: ModelFile = {
@@ -157,7 +182,7 @@ const file: ModelFile = {
   inputName: ONNX_INPUT_NAME,
   outputName: ONNX_OUTPUT_NAME,
   inputNames: [...MODEL_INPUT_NAMES],
-  layers: modelToLayersJson(result.model),
+  layers: modelToLayersJson(model),
   training: summary,
 };
 const outDir = String(values['out-dir']);
@@ -165,10 +190,10 @@ await mkdir(outDir, { recursive: true });
 await writeFile(join(outDir, 'signal-mlp.onnx'), onnxBytes);
 await writeFile(join(outDir, 'signal-mlp.json'), `${JSON.stringify(file, null, 2)}\n`);
 console.log(
-  `best epoch ${result.bestEpoch}: train loss ${summary.train.loss.toFixed(5)} AUC ${summary.train.auc.toFixed(4)}; ` +
-    `valid loss ${summary.valid.loss.toFixed(5)} AUC ${summary.valid.auc.toFixed(4)}; ` +
-    `${summary.parameters} parameters, ${((tTrain - tData) / 1000).toFixed(1)} s training`,
+  `chosen: ${JSON.stringify(chosen.options)} epochs ${chosen.bestEpochs.join(',')}; platt a ${platt.a.toFixed(3)} b ${platt.b.toFixed(3)}\n` +
+    `train AUC ${metrics.train.auc.toFixed(4)}, validation AUC ${metrics.validation.auc.toFixed(4)} loss ${metrics.validation.loss.toFixed(5)}, test AUC ${metrics.test.auc.toFixed(4)}`,
 );
+for (const c of evaluation.target.checks) console.log(`${c.passed ? 'PASS' : 'FAIL'} ${c.name}: ${c.detail}`);
 console.log(
   `wrote ${version}: ${join(outDir, 'signal-mlp.onnx')} (${onnxBytes.length} bytes), signal-mlp.json`,
 );

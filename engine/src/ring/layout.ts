@@ -102,21 +102,37 @@ export const PATTERN_NAMES: Readonly<Record<number, 'breakout' | 'mean_reversion
   3: 'absorption',
 };
 
-/** Order of the feature vector in CANDIDATE/SCORED records and in the model inputs. */
+/**
+ * Order of the raw feature vector in CANDIDATE/SCORED records, in the signals' `features` JSON and
+ * in model/inputs.ts (definitions: features/state.ts F and features/update.ts). The first eight
+ * keep their historical places (the `features` table's columns).
+ */
 export const FEATURE_NAMES = [
   'emaFast',
   'emaSlow',
   'vwap',
+  /** Per-tick volatility of the mid's log returns. */
   'realizedVol',
+  /** Cont–Kukanov–Stoikov order-flow imbalance over the usual touch depth. */
   'orderFlowImbalance',
   'microPrice',
   'spreadZ',
   'momentum',
+  'tradeImbalanceFast',
+  'tradeImbalance',
+  'tradeImbalanceSlow',
+  'depthImbalance',
+  'depthChange',
+  'volumeRatio',
+  'deviationZ',
+  'bookAvailability',
+  'tradeRate',
+  'volumeTrend',
 ] as const;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
 /**
- * CANDIDATE record, 96 bytes (feature workers → inference thread).
+ * CANDIDATE record, 176 bytes (feature workers → inference thread).
  *
  *   byte  0 u32 candidateId   low 32 bits of the source tick's sequence in the shard's tick ring:
  *                             (shard, candidateId) is unique, and a replay after a worker crash
@@ -125,10 +141,10 @@ export const FEATURE_COUNT = FEATURE_NAMES.length;
  *   byte  8 u32 tsEventHi     byte 16 u8 pattern (PATTERN)   byte 17 i8 direction (+1 long, -1 short)
  *   byte 12 u32 tsEventLo     byte 18..23 padding
  *   byte 24 f64 price
- *   byte 32 f64 features[8]   FEATURE_NAMES order
+ *   byte 32 f64 features[18]  FEATURE_NAMES order
  */
 export const CANDIDATE = {
-  bytes: 96,
+  bytes: 32 + FEATURE_COUNT * 8,
   u32: { candidateId: 0, symbolId: 1, tsEventHi: 2, tsEventLo: 3 },
   u8: { pattern: 16 },
   i8: { direction: 17 },
@@ -136,22 +152,22 @@ export const CANDIDATE = {
 } as const;
 
 /**
- * SCORED record, 112 bytes (inference thread → main thread / writer): the CANDIDATE fields at the
- * same offsets, then
+ * SCORED record, 192 bytes (inference thread → main thread / writer): the CANDIDATE fields at the
+ * same offsets, then (C = CANDIDATE.bytes = 176)
  *
- *   byte  96 f32 score
- *   byte 100 u16 inferenceBatchSize
- *   byte 102 u16 shard           the shard whose candidate ring the candidate came from
- *   byte 104 u32 tsSignalHi      microseconds since the epoch, hi * 2^32 + lo
- *   byte 108 u32 tsSignalLo
+ *   byte C+0  f32 score
+ *   byte C+4  u16 inferenceBatchSize
+ *   byte C+6  u16 shard           the shard whose candidate ring the candidate came from
+ *   byte C+8  u32 tsSignalHi      microseconds since the epoch, hi * 2^32 + lo
+ *   byte C+12 u32 tsSignalLo
  */
 export const SCORED = {
-  bytes: 112,
-  u32: { ...CANDIDATE.u32, tsSignalHi: 26, tsSignalLo: 27 },
+  bytes: CANDIDATE.bytes + 16,
+  u32: { ...CANDIDATE.u32, tsSignalHi: CANDIDATE.bytes / 4 + 2, tsSignalLo: CANDIDATE.bytes / 4 + 3 },
   u8: CANDIDATE.u8,
   i8: CANDIDATE.i8,
-  u16: { inferenceBatchSize: 50, shard: 51 },
-  f32: { score: 24 },
+  u16: { inferenceBatchSize: CANDIDATE.bytes / 2 + 2, shard: CANDIDATE.bytes / 2 + 3 },
+  f32: { score: CANDIDATE.bytes / 4 },
   f64: CANDIDATE.f64,
 } as const;
 

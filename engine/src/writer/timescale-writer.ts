@@ -403,7 +403,7 @@ export class TimescaleWriter {
       if (!(ts > (this.#featureTs[sym] as number)) || now - (this.#featureWallMs[sym] as number) < period)
         continue;
       out.push(
-        `${timestampText(ts)}\t${names.nameOf(sym)}\t${float8(state.get(sym, F.EMA_FAST))}\t${float8(state.get(sym, F.EMA_SLOW))}\t${float8(state.get(sym, F.VWAP))}\t${float8(state.get(sym, F.REALIZED_VOL))}\t${float8(state.get(sym, F.OFI))}\t${float8(state.get(sym, F.MICRO_PRICE))}\t${float8(state.get(sym, F.SPREAD_Z))}\t${float8(state.get(sym, F.MOMENTUM))}\n`,
+        `${timestampText(ts)}\t${names.nameOf(sym)}\t${float8(state.get(sym, F.EMA_FAST))}\t${float8(state.get(sym, F.EMA_SLOW))}\t${float8(state.get(sym, F.VWAP))}\t${float8(state.get(sym, F.REALIZED_VOL))}\t${float8(state.get(sym, F.ORDER_FLOW_IMBALANCE))}\t${float8(state.get(sym, F.MICRO_PRICE))}\t${float8(state.get(sym, F.SPREAD_Z))}\t${float8(state.get(sym, F.MOMENTUM))}\n`,
       );
       this.#pendingSamples.push(sym);
       this.#pendingTs.push(ts);

@@ -174,7 +174,7 @@ describe('feature pool (piscina workers owning shards)', () => {
     expect(() => startFeaturePool({ ...base, maxBatch: 0 })).toThrow();
     expect(() => startFeaturePool({ ...base, symbolsPerShard: 11 })).toThrow(/fewer symbols/);
     expect(() => startFeaturePool({ ...base, tickConsumer: 1 })).toThrow(/tickConsumer/);
-    expect(() => startFeaturePool({ ...base, featureParams: { bandWindow: 100 } })).toThrow();
+    expect(() => startFeaturePool({ ...base, featureParams: { momentumTicks: 100 } })).toThrow();
     expect(() => startFeaturePool({ ...base, candidateRings: base.tickRings })).toThrow(/CANDIDATE records/);
   });
 });
