@@ -13,7 +13,8 @@ import { mlpScorer, type Scorer } from './scorer.ts';
 export function seededScorer(seed: number, options: { hidden?: number; bias?: number } = {}): Scorer {
   const rng = new SeededRandom(seed);
   const hidden = options.hidden ?? 8;
-  const w = (n: number, scale: number) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
+  const w = (n: number, scale: number) =>
+    Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
   const model: MlpModel = {
     layers: [
       {
