@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuleDecider } from '@aegis/shared/agent/rule-decider';
@@ -11,6 +11,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { LabelledMarket } from '../eval/labelled-market.ts';
 import { createTickRecord } from '../feeds/tick.ts';
+import { CSV_HEADER, formatCsvLine } from '../feeds/tick-csv.ts';
 import { TickFileWriter } from '../feeds/tick-file.ts';
 import { canonicalDigest, canonicalJson } from './canonical-json.ts';
 import { isBacktestCancelled, runBacktest } from './run-backtest.ts';
@@ -68,21 +69,27 @@ describe('runBacktest', () => {
     expect(c.digest).not.toBe(a.digest);
   });
 
-  it('replaying the same ticks from a binary tick file gives the same result as the simulation', async () => {
+  it('replaying the same ticks from a binary tick file or a CSV gives the same result as the simulation', async () => {
     const s = spec();
     const path = join(dir, 'sim.ticks');
+    const csvPath = join(dir, 'sim.csv');
     const writer = new TickFileWriter(path, instruments);
+    const lines = [CSV_HEADER];
     const market = new LabelledMarket({ symbols: SYMBOLS, seed: s.seed });
     const t = createTickRecord();
     for (let k = 0; k < TICKS; k++) {
       market.next(t);
       t.seq = k;
       writer.write(t);
+      lines.push(formatCsvLine(t, instruments[t.symbolId]!));
     }
     writer.close();
+    writeFileSync(csvPath, `${lines.join('\n')}\n`);
     const fromSim = await runBacktest(s, { ticks: simulation(s), model });
     const fromFile = await runBacktest(s, { ticks: fileTickSource(path), model });
+    const fromCsv = await runBacktest(s, { ticks: fileTickSource(csvPath), model });
     expect(fromFile.digest).toBe(fromSim.digest);
+    expect(fromCsv.digest).toBe(fromSim.digest);
   });
 
   it('features sharded over worker threads give the same result as in one thread', async () => {
