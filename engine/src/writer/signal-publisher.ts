@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '@aegis/shared/bus/types';
 import type { Logger } from '@aegis/shared/logging';
+import { isoFromMicros } from '@aegis/shared/market/micro-time';
 import type { Sql } from 'postgres';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { FEATURE_NAMES, PATTERN_NAMES, SCORED, usFromWords } from '../ring/layout.ts';
@@ -195,8 +196,8 @@ export class SignalPublisher {
           select id, ts::timestamptz, ts_event::timestamptz, symbol, direction, pattern, score,
                  price::numeric, features::jsonb, ${modelVersion}
           from unnest(
-            ${col((s) => s.id)}::uuid[], ${col((s) => isoMicros(s.tsSignalUs))}::text[],
-            ${col((s) => isoMicros(s.tsEventUs))}::text[], ${col((s) => s.symbol)}::text[],
+            ${col((s) => s.id)}::uuid[], ${col((s) => isoFromMicros(s.tsSignalUs))}::text[],
+            ${col((s) => isoFromMicros(s.tsEventUs))}::text[], ${col((s) => s.symbol)}::text[],
             ${col((s) => s.direction)}::text[], ${col((s) => s.pattern)}::text[],
             ${col((s) => s.score)}::float8[], ${col((s) => String(s.price))}::text[],
             ${col((s) => JSON.stringify(sanitizeFeatures(s.features)))}::text[]
@@ -219,8 +220,8 @@ export class SignalPublisher {
               pattern: s.pattern,
               score: String(s.score),
               price: String(s.price),
-              tsEvent: isoMicros(s.tsEventUs),
-              tsSignal: isoMicros(s.tsSignalUs),
+              tsEvent: isoFromMicros(s.tsEventUs),
+              tsSignal: isoFromMicros(s.tsSignalUs),
               features: JSON.stringify(sanitizeFeatures(s.features)),
               modelVersion,
               halted: halted ? 'true' : 'false',
@@ -243,12 +244,6 @@ function sanitizeFeatures(f: Record<string, number>): Record<string, number | nu
   const out: Record<string, number | null> = {};
   for (const [k, v] of Object.entries(f)) out[k] = Number.isFinite(v) ? v : null;
   return out;
-}
-
-function isoMicros(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const micros = Math.round(us - ms * 1000);
-  return `${new Date(ms).toISOString().slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
 }
 
 /** A UUID version 7 (RFC 9562): 48-bit ms timestamp, version, random bits; time-ordered. */

@@ -70,7 +70,7 @@ export const orderCommands: CommandGroup = {
         ctx.out.record({ ...order, fills: fills.length }, { order, fills });
         if (!ctx.out.json && fills.length > 0) {
           ctx.out.table(fills, [
-            { header: 'time (utc)', value: (f) => f.ts },
+            { header: 'time (utc)', value: (f) => f.tsMicros },
             { header: 'qty', value: (f) => f.quantity, align: 'right' },
             { header: 'price', value: (f) => f.price, align: 'right' },
             { header: 'fee', value: (f) => f.fee, align: 'right' },

@@ -247,3 +247,19 @@ describe('paper broker: rejects, fees, idempotency, determinism', () => {
     expect(await broker.listPositions()).toEqual([{ symbol: 'AAPL', quantity: '60', avgCost: '100.1' }]);
   });
 });
+
+describe('paper broker: event times', () => {
+  it('reports carry the µs time beside the ms Date (fills are stored to the µs)', async () => {
+    const us = T0.getTime() * 1000 + 123_456;
+    const { broker, order, reports } = setup({ clockUs: () => us });
+    await broker.placeOrder(order({ quantity: '10' }));
+    const fill = reports.find((r) => r.kind === 'fill');
+    expect(fill?.tsEventUs).toBe(us);
+    expect(fill?.tsEvent.getTime()).toBe(T0.getTime() + 123);
+  });
+  it('a test clock alone gives its ms × 1000', async () => {
+    const { broker, order, reports } = setup();
+    await broker.placeOrder(order({ quantity: '10' }));
+    expect(reports.map((r) => r.tsEventUs)).toEqual(reports.map(() => T0.getTime() * 1000));
+  });
+});

@@ -9,6 +9,7 @@ import {
   takeLiquidity,
   totalQuantity,
 } from '@aegis/shared/execution/fill-model';
+import { nowMicros } from '@aegis/shared/market/micro-time';
 import { type BracketRole, bracketActions, oppositeSide } from '@aegis/shared/orders/bracket';
 import type { QuoteBook, QuoteBookEvent, TopOfBook } from './quote-book.ts';
 import {
@@ -65,6 +66,11 @@ export interface PaperBrokerOptions {
   /** Contract multiplier per symbol (1 when unknown). */
   readonly multiplierOf?: (symbol: string) => string;
   readonly clock?: () => Date;
+  /**
+   * The same clock in µs (fill times are stored to the µs). Defaults to the µs wall clock, or,
+   * when only `clock` is given (a test's fake time), to that clock's ms × 1000.
+   */
+  readonly clockUs?: () => number;
   /** How latency is waited (tests may pass a virtual scheduler). */
   readonly delay?: (ms: number) => Promise<void>;
 }
@@ -173,6 +179,7 @@ export class PaperBroker implements BrokerAdapter {
       allowShort: true,
       multiplierOf: () => '1',
       clock: () => new Date(),
+      clockUs: opts.clock && !opts.clockUs ? () => (opts.clock as () => Date)().getTime() * 1000 : nowMicros,
       delay: sleep,
       ...opts,
     };
@@ -715,6 +722,12 @@ export class PaperBroker implements BrokerAdapter {
     }
   }
 
+  /** Event time of a report: the ms Date and its µs, from one reading of the clock. */
+  #eventTime(): { tsEvent: Date; tsEventUs: number } {
+    const us = this.#o.clockUs();
+    return { tsEvent: new Date(Math.floor(us / 1000)), tsEventUs: us };
+  }
+
   #report(
     o: PaperOrder,
     kind: ExecutionReport['kind'],
@@ -736,7 +749,7 @@ export class PaperBroker implements BrokerAdapter {
       brokerOrderId: o.brokerOrderId,
       symbol: o.req.symbol,
       side: o.req.side,
-      tsEvent: this.#o.clock(),
+      ...this.#eventTime(),
       ...(x.lastQty && { lastQty: decStr(x.lastQty) }),
       ...(x.lastPx && { lastPx: decStr(x.lastPx) }),
       ...(x.fee && { fee: decStr(x.fee) }),

@@ -118,6 +118,11 @@ export interface ExecutionReport {
   readonly side: Side;
   /** Broker (transaction) time of the event. */
   readonly tsEvent: Date;
+  /**
+   * The same time in µs since the epoch when the broker reports sub-millisecond time (a Date
+   * keeps ms): fills are stored with it (shared/src/market/micro-time.ts).
+   */
+  readonly tsEventUs?: number;
   readonly lastQty?: string;
   readonly lastPx?: string;
   readonly fee?: string;

@@ -9,7 +9,7 @@ import type {
   PnlSummary,
   PositionView,
 } from '@aegis/shared/schemas/order-accounting';
-import { and, asc, desc, eq, gte, inArray, lt, lte, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
 import { norm, toOrderView } from './order-rows.ts';
@@ -46,17 +46,21 @@ export async function getOrderWithFills(
     .where(and(eq(orders.tenantId, tenantId), eq(orders.id, orderId)));
   if (!row) throw new AppError(ErrorCode.NOT_FOUND, 'order not found');
   const fs = await tx
-    .select()
+    .select({
+      fill: fills,
+      tsMicros: sql<string>`to_char(${fills.ts} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    })
     .from(fills)
     .where(and(eq(fills.tenantId, tenantId), eq(fills.orderId, orderId)))
     .orderBy(asc(fills.ts));
   return {
     order: toOrderView(row),
-    fills: fs.map((f) => ({
+    fills: fs.map(({ fill: f, tsMicros }) => ({
       id: f.id,
       orderId: f.orderId,
       executionId: f.executionId,
       ts: f.ts,
+      tsMicros,
       symbol: f.symbol,
       side: f.side,
       quantity: norm(f.quantity),

@@ -1,6 +1,7 @@
 import type { Unsubscribe } from '@aegis/shared/bus/types';
 import { instruments } from '@aegis/shared/db';
 import { eventTimeProblem } from '@aegis/shared/market/event-time';
+import { microsFromIso } from '@aegis/shared/market/micro-time';
 import {
   decodeVenuePrice,
   decodeVenuePriceUpdate,
@@ -209,7 +210,7 @@ export class QuoteFeed {
   #apply(p: VenuePrice): void {
     const seen = this.#applied.get(p.instrument) ?? { quoteUs: -1, tradeUs: -1 };
     if (p.quote) {
-      const us = epochMicros(p.quote.tsEvent);
+      const us = microsFromIso(p.quote.tsEvent);
       if (us > seen.quoteUs) {
         const q = p.quote;
         if (this.#quotes.setQuote(p.instrument, q.bid, q.ask, q.bidSize, q.askSize, new Date(q.tsEvent))) {
@@ -218,7 +219,7 @@ export class QuoteFeed {
       }
     }
     if (p.trade) {
-      const us = epochMicros(p.trade.tsEvent);
+      const us = microsFromIso(p.trade.tsEvent);
       if (us > seen.tradeUs) {
         const t = p.trade;
         if (this.#quotes.setTrade(p.instrument, t.price, t.size, new Date(t.tsEvent))) seen.tradeUs = us;
@@ -231,12 +232,5 @@ export class QuoteFeed {
 function newer<T extends { tsEvent: string }>(a: T | null, b: T | null): T | null {
   if (!a) return b;
   if (!b) return a;
-  return epochMicros(a.tsEvent) >= epochMicros(b.tsEvent) ? a : b;
-}
-
-/** ISO 8601 → µs since the epoch (Date keeps ms; the venue's µs digits are added back). */
-function epochMicros(iso: string): number {
-  const m = /\.\d{3}(\d{1,3})/.exec(iso);
-  const extra = m ? Number((m[1] as string).padEnd(3, '0')) : 0;
-  return Date.parse(iso) * 1000 + extra;
+  return microsFromIso(a.tsEvent) >= microsFromIso(b.tsEvent) ? a : b;
 }

@@ -2,6 +2,7 @@ import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { applyFill, flatPosition } from '@aegis/shared/accounting/position';
 import { agentSettings, fills, orders, positions, tradeOutcomes } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { isoFromMicros } from '@aegis/shared/market/micro-time';
 import { applyOrderEvent, isStale, type OrderEvent, type OrderState } from '@aegis/shared/orders/state';
 import { isLossStreak } from '@aegis/shared/risk/circuit-breaker';
 import type { OrderView } from '@aegis/shared/schemas/order';
@@ -87,7 +88,11 @@ export async function applyExecutionReport(
           tenantId,
           orderId: row.id,
           executionId: r.executionId,
-          ts: r.tsEvent,
+          // To the µs when the broker has it (cast from text: a Date parameter keeps ms only).
+          ts:
+            r.tsEventUs === undefined
+              ? r.tsEvent
+              : sql<Date>`${isoFromMicros(r.tsEventUs)}::text::timestamptz`,
           symbol: row.symbol,
           side: row.side,
           quantity: r.lastQty!,

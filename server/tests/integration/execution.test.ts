@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { RedisBus } from '@aegis/shared/bus/index';
+import { withTenant } from '@aegis/shared/db/client';
 import { isAppError } from '@aegis/shared/errors';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { getOrderWithFills } from '../../src/execution/queries.ts';
 import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture, log } from './execution-fixture.ts';
 
@@ -387,6 +389,37 @@ describe('execution: reports', () => {
     const over = { ...fill, executionId: 'E4' };
     expect((await fx.runtime.applyReport(fx.tenantId, over)).outcome).toBe('illegal');
     expect((await fx.owner`select count(*)::int as n from fills`)[0]!.n).toBe(2);
+  });
+
+  it('stores fill times to the µs and shows them (issue 10: µs end to end)', async () => {
+    await fx.runtime.dispatcher.stop();
+    const o = await place({ orderType: 'limit', limitPrice: '40000', quantity: '1', timeInForce: 'gtc' });
+    await fx.owner`update outbox set dispatched_at = now() where aggregate_id = ${o.id}`;
+    const tsEventUs = 1_767_322_800_123_456;
+    const fill = {
+      kind: 'fill' as const,
+      executionId: 'EU1',
+      clientOrderId: o.clientOrderId,
+      brokerOrderId: 'XU1',
+      symbol: 'BTC-USD',
+      side: 'buy' as const,
+      tsEvent: new Date(Math.floor(tsEventUs / 1000)),
+      tsEventUs,
+      lastQty: '1',
+      lastPx: '40000',
+      fee: '0',
+      cumQty: '1',
+      leavesQty: '0',
+      avgPx: '40000',
+    };
+    expect((await fx.runtime.applyReport(fx.tenantId, fill)).outcome).toBe('applied');
+    const [row] = await fx.owner`select to_char(ts at time zone 'UTC', 'HH24:MI:SS.US') as t from fills
+      where execution_id = 'EU1'`;
+    expect(row?.t).toBe('03:00:00.123456');
+    const { fills: shown } = await withTenant(fx.app.db, fx.tenantId, (tx) =>
+      getOrderWithFills(tx, fx.tenantId, o.id),
+    );
+    expect(shown[0]).toMatchObject({ tsMicros: '2026-01-02T03:00:00.123456Z', ts: fill.tsEvent });
   });
 });
 

@@ -163,6 +163,8 @@ export const fillView = z.object({
   orderId: z.string(),
   executionId: z.string(),
   ts: z.date(),
+  /** The same time to the µs (ISO, six fractional digits): a Date keeps ms only. */
+  tsMicros: z.string(),
   symbol: z.string(),
   side: orderSide,
   quantity: z.string(),
