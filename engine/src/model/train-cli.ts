@@ -15,8 +15,9 @@
  * Deterministic: the same arguments produce byte-identical files (no timestamps).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { collectCandidates, evaluateRuns, HORIZONS_TICKS, runMarkets } from '../eval/harness.ts';
 import { TEST_SEEDS, TRAINING_SEEDS, VALIDATION_SEEDS } from '../eval/splits.ts';
@@ -88,6 +89,14 @@ console.log(
 );
 if (train.set.n < 200 || valid.set.n < 100) throw new Error('too few candidates: raise --ticks');
 
+async function generatorSourceHash(): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of ['labelled-market.ts', 'market-params.ts']) {
+    h.update(await readFile(fileURLToPath(new URL(`../eval/${f}`, import.meta.url))));
+  }
+  return h.digest('hex');
+}
+
 function probabilities(model: MlpModel, set: LabelledSet): Float64Array {
   const p = new Float64Array(set.n);
   mlpForward(model, set.x, set.n, p);
@@ -134,6 +143,8 @@ const testSet = collectCandidates(TEST_SEEDS, { ...market, ...engineParams });
 
 const dataDescription = {
   generator: 'engine/src/eval/labelled-market.ts',
+  // The generator's code is part of the data: a change of the simulation is a change of the hash.
+  generatorSourceSha256: await generatorSourceHash(),
   seeds: { train: TRAINING_SEEDS, validation: VALIDATION_SEEDS, test: TEST_SEEDS },
   symbols: market.symbols,
   ticksPerSeed: market.ticksPerSeed,
