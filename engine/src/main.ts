@@ -63,7 +63,12 @@ const backtests = backtestSql
       consumer: config.consumer,
       workers: config.backtestWorkers,
       leaseMs: config.backtestLeaseMs,
-      modelJsonPath: config.modelPath?.replace(/\.onnx$/, '.json'),
+      // Each backtest in its own thread: the live feeds keep this one.
+      thread: {
+        databaseUrl: config.databaseUrl ?? null,
+        modelJsonPath: config.modelPath?.replace(/\.onnx$/, '.json') ?? null,
+        logLevel: config.logLevel,
+      },
     })
   : null;
 const http = await startHttpServer({ engine, host: config.host, port: config.port, log });

@@ -3,7 +3,7 @@ import type { Decider } from '@aegis/shared/agent/decider';
 import type { BacktestProgressMessage, BacktestStreams } from '@aegis/shared/bus/backtest-jobs';
 import type { Bus } from '@aegis/shared/bus/types';
 import { withTenantSql } from '@aegis/shared/db/client';
-import { isAppError } from '@aegis/shared/errors';
+import { AppError, isAppError } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
 import {
   type BacktestProgress,
@@ -16,6 +16,7 @@ import type { Sql } from 'postgres';
 import { type BacktestIo, isBacktestCancelled, runBacktest } from '../backtest/run-backtest.ts';
 import type { Scorer } from '../backtest/scorer.ts';
 import { tickSourceFor } from '../backtest/tick-source.ts';
+import { runBacktestInThread, type ThreadRunOptions } from './backtest-thread.ts';
 import { type ClaimedJob, renewLease } from './job-lease.ts';
 import { type MaterializedUpload, materializeUpload } from './upload-file.ts';
 
@@ -39,11 +40,17 @@ export interface BacktestJobDeps {
   readonly leaseMs: number;
   /** Minimum ms between two progress writes (the runner reports about every 500 ms). */
   readonly progressEveryMs: number;
-  readonly scorer: () => Promise<Scorer>;
+  /**
+   * Where the run happens: in its own thread (production: the live feeds keep the main thread;
+   * the thread builds its own tick source and model), or inline on this thread with the scorer
+   * (and runner) given here (tests).
+   */
+  readonly thread?: Omit<ThreadRunOptions, 'uploadPath' | 'onProgress' | 'signal'> | undefined;
+  readonly scorer?: (() => Promise<Scorer>) | undefined;
   /** Only when the engine is configured with one; specs asking for 'openai' fail without. */
   readonly decider?: (() => Decider) | undefined;
-  /** The runner (tests substitute a slow or crashing one; default runBacktest). */
-  readonly run?: (spec: BacktestSpec, io: BacktestIo) => Promise<BacktestResult>;
+  /** The inline runner (default runBacktest). */
+  readonly run?: ((spec: BacktestSpec, io: BacktestIo) => Promise<BacktestResult>) | undefined;
   readonly tmpDir?: string;
 }
 
@@ -58,6 +65,8 @@ export async function runBacktestJob(
   deps: BacktestJobDeps,
   job: ClaimedJob,
   shutdown: AbortSignal,
+  /** With each lease renewal: keeps the job's stream entry from looking abandoned (bus.touch). */
+  touchEntry: () => Promise<unknown> = async () => {},
 ): Promise<JobOutcome> {
   const log = deps.log.child({ jobId: job.id, backtestId: job.backtestId, attempt: job.attempts });
   const db = (fn: (tx: Sql) => Promise<unknown>) => withTenantSql(deps.sql, job.tenantId, fn as never);
@@ -123,6 +132,9 @@ export async function runBacktestJob(
         },
         (err) => log.warn({ err }, 'backtest job lease renewal failed'),
       );
+      // The entry's idle time is what XAUTOCLAIM looks at: renewed with the lease, an entry goes
+      // to another worker only once this one stopped renewing both.
+      touchEntry().catch((err) => log.warn({ err }, 'backtest job entry not touched'));
     },
     Math.max(50, Math.floor(deps.leaseMs / 3)),
   );
@@ -139,21 +151,11 @@ export async function runBacktestJob(
         `aegis-backtest-${job.id}`,
       );
     }
-    const uploadPath = upload?.path;
-    const ticks = await tickSourceFor(spec, {
-      sql: deps.sql,
-      log,
-      ...(uploadPath ? { uploadPath: () => uploadPath } : {}),
-    });
-    const model = await deps.scorer();
-    const decider = spec.agent.decider === 'openai' ? deps.decider?.() : undefined;
-    const result = await (deps.run ?? runBacktest)(spec, {
-      ticks,
-      model,
-      ...(decider ? { decider } : {}),
-      onProgress: (p) => progress.report(p),
-      signal: stop.signal,
-    });
+    const uploadPath = upload?.path ?? null;
+    const onProgress = (p: BacktestProgress) => progress.report(p);
+    const result = deps.thread
+      ? await runBacktestInThread(spec, { ...deps.thread, uploadPath, onProgress, signal: stop.signal })
+      : await runInline(deps, spec, uploadPath, onProgress, stop.signal, log);
     await progress.flush();
     if (stop.signal.aborted) return await stopped(stop.signal.reason as StopReason);
     const ok = await finish(deps, job, 'succeeded', null, result, progress.last);
@@ -198,6 +200,31 @@ export async function runBacktestJob(
     log.info({ ok }, 'backtest cancelled');
     return ok ? 'cancelled' : 'lost';
   }
+}
+
+async function runInline(
+  deps: BacktestJobDeps,
+  spec: BacktestSpec,
+  uploadPath: string | null,
+  onProgress: (p: BacktestProgress) => void,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<BacktestResult> {
+  if (!deps.scorer) throw new AppError('INTERNAL', 'backtest worker: no scorer for an inline run');
+  const ticks = await tickSourceFor(spec, {
+    sql: deps.sql,
+    log,
+    ...(uploadPath ? { uploadPath: () => uploadPath } : {}),
+  });
+  const model = await deps.scorer();
+  const decider = spec.agent.decider === 'openai' ? deps.decider?.() : undefined;
+  return (deps.run ?? runBacktest)(spec, {
+    ticks,
+    model,
+    ...(decider ? { decider } : {}),
+    onProgress,
+    signal,
+  });
 }
 
 /** A failure's reason for the desk: the error's own message (domain errors name the field). */

@@ -27,7 +27,13 @@ export interface BacktestJobsOptions {
   readonly workers: number;
   /** Lease length; a crashed worker's job is resumed this long after its last renewal. */
   readonly leaseMs?: number;
-  /** The model scoring file (signal-mlp.json); default: the committed one. */
+  /**
+   * Run each backtest in its own thread (production), which connects to `databaseUrl` for a
+   * range of the `ticks` table and scores with `modelJsonPath` (signal-mlp.json; null: the
+   * committed one). Without it, runs are inline on this thread with `scorer` (tests).
+   */
+  readonly thread?: { databaseUrl: string | null; modelJsonPath: string | null; logLevel: string };
+  /** The model file for inline runs when no scorer is given; default: the committed one. */
   readonly modelJsonPath?: string | undefined;
   readonly scorer?: () => Promise<Scorer>;
   readonly decider?: () => Decider;
@@ -74,7 +80,7 @@ export async function startBacktestJobs(o: BacktestJobsOptions): Promise<Backtes
       blockMs: o.blockMs ?? 2000,
       maxDeliveries: 10,
       progressEveryMs: o.progressEveryMs ?? 500,
-      scorer,
+      ...(o.thread ? { thread: o.thread } : { scorer }),
       ...(o.decider ? { decider: o.decider } : {}),
       ...(o.run ? { run: o.run } : {}),
       ...(o.tmpDir ? { tmpDir: o.tmpDir } : {}),

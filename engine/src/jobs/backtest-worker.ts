@@ -10,7 +10,9 @@ import { type ClaimedJob, claimJob, jobState } from './job-lease.ts';
  *
  *   1. after a restart, this consumer's own pending entries first (id `0`): the job it was
  *      running when it died resumes here if its lease has expired by then;
- *   2. entries pending on a dead consumer for longer than `claimIdleMs` (XAUTOCLAIM);
+ *   2. entries pending on a dead consumer for longer than `claimIdleMs` (XAUTOCLAIM): a running
+ *      job's worker touches its entry with every lease renewal, so only a dead worker's entry
+ *      goes idle, and by then its lease (shorter than `claimIdleMs`) has expired too;
  *   3. new entries (`>`), blocking up to `blockMs`.
  *
  * An entry is acked once its job is finished, or when its job cannot be claimed because it is
@@ -116,7 +118,8 @@ export class BacktestWorker {
     }
     this.#current = job.id;
     try {
-      const outcome = await runBacktestJob(this.#o, job, this.#shutdown.signal);
+      const touch = () => bus.touch(streams.jobs, streams.group, this.#o.worker, [entry.id]);
+      const outcome = await runBacktestJob(this.#o, job, this.#shutdown.signal, touch);
       this.outcomes.push({ jobId: job.id, outcome });
     } finally {
       this.#current = null;

@@ -8,7 +8,6 @@ import { RedisBus } from '@aegis/shared/bus/redis-bus';
 import { connectSql } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { startBacktestJobs } from '../../src/jobs/backtest-jobs.ts';
-import { constantScorer } from './backtest-scorer.ts';
 
 const env = process.env;
 const log = createLogger({ name: 'backtest-worker-process', level: 'silent' });
@@ -25,6 +24,6 @@ await startBacktestJobs({
   blockMs: 100,
   progressEveryMs: 50,
   sweepEveryMs: 60_000,
-  scorer: async () => constantScorer,
+  thread: { databaseUrl: env.BT_DATABASE_URL!, modelJsonPath: env.BT_MODEL_PATH!, logLevel: 'silent' },
 });
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backtestStreams } from '@aegis/shared/bus/backtest-jobs';
 import { RedisBus } from '@aegis/shared/bus/redis-bus';
@@ -11,17 +14,17 @@ import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BacktestJobsHandle, startBacktestJobs } from '../../src/jobs/backtest-jobs.ts';
-import { constantScorer } from './backtest-scorer.ts';
+import { writeConstantModelFile } from './backtest-scorer.ts';
 
 /**
  * The engine's backtest workers against real PostgreSQL (the app role, RLS in force) and real
- * Redis (a stream of this file's own): a worker SIGKILLed mid-job (its own process) and the job
+ * Redis (a stream of this file's own), each run in its own thread as in production: a worker SIGKILLed mid-job (its own process) and the job
  * resumed by another; a job that used up its attempts failing with its reason; the sweeper
  * queueing a job whose entry never reached the stream; a stopping worker giving its job back.
  * Backtest and job rows are written as the owner, the way the server's create writes them
  * (its own tests go through the API). Waits are "until it happens", never timing thresholds.
  */
-const log = createLogger({ name: 'backtest-worker-test', level: 'silent' });
+const log = createLogger({ name: 'backtest-worker-test', level: (process.env.BT_LOG as 'info' | undefined) ?? 'silent' });
 const prefix = `bt-test-${randomBytes(4).toString('hex')}:`;
 const streams = backtestStreams(prefix);
 const LEASE_MS = 1000;
@@ -32,11 +35,15 @@ let owner: Sql;
 let app: Sql;
 let bus: RedisBus;
 let tenantId: string;
+let dir: string;
+let modelPath: string;
 const running: BacktestJobsHandle[] = [];
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   db = await createMigratedTestDatabase();
+  dir = await mkdtemp(join(tmpdir(), 'aegis-bt-worker-'));
+  modelPath = await writeConstantModelFile(dir);
   owner = postgres(db.url, { max: 2, onnotice: () => {} });
   app = connectSql(db.appUrl, { max: 6 });
   bus = new RedisBus(TEST_REDIS_URL, { log });
@@ -52,6 +59,7 @@ afterAll(async () => {
   await app?.end();
   await owner?.end();
   await db?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 function startWorkers(consumer: string, extra: { sweepEveryMs?: number } = {}) {
@@ -67,7 +75,7 @@ function startWorkers(consumer: string, extra: { sweepEveryMs?: number } = {}) {
     progressEveryMs: 50,
     sweepEveryMs: extra.sweepEveryMs ?? 100,
     sweepGraceMs: 200,
-    scorer: async () => constantScorer,
+    thread: { databaseUrl: db.appUrl, modelJsonPath: modelPath, logLevel: 'silent' },
   }).then((h) => {
     running.push(h);
     return h;
@@ -138,6 +146,7 @@ describe('backtest workers', () => {
           BT_PREFIX: prefix,
           BT_CONSUMER: 'doomed',
           BT_LEASE_MS: String(LEASE_MS),
+          BT_MODEL_PATH: modelPath,
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       },

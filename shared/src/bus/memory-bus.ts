@@ -202,6 +202,22 @@ export class MemoryBus implements Bus {
     return { nextStart: next ? formatStreamId(next) : '0-0', entries, deletedIds };
   }
 
+  async touch(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<string[]> {
+    this.#assertOpen();
+    const g = this.#groupOrRecreate(stream, group);
+    g.consumers.add(consumer);
+    const touched: string[] = [];
+    for (const id of ids) {
+      const key = formatStreamId(parseStreamId(id));
+      const p = g.pel.get(key);
+      if (!p) continue;
+      p.consumer = consumer;
+      p.deliveredAt = Date.now();
+      touched.push(key);
+    }
+    return touched;
+  }
+
   async pending(stream: string, group: string): Promise<PendingSummary> {
     this.#assertOpen();
     const g = this.#group(stream, group);

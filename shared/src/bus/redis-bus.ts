@@ -209,6 +209,14 @@ export class RedisBus implements Bus {
     return { nextStart, entries, deletedIds };
   }
 
+  async touch(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const reply = (await this.#withGroup(stream, group, () =>
+      this.#call('XCLAIM', [stream, group, consumer, 0, ...ids, 'JUSTID']),
+    )) as string[];
+    return reply.map(String);
+  }
+
   async pending(stream: string, group: string): Promise<PendingSummary> {
     const reply = (await this.#call('XPENDING', [stream, group])) as [
       number,

@@ -109,6 +109,12 @@ export interface Bus {
     minIdleMs: number,
     options?: { start?: string; count?: number },
   ): Promise<AutoclaimResult>;
+  /**
+   * Keeps entries this consumer is still working on from looking abandoned: takes them (if
+   * pending in the group) for `consumer` and resets their idle time, without counting a delivery
+   * (`XCLAIM … JUSTID`). Returns the ids it touched (ids no longer pending are left alone).
+   */
+  touch(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<string[]>;
   pending(stream: string, group: string): Promise<PendingSummary>;
   xlen(stream: string): Promise<number>;
   groups(stream: string): Promise<GroupInfo[]>;
