@@ -12,7 +12,7 @@ import {
   backtestResultSchema,
   backtestSpecSchema,
 } from '@aegis/shared/schemas/backtest';
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
 
 /**
@@ -23,6 +23,8 @@ import type { Tx } from '../db/database.ts';
 
 /** Attempts before a job whose worker keeps dying fails with its last reason. */
 export const BACKTEST_MAX_ATTEMPTS = 3;
+/** Backtests a desk may have queued or running at once (the workers are shared by every desk). */
+export const MAX_ACTIVE_BACKTESTS = 20;
 
 const TERMINAL: readonly BacktestStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const isTerminal = (s: BacktestStatus) => TERMINAL.includes(s);
@@ -49,6 +51,27 @@ export async function createBacktest(
   input: { tenantId: string; userId: string; spec: BacktestSpec },
 ): Promise<{ view: BacktestView; jobId: string }> {
   const { spec } = input;
+  if (spec.persistTicks) {
+    // Refused rather than ignored: the workers replay ticks and never write them.
+    throw new AppError(
+      'BAD_INPUT',
+      'persistTicks: not supported yet (backtests replay ticks, never write them)',
+      {
+        field: 'persistTicks',
+      },
+    );
+  }
+  const [active] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(backtests)
+    .where(inArray(backtests.status, ['queued', 'running']));
+  if ((active?.n ?? 0) >= MAX_ACTIVE_BACKTESTS) {
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `${MAX_ACTIVE_BACKTESTS} backtests are already queued or running on this desk; wait or cancel one`,
+      { reason: 'too_many_active' },
+    );
+  }
   let fromTs: Date | null = null;
   let toTs: Date | null = null;
   if (spec.data.kind === 'ticks_table') {

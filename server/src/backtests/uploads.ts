@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { backtestUploadChunks, backtestUploads } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
 
 /**
@@ -19,6 +19,8 @@ export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
 export const MAX_CHUNK_BYTES = 512 * 1024;
 /** Open (unfinished) uploads a desk may hold at once. */
 export const MAX_OPEN_UPLOADS = 8;
+/** An upload left unfinished this long is abandoned: deleted when the desk starts another. */
+const ABANDONED_AFTER = '1 day';
 
 export type UploadFormat = 'csv' | 'ticks';
 
@@ -56,6 +58,15 @@ export async function startUpload(
     sha256: string;
   },
 ): Promise<UploadView & { maxChunkBytes: number }> {
+  // Abandoned uploads go first (their chunks cascade), so they neither count nor pile up.
+  await tx
+    .delete(backtestUploads)
+    .where(
+      and(
+        eq(backtestUploads.status, 'open'),
+        lt(backtestUploads.createdAt, sql`now() - ${ABANDONED_AFTER}::interval`),
+      ),
+    );
   const [open] = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(backtestUploads)

@@ -194,6 +194,18 @@ describe('backtests API with an engine worker', () => {
       }),
     );
     expect(refused.data?.fields?.[0]?.path).toBe('data.uploadId');
+    // Left unfinished for over a day, it is deleted (with its chunks) when the desk starts another.
+    await t.owner`update backtest_uploads set created_at = now() - interval '2 days' where id = ${start.id}`;
+    await admin.backtests.uploadStart.mutate({
+      name: 'next.csv',
+      format: 'csv',
+      sizeBytes: 3,
+      sha256: 'b'.repeat(64),
+    });
+    expect(await t.owner`select 1 from backtest_upload_chunks where upload_id = ${start.id}`).toHaveLength(0);
+    expect((await failure(admin.backtests.uploadFinish.mutate({ uploadId: start.id }))).data?.code).toBe(
+      'NOT_FOUND',
+    );
   });
 
   it("desk B neither sees nor cancels desk A's backtest", async () => {
@@ -227,6 +239,11 @@ describe('backtests API with an engine worker', () => {
       }),
     );
     expect(backwards.data?.fields?.map((f) => f.path)).toContain('data.to');
+    // Refused, not silently ignored: the workers never write ticks.
+    const persist = await failure(
+      admin.backtests.create.mutate({ ...sim(5_000, 'persist'), persistTicks: true }),
+    );
+    expect(persist.data?.fields?.map((f) => f.path)).toContain('persistTicks');
   });
 
   it('estimate: nothing for the rules; for openai, the budget over the simulated span', async () => {
