@@ -7,6 +7,7 @@ import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/sh
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FEATURE_NAMES } from '../../src/ring/layout.ts';
 import { FIXTURE_PATH, FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts';
 
 /**
@@ -141,7 +142,7 @@ describe('engine daemon', () => {
         'tsSignal',
       ].sort(),
     );
-    expect(Object.keys(JSON.parse(entry?.fields.features ?? '{}'))).toHaveLength(8);
+    expect(Object.keys(JSON.parse(entry?.fields.features ?? '{}'))).toEqual([...FEATURE_NAMES]);
     expect(entry?.fields.halted).toBe('false'); // no kill switch engaged
     // the server's intake schema accepts what the engine writes
     expect(signalStreamEntrySchema.safeParse(entry?.fields).error).toBeUndefined();
