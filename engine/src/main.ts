@@ -8,13 +8,12 @@
  * resumes from its durable positions.
  */
 import { createBus } from '@aegis/shared/bus/index';
-import { connectSql } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { loadEngineConfig } from './config.ts';
 import { withDeadline } from './deadline.ts';
 import { startHttpServer } from './http.ts';
 import { type EngineHandle, startEngine } from './index.ts';
-import { startBacktestJobs } from './jobs/backtest-jobs.ts';
+import { startConfiguredBacktestJobs } from './jobs/backtest-jobs.ts';
 
 // Signal handlers go first, before any thread starts, so a SIGTERM that arrives during startup
 // (systemd stop right after start) is not lost: it is honoured as soon as startup ends.
@@ -46,31 +45,8 @@ const engine: EngineHandle = await startEngine({
   log,
   onFatal: () => process.exit(1), // logged by the engine; systemd restarts us
 });
-// Backtest jobs the server queues (engine/src/jobs/): ENGINE_BACKTEST_WORKERS at once, own pool.
-const backtestSql =
-  config.databaseUrl && config.backtestWorkers > 0
-    ? connectSql(config.databaseUrl, {
-        max: config.backtestWorkers + 2,
-        applicationName: 'aegis-engine-backtests',
-      })
-    : undefined;
-const backtests = backtestSql
-  ? await startBacktestJobs({
-      sql: backtestSql,
-      bus,
-      log,
-      prefix: config.streamPrefix,
-      consumer: config.consumer,
-      workers: config.backtestWorkers,
-      leaseMs: config.backtestLeaseMs,
-      // Each backtest in its own thread: the live feeds keep this one.
-      thread: {
-        databaseUrl: config.databaseUrl ?? null,
-        modelJsonPath: config.modelPath?.replace(/\.onnx$/, '.json') ?? null,
-        logLevel: config.logLevel,
-      },
-    })
-  : null;
+// Backtest jobs the server queues (engine/src/jobs/): ENGINE_BACKTEST_WORKERS at once.
+const backtests = await startConfiguredBacktestJobs(config, bus, log);
 const http = await startHttpServer({ engine, host: config.host, port: config.port, log });
 
 /** Time after the shutdown deadline before the process exits regardless. */
@@ -92,7 +68,6 @@ const shutdown = async (signal: string) => {
     );
     const report = await engine.stop();
     await http.close();
-    await backtestSql?.end({ timeout: 1 }).catch(() => {});
     await withDeadline(bus.close(), EXIT_BACKSTOP_MS / 2, 'bus close').catch(() => {});
     log.info({ ...report }, 'engine: exit');
     process.exit(0);

@@ -11,6 +11,7 @@
 import { loadEngineConfig } from '@aegis/engine/config';
 import { startHttpServer as startEngineHttp } from '@aegis/engine/http';
 import { startEngine } from '@aegis/engine/index';
+import { startConfiguredBacktestJobs } from '@aegis/engine/jobs/backtest-jobs';
 import { loadServerConfig } from '@aegis/server/env';
 import { startServer } from '@aegis/server/http';
 import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
@@ -103,6 +104,11 @@ async function main(): Promise<void> {
   const engine = await startEngine({ config: engineConfig, bus, log: log.child({ app: 'engine' }) });
   stops.unshift(async () => {
     await engine.stop();
+  });
+  // Backtests queued from the console or the CLI run here too (ENGINE_BACKTEST_WORKERS).
+  const backtests = await startConfiguredBacktestJobs(engineConfig, bus, log.child({ app: 'engine' }));
+  stops.unshift(async () => {
+    await backtests?.stop();
   });
   const engineHttp = await startEngineHttp({
     engine,

@@ -1,11 +1,13 @@
 import type { Decider } from '@aegis/shared/agent/decider';
 import { backtestStreams } from '@aegis/shared/bus/backtest-jobs';
 import type { Bus } from '@aegis/shared/bus/types';
+import { connectSql } from '@aegis/shared/db/client';
 import type { Logger } from '@aegis/shared/logging';
 import type { BacktestResult, BacktestSpec } from '@aegis/shared/schemas/backtest';
 import type { Sql } from 'postgres';
 import type { BacktestIo } from '../backtest/run-backtest.ts';
 import { mlpScorer, type Scorer } from '../backtest/scorer.ts';
+import type { EngineConfig } from '../config.ts';
 import { loadModelFile } from '../model/model-file.ts';
 import { BacktestWorker } from './backtest-worker.ts';
 import { startSweeper } from './sweeper.ts';
@@ -103,6 +105,57 @@ export async function startBacktestJobs(o: BacktestJobsOptions): Promise<Backtes
     async stop() {
       sweeper.stop();
       await Promise.all(workers.map((w) => w.stop()));
+    },
+  };
+}
+
+/**
+ * The backtest workers an engine's configuration asks for (ENGINE_BACKTEST_WORKERS, lease, stream
+ * prefix, model path), on a pool of their own; null without a database or with 0 workers. Used
+ * by the daemon (main.ts) and by the single-machine launcher (scripts/src/start.ts) alike.
+ */
+export async function startConfiguredBacktestJobs(
+  config: Pick<
+    EngineConfig,
+    | 'databaseUrl'
+    | 'backtestWorkers'
+    | 'backtestLeaseMs'
+    | 'streamPrefix'
+    | 'consumer'
+    | 'modelPath'
+    | 'logLevel'
+  >,
+  bus: Bus,
+  log: Logger,
+): Promise<BacktestJobsHandle | null> {
+  if (!config.databaseUrl || config.backtestWorkers === 0) return null;
+  const sql = connectSql(config.databaseUrl, {
+    max: config.backtestWorkers + 2,
+    applicationName: 'aegis-engine-backtests',
+  });
+  const jobs = await startBacktestJobs({
+    sql,
+    bus,
+    log,
+    prefix: config.streamPrefix,
+    consumer: config.consumer,
+    workers: config.backtestWorkers,
+    leaseMs: config.backtestLeaseMs,
+    // Each backtest in its own thread: the live feeds keep this one.
+    thread: {
+      databaseUrl: config.databaseUrl,
+      modelJsonPath: config.modelPath?.replace(/\.onnx$/, '.json') ?? null,
+      logLevel: config.logLevel,
+    },
+  }).catch(async (err) => {
+    await sql.end({ timeout: 1 });
+    throw err;
+  });
+  return {
+    workers: jobs.workers,
+    async stop() {
+      await jobs.stop();
+      await sql.end({ timeout: 1 }).catch(() => {});
     },
   };
 }
