@@ -1,5 +1,5 @@
 import type { BacktestSpec } from '@aegis/shared/schemas/backtest';
-import { createMemo, For, Show } from 'solid-js';
+import { createEffect, createMemo, For, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
 import { type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { SERIES_COLORS } from './backtest-detail.tsx';
@@ -42,6 +42,12 @@ export function BacktestCompare(props: { ids: readonly [string, string]; onClose
       trpc.backtests.get.query({ id: props.ids[1] }),
     ]),
   );
+  let shown = false;
+  createEffect(() => {
+    if (shown || runs.state().status !== 'ready') return;
+    shown = true;
+    queueMicrotask(() => document.getElementById('bt-compare-title')?.scrollIntoView({ block: 'start' }));
+  });
   return (
     <section class="research-section" aria-labelledby="bt-compare-title">
       <div class="bt-run-head">

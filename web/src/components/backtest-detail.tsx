@@ -166,6 +166,14 @@ export function BacktestDetail(props: { id: string; canRun: boolean; onChanged: 
   const [cancelError, setCancelError] = createSignal<string>();
   const [cancelling, setCancelling] = createSignal(false);
 
+  // Opened from the list or a link: bring it into view once it has loaded (the form is above it).
+  let shown = false;
+  createEffect(() => {
+    if (shown || run.state().status !== 'ready') return;
+    shown = true;
+    queueMicrotask(() => document.getElementById('bt-run-title')?.scrollIntoView({ block: 'start' }));
+  });
+
   const status = (): BacktestStatus | undefined => {
     const s = run.state();
     return live()?.status ?? (s.status === 'ready' ? s.data.status : undefined);

@@ -88,6 +88,16 @@ export function BacktestForm(props: {
   // The LLM's estimated cost for the form as it is now; any edit asks again.
   const [quote, setQuote] = createSignal<CostEstimate>();
   let form: HTMLFormElement | undefined;
+  let executionPart: HTMLDetailsElement | undefined;
+  let advancedPart: HTMLDetailsElement | undefined;
+
+  /** Shows each error where it can be seen: a collapsed part holding a named field opens. */
+  const showErrors = (byField: Record<string, string>) => {
+    setErrors(byField);
+    const keys = Object.keys(byField);
+    if (executionPart && keys.some((k) => k.startsWith('execution.'))) executionPart.open = true;
+    if (advancedPart && keys.some((k) => k === 'detectors' || k === 'persistTicks')) advancedPart.open = true;
+  };
 
   const read = (): BacktestSpecInput | { error: string; field: string } => {
     const data = new FormData(form);
@@ -139,7 +149,7 @@ export function BacktestForm(props: {
     setFailure(undefined);
     const spec = read();
     if ('error' in spec) {
-      setErrors({ [spec.field]: spec.error });
+      showErrors({ [spec.field]: spec.error });
       return;
     }
     setPending(true);
@@ -153,7 +163,7 @@ export function BacktestForm(props: {
       setQuote(undefined);
     } catch (e) {
       const byField = fieldErrorsOf(e, FIELDS);
-      setErrors(byField);
+      showErrors(byField);
       // A message for the whole form when no input is named (or the error is not about input).
       if (Object.keys(byField).length === 0) setFailure(errorMessageOf(e));
       else if (byField['']) setFailure(byField['']);
@@ -311,7 +321,7 @@ export function BacktestForm(props: {
         </Show>
       </fieldset>
 
-      <fieldset class="bt-fieldset">
+      <fieldset class="bt-fieldset bt-cols-4">
         <legend>Decision agent</legend>
         <Field
           name="agent.decider"
@@ -345,65 +355,81 @@ export function BacktestForm(props: {
             <input {...a} type="number" min="1" step="1" placeholder={String(AGENT.maxProposalsPerHour)} />
           )}
         </Field>
-        <Field name="agent.minHoldingSeconds" label="Min holding (s)" hint="Before an opposite proposal">
+        <Field name="agent.minHoldingSeconds" label="Min holding (s)" hint="Before an opposite one">
           {(a) => (
             <input {...a} type="number" min="0" step="1" placeholder={String(AGENT.minHoldingSeconds)} />
           )}
         </Field>
       </fieldset>
 
-      <fieldset class="bt-fieldset">
-        <legend>Execution</legend>
-        <Field name="execution.feedLatencyUs" label="Feed latency (µs)">
-          {(a) => (
-            <input {...a} type="number" min="0" step="1" placeholder={String(EXECUTION.feedLatencyUs)} />
-          )}
-        </Field>
-        <Field name="execution.orderLatencyUs" label="Order latency (µs)">
-          {(a) => (
-            <input {...a} type="number" min="0" step="1" placeholder={String(EXECUTION.orderLatencyUs)} />
-          )}
-        </Field>
-        <Field name="execution.takerFeeBps" label="Taker fee (bps)">
-          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.takerFeeBps} />}
-        </Field>
-        <Field name="execution.makerFeeBps" label="Maker fee (bps)">
-          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.makerFeeBps} />}
-        </Field>
-        <Field name="execution.minFee" label="Min fee per order">
-          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.minFee} />}
-        </Field>
-        <Field name="execution.slippageBps" label="Slippage per level (bps)">
-          {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.slippageBps} />}
-        </Field>
-        <label class="check bt-wide">
-          <input type="checkbox" name="execution.queuePosition" checked={EXECUTION.queuePosition} />
-          Queue position: resting orders wait behind the displayed size at their price
-        </label>
-      </fieldset>
+      <details class="bt-collapse" ref={executionPart}>
+        <summary>
+          Execution <span class="bt-summary-note">latencies, queue position, fees</span>
+        </summary>
+        <fieldset class="bt-fieldset bt-inner">
+          <legend class="visually-hidden">Execution</legend>
+          <Field name="execution.feedLatencyUs" label="Feed latency (µs)">
+            {(a) => (
+              <input {...a} type="number" min="0" step="1" placeholder={String(EXECUTION.feedLatencyUs)} />
+            )}
+          </Field>
+          <Field name="execution.orderLatencyUs" label="Order latency (µs)">
+            {(a) => (
+              <input {...a} type="number" min="0" step="1" placeholder={String(EXECUTION.orderLatencyUs)} />
+            )}
+          </Field>
+          <Field name="execution.takerFeeBps" label="Taker fee (bps)">
+            {(a) => (
+              <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.takerFeeBps} />
+            )}
+          </Field>
+          <Field name="execution.makerFeeBps" label="Maker fee (bps)">
+            {(a) => (
+              <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.makerFeeBps} />
+            )}
+          </Field>
+          <Field name="execution.minFee" label="Min fee per order">
+            {(a) => <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.minFee} />}
+          </Field>
+          <Field name="execution.slippageBps" label="Slippage per level (bps)">
+            {(a) => (
+              <input {...a} inputMode="decimal" autocomplete="off" placeholder={EXECUTION.slippageBps} />
+            )}
+          </Field>
+          <label class="check bt-wide">
+            <input type="checkbox" name="execution.queuePosition" checked={EXECUTION.queuePosition} />
+            Queue position: resting orders wait behind the displayed size at their price
+          </label>
+        </fieldset>
+      </details>
 
-      <details class="bt-fieldset bt-advanced">
-        <summary>Detector overrides and options</summary>
-        <Field
-          name="detectors"
-          label="Detector thresholds and cooldowns"
-          hint="name=value, one per line or comma separated; omitted ones keep the engine's defaults"
-          class="bt-wide"
-        >
-          {(a) => (
-            <textarea
-              {...a}
-              class="textarea"
-              rows={3}
-              spellcheck={false}
-              placeholder="breakout.cooldownMs=5000"
-            />
-          )}
-        </Field>
-        <label class="check bt-wide">
-          <input type="checkbox" name="persistTicks" />
-          Also write the replayed ticks to the ticks table
-        </label>
+      <details class="bt-collapse" ref={advancedPart}>
+        <summary>
+          Detectors and options <span class="bt-summary-note">threshold overrides, tick persistence</span>
+        </summary>
+        <fieldset class="bt-fieldset bt-inner">
+          <legend class="visually-hidden">Detectors and options</legend>
+          <Field
+            name="detectors"
+            label="Detector thresholds and cooldowns"
+            hint="name=value, one per line or comma separated; omitted ones keep the engine's defaults"
+            class="bt-wide"
+          >
+            {(a) => (
+              <textarea
+                {...a}
+                class="textarea"
+                rows={3}
+                spellcheck={false}
+                placeholder="breakout.cooldownMs=5000"
+              />
+            )}
+          </Field>
+          <label class="check bt-wide">
+            <input type="checkbox" name="persistTicks" />
+            Also write the replayed ticks to the ticks table
+          </label>
+        </fieldset>
       </details>
 
       <div class="bt-form-foot">

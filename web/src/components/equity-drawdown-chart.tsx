@@ -167,8 +167,10 @@ export function EquityDrawdownChart(props: {
   });
 
   const onMove = (event: PointerEvent) => {
-    if (!frame) return;
-    const box = frame.getBoundingClientRect();
+    // Measured on the drawing, not its frame (the frame's right padding holds the axis labels).
+    const svg = frame?.querySelector('svg');
+    if (!svg) return;
+    const box = svg.getBoundingClientRect();
     const inner = box.width * ((W - PAD.left - PAD.right) / W);
     const f = (event.clientX - box.left - box.width * (PAD.left / W)) / inner;
     setHover(Math.min(1, Math.max(0, f)));

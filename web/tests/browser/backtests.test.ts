@@ -94,6 +94,34 @@ afterAll(async () => {
 
 const form = () => page.getByRole('form', { name: 'New backtest' });
 
+/** The backtests and jobs rows as the database has them (explains a failed wait). */
+async function backtestRows(): Promise<string> {
+  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+  try {
+    const runs = await owner.sql`
+      select name, status, cancel_requested_at, progress->>'ticks' as ticks, updated_at from backtests
+      order by created_at`;
+    const queue = await owner.sql`select status, locked_by, locked_until, attempts from jobs`;
+    return JSON.stringify({ runs, queue });
+  } finally {
+    await owner.close();
+  }
+}
+
+/**
+ * The console scrolls inside its main area, not the document, so a full-page shot is the
+ * viewport: for review, shoot a taller viewport (what is in view stays in view), then restore.
+ */
+async function shot(name: string, height = 900): Promise<void> {
+  if (height !== 900) await page.setViewportSize({ width: 1440, height });
+  // Let the shell lay out at the new height before the shot.
+  await page.evaluate(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+  );
+  await page.screenshot({ path: path.join(SHOTS, name) });
+  if (height !== 900) await page.setViewportSize({ width: 1440, height: 900 });
+}
+
 async function startSimulation(name: string, options: { seed: string; takerFee?: string }) {
   await form().getByLabel('Name').fill(name);
   await form().getByLabel('Instruments').fill(SIM_INSTRUMENTS);
@@ -101,16 +129,19 @@ async function startSimulation(name: string, options: { seed: string; takerFee?:
   await form().getByLabel('Simulated ticks').fill(SIM_TICKS);
   await form().getByLabel('Capital').fill('50000');
   await form().getByLabel('Seed').fill(options.seed);
-  await form()
-    .getByLabel('Taker fee (bps)')
-    .fill(options.takerFee ?? '');
+  if (options.takerFee) {
+    // Execution settings are folded away by default.
+    const execution = form().locator('details', { hasText: 'Execution' });
+    if ((await execution.getAttribute('open')) === null) await execution.locator('summary').click();
+    await form().getByLabel('Taker fee (bps)').fill(options.takerFee);
+  }
   await form().getByRole('button', { name: 'Start backtest' }).click();
 }
 
-// The simulated symbols' names, and a size that runs for a few seconds here (about 0.5 M ticks/s
-// through the whole path), so the progress bar is seen moving.
+// The simulated symbols' names, and a size that runs for a few seconds here (the worker shares
+// this process with the server and the test), so the progress bar is seen moving.
 const SIM_INSTRUMENTS = 'SIM-A, SIM-B';
-const SIM_TICKS = '2000000';
+const SIM_TICKS = '600000';
 
 describe('backtests and signal quality in Chromium against the real server', () => {
   test('the desk admin signs in and opens Backtests', async () => {
@@ -147,7 +178,7 @@ describe('backtests and signal quality in Chromium against the real server', () 
     expect(errorId).toBeDefined();
     expect(await page.locator(`#${errorId}`).textContent()).toMatch(/decimal|greater than zero/);
     await form().getByRole('alert').waitFor();
-    await page.screenshot({ path: path.join(SHOTS, 'backtests-field-error.png'), fullPage: true });
+    await shot('backtests-field-error.png');
     // Nothing was queued.
     await page.getByText('No backtests on this desk yet').waitFor();
   });
@@ -162,7 +193,7 @@ describe('backtests and signal quality in Chromium against the real server', () 
     await expect
       .poll(async () => Number((await bar.getAttribute('value')) ?? '0'), { timeout: 60_000 })
       .toBeGreaterThan(0);
-    await page.screenshot({ path: path.join(SHOTS, 'backtests-progress.png'), fullPage: true });
+    await shot('backtests-progress.png');
 
     await expect
       .poll(() => detail.getByTestId('bt-status').textContent(), { timeout: 120_000 })
@@ -181,8 +212,7 @@ describe('backtests and signal quality in Chromium against the real server', () 
     await detail.getByRole('img', { name: /Drawdown, deepest/ }).waitFor();
     await detail.getByRole('heading', { name: 'Per-pattern attribution', level: 2 }).waitFor();
     await detail.getByRole('tab', { name: /Fills/ }).waitFor();
-    await detail.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(SHOTS, 'backtests-result.png'), fullPage: true });
+    await shot('backtests-result.png', 1500);
     // The runs list shows it finished.
     await expect
       .poll(() => page.locator('tr[data-backtest-id]').first().getAttribute('data-status'))
@@ -213,7 +243,29 @@ describe('backtests and signal quality in Chromium against the real server', () 
     expect(await diff.locator('tbody tr td:first-child').allTextContents()).toEqual([
       'execution.takerFeeBps',
     ]);
-    await page.screenshot({ path: path.join(SHOTS, 'backtests-compare.png'), fullPage: true });
+    await shot('backtests-compare.png', 1200);
+  });
+
+  test('a running backtest is cancelled from its page', async () => {
+    await form().getByLabel('Name').fill('Long sim, cancelled');
+    await form().getByLabel('Instruments').fill(SIM_INSTRUMENTS);
+    await form().getByLabel('Simulated symbols').fill('2');
+    await form().getByLabel('Simulated ticks').fill('50000000');
+    await form().getByRole('button', { name: 'Start backtest' }).click();
+    const detail = page.locator('section[data-backtest]');
+    await detail.getByRole('heading', { name: 'Long sim, cancelled', level: 2 }).waitFor();
+    await expect
+      .poll(() => detail.getByTestId('bt-status').textContent(), { timeout: 60_000 })
+      .toBe('running');
+    await detail.getByRole('button', { name: 'Cancel backtest' }).click();
+    await expect
+      .poll(() => detail.getByTestId('bt-status').textContent(), { timeout: 30_000 })
+      .toBe('cancelled')
+      .catch(async (e) => {
+        throw new Error(`not cancelled; rows: ${await backtestRows()}`, { cause: e });
+      });
+    await detail.getByText(/Stopped after [\d,]+ ticks/).waitFor();
+    expect(await detail.getByRole('button', { name: 'Cancel backtest' }).count()).toBe(0);
   });
 
   test('signal quality shows the registry with the engine against its baselines', async () => {
@@ -242,7 +294,7 @@ describe('backtests and signal quality in Chromium against the real server', () 
     await page.getByRole('img', { name: /Calibration of Engine \(all\) scores/ }).waitFor();
     await page.getByText('Target not met').waitFor();
     expect(await page.locator('.sq-checks li[data-passed="false"]').count()).toBe(1);
-    await page.screenshot({ path: path.join(SHOTS, 'signal-quality.png'), fullPage: true });
+    await shot('signal-quality.png', 1300);
 
     // Choosing the older model shows its own evaluation.
     await page.getByRole('button', { name: 'Show model gbt-2026-11-20-a' }).click();

@@ -39,7 +39,6 @@ export default function BacktestsPage() {
 
   const open = (id: string) => {
     setParams({ run: id, compare: undefined });
-    queueMicrotask(() => document.getElementById('bt-run-title')?.scrollIntoView({ block: 'start' }));
   };
 
   return (

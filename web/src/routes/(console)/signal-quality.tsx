@@ -97,11 +97,8 @@ export default function SignalQualityPage() {
                         <tr>
                           <th scope="col">Version</th>
                           <th scope="col">Created (UTC)</th>
-                          <th scope="col">Evaluated on</th>
+                          <th scope="col">Split</th>
                           <th scope="col">Target</th>
-                          <th scope="col">
-                            <span class="visually-hidden">State</span>
-                          </th>
                         </tr>
                       </thead>
                       <tbody>
@@ -125,11 +122,13 @@ export default function SignalQualityPage() {
                                 >
                                   {m.version}
                                 </button>
+                                <Show when={m.active}>
+                                  {' '}
+                                  <span class="tag tag-active">active</span>
+                                </Show>
                               </td>
                               <td class="mono">{utcTime(m.createdAt, false)}</td>
-                              <td class="dim">
-                                {m.evaluation ? `${m.evaluation.split} split` : 'not evaluated'}
-                              </td>
+                              <td class="dim">{m.evaluation ? m.evaluation.split : 'not evaluated'}</td>
                               <td>
                                 <Show when={m.evaluation} fallback={<span class="dim">—</span>}>
                                   {(e) => (
@@ -137,11 +136,6 @@ export default function SignalQualityPage() {
                                       {e().target.met ? 'met' : 'not met'}
                                     </span>
                                   )}
-                                </Show>
-                              </td>
-                              <td>
-                                <Show when={m.active}>
-                                  <span class="tag tag-active">active</span>
                                 </Show>
                               </td>
                             </tr>
