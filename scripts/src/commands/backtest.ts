@@ -124,7 +124,13 @@ function progressPrinter() {
   };
 }
 
-/** Follows the backtest's progress (SSE) until its final status; Ctrl-C cancels it. */
+/** How often the fallback polls when the live stream is unavailable. */
+const POLL_MS = 1000;
+
+/**
+ * Follows the backtest's progress until its final status: live (SSE), or by polling `get` once a
+ * second when the stream cannot be used (a proxy that buffers SSE, say). Ctrl-C cancels it.
+ */
 function waitForEnd(ctx: CommandContext, client: AegisClient, id: string): Promise<void> {
   const bar = progressPrinter();
   return new Promise<void>((resolve, reject) => {
@@ -137,6 +143,14 @@ function waitForEnd(ctx: CommandContext, client: AegisClient, id: string): Promi
       if (err === undefined) resolve();
       else reject(err);
     };
+    const poll = async () => {
+      while (!settled) {
+        const b = await client.backtests.get.query({ id });
+        bar.update({ id, status: b.status, progress: b.progress, error: b.error });
+        if (TERMINAL.has(b.status)) return finish();
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+    };
     const sub = client.backtests.progress.subscribe(
       { id },
       {
@@ -144,7 +158,14 @@ function waitForEnd(ctx: CommandContext, client: AegisClient, id: string): Promi
           bar.update(event.data);
           if (TERMINAL.has(event.data.status)) finish();
         },
-        onError: (err) => finish(err),
+        onError(err) {
+          // Authorization and input errors end the command; anything else falls back to polling.
+          const code = (err as { data?: { code?: string } }).data?.code;
+          if (code === 'UNAUTHORIZED' || code === 'FORBIDDEN' || code === 'NOT_FOUND') return finish(err);
+          ctx.warn(`live progress unavailable (${err.message}); polling`);
+          sub.unsubscribe();
+          poll().catch((e: unknown) => finish(e));
+        },
       },
     );
     ctx.interrupted.addEventListener(
