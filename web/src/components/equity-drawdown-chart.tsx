@@ -182,7 +182,7 @@ export function EquityDrawdownChart(props: {
         <figure class="bt-chart" aria-label={props.label}>
           <ul class="bt-legend">
             <For each={m().lines}>
-              {(l) => (
+              {(l, i) => (
                 <li>
                   <span
                     class="bt-swatch"
@@ -190,6 +190,17 @@ export function EquityDrawdownChart(props: {
                     style={{ 'border-color': l.s.color }}
                   />
                   {l.s.label}
+                  {/* Under the pointer: this series' value and drawdown at the nearest sample. */}
+                  <Show when={readout()?.[i()]}>
+                    {(x) => (
+                      <span class="bt-readout mono" aria-hidden="true">
+                        {scale() === 'return'
+                          ? formatPercent(x().p.v, 2, { sign: true })
+                          : formatDecimal(x().p.equity)}{' '}
+                        ({formatPercent(-Math.abs(x().p.dd ?? 0), 1)})
+                      </span>
+                    )}
+                  </Show>
                 </li>
               )}
             </For>
@@ -235,6 +246,13 @@ export function EquityDrawdownChart(props: {
                 />
               </Show>
             </svg>
+            <Show when={readout()?.[0]}>
+              {(x) => (
+                <span class="bt-cursor-time mono" aria-hidden="true">
+                  {utcTime(x().p.ts)} UTC
+                </span>
+              )}
+            </Show>
             <span class="axis-label" style={{ top: `${(m().yTop.y / EQ_H) * 100}%` }}>
               {m().yTop.text}
             </span>
@@ -287,20 +305,6 @@ export function EquityDrawdownChart(props: {
           </div>
           <figcaption class="chart-caption">
             <span>{utcTime(m().first.ts, false)}</span>
-            <Show when={readout()}>
-              {(r) => (
-                <span class="bt-readout" aria-hidden="true">
-                  <For each={r()}>
-                    {(x) => (
-                      <span style={{ color: x.s.color }}>
-                        {utcTime(x.p.ts)} {formatDecimal(x.p.equity)} · dd{' '}
-                        {formatPercent(-Math.abs(x.p.dd ?? 0), 2)}
-                      </span>
-                    )}
-                  </For>
-                </span>
-              )}
-            </Show>
             <span>
               {scale() === 'return'
                 ? `${utcTime(m().last.ts, false)} UTC (first run)`
