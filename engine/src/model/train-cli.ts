@@ -2,7 +2,7 @@
  * `npm run model:train` — trains the signal MLP on the evaluation harness's labelled markets and
  * writes engine/models/signal-mlp.{onnx,json}.
  *
- *   npm run model:train -- [--symbols 20] [--ticks 1000000] [--epochs 60] [--patience 10]
+ *   npm run model:train -- [--symbols 20] [--ticks 2000000] [--epochs 60] [--patience 10]
  *                          [--out-dir engine/models]
  *
  * Honest splits (eval/splits.ts): weights are fitted on the TRAINING seeds' candidates; the
@@ -19,7 +19,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { collectCandidates, evaluateRuns, HORIZONS_TICKS, runMarkets } from '../eval/harness.ts';
+import {
+  collectCandidates,
+  DEFAULT_SYMBOLS,
+  DEFAULT_TICKS_PER_SEED,
+  evaluateRuns,
+  HORIZONS_TICKS,
+} from '../eval/harness.ts';
 import { TEST_SEEDS, TRAINING_SEEDS, VALIDATION_SEEDS } from '../eval/splits.ts';
 import { DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../features/params.ts';
 import { fitPlatt, foldPlatt } from './calibration.ts';
@@ -40,8 +46,8 @@ import { trainingDataHash } from './training-data.ts';
 
 const { values } = parseArgs({
   options: {
-    symbols: { type: 'string', default: '20' },
-    ticks: { type: 'string', default: '1000000' },
+    symbols: { type: 'string', default: String(DEFAULT_SYMBOLS) },
+    ticks: { type: 'string', default: String(DEFAULT_TICKS_PER_SEED) },
     epochs: { type: 'string', default: '60' },
     patience: { type: 'string', default: '10' },
     'out-dir': { type: 'string', default: join(DEFAULT_JSON_PATH, '..') },
@@ -135,11 +141,10 @@ const platt = fitPlatt(probabilities(chosen.model, valid.set), valid.set.y);
 const model = foldPlatt(chosen.model, platt);
 const version = `signal-mlp-${weightsHash(model)}`;
 
-// The test seeds, once.
-const testRuns = runMarkets(TEST_SEEDS, { ...market, ...engineParams });
-const { evaluation } = evaluateRuns(testRuns, { split: 'test', model, modelVersion: version });
-const engineAll = evaluation.rows.find((r) => r.source === 'engine' && r.pattern === 'all');
+// The test seeds, once (the harness's evaluation of the same runs is what `npm run eval:signals` prints).
 const testSet = collectCandidates(TEST_SEEDS, { ...market, ...engineParams });
+const { evaluation } = evaluateRuns(testSet.runs, { split: 'test', model, modelVersion: version });
+const engineAll = evaluation.rows.find((r) => r.source === 'engine' && r.pattern === 'all');
 
 const dataDescription = {
   generator: 'engine/src/eval/labelled-market.ts',
