@@ -18,12 +18,14 @@ const AGENT = backtestAgentSchema.parse({});
 const DEFAULT_SIM = backtestDataSchema.parse({ kind: 'simulation' }) as { symbols: number; ticks: number };
 const DEFAULT_CAPITAL = backtestSpecSchema.shape.capital.parse(undefined);
 
-/** Every field key the server may name (dotted paths of BacktestSpec), for errors beside inputs. */
+/**
+ * The inputs an error can be shown beside (dotted paths of BacktestSpec, as the server names
+ * them). An error on any other path (the data union as a whole, an unknown key) is shown above
+ * the submit button with its path.
+ */
 const FIELDS = new Set([
   'name',
   'instruments',
-  'data',
-  'data.kind',
   'data.from',
   'data.to',
   'data.symbols',
@@ -36,14 +38,11 @@ const FIELDS = new Set([
   'agent.minHoldingSeconds',
   'execution.feedLatencyUs',
   'execution.orderLatencyUs',
-  'execution.queuePosition',
   'execution.takerFeeBps',
   'execution.makerFeeBps',
   'execution.minFee',
   'execution.slippageBps',
   'detectors',
-  'limits',
-  'persistTicks',
 ]);
 
 /** `datetime-local` has no zone: the form says UTC and sends it as UTC. */
@@ -96,7 +95,7 @@ export function BacktestForm(props: {
     setErrors(byField);
     const keys = Object.keys(byField);
     if (executionPart && keys.some((k) => k.startsWith('execution.'))) executionPart.open = true;
-    if (advancedPart && keys.some((k) => k === 'detectors' || k === 'persistTicks')) advancedPart.open = true;
+    if (advancedPart && keys.includes('detectors')) advancedPart.open = true;
   };
 
   const read = (): BacktestSpecInput | { error: string; field: string } => {
