@@ -124,6 +124,13 @@ const engineEnvObject = z.object({
   ENGINE_BACKTEST_WORKERS: envInt(1, 0, 16),
   /** A crashed worker's backtest job is resumed by another this long after its last renewal. */
   ENGINE_BACKTEST_LEASE_MS: envInt(30_000, 1_000, 600_000),
+  /**
+   * The OpenAI-compatible model a backtest asks when its spec says agent.decider 'openai' (the
+   * server's variables, same names: one machine, one key). Unset: such backtests fail, saying so.
+   */
+  OPENAI_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  OPENAI_BASE_URL: optionalUrl,
+  OPENAI_MODEL: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   /** Features persisted at most once per symbol per this many ms (0 = never). */
   ENGINE_FEATURE_SAMPLE_MS: envInt(100, 0, 3_600_000),
   ENGINE_WRITER_BATCH: envInt(50_000, 100, 1_000_000),
@@ -200,6 +207,12 @@ export interface EngineConfig {
   readonly consumer: string;
   readonly backtestWorkers: number;
   readonly backtestLeaseMs: number;
+  /** For backtests with the LLM decider; the key is a secret: never log this object. */
+  readonly openai: {
+    readonly apiKey: string | null;
+    readonly baseUrl: string | null;
+    readonly model: string | null;
+  };
   readonly featureSampleMs: number;
   readonly writerBatch: number;
   readonly writerFlushMs: number;
@@ -244,6 +257,11 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     consumer: e.ENGINE_CONSUMER,
     backtestWorkers: e.ENGINE_BACKTEST_WORKERS,
     backtestLeaseMs: e.ENGINE_BACKTEST_LEASE_MS,
+    openai: Object.freeze({
+      apiKey: e.OPENAI_API_KEY ?? null,
+      baseUrl: e.OPENAI_BASE_URL ?? null,
+      model: e.OPENAI_MODEL ?? null,
+    }),
     featureSampleMs: e.ENGINE_FEATURE_SAMPLE_MS,
     writerBatch: e.ENGINE_WRITER_BATCH,
     writerFlushMs: e.ENGINE_WRITER_FLUSH_MS,

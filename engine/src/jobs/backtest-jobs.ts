@@ -9,6 +9,7 @@ import type { BacktestIo } from '../backtest/run-backtest.ts';
 import { mlpScorer, type Scorer } from '../backtest/scorer.ts';
 import type { EngineConfig } from '../config.ts';
 import { loadModelFile } from '../model/model-file.ts';
+import type { ThreadRunOptions } from './backtest-thread.ts';
 import { BacktestWorker } from './backtest-worker.ts';
 import { startSweeper } from './sweeper.ts';
 
@@ -34,7 +35,7 @@ export interface BacktestJobsOptions {
    * range of the `ticks` table and scores with `modelJsonPath` (signal-mlp.json; null: the
    * committed one). Without it, runs are inline on this thread with `scorer` (tests).
    */
-  readonly thread?: { databaseUrl: string | null; modelJsonPath: string | null; logLevel: string };
+  readonly thread?: Omit<ThreadRunOptions, 'uploadPath' | 'onProgress' | 'signal'>;
   /** The model file for inline runs when no scorer is given; default: the committed one. */
   readonly modelJsonPath?: string | undefined;
   readonly scorer?: () => Promise<Scorer>;
@@ -124,6 +125,7 @@ export async function startConfiguredBacktestJobs(
     | 'consumer'
     | 'modelPath'
     | 'logLevel'
+    | 'openai'
   >,
   bus: Bus,
   log: Logger,
@@ -146,6 +148,9 @@ export async function startConfiguredBacktestJobs(
       databaseUrl: config.databaseUrl,
       modelJsonPath: config.modelPath?.replace(/\.onnx$/, '.json') ?? null,
       logLevel: config.logLevel,
+      openai: config.openai.apiKey
+        ? { apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, model: config.openai.model }
+        : null,
     },
   }).catch(async (err) => {
     await sql.end({ timeout: 1 });

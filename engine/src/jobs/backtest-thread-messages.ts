@@ -13,6 +13,12 @@ export interface BacktestThreadStartup {
   /** signal-mlp.json; null: the committed model. */
   readonly modelJsonPath: string | null;
   readonly logLevel: string;
+  /** The model a spec with agent.decider 'openai' asks; null: such a run fails, saying so. */
+  readonly openai: {
+    readonly apiKey: string;
+    readonly baseUrl: string | null;
+    readonly model: string | null;
+  } | null;
 }
 
 export type MainToBacktestThread = { readonly type: 'cancel' };

@@ -5,6 +5,7 @@
  * progress, then the result or the error (code + message), then ends.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { OpenAIDecider } from '@aegis/shared/agent/openai-decider';
 import { connectSql } from '@aegis/shared/db/client';
 import { isAppError } from '@aegis/shared/errors';
 import { createLogger } from '@aegis/shared/logging';
@@ -39,9 +40,20 @@ try {
     ...(uploadPath ? { uploadPath: () => uploadPath } : {}),
   });
   const model = mlpScorer(await loadModelFile(startup.modelJsonPath ?? undefined));
+  // The LLM only when the spec asks for it (its cost was shown by backtests.estimate first).
+  const decider =
+    startup.spec.agent.decider === 'openai' && startup.openai
+      ? new OpenAIDecider({
+          apiKey: startup.openai.apiKey,
+          ...(startup.openai.baseUrl ? { baseUrl: startup.openai.baseUrl } : {}),
+          ...(startup.openai.model ? { model: startup.openai.model } : {}),
+          log,
+        })
+      : undefined;
   const result = await runBacktest(startup.spec, {
     ticks,
     model,
+    ...(decider ? { decider } : {}),
     onProgress: (progress) => post({ type: 'progress', progress }),
     signal: stop.signal,
   });

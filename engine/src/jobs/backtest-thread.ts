@@ -15,6 +15,7 @@ export interface ThreadRunOptions {
   readonly databaseUrl: string | null;
   readonly modelJsonPath: string | null;
   readonly logLevel: string;
+  readonly openai?: BacktestThreadStartup['openai'];
   readonly onProgress: (p: BacktestProgress) => void;
   readonly signal: AbortSignal;
 }
@@ -26,6 +27,7 @@ export function runBacktestInThread(spec: BacktestSpec, o: ThreadRunOptions): Pr
     databaseUrl: o.databaseUrl,
     modelJsonPath: o.modelJsonPath,
     logLevel: o.logLevel,
+    openai: o.openai ?? null,
   };
   const worker = new Worker(new URL('./backtest-thread-worker.ts', import.meta.url), {
     workerData: startup,

@@ -13,6 +13,7 @@ import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/sh
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FakeOpenAI, validAnswer } from '../../../server/tests/integration/fake-openai.ts';
 import { type BacktestJobsHandle, startBacktestJobs } from '../../src/jobs/backtest-jobs.ts';
 import { writeConstantModelFile } from './backtest-scorer.ts';
 
@@ -24,7 +25,10 @@ import { writeConstantModelFile } from './backtest-scorer.ts';
  * Backtest and job rows are written as the owner, the way the server's create writes them
  * (its own tests go through the API). Waits are "until it happens", never timing thresholds.
  */
-const log = createLogger({ name: 'backtest-worker-test', level: (process.env.BT_LOG as 'info' | undefined) ?? 'silent' });
+const log = createLogger({
+  name: 'backtest-worker-test',
+  level: (process.env.BT_LOG as 'info' | undefined) ?? 'silent',
+});
 const prefix = `bt-test-${randomBytes(4).toString('hex')}:`;
 const streams = backtestStreams(prefix);
 const LEASE_MS = 1000;
@@ -223,4 +227,47 @@ describe('backtest workers', () => {
     });
     expect((await jobRow(jobId)).attempts).toBe(1);
   }, 90_000);
+
+  it("agent.decider 'openai': without a configured model the run fails saying so; with one (a local OpenAI-compatible server) the model is asked", async () => {
+    for (const h of running.splice(0)) await h.stop();
+    await startWorkers('no-llm');
+    const llmSpec = { ...sim(20_000, 'llm'), agent: { decider: 'openai' as const } };
+    const refused = await insertBacktest(llmSpec);
+    await vi.waitFor(async () => expect((await backtestRow(refused.backtestId)).status).toBe('failed'), WAIT);
+    expect((await backtestRow(refused.backtestId)).error).toMatch(/agent\.decider/);
+    for (const h of running.splice(0)) await h.stop();
+
+    const fake = new FakeOpenAI();
+    await fake.start();
+    try {
+      fake.script({ kind: 'content', content: validAnswer({ quantity: '1' }, 100, 'AAA') });
+      const h = await startBacktestJobs({
+        sql: app,
+        bus,
+        log,
+        prefix,
+        consumer: 'llm',
+        workers: 1,
+        leaseMs: LEASE_MS,
+        blockMs: 100,
+        progressEveryMs: 50,
+        thread: {
+          databaseUrl: db.appUrl,
+          modelJsonPath: modelPath,
+          logLevel: 'silent',
+          openai: { apiKey: 'sk-test', baseUrl: fake.url, model: 'fake-model' },
+        },
+      });
+      running.push(h);
+      const asked = await insertBacktest(llmSpec);
+      await vi.waitFor(
+        async () => expect((await backtestRow(asked.backtestId)).status).toBe('succeeded'),
+        WAIT,
+      );
+      expect(fake.requests.length).toBeGreaterThan(0);
+      expect(fake.requests[0]!.model).toBe('fake-model');
+    } finally {
+      await fake.close();
+    }
+  });
 });
