@@ -414,3 +414,47 @@ describe('features against their reference definitions', () => {
     );
   });
 });
+
+describe('a feed without book sizes', () => {
+  it('prices from the mid, book features neutral, and the missing book visible as availability 0', () => {
+    const k = coefficients(featureParamsSchema.parse({}), DEFAULT_PATTERN_PARAMS);
+    const st = FeatureState.create(1);
+    let mid = 100;
+    for (let i = 0; i < 400; i++) {
+      // The mid steps ±2 bp; prints sit a cent (~1 bp) either side of it.
+      mid *= Math.exp(i % 2 === 0 ? 2e-4 : -2e-4);
+      const trade = i % 3 === 0;
+      const side = i % 2 === 0 ? 1 : -1;
+      apply(
+        st,
+        {
+          tsUs: 1_764_000_000_000_000 + i * 1000,
+          kind: trade ? TICK_KIND.trade : TICK_KIND.quote,
+          // A feed that does not say who aggressed: the quote rule signs the trade.
+          aggressor: 0,
+          price: trade ? mid + side * 0.01 : 0,
+          size: trade ? 10 : 0,
+          bid: mid - 0.01,
+          ask: mid + 0.01,
+          bidSize: Number.NaN,
+          askSize: Number.NaN,
+        },
+        i,
+        k,
+      );
+    }
+    expect(st.get(0, F.BOOK_AVAILABILITY)).toBe(0);
+    expect(st.get(0, F.ORDER_FLOW_IMBALANCE)).toBe(0);
+    expect(st.get(0, F.DEPTH_IMBALANCE)).toBe(0);
+    expect(st.get(0, F.DEPTH_CHANGE)).toBe(0);
+    // The reference price is the mid on every tick (trades too), and so is the micro-price.
+    expect(st.get(0, F.LAST_PRICE)).toBeCloseTo(mid, 9);
+    expect(st.get(0, F.MICRO_PRICE)).toBeCloseTo(mid, 9);
+    // Volatility of the mid (2 bp steps), not of prints bouncing a spread of ~2 bp around it.
+    expect(st.get(0, F.REALIZED_VOL)).toBeCloseTo(2e-4, 6);
+    // Trade signs from the quote rule: alternating buys and sells, so about balanced but not 0/0.
+    expect(st.get(0, F.FLOW_VOLUME)).toBeGreaterThan(0);
+    expect(Math.abs(st.get(0, F.TRADE_IMBALANCE))).toBeLessThan(0.5);
+    expect(Math.abs(st.get(0, F.TRADE_IMBALANCE_FAST))).toBeGreaterThan(0);
+  });
+});
