@@ -1,4 +1,4 @@
-import { DEFAULT_MODEL } from '@aegis/shared/agent/openai-decider';
+import { DEFAULT_DECISION_PRICING, type DecisionPricing } from '@aegis/shared/agent/decision-pricing';
 import type { BacktestSpec } from '@aegis/shared/schemas/backtest';
 
 /**
@@ -21,21 +21,8 @@ export interface DecisionCostInput {
   readonly simulatedHours?: number | null;
 }
 
-export interface DecisionPricing {
-  readonly model: string;
-  readonly promptUsdPerMillion: number;
-  readonly completionUsdPerMillion: number;
-  readonly promptTokensPerCall: number;
-  readonly completionTokensPerCall: number;
-}
-
-export const DEFAULT_DECISION_PRICING: DecisionPricing = Object.freeze({
-  model: DEFAULT_MODEL,
-  promptUsdPerMillion: 0.15,
-  completionUsdPerMillion: 0.6,
-  promptTokensPerCall: 1400,
-  completionTokensPerCall: 350,
-});
+// The assumed call sizes and prices live in shared/, where the server's estimate reads them too.
+export { DEFAULT_DECISION_PRICING, type DecisionPricing } from '@aegis/shared/agent/decision-pricing';
 
 export interface DecisionCostEstimate {
   readonly decider: 'rules' | 'openai';

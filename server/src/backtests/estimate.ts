@@ -1,4 +1,4 @@
-import { DEFAULT_MODEL } from '@aegis/shared/agent/openai-decider';
+import { DEFAULT_DECISION_PRICING, usdPerDecision } from '@aegis/shared/agent/decision-pricing';
 import type { BacktestSpec } from '@aegis/shared/schemas/backtest';
 
 /**
@@ -6,22 +6,9 @@ import type { BacktestSpec } from '@aegis/shared/schemas/backtest';
  * only for signals that pass the proposal gate, whose budget is `maxProposalsPerHour` per hour of
  * SIMULATED time — so the bound is exact in calls when the simulated span is known (a range of
  * the `ticks` table) and is given per simulated hour otherwise (a file's or a simulation's span
- * is known only once it is read).
- *
- * Tokens per call are the assumed sizes of the OpenAI decider's prompt (system prompt and a
- * context with a few positions, ~1,400 tokens) and answer (~350 tokens); prices are the default
- * model's list prices per million tokens. The engine's runner counts the real usage in its
- * result (engine/src/backtest/decision-cost.ts holds the same assumptions for its own estimate;
- * keep the two in step, or move both to shared/).
+ * is known only once it is read). Call sizes and prices: shared/src/agent/decision-pricing.ts,
+ * the same the engine's own estimate uses.
  */
-export const DECISION_PRICING = Object.freeze({
-  model: DEFAULT_MODEL,
-  promptUsdPerMillion: 0.15,
-  completionUsdPerMillion: 0.6,
-  promptTokensPerCall: 1400,
-  completionTokensPerCall: 350,
-});
-
 export interface BacktestCostEstimate {
   readonly decider: 'rules' | 'openai';
   readonly model: string | null;
@@ -54,10 +41,8 @@ export function estimateBacktestCost(spec: BacktestSpec): BacktestCostEstimate {
       basis: 'the rule decider makes no model calls',
     };
   }
-  const p = DECISION_PRICING;
-  const perCall =
-    (p.promptTokensPerCall * p.promptUsdPerMillion + p.completionTokensPerCall * p.completionUsdPerMillion) /
-    1e6;
+  const p = DEFAULT_DECISION_PRICING;
+  const perCall = usdPerDecision(p);
   const perHour = spec.agent.maxProposalsPerHour * perCall;
   const hours =
     spec.data.kind === 'ticks_table'
