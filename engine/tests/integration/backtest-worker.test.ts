@@ -228,6 +228,28 @@ describe('backtest workers', () => {
     expect((await jobRow(jobId)).attempts).toBe(1);
   }, 90_000);
 
+  it('a range of the ticks table: the thread reads it through its own connection, only the range and the instruments asked', async () => {
+    for (const h of running.splice(0)) await h.stop();
+    await startWorkers('ranges');
+    // 3,000 trades with quotes, 10 ms apart, alternating AAA / BBB / CCC; CCC is not asked for.
+    await owner`
+      insert into ticks (ts, ts_ingest, symbol, seq, kind, price, size, bid, ask, bid_size, ask_size, aggressor)
+      select '2026-01-05T14:30:00Z'::timestamptz + i * interval '10 milliseconds', now(),
+             (array['AAA', 'BBB', 'CCC'])[i % 3 + 1], i, 1,
+             100 + 0.01 * (i % 50), 1, 99.99 + 0.01 * (i % 50), 100.01 + 0.01 * (i % 50), 5, 5,
+             case when i % 2 = 0 then 1 else -1 end
+      from generate_series(0, 2999) as i`;
+    const { backtestId } = await insertBacktest({
+      name: 'range',
+      instruments: ['AAA', 'BBB'],
+      // The first 20 s: ticks 0..1999.
+      data: { kind: 'ticks_table', from: '2026-01-05T14:30:00Z', to: '2026-01-05T14:30:20Z' },
+    });
+    await vi.waitFor(async () => expect((await backtestRow(backtestId)).status).toBe('succeeded'), WAIT);
+    const expected = Array.from({ length: 2000 }, (_, i) => i % 3).filter((k) => k < 2).length;
+    expect((await backtestRow(backtestId)).result?.ticks).toBe(expected);
+  });
+
   it("agent.decider 'openai': without a configured model the run fails saying so; with one (a local OpenAI-compatible server) the model is asked", async () => {
     for (const h of running.splice(0)) await h.stop();
     await startWorkers('no-llm');
