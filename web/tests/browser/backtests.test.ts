@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { seededScorer } from '@aegis/engine/backtest/seeded-scorer';
 import { type BacktestJobsHandle, startBacktestJobs } from '@aegis/engine/jobs/backtest-jobs';
@@ -6,6 +6,7 @@ import { createBus } from '@aegis/shared/bus/index';
 import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
+import { signalEvaluationSchema } from '@aegis/shared/schemas/signal-quality';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -36,25 +37,32 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let pageErrors: string[];
+let olderModel: string;
+const ACTIVE_MODEL = 'gbt-2026-12-03-b';
+const HARNESS_RESULT = path.resolve(import.meta.dirname, '../../../engine/eval/results/signals-test.json');
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const build = await ensureWebBuild();
   if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
   database = await createMigratedTestDatabase();
-  // The registry as model:train and eval:signals leave it: an older model and the active one.
+  // The registry as model:train and eval:signals leave it: the active model with a fixture
+  // evaluation (fixed numbers the assertions read) and an older one with the harness's committed
+  // test-split result (real rows: baselines per pattern, the main horizon first).
+  const harness = signalEvaluationSchema.parse(JSON.parse(readFileSync(HARNESS_RESULT, 'utf8')));
   const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
   try {
-    for (const [version, active, createdAt] of [
-      ['gbt-2026-11-20-a', false, '2026-11-20T10:00:00Z'],
-      ['gbt-2026-12-03-b', true, '2026-12-03T10:00:00Z'],
+    for (const [version, active, createdAt, evaluation] of [
+      [harness.modelVersion, false, '2026-11-20T10:00:00Z', harness],
+      [ACTIVE_MODEL, true, '2026-12-03T10:00:00Z', fixtureEvaluation(ACTIVE_MODEL)],
     ] as const) {
       await owner.sql`
         insert into signal_models (version, created_at, training_data_hash, metrics, evaluation, active)
         values (${version}, ${createdAt}, ${`sha256:${version.padEnd(64, '0').slice(0, 64)}`},
                 ${owner.sql.json({ validationAuc: 0.7112, trees: 120 })},
-                ${owner.sql.json(fixtureEvaluation(version))}, ${active})`;
+                ${owner.sql.json(evaluation)}, ${active})`;
     }
+    olderModel = harness.modelVersion;
   } finally {
     await owner.close();
   }
@@ -297,8 +305,11 @@ describe('backtests and signal quality in Chromium against the real server', () 
     await shot('signal-quality.png', 1300);
 
     // Choosing the older model shows its own evaluation.
-    await page.getByRole('button', { name: 'Show model gbt-2026-11-20-a' }).click();
-    await page.getByRole('table', { name: /Signal quality of model gbt-2026-11-20-a/ }).waitFor();
+    await page.getByRole('button', { name: `Show model ${olderModel}` }).click();
+    const older = page.getByRole('table', { name: new RegExp(`Signal quality of model ${olderModel}`) });
+    await older.waitFor();
+    expect(await older.locator('tbody[data-pattern]').count()).toBeGreaterThan(1);
+    await shot('signal-quality-harness.png', 1300);
     expect(pageErrors).toEqual([]);
   });
 
