@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { backtestUploadChunks, backtestUploads } from '@aegis/shared/db';
+import { backtests, backtestUploadChunks, backtestUploads } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
 
 /**
@@ -19,6 +19,8 @@ export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
 export const MAX_CHUNK_BYTES = 512 * 1024;
 /** Open (unfinished) uploads a desk may hold at once. */
 export const MAX_OPEN_UPLOADS = 8;
+/** All of a desk's uploads together (finished or not): delete old ones to make room. */
+export const MAX_DESK_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024;
 /** An upload left unfinished this long is abandoned: deleted when the desk starts another. */
 const ABANDONED_AFTER = '1 day';
 
@@ -78,6 +80,17 @@ export async function startUpload(
       {
         reason: 'open_uploads',
       },
+    );
+  }
+  const [total] = await tx
+    .select({ bytes: sql<string>`coalesce(sum(${backtestUploads.sizeBytes}), 0)::text` })
+    .from(backtestUploads);
+  const used = Number(total?.bytes ?? 0);
+  if (used + input.sizeBytes > MAX_DESK_UPLOAD_BYTES) {
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `sizeBytes: the desk's uploads already hold ${used} of ${MAX_DESK_UPLOAD_BYTES} bytes; delete some (uploadDelete)`,
+      { field: 'sizeBytes', reason: 'upload_quota' },
     );
   }
   const [row] = await tx
@@ -199,4 +212,36 @@ export async function finishUpload(tx: Tx, uploadId: string): Promise<UploadView
     .where(eq(backtestUploads.id, row.id))
     .returning();
   return { ...toView(updated!), sha256: actual };
+}
+
+export async function listUploads(tx: Tx, limit: number): Promise<UploadView[]> {
+  const rows = await tx
+    .select()
+    .from(backtestUploads)
+    .orderBy(desc(backtestUploads.createdAt), desc(backtestUploads.id))
+    .limit(limit);
+  return rows.map(toView);
+}
+
+/** Deletes an upload and its chunks, unless a queued or running backtest still needs it. */
+export async function deleteUpload(tx: Tx, uploadId: string): Promise<{ id: string; deleted: true }> {
+  const row = await uploadRow(tx, uploadId);
+  const [inUse] = await tx
+    .select({ id: backtests.id })
+    .from(backtests)
+    .where(
+      and(
+        inArray(backtests.status, ['queued', 'running']),
+        sql`${backtests.params}->'data'->>'uploadId' = ${row.id}`,
+      ),
+    )
+    .limit(1);
+  if (inUse) {
+    throw new AppError('PRECONDITION_FAILED', `uploadId: backtest ${inUse.id} still uses it`, {
+      field: 'uploadId',
+      reason: 'in_use',
+    });
+  }
+  await tx.delete(backtestUploads).where(eq(backtestUploads.id, row.id));
+  return { id: row.id, deleted: true };
 }

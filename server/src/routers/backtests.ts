@@ -22,7 +22,9 @@ import {
 } from '../backtests/service.ts';
 import {
   appendChunk,
+  deleteUpload,
   finishUpload,
+  listUploads,
   MAX_CHUNK_BYTES,
   MAX_UPLOAD_BYTES,
   startUpload,
@@ -204,4 +206,18 @@ export const backtestsRouter = createTRPCRouter({
     .input(z.strictObject({ uploadId: z.uuid() }))
     .output(uploadView.extend({ sha256: z.string() }))
     .mutation(({ ctx, input }) => finishUpload(ctx.tx, input.uploadId)),
+
+  /** The desk's uploaded tick files, newest first. */
+  uploads: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(z.strictObject({ limit: z.number().int().min(1).max(200).default(50) }).default({ limit: 50 }))
+    .output(z.object({ items: z.array(uploadView) }))
+    .query(async ({ ctx, input }) => ({ items: await listUploads(ctx.tx, input.limit) })),
+
+  /** Deletes an upload (not while a queued or running backtest uses it). */
+  uploadDelete: deskProcedure
+    .meta({ scope: 'trade', permission: 'backtests.run' })
+    .input(z.strictObject({ uploadId: z.uuid() }))
+    .output(z.object({ id: z.string(), deleted: z.literal(true) }))
+    .mutation(({ ctx, input }) => deleteUpload(ctx.tx, input.uploadId)),
 });

@@ -169,6 +169,20 @@ describe('backtests API with an engine worker', () => {
     const got = await admin.backtests.get.query({ id: created.id });
     expect(got.result!.ticks).toBeGreaterThan(0);
     expect(got.result!.ticks).toBeLessThanOrEqual(FIXTURE_TICKS);
+    expect((await admin.backtests.uploads.query({})).items.map((u) => u.id)).toContain(start.id);
+    // Not deleted while a queued backtest still needs it (a row of its own, no job: nobody runs it).
+    const [pending] = await t.owner<{ id: string }[]>`
+      insert into backtests (tenant_id, name, params, status)
+      values (${t.admin.deskId}, 'waiting', ${t.owner.json({ data: { kind: 'upload', uploadId: start.id } })}, 'queued')
+      returning id`;
+    const inUse = await failure(admin.backtests.uploadDelete.mutate({ uploadId: start.id }));
+    expect(inUse.data?.fields?.[0]?.path).toBe('uploadId');
+    await t.owner`update backtests set status = 'cancelled' where id = ${pending!.id}`;
+    expect(await admin.backtests.uploadDelete.mutate({ uploadId: start.id })).toEqual({
+      id: start.id,
+      deleted: true,
+    });
+    expect((await admin.backtests.uploads.query({})).items.map((u) => u.id)).not.toContain(start.id);
   });
 
   it('an upload whose bytes do not match the declared sha-256 is refused, naming sha256', async () => {
