@@ -72,6 +72,9 @@ function parseDetectors(text: string): { value: Record<string, number> } | { err
  */
 type CostEstimate = RouterOutputs['backtests']['estimate'];
 
+/** Dollars: cents from a dollar up, two significant digits below (a call costs fractions of a cent). */
+const usd = (x: number) => `$${x >= 1 ? x.toFixed(2) : Number(x.toPrecision(2)).toString()}`;
+
 export function BacktestForm(props: {
   submit: (spec: BacktestSpecInput) => Promise<unknown>;
   /** What the LLM decider would cost for this spec (`backtests.estimate`), asked before an LLM run. */
@@ -435,13 +438,13 @@ export function BacktestForm(props: {
         <ErrorAlert message={failure()} />
         <Show when={quote()}>
           {(q) => (
-            <div class="alert alert-info" role="status">
+            <div class="alert alert-info" role="status" aria-label="LLM cost estimate">
               {q().usd === null
-                ? `The LLM's cost cannot be bounded up front for this data (${q().basis}).`
-                : `The LLM decider is estimated at up to $${q().usd!.toFixed(2)}` +
+                ? `The LLM decider costs at most ${usd(q().usdPerSimulatedHour)} per simulated hour`
+                : `The LLM decider is estimated at up to ${usd(q().usd!)}` +
                   (q().maxCalls === null ? '' : ` for at most ${formatCount(q().maxCalls)} calls`) +
-                  (q().model ? ` to ${q().model}` : '') +
-                  ` (${q().basis}).`}
+                  (q().simulatedHours === null ? '' : ` over ${q().simulatedHours} simulated hours`)}
+              {q().model ? ` (${q().model}; ${q().basis}).` : ` (${q().basis}).`}
             </div>
           )}
         </Show>

@@ -191,6 +191,21 @@ describe('backtests and signal quality in Chromium against the real server', () 
     await page.getByText('No backtests on this desk yet').waitFor();
   });
 
+  test('an LLM run shows its estimated cost before it can be started', async () => {
+    await form().getByLabel('Capital').fill('');
+    await form().getByLabel('Decider').selectOption('openai');
+    await form().getByRole('button', { name: 'Estimate the LLM cost' }).click();
+    const estimate = form().getByRole('status', { name: 'LLM cost estimate' });
+    await estimate.waitFor();
+    expect(await estimate.textContent()).toMatch(/at most \$[\d.]+ per simulated hour/);
+    await form().getByRole('button', { name: 'Start with the LLM at this cost' }).waitFor();
+    // Any edit asks again; back to the rules, nothing was queued.
+    await form().getByLabel('Decider').selectOption('rules');
+    await form().getByRole('button', { name: 'Start backtest' }).waitFor();
+    expect(await estimate.count()).toBe(0);
+    await page.getByText('No backtests on this desk yet').waitFor();
+  });
+
   test('a simulation backtest runs with live progress, then shows metrics, charts and trades', async () => {
     await startSimulation('Sim, default fees', { seed: '7' });
     const detail = page.locator('section[data-backtest]');
