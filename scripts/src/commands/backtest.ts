@@ -182,23 +182,51 @@ function waitForEnd(ctx: CommandContext, client: AegisClient, id: string): Promi
   });
 }
 
+/** Waits this many times at most for the server's rate limit during one upload. */
+const MAX_RATE_WAITS = 60;
+let rateWaits = 0;
+
+/**
+ * A large file is more chunks than the server's mutation rate limit allows per minute: when it
+ * answers TOO_MANY_REQUESTS, wait the Retry-After it gives and send the same call again (a call
+ * refused by the limiter was not executed).
+ */
+async function withRateLimitRetry<T>(ctx: CommandContext, call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      const data = (err as { data?: { code?: string; details?: { retryAfterSeconds?: number } | null } })
+        .data;
+      const wait = data?.details?.retryAfterSeconds;
+      if (data?.code !== 'TOO_MANY_REQUESTS' || wait === undefined || ++rateWaits > MAX_RATE_WAITS) throw err;
+      ctx.warn(`rate limited by the server: waiting ${wait}s`);
+      await new Promise((r) => setTimeout(r, Math.max(1, wait) * 1000));
+    }
+  }
+}
+
 async function uploadFile(ctx: CommandContext, client: AegisClient, path: string, bytes: Buffer) {
   const scan = scanTickFile(bytes);
-  const started = await client.backtests.uploadStart.mutate({
-    name: basename(path).slice(0, 200),
-    format: scan.format,
-    sizeBytes: bytes.length,
-    sha256: scan.sha256,
-  });
+  const started = await withRateLimitRetry(ctx, () =>
+    client.backtests.uploadStart.mutate({
+      name: basename(path).slice(0, 200),
+      format: scan.format,
+      sizeBytes: bytes.length,
+      sha256: scan.sha256,
+    }),
+  );
   const chunk = started.maxChunkBytes;
   const chunks = Math.ceil(bytes.length / chunk);
   for (let seq = 0; seq < chunks; seq++) {
     const data = bytes.subarray(seq * chunk, (seq + 1) * chunk).toString('base64');
-    await client.backtests.uploadChunk.mutate({ uploadId: started.id, seq, data });
+    await withRateLimitRetry(ctx, () =>
+      client.backtests.uploadChunk.mutate({ uploadId: started.id, seq, data }),
+    );
     if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2Kuploading ${seq + 1}/${chunks}`);
   }
   if (process.stderr.isTTY) process.stderr.write('\n');
-  await client.backtests.uploadFinish.mutate({ uploadId: started.id });
+  await withRateLimitRetry(ctx, () => client.backtests.uploadFinish.mutate({ uploadId: started.id }));
   ctx.warn(
     `uploaded ${basename(path)} (${bytes.length.toLocaleString('en-US')} bytes, sha-256 ${scan.sha256.slice(0, 12)}…)`,
   );
@@ -272,7 +300,8 @@ export const backtestCommands: CommandGroup = {
             `LLM decider: up to $${cost.usd ?? `${cost.usdPerSimulatedHour}/simulated hour`} (${cost.basis})`,
           );
         }
-        const created = await client.backtests.create.mutate(spec);
+        // Refused by the limiter means not executed: sending it again cannot create two.
+        const created = await withRateLimitRetry(ctx, () => client.backtests.create.mutate(spec));
         ctx.warn(`backtest ${created.id} queued (${chosen.length} instrument(s))`);
         if (optBool(values, 'no-wait')) {
           if (ctx.out.json) ctx.out.data(created);

@@ -170,3 +170,31 @@ describe('aegis eval signals', () => {
     expect(JSON.parse(json.stdout)[0].evaluation).toEqual(evaluation);
   });
 });
+
+describe('aegis backtest run against a tight rate limit', () => {
+  let tight: TestServer;
+  let tightEnv: Record<string, string>;
+  beforeAll(async () => {
+    tight = await startTestServer({ env: { RATE_LIMIT_MUTATIONS: '3', RATE_LIMIT_WINDOW_SECONDS: '2' } });
+    const s = await signIn(tight.url, tight.admin.email, tight.admin.password);
+    const { key } = await s.client.keys.create.mutate({ name: 'cli', scopes: ['read', 'trade'] });
+    tightEnv = { AEGIS_URL: tight.url, AEGIS_API_KEY: key };
+  });
+  afterAll(async () => {
+    await tight?.close();
+  });
+
+  it('waits out TOO_MANY_REQUESTS and sends the same call again: the upload completes, one backtest is queued', async () => {
+    // uploadStart, 2 chunks, uploadFinish, create: 5 mutations against 3 per 2 s.
+    const run = await cli(
+      ['backtest', 'run', FIXTURE_PATH, '--instruments', 'SYN0000', '--no-wait', '--json'],
+      tightEnv,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('rate limited by the server: waiting');
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'queued' });
+    const rows = await tight.owner`select status from backtest_uploads`;
+    expect(rows.map((r) => r.status)).toEqual(['complete']);
+    expect(await tight.owner`select id from backtests`).toHaveLength(1);
+  });
+});
