@@ -45,6 +45,26 @@ export const FIT_GRID: ReadonlyArray<{
   { key: 'absorptionCooldownUs', pattern: 'absorption', values: [2e6, 5e6, 10e6, 20e6] },
 ];
 
+/**
+ * Where the search starts (hand-set values, before any fit), so that a rerun reproduces the
+ * committed fit exactly rather than starting from the defaults it produced.
+ */
+export const FIT_START: Partial<PatternParams> = Object.freeze({
+  warmupTicks: 200,
+  breakoutMinFlow: 0.6,
+  breakoutMinDepthImbalance: 0.85,
+  breakoutMaxDeviationZ: 2,
+  breakoutCooldownUs: 1_000_000,
+  meanReversionZ: 3.5,
+  meanReversionMinFlow: 0.5,
+  meanReversionMinBookLean: 0.3,
+  meanReversionCooldownUs: 10_000_000,
+  absorptionMinFlow: 0.6,
+  absorptionMinBookLean: 0.2,
+  absorptionMaxDeviationZ: 1,
+  absorptionCooldownUs: 10_000_000,
+});
+
 /** F-score weight: β < 1 favours precision. */
 export const F_BETA = 0.5;
 
