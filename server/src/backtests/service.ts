@@ -31,13 +31,27 @@ export const isTerminal = (s: BacktestStatus) => TERMINAL.includes(s);
 
 type BacktestRow = typeof backtests.$inferSelect;
 
+/** A row whose stored spec no longer parses (written under an older contract): not shown. */
+const specOf = (row: BacktestRow) => backtestSpecSchema.safeParse(row.params);
+
 export function toBacktestView(row: BacktestRow): BacktestView {
   const progress = row.progress == null ? null : backtestProgressSchema.safeParse(row.progress);
+  const spec = specOf(row);
+  if (!spec.success) {
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `id: backtest ${row.id} was stored under an older spec format`,
+      {
+        field: 'id',
+        reason: 'stale_spec',
+      },
+    );
+  }
   return {
     id: row.id,
     name: row.name,
     status: row.status,
-    spec: backtestSpecSchema.parse(row.params),
+    spec: spec.data,
     progress: progress?.success ? progress.data : null,
     error: row.error,
     createdAt: row.createdAt.toISOString(),
@@ -155,7 +169,8 @@ export async function listBacktests(
   const page = rows.slice(0, input.limit);
   const last = page[page.length - 1];
   return {
-    items: page.map(toBacktestView),
+    // One unreadable row must not hide the desk's other backtests.
+    items: page.filter((r) => specOf(r).success).map(toBacktestView),
     nextCursor: rows.length > input.limit && last ? `${last.createdAt.toISOString()}_${last.id}` : null,
   };
 }

@@ -175,6 +175,10 @@ describe('backtests API with an engine worker', () => {
       insert into backtests (tenant_id, name, params, status)
       values (${t.admin.deskId}, 'waiting', ${t.owner.json({ data: { kind: 'upload', uploadId: start.id } })}, 'queued')
       returning id`;
+    // Its stored spec is not a whole spec: the desk's list still answers, without it.
+    const listed = await admin.backtests.list.query({});
+    expect(listed.items.map((b) => b.id)).toContain(created.id);
+    expect(listed.items.map((b) => b.id)).not.toContain(pending!.id);
     const inUse = await failure(admin.backtests.uploadDelete.mutate({ uploadId: start.id }));
     expect(inUse.data?.fields?.[0]?.path).toBe('uploadId');
     await t.owner`update backtests set status = 'cancelled' where id = ${pending!.id}`;
