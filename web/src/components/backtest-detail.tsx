@@ -174,9 +174,15 @@ export function BacktestDetail(props: { id: string; canRun: boolean; onChanged: 
     queueMicrotask(() => document.getElementById('bt-run-title')?.scrollIntoView({ block: 'start' }));
   });
 
+  /**
+   * The live stream's status while the run is active; a terminal status read from the row wins
+   * (a refetch can see the end before the stream does, and then the stream is closed).
+   */
   const status = (): BacktestStatus | undefined => {
     const s = run.state();
-    return live()?.status ?? (s.status === 'ready' ? s.data.status : undefined);
+    const row = s.status === 'ready' ? s.data.status : undefined;
+    if (row && !ACTIVE.has(row)) return row;
+    return live()?.status ?? row;
   };
 
   // While the run is queued or running, follow its progress; at its end, load the result.

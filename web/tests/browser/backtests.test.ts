@@ -10,7 +10,7 @@ import { signalEvaluationSchema } from '@aegis/shared/schemas/signal-quality';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
 import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
 import { openConsolePage } from './chromium.ts';
@@ -88,6 +88,22 @@ beforeAll(async () => {
   ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
 });
 
+// A failed step leaves what the page and the database showed, for the log and the reviewer.
+beforeEach((context) => {
+  onTestFailed(async () => {
+    const name = context.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+    await page?.screenshot({ path: path.join(SHOTS, `FAILED-${name}.png`) }).catch(() => {});
+    const main = await page
+      ?.locator('main')
+      .textContent()
+      .catch(() => null);
+    writeFileSync(
+      path.join(SHOTS, `FAILED-${name}.txt`),
+      `url ${page?.url()}\nrows ${await backtestRows().catch((e) => String(e))}\nmain ${main}\n`,
+    );
+  });
+});
+
 afterAll(async () => {
   if (web) writeFileSync(path.join(SHOTS, 'backtests-web-server.log'), web.output());
   await context?.close();
@@ -154,7 +170,9 @@ const SIM_TICKS = '600000';
 describe('backtests and signal quality in Chromium against the real server', () => {
   test('the desk admin signs in and opens Backtests', async () => {
     const admin = server.firstAdmin;
-    await page.goto('/login');
+    // Hydrated before typing: a click on the server-rendered form before the console's script
+    // has taken it over would submit it natively.
+    await page.goto('/login', { waitUntil: 'networkidle' });
     await page.getByLabel('Email').fill(admin.email);
     await page.getByLabel('Password').fill(admin.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
