@@ -93,7 +93,7 @@ export default function ChangePassword() {
         )}
       </Show>
       <Show when={!changed()}>
-        <form class="auth-form" onSubmit={onSubmit}>
+        <form class="auth-form" method="post" onSubmit={onSubmit}>
           <ErrorAlert message={error()} />
           <div class="field">
             <label for="currentPassword">{required() ? 'One-time password' : 'Current password'}</label>

@@ -52,7 +52,12 @@ export default function Login() {
   return (
     <AuthCard title="Sign in" lede="Aegis trading console">
       <Title>Sign in · Aegis</Title>
-      <form class="auth-form" onSubmit={onSubmit} aria-describedby={error() ? 'login-error' : undefined}>
+      <form
+        class="auth-form"
+        method="post"
+        onSubmit={onSubmit}
+        aria-describedby={error() ? 'login-error' : undefined}
+      >
         <Show when={params.signedOut && !error()}>
           <div class="alert alert-info" role="status">
             You have been signed out.
