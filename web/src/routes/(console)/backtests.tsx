@@ -22,9 +22,9 @@ export default function BacktestsPage() {
   const session = useSession();
   const [params, setParams] = useSearchParams<{ run?: string; compare?: string }>();
   const canRun = () => ['admin', 'trader'].includes(session.me()?.activeDesk?.role ?? '');
-  // Poll faster while something is queued or running (the opened run has its own live stream).
+  // The list refreshes every 5 s (statuses, progress of running ones); the opened run streams live.
   const runs = createQuery(async () => (await trpc.backtests.list.query({ limit: 100 })).items, {
-    pollMs: 3_000,
+    pollMs: 5_000,
   });
   const [picked, setPicked] = createSignal<readonly string[]>([]);
 
