@@ -29,7 +29,7 @@ import { venuePrices } from '../../../server/tests/integration/venue-price-fixtu
  */
 const log = createLogger({ name: 'orderflow-isolation', level: 'silent' });
 const SYMBOL = 'FLOWX-USD';
-const RUN = 100; // > the detectors' 64-tick warm-up and 30-price band
+const RUN = 100; // > the detectors' warm-up (20 ticks here) and momentum window
 
 let t: TestServer;
 let engineBus: RedisBus;
@@ -88,6 +88,10 @@ beforeAll(async () => {
     ENGINE_WORKERS: '1',
     ENGINE_WRITER_FLUSH_MS: '20',
     ENGINE_SIGNAL_MIN_SCORE: '0',
+    // A short warm-up, so a 100-trade run can produce a candidate: the fitted default (200 ticks)
+    // would keep the control below silent too. Same settings for desk A's run, so its silence
+    // is still the isolation.
+    ENGINE_PATTERN_PARAMS: JSON.stringify({ warmupTicks: 20 }),
     ENGINE_EXECUTION_PROVIDER: 'cpu',
     LOG_LEVEL: 'silent',
   });
