@@ -99,7 +99,7 @@ beforeEach((context) => {
       .catch(() => null);
     writeFileSync(
       path.join(SHOTS, `FAILED-${name}.txt`),
-      `url ${page?.url()}\nrows ${await backtestRows().catch((e) => String(e))}\nmain ${main}\n`,
+      `url ${page?.url()}\nrows ${await backtestRows().catch((e) => String(e))}\nmain ${main}\npage errors ${JSON.stringify(pageErrors)}\n`,
     );
   });
 });
