@@ -175,16 +175,14 @@ describe('order state machine: restatements (properties)', () => {
   const restateArb = fc
     .integer({ min: 0, max: 800 })
     .map((n): OrderEvent => ({ type: 'OrderRestated', quantity: (n / 100).toFixed(2) }));
-  const fillArb = fc
-    .integer({ min: 1, max: 300 })
-    .map(
-      (n): OrderEvent => ({
-        type: 'OrderFilled',
-        executionId: 'x',
-        quantity: (n / 100).toFixed(2),
-        price: '10',
-      }),
-    );
+  const fillArb = fc.integer({ min: 1, max: 300 }).map(
+    (n): OrderEvent => ({
+      type: 'OrderFilled',
+      executionId: 'x',
+      quantity: (n / 100).toFixed(2),
+      price: '10',
+    }),
+  );
   const evArb: fc.Arbitrary<OrderEvent> = fc.oneof(
     fc.constant<OrderEvent>({ type: 'OrderAccepted' }),
     fc.constant<OrderEvent>({ type: 'OrderCancelRequested' }),
