@@ -1,4 +1,3 @@
-import type { TickRecord } from '../feeds/tick.ts';
 import { detectPatterns } from '../patterns/detectors.ts';
 import { TICK, usHi, usLo } from '../ring/layout.ts';
 import type { Coefficients } from './params.ts';
@@ -33,27 +32,6 @@ export class FeatureStepper {
   }
 
   /**
-   * `apply` for a tick held in a TickRecord (feeds/tick.ts): the numbers stay in the object. A
-   * call passing ten doubles to a function too big to inline boxes them (a heap allocation per
-   * tick; ~95 young-generation GCs per 10 M ticks in the backtest bench); an object does not.
-   */
-  applyTick(sym: number, t: TickRecord): number {
-    const rec = this.record;
-    rec.u32[TICK.u32.symbolId] = sym;
-    rec.u32[TICK.u32.tsEventHi] = usHi(t.tsEventUs);
-    rec.u32[TICK.u32.tsEventLo] = usLo(t.tsEventUs);
-    rec.u8[TICK.u8.kind] = t.kind;
-    rec.i8[TICK.i8.aggressor] = t.aggressor;
-    rec.f64[TICK.f64.price] = t.price;
-    rec.f64[TICK.f64.size] = t.size;
-    rec.f64[TICK.f64.bid] = t.bid;
-    rec.f64[TICK.f64.ask] = t.ask;
-    rec.f64[TICK.f64.bidSize] = t.bidSize;
-    rec.f64[TICK.f64.askSize] = t.askSize;
-    return this.#applyRecord(sym, t.kind);
-  }
-
-  /**
    * Apply one tick to `sym`. Returns the detection (patterns/detectors.ts: 0 = none, else decode
    * with detectionPattern / detectionDirection); the features after the tick are then
    * `state.snapshot(sym, out)` and its price `state.get(sym, F.LAST_PRICE)`.
@@ -70,6 +48,13 @@ export class FeatureStepper {
     bidSize: number,
     askSize: number,
   ): number {
+    const state = this.state;
+    const f64 = state.f64;
+    const block = sym * STATE_STRIDE;
+    const half = state.active(sym);
+    const cur = block + HALF0 + half * STATE_WORDS;
+    const nxt = block + HALF0 + (1 - half) * STATE_WORDS;
+    const hist = block + PRICES_OFFSET;
     const rec = this.record;
     rec.u32[TICK.u32.symbolId] = sym;
     rec.u32[TICK.u32.tsEventHi] = usHi(tsUs);
@@ -82,19 +67,7 @@ export class FeatureStepper {
     rec.f64[TICK.f64.ask] = ask;
     rec.f64[TICK.f64.bidSize] = bidSize;
     rec.f64[TICK.f64.askSize] = askSize;
-    return this.#applyRecord(sym, kind);
-  }
-
-  /** The tick in `record` through the production math and detectors, committed like a worker. */
-  #applyRecord(sym: number, kind: number): number {
-    const state = this.state;
-    const f64 = state.f64;
-    const block = sym * STATE_STRIDE;
-    const half = state.active(sym);
-    const cur = block + HALF0 + half * STATE_WORDS;
-    const nxt = block + HALF0 + (1 - half) * STATE_WORDS;
-    const hist = block + PRICES_OFFSET;
-    computeTick(f64, hist, cur, nxt, this.record, 0, this.k);
+    computeTick(f64, hist, cur, nxt, rec, 0, this.k);
     f64[nxt + F.APPLIED_END] = ++this.position;
     const detection = detectPatterns(f64, hist, cur, nxt, kind, this.k);
     state.flip(sym, 1 - half);
