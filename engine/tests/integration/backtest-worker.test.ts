@@ -162,14 +162,19 @@ describe('backtest workers', () => {
       });
       child.once('exit', (code) => reject(new Error(`worker process exited (${code})`)));
     });
-    const { backtestId, jobId, spec } = await insertBacktest(sim(300_000, 'crash'));
+    // Long enough (seconds, not the ~0.1 s a small run takes) for the checks below to see it running.
+    const { backtestId, jobId, spec } = await insertBacktest(sim(5_000_000, 'crash'));
     // Mid-run in the doomed process: it holds the lease and has reported progress.
-    await vi.waitFor(async () => {
-      const [job, bt] = [await jobRow(jobId), await backtestRow(backtestId)];
-      expect(job.locked_by).toBe('doomed-backtest-0');
-      expect(bt.progress?.ticks ?? 0).toBeGreaterThan(0);
-    }, WAIT);
-    child.kill('SIGKILL');
+    try {
+      await vi.waitFor(async () => {
+        const [job, bt] = [await jobRow(jobId), await backtestRow(backtestId)];
+        expect(job.locked_by).toBe('doomed-backtest-0');
+        expect(bt.progress?.ticks ?? 0).toBeGreaterThan(0);
+      }, WAIT);
+    } finally {
+      // Whatever happened, the doomed process must not live on to take later tests' jobs.
+      child.kill('SIGKILL');
+    }
     await new Promise((r) => child.once('exit', r));
     expect((await backtestRow(backtestId)).status).toBe('running');
 
@@ -211,7 +216,7 @@ describe('backtest workers', () => {
   it('a stopping worker gives its job back (not an attempt) and the next worker finishes it', async () => {
     for (const h of running.splice(0)) await h.stop();
     const first = await startWorkers('leaving', { sweepEveryMs: 60_000 });
-    const { backtestId, jobId } = await insertBacktest(sim(400_000, 'handover'));
+    const { backtestId, jobId } = await insertBacktest(sim(5_000_000, 'handover'));
     await vi.waitFor(
       async () => expect((await backtestRow(backtestId)).progress?.ticks ?? 0).toBeGreaterThan(0),
       WAIT,
