@@ -10,6 +10,10 @@ function simClock(iso: string | null): string {
   return m ? `${m[1]} ${m[2]}` : iso;
 }
 
+/** A fraction a <progress> accepts: finite, in [0, 1] (anything else throws in the browser). */
+const finiteFraction = (f: number | undefined): number =>
+  f !== undefined && Number.isFinite(f) ? Math.min(1, Math.max(0, f)) : 0;
+
 /**
  * A running backtest's progress as its worker reports it (about twice a second): a progress bar
  * (determinate when the total is known), ticks, simulated clock, throughput, ETA and the counts
@@ -22,13 +26,27 @@ export function BacktestProgressBar(props: { progress: Progress | null; status: 
     <div class="bt-progress" data-status={props.status}>
       <div class="bt-progress-head">
         <span class="bt-progress-pct mono">{props.status === 'queued' ? 'queued' : percent()}</span>
-        <progress
-          class="bt-bar"
-          max={1}
-          value={props.status === 'queued' ? undefined : (p()?.fraction ?? 0)}
-          aria-label="Backtest progress"
-          aria-valuetext={props.status === 'queued' ? 'Queued, waiting for a worker' : `${percent()} done`}
-        />
+        {/* Queued: an indeterminate bar, which has no value at all. Setting a <progress>'s value
+            property to undefined (NaN) throws, and the page's error boundary took the view down. */}
+        <Show
+          when={props.status !== 'queued'}
+          fallback={
+            <progress
+              class="bt-bar"
+              max={1}
+              aria-label="Backtest progress"
+              aria-valuetext="Queued, waiting for a worker"
+            />
+          }
+        >
+          <progress
+            class="bt-bar"
+            max={1}
+            value={finiteFraction(p()?.fraction)}
+            aria-label="Backtest progress"
+            aria-valuetext={`${percent()} done`}
+          />
+        </Show>
         <span class="bt-progress-eta mono" title="Estimated time to completion">
           ETA {formatDuration(p()?.etaSeconds)}
         </span>

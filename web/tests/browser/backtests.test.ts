@@ -37,6 +37,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let pageErrors: string[];
+const consoleErrors: string[] = [];
 let olderModel: string;
 const ACTIVE_MODEL = 'gbt-2026-12-03-b';
 const HARNESS_RESULT = path.resolve(import.meta.dirname, '../../../engine/eval/results/signals-test.json');
@@ -86,6 +87,11 @@ beforeAll(async () => {
   server = await startAegisServer({ database, publicOrigin: `http://127.0.0.1:${webPort}`, bus });
   web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
   ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
+  // The console's error boundary catches a component's exception (no page error): keep the
+  // browser's console errors for the failure notes.
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
 });
 
 // A failed step leaves what the page and the database showed, for the log and the reviewer.
@@ -99,7 +105,7 @@ beforeEach((context) => {
       .catch(() => null);
     writeFileSync(
       path.join(SHOTS, `FAILED-${name}.txt`),
-      `url ${page?.url()}\nrows ${await backtestRows().catch((e) => String(e))}\nmain ${main}\npage errors ${JSON.stringify(pageErrors)}\n`,
+      `url ${page?.url()}\nrows ${await backtestRows().catch((e) => String(e))}\nmain ${main}\npage errors ${JSON.stringify(pageErrors)}\nconsole errors ${JSON.stringify(consoleErrors)}\n`,
     );
   });
 });
