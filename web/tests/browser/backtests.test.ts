@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
 import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { openConsolePage } from './chromium.ts';
+import { openConsolePage, signInFirstTime } from './chromium.ts';
 import { fixtureEvaluation } from './research-fixtures.ts';
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
@@ -175,19 +175,7 @@ const SIM_TICKS = '600000';
 
 describe('backtests and signal quality in Chromium against the real server', () => {
   test('the desk admin signs in and opens Backtests', async () => {
-    const admin = server.firstAdmin;
-    // Hydrated before typing: a click on the server-rendered form before the console's script
-    // has taken it over would submit it natively.
-    await page.goto('/login', { waitUntil: 'networkidle' });
-    await page.getByLabel('Email').fill(admin.email);
-    await page.getByLabel('Password').fill(admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/change-password');
-    await page.getByLabel('One-time password').fill(admin.password);
-    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
-    await page.getByLabel('Repeat new password').fill(NEW_PASSWORD);
-    await page.getByRole('button', { name: 'Save password' }).click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/');
+    await signInFirstTime(page, server.firstAdmin, NEW_PASSWORD);
 
     await page
       .getByRole('navigation', { name: 'Console sections' })

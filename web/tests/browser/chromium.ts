@@ -1,4 +1,5 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -38,4 +39,27 @@ export async function openConsolePage(baseURL: string): Promise<ConsolePage> {
       pageErrors.push(message.text());
   });
   return { browser, context, page, pageErrors };
+}
+
+/**
+ * The first admin's first sign-in: the one-time password, then the forced change to
+ * `newPassword`, ending on the overview. Waits for the login page to hydrate before typing: a
+ * click on the server-rendered form before the console's script has taken it over would submit
+ * it natively.
+ */
+export async function signInFirstTime(
+  page: Page,
+  admin: { readonly email: string; readonly password: string },
+  newPassword: string,
+): Promise<void> {
+  await page.goto('/login', { waitUntil: 'networkidle' });
+  await page.getByLabel('Email').fill(admin.email);
+  await page.getByLabel('Password').fill(admin.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect.poll(() => new URL(page.url()).pathname).toBe('/change-password');
+  await page.getByLabel('One-time password').fill(admin.password);
+  await page.getByLabel('New password', { exact: true }).fill(newPassword);
+  await page.getByLabel('Repeat new password').fill(newPassword);
+  await page.getByRole('button', { name: 'Save password' }).click();
+  await expect.poll(() => new URL(page.url()).pathname).toBe('/');
 }

@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { openConsolePage } from './chromium.ts';
+import { openConsolePage, signInFirstTime } from './chromium.ts';
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
@@ -52,17 +52,7 @@ const cell = (panel: Locator, field: string, n: number) =>
 
 describe('risk limits editor in Chromium against the real server', () => {
   test('the desk admin signs in and sees every limit at its platform default', async () => {
-    const admin = server.firstAdmin;
-    await page.goto('/login');
-    await page.getByLabel('Email').fill(admin.email);
-    await page.getByLabel('Password').fill(admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/change-password');
-    await page.getByLabel('One-time password').fill(admin.password);
-    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
-    await page.getByLabel('Repeat new password').fill(NEW_PASSWORD);
-    await page.getByRole('button', { name: 'Save password' }).click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/');
+    await signInFirstTime(page, server.firstAdmin, NEW_PASSWORD);
 
     await page
       .getByRole('navigation', { name: 'Console sections' })

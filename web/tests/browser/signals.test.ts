@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { openConsolePage } from './chromium.ts';
+import { openConsolePage, signInFirstTime } from './chromium.ts';
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
@@ -110,17 +110,7 @@ afterAll(async () => {
 
 describe('signals and the global halt in Chromium against the real server', () => {
   test('the platform admin signs in (one-time password, then a new one)', async () => {
-    const admin = server.firstAdmin;
-    await page.goto('/login');
-    await page.getByLabel('Email').fill(admin.email);
-    await page.getByLabel('Password').fill(admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/change-password');
-    await page.getByLabel('One-time password').fill(admin.password);
-    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
-    await page.getByLabel('Repeat new password').fill(NEW_PASSWORD);
-    await page.getByRole('button', { name: 'Save password' }).click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/');
+    await signInFirstTime(page, server.firstAdmin, NEW_PASSWORD);
     await expect.poll(() => page.locator('.status-pill').textContent()).toBe('Trading live');
   });
 
