@@ -14,6 +14,7 @@ import { type BracketRole, bracketActions, oppositeSide } from '@aegis/shared/or
 import type { QuoteBook, QuoteBookEvent, TopOfBook } from './quote-book.ts';
 import {
   type BracketLink,
+  type BrokerAccount,
   type BrokerAdapter,
   type BrokerCapabilities,
   BrokerError,
@@ -288,6 +289,31 @@ export class PaperBroker implements BrokerAdapter {
 
   get cash(): string {
     return decStr(this.#cash);
+  }
+
+  /**
+   * Cash plus positions at the mid (last trade, else average cost) times the multiplier. Buying
+   * power is cash: the paper account is a cash account (no margin).
+   */
+  async getAccount(): Promise<BrokerAccount> {
+    let equity = this.#cash;
+    for (const p of this.#positions.values()) {
+      const b = this.#o.quotes.get(p.symbol);
+      const mark = b?.bid && b.ask ? b.bid.plus(b.ask).div(2) : (b?.last ?? dec(p.avgCost));
+      equity = equity.plus(
+        dec(p.quantity)
+          .times(mark)
+          .times(dec(this.#o.multiplierOf(p.symbol))),
+      );
+    }
+    return {
+      accountId: this.#o.accountId,
+      currency: 'USD',
+      cash: decStr(this.#cash),
+      buyingPower: decStr(this.#cash.gt(ZERO) ? this.#cash : ZERO),
+      equity: decStr(equity),
+      brokerStatus: 'ACTIVE',
+    };
   }
 
   snapshot(): PaperAccountSnapshot {

@@ -157,22 +157,109 @@ export interface BrokerAdapter {
   listPositions(): Promise<BrokerPosition[]>;
   /** Subscribes to execution reports; returns the unsubscribe function. */
   onExecutionReport(listener: ExecutionReportListener): () => void;
+  /** Balances and buying power of the account this adapter trades. */
+  getAccount(): Promise<BrokerAccount>;
+  /**
+   * Opens streams (fills, order updates) where the broker has them. Idempotent. Reconnects on
+   * its own; after a reconnect the adapter calls `onReconnect` listeners so the dispatcher
+   * reconciles (missed reports are re-fetched by client order id).
+   */
+  connect?(): Promise<void>;
+  onReconnect?(listener: () => void): () => void;
+  /** Closes streams and timers. */
+  close(): void;
 }
 
-/** Adapter failures carry a string code like every other error crossing a boundary. */
+/** One broker account's balances (decimal strings, the account's currency). */
+export interface BrokerAccount {
+  readonly accountId: string;
+  readonly currency: string;
+  readonly cash: string;
+  readonly buyingPower: string;
+  readonly equity: string;
+  /** The broker's own status word, verbatim (`ACTIVE` …); null when it has none. */
+  readonly brokerStatus: string | null;
+}
+
+/**
+ * Adapter failures: one structured error for every broker (shared/src/schemas/broker.ts
+ * `BrokerErrorDetails` is what reaches the client). `retryable`: the same call may succeed later
+ * (timeouts, 429, 5xx, a dropped connection); reads are retried, order placement never blindly
+ * (the outbox looks the order up by client order id first).
+ */
 export const BrokerErrorCode = {
   TIMEOUT: 'BROKER_TIMEOUT',
   UNAVAILABLE: 'BROKER_UNAVAILABLE',
   REJECTED: 'BROKER_REJECTED',
   NOT_FOUND: 'BROKER_NOT_FOUND',
+  RATE_LIMITED: 'BROKER_RATE_LIMITED',
+  /** The credentials were refused (401/403, `invalid_grant`): the connection needs relinking. */
+  AUTH: 'BROKER_AUTH',
+  /** A gateway session lapsed (IBKR): the user re-authenticates at the gateway. */
+  REAUTH_REQUIRED: 'BROKER_REAUTH_REQUIRED',
+  /** The request was malformed or refused as invalid before reaching an order book. */
+  INVALID_REQUEST: 'BROKER_INVALID_REQUEST',
+  /** The per-connection circuit breaker is open: no call was made. */
+  CIRCUIT_OPEN: 'BROKER_CIRCUIT_OPEN',
+  /** The broker answered something its documentation does not allow (schema mismatch). */
+  PROTOCOL: 'BROKER_PROTOCOL',
 } as const;
 export type BrokerErrorCode = (typeof BrokerErrorCode)[keyof typeof BrokerErrorCode];
 
+const RETRYABLE_CODES: ReadonlySet<BrokerErrorCode> = new Set([
+  BrokerErrorCode.TIMEOUT,
+  BrokerErrorCode.UNAVAILABLE,
+  BrokerErrorCode.RATE_LIMITED,
+  BrokerErrorCode.CIRCUIT_OPEN,
+]);
+
+export interface BrokerErrorInit {
+  /** The adapter call (`placeOrder`, `getAccount` …). */
+  readonly operation?: string;
+  /** The adapter's name (`alpaca`, `ccxt:binance` …). */
+  readonly broker?: string;
+  /** Default: by code (timeouts, unavailability, rate limits). */
+  readonly retryable?: boolean;
+  /** Safe facts only (HTTP status, the broker's own error code, retry-after): never a secret. */
+  readonly context?: Record<string, unknown>;
+  readonly cause?: unknown;
+}
+
 export class BrokerError extends Error {
+  readonly type = 'broker_error' as const;
   readonly code: BrokerErrorCode;
-  constructor(code: BrokerErrorCode, message: string) {
-    super(message);
+  readonly operation: string;
+  readonly broker: string;
+  readonly retryable: boolean;
+  readonly context: Record<string, unknown>;
+  constructor(code: BrokerErrorCode, message: string, init: BrokerErrorInit = {}) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'BrokerError';
     this.code = code;
+    this.operation = init.operation ?? 'unknown';
+    this.broker = init.broker ?? 'unknown';
+    this.retryable = init.retryable ?? RETRYABLE_CODES.has(code);
+    this.context = init.context ?? {};
+  }
+
+  /** The client-facing shape (BrokerErrorDetails). */
+  toDetails(): {
+    type: 'broker_error';
+    operation: string;
+    broker: string;
+    code: string;
+    message: string;
+    retryable: boolean;
+    context: Record<string, unknown>;
+  } {
+    return {
+      type: this.type,
+      operation: this.operation,
+      broker: this.broker,
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      context: this.context,
+    };
   }
 }

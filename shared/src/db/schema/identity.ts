@@ -7,6 +7,7 @@ import {
   index,
   inet,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   text,
@@ -115,7 +116,26 @@ export const apiKeys = pgTable(
   (t) => [index('api_keys_tenant_idx').on(t.tenantId, t.userId)],
 );
 
-/** OAuth 2.0 authorization-code + PKCE transactions in flight (state and verifier, encrypted). */
+export const BROKER_ENVIRONMENTS = ['paper', 'live'] as const;
+export const BROKER_LINK_KINDS = ['oauth', 'client_credentials', 'api_key', 'gateway'] as const;
+export const BROKER_CONNECTION_STATUSES = [
+  /** Linked and usable. */
+  'active',
+  /** The provider refused the refresh token (`invalid_grant`): trading halted until relinked. */
+  'needs_relink',
+  /** A gateway session lapsed (IBKR Client Portal): the user re-authenticates at the gateway. */
+  'reauth_required',
+  /** Unlinked: tokens deleted (revoked at the provider where it can). Kept for its orders. */
+  'revoked',
+  /** Failing (circuit open, account closed); `status_reason` says why. */
+  'error',
+] as const;
+
+/**
+ * OAuth 2.0 authorization-code + PKCE transactions in flight (server/src/auth/oauth/). The state
+ * is stored only as its SHA-256; the code verifier encrypted (token-crypto, AAD = desk and
+ * transaction id). Bound to the session that started it, single use (`consumed_at`), 10 minutes.
+ */
 export const oauthTransactions = pgTable(
   'oauth_transactions',
   {
@@ -124,10 +144,17 @@ export const oauthTransactions = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
+    /** The session that started the link; the callback must come back on the same one. */
+    sessionId: text('session_id').notNull(),
     provider: text('provider').notNull(),
+    /** A desk-configured generic provider (oauth_providers), when `provider` is `oauth:<slug>`. */
+    providerConfigId: uuid('provider_config_id'),
+    environment: text('environment', { enum: BROKER_ENVIRONMENTS }).notNull().default('paper'),
     stateHash: text('state_hash').notNull().unique(),
     codeVerifierEnc: text('code_verifier_enc').notNull(),
     redirectUri: text('redirect_uri').notNull(),
+    /** Connection being re-linked (relink keeps the connection id and its orders). */
+    relinkConnectionId: uuid('relink_connection_id'),
     createdAt: createdAt(),
     expiresAt: tstz('expires_at').notNull(),
     consumedAt: tstz('consumed_at'),
@@ -135,28 +162,95 @@ export const oauthTransactions = pgTable(
   (t) => [index('oauth_transactions_tenant_idx').on(t.tenantId)],
 );
 
-/** A desk's linked broker account; tokens encrypted at rest (AES-GCM, key from config). */
+/**
+ * A desk's linked broker account. Secrets (access and refresh tokens, API keys) are encrypted
+ * with AES-256-GCM (server/src/auth/oauth/token-crypto.ts: key id stored with the ciphertext,
+ * desk and connection id as associated data). A connection is never deleted while orders point
+ * at it: unlinking deletes the secrets and marks it `revoked`.
+ */
 export const brokerConnections = pgTable(
   'broker_connections',
   {
     id: pkId(),
     tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    /** `alpaca`, `coinbase`, `ibkr`, `ccxt:<exchange>` or `oauth:<slug>` (shared/src/schemas/broker.ts). */
     provider: text('provider').notNull(),
+    providerConfigId: uuid('provider_config_id'),
+    /** The broker's account id this connection trades (its first account when it has several). */
     accountRef: text('account_ref').notNull(),
-    status: text('status', { enum: ['active', 'expired', 'revoked', 'error'] })
-      .notNull()
-      .default('active'),
+    /** Every account id the grant reaches. */
+    accountIds: text('account_ids').array().notNull().default(sql`'{}'::text[]`),
+    label: text('label').notNull().default(''),
+    environment: text('environment', { enum: BROKER_ENVIRONMENTS }).notNull().default('paper'),
+    linkKind: text('link_kind', { enum: BROKER_LINK_KINDS }).notNull().default('oauth'),
+    status: text('status', { enum: BROKER_CONNECTION_STATUSES }).notNull().default('active'),
+    statusReason: text('status_reason'),
     accessTokenEnc: text('access_token_enc'),
     refreshTokenEnc: text('refresh_token_enc'),
+    /** API-key links: the key material as encrypted JSON. */
+    credentialsEnc: text('credentials_enc'),
     tokenExpiresAt: tstz('token_expires_at'),
+    tokenRefreshedAt: tstz('token_refreshed_at'),
     scopes: text('scopes').array(),
+    /** Last balances read from the broker (BrokerAccountView), for listings without a broker call. */
+    accountSnapshot: jsonb('account_snapshot'),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     lastSyncAt: tstz('last_sync_at'),
+    revokedAt: tstz('revoked_at'),
   },
   (t) => [uniqueIndex('broker_connections_account_key').on(t.tenantId, t.provider, t.accountRef)],
 );
+
+/**
+ * A desk's generic OAuth 2.0 broker, configured entirely by settings (no code): endpoints,
+ * scopes, client authentication, grant, and which adapter protocol its trading API speaks.
+ */
+export const oauthProviders = pgTable(
+  'oauth_providers',
+  {
+    id: pkId(),
+    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    issuer: text('issuer'),
+    authorizationUrl: text('authorization_url'),
+    tokenUrl: text('token_url').notNull(),
+    revocationUrl: text('revocation_url'),
+    scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
+    clientId: text('client_id').notNull(),
+    clientSecretEnc: text('client_secret_enc'),
+    clientAuth: text('client_auth', {
+      enum: ['client_secret_basic', 'client_secret_post', 'none'],
+    })
+      .notNull()
+      .default('client_secret_basic'),
+    grantType: text('grant_type', { enum: ['authorization_code', 'client_credentials'] })
+      .notNull()
+      .default('authorization_code'),
+    /** The trading API's base URL and the adapter protocol it speaks (server/src/brokers/factory.ts). */
+    apiBaseUrl: text('api_base_url').notNull(),
+    apiProtocol: text('api_protocol').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('oauth_providers_slug_key').on(t.tenantId, t.slug)],
+);
+
+/**
+ * Leases of the execution dispatchers (server/src/execution/): one holder per resource
+ * (`paper:<desk>` or `connection:<id>`) at a time, taken over when `expires_at` passes. The
+ * fencing token grows on every takeover, so a stale holder's writes can be refused. Platform-wide
+ * (no tenant): every server process competes for the same rows.
+ */
+export const executionLeases = pgTable('execution_leases', {
+  resource: text('resource').primaryKey(),
+  holder: text('holder').notNull(),
+  fencingToken: bigint('fencing_token', { mode: 'number' }).notNull().default(1),
+  acquiredAt: tstz('acquired_at').notNull().defaultNow(),
+  expiresAt: tstz('expires_at').notNull(),
+});
 
 /**
  * Tamper-evident audit trail: append-only (the app role may only INSERT and SELECT), each row
