@@ -4,7 +4,7 @@ import { sessionState } from '@aegis/shared/risk/calendars';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, ne } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
-import type { ExecutionReport } from '../brokers/types.ts';
+import type { BrokerAccount, ExecutionReport } from '../brokers/types.ts';
 import { BrokerRegistry } from './broker-registry.ts';
 import { type HaltMessage, KillSwitch, parseHaltMessage } from './kill-switch.ts';
 import { OutboxDispatcher } from './outbox.ts';
@@ -162,6 +162,15 @@ export class ExecutionRuntime {
       );
     }
     return result;
+  }
+
+  /**
+   * Balances of the desk's paper account (`connectionId` null) or of one linked connection.
+   * Interim: the paper account only; linked connections arrive with the dispatcher leases.
+   */
+  async brokerAccount(tenantId: string, connectionId: string | null): Promise<BrokerAccount> {
+    if (connectionId === null) return (await this.brokers.paper(tenantId)).getAccount();
+    throw new Error('linked connection accounts are not wired yet');
   }
 
   /** Local listeners for halt messages from any process (subscriptions, engine bridge). */
