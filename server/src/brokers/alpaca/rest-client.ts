@@ -1,0 +1,172 @@
+import type { z } from 'zod';
+import type { ConnectionContext } from '../connection.ts';
+import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
+import { BrokerError, BrokerErrorCode } from '../types.ts';
+import { alpacaErrorBody } from './schemas.ts';
+
+/**
+ * A small typed client for Alpaca's Trading API v2 over fetch. Every call goes through the
+ * connection's call policy (timeout with an AbortSignal, read retries, circuit breaker); every
+ * body is parsed with its zod schema (BROKER_PROTOCOL on mismatch); every HTTP failure becomes a
+ * BrokerError with Alpaca's own error code and message in its context.
+ *
+ * Auth: an `oauth` link sends `Authorization: Bearer <token>` and, on a 401, forces one refresh
+ * and retries once (the token may have been revoked or rotated by another process); an
+ * `api_key` link sends APCA-API-KEY-ID / APCA-API-SECRET-KEY. Secrets never reach logs or errors.
+ */
+export type AlpacaAuthMode = 'oauth' | 'api_key';
+
+export interface AlpacaRequest<T> {
+  readonly operation: string;
+  readonly kind: CallKind;
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly path: string;
+  readonly query?: Record<string, string | undefined>;
+  readonly body?: unknown;
+  /** Null: the response has no body (204). */
+  readonly schema: z.ZodType<T> | null;
+}
+
+export const BROKER = 'alpaca';
+
+export class AlpacaRestClient {
+  readonly #ctx: ConnectionContext;
+  readonly #auth: () => Promise<AlpacaAuthMode>;
+  readonly #base: string;
+
+  constructor(ctx: ConnectionContext, auth: () => Promise<AlpacaAuthMode>) {
+    this.#ctx = ctx;
+    this.#auth = auth;
+    this.#base = ctx.endpoints.apiBaseUrl.replace(/\/+$/, '');
+  }
+
+  request<T>(req: AlpacaRequest<T>): Promise<T> {
+    return this.#ctx.policy.call(req.operation, req.kind, async (signal) => {
+      let res = await this.#send(req, signal, false);
+      if (res.status === 401 && (await this.#auth()) === 'oauth') {
+        // One forced refresh per call: a second 401 means the grant itself is gone.
+        await res.body?.cancel();
+        res = await this.#send(req, signal, true);
+      }
+      return this.#read(req, res);
+    });
+  }
+
+  async #headers(forceRefresh: boolean): Promise<Record<string, string>> {
+    if ((await this.#auth()) === 'oauth') {
+      const token = forceRefresh
+        ? await this.#ctx.credentials.refreshAccessToken()
+        : await this.#ctx.credentials.accessToken();
+      return { authorization: `Bearer ${token}` };
+    }
+    const k = await this.#ctx.credentials.apiKey();
+    return { 'APCA-API-KEY-ID': k.apiKey, 'APCA-API-SECRET-KEY': k.apiSecret };
+  }
+
+  async #send(req: AlpacaRequest<unknown>, signal: AbortSignal, forceRefresh: boolean): Promise<Response> {
+    const url = new URL(`${this.#base}${req.path}`);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(await this.#headers(forceRefresh)),
+    };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(url, {
+      method: req.method,
+      headers,
+      ...(req.body !== undefined && { body: JSON.stringify(req.body) }),
+      signal,
+    });
+  }
+
+  async #read<T>(req: AlpacaRequest<T>, res: Response): Promise<T> {
+    const text = await res.text();
+    if (!res.ok) throw this.#httpError(req.operation, res, text);
+    if (req.schema === null) return undefined as T;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw protocolError(req.operation, `${req.method} ${req.path}: response is not JSON`, {
+        httpStatus: res.status,
+      });
+    }
+    const parsed = req.schema.safeParse(json);
+    if (!parsed.success)
+      throw protocolError(
+        req.operation,
+        `${req.method} ${req.path}: response does not match Alpaca's documented shape`,
+        {
+          httpStatus: res.status,
+          issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
+        },
+      );
+    return parsed.data;
+  }
+
+  #httpError(operation: string, res: Response, text: string): BrokerError {
+    let brokerCode: string | number | undefined;
+    let message = `${res.status} ${res.statusText}`.trim();
+    try {
+      const body = alpacaErrorBody.safeParse(JSON.parse(text));
+      if (body.success) {
+        brokerCode = body.data.code;
+        if (body.data.message) message = body.data.message;
+      }
+    } catch {
+      // Not JSON (a proxy's error page): the status says enough.
+    }
+    const retryAfterS = retryAfterSeconds(res.headers);
+    const base = brokerErrorFromHttp(res.status, `alpaca: ${message}`, {
+      operation,
+      broker: BROKER,
+      ...(brokerCode !== undefined && { brokerCode }),
+      retryAfterS,
+    });
+    const context = { ...base.context, brokerMessage: message };
+    // Alpaca answers 403 both for refused credentials and for an order it refuses (buying power,
+    // shares not available, a blocked account): only the former needs relinking.
+    if (res.status === 403 && !/not authorized|forbidden|unauthori[sz]ed|access denied/i.test(message))
+      return new BrokerError(BrokerErrorCode.REJECTED, base.message, { operation, broker: BROKER, context });
+    // 422: Alpaca validates the request (bad quantity, a price on a market order, a duplicate
+    // client_order_id): the request is invalid, not the broker unhealthy.
+    if (res.status === 422)
+      return new BrokerError(BrokerErrorCode.INVALID_REQUEST, base.message, {
+        operation,
+        broker: BROKER,
+        context,
+      });
+    return new BrokerError(base.code, base.message, {
+      operation,
+      broker: BROKER,
+      retryable: base.retryable,
+      context,
+    });
+  }
+}
+
+export function protocolError(
+  operation: string,
+  message: string,
+  context: Record<string, unknown> = {},
+): BrokerError {
+  return new BrokerError(BrokerErrorCode.PROTOCOL, `alpaca: ${message}`, {
+    operation,
+    broker: BROKER,
+    context,
+  });
+}
+
+/** Retry-After (seconds or an HTTP date), else Alpaca's X-RateLimit-Reset (epoch seconds). */
+function retryAfterSeconds(h: Headers): number | null {
+  const ra = h.get('retry-after');
+  if (ra) {
+    const n = Number(ra);
+    if (Number.isFinite(n)) return Math.max(0, n);
+    const at = Date.parse(ra);
+    if (Number.isFinite(at)) return Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  }
+  const reset = Number(h.get('x-ratelimit-reset'));
+  if (Number.isFinite(reset) && reset > 0) return Math.max(0, Math.ceil(reset - Date.now() / 1000));
+  return null;
+}
