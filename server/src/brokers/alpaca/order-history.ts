@@ -73,18 +73,8 @@ export function registerTree(
     })),
     known.ocoGroupOf(root.id) ?? root.client_order_id,
   );
-  if (seed) for (const leg of group.legs) leg.reportedQty = legSeedQuantity(book, leg);
+  if (seed) for (const leg of group.legs) leg.reportedQty = book.ruleQuantityOf(leg);
   return group.entry;
-}
-
-function legSeedQuantity(book: ReportBook, leg: TrackedOrder): typeof ZERO {
-  if (!leg.ended) return book.quantityOf(leg);
-  // A finished leg keeps what it had: its fills, or what it protected when it was cancelled.
-  const wasEnded = leg.ended;
-  leg.ended = false;
-  const q = book.quantityOf(leg);
-  leg.ended = wasEnded;
-  return q;
 }
 
 /** Our view of every order in the tree (entry first). */

@@ -1,6 +1,11 @@
 import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import { microsFromIso } from '@aegis/shared/market/micro-time';
-import { type BracketRole, legQuantity, protectedQuantity } from '@aegis/shared/orders/bracket';
+import {
+  type BracketRole,
+  bracketActions,
+  legQuantity,
+  protectedQuantity,
+} from '@aegis/shared/orders/bracket';
 import type { BracketLink, BrokerOrderStatus, ExecutionReport, Side } from '../types.ts';
 import type { AlpacaOrder, AlpacaOrderStatus } from './schemas.ts';
 
@@ -171,9 +176,13 @@ export class ReportBook {
 
   /** Our quantity of an order: a leg's is what it protects (shared/src/orders/bracket.ts). */
   quantityOf(o: TrackedOrder): Dec {
-    if (!o.role || !o.group) return o.alpacaQty;
-    if (o.ended) return o.reportedQty;
-    return legQuantity({ filledQuantity: decStr(o.filled) }, this.#protected(o.group));
+    return o.role && o.group ? o.reportedQty : o.alpacaQty;
+  }
+
+  /** What a leg protects by the rules now (a leg seeded from Alpaca's state starts there). */
+  ruleQuantityOf(leg: TrackedOrder): Dec {
+    if (!leg.group) return leg.alpacaQty;
+    return legQuantity({ filledQuantity: decStr(leg.filled) }, this.#protected(leg.group));
   }
 
   accepted(o: TrackedOrder, ts: string): ExecutionReport[] {
@@ -258,21 +267,42 @@ export class ReportBook {
     });
   }
 
+  /**
+   * Restatements the rules call for (shared/src/orders/bracket.ts `bracketActions`): legs grow
+   * with the entry's fills and shrink with the other leg's. Its cancels are Alpaca's to make
+   * (OCO, an unfilled entry's end): they arrive as Alpaca's own events.
+   */
   #restateLegs(g: BracketGroup, ts: string): ExecutionReport[] {
     const out: ExecutionReport[] = [];
     const legsFilled = g.legs.reduce((a, l) => a.plus(l.filled), ZERO);
-    for (const leg of g.legs) {
-      if (leg.ended || !leg.accepted) continue;
-      const want = this.quantityOf(leg);
-      if (want.eq(leg.reportedQty)) continue;
-      leg.reportedQty = want;
+    const open = g.legs.filter((l) => !l.ended && l.accepted);
+    const { resize } = bracketActions({
+      entry: {
+        open: !g.entry.ended,
+        quantity: decStr(g.entry.alpacaQty),
+        filledQuantity: decStr(g.entry.filled),
+      },
+      legs: open.map((l) => ({
+        role: l.role as BracketRole,
+        open: true,
+        quantity: decStr(l.reportedQty),
+        filledQuantity: decStr(l.filled),
+      })),
+    });
+    for (const r of resize) {
+      const leg = open.find((l) => l.role === r.role);
+      if (!leg) continue;
+      leg.reportedQty = dec(r.quantity);
       out.push(
         this.#report(
           leg,
           'restated',
           `${leg.alpacaId}:restated:${decStr(g.entry.filled)}:${decStr(legsFilled)}`,
           ts,
-          { reason: 'bracket: sized to the entry fills', orderQty: decStr(want) },
+          {
+            reason: 'bracket: sized to the entry fills',
+            orderQty: r.quantity,
+          },
         ),
       );
     }
