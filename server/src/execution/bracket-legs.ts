@@ -98,6 +98,7 @@ export async function insertLegs(
         tenantId: entry.tenantId,
         clientOrderId: legClientOrderId(entry.clientOrderId, leg.role),
         broker: entry.broker,
+        brokerConnectionId: entry.brokerConnectionId,
         proposalId: entry.proposalId,
         symbol: entry.symbol,
         side: leg.side,

@@ -1,9 +1,19 @@
 import { orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { and, eq, inArray, isNotNull } from 'drizzle-orm';
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { buildAdapter, type ConnectionRow } from '../brokers/factory.ts';
 import { PaperBroker } from '../brokers/paper.ts';
-import type { BrokerAdapter, BrokerOrder, ExecutionReport } from '../brokers/types.ts';
+import { BrokerCallPolicy } from '../brokers/resilience.ts';
+import type {
+  BrokerAccount,
+  BrokerAdapter,
+  BrokerError,
+  BrokerOrder,
+  ExecutionReport,
+} from '../brokers/types.ts';
 import { transientKindOf } from '../transient-errors.ts';
+import { type Lease, LeaseManager, resourceOf } from './leases.ts';
 import { norm } from './order-rows.ts';
 import { AT_BROKER_STATUSES } from './risk-context.ts';
 import type { ExecutionDeps, ExecutionOptions } from './types.ts';
@@ -17,61 +27,171 @@ const MAX_RETRY_MS = 5_000;
  */
 const MAX_BACKLOG = 10_000;
 
+/** Another process holds this resource's dispatch lease: this one must not talk to the broker. */
+export class NotLeaseHolderError extends Error {
+  readonly resource: string;
+  constructor(resource: string) {
+    super(`the dispatch lease of ${resource} is held by another process`);
+    this.resource = resource;
+    this.name = 'NotLeaseHolderError';
+  }
+}
+
+/** One open broker session: the adapter of a resource, owned while its lease is held. */
+export interface BrokerSession {
+  readonly resource: string;
+  readonly tenantId: string;
+  /** null: the desk's paper account. */
+  readonly connectionId: string | null;
+  readonly adapter: BrokerAdapter;
+  readonly lease: Lease;
+  /** Opened by taking the lease over from another holder. */
+  readonly takeover: boolean;
+  /** The connection's call policy (live adapters only). */
+  readonly policy: BrokerCallPolicy | null;
+}
+
+export interface BrokerRegistryHooks {
+  readonly onReport: (tenantId: string, report: ExecutionReport) => Promise<unknown>;
+  /** A live adapter reconnected its streams: the dispatcher reconciles the resource. */
+  readonly onReconnect?: (session: BrokerSession) => void;
+  /** The connection's circuit breaker opened (`open`) or closed again. */
+  readonly onBreaker?: (
+    s: { tenantId: string; connectionId: string; provider: string },
+    open: boolean,
+    error: BrokerError | null,
+  ) => void;
+}
+
 /**
- * One broker adapter per desk. Today every desk trades on the paper broker; a linked live broker
- * (broker_connections) will be chosen here. This registry and the rest of server/src/execution/
- * are the only code that may import an adapter (tests/architecture enforces it).
+ * The broker sessions of this process, one per resource whose dispatch lease it holds: the
+ * desk's paper account (`paper:<desk>`) and each linked connection (`connection:<id>`). Only
+ * the lease holder opens a session; `session()` takes the lease when it is free and throws
+ * NotLeaseHolderError when another process holds it. A lost lease closes the session at once
+ * (the paper account is never open in two processes). This registry and the rest of
+ * server/src/execution/ are the only code that may import an adapter (tests/architecture
+ * enforces it).
  *
- * The paper account is rebuilt from PostgreSQL when first used in a process (positions, open
- * orders that reached it, cash), so a restart continues the same account. Reports go to
- * `onReport` one at a time per desk, in the order the broker emitted them, at least once:
- * applying is idempotent by execution id, so a report retried after an outage, or re-fetched from
- * the broker, is applied exactly once.
+ * The paper account is rebuilt from PostgreSQL when its session opens (positions, open orders
+ * that reached it, cash), so a restart or a takeover continues the same account. Live adapters
+ * are built by brokers/factory.ts from the connection row. Reports go to `onReport` one at a
+ * time per desk, in the order the broker emitted them, at least once: applying is idempotent by
+ * execution id, so a report retried after an outage, or re-fetched from the broker, is applied
+ * exactly once.
  */
 export class BrokerRegistry {
+  readonly leases: LeaseManager;
   readonly #deps: ExecutionDeps;
   readonly #opts: ExecutionOptions;
-  readonly #onReport: (tenantId: string, report: ExecutionReport) => Promise<unknown>;
-  readonly #brokers = new Map<string, Promise<PaperBroker>>();
+  readonly #hooks: BrokerRegistryHooks;
+  readonly #sessions = new Map<string, Promise<BrokerSession>>();
   readonly #queues = new Map<string, Promise<unknown>>();
   /** Reports queued per desk and not yet taken up (bounded by MAX_BACKLOG). */
   readonly #backlog = new Map<string, number>();
-  /** Orders per desk whose reports are re-fetched from the broker once the queue drains. */
-  readonly #resync = new Map<string, Set<string>>();
+  /** Orders per desk (client order id → connection) re-fetched from the broker once the queue drains. */
+  readonly #resync = new Map<string, Map<string, string | null>>();
   readonly #catchUpDue = new Set<string>();
   #closed = false;
 
-  constructor(
-    deps: ExecutionDeps,
-    opts: ExecutionOptions,
-    onReport: (tenantId: string, report: ExecutionReport) => Promise<unknown>,
-  ) {
+  constructor(deps: ExecutionDeps, opts: ExecutionOptions, hooks: BrokerRegistryHooks) {
     this.#deps = deps;
     this.#opts = opts;
-    this.#onReport = onReport;
+    this.#hooks = hooks;
+    this.leases = new LeaseManager(deps.db, deps.log, {
+      ttlMs: opts.leaseTtlMs,
+      renewMs: opts.leaseRenewMs,
+      ...(opts.holderId && { holder: opts.holderId }),
+    });
+    this.leases.onLost((resource) => this.#closeSession(resource, 'lease lost'));
   }
 
-  get(tenantId: string): Promise<BrokerAdapter> {
-    return this.paper(tenantId);
+  /**
+   * The open session of a resource, opened (lease taken, adapter built, account restored) when
+   * this process can take the lease; NotLeaseHolderError when another process holds it.
+   */
+  async session(tenantId: string, connectionId: string | null): Promise<BrokerSession> {
+    const resource = resourceOf(tenantId, connectionId);
+    const existing = this.#sessions.get(resource);
+    if (existing) {
+      const s = await existing.catch(() => null);
+      if (s?.lease.held) return s;
+      if (this.#sessions.get(resource) === existing) this.#closeSession(resource, 'lease lapsed');
+    }
+    if (this.#closed) throw new NotLeaseHolderError(resource);
+    let p = this.#sessions.get(resource);
+    if (!p) {
+      p = this.#open(tenantId, connectionId);
+      this.#sessions.set(resource, p);
+      const opened = p;
+      p.catch(() => {
+        if (this.#sessions.get(resource) === opened) this.#sessions.delete(resource);
+      });
+    }
+    return p;
+  }
+
+  /** The session, or null when another process holds the lease. */
+  async trySession(tenantId: string, connectionId: string | null): Promise<BrokerSession | null> {
+    try {
+      return await this.session(tenantId, connectionId);
+    } catch (err) {
+      if (err instanceof NotLeaseHolderError) return null;
+      throw err;
+    }
+  }
+
+  /** The desk's paper adapter (held by this process). */
+  async get(tenantId: string, connectionId: string | null = null): Promise<BrokerAdapter> {
+    return (await this.session(tenantId, connectionId)).adapter;
   }
 
   /** The desk's paper account (paper-only controls: halts, end of day, drift injection in tests). */
-  paper(tenantId: string): Promise<PaperBroker> {
-    let b = this.#brokers.get(tenantId);
-    if (!b) {
-      b = this.#create(tenantId);
-      this.#brokers.set(tenantId, b);
-      b.catch(() => this.#brokers.delete(tenantId));
-    }
-    return b;
+  async paper(tenantId: string): Promise<PaperBroker> {
+    return (await this.session(tenantId, null)).adapter as PaperBroker;
   }
 
-  /** The desks whose account is open in this process. */
+  /** The desks whose paper account is open in this process. */
   async opened(): Promise<{ tenantId: string; broker: PaperBroker }[]> {
     const out: { tenantId: string; broker: PaperBroker }[] = [];
-    for (const [tenantId, b] of this.#brokers) {
-      const broker = await b.catch(() => null);
-      if (broker) out.push({ tenantId, broker });
+    for (const s of await this.sessions())
+      if (s.connectionId === null) out.push({ tenantId: s.tenantId, broker: s.adapter as PaperBroker });
+    return out;
+  }
+
+  /**
+   * Balances of a connection whose lease another process holds: a short-lived adapter of its
+   * own, used for one read (`getAccount`) and closed — never for an order, never subscribed to
+   * reports, no stream opened. Reads are safe to make beside the holder's session.
+   */
+  async readOnlyAccount(tenantId: string, connectionId: string): Promise<BrokerAccount> {
+    const row = await loadConnectionRow(this.#deps, tenantId, connectionId);
+    if (!row) throw new AppError(ErrorCode.NOT_FOUND, `broker connection ${connectionId} not found`);
+    const b = this.#opts.breaker;
+    const adapter = await buildAdapter({
+      row,
+      policy: new BrokerCallPolicy({
+        broker: row.provider,
+        timeoutMs: b.timeoutMs,
+        breakAfter: b.breakAfter,
+      }),
+      log: this.#deps.log,
+      ...(this.#deps.clock && { clock: this.#deps.clock }),
+      ...(this.#opts.adapterFactories && { factories: this.#opts.adapterFactories }),
+      ...(this.#opts.connections && { resolvers: this.#opts.connections }),
+    });
+    try {
+      return await adapter.getAccount();
+    } finally {
+      adapter.close();
+    }
+  }
+
+  /** Every session open in this process (lease held). */
+  async sessions(): Promise<BrokerSession[]> {
+    const out: BrokerSession[] = [];
+    for (const p of this.#sessions.values()) {
+      const s = await p.catch(() => null);
+      if (s?.lease.held) out.push(s);
     }
     return out;
   }
@@ -92,13 +212,97 @@ export class BrokerRegistry {
     ]).finally(() => clearTimeout(timer));
   }
 
+  /**
+   * Closes every session and gives the leases back (another process, or a new runtime in this
+   * one, takes them at once). Synchronous for callers; the releases finish in the background.
+   */
   close(): void {
     this.#closed = true;
-    for (const b of this.#brokers.values()) void b.then((x) => x.close()).catch(() => {});
-    this.#brokers.clear();
+    for (const resource of [...this.#sessions.keys()]) this.#closeSession(resource, 'closed');
+    void this.leases.close();
   }
 
-  async #create(tenantId: string): Promise<PaperBroker> {
+  /** Closes one session (lease lost, lapsed, or shutdown): nothing more is sent through it. */
+  #closeSession(resource: string, why: string): void {
+    const p = this.#sessions.get(resource);
+    if (!p) return;
+    this.#sessions.delete(resource);
+    void p
+      .then((s) => {
+        s.adapter.close();
+        if (why !== 'closed') this.#deps.log.warn({ resource, why }, 'broker session closed');
+      })
+      .catch(() => {});
+    void this.leases.release(resource);
+  }
+
+  async #open(tenantId: string, connectionId: string | null): Promise<BrokerSession> {
+    const resource = resourceOf(tenantId, connectionId);
+    const got = await this.leases.acquire(resource);
+    if (!got) throw new NotLeaseHolderError(resource);
+    try {
+      let adapter: BrokerAdapter;
+      let policy: BrokerCallPolicy | null = null;
+      if (connectionId === null) adapter = await this.#createPaper(tenantId);
+      else ({ adapter, policy } = await this.#createLive(tenantId, connectionId));
+      // Lost while it was being built: never used.
+      if (!got.lease.held) {
+        adapter.close();
+        throw new NotLeaseHolderError(resource);
+      }
+      const session: BrokerSession = {
+        resource,
+        tenantId,
+        connectionId,
+        adapter,
+        lease: got.lease,
+        takeover: got.takeover,
+        policy,
+      };
+      adapter.onExecutionReport((r) => this.#enqueue(tenantId, r, connectionId));
+      adapter.onReconnect?.(() => this.#hooks.onReconnect?.(session));
+      return session;
+    } catch (err) {
+      void this.leases.release(resource);
+      throw err;
+    }
+  }
+
+  async #createLive(
+    tenantId: string,
+    connectionId: string,
+  ): Promise<{ adapter: BrokerAdapter; policy: BrokerCallPolicy }> {
+    const row = await loadConnectionRow(this.#deps, tenantId, connectionId);
+    if (!row) throw new AppError(ErrorCode.NOT_FOUND, `broker connection ${connectionId} not found`);
+    const b = this.#opts.breaker;
+    const who = { tenantId, connectionId, provider: row.provider };
+    const policy = new BrokerCallPolicy({
+      broker: row.provider,
+      timeoutMs: b.timeoutMs,
+      breakAfter: b.breakAfter,
+      halfOpenAfterMs: b.halfOpenAfterMs,
+      onOpen: (e) => this.#hooks.onBreaker?.(who, true, e),
+      onClose: () => this.#hooks.onBreaker?.(who, false, null),
+    });
+    const adapter = await buildAdapter({
+      row,
+      policy,
+      log: this.#deps.log,
+      ...(this.#deps.clock && { clock: this.#deps.clock }),
+      ...(this.#opts.adapterFactories && { factories: this.#opts.adapterFactories }),
+      ...(this.#opts.connections && { resolvers: this.#opts.connections }),
+    });
+    try {
+      await adapter.connect?.();
+    } catch (err) {
+      adapter.close();
+      throw err;
+    }
+    this.#deps.log.info({ tenantId, connectionId, provider: row.provider }, 'broker session opened');
+    return { adapter, policy };
+  }
+
+  async #createPaper(tenantId: string): Promise<PaperBroker> {
     const p = this.#opts.paper;
     const snapshot = await withTenant(this.#deps.db, tenantId, async (tx) => {
       const now = this.#deps.clock?.() ?? new Date();
@@ -109,6 +313,7 @@ export class BrokerRegistry {
         .where(
           and(
             eq(orders.tenantId, tenantId),
+            isNull(orders.brokerConnectionId),
             isNotNull(orders.brokerOrderId),
             inArray(orders.status, [...AT_BROKER_STATUSES]),
           ),
@@ -178,7 +383,6 @@ export class BrokerRegistry {
         filledQuantity: norm(x.filledQuantity),
       })),
     });
-    broker.onExecutionReport((r) => this.#enqueue(tenantId, r));
     this.#deps.log.info({ tenantId, cash: broker.cash }, 'paper account restored');
     return broker;
   }
@@ -188,10 +392,10 @@ export class BrokerRegistry {
    * backoff for as long as it takes (never dropped: the broker would not send it again). Any other
    * failure gets a few attempts; if it still fails the order is re-fetched from the broker later.
    */
-  async #applyWithRetry(tenantId: string, r: ExecutionReport): Promise<void> {
+  async #applyWithRetry(tenantId: string, r: ExecutionReport, connectionId: string | null): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#onReport(tenantId, r);
+        await this.#hooks.onReport(tenantId, r);
         if (attempt > 1) this.#catchUpLater(tenantId);
         return;
       } catch (err) {
@@ -201,7 +405,7 @@ export class BrokerRegistry {
             { err, tenantId, executionId: r.executionId, kind: r.kind },
             'applying an execution report failed; the order is re-fetched from the broker',
           );
-          this.#resyncLater(tenantId, r.clientOrderId);
+          this.#resyncLater(tenantId, r.clientOrderId, connectionId);
           return;
         }
         if (attempt === 1 || attempt % 10 === 0)
@@ -214,12 +418,12 @@ export class BrokerRegistry {
     }
   }
 
-  #enqueue(tenantId: string, r: ExecutionReport): void {
+  #enqueue(tenantId: string, r: ExecutionReport, connectionId: string | null): void {
     const backlog = this.#backlog.get(tenantId) ?? 0;
     if (backlog >= MAX_BACKLOG) {
       // Bounded memory: past the cap a report is not held here; the broker keeps it and the
       // order is re-fetched (getExecutions) once the backlog has drained.
-      this.#resyncLater(tenantId, r.clientOrderId);
+      this.#resyncLater(tenantId, r.clientOrderId, connectionId);
       return;
     }
     this.#backlog.set(tenantId, backlog + 1);
@@ -227,7 +431,7 @@ export class BrokerRegistry {
       this.#backlog.set(tenantId, (this.#backlog.get(tenantId) ?? 1) - 1);
       // An order waiting for a re-fetch takes its reports from there, in the broker's order.
       if (this.#resync.get(tenantId)?.has(r.clientOrderId)) return;
-      await this.#applyWithRetry(tenantId, r);
+      await this.#applyWithRetry(tenantId, r, connectionId);
     });
   }
 
@@ -245,27 +449,27 @@ export class BrokerRegistry {
   }
 
   /** Marks an order for re-fetching from the broker, after the desk's queue has drained. */
-  #resyncLater(tenantId: string, clientOrderId: string): void {
+  #resyncLater(tenantId: string, clientOrderId: string, connectionId: string | null): void {
     let set = this.#resync.get(tenantId);
     if (!set) {
-      set = new Set();
+      set = new Map();
       this.#resync.set(tenantId, set);
     }
     const first = set.size === 0;
-    set.add(clientOrderId);
+    set.set(clientOrderId, connectionId);
     if (first) void this.#chain(tenantId, () => this.#runResync(tenantId));
   }
 
   async #runResync(tenantId: string): Promise<void> {
     const set = this.#resync.get(tenantId);
     while (set && set.size > 0 && !this.#closed) {
-      const clientOrderId = set.values().next().value as string;
+      const [clientOrderId, connectionId] = set.entries().next().value as [string, string | null];
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.replay(tenantId, clientOrderId);
+          await this.replay(tenantId, clientOrderId, connectionId);
           break;
         } catch (err) {
-          if (this.#closed) return;
+          if (this.#closed || err instanceof NotLeaseHolderError) break;
           if (transientKindOf(err) === null && attempt >= 4) {
             // Not an outage: reconciliation compares with the broker and halts on the difference.
             this.#deps.log.error({ err, tenantId, clientOrderId }, 'order re-fetch failed');
@@ -283,8 +487,9 @@ export class BrokerRegistry {
 
   /**
    * After the database came back: a short catch-up instead of waiting for the next scheduled
-   * reconciliation. Every order of the desk the broker may still be working is re-fetched and
-   * its missing reports applied; nothing here halts automation (reconciliation still decides).
+   * reconciliation. Every order of the desk the broker may still be working (through a session
+   * this process holds) is re-fetched and its missing reports applied; nothing here halts
+   * automation (reconciliation still decides).
    */
   #catchUpLater(tenantId: string): void {
     if (this.#catchUpDue.has(tenantId)) return;
@@ -294,7 +499,7 @@ export class BrokerRegistry {
       try {
         const open = await withTenant(this.#deps.db, tenantId, (tx) =>
           tx
-            .select({ clientOrderId: orders.clientOrderId })
+            .select({ clientOrderId: orders.clientOrderId, connectionId: orders.brokerConnectionId })
             .from(orders)
             .where(
               and(
@@ -309,7 +514,10 @@ export class BrokerRegistry {
               ),
             ),
         );
-        for (const o of open) this.#resyncLater(tenantId, o.clientOrderId);
+        const held = new Set(this.leases.heldResources());
+        for (const o of open)
+          if (held.has(resourceOf(tenantId, o.connectionId)))
+            this.#resyncLater(tenantId, o.clientOrderId, o.connectionId);
       } catch (err) {
         this.#deps.log.warn({ err, tenantId }, 'catch-up after a database outage failed; retrying');
         this.#catchUpLater(tenantId);
@@ -321,22 +529,65 @@ export class BrokerRegistry {
   /**
    * Applies every report the broker has for one order, in the broker's order; already applied
    * ones are no-ops (fills by execution id, acknowledgements and terminal reports as stale).
-   * Throws when the database cannot take them (the caller retries). A cancel-reject is skipped:
-   * replayed late it could undo a newer cancel request, and it changes nothing the broker holds.
-   * Returns the broker's view of the order (null: the broker does not know it).
+   * Throws when the database cannot take them (the caller retries), NotLeaseHolderError when
+   * another process holds the resource. A cancel-reject is skipped: replayed late it could undo
+   * a newer cancel request, and it changes nothing the broker holds. Returns the broker's view
+   * of the order (null: the broker does not know it).
    */
-  async replay(tenantId: string, clientOrderId: string): Promise<BrokerOrder | null> {
-    const broker = await this.get(tenantId);
+  async replay(
+    tenantId: string,
+    clientOrderId: string,
+    connectionId: string | null = null,
+  ): Promise<BrokerOrder | null> {
+    const session = await this.session(tenantId, connectionId);
+    session.lease.assertHeld();
+    const broker = session.adapter;
     const [known, reports] = await Promise.all([
       broker.getOrderByClientId(clientOrderId),
       broker.getExecutions(clientOrderId),
     ]);
     for (const r of reports) {
       if (r.kind === 'cancel_rejected') continue;
-      await this.#onReport(tenantId, r);
+      await this.#hooks.onReport(tenantId, r);
     }
     return known;
   }
+}
+
+/** The connection row the factory builds from (RLS: only the desk's own connections). */
+export async function loadConnectionRow(
+  deps: Pick<ExecutionDeps, 'db'>,
+  tenantId: string,
+  connectionId: string,
+): Promise<ConnectionRow | null> {
+  const rows = await withTenant(deps.db, tenantId, (tx) =>
+    tx.execute<{
+      id: string;
+      tenant_id: string;
+      provider: string;
+      environment: 'paper' | 'live';
+      account_ref: string;
+      status: string;
+      api_protocol: string | null;
+    }>(sql`
+      select c.id, c.tenant_id, c.provider, c.environment, c.account_ref, c.status, p.api_protocol
+      from broker_connections c
+      left join oauth_providers p on p.tenant_id = c.tenant_id and (
+        p.id = c.provider_config_id or (c.provider_config_id is null and 'oauth:' || p.slug = c.provider))
+      where c.tenant_id = ${tenantId} and c.id = ${connectionId}
+      limit 1`),
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    provider: r.provider,
+    environment: r.environment,
+    accountRef: r.account_ref,
+    status: r.status,
+    apiProtocol: r.api_protocol,
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());

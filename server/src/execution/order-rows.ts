@@ -10,6 +10,7 @@ export function toOrderView(r: OrderRow): OrderView {
     clientOrderId: r.clientOrderId,
     brokerOrderId: r.brokerOrderId,
     broker: r.broker,
+    brokerConnectionId: r.brokerConnectionId,
     proposalId: r.proposalId,
     symbol: r.symbol,
     side: r.side,

@@ -6,9 +6,10 @@ import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
 import { bracketRequestOf, endUnsentLegs, legsOf } from './bracket-legs.ts';
-import type { BrokerRegistry } from './broker-registry.ts';
+import { type BrokerRegistry, type BrokerSession, NotLeaseHolderError } from './broker-registry.ts';
+import { LeaseLostError } from './leases.ts';
 import { norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
-import type { ExecutionDeps, ExecutionOptions } from './types.ts';
+import { DISPATCH_CHANNEL, type ExecutionDeps, type ExecutionOptions } from './types.ts';
 
 interface Claimed {
   readonly id: number;
@@ -59,6 +60,14 @@ const backoff = (attempts: number) => Math.min(30_000, 250 * 2 ** Math.min(attem
  * and fills, not merely "accepted"); a timeout marks the order `unknown` until the lookup (or
  * reconciliation) resolves it. A cancel waits until the order's place has been dispatched, so
  * the broker sees them in order.
+ *
+ * Rows are dispatched per broker resource (the desk's paper account, or the linked connection
+ * the order was routed to: orders.broker_connection_id) and only by the process holding that
+ * resource's lease (leases.ts): the claim itself is fenced in SQL by the lease's token, and the
+ * lease is checked again before every broker call. A process that is not the holder forwards a
+ * nudge on the bus (DISPATCH_CHANNEL) so the holder sends at once; the holder's sweep is the
+ * fallback. A new session (first use, restart, takeover) first frees the rows its predecessor
+ * had claimed: they are retried at once, and a retry looks the order up before sending it.
  */
 export class OutboxDispatcher {
   readonly #deps: ExecutionDeps;
@@ -67,6 +76,9 @@ export class OutboxDispatcher {
   readonly #onOrderChanged: (tenantId: string, order: ReturnType<typeof toOrderView>) => void;
   readonly #running = new Map<string, Promise<number>>();
   readonly #again = new Set<string>();
+  /** Sessions whose predecessor's claims were freed (once per session). */
+  readonly #adopted = new WeakSet<BrokerSession>();
+  readonly #onSessionAdopted: (s: BrokerSession) => Promise<void>;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
 
@@ -75,11 +87,13 @@ export class OutboxDispatcher {
     opts: ExecutionOptions,
     brokers: BrokerRegistry,
     onOrderChanged: (tenantId: string, order: ReturnType<typeof toOrderView>) => void,
+    onSessionAdopted: (s: BrokerSession) => Promise<void> = async () => {},
   ) {
     this.#deps = deps;
     this.#opts = opts;
     this.#brokers = brokers;
     this.#onOrderChanged = onOrderChanged;
+    this.#onSessionAdopted = onSessionAdopted;
   }
 
   /** Periodic sweep over every desk (the recovery path); `nudge` is the fast path. */
@@ -110,15 +124,69 @@ export class OutboxDispatcher {
     );
   }
 
+  /**
+   * Every desk: sessions for the resources that have work (working orders, which the broker may
+   * still fill, or unsent rows) are opened where their lease is free — this is how a dead
+   * holder's resources move here — then their rows are sent.
+   */
   async sweep(): Promise<number> {
     const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
     let n = 0;
-    for (const d of desks) n += await this.dispatchTenant(d.id);
+    for (const d of desks) {
+      try {
+        await this.superviseTenant(d.id);
+        n += await this.dispatchTenant(d.id, { forward: false });
+      } catch (err) {
+        this.#deps.log.error({ err, tenantId: d.id }, 'outbox sweep of a desk failed');
+      }
+    }
     return n;
   }
 
-  /** One dispatch loop per desk at a time in this process; a nudge during it runs it again. */
-  dispatchTenant(tenantId: string): Promise<number> {
+  /** Opens (takes the lease of) every resource of the desk with working orders, when free. */
+  async superviseTenant(tenantId: string): Promise<void> {
+    const rows = await withTenant(this.#deps.db, tenantId, (tx) =>
+      tx.execute<{ connection_id: string | null }>(sql`
+        select distinct broker_connection_id::text as connection_id from orders
+        where tenant_id = ${tenantId}
+          and status in ('pending_new', 'new', 'partially_filled', 'pending_cancel', 'unknown')`),
+    );
+    for (const r of rows) {
+      if (this.#stopped) return;
+      const session = await this.#brokers.trySession(tenantId, r.connection_id).catch((err: unknown) => {
+        this.#deps.log.warn(
+          { err, tenantId, connectionId: r.connection_id },
+          'opening a broker session failed',
+        );
+        return null;
+      });
+      if (session) await this.#adopt(session);
+    }
+  }
+
+  /** A new session: frees its predecessor's claims, then the runtime's hook (reconciliation). */
+  async #adopt(session: BrokerSession): Promise<void> {
+    if (this.#adopted.has(session)) return;
+    this.#adopted.add(session);
+    await withTenant(this.#deps.db, session.tenantId, (tx) =>
+      tx.execute(sql`
+        update outbox x set available_at = ${this.#now().toISOString()}::timestamptz
+        from orders o
+        where o.tenant_id = x.tenant_id and o.id::text = x.aggregate_id
+          and x.tenant_id = ${session.tenantId} and x.dispatched_at is null and x.attempts > 0
+          and x.available_at > ${this.#now().toISOString()}::timestamptz
+          and o.broker_connection_id is not distinct from ${session.connectionId}::uuid`),
+    );
+    await this.#onSessionAdopted(session).catch((err: unknown) =>
+      this.#deps.log.error({ err, resource: session.resource }, 'new broker session: hook failed'),
+    );
+  }
+
+  /**
+   * One dispatch loop per desk at a time in this process; a nudge during it runs it again.
+   * Resources held by another process are left to it (`forward`: a bus nudge tells it now).
+   */
+  dispatchTenant(tenantId: string, opts: { forward?: boolean } = {}): Promise<number> {
     const running = this.#running.get(tenantId);
     if (running) {
       this.#again.add(tenantId);
@@ -128,11 +196,27 @@ export class OutboxDispatcher {
       let total = 0;
       do {
         this.#again.delete(tenantId);
-        for (;;) {
-          const n = await this.#dispatchBatch(tenantId);
-          total += n;
-          if (n < BATCH) break;
+        const pending = await withTenant(this.#deps.db, tenantId, (tx) =>
+          tx.execute<{ connection_id: string | null }>(sql`
+            select distinct o.broker_connection_id::text as connection_id
+            from outbox x join orders o on o.tenant_id = x.tenant_id and o.id::text = x.aggregate_id
+            where x.tenant_id = ${tenantId} and x.dispatched_at is null`),
+        );
+        let elsewhere = false;
+        for (const r of pending) {
+          const session = await this.#brokers.trySession(tenantId, r.connection_id);
+          if (!session) {
+            elsewhere = true;
+            continue;
+          }
+          await this.#adopt(session);
+          for (;;) {
+            const n = await this.#dispatchBatch(tenantId, session);
+            total += n;
+            if (n < BATCH || !session.lease.held) break;
+          }
         }
+        if (elsewhere && opts.forward !== false) this.#forward(tenantId);
       } while (this.#again.has(tenantId));
       return total;
     })().finally(() => this.#running.delete(tenantId));
@@ -140,17 +224,32 @@ export class OutboxDispatcher {
     return run;
   }
 
-  async #dispatchBatch(tenantId: string): Promise<number> {
+  /** Tells the holders of the desk's resources that rows are waiting (bounded, best effort). */
+  #forward(tenantId: string): void {
+    void this.#deps.bus
+      .publish(DISPATCH_CHANNEL, JSON.stringify({ tenantId }))
+      .catch((err: unknown) => this.#deps.log.debug({ err, tenantId }, 'dispatch nudge not published'));
+  }
+
+  async #dispatchBatch(tenantId: string, session: BrokerSession): Promise<number> {
     const now = this.#now();
+    if (!session.lease.held) return 0;
+    // Fenced: only the current holder of the resource's lease (this token) claims its rows.
     const claimed = await withTenant(this.#deps.db, tenantId, (tx) =>
       tx.execute<{ id: string; topic: string; aggregate_id: string; payload: unknown; attempts: number }>(sql`
         update outbox set attempts = attempts + 1, available_at = ${new Date(now.getTime() + LEASE_MS).toISOString()}::timestamptz
         where id in (
-          select id from outbox
-          where tenant_id = ${tenantId} and dispatched_at is null and available_at <= ${now.toISOString()}::timestamptz
-          order by id
+          select x.id from outbox x
+          join orders o on o.tenant_id = x.tenant_id and o.id::text = x.aggregate_id
+          where x.tenant_id = ${tenantId} and x.dispatched_at is null
+            and x.available_at <= ${now.toISOString()}::timestamptz
+            and o.broker_connection_id is not distinct from ${session.connectionId}::uuid
+          order by x.id
           limit ${BATCH}
-          for update skip locked)
+          for update of x skip locked)
+        and exists (select 1 from execution_leases l
+                    where l.resource = ${session.resource} and l.holder = ${this.#brokers.leases.holder}
+                      and l.fencing_token = ${session.lease.token} and l.expires_at > now())
         returning id::text as id, topic, aggregate_id, payload, attempts`),
     );
     if (claimed.length === 0) return 0;
@@ -202,8 +301,15 @@ export class OutboxDispatcher {
         for (const row of g) {
           let outcome: Outcome;
           try {
-            outcome = await this.#handle(tenantId, row, byId.get(row.aggregateId), blocked);
+            outcome = await this.#handle(tenantId, session, row, byId.get(row.aggregateId), blocked);
           } catch (err) {
+            if (err instanceof LeaseLostError || err instanceof NotLeaseHolderError) {
+              // Not a failure of the row: the next holder sends it at once.
+              outcome = { done: false, retryInMs: 0, error: 'dispatch lease lost' };
+              outcomes.set(row.id, outcome);
+              blocked = true;
+              continue;
+            }
             this.#deps.log.error({ err, tenantId, outboxId: row.id, topic: row.topic }, 'outbox row failed');
             outcome = {
               done: false,
@@ -246,19 +352,22 @@ export class OutboxDispatcher {
 
   async #handle(
     tenantId: string,
+    session: BrokerSession,
     row: Claimed,
     order: OrderRow | undefined,
     placeBlocked: boolean,
   ): Promise<Outcome> {
     const payload = row.payload;
-    if (row.topic === 'broker.place') return this.#place(tenantId, row, payload, order);
-    if (row.topic === 'broker.cancel') return this.#cancel(tenantId, row, payload, order, placeBlocked);
+    if (row.topic === 'broker.place') return this.#place(tenantId, session, row, payload, order);
+    if (row.topic === 'broker.cancel')
+      return this.#cancel(tenantId, session, row, payload, order, placeBlocked);
     this.#deps.log.error({ tenantId, topic: row.topic }, 'unknown outbox topic; dropped');
     return { done: true };
   }
 
   async #place(
     tenantId: string,
+    session: BrokerSession,
     row: Claimed,
     p: { orderId: string; clientOrderId: string },
     order: OrderRow | undefined,
@@ -266,7 +375,7 @@ export class OutboxDispatcher {
     if (!order || isTerminal(order.status) || order.status === 'new' || order.status === 'partially_filled') {
       return { done: true }; // already resolved (a report arrived, or it was cancelled before sending)
     }
-    const broker = await this.#brokers.get(tenantId);
+    const broker = session.adapter;
     const firstAttempt = row.attempts <= 1;
     const legs = await withTenant(this.#deps.db, tenantId, (tx) => legsOf(tx, tenantId, order.id));
     const bracket = bracketRequestOf(order, legs);
@@ -288,8 +397,9 @@ export class OutboxDispatcher {
       // If the broker has it, adopt its whole state: every report it holds for the order
       // (acknowledgement, each fill with its execution id, cancel or expiry) is applied, and
       // the ones already applied are no-ops — an order the broker filled is recorded filled.
+      session.lease.assertHeld();
       const known = await withTimeout(
-        this.#brokers.replay(tenantId, p.clientOrderId),
+        this.#brokers.replay(tenantId, p.clientOrderId, session.connectionId),
         this.#opts.brokerTimeoutMs,
       ).catch((err: unknown) => {
         if (err instanceof BrokerTimeout) return undefined;
@@ -298,7 +408,8 @@ export class OutboxDispatcher {
       if (known === undefined)
         return { done: false, retryInMs: backoff(row.attempts), error: 'lookup timed out' };
       // The legs went with the entry: their reports (acceptance, restatements) are caught up too.
-      if (known) for (const l of legs) await this.#brokers.replay(tenantId, l.clientOrderId);
+      if (known)
+        for (const l of legs) await this.#brokers.replay(tenantId, l.clientOrderId, session.connectionId);
       if (known) {
         // Still on its way to the exchange: its acknowledgement is not out yet; look again.
         if (known.status === 'pending_new')
@@ -317,6 +428,8 @@ export class OutboxDispatcher {
         return { done: true };
       }
     }
+    // The last check before the order leaves: a process that lost the lease never sends.
+    session.lease.assertHeld();
     try {
       const ack = await withTimeout(
         broker.placeOrder({
@@ -375,6 +488,7 @@ export class OutboxDispatcher {
 
   async #cancel(
     tenantId: string,
+    session: BrokerSession,
     row: Claimed,
     p: { orderId: string; clientOrderId: string },
     order: OrderRow | undefined,
@@ -382,7 +496,8 @@ export class OutboxDispatcher {
   ): Promise<Outcome> {
     if (!order || isTerminal(order.status)) return { done: true };
     if (placeBlocked) return { done: false, retryInMs: 50, error: 'waiting for the place to be dispatched' };
-    const broker = await this.#brokers.get(tenantId);
+    const broker = session.adapter;
+    session.lease.assertHeld();
     try {
       await withTimeout(broker.cancelOrder(p.clientOrderId), this.#opts.brokerTimeoutMs);
       return { done: true };

@@ -2,9 +2,10 @@ import { dec } from '@aegis/shared/accounting/decimal';
 import { agentSettings, orders, positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { applyOrderEvent, type OrderEvent } from '@aegis/shared/orders/state';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { BrokerOrder } from '../brokers/types.ts';
+import type { Tx } from '../db/database.ts';
 import { endUnsentLegs, legsOf } from './bracket-legs.ts';
 import type { BrokerRegistry } from './broker-registry.ts';
 import { norm, toOrderState } from './order-rows.ts';
@@ -57,15 +58,43 @@ export class Reconciler {
     this.#timer = null;
   }
 
+  /**
+   * Every desk's paper account and every linked connection this process holds the lease of;
+   * resources held by other processes are theirs to reconcile.
+   */
   async reconcileAll(trigger: ReconcileReport['trigger']): Promise<ReconcileReport[]> {
     const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
     const out: ReconcileReport[] = [];
-    for (const d of desks) out.push(await this.reconcile(d.id, trigger));
+    for (const d of desks) {
+      if (await this.#brokers.trySession(d.id, null)) out.push(await this.reconcile(d.id, trigger));
+    }
+    for (const s of await this.#brokers.sessions()) {
+      if (s.connectionId === null) continue;
+      try {
+        out.push(await this.reconcile(s.tenantId, trigger, s.connectionId));
+      } catch (err) {
+        this.#deps.log.error({ err, resource: s.resource }, 'reconciliation of a connection failed');
+      }
+    }
     return out;
   }
 
-  async reconcile(tenantId: string, trigger: ReconcileReport['trigger']): Promise<ReconcileReport> {
-    const broker = await this.#brokers.get(tenantId);
+  /**
+   * Reconciles one broker resource of the desk: its paper account (`connectionId` null) or one
+   * linked connection; only orders routed there are compared. Throws NotLeaseHolderError when
+   * another process holds the resource.
+   */
+  async reconcile(
+    tenantId: string,
+    trigger: ReconcileReport['trigger'],
+    connectionId: string | null = null,
+  ): Promise<ReconcileReport> {
+    const session = await this.#brokers.session(tenantId, connectionId);
+    session.lease.assertHeld();
+    const broker = session.adapter;
+    const routed =
+      connectionId === null ? isNull(orders.brokerConnectionId) : eq(orders.brokerConnectionId, connectionId);
+    const replay = (clientOrderId: string) => this.#brokers.replay(tenantId, clientOrderId, connectionId);
     const now = this.#deps.clock?.() ?? new Date();
 
     // 1. Resolve ambiguous orders by client order id.
@@ -73,13 +102,13 @@ export class Reconciler {
       tx
         .select()
         .from(orders)
-        .where(and(eq(orders.tenantId, tenantId), eq(orders.status, 'unknown'))),
+        .where(and(eq(orders.tenantId, tenantId), routed, eq(orders.status, 'unknown'))),
     );
     const resolved: { orderId: string; status: string }[] = [];
     for (const o of unknown) {
       // The broker's reports for the order first (acknowledgement, fills, cancel): an order it
       // filled is recorded filled with its fills, never just accepted.
-      const b = await this.#brokers.replay(tenantId, o.clientOrderId);
+      const b = await replay(o.clientOrderId);
       const ev: OrderEvent =
         b === null
           ? { type: 'OrderRejected', reason: 'not found at broker (reconciliation)' }
@@ -119,7 +148,7 @@ export class Reconciler {
           ),
         );
       } else {
-        for (const l of legs) await this.#brokers.replay(tenantId, l.clientOrderId);
+        for (const l of legs) await replay(l.clientOrderId);
       }
     }
 
@@ -132,17 +161,16 @@ export class Reconciler {
         tx
           .select()
           .from(orders)
-          .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...AT_BROKER_STATUSES]))),
+          .where(and(eq(orders.tenantId, tenantId), routed, inArray(orders.status, [...AT_BROKER_STATUSES]))),
       );
       for (const o of ourWorking) {
         const b = open.get(o.clientOrderId);
-        if (!b || !dec(b.filledQuantity).eq(dec(o.filledQuantity)))
-          await this.#brokers.replay(tenantId, o.clientOrderId);
+        if (!b || !dec(b.filledQuantity).eq(dec(o.filledQuantity))) await replay(o.clientOrderId);
       }
       // And the other way: an order the broker works that we still hold as not yet acknowledged
       // (a bracket leg accepted with its entry while its report was lost) takes its reports.
       const ours = new Set(ourWorking.map((o) => o.clientOrderId));
-      for (const id of open.keys()) if (!ours.has(id)) await this.#brokers.replay(tenantId, id);
+      for (const id of open.keys()) if (!ours.has(id)) await replay(id);
     }
 
     // 3. Compare positions and open orders.
@@ -151,11 +179,11 @@ export class Reconciler {
       broker.listOpenOrders(),
     ]);
     const { ours, ourOpen } = await withTenant(this.#deps.db, tenantId, async (tx) => ({
-      ours: await tx.select().from(positions).where(eq(positions.tenantId, tenantId)),
+      ours: await ourPositionsAt(tx, tenantId, connectionId),
       ourOpen: await tx
         .select()
         .from(orders)
-        .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...AT_BROKER_STATUSES]))),
+        .where(and(eq(orders.tenantId, tenantId), routed, inArray(orders.status, [...AT_BROKER_STATUSES]))),
     }));
     const positionMismatches: ReconcileReport['positionMismatches'][number][] = [];
     const symbols = new Set([...ours.map((p) => p.symbol), ...brokerPositions.map((p) => p.symbol)]);
@@ -191,9 +219,10 @@ export class Reconciler {
       orderMismatches.push({ clientOrderId: b.clientOrderId, ours: null, broker: b.status });
 
     const ok = positionMismatches.length === 0 && orderMismatches.length === 0;
+    const where = connectionId === null ? 'paper' : `connection ${connectionId}`;
     await withTenant(this.#deps.db, tenantId, async (tx) => {
       if (!ok) {
-        const reason = `reconciliation mismatch (${trigger}): ${positionMismatches.length} positions, ${orderMismatches.length} orders`;
+        const reason = `reconciliation mismatch (${trigger}, ${where}): ${positionMismatches.length} positions, ${orderMismatches.length} orders`;
         await tx
           .insert(agentSettings)
           .values({ tenantId, automationEnabled: false, automationDisabledReason: reason })
@@ -207,7 +236,7 @@ export class Reconciler {
           targetType: 'desk',
           targetId: tenantId,
           outcome: 'failed',
-          payload: { trigger, positionMismatches, orderMismatches },
+          payload: { trigger, connectionId, positionMismatches, orderMismatches },
           details: `${reason}; automated trading halted for the desk`,
         });
       } else if (resolved.length > 0) {
@@ -216,7 +245,7 @@ export class Reconciler {
           actor: { type: 'system', id: 'reconciler' },
           targetType: 'desk',
           targetId: tenantId,
-          payload: { trigger, resolved },
+          payload: { trigger, connectionId, resolved },
           details: `resolved ${resolved.length} unknown orders`,
         });
       }
@@ -232,4 +261,29 @@ export class Reconciler {
       );
     return { tenantId, trigger, resolved, positionMismatches, orderMismatches, ok };
   }
+}
+
+/**
+ * The desk's positions as one broker resource should hold them. A desk that never routed an
+ * order to a linked connection: its positions table. Otherwise the net of the fills of the
+ * orders routed to this resource (a position is desk-wide; the broker only holds its share).
+ */
+async function ourPositionsAt(
+  tx: Tx,
+  tenantId: string,
+  connectionId: string | null,
+): Promise<{ symbol: string; quantity: string }[]> {
+  const [linked] = await tx.execute<{ n: number }>(
+    sql`select count(*)::int as n from orders where tenant_id = ${tenantId} and broker_connection_id is not null limit 1`,
+  );
+  if (connectionId === null && (linked?.n ?? 0) === 0)
+    return tx
+      .select({ symbol: positions.symbol, quantity: positions.quantity })
+      .from(positions)
+      .where(eq(positions.tenantId, tenantId));
+  return tx.execute<{ symbol: string; quantity: string }>(sql`
+    select f.symbol, sum(case when f.side = 'buy' then f.quantity else -f.quantity end)::text as quantity
+    from fills f join orders o on o.tenant_id = f.tenant_id and o.id = f.order_id
+    where f.tenant_id = ${tenantId} and o.broker_connection_id is not distinct from ${connectionId}::uuid
+    group by f.symbol`);
 }

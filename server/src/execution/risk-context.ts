@@ -22,6 +22,7 @@ import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
 import { haltLatch } from './halt-latch.ts';
 import { storedLimits } from './limits.ts';
+import { readReducingOnly } from './reducing-only.ts';
 import { valueDesk } from './valuation.ts';
 
 /** Statuses whose unfilled quantity can still trade: they count against limits at once. */
@@ -98,6 +99,13 @@ export interface RiskInputs {
   readonly ctx: RiskContext;
   readonly limits: RiskLimits;
   readonly instrument: InstrumentRow;
+  /**
+   * Why the desk is reducing-only without a kill switch (a broker circuit open), or null. The
+   * governor sees it as a desk halt (ctx.halt.desk); the kill-switch rows themselves are in
+   * `switches`.
+   */
+  readonly reducingOnly: string | null;
+  readonly switches: HaltFlags;
 }
 
 /**
@@ -160,7 +168,10 @@ export async function loadRiskInputs(
     .select({ automationEnabled: agentSettings.automationEnabled })
     .from(agentSettings)
     .where(eq(agentSettings.tenantId, tenantId));
-  const halt = await readHalt(tx, tenantId);
+  const switches = await readHalt(tx, tenantId);
+  const reducingOnly = await readReducingOnly(tx, tenantId);
+  // Reducing-only (a broker's circuit open) is judged like a desk halt, without its cancels.
+  const halt = { global: switches.global, desk: switches.desk || reducingOnly !== null };
 
   const symbols = new Set<string>([
     order.symbol,
@@ -209,5 +220,5 @@ export async function loadRiskInputs(
     automationEnabled: settings?.automationEnabled ?? true,
     halt,
   };
-  return { ctx, limits, instrument };
+  return { ctx, limits, instrument, reducingOnly, switches };
 }

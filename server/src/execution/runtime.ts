@@ -4,17 +4,19 @@ import { sessionState } from '@aegis/shared/risk/calendars';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, ne } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
-import type { BrokerAccount, ExecutionReport } from '../brokers/types.ts';
-import { BrokerRegistry } from './broker-registry.ts';
+import type { BrokerAccount, BrokerError, ExecutionReport } from '../brokers/types.ts';
+import { BrokerRegistry, type BrokerSession } from './broker-registry.ts';
 import { type HaltMessage, KillSwitch, parseHaltMessage } from './kill-switch.ts';
 import { OutboxDispatcher } from './outbox.ts';
 import { QuoteFeed } from './quote-feed.ts';
 import { Reconciler } from './reconcile.ts';
+import { connectionSource, enterReducingOnly, leaveReducingOnly } from './reducing-only.ts';
 import { applyExecutionReport, type ReportResult } from './reports.ts';
 import { loadInstruments } from './risk-context.ts';
 import { OrderService } from './service.ts';
 import {
   DEFAULT_EXECUTION_OPTIONS,
+  DISPATCH_CHANNEL,
   type ExecutionDeps,
   type ExecutionOptions,
   HALT_CHANNEL,
@@ -44,6 +46,8 @@ export class ExecutionRuntime {
   readonly #deps: ExecutionDeps;
   readonly #haltListeners = new Set<(m: HaltMessage) => void>();
   #unsubscribeHalt: (() => Promise<void>) | null = null;
+  #unsubscribeDispatch: (() => Promise<void>) | null = null;
+  #started = false;
   #equityTimer: NodeJS.Timeout | null = null;
   #dayTimer: NodeJS.Timeout | null = null;
 
@@ -55,9 +59,27 @@ export class ExecutionRuntime {
       ...deps.options,
       paper: { ...DEFAULT_EXECUTION_OPTIONS.paper, ...deps.options?.paper },
     };
-    this.brokers = new BrokerRegistry(deps, this.options, (tenantId, r) => this.applyReport(tenantId, r));
-    this.dispatcher = new OutboxDispatcher(deps, this.options, this.brokers, (t, o) =>
-      this.#orderChanged(t, o),
+    this.options = {
+      ...this.options,
+      breaker: { ...DEFAULT_EXECUTION_OPTIONS.breaker, ...deps.options?.breaker },
+    };
+    this.brokers = new BrokerRegistry(deps, this.options, {
+      onReport: (tenantId, r) => this.applyReport(tenantId, r),
+      onReconnect: (s) => {
+        void this.reconciler
+          .reconcile(s.tenantId, 'reconnect', s.connectionId)
+          .catch((err: unknown) =>
+            this.#deps.log.error({ err, resource: s.resource }, 'reconnect reconciliation failed'),
+          );
+      },
+      onBreaker: (c, open, error) => this.#breakerChanged(c, open, error),
+    });
+    this.dispatcher = new OutboxDispatcher(
+      deps,
+      this.options,
+      this.brokers,
+      (t, o) => this.#orderChanged(t, o),
+      (s) => this.#sessionAdopted(s),
     );
     this.orders = new OrderService(deps, this.options, {
       onOutboxCommitted: (t) => this.dispatcher.nudge(t),
@@ -73,6 +95,18 @@ export class ExecutionRuntime {
   }
 
   async start(opts: { reconcile?: boolean } = {}): Promise<void> {
+    try {
+      // Outbox rows committed by servers that do not hold the resource's lease: sent here at once.
+      this.#unsubscribeDispatch = await this.#deps.bus.subscribe(DISPATCH_CHANNEL, (raw) => {
+        const tenantId = parseDispatchNudge(raw);
+        if (tenantId)
+          void this.dispatcher
+            .dispatchTenant(tenantId, { forward: false })
+            .catch((err: unknown) => this.#deps.log.error({ err, tenantId }, 'forwarded dispatch failed'));
+      });
+    } catch (err) {
+      this.#deps.log.warn({ err }, 'dispatch nudges unavailable; the outbox sweep still sends');
+    }
     try {
       this.#unsubscribeHalt = await this.#deps.bus.subscribe(HALT_CHANNEL, (raw) => {
         const m = parseHaltMessage(raw);
@@ -96,6 +130,7 @@ export class ExecutionRuntime {
         .reconcileAll('start')
         .catch((err: unknown) => this.#deps.log.error({ err }, 'start reconciliation failed'));
     }
+    this.#started = true;
     this.dispatcher.start();
     this.reconciler.start();
     this.#equityTimer = setInterval(() => {
@@ -140,6 +175,8 @@ export class ExecutionRuntime {
   }
 
   async stop(): Promise<void> {
+    this.#started = false;
+    await this.#unsubscribeDispatch?.().catch(() => {});
     if (this.#equityTimer) clearInterval(this.#equityTimer);
     if (this.#dayTimer) clearInterval(this.#dayTimer);
     this.reconciler.stop();
@@ -147,7 +184,65 @@ export class ExecutionRuntime {
     await this.dispatcher.stop();
     await this.brokers.drain();
     this.brokers.close();
+    await this.brokers.leases.close();
     await this.#unsubscribeHalt?.().catch(() => {});
+  }
+
+  /**
+   * A broker session this process just opened (first use, restart, takeover): once its
+   * predecessor's claims are freed and (by the dispatcher) its rows are sent, the resource is
+   * reconciled — only in a started runtime (tests drive reconciliation themselves).
+   */
+  async #sessionAdopted(s: BrokerSession): Promise<void> {
+    if (s.connectionId !== null) {
+      // A new session starts with a closed breaker: a reducing-only state left by a holder that
+      // died with its breaker open is lifted (it opens again if the broker still fails).
+      await leaveReducingOnly(
+        this.#deps,
+        s.tenantId,
+        connectionSource(s.connectionId),
+        'new dispatcher session',
+      );
+    }
+    if (!this.#started) return;
+    void this.dispatcher
+      .dispatchTenant(s.tenantId, { forward: false })
+      .then(() => this.reconciler.reconcile(s.tenantId, s.takeover ? 'start' : 'start', s.connectionId))
+      .catch((err: unknown) =>
+        this.#deps.log.error({ err, resource: s.resource }, 'session reconciliation failed'),
+      );
+  }
+
+  /** A connection's circuit breaker opened or closed: the desk enters or leaves reducing-only. */
+  #breakerChanged(
+    c: { tenantId: string; connectionId: string; provider: string },
+    open: boolean,
+    error: BrokerError | null,
+  ): void {
+    const source = connectionSource(c.connectionId);
+    const done = open
+      ? enterReducingOnly(
+          this.#deps,
+          c.tenantId,
+          source,
+          `${c.provider} circuit open: ${error?.code ?? 'unavailable'}`,
+          {
+            connectionId: c.connectionId,
+            error: error?.toDetails() ?? null,
+          },
+        )
+      : leaveReducingOnly(this.#deps, c.tenantId, source, `${c.provider} circuit closed`);
+    void done
+      .then((changed) => {
+        if (changed)
+          this.#deps.log.warn(
+            { tenantId: c.tenantId, connectionId: c.connectionId, open },
+            'broker circuit changed: desk reducing-only state',
+          );
+      })
+      .catch((err: unknown) =>
+        this.#deps.log.error({ err, ...c, open }, 'recording the reducing-only state failed'),
+      );
   }
 
   /** Applies one report and fans the change out (live order and position updates). */
@@ -169,8 +264,28 @@ export class ExecutionRuntime {
    * Interim: the paper account only; linked connections arrive with the dispatcher leases.
    */
   async brokerAccount(tenantId: string, connectionId: string | null): Promise<BrokerAccount> {
-    if (connectionId === null) return (await this.brokers.paper(tenantId)).getAccount();
-    throw new Error('linked connection accounts are not wired yet');
+    const session = await this.brokers.trySession(tenantId, connectionId);
+    if (session) return session.adapter.getAccount();
+    if (connectionId === null) {
+      // Held by another process: the paper account is PostgreSQL's books (it is rebuilt from them).
+      return withTenant(this.#deps.db, tenantId, async (tx) => {
+        const v = await valueDesk(tx, tenantId, this.quotes, this.options.startingCapital, this.#now());
+        const cash = v.pnl.cash;
+        return {
+          accountId: tenantId.slice(0, 8),
+          currency: 'USD',
+          cash,
+          buyingPower: cash.startsWith('-') ? '0' : cash,
+          equity: v.pnl.equity,
+          brokerStatus: 'ACTIVE',
+        };
+      });
+    }
+    return this.brokers.readOnlyAccount(tenantId, connectionId);
+  }
+
+  #now(): Date {
+    return this.#deps.clock?.() ?? new Date();
   }
 
   /** Local listeners for halt messages from any process (subscriptions, engine bridge). */
@@ -215,5 +330,14 @@ export class ExecutionRuntime {
     void Promise.race([this.#deps.bus.publish(channel, message), timeout]).catch((err: unknown) =>
       this.#deps.log.debug({ err, channel }, 'live update publish failed'),
     );
+  }
+}
+
+function parseDispatchNudge(raw: string): string | null {
+  try {
+    const m = JSON.parse(raw) as { tenantId?: unknown };
+    return typeof m.tenantId === 'string' && /^[0-9a-f-]{36}$/i.test(m.tenantId) ? m.tenantId : null;
+  } catch {
+    return null;
   }
 }

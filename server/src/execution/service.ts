@@ -1,4 +1,4 @@
-import { orders, outbox, proposals } from '@aegis/shared/db';
+import { brokerConnections, orders, outbox, proposals } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { applyOrderEvent, isTerminal } from '@aegis/shared/orders/state';
@@ -19,7 +19,7 @@ import {
   storeErrorOutcome,
 } from './idempotency.ts';
 import { type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
-import { loadRiskInputs } from './risk-context.ts';
+import { loadRiskInputs, type RiskInputs } from './risk-context.ts';
 import {
   type Actor,
   type ExecutionDeps,
@@ -72,6 +72,46 @@ async function assertOwnProposal(tx: Tx, tenantId: string, proposalId: string): 
       field: 'order.proposalId',
     });
   }
+}
+
+/**
+ * The connection an order is routed to: the desk's own (RLS hides every other desk's, so another
+ * desk's id reads as unknown) and `active`. A connection that needs relinking or
+ * re-authentication, was revoked or is in error takes no new orders (its working orders can
+ * still be cancelled: cancels go through the outbox whatever the status).
+ */
+async function routedConnection(
+  tx: Tx,
+  tenantId: string,
+  connectionId: string,
+): Promise<{ id: string; provider: string }> {
+  const [c] = await tx
+    .select({
+      id: brokerConnections.id,
+      provider: brokerConnections.provider,
+      status: brokerConnections.status,
+    })
+    .from(brokerConnections)
+    .where(and(eq(brokerConnections.tenantId, tenantId), eq(brokerConnections.id, connectionId)))
+    .limit(1);
+  if (!c) {
+    throw new AppError(
+      ErrorCode.NOT_FOUND,
+      'order.brokerConnectionId: no such broker connection on this desk',
+      {
+        reason: 'unknown_reference',
+        field: 'order.brokerConnectionId',
+      },
+    );
+  }
+  if (c.status !== 'active') {
+    throw new AppError(
+      ErrorCode.PRECONDITION_FAILED,
+      `order.brokerConnectionId: the connection is ${c.status} and takes no new orders`,
+      { reason: 'connection_not_active', field: 'order.brokerConnectionId', status: c.status },
+    );
+  }
+  return c;
 }
 
 const intentOf = (input: PlaceOrderInput, origin: OrderIntent['origin']): OrderIntent => ({
@@ -148,13 +188,17 @@ export class OrderService {
     // restart) would otherwise see prices newer than its clock and find them dated in the future.
     const now = this.#clock();
     if (req.input.proposalId) await assertOwnProposal(tx, req.tenantId, req.input.proposalId);
+    const connection = req.input.brokerConnectionId
+      ? await routedConnection(tx, req.tenantId, req.input.brokerConnectionId)
+      : null;
     const intent = intentOf(req.input, req.origin);
-    const { ctx, limits } = await loadRiskInputs(tx, req.tenantId, intent, {
+    const inputs = await loadRiskInputs(tx, req.tenantId, intent, {
       quotes: this.#deps.quotes,
       startingCapital: this.#opts.startingCapital,
       now,
     });
-    const entryDecision = evaluateOrder(intent, ctx, limits);
+    const { ctx, limits } = inputs;
+    const entryDecision = explainReducingOnly(evaluateOrder(intent, ctx, limits), inputs);
     // A bracket goes out whole or not at all: the entry is denied when a leg is.
     const bracket = planBracket(req.input, req.origin, ctx, limits);
     const decision =
@@ -164,7 +208,8 @@ export class OrderService {
       .values({
         tenantId: req.tenantId,
         clientOrderId,
-        broker: 'paper',
+        broker: connection?.provider ?? 'paper',
+        brokerConnectionId: connection?.id ?? null,
         proposalId: req.input.proposalId ?? null,
         symbol: req.input.symbol,
         side: req.input.side,
@@ -214,12 +259,13 @@ export class OrderService {
   ): Promise<RiskDecision> {
     const intent = intentOf(input, origin);
     return withTenant(this.#deps.db, tenantId, async (tx) => {
-      const { ctx, limits } = await loadRiskInputs(tx, tenantId, intent, {
+      const inputs = await loadRiskInputs(tx, tenantId, intent, {
         quotes: this.#deps.quotes,
         startingCapital: this.#opts.startingCapital,
         now: this.#clock(),
       });
-      const entry = evaluateOrder(intent, ctx, limits);
+      const { ctx, limits } = inputs;
+      const entry = explainReducingOnly(evaluateOrder(intent, ctx, limits), inputs);
       const bracket = planBracket(input, origin, ctx, limits);
       return bracket && !bracket.allowed ? withLegDenials(entry, legDenials(bracket)) : entry;
     });
@@ -290,6 +336,19 @@ export async function requestCancelInTx(tx: Tx, row: OrderRow, now: Date): Promi
     availableAt: now,
   });
   return updated!;
+}
+
+/**
+ * A desk that is reducing-only because a broker's circuit is open (no kill switch engaged) is
+ * denied as a desk halt; the verdict says why, so nobody looks for a switch to release.
+ */
+function explainReducingOnly(d: RiskDecision, inputs: RiskInputs): RiskDecision {
+  if (!inputs.reducingOnly || inputs.switches.desk || inputs.switches.global) return d;
+  const explain = <T extends RiskDecision['verdicts'][number]>(v: T): T =>
+    v.code === 'DESK_HALT'
+      ? { ...v, message: `desk is reducing-only (${inputs.reducingOnly}); only risk-reducing orders` }
+      : v;
+  return { ...d, verdicts: d.verdicts.map(explain), denials: d.denials.map(explain) };
 }
 
 /** A bracket is allowed whole or not at all: a leg's denials deny the entry too. */

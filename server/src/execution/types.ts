@@ -1,6 +1,8 @@
 import type { Bus } from '@aegis/shared/bus/index';
 import type { Logger } from '@aegis/shared/logging';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from '@aegis/shared/market/event-time';
+import type { AdapterFactory } from '../brokers/connection.ts';
+import type { ConnectionResolvers } from '../brokers/factory.ts';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Db } from '../db/database.ts';
 
@@ -47,6 +49,27 @@ export interface ExecutionOptions {
     readonly minFee: string;
     readonly slippageBps: string;
   };
+  /**
+   * Dispatcher leases (execution_leases): a holder that has not renewed for `leaseTtlMs` is
+   * replaced; holders renew every `leaseRenewMs` (well under the TTL).
+   */
+  readonly leaseTtlMs: number;
+  readonly leaseRenewMs: number;
+  /** The per-connection circuit breaker (brokers/resilience.ts) and call timeout. */
+  readonly breaker: {
+    readonly breakAfter: number;
+    readonly halfOpenAfterMs: number;
+    readonly timeoutMs: number;
+  };
+  /**
+   * Live adapters by provider key (`alpaca`, `coinbase`, `ibkr`, `ccxt`, or an `oauth:<slug>`
+   * provider's api protocol), merged over the default registry (brokers/factory.ts).
+   */
+  readonly adapterFactories?: Readonly<Record<string, AdapterFactory>>;
+  /** Credentials and endpoints of a linked connection (default: not configured, refuses). */
+  readonly connections?: ConnectionResolvers;
+  /** A name for this process's dispatcher in execution_leases (default host:pid:random). */
+  readonly holderId?: string;
 }
 
 export const DEFAULT_EXECUTION_OPTIONS: ExecutionOptions = Object.freeze({
@@ -66,6 +89,9 @@ export const DEFAULT_EXECUTION_OPTIONS: ExecutionOptions = Object.freeze({
     minFee: '0',
     slippageBps: '5',
   }),
+  leaseTtlMs: 10_000,
+  leaseRenewMs: 2_000,
+  breaker: Object.freeze({ breakAfter: 5, halfOpenAfterMs: 30_000, timeoutMs: 5_000 }),
 });
 
 export interface ExecutionDeps {
@@ -81,4 +107,6 @@ export interface ExecutionDeps {
 /** Bus channels: halt propagation (every process) and per-desk live updates (subscriptions). */
 export const HALT_CHANNEL = 'aegis:halt';
 export const orderUpdatesChannel = (tenantId: string) => `aegis:orders:${tenantId}`;
+/** A nudge for the holder of a desk's dispatch lease: `{ tenantId }` has outbox rows waiting. */
+export const DISPATCH_CHANNEL = 'aegis:dispatch';
 export const positionUpdatesChannel = (tenantId: string) => `aegis:positions:${tenantId}`;

@@ -69,6 +69,11 @@ export const placeOrderInput = z
     proposalId: z.uuid().nullish(),
     /** Protective stop and target placed with the entry (an OCO bracket). */
     bracket: bracketInput.nullish(),
+    /**
+     * The linked broker connection (brokers.list) the order is routed to; null or absent: the
+     * desk's paper account. The connection must be the desk's own and `active`.
+     */
+    brokerConnectionId: z.uuid().nullish(),
   })
   .superRefine((o, ctx) => {
     const needsLimit = o.orderType === 'limit' || o.orderType === 'stop_limit';
@@ -131,6 +136,8 @@ export const orderView = z.object({
   clientOrderId: z.string(),
   brokerOrderId: z.string().nullable(),
   broker: z.string(),
+  /** The linked connection the order was routed to (null: the desk's paper account). */
+  brokerConnectionId: z.string().nullish(),
   proposalId: z.string().nullable(),
   symbol: z.string(),
   side: orderSide,

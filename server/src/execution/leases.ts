@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '@aegis/shared/logging';
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/database.ts';
+
+/**
+ * Dispatcher leases in PostgreSQL (execution_leases): one holder per broker resource at a time —
+ * `paper:<deskId>` for a desk's paper account, `connection:<connectionId>` for a linked broker.
+ *
+ * - Acquire: an upsert that succeeds only when the row is free (expired, released) or already
+ *   ours. Expiry is PostgreSQL's clock (`now()`), so servers with skewed clocks agree.
+ * - Fencing: the token goes up by one whenever the lease changes hands (or is re-taken after it
+ *   lapsed); outbox claims are fenced with it in SQL (outbox.ts), so a stale holder cannot claim.
+ * - Renew: every `renewMs`, all leases of this holder in one statement. Locally a lease counts as
+ *   held until (time the renewal was *sent*) + TTL, measured on the monotonic clock: a holder
+ *   whose renewals stop (database unreachable, process stalled) stops sending before any other
+ *   process can take over. `assertHeld()` is called before every broker call.
+ * - Release: the row's expiry is set in the past (the row is kept so the token keeps counting);
+ *   the next holder takes it at once instead of waiting out the TTL.
+ */
+export class LeaseLostError extends Error {
+  readonly resource: string;
+  constructor(resource: string) {
+    super(`dispatch lease ${resource} is not held by this process`);
+    this.resource = resource;
+    this.name = 'LeaseLostError';
+  }
+}
+
+export const paperResource = (tenantId: string) => `paper:${tenantId}`;
+export const connectionResource = (connectionId: string) => `connection:${connectionId}`;
+export const resourceOf = (tenantId: string, connectionId: string | null) =>
+  connectionId === null ? paperResource(tenantId) : connectionResource(connectionId);
+
+export class Lease {
+  readonly resource: string;
+  readonly token: number;
+  #validUntil: number;
+  #lost = false;
+
+  constructor(resource: string, token: number, validUntil: number) {
+    this.resource = resource;
+    this.token = token;
+    this.#validUntil = validUntil;
+  }
+
+  get held(): boolean {
+    return !this.#lost && performance.now() < this.#validUntil;
+  }
+
+  /** Throws LeaseLostError unless this process may still talk to the broker. */
+  assertHeld(): void {
+    if (!this.held) throw new LeaseLostError(this.resource);
+  }
+
+  /** @internal */
+  extend(until: number): void {
+    if (!this.#lost) this.#validUntil = until;
+  }
+
+  /** @internal */
+  lose(): void {
+    this.#lost = true;
+  }
+}
+
+/**
+ * Releases in flight in this process, by resource: an acquire waits for them, so a runtime that
+ * replaces another in the same process (a restart in tests) takes the lease at once.
+ */
+const releasing = new Map<string, Promise<void>>();
+
+export interface LeaseOptions {
+  readonly ttlMs: number;
+  readonly renewMs: number;
+  readonly holder?: string;
+}
+
+export class LeaseManager {
+  readonly holder: string;
+  readonly #db: Db;
+  readonly #log: Logger;
+  readonly #opts: LeaseOptions;
+  readonly #leases = new Map<string, Lease>();
+  readonly #lostListeners = new Set<(resource: string) => void>();
+  #timer: NodeJS.Timeout | null = null;
+  #renewing: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(db: Db, log: Logger, opts: LeaseOptions) {
+    this.#db = db;
+    this.#log = log;
+    this.#opts = opts;
+    this.holder = opts.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  }
+
+  /** Called once per lease this process loses (renewal refused or lapsed). */
+  onLost(listener: (resource: string) => void): () => void {
+    this.#lostListeners.add(listener);
+    return () => this.#lostListeners.delete(listener);
+  }
+
+  /** The lease if this process holds it now. */
+  held(resource: string): Lease | null {
+    const l = this.#leases.get(resource);
+    return l?.held ? l : null;
+  }
+
+  /** Resources whose lease this process holds now. */
+  heldResources(): string[] {
+    return [...this.#leases.values()].filter((l) => l.held).map((l) => l.resource);
+  }
+
+  /**
+   * Takes the lease when it is free or already ours; null when another live holder has it.
+   * `previous` tells a takeover (another holder had it) from a first or renewed acquisition.
+   */
+  async acquire(resource: string): Promise<{ lease: Lease; takeover: boolean } | null> {
+    if (this.#closed) return null;
+    const mine = this.held(resource);
+    if (mine) return { lease: mine, takeover: false };
+    await releasing.get(resource);
+    const sentAt = performance.now();
+    const ttl = this.#opts.ttlMs;
+    const rows = await this.#db.execute<{ token: string; previous: string | null }>(sql`
+      with prev as (select holder from execution_leases where resource = ${resource})
+      insert into execution_leases as l (resource, holder, fencing_token, acquired_at, expires_at)
+      values (${resource}, ${this.holder}, 1, now(), now() + ${ttl} * interval '1 millisecond')
+      on conflict (resource) do update set
+        holder = excluded.holder,
+        fencing_token = case when l.holder = excluded.holder and l.expires_at > now()
+                             then l.fencing_token else l.fencing_token + 1 end,
+        acquired_at = case when l.holder = excluded.holder and l.expires_at > now()
+                           then l.acquired_at else now() end,
+        expires_at = excluded.expires_at
+      where l.holder = excluded.holder or l.expires_at <= now()
+      returning l.fencing_token::text as token, (select holder from prev) as previous`);
+    const row = rows[0];
+    if (!row) return null;
+    const lease = new Lease(resource, Number(row.token), sentAt + ttl);
+    this.#leases.get(resource)?.lose();
+    this.#leases.set(resource, lease);
+    this.#ensureTimer();
+    const takeover = row.previous !== null && row.previous !== this.holder;
+    this.#log.info(
+      { resource, token: lease.token, takeover, previous: row.previous },
+      'dispatch lease acquired',
+    );
+    return { lease, takeover };
+  }
+
+  /** Gives one lease back (its next holder takes it at once). */
+  release(resource: string): Promise<void> {
+    const lease = this.#leases.get(resource);
+    if (!lease) return Promise.resolve();
+    this.#leases.delete(resource);
+    lease.lose();
+    const p = this.#db
+      .execute(sql`
+        update execution_leases set expires_at = now() - interval '1 millisecond'
+        where resource = ${resource} and holder = ${this.holder} and fencing_token = ${lease.token}`)
+      .then(() => undefined)
+      .catch((err: unknown) =>
+        this.#log.warn({ err, resource }, 'releasing a dispatch lease failed; it expires on its own'),
+      )
+      .finally(() => {
+        if (releasing.get(resource) === p) releasing.delete(resource);
+      });
+    releasing.set(resource, p);
+    return p;
+  }
+
+  /** Releases every lease and stops renewing (shutdown). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#renewing?.catch(() => {});
+    await Promise.all([...this.#leases.keys()].map((r) => this.release(r)));
+  }
+
+  /** Renews every lease now (the timer calls it; tests may too). */
+  renew(): Promise<void> {
+    this.#renewing ??= this.#renewOnce().finally(() => {
+      this.#renewing = null;
+    });
+    return this.#renewing;
+  }
+
+  async #renewOnce(): Promise<void> {
+    const leases = [...this.#leases.values()];
+    if (leases.length === 0) return;
+    const sentAt = performance.now();
+    let renewed: Set<string> | null = null;
+    try {
+      const rows = await this.#db.execute<{ resource: string; token: string }>(sql`
+        update execution_leases set expires_at = now() + ${this.#opts.ttlMs} * interval '1 millisecond'
+        where holder = ${this.holder} and expires_at > now()
+          and resource in (${sql.join(
+            leases.map((l) => sql`${l.resource}`),
+            sql`, `,
+          )})
+        returning resource, fencing_token::text as token`);
+      renewed = new Set(
+        rows.filter((r) => this.#leases.get(r.resource)?.token === Number(r.token)).map((r) => r.resource),
+      );
+    } catch (err) {
+      // Unreachable database: the leases stay valid locally until their TTL runs out (below).
+      this.#log.warn({ err }, 'dispatch lease renewal failed');
+    }
+    for (const l of leases) {
+      if (this.#leases.get(l.resource) !== l) continue;
+      if (renewed?.has(l.resource)) l.extend(sentAt + this.#opts.ttlMs);
+      else if (renewed !== null || !l.held) this.#lose(l);
+    }
+  }
+
+  #lose(l: Lease): void {
+    l.lose();
+    this.#leases.delete(l.resource);
+    this.#log.warn(
+      { resource: l.resource, token: l.token },
+      'dispatch lease lost: this process stops sending',
+    );
+    for (const listener of this.#lostListeners) {
+      try {
+        listener(l.resource);
+      } catch (err) {
+        this.#log.error({ err, resource: l.resource }, 'lease-lost listener failed');
+      }
+    }
+  }
+
+  #ensureTimer(): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setInterval(() => void this.renew(), this.#opts.renewMs);
+    this.#timer.unref();
+  }
+}
