@@ -566,6 +566,19 @@ describe('Alpaca adapter: resilience and auth', () => {
     expect(credentials.refreshCalls).toBe(1);
   });
 
+  it('OAuth: a token the stream refuses is refreshed for the next connection, which counts as a reconnect', async () => {
+    const credentials = new TestCredentials('tok-1', ['tok-2']);
+    const { adapter } = harness({ credentials });
+    let reconnects = 0;
+    adapter.onReconnect(() => reconnects++);
+    const err = await brokerError(adapter.connect());
+    expect(err.code).toBe('BROKER_UNAVAILABLE');
+    await until(() => reconnects === 1);
+    expect(adapter.streaming).toBe(true);
+    expect(credentials.refreshCalls).toBe(1);
+    expect(alpaca.listeners).toBe(1);
+  });
+
   it('OAuth: a token refused again after the refresh is BROKER_AUTH (one refresh, no loop)', async () => {
     const credentials = new TestCredentials('tok-1', ['tok-3']);
     const { adapter } = harness({ credentials });

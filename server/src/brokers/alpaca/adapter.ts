@@ -253,10 +253,16 @@ export class AlpacaAdapter implements BrokerAdapter {
     this.#stream ??= new TradeStream({
       url,
       auth: await this.#auth(),
-      credential: async () =>
-        (await this.#auth()) === 'oauth'
-          ? { token: await this.#ctx.credentials.accessToken() }
-          : await this.#ctx.credentials.apiKey().then((k) => ({ key: k.apiKey, secret: k.apiSecret })),
+      credential: async (refresh) => {
+        if ((await this.#auth()) === 'oauth')
+          return {
+            token: refresh
+              ? await this.#ctx.credentials.refreshAccessToken()
+              : await this.#ctx.credentials.accessToken(),
+          };
+        const k = await this.#ctx.credentials.apiKey();
+        return { key: k.apiKey, secret: k.apiSecret };
+      },
       log: this.#ctx.log,
       onUpdate: (u) => this.#onUpdate(u),
       onReconnect: () => void this.#afterReconnect(),
@@ -328,6 +334,7 @@ export class AlpacaAdapter implements BrokerAdapter {
           );
           return;
         }
+        this.#advanceCursor(ts);
         this.#emit(
           this.#book.filled(t, {
             lastQty: u.qty,
@@ -401,9 +408,7 @@ export class AlpacaAdapter implements BrokerAdapter {
     if (this.#polling) return;
     this.#polling = true;
     try {
-      // One second of overlap: activities at the cursor's own instant are read again, not lost.
-      const after = new Date(Date.parse(this.#pollCursor) - 1_000).toISOString();
-      const activities = await this.#activities('pollFills', after, () => true);
+      const activities = await this.#activities('pollFills', this.#pollCursor, () => true);
       for (const a of activities) {
         const t = this.#book.get(a.order_id);
         if (t)
@@ -422,6 +427,11 @@ export class AlpacaAdapter implements BrokerAdapter {
     } finally {
       this.#polling = false;
     }
+  }
+
+  /** Polling resumes from the last fill seen, on either path (never from the adapter's start). */
+  #advanceCursor(ts: string): void {
+    if (Date.parse(ts) > Date.parse(this.#pollCursor)) this.#pollCursor = ts;
   }
 
   #emit(reports: readonly ExecutionReport[]): void {
@@ -516,7 +526,11 @@ export class AlpacaAdapter implements BrokerAdapter {
     return orders.find((o) => o.legs?.some((l) => l.id === leg.id)) ?? null;
   }
 
-  /** FILL activities after `after` (ascending, paged by `page_token`) that `keep` selects. */
+  /**
+   * FILL activities after `after` (ascending, paged by `page_token`) that `keep` selects. One
+   * second of overlap: activities at the bound's own instant are read again (the book drops
+   * what it has), never lost.
+   */
   async #activities(
     operation: string,
     after: string,

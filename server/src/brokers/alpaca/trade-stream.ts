@@ -6,7 +6,7 @@ import { type AlpacaTradeUpdate, alpacaStreamMessage, alpacaTradeUpdate } from '
 /**
  * The `trade_updates` stream (docs: "WebSocket Streaming"): connect to `…/stream`, authenticate
  * in-band, listen to `trade_updates`, deliver each event. Reconnects on its own with capped
- * exponential backoff; every successful (re)authorization after the first calls `onReconnect`,
+ * exponential backoff; every connection that the backoff timer re-establishes calls `onReconnect`,
  * so the adapter can recover what was missed while it was down. The paper endpoint sends binary
  * frames, the live one text frames: both are decoded as UTF-8 JSON.
  *
@@ -18,8 +18,11 @@ import { type AlpacaTradeUpdate, alpacaStreamMessage, alpacaTradeUpdate } from '
 export interface TradeStreamOptions {
   readonly url: string;
   readonly auth: AlpacaAuthMode;
-  /** The credential for the next (re)connection: fetched per connection (tokens rotate). */
-  readonly credential: () => Promise<{ token: string } | { key: string; secret: string }>;
+  /**
+   * The credential for the next (re)connection, fetched per connection (tokens rotate);
+   * `refresh` after the stream refused the last one (an OAuth token is then refreshed once).
+   */
+  readonly credential: (refresh: boolean) => Promise<{ token: string } | { key: string; secret: string }>;
   readonly log: Logger;
   readonly onUpdate: (u: AlpacaTradeUpdate) => void;
   /** After a reconnection is authorized and listening again (not after the first connect). */
@@ -37,11 +40,12 @@ export class TradeStream {
   readonly #o: TradeStreamOptions;
   #ws: WebSocket | null = null;
   #closed = false;
-  #connectedOnce = false;
   #attempt = 0;
   #timer: NodeJS.Timeout | null = null;
   #ready: Promise<void> | null = null;
   #listening = false;
+  /** The last authorization was refused: the next connection asks for a fresh credential. */
+  #refused = false;
 
   constructor(opts: TradeStreamOptions) {
     this.#o = opts;
@@ -52,13 +56,25 @@ export class TradeStream {
     return this.#listening;
   }
 
-  /** Connects (once); resolves when listening, rejects if the first handshake fails. */
+  /**
+   * Connects (once); resolves when listening, rejects if this handshake fails (it keeps
+   * reconnecting in the background). While a reconnect is pending it rejects at once rather
+   * than opening a second socket.
+   */
   start(): Promise<void> {
-    this.#ready ??= this.#open().catch((err) => {
-      this.#ready = null;
-      this.#scheduleReconnect();
-      throw err;
-    });
+    if (this.#listening) return Promise.resolve();
+    if (this.#ready) return this.#ready;
+    if (this.#timer || this.#ws) return Promise.reject(new Error('alpaca trade stream: reconnecting'));
+    this.#ready = this.#open(false).then(
+      () => {
+        this.#ready = null;
+      },
+      (err: unknown) => {
+        this.#ready = null;
+        this.#scheduleReconnect();
+        throw err;
+      },
+    );
     return this.#ready;
   }
 
@@ -71,7 +87,8 @@ export class TradeStream {
     this.#ws = null;
   }
 
-  #open(): Promise<void> {
+  /** `reconnect`: opened by the backoff timer after a drop or a failed attempt. */
+  #open(reconnect: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.#closed) {
         reject(new Error('alpaca trade stream closed'));
@@ -94,7 +111,7 @@ export class TradeStream {
       handshake.unref?.();
 
       ws.on('open', () => {
-        void this.#o.credential().then(
+        void this.#o.credential(this.#refused).then(
           (c) =>
             ws.send(
               JSON.stringify(
@@ -120,9 +137,11 @@ export class TradeStream {
         const m = parsed.data;
         if (m.stream === 'authorization') {
           if (m.data.status !== 'authorized') {
+            this.#refused = true;
             fail(new Error(`alpaca trade stream: ${m.data.status}`));
             return;
           }
+          this.#refused = false;
           ws.send(JSON.stringify({ action: 'listen', data: { streams: ['trade_updates'] } }));
         } else if (m.stream === 'listening') {
           if (!m.data.streams.includes('trade_updates')) {
@@ -134,10 +153,9 @@ export class TradeStream {
           clearTimeout(handshake);
           this.#listening = true;
           this.#attempt = 0;
-          const reconnected = this.#connectedOnce;
-          this.#connectedOnce = true;
           resolve();
-          if (reconnected) this.#o.onReconnect();
+          // Anything may have been missed while no socket listened: the adapter catches up.
+          if (reconnect) this.#o.onReconnect();
         } else {
           const u = alpacaTradeUpdate.safeParse(m.data);
           if (!u.success) {
@@ -174,7 +192,7 @@ export class TradeStream {
     this.#attempt++;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#open().catch((err: unknown) => {
+      this.#open(true).catch((err: unknown) => {
         this.#o.log.warn({ err }, 'alpaca trade stream: reconnect failed');
         this.#scheduleReconnect();
       });
