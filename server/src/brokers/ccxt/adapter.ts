@@ -1,0 +1,576 @@
+import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import type { Exchange, Order, Trade } from 'ccxt';
+import type { ConnectionContext } from '../connection.ts';
+import type { CallKind } from '../resilience.ts';
+import {
+  type BrokerAccount,
+  type BrokerAdapter,
+  type BrokerCapabilities,
+  BrokerError,
+  BrokerErrorCode,
+  type BrokerOrder,
+  type BrokerOrderRequest,
+  type BrokerPosition,
+  type ExecutionReport,
+  type ExecutionReportListener,
+  type PlaceOrderAck,
+} from '../types.ts';
+import { outgoingNumber, toVenueDec } from './decimals.ts';
+import { brokerErrorFromCcxt, isDuplicateClientId } from './errors.ts';
+import { OrderStream } from './order-stream.ts';
+import { brokerOrderOf, factsOf, type OrderFacts, reportsOf, statusOf } from './reports.ts';
+import { toCcxtSymbol } from './symbols.ts';
+import { buildExchange, exchangeIdOf } from './venue.ts';
+
+/**
+ * One adapter for any CCXT exchange (provider `ccxt:<exchange>`), trading the spot account of an
+ * API-key link. Every venue call goes through the connection's call policy (timeout, read
+ * retries, circuit breaker) and leaves as a BrokerError (errors.ts). Decimal strings at our
+ * boundary (decimals.ts), `BASE-QUOTE` symbols (symbols.ts), execution reports rebuilt from the
+ * venue's orders and trades (reports.ts) and delivered by OrderStream (polling, plus CCXT Pro's
+ * watchOrders where the venue has a WebSocket). No native brackets: the execution service
+ * works protective legs itself.
+ */
+export interface CcxtAdapterOptions {
+  /** How often open orders are polled for reports. Default 2 s. */
+  readonly pollIntervalMs?: number;
+  /**
+   * `auto`: CCXT Pro's watchOrders wakes the poller where the venue has a WebSocket and the REST
+   * base URL is the venue's own (or a stream URL is configured too); `poll`: polling only.
+   */
+  readonly stream?: 'auto' | 'poll';
+  /** The account currency: cash, buying power and equity are in it. Default USDT. */
+  readonly quoteCurrency?: string;
+  /** CCXT's own per-request timeout (keep it under the policy's). Default 4 s. */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Our symbols searched for an order this process did not place, when the venue can look an
+   * order up only per symbol (after a restart). Symbols traded since start are searched too.
+   */
+  readonly symbols?: readonly string[];
+}
+
+/**
+ * Venues whose fetchOrder / cancelOrder take `params.clientOrderId` in CCXT (Binance's
+ * origClientOrderId, OKX's clOrdId, Bybit's orderLinkId …). Elsewhere the order is found by its
+ * venue id, or by searching open and closed orders for the client id.
+ */
+const CLIENT_ID_LOOKUP: ReadonlySet<string> = new Set([
+  'binance',
+  'binanceus',
+  'okx',
+  'bybit',
+  'kucoin',
+  'gate',
+  'bitget',
+  'mexc',
+]);
+
+interface Tracked {
+  facts: OrderFacts;
+  brokerOrderId: string | null;
+  /** Every report of the order was delivered: the stream stops polling it. */
+  settled: boolean;
+}
+
+export class CcxtAdapter implements BrokerAdapter {
+  readonly name: string;
+  readonly capabilities: BrokerCapabilities = { nativeBrackets: false };
+  readonly #ctx: ConnectionContext;
+  readonly #id: string;
+  readonly #o: Required<Omit<CcxtAdapterOptions, 'symbols'>> & { symbols: readonly string[] };
+  #exchange: Promise<Exchange> | null = null;
+  readonly #orders = new Map<string, Tracked>();
+  /** Orders the venue refused at placement: it keeps no record of them, we do (this process). */
+  readonly #rejected = new Map<string, { facts: OrderFacts; reason: string; at: Date }>();
+  readonly #stream: OrderStream;
+
+  constructor(ctx: ConnectionContext, opts: CcxtAdapterOptions = {}) {
+    this.#ctx = ctx;
+    this.name = ctx.provider;
+    this.#id = exchangeIdOf(ctx.provider);
+    this.#o = {
+      pollIntervalMs: opts.pollIntervalMs ?? 2_000,
+      stream: opts.stream ?? 'auto',
+      quoteCurrency: opts.quoteCurrency ?? 'USDT',
+      requestTimeoutMs: opts.requestTimeoutMs ?? 4_000,
+      symbols: opts.symbols ?? [],
+    };
+    this.#stream = new OrderStream({
+      ctx,
+      exchangeId: this.#id,
+      pollIntervalMs: this.#o.pollIntervalMs,
+      useWebSocket: this.#o.stream === 'auto' && this.#websocketReachable(),
+      requestTimeoutMs: this.#o.requestTimeoutMs,
+      pending: () => [...this.#orders.values()].filter((t) => !t.settled).map((t) => t.facts.clientOrderId),
+      collect: (id) => this.#collect(id),
+      settle: (id) => {
+        const t = this.#orders.get(id);
+        if (t) t.settled = true;
+      },
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // BrokerAdapter
+  // -------------------------------------------------------------------------------------------
+
+  async placeOrder(req: BrokerOrderRequest): Promise<PlaceOrderAck> {
+    const op = 'placeOrder';
+    if (req.bracket)
+      throw this.#error(BrokerErrorCode.INVALID_REQUEST, op, `${this.name} has no native brackets`);
+    const known = this.#rejected.get(req.clientOrderId);
+    if (known)
+      return {
+        clientOrderId: req.clientOrderId,
+        brokerOrderId: null,
+        status: 'rejected',
+        rejectReason: known.reason,
+      };
+    if (this.#orders.has(req.clientOrderId)) {
+      const o = await this.getOrderByClientId(req.clientOrderId);
+      if (o) return ackOf(o);
+    }
+    const { bracket: _none, ...plain } = req;
+    const facts: OrderFacts = {
+      ...plain,
+      limitPrice: req.limitPrice ?? null,
+      stopPrice: req.stopPrice ?? null,
+    };
+    const market = toCcxtSymbol(req.symbol, this.name, op);
+    try {
+      const order = await this.#call(op, 'write', async (ex) => {
+        const args = this.#orderArgs(ex, market, req);
+        return ex.createOrder(market, args.type, req.side, args.amount, args.price, args.params);
+      });
+      this.#orders.set(req.clientOrderId, { facts, brokerOrderId: order.id ?? null, settled: false });
+      this.#stream.wake(req.clientOrderId);
+      return {
+        clientOrderId: req.clientOrderId,
+        brokerOrderId: order.id ?? null,
+        status: order.status ? statusOf(order) : 'pending_new',
+      };
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+      // The id is taken: an earlier attempt reached the venue (a retry after a lost response).
+      // Or the outcome is unknown (timeout, dropped connection): the venue may have the order.
+      if (
+        isDuplicateClientId(err) ||
+        err.code === BrokerErrorCode.TIMEOUT ||
+        err.code === BrokerErrorCode.UNAVAILABLE
+      ) {
+        this.#orders.set(req.clientOrderId, { facts, brokerOrderId: null, settled: false });
+        const found = await this.getOrderByClientId(req.clientOrderId).catch(() => null);
+        if (found) {
+          this.#stream.wake(req.clientOrderId);
+          return ackOf(found);
+        }
+        this.#orders.delete(req.clientOrderId);
+      }
+      if (err.code === BrokerErrorCode.REJECTED && !isDuplicateClientId(err))
+        this.#rejected.set(req.clientOrderId, { facts, reason: err.message, at: this.#now() });
+      throw err;
+    }
+  }
+
+  async cancelOrder(clientOrderId: string): Promise<void> {
+    const op = 'cancelOrder';
+    const tracked = this.#orders.get(clientOrderId) ?? (await this.#find(clientOrderId));
+    if (!tracked)
+      throw this.#error(BrokerErrorCode.NOT_FOUND, op, `no order ${clientOrderId} at ${this.name}`);
+    const market = toCcxtSymbol(tracked.facts.symbol, this.name, op);
+    try {
+      await this.#call(op, 'write', (ex) =>
+        tracked.brokerOrderId
+          ? ex.cancelOrder(tracked.brokerOrderId, market)
+          : ex.cancelOrder(undefined as unknown as string, market, { clientOrderId }),
+      );
+    } catch (err) {
+      if (!(err instanceof BrokerError) || err.code !== BrokerErrorCode.NOT_FOUND) throw err;
+      // Venues answer "unknown order" for an order that already ended (Binance -2011): the order
+      // exists, so the outcome is a cancel reject, not "the broker never had it".
+      const o = await this.getOrderByClientId(clientOrderId);
+      if (!o) throw err;
+      this.#stream.emit({
+        kind: 'cancel_rejected',
+        executionId: `${this.#id}:${o.brokerOrderId}:cancel_rejected:${o.status}`,
+        clientOrderId,
+        brokerOrderId: o.brokerOrderId,
+        symbol: o.symbol,
+        side: o.side,
+        tsEvent: this.#now(),
+        cumQty: o.filledQuantity,
+        leavesQty: '0',
+        avgPx: o.avgFillPrice,
+        reason: `order is ${o.status}`,
+      });
+    }
+    this.#stream.wake(clientOrderId);
+  }
+
+  async getOrderByClientId(clientOrderId: string): Promise<BrokerOrder | null> {
+    const rejected = this.#rejected.get(clientOrderId);
+    if (rejected)
+      return {
+        ...rejected.facts,
+        brokerOrderId: '',
+        status: 'rejected',
+        filledQuantity: '0',
+        avgFillPrice: null,
+        rejectReason: rejected.reason,
+      };
+    const found = await this.#lookup(clientOrderId);
+    if (!found) return null;
+    return brokerOrderOf(await this.#venue(), found.facts, found.order);
+  }
+
+  async getExecutions(clientOrderId: string): Promise<ExecutionReport[]> {
+    return (await this.#collect(clientOrderId))?.reports ?? [];
+  }
+
+  async listOpenOrders(): Promise<BrokerOrder[]> {
+    const orders = await this.#openOrders('listOpenOrders');
+    const ex = await this.#venue();
+    const out: BrokerOrder[] = [];
+    for (const o of orders) {
+      const facts = this.#orders.get(o.clientOrderId ?? '')?.facts ?? factsOf(ex, o);
+      if (!facts) continue;
+      this.#track(facts, o.id ?? null);
+      out.push(brokerOrderOf(ex, facts, o));
+    }
+    return out;
+  }
+
+  /**
+   * Spot venues hold balances, not positions: every asset other than the account currency with
+   * a non-zero total (free + in orders) is a long position in `<ASSET>-<QUOTE>` when that market
+   * exists. A balance carries no cost basis, so avgCost is "0" (the desk's books keep the cost of
+   * what it bought through us).
+   */
+  async listPositions(): Promise<BrokerPosition[]> {
+    const balance = await this.#call('listPositions', 'read', (ex) => ex.fetchBalance());
+    const ex = await this.#venue();
+    const quote = this.#o.quoteCurrency;
+    const out: BrokerPosition[] = [];
+    for (const [asset, total] of Object.entries(balance.total ?? {})) {
+      if (asset === quote || typeof total !== 'number' || total === 0) continue;
+      const market = ex.markets?.[`${asset}/${quote}`];
+      if (!market) continue;
+      out.push({
+        symbol: `${asset}-${quote}`,
+        quantity: decStr(toVenueDec(ex, market, 'amount', total)),
+        avgCost: '0',
+      });
+    }
+    return out.sort((a, b) => a.symbol.localeCompare(b.symbol));
+  }
+
+  onExecutionReport(listener: ExecutionReportListener): () => void {
+    const off = this.#stream.onReport(listener);
+    this.#stream.start();
+    return off;
+  }
+
+  /**
+   * Cash and buying power: the account currency's free balance. Equity: the account currency's
+   * total plus every other asset's total at its last price against the account currency (one
+   * fetchTickers call); assets without such a market are left out and logged.
+   */
+  async getAccount(): Promise<BrokerAccount> {
+    const op = 'getAccount';
+    const quote = this.#o.quoteCurrency;
+    const balance = await this.#call(op, 'read', (ex) => ex.fetchBalance());
+    const ex = await this.#venue();
+    const free = dec(toNum((balance.free as Record<string, unknown> | undefined)?.[quote]).toPrecision(15));
+    let equity = dec(toNum((balance.total as Record<string, unknown> | undefined)?.[quote]).toPrecision(15));
+    const held = Object.entries(balance.total ?? {}).filter(
+      ([asset, total]) => asset !== quote && typeof total === 'number' && total > 0,
+    ) as [string, number][];
+    const priced = held.filter(([asset]) => ex.markets?.[`${asset}/${quote}`]);
+    const unpriced = held.filter(([asset]) => !ex.markets?.[`${asset}/${quote}`]).map(([a]) => a);
+    if (priced.length > 0 && ex.has.fetchTickers) {
+      const symbols = priced.map(([asset]) => `${asset}/${quote}`);
+      const tickers = await this.#call(op, 'read', (x) => x.fetchTickers(symbols));
+      for (const [asset, total] of priced) {
+        const market = ex.markets?.[`${asset}/${quote}`];
+        const last = tickers[`${asset}/${quote}`]?.last ?? tickers[`${asset}/${quote}`]?.close;
+        if (last === undefined || last === null) {
+          unpriced.push(asset);
+          continue;
+        }
+        equity = equity.plus(
+          toVenueDec(ex, market, 'amount', total).times(toVenueDec(ex, market, 'price', last)),
+        );
+      }
+    } else unpriced.push(...priced.map(([a]) => a));
+    if (unpriced.length > 0)
+      this.#ctx.log.info(
+        { broker: this.name, assets: unpriced },
+        'assets without a price left out of equity',
+      );
+    return {
+      accountId: this.#ctx.accountRef,
+      currency: quote,
+      cash: decStr(free),
+      buyingPower: decStr(free.gt(ZERO) ? free : ZERO),
+      equity: decStr(equity.toDecimalPlaces(12)),
+      brokerStatus: null,
+    };
+  }
+
+  async connect(): Promise<void> {
+    await this.#venue();
+    this.#stream.start();
+  }
+
+  onReconnect(listener: () => void): () => void {
+    return this.#stream.onReconnect(listener);
+  }
+
+  close(): void {
+    this.#stream.close();
+    void this.#exchange?.then((ex) => ex.close?.()).catch(() => undefined);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Venue calls
+  // -------------------------------------------------------------------------------------------
+
+  /** The exchange object with its markets loaded (once; a failed load is tried again next call). */
+  #venue(): Promise<Exchange> {
+    if (!this.#exchange) {
+      this.#exchange = (async () => {
+        const ex = await buildExchange(this.#ctx, this.#id, { timeoutMs: this.#o.requestTimeoutMs });
+        try {
+          await ex.loadMarkets();
+        } catch (err) {
+          throw brokerErrorFromCcxt(err, this.name, 'loadMarkets');
+        }
+        return ex;
+      })();
+      this.#exchange.catch(() => {
+        this.#exchange = null;
+      });
+    }
+    return this.#exchange;
+  }
+
+  #call<T>(operation: string, kind: CallKind, fn: (ex: Exchange) => Promise<T>): Promise<T> {
+    return this.#ctx.policy.call(operation, kind, async () => {
+      const ex = await this.#venue();
+      try {
+        return await fn(ex);
+      } catch (err) {
+        const be = brokerErrorFromCcxt(err, this.name, operation, ex.last_json_response);
+        const retryAfter = Number(
+          (ex.last_response_headers as Record<string, string> | undefined)?.['Retry-After'],
+        );
+        if (be.code !== BrokerErrorCode.RATE_LIMITED || !Number.isFinite(retryAfter)) throw be;
+        // The venue's Retry-After (CCXT keeps the last response's headers): when to call again.
+        throw new BrokerError(be.code, be.message, {
+          broker: be.broker,
+          operation: be.operation,
+          context: { ...be.context, retryAfterS: retryAfter },
+          cause: be.cause,
+        });
+      }
+    });
+  }
+
+  #orderArgs(
+    ex: Exchange,
+    market: string,
+    req: BrokerOrderRequest,
+  ): { type: string; amount: number; price: number | undefined; params: Record<string, unknown> } {
+    const op = 'placeOrder';
+    if (!ex.markets?.[market])
+      throw this.#error(BrokerErrorCode.INVALID_REQUEST, op, `${this.name} has no market ${market}`);
+    const amount = outgoingNumber(ex, market, 'amount', req.quantity);
+    if (!amount.ok) throw this.#error(BrokerErrorCode.INVALID_REQUEST, op, amount.reason);
+    const limit = req.orderType === 'limit' || req.orderType === 'stop_limit';
+    const stop = req.orderType === 'stop' || req.orderType === 'stop_limit';
+    // Crypto venues trade around the clock: a `day` order has no session end to expire at.
+    if (limit && req.timeInForce === 'day')
+      throw this.#error(
+        BrokerErrorCode.INVALID_REQUEST,
+        op,
+        `${this.name} has no trading day: use gtc, ioc or fok`,
+      );
+    const params: Record<string, unknown> = { clientOrderId: req.clientOrderId };
+    let price: number | undefined;
+    if (limit) {
+      if (!req.limitPrice)
+        throw this.#error(BrokerErrorCode.INVALID_REQUEST, op, 'a limit order needs a limit price');
+      const p = outgoingNumber(ex, market, 'price', req.limitPrice);
+      if (!p.ok) throw this.#error(BrokerErrorCode.INVALID_REQUEST, op, p.reason);
+      price = p.n;
+      params.timeInForce = req.timeInForce.toUpperCase();
+    }
+    if (stop) {
+      if (!req.stopPrice)
+        throw this.#error(BrokerErrorCode.INVALID_REQUEST, op, 'a stop order needs a stop price');
+      const p = outgoingNumber(ex, market, 'price', req.stopPrice);
+      if (!p.ok) throw this.#error(BrokerErrorCode.INVALID_REQUEST, op, p.reason);
+      params.triggerPrice = p.n;
+    }
+    return { type: limit ? 'limit' : 'market', amount: amount.n, price, params };
+  }
+
+  /** The venue's order and its facts, by client order id; null when the venue has none. */
+  async #lookup(clientOrderId: string): Promise<{ facts: OrderFacts; order: Order } | null> {
+    const tracked = this.#orders.get(clientOrderId) ?? (await this.#find(clientOrderId));
+    if (!tracked) return null;
+    const order = await this.#fetchOrder(tracked, clientOrderId);
+    if (!order) return null;
+    if (order.id && !tracked.brokerOrderId) tracked.brokerOrderId = order.id;
+    return { facts: tracked.facts, order };
+  }
+
+  async #fetchOrder(tracked: Tracked, clientOrderId: string): Promise<Order | null> {
+    const op = 'getOrderByClientId';
+    const market = toCcxtSymbol(tracked.facts.symbol, this.name, op);
+    try {
+      return await this.#call(op, 'read', async (ex) => {
+        if (tracked.brokerOrderId && ex.has.fetchOrder) return ex.fetchOrder(tracked.brokerOrderId, market);
+        if (CLIENT_ID_LOOKUP.has(this.#id))
+          return ex.fetchOrder(undefined as unknown as string, market, { clientOrderId });
+        return (await this.#searchOrders(ex, market, clientOrderId)) as Order;
+      });
+    } catch (err) {
+      if (err instanceof BrokerError && err.code === BrokerErrorCode.NOT_FOUND) return null;
+      throw err;
+    }
+  }
+
+  /** Venues that cannot look an order up by client id: its open and recent closed orders. */
+  async #searchOrders(ex: Exchange, market: string, clientOrderId: string): Promise<Order | null> {
+    const lists: Order[][] = [];
+    if (ex.has.fetchOpenOrders) lists.push(await ex.fetchOpenOrders(market));
+    if (ex.has.fetchClosedOrders) lists.push(await ex.fetchClosedOrders(market));
+    else if (ex.has.fetchOrders) lists.push(await ex.fetchOrders(market));
+    return lists.flat().find((o) => o.clientOrderId === clientOrderId) ?? null;
+  }
+
+  /** An order this process did not place: open orders first, then per known symbol. */
+  async #find(clientOrderId: string): Promise<Tracked | null> {
+    const open = await this.#openOrders('getOrderByClientId').catch(() => [] as Order[]);
+    const ex = await this.#venue();
+    const hit = open.find((o) => o.clientOrderId === clientOrderId);
+    if (hit) {
+      const facts = factsOf(ex, hit);
+      return facts ? this.#track(facts, hit.id ?? null) : null;
+    }
+    const symbols = new Set([...this.#o.symbols, ...[...this.#orders.values()].map((t) => t.facts.symbol)]);
+    for (const symbol of symbols) {
+      const market = toCcxtSymbol(symbol, this.name, 'getOrderByClientId');
+      const order = await this.#call('getOrderByClientId', 'read', async (x) => {
+        if (CLIENT_ID_LOOKUP.has(this.#id))
+          return x
+            .fetchOrder(undefined as unknown as string, market, { clientOrderId })
+            .catch((err: unknown) => {
+              const be = brokerErrorFromCcxt(err, this.name, 'getOrderByClientId');
+              if (be.code === BrokerErrorCode.NOT_FOUND) return null;
+              throw be;
+            });
+        return this.#searchOrders(x, market, clientOrderId);
+      });
+      const facts = order ? factsOf(ex, order) : null;
+      if (order && facts) return this.#track(facts, order.id ?? null);
+    }
+    return null;
+  }
+
+  async #openOrders(operation: string): Promise<Order[]> {
+    try {
+      return await this.#call(operation, 'read', (ex) => ex.fetchOpenOrders());
+    } catch (err) {
+      // Venues that list open orders per symbol only: the symbols we know.
+      if (!(err instanceof BrokerError) || err.code !== BrokerErrorCode.INVALID_REQUEST) throw err;
+      const symbols = new Set([...this.#o.symbols, ...[...this.#orders.values()].map((t) => t.facts.symbol)]);
+      const out: Order[] = [];
+      for (const s of symbols) {
+        const market = toCcxtSymbol(s, this.name, operation);
+        out.push(...(await this.#call(operation, 'read', (ex) => ex.fetchOpenOrders(market))));
+      }
+      return out;
+    }
+  }
+
+  async #trades(order: Order): Promise<Trade[]> {
+    const orderId = order.id;
+    if ((order.filled ?? 0) === 0 || !orderId) return [];
+    return this.#call('getExecutions', 'read', async (ex) => {
+      if (ex.has.fetchOrderTrades) return ex.fetchOrderTrades(orderId, order.symbol);
+      const since = order.timestamp ? order.timestamp - 1 : undefined;
+      return (await ex.fetchMyTrades(order.symbol, since)).filter((t) => t.order === orderId);
+    });
+  }
+
+  /** Every report of one order, rebuilt from the venue's order and trades. */
+  async #collect(clientOrderId: string): Promise<{ reports: ExecutionReport[]; complete: boolean } | null> {
+    const rejected = this.#rejected.get(clientOrderId);
+    if (rejected) {
+      const { facts } = rejected;
+      return {
+        reports: [
+          {
+            kind: 'rejected',
+            executionId: `${this.#id}:${clientOrderId}:rejected`,
+            clientOrderId,
+            brokerOrderId: null,
+            symbol: facts.symbol,
+            side: facts.side,
+            tsEvent: rejected.at,
+            cumQty: '0',
+            leavesQty: '0',
+            avgPx: null,
+            reason: rejected.reason,
+          },
+        ],
+        complete: true,
+      };
+    }
+    const found = await this.#lookup(clientOrderId);
+    if (!found) return null;
+    const trades = await this.#trades(found.order);
+    const ex = await this.#venue();
+    return reportsOf(ex, this.#id, found.facts, found.order, trades, this.#now());
+  }
+
+  #track(facts: OrderFacts, brokerOrderId: string | null): Tracked {
+    const known = this.#orders.get(facts.clientOrderId);
+    if (known) {
+      known.brokerOrderId ??= brokerOrderId;
+      return known;
+    }
+    const t: Tracked = { facts, brokerOrderId, settled: false };
+    this.#orders.set(facts.clientOrderId, t);
+    return t;
+  }
+
+  #websocketReachable(): boolean {
+    const local = this.#ctx.endpoints.apiBaseUrl.trim() !== '';
+    return !local || Boolean(this.#ctx.endpoints.streamUrl);
+  }
+
+  #error(code: BrokerErrorCode, operation: string, message: string): BrokerError {
+    return new BrokerError(code, message, { broker: this.name, operation });
+  }
+
+  #now(): Date {
+    return this.#ctx.clock?.() ?? new Date();
+  }
+}
+
+function ackOf(o: BrokerOrder): PlaceOrderAck {
+  return {
+    clientOrderId: o.clientOrderId,
+    brokerOrderId: o.brokerOrderId || null,
+    status: o.status,
+    ...(o.rejectReason && { rejectReason: o.rejectReason }),
+  };
+}
+
+function toNum(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}

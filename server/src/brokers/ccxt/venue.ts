@@ -1,0 +1,123 @@
+import ccxt, { type Exchange } from 'ccxt';
+import type { ConnectionContext } from '../connection.ts';
+import { BrokerError, BrokerErrorCode } from '../types.ts';
+
+/**
+ * Builds the CCXT exchange object of one connection: `new ccxt[exchange]({apiKey, secret,
+ * password, enableRateLimit, timeout})` from the connection's API-key credentials, CCXT's
+ * sandbox for a `paper` connection (refused where the venue has none), spot markets only, and
+ * every REST base URL moved to `ctx.endpoints.apiBaseUrl` when one is configured (tests point it
+ * at a local fake venue; an empty value keeps the venue's own URLs).
+ */
+export interface VenueOptions {
+  /** CCXT's own per-request timeout; keep it under the call policy's timeout. */
+  readonly timeoutMs: number;
+}
+
+/** CCXT exchange ids are lower-case letters and digits (`binance`, `okx`, `gate`). */
+export function exchangeIdOf(provider: string): string {
+  const m = /^ccxt:([a-z0-9]{2,32})$/.exec(provider);
+  const id = m?.[1];
+  if (!id || !ccxt.exchanges.includes(id))
+    throw new BrokerError(BrokerErrorCode.INVALID_REQUEST, `${provider} is not a CCXT exchange`, {
+      broker: provider,
+      operation: 'connect',
+    });
+  return id;
+}
+
+type ExchangeClass = new (config: Record<string, unknown>) => Exchange;
+
+function exchangeClass(id: string, pro: boolean): ExchangeClass | null {
+  const table = (pro ? ccxt.pro : ccxt) as unknown as Record<string, ExchangeClass | undefined>;
+  return table[id] ?? null;
+}
+
+/**
+ * Venue options that keep CCXT on spot and off endpoints a spot account does not need at
+ * load time. `fetchMarkets.types` exists on most multi-market venues (binance, okx, bybit, gate,
+ * kucoin); Binance would otherwise also call /sapi (currencies, margin pairs).
+ */
+const VENUE_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = {
+  binance: {
+    fetchCurrencies: false,
+    fetchMargins: false,
+    warnOnFetchOpenOrdersWithoutSymbol: false,
+  },
+};
+
+export async function buildExchange(
+  ctx: ConnectionContext,
+  id: string,
+  opts: VenueOptions,
+  pro = false,
+): Promise<Exchange> {
+  const Cls = exchangeClass(id, pro);
+  if (!Cls)
+    throw new BrokerError(
+      BrokerErrorCode.INVALID_REQUEST,
+      `ccxt:${id} has no ${pro ? 'WebSocket' : 'REST'} client`,
+      {
+        broker: ctx.provider,
+        operation: 'connect',
+      },
+    );
+  const creds = await ctx.credentials.apiKey();
+  const ex = new Cls({
+    apiKey: creds.apiKey,
+    secret: creds.apiSecret,
+    ...(creds.passphrase !== undefined && { password: creds.passphrase }),
+    enableRateLimit: true,
+    timeout: opts.timeoutMs,
+    // Kept for the venue's own error code in BrokerError context (errors.ts).
+    enableLastJsonResponse: true,
+  });
+  const options = ex.options as Record<string, unknown>;
+  options.defaultType = 'spot';
+  const fm = options.fetchMarkets as { types?: unknown } | undefined;
+  if (fm && typeof fm === 'object' && Array.isArray(fm.types))
+    options.fetchMarkets = { ...fm, types: ['spot'] };
+  Object.assign(options, VENUE_OPTIONS[id] ?? {});
+
+  if (ctx.environment === 'paper') {
+    if (!hasSandbox(ex))
+      throw new BrokerError(
+        BrokerErrorCode.INVALID_REQUEST,
+        `ccxt:${id} has no sandbox (testnet) in CCXT: link it as a live connection, or trade the desk's paper account`,
+        { broker: ctx.provider, operation: 'connect' },
+      );
+    ex.setSandboxMode(true);
+  }
+  const base = ctx.endpoints.apiBaseUrl.trim();
+  if (base !== '') ex.urls.api = rebase(ex.urls.api, originOf(base), 'http') as typeof ex.urls.api;
+  const stream = ctx.endpoints.streamUrl?.trim();
+  if (pro && stream) ex.urls.api = rebase(ex.urls.api, originOf(stream), 'ws') as typeof ex.urls.api;
+  return ex;
+}
+
+export function hasSandbox(ex: Exchange): boolean {
+  return ex.urls !== undefined && 'test' in ex.urls && ex.urls.test !== undefined;
+}
+
+function originOf(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
+}
+
+/**
+ * Replaces the scheme and host of every URL of one kind in CCXT's `urls.api` (a string, or a
+ * nested record by API section), keeping each path: `https://api.binance.com/api/v3` →
+ * `http://127.0.0.1:PORT/api/v3`. Templates (`https://api.{hostname}/…`) are rewritten too.
+ */
+function rebase(node: unknown, origin: string, kind: 'http' | 'ws'): unknown {
+  const re = kind === 'http' ? /^https?:\/\/[^/]+/ : /^wss?:\/\/[^/]+/;
+  if (typeof node === 'string') return re.test(node) ? node.replace(re, origin) : node;
+  if (node && typeof node === 'object') {
+    const out: Record<string, unknown> = Array.isArray(node)
+      ? ([] as unknown as Record<string, unknown>)
+      : {};
+    for (const [k, v] of Object.entries(node)) out[k] = rebase(v, origin, kind);
+    return out;
+  }
+  return node;
+}
