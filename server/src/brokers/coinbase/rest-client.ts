@@ -1,0 +1,188 @@
+import type { z } from 'zod';
+import type { ConnectionContext } from '../connection.ts';
+import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
+import { BrokerError, BrokerErrorCode } from '../types.ts';
+import { buildCdpJwt, type CdpKey, jwtUri, loadCdpKey } from './cdp-jwt.ts';
+import { coinbaseErrorBody } from './schemas.ts';
+
+/**
+ * A typed client for the Advanced Trade REST API (`/api/v3/brokerage/…`) over fetch. Every call
+ * goes through the connection's call policy (timeout with an AbortSignal, read retries, circuit
+ * breaker); every body is parsed with its zod schema (BROKER_PROTOCOL on mismatch); every HTTP
+ * failure becomes a BrokerError carrying Coinbase's own error word and message.
+ *
+ * Auth, by the link's kind:
+ * - `api_key` (CDP key: `apiKey` = key name `organizations/{org}/apiKeys/{id}`, `apiSecret` =
+ *   its private key): `Authorization: Bearer <JWT>` with a fresh ES256/EdDSA JWT per request
+ *   whose `uri` claim names this request (cdp-jwt.ts).
+ * - `oauth` (Coinbase OAuth2 app): `Authorization: Bearer <access token>`; on a 401 one forced
+ *   refresh and one retry (another process may have rotated it); a second 401 is BROKER_AUTH.
+ * Secrets never reach logs or errors.
+ */
+export type CoinbaseAuthMode = 'oauth' | 'api_key';
+
+export const BROKER = 'coinbase';
+
+export interface CoinbaseRequest<T> {
+  readonly operation: string;
+  readonly kind: CallKind;
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** Arrays are sent as repeated keys (`order_ids=a&order_ids=b`), as the SDK sends them. */
+  readonly query?: Record<string, string | readonly string[] | undefined>;
+  readonly body?: unknown;
+  readonly schema: z.ZodType<T>;
+  /**
+   * Non-2xx statuses whose body is still a documented answer of this endpoint (Create Order
+   * answers a refused order with `success: false` and may do so with a 400).
+   */
+  readonly bodyOnStatuses?: readonly number[];
+}
+
+export class CoinbaseRestClient {
+  readonly #ctx: ConnectionContext;
+  readonly #auth: () => Promise<CoinbaseAuthMode>;
+  readonly #base: string;
+  #key: { name: string; secret: string; key: CdpKey } | null = null;
+
+  constructor(ctx: ConnectionContext, auth: () => Promise<CoinbaseAuthMode>) {
+    this.#ctx = ctx;
+    this.#auth = auth;
+    this.#base = ctx.endpoints.apiBaseUrl.replace(/\/+$/, '');
+  }
+
+  request<T>(req: CoinbaseRequest<T>): Promise<T> {
+    return this.#ctx.policy.call(req.operation, req.kind, async (signal) => {
+      let res = await this.#send(req, signal, false);
+      if (res.status === 401 && (await this.#auth()) === 'oauth') {
+        // One forced refresh per call: a second 401 means the grant itself is gone.
+        await res.body?.cancel();
+        res = await this.#send(req, signal, true);
+      }
+      return this.#read(req, res);
+    });
+  }
+
+  /** A JWT for the user channel's subscribe message (no `uri` claim). */
+  async websocketJwt(): Promise<string> {
+    return buildCdpJwt(await this.#cdpKey(), this.#now());
+  }
+
+  async #cdpKey(): Promise<CdpKey> {
+    const k = await this.#ctx.credentials.apiKey();
+    // Parsed once per key material (a relinked key replaces it).
+    if (!this.#key || this.#key.name !== k.apiKey || this.#key.secret !== k.apiSecret)
+      this.#key = { name: k.apiKey, secret: k.apiSecret, key: loadCdpKey(k.apiKey, k.apiSecret) };
+    return this.#key.key;
+  }
+
+  async #authorization(method: string, url: URL, forceRefresh: boolean): Promise<string> {
+    if ((await this.#auth()) === 'oauth') {
+      const token = forceRefresh
+        ? await this.#ctx.credentials.refreshAccessToken()
+        : await this.#ctx.credentials.accessToken();
+      return `Bearer ${token}`;
+    }
+    return `Bearer ${buildCdpJwt(await this.#cdpKey(), this.#now(), jwtUri(method, url))}`;
+  }
+
+  async #send(req: CoinbaseRequest<unknown>, signal: AbortSignal, forceRefresh: boolean): Promise<Response> {
+    const url = new URL(`${this.#base}${req.path}`);
+    for (const [k, v] of Object.entries(req.query ?? {})) {
+      if (v === undefined) continue;
+      if (typeof v === 'string') url.searchParams.set(k, v);
+      else for (const item of v) url.searchParams.append(k, item);
+    }
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      authorization: await this.#authorization(req.method, url, forceRefresh),
+    };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(url, {
+      method: req.method,
+      headers,
+      ...(req.body !== undefined && { body: JSON.stringify(req.body) }),
+      signal,
+    });
+  }
+
+  async #read<T>(req: CoinbaseRequest<T>, res: Response): Promise<T> {
+    const text = await res.text();
+    if (!res.ok && !req.bodyOnStatuses?.includes(res.status)) throw this.#httpError(req.operation, res, text);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      if (!res.ok) throw this.#httpError(req.operation, res, text);
+      throw protocolError(req.operation, `${req.method} ${req.path}: response is not JSON`, {
+        httpStatus: res.status,
+      });
+    }
+    const parsed = req.schema.safeParse(json);
+    if (!parsed.success) {
+      if (!res.ok) throw this.#httpError(req.operation, res, text);
+      throw protocolError(
+        req.operation,
+        `${req.method} ${req.path}: response does not match Coinbase's documented shape`,
+        {
+          httpStatus: res.status,
+          issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
+        },
+      );
+    }
+    return parsed.data;
+  }
+
+  #httpError(operation: string, res: Response, text: string): BrokerError {
+    let brokerCode: string | undefined;
+    let message = `${res.status} ${res.statusText}`.trim();
+    try {
+      const body = coinbaseErrorBody.safeParse(JSON.parse(text));
+      if (body.success) {
+        brokerCode = body.data.error ?? (body.data.code !== undefined ? String(body.data.code) : undefined);
+        const m = body.data.message || body.data.error_details;
+        if (m) message = m;
+      }
+    } catch {
+      // Not JSON (a proxy's error page): the status says enough.
+    }
+    const base = brokerErrorFromHttp(res.status, `coinbase: ${message}`, {
+      operation,
+      broker: BROKER,
+      ...(brokerCode !== undefined && { brokerCode }),
+      retryAfterS: retryAfterSeconds(res.headers),
+    });
+    return new BrokerError(base.code, base.message, {
+      operation,
+      broker: BROKER,
+      retryable: base.retryable,
+      context: { ...base.context, brokerMessage: message },
+    });
+  }
+
+  #now(): number {
+    return (this.#ctx.clock?.() ?? new Date()).getTime();
+  }
+}
+
+export function protocolError(
+  operation: string,
+  message: string,
+  context: Record<string, unknown> = {},
+): BrokerError {
+  return new BrokerError(BrokerErrorCode.PROTOCOL, `coinbase: ${message}`, {
+    operation,
+    broker: BROKER,
+    context,
+  });
+}
+
+/** Retry-After (seconds or an HTTP date) when Coinbase sends one on a 429. */
+function retryAfterSeconds(h: Headers): number | null {
+  const ra = h.get('retry-after');
+  if (!ra) return null;
+  const n = Number(ra);
+  if (Number.isFinite(n)) return Math.max(0, n);
+  const at = Date.parse(ra);
+  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : null;
+}
