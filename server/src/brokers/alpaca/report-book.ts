@@ -30,7 +30,7 @@ export interface TrackedOrder {
   readonly symbol: string;
   readonly side: Side;
   /** The quantity Alpaca holds (a leg's is the entry's full quantity while it is held). */
-  readonly alpacaQty: Dec;
+  alpacaQty: Dec;
   filled: Dec;
   /** Σ lastQty × lastPx of the fills seen here (the average when Alpaca gives none). */
   notional: Dec;
@@ -249,6 +249,21 @@ export class ReportBook {
         );
       }
     return out;
+  }
+
+  /**
+   * Alpaca's own `restated` event (the venue changed the order's quantity). Only for an order
+   * whose quantity is Alpaca's: a leg's is ours, sized by the bracket rules.
+   */
+  restatedByBroker(o: TrackedOrder, qty: string, ts: string): ExecutionReport[] {
+    if (o.role || o.ended || dec(qty).eq(o.alpacaQty)) return [];
+    o.alpacaQty = dec(qty);
+    return [
+      this.#report(o, 'restated', `${o.alpacaId}:restated:${decStr(o.alpacaQty)}:${ts}`, ts, {
+        reason: 'restated by Alpaca',
+        orderQty: decStr(o.alpacaQty),
+      }),
+    ];
   }
 
   cancelRejected(o: TrackedOrder, ts: string, reason: string): ExecutionReport[] {
