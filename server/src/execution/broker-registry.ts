@@ -117,7 +117,6 @@ export class BrokerRegistry {
       if (s?.lease.held) return s;
       if (this.#sessions.get(resource) === existing) this.#closeSession(resource, 'lease lapsed');
     }
-    if (this.#closed) throw new NotLeaseHolderError(resource);
     let p = this.#sessions.get(resource);
     if (!p) {
       p = this.#open(tenantId, connectionId);
@@ -215,11 +214,11 @@ export class BrokerRegistry {
   /**
    * Closes every session and gives the leases back (another process, or a new runtime in this
    * one, takes them at once). Synchronous for callers; the releases finish in the background.
+   * A later `session()` opens the resource again (restored from PostgreSQL), as after a restart.
    */
   close(): void {
     this.#closed = true;
     for (const resource of [...this.#sessions.keys()]) this.#closeSession(resource, 'closed');
-    void this.leases.close();
   }
 
   /** Closes one session (lease lost, lapsed, or shutdown): nothing more is sent through it. */

@@ -15,7 +15,7 @@ import { valueDesk, writeEquitySnapshot } from './valuation.ts';
 
 export interface ReconcileReport {
   readonly tenantId: string;
-  readonly trigger: 'start' | 'reconnect' | 'schedule' | 'manual';
+  readonly trigger: 'start' | 'reconnect' | 'schedule' | 'manual' | 'takeover';
   /** Orders in `unknown` resolved from the broker's answer. */
   readonly resolved: readonly { orderId: string; status: string }[];
   readonly positionMismatches: readonly { symbol: string; ours: string; broker: string }[];

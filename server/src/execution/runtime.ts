@@ -204,12 +204,14 @@ export class ExecutionRuntime {
         'new dispatcher session',
       );
     }
-    if (!this.#started) return;
+    // Reconciled on a takeover only (the previous holder died or stalled): a session this
+    // process merely reopened continues its own books, and start-up reconciles on its own.
+    if (!this.#started || !s.takeover) return;
     void this.dispatcher
       .dispatchTenant(s.tenantId, { forward: false })
-      .then(() => this.reconciler.reconcile(s.tenantId, s.takeover ? 'start' : 'start', s.connectionId))
+      .then(() => this.reconciler.reconcile(s.tenantId, 'takeover', s.connectionId))
       .catch((err: unknown) =>
-        this.#deps.log.error({ err, resource: s.resource }, 'session reconciliation failed'),
+        this.#deps.log.error({ err, resource: s.resource }, 'takeover reconciliation failed'),
       );
   }
 

@@ -2,6 +2,11 @@ import type { Bus } from '@aegis/shared/bus/index';
 import type { Logger } from '@aegis/shared/logging';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from '@aegis/shared/market/event-time';
 import type { AdapterFactory } from '../brokers/connection.ts';
+
+/** For code outside execution/ that registers adapters (tests, wiring): the types only. */
+export type { AdapterFactory, ConnectionContext } from '../brokers/connection.ts';
+export type { ConnectionResolvers } from '../brokers/factory.ts';
+
 import type { ConnectionResolvers } from '../brokers/factory.ts';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Db } from '../db/database.ts';
