@@ -49,7 +49,6 @@ export interface AlpacaAdapterOptions {
   readonly maxActivityPages?: number;
 }
 
-const _MAX_EMITTED_IDS = 50_000;
 const orderList = z.array(alpacaOrder);
 
 export class AlpacaAdapter implements BrokerAdapter {

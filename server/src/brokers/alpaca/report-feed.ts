@@ -42,7 +42,8 @@ export class AlpacaReportFeed {
   #stream: TradeStream | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
   #pollCursor: string;
-  #polling = false;
+  /** The poll in flight: a catch-up after a reconnect waits for it rather than skipping. */
+  #polling: Promise<void> | null = null;
   #closed = false;
 
   constructor(deps: ReportFeedDeps) {
@@ -228,28 +229,28 @@ export class AlpacaReportFeed {
   }
 
   /** Fills of known orders since the cursor, from the FILL activities (deduplicated by the book). */
-  async #poll(): Promise<void> {
-    if (this.#polling) return;
-    this.#polling = true;
-    try {
-      const activities = await this.#d.lookup.activities('pollFills', this.#pollCursor, () => true);
-      for (const a of activities) {
-        const t = this.#d.book.get(a.order_id);
-        if (t)
-          this.emit(
-            this.#d.book.filled(t, {
-              lastQty: a.qty,
-              lastPx: a.price,
-              cumQty: a.cum_qty,
-              avgPx: null,
-              ts: a.transaction_time,
-            }),
-          );
-        if (Date.parse(a.transaction_time) > Date.parse(this.#pollCursor))
-          this.#pollCursor = a.transaction_time;
-      }
-    } finally {
-      this.#polling = false;
+  #poll(): Promise<void> {
+    this.#polling ??= this.#pollOnce().finally(() => {
+      this.#polling = null;
+    });
+    return this.#polling;
+  }
+
+  async #pollOnce(): Promise<void> {
+    const activities = await this.#d.lookup.activities('pollFills', this.#pollCursor, () => true);
+    for (const a of activities) {
+      const t = this.#d.book.get(a.order_id);
+      if (t)
+        this.emit(
+          this.#d.book.filled(t, {
+            lastQty: a.qty,
+            lastPx: a.price,
+            cumQty: a.cum_qty,
+            avgPx: null,
+            ts: a.transaction_time,
+          }),
+        );
+      this.#advanceCursor(a.transaction_time);
     }
   }
 
