@@ -9,6 +9,7 @@ import type { ConnectionContext, CredentialSource } from '../../src/brokers/conn
 import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import { BrokerError, type ExecutionReport } from '../../src/brokers/types.ts';
 import { FakeBinance } from './support/fake-binance.ts';
+import { FakeOkx } from './support/fake-okx.ts';
 
 /**
  * The CCXT adapter through the real `ccxt` library (its `binance` class: request signing, error
@@ -22,9 +23,9 @@ const KEY = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
 const SECRET = 'NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j';
 
 class KeyCredentials implements CredentialSource {
-  readonly #key: { apiKey: string; apiSecret: string };
-  constructor(apiKey: string, apiSecret: string) {
-    this.#key = { apiKey, apiSecret };
+  readonly #key: { apiKey: string; apiSecret: string; passphrase?: string };
+  constructor(apiKey: string, apiSecret: string, passphrase?: string) {
+    this.#key = { apiKey, apiSecret, ...(passphrase !== undefined && { passphrase }) };
   }
   async accessToken(): Promise<string> {
     throw new BrokerError('BROKER_AUTH', 'an api_key link has no access token');
@@ -62,6 +63,8 @@ function harness(
   opts: {
     secret?: string;
     apiKey?: string;
+    passphrase?: string;
+    baseUrl?: string;
     provider?: string;
     environment?: 'paper' | 'live';
     policy?: Partial<BrokerCallOptions>;
@@ -86,8 +89,8 @@ function harness(
     provider,
     environment: opts.environment ?? 'live',
     accountRef: 'binance-spot-1',
-    credentials: new KeyCredentials(opts.apiKey ?? KEY, opts.secret ?? SECRET),
-    endpoints: { apiBaseUrl: venue.url },
+    credentials: new KeyCredentials(opts.apiKey ?? KEY, opts.secret ?? SECRET, opts.passphrase),
+    endpoints: { apiBaseUrl: opts.baseUrl ?? venue.url },
     policy,
     log,
   };
@@ -459,5 +462,111 @@ describe('CCXT adapter: venues', () => {
     expect(byId.get('okx')).toMatchObject({ sandbox: true, passphrase: true });
     expect(byId.get('kraken')).toMatchObject({ sandbox: false, websocket: true });
     expect(list.every((e) => /^ccxt:[a-z0-9]{2,32}$/.test(e.provider))).toBe(true);
+  });
+});
+
+describe('CCXT adapter (ccxt:okx): a second venue through the same adapter', () => {
+  const OKX_KEY = '8b1c4a5e-2f4e-4d53-9a7e-0c9f1d2b3a4c';
+  const OKX_SECRET = 'F0E1D2C3B4A5968778695A4B3C2D1E0F';
+  const PASS = 'Aegis-pass-1';
+  let okx: FakeOkx;
+
+  beforeEach(async () => {
+    okx = new FakeOkx();
+    okx.addAccount(OKX_KEY, OKX_SECRET, PASS, { USDT: '5000', BTC: '0.2' });
+    okx.addAccount('demo-key', OKX_SECRET, PASS, { USDT: '100' }, true);
+    await okx.start();
+  });
+
+  afterEach(async () => {
+    for (const a of adapters.splice(0)) a.close();
+    await okx.close();
+  });
+
+  const okxHarness = (over: Parameters<typeof harness>[0] = {}) =>
+    harness({
+      provider: 'ccxt:okx',
+      apiKey: OKX_KEY,
+      secret: OKX_SECRET,
+      passphrase: PASS,
+      baseUrl: okx.url,
+      ...over,
+    });
+
+  it('signs with key, secret and passphrase; balances, a limit order by clOrdId, partial fill, cancel', async () => {
+    const { adapter, reports } = okxHarness();
+    expect(await adapter.getAccount()).toMatchObject({ currency: 'USDT', cash: '5000', equity: '17000' });
+    const ack = await adapter.placeOrder(limitBuy('AE0123456789abcdef0123456789abcd', '0.02', '59000'));
+    expect(ack.brokerOrderId).toBe(okx.ordersByClientId('AE0123456789abcdef0123456789abcd')[0]?.ordId);
+    // CCXT places through batch-orders (one order in the array).
+    const post = okx.requests.find((r) => r.method === 'POST' && r.path === '/api/v5/trade/batch-orders');
+    expect((post?.body as unknown[] | undefined)?.[0]).toMatchObject({
+      instId: 'BTC-USDT',
+      tdMode: 'cash',
+      side: 'buy',
+      ordType: 'limit',
+      sz: '0.02',
+      px: '59000',
+      clOrdId: 'AE0123456789abcdef0123456789abcd',
+    });
+    okx.fill('AE0123456789abcdef0123456789abcd', '0.005');
+    await until(() => kinds(reports, 'AE0123456789abcdef0123456789abcd').includes('fill'));
+    expect((await adapter.getOrderByClientId('AE0123456789abcdef0123456789abcd'))?.status).toBe(
+      'partially_filled',
+    );
+    await adapter.cancelOrder('AE0123456789abcdef0123456789abcd');
+    await until(() => kinds(reports, 'AE0123456789abcdef0123456789abcd').includes('cancelled'));
+    expect(of(reports, 'AE0123456789abcdef0123456789abcd').map((r) => [r.kind, r.cumQty])).toEqual([
+      ['accepted', '0'],
+      ['fill', '0.005'],
+      ['cancelled', '0.005'],
+    ]);
+  });
+
+  it('a market sell fills with its fee in USDT; a duplicated clOrdId (51016) is recovered by lookup', async () => {
+    const { adapter, reports } = okxHarness();
+    await adapter.placeOrder({
+      clientOrderId: 'AEmkt1',
+      symbol: 'BTC-USDT',
+      side: 'sell',
+      orderType: 'market',
+      timeInForce: 'gtc',
+      quantity: '0.1',
+    });
+    await until(() => kinds(reports, 'AEmkt1').includes('fill'));
+    expect(of(reports, 'AEmkt1').find((r) => r.kind === 'fill')).toMatchObject({
+      lastQty: '0.1',
+      lastPx: '60000',
+      fee: '6',
+      liquidity: 'taker',
+    });
+    const first = await adapter.placeOrder(limitBuy('AEdup1', '0.01', '50000'));
+    const restarted = okxHarness();
+    expect(await restarted.adapter.placeOrder(limitBuy('AEdup1', '0.01', '50000'))).toEqual({
+      ...first,
+      status: 'new',
+    });
+    expect(okx.ordersByClientId('AEdup1')).toHaveLength(1);
+  });
+
+  it('insufficient balance (51008) is BROKER_REJECTED; a wrong passphrase (50105) is BROKER_AUTH', async () => {
+    const { adapter } = okxHarness();
+    const err = await brokerError(adapter.placeOrder(limitBuy('AEbig1', '1', '50000')));
+    expect(err.code).toBe('BROKER_REJECTED');
+    expect(err.context).toMatchObject({ brokerCode: 51008, ccxtError: 'InsufficientFunds' });
+    const wrong = okxHarness({ passphrase: 'nope' });
+    expect((await brokerError(wrong.adapter.getAccount())).code).toBe('BROKER_AUTH');
+    const badSign = okxHarness({ secret: 'not-it' });
+    const e2 = await brokerError(badSign.adapter.getAccount());
+    expect(e2.code).toBe('BROKER_AUTH');
+    expect(e2.context).toMatchObject({ brokerCode: 50113 });
+  });
+
+  it('paper is OKX demo trading: CCXT sends x-simulated-trading, which a demo key requires', async () => {
+    const { adapter } = okxHarness({ apiKey: 'demo-key', environment: 'paper' });
+    expect((await adapter.getAccount()).cash).toBe('100');
+    expect(okx.requests.filter((r) => r.path === '/api/v5/account/balance').every((r) => r.simulated)).toBe(
+      true,
+    );
   });
 });

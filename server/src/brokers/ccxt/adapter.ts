@@ -453,7 +453,9 @@ export class CcxtAdapter implements BrokerAdapter {
 
   /** An order this process did not place: open orders first, then per known symbol. */
   async #find(clientOrderId: string): Promise<Tracked | null> {
-    const open = await this.#openOrders('getOrderByClientId').catch(() => [] as Order[]);
+    // A failed search is an error, never "the venue has no such order": that answer lets the
+    // outbox send the order again.
+    const open = await this.#openOrders('getOrderByClientId');
     const ex = await this.#venue();
     const hit = open.find((o) => o.clientOrderId === clientOrderId);
     if (hit) {

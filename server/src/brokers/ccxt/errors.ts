@@ -78,7 +78,10 @@ export function brokerErrorFromCcxt(
 export function isDuplicateClientId(err: BrokerError): boolean {
   const cause = err.cause;
   if (cause instanceof DuplicateOrderId) return true;
-  return /duplicate order|clientorderid.*(exist|duplicate)|duplicate.*client/i.test(err.message);
+  // Binance "Duplicate order sent." (-2010), OKX "Duplicated clOrdId" (51016), and the like.
+  return /duplicate order|duplicated? cl(ient)?_?ord(er)?_?id|clientorderid.*(exist|duplicate)|duplicate.*client/i.test(
+    err.message,
+  );
 }
 
 /**
@@ -102,7 +105,8 @@ function bodyCode(body: unknown, message: string): string | number | null {
 
 /** The venue's own error code from a JSON body in the message (`{"code":-2010,…}`). */
 function venueCode(message: string): string | number | null {
-  const m = /"code"\s*:\s*"?(-?[\w.]+)"?/.exec(message);
+  // A per-order code (OKX `sCode`) says more than the envelope's generic one.
+  const m = /"sCode"\s*:\s*"?(-?[\w.]+)"?/.exec(message) ?? /"code"\s*:\s*"?(-?[\w.]+)"?/.exec(message);
   if (!m?.[1]) return null;
   const n = Number(m[1]);
   return Number.isFinite(n) ? n : m[1];

@@ -46,6 +46,16 @@ const VENUE_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = {
   },
 };
 
+/**
+ * Capabilities switched off per venue: private calls CCXT would make on load that a spot account
+ * does not need (OKX's /asset/currencies: markets carry the precision we use).
+ */
+const VENUE_HAS_OFF: Readonly<Record<string, readonly string[]>> = {
+  okx: ['fetchCurrencies'],
+  myokx: ['fetchCurrencies'],
+  okxus: ['fetchCurrencies'],
+};
+
 export async function buildExchange(
   ctx: ConnectionContext,
   id: string,
@@ -78,6 +88,7 @@ export async function buildExchange(
   if (fm && typeof fm === 'object' && Array.isArray(fm.types))
     options.fetchMarkets = { ...fm, types: ['spot'] };
   Object.assign(options, VENUE_OPTIONS[id] ?? {});
+  for (const cap of VENUE_HAS_OFF[id] ?? []) (ex.has as Record<string, unknown>)[cap] = false;
 
   if (ctx.environment === 'paper') {
     if (!hasSandbox(ex))
