@@ -38,6 +38,9 @@ export default createMiddleware({
     const { request } = event;
     const url = new URL(request.url);
     if (url.pathname === '/trpc' || url.pathname.startsWith('/trpc/')) return;
+    // The broker's OAuth redirect back to us: forwarded to the server as is (it answers with a
+    // redirect, and decides itself what a visit without a session means).
+    if (url.pathname.startsWith('/oauth/callback/')) return;
 
     const nonce = randomBytes(16).toString('base64');
     event.locals.nonce = nonce;

@@ -3,6 +3,7 @@ import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
 import { useSession } from '../lib/session.tsx';
 import { useSubscription } from '../lib/subscription.ts';
 import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { AccountSelect, brokerConnectionIdOf } from './account-select.tsx';
 import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState } from './panel.tsx';
 import { RuleVerdicts } from './rule-verdicts.tsx';
@@ -73,9 +74,13 @@ export function ApprovalsQueue(props: { onChange?: (proposal: Proposal) => void 
     };
   });
 
-  const approve = async (p: Proposal, password: string) => {
+  const approve = async (p: Proposal, password: string, brokerConnectionId: string | null) => {
     await trpc.auth.reauthenticate.mutate({ password });
-    const result = await trpc.approvals.approve.mutate({ proposalId: p.id });
+    // Absent means the desk's paper account (the server's default), as null would.
+    const result = await trpc.approvals.approve.mutate({
+      proposalId: p.id,
+      ...(brokerConnectionId ? { brokerConnectionId } : {}),
+    });
     apply(result.proposal);
     setNotice({
       text:
@@ -117,7 +122,7 @@ export function ApprovalsQueue(props: { onChange?: (proposal: Proposal) => void 
                     proposal={p}
                     now={now()}
                     canDecide={canDecide()}
-                    onApprove={(password) => approve(p, password)}
+                    onApprove={(password, account) => approve(p, password, account)}
                     onReject={(reason) => reject(p, reason)}
                   />
                 )}
@@ -134,7 +139,7 @@ function ProposalCard(props: {
   proposal: Proposal;
   now: number;
   canDecide: boolean;
-  onApprove: (password: string) => Promise<void>;
+  onApprove: (password: string, brokerConnectionId: string | null) => Promise<void>;
   onReject: (reason: string) => Promise<void>;
 }) {
   const [mode, setMode] = createSignal<'idle' | 'approve' | 'reject'>('idle');
@@ -149,7 +154,11 @@ function ProposalCard(props: {
     setPending(true);
     setError(undefined);
     try {
-      if (mode() === 'approve') await props.onApprove(String(data.get('password') ?? ''));
+      if (mode() === 'approve')
+        await props.onApprove(
+          String(data.get('password') ?? ''),
+          brokerConnectionIdOf(String(data.get('brokerConnectionId') ?? '')),
+        );
       else await props.onReject(String(data.get('reason') ?? '').trim());
       setMode('idle');
     } catch (e) {
@@ -249,6 +258,7 @@ function ProposalCard(props: {
                 </div>
               }
             >
+              <AccountSelect id={`approve-account-${p().id}`} label="Execute on" />
               <div class="field">
                 <label for={`approve-${p().id}`}>Your password (approval executes the order)</label>
                 <input

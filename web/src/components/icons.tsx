@@ -16,6 +16,7 @@ export type IconName =
   | 'proposals'
   | 'orders'
   | 'positions'
+  | 'brokers'
   | 'backtests'
   | 'quality'
   | 'audit'
@@ -49,6 +50,13 @@ const paths: Record<IconName, JSX.Element> = {
       <rect x="3" y="8" width="2.4" height="4" />
       <rect x="6.8" y="4" width="2.4" height="8" />
       <rect x="10.6" y="6" width="2.4" height="6" />
+    </>
+  ),
+  brokers: (
+    <>
+      <path d="M2 6.2L8 2.5l6 3.7z" />
+      <path d="M3.5 7.5v5M6.5 7.5v5M9.5 7.5v5M12.5 7.5v5" />
+      <path d="M2 14h12" />
     </>
   ),
   backtests: (

@@ -14,6 +14,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { href: '/proposals', label: 'Proposals', icon: 'proposals', key: 'p' },
   { href: '/orders', label: 'Orders', icon: 'orders', key: 'r' },
   { href: '/positions', label: 'Positions', icon: 'positions', key: 'i' },
+  { href: '/brokers', label: 'Brokers', icon: 'brokers', key: 'k' },
   { href: '/backtests', label: 'Backtests', icon: 'backtests', key: 'b' },
   { href: '/signal-quality', label: 'Signal quality', icon: 'quality', key: 'q' },
   { href: '/audit', label: 'Audit', icon: 'audit', key: 'a' },

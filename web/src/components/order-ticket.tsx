@@ -1,6 +1,7 @@
 import { createSignal, Show } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { AccountSelect, brokerConnectionIdOf } from './account-select.tsx';
 import { ErrorAlert } from './error-alert.tsx';
 import { RuleVerdicts } from './rule-verdicts.tsx';
 
@@ -35,6 +36,8 @@ export function OrderTicket(props: { onPlaced: (order: Placed) => void }) {
       timeInForce: String(data.get('timeInForce') ?? 'day') as OrderInput['timeInForce'],
       quantity: String(data.get('quantity') ?? '').trim(),
       ...(type === 'limit' ? { limitPrice: limit } : {}),
+      // The paper account (null) or a linked broker connection: risk checks and routing use it.
+      brokerConnectionId: brokerConnectionIdOf(String(data.get('brokerConnectionId') ?? '')),
     };
   };
 
@@ -72,6 +75,13 @@ export function OrderTicket(props: { onPlaced: (order: Placed) => void }) {
     }
   };
 
+  // The review names the account by its option text: exactly what the trader chose.
+  const accountName = (id: string | null | undefined): string => {
+    const select = form?.elements.namedItem('brokerConnectionId');
+    const option = select instanceof HTMLSelectElement ? select.selectedOptions[0] : undefined;
+    return id ? `to ${option?.textContent ?? id}` : 'to the paper account';
+  };
+
   // Any edit invalidates the review: a new key is drawn on the next review.
   const edited = () => {
     setReview(undefined);
@@ -92,6 +102,7 @@ export function OrderTicket(props: { onPlaced: (order: Placed) => void }) {
             Sell
           </label>
         </fieldset>
+        <AccountSelect id="ticket-account" />
         <div class="field">
           <label for="ticket-symbol">Symbol</label>
           <input
@@ -173,6 +184,7 @@ export function OrderTicket(props: { onPlaced: (order: Placed) => void }) {
                   : 'at market'}{' '}
                 · {r().order.timeInForce}
               </span>
+              <div class="dim">{accountName(r().order.brokerConnectionId)}</div>
             </div>
             <div class={`tag ${r().check.allowed ? 'tag-ok' : 'tag-bad'}`} role="status">
               {r().check.allowed ? 'Risk checks pass' : 'The risk governor would deny this order'}

@@ -1,7 +1,9 @@
 import { Title } from '@solidjs/meta';
+import { A } from '@solidjs/router';
 import { Show } from 'solid-js';
 import { ApprovalsQueue } from '../../components/approvals-queue.tsx';
 import { AuditTable } from '../../components/audit-table.tsx';
+import { BrokerAccountsBody } from '../../components/broker-accounts-panel.tsx';
 import { EquityPanelBody, ExposurePanelBody, LiveSignals, PnlStrip } from '../../components/desk-panels.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
 import { useSession } from '../../lib/session.tsx';
@@ -50,6 +52,11 @@ export default function Overview() {
           <div class="span-6">
             <Panel title="Approvals queue" meta="Awaiting a human decision" bodyClass="h-list">
               <ApprovalsQueue />
+            </Panel>
+          </div>
+          <div class="span-12">
+            <Panel title="Broker accounts" meta={<A href="/brokers">Manage brokers</A>}>
+              <BrokerAccountsBody />
             </Panel>
           </div>
           <div class="span-12">

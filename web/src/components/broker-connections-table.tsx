@@ -1,0 +1,152 @@
+import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { recoveryAction, STATUS_LABEL, STATUS_TONE } from '../lib/broker-status.ts';
+import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
+import { relativeTime } from '../lib/relative-time.ts';
+import type { Connection } from './broker-link-dialog.tsx';
+
+/** A connection's environment: paper (the broker's simulation) or live (real money). */
+export function EnvironmentTag(props: { environment: Connection['environment'] }) {
+  return (
+    <span class={`tag ${props.environment === 'live' ? 'tag-live' : 'tag-paper'}`}>{props.environment}</span>
+  );
+}
+
+/** Status tag plus the server's reason, flagged so a connection that needs a person stands out. */
+export function ConnectionStatus(props: { connection: Connection }) {
+  return (
+    <div class="broker-status">
+      <span class={`tag ${STATUS_TONE[props.connection.status]}`}>
+        {STATUS_LABEL[props.connection.status]}
+      </span>
+      <Show when={props.connection.statusReason}>
+        <span class="broker-status-reason" title={props.connection.statusReason ?? ''}>
+          {props.connection.statusReason}
+        </span>
+      </Show>
+    </div>
+  );
+}
+
+/** "Now" that ticks every 30 s, so relative times stay true while the page is open. */
+export function useNow(periodMs = 30_000): () => number {
+  const [now, setNow] = createSignal(Date.now());
+  onMount(() => {
+    const timer = setInterval(() => setNow(Date.now()), periodMs);
+    onCleanup(() => clearInterval(timer));
+  });
+  return now;
+}
+
+/**
+ * The desk's linked broker accounts with their balances as last read from the broker. Actions:
+ * Sync (read balances now), Relink / Re-authenticate when the connection needs a person, Unlink
+ * (confirmed in a dialog by the caller).
+ */
+export function BrokerConnectionsTable(props: {
+  connections: readonly Connection[];
+  highlight: string | undefined;
+  canManage: boolean;
+  canSync: boolean;
+  syncing: ReadonlySet<string>;
+  onSync: (c: Connection) => void;
+  onRelink: (c: Connection) => void;
+  onUnlink: (c: Connection) => void;
+}) {
+  const now = useNow();
+  return (
+    <div class="scroll">
+      <table class="table broker-table">
+        <caption class="visually-hidden">Linked broker accounts of this desk</caption>
+        <thead>
+          <tr>
+            <th scope="col">Provider</th>
+            <th scope="col">Label</th>
+            <th scope="col">Env</th>
+            <th scope="col">Status</th>
+            <th scope="col">Account</th>
+            <th scope="col" class="num">
+              Cash
+            </th>
+            <th scope="col" class="num">
+              Buying power
+            </th>
+            <th scope="col" class="num">
+              Equity
+            </th>
+            <th scope="col">Last sync</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          <For each={props.connections}>
+            {(c) => (
+              <tr
+                class={c.id === props.highlight ? 'row-highlight' : undefined}
+                data-connection={c.id}
+                aria-label={`${c.providerName} ${c.label}`}
+              >
+                <td>{c.providerName}</td>
+                <td>{c.label}</td>
+                <td>
+                  <EnvironmentTag environment={c.environment} />
+                </td>
+                <td>
+                  <ConnectionStatus connection={c} />
+                </td>
+                <td class="mono dim">{c.account?.accountId ?? c.accountRef}</td>
+                <td class="num">{formatDecimal(c.account?.cash ?? null)}</td>
+                <td class="num">{formatDecimal(c.account?.buyingPower ?? null)}</td>
+                <td class="num">
+                  {formatDecimal(c.account?.equity ?? null)}
+                  <Show when={c.account}>{(a) => <span class="broker-ccy"> {a().currency}</span>}</Show>
+                </td>
+                <td class="dim" title={c.lastSyncAt ? `${utcTime(c.lastSyncAt)} UTC` : 'never synced'}>
+                  {relativeTime(c.lastSyncAt, now())}
+                </td>
+                <td class="actions">
+                  <div class="broker-actions">
+                    <Show when={props.canSync && c.status !== 'revoked'}>
+                      <button
+                        type="button"
+                        class="btn btn-sm"
+                        disabled={props.syncing.has(c.id)}
+                        aria-label={`Sync ${c.label}`}
+                        onClick={() => props.onSync(c)}
+                      >
+                        {props.syncing.has(c.id) ? 'Syncing…' : 'Sync'}
+                      </button>
+                    </Show>
+                    <Show when={props.canManage && recoveryAction(c.status)}>
+                      {(action) => (
+                        <button
+                          type="button"
+                          class="btn btn-sm btn-attention"
+                          aria-label={`${action()} ${c.label}`}
+                          onClick={() => props.onRelink(c)}
+                        >
+                          {action()}
+                        </button>
+                      )}
+                    </Show>
+                    <Show when={props.canManage && c.status !== 'revoked'}>
+                      <button
+                        type="button"
+                        class="btn btn-sm btn-danger"
+                        aria-label={`Unlink ${c.label}`}
+                        onClick={() => props.onUnlink(c)}
+                      >
+                        Unlink
+                      </button>
+                    </Show>
+                  </div>
+                </td>
+              </tr>
+            )}
+          </For>
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,230 @@
+import { createEffect, createSignal, For, Show } from 'solid-js';
+import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { ErrorAlert } from './error-alert.tsx';
+
+type Provider = RouterOutputs['brokers']['providers'][number];
+export type Connection = RouterOutputs['brokers']['list'][number];
+type Environment = Connection['environment'];
+
+/** What the dialog is asked to do: a new link of one kind, or a relink of a connection. */
+export interface LinkRequest {
+  readonly provider: Provider;
+  readonly kind: 'oauth' | 'api_key' | 'gateway';
+  /** Relinking this connection (same id: its orders and history stay with it). */
+  readonly relink?: Connection;
+}
+
+const KIND_TITLE: Record<LinkRequest['kind'], string> = {
+  oauth: 'sign in at the broker',
+  api_key: 'API key',
+  gateway: 'gateway session',
+};
+
+/**
+ * Links a broker account. Every kind asks for the person's password first: linking hands the
+ * desk's trading to an outside account, and the server requires a fresh re-authentication for
+ * it (the same prompt as approvals and the kill switch). OAuth then leaves the console for the
+ * broker's sign-in page; the broker sends the browser back to /oauth/callback/<provider>, which
+ * the server ends with a redirect to /brokers?linked=<id>.
+ *
+ * Secrets typed here (API secret, passphrase) are sent once and never shown again: the fields
+ * are password inputs, the browser is told not to save them, and the form is cleared on close.
+ */
+export function BrokerLinkDialog(props: {
+  request: LinkRequest | undefined;
+  onClose: () => void;
+  onLinked: (connection: Connection) => void;
+}) {
+  let dialog: HTMLDialogElement | undefined;
+  let form: HTMLFormElement | undefined;
+  const [error, setError] = createSignal<string>();
+  const [pending, setPending] = createSignal(false);
+
+  createEffect(() => {
+    if (props.request) {
+      setError(undefined);
+      form?.reset();
+      if (!dialog?.open) dialog?.showModal();
+    } else if (dialog?.open) dialog.close();
+  });
+
+  const environments = (): readonly Environment[] => {
+    const r = props.request;
+    if (!r) return [];
+    return r.relink ? [r.relink.environment] : r.provider.environments;
+  };
+
+  const close = () => {
+    form?.reset();
+    props.onClose();
+  };
+
+  const submit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const r = props.request;
+    if (!r) return;
+    const data = new FormData(event.currentTarget as HTMLFormElement);
+    const text = (name: string) => String(data.get(name) ?? '');
+    const environment: Environment = text('environment') === 'live' ? 'live' : 'paper';
+    const label = text('label').trim();
+    setPending(true);
+    setError(undefined);
+    try {
+      await trpc.auth.reauthenticate.mutate({ password: text('password') });
+      if (r.kind === 'oauth') {
+        const started = await trpc.brokers.startLink.mutate({
+          provider: r.provider.id,
+          environment,
+          ...(r.relink ? { connectionId: r.relink.id } : {}),
+        });
+        // Leave the console for the broker's sign-in; the callback brings the browser back.
+        window.location.assign(started.authorizationUrl);
+        return;
+      }
+      const linked =
+        r.kind === 'api_key'
+          ? await trpc.brokers.linkApiKey.mutate({
+              provider: r.provider.id,
+              environment,
+              ...(label ? { label } : {}),
+              apiKey: text('apiKey'),
+              apiSecret: text('apiSecret'),
+              ...(text('passphrase') ? { passphrase: text('passphrase') } : {}),
+            })
+          : await trpc.brokers.linkGateway.mutate({
+              provider: 'ibkr',
+              environment,
+              ...(label ? { label } : {}),
+              ...(text('accountId').trim() ? { accountId: text('accountId').trim() } : {}),
+            });
+      form?.reset();
+      props.onLinked(linked);
+    } catch (e) {
+      setError(errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e));
+    } finally {
+      setPending(false);
+    }
+  };
+
+  const title = () => {
+    const r = props.request;
+    if (!r) return '';
+    return r.relink
+      ? `Relink ${r.relink.providerName} · ${r.relink.label}`
+      : `Link ${r.provider.name} (${KIND_TITLE[r.kind]})`;
+  };
+
+  return (
+    <dialog
+      class="dialog broker-dialog"
+      ref={dialog}
+      aria-labelledby="broker-link-title"
+      onClose={() => props.request && close()}
+    >
+      <form ref={form} onSubmit={submit} aria-label="Link a broker account" autocomplete="off">
+        <div class="dialog-head">
+          <h2 id="broker-link-title">{title()}</h2>
+        </div>
+        <div class="dialog-body auth-form">
+          <Show when={props.request}>
+            {(r) => (
+              <>
+                <p class="dim broker-dialog-lead">
+                  {r().kind === 'oauth'
+                    ? `You will sign in at ${r().provider.name} and come back here. Aegis keeps the broker's tokens encrypted and never shows them.`
+                    : r().kind === 'api_key'
+                      ? 'The key and secret are stored encrypted and never shown again. Use a key limited to trading (no withdrawals).'
+                      : 'The IBKR gateway holds the broker login; Aegis talks to the gateway this server is configured with.'}
+                </p>
+                <Show when={r().provider.note}>
+                  <p class="field-hint">{r().provider.note}</p>
+                </Show>
+                <ErrorAlert message={error()} />
+                <fieldset class="broker-env" disabled={environments().length < 2}>
+                  <legend>Environment</legend>
+                  <For each={environments()}>
+                    {(env, i) => (
+                      <label class="check">
+                        <input type="radio" name="environment" value={env} checked={i() === 0} />
+                        <span class={`tag ${env === 'live' ? 'tag-live' : 'tag-paper'}`}>{env}</span>
+                        <span class="dim">{env === 'live' ? 'real money' : 'simulated by the broker'}</span>
+                      </label>
+                    )}
+                  </For>
+                </fieldset>
+                <Show when={r().kind !== 'oauth'}>
+                  <div class="field">
+                    <label for="broker-label">Label (optional)</label>
+                    <input id="broker-label" name="label" maxLength={80} placeholder={r().provider.name} />
+                  </div>
+                </Show>
+                <Show when={r().kind === 'api_key'}>
+                  <div class="field">
+                    <label for="broker-api-key">API key</label>
+                    <input
+                      id="broker-api-key"
+                      name="apiKey"
+                      required
+                      maxLength={512}
+                      autocomplete="off"
+                      spellcheck={false}
+                    />
+                  </div>
+                  <div class="field">
+                    <label for="broker-api-secret">API secret</label>
+                    <input
+                      id="broker-api-secret"
+                      name="apiSecret"
+                      type="password"
+                      required
+                      maxLength={8192}
+                      autocomplete="new-password"
+                    />
+                  </div>
+                  <div class="field">
+                    <label for="broker-passphrase">Passphrase (only venues that issue one)</label>
+                    <input
+                      id="broker-passphrase"
+                      name="passphrase"
+                      type="password"
+                      maxLength={512}
+                      autocomplete="new-password"
+                    />
+                  </div>
+                </Show>
+                <Show when={r().kind === 'gateway'}>
+                  <div class="field">
+                    <label for="broker-account-id">Account id (optional: the gateway's first account)</label>
+                    <input id="broker-account-id" name="accountId" maxLength={32} autocomplete="off" />
+                  </div>
+                </Show>
+                <div class="field">
+                  <label for="broker-password">Your password</label>
+                  <input
+                    id="broker-password"
+                    name="password"
+                    type="password"
+                    required
+                    autocomplete="current-password"
+                  />
+                </div>
+                <div class="dialog-actions">
+                  <button type="button" class="btn btn-ghost" onClick={close}>
+                    Cancel
+                  </button>
+                  <button type="submit" class="btn btn-primary" disabled={pending()}>
+                    {pending()
+                      ? 'Working…'
+                      : r().kind === 'oauth'
+                        ? `Continue to ${r().provider.name}`
+                        : 'Link account'}
+                  </button>
+                </div>
+              </>
+            )}
+          </Show>
+        </div>
+      </form>
+    </dialog>
+  );
+}

@@ -1,0 +1,94 @@
+import { For, Show } from 'solid-js';
+import type { RouterOutputs } from '../lib/trpc.ts';
+import type { LinkRequest } from './broker-link-dialog.tsx';
+
+type Provider = RouterOutputs['brokers']['providers'][number];
+
+/** The link buttons a provider offers, one per way it can be linked, in a fixed order. */
+function linkOptions(p: Provider): { kind: LinkRequest['kind']; label: string }[] {
+  const options: { kind: LinkRequest['kind']; label: string }[] = [];
+  if (p.linkKinds.includes('oauth') || p.linkKinds.includes('client_credentials'))
+    options.push({ kind: 'oauth', label: 'Link with OAuth' });
+  if (p.linkKinds.includes('api_key')) options.push({ kind: 'api_key', label: 'Link with API key' });
+  if (p.linkKinds.includes('gateway')) options.push({ kind: 'gateway', label: 'Link gateway' });
+  return options;
+}
+
+const KIND_TAG: Record<Provider['linkKinds'][number], string> = {
+  oauth: 'OAuth',
+  client_credentials: 'OAuth (client)',
+  api_key: 'API key',
+  gateway: 'Gateway',
+};
+
+/**
+ * The provider catalogue (brokers.providers): what this server can link, how, and in which
+ * environments. A provider listed for information only (Robinhood: no trading API) says why; one
+ * this server is not configured for says so instead of offering a button that would fail.
+ */
+export function BrokerProviders(props: {
+  providers: readonly Provider[];
+  canManage: boolean;
+  onLink: (request: LinkRequest) => void;
+}) {
+  return (
+    <ul class="provider-grid" aria-label="Broker providers">
+      <For each={props.providers}>
+        {(p) => (
+          <li
+            class="provider-card"
+            aria-label={p.name}
+            data-unsupported={p.tradingSupported ? undefined : ''}
+          >
+            <div class="provider-head">
+              <span class="provider-name">{p.name}</span>
+              <span class="mono dim provider-id">{p.id}</span>
+            </div>
+            <div class="provider-tags">
+              <Show when={p.tradingSupported} fallback={<span class="tag tag-bad">unsupported</span>}>
+                <For each={p.linkKinds}>{(k) => <span class="tag">{KIND_TAG[k]}</span>}</For>
+                <For each={p.environments}>
+                  {(env) => <span class={`tag ${env === 'live' ? 'tag-live' : 'tag-paper'}`}>{env}</span>}
+                </For>
+                <Show when={p.nativeBrackets}>
+                  <span class="tag" title="Stop and target are placed with the entry at the broker">
+                    brackets
+                  </span>
+                </Show>
+              </Show>
+            </div>
+            <p class="provider-note">
+              {p.note ?? (p.tradingSupported ? 'Orders route to this broker once linked.' : '')}
+            </p>
+            <div class="provider-actions">
+              <Show when={p.tradingSupported}>
+                <Show
+                  when={p.configured}
+                  fallback={<span class="field-hint">Not configured on this server</span>}
+                >
+                  <Show
+                    when={props.canManage}
+                    fallback={<span class="field-hint">Desk admins link accounts</span>}
+                  >
+                    <For each={linkOptions(p)}>
+                      {(o, i) => (
+                        <button
+                          type="button"
+                          class={`btn btn-sm ${i() === 0 ? 'btn-primary' : ''}`}
+                          aria-label={`${o.label}: ${p.name}`}
+                          onClick={() => props.onLink({ provider: p, kind: o.kind })}
+                        >
+                          {o.label}
+                        </button>
+                      )}
+                    </For>
+                  </Show>
+                </Show>
+              </Show>
+            </div>
+          </li>
+        )}
+      </For>
+    </ul>
+  );
+}

@@ -1,0 +1,24 @@
+import { describe, expect, test } from 'vitest';
+import { linkErrorMessage, recoveryAction } from './broker-status.ts';
+
+describe('broker status wording', () => {
+  test('only needs_relink and reauth_required offer a recovery action', () => {
+    expect(recoveryAction('needs_relink')).toBe('Relink');
+    expect(recoveryAction('reauth_required')).toBe('Re-authenticate');
+    expect(recoveryAction('active')).toBeNull();
+    expect(recoveryAction('revoked')).toBeNull();
+    expect(recoveryAction('error')).toBeNull();
+  });
+
+  test('a known link error is explained, an unknown one is named and cut short', () => {
+    expect(linkErrorMessage('access_denied')).toMatch(/cancelled or access was refused/);
+    expect(linkErrorMessage('weird_code')).toBe(
+      'Linking failed (weird_code). Nothing was linked; start the link again.',
+    );
+    expect(linkErrorMessage('x'.repeat(300))).toContain(`(${'x'.repeat(64)})`);
+  });
+
+  test('a code named like an Object.prototype member is not looked up as one', () => {
+    expect(linkErrorMessage('constructor')).toMatch(/^Linking failed \(constructor\)/);
+  });
+});

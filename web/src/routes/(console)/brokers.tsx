@@ -1,0 +1,287 @@
+import { Title } from '@solidjs/meta';
+import { useSearchParams } from '@solidjs/router';
+import { createEffect, createSignal, Show } from 'solid-js';
+import { BrokerConnectionsTable } from '../../components/broker-connections-table.tsx';
+import { BrokerLinkDialog, type Connection, type LinkRequest } from '../../components/broker-link-dialog.tsx';
+import { BrokerProviders } from '../../components/broker-providers.tsx';
+import { ErrorAlert } from '../../components/error-alert.tsx';
+import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
+import { linkErrorMessage } from '../../lib/broker-status.ts';
+import { createQuery } from '../../lib/query.ts';
+import { useSession } from '../../lib/session.tsx';
+import { errorCodeOf, errorMessageOf, trpc } from '../../lib/trpc.ts';
+import '../../brokers.css';
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/**
+ * Brokers: link the desk's broker accounts (OAuth, API key, IBKR gateway) and watch their
+ * balances and health. The OAuth callback lands back here with `?linked=<connection id>` (the
+ * new row is highlighted) or `?link_error=<code>` (explained in a banner).
+ */
+export default function BrokersPage() {
+  const session = useSession();
+  const role = () => session.me()?.activeDesk?.role ?? null;
+  const canManage = () => role() === 'admin';
+  const canSync = () => role() === 'admin' || role() === 'trader';
+  const providers = createQuery(() => trpc.brokers.providers.query());
+  const connections = createQuery(() => trpc.brokers.list.query(), { pollMs: 30_000 });
+  const [params, setParams] = useSearchParams();
+  const linked = () => one(params.linked);
+  const linkError = () => one(params.link_error);
+  const [request, setRequest] = createSignal<LinkRequest>();
+  const [unlinking, setUnlinking] = createSignal<Connection>();
+  const [syncing, setSyncing] = createSignal<ReadonlySet<string>>(new Set());
+  const [notice, setNotice] = createSignal<{ text: string; bad: boolean }>();
+
+  const linkedConnection = () => {
+    const s = connections.state();
+    const id = linked();
+    return s.status === 'ready' && id ? s.data.find((c) => c.id === id) : undefined;
+  };
+
+  // Bring the new (or relinked) connection into view once the list has it.
+  createEffect(() => {
+    const c = linkedConnection();
+    if (c) {
+      queueMicrotask(() =>
+        document
+          .querySelector(`tr[data-connection="${CSS.escape(c.id)}"]`)
+          ?.scrollIntoView({ block: 'nearest' }),
+      );
+    }
+  });
+
+  const dismissBanner = () => setParams({ linked: undefined, link_error: undefined }, { replace: true });
+
+  const sync = async (c: Connection) => {
+    setSyncing((s) => new Set([...s, c.id]));
+    setNotice(undefined);
+    try {
+      const updated = await trpc.brokers.sync.mutate({ connectionId: c.id });
+      setNotice({
+        text:
+          updated.status === 'active'
+            ? `Synced ${updated.providerName} · ${updated.label}.`
+            : `${updated.providerName} · ${updated.label}: ${updated.statusReason ?? updated.status}`,
+        bad: updated.status !== 'active',
+      });
+    } catch (e) {
+      setNotice({ text: `Sync of ${c.label} failed: ${errorMessageOf(e)}`, bad: true });
+    } finally {
+      setSyncing((s) => new Set([...s].filter((id) => id !== c.id)));
+      await connections.refetch();
+    }
+  };
+
+  const relink = (c: Connection) => {
+    const s = providers.state();
+    const provider = s.status === 'ready' ? s.data.find((p) => p.id === c.provider) : undefined;
+    if (!provider) {
+      setNotice({ text: `${c.providerName} is not offered by this server any more.`, bad: true });
+      return;
+    }
+    const kind = c.linkKind === 'api_key' ? 'api_key' : c.linkKind === 'gateway' ? 'gateway' : 'oauth';
+    setRequest({ provider, kind, relink: c });
+  };
+
+  const onLinked = async (c: Connection) => {
+    setRequest(undefined);
+    setParams({ linked: c.id, link_error: undefined }, { replace: true });
+    await connections.refetch();
+  };
+
+  return (
+    <>
+      <Title>Brokers · Aegis</Title>
+      <div class="page-header">
+        <h1>Brokers</h1>
+        <span class="page-sub">
+          Linked broker accounts of this desk; orders route to the account chosen on the ticket
+        </span>
+      </div>
+
+      <Show when={linked()}>
+        <div class="alert alert-success broker-banner" role="status">
+          <span>
+            <Show when={linkedConnection()} fallback={<>Broker account linked.</>}>
+              {(c) => (
+                <>
+                  Linked <strong>{c().providerName}</strong> · {c().label} ({c().environment}). Balances are
+                  read from the broker.
+                </>
+              )}
+            </Show>
+          </span>
+          <button type="button" class="btn btn-sm btn-ghost" onClick={dismissBanner}>
+            Dismiss
+          </button>
+        </div>
+      </Show>
+      <Show when={linkError()}>
+        {(code) => (
+          <div class="alert alert-error broker-banner" role="alert">
+            <span>
+              <strong>The broker account was not linked.</strong> {linkErrorMessage(code())}
+            </span>
+            <button type="button" class="btn btn-sm btn-ghost" onClick={dismissBanner}>
+              Dismiss
+            </button>
+          </div>
+        )}
+      </Show>
+      <Show when={notice()}>
+        {(n) => (
+          <div class={`alert ${n().bad ? 'alert-error' : 'alert-info'} broker-banner`} role="status">
+            <span>{n().text}</span>
+          </div>
+        )}
+      </Show>
+
+      <div class="broker-layout">
+        <Panel
+          title="Linked accounts"
+          meta={(() => {
+            const s = connections.state();
+            return s.status === 'ready' ? `${s.data.length} connection${s.data.length === 1 ? '' : 's'}` : '';
+          })()}
+          bodyClass="h-brokers"
+          flush
+        >
+          <QueryView query={connections} errorTitle="Could not load linked accounts">
+            {(list) => (
+              <Show
+                when={list.length > 0}
+                fallback={
+                  <EmptyState title="No broker accounts linked">
+                    Orders go to the desk's paper account. Link a broker below to route orders to it.
+                  </EmptyState>
+                }
+              >
+                <BrokerConnectionsTable
+                  connections={list}
+                  highlight={linked()}
+                  canManage={canManage()}
+                  canSync={canSync()}
+                  syncing={syncing()}
+                  onSync={(c) => void sync(c)}
+                  onRelink={relink}
+                  onUnlink={setUnlinking}
+                />
+              </Show>
+            )}
+          </QueryView>
+        </Panel>
+
+        <Panel title="Providers" meta="What this server can link">
+          <QueryView query={providers} errorTitle="Could not load providers">
+            {(list) => <BrokerProviders providers={list} canManage={canManage()} onLink={setRequest} />}
+          </QueryView>
+        </Panel>
+      </div>
+
+      <BrokerLinkDialog
+        request={request()}
+        onClose={() => setRequest(undefined)}
+        onLinked={(c) => void onLinked(c)}
+      />
+      <UnlinkDialog
+        connection={unlinking()}
+        onClose={() => setUnlinking(undefined)}
+        onUnlinked={async (c, revoked) => {
+          setUnlinking(undefined);
+          setNotice({
+            text: `Unlinked ${c.providerName} · ${c.label}.${revoked ? ' Its tokens were revoked at the broker.' : ''}`,
+            bad: false,
+          });
+          await connections.refetch();
+        }}
+      />
+    </>
+  );
+}
+
+/**
+ * Unlinking stops routing to the account and deletes its credentials (revoking OAuth tokens at
+ * the broker when it supports it): confirmed with the password, like every other action that
+ * changes where the desk's orders go.
+ */
+function UnlinkDialog(props: {
+  connection: Connection | undefined;
+  onClose: () => void;
+  onUnlinked: (c: Connection, revokedAtProvider: boolean) => Promise<void>;
+}) {
+  let dialog: HTMLDialogElement | undefined;
+  let form: HTMLFormElement | undefined;
+  const [error, setError] = createSignal<string>();
+  const [pending, setPending] = createSignal(false);
+
+  createEffect(() => {
+    if (props.connection) {
+      setError(undefined);
+      form?.reset();
+      if (!dialog?.open) dialog?.showModal();
+    } else if (dialog?.open) dialog.close();
+  });
+
+  const submit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const c = props.connection;
+    if (!c) return;
+    const password = String(new FormData(event.currentTarget as HTMLFormElement).get('password') ?? '');
+    setPending(true);
+    setError(undefined);
+    try {
+      await trpc.auth.reauthenticate.mutate({ password });
+      const result = await trpc.brokers.unlink.mutate({ connectionId: c.id });
+      form?.reset();
+      await props.onUnlinked(c, result.revokedAtProvider);
+    } catch (e) {
+      setError(errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e));
+    } finally {
+      setPending(false);
+    }
+  };
+
+  return (
+    <dialog
+      class="dialog"
+      ref={dialog}
+      aria-labelledby="broker-unlink-title"
+      onClose={() => props.connection && props.onClose()}
+    >
+      <form ref={form} onSubmit={submit} aria-label="Unlink a broker account">
+        <div class="dialog-head">
+          <h2 id="broker-unlink-title">
+            Unlink {props.connection?.providerName} · {props.connection?.label}
+          </h2>
+        </div>
+        <div class="dialog-body auth-form">
+          <p class="dim broker-dialog-lead">
+            New orders can no longer be routed to this account and its credentials are deleted. Orders already
+            at the broker stay there: cancel them first if they should not fill.
+          </p>
+          <ErrorAlert message={error()} />
+          <div class="field">
+            <label for="broker-unlink-password">Your password</label>
+            <input
+              id="broker-unlink-password"
+              name="password"
+              type="password"
+              required
+              autocomplete="current-password"
+            />
+          </div>
+          <div class="dialog-actions">
+            <button type="button" class="btn btn-ghost" onClick={() => props.onClose()}>
+              Cancel
+            </button>
+            <button type="submit" class="btn btn-danger" disabled={pending()}>
+              {pending() ? 'Unlinking…' : 'Unlink account'}
+            </button>
+          </div>
+        </div>
+      </form>
+    </dialog>
+  );
+}
