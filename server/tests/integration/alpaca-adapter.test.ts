@@ -465,6 +465,31 @@ describe('Alpaca adapter: the trade_updates stream', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('reads text frames (the live endpoint) as well as binary ones (paper); reports an expiry', async () => {
+    await alpaca.close();
+    alpaca = await startFakeAlpaca({
+      textFrames: true,
+      authorize: (a) => a.kind === 'key' && a.keyId === 'PKTEST',
+    });
+    const { adapter, reports } = harness();
+    await adapter.connect();
+    alpaca.setPrice('AAPL', '100');
+    await adapter.placeOrder({
+      ...market('day-1', 'AAPL', 'buy', '1'),
+      orderType: 'limit',
+      limitPrice: '90',
+    });
+    await until(() => kinds(reports, 'day-1').includes('accepted'));
+    alpaca.expireOrder('day-1');
+    await until(() => kinds(reports, 'day-1').includes('expired'));
+    expect(reports.find((r) => r.kind === 'expired')).toMatchObject({
+      executionId: `${alpaca.orderByClientId('day-1')?.id}:expired`,
+      cumQty: '0',
+      leavesQty: '0',
+    });
+    expect((await adapter.getOrderByClientId('day-1'))?.status).toBe('expired');
+  });
+
   it('without a stream, fills are polled from the FILL activities', async () => {
     const { adapter, reports } = harness({ stream: false });
     await adapter.connect();
