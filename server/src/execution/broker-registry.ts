@@ -26,6 +26,8 @@ const MAX_RETRY_MS = 5_000;
  * them (reports are re-fetched by order from the broker), so an outage cannot exhaust memory.
  */
 const MAX_BACKLOG = 10_000;
+/** Longest wait for a desk's queued reports before its paper account is rebuilt. */
+const RESTORE_WAIT_MS = 5_000;
 
 /** Another process holds this resource's dispatch lease: this one must not talk to the broker. */
 export class NotLeaseHolderError extends Error {
@@ -302,6 +304,11 @@ export class BrokerRegistry {
   }
 
   async #createPaper(tenantId: string): Promise<PaperBroker> {
+    // Reports a previous session of this process emitted and still queued (a lease lost during
+    // a database outage) go into the books first, or the rebuilt account would miss their fills
+    // and fill the order again. Bounded: a queued re-fetch may itself wait for this session.
+    for (let waited = 0; (this.#backlog.get(tenantId) ?? 0) > 0 && waited < RESTORE_WAIT_MS; waited += 50)
+      await sleep(50);
     const p = this.#opts.paper;
     const snapshot = await withTenant(this.#deps.db, tenantId, async (tx) => {
       const now = this.#deps.clock?.() ?? new Date();

@@ -147,8 +147,13 @@ afterAll(async () => {
 describe('execution reports survive a PostgreSQL outage', () => {
   let d: Desk;
   beforeAll(async () => {
-    // Reconciliation stays out of the way (an hour): it must not be what repairs the fill.
+    // Reconciliation stays out of the way (an hour): it must not be what repairs the fill. The
+    // dispatch lease outlives the 10 s outage (its default TTL is 10 s: an outage longer than
+    // the TTL costs the process its lease, closing this paper account, which is then rebuilt
+    // from PostgreSQL; the queued report is applied either way, but this test reads the
+    // account that made the fill).
     d = await startDesk('aegis_report_outage', {
+      leaseTtlMs: 60_000,
       brokerTimeoutMs: 60_000,
       reconcileIntervalMs: 3_600_000,
       paper: { ...paper(), latencyMs: 0 },
