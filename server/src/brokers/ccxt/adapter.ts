@@ -71,6 +71,8 @@ interface Tracked {
   brokerOrderId: string | null;
   /** Every report of the order was delivered: the stream stops polling it. */
   settled: boolean;
+  /** The order's trades as last fetched, with the filled quantity they were fetched at. */
+  trades?: { readonly filled: number; readonly list: Trade[] };
 }
 
 export class CcxtAdapter implements BrokerAdapter {
@@ -498,9 +500,22 @@ export class CcxtAdapter implements BrokerAdapter {
     }
   }
 
-  async #trades(order: Order): Promise<Trade[]> {
+  /**
+   * The order's trades. Fetched again only when the order's filled quantity moved since the last
+   * fetch: trade lists are the venues' expensive reads (Binance myTrades weighs 20, an order 4),
+   * and a poll of a resting order must not spend them.
+   */
+  async #trades(order: Order, tracked: Tracked | undefined): Promise<Trade[]> {
     const orderId = order.id;
-    if ((order.filled ?? 0) === 0 || !orderId) return [];
+    const filled = order.filled ?? 0;
+    if (filled === 0 || !orderId) return [];
+    if (tracked?.trades && tracked.trades.filled === filled) return tracked.trades.list;
+    const list = await this.#fetchTrades(order, orderId);
+    if (tracked) tracked.trades = { filled, list };
+    return list;
+  }
+
+  #fetchTrades(order: Order, orderId: string): Promise<Trade[]> {
     return this.#call('getExecutions', 'read', async (ex) => {
       if (ex.has.fetchOrderTrades) return ex.fetchOrderTrades(orderId, order.symbol);
       const since = order.timestamp ? order.timestamp - 1 : undefined;
@@ -534,7 +549,7 @@ export class CcxtAdapter implements BrokerAdapter {
     }
     const found = await this.#lookup(clientOrderId);
     if (!found) return null;
-    const trades = await this.#trades(found.order);
+    const trades = await this.#trades(found.order, this.#orders.get(clientOrderId));
     const ex = await this.#venue();
     return reportsOf(ex, this.#id, found.facts, found.order, trades, this.#now());
   }
