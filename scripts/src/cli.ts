@@ -17,6 +17,7 @@ import { adminCommands } from './commands/admin.ts';
 import { approveCommand } from './commands/approve.ts';
 import { auditCommands } from './commands/audit.ts';
 import { backtestCommands } from './commands/backtest.ts';
+import { brokerCommands } from './commands/brokers.ts';
 import { deskCommands } from './commands/desks.ts';
 import { evalCommands } from './commands/eval.ts';
 import { haltCommands } from './commands/halt.ts';
@@ -39,6 +40,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   auditCommands,
   orderCommands,
   positionCommands,
+  brokerCommands,
   haltCommands,
   riskCommands,
   ingestCommand,
