@@ -52,8 +52,11 @@ export class BrokerCallPolicy {
     this.broker = opts.broker;
     // Only failures that say something about the broker's health count towards the breaker: a
     // rejected order or a 404 is the broker working as documented.
+    // A timeout leaves the timeout policy as TaskCancelledError (it wraps the call, not `fn`).
     this.#breaker = circuitBreaker(
-      handleWhen((e) => e instanceof BrokerError && countsAgainstHealth(e)),
+      handleWhen(
+        (e) => e instanceof TaskCancelledError || (e instanceof BrokerError && countsAgainstHealth(e)),
+      ),
       {
         halfOpenAfter: opts.halfOpenAfterMs ?? 30_000,
         breaker: new ConsecutiveBreaker(opts.breakAfter ?? 5),
@@ -68,7 +71,11 @@ export class BrokerCallPolicy {
     this.#breaker.onReset(() => opts.onClose?.());
     const timeoutPolicy = timeout(opts.timeoutMs ?? 5_000, TimeoutStrategy.Aggressive);
     const retryPolicy = retry(
-      handleWhen((e) => e instanceof BrokerError && e.retryable && e.code !== BrokerErrorCode.CIRCUIT_OPEN),
+      handleWhen(
+        (e) =>
+          e instanceof TaskCancelledError ||
+          (e instanceof BrokerError && e.retryable && e.code !== BrokerErrorCode.CIRCUIT_OPEN),
+      ),
       {
         maxAttempts: Math.max(0, (opts.readAttempts ?? 3) - 1),
         backoff: new ExponentialBackoff({ initialDelay: opts.retryInitialDelayMs ?? 100, maxDelay: 2_000 }),
