@@ -26,7 +26,7 @@ function venue() {
 describe('CCXT numbers ↔ decimal strings', () => {
   it('drops binary noise: 15 significant digits, then the market step', () => {
     const ex = venue();
-    const m = ex.markets['BTC/USDT'];
+    const m = ex.markets?.['BTC/USDT'];
     expect(numberToDec(0.1 + 0.2).toFixed()).toBe('0.3');
     expect(toVenueString(ex, m, 'amount', 0.1 + 0.2)).toBe('0.3');
     expect(toVenueString(ex, m, 'amount', 0.000014999999999)).toBe('0.00001');
