@@ -378,6 +378,61 @@ describe('Coinbase adapter: orders', () => {
     });
   });
 
+  it('fills that List Fills does not show yet are waited for: the cancel is reported after them', async () => {
+    const { adapter, reports } = harness();
+    await adapter.connect();
+    await adapter.placeOrder(limit('lag-1', 'buy', '1', '30000'));
+    await until(() => kinds(reports, 'lag-1').includes('accepted'));
+    cb.hideNewFills();
+    cb.fill('lag-1', '0.3');
+    await adapter.cancelOrder('lag-1');
+    // The order is CANCELLED with 0.3 filled, but its fill is not listed yet: the adapter keeps
+    // looking (polls) and reports nothing it cannot back with a trade id.
+    const fillReads = () => cb.requests.filter((r) => r.path.endsWith('/orders/historical/fills')).length;
+    await until(() => fillReads() >= 3);
+    expect(kinds(reports, 'lag-1')).toEqual(['accepted']);
+    cb.showFills();
+    await until(() => kinds(reports, 'lag-1').includes('cancelled'));
+    expect(kinds(reports, 'lag-1')).toEqual(['accepted', 'fill', 'cancelled']);
+    expect(reports.at(-1)).toMatchObject({ cumQty: '0.3', leavesQty: '0' });
+  });
+
+  it('maps time in force and stop-limit orders to the documented order configurations', async () => {
+    const { adapter } = harness({ stream: false });
+    cb.setBalance('BTC', '10');
+    cb.setPrice('BTC-USD', '50000');
+    await adapter.placeOrder({ ...limit('cfg-ioc', 'buy', '0.1', '30000'), timeInForce: 'ioc' });
+    await adapter.placeOrder({ ...limit('cfg-fok', 'buy', '0.1', '30000'), timeInForce: 'fok' });
+    await adapter.placeOrder({
+      ...limit('cfg-stop', 'sell', '0.2', '39000'),
+      orderType: 'stop_limit',
+      stopPrice: '40000',
+    });
+    await adapter.placeOrder({ ...market('cfg-mfok', 'sell', '0.1'), timeInForce: 'fok' });
+    const configs = cb.requests
+      .filter((r) => r.method === 'POST' && r.path === '/api/v3/brokerage/orders')
+      .map((r) => (r.body as { order_configuration: unknown }).order_configuration);
+    expect(configs).toEqual([
+      { sor_limit_ioc: { base_size: '0.1', limit_price: '30000' } },
+      { limit_limit_fok: { base_size: '0.1', limit_price: '30000' } },
+      {
+        stop_limit_stop_limit_gtc: {
+          base_size: '0.2',
+          limit_price: '39000',
+          stop_price: '40000',
+          stop_direction: 'STOP_DIRECTION_STOP_DOWN',
+        },
+      },
+      { market_market_fok: { base_size: '0.1' } },
+    ]);
+    expect(await adapter.getOrderByClientId('cfg-stop')).toMatchObject({
+      orderType: 'stop_limit',
+      timeInForce: 'gtc',
+      limitPrice: '39000',
+      stopPrice: '40000',
+    });
+  });
+
   it('an order the exchange expires is reported expired', async () => {
     const { adapter, reports } = harness();
     await adapter.connect();
@@ -407,6 +462,12 @@ describe('Coinbase adapter: orders', () => {
     expect(
       (await brokerError(adapter.placeOrder(limit('rej-2', 'buy', '0.1', '1')))).context.brokerCode,
     ).toBe('ORDER_ENTRY_DISABLED');
+    // A 400 that is not an order answer: refused for good as well.
+    cb.fail({ method: 'POST', path: '/api/v3/brokerage/orders', status: 400 });
+    expect(await brokerError(adapter.placeOrder(limit('rej-3', 'buy', '0.1', '1')))).toMatchObject({
+      code: 'BROKER_REJECTED',
+      retryable: false,
+    });
     expect(cb.created).toBe(0);
     expect(await adapter.getOrderByClientId('rej-1')).toBeNull();
     expect(reports).toEqual([]);

@@ -117,7 +117,7 @@ export class CoinbaseAdapter implements BrokerAdapter {
       url,
       jwt: () => this.#rest.websocketJwt(),
       log: this.#ctx.log,
-      onOrders: (orders) => this.#onStreamOrders(orders),
+      onOrders: (orders, timestamp) => this.#onStreamOrders(orders, timestamp),
       onReconnect: () => this.#onStreamReconnect(),
       ...(this.#o.reconnectInitialMs !== undefined && { reconnectInitialMs: this.#o.reconnectInitialMs }),
       ...(this.#o.reconnectMaxMs !== undefined && { reconnectMaxMs: this.#o.reconnectMaxMs }),
@@ -176,20 +176,32 @@ export class CoinbaseAdapter implements BrokerAdapter {
     const known = this.#byClientId.get(req.clientOrderId);
     if (known) return this.#ack(known);
     const { bracket: _none, ...plain } = req;
-    const res = await this.#rest.request({
-      operation: 'placeOrder',
-      kind: 'write',
-      method: 'POST',
-      path: '/api/v3/brokerage/orders',
-      body: {
-        client_order_id: req.clientOrderId,
-        product_id: req.symbol,
-        side: req.side === 'buy' ? 'BUY' : 'SELL',
-        order_configuration: orderConfigurationFor(plain, this.#now()),
-      },
-      schema: createOrderResponse,
-      bodyOnStatuses: [400, 422],
-    });
+    const res = await this.#rest
+      .request({
+        operation: 'placeOrder',
+        kind: 'write',
+        method: 'POST',
+        path: '/api/v3/brokerage/orders',
+        body: {
+          client_order_id: req.clientOrderId,
+          product_id: req.symbol,
+          side: req.side === 'buy' ? 'BUY' : 'SELL',
+          order_configuration: orderConfigurationFor(plain, this.#now()),
+        },
+        schema: createOrderResponse,
+        bodyOnStatuses: [400, 422],
+      })
+      .catch((err: unknown) => {
+        // A 4xx that is not an order answer (a malformed request): this order never goes in.
+        if (err instanceof BrokerError && err.code === BrokerErrorCode.INVALID_REQUEST)
+          throw new BrokerError(BrokerErrorCode.REJECTED, err.message, {
+            operation: 'placeOrder',
+            broker: BROKER,
+            retryable: false,
+            context: err.context,
+          });
+        throw err;
+      });
     const orderId = res.success_response?.order_id ?? (res.success ? res.order_id : undefined);
     if (!res.success || !orderId) {
       const e = res.error_response;
@@ -467,7 +479,8 @@ export class CoinbaseAdapter implements BrokerAdapter {
               : order.status === 'CANCELLED'
                 ? order.cancel_message
                 : null,
-          ts: order.last_fill_time ?? this.#now().toISOString(),
+          // Get Order carries no time of its last status change: terminal reports are stamped now.
+          ts: this.#now().toISOString(),
         },
         operation,
       );
@@ -503,8 +516,8 @@ export class CoinbaseAdapter implements BrokerAdapter {
     return out;
   }
 
-  #onStreamOrders(orders: UserOrderUpdate[]): void {
-    const ts = this.#now().toISOString();
+  #onStreamOrders(orders: UserOrderUpdate[], timestamp: string | null): void {
+    const ts = timestamp ?? this.#now().toISOString();
     for (const u of orders) {
       let t = this.#byOrderId.get(u.order_id);
       if (!t) {

@@ -22,7 +22,8 @@ export interface UserStreamOptions {
   /** A fresh JWT per (re)subscription: they live 120 s. */
   readonly jwt: () => Promise<string>;
   readonly log: Logger;
-  readonly onOrders: (orders: UserOrderUpdate[], eventType: string) => void;
+  /** `timestamp`: the message's own time (ISO), when it carries one. */
+  readonly onOrders: (orders: UserOrderUpdate[], timestamp: string | null) => void;
   readonly onReconnect: () => void;
   readonly onDisconnect?: () => void;
   /** Backoff bounds for reconnecting. Defaults: 250 ms doubling to 15 s. */
@@ -128,7 +129,7 @@ export class UserStream {
           return;
         }
         if (m.channel === 'user')
-          for (const e of m.events) if (e.orders.length) this.#o.onOrders(e.orders, e.type);
+          for (const e of m.events) if (e.orders.length) this.#o.onOrders(e.orders, validIso(m.timestamp));
       });
       ws.on('error', (err) => {
         this.#o.log.warn({ err: err.message }, 'coinbase user stream error');
@@ -166,6 +167,9 @@ export class UserStream {
     this.#timer.unref?.();
   }
 }
+
+const validIso = (ts: string | undefined): string | null =>
+  ts && Number.isFinite(Date.parse(ts)) ? ts : null;
 
 function decode(raw: WebSocket.RawData): unknown {
   const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);

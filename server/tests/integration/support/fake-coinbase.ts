@@ -18,6 +18,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
  * cb.fail({ path: '/api/v3/brokerage/orders', delayMs: 1_000 })  // processed, answered late
  * cb.rejectNext('INSUFFICIENT_FUND')                            // next Create Order: success:false
  * cb.dropStreams() / cb.muteStream(true)                        // a lost connection / lost messages
+ * cb.hideNewFills() / cb.showFills()                            // List Fills lagging the order status
  * ```
  *
  * Endpoints: GET /api/v3/brokerage/accounts (limit, cursor, retail_portfolio_id), GET
@@ -122,6 +123,9 @@ export interface FakeCoinbase {
   rejectNext(reason: string, message?: string): void;
   dropStreams(): void;
   muteStream(muted: boolean): void;
+  /** List Fills shows only the fills made so far (a lagging fills index) until `showFills()`. */
+  hideNewFills(): void;
+  showFills(): void;
   close(): Promise<void>;
 }
 
@@ -149,6 +153,7 @@ export async function startFakeCoinbase(opts: FakeCoinbaseOptions = {}): Promise
   let created = 0;
   let subscriptions = 0;
   let muted = false;
+  let visibleFills: number | null = null;
   let tradeSeq = 0;
   let seq = 0;
 
@@ -615,7 +620,9 @@ export async function startFakeCoinbase(opts: FakeCoinbaseOptions = {}): Promise
     }
     if (method === 'GET' && path === `${API}/orders/historical/fills`) {
       const ids = q.getAll('order_ids');
-      const list = fills.filter((f) => ids.length === 0 || ids.includes(f.order_id));
+      const list = fills
+        .slice(0, visibleFills ?? fills.length)
+        .filter((f) => ids.length === 0 || ids.includes(f.order_id));
       const p = page(list, q);
       return { status: 200, body: { fills: p.items, cursor: p.cursor } };
     }
@@ -763,6 +770,12 @@ export async function startFakeCoinbase(opts: FakeCoinbaseOptions = {}): Promise
     },
     muteStream(m) {
       muted = m;
+    },
+    hideNewFills() {
+      visibleFills = fills.length;
+    },
+    showFills() {
+      visibleFills = null;
     },
     async close() {
       for (const ws of sockets) ws.terminate();
