@@ -310,7 +310,9 @@ export class OutboxDispatcher {
               blocked = true;
               continue;
             }
-            this.#deps.log.error({ err, tenantId, outboxId: row.id, topic: row.topic }, 'outbox row failed');
+            // A broker that is down or throttling is retried (and counted by its breaker): a warning.
+            const level = err instanceof BrokerError && err.retryable ? 'warn' : 'error';
+            this.#deps.log[level]({ err, tenantId, outboxId: row.id, topic: row.topic }, 'outbox row failed');
             outcome = {
               done: false,
               retryInMs: backoff(row.attempts),

@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerError, BrokerErrorCode } from '../../src/brokers/types.ts';
+import { toTRPCError } from '../../src/errors.ts';
+import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import {
+  type BrokerDouble,
+  brokerDoubleFactory,
+  brokerDoubleResolvers,
+  startBrokerDouble,
+} from './support/dispatcher-broker-double.ts';
+import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import { venuePrices } from './venue-price-fixture.ts';
+
+/**
+ * Routing orders to a linked connection (orders.place `brokerConnectionId`), the refusals (unknown,
+ * another desk's, not active), cancels through a connection that needs relinking, the
+ * connection's circuit breaker moving the desk to reducing-only and back, and broker errors
+ * reaching the client as structured details. The broker is a real local HTTP double.
+ */
+let t: TestServer;
+let client: Client;
+let deskId: string;
+let double: BrokerDouble;
+let connectionId: string;
+const ex = (): ExecutionRuntime => t.server.deps.execution!;
+
+async function until<T>(what: string, fn: () => Promise<T | false | null | undefined>, timeoutMs = 30_000) {
+  // A cap so a bug fails instead of hanging; never a timing assertion.
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const place = (order: Record<string, unknown>) =>
+  client.orders.place.mutate({
+    idempotencyKey: randomUUID(),
+    order: {
+      symbol: 'BTC-USD',
+      side: 'buy',
+      orderType: 'market',
+      timeInForce: 'day',
+      quantity: '0.01',
+      ...order,
+    } as never,
+  });
+
+const statusOf = async (id: string) =>
+  (await t.owner<{ status: string }[]>`select status from orders where id = ${id}`)[0]?.status;
+
+beforeAll(async () => {
+  double = await startBrokerDouble();
+  double.setPrice('BTC-USD', '50000');
+  t = await startTestServer({
+    rateLimiter: null,
+    execution: {
+      outboxIntervalMs: 100,
+      equityIntervalMs: 3_600_000,
+      reconcileIntervalMs: 3_600_000,
+      brokerTimeoutMs: 2_000,
+      breaker: { breakAfter: 2, halfOpenAfterMs: 300, timeoutMs: 2_000 },
+      adapterFactories: { 'test-http': brokerDoubleFactory },
+      connections: brokerDoubleResolvers(double.url),
+    },
+  });
+  deskId = t.admin.deskId;
+  ({ client } = await signIn(t.url, t.admin.email, t.admin.password));
+  await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+    values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
+  const removed = Object.fromEntries(
+    ['priceCollarBps', 'maxReferenceAgeMs', 'maxSpreadBps', 'duplicateWindowMs', 'maxOrdersPerMinute'].map(
+      (f) => [f, { at: new Date().toISOString(), by: null }],
+    ),
+  );
+  await t.owner`insert into risk_limits ${t.owner({
+    tenant_id: deskId,
+    symbol: '*',
+    max_order_notional: '10000000',
+    max_gross_exposure: '100000000',
+    max_net_exposure: '100000000',
+    max_net_delta: '100000000',
+    max_daily_loss: '10000000',
+    removed_limits: t.owner.json(removed),
+  } as never)}`;
+  const [provider] = await t.owner<{ id: string }[]>`
+    insert into oauth_providers (tenant_id, slug, name, authorization_url, token_url, client_id, api_base_url, api_protocol)
+    values (${deskId}, 'double', 'Broker double', ${`${double.url}/authorize`}, ${`${double.url}/token`}, 'client', ${double.url}, 'test-http')
+    returning id`;
+  const [conn] = await t.owner<{ id: string }[]>`
+    insert into broker_connections (tenant_id, provider, provider_config_id, account_ref, environment, link_kind, status)
+    values (${deskId}, 'oauth:double', ${provider!.id}, 'ACC1', 'paper', 'oauth', 'active') returning id`;
+  connectionId = conn!.id;
+  await venuePrices(t, [{ venue: 'X', instrument: 'BTC-USD', bid: '50000', ask: '50010', last: '50005' }]);
+});
+afterAll(async () => {
+  await t?.close();
+  await double?.close();
+});
+
+describe('routing orders to a linked connection', () => {
+  it('sends the order through the connection once, records provider and connection, applies the fill', async () => {
+    const o = await place({ brokerConnectionId: connectionId });
+    expect(o).toMatchObject({
+      status: 'pending_new',
+      broker: 'oauth:double',
+      brokerConnectionId: connectionId,
+    });
+    await until('filled', async () => (await statusOf(o.id)) === 'filled');
+    expect(double.placeCalls.get(o.clientOrderId)).toBe(1);
+    const [row] = await t.owner<{ broker: string; broker_connection_id: string }[]>`
+      select broker, broker_connection_id from orders where id = ${o.id}`;
+    expect(row).toEqual({ broker: 'oauth:double', broker_connection_id: connectionId });
+    const fills = await t.owner`select 1 from fills where order_id = ${o.id}`;
+    expect(fills.length).toBe(1);
+    // This process holds the connection's dispatch lease.
+    const [lease] = await t.owner<{ holder: string }[]>`
+      select holder from execution_leases where resource = ${`connection:${connectionId}`}`;
+    expect(lease?.holder).toBe(ex().brokers.leases.holder);
+    // Balances: the connection's through its adapter, the paper account's from the paper broker.
+    expect(await ex().brokerAccount(deskId, connectionId)).toMatchObject({
+      accountId: 'ACC1',
+      cash: '100000',
+    });
+    expect((await ex().brokerAccount(deskId, null)).accountId).toBe(deskId.slice(0, 8));
+  });
+
+  it('an order without a connection still goes to the paper account', async () => {
+    const o = await place({});
+    expect(o).toMatchObject({ broker: 'paper', brokerConnectionId: null });
+    await until('filled at the paper broker', async () => (await statusOf(o.id)) === 'filled');
+    expect(double.placeCalls.has(o.clientOrderId)).toBe(false);
+  });
+
+  it('refuses an unknown connection, another desk’s, and one that is not active, naming the field', async () => {
+    const unknown = await failure(place({ brokerConnectionId: randomUUID() }));
+    expect(unknown.data).toMatchObject({
+      appCode: 'NOT_FOUND',
+      details: { field: 'order.brokerConnectionId' },
+    });
+
+    const other = randomUUID();
+    await t.owner`insert into tenants (id, slug, name) values (${other}, ${`other-${other.slice(0, 6)}`}, 'Other')`;
+    const [foreign] = await t.owner<{ id: string }[]>`
+      insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
+      values (${other}, 'alpaca', 'OTHER1', 'paper', 'oauth', 'active') returning id`;
+    const cross = await failure(place({ brokerConnectionId: foreign!.id }));
+    expect(cross.data).toMatchObject({
+      appCode: 'NOT_FOUND',
+      details: { field: 'order.brokerConnectionId' },
+    });
+
+    for (const status of ['needs_relink', 'reauth_required', 'revoked', 'error'] as const) {
+      const [c] = await t.owner<{ id: string }[]>`
+        insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
+        values (${deskId}, 'alpaca', ${`ACC-${status}`}, 'paper', 'oauth', ${status}) returning id`;
+      const e = await failure(place({ brokerConnectionId: c!.id }));
+      expect(e.data).toMatchObject({
+        appCode: 'PRECONDITION_FAILED',
+        details: { reason: 'connection_not_active', field: 'order.brokerConnectionId', status },
+      });
+      expect(e.message).toContain('order.brokerConnectionId');
+    }
+    const [alpaca] = await t.owner<{ n: number }[]>`
+      select count(*)::int as n from orders where broker = 'alpaca'`;
+    expect(alpaca!.n).toBe(0);
+  });
+
+  it('a connection that needs relinking takes no new order, but its working order can still be cancelled', async () => {
+    const o = await place({
+      brokerConnectionId: connectionId,
+      orderType: 'limit',
+      limitPrice: '40000',
+      timeInForce: 'gtc',
+    });
+    await until('resting at the broker', async () => (await statusOf(o.id)) === 'new');
+    await t.owner`update broker_connections set status = 'needs_relink' where id = ${connectionId}`;
+    try {
+      const refused = await failure(place({ brokerConnectionId: connectionId }));
+      expect(refused.data?.appCode).toBe('PRECONDITION_FAILED');
+      const c = await client.orders.cancel.mutate({ orderId: o.id });
+      expect(c.status).toBe('pending_cancel');
+      await until('cancelled at the broker', async () => (await statusOf(o.id)) === 'cancelled');
+      expect(double.cancelCalls.get(o.clientOrderId)).toBe(1);
+    } finally {
+      await t.owner`update broker_connections set status = 'active' where id = ${connectionId}`;
+    }
+  });
+});
+
+describe('the connection’s circuit breaker', () => {
+  it('opening moves the desk to reducing-only (no cancels), closing lifts it; both audited', async () => {
+    // A resting order: reducing-only must not cancel it (unlike the kill switch).
+    const resting = await place({
+      brokerConnectionId: connectionId,
+      orderType: 'limit',
+      limitPrice: '40000',
+      timeInForce: 'gtc',
+    });
+    await until('resting at the broker', async () => (await statusOf(resting.id)) === 'new');
+
+    double.down = true;
+    let stuck: Awaited<ReturnType<typeof place>>;
+    try {
+      stuck = await place({ brokerConnectionId: connectionId, quantity: '0.02' });
+      await until('the desk reducing-only', async () => {
+        const [r] = await t.owner<{ n: number }[]>`
+          select count(*)::int as n from desk_reducing_only where tenant_id = ${deskId}`;
+        return r!.n === 1;
+      });
+      // New risk is denied on every route (the desk is reducing-only), with the reason.
+      const buy = await place({ quantity: '0.03' });
+      expect(buy.status).toBe('denied');
+      const verdict = buy.denial?.find((v) => v.code === 'DESK_HALT');
+      expect(verdict?.message).toMatch(/reducing-only .*circuit open/);
+      // Risk-reducing orders pass: the desk is long from the earlier fills.
+      const sell = await place({ side: 'sell', quantity: '0.005' });
+      expect(sell.status).toBe('pending_new');
+      expect(await statusOf(resting.id)).toBe('new');
+    } finally {
+      double.down = false;
+    }
+    // The breaker's half-open probe succeeds (the outbox retries the stuck order) and closes it.
+    await until('reducing-only lifted', async () => {
+      const [r] = await t.owner<{ n: number }[]>`
+        select count(*)::int as n from desk_reducing_only where tenant_id = ${deskId}`;
+      return r!.n === 0;
+    });
+    await until('the stuck order filled', async () => (await statusOf(stuck.id)) === 'filled');
+    expect(double.placeCalls.get(stuck.clientOrderId)).toBe(1);
+    expect((await place({ quantity: '0.03' })).status).toBe('pending_new');
+    const audit = await t.owner<{ details: string }[]>`
+      select details from audit_log where action = 'execution.reducing_only' order by seq`;
+    expect(audit.map((a) => a.details)).toEqual([
+      expect.stringMatching(/^desk reducing-only: oauth:double circuit open/),
+      expect.stringMatching(/^desk reducing-only lifted/),
+    ]);
+    await client.orders.cancel.mutate({ orderId: resting.id });
+  });
+});
+
+describe('broker errors in a request path', () => {
+  it('become an AppError whose details are the structured BrokerErrorDetails', () => {
+    const e = toTRPCError(
+      new BrokerError(BrokerErrorCode.RATE_LIMITED, 'slow down', {
+        operation: 'getAccount',
+        broker: 'alpaca',
+        context: { httpStatus: 429, retryAfterS: 3 },
+      }),
+    );
+    expect(e.code).toBe('TOO_MANY_REQUESTS');
+    const app = e.cause as unknown as { code: string; details: Record<string, unknown> };
+    expect(app.code).toBe('RATE_LIMITED');
+    expect(app.details).toEqual({
+      type: 'broker_error',
+      operation: 'getAccount',
+      broker: 'alpaca',
+      code: 'BROKER_RATE_LIMITED',
+      message: 'slow down',
+      retryable: true,
+      context: { httpStatus: 429, retryAfterS: 3 },
+      retryAfterSeconds: 3,
+    });
+    expect(
+      toTRPCError(new BrokerError(BrokerErrorCode.AUTH, 'token refused', { broker: 'alpaca' })).code,
+    ).toBe('PRECONDITION_FAILED');
+  });
+});
