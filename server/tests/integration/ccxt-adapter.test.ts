@@ -267,6 +267,35 @@ describe('CCXT adapter (ccxt:binance): orders', () => {
     ).toBe(true);
   });
 
+  it('a stop order waits at the venue (STOP_LOSS_LIMIT) until a print reaches its stop, then fills', async () => {
+    const { adapter, reports } = harness();
+    await adapter.placeOrder({
+      clientOrderId: 'stop-1',
+      symbol: 'BTC-USDT',
+      side: 'sell',
+      orderType: 'stop_limit',
+      timeInForce: 'gtc',
+      quantity: '0.05',
+      limitPrice: '54900',
+      stopPrice: '55000',
+    });
+    const post = venue.requests.find((r) => r.method === 'POST' && r.params.newClientOrderId === 'stop-1');
+    expect(post?.params).toMatchObject({ type: 'STOP_LOSS_LIMIT', stopPrice: '55000', price: '54900' });
+    expect(await adapter.getOrderByClientId('stop-1')).toMatchObject({
+      orderType: 'stop_limit',
+      stopPrice: '55000',
+      limitPrice: '54900',
+      status: 'new',
+    });
+    venue.trade('BTCUSDT', '56000');
+    venue.trade('BTCUSDT', '54950');
+    await until(() => kinds(reports, 'stop-1').includes('fill'));
+    expect(of(reports, 'stop-1').find((r) => r.kind === 'fill')).toMatchObject({
+      lastQty: '0.05',
+      lastPx: '54900',
+    });
+  });
+
   it('a cancel of an order that already filled is a cancel_rejected report, not "never had it"', async () => {
     const { adapter, reports } = harness();
     await adapter.placeOrder(limitBuy('done-1', '0.01', '61000')); // marketable: fills at 60000

@@ -66,6 +66,8 @@ const CLIENT_ID_LOOKUP: ReadonlySet<string> = new Set([
   'mexc',
 ]);
 
+const REJECTED_KEPT = 10_000;
+
 interface Tracked {
   facts: OrderFacts;
   brokerOrderId: string | null;
@@ -170,7 +172,7 @@ export class CcxtAdapter implements BrokerAdapter {
         this.#orders.delete(req.clientOrderId);
       }
       if (err.code === BrokerErrorCode.REJECTED && !isDuplicateClientId(err))
-        this.#rejected.set(req.clientOrderId, { facts, reason: err.message, at: this.#now() });
+        this.#rememberRejected(req.clientOrderId, { facts, reason: err.message, at: this.#now() });
       throw err;
     }
   }
@@ -552,6 +554,15 @@ export class CcxtAdapter implements BrokerAdapter {
     const trades = await this.#trades(found.order, this.#orders.get(clientOrderId));
     const ex = await this.#venue();
     return reportsOf(ex, this.#id, found.facts, found.order, trades, this.#now());
+  }
+
+  /** Most recent last, capped: the outbox settles a rejection long before the cap recycles it. */
+  #rememberRejected(clientOrderId: string, r: { facts: OrderFacts; reason: string; at: Date }): void {
+    this.#rejected.set(clientOrderId, r);
+    if (this.#rejected.size > REJECTED_KEPT) {
+      const oldest = this.#rejected.keys().next().value;
+      if (oldest !== undefined) this.#rejected.delete(oldest);
+    }
   }
 
   #track(facts: OrderFacts, brokerOrderId: string | null): Tracked {
