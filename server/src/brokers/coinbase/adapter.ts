@@ -353,11 +353,9 @@ export class CoinbaseAdapter implements BrokerAdapter {
         kind: 'read',
         method: 'GET',
         path: '/api/v3/brokerage/accounts',
-        query: {
-          limit: String(PAGE),
-          cursor,
-          ...(this.#portfolioId() && { retail_portfolio_id: this.#portfolioId() as string }),
-        },
+        // Not `retail_portfolio_id` (deprecated, legacy keys only): a CDP key lists the accounts
+        // of the portfolio it is permissioned for.
+        query: { limit: String(PAGE), cursor },
         schema: listAccountsResponse,
       });
       out.push(...page.accounts);
@@ -377,6 +375,7 @@ export class CoinbaseAdapter implements BrokerAdapter {
       kind: 'read',
       method: 'GET',
       path: `/api/v3/brokerage/portfolios/${encodeURIComponent(id)}`,
+      query: { currency: CASH_CURRENCY },
       schema: portfolioBreakdownResponse,
     });
     const b = res.breakdown;
