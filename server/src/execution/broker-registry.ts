@@ -1,3 +1,5 @@
+import { dec, decStr } from '@aegis/shared/accounting/decimal';
+import { applyFill, flatPosition, type PositionState } from '@aegis/shared/accounting/position';
 import { orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
@@ -12,6 +14,7 @@ import type {
   BrokerOrder,
   ExecutionReport,
 } from '../brokers/types.ts';
+import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
 import { type Lease, LeaseManager, resourceOf } from './leases.ts';
 import { norm } from './order-rows.ts';
@@ -336,7 +339,8 @@ export class BrokerRegistry {
               .select()
               .from(orders)
               .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, parentIds)));
-      return { valuation, open, mults, parents: new Map(parents.map((x) => [x.id, x])) };
+      const book = await paperBook(tx, tenantId, this.#opts.startingCapital, valuation);
+      return { book, open, mults, parents: new Map(parents.map((x) => [x.id, x])) };
     });
     const broker = new PaperBroker({
       accountId: tenantId.slice(0, 8),
@@ -352,12 +356,8 @@ export class BrokerRegistry {
       ...(this.#deps.clock && { clock: this.#deps.clock }),
     });
     broker.restore({
-      cash: snapshot.valuation.pnl.cash,
-      positions: snapshot.valuation.legs.map((l) => ({
-        ...l.position,
-        quantity: norm(l.position.quantity),
-        avgCost: norm(l.position.avgCost),
-      })),
+      cash: snapshot.book.cash,
+      positions: snapshot.book.positions,
       openOrders: snapshot.open.map((o) => ({
         clientOrderId: o.clientOrderId,
         brokerOrderId: o.brokerOrderId!,
@@ -558,6 +558,62 @@ export class BrokerRegistry {
     }
     return known;
   }
+}
+
+/**
+ * What the paper account holds: the desk's books (cash and positions) while the desk never
+ * routed an order to a linked connection; otherwise the paper fills alone, replayed by average
+ * cost (positions) and cash flow (starting capital − bought + sold − fees, times multipliers),
+ * so a live broker's positions never appear in the paper account.
+ */
+async function paperBook(
+  tx: Tx,
+  tenantId: string,
+  startingCapital: string,
+  valuation: Awaited<ReturnType<typeof valueDesk>>,
+): Promise<{ cash: string; positions: PositionState[] }> {
+  const [linked] = await tx.execute<{ n: number }>(
+    sql`select count(*)::int as n from orders where tenant_id = ${tenantId} and broker_connection_id is not null`,
+  );
+  if ((linked?.n ?? 0) === 0)
+    return {
+      cash: valuation.pnl.cash,
+      positions: valuation.legs.map((l) => ({
+        ...l.position,
+        quantity: norm(l.position.quantity),
+        avgCost: norm(l.position.avgCost),
+      })),
+    };
+  const fs = await tx.execute<{
+    symbol: string;
+    side: 'buy' | 'sell';
+    quantity: string;
+    price: string;
+    fee: string;
+    multiplier: string | null;
+  }>(sql`
+    select f.symbol, f.side, f.quantity::text as quantity, f.price::text as price, f.fee::text as fee,
+           i.multiplier::text as multiplier
+    from fills f
+    join orders o on o.tenant_id = f.tenant_id and o.id = f.order_id
+    left join instruments i on i.symbol = f.symbol
+    where f.tenant_id = ${tenantId} and o.broker_connection_id is null
+    order by f.ts, f.id`);
+  const book = new Map<string, PositionState>();
+  let cash = dec(startingCapital);
+  for (const f of fs) {
+    const mult = f.multiplier ?? '1';
+    const notional = dec(f.quantity).times(dec(f.price)).times(dec(mult));
+    cash = (f.side === 'buy' ? cash.minus(notional) : cash.plus(notional)).minus(dec(f.fee));
+    const before = book.get(f.symbol) ?? flatPosition(f.symbol);
+    book.set(f.symbol, applyFill(before, { ...f, multiplier: mult }).position);
+  }
+  return {
+    cash: decStr(cash),
+    positions: [...book.values()]
+      .filter((p) => !dec(p.quantity).isZero())
+      .map((p) => ({ ...p, quantity: norm(p.quantity), avgCost: norm(p.avgCost) })),
+  };
 }
 
 /** The connection row the factory builds from (RLS: only the desk's own connections). */

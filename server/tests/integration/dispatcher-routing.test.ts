@@ -242,6 +242,31 @@ describe('the connection’s circuit breaker', () => {
   });
 });
 
+describe('reconciliation per resource', () => {
+  it('the paper account and the connection each match their own orders and fills', async () => {
+    await ex().dispatcher.dispatchTenant(deskId);
+    await ex().brokers.drain();
+    await until('nothing working', async () => {
+      const [r] = await t.owner<{ n: number }[]>`
+        select count(*)::int as n from orders where tenant_id = ${deskId}
+          and status in ('pending_new', 'new', 'partially_filled', 'pending_cancel', 'unknown')`;
+      return r!.n === 0;
+    });
+    // Rebuilt from PostgreSQL (as after a restart): the paper account holds the paper fills only.
+    ex().brokers.close();
+    const paper = await ex().brokers.paper(deskId);
+    const [paperNet] = await t.owner<{ q: string }[]>`
+      select coalesce(sum(case when f.side = 'buy' then f.quantity else -f.quantity end), 0)::text as q
+      from fills f join orders o on o.id = f.order_id
+      where f.tenant_id = ${deskId} and o.broker_connection_id is null`;
+    const held = (await paper.listPositions()).find((p) => p.symbol === 'BTC-USD');
+    expect(Number(held?.quantity ?? '0')).toBeCloseTo(Number(paperNet!.q), 8);
+    expect((await ex().reconciler.reconcile(deskId, 'manual', null)).ok).toBe(true);
+    const live = await ex().reconciler.reconcile(deskId, 'manual', connectionId);
+    expect(live).toMatchObject({ ok: true, positionMismatches: [], orderMismatches: [] });
+  });
+});
+
 describe('broker errors in a request path', () => {
   it('become an AppError whose details are the structured BrokerErrorDetails', () => {
     const e = toTRPCError(
