@@ -1,4 +1,4 @@
-import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import type { ConnectionContext } from '../connection.ts';
 import {
   type BrokerAccount,
@@ -13,7 +13,9 @@ import {
   type ExecutionReportListener,
   type PlaceOrderAck,
 } from '../types.ts';
+import { CoinbaseAccountReader } from './account-reader.ts';
 import { orderConfigurationFor, requestOf } from './order-mapping.ts';
+import { findOrderByClientId, getOrder, listFillsOf, listOpenOrders } from './order-queries.ts';
 import {
   type OrderSnapshot,
   ReportBook,
@@ -23,16 +25,10 @@ import {
 } from './report-book.ts';
 import { BROKER, type CoinbaseAuthMode, CoinbaseRestClient } from './rest-client.ts';
 import {
-  type CoinbaseAccount,
   type CoinbaseFill,
   type CoinbaseOrder,
   cancelOrdersResponse,
   createOrderResponse,
-  getOrderResponse,
-  listAccountsResponse,
-  listFillsResponse,
-  listOrdersResponse,
-  portfolioBreakdownResponse,
   type UserOrderUpdate,
 } from './schemas.ts';
 import { UserStream } from './user-stream.ts';
@@ -66,15 +62,13 @@ export interface CoinbaseAdapterOptions {
   readonly lookupPages?: number;
 }
 
-const CASH_CURRENCY = 'USD';
-const PAGE = 250;
-
 export class CoinbaseAdapter implements BrokerAdapter {
   readonly name = BROKER;
   readonly capabilities: BrokerCapabilities = { nativeBrackets: false };
   readonly #ctx: ConnectionContext;
   readonly #o: CoinbaseAdapterOptions;
   readonly #rest: CoinbaseRestClient;
+  readonly #account: CoinbaseAccountReader;
   readonly #book = new ReportBook();
   readonly #byClientId = new Map<string, TrackedOrder>();
   readonly #byOrderId = new Map<string, TrackedOrder>();
@@ -91,6 +85,7 @@ export class CoinbaseAdapter implements BrokerAdapter {
     this.#ctx = ctx;
     this.#o = opts;
     this.#rest = new CoinbaseRestClient(ctx, () => this.#auth());
+    this.#account = new CoinbaseAccountReader(this.#rest, ctx.accountRef);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -283,114 +278,19 @@ export class CoinbaseAdapter implements BrokerAdapter {
   }
 
   async listOpenOrders(): Promise<BrokerOrder[]> {
-    const out: BrokerOrder[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.#rest.request({
-        operation: 'listOpenOrders',
-        kind: 'read',
-        method: 'GET',
-        path: '/api/v3/brokerage/orders/historical/batch',
-        query: { order_status: ['OPEN'], limit: String(PAGE), cursor },
-        schema: listOrdersResponse,
-      });
-      for (const o of page.orders) out.push(this.#orderView(o));
-      cursor = page.has_next && page.cursor ? page.cursor : undefined;
-    } while (cursor);
-    return out;
+    return (await listOpenOrders(this.#rest)).map((o) => this.#orderView(o));
   }
 
   // -------------------------------------------------------------------------------------------
   // Account
   // -------------------------------------------------------------------------------------------
 
-  async listPositions(): Promise<BrokerPosition[]> {
-    const [accounts, entry] = await Promise.all([
-      this.#accounts('listPositions'),
-      this.#breakdown('listPositions').then((b) => b?.avgEntry ?? new Map<string, string>()),
-    ]);
-    const byCurrency = balances(accounts);
-    const out: BrokerPosition[] = [];
-    for (const [currency, total] of byCurrency) {
-      if (currency === CASH_CURRENCY || total.isZero()) continue;
-      out.push({
-        symbol: `${currency}-${CASH_CURRENCY}`,
-        quantity: decStr(total),
-        avgCost: entry.get(currency) ?? '0',
-      });
-    }
-    return out.sort((a, b) => a.symbol.localeCompare(b.symbol));
+  listPositions(): Promise<BrokerPosition[]> {
+    return this.#account.positions();
   }
 
-  async getAccount(): Promise<BrokerAccount> {
-    const [accounts, breakdown] = await Promise.all([
-      this.#accounts('getAccount'),
-      this.#breakdown('getAccount'),
-    ]);
-    const usd = accounts.filter((a) => a.currency === CASH_CURRENCY);
-    const available = usd.reduce((s, a) => s.plus(dec(a.available_balance.value)), ZERO);
-    const cash = usd.reduce(
-      (s, a) => s.plus(dec(a.available_balance.value)).plus(dec(a.hold?.value ?? '0')),
-      ZERO,
-    );
-    return {
-      accountId: this.#ctx.accountRef || usd[0]?.retail_portfolio_id || usd[0]?.uuid || 'coinbase',
-      currency: CASH_CURRENCY,
-      cash: decStr(cash),
-      buyingPower: decStr(available),
-      // Without a portfolio breakdown there is no valuation of the crypto balances here.
-      equity: breakdown?.total ?? decStr(cash),
-      brokerStatus: null,
-    };
-  }
-
-  async #accounts(operation: string): Promise<CoinbaseAccount[]> {
-    const out: CoinbaseAccount[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.#rest.request({
-        operation,
-        kind: 'read',
-        method: 'GET',
-        path: '/api/v3/brokerage/accounts',
-        // Not `retail_portfolio_id` (deprecated, legacy keys only): a CDP key lists the accounts
-        // of the portfolio it is permissioned for.
-        query: { limit: String(PAGE), cursor },
-        schema: listAccountsResponse,
-      });
-      out.push(...page.accounts);
-      cursor = page.has_next && page.cursor ? page.cursor : undefined;
-    } while (cursor);
-    return out;
-  }
-
-  /** The portfolio breakdown, when the connection names a portfolio uuid. */
-  async #breakdown(
-    operation: string,
-  ): Promise<{ total: string | null; avgEntry: Map<string, string> } | null> {
-    const id = this.#portfolioId();
-    if (!id) return null;
-    const res = await this.#rest.request({
-      operation,
-      kind: 'read',
-      method: 'GET',
-      path: `/api/v3/brokerage/portfolios/${encodeURIComponent(id)}`,
-      query: { currency: CASH_CURRENCY },
-      schema: portfolioBreakdownResponse,
-    });
-    const b = res.breakdown;
-    const avgEntry = new Map<string, string>();
-    for (const p of b.spot_positions)
-      if (!p.is_cash && p.average_entry_price)
-        avgEntry.set(p.asset, decStr(dec(p.average_entry_price.value)));
-    const total = b.portfolio_balances?.total_balance;
-    return { total: total && total.currency === CASH_CURRENCY ? decStr(dec(total.value)) : null, avgEntry };
-  }
-
-  #portfolioId(): string | null {
-    return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(this.#ctx.accountRef)
-      ? this.#ctx.accountRef
-      : null;
+  getAccount(): Promise<BrokerAccount> {
+    return this.#account.account();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -428,22 +328,8 @@ export class CoinbaseAdapter implements BrokerAdapter {
   async #resolve(clientOrderId: string, operation: string): Promise<TrackedOrder | null> {
     const known = this.#byClientId.get(clientOrderId);
     if (known) return known;
-    let cursor: string | undefined;
-    for (let page = 0; page < (this.#o.lookupPages ?? 10); page++) {
-      const res = await this.#rest.request({
-        operation,
-        kind: 'read',
-        method: 'GET',
-        path: '/api/v3/brokerage/orders/historical/batch',
-        query: { limit: String(PAGE), cursor },
-        schema: listOrdersResponse,
-      });
-      const hit = res.orders.find((o) => o.client_order_id === clientOrderId);
-      if (hit) return this.#byClientId.get(clientOrderId) ?? this.#registerOrder(hit);
-      if (!res.has_next || !res.cursor) break;
-      cursor = res.cursor;
-    }
-    return null;
+    const hit = await findOrderByClientId(this.#rest, clientOrderId, operation, this.#o.lookupPages ?? 10);
+    return hit ? (this.#byClientId.get(clientOrderId) ?? this.#registerOrder(hit)) : null;
   }
 
   /** Runs `fn` after the order's previous sync (one at a time per order: reports stay in order). */
@@ -459,13 +345,7 @@ export class CoinbaseAdapter implements BrokerAdapter {
   /** Get Order + (when Coinbase's filled size is ahead) List Fills, then the status. */
   #syncFromRest(t: TrackedOrder, operation: string): Promise<void> {
     return this.#serial(t, async () => {
-      const { order } = await this.#rest.request({
-        operation,
-        kind: 'read',
-        method: 'GET',
-        path: `/api/v3/brokerage/orders/historical/${encodeURIComponent(t.orderId)}`,
-        schema: getOrderResponse,
-      });
+      const order = await getOrder(this.#rest, t.orderId, operation);
       await this.#apply(
         t,
         {
@@ -492,27 +372,11 @@ export class CoinbaseAdapter implements BrokerAdapter {
     const terminal = s.status === 'FILLED' || s.status === 'CANCELLED' || s.status === 'EXPIRED';
     if (t.brokerFilled.gt(t.filled) || (terminal && !t.ended && s.filled.gt(0)))
       this.#emit(
-        this.#book.fills(t, await this.#fills(t.orderId, operation), (f) => this.#logAdjusted(t, f)),
+        this.#book.fills(t, await listFillsOf(this.#rest, t.orderId, operation), (f) =>
+          this.#logAdjusted(t, f),
+        ),
       );
     this.#emit(this.#book.status(t, s));
-  }
-
-  async #fills(orderId: string, operation: string): Promise<CoinbaseFill[]> {
-    const out: CoinbaseFill[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.#rest.request({
-        operation,
-        kind: 'read',
-        method: 'GET',
-        path: '/api/v3/brokerage/orders/historical/fills',
-        query: { order_ids: [orderId], limit: String(PAGE), cursor },
-        schema: listFillsResponse,
-      });
-      out.push(...page.fills);
-      cursor = page.cursor ? page.cursor : undefined;
-    } while (cursor);
-    return out;
   }
 
   #onStreamOrders(orders: UserOrderUpdate[], timestamp: string | null): void {
@@ -679,14 +543,4 @@ export class CoinbaseAdapter implements BrokerAdapter {
   #now(): Date {
     return this.#ctx.clock?.() ?? new Date();
   }
-}
-
-/** Total (available + hold) per currency. */
-function balances(accounts: readonly CoinbaseAccount[]): Map<string, Dec> {
-  const out = new Map<string, Dec>();
-  for (const a of accounts) {
-    const total = dec(a.available_balance.value).plus(dec(a.hold?.value ?? '0'));
-    out.set(a.currency, (out.get(a.currency) ?? ZERO).plus(total));
-  }
-  return out;
 }
