@@ -65,6 +65,7 @@ function harness(
     apiKey?: string;
     passphrase?: string;
     baseUrl?: string;
+    streamUrl?: string;
     provider?: string;
     environment?: 'paper' | 'live';
     policy?: Partial<BrokerCallOptions>;
@@ -90,7 +91,7 @@ function harness(
     environment: opts.environment ?? 'live',
     accountRef: 'binance-spot-1',
     credentials: new KeyCredentials(opts.apiKey ?? KEY, opts.secret ?? SECRET, opts.passphrase),
-    endpoints: { apiBaseUrl: opts.baseUrl ?? venue.url },
+    endpoints: { apiBaseUrl: opts.baseUrl ?? venue.url, streamUrl: opts.streamUrl ?? null },
     policy,
     log,
   };
@@ -589,6 +590,30 @@ describe('CCXT adapter (ccxt:okx): a second venue through the same adapter', () 
     const e2 = await brokerError(badSign.adapter.getAccount());
     expect(e2.code).toBe('BROKER_AUTH');
     expect(e2.context).toMatchObject({ brokerCode: 50113 });
+  });
+
+  it('CCXT Pro watchOrders (OKX private WebSocket, signed login) delivers reports between polls; a dropped socket reconnects', async () => {
+    // Polls far apart: what arrives in between came through the WebSocket.
+    const { adapter, reports, reconnects } = okxHarness({
+      streamUrl: okx.streamUrl,
+      adapter: { pollIntervalMs: 600_000 },
+    });
+    await adapter.connect();
+    await until(() => okx.orderSubscriptions === 1);
+    await adapter.placeOrder(limitBuy('AEws1', '0.02', '59000'));
+    await until(() => kinds(reports, 'AEws1').includes('accepted'));
+    okx.fill('AEws1', '0.01');
+    await until(() => kinds(reports, 'AEws1').includes('fill'));
+    okx.dropStreams();
+    await until(() => okx.orderSubscriptions === 2); // logged in and subscribed again
+    okx.fill('AEws1', '0.01');
+    await until(() => kinds(reports, 'AEws1').filter((k) => k === 'fill').length === 2);
+    expect(reconnects.length).toBeGreaterThanOrEqual(1);
+    expect(of(reports, 'AEws1').map((r) => [r.kind, r.cumQty])).toEqual([
+      ['accepted', '0'],
+      ['fill', '0.01'],
+      ['fill', '0.02'],
+    ]);
   });
 
   it('paper is OKX demo trading: CCXT sends x-simulated-trading, which a demo key requires', async () => {

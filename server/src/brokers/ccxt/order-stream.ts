@@ -157,7 +157,11 @@ export class OrderStream {
     if (this.#closed) return;
     const be =
       err instanceof BrokerError ? err : brokerErrorFromCcxt(err, this.#o.ctx.provider, 'orderStream');
-    if (!this.#down) this.#o.ctx.log.warn({ code: be.code, broker: be.broker }, 'order report stream down');
+    if (!this.#down)
+      this.#o.ctx.log.warn(
+        { code: be.code, broker: be.broker, reason: be.message },
+        'order report stream down',
+      );
     this.#down = true;
   }
 
@@ -180,7 +184,8 @@ export class OrderStream {
    * backoff. Watching is a stream, not a call: it is not run under the call policy's timeout.
    */
   async #watchLoop(): Promise<void> {
-    let backoffMs = this.#o.pollIntervalMs;
+    const initialBackoffMs = Math.min(this.#o.pollIntervalMs, 500);
+    let backoffMs = initialBackoffMs;
     while (!this.#closed) {
       try {
         if (!this.#ws) {
@@ -200,7 +205,7 @@ export class OrderStream {
           });
         }
         const orders: Order[] = await this.#ws.watchOrders();
-        backoffMs = this.#o.pollIntervalMs;
+        backoffMs = initialBackoffMs;
         this.#recovered();
         for (const o of orders) if (o.clientOrderId) this.wake(o.clientOrderId);
       } catch (err) {

@@ -102,7 +102,11 @@ export async function buildExchange(
   const base = ctx.endpoints.apiBaseUrl.trim();
   if (base !== '') ex.urls.api = rebase(ex.urls.api, originOf(base), 'http') as typeof ex.urls.api;
   const stream = ctx.endpoints.streamUrl?.trim();
-  if (pro && stream) ex.urls.api = rebase(ex.urls.api, originOf(stream), 'ws') as typeof ex.urls.api;
+  if (pro && stream) {
+    ex.urls.api = rebase(ex.urls.api, originOf(stream), 'ws') as typeof ex.urls.api;
+    // CCXT opens a plain ws:// socket (a local stream) only with an http agent loaded first.
+    if (stream.startsWith('ws://')) await ex.loadHttpProxyAgent();
+  }
   return ex;
 }
 

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Dec, dec, decMin, ZERO } from '@aegis/shared/accounting/decimal';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 /**
  * A local OKX v5 REST venue for tests (https://www.okx.com/docs-v5/en/), spot in cash mode,
@@ -21,6 +22,12 @@ import { type Dec, dec, decMin, ZERO } from '@aegis/shared/accounting/decimal';
  * cancellation failed); 50113 invalid sign, 50111 invalid key, 50105 wrong passphrase, 50011
  * rate limit (HTTP 429). `clOrdId` (≤ 32 alphanumerics) is held unique among the account's open
  * orders here: the weaker of the readings of OKX's documentation, so the adapter must cope.
+ *
+ * Private WebSocket (`/ws/v5/private`): `{op:"login", args:[{apiKey, passphrase, timestamp, sign}]}`
+ * with sign = base64 HMAC-SHA256 of `timestamp + "GET" + "/users/self/verify"` (timestamp in
+ * seconds), answered `{event:"login", code:"0"}`; `{op:"subscribe", args:[{channel:"orders",
+ * instType}]}` answered `{event:"subscribe", arg}`; then every order change of the account is
+ * pushed as `{arg, data:[order]}` in the REST order shape; text `ping` → `pong`.
  *
  * Matching: limit orders rest until the test fills them (`fill`) or a print crosses them
  * (`trade`); a marketable limit or a market sell fills at the last price. Fee 0.1 % of what is
@@ -110,7 +117,13 @@ export class FakeOkx {
   readonly #faults: { path: string; status: number; body: unknown }[] = [];
   #seq = 600_000_000_000;
   #server: Server | null = null;
+  readonly #wss = new WebSocketServer({ noServer: true });
+  /** Authenticated sockets with their key, and whether they subscribed to `orders`. */
+  readonly #sockets = new Map<WebSocket, { key: string | null; orders: boolean }>();
+  /** `orders` subscriptions accepted so far (a reconnecting client subscribes again). */
+  orderSubscriptions = 0;
   url = '';
+  streamUrl = '';
 
   constructor(instruments: readonly FakeOkxInstrument[] = OKX_INSTRUMENTS) {
     for (const i of instruments) {
@@ -143,6 +156,7 @@ export class FakeOkx {
     const o = this.#orders.find((x) => x.clOrdId === clOrdId && isOpen(x.state));
     if (!o) throw new Error(`no open order ${clOrdId}`);
     this.#fill(o, dec(sz), o.px, true);
+    this.#push(o);
   }
 
   async start(): Promise<void> {
@@ -151,12 +165,28 @@ export class FakeOkx {
         if (!res.headersSent) send(res, 500, { code: '50000', msg: String(err), data: [] });
       });
     });
+    this.#server.on('upgrade', (req, socket, head) => {
+      if (!(req.url ?? '').startsWith('/ws/v5/private')) {
+        socket.destroy();
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws));
+    });
     await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
     const { port } = this.#server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}`;
+    this.streamUrl = `ws://127.0.0.1:${port}`;
+  }
+
+  /** Drops every WebSocket connection (a network cut): clients must reconnect and log in again. */
+  dropStreams(): void {
+    for (const ws of this.#sockets.keys()) ws.terminate();
+    this.#sockets.clear();
   }
 
   async close(): Promise<void> {
+    this.dropStreams();
+    this.#wss.close();
     this.#server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
   }
@@ -232,6 +262,56 @@ export class FakeOkx {
         );
       default:
         return send(res, 404, { code: '50000', msg: `no endpoint ${route}`, data: [] });
+    }
+  }
+
+  #onSocket(ws: WebSocket): void {
+    const state: { key: string | null; orders: boolean } = { key: null, orders: false };
+    this.#sockets.set(ws, state);
+    ws.on('close', () => this.#sockets.delete(ws));
+    ws.on('message', (data) => {
+      const text = String(data);
+      if (text === 'ping') return ws.send('pong');
+      let msg: { op?: string; args?: Record<string, string>[] };
+      try {
+        msg = JSON.parse(text) as typeof msg;
+      } catch {
+        return ws.send(JSON.stringify({ event: 'error', code: '60012', msg: `Illegal request: ${text}` }));
+      }
+      const arg = msg.args?.[0] ?? {};
+      if (msg.op === 'login') {
+        const account = this.#accounts.get(arg.apiKey ?? '');
+        const expected = account
+          ? createHmac('sha256', account.secret)
+              .update(`${arg.timestamp}GET/users/self/verify`)
+              .digest('base64')
+          : null;
+        const fresh = Math.abs(Date.now() / 1000 - Number(arg.timestamp)) <= 30;
+        if (!account || account.passphrase !== arg.passphrase || expected !== arg.sign || !fresh) {
+          ws.send(JSON.stringify({ event: 'error', code: '60009', msg: 'Login failed.' }));
+          return ws.close();
+        }
+        state.key = arg.apiKey ?? null;
+        return ws.send(JSON.stringify({ event: 'login', code: '0', msg: '', connId: 'a4d3ae55' }));
+      }
+      if (msg.op === 'subscribe' && arg.channel === 'orders') {
+        if (!state.key)
+          return ws.send(JSON.stringify({ event: 'error', code: '60011', msg: 'Please log in' }));
+        state.orders = true;
+        this.orderSubscriptions++;
+        return ws.send(JSON.stringify({ event: 'subscribe', arg, connId: 'a4d3ae55' }));
+      }
+      ws.send(JSON.stringify({ event: 'error', code: '60018', msg: `unsupported: ${text}` }));
+    });
+  }
+
+  /** Pushes an order's current state to the account's `orders` subscribers. */
+  #push(o: OkxOrder): void {
+    for (const [ws, st] of this.#sockets) {
+      if (st.key !== o.key || !st.orders) continue;
+      ws.send(
+        JSON.stringify({ arg: { channel: 'orders', instType: 'SPOT', uid: '77' }, data: [orderJson(o)] }),
+      );
     }
   }
 
@@ -408,6 +488,7 @@ export class FakeOkx {
     const marketable = isMarket || (side === 'buy' ? px.gte(last) : px.lte(last));
     if (marketable && ordType !== 'post_only') this.#fill(o, sz, last, false);
     if ((ordType === 'ioc' || ordType === 'fok' || isMarket) && o.state !== 'filled') this.#end(o);
+    this.#push(o);
     return ok([{ clOrdId, ordId: o.ordId, tag: '', ts: String(now), sCode: '0', sMsg: 'Order placed' }]);
   }
 
@@ -419,6 +500,7 @@ export class FakeOkx {
     if (o.state === 'canceled')
       return fail('51401', 'Order cancellation failed as the order has been canceled.', o.clOrdId);
     this.#end(o);
+    this.#push(o);
     return ok([{ clOrdId: o.clOrdId, ordId: o.ordId, ts: String(o.uTime), sCode: '0', sMsg: '' }]);
   }
 
