@@ -339,6 +339,14 @@ describe('Coinbase adapter: orders', () => {
     // Every execution id is unique.
     const ids = reports.map((r) => r.executionId);
     expect(new Set(ids).size).toBe(ids.length);
+    // A restarted process rebuilds the same history from Coinbase: same ids, same quantities.
+    const fresh = harness({ stream: false });
+    const rebuilt = await fresh.adapter.getExecutions('part-1');
+    expect(rebuilt.map((r) => [r.kind, r.executionId, r.cumQty, r.leavesQty])).toEqual(
+      reports
+        .filter((r) => r.clientOrderId === 'part-1')
+        .map((r) => [r.kind, r.executionId, r.cumQty, r.leavesQty]),
+    );
   });
 
   it('several trades behind one stream update are each reported from List Fills', async () => {
