@@ -251,6 +251,7 @@ export class CoinbaseAdapter implements BrokerAdapter {
     if (r?.success) {
       // Cancels are asynchronous at Coinbase: the CANCELLED status arrives on the stream or a poll.
       t.pendingCancel = true;
+      if (!t.ended) t.status = 'pending_cancel';
       if (!this.streaming)
         void this.#syncFromRest(t, 'cancelOrder').catch((err) => this.#logSyncError(t, err));
       return;
