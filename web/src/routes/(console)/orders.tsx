@@ -84,6 +84,7 @@ export default function OrdersPage() {
                             Avg price
                           </th>
                           <th scope="col">Status</th>
+                          <th scope="col">Account</th>
                           <th scope="col">Origin</th>
                           <th scope="col">Reason</th>
                           <th scope="col">
@@ -121,9 +122,15 @@ export default function OrdersPage() {
                               <td>
                                 <span class={`tag ${statusTone(o)}`}>{o.status.replaceAll('_', ' ')}</span>
                               </td>
-                              <td class="dim" title={`broker ${o.broker}`}>
-                                {o.origin}
+                              <td
+                                class="dim"
+                                title={
+                                  o.brokerConnectionId ? `connection ${o.brokerConnectionId}` : undefined
+                                }
+                              >
+                                {o.brokerConnectionId ? o.broker : 'paper'}
                               </td>
+                              <td class="dim">{o.origin}</td>
                               <td class="dim" title={o.rejectReason ?? undefined}>
                                 {reasonOf(o)}
                               </td>
