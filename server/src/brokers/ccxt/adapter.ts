@@ -1,7 +1,6 @@
 import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
-import type { Exchange, Order, Trade } from 'ccxt';
+import type { Exchange } from 'ccxt';
 import type { ConnectionContext } from '../connection.ts';
-import type { CallKind } from '../resilience.ts';
 import {
   type BrokerAccount,
   type BrokerAdapter,
@@ -16,11 +15,13 @@ import {
   type PlaceOrderAck,
 } from '../types.ts';
 import { outgoingNumber, toVenueDec } from './decimals.ts';
-import { brokerErrorFromCcxt, isDuplicateClientId } from './errors.ts';
+import { isDuplicateClientId } from './errors.ts';
+import { OrderLookup } from './order-lookup.ts';
 import { OrderStream } from './order-stream.ts';
 import { brokerOrderOf, factsOf, type OrderFacts, reportsOf, statusOf } from './reports.ts';
 import { toCcxtSymbol } from './symbols.ts';
-import { buildExchange, exchangeIdOf } from './venue.ts';
+import { exchangeIdOf } from './venue.ts';
+import { VenueSession } from './venue-session.ts';
 
 /**
  * One adapter for any CCXT exchange (provider `ccxt:<exchange>`), trading the spot account of an
@@ -50,32 +51,7 @@ export interface CcxtAdapterOptions {
   readonly symbols?: readonly string[];
 }
 
-/**
- * Venues whose fetchOrder / cancelOrder take `params.clientOrderId` in CCXT (Binance's
- * origClientOrderId, OKX's clOrdId, Bybit's orderLinkId …). Elsewhere the order is found by its
- * venue id, or by searching open and closed orders for the client id.
- */
-const CLIENT_ID_LOOKUP: ReadonlySet<string> = new Set([
-  'binance',
-  'binanceus',
-  'okx',
-  'bybit',
-  'kucoin',
-  'gate',
-  'bitget',
-  'mexc',
-]);
-
 const REJECTED_KEPT = 10_000;
-
-interface Tracked {
-  facts: OrderFacts;
-  brokerOrderId: string | null;
-  /** Every report of the order was delivered: the stream stops polling it. */
-  settled: boolean;
-  /** The order's trades as last fetched, with the filled quantity they were fetched at. */
-  trades?: { readonly filled: number; readonly list: Trade[] };
-}
 
 export class CcxtAdapter implements BrokerAdapter {
   readonly name: string;
@@ -83,8 +59,8 @@ export class CcxtAdapter implements BrokerAdapter {
   readonly #ctx: ConnectionContext;
   readonly #id: string;
   readonly #o: Required<Omit<CcxtAdapterOptions, 'symbols'>> & { symbols: readonly string[] };
-  #exchange: Promise<Exchange> | null = null;
-  readonly #orders = new Map<string, Tracked>();
+  readonly #session: VenueSession;
+  readonly #lookup: OrderLookup;
   /** Orders the venue refused at placement: it keeps no record of them, we do (this process). */
   readonly #rejected = new Map<string, { facts: OrderFacts; reason: string; at: Date }>();
   readonly #stream: OrderStream;
@@ -100,16 +76,19 @@ export class CcxtAdapter implements BrokerAdapter {
       requestTimeoutMs: opts.requestTimeoutMs ?? 4_000,
       symbols: opts.symbols ?? [],
     };
+    this.#session = new VenueSession(ctx, this.#id, this.#o.requestTimeoutMs);
+    this.#lookup = new OrderLookup(this.#session, this.#id, this.#o.symbols);
     this.#stream = new OrderStream({
       ctx,
       exchangeId: this.#id,
       pollIntervalMs: this.#o.pollIntervalMs,
       useWebSocket: this.#o.stream === 'auto' && this.#websocketReachable(),
       requestTimeoutMs: this.#o.requestTimeoutMs,
-      pending: () => [...this.#orders.values()].filter((t) => !t.settled).map((t) => t.facts.clientOrderId),
+      pending: () =>
+        [...this.#lookup.orders.values()].filter((t) => !t.settled).map((t) => t.facts.clientOrderId),
       collect: (id) => this.#collect(id),
       settle: (id) => {
-        const t = this.#orders.get(id);
+        const t = this.#lookup.orders.get(id);
         if (t) t.settled = true;
       },
     });
@@ -131,7 +110,7 @@ export class CcxtAdapter implements BrokerAdapter {
         status: 'rejected',
         rejectReason: known.reason,
       };
-    if (this.#orders.has(req.clientOrderId)) {
+    if (this.#lookup.orders.has(req.clientOrderId)) {
       const o = await this.getOrderByClientId(req.clientOrderId);
       if (o) return ackOf(o);
     }
@@ -143,11 +122,11 @@ export class CcxtAdapter implements BrokerAdapter {
     };
     const market = toCcxtSymbol(req.symbol, this.name, op);
     try {
-      const order = await this.#call(op, 'write', async (ex) => {
+      const order = await this.#session.call(op, 'write', async (ex) => {
         const args = this.#orderArgs(ex, market, req);
         return ex.createOrder(market, args.type, req.side, args.amount, args.price, args.params);
       });
-      this.#orders.set(req.clientOrderId, { facts, brokerOrderId: order.id ?? null, settled: false });
+      this.#lookup.orders.set(req.clientOrderId, { facts, brokerOrderId: order.id ?? null, settled: false });
       this.#stream.wake(req.clientOrderId);
       return {
         clientOrderId: req.clientOrderId,
@@ -163,13 +142,22 @@ export class CcxtAdapter implements BrokerAdapter {
         err.code === BrokerErrorCode.TIMEOUT ||
         err.code === BrokerErrorCode.UNAVAILABLE
       ) {
-        this.#orders.set(req.clientOrderId, { facts, brokerOrderId: null, settled: false });
+        this.#lookup.orders.set(req.clientOrderId, { facts, brokerOrderId: null, settled: false });
         const found = await this.getOrderByClientId(req.clientOrderId).catch(() => null);
         if (found) {
           this.#stream.wake(req.clientOrderId);
           return ackOf(found);
         }
-        this.#orders.delete(req.clientOrderId);
+        this.#lookup.orders.delete(req.clientOrderId);
+        // The venue holds an open order under this id, but it could not be read back: the
+        // outcome is unknown, not a rejection (the outbox looks it up again later).
+        if (isDuplicateClientId(err))
+          throw new BrokerError(BrokerErrorCode.UNAVAILABLE, `${err.message} (and its lookup failed)`, {
+            broker: this.name,
+            operation: op,
+            context: err.context,
+            cause: err,
+          });
       }
       if (err.code === BrokerErrorCode.REJECTED && !isDuplicateClientId(err))
         this.#rememberRejected(req.clientOrderId, { facts, reason: err.message, at: this.#now() });
@@ -179,12 +167,12 @@ export class CcxtAdapter implements BrokerAdapter {
 
   async cancelOrder(clientOrderId: string): Promise<void> {
     const op = 'cancelOrder';
-    const tracked = this.#orders.get(clientOrderId) ?? (await this.#find(clientOrderId));
+    const tracked = await this.#lookup.tracked(clientOrderId);
     if (!tracked)
       throw this.#error(BrokerErrorCode.NOT_FOUND, op, `no order ${clientOrderId} at ${this.name}`);
     const market = toCcxtSymbol(tracked.facts.symbol, this.name, op);
     try {
-      await this.#call(op, 'write', (ex) =>
+      await this.#session.call(op, 'write', (ex) =>
         tracked.brokerOrderId
           ? ex.cancelOrder(tracked.brokerOrderId, market)
           : ex.cancelOrder(undefined as unknown as string, market, { clientOrderId }),
@@ -223,9 +211,9 @@ export class CcxtAdapter implements BrokerAdapter {
         avgFillPrice: null,
         rejectReason: rejected.reason,
       };
-    const found = await this.#lookup(clientOrderId);
+    const found = await this.#lookup.lookup(clientOrderId);
     if (!found) return null;
-    return brokerOrderOf(await this.#venue(), found.facts, found.order);
+    return brokerOrderOf(await this.#session.venue(), found.facts, found.order);
   }
 
   async getExecutions(clientOrderId: string): Promise<ExecutionReport[]> {
@@ -233,13 +221,13 @@ export class CcxtAdapter implements BrokerAdapter {
   }
 
   async listOpenOrders(): Promise<BrokerOrder[]> {
-    const orders = await this.#openOrders('listOpenOrders');
-    const ex = await this.#venue();
+    const orders = await this.#lookup.openOrders('listOpenOrders');
+    const ex = await this.#session.venue();
     const out: BrokerOrder[] = [];
     for (const o of orders) {
-      const facts = this.#orders.get(o.clientOrderId ?? '')?.facts ?? factsOf(ex, o);
+      const facts = this.#lookup.orders.get(o.clientOrderId ?? '')?.facts ?? factsOf(ex, o);
       if (!facts) continue;
-      this.#track(facts, o.id ?? null);
+      this.#lookup.track(facts, o.id ?? null);
       out.push(brokerOrderOf(ex, facts, o));
     }
     return out;
@@ -252,8 +240,8 @@ export class CcxtAdapter implements BrokerAdapter {
    * what it bought through us).
    */
   async listPositions(): Promise<BrokerPosition[]> {
-    const balance = await this.#call('listPositions', 'read', (ex) => ex.fetchBalance());
-    const ex = await this.#venue();
+    const balance = await this.#session.call('listPositions', 'read', (ex) => ex.fetchBalance());
+    const ex = await this.#session.venue();
     const quote = this.#o.quoteCurrency;
     const out: BrokerPosition[] = [];
     for (const [asset, total] of Object.entries(balance.total ?? {})) {
@@ -283,8 +271,8 @@ export class CcxtAdapter implements BrokerAdapter {
   async getAccount(): Promise<BrokerAccount> {
     const op = 'getAccount';
     const quote = this.#o.quoteCurrency;
-    const balance = await this.#call(op, 'read', (ex) => ex.fetchBalance());
-    const ex = await this.#venue();
+    const balance = await this.#session.call(op, 'read', (ex) => ex.fetchBalance());
+    const ex = await this.#session.venue();
     const free = dec(toNum((balance.free as Record<string, unknown> | undefined)?.[quote]).toPrecision(15));
     let equity = dec(toNum((balance.total as Record<string, unknown> | undefined)?.[quote]).toPrecision(15));
     const held = Object.entries(balance.total ?? {}).filter(
@@ -294,7 +282,7 @@ export class CcxtAdapter implements BrokerAdapter {
     const unpriced = held.filter(([asset]) => !ex.markets?.[`${asset}/${quote}`]).map(([a]) => a);
     if (priced.length > 0 && ex.has.fetchTickers) {
       const symbols = priced.map(([asset]) => `${asset}/${quote}`);
-      const tickers = await this.#call(op, 'read', (x) => x.fetchTickers(symbols));
+      const tickers = await this.#session.call(op, 'read', (x) => x.fetchTickers(symbols));
       for (const [asset, total] of priced) {
         const market = ex.markets?.[`${asset}/${quote}`];
         const last = tickers[`${asset}/${quote}`]?.last ?? tickers[`${asset}/${quote}`]?.close;
@@ -323,7 +311,7 @@ export class CcxtAdapter implements BrokerAdapter {
   }
 
   async connect(): Promise<void> {
-    await this.#venue();
+    await this.#session.venue();
     this.#stream.start();
   }
 
@@ -333,53 +321,12 @@ export class CcxtAdapter implements BrokerAdapter {
 
   close(): void {
     this.#stream.close();
-    void this.#exchange?.then((ex) => ex.close?.()).catch(() => undefined);
+    this.#session.close();
   }
 
   // -------------------------------------------------------------------------------------------
-  // Venue calls
+  // Requests
   // -------------------------------------------------------------------------------------------
-
-  /** The exchange object with its markets loaded (once; a failed load is tried again next call). */
-  #venue(): Promise<Exchange> {
-    if (!this.#exchange) {
-      this.#exchange = (async () => {
-        const ex = await buildExchange(this.#ctx, this.#id, { timeoutMs: this.#o.requestTimeoutMs });
-        try {
-          await ex.loadMarkets();
-        } catch (err) {
-          throw brokerErrorFromCcxt(err, this.name, 'loadMarkets');
-        }
-        return ex;
-      })();
-      this.#exchange.catch(() => {
-        this.#exchange = null;
-      });
-    }
-    return this.#exchange;
-  }
-
-  #call<T>(operation: string, kind: CallKind, fn: (ex: Exchange) => Promise<T>): Promise<T> {
-    return this.#ctx.policy.call(operation, kind, async () => {
-      const ex = await this.#venue();
-      try {
-        return await fn(ex);
-      } catch (err) {
-        const be = brokerErrorFromCcxt(err, this.name, operation, ex.last_json_response);
-        const retryAfter = Number(
-          (ex.last_response_headers as Record<string, string> | undefined)?.['Retry-After'],
-        );
-        if (be.code !== BrokerErrorCode.RATE_LIMITED || !Number.isFinite(retryAfter)) throw be;
-        // The venue's Retry-After (CCXT keeps the last response's headers): when to call again.
-        throw new BrokerError(be.code, be.message, {
-          broker: be.broker,
-          operation: be.operation,
-          context: { ...be.context, retryAfterS: retryAfter },
-          cause: be.cause,
-        });
-      }
-    });
-  }
 
   #orderArgs(
     ex: Exchange,
@@ -420,111 +367,6 @@ export class CcxtAdapter implements BrokerAdapter {
     return { type: limit ? 'limit' : 'market', amount: amount.n, price, params };
   }
 
-  /** The venue's order and its facts, by client order id; null when the venue has none. */
-  async #lookup(clientOrderId: string): Promise<{ facts: OrderFacts; order: Order } | null> {
-    const tracked = this.#orders.get(clientOrderId) ?? (await this.#find(clientOrderId));
-    if (!tracked) return null;
-    const order = await this.#fetchOrder(tracked, clientOrderId);
-    if (!order) return null;
-    if (order.id && !tracked.brokerOrderId) tracked.brokerOrderId = order.id;
-    return { facts: tracked.facts, order };
-  }
-
-  async #fetchOrder(tracked: Tracked, clientOrderId: string): Promise<Order | null> {
-    const op = 'getOrderByClientId';
-    const market = toCcxtSymbol(tracked.facts.symbol, this.name, op);
-    try {
-      return await this.#call(op, 'read', async (ex) => {
-        if (tracked.brokerOrderId && ex.has.fetchOrder) return ex.fetchOrder(tracked.brokerOrderId, market);
-        if (CLIENT_ID_LOOKUP.has(this.#id))
-          return ex.fetchOrder(undefined as unknown as string, market, { clientOrderId });
-        return (await this.#searchOrders(ex, market, clientOrderId)) as Order;
-      });
-    } catch (err) {
-      if (err instanceof BrokerError && err.code === BrokerErrorCode.NOT_FOUND) return null;
-      throw err;
-    }
-  }
-
-  /** Venues that cannot look an order up by client id: its open and recent closed orders. */
-  async #searchOrders(ex: Exchange, market: string, clientOrderId: string): Promise<Order | null> {
-    const lists: Order[][] = [];
-    if (ex.has.fetchOpenOrders) lists.push(await ex.fetchOpenOrders(market));
-    if (ex.has.fetchClosedOrders) lists.push(await ex.fetchClosedOrders(market));
-    else if (ex.has.fetchOrders) lists.push(await ex.fetchOrders(market));
-    return lists.flat().find((o) => o.clientOrderId === clientOrderId) ?? null;
-  }
-
-  /** An order this process did not place: open orders first, then per known symbol. */
-  async #find(clientOrderId: string): Promise<Tracked | null> {
-    // A failed search is an error, never "the venue has no such order": that answer lets the
-    // outbox send the order again.
-    const open = await this.#openOrders('getOrderByClientId');
-    const ex = await this.#venue();
-    const hit = open.find((o) => o.clientOrderId === clientOrderId);
-    if (hit) {
-      const facts = factsOf(ex, hit);
-      return facts ? this.#track(facts, hit.id ?? null) : null;
-    }
-    const symbols = new Set([...this.#o.symbols, ...[...this.#orders.values()].map((t) => t.facts.symbol)]);
-    for (const symbol of symbols) {
-      const market = toCcxtSymbol(symbol, this.name, 'getOrderByClientId');
-      const order = await this.#call('getOrderByClientId', 'read', async (x) => {
-        if (CLIENT_ID_LOOKUP.has(this.#id))
-          return x
-            .fetchOrder(undefined as unknown as string, market, { clientOrderId })
-            .catch((err: unknown) => {
-              const be = brokerErrorFromCcxt(err, this.name, 'getOrderByClientId');
-              if (be.code === BrokerErrorCode.NOT_FOUND) return null;
-              throw be;
-            });
-        return this.#searchOrders(x, market, clientOrderId);
-      });
-      const facts = order ? factsOf(ex, order) : null;
-      if (order && facts) return this.#track(facts, order.id ?? null);
-    }
-    return null;
-  }
-
-  async #openOrders(operation: string): Promise<Order[]> {
-    try {
-      return await this.#call(operation, 'read', (ex) => ex.fetchOpenOrders());
-    } catch (err) {
-      // Venues that list open orders per symbol only: the symbols we know.
-      if (!(err instanceof BrokerError) || err.code !== BrokerErrorCode.INVALID_REQUEST) throw err;
-      const symbols = new Set([...this.#o.symbols, ...[...this.#orders.values()].map((t) => t.facts.symbol)]);
-      const out: Order[] = [];
-      for (const s of symbols) {
-        const market = toCcxtSymbol(s, this.name, operation);
-        out.push(...(await this.#call(operation, 'read', (ex) => ex.fetchOpenOrders(market))));
-      }
-      return out;
-    }
-  }
-
-  /**
-   * The order's trades. Fetched again only when the order's filled quantity moved since the last
-   * fetch: trade lists are the venues' expensive reads (Binance myTrades weighs 20, an order 4),
-   * and a poll of a resting order must not spend them.
-   */
-  async #trades(order: Order, tracked: Tracked | undefined): Promise<Trade[]> {
-    const orderId = order.id;
-    const filled = order.filled ?? 0;
-    if (filled === 0 || !orderId) return [];
-    if (tracked?.trades && tracked.trades.filled === filled) return tracked.trades.list;
-    const list = await this.#fetchTrades(order, orderId);
-    if (tracked) tracked.trades = { filled, list };
-    return list;
-  }
-
-  #fetchTrades(order: Order, orderId: string): Promise<Trade[]> {
-    return this.#call('getExecutions', 'read', async (ex) => {
-      if (ex.has.fetchOrderTrades) return ex.fetchOrderTrades(orderId, order.symbol);
-      const since = order.timestamp ? order.timestamp - 1 : undefined;
-      return (await ex.fetchMyTrades(order.symbol, since)).filter((t) => t.order === orderId);
-    });
-  }
-
   /** Every report of one order, rebuilt from the venue's order and trades. */
   async #collect(clientOrderId: string): Promise<{ reports: ExecutionReport[]; complete: boolean } | null> {
     const rejected = this.#rejected.get(clientOrderId);
@@ -549,10 +391,10 @@ export class CcxtAdapter implements BrokerAdapter {
         complete: true,
       };
     }
-    const found = await this.#lookup(clientOrderId);
+    const found = await this.#lookup.lookup(clientOrderId);
     if (!found) return null;
-    const trades = await this.#trades(found.order, this.#orders.get(clientOrderId));
-    const ex = await this.#venue();
+    const trades = await this.#lookup.trades(found.order, this.#lookup.orders.get(clientOrderId));
+    const ex = await this.#session.venue();
     return reportsOf(ex, this.#id, found.facts, found.order, trades, this.#now());
   }
 
@@ -563,17 +405,6 @@ export class CcxtAdapter implements BrokerAdapter {
       const oldest = this.#rejected.keys().next().value;
       if (oldest !== undefined) this.#rejected.delete(oldest);
     }
-  }
-
-  #track(facts: OrderFacts, brokerOrderId: string | null): Tracked {
-    const known = this.#orders.get(facts.clientOrderId);
-    if (known) {
-      known.brokerOrderId ??= brokerOrderId;
-      return known;
-    }
-    const t: Tracked = { facts, brokerOrderId, settled: false };
-    this.#orders.set(facts.clientOrderId, t);
-    return t;
   }
 
   #websocketReachable(): boolean {
