@@ -21,6 +21,7 @@ import {
   gatewayError,
   type LiveOrder,
   liveOrders,
+  type OrderSubmitResponse,
   orderQuestion,
   orderSubmitResponse,
   orderSubmitted,
@@ -98,7 +99,12 @@ export class IbkrAdapter implements BrokerAdapter {
       maxReplies: opts.maxReplies ?? 5,
       tradeDays: opts.tradeDays ?? 7,
     };
-    this.#gw = new GatewayClient(ctx, opts.tls ?? {}, (reason) => this.#session.markLapsed(reason));
+    this.#gw = new GatewayClient(
+      ctx,
+      opts.tls ?? {},
+      (reason) => this.#session.markLapsed(reason),
+      () => this.#session.accountsStale(),
+    );
     this.#session = new GatewaySession(this.#gw, {
       accountId: this.#account,
       tickleIntervalMs: this.#o.tickleIntervalMs,
@@ -152,14 +158,22 @@ export class IbkrAdapter implements BrokerAdapter {
     await this.#session.ensure('placeOrder');
     const conid = await this.#conidOf(req.symbol, 'placeOrder');
     const body = { orders: tickets(req, conid) };
-    let answer = await this.#gw.request({
-      operation: 'placeOrder',
-      kind: 'write',
-      method: 'POST',
-      path: `/iserver/account/${encodeURIComponent(this.#account)}/orders`,
-      body,
-      schema: orderSubmitResponse,
-    });
+    let answer: OrderSubmitResponse;
+    try {
+      answer = await this.#gw.request({
+        operation: 'placeOrder',
+        kind: 'write',
+        method: 'POST',
+        path: `/iserver/account/${encodeURIComponent(this.#account)}/orders`,
+        body,
+        schema: orderSubmitResponse,
+      });
+    } catch (err) {
+      // 400 `{ error }`: the gateway refused the ticket (a duplicate cOID, a bad price …).
+      if (err instanceof BrokerError && err.code === BrokerErrorCode.INVALID_REQUEST)
+        return this.#refused(req, String(err.context.brokerMessage ?? err.message));
+      throw err;
+    }
     for (let replies = 0; ; replies++) {
       if (!Array.isArray(answer)) return this.#refused(req, answer.error);
       const question = answer.map((a) => orderQuestion.safeParse(a)).find((q) => q.success)?.data;

@@ -52,9 +52,16 @@ export class GatewayClient {
   readonly #base: URL;
   readonly #agent: HttpsAgent | undefined;
   readonly #onLapse: LapseListener;
+  readonly #onAccountsStale: () => void;
 
-  constructor(ctx: ConnectionContext, tls: GatewayTlsOptions, onLapse: LapseListener) {
+  constructor(
+    ctx: ConnectionContext,
+    tls: GatewayTlsOptions,
+    onLapse: LapseListener,
+    onAccountsStale: () => void,
+  ) {
     this.#ctx = ctx;
+    this.#onAccountsStale = onAccountsStale;
     this.#base = new URL(ctx.endpoints.apiBaseUrl.replace(/\/+$/, ''));
     this.#onLapse = onLapse;
     if (this.#base.protocol === 'https:') {
@@ -161,6 +168,16 @@ export class GatewayClient {
       retryAfterS: Number.isFinite(retryAfter) ? retryAfter : null,
     });
     const context = { ...base.context, ...(brokerMessage && { brokerMessage }) };
+    // A gateway that restarted its brokerage session (a re-login we did not see lapse) wants
+    // /iserver/accounts read again before order calls: the session reads it before the next call.
+    if (res.status === 400 && brokerMessage && /query \/?(iserver\/)?accounts/i.test(brokerMessage)) {
+      this.#onAccountsStale();
+      return new BrokerError(BrokerErrorCode.UNAVAILABLE, base.message, {
+        operation,
+        broker: BROKER,
+        context,
+      });
+    }
     return new BrokerError(base.code, base.message, {
       operation,
       broker: BROKER,

@@ -48,6 +48,11 @@ export class GatewaySession {
     this.#accountsRead = false;
   }
 
+  /** The gateway asked for /iserver/accounts again (a new brokerage session). */
+  accountsStale(): void {
+    this.#accountsRead = false;
+  }
+
   /**
    * Before every call: a lapsed session is probed once (BROKER_REAUTH_REQUIRED if still down);
    * a session that has not read its accounts yet reads them.
