@@ -144,6 +144,7 @@ function spawnServer(env: Record<string, string>): Child {
 describe('two server processes, the dispatch lease holder killed mid-flow', () => {
   let double: BrokerDouble;
   const children: Child[] = [];
+  const byHolder = new Map<string, Child>();
   let deskId: string;
   let connectionId: string;
   const redisPrefix = `aegis-test-${randomBytes(6).toString('hex')}`;
@@ -196,24 +197,31 @@ describe('two server processes, the dispatch lease holder killed mid-flow', () =
     await double?.close();
   });
 
+  const env = () => ({
+    DATABASE_URL: database.appUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: redisPrefix,
+    BROKER_URL: double.url,
+    LEASE_TTL_MS: '3000',
+    LEASE_RENEW_MS: '500',
+  });
+  /** The admin's password once the first sign-in changed it. */
+  let password = '';
+  let survivorUrl = '';
+
   it('every order reaches the broker exactly once and every fill is applied once', async () => {
-    const env = {
-      DATABASE_URL: database.appUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: redisPrefix,
-      BROKER_URL: double.url,
-      LEASE_TTL_MS: '3000',
-      LEASE_RENEW_MS: '500',
-    };
-    const a = spawnServer({ ...env, HOLDER_ID: 'A' });
+    const a = spawnServer({ ...env(), HOLDER_ID: 'A' });
     children.push(a);
+    byHolder.set('A', a);
     const urlA = await a.url;
-    const b = spawnServer({ ...env, HOLDER_ID: 'B' });
+    const b = spawnServer({ ...env(), HOLDER_ID: 'B' });
     children.push(b);
+    byHolder.set('B', b);
     const urlB = await b.url;
     const admin = firstAdmin!;
     const sa = await signIn(urlA, admin.email, admin.password);
     const sb = await signIn(urlB, admin.email, sa.password);
+    password = sa.password;
     const clients: Record<'A' | 'B', Client> = { A: sa.client, B: sb.client };
 
     let n = 0;
@@ -244,6 +252,7 @@ describe('two server processes, the dispatch lease holder killed mid-flow', () =
     const holder = lease!.holder as 'A' | 'B';
     const survivor: 'A' | 'B' = holder === 'A' ? 'B' : 'A';
     const victim = holder === 'A' ? a : b;
+    survivorUrl = holder === 'A' ? urlB : urlA;
 
     // Orders through both servers; the holder dies with orders committed, claimed and in flight.
     const placed: string[] = [first.id];
@@ -315,5 +324,68 @@ describe('two server processes, the dispatch lease holder killed mid-flow', () =
       { n: number }[]
     >`select count(*)::int as n from outbox where dispatched_at is null`;
     expect(pending!.n).toBe(0);
+  });
+
+  it("the paper account's resting order survives its holder's death: the next holder fills it once", async () => {
+    const c = spawnServer({ ...env(), HOLDER_ID: 'C' });
+    children.push(c);
+    byHolder.set('C', c);
+    await c.url;
+    const { client } = await signIn(survivorUrl, firstAdmin!.email, password);
+    const resting = await client.orders.place.mutate({
+      idempotencyKey: randomUUID(),
+      order: {
+        symbol: 'BTC-USD',
+        side: 'buy',
+        orderType: 'limit',
+        limitPrice: '49000',
+        timeInForce: 'gtc',
+        quantity: '0.5',
+      },
+    });
+    expect(resting.broker).toBe('paper');
+    await until('resting at the paper broker', async () => {
+      const [o] = await owner<{ status: string }[]>`select status from orders where id = ${resting.id}`;
+      return o?.status === 'new';
+    });
+    const [lease] = await owner<{ holder: string; token: string }[]>`
+      select holder, fencing_token::text as token from execution_leases where resource = ${`paper:${deskId}`}`;
+    const victim = byHolder.get(lease!.holder)!;
+    expect(victim.proc.exitCode).toBeNull();
+    victim.proc.kill('SIGKILL');
+    await victim.exited;
+    const next = await until('another process holds the paper account', async () => {
+      const [l] = await owner<{ holder: string; token: string }[]>`
+        select holder, fencing_token::text as token from execution_leases where resource = ${`paper:${deskId}`}`;
+      return l && l.holder !== lease!.holder && Number(l.token) > Number(lease!.token) ? l : null;
+    });
+    expect(next.holder).not.toBe(lease!.holder);
+
+    // The market trades through the limit: the rebuilt account fills the order, once.
+    const bus = createBus({ redisUrl: TEST_REDIS_URL, log });
+    try {
+      await until('the resting order filled by the new holder', async () => {
+        await publishVenuePrices(bus, `${redisPrefix}:`, [
+          {
+            venue: 'X',
+            instrument: 'BTC-USD',
+            bid: '48980',
+            ask: '48990',
+            bidSize: '10',
+            askSize: '10',
+            last: '48985',
+            ts: new Date(),
+          },
+        ]);
+        const [o] = await owner<{ status: string }[]>`select status from orders where id = ${resting.id}`;
+        return o?.status === 'filled';
+      });
+    } finally {
+      await bus.close();
+    }
+    const fills = await owner<{ quantity: string; price: string }[]>`
+      select quantity::text as quantity, price::text as price from fills where order_id = ${resting.id}`;
+    expect(fills.reduce((q, f) => q + Number(f.quantity), 0)).toBeCloseTo(0.5, 8);
+    for (const f of fills) expect(Number(f.price)).toBeLessThanOrEqual(49000);
   });
 });
