@@ -107,6 +107,7 @@ describe('IBKR adapter: session and account', () => {
     await adapter.placeOrder({ ...limitBuy('P1', '10', '101') });
     expect(await adapter.listPositions()).toEqual([{ symbol: 'AAPL', quantity: '10', avgCost: '100.1' }]);
     expect(count('GET', '/iserver/accounts')).toBe(1);
+    expect(count('GET', '/portfolio/accounts')).toBe(1);
     expect(count('POST', '/iserver/auth/status')).toBe(1);
   });
 

@@ -85,6 +85,7 @@ export class IbkrAdapter implements BrokerAdapter {
   readonly #listeners = new Set<ExecutionReportListener>();
   /** Report ids already delivered to listeners (the dispatcher dedups too; this spares it). */
   readonly #emitted = new Set<string>();
+  readonly #snapshots = new Map<string, Promise<Snapshot>>();
   #pollTimer: NodeJS.Timeout | null = null;
   #polling = false;
   #connected = false;
@@ -398,8 +399,20 @@ export class IbkrAdapter implements BrokerAdapter {
     for (const l of placed.legs) this.#brackets.set(l.clientOrderId, placed);
   }
 
-  /** Live orders (and executions): one read each, the same for every order in a pass. */
-  async #snapshot(operation: string, withTrades: boolean): Promise<Snapshot> {
+  /**
+   * Live orders (and executions): one read each, the same for every order in a pass. Calls made
+   * while one is in flight share it: the gateway paces both endpoints (1 request / 5 s).
+   */
+  #snapshot(operation: string, withTrades: boolean): Promise<Snapshot> {
+    const key = withTrades ? 'withTrades' : 'orders';
+    const inFlight = this.#snapshots.get(key);
+    if (inFlight) return inFlight;
+    const p = this.#readSnapshot(operation, withTrades).finally(() => this.#snapshots.delete(key));
+    this.#snapshots.set(key, p);
+    return p;
+  }
+
+  async #readSnapshot(operation: string, withTrades: boolean): Promise<Snapshot> {
     const live = await this.#gw.request({
       operation,
       kind: 'read',
@@ -456,11 +469,18 @@ export class IbkrAdapter implements BrokerAdapter {
     if (this.#polling || !this.#connected || this.#session.lapsed) return;
     this.#polling = true;
     try {
+      await this.#session.ensure('pollReports');
       const snap = await this.#snapshot('pollReports', true);
+      const current = new Set<string>();
       for (const o of snap.orders) {
         if (o.order_ref === undefined) continue; // placed outside Aegis (TWS, the web portal)
-        for (const r of this.#reportsOf(o, snap)) this.#emit(r);
+        for (const r of this.#reportsOf(o, snap)) {
+          current.add(r.executionId);
+          this.#emit(r);
+        }
       }
+      // Forget ids the gateway no longer shows (orders past the session's list): bounded memory.
+      for (const id of this.#emitted) if (!current.has(id)) this.#emitted.delete(id);
     } catch (err) {
       // The next pass tries again; a lapse is already recorded by the session.
       this.#ctx.log.debug({ err }, 'ibkr report poll failed');

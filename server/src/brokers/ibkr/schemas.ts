@@ -34,6 +34,9 @@ export const accountsResponse = z
   .object({ accounts: z.array(z.string()), selectedAccount: z.string().optional() })
   .loose();
 
+/** GET /portfolio/accounts (read once per session before the other /portfolio endpoints). */
+export const portfolioAccounts = z.array(z.object({ id: z.string() }).loose());
+
 /** One entry of GET /portfolio/{accountId}/summary (`amount` in the account's base currency). */
 const summaryValue = z
   .object({

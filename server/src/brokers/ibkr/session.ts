@@ -1,7 +1,13 @@
 import type { Logger } from '@aegis/shared/logging';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
 import { type GatewayClient, reauthRequired } from './gateway-client.ts';
-import { type AuthStatus, accountsResponse, authStatus, tickleResponse } from './schemas.ts';
+import {
+  type AuthStatus,
+  accountsResponse,
+  authStatus,
+  portfolioAccounts,
+  tickleResponse,
+} from './schemas.ts';
 
 /**
  * The gateway's brokerage session, as the adapter sees it. A person logs in at the gateway's web
@@ -11,8 +17,8 @@ import { type AuthStatus, accountsResponse, authStatus, tickleResponse } from '.
  *
  * While lapsed, every adapter call fails fast with BROKER_REAUTH_REQUIRED (not retryable: only a
  * person can fix it) after one POST /iserver/auth/status to see whether the person already has;
- * the tickle timer probes too. When the session is back, /iserver/accounts is read again (the
- * gateway requires it before any order call in a new session) and the reconnect listeners run so
+ * the tickle timer probes too. When the session is back, /iserver/accounts and /portfolio/accounts
+ * are read again (the gateway requires them before order and portfolio calls in a new session) and the reconnect listeners run so
  * the dispatcher reconciles what happened meanwhile.
  */
 export interface SessionOptions {
@@ -155,6 +161,14 @@ export class GatewaySession {
         `ibkr: the gateway's user cannot trade account ${this.#o.accountId}`,
         { operation, broker: 'ibkr', retryable: false, context: { accounts: a.accounts.length } },
       );
+    // IBKR: /portfolio/accounts must be read before the /portfolio/{accountId}/… endpoints.
+    await this.#gw.request({
+      operation,
+      kind: 'read',
+      method: 'GET',
+      path: '/portfolio/accounts',
+      schema: portfolioAccounts,
+    });
     this.#accountsRead = true;
   }
 }

@@ -24,7 +24,7 @@ import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
  * ```
  *
  * Endpoints: POST /iserver/auth/status, POST /tickle, GET /iserver/accounts (required once per
- * session before order calls, else 400), GET /portfolio/{acct}/summary, GET
+ * session before order calls, else 400), GET /portfolio/accounts, GET /portfolio/{acct}/summary, GET
  * /portfolio/{acct}/positions/{page}, GET /iserver/secdef/search?symbol=, POST
  * /iserver/account/{acct}/orders (questions → `[{id, message, isSuppressed, messageIds}]`,
  * confirmed by POST /iserver/reply/{id} `{confirmed:true}`; duplicate cOID → `{error}`), GET
@@ -388,6 +388,20 @@ export async function startFakeIbkrGateway(
       accountsRead = true;
       return send(res, 200, { accounts: [accountId], selectedAccount: accountId, aliases: {} });
     }
+    if (method === 'GET' && path === '/portfolio/accounts')
+      return send(res, 200, [
+        {
+          id: accountId,
+          accountId,
+          accountVan: accountId,
+          accountTitle: 'Aegis Test',
+          displayName: accountId,
+          currency: 'USD',
+          type: 'DEMO',
+          tradingType: 'STKNOPT',
+          covestor: false,
+        },
+      ]);
     if (method === 'GET' && path === `/portfolio/${accountId}/summary`) {
       let equity = cash;
       for (const [conid, p] of positions) {
