@@ -51,7 +51,6 @@ export class OrderStream {
   #started = false;
   #closed = false;
   #down = false;
-  #polling: Promise<void> | null = null;
   #ws: Exchange | null = null;
 
   constructor(o: OrderStreamOptions) {
@@ -112,24 +111,22 @@ export class OrderStream {
 
   #schedule(): void {
     if (this.#closed) return;
+    // One poll at a time: the next is scheduled when this one ends.
     this.#timer = setTimeout(() => {
-      this.#polling = this.#pollAll().finally(() => {
-        this.#polling = null;
-        this.#schedule();
-      });
+      void this.#pollAll().finally(() => this.#schedule());
     }, this.#o.pollIntervalMs);
     this.#timer.unref?.();
   }
 
   async #pollAll(): Promise<void> {
-    if (this.#polling) return;
     const ids = this.#o.pending();
     try {
       for (const id of ids) {
         if (this.#closed) return;
         await this.#pollOne(id);
       }
-      this.#recovered();
+      // Up again only on evidence: at least one call went through.
+      if (ids.length > 0) this.#recovered();
     } catch (err) {
       this.#failed(err);
     }
