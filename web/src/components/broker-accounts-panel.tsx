@@ -1,11 +1,11 @@
 import { A } from '@solidjs/router';
 import { For, Show } from 'solid-js';
-import { recoveryAction } from '../lib/broker-status.ts';
+import { recoveryAction, STATUS_LABEL, STATUS_TONE } from '../lib/broker-status.ts';
 import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
 import { createQuery } from '../lib/query.ts';
 import { relativeTime } from '../lib/relative-time.ts';
 import { trpc } from '../lib/trpc.ts';
-import { ConnectionStatus, EnvironmentTag, useNow } from './broker-connections-table.tsx';
+import { EnvironmentTag, useNow } from './broker-connections-table.tsx';
 import { EmptyState, QueryView } from './panel.tsx';
 import '../brokers.css';
 
@@ -58,11 +58,16 @@ export function BrokerAccountsBody() {
                       </div>
                     </dl>
                     <div class="account-card-foot">
-                      <ConnectionStatus connection={c} />
+                      <span class={`tag ${STATUS_TONE[c.status]}`}>{STATUS_LABEL[c.status]}</span>
                       <span title={c.lastSyncAt ? `${utcTime(c.lastSyncAt)} UTC` : 'never synced'}>
                         synced {relativeTime(c.lastSyncAt, now())}
                       </span>
                     </div>
+                    <Show when={c.statusReason}>
+                      <span class="account-card-reason" title={c.statusReason ?? ''}>
+                        {c.statusReason}
+                      </span>
+                    </Show>
                   </li>
                 )}
               </For>

@@ -64,6 +64,7 @@ export function BrokerConnectionsTable(props: {
             <th scope="col">Env</th>
             <th scope="col">Status</th>
             <th scope="col">Account</th>
+            <th scope="col">Ccy</th>
             <th scope="col" class="num">
               Cash
             </th>
@@ -96,12 +97,10 @@ export function BrokerConnectionsTable(props: {
                   <ConnectionStatus connection={c} />
                 </td>
                 <td class="mono dim">{c.account?.accountId ?? c.accountRef}</td>
+                <td class="dim">{c.account?.currency ?? ''}</td>
                 <td class="num">{formatDecimal(c.account?.cash ?? null)}</td>
                 <td class="num">{formatDecimal(c.account?.buyingPower ?? null)}</td>
-                <td class="num">
-                  {formatDecimal(c.account?.equity ?? null)}
-                  <Show when={c.account}>{(a) => <span class="broker-ccy"> {a().currency}</span>}</Show>
-                </td>
+                <td class="num">{formatDecimal(c.account?.equity ?? null)}</td>
                 <td class="dim" title={c.lastSyncAt ? `${utcTime(c.lastSyncAt)} UTC` : 'never synced'}>
                   {relativeTime(c.lastSyncAt, now())}
                 </td>

@@ -137,21 +137,38 @@ export function BrokerLinkDialog(props: {
                       : 'The IBKR gateway holds the broker login; Aegis talks to the gateway this server is configured with.'}
                 </p>
                 <Show when={r().provider.note}>
-                  <p class="field-hint">{r().provider.note}</p>
+                  <p class="field-hint broker-dialog-note">{r().provider.note}</p>
                 </Show>
                 <ErrorAlert message={error()} />
-                <fieldset class="broker-env" disabled={environments().length < 2}>
-                  <legend>Environment</legend>
-                  <For each={environments()}>
-                    {(env, i) => (
-                      <label class="check">
-                        <input type="radio" name="environment" value={env} checked={i() === 0} />
-                        <span class={`tag ${env === 'live' ? 'tag-live' : 'tag-paper'}`}>{env}</span>
-                        <span class="dim">{env === 'live' ? 'real money' : 'simulated by the broker'}</span>
-                      </label>
-                    )}
-                  </For>
-                </fieldset>
+                {/* One environment: stated, not chosen (a disabled input would not be submitted). */}
+                <Show
+                  when={environments().length > 1}
+                  fallback={
+                    <div class="broker-env">
+                      <span class="broker-env-label">Environment</span>
+                      <input type="hidden" name="environment" value={environments()[0] ?? 'paper'} />
+                      <span class={`tag ${environments()[0] === 'live' ? 'tag-live' : 'tag-paper'}`}>
+                        {environments()[0] ?? 'paper'}
+                      </span>
+                      <span class="dim">
+                        {environments()[0] === 'live' ? 'real money' : 'simulated by the broker'}
+                      </span>
+                    </div>
+                  }
+                >
+                  <fieldset class="broker-env">
+                    <legend>Environment</legend>
+                    <For each={environments()}>
+                      {(env, i) => (
+                        <label class="check">
+                          <input type="radio" name="environment" value={env} checked={i() === 0} />
+                          <span class={`tag ${env === 'live' ? 'tag-live' : 'tag-paper'}`}>{env}</span>
+                          <span class="dim">{env === 'live' ? 'real money' : 'simulated by the broker'}</span>
+                        </label>
+                      )}
+                    </For>
+                  </fieldset>
+                </Show>
                 <Show when={r().kind !== 'oauth'}>
                   <div class="field">
                     <label for="broker-label">Label (optional)</label>
