@@ -204,7 +204,16 @@ export class OutboxDispatcher {
         );
         let elsewhere = false;
         for (const r of pending) {
-          const session = await this.#brokers.trySession(tenantId, r.connection_id);
+          // One resource that cannot open (credentials refused, adapter missing) must not hold
+          // up the desk's others: its rows wait, the rest go out.
+          const session = await this.#brokers.trySession(tenantId, r.connection_id).catch((err: unknown) => {
+            this.#deps.log.warn(
+              { err, tenantId, connectionId: r.connection_id },
+              'broker session unavailable; its outbox rows wait',
+            );
+            return undefined;
+          });
+          if (session === undefined) continue;
           if (!session) {
             elsewhere = true;
             continue;

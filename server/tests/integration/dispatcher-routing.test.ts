@@ -169,6 +169,26 @@ describe('routing orders to a linked connection', () => {
     expect(alpaca!.n).toBe(0);
   });
 
+  it('a connection whose adapter cannot be built holds only its own orders back', async () => {
+    const [provider] = await t.owner<{ id: string }[]>`
+      insert into oauth_providers (tenant_id, slug, name, authorization_url, token_url, client_id, api_base_url, api_protocol)
+      values (${deskId}, 'nowhere', 'No adapter', 'https://x.invalid/a', 'https://x.invalid/t', 'c', 'https://x.invalid', 'no-such-protocol')
+      returning id`;
+    const [c] = await t.owner<{ id: string }[]>`
+      insert into broker_connections (tenant_id, provider, provider_config_id, account_ref, environment, link_kind, status)
+      values (${deskId}, 'oauth:nowhere', ${provider!.id}, 'NW1', 'paper', 'oauth', 'active') returning id`;
+    const stuck = await place({ brokerConnectionId: c!.id, quantity: '0.011' });
+    const paper = await place({ quantity: '0.012' });
+    await until('the paper order filled', async () => (await statusOf(paper.id)) === 'filled');
+    expect(await statusOf(stuck.id)).toBe('pending_new');
+    // Cancelled while unsent; once the provider's protocol is fixed the session opens and the
+    // order ends cancelled without ever reaching a broker.
+    await client.orders.cancel.mutate({ orderId: stuck.id });
+    await t.owner`update oauth_providers set api_protocol = 'test-http' where id = ${provider!.id}`;
+    await until('cancelled unsent', async () => (await statusOf(stuck.id)) === 'cancelled');
+    expect(double.placeCalls.has(stuck.clientOrderId)).toBe(false);
+  });
+
   it('a connection that needs relinking takes no new order, but its working order can still be cancelled', async () => {
     const o = await place({
       brokerConnectionId: connectionId,
