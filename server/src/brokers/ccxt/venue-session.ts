@@ -11,6 +11,8 @@ import { buildExchange } from './venue.ts';
  * tried again by the next call. Every call runs under the connection's call policy and leaves
  * as a BrokerError, with the venue's Retry-After when it sent one.
  */
+const MARKETS_TIMEOUT_MS = 30_000;
+
 export class VenueSession {
   readonly #ctx: ConnectionContext;
   readonly #id: string;
@@ -32,10 +34,16 @@ export class VenueSession {
     if (!this.#exchange) {
       this.#exchange = (async () => {
         const ex = await buildExchange(this.#ctx, this.#id, { timeoutMs: this.#timeoutMs });
+        // A venue's market list is its largest answer (Binance's exchangeInfo runs to megabytes):
+        // it gets its own timeout. Loaded by connect(), or by the first call, whose policy
+        // timeout may give up waiting while the load goes on and serves the next call.
+        ex.timeout = Math.max(this.#timeoutMs, MARKETS_TIMEOUT_MS);
         try {
           await ex.loadMarkets();
         } catch (err) {
           throw brokerErrorFromCcxt(err, this.broker, 'loadMarkets');
+        } finally {
+          ex.timeout = this.#timeoutMs;
         }
         return ex;
       })();
