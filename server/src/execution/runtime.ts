@@ -48,6 +48,7 @@ export class ExecutionRuntime {
   #unsubscribeHalt: (() => Promise<void>) | null = null;
   #unsubscribeDispatch: (() => Promise<void>) | null = null;
   #started = false;
+  readonly #breakerWrites = new Map<string, Promise<unknown>>();
   #equityTimer: NodeJS.Timeout | null = null;
   #dayTimer: NodeJS.Timeout | null = null;
 
@@ -58,9 +59,6 @@ export class ExecutionRuntime {
       ...DEFAULT_EXECUTION_OPTIONS,
       ...deps.options,
       paper: { ...DEFAULT_EXECUTION_OPTIONS.paper, ...deps.options?.paper },
-    };
-    this.options = {
-      ...this.options,
       breaker: { ...DEFAULT_EXECUTION_OPTIONS.breaker, ...deps.options?.breaker },
     };
     this.brokers = new BrokerRegistry(deps, this.options, {
@@ -189,9 +187,9 @@ export class ExecutionRuntime {
   }
 
   /**
-   * A broker session this process just opened (first use, restart, takeover): once its
-   * predecessor's claims are freed and (by the dispatcher) its rows are sent, the resource is
-   * reconciled — only in a started runtime (tests drive reconciliation themselves).
+   * A broker session this process just opened (first use, restart, takeover), after the
+   * dispatcher freed its predecessor's claims. On a takeover, in a started runtime (tests drive
+   * reconciliation themselves), its rows are sent and then the resource is reconciled.
    */
   async #sessionAdopted(s: BrokerSession): Promise<void> {
     if (s.connectionId !== null) {
@@ -222,18 +220,27 @@ export class ExecutionRuntime {
     error: BrokerError | null,
   ): void {
     const source = connectionSource(c.connectionId);
-    const done = open
-      ? enterReducingOnly(
-          this.#deps,
-          c.tenantId,
-          source,
-          `${c.provider} circuit open: ${error?.code ?? 'unavailable'}`,
-          {
-            connectionId: c.connectionId,
-            error: error?.toDetails() ?? null,
-          },
-        )
-      : leaveReducingOnly(this.#deps, c.tenantId, source, `${c.provider} circuit closed`);
+    // One write at a time per connection, in the order the breaker changed (open, then close).
+    const prev = this.#breakerWrites.get(c.connectionId) ?? Promise.resolve();
+    const done = prev.then(() =>
+      open
+        ? enterReducingOnly(
+            this.#deps,
+            c.tenantId,
+            source,
+            `${c.provider} circuit open: ${error?.code ?? 'unavailable'}`,
+            {
+              connectionId: c.connectionId,
+              error: error?.toDetails() ?? null,
+            },
+          )
+        : leaveReducingOnly(this.#deps, c.tenantId, source, `${c.provider} circuit closed`),
+    );
+    const settled = done.catch(() => false);
+    this.#breakerWrites.set(c.connectionId, settled);
+    void settled.then(() => {
+      if (this.#breakerWrites.get(c.connectionId) === settled) this.#breakerWrites.delete(c.connectionId);
+    });
     void done
       .then((changed) => {
         if (changed)
