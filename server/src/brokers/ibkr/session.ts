@@ -37,6 +37,7 @@ export class GatewaySession {
   #timer: NodeJS.Timeout | null = null;
   /** One probe at a time: concurrent calls during a lapse share it. */
   #probe: Promise<void> | null = null;
+  #accountsReading: Promise<void> | null = null;
 
   constructor(gw: GatewayClient, opts: SessionOptions) {
     this.#gw = gw;
@@ -65,7 +66,7 @@ export class GatewaySession {
    */
   async ensure(operation: string): Promise<void> {
     if (this.#lapsed !== null || !this.#everUp) await this.#probeOnce(operation);
-    if (!this.#accountsRead) await this.#readAccounts(operation);
+    if (!this.#accountsRead) await this.#readAccountsOnce(operation);
   }
 
   start(): void {
@@ -131,10 +132,11 @@ export class GatewaySession {
         competing: s.competing ?? null,
       });
     }
+    // The accounts first: the session counts as back only once order calls may be made.
+    if (!this.#accountsRead) await this.#readAccountsOnce(operation);
     const wasLapsed = this.#lapsed !== null;
     this.#lapsed = null;
     this.#everUp = true;
-    if (!this.#accountsRead) await this.#readAccounts(operation);
     if (wasLapsed) {
       this.#o.log.info('ibkr gateway session re-authenticated');
       for (const l of this.#reconnectListeners) {
@@ -145,6 +147,13 @@ export class GatewaySession {
         }
       }
     }
+  }
+
+  #readAccountsOnce(operation: string): Promise<void> {
+    this.#accountsReading ??= this.#readAccounts(operation).finally(() => {
+      this.#accountsReading = null;
+    });
+    return this.#accountsReading;
   }
 
   async #readAccounts(operation: string): Promise<void> {
