@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaperBroker } from '../../src/brokers/paper.ts';
 import { NotLeaseHolderError } from '../../src/execution/broker-registry.ts';
 import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
@@ -50,7 +49,7 @@ const place = () =>
 describe('a dispatcher that lost its lease', () => {
   it('claims nothing (fenced by token), closes its session on renewal, and the next holder sends once', async () => {
     const resource = `paper:${fx.tenantId}`;
-    const paper: PaperBroker = await fx.runtime.brokers.paper(fx.tenantId);
+    const paper = await fx.runtime.brokers.paper(fx.tenantId);
     const [held] = await fx.owner<{ token: string }[]>`
       select fencing_token::text as token from execution_leases where resource = ${resource}`;
     // Another process takes the lease over (as after this one stalled past its TTL).
