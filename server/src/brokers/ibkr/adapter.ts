@@ -355,6 +355,16 @@ export class IbkrAdapter implements BrokerAdapter {
       query: { symbol },
       schema: secdefSearch,
     });
+    if (!Array.isArray(rows))
+      throw new BrokerError(
+        BrokerErrorCode.REJECTED,
+        `ibkr: no contract found for ${symbol}: ${rows.error}`,
+        {
+          operation,
+          broker: BROKER,
+          retryable: false,
+        },
+      );
     const pick =
       rows.find((r) => r.symbol === symbol && r.sections?.some((s) => s.secType === 'STK')) ??
       rows.find((r) => r.symbol === symbol) ??

@@ -1,7 +1,7 @@
 import { dec } from '@aegis/shared/accounting/decimal';
 import { describe, expect, it } from 'vitest';
 import { legQuantity, reportsOf, statusOf, tickets, viewOf } from './order-mapping.ts';
-import type { LiveOrder, Trade } from './schemas.ts';
+import { type LiveOrder, liveOrders, secdefSearch, type Trade } from './schemas.ts';
 
 const T0 = new Date('2026-12-04T15:00:00Z');
 
@@ -120,5 +120,39 @@ describe('IBKR order mapping', () => {
     expect(reportsOf(live({ status: 'PendingSubmit' }), [], 'AAPL', 'c1', null, T0)).toEqual([]);
     const r = reportsOf(live({ status: 'Inactive' }), [], 'AAPL', 'c1', null, T0);
     expect(r.map((x) => x.kind)).toEqual(['rejected']);
+  });
+
+  it('reads live orders with numbers or strings, and an absent price written as "" or null', () => {
+    const parsed = liveOrders.parse({
+      orders: [
+        {
+          orderId: 1,
+          conid: 265598,
+          status: 'Submitted',
+          side: 'BUY',
+          totalSize: 10,
+          filledQuantity: 0,
+          price: '',
+          avgPrice: null,
+          order_ref: 'a',
+        },
+        {
+          orderId: '2',
+          conid: '265598',
+          status: 'Filled',
+          side: 'SELL',
+          totalSize: '5.0',
+          filledQuantity: '5.0',
+          avgPrice: '101.25',
+          order_ref: 'b',
+        },
+      ],
+      snapshot: true,
+    });
+    expect(parsed.orders?.map((o) => [o.orderId, o.totalSize, o.price, o.avgPrice])).toEqual([
+      ['1', '10', undefined, undefined],
+      ['2', '5.0', undefined, '101.25'],
+    ]);
+    expect(secdefSearch.parse({ error: 'No symbol found' })).toEqual({ error: 'No symbol found' });
   });
 });

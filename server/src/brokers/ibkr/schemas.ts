@@ -9,6 +9,8 @@ import { z } from 'zod';
 
 /** A number or a numeric string, as a decimal string. */
 const numeric = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/)]).transform(String);
+/** An optional one: the gateway writes an absent price or size as "" or null on some builds. */
+const optionalNumeric = z.preprocess((v) => (v === '' || v === null ? undefined : v), numeric.optional());
 
 /** POST /iserver/auth/status (and `iserver.authStatus` inside the /tickle answer). */
 export const authStatus = z
@@ -80,7 +82,8 @@ export const secdefResult = z
     sections: z.array(z.object({ secType: z.string() }).loose()).optional(),
   })
   .loose();
-export const secdefSearch = z.array(secdefResult);
+/** IBKR answers a symbol it does not know with `{ "error": "No symbol found" }` (or `[]`). */
+export const secdefSearch = z.union([z.array(secdefResult), z.object({ error: z.string() }).loose()]);
 
 /** One element of an order submission (or reply) answer: an order, or a question to confirm. */
 export const orderSubmitted = z
@@ -109,7 +112,7 @@ export type OrderSubmitResponse = z.infer<typeof orderSubmitResponse>;
 export const liveOrder = z
   .object({
     orderId: numeric,
-    conid: numeric.optional(),
+    conid: optionalNumeric,
     ticker: z.string().optional(),
     status: z.string(),
     side: z.string(),
@@ -118,12 +121,12 @@ export const liveOrder = z
     timeInForce: z.string().optional(),
     totalSize: numeric,
     filledQuantity: numeric,
-    remainingQuantity: numeric.optional(),
-    avgPrice: numeric.optional(),
-    price: numeric.optional(),
-    auxPrice: numeric.optional(),
+    remainingQuantity: optionalNumeric,
+    avgPrice: optionalNumeric,
+    price: optionalNumeric,
+    auxPrice: optionalNumeric,
     order_ref: z.string().optional(),
-    lastExecutionTime_r: numeric.optional(),
+    lastExecutionTime_r: optionalNumeric,
   })
   .loose();
 export type LiveOrder = z.infer<typeof liveOrder>;
@@ -141,8 +144,8 @@ export const trade = z
     price: numeric,
     trade_time_r: z.number().optional(),
     order_ref: z.string().optional(),
-    commission: numeric.optional(),
-    conid: numeric.optional(),
+    commission: optionalNumeric,
+    conid: optionalNumeric,
     account: z.string().optional(),
   })
   .loose();
