@@ -423,6 +423,25 @@ describe('IBKR adapter: faults', () => {
     expect(gw.order('RL1')).toBeUndefined();
   });
 
+  it('concurrent lookups share one paced read of live orders (no 429 from IBKR pacing)', async () => {
+    await gw.close();
+    gw = await startFakeIbkrGateway({ paceMs: 60_000 });
+    const { adapter } = harness();
+    await adapter.placeOrder(limitBuy('PC1'));
+    const views = await Promise.all([
+      adapter.getOrderByClientId('PC1'),
+      adapter.getOrderByClientId('PC1'),
+      adapter.listOpenOrders(),
+    ]);
+    expect(views[0]?.clientOrderId).toBe('PC1');
+    expect(views[2]).toHaveLength(1);
+    expect(count('GET', '/iserver/account/orders')).toBe(1);
+    // A later read inside the pacing window is IBKR's 429: retryable, after the read retries.
+    const err = await brokerError(adapter.getOrderByClientId('PC1'));
+    expect(err.code).toBe('BROKER_RATE_LIMITED');
+    expect(err.context.retryAfterS).toBe(60);
+  });
+
   it('a gateway that answers late times out (BROKER_TIMEOUT)', async () => {
     const { adapter } = harness({ policy: { timeoutMs: 200, readAttempts: 1 } });
     await adapter.getAccount();

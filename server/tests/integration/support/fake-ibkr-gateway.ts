@@ -9,7 +9,7 @@ import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
  * under `/v1/api`, so the adapter under test is the production code over real sockets.
  *
  * ```ts
- * const gw = await startFakeIbkrGateway();
+ * const gw = await startFakeIbkrGateway({ paceMs: 5_000 });   // optional IBKR pacing (429)
  * gw.url                        // http://127.0.0.1:<port>/v1/api  (ProviderEndpoints.apiBaseUrl)
  * gw.setQuote('AAPL', '99.9', '100.1')   // market orders fill at the touch; resting ones when crossed
  * gw.fill(cOID, '3', '100')     // an execution of 3 at 100 (partial fills)
@@ -116,9 +116,17 @@ const CONTRACTS: Record<string, { conid: number; name: string; exchange: string 
   SPY: { conid: 756733, name: 'SS SPDR S&P 500 ETF TRUST-US', exchange: 'ARCA' },
 };
 
-export async function startFakeIbkrGateway(
-  opts: { accountId?: string; cash?: string } = {},
-): Promise<FakeIbkrGateway> {
+export interface FakeIbkrGatewayOptions {
+  readonly accountId?: string;
+  readonly cash?: string;
+  /**
+   * IBKR's pacing of GET /iserver/account/orders and /iserver/account/trades (1 request per 5 s
+   * each): a second request to the same endpoint within this many ms answers 429. Off by default.
+   */
+  readonly paceMs?: number;
+}
+
+export async function startFakeIbkrGateway(opts: FakeIbkrGatewayOptions = {}): Promise<FakeIbkrGateway> {
   const accountId = opts.accountId ?? 'DU1234567';
   let cash = dec(opts.cash ?? '100000');
   let authenticated = true;
@@ -135,6 +143,7 @@ export async function startFakeIbkrGateway(
   let nextReject: { message: string; status: number } | null = null;
   const faults: (FaultRule & { left: number })[] = [];
   const requests: FakeIbkrGateway['requests'] = [];
+  const lastPaced = new Map<string, number>();
 
   interface Ticket {
     conid: number;
@@ -383,6 +392,22 @@ export async function startFakeIbkrGateway(
         iserver: { authStatus: status },
       });
     if (!authenticated || competing) return send(res, 401, undefined);
+    if (
+      opts.paceMs &&
+      method === 'GET' &&
+      (path === '/iserver/account/orders' || path === '/iserver/account/trades')
+    ) {
+      const last = lastPaced.get(path);
+      const now = Date.now();
+      if (last !== undefined && now - last < opts.paceMs)
+        return send(
+          res,
+          429,
+          { error: 'Too Many Requests' },
+          { 'retry-after': String(Math.ceil(opts.paceMs / 1000)) },
+        );
+      lastPaced.set(path, now);
+    }
 
     if (method === 'GET' && path === '/iserver/accounts') {
       accountsRead = true;
