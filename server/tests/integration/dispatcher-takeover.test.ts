@@ -192,7 +192,8 @@ describe('two server processes, the dispatch lease holder killed mid-flow', () =
     await bus.close();
   });
   afterAll(async () => {
-    for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+    for (const c of children)
+      if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
     await Promise.all(children.map((c) => c.exited));
     await double?.close();
   });
@@ -387,5 +388,57 @@ describe('two server processes, the dispatch lease holder killed mid-flow', () =
       select quantity::text as quantity, price::text as price from fills where order_id = ${resting.id}`;
     expect(fills.reduce((q, f) => q + Number(f.quantity), 0)).toBeCloseTo(0.5, 8);
     for (const f of fills) expect(Number(f.price)).toBeLessThanOrEqual(49000);
+  });
+
+  it('a kill switch engaged through a server that does not hold the lease: the holder sends every cancel once', async () => {
+    const d = spawnServer({ ...env(), HOLDER_ID: 'D' });
+    children.push(d);
+    byHolder.set('D', d);
+    await d.url;
+    const alive = [...byHolder.entries()].filter(
+      ([, ch]) => ch.proc.exitCode === null && ch.proc.signalCode === null,
+    );
+    const urlOf = async (h: string) => byHolder.get(h)!.url;
+    const [, first] = alive[0]!;
+    const { client: placer } = await signIn(await first.url, firstAdmin!.email, password);
+    const resting: { id: string; clientOrderId: string }[] = [];
+    for (let i = 0; i < 3; i++)
+      resting.push(
+        await placer.orders.place.mutate({
+          idempotencyKey: randomUUID(),
+          order: {
+            symbol: 'BTC-USD',
+            side: 'buy',
+            orderType: 'limit',
+            limitPrice: '40000',
+            timeInForce: 'gtc',
+            quantity: (0.1 + i / 100).toFixed(2),
+            brokerConnectionId: connectionId,
+          },
+        }),
+      );
+    await until('resting at the broker', async () => {
+      const os = await owner<{ status: string }[]>`
+        select status from orders where id in ${owner(resting.map((o) => o.id))}`;
+      return os.every((o) => o.status === 'new');
+    });
+    const [lease] = await owner<{ holder: string }[]>`
+      select holder from execution_leases where resource = ${`connection:${connectionId}`}`;
+    const [notHolder] = alive.find(([h]) => h !== lease!.holder)!;
+    const { client } = await signIn(await urlOf(notHolder), firstAdmin!.email, password);
+    await client.auth.reauthenticate.mutate({ password });
+    const engaged = await client.halt.engage.mutate({ scope: 'desk', reason: 'dispatch test' });
+    expect(engaged.cancelsQueued).toBeGreaterThanOrEqual(3);
+    await until('every resting order cancelled at the broker', async () => {
+      const os = await owner<{ status: string }[]>`
+        select status from orders where id in ${owner(resting.map((o) => o.id))}`;
+      return os.every((o) => o.status === 'cancelled');
+    });
+    for (const o of resting) expect(double.cancelCalls.get(o.clientOrderId)).toBe(1);
+    // The process that took the engage never held the connection: the holder sent them.
+    const [still] = await owner<{ holder: string }[]>`
+      select holder from execution_leases where resource = ${`connection:${connectionId}`}`;
+    expect(still!.holder).not.toBe(notHolder);
+    await client.halt.release.mutate({ scope: 'desk' });
   });
 });
