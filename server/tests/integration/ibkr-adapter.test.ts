@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '@aegis/shared/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectionContext, CredentialSource } from '../../src/brokers/connection.ts';
@@ -455,6 +459,50 @@ describe('IBKR adapter: faults', () => {
     const { adapter } = harness();
     gw.failNext({ path: /\/summary$/, status: 200, body: { totalcashvalue: 'lots' } });
     expect((await brokerError(adapter.getAccount())).code).toBe('BROKER_PROTOCOL');
+  });
+
+  it('TLS: the self-signed gateway is refused by default, trusted with its certificate or on loopback when configured', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ibkr-tls-'));
+    try {
+      // A self-signed certificate for localhost, as the gateway ships one.
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+      const key = readFileSync(join(dir, 'key.pem'), 'utf8');
+      await gw.close();
+      gw = await startFakeIbkrGateway({ tls: { key, cert } });
+      expect(gw.url.startsWith('https://localhost:')).toBe(true);
+      const plain = harness({ policy: { readAttempts: 1 } }).adapter;
+      const refused = await brokerError(plain.getAccount());
+      expect(refused.code).toBe('BROKER_UNAVAILABLE'); // certificate not trusted: nothing sent
+      const pinned = harness({ adapter: { tls: { ca: cert } } }).adapter;
+      expect((await pinned.getAccount()).cash).toBe('100000');
+      const loopback = harness({ adapter: { tls: { allowSelfSignedLoopback: true } } }).adapter;
+      expect((await loopback.getAccount()).cash).toBe('100000');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('unverified TLS is refused for a gateway that is not on loopback', () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 
@@ -124,6 +125,8 @@ export interface FakeIbkrGatewayOptions {
    * each): a second request to the same endpoint within this many ms answers 429. Off by default.
    */
   readonly paceMs?: number;
+  /** Serve HTTPS with this (self-signed) certificate, as the real gateway does; URL host `localhost`. */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export async function startFakeIbkrGateway(opts: FakeIbkrGatewayOptions = {}): Promise<FakeIbkrGateway> {
@@ -558,14 +561,17 @@ export async function startFakeIbkrGateway(opts: FakeIbkrGatewayOptions = {}): P
     return send(res, 404, { error: `no route ${method} ${path}` });
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => send(res, 500, { error: String(err) }));
-  });
+  };
+  const server = opts.tls
+    ? createTlsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest)
+    : createServer(onRequest);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${port}/v1/api`,
+    url: opts.tls ? `https://localhost:${port}/v1/api` : `http://127.0.0.1:${port}/v1/api`,
     accountId,
     requests,
     setQuote(symbol, bid, ask) {
