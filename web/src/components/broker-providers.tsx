@@ -1,4 +1,4 @@
-import { For, Show } from 'solid-js';
+import { createSignal, For, Show } from 'solid-js';
 import type { RouterOutputs } from '../lib/trpc.ts';
 import type { LinkRequest } from './broker-link-dialog.tsx';
 
@@ -31,64 +31,134 @@ export function BrokerProviders(props: {
   canManage: boolean;
   onLink: (request: LinkRequest) => void;
 }) {
+  // CCXT brings a hundred venues: one card with a venue picker instead of a hundred cards.
+  // Providers listed for information only (Robinhood) go last.
+  const brokers = () => props.providers.filter((p) => !p.id.startsWith('ccxt:') && p.tradingSupported);
+  const venues = () => props.providers.filter((p) => p.id.startsWith('ccxt:') && p.tradingSupported);
+  const unsupported = () => props.providers.filter((p) => !p.tradingSupported);
   return (
     <ul class="provider-grid" aria-label="Broker providers">
-      <For each={props.providers}>
-        {(p) => (
-          <li
-            class="provider-card"
-            aria-label={p.name}
-            data-unsupported={p.tradingSupported ? undefined : ''}
-          >
-            <div class="provider-head">
-              <span class="provider-name">{p.name}</span>
-              <span class="mono dim provider-id">{p.id}</span>
-            </div>
-            <div class="provider-tags">
-              <Show when={p.tradingSupported} fallback={<span class="tag tag-bad">unsupported</span>}>
-                <For each={p.linkKinds}>{(k) => <span class="tag">{KIND_TAG[k]}</span>}</For>
-                <For each={p.environments}>
-                  {(env) => <span class={`tag ${env === 'live' ? 'tag-live' : 'tag-paper'}`}>{env}</span>}
-                </For>
-                <Show when={p.nativeBrackets}>
-                  <span class="tag" title="Stop and target are placed with the entry at the broker">
-                    brackets
-                  </span>
-                </Show>
-              </Show>
-            </div>
-            <p class="provider-note">
-              {p.note ?? (p.tradingSupported ? 'Orders route to this broker once linked.' : '')}
-            </p>
-            <div class="provider-actions">
-              <Show when={p.tradingSupported}>
-                <Show
-                  when={p.configured}
-                  fallback={<span class="field-hint">Not configured on this server</span>}
-                >
-                  <Show
-                    when={props.canManage}
-                    fallback={<span class="field-hint">Desk admins link accounts</span>}
-                  >
-                    <For each={linkOptions(p)}>
-                      {(o, i) => (
-                        <button
-                          type="button"
-                          class={`btn btn-sm ${i() === 0 ? 'btn-primary' : ''}`}
-                          aria-label={`${o.label}: ${p.name}`}
-                          onClick={() => props.onLink({ provider: p, kind: o.kind })}
-                        >
-                          {o.label}
-                        </button>
-                      )}
-                    </For>
-                  </Show>
-                </Show>
-              </Show>
-            </div>
-          </li>
-        )}
+      <For each={brokers()}>
+        {(p) => <ProviderCard provider={p} canManage={props.canManage} onLink={props.onLink} />}
+      </For>
+      <Show when={venues().length > 0}>
+        <CcxtVenues venues={venues()} canManage={props.canManage} onLink={props.onLink} />
+      </Show>
+      <For each={unsupported()}>
+        {(p) => <ProviderCard provider={p} canManage={props.canManage} onLink={props.onLink} />}
       </For>
     </ul>
+  );
+}
+
+function ProviderCard(props: {
+  provider: Provider;
+  canManage: boolean;
+  onLink: (request: LinkRequest) => void;
+}) {
+  const p = props.provider;
+  return (
+    <li class="provider-card" aria-label={p.name} data-unsupported={p.tradingSupported ? undefined : ''}>
+      <div class="provider-head">
+        <span class="provider-name">{p.name}</span>
+        <span class="mono dim provider-id">{p.id}</span>
+      </div>
+      <div class="provider-tags">
+        <Show when={p.tradingSupported} fallback={<span class="tag tag-bad">unsupported</span>}>
+          <For each={p.linkKinds}>{(k) => <span class="tag">{KIND_TAG[k]}</span>}</For>
+          <For each={p.environments}>
+            {(env) => <span class={`tag ${env === 'live' ? 'tag-live' : 'tag-paper'}`}>{env}</span>}
+          </For>
+          <Show when={p.nativeBrackets}>
+            <span class="tag" title="Stop and target are placed with the entry at the broker">
+              brackets
+            </span>
+          </Show>
+        </Show>
+      </div>
+      <p class="provider-note">
+        {p.note ?? (p.tradingSupported ? 'Orders route to this broker once linked.' : '')}
+      </p>
+      <div class="provider-actions">
+        <Show when={p.tradingSupported}>
+          <Show when={p.configured} fallback={<span class="field-hint">Not configured on this server</span>}>
+            <Show when={props.canManage} fallback={<span class="field-hint">Desk admins link accounts</span>}>
+              <For each={linkOptions(p)}>
+                {(o, i) => (
+                  <button
+                    type="button"
+                    class={`btn btn-sm ${i() === 0 ? 'btn-primary' : ''}`}
+                    aria-label={`${o.label}: ${p.name}`}
+                    onClick={() => props.onLink({ provider: p, kind: o.kind })}
+                  >
+                    {o.label}
+                  </button>
+                )}
+              </For>
+            </Show>
+          </Show>
+        </Show>
+      </div>
+    </li>
+  );
+}
+
+/** Crypto venues through CCXT (`ccxt:<exchange>`, API keys): pick a venue, then link it. */
+function CcxtVenues(props: {
+  venues: readonly Provider[];
+  canManage: boolean;
+  onLink: (request: LinkRequest) => void;
+}) {
+  const [chosen, setChosen] = createSignal<string>();
+  const venue = () => props.venues.find((v) => v.id === chosen()) ?? props.venues[0]!;
+  return (
+    <li class="provider-card" aria-label="Crypto venues (CCXT)">
+      <div class="provider-head">
+        <span class="provider-name">Crypto venues</span>
+        <span class="mono dim provider-id">ccxt:*</span>
+      </div>
+      <div class="provider-tags">
+        <span class="tag">API key</span>
+        <span class="tag">{props.venues.length} venues via CCXT</span>
+      </div>
+      <div class="field">
+        <label for="ccxt-venue" class="visually-hidden">
+          Venue
+        </label>
+        <select
+          id="ccxt-venue"
+          class="select"
+          value={venue().id}
+          onChange={(e) => setChosen(e.currentTarget.value)}
+        >
+          <For each={props.venues}>
+            {(v) => (
+              <option value={v.id}>
+                {v.name}
+                {v.environments.includes('paper') ? ' · testnet' : ''}
+              </option>
+            )}
+          </For>
+        </select>
+      </div>
+      <p class="provider-note">{venue().note ?? 'Spot, through CCXT.'}</p>
+      <div class="provider-actions">
+        <Show
+          when={venue().configured}
+          fallback={<span class="field-hint">Not configured on this server</span>}
+        >
+          <Show when={props.canManage} fallback={<span class="field-hint">Desk admins link accounts</span>}>
+            <button
+              type="button"
+              class="btn btn-sm btn-primary"
+              aria-label={`Link with API key: ${venue().name}`}
+              onClick={() => props.onLink({ provider: venue(), kind: 'api_key' })}
+            >
+              Link {venue().name}
+            </button>
+          </Show>
+        </Show>
+      </div>
+    </li>
   );
 }

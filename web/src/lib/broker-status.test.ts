@@ -12,6 +12,8 @@ describe('broker status wording', () => {
 
   test('a known link error is explained, an unknown one is named and cut short', () => {
     expect(linkErrorMessage('access_denied')).toMatch(/cancelled or access was refused/);
+    expect(linkErrorMessage('foreign_state')).toMatch(/started by another session/);
+    expect(linkErrorMessage('no_session')).toMatch(/^Your console session was not found/);
     expect(linkErrorMessage('weird_code')).toBe(
       'Linking failed (weird_code). Nothing was linked; start the link again.',
     );

@@ -35,29 +35,22 @@ export function recoveryAction(status: BrokerConnectionStatus): 'Relink' | 'Re-a
  * `/brokers?link_error=<code>`: the OAuth callback's reason, in words. The code comes from the
  * URL (anyone can craft one), so it is only ever looked up or shown as text.
  */
+const START_AGAIN = 'Start the link again from this page.';
 const LINK_ERRORS: Record<string, string> = {
+  // The server's refusals (server/src/auth/oauth/link-service.ts LinkErrorCode).
+  no_session: `Your console session was not found when the broker sent you back (signed out, or another browser). Sign in and ${START_AGAIN.toLowerCase()}`,
+  missing_state: `The broker sent you back without the link's state. ${START_AGAIN}`,
+  unknown_state: `This link attempt is unknown to the server. ${START_AGAIN}`,
+  foreign_state: `This link was started by another session or person. ${START_AGAIN}`,
+  expired_state: `The link attempt expired (10 minutes) before the broker sent you back. ${START_AGAIN}`,
+  reused_state: `This link attempt was already used. ${START_AGAIN}`,
+  provider_mismatch: `The broker that answered is not the one this link was started for. ${START_AGAIN}`,
+  issuer_mismatch: `The authorization server that answered is not the broker's (issuer mismatch). Nothing was linked. ${START_AGAIN}`,
+  missing_code: `The broker sent you back without an authorization code. ${START_AGAIN}`,
   access_denied: 'The broker sign-in was cancelled or access was refused. Nothing was linked.',
-  consent_denied: 'The broker sign-in was cancelled or access was refused. Nothing was linked.',
-  invalid_state: 'This link attempt is unknown, expired or was already used. Start the link again.',
-  unknown_state: 'This link attempt is unknown, expired or was already used. Start the link again.',
-  state_mismatch: 'This link attempt is unknown, expired or was already used. Start the link again.',
-  expired: 'The link attempt expired before the broker sent you back. Start the link again.',
-  transaction_expired: 'The link attempt expired before the broker sent you back. Start the link again.',
-  session_mismatch:
-    'The broker sent back a link started by another session. Sign in as the person who started it and try again.',
-  not_signed_in: 'Your session ended while you were at the broker. Sign in and start the link again.',
-  unauthenticated: 'Your session ended while you were at the broker. Sign in and start the link again.',
-  invalid_request: 'The broker answered with an incomplete or malformed response. Start the link again.',
-  missing_code: 'The broker answered without an authorization code. Start the link again.',
-  token_exchange_failed:
-    'The broker refused to exchange the authorization code for tokens. Check the provider configuration and try again.',
-  invalid_grant: 'The broker refused the authorization code (expired or already used). Start the link again.',
-  account_fetch_failed: 'Tokens were issued, but the broker account could not be read. Try again later.',
-  account_mismatch:
-    'The broker account signed in is not the one being relinked. Sign in with the same account.',
-  provider_unavailable: 'The broker could not be reached. Try again later.',
-  temporarily_unavailable: 'The broker is temporarily unavailable. Try again later.',
-  server_error: 'The broker reported an error while signing in. Try again later.',
+  provider_error: `The broker reported an error during sign-in. ${START_AGAIN}`,
+  token_exchange_failed: `The broker refused to exchange the authorization code for tokens. ${START_AGAIN}`,
+  account_unreadable: 'Tokens were issued, but the broker account could not be read. Try again later.',
 };
 
 export function linkErrorMessage(code: string): string {
