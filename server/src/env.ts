@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
 import { z } from 'zod';
+import { parseTokenKeys, type TokenKey } from './auth/oauth/token-crypto.ts';
 import { secretDigest } from './client-ip.ts';
 
 /**
@@ -130,6 +131,45 @@ export const serverEnvSchema = z
         (s) => s === undefined || Buffer.from(s, 'base64').length === 32,
         'must be base64 of exactly 32 bytes',
       ),
+    /** Key ring `kid:base64,kid:base64` (first encrypts, all decrypt): rotation, docs/brokers.md. */
+    TOKEN_ENCRYPTION_KEYS: optionalString.refine((s) => {
+      try {
+        parseTokenKeys(s, undefined);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be kid:base64-of-32-bytes entries, comma-separated, kids unique'),
+    // Broker providers (server/src/auth/oauth/providers.ts). Every URL can be pointed elsewhere
+    // (tests point them at local servers); the defaults are the brokers' documented endpoints.
+    ALPACA_CLIENT_ID: optionalString,
+    ALPACA_CLIENT_SECRET: optionalString,
+    ALPACA_OAUTH_AUTHORIZE_URL: httpUrl.default('https://app.alpaca.markets/oauth/authorize'),
+    ALPACA_OAUTH_TOKEN_URL: httpUrl.default('https://api.alpaca.markets/oauth/token'),
+    /** Set when the authorization server returns `iss` (RFC 9207): the callback then requires it. */
+    ALPACA_OAUTH_ISSUER: optionalString,
+    ALPACA_OAUTH_SCOPES: z.string().default('account:write trading'),
+    ALPACA_API_URL: httpUrl.default('https://api.alpaca.markets'),
+    ALPACA_PAPER_API_URL: httpUrl.default('https://paper-api.alpaca.markets'),
+    ALPACA_STREAM_URL: z.string().default('wss://api.alpaca.markets/stream'),
+    ALPACA_PAPER_STREAM_URL: z.string().default('wss://paper-api.alpaca.markets/stream'),
+    COINBASE_CLIENT_ID: optionalString,
+    COINBASE_CLIENT_SECRET: optionalString,
+    COINBASE_OAUTH_AUTHORIZE_URL: httpUrl.default('https://login.coinbase.com/oauth2/auth'),
+    COINBASE_OAUTH_TOKEN_URL: httpUrl.default('https://login.coinbase.com/oauth2/token'),
+    COINBASE_OAUTH_REVOKE_URL: httpUrl.default('https://login.coinbase.com/oauth2/revoke'),
+    COINBASE_OAUTH_ISSUER: optionalString,
+    COINBASE_OAUTH_SCOPES: z
+      .string()
+      .default(
+        'wallet:accounts:read wallet:buys:create wallet:sells:create wallet:orders:read wallet:orders:create',
+      ),
+    COINBASE_API_URL: httpUrl.default('https://api.coinbase.com'),
+    COINBASE_STREAM_URL: z.string().default('wss://advanced-trade-ws-user.coinbase.com'),
+    /** The IBKR Client Portal gateway the server reaches (unset: IBKR cannot be linked). */
+    IBKR_GATEWAY_URL: httpUrl.optional(),
+    /** Tests only: every CCXT venue's REST calls go to this base URL instead of the venue's. */
+    CCXT_API_BASE_URL: httpUrl.optional(),
   })
   .refine((c) => c.SESSION_ABSOLUTE_DAYS >= c.SESSION_IDLE_DAYS, {
     path: ['SESSION_ABSOLUTE_DAYS'],
@@ -158,6 +198,9 @@ export interface ServerConfig {
     readonly embeddingModel?: string;
   };
   readonly tokenEncryptionKey: Buffer | undefined;
+  /** The token key ring, active key first (empty: linking is refused). */
+  readonly tokenKeys: readonly TokenKey[];
+  readonly brokers: BrokerProvidersConfig;
   readonly trustedProxies: ReadonlySet<string>;
   /** SHA-256 of FORWARDER_SECRET (the secret itself is not kept in the config object). */
   readonly forwarderSecretDigest: Buffer | null;
@@ -170,6 +213,27 @@ export interface ServerConfig {
 }
 
 const DAY_MS = 86_400_000;
+
+const splitScopes = (s: string) => s.split(/[\s,]+/).filter(Boolean);
+
+/** One built-in OAuth provider's endpoints and client (server/src/auth/oauth/providers.ts). */
+export interface OAuthProviderSettings {
+  readonly clientId: string | null;
+  readonly clientSecret: string | null;
+  readonly authorizationUrl: string;
+  readonly tokenUrl: string;
+  readonly revocationUrl: string | null;
+  readonly issuer: string | null;
+  readonly scopes: readonly string[];
+  readonly api: Record<'paper' | 'live', { readonly apiBaseUrl: string; readonly streamUrl: string | null }>;
+}
+
+export interface BrokerProvidersConfig {
+  readonly alpaca: OAuthProviderSettings;
+  readonly coinbase: OAuthProviderSettings;
+  readonly ibkrGatewayUrl: string | null;
+  readonly ccxtApiBaseUrl: string | null;
+}
 
 export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
   const e = parseConfig('server', serverEnvSchema, env);
@@ -200,6 +264,38 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
       embeddingModel: e.OPENAI_EMBEDDING_MODEL,
     },
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64') : undefined,
+    tokenKeys: parseTokenKeys(e.TOKEN_ENCRYPTION_KEYS, e.TOKEN_ENCRYPTION_KEY),
+    brokers: {
+      alpaca: {
+        clientId: e.ALPACA_CLIENT_ID ?? null,
+        clientSecret: e.ALPACA_CLIENT_SECRET ?? null,
+        authorizationUrl: e.ALPACA_OAUTH_AUTHORIZE_URL,
+        tokenUrl: e.ALPACA_OAUTH_TOKEN_URL,
+        revocationUrl: null,
+        issuer: e.ALPACA_OAUTH_ISSUER ?? null,
+        scopes: splitScopes(e.ALPACA_OAUTH_SCOPES),
+        api: {
+          live: { apiBaseUrl: e.ALPACA_API_URL, streamUrl: e.ALPACA_STREAM_URL },
+          paper: { apiBaseUrl: e.ALPACA_PAPER_API_URL, streamUrl: e.ALPACA_PAPER_STREAM_URL },
+        },
+      },
+      coinbase: {
+        clientId: e.COINBASE_CLIENT_ID ?? null,
+        clientSecret: e.COINBASE_CLIENT_SECRET ?? null,
+        authorizationUrl: e.COINBASE_OAUTH_AUTHORIZE_URL,
+        tokenUrl: e.COINBASE_OAUTH_TOKEN_URL,
+        revocationUrl: e.COINBASE_OAUTH_REVOKE_URL,
+        issuer: e.COINBASE_OAUTH_ISSUER ?? null,
+        scopes: splitScopes(e.COINBASE_OAUTH_SCOPES),
+        // Coinbase has no paper trading: both environments name the live API.
+        api: {
+          live: { apiBaseUrl: e.COINBASE_API_URL, streamUrl: e.COINBASE_STREAM_URL },
+          paper: { apiBaseUrl: e.COINBASE_API_URL, streamUrl: e.COINBASE_STREAM_URL },
+        },
+      },
+      ibkrGatewayUrl: e.IBKR_GATEWAY_URL ?? null,
+      ccxtApiBaseUrl: e.CCXT_API_BASE_URL ?? null,
+    },
     trustedProxies: new Set(e.TRUSTED_PROXIES),
     forwarderSecretDigest: e.FORWARDER_SECRET ? secretDigest(e.FORWARDER_SECRET) : null,
     trpcMaxBatchSize: e.TRPC_MAX_BATCH_SIZE,

@@ -10,6 +10,9 @@ import type { Redis } from 'ioredis';
 import { type DecisionsTuning, startDecisions } from './agent/runtime.ts';
 import { passwordProcedurePaths, refusePasswordBatch } from './auth/credential-batches.ts';
 import { type LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle } from './auth/login-throttle.ts';
+import { handleOAuthCallback, OAUTH_CALLBACK_PREFIX } from './auth/oauth/callback-route.ts';
+import { tokenCryptoOf } from './auth/oauth/crypto-registry.ts';
+import { oauthConnectionResolvers } from './auth/oauth/resolvers.ts';
 import { OutageAuthorizations } from './auth/outage-authorization.ts';
 import { PasswordHasher } from './auth/password.ts';
 import { deleteExpiredSessions } from './auth/session.ts';
@@ -133,7 +136,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           quotes: new QuoteBook(),
           log: log.child({ module: 'execution' }),
           // The venue prices the engine publishes under the same prefix (ENGINE_STREAM_PREFIX).
-          options: { pricePrefix: `${prefix}:`, ...options.execution },
+          options: {
+            pricePrefix: `${prefix}:`,
+            // Linked connections: secrets and endpoints from the OAuth code (auth/oauth/).
+            connections: oauthConnectionResolvers({
+              db: executionDb.db,
+              config,
+              log: log.child({ module: 'oauth' }),
+              crypto: tokenCryptoOf(config),
+            }),
+            ...options.execution,
+          },
         });
   await execution?.start();
 
@@ -202,6 +215,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     if (path === '/trpc' || path?.startsWith('/trpc/')) {
       trpc(req, res);
+      return;
+    }
+    if (req.method === 'GET' && path?.startsWith(OAUTH_CALLBACK_PREFIX)) {
+      handleOAuthCallback(req, res, path.slice(OAUTH_CALLBACK_PREFIX.length), {
+        db: database.db,
+        config,
+        log,
+        crypto: tokenCryptoOf(config),
+        ...(execution && { execution }),
+      });
       return;
     }
     if (req.method === 'GET' && path === '/health') {

@@ -88,7 +88,11 @@ export const PERMISSIONS = Object.freeze({
   'risk.update': rule('desk', ADMINS, 'admin', 'change risk limits', { reauth: true }),
   'agent.configure': rule('desk', ADMINS, 'admin', 'change decision-agent settings'),
   'desk.setMode': rule('desk', ADMINS, 'admin', 'switch confirmation/autonomous mode', { reauth: true }),
-  'brokers.manage': rule('desk', ADMINS, 'admin', 'link or unlink broker accounts', { humanOnly: true }),
+  'brokers.link': rule('desk', ADMINS, 'admin', 'link a broker account or configure an OAuth broker', {
+    reauth: true,
+  }),
+  'brokers.manage': rule('desk', ADMINS, 'admin', 'unlink a broker account', { humanOnly: true }),
+  'brokers.sync': rule('desk', ALL, 'read', "read a linked account's balances from its broker"),
   'backtests.run': rule('desk', TRADERS, 'trade', 'run a backtest'),
   'audit.read': rule('desk', ADMINS, 'admin', 'read and verify the audit log'),
 } satisfies Record<string, PermissionRule>);

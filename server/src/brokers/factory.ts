@@ -1,6 +1,10 @@
 import type { Logger } from '@aegis/shared/logging';
 import type { BrokerEnvironment } from '@aegis/shared/schemas/broker';
+import { createAlpacaAdapter } from './alpaca/index.ts';
+import { createCcxtAdapter } from './ccxt/index.ts';
+import { createCoinbaseAdapter } from './coinbase/index.ts';
 import type { AdapterFactory, ConnectionContext, CredentialSource, ProviderEndpoints } from './connection.ts';
+import { createIbkrAdapter } from './ibkr/index.ts';
 import type { BrokerCallPolicy } from './resilience.ts';
 import type { BrokerAdapter } from './types.ts';
 import { BrokerError, BrokerErrorCode } from './types.ts';
@@ -55,8 +59,19 @@ export const UNCONFIGURED_RESOLVERS: ConnectionResolvers = {
   },
 };
 
-/** Adapters registered for every server process (the lead's wiring adds the live ones). */
-const defaultFactories = new Map<string, AdapterFactory>();
+/**
+ * The live adapters every server process knows (docs/brokers/<name>.md). An `oauth:<slug>`
+ * broker configured by a desk trades through one of these protocols (its `api_protocol`).
+ */
+const defaultFactories = new Map<string, AdapterFactory>([
+  ['alpaca', createAlpacaAdapter],
+  ['coinbase', createCoinbaseAdapter],
+  ['ibkr', createIbkrAdapter],
+  ['ccxt', createCcxtAdapter],
+]);
+
+/** The protocol names a desk-configured OAuth broker may declare. */
+export const adapterProtocols = (): string[] => [...defaultFactories.keys()];
 
 export function registerAdapterFactory(key: string, factory: AdapterFactory): void {
   defaultFactories.set(key, factory);

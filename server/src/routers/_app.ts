@@ -5,6 +5,7 @@ import { approvalsRouter } from './approvals.ts';
 import { auditRouter } from './audit.ts';
 import { authRouter } from './auth.ts';
 import { backtestsRouter } from './backtests.ts';
+import { brokersRouter } from './brokers.ts';
 import { desksRouter } from './desks.ts';
 import { equityRouter } from './equity.ts';
 import { haltRouter } from './halt.ts';
@@ -30,6 +31,7 @@ export const appRouter = createTRPCRouter({
   users: usersRouter,
   desks: desksRouter,
   keys: keysRouter,
+  brokers: brokersRouter,
   audit: auditRouter,
   orderflow: orderflowRouter,
   signals: signalsRouter,
