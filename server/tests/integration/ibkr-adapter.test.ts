@@ -1,14 +1,17 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@aegis/shared/logging';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectionContext, CredentialSource } from '../../src/brokers/connection.ts';
-import { IbkrAdapter, type IbkrAdapterOptions } from '../../src/brokers/ibkr/index.ts';
+import { IbkrAdapter, type IbkrAdapterOptions, ibkrAdapterFactory } from '../../src/brokers/ibkr/index.ts';
 import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import { BrokerError, type ExecutionReport } from '../../src/brokers/types.ts';
 import { type FakeIbkrGateway, startFakeIbkrGateway } from './support/fake-ibkr-gateway.ts';
+import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
+import { venuePrices } from './venue-price-fixture.ts';
 
 /**
  * The IBKR adapter against a local Client Portal gateway (support/fake-ibkr-gateway.ts) over
@@ -525,5 +528,131 @@ describe('IBKR adapter: faults', () => {
         tls: { allowSelfSignedLoopback: true },
       },
     ).close();
+  });
+});
+
+describe('IBKR through the execution dispatcher', () => {
+  let t: TestServer;
+  let client: Client;
+  let connectionId: string;
+  /** One gateway for the server's life: the dispatcher builds the connection's adapter once. */
+  let dgw: FakeIbkrGateway;
+
+  beforeAll(async () => {
+    dgw = await startFakeIbkrGateway();
+    t = await startTestServer({
+      rateLimiter: null,
+      execution: {
+        outboxIntervalMs: 100,
+        equityIntervalMs: 3_600_000,
+        reconcileIntervalMs: 3_600_000,
+        brokerTimeoutMs: 2_000,
+        adapterFactories: { ibkr: ibkrAdapterFactory({ pollIntervalMs: 50, tickleIntervalMs: 50 }) },
+        connections: { credentialsFor: () => noCredentials, endpointsFor: () => ({ apiBaseUrl: dgw.url }) },
+      },
+    });
+    const deskId = t.admin.deskId;
+    ({ client } = await signIn(t.url, t.admin.email, t.admin.password));
+    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+      values ('AAPL', 'X', 'equity', '0.01', '1', '24x7', 'active')`;
+    const removed = Object.fromEntries(
+      ['priceCollarBps', 'maxReferenceAgeMs', 'maxSpreadBps', 'duplicateWindowMs', 'maxOrdersPerMinute'].map(
+        (f) => [f, { at: new Date().toISOString(), by: null }],
+      ),
+    );
+    await t.owner`insert into risk_limits ${t.owner({
+      tenant_id: deskId,
+      symbol: '*',
+      max_order_notional: '10000000',
+      max_gross_exposure: '100000000',
+      max_net_exposure: '100000000',
+      max_net_delta: '100000000',
+      max_daily_loss: '10000000',
+      removed_limits: t.owner.json(removed),
+    } as never)}`;
+    const [conn] = await t.owner<{ id: string }[]>`
+      insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
+      values (${deskId}, 'ibkr', 'DU1234567', 'paper', 'gateway', 'active') returning id`;
+    connectionId = conn!.id;
+    await venuePrices(t, [{ venue: 'X', instrument: 'AAPL', bid: '99.9', ask: '100.1', last: '100' }]);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await dgw?.close();
+  });
+
+  it('an order on an IBKR connection reaches the gateway once, after its questions, and is recorded filled', async () => {
+    dgw.setQuote('AAPL', '99.9', '100.1');
+    dgw.askQuestions([['You are submitting an order without market data. Are you sure?']]);
+    const o = await client.orders.place.mutate({
+      idempotencyKey: randomUUID(),
+      order: {
+        symbol: 'AAPL',
+        side: 'buy',
+        orderType: 'market',
+        timeInForce: 'day',
+        quantity: '5',
+        brokerConnectionId: connectionId,
+      } as never,
+    });
+    expect(o).toMatchObject({ broker: 'ibkr', brokerConnectionId: connectionId });
+    const status = async () =>
+      (await t.owner<{ status: string }[]>`select status from orders where id = ${o.id}`)[0]?.status;
+    while ((await status()) !== 'filled') await new Promise((r) => setTimeout(r, 50));
+    const fills = await t.owner<{ quantity: string; price: string }[]>`
+      select quantity::text, price::text from fills where order_id = ${o.id}`;
+    expect(fills.map((f) => [Number(f.quantity), Number(f.price)])).toEqual([[5, 100.1]]);
+    const posts = dgw.requests.filter(
+      (r) => r.method === 'POST' && r.path === '/iserver/account/DU1234567/orders',
+    );
+    expect(posts).toHaveLength(1);
+    expect(ticketsOf(posts[0]?.body)).toMatchObject([
+      { cOID: o.clientOrderId, orderType: 'MKT', quantity: 5 },
+    ]);
+  });
+
+  it('a bracketed entry goes out as parent + children; legs are restated as the entry fills and end OCA', async () => {
+    dgw.setQuote('AAPL', '99.9', '100.1');
+    const o = await client.orders.place.mutate({
+      idempotencyKey: randomUUID(),
+      order: {
+        symbol: 'AAPL',
+        side: 'buy',
+        orderType: 'limit',
+        limitPrice: '99',
+        timeInForce: 'day',
+        quantity: '10',
+        brokerConnectionId: connectionId,
+        bracket: { stopPrice: '95', targetPrice: '110' },
+      } as never,
+    });
+    const rows = async () =>
+      t.owner<{ client_order_id: string; status: string; quantity: string; bracket_role: string | null }[]>`
+        select client_order_id, status, quantity::text, bracket_role from orders
+        where id = ${o.id} or parent_order_id = ${o.id} order by client_order_id`;
+    const waitFor = async (check: (r: Awaited<ReturnType<typeof rows>>) => boolean) => {
+      while (!check(await rows())) await new Promise((r) => setTimeout(r, 50));
+    };
+    await waitFor((r) => r.length === 3 && r.every((x) => x.status === 'new'));
+    const post = dgw.requests.find(
+      (r) =>
+        r.method === 'POST' &&
+        ticketsOf(r.body).some((x) => (x as { cOID?: string }).cOID === o.clientOrderId),
+    );
+    expect(ticketsOf(post?.body).map((x) => (x as { parentId?: string }).parentId ?? null)).toEqual([
+      null,
+      o.clientOrderId,
+      o.clientOrderId,
+    ]);
+    dgw.fill(o.clientOrderId, '10', '99');
+    await waitFor((r) => r.filter((x) => x.bracket_role && Number(x.quantity) === 10).length === 2);
+    dgw.setQuote('AAPL', '94', '94.2'); // through the stop
+    await waitFor((r) => r.some((x) => x.bracket_role === 'target' && x.status === 'cancelled'));
+    const end = await rows();
+    expect(end.map((x) => [x.bracket_role, x.status])).toEqual([
+      [null, 'filled'],
+      ['stop', 'filled'],
+      ['target', 'cancelled'],
+    ]);
   });
 });
