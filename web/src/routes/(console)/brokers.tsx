@@ -23,7 +23,7 @@ export default function BrokersPage() {
   const session = useSession();
   const role = () => session.me()?.activeDesk?.role ?? null;
   const canManage = () => role() === 'admin';
-  const canSync = () => role() === 'admin' || role() === 'trader';
+  const canSync = () => role() !== null;
   const providers = createQuery(() => trpc.brokers.providers.query());
   const connections = createQuery(() => trpc.brokers.list.query(), { pollMs: 30_000 });
   const [params, setParams] = useSearchParams();
