@@ -1,5 +1,5 @@
 import type { Bus } from '@aegis/shared/bus/types';
-import { approvals, proposals } from '@aegis/shared/db';
+import { approvals, brokerConnections, proposals } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
@@ -7,7 +7,7 @@ import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
 import type { ProposalView } from '@aegis/shared/schemas/proposal';
 import { and, eq, isNull } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
-import { type Db, withTenant } from '../db/database.ts';
+import { type Db, type Tx, withTenant } from '../db/database.ts';
 import { isStorableError } from '../execution/idempotency.ts';
 import { norm } from '../execution/order-rows.ts';
 import type { PlaceOrderRequest } from '../execution/service.ts';
@@ -65,8 +65,11 @@ export function approvedOrderInput(row: ProposalRow): PlaceOrderInput {
   const entry = orderInputOf(row);
   const stopPrice = row.stopPrice === null ? null : norm(row.stopPrice);
   const targetPrice = row.targetPrice === null ? null : norm(row.targetPrice);
-  if (!stopPrice && !targetPrice) return entry;
-  return { ...entry, bracket: { stopPrice, targetPrice } };
+  // The account chosen at approval (null: paper) travels with the proposal, so a resumed
+  // execution places the same order through the same connection.
+  const routed = { ...entry, brokerConnectionId: row.brokerConnectionId ?? null };
+  if (!stopPrice && !targetPrice) return routed;
+  return { ...routed, bracket: { stopPrice, targetPrice } };
 }
 
 export class ProposalWorkflow {
@@ -137,7 +140,7 @@ export class ProposalWorkflow {
    * (which is then marked expired). Returns the proposal with its order.
    */
   async approve(
-    req: DecideRequest & { origin: 'human' | 'agent' },
+    req: DecideRequest & { origin: 'human' | 'agent'; brokerConnectionId?: string | null },
   ): Promise<{ proposal: ProposalView; order: OrderView | null }> {
     const exec = this.#d.execution();
     if (!exec) throw new AppError('UNAVAILABLE', 'The execution service is not running');
@@ -162,6 +165,7 @@ export class ProposalWorkflow {
           return { expired: toProposalView(expired ?? row) };
         }
         this.#assertPending(row);
+        if (req.brokerConnectionId) await assertTradableConnection(tx, req.tenantId, req.brokerConnectionId);
         if (req.userId) {
           await tx.insert(approvals).values({
             tenantId: req.tenantId,
@@ -173,7 +177,12 @@ export class ProposalWorkflow {
         }
         const [updated] = await tx
           .update(proposals)
-          .set({ status: 'approved', decidedAt: now, updatedAt: now })
+          .set({
+            status: 'approved',
+            decidedAt: now,
+            updatedAt: now,
+            brokerConnectionId: req.brokerConnectionId ?? null,
+          })
           .where(eq(proposals.id, row.id))
           .returning();
         await audit.record(tx, {
@@ -305,4 +314,24 @@ export class ProposalWorkflow {
       });
     }
   }
+}
+
+/** The chosen account must be one of the desk's connections, active (checked before approving). */
+async function assertTradableConnection(tx: Tx, tenantId: string, connectionId: string): Promise<void> {
+  const [c] = await tx
+    .select({ status: brokerConnections.status })
+    .from(brokerConnections)
+    .where(and(eq(brokerConnections.tenantId, tenantId), eq(brokerConnections.id, connectionId)));
+  if (!c)
+    throw new AppError('NOT_FOUND', 'brokerConnectionId: no such broker connection on this desk', {
+      field: 'brokerConnectionId',
+    });
+  if (c.status !== 'active')
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `brokerConnectionId: the connection is ${c.status.replace('_', ' ')}`,
+      {
+        field: 'brokerConnectionId',
+      },
+    );
 }

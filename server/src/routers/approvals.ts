@@ -15,11 +15,13 @@ const decideInput = z.strictObject({
   proposalId: z.uuid(),
   reason: safeText(1000, { multiline: true }).optional(),
 });
+/** Approving also chooses the account the order goes to (absent or null: the paper account). */
+const approveInput = decideInput.extend({ brokerConnectionId: z.uuid().nullish() });
 
 export const approvalsRouter = createTRPCRouter({
   approve: deskProcedure
     .meta({ scope: 'trade', permission: 'proposals.approve', humanOnly: true, reauth: true })
-    .input(decideInput)
+    .input(approveInput)
     .output(z.object({ proposal: proposalViewSchema, order: orderView.nullable() }))
     .mutation(({ ctx, input }) =>
       decisionsOf(ctx).workflow.approve({
@@ -29,6 +31,7 @@ export const approvalsRouter = createTRPCRouter({
         userId: ctx.principal.user.id,
         reason: input.reason ?? null,
         origin: 'human',
+        brokerConnectionId: input.brokerConnectionId ?? null,
         requestId: ctx.requestId,
         ip: ctx.ip,
       }),

@@ -69,6 +69,8 @@ export const proposals = pgTable(
     orderId: uuid('order_id'),
     expiresAt: tstz('expires_at').notNull(),
     decidedAt: tstz('decided_at'),
+    /** The account an approved proposal executes through (migration 0015); null: paper. */
+    brokerConnectionId: uuid('broker_connection_id'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -285,7 +287,11 @@ export const outbox = pgTable(
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
   },
-  (t) => [index('outbox_pending_idx').on(t.availableAt).where(sql`${t.dispatchedAt} is null`)],
+  (t) => [
+    index('outbox_pending_idx').on(t.availableAt).where(sql`${t.dispatchedAt} is null`),
+    // Migration 0013: the dispatcher's claim and takeover join pending rows to their orders.
+    index('outbox_pending_tenant_idx').on(t.tenantId, t.id).where(sql`${t.dispatchedAt} is null`),
+  ],
 );
 
 /** Closed trades reported back for learning. */
@@ -354,4 +360,19 @@ export const agentSkips = pgTable(
     uniqueIndex('agent_skips_signal_key').on(t.tenantId, t.signalId),
     index('agent_skips_tenant_created_idx').on(t.tenantId, t.createdAt),
   ],
+);
+
+/**
+ * A desk in reducing-only mode while one of its linked connections' circuit breaker is open
+ * (migration 0013; server/src/execution/reducing-only.ts): one row per source.
+ */
+export const deskReducingOnly = pgTable(
+  'desk_reducing_only',
+  {
+    tenantId: tenantId(),
+    source: text('source').notNull(),
+    reason: text('reason').notNull(),
+    since: tstz('since').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.source] })],
 );
