@@ -24,6 +24,7 @@ import { ensureWebBuild } from '@aegis/web/build';
 import { startEmbeddedPostgres } from './start/embedded-postgres.ts';
 import { appEnvironment, loadLauncherConfig, newForwarderSecret } from './start/env.ts';
 import { registerSyntheticInstruments } from './start/synthetic-instruments.ts';
+import { embeddedTokenKey } from './start/token-key.ts';
 import { startWebProcess } from './start/web-process.ts';
 
 const dev = process.argv.includes('--dev');
@@ -81,6 +82,11 @@ async function main(): Promise<void> {
       DATABASE_URL: appUrl,
       // Server and console both get it (webEnv below extends env); nobody else knows it.
       FORWARDER_SECRET: newForwarderSecret(),
+      // Broker secrets at rest: the operator's key, else one kept under the data directory.
+      TOKEN_ENCRYPTION_KEY:
+        cfg.TOKEN_ENCRYPTION_KEY || cfg.TOKEN_ENCRYPTION_KEYS
+          ? cfg.TOKEN_ENCRYPTION_KEY
+          : embeddedTokenKey(cfg.AEGIS_DATA_DIR),
       PUBLIC_ORIGIN: publicOrigin,
       ALLOWED_ORIGINS: [cfg.ALLOWED_ORIGINS, ...allowedOrigins].filter(Boolean).join(','),
       SERVER_PORT: String(cfg.SERVER_PORT),

@@ -24,6 +24,9 @@ const schema = z.object({
   PUBLIC_ORIGIN: z.string().url().optional(),
   ALLOWED_ORIGINS: z.string().optional(),
   LOG_LEVEL: logLevel,
+  /** Read only to know whether the operator set a token key (the server validates it). */
+  TOKEN_ENCRYPTION_KEY: z.string().optional(),
+  TOKEN_ENCRYPTION_KEYS: z.string().optional(),
 });
 
 export type LauncherConfig = Readonly<z.output<typeof schema>>;
