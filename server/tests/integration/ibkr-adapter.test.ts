@@ -40,7 +40,9 @@ afterEach(async () => {
   await gw.close();
 });
 
-function harness(opts: { policy?: Partial<BrokerCallOptions>; adapter?: IbkrAdapterOptions } = {}) {
+function harness(
+  opts: { policy?: Partial<BrokerCallOptions>; adapter?: IbkrAdapterOptions; accountRef?: string } = {},
+) {
   const policy = new BrokerCallPolicy({
     broker: 'ibkr',
     timeoutMs: 2_000,
@@ -52,7 +54,7 @@ function harness(opts: { policy?: Partial<BrokerCallOptions>; adapter?: IbkrAdap
     tenantId: '00000000-0000-4000-8000-000000000012',
     provider: 'ibkr',
     environment: 'paper',
-    accountRef: gw.accountId,
+    accountRef: opts.accountRef ?? gw.accountId,
     credentials: noCredentials,
     endpoints: { apiBaseUrl: gw.url },
     policy,
@@ -116,6 +118,16 @@ describe('IBKR adapter: session and account', () => {
     expect(count('GET', '/iserver/accounts')).toBe(1);
     expect(count('GET', '/portfolio/accounts')).toBe(1);
     expect(count('POST', '/iserver/auth/status')).toBe(1);
+  });
+
+  it("a link made without an account id trades the gateway's selected account; another account is refused", async () => {
+    const pending = harness({ accountRef: 'pending:00000000-0000-4000-8000-000000000011' }).adapter;
+    expect((await pending.getAccount()).accountId).toBe('DU1234567');
+    expect(count('GET', '/portfolio/DU1234567/summary')).toBe(1);
+    const foreign = harness({ accountRef: 'U7654321' }).adapter;
+    const err = await brokerError(foreign.getAccount());
+    expect(err.code).toBe('BROKER_AUTH');
+    expect(err.retryable).toBe(false);
   });
 
   it('looks a symbol up once (secdef search) and picks the US stock', async () => {
@@ -647,7 +659,7 @@ describe('IBKR through the execution dispatcher', () => {
     dgw.fill(o.clientOrderId, '10', '99');
     await waitFor((r) => r.filter((x) => x.bracket_role && Number(x.quantity) === 10).length === 2);
     dgw.setQuote('AAPL', '94', '94.2'); // through the stop
-    await waitFor((r) => r.some((x) => x.bracket_role === 'target' && x.status === 'cancelled'));
+    await waitFor((r) => r.filter((x) => x.status === 'filled' || x.status === 'cancelled').length === 3);
     const end = await rows();
     expect(end.map((x) => [x.bracket_role, x.status])).toEqual([
       [null, 'filled'],

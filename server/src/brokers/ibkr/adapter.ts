@@ -61,7 +61,6 @@ export class IbkrAdapter implements BrokerAdapter {
   readonly #o: Required<Omit<IbkrAdapterOptions, 'tls'>>;
   readonly #gw: GatewayClient;
   readonly #session: GatewaySession;
-  readonly #account: string;
   readonly #book: IbkrOrderBook;
   readonly #reports: ReportPoller;
   /** Contract ids by symbol, cached for the adapter's life. */
@@ -73,7 +72,6 @@ export class IbkrAdapter implements BrokerAdapter {
 
   constructor(ctx: ConnectionContext, opts: IbkrAdapterOptions = {}) {
     this.#ctx = ctx;
-    this.#account = ctx.accountRef;
     this.#o = {
       tickleIntervalMs: opts.tickleIntervalMs ?? 55_000,
       pollIntervalMs: opts.pollIntervalMs ?? 5_000,
@@ -87,12 +85,13 @@ export class IbkrAdapter implements BrokerAdapter {
       () => this.#session.accountsStale(),
     );
     this.#session = new GatewaySession(this.#gw, {
-      accountId: this.#account,
+      // A gateway link made without an account id is `pending:<connection id>` until it settles.
+      accountId: ctx.accountRef && !ctx.accountRef.startsWith('pending:') ? ctx.accountRef : null,
       tickleIntervalMs: this.#o.tickleIntervalMs,
       log: ctx.log,
     });
     this.#book = new IbkrOrderBook(this.#gw, {
-      account: this.#account,
+      account: () => this.#session.accountId,
       tradeDays: this.#o.tradeDays,
       now: () => this.#now(),
     });
@@ -152,7 +151,7 @@ export class IbkrAdapter implements BrokerAdapter {
         operation: 'placeOrder',
         kind: 'write',
         method: 'POST',
-        path: `/iserver/account/${encodeURIComponent(this.#account)}/orders`,
+        path: `/iserver/account/${encodeURIComponent(this.#session.accountId)}/orders`,
         body,
         schema: orderSubmitResponse,
       });
@@ -257,7 +256,7 @@ export class IbkrAdapter implements BrokerAdapter {
         operation: 'cancelOrder',
         kind: 'write',
         method: 'DELETE',
-        path: `/iserver/account/${encodeURIComponent(this.#account)}/order/${encodeURIComponent(o.orderId)}`,
+        path: `/iserver/account/${encodeURIComponent(this.#session.accountId)}/order/${encodeURIComponent(o.orderId)}`,
         schema: cancelResponse,
       });
     } catch (err) {
@@ -303,7 +302,7 @@ export class IbkrAdapter implements BrokerAdapter {
       operation: 'listPositions',
       kind: 'read',
       method: 'GET',
-      path: `/portfolio/${encodeURIComponent(this.#account)}/positions/0`,
+      path: `/portfolio/${encodeURIComponent(this.#session.accountId)}/positions/0`,
       schema: portfolioPositions,
     });
     return rows
@@ -321,7 +320,7 @@ export class IbkrAdapter implements BrokerAdapter {
       operation: 'getAccount',
       kind: 'read',
       method: 'GET',
-      path: `/portfolio/${encodeURIComponent(this.#account)}/summary`,
+      path: `/portfolio/${encodeURIComponent(this.#session.accountId)}/summary`,
       schema: portfolioSummary,
     });
     const amount = (v: { amount?: number | null }, field: string) => {
@@ -330,7 +329,7 @@ export class IbkrAdapter implements BrokerAdapter {
       return decStr(dec(String(v.amount)));
     };
     return {
-      accountId: this.#account,
+      accountId: this.#session.accountId,
       currency: s.netliquidation.currency ?? s.totalcashvalue.currency ?? 'USD',
       cash: amount(s.totalcashvalue, 'totalcashvalue'),
       buyingPower: amount(s.buyingpower, 'buyingpower'),

@@ -22,7 +22,8 @@ interface PlacedBracket {
 }
 
 export interface OrderBookOptions {
-  readonly account: string;
+  /** The account traded (resolved by the session). */
+  readonly account: () => string;
   /** Days of executions read (the gateway keeps at most 7). */
   readonly tradeDays: number;
   readonly now: () => Date;
@@ -92,7 +93,7 @@ export class IbkrOrderBook {
   }
 
   async #read(operation: string, withTrades: boolean): Promise<Snapshot> {
-    const account = this.#o.account;
+    const account = this.#o.account();
     const live = await this.#gw.request({
       operation,
       kind: 'read',

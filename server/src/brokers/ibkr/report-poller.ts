@@ -54,13 +54,22 @@ export class ReportPoller {
       await this.#o.session.ensure('pollReports');
       const snap = await this.#o.book.snapshot('pollReports', true);
       const current = new Set<string>();
-      for (const o of snap.orders) {
-        if (o.order_ref === undefined) continue; // placed outside Aegis (TWS, the web portal)
+      // Causal order across orders: oldest order first (an entry before its legs, so a leg is
+      // restated after the entry's fill that sized it), and every order's ending (cancelled,
+      // rejected) after all the fills of the pass (the fill of one leg before the OCA cancel of
+      // the other).
+      const ours = snap.orders
+        .filter((o) => o.order_ref !== undefined) // others were placed outside Aegis (TWS, the portal)
+        .sort((a, b) => Number(a.orderId) - Number(b.orderId));
+      const endings: ExecutionReport[] = [];
+      for (const o of ours) {
         for (const r of this.#o.book.reports(o, snap)) {
           current.add(r.executionId);
-          this.deliver(r);
+          if (r.kind === 'cancelled' || r.kind === 'rejected' || r.kind === 'expired') endings.push(r);
+          else this.deliver(r);
         }
       }
+      for (const r of endings) this.deliver(r);
       // Forget ids the gateway no longer shows (orders past the session's list): bounded memory.
       for (const id of this.#delivered) if (!current.has(id)) this.#delivered.delete(id);
     } catch (err) {

@@ -22,7 +22,11 @@ import {
  * the dispatcher reconciles what happened meanwhile.
  */
 export interface SessionOptions {
-  readonly accountId: string;
+  /**
+   * The account the connection trades; null when the link named none yet (`pending:<id>`): the
+   * gateway's selected account is used and reported by `getAccount`, so the link settles on it.
+   */
+  readonly accountId: string | null;
   readonly tickleIntervalMs: number;
   readonly log: Logger;
 }
@@ -38,10 +42,18 @@ export class GatewaySession {
   /** One probe at a time: concurrent calls during a lapse share it. */
   #probe: Promise<void> | null = null;
   #accountsReading: Promise<void> | null = null;
+  #account: string | null;
 
   constructor(gw: GatewayClient, opts: SessionOptions) {
     this.#gw = gw;
     this.#o = opts;
+    this.#account = opts.accountId;
+  }
+
+  /** The account traded; known once `ensure` has succeeded. */
+  get accountId(): string {
+    if (this.#account === null) throw new Error('ibkr: account not resolved before ensure()');
+    return this.#account;
   }
 
   get lapsed(): boolean {
@@ -164,12 +176,17 @@ export class GatewaySession {
       path: '/iserver/accounts',
       schema: accountsResponse,
     });
-    if (!a.accounts.includes(this.#o.accountId))
+    const wanted =
+      this.#o.accountId ?? a.selectedAccount ?? (a.accounts.length === 1 ? a.accounts[0] : undefined);
+    if (!wanted || !a.accounts.includes(wanted))
       throw new BrokerError(
         BrokerErrorCode.AUTH,
-        `ibkr: the gateway's user cannot trade account ${this.#o.accountId}`,
+        wanted
+          ? `ibkr: the gateway's user cannot trade account ${wanted}`
+          : "ibkr: the gateway's user has several accounts and none selected: link one by its id",
         { operation, broker: 'ibkr', retryable: false, context: { accounts: a.accounts.length } },
       );
+    this.#account = wanted;
     // IBKR: /portfolio/accounts must be read before the /portfolio/{accountId}/… endpoints.
     await this.#gw.request({
       operation,
