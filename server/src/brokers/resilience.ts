@@ -37,6 +37,8 @@ export interface BrokerCallOptions {
   readonly retryInitialDelayMs?: number;
   readonly onOpen?: (error: BrokerError) => void;
   readonly onClose?: () => void;
+  /** Every call's final failure (after retries), e.g. to mark a connection needing re-auth. */
+  readonly onError?: (error: BrokerError) => void;
 }
 
 export type CallKind = 'read' | 'write';
@@ -46,10 +48,12 @@ export class BrokerCallPolicy {
   readonly #breaker: CircuitBreakerPolicy;
   readonly #read;
   readonly #write;
+  readonly #onError: ((error: BrokerError) => void) | undefined;
   #lastError: BrokerError | null = null;
 
   constructor(opts: BrokerCallOptions) {
     this.broker = opts.broker;
+    this.#onError = opts.onError;
     // Only failures that say something about the broker's health count towards the breaker: a
     // rejected order or a 404 is the broker working as documented.
     // A timeout leaves the timeout policy as TaskCancelledError (it wraps the call, not `fn`).
@@ -106,7 +110,13 @@ export class BrokerCallPolicy {
         }
       });
     } catch (err) {
-      throw this.#toBrokerError(operation, err, null);
+      const be = this.#toBrokerError(operation, err, null);
+      try {
+        this.#onError?.(be);
+      } catch {
+        // A hook's failure must not replace the broker's error.
+      }
+      throw be;
     }
   }
 

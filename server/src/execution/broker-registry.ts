@@ -1,18 +1,19 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { applyFill, flatPosition, type PositionState } from '@aegis/shared/accounting/position';
-import { orders } from '@aegis/shared/db';
+import { brokerConnections, orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { buildAdapter, type ConnectionRow } from '../brokers/factory.ts';
 import { PaperBroker } from '../brokers/paper.ts';
 import { BrokerCallPolicy } from '../brokers/resilience.ts';
-import type {
-  BrokerAccount,
-  BrokerAdapter,
-  BrokerError,
-  BrokerOrder,
-  ExecutionReport,
+import {
+  type BrokerAccount,
+  type BrokerAdapter,
+  type BrokerError,
+  BrokerErrorCode,
+  type BrokerOrder,
+  type ExecutionReport,
 } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
@@ -272,6 +273,30 @@ export class BrokerRegistry {
     }
   }
 
+  /**
+   * A gateway whose session lapsed (REAUTH_REQUIRED) or credentials the broker refused (AUTH):
+   * the connection stops taking orders and the console asks the user to re-authenticate
+   * (brokers.sync makes it active again once a read succeeds). Refresh failures are marked by
+   * the OAuth code itself (needs_relink).
+   */
+  async #markNeedsAuth(tenantId: string, connectionId: string, e: BrokerError): Promise<void> {
+    const status = e.code === BrokerErrorCode.REAUTH_REQUIRED ? 'reauth_required' : 'needs_relink';
+    try {
+      await withTenant(this.#deps.db, tenantId, (tx) =>
+        tx
+          .update(brokerConnections)
+          .set({ status, statusReason: e.message.slice(0, 300), updatedAt: new Date() })
+          .where(and(eq(brokerConnections.id, connectionId), eq(brokerConnections.status, 'active'))),
+      );
+      this.#deps.log.warn({ tenantId, connectionId, code: e.code }, `broker connection marked ${status}`);
+    } catch (err) {
+      this.#deps.log.warn(
+        { err, tenantId, connectionId },
+        'could not mark the connection for re-authentication',
+      );
+    }
+  }
+
   async #createLive(
     tenantId: string,
     connectionId: string,
@@ -287,6 +312,10 @@ export class BrokerRegistry {
       halfOpenAfterMs: b.halfOpenAfterMs,
       onOpen: (e) => this.#hooks.onBreaker?.(who, true, e),
       onClose: () => this.#hooks.onBreaker?.(who, false, null),
+      onError: (e) => {
+        if (e.code === BrokerErrorCode.REAUTH_REQUIRED || e.code === BrokerErrorCode.AUTH)
+          void this.#markNeedsAuth(tenantId, connectionId, e);
+      },
     });
     const adapter = await buildAdapter({
       row,
