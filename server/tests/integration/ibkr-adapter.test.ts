@@ -41,7 +41,12 @@ afterEach(async () => {
 });
 
 function harness(
-  opts: { policy?: Partial<BrokerCallOptions>; adapter?: IbkrAdapterOptions; accountRef?: string } = {},
+  opts: {
+    policy?: Partial<BrokerCallOptions>;
+    adapter?: IbkrAdapterOptions;
+    accountRef?: string;
+    apiBaseUrl?: string;
+  } = {},
 ) {
   const policy = new BrokerCallPolicy({
     broker: 'ibkr',
@@ -56,7 +61,7 @@ function harness(
     environment: 'paper',
     accountRef: opts.accountRef ?? gw.accountId,
     credentials: noCredentials,
-    endpoints: { apiBaseUrl: gw.url },
+    endpoints: { apiBaseUrl: opts.apiBaseUrl ?? gw.url },
     policy,
     log,
   };
@@ -124,6 +129,9 @@ describe('IBKR adapter: session and account', () => {
     const pending = harness({ accountRef: 'pending:00000000-0000-4000-8000-000000000011' }).adapter;
     expect((await pending.getAccount()).accountId).toBe('DU1234567');
     expect(count('GET', '/portfolio/DU1234567/summary')).toBe(1);
+    // The gateway's bare address stands for its /v1/api.
+    const bare = harness({ apiBaseUrl: gw.url.replace(/\/v1\/api$/, '') }).adapter;
+    expect((await bare.getAccount()).accountId).toBe('DU1234567');
     const foreign = harness({ accountRef: 'U7654321' }).adapter;
     const err = await brokerError(foreign.getAccount());
     expect(err.code).toBe('BROKER_AUTH');

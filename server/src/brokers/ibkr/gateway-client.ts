@@ -7,7 +7,8 @@ import { BrokerError, BrokerErrorCode } from '../types.ts';
 import { gatewayError } from './schemas.ts';
 
 /**
- * HTTP to the Client Portal gateway (`ctx.endpoints.apiBaseUrl`, e.g. https://localhost:5000/v1/api).
+ * HTTP to the Client Portal gateway (`ctx.endpoints.apiBaseUrl`, e.g. https://localhost:5000/v1/api;
+ * the gateway's bare address means its `/v1/api`).
  * The gateway holds the brokerage session itself (the user logged in through its web page), so
  * requests carry no credentials; what they need is a live session, and a lapsed one answers 401.
  *
@@ -62,7 +63,10 @@ export class GatewayClient {
   ) {
     this.#ctx = ctx;
     this.#onAccountsStale = onAccountsStale;
-    this.#base = new URL(ctx.endpoints.apiBaseUrl.replace(/\/+$/, ''));
+    const base = new URL(ctx.endpoints.apiBaseUrl.replace(/\/+$/, ''));
+    // The gateway's own address (https://localhost:5000) is accepted for its API base.
+    if (base.pathname === '/' || base.pathname === '') base.pathname = '/v1/api';
+    this.#base = base;
     this.#onLapse = onLapse;
     if (this.#base.protocol === 'https:') {
       const loopback = isLoopback(this.#base.hostname);
