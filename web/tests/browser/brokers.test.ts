@@ -1,0 +1,406 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { loadServerConfig } from '@aegis/server/env';
+import { type RunningServer, startServer } from '@aegis/server/http';
+import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
+import { createBus } from '@aegis/shared/bus/index';
+import type { Bus } from '@aegis/shared/bus/types';
+import { createDb } from '@aegis/shared/db/client';
+import { createLogger } from '@aegis/shared/logging';
+import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { freePort } from '@aegis/shared/testing/free-port';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
+import { createAlpacaAdapter } from '../../../server/src/brokers/alpaca/index.ts';
+import { type FakeAlpaca, startFakeAlpaca } from '../../../server/tests/integration/support/fake-alpaca.ts';
+import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
+import { ensureWebBuild } from '../../build.ts';
+import { openConsolePage, signInFirstTime } from './chromium.ts';
+import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+
+/**
+ * The issue's "done when", in Chromium against the real server: a desk admin links an Alpaca
+ * paper account from the Brokers page through a real OAuth 2.0 authorization server (a local
+ * one speaking the protocol: authorization code + PKCE, token endpoint), the broker's redirect
+ * comes back through the console's /oauth/callback forwarding, and the page shows the account's
+ * balances as read from Alpaca (a local Alpaca Trading API that accepts only the access token the
+ * authorization server issued). Then a proposal approved in the console on that account reaches
+ * the Alpaca adapter, Alpaca fills it, and the fill comes back and shows on the Orders page.
+ */
+const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
+const NEW_PASSWORD = 'harbor-ledger-copper-5281';
+const SYMBOL = 'AAPL';
+const CLIENT = { id: 'aegis-alpaca', secret: 'alpaca-client-secret' };
+
+interface AuthorizationServer {
+  readonly url: string;
+  /** Access tokens this server issued (the local Alpaca accepts only these). */
+  isActiveAccessToken(token: string): boolean;
+  readonly tokenRequests: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The broker's OAuth 2.0 authorization server, local: /authorize approves the (already signed
+ * in, already consenting) broker user and redirects with a code; /token exchanges it once, for
+ * the registered client (HTTP Basic), the registered redirect URI and the PKCE S256 verifier.
+ */
+async function startAuthorizationServer(client: {
+  id: string;
+  secret: string;
+  redirectUri: string;
+}): Promise<AuthorizationServer> {
+  const codes = new Map<string, { challenge: string; redirectUri: string }>();
+  const tokens = new Set<string>();
+  let tokenRequests = 0;
+  const http = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://as.local');
+    const fail = (status: number, error: string) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error }));
+    };
+    if (req.method === 'GET' && url.pathname === '/authorize') {
+      const q = url.searchParams;
+      if (q.get('client_id') !== client.id || q.get('redirect_uri') !== client.redirectUri)
+        return fail(400, 'invalid_request');
+      if (q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256')
+        return fail(400, 'invalid_request');
+      const code = randomBytes(16).toString('hex');
+      codes.set(code, { challenge: q.get('code_challenge') ?? '', redirectUri: client.redirectUri });
+      const back = new URL(client.redirectUri);
+      back.searchParams.set('code', code);
+      back.searchParams.set('state', q.get('state') ?? '');
+      res.writeHead(302, { location: back.toString() });
+      return res.end();
+    }
+    if (req.method === 'POST' && url.pathname === '/token') {
+      tokenRequests++;
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        const basic = `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
+        if (req.headers.authorization !== basic) return fail(401, 'invalid_client');
+        const grant = codes.get(form.get('code') ?? '');
+        codes.delete(form.get('code') ?? '');
+        const verifier = form.get('code_verifier') ?? '';
+        const challenge = createHash('sha256').update(verifier).digest('base64url');
+        if (form.get('grant_type') !== 'authorization_code' || !grant) return fail(400, 'invalid_grant');
+        if (grant.challenge !== challenge || form.get('redirect_uri') !== grant.redirectUri)
+          return fail(400, 'invalid_grant');
+        const accessToken = randomBytes(24).toString('hex');
+        tokens.add(accessToken);
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(
+          JSON.stringify({
+            access_token: accessToken,
+            token_type: 'bearer',
+            scope: 'account:write trading',
+            expires_in: 3600,
+            refresh_token: randomBytes(24).toString('hex'),
+          }),
+        );
+      });
+      return;
+    }
+    fail(404, 'not_found');
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    isActiveAccessToken: (t) => tokens.has(t),
+    get tokenRequests() {
+      return tokenRequests;
+    },
+    close: () => new Promise<void>((resolve) => http.close(() => resolve())),
+  };
+}
+
+let database: MigratedTestDatabase;
+let bus: Bus;
+let authServer: AuthorizationServer;
+let alpaca: FakeAlpaca;
+let server: RunningServer;
+let web: RunningWeb;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let pageErrors: string[];
+let admin: { email: string; password: string };
+let deskId: string;
+const consoleErrors: string[] = [];
+
+async function shot(name: string, height = 900): Promise<void> {
+  if (height !== 900) await page.setViewportSize({ width: 1440, height });
+  await page.evaluate(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+  );
+  await page.screenshot({ path: path.join(SHOTS, name) });
+  if (height !== 900) await page.setViewportSize({ width: 1440, height: 900 });
+}
+
+/** Rows as the database has them (explains a failed wait). */
+async function rows(): Promise<string> {
+  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+  try {
+    const connections = await owner.sql`
+      select id, provider, environment, status, status_reason, account_ref, last_sync_at from broker_connections`;
+    const transactions =
+      await owner.sql`select provider, environment, consumed_at, expires_at from oauth_transactions`;
+    const orders = await owner.sql`
+      select symbol, side, status, broker, broker_connection_id, filled_quantity, reject_reason from orders`;
+    const proposals = await owner.sql`select symbol, status from proposals`;
+    return JSON.stringify({
+      connections,
+      transactions,
+      orders,
+      proposals,
+      alpacaOrders: alpaca?.orderRequests,
+    });
+  } finally {
+    await owner.close();
+  }
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const build = await ensureWebBuild();
+  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
+  database = await createMigratedTestDatabase();
+  const webPort = await freePort();
+  const webOrigin = `http://127.0.0.1:${webPort}`;
+
+  // The broker's side: its OAuth authorization server and its trading API, which accepts only
+  // access tokens that authorization server issued (and still considers valid).
+  authServer = await startAuthorizationServer({
+    ...CLIENT,
+    redirectUri: `${webOrigin}/oauth/callback/alpaca`,
+  });
+  alpaca = await startFakeAlpaca({
+    authorize: (a) => a.kind === 'bearer' && authServer.isActiveAccessToken(a.token),
+    cash: '25000',
+    accountNumber: 'PA3DONEWHEN1',
+  });
+  alpaca.setPrice(SYMBOL, '189.50');
+
+  // The first admin and the reference data, as the launcher and an operator would leave them.
+  const owner = createDb(database.url, { max: 2, applicationName: 'aegis-web-test' });
+  try {
+    const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
+    if (!created) throw new Error('fresh database already has users');
+    admin = { email: created.email, password: created.password };
+    deskId = created.deskId;
+    // Fixture instrument on a 24x7 calendar: this test is about the link and the routing, not
+    // about exchange hours.
+    await owner.sql`
+      insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+      values (${SYMBOL}, 'XNAS', 'equity', '0.01', '1', '24x7', 'active')`;
+    // The desk accepts reference prices up to a minute old (default 5 s): the browser steps
+    // between the price and the approval must not decide this test.
+    await owner.sql`
+      insert into risk_limits (tenant_id, symbol, max_reference_age_ms) values (${deskId}, '*', 60000)`;
+  } finally {
+    await owner.close();
+  }
+
+  const log = createLogger({ name: 'server', level: 'warn' });
+  bus = createBus({ log });
+  const config = loadServerConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    SERVER_HOST: '127.0.0.1',
+    SERVER_PORT: String(await freePort()),
+    DATABASE_URL: database.appUrl,
+    PUBLIC_ORIGIN: webOrigin,
+    ARGON2_MAX_CONCURRENCY: '1',
+    // Alpaca's OAuth client and endpoints, pointed at the local broker.
+    ALPACA_CLIENT_ID: CLIENT.id,
+    ALPACA_CLIENT_SECRET: CLIENT.secret,
+    ALPACA_OAUTH_AUTHORIZE_URL: `${authServer.url}/authorize`,
+    ALPACA_OAUTH_TOKEN_URL: `${authServer.url}/token`,
+    ALPACA_PAPER_API_URL: alpaca.url,
+    ALPACA_PAPER_STREAM_URL: alpaca.streamUrl,
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  });
+  server = await startServer({
+    config,
+    log,
+    bus,
+    rateLimiter: null,
+    execution: {
+      outboxIntervalMs: 100,
+      equityIntervalMs: 3_600_000,
+      reconcileIntervalMs: 3_600_000,
+      adapterFactories: { alpaca: createAlpacaAdapter },
+    },
+  });
+  await venuePrices({ server, redisPrefix: 'aegis' }, [
+    { venue: 'XNAS', instrument: SYMBOL, bid: '189.45', ask: '189.55', last: '189.50' },
+  ]);
+
+  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
+  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+});
+
+beforeEach((ctx) => {
+  onTestFailed(async () => {
+    const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+    await page?.screenshot({ path: path.join(SHOTS, `FAILED-brokers-${name}.png`) }).catch(() => {});
+    const main = await page
+      ?.locator('main')
+      .textContent()
+      .catch(() => null);
+    writeFileSync(
+      path.join(SHOTS, `FAILED-brokers-${name}.txt`),
+      `url ${page?.url()}\nrows ${await rows().catch((e) => String(e))}\nmain ${main}\npage errors ${JSON.stringify(pageErrors)}\nconsole errors ${JSON.stringify(consoleErrors)}\n`,
+    );
+  });
+});
+
+afterAll(async () => {
+  if (web) writeFileSync(path.join(SHOTS, 'brokers-web-server.log'), web.output());
+  await context?.close();
+  await browser?.close();
+  await web?.stop();
+  await server?.close();
+  await bus?.close();
+  await alpaca?.close();
+  await authServer?.close();
+  await database?.drop();
+});
+
+const nav = () => page.getByRole('navigation', { name: 'Console sections' });
+const linkedTable = () => page.getByRole('table', { name: 'Linked broker accounts of this desk' });
+
+describe('linking Alpaca in the console and trading through it', () => {
+  test('the desk admin opens Brokers: the catalogue, Robinhood unsupported, nothing linked', async () => {
+    await signInFirstTime(page, admin, NEW_PASSWORD);
+    await nav().getByRole('link', { name: 'Brokers' }).click();
+    await page.getByRole('heading', { name: 'Brokers', level: 1 }).waitFor();
+    await page.getByText('No broker accounts linked').waitFor();
+    const providers = page.getByRole('list', { name: 'Broker providers' });
+    const alpacaCard = providers.getByRole('listitem', { name: 'Alpaca' });
+    await alpacaCard.getByRole('button', { name: 'Link with OAuth: Alpaca' }).waitFor();
+    const robinhood = providers.getByRole('listitem', { name: 'Robinhood' });
+    await robinhood.getByText('unsupported', { exact: true }).waitFor();
+    expect(await robinhood.getByRole('button').count()).toBe(0);
+    await shot('brokers-01-catalogue.png');
+  });
+
+  test('linking asks for the password, goes through the broker sign-in and lands back linked', async () => {
+    await page.getByRole('button', { name: 'Link with OAuth: Alpaca' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Link Alpaca (sign in at the broker)' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Your password').fill(NEW_PASSWORD);
+    await shot('brokers-02-link-dialog.png');
+    await dialog.getByRole('button', { name: 'Continue to Alpaca' }).click();
+
+    // The broker's authorization server (approves the test user), then its redirect to the
+    // console's /oauth/callback/alpaca, forwarded to the server, which redirects to /brokers.
+    await expect
+      .poll(() => new URL(page.url()).searchParams.get('linked') ?? new URL(page.url()).search, {
+        timeout: 30_000,
+      })
+      .toMatch(/^[0-9a-f-]{36}$/);
+    expect(new URL(page.url()).pathname).toBe('/brokers');
+    const linkedId = new URL(page.url()).searchParams.get('linked')!;
+    // The code was exchanged once, at the broker's token endpoint, by the server.
+    expect(authServer.tokenRequests).toBe(1);
+
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Linked Alpaca/ })
+      .waitFor();
+    const row = linkedTable().locator(`tr[data-connection="${linkedId}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('class')).toContain('row-highlight');
+    const text = (await row.textContent()) ?? '';
+    expect(text).toContain('paper');
+    expect(text).toContain('active');
+    expect(text).toContain('PA3DONEWHEN1');
+    expect(text).toContain('25,000.00');
+    // The balances came from Alpaca, with the token the authorization server issued.
+    expect(alpaca.requests.some((r) => r.path === '/v2/account' && r.auth?.kind === 'bearer')).toBe(true);
+    await shot('brokers-03-linked.png');
+  });
+
+  test('the overview shows the account with its balances', async () => {
+    await nav().getByRole('link', { name: 'Overview' }).click();
+    const card = page.getByRole('list', { name: 'Broker accounts' }).getByRole('listitem').first();
+    await card.waitFor();
+    expect(await card.textContent()).toMatch(/Alpaca.*paper.*25,000\.00/);
+    await page.getByRole('heading', { name: 'Broker accounts', level: 2 }).scrollIntoViewIfNeeded();
+    await shot('brokers-04-overview.png');
+  });
+
+  test('a proposal approved on the Alpaca account reaches Alpaca, fills, and the fill shows', async () => {
+    const fixture = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+    try {
+      const rationale = {
+        marketContext: 'Fixture: steady session, bid support at 189.',
+        signalEvidence: 'Fixture: breakout score 0.78 on the 1m bars.',
+        riskView: 'Fixture: 3 shares, inside the desk limits.',
+        lessonsApplied: [],
+      };
+      await fixture.sql`
+        insert into proposals (tenant_id, symbol, side, quantity, order_type, limit_price, time_horizon,
+                               confidence, risk_score, rationale, decider, expires_at)
+        values (${deskId}, ${SYMBOL}, 'buy', '3', 'limit', '190.00', 'hours',
+                0.74, 30, ${fixture.sql.json(rationale)}, 'rules', now() + interval '1 hour')`;
+    } finally {
+      await fixture.close();
+    }
+    await nav().getByRole('link', { name: 'Proposals' }).click();
+    const queue = page.getByRole('list', { name: 'Proposals awaiting approval' });
+    const card = queue.getByRole('listitem', { name: /^Proposal: buy 3 AAPL/ });
+    await card.waitFor();
+    await card.getByRole('button', { name: 'Approve' }).click();
+    const account = card.getByLabel('Execute on');
+    // The linked account is offered beside the paper account once brokers.list answers.
+    await expect.poll(() => account.locator('option').count()).toBe(2);
+    const alpacaOption = account.locator('option', { hasText: 'Alpaca' });
+    await account.selectOption(await alpacaOption.getAttribute('value'));
+    await card.getByLabel(/Your password/).fill(NEW_PASSWORD);
+    await shot('brokers-05-approve-on-alpaca.png');
+    // A fresh price, as the engine keeps publishing them.
+    await venuePrices({ server, redisPrefix: 'aegis' }, [
+      { venue: 'XNAS', instrument: SYMBOL, bid: '189.45', ask: '189.55', last: '189.50' },
+    ]);
+    await card.getByRole('button', { name: /^Approve buy 3 AAPL/ }).click();
+    await page.getByText(/^Approved buy 3 AAPL: executed/).waitFor({ timeout: 30_000 });
+
+    // Alpaca received it (once), with our client order id.
+    await expect.poll(() => alpaca.orderRequests.length, { timeout: 30_000 }).toBe(1);
+    expect(alpaca.orderRequests[0]).toMatchObject({ symbol: SYMBOL, side: 'buy', qty: '3' });
+
+    // The fill came back through the adapter and shows on the Orders page.
+    await nav().getByRole('link', { name: 'Orders' }).click();
+    const orderRow = page.locator('table tbody tr', { hasText: SYMBOL }).first();
+    await expect.poll(() => orderRow.textContent(), { timeout: 30_000 }).toMatch(/filled/);
+    const text = (await orderRow.textContent()) ?? '';
+    expect(text).toContain('alpaca');
+    expect(text).toMatch(/3\.0000/);
+    expect(text).toMatch(/189\.5/);
+    await shot('brokers-06-order-filled.png');
+  });
+
+  test('Sync reads the balances again: the cash spent on the fill shows', async () => {
+    await nav().getByRole('link', { name: 'Brokers' }).click();
+    const row = linkedTable().locator('tbody tr').first();
+    await row.waitFor();
+    await row.getByRole('button', { name: /^Sync/ }).click();
+    await page.getByText(/^Synced Alpaca/).waitFor();
+    // 25,000 − 3 × 189.50 = 24,431.50
+    await expect.poll(() => row.textContent()).toContain('24,431.50');
+    await shot('brokers-07-synced.png');
+    expect(pageErrors).toEqual([]);
+  });
+});
