@@ -1,4 +1,6 @@
 import { For, Show } from 'solid-js';
+import { connectionName } from '../lib/broker-status.ts';
+import { formatDecimal } from '../lib/decimal-format.ts';
 import { createQuery } from '../lib/query.ts';
 import { trpc } from '../lib/trpc.ts';
 import type { Connection } from './broker-link-dialog.tsx';
@@ -13,8 +15,8 @@ export function brokerConnectionIdOf(value: string): string | null {
 }
 
 function optionLabel(c: Connection): string {
-  const equity = c.account ? ` · equity ${c.account.equity} ${c.account.currency}` : '';
-  return `${c.providerName} · ${c.label} (${c.environment})${equity}`;
+  const equity = c.account ? ` · equity ${formatDecimal(c.account.equity)} ${c.account.currency}` : '';
+  return `${connectionName(c)} (${c.environment})${equity}`;
 }
 
 /**

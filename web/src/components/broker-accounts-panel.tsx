@@ -1,6 +1,6 @@
 import { A } from '@solidjs/router';
 import { For, Show } from 'solid-js';
-import { recoveryAction, STATUS_LABEL, STATUS_TONE } from '../lib/broker-status.ts';
+import { connectionName, recoveryAction, STATUS_LABEL, STATUS_TONE } from '../lib/broker-status.ts';
 import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
 import { createQuery } from '../lib/query.ts';
 import { relativeTime } from '../lib/relative-time.ts';
@@ -34,12 +34,12 @@ export function BrokerAccountsBody() {
                 {(c) => (
                   <li
                     class="account-card"
-                    aria-label={`${c.providerName} ${c.label}`}
+                    aria-label={connectionName(c)}
                     data-attention={recoveryAction(c.status) || c.status === 'error' ? '' : undefined}
                   >
                     <div class="account-card-head">
-                      <span class="account-card-name" title={c.label}>
-                        {c.providerName} · {c.label}
+                      <span class="account-card-name" title={connectionName(c)}>
+                        {connectionName(c)}
                       </span>
                       <EnvironmentTag environment={c.environment} />
                     </div>

@@ -1,4 +1,5 @@
 import { createEffect, createSignal, For, Show } from 'solid-js';
+import { connectionName } from '../lib/broker-status.ts';
 import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
 
@@ -110,7 +111,7 @@ export function BrokerLinkDialog(props: {
     const r = props.request;
     if (!r) return '';
     return r.relink
-      ? `Relink ${r.relink.providerName} · ${r.relink.label}`
+      ? `Relink ${connectionName(r.relink)}`
       : `Link ${r.provider.name} (${KIND_TITLE[r.kind]})`;
   };
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { linkErrorMessage, recoveryAction } from './broker-status.ts';
+import { connectionName, linkErrorMessage, recoveryAction } from './broker-status.ts';
 
 describe('broker status wording', () => {
   test('only needs_relink and reauth_required offer a recovery action', () => {
@@ -22,5 +22,11 @@ describe('broker status wording', () => {
 
   test('a code named like an Object.prototype member is not looked up as one', () => {
     expect(linkErrorMessage('constructor')).toMatch(/^Linking failed \(constructor\)/);
+  });
+
+  test('a connection is named by its provider, with its label when it has its own', () => {
+    expect(connectionName({ providerName: 'Alpaca', label: 'Alpaca' })).toBe('Alpaca');
+    expect(connectionName({ providerName: 'Alpaca', label: '' })).toBe('Alpaca');
+    expect(connectionName({ providerName: 'Coinbase', label: 'Treasury' })).toBe('Coinbase · Treasury');
   });
 });

@@ -57,3 +57,8 @@ export function linkErrorMessage(code: string): string {
   if (Object.hasOwn(LINK_ERRORS, code)) return LINK_ERRORS[code]!;
   return `Linking failed (${code.slice(0, 64)}). Nothing was linked; start the link again.`;
 }
+
+/** "Alpaca · Treasury", or just "Alpaca" when the label is the provider's name (the default). */
+export function connectionName(c: { providerName: string; label: string }): string {
+  return c.label && c.label !== c.providerName ? `${c.providerName} · ${c.label}` : c.providerName;
+}

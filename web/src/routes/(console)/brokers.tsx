@@ -6,7 +6,7 @@ import { BrokerLinkDialog, type Connection, type LinkRequest } from '../../compo
 import { BrokerProviders } from '../../components/broker-providers.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
-import { linkErrorMessage } from '../../lib/broker-status.ts';
+import { connectionName, linkErrorMessage } from '../../lib/broker-status.ts';
 import { createQuery } from '../../lib/query.ts';
 import { useSession } from '../../lib/session.tsx';
 import { errorCodeOf, errorMessageOf, trpc } from '../../lib/trpc.ts';
@@ -62,8 +62,8 @@ export default function BrokersPage() {
       setNotice({
         text:
           updated.status === 'active'
-            ? `Synced ${updated.providerName} · ${updated.label}.`
-            : `${updated.providerName} · ${updated.label}: ${updated.statusReason ?? updated.status}`,
+            ? `Synced ${connectionName(updated)}.`
+            : `${connectionName(updated)}: ${updated.statusReason ?? updated.status}`,
         bad: updated.status !== 'active',
       });
     } catch (e) {
@@ -107,8 +107,8 @@ export default function BrokersPage() {
             <Show when={linkedConnection()} fallback={<>Broker account linked.</>}>
               {(c) => (
                 <>
-                  Linked <strong>{c().providerName}</strong> · {c().label} ({c().environment}). Balances are
-                  read from the broker.
+                  Linked <strong>{connectionName(c())}</strong> ({c().environment}). Balances are read from
+                  the broker.
                 </>
               )}
             </Show>
@@ -191,7 +191,7 @@ export default function BrokersPage() {
         onUnlinked={async (c, revoked) => {
           setUnlinking(undefined);
           setNotice({
-            text: `Unlinked ${c.providerName} · ${c.label}.${revoked ? ' Its tokens were revoked at the broker.' : ''}`,
+            text: `Unlinked ${connectionName(c)}.${revoked ? ' Its tokens were revoked at the broker.' : ''}`,
             bad: false,
           });
           await connections.refetch();
@@ -252,9 +252,7 @@ function UnlinkDialog(props: {
     >
       <form ref={form} onSubmit={submit} aria-label="Unlink a broker account">
         <div class="dialog-head">
-          <h2 id="broker-unlink-title">
-            Unlink {props.connection?.providerName} · {props.connection?.label}
-          </h2>
+          <h2 id="broker-unlink-title">Unlink {props.connection ? connectionName(props.connection) : ''}</h2>
         </div>
         <div class="dialog-body auth-form">
           <p class="dim broker-dialog-lead">
