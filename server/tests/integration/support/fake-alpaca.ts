@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 
 /**
  * A local Alpaca Trading API v2 for tests: a real HTTP server and a real WebSocket server
@@ -46,7 +46,8 @@ export type AlpacaAuthAttempt =
 
 export interface FakeAlpacaOptions {
   readonly port?: number;
-  readonly authorize?: (attempt: AlpacaAuthAttempt) => boolean;
+  /** May answer asynchronously (e.g. introspection at a test authorization server). */
+  readonly authorize?: (attempt: AlpacaAuthAttempt) => boolean | Promise<boolean>;
   readonly accountNumber?: string;
   readonly cash?: string;
   /** Default: binary frames, as wss://paper-api.alpaca.markets/stream sends them. */
@@ -602,7 +603,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
           fault.body ?? { code: fault.status * 100000, message: 'injected' },
           fault.headers,
         );
-      if (!auth || !authorize(auth)) return error(res, 401, 40110000, 'request is not authorized');
+      if (!auth || !(await authorize(auth))) return error(res, 401, 40110000, 'request is not authorized');
       await route(req, res, u.pathname, u.searchParams, body);
     };
     go().catch((err: unknown) => {
@@ -631,7 +632,12 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
         sockets.delete(ws);
         listening.delete(ws);
       });
+      // Messages are handled one at a time, in order (authorization may answer asynchronously).
+      let inbox: Promise<void> = Promise.resolve();
       ws.on('message', (raw) => {
+        inbox = inbox.then(() => onMessage(raw)).catch(() => {});
+      });
+      const onMessage = async (raw: RawData) => {
         let m: { action?: string; key?: string; secret?: string; data?: Record<string, unknown> };
         try {
           m = JSON.parse(raw.toString());
@@ -648,7 +654,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
                 : typeof d.key_id === 'string' && typeof d.secret_key === 'string'
                   ? { kind: 'key', keyId: d.key_id, secret: d.secret_key }
                   : null;
-          authed = attempt !== null && authorize(attempt);
+          authed = attempt !== null && (await authorize(attempt));
           reply({
             stream: 'authorization',
             data: { status: authed ? 'authorized' : 'unauthorized', action: 'authenticate' },
@@ -665,7 +671,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
           else listening.delete(ws);
           reply({ stream: 'listening', data: { streams: streams.filter((s) => s === 'trade_updates') } });
         }
-      });
+      };
     });
   });
 
