@@ -40,6 +40,8 @@ interface AuthorizationServer {
   /** Access tokens this server issued (the local Alpaca accepts only these). */
   isActiveAccessToken(token: string): boolean;
   readonly tokenRequests: number;
+  /** The next authorization request is refused by the broker user (`error=access_denied`). */
+  denyNext(): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ async function startAuthorizationServer(client: {
   const codes = new Map<string, { challenge: string; redirectUri: string }>();
   const tokens = new Set<string>();
   let tokenRequests = 0;
+  let deny = false;
   const http = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://as.local');
     const fail = (status: number, error: string) => {
@@ -68,10 +71,15 @@ async function startAuthorizationServer(client: {
         return fail(400, 'invalid_request');
       if (q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256')
         return fail(400, 'invalid_request');
-      const code = randomBytes(16).toString('hex');
-      codes.set(code, { challenge: q.get('code_challenge') ?? '', redirectUri: client.redirectUri });
       const back = new URL(client.redirectUri);
-      back.searchParams.set('code', code);
+      if (deny) {
+        deny = false;
+        back.searchParams.set('error', 'access_denied');
+      } else {
+        const code = randomBytes(16).toString('hex');
+        codes.set(code, { challenge: q.get('code_challenge') ?? '', redirectUri: client.redirectUri });
+        back.searchParams.set('code', code);
+      }
       back.searchParams.set('state', q.get('state') ?? '');
       res.writeHead(302, { location: back.toString() });
       return res.end();
@@ -114,6 +122,9 @@ async function startAuthorizationServer(client: {
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
     isActiveAccessToken: (t) => tokens.has(t),
+    denyNext: () => {
+      deny = true;
+    },
     get tokenRequests() {
       return tokenRequests;
     },
@@ -401,6 +412,67 @@ describe('linking Alpaca in the console and trading through it', () => {
     // 25,000 − 3 × 189.50 = 24,431.50
     await expect.poll(() => row.textContent()).toContain('24,431.50');
     await shot('brokers-07-synced.png');
+  });
+
+  test('a broker connection that needs relinking is flagged, relinked through the broker, active again', async () => {
+    // The broker refused our refresh token (as the credential source records it).
+    const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+    let connectionId: string;
+    try {
+      const [row] = await owner.sql<{ id: string }[]>`
+        update broker_connections set status = 'needs_relink',
+               status_reason = 'Alpaca refused the refresh token (invalid_grant)'
+        returning id`;
+      connectionId = row!.id;
+    } finally {
+      await owner.close();
+    }
+    await page.reload();
+    const row = linkedTable().locator(`tr[data-connection="${connectionId}"]`);
+    await expect.poll(() => row.textContent()).toMatch(/needs relink.*refused the refresh token/);
+    await shot('brokers-08-needs-relink.png');
+    await row.getByRole('button', { name: 'Relink Alpaca' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Relink Alpaca' });
+    await dialog.getByLabel('Your password').fill(NEW_PASSWORD);
+    await dialog.getByRole('button', { name: 'Continue to Alpaca' }).click();
+    await expect
+      .poll(() => new URL(page.url()).searchParams.get('linked'), { timeout: 30_000 })
+      .toBe(connectionId);
+    // The same connection (its orders stay with it), active again, with a new token.
+    await expect.poll(() => row.textContent()).toMatch(/active/);
+    expect(await linkedTable().locator('tbody tr').count()).toBe(1);
+    expect(authServer.tokenRequests).toBe(2);
+  });
+
+  test('the broker user refusing access lands back with the refusal explained, nothing linked', async () => {
+    authServer.denyNext();
+    await page.getByRole('button', { name: 'Link with OAuth: Alpaca' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Link Alpaca (sign in at the broker)' });
+    await dialog.getByLabel('Your password').fill(NEW_PASSWORD);
+    await dialog.getByRole('button', { name: 'Continue to Alpaca' }).click();
+    await expect
+      .poll(() => new URL(page.url()).searchParams.get('link_error'), { timeout: 30_000 })
+      .toBe('access_denied');
+    const alert = page.getByRole('alert').filter({ hasText: 'The broker account was not linked.' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/cancelled or access was refused/);
+    expect(await linkedTable().locator('tbody tr').count()).toBe(1);
+    await shot('brokers-09-link-refused.png');
+    await alert.getByRole('button', { name: 'Dismiss' }).click();
+    await expect.poll(() => new URL(page.url()).search).toBe('');
+  });
+
+  test('unlinking asks for confirmation with the password; the account is marked revoked', async () => {
+    const row = linkedTable().locator('tbody tr').first();
+    await row.getByRole('button', { name: 'Unlink Alpaca' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Unlink Alpaca' });
+    await dialog.getByText(/New orders can no longer be routed to this account/).waitFor();
+    await shot('brokers-10-unlink-confirm.png');
+    await dialog.getByLabel('Your password').fill(NEW_PASSWORD);
+    await dialog.getByRole('button', { name: 'Unlink account' }).click();
+    await page.getByText(/^Unlinked Alpaca\./).waitFor();
+    await expect.poll(() => row.textContent()).toMatch(/revoked/);
+    expect(await row.getByRole('button').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 });
