@@ -78,8 +78,9 @@ function printConnection(ctx: CommandContext, c: Connection): void {
  * `aegis brokers list|link|unlink|sync`: the desk's linked broker accounts. Linking goes through
  * the broker's own sign-in (OAuth): the CLI starts it as a person (`--email`, password prompt,
  * re-authentication: the server wants a password re-entered in the last minutes) and prints the
- * authorization URL; opening it in a browser signed in to the console as the same person
- * finishes the link, and the broker sends that browser back to the console's Brokers page.
+ * authorization URL and its expiry. The server binds the OAuth transaction to the session that
+ * started it (a callback on another session is refused as `foreign_state`), so the command says
+ * so rather than promising that any browser can finish it.
  */
 export const brokerCommands: CommandGroup = {
   name: 'brokers',
@@ -99,7 +100,7 @@ export const brokerCommands: CommandGroup = {
     },
     link: {
       summary:
-        "start linking a broker account (as a person): prints the broker's sign-in URL to open in the browser where you are signed in to the console",
+        "start an OAuth link as a person (password, re-authentication): prints the broker's authorization URL and when it expires",
       usage: '<provider> --email <you@desk> [--desk <desk-id>] [--live] [--relink <connection-id>]',
       positionals: ['provider'],
       options: { ...person, live: { type: 'boolean' }, relink: { type: 'string' } },
@@ -128,9 +129,10 @@ export const brokerCommands: CommandGroup = {
         ctx.out.note(
           [
             '',
-            `Open the URL above before ${started.expiresAt} in the browser where you are signed in to the`,
-            `console as ${who.email}. After you sign in at the broker and allow access, the broker sends`,
-            "you back to the console's Brokers page, which shows the new account; 'aegis brokers list' too.",
+            `Open the URL above before ${started.expiresAt}. The broker sends the browser back to the console's`,
+            '/oauth/callback, and the server completes a link only on the session that started it: this',
+            "command's session, which ends as it exits. To link from a browser, use the console's Brokers page",
+            "(it asks for the same password); 'aegis brokers list' shows the account once it is linked.",
           ].join('\n'),
         );
         return ExitCode.OK;
