@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialSourceFor } from '../../src/auth/oauth/credentials.ts';
 import { bindingOf } from '../../src/auth/oauth/link-service.ts';
 import { rotateTokenKeys } from '../../src/auth/oauth/rotate-keys.ts';
 import { parseTokenKeys, TokenCrypto } from '../../src/auth/oauth/token-crypto.ts';
 import { BrokerError } from '../../src/brokers/types.ts';
+import { eventually } from './decisions-support.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
 import { startTestAuthServer, type TestAuthServer } from './support/oauth-server.ts';
 import {
@@ -17,6 +18,7 @@ import {
   startTestServer,
   type TestServer,
 } from './test-server.ts';
+import { venuePrices } from './venue-price-fixture.ts';
 
 /**
  * The OAuth 2.0 link flow through the real server, against a real authorization server
@@ -306,6 +308,61 @@ describe('tokens of a linked connection', () => {
       }),
     );
     expect(refused.data?.httpStatus).toBe(412);
+  });
+});
+
+describe('an approved proposal routed to the linked Alpaca account', () => {
+  it('reaches Alpaca once with its bracket, and the fill comes back to the order and the position', async () => {
+    const id = await link();
+    // Open around the clock: market hours are not under test here (the suite runs at any hour).
+    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
+      values ('AAPL', 'XNAS', 'equity', '0.01', '1', '24x7') on conflict do nothing`;
+    await venuePrices(t, [{ venue: 'XNAS', instrument: 'AAPL', bid: '189.95', ask: '190.05', last: '190' }]);
+    alpaca.setPrice('AAPL', '190');
+    const proposalId = randomUUID();
+    await t.owner`insert into proposals ${t.owner({
+      id: proposalId,
+      tenant_id: t.admin.deskId,
+      symbol: 'AAPL',
+      side: 'buy',
+      quantity: '3',
+      order_type: 'market',
+      stop_price: '185',
+      target_price: '200',
+      time_horizon: '1h',
+      confidence: 0.7,
+      risk_score: 30,
+      rationale: t.owner.json({
+        marketContext: 'AAPL at 190',
+        signalEvidence: 'test',
+        riskView: 'stop 185, target 200',
+        lessonsApplied: [],
+      }),
+      decider: 'human',
+      expires_at: new Date(Date.now() + 300_000),
+    } as never)}`;
+    const approved = await admin.approvals.approve.mutate({ proposalId, brokerConnectionId: id });
+    expect((approved.order?.denial ?? []).filter((v: { passed?: boolean }) => v.passed === false)).toEqual([]);
+    expect(approved.proposal.status).toBe('executed');
+    expect(approved.order).toMatchObject({ broker: 'alpaca', brokerConnectionId: id });
+    const filled = await eventually(async () => {
+      const o = (await admin.orders.list.query({ status: 'all' })).find((x) => x.id === approved.order!.id);
+      return o?.status === 'filled' ? o : null;
+    });
+    expect(filled.filledQuantity).toBe('3');
+    expect(filled.avgFillPrice).toBe('190');
+    // Sent once, as one bracket request with our client order id.
+    const sent = alpaca.orderRequests.filter((r) => r.client_order_id === filled.clientOrderId);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      symbol: 'AAPL',
+      qty: '3',
+      side: 'buy',
+      type: 'market',
+      order_class: 'bracket',
+    });
+    const positions = await admin.positions.list.query();
+    expect(positions.find((p) => p.symbol === 'AAPL')?.quantity).toBe('3');
   });
 });
 
