@@ -40,6 +40,12 @@ beforeAll(async () => {
         scope: 'account:write trading',
       },
       {
+        clientId: 'aegis-narrow',
+        redirectUris: [REDIRECT_URI],
+        tokenEndpointAuthMethod: 'none',
+        scope: 'trading',
+      },
+      {
         clientId: 'aegis-machine',
         clientSecret: 'machine-secret',
         redirectUris: [],
@@ -183,6 +189,13 @@ describe('local OAuth 2.0 authorization server (oidc-provider)', () => {
     expect(noneRedirect.searchParams.get('code')).toBeNull();
   });
 
+  it('refuses a scope the client is not registered for with invalid_scope', async () => {
+    const narrow = new OAuth2Client('aegis-narrow', null, REDIRECT_URI);
+    const { redirect } = await authorizeWithPkce(narrow);
+    expect(redirect.searchParams.get('error')).toBe('invalid_scope');
+    expect(redirect.searchParams.get('code')).toBeNull();
+  });
+
   it('rotates the refresh token on use and refuses the old one with invalid_grant', async () => {
     const { redirect, verifier } = await authorizeWithPkce(confidential);
     const first = await confidential.validateAuthorizationCode(as.tokenUrl, codeOf(redirect), verifier);
@@ -196,6 +209,10 @@ describe('local OAuth 2.0 authorization server (oidc-provider)', () => {
     const error = await oauthErrorOf(confidential.refreshAccessToken(as.tokenUrl, first.refreshToken(), []));
     expect(error).toBe('invalid_grant');
     expect(as.tokenRequests.refresh_token).toBe(before + 2);
+    // Reuse of a rotated refresh token revokes the whole grant (oidc-provider's reuse detection).
+    expect((await as.introspect(second.accessToken())).active).toBe(false);
+    const reuse = await oauthErrorOf(confidential.refreshAccessToken(as.tokenUrl, second.refreshToken(), []));
+    expect(reuse).toBe('invalid_grant');
   });
 
   it('revocation (RFC 7009) makes the access token inactive and the refresh token unusable', async () => {
