@@ -1,7 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadServerConfig } from '@aegis/server/env';
 import { type RunningServer, startServer } from '@aegis/server/http';
@@ -16,6 +14,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
 import { createAlpacaAdapter } from '../../../server/src/brokers/alpaca/index.ts';
 import { type FakeAlpaca, startFakeAlpaca } from '../../../server/tests/integration/support/fake-alpaca.ts';
+import {
+  startTestAuthServer,
+  type TestAuthServer,
+} from '../../../server/tests/integration/support/oauth-server.ts';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
 import { ensureWebBuild } from '../../build.ts';
 import { openConsolePage, signInFirstTime } from './chromium.ts';
@@ -34,107 +36,11 @@ const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'harbor-ledger-copper-5281';
 const SYMBOL = 'AAPL';
 const CLIENT = { id: 'aegis-alpaca', secret: 'alpaca-client-secret' };
-
-interface AuthorizationServer {
-  readonly url: string;
-  /** Access tokens this server issued (the local Alpaca accepts only these). */
-  isActiveAccessToken(token: string): boolean;
-  readonly tokenRequests: number;
-  /** The next authorization request is refused by the broker user (`error=access_denied`). */
-  denyNext(): void;
-  close(): Promise<void>;
-}
-
-/**
- * The broker's OAuth 2.0 authorization server, local: /authorize approves the (already signed
- * in, already consenting) broker user and redirects with a code; /token exchanges it once, for
- * the registered client (HTTP Basic), the registered redirect URI and the PKCE S256 verifier.
- */
-async function startAuthorizationServer(client: {
-  id: string;
-  secret: string;
-  redirectUri: string;
-}): Promise<AuthorizationServer> {
-  const codes = new Map<string, { challenge: string; redirectUri: string }>();
-  const tokens = new Set<string>();
-  let tokenRequests = 0;
-  let deny = false;
-  const http = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://as.local');
-    const fail = (status: number, error: string) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error }));
-    };
-    if (req.method === 'GET' && url.pathname === '/authorize') {
-      const q = url.searchParams;
-      if (q.get('client_id') !== client.id || q.get('redirect_uri') !== client.redirectUri)
-        return fail(400, 'invalid_request');
-      if (q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256')
-        return fail(400, 'invalid_request');
-      const back = new URL(client.redirectUri);
-      if (deny) {
-        deny = false;
-        back.searchParams.set('error', 'access_denied');
-      } else {
-        const code = randomBytes(16).toString('hex');
-        codes.set(code, { challenge: q.get('code_challenge') ?? '', redirectUri: client.redirectUri });
-        back.searchParams.set('code', code);
-      }
-      back.searchParams.set('state', q.get('state') ?? '');
-      res.writeHead(302, { location: back.toString() });
-      return res.end();
-    }
-    if (req.method === 'POST' && url.pathname === '/token') {
-      tokenRequests++;
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on('end', () => {
-        const form = new URLSearchParams(body);
-        const basic = `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
-        if (req.headers.authorization !== basic) return fail(401, 'invalid_client');
-        const grant = codes.get(form.get('code') ?? '');
-        codes.delete(form.get('code') ?? '');
-        const verifier = form.get('code_verifier') ?? '';
-        const challenge = createHash('sha256').update(verifier).digest('base64url');
-        if (form.get('grant_type') !== 'authorization_code' || !grant) return fail(400, 'invalid_grant');
-        if (grant.challenge !== challenge || form.get('redirect_uri') !== grant.redirectUri)
-          return fail(400, 'invalid_grant');
-        const accessToken = randomBytes(24).toString('hex');
-        tokens.add(accessToken);
-        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end(
-          JSON.stringify({
-            access_token: accessToken,
-            token_type: 'bearer',
-            scope: 'account:write trading',
-            expires_in: 3600,
-            refresh_token: randomBytes(24).toString('hex'),
-          }),
-        );
-      });
-      return;
-    }
-    fail(404, 'not_found');
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
-    isActiveAccessToken: (t) => tokens.has(t),
-    denyNext: () => {
-      deny = true;
-    },
-    get tokenRequests() {
-      return tokenRequests;
-    },
-    close: () => new Promise<void>((resolve) => http.close(() => resolve())),
-  };
-}
-
 let database: MigratedTestDatabase;
 let bus: Bus;
-let authServer: AuthorizationServer;
+let authServer: TestAuthServer;
+/** The broker user's answer at the next sign-in (the test authorization server's consent step). */
+let denyNextSignIn = false;
 let alpaca: FakeAlpaca;
 let server: RunningServer;
 let web: RunningWeb;
@@ -188,12 +94,18 @@ beforeAll(async () => {
 
   // The broker's side: its OAuth authorization server and its trading API, which accepts only
   // access tokens that authorization server issued (and still considers valid).
-  authServer = await startAuthorizationServer({
-    ...CLIENT,
-    redirectUri: `${webOrigin}/oauth/callback/alpaca`,
+  authServer = await startTestAuthServer({
+    clients: [
+      {
+        clientId: CLIENT.id,
+        clientSecret: CLIENT.secret,
+        redirectUris: [`${webOrigin}/oauth/callback/alpaca`],
+        scope: 'account:write trading',
+      },
+    ],
   });
   alpaca = await startFakeAlpaca({
-    authorize: (a) => a.kind === 'bearer' && authServer.isActiveAccessToken(a.token),
+    authorize: async (a) => a.kind === 'bearer' && (await authServer.introspect(a.token)).active,
     cash: '25000',
     accountNumber: 'PA3DONEWHEN1',
   });
@@ -232,8 +144,10 @@ beforeAll(async () => {
     // Alpaca's OAuth client and endpoints, pointed at the local broker.
     ALPACA_CLIENT_ID: CLIENT.id,
     ALPACA_CLIENT_SECRET: CLIENT.secret,
-    ALPACA_OAUTH_AUTHORIZE_URL: `${authServer.url}/authorize`,
-    ALPACA_OAUTH_TOKEN_URL: `${authServer.url}/token`,
+    ALPACA_OAUTH_AUTHORIZE_URL: authServer.authorizationUrl,
+    ALPACA_OAUTH_TOKEN_URL: authServer.tokenUrl,
+    // RFC 9207: the callback then requires the authorization server's `iss`.
+    ALPACA_OAUTH_ISSUER: authServer.issuer,
     ALPACA_PAPER_API_URL: alpaca.url,
     ALPACA_PAPER_STREAM_URL: alpaca.streamUrl,
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
@@ -256,6 +170,15 @@ beforeAll(async () => {
 
   web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
   ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
+  // The broker's sign-in and consent pages: the test authorization server's own driver plays the
+  // broker user there (sign in, consent or refusal) and answers with its redirect back to the
+  // console's callback, which Chromium then follows like any redirect (session cookie included).
+  await context.route(`${authServer.issuer}/**`, async (route) => {
+    const deny = denyNextSignIn;
+    denyNextSignIn = false;
+    const back = await authServer.authorize(route.request().url(), { deny });
+    await route.fulfill({ status: 303, headers: { location: back.toString() } });
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
@@ -324,7 +247,7 @@ describe('linking Alpaca in the console and trading through it', () => {
     expect(new URL(page.url()).pathname).toBe('/brokers');
     const linkedId = new URL(page.url()).searchParams.get('linked')!;
     // The code was exchanged once, at the broker's token endpoint, by the server.
-    expect(authServer.tokenRequests).toBe(1);
+    expect(authServer.tokenRequests.authorization_code).toBe(1);
 
     await page
       .getByRole('status')
@@ -441,11 +364,11 @@ describe('linking Alpaca in the console and trading through it', () => {
     // The same connection (its orders stay with it), active again, with a new token.
     await expect.poll(() => row.textContent()).toMatch(/active/);
     expect(await linkedTable().locator('tbody tr').count()).toBe(1);
-    expect(authServer.tokenRequests).toBe(2);
+    expect(authServer.tokenRequests.authorization_code).toBe(2);
   });
 
   test('the broker user refusing access lands back with the refusal explained, nothing linked', async () => {
-    authServer.denyNext();
+    denyNextSignIn = true;
     await page.getByRole('button', { name: 'Link with OAuth: Alpaca' }).click();
     const dialog = page.getByRole('dialog', { name: 'Link Alpaca (sign in at the broker)' });
     await dialog.getByLabel('Your password').fill(NEW_PASSWORD);
@@ -456,7 +379,8 @@ describe('linking Alpaca in the console and trading through it', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'The broker account was not linked.' });
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/cancelled or access was refused/);
-    expect(await linkedTable().locator('tbody tr').count()).toBe(1);
+    // Still the one connection (the list loads after the page does).
+    await expect.poll(() => linkedTable().locator('tbody tr').count()).toBe(1);
     await shot('brokers-09-link-refused.png');
     await alert.getByRole('button', { name: 'Dismiss' }).click();
     await expect.poll(() => new URL(page.url()).search).toBe('');
