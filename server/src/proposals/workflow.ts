@@ -149,6 +149,8 @@ export class ProposalWorkflow {
       this.#d.db,
       req.tenantId,
       async (tx) => {
+        // The chosen account first: another desk's connection is not found whatever the proposal.
+        if (req.brokerConnectionId) await assertTradableConnection(tx, req.tenantId, req.brokerConnectionId);
         const row = await getProposalRow(tx, req.tenantId, req.proposalId, true);
         if (row.status === 'pending' && row.expiresAt <= now) {
           const [expired] = await expireDue(tx, req.tenantId, now).then((rows) =>
@@ -165,7 +167,6 @@ export class ProposalWorkflow {
           return { expired: toProposalView(expired ?? row) };
         }
         this.#assertPending(row);
-        if (req.brokerConnectionId) await assertTradableConnection(tx, req.tenantId, req.brokerConnectionId);
         if (req.userId) {
           await tx.insert(approvals).values({
             tenantId: req.tenantId,

@@ -307,7 +307,12 @@ export const brokersRouter = createTRPCRouter({
         z.array(
           oauthProviderInput
             .omit({ clientSecret: true })
-            .extend({ id: z.uuid(), hasClientSecret: z.boolean(), provider: z.string() }),
+            .extend({
+              id: z.uuid(),
+              hasClientSecret: z.boolean(),
+              provider: z.string(),
+              apiProtocol: z.string(),
+            }),
         ),
       )
       .query(async ({ ctx }) => {

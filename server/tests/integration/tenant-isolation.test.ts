@@ -88,6 +88,9 @@ const otherFields: Record<string, unknown> = {
   quantity: '0.5',
   seq: 0,
   data: 'AAAA',
+  provider: 'alpaca',
+  // A proposal that exists nowhere: the connection is what is looked up first.
+  proposalId: '00000000-0000-4000-8000-000000000000',
 };
 
 async function snapshotDeskA() {
@@ -98,6 +101,7 @@ async function snapshotDeskA() {
            (select json_agg(u order by u.id) from users u) as users,
            (select json_agg(o order by o.id) from orders o where o.tenant_id = ${deskId}) as orders,
            (select json_agg(p order by p.id) from proposals p where p.tenant_id = ${deskId}) as proposals,
+           (select json_agg(c order by c.id) from broker_connections c where c.tenant_id = ${deskId}) as connections,
            (select count(*) from sessions) as sessions`;
 }
 
@@ -128,7 +132,12 @@ beforeAll(async () => {
   const [upload] = await t.owner<{ id: string }[]>`
     insert into backtest_uploads (tenant_id, name, format, size_bytes, sha256)
     values (${t.admin.deskId}, 'isolation.csv', 'csv', 3, ${'0'.repeat(64)}) returning id`;
+  const [connection] = await t.owner<{ id: string }[]>`
+    insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
+    values (${t.admin.deskId}, 'alpaca', 'PA-ISOLATION', 'paper', 'oauth', 'active') returning id`;
   Object.assign(idsOfDeskA, {
+    connectionId: connection!.id,
+    brokerConnectionId: connection!.id,
     backtestId: backtest!.id,
     uploadId: upload!.id,
     deskId: t.admin.deskId,

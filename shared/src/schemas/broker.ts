@@ -109,10 +109,11 @@ export const linkApiKeyInput = z.strictObject({
   provider: brokerProviderId,
   environment: brokerEnvironment.default('paper'),
   label: safeText(80).optional(),
-  apiKey: z.string().trim().min(1).max(512),
-  apiSecret: z.string().min(1).max(8192),
+  apiKey: safeText(512),
+  /** A secret or a PEM private key (Coinbase CDP): several lines, kept as sent. */
+  apiSecret: safeText(8192, { multiline: true, trim: false }),
   /** Some venues (OKX, KuCoin, Coinbase Exchange) also need a passphrase. */
-  passphrase: z.string().max(512).optional(),
+  passphrase: safeText(512, { trim: false }).optional(),
 });
 export type LinkApiKeyInput = z.infer<typeof linkApiKeyInput>;
 
@@ -139,14 +140,14 @@ export const oauthProviderInput = z.strictObject({
     .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope-token characters'))
     .max(32)
     .default([]),
-  clientId: z.string().min(1).max(256),
+  clientId: safeText(256),
   /** Write-only; stored encrypted. */
-  clientSecret: z.string().min(1).max(4096).nullish(),
+  clientSecret: safeText(4096, { trim: false }).nullish(),
   clientAuth: z.enum(['client_secret_basic', 'client_secret_post', 'none']).default('client_secret_basic'),
   grantType: z.enum(['authorization_code', 'client_credentials']).default('authorization_code'),
   apiBaseUrl: z.url(),
   /** Which adapter protocol the broker's trading API speaks (e.g. `alpaca`). */
-  apiProtocol: z.string().min(1).max(32),
+  apiProtocol: z.enum(['alpaca', 'coinbase', 'ibkr', 'ccxt']),
 });
 export type OauthProviderInput = z.infer<typeof oauthProviderInput>;
 

@@ -74,6 +74,17 @@ export async function startLink(
   input: StartLinkInput,
   now = new Date(),
 ): Promise<StartLinkOutput> {
+  // The connection being re-linked first: another desk's is simply not found.
+  if (input.connectionId) {
+    const [c] = await tx
+      .select({ provider: brokerConnections.provider })
+      .from(brokerConnections)
+      .where(and(eq(brokerConnections.tenantId, who.tenantId), eq(brokerConnections.id, input.connectionId)));
+    if (!c || c.provider !== input.provider)
+      throw new AppError('NOT_FOUND', 'connectionId: no such connection of this provider on the desk', {
+        field: 'connectionId',
+      });
+  }
   if (!linkKindsOf(input.provider).includes('oauth'))
     throw new AppError('BAD_INPUT', `provider: ${input.provider} is not linked over OAuth`, {
       field: 'provider',
@@ -105,16 +116,6 @@ export async function startLink(
     );
   if (input.provider === 'coinbase' && input.environment === 'paper')
     throw new AppError('BAD_INPUT', 'environment: Coinbase has no paper trading', { field: 'environment' });
-  if (input.connectionId) {
-    const [c] = await tx
-      .select({ provider: brokerConnections.provider })
-      .from(brokerConnections)
-      .where(and(eq(brokerConnections.tenantId, who.tenantId), eq(brokerConnections.id, input.connectionId)));
-    if (!c || c.provider !== input.provider)
-      throw new AppError('NOT_FOUND', 'connectionId: no such connection of this provider on the desk', {
-        field: 'connectionId',
-      });
-  }
   // Arctic: 32 random bytes each, base64url (RFC 7636 §4.1 verifier; state unguessable).
   const state = generateState();
   const verifier = generateCodeVerifier();
