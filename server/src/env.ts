@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
 import { z } from 'zod';
@@ -168,6 +169,10 @@ export const serverEnvSchema = z
     COINBASE_STREAM_URL: z.string().default('wss://advanced-trade-ws-user.coinbase.com'),
     /** The IBKR Client Portal gateway the server reaches (unset: IBKR cannot be linked). */
     IBKR_GATEWAY_URL: httpUrl.optional(),
+    /** PEM file of the gateway's certificate (verified against it). */
+    IBKR_GATEWAY_CA_FILE: optionalString,
+    /** Accept the gateway's self-signed certificate, on a loopback address only (its default setup). */
+    IBKR_GATEWAY_ALLOW_SELF_SIGNED_LOOPBACK: envBool(false),
     /** Tests only: every CCXT venue's REST calls go to this base URL instead of the venue's. */
     CCXT_API_BASE_URL: httpUrl.optional(),
   })
@@ -232,6 +237,7 @@ export interface BrokerProvidersConfig {
   readonly alpaca: OAuthProviderSettings;
   readonly coinbase: OAuthProviderSettings;
   readonly ibkrGatewayUrl: string | null;
+  readonly ibkrGatewayTls: { readonly ca?: string; readonly allowSelfSignedLoopback: boolean };
   readonly ccxtApiBaseUrl: string | null;
 }
 
@@ -294,6 +300,10 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
         },
       },
       ibkrGatewayUrl: e.IBKR_GATEWAY_URL ?? null,
+      ibkrGatewayTls: {
+        ...(e.IBKR_GATEWAY_CA_FILE && { ca: readFileSync(e.IBKR_GATEWAY_CA_FILE, 'utf8') }),
+        allowSelfSignedLoopback: e.IBKR_GATEWAY_ALLOW_SELF_SIGNED_LOOPBACK,
+      },
       ccxtApiBaseUrl: e.CCXT_API_BASE_URL ?? null,
     },
     trustedProxies: new Set(e.TRUSTED_PROXIES),

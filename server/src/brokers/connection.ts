@@ -42,6 +42,12 @@ export interface ProviderEndpoints {
   readonly streamUrl?: string | null;
   /** Market-data base URL, when separate. */
   readonly dataBaseUrl?: string | null;
+  /**
+   * Trust for a broker gateway on the operator's own machine (IBKR's Client Portal gateway
+   * serves a self-signed certificate): its certificate (PEM), or accepting a self-signed one
+   * on a loopback address only.
+   */
+  readonly tls?: { readonly ca?: string; readonly allowSelfSignedLoopback?: boolean } | null;
 }
 
 export interface ConnectionContext {

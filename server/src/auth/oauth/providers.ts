@@ -212,7 +212,8 @@ export async function endpointsFor(
 ): Promise<ProviderEndpoints> {
   const b = config.brokers;
   if (row.provider === 'alpaca' || row.provider === 'coinbase') return b[row.provider].api[row.environment];
-  if (row.provider === 'ibkr') return { apiBaseUrl: b.ibkrGatewayUrl ?? '', streamUrl: null };
+  if (row.provider === 'ibkr')
+    return { apiBaseUrl: b.ibkrGatewayUrl ?? '', streamUrl: null, tls: b.ibkrGatewayTls };
   if (row.provider.startsWith('ccxt:')) return { apiBaseUrl: b.ccxtApiBaseUrl ?? '', streamUrl: null };
   if (row.provider.startsWith('oauth:')) {
     const [p] = await tx

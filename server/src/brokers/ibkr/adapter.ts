@@ -80,7 +80,7 @@ export class IbkrAdapter implements BrokerAdapter {
     };
     this.#gw = new GatewayClient(
       ctx,
-      opts.tls ?? {},
+      opts.tls ?? ctx.endpoints.tls ?? {},
       (reason) => this.#session.markLapsed(reason),
       () => this.#session.accountsStale(),
     );
