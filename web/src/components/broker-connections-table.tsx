@@ -123,6 +123,11 @@ export function BrokerConnectionsTable(props: {
                           type="button"
                           class="btn btn-sm btn-attention"
                           aria-label={`${action()} ${c.label}`}
+                          title={
+                            c.linkKind === 'gateway'
+                              ? 'Sign in at the gateway first; this checks its session again'
+                              : `Sign in at ${c.providerName} again; the connection keeps its id and orders`
+                          }
                           onClick={() => props.onRelink(c)}
                         >
                           {action()}

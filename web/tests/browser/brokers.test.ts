@@ -337,6 +337,33 @@ describe('linking Alpaca in the console and trading through it', () => {
     await shot('brokers-07-synced.png');
   });
 
+  test('the order ticket routes an order to the Alpaca account, named in the review', async () => {
+    await nav().getByRole('link', { name: 'Orders' }).click();
+    const ticket = page.getByRole('form', { name: 'Order ticket' });
+    const account = ticket.getByLabel('Account');
+    await expect.poll(() => account.locator('option').count()).toBe(2);
+    const alpacaValue = await account.locator('option', { hasText: 'Alpaca' }).getAttribute('value');
+    await account.selectOption(alpacaValue!);
+    // The side toggle's radios are styled away: the trader clicks the label.
+    await ticket.locator('label', { hasText: 'Sell' }).click();
+    await ticket.getByLabel('Symbol').fill(SYMBOL);
+    await ticket.getByLabel('Quantity').fill('1');
+    await ticket.getByLabel('Limit price').fill('189');
+    await venuePrices({ server, redisPrefix: 'aegis' }, [
+      { venue: 'XNAS', instrument: SYMBOL, bid: '189.45', ask: '189.55', last: '189.50' },
+    ]);
+    await ticket.getByRole('button', { name: 'Review order' }).click();
+    const review = page.getByRole('region', { name: 'Order review' });
+    await review.waitFor();
+    expect(await review.textContent()).toMatch(/to Alpaca \(paper\)/);
+    await shot('brokers-07b-ticket-review.png');
+    await review.getByRole('button', { name: /^Confirm sell 1 AAPL$/ }).click();
+    await expect.poll(() => alpaca.orderRequests.length, { timeout: 30_000 }).toBe(2);
+    expect(alpaca.orderRequests[1]).toMatchObject({ symbol: SYMBOL, side: 'sell', qty: '1' });
+    const sellRow = page.locator('table tbody tr', { hasText: 'sell' }).first();
+    await expect.poll(() => sellRow.textContent(), { timeout: 30_000 }).toMatch(/AAPL.*filled.*alpaca/);
+  });
+
   test('a broker connection that needs relinking is flagged, relinked through the broker, active again', async () => {
     // The broker refused our refresh token (as the credential source records it).
     const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
@@ -350,7 +377,7 @@ describe('linking Alpaca in the console and trading through it', () => {
     } finally {
       await owner.close();
     }
-    await page.reload();
+    await page.goto('/brokers');
     const row = linkedTable().locator(`tr[data-connection="${connectionId}"]`);
     await expect.poll(() => row.textContent()).toMatch(/needs relink.*refused the refresh token/);
     await shot('brokers-08-needs-relink.png');

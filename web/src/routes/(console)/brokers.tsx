@@ -75,13 +75,19 @@ export default function BrokersPage() {
   };
 
   const relink = (c: Connection) => {
+    // A gateway holds the broker login itself: after signing in at the gateway, a sync finds the
+    // session working and the server marks the connection active again.
+    if (c.linkKind === 'gateway') {
+      void sync(c);
+      return;
+    }
     const s = providers.state();
     const provider = s.status === 'ready' ? s.data.find((p) => p.id === c.provider) : undefined;
     if (!provider) {
       setNotice({ text: `${c.providerName} is not offered by this server any more.`, bad: true });
       return;
     }
-    const kind = c.linkKind === 'api_key' ? 'api_key' : c.linkKind === 'gateway' ? 'gateway' : 'oauth';
+    const kind = c.linkKind === 'api_key' ? 'api_key' : 'oauth';
     setRequest({ provider, kind, relink: c });
   };
 
