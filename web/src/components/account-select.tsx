@@ -15,10 +15,14 @@ export function brokerConnectionIdOf(value: string): string | null {
 }
 
 function optionLabel(c: Connection): string {
-  const equity = c.account ? ` · equity ${formatDecimal(c.account.equity)} ${c.account.currency}` : '';
-  return `${connectionName(c)} (${c.environment})${equity}`;
+  return `${connectionName(c)} (${c.environment})`;
 }
 
+function optionTitle(c: Connection): string | undefined {
+  return c.account
+    ? `equity ${formatDecimal(c.account.equity)} ${c.account.currency} · buying power ${formatDecimal(c.account.buyingPower)}`
+    : undefined;
+}
 /**
  * Which account an order goes to: the desk's paper account, or one of its linked broker
  * connections that takes orders now (`tradable`: active and trading supported). A connection
@@ -49,7 +53,7 @@ export function AccountSelect(props: {
         <option value={PAPER_ACCOUNT}>Paper account (simulated)</option>
         <For each={list()}>
           {(c) => (
-            <option value={c.id} disabled={!c.tradable}>
+            <option value={c.id} disabled={!c.tradable} title={optionTitle(c)}>
               {optionLabel(c)}
               {c.tradable ? '' : ` — ${c.status.replaceAll('_', ' ')}`}
             </option>
