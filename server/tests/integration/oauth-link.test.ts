@@ -283,7 +283,7 @@ describe('tokens of a linked connection', () => {
     expect(as.tokenRequests.refresh_token).toBe(refreshes + 1);
   });
 
-  it('invalid_grant marks the connection needs_relink, audits it and refuses its orders', async () => {
+  it('invalid_grant marks the connection needs_relink, audits it and refuses its orders; relink keeps its id and Sync reads the account', async () => {
     const id = await link();
     const [row] = await t.owner<
       { tenant_id: string }[]
@@ -308,6 +308,25 @@ describe('tokens of a linked connection', () => {
       }),
     );
     expect(refused.data?.httpStatus).toBe(412);
+
+    // Relink keeps the connection: same id, fresh tokens, active again, and Sync reads the broker.
+    const before = await sealedOf(id);
+    const { authorizationUrl } = await admin.brokers.startLink.mutate({
+      provider: 'alpaca',
+      environment: 'paper',
+      connectionId: id,
+    });
+    const back = await callback(await as.authorize(authorizationUrl));
+    expect(back.searchParams.get('link_error')).toBeNull();
+    expect(back.searchParams.get('linked')).toBe(id);
+    const relinked = (await admin.brokers.list.query()).find((x) => x.id === id)!;
+    expect(relinked).toMatchObject({ status: 'active', tradable: true, accountRef: alpaca.accountNumber });
+    expect((await sealedOf(id)).access_token_enc).not.toBe(before.access_token_enc);
+    expect((await as.introspect((await tokensOf(id)).access)).active).toBe(true);
+    const synced = await admin.brokers.sync.mutate({ connectionId: id });
+    expect(synced.id).toBe(id);
+    expect(synced.lastSyncAt).not.toBeNull();
+    expect(synced.account?.cash).toBe('25000');
   });
 });
 
@@ -342,7 +361,9 @@ describe('an approved proposal routed to the linked Alpaca account', () => {
       expires_at: new Date(Date.now() + 300_000),
     } as never)}`;
     const approved = await admin.approvals.approve.mutate({ proposalId, brokerConnectionId: id });
-    expect((approved.order?.denial ?? []).filter((v: { passed?: boolean }) => v.passed === false)).toEqual([]);
+    expect((approved.order?.denial ?? []).filter((v: { passed?: boolean }) => v.passed === false)).toEqual(
+      [],
+    );
     expect(approved.proposal.status).toBe('executed');
     expect(approved.order).toMatchObject({ broker: 'alpaca', brokerConnectionId: id });
     const filled = await eventually(async () => {
