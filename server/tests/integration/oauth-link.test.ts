@@ -431,11 +431,20 @@ describe('secrets at rest', () => {
     const id = await link();
     const plain = await tokensOf(id);
     const ring = new TokenCrypto(parseTokenKeys(`k2:${KEY2},k1:${KEY1}`, undefined));
-    const first = await rotateTokenKeys(t.server.deps.db, ring);
+    // Small batches: each its own transaction; the run ends when no row holds an old-key secret.
+    const first = await rotateTokenKeys(t.server.deps.db, ring, { batchSize: 1 });
     expect(first.activeKid).toBe('k2');
     expect(first.resealed).toBeGreaterThan(0);
+    expect(first.batches).toBeGreaterThanOrEqual(2);
     const second = await rotateTokenKeys(t.server.deps.db, ring);
-    expect(second.resealed).toBe(0);
+    expect(second).toEqual({ activeKid: 'k2', resealed: 0, batches: 0 });
+    const [left] = await t.owner<{ n: number }[]>`
+      select (select count(*)::int from broker_connections
+                where left(access_token_enc, 6) = 'v1.k1.' or left(refresh_token_enc, 6) = 'v1.k1.'
+                   or left(credentials_enc, 6) = 'v1.k1.')
+           + (select count(*)::int from oauth_transactions where left(code_verifier_enc, 6) = 'v1.k1.')
+           + (select count(*)::int from oauth_providers where left(client_secret_enc, 6) = 'v1.k1.') as n`;
+    expect(left?.n).toBe(0);
     const only2 = new TokenCrypto(parseTokenKeys(`k2:${KEY2}`, undefined));
     expect(await tokensOf(id, only2)).toEqual(plain);
     expect((await sealedOf(id)).access_token_enc.startsWith('v1.k2.')).toBe(true);

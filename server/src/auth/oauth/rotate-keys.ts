@@ -1,46 +1,73 @@
 import { brokerConnections, oauthProviders, oauthTransactions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { eq } from 'drizzle-orm';
-import type { Db } from '../../db/database.ts';
+import { type AnyColumn, and, eq, or, sql } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/database.ts';
 import { bindingOf } from './link-service.ts';
 import { TokenCrypto } from './token-crypto.ts';
 
 /**
  * Key rotation by re-encryption: every sealed secret not under the active key is decrypted with
- * the key it names and sealed again under the active one, desk by desk, one row per statement
- * (a crash leaves every row readable: each is under either key). Idempotent: a second run finds
- * nothing to do. Afterwards the old key can be removed from TOKEN_ENCRYPTION_KEYS.
+ * the key it names and sealed again under the active one, desk by desk and table by table, in
+ * batches of `batchSize` rows, each batch its own transaction holding its rows' locks (a refresh
+ * of one of them waits for that batch only; a crash leaves every row readable: each is under
+ * either key). Idempotent: only rows with a secret under another key are selected, so a second
+ * run finds nothing to do. Afterwards the old key can be removed from TOKEN_ENCRYPTION_KEYS.
  */
 export interface RotationResult {
   readonly activeKid: string;
+  /** Secrets sealed again under the active key. */
   readonly resealed: number;
-  readonly alreadyCurrent: number;
+  /** Transactions used (one per non-empty batch). */
+  readonly batches: number;
 }
 
-export async function rotateTokenKeys(db: Db, crypto: TokenCrypto): Promise<RotationResult> {
+export async function rotateTokenKeys(
+  db: Db,
+  crypto: TokenCrypto,
+  options: { readonly batchSize?: number } = {},
+): Promise<RotationResult> {
   const active = crypto.activeKid;
   if (!active)
     throw new Error('no token encryption key configured (TOKEN_ENCRYPTION_KEY / TOKEN_ENCRYPTION_KEYS)');
+  const batchSize = options.batchSize ?? 100;
+  const prefix = `v1.${active}.`;
+  // Not LIKE: a kid may hold `_`, a LIKE wildcard.
+  const stale = (col: AnyColumn) => sql`(${col} is not null and left(${col}, ${prefix.length}) <> ${prefix})`;
   let resealed = 0;
-  let alreadyCurrent = 0;
+  let batches = 0;
   const reseal = (sealed: string | null, tenantId: string, rowId: string, purpose: string): string | null => {
-    if (sealed === null) return null;
-    if (TokenCrypto.kidOf(sealed) === active) {
-      alreadyCurrent++;
-      return sealed;
-    }
+    if (sealed === null || TokenCrypto.kidOf(sealed) === active) return sealed;
     resealed++;
     const b = bindingOf(tenantId, rowId, purpose);
     return crypto.encrypt(crypto.decrypt(sealed, b), b);
   };
+  /** Runs `batch` in its own transaction until it handles fewer rows than a full batch. */
+  const drain = async (tenantId: string, batch: (tx: Tx) => Promise<number>) => {
+    for (;;) {
+      const n = await withTenant(db, tenantId, batch);
+      if (n > 0) batches++;
+      if (n < batchSize) return;
+    }
+  };
   const desks = await db.select({ id: tenants.id }).from(tenants);
   for (const { id: tenantId } of desks) {
-    await withTenant(db, tenantId, async (tx) => {
-      for (const c of await tx
+    await drain(tenantId, async (tx) => {
+      const rows = await tx
         .select()
         .from(brokerConnections)
-        .where(eq(brokerConnections.tenantId, tenantId))
-        .for('update')) {
+        .where(
+          and(
+            eq(brokerConnections.tenantId, tenantId),
+            or(
+              stale(brokerConnections.accessTokenEnc),
+              stale(brokerConnections.refreshTokenEnc),
+              stale(brokerConnections.credentialsEnc),
+            ),
+          ),
+        )
+        .limit(batchSize)
+        .for('update');
+      for (const c of rows)
         await tx
           .update(brokerConnections)
           .set({
@@ -49,28 +76,36 @@ export async function rotateTokenKeys(db: Db, crypto: TokenCrypto): Promise<Rota
             credentialsEnc: reseal(c.credentialsEnc, tenantId, c.id, 'credentials'),
           })
           .where(eq(brokerConnections.id, c.id));
-      }
-      for (const p of await tx
+      return rows.length;
+    });
+    await drain(tenantId, async (tx) => {
+      const rows = await tx
         .select()
         .from(oauthProviders)
-        .where(eq(oauthProviders.tenantId, tenantId))
-        .for('update')) {
+        .where(and(eq(oauthProviders.tenantId, tenantId), stale(oauthProviders.clientSecretEnc)))
+        .limit(batchSize)
+        .for('update');
+      for (const p of rows)
         await tx
           .update(oauthProviders)
           .set({ clientSecretEnc: reseal(p.clientSecretEnc, tenantId, p.id, 'client_secret') })
           .where(eq(oauthProviders.id, p.id));
-      }
-      for (const t of await tx
+      return rows.length;
+    });
+    await drain(tenantId, async (tx) => {
+      const rows = await tx
         .select()
         .from(oauthTransactions)
-        .where(eq(oauthTransactions.tenantId, tenantId))
-        .for('update')) {
+        .where(and(eq(oauthTransactions.tenantId, tenantId), stale(oauthTransactions.codeVerifierEnc)))
+        .limit(batchSize)
+        .for('update');
+      for (const t of rows)
         await tx
           .update(oauthTransactions)
           .set({ codeVerifierEnc: reseal(t.codeVerifierEnc, tenantId, t.id, 'code_verifier')! })
           .where(eq(oauthTransactions.id, t.id));
-      }
+      return rows.length;
     });
   }
-  return { activeKid: active, resealed, alreadyCurrent };
+  return { activeKid: active, resealed, batches };
 }
