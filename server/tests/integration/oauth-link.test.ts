@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { credentialSourceFor } from '../../src/auth/oauth/credentials.ts';
 import { bindingOf } from '../../src/auth/oauth/link-service.ts';
 import { rotateTokenKeys } from '../../src/auth/oauth/rotate-keys.ts';
@@ -281,6 +281,30 @@ describe('tokens of a linked connection', () => {
     // Fresh now: no further refresh.
     await source.accessToken();
     expect(as.tokenRequests.refresh_token).toBe(refreshes + 1);
+  });
+
+  it('two processes (separate single-flight maps) refreshing at once: the row lock lets exactly one refresh through', async () => {
+    const id = await link();
+    const before = await tokensOf(id);
+    const [row] = await t.owner<
+      { tenant_id: string }[]
+    >`select tenant_id from broker_connections where id = ${id}`;
+    await t.owner`update broker_connections set token_expires_at = now() where id = ${id}`;
+    // A second copy of the module stands for another server process: its own in-flight map.
+    vi.resetModules();
+    const other = (await import(
+      '../../src/auth/oauth/credentials.ts'
+    )) as typeof import('../../src/auth/oauth/credentials.ts');
+    expect(other.credentialSourceFor).not.toBe(credentialSourceFor);
+    const refreshes = as.tokenRequests.refresh_token;
+    const who = { id, tenantId: row!.tenant_id, provider: 'alpaca' };
+    const a = credentialSourceFor(oauthDeps(), who);
+    const b = other.credentialSourceFor(oauthDeps(), who);
+    const got = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).accessToken()));
+    expect(as.tokenRequests.refresh_token).toBe(refreshes + 1);
+    expect(new Set(got).size).toBe(1);
+    expect(got[0]).not.toBe(before.access);
+    expect((await tokensOf(id)).access).toBe(got[0]);
   });
 
   it('invalid_grant marks the connection needs_relink, audits it and refuses its orders; relink keeps its id and Sync reads the account', async () => {
