@@ -224,9 +224,20 @@ describe('linking an Alpaca paper account over OAuth 2.0 + PKCE', () => {
     expect(errorOf(await callback(late))).toBe('expired_state');
     expect(as.tokenRequests.authorization_code).toBe(count);
 
-    // The first callback that reaches the server consumes the state; a replay is refused.
+    // The issuer is configured: a response that does not name it is refused too.
+    const noIss = new URL(await as.authorize((await start()).authorizationUrl));
+    noIss.searchParams.delete('iss');
+    expect(errorOf(await callback(noIss))).toBe('issuer_mismatch');
+    expect(as.tokenRequests.authorization_code).toBe(count);
+
+    // The first callback that reaches the server consumes the state; a replay is refused, also
+    // when both arrive at once.
     const good = await as.authorize((await start()).authorizationUrl);
-    expect((await callback(good)).searchParams.get('linked')).toBeTruthy();
+    const raced = await Promise.all([callback(good), callback(good)]);
+    expect(raced.map((u) => (u.searchParams.get('linked') ? 'linked' : errorOf(u))).sort()).toEqual([
+      'linked',
+      'reused_state',
+    ]);
     expect(errorOf(await callback(good))).toBe('reused_state');
     expect(as.tokenRequests.authorization_code).toBe(count + 1);
   });

@@ -219,6 +219,10 @@ export async function completeLink(
   }
   const { t, provider } = checked;
   if (!provider) return refuse('provider_mismatch');
+  // RFC 9207: a provider that identifies itself must be the one we sent the user to (mix-up);
+  // checked on error responses too, before their error is believed.
+  if (provider.issuer !== null && q.iss !== null && q.iss !== provider.issuer)
+    return refuse('issuer_mismatch');
   if (q.error) {
     deps.log.info(
       { tenantId, provider: t.provider, error: q.error.slice(0, 64) },
@@ -226,8 +230,8 @@ export async function completeLink(
     );
     return refuse(q.error === 'access_denied' ? 'access_denied' : 'provider_error');
   }
-  // RFC 9207: a provider that identifies itself must be the one we sent the user to (mix-up).
-  if (provider.issuer !== null ? q.iss !== provider.issuer : false) return refuse('issuer_mismatch');
+  // A configured issuer must be named on a successful response (RFC 9207 §2.4).
+  if (provider.issuer !== null && q.iss === null) return refuse('issuer_mismatch');
   if (!q.code) return refuse('missing_code');
 
   const verifier = deps.crypto.decrypt(t.codeVerifierEnc, bindingOf(tenantId, t.id, 'code_verifier'));
