@@ -28,6 +28,8 @@ import { venuePrices } from './venue-price-fixture.ts';
  */
 const KEY1 = randomBytes(32).toString('base64');
 const KEY2 = randomBytes(32).toString('base64');
+/** Keys the local Alpaca accepts (API-key link). */
+const API_KEY = { apiKey: 'PKTESTKEY0001', apiSecret: `alpaca-api-secret-${randomUUID()}` };
 const CLIENT = { clientId: 'aegis-alpaca', clientSecret: 'alpaca-client-secret-0123456789' };
 const GENERIC = { clientId: 'aegis-acme', clientSecret: 'acme-client-secret-0123456789' };
 
@@ -58,7 +60,10 @@ beforeAll(async () => {
     ],
   });
   alpaca = await startFakeAlpaca({
-    authorize: async (a) => a.kind === 'bearer' && (await as.introspect(a.token)).active,
+    authorize: async (a) =>
+      a.kind === 'bearer'
+        ? (await as.introspect(a.token)).active
+        : a.keyId === API_KEY.apiKey && a.secret === API_KEY.apiSecret,
     cash: '25000',
   });
   t = await startTestServer({
@@ -461,6 +466,44 @@ describe('a broker configured by the desk (oauth:<slug>), unlink and revocation'
   });
 });
 
+describe('linking with API keys', () => {
+  it('keeps keys the broker accepts (sealed, account read) and refuses keys it does not, keeping nothing', async () => {
+    const view = await admin.brokers.linkApiKey.mutate({
+      provider: 'alpaca',
+      environment: 'paper',
+      ...API_KEY,
+    });
+    expect(view).toMatchObject({
+      provider: 'alpaca',
+      linkKind: 'api_key',
+      status: 'active',
+      accountRef: alpaca.accountNumber,
+    });
+    // The same Alpaca account was linked over OAuth above: one connection, now reached by keys.
+    expect(view.account?.cash).toMatch(/^\d/);
+    expect(JSON.stringify(view)).not.toContain(API_KEY.apiSecret);
+    const [row] = await t.owner<{ credentials_enc: string; tenant_id: string }[]>`
+      select credentials_enc, tenant_id from broker_connections where id = ${view.id}`;
+    expect(row!.credentials_enc.startsWith('v1.k1.')).toBe(true);
+    const opened = JSON.parse(
+      crypto1.decrypt(row!.credentials_enc, bindingOf(row!.tenant_id, view.id, 'credentials')),
+    );
+    expect(opened).toEqual(API_KEY);
+
+    const before = (await admin.brokers.list.query()).length;
+    const refused = await failure(
+      admin.brokers.linkApiKey.mutate({
+        provider: 'alpaca',
+        environment: 'paper',
+        apiKey: 'PKWRONG',
+        apiSecret: 'nope',
+      }),
+    );
+    expect(refused.data?.httpStatus).toBe(400);
+    expect((await admin.brokers.list.query()).length).toBe(before);
+  });
+});
+
 describe('secrets at rest', () => {
   it('key rotation re-seals every secret; the old key can then be removed', async () => {
     const id = await link();
@@ -501,7 +544,13 @@ describe('secrets at rest', () => {
       maxBuffer: 256 * 1024 * 1024,
     }).toString();
     expect(dump).toContain(id);
-    for (const secret of [plain.access, plain.refresh!, CLIENT.clientSecret, GENERIC.clientSecret]) {
+    for (const secret of [
+      plain.access,
+      plain.refresh!,
+      CLIENT.clientSecret,
+      GENERIC.clientSecret,
+      API_KEY.apiSecret,
+    ]) {
       expect(dump).not.toContain(secret);
       expect(JSON.stringify(t.logs)).not.toContain(secret);
     }

@@ -382,6 +382,8 @@ export async function settleAccount(
         accessTokenEnc: move(row.accessTokenEnc, 'access_token'),
         refreshTokenEnc: move(row.refreshTokenEnc, 'refresh_token'),
         credentialsEnc: move(row.credentialsEnc, 'credentials'),
+        // The newer link decides how the account is reached (OAuth replaced by keys or back).
+        linkKind: row.linkKind,
         tokenExpiresAt: row.tokenExpiresAt,
         tokenRefreshedAt: row.tokenRefreshedAt,
         scopes: row.scopes,
