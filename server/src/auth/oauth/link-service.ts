@@ -282,7 +282,17 @@ async function storeTokens(
     if (a.relinkConnectionId) {
       await tx
         .update(brokerConnections)
-        .set({ ...sealed, status: 'active', statusReason: null, revokedAt: null, updatedAt: a.now })
+        // Relinking over OAuth a connection that was reached by keys makes it an OAuth link;
+        // the keys it held are dropped. Replaced tokens are not revoked: see docs/brokers.md.
+        .set({
+          ...sealed,
+          linkKind: 'oauth',
+          credentialsEnc: null,
+          status: 'active',
+          statusReason: null,
+          revokedAt: null,
+          updatedAt: a.now,
+        })
         .where(eq(brokerConnections.id, id));
     } else {
       await tx.insert(brokerConnections).values({
