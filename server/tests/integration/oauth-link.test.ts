@@ -31,6 +31,8 @@ const KEY2 = randomBytes(32).toString('base64');
 /** Keys the local Alpaca accepts (API-key link). */
 const API_KEY = { apiKey: 'PKTESTKEY0001', apiSecret: `alpaca-api-secret-${randomUUID()}` };
 const CLIENT = { clientId: 'aegis-alpaca', clientSecret: 'alpaca-client-secret-0123456789' };
+/** A desk-configured broker using the client-credentials grant (no user step). */
+const SERVICE = { clientId: 'aegis-svc', clientSecret: `svc-client-secret-${randomUUID()}` };
 const GENERIC = { clientId: 'aegis-acme', clientSecret: 'acme-client-secret-0123456789' };
 
 let as: TestAuthServer;
@@ -49,6 +51,13 @@ beforeAll(async () => {
         tokenEndpointAuthMethod: 'client_secret_basic',
         grantTypes: ['authorization_code', 'refresh_token'],
         scope: 'account:write trading',
+      },
+      {
+        ...SERVICE,
+        redirectUris: [],
+        tokenEndpointAuthMethod: 'client_secret_basic',
+        grantTypes: ['client_credentials'],
+        scope: 'trading',
       },
       {
         ...GENERIC,
@@ -466,6 +475,54 @@ describe('a broker configured by the desk (oauth:<slug>), unlink and revocation'
   });
 });
 
+describe('a desk-configured broker with the client-credentials grant', () => {
+  it('links without a user step (startLink lands on the console page at once) and renews by the same grant', async () => {
+    await admin.brokers.oauthProviders.upsert.mutate({
+      slug: 'svc',
+      name: 'Service Broker',
+      tokenUrl: as.tokenUrl,
+      scopes: ['trading'],
+      clientId: SERVICE.clientId,
+      clientSecret: SERVICE.clientSecret,
+      clientAuth: 'client_secret_basic',
+      grantType: 'client_credentials',
+      apiBaseUrl: alpaca.url,
+      apiProtocol: 'alpaca',
+    });
+    const before = as.tokenRequests.client_credentials;
+    const { authorizationUrl } = await admin.brokers.startLink.mutate({
+      provider: 'oauth:svc',
+      environment: 'paper',
+    });
+    const landed = new URL(authorizationUrl);
+    expect(landed.origin + landed.pathname).toBe(`${ORIGIN}/brokers`);
+    const id = landed.searchParams.get('linked')!;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(as.tokenRequests.client_credentials).toBe(before + 1);
+    const c = (await admin.brokers.list.query()).find((x) => x.id === id)!;
+    expect(c).toMatchObject({
+      provider: 'oauth:svc',
+      linkKind: 'client_credentials',
+      status: 'active',
+      accountRef: alpaca.accountNumber,
+    });
+    const first = await tokensOf(id);
+    expect(first.refresh).toBeNull();
+    expect((await as.introspect(first.access)).active).toBe(true);
+
+    // Expiring: the next use obtains a new token by the same grant, once.
+    const [row] = await t.owner<
+      { tenant_id: string }[]
+    >`select tenant_id from broker_connections where id = ${id}`;
+    await t.owner`update broker_connections set token_expires_at = now() where id = ${id}`;
+    const source = credentialSourceFor(oauthDeps(), { id, tenantId: row!.tenant_id, provider: 'oauth:svc' });
+    const got = await Promise.all(Array.from({ length: 5 }, () => source.accessToken()));
+    expect(new Set(got).size).toBe(1);
+    expect(got[0]).not.toBe(first.access);
+    expect(as.tokenRequests.client_credentials).toBe(before + 2);
+  });
+});
+
 describe('linking with API keys', () => {
   it('keeps keys the broker accepts (sealed, account read) and refuses keys it does not, keeping nothing', async () => {
     const view = await admin.brokers.linkApiKey.mutate({
@@ -549,6 +606,7 @@ describe('secrets at rest', () => {
       plain.refresh!,
       CLIENT.clientSecret,
       GENERIC.clientSecret,
+      SERVICE.clientSecret,
       API_KEY.apiSecret,
     ]) {
       expect(dump).not.toContain(secret);

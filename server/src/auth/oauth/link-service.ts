@@ -18,7 +18,13 @@ import {
   resolveOAuthProvider,
 } from './providers.ts';
 import { type SecretBinding, type TokenCrypto, TokenCryptoError } from './token-crypto.ts';
-import { authorizationUrl, exchangeCode, OAuthGrantError, type TokenSet } from './token-endpoint.ts';
+import {
+  authorizationUrl,
+  clientCredentialsToken,
+  exchangeCode,
+  OAuthGrantError,
+  type TokenSet,
+} from './token-endpoint.ts';
 
 /**
  * The OAuth 2.0 authorization-code + PKCE link flow (RFC 6749, RFC 7636, RFC 9700):
@@ -106,14 +112,8 @@ export async function startLink(
     throw new AppError('PRECONDITION_FAILED', `provider: ${input.provider} has no OAuth client configured`, {
       field: 'provider',
     });
-  if (provider.grantType !== 'authorization_code')
-    throw new AppError(
-      'BAD_INPUT',
-      `provider: ${input.provider} uses the client-credentials grant; link it with brokers.linkClientCredentials`,
-      {
-        field: 'provider',
-      },
-    );
+  if (provider.grantType === 'client_credentials')
+    return linkClientCredentials(deps, who, input, provider, now);
   if (input.provider === 'coinbase' && input.environment === 'paper')
     throw new AppError('BAD_INPUT', 'environment: Coinbase has no paper trading', { field: 'environment' });
   // Arctic: 32 random bytes each, base64url (RFC 7636 §4.1 verifier; state unguessable).
@@ -143,6 +143,55 @@ export async function startLink(
     authorizationUrl: authorizationUrl(provider, redirectUri, state, verifier, extra).toString(),
     expiresAt: expiresAt.toISOString(),
   };
+}
+
+/**
+ * A desk-configured provider with the client-credentials grant has no user step: the token is
+ * requested at once, the connection stored and its account read, and the "authorization URL"
+ * is the console page a completed callback would have sent the browser to
+ * (`/brokers?linked=<id>` or `?link_error=<code>`), so the console handles both grants alike.
+ * Runs in its own transactions (the account is read through the execution runtime, which sees
+ * only committed rows); the caller's transaction has only read.
+ */
+async function linkClientCredentials(
+  deps: OAuthDeps,
+  who: { tenantId: string; userId: string },
+  input: StartLinkInput,
+  provider: ResolvedOAuthProvider,
+  now: Date,
+): Promise<StartLinkOutput> {
+  let tokens: TokenSet;
+  try {
+    tokens = await clientCredentialsToken(provider);
+  } catch (err) {
+    const code = err instanceof OAuthGrantError ? err.code : 'unexpected';
+    deps.log.warn(
+      { tenantId: who.tenantId, provider: provider.id, oauthError: code },
+      'client-credentials grant failed',
+    );
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `provider: ${provider.id} refused the client credentials (${code})`,
+      {
+        field: 'provider',
+      },
+    );
+  }
+  const connectionId = await storeTokens(deps, {
+    tenantId: who.tenantId,
+    userId: who.userId,
+    provider,
+    environment: input.environment,
+    relinkConnectionId: input.connectionId ?? null,
+    tokens,
+    now,
+    linkKind: 'client_credentials',
+  });
+  const out = await settleAccount(deps, who.tenantId, who.userId, connectionId, now);
+  const query = out.ok
+    ? `linked=${encodeURIComponent(out.connectionId)}`
+    : `link_error=${out.code}${out.connectionId ? `&connection=${encodeURIComponent(out.connectionId)}` : ''}`;
+  return { authorizationUrl: `${deps.config.publicOrigin}/brokers?${query}`, expiresAt: now.toISOString() };
 }
 
 /** Why a callback was refused: the code the console shows (`/brokers?link_error=<code>`). */
@@ -266,9 +315,11 @@ async function storeTokens(
     relinkConnectionId: string | null;
     tokens: TokenSet;
     now: Date;
+    linkKind?: 'oauth' | 'client_credentials';
   },
 ): Promise<string> {
   const id = a.relinkConnectionId ?? randomUUID();
+  const linkKind = a.linkKind ?? 'oauth';
   const sealed = {
     accessTokenEnc: deps.crypto.encrypt(a.tokens.accessToken, bindingOf(a.tenantId, id, 'access_token')),
     refreshTokenEnc: a.tokens.refreshToken
@@ -286,7 +337,7 @@ async function storeTokens(
         // the keys it held are dropped. Replaced tokens are not revoked: see docs/brokers.md.
         .set({
           ...sealed,
-          linkKind: 'oauth',
+          linkKind,
           credentialsEnc: null,
           status: 'active',
           statusReason: null,
@@ -304,7 +355,7 @@ async function storeTokens(
         accountRef: `pending:${id}`,
         label: a.provider.name,
         environment: a.environment,
-        linkKind: 'oauth',
+        linkKind,
         status: 'active',
         ...sealed,
         createdBy: a.userId,
