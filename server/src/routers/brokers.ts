@@ -13,7 +13,7 @@ import {
   startLinkInput,
   startLinkOutput,
 } from '@aegis/shared/schemas/broker';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import { audit } from '../audit/service.ts';
 import { tokenCryptoOf } from '../auth/oauth/crypto-registry.ts';
@@ -305,14 +305,12 @@ export const brokersRouter = createTRPCRouter({
       .input(z.strictObject({}).optional())
       .output(
         z.array(
-          oauthProviderInput
-            .omit({ clientSecret: true })
-            .extend({
-              id: z.uuid(),
-              hasClientSecret: z.boolean(),
-              provider: z.string(),
-              apiProtocol: z.string(),
-            }),
+          oauthProviderInput.omit({ clientSecret: true }).extend({
+            id: z.uuid(),
+            hasClientSecret: z.boolean(),
+            provider: z.string(),
+            apiProtocol: z.string(),
+          }),
         ),
       )
       .query(async ({ ctx }) => {
@@ -419,13 +417,25 @@ export const brokersRouter = createTRPCRouter({
           .select({ id: brokerConnections.id })
           .from(brokerConnections)
           .where(
-            and(eq(brokerConnections.tenantId, ctx.desk.id), eq(brokerConnections.providerConfigId, p.id)),
+            and(
+              eq(brokerConnections.tenantId, ctx.desk.id),
+              eq(brokerConnections.providerConfigId, p.id),
+              ne(brokerConnections.status, 'revoked'),
+            ),
           )
           .limit(1);
         if (used)
           throw new AppError('CONFLICT', 'slug: connections still use this provider; unlink them first', {
             field: 'slug',
           });
+        // Unlinked connections stay (their orders point at them) but hold no secret: they let go
+        // of the configuration (the foreign key restricts deletion otherwise).
+        await ctx.tx
+          .update(brokerConnections)
+          .set({ providerConfigId: null })
+          .where(
+            and(eq(brokerConnections.tenantId, ctx.desk.id), eq(brokerConnections.providerConfigId, p.id)),
+          );
         await ctx.tx.delete(oauthProviders).where(eq(oauthProviders.id, p.id));
         await audit.record(ctx.tx, {
           action: 'brokers.provider.remove',

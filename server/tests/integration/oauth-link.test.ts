@@ -472,6 +472,11 @@ describe('a broker configured by the desk (oauth:<slug>), unlink and revocation'
     expect(r.access_token_enc).toBeNull();
     expect(r.refresh_token_enc).toBeNull();
     expect((await admin.brokers.list.query()).find((x) => x.id === id)?.status).toBe('revoked');
+
+    // Only unlinked connections use it now: the configuration can be removed; they stay listed.
+    expect(await admin.brokers.oauthProviders.remove.mutate({ slug: 'acme' })).toEqual({ removed: true });
+    expect((await admin.brokers.providers.query()).some((p) => p.id === 'oauth:acme')).toBe(false);
+    expect((await admin.brokers.list.query()).find((x) => x.id === id)?.status).toBe('revoked');
   });
 });
 
