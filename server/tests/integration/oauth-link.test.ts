@@ -238,6 +238,16 @@ describe('linking an Alpaca paper account over OAuth 2.0 + PKCE', () => {
     expect(errorOf(await callback(late))).toBe('expired_state');
     expect(as.tokenRequests.authorization_code).toBe(count);
 
+    // Transactions long past their expiry are deleted when the desk next starts a link.
+    await t.owner`update oauth_transactions set expires_at = now() - interval '2 days' where consumed_at is null`;
+    const [{ n: stale } = { n: 0 }] = await t.owner<{ n: number }[]>`
+      select count(*)::int as n from oauth_transactions where expires_at < now() - interval '1 day'`;
+    expect(stale).toBeGreaterThan(0);
+    await start();
+    const [{ n: left } = { n: -1 }] = await t.owner<{ n: number }[]>`
+      select count(*)::int as n from oauth_transactions where expires_at < now() - interval '1 day'`;
+    expect(left).toBe(0);
+
     // The issuer is configured: a response that does not name it is refused too.
     const noIss = new URL(await as.authorize((await start()).authorizationUrl));
     noIss.searchParams.delete('iss');

@@ -5,7 +5,7 @@ import { AppError } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
 import type { BrokerEnvironment, StartLinkInput, StartLinkOutput } from '@aegis/shared/schemas/broker';
 import { generateCodeVerifier, generateState } from 'arctic';
-import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, ne, sql } from 'drizzle-orm';
 import { audit } from '../../audit/service.ts';
 import type { Db, Tx } from '../../db/database.ts';
 import type { ServerConfig } from '../../env.ts';
@@ -48,6 +48,12 @@ export interface OAuthDeps {
 }
 
 export const TRANSACTION_TTL_MS = 10 * 60_000;
+/**
+ * Spent or expired transactions are kept this long (so a late or replayed callback is told
+ * `expired_state` / `reused_state` rather than `unknown_state`), then deleted when the desk next
+ * starts a link.
+ */
+export const TRANSACTION_RETENTION_MS = 24 * 3_600_000;
 
 const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -122,6 +128,14 @@ export async function startLink(
   const id = randomUUID();
   const redirectUri = redirectUriFor(deps.config, input.provider);
   const expiresAt = new Date(now.getTime() + TRANSACTION_TTL_MS);
+  await tx
+    .delete(oauthTransactions)
+    .where(
+      and(
+        eq(oauthTransactions.tenantId, who.tenantId),
+        lt(oauthTransactions.expiresAt, new Date(now.getTime() - TRANSACTION_RETENTION_MS)),
+      ),
+    );
   await tx.insert(oauthTransactions).values({
     id,
     tenantId: who.tenantId,
