@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { credentialSourceFor } from '../../src/auth/oauth/credentials.ts';
@@ -587,7 +587,7 @@ describe('secrets at rest', () => {
     expect(first.resealed).toBeGreaterThan(0);
     expect(first.batches).toBeGreaterThanOrEqual(2);
     const second = await rotateTokenKeys(t.server.deps.db, ring);
-    expect(second).toEqual({ activeKid: 'k2', resealed: 0, batches: 0 });
+    expect(second).toEqual({ activeKid: 'k2', resealed: 0, batches: 0, failed: [] });
     const [left] = await t.owner<{ n: number }[]>`
       select (select count(*)::int from broker_connections
                 where left(access_token_enc, 6) = 'v1.k1.' or left(refresh_token_enc, 6) = 'v1.k1.'
@@ -606,6 +606,35 @@ describe('secrets at rest', () => {
     expect(() =>
       only2.decrypt(moved.access_token_enc, bindingOf(moved.tenant_id, other!.id, 'access_token')),
     ).toThrow(/another row|tampered/);
+
+    // The operator's command (`npm run tokens:rotate`) does the same from the environment; the
+    // moved secret cannot be opened: it is named (exit 1) and left, everything else rotated.
+    const KEY3 = randomBytes(32).toString('base64');
+    const ROOT = new URL('../../../', import.meta.url).pathname;
+    const run = spawnSync(
+      `${ROOT}node_modules/.bin/node`,
+      [`${ROOT}server/src/auth/oauth/rotate-keys-main.ts`],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: t.database.appUrl,
+          TOKEN_ENCRYPTION_KEYS: `k3:${KEY3},k2:${KEY2}`,
+          LOG_LEVEL: 'info',
+        },
+        timeout: 60_000,
+        encoding: 'utf8',
+      },
+    );
+    const output = `${run.stdout}${run.stderr}`;
+    expect(run.status, output).toBe(1);
+    expect(output).toContain(other!.id);
+    expect(output).not.toContain(plain.access);
+    const only3 = new TokenCrypto(parseTokenKeys(`k3:${KEY3}`, undefined));
+    expect((await sealedOf(id)).access_token_enc.startsWith('v1.k3.')).toBe(true);
+    expect(await tokensOf(id, only3)).toEqual(plain);
+    expect((await sealedOf(other!.id)).access_token_enc).toBe(moved.access_token_enc);
+    await t.owner`delete from broker_connections where id = ${other!.id}`;
   });
 
   it('a database dump and the server logs hold no token or client secret in clear', async () => {

@@ -13,7 +13,14 @@ const log = createLogger({ name: 'tokens-rotate', level: config.logLevel });
 const database = createDb(config.databaseUrl, { max: 2, applicationName: 'aegis-tokens-rotate' });
 try {
   const r = await rotateTokenKeys(database.db, new TokenCrypto(config.tokenKeys));
-  log.info(r, 'token keys rotated');
+  if (r.failed.length > 0) {
+    // Named so the operator can look at them; everything else is under the active key.
+    log.error(
+      { activeKid: r.activeKid, resealed: r.resealed, failed: r.failed },
+      'token keys rotated except secrets that could not be opened',
+    );
+    process.exitCode = 1;
+  } else log.info({ activeKid: r.activeKid, resealed: r.resealed, batches: r.batches }, 'token keys rotated');
 } catch (err) {
   log.error({ err }, 'token key rotation failed');
   process.exitCode = 1;

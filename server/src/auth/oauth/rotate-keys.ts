@@ -1,6 +1,6 @@
 import { brokerConnections, oauthProviders, oauthTransactions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { type AnyColumn, and, eq, or, sql } from 'drizzle-orm';
+import { type AnyColumn, and, eq, notInArray, or, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.ts';
 import { bindingOf } from './link-service.ts';
 import { TokenCrypto } from './token-crypto.ts';
@@ -19,6 +19,11 @@ export interface RotationResult {
   readonly resealed: number;
   /** Transactions used (one per non-empty batch). */
   readonly batches: number;
+  /**
+   * Secrets that could not be opened (tampered, moved to another row, or under a key no longer
+   * configured): left as they are, named here; the rest is still rotated.
+   */
+  readonly failed: readonly { table: string; id: string; purpose: string; reason: string }[];
 }
 
 export async function rotateTokenKeys(
@@ -35,12 +40,35 @@ export async function rotateTokenKeys(
   const stale = (col: AnyColumn) => sql`(${col} is not null and left(${col}, ${prefix.length}) <> ${prefix})`;
   let resealed = 0;
   let batches = 0;
-  const reseal = (sealed: string | null, tenantId: string, rowId: string, purpose: string): string | null => {
-    if (sealed === null || TokenCrypto.kidOf(sealed) === active) return sealed;
-    resealed++;
-    const b = bindingOf(tenantId, rowId, purpose);
-    return crypto.encrypt(crypto.decrypt(sealed, b), b);
+  const failed: { table: string; id: string; purpose: string; reason: string }[] = [];
+  /** Rows with a secret that does not open, per table: not selected again. */
+  const skip = {
+    broker_connections: new Set<string>(),
+    oauth_providers: new Set<string>(),
+    oauth_transactions: new Set<string>(),
   };
+  const reseal = (
+    table: keyof typeof skip,
+    sealed: string | null,
+    tenantId: string,
+    rowId: string,
+    purpose: string,
+  ): string | null => {
+    if (sealed === null || TokenCrypto.kidOf(sealed) === active) return sealed;
+    const b = bindingOf(tenantId, rowId, purpose);
+    let plain: string;
+    try {
+      plain = crypto.decrypt(sealed, b);
+    } catch (err) {
+      skip[table].add(rowId);
+      failed.push({ table, id: rowId, purpose, reason: err instanceof Error ? err.message : 'unreadable' });
+      return sealed;
+    }
+    resealed++;
+    return crypto.encrypt(plain, b);
+  };
+  const notSkipped = (table: keyof typeof skip, col: AnyColumn) =>
+    skip[table].size === 0 ? sql`true` : notInArray(col, [...skip[table]]);
   /** Runs `batch` in its own transaction until it handles fewer rows than a full batch. */
   const drain = async (tenantId: string, batch: (tx: Tx) => Promise<number>) => {
     for (;;) {
@@ -58,6 +86,7 @@ export async function rotateTokenKeys(
         .where(
           and(
             eq(brokerConnections.tenantId, tenantId),
+            notSkipped('broker_connections', brokerConnections.id),
             or(
               stale(brokerConnections.accessTokenEnc),
               stale(brokerConnections.refreshTokenEnc),
@@ -71,9 +100,9 @@ export async function rotateTokenKeys(
         await tx
           .update(brokerConnections)
           .set({
-            accessTokenEnc: reseal(c.accessTokenEnc, tenantId, c.id, 'access_token'),
-            refreshTokenEnc: reseal(c.refreshTokenEnc, tenantId, c.id, 'refresh_token'),
-            credentialsEnc: reseal(c.credentialsEnc, tenantId, c.id, 'credentials'),
+            accessTokenEnc: reseal('broker_connections', c.accessTokenEnc, tenantId, c.id, 'access_token'),
+            refreshTokenEnc: reseal('broker_connections', c.refreshTokenEnc, tenantId, c.id, 'refresh_token'),
+            credentialsEnc: reseal('broker_connections', c.credentialsEnc, tenantId, c.id, 'credentials'),
           })
           .where(eq(brokerConnections.id, c.id));
       return rows.length;
@@ -82,13 +111,21 @@ export async function rotateTokenKeys(
       const rows = await tx
         .select()
         .from(oauthProviders)
-        .where(and(eq(oauthProviders.tenantId, tenantId), stale(oauthProviders.clientSecretEnc)))
+        .where(
+          and(
+            eq(oauthProviders.tenantId, tenantId),
+            notSkipped('oauth_providers', oauthProviders.id),
+            stale(oauthProviders.clientSecretEnc),
+          ),
+        )
         .limit(batchSize)
         .for('update');
       for (const p of rows)
         await tx
           .update(oauthProviders)
-          .set({ clientSecretEnc: reseal(p.clientSecretEnc, tenantId, p.id, 'client_secret') })
+          .set({
+            clientSecretEnc: reseal('oauth_providers', p.clientSecretEnc, tenantId, p.id, 'client_secret'),
+          })
           .where(eq(oauthProviders.id, p.id));
       return rows.length;
     });
@@ -96,16 +133,30 @@ export async function rotateTokenKeys(
       const rows = await tx
         .select()
         .from(oauthTransactions)
-        .where(and(eq(oauthTransactions.tenantId, tenantId), stale(oauthTransactions.codeVerifierEnc)))
+        .where(
+          and(
+            eq(oauthTransactions.tenantId, tenantId),
+            notSkipped('oauth_transactions', oauthTransactions.id),
+            stale(oauthTransactions.codeVerifierEnc),
+          ),
+        )
         .limit(batchSize)
         .for('update');
       for (const t of rows)
         await tx
           .update(oauthTransactions)
-          .set({ codeVerifierEnc: reseal(t.codeVerifierEnc, tenantId, t.id, 'code_verifier')! })
+          .set({
+            codeVerifierEnc: reseal(
+              'oauth_transactions',
+              t.codeVerifierEnc,
+              tenantId,
+              t.id,
+              'code_verifier',
+            )!,
+          })
           .where(eq(oauthTransactions.id, t.id));
       return rows.length;
     });
   }
-  return { activeKid: active, resealed, batches };
+  return { activeKid: active, resealed, batches, failed };
 }
