@@ -561,6 +561,15 @@ describe('linking with API keys', () => {
       crypto1.decrypt(row!.credentials_enc, bindingOf(row!.tenant_id, view.id, 'credentials')),
     );
     expect(opened).toEqual(API_KEY);
+    // Asking a key link for an OAuth token is refused without touching the connection.
+    const source = credentialSourceFor(oauthDeps(), {
+      id: view.id,
+      tenantId: row!.tenant_id,
+      provider: 'alpaca',
+    });
+    expect(await source.apiKey()).toEqual(API_KEY);
+    await expect(source.accessToken()).rejects.toThrow(/linked by api key, not OAuth/);
+    expect((await admin.brokers.list.query()).find((x) => x.id === view.id)?.status).toBe('active');
 
     const before = (await admin.brokers.list.query()).length;
     const refused = await failure(

@@ -50,6 +50,12 @@ export function credentialSourceFor(
       const c = await load();
       if (!c || c.status === 'revoked') throw authError(row.provider, 'the connection is unlinked');
       if (c.status === 'needs_relink') throw authError(row.provider, 'the connection needs relinking');
+      // Keys and gateways have no token to refresh: never mistake that for a refused grant.
+      if (c.linkKind === 'api_key' || c.linkKind === 'gateway')
+        throw authError(
+          row.provider,
+          `the connection is linked by ${c.linkKind.replace('_', ' ')}, not OAuth`,
+        );
       const fresh = c.tokenExpiresAt === null || c.tokenExpiresAt.getTime() - Date.now() > REFRESH_SKEW_MS;
       if (c.accessTokenEnc && fresh)
         return deps.crypto.decrypt(c.accessTokenEnc, bindingOf(row.tenantId, row.id, 'access_token'));
@@ -57,6 +63,11 @@ export function credentialSourceFor(
     },
     async refreshAccessToken() {
       const c = await load();
+      if (c && (c.linkKind === 'api_key' || c.linkKind === 'gateway'))
+        throw authError(
+          row.provider,
+          `the connection is linked by ${c.linkKind.replace('_', ' ')}, not OAuth`,
+        );
       return refresh(true, c?.tokenRefreshedAt ?? null);
     },
     async apiKey(): Promise<ApiKeyCredentials> {
