@@ -16,7 +16,10 @@ import type { Db } from '../db/database.ts';
  * - Renew: every `renewMs`, all leases of this holder in one statement. Locally a lease counts as
  *   held until (time the renewal was *sent*) + TTL, measured on the monotonic clock: a holder
  *   whose renewals stop (database unreachable, process stalled) stops sending before any other
- *   process can take over. `assertHeld()` is called before every broker call.
+ *   process can take over. `assertHeld()` is called before every broker call. A lapsed lease is
+ *   not given up: when the database answers again it is renewed if the row still names this
+ *   holder and token (nobody took it), so a database restart does not tear down the session;
+ *   otherwise it is lost and the session closed.
  * - Release: the row's expiry is set in the past (the row is kept so the token keeps counting);
  *   the next holder takes it at once instead of waiting out the TTL.
  */
@@ -122,6 +125,11 @@ export class LeaseManager {
     const mine = this.held(resource);
     if (mine) return { lease: mine, takeover: false };
     await releasing.get(resource);
+    // A lease of ours that lapsed locally (renewals failed while the database was unreachable)
+    // is reclaimed with its token when nobody took it meanwhile: the holder and the token are
+    // unchanged, so no other process can have acted under it, and the session keeps its state.
+    const lapsed = this.#leases.get(resource) ?? null;
+    const keepToken = lapsed?.token ?? -1;
     const sentAt = performance.now();
     const ttl = this.#opts.ttlMs;
     const rows = await this.#db.execute<{ token: string; previous: string | null }>(sql`
@@ -130,17 +138,24 @@ export class LeaseManager {
       values (${resource}, ${this.holder}, 1, now(), now() + ${ttl} * interval '1 millisecond')
       on conflict (resource) do update set
         holder = excluded.holder,
-        fencing_token = case when l.holder = excluded.holder and l.expires_at > now()
+        fencing_token = case when l.holder = excluded.holder
+                               and (l.expires_at > now() or l.fencing_token = ${keepToken})
                              then l.fencing_token else l.fencing_token + 1 end,
-        acquired_at = case when l.holder = excluded.holder and l.expires_at > now()
+        acquired_at = case when l.holder = excluded.holder
+                             and (l.expires_at > now() or l.fencing_token = ${keepToken})
                            then l.acquired_at else now() end,
         expires_at = excluded.expires_at
       where l.holder = excluded.holder or l.expires_at <= now()
       returning l.fencing_token::text as token, (select holder from prev) as previous`);
     const row = rows[0];
     if (!row) return null;
+    if (lapsed && Number(row.token) === lapsed.token && this.#leases.get(resource) === lapsed) {
+      lapsed.extend(sentAt + ttl);
+      this.#log.info({ resource, token: lapsed.token }, 'dispatch lease reclaimed after a lapse');
+      return { lease: lapsed, takeover: false };
+    }
     const lease = new Lease(resource, Number(row.token), sentAt + ttl);
-    this.#leases.get(resource)?.lose();
+    if (lapsed) this.#lose(lapsed);
     this.#leases.set(resource, lease);
     this.#ensureTimer();
     const takeover = row.previous !== null && row.previous !== this.holder;
@@ -197,9 +212,9 @@ export class LeaseManager {
     try {
       const rows = await this.#db.execute<{ resource: string; token: string }>(sql`
         update execution_leases set expires_at = now() + ${this.#opts.ttlMs} * interval '1 millisecond'
-        where holder = ${this.holder} and expires_at > now()
-          and resource in (${sql.join(
-            leases.map((l) => sql`${l.resource}`),
+        where holder = ${this.holder}
+          and (resource, fencing_token) in (${sql.join(
+            leases.map((l) => sql`(${l.resource}, ${l.token}::bigint)`),
             sql`, `,
           )})
         returning resource, fencing_token::text as token`);
@@ -207,13 +222,17 @@ export class LeaseManager {
         rows.filter((r) => this.#leases.get(r.resource)?.token === Number(r.token)).map((r) => r.resource),
       );
     } catch (err) {
-      // Unreachable database: the leases stay valid locally until their TTL runs out (below).
+      // Unreachable database: the leases stay valid locally until their TTL runs out, then they
+      // lapse (nothing is sent under them) without being given up: nobody else can take them
+      // without the database either. The first renewal that reaches it revives a lease still
+      // ours (same holder and token, even past its expiry) or reports it lost.
       this.#log.warn({ err }, 'dispatch lease renewal failed');
     }
+    if (renewed === null) return;
     for (const l of leases) {
       if (this.#leases.get(l.resource) !== l) continue;
-      if (renewed?.has(l.resource)) l.extend(sentAt + this.#opts.ttlMs);
-      else if (renewed !== null || !l.held) this.#lose(l);
+      if (renewed.has(l.resource)) l.extend(sentAt + this.#opts.ttlMs);
+      else this.#lose(l);
     }
   }
 
