@@ -121,6 +121,13 @@ export class BrokerRegistry {
     if (existing) {
       const s = await existing.catch(() => null);
       if (s?.lease.held) return s;
+      if (s && this.#sessions.get(resource) === existing) {
+        // Lapsed (renewals failed for a while, e.g. across a database restart): reclaim it when
+        // nobody took it, and keep the session with its state. Throws while the database is
+        // still down: the session stays, nothing is sent under a lapsed lease meanwhile.
+        const again = await this.leases.acquire(resource);
+        if (again?.lease === s.lease) return s;
+      }
       if (this.#sessions.get(resource) === existing) this.#closeSession(resource, 'lease lapsed');
     }
     let p = this.#sessions.get(resource);
