@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAlpacaAdapter } from '../../../server/src/brokers/alpaca/index.ts';
 import { type FakeAlpaca, startFakeAlpaca } from '../../../server/tests/integration/support/fake-alpaca.ts';
 import {
   type Client,
@@ -67,7 +66,6 @@ beforeAll(async () => {
       ALPACA_PAPER_API_URL: alpaca.url,
       ALPACA_PAPER_STREAM_URL: alpaca.streamUrl,
     },
-    execution: { adapterFactories: { alpaca: createAlpacaAdapter } },
   });
   const s = await signIn(t.url, t.admin.email, t.admin.password);
   admin = s.client;

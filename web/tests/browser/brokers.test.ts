@@ -12,7 +12,6 @@ import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/sh
 import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
-import { createAlpacaAdapter } from '../../../server/src/brokers/alpaca/index.ts';
 import { type FakeAlpaca, startFakeAlpaca } from '../../../server/tests/integration/support/fake-alpaca.ts';
 import {
   startTestAuthServer,
@@ -161,7 +160,6 @@ beforeAll(async () => {
       outboxIntervalMs: 100,
       equityIntervalMs: 3_600_000,
       reconcileIntervalMs: 3_600_000,
-      adapterFactories: { alpaca: createAlpacaAdapter },
     },
   });
   await venuePrices({ server, redisPrefix: 'aegis' }, [
