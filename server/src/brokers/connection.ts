@@ -1,7 +1,7 @@
 import type { Logger } from '@aegis/shared/logging';
 import type { BrokerEnvironment } from '@aegis/shared/schemas/broker';
 import type { BrokerCallPolicy } from './resilience.ts';
-import type { BrokerAdapter } from './types.ts';
+import { type BrokerAdapter, BrokerError, BrokerErrorCode } from './types.ts';
 
 /**
  * What a live adapter is built from: one linked connection (broker_connections row), a way to
@@ -69,3 +69,45 @@ export interface ConnectionContext {
 
 /** Builds an adapter for one connection; registered per provider (or api protocol) in factory.ts. */
 export type AdapterFactory = (ctx: ConnectionContext) => BrokerAdapter;
+
+/** How a linked connection authenticates its calls: an OAuth access token or API-key material. */
+export type CredentialKind = 'oauth' | 'api_key';
+
+/**
+ * Tells an OAuth link from an API-key link by asking the credential source once for key
+ * material (BROKER_AUTH: the link has none, so it is OAuth). The answer is kept; any other
+ * failure is not, and the next call asks again. `fixed` skips the probe (adapter option).
+ */
+export function credentialKindProbe(
+  credentials: CredentialSource,
+  fixed?: CredentialKind,
+): () => Promise<CredentialKind> {
+  let known: Promise<CredentialKind> | null = fixed ? Promise.resolve(fixed) : null;
+  return () => {
+    known ??= credentials.apiKey().then(
+      () => 'api_key' as const,
+      (err: unknown) => {
+        if (err instanceof BrokerError && err.code === BrokerErrorCode.AUTH) return 'oauth' as const;
+        known = null;
+        throw err;
+      },
+    );
+    return known;
+  };
+}
+
+/**
+ * Sends one broker request; an OAuth link answered 401 gets one forced token refresh and one
+ * resend. A second 401 is the answer: the grant itself is gone.
+ */
+export async function sendRefreshingOn401(
+  send: (forceRefresh: boolean) => Promise<Response>,
+  kind: () => Promise<CredentialKind>,
+): Promise<Response> {
+  let res = await send(false);
+  if (res.status === 401 && (await kind()) === 'oauth') {
+    await res.body?.cancel();
+    res = await send(true);
+  }
+  return res;
+}

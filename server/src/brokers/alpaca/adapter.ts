@@ -1,6 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { z } from 'zod';
-import type { ConnectionContext } from '../connection.ts';
+import { type ConnectionContext, credentialKindProbe } from '../connection.ts';
 import {
   type BrokerAccount,
   type BrokerAdapter,
@@ -55,7 +55,6 @@ export class AlpacaAdapter implements BrokerAdapter {
   readonly name = BROKER;
   readonly capabilities: BrokerCapabilities = { nativeBrackets: true };
   readonly #ctx: ConnectionContext;
-  readonly #o: AlpacaAdapterOptions;
   readonly #legIds: LegIds;
   readonly #rest: AlpacaRestClient;
   readonly #book = new ReportBook();
@@ -64,11 +63,12 @@ export class AlpacaAdapter implements BrokerAdapter {
   readonly #known: KnownIds;
   readonly #lookup: AlpacaOrderLookup;
   readonly #feed: AlpacaReportFeed;
-  #authMode: Promise<AlpacaAuthMode> | null = null;
+  /** OAuth or API-key link (probed once unless the `auth` option says). */
+  readonly #auth: () => Promise<AlpacaAuthMode>;
 
   constructor(ctx: ConnectionContext, opts: AlpacaAdapterOptions = {}) {
     this.#ctx = ctx;
-    this.#o = opts;
+    this.#auth = credentialKindProbe(ctx.credentials, opts.auth);
     this.#legIds = opts.legIds ?? conventionLegIds;
     this.#rest = new AlpacaRestClient(ctx, () => this.#auth());
     this.#known = {
@@ -273,19 +273,6 @@ export class AlpacaAdapter implements BrokerAdapter {
       // Not seeded: every report of a new order (its acceptance included) comes from the stream.
       false,
     );
-  }
-
-  #auth(): Promise<AlpacaAuthMode> {
-    if (this.#o.auth) return Promise.resolve(this.#o.auth);
-    this.#authMode ??= this.#ctx.credentials.apiKey().then(
-      () => 'api_key' as const,
-      (err: unknown) => {
-        if (err instanceof BrokerError && err.code === BrokerErrorCode.AUTH) return 'oauth' as const;
-        this.#authMode = null;
-        throw err;
-      },
-    );
-    return this.#authMode;
   }
 
   #now(): Date {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ConnectionContext } from '../connection.ts';
+import { type ConnectionContext, type CredentialKind, sendRefreshingOn401 } from '../connection.ts';
 import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
 import { alpacaErrorBody } from './schemas.ts';
@@ -14,7 +14,7 @@ import { alpacaErrorBody } from './schemas.ts';
  * and retries once (the token may have been revoked or rotated by another process); an
  * `api_key` link sends APCA-API-KEY-ID / APCA-API-SECRET-KEY. Secrets never reach logs or errors.
  */
-export type AlpacaAuthMode = 'oauth' | 'api_key';
+export type AlpacaAuthMode = CredentialKind;
 
 export interface AlpacaRequest<T> {
   readonly operation: string;
@@ -42,12 +42,7 @@ export class AlpacaRestClient {
 
   request<T>(req: AlpacaRequest<T>): Promise<T> {
     return this.#ctx.policy.call(req.operation, req.kind, async (signal) => {
-      let res = await this.#send(req, signal, false);
-      if (res.status === 401 && (await this.#auth()) === 'oauth') {
-        // One forced refresh per call: a second 401 means the grant itself is gone.
-        await res.body?.cancel();
-        res = await this.#send(req, signal, true);
-      }
+      const res = await sendRefreshingOn401((force) => this.#send(req, signal, force), this.#auth);
       return this.#read(req, res);
     });
   }

@@ -1,5 +1,5 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
-import type { ConnectionContext } from '../connection.ts';
+import { type ConnectionContext, credentialKindProbe } from '../connection.ts';
 import {
   type BrokerAccount,
   type BrokerAdapter,
@@ -74,7 +74,8 @@ export class CoinbaseAdapter implements BrokerAdapter {
   readonly #byOrderId = new Map<string, TrackedOrder>();
   readonly #listeners = new Set<ExecutionReportListener>();
   readonly #reconnectListeners = new Set<() => void>();
-  #authMode: Promise<CoinbaseAuthMode> | null = null;
+  /** OAuth or API-key link (probed once unless the `auth` option says). */
+  readonly #auth: () => Promise<CoinbaseAuthMode>;
   #stream: UserStream | null = null;
   #poller: NodeJS.Timeout | null = null;
   #polling = false;
@@ -84,6 +85,7 @@ export class CoinbaseAdapter implements BrokerAdapter {
   constructor(ctx: ConnectionContext, opts: CoinbaseAdapterOptions = {}) {
     this.#ctx = ctx;
     this.#o = opts;
+    this.#auth = credentialKindProbe(ctx.credentials, opts.auth);
     this.#rest = new CoinbaseRestClient(ctx, () => this.#auth());
     this.#account = new CoinbaseAccountReader(this.#rest, ctx.accountRef);
   }
@@ -526,19 +528,6 @@ export class CoinbaseAdapter implements BrokerAdapter {
       avgFillPrice: filled.gt(0) && o.average_filled_price ? decStr(dec(o.average_filled_price)) : null,
       rejectReason: o.status === 'FAILED' ? (o.reject_message ?? o.reject_reason ?? 'rejected') : null,
     };
-  }
-
-  #auth(): Promise<CoinbaseAuthMode> {
-    if (this.#o.auth) return Promise.resolve(this.#o.auth);
-    this.#authMode ??= this.#ctx.credentials.apiKey().then(
-      () => 'api_key' as const,
-      (err: unknown) => {
-        if (err instanceof BrokerError && err.code === BrokerErrorCode.AUTH) return 'oauth' as const;
-        this.#authMode = null;
-        throw err;
-      },
-    );
-    return this.#authMode;
   }
 
   #now(): Date {

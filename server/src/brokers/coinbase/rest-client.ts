@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ConnectionContext } from '../connection.ts';
+import { type ConnectionContext, type CredentialKind, sendRefreshingOn401 } from '../connection.ts';
 import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
 import { buildCdpJwt, type CdpKey, jwtUri, loadCdpKey } from './cdp-jwt.ts';
@@ -19,7 +19,7 @@ import { coinbaseErrorBody } from './schemas.ts';
  *   refresh and one retry (another process may have rotated it); a second 401 is BROKER_AUTH.
  * Secrets never reach logs or errors.
  */
-export type CoinbaseAuthMode = 'oauth' | 'api_key';
+export type CoinbaseAuthMode = CredentialKind;
 
 export const BROKER = 'coinbase';
 
@@ -53,12 +53,7 @@ export class CoinbaseRestClient {
 
   request<T>(req: CoinbaseRequest<T>): Promise<T> {
     return this.#ctx.policy.call(req.operation, req.kind, async (signal) => {
-      let res = await this.#send(req, signal, false);
-      if (res.status === 401 && (await this.#auth()) === 'oauth') {
-        // One forced refresh per call: a second 401 means the grant itself is gone.
-        await res.body?.cancel();
-        res = await this.#send(req, signal, true);
-      }
+      const res = await sendRefreshingOn401((force) => this.#send(req, signal, force), this.#auth);
       return this.#read(req, res);
     });
   }
