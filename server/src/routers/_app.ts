@@ -9,8 +9,10 @@ import { brokersRouter } from './brokers.ts';
 import { desksRouter } from './desks.ts';
 import { equityRouter } from './equity.ts';
 import { haltRouter } from './halt.ts';
+import { instrumentsRouter } from './instruments.ts';
 import { keysRouter } from './keys.ts';
 import { lessonsRouter } from './lessons.ts';
+import { marketDataRouter } from './market-data.ts';
 import { modelsRouter } from './models.ts';
 import { orderflowRouter } from './orderflow.ts';
 import { ordersRouter } from './orders.ts';
@@ -21,6 +23,7 @@ import { riskRouter } from './risk.ts';
 import { signalsRouter } from './signals.ts';
 import { tradesRouter } from './trades.ts';
 import { usersRouter } from './users.ts';
+import { watchlistsRouter } from './watchlists.ts';
 
 /**
  * The root router: one sub-router per domain. Web and scripts import only the TYPES below
@@ -48,6 +51,9 @@ export const appRouter = createTRPCRouter({
   halt: haltRouter,
   backtests: backtestsRouter,
   models: modelsRouter,
+  instruments: instrumentsRouter,
+  watchlists: watchlistsRouter,
+  marketData: marketDataRouter,
 });
 
 export type AppRouter = typeof appRouter;
