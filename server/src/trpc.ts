@@ -58,8 +58,13 @@ export interface ProcedureMeta {
   readonly permission: Permission | 'public';
   /** Extra strictness on top of the matrix (never looser): human session only. */
   readonly humanOnly?: boolean;
-  /** Extra strictness on top of the matrix: password re-entered within the window. */
-  readonly reauth?: boolean;
+  /**
+   * Extra strictness on top of the matrix: password re-entered within the window. `true` also
+   * makes the procedure human-only. `'session'`: a signed-in person must have re-entered the
+   * password, while an API key with the matrix's scope passes (it has no password to re-enter) —
+   * for risk-reducing actions a script must be able to take (engaging a halt).
+   */
+  readonly reauth?: boolean | 'session';
   /**
    * Only reduces risk (halt, cancel, the re-entry that halting needs, logout): still rate
    * limited, but keeps working when the limiter's store (Redis) is down.
@@ -311,7 +316,7 @@ function ruleFor(
   meta: ProcedureMeta | undefined,
   path: string,
   expected: 'desk' | 'not-desk',
-): PermissionRule {
+): PermissionRule & { keysSkipReauth: boolean } {
   if (!meta || !isPermission(meta.permission)) {
     throw new AppError('INTERNAL', `procedure ${path} declares no permission`);
   }
@@ -331,7 +336,9 @@ function ruleFor(
   return {
     ...rule,
     humanOnly: rule.humanOnly || meta.humanOnly === true || meta.reauth === true,
-    reauth: rule.reauth || meta.reauth === true,
+    reauth: rule.reauth || meta.reauth === true || meta.reauth === 'session',
+    // Only the meta's 'session' mode exempts keys; a matrix rule's reauth never does.
+    keysSkipReauth: !rule.reauth && meta.reauth === 'session',
   };
 }
 
@@ -401,7 +408,13 @@ function requirePrincipal(ctx: Context): Principal {
   return ctx.principal;
 }
 
-function checkRule(ctx: Context, path: string, rule: PermissionRule, permission: string, role: Role | null) {
+function checkRule(
+  ctx: Context,
+  path: string,
+  rule: PermissionRule & { keysSkipReauth?: boolean },
+  permission: string,
+  role: Role | null,
+) {
   const principal = requirePrincipal(ctx);
   // A one-time password must be replaced before anything but the own-account actions.
   if (principal.user.mustChangePassword && rule.level !== 'self') {
@@ -418,7 +431,7 @@ function checkRule(ctx: Context, path: string, rule: PermissionRule, permission:
   // Meta can only add strictness: re-check its extra flags.
   if (denial) deny(ctx, path, permission, denial);
   if (rule.humanOnly && principal.kind !== 'session') deny(ctx, path, permission, 'human_only');
-  if (rule.reauth) {
+  if (rule.reauth && !(rule.keysSkipReauth && principal.kind === 'api_key')) {
     const at = principal.kind === 'session' ? principal.session.reauthenticatedAt : null;
     if (!at || Date.now() - at.getTime() > ctx.config.session.reauthWindowMs) {
       deny(ctx, path, permission, 'reauth_required');

@@ -15,8 +15,9 @@ const show = (h: Halt) => ({
 });
 
 /**
- * The kill switch. Engaging and releasing need a person who re-entered the password recently
- * (the server refuses API keys for them: use a session token in AEGIS_API_KEY, from signing in).
+ * The kill switch. `halt on` works with an API key that has the `trade` scope (the safe
+ * direction: a script must be able to stop trading; the audit names the key). `halt off` needs a
+ * person who re-entered the password recently, so the server refuses it for API keys.
  */
 export const haltCommands: CommandGroup = {
   name: 'halt',

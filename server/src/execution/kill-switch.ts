@@ -115,6 +115,8 @@ export class KillSwitch {
     scope: 'global' | 'desk';
     tenantId: string;
     actor: Actor;
+    /** Who, in words, for the audit row (a key's name, a person's email); default: none. */
+    actorLabel?: string;
     reason: string;
     meta?: RequestMeta;
   }): Promise<EngageResult> {
@@ -172,7 +174,14 @@ export class KillSwitch {
    * instant (an earlier attempt committed after its deadline) writes nothing.
    */
   async #writeEngaged(
-    p: { scope: 'global' | 'desk'; tenantId: string; actor: Actor; reason: string; meta?: RequestMeta },
+    p: {
+      scope: 'global' | 'desk';
+      tenantId: string;
+      actor: Actor;
+      actorLabel?: string;
+      reason: string;
+      meta?: RequestMeta;
+    },
     now: Date,
   ): Promise<void> {
     const write = async (tx: Tx) => {
@@ -208,8 +217,8 @@ export class KillSwitch {
         targetType: 'kill_switch',
         targetId: p.scope === 'global' ? 'global' : `desk:${p.tenantId}`,
         ...(p.scope === 'global' && { tenantId: null }),
-        payload: { scope: p.scope, reason: p.reason },
-        details: `${p.scope} halt engaged: ${p.reason}`,
+        payload: { scope: p.scope, reason: p.reason, ...(p.actorLabel ? { by: p.actorLabel } : {}) },
+        details: `${p.scope} halt engaged${p.actorLabel ? ` by ${p.actorLabel}` : ''}: ${p.reason}`,
       });
     };
     if (p.scope === 'desk') await withTenant(this.#deps.db, p.tenantId, write);

@@ -2,16 +2,23 @@ import { AppError } from '@aegis/shared/errors';
 import { haltScope, haltState } from '@aegis/shared/schemas/order-risk';
 import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
-import { actorOf } from '../auth/principal.ts';
+import { actorOf, type Principal } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 import { executionOf, noInput } from './execution-context.ts';
 
 /**
  * The kill switch. Desk scope: traders engage, desk admins release; the global scope needs a
- * platform administrator. Both need a recent password re-entry (reauth) and are audited. A
- * desk release never lifts the global halt.
+ * platform administrator. Engaging is the safe direction: a person re-enters the password, and a
+ * script may engage with a `trade`-scoped API key (audited with the key's name). Releasing needs
+ * a person who re-entered the password. A desk release never lifts the global halt.
  */
+function actorLabel(p: Principal): string {
+  return p.kind === 'api_key'
+    ? `API key "${p.apiKey.name}" (${p.apiKey.prefix}…) of ${p.user.email}`
+    : p.user.email;
+}
+
 function requireScope(ctx: Pick<Context, 'principal'>, scope: 'global' | 'desk') {
   if (scope === 'global' && !ctx.principal?.user.isPlatformAdmin) {
     throw new AppError('FORBIDDEN', 'Platform administrators only', { reason: 'platform_admin_required' });
@@ -20,7 +27,7 @@ function requireScope(ctx: Pick<Context, 'principal'>, scope: 'global' | 'desk')
 
 export const haltRouter = createTRPCRouter({
   engage: deskProcedure
-    .meta({ scope: 'trade', permission: 'killswitch.engage', reauth: true, riskReducing: true })
+    .meta({ scope: 'trade', permission: 'killswitch.engage', reauth: 'session', riskReducing: true })
     .input(z.strictObject({ scope: haltScope.default('desk'), reason: safeText(500) }))
     // durable: the kill_switches row is committed. false: PostgreSQL did not take the write in
     // time; the halt is latched in every server process that heard it and retried until durable
@@ -32,6 +39,7 @@ export const haltRouter = createTRPCRouter({
         scope: input.scope,
         tenantId: ctx.desk.id,
         actor: actorOf(ctx.principal),
+        actorLabel: actorLabel(ctx.principal),
         reason: input.reason,
         meta: { requestId: ctx.requestId, ip: ctx.ip },
       });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
-import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
  * Execution through the real server (HTTP tRPC, real PostgreSQL as the app role with RLS, real
@@ -443,6 +443,28 @@ describe('kill switch through the server', () => {
     const [audit] =
       await t.owner`select count(*)::int as n from audit_log where action in ('halt.engage', 'halt.cancel_all')`;
     expect(audit!.n).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a script halts with a trade-scoped API key (audited with the key name); releasing stays human', async () => {
+    await reset();
+    const keyClient = (key: string) => makeClient(t.url, { origin: null, bearer: key });
+    const trade = await client.keys.create.mutate({ name: 'ci-halt-bot', scopes: ['read', 'trade'] });
+    const read = await client.keys.create.mutate({ name: 'dashboards', scopes: ['read'] });
+    // A read-only key is refused for want of the scope, named in the error.
+    const noScope = await failure(keyClient(read.key).halt.engage.mutate({ reason: 'x' }));
+    expect(noScope.data?.details).toMatchObject({ reason: 'scope', permission: 'killswitch.engage' });
+    const r = await keyClient(trade.key).halt.engage.mutate({ reason: 'volatility drill' });
+    expect(r.state.desk.engaged).toBe(true);
+    const [row] = await t.owner<{ details: string; actor_type: string }[]>`
+      select details, actor_type from audit_log where action = 'halt.engage' order by id desc limit 1`;
+    expect(row!.actor_type).toBe('api_key');
+    expect(row!.details).toContain('API key "ci-halt-bot"');
+    expect(row!.details).toContain('volatility drill');
+    // The key cannot lift it: releasing needs a person who re-entered the password.
+    const release = await failure(keyClient(trade.key).halt.release.mutate({}));
+    expect(release.data?.details).toMatchObject({ reason: 'human_only' });
+    expect((await client.halt.status.query()).desk.engaged).toBe(true);
+    await client.halt.release.mutate({ scope: 'desk' });
   });
 
   it('a desk release cannot lift the global halt; the halt survives a server restart', async () => {

@@ -124,9 +124,12 @@ async function probe(p: ProcedureInfo, auth: { bearer?: string; jar?: CookieJar 
 function expectation(meta: ProcedureMeta, subject: AuthorizationSubject) {
   if (!isPermission(meta.permission)) return { status: 400 };
   let reason = authorize(meta.permission, subject, new Date(), 600_000);
-  if (!reason && (meta.humanOnly || meta.reauth) && subject.kind !== 'session') reason = 'human_only';
-  // Meta `reauth` (stricter than the matrix) needs a password re-entry the probes never made.
-  if (!reason && meta.reauth && !subject.reauthenticatedAt) reason = 'reauth_required';
+  if (!reason && (meta.humanOnly || meta.reauth === true) && subject.kind !== 'session')
+    reason = 'human_only';
+  // Meta `reauth` (stricter than the matrix) needs a password re-entry the probes never made;
+  // `reauth: 'session'` asks it of people only (a key with the scope passes: halting).
+  const keyPasses = meta.reauth === 'session' && subject.kind === 'api_key';
+  if (!reason && meta.reauth && !keyPasses && !subject.reauthenticatedAt) reason = 'reauth_required';
   return reason ? { status: 403, reason } : { status: 400 };
 }
 
