@@ -6,6 +6,7 @@ import { arch, platform, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
+import { ensurePortFree } from './ports.ts';
 
 const run = promisify(execFile);
 
@@ -36,6 +37,8 @@ interface Credentials {
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   port: number;
+  /** The variable that sets `port`, named when the port is taken (default AEGIS_EMBEDDED_PG_PORT). */
+  portVariable?: string;
   appRole: string;
   onLog: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
@@ -66,6 +69,8 @@ export async function startEmbeddedPostgres(opts: {
 
   const alreadyUp = await canConnect(`${ownerBase}/postgres`);
   if (!alreadyUp) {
+    // Not our PostgreSQL (or none) answers there: the port must be free before initdb/pg_ctl run.
+    await ensurePortFree(opts.portVariable ?? 'AEGIS_EMBEDDED_PG_PORT', opts.port);
     if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
       await mkdir(pgDir, { recursive: true, mode: 0o700 });
       const pwFile = path.join(tmpdir(), `aegis-pg-${randomBytes(6).toString('hex')}`);
@@ -96,7 +101,8 @@ export async function startEmbeddedPostgres(opts: {
       await writeFile(logFile, '', { flag: 'a' });
       await chown(logFile, asUser.uid, asUser.gid);
     }
-    await run(
+    await runLogged(
+      logFile,
       bins.pg_ctl,
       [
         'start',
@@ -155,12 +161,41 @@ async function postgresOsUser(): Promise<{ uid: number; gid: number }> {
 
 async function canConnect(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await sql`select 1`;
+    // connect_timeout covers the TCP connect only: a program on the port that accepts and never
+    // answers the startup message would hold this forever.
+    await Promise.race([
+      sql`select 1`,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer')), 3_000);
+      }),
+    ]);
     return true;
   } catch {
     return false;
   } finally {
-    await sql.end({ timeout: 1 }).catch(() => {});
+    clearTimeout(timer);
+    await sql.end({ timeout: 0 }).catch(() => {});
+  }
+}
+
+/** pg_ctl start, failing with the path (and the last lines) of PostgreSQL's own log. */
+async function runLogged(
+  logFile: string,
+  file: string,
+  args: string[],
+  opts: { uid?: number; gid?: number },
+): Promise<void> {
+  try {
+    await run(file, args, opts);
+  } catch (err) {
+    const tail = await readFile(logFile, 'utf8')
+      .then((t) => t.trim().split('\n').slice(-5).join('\n    '))
+      .catch(() => '');
+    throw new Error(
+      `embedded PostgreSQL did not start (${(err as Error).message.split('\n')[0]}); its log: ${logFile}` +
+        (tail ? `\n    ${tail}` : ''),
+    );
   }
 }
