@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { idempotencyKey as idempotencyKeySchema } from '@aegis/shared/schemas/order';
 import { CliError, ExitCode } from '../../lib/cli-errors.ts';
 import type { AegisClient } from '../../lib/client.ts';
 import { type CommandGroup, optString } from '../../lib/command.ts';
@@ -102,6 +103,14 @@ export const orderCommands: CommandGroup = {
           oneOf(optString(values, 'type'), TYPES, 'type') ??
           (limitPrice && stopPrice ? 'stop_limit' : limitPrice ? 'limit' : stopPrice ? 'stop' : 'market');
         const idempotencyKey = optString(values, 'key') ?? randomUUID();
+        // Checked here with the server's own schema, so the message names the flag, not the field.
+        const keyCheck = idempotencyKeySchema.safeParse(idempotencyKey);
+        if (!keyCheck.success) {
+          throw new CliError(
+            `orders place: --key must be 8–128 printable characters without spaces (got ${idempotencyKey.length}); a UUID is ideal`,
+            ExitCode.USAGE,
+          );
+        }
         const order = await ctx.client().orders.place.mutate({
           idempotencyKey,
           order: {

@@ -380,6 +380,10 @@ describe('usage and transport errors', () => {
     );
     expectOneLineError(await cli(['keys', 'revoke'], env), 2, /missing <key-id>/);
     expectOneLineError(await cli(['whoami', 'extra'], env), 2, /unexpected argument 'extra'/);
+    // A short retry key is refused by its flag's name (the API field is idempotencyKey).
+    const shortKey = await cli(['orders', 'place', 'buy', '1', 'SYN0001', '--key', 'cli-1'], env);
+    expectOneLineError(shortKey, 2, /orders place: --key must be 8–128 printable characters/);
+    expect(shortKey.stderr).not.toContain('idempotencyKey');
   });
 
   it('fails with one line when the key is missing or malformed, or the server is unreachable', async () => {
