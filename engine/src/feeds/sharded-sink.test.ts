@@ -61,6 +61,74 @@ describe('sharded tick sink', () => {
     expect(sink.overflowed).toBe(84);
   });
 
+  it('block: a wait that finished at once does not leave a settled promise behind (regression)', async () => {
+    const ring = RingBuffer.create({ capacity: 16, recordBytes: TICK.bytes, consumers: 1 });
+    const sink = new ShardedTickSink({
+      rings: [ring],
+      policy: 'block',
+      publishEvery: 4,
+      overflowCapacity: 1000,
+    });
+    const got: TickRecord[] = [];
+    let seq = 0;
+    for (; seq < 20; seq++) sink.publish(tick(0, seq));
+    sink.flush();
+    expect(sink.queued).toBe(4);
+    consume(ring, 100, got); // the consumer freed everything before the feed asked
+    await sink.backpressure(); // drains without waiting
+    expect(sink.queued).toBe(0);
+
+    for (let i = 0; i < 40; i++, seq++) sink.publish(tick(0, seq));
+    sink.flush();
+    expect(sink.queued).toBeGreaterThan(0);
+    const waiting = sink.backpressure();
+    expect(waiting).not.toBeNull();
+    let settled = false;
+    void waiting!.then(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    // Nobody consumed: the feed must still be held (the bug handed back the old, settled promise).
+    expect(settled).toBe(false);
+    expect(sink.queued).toBeGreaterThan(0);
+    const timer = setInterval(() => consume(ring, 5, got), 1);
+    await waiting;
+    clearInterval(timer);
+    expect(sink.queued).toBe(0);
+    consume(ring, 100, got);
+    expect(got.map((t) => t.seq)).toEqual(Array.from({ length: seq }, (_, i) => i));
+    expect(sink.dropped).toBe(0);
+  });
+
+  it('block: a feed that awaits backpressure at each yield never drops, and ends with nothing queued', async () => {
+    const ring = RingBuffer.create({ capacity: 64, recordBytes: TICK.bytes, consumers: 1 });
+    const sink = new ShardedTickSink({
+      rings: [ring],
+      policy: 'block',
+      publishEvery: 8,
+      overflowCapacity: 256,
+    });
+    const got: TickRecord[] = [];
+    const timer = setInterval(() => consume(ring, 7, got), 1);
+    const total = 20_000;
+    // A feed like the engine's: a batch, flush, await backpressure, repeat.
+    for (let seq = 0; seq < total; ) {
+      for (let k = 0; k < 200 && seq < total; k++, seq++) sink.publish(tick(0, seq));
+      sink.flush();
+      const bp = sink.backpressure();
+      if (bp) await bp;
+    }
+    sink.flush();
+    await sink.backpressure();
+    expect(sink.queued).toBe(0);
+    clearInterval(timer);
+    consume(ring, 1000, got);
+    expect(sink.dropped).toBe(0);
+    expect(sink.stalled).toBe(0);
+    expect(got.length).toBe(total);
+    expect(got.every((t, i) => t.seq === i)).toBe(true);
+  });
+
   it('drop: a full ring drops and counts', () => {
     const ring = RingBuffer.create({ capacity: 16, recordBytes: TICK.bytes, consumers: 1 });
     const sink = new ShardedTickSink({ rings: [ring], policy: 'drop', publishEvery: 4 });

@@ -109,20 +109,32 @@ export class ShardedTickSink implements TickSink {
    */
   backpressure(): Promise<void> | null {
     if (this.#queued === 0) return null;
-    this.#waiting ??= (async () => {
-      let sleep = 0;
-      while (this.#queued > 0) {
-        for (let s = 0; s < this.#shards; s++) if (this.#qLen[s] !== 0) this.#drainShard(s, 0);
-        this.flushRings();
-        if (this.#queued === 0) break;
-        // The consumers free slots in batches: poll with a short, growing sleep (≤ 2 ms).
-        sleep = Math.min(2, sleep + 0.25);
-        await new Promise((r) => setTimeout(r, sleep));
-      }
-      this.#waiting = null;
-      this.#afterFlush?.();
-    })();
+    if (this.#waiting === null) {
+      // The drain may finish without ever awaiting (the consumers freed room already). Its
+      // promise is then settled at once; it is cleared in a reaction registered before any
+      // caller's await, so a later call never gets a settled promise while ticks are queued.
+      // (Resetting inside the drain itself ran BEFORE the assignment here and left a settled
+      // promise behind for good: feeds stopped waiting, overran the queues and dropped ticks
+      // under `block`, and a finished feed left ticks queued — issue 16.)
+      const waiting: Promise<void> = this.#drainUntilEmpty().finally(() => {
+        if (this.#waiting === waiting) this.#waiting = null;
+      });
+      this.#waiting = waiting;
+    }
     return this.#waiting;
+  }
+
+  async #drainUntilEmpty(): Promise<void> {
+    let sleep = 0;
+    while (this.#queued > 0) {
+      for (let s = 0; s < this.#shards; s++) if (this.#qLen[s] !== 0) this.#drainShard(s, 0);
+      this.flushRings();
+      if (this.#queued === 0) break;
+      // The consumers free slots in batches: poll with a short, growing sleep (≤ 2 ms).
+      sleep = Math.min(2, sleep + 0.25);
+      await new Promise((r) => setTimeout(r, sleep));
+    }
+    this.#afterFlush?.();
   }
 
   #enqueue(shard: number, t: TickRecord): void {
