@@ -2,9 +2,9 @@ import { dec } from '@aegis/shared/accounting/decimal';
 import { agentSettings, orders, positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { applyOrderEvent, type OrderEvent } from '@aegis/shared/orders/state';
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
-import type { BrokerOrder } from '../brokers/types.ts';
+import type { BrokerAdapter, BrokerOrder } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
 import { endUnsentLegs, legsOf } from './bracket-legs.ts';
 import type { BrokerRegistry } from './broker-registry.ts';
@@ -173,7 +173,89 @@ export class Reconciler {
       for (const id of open.keys()) if (!ours.has(id)) await replay(id);
     }
 
-    // 3. Compare positions and open orders.
+    // 3. Compare positions and open orders. A difference may be an order still in flight: the
+    // broker filled (or acknowledged, or cancelled) it after the catch-up above and its report is
+    // on its way or being applied. So a first difference is never drift by itself: the broker's
+    // reports for every order that differs are applied (idempotent by execution id, waiting on
+    // the order's row lock like the report being applied), and only what still differs on a
+    // second comparison counts (issue 16: a scheduled run took "ours new, broker filled" for
+    // drift and switched the desk's automation off).
+    let { positionMismatches, orderMismatches } = await this.#compare(tenantId, broker, routed, connectionId);
+    if (positionMismatches.length > 0 || orderMismatches.length > 0) {
+      const again = new Set(orderMismatches.map((m) => m.clientOrderId));
+      if (positionMismatches.length > 0) {
+        // A position difference with no order difference: the orders on those symbols.
+        const symbols = positionMismatches.map((m) => m.symbol);
+        const onSymbols = await withTenant(this.#deps.db, tenantId, (tx) =>
+          tx
+            .select({ clientOrderId: orders.clientOrderId })
+            .from(orders)
+            .where(
+              and(
+                eq(orders.tenantId, tenantId),
+                routed,
+                inArray(orders.symbol, symbols),
+                inArray(orders.status, [...AT_BROKER_STATUSES, 'unknown', 'pending_new']),
+              ),
+            ),
+        );
+        for (const o of onSymbols) again.add(o.clientOrderId);
+      }
+      for (const id of again) await replay(id);
+      ({ positionMismatches, orderMismatches } = await this.#compare(tenantId, broker, routed, connectionId));
+    }
+
+    const ok = positionMismatches.length === 0 && orderMismatches.length === 0;
+    const where = connectionId === null ? 'paper' : `connection ${connectionId}`;
+    await withTenant(this.#deps.db, tenantId, async (tx) => {
+      if (!ok) {
+        const reason = `reconciliation mismatch (${trigger}, ${where}): ${positionMismatches.length} positions, ${orderMismatches.length} orders`;
+        await tx
+          .insert(agentSettings)
+          .values({ tenantId, automationEnabled: false, automationDisabledReason: reason })
+          .onConflictDoUpdate({
+            target: agentSettings.tenantId,
+            set: { automationEnabled: false, automationDisabledReason: reason, updatedAt: now },
+          });
+        await recordAudit(tx, {
+          action: 'execution.reconcile',
+          actor: { type: 'system', id: 'reconciler' },
+          targetType: 'desk',
+          targetId: tenantId,
+          outcome: 'failed',
+          payload: { trigger, connectionId, positionMismatches, orderMismatches },
+          details: `${reason}; automated trading halted for the desk`,
+        });
+      } else if (resolved.length > 0) {
+        await recordAudit(tx, {
+          action: 'execution.reconcile',
+          actor: { type: 'system', id: 'reconciler' },
+          targetType: 'desk',
+          targetId: tenantId,
+          payload: { trigger, connectionId, resolved },
+          details: `resolved ${resolved.length} unknown orders`,
+        });
+      }
+      if (!ok || resolved.length > 0) {
+        const v = await valueDesk(tx, tenantId, this.#deps.quotes, this.#opts.startingCapital, now);
+        await writeEquitySnapshot(tx, tenantId, v, 'reconcile', now);
+      }
+    });
+    if (!ok)
+      this.#deps.log.warn(
+        { tenantId, trigger, positionMismatches, orderMismatches },
+        'reconciliation mismatch: automation halted',
+      );
+    return { tenantId, trigger, resolved, positionMismatches, orderMismatches, ok };
+  }
+
+  /** Positions and open orders of one broker resource: ours against the broker's. */
+  async #compare(
+    tenantId: string,
+    broker: BrokerAdapter,
+    routed: SQL,
+    connectionId: string | null,
+  ): Promise<Pick<ReconcileReport, 'positionMismatches' | 'orderMismatches'>> {
     const [brokerPositions, brokerOpen] = await Promise.all([
       broker.listPositions(),
       broker.listOpenOrders(),
@@ -218,48 +300,7 @@ export class Reconciler {
     for (const b of brokerById.values())
       orderMismatches.push({ clientOrderId: b.clientOrderId, ours: null, broker: b.status });
 
-    const ok = positionMismatches.length === 0 && orderMismatches.length === 0;
-    const where = connectionId === null ? 'paper' : `connection ${connectionId}`;
-    await withTenant(this.#deps.db, tenantId, async (tx) => {
-      if (!ok) {
-        const reason = `reconciliation mismatch (${trigger}, ${where}): ${positionMismatches.length} positions, ${orderMismatches.length} orders`;
-        await tx
-          .insert(agentSettings)
-          .values({ tenantId, automationEnabled: false, automationDisabledReason: reason })
-          .onConflictDoUpdate({
-            target: agentSettings.tenantId,
-            set: { automationEnabled: false, automationDisabledReason: reason, updatedAt: now },
-          });
-        await recordAudit(tx, {
-          action: 'execution.reconcile',
-          actor: { type: 'system', id: 'reconciler' },
-          targetType: 'desk',
-          targetId: tenantId,
-          outcome: 'failed',
-          payload: { trigger, connectionId, positionMismatches, orderMismatches },
-          details: `${reason}; automated trading halted for the desk`,
-        });
-      } else if (resolved.length > 0) {
-        await recordAudit(tx, {
-          action: 'execution.reconcile',
-          actor: { type: 'system', id: 'reconciler' },
-          targetType: 'desk',
-          targetId: tenantId,
-          payload: { trigger, connectionId, resolved },
-          details: `resolved ${resolved.length} unknown orders`,
-        });
-      }
-      if (!ok || resolved.length > 0) {
-        const v = await valueDesk(tx, tenantId, this.#deps.quotes, this.#opts.startingCapital, now);
-        await writeEquitySnapshot(tx, tenantId, v, 'reconcile', now);
-      }
-    });
-    if (!ok)
-      this.#deps.log.warn(
-        { tenantId, trigger, positionMismatches, orderMismatches },
-        'reconciliation mismatch: automation halted',
-      );
-    return { tenantId, trigger, resolved, positionMismatches, orderMismatches, ok };
+    return { positionMismatches, orderMismatches };
   }
 }
 

@@ -454,6 +454,53 @@ describe('execution: reconciliation drift', () => {
     expect((await place({ quantity: '0.1' })).status).toBe('pending_new');
   });
 
+  it('an order that fills at the broker while reconciliation runs is not drift (issue 16)', async () => {
+    const o = await place({ orderType: 'limit', limitPrice: '49000', quantity: '1', timeInForce: 'gtc' });
+    await fx.settle();
+    const broker = await fx.runtime.brokers.paper(fx.tenantId);
+    const list = broker.listOpenOrders.bind(broker);
+    let calls = 0;
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locking: Promise<unknown> = Promise.resolve();
+    broker.listOpenOrders = async () => {
+      calls++;
+      if (calls === 2) {
+        // Between the catch-up and the comparison the broker fills the order, and its report is
+        // still being applied: the order's row is locked (as by the report's transaction) for a
+        // moment, so our side still says `new` when the comparison reads it.
+        let locked: () => void = () => {};
+        const isLocked = new Promise<void>((r) => {
+          locked = r;
+        });
+        locking = fx.owner.begin(async (tx) => {
+          await tx`select 1 from orders where id = ${o.id} for update`;
+          locked();
+          await held;
+        });
+        await isLocked;
+        fx.quotes.setQuote('BTC-USD', '48980', '48990', '10', '10', T());
+        setTimeout(release, 300);
+      }
+      return list();
+    };
+    const r = await fx.runtime.reconciler.reconcile(fx.tenantId, 'schedule');
+    release();
+    await locking;
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(r.orderMismatches).toEqual([]);
+    expect(r.positionMismatches).toEqual([]);
+    expect(r.ok).toBe(true);
+    const [s] =
+      await fx.owner`select automation_enabled from agent_settings where tenant_id = ${fx.tenantId}`;
+    expect(s?.automation_enabled ?? true).toBe(true);
+    await fx.settle();
+    const [row] = await fx.owner`select status from orders where id = ${o.id}`;
+    expect(row?.status).toBe('filled');
+  });
+
   it('a clean book reconciles ok', async () => {
     await place({ quantity: '1' });
     await fx.settle();
