@@ -1,0 +1,103 @@
+import type { Exchange, Trade } from 'ccxt';
+import { MALFORMED, type TickSink } from '../tick.ts';
+import { applyCcxtOrderBook, ccxtTickerQuote, ccxtTradeTick, LevelScratch } from './ccxt-decode.ts';
+import { type CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts';
+
+/**
+ * Poll mode (venues ccxt reaches only over REST, or `mode: 'poll'`): per symbol, every `pollMs`,
+ * the order book (`fetchOrderBook`, applied as a snapshot, then a quote tick; `fetchTicker`'s
+ * best bid/ask where the venue has no book endpoint) and the trades since the last one seen
+ * (`fetchTrades(symbol, since)`; `since` starts at the feed's start, so history is not replayed
+ * as live ticks). Trades are deduplicated across polls by timestamp and id: `since` is inclusive,
+ * so the trades at the watermark's millisecond come back and are skipped by id.
+ */
+export interface PollOptions {
+  readonly pollMs: number;
+  readonly depth: number;
+  /** Trades asked for per poll. */
+  readonly tradesLimit: number;
+}
+
+/** The trade watermark of one symbol: the newest timestamp seen and the ids seen at it. */
+export class TradeWatermark {
+  lastTs: number;
+  readonly #idsAtLast = new Set<string>();
+
+  constructor(startMs: number) {
+    this.lastTs = startMs;
+  }
+
+  /** True when the trade is new (and records it); false for one already emitted or older. */
+  admit(t: Trade): boolean {
+    const ts = t.timestamp;
+    if (typeof ts !== 'number') return true; // the emitter refuses it as malformed
+    if (ts < this.lastTs) return false;
+    const id = t.id ?? `${ts}:${t.price}:${t.amount}:${t.side}`;
+    if (ts > this.lastTs) {
+      this.lastTs = ts;
+      this.#idsAtLast.clear();
+    } else if (this.#idsAtLast.has(id)) return false;
+    this.#idsAtLast.add(id);
+    return true;
+  }
+}
+
+export async function runPollLoops(
+  rt: CcxtRuntime,
+  ex: Exchange,
+  symbols: readonly CcxtSymbol[],
+  sink: TickSink,
+  o: PollOptions,
+): Promise<void> {
+  const startMs = Date.now();
+  await Promise.all(symbols.map((s) => pollSymbol(rt, ex, s, sink, o, new TradeWatermark(startMs))));
+}
+
+async function pollSymbol(
+  rt: CcxtRuntime,
+  ex: Exchange,
+  sym: CcxtSymbol,
+  sink: TickSink,
+  o: PollOptions,
+  mark: TradeWatermark,
+): Promise<void> {
+  const loop = new LoopState(rt.o.backoff, `poll:${sym.symbol}`);
+  const scratch = new LevelScratch();
+  const withBook = ex.has.fetchOrderBook === true;
+  while (!rt.stopping && sym.active) {
+    const began = Date.now();
+    try {
+      if (withBook) {
+        const ob = await ex.fetchOrderBook(sym.symbol, o.depth);
+        if (rt.stopping) break;
+        rt.received();
+        const tsMs = typeof ob.timestamp === 'number' ? ob.timestamp : Date.now();
+        if (applyCcxtOrderBook(rt.o.books, sym.symbolId, ob, o.depth, Math.round(tsMs * 1000), scratch) < 0)
+          rt.o.emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
+        else if (rt.o.emitter.checkSkew(tsMs)) rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
+      } else {
+        const ticker = await ex.fetchTicker(sym.symbol);
+        if (rt.stopping) break;
+        rt.received();
+        ccxtTickerQuote(rt.o.emitter, sink, sym.symbolId, ticker, Date.now());
+      }
+      const trades = await ex.fetchTrades(sym.symbol, mark.lastTs, o.tradesLimit);
+      if (rt.stopping) break;
+      rt.received();
+      for (const t of trades) {
+        if (!mark.admit(t)) {
+          rt.duplicates++;
+          continue;
+        }
+        ccxtTradeTick(rt.o.emitter, sink, sym.symbolId, t);
+      }
+      rt.succeeded(loop);
+      await rt.yieldToSink(sink);
+    } catch (err) {
+      // A failed poll leaves the book stale: cleared (network) until the next good one.
+      if ((await rt.failed(loop, sym, err, true)) === 'drop') return;
+      continue;
+    }
+    await rt.sleep(Math.max(0, o.pollMs - (Date.now() - began)));
+  }
+}

@@ -1,0 +1,129 @@
+import type { Exchange } from 'ccxt';
+import { MALFORMED, type TickSink } from '../tick.ts';
+import { applyCcxtOrderBook, ccxtTradeTick, LevelScratch, validLevels } from './ccxt-decode.ts';
+import { type CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts';
+
+/**
+ * WebSocket mode through ccxt pro: per symbol one `watchOrderBook` loop and one `watchTrades`
+ * loop. ccxt keeps the book from the venue's diffs and its snapshot (for Binance the documented
+ * U/u sync against /api/v3/depth); each book it hands back is applied to the BookSink whole, as a
+ * snapshot of `depth` levels a side, followed by a quote tick. A broken sequence (ccxt throws
+ * InvalidNonce / ChecksumError and forgets its book) is a gap: our book is cleared and the next
+ * watch resubscribes, which makes ccxt fetch a fresh snapshot.
+ *
+ * Every raw message passes `guardMessage` first (installed on the exchange object): non-JSON or
+ * malformed market-data messages are counted and never reach ccxt, so they cannot poison its book
+ * (a dropped diff then shows up as a sequence gap and a resync) nor reject every pending watch.
+ */
+export interface WatchOptions {
+  readonly depth: number;
+}
+
+export async function runWatchLoops(
+  rt: CcxtRuntime,
+  ex: Exchange,
+  symbols: readonly CcxtSymbol[],
+  sink: TickSink,
+  o: WatchOptions,
+): Promise<void> {
+  await Promise.all(symbols.flatMap((s) => [watchBook(rt, ex, s, sink, o), watchTrades(rt, ex, s, sink)]));
+}
+
+async function watchBook(
+  rt: CcxtRuntime,
+  ex: Exchange,
+  sym: CcxtSymbol,
+  sink: TickSink,
+  o: WatchOptions,
+): Promise<void> {
+  const loop = new LoopState(rt.o.backoff, `book:${sym.symbol}`);
+  const scratch = new LevelScratch();
+  while (!rt.stopping && sym.active) {
+    try {
+      const ob = await ex.watchOrderBook(sym.symbol);
+      if (rt.stopping) break;
+      rt.succeeded(loop);
+      const tsMs = typeof ob.timestamp === 'number' ? ob.timestamp : Date.now();
+      const n = applyCcxtOrderBook(rt.o.books, sym.symbolId, ob, o.depth, Math.round(tsMs * 1000), scratch);
+      if (n < 0) rt.o.emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
+      else if (rt.o.emitter.checkSkew(tsMs)) rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
+      await rt.yieldToSink(sink);
+    } catch (err) {
+      if ((await rt.failed(loop, sym, err, true)) === 'drop') return;
+    }
+  }
+}
+
+async function watchTrades(rt: CcxtRuntime, ex: Exchange, sym: CcxtSymbol, sink: TickSink): Promise<void> {
+  const loop = new LoopState(rt.o.backoff, `trades:${sym.symbol}`);
+  while (!rt.stopping && sym.active) {
+    try {
+      // ccxt pro hands back only the trades new since the previous call (its `newUpdates` mode),
+      // up to its per-symbol cache (`tradesLimit`).
+      const trades = await ex.watchTrades(sym.symbol);
+      if (rt.stopping) break;
+      rt.succeeded(loop);
+      for (let i = 0; i < trades.length; i++) {
+        const t = trades[i];
+        if (t) ccxtTradeTick(rt.o.emitter, sink, sym.symbolId, t);
+      }
+      await rt.yieldToSink(sink);
+    } catch (err) {
+      if ((await rt.failed(loop, sym, err, false)) === 'drop') return;
+    }
+  }
+}
+
+/**
+ * Wraps the exchange's message handler: counts every message, refuses (and counts) anything
+ * that is not a JSON object or — for Binance — a `trade`/`depthUpdate` event without the fields
+ * its documentation promises, and turns an exception thrown while ccxt parses a message into a
+ * malformed count instead of a rejection of every pending watch on that socket.
+ */
+export function guardMessages(rt: CcxtRuntime, ex: Exchange, exchangeId: string): void {
+  const target = ex as unknown as { handleMessage: (client: unknown, message: unknown) => unknown };
+  const original = target.handleMessage.bind(ex);
+  const check = exchangeId === 'binance' ? binanceMessageProblem : () => null;
+  let offset = 0;
+  target.handleMessage = (client: unknown, message: unknown) => {
+    offset++;
+    rt.received();
+    if (message === null || typeof message !== 'object') {
+      rt.o.emitter.reject(MALFORMED.payload, `ws:${offset}`);
+      return;
+    }
+    const problem = check(message as Record<string, unknown>);
+    if (problem) {
+      rt.o.emitter.reject(problem, `ws:${offset}`);
+      return;
+    }
+    try {
+      return original(client, message);
+    } catch {
+      rt.o.emitter.reject(MALFORMED.payload, `ws:${offset}`);
+      return undefined;
+    }
+  };
+}
+
+/** Binance Spot stream events checked before ccxt sees them (raw or combined `{stream, data}`). */
+function binanceMessageProblem(
+  msg: Record<string, unknown>,
+): (typeof MALFORMED)[keyof typeof MALFORMED] | null {
+  const m = (typeof msg.stream === 'string' ? msg.data : msg) as Record<string, unknown> | null;
+  if (m === null || typeof m !== 'object') return MALFORMED.payload;
+  if (m.e === 'trade') {
+    if (typeof m.s !== 'string' || typeof m.p !== 'string' || typeof m.q !== 'string') return MALFORMED.payload;
+    if (typeof m.T !== 'number') return MALFORMED.timestamp;
+    if (typeof m.m !== 'boolean') return MALFORMED.aggressor;
+    if (!validLevels([[m.p, m.q]])) return MALFORMED.price;
+    return null;
+  }
+  if (m.e === 'depthUpdate') {
+    if (typeof m.s !== 'string' || typeof m.U !== 'number' || typeof m.u !== 'number') return MALFORMED.payload;
+    if (typeof m.E !== 'number') return MALFORMED.timestamp;
+    if (!Array.isArray(m.b) || !Array.isArray(m.a) || !validLevels(m.b) || !validLevels(m.a)) return MALFORMED.payload;
+    return null;
+  }
+  return null;
+}
