@@ -15,6 +15,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { createdAt, decimal, pkId, tenantId, tstz, updatedAt } from './columns.ts';
+import { tenants, users } from './identity.ts';
 
 /**
  * Reference data, shared by all desks. Options carry underlying, right, strike and expiry so the
@@ -26,6 +27,12 @@ export const instruments = pgTable(
     id: pkId(),
     symbol: text('symbol').notNull().unique(),
     venue: text('venue').notNull(),
+    /**
+     * The venue's own name for it (shared/src/market/instrument-symbols.ts maps both ways). A
+     * trigger (migration 0016) fills it from `symbol` when an insert leaves it out.
+     */
+    venueSymbol: text('venue_symbol').notNull(),
+    name: text('name'),
     assetClass: text('asset_class', { enum: ['equity', 'crypto', 'future', 'option', 'fx'] }).notNull(),
     currency: text('currency').notNull().default('USD'),
     tickSize: decimal('tick_size').notNull(),
@@ -41,10 +48,45 @@ export const instruments = pgTable(
     strike: decimal('strike'),
     expiry: date('expiry'),
     greeks: jsonb('greeks').$type<{ delta?: number; gamma?: number; vega?: number; theta?: number }>(),
+    /** Who wrote the row last: a venue's product list, an admin's edit, or the SIM seed. */
+    source: text('source', { enum: ['venue', 'admin', 'seed'] })
+      .notNull()
+      .default('seed'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('instruments_underlying_idx').on(t.underlyingId)],
+  (t) => [
+    index('instruments_underlying_idx').on(t.underlyingId),
+    uniqueIndex('instruments_venue_symbol_key').on(t.venue, t.venueSymbol),
+    // Prefix search (instrument-registry.ts): text_pattern_ops serves `like 'ABC%'` in any collation.
+    index('instruments_symbol_prefix_idx').using('btree', sql`upper(${t.symbol}) text_pattern_ops`),
+    index('instruments_venue_symbol_prefix_idx').using(
+      'btree',
+      sql`upper(${t.venueSymbol}) text_pattern_ops`,
+    ),
+  ],
+);
+
+/**
+ * A person's watchlists on a desk: under RLS by desk, and the service filters by `user_id` (a
+ * list is its owner's alone). Symbols are a text[] in the order the owner arranged them: a list
+ * is small (≤ 200), always read and replaced whole, and the registry validates each symbol on
+ * write, so a child table would add joins and no integrity that matters here.
+ */
+export const watchlists = pgTable(
+  'watchlists',
+  {
+    id: pkId(),
+    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    symbols: text('symbols').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('watchlists_owner_name_key').on(t.tenantId, t.userId, t.name)],
 );
 
 // ---------------------------------------------------------------------------------------------
