@@ -106,3 +106,20 @@ export function createOutput(
     },
   };
 }
+
+/**
+ * An amount of money for people: rounded half-up to cents, thousands grouped, sign kept
+ * (`1000054.86980861` → `1,000,054.87`). Exact decimal arithmetic on the string (never a float);
+ * `--json` keeps the server's exact decimal. Anything that is not a decimal is shown as it is.
+ */
+export function money(value: string | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(value.trim());
+  if (!m) return cell(value);
+  const [, sign, int, frac = ''] = m;
+  let cents = BigInt(`${int}${frac.padEnd(2, '0').slice(0, 2)}`);
+  if ((frac[2] ?? '0') >= '5') cents += 1n;
+  const whole = (cents / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const rest = (cents % 100n).toString().padStart(2, '0');
+  return `${cents === 0n ? '' : sign}${whole}.${rest}`;
+}

@@ -1,7 +1,7 @@
 import { ExitCode } from '../../lib/cli-errors.ts';
 import type { AegisClient } from '../../lib/client.ts';
 import type { CommandGroup } from '../../lib/command.ts';
-import type { Column } from '../../lib/output.ts';
+import { type Column, money } from '../../lib/output.ts';
 
 type Position = Awaited<ReturnType<AegisClient['positions']['list']['query']>>[number];
 
@@ -10,10 +10,10 @@ const columns: Column<Position>[] = [
   { header: 'qty', value: (p) => p.quantity, align: 'right' },
   { header: 'avg cost', value: (p) => p.avgCost, align: 'right' },
   { header: 'mark', value: (p) => p.mark, align: 'right' },
-  { header: 'value', value: (p) => p.marketValue, align: 'right' },
-  { header: 'unrealized', value: (p) => p.unrealizedPnl, align: 'right' },
-  { header: 'realized', value: (p) => p.realizedPnl, align: 'right' },
-  { header: 'fees', value: (p) => p.fees, align: 'right' },
+  { header: 'value', value: (p) => money(p.marketValue), align: 'right' },
+  { header: 'unrealized', value: (p) => money(p.unrealizedPnl), align: 'right' },
+  { header: 'realized', value: (p) => money(p.realizedPnl), align: 'right' },
+  { header: 'fees', value: (p) => money(p.fees), align: 'right' },
   { header: 'opened (utc)', value: (p) => p.openedAt },
 ];
 
@@ -32,14 +32,14 @@ export const positionCommands: CommandGroup = {
         }
         ctx.out.table(rows, columns);
         ctx.out.record({
-          'realized P&L': pnl.realizedPnl,
-          'unrealized P&L': pnl.unrealizedPnl,
-          fees: pnl.fees,
-          'net P&L': pnl.netPnl,
-          'today (net)': pnl.dailyPnl,
-          equity: pnl.equity,
-          'gross exposure': pnl.grossExposure,
-          'net exposure': pnl.netExposure,
+          'realized P&L': money(pnl.realizedPnl),
+          'unrealized P&L': money(pnl.unrealizedPnl),
+          fees: money(pnl.fees),
+          'net P&L': money(pnl.netPnl),
+          'today (net)': money(pnl.dailyPnl),
+          equity: money(pnl.equity),
+          'gross exposure': money(pnl.grossExposure),
+          'net exposure': money(pnl.netExposure),
         });
         return ExitCode.OK;
       },

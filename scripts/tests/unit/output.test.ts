@@ -1,34 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { cell, createOutput, displayWidth, renderTable } from '../../lib/output.ts';
+import { money } from '../../lib/output.ts';
 
-describe('renderTable', () => {
-  it('aligns columns by display width, right-aligns numbers, truncates long cells', () => {
-    const rows = [
-      { name: 'alpha', qty: 1, note: 'x'.repeat(20) },
-      { name: '東京', qty: 1234, note: null },
-    ];
-    const text = renderTable(rows, [
-      { header: 'name', value: (r) => r.name },
-      { header: 'qty', value: (r) => r.qty, align: 'right' },
-      { header: 'note', value: (r) => r.note, maxWidth: 8 },
-    ]);
-    expect(text.split('\n')).toEqual(['NAME    QTY  NOTE', 'alpha     1  xxxxxxx…', '東京   1234  -']);
-    expect(displayWidth('東京')).toBe(4);
+describe('money for people', () => {
+  it('rounds half-up to cents with thousands grouped, exactly (no float)', () => {
+    expect(money('1000054.86980861')).toBe('1,000,054.87');
+    expect(money('-2500.005')).toBe('-2,500.01');
+    expect(money('0.004')).toBe('0.00');
+    expect(money('-0.001')).toBe('0.00');
+    expect(money('999.995')).toBe('1,000.00');
+    expect(money('12')).toBe('12.00');
+    // beyond a float's 15–17 significant digits, still exact
+    expect(money('123456789012345678.125')).toBe('123,456,789,012,345,678.13');
   });
-
-  it('neutralizes terminal control characters from the server', () => {
-    expect(cell('evil\u001b[2Jname\n')).toBe('evil�[2Jname�');
-  });
-});
-
-describe('createOutput', () => {
-  it('writes JSON in --json mode and suppresses notes', () => {
-    let written = '';
-    const out = createOutput(true, (s) => {
-      written += s;
-    });
-    out.note('for people');
-    out.table([{ a: 1 }], [{ header: 'a', value: (r) => r.a }]);
-    expect(JSON.parse(written)).toEqual([{ a: 1 }]);
+  it('shows what is not a decimal as it is, and nothing as -', () => {
+    expect(money(null)).toBe('-');
+    expect(money(undefined)).toBe('-');
+    expect(money('n/a')).toBe('n/a');
   });
 });
