@@ -356,7 +356,16 @@ class AccessDenied extends AppError {
   readonly actor: { type: 'user' | 'api_key'; id: string };
   readonly tenantId: string | null;
   constructor(reason: string, permission: string, principal: Principal, tenantId: string | null) {
-    super('FORBIDDEN', DENIAL_MESSAGES[reason] ?? 'Forbidden', { reason, permission });
+    // A key without the scope is told which scope the action needs (a script's author fixes the
+    // key, not the code); the details carry it for programs.
+    const scope = reason === 'scope' && isPermission(permission) ? PERMISSIONS[permission].scope : null;
+    super(
+      'FORBIDDEN',
+      scope
+        ? `This API key lacks the '${scope}' scope this action needs (${permission}); create a key with --scope ${scope}`
+        : (DENIAL_MESSAGES[reason] ?? 'Forbidden'),
+      scope ? { reason, permission, scope } : { reason, permission },
+    );
     this.actor =
       principal.kind === 'api_key'
         ? { type: 'api_key', id: principal.apiKey.id }

@@ -235,7 +235,7 @@ describe('aegis users and desks', () => {
     expectOneLineError(
       await cli(['users', 'list'], { ...env, AEGIS_API_KEY: reader }),
       4,
-      /forbidden: This API key lacks the scope/,
+      /forbidden: This API key lacks the 'admin' scope this action needs \(users\.list\); create a key with --scope admin/,
     );
   });
 
