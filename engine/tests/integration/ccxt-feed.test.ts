@@ -26,8 +26,10 @@ class TestBooks implements BookSink {
   snapshot(id: number, bids: ArrayLike<number>, nb: number, asks: ArrayLike<number>, na: number): void {
     const b = new Map<number, number>();
     const a = new Map<number, number>();
-    for (let i = 0; i < nb; i++) if ((bids[2 * i + 1] as number) > 0) b.set(bids[2 * i] as number, bids[2 * i + 1] as number);
-    for (let i = 0; i < na; i++) if ((asks[2 * i + 1] as number) > 0) a.set(asks[2 * i] as number, asks[2 * i + 1] as number);
+    for (let i = 0; i < nb; i++)
+      if ((bids[2 * i + 1] as number) > 0) b.set(bids[2 * i] as number, bids[2 * i + 1] as number);
+    for (let i = 0; i < na; i++)
+      if ((asks[2 * i + 1] as number) > 0) a.set(asks[2 * i] as number, asks[2 * i + 1] as number);
     this.books.set(id, { bids: b, asks: a });
     this.snapshots++;
   }
@@ -206,7 +208,10 @@ describe('ccxt feed: poll mode', () => {
 
   it('backs off on REST 429 and 5xx, counts them and keeps polling', async () => {
     venue.failNext('/api/v3/depth', 429, { code: -1003, msg: 'Too many requests.' }, 2, 0);
-    venue.failNext('/api/v3/depth', 503, { code: -1001, msg: 'Internal error; unable to process your request.' });
+    venue.failNext('/api/v3/depth', 503, {
+      code: -1001,
+      msg: 'Internal error; unable to process your request.',
+    });
     venue.failNext('/api/v3/depth', 502, '<html>Bad Gateway</html>');
     const { feed, sink } = start({ mode: 'poll' });
     await until('book after faults', () => btc() >= 0 && books.hasBook(btc()), 30_000);
@@ -300,11 +305,15 @@ describe('ccxt feed: WebSocket mode (ccxt pro)', () => {
     venue.sendRaw('{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"abc","q":"1","T":1,"m":true}');
     venue.sendRaw('{"e":"trade","s":"BTCUSDT","t":2,"p":"1.00","q":"1","m":true}');
     venue.sendRaw('{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,"b":[["x","1"]],"a":[]}');
-    await until('malformed counted', () => feed.stats().malformed >= 4 * 2);
+    // Each goes to both sockets (book and trades streams): 4 messages, 8 receptions.
+    await until('malformed counted', () => feed.stats().malformed === 4 * 2);
     const mid = 6_000_000;
     venue.trade('BTCUSDT', mid + 1, 0.5, false);
     venue.depthUpdate('BTCUSDT', [[mid - 1, 5]], []);
-    await until('data after garbage', () => sink.trades().length === 1 && books.levelsOf(btc(), BID)[0]?.[1] === 5);
+    await until(
+      'data after garbage',
+      () => sink.trades().length === 1 && books.levelsOf(btc(), BID)[0]?.[1] === 5,
+    );
     expect(ctx.malformed.count('ccxt:binance')).toBe(feed.stats().malformed);
     expect(feed.stats().gaps).toBe(0);
   });
@@ -314,16 +323,23 @@ describe('ccxt feed: WebSocket mode (ccxt pro)', () => {
     await until('book', () => btc() >= 0 && books.hasBook(btc()));
     await until('trade subscription', () => venue.subscribers('btcusdt@trade') === 1);
     const depthCalls = venue.count('/api/v3/depth');
+    const opened = venue.connectionsOpened;
     const mid = 6_000_000;
     venue.dropConnections();
     venue.depthUpdate('BTCUSDT', [[mid - 1, 8]], [], { lose: true }); // missed while down
-    await until('reconnects', () => feed.stats().reconnects >= 2, 30_000);
-    await until('resubscribed', () => venue.subscribers('btcusdt@trade') === 1 && venue.subscribers('btcusdt@depth@100ms') === 1);
-    expect(venue.count('/api/v3/depth')).toBeGreaterThan(depthCalls);
+    await until('two new sockets', () => venue.connectionsOpened === opened + 2, 30_000);
+    await until(
+      'resubscribed',
+      () => venue.subscribers('btcusdt@trade') === 1 && venue.subscribers('btcusdt@depth@100ms') === 1,
+    );
+    await until('a fresh snapshot', () => venue.count('/api/v3/depth') === depthCalls + 1);
     await until('fresh book', () => books.levelsOf(btc(), BID)[0]?.[1] === 8);
     expect(ourBook(btc())).toEqual(venueBook('BTCUSDT'));
     venue.trade('BTCUSDT', mid + 1, 0.5, false);
     await until('trade after reconnect', () => sink.trades().length === 1);
+    // A loop counts a reconnect when data flows again: the book loop and the trades loop.
+    expect(feed.stats().reconnects).toBe(2);
+    expect(feed.stats().connected).toBe(true);
     expect(feed.stats().networkErrors).toBeGreaterThanOrEqual(2);
   });
 
@@ -364,7 +380,10 @@ describe('ccxt feed: WebSocket mode (ccxt pro)', () => {
     stop();
     const sent = venue.trades('BTCUSDT').length;
     await until('all trades', () => sink.trades().length === sent);
-    await until('book settles', () => JSON.stringify(ourBook(btc())) === JSON.stringify(venueBook('BTCUSDT')));
+    await until(
+      'book settles',
+      () => JSON.stringify(ourBook(btc())) === JSON.stringify(venueBook('BTCUSDT')),
+    );
     expect(feed.stats().gaps).toBe(0);
   });
 

@@ -40,7 +40,14 @@ export interface FakeBinanceSymbolSpec {
 }
 
 export const FAKE_BINANCE_SYMBOLS: readonly FakeBinanceSymbolSpec[] = [
-  { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', stepSize: '0.00001', midTicks: 6_000_000 },
+  {
+    symbol: 'BTCUSDT',
+    base: 'BTC',
+    quote: 'USDT',
+    tickSize: '0.01',
+    stepSize: '0.00001',
+    midTicks: 6_000_000,
+  },
   { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', stepSize: '0.0001', midTicks: 300_000 },
   { symbol: 'SOLUSDT', base: 'SOL', quote: 'USDT', tickSize: '0.01', stepSize: '0.001', midTicks: 15_000 },
 ];
@@ -244,7 +251,7 @@ export class FakeBinanceVenue {
       const t: FakeTrade = {
         id: s.nextTradeId++,
         priceTicks: mid + (i % 7) - 3,
-        qty: 0.001 + (i % 13) * 0.0001,
+        qty: (10 + (i % 13)) / 10_000,
         time: this.#now(),
         buyerIsMaker: i % 2 === 0,
       };
@@ -310,7 +317,7 @@ export class FakeBinanceVenue {
     if (rng.next() < tradeShare && bestBid > 0 && bestAsk > 0) {
       const buy = rng.next() < 0.5;
       const px = buy ? bestAsk : bestBid;
-      this.trade(s.spec.symbol, px, 0.001 + Math.floor(rng.next() * 100) / 10_000, !buy);
+      this.trade(s.spec.symbol, px, (10 + Math.floor(rng.next() * 100)) / 10_000, !buy);
       return;
     }
     const bid = rng.next() < 0.5;
@@ -318,7 +325,7 @@ export class FakeBinanceVenue {
     const dist = 1 + Math.floor(rng.next() * 10);
     const px = bid ? mid - dist : mid + dist;
     // A level at the touch may go (qty 0); deeper ones are resized.
-    const qty = rng.next() < 0.15 ? 0 : 0.1 + Math.floor(rng.next() * 50) / 10;
+    const qty = rng.next() < 0.15 ? 0 : (1 + Math.floor(rng.next() * 50)) / 10;
     const book = bid ? s.bids : s.asks;
     if (qty === 0 && book.size <= 2) return;
     this.depthUpdate(s.spec.symbol, bid ? [[px, qty]] : [], bid ? [] : [[px, qty]]);
@@ -423,7 +430,8 @@ export class FakeBinanceVenue {
   // REST
   // -------------------------------------------------------------------------------------------
 
-  #http(req: IncomingMessage, res: ServerResponse): void {
+  // Returns whatever the route returned (nothing useful): each route ends its response.
+  #http(req: IncomingMessage, res: ServerResponse): unknown {
     const u = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(u.searchParams);
     this.requests.push({ path: u.pathname, query });
@@ -595,9 +603,21 @@ export class FakeBinanceVenue {
         isSpotTradingAllowed: true,
         isMarginTradingAllowed: false,
         filters: [
-          { filterType: 'PRICE_FILTER', minPrice: spec.tickSize, maxPrice: '1000000.00', tickSize: spec.tickSize },
+          {
+            filterType: 'PRICE_FILTER',
+            minPrice: spec.tickSize,
+            maxPrice: '1000000.00',
+            tickSize: spec.tickSize,
+          },
           { filterType: 'LOT_SIZE', minQty: spec.stepSize, maxQty: '9000.00000', stepSize: spec.stepSize },
-          { filterType: 'NOTIONAL', minNotional: '5', applyMinToMarket: true, maxNotional: '9000000', applyMaxToMarket: false, avgPriceMins: 5 },
+          {
+            filterType: 'NOTIONAL',
+            minNotional: '5',
+            applyMinToMarket: true,
+            maxNotional: '9000000',
+            applyMaxToMarket: false,
+            avgPriceMins: 5,
+          },
         ],
         permissions: [],
         permissionSets: [['SPOT']],

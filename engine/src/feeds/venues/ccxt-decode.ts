@@ -2,7 +2,14 @@ import { ccxtVenueName, instrumentSymbolFor } from '@aegis/shared/market/instrum
 import { ASK, BID, type BookSink } from '../../book/book-sink.ts';
 import type { MalformedRecords } from '../malformed.ts';
 import type { SymbolTable } from '../symbol-table.ts';
-import { createTickRecord, MALFORMED, type MalformedKind, parseDecimal, type TickSink, validateTick } from '../tick.ts';
+import {
+  createTickRecord,
+  MALFORMED,
+  type MalformedKind,
+  parseDecimal,
+  type TickSink,
+  validateTick,
+} from '../tick.ts';
 
 /**
  * Conversions into the tick ring and the book, shared by the ccxt feed and the socket-free
@@ -270,7 +277,16 @@ export function ccxtTickerQuote(
   }
   const ts = typeof ticker.timestamp === 'number' ? ticker.timestamp : nowMs;
   if (!emitter.checkSkew(ts)) return false;
-  return emitter.quoteFrom(sink, symbolId, ts, bid, ask, ticker.bidVolume ?? 0, ticker.askVolume ?? 0, 'ticker');
+  return emitter.quoteFrom(
+    sink,
+    symbolId,
+    ts,
+    bid,
+    ask,
+    ticker.bidVolume ?? 0,
+    ticker.askVolume ?? 0,
+    'ticker',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +428,13 @@ export class BinanceRawDecoder {
     const U = m.U;
     const u = m.u;
     const E = m.E;
-    if (typeof U !== 'number' || typeof u !== 'number' || typeof E !== 'number' || !Array.isArray(m.b) || !Array.isArray(m.a)) {
+    if (
+      typeof U !== 'number' ||
+      typeof u !== 'number' ||
+      typeof E !== 'number' ||
+      !Array.isArray(m.b) ||
+      !Array.isArray(m.a)
+    ) {
       this.emitter.reject(MALFORMED.payload, this.messages);
       return;
     }
@@ -454,6 +476,13 @@ export function validLevels(levels: unknown[]): boolean {
   return true;
 }
 
-function applyLevels(books: BookSink, symbolId: number, side: typeof BID | typeof ASK, levels: unknown[], tsUs: number): void {
-  for (const lv of levels as [string, string][]) books.update(symbolId, side, parseDecimal(lv[0]), parseDecimal(lv[1]), tsUs);
+function applyLevels(
+  books: BookSink,
+  symbolId: number,
+  side: typeof BID | typeof ASK,
+  levels: unknown[],
+  tsUs: number,
+): void {
+  for (const lv of levels as [string, string][])
+    books.update(symbolId, side, parseDecimal(lv[0]), parseDecimal(lv[1]), tsUs);
 }

@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '@aegis/shared/errors';
 import ccxt, {
   BadSymbol,
   DDoSProtection,
@@ -7,7 +8,6 @@ import ccxt, {
   OperationFailed,
   RateLimitExceeded,
 } from 'ccxt';
-import { AppError, ErrorCode } from '@aegis/shared/errors';
 
 /**
  * Builds the ccxt exchange object of a venue feed (REST, or ccxt pro for WebSocket) and sorts
@@ -62,7 +62,8 @@ export async function buildCcxtExchange(o: CcxtExchangeOptions): Promise<Exchang
   const options = ex.options as Record<string, unknown>;
   options.defaultType = 'spot';
   const fm = options.fetchMarkets as { types?: unknown } | undefined;
-  if (fm && typeof fm === 'object' && Array.isArray(fm.types)) options.fetchMarkets = { ...fm, types: ['spot'] };
+  if (fm && typeof fm === 'object' && Array.isArray(fm.types))
+    options.fetchMarkets = { ...fm, types: ['spot'] };
   Object.assign(options, VENUE_OPTIONS[o.exchangeId] ?? {});
   if (o.pro) {
     options.tradesLimit = o.tradesLimit;
@@ -88,7 +89,9 @@ function rebase(node: unknown, origin: string, kind: 'http' | 'ws'): unknown {
   const re = kind === 'http' ? /^https?:\/\/[^/]+/ : /^wss?:\/\/[^/]+/;
   if (typeof node === 'string') return re.test(node) ? node.replace(re, origin) : node;
   if (node && typeof node === 'object') {
-    const out: Record<string, unknown> = Array.isArray(node) ? ([] as unknown as Record<string, unknown>) : {};
+    const out: Record<string, unknown> = Array.isArray(node)
+      ? ([] as unknown as Record<string, unknown>)
+      : {};
     for (const [k, v] of Object.entries(node)) out[k] = rebase(v, origin, kind);
     return out;
   }

@@ -5,7 +5,7 @@ import type { TickSink } from '../tick.ts';
 import { VenueTickEmitter } from './ccxt-decode.ts';
 import { buildCcxtExchange, classifyCcxtError, hasExchange } from './ccxt-exchange.ts';
 import { runPollLoops } from './ccxt-poll.ts';
-import { type CcxtSymbol, CcxtRuntime, LoopState } from './ccxt-runtime.ts';
+import { CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts';
 import { guardMessages, runWatchLoops } from './ccxt-watch.ts';
 import type { VenueFeed, VenueFeedContext, VenueFeedStats } from './venue-feed.ts';
 
@@ -167,7 +167,10 @@ export class CcxtFeed implements VenueFeed {
     const id = this.#o.exchangeId;
     const proAvailable = hasExchange(id, true);
     if (this.#o.mode === 'ws' && !proAvailable)
-      this.#ctx.log.warn({ feed: this.name }, 'venue feed: ccxt has no WebSocket client for this venue, polling');
+      this.#ctx.log.warn(
+        { feed: this.name },
+        'venue feed: ccxt has no WebSocket client for this venue, polling',
+      );
     const wantWs = this.#o.mode !== 'poll' && proAvailable;
     if (!hasExchange(id, wantWs)) {
       this.#ctx.log.error({ feed: this.name }, 'venue feed: ccxt has no such exchange');

@@ -71,14 +71,17 @@ async function pollSymbol(
         const ob = await ex.fetchOrderBook(sym.symbol, o.depth);
         if (rt.stopping) break;
         rt.received();
+        rt.succeeded(loop);
         const tsMs = typeof ob.timestamp === 'number' ? ob.timestamp : Date.now();
         if (applyCcxtOrderBook(rt.o.books, sym.symbolId, ob, o.depth, Math.round(tsMs * 1000), scratch) < 0)
           rt.o.emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
-        else if (rt.o.emitter.checkSkew(tsMs)) rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
+        else if (rt.o.emitter.checkSkew(tsMs))
+          rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
       } else {
         const ticker = await ex.fetchTicker(sym.symbol);
         if (rt.stopping) break;
         rt.received();
+        rt.succeeded(loop);
         ccxtTickerQuote(rt.o.emitter, sink, sym.symbolId, ticker, Date.now());
       }
       const trades = await ex.fetchTrades(sym.symbol, mark.lastTs, o.tradesLimit);

@@ -1,8 +1,8 @@
 import type { Logger } from '@aegis/shared/logging';
 import type { BookSink } from '../../book/book-sink.ts';
 import type { TickSink } from '../tick.ts';
-import { type CcxtErrorClass, classifyCcxtError } from './ccxt-exchange.ts';
 import type { VenueTickEmitter } from './ccxt-decode.ts';
+import { type CcxtErrorClass, classifyCcxtError } from './ccxt-exchange.ts';
 
 /**
  * What the ccxt feed's loops share: counters, the stop signal (an interruptible sleep), the
@@ -136,7 +136,10 @@ export class CcxtRuntime {
     loop.backoff.reset();
     if (loop.lostConnection) this.reconnects++;
     loop.lostConnection = false;
-    this.o.log.info({ feed: this.o.feed, loop: loop.name, suppressed: loop.suppressed }, 'venue feed: recovered');
+    this.o.log.info(
+      { feed: this.o.feed, loop: loop.name, suppressed: loop.suppressed },
+      'venue feed: recovered',
+    );
     loop.suppressed = 0;
   }
 

@@ -46,7 +46,8 @@ async function watchBook(
       const tsMs = typeof ob.timestamp === 'number' ? ob.timestamp : Date.now();
       const n = applyCcxtOrderBook(rt.o.books, sym.symbolId, ob, o.depth, Math.round(tsMs * 1000), scratch);
       if (n < 0) rt.o.emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
-      else if (rt.o.emitter.checkSkew(tsMs)) rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
+      else if (rt.o.emitter.checkSkew(tsMs))
+        rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
       await rt.yieldToSink(sink);
     } catch (err) {
       if ((await rt.failed(loop, sym, err, true)) === 'drop') return;
@@ -113,16 +114,19 @@ function binanceMessageProblem(
   const m = (typeof msg.stream === 'string' ? msg.data : msg) as Record<string, unknown> | null;
   if (m === null || typeof m !== 'object') return MALFORMED.payload;
   if (m.e === 'trade') {
-    if (typeof m.s !== 'string' || typeof m.p !== 'string' || typeof m.q !== 'string') return MALFORMED.payload;
+    if (typeof m.s !== 'string' || typeof m.p !== 'string' || typeof m.q !== 'string')
+      return MALFORMED.payload;
     if (typeof m.T !== 'number') return MALFORMED.timestamp;
     if (typeof m.m !== 'boolean') return MALFORMED.aggressor;
     if (!validLevels([[m.p, m.q]])) return MALFORMED.price;
     return null;
   }
   if (m.e === 'depthUpdate') {
-    if (typeof m.s !== 'string' || typeof m.U !== 'number' || typeof m.u !== 'number') return MALFORMED.payload;
+    if (typeof m.s !== 'string' || typeof m.U !== 'number' || typeof m.u !== 'number')
+      return MALFORMED.payload;
     if (typeof m.E !== 'number') return MALFORMED.timestamp;
-    if (!Array.isArray(m.b) || !Array.isArray(m.a) || !validLevels(m.b) || !validLevels(m.a)) return MALFORMED.payload;
+    if (!Array.isArray(m.b) || !Array.isArray(m.a) || !validLevels(m.b) || !validLevels(m.a))
+      return MALFORMED.payload;
     return null;
   }
   return null;
