@@ -1,5 +1,6 @@
 import { type Dec, dec, decStr } from '../accounting/decimal.ts';
 import { AppError, ErrorCode } from '../errors.ts';
+import { isTerminal, OrderStatus } from './statuses.ts';
 
 /**
  * The order state machine, modelled on FIX OrdStatus (39):
@@ -26,30 +27,16 @@ import { AppError, ErrorCode } from '../errors.ts';
  * - a fill may be reported after a cancel or expiry it raced with (the broker executed it first):
  *   it is applied to the quantities but the status stays terminal, as FIX CumQty does.
  */
-export const OrderStatus = {
-  PENDING_NEW: 'pending_new',
-  NEW: 'new',
-  PARTIALLY_FILLED: 'partially_filled',
-  FILLED: 'filled',
-  PENDING_CANCEL: 'pending_cancel',
-  CANCELLED: 'cancelled',
-  REJECTED: 'rejected',
-  EXPIRED: 'expired',
-  DENIED: 'denied',
-  UNKNOWN: 'unknown',
-} as const;
-export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
-
-export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set([
-  OrderStatus.FILLED,
-  OrderStatus.CANCELLED,
-  OrderStatus.REJECTED,
-  OrderStatus.EXPIRED,
-  OrderStatus.DENIED,
-]);
-export const isTerminal = (s: OrderStatus): boolean => TERMINAL_STATUSES.has(s);
-/** Working: may still fill, so it counts against risk limits and gets a cancel from the kill switch. */
-export const isWorking = (s: OrderStatus): boolean => !isTerminal(s);
+// The statuses and their classes live in statuses.ts (no dependencies, so the console imports
+// them too); every list of statuses derives from there.
+export {
+  isTerminal,
+  isWorking,
+  ORDER_STATUSES,
+  OrderStatus,
+  TERMINAL_STATUSES,
+  WORKING_STATUSES,
+} from './statuses.ts';
 
 export type OrderEvent =
   | { readonly type: 'OrderAccepted'; readonly brokerOrderId?: string }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuild } from '../../build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
@@ -224,6 +225,28 @@ describe('console in Chromium against the real server', () => {
     await page.locator('table tbody tr', { hasText: 'BTC-USD' }).first().waitFor();
     expect(await page.locator('table tbody tr', { hasText: 'BTC-USD' }).count()).toBe(1);
     await shot('06c-orders');
+  });
+
+  test('orders: an order in doubt (status unknown) still offers Cancel', async () => {
+    // A broker timeout leaves an order `unknown`: it may be live at the broker, so a trader must
+    // be able to cancel it (the console's own status list once lacked `unknown`).
+    const owner = postgres(database.url, { max: 1, onnotice: () => {} });
+    try {
+      const [o] = await owner<{ id: string; client_order_id: string; status: string }[]>`
+        select id, client_order_id, status from orders where symbol = 'BTC-USD' order by created_at desc limit 1`;
+      await owner`update orders set status = 'unknown' where id = ${o!.id}`;
+      try {
+        await page.reload();
+        await page.getByRole('heading', { name: 'Orders', level: 1 }).waitFor();
+        const row = page.locator('table tbody tr', { hasText: 'BTC-USD' }).first();
+        await expect.poll(() => row.textContent()).toContain('unknown');
+        await page.getByRole('button', { name: `Cancel order ${o!.client_order_id}` }).waitFor();
+      } finally {
+        await owner`update orders set status = ${o!.status} where id = ${o!.id}`;
+      }
+    } finally {
+      await owner.end();
+    }
   });
 
   test('approvals: reject one proposal, approve another with password re-entry', async () => {

@@ -1,3 +1,4 @@
+import { WORKING_STATUSES } from '@aegis/shared/orders/statuses';
 import { Title } from '@solidjs/meta';
 import { createSignal, For, Show } from 'solid-js';
 import { ErrorAlert } from '../../components/error-alert.tsx';
@@ -11,14 +12,8 @@ import { errorMessageOf, type RouterOutputs, trpc } from '../../lib/trpc.ts';
 
 type Order = RouterOutputs['orders']['list'][number];
 
-const WORKING = new Set([
-  'pending_new',
-  'new',
-  'partially_filled',
-  'pending_cancel',
-  'pending_replace',
-  'accepted',
-]);
+/** From the state machine's one list (an `unknown` order may be live at the broker: it can be cancelled). */
+const WORKING: ReadonlySet<string> = new Set(WORKING_STATUSES);
 
 /** Why an order did not go through: the broker's reason, or the governor's failed rules. */
 function reasonOf(order: Order): string {
