@@ -7,6 +7,7 @@ import { buildCcxtExchange, classifyCcxtError, hasExchange } from './ccxt-exchan
 import { runPollLoops } from './ccxt-poll.ts';
 import { CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts';
 import { guardMessages, runWatchLoops } from './ccxt-watch.ts';
+import { DEFAULT_BACKOFF } from './reconnect.ts';
 import type { VenueFeed, VenueFeedContext, VenueFeedStats } from './venue-feed.ts';
 
 /**
@@ -50,7 +51,6 @@ export interface CcxtFeedStats extends VenueFeedStats {
   readonly duplicates: number;
 }
 
-const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 15_000 } as const;
 /** Poll mode asks for at most this many trades per request (Binance's maximum). */
 const POLL_TRADES_LIMIT = 1_000;
 

@@ -3,11 +3,12 @@ import type { BookSink } from '../../book/book-sink.ts';
 import type { TickSink } from '../tick.ts';
 import type { VenueTickEmitter } from './ccxt-decode.ts';
 import { type CcxtErrorClass, classifyCcxtError } from './ccxt-exchange.ts';
+import { abortableSleep, Backoff } from './reconnect.ts';
 
 /**
  * What the ccxt feed's loops share: counters, the stop signal (an interruptible sleep), the
  * per-loop backoff, the one error policy, and the yield point where the sink's backpressure is
- * honoured. One loop per symbol and stream (book, trades) in WebSocket mode, one per symbol in
+ * honoured (backoff pacing: reconnect.ts). One loop per symbol and stream (book, trades) in WebSocket mode, one per symbol in
  * poll mode; every loop catches everything (nothing a venue sends or fails to send crashes the
  * engine).
  */
@@ -31,26 +32,6 @@ export interface BackoffPolicy {
   readonly maxMs: number;
 }
 
-/** Capped exponential backoff with ±20 % jitter; `reset()` after a success. */
-export class LoopBackoff {
-  readonly #p: BackoffPolicy;
-  #attempt = 0;
-
-  constructor(policy: BackoffPolicy) {
-    this.#p = policy;
-  }
-
-  next(): number {
-    const base = Math.min(this.#p.maxMs, this.#p.initialMs * 2 ** Math.min(this.#attempt, 30));
-    this.#attempt++;
-    return Math.round(base * (0.8 + 0.4 * Math.random()));
-  }
-
-  reset(): void {
-    this.#attempt = 0;
-  }
-}
-
 export interface CcxtRuntimeOptions {
   readonly feed: string;
   readonly log: Logger;
@@ -61,7 +42,7 @@ export interface CcxtRuntimeOptions {
 
 /** One loop's failure state: its backoff, and when it last logged. */
 export class LoopState {
-  readonly backoff: LoopBackoff;
+  readonly backoff: Backoff;
   failing = false;
   /** The failure was a network one: the next success counts as a reconnect. */
   lostConnection = false;
@@ -71,7 +52,7 @@ export class LoopState {
   readonly name: string;
 
   constructor(policy: BackoffPolicy, name: string) {
-    this.backoff = new LoopBackoff(policy);
+    this.backoff = new Backoff(policy);
     this.name = name;
   }
 }
@@ -91,7 +72,7 @@ export class CcxtRuntime {
   lastMessageAtMs = 0;
   #failingLoops = 0;
   #everConnected = false;
-  readonly #wakers = new Set<() => void>();
+  readonly #stopped = new AbortController();
 
   constructor(o: CcxtRuntimeOptions) {
     this.o = o;
@@ -103,22 +84,12 @@ export class CcxtRuntime {
 
   stop(): void {
     this.stopping = true;
-    for (const wake of this.#wakers) wake();
-    this.#wakers.clear();
+    this.#stopped.abort();
   }
 
   /** Sleeps `ms`, or less when the feed stops. */
   sleep(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wakers.add(done);
-    });
+    return abortableSleep(ms, this.#stopped.signal);
   }
 
   /** A message (a REST answer, a WebSocket message) arrived. */
