@@ -175,6 +175,12 @@ export const serverEnvSchema = z
     IBKR_GATEWAY_ALLOW_SELF_SIGNED_LOOPBACK: envBool(false),
     /** Tests only: every CCXT venue's REST calls go to this base URL instead of the venue's. */
     CCXT_API_BASE_URL: httpUrl.optional(),
+    /**
+     * Alpaca API keys the server reads Alpaca's asset list with (instruments.load, docs/instruments.md);
+     * unset: ALPACA cannot be loaded. Read-only use: keys of a paper account do.
+     */
+    ALPACA_API_KEY_ID: optionalString,
+    ALPACA_API_SECRET_KEY: optionalString,
   })
   .refine((c) => c.SESSION_ABSOLUTE_DAYS >= c.SESSION_IDLE_DAYS, {
     path: ['SESSION_ABSOLUTE_DAYS'],
@@ -206,6 +212,10 @@ export interface ServerConfig {
   /** The token key ring, active key first (empty: linking is refused). */
   readonly tokenKeys: readonly TokenKey[];
   readonly brokers: BrokerProvidersConfig;
+  /** Where instruments.load reads venues' instrument lists (server/src/market/instrument-load.ts). */
+  readonly instrumentSources: {
+    readonly alpacaKeys: { readonly keyId: string; readonly secretKey: string } | null;
+  };
   readonly trustedProxies: ReadonlySet<string>;
   /** SHA-256 of FORWARDER_SECRET (the secret itself is not kept in the config object). */
   readonly forwarderSecretDigest: Buffer | null;
@@ -305,6 +315,12 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
         allowSelfSignedLoopback: e.IBKR_GATEWAY_ALLOW_SELF_SIGNED_LOOPBACK,
       },
       ccxtApiBaseUrl: e.CCXT_API_BASE_URL ?? null,
+    },
+    instrumentSources: {
+      alpacaKeys:
+        e.ALPACA_API_KEY_ID && e.ALPACA_API_SECRET_KEY
+          ? { keyId: e.ALPACA_API_KEY_ID, secretKey: e.ALPACA_API_SECRET_KEY }
+          : null,
     },
     trustedProxies: new Set(e.TRUSTED_PROXIES),
     forwarderSecretDigest: e.FORWARDER_SECRET ? secretDigest(e.FORWARDER_SECRET) : null,

@@ -66,6 +66,9 @@ export const PERMISSIONS = Object.freeze({
     'admin',
     'read and verify the platform audit chain (sign-ins, desks)',
   ),
+  // Instruments are reference data every desk shares: a desk admin's edit would change every
+  // other desk's orders, so only platform administrators edit them.
+  'instruments.manage': rule('platform', [], 'admin', 'create, edit, halt and load instruments'),
 
   // Inside a desk.
   'desk.read': rule('desk', ALL, 'read', 'read signals, proposals, orders, fills, positions, equity'),
@@ -95,6 +98,7 @@ export const PERMISSIONS = Object.freeze({
   'brokers.sync': rule('desk', ALL, 'read', "read a linked account's balances from its broker"),
   'backtests.run': rule('desk', TRADERS, 'trade', 'run a backtest'),
   'audit.read': rule('desk', ADMINS, 'admin', 'read and verify the audit log'),
+  'watchlists.manage': rule('desk', ALL, 'read', 'create, edit and remove own watchlists'),
 } satisfies Record<string, PermissionRule>);
 
 export type Permission = keyof typeof PERMISSIONS;
