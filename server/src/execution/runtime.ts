@@ -5,6 +5,7 @@ import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, ne } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { BrokerAccount, BrokerError, ExecutionReport } from '../brokers/types.ts';
+import { BookFeed } from '../market/book-feed.ts';
 import { BrokerRegistry, type BrokerSession } from './broker-registry.ts';
 import { type HaltMessage, KillSwitch, parseHaltMessage } from './kill-switch.ts';
 import { OutboxDispatcher } from './outbox.ts';
@@ -43,6 +44,8 @@ export class ExecutionRuntime {
   readonly killSwitch: KillSwitch;
   readonly reconciler: Reconciler;
   readonly quoteFeed: QuoteFeed;
+  /** The engine's published L2 books (market/book-feed.ts), beside the prices. */
+  readonly bookFeed: BookFeed;
   readonly #deps: ExecutionDeps;
   readonly #haltListeners = new Set<(m: HaltMessage) => void>();
   #unsubscribeHalt: (() => Promise<void>) | null = null;
@@ -90,6 +93,10 @@ export class ExecutionRuntime {
       maxFutureSkewMs: this.options.maxFutureSkewMs,
       refreshMs: this.options.venueRefreshMs,
     });
+    this.bookFeed = new BookFeed(deps, {
+      prefix: this.options.pricePrefix,
+      refreshMs: this.options.venueRefreshMs,
+    });
   }
 
   async start(opts: { reconcile?: boolean } = {}): Promise<void> {
@@ -120,6 +127,7 @@ export class ExecutionRuntime {
     // Venue prices before anything trades: the snapshot is read here, so a restarted server
     // serves with current prices at once (a bus outage only delays them; see quote-feed.ts).
     await this.quoteFeed.start();
+    await this.bookFeed.start();
     await this.killSwitch
       .enforceHalts()
       .catch((err: unknown) => this.#deps.log.error({ err }, 'enforcing halts at start failed'));
@@ -179,6 +187,7 @@ export class ExecutionRuntime {
     if (this.#dayTimer) clearInterval(this.#dayTimer);
     this.reconciler.stop();
     await this.quoteFeed.stop();
+    await this.bookFeed.stop();
     await this.dispatcher.stop();
     await this.brokers.drain();
     this.brokers.close();

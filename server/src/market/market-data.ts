@@ -75,7 +75,13 @@ export class MarketDataService {
 
   async bars(
     db: Queryable,
-    q: { symbol: string; interval: BarInterval; from?: string | undefined; to?: string | undefined; limit: number },
+    q: {
+      symbol: string;
+      interval: BarInterval;
+      from?: string | undefined;
+      to?: string | undefined;
+      limit: number;
+    },
   ): Promise<BarView[]> {
     await this.instrument(q.symbol);
     const from = q.from ? new Date(q.from) : undefined;
@@ -102,7 +108,10 @@ export class MarketDataService {
    * change), then a quote whenever one changes, at most every LIVE_MIN_INTERVAL_MS per symbol.
    * The listener is attached before the snapshot is read, so no change falls in between.
    */
-  async openQuoteStream(symbols: readonly string[], signal?: AbortSignal): Promise<AsyncGenerator<Tracked<QuoteView>>> {
+  async openQuoteStream(
+    symbols: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<Tracked<QuoteView>>> {
     const unique = [...new Set(symbols)];
     await instrumentRegistryOf(this.#deps.db).requireAll(unique);
     const insts = new Map<string, InstrumentView>();
@@ -179,7 +188,12 @@ export class MarketDataService {
         if (cursor) {
           // Resume: every bar since the client's last one, page by page.
           for (;;) {
-            const page: BarView[] = await queryBars(db, { symbol, interval, from: cursor, limit: RESUME_PAGE });
+            const page: BarView[] = await queryBars(db, {
+              symbol,
+              interval,
+              from: cursor,
+              limit: RESUME_PAGE,
+            });
             yield* emit(page);
             if (page.length < RESUME_PAGE || trades.closed) break;
           }
@@ -202,7 +216,11 @@ export class MarketDataService {
   }
 
   /** The ladder, live: the current book, then on every change (coalesced like quotes). */
-  async openBookStream(symbol: string, levels: number, signal?: AbortSignal): Promise<AsyncGenerator<Tracked<BookView>>> {
+  async openBookStream(
+    symbol: string,
+    levels: number,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<Tracked<BookView>>> {
     const inst = await this.instrument(symbol);
     const changed = new CoalescedKeys<string>(LIVE_MIN_INTERVAL_MS, signal);
     const offBook = this.#deps.books.subscribe((b) => {
