@@ -103,3 +103,171 @@ describe('replay reruns and batch exits (issue 10)', () => {
     expect(() => loadEngineConfig({ ENGINE_PATTERN_PARAMS: 'not json' })).toThrow(/ENGINE_PATTERN_PARAMS/);
   });
 });
+
+describe('venue feeds (issue 12)', () => {
+  const issuesOf = (env: Record<string, string>): string => {
+    try {
+      loadEngineConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues.join('\n');
+      throw err;
+    }
+    throw new Error('expected a ConfigError');
+  };
+  const KEY = Buffer.alloc(32, 7).toString('base64');
+  const desk = '00000000-0000-4000-8000-000000000001';
+  const conn = '00000000-0000-4000-8000-0000000000aa';
+
+  it('no venue feed by default; book settings have defaults', () => {
+    const c = loadEngineConfig({});
+    expect(c.venueFeeds).toEqual({ coinbase: null, alpaca: null, ccxt: null });
+    expect(c.book).toEqual({ publishMs: 250, featureLevels: 10 });
+  });
+
+  it('coinbase: products upper-cased and deduplicated, default Advanced Trade URL, frozen', () => {
+    const c = loadEngineConfig({
+      ENGINE_FEED: 'synthetic,coinbase',
+      ENGINE_COINBASE_PRODUCTS: 'btc-usd, ETH-USD,BTC-USD',
+      ENGINE_BOOK_PUBLISH_MS: '100',
+      ENGINE_BOOK_FEATURE_LEVELS: '5',
+    });
+    expect(c.feeds).toEqual(['synthetic', 'coinbase']);
+    expect(c.venueFeeds.coinbase).toEqual({
+      products: ['BTC-USD', 'ETH-USD'],
+      wsUrl: 'wss://advanced-trade-ws.coinbase.com',
+    });
+    expect(c.venueFeeds.alpaca).toBeNull();
+    expect(c.book).toEqual({ publishMs: 100, featureLevels: 5 });
+    expect(Object.isFrozen(c.venueFeeds)).toBe(true);
+    expect(Object.isFrozen(c.venueFeeds.coinbase?.products)).toBe(true);
+  });
+
+  it('a venue in ENGINE_FEED without its symbols is an error naming the variable', () => {
+    expect(issuesOf({ ENGINE_FEED: 'coinbase' })).toMatch(
+      /ENGINE_COINBASE_PRODUCTS: missing \(required when ENGINE_FEED includes coinbase\)/,
+    );
+    expect(issuesOf({ ENGINE_FEED: 'coinbase', ENGINE_COINBASE_PRODUCTS: ' , ' })).toMatch(
+      /ENGINE_COINBASE_PRODUCTS/,
+    );
+    expect(
+      issuesOf({ ENGINE_FEED: 'alpaca', ENGINE_ALPACA_KEY_ID: 'k', ENGINE_ALPACA_SECRET_KEY: 's' }),
+    ).toMatch(/ENGINE_ALPACA_SYMBOLS: missing/);
+    const ccxt = issuesOf({ ENGINE_FEED: 'ccxt' });
+    expect(ccxt).toMatch(/ENGINE_CCXT_SYMBOLS: missing/);
+    expect(ccxt).toMatch(/ENGINE_CCXT_EXCHANGE: missing/);
+    // Symbols of a venue that is not in ENGINE_FEED are accepted and unused.
+    expect(loadEngineConfig({ ENGINE_COINBASE_PRODUCTS: 'BTC-USD' }).venueFeeds.coinbase).toBeNull();
+  });
+
+  it('refuses malformed symbols, URLs and unknown venue variables by name', () => {
+    const issues = issuesOf({
+      ENGINE_FEED: 'coinbase,ccxt',
+      ENGINE_COINBASE_PRODUCTS: 'BTCUSD',
+      ENGINE_COINBASE_WS_URL: 'https://advanced-trade-ws.coinbase.com',
+      ENGINE_CCXT_EXCHANGE: 'Binance!',
+      ENGINE_CCXT_SYMBOLS: 'BTC/USDT',
+      ENGINE_CCXT_MODE: 'fast',
+      ENGINE_CCXT_POLL_MS: '10',
+      ENGINE_CCXT_REST_URL: 'ws://127.0.0.1:1',
+      ENGINE_COINBASE_PRODUCT: 'BTC-USD',
+    });
+    for (const name of [
+      'ENGINE_COINBASE_PRODUCTS',
+      'ENGINE_COINBASE_WS_URL',
+      'ENGINE_CCXT_EXCHANGE',
+      'ENGINE_CCXT_MODE',
+      'ENGINE_CCXT_POLL_MS',
+      'ENGINE_CCXT_REST_URL',
+      'ENGINE_COINBASE_PRODUCT: unknown engine variable',
+    ])
+      expect(issues).toContain(name);
+    expect(issues).not.toContain('ENGINE_CCXT_SYMBOLS');
+  });
+
+  it('ccxt: exchange, symbols kept as ccxt spells them, mode, poll interval and URL overrides', () => {
+    const c = loadEngineConfig({
+      ENGINE_FEED: 'ccxt',
+      ENGINE_CCXT_EXCHANGE: 'binance',
+      ENGINE_CCXT_SYMBOLS: 'BTC/USDT,ETH/USDT',
+      ENGINE_CCXT_MODE: 'poll',
+      ENGINE_CCXT_POLL_MS: '500',
+      ENGINE_CCXT_REST_URL: 'http://127.0.0.1:9000',
+      ENGINE_CCXT_WS_URL: 'ws://127.0.0.1:9001',
+    });
+    expect(c.venueFeeds.ccxt).toEqual({
+      exchange: 'binance',
+      symbols: ['BTC/USDT', 'ETH/USDT'],
+      mode: 'poll',
+      pollMs: 500,
+      restUrl: 'http://127.0.0.1:9000',
+      wsUrl: 'ws://127.0.0.1:9001',
+    });
+    expect(
+      loadEngineConfig({
+        ENGINE_FEED: 'ccxt',
+        ENGINE_CCXT_EXCHANGE: 'kraken',
+        ENGINE_CCXT_SYMBOLS: 'BTC/USD',
+      }).venueFeeds.ccxt,
+    ).toMatchObject({ mode: 'auto', pollMs: 1000, restUrl: null, wsUrl: null });
+  });
+
+  it('alpaca: keys directly, or a broker connection with its desk, a database and the key ring', () => {
+    const base = { ENGINE_FEED: 'alpaca', ENGINE_ALPACA_SYMBOLS: 'aapl,BRK.B' };
+    const keys = loadEngineConfig({ ...base, ENGINE_ALPACA_KEY_ID: 'PKID', ENGINE_ALPACA_SECRET_KEY: 'shh' });
+    expect(keys.venueFeeds.alpaca).toEqual({
+      symbols: ['AAPL', 'BRK.B'],
+      dataUrl: 'wss://stream.data.alpaca.markets/v2/iex',
+      credentials: { kind: 'keys', keyId: 'PKID', secretKey: 'shh' },
+    });
+    const linked = loadEngineConfig({
+      ...base,
+      ENGINE_ALPACA_DATA_URL: 'ws://127.0.0.1:7000/v2/test',
+      ENGINE_ALPACA_CONNECTION: conn,
+      ENGINE_ALPACA_DESK: desk,
+      DATABASE_URL: 'postgres://u@h/db',
+      TOKEN_ENCRYPTION_KEYS: `k1:${KEY}`,
+    });
+    expect(linked.venueFeeds.alpaca?.dataUrl).toBe('ws://127.0.0.1:7000/v2/test');
+    expect(linked.venueFeeds.alpaca?.credentials).toEqual({
+      kind: 'connection',
+      deskId: desk,
+      connectionId: conn,
+      tokenKeys: `k1:${KEY}`,
+      tokenKey: undefined,
+    });
+
+    expect(issuesOf(base)).toMatch(
+      /ENGINE_ALPACA_CONNECTION: missing \(required when ENGINE_FEED includes alpaca/,
+    );
+    expect(issuesOf({ ...base, ENGINE_ALPACA_KEY_ID: 'PKID' })).toMatch(/ENGINE_ALPACA_SECRET_KEY: missing/);
+    const both = issuesOf({
+      ...base,
+      ENGINE_ALPACA_KEY_ID: 'PKID',
+      ENGINE_ALPACA_SECRET_KEY: 'secret-value',
+      ENGINE_ALPACA_CONNECTION: conn,
+    });
+    expect(both).toMatch(/ENGINE_ALPACA_CONNECTION: .*not both/);
+    expect(both).not.toContain('secret-value');
+    const incomplete = issuesOf({ ...base, ENGINE_ALPACA_CONNECTION: conn });
+    for (const name of ['ENGINE_ALPACA_DESK', 'DATABASE_URL', 'TOKEN_ENCRYPTION_KEYS'])
+      expect(incomplete).toContain(name);
+    const badRing = issuesOf({
+      ...base,
+      ENGINE_ALPACA_CONNECTION: conn,
+      ENGINE_ALPACA_DESK: desk,
+      DATABASE_URL: 'postgres://u@h/db',
+      TOKEN_ENCRYPTION_KEY: 'c2hvcnQta2V5LXNlY3JldA==',
+    });
+    expect(badRing).toMatch(/TOKEN_ENCRYPTION_KEY: .*32 bytes/);
+    expect(badRing).not.toContain('c2hvcnQta2V5LXNlY3JldA');
+    expect(issuesOf({ ...base, ENGINE_ALPACA_CONNECTION: 'not-a-uuid', ENGINE_ALPACA_DESK: desk })).toContain(
+      'ENGINE_ALPACA_CONNECTION',
+    );
+  });
+
+  it('a venue feed never ends: ENGINE_EXIT_ON_EOF refuses it', () => {
+    expect(
+      issuesOf({ ENGINE_FEED: 'coinbase', ENGINE_COINBASE_PRODUCTS: 'BTC-USD', ENGINE_EXIT_ON_EOF: 'true' }),
+    ).toContain('ENGINE_EXIT_ON_EOF');
+  });
+});

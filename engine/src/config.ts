@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
+import { parseTokenKeys } from '@aegis/shared/crypto/token-crypto';
 import { z } from 'zod';
 import { DEFAULT_PATTERN_PARAMS, type PatternParams, patternParamsSchema } from './features/params.ts';
 
@@ -10,13 +11,19 @@ import { DEFAULT_PATTERN_PARAMS, type PatternParams, patternParamsSchema } from 
  */
 /**
  * ENGINE_FEED, a comma list: `synthetic` (a seeded simulated venue), `replay` (a recorded file,
- * ENGINE_REPLAY_FILE) — the venue feeds, the only ones that set execution prices — and
- * `orderflow`: operator-owned flow on `<prefix>orderflow` (a market-data bridge the operator
- * runs). Its ticks join the shared pipeline every desk's agent proposes from, so it refuses any
- * entry carrying a desk's tenantId; desks' ingested flow stays in their own rows (issue 9).
+ * ENGINE_REPLAY_FILE), the live venue feeds `coinbase`, `alpaca` and `ccxt` (docs/venue-feeds.md)
+ * — the venue feeds, the only ones that set execution prices — and `orderflow`: operator-owned
+ * flow on `<prefix>orderflow` (a market-data bridge the operator runs). Its ticks join the shared
+ * pipeline every desk's agent proposes from, so it refuses any entry carrying a desk's tenantId;
+ * desks' ingested flow stays in their own rows (issue 9).
  */
-const FEEDS = ['synthetic', 'replay', 'orderflow'] as const;
+const FEEDS = ['synthetic', 'replay', 'orderflow', 'coinbase', 'alpaca', 'ccxt'] as const;
 export type FeedName = (typeof FEEDS)[number];
+/** The live venue feeds (engine/src/feeds/venues/): each publishes under its own venue. */
+export const VENUE_FEEDS = ['coinbase', 'alpaca', 'ccxt'] as const;
+export type VenueFeedName = (typeof VENUE_FEEDS)[number];
+export const isVenueFeedName = (f: string): f is VenueFeedName =>
+  (VENUE_FEEDS as readonly string[]).includes(f);
 
 const feedList = z
   .string()
@@ -38,6 +45,45 @@ const powerOfTwo = (defaultValue: number) =>
   envInt(defaultValue, 64, 1 << 24).refine((n) => (n & (n - 1)) === 0, 'must be a power of two');
 
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
+const blankAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalSecret = z.preprocess(blankAsUndefined, z.string().min(1).optional());
+
+/** A ws:// or wss:// URL (a venue's stream; ws:// for local test venues). */
+const wsUrl = (defaultValue: string) =>
+  z.preprocess(
+    blankAsUndefined,
+    z
+      .string()
+      .url()
+      .regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL')
+      .default(defaultValue),
+  );
+const optionalUrlOf = (scheme: RegExp, what: string) =>
+  z.preprocess(blankAsUndefined, z.string().url().regex(scheme, what).optional());
+
+/**
+ * A comma list of venue symbols, each checked against `item` (trimmed, upper-cased when `upper`,
+ * duplicates dropped); absent or blank = an empty list (a venue in ENGINE_FEED then fails below,
+ * naming the variable).
+ */
+const symbolList = (item: RegExp, what: string, upper: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx): readonly string[] => {
+      const names = (s ?? '')
+        .split(',')
+        .map((x) => (upper ? x.trim().toUpperCase() : x.trim()))
+        .filter(Boolean);
+      const bad = names.filter((n) => !item.test(n));
+      if (bad.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a comma list of ${what}` });
+        return z.NEVER;
+      }
+      return [...new Set(names)];
+    });
+
+const uuidOrUnset = z.preprocess(blankAsUndefined, z.uuid().optional());
 
 const defaultWorkers = Math.max(1, availableParallelism() - 1);
 
@@ -151,8 +197,117 @@ const engineEnvObject = z.object({
    * keep the fitted defaults of features/params.ts), e.g. {"breakoutCooldownUs":5000000}.
    */
   ENGINE_PATTERN_PARAMS: patternParamsJson,
+
+  // ---- venue feeds (docs/venue-feeds.md) --------------------------------------------------------
+  /** Coinbase Advanced Trade product ids (`BTC-USD,ETH-USD`); required with ENGINE_FEED=coinbase. */
+  ENGINE_COINBASE_PRODUCTS: symbolList(
+    /^[A-Z0-9]{1,16}-[A-Z0-9]{1,16}$/,
+    'Coinbase product ids (BTC-USD)',
+    true,
+  ),
+  ENGINE_COINBASE_WS_URL: wsUrl('wss://advanced-trade-ws.coinbase.com'),
+  /** Alpaca tickers (`AAPL,MSFT`); required with ENGINE_FEED=alpaca. */
+  ENGINE_ALPACA_SYMBOLS: symbolList(/^[A-Z0-9][A-Z0-9./-]{0,15}$/, 'Alpaca tickers (AAPL, BRK.B)', true),
+  /** The stream, feed included (`…/v2/iex`, `…/v2/sip`, `…/v2/test`). */
+  ENGINE_ALPACA_DATA_URL: wsUrl('wss://stream.data.alpaca.markets/v2/iex'),
+  /**
+   * Alpaca credentials, one of two ways (never logged): an API-key broker connection a desk linked
+   * on the server (ENGINE_ALPACA_CONNECTION + ENGINE_ALPACA_DESK, read from the database and
+   * opened with the server's TOKEN_ENCRYPTION_KEYS / TOKEN_ENCRYPTION_KEY), or the keys themselves
+   * (ENGINE_ALPACA_KEY_ID + ENGINE_ALPACA_SECRET_KEY) on a deployment without a linked connection.
+   */
+  ENGINE_ALPACA_CONNECTION: uuidOrUnset,
+  ENGINE_ALPACA_DESK: uuidOrUnset,
+  ENGINE_ALPACA_KEY_ID: optionalSecret,
+  ENGINE_ALPACA_SECRET_KEY: optionalSecret,
+  /** The server's key ring (same variables, same format); only read for ENGINE_ALPACA_CONNECTION. */
+  TOKEN_ENCRYPTION_KEYS: optionalSecret,
+  TOKEN_ENCRYPTION_KEY: optionalSecret,
+  /** A ccxt exchange id (`binance`, `kraken`); required with ENGINE_FEED=ccxt. */
+  ENGINE_CCXT_EXCHANGE: z.preprocess(
+    blankAsUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9]{2,32}$/, 'a ccxt exchange id (lower case, e.g. binance)')
+      .optional(),
+  ),
+  /** ccxt unified symbols (`BTC/USDT,ETH/USDT`); required with ENGINE_FEED=ccxt. */
+  ENGINE_CCXT_SYMBOLS: symbolList(/^[A-Za-z0-9._/:-]{1,64}$/, 'ccxt unified symbols (BTC/USDT)', false),
+  /** `auto`: WebSocket where ccxt pro has it for the venue, else polling. */
+  ENGINE_CCXT_MODE: z.enum(['auto', 'ws', 'poll']).default('auto'),
+  ENGINE_CCXT_POLL_MS: envInt(1_000, 50, 3_600_000),
+  /** Override of every REST / WebSocket origin ccxt uses for the venue (tests, a self-hosted gateway). */
+  ENGINE_CCXT_REST_URL: optionalUrlOf(/^https?:\/\//, 'must be an http:// or https:// URL'),
+  ENGINE_CCXT_WS_URL: optionalUrlOf(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
+
+  // ---- order books --------------------------------------------------------------------------------
+  /** Ms between two book publish rounds per venue (coalesced like the prices). */
+  ENGINE_BOOK_PUBLISH_MS: envInt(250, 10, 60_000),
+  /** Levels per side the book features (depth imbalance, withdrawal) are taken over. */
+  ENGINE_BOOK_FEATURE_LEVELS: envInt(10, 1, 50),
   LOG_LEVEL: logLevel,
 });
+
+/** Venue symbol variables each venue feed needs. */
+const VENUE_SYMBOLS_VAR: Readonly<Record<VenueFeedName, keyof EngineEnvObject>> = {
+  coinbase: 'ENGINE_COINBASE_PRODUCTS',
+  alpaca: 'ENGINE_ALPACA_SYMBOLS',
+  ccxt: 'ENGINE_CCXT_SYMBOLS',
+};
+type EngineEnvObject = z.output<typeof engineEnvObject>;
+
+/** The Alpaca credential rules: exactly one of the two ways, each complete. */
+function checkAlpacaCredentials(c: EngineEnvObject, ctx: z.RefinementCtx): void {
+  const byConnection = c.ENGINE_ALPACA_CONNECTION !== undefined || c.ENGINE_ALPACA_DESK !== undefined;
+  const byKeys = c.ENGINE_ALPACA_KEY_ID !== undefined || c.ENGINE_ALPACA_SECRET_KEY !== undefined;
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (byConnection && byKeys) {
+    issue(
+      'ENGINE_ALPACA_CONNECTION',
+      'set either a broker connection or ENGINE_ALPACA_KEY_ID/SECRET_KEY, not both',
+    );
+    return;
+  }
+  if (byKeys) {
+    if (c.ENGINE_ALPACA_KEY_ID === undefined)
+      issue('ENGINE_ALPACA_KEY_ID', 'required with ENGINE_ALPACA_SECRET_KEY');
+    if (c.ENGINE_ALPACA_SECRET_KEY === undefined)
+      issue('ENGINE_ALPACA_SECRET_KEY', 'required with ENGINE_ALPACA_KEY_ID');
+    return;
+  }
+  if (!byConnection) {
+    issue(
+      'ENGINE_ALPACA_CONNECTION',
+      'required when ENGINE_FEED includes alpaca (an API-key broker connection id, with ENGINE_ALPACA_DESK), unless ENGINE_ALPACA_KEY_ID and ENGINE_ALPACA_SECRET_KEY are set',
+    );
+    return;
+  }
+  if (c.ENGINE_ALPACA_CONNECTION === undefined)
+    issue('ENGINE_ALPACA_CONNECTION', 'required with ENGINE_ALPACA_DESK');
+  if (c.ENGINE_ALPACA_DESK === undefined)
+    issue(
+      'ENGINE_ALPACA_DESK',
+      'required with ENGINE_ALPACA_CONNECTION (the desk that linked the connection)',
+    );
+  if (c.DATABASE_URL === undefined) issue('DATABASE_URL', 'required to read ENGINE_ALPACA_CONNECTION');
+  if (c.TOKEN_ENCRYPTION_KEYS === undefined && c.TOKEN_ENCRYPTION_KEY === undefined) {
+    issue(
+      'TOKEN_ENCRYPTION_KEYS',
+      "required to open ENGINE_ALPACA_CONNECTION (the server's key ring, or TOKEN_ENCRYPTION_KEY)",
+    );
+    return;
+  }
+  try {
+    parseTokenKeys(c.TOKEN_ENCRYPTION_KEYS, c.TOKEN_ENCRYPTION_KEY);
+  } catch (err) {
+    // The message names the variable and the rule, never the key.
+    const message = (err as Error).message;
+    issue(
+      message.startsWith('TOKEN_ENCRYPTION_KEYS') ? 'TOKEN_ENCRYPTION_KEYS' : 'TOKEN_ENCRYPTION_KEY',
+      message,
+    );
+  }
+}
 
 export const engineEnvSchema = engineEnvObject.superRefine((c, ctx) => {
   if (c.ENGINE_FEED.includes('replay') && !c.ENGINE_REPLAY_FILE) {
@@ -162,8 +317,20 @@ export const engineEnvSchema = engineEnvObject.superRefine((c, ctx) => {
       message: 'required when ENGINE_FEED includes replay',
     });
   }
+  for (const venue of VENUE_FEEDS) {
+    const name = VENUE_SYMBOLS_VAR[venue];
+    if (c.ENGINE_FEED.includes(venue) && (c[name] as readonly string[]).length === 0)
+      ctx.addIssue({ code: 'custom', path: [name], message: `required when ENGINE_FEED includes ${venue}` });
+  }
+  if (c.ENGINE_FEED.includes('ccxt') && c.ENGINE_CCXT_EXCHANGE === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ENGINE_CCXT_EXCHANGE'],
+      message: 'required when ENGINE_FEED includes ccxt',
+    });
+  if (c.ENGINE_FEED.includes('alpaca')) checkAlpacaCredentials(c, ctx);
   if (c.ENGINE_EXIT_ON_EOF && c.ENGINE_FEED.some((f) => f !== 'replay')) {
-    // Only a replay has an end; a synthetic or orderflow feed would keep the engine up forever.
+    // Only a replay has an end; a synthetic, orderflow or venue feed would keep the engine up forever.
     ctx.addIssue({
       code: 'custom',
       path: ['ENGINE_EXIT_ON_EOF'],
@@ -224,7 +391,79 @@ export interface EngineConfig {
   readonly haltPollMs: number;
   /** Detector thresholds and cooldowns (fitted defaults, ENGINE_PATTERN_PARAMS overrides). */
   readonly patternParams: PatternParams;
+  /** Settings of the live venue feeds in ENGINE_FEED (null: not configured to run). */
+  readonly venueFeeds: VenueFeedsConfig;
+  readonly book: { readonly publishMs: number; readonly featureLevels: number };
   readonly logLevel: string;
+}
+
+export interface VenueFeedsConfig {
+  readonly coinbase: { readonly products: readonly string[]; readonly wsUrl: string } | null;
+  readonly alpaca: {
+    readonly symbols: readonly string[];
+    readonly dataUrl: string;
+    /** Secrets: never log this object. */
+    readonly credentials: AlpacaCredentialsConfig;
+  } | null;
+  readonly ccxt: {
+    readonly exchange: string;
+    readonly symbols: readonly string[];
+    readonly mode: 'auto' | 'ws' | 'poll';
+    readonly pollMs: number;
+    readonly restUrl: string | null;
+    readonly wsUrl: string | null;
+  } | null;
+}
+
+export type AlpacaCredentialsConfig =
+  | { readonly kind: 'keys'; readonly keyId: string; readonly secretKey: string }
+  | {
+      readonly kind: 'connection';
+      readonly deskId: string;
+      readonly connectionId: string;
+      readonly tokenKeys: string | undefined;
+      readonly tokenKey: string | undefined;
+    };
+
+function venueFeedsOf(e: EngineEnv): VenueFeedsConfig {
+  const on = (f: VenueFeedName) => e.ENGINE_FEED.includes(f);
+  return {
+    coinbase: on('coinbase')
+      ? { products: e.ENGINE_COINBASE_PRODUCTS, wsUrl: e.ENGINE_COINBASE_WS_URL }
+      : null,
+    alpaca: on('alpaca')
+      ? {
+          symbols: e.ENGINE_ALPACA_SYMBOLS,
+          dataUrl: e.ENGINE_ALPACA_DATA_URL,
+          credentials:
+            e.ENGINE_ALPACA_KEY_ID !== undefined && e.ENGINE_ALPACA_SECRET_KEY !== undefined
+              ? { kind: 'keys', keyId: e.ENGINE_ALPACA_KEY_ID, secretKey: e.ENGINE_ALPACA_SECRET_KEY }
+              : {
+                  kind: 'connection',
+                  deskId: e.ENGINE_ALPACA_DESK as string,
+                  connectionId: e.ENGINE_ALPACA_CONNECTION as string,
+                  tokenKeys: e.TOKEN_ENCRYPTION_KEYS,
+                  tokenKey: e.TOKEN_ENCRYPTION_KEY,
+                },
+        }
+      : null,
+    ccxt: on('ccxt')
+      ? {
+          exchange: e.ENGINE_CCXT_EXCHANGE as string,
+          symbols: e.ENGINE_CCXT_SYMBOLS,
+          mode: e.ENGINE_CCXT_MODE,
+          pollMs: e.ENGINE_CCXT_POLL_MS,
+          restUrl: e.ENGINE_CCXT_REST_URL ?? null,
+          wsUrl: e.ENGINE_CCXT_WS_URL ?? null,
+        }
+      : null,
+  };
+}
+
+/** Venue symbols the configured venue feeds will intern (sizes the symbol table). */
+export function venueSymbolCount(c: EngineConfig): number {
+  const v = c.venueFeeds;
+  return (v.coinbase?.products.length ?? 0) + (v.alpaca?.symbols.length ?? 0) + (v.ccxt?.symbols.length ?? 0);
 }
 
 export function toEngineConfig(e: EngineEnv): EngineConfig {
@@ -272,8 +511,18 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     signalsMaxLen: e.ENGINE_SIGNALS_MAXLEN,
     haltPollMs: e.ENGINE_HALT_POLL_MS,
     patternParams: e.ENGINE_PATTERN_PARAMS,
+    venueFeeds: deepFreeze(venueFeedsOf(e)),
+    book: Object.freeze({ publishMs: e.ENGINE_BOOK_PUBLISH_MS, featureLevels: e.ENGINE_BOOK_FEATURE_LEVELS }),
     logLevel: e.LOG_LEVEL,
   });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** Unknown ENGINE_* variables: almost always a typo of a real one. */
