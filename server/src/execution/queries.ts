@@ -2,6 +2,7 @@ import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { unrealizedPnl } from '@aegis/shared/accounting/position';
 import { equitySnapshots, fills, orders } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { TERMINAL_STATUSES, WORKING_STATUSES } from '@aegis/shared/orders/statuses';
 import type { FillView, ListOrdersInput, OrderView } from '@aegis/shared/schemas/order';
 import type {
   EquityPoint,
@@ -13,17 +14,14 @@ import { and, asc, desc, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzl
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
 import { norm, toOrderView } from './order-rows.ts';
-import { WORKING_STATUSES } from './risk-context.ts';
 import { valueDesk } from './valuation.ts';
 
 /** Read side of execution for routers: every query runs in the caller's RLS-scoped transaction. */
 
-const TERMINAL = ['filled', 'cancelled', 'rejected', 'expired', 'denied'] as const;
-
 export async function listOrders(tx: Tx, tenantId: string, q: ListOrdersInput): Promise<OrderView[]> {
   const where: SQL[] = [eq(orders.tenantId, tenantId)];
   if (q.status === 'working') where.push(inArray(orders.status, [...WORKING_STATUSES]));
-  if (q.status === 'terminal') where.push(inArray(orders.status, [...TERMINAL]));
+  if (q.status === 'terminal') where.push(inArray(orders.status, [...TERMINAL_STATUSES]));
   if (q.symbol) where.push(eq(orders.symbol, q.symbol));
   if (q.before) where.push(lt(orders.createdAt, q.before));
   const rows = await tx

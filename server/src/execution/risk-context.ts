@@ -9,6 +9,7 @@ import {
 } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { collapseOcoGroups } from '@aegis/shared/orders/bracket';
+import { AT_BROKER_STATUSES, WORKING_STATUSES } from '@aegis/shared/orders/statuses';
 import {
   type InstrumentInfo,
   type OrderIntent,
@@ -25,17 +26,8 @@ import { storedLimits } from './limits.ts';
 import { readReducingOnly } from './reducing-only.ts';
 import { valueDesk } from './valuation.ts';
 
-/** Statuses whose unfilled quantity can still trade: they count against limits at once. */
-export const WORKING_STATUSES = [
-  'pending_new',
-  'new',
-  'partially_filled',
-  'pending_cancel',
-  'unknown',
-] as const;
-
-/** Working statuses of an order the broker has accepted (what reconciliation compares with it). */
-export const AT_BROKER_STATUSES = ['new', 'partially_filled', 'pending_cancel'] as const;
+// The status classes come from the one list (shared/src/orders/statuses.ts).
+export { AT_BROKER_STATUSES, WORKING_STATUSES };
 
 type InstrumentRow = typeof instruments.$inferSelect & { underlyingSymbol: string | null };
 

@@ -30,6 +30,7 @@ import { isTerminal, OrderStatus } from './statuses.ts';
 // The statuses and their classes live in statuses.ts (no dependencies, so the console imports
 // them too); every list of statuses derives from there.
 export {
+  AT_BROKER_STATUSES,
   isTerminal,
   isWorking,
   ORDER_STATUSES,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORDER_STATUSES } from '../orders/statuses.ts';
 import { queryInstant } from './instant.ts';
 import { safeText } from './text.ts';
 
@@ -23,18 +24,7 @@ export const positiveDecimalString = decimalString.refine(
 export const orderSide = z.enum(['buy', 'sell']);
 export const orderType = z.enum(['market', 'limit', 'stop', 'stop_limit']);
 export const timeInForce = z.enum(['day', 'gtc', 'ioc', 'fok']);
-export const orderStatus = z.enum([
-  'pending_new',
-  'new',
-  'partially_filled',
-  'filled',
-  'pending_cancel',
-  'cancelled',
-  'rejected',
-  'expired',
-  'denied',
-  'unknown',
-]);
+export const orderStatus = z.enum(ORDER_STATUSES);
 /** A bracket leg's role (shared/src/orders/bracket.ts). */
 export const bracketRole = z.enum(['stop', 'target']);
 

@@ -13,6 +13,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { ORDER_STATUSES } from '../../orders/statuses.ts';
 import { createdAt, decimal, pkId, tenantId, tstz, updatedAt } from './columns.ts';
 
 export const SIDES = ['buy', 'sell'] as const;
@@ -20,19 +21,8 @@ export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;
 export const TIME_IN_FORCE = ['day', 'gtc', 'ioc', 'fok'] as const;
 /** Bracket leg roles (shared/src/orders/bracket.ts). */
 export const BRACKET_ROLES = ['stop', 'target'] as const;
-/** FIX OrdStatus-like states plus local `denied` (risk governor) and `unknown` (ambiguous timeout). */
-export const ORDER_STATUSES = [
-  'pending_new',
-  'new',
-  'partially_filled',
-  'filled',
-  'pending_cancel',
-  'cancelled',
-  'rejected',
-  'expired',
-  'denied',
-  'unknown',
-] as const;
+/** The order statuses (shared/src/orders/statuses.ts, the one list). */
+export { ORDER_STATUSES };
 
 /** Every trade idea, from the agent or a person; deny by default, expires. */
 export const proposals = pgTable(
