@@ -135,7 +135,10 @@ afterEach(async () => {
   await venue.close();
 });
 
-function start(opts: Partial<CcxtFeedOptions> & { mode: 'ws' | 'poll' }, sink = new CollectingSink()) {
+function start(
+  opts: Partial<CcxtFeedOptions> & { mode: 'auto' | 'ws' | 'poll' },
+  sink: TickSink = new CollectingSink(),
+) {
   const feed = new CcxtFeed({
     exchangeId: 'binance',
     symbols: ['BTC/USDT'],
@@ -146,7 +149,7 @@ function start(opts: Partial<CcxtFeedOptions> & { mode: 'ws' | 'poll' }, sink = 
   });
   const done = feed.run(sink);
   running.push({ feed, done });
-  return { feed, sink, done };
+  return { feed, sink: sink as CollectingSink, done };
 }
 
 const btc = () => symbols.idOf('BINANCE:BTC/USDT');
@@ -385,6 +388,86 @@ describe('ccxt feed: WebSocket mode (ccxt pro)', () => {
       () => JSON.stringify(ourBook(btc())) === JSON.stringify(venueBook('BTCUSDT')),
     );
     expect(feed.stats().gaps).toBe(0);
+  });
+
+  it('auto mode takes the WebSocket where ccxt pro has both watches (binance)', async () => {
+    const { feed } = start({ mode: 'auto' });
+    await until('book', () => btc() >= 0 && books.hasBook(btc()));
+    expect(feed.stats().transport).toBe('ws');
+    expect(venue.subscribers('btcusdt@depth@100ms')).toBe(1);
+  });
+
+  it('waits on the sink’s backpressure: nothing more is published until it has room', async () => {
+    let release: () => void = () => {};
+    let blocked: Promise<void> | null = null;
+    const sink = new (class extends CollectingSink {
+      backpressure() {
+        return blocked;
+      }
+    })();
+    const { feed } = start({ mode: 'ws' }, sink);
+    await until('trade subscription', () => btc() >= 0 && venue.subscribers('btcusdt@trade') === 1);
+    await until('book', () => books.hasBook(btc()));
+    blocked = new Promise<void>((r) => {
+      release = r;
+    });
+    venue.trade('BTCUSDT', 6_000_001, 0.1, false);
+    await until('first trade', () => sink.trades().length === 1);
+    const seen = feed.stats().messagesIn;
+    for (let i = 0; i < 3; i++) venue.trade('BTCUSDT', 6_000_001, 0.1, false);
+    // ccxt has received the three messages, but the trades loop is parked on the full sink.
+    await until('messages received', () => feed.stats().messagesIn === seen + 3);
+    expect(sink.trades()).toHaveLength(1);
+    blocked = null;
+    release();
+    await until('the rest', () => sink.trades().length === 4);
+  });
+
+  it('counts trades lost when a full sink outlasts ccxt’s trade cache', async () => {
+    let release: () => void = () => {};
+    let blocked: Promise<void> | null = null;
+    const sink = new (class extends CollectingSink {
+      backpressure() {
+        return blocked;
+      }
+    })();
+    const { feed } = start({ mode: 'ws', tradesLimit: 10 }, sink);
+    await until('trade subscription', () => btc() >= 0 && venue.subscribers('btcusdt@trade') === 1);
+    blocked = new Promise<void>((r) => {
+      release = r;
+    });
+    venue.trade('BTCUSDT', 6_000_001, 0.1, false);
+    await until('first trade', () => sink.trades().length === 1);
+    const seen = feed.stats().messagesIn;
+    const later = Array.from({ length: 30 }, (_, i) => venue.trade('BTCUSDT', 6_000_002 + i, 0.1, false));
+    await until('messages received', () => feed.stats().messagesIn === seen + 30);
+    blocked = null;
+    release();
+    await until('what the cache kept', () => sink.trades().length === 11);
+    expect(
+      sink
+        .trades()
+        .slice(1)
+        .map((t) => t.price),
+    ).toEqual(later.slice(-10).map((t) => px(t.priceTicks)));
+    expect(feed.stats().gaps).toBe(1);
+  });
+
+  it('stop() during backoff against an unreachable venue resolves run()', async () => {
+    const closed = await new FakeBinanceVenue().start();
+    await closed.close();
+    const feed = new CcxtFeed({
+      exchangeId: 'binance',
+      symbols: ['BTC/USDT'],
+      mode: 'ws',
+      urls: { rest: closed.url, ws: closed.wsUrl },
+      ctx,
+    });
+    const done = feed.run(new CollectingSink());
+    await until('failures', () => feed.stats().networkErrors >= 2);
+    expect(feed.stats().connected).toBe(false);
+    feed.stop();
+    await done;
   });
 
   it('stop() closes the sockets and run() resolves', async () => {

@@ -146,7 +146,10 @@ export class CcxtFeed implements VenueFeed {
       );
       if (this.#transport === 'ws') {
         guardMessages(this.#rt, ex, this.#o.exchangeId);
-        await runWatchLoops(this.#rt, ex, symbols, sink, { depth: this.#o.depth });
+        await runWatchLoops(this.#rt, ex, symbols, sink, {
+          depth: this.#o.depth,
+          tradesLimit: this.#o.tradesLimit,
+        });
       } else {
         await runPollLoops(this.#rt, ex, symbols, sink, {
           pollMs: this.#o.pollMs,

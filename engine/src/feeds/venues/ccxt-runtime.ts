@@ -171,11 +171,16 @@ export class CcxtRuntime {
     );
   }
 
-  /** The yield point: makes published ticks visible and waits while the sink is full. */
-  async yieldToSink(sink: TickSink): Promise<void> {
+  /**
+   * The yield point: makes published ticks visible and waits while the sink is full. True when
+   * it waited (what arrived meanwhile is waiting in ccxt's caches).
+   */
+  async yieldToSink(sink: TickSink): Promise<boolean> {
     sink.flush?.();
     const full = sink.backpressure?.();
-    if (full) await full;
+    if (!full) return false;
+    await full;
+    return true;
   }
 
   #logFailure(loop: LoopState, sym: CcxtSymbol, kind: CcxtErrorClass, err: unknown, waitMs: number): void {

@@ -1,4 +1,4 @@
-import type { Exchange } from 'ccxt';
+import type { Exchange, Trade } from 'ccxt';
 import { MALFORMED, type TickSink } from '../tick.ts';
 import { applyCcxtOrderBook, ccxtTradeTick, LevelScratch, validLevels } from './ccxt-decode.ts';
 import { type CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts';
@@ -17,6 +17,8 @@ import { type CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts'
  */
 export interface WatchOptions {
   readonly depth: number;
+  /** ccxt pro's per-symbol trade cache (options.tradesLimit). */
+  readonly tradesLimit: number;
 }
 
 export async function runWatchLoops(
@@ -26,7 +28,7 @@ export async function runWatchLoops(
   sink: TickSink,
   o: WatchOptions,
 ): Promise<void> {
-  await Promise.all(symbols.flatMap((s) => [watchBook(rt, ex, s, sink, o), watchTrades(rt, ex, s, sink)]));
+  await Promise.all(symbols.flatMap((s) => [watchBook(rt, ex, s, sink, o), watchTrades(rt, ex, s, sink, o)]));
 }
 
 async function watchBook(
@@ -55,20 +57,49 @@ async function watchBook(
   }
 }
 
-async function watchTrades(rt: CcxtRuntime, ex: Exchange, sym: CcxtSymbol, sink: TickSink): Promise<void> {
+async function watchTrades(
+  rt: CcxtRuntime,
+  ex: Exchange,
+  sym: CcxtSymbol,
+  sink: TickSink,
+  o: WatchOptions,
+): Promise<void> {
   const loop = new LoopState(rt.o.backoff, `trades:${sym.symbol}`);
+  // The newest trade emitted: ccxt hands back trade objects from its per-symbol cache, so a batch
+  // that overlaps what was already emitted is cut by reference (no id parsing, no allocation).
+  let last: Trade | undefined;
+  const emitNew = (trades: readonly Trade[]) => {
+    let from = 0;
+    let found = last === undefined;
+    for (let i = trades.length - 1; i >= 0 && !found; i--)
+      if (trades[i] === last) {
+        from = i + 1;
+        found = true;
+      }
+    // The cache is full and our last trade fell out of it: trades were lost in between.
+    if (!found && trades.length >= o.tradesLimit) rt.gaps++;
+    for (let i = from; i < trades.length; i++) {
+      const t = trades[i];
+      if (t) ccxtTradeTick(rt.o.emitter, sink, sym.symbolId, t);
+    }
+    if (trades.length > from) last = trades[trades.length - 1];
+  };
   while (!rt.stopping && sym.active) {
     try {
-      // ccxt pro hands back only the trades new since the previous call (its `newUpdates` mode),
-      // up to its per-symbol cache (`tradesLimit`).
+      // ccxt pro hands back the trades new since the previous call (its `newUpdates` mode), up
+      // to its per-symbol cache (`tradesLimit`).
       const trades = await ex.watchTrades(sym.symbol);
       if (rt.stopping) break;
       rt.succeeded(loop);
-      for (let i = 0; i < trades.length; i++) {
-        const t = trades[i];
-        if (t) ccxtTradeTick(rt.o.emitter, sink, sym.symbolId, t);
+      emitNew(trades);
+      // While the sink was full ccxt kept reading the socket into its cache; those trades are
+      // emitted now rather than with the next message (which may be long in coming).
+      while ((await rt.yieldToSink(sink)) && !rt.stopping) {
+        const cache = (ex as unknown as { trades?: Record<string, Trade[] | undefined> }).trades?.[
+          sym.symbol
+        ];
+        if (cache) emitNew(cache);
       }
-      await rt.yieldToSink(sink);
     } catch (err) {
       if ((await rt.failed(loop, sym, err, false)) === 'drop') return;
     }
