@@ -78,7 +78,10 @@ class Capture implements TickSink {
   publishedUnderPressure = 0;
   #sincePressure = 0;
   #pressure: Promise<void> | null = null;
-  constructor(readonly pressureEvery = 0) {}
+  readonly pressureEvery: number;
+  constructor(pressureEvery = 0) {
+    this.pressureEvery = pressureEvery;
+  }
   publish(t: TickRecord): boolean {
     if (this.#pressure) this.publishedUnderPressure++;
     this.ticks.push(copyTick(t, createTickRecord()));
@@ -282,7 +285,7 @@ describe('Alpaca feed: data', () => {
           : server.trade(i % 4 === 1 ? 'AAPL' : 'AMD', 10.02, i, t0, i * 1000),
       );
     server.push(batch);
-    server.push(batch.slice(0, 0).concat([server.trade('AAPL', 10.01, 1, t0 + 1)]));
+    server.push([server.trade('AAPL', 10.01, 1, t0 + 1)]);
     await vi.waitFor(() => expect(r.sink.ticks).toHaveLength(51), WAIT);
     expect(r.feed.stats().messagesIn).toBeGreaterThanOrEqual(51 + 3); // + connected, authenticated, subscription
     expect(r.sink.ticks.filter((t) => t.kind === 1 && t.aggressor === 1)).toHaveLength(25);

@@ -148,10 +148,10 @@ export class FakeAlpacaStream {
   }
 
   /** One frame (a JSON array) of messages to every authenticated client, filtered by its subscriptions. */
-  push(messages: readonly Record<string, unknown>[]): void {
+  push(messages: readonly object[]): void {
     for (const c of this.#clients) {
       if (!c.authenticated) continue;
-      const mine = messages.filter((m) => wants(c, m));
+      const mine = messages.filter((m) => wants(c, m as Record<string, unknown>));
       if (mine.length > 0) c.ws.send(JSON.stringify(mine));
     }
   }
@@ -188,7 +188,7 @@ export class FakeAlpacaStream {
         await new Promise((r) => setTimeout(r, 1));
         continue;
       }
-      const frame: Record<string, unknown>[] = [];
+      const frame: object[] = [];
       for (let k = 0; k < perFrame && sent < n; k++, sent++) {
         const tMs = base + Math.floor(sent / 1000);
         const ns = (sent % 1000) * 1000;
@@ -221,7 +221,7 @@ export class FakeAlpacaStream {
     let k = 0;
     const timer = setInterval(() => {
       const now = Date.now();
-      const frame: Record<string, unknown>[] = [];
+      const frame: object[] = [];
       for (let i = 0; i < perInterval; i++, k++) {
         const sym = options.symbols[k % options.symbols.length] as string;
         let mid = cents.get(sym) as number;
