@@ -52,10 +52,7 @@ export function alpacaStreamUrl(
 }
 
 export const AlpacaFeedOptionsSchema = z.object({
-  url: z
-    .string()
-    .regex(/^wss?:\/\//, 'a ws:// or wss:// URL')
-    .default(alpacaStreamUrl('iex')),
+  url: z.url({ protocol: /^wss?$/, error: 'a ws:// or wss:// URL' }).default(alpacaStreamUrl('iex')),
   /** Tickers as Alpaca names them (`AAPL`, `BRK.B`). */
   symbols: z.array(z.string().regex(/^[A-Z0-9][A-Z0-9./-]{0,15}$/, 'an Alpaca ticker')).min(1),
   credentials: z.object({ keyId: z.string().min(1), secretKey: z.string().min(1) }),
@@ -110,6 +107,8 @@ export class AlpacaFeed implements VenueFeed {
   #gapStartMs = 0;
   /** The error code logged last (a repeated refusal is not logged again until a success). */
   #loggedCode: number | null = null;
+  /** A failed connection attempt was logged since the last subscription. */
+  #failureLogged = false;
 
   constructor(options: AlpacaFeedOptions) {
     const { ctx, ...rest } = options;
@@ -263,6 +262,7 @@ export class AlpacaFeed implements VenueFeed {
         this.#connected = true;
         this.#backoff.reset();
         this.#loggedCode = null;
+        this.#failureLogged = false;
         const missing = symbols.filter((s) => !c.trades.includes(s) || !c.quotes.includes(s));
         const gapFromMs = this.#gapStartMs;
         if (gapFromMs > 0) {
@@ -343,7 +343,10 @@ export class AlpacaFeed implements VenueFeed {
         'venue feed: disconnected (gap; books cleared until the next quotes)',
       );
     } else if (!signal.aborted && end !== 'refused') {
-      log.warn({ feed: this.name, ...closeInfo }, 'venue feed: connection failed before subscribing');
+      // An outage is logged when it starts, not on every retry of the backoff.
+      if (!this.#failureLogged)
+        log.warn({ feed: this.name, ...closeInfo }, 'venue feed: connection failed before subscribing');
+      this.#failureLogged = true;
     }
     return end;
   }
