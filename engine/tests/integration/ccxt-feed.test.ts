@@ -1,6 +1,7 @@
 import { createLogger } from '@aegis/shared/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ASK, BID, type BookSide, type BookSink } from '../../src/book/book-sink.ts';
+import { BookRegistry } from '../../src/book/book-registry.ts';
+import { ASK, BID, type BookSide } from '../../src/book/book-sink.ts';
 import { MalformedRecords } from '../../src/feeds/malformed.ts';
 import { SymbolTable } from '../../src/feeds/symbol-table.ts';
 import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../../src/feeds/tick.ts';
@@ -14,63 +15,15 @@ import { FakeBinanceVenue, priceString } from '../support/fake-binance-venue.ts'
  * `pro.binance` classes pointed at it: poll and WebSocket modes give the book, quote ticks and
  * trade ticks; a lost depth event is a counted gap resynced from a fresh REST snapshot; malformed
  * messages are counted; a dropped connection reconnects; 100k trades through the socket all
- * arrive; REST 429/5xx back off; an unlisted symbol is dropped with one log line.
+ * arrive; REST 429/5xx back off; an unlisted symbol is dropped with one log line. The book is the
+ * engine's BookRegistry.
  */
 
-/** A plain sorted-map L2 book: the test's BookSink (the engine's BookRegistry is tested apart). */
-class TestBooks implements BookSink {
-  readonly books = new Map<number, { bids: Map<number, number>; asks: Map<number, number> }>();
-  snapshots = 0;
-  clears = 0;
-  trades = 0;
-  snapshot(id: number, bids: ArrayLike<number>, nb: number, asks: ArrayLike<number>, na: number): void {
-    const b = new Map<number, number>();
-    const a = new Map<number, number>();
-    for (let i = 0; i < nb; i++)
-      if ((bids[2 * i + 1] as number) > 0) b.set(bids[2 * i] as number, bids[2 * i + 1] as number);
-    for (let i = 0; i < na; i++)
-      if ((asks[2 * i + 1] as number) > 0) a.set(asks[2 * i] as number, asks[2 * i + 1] as number);
-    this.books.set(id, { bids: b, asks: a });
-    this.snapshots++;
-  }
-  update(id: number, side: BookSide, price: number, size: number): void {
-    const book = this.books.get(id);
-    if (!book) return;
-    const m = side === BID ? book.bids : book.asks;
-    size === 0 ? m.delete(price) : m.set(price, size);
-  }
-  trade(): void {
-    this.trades++;
-  }
-  clear(id: number): void {
-    this.books.delete(id);
-    this.clears++;
-  }
-  hasBook(id: number): boolean {
-    return this.books.has(id);
-  }
-  top(id: number, out: TickRecord): boolean {
-    const [b, a] = [this.levelsOf(id, BID)[0], this.levelsOf(id, ASK)[0]];
-    out.bid = b?.[0] ?? 0;
-    out.bidSize = b?.[1] ?? 0;
-    out.ask = a?.[0] ?? 0;
-    out.askSize = a?.[1] ?? 0;
-    return b !== undefined && a !== undefined;
-  }
-  levels(id: number, side: BookSide, n: number, out: Float64Array): number {
-    const l = this.levelsOf(id, side).slice(0, n);
-    l.forEach(([p, q], i) => {
-      out[2 * i] = p;
-      out[2 * i + 1] = q;
-    });
-    return l.length;
-  }
-  levelsOf(id: number, side: BookSide): [number, number][] {
-    const book = this.books.get(id);
-    if (!book) return [];
-    const m = side === BID ? book.bids : book.asks;
-    return [...m].sort((x, y) => (side === BID ? y[0] - x[0] : x[0] - y[0]));
-  }
+/** A side of the book as [price, size] pairs, best first. */
+function sideOf(books: BookRegistry, id: number, side: BookSide): [number, number][] {
+  const out = new Float64Array(2 * 1000);
+  const n = books.levels(id, side, 1000, out);
+  return Array.from({ length: n }, (_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
 }
 
 class CollectingSink implements TickSink {
@@ -102,7 +55,7 @@ async function until(what: string, fn: () => boolean, timeoutMs = 20_000): Promi
 }
 
 let venue: FakeBinanceVenue;
-let books: TestBooks;
+let books: BookRegistry;
 let symbols: SymbolTable;
 let logLines: LogLine[];
 let ctx: VenueFeedContext;
@@ -110,7 +63,7 @@ const running: { feed: CcxtFeed; done: Promise<void> }[] = [];
 
 beforeEach(async () => {
   venue = await new FakeBinanceVenue().start();
-  books = new TestBooks();
+  books = new BookRegistry(64);
   symbols = new SymbolTable({ capacity: 64, shards: 1 });
   logLines = [];
   const log = createLogger(
@@ -164,7 +117,7 @@ function venueBook(symbol: string, n = 100) {
   };
 }
 function ourBook(id: number, n = 100) {
-  return { bids: books.levelsOf(id, BID).slice(0, n), asks: books.levelsOf(id, ASK).slice(0, n) };
+  return { bids: sideOf(books, id, BID).slice(0, n), asks: sideOf(books, id, ASK).slice(0, n) };
 }
 
 describe('ccxt feed: poll mode', () => {
@@ -205,7 +158,7 @@ describe('ccxt feed: poll mode', () => {
 
     // The book follows the venue's changes.
     venue.depthUpdate('BTCUSDT', [[mid - 1, 0]], [[mid + 1, 7]]);
-    await until('book change', () => books.levelsOf(btc(), BID)[0]?.[0] === px(mid - 2));
+    await until('book change', () => sideOf(books, btc(), BID)[0]?.[0] === px(mid - 2));
     expect(ourBook(btc())).toEqual(venueBook('BTCUSDT'));
   });
 
@@ -251,7 +204,7 @@ describe('ccxt feed: WebSocket mode (ccxt pro)', () => {
 
     const mid = 6_000_000;
     venue.depthUpdate('BTCUSDT', [[mid - 1, 3]], [[mid + 1, 0]]);
-    await until('diff applied', () => books.levelsOf(btc(), ASK)[0]?.[0] === px(mid + 2));
+    await until('diff applied', () => sideOf(books, btc(), ASK)[0]?.[0] === px(mid + 2));
     expect(ourBook(btc())).toEqual(venueBook('BTCUSDT'));
     const q = sink.quotes(btc()).at(-1);
     expect([q?.bid, q?.bidSize, q?.ask, q?.askSize]).toEqual([px(mid - 1), 3, px(mid + 2), 2]);
@@ -273,18 +226,18 @@ describe('ccxt feed: WebSocket mode (ccxt pro)', () => {
     await until('book', () => btc() >= 0 && books.hasBook(btc()));
     const mid = 6_000_000;
     venue.depthUpdate('BTCUSDT', [[mid - 3, 9]], []);
-    await until('first diff', () => books.levelsOf(btc(), BID)[2]?.[1] === 9);
+    await until('first diff', () => sideOf(books, btc(), BID)[2]?.[1] === 9);
     const depthCalls = venue.count('/api/v3/depth');
     venue.depthUpdate('BTCUSDT', [[mid - 1, 0]], [], { lose: true }); // never sent: U/u jump
     venue.depthUpdate('BTCUSDT', [], [[mid + 5, 11]]);
     await until('gap', () => feed.stats().gaps === 1);
     await until('resync snapshot', () => venue.count('/api/v3/depth') === depthCalls + 1);
-    await until('resynced book', () => books.levelsOf(btc(), BID)[0]?.[0] === px(mid - 2));
+    await until('resynced book', () => sideOf(books, btc(), BID)[0]?.[0] === px(mid - 2));
     expect(ourBook(btc())).toEqual(venueBook('BTCUSDT'));
     expect(feed.stats().resyncs).toBe(1);
     // And the diffs after the resync apply.
     venue.depthUpdate('BTCUSDT', [[mid - 1, 4]], []);
-    await until('diff after resync', () => books.levelsOf(btc(), BID)[0]?.[0] === px(mid - 1));
+    await until('diff after resync', () => sideOf(books, btc(), BID)[0]?.[0] === px(mid - 1));
     expect(ourBook(btc())).toEqual(venueBook('BTCUSDT'));
   });
 
@@ -295,7 +248,7 @@ describe('ccxt feed: WebSocket mode (ccxt pro)', () => {
     venue.depthUpdate('BTCUSDT', [[mid - 1, 2]], []);
     venue.staleDepthUpdate('BTCUSDT', [[mid - 1, 99]]);
     venue.depthUpdate('BTCUSDT', [], [[mid + 1, 6]]);
-    await until('last diff', () => books.levelsOf(btc(), ASK)[0]?.[1] === 6);
+    await until('last diff', () => sideOf(books, btc(), ASK)[0]?.[1] === 6);
     expect(ourBook(btc())).toEqual(venueBook('BTCUSDT'));
     expect(feed.stats().gaps).toBe(0);
   });
@@ -315,7 +268,7 @@ describe('ccxt feed: WebSocket mode (ccxt pro)', () => {
     venue.depthUpdate('BTCUSDT', [[mid - 1, 5]], []);
     await until(
       'data after garbage',
-      () => sink.trades().length === 1 && books.levelsOf(btc(), BID)[0]?.[1] === 5,
+      () => sink.trades().length === 1 && sideOf(books, btc(), BID)[0]?.[1] === 5,
     );
     expect(ctx.malformed.count('ccxt:binance')).toBe(feed.stats().malformed);
     expect(feed.stats().gaps).toBe(0);
@@ -336,7 +289,7 @@ describe('ccxt feed: WebSocket mode (ccxt pro)', () => {
       () => venue.subscribers('btcusdt@trade') === 1 && venue.subscribers('btcusdt@depth@100ms') === 1,
     );
     await until('a fresh snapshot', () => venue.count('/api/v3/depth') === depthCalls + 1);
-    await until('fresh book', () => books.levelsOf(btc(), BID)[0]?.[1] === 8);
+    await until('fresh book', () => sideOf(books, btc(), BID)[0]?.[1] === 8);
     expect(ourBook(btc())).toEqual(venueBook('BTCUSDT'));
     venue.trade('BTCUSDT', mid + 1, 0.5, false);
     await until('trade after reconnect', () => sink.trades().length === 1);

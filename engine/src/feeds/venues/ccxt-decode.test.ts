@@ -1,6 +1,7 @@
 import { createLogger } from '@aegis/shared/logging';
 import { describe, expect, it } from 'vitest';
-import { ASK, BID, type BookSide, type BookSink } from '../../book/book-sink.ts';
+import { BookRegistry } from '../../book/book-registry.ts';
+import { ASK, BID, type BookSide } from '../../book/book-sink.ts';
 import { MalformedRecords } from '../malformed.ts';
 import { SymbolTable } from '../symbol-table.ts';
 import { copyTick, createTickRecord, MALFORMED, type TickRecord, type TickSink } from '../tick.ts';
@@ -13,49 +14,11 @@ import {
   VenueTickEmitter,
 } from './ccxt-decode.ts';
 
-/** Sorted-map L2 books (the engine's BookRegistry is tested on its own). */
-class MapBooks implements BookSink {
-  readonly m = new Map<number, { b: Map<number, number>; a: Map<number, number> }>();
-  tradesSeen = 0;
-  snapshot(id: number, bids: ArrayLike<number>, nb: number, asks: ArrayLike<number>, na: number): void {
-    const b = new Map<number, number>();
-    const a = new Map<number, number>();
-    for (let i = 0; i < nb; i++) b.set(bids[2 * i] as number, bids[2 * i + 1] as number);
-    for (let i = 0; i < na; i++) a.set(asks[2 * i] as number, asks[2 * i + 1] as number);
-    this.m.set(id, { b, a });
-  }
-  update(id: number, side: BookSide, price: number, size: number): void {
-    const book = this.m.get(id);
-    if (!book) return;
-    const s = side === BID ? book.b : book.a;
-    size === 0 ? s.delete(price) : s.set(price, size);
-  }
-  trade(): void {
-    this.tradesSeen++;
-  }
-  clear(id: number): void {
-    this.m.delete(id);
-  }
-  hasBook(id: number): boolean {
-    return this.m.has(id);
-  }
-  top(id: number, out: TickRecord): boolean {
-    const b = this.sorted(id, BID)[0];
-    const a = this.sorted(id, ASK)[0];
-    out.bid = b?.[0] ?? 0;
-    out.bidSize = b?.[1] ?? 0;
-    out.ask = a?.[0] ?? 0;
-    out.askSize = a?.[1] ?? 0;
-    return b !== undefined && a !== undefined;
-  }
-  levels(): number {
-    return 0;
-  }
-  sorted(id: number, side: BookSide): [number, number][] {
-    const book = this.m.get(id);
-    if (!book) return [];
-    return [...(side === BID ? book.b : book.a)].sort((x, y) => (side === BID ? y[0] - x[0] : x[0] - y[0]));
-  }
+/** A side of the book as [price, size] pairs, best first. */
+function sideOf(books: BookRegistry, id: number, side: BookSide): [number, number][] {
+  const out = new Float64Array(2 * 1000);
+  const n = books.levels(id, side, 1000, out);
+  return Array.from({ length: n }, (_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
 }
 
 class Collect implements TickSink {
@@ -70,7 +33,7 @@ const log = createLogger({ name: 'ccxt-decode-test', level: 'silent' });
 const NOW = 1_790_000_000_000;
 
 function setup() {
-  const books = new MapBooks();
+  const books = new BookRegistry(8);
   const symbolTable = new SymbolTable({ capacity: 8, shards: 1 });
   const malformed = new MalformedRecords(log);
   const dec = new BinanceRawDecoder({
@@ -149,11 +112,11 @@ describe('BinanceRawDecoder', () => {
     dec.onMessage(depth(95, 100, '["99.00","9"]', ''), sink); // u ≤ lastUpdateId: dropped
     dec.onMessage(depth(99, 102, '["99.50","1"]', '["101.00","0"],["102.00","4"]'), sink); // straddles
     dec.onMessage(depth(103, 103, '["98.00","0"]', ''), sink);
-    expect(books.sorted(id, BID)).toEqual([
+    expect(sideOf(books, id, BID)).toEqual([
       [99.5, 1],
       [99, 2],
     ]);
-    expect(books.sorted(id, ASK)).toEqual([[102, 4]]);
+    expect(sideOf(books, id, ASK)).toEqual([[102, 4]]);
     const quotes = sink.ticks.filter((t) => t.kind === 2);
     expect(quotes.map((q) => [q.bid, q.bidSize, q.ask, q.askSize, q.price])).toEqual([
       [99.5, 1, 102, 4, 100.75],
@@ -167,14 +130,14 @@ describe('BinanceRawDecoder', () => {
     expect(dec.unsynced).toBe(2);
     dec.snapshot('BTCUSDT', 107, [['97.00', '1']], [['103.00', '1']], NOW * 1000);
     dec.onMessage(depth(108, 108, '["97.00","5"]', ''), sink);
-    expect(books.sorted(id, BID)).toEqual([[97, 5]]);
+    expect(sideOf(books, id, BID)).toEqual([[97, 5]]);
   });
 
   it('refuses a depth event with a bad level whole (no half-applied event)', () => {
     const { dec, sink, books, id } = setup();
     dec.snapshot('BTCUSDT', 1, [['99.00', '2']], [['101.00', '3']], NOW * 1000);
     dec.onMessage(depth(2, 2, '["99.00","5"],["x","1"]', ''), sink);
-    expect(books.sorted(id, BID)).toEqual([[99, 2]]);
+    expect(sideOf(books, id, BID)).toEqual([[99, 2]]);
     expect(dec.emitter.malformed).toBe(1);
   });
 
@@ -192,7 +155,7 @@ describe('BinanceRawDecoder', () => {
 
 describe('ccxt unified structures', () => {
   it('a ccxt order book becomes a snapshot; a bad level applies nothing', () => {
-    const books = new MapBooks();
+    const books = new BookRegistry(8);
     const scratch = new LevelScratch();
     const ob = {
       bids: [
@@ -204,7 +167,7 @@ describe('ccxt unified structures', () => {
       timestamp: NOW,
     };
     expect(applyCcxtOrderBook(books, 0, ob, 2, NOW * 1000, scratch)).toBe(3);
-    expect(books.sorted(0, BID)).toEqual([
+    expect(sideOf(books, 0, BID)).toEqual([
       [100, 1],
       [99, 2],
     ]);
@@ -220,8 +183,8 @@ describe('ccxt unified structures', () => {
   });
 
   it('a ccxt public trade becomes a trade tick with the book top; its side is the taker side', () => {
-    const books = new MapBooks();
-    books.snapshot(0, [100, 1], 1, [101, 2], 1);
+    const books = new BookRegistry(8);
+    books.snapshot(0, [100, 1], 1, [101, 2], 1, NOW * 1000);
     const emitter = new VenueTickEmitter({
       source: 'ccxt:test',
       malformed: new MalformedRecords(log),
