@@ -18,6 +18,7 @@ import { authorize } from '../auth/permissions.ts';
 import { actorOf } from '../auth/principal.ts';
 import { withTenant } from '../db/database.ts';
 import { readHalt } from '../execution/risk-context.ts';
+import { instrumentRegistryOf } from '../market/instrument-registry.ts';
 import { countPending, getProposalRow, toProposalView } from '../proposals/store.ts';
 import { openChannelFeed } from '../signals/channel-feed.ts';
 import { getSignalView } from '../signals/service.ts';
@@ -89,6 +90,9 @@ export const agentRouter = createTRPCRouter({
       .input(settingsInput)
       .output(z.object({ ok: z.literal(true) }))
       .mutation(async ({ ctx, input }) => {
+        // Unknown symbols are refused with the closest known ones, never saved silently.
+        if (input.instruments)
+          await instrumentRegistryOf(ctx.db).requireAll(input.instruments, 'instruments');
         const current = await readAgentSettings(ctx.tx, ctx.desk.id);
         const currentMode = current?.mode ?? 'confirmation';
         const actor = actorOf(ctx.principal);

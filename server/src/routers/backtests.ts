@@ -29,6 +29,7 @@ import {
   MAX_UPLOAD_BYTES,
   startUpload,
 } from '../backtests/uploads.ts';
+import { instrumentRegistryOf } from '../market/instrument-registry.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 
 /**
@@ -88,6 +89,9 @@ export const backtestsRouter = createTRPCRouter({
     .input(backtestSpecSchema)
     .output(backtestViewSchema)
     .mutation(async ({ ctx, input }) => {
+      // The ticks table holds the registry's instruments; an upload or a simulation brings its own.
+      if (input.data.kind === 'ticks_table')
+        await instrumentRegistryOf(ctx.db).requireAll(input.instruments, 'instruments');
       const { view, jobId } = await createBacktest(ctx.tx, {
         tenantId: ctx.desk.id,
         userId: ctx.principal.user.id,

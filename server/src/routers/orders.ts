@@ -11,6 +11,7 @@ import { actorOf } from '../auth/principal.ts';
 import { withTenant } from '../db/database.ts';
 import { getOrderWithFills, listOrders } from '../execution/queries.ts';
 import { orderUpdatesChannel } from '../execution/types.ts';
+import { instrumentRegistryOf } from '../market/instrument-registry.ts';
 import { openChannelFeed } from '../signals/channel-feed.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 import { executionOf, liveStreamInput } from './execution-context.ts';
@@ -26,8 +27,10 @@ export const ordersRouter = createTRPCRouter({
     .meta({ scope: 'trade', permission: 'orders.place' })
     .input(z.strictObject({ idempotencyKey, order: placeOrderInput }))
     .output(orderView)
-    .mutation(({ ctx, input }) =>
-      executionOf(ctx).orders.place({
+    .mutation(async ({ ctx, input }) => {
+      // Refused at the edge with the closest symbols (risk-context still refuses as a backstop).
+      await instrumentRegistryOf(ctx.db).require(input.order.symbol, 'order.symbol');
+      return executionOf(ctx).orders.place({
         tenantId: ctx.desk.id,
         actor: actorOf(ctx.principal),
         origin: ctx.principal.kind === 'api_key' ? 'api' : 'human',
@@ -35,8 +38,8 @@ export const ordersRouter = createTRPCRouter({
         idempotencyKey: input.idempotencyKey,
         requestId: ctx.requestId,
         ip: ctx.ip,
-      }),
-    ),
+      });
+    }),
 
   cancel: deskProcedure
     .meta({ scope: 'trade', permission: 'orders.cancel', riskReducing: true })
@@ -53,7 +56,10 @@ export const ordersRouter = createTRPCRouter({
     .meta({ scope: 'read', permission: 'desk.read' })
     .input(listOrdersInput.default({ status: 'all', limit: 100 }))
     .output(z.array(orderView))
-    .query(({ ctx, input }) => listOrders(ctx.tx, ctx.desk.id, input)),
+    .query(async ({ ctx, input }) => {
+      if (input.symbol) await instrumentRegistryOf(ctx.db).require(input.symbol, 'symbol');
+      return listOrders(ctx.tx, ctx.desk.id, input);
+    }),
 
   get: deskProcedure
     .meta({ scope: 'read', permission: 'desk.read' })

@@ -166,11 +166,15 @@ describe('agent pacing', () => {
   });
 
   it('the older reasons are listed too: stale, below the preset minimum, no reference data, automation off', async () => {
+    // Settings refuse unknown instruments: NOREF-USD is listed, then loses its reference data.
+    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
+      values ('NOREF-USD', 'COINBASE', 'crypto', '0.0001', '0.0001')`;
     const { client, id: deskId } = await newDesk('Reasons desk', {
       instruments: ['S0-USD', 'NOREF-USD'],
       riskPreset: 'conservative',
       maxProposalsPerHour: 1000,
     });
+    await t.owner`delete from instruments where symbol = 'NOREF-USD'`;
     const stale = await send(client, { symbol: 'S0-USD' }, new Date(Date.now() - 600_000));
     expect(stale.kind === 'skip' && [stale.code, stale.reason]).toEqual([
       'stale_signal',

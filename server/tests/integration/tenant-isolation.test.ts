@@ -102,6 +102,7 @@ async function snapshotDeskA() {
            (select json_agg(o order by o.id) from orders o where o.tenant_id = ${deskId}) as orders,
            (select json_agg(p order by p.id) from proposals p where p.tenant_id = ${deskId}) as proposals,
            (select json_agg(c order by c.id) from broker_connections c where c.tenant_id = ${deskId}) as connections,
+           (select json_agg(w order by w.id) from watchlists w where w.tenant_id = ${deskId}) as watchlists,
            (select count(*) from sessions) as sessions`;
 }
 
@@ -135,7 +136,14 @@ beforeAll(async () => {
   const [connection] = await t.owner<{ id: string }[]>`
     insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
     values (${t.admin.deskId}, 'alpaca', 'PA-ISOLATION', 'paper', 'oauth', 'active') returning id`;
+  // The symbol of otherFields is a known instrument, so symbol-taking procedures reach their id lookup.
+  await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
+    values ('BTC-USD', 'COINBASE', 'crypto', '0.01', '0.0001') on conflict do nothing`;
+  const [watchlist] = await t.owner<{ id: string }[]>`
+    insert into watchlists (tenant_id, user_id, name, symbols)
+    values (${t.admin.deskId}, ${member.member.userId}, 'isolation', '{BTC-USD}') returning id`;
   Object.assign(idsOfDeskA, {
+    watchlistId: watchlist!.id,
     connectionId: connection!.id,
     brokerConnectionId: connection!.id,
     backtestId: backtest!.id,
