@@ -63,24 +63,30 @@ const WIDEN_STEPS = 4;
 export async function queryBars(db: Queryable, q: BarQuery): Promise<BarView[]> {
   const width = BAR_INTERVAL_SECONDS[q.interval];
   const widthMs = width * 1000;
-  const toMs = (q.to ?? q.now ?? new Date()).getTime();
+  const toMs = Math.min((q.to ?? q.now ?? new Date()).getTime(), LATEST_MS);
   const hi = bucketStartMs(toMs, width) + widthMs;
   if (q.from) {
-    let lo = bucketStartMs(q.from.getTime(), width);
+    let lo = bucketStartMs(Math.max(q.from.getTime(), BAR_ORIGIN_MS), width);
     if (lo < q.from.getTime()) lo += widthMs;
     if (lo >= hi) return [];
     return (await barsBetween(db, q.symbol, width, lo, hi, q.limit, 'first')).map(toView);
   }
   let span = q.limit * widthMs;
   for (let step = 0; ; step++) {
-    const lo = hi - span;
+    const lo = Math.max(hi - span, BAR_ORIGIN_MS);
+    if (lo >= hi) return [];
     const rows = await barsBetween(db, q.symbol, width, lo, hi, q.limit, 'last');
-    if (rows.length >= q.limit || step === WIDEN_STEPS || !(await tradedBefore(db, q.symbol, width, lo))) {
-      return rows.reverse().map(toView);
-    }
+    const done = rows.length >= q.limit || step === WIDEN_STEPS || lo === BAR_ORIGIN_MS;
+    if (done || !(await tradedBefore(db, q.symbol, width, lo))) return rows.reverse().map(toView);
     span *= WIDEN_FACTOR;
   }
 }
+
+/**
+ * Bars exist from the origin on (the price source refuses event times before 2000) and before
+ * year 9999: bounds outside are clamped, so any valid ISO input stays a time PostgreSQL takes.
+ */
+const LATEST_MS = Date.UTC(9999, 0, 1);
 
 function toView(r: BarRow): BarView {
   return {

@@ -358,7 +358,7 @@ describe('marketData.book', () => {
 });
 
 describe('marketData.bars', () => {
-  const intervals: BarInterval[] = ['1s', '5s', '15s', '1m', '5m', '15m', '1h', '4h', '1d'];
+  const intervals: BarInterval[] = ['1s', '5s', '15s', '30s', '1m', '5m', '15m', '30m', '1h', '4h', '1d'];
   for (const interval of intervals) {
     it(`${interval} bars equal a plain computation over the ticks`, async () => {
       const width = BAR_INTERVAL_SECONDS[interval];
@@ -421,6 +421,27 @@ describe('marketData.bars', () => {
     // The newest bar (no range) is the forming one, current to the last trade.
     const [last] = await client.marketData.bars.query({ symbol: LIVE, interval: '1m', limit: 1 });
     expect(last).toEqual(reference(liveTrades, '1m').at(-1));
+  });
+
+  it('takes any valid time as a bound (clamped to the years bars can exist in)', async () => {
+    const first = await client.marketData.bars.query({
+      symbol: BARS,
+      interval: '1m',
+      from: '0001-01-01T00:00:00Z',
+      to: '9999-12-31T23:59:59Z',
+      limit: 5,
+    });
+    expect(first).toEqual(reference(historicTrades, '1m').slice(0, 5));
+    const newest = await client.marketData.bars.query({
+      symbol: BARS,
+      interval: '1d',
+      to: '9999-12-31T23:59:59Z',
+      limit: 5000,
+    });
+    expect(newest).toEqual(reference(historicTrades, '1d'));
+    expect(
+      await client.marketData.bars.query({ symbol: BARS, interval: '1h', to: '1970-01-01T00:00:00Z' }),
+    ).toEqual([]);
   });
 
   it('refuses from after to', async () => {
