@@ -3,7 +3,9 @@ import { connectSql } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
-import type { EngineConfig } from './config.ts';
+import { BookPublisher } from './book/book-publisher.ts';
+import { BookRegistry } from './book/book-registry.ts';
+import { type EngineConfig, venueSymbolCount } from './config.ts';
 import { withDeadline } from './deadline.ts';
 import { FeatureState } from './features/state.ts';
 import type { Feed } from './feeds/feed.ts';
@@ -13,7 +15,9 @@ import { ReplayFeed } from './feeds/replay.ts';
 import { ShardedTickSink } from './feeds/sharded-sink.ts';
 import { SymbolTable } from './feeds/symbol-table.ts';
 import { SyntheticFeed } from './feeds/synthetic.ts';
-import { createTickRecord } from './feeds/tick.ts';
+import { createTickRecord, type TickSink } from './feeds/tick.ts';
+import type { VenueFeed, VenueFeedStats } from './feeds/venues/venue-feed.ts';
+import { createVenueFeeds } from './feeds/venues/venue-feeds.ts';
 import { HaltListener, type HaltMetrics, type HaltStatus } from './halt/halt-listener.ts';
 import { type InferenceThreadHandle, startInferenceThread } from './inference/inference-thread.ts';
 import { renderEngineMetrics } from './metrics-engine.ts';
@@ -97,7 +101,21 @@ export interface EngineSnapshot {
   readonly provider: string;
   readonly modelVersion: string;
   readonly halt: HaltMetrics;
+  /** The price publisher of ENGINE_VENUE (synthetic, replay). */
   readonly prices: PricePublisher;
+  /** Every venue's price publisher: ENGINE_VENUE's first, then one per live venue feed's venue. */
+  readonly venuePrices: readonly PricePublisher[];
+  /** Live venue feeds (coinbase, alpaca, ccxt): connection health and counters. */
+  readonly venueFeeds: readonly VenueFeedStats[];
+  /** Per venue with a live feed: its L2 books and their publisher. */
+  readonly books: readonly VenueBooks[];
+}
+
+/** One venue's books: the registry its feeds write and the publisher that drains it. */
+export interface VenueBooks {
+  readonly venue: string;
+  readonly registry: BookRegistry;
+  readonly publisher: BookPublisher;
 }
 
 const CANDIDATE_RING_CAPACITY = 1 << 14;
@@ -147,7 +165,8 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   const { config, bus } = options;
   const log = options.log;
   const shards = config.shards;
-  const symbolsPerShard = Math.ceil(Math.max(config.symbols, 1024) / shards);
+  // Venue feeds intern their instruments in the same table (ids index the feature state).
+  const symbolsPerShard = Math.ceil(Math.max(config.symbols + venueSymbolCount(config), 1024) / shards);
   const symbolTable = new SymbolTable({ capacity: symbolsPerShard * shards, shards });
   const malformed = new MalformedRecords(log);
 
@@ -179,6 +198,26 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     }
   } else
     log.warn('engine: no DATABASE_URL — persistence is off (ticks, features and signals are not stored)');
+
+  // ---- live venue feeds (built before any thread starts: a bad credential fails the start) ------
+  // One book registry per venue (its changed-set has one consumer: that venue's BookPublisher,
+  // started with the prices below); a venue's feeds share it.
+  const registries = new Map<string, BookRegistry>();
+  const booksFor = (venue: string): BookRegistry => {
+    let r = registries.get(venue);
+    if (!r) {
+      r = new BookRegistry(symbolTable.capacity, { levels: config.book.featureLevels });
+      registries.set(venue, r);
+    }
+    return r;
+  };
+  let venueFeeds: VenueFeed[] = [];
+  try {
+    venueFeeds = await createVenueFeeds({ config, symbolTable, malformed, log, booksFor, sql });
+  } catch (err) {
+    if (ownSql) await sql?.end({ timeout: 1 }).catch(() => {});
+    throw err;
+  }
 
   // ---- shared memory ---------------------------------------------------------------------------
   const tickConsumers = sql ? 2 : 1;
@@ -353,7 +392,44 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   });
   prices.start();
   const venueSink = prices.sinkFor(sink);
-  const sinkOf = (f: Feed) => (f.name === 'orderflow' ? sink : venueSink);
+  // Live venue feeds publish under their own venue (`feed.venue`): one PricePublisher per venue,
+  // made on demand (ENGINE_VENUE's is the one above), and one book registry + publisher per venue
+  // (a registry's changed-set has one consumer: its venue's publisher).
+  const pricesByVenue = new Map<string, PricePublisher>([[config.venue, prices]]);
+  const pricesFor = (venue: string): PricePublisher => {
+    let p = pricesByVenue.get(venue);
+    if (!p) {
+      p = new PricePublisher({
+        bus,
+        venue,
+        prefix: config.streamPrefix,
+        symbolTable,
+        capacity: symbolTable.capacity,
+        publishMs: config.pricePublishMs,
+        maxFutureSkewMs: config.maxFutureSkewMs,
+        log,
+      });
+      p.start();
+      pricesByVenue.set(venue, p);
+    }
+    return p;
+  };
+  const books: VenueBooks[] = [];
+  for (const [venue, registry] of registries) {
+    const publisher = new BookPublisher({
+      bus,
+      venue,
+      prefix: config.streamPrefix,
+      registry,
+      symbolTable,
+      publishMs: config.book.publishMs,
+      log,
+    });
+    publisher.start();
+    books.push({ venue, registry, publisher });
+  }
+  const venueSinks = new Map<Feed, TickSink>();
+  const sinkOf = (f: Feed) => (f.name === 'orderflow' ? sink : (venueSinks.get(f) ?? venueSink));
 
   const scratch = createTickRecord();
   const maxTicks = options.maxTicksPerFeed;
@@ -417,7 +493,12 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
       );
     }
   }
+  for (const f of venueFeeds) {
+    venueSinks.set(f, pricesFor(f.venue).sinkFor(sink));
+    feeds.push(f);
+  }
   for (const f of feeds) {
+    if (venueSinks.has(f)) continue; // live: nothing to resume (a restart takes a fresh snapshot)
     const resumed = cursors.get(cursorName(f, config));
     if (resumed && !(f.name === 'replay' && config.replayFromStart))
       log.info({ feed: f.name, position: resumed }, 'engine: feed resumes from its durable position');
@@ -436,6 +517,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     {
       feeds: config.feeds,
       venue: config.venue,
+      venueFeeds: venueFeeds.map((f) => ({ feed: f.name, venue: f.venue })),
       shards,
       workers: config.workers,
       symbols: config.symbols,
@@ -482,6 +564,9 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     modelVersion,
     halt: halt.metrics(),
     prices,
+    venuePrices: [...pricesByVenue.values()],
+    venueFeeds: venueFeeds.map((f) => f.stats()),
+    books,
   });
   const writerHealthy = () => {
     if (!writer) return true;
@@ -543,7 +628,9 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
         await step('pool', poolHandle.stop({ drain: true, timeoutMs: STEP_CAP_MS }), STEP_CAP_MS);
         await step('inference', inferenceHandle.stop(), STEP_CAP_MS);
         await step('signals', signals.stop(), STEP_CAP_MS);
-        await step('prices', prices.stop(), STEP_CAP_MS / 2);
+        // The final rounds: what the feeds saw last is what the servers keep.
+        await step('prices', Promise.all([...pricesByVenue.values()].map((p) => p.stop())), STEP_CAP_MS / 2);
+        await step('books', Promise.all(books.map((b) => b.publisher.stop())), STEP_CAP_MS / 2);
         await step('halt', halt.stop(), STEP_CAP_MS / 2);
         let lost = 0;
         let inDoubt = 0;

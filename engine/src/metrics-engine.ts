@@ -1,4 +1,5 @@
-import type { EngineSnapshot } from './index.ts';
+import type { VenueFeedStats } from './feeds/venues/venue-feed.ts';
+import type { EngineSnapshot, VenueBooks } from './index.ts';
 import { MetricsText } from './metrics.ts';
 import { SIGNAL_LATENCY_BUCKETS_US } from './writer/signal-publisher.ts';
 
@@ -44,33 +45,38 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
     );
   }
 
-  // venue prices (the one price source)
-  const venue = { venue: s.prices.venue };
-  m.counter(
-    'aegis_engine_prices_published_total',
-    'Instrument prices published (coalesced rounds)',
-    s.prices.pricesPublished,
-    venue,
-  );
-  m.counter('aegis_engine_price_rounds_total', 'Venue price publish rounds', s.prices.rounds, venue);
-  m.counter(
-    'aegis_engine_price_publish_errors_total',
-    'Venue price publish rounds that failed (retried next round)',
-    s.prices.publishErrors,
-    venue,
-  );
-  m.counter(
-    'aegis_engine_prices_rejected_total',
-    'Venue ticks refused as prices for an implausible event time',
-    s.prices.rejectedFuture,
-    { ...venue, reason: 'future' },
-  );
-  m.counter(
-    'aegis_engine_prices_rejected_total',
-    'Venue ticks refused as prices for an implausible event time',
-    s.prices.rejectedOld,
-    { ...venue, reason: 'too_old' },
-  );
+  // venue prices (the one price source), one publisher per venue: each metric's samples together
+  const prices = s.venuePrices;
+  for (const p of prices)
+    m.counter(
+      'aegis_engine_prices_published_total',
+      'Instrument prices published (coalesced rounds)',
+      p.pricesPublished,
+      { venue: p.venue },
+    );
+  for (const p of prices)
+    m.counter('aegis_engine_price_rounds_total', 'Venue price publish rounds', p.rounds, { venue: p.venue });
+  for (const p of prices)
+    m.counter(
+      'aegis_engine_price_publish_errors_total',
+      'Venue price publish rounds that failed (retried next round)',
+      p.publishErrors,
+      { venue: p.venue },
+    );
+  for (const p of prices) {
+    const help = 'Venue ticks refused as prices for an implausible event time';
+    m.counter('aegis_engine_prices_rejected_total', help, p.rejectedFuture, {
+      venue: p.venue,
+      reason: 'future',
+    });
+    m.counter('aegis_engine_prices_rejected_total', help, p.rejectedOld, {
+      venue: p.venue,
+      reason: 'too_old',
+    });
+  }
+
+  renderVenueFeeds(m, s.venueFeeds, Date.now());
+  renderBooks(m, s.books);
 
   m.gauge(
     'aegis_engine_backpressure_queued_ticks',
@@ -246,4 +252,107 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
   );
   m.gauge('aegis_engine_halt_subscribed', '1 when subscribed to the halt channel', h.subscribed ? 1 : 0);
   return m.toString();
+}
+
+/** Counters of the live venue feeds (labels feed, venue), metric by metric. */
+function renderVenueFeeds(m: MetricsText, feeds: readonly VenueFeedStats[], nowMs: number): void {
+  const labels = (f: VenueFeedStats) => ({ feed: f.feed, venue: f.venue });
+  const counters: readonly [string, string, (f: VenueFeedStats) => number][] = [
+    ['aegis_engine_venue_messages_total', 'Venue messages received', (f) => f.messagesIn],
+    [
+      'aegis_engine_venue_malformed_total',
+      'Venue messages that could not be decoded (counted, skipped; kinds in aegis_engine_malformed_records_total)',
+      (f) => f.malformed,
+    ],
+    ['aegis_engine_venue_gaps_total', 'Sequence gaps or lost connections detected', (f) => f.gaps],
+    [
+      'aegis_engine_venue_resyncs_total',
+      'Resubscriptions or snapshot re-requests after a gap',
+      (f) => f.resyncs,
+    ],
+    ['aegis_engine_venue_reconnects_total', 'Reconnections to the venue', (f) => f.reconnects],
+    ['aegis_engine_venue_checksum_failures_total', 'Book checksum mismatches', (f) => f.checksumFailures],
+    [
+      'aegis_engine_venue_skewed_total',
+      'Venue messages dated beyond ENGINE_MAX_FUTURE_SKEW_MS ahead of the local clock (refused)',
+      (f) => f.skewed,
+    ],
+  ];
+  for (const [name, help, value] of counters)
+    for (const f of feeds) m.counter(name, help, value(f), labels(f));
+  for (const f of feeds)
+    m.gauge(
+      'aegis_engine_venue_clock_skew_seconds',
+      'Latest venue event time minus local receive time (NaN until measured)',
+      f.clockSkewMs / 1000,
+      labels(f),
+    );
+  for (const f of feeds)
+    m.gauge(
+      'aegis_engine_venue_connected',
+      '1 while the feed is connected (or polling successfully)',
+      f.connected ? 1 : 0,
+      {
+        ...labels(f),
+        transport: f.transport,
+      },
+    );
+  for (const f of feeds)
+    m.gauge(
+      'aegis_engine_venue_last_message_age_seconds',
+      'Seconds since the last venue message (+Inf before the first)',
+      f.lastMessageAtMs > 0 ? Math.max(0, nowMs - f.lastMessageAtMs) / 1000 : Number.POSITIVE_INFINITY,
+      labels(f),
+    );
+}
+
+/** The L2 books per venue: what the feeds applied and what was published. */
+function renderBooks(m: MetricsText, books: readonly VenueBooks[]): void {
+  const counters: readonly [string, string, (b: VenueBooks) => number][] = [
+    ['aegis_engine_book_snapshots_total', 'Book snapshots applied', (b) => b.registry.snapshotsApplied],
+    ['aegis_engine_book_updates_total', 'Book level updates applied', (b) => b.registry.updatesApplied],
+    [
+      'aegis_engine_book_crossed_corrections_total',
+      'Updates that crossed the book and dropped the opposite levels they crossed',
+      (b) => b.registry.crossedCorrections,
+    ],
+    [
+      'aegis_engine_book_updates_without_book_total',
+      'Updates for an instrument whose book awaits a snapshot (dropped)',
+      (b) => b.registry.updatesWithoutBook,
+    ],
+    [
+      'aegis_engine_book_rejected_updates_total',
+      'Updates with an invalid price or size (dropped)',
+      (b) => b.registry.rejectedUpdates,
+    ],
+    ['aegis_engine_book_clears_total', 'Books cleared after a gap or a disconnect', (b) => b.registry.clears],
+  ];
+  for (const [name, help, value] of counters)
+    for (const b of books) m.counter(name, help, value(b), { venue: b.venue });
+  renderBookPublishers(m, books);
+}
+
+/** The book publishers per venue (coalesced rounds to the bus, like the prices). */
+function renderBookPublishers(m: MetricsText, books: readonly VenueBooks[]): void {
+  for (const b of books)
+    m.counter(
+      'aegis_engine_books_published_total',
+      'Instrument books published (coalesced rounds)',
+      b.publisher.booksPublished,
+      {
+        venue: b.venue,
+      },
+    );
+  for (const b of books)
+    m.counter('aegis_engine_book_rounds_total', 'Venue book publish rounds', b.publisher.rounds, {
+      venue: b.venue,
+    });
+  for (const b of books)
+    m.counter(
+      'aegis_engine_book_publish_errors_total',
+      'Venue book publish rounds that failed (retried next round)',
+      b.publisher.publishErrors,
+      { venue: b.venue },
+    );
 }
