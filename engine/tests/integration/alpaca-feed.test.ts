@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { tokenCryptoOf } from '../../../server/src/auth/oauth/crypto-registry.ts';
 import { bindingOf, sealOrRefuse } from '../../../server/src/auth/oauth/link-service.ts';
 import { loadServerConfig } from '../../../server/src/env.ts';
-import { ASK, BID, type BookSide, type BookSink } from '../../src/book/book-sink.ts';
+import { BookRegistry } from '../../src/book/book-registry.ts';
+import { ASK, BID } from '../../src/book/book-sink.ts';
 import { sleep } from '../../src/feeds/feed.ts';
 import { MalformedRecords } from '../../src/feeds/malformed.ts';
 import { SymbolTable } from '../../src/feeds/symbol-table.ts';
@@ -24,47 +25,6 @@ import { FakeAlpacaStream } from '../support/fake-alpaca-stream.ts';
  */
 const KEYS = { keyId: 'PKTESTALPACA0001', secretKey: `alpaca-secret-${randomUUID()}` };
 const WAIT = { timeout: 15_000, interval: 5 };
-
-/** A plain L2 book per symbol (maps): what the feed put there, for the assertions. */
-class MapBook implements BookSink {
-  readonly books = new Map<number, { bids: Map<number, number>; asks: Map<number, number> }>();
-  clears = 0;
-  snapshot(id: number, bids: ArrayLike<number>, bp: number, asks: ArrayLike<number>, ap: number): void {
-    const b = { bids: new Map<number, number>(), asks: new Map<number, number>() };
-    for (let i = 0; i < bp; i++) b.bids.set(bids[2 * i] as number, bids[2 * i + 1] as number);
-    for (let i = 0; i < ap; i++) b.asks.set(asks[2 * i] as number, asks[2 * i + 1] as number);
-    this.books.set(id, b);
-  }
-  update(): void {}
-  trade(): void {}
-  clear(id: number): void {
-    this.clears++;
-    this.books.delete(id);
-  }
-  hasBook(id: number): boolean {
-    return this.books.has(id);
-  }
-  top(id: number, out: TickRecord): boolean {
-    const b = this.books.get(id);
-    const bid = b && b.bids.size > 0 ? Math.max(...b.bids.keys()) : 0;
-    const ask = b && b.asks.size > 0 ? Math.min(...b.asks.keys()) : 0;
-    out.bid = bid;
-    out.ask = ask;
-    out.bidSize = bid ? (b?.bids.get(bid) ?? 0) : 0;
-    out.askSize = ask ? (b?.asks.get(ask) ?? 0) : 0;
-    return bid > 0 && ask > 0;
-  }
-  levels(id: number, side: BookSide, n: number, out: Float64Array): number {
-    const m = side === ASK ? this.books.get(id)?.asks : this.books.get(id)?.bids;
-    if (!m) return 0;
-    const prices = [...m.keys()].sort((x, y) => (side === ASK ? x - y : y - x)).slice(0, n);
-    prices.forEach((p, i) => {
-      out[2 * i] = p;
-      out[2 * i + 1] = m.get(p) as number;
-    });
-    return prices.length;
-  }
-}
 
 /**
  * Keeps every tick; with `pressureEvery`, reports backpressure after that many publishes until
@@ -109,7 +69,7 @@ class Capture implements TickSink {
 interface Running {
   readonly feed: AlpacaFeed;
   readonly sink: Capture;
-  readonly books: MapBook;
+  readonly books: BookRegistry;
   readonly symbols: SymbolTable;
   readonly logs: string[];
   readonly done: Promise<void>;
@@ -126,7 +86,7 @@ function start(
     { name: 'alpaca-feed-test', level: 'debug' },
     { write: (s: string) => logs.push(s) },
   );
-  const books = new MapBook();
+  const books = new BookRegistry(64);
   const symbols = new SymbolTable({ capacity: 64, shards: 2 });
   const { sink = new Capture(), maxFutureSkewMs = 60_000, ...rest } = options;
   const feed = new AlpacaFeed({

@@ -1,61 +1,11 @@
 import { createLogger } from '@aegis/shared/logging';
 import { describe, expect, it } from 'vitest';
-import { ASK, BID, type BookSide, type BookSink } from '../../book/book-sink.ts';
+import { BookRegistry } from '../../book/book-registry.ts';
+import { ASK, BID } from '../../book/book-sink.ts';
 import { MalformedRecords } from '../malformed.ts';
 import { SymbolTable } from '../symbol-table.ts';
 import { copyTick, createTickRecord, MALFORMED, type TickRecord, type TickSink } from '../tick.ts';
 import { type AlpacaControl, AlpacaDecoder, parseRfc3339Us } from './alpaca-decode.ts';
-
-/** A plain L2 book per symbol (maps), enough to see what the decoder put there. */
-class MapBook implements BookSink {
-  readonly books = new Map<number, { bids: Map<number, number>; asks: Map<number, number> }>();
-  trades: [number, number, number][] = [];
-  snapshot(id: number, bids: ArrayLike<number>, bp: number, asks: ArrayLike<number>, ap: number): void {
-    const b = { bids: new Map<number, number>(), asks: new Map<number, number>() };
-    for (let i = 0; i < bp; i++)
-      if ((bids[2 * i + 1] as number) > 0) b.bids.set(bids[2 * i] as number, bids[2 * i + 1] as number);
-    for (let i = 0; i < ap; i++)
-      if ((asks[2 * i + 1] as number) > 0) b.asks.set(asks[2 * i] as number, asks[2 * i + 1] as number);
-    this.books.set(id, b);
-  }
-  update(id: number, side: BookSide, price: number, size: number): void {
-    const b = this.books.get(id);
-    if (!b) return;
-    const m = side === BID ? b.bids : b.asks;
-    if (size === 0) m.delete(price);
-    else m.set(price, size);
-  }
-  trade(id: number, price: number, size: number): void {
-    this.trades.push([id, price, size]);
-  }
-  clear(id: number): void {
-    this.books.delete(id);
-  }
-  hasBook(id: number): boolean {
-    return this.books.has(id);
-  }
-  top(id: number, out: TickRecord): boolean {
-    const b = this.books.get(id);
-    const bid = b && b.bids.size > 0 ? Math.max(...b.bids.keys()) : 0;
-    const ask = b && b.asks.size > 0 ? Math.min(...b.asks.keys()) : 0;
-    out.bid = bid;
-    out.ask = ask;
-    out.bidSize = bid ? (b?.bids.get(bid) ?? 0) : 0;
-    out.askSize = ask ? (b?.asks.get(ask) ?? 0) : 0;
-    return bid > 0 && ask > 0;
-  }
-  levels(id: number, side: BookSide, n: number, out: Float64Array): number {
-    const b = this.books.get(id);
-    if (!b) return 0;
-    const m = side === ASK ? b.asks : b.bids;
-    const prices = [...m.keys()].sort((x, y) => (side === ASK ? x - y : y - x)).slice(0, n);
-    prices.forEach((p, i) => {
-      out[2 * i] = p;
-      out[2 * i + 1] = m.get(p) as number;
-    });
-    return prices.length;
-  }
-}
 
 class Capture implements TickSink {
   readonly ticks: TickRecord[] = [];
@@ -71,7 +21,7 @@ const iso = (offsetMs: number, extra = '000000') =>
 
 function setup(maxFutureSkewMs = 2_000) {
   const log = createLogger({ name: 'alpaca-decode-test', level: 'silent' });
-  const books = new MapBook();
+  const books = new BookRegistry(16);
   const malformed = new MalformedRecords(log);
   const symbolTable = new SymbolTable({ capacity: 16, shards: 2 });
   const controls: AlpacaControl[] = [];
@@ -164,7 +114,7 @@ describe('Alpaca stream decoder', () => {
     const trades = sink.ticks.filter((t) => t.kind === 1).slice(1);
     expect(trades.map((t) => t.aggressor)).toEqual([1, 1, -1, -1, 0]);
     for (const t of trades) expect([t.bid, t.ask, t.bidSize, t.askSize]).toEqual([126.5, 126.6, 3, 2]);
-    expect(books.trades.map((x) => x[2])).toEqual([1, 10, 11, 12, 13, 14]);
+    expect(books.tradesSeen).toBe(6);
     // A locked quote (bid = ask) says nothing about the side.
     decoder.onMessage(frame(q('AAPL', 126.6, 1, 126.6, 1, iso(7)), tr('AAPL', 126.6, 1, iso(8))), sink);
     expect(sink.ticks.at(-1)).toMatchObject({ kind: 1, aggressor: 0, bid: 126.6, ask: 126.6 });
