@@ -124,8 +124,8 @@ describe('book features', () => {
       const seq = Atomics.load(i32, 24);
       parentPort.postMessage({ magic: i32[0], seq, imbalance: f64[13], withdrawal: f64[14] });`;
     const w = new Worker(code, { eval: true, workerData: r.featuresSab });
-    const got = await new Promise<{ magic: number; seq: number; imbalance: number; withdrawal: number }>((ok) =>
-      w.once('message', ok),
+    const got = await new Promise<{ magic: number; seq: number; imbalance: number; withdrawal: number }>(
+      (ok) => w.once('message', ok),
     );
     await w.terminate();
     expect(got.magic).toBe(0x41424b46);
