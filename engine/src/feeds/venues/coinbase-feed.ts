@@ -270,6 +270,7 @@ export class CoinbaseFeed implements VenueFeed {
     );
     const snapshotsAtStart = this.#decoder.snapshots;
     let healthy = false;
+    let venueErrorsSeen = this.#decoder.venueErrors;
     try {
       for (;;) {
         if (this.#abort.signal.aborted) break;
@@ -288,6 +289,15 @@ export class CoinbaseFeed implements VenueFeed {
         if (head === queue.length) {
           queue.length = 0;
           head = 0;
+        } else if (head > 65_536) {
+          // A consumer that only just keeps up never empties the queue: drop the spent slots.
+          queue.splice(0, head);
+          head = 0;
+        }
+        if (this.#decoder.venueErrors !== venueErrorsSeen) {
+          // Coinbase refused something (a product id, a subscription): say what, once per batch.
+          venueErrorsSeen = this.#decoder.venueErrors;
+          log.warn({ feed: this.name, message: this.#decoder.lastVenueError }, 'coinbase feed: venue error');
         }
         sink.flush?.();
         if (!healthy && this.#decoder.snapshots > snapshotsAtStart) {
