@@ -323,6 +323,7 @@ export class BinanceRawDecoder {
   readonly emitter: VenueTickEmitter;
   readonly #books: BookSink;
   readonly #byId = new Map<string, RawBookState>();
+  readonly #levels = new LevelBuffer();
   messages = 0;
   gaps = 0;
   /** Depth events for a book with no snapshot yet (ignored, as Binance's recipe buffers them). */
@@ -451,14 +452,19 @@ export class BinanceRawDecoder {
       return;
     }
     // Validate every level before touching the book: a bad level must not leave half an event.
-    if (!validLevels(m.b) || !validLevels(m.a)) {
+    const nb = parseLevels(m.b, this.#levels, 0);
+    const na = nb < 0 ? -1 : parseLevels(m.a, this.#levels, nb);
+    if (na < 0) {
       this.emitter.reject(MALFORMED.payload, this.messages);
       return;
     }
     if (!this.emitter.checkSkew(E)) return;
     const tsUs = Math.round(E * 1000);
-    applyLevels(this.#books, st.symbolId, BID, m.b, tsUs);
-    applyLevels(this.#books, st.symbolId, ASK, m.a, tsUs);
+    const lv = this.#levels.values;
+    for (let i = 0; i < nb; i++)
+      this.#books.update(st.symbolId, BID, lv[2 * i] as number, lv[2 * i + 1] as number, tsUs);
+    for (let i = nb; i < na; i++)
+      this.#books.update(st.symbolId, ASK, lv[2 * i] as number, lv[2 * i + 1] as number, tsUs);
     st.lastU = u;
     st.first = false;
     this.emitter.quote(sink, st.symbolId, E, this.messages);
@@ -476,13 +482,30 @@ export function validLevels(levels: unknown[]): boolean {
   return true;
 }
 
-function applyLevels(
-  books: BookSink,
-  symbolId: number,
-  side: typeof BID | typeof ASK,
-  levels: unknown[],
-  tsUs: number,
-): void {
-  for (const lv of levels as [string, string][])
-    books.update(symbolId, side, parseDecimal(lv[0]), parseDecimal(lv[1]), tsUs);
+/** Reused parse buffer for one depth event's levels (grown, never shrunk). */
+class LevelBuffer {
+  values = new Float64Array(64);
+}
+
+/**
+ * Parses Binance levels into `buf` from pair index `at`; returns the pair index after them, or -1
+ * when a level is malformed. One parse per number: the buffer is what gets applied.
+ */
+function parseLevels(levels: unknown[], buf: LevelBuffer, at: number): number {
+  if (buf.values.length < 2 * (at + levels.length)) {
+    const grown = new Float64Array(Math.max(2 * buf.values.length, 2 * (at + levels.length)));
+    grown.set(buf.values);
+    buf.values = grown;
+  }
+  const v = buf.values;
+  for (let i = 0; i < levels.length; i++) {
+    const lv = levels[i];
+    if (!Array.isArray(lv) || typeof lv[0] !== 'string' || typeof lv[1] !== 'string') return -1;
+    const p = parseDecimal(lv[0]);
+    const q = parseDecimal(lv[1]);
+    if (!(p > 0) || !(q >= 0)) return -1;
+    v[2 * (at + i)] = p;
+    v[2 * (at + i) + 1] = q;
+  }
+  return at + levels.length;
 }
