@@ -259,6 +259,9 @@ export class OrderService {
   ): Promise<RiskDecision> {
     const intent = intentOf(input, origin);
     return withTenant(this.#deps.db, tenantId, async (tx) => {
+      // The dry run refuses the references place would: another desk's ids are unknown here.
+      if (input.proposalId) await assertOwnProposal(tx, tenantId, input.proposalId);
+      if (input.brokerConnectionId) await routedConnection(tx, tenantId, input.brokerConnectionId);
       const inputs = await loadRiskInputs(tx, tenantId, intent, {
         quotes: this.#deps.quotes,
         startingCapital: this.#opts.startingCapital,

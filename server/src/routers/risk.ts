@@ -9,6 +9,7 @@ import {
 import { z } from 'zod';
 import { actorOf } from '../auth/principal.ts';
 import { getLimits, removeLimit, resetLimits, setLimits } from '../execution/limits.ts';
+import { instrumentRegistryOf } from '../market/instrument-registry.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 import { executionOf } from './execution-context.ts';
 
@@ -54,6 +55,7 @@ export const riskRouter = createTRPCRouter({
     .input(placeOrderInput)
     .output(z.object({ allowed: z.boolean(), verdicts: z.array(ruleVerdict) }))
     .query(async ({ ctx, input }) => {
+      await instrumentRegistryOf(ctx.db).require(input.symbol, 'symbol');
       const d = await executionOf(ctx).orders.check(
         ctx.desk.id,
         input,

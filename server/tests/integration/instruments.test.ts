@@ -357,6 +357,14 @@ describe('procedures that take a symbol refuse an unknown one with suggestions',
     expect((await t.owner`select count(*)::int as n from orders`)[0]!.n).toBe(0);
   });
 
+  it('risk.check (the dry run of place)', async () => {
+    const e = await failure(
+      trader.risk.check.query({ symbol: 'BTC-USDD', side: 'buy', orderType: 'market', quantity: '1' }),
+    );
+    expect(e.data?.code).toBe('BAD_REQUEST');
+    expect(e.message).toMatch(/^symbol: unknown instrument BTC-USDD — did you mean BTC-USD/);
+  });
+
   it('orders.list with a symbol filter', async () => {
     const e = await failure(viewer.orders.list.query({ symbol: 'BTC-EURO' }));
     expect(e.message).toMatch(/symbol: unknown instrument BTC-EURO — did you mean BTC-EUR/);
