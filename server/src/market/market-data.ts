@@ -120,19 +120,31 @@ export class MarketDataService {
     const off = this.#deps.quotes.subscribe((e) => {
       if (insts.has(e.symbol)) changed.mark(e.symbol);
     });
+    // The generator's finally detaches too, but only once it has been read: a request that
+    // ends before that must not leave its listener behind.
+    signal?.addEventListener('abort', off, { once: true });
     const self = this;
     return (async function* () {
+      // Last quote sent per symbol: a change marked while the snapshot was read is not sent twice.
+      const sent = new Map<string, string>();
+      const next = async (inst: InstrumentView) => {
+        const q = await self.#quoteView(self.#deps.db, inst);
+        const json = JSON.stringify(q);
+        if (sent.get(inst.symbol) === json) return null;
+        sent.set(inst.symbol, json);
+        return { id: quoteEventId(q), data: q };
+      };
       try {
         for (const inst of insts.values()) {
-          const q = await self.#quoteView(self.#deps.db, inst);
-          yield { id: quoteEventId(q), data: q };
+          const e = await next(inst);
+          if (e) yield e;
         }
         for (;;) {
           const due = await changed.take();
           if (changed.closed) return;
           for (const s of due) {
-            const q = await self.#quoteView(self.#deps.db, insts.get(s)!);
-            yield { id: quoteEventId(q), data: q };
+            const e = await next(insts.get(s)!);
+            if (e) yield e;
           }
         }
       } finally {
@@ -168,6 +180,7 @@ export class MarketDataService {
     const off = this.#deps.quotes.subscribe((e) => {
       if (e.kind === 'trade' && e.symbol === symbol) trades.mark(symbol);
     });
+    signal?.addEventListener('abort', off, { once: true });
     const db = this.#deps.db;
     return (async function* () {
       /** Last state sent per bar time (only the newest few are kept). */
@@ -230,6 +243,14 @@ export class MarketDataService {
     const offQuote = this.#deps.quotes.subscribe((e) => {
       if (e.kind === 'quote' && e.symbol === symbol) changed.mark(symbol);
     });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        offBook();
+        offQuote();
+      },
+      { once: true },
+    );
     const self = this;
     return (async function* () {
       let last = '';
