@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BookRegistry } from '../../book/book-registry.ts';
 import { ASK, BID, type BookSide } from '../../book/book-sink.ts';
 import { MalformedRecords } from '../malformed.ts';
+import { Xoshiro128 } from '../prng.ts';
 import { SymbolTable } from '../symbol-table.ts';
 import { copyTick, createTickRecord, MALFORMED, type TickRecord, type TickSink } from '../tick.ts';
 import {
@@ -180,6 +181,116 @@ describe('ccxt unified structures', () => {
     };
     expect(applyCcxtOrderBook(books, 1, bad, 10, NOW * 1000, scratch)).toBe(-1);
     expect(books.hasBook(1)).toBe(false);
+  });
+
+  it('after the first snapshot, successive ccxt books go in as the level changes only', () => {
+    const books = new BookRegistry(2);
+    const scratch = new LevelScratch();
+    const ob = (bids: number[][], asks: number[][]) => ({ bids, asks });
+    expect(
+      applyCcxtOrderBook(
+        books,
+        0,
+        ob(
+          [
+            [100, 1],
+            [99, 2],
+          ],
+          [
+            [101, 1],
+            [102, 2],
+          ],
+        ),
+        10,
+        1,
+        scratch,
+      ),
+    ).toBe(4);
+    expect(books.snapshotsApplied).toBe(1);
+    // The bid at 100 is lifted, the ask at 101 replaced by a better one at 100.5, 99 resized.
+    const changes = applyCcxtOrderBook(
+      books,
+      0,
+      ob(
+        [[99, 3]],
+        [
+          [100.5, 1],
+          [101, 1],
+          [102, 2],
+        ],
+      ),
+      10,
+      2,
+      scratch,
+    );
+    expect(changes).toBe(3);
+    expect(books.snapshotsApplied).toBe(1);
+    expect(books.crossedCorrections).toBe(0);
+    expect(sideOf(books, 0, BID)).toEqual([[99, 3]]);
+    expect(sideOf(books, 0, ASK)).toEqual([
+      [100.5, 1],
+      [101, 1],
+      [102, 2],
+    ]);
+    expect(
+      applyCcxtOrderBook(
+        books,
+        0,
+        ob(
+          [[99, 3]],
+          [
+            [100.5, 1],
+            [101, 1],
+            [102, 2],
+          ],
+        ),
+        10,
+        3,
+        scratch,
+      ),
+    ).toBe(0);
+    // A cleared book (gap, disconnect) takes the next one as a snapshot.
+    books.clear(0);
+    expect(applyCcxtOrderBook(books, 0, ob([[98, 1]], [[99, 1]]), 10, 4, scratch)).toBe(2);
+    expect(books.snapshotsApplied).toBe(2);
+  });
+
+  it('the applied book always equals the ccxt book’s best `depth` levels (random walks)', () => {
+    const rng = new Xoshiro128(11);
+    const books = new BookRegistry(1);
+    const scratch = new LevelScratch();
+    const depth = 8;
+    const bids = new Map<number, number>();
+    const asks = new Map<number, number>();
+    for (let i = 1; i <= 12; i++) {
+      bids.set(1000 - i, i);
+      asks.set(1000 + i, i);
+    }
+    const best = (m: Map<number, number>, dir: 1 | -1) =>
+      [...m].sort((x, y) => dir * (y[0] - x[0])).map(([p, q]) => [p / 100, q]);
+    for (let step = 0; step < 500; step++) {
+      const k = 1 + Math.floor(rng.next() * 4);
+      for (let c = 0; c < k; c++) {
+        const bestBid = Math.max(...bids.keys());
+        const bestAsk = Math.min(...asks.keys());
+        const isBid = rng.next() < 0.5;
+        const off = 1 + Math.floor(rng.next() * 15);
+        const p = isBid ? bestAsk - off : bestBid + off;
+        const side = isBid ? bids : asks;
+        if (rng.next() < 0.3 && side.size > 2)
+          side.delete([...side.keys()][Math.floor(rng.next() * side.size)] as number);
+        else side.set(p, 1 + Math.floor(rng.next() * 9));
+        // Keep the venue book uncrossed, as a venue's is.
+        if (isBid) for (const a of [...asks.keys()]) if (a <= p) asks.delete(a);
+        if (!isBid) for (const b of [...bids.keys()]) if (b >= p) bids.delete(b);
+      }
+      const ob = { bids: best(bids, 1), asks: best(asks, -1) };
+      expect(applyCcxtOrderBook(books, 0, ob, depth, step + 1, scratch)).toBeGreaterThanOrEqual(0);
+      expect(sideOf(books, 0, BID)).toEqual(ob.bids.slice(0, depth));
+      expect(sideOf(books, 0, ASK)).toEqual(ob.asks.slice(0, depth));
+    }
+    expect(books.snapshotsApplied).toBe(1);
+    expect(books.crossedCorrections).toBe(0);
   });
 
   it('a ccxt public trade becomes a trade tick with the book top; its side is the taker side', () => {

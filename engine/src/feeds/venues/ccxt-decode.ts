@@ -198,23 +198,56 @@ export class VenueTickEmitter {
   }
 }
 
-/** Reused flat [price, size, …] buffers for book snapshots (grown, never shrunk). */
+/**
+ * One symbol's book as last applied from ccxt (flat [price, size, …], best first, as ccxt sorts
+ * them) and the reused buffers for the next one. Grown, never shrunk.
+ */
 export class LevelScratch {
   bids = new Float64Array(2 * 256);
   asks = new Float64Array(2 * 256);
+  prevBids = new Float64Array(2 * 256);
+  prevAsks = new Float64Array(2 * 256);
+  prevBidPairs = 0;
+  prevAskPairs = 0;
+  /** False until a book was applied: the first one is a snapshot. */
+  hasPrev = false;
 
   ensure(levels: number): void {
     if (this.bids.length < 2 * levels) {
       this.bids = new Float64Array(2 * levels);
       this.asks = new Float64Array(2 * levels);
     }
+    if (this.prevBids.length < 2 * levels) {
+      const grow = (old: Float64Array) => {
+        const next = new Float64Array(2 * levels);
+        next.set(old);
+        return next;
+      };
+      this.prevBids = grow(this.prevBids);
+      this.prevAsks = grow(this.prevAsks);
+    }
+  }
+
+  /** The levels just applied become the previous ones (buffers swapped, nothing copied). */
+  keep(nb: number, na: number): void {
+    [this.bids, this.prevBids] = [this.prevBids, this.bids];
+    [this.asks, this.prevAsks] = [this.prevAsks, this.asks];
+    this.prevBidPairs = nb;
+    this.prevAskPairs = na;
+    this.hasPrev = true;
   }
 }
 
 /**
- * Copies up to `depth` levels a side of a ccxt order book into the BookSink as a snapshot (ccxt
- * already merged the venue's diffs and checked its sequence). Returns the number of levels
- * written, or -1 when a level is not a [price > 0, amount ≥ 0] pair (nothing applied).
+ * Applies a ccxt order book (ccxt already merged the venue's diffs and checked its sequence),
+ * its `depth` best levels a side. The first book — and any after the BookSink lost the
+ * instrument's book (a gap, a disconnect) — goes in as a snapshot; after that only the levels
+ * that differ from the previous book go in, as level updates (removals first, so a level moving
+ * across the touch never looks crossed): the book features see real depth changes (withdrawal)
+ * instead of a replaced book, and an unchanged deep book costs a compare, not a reload.
+ *
+ * Returns the number of level changes applied (a snapshot counts its levels; 0 = nothing
+ * changed), or -1 when a level is not a [price > 0, amount ≥ 0] pair (nothing applied).
  */
 export function applyCcxtOrderBook(
   books: BookSink,
@@ -229,8 +262,68 @@ export function applyCcxtOrderBook(
   const na = Math.min(depth, ob.asks.length);
   scratch.ensure(Math.max(nb, na));
   if (!copyLevels(ob.bids, nb, scratch.bids) || !copyLevels(ob.asks, na, scratch.asks)) return -1;
-  books.snapshot(symbolId, scratch.bids, nb, scratch.asks, na, tsEventUs);
-  return nb + na;
+  let changes: number;
+  if (!scratch.hasPrev || !books.hasBook(symbolId)) {
+    books.snapshot(symbolId, scratch.bids, nb, scratch.asks, na, tsEventUs);
+    changes = nb + na;
+  } else {
+    const pb = scratch.prevBidPairs;
+    const pa = scratch.prevAskPairs;
+    changes =
+      diffSide(books, symbolId, BID, scratch.prevBids, pb, scratch.bids, nb, tsEventUs, true) +
+      diffSide(books, symbolId, ASK, scratch.prevAsks, pa, scratch.asks, na, tsEventUs, true) +
+      diffSide(books, symbolId, BID, scratch.prevBids, pb, scratch.bids, nb, tsEventUs, false) +
+      diffSide(books, symbolId, ASK, scratch.prevAsks, pa, scratch.asks, na, tsEventUs, false);
+  }
+  scratch.keep(nb, na);
+  return changes;
+}
+
+/**
+ * Merge-walks two best-first sides. `removals`: levels of the old side missing from the new one
+ * go to size 0; otherwise levels new or resized are set. Returns the updates made.
+ */
+function diffSide(
+  books: BookSink,
+  symbolId: number,
+  side: typeof BID | typeof ASK,
+  old: Float64Array,
+  nOld: number,
+  neu: Float64Array,
+  nNew: number,
+  tsUs: number,
+  removals: boolean,
+): number {
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < nOld || j < nNew) {
+    const po = old[2 * i] as number;
+    const pn = neu[2 * j] as number;
+    // "Better" is higher for bids, lower for asks: both lists are sorted best first.
+    if (j >= nNew || (i < nOld && (side === BID ? po > pn : po < pn))) {
+      if (removals) {
+        books.update(symbolId, side, po, 0, tsUs);
+        n++;
+      }
+      i++;
+    } else if (i >= nOld || (side === BID ? pn > po : pn < po)) {
+      if (!removals) {
+        books.update(symbolId, side, pn, neu[2 * j + 1] as number, tsUs);
+        n++;
+      }
+      j++;
+    } else {
+      const sn = neu[2 * j + 1] as number;
+      if (!removals && sn !== old[2 * i + 1]) {
+        books.update(symbolId, side, pn, sn, tsUs);
+        n++;
+      }
+      i++;
+      j++;
+    }
+  }
+  return n;
 }
 
 function copyLevels(src: ArrayLike<ArrayLike<unknown>>, n: number, out: Float64Array): boolean {

@@ -5,7 +5,7 @@ import { type CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts'
 
 /**
  * Poll mode (venues ccxt reaches only over REST, or `mode: 'poll'`): per symbol, every `pollMs`,
- * the order book (`fetchOrderBook`, applied as a snapshot, then a quote tick; `fetchTicker`'s
+ * the order book (`fetchOrderBook`, applied as changes against the previous poll, then a quote tick; `fetchTicker`'s
  * best bid/ask where the venue has no book endpoint) and the trades since the last one seen
  * (`fetchTrades(symbol, since)`; `since` starts at the feed's start, so history is not replayed
  * as live ticks). Trades are deduplicated across polls by timestamp and id: `since` is inclusive,
@@ -73,9 +73,10 @@ async function pollSymbol(
         rt.received();
         rt.succeeded(loop);
         const tsMs = typeof ob.timestamp === 'number' ? ob.timestamp : Date.now();
-        if (applyCcxtOrderBook(rt.o.books, sym.symbolId, ob, o.depth, Math.round(tsMs * 1000), scratch) < 0)
-          rt.o.emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
-        else if (rt.o.emitter.checkSkew(tsMs))
+        const n = applyCcxtOrderBook(rt.o.books, sym.symbolId, ob, o.depth, Math.round(tsMs * 1000), scratch);
+        if (n < 0) rt.o.emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
+        // A quote when the book changed since the last poll.
+        else if (n > 0 && rt.o.emitter.checkSkew(tsMs))
           rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
       } else {
         const ticker = await ex.fetchTicker(sym.symbol);

@@ -6,8 +6,9 @@ import { type CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts'
 /**
  * WebSocket mode through ccxt pro: per symbol one `watchOrderBook` loop and one `watchTrades`
  * loop. ccxt keeps the book from the venue's diffs and its snapshot (for Binance the documented
- * U/u sync against /api/v3/depth); each book it hands back is applied to the BookSink whole, as a
- * snapshot of `depth` levels a side, followed by a quote tick. A broken sequence (ccxt throws
+ * U/u sync against /api/v3/depth); each book it hands back is applied to the BookSink (its
+ * `depth` best levels a side: a snapshot first, then the levels that changed, see
+ * applyCcxtOrderBook), followed by a quote tick. A broken sequence (ccxt throws
  * InvalidNonce / ChecksumError and forgets its book) is a gap: our book is cleared and the next
  * watch resubscribes, which makes ccxt fetch a fresh snapshot.
  *
@@ -48,7 +49,8 @@ async function watchBook(
       const tsMs = typeof ob.timestamp === 'number' ? ob.timestamp : Date.now();
       const n = applyCcxtOrderBook(rt.o.books, sym.symbolId, ob, o.depth, Math.round(tsMs * 1000), scratch);
       if (n < 0) rt.o.emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
-      else if (rt.o.emitter.checkSkew(tsMs))
+      // A quote per book change (a diff beyond `depth` levels changes nothing here).
+      else if (n > 0 && rt.o.emitter.checkSkew(tsMs))
         rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
       await rt.yieldToSink(sink);
     } catch (err) {
