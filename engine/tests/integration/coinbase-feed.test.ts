@@ -212,6 +212,23 @@ describe('CoinbaseFeed against a local Coinbase Advanced Trade WebSocket', () =>
     expect(h.fake.connections).toBe(1);
   });
 
+  it('a resubscription that brings no snapshot is sent again after resyncTimeoutMs', async () => {
+    const h = await start({ heartbeatIntervalMs: 20 }, { resyncTimeoutMs: 100 });
+    await ready(h);
+    const mark = h.fake.requests.length;
+    h.fake.ignoreNextRequests(2); // the first unsubscribe + subscribe go unanswered
+    h.fake.skipSequence(1);
+    h.fake.heartbeat();
+    await h.until(
+      'a second resubscription',
+      () => h.fake.requests.slice(mark).filter((r) => r.type === 'subscribe').length >= 2,
+    );
+    await h.until('fresh snapshot', () => h.feed.counters().snapshots >= 4);
+    expect(h.feed.stats().gaps).toBe(1);
+    expect(h.bookOf('BTC-USD')).toEqual(h.fake.bookOf('BTC-USD'));
+    expect(h.fake.connections).toBe(1);
+  });
+
   it('an out-of-order message is counted and dropped; the gap its lateness opened resyncs the book', async () => {
     const h = await start();
     await ready(h);

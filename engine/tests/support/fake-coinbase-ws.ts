@@ -112,6 +112,7 @@ export class FakeCoinbaseWs {
   #tradeId = 1;
   #clockOffsetMs = 0;
   #dropMidSnapshot = false;
+  #ignore = 0;
   #mmTimer: NodeJS.Timeout | null = null;
   readonly #mid = new Map<string, number>();
   readonly #levels = new Map<string, number>();
@@ -260,6 +261,11 @@ export class FakeCoinbaseWs {
   /** The next level2 snapshot frame is cut in half: the first half is sent, then the socket dies. */
   dropMidNextSnapshot(): void {
     this.#dropMidSnapshot = true;
+  }
+
+  /** The next `n` subscribe/unsubscribe requests are recorded but neither applied nor answered. */
+  ignoreNextRequests(n: number): void {
+    this.#ignore += n;
   }
 
   /** Connections stop receiving anything (heartbeats too) while `on`; the sockets stay open. */
@@ -444,6 +450,10 @@ export class FakeCoinbaseWs {
       productIds: products,
       hasJwt: typeof req.jwt === 'string',
     });
+    if (this.#ignore > 0) {
+      this.#ignore--;
+      return;
+    }
     const on = type === 'subscribe';
     if (channel === 'heartbeats') c.heartbeats = on;
     else if (channel === 'level2' || channel === 'market_trades') {
