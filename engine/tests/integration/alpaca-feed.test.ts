@@ -338,6 +338,23 @@ describe('Alpaca feed: volume', () => {
     expect(sink.publishedUnderPressure).toBe(0);
   }, 90_000);
 
+  it('stop() ends run() even while the sink never makes room again', async () => {
+    class Stuck extends Capture {
+      override backpressure(): Promise<void> | null {
+        return this.ticks.length > 0 ? new Promise<void>(() => {}) : null;
+      }
+    }
+    const sink = new Stuck();
+    const r = start({ sink });
+    await streaming(r);
+    server.push([server.quote('AAPL', 10, 1, 10.5, 1)]);
+    await vi.waitFor(() => expect(sink.ticks).toHaveLength(1), WAIT);
+    server.push([server.quote('AAPL', 10, 1, 10.6, 1)]);
+    r.feed.stop();
+    await r.done;
+    expect(sink.ticks).toHaveLength(1);
+  });
+
   it('streams the deterministic market', async () => {
     const r = start();
     await streaming(r);

@@ -207,6 +207,12 @@ export class AlpacaFeed implements VenueFeed {
     let subscribed = false;
     let end = 'closed' as SessionEnd;
     let closeInfo: { code?: number; reason?: string; error?: string } = {};
+    let onAbort = () => {};
+    const stopped = new Promise<void>((resolve) => {
+      onAbort = resolve;
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
 
     const ws = new WebSocket(this.#o.url, {
       perMessageDeflate: false,
@@ -317,14 +323,21 @@ export class AlpacaFeed implements VenueFeed {
         if (signal.aborted) break;
         sink.flush?.();
         const pressure = sink.backpressure?.();
-        if (pressure) await pressure;
+        // stop() must end run() even when the sink never makes room again.
+        if (pressure) await Promise.race([pressure, stopped]);
         else if (head < queue.length) await yieldToEventLoop();
+        // Under sustained load the queue may never drain completely: drop the consumed prefix.
+        if (head >= 65_536 && head * 2 >= queue.length) {
+          queue.splice(0, head);
+          head = 0;
+        }
         if (paused && queue.length - head < this.#o.queueHighWater / 4) {
           paused = false;
           ws.resume();
         }
       }
     } finally {
+      signal.removeEventListener('abort', onAbort);
       clearTimeout(authTimer);
       this.#control = () => {};
       this.#ws = null;
