@@ -1,4 +1,4 @@
-import { type Dec, dec, decStr } from '@aegis/shared/accounting/decimal';
+import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import {
   type VenueBook,
   venueBookSchema,
@@ -11,6 +11,7 @@ import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketStartMs } from '../../src/market/bars.ts';
 import type { AppRouter } from '../../src/routers/_app.ts';
+import { nextSeq, reference, type Trade, trades } from './bar-reference.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
@@ -31,14 +32,6 @@ let t: TestServer;
 let client: Client;
 let readKey = '';
 
-interface Trade {
-  ts: Date;
-  seq: number;
-  price: string;
-  size: string;
-  aggressor: number;
-}
-
 async function until<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, what: string): Promise<T> {
   // A cap so a bug fails instead of hanging; no timing assertion.
   for (let i = 0; i < 400; i++) {
@@ -47,39 +40,6 @@ async function until<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, what:
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-
-/** A deterministic generator (mulberry32): the same trades on every run. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-let seqNo = 0;
-function trades(from: number, to: number, n: number, seed: number): Trade[] {
-  const r = random(seed);
-  let price = 10_000;
-  const out: Trade[] = [];
-  for (let i = 0; i < n; i++) {
-    price = Math.max(100, price + Math.round((r() - 0.5) * 40));
-    const ts = new Date(from + Math.floor(r() * (to - from)));
-    out.push({
-      ts,
-      seq: ++seqNo,
-      price: (price / 100).toFixed(2),
-      size: (1 + Math.floor(r() * 5000)) / 1000 + '',
-      aggressor: [1, -1, 0][i % 3]!,
-    });
-    // Same millisecond, next sequence number: open/close must break the tie by seq.
-    if (i % 50 === 0)
-      out.push({ ts, seq: ++seqNo, price: ((price + 7) / 100).toFixed(2), size: '0.5', aggressor: 1 });
-  }
-  return out;
 }
 
 async function insertTrades(symbol: string, list: readonly Trade[]): Promise<void> {
@@ -109,37 +69,6 @@ async function insertTrades(symbol: string, list: readonly Trade[]): Promise<voi
   for (let i = 0; i < rows.length; i += 1000) {
     await t.owner`insert into ticks ${t.owner(rows.slice(i, i + 1000), 'ts', 'ts_ingest', 'symbol', 'seq', 'kind', 'price', 'size', 'aggressor')}`;
   }
-}
-
-/** The bars of `list` at `interval`, computed plainly (exact decimals). */
-function reference(list: readonly Trade[], interval: BarInterval): BarView[] {
-  const width = BAR_INTERVAL_SECONDS[interval];
-  const sorted = [...list].sort((a, b) => a.ts.getTime() - b.ts.getTime() || a.seq - b.seq);
-  const out = new Map<number, { open: Dec; high: Dec; low: Dec; close: Dec; volume: Dec; n: number }>();
-  for (const x of sorted) {
-    const k = bucketStartMs(x.ts.getTime(), width);
-    const p = dec(x.price);
-    const b = out.get(k);
-    if (!b) out.set(k, { open: p, high: p, low: p, close: p, volume: dec(x.size), n: 1 });
-    else {
-      if (p.gt(b.high)) b.high = p;
-      if (p.lt(b.low)) b.low = p;
-      b.close = p;
-      b.volume = b.volume.plus(x.size);
-      b.n++;
-    }
-  }
-  return [...out.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([k, b]) => ({
-      time: new Date(k).toISOString(),
-      open: decStr(b.open),
-      high: decStr(b.high),
-      low: decStr(b.low),
-      close: decStr(b.close),
-      volume: decStr(b.volume),
-      tradeCount: b.n,
-    }));
 }
 
 let bookSeq = 0;
@@ -220,8 +149,8 @@ describe('marketData.quote', () => {
     const day = bucketStartMs(Date.now(), 86_400);
     const first = new Date(day + Math.min(1000, Math.floor((Date.now() - day) / 2)));
     await insertTrades(Q, [
-      { ts: first, seq: ++seqNo, price: '100', size: '1', aggressor: 1 },
-      { ts: new Date(first.getTime() + 1), seq: ++seqNo, price: '104', size: '1', aggressor: -1 },
+      { ts: first, seq: nextSeq(), price: '100', size: '1', aggressor: 1 },
+      { ts: new Date(first.getTime() + 1), seq: nextSeq(), price: '104', size: '1', aggressor: -1 },
     ]);
     const ts = new Date();
     await venuePrices(t, [
@@ -544,7 +473,7 @@ describe('live subscriptions over SSE', () => {
       expect(first[0]).toEqual({ id: first[0]!.data.time, data: reference(liveTrades, '1m').at(-1) });
 
       // A new trade: the forming bar (its minute) arrives with it.
-      const fresh: Trade = { ts: new Date(), seq: ++seqNo, price: '250.5', size: '2', aggressor: 1 };
+      const fresh: Trade = { ts: new Date(), seq: nextSeq(), price: '250.5', size: '2', aggressor: 1 };
       liveTrades.push(fresh);
       await insertTrades(LIVE, [fresh]);
       const expected = reference(liveTrades, '1m').at(-1)!;
