@@ -1,10 +1,12 @@
 import { createLogger } from '@aegis/shared/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { BookRegistry } from '../../src/book/book-registry.ts';
 import { ASK, BID, type BookSide } from '../../src/book/book-sink.ts';
 import { MalformedRecords } from '../../src/feeds/malformed.ts';
 import { SymbolTable } from '../../src/feeds/symbol-table.ts';
 import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../../src/feeds/tick.ts';
+import { BinanceRawDecoder } from '../../src/feeds/venues/ccxt-decode.ts';
 import { CcxtFeed, type CcxtFeedOptions } from '../../src/feeds/venues/ccxt-feed.ts';
 import type { VenueFeedContext } from '../../src/feeds/venues/venue-feed.ts';
 import { FakeBinanceVenue, priceString } from '../support/fake-binance-venue.ts';
@@ -119,6 +121,43 @@ function venueBook(symbol: string, n = 100) {
 function ourBook(id: number, n = 100) {
   return { bids: sideOf(books, id, BID).slice(0, n), asks: sideOf(books, id, ASK).slice(0, n) };
 }
+
+describe('the local Binance venue to a raw client', () => {
+  it('serves combined streams ({stream, data}) that BinanceRawDecoder turns into ticks over a REST snapshot', async () => {
+    const ws = new WebSocket(
+      `${venue.url.replace('http', 'ws')}/stream?streams=btcusdt@trade/btcusdt@depth@100ms`,
+    );
+    const raw: string[] = [];
+    ws.on('message', (d) => raw.push(d.toString()));
+    await new Promise((r) => ws.once('open', r));
+    await until('subscribed', () => venue.subscribers('btcusdt@trade') === 1);
+    const dec = new BinanceRawDecoder({
+      symbolTable: symbols,
+      books,
+      malformed: ctx.malformed,
+      markets: [{ id: 'BTCUSDT', symbol: 'BTC/USDT' }],
+    });
+    const depth = (await (await fetch(`${venue.url}/api/v3/depth?symbol=BTCUSDT&limit=100`)).json()) as {
+      lastUpdateId: number;
+      bids: [string, string][];
+      asks: [string, string][];
+    };
+    dec.snapshot('BTCUSDT', depth.lastUpdateId, depth.bids, depth.asks, Date.now() * 1000);
+    const mid = 6_000_000;
+    venue.depthUpdate('BTCUSDT', [[mid - 1, 0]], [[mid + 1, 2]]);
+    venue.trade('BTCUSDT', mid + 1, 0.5, false);
+    await until('two messages', () => raw.length === 2);
+    ws.close();
+    const sink = new CollectingSink();
+    for (const m of raw) dec.onMessage(m, sink);
+    expect(JSON.parse(raw[0] as string).stream).toBe('btcusdt@depth@100ms');
+    expect(sink.ticks.map((t) => [t.kind, t.price, t.aggressor, t.bid, t.ask])).toEqual([
+      [2, (px(mid - 2) + px(mid + 1)) / 2, 0, px(mid - 2), px(mid + 1)],
+      [1, px(mid + 1), 1, px(mid - 2), px(mid + 1)],
+    ]);
+    expect(ourBook(btc())).toEqual(venueBook('BTCUSDT'));
+  });
+});
 
 describe('ccxt feed: poll mode', () => {
   it('polls the book (quote ticks) and trades since the last one, each trade once across polls', async () => {

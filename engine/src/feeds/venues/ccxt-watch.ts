@@ -117,7 +117,8 @@ async function watchTrades(
 export function guardMessages(rt: CcxtRuntime, ex: Exchange, exchangeId: string): void {
   const target = ex as unknown as { handleMessage: (client: unknown, message: unknown) => unknown };
   const original = target.handleMessage.bind(ex);
-  const check = exchangeId === 'binance' ? binanceMessageProblem : () => null;
+  // binance, binanceus, binanceusdm …: the same trade/depthUpdate event shapes.
+  const check = exchangeId.startsWith('binance') ? binanceMessageProblem : () => null;
   let offset = 0;
   target.handleMessage = (client: unknown, message: unknown) => {
     offset++;
