@@ -604,3 +604,18 @@ function tradeJson(
     time: r.time,
   };
 }
+
+/**
+ * Standalone, for a local demo or a browser test run by hand: a streaming Coinbase on a fixed port.
+ *   node engine/tests/support/fake-coinbase-ws.ts [port=8765] [messages per second=200] [seed=7]
+ * then ENGINE_FEED=coinbase with the Coinbase URL set to the printed ws:// address.
+ */
+if (import.meta.main) {
+  const [port = '8765', rate = '200', seed = '7'] = process.argv.slice(2);
+  const fake = await FakeCoinbaseWs.start({ port: Number(port) });
+  fake.startMarketMaker({ messagesPerSecond: Number(rate), seed: Number(seed) });
+  process.stdout.write(`fake coinbase: ${fake.url} (${rate} msg/s, seed ${seed})\n`);
+  const bye = () => void fake.close().then(() => process.exit(0));
+  process.once('SIGINT', bye);
+  process.once('SIGTERM', bye);
+}
