@@ -108,6 +108,15 @@ describe('book features', () => {
     r.clear(1);
     expect(reader.features(1)).toBeNull();
     expect(() => new BookFeaturesReader(new SharedArrayBuffer(64))).toThrow(AppError);
+    // A slot left mid-write (odd seqlock: only if the writer died inside a write) reads as absent
+    // instead of spinning forever.
+    const i32 = new Int32Array(r.featuresSab);
+    r.snapshot(1, [100, 1], 1, [101, 1], 1, T0 + 30 * MS);
+    expect(reader.read(1, out)).toBe(true);
+    Atomics.add(i32, (64 + 32) / 4, 1);
+    expect(reader.read(1, out)).toBe(false);
+    Atomics.add(i32, (64 + 32) / 4, 1);
+    expect(reader.read(1, out)).toBe(true);
   });
 
   it('reads the shared features from a worker thread without messages', async () => {

@@ -81,6 +81,9 @@ export function bookFeaturesBytes(capacity: number): number {
   return HEADER_BYTES + capacity * SLOT_BYTES;
 }
 
+/** Tries of a seqlocked read before giving up (a write takes a few stores; see `read`). */
+const READ_SPINS = 10_000;
+
 /** Trade-match slots per instrument: recent prices with trade credit or unexplained cancels. */
 const MATCH_SLOTS = 8;
 /** Fields per match slot (Float64Array): price, credit, creditUs, unexplained, unexplainedUs. */
@@ -310,14 +313,15 @@ export class BookFeaturesReader {
 
   /**
    * Copies symbol `id`'s features into `out` ([imbalance, withdrawal, tsEventUs]); false when
-   * the instrument has no book (NaN values) or is out of range. Never blocks: a slot being
-   * written is retried (a write is a few stores long).
+   * the instrument has no book (NaN values), is out of range, or its slot stayed mid-write for
+   * `READ_SPINS` tries (only if the writing thread died inside a write). Never blocks: a slot
+   * being written is retried (a write is a few stores long).
    */
   read(id: number, out: Float64Array): boolean {
     if (id < 0 || id >= this.capacity) return false;
     const q = seqIndex(id);
     const f = f64Index(id);
-    for (;;) {
+    for (let spin = 0; spin < READ_SPINS; spin++) {
       const before = Atomics.load(this.#i32, q);
       if ((before & 1) === 1) continue;
       const imbalance = this.#f64[f] as number;
@@ -329,6 +333,7 @@ export class BookFeaturesReader {
       out[2] = ts;
       return !Number.isNaN(imbalance);
     }
+    return false;
   }
 
   /** The features as the schema's object (allocates: for tools and tests, not the hot path). */

@@ -8,7 +8,7 @@ import {
 } from '@aegis/shared/market/venue-books';
 import { describe, expect, it } from 'vitest';
 import { SymbolTable } from '../feeds/symbol-table.ts';
-import { BookPublisher } from './book-publisher.ts';
+import { BookPublisher, CHUNK_BOOKS } from './book-publisher.ts';
 import { BookRegistry } from './book-registry.ts';
 import { ASK, BID } from './book-sink.ts';
 
@@ -188,6 +188,41 @@ describe('BookPublisher', () => {
     await s.pub.publishNow();
     const rounds = await s.rounds();
     expect(rounds.map((r) => r.map((x) => x.instrument))).toEqual([['BTC-USD'], ['BTC-USD']]);
+  });
+
+  it('splits a large round into chunks of CHUNK_BOOKS books', async () => {
+    const bus = new MemoryBus();
+    const symbols = new SymbolTable({ capacity: 1100, shards: 1 });
+    const registry = new BookRegistry(1100);
+    const pub = new BookPublisher({
+      bus,
+      venue: 'BINANCE',
+      prefix: 't:',
+      registry,
+      symbolTable: symbols,
+      publishMs: 60_000,
+      log,
+    });
+    const messages: string[] = [];
+    await bus.subscribe('t:books:BINANCE:updates', (m) => messages.push(m));
+    for (let k = 0; k < CHUNK_BOOKS * 2 + 1; k++) {
+      registry.snapshot(symbols.intern(`BINANCE:C${k}/USDT`), [1, 1], 1, [2, 1], 1, T0);
+    }
+    await pub.publishNow();
+    await new Promise((r) => setImmediate(r));
+    const sizes = messages.map((m) => {
+      const d = decodeVenueBookUpdate(m);
+      if (!d.ok) throw new Error(d.error);
+      return d.value.books.length;
+    });
+    expect(sizes).toEqual([CHUNK_BOOKS, CHUNK_BOOKS, 1]);
+    expect(Object.keys(await bus.hgetall('t:books:BINANCE'))).toHaveLength(CHUNK_BOOKS * 2 + 1);
+    expect(pub.stats()).toEqual({
+      rounds: 1,
+      booksPublished: CHUNK_BOOKS * 2 + 1,
+      publishErrors: 0,
+      skippedNames: 0,
+    });
   });
 
   it('stop() sends a last round', async () => {

@@ -89,6 +89,16 @@ export class BookPublisher {
     return this.#o.venue;
   }
 
+  /** Counters for /metrics. */
+  stats(): { rounds: number; booksPublished: number; publishErrors: number; skippedNames: number } {
+    return {
+      rounds: this.rounds,
+      booksPublished: this.booksPublished,
+      publishErrors: this.publishErrors,
+      skippedNames: this.skippedNames,
+    };
+  }
+
   start(): void {
     if (this.#timer) return;
     const fullEvery = Math.max(

@@ -89,6 +89,12 @@ describe('BookRegistry', () => {
     r.snapshot(0, [100, 1], 1, [100, 1], 1, T0 + 2); // locked snapshot, kept
     expect(r.crossedSnapshots).toBe(1);
     expect(r.book(0)?.bestAsk).toBe(100);
+    expect(r.stats()).toMatchObject({
+      books: 1,
+      snapshotsApplied: 2,
+      crossedCorrections: 1,
+      crossedSnapshots: 1,
+    });
   });
 
   it('matches the reference across symbols on random sequences', () => {

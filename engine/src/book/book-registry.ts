@@ -11,6 +11,20 @@ export interface BookRegistryOptions extends BookFeatureOptions {
   readonly initialLevels?: number;
 }
 
+export interface BookRegistryStats {
+  /** Instruments with a book now (snapshotted, not cleared since). */
+  readonly books: number;
+  readonly snapshotsApplied: number;
+  readonly updatesApplied: number;
+  readonly crossedCorrections: number;
+  readonly crossedLevelsDropped: number;
+  readonly crossedSnapshots: number;
+  readonly updatesWithoutBook: number;
+  readonly rejectedUpdates: number;
+  readonly tradesSeen: number;
+  readonly clears: number;
+}
+
 /**
  * The engine's L2 books, one `OrderBook` per symbol id (created on its first snapshot), behind the
  * `BookSink` the venue feeds write to. Everything runs on the engine's main thread, per venue
@@ -68,6 +82,24 @@ export class BookRegistry implements BookSink {
     this.#features = new BookFeatureBook(capacity, options);
     this.#changedFlag = new Uint8Array(capacity);
     this.#changed = new Int32Array(capacity);
+  }
+
+  /** The counters, plus how many instruments have a book now (for /metrics). */
+  stats(): BookRegistryStats {
+    let books = 0;
+    for (let id = 0; id < this.capacity; id++) books += this.#has[id] as number;
+    return {
+      books,
+      snapshotsApplied: this.snapshotsApplied,
+      updatesApplied: this.updatesApplied,
+      crossedCorrections: this.crossedCorrections,
+      crossedLevelsDropped: this.crossedLevelsDropped,
+      crossedSnapshots: this.crossedSnapshots,
+      updatesWithoutBook: this.updatesWithoutBook,
+      rejectedUpdates: this.rejectedUpdates,
+      tradesSeen: this.tradesSeen,
+      clears: this.clears,
+    };
   }
 
   /** Levels the features are taken over (N). */
