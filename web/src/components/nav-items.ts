@@ -10,6 +10,8 @@ export interface NavItem {
 
 export const NAV_ITEMS: readonly NavItem[] = [
   { href: '/', label: 'Overview', icon: 'overview', key: 'o' },
+  // The candle icon would be best; icons.tsx has none yet, the bar chart reads as "market".
+  { href: '/instruments', label: 'Markets', icon: 'positions', key: 'm' },
   { href: '/signals', label: 'Signals', icon: 'signals', key: 's' },
   { href: '/proposals', label: 'Proposals', icon: 'proposals', key: 'p' },
   { href: '/orders', label: 'Orders', icon: 'orders', key: 'r' },

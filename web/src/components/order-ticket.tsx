@@ -1,13 +1,26 @@
-import { createSignal, Show } from 'solid-js';
+import { type Accessor, createEffect, createSignal, For, on, onCleanup, Show } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
+import { createLiveQuotes } from '../lib/live-quotes.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { AccountSelect, brokerConnectionIdOf } from './account-select.tsx';
 import { ErrorAlert } from './error-alert.tsx';
+import { QuoteStrip } from './quote-strip.tsx';
 import { RuleVerdicts } from './rule-verdicts.tsx';
 
 type OrderInput = RouterInputs['orders']['place']['order'];
 type Check = RouterOutputs['risk']['check'];
 type Placed = RouterOutputs['orders']['place'];
+
+/** A price picked elsewhere (a click on the ladder): the ticket takes it as its limit price. */
+export interface TicketFill {
+  readonly price: string;
+  readonly side: 'buy' | 'sell';
+  readonly symbol?: string;
+  /** Changes on every pick, so picking the same level twice fills it again. */
+  readonly seq: number;
+}
+
+const SYMBOL_SHAPE = /^[A-Za-z0-9._:/-]{1,64}$/;
 
 /**
  * Manual order ticket, two steps: "Review" asks the risk governor what it would say (risk.check,
@@ -15,13 +28,56 @@ type Placed = RouterOutputs['orders']['place'];
  * key is drawn when the ticket is reviewed and kept until the order is accepted or the ticket
  * changes, so a retry after a network failure can never place the order twice.
  */
-export function OrderTicket(props: { onPlaced: (order: Placed) => void }) {
+export function OrderTicket(props: {
+  onPlaced: (order: Placed) => void;
+  /** The symbol the ticket starts with (the instrument page's). */
+  symbol?: string;
+  /** Limit price (and side) picked on the ladder. */
+  fill?: Accessor<TicketFill | undefined>;
+}) {
   const [review, setReview] = createSignal<{ order: OrderInput; check: Check; key: string }>();
   const [result, setResult] = createSignal<Placed>();
   const [error, setError] = createSignal<string>();
   const [pending, setPending] = createSignal(false);
   const [orderType, setOrderType] = createSignal<'market' | 'limit'>('limit');
   let form: HTMLFormElement | undefined;
+
+  // The live quote of the symbol typed (debounced: each keystroke is not a new stream).
+  const [symbol, setSymbol] = createSignal((props.symbol ?? '').trim().toUpperCase());
+  let symbolTimer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(symbolTimer));
+  const onSymbolInput = (value: string) => {
+    clearTimeout(symbolTimer);
+    symbolTimer = setTimeout(() => setSymbol(value.trim().toUpperCase()), 300);
+  };
+  const live = createLiveQuotes(() => (SYMBOL_SHAPE.test(symbol()) ? [symbol()] : []));
+  const quote = () => live.quotes().get(symbol());
+
+  const setField = (name: string, value: string) => {
+    const field = form?.elements.namedItem(name);
+    if (field instanceof HTMLInputElement || field instanceof HTMLSelectElement) field.value = value;
+    else if (field instanceof RadioNodeList) field.value = value;
+  };
+  createEffect(
+    on(
+      () => props.fill?.(),
+      (fill) => {
+        if (!fill || !form) return;
+        if (fill.symbol) {
+          setField('symbol', fill.symbol);
+          setSymbol(fill.symbol);
+        }
+        if (orderType() !== 'limit') {
+          setField('orderType', 'limit');
+          setOrderType('limit');
+        }
+        setField('side', fill.side);
+        setField('limitPrice', fill.price);
+        edited();
+      },
+      { defer: true },
+    ),
+  );
 
   const readOrder = (): OrderInput => {
     const data = new FormData(form);
@@ -112,8 +168,46 @@ export function OrderTicket(props: { onPlaced: (order: Placed) => void }) {
             maxLength={64}
             autocomplete="off"
             placeholder="BTC-USD"
+            value={props.symbol ?? ''}
+            onInput={(e) => onSymbolInput(e.currentTarget.value)}
           />
         </div>
+        <Show when={symbol() !== ''}>
+          <div class="ticket-quote" aria-live="off">
+            <QuoteStrip quote={quote()} live={live.live()} compact label={`Live quote ${symbol()}`} />
+            <Show when={live.unknown().length > 0}>
+              <p class="ticket-quote-note">
+                No instrument {symbol()}
+                <Show when={(live.unknown()[0]?.suggestions.length ?? 0) > 0}>
+                  {' '}
+                  — did you mean{' '}
+                  <For each={live.unknown()[0]?.suggestions ?? []}>
+                    {(s, i) => (
+                      <>
+                        {i() > 0 ? ', ' : ''}
+                        <button
+                          type="button"
+                          class="link-button"
+                          onClick={() => {
+                            setField('symbol', s);
+                            setSymbol(s);
+                            edited();
+                          }}
+                        >
+                          {s}
+                        </button>
+                      </>
+                    )}
+                  </For>
+                  ?
+                </Show>
+              </p>
+            </Show>
+            <Show when={live.unknown().length === 0 && live.error()}>
+              <p class="ticket-quote-note">No live quote: {live.error()}</p>
+            </Show>
+          </div>
+        </Show>
         <div class="ticket-row">
           <div class="field">
             <label for="ticket-type">Type</label>

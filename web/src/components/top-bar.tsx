@@ -1,10 +1,12 @@
-import { A } from '@solidjs/router';
+import { A, useNavigate } from '@solidjs/router';
 import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import { useSession } from '../lib/session.tsx';
 import { ModeBadge } from './agent-settings-panel.tsx';
 import { HaltControl } from './halt-control.tsx';
 import { BrandMark } from './icons.tsx';
+import { SymbolSearch } from './symbol-search.tsx';
 import { UserMenu } from './user-menu.tsx';
+import { instrumentHref } from './watchlist-panel.tsx';
 
 function UtcClock() {
   // Rendered empty on the server and filled after hydration (the server's "now" would differ).
@@ -62,6 +64,25 @@ function DeskSwitcher() {
   );
 }
 
+/** `/` from anywhere: find an instrument and open its page (an unknown one shows suggestions). */
+function TopBarSearch() {
+  const session = useSession();
+  const navigate = useNavigate();
+  const open = (symbol: string) => navigate(instrumentHref(symbol));
+  return (
+    <Show when={session.me()?.activeDesk}>
+      <SymbolSearch
+        label="Search instruments"
+        placeholder="Symbol, name or venue"
+        globalSlash
+        class="topbar-search"
+        onPick={open}
+        onUnmatched={open}
+      />
+    </Show>
+  );
+}
+
 export function TopBar() {
   return (
     <header class="topbar">
@@ -72,6 +93,8 @@ export function TopBar() {
         </A>
         <span class="topbar-divider" aria-hidden="true" />
         <DeskSwitcher />
+        <span class="topbar-divider" aria-hidden="true" />
+        <TopBarSearch />
       </div>
       <div class="topbar-spacer" />
       <div class="topbar-section">

@@ -6,6 +6,7 @@ import { AuditTable } from '../../components/audit-table.tsx';
 import { BrokerAccountsBody } from '../../components/broker-accounts-panel.tsx';
 import { EquityPanelBody, ExposurePanelBody, LiveSignals, PnlStrip } from '../../components/desk-panels.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
+import { WatchlistPanelBody } from '../../components/watchlist-panel.tsx';
 import { useSession } from '../../lib/session.tsx';
 
 /**
@@ -42,6 +43,11 @@ export default function Overview() {
           <div class="span-4">
             <Panel title="Exposure" meta="Market value by instrument" bodyClass="h-side">
               <ExposurePanelBody />
+            </Panel>
+          </div>
+          <div class="span-12">
+            <Panel title="Watchlist" meta={<A href="/instruments">Markets</A>} bodyClass="h-watchlist" flush>
+              <WatchlistPanelBody />
             </Panel>
           </div>
           <div class="span-6">
