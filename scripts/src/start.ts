@@ -17,7 +17,7 @@ import { startServer } from '@aegis/server/http';
 import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
 import { createBus } from '@aegis/shared/bus/index';
 import { ConfigError } from '@aegis/shared/config';
-import { createDb } from '@aegis/shared/db/client';
+import { connectSql, createDb } from '@aegis/shared/db/client';
 import { migrate } from '@aegis/shared/db/migrate';
 import { createLogger } from '@aegis/shared/logging';
 import { ensureWebBuild } from '@aegis/web/build';
@@ -25,6 +25,7 @@ import { startEmbeddedPostgres } from './start/embedded-postgres.ts';
 import { appEnvironment, loadLauncherConfig, newForwarderSecret } from './start/env.ts';
 import { registerSyntheticInstruments } from './start/synthetic-instruments.ts';
 import { embeddedTokenKey } from './start/token-key.ts';
+import { registerVenueInstruments } from './start/venue-instruments.ts';
 import { startWebProcess } from './start/web-process.ts';
 
 const dev = process.argv.includes('--dev');
@@ -102,11 +103,19 @@ async function main(): Promise<void> {
       ENGINE_SHARDS: '2',
     },
   );
+  // Read before anything starts: a bad ENGINE_* variable stops the launch with every issue named.
+  const engineConfig = loadEngineConfig(env);
+  // The live venue feeds' instruments (ENGINE_FEED=coinbase/alpaca/ccxt) must exist before the
+  // servers load the registry: a price is mapped to its instrument through instruments.venue.
+  const venueSql = connectSql(ownerUrl, { max: 1, applicationName: 'aegis-launcher' });
+  const venueAdded = await registerVenueInstruments(venueSql, engineConfig).finally(() =>
+    venueSql.end({ timeout: 5 }),
+  );
+  if (venueAdded.length > 0) log.info({ added: venueAdded }, 'venue feed instruments registered');
   const bus = createBus({ redisUrl: cfg.REDIS_URL, log });
   stops.push(() => bus.close());
   const server = await startServer({ config: loadServerConfig(env), log: log.child({ app: 'server' }), bus });
   stops.unshift(() => server.close());
-  const engineConfig = loadEngineConfig(env);
   const engine = await startEngine({ config: engineConfig, bus, log: log.child({ app: 'engine' }) });
   stops.unshift(async () => {
     await engine.stop();
@@ -163,6 +172,7 @@ async function main(): Promise<void> {
     url: publicOrigin,
     serverUrl: server.url,
     engineUrl: `http://127.0.0.1:${cfg.ENGINE_PORT}`,
+    feeds: engineConfig.feeds,
     firstAdmin,
   });
 
@@ -203,6 +213,7 @@ function banner(info: {
   url: string;
   serverUrl: string;
   engineUrl: string;
+  feeds: readonly string[];
   firstAdmin: { email: string; password: string } | null;
 }): void {
   const lines = [
@@ -211,6 +222,7 @@ function banner(info: {
     `  console   ${info.url}`,
     `  server    ${info.serverUrl}  (health: ${info.serverUrl}/health/ready)`,
     `  engine    ${info.engineUrl}  (metrics: ${info.engineUrl}/metrics)`,
+    `  feeds     ${info.feeds.join(', ')}  (ENGINE_FEED; venue feeds: docs/venue-feeds.md)`,
   ];
   if (!info.firstAdmin) {
     lines.push('', '  Sign in with your admin account (its one-time password was shown at the first start).');

@@ -37,7 +37,11 @@ export function loadLauncherConfig(env: Record<string, string | undefined> = pro
 
 /**
  * The environment handed to each app: `defaults` where the caller set nothing, the caller's
- * environment, then what the launcher decided (`overrides`).
+ * environment, then what the launcher decided (`overrides`). The engine's own variables pass
+ * through untouched — ENGINE_FEED and the venue feeds' (ENGINE_COINBASE_*, ENGINE_ALPACA_*,
+ * ENGINE_CCXT_*, ENGINE_BOOK_*; docs/venue-feeds.md) — so `ENGINE_FEED=coinbase
+ * ENGINE_COINBASE_PRODUCTS=BTC-USD npm start` runs the platform on Coinbase's market; the engine's
+ * config validates them (unknown ENGINE_* refused) before anything starts.
  */
 export function appEnvironment(
   overrides: Record<string, string | undefined>,
