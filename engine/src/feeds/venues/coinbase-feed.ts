@@ -228,7 +228,7 @@ export class CoinbaseFeed implements VenueFeed {
       this.#connected = true;
       log.info({ feed: this.name, url, reconnect, products: productIds.length }, 'coinbase feed: connected');
       lastFrameAt = Date.now();
-      this.#subscribeAll().catch((err: unknown) => {
+      this.#subscribeAll(ws).catch((err: unknown) => {
         // A JWT provider that fails is a connection that cannot subscribe: start again.
         log.error({ err: (err as Error).message }, 'coinbase feed: subscribe failed');
         ws.terminate();
@@ -325,20 +325,24 @@ export class CoinbaseFeed implements VenueFeed {
     if (error !== null && !this.#abort.signal.aborted) throw error;
   }
 
-  async #subscribeAll(): Promise<void> {
+  async #subscribeAll(ws: WebSocket): Promise<void> {
     const products = this.#o.productIds;
     // Heartbeats first: Coinbase closes quiet channels within 60–90 s without them.
-    await this.#request('subscribe', 'heartbeats', []);
-    await this.#request('subscribe', 'level2', products);
-    await this.#request('subscribe', 'market_trades', products);
+    await this.#request(ws, 'subscribe', 'heartbeats', []);
+    await this.#request(ws, 'subscribe', 'level2', products);
+    await this.#request(ws, 'subscribe', 'market_trades', products);
   }
 
+  /**
+   * One request on `ws` — the socket it was meant for, never a later connection's (a JWT provider
+   * may take a while; that socket may be gone by then, and then nothing is sent).
+   */
   async #request(
+    ws: WebSocket | null,
     type: 'subscribe' | 'unsubscribe',
     channel: string,
     productIds: readonly string[],
   ): Promise<void> {
-    const ws = this.#ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
     const msg: Record<string, unknown> = { type, channel };
     if (productIds.length > 0) msg.product_ids = productIds;
@@ -362,11 +366,12 @@ export class CoinbaseFeed implements VenueFeed {
       { feed: this.name, products: due, reason },
       'coinbase feed: resubscribing level2 for a snapshot',
     );
-    void this.#request('unsubscribe', 'level2', due)
-      .then(() => this.#request('subscribe', 'level2', due))
+    const ws = this.#ws;
+    void this.#request(ws, 'unsubscribe', 'level2', due)
+      .then(() => this.#request(ws, 'subscribe', 'level2', due))
       .catch((err: unknown) => {
         this.#ctx.log.error({ err: (err as Error).message }, 'coinbase feed: resubscribe failed');
-        this.#ws?.terminate();
+        ws?.terminate();
       });
   }
 
