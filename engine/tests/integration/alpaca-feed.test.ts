@@ -15,7 +15,13 @@ import { MalformedRecords } from '../../src/feeds/malformed.ts';
 import { SymbolTable } from '../../src/feeds/symbol-table.ts';
 import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../../src/feeds/tick.ts';
 import { AlpacaFeed, type AlpacaFeedOptions } from '../../src/feeds/venues/alpaca-feed.ts';
-import { alpacaKeysOf, loadVenueCredentials, venueKeyRing } from '../../src/feeds/venues/feed-credentials.ts';
+import {
+  alpacaKeysOf,
+  loadVenueCredentials,
+  parseConnectionRef,
+  resolveAlpacaKeys,
+  venueKeyRing,
+} from '../../src/feeds/venues/feed-credentials.ts';
 import { FakeAlpacaStream } from '../support/fake-alpaca-stream.ts';
 
 /**
@@ -450,7 +456,14 @@ describe('Alpaca credentials from a broker connection', () => {
         venueKeyRing(undefined, randomBytes(32).toString('base64')),
       ),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    const r = start({ credentials: alpacaKeysOf(creds) });
+    // As the engine wiring will do it: ENGINE_ALPACA_CONNECTION=<desk>/<connection>.
+    const ref = parseConnectionRef(`${tenantId}/${connectionId}`);
+    const keys = await resolveAlpacaKeys(
+      { kind: 'connection', ref: ref! },
+      { sql: app, keyRing: venueKeyRing(`k1:${KEY}`, undefined) },
+    );
+    expect(keys).toEqual(alpacaKeysOf(creds));
+    const r = start({ credentials: keys });
     await streaming(r);
   });
 

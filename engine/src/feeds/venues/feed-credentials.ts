@@ -145,3 +145,38 @@ export async function loadVenueCredentials(
 export function alpacaKeysOf(c: VenueCredentials): { keyId: string; secretKey: string } {
   return { keyId: c.apiKey, secretKey: c.apiSecret };
 }
+
+/**
+ * Where the engine's Alpaca keys come from (proposed variables, parsed by the engine's config):
+ * ENGINE_ALPACA_KEY_ID + ENGINE_ALPACA_SECRET_KEY (keys given directly), or
+ * ENGINE_ALPACA_CONNECTION=<desk uuid>/<connection uuid> (an API-key broker connection, opened
+ * with TOKEN_ENCRYPTION_KEYS / TOKEN_ENCRYPTION_KEY). Exactly one of the two.
+ */
+export type AlpacaKeySource =
+  | { readonly kind: 'keys'; readonly keyId: string; readonly secretKey: string }
+  | { readonly kind: 'connection'; readonly ref: VenueConnectionRef };
+
+/** `<desk uuid>/<connection uuid>` → the reference, or null when it is not that. */
+export function parseConnectionRef(value: string): VenueConnectionRef | null {
+  const [tenantId, connectionId, ...rest] = value.trim().split('/');
+  if (rest.length > 0 || !tenantId || !connectionId) return null;
+  if (!uuid.safeParse(tenantId).success || !uuid.safeParse(connectionId).success) return null;
+  return { tenantId, connectionId };
+}
+
+/** The keys the Alpaca feed authenticates with, from whichever source is configured. */
+export async function resolveAlpacaKeys(
+  source: AlpacaKeySource,
+  deps: { readonly sql?: Sql; readonly keyRing?: TokenCrypto },
+): Promise<{ keyId: string; secretKey: string }> {
+  if (source.kind === 'keys') return { keyId: source.keyId, secretKey: source.secretKey };
+  if (!deps.sql)
+    throw new AppError(
+      ErrorCode.PRECONDITION_FAILED,
+      'venue credentials: ENGINE_ALPACA_CONNECTION needs the database (DATABASE_URL)',
+    );
+  const keyRing = deps.keyRing ?? new TokenCrypto([]);
+  return alpacaKeysOf(
+    await loadVenueCredentials(deps.sql, source.ref, keyRing, { expectProvider: 'alpaca' }),
+  );
+}
