@@ -225,6 +225,16 @@ describe('BookPublisher', () => {
     });
   });
 
+  it('dates a book by the publish time when its event time is unusable', async () => {
+    const s = setup();
+    const id = s.symbols.intern('BTC-USD');
+    s.registry.snapshot(id, [100, 1], 1, [101, 1], 1, 1e300);
+    await s.pub.publishNow();
+    const b = (await s.snapshot())['BTC-USD'] as VenueBook;
+    expect(b.tsEvent).toBe(b.tsIngest);
+    expect(s.pub.publishErrors).toBe(0);
+  });
+
   it('stop() sends a last round', async () => {
     const s = setup();
     s.pub.start();

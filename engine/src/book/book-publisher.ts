@@ -55,6 +55,8 @@ export interface BookPublisherOptions {
 /** Books per HSET/PUBLISH pair (a 50-level book is ~4 KB of JSON). */
 export const CHUNK_BOOKS = 500;
 const DEFAULT_FULL_REPUBLISH_MS = 5_000;
+/** The largest instant a JS Date holds (8.64e15 ms), in µs. */
+const MAX_DATE_US = 8.64e18;
 /** `venueBookSchema`'s instrument rule; the symbol table also admits `^` (index symbols). */
 const INSTRUMENT_RE = /^[A-Za-z0-9._:/-]{1,64}$/;
 
@@ -148,7 +150,8 @@ export class BookPublisher {
       bids: has ? this.#side(id, BID) : [],
       asks: has ? this.#side(id, ASK) : [],
       seq: reg.version(id),
-      tsEvent: eventUs > 0 ? isoFromMicros(eventUs) : tsIngest,
+      // A time no Date can hold would throw and fail every round it is in: never let it.
+      tsEvent: eventUs > 0 && eventUs < MAX_DATE_US ? isoFromMicros(eventUs) : tsIngest,
       tsIngest,
       features: f ? roundFeatures(f) : null,
     };
