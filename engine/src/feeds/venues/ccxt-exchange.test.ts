@@ -1,4 +1,3 @@
-import type { Trade } from 'ccxt';
 import {
   BadSymbol,
   ChecksumError,
@@ -13,7 +12,6 @@ import {
 } from 'ccxt';
 import { describe, expect, it } from 'vitest';
 import { buildCcxtExchange, classifyCcxtError, hasExchange } from './ccxt-exchange.ts';
-import { TradeWatermark } from './ccxt-poll.ts';
 
 describe('ccxt errors', () => {
   it('sorts ccxt errors by what the feed does about them (subclasses before their parents)', () => {
@@ -58,21 +56,5 @@ describe('ccxt exchange objects', () => {
         wsBackoff: { initialMs: 1, maxMs: 1 },
       }),
     ).rejects.toThrow(/no REST client/);
-  });
-});
-
-describe('poll trade watermark', () => {
-  const t = (id: string, timestamp: number) => ({ id, timestamp }) as Trade;
-  it('admits each trade once across overlapping polls (since is inclusive) and nothing older', () => {
-    const w = new TradeWatermark(1_000);
-    expect(w.admit(t('a', 999))).toBe(false);
-    expect(w.admit(t('b', 1_000))).toBe(true);
-    expect(w.admit(t('c', 1_000))).toBe(true);
-    // The next poll asks since 1000 and gets b and c again, then d.
-    expect(w.admit(t('b', 1_000))).toBe(false);
-    expect(w.admit(t('c', 1_000))).toBe(false);
-    expect(w.admit(t('d', 1_001))).toBe(true);
-    expect(w.admit(t('c', 1_000))).toBe(false);
-    expect(w.lastTs).toBe(1_001);
   });
 });

@@ -18,6 +18,9 @@ export interface PollOptions {
   readonly tradesLimit: number;
 }
 
+/** How far behind the venue's now a quiet symbol's watermark is kept (late prints still land). */
+const IDLE_LAG_MS = 60_000;
+
 /** The trade watermark of one symbol: the newest timestamp seen and the ids seen at it. */
 export class TradeWatermark {
   lastTs: number;
@@ -25,6 +28,19 @@ export class TradeWatermark {
 
   constructor(startMs: number) {
     this.lastTs = startMs;
+  }
+
+  /**
+   * After a poll with no new trade: moves the watermark up to `venueNowMs − IDLE_LAG_MS` if it is
+   * older. Venues bound a `since` query to a window (ccxt asks Binance for [since, since + 1 h]), so
+   * a watermark left behind by a quiet market would keep asking an empty hour forever.
+   */
+  idle(venueNowMs: number): void {
+    const floor = venueNowMs - IDLE_LAG_MS;
+    if (floor > this.lastTs) {
+      this.lastTs = floor;
+      this.#idsAtLast.clear();
+    }
   }
 
   /** True when the trade is new (and records it); false for one already emitted or older. */
@@ -88,12 +104,18 @@ async function pollSymbol(
       const trades = await ex.fetchTrades(sym.symbol, mark.lastTs, o.tradesLimit);
       if (rt.stopping) break;
       rt.received();
+      let admitted = 0;
       for (const t of trades) {
         if (!mark.admit(t)) {
           rt.duplicates++;
           continue;
         }
+        admitted++;
         ccxtTradeTick(rt.o.emitter, sink, sym.symbolId, t);
+      }
+      if (admitted === 0) {
+        const skew = rt.o.emitter.clockSkewMs;
+        mark.idle(Date.now() + (Number.isFinite(skew) ? skew : 0));
       }
       rt.succeeded(loop);
       await rt.yieldToSink(sink);
