@@ -348,6 +348,24 @@ describe('CoinbaseFeed against a local Coinbase Advanced Trade WebSocket', () =>
     expect(h.feed.ticksDropped).toBe(0);
   }, 120_000);
 
+  it('stop() ends run() even while the sink never makes room', async () => {
+    let full = false;
+    const h = await start({}, {}, (ticks) => ({
+      publish: (t) => {
+        ticks.push(copyTick(t, createTickRecord()));
+        return true;
+      },
+      backpressure: () => (full ? new Promise<void>(() => {}) : null),
+    }));
+    await ready(h);
+    full = true;
+    h.fake.pushTrades('BTC-USD', [{ price: '50000.01', size: '1', side: 'SELL' }]);
+    await h.until('the trade', () => h.ticks.some((t) => t.kind === 1));
+    h.feed.stop();
+    await h.run;
+    expect(h.feed.stats().connected).toBe(false);
+  });
+
   it('no message within heartbeatTimeoutMs: the connection is dropped and made again', async () => {
     const h = await start({ heartbeatIntervalMs: 20 }, { heartbeatTimeoutMs: 250 });
     await ready(h);

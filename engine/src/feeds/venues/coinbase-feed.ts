@@ -94,6 +94,8 @@ export class CoinbaseFeed implements VenueFeed {
   readonly #resyncSentAt = new Map<string, number>();
   /** Wakes the session's decode loop (a frame arrived, the socket closed, stop). */
   #wake: (() => void) | null = null;
+  /** Ends a backpressure wait on stop() (frames arriving must not end it). */
+  #stopWake: (() => void) | null = null;
 
   constructor(options: CoinbaseFeedOptions) {
     const parsed = optionsSchema.safeParse({
@@ -147,6 +149,7 @@ export class CoinbaseFeed implements VenueFeed {
     this.#abort.abort();
     this.#ws?.close(1000, 'feed stopped');
     this.#wake?.();
+    this.#stopWake?.();
   }
 
   stats(): VenueFeedStats {
@@ -311,8 +314,14 @@ export class CoinbaseFeed implements VenueFeed {
           ws.resume();
         }
         const full = sink.backpressure?.();
-        if (full) await full;
-        else if (head < queue.length) await yieldToEventLoop();
+        if (full) {
+          // Wait for room — or for stop(): a sink that never makes room must not keep run() alive.
+          await new Promise<void>((resolve) => {
+            this.#stopWake = resolve;
+            full.then(resolve, resolve);
+          });
+          this.#stopWake = null;
+        } else if (head < queue.length) await yieldToEventLoop();
       }
     } finally {
       clearInterval(watchdog);
