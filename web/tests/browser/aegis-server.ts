@@ -73,7 +73,7 @@ export async function startAegisServer(options: {
     // Reference data the order ticket needs (instruments are platform-wide, not per desk).
     await owner.sql`
       insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
-      values ('BTC-USD', 'paper', 'crypto', '0.01', '0.0001')`;
+      values ('BTC-USD', 'paper', 'crypto', '0.01', '0.0001'), ('ETH-USD', 'paper', 'crypto', '0.01', '0.0001')`;
   } finally {
     await owner.close();
   }
