@@ -107,6 +107,17 @@ describe('instruments.search', () => {
     expect(hits[0]!.score).toBeLessThan(0.5);
   });
 
+  it('an instrument added behind the snapshot (another process, SQL) is found, never refused as unknown', async () => {
+    await viewer.instruments.search.query({ query: 'ADA' }); // the snapshot is loaded now
+    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
+      values ('ADA-USD', 'COINBASE', 'crypto', '0.0001', '0.01')`;
+    expect((await viewer.instruments.get.query({ symbol: 'ADA-USD' })).venueSymbol).toBe('ADA-USD');
+    expect((await viewer.instruments.search.query({ query: 'ADA-USD' }))[0]).toMatchObject({
+      symbol: 'ADA-USD',
+      match: 'exact',
+    });
+  });
+
   it('get refuses an unknown symbol naming the closest ones; list pages in symbol order', async () => {
     const e = await failure(viewer.instruments.get.query({ symbol: 'BTC-USDX' }));
     expect(e.data?.code).toBe('BAD_REQUEST');
@@ -124,9 +135,9 @@ describe('instruments.search', () => {
       name: 'Apple Inc.',
     });
     const page1 = await viewer.instruments.list.query({ limit: 3 });
-    expect(page1.items.map((i) => i.symbol)).toEqual(['AAPL', 'BINANCE:BTC/USDT', 'BTC-EUR']);
+    expect(page1.items.map((i) => i.symbol)).toEqual(['AAPL', 'ADA-USD', 'BINANCE:BTC/USDT']);
     const page2 = await viewer.instruments.list.query({ limit: 3, cursor: page1.nextCursor! });
-    expect(page2.items[0]!.symbol).toBe('BTC-USD');
+    expect(page2.items[0]!.symbol).toBe('BTC-EUR');
     expect((await viewer.instruments.list.query({ venue: 'ALPACA' })).items.map((i) => i.symbol)).toEqual([
       'AAPL',
     ]);
