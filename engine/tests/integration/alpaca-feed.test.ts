@@ -278,6 +278,14 @@ describe('Alpaca feed: data', () => {
       [1, 3],
     ]);
     expect(r.books.hasBook(r.symbols.idOf('AMD'))).toBe(false);
+    // A ticker not subscribed (Alpaca may still send a few after an unsubscribe) is skipped,
+    // never interned into the fixed-capacity symbol table.
+    server.sendRaw(JSON.stringify([server.trade('TSLA', 200, 1)]));
+    server.push([server.trade('AAPL', 11, 4, Date.now())]);
+    await vi.waitFor(() => expect(r.sink.ticks.filter((t) => t.size === 4)).toHaveLength(1), WAIT);
+    expect(r.symbols.idOf('TSLA')).toBe(-1);
+    expect(r.feed.stats().ignored).toBe(1);
+    expect(r.feed.stats().malformed).toBe(0);
   });
 
   it('counts malformed frames and messages and keeps streaming', async () => {

@@ -68,6 +68,12 @@ export interface AlpacaDecoderOptions {
   readonly nowUs?: () => number;
   /** success / error / subscription messages, in stream order. */
   readonly onControl?: (control: AlpacaControl) => void;
+  /**
+   * Intern tickers first seen in the stream (default true). The feed interns its subscribed
+   * tickers up front and passes false: Alpaca may still send a few messages for a symbol just
+   * unsubscribed, and nothing the venue sends may fill the fixed-capacity symbol table.
+   */
+  readonly internNewSymbols?: boolean;
 }
 
 /** Types Alpaca sends on channels this feed never subscribes to (or status): counted, skipped. */
@@ -94,6 +100,7 @@ export class AlpacaDecoder {
   outOfOrder = 0;
   corrections = 0;
   cancels = 0;
+  /** Messages of channels never subscribed, or of tickers not subscribed (feed mode). */
   ignored = 0;
   ticksIn = 0;
   ticksDropped = 0;
@@ -192,10 +199,17 @@ export class AlpacaDecoder {
       this.#reject(MALFORMED.symbol);
       return -1;
     }
-    const id = this.symbolIdOf(ticker);
+    let id = this.#ids.get(ticker) ?? -1;
     if (id < 0) {
-      this.#reject(MALFORMED.symbol);
-      return -1;
+      if (this.#o.internNewSymbols === false) {
+        this.ignored++;
+        return -1;
+      }
+      id = this.symbolIdOf(ticker);
+      if (id < 0) {
+        this.#reject(MALFORMED.symbol);
+        return -1;
+      }
     }
     const ts = typeof m.t === 'string' ? parseRfc3339Us(m.t) : Number.NaN;
     if (Number.isNaN(ts)) {

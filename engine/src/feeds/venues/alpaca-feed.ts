@@ -73,6 +73,8 @@ export interface AlpacaFeedStats extends VenueFeedStats {
   /** Trade corrections / cancels Alpaca sent (counted, not applied). */
   readonly corrections: number;
   readonly cancels: number;
+  /** Messages of other channels or of tickers not subscribed (skipped). */
+  readonly ignored: number;
   /** Length of the latest gap window in ms (disconnect → resubscribed), 0 = none. */
   readonly lastGapMs: number;
 }
@@ -121,6 +123,7 @@ export class AlpacaFeed implements VenueFeed {
       books: ctx.books,
       maxFutureSkewMs: ctx.maxFutureSkewMs,
       onControl: (c) => this.#control(c),
+      internNewSymbols: false,
     });
     this.#backoff = new Backoff(ctx.backoff ?? {});
   }
@@ -165,6 +168,7 @@ export class AlpacaFeed implements VenueFeed {
       authFailures: this.#authFailures,
       corrections: d.corrections,
       cancels: d.cancels,
+      ignored: d.ignored,
       lastGapMs: this.#lastGapMs,
     };
   }
