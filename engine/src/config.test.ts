@@ -222,16 +222,14 @@ describe('venue feeds (issue 12)', () => {
     const linked = loadEngineConfig({
       ...base,
       ENGINE_ALPACA_DATA_URL: 'ws://127.0.0.1:7000/v2/test',
-      ENGINE_ALPACA_CONNECTION: conn,
-      ENGINE_ALPACA_DESK: desk,
+      ENGINE_ALPACA_CONNECTION: `${desk}/${conn}`,
       DATABASE_URL: 'postgres://u@h/db',
       TOKEN_ENCRYPTION_KEYS: `k1:${KEY}`,
     });
     expect(linked.venueFeeds.alpaca?.dataUrl).toBe('ws://127.0.0.1:7000/v2/test');
     expect(linked.venueFeeds.alpaca?.credentials).toEqual({
       kind: 'connection',
-      deskId: desk,
-      connectionId: conn,
+      ref: { tenantId: desk, connectionId: conn },
       tokenKeys: `k1:${KEY}`,
       tokenKey: undefined,
     });
@@ -244,23 +242,25 @@ describe('venue feeds (issue 12)', () => {
       ...base,
       ENGINE_ALPACA_KEY_ID: 'PKID',
       ENGINE_ALPACA_SECRET_KEY: 'secret-value',
-      ENGINE_ALPACA_CONNECTION: conn,
+      ENGINE_ALPACA_CONNECTION: `${desk}/${conn}`,
     });
     expect(both).toMatch(/ENGINE_ALPACA_CONNECTION: .*not both/);
     expect(both).not.toContain('secret-value');
-    const incomplete = issuesOf({ ...base, ENGINE_ALPACA_CONNECTION: conn });
-    for (const name of ['ENGINE_ALPACA_DESK', 'DATABASE_URL', 'TOKEN_ENCRYPTION_KEYS'])
-      expect(incomplete).toContain(name);
+    const incomplete = issuesOf({ ...base, ENGINE_ALPACA_CONNECTION: `${desk}/${conn}` });
+    for (const name of ['DATABASE_URL', 'TOKEN_ENCRYPTION_KEYS']) expect(incomplete).toContain(name);
     const badRing = issuesOf({
       ...base,
-      ENGINE_ALPACA_CONNECTION: conn,
-      ENGINE_ALPACA_DESK: desk,
+      ENGINE_ALPACA_CONNECTION: `${desk}/${conn}`,
       DATABASE_URL: 'postgres://u@h/db',
       TOKEN_ENCRYPTION_KEY: 'c2hvcnQta2V5LXNlY3JldA==',
     });
     expect(badRing).toMatch(/TOKEN_ENCRYPTION_KEY: .*32 bytes/);
     expect(badRing).not.toContain('c2hvcnQta2V5LXNlY3JldA');
-    expect(issuesOf({ ...base, ENGINE_ALPACA_CONNECTION: 'not-a-uuid', ENGINE_ALPACA_DESK: desk })).toContain(
+    // Only the connection id, or not UUIDs: named, with the expected shape.
+    expect(issuesOf({ ...base, ENGINE_ALPACA_CONNECTION: conn })).toMatch(
+      /ENGINE_ALPACA_CONNECTION: invalid \(expected <desk uuid>\/<connection uuid>\)/,
+    );
+    expect(issuesOf({ ...base, ENGINE_ALPACA_CONNECTION: `${desk}/not-a-uuid` })).toContain(
       'ENGINE_ALPACA_CONNECTION',
     );
   });

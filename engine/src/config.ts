@@ -3,6 +3,7 @@ import { ConfigError, envBool, envInt, logLevel, parseConfig } from '@aegis/shar
 import { parseTokenKeys } from '@aegis/shared/crypto/token-crypto';
 import { z } from 'zod';
 import { DEFAULT_PATTERN_PARAMS, type PatternParams, patternParamsSchema } from './features/params.ts';
+import { parseConnectionRef, type VenueConnectionRef } from './feeds/venues/feed-credentials.ts';
 
 /**
  * The engine's configuration: every environment variable it reads, parsed once at start with
@@ -83,7 +84,22 @@ const symbolList = (item: RegExp, what: string, upper: boolean) =>
       return [...new Set(names)];
     });
 
-const uuidOrUnset = z.preprocess(blankAsUndefined, z.uuid().optional());
+/** `<desk uuid>/<connection uuid>`: a broker connection is named by its desk and its id (RLS). */
+const connectionRef = z.preprocess(
+  blankAsUndefined,
+  z
+    .string()
+    .optional()
+    .transform((s, ctx): VenueConnectionRef | undefined => {
+      if (s === undefined) return undefined;
+      const ref = parseConnectionRef(s);
+      if (!ref) {
+        ctx.addIssue({ code: 'custom', message: 'expected <desk uuid>/<connection uuid>' });
+        return z.NEVER;
+      }
+      return ref;
+    }),
+);
 
 const defaultWorkers = Math.max(1, availableParallelism() - 1);
 
@@ -212,12 +228,11 @@ const engineEnvObject = z.object({
   ENGINE_ALPACA_DATA_URL: wsUrl('wss://stream.data.alpaca.markets/v2/iex'),
   /**
    * Alpaca credentials, one of two ways (never logged): an API-key broker connection a desk linked
-   * on the server (ENGINE_ALPACA_CONNECTION + ENGINE_ALPACA_DESK, read from the database and
-   * opened with the server's TOKEN_ENCRYPTION_KEYS / TOKEN_ENCRYPTION_KEY), or the keys themselves
-   * (ENGINE_ALPACA_KEY_ID + ENGINE_ALPACA_SECRET_KEY) on a deployment without a linked connection.
+   * on the server (ENGINE_ALPACA_CONNECTION=<desk uuid>/<connection uuid>, read from the database
+   * and opened with the server's TOKEN_ENCRYPTION_KEYS / TOKEN_ENCRYPTION_KEY), or the keys
+   * themselves (ENGINE_ALPACA_KEY_ID + ENGINE_ALPACA_SECRET_KEY) without a linked connection.
    */
-  ENGINE_ALPACA_CONNECTION: uuidOrUnset,
-  ENGINE_ALPACA_DESK: uuidOrUnset,
+  ENGINE_ALPACA_CONNECTION: connectionRef,
   ENGINE_ALPACA_KEY_ID: optionalSecret,
   ENGINE_ALPACA_SECRET_KEY: optionalSecret,
   /** The server's key ring (same variables, same format); only read for ENGINE_ALPACA_CONNECTION. */
@@ -258,7 +273,7 @@ type EngineEnvObject = z.output<typeof engineEnvObject>;
 
 /** The Alpaca credential rules: exactly one of the two ways, each complete. */
 function checkAlpacaCredentials(c: EngineEnvObject, ctx: z.RefinementCtx): void {
-  const byConnection = c.ENGINE_ALPACA_CONNECTION !== undefined || c.ENGINE_ALPACA_DESK !== undefined;
+  const byConnection = c.ENGINE_ALPACA_CONNECTION !== undefined;
   const byKeys = c.ENGINE_ALPACA_KEY_ID !== undefined || c.ENGINE_ALPACA_SECRET_KEY !== undefined;
   const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
   if (byConnection && byKeys) {
@@ -278,17 +293,10 @@ function checkAlpacaCredentials(c: EngineEnvObject, ctx: z.RefinementCtx): void 
   if (!byConnection) {
     issue(
       'ENGINE_ALPACA_CONNECTION',
-      'required when ENGINE_FEED includes alpaca (an API-key broker connection id, with ENGINE_ALPACA_DESK), unless ENGINE_ALPACA_KEY_ID and ENGINE_ALPACA_SECRET_KEY are set',
+      'required when ENGINE_FEED includes alpaca (<desk uuid>/<connection uuid> of an API-key broker connection), unless ENGINE_ALPACA_KEY_ID and ENGINE_ALPACA_SECRET_KEY are set',
     );
     return;
   }
-  if (c.ENGINE_ALPACA_CONNECTION === undefined)
-    issue('ENGINE_ALPACA_CONNECTION', 'required with ENGINE_ALPACA_DESK');
-  if (c.ENGINE_ALPACA_DESK === undefined)
-    issue(
-      'ENGINE_ALPACA_DESK',
-      'required with ENGINE_ALPACA_CONNECTION (the desk that linked the connection)',
-    );
   if (c.DATABASE_URL === undefined) issue('DATABASE_URL', 'required to read ENGINE_ALPACA_CONNECTION');
   if (c.TOKEN_ENCRYPTION_KEYS === undefined && c.TOKEN_ENCRYPTION_KEY === undefined) {
     issue(
@@ -419,8 +427,8 @@ export type AlpacaCredentialsConfig =
   | { readonly kind: 'keys'; readonly keyId: string; readonly secretKey: string }
   | {
       readonly kind: 'connection';
-      readonly deskId: string;
-      readonly connectionId: string;
+      /** The desk (tenant) and the connection id. */
+      readonly ref: VenueConnectionRef;
       readonly tokenKeys: string | undefined;
       readonly tokenKey: string | undefined;
     };
@@ -440,8 +448,7 @@ function venueFeedsOf(e: EngineEnv): VenueFeedsConfig {
               ? { kind: 'keys', keyId: e.ENGINE_ALPACA_KEY_ID, secretKey: e.ENGINE_ALPACA_SECRET_KEY }
               : {
                   kind: 'connection',
-                  deskId: e.ENGINE_ALPACA_DESK as string,
-                  connectionId: e.ENGINE_ALPACA_CONNECTION as string,
+                  ref: e.ENGINE_ALPACA_CONNECTION as VenueConnectionRef,
                   tokenKeys: e.TOKEN_ENCRYPTION_KEYS,
                   tokenKey: e.TOKEN_ENCRYPTION_KEY,
                 },

@@ -93,8 +93,7 @@ describe('venue feeds from the config', () => {
     const t = deps({
       ENGINE_FEED: 'alpaca',
       ENGINE_ALPACA_SYMBOLS: 'AAPL',
-      ENGINE_ALPACA_CONNECTION: '00000000-0000-4000-8000-0000000000aa',
-      ENGINE_ALPACA_DESK: '00000000-0000-4000-8000-000000000001',
+      ENGINE_ALPACA_CONNECTION: '00000000-0000-4000-8000-000000000001/00000000-0000-4000-8000-0000000000aa',
       DATABASE_URL: 'postgres://u@127.0.0.1:1/db',
       TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
     });

@@ -10,7 +10,7 @@ import type { SymbolTable } from '../symbol-table.ts';
 import { AlpacaFeed } from './alpaca-feed.ts';
 import { CcxtFeed } from './ccxt-feed.ts';
 import { CoinbaseFeed } from './coinbase-feed.ts';
-import { alpacaKeysOf, loadVenueCredentials, venueKeyRing } from './feed-credentials.ts';
+import { resolveAlpacaKeys, venueKeyRing } from './feed-credentials.ts';
 import type { VenueFeed, VenueFeedContext } from './venue-feed.ts';
 
 /**
@@ -135,21 +135,19 @@ async function alpacaCredentials(
   c: NonNullable<EngineConfig['venueFeeds']['alpaca']>['credentials'],
   deps: VenueFeedsDeps,
 ): Promise<{ keyId: string; secretKey: string }> {
-  if (c.kind === 'keys') return { keyId: c.keyId, secretKey: c.secretKey };
+  if (c.kind === 'keys') return resolveAlpacaKeys(c, {});
   if (!deps.sql) throw new Error('venue feeds: ENGINE_ALPACA_CONNECTION needs DATABASE_URL');
-  const creds = await withDeadline(
-    loadVenueCredentials(
-      deps.sql,
-      { tenantId: c.deskId, connectionId: c.connectionId },
-      venueKeyRing(c.tokenKeys, c.tokenKey),
-      { expectProvider: 'alpaca' },
+  const keys = await withDeadline(
+    resolveAlpacaKeys(
+      { kind: 'connection', ref: c.ref },
+      { sql: deps.sql, keyRing: venueKeyRing(c.tokenKeys, c.tokenKey) },
     ),
     deps.config.dbTimeoutMs,
     'read the Alpaca broker connection',
   );
   deps.log.info(
-    { feed: 'alpaca', connection: c.connectionId, environment: creds.environment },
+    { feed: 'alpaca', desk: c.ref.tenantId, connection: c.ref.connectionId },
     'venue feed: Alpaca keys taken from the broker connection',
   );
-  return alpacaKeysOf(creds);
+  return keys;
 }
