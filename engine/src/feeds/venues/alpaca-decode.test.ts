@@ -161,6 +161,10 @@ describe('Alpaca stream decoder', () => {
     // Other symbols have their own clocks.
     decoder.onMessage(frame(q('MSFT', 1, 1, 2, 1, iso(1))), sink);
     expect(decoder.outOfOrder).toBe(2);
+    // A benchmark replaying recorded frames starts the clocks again.
+    decoder.forgetEventTimes();
+    decoder.onMessage(frame(q('AAPL', 9, 1, 9.5, 1, iso(5))), sink);
+    expect(decoder.outOfOrder).toBe(2);
   });
 
   it('counts malformed messages by kind and keeps decoding', () => {

@@ -118,6 +118,15 @@ export class AlpacaDecoder {
     return this.#ids.values();
   }
 
+  /**
+   * Forgets the last event time per symbol, so the next messages are not taken for out-of-order
+   * ones (a benchmark replaying the same recorded frames again; never needed by the live feed).
+   */
+  forgetEventTimes(): void {
+    this.#lastTradeUs.fill(0);
+    this.#lastQuoteUs.fill(0);
+  }
+
   /** The instrument symbol id of an Alpaca ticker, interning it; -1 when it cannot be. */
   symbolIdOf(ticker: string): number {
     const known = this.#ids.get(ticker);
