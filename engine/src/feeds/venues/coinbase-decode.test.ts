@@ -5,7 +5,8 @@ import { ASK, BID } from '../../book/book-sink.ts';
 import { MalformedRecords } from '../malformed.ts';
 import { SymbolTable } from '../symbol-table.ts';
 import { copyTick, createTickRecord, type TickRecord } from '../tick.ts';
-import { CoinbaseDecoder, parseRfc3339Us } from './coinbase-decode.ts';
+import { CoinbaseDecoder } from './coinbase-decode.ts';
+import { parseRfc3339Us } from './rfc3339-time.ts';
 
 const log = createLogger({ name: 'coinbase-decode-test', level: 'silent' });
 const NOW_US = Date.UTC(2026, 0, 2, 12, 0, 0) * 1000;
