@@ -1,11 +1,18 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { RedisBus } from '@aegis/shared/bus/redis-bus';
+import { brokerConnections } from '@aegis/shared/db';
+import { createDb, withTenant } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { decodeVenueBook, type VenueBook, venueBooksKey } from '@aegis/shared/market/venue-books';
 import { decodeVenuePrice, type VenuePrice, venuePricesKey } from '@aegis/shared/market/venue-prices';
+import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { tokenCryptoOf } from '../../../server/src/auth/oauth/crypto-registry.ts';
+import { bindingOf, sealOrRefuse } from '../../../server/src/auth/oauth/link-service.ts';
+import { loadServerConfig } from '../../../server/src/env.ts';
 import { loadEngineConfig } from '../../src/config.ts';
 import { startHttpServer } from '../../src/http.ts';
 import { type EngineHandle, startEngine } from '../../src/index.ts';
@@ -315,5 +322,68 @@ describe('venue feeds end to end (engine → Redis)', () => {
     expect(sample(text, 'aegis_engine_books_published_total', 'venue="BINANCE"')).toBeGreaterThan(0);
     await engine.stop();
     expect(engine.stats().venueFeeds[0]?.connected).toBe(false);
+  });
+
+  it("Alpaca with the keys of a desk's linked API-key connection, ticks persisted by the writer", async () => {
+    const KEY = randomBytes(32).toString('base64');
+    const db = await createMigratedTestDatabase('aegis_test_venue_e2e');
+    cleanups.push(() => db.drop());
+    const owner = postgres(db.url, { max: 2, onnotice: () => {} });
+    cleanups.push(() => owner.end({ timeout: 1 }));
+    const tenantId = randomUUID();
+    const connectionId = randomUUID();
+    await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`e2e-${connectionId.slice(0, 8)}`}, 'E2E desk')`;
+    // The row as the server's brokers.linkApiKey writes it: its sealing code, its columns.
+    const server = loadServerConfig({ DATABASE_URL: db.appUrl, TOKEN_ENCRYPTION_KEYS: `k1:${KEY}` });
+    const drizzle = createDb(db.appUrl);
+    try {
+      await withTenant(drizzle.db, tenantId, (tx) =>
+        tx.insert(brokerConnections).values({
+          id: connectionId,
+          tenantId,
+          provider: 'alpaca',
+          accountRef: `pending:${connectionId}`,
+          label: 'Alpaca',
+          environment: 'paper',
+          linkKind: 'api_key',
+          status: 'active',
+          credentialsEnc: sealOrRefuse(
+            tokenCryptoOf(server),
+            JSON.stringify({ apiKey: 'PKLINKED', apiSecret: 'linked-secret' }),
+            bindingOf(tenantId, connectionId, 'credentials'),
+          ),
+        }),
+      );
+    } finally {
+      await drizzle.close();
+    }
+    const fake = await FakeAlpacaStream.start({ keyId: 'PKLINKED', secretKey: 'linked-secret' });
+    cleanups.push(() => fake.close());
+    const { engine } = await startFromEnv({
+      DATABASE_URL: db.appUrl,
+      ENGINE_FEED: 'alpaca',
+      ENGINE_ALPACA_SYMBOLS: 'NVDA',
+      ENGINE_ALPACA_DATA_URL: fake.urlFor('iex'),
+      ENGINE_ALPACA_CONNECTION: `${tenantId}/${connectionId}`,
+      TOKEN_ENCRYPTION_KEYS: `k1:${KEY}`,
+      ENGINE_WRITER_FLUSH_MS: '20',
+    });
+    // Authenticated with the connection's keys (the fake refuses any other) and subscribed.
+    await until('subscribed', () => fake.subscribed(['NVDA']));
+    const t = Date.now();
+    fake.push([fake.quote('NVDA', 120.1, 4, 120.12, 6, t), fake.trade('NVDA', 120.12, 25, t + 1)]);
+    await until('NVDA priced', async () => Number((await prices('ALPACA')).NVDA?.trade?.price) === 120.12);
+    await until('the venue ticks persisted', async () => {
+      const [r] = await owner<{ n: number }[]>`select count(*)::int as n from ticks where symbol = 'NVDA'`;
+      return (r?.n ?? 0) >= 2;
+    });
+    const rows = await owner<{ kind: number; price: string; bid: string | null; ask: string | null }[]>`
+      select kind, price::text, bid::text, ask::text from ticks where symbol = 'NVDA' order by ts, kind desc`;
+    expect(rows.map((r) => [r.kind, Number(r.price), Number(r.bid), Number(r.ask)])).toEqual([
+      [2, 120.11, 120.1, 120.12],
+      [1, 120.12, 120.1, 120.12],
+    ]);
+    expect(engine.stats().venueFeeds[0]).toMatchObject({ feed: 'alpaca', connected: true, malformed: 0 });
+    await engine.stop();
   });
 });
