@@ -196,7 +196,9 @@ export function PriceChart(props: {
       setCount(times.length);
       setLast(uniq[uniq.length - 1]);
       chart!.timeScale().applyOptions({ secondsVisible: BAR_INTERVAL_SECONDS[interval] < 60 });
-      if (uniq.length > 0) chart!.timeScale().scrollToRealTime();
+      // A short history fills the width; a long one opens on its newest part.
+      if (uniq.length > 0 && uniq.length < 120) chart!.timeScale().fitContent();
+      else if (uniq.length > 0) chart!.timeScale().scrollToRealTime();
       drawMarkers();
       setLoading(false);
       const lastTime = uniq[uniq.length - 1]?.time ?? null;
@@ -221,6 +223,10 @@ export function PriceChart(props: {
     }
   };
 
+  const axisPrice = new Intl.NumberFormat('en-US', {
+    minimumFractionDigits: props.decimals,
+    maximumFractionDigits: props.decimals,
+  });
   onMount(() => {
     void import('lightweight-charts').then((lc) => {
       if (disposed || !host) return;
@@ -236,6 +242,8 @@ export function PriceChart(props: {
         rightPriceScale: { borderColor: C.border },
         timeScale: { borderColor: C.border, timeVisible: true, rightOffset: 4 },
         crosshair: { mode: lc.CrosshairMode.Normal },
+        // Prices on the axis and crosshair as the console prints them (grouped, tick decimals).
+        localization: { priceFormatter: (p: number) => axisPrice.format(p) },
       });
       candles = chart.addSeries(lc.CandlestickSeries, {
         upColor: C.up,

@@ -17,12 +17,11 @@ const SELECTED_KEY = 'aegis.watchlist.selected';
 export const instrumentHref = (symbol: string) => `/instruments/${encodeURIComponent(symbol)}`;
 
 /**
- * The lists are rendered from the latest answer without remounting (a QueryView would rebuild the
- * panel on every refetch, and the add-symbol search would lose its focus after each add).
- *
  * The trader's own watchlists on this desk: pick one, see its symbols with live last, day
  * change, bid and ask (`marketData.onQuotes`), add symbols through the instrument search, remove
- * them, create and delete lists. A row opens the instrument page.
+ * them, create and delete lists. A row opens the instrument page. The lists render from the
+ * latest answer without remounting (a QueryView rebuilds its children on every refetch, and the
+ * add-symbol search would lose its focus after each add).
  */
 export function WatchlistPanelBody() {
   const navigate = useNavigate();
