@@ -2,10 +2,10 @@ import { ccxtVenueName, instrumentSymbolFor } from '@aegis/shared/market/instrum
 import type { Exchange } from 'ccxt';
 import { z } from 'zod';
 import type { TickSink } from '../tick.ts';
-import { VenueTickEmitter } from './ccxt-decode.ts';
 import { buildCcxtExchange, classifyCcxtError, hasExchange } from './ccxt-exchange.ts';
 import { runPollLoops } from './ccxt-poll.ts';
 import { CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts';
+import { VenueTickEmitter } from './ccxt-tick-emitter.ts';
 import { guardMessages, runWatchLoops } from './ccxt-watch.ts';
 import { DEFAULT_BACKOFF } from './reconnect.ts';
 import type { VenueFeed, VenueFeedContext, VenueFeedStats } from './venue-feed.ts';

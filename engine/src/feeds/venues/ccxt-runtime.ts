@@ -1,8 +1,8 @@
 import type { Logger } from '@aegis/shared/logging';
 import type { BookSink } from '../../book/book-sink.ts';
 import type { TickSink } from '../tick.ts';
-import type { VenueTickEmitter } from './ccxt-decode.ts';
 import { type CcxtErrorClass, classifyCcxtError } from './ccxt-exchange.ts';
+import type { VenueTickEmitter } from './ccxt-tick-emitter.ts';
 import { abortableSleep, Backoff } from './reconnect.ts';
 
 /**

@@ -1,6 +1,7 @@
 import type { Exchange, Trade } from 'ccxt';
 import { MALFORMED, type TickSink } from '../tick.ts';
-import { applyCcxtOrderBook, ccxtTradeTick, LevelScratch, validLevels } from './ccxt-decode.ts';
+import { validLevels } from './ccxt-binance-raw.ts';
+import { applyCcxtOrderBook, ccxtTradeTick, LevelScratch } from './ccxt-decode.ts';
 import { type CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts';
 
 /**
