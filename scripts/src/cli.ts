@@ -22,6 +22,7 @@ import { deskCommands } from './commands/desks.ts';
 import { evalCommands } from './commands/eval.ts';
 import { haltCommands } from './commands/halt.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { instrumentCommands } from './commands/instruments.ts';
 import { keyCommands } from './commands/keys.ts';
 import { lessonCommands } from './commands/lessons.ts';
 import { orderCommands } from './commands/orders.ts';
@@ -38,6 +39,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   userCommands,
   deskCommands,
   auditCommands,
+  instrumentCommands,
   orderCommands,
   positionCommands,
   brokerCommands,
