@@ -5,6 +5,7 @@ import { wallClockUs } from '../feed.ts';
 import type { MalformedRecords } from '../malformed.ts';
 import type { SymbolTable } from '../symbol-table.ts';
 import { createTickRecord, MALFORMED, type MalformedKind, type TickSink, validateTick } from '../tick.ts';
+import { parseRfc3339Us } from './rfc3339-time.ts';
 
 /**
  * Alpaca market data stream v2 (stocks: wss://stream.data.alpaca.markets/v2/{iex|sip|test}) into
@@ -18,7 +19,7 @@ import { createTickRecord, MALFORMED, type MalformedKind, type TickSink, validat
  *   c  trade correction, x  trade cancel          → counted, not applied (the ring is append-only)
  *   b d u s l i n …  bars, statuses, LULD, …       → counted as ignored (never subscribed here)
  *   success / error / subscription                → handed to `onControl` (zod-checked: rare)
- * `t` is RFC 3339 with up to nanoseconds; it is parsed by hand to µs (no Date objects per tick).
+ * `t` is RFC 3339 with up to nanoseconds; rfc3339-time.ts parses it to µs (no Date objects per tick).
  *
  * Aggressor (Lee–Ready's quote rule against the quote in force when the trade arrives): a trade at
  * or above the ask is buyer-initiated (+1), at or below the bid seller-initiated (−1); inside the
@@ -330,72 +331,4 @@ export class AlpacaDecoder {
     this.ticksDropped++;
     return false;
   }
-}
-
-/** `n` ASCII digits of `s` from `at` as a number, or -1. */
-function digitsAt(s: string, at: number, n: number): number {
-  let v = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(at + i) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
-}
-
-const DAY_MS = 86_400_000;
-
-/**
- * RFC 3339 date-time (`2021-02-22T15:51:45.335689322Z`, or with a ±HH:MM offset) to µs since the
- * epoch, or NaN. Fractions beyond µs are truncated. Allocation-free (Date.UTC returns a number).
- */
-export function parseRfc3339Us(s: string): number {
-  if (s.length < 20) return Number.NaN;
-  const sep = s.charCodeAt(10);
-  if (
-    s.charCodeAt(4) !== 45 ||
-    s.charCodeAt(7) !== 45 ||
-    (sep !== 84 && sep !== 116 && sep !== 32) ||
-    s.charCodeAt(13) !== 58 ||
-    s.charCodeAt(16) !== 58
-  )
-    return Number.NaN;
-  const y = digitsAt(s, 0, 4);
-  const mo = digitsAt(s, 5, 2);
-  const d = digitsAt(s, 8, 2);
-  const h = digitsAt(s, 11, 2);
-  const mi = digitsAt(s, 14, 2);
-  const se = digitsAt(s, 17, 2);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
-    return Number.NaN;
-  if (d > (Date.UTC(y, mo, 1) - Date.UTC(y, mo - 1, 1)) / DAY_MS) return Number.NaN;
-  let i = 19;
-  let fracUs = 0;
-  if (s.charCodeAt(i) === 46) {
-    i++;
-    const start = i;
-    let scale = 100_000;
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) break;
-      fracUs += c * scale;
-      scale /= 10;
-    }
-    if (i === start) return Number.NaN;
-    fracUs = Math.floor(fracUs);
-  }
-  let offsetMin = 0;
-  const z = s.charCodeAt(i);
-  if (z === 90 || z === 122) i++;
-  else if (z === 43 || z === 45) {
-    if (s.charCodeAt(i + 3) !== 58) return Number.NaN;
-    const oh = digitsAt(s, i + 1, 2);
-    const om = digitsAt(s, i + 4, 2);
-    if (oh < 0 || oh > 23 || om < 0 || om > 59) return Number.NaN;
-    offsetMin = (z === 43 ? 1 : -1) * (oh * 60 + om);
-    i += 6;
-  } else return Number.NaN;
-  if (i !== s.length) return Number.NaN;
-  // A leap second (:60) is read as the next second's start, as Date.UTC does.
-  return (Date.UTC(y, mo - 1, d, h, mi, se) - offsetMin * 60_000) * 1000 + fracUs;
 }
