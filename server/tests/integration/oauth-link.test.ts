@@ -360,6 +360,9 @@ describe('tokens of a linked connection', () => {
     const [audit] = await t.owner<{ action: string }[]>`
       select action from audit_log where target_id = ${id} and action = 'brokers.needs_relink'`;
     expect(audit).toBeDefined();
+    // A known instrument, so the refusal is the connection's (412), not the symbol's.
+    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
+      values ('AAPL', 'XNAS', 'equity', '0.01', '1', '24x7') on conflict do nothing`;
     const refused = await failure(
       admin.orders.place.mutate({
         idempotencyKey: `relink-${id}`,
