@@ -164,7 +164,7 @@ export const oauthTransactions = pgTable(
 
 /**
  * A desk's linked broker account. Secrets (access and refresh tokens, API keys) are encrypted
- * with AES-256-GCM (server/src/auth/oauth/token-crypto.ts: key id stored with the ciphertext,
+ * with AES-256-GCM (shared/src/crypto/token-crypto.ts: key id stored with the ciphertext,
  * desk and connection id as associated data). A connection is never deleted while orders point
  * at it: unlinking deletes the secrets and marks it `revoked`.
  */
