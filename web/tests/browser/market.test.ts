@@ -299,6 +299,16 @@ describe('market views in the console', () => {
     venue.resume();
   });
 
+  test('the ticket names an unknown symbol and offers the close ones', async () => {
+    const symbol = ticket().getByLabel('Symbol');
+    await symbol.fill('BTC-USDX');
+    const note = ticket().getByText(/No instrument BTC-USDX — did you mean/);
+    await note.waitFor({ timeout: 30_000 });
+    await note.getByRole('button', { name: SYMBOL }).click();
+    expect(await symbol.inputValue()).toBe(SYMBOL);
+    await expect.poll(() => ticket().locator('[data-field="bid"]').getAttribute('data-value')).toMatch(/^\d/);
+  });
+
   test('a signal on the instrument is drawn as a marker on its candle', async () => {
     const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
     try {
@@ -394,7 +404,8 @@ describe('market views in the console', () => {
       .click();
     const registry = page.getByRole('table', { name: 'Instruments' });
     await expect.poll(() => registry.locator('tbody tr').count(), { timeout: 30_000 }).toBe(3);
-    await page.getByRole('region', { name: 'Watchlist' }).locator('tr[data-symbol="ETH-USD"]').waitFor();
+    const eth = page.getByRole('region', { name: 'Watchlist' }).locator('tr[data-symbol="ETH-USD"]');
+    await expect.poll(() => eth.getAttribute('data-last'), { timeout: 30_000 }).toMatch(/^\d/);
     await shot('market-10-markets.png');
   });
 

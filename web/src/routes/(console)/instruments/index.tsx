@@ -71,7 +71,7 @@ export default function MarketsPage() {
             {() => (
               <Show when={matches().length > 0} fallback={<EmptyState title="No instrument matches" />}>
                 <div class="scroll">
-                  <table class="table">
+                  <table class="table instruments-table">
                     <caption class="visually-hidden">Instruments</caption>
                     <thead>
                       <tr>
