@@ -327,6 +327,24 @@ describe('market views in the console', () => {
     await shot('market-07-signal-marker.png');
   });
 
+  test('an order placed from the ladder is drawn on the chart with its fill', async () => {
+    const before = Number(await chart().getAttribute('data-markers'));
+    // Five levels up the offers: marketable while the market moves a tick or two.
+    const ask = (await api<BookView>('marketData.book', { symbol: SYMBOL, levels: 15 })).asks[5]![0];
+    await page.locator(`.ladder-row[data-side="ask"][data-price="${ask}"] button`).click();
+    await expect.poll(() => ticket().getByLabel('Limit price').inputValue()).toBe(ask);
+    await ticket().getByLabel('Quantity').fill('0.01');
+    await ticket().getByRole('button', { name: 'Review order' }).click();
+    const review = page.getByRole('region', { name: 'Order review' });
+    await review.getByRole('button', { name: /^Confirm buy 0.01 BTC-USD$/ }).click();
+    await page.getByText(/^Order (new|pending new|filled|partially filled)/).waitFor({ timeout: 30_000 });
+    // The order (a circle at its limit) and its fill (an arrow) join the signal.
+    await expect
+      .poll(async () => Number(await chart().getAttribute('data-markers')), { timeout: 60_000 })
+      .toBe(before + 2);
+    await shot('market-07b-order-fill-markers.png');
+  });
+
   test('time and sales lists the venue trades, newest first', async () => {
     const tape = page.getByRole('table', { name: /Time and sales, BTC-USD/ });
     await tape.locator('tbody tr').first().waitFor();
