@@ -130,14 +130,20 @@ export class FakeVenueCatalogues {
       });
       const offset = Number(q.get('offset') ?? 0);
       const limit = Number(q.get('limit') ?? 250);
-      return send(200, { products: all.slice(offset, offset + limit), num_products: all.length });
+      send(200, { products: all.slice(offset, offset + limit), num_products: all.length });
+      return;
     }
     if (req.method === 'GET' && url.pathname === '/v2/assets') {
-      if (keyId !== this.alpacaKeys.keyId || req.headers['apca-api-secret-key'] !== this.alpacaKeys.secretKey)
-        return send(403, { code: 40310000, message: 'forbidden' });
+      if (
+        keyId !== this.alpacaKeys.keyId ||
+        req.headers['apca-api-secret-key'] !== this.alpacaKeys.secretKey
+      ) {
+        send(403, { code: 40310000, message: 'forbidden' });
+        return;
+      }
       const status = url.searchParams.get('status');
       const cls = url.searchParams.get('asset_class');
-      return send(
+      send(
         200,
         this.alpaca.filter((a) => {
           const asset = a as Partial<AlpacaAsset>;
@@ -147,6 +153,7 @@ export class FakeVenueCatalogues {
           );
         }),
       );
+      return;
     }
     send(404, { message: `no route ${req.method} ${url.pathname}` });
   }
