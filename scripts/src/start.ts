@@ -160,12 +160,16 @@ async function main(): Promise<void> {
   // The first admin, once, when everything answers: a start that failed half-way never eats
   // the only copy of the one-time password.
   const ownerDb = createDb(ownerUrl, { max: 2, applicationName: 'aegis-launcher' });
-  const firstAdmin = await (async () => {
+  const { admin: firstAdmin, agentHint } = await (async () => {
     if (engineConfig.feeds.includes('synthetic')) {
       const added = await registerSyntheticInstruments(ownerDb.sql, engineConfig.symbols);
       if (added > 0) log.info({ added }, 'synthetic market instruments registered (venue SIM)');
     }
-    return createFirstAdminIfNone(ownerDb.db);
+    const admin = await createFirstAdminIfNone(ownerDb.db);
+    // The agent hint only while no desk lists an instrument yet (not after every restart).
+    const [listed] = await ownerDb.sql<{ any: boolean }[]>`
+      select exists(select 1 from agent_settings where cardinality(instruments) > 0) as any`;
+    return { admin, agentHint: !listed?.any };
   })().finally(() => ownerDb.close());
 
   banner({
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
     engineUrl: `http://127.0.0.1:${cfg.ENGINE_PORT}`,
     feeds: engineConfig.feeds,
     firstAdmin,
+    agentHint,
   });
 
   let stopping = false;
@@ -215,6 +220,8 @@ function banner(info: {
   engineUrl: string;
   feeds: readonly string[];
   firstAdmin: { email: string; password: string } | null;
+  /** No desk lists an instrument for its agent yet: say how. */
+  agentHint: boolean;
 }): void {
   const lines = [
     '',
@@ -235,14 +242,14 @@ function banner(info: {
       `  password  ${info.firstAdmin.password}`,
     );
   }
-  lines.push(
-    '',
-    '  The agent proposes trades only on instruments a desk lists (deny by default): add some of',
-    '  the synthetic market (SYN0000, SYN0001, …) under Settings → Agent to see proposals.',
-    '',
-    '  Ctrl-C stops everything.',
-    '',
-  );
+  if (info.agentHint) {
+    lines.push(
+      '',
+      '  The agent proposes trades only on instruments a desk lists (deny by default): add some of',
+      '  the synthetic market (SYN0000, SYN0001, …) under Settings → Decision agent to see proposals.',
+    );
+  }
+  lines.push('', '  Ctrl-C stops everything.', '');
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
