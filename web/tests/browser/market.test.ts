@@ -427,6 +427,31 @@ describe('market views in the console', () => {
     await shot('market-10-markets.png');
   });
 
+  test('the instrument page fits the window: nothing overflows sideways at 1440 and 1200 px', async () => {
+    await page.goto('/instruments/BTC-USD');
+    await expect
+      .poll(async () => Number(await chart().getAttribute('data-bars')), { timeout: 30_000 })
+      .toBeGreaterThan(0);
+    // Nothing wider than its box: the main area, and the top bar (its user menu inside the window).
+    const overflow = () =>
+      page.evaluate(() => {
+        const main = document.getElementById('main')!;
+        const bar = document.querySelector<HTMLElement>('.topbar')!;
+        const user = document.querySelector<HTMLElement>('.user-menu')!.getBoundingClientRect();
+        return (
+          Math.max(0, main.scrollWidth - main.clientWidth) +
+          Math.max(0, bar.scrollWidth - bar.clientWidth) +
+          Math.max(0, Math.ceil(user.right - window.innerWidth))
+        );
+      });
+    expect(await overflow()).toBe(0);
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await expect.poll(overflow).toBe(0);
+    await page.evaluate(() => document.getElementById('main')!.scrollTo(0, 0));
+    await shot('market-11-instrument-1200.png');
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
   test('no page errors or CSP violations', () => {
     expect(pageErrors).toEqual([]);
   });
