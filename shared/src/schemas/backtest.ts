@@ -18,11 +18,17 @@ const isoTime = z.iso.datetime({ offset: true });
 /** Where the ticks come from. */
 export const backtestDataSchema = z.discriminatedUnion('kind', [
   /** A time range of the `ticks` table (market data, not per desk). */
-  z.strictObject({
-    kind: z.literal('ticks_table'),
-    from: isoTime,
-    to: isoTime,
-  }),
+  z
+    .strictObject({
+      kind: z.literal('ticks_table'),
+      from: isoTime,
+      to: isoTime,
+    })
+    // At the edge, so a backwards range is named before anything else is looked up.
+    .refine((d) => Date.parse(d.to) > Date.parse(d.from), {
+      path: ['to'],
+      message: 'must be after data.from',
+    }),
   /** A tick file uploaded through `backtests.upload*` (CSV or the engine's binary `.ticks`). */
   z.strictObject({
     kind: z.literal('upload'),
