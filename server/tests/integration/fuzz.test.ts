@@ -437,7 +437,8 @@ function findingCases(): Case[] {
       'risk.limits.set',
       'session',
       'limits for an instrument that does not exist',
-      { symbol: 'NOPE-USD', maxOrderQty: '100' },
+      // Not one the arbitraries draw: the fuzzed instruments.upsert may have created NOPE-USD.
+      { symbol: 'NEVER-LISTED', maxOrderQty: '100' },
       ['symbol'],
       undefined,
       [400, 404, 422],
