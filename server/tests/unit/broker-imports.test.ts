@@ -20,7 +20,16 @@ const ALLOWED_IMPORTERS = [
   `server${sep}tests${sep}integration${sep}support${sep}`,
 ];
 const TEST_FILE_RE = /^[a-z]+[\\/]tests[\\/]|\.test\.tsx?$/;
-const HARMLESS = new Set(['types', 'connection', 'resilience', 'quote-book', 'ccxt/catalogue']);
+// Interfaces and pure helpers that place no order: types, the resilience policy, the price book,
+// ccxt's exchange list and its number → decimal conversion (the instrument loader reads markets).
+const HARMLESS = new Set([
+  'types',
+  'connection',
+  'resilience',
+  'quote-book',
+  'ccxt/catalogue',
+  'ccxt/decimals',
+]);
 
 function* files(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {
