@@ -23,6 +23,7 @@ import { createLogger } from '@aegis/shared/logging';
 import { ensureWebBuild } from '@aegis/web/build';
 import { startEmbeddedPostgres } from './start/embedded-postgres.ts';
 import { appEnvironment, loadLauncherConfig, newForwarderSecret } from './start/env.ts';
+import { ensurePortFree } from './start/ports.ts';
 import { registerSyntheticInstruments } from './start/synthetic-instruments.ts';
 import { embeddedTokenKey } from './start/token-key.ts';
 import { registerVenueInstruments } from './start/venue-instruments.ts';
@@ -42,6 +43,12 @@ async function runStops(onError: (err: unknown) => void = () => {}): Promise<voi
 async function main(): Promise<void> {
   const cfg = loadLauncherConfig();
   const log = createLogger({ name: 'aegis', level: cfg.LOG_LEVEL });
+
+  // 0. Every port this start listens on, before anything starts: a taken one is one line naming
+  //    its variable (and a free port), not a stack trace from the component that hit it.
+  await ensurePortFree('WEB_PORT', cfg.WEB_PORT, cfg.WEB_HOST);
+  await ensurePortFree('SERVER_PORT', cfg.SERVER_PORT, cfg.SERVER_HOST);
+  await ensurePortFree('ENGINE_PORT', cfg.ENGINE_PORT);
 
   // 1. PostgreSQL.
   let ownerUrl = cfg.DATABASE_OWNER_URL ?? cfg.DATABASE_URL;
