@@ -99,6 +99,8 @@ export const PERMISSIONS = Object.freeze({
   'backtests.run': rule('desk', TRADERS, 'trade', 'run a backtest'),
   'audit.read': rule('desk', ADMINS, 'admin', 'read and verify the audit log'),
   'watchlists.manage': rule('desk', ALL, 'read', 'create, edit and remove own watchlists'),
+  'options.recommend': rule('desk', ALL, 'read', 'ask for option recommendations and save own presets'),
+  'hedging.manage': rule('desk', ADMINS, 'admin', 'configure the delta-neutral hedger'),
 } satisfies Record<string, PermissionRule>);
 
 export type Permission = keyof typeof PERMISSIONS;

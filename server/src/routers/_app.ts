@@ -8,12 +8,15 @@ import { backtestsRouter } from './backtests.ts';
 import { brokersRouter } from './brokers.ts';
 import { desksRouter } from './desks.ts';
 import { equityRouter } from './equity.ts';
+import { greeksRouter } from './greeks.ts';
 import { haltRouter } from './halt.ts';
+import { hedgingRouter } from './hedging.ts';
 import { instrumentsRouter } from './instruments.ts';
 import { keysRouter } from './keys.ts';
 import { lessonsRouter } from './lessons.ts';
 import { marketDataRouter } from './market-data.ts';
 import { modelsRouter } from './models.ts';
+import { optionsRouter } from './options.ts';
 import { orderflowRouter } from './orderflow.ts';
 import { ordersRouter } from './orders.ts';
 import { pnlRouter } from './pnl.ts';
@@ -54,6 +57,9 @@ export const appRouter = createTRPCRouter({
   instruments: instrumentsRouter,
   watchlists: watchlistsRouter,
   marketData: marketDataRouter,
+  options: optionsRouter,
+  greeks: greeksRouter,
+  hedging: hedgingRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '@aegis/shared/errors';
 import {
   barSubscriptionInput,
   barsInput,
@@ -9,6 +10,7 @@ import {
   tradePrintView,
   tradesInput,
 } from '@aegis/shared/schemas/market-data';
+import { chainInput, chainView } from '@aegis/shared/schemas/option-chain';
 import { instrumentSymbol } from '@aegis/shared/schemas/order';
 import { safeText } from '@aegis/shared/schemas/text';
 import { tracked } from '@trpc/server';
@@ -97,4 +99,13 @@ export const marketDataRouter = createTRPCRouter({
     .subscription(async ({ ctx, input, signal }) =>
       asTracked(await marketDataOf(ctx).openBookStream(input.symbol, input.levels, signal)),
     ),
+
+  /** The option chain of an underlying with Greeks, IV, liquidity and the filters applied (docs/options.md). */
+  chain: deskProcedure
+    .meta(READ)
+    .input(chainInput)
+    .output(chainView)
+    .query((): never => {
+      throw new AppError(ErrorCode.UNAVAILABLE, 'option chains are not available yet');
+    }),
 });

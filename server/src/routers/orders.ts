@@ -1,3 +1,5 @@
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { comboView, placeComboInput } from '@aegis/shared/schemas/combo';
 import {
   fillView,
   idempotencyKey,
@@ -39,6 +41,15 @@ export const ordersRouter = createTRPCRouter({
         requestId: ctx.requestId,
         ip: ctx.ip,
       });
+    }),
+
+  /** A multi-leg (combo) order: risk-checked as a whole, filled all-or-none (docs/options.md). */
+  placeCombo: deskProcedure
+    .meta({ scope: 'trade', permission: 'orders.place' })
+    .input(z.strictObject({ idempotencyKey, combo: placeComboInput }))
+    .output(comboView)
+    .mutation((): never => {
+      throw new AppError(ErrorCode.UNAVAILABLE, 'combo orders are not available yet');
     }),
 
   cancel: deskProcedure
