@@ -2,3 +2,6 @@ export * from './identity.ts';
 export * from './market.ts';
 export * from './platform.ts';
 export * from './trading.ts';
+export * from './option-analytics.ts';
+export * from './option-preferences.ts';
+export * from './hedging.ts';
