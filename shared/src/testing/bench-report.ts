@@ -1,0 +1,41 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * What every benchmark records about the machine it ran on, measured at run time (never a
+ * constant), and the one place results are written: `bench/results/<name>.json` at the
+ * repository root, whichever package the benchmark lives in.
+ */
+export interface MachineInfo {
+  readonly cores: number;
+  readonly cpu: string;
+  readonly mhz: number | null;
+  readonly memoryGiB: number;
+  readonly node: string;
+  /** 1-minute load average when the run started: a busy machine explains a slow run. */
+  readonly loadavg1m: number;
+}
+
+export function machineInfo(): MachineInfo {
+  const list = cpus();
+  return {
+    cores: availableParallelism(),
+    cpu: list[0]?.model ?? 'unknown',
+    mhz: list[0]?.speed ?? null,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadavg1m: Number((loadavg()[0] ?? 0).toFixed(2)),
+  };
+}
+
+/** The repository's results folder (this file is shared/src/testing/bench-report.ts). */
+export const BENCH_RESULTS_DIR = join(import.meta.dirname, '..', '..', '..', 'bench', 'results');
+
+/** Writes `bench/results/<name>.json` and returns its path. */
+export function writeBenchResult(name: string, result: unknown): string {
+  mkdirSync(BENCH_RESULTS_DIR, { recursive: true });
+  const path = join(BENCH_RESULTS_DIR, `${name}.json`);
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+  return path;
+}
