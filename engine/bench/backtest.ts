@@ -16,12 +16,12 @@
  *   temp dir, ~0.7 GB for 10 M ticks, and reused)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { backtestSpecSchema } from '@aegis/shared/schemas/backtest';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { runBacktest } from '../src/backtest/run-backtest.ts';
 import { mlpScorer, type Scorer } from '../src/backtest/scorer.ts';
 import { seededScorer } from '../src/backtest/seeded-scorer.ts';
@@ -46,7 +46,7 @@ const TICKS = Number(args.ticks);
 const SYMBOLS = Number(args.symbols);
 const BASELINE_TICKS = Math.min(TICKS, Number(args.baseline));
 const TARGET = 5_000_000;
-const ROOT = join(import.meta.dirname, '..', '..');
+const machine = machineInfo();
 
 let gcs = 0;
 new PerformanceObserver((l) => {
@@ -241,24 +241,16 @@ const summary = {
   loadavg1m: loadavg()[0],
 };
 console.log(summary);
-mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(
-  join(ROOT, 'bench/results/backtest.json'),
-  `${JSON.stringify(
-    {
-      question: 'ticks per second of a backtest through the whole path, and where the time goes',
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? null, node: process.version },
-      tape: {
-        ticks: TICKS,
-        symbols: SYMBOLS,
-        generatedS: Number(generatedS.toFixed(1)),
-        format: 'engine .ticks',
-      },
-      rows,
-      summary,
-      at: new Date().toISOString(),
-    },
-    null,
-    2,
-  )}\n`,
-);
+writeBenchResult('backtest', {
+  question: 'ticks per second of a backtest through the whole path, and where the time goes',
+  machine,
+  tape: {
+    ticks: TICKS,
+    symbols: SYMBOLS,
+    generatedS: Number(generatedS.toFixed(1)),
+    format: 'engine .ticks',
+  },
+  rows,
+  summary,
+  at: new Date().toISOString(),
+});

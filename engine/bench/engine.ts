@@ -18,14 +18,14 @@
  * (1,000,000), BENCH_SKIP_PERSIST=1 (no database).
  */
 
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { MemoryBus } from '@aegis/shared/bus/memory-bus';
 import { createLogger } from '@aegis/shared/logging';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import postgres from 'postgres';
 import { loadEngineConfig } from '../src/config.ts';
@@ -37,8 +37,6 @@ import { startEngine } from '../src/index.ts';
 import { runPoolRunPerTickBench } from './lib/pool-run-baseline.ts';
 import { runPostMessageBench, runRingBench } from './lib/ring-bench.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RESULTS = join(ROOT, 'bench/results/engine.json');
 const log = createLogger({ name: 'bench-engine', level: 'warn' });
 const SYMBOLS = 1000;
 const PIPELINE_WARM_TICKS = 500_000;
@@ -244,12 +242,9 @@ async function main(): Promise<void> {
   const dir = join(tmpdir(), `aegis-bench-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const started = Date.now();
+  const machine = machineInfo();
   try {
-    console.log(
-      `machine: ${availableParallelism()} cores (${cpus()[0]?.model}), load average ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`machine: ${machine.cores} cores (${machine.cpu}), load average ${machine.loadavg1m}`);
     const tape = join(dir, 'pipeline.ticks');
     writeTape(tape, Math.max(pipelineTicks, persistTicks));
     const persistTape = join(dir, 'persist.ticks');
@@ -316,17 +311,11 @@ async function main(): Promise<void> {
         persistTicksPerSec: 250_000,
         pipelineOverBaseline: 100,
       },
-      machine: {
-        cores: availableParallelism(),
-        cpu: cpus()[0]?.model ?? 'unknown',
-        loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
-        node: process.version,
-      },
+      machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))) },
       date: new Date().toISOString(),
       wallSeconds: Math.round((Date.now() - started) / 1000),
     };
-    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
+    const resultsPath = writeBenchResult('engine', result);
 
     const rows: [string, string, string, string][] = [
       ['ring (SAB, 1 producer → 1 consumer thread)', `${fmt(result.ring.ticksPerSec)} ticks/s`, '', ''],
@@ -367,7 +356,7 @@ async function main(): Promise<void> {
     ];
     const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)));
     for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i] as number)).join('  │  '));
-    console.log(`\nwrote ${RESULTS} (${result.wallSeconds} s)`);
+    console.log(`\nwrote ${resultsPath} (${result.wallSeconds} s)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

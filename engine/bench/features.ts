@@ -6,12 +6,10 @@
  * allocated even one small object per tick would collect dozens of times). Baseline in the same run: the same math
  * driven the obvious way — a fresh object per tick and a features object returned per tick.
  *
- *   node engine/bench/features.ts          (prints a table; writes engine/bench/results/features.json)
+ *   node engine/bench/features.ts          (prints a table; writes bench/results/features.json)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { FeatureStepper } from '../src/features/feature-stepper.ts';
 import { coefficients, DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../src/features/params.ts';
 import { FeatureState } from '../src/features/state.ts';
@@ -24,6 +22,7 @@ import { feedTape, generateTape } from '../tests/support/tick-tape.ts';
 const SYMBOLS = 1000;
 const N = 1 << 21;
 const REPS = 5;
+const machine = machineInfo();
 const k = coefficients(DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS);
 const tape = generateTape({ seed: 3, symbols: SYMBOLS, ticks: N, stepUs: 10 });
 const rings = makeRings(1, N, 1 << 20);
@@ -133,9 +132,11 @@ console.table(
     'GCs per run': r.gcs,
   })),
 );
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'features.json'),
-  `${JSON.stringify({ question: 'per-tick feature + pattern cost on one core', machine: { cpus: 2, loadavg1m: loadavg()[0] }, ticksPerRun: N, symbols: SYMBOLS, rows, at: new Date().toISOString() }, null, 2)}\n`,
-);
+writeBenchResult('features', {
+  question: 'per-tick feature + pattern cost on one core',
+  machine,
+  ticksPerRun: N,
+  symbols: SYMBOLS,
+  rows,
+  at: new Date().toISOString(),
+});

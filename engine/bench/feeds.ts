@@ -2,7 +2,7 @@
  * Question: how many venue messages per second does each venue feed's decoder take from the wire
  * into the tick ring (book updates included), against a plain `JSON.parse` of the same messages?
  *
- *   npm run bench:feeds          (prints a table; writes engine/bench/results/feeds.json)
+ *   npm run bench:feeds          (prints a table; writes bench/results/feeds.json)
  *   BENCH_MESSAGES=50000 BENCH_RUNS=3 npm run bench:feeds
  *
  * Per venue format, N deterministic messages in the venue's documented format (lib/venue-messages.ts),
@@ -19,11 +19,9 @@
  * table shows the median of BENCH_RUNS runs. ns/msg is per venue message (an Alpaca frame carries
  * 1–10), msgs/s likewise.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { MemoryBus } from '@aegis/shared/bus/memory-bus';
 import { createLogger } from '@aegis/shared/logging';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { BookRegistry } from '../src/book/book-registry.ts';
 import { MalformedRecords } from '../src/feeds/malformed.ts';
 import { ShardedTickSink } from '../src/feeds/sharded-sink.ts';
@@ -50,6 +48,8 @@ const SHARDS = 4;
 const RING_CAPACITY = 1 << 16;
 const DRAIN_EVERY = 1024;
 const log = createLogger({ name: 'bench-feeds', level: 'silent' });
+// Read before the runs: the load average then says how busy the machine was for this run.
+const machine = machineInfo();
 
 /** What one decoder run needs: a fresh decoder over fresh books, fed one message at a time. */
 interface DecoderRun {
@@ -266,15 +266,6 @@ for (const f of formats) {
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
-const cpuList = cpus();
-const machine = {
-  cores: availableParallelism(),
-  cpu: cpuList[0]?.model ?? 'unknown',
-  mhz: cpuList[0]?.speed ?? null,
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-  loadavg1m: Number((loadavg()[0] ?? 0).toFixed(2)),
-};
 process.stdout.write(
   `venue feed decoders → tick ring, ${RUNS} runs (median, CPU time), ${machine.cores} cores (${machine.cpu}), load ${machine.loadavg1m}\n`,
 );
@@ -290,22 +281,12 @@ console.table(
     'decoder / parse': r.ratio.toFixed(2),
   })),
 );
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'feeds.json'),
-  `${JSON.stringify(
-    {
-      question:
-        'venue messages/s decoded into the tick ring (books included) vs JSON.parse of the same messages',
-      machine,
-      messagesPerFormat: N,
-      runs: RUNS,
-      shards: SHARDS,
-      rows,
-      at: new Date().toISOString(),
-    },
-    null,
-    2,
-  )}\n`,
-);
+writeBenchResult('feeds', {
+  question: 'venue messages/s decoded into the tick ring (books included) vs JSON.parse of the same messages',
+  machine,
+  messagesPerFormat: N,
+  runs: RUNS,
+  shards: SHARDS,
+  rows,
+  at: new Date().toISOString(),
+});

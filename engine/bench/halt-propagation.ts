@@ -1,7 +1,7 @@
 /**
  * Kill switch → engine: how long until the engine's HaltListener sees a global engage/release?
  *
- *   node engine/bench/halt-propagation.ts     (prints a table; writes engine/bench/results/halt-propagation.json)
+ *   node engine/bench/halt-propagation.ts     (prints a table; writes bench/results/halt-propagation.json)
  *   BENCH_RUNS=20 BENCH_POLL_MS=1000 node engine/bench/halt-propagation.ts
  *
  * The switch is flipped by the server's own KillSwitch (commit row + audit, cancel sweep, publish)
@@ -16,13 +16,11 @@
  * `aegis_engine_halt_propagation_seconds` exports).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { RedisBus } from '@aegis/shared/bus/redis-bus';
 import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres from 'postgres';
@@ -30,6 +28,7 @@ import { QuoteBook } from '../../server/src/brokers/quote-book.ts';
 import { KillSwitch } from '../../server/src/execution/kill-switch.ts';
 import { HALT_CHANNEL, HaltListener, type HaltTransition } from '../src/halt/halt-listener.ts';
 
+const machine = machineInfo();
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 1000);
 const log = createLogger({ name: 'bench', level: 'silent' });
@@ -141,19 +140,11 @@ const rows = (['pubsub', 'poll'] as const).flatMap((path) =>
   }),
 );
 console.table(rows);
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'halt-propagation.json'),
-  `${JSON.stringify(
-    {
-      question: 'Global kill switch (server KillSwitch) → engine HaltListener: pub/sub vs poll only',
-      machine: { cpus: availableParallelism(), loadavg1m: round(loadavg()[0] ?? 0) },
-      runs: RUNS,
-      pollMs: POLL_MS,
-      rows,
-    },
-    null,
-    2,
-  )}\n`,
-);
+writeBenchResult('halt-propagation', {
+  question: 'Global kill switch (server KillSwitch) → engine HaltListener: pub/sub vs poll only',
+  machine,
+  runs: RUNS,
+  pollMs: POLL_MS,
+  rows,
+  at: new Date().toISOString(),
+});

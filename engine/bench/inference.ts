@@ -11,11 +11,10 @@
  * Part 2 pushes candidates through the real inference thread (worker + rings) at full speed:
  * candidates scored per second and the batch sizes that formed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import * as ort from 'onnxruntime-node';
 import { startInferenceThread } from '../src/inference/inference-thread.ts';
 import { openScoringSession } from '../src/inference/scoring-session.ts';
@@ -28,6 +27,7 @@ import { RingBuffer } from '../src/ring/ring-buffer.ts';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
+const machine = machineInfo();
 const BATCH_SIZES = [1, 8, 32, 128, 256, 1024];
 const rng = new SeededRandom(1);
 
@@ -154,9 +154,12 @@ const thread2 = {
   meanRunUs: Number((st.latencyUs.sum / st.batches).toFixed(1)),
 };
 console.log(`inference thread, maxBatch 256, maxWaitUs 0: ${JSON.stringify(thread2)}`);
-const dir = join(import.meta.dirname, '../../bench/results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'inference.json'),
-  `${JSON.stringify({ modelVersion: ready.modelVersion, provider: ready.provider, session: rows, thread: thread2 }, null, 2)}\n`,
-);
+writeBenchResult('inference', {
+  question: 'cost of one inference micro-batch by batch size, and what the hot path allocates',
+  machine,
+  modelVersion: ready.modelVersion,
+  provider: ready.provider,
+  session: rows,
+  thread: thread2,
+  at: new Date().toISOString(),
+});

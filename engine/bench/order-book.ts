@@ -3,7 +3,7 @@
  * best bid/ask read after each, as the venue feeds do), against the naive reference book the
  * tests use (a Map per side, sorted on every read)?
  *
- *   node engine/bench/order-book.ts      (prints a table; writes engine/bench/results/order-book.json)
+ *   node engine/bench/order-book.ts      (prints a table; writes bench/results/order-book.json)
  *   BENCH_UPDATES=200000 BENCH_DEPTH=500 node engine/bench/order-book.ts
  *
  * One deterministic stream per run: a snapshot of BENCH_DEPTH levels per side, then updates
@@ -16,15 +16,14 @@
  *   reference     engine/tests/support/book-reference.ts: update + best of each side (sort)
  * Rated by CPU time of this process (the machine is shared); the median of BENCH_RUNS runs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { BookRegistry } from '../src/book/book-registry.ts';
 import { ASK, BID, type BookSide } from '../src/book/book-sink.ts';
 import { OrderBook } from '../src/book/order-book.ts';
 import { createTickRecord } from '../src/feeds/tick.ts';
 import { REF_ASK, REF_BID, ReferenceBook } from '../tests/support/book-reference.ts';
 
+const machine = machineInfo();
 const UPDATES = Number(process.env.BENCH_UPDATES ?? 1_000_000);
 const REF_UPDATES = Math.min(UPDATES, Number(process.env.BENCH_REF_UPDATES ?? 20_000));
 const DEPTH = Number(process.env.BENCH_DEPTH ?? 500);
@@ -208,21 +207,12 @@ console.table(
 );
 console.log(`levels per side: ${DEPTH} at the start, ${finalDepth.join(' / ')} (bids / asks) at the end`);
 if (sink === 42) console.log('');
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'order-book.json'),
-  `${JSON.stringify(
-    {
-      question:
-        'L2 level updates/s (with best bid/ask read per update): OrderBook and BookRegistry vs a naive Map+sort book',
-      depthPerSide: DEPTH,
-      levelsAtEnd: { bids: finalDepth[0], asks: finalDepth[1] },
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg1m: loadavg()[0] },
-      rows,
-      at: new Date().toISOString(),
-    },
-    null,
-    2,
-  )}\n`,
-);
+writeBenchResult('order-book', {
+  question:
+    'L2 level updates/s (with best bid/ask read per update): OrderBook and BookRegistry vs a naive Map+sort book',
+  depthPerSide: DEPTH,
+  levelsAtEnd: { bids: finalDepth[0], asks: finalDepth[1] },
+  machine,
+  rows,
+  at: new Date().toISOString(),
+});

@@ -4,7 +4,7 @@
  * batch? Same worker file, same per-tick code (pool/feature-worker.ts `own` vs `batch` tasks),
  * same tape, one shard, one worker thread.
  *
- *   node engine/bench/pool-shape.ts          (prints a table; writes engine/bench/results/pool-shape.json)
+ *   node engine/bench/pool-shape.ts          (prints a table; writes bench/results/pool-shape.json)
  *
  * Throughput: 1M ticks are put in the ring and published at once, and the clock runs until the
  * worker has consumed them all — the consumer's capacity, free of the producer's. Both shapes
@@ -13,10 +13,8 @@
  * 100,000 ticks/s; a tick's latency is the time from its publish to the moment this thread sees
  * the worker's cursor pass it (it includes this thread's polling period, equally for both).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { createLogger } from '@aegis/shared/logging';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { Piscina } from 'piscina';
 import { DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../src/features/params.ts';
 import { FeatureState } from '../src/features/state.ts';
@@ -27,6 +25,7 @@ import { CANDIDATE, TICK } from '../src/ring/layout.ts';
 import { RingBuffer } from '../src/ring/ring-buffer.ts';
 import { copyTick, generateTape } from '../tests/support/tick-tape.ts';
 
+const machine = machineInfo();
 const SYMBOLS = 1000;
 const THROUGHPUT_TICKS = 1 << 20;
 const BATCH = 256;
@@ -205,7 +204,7 @@ console.log(
 );
 const out = {
   question: 'feature worker shape: owner loop on the ring vs piscina task per batch',
-  machine: { cpus: 2, loadavg1m: loadavg()[0] },
+  machine,
   symbols: SYMBOLS,
   throughputTicks: THROUGHPUT_TICKS,
   pacedRate: PACED_RATE,
@@ -213,6 +212,4 @@ const out = {
   kept: faster,
   at: new Date().toISOString(),
 };
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'pool-shape.json'), `${JSON.stringify(out, null, 2)}\n`);
+writeBenchResult('pool-shape', out);

@@ -3,13 +3,12 @@
  * publishing HEAD per batch instead of per tick matter? Baseline in the same run: one postMessage
  * per tick.
  *
- *   node engine/bench/ring.ts          (prints a table; writes engine/bench/results/ring.json)
+ *   node engine/bench/ring.ts          (prints a table; writes bench/results/ring.json)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { type RingBenchResult, runPostMessageBench, runRingBench } from './lib/ring-bench.ts';
 
+const machine = machineInfo();
 const TICKS = Number(process.env.RING_BENCH_TICKS ?? 10_000_000);
 const rows: { variant: string; result: RingBenchResult }[] = [];
 // Warm-up run, not reported.
@@ -32,18 +31,9 @@ console.table(
     'x baseline': (r.result.ticksPerSec / baseline).toFixed(1),
   })),
 );
-const dir = join(import.meta.dirname, 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'ring.json'),
-  `${JSON.stringify(
-    {
-      question: 'SAB ring throughput by publish batch, vs postMessage per tick',
-      machine: { cpus: 2, loadavg1m: loadavg()[0] },
-      rows: rows.map((r) => ({ variant: r.variant, ...r.result })),
-      at: new Date().toISOString(),
-    },
-    null,
-    2,
-  )}\n`,
-);
+writeBenchResult('ring', {
+  question: 'SAB ring throughput by publish batch, vs postMessage per tick',
+  machine,
+  rows: rows.map((r) => ({ variant: r.variant, ...r.result })),
+  at: new Date().toISOString(),
+});

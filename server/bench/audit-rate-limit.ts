@@ -7,8 +7,8 @@
  * Real PostgreSQL and Redis (TEST_DATABASE_URL / TEST_REDIS_URL); writes bench/results/audit-rate-limit.json.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createDb, withTenant } from '@aegis/shared/db/client';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import { sql } from 'drizzle-orm';
@@ -17,6 +17,7 @@ import { audit } from '../src/audit/service.ts';
 import { createRateLimitRedis, waitForRedisReady } from '../src/rate-limit/redis-client.ts';
 import { RedisWindowStore } from '../src/rate-limit/window-store.ts';
 
+const machine = machineInfo();
 const N = Number(process.argv[2] ?? 2000);
 const rows: { case: string; ops: number; ms: number; perOpUs: number; opsPerSec: number }[] = [];
 function report(name: string, ops: number, ms: number) {
@@ -98,8 +99,10 @@ try {
 }
 
 console.table(rows);
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(
-  new URL('./results/audit-rate-limit.json', import.meta.url),
-  `${JSON.stringify({ at: new Date().toISOString(), n: N, rows }, null, 2)}\n`,
-);
+writeBenchResult('audit-rate-limit', {
+  question: 'audit chain and rate limiter cost per request, each beside a naive baseline',
+  machine,
+  n: N,
+  rows,
+  at: new Date().toISOString(),
+});

@@ -17,11 +17,10 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type Bus, MemoryBus, RedisBus } from '@aegis/shared/bus/index';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres from 'postgres';
@@ -29,6 +28,7 @@ import { QuoteBook } from '../src/brokers/quote-book.ts';
 import { ExecutionRuntime } from '../src/execution/runtime.ts';
 import { HALT_CHANNEL } from '../src/execution/types.ts';
 
+const machine = machineInfo();
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const TRADERS = Number(process.env.BENCH_TRADERS ?? 8);
 const WORKING = Number(process.env.BENCH_WORKING ?? 200);
@@ -256,7 +256,7 @@ async function main() {
     const out = {
       bench: 'kill-switch',
       date: new Date().toISOString(),
-      node: process.version,
+      machine,
       bus: buses.kind,
       params: { runs: RUNS, traders: TRADERS, working: WORKING },
       runs,
@@ -265,10 +265,7 @@ async function main() {
         rows.map(([name, xs]) => [name, { p50: pct([...xs], 50), max: Math.max(...xs) }]),
       ),
     };
-    const dir = join(import.meta.dirname, '..', '..', 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'kill-switch.json'), `${JSON.stringify(out, null, 2)}\n`);
-    console.log(`wrote ${join(dir, 'kill-switch.json')}`);
+    console.log(`wrote ${writeBenchResult('kill-switch', out)}`);
   } finally {
     await buses.pub.close().catch(() => {});
     if (buses.sub !== buses.pub) await buses.sub.close().catch(() => {});
