@@ -76,8 +76,8 @@ async function pipeline(tape: string, ticks: number) {
   const bus = new MemoryBus();
   const engine = await startEngine({ config, bus, log });
   // Steady state: the clock starts once the first WARM_TICKS are through the features (thread
-  // start-up and JIT warm-up excluded, as in engine/bench/lib/pipeline-core.ts) and stops when
-  // every tick is through the features, every candidate scored and every signal published.
+  // start-up and JIT warm-up excluded) and stops when every tick is through the features, every
+  // candidate scored and every signal published.
   const warm = Math.min(PIPELINE_WARM_TICKS, Math.floor(ticks / 5));
   while (engine.stats().pool.ticksProcessed < warm) await new Promise((r) => setTimeout(r, 1));
   const t0 = performance.now();
