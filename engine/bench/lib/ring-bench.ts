@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
+import { createTickRecord, type TickRecord } from '../../src/feeds/tick.ts';
 import { TICK } from '../../src/ring/layout.ts';
 import { RingBuffer } from '../../src/ring/ring-buffer.ts';
+import { readTick, TickRingWriter } from '../../src/ring/tick-ring-writer.ts';
 import { copyTick, generateTape, type TickTape } from '../../tests/support/tick-tape.ts';
 
 /**
@@ -66,6 +68,40 @@ export async function runRingBench(o: RingBenchOptions = {}): Promise<RingBenchR
   await done;
   const seconds = (performance.now() - t0) / 1000;
   await worker.terminate();
+  return { ticks, publishEvery, seconds, ticksPerSec: ticks / seconds };
+}
+
+/**
+ * The feeds' own producer path: one reused scratch tick filled per tick (as a feed decodes into
+ * it), `TickRingWriter.publish` (one claim and one record write per tick, HEAD published once per
+ * `publishEvery` ticks, 'block' policy) into the same consumer thread. Comparing publishEvery 1
+ * with the engine's 256 isolates what publishing HEAD per tick costs on the real writer.
+ */
+export async function runTickWriterBench(o: RingBenchOptions = {}): Promise<RingBenchResult> {
+  const ticks = o.ticks ?? 20_000_000;
+  const publishEvery = o.publishEvery ?? 256;
+  const ring = RingBuffer.create({ capacity: o.capacity ?? 1 << 16, recordBytes: TICK.bytes, consumers: 1 });
+  const writer = new TickRingWriter(ring, { policy: 'block', publishEvery, blockTimeoutMs: 10_000 });
+  // The tape as a ring, so the scratch tick is filled by the engine's own reader.
+  const t = tape();
+  const source = RingBuffer.create({ capacity: t.count, recordBytes: TICK.bytes, consumers: 1 });
+  for (let i = 0; i < t.count; i++) copyTick(t, i, source, i);
+  const mask = t.count - 1;
+  const scratch: TickRecord = createTickRecord();
+  const { worker, online, done } = startConsumer({
+    mode: 'ring',
+    sab: ring.sab,
+    ticks,
+    maxBatch: o.consumerBatch ?? 1024,
+  });
+  await online;
+  const t0 = performance.now();
+  for (let i = 0; i < ticks; i++) writer.publish(readTick(source, i & mask, scratch));
+  writer.flush();
+  await done;
+  const seconds = (performance.now() - t0) / 1000;
+  await worker.terminate();
+  if (writer.dropped !== 0) throw new Error(`tick writer bench dropped ${writer.dropped} ticks`);
   return { ticks, publishEvery, seconds, ticksPerSec: ticks / seconds };
 }
 

@@ -68,7 +68,10 @@ export type BackpressurePolicy = 'block' | 'drop';
 export interface TickRingWriterOptions {
   /** 'block': wait for the slowest consumer (the feed stalls); 'drop': discard and count. */
   policy: BackpressurePolicy;
-  /** Publish HEAD once per this many ticks (measured: per-tick publish costs ~18 ns more). */
+  /**
+   * Publish HEAD once per this many ticks. HEAD per tick cost ~27 ns/tick more than per 256 with
+   * a consumer thread reading (engine/bench/ring.ts, bench/results/ring.json).
+   */
   publishEvery: number;
   /**
    * 'block' only: the longest one wait for a slot (default 1000 ms). A consumer that has not freed

@@ -22,7 +22,8 @@ export function machineInfo(): MachineInfo {
   return {
     cores: availableParallelism(),
     cpu: list[0]?.model ?? 'unknown',
-    mhz: list[0]?.speed ?? null,
+    // Virtual machines often report 0: unknown, not zero.
+    mhz: list[0]?.speed || null,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     loadavg1m: Number((loadavg()[0] ?? 0).toFixed(2)),
