@@ -201,6 +201,11 @@ const engineEnvObject = z.object({
   ENGINE_WRITER_FLUSH_TIMEOUT_MS: envInt(10_000, 100, 600_000),
   /** /health/ready fails while the oldest unpersisted checkpoint is older than this. */
   ENGINE_READY_MAX_WRITER_LAG_MS: envInt(10_000, 100, 3_600_000),
+  /**
+   * /health/ready fails while ticks, candidates or scores have waited this long for the feature
+   * pool, the inference thread or the signal publisher without that consumer moving.
+   */
+  ENGINE_READY_MAX_RING_STALL_MS: envInt(5_000, 100, 3_600_000),
   /** Deadline of every other database call of the engine (connect, probes, signals, cursors). */
   ENGINE_DB_TIMEOUT_MS: envInt(5_000, 100, 600_000),
   /** SIGTERM to exit, whatever the database and Redis do (drain and flush within it). */
@@ -393,6 +398,7 @@ export interface EngineConfig {
   readonly writerFlushMs: number;
   readonly writerFlushTimeoutMs: number;
   readonly readyMaxWriterLagMs: number;
+  readonly readyMaxRingStallMs: number;
   readonly dbTimeoutMs: number;
   readonly shutdownDeadlineMs: number;
   readonly signalsMaxLen: number;
@@ -513,6 +519,7 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     writerFlushMs: e.ENGINE_WRITER_FLUSH_MS,
     writerFlushTimeoutMs: e.ENGINE_WRITER_FLUSH_TIMEOUT_MS,
     readyMaxWriterLagMs: e.ENGINE_READY_MAX_WRITER_LAG_MS,
+    readyMaxRingStallMs: e.ENGINE_READY_MAX_RING_STALL_MS,
     dbTimeoutMs: e.ENGINE_DB_TIMEOUT_MS,
     shutdownDeadlineMs: e.ENGINE_SHUTDOWN_DEADLINE_MS,
     signalsMaxLen: e.ENGINE_SIGNALS_MAXLEN,

@@ -12,7 +12,8 @@ export interface EngineProbe {
 
 /**
  * `/health` (the process is up, plus the engine's view of the global kill switch),
- * `/health/ready` (rings up, inference ready, database and bus reachable within
+ * `/health/ready` (no hot-path ring consumer stalled past ENGINE_READY_MAX_RING_STALL_MS,
+ * inference ready, database and bus reachable within
  * ENGINE_DB_TIMEOUT_MS, the writer connected and no more than ENGINE_READY_MAX_WRITER_LAG_MS
  * behind, not shutting down: 200, else 503 with the failing checks), `/metrics` (Prometheus text
  * exposition 0.0.4). Nothing else; no request bodies are read.

@@ -25,6 +25,7 @@ import { modelFileBeside, registerActiveModel, registryEntryOf } from './model/r
 import { type FeaturePoolHandle, startFeaturePool } from './pool/feature-pool.ts';
 import { CANDIDATE, SCORED, TICK } from './ring/layout.ts';
 import { RingBuffer } from './ring/ring-buffer.ts';
+import { RingProgress } from './ring/ring-progress.ts';
 import { loadCursors } from './writer/cursor-store.ts';
 import { PricePublisher } from './writer/price-publisher.ts';
 import { type SignalOut, SignalPublisher } from './writer/signal-publisher.ts';
@@ -532,6 +533,27 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
   );
 
   // ---- readiness -------------------------------------------------------------------------------
+  // The hot path's consumers: feature pool (tick rings), inference (candidate rings), signal
+  // publisher (scored ring). The writer's own cursor has its own check (lag and connection).
+  const ringProgress = new RingProgress(
+    [
+      ...tickRings.map((ring, i) => ({ name: `tick[${i}]/features`, ring, consumer: 0 })),
+      ...candidateRings.map((ring, i) => ({ name: `candidate[${i}]/inference`, ring, consumer: 0 })),
+      { name: 'scored/signals', ring: scoredRing, consumer: 0 },
+    ],
+    config.readyMaxRingStallMs,
+  );
+  let stalledRings: string[] = [];
+  const ringsFlowing = () => {
+    const stalled = ringProgress.stalled();
+    if (stalled.join() !== stalledRings.join()) {
+      // Once per change, not per probe.
+      if (stalled.length > 0) log.warn({ stalled }, 'engine: ring consumers stalled; not ready');
+      else log.info({ recovered: stalledRings }, 'engine: ring consumers moving again');
+    }
+    stalledRings = stalled;
+    return stalled.length === 0;
+  };
   // Probes are bounded (a stalled server answers nothing) and never overlap.
   const health = { bus: false, db: !sql };
   let probing = false;
@@ -551,7 +573,11 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     }
   };
   await probe();
-  const probeTimer = setInterval(() => void probe(), READY_PROBE_MS);
+  const probeTimer = setInterval(() => {
+    // Sampled on the timer, not only when /health/ready is asked: the wait is timed from here.
+    ringProgress.sample();
+    void probe();
+  }, READY_PROBE_MS);
   probeTimer.unref();
 
   const snapshot = (): EngineSnapshot => ({
@@ -579,7 +605,8 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     return w.dbConnected && w.lagSeconds * 1000 <= config.readyMaxWriterLagMs;
   };
   const readiness = () => ({
-    rings: true,
+    // False while a consumer has left records waiting past ENGINE_READY_MAX_RING_STALL_MS.
+    rings: ringsFlowing(),
     inference: inferenceHandle.stats().running,
     // Not ready while the writer cannot reach the database or falls behind by more than the
     // configured bound: a load balancer or supervisor must not trust an engine that stores nothing.
