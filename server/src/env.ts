@@ -181,6 +181,12 @@ export const serverEnvSchema = z
      */
     ALPACA_API_KEY_ID: optionalString,
     ALPACA_API_SECRET_KEY: optionalString,
+    /**
+     * Option chains (docs/option-chains.md): the continuously compounded risk-free rate IVs and
+     * Greeks are computed with, and the dividend yield of equity underlyings (others: none).
+     */
+    OPTIONS_RISK_FREE_RATE: z.coerce.number().min(-0.05).max(0.5).default(0.04),
+    OPTIONS_DIVIDEND_YIELD: z.coerce.number().min(0).max(0.5).default(0),
   })
   .refine((c) => c.SESSION_ABSOLUTE_DAYS >= c.SESSION_IDLE_DAYS, {
     path: ['SESSION_ABSOLUTE_DAYS'],
@@ -225,6 +231,8 @@ export interface ServerConfig {
     readonly read: { readonly limit: number; readonly windowMs: number };
     readonly mutation: { readonly limit: number; readonly windowMs: number };
   };
+  /** Option chains (server/src/market/option-chain.ts). */
+  readonly options: { readonly riskFreeRate: number; readonly dividendYield: number };
 }
 
 const DAY_MS = 86_400_000;
@@ -330,6 +338,7 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
       read: { limit: e.RATE_LIMIT_READS, windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000 },
       mutation: { limit: e.RATE_LIMIT_MUTATIONS, windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000 },
     },
+    options: { riskFreeRate: e.OPTIONS_RISK_FREE_RATE, dividendYield: e.OPTIONS_DIVIDEND_YIELD },
   };
   return Object.freeze(config);
 }

@@ -34,7 +34,7 @@ export type GreeksView = z.infer<typeof greeksView>;
 
 /** Risk filters on a chain; an absent field is not applied. */
 export const chainFilters = z.strictObject({
-  /** Minimum liquidity score, 0–100 (docs/options.md has the formula). */
+  /** Minimum liquidity score, 0–100 (docs/option-chains.md has the formula). */
   minLiquidity: z.number().min(0).max(100).optional(),
   /** Maximum bid/ask spread as a percentage of the mid. */
   maxSpreadPct: z.number().positive().max(1000).optional(),
@@ -104,6 +104,8 @@ export const chainView = z.object({
   /** Realized volatility of the underlying (annualized) and how many returns it used. */
   realizedVol: z.number().nullable(),
   realizedVolReturns: z.number().int(),
+  /** The bars realized volatility was computed from (`1d`, `1h`, `5m`); null: none. */
+  realizedVolInterval: z.string().nullable().optional(),
   filters: chainFilters,
   contracts: z.array(chainContractView),
 });
