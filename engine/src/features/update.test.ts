@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { TickRecord } from '../feeds/tick.ts';
 import { TICK, TICK_KIND } from '../ring/layout.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
 import { writeTick } from '../ring/tick-ring-writer.ts';
@@ -18,17 +19,7 @@ import { computeTick } from './update.ts';
  * Every feature against a straightforward, non-incremental definition computed from the whole
  * history at every step (closed-form exponential weights, explicit windows), on random data.
  */
-interface T {
-  tsUs: number;
-  kind: number;
-  aggressor: number;
-  price: number;
-  size: number;
-  bid: number;
-  ask: number;
-  bidSize: number;
-  askSize: number;
-}
+type T = Omit<TickRecord, 'symbolId' | 'seq' | 'tsEventUs'> & { tsUs: number };
 
 const US_PER_DAY = 86_400_000_000;
 const quoteOk = (t: T) => t.bid > 0 && t.ask >= t.bid && Number.isFinite(t.ask);

@@ -1,7 +1,8 @@
 /**
- * The tick as the feeds hand it to the rings (engine contract §3). Feeds never allocate per tick:
- * each fills ONE reused scratch `TickRecord` and calls `sink.publish(t)`; the sink copies the
- * fields into a ring slot before returning, so the scratch can be overwritten at once.
+ * The tick: what the feeds fill and the rings carry (ring/tick-ring-writer.ts writes and reads
+ * exactly these fields as one TICK record, laid out in ring/layout.ts). Feeds never allocate per
+ * tick: each fills ONE reused scratch `TickRecord` and calls `sink.publish(t)`; the sink copies
+ * the fields into a ring slot before returning, so the scratch can be overwritten at once.
  */
 export interface TickRecord {
   symbolId: number;

@@ -8,20 +8,12 @@ import {
   patternParamsSchema,
 } from '../features/params.ts';
 import { F, FeatureState } from '../features/state.ts';
+import type { TickRecord } from '../feeds/tick.ts';
 import { PATTERN, TICK_KIND } from '../ring/layout.ts';
 import { detectionDirection, detectionPattern } from './detectors.ts';
 
 /** Crafted tick sequences, one symbol, 1 ms apart; every tick carries the quote and book sizes. */
-interface Tick {
-  kind: number;
-  aggressor: number;
-  price: number;
-  size: number;
-  bid: number;
-  ask: number;
-  bidSize: number;
-  askSize: number;
-}
+type Tick = Omit<TickRecord, 'symbolId' | 'seq' | 'tsEventUs'>;
 const T0 = 1_764_000_000_000_000;
 const MS = 1000;
 

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { TickRecord } from '../feeds/tick.ts';
 import { CTRL, ringHeaderBytes, TICK, usFromWords, usHi, usLo } from './layout.ts';
 import { RingBuffer } from './ring-buffer.ts';
-import { readTick, type TickFields, TickRingWriter } from './tick-ring-writer.ts';
+import { readTick, TickRingWriter } from './tick-ring-writer.ts';
 
 /** Start a fresh ring with every sequence at `start` (to exercise the u32 wrap). */
 function ringAt(capacity: number, consumers: number, start: number): RingBuffer {
@@ -131,7 +132,7 @@ describe('RingBuffer against a queue model (fast-check)', () => {
 });
 
 describe('TickRingWriter', () => {
-  const tick = (i: number): TickFields => ({
+  const tick = (i: number): TickRecord => ({
     symbolId: i % 7,
     seq: 2 ** 40 + i,
     tsEventUs: 1_764_000_000_000_000 + i,

@@ -1,26 +1,9 @@
+import type { TickRecord, TickSink } from '../feeds/tick.ts';
 import { TICK, usFromWords, usHi, usLo } from './layout.ts';
 import type { RingBuffer } from './ring-buffer.ts';
 
-/**
- * The fields of one tick, as the feeds fill them into one reused scratch object (structurally the
- * same as `TickRecord` in feeds/tick.ts). `seq` and `tsEventUs` are integers below 2^53.
- */
-export interface TickFields {
-  symbolId: number;
-  seq: number;
-  tsEventUs: number;
-  kind: number;
-  aggressor: number;
-  price: number;
-  size: number;
-  bid: number;
-  ask: number;
-  bidSize: number;
-  askSize: number;
-}
-
 /** Write one tick into the record of `seq` (a claimed, unpublished sequence). */
-export function writeTick(ring: RingBuffer, seq: number, t: TickFields): void {
+export function writeTick(ring: RingBuffer, seq: number, t: TickRecord): void {
   const b32 = ring.base32(seq);
   const u32 = ring.u32;
   u32[b32 + TICK.u32.symbolId] = t.symbolId;
@@ -42,7 +25,7 @@ export function writeTick(ring: RingBuffer, seq: number, t: TickFields): void {
 }
 
 /** Read the record of `seq` into `out` (a reused object: no allocation). */
-export function readTick(ring: RingBuffer, seq: number, out: TickFields): TickFields {
+export function readTick(ring: RingBuffer, seq: number, out: TickRecord): TickRecord {
   const b32 = ring.base32(seq);
   const u32 = ring.u32;
   out.symbolId = u32[b32 + TICK.u32.symbolId]!;
@@ -86,9 +69,8 @@ export interface TickRingWriterOptions {
  * The producer side of a TICK ring for the feeds: one claim per tick, one HEAD store per
  * `publishEvery` ticks. The feed calls `flush()` when it has no more ticks for now (end of a
  * poll, a socket read, a replay chunk) so a partial batch never waits for the next burst.
- * Structurally a `TickSink` (feeds/tick.ts).
  */
-export class TickRingWriter {
+export class TickRingWriter implements TickSink {
   readonly ring: RingBuffer;
   readonly policy: BackpressurePolicy;
   private readonly publishEvery: number;
@@ -109,7 +91,7 @@ export class TickRingWriter {
   }
 
   /** Returns false when the tick was dropped (and counted in `dropped`). */
-  publish(t: TickFields): boolean {
+  publish(t: TickRecord): boolean {
     const ring = this.ring;
     let seq = ring.tryClaim(1);
     if (seq === -1) {
