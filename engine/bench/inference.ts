@@ -20,7 +20,7 @@ import { startInferenceThread } from '../src/inference/inference-thread.ts';
 import { openScoringSession } from '../src/inference/scoring-session.ts';
 import { MODEL_INPUT_SIZE } from '../src/model/inputs.ts';
 import { DEFAULT_ONNX_PATH } from '../src/model/model-file.ts';
-import { SeededRandom } from '../src/model/seeded-random.ts';
+import { Mulberry32 } from '../src/random/seeded-random.ts';
 import { CANDIDATE, SCORED } from '../src/ring/layout.ts';
 import { RingBuffer } from '../src/ring/ring-buffer.ts';
 
@@ -29,7 +29,7 @@ const gc = runInNewContext('gc') as () => void;
 
 const machine = machineInfo();
 const BATCH_SIZES = [1, 8, 32, 128, 256, 1024];
-const rng = new SeededRandom(1);
+const rng = new Mulberry32(1);
 
 function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;

@@ -21,6 +21,7 @@ import { BookRegistry } from '../src/book/book-registry.ts';
 import { ASK, BID, type BookSide } from '../src/book/book-sink.ts';
 import { OrderBook } from '../src/book/order-book.ts';
 import { createTickRecord } from '../src/feeds/tick.ts';
+import { Xoshiro128 } from '../src/random/seeded-random.ts';
 import { REF_ASK, REF_BID, ReferenceBook } from '../tests/support/book-reference.ts';
 
 const machine = machineInfo();
@@ -32,13 +33,8 @@ const TICK = 0.01;
 
 /** A seeded stream: sides, prices, sizes (Float64Array each) and the snapshot. */
 function stream(n: number) {
-  let s = 0x9e3779b9;
-  const rnd = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
+  const random = new Xoshiro128(0x9e3779b9);
+  const rnd = () => random.next();
   const mid = 4321055; // in ticks
   const bids: number[] = [];
   const asks: number[] = [];

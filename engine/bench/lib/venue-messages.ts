@@ -1,4 +1,4 @@
-import { Xoshiro128 } from '../../src/feeds/prng.ts';
+import { Xoshiro128 } from '../../src/random/seeded-random.ts';
 
 /**
  * Deterministic venue messages for the feed benchmark (bench/feeds.ts), in each venue's documented

@@ -1,6 +1,6 @@
 import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
 import type { MlpModel } from '../model/mlp.ts';
-import { SeededRandom } from '../model/seeded-random.ts';
+import { Mulberry32 } from '../random/seeded-random.ts';
 import { mlpScorer, type Scorer } from './scorer.ts';
 
 /**
@@ -11,7 +11,7 @@ import { mlpScorer, type Scorer } from './scorer.ts';
  * signals clear the preset's minimum score.
  */
 export function seededScorer(seed: number, options: { hidden?: number; bias?: number } = {}): Scorer {
-  const rng = new SeededRandom(seed);
+  const rng = new Mulberry32(seed);
   const hidden = options.hidden ?? 8;
   const w = (n: number, scale: number) =>
     Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);

@@ -1,4 +1,4 @@
-import { Xoshiro128 } from '../feeds/prng.ts';
+import { Xoshiro128 } from '../random/seeded-random.ts';
 import type { MarketRun } from './market-run.ts';
 import type { Signal } from './signal-metrics.ts';
 

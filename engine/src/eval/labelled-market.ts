@@ -1,6 +1,6 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
-import { Xoshiro128 } from '../feeds/prng.ts';
 import type { TickRecord } from '../feeds/tick.ts';
+import { Xoshiro128 } from '../random/seeded-random.ts';
 import {
   ABSORBED,
   EVENT_HAZARD_PER_TICK,

@@ -1,6 +1,6 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { Xoshiro128 } from '../random/seeded-random.ts';
 import { FEED_BATCH, type Feed, sleep, wallClockUs, yieldToEventLoop } from './feed.ts';
-import { Xoshiro128 } from './prng.ts';
 import type { SymbolTable } from './symbol-table.ts';
 import type { TickRecord, TickSink } from './tick.ts';
 

@@ -7,7 +7,7 @@ import { MODEL_INPUT_SIZE, toModelInputs } from '../model/inputs.ts';
 import { mlpForward, trainMlp } from '../model/mlp.ts';
 import { loadModelFile } from '../model/model-file.ts';
 import { exportMlpToOnnx } from '../model/onnx-export.ts';
-import { SeededRandom } from '../model/seeded-random.ts';
+import { Mulberry32, type SeededRandom } from '../random/seeded-random.ts';
 import { CANDIDATE, FEATURE_COUNT, SCORED, usFromWords, usHi, usLo } from '../ring/layout.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
 import { type InferenceThreadHandle, startInferenceThread } from './inference-thread.ts';
@@ -169,7 +169,7 @@ describe('inference thread (real onnxruntime-node session in a worker thread)', 
     expect(provider).toBe('cpu');
     expect(modelVersion).toBe((await loadModelFile()).file.version);
 
-    const rng = new SeededRandom(99);
+    const rng = new Mulberry32(99);
     const total = 1500;
     const all = Array.from({ length: total }, (_, i) => randomCandidate(rng, i));
     const shardOf = (c: Candidate) => c.id % 3;
@@ -243,7 +243,7 @@ describe('inference thread (real onnxruntime-node session in a worker thread)', 
     });
     handles.push(h);
     await h.ready;
-    const rng = new SeededRandom(5);
+    const rng = new Mulberry32(5);
     const cands = Array.from({ length: 100 }, (_, i) => randomCandidate(rng, i));
     const consumed = consume(scoredRing, 64);
     // 10 first: the thread starts a batch and waits; the next 90 complete it and two more full
@@ -277,7 +277,7 @@ describe('inference thread (real onnxruntime-node session in a worker thread)', 
     });
     handles.push(h);
     await h.ready;
-    const rng = new SeededRandom(11);
+    const rng = new Mulberry32(11);
     const cands = Array.from({ length: 6000 }, (_, i) => randomCandidate(rng, i));
     produce(candidateRings[0]!, cands.slice(0, 3000));
     produce(candidateRings[1]!, cands.slice(3000));
@@ -314,7 +314,7 @@ describe('inference thread (real onnxruntime-node session in a worker thread)', 
       const first = start();
       handles.push(first);
       await first.ready;
-      const rng = new SeededRandom(21);
+      const rng = new Mulberry32(21);
       const total = 6000;
       const cands = Array.from({ length: total }, (_, i) => randomCandidate(rng, i));
       produce(candidateRings[0]!, cands);
@@ -383,7 +383,7 @@ describe('inference thread (real onnxruntime-node session in a worker thread)', 
   it('refuses a model whose input width is not MODEL_INPUT_SIZE', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'aegis-model-'));
     try {
-      const rng = new SeededRandom(1);
+      const rng = new Mulberry32(1);
       const d = MODEL_INPUT_SIZE - 2;
       const x = Float32Array.from({ length: 50 * d }, () => rng.normal());
       const y = Uint8Array.from({ length: 50 }, () => rng.int(2));

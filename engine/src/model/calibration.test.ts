@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { Mulberry32 } from '../random/seeded-random.ts';
 import { fitPlatt, foldPlatt } from './calibration.ts';
 import { type MlpModel, mlpForward, sigmoid } from './mlp.ts';
-import { SeededRandom } from './seeded-random.ts';
 
 const logit = (p: number) => Math.log(p / (1 - p));
 
 describe('Platt scaling', () => {
   it('recovers the distortion of an over-confident score', () => {
     // True probability q; the model reports sigmoid(2.5·logit(q) − 0.4) (too extreme, biased).
-    const rng = new SeededRandom(7);
+    const rng = new Mulberry32(7);
     const n = 20_000;
     const p = new Float64Array(n);
     const y = new Uint8Array(n);
@@ -24,7 +24,7 @@ describe('Platt scaling', () => {
   });
 
   it('folded into the output layer equals applying it after the forward pass', () => {
-    const rng = new SeededRandom(3);
+    const rng = new Mulberry32(3);
     const w = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
     const model: MlpModel = {
       layers: [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { Mulberry32, type SeededRandom } from '../random/seeded-random.ts';
 import { mergeSingleHiddenLayer } from './ensemble.ts';
 import { type MlpModel, mlpForward } from './mlp.ts';
-import { SeededRandom } from './seeded-random.ts';
 
 const logit = (p: number) => Math.log(p / (1 - p));
 
@@ -17,7 +17,7 @@ function member(rng: SeededRandom, hidden: number): MlpModel {
 
 describe('seed-bagged ensemble as one network', () => {
   it('scores the sigmoid of the members’ mean logit', () => {
-    const rng = new SeededRandom(11);
+    const rng = new Mulberry32(11);
     const members = [member(rng, 3), member(rng, 4), member(rng, 2)];
     const merged = mergeSingleHiddenLayer(members);
     expect(merged.layers[0]!.outputs).toBe(9);
@@ -37,7 +37,7 @@ describe('seed-bagged ensemble as one network', () => {
   });
 
   it('refuses members of another shape', () => {
-    const rng = new SeededRandom(1);
+    const rng = new Mulberry32(1);
     const deep: MlpModel = { layers: [...member(rng, 2).layers.slice(0, 1), ...member(rng, 2).layers] };
     expect(() => mergeSingleHiddenLayer([deep])).toThrow();
     expect(() => mergeSingleHiddenLayer([])).toThrow();

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { Mulberry32 } from '../random/seeded-random.ts';
 import { logLoss, rocAuc } from './metrics.ts';
 import { type LabelledSet, mlpForward, type TrainOptions, trainMlp } from './mlp.ts';
-import { SeededRandom } from './seeded-random.ts';
 
 /** A nonlinear problem (XOR of two signs plus a linear term) a linear model cannot solve. */
 function problem(seed: number, n: number): LabelledSet {
-  const rng = new SeededRandom(seed);
+  const rng = new Mulberry32(seed);
   const d = 5;
   const x = new Float32Array(n * d);
   const y = new Uint8Array(n);

@@ -12,8 +12,9 @@
  * row-major, so ONNX `Gemm(X, W, b)` with transB = 0 consumes it unchanged. Shipped weights are
  * float32 (what ORT computes with); training keeps float64 master weights and rounds at the end.
  */
+
+import { Mulberry32 } from '../random/seeded-random.ts';
 import { logLoss, rocAuc } from './metrics.ts';
-import { SeededRandom } from './seeded-random.ts';
 
 export type HiddenActivation = 'relu' | 'tanh';
 export type LayerActivation = HiddenActivation | 'sigmoid';
@@ -155,7 +156,7 @@ export function trainMlp(
   opts: TrainOptions,
   onEpoch?: (r: EpochReport) => void,
 ): TrainResult {
-  const rng = new SeededRandom(opts.seed);
+  const rng = new Mulberry32(opts.seed);
   const sizes = [train.d, ...opts.hiddenSizes, 1];
   const B = opts.batchSize;
   const layers: MasterLayer[] = [];

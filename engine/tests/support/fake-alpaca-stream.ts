@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { Xoshiro128 } from '../../src/feeds/prng.ts';
+import { Xoshiro128 } from '../../src/random/seeded-random.ts';
 
 /**
  * A local Alpaca market data stream (v2 stocks) for the engine's feed tests, speaking the

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { Xoshiro128 } from '../../src/feeds/prng.ts';
+import { Xoshiro128 } from '../../src/random/seeded-random.ts';
 
 /**
  * A local Binance Spot market-data venue for the engine's feed tests: REST and WebSocket, in the

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { Xoshiro128 } from '../../src/feeds/prng.ts';
+import { Xoshiro128 } from '../../src/random/seeded-random.ts';
 
 /**
  * A local Coinbase Advanced Trade market-data WebSocket (wss://advanced-trade-ws.coinbase.com) for

@@ -1,3 +1,4 @@
+import { Mulberry32 } from '../../src/random/seeded-random.ts';
 import { TICK, TICK_KIND, usHi, usLo } from '../../src/ring/layout.ts';
 import type { RingBuffer } from '../../src/ring/ring-buffer.ts';
 
@@ -26,16 +27,10 @@ export interface TapeOptions {
   stepUs?: number;
 }
 
-/** mulberry32: small, fast, good enough for test data. */
+/** Uniform draws in [0, 1) from the engine's seeded generator (mulberry32: the tapes' sequence). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Mulberry32(seed);
+  return () => r.next();
 }
 
 export function generateTape(o: TapeOptions): TickTape {

@@ -2,8 +2,8 @@ import { createLogger } from '@aegis/shared/logging';
 import { describe, expect, it } from 'vitest';
 import { BookRegistry } from '../../book/book-registry.ts';
 import { ASK, BID, type BookSide } from '../../book/book-sink.ts';
+import { Xoshiro128 } from '../../random/seeded-random.ts';
 import { MalformedRecords } from '../malformed.ts';
-import { Xoshiro128 } from '../prng.ts';
 import { SymbolTable } from '../symbol-table.ts';
 import { copyTick, createTickRecord, MALFORMED, type TickRecord, type TickSink } from '../tick.ts';
 import {
