@@ -26,9 +26,9 @@ import { type FeaturePoolHandle, startFeaturePool } from './pool/feature-pool.ts
 import { CANDIDATE, SCORED, TICK } from './ring/layout.ts';
 import { RingBuffer } from './ring/ring-buffer.ts';
 import { RingProgress } from './ring/ring-progress.ts';
+import { type SignalOut, SignalPublisher } from './signals/signal-publisher.ts';
 import { loadCursors } from './writer/cursor-store.ts';
 import { PricePublisher } from './writer/price-publisher.ts';
-import { type SignalOut, SignalPublisher } from './writer/signal-publisher.ts';
 import { startWriterThread, type WriterThreadHandle } from './writer/writer-thread.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { VenueFeedStats } from './feeds/venues/venue-feed.ts';
 import type { EngineSnapshot, VenueBooks } from './index.ts';
 import { MetricsText } from './metrics.ts';
-import { SIGNAL_LATENCY_BUCKETS_US } from './writer/signal-publisher.ts';
+import { SIGNAL_LATENCY_BUCKETS_US } from './signals/signal-publisher.ts';
 
 /** Renders the engine's `/metrics` (Prometheus text) from a snapshot of its shared counters. */
 export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Record<string, boolean>>): string {

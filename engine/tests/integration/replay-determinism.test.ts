@@ -3,7 +3,7 @@ import { createLogger } from '@aegis/shared/logging';
 import { describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../src/config.ts';
 import { startEngine } from '../../src/index.ts';
-import type { SignalOut } from '../../src/writer/signal-publisher.ts';
+import type { SignalOut } from '../../src/signals/signal-publisher.ts';
 import { FIXTURE_PATH } from '../fixtures/make-replay-fixture.ts';
 
 /**
