@@ -1,2 +1,25 @@
-/** Tables of this area are defined here (see the migration beside its number in drizzle/). */
-export {};
+import { pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { decimal, tenantId, updatedAt } from './columns.ts';
+import { tenants, users } from './identity.ts';
+
+/**
+ * The option recommender's saved settings per person and desk (migration 0019): the capital
+ * recommendations are sized against and the last risk preset. Under RLS by desk; the service
+ * filters by user as well.
+ */
+export const optionPreferences = pgTable(
+  'option_preferences',
+  {
+    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** Null: never saved. */
+    capital: decimal('capital'),
+    preset: text('preset', { enum: ['conservative', 'balanced', 'aggressive'] })
+      .notNull()
+      .default('balanced'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],
+);
