@@ -9,7 +9,16 @@ import {
   venuePricesChannel,
   venuePricesKey,
 } from '@aegis/shared/market/venue-prices';
+import {
+  type ChainParams,
+  type ContractKey,
+  chainParamsOf,
+  syntheticQuote,
+} from '@aegis/shared/options/chain-model';
+import { MS_PER_YEAR } from '@aegis/shared/options/contract';
 import type { QuoteBook } from '../brokers/quote-book.ts';
+import { OptionGreeksRefresher } from '../market/option-greeks-refresher.ts';
+import { activeChains, SYNTHETIC_OPTION_VENUE } from '../market/option-listing.ts';
 import type { ExecutionDeps } from './types.ts';
 
 /**
@@ -32,6 +41,21 @@ import type { ExecutionDeps } from './types.ts';
  * Refused, counted and never stored: payloads that fail the schema (`rejectedInvalid`) and
  * prices dated beyond the clock skew in the future or before 2000 (`rejectedFuture`,
  * `rejectedOld`). A stale book is caught by the governor's reference-age rule.
+ *
+ * Derived option quotes — the one place option prices are made rather than heard: contracts of
+ * the synthetic option venue (SIMOPT, docs/option-chains.md) have no venue of their own. When
+ * their underlying's quote or trade reaches the book, each listed contract of that underlying
+ * gets a bid/ask from the deterministic chain model (shared/src/options/chain-model.ts) at the
+ * underlying's mid, with the underlying quote's event time as "now" and as the quote's event
+ * time, applied to the book exactly like a venue price. The model is a pure function of the
+ * symbol, the contract, the price and the time, and every process hears the same underlying
+ * quotes, so every process derives the same option quotes: the governor, the paper broker and
+ * marketData.quote agree across servers without anyone publishing them. At most one derivation
+ * per underlying every DERIVE_MIN_INTERVAL_MS, always from the latest underlying quote (a burst
+ * of ticks ends with the quote of its last tick); an unchanged basis derives nothing.
+ *
+ * The same object runs the Greeks refresher (market/option-greeks-refresher.ts), which writes
+ * `instruments.greeks` of listed contracts for the net-delta rule.
  */
 export interface QuoteFeedOptions {
   /** Bus key prefix of the price source, e.g. `aegis:` (the engine's ENGINE_STREAM_PREFIX). */
@@ -39,6 +63,26 @@ export interface QuoteFeedOptions {
   readonly maxFutureSkewMs: number;
   /** How often the instrument → venue map is re-read (and failed subscriptions retried). */
   readonly refreshMs: number;
+  /** Option pricing of the Greeks refresher (default: the synthetic market's rate, no dividends, 5 s). */
+  readonly options?: {
+    readonly riskFreeRate?: number;
+    readonly dividendYield?: number;
+    readonly greeksRefreshMs?: number;
+  };
+}
+
+/** Shortest gap between two derivations of one underlying's option quotes. */
+export const DERIVE_MIN_INTERVAL_MS = 250;
+const GREEKS_REFRESH_MS = 5_000;
+
+/** One underlying's synthetic contracts and the basis they were last derived from. */
+interface DerivedChain {
+  readonly underlying: string;
+  readonly params: ChainParams;
+  contracts: { readonly symbol: string; readonly key: ContractKey; readonly expiresAt: number }[];
+  lastRun: number;
+  timer: NodeJS.Timeout | null;
+  basis: { price: number; at: Date } | null;
 }
 
 /** Shortest gap between two refreshes triggered by unknown symbols. */
@@ -60,6 +104,12 @@ export class QuoteFeed {
   #refreshing: Promise<void> | null = null;
   #lastRefresh = 0;
   #stopped = true;
+  /** Underlying symbol → its synthetic contracts (from `instruments`, re-read with the map). */
+  #derived = new Map<string, DerivedChain>();
+  #offBook: (() => void) | null = null;
+  readonly greeks: OptionGreeksRefresher;
+  /** Option quotes derived and applied to the book. */
+  derivedQuotes = 0;
   received = 0;
   rejectedInvalid = 0;
   rejectedFuture = 0;
@@ -69,20 +119,35 @@ export class QuoteFeed {
     this.#deps = deps;
     this.#quotes = quotes;
     this.#o = o;
+    this.greeks = new OptionGreeksRefresher(deps, {
+      intervalMs: o.options?.greeksRefreshMs ?? GREEKS_REFRESH_MS,
+      riskFreeRate: o.options?.riskFreeRate ?? 0.04,
+      dividendYield: o.options?.dividendYield ?? 0,
+      basisOf: (u) => this.optionBasis(u),
+    });
   }
 
   /** Reads the map and every venue's snapshot (awaited: prices are there before serving). */
   async start(): Promise<void> {
     this.#stopped = false;
+    // Attached first: an underlying's price that arrives while the snapshot loads derives too.
+    this.#offBook = this.#quotes.subscribe((e) => {
+      if (this.#derived.size > 0 && this.#derived.has(e.symbol)) this.#scheduleDerive(e.symbol);
+    });
     await this.refresh();
     this.#timer = setInterval(() => void this.refresh(), this.#o.refreshMs);
     this.#timer.unref();
+    this.greeks.start();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#soon) clearTimeout(this.#soon);
+    this.#offBook?.();
+    this.#offBook = null;
+    for (const d of this.#derived.values()) if (d.timer) clearTimeout(d.timer);
+    await this.greeks.stop();
     await this.#refreshing?.catch(() => {});
     const subs = [...this.#subscribed.values()];
     this.#subscribed.clear();
@@ -108,6 +173,10 @@ export class QuoteFeed {
     const changed =
       next.size !== this.#venueOf.size || rows.some((r) => this.#venueOf.get(r.symbol) !== r.venue);
     this.#venueOf = next;
+    // Synthetic option contracts: a failure here must not keep venue prices from being followed.
+    await this.#loadDerived().catch((err: unknown) =>
+      this.#deps.log.warn({ err }, 'derived option quotes: contracts not re-read; retrying'),
+    );
     if (changed) {
       // Prices that arrived before their instrument was known now have a home.
       for (const p of this.#latest.values()) if (next.get(p.instrument) === p.venue) this.#apply(p);
@@ -205,6 +274,101 @@ export class QuoteFeed {
       );
     }
     return false;
+  }
+
+  /**
+   * The underlying price and event time the synthetic contracts of `underlying` were last
+   * derived from (null: none yet). The chain view prices against exactly this basis.
+   */
+  optionBasis(underlying: string): { readonly price: number; readonly at: Date } | null {
+    return this.#derived.get(underlying)?.basis ?? null;
+  }
+
+  /**
+   * Contracts were just listed: re-read them, derive their quotes now (from the current
+   * underlying quote) and refresh their Greeks. Resolves once quotes and Greeks are in place.
+   */
+  async optionsListed(): Promise<void> {
+    await this.#loadDerived();
+    for (const d of this.#derived.values()) this.#derive(d);
+    await this.greeks.refresh();
+  }
+
+  async #loadDerived(): Promise<void> {
+    const now = this.#deps.clock?.() ?? new Date();
+    const chains = await activeChains(this.#deps.db, now, SYNTHETIC_OPTION_VENUE);
+    const next = new Map<string, DerivedChain>();
+    for (const [symbol, { contracts }] of chains) {
+      const prev = this.#derived.get(symbol);
+      const list = contracts.map((c) => ({
+        symbol: c.symbol,
+        key: { expiry: c.expiry, right: c.right, strike: Number(c.strike) },
+        expiresAt: c.expiresAt,
+      }));
+      if (prev) {
+        const grown = prev.contracts.length !== list.length;
+        prev.contracts = list;
+        next.set(symbol, prev);
+        // New contracts get quotes without waiting for the next underlying tick.
+        if (grown) {
+          prev.basis = null;
+          this.#scheduleDerive(symbol);
+        }
+      } else {
+        const d: DerivedChain = {
+          underlying: symbol,
+          params: chainParamsOf(symbol),
+          contracts: list,
+          lastRun: 0,
+          timer: null,
+          basis: null,
+        };
+        next.set(symbol, d);
+        this.#scheduleDerive(symbol);
+      }
+    }
+    for (const [symbol, d] of this.#derived) if (!next.has(symbol) && d.timer) clearTimeout(d.timer);
+    this.#derived = next;
+  }
+
+  /** Now, or once DERIVE_MIN_INTERVAL_MS has passed since the last run (from the latest quote then). */
+  #scheduleDerive(underlying: string): void {
+    const d = this.#derived.get(underlying);
+    if (!d || d.timer || this.#stopped) return;
+    const wait = d.lastRun + DERIVE_MIN_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.#derive(d);
+      return;
+    }
+    d.timer = setTimeout(() => {
+      d.timer = null;
+      if (this.#derived.get(d.underlying) === d) this.#derive(d);
+    }, wait);
+    d.timer.unref();
+  }
+
+  #derive(d: DerivedChain): void {
+    const top = this.#quotes.get(d.underlying);
+    if (!top) return;
+    let price: number;
+    let at: Date;
+    if (top.bid && top.ask && top.tsQuote) {
+      price = top.bid.plus(top.ask).div(2).toNumber();
+      at = top.tsQuote;
+    } else if (top.last && top.tsTrade) {
+      price = top.last.toNumber();
+      at = top.tsTrade;
+    } else return;
+    if (d.basis && d.basis.price === price && d.basis.at.getTime() === at.getTime()) return;
+    d.lastRun = Date.now();
+    d.basis = { price, at };
+    const atMs = at.getTime();
+    const day = at.toISOString().slice(0, 10);
+    for (const c of d.contracts) {
+      const q = syntheticQuote(d.params, c.key, price, (c.expiresAt - atMs) / MS_PER_YEAR, day);
+      // No quote (expired, or worth under half a tick): the contract keeps no fresh quote.
+      if (q && this.#quotes.setQuote(c.symbol, q.bid, q.ask, q.bidSize, q.askSize, at)) this.derivedQuotes++;
+    }
   }
 
   #apply(p: VenuePrice): void {

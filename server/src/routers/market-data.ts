@@ -1,4 +1,3 @@
-import { AppError, ErrorCode } from '@aegis/shared/errors';
 import {
   barSubscriptionInput,
   barsInput,
@@ -16,6 +15,7 @@ import { safeText } from '@aegis/shared/schemas/text';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { marketDataOf, type Tracked } from '../market/market-data.ts';
+import { optionChainOf } from '../market/option-chain.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 
 /**
@@ -100,12 +100,14 @@ export const marketDataRouter = createTRPCRouter({
       asTracked(await marketDataOf(ctx).openBookStream(input.symbol, input.levels, signal)),
     ),
 
-  /** The option chain of an underlying with Greeks, IV, liquidity and the filters applied (docs/options.md). */
+  /**
+   * The option chain of an underlying with Greeks, IV, liquidity and the filters applied
+   * (docs/option-chains.md). A synthetic-venue underlying gets its synthetic chain listed on the
+   * first call; other underlyings show the option instruments that reference them.
+   */
   chain: deskProcedure
     .meta(READ)
     .input(chainInput)
     .output(chainView)
-    .query((): never => {
-      throw new AppError(ErrorCode.UNAVAILABLE, 'option chains are not available yet');
-    }),
+    .query(({ ctx, input }) => optionChainOf(ctx).chain(ctx.tx, input, ctx.log)),
 });
