@@ -1,0 +1,55 @@
+import type { Bus } from '@aegis/shared/bus/types';
+import type { Logger } from '@aegis/shared/logging';
+import type { Sql } from 'postgres';
+import type { EngineConfig } from '../config.ts';
+import type { SymbolTable } from '../feeds/symbol-table.ts';
+import { HaltListener } from '../halt/halt-listener.ts';
+import type { RingBuffer } from '../ring/ring-buffer.ts';
+import { type SignalOut, SignalPublisher } from '../signals/signal-publisher.ts';
+
+export interface EngineSignals {
+  readonly halt: HaltListener;
+  readonly signals: SignalPublisher;
+}
+
+/**
+ * Stage 5: the kill-switch listener, then the signal publisher on the scored ring. The listener
+ * starts first so a switch engaged while the engine was down is known before the first signal.
+ */
+export async function startSignals(options: {
+  config: EngineConfig;
+  bus: Bus;
+  sql: Sql | undefined;
+  log: Logger;
+  scoredRing: RingBuffer;
+  symbolTable: SymbolTable;
+  modelVersion: string;
+  haltChannel?: string | undefined;
+  onSignal?: ((s: SignalOut) => void) | undefined;
+}): Promise<EngineSignals> {
+  const { config, bus, sql, log } = options;
+  const halt = new HaltListener({
+    bus,
+    sql,
+    pollMs: config.haltPollMs,
+    log,
+    ...(options.haltChannel ? { channel: options.haltChannel } : {}),
+  });
+  await halt.start();
+  const signals = new SignalPublisher({
+    scoredRing: options.scoredRing,
+    consumer: 0,
+    symbolTable: options.symbolTable,
+    bus,
+    stream: `${config.streamPrefix}signals`,
+    maxLen: config.signalsMaxLen,
+    minScore: config.signalMinScore,
+    modelVersion: options.modelVersion,
+    sql,
+    log,
+    halted: () => halt.isHalted(),
+    ...(options.onSignal ? { onSignal: options.onSignal } : {}),
+  });
+  signals.start();
+  return { halt, signals };
+}
