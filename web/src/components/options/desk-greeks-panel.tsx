@@ -1,0 +1,251 @@
+import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
+import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { formatDecimal, utcTime } from '../../lib/decimal-format.ts';
+import { priceDecimals, toNumber } from '../../lib/live-quotes.ts';
+import { formatExposure, formatGreek, formatVol, limitUsage, usageTone } from '../../lib/option-format.ts';
+import { errorMessageOf, trpc } from '../../lib/trpc.ts';
+import { EmptyState } from '../panel.tsx';
+
+/**
+ * The desk's live Greeks (`greeks.updates`, SSE): totals against the governor's limits (net
+ * dollar delta vs max net delta, open legs vs max open legs) with usage bars, then per
+ * underlying (with the hedger's band) and per position. The last good view stays on screen
+ * while the stream reconnects.
+ */
+export function DeskGreeksPanel() {
+  const [view, setView] = createSignal<DeskGreeksView>();
+  const [error, setError] = createSignal<string>();
+  onMount(() => {
+    const sub = trpc.greeks.updates.subscribe(
+      {},
+      {
+        onData: (data) => {
+          setView(data as DeskGreeksView);
+          setError(undefined);
+        },
+        onError: (e) => setError(errorMessageOf(e)),
+        onConnectionStateChange: (c) => {
+          if (c.state === 'connecting' && c.error) setError('Connection to the server lost; reconnecting');
+        },
+      },
+    );
+    onCleanup(() => sub.unsubscribe());
+  });
+
+  return (
+    <Show
+      when={view()}
+      fallback={
+        <Show
+          when={error()}
+          fallback={
+            <div class="skeleton" role="status" aria-busy="true">
+              <span class="visually-hidden">Loading the desk's Greeks</span>
+            </div>
+          }
+        >
+          <EmptyState title="No live Greeks" tone="error">
+            {error()}
+          </EmptyState>
+        </Show>
+      }
+    >
+      {(v) => <GreeksBody view={v()} note={error()} />}
+    </Show>
+  );
+}
+
+function GreeksBody(props: { view: DeskGreeksView; note: string | undefined }) {
+  const v = () => props.view;
+  const maxDelta = () => toNumber(v().limits.maxNetDelta);
+  const deltaUsage = () => limitUsage(v().totals.dollarDelta, maxDelta());
+  const legsUsage = () => limitUsage(v().limits.openLegs, v().limits.maxOpenLegs);
+  return (
+    <div class="greeks" data-as-of={v().asOf}>
+      <dl class="greeks-totals" aria-label="Desk Greeks">
+        <Total
+          label="Net Δ"
+          title="Delta in units of the underlying"
+          field="delta"
+          value={v().totals.delta}
+        />
+        <Total label="$Δ" title="Dollar delta" field="dollar-delta" value={v().totals.dollarDelta} />
+        <Total label="Γ" title="Gamma" field="gamma" value={v().totals.gamma} digits={4} />
+        <Total label="Vega" title="Vega per 1.00 of volatility" field="vega" value={v().totals.vega} />
+        <Total label="Θ / day" title="Theta per calendar day" field="theta" value={v().totals.theta} />
+      </dl>
+      <div class="greeks-limits">
+        <UsageBar
+          label="Net delta"
+          detail={
+            maxDelta() === null
+              ? 'no limit set'
+              : `${formatExposure(Math.abs(v().totals.dollarDelta), 0).replace('+', '')} of ${formatDecimal(v().limits.maxNetDelta, 0)}`
+          }
+          usage={deltaUsage()}
+          field="net-delta"
+        />
+        <UsageBar
+          label="Open legs"
+          detail={
+            v().limits.maxOpenLegs === null
+              ? `${v().limits.openLegs} open, no limit set`
+              : `${v().limits.openLegs} of ${v().limits.maxOpenLegs}`
+          }
+          usage={legsUsage()}
+          field="open-legs"
+        />
+      </div>
+      <Show when={props.note}>
+        <p class="dim greeks-note" role="status">
+          {props.note}
+        </p>
+      </Show>
+      <Show
+        when={v().positions.length > 0}
+        fallback={<p class="dim greeks-empty">No open positions: the desk is flat.</p>}
+      >
+        <div class="greeks-tables">
+          <table class="table table-tight" aria-label="Greeks per underlying">
+            <thead>
+              <tr>
+                <th scope="col">Underlying</th>
+                <th scope="col" class="num">
+                  Price
+                </th>
+                <th scope="col" class="num">
+                  Δ
+                </th>
+                <th scope="col" class="num">
+                  $Δ
+                </th>
+                <th scope="col" class="num">
+                  Γ
+                </th>
+                <th scope="col" class="num">
+                  Vega
+                </th>
+                <th scope="col" class="num">
+                  Θ
+                </th>
+                <th scope="col" class="num" title="The hedger keeps net delta within ± this band">
+                  Band
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              <For each={v().byUnderlying}>
+                {(u) => (
+                  <tr data-underlying={u.underlying} data-delta={String(u.totals.delta)}>
+                    <th scope="row" class="mono">
+                      {u.underlying}
+                    </th>
+                    <td class="num">{formatDecimal(u.price, priceDecimals(u.price))}</td>
+                    <td class="num">{formatExposure(u.totals.delta)}</td>
+                    <td class="num">{formatExposure(u.totals.dollarDelta, 0)}</td>
+                    <td class="num">{formatGreek(u.totals.gamma, 4)}</td>
+                    <td class="num">{formatGreek(u.totals.vega, 2)}</td>
+                    <td class="num">{formatGreek(u.totals.theta, 2)}</td>
+                    <td class="num">{u.band ? `±${formatDecimal(u.band, 0)}` : '—'}</td>
+                  </tr>
+                )}
+              </For>
+            </tbody>
+          </table>
+          <table class="table table-tight" aria-label="Greeks per position">
+            <thead>
+              <tr>
+                <th scope="col">Position</th>
+                <th scope="col" class="num">
+                  Qty
+                </th>
+                <th scope="col" class="num">
+                  Mark
+                </th>
+                <th scope="col" class="num">
+                  IV
+                </th>
+                <th scope="col" class="num">
+                  Δ
+                </th>
+                <th scope="col" class="num">
+                  Γ
+                </th>
+                <th scope="col" class="num">
+                  Vega
+                </th>
+                <th scope="col" class="num">
+                  Θ
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              <For each={v().positions}>
+                {(p) => (
+                  <tr data-symbol={p.symbol} data-delta={String(p.contribution.delta)}>
+                    <th scope="row" class="mono" title={`${p.assetClass}, multiplier ${p.multiplier}`}>
+                      {p.symbol}
+                    </th>
+                    <td class="num">
+                      {formatDecimal(p.quantity, priceDecimals(p.quantity) > 2 ? 4 : 0, { sign: true })}
+                    </td>
+                    <td class="num">{formatDecimal(p.mark, priceDecimals(p.mark))}</td>
+                    <td class="num">{formatVol(p.iv, 1)}</td>
+                    <td class="num">{formatExposure(p.contribution.delta)}</td>
+                    <td class="num">{formatGreek(p.contribution.gamma, 4)}</td>
+                    <td class="num">{formatGreek(p.contribution.vega, 2)}</td>
+                    <td class="num">{formatGreek(p.contribution.theta, 2)}</td>
+                  </tr>
+                )}
+              </For>
+            </tbody>
+          </table>
+        </div>
+      </Show>
+      <Show when={v().missing.length > 0}>
+        <p class="dim greeks-note">No price, left out of the totals: {v().missing.join(', ')}</p>
+      </Show>
+      <p class="greeks-asof dim">As of {utcTime(v().asOf)} UTC</p>
+    </div>
+  );
+}
+
+function Total(props: { label: string; title: string; field: string; value: number; digits?: number }) {
+  return (
+    <div class="kpi" title={props.title}>
+      <dt>{props.label}</dt>
+      <dd
+        data-field={props.field}
+        data-value={String(props.value)}
+        class={props.value > 0 ? 'pos' : props.value < 0 ? 'neg' : ''}
+      >
+        {props.digits ? formatGreek(props.value, props.digits) : formatExposure(props.value)}
+      </dd>
+    </div>
+  );
+}
+
+function UsageBar(props: { label: string; detail: string; usage: number | null; field: string }) {
+  const pct = () => (props.usage === null ? 0 : Math.min(100, props.usage * 100));
+  return (
+    <div
+      class="usage"
+      data-field={props.field}
+      data-usage={props.usage === null ? '' : props.usage.toFixed(4)}
+    >
+      <div class="usage-head">
+        <span>{props.label}</span>
+        <span class="mono dim">
+          {props.detail}
+          {props.usage === null ? '' : ` · ${(props.usage * 100).toFixed(0)} %`}
+        </span>
+      </div>
+      <div class="usage-track" aria-hidden="true">
+        <span
+          class={`usage-fill usage-${usageTone(props.usage)}`}
+          style={{ width: `${pct().toFixed(1)}%` }}
+        />
+      </div>
+    </div>
+  );
+}
