@@ -22,6 +22,7 @@ import type { ServerConfig } from './env.ts';
 import { retryAfterSecondsOf } from './errors.ts';
 import { ExecutionRuntime } from './execution/runtime.ts';
 import type { ExecutionOptions } from './execution/types.ts';
+import { type HedgingOptions, type HedgingRuntime, startHedging } from './hedging/runtime.ts';
 import { startTimeseriesUpkeep } from './maintenance/timeseries-upkeep.ts';
 import { RateLimiter } from './rate-limit/limiter.ts';
 import { createRateLimitRedis, waitForRedisReady } from './rate-limit/redis-client.ts';
@@ -51,6 +52,8 @@ export interface StartServerOptions {
   readonly timeseriesUpkeep?: boolean;
   /** Execution service options (tests: paper broker, intervals); `false` runs without it. */
   readonly execution?: Partial<ExecutionOptions> | false;
+  /** The delta-neutral hedger (interval, pricing); `false` runs without it. Needs execution. */
+  readonly hedging?: Partial<HedgingOptions> | false;
 }
 
 export interface RunningServer {
@@ -58,6 +61,8 @@ export interface RunningServer {
   readonly url: string;
   readonly server: Server;
   readonly deps: ServerDeps;
+  /** The delta-neutral hedger of this process, when it runs one. */
+  readonly hedging: HedgingRuntime | null;
   close(): Promise<void>;
 }
 
@@ -149,6 +154,28 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           },
         });
   await execution?.start();
+
+  // The delta-neutral hedger (hedging/): passes per desk on a timer and on position changes,
+  // placing through this process's execution service. Its own small pool, for the reason above.
+  const hedgingDb =
+    execution === undefined || options.hedging === false
+      ? undefined
+      : createDb(config.databaseUrl, { max: 2, applicationName: 'aegis-hedger' });
+  const hedging: HedgingRuntime | null =
+    hedgingDb === undefined || options.hedging === false
+      ? null
+      : startHedging({
+          db: hedgingDb.db,
+          bus,
+          log,
+          execution: () => execution,
+          autonomousEnabled: config.autonomousEnabled,
+          publishProposal: (tenantId, view) => decisions.workflow.publish(tenantId, view),
+          options: {
+            greeks: { rate: config.options.riskFreeRate, dividendYield: config.options.dividendYield },
+            ...options.hedging,
+          },
+        });
 
   const passwords = new PasswordHasher({ maxConcurrency: config.argon2MaxConcurrency });
   await passwords.warmUp();
@@ -274,6 +301,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     url,
     server,
     deps,
+    hedging,
     close() {
       closing ??= (async () => {
         clearInterval(sweep);
@@ -284,6 +312,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 5_000).unref();
         });
+        await hedging?.stop().catch((err) => log.warn({ err }, 'hedger stop failed'));
+        await hedgingDb?.close().catch((err) => log.warn({ err }, 'hedger pool close failed'));
         await decisions.close().catch((err) => log.warn({ err }, 'decisions close failed'));
         await decisionsDb.close().catch((err) => log.warn({ err }, 'decisions pool close failed'));
         await execution?.stop().catch((err) => log.warn({ err }, 'execution stop failed'));
