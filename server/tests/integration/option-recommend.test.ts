@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import type { RecommendationEvent, RecommendInput } from '@aegis/shared/schemas/option-recommendation';
+import { recommendationEvent } from '@aegis/shared/schemas/option-recommendation';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContextInner } from '../../src/context.ts';
+import { closeRecommendLimiters, RecommendRateLimiter } from '../../src/options/rate-limits.ts';
+import { RedisWindowStore } from '../../src/rate-limit/window-store.ts';
+import { createCaller } from '../../src/routers/_app.ts';
+import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
+import { venuePrices } from './venue-price-fixture.ts';
+
+/**
+ * options.recommend through the real router (createCaller on a real context), real PostgreSQL
+ * and Redis: a synthetic underlying priced on the venue price source, its chain listed and
+ * quoted by the server, the governor's dry run as the risk layer, preferences per person and
+ * desk, and the recommendation limits.
+ */
+const SYN = 'SYN0931';
+const OTHER = 'SYN0932';
+
+let t: TestServer;
+type Caller = ReturnType<typeof createCaller>;
+let admin: Caller;
+let colleague: Caller;
+let deskB: Caller;
+let adminClient: Client;
+
+async function callerFor(client: Client): Promise<Caller> {
+  const { key } = await client.keys.create.mutate({
+    name: `rec ${randomUUID().slice(0, 6)}`,
+    scopes: ['read'],
+  });
+  return createCaller(
+    createContextInner({ ...t.server.deps, credentials: { bearer: key, cookieToken: null } }),
+  );
+}
+
+async function collect(
+  c: Caller,
+  input: Partial<RecommendInput> & { symbol: string },
+): Promise<RecommendationEvent[]> {
+  const events: RecommendationEvent[] = [];
+  const stream = await c.options.recommend({ view: 'bullish', preset: 'balanced', ...input });
+  for await (const e of stream) events.push(recommendationEvent.parse(e));
+  return events;
+}
+
+const kinds = (events: RecommendationEvent[]) =>
+  events.map((e) => (e.type === 'layer' ? e.layer.kind : 'result'));
+const resultOf = (events: RecommendationEvent[]) => {
+  const last = events.at(-1);
+  if (last?.type !== 'result') throw new Error('no result');
+  return last;
+};
+const layerOf = (events: RecommendationEvent[], kind: string) => {
+  const e = events.find((x) => x.type === 'layer' && x.layer.kind === kind);
+  if (e?.type !== 'layer') throw new Error(`no ${kind} layer`);
+  return e.layer;
+};
+
+beforeAll(async () => {
+  t = await startTestServer();
+  for (const s of [SYN, OTHER]) {
+    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, multiplier)
+      values (${s}, 'SIM', 'crypto', '0.01', '0.0001', '24x7', '1')`;
+  }
+  await venuePrices(t, [
+    { venue: 'SIM', instrument: SYN, bid: '99.98', ask: '100.02' },
+    { venue: 'SIM', instrument: OTHER, bid: '49.99', ask: '50.01' },
+  ]);
+  adminClient = (await signIn(t.url, t.admin.email, t.admin.password)).client;
+  admin = await callerFor(adminClient);
+  const u = await adminClient.users.create.mutate({
+    email: 'trader-rec@example.com',
+    displayName: 'T',
+    role: 'trader',
+  });
+  colleague = await callerFor((await signIn(t.url, 'trader-rec@example.com', u.oneTimePassword!)).client);
+  const b = await adminClient.desks.create.mutate({ name: 'Options desk B' });
+  await adminClient.auth.switchDesk.mutate({ deskId: b.id });
+  const bAdmin = await adminClient.users.create.mutate({
+    email: 'b-rec@example.com',
+    displayName: 'B',
+    role: 'admin',
+  });
+  await adminClient.auth.switchDesk.mutate({ deskId: t.admin.deskId });
+  deskB = await callerFor((await signIn(t.url, 'b-rec@example.com', bAdmin.oneTimePassword!)).client);
+  // The synthetic chain is listed on the first chain request and quoted from the underlying.
+  await admin.marketData.chain({ symbol: SYN });
+  await venuePrices(t, [{ venue: 'SIM', instrument: SYN, bid: '99.99', ask: '100.01' }]);
+});
+
+afterAll(async () => {
+  await closeRecommendLimiters();
+  await t?.close();
+});
+
+describe('options.presets', () => {
+  it('lists the three presets with their targets', async () => {
+    const p = await admin.options.presets({});
+    expect(p.map((x) => [x.preset, x.targetDelta, x.maxLossShare])).toEqual([
+      ['conservative', 0.3, 0.01],
+      ['balanced', 0.45, 0.02],
+      ['aggressive', 0.6, 0.04],
+    ]);
+  });
+});
+
+describe('options.recommend', () => {
+  it('streams context, filters, scoring, sizing, risk, then an allowed balanced bullish vertical', async () => {
+    const events = await collect(admin, { symbol: SYN, capital: '100000' });
+    expect(kinds(events)).toEqual(['context', 'filters', 'scoring', 'sizing', 'risk', 'result']);
+    const risk = layerOf(events, 'risk');
+    const res = resultOf(events);
+    // On failure, show what the governor said.
+    expect({ reason: res.reason, risk: risk.summary, verdicts: risk.verdicts }).toMatchObject({
+      reason: undefined,
+    });
+    const r = res.recommendation!;
+    expect(r.strategy).toBe('vertical');
+    expect(Number(r.quantity)).toBeGreaterThan(0);
+    expect(r.allowed).toBe(true);
+    expect(risk.verdicts?.length).toBeGreaterThan(0);
+    expect(risk.verdicts?.every((v) => v.status !== 'failed')).toBe(true);
+    const [long, short] = r.legs;
+    expect(long).toMatchObject({ side: 'buy', right: 'call' });
+    expect(short).toMatchObject({ side: 'sell', right: 'call', expiry: long!.expiry });
+    expect(Number(short!.strike)).toBeGreaterThan(Number(long!.strike));
+    // Max loss within 2 % of the capital, and exactly quantity × net debit × 100.
+    expect(Number(r.maxLoss)).toBeLessThanOrEqual(2000);
+    expect(Number(r.maxLoss)).toBeCloseTo(Number(r.quantity) * Number(r.netPrice) * 100, 6);
+    expect(r.netDelta).toBeGreaterThan(0);
+    expect(layerOf(events, 'context').rows.find((x) => x.label === 'Underlying price')?.value).toBe('100');
+  });
+
+  it('a single long put for a bearish aggressive view', async () => {
+    const events = await collect(admin, {
+      symbol: SYN,
+      capital: '100000',
+      view: 'bearish',
+      preset: 'aggressive',
+      save: false,
+    });
+    const r = resultOf(events).recommendation!;
+    expect(r).toMatchObject({ strategy: 'single', allowed: true });
+    expect(r.legs).toHaveLength(1);
+    expect(r.legs[0]).toMatchObject({ side: 'buy', right: 'put' });
+    expect(r.netDelta).toBeLessThan(0);
+  });
+
+  it('the governor’s denial is carried through: a capital far beyond the order limits', async () => {
+    const events = await collect(admin, {
+      symbol: SYN,
+      capital: '500000000',
+      view: 'bearish',
+      preset: 'aggressive',
+      save: false,
+    });
+    const risk = layerOf(events, 'risk');
+    expect(risk.summary).toMatch(/^denied by /);
+    expect(risk.verdicts?.some((v) => v.status === 'failed')).toBe(true);
+    expect(resultOf(events).recommendation?.allowed).toBe(false);
+  });
+
+  it('no recommendation when the capital buys no unit, with the reason', async () => {
+    const events = await collect(admin, { symbol: SYN, capital: '10', save: false });
+    expect(kinds(events)).toEqual(['context', 'filters', 'scoring', 'sizing', 'risk', 'result']);
+    expect(resultOf(events)).toMatchObject({ recommendation: null });
+    expect(resultOf(events).reason).toMatch(/more than the loss budget 0.2/);
+  });
+
+  it('refuses an unknown symbol by name', async () => {
+    await expect(collect(admin, { symbol: 'SYN9Z99', capital: '1000' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      cause: { details: { field: 'symbol' } },
+    });
+  });
+});
+
+describe('preferences', () => {
+  it('saves capital and preset with a recommendation and reuses the capital when none is given', async () => {
+    expect(await admin.options.preferences({})).toEqual({ capital: '100000', preset: 'balanced' });
+    await admin.options.savePreferences({ capital: '250000', preset: 'conservative' });
+    expect(await admin.options.preferences({})).toEqual({ capital: '250000', preset: 'conservative' });
+    const events = await collect(admin, { symbol: SYN, preset: 'conservative' });
+    const budget = layerOf(events, 'sizing').rows.find((r) => r.label === 'Loss budget');
+    expect(budget?.note).toContain('capital 250000');
+    expect(budget?.value).toBe('2500');
+  });
+
+  it('no capital given and none saved: BAD_INPUT naming capital', async () => {
+    await expect(collect(deskB, { symbol: SYN })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      cause: { details: { field: 'capital' } },
+    });
+  });
+
+  it('are a person’s own on a desk: a colleague and another desk see their own, under RLS', async () => {
+    expect(await colleague.options.preferences({})).toEqual({ capital: null, preset: 'balanced' });
+    expect(await deskB.options.preferences({})).toEqual({ capital: null, preset: 'balanced' });
+    await deskB.options.savePreferences({ capital: '5000' });
+    expect(await deskB.options.preferences({})).toEqual({ capital: '5000', preset: 'balanced' });
+    expect(await admin.options.preferences({})).toEqual({ capital: '250000', preset: 'conservative' });
+    const rows = await t.owner<{ tenant_id: string; capital: string }[]>`
+      select tenant_id::text, capital::text from option_preferences order by option_preferences.capital`;
+    expect(rows.map((r) => Number(r.capital))).toEqual([5000, 250000]);
+    // The application role sees only the desk it is bound to.
+    const seen = await t.owner.begin(async (tx) => {
+      await tx`set local role aegis_app`;
+      await tx`select set_config('app.tenant_id', ${t.admin.deskId}, true)`;
+      return tx<{ capital: string }[]>`select capital::text from option_preferences`;
+    });
+    expect(seen.map((r) => Number(r.capital))).toEqual([250000]);
+  });
+});
+
+describe('rate limits', () => {
+  it('the 21st recommendation of one person within a minute is refused, naming the limit and when to retry', async () => {
+    // Iterating to the first layer is enough: the limit is counted when the call starts.
+    const first = async (c: Caller, symbol: string) => {
+      const stream = await c.options.recommend({
+        symbol,
+        view: 'bullish',
+        preset: 'balanced',
+        capital: '1000',
+        save: false,
+      });
+      for await (const _ of stream) break;
+    };
+    for (let i = 0; i < 20; i++) await first(colleague, OTHER);
+    const refused = await first(colleague, OTHER).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+      cause: { details: { limit: 'per_user', max: 20 } },
+    });
+    const details = (refused as { cause: { details: { retryAfterSeconds: number } } }).cause.details;
+    expect(details.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(details.retryAfterSeconds).toBeLessThanOrEqual(60);
+    expect((refused as Error).message).toMatch(/per_user: 20 per 60s per person; retry in \d+s/);
+    // Another person on the same desk is not affected.
+    await first(admin, OTHER);
+  });
+
+  it('per symbol per desk: shared by the desk’s members, not by other symbols or desks', async () => {
+    const redis = new Redis('redis://127.0.0.1:6379', { protocol: 2 });
+    try {
+      const limiter = new RecommendRateLimiter(new RedisWindowStore(redis), {
+        perUser: { limit: 100, windowMs: 60_000 },
+        perSymbol: { limit: 3, windowMs: 60_000 },
+        keyPrefix: `test-rec-${randomUUID()}`,
+      });
+      const deskA = randomUUID();
+      await limiter.admit({ tenantId: deskA, userId: 'u1', symbol: SYN });
+      await limiter.admit({ tenantId: deskA, userId: 'u2', symbol: SYN });
+      await limiter.admit({ tenantId: deskA, userId: 'u1', symbol: SYN });
+      await expect(limiter.admit({ tenantId: deskA, userId: 'u3', symbol: SYN })).rejects.toMatchObject({
+        code: 'RATE_LIMITED',
+        details: { limit: 'per_symbol', max: 3 },
+      });
+      await limiter.admit({ tenantId: deskA, userId: 'u3', symbol: OTHER });
+      await limiter.admit({ tenantId: randomUUID(), userId: 'u3', symbol: SYN });
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
