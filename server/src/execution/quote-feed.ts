@@ -12,7 +12,10 @@ import {
 import {
   type ChainParams,
   type ContractKey,
+  type ContractMemo,
   chainParamsOf,
+  contractMemo,
+  SYNTHETIC_RATE,
   syntheticQuote,
 } from '@aegis/shared/options/chain-model';
 import { MS_PER_YEAR } from '@aegis/shared/options/contract';
@@ -79,7 +82,12 @@ const GREEKS_REFRESH_MS = 5_000;
 interface DerivedChain {
   readonly underlying: string;
   readonly params: ChainParams;
-  contracts: { readonly symbol: string; readonly key: ContractKey; readonly expiresAt: number }[];
+  contracts: {
+    readonly symbol: string;
+    readonly key: ContractKey;
+    readonly expiresAt: number;
+    readonly memo: ContractMemo;
+  }[];
   lastRun: number;
   timer: NodeJS.Timeout | null;
   basis: { price: number; at: Date } | null;
@@ -300,11 +308,14 @@ export class QuoteFeed {
     const next = new Map<string, DerivedChain>();
     for (const [symbol, { contracts }] of chains) {
       const prev = this.#derived.get(symbol);
-      const list = contracts.map((c) => ({
-        symbol: c.symbol,
-        key: { expiry: c.expiry, right: c.right, strike: Number(c.strike) },
-        expiresAt: c.expiresAt,
-      }));
+      const params = prev?.params ?? chainParamsOf(symbol);
+      const known = new Map(prev?.contracts.map((c) => [c.symbol, c]));
+      const list = contracts.map((c) => {
+        const held = known.get(c.symbol);
+        if (held) return held;
+        const key = { expiry: c.expiry, right: c.right, strike: Number(c.strike) };
+        return { symbol: c.symbol, key, expiresAt: c.expiresAt, memo: contractMemo(params, key) };
+      });
       if (prev) {
         const grown = prev.contracts.length !== list.length;
         prev.contracts = list;
@@ -317,7 +328,7 @@ export class QuoteFeed {
       } else {
         const d: DerivedChain = {
           underlying: symbol,
-          params: chainParamsOf(symbol),
+          params,
           contracts: list,
           lastRun: 0,
           timer: null,
@@ -365,7 +376,8 @@ export class QuoteFeed {
     const atMs = at.getTime();
     const day = at.toISOString().slice(0, 10);
     for (const c of d.contracts) {
-      const q = syntheticQuote(d.params, c.key, price, (c.expiresAt - atMs) / MS_PER_YEAR, day);
+      const years = (c.expiresAt - atMs) / MS_PER_YEAR;
+      const q = syntheticQuote(d.params, c.key, price, years, day, SYNTHETIC_RATE, c.memo);
       // No quote (expired, or worth under half a tick): the contract keeps no fresh quote.
       if (q && this.#quotes.setQuote(c.symbol, q.bid, q.ask, q.bidSize, q.askSize, at)) this.derivedQuotes++;
     }

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   atmVolOf,
   chainParamsOf,
+  contractMemo,
   contractName,
   openInterestOf,
   quoteOf,
+  SYNTHETIC_RATE,
   spreadShareOf,
   strikeStep,
   surfaceVol,
@@ -30,6 +32,19 @@ describe('synthetic chain model', () => {
       syntheticQuote(p, c, 104.37, 0.04, '2026-12-04'),
     );
     expect(syntheticIvHistory('SYN0001', '2026-12-04')).toEqual(syntheticIvHistory('SYN0001', '2026-12-04'));
+  });
+
+  it('gives the same quotes with a contract memo as without (across days)', () => {
+    const p = chainParamsOf('SYN0004');
+    for (const c of syntheticListing('2026-12-04', 57.3).slice(0, 120)) {
+      const key = { expiry: c.expiry, right: c.right, strike: Number(c.strike) };
+      const memo = contractMemo(p, key);
+      for (const day of ['2026-12-04', '2026-12-05', '2026-12-04']) {
+        expect(syntheticQuote(p, key, 57.3, 0.05, day, SYNTHETIC_RATE, memo)).toEqual(
+          syntheticQuote(p, key, 57.3, 0.05, day),
+        );
+      }
+    }
   });
 
   it('gives each underlying its own surface', () => {

@@ -254,13 +254,51 @@ export interface ContractKey {
  * expiries and monthlies, lower in the money (positions are mostly opened out of the money),
  * with ±20 % per-contract noise.
  */
-export function openInterestOf(p: ChainParams, c: ContractKey, forward: number, years: number): number {
+export function openInterestOf(
+  p: ChainParams,
+  c: ContractKey,
+  forward: number,
+  years: number,
+  memo?: ContractMemo,
+): number {
   const x = moneynessOf(p, c.strike, forward, years);
   const near = 0.35 + 0.65 * Math.exp(-Math.max(years, 0) / 0.15);
-  const cycle = isMonthly(c.expiry) ? 1.5 : 1;
+  const cycle = (memo?.monthly ?? isMonthly(c.expiry)) ? 1.5 : 1;
   const itm = c.right === 'call' ? c.strike < forward : c.strike > forward;
-  const noise = 0.8 + 0.4 * unitOf(`${p.symbol}|oi|${c.expiry}|${c.right}|${c.strike}`);
+  const noise = 0.8 + 0.4 * (memo?.oiNoise ?? unitOf(`${p.symbol}|oi|${c.expiry}|${c.right}|${c.strike}`));
   return Math.round(p.oiScale * Math.exp(-0.5 * (x / 1.2) ** 2) * near * cycle * (itm ? 0.6 : 1) * noise);
+}
+
+/**
+ * A contract's hashed constants, computed once (the derived-quote loop runs for every contract on
+ * every underlying move): the same numbers the functions compute without it. The day's volume
+ * factor is kept for the last day asked.
+ */
+export interface ContractMemo {
+  readonly monthly: boolean;
+  readonly oiNoise: number;
+  readonly sizeNoise: number;
+  day: string;
+  daily: number;
+}
+
+export function contractMemo(p: ChainParams, c: ContractKey): ContractMemo {
+  return {
+    monthly: isMonthly(c.expiry),
+    oiNoise: unitOf(`${p.symbol}|oi|${c.expiry}|${c.right}|${c.strike}`),
+    sizeNoise: unitOf(`${p.symbol}|${c.expiry}|${c.right}|${c.strike}|size`),
+    day: '',
+    daily: 0,
+  };
+}
+
+function dailyFactorOf(p: ChainParams, c: ContractKey, day: string, memo?: ContractMemo): number {
+  if (!memo) return unitOf(`${p.symbol}|vol|${c.expiry}|${c.right}|${c.strike}|${day}`);
+  if (memo.day !== day) {
+    memo.daily = unitOf(`${p.symbol}|vol|${c.expiry}|${c.right}|${c.strike}|${day}`);
+    memo.day = day;
+  }
+  return memo.daily;
 }
 
 /** The day's volume: a share of open interest that rises toward expiry and varies by day. */
@@ -270,9 +308,10 @@ export function volumeOf(
   openInterest: number,
   years: number,
   day: string,
+  memo?: ContractMemo,
 ): number {
   const urgency = 1 + 2 * Math.exp(-Math.max(years, 0) / 0.03);
-  const daily = 0.4 + 1.2 * unitOf(`${p.symbol}|vol|${c.expiry}|${c.right}|${c.strike}|${day}`);
+  const daily = 0.4 + 1.2 * dailyFactorOf(p, c, day, memo);
   return Math.round(openInterest * p.turnover * urgency * daily);
 }
 
@@ -304,13 +343,14 @@ export function quoteOf(
   openInterest: number,
   volume: number,
   key: string,
+  sizeNoise?: number,
 ): SyntheticQuote | null {
   const spread = Math.max(SYNTHETIC_TICK, price * spreadShareOf(openInterest, volume));
   const scale = 10 ** QUOTE_DECIMALS;
   const mid = Math.round(price * scale);
   const half = Math.ceil((spread / 2) * scale);
   if (mid - half <= 0) return null;
-  const size = String(1 + Math.floor((openInterest / 100) * (0.5 + unitOf(`${key}|size`))));
+  const size = String(1 + Math.floor((openInterest / 100) * (0.5 + (sizeNoise ?? unitOf(`${key}|size`)))));
   return {
     bid: fixed((mid - half) / scale),
     ask: fixed((mid + half) / scale),
@@ -388,17 +428,16 @@ export function syntheticQuote(
   years: number,
   day: string,
   rate = SYNTHETIC_RATE,
+  memo?: ContractMemo,
 ): SyntheticMarks | null {
   if (!(years > 0) || !(underlying > 0)) return null;
   const forward = underlying * Math.exp(rate * years);
   const vol = surfaceVol(p, c.strike, forward, years);
   const price = optionPrice({ model: 'bsm', right: c.right, underlying, strike: c.strike, years, vol, rate });
-  const oi = openInterestOf(p, c, forward, years);
-  const q = quoteOf(
-    price,
-    oi,
-    volumeOf(p, c, oi, years, day),
-    `${p.symbol}|${c.expiry}|${c.right}|${c.strike}`,
-  );
+  const oi = openInterestOf(p, c, forward, years, memo);
+  const volume = volumeOf(p, c, oi, years, day, memo);
+  const q = memo
+    ? quoteOf(price, oi, volume, '', memo.sizeNoise)
+    : quoteOf(price, oi, volume, `${p.symbol}|${c.expiry}|${c.right}|${c.strike}`);
   return q && { ...q, vol, price };
 }
