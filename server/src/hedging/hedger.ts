@@ -1,5 +1,5 @@
 import type { DecisionOutcome } from '@aegis/shared/agent/decider';
-import { orders, proposals } from '@aegis/shared/db';
+import { hedgeActions, orders, proposals } from '@aegis/shared/db';
 import type { Logger } from '@aegis/shared/logging';
 import { planHedge } from '@aegis/shared/options/delta-hedge';
 import { groupOf, unitGreeks } from '@aegis/shared/options/greeks-book';
@@ -7,7 +7,7 @@ import { sessionState } from '@aegis/shared/risk/calendars';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import type { ProposalView, TradeProposal } from '@aegis/shared/schemas/proposal';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import { type Db, type Tx, withTenant } from '../db/database.ts';
@@ -109,8 +109,13 @@ export class DeltaHedger {
         .where(
           and(
             eq(orders.tenantId, tenantId),
-            eq(orders.createdBy, HEDGER_PRINCIPAL),
             inArray(orders.status, [...WORKING_STATUSES]),
+            // The hedger's own orders, and those of its proposals a trader approved.
+            or(
+              eq(orders.createdBy, HEDGER_PRINCIPAL),
+              sql`${orders.proposalId} in (select ${hedgeActions.proposalId} from ${hedgeActions}
+                where ${hedgeActions.tenantId} = ${tenantId} and ${hedgeActions.proposalId} is not null)`,
+            ),
           ),
         );
       return {
@@ -224,6 +229,9 @@ export class DeltaHedger {
     if (!prep.mode.autonomous) {
       return this.#propose(tenantId, target, input, base, facts, prep, ex, now);
     }
+    // A hedge proposal made before the desk went autonomous could still be approved: no order
+    // beside it until it is decided or expires.
+    if (await this.#pendingProposal(tenantId, target.underlying, now)) return 'waiting_proposal';
     // A dry run first: a denied hedge is recorded as a skip, not as a denied order every pass.
     const decision = await ex.orders.check(tenantId, input, 'agent');
     if (!decision.allowed) {

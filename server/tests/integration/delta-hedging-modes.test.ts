@@ -140,6 +140,17 @@ describe('hedger modes', () => {
     expect(r.actions[0]!.proposal_id).not.toBeNull();
   });
 
+  it('a desk that turns autonomous with a hedge proposal pending places nothing beside it', async () => {
+    const id = await desk('confirmation');
+    const hedger = hedgerWith(true);
+    expect((await hedger.runDesk(id)).get(FUT24)).toBe('proposed');
+    await t.owner`update agent_settings set mode = 'autonomous' where tenant_id = ${id}`;
+    expect((await hedger.runDesk(id)).get(FUT24)).toBe('waiting_proposal');
+    const r = await rowsOf(id);
+    expect(r.orders).toEqual([]);
+    expect(r.proposals).toHaveLength(1);
+  });
+
   it('autonomous mode with the platform switch off only proposes', async () => {
     const id = await desk('autonomous');
     expect((await hedgerWith(false).runDesk(id)).get(FUT24)).toBe('proposed');
