@@ -25,6 +25,7 @@ import { ingestCommand } from './commands/ingest.ts';
 import { instrumentCommands } from './commands/instruments.ts';
 import { keyCommands } from './commands/keys.ts';
 import { lessonCommands } from './commands/lessons.ts';
+import { optionCommands } from './commands/options.ts';
 import { orderCommands } from './commands/orders.ts';
 import { positionCommands } from './commands/positions.ts';
 import { proposalCommands } from './commands/proposals.ts';
@@ -40,6 +41,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   deskCommands,
   auditCommands,
   instrumentCommands,
+  optionCommands,
   orderCommands,
   positionCommands,
   brokerCommands,
