@@ -108,21 +108,41 @@ describe('options.presets', () => {
 });
 
 describe('options.recommend', () => {
+  it('with the platform default limits, the governor denies these legs: quoted wider than 2 %', async () => {
+    const events = await collect(admin, { symbol: SYN, capital: '100000' });
+    expect(kinds(events)).toEqual(['context', 'filters', 'scoring', 'sizing', 'risk', 'result']);
+    const risk = layerOf(events, 'risk');
+    const failed = risk.verdicts?.filter((v) => v.status === 'failed') ?? [];
+    expect(failed.length).toBeGreaterThan(0);
+    expect(
+      failed.every((v) => v.rule === 'spread' && v.code === 'SPREAD_TOO_WIDE' && v.limit === '200'),
+    ).toBe(true);
+    expect(risk.summary).toMatch(/^denied by spread/);
+    expect(resultOf(events).recommendation).toMatchObject({ strategy: 'vertical', allowed: false });
+    // Option quotes are wider than the equity-style 2 % default: the desk widens its spread limit.
+    await t.owner`insert into risk_limits (tenant_id, symbol, max_spread_bps) values (${t.admin.deskId}, '*', 1500)`;
+  });
+
   it('streams context, filters, scoring, sizing, risk, then an allowed balanced bullish vertical', async () => {
     const events = await collect(admin, { symbol: SYN, capital: '100000' });
     expect(kinds(events)).toEqual(['context', 'filters', 'scoring', 'sizing', 'risk', 'result']);
     const risk = layerOf(events, 'risk');
     const res = resultOf(events);
-    // On failure, show what the governor said.
-    expect({ reason: res.reason, risk: risk.summary, verdicts: risk.verdicts }).toMatchObject({
-      reason: undefined,
-    });
+    expect(res.reason).toBeUndefined();
     const r = res.recommendation!;
     expect(r.strategy).toBe('vertical');
     expect(Number(r.quantity)).toBeGreaterThan(0);
-    expect(r.allowed).toBe(true);
+    // On a denial, the diff shows the governor's verdicts.
+    expect({
+      allowed: r.allowed,
+      summary: risk.summary,
+      failed: risk.verdicts?.filter((v) => v.status === 'failed'),
+    }).toEqual({
+      allowed: true,
+      summary: expect.stringMatching(/^allowed/),
+      failed: [],
+    });
     expect(risk.verdicts?.length).toBeGreaterThan(0);
-    expect(risk.verdicts?.every((v) => v.status !== 'failed')).toBe(true);
     const [long, short] = r.legs;
     expect(long).toMatchObject({ side: 'buy', right: 'call' });
     expect(short).toMatchObject({ side: 'sell', right: 'call', expiry: long!.expiry });
@@ -130,6 +150,10 @@ describe('options.recommend', () => {
     // Max loss within 2 % of the capital, and exactly quantity × net debit × 100.
     expect(Number(r.maxLoss)).toBeLessThanOrEqual(2000);
     expect(Number(r.maxLoss)).toBeCloseTo(Number(r.quantity) * Number(r.netPrice) * 100, 6);
+    expect(Number(r.maxGain)).toBeCloseTo(
+      Number(r.quantity) * (Number(short!.strike) - Number(long!.strike) - Number(r.netPrice)) * 100,
+      6,
+    );
     expect(r.netDelta).toBeGreaterThan(0);
     expect(layerOf(events, 'context').rows.find((x) => x.label === 'Underlying price')?.value).toBe('100');
   });
