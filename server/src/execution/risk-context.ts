@@ -13,6 +13,7 @@ import { AT_BROKER_STATUSES, WORKING_STATUSES } from '@aegis/shared/orders/statu
 import {
   type InstrumentInfo,
   type OrderIntent,
+  type QuoteInfo,
   type RiskContext,
   type RiskLimits,
   resolveLimits,
@@ -29,7 +30,7 @@ import { valueDesk } from './valuation.ts';
 // The status classes come from the one list (shared/src/orders/statuses.ts).
 export { AT_BROKER_STATUSES, WORKING_STATUSES };
 
-type InstrumentRow = typeof instruments.$inferSelect & { underlyingSymbol: string | null };
+export type InstrumentRow = typeof instruments.$inferSelect & { underlyingSymbol: string | null };
 
 const underlying = alias(instruments, 'underlying');
 
@@ -56,6 +57,19 @@ export function instrumentInfo(r: InstrumentRow): InstrumentInfo {
     underlyingSymbol: r.underlyingSymbol,
     delta: r.greeks?.delta ?? null,
   };
+}
+
+/** The governor's view of a symbol's latest quote (null when none has been seen). */
+export function quoteInfoOf(quotes: QuoteBook, symbol: string): QuoteInfo | null {
+  const tob = quotes.get(symbol);
+  return tob && (tob.tsQuote || tob.tsTrade)
+    ? {
+        bid: tob.bid ? decStr(tob.bid) : null,
+        ask: tob.ask ? decStr(tob.ask) : null,
+        last: tob.last ? decStr(tob.last) : null,
+        ts: (tob.tsQuote ?? tob.tsTrade)!,
+      }
+    : null;
 }
 
 export interface HaltFlags {
@@ -98,6 +112,8 @@ export interface RiskInputs {
    */
   readonly reducingOnly: string | null;
   readonly switches: HaltFlags;
+  /** Every instrument row loaded (the order's, the book's, their underlyings', `extraSymbols`). */
+  readonly instrumentRows: ReadonlyMap<string, InstrumentRow>;
 }
 
 /**
@@ -108,7 +124,13 @@ export async function loadRiskInputs(
   tx: Tx,
   tenantId: string,
   order: OrderIntent,
-  deps: { quotes: QuoteBook; startingCapital: string; now: Date },
+  deps: {
+    quotes: QuoteBook;
+    startingCapital: string;
+    now: Date;
+    /** More instruments to load with their marks (a combo's other legs). */
+    extraSymbols?: readonly string[];
+  },
 ): Promise<RiskInputs> {
   const { now, quotes } = deps;
   const valuation = await valueDesk(tx, tenantId, quotes, deps.startingCapital, now);
@@ -167,6 +189,7 @@ export async function loadRiskInputs(
 
   const symbols = new Set<string>([
     order.symbol,
+    ...(deps.extraSymbols ?? []),
     ...valuation.legs.map((l) => l.position.symbol),
     ...working.map((w) => w.symbol),
   ]);
@@ -184,16 +207,7 @@ export async function loadRiskInputs(
   for (const l of valuation.legs)
     if (!(l.position.symbol in marks)) marks[l.position.symbol] = l.position.avgCost;
 
-  const tob = quotes.get(order.symbol);
-  const quote =
-    tob && (tob.tsQuote || tob.tsTrade)
-      ? {
-          bid: tob.bid ? decStr(tob.bid) : null,
-          ask: tob.ask ? decStr(tob.ask) : null,
-          last: tob.last ? decStr(tob.last) : null,
-          ts: (tob.tsQuote ?? tob.tsTrade)!,
-        }
-      : null;
+  const quote = quoteInfoOf(quotes, order.symbol);
 
   const instrumentsInfo: Record<string, InstrumentInfo> = {};
   for (const [s, r] of insts) instrumentsInfo[s] = instrumentInfo(r);
@@ -212,5 +226,5 @@ export async function loadRiskInputs(
     automationEnabled: settings?.automationEnabled ?? true,
     halt,
   };
-  return { ctx, limits, instrument, reducingOnly, switches };
+  return { ctx, limits, instrument, reducingOnly, switches, instrumentRows: insts };
 }

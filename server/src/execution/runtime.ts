@@ -7,6 +7,7 @@ import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { BrokerAccount, BrokerError, ExecutionReport } from '../brokers/types.ts';
 import { BookFeed } from '../market/book-feed.ts';
 import { BrokerRegistry, type BrokerSession } from './broker-registry.ts';
+import { ComboService } from './combo-service.ts';
 import { type HaltMessage, KillSwitch, parseHaltMessage } from './kill-switch.ts';
 import { OutboxDispatcher } from './outbox.ts';
 import { QuoteFeed } from './quote-feed.ts';
@@ -39,6 +40,8 @@ export class ExecutionRuntime {
   /** This process's copy of the venue prices (reference prices, marks, paper fills). */
   readonly quotes: QuoteBook;
   readonly orders: OrderService;
+  /** Multi-leg (combo) orders: place, dry run (`check`), cancel, get. */
+  readonly combos: ComboService;
   readonly brokers: BrokerRegistry;
   readonly dispatcher: OutboxDispatcher;
   readonly killSwitch: KillSwitch;
@@ -83,6 +86,10 @@ export class ExecutionRuntime {
       (s) => this.#sessionAdopted(s),
     );
     this.orders = new OrderService(deps, this.options, {
+      onOutboxCommitted: (t) => this.dispatcher.nudge(t),
+      onOrderChanged: (t, o) => this.#orderChanged(t, o),
+    });
+    this.combos = new ComboService(deps, this.options, {
       onOutboxCommitted: (t) => this.dispatcher.nudge(t),
       onOrderChanged: (t, o) => this.#orderChanged(t, o),
     });

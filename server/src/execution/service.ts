@@ -60,7 +60,7 @@ export async function setAuditContext(tx: Tx, meta: RequestMeta): Promise<void> 
  * An order may name only a proposal of its own desk. The column has no foreign key (and one would
  * not see RLS), so without this check another desk's proposal id was stored as the link.
  */
-async function assertOwnProposal(tx: Tx, tenantId: string, proposalId: string): Promise<void> {
+export async function assertOwnProposal(tx: Tx, tenantId: string, proposalId: string): Promise<void> {
   const [own] = await tx
     .select({ id: proposals.id })
     .from(proposals)
@@ -80,7 +80,7 @@ async function assertOwnProposal(tx: Tx, tenantId: string, proposalId: string): 
  * re-authentication, was revoked or is in error takes no new orders (its working orders can
  * still be cancelled: cancels go through the outbox whatever the status).
  */
-async function routedConnection(
+export async function routedConnection(
   tx: Tx,
   tenantId: string,
   connectionId: string,

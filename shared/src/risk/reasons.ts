@@ -24,6 +24,13 @@ export const RiskRule = {
 } as const;
 export type RiskRule = (typeof RiskRule)[keyof typeof RiskRule];
 
+/** Rules only multi-leg (combo) orders have (shared/src/risk/combo.ts). */
+export const ComboRiskRule = {
+  /** The strategy's maximum loss at expiry: bounded, and within the max order notional. */
+  MAX_LOSS: 'combo_max_loss',
+} as const;
+export type ComboRiskRule = (typeof ComboRiskRule)[keyof typeof ComboRiskRule];
+
 export const RiskReason = {
   MAX_ORDER_QTY: 'MAX_ORDER_QTY',
   MAX_ORDER_NOTIONAL: 'MAX_ORDER_NOTIONAL',
@@ -51,6 +58,8 @@ export const RiskReason = {
   AUTOMATION_DISABLED: 'AUTOMATION_DISABLED',
   GLOBAL_HALT: 'GLOBAL_HALT',
   DESK_HALT: 'DESK_HALT',
+  /** A combo whose loss has no bound (uncovered short calls, legs that cannot be valued together). */
+  UNBOUNDED_LOSS: 'UNBOUNDED_LOSS',
 } as const;
 export type RiskReason = (typeof RiskReason)[keyof typeof RiskReason];
 
@@ -64,7 +73,7 @@ export type RuleStatus = (typeof RuleStatus)[keyof typeof RuleStatus];
 
 /** One rule's outcome. Numbers are decimal strings (money, quantities) or integer strings. */
 export interface RuleVerdict {
-  readonly rule: RiskRule;
+  readonly rule: RiskRule | ComboRiskRule;
   readonly status: RuleStatus;
   /** False only for `failed`: kept for callers that need a yes/no. */
   readonly passed: boolean;

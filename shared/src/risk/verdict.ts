@@ -1,5 +1,8 @@
 import { type Dec, decStr } from '../accounting/decimal.ts';
-import { type RiskReason, type RiskRule, RuleStatus, type RuleVerdict } from './reasons.ts';
+import { type RiskReason, RuleStatus, type RuleVerdict } from './reasons.ts';
+
+type RiskRule = RuleVerdict['rule'];
+
 import type { LimitKey, RiskLimits } from './types.ts';
 
 type Num = Dec | number | string;

@@ -118,6 +118,9 @@ export const orders = pgTable(
     parentOrderId: uuid('parent_order_id'),
     bracketRole: text('bracket_role', { enum: BRACKET_ROLES }),
     ocoGroup: text('oco_group'),
+    /** Combo legs (migration 0018): the combo they belong to and their ratio in it. */
+    comboId: uuid('combo_id'),
+    legRatio: integer('leg_ratio'),
     version: integer('version').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -135,6 +138,54 @@ export const orders = pgTable(
       'orders_bracket_leg_check',
       sql`(${t.parentOrderId} is null) = (${t.bracketRole} is null) and (${t.bracketRole} is null) = (${t.ocoGroup} is null)`,
     ),
+    index('orders_combo_idx').on(t.tenantId, t.comboId).where(sql`${t.comboId} is not null`),
+    check(
+      'orders_combo_leg_check',
+      sql`(${t.comboId} is null) = (${t.legRatio} is null) and (${t.legRatio} is null or ${t.legRatio} between 1 and 10)`,
+    ),
+  ],
+);
+
+/** Combo strategies (shared/src/schemas/combo.ts). */
+export const COMBO_STRATEGIES = ['vertical', 'straddle', 'strangle', 'custom'] as const;
+
+/**
+ * Multi-leg (combo) orders (migration 0018): the combo as one order — quantity in combo units,
+ * a signed net limit per unit, its own status (moving with its legs, all-or-none) — whose legs
+ * are ordinary `orders` rows (`combo_id`, `leg_ratio`), each following the order state machine.
+ */
+export const combos = pgTable(
+  'combos',
+  {
+    id: pkId(),
+    tenantId: tenantId(),
+    clientOrderId: text('client_order_id').notNull(),
+    strategy: text('strategy', { enum: COMBO_STRATEGIES }).notNull(),
+    quantity: decimal('quantity').notNull(),
+    orderType: text('order_type', { enum: ['market', 'limit'] }).notNull(),
+    /** Per combo unit: positive a debit paid, negative a credit received. */
+    netLimitPrice: decimal('net_limit_price'),
+    timeInForce: text('time_in_force', { enum: TIME_IN_FORCE }).notNull().default('day'),
+    status: text('status', { enum: ORDER_STATUSES }).notNull().default('pending_new'),
+    filledQuantity: decimal('filled_quantity').notNull().default('0'),
+    avgNetPrice: decimal('avg_net_price'),
+    /** The strategy's maximum loss at the order's price when placed; null: unbounded or unknown. */
+    maxLoss: decimal('max_loss'),
+    denial: jsonb('denial'),
+    brokerConnectionId: uuid('broker_connection_id'),
+    proposalId: uuid('proposal_id'),
+    origin: text('origin', { enum: ['human', 'api', 'agent'] }).notNull(),
+    createdBy: text('created_by'),
+    version: integer('version').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('combos_client_order_id_key').on(t.tenantId, t.clientOrderId),
+    index('combos_tenant_created_idx').on(t.tenantId, t.createdAt),
+    index('combos_tenant_status_idx').on(t.tenantId, t.status),
+    check('combos_quantity_check', sql`${t.quantity} > 0`),
+    check('combos_limit_check', sql`(${t.orderType} = 'limit') = (${t.netLimitPrice} is not null)`),
   ],
 );
 

@@ -1,0 +1,113 @@
+import { dec } from '@aegis/shared/accounting/decimal';
+import { combos, orders } from '@aegis/shared/db';
+import { comboStateOf } from '@aegis/shared/orders/combo';
+import type { ComboView } from '@aegis/shared/schemas/combo';
+import type { RuleVerdictView } from '@aegis/shared/schemas/order';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Tx } from '../db/database.ts';
+import { norm, type OrderRow, toOrderView } from './order-rows.ts';
+
+/**
+ * Combo rows in the books: the combo (table `combos`) and its legs (orders rows with `combo_id`
+ * and `leg_ratio`). The combo's status, filled quantity and net price are derived from its legs
+ * (shared/src/orders/combo.ts) in the transaction that changed a leg, so they never disagree.
+ */
+export type ComboRow = typeof combos.$inferSelect;
+
+/** A leg's client order id: the combo's with its position, deterministic like the combo's. */
+export const comboLegClientOrderId = (comboClientOrderId: string, index: number) =>
+  `${comboClientOrderId}L${index + 1}`;
+
+export function toComboView(c: ComboRow, legs: readonly OrderRow[]): ComboView {
+  return {
+    id: c.id,
+    clientOrderId: c.clientOrderId,
+    strategy: c.strategy,
+    status: c.status,
+    quantity: norm(c.quantity),
+    orderType: c.orderType,
+    netLimitPrice: c.netLimitPrice === null ? null : norm(c.netLimitPrice),
+    filledQuantity: norm(c.filledQuantity),
+    avgNetPrice: c.avgNetPrice === null ? null : norm(c.avgNetPrice),
+    maxLoss: c.maxLoss === null ? null : norm(c.maxLoss),
+    denial: (c.denial as RuleVerdictView[] | null) ?? null,
+    proposalId: c.proposalId,
+    legs: legs.map((l) => ({ ...toOrderView(l), ratio: l.legRatio ?? 1 })),
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+/** The legs of a combo in their placement order (client order ids end in L1, L2 …). */
+export async function comboLegs(
+  tx: Tx,
+  tenantId: string,
+  comboId: string,
+  lock = false,
+): Promise<OrderRow[]> {
+  const q = tx
+    .select()
+    .from(orders)
+    .where(and(eq(orders.tenantId, tenantId), eq(orders.comboId, comboId)))
+    .orderBy(asc(orders.clientOrderId));
+  return lock ? q.for('update') : q;
+}
+
+export async function loadCombo(
+  tx: Tx,
+  tenantId: string,
+  comboId: string,
+  lock = false,
+): Promise<{ combo: ComboRow; legs: OrderRow[] } | null> {
+  const q = tx
+    .select()
+    .from(combos)
+    .where(and(eq(combos.tenantId, tenantId), eq(combos.id, comboId)));
+  const [combo] = lock ? await q.for('update') : await q;
+  if (!combo) return null;
+  return { combo, legs: await comboLegs(tx, tenantId, comboId, lock) };
+}
+
+/**
+ * Brings the combo's status, filled quantity and average net price in line with its legs (in
+ * the caller's transaction, after a leg changed). Returns the combo as it is now.
+ */
+export async function syncCombo(
+  tx: Tx,
+  tenantId: string,
+  comboId: string,
+  now: Date,
+): Promise<ComboView | null> {
+  const found = await loadCombo(tx, tenantId, comboId);
+  if (!found) return null;
+  const { combo, legs } = found;
+  const s = comboStateOf(
+    legs.map((l) => ({
+      status: l.status,
+      ratio: l.legRatio ?? 1,
+      quantity: norm(l.quantity),
+      filledQuantity: norm(l.filledQuantity),
+      side: l.side,
+      avgFillPrice: l.avgFillPrice === null ? null : norm(l.avgFillPrice),
+    })),
+  );
+  const same =
+    s.status === combo.status &&
+    dec(s.filledQuantity).eq(dec(combo.filledQuantity)) &&
+    (s.avgNetPrice === null
+      ? combo.avgNetPrice === null
+      : combo.avgNetPrice !== null && dec(s.avgNetPrice).eq(dec(combo.avgNetPrice)));
+  if (same) return toComboView(combo, legs);
+  const [updated] = await tx
+    .update(combos)
+    .set({
+      status: s.status,
+      filledQuantity: s.filledQuantity,
+      avgNetPrice: s.avgNetPrice,
+      version: sql`${combos.version} + 1`,
+      updatedAt: now,
+    })
+    .where(eq(combos.id, comboId))
+    .returning();
+  return toComboView(updated!, legs);
+}
