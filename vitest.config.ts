@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // The test runner has its own config: the web app's vite config (SolidStart, nitro) is not
-// loaded for tests. Projects: unit (no services), integration (real PostgreSQL + Redis; each
-// file gets its own fresh database), browser (Debian's Chromium via playwright-core).
-const integrationGlobs = ['*/tests/integration/**/*.test.ts'];
+// loaded for tests. Projects: unit (no services; with the repository's architecture tests),
+// integration (real PostgreSQL + Redis; each file gets its own fresh database; with the
+// cross-package tests of tests/e2e), browser (Debian's Chromium via playwright-core).
+const integrationGlobs = ['*/tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'];
 const browserGlobs = ['web/tests/browser/**/*.test.ts'];
 
 export default defineConfig({
@@ -12,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['*/src/**/*.test.ts', '*/tests/unit/**/*.test.ts'],
+          include: ['*/src/**/*.test.ts', '*/tests/unit/**/*.test.ts', 'tests/architecture/**/*.test.ts'],
           exclude: ['**/node_modules/**', ...integrationGlobs, ...browserGlobs],
           environment: 'node',
         },

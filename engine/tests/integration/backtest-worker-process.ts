@@ -1,5 +1,5 @@
 /**
- * A backtest worker in its own process, for the crash test (backtest-worker.test.ts): started,
+ * A backtest worker in its own process, for the crash test (tests/e2e/backtest-worker.test.ts): started,
  * then killed with SIGKILL mid-job, the way a crashed engine dies (no shutdown, no release).
  * Settings from the environment the test passes; one JSON line `{"ready":true}` on stdout once
  * it reads the stream.

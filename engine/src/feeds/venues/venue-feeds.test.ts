@@ -13,7 +13,7 @@ import { configuredVenueInstruments, createVenueFeeds, venueOfFeed } from './ven
  * Config → venue feeds: each configured venue becomes its feed, named and venued as the servers
  * expect, holding the book sink of ITS venue; the instruments the embedded start registers are
  * the symbols the feeds will publish. (The feeds themselves are tested against local venue
- * servers in tests/integration; the whole path in venue-feeds-e2e.test.ts.)
+ * servers in engine/tests/integration; the whole path in tests/e2e/venue-feeds.test.ts.)
  */
 const log = createLogger({ name: 'venue-feeds-test', level: 'silent' });
 

@@ -8,19 +8,19 @@ import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/sh
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { QuoteBook } from '../../../server/src/brokers/quote-book.ts';
-import { KillSwitch } from '../../../server/src/execution/kill-switch.ts';
-import { HALT_CHANNEL as SERVER_HALT_CHANNEL } from '../../../server/src/execution/types.ts';
-import { loadEngineConfig } from '../../src/config.ts';
+import { loadEngineConfig } from '../../engine/src/config.ts';
 import {
   HALT_CHANNEL,
   HaltListener,
   type HaltListenerOptions,
   type HaltTransition,
-} from '../../src/halt/halt-listener.ts';
-import { startHttpServer } from '../../src/http.ts';
-import { startEngine } from '../../src/index.ts';
-import { FIXTURE_PATH, FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts';
+} from '../../engine/src/halt/halt-listener.ts';
+import { startHttpServer } from '../../engine/src/http.ts';
+import { startEngine } from '../../engine/src/index.ts';
+import { FIXTURE_PATH, FIXTURE_TICKS } from '../../engine/tests/fixtures/make-replay-fixture.ts';
+import { QuoteBook } from '../../server/src/brokers/quote-book.ts';
+import { KillSwitch } from '../../server/src/execution/kill-switch.ts';
+import { HALT_CHANNEL as SERVER_HALT_CHANNEL } from '../../server/src/execution/types.ts';
 
 /**
  * The engine hears the kill switch: pub/sub (`aegis:halt`, the server's message) for speed and
@@ -29,7 +29,7 @@ import { FIXTURE_PATH, FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts'
  * this file's own (the real `aegis:halt` is shared with every other process on the machine),
  * and the in-process bus where the server's own KillSwitch publishes on the real channel name.
  * No timing thresholds: waits are "until it happens"; latency figures live in
- * engine/bench/halt-propagation.ts.
+ * bench/halt-propagation.ts.
  */
 const log = createLogger({ name: 'halt-test', level: 'silent' });
 const channel = `halt-test:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}:halt`;

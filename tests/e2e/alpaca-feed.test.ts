@@ -5,24 +5,24 @@ import { createLogger } from '@aegis/shared/logging';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { tokenCryptoOf } from '../../../server/src/auth/oauth/crypto-registry.ts';
-import { bindingOf, sealOrRefuse } from '../../../server/src/auth/oauth/link-service.ts';
-import { loadServerConfig } from '../../../server/src/env.ts';
-import { BookRegistry } from '../../src/book/book-registry.ts';
-import { ASK, BID } from '../../src/book/book-sink.ts';
-import { sleep } from '../../src/feeds/feed.ts';
-import { MalformedRecords } from '../../src/feeds/malformed.ts';
-import { SymbolTable } from '../../src/feeds/symbol-table.ts';
-import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../../src/feeds/tick.ts';
-import { AlpacaFeed, type AlpacaFeedOptions } from '../../src/feeds/venues/alpaca-feed.ts';
+import { BookRegistry } from '../../engine/src/book/book-registry.ts';
+import { ASK, BID } from '../../engine/src/book/book-sink.ts';
+import { sleep } from '../../engine/src/feeds/feed.ts';
+import { MalformedRecords } from '../../engine/src/feeds/malformed.ts';
+import { SymbolTable } from '../../engine/src/feeds/symbol-table.ts';
+import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../../engine/src/feeds/tick.ts';
+import { AlpacaFeed, type AlpacaFeedOptions } from '../../engine/src/feeds/venues/alpaca-feed.ts';
 import {
   alpacaKeysOf,
   loadVenueCredentials,
   parseConnectionRef,
   resolveAlpacaKeys,
   venueKeyRing,
-} from '../../src/feeds/venues/feed-credentials.ts';
-import { FakeAlpacaStream } from '../support/fake-alpaca-stream.ts';
+} from '../../engine/src/feeds/venues/feed-credentials.ts';
+import { FakeAlpacaStream } from '../../engine/tests/support/fake-alpaca-stream.ts';
+import { tokenCryptoOf } from '../../server/src/auth/oauth/crypto-registry.ts';
+import { bindingOf, sealOrRefuse } from '../../server/src/auth/oauth/link-service.ts';
+import { loadServerConfig } from '../../server/src/env.ts';
 
 /**
  * The Alpaca feed against a local server speaking Alpaca's stream protocol (real sockets), and

@@ -1,8 +1,8 @@
 /**
  * Kill switch → engine: how long until the engine's HaltListener sees a global engage/release?
  *
- *   node engine/bench/halt-propagation.ts     (prints a table; writes bench/results/halt-propagation.json)
- *   BENCH_RUNS=20 BENCH_POLL_MS=1000 node engine/bench/halt-propagation.ts
+ *   node bench/halt-propagation.ts     (prints a table; writes bench/results/halt-propagation.json)
+ *   BENCH_RUNS=20 BENCH_POLL_MS=1000 node bench/halt-propagation.ts
  *
  * The switch is flipped by the server's own KillSwitch (commit row + audit, cancel sweep, publish)
  * against a fresh migrated database as the application role; the listener reads as the
@@ -24,9 +24,9 @@ import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-repor
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres from 'postgres';
-import { QuoteBook } from '../../server/src/brokers/quote-book.ts';
-import { KillSwitch } from '../../server/src/execution/kill-switch.ts';
-import { HALT_CHANNEL, HaltListener, type HaltTransition } from '../src/halt/halt-listener.ts';
+import { HALT_CHANNEL, HaltListener, type HaltTransition } from '../engine/src/halt/halt-listener.ts';
+import { QuoteBook } from '../server/src/brokers/quote-book.ts';
+import { KillSwitch } from '../server/src/execution/kill-switch.ts';
 
 const machine = machineInfo();
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);

@@ -10,15 +10,15 @@ import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { tokenCryptoOf } from '../../../server/src/auth/oauth/crypto-registry.ts';
-import { bindingOf, sealOrRefuse } from '../../../server/src/auth/oauth/link-service.ts';
-import { loadServerConfig } from '../../../server/src/env.ts';
-import { loadEngineConfig } from '../../src/config.ts';
-import { startHttpServer } from '../../src/http.ts';
-import { type EngineHandle, startEngine } from '../../src/index.ts';
-import { FakeAlpacaStream } from '../support/fake-alpaca-stream.ts';
-import { FakeBinanceVenue } from '../support/fake-binance-venue.ts';
-import { FakeCoinbaseWs } from '../support/fake-coinbase-ws.ts';
+import { loadEngineConfig } from '../../engine/src/config.ts';
+import { startHttpServer } from '../../engine/src/http.ts';
+import { type EngineHandle, startEngine } from '../../engine/src/index.ts';
+import { FakeAlpacaStream } from '../../engine/tests/support/fake-alpaca-stream.ts';
+import { FakeBinanceVenue } from '../../engine/tests/support/fake-binance-venue.ts';
+import { FakeCoinbaseWs } from '../../engine/tests/support/fake-coinbase-ws.ts';
+import { tokenCryptoOf } from '../../server/src/auth/oauth/crypto-registry.ts';
+import { bindingOf, sealOrRefuse } from '../../server/src/auth/oauth/link-service.ts';
+import { loadServerConfig } from '../../server/src/env.ts';
 
 /**
  * The daemon path end to end, in-process: a local Coinbase Advanced Trade WebSocket (its market

@@ -13,9 +13,9 @@ import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/sh
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FakeOpenAI, validAnswer } from '../../../server/tests/integration/fake-openai.ts';
-import { type BacktestJobsHandle, startBacktestJobs } from '../../src/jobs/backtest-jobs.ts';
-import { writeConstantModelFile } from './backtest-scorer.ts';
+import { type BacktestJobsHandle, startBacktestJobs } from '../../engine/src/jobs/backtest-jobs.ts';
+import { writeConstantModelFile } from '../../engine/tests/integration/backtest-scorer.ts';
+import { FakeOpenAI, validAnswer } from '../../server/tests/integration/fake-openai.ts';
 
 /**
  * The engine's backtest workers against real PostgreSQL (the app role, RLS in force) and real
@@ -141,7 +141,7 @@ describe('backtest workers', () => {
   it('a worker killed mid-job: another claims its pending entry once the lease expires, runs it from the start, succeeds', async () => {
     const child = spawn(
       process.execPath,
-      [fileURLToPath(new URL('./backtest-worker-process.ts', import.meta.url))],
+      [fileURLToPath(new URL('../../engine/tests/integration/backtest-worker-process.ts', import.meta.url))],
       {
         env: {
           ...process.env,
