@@ -82,6 +82,8 @@ const GREEKS_REFRESH_MS = 5_000;
 interface DerivedChain {
   readonly underlying: string;
   readonly params: ChainParams;
+  /** Black-76 when the underlying is a future, else BSM. */
+  model: 'bsm' | 'black76';
   contracts: {
     readonly symbol: string;
     readonly key: ContractKey;
@@ -306,8 +308,9 @@ export class QuoteFeed {
     const now = this.#deps.clock?.() ?? new Date();
     const chains = await activeChains(this.#deps.db, now, SYNTHETIC_OPTION_VENUE);
     const next = new Map<string, DerivedChain>();
-    for (const [symbol, { contracts }] of chains) {
+    for (const [symbol, { underlying, contracts }] of chains) {
       const prev = this.#derived.get(symbol);
+      const model = underlying.assetClass === 'future' ? 'black76' : 'bsm';
       const params = prev?.params ?? chainParamsOf(symbol);
       const known = new Map(prev?.contracts.map((c) => [c.symbol, c]));
       const list = contracts.map((c) => {
@@ -319,6 +322,7 @@ export class QuoteFeed {
       if (prev) {
         const grown = prev.contracts.length !== list.length;
         prev.contracts = list;
+        prev.model = model;
         next.set(symbol, prev);
         // New contracts get quotes without waiting for the next underlying tick.
         if (grown) {
@@ -329,6 +333,7 @@ export class QuoteFeed {
         const d: DerivedChain = {
           underlying: symbol,
           params,
+          model,
           contracts: list,
           lastRun: 0,
           timer: null,
@@ -377,7 +382,7 @@ export class QuoteFeed {
     const day = at.toISOString().slice(0, 10);
     for (const c of d.contracts) {
       const years = (c.expiresAt - atMs) / MS_PER_YEAR;
-      const q = syntheticQuote(d.params, c.key, price, years, day, SYNTHETIC_RATE, c.memo);
+      const q = syntheticQuote(d.params, c.key, price, years, day, SYNTHETIC_RATE, c.memo, d.model);
       // No quote (expired, or worth under half a tick): the contract keeps no fresh quote.
       if (q && this.#quotes.setQuote(c.symbol, q.bid, q.ask, q.bidSize, q.askSize, at)) this.derivedQuotes++;
     }

@@ -298,7 +298,8 @@ export class OptionChainService {
     let volume = 0;
     if (m.params && m.S !== null && c.venue === SYNTHETIC_OPTION_VENUE) {
       const key = { expiry: c.expiry, right: c.right, strike };
-      openInterest = openInterestOf(m.params, key, m.S * Math.exp(m.rate * years), years);
+      const forward = m.model === 'black76' ? m.S : m.S * Math.exp(m.rate * years);
+      openInterest = openInterestOf(m.params, key, forward, years);
       volume = volumeOf(m.params, key, openInterest, years, m.day);
     }
     let iv: number | null = null;

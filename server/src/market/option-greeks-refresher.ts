@@ -136,7 +136,10 @@ export class OptionGreeksRefresher {
         if (top?.bid && top.ask) {
           iv = impliedVolatilityOrNull({ ...base, price: top.bid.plus(top.ask).div(2).toNumber() });
         }
-        if (iv === null && params) iv = surfaceVol(params, strike, price * Math.exp(rate * years), years);
+        if (iv === null && params) {
+          const forward = model === 'black76' ? price : price * Math.exp(rate * years);
+          iv = surfaceVol(params, strike, forward, years);
+        }
         if (iv === null) continue;
         const g = optionGreeks({ ...base, vol: iv });
         rows.push({

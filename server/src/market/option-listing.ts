@@ -7,7 +7,7 @@ import {
 } from '@aegis/shared/options/chain-model';
 import { expiryInstant, optionSymbol } from '@aegis/shared/options/contract';
 import type { OptionRight } from '@aegis/shared/schemas/option-chain';
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db, Queryable } from '../db/database.ts';
 
 /**
@@ -132,6 +132,9 @@ export interface SyntheticUnderlying {
   readonly symbol: string;
   readonly calendar: string;
   readonly currency: string;
+  /** A future's options carry its multiplier; others get SYNTHETIC_MULTIPLIER. */
+  readonly assetClass?: string;
+  readonly multiplier?: string;
 }
 
 /**
@@ -174,7 +177,7 @@ export async function listSyntheticChain(
         currency: u.currency,
         tickSize: String(SYNTHETIC_TICK),
         lotSize: '1',
-        multiplier: SYNTHETIC_MULTIPLIER,
+        multiplier: u.assetClass === 'future' && u.multiplier ? u.multiplier : SYNTHETIC_MULTIPLIER,
         calendar: u.calendar,
         status: 'active' as const,
         underlyingId: u.id,
@@ -200,7 +203,7 @@ export async function listSyntheticChain(
 export async function underlyingRow(
   db: Queryable,
   symbol: string,
-): Promise<(SyntheticUnderlying & { venue: string; assetClass: string }) | null> {
+): Promise<(SyntheticUnderlying & { venue: string; assetClass: string; multiplier: string }) | null> {
   const [r] = await db
     .select({
       id: instruments.id,
@@ -209,9 +212,10 @@ export async function underlyingRow(
       assetClass: instruments.assetClass,
       calendar: instruments.calendar,
       currency: instruments.currency,
+      multiplier: instruments.multiplier,
     })
     .from(instruments)
-    .where(and(eq(instruments.symbol, symbol)))
+    .where(eq(instruments.symbol, symbol))
     .limit(1);
   return r ?? null;
 }

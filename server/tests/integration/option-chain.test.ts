@@ -28,6 +28,7 @@ import { venuePrices } from './venue-price-fixture.ts';
 const SYN = 'SYN0901';
 const SYN_LATE = 'SYN0902'; // no price yet
 const NOCHAIN = 'NOCHAIN-USD'; // not on SIM, no options
+const SYN_FUT = 'SYNF0001'; // a synthetic future
 const FUT = 'ESZ6';
 const FUT_VENUE = 'CMEX';
 const FUT_EXPIRY = '2027-03-19';
@@ -355,6 +356,26 @@ describe('marketData.chain on a synthetic underlying', () => {
     expect(delisted!.n).toBeGreaterThan(0);
     // Enough expiries now: a second call lists nothing.
     expect(await listSyntheticChain(t.server.deps.db, { symbol: SYN, ...u! }, 101.05, later)).toBe(0);
+  });
+});
+
+describe('marketData.chain on a synthetic future (Black-76)', () => {
+  it('lists with the future’s multiplier and derives Black-76 quotes', async () => {
+    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, multiplier)
+      values (${SYN_FUT}, 'SIM', 'future', '0.25', '1', '24x7', '50')`;
+    const ts = new Date();
+    await venuePrices(t, [{ venue: 'SIM', instrument: SYN_FUT, bid: '2400.00', ask: '2400.50', ts }]);
+    const v = await caller.marketData.chain({ symbol: SYN_FUT });
+    expect([v.model, v.multiplier, v.underlyingPrice]).toEqual(['black76', '50', '2400.25']);
+    const p = chainParamsOf(SYN_FUT);
+    let checked = 0;
+    for (const c of v.contracts) {
+      if (c.iv === null || !c.greeks || c.greeks.vega < 0.01) continue;
+      const years = (expiryInstant(c.expiry).getTime() - ts.getTime()) / MS_PER_YEAR;
+      expect(Math.abs(c.iv - surfaceVol(p, Number(c.strike), 2400.25, years))).toBeLessThan(1e-6);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(100);
   });
 });
 

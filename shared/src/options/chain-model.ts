@@ -1,4 +1,4 @@
-import type { OptionRight } from '../schemas/option-chain.ts';
+import type { OptionRight, PricingModel } from '../schemas/option-chain.ts';
 import { optionPrice } from './black-scholes.ts';
 import { canonicalStrike, expiryInstant, MS_PER_YEAR } from './contract.ts';
 
@@ -417,9 +417,9 @@ export interface SyntheticMarks extends SyntheticQuote {
 }
 
 /**
- * The quote of a synthetic contract `years` before expiry with the underlying at `underlying`
- * (spot; the synthetic underlyings pay no dividend, so BSM with q = 0), on UTC day `day` (for
- * the volume). Null when expired or when the bid would not be positive.
+ * The quote of a synthetic contract `years` before expiry with the underlying at `underlying`, on
+ * UTC day `day` (for the volume): BSM with q = 0 on a spot (the synthetic underlyings pay no
+ * dividend), Black-76 on a future. Null when expired or when the bid would not be positive.
  */
 export function syntheticQuote(
   p: ChainParams,
@@ -429,11 +429,13 @@ export function syntheticQuote(
   day: string,
   rate = SYNTHETIC_RATE,
   memo?: ContractMemo,
+  model: PricingModel = 'bsm',
 ): SyntheticMarks | null {
   if (!(years > 0) || !(underlying > 0)) return null;
-  const forward = underlying * Math.exp(rate * years);
+  // A future's price is its own forward (Black-76); a spot's forward carries the rate (q = 0).
+  const forward = model === 'black76' ? underlying : underlying * Math.exp(rate * years);
   const vol = surfaceVol(p, c.strike, forward, years);
-  const price = optionPrice({ model: 'bsm', right: c.right, underlying, strike: c.strike, years, vol, rate });
+  const price = optionPrice({ model, right: c.right, underlying, strike: c.strike, years, vol, rate });
   const oi = openInterestOf(p, c, forward, years, memo);
   const volume = volumeOf(p, c, oi, years, day, memo);
   const q = memo
