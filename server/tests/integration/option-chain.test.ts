@@ -221,6 +221,19 @@ describe('marketData.chain on a synthetic underlying', () => {
     expect(chain.realizedVolInterval).toBe('1d');
   });
 
+  it('lets a recorded day take precedence over the synthetic one', async () => {
+    const yesterday = new Date(published.getTime() - 86_400_000).toISOString().slice(0, 10);
+    await t.owner`insert into option_iv_history (underlying_id, day, atm_iv)
+      select id, ${yesterday}::date, 3.5 from instruments where symbol = ${SYN}`;
+    const v = await caller.marketData.chain({ symbol: SYN });
+    const history = syntheticIvHistory(SYN, yesterday, 252).map((d) => (d.day === yesterday ? 3.5 : d.atmIv));
+    expect(v.ivHistoryDays).toBe(252);
+    const s = ivStanding(v.atmIv, history);
+    expect(v.ivRank).toBeCloseTo(s.rank!, 9);
+    expect(v.ivPercentile).toBeCloseTo(s.percentile!, 9);
+    expect(v.ivRank!).toBeLessThanOrEqual(chain.ivRank!); // the recorded 350 % is the new maximum
+  });
+
   it('names the filters that remove each contract', async () => {
     const filters = {
       minLiquidity: 40,
