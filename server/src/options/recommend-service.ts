@@ -174,6 +174,8 @@ export async function* recommendOptions(
   const capital = await withTenant(ctx.db, caller.tenantId, async (tx) => {
     const saved = await readPreferences(tx, caller);
     const c = input.capital ?? saved.capital;
+    // A hedge is sized by the desk's delta, not by capital: none is needed for it.
+    if (c === null && input.strategy === 'delta_hedge') return null;
     if (c === null) {
       throw new AppError(ErrorCode.BAD_INPUT, 'capital: none given and none saved in the profile', {
         field: 'capital',
@@ -187,7 +189,7 @@ export async function* recommendOptions(
     optionChainOf(ctx).chain(tx, { symbol: input.symbol }, ctx.log),
   );
   yield* recommendStream(
-    { view: input.view, preset: input.preset, strategy: input.strategy, capital },
+    { view: input.view, preset: input.preset, strategy: input.strategy, capital: capital ?? '0' },
     {
       chain,
       exposure: () => loadExposure(ctx.db, caller.tenantId, chain),

@@ -24,6 +24,7 @@ type Caller = ReturnType<typeof createCaller>;
 let admin: Caller;
 let colleague: Caller;
 let deskB: Caller;
+let deskBId = '';
 let adminClient: Client;
 
 async function callerFor(client: Client): Promise<Caller> {
@@ -78,6 +79,7 @@ beforeAll(async () => {
   });
   colleague = await callerFor((await signIn(t.url, 'trader-rec@example.com', u.oneTimePassword!)).client);
   const b = await adminClient.desks.create.mutate({ name: 'Options desk B' });
+  deskBId = b.id;
   await adminClient.auth.switchDesk.mutate({ deskId: b.id });
   const bAdmin = await adminClient.users.create.mutate({
     email: 'b-rec@example.com',
@@ -236,6 +238,33 @@ describe('preferences', () => {
       return tx<{ capital: string }[]>`select capital::text from option_preferences`;
     });
     expect(seen.map((r) => Number(r.capital))).toEqual([250000]);
+  });
+});
+
+describe('delta_hedge', () => {
+  it('sells the underlying that brings the desk’s delta on it to zero, from the chain’s Greeks', async () => {
+    const chain = await deskB.marketData.chain({ symbol: SYN });
+    const call = chain.contracts
+      .filter((c) => c.right === 'call' && c.dte >= 14 && c.greeks !== null)
+      .sort((a, b) => Math.abs(a.greeks!.delta - 0.5) - Math.abs(b.greeks!.delta - 0.5))[0]!;
+    await t.owner`insert into positions (tenant_id, symbol, quantity, avg_cost, opened_at)
+      values (${deskBId}, ${call.symbol}, '3', '4', now()), (${deskBId}, ${SYN}, '-50', '100', now())`;
+    const events = await collect(deskB, {
+      symbol: SYN,
+      view: 'neutral',
+      strategy: 'delta_hedge',
+      save: false,
+    });
+    expect(kinds(events)).toEqual(['context', 'filters', 'scoring', 'sizing', 'risk', 'result']);
+    const netDelta = 3 * call.greeks!.delta * 100 - 50;
+    const r = resultOf(events).recommendation!;
+    expect(r.strategy).toBe('delta_hedge');
+    expect(r.legs[0]).toMatchObject({ symbol: SYN, side: netDelta > 0 ? 'sell' : 'buy' });
+    // Lot 0.0001: the hedge is the net delta to four places, and what is left is under half a lot.
+    expect(Number(r.quantity)).toBeCloseTo(Math.abs(netDelta), 3);
+    expect(Math.abs(r.netDelta)).toBeLessThanOrEqual(0.00005 + 1e-9);
+    expect(layerOf(events, 'scoring').rows.map((x) => x.label)).toEqual([SYN, call.symbol].sort());
+    expect(layerOf(events, 'risk').verdicts?.length).toBeGreaterThan(0);
   });
 });
 
