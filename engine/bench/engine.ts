@@ -46,7 +46,8 @@ function baseEnv(extra: Record<string, string>): Record<string, string> {
   return {
     ENGINE_SYMBOLS: String(SYMBOLS),
     ENGINE_SHARDS: '1',
-    // Measured on 2 cores: one feature worker beats two (DESIGN §6); more cores, more workers.
+    // On 2 cores one feature worker beat two (the feed and inference threads need the other core);
+    // more cores, more workers.
     ENGINE_WORKERS: String(Math.max(1, Math.min(4, availableParallelism() - 2))),
     ENGINE_EXECUTION_PROVIDER: 'auto',
     ENGINE_RING_CAPACITY: String(1 << 16),
@@ -295,7 +296,7 @@ async function main(): Promise<void> {
             rawCopyCeilingTicksPerSec: Math.round(per.copyCeilingTicksPerSec),
           }
         : { ticksPerSec: null },
-      // The stricter of the two naive shapes the issue names (postMessage is the faster one).
+      // The stricter of the two naive shapes (postMessage is the faster one).
       baseline: { ticksPerSec: Math.round(baseline.ticksPerSec), shape: 'one postMessage per tick' },
       baselinePoolRun: {
         ticksPerSec: Math.round(poolBaseline.ticksPerSec),

@@ -23,7 +23,7 @@ import {
 const machine = machineInfo();
 const TICKS = Number(process.env.RING_BENCH_TICKS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-/** The engine's publish batch (PUBLISH_EVERY in engine/src/index.ts). */
+/** The engine's publish batch (PUBLISH_EVERY in engine/src/stages/tick-intake.ts). */
 const ENGINE_PUBLISH_EVERY = 256;
 const rows: { variant: string; result: RingBenchResult }[] = [];
 // Warm-up runs, not reported.

@@ -69,7 +69,7 @@ describe('engine config', () => {
   });
 });
 
-describe('replay reruns and batch exits (issue 10)', () => {
+describe('replay reruns and batch exits', () => {
   const replay = { ENGINE_FEED: 'replay', ENGINE_REPLAY_FILE: 'ticks.csv' };
   it('--from-start and --exit-on-eof set their variables; unknown flags are refused by name', () => {
     expect(loadEngineConfig(replay).replayFromStart).toBe(false);
@@ -104,7 +104,7 @@ describe('replay reruns and batch exits (issue 10)', () => {
   });
 });
 
-describe('venue feeds (issue 12)', () => {
+describe('venue feeds', () => {
   const issuesOf = (env: Record<string, string>): string => {
     try {
       loadEngineConfig(env);

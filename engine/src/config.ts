@@ -16,7 +16,7 @@ import { parseConnectionRef, type VenueConnectionRef } from './feeds/venues/feed
  * — the venue feeds, the only ones that set execution prices — and `orderflow`: operator-owned
  * flow on `<prefix>orderflow` (a market-data bridge the operator runs). Its ticks join the shared
  * pipeline every desk's agent proposes from, so it refuses any entry carrying a desk's tenantId;
- * desks' ingested flow stays in their own rows (issue 9).
+ * desks' ingested flow stays in their own rows.
  */
 const FEEDS = ['synthetic', 'replay', 'orderflow', 'coinbase', 'alpaca', 'ccxt'] as const;
 export type FeedName = (typeof FEEDS)[number];

@@ -1,5 +1,5 @@
 /**
- * Deadlines for calls that may never answer (issue 9, crash-only recovery). A query on a
+ * Deadlines for calls that may never answer (crash-only recovery). A query on a
  * connection whose server stalled, or a COPY whose server restarted under it, can wait forever;
  * the engine never awaits one without a bound, and the caller decides what giving up means
  * (drop the connection, report the ticks as not saved).

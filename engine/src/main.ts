@@ -2,7 +2,7 @@
  * The engine daemon: `npm run engine` (systemd: scripts/systemd/aegis-engine.service).
  * config → bus → engine (writer → inference → pool → feeds) → HTTP. Crash-only: SIGTERM/SIGINT
  * stop the feeds, drain the rings, flush the writer and exit 0 within ENGINE_SHUTDOWN_DEADLINE_MS
- * (default 8 s, under systemd's and the issue's 10 s) whatever PostgreSQL and Redis do; the last
+ * (default 8 s, inside the unit's TimeoutStopSec=15) whatever PostgreSQL and Redis do; the last
  * log line `engine: stopped` says what was saved (ticksPersisted) and what was not (ticksLost,
  * ticksInDoubt). Any unexpected error exits 1 and the supervisor restarts the process, which
  * resumes from its durable positions.

@@ -1,5 +1,5 @@
 /**
- * The naive piscina shape the issue names as a baseline: one `pool.run()` per tick. The work
+ * The naive piscina shape, as a baseline: one `pool.run()` per tick. The work
  * per tick is deliberately tiny (the same checksum as the postMessage consumer), so the number
  * measures the task round trip, not feature math.
  */

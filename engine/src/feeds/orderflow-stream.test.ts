@@ -168,7 +168,7 @@ describe('orderflow stream feed', () => {
     'refuses an entry that carries a tenantId (%s): desk flow never becomes a market tick',
     async (_, extra) => {
       // What orderflow.ingest used to publish: a desk's research data on the shared stream. One
-      // desk's flow must not reach the ticks, features and signals every desk shares (issue 9).
+      // desk's flow must not reach the ticks, features and signals every desk shares.
       const bus = new MemoryBus();
       await bus.xadd(STREAM, trade(1, { ...extra, source: 'desk-a', id: 'x' }));
       await bus.xadd(STREAM, trade(2, { source: 'operator-bridge', venue: 'SIM' }));

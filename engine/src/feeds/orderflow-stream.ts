@@ -30,7 +30,7 @@ import { parseTimestampUs } from './tick-csv.ts';
  * Its ticks feed the shared market pipeline — the ticks table, per-symbol features and the
  * signals every desk's agent proposes from — so an entry that carries a `tenantId` (present at
  * all, even empty) is refused: that is one desk's data, and anything a desk sends may affect only
- * that desk (issue 9). The server keeps what a desk ingests in its own `orderflow_events` rows and
+ * that desk. The server keeps what a desk ingests in its own `orderflow_events` rows and
  * no longer publishes it here; the refusal is the defence in depth against any producer that
  * still would (counted as malformed kind `desk_flow`, logged, acknowledged, never a tick). Nor
  * does this feed ever set an execution price: the venue price publisher takes venue feeds only.

@@ -236,7 +236,7 @@ describe('replay', () => {
   });
 });
 
-describe('venue formats and reruns (issue 10: data fidelity)', () => {
+describe('venue formats and reruns (data fidelity)', () => {
   const idOf = () => 0;
   it('takes nanosecond timestamps (ISO with 9 digits and integer ns) and truncates them to µs', () => {
     const t = createTickRecord();

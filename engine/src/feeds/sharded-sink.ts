@@ -115,7 +115,7 @@ export class ShardedTickSink implements TickSink {
       // caller's await, so a later call never gets a settled promise while ticks are queued.
       // (Resetting inside the drain itself ran BEFORE the assignment here and left a settled
       // promise behind for good: feeds stopped waiting, overran the queues and dropped ticks
-      // under `block`, and a finished feed left ticks queued — issue 16.)
+      // under `block`, and a finished feed left ticks queued.)
       const waiting: Promise<void> = this.#drainUntilEmpty().finally(() => {
         if (this.#waiting === waiting) this.#waiting = null;
       });

@@ -3,8 +3,8 @@ import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 
 /**
- * The engine's view of the kill switch (issue 5, item 6: "to the engine within 1 s — Redis
- * pub/sub for speed, PostgreSQL as truth").
+ * The engine's view of the kill switch: it must reach the engine within 1 s, with Redis pub/sub
+ * for speed and PostgreSQL as the truth (bench/halt-propagation.ts measures both paths).
  *
  * Two paths, one state:
  * - pub/sub: the server publishes `{ scope, tenantId, engaged, ts }` on `aegis:halt` right after

@@ -1,6 +1,6 @@
 /**
- * Main-thread side of the inference thread (contract §4): starts the worker, hands it the rings,
- * and exposes ready / stop / stats.
+ * Main-thread side of the inference thread (its messages: inference/messages.ts): starts the
+ * worker, hands it the rings, and exposes ready / stop / stats.
  *
  *   const inference = startInferenceThread({ candidateRings, scoredRing, maxBatch: 256, maxWaitUs: 200,
  *                                            executionProvider: 'auto' });

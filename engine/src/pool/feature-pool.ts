@@ -81,7 +81,7 @@ const WORKER_URL = new URL('./feature-worker.ts', import.meta.url).href;
 
 /**
  * Start the feature pool: a piscina pool of `workers` threads, each running one long `own` task
- * that keeps its shards for the pool's life (DESIGN §6: a piscina task per batch costs ~40–130 µs
+ * that keeps its shards for the pool's life (a piscina task per batch costs ~40–130 µs
  * of round trip, so the low-latency shape is a consumer that stays in its worker and sleeps on
  * Atomics.wait; engine/bench/pool-shape.ts measures both). If a worker dies, its task fails, and
  * the same task is run again on a fresh thread, which takes the shards over from their durable

@@ -14,10 +14,11 @@ import type { RingBuffer } from '../ring/ring-buffer.ts';
  * succeed; a retry re-sends the same ids (the insert skips ids already there), so a database or
  * bus outage delays signals and loses none (backpressure reaches the inference thread).
  *
- * Stream entry fields (engine contract §5): id, symbol, direction (long|short), pattern
- * (breakout|mean_reversion|absorption), score, price, tsEvent (ISO), tsSignal (ISO), features
- * (JSON object in FEATURE_NAMES order), modelVersion, halted ('true' while the global kill
- * switch is engaged: the signal is market data for the record, and no agent may act on it).
+ * Stream entry fields (the server reads them with shared/src/schemas/signal.ts): id, symbol,
+ * direction (long|short), pattern (breakout|mean_reversion|absorption), score, price, tsEvent
+ * (ISO), tsSignal (ISO), features (JSON object in FEATURE_NAMES order), modelVersion, halted
+ * ('true' while the global kill switch is engaged: the signal is market data for the record, and
+ * no agent may act on it).
  */
 export interface SignalPublisherOptions {
   readonly scoredRing: RingBuffer;

@@ -75,7 +75,7 @@ describe('PricePublisher', () => {
     const s = setup();
     const id = s.symbols.intern('SYN0001');
     const now = wallClockUs();
-    s.sink.publish(quote(id, now + 50 * 60_000_000, 62.26, 62.27)); // the poisoned quote
+    s.sink.publish(quote(id, now + 50 * 60_000_000, 62.26, 62.27)); // a poisoned quote: 50 minutes in the future
     expect(s.pub.rejectedFuture).toBe(1);
     await s.pub.publishNow();
     expect(await s.snapshot()).toEqual({});

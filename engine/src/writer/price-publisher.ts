@@ -13,7 +13,7 @@ import type { SymbolTable } from '../feeds/symbol-table.ts';
 import type { TickRecord, TickSink } from '../feeds/tick.ts';
 
 /**
- * The venue price component (DESIGN §7, "one price source"): the latest top of book and last
+ * The venue price component (the one price source of execution): the latest top of book and last
  * trade per instrument of ONE venue, taken from that venue's feeds only, published to the bus
  * as the snapshot hash `<prefix>prices:<venue>` plus an update message on
  * `<prefix>prices:<venue>:updates` (shared/src/market/venue-prices.ts).

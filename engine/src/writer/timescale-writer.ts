@@ -26,7 +26,7 @@ import { saveCursors } from './cursor-store.ts';
  * Overload escape: if a ring is 3/4 full with no newer checkpoint, ticks up to the head are
  * persisted without a position (at-least-once for those, never a deadlock with a blocked feed).
  *
- * Commits whose outcome is unknown (issue 9): a connection that dies or stalls during COMMIT
+ * Commits whose outcome is unknown: a connection that dies or stalls during COMMIT
  * leaves the writer not knowing whether the rows landed. Each flush therefore also upserts a
  * flush token (`<tokenName>` = `<process instance>:<attempt>`) in the same transaction; until
  * `resolveInDoubt()` has read that row back on a fresh connection, the attempt stays "in doubt"

@@ -14,8 +14,8 @@ import { startHttpServer } from '../../src/http.ts';
 import { startEngine } from '../../src/index.ts';
 
 /**
- * Finding 8 of issue 9: after a PostgreSQL restart during a flush the writer awaited a COPY that
- * never returned, /health/ready kept saying ready and SIGTERM was ignored. These tests run the
+ * A failure these tests keep fixed: after a PostgreSQL restart during a flush the writer awaited a
+ * COPY that never returned, /health/ready kept saying ready and SIGTERM was ignored. These tests run the
  * engine against a PostgreSQL of their own (never the shared cluster), restart or freeze it under
  * load, and check what an operator relies on: writing resumes by itself, every tick is stored
  * exactly once, readiness tells the truth, and SIGTERM ends the daemon with a report.
@@ -24,7 +24,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NODE = `${ROOT}node_modules/.bin/node`;
 const MAIN = `${ROOT}engine/src/main.ts`;
 const log = createLogger({ name: 'writer-recovery-test', level: 'silent' });
-/** The bound the issue sets for "writing again" after a restart and for SIGTERM. */
+/** The bound the engine is held to for "writing again" after a restart and for SIGTERM. */
 const RECOVERY_BOUND_MS = 10_000;
 
 let pg: OwnPostgres;
