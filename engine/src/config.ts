@@ -9,6 +9,9 @@ import { parseConnectionRef, type VenueConnectionRef } from './feeds/venues/feed
  * The engine's configuration: every environment variable it reads, parsed once at start with
  * zod (unknown ENGINE_* variables are rejected: a typo must not silently fall back to a default),
  * frozen. The one place in the engine that reads `process.env`.
+ *
+ * Over 400 lines on purpose: every variable the engine reads, with its bounds, default and why, in
+ * the one file that reads the environment.
  */
 /**
  * ENGINE_FEED, a comma list: `synthetic` (a seeded simulated venue), `replay` (a recorded file,

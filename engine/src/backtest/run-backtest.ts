@@ -54,6 +54,9 @@ import type { TickSource } from './tick-source.ts';
  *      arriving `orderLatencyUs` later.
  * Everything per tick is typed-array work without allocation; decimals appear only when an order
  * acts, a fill is booked or equity is sampled.
+ *
+ * Over 400 lines on purpose: the life of a tick below is one loop over one state; the venue, desk,
+ * scorer and metrics it drives live in their own files.
  */
 export interface BacktestIo {
   readonly ticks: TickSource;

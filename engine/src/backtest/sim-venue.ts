@@ -32,6 +32,9 @@ import { decOf, type SimBook } from './sim-book.ts';
  *   the quote) and then take liquidity; a triggered stop that finds no liquidity keeps trying.
  * Hot path: per tick only instruments with working orders are looked at, with float comparisons;
  * decimals are made only when something fills, and the shared predicates confirm every trigger.
+ *
+ * Over 400 lines on purpose: one matching engine over one order state (arrival, queue position,
+ * triggers, fills, brackets).
  */
 export type OrderRole = 'entry' | 'stop' | 'target' | 'exit';
 export type OrderStatus = 'working' | 'filled' | 'cancelled' | 'expired' | 'denied' | 'pending';

@@ -50,6 +50,8 @@ import {
  *
  * Hot path: per-symbol state in typed arrays, one PRNG (feeds/prng.ts), one scratch TickRecord:
  * no allocation per tick (a label object per event, a few per thousand ticks).
+ *
+ * Over 400 lines on purpose: one simulation whose planted effects act on the same per-symbol state.
  */
 
 export type EventKind =

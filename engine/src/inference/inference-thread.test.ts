@@ -55,6 +55,11 @@ function randomCandidate(rng: SeededRandom, id: number): Candidate {
   };
 }
 
+/*
+ * Over 400 lines on purpose: one suite over a real onnxruntime-node session in a worker thread,
+ * its cases sharing the ring producer and consumer helpers below.
+ */
+
 /** Writes candidates into a candidate ring as the feature workers do (claim, fill, publish once). */
 function produce(ring: RingBuffer, cands: readonly Candidate[]): void {
   const first = ring.claim(cands.length, 5_000);

@@ -33,6 +33,9 @@ import { saveCursors } from './cursor-store.ts';
  * and nothing is written again. Token present: the attempt committed, the cursors advance
  * without rewriting. Absent: it rolled back, the same ranges are retried. Hence exactly once
  * across PostgreSQL restarts, not only across engine restarts.
+ *
+ * Over 400 lines on purpose: the exactly-once protocol (checkpoints, flush tokens, commits in
+ * doubt) is one state machine over one connection.
  */
 export interface WriterCheckpoint {
   readonly id: number;

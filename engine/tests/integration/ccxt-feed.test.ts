@@ -19,6 +19,9 @@ import { FakeBinanceVenue, priceString } from '../support/fake-binance-venue.ts'
  * messages are counted; a dropped connection reconnects; 100k trades through the socket all
  * arrive; REST 429/5xx back off; an unlisted symbol is dropped with one log line. The book is the
  * engine's BookRegistry.
+ *
+ * Over 400 lines on purpose: the ccxt feed's poll and WebSocket modes are checked against the same
+ * local venue and helpers.
  */
 
 /** A side of the book as [price, size] pairs, best first. */

@@ -14,6 +14,8 @@ import { type FakeCoinbaseOptions, FakeCoinbaseWs } from '../support/fake-coinba
  * market-data format (tests/support/fake-coinbase-ws.ts), writing into the engine's real
  * BookRegistry and a collecting tick sink. No timing thresholds: every wait is for an observable
  * state (a count reached, a request seen), bounded only so a broken feed fails instead of hanging.
+ *
+ * Over 400 lines on purpose: one suite against one local Coinbase stream and its helpers.
  */
 const log = createLogger({ name: 'coinbase-feed-test', level: 'silent' });
 const PRODUCTS = ['BTC-USD', 'ETH-USD'];

@@ -27,6 +27,9 @@ import { Xoshiro128 } from '../../src/random/seeded-random.ts';
  * event (out of order), send raw text (malformed), drop every socket, a burst of N trades through
  * the WebSocket (respecting the socket's buffer), REST faults, and a deterministic market (a
  * seeded random walk of the book with trades at N messages/s).
+ *
+ * Over 400 lines on purpose: one fake venue whose REST and WebSocket sides share one market state
+ * and one set of message formats.
  */
 export interface FakeBinanceSymbolSpec {
   readonly symbol: string;

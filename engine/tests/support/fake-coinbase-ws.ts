@@ -24,6 +24,9 @@ import { Xoshiro128 } from '../../src/random/seeded-random.ts';
  * half way through the next snapshot frame, go silent (no heartbeats), shift the server clock
  * (skew), drop every connection, a burst of N messages paced by the socket's buffer, and a
  * deterministic "market maker" (seeded random walk of the book plus trades at N messages/s).
+ *
+ * Over 400 lines on purpose: one fake server whose subscription protocol, market simulation and
+ * message formats share one state.
  */
 export interface FakeCoinbaseOptions {
   /** Port on 127.0.0.1 (0 = any free port). */
