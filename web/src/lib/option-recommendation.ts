@@ -37,6 +37,8 @@ export function createRecommendationStream(): RecommendationStream {
   const [result, setResult] = createSignal<RecommendationResult>();
   const [error, setError] = createSignal<string>();
   const [input, setInput] = createSignal<RecommendInput>();
+  // The request in flight; callbacks of an older one (replaced or stopped) are ignored. A token
+  // of our own: the link may call back before `subscribe` has returned its handle.
   let current: { unsubscribe: () => void } | undefined;
 
   const stop = () => {
@@ -51,7 +53,16 @@ export function createRecommendationStream(): RecommendationStream {
     setResult(undefined);
     setError(undefined);
     setStatus('streaming');
-    const mine = trpc.options.recommend.subscribe(next, {
+    let handle: { unsubscribe: () => void } | undefined;
+    let closed = false;
+    const mine = {
+      unsubscribe: () => {
+        closed = true;
+        handle?.unsubscribe();
+      },
+    };
+    current = mine;
+    handle = trpc.options.recommend.subscribe(next, {
       onData: (event) => {
         if (current !== mine) return;
         if (event.type === 'layer') setLayers((l) => [...l, event.layer]);
@@ -84,7 +95,8 @@ export function createRecommendationStream(): RecommendationStream {
         }
       },
     });
-    current = mine;
+    // Stopped while subscribing (a result or error during the call): close the stream now.
+    if (closed) handle.unsubscribe();
   };
 
   onCleanup(stop);

@@ -55,17 +55,21 @@ export function ChainStats(props: { chain: Chain | undefined; failure?: unknown 
             : '—'}
         </dd>
       </div>
-      <div class="kpi">
+      <div
+        class="kpi"
+        title={
+          c()
+            ? `Risk-free rate ${(c()!.rate * 100).toFixed(2)} %, dividend yield ${(c()!.dividendYield * 100).toFixed(2)} %, multiplier ${c()!.multiplier}`
+            : undefined
+        }
+      >
         <dt>Model</dt>
         <dd class="chain-model">
           <Show when={c()} fallback="—">
             {(k) => (
               <>
                 {k().model === 'black76' ? 'Black-76' : 'BSM'}{' '}
-                <span class="dim">
-                  r {(k().rate * 100).toFixed(2)}%
-                  {k().model === 'bsm' ? ` q ${(k().dividendYield * 100).toFixed(2)}%` : ''}
-                </span>
+                <span class="dim">r {(k().rate * 100).toFixed(2)}%</span>
               </>
             )}
           </Show>

@@ -13,10 +13,10 @@ import { ErrorAlert } from '../error-alert.tsx';
 export const PRESETS: readonly RiskPreset[] = ['conservative', 'balanced', 'aggressive'];
 const VIEWS: readonly DirectionalView[] = ['bullish', 'neutral', 'bearish'];
 const STRATEGIES: readonly { value: RecommendStrategy; label: string }[] = [
-  { value: 'auto', label: 'Auto (best fit)' },
+  { value: 'auto', label: 'Auto' },
   { value: 'single', label: 'Single leg' },
-  { value: 'vertical', label: 'Vertical spread' },
-  { value: 'delta_hedge', label: 'Delta hedge' },
+  { value: 'vertical', label: 'Vertical' },
+  { value: 'delta_hedge', label: 'Δ hedge' },
 ];
 const CAPITAL = /^(?:0|[1-9]\d{0,17})(?:\.\d{1,2})?$/;
 

@@ -1,4 +1,4 @@
-import { For, Match, Show, Switch } from 'solid-js';
+import { createEffect, For, Match, on, Show, Switch } from 'solid-js';
 import { formatDecimal, signOfDecimal } from '../../lib/decimal-format.ts';
 import { priceDecimals } from '../../lib/live-quotes.ts';
 import { formatExposure, formatGreek } from '../../lib/option-format.ts';
@@ -32,8 +32,16 @@ export function RecommendationPanel(props: {
 }) {
   const s = props.stream;
   const arrived = (kind: RecommendationLayer['kind']) => s.layers().some((l) => l.kind === kind);
+  let root: HTMLDivElement | undefined;
+  // Follow the stream: each new layer (and the result) scrolls into the panel's view.
+  createEffect(
+    on([() => s.layers().length, s.result], () => {
+      const body = root?.closest<HTMLElement>('.panel-body');
+      if (body && s.status() !== 'idle') body.scrollTo({ top: body.scrollHeight, behavior: 'smooth' });
+    }),
+  );
   return (
-    <div class="rec" data-status={s.status()}>
+    <div class="rec" data-status={s.status()} ref={root}>
       <Show
         when={s.status() !== 'idle'}
         fallback={

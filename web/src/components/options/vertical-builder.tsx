@@ -28,8 +28,9 @@ const SIGNED = /^-?\d+(\.\d{1,12})?$/;
  * Verticals, built by hand: expiry, right, long and short strikes from the chain, quantity and a
  * net limit (prefilled from the mids, kept once edited). Shows the net debit or credit, maximum
  * loss and gain and the breakeven (exact decimals, lib/option-vertical.ts), then places the
- * combo with `orders.placeCombo`. The idempotency key is drawn once per draft and kept until the
- * draft changes, so pressing Place again after a network failure cannot place it twice.
+ * combo with `orders.placeCombo`. The idempotency key is drawn on Place and kept until the server
+ * answers or the draft changes, so pressing Place again after a network failure cannot place it
+ * twice.
  */
 export function VerticalBuilder(props: {
   symbol: string;
@@ -144,6 +145,9 @@ export function VerticalBuilder(props: {
         },
       });
       setPlaced(combo);
+      // The server has answered for this key (accepted, filled or denied): the next Place is a
+      // new order and draws a new key. Only an unanswered attempt keeps it, for its retry.
+      setKey(undefined);
       props.onPlaced(combo);
     } catch (e) {
       // The key is kept: Place again retries the same combo.

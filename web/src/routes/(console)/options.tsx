@@ -137,12 +137,16 @@ function OptionsDesk(props: {
     const s = chain.state();
     return s.status === 'ready' ? s.data : undefined;
   };
-  // The first answer lists every expiry: show the nearest one at least a week out.
+  // The first answer lists every expiry: show the nearest one inside the preset's expiry window
+  // (else the nearest at least a week out), where the recommender will look.
   createEffect(() => {
     const c = data();
     if (!c || expiry() !== null || c.expiries.length === 0) return;
-    const week = c.contracts.find((k) => k.dte >= 7)?.expiry;
-    setExpiry(week ?? c.expiries[0]!);
+    const p = props.presets;
+    const t = p.status === 'ready' ? p.data.find((x) => x.preset === props.preset) : undefined;
+    const byDte = [...c.contracts].sort((a, b) => a.dte - b.dte);
+    const inWindow = t ? byDte.find((k) => k.dte >= t.minDte && k.dte <= t.maxDte)?.expiry : undefined;
+    setExpiry(inWindow ?? byDte.find((k) => k.dte >= 7)?.expiry ?? c.expiries[0]!);
   });
   const shownExpiry = () => expiry() ?? data()?.expiries[0] ?? null;
   const expiryContracts = createMemo(() =>

@@ -1,0 +1,377 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadServerConfig } from '@aegis/server/env';
+import { type RunningServer, startServer } from '@aegis/server/http';
+import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
+import { createBus } from '@aegis/shared/bus/index';
+import type { Bus } from '@aegis/shared/bus/types';
+import { createDb } from '@aegis/shared/db/client';
+import { createLogger } from '@aegis/shared/logging';
+import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
+import type { ChainView } from '@aegis/shared/schemas/option-chain';
+import type {
+  PresetTargetsView,
+  RecommendationEvent,
+  RecommendInput,
+} from '@aegis/shared/schemas/option-recommendation';
+import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { freePort } from '@aegis/shared/testing/free-port';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
+import { type AegisClient, createAegisClient } from '../../../scripts/lib/client.ts';
+import { ensureWebBuild } from '../../build.ts';
+import { openConsolePage } from './chromium.ts';
+import { signInFirstTimeInHook } from './market-fixtures.ts';
+import {
+  insertSyntheticUnderlying,
+  type QuotingUnderlying,
+  quoteUnderlying,
+  UNDERLYING,
+  UNDERLYING_QUOTE,
+} from './options-fixtures.ts';
+import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+
+/**
+ * The options console in Chromium against the real server: a synthetic underlying quoted on the
+ * venue price source gets its chain listed on first look-up; the page shows the chain with IVs,
+ * Greeks and the liquidity heat scale (compared with marketData.chain), the risk slider with
+ * every preset's targets (options.presets), a recommendation whose layers arrive in order and
+ * match what options.recommend streams to a tRPC client, a vertical built and placed as a combo
+ * (the status shown is the orders' own), and the desk's net delta after the fill equal to
+ * greeks.current.
+ */
+const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
+const NEW_PASSWORD = 'strike-vega-harbor-5821';
+const CAPITAL = '25000';
+const LAYERS = ['context', 'filters', 'scoring', 'sizing', 'risk'];
+let database: MigratedTestDatabase;
+let bus: Bus;
+let server: RunningServer;
+let web: RunningWeb;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let pageErrors: string[];
+let quoting: QuotingUnderlying;
+let client: AegisClient;
+const consoleErrors: string[] = [];
+
+async function shot(name: string): Promise<string> {
+  await page.evaluate(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+  );
+  const file = path.join(SHOTS, name);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** Scrolls the console's main area so the region's heading is at the top, then screenshots. */
+async function shotOf(region: string, name: string): Promise<string> {
+  await page.evaluate((id) => {
+    const el = document.getElementById(id);
+    const main = document.getElementById('main')!;
+    if (el)
+      main.scrollTo(
+        0,
+        el.getBoundingClientRect().top - main.getBoundingClientRect().top + main.scrollTop - 60,
+      );
+  }, region);
+  return shot(name);
+}
+
+/** A query through the console's own /trpc proxy with the page's session (what the server says). */
+async function api<T>(procedure: string, input: unknown): Promise<T> {
+  const res = await page.request.get(
+    `${web.url}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`,
+  );
+  const body = (await res.json()) as { result?: { data: T }; error?: unknown };
+  if (!body.result) throw new Error(`${procedure}: ${JSON.stringify(body.error)}`);
+  return body.result.data;
+}
+
+/** Every event options.recommend streams for `input`, through a tRPC client (SSE). */
+function recommendThroughClient(input: RecommendInput): Promise<RecommendationEvent[]> {
+  return new Promise((resolve, reject) => {
+    const events: RecommendationEvent[] = [];
+    const sub = client.options.recommend.subscribe(input, {
+      onData: (e) => {
+        events.push(e as RecommendationEvent);
+        if (e.type === 'result') {
+          sub.unsubscribe();
+          resolve(events);
+        }
+      },
+      onError: (e) => {
+        sub.unsubscribe();
+        reject(e);
+      },
+    });
+  });
+}
+
+const num = (text: string | null) => Number((text ?? '').replaceAll(',', '').replace('−', '-'));
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const build = await ensureWebBuild();
+  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
+  database = await createMigratedTestDatabase();
+  const webPort = await freePort();
+  const webOrigin = `http://127.0.0.1:${webPort}`;
+
+  let admin: { email: string; password: string };
+  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+  try {
+    const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
+    if (!created) throw new Error('fresh database already has users');
+    admin = { email: created.email, password: created.password };
+  } finally {
+    await owner.close();
+  }
+  await insertSyntheticUnderlying(database.url);
+
+  const log = createLogger({ name: 'server', level: 'warn' });
+  bus = createBus({ log });
+  const config = loadServerConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    SERVER_HOST: '127.0.0.1',
+    SERVER_PORT: String(await freePort()),
+    DATABASE_URL: database.appUrl,
+    PUBLIC_ORIGIN: webOrigin,
+    ARGON2_MAX_CONCURRENCY: '1',
+  });
+  server = await startServer({ config, log, bus, rateLimiter: null });
+  quoting = await quoteUnderlying(bus);
+
+  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
+  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  await signInFirstTimeInHook(page, admin, NEW_PASSWORD);
+  // The test's own tRPC client: the same session, through the console's proxy.
+  const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  client = createAegisClient({ url: web.url, headers: { cookie, origin: web.url } });
+});
+
+beforeEach((ctx) => {
+  onTestFailed(async () => {
+    const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+    await page?.screenshot({ path: path.join(SHOTS, `FAILED-options-${name}.png`) }).catch(() => {});
+    const main = await page
+      ?.locator('main')
+      .textContent()
+      .catch(() => null);
+    writeFileSync(
+      path.join(SHOTS, `FAILED-options-${name}.txt`),
+      `url ${page?.url()}\nmain ${main}\npage errors ${JSON.stringify(pageErrors)}\nconsole errors ${JSON.stringify(consoleErrors)}\n`,
+    );
+  });
+});
+
+afterAll(async () => {
+  quoting?.stop();
+  if (web) writeFileSync(path.join(SHOTS, 'options-web-server.log'), web.output());
+  await context?.close();
+  await browser?.close();
+  await web?.stop();
+  await server?.close();
+  await bus?.close();
+  await database?.drop();
+});
+
+const chainTable = () => page.locator('table.chain-table');
+
+describe('the options console', () => {
+  test('looking up SYN0001 shows its chain with IVs, Greeks and the liquidity heat scale', async () => {
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Options' })
+      .click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/options');
+    const search = page.getByRole('combobox', { name: 'Option underlying' });
+    await search.pressSequentially('syn0001');
+    await page
+      .getByRole('listbox', { name: 'Option underlying: results' })
+      .getByRole('option', { name: /SYN0001/ })
+      .waitFor();
+    await search.press('Enter');
+    await expect.poll(() => new URL(page.url()).searchParams.get('symbol')).toBe(UNDERLYING);
+
+    // The chain of the expiry shown, with the filters of the preset on the slider.
+    await expect.poll(() => chainTable().locator('tbody tr').count(), { timeout: 60_000 }).toBeGreaterThan(4);
+    await expect.poll(() => chainTable().getAttribute('data-expiry')).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const expiry = (await chainTable().getAttribute('data-expiry'))!;
+    const presets = await api<PresetTargetsView[]>('options.presets', {});
+    const preset = await page.locator('#risk-slider').getAttribute('aria-valuetext');
+    const filters = presets.find((p) => p.preset === preset)!.filters;
+    const chain = await api<ChainView>('marketData.chain', { symbol: UNDERLYING, expiry, filters });
+    expect(chain.contracts.length).toBeGreaterThan(4);
+    // The underlying's price is the venue's (its mid or last, whichever the chain prices from).
+    expect([UNDERLYING_QUOTE.last, '100']).toContain(String(Number(chain.underlyingPrice)));
+
+    // Every contract of the expiry is in the table; IV, delta and liquidity are the server's.
+    const drawn = await page.evaluate(() =>
+      [
+        ...document.querySelectorAll<HTMLElement>('table.chain-table td[data-col="liquidity"][data-symbol]'),
+      ].map((td) => {
+        const row = td.closest('tr')!;
+        const cell = (col: string) =>
+          row.querySelector<HTMLElement>(`td[data-col="${col}"][data-side="${td.dataset.side}"]`)
+            ?.textContent ?? '';
+        return {
+          symbol: td.dataset.symbol!,
+          liquidity: Number(td.dataset.liquidity),
+          background: getComputedStyle(td).backgroundColor,
+          excluded: td.dataset.excluded ?? '',
+          title: td.title,
+          iv: cell('iv'),
+          delta: cell('delta'),
+          gamma: cell('gamma'),
+          vega: cell('vega'),
+        };
+      }),
+    );
+    const bySymbol = new Map(chain.contracts.map((c) => [c.symbol, c]));
+    expect(drawn.map((d) => d.symbol).sort()).toEqual([...bySymbol.keys()].sort());
+    let withIv = 0;
+    for (const d of drawn) {
+      const c = bySymbol.get(d.symbol)!;
+      expect(Math.abs(d.liquidity - c.liquidity)).toBeLessThan(0.5);
+      if (c.iv !== null) {
+        withIv++;
+        expect(Math.abs(num(d.iv) - c.iv * 100)).toBeLessThan(0.15);
+        expect(Math.abs(num(d.delta) - c.greeks!.delta)).toBeLessThan(0.005);
+        expect(d.gamma).not.toBe('—');
+        expect(d.vega).not.toBe('—');
+      }
+      // Excluded contracts are marked with the filters that removed them, and say why.
+      expect(d.excluded).toBe(c.excludedBy.join(' '));
+      if (c.excludedBy.length > 0) expect(d.title).toMatch(/^Excluded: /);
+    }
+    expect(withIv).toBeGreaterThan(4);
+    // The heat scale: brighter background for a higher score (alpha of the accent colour).
+    const alpha = (bg: string) =>
+      Number(/\/ ([\d.]+)\)|rgba\([^)]*,\s*([\d.]+)\)/.exec(bg)?.slice(1).find(Boolean) ?? 1);
+    const heat = drawn.map((d) => ({ l: d.liquidity, a: alpha(d.background) })).sort((x, y) => x.l - y.l);
+    for (let i = 1; i < heat.length; i++) expect(heat[i]!.a).toBeGreaterThanOrEqual(heat[i - 1]!.a - 1e-3);
+    expect(heat.at(-1)!.a).toBeGreaterThan(heat[0]!.a);
+
+    // The at-the-money row is the strike nearest the underlying; the header shows the analytics.
+    const spot = Number(chain.underlyingPrice);
+    const strikes = [...new Set(chain.contracts.map((c) => c.strike))];
+    const nearest = strikes.reduce((a, b) =>
+      Math.abs(Number(b) - spot) < Math.abs(Number(a) - spot) ? b : a,
+    );
+    expect(await chainTable().locator('tr.chain-atm').getAttribute('data-strike')).toBe(nearest);
+    expect(Number(await page.locator('[data-field="underlying-price"]').getAttribute('data-value'))).toBe(
+      spot,
+    );
+    if (chain.atmIv !== null) {
+      const shown = Number(await page.locator('[data-field="atm-iv"]').getAttribute('data-value'));
+      expect(Math.abs(shown - chain.atmIv)).toBeLessThan(0.001);
+    }
+    await page.evaluate(() => document.querySelector('tr.chain-atm')?.scrollIntoView({ block: 'center' }));
+    await shot('options-01-chain.png');
+  });
+
+  test('the risk slider shows each preset’s targets and stops on balanced', async () => {
+    const presets = await api<PresetTargetsView[]>('options.presets', {});
+    expect(presets.map((p) => p.preset)).toEqual(['conservative', 'balanced', 'aggressive']);
+    for (const p of presets) {
+      const cell = (t: string) =>
+        page.locator(`td[data-preset="${p.preset}"][data-target="${t}"]`).textContent();
+      expect(await cell('delta')).toBe(p.targetDelta.toFixed(2));
+      expect(await cell('dte')).toBe(`${p.minDte}–${p.maxDte}`);
+      expect(num((await cell('max-loss'))!.replace('%', ''))).toBeCloseTo(p.maxLossShare * 100, 1);
+    }
+    const slider = page.locator('#risk-slider');
+    await slider.focus();
+    await page.keyboard.press('Home');
+    await expect.poll(() => slider.getAttribute('aria-valuetext')).toBe('conservative');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => slider.getAttribute('aria-valuetext')).toBe('balanced');
+    expect(await page.locator('td.preset-active[data-target="delta"]').getAttribute('data-preset')).toBe(
+      'balanced',
+    );
+    // The chain follows the preset's filters.
+    await page.getByLabel('Capital (USD)').fill(CAPITAL);
+    await page.getByLabel('Strategy', { exact: true }).selectOption('vertical');
+    await page.getByRole('radio', { name: 'bullish' }).check();
+  });
+
+  test('a recommendation shows its layers in order, the same the server streams, then the result', async () => {
+    // Record the order in which layers enter the page.
+    await page.evaluate(() => {
+      const w = window as unknown as { __layers: string[] };
+      w.__layers = [];
+      new MutationObserver((records) => {
+        for (const r of records)
+          for (const n of r.addedNodes)
+            if (n instanceof HTMLElement && n.matches('.rec-layer')) w.__layers.push(n.dataset.kind ?? '');
+      }).observe(document.body, { childList: true, subtree: true });
+    });
+    await page.getByRole('button', { name: `Recommend for ${UNDERLYING}` }).click();
+    const panel = page.getByRole('region', { name: 'Recommendation', exact: true });
+    await panel.locator('.rec-result, .rec-none').first().waitFor({ timeout: 60_000 });
+    expect(await page.evaluate(() => (window as unknown as { __layers: string[] }).__layers)).toEqual(LAYERS);
+    expect(await panel.locator('.rec-step.done').count()).toBe(5);
+
+    // The same request through a tRPC client (not saved): the same layers and result.
+    const events = await recommendThroughClient({
+      symbol: UNDERLYING,
+      view: 'bullish',
+      preset: 'balanced',
+      capital: CAPITAL,
+      strategy: 'vertical',
+      save: false,
+    });
+    const layers = events.flatMap((e) => (e.type === 'layer' ? [e.layer] : []));
+    expect(layers.map((l) => l.kind)).toEqual(LAYERS);
+    const shownRows = async (kind: string) =>
+      panel.locator(`.rec-layer[data-kind="${kind}"] .rec-row-item`).evaluateAll((items) =>
+        items.map((i) => ({
+          label: (i as HTMLElement).dataset.label,
+          value: i.querySelector<HTMLElement>('dd[data-value]')?.dataset.value,
+        })),
+      );
+    const filters = layers.find((l) => l.kind === 'filters')!;
+    expect(filters.rows.length).toBeGreaterThan(0);
+    expect(await shownRows('filters')).toEqual(filters.rows.map((r) => ({ label: r.label, value: r.value })));
+    const sizing = layers.find((l) => l.kind === 'sizing')!;
+    expect(await shownRows('sizing')).toEqual(sizing.rows.map((r) => ({ label: r.label, value: r.value })));
+    // Every rule of the governor's verdict is listed in the risk layer.
+    const risk = layers.find((l) => l.kind === 'risk')!;
+    expect(await panel.locator('.rec-layer[data-kind="risk"] .verdicts li').count()).toBe(
+      risk.verdicts?.length ?? 0,
+    );
+
+    const result = events.at(-1) as Extract<RecommendationEvent, { type: 'result' }>;
+    expect(result.type).toBe('result');
+    if (result.recommendation) {
+      const rec = result.recommendation;
+      expect(await panel.locator('.rec-result [data-field="quantity"]').textContent()).toBe(
+        Number(rec.quantity).toLocaleString('en-US'),
+      );
+      expect(await panel.locator('.rec-result [data-field="net-price"]').getAttribute('data-value')).toBe(
+        rec.netPrice,
+      );
+      expect(await panel.locator('.rec-result [data-field="max-loss"]').getAttribute('data-value')).toBe(
+        rec.maxLoss,
+      );
+      expect(
+        await panel
+          .locator('.rec-result .rec-legs tbody tr')
+          .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.symbol)),
+      ).toEqual(rec.legs.map((l) => l.symbol));
+    } else {
+      await panel.getByText(`No recommendation: ${result.reason}`).waitFor();
+    }
+    // The capital was saved to the profile with the request.
+    expect(Number((await api<{ capital: string | null }>('options.preferences', {})).capital)).toBe(
+      Number(CAPITAL),
+    );
+    await shotOf('options-request-title', 'options-02-recommendation.png');
+  });
+});
