@@ -43,12 +43,17 @@ function startConsumer(data: object) {
   return { worker, online, done };
 }
 
-export async function runRingBench(o: RingBenchOptions = {}): Promise<RingBenchResult> {
+/**
+ * Times `produce` writing `ticks` records into a fresh TICK ring that a consumer thread drains:
+ * from the first record to the consumer's last commit.
+ */
+async function timeRing(
+  o: RingBenchOptions,
+  produce: (ring: RingBuffer, ticks: number, publishEvery: number) => void,
+): Promise<RingBenchResult> {
   const ticks = o.ticks ?? 20_000_000;
   const publishEvery = o.publishEvery ?? 256;
   const ring = RingBuffer.create({ capacity: o.capacity ?? 1 << 16, recordBytes: TICK.bytes, consumers: 1 });
-  const t = tape();
-  const mask = t.count - 1;
   const { worker, online, done } = startConsumer({
     mode: 'ring',
     sab: ring.sab,
@@ -57,18 +62,27 @@ export async function runRingBench(o: RingBenchOptions = {}): Promise<RingBenchR
   });
   await online;
   const t0 = performance.now();
-  let sent = 0;
-  while (sent < ticks) {
-    const n = Math.min(publishEvery, ticks - sent);
-    const first = ring.claim(n);
-    for (let k = 0; k < n; k++) copyTick(t, (sent + k) & mask, ring, (first + k) >>> 0);
-    ring.publish((first + n) >>> 0);
-    sent += n;
-  }
+  produce(ring, ticks, publishEvery);
   await done;
   const seconds = (performance.now() - t0) / 1000;
   await worker.terminate();
   return { ticks, publishEvery, seconds, ticksPerSec: ticks / seconds };
+}
+
+/** The ring's own ceiling: claim, copy and publish `publishEvery` records at a time. */
+export function runRingBench(o: RingBenchOptions = {}): Promise<RingBenchResult> {
+  const t = tape();
+  const mask = t.count - 1;
+  return timeRing(o, (ring, ticks, publishEvery) => {
+    let sent = 0;
+    while (sent < ticks) {
+      const n = Math.min(publishEvery, ticks - sent);
+      const first = ring.claim(n);
+      for (let k = 0; k < n; k++) copyTick(t, (sent + k) & mask, ring, (first + k) >>> 0);
+      ring.publish((first + n) >>> 0);
+      sent += n;
+    }
+  });
 }
 
 /**
@@ -77,32 +91,19 @@ export async function runRingBench(o: RingBenchOptions = {}): Promise<RingBenchR
  * `publishEvery` ticks, 'block' policy) into the same consumer thread. Comparing publishEvery 1
  * with the engine's 256 isolates what publishing HEAD per tick costs on the real writer.
  */
-export async function runTickWriterBench(o: RingBenchOptions = {}): Promise<RingBenchResult> {
-  const ticks = o.ticks ?? 20_000_000;
-  const publishEvery = o.publishEvery ?? 256;
-  const ring = RingBuffer.create({ capacity: o.capacity ?? 1 << 16, recordBytes: TICK.bytes, consumers: 1 });
-  const writer = new TickRingWriter(ring, { policy: 'block', publishEvery, blockTimeoutMs: 10_000 });
+export function runTickWriterBench(o: RingBenchOptions = {}): Promise<RingBenchResult> {
   // The tape as a ring, so the scratch tick is filled by the engine's own reader.
   const t = tape();
   const source = RingBuffer.create({ capacity: t.count, recordBytes: TICK.bytes, consumers: 1 });
   for (let i = 0; i < t.count; i++) copyTick(t, i, source, i);
   const mask = t.count - 1;
   const scratch: TickRecord = createTickRecord();
-  const { worker, online, done } = startConsumer({
-    mode: 'ring',
-    sab: ring.sab,
-    ticks,
-    maxBatch: o.consumerBatch ?? 1024,
+  return timeRing(o, (ring, ticks, publishEvery) => {
+    const writer = new TickRingWriter(ring, { policy: 'block', publishEvery, blockTimeoutMs: 10_000 });
+    for (let i = 0; i < ticks; i++) writer.publish(readTick(source, i & mask, scratch));
+    writer.flush();
+    if (writer.dropped !== 0) throw new Error(`tick writer bench dropped ${writer.dropped} ticks`);
   });
-  await online;
-  const t0 = performance.now();
-  for (let i = 0; i < ticks; i++) writer.publish(readTick(source, i & mask, scratch));
-  writer.flush();
-  await done;
-  const seconds = (performance.now() - t0) / 1000;
-  await worker.terminate();
-  if (writer.dropped !== 0) throw new Error(`tick writer bench dropped ${writer.dropped} ticks`);
-  return { ticks, publishEvery, seconds, ticksPerSec: ticks / seconds };
 }
 
 /** Baseline: one postMessage per tick (a small object with the tick's fields) to a worker. */
