@@ -10,7 +10,6 @@ import {
   recommendStream,
 } from '@aegis/shared/options/recommend';
 import type { OrderIntent, RiskDecision } from '@aegis/shared/risk/governor';
-import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
 import type { ChainView } from '@aegis/shared/schemas/option-chain';
 import type { RecommendationEvent, RecommendInput } from '@aegis/shared/schemas/option-recommendation';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
@@ -40,16 +39,6 @@ export interface RecommendCaller extends PreferenceOwner {
   readonly origin: OrderIntent['origin'];
 }
 
-/** The combo dry run of the execution runtime, where this server has one. */
-interface ComboChecker {
-  check(tenantId: string, input: PlaceComboInput, origin: OrderIntent['origin']): Promise<RiskDecision>;
-}
-
-const comboCheckerOf = (ex: ExecutionRuntime): ComboChecker | null => {
-  const combos = (ex as unknown as { combos?: Partial<ComboChecker> }).combos;
-  return combos && typeof combos.check === 'function' ? (combos as ComboChecker) : null;
-};
-
 /** The governor's verdict on what the recommendation would place (a dry run). */
 async function checkOrder(
   ex: ExecutionRuntime,
@@ -77,15 +66,7 @@ async function checkOrder(
           };
     d = await ex.orders.check(caller.tenantId, input, caller.origin);
   } else {
-    const combos = comboCheckerOf(ex);
-    if (!combos) {
-      return {
-        allowed: false,
-        verdicts: [],
-        unavailable: 'combo orders cannot be risk-checked by this server',
-      };
-    }
-    d = await combos.check(
+    const c = await ex.combos.check(
       caller.tenantId,
       {
         strategy: 'vertical',
@@ -97,6 +78,7 @@ async function checkOrder(
       },
       caller.origin,
     );
+    return { allowed: c.allowed, verdicts: c.verdicts.map((v) => ({ ...v })), maxLoss: c.maxLoss };
   }
   return { allowed: d.allowed, verdicts: d.verdicts.map((v) => ({ ...v })) };
 }

@@ -157,6 +157,11 @@ describe('options.recommend', () => {
       6,
     );
     expect(r.netDelta).toBeGreaterThan(0);
+    // The combo dry run values the same maximum loss.
+    expect(Number(risk.rows.find((x) => x.label === 'Max loss (governor)')?.value)).toBeCloseTo(
+      Number(r.maxLoss),
+      6,
+    );
     expect(layerOf(events, 'context').rows.find((x) => x.label === 'Underlying price')?.value).toBe('100');
   });
 

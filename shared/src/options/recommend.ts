@@ -574,6 +574,8 @@ export interface RiskOutcome {
   readonly verdicts: readonly RuleVerdictView[];
   /** Why no verdict could be had (the check itself failed), if so. */
   readonly unavailable?: string;
+  /** The strategy's maximum loss as the governor valued it (combos); null: unbounded. */
+  readonly maxLoss?: string | null;
 }
 
 export interface RecommendRequest {
@@ -609,18 +611,29 @@ function riskLayer(outcome: RiskOutcome | null, notReached?: string): Recommenda
       : outcome.allowed
         ? `allowed: ${outcome.verdicts.filter((v) => v.status === 'passed').length} rules passed`
         : `denied by ${failed.map((v) => v.rule).join(', ')}`,
-    rows: outcome.verdicts.map((v) => ({
-      label: v.rule,
-      value: v.status,
-      note:
-        [
-          v.message,
-          v.limit !== undefined ? `limit ${v.limit}` : '',
-          v.requested !== undefined ? `requested ${v.requested}` : '',
-        ]
-          .filter(Boolean)
-          .join('; ') || undefined,
-    })),
+    rows: [
+      ...(outcome.maxLoss !== undefined
+        ? [
+            {
+              label: 'Max loss (governor)',
+              value: outcome.maxLoss ?? 'unbounded',
+              note: 'at the order’s net price',
+            },
+          ]
+        : []),
+      ...outcome.verdicts.map((v) => ({
+        label: v.rule,
+        value: v.status,
+        note:
+          [
+            v.message,
+            v.limit !== undefined ? `limit ${v.limit}` : '',
+            v.requested !== undefined ? `requested ${v.requested}` : '',
+          ]
+            .filter(Boolean)
+            .join('; ') || undefined,
+      })),
+    ],
     verdicts: [...outcome.verdicts],
   };
 }
