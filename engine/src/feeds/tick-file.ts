@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
-import { TICK, usFromWords, usHi, usLo } from '../ring/layout.ts';
+import { TICK } from '../ring/layout.ts';
+import { readTick, type TickRecordViews, writeTick } from '../ring/tick-ring-writer.ts';
 import { isValidSymbol } from './symbol-table.ts';
 import type { TickRecord } from './tick.ts';
 
@@ -97,8 +98,8 @@ export function readHeader(fd: number): TickFileHeader {
   return { symbols, recordBytes, dataOffset, recordCount };
 }
 
-/** Record k of a chunk (a 72-byte-aligned view over whole records) → `out`. */
-export class RecordCodec {
+/** Record k of a chunk (a 72-byte-aligned view over whole records) → `out`, and back. */
+export class RecordCodec implements TickRecordViews {
   readonly u8: Uint8Array;
   readonly i8: Int8Array;
   readonly u32: Uint32Array;
@@ -111,48 +112,24 @@ export class RecordCodec {
     this.f64 = new Float64Array(buffer);
   }
 
+  base8(k: number): number {
+    return k * TICK.bytes;
+  }
+  base32(k: number): number {
+    return k * (TICK.bytes / 4);
+  }
+  base64(k: number): number {
+    return k * (TICK.bytes / 8);
+  }
+
   read(k: number, out: TickRecord): void {
-    const b32 = k * (TICK.bytes / 4);
-    const b64 = k * (TICK.bytes / 8);
-    const b8 = k * TICK.bytes;
-    const u32 = this.u32;
-    out.symbolId = u32[b32 + TICK.u32.symbolId] as number;
-    out.seq = usFromWords(u32[b32 + TICK.u32.seqHi] as number, u32[b32 + TICK.u32.seqLo] as number);
-    out.tsEventUs = usFromWords(
-      u32[b32 + TICK.u32.tsEventHi] as number,
-      u32[b32 + TICK.u32.tsEventLo] as number,
-    );
-    out.kind = this.u8[b8 + TICK.u8.kind] as number;
-    out.aggressor = this.i8[b8 + TICK.i8.aggressor] as number;
-    const f64 = this.f64;
-    out.price = f64[b64 + TICK.f64.price] as number;
-    out.size = f64[b64 + TICK.f64.size] as number;
-    out.bid = f64[b64 + TICK.f64.bid] as number;
-    out.ask = f64[b64 + TICK.f64.ask] as number;
-    out.bidSize = f64[b64 + TICK.f64.bidSize] as number;
-    out.askSize = f64[b64 + TICK.f64.askSize] as number;
+    readTick(this, k, out);
   }
 
   write(k: number, t: TickRecord): void {
-    const b32 = k * (TICK.bytes / 4);
-    const b64 = k * (TICK.bytes / 8);
-    const b8 = k * TICK.bytes;
-    this.u8.fill(0, b8, b8 + TICK.bytes);
-    const u32 = this.u32;
-    u32[b32 + TICK.u32.symbolId] = t.symbolId;
-    u32[b32 + TICK.u32.seqHi] = usHi(t.seq);
-    u32[b32 + TICK.u32.seqLo] = usLo(t.seq);
-    u32[b32 + TICK.u32.tsEventHi] = usHi(t.tsEventUs);
-    u32[b32 + TICK.u32.tsEventLo] = usLo(t.tsEventUs);
-    this.u8[b8 + TICK.u8.kind] = t.kind;
-    this.i8[b8 + TICK.i8.aggressor] = t.aggressor;
-    const f64 = this.f64;
-    f64[b64 + TICK.f64.price] = t.price;
-    f64[b64 + TICK.f64.size] = t.size;
-    f64[b64 + TICK.f64.bid] = t.bid;
-    f64[b64 + TICK.f64.ask] = t.ask;
-    f64[b64 + TICK.f64.bidSize] = t.bidSize;
-    f64[b64 + TICK.f64.askSize] = t.askSize;
+    // Padding bytes zeroed: the same ticks give the same file, byte for byte.
+    this.u8.fill(0, k * TICK.bytes, (k + 1) * TICK.bytes);
+    writeTick(this, k, t);
   }
 }
 

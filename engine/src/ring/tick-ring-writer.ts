@@ -2,8 +2,23 @@ import type { TickRecord, TickSink } from '../feeds/tick.ts';
 import { TICK, usFromWords, usHi, usLo } from './layout.ts';
 import type { RingBuffer } from './ring-buffer.ts';
 
-/** Write one tick into the record of `seq` (a claimed, unpublished sequence). */
-export function writeTick(ring: RingBuffer, seq: number, t: TickRecord): void {
+/**
+ * Typed views over back-to-back TICK records and where record `i` starts in each: a ring's data
+ * region (`RingBuffer`, `i` a sequence) or a tick file's chunk (`RecordCodec`, `i` an index). The
+ * one place the TICK layout is written and read field by field.
+ */
+export interface TickRecordViews {
+  readonly u8: Uint8Array;
+  readonly i8: Int8Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  base8(i: number): number;
+  base32(i: number): number;
+  base64(i: number): number;
+}
+
+/** Write one tick into the record of `seq` (in a ring: a claimed, unpublished sequence). */
+export function writeTick(ring: TickRecordViews, seq: number, t: TickRecord): void {
   const b32 = ring.base32(seq);
   const u32 = ring.u32;
   u32[b32 + TICK.u32.symbolId] = t.symbolId;
@@ -25,7 +40,7 @@ export function writeTick(ring: RingBuffer, seq: number, t: TickRecord): void {
 }
 
 /** Read the record of `seq` into `out` (a reused object: no allocation). */
-export function readTick(ring: RingBuffer, seq: number, out: TickRecord): TickRecord {
+export function readTick(ring: TickRecordViews, seq: number, out: TickRecord): TickRecord {
   const b32 = ring.base32(seq);
   const u32 = ring.u32;
   out.symbolId = u32[b32 + TICK.u32.symbolId]!;
