@@ -5,7 +5,7 @@
  * names no variable.
  */
 
-export type AppName = 'launcher' | 'server' | 'engine' | 'web' | 'migrate';
+export type AppName = 'launcher' | 'server' | 'engine' | 'web' | 'migrate' | 'cli';
 
 /** Where each app's schema is defined and under which export name it is read. */
 export interface AppSource {
@@ -60,6 +60,13 @@ export const APPS: readonly AppSource[] = [
     file: 'scripts/src/config.ts',
     exportName: 'migrateEnvSchema',
     intro: 'Runs the migrations as the schema owner and creates or repairs the application role.',
+  },
+  {
+    app: 'cli',
+    title: 'CLI and scripts (`npm run aegis`, `scripts/lib/client.ts`)',
+    file: 'scripts/lib/config.ts',
+    exportName: 'cliEnvSchema',
+    intro: 'The API key is read only from the environment, never from a flag (shell history, process lists).',
   },
 ];
 
@@ -273,5 +280,13 @@ export const DESCRIPTIONS: Readonly<Record<AppName, Readonly<Record<string, Desc
       'The application role to create or repair (not superuser, no BYPASSRLS, owns nothing).',
     DATABASE_APP_PASSWORD: "Sets (or resets) the application role's password. Unset: left as it is.",
     LOG_LEVEL,
+  },
+  cli: {
+    AEGIS_URL: 'The server; tRPC at `<AEGIS_URL>/trpc`.',
+    AEGIS_API_KEY:
+      'An API key of one desk (`read`, `trade`, `admin` scopes); shown once when created, stored hashed.',
+    AEGIS_TIMEOUT_MS: 'Deadline of each call.',
+    DATABASE_OWNER_URL: '`aegis admin create` only: works on the database directly (no server, no key yet).',
+    DATABASE_URL: 'Used by `aegis admin create` when `DATABASE_OWNER_URL` is unset.',
   },
 };

@@ -25,6 +25,24 @@ describe('docs/configuration.md', () => {
     expect(descriptionProblems(apps)).toEqual([]);
   });
 
+  // The README's short table may only name variables some schema defines (checked once every
+  // app's schema is exported; until then the missing apps' variables cannot be told from typos).
+  it.skipIf(apps.some((a) => a.schema === null))('README table names only defined variables', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('## Configuration\n'),
+      readme.indexOf('\n## ', readme.indexOf('## Configuration\n') + 1),
+    );
+    const named = new Set<string>();
+    for (const line of section.split('\n').filter((l) => l.startsWith('| `'))) {
+      const firstCell = line.split('|')[1] ?? '';
+      for (const m of firstCell.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) named.add(m[1] as string);
+    }
+    const defined = new Set(apps.flatMap((a) => (a.schema ? variablesOf(a.schema).map((v) => v.name) : [])));
+    expect(named.size).toBeGreaterThan(10);
+    expect([...named].filter((n) => !defined.has(n))).toEqual([]);
+  });
+
   it('reads the server and engine schemas (their exports exist)', () => {
     const loaded = apps.filter((a) => a.schema !== null).map((a) => a.source.app);
     expect(loaded).toEqual(expect.arrayContaining(['server', 'engine']));
