@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
 import { optionPrice } from '@aegis/shared/options/black-scholes';
 import { ivStanding, realizedVolatility } from '@aegis/shared/options/chain-analytics';
@@ -37,6 +38,7 @@ const FUT_VOL = 0.18;
 let t: TestServer;
 let caller: ReturnType<typeof createCaller>;
 let other: DatabaseHandle;
+let session: Awaited<ReturnType<typeof signIn>>;
 const published = new Date();
 
 async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
@@ -79,6 +81,7 @@ beforeAll(async () => {
   await t.owner`insert into ticks ${t.owner(rows, 'ts', 'ts_ingest', 'symbol', 'seq', 'kind', 'price', 'size', 'aggressor')}`;
 
   const s = await signIn(t.url, t.admin.email, t.admin.password);
+  session = s;
   const key = (await s.client.keys.create.mutate({ name: 'chains', scopes: ['read'] })).key;
   caller = createCaller(
     createContextInner({ ...t.server.deps, credentials: { bearer: key, cookieToken: null } }),
@@ -284,6 +287,36 @@ describe('marketData.chain on a synthetic underlying', () => {
       'the derived quote after the underlying moved',
     );
     expect(Number(moved.bid)).toBeGreaterThan(Number(c.bid)); // a put gains as the underlying falls
+  });
+
+  it('fills a paper order on a synthetic contract at its derived price', async () => {
+    const now = await caller.marketData.chain({ symbol: SYN });
+    const c = now.contracts
+      .filter((x) => x.right === 'call' && x.dte > 7 && x.mid !== null)
+      .reduce((a, x) => (Math.abs(Number(x.strike) - 101.05) < Math.abs(Number(a.strike) - 101.05) ? x : a));
+    const buy = async () => {
+      const placed = await session.client.orders.place.mutate({
+        idempotencyKey: randomUUID(),
+        order: { symbol: c.symbol, side: 'buy', orderType: 'market', timeInForce: 'day', quantity: '1' },
+      });
+      return until(
+        () => session.client.orders.get.query({ id: placed.id }),
+        (r) => ['filled', 'rejected', 'canceled', 'expired', 'denied'].includes(r.order.status),
+        'the option order to settle',
+      );
+    };
+    // The governor measures the derived quote's spread (a few % on an option) against the desk's
+    // limit, made for spot markets…
+    const denied = await buy();
+    expect([denied.order.status, denied.order.rejectReason]).toEqual(['denied', 'SPREAD_TOO_WIDE']);
+    // …which a desk trading options widens.
+    await session.client.auth.reauthenticate.mutate({ password: session.password });
+    await session.client.risk.limits.set.mutate({ symbol: '*', maxSpreadBps: 1_000 });
+    const done = await buy();
+    expect(done.order.status, JSON.stringify(done.order.denial)).toBe('filled');
+    // The paper broker fills a market buy at the ask (plus its slippage), as it would a venue price.
+    expect(Number(done.order.avgFillPrice)).toBeGreaterThanOrEqual(Number(c.ask));
+    expect(Number(done.order.avgFillPrice)).toBeLessThan(Number(c.ask) * 1.01);
   });
 
   it('derives the same option quotes in another process from the same underlying quote', async () => {
