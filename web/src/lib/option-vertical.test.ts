@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { netMid, verticalOutcome } from './option-vertical.ts';
+import { netMid, netNatural, verticalOutcome } from './option-vertical.ts';
 
 const base = { quantity: '2', multiplier: '100' } as const;
 
@@ -97,5 +97,13 @@ describe('netMid', () => {
     expect(netMid('3.125', '1.05')).toBe('2.08');
     expect(netMid('1.05', '3.125')).toBe('-2.08');
     expect(netMid('1', null)).toBeNull();
+  });
+});
+
+describe('netNatural', () => {
+  test('long ask less short bid, exactly', () => {
+    expect(netNatural('2.5573', '0.8141')).toBe('1.7432');
+    expect(netNatural('0.1', '0.3')).toBe('-0.2');
+    expect(netNatural(null, '1')).toBeNull();
   });
 });

@@ -85,3 +85,16 @@ export function netMid(longMid: string | null, shortMid: string | null, decimals
     return null;
   }
 }
+
+/**
+ * The natural price of buying `long` and selling `short`: pay the long leg's ask, receive the
+ * short leg's bid. A limit at the natural price is marketable on both legs at once.
+ */
+export function netNatural(longAsk: string | null, shortBid: string | null): string | null {
+  if (longAsk === null || shortBid === null) return null;
+  try {
+    return decStr(new Dec(longAsk).minus(new Dec(shortBid)));
+  } catch {
+    return null;
+  }
+}

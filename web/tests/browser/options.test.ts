@@ -54,6 +54,8 @@ let page: Page;
 let pageErrors: string[];
 let quoting: QuotingUnderlying;
 let client: AegisClient;
+let deskId: string;
+let recommended: Extract<RecommendationEvent, { type: 'result' }>['recommendation'] = null;
 const consoleErrors: string[] = [];
 
 async function shot(name: string): Promise<string> {
@@ -125,6 +127,7 @@ beforeAll(async () => {
     const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
     if (!created) throw new Error('fresh database already has users');
     admin = { email: created.email, password: created.password };
+    deskId = created.deskId;
   } finally {
     await owner.close();
   }
@@ -349,8 +352,12 @@ describe('the options console', () => {
 
     const result = events.at(-1) as Extract<RecommendationEvent, { type: 'result' }>;
     expect(result.type).toBe('result');
+    recommended = result.recommendation;
     if (result.recommendation) {
       const rec = result.recommendation;
+      // With the platform's default 2 % spread limit the governor refuses option legs (quoted
+      // wider than that): the page says so, as the server did.
+      expect(await panel.locator('.rec-result').getAttribute('data-allowed')).toBe(String(rec.allowed));
       expect(await panel.locator('.rec-result [data-field="quantity"]').textContent()).toBe(
         Number(rec.quantity).toLocaleString('en-US'),
       );
@@ -373,5 +380,134 @@ describe('the options console', () => {
       Number(CAPITAL),
     );
     await shotOf('options-request-title', 'options-02-recommendation.png');
+  });
+
+  test('the recommended vertical in the builder: denied by the governor, then placed and filled', async () => {
+    expect(recommended?.strategy).toBe('vertical');
+    const rec = recommended!;
+    const long = rec.legs.find((l) => l.side === 'buy')!;
+    const short = rec.legs.find((l) => l.side === 'sell')!;
+    await page.getByRole('button', { name: 'Load into strategy builder' }).click();
+    const builder = page.getByRole('form', { name: 'Vertical spread' });
+    await expect.poll(() => builder.getByLabel('Long strike (buy)').inputValue()).toBe(long.strike);
+    expect(await builder.getByLabel('Short strike (sell)').inputValue()).toBe(short.strike);
+    expect(await builder.getByLabel('Expiry').inputValue()).toBe(long.expiry);
+    expect(await builder.getByLabel('Quantity (spreads)').inputValue()).toBe(rec.quantity);
+    expect(await builder.getByLabel('Net limit (+ debit / − credit)').inputValue()).toBe(rec.netPrice);
+    // The builder's own exact arithmetic agrees with the recommender's.
+    const figure = (f: string) => builder.locator(`[data-field="${f}"]`).getAttribute('data-value');
+    expect(Number(await figure('max-loss'))).toBe(Number(rec.maxLoss));
+    if (rec.maxGain !== null) expect(Number(await figure('max-gain'))).toBe(Number(rec.maxGain));
+    expect(Number(await figure('breakeven'))).toBeCloseTo(Number(rec.breakevens[0]), 6);
+    await shotOf('options-builder-title', 'options-03-builder.png');
+
+    // At the natural price (pay the long ask, take the short bid) both legs are marketable.
+    await builder.getByRole('button', { name: 'Natural' }).click();
+    const chain = await api<ChainView>('marketData.chain', { symbol: UNDERLYING, expiry: long.expiry! });
+    const ask = chain.contracts.find((c) => c.symbol === long.symbol)!.ask!;
+    const bid = chain.contracts.find((c) => c.symbol === short.symbol)!.bid!;
+    expect(Number(await builder.getByLabel('Net limit (+ debit / − credit)').inputValue())).toBeCloseTo(
+      Number(ask) - Number(bid),
+      10,
+    );
+    const place = builder.getByRole('button', { name: /^Place / });
+    const status = page.getByRole('region', { name: 'Combo order' });
+
+    // The default 2 % spread limit: the governor denies the combo and the page lists why.
+    await place.click();
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 30_000 }).toBe('denied');
+    expect(await status.locator('li[data-rule="spread"][data-status="failed"]').count()).toBe(1);
+    const deniedLegs = await status
+      .locator('li[data-order-id]')
+      .evaluateAll((l) =>
+        l.map((e) => ({
+          id: (e as HTMLElement).dataset.orderId!,
+          status: (e as HTMLElement).dataset.status,
+        })),
+      );
+    expect(deniedLegs.length).toBe(2);
+    for (const leg of deniedLegs)
+      expect((await api<{ order: { status: string } }>('orders.get', { id: leg.id })).order.status).toBe(
+        leg.status,
+      );
+    await shotOf('options-builder-title', 'options-04-denied.png');
+
+    // The desk widens its spread limit for options (as a desk admin would), and places again.
+    const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+    try {
+      await owner.sql`insert into risk_limits (tenant_id, symbol, max_spread_bps) values (${deskId}, '*', 1500)`;
+    } finally {
+      await owner.close();
+    }
+    await place.click();
+    await expect
+      .poll(() => status.getAttribute('data-status'), { timeout: 60_000 })
+      .toMatch(/^(filled|rejected|cancelled|expired)$/);
+    expect(await status.getAttribute('data-status')).toBe('filled');
+    const legs = await status.locator('li[data-order-id]').evaluateAll((l) =>
+      l.map((e) => ({
+        id: (e as HTMLElement).dataset.orderId!,
+        symbol: (e as HTMLElement).dataset.symbol,
+        status: (e as HTMLElement).dataset.status,
+      })),
+    );
+    expect(legs.map((l) => l.symbol)).toEqual([long.symbol, short.symbol]);
+    // What the page shows is the orders' own state.
+    for (const leg of legs) {
+      const { order } = await api<{ order: { status: string; filledQuantity: string } }>('orders.get', {
+        id: leg.id,
+      });
+      expect(order.status).toBe(leg.status);
+      expect(Number(order.filledQuantity)).toBe(Number(rec.quantity));
+    }
+    await shotOf('options-builder-title', 'options-05-filled.png');
+  });
+
+  test('after the fill the desk Greeks show the net delta greeks.current reports, against the limits', async () => {
+    const panel = page.getByRole('region', { name: 'Desk Greeks' });
+    await expect
+      .poll(() => panel.locator('table[aria-label="Greeks per position"] tbody tr').count(), {
+        timeout: 30_000,
+      })
+      .toBe(2);
+    const current = await api<DeskGreeksView>('greeks.current', {});
+    expect(current.positions.map((p) => p.symbol).sort()).toEqual(
+      [recommended!.legs[0]!.symbol, recommended!.legs[1]!.symbol].sort(),
+    );
+    expect(current.totals.delta).toBeGreaterThan(0);
+    // The stream and the query price the same positions at (nearly) the same instant: a few
+    // seconds of time decay apart at most.
+    const shown = async () => Number(await panel.locator('[data-field="delta"]').getAttribute('data-value'));
+    await expect
+      .poll(async () => Math.abs((await shown()) - current.totals.delta) / Math.abs(current.totals.delta), {
+        timeout: 30_000,
+      })
+      .toBeLessThan(1e-3);
+    const usage = Number(await panel.locator('[data-field="net-delta"]').getAttribute('data-usage'));
+    expect(usage).toBeCloseTo(Math.abs(current.totals.dollarDelta) / Number(current.limits.maxNetDelta), 3);
+    expect(await panel.locator('[data-field="open-legs"]').getAttribute('data-usage')).toBe(
+      (current.limits.openLegs / current.limits.maxOpenLegs!).toFixed(4),
+    );
+    await shotOf('options-greeks-title', 'options-06-greeks.png');
+  });
+
+  test('the page fits the window: nothing overflows sideways at 1440 and 1200 px', async () => {
+    const overflow = () =>
+      page.evaluate(() => {
+        const main = document.getElementById('main')!;
+        return Math.max(0, main.scrollWidth - main.clientWidth);
+      });
+    expect(await overflow()).toBe(0);
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await expect.poll(overflow).toBe(0);
+    await page.evaluate(() => document.getElementById('main')!.scrollTo(0, 0));
+    await shot('options-07-1200-top.png');
+    await shotOf('options-request-title', 'options-08-1200-lower.png');
+    await shotOf('options-greeks-title', 'options-09-1200-greeks.png');
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
+  test('no page errors or CSP violations', () => {
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
-import { type Accessor, createEffect, createMemo, createSignal, For, on, Show } from 'solid-js';
+import { type Accessor, createEffect, createMemo, createSignal, For, on, onCleanup, Show } from 'solid-js';
 import { formatDecimal } from '../../lib/decimal-format.ts';
 import { priceDecimals, toNumber } from '../../lib/live-quotes.ts';
-import { netMid, verticalOutcome } from '../../lib/option-vertical.ts';
+import { netMid, netNatural, verticalOutcome } from '../../lib/option-vertical.ts';
 import { errorMessageOf, type RouterOutputs, trpc } from '../../lib/trpc.ts';
 
 type ComboView = RouterOutputs['orders']['placeCombo'];
@@ -247,17 +247,45 @@ export function VerticalBuilder(props: {
           </div>
           <div class="field">
             <label for="builder-limit">Net limit (+ debit / − credit)</label>
-            <input
-              id="builder-limit"
-              inputmode="decimal"
-              autocomplete="off"
-              value={limit()}
-              onInput={(e) => {
-                setLimit(e.currentTarget.value);
-                setLimitEdited(true);
-                edited();
-              }}
-            />
+            <div class="builder-limit">
+              <input
+                id="builder-limit"
+                inputmode="decimal"
+                autocomplete="off"
+                value={limit()}
+                onInput={(e) => {
+                  setLimit(e.currentTarget.value);
+                  setLimitEdited(true);
+                  edited();
+                }}
+              />
+              <button
+                type="button"
+                class="btn btn-sm"
+                title="Long mid less short mid"
+                disabled={netMid(longLeg()?.mid ?? null, shortLeg()?.mid ?? null, decimals()) === null}
+                onClick={() => {
+                  setLimit(netMid(longLeg()?.mid ?? null, shortLeg()?.mid ?? null, decimals()) ?? limit());
+                  setLimitEdited(true);
+                  edited();
+                }}
+              >
+                Mid
+              </button>
+              <button
+                type="button"
+                class="btn btn-sm"
+                title="Long ask less short bid: marketable on both legs"
+                disabled={netNatural(longLeg()?.ask ?? null, shortLeg()?.bid ?? null) === null}
+                onClick={() => {
+                  setLimit(netNatural(longLeg()?.ask ?? null, shortLeg()?.bid ?? null) ?? limit());
+                  setLimitEdited(true);
+                  edited();
+                }}
+              >
+                Natural
+              </button>
+            </div>
           </div>
         </div>
 
@@ -329,19 +357,59 @@ function LegLine(props: { label: string; contract: ChainContract | undefined; de
   );
 }
 
-/** The placed combo: its status, the net price it filled at, each leg, or the governor's denial. */
+const FINAL = new Set(['filled', 'cancelled', 'rejected', 'denied', 'expired']);
+
+/**
+ * The placed combo: its status, the net price it filled at, each leg, or the governor's denial.
+ * While working, its legs are re-read (orders.get) until they reach a final state; the legs of
+ * a combo move together (all-or-none), so their common status is the combo's.
+ */
 export function ComboStatus(props: { combo: ComboView }) {
+  const [legs, setLegs] = createSignal<ReadonlyMap<string, string>>(new Map());
+  const legStatus = (leg: ComboView['legs'][number]) => legs().get(leg.id) ?? leg.status;
+  const status = () => {
+    const now = props.combo.legs.map(legStatus);
+    const same = now.length > 0 && now.every((x) => x === now[0]);
+    return same && now[0] !== props.combo.status && !FINAL.has(props.combo.status)
+      ? now[0]!
+      : props.combo.status;
+  };
+  createEffect(
+    on(
+      () => props.combo.id,
+      () => {
+        setLegs(new Map());
+        let stopped = false;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const poll = async () => {
+          if (stopped || FINAL.has(status())) return;
+          try {
+            const read = await Promise.all(props.combo.legs.map((l) => trpc.orders.get.query({ id: l.id })));
+            if (!stopped) setLegs(new Map(read.map((r) => [r.order.id, r.order.status])));
+          } catch {
+            // A failed read keeps the last status; the next poll tries again.
+          }
+          if (!stopped && !FINAL.has(status())) timer = setTimeout(() => void poll(), 1_000);
+        };
+        timer = setTimeout(() => void poll(), 500);
+        onCleanup(() => {
+          stopped = true;
+          clearTimeout(timer);
+        });
+      },
+    ),
+  );
   const c = () => props.combo;
-  const bad = () => c().status === 'denied' || c().status === 'rejected';
+  const bad = () => status() === 'denied' || status() === 'rejected';
   return (
     <section
       class={`alert ${bad() ? 'alert-error' : 'alert-info'} combo-status`}
       aria-label="Combo order"
       data-combo-id={c().id}
-      data-status={c().status}
+      data-status={status()}
     >
       <div>
-        Combo <b data-field="combo-status">{c().status.replaceAll('_', ' ')}</b>
+        Combo <b data-field="combo-status">{status().replaceAll('_', ' ')}</b>
         <Show when={c().avgNetPrice}>
           {' '}
           at <span class="mono">{formatDecimal(c().avgNetPrice, 4)}</span> net
@@ -352,10 +420,10 @@ export function ComboStatus(props: { combo: ComboView }) {
         <ul class="combo-legs">
           <For each={c().legs}>
             {(leg) => (
-              <li data-symbol={leg.symbol} data-status={leg.status}>
+              <li data-symbol={leg.symbol} data-order-id={leg.id} data-status={legStatus(leg)}>
                 <span class={leg.side === 'buy' ? 'pos' : 'neg'}>{leg.side}</span>{' '}
                 <span class="mono">{leg.symbol}</span>{' '}
-                <span class="dim">{leg.status.replaceAll('_', ' ')}</span>
+                <span class="dim">{legStatus(leg).replaceAll('_', ' ')}</span>
               </li>
             )}
           </For>
