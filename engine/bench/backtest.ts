@@ -145,18 +145,7 @@ const STAGES: Record<string, { label: string; run: () => Promise<{ ticks: number
       const sink: TickSink = {
         publish(t: TickRecord) {
           n++;
-          const d = stepper.apply(
-            t.symbolId,
-            t.tsEventUs,
-            t.kind,
-            t.aggressor,
-            t.price,
-            t.size,
-            t.bid,
-            t.ask,
-            t.bidSize,
-            t.askSize,
-          );
+          const d = stepper.applyTick(t.symbolId, t);
           if (d !== 0) detections++;
           return true;
         },

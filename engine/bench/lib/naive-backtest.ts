@@ -50,18 +50,7 @@ export class NaiveBacktestSink implements TickSink {
     };
     this.#books.set(e.symbolId, book);
     this.#equity = dec('100000').plus(book.bid.plus(book.ask).div(2).times(ZERO));
-    const d = this.#stepper.apply(
-      e.symbolId,
-      e.tsEventUs,
-      e.kind,
-      e.aggressor,
-      e.price,
-      e.size,
-      e.bid,
-      e.ask,
-      e.bidSize,
-      e.askSize,
-    );
+    const d = this.#stepper.applyTick(e.symbolId, e);
     const features = { detection: d, values: new Float64Array(FEATURE_COUNT) };
     this.#stepper.state.snapshot(e.symbolId, features.values);
     return true;

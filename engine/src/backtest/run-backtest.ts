@@ -241,18 +241,7 @@ class BacktestRun implements TickSink {
   /** One tick: the venue, then features and detectors on this thread, then the decision. */
   #step(t: TickRecord, inst: number): void {
     this.#venueStep(t, inst);
-    const detection = this.#stepper.apply(
-      inst,
-      t.tsEventUs,
-      t.kind,
-      t.aggressor,
-      t.price,
-      t.size,
-      t.bid,
-      t.ask,
-      t.bidSize,
-      t.askSize,
-    );
+    const detection = this.#stepper.applyTick(inst, t);
     if (detection !== 0) {
       this.#state.snapshot(inst, this.#features);
       this.#onDetection(inst, detection, t.tsEventUs, this.#state.get(inst, F.LAST_PRICE));

@@ -92,18 +92,7 @@ export function runMarket(spec: MarketSpec, params: EngineParams = {}): MarketRu
   const t = createTickRecord();
   for (let k = 0; k < spec.ticks; k++) {
     const i = market.next(t);
-    const detection = stepper.apply(
-      t.symbolId,
-      t.tsEventUs,
-      t.kind,
-      t.aggressor,
-      t.price,
-      t.size,
-      t.bid,
-      t.ask,
-      t.bidSize,
-      t.askSize,
-    );
+    const detection = stepper.applyTick(t.symbolId, t);
     const col = mids[i]!;
     if (detection !== 0) {
       const features = new Float64Array(FEATURE_COUNT);

@@ -1,3 +1,4 @@
+import type { TickRecord } from '../feeds/tick.ts';
 import { detectPatterns } from '../patterns/detectors.ts';
 import { TICK, usHi, usLo } from '../ring/layout.ts';
 import type { Coefficients } from './params.ts';
@@ -29,6 +30,22 @@ export class FeatureStepper {
       i8: new Int8Array(buf),
       f64: new Float64Array(buf),
     };
+  }
+
+  /** `apply` with the fields of a tick record (its symbolId is not read: `sym` says where). */
+  applyTick(sym: number, t: TickRecord): number {
+    return this.apply(
+      sym,
+      t.tsEventUs,
+      t.kind,
+      t.aggressor,
+      t.price,
+      t.size,
+      t.bid,
+      t.ask,
+      t.bidSize,
+      t.askSize,
+    );
   }
 
   /**
