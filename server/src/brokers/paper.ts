@@ -11,20 +11,24 @@ import {
 } from '@aegis/shared/execution/fill-model';
 import { nowMicros } from '@aegis/shared/market/micro-time';
 import { type BracketRole, bracketActions, oppositeSide } from '@aegis/shared/orders/bracket';
+import { comboFillPlan } from '@aegis/shared/orders/combo';
 import type { QuoteBook, QuoteBookEvent, TopOfBook } from './quote-book.ts';
 import {
   type BracketLink,
   type BrokerAccount,
   type BrokerAdapter,
   type BrokerCapabilities,
+  type BrokerComboRequest,
   BrokerError,
   BrokerErrorCode,
   type BrokerOrder,
   type BrokerOrderRequest,
   type BrokerOrderStatus,
   type BrokerPosition,
+  type ComboLink,
   type ExecutionReport,
   type ExecutionReportListener,
+  type PlaceComboAck,
   type PlaceOrderAck,
 } from './types.ts';
 
@@ -96,6 +100,19 @@ interface PaperOrder {
   readonly bracket: BracketLink | null;
   /** An entry's OCO group (its legs), null for a plain order or a leg. */
   readonly group: string | null;
+  /** A combo leg's combo; null otherwise. A leg never works alone (see #workCombo). */
+  readonly combo: ComboLink | null;
+}
+
+/** A combo: its legs (client order ids, in order) worked together, all-or-none. */
+interface PaperCombo {
+  readonly id: string;
+  readonly orderType: 'market' | 'limit';
+  readonly timeInForce: BrokerComboRequest['timeInForce'];
+  readonly quantity: string;
+  readonly netLimitPrice: string | null;
+  readonly maxLoss: string | null;
+  readonly legs: readonly string[];
 }
 
 /** An OCO group: the entry's client order id and its legs by role. */
@@ -116,6 +133,8 @@ export interface PaperAccountSnapshot {
   })[];
   /** Entries of the open legs' brackets that are no longer open (their filled quantity). */
   readonly bracketEntries?: readonly { readonly clientOrderId: string; readonly filledQuantity: string }[];
+  /** The open combos (their legs are in `openOrders`, with their `comboLink`). */
+  readonly combos?: readonly Omit<BrokerComboRequest, 'legs'>[];
 }
 
 const OPEN: ReadonlySet<BrokerOrderStatus> = new Set([
@@ -142,7 +161,7 @@ const sleep = (ms: number) =>
 
 export class PaperBroker implements BrokerAdapter {
   readonly name = 'paper';
-  readonly capabilities: BrokerCapabilities = { nativeBrackets: true };
+  readonly capabilities: BrokerCapabilities = { nativeBrackets: true, nativeCombos: true };
   readonly #o: Required<Omit<PaperBrokerOptions, 'seed'>>;
   readonly #random: () => number;
   readonly #model: FillModel;
@@ -155,6 +174,7 @@ export class PaperBroker implements BrokerAdapter {
   readonly #taken = new Map<string, { bid: Dec; ask: Dec }>();
   readonly #listeners = new Set<ExecutionReportListener>();
   readonly #groups = new Map<string, BracketGroup>();
+  readonly #combos = new Map<string, PaperCombo>();
   /**
    * Every report this account emitted, per client order id, in emission order: the broker's side
    * of at-least-once delivery. A client that missed live reports (its database was down, its
@@ -214,10 +234,71 @@ export class PaperBroker implements BrokerAdapter {
     return this.#ack(o);
   }
 
+  /**
+   * A combo, all-or-none: its legs are accepted together (or rejected together) and then fill
+   * together, each at its touch, in one pass, once every leg shows the size for its whole
+   * quantity and the net at the touches is within the limit (any net for market). Until then
+   * nothing fills; a market, IOC or FOK combo that cannot fill at once is cancelled whole.
+   */
+  async placeCombo(req: BrokerComboRequest): Promise<PlaceComboAck> {
+    const known = this.#combos.get(req.comboId);
+    if (known) return this.#comboAck(known);
+    const combo: PaperCombo = {
+      id: req.comboId,
+      orderType: req.orderType,
+      timeInForce: req.timeInForce,
+      quantity: req.quantity,
+      netLimitPrice: req.netLimitPrice,
+      maxLoss: req.maxLoss,
+      legs: req.legs.map((l) => l.clientOrderId),
+    };
+    for (const l of req.legs) {
+      const o = this.#newOrder(
+        {
+          clientOrderId: l.clientOrderId,
+          symbol: l.symbol,
+          side: l.side,
+          orderType: req.orderType,
+          timeInForce: req.timeInForce,
+          quantity: l.quantity,
+          limitPrice: null,
+          stopPrice: null,
+        },
+        null,
+        null,
+        { comboId: req.comboId, ratio: l.ratio },
+      );
+      this.#orders.set(l.clientOrderId, o);
+    }
+    this.#combos.set(req.comboId, combo);
+    await this.#o.delay(this.#latency());
+    this.#arriveCombo(combo);
+    return this.#comboAck(combo);
+  }
+
+  async cancelCombo(comboId: string): Promise<void> {
+    const c = this.#combos.get(comboId);
+    if (!c) throw new BrokerError(BrokerErrorCode.NOT_FOUND, `no combo ${comboId}`);
+    await this.#o.delay(this.#latency());
+    const legs = this.#comboLegs(c);
+    if (!legs.some((l) => OPEN.has(l.status))) {
+      for (const l of legs) this.#report(l, 'cancel_rejected', { reason: `order is ${l.status}` });
+      return;
+    }
+    this.#endCombo(c, 'cancelled');
+  }
+
   async cancelOrder(clientOrderId: string): Promise<void> {
     const o = this.#orders.get(clientOrderId);
     if (!o) throw new BrokerError(BrokerErrorCode.NOT_FOUND, `no order ${clientOrderId}`);
     await this.#o.delay(this.#latency());
+    if (o.combo) {
+      // A leg is cancelled with its whole combo (a kill switch cancels leg by leg): the first
+      // cancel ends them all, the others find nothing left to do.
+      const c = this.#combos.get(o.combo.comboId);
+      if (c && OPEN.has(o.status)) this.#endCombo(c, 'cancelled');
+      return;
+    }
     if (!OPEN.has(o.status)) {
       this.#report(o, 'cancel_rejected', { reason: `order is ${o.status}` });
       return;
@@ -269,6 +350,11 @@ export class PaperBroker implements BrokerAdapter {
     let n = 0;
     for (const o of this.#ordered()) {
       const due = isPastDay({ symbol: o.req.symbol, createdAt: o.createdAt });
+      if (OPEN.has(o.status) && o.req.timeInForce === 'day' && due && o.combo) {
+        const c = this.#combos.get(o.combo.comboId);
+        if (c) n += this.#endCombo(c, 'expired');
+        continue;
+      }
       if (OPEN.has(o.status) && o.req.timeInForce === 'day' && due) {
         o.status = 'expired';
         this.#report(o, 'expired');
@@ -332,6 +418,9 @@ export class PaperBroker implements BrokerAdapter {
         .map((g) => this.#orders.get(g.entry))
         .filter((e): e is PaperOrder => e !== undefined && !OPEN.has(e.status))
         .map((e) => ({ clientOrderId: e.req.clientOrderId, filledQuantity: decStr(e.filled) })),
+      combos: [...this.#combos.values()]
+        .filter((c) => this.#comboLegs(c).some((l) => OPEN.has(l.status)))
+        .map(({ legs: _legs, id, ...c }) => ({ comboId: id, ...c })),
     };
   }
 
@@ -376,7 +465,17 @@ export class PaperBroker implements BrokerAdapter {
         createdAt: o.createdAt ?? this.#o.clock(),
         bracket: link,
         group: null,
+        combo: o.comboLink ?? null,
       });
+    }
+    // Open combos come back whole: their legs (in client-id order) work together again.
+    for (const c of s.combos ?? []) {
+      const legs = s.openOrders
+        .filter((o) => o.comboLink?.comboId === c.comboId)
+        .map((o) => o.clientOrderId)
+        .sort();
+      const { comboId, ...rest } = c;
+      this.#combos.set(comboId, { id: comboId, ...rest, legs });
     }
     // An open entry of a restored bracket knows its group again.
     for (const [group, g] of this.#groups) {
@@ -399,6 +498,7 @@ export class PaperBroker implements BrokerAdapter {
     req: Omit<BrokerOrderRequest, 'bracket'>,
     bracket: BracketLink | null,
     group: string | null,
+    combo: ComboLink | null = null,
   ): PaperOrder {
     return {
       req: { ...req },
@@ -414,6 +514,7 @@ export class PaperBroker implements BrokerAdapter {
       createdAt: this.#o.clock(),
       bracket,
       group,
+      combo,
     };
   }
 
@@ -502,6 +603,7 @@ export class PaperBroker implements BrokerAdapter {
   /** Cash an open order ties up: buys at full cost, sells only for the part that goes short. */
   #reserved(o: PaperOrder, sellsAhead: Map<string, Dec>): Dec {
     if (o.bracket) return ZERO; // reduce-only: a leg can only close what is held
+    if (o.combo) return ZERO; // a combo is reserved whole (#comboReserve)
     const leaves = dec(o.req.quantity).minus(o.filled);
     const mult = dec(this.#o.multiplierOf(o.req.symbol));
     const px = this.#reservePrice(o);
@@ -522,9 +624,150 @@ export class PaperBroker implements BrokerAdapter {
       if (w !== o && OPEN.has(w.status) && w.status !== 'pending_new')
         reserved = reserved.plus(this.#reserved(w, sellsAhead));
     }
+    for (const c of this.#combos.values()) {
+      const legs = this.#comboLegs(c);
+      if (legs.some((l) => l === o) || !legs.some((l) => OPEN.has(l.status) && l.status !== 'pending_new'))
+        continue;
+      reserved = reserved.plus(this.#comboReserve(c, new Map()));
+    }
     const need = this.#reserved(o, sellsAhead);
     if (o.req.side === 'sell' && need.gt(0) && !this.#o.allowShort) return false;
     return need.lte(this.#cash.minus(reserved));
+  }
+
+  /**
+   * Cash a combo ties up. A cash account holds the strategy's maximum loss when it is bounded
+   * (a defined-risk spread: the long leg covers the short one, so the short leg is not reserved
+   * as a naked sale) plus the fees on its legs; otherwise each leg as a single order would be.
+   */
+  #comboReserve(c: PaperCombo, sellsAhead: Map<string, Dec>): Dec {
+    const legs = this.#comboLegs(c);
+    let fees = ZERO;
+    let each = ZERO;
+    for (const l of legs) {
+      const leaves = dec(l.req.quantity).minus(l.filled);
+      const mult = dec(this.#o.multiplierOf(l.req.symbol));
+      const px = this.#reservePrice(l);
+      fees = fees.plus(leaves.times(px).times(mult).times(this.#feeBps).div(BPS));
+      if (c.maxLoss !== null) continue;
+      if (l.req.side === 'buy') each = each.plus(leaves.times(px).times(mult));
+      else {
+        const pos = dec(this.#positions.get(l.req.symbol)?.quantity ?? '0');
+        const ahead = sellsAhead.get(l.req.symbol) ?? ZERO;
+        const sellable = pos.minus(ahead).gt(0) ? pos.minus(ahead) : ZERO;
+        if (leaves.gt(sellable)) each = each.plus(leaves.minus(sellable).times(px).times(mult));
+        sellsAhead.set(l.req.symbol, ahead.plus(leaves));
+      }
+    }
+    return (c.maxLoss !== null ? dec(c.maxLoss) : each).plus(fees);
+  }
+
+  #comboLegs(c: PaperCombo): PaperOrder[] {
+    return c.legs.map((id) => this.#orders.get(id)).filter((x): x is PaperOrder => !!x);
+  }
+
+  #comboAck(c: PaperCombo): PlaceComboAck {
+    const legs = this.#comboLegs(c);
+    const first = legs[0];
+    return {
+      comboId: c.id,
+      status: first?.status ?? 'rejected',
+      legs: legs.map((l) => this.#ack(l)),
+      ...(first?.rejectReason && { rejectReason: first.rejectReason }),
+    };
+  }
+
+  #arriveCombo(c: PaperCombo): void {
+    const legs = this.#comboLegs(c);
+    if (legs.some((l) => l.status !== 'pending_new')) return; // cancelled while in flight
+    const refusal = this.#comboRefusal(c, legs);
+    if (refusal) {
+      for (const l of legs) {
+        l.status = 'rejected';
+        l.rejectReason = refusal;
+        this.#report(l, 'rejected', { reason: refusal });
+      }
+      return;
+    }
+    for (const l of legs) {
+      l.status = 'new';
+      this.#report(l, 'accepted');
+    }
+    this.#workCombo(c, true);
+  }
+
+  /** Why a combo cannot be accepted (every leg is rejected with it), or null. */
+  #comboRefusal(c: PaperCombo, legs: readonly PaperOrder[]): string | null {
+    if (!dec(c.quantity).gt(0)) return 'quantity must be positive';
+    if (c.orderType === 'limit' && c.netLimitPrice === null) return 'net limit price required';
+    if (c.orderType === 'market' && c.timeInForce === 'gtc') return 'market orders cannot be gtc';
+    for (const l of legs) {
+      if (this.#halted.has(l.req.symbol)) return `instrument halted: ${l.req.symbol}`;
+      const b = this.#o.quotes.get(l.req.symbol);
+      if (!b?.bid || !b.ask) return `no market data for the instrument: ${l.req.symbol}`;
+    }
+    const sellsAhead = new Map<string, Dec>();
+    let reserved = ZERO;
+    for (const w of this.#ordered()) {
+      if (OPEN.has(w.status) && w.status !== 'pending_new')
+        reserved = reserved.plus(this.#reserved(w, sellsAhead));
+    }
+    for (const other of this.#combos.values()) {
+      if (other === c) continue;
+      if (this.#comboLegs(other).some((l) => OPEN.has(l.status) && l.status !== 'pending_new'))
+        reserved = reserved.plus(this.#comboReserve(other, sellsAhead));
+    }
+    const need = this.#comboReserve(c, sellsAhead);
+    const nakedShort = c.maxLoss === null && legs.some((l) => l.req.side === 'sell');
+    if ((nakedShort && !this.#o.allowShort) || need.gt(this.#cash.minus(reserved)))
+      return 'insufficient buying power';
+    return null;
+  }
+
+  /** One all-or-none pass over a combo (shared/src/orders/combo.ts decides). */
+  #workCombo(c: PaperCombo, arrival: boolean): void {
+    const legs = this.#comboLegs(c);
+    if (legs.length === 0 || legs.some((l) => !OPEN.has(l.status) || l.status === 'pending_new')) return;
+    if (legs.some((l) => this.#halted.has(l.req.symbol))) return;
+    const touches = legs.map((l) => {
+      const b = this.#book(l.req.symbol);
+      const buy = l.req.side === 'buy';
+      const px = buy ? b?.ask : b?.bid;
+      const size = buy ? b?.askSize : b?.bidSize;
+      return {
+        side: l.req.side,
+        ratio: l.combo!.ratio,
+        leaves: decStr(dec(l.req.quantity).minus(l.filled)),
+        price: px ? decStr(px) : null,
+        size: size ? decStr(size) : null,
+      };
+    });
+    const plan = comboFillPlan(touches, c.orderType === 'limit' ? c.netLimitPrice : null);
+    if (plan.fill) {
+      legs.forEach((l, i) => {
+        this.#fillAll(l, [{ price: dec(plan.prices[i]!), quantity: dec(touches[i]!.leaves) }], 'taker');
+      });
+      return;
+    }
+    if (arrival && (c.orderType === 'market' || c.timeInForce === 'ioc' || c.timeInForce === 'fok')) {
+      this.#endCombo(
+        c,
+        'cancelled',
+        `${c.orderType === 'market' ? 'market combo' : c.timeInForce}: not fillable in full at once`,
+      );
+    }
+  }
+
+  /** Ends every open leg of a combo (cancel or expiry); returns how many it ended. */
+  #endCombo(c: PaperCombo, how: 'cancelled' | 'expired', reason?: string): number {
+    let n = 0;
+    for (const l of this.#comboLegs(c)) {
+      if (!OPEN.has(l.status)) continue;
+      l.status = how;
+      this.#report(l, how, reason ? { reason } : {});
+      n++;
+    }
+    return n;
   }
 
   /**
@@ -534,6 +777,7 @@ export class PaperBroker implements BrokerAdapter {
    */
   #work(o: PaperOrder, trade: { price: Dec; size: Dec } | null, arrival: boolean): void {
     if (!OPEN.has(o.status) || o.status === 'pending_new') return;
+    if (o.combo) return; // worked with its combo only
     if (this.#halted.has(o.req.symbol)) return;
     const r = o.req;
     // A bracket leg with nothing to close (its entry has not filled) waits, untriggered.
@@ -677,6 +921,10 @@ export class PaperBroker implements BrokerAdapter {
     for (const o of this.#ordered()) {
       if (o.req.symbol === e.symbol && OPEN.has(o.status)) this.#work(o, trade, false);
     }
+    for (const c of this.#combos.values()) {
+      if (this.#comboLegs(c).some((l) => l.req.symbol === e.symbol && OPEN.has(l.status)))
+        this.#workCombo(c, false);
+    }
   }
 
   /** The book as this account sees it: displayed sizes less what it took since the last quote. */
@@ -810,6 +1058,7 @@ export class PaperBroker implements BrokerAdapter {
       avgFillPrice: o.filled.gt(0) ? decStr(o.notional.div(o.filled).toDecimalPlaces(12)) : null,
       rejectReason: o.rejectReason,
       bracketLink: o.bracket,
+      comboLink: o.combo,
     };
   }
 

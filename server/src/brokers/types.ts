@@ -57,6 +57,53 @@ export interface BrokerCapabilities {
    * an entry that ends unfilled, and reduce-only. False: the adapter rejects `bracket` requests.
    */
   readonly nativeBrackets: boolean;
+  /**
+   * The broker takes multi-leg (combo) orders natively (`placeCombo`): all legs in one request,
+   * worked and filled all-or-none against a net price. Absent or false: combos are rejected
+   * with a reason, never legged into one order at a time.
+   */
+  readonly nativeCombos?: boolean;
+}
+
+/** One leg of a combo request: an order of its own (its client order id), ratio × combo quantity. */
+export interface ComboLegRequest {
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly ratio: number;
+  readonly quantity: string;
+}
+
+/** A multi-leg order: every leg fills, at once and in full, or none does. */
+export interface BrokerComboRequest {
+  /** The combo's own client order id (deterministic, like an order's). */
+  readonly comboId: string;
+  readonly orderType: 'market' | 'limit';
+  readonly timeInForce: TimeInForce;
+  /** Combo units. */
+  readonly quantity: string;
+  /** Net per combo unit, signed: positive a debit paid, negative a credit received (limit only). */
+  readonly netLimitPrice: string | null;
+  /**
+   * The strategy's maximum loss for the whole order when it is bounded (a defined-risk spread):
+   * a cash account holds that much free instead of each leg's full cost. Null: each leg is
+   * reserved as a single order would be.
+   */
+  readonly maxLoss: string | null;
+  readonly legs: readonly ComboLegRequest[];
+}
+
+export interface PlaceComboAck {
+  readonly comboId: string;
+  readonly status: BrokerOrderStatus;
+  readonly legs: readonly PlaceOrderAck[];
+  readonly rejectReason?: string;
+}
+
+/** Where an order sits in a combo, as the broker reports it. */
+export interface ComboLink {
+  readonly comboId: string;
+  readonly ratio: number;
 }
 
 /** Order status as the broker reports it (FIX OrdStatus; `denied`/`unknown` are ours only). */
@@ -74,6 +121,8 @@ export interface BrokerOrder extends Omit<BrokerOrderRequest, 'bracket'> {
   readonly brokerOrderId: string;
   /** Set on a bracket leg. */
   readonly bracketLink?: BracketLink | null;
+  /** Set on a combo leg. */
+  readonly comboLink?: ComboLink | null;
   readonly status: BrokerOrderStatus;
   readonly filledQuantity: string;
   readonly avgFillPrice: string | null;
@@ -145,6 +194,13 @@ export interface BrokerAdapter {
   placeOrder(req: BrokerOrderRequest): Promise<PlaceOrderAck>;
   /** Requests a cancel; the outcome arrives as a `cancelled` or `cancel_rejected` report. */
   cancelOrder(clientOrderId: string): Promise<void>;
+  /**
+   * A native combo (only where `capabilities.nativeCombos`): idempotent on the combo id; every
+   * leg's status and fills come back as ordinary reports addressed by the legs' client ids.
+   */
+  placeCombo?(req: BrokerComboRequest): Promise<PlaceComboAck>;
+  /** Cancels every leg of a combo; reports as for `cancelOrder`. */
+  cancelCombo?(comboId: string): Promise<void>;
   getOrderByClientId(clientOrderId: string): Promise<BrokerOrder | null>;
   /**
    * Every execution report of one order so far, in the broker's order (FIX order mass status /

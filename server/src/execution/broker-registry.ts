@@ -1,6 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { applyFill, flatPosition, type PositionState } from '@aegis/shared/accounting/position';
-import { brokerConnections, orders } from '@aegis/shared/db';
+import { brokerConnections, combos, orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
@@ -376,7 +376,22 @@ export class BrokerRegistry {
               .from(orders)
               .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, parentIds)));
       const book = await paperBook(tx, tenantId, this.#opts.startingCapital, valuation);
-      return { book, open, mults, parents: new Map(parents.map((x) => [x.id, x])) };
+      // The open legs' combos: a combo comes back whole, worked all-or-none again.
+      const comboIds = [...new Set(open.flatMap((o) => (o.comboId ? [o.comboId] : [])))];
+      const openCombos =
+        comboIds.length === 0
+          ? []
+          : await tx
+              .select()
+              .from(combos)
+              .where(and(eq(combos.tenantId, tenantId), inArray(combos.id, comboIds)));
+      return {
+        book,
+        open,
+        mults,
+        parents: new Map(parents.map((x) => [x.id, x])),
+        combos: new Map(openCombos.map((c) => [c.id, c])),
+      };
     });
     const broker = new PaperBroker({
       accountId: tenantId.slice(0, 8),
@@ -419,6 +434,18 @@ export class BrokerRegistry {
                 ocoGroup: o.ocoGroup,
               }
             : null,
+        comboLink:
+          o.comboId && snapshot.combos.has(o.comboId)
+            ? { comboId: snapshot.combos.get(o.comboId)!.clientOrderId, ratio: o.legRatio ?? 1 }
+            : null,
+      })),
+      combos: [...snapshot.combos.values()].map((c) => ({
+        comboId: c.clientOrderId,
+        orderType: c.orderType,
+        timeInForce: c.timeInForce,
+        quantity: norm(c.quantity),
+        netLimitPrice: c.netLimitPrice === null ? null : norm(c.netLimitPrice),
+        maxLoss: c.maxLoss === null ? null : norm(c.maxLoss),
       })),
       bracketEntries: [...snapshot.parents.values()].map((x) => ({
         clientOrderId: x.clientOrderId,

@@ -6,7 +6,10 @@ import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
 import { bracketRequestOf, endUnsentLegs, legsOf } from './bracket-legs.ts';
+import { BrokerTimeout, backoff, withTimeout } from './broker-call.ts';
 import { type BrokerRegistry, type BrokerSession, NotLeaseHolderError } from './broker-registry.ts';
+import { type ComboDispatchDeps, dispatchComboCancel, dispatchComboPlace } from './combo-dispatch.ts';
+import { syncCombo } from './combo-rows.ts';
 import { LeaseLostError } from './leases.ts';
 import { norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
 import { DISPATCH_CHANNEL, type ExecutionDeps, type ExecutionOptions } from './types.ts';
@@ -19,7 +22,7 @@ interface Claimed {
   /** Attempts including this one. */
   readonly attempts: number;
 }
-type Outcome =
+export type Outcome =
   | { readonly done: true }
   | { readonly done: false; readonly retryInMs: number; readonly error: string };
 
@@ -28,25 +31,6 @@ const LEASE_MS = 30_000;
 const BATCH = 50;
 /** Broker calls in flight per desk dispatch (different orders only). */
 const CONCURRENCY = 16;
-
-class BrokerTimeout extends Error {}
-
-const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new BrokerTimeout(`broker call timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-
-const backoff = (attempts: number) => Math.min(30_000, 250 * 2 ** Math.min(attempts, 7));
 
 /**
  * The outbox dispatcher: sends committed broker commands (`broker.place`, `broker.cancel`). Only
@@ -285,7 +269,7 @@ export class OutboxDispatcher {
         .where(
           and(
             inArray(outbox.aggregateId, aggregateIds),
-            eq(outbox.topic, 'broker.place'),
+            inArray(outbox.topic, ['broker.place', 'broker.placeCombo']),
             isNull(outbox.dispatchedAt),
             notInArray(
               outbox.id,
@@ -328,7 +312,8 @@ export class OutboxDispatcher {
               error: err instanceof Error ? err.message : String(err),
             };
           }
-          if (row.topic === 'broker.place' && !outcome.done) blocked = true;
+          if ((row.topic === 'broker.place' || row.topic === 'broker.placeCombo') && !outcome.done)
+            blocked = true;
           outcomes.set(row.id, outcome);
         }
       }
@@ -372,6 +357,10 @@ export class OutboxDispatcher {
     if (row.topic === 'broker.place') return this.#place(tenantId, session, row, payload, order);
     if (row.topic === 'broker.cancel')
       return this.#cancel(tenantId, session, row, payload, order, placeBlocked);
+    if (row.topic === 'broker.placeCombo')
+      return dispatchComboPlace(this.#comboDeps(), tenantId, session, row);
+    if (row.topic === 'broker.cancelCombo')
+      return dispatchComboCancel(this.#comboDeps(), tenantId, session, row, placeBlocked);
     this.#deps.log.error({ tenantId, topic: row.topic }, 'unknown outbox topic; dropped');
     return { done: true };
   }
@@ -555,9 +544,21 @@ export class OutboxDispatcher {
         })
         .where(eq(orders.id, orderId))
         .returning();
+      // A combo leg ended here (never sent, not found): its combo follows it.
+      if (u?.comboId) await syncCombo(tx, tenantId, u.comboId, this.#now());
       return u ? toOrderView(u) : null;
     });
     if (view) this.#onOrderChanged(tenantId, view);
+  }
+
+  #comboDeps(): ComboDispatchDeps {
+    return {
+      deps: this.#deps,
+      brokerTimeoutMs: this.#opts.brokerTimeoutMs,
+      brokers: this.#brokers,
+      onOrderChanged: this.#onOrderChanged,
+      now: () => this.#now(),
+    };
   }
 
   /** Retries `write` with capped backoff while the database is unreachable (until stopped). */

@@ -10,6 +10,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { ExecutionReport } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
+import { syncCombo } from './combo-rows.ts';
 import { type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
 import { loadLimits } from './risk-context.ts';
 import type { ExecutionDeps, ExecutionOptions } from './types.ts';
@@ -134,6 +135,8 @@ export async function applyExecutionReport(
       .returning();
     let tripped = false;
     if (r.kind === 'fill') tripped = await applyFillToBook(deps, opts, tx, tenantId, row, r, now);
+    // A combo leg: the combo's status and net price move with it, in the same transaction.
+    if (row.comboId) await syncCombo(tx, tenantId, row.comboId, now);
     return { outcome: 'applied', order: toOrderView(updated!), circuitBreakerTripped: tripped };
   }).catch((err: unknown): ReportResult => {
     if (err instanceof IllegalReport) return { outcome: 'illegal' };

@@ -8,6 +8,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
 import { insertLegs, legDenials, planBracket } from './bracket-legs.ts';
+import { syncCombo } from './combo-rows.ts';
 import {
   claimKey,
   clientOrderIdFor,
@@ -338,6 +339,8 @@ export async function requestCancelInTx(tx: Tx, row: OrderRow, now: Date): Promi
     payload: { orderId: row.id, clientOrderId: row.clientOrderId },
     availableAt: now,
   });
+  // A combo leg (the kill switch cancels leg by leg): the combo shows its cancel too.
+  if (updated?.comboId) await syncCombo(tx, row.tenantId, updated.comboId, now);
   return updated!;
 }
 

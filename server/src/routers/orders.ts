@@ -1,5 +1,4 @@
-import { AppError, ErrorCode } from '@aegis/shared/errors';
-import { comboView, placeComboInput } from '@aegis/shared/schemas/combo';
+import { comboCheckView, comboView, listCombosInput, placeComboInput } from '@aegis/shared/schemas/combo';
 import {
   fillView,
   idempotencyKey,
@@ -11,6 +10,7 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { actorOf } from '../auth/principal.ts';
 import { withTenant } from '../db/database.ts';
+import { getCombo, listCombos } from '../execution/combo-service.ts';
 import { getOrderWithFills, listOrders } from '../execution/queries.ts';
 import { orderUpdatesChannel } from '../execution/types.ts';
 import { instrumentRegistryOf } from '../market/instrument-registry.ts';
@@ -43,14 +43,70 @@ export const ordersRouter = createTRPCRouter({
       });
     }),
 
-  /** A multi-leg (combo) order: risk-checked as a whole, filled all-or-none (docs/options.md). */
+  /**
+   * A multi-leg (combo) order: risk-checked as a whole, filled all-or-none (docs/combo-orders.md).
+   * Idempotent like `place`; a denial is the combo `denied` with every verdict, not an error.
+   */
   placeCombo: deskProcedure
     .meta({ scope: 'trade', permission: 'orders.place' })
     .input(z.strictObject({ idempotencyKey, combo: placeComboInput }))
     .output(comboView)
-    .mutation((): never => {
-      throw new AppError(ErrorCode.UNAVAILABLE, 'combo orders are not available yet');
+    .mutation(async ({ ctx, input }) => {
+      const registry = instrumentRegistryOf(ctx.db);
+      for (const [i, l] of input.combo.legs.entries())
+        await registry.require(l.symbol, `combo.legs.${i}.symbol`);
+      return executionOf(ctx).combos.place({
+        tenantId: ctx.desk.id,
+        actor: actorOf(ctx.principal),
+        origin: ctx.principal.kind === 'api_key' ? 'api' : 'human',
+        input: input.combo,
+        idempotencyKey: input.idempotencyKey,
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      });
     }),
+
+  /** The governor's verdict on a combo (dry run, nothing written), with its maximum loss. */
+  checkCombo: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(placeComboInput)
+    .output(comboCheckView)
+    .query(async ({ ctx, input }) => {
+      const registry = instrumentRegistryOf(ctx.db);
+      for (const [i, l] of input.legs.entries()) await registry.require(l.symbol, `legs.${i}.symbol`);
+      const d = await executionOf(ctx).combos.check(
+        ctx.desk.id,
+        input,
+        ctx.principal.kind === 'api_key' ? 'api' : 'human',
+      );
+      return { allowed: d.allowed, verdicts: [...d.verdicts], maxLoss: d.maxLoss, netPrice: d.netPrice };
+    }),
+
+  /** Cancels every leg of a combo (always allowed: it reduces risk). */
+  cancelCombo: deskProcedure
+    .meta({ scope: 'trade', permission: 'orders.cancel', riskReducing: true })
+    .input(z.strictObject({ comboId: z.uuid() }))
+    .output(comboView)
+    .mutation(({ ctx, input }) =>
+      executionOf(ctx).combos.cancel(ctx.desk.id, input.comboId, actorOf(ctx.principal), {
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      }),
+    ),
+
+  /** One combo with its legs. */
+  combo: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(z.strictObject({ id: z.uuid() }))
+    .output(comboView)
+    .query(({ ctx, input }) => getCombo(ctx.tx, ctx.desk.id, input.id)),
+
+  /** The desk's combos, newest first. */
+  combos: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(listCombosInput.default({ limit: 100 }))
+    .output(z.array(comboView))
+    .query(({ ctx, input }) => listCombos(ctx.tx, ctx.desk.id, input.limit)),
 
   cancel: deskProcedure
     .meta({ scope: 'trade', permission: 'orders.cancel', riskReducing: true })

@@ -1,7 +1,9 @@
+import { strategyPositionView } from '@aegis/shared/schemas/combo';
 import { positionView } from '@aegis/shared/schemas/order-accounting';
 import { z } from 'zod';
 import { withTenant } from '../db/database.ts';
 import { listPositions } from '../execution/queries.ts';
+import { listStrategyPositions } from '../execution/strategy-positions.ts';
 import { positionUpdatesChannel } from '../execution/types.ts';
 import { openChannelFeed } from '../signals/channel-feed.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
@@ -17,6 +19,13 @@ export const positionsRouter = createTRPCRouter({
       const ex = executionOf(ctx);
       return listPositions(ctx.tx, ctx.desk.id, ex.quotes, ex.options.startingCapital, new Date());
     }),
+
+  /** Positions and P&L per strategy (each filled combo, per leg), marked to the latest quotes. */
+  strategies: deskProcedure
+    .meta({ scope: 'read', permission: 'desk.read' })
+    .input(noInput)
+    .output(z.array(strategyPositionView))
+    .query(({ ctx }) => listStrategyPositions(ctx.tx, ctx.desk.id, executionOf(ctx).quotes)),
 
   /** Live: the desk's positions after every fill (SSE), starting with the current ones. */
   updates: deskProcedure

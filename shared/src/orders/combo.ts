@@ -237,3 +237,37 @@ export function comboSignature(c: {
   const net = c.netLimitPrice === null ? '-' : dec(c.netLimitPrice).toString();
   return `${c.strategy}|${c.orderType}|${dec(c.quantity).toString()}|${net}|${legs}`;
 }
+
+/** One leg as the book shows it now: the touch it would take and the size displayed there. */
+export interface ComboLegTouch {
+  readonly side: ComboSide;
+  readonly ratio: number;
+  /** What the leg still has to fill (ratio × the combo's leaves). */
+  readonly leaves: string;
+  /** Buy: the ask; sell: the bid; null when that side is empty. */
+  readonly price: string | null;
+  readonly size: string | null;
+}
+
+export type ComboFillPlan =
+  | { readonly fill: true; readonly net: Dec; readonly prices: readonly string[] }
+  | {
+      readonly fill: false;
+      readonly reason: 'no_quote' | 'size' | 'price';
+      /** The net at the touches when every leg has one (shown with a `price` wait). */
+      readonly net: Dec | null;
+    };
+
+/**
+ * All-or-none matching of a combo against the touches: it fills when every leg has a touch with
+ * enough displayed size for its whole remainder and the net at those touches is within the limit
+ * (any net for a market combo). Otherwise nothing fills. Each leg fills at its touch.
+ */
+export function comboFillPlan(legs: readonly ComboLegTouch[], limit: string | null): ComboFillPlan {
+  if (legs.some((l) => l.price === null)) return { fill: false, reason: 'no_quote', net: null };
+  const net = netPrice(legs.map((l) => ({ side: l.side, ratio: l.ratio, price: l.price! })));
+  if (!isNetMarketable(net, limit)) return { fill: false, reason: 'price', net };
+  if (legs.some((l) => l.size === null || dec(l.size).lt(dec(l.leaves))))
+    return { fill: false, reason: 'size', net };
+  return { fill: true, net, prices: legs.map((l) => l.price!) };
+}

@@ -102,3 +102,18 @@ export const strategyPositionView = z.object({
   realizedPnl: z.string(),
 });
 export type StrategyPositionView = z.infer<typeof strategyPositionView>;
+
+/** The governor's combo dry run: every verdict (each naming its leg or the whole combo). */
+export const comboCheckView = z.object({
+  allowed: z.boolean(),
+  verdicts: z.array(ruleVerdict),
+  /** The strategy's maximum loss at the checked price (null: unbounded or no price). */
+  maxLoss: z.string().nullable(),
+  /** The net price per combo unit the rules valued (the limit, or the touches for market). */
+  netPrice: z.string().nullable(),
+});
+export type ComboCheckView = z.infer<typeof comboCheckView>;
+
+export const listCombosInput = z.strictObject({
+  limit: z.number().int().min(1).max(500).default(100),
+});
