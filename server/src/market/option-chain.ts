@@ -120,6 +120,8 @@ export class OptionChainService {
   readonly #deps: OptionChainDeps;
   readonly #ivWritten = new Map<string, { day: string; at: number }>();
   readonly #realized = new Map<string, Realized>();
+  /** Synthetic IV histories by symbol and last day (a walk from 2020: computed once a day). */
+  readonly #synthetic = new Map<string, readonly { day: string; atmIv: number }[]>();
 
   constructor(deps: OptionChainDeps) {
     this.#deps = deps;
@@ -404,7 +406,14 @@ export class OptionChainService {
         day: string | null;
       }[];
       const listingDay = listed?.day ?? today;
-      for (const d of syntheticIvHistory(symbol, to, IV_HISTORY_DAYS)) {
+      const key = `${symbol}|${to}`;
+      let synthetic = this.#synthetic.get(key);
+      if (!synthetic) {
+        if (this.#synthetic.size >= 1_000) this.#synthetic.clear();
+        synthetic = syntheticIvHistory(symbol, to, IV_HISTORY_DAYS);
+        this.#synthetic.set(key, synthetic);
+      }
+      for (const d of synthetic) {
         if (d.day <= listingDay && !byDay.has(d.day)) byDay.set(d.day, d.atmIv);
       }
     }

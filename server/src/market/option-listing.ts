@@ -51,6 +51,20 @@ interface ContractRow {
   status: 'active' | 'halted' | 'delisted';
 }
 
+/**
+ * expiryInstant per expiry date, computed once: it builds an Intl formatter per call (~0.1 ms),
+ * and every chain, derivation reload and Greeks cycle maps hundreds of rows onto a few dates.
+ */
+const expiryMs = new Map<string, number>();
+export function expiresAtOf(expiry: string): number {
+  let ms = expiryMs.get(expiry);
+  if (ms === undefined) {
+    ms = expiryInstant(expiry).getTime();
+    expiryMs.set(expiry, ms);
+  }
+  return ms;
+}
+
 function toListed(r: ContractRow): ListedContract {
   return {
     id: r.id,
@@ -59,7 +73,7 @@ function toListed(r: ContractRow): ListedContract {
     right: r.option_right,
     strike: trim(r.strike),
     expiry: r.expiry,
-    expiresAt: expiryInstant(r.expiry).getTime(),
+    expiresAt: expiresAtOf(r.expiry),
     multiplier: trim(r.multiplier),
     status: r.status,
   };
@@ -167,7 +181,7 @@ export async function listSyntheticChain(
     const have = new Set(existing.map((c) => c.symbol));
     const values = syntheticListing(listingDate, reference)
       .map((c) => ({ ...c, symbol: optionSymbol({ underlying: u.symbol, ...c }) }))
-      .filter((c) => !have.has(c.symbol) && expiryInstant(c.expiry).getTime() > now.getTime())
+      .filter((c) => !have.has(c.symbol) && expiresAtOf(c.expiry) > now.getTime())
       .map((c) => ({
         symbol: c.symbol,
         venue: SYNTHETIC_OPTION_VENUE,
