@@ -49,23 +49,22 @@ export class RecommendRateLimiter {
     this.#log = log;
   }
 
-  /** Counts one recommendation, or throws RATE_LIMITED naming the limit and when to retry. */
+  /** Counts one recommendation of a person, or throws RATE_LIMITED naming the limit and when to retry. */
+  async admitUser(c: Omit<RecommendCaller, 'symbol'>, nowMs?: number): Promise<void> {
+    const key = `${this.limits.keyPrefix}:user:${c.tenantId}:${c.userId}`;
+    await this.#hit('per_user', key, this.limits.perUser, 'per person', nowMs);
+  }
+
+  /** Counts one recommendation on a symbol of a desk (its canonical symbol), or throws RATE_LIMITED. */
+  async admitSymbol(c: Omit<RecommendCaller, 'userId'>, nowMs?: number): Promise<void> {
+    const key = `${this.limits.keyPrefix}:symbol:${c.tenantId}:${c.symbol}`;
+    await this.#hit('per_symbol', key, this.limits.perSymbol, `for ${c.symbol} on this desk`, nowMs);
+  }
+
+  /** Both limits, the person's first. */
   async admit(c: RecommendCaller, nowMs?: number): Promise<void> {
-    const p = this.limits.keyPrefix;
-    await this.#hit(
-      'per_user',
-      `${p}:user:${c.tenantId}:${c.userId}`,
-      this.limits.perUser,
-      'per person',
-      nowMs,
-    );
-    await this.#hit(
-      'per_symbol',
-      `${p}:symbol:${c.tenantId}:${c.symbol}`,
-      this.limits.perSymbol,
-      `for ${c.symbol} on this desk`,
-      nowMs,
-    );
+    await this.admitUser(c, nowMs);
+    await this.admitSymbol(c, nowMs);
   }
 
   async #hit(

@@ -140,12 +140,11 @@ export async function* recommendOptions(
   caller: RecommendCaller,
   input: RecommendInput,
 ): AsyncGenerator<RecommendationEvent> {
-  await recommendLimiterOf(ctx).admit({
-    tenantId: caller.tenantId,
-    userId: caller.userId,
-    symbol: input.symbol,
-  });
-  await instrumentRegistryOf(ctx.db).require(input.symbol, 'symbol');
+  const limiter = recommendLimiterOf(ctx);
+  await limiter.admitUser(caller);
+  // The symbol's window is keyed by the registry's spelling, so variants of one name share it.
+  const inst = await instrumentRegistryOf(ctx.db).require(input.symbol, 'symbol');
+  await limiter.admitSymbol({ tenantId: caller.tenantId, symbol: inst.symbol });
   const ex = ctx.execution;
   if (!ex)
     throw new AppError(
@@ -168,7 +167,7 @@ export async function* recommendOptions(
   });
 
   const chain = await withTenant(ctx.db, caller.tenantId, (tx) =>
-    optionChainOf(ctx).chain(tx, { symbol: input.symbol }, ctx.log),
+    optionChainOf(ctx).chain(tx, { symbol: inst.symbol }, ctx.log),
   );
   yield* recommendStream(
     { view: input.view, preset: input.preset, strategy: input.strategy, capital: capital ?? '0' },

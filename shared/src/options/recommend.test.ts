@@ -162,6 +162,30 @@ describe('recommendStream', () => {
     expect(risk.type === 'layer' && risk.layer.verdicts?.[0]?.rule).toBe('max_order_notional');
   });
 
+  it('streams each layer before the next step runs: four layers are out before the governor is asked', async () => {
+    const seen: string[] = [];
+    const stream = recommendStream(
+      { view: 'bullish', preset: 'balanced', strategy: 'vertical', capital: '100000' },
+      {
+        chain: standardChain(),
+        check: async () => {
+          seen.push(`check after ${seen.length} layers`);
+          return { allowed: true, verdicts: [] };
+        },
+      },
+    );
+    for await (const e of stream) seen.push(e.type === 'layer' ? e.layer.kind : 'result');
+    expect(seen).toEqual([
+      'context',
+      'filters',
+      'scoring',
+      'sizing',
+      'check after 4 layers',
+      'risk',
+      'result',
+    ]);
+  });
+
   it('bearish picks puts', async () => {
     const { events } = await collect({
       view: 'bearish',

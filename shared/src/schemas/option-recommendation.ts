@@ -84,6 +84,7 @@ export const recommendationView = z.object({
   quantity: z.string(),
   /** Net price per unit of the strategy: positive a debit paid, negative a credit received. */
   netPrice: z.string(),
+  /** Worst case of the whole position (decimal string); `unbounded` for a delta hedge. */
   maxLoss: z.string(),
   maxGain: z.string().nullable(),
   breakevens: z.array(z.string()),
