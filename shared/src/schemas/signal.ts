@@ -13,7 +13,7 @@ export const signalPatternSchema = z.enum(['breakout', 'mean_reversion', 'absorp
 const isoTime = z.iso.datetime({ offset: true });
 
 /**
- * One entry of `aegis:signals` as the engine writes it (engine/src/writer/signal-publisher.ts):
+ * One entry of `aegis:signals` as the engine writes it (engine/src/signals/signal-publisher.ts):
  * flat string fields. Parsed once at the server's intake.
  */
 export const signalStreamEntrySchema = z.object({
