@@ -165,6 +165,24 @@ describe('options.recommend', () => {
     expect(layerOf(events, 'context').rows.find((x) => x.label === 'Underlying price')?.value).toBe('100');
   });
 
+  it('every preset finds a recommendation on the synthetic chain, both ways, within its targets', async () => {
+    for (const preset of ['conservative', 'balanced', 'aggressive'] as const) {
+      for (const view of ['bullish', 'bearish'] as const) {
+        const events = await collect(admin, { symbol: SYN, capital: '1000000', view, preset, save: false });
+        const res = resultOf(events);
+        expect({ preset, view, reason: res.reason }).toEqual({ preset, view, reason: undefined });
+        const r = res.recommendation!;
+        expect(r.strategy).toBe(preset === 'aggressive' ? 'single' : 'vertical');
+        const target = { conservative: 0.3, balanced: 0.45, aggressive: 0.6 }[preset];
+        expect(Math.abs(Math.abs(r.legs[0]!.delta!) - target)).toBeLessThanOrEqual(0.15);
+        expect(r.legs[0]!.right).toBe(view === 'bullish' ? 'call' : 'put');
+        expect(Number(r.maxLoss)).toBeLessThanOrEqual(
+          1_000_000 * { conservative: 0.01, balanced: 0.02, aggressive: 0.04 }[preset],
+        );
+      }
+    }
+  });
+
   it('a single long put for a bearish aggressive view', async () => {
     const events = await collect(admin, {
       symbol: SYN,
