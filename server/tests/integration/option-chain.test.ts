@@ -11,6 +11,7 @@ import {
 } from '@aegis/shared/options/chain-model';
 import { expiryInstant, MS_PER_YEAR, optionSymbol } from '@aegis/shared/options/contract';
 import type { ChainView } from '@aegis/shared/schemas/option-chain';
+import { publishVenuePrices } from '@aegis/shared/testing/venue-prices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuoteBook } from '../../src/brokers/quote-book.ts';
 import { createContextInner } from '../../src/context.ts';
@@ -279,14 +280,31 @@ describe('marketData.chain on a synthetic underlying', () => {
     const q = await caller.marketData.quote({ symbol: c.symbol });
     expect(q.venue).toBe('SIMOPT');
     expect([q.bid, q.ask, q.tsQuote]).toEqual([c.bid, c.ask, published.toISOString()]);
-    const later = new Date(published.getTime() + 1_000);
-    await venuePrices(t, [{ venue: 'SIM', instrument: SYN, bid: '101.00', ask: '101.10', ts: later }]);
+    // A burst of underlying quotes: derivations are throttled, and the last one uses the last quote.
+    const feed = t.server.deps.execution!.quoteFeed;
+    const derivedBefore = feed.derivedQuotes;
+    const burst = [103.5, 102.8, 102.1, 101.6, 101.05];
+    for (const [i, mid] of burst.entries()) {
+      await publishVenuePrices(t.server.deps.bus, `${t.redisPrefix}:`, [
+        {
+          venue: 'SIM',
+          instrument: SYN,
+          bid: (mid - 0.05).toFixed(2),
+          ask: (mid + 0.05).toFixed(2),
+          ts: new Date(published.getTime() + 200 * (i + 1)),
+        },
+      ]);
+    }
+    const later = new Date(published.getTime() + 200 * burst.length);
     const moved = await until(
       () => caller.marketData.quote({ symbol: c.symbol }),
       (x) => x.tsQuote === later.toISOString(),
       'the derived quote after the underlying moved',
     );
+    expect(feed.optionBasis(SYN)).toEqual({ price: 101.05, at: later });
     expect(Number(moved.bid)).toBeGreaterThan(Number(c.bid)); // a put gains as the underlying falls
+    // Never more than one derivation per quote; usually fewer (the throttle coalesces the burst).
+    expect(feed.derivedQuotes - derivedBefore).toBeLessThanOrEqual(burst.length * chain.contracts.length);
   });
 
   it('fills a paper order on a synthetic contract at its derived price', async () => {
