@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { RecommendationEvent } from '../schemas/option-recommendation.ts';
 import { recommendationEvent } from '../schemas/option-recommendation.ts';
+import { filterChain, rankCandidates, SCORE_WEIGHTS, scoreContract } from './contract-selection.ts';
 import { PRESETS } from './presets.ts';
 import {
-  filterChain,
   type ProposedOrder,
   type RecommendDeps,
   type RecommendRequest,
-  rankCandidates,
   recommendStream,
   resolveStrategy,
-  SCORE_WEIGHTS,
-  scoreContract,
 } from './recommend.ts';
 import { chainOf, contract, standardChain } from './recommend-test-chain.ts';
 
