@@ -1,10 +1,18 @@
 import { AppError, ErrorCode } from '../errors.ts';
+import { erfcx, normCdf, normPdf } from './normal-distribution.ts';
+
+export { normCdf, normPdf } from './normal-distribution.ts';
 
 /**
- * Black–Scholes–Merton (continuous dividend yield) and Black-76 prices and Greeks. First,
- * straightforward version: closed forms over a double-precision normal CDF (Hart's algorithm as
- * given by West, ~1e-15 absolute). Units: delta per 1 of the underlying, vega per 1.00 of
- * volatility, theta per year, rho per 1.00 of rate; vanna = ∂²V/∂S∂σ, volga = ∂²V/∂σ².
+ * Black–Scholes–Merton (continuous dividend yield q) and Black-76 (futures price F, discounting
+ * e^{−rT}) prices and Greeks. Units: delta per 1 of the underlying, vega per 1.00 of volatility,
+ * theta per YEAR (∂V/∂t as calendar time passes, usually < 0), rho per 1.00 of rate; vanna =
+ * ∂²V/∂S∂σ, volga = ∂²V/∂σ². Black-76's rho is ∂V/∂r holding F fixed (= −T·V).
+ *
+ * The price is computed as the out-of-the-money option's time value (a difference of erfcx values,
+ * no cancellation between two large terms) plus the discounted intrinsic value for the
+ * in-the-money side, so deep out-of-the-money prices keep their relative precision and the
+ * implied-volatility solver inverts exactly the function that priced.
  */
 export interface OptionInputs {
   readonly model: 'bsm' | 'black76';
@@ -30,95 +38,204 @@ export interface OptionGreeks {
   readonly volga: number;
 }
 
-const INV_SQRT_2PI = 0.3989422804014327;
+const SQRT_HALF = Math.SQRT1_2;
 
-export const normPdf = (x: number): number => INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-
-/** Standard normal CDF (Hart 1968, double precision, in West's formulation). */
-export function normCdf(x: number): number {
-  const a = Math.abs(x);
-  let c: number;
-  if (a > 37) c = 0;
-  else {
-    const e = Math.exp(-0.5 * a * a);
-    if (a < 7.07106781186547) {
-      let n = 3.52624965998911e-2 * a + 0.700383064443688;
-      n = n * a + 6.37396220353165;
-      n = n * a + 33.912866078383;
-      n = n * a + 112.079291497871;
-      n = n * a + 221.213596169931;
-      n = n * a + 220.206867912376;
-      let d = 8.83883476483184e-2 * a + 1.75566716318264;
-      d = d * a + 16.064177579207;
-      d = d * a + 86.7807322029461;
-      d = d * a + 296.564248779674;
-      d = d * a + 637.333633378831;
-      d = d * a + 793.826512519948;
-      d = d * a + 440.413735824752;
-      c = (e * n) / d;
-    } else {
-      let b = a + 0.65;
-      b = a + 4 / b;
-      b = a + 3 / b;
-      b = a + 2 / b;
-      b = a + 1 / b;
-      c = e / b / 2.506628274631;
-    }
-  }
-  return x > 0 ? 1 - c : c;
-}
-
-function check(p: OptionInputs): void {
+/** Throws BAD_INPUT naming the first invalid field. */
+export function checkOptionInputs(p: Omit<OptionInputs, 'vol'> & { readonly vol?: number }): void {
   const bad = (field: string, why: string): never => {
     throw new AppError(ErrorCode.BAD_INPUT, `${field}: ${why}`, { field, reason: 'invalid_input' });
   };
-  if (!(p.underlying > 0) || !Number.isFinite(p.underlying)) bad('underlying', 'must be a positive number');
-  if (!(p.strike > 0) || !Number.isFinite(p.strike)) bad('strike', 'must be a positive number');
-  if (!(p.years >= 0) || !Number.isFinite(p.years)) bad('years', 'must be zero or more');
-  if (!(p.vol >= 0) || !Number.isFinite(p.vol)) bad('vol', 'must be zero or more');
+  if (p.model !== 'bsm' && p.model !== 'black76') bad('model', "must be 'bsm' or 'black76'");
+  if (p.right !== 'call' && p.right !== 'put') bad('right', "must be 'call' or 'put'");
+  if (!(p.underlying > 0) || !Number.isFinite(p.underlying))
+    bad('underlying', 'must be a positive finite number');
+  if (!(p.strike > 0) || !Number.isFinite(p.strike)) bad('strike', 'must be a positive finite number');
+  if (!(p.years >= 0) || !Number.isFinite(p.years)) bad('years', 'must be a finite number ≥ 0');
+  if (p.vol !== undefined && (!(p.vol >= 0) || !Number.isFinite(p.vol)))
+    bad('vol', 'must be a finite number ≥ 0');
   if (!Number.isFinite(p.rate)) bad('rate', 'must be a finite number');
   if (p.dividendYield !== undefined && !Number.isFinite(p.dividendYield))
     bad('dividendYield', 'must be a finite number');
 }
 
-/** Carry of the underlying: bsm pays q (forward = S e^{(r−q)T}), black76's forward is F. */
-const carryOf = (p: OptionInputs) => (p.model === 'black76' ? p.rate : (p.dividendYield ?? 0));
-
-export function optionGreeks(p: OptionInputs): OptionGreeks {
-  check(p);
-  const { underlying: S, strike: K, years: T, vol: v, rate: r } = p;
-  const q = carryOf(p);
-  const call = p.right === 'call';
-  const dq = Math.exp(-q * T);
-  const dr = Math.exp(-r * T);
-  const sqrtT = Math.sqrt(T);
-  const sd = v * sqrtT;
-  if (T === 0 || sd === 0) {
-    // Expired or no volatility: the discounted intrinsic of the forward; a step in the underlying.
-    const fwd = S * dq;
-    const k = K * dr;
-    const itm = call ? fwd > k : fwd < k;
-    const price = itm ? (call ? fwd - k : k - fwd) : 0;
-    const delta = itm ? (call ? dq : -dq) : 0;
-    const rho = p.model === 'black76' ? -T * price : itm ? (call ? K * T * dr : -K * T * dr) : 0;
-    return { price, delta, gamma: 0, vega: 0, theta: 0, rho, vanna: 0, volga: 0 };
+/**
+ * Normalised Black price of the out-of-the-money call, b(x, s) for x = ln(F/K) ≤ 0, s = σ√T > 0:
+ * e^{x/2}Φ(x/s + s/2) − e^{−x/2}Φ(x/s − s/2). While x/s + s/2 ≤ 0 both Φ are lower tails and
+ * b = ½e^{−(h²+t²)/2}[erfcx(−(h+t)/√2) − erfcx(−(h−t)/√2)] with h = x/s, t = s/2 (no large
+ * terms cancel); above, b is at least a quarter of its maximum and the plain form is exact enough.
+ */
+export function normalisedOtmCall(x: number, s: number): number {
+  const h = x / s;
+  const t = 0.5 * s;
+  if (h + t <= 0) {
+    const e = erfcx(-(h + t) * SQRT_HALF) - erfcx(-(h - t) * SQRT_HALF);
+    return 0.5 * Math.exp(-0.5 * (h * h + t * t)) * e;
   }
-  const d1 = (Math.log(S / K) + (r - q + 0.5 * v * v) * T) / sd;
-  const d2 = d1 - sd;
-  const pdf1 = normPdf(d1);
-  const Nd1 = normCdf(call ? d1 : -d1);
-  const Nd2 = normCdf(call ? d2 : -d2);
-  const sign = call ? 1 : -1;
-  const price = sign * (S * dq * Nd1 - K * dr * Nd2);
-  const delta = sign * dq * Nd1;
-  const gamma = (dq * pdf1) / (S * sd);
-  const vega = S * dq * pdf1 * sqrtT;
-  // ∂V/∂t (calendar time passing): −∂V/∂T.
-  const theta = -(S * dq * pdf1 * v) / (2 * sqrtT) + sign * (q * S * dq * Nd1 - r * K * dr * Nd2);
-  const rho = p.model === 'black76' ? -T * price : sign * K * T * dr * Nd2;
-  const vanna = (-dq * pdf1 * d2) / v;
-  const volga = (vega * d1 * d2) / v;
-  return { price, delta, gamma, vega, theta, rho, vanna, volga };
+  return Math.exp(0.5 * x) * normCdf(h + t) - Math.exp(-0.5 * x) * normCdf(h - t);
 }
 
-export const optionPrice = (p: OptionInputs): number => optionGreeks(p).price;
+/** Below this σ√T the option is priced as if vol were 0 (the density terms are all 0 or finite). */
+const MIN_STDDEV = 1e-150;
+
+/**
+ * All Greeks into `out` (index 0..7: price, delta, gamma, vega, theta, rho, vanna, volga) for
+ * already-validated numbers; the scalar and batch APIs share it. `black76` makes q = r and reads
+ * the underlying as the futures price.
+ */
+export function greeksInto(
+  out: Float64Array,
+  offset: number,
+  black76: boolean,
+  call: boolean,
+  S: number,
+  K: number,
+  T: number,
+  v: number,
+  r: number,
+  qIn: number,
+): void {
+  const q = black76 ? r : qIn;
+  const dq = Math.exp(-q * T);
+  const dr = Math.exp(-r * T);
+  const fwd = S * dq; // discounted forward
+  const kd = K * dr; // discounted strike
+  const sign = call ? 1 : -1;
+  const sqrtT = Math.sqrt(T);
+  const sd = v * sqrtT;
+  if (T === 0 || !(sd >= MIN_STDDEV)) {
+    // Expired or no volatility: the discounted intrinsic of the forward, a step in the underlying.
+    const itm = call ? fwd > kd : fwd < kd;
+    const price = itm ? sign * (fwd - kd) : 0;
+    out[offset] = price;
+    out[offset + 1] = itm ? sign * dq : 0;
+    out[offset + 2] = 0;
+    out[offset + 3] = 0;
+    out[offset + 4] = T === 0 || !itm ? 0 : sign * (q * fwd - r * kd);
+    out[offset + 5] = T === 0 ? 0 : black76 ? -T * price : itm ? sign * K * T * dr : 0;
+    out[offset + 6] = 0;
+    out[offset + 7] = 0;
+    return;
+  }
+  const x = Math.log(fwd / kd);
+  const d1 = x / sd + 0.5 * sd;
+  const d2 = d1 - sd;
+  const pdf1 = normPdf(d1);
+  const nd1 = normCdf(sign * d1);
+  const nd2 = normCdf(sign * d2);
+  // Time value of the out-of-the-money side (normalised), plus intrinsic for the in-the-money side.
+  const tv = Math.sqrt(fwd * kd) * normalisedOtmCall(-Math.abs(x), sd);
+  const intrinsic = sign * (fwd - kd);
+  const price = intrinsic > 0 ? intrinsic + tv : tv;
+  const vega = fwd * pdf1 * sqrtT;
+  out[offset] = price;
+  out[offset + 1] = sign * dq * nd1;
+  out[offset + 2] = (dq * pdf1) / (S * sd);
+  out[offset + 3] = vega;
+  // ∂V/∂t = −∂V/∂T; for Black-76 the carry term is r·V.
+  out[offset + 4] = black76
+    ? -(fwd * pdf1 * v) / (2 * sqrtT) + r * price
+    : -(fwd * pdf1 * v) / (2 * sqrtT) + sign * (q * fwd * nd1 - r * kd * nd2);
+  out[offset + 5] = black76 ? -T * price : sign * K * T * dr * nd2;
+  out[offset + 6] = (-dq * pdf1 * d2) / v;
+  out[offset + 7] = (vega * d1 * d2) / v;
+}
+
+const scratch = new Float64Array(8);
+
+export function optionGreeks(p: OptionInputs): OptionGreeks {
+  checkOptionInputs(p);
+  greeksInto(
+    scratch,
+    0,
+    p.model === 'black76',
+    p.right === 'call',
+    p.underlying,
+    p.strike,
+    p.years,
+    p.vol,
+    p.rate,
+    p.dividendYield ?? 0,
+  );
+  return {
+    price: scratch[0] as number,
+    delta: scratch[1] as number,
+    gamma: scratch[2] as number,
+    vega: scratch[3] as number,
+    theta: scratch[4] as number,
+    rho: scratch[5] as number,
+    vanna: scratch[6] as number,
+    volga: scratch[7] as number,
+  };
+}
+
+/** The price alone (same value as optionGreeks(p).price). */
+export function optionPrice(p: OptionInputs): number {
+  checkOptionInputs(p);
+  const black76 = p.model === 'black76';
+  const q = black76 ? p.rate : (p.dividendYield ?? 0);
+  const T = p.years;
+  const fwd = p.underlying * Math.exp(-q * T);
+  const kd = p.strike * Math.exp(-p.rate * T);
+  const intrinsic = (p.right === 'call' ? 1 : -1) * (fwd - kd);
+  const sd = p.vol * Math.sqrt(T);
+  if (T === 0 || !(sd >= MIN_STDDEV)) return Math.max(intrinsic, 0);
+  const tv = Math.sqrt(fwd * kd) * normalisedOtmCall(-Math.abs(Math.log(fwd / kd)), sd);
+  return intrinsic > 0 ? intrinsic + tv : tv;
+}
+
+/** Column layout of greeksBatch's output: 8 numbers per contract. */
+export const GREEKS_STRIDE = 8;
+
+/**
+ * Struct-of-arrays batch: contract i is (isCall[i], underlying[i], strike[i], years[i], vol[i],
+ * rate[i], dividendYield[i]) under one model; out receives 8 numbers per contract (price, delta,
+ * gamma, vega, theta, rho, vanna, volga). Inputs are validated once for the whole batch, not per
+ * contract in the loop; nothing is allocated per contract.
+ */
+export interface GreeksBatchInput {
+  readonly model: 'bsm' | 'black76';
+  readonly isCall: Uint8Array;
+  readonly underlying: Float64Array;
+  readonly strike: Float64Array;
+  readonly years: Float64Array;
+  readonly vol: Float64Array;
+  readonly rate: Float64Array;
+  readonly dividendYield?: Float64Array;
+}
+
+export function greeksBatch(input: GreeksBatchInput, out: Float64Array, validate = true): void {
+  const n = input.isCall.length;
+  if (out.length < n * GREEKS_STRIDE)
+    throw new AppError(ErrorCode.BAD_INPUT, `out: needs ${n * GREEKS_STRIDE} numbers`, { field: 'out' });
+  const { underlying, strike, years, vol, rate } = input;
+  const dy = input.dividendYield;
+  const black76 = input.model === 'black76';
+  if (validate) {
+    for (let i = 0; i < n; i++) {
+      checkOptionInputs({
+        model: input.model,
+        right: 'call',
+        underlying: underlying[i] as number,
+        strike: strike[i] as number,
+        years: years[i] as number,
+        vol: vol[i] as number,
+        rate: rate[i] as number,
+        dividendYield: dy ? (dy[i] as number) : 0,
+      });
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    greeksInto(
+      out,
+      i * GREEKS_STRIDE,
+      black76,
+      input.isCall[i] === 1,
+      underlying[i] as number,
+      strike[i] as number,
+      years[i] as number,
+      vol[i] as number,
+      rate[i] as number,
+      dy ? (dy[i] as number) : 0,
+    );
+  }
+}
