@@ -164,7 +164,7 @@ describe('marketData.chain on a synthetic underlying', () => {
       if (c.iv === null || !c.greeks || c.greeks.vega < 0.01) continue;
       const years = (expiryInstant(c.expiry).getTime() - published.getTime()) / MS_PER_YEAR;
       const want = surfaceVol(p, Number(c.strike), S * Math.exp(SYNTHETIC_RATE * years), years);
-      expect(Math.abs(c.iv - want)).toBeLessThan(1e-6);
+      expect(Math.abs(c.iv - want), JSON.stringify({ ...c, want })).toBeLessThan(1e-6);
       checked++;
     }
     expect(checked).toBeGreaterThan(100);
