@@ -7,6 +7,7 @@ import { createBus } from '@aegis/shared/bus/index';
 import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
+import type { ComboView } from '@aegis/shared/schemas/combo';
 import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
 import type { ChainView } from '@aegis/shared/schemas/option-chain';
 import type {
@@ -109,6 +110,14 @@ function recommendThroughClient(input: RecommendInput): Promise<RecommendationEv
       },
     });
   });
+}
+
+/** Two amounts priced a moment apart: equal, or within a part in 10⁴ when both are numbers. */
+function expectSameAmount(shown: string, server: string): void {
+  const a = Number(shown);
+  const b = Number(server);
+  if (!/^-?\d+(\.\d+)?$/.test(server) || !Number.isFinite(a)) expect(shown).toBe(server);
+  else expect(Math.abs(a - b)).toBeLessThanOrEqual(Math.abs(b) * 1e-4);
 }
 
 const num = (text: string | null) => Number((text ?? '').replaceAll(',', '').replace('−', '-'));
@@ -275,7 +284,16 @@ describe('the options console', () => {
       const shown = Number(await page.locator('[data-field="atm-iv"]').getAttribute('data-value'));
       expect(Math.abs(shown - chain.atmIv)).toBeLessThan(0.001);
     }
-    await page.evaluate(() => document.querySelector('tr.chain-atm')?.scrollIntoView({ block: 'center' }));
+    // The page centres the at-the-money strike in the chain's own scroll box.
+    await expect
+      .poll(() =>
+        page.evaluate(() => {
+          const box = document.querySelector<HTMLElement>('.chain-scroll')!.getBoundingClientRect();
+          const row = document.querySelector<HTMLElement>('tr.chain-atm')!.getBoundingClientRect();
+          return row.top > box.top + 40 && row.bottom < box.bottom;
+        }),
+      )
+      .toBe(true);
     await shot('options-01-chain.png');
   });
 
@@ -342,8 +360,12 @@ describe('the options console', () => {
     const filters = layers.find((l) => l.kind === 'filters')!;
     expect(filters.rows.length).toBeGreaterThan(0);
     expect(await shownRows('filters')).toEqual(filters.rows.map((r) => ({ label: r.label, value: r.value })));
+    // Sizing prices the legs at their mids, which decay with time between the two requests (a
+    // second or two): the same rows, the same quantity, prices equal to a part in 10⁴.
     const sizing = layers.find((l) => l.kind === 'sizing')!;
-    expect(await shownRows('sizing')).toEqual(sizing.rows.map((r) => ({ label: r.label, value: r.value })));
+    const sized = await shownRows('sizing');
+    expect(sized.map((r) => r.label)).toEqual(sizing.rows.map((r) => r.label));
+    for (const [i, r] of sizing.rows.entries()) expectSameAmount(sized[i]!.value!, r.value);
     // Every rule of the governor's verdict is listed in the risk layer.
     const risk = layers.find((l) => l.kind === 'risk')!;
     expect(await panel.locator('.rec-layer[data-kind="risk"] .verdicts li').count()).toBe(
@@ -361,12 +383,10 @@ describe('the options console', () => {
       expect(await panel.locator('.rec-result [data-field="quantity"]').textContent()).toBe(
         Number(rec.quantity).toLocaleString('en-US'),
       );
-      expect(await panel.locator('.rec-result [data-field="net-price"]').getAttribute('data-value')).toBe(
-        rec.netPrice,
-      );
-      expect(await panel.locator('.rec-result [data-field="max-loss"]').getAttribute('data-value')).toBe(
-        rec.maxLoss,
-      );
+      const figure = (f: string) =>
+        panel.locator(`.rec-result [data-field="${f}"]`).getAttribute('data-value');
+      expectSameAmount((await figure('net-price'))!, rec.netPrice);
+      expectSameAmount((await figure('max-loss'))!, rec.maxLoss);
       expect(
         await panel
           .locator('.rec-result .rec-legs tbody tr')
@@ -387,18 +407,25 @@ describe('the options console', () => {
     const rec = recommended!;
     const long = rec.legs.find((l) => l.side === 'buy')!;
     const short = rec.legs.find((l) => l.side === 'sell')!;
+    // What the page recommended (its own request, priced a moment before the client's).
+    const shownRec = async (f: string) =>
+      (await page.locator(`.rec-result [data-field="${f}"]`).getAttribute('data-value')) ?? '';
+    const netPrice = await shownRec('net-price');
+    const maxLoss = await shownRec('max-loss');
+    const maxGain = await shownRec('max-gain');
+    const breakeven = (await shownRec('breakevens')).split(' ')[0]!;
     await page.getByRole('button', { name: 'Load into strategy builder' }).click();
     const builder = page.getByRole('form', { name: 'Vertical spread' });
     await expect.poll(() => builder.getByLabel('Long strike (buy)').inputValue()).toBe(long.strike);
     expect(await builder.getByLabel('Short strike (sell)').inputValue()).toBe(short.strike);
-    expect(await builder.getByLabel('Expiry').inputValue()).toBe(long.expiry);
+    expect(await builder.getByLabel('Expiry', { exact: true }).inputValue()).toBe(long.expiry);
     expect(await builder.getByLabel('Quantity (spreads)').inputValue()).toBe(rec.quantity);
-    expect(await builder.getByLabel('Net limit (+ debit / − credit)').inputValue()).toBe(rec.netPrice);
+    expect(await builder.getByLabel('Net limit (+ debit / − credit)').inputValue()).toBe(netPrice);
     // The builder's own exact arithmetic agrees with the recommender's.
     const figure = (f: string) => builder.locator(`[data-field="${f}"]`).getAttribute('data-value');
-    expect(Number(await figure('max-loss'))).toBe(Number(rec.maxLoss));
-    if (rec.maxGain !== null) expect(Number(await figure('max-gain'))).toBe(Number(rec.maxGain));
-    expect(Number(await figure('breakeven'))).toBeCloseTo(Number(rec.breakevens[0]), 6);
+    expect(Number(await figure('max-loss'))).toBe(Number(maxLoss));
+    if (maxGain !== '') expect(Number(await figure('max-gain'))).toBe(Number(maxGain));
+    expect(Number(await figure('breakeven'))).toBeCloseTo(Number(breakeven), 6);
     await shotOf('options-builder-title', 'options-03-builder.png');
 
     // At the natural price (pay the long ask, take the short bid) both legs are marketable.
@@ -413,23 +440,21 @@ describe('the options console', () => {
     const place = builder.getByRole('button', { name: /^Place / });
     const status = page.getByRole('region', { name: 'Combo order' });
 
-    // The default 2 % spread limit: the governor denies the combo and the page lists why.
+    // The governor's dry run first: with the default 2 % spread limit it would deny the combo.
+    await builder.getByRole('button', { name: 'Check', exact: true }).click();
+    const check = page.getByRole('region', { name: 'Governor check' });
+    await check.getByText('The risk governor would deny this combo').waitFor({ timeout: 30_000 });
+    expect(await check.locator('li[data-rule="spread"][data-status="failed"]').count()).toBeGreaterThan(0);
+
+    // Placed anyway, it is denied, and the page lists why: the combo's own state on the server.
     await place.click();
     await expect.poll(() => status.getAttribute('data-status'), { timeout: 30_000 }).toBe('denied');
-    expect(await status.locator('li[data-rule="spread"][data-status="failed"]').count()).toBe(1);
-    const deniedLegs = await status
-      .locator('li[data-order-id]')
-      .evaluateAll((l) =>
-        l.map((e) => ({
-          id: (e as HTMLElement).dataset.orderId!,
-          status: (e as HTMLElement).dataset.status,
-        })),
-      );
-    expect(deniedLegs.length).toBe(2);
-    for (const leg of deniedLegs)
-      expect((await api<{ order: { status: string } }>('orders.get', { id: leg.id })).order.status).toBe(
-        leg.status,
-      );
+    expect(await status.locator('li[data-rule="spread"][data-status="failed"]').count()).toBeGreaterThan(0);
+    const denied = await api<ComboView>('orders.combo', {
+      id: (await status.getAttribute('data-combo-id'))!,
+    });
+    expect(denied.status).toBe('denied');
+    expect(denied.denial?.filter((v) => v.status === 'failed').map((v) => v.rule)).toContain('spread');
     await shotOf('options-builder-title', 'options-04-denied.png');
 
     // The desk widens its spread limit for options (as a desk admin would), and places again.
@@ -444,6 +469,13 @@ describe('the options console', () => {
       .poll(() => status.getAttribute('data-status'), { timeout: 60_000 })
       .toMatch(/^(filled|rejected|cancelled|expired)$/);
     expect(await status.getAttribute('data-status')).toBe('filled');
+    const filled = await api<ComboView>('orders.combo', {
+      id: (await status.getAttribute('data-combo-id'))!,
+    });
+    expect(filled.id).not.toBe(denied.id);
+    expect(filled.status).toBe('filled');
+    expect(Number(filled.filledQuantity)).toBe(Number(rec.quantity));
+    // What the page shows is the combo's and its orders' own state.
     const legs = await status.locator('li[data-order-id]').evaluateAll((l) =>
       l.map((e) => ({
         id: (e as HTMLElement).dataset.orderId!,
@@ -451,15 +483,15 @@ describe('the options console', () => {
         status: (e as HTMLElement).dataset.status,
       })),
     );
+    expect(legs).toEqual(filled.legs.map((l) => ({ id: l.id, symbol: l.symbol, status: l.status })));
     expect(legs.map((l) => l.symbol)).toEqual([long.symbol, short.symbol]);
-    // What the page shows is the orders' own state.
     for (const leg of legs) {
-      const { order } = await api<{ order: { status: string; filledQuantity: string } }>('orders.get', {
-        id: leg.id,
-      });
+      const { order } = await api<{ order: { status: string } }>('orders.get', { id: leg.id });
       expect(order.status).toBe(leg.status);
-      expect(Number(order.filledQuantity)).toBe(Number(rec.quantity));
     }
+    expect(Number(await status.locator('[data-field="avg-net-price"]').getAttribute('data-value'))).toBe(
+      Number(filled.avgNetPrice),
+    );
     await shotOf('options-builder-title', 'options-05-filled.png');
   });
 

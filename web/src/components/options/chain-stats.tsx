@@ -76,13 +76,8 @@ export function ChainStats(props: { chain: Chain | undefined; failure?: unknown 
         </dd>
       </div>
       <div class="kpi" title="Contracts shown; excl.: removed by the preset's filters (dimmed in the table)">
-        <dt>Contracts</dt>
-        <dd data-field="contracts">
-          {c() ? `${c()!.contracts.length}` : '—'}
-          <Show when={excluded() > 0}>
-            <span class="dim"> · {excluded()} excl.</span>
-          </Show>
-        </dd>
+        <dt>Contracts / excl.</dt>
+        <dd data-field="contracts">{c() ? `${c()!.contracts.length} / ${excluded()}` : '—'}</dd>
       </div>
       <div class="kpi">
         <dt>As of (UTC)</dt>

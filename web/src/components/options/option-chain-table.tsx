@@ -177,7 +177,7 @@ export function OptionChainTable(props: {
             </th>
             <For each={callCols()}>
               {(col) => (
-                <th scope="col" class="num" title={col.title}>
+                <th scope="col" class="num" title={col.title} data-col={col.key}>
                   {col.head}
                 </th>
               )}
@@ -189,7 +189,7 @@ export function OptionChainTable(props: {
           <Show when={showPuts()}>
             <For each={COLUMNS}>
               {(col) => (
-                <th scope="col" class="num" title={col.title}>
+                <th scope="col" class="num" title={col.title} data-col={col.key}>
                   {col.head}
                 </th>
               )}

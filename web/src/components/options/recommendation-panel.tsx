@@ -1,6 +1,6 @@
 import { createEffect, For, Match, on, Show, Switch } from 'solid-js';
 import { formatDecimal, signOfDecimal } from '../../lib/decimal-format.ts';
-import { priceDecimals } from '../../lib/live-quotes.ts';
+import { decimalsOf, priceDecimals } from '../../lib/live-quotes.ts';
 import { formatExposure, formatGreek } from '../../lib/option-format.ts';
 import type {
   Recommendation,
@@ -132,7 +132,8 @@ function LayerCard(props: { layer: RecommendationLayer; index: number }) {
 
 function ResultCard(props: { rec: Recommendation; onLoad: (r: Recommendation) => void }) {
   const r = () => props.rec;
-  const d = () => Math.max(2, ...r().legs.map((l) => priceDecimals(l.price)));
+  // Option prices to 4 decimals at most: the mids behind them are model prices with many more.
+  const d = () => Math.min(4, Math.max(2, ...r().legs.map((l) => priceDecimals(l.price))));
   const net = () => r().netPrice;
   return (
     <section class="rec-result" aria-label="Recommendation" data-allowed={String(r().allowed)}>
@@ -172,7 +173,7 @@ function ResultCard(props: { rec: Recommendation; onLoad: (r: Recommendation) =>
                 <td class={leg.side === 'buy' ? 'pos' : 'neg'}>{leg.side}</td>
                 <td class="mono" title={leg.symbol}>
                   {leg.right
-                    ? `${leg.expiry ?? ''} ${formatDecimal(leg.strike, priceDecimals(leg.strike) > 2 ? 4 : 0)} ${leg.right}`
+                    ? `${leg.expiry ?? ''} ${formatDecimal(leg.strike, decimalsOf(leg.strike, 0))} ${leg.right}`
                     : leg.symbol}
                 </td>
                 <td class="num">{leg.ratio}</td>
@@ -210,7 +211,7 @@ function ResultCard(props: { rec: Recommendation; onLoad: (r: Recommendation) =>
         </div>
         <div>
           <dt>Breakeven</dt>
-          <dd class="mono" data-field="breakevens">
+          <dd class="mono" data-field="breakevens" data-value={r().breakevens.join(' ')}>
             {r().breakevens.length > 0
               ? r()
                   .breakevens.map((b) => formatDecimal(b, d()))

@@ -2,9 +2,11 @@ import { type Accessor, createEffect, createMemo, createSignal, For, on, onClean
 import { formatDecimal } from '../../lib/decimal-format.ts';
 import { priceDecimals, toNumber } from '../../lib/live-quotes.ts';
 import { netMid, netNatural, verticalOutcome } from '../../lib/option-vertical.ts';
-import { errorMessageOf, type RouterOutputs, trpc } from '../../lib/trpc.ts';
+import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../../lib/trpc.ts';
 
 type ComboView = RouterOutputs['orders']['placeCombo'];
+type ComboCheck = RouterOutputs['orders']['checkCombo'];
+type ComboInput = RouterInputs['orders']['checkCombo'];
 
 import { ErrorAlert } from '../error-alert.tsx';
 import { RuleVerdicts } from '../rule-verdicts.tsx';
@@ -54,10 +56,12 @@ export function VerticalBuilder(props: {
   const [pending, setPending] = createSignal(false);
   const [error, setError] = createSignal<string>();
   const [placed, setPlaced] = createSignal<ComboView>();
+  const [check, setCheck] = createSignal<{ input: ComboInput; result: ComboCheck }>();
 
   const edited = () => {
     setKey(undefined);
     setError(undefined);
+    setCheck(undefined);
   };
 
   const ofRight = createMemo(() =>
@@ -121,34 +125,52 @@ export function VerticalBuilder(props: {
     return undefined;
   };
 
-  const place = async () => {
+  const comboInput = (): ComboInput | undefined => {
     const long = longLeg();
     const short = shortLeg();
-    if (problem() || !long || !short) return;
+    if (problem() || !long || !short) return undefined;
+    return {
+      strategy: 'vertical',
+      legs: [
+        { symbol: long.symbol, side: 'buy', ratio: 1 },
+        { symbol: short.symbol, side: 'sell', ratio: 1 },
+      ],
+      quantity: quantity().trim(),
+      orderType: 'limit',
+      netLimitPrice: limit().trim(),
+      timeInForce: 'day',
+    };
+  };
+
+  /** The governor's verdict on the draft, nothing written (orders.checkCombo). */
+  const runCheck = async () => {
+    const input = comboInput();
+    if (!input) return;
+    setPending(true);
+    setError(undefined);
+    try {
+      setCheck({ input, result: await trpc.orders.checkCombo.query(input) });
+    } catch (e) {
+      setError(errorMessageOf(e));
+    } finally {
+      setPending(false);
+    }
+  };
+
+  const place = async () => {
+    const combo = comboInput();
+    if (!combo) return;
     const idempotencyKey = key() ?? crypto.randomUUID();
     setKey(idempotencyKey);
     setPending(true);
     setError(undefined);
     try {
-      const combo = await trpc.orders.placeCombo.mutate({
-        idempotencyKey,
-        combo: {
-          strategy: 'vertical',
-          legs: [
-            { symbol: long.symbol, side: 'buy', ratio: 1 },
-            { symbol: short.symbol, side: 'sell', ratio: 1 },
-          ],
-          quantity: quantity().trim(),
-          orderType: 'limit',
-          netLimitPrice: limit().trim(),
-          timeInForce: 'day',
-        },
-      });
-      setPlaced(combo);
+      const result = await trpc.orders.placeCombo.mutate({ idempotencyKey, combo });
+      setPlaced(result);
       // The server has answered for this key (accepted, filled or denied): the next Place is a
       // new order and draws a new key. Only an unanswered attempt keeps it, for its retry.
       setKey(undefined);
-      props.onPlaced(combo);
+      props.onPlaced(result);
     } catch (e) {
       // The key is kept: Place again retries the same combo.
       setError(errorMessageOf(e));
@@ -175,13 +197,18 @@ export function VerticalBuilder(props: {
             <select
               id="builder-expiry"
               class="select"
-              value={props.expiry ?? ''}
               onChange={(e) => {
                 props.onExpiry(e.currentTarget.value);
                 edited();
               }}
             >
-              <For each={props.expiries}>{(x) => <option value={x}>{x}</option>}</For>
+              <For each={props.expiries}>
+                {(x) => (
+                  <option value={x} selected={x === props.expiry}>
+                    {x}
+                  </option>
+                )}
+              </For>
             </select>
           </div>
           <div class="field">
@@ -205,7 +232,6 @@ export function VerticalBuilder(props: {
             <select
               id="builder-long"
               class="select"
-              value={longStrike()}
               onChange={(e) => {
                 setLongStrike(e.currentTarget.value);
                 setLimitEdited(false);
@@ -213,7 +239,13 @@ export function VerticalBuilder(props: {
               }}
             >
               <option value="">—</option>
-              <For each={strikeOptions()}>{(k) => <option value={k}>{k}</option>}</For>
+              <For each={strikeOptions()}>
+                {(k) => (
+                  <option value={k} selected={k === longStrike()}>
+                    {k}
+                  </option>
+                )}
+              </For>
             </select>
           </div>
           <div class="field">
@@ -221,7 +253,6 @@ export function VerticalBuilder(props: {
             <select
               id="builder-short"
               class="select"
-              value={shortStrike()}
               onChange={(e) => {
                 setShortStrike(e.currentTarget.value);
                 setLimitEdited(false);
@@ -229,7 +260,13 @@ export function VerticalBuilder(props: {
               }}
             >
               <option value="">—</option>
-              <For each={strikeOptions()}>{(k) => <option value={k}>{k}</option>}</For>
+              <For each={strikeOptions()}>
+                {(k) => (
+                  <option value={k} selected={k === shortStrike()}>
+                    {k}
+                  </option>
+                )}
+              </For>
             </select>
           </div>
           <div class="field">
@@ -324,18 +361,40 @@ export function VerticalBuilder(props: {
           Per spread × {formatDecimal(props.multiplier, 0)} multiplier. Click a contract in the chain: first
           the long leg, then the short.
         </p>
-        <Show when={props.canTrade} fallback={<p class="dim">Placing combos needs the trader role.</p>}>
-          <button
-            type="submit"
-            class="btn btn-primary btn-block"
-            disabled={pending() || problem() !== undefined}
-            title={problem()}
-          >
-            {pending()
-              ? 'Placing…'
-              : `Place ${quantity().trim() || '?'} × ${longStrike() || '?'}/${shortStrike() || '?'} ${right()} vertical`}
-          </button>
+        <Show when={check()}>
+          {(c) => (
+            <section class="builder-check" aria-label="Governor check">
+              <div class={`tag ${c().result.allowed ? 'tag-ok' : 'tag-bad'}`} role="status">
+                {c().result.allowed ? 'Risk checks pass' : 'The risk governor would deny this combo'}
+                <Show when={c().result.maxLoss}> · max loss {formatDecimal(c().result.maxLoss, 2)}</Show>
+              </div>
+              <RuleVerdicts verdicts={c().result.verdicts} />
+            </section>
+          )}
         </Show>
+        <div class="builder-actions">
+          <button
+            type="button"
+            class="btn"
+            disabled={pending() || problem() !== undefined}
+            title={problem() ?? 'Ask the risk governor (nothing is placed)'}
+            onClick={() => void runCheck()}
+          >
+            Check
+          </button>
+          <Show when={props.canTrade} fallback={<p class="dim">Placing combos needs the trader role.</p>}>
+            <button
+              type="submit"
+              class="btn btn-primary"
+              disabled={pending() || problem() !== undefined}
+              title={problem()}
+            >
+              {pending()
+                ? 'Working…'
+                : `Place ${quantity().trim() || '?'} × ${longStrike() || '?'}/${shortStrike() || '?'} ${right()} vertical`}
+            </button>
+          </Show>
+        </div>
       </form>
       <ErrorAlert message={error()} />
       <Show when={placed()}>{(c) => <ComboStatus combo={c()} />}</Show>
@@ -361,35 +420,27 @@ const FINAL = new Set(['filled', 'cancelled', 'rejected', 'denied', 'expired']);
 
 /**
  * The placed combo: its status, the net price it filled at, each leg, or the governor's denial.
- * While working, its legs are re-read (orders.get) until they reach a final state; the legs of
- * a combo move together (all-or-none), so their common status is the combo's.
+ * While working it is re-read (orders.combo) until final, and can be cancelled (all legs).
  */
 export function ComboStatus(props: { combo: ComboView }) {
-  const [legs, setLegs] = createSignal<ReadonlyMap<string, string>>(new Map());
-  const legStatus = (leg: ComboView['legs'][number]) => legs().get(leg.id) ?? leg.status;
-  const status = () => {
-    const now = props.combo.legs.map(legStatus);
-    const same = now.length > 0 && now.every((x) => x === now[0]);
-    return same && now[0] !== props.combo.status && !FINAL.has(props.combo.status)
-      ? now[0]!
-      : props.combo.status;
-  };
+  const [latest, setLatest] = createSignal<ComboView>(props.combo);
+  const [cancelError, setCancelError] = createSignal<string>();
   createEffect(
     on(
-      () => props.combo.id,
-      () => {
-        setLegs(new Map());
+      () => props.combo,
+      (combo) => {
+        setLatest(combo);
         let stopped = false;
         let timer: ReturnType<typeof setTimeout> | undefined;
         const poll = async () => {
-          if (stopped || FINAL.has(status())) return;
+          if (stopped || FINAL.has(latest().status)) return;
           try {
-            const read = await Promise.all(props.combo.legs.map((l) => trpc.orders.get.query({ id: l.id })));
-            if (!stopped) setLegs(new Map(read.map((r) => [r.order.id, r.order.status])));
+            const now = await trpc.orders.combo.query({ id: combo.id });
+            if (!stopped) setLatest(now);
           } catch {
             // A failed read keeps the last status; the next poll tries again.
           }
-          if (!stopped && !FINAL.has(status())) timer = setTimeout(() => void poll(), 1_000);
+          if (!stopped && !FINAL.has(latest().status)) timer = setTimeout(() => void poll(), 1_000);
         };
         timer = setTimeout(() => void poll(), 500);
         onCleanup(() => {
@@ -399,7 +450,16 @@ export function ComboStatus(props: { combo: ComboView }) {
       },
     ),
   );
-  const c = () => props.combo;
+  const cancel = async () => {
+    setCancelError(undefined);
+    try {
+      setLatest(await trpc.orders.cancelCombo.mutate({ comboId: latest().id }));
+    } catch (e) {
+      setCancelError(errorMessageOf(e));
+    }
+  };
+  const c = latest;
+  const status = () => latest().status;
   const bad = () => status() === 'denied' || status() === 'rejected';
   return (
     <section
@@ -412,7 +472,11 @@ export function ComboStatus(props: { combo: ComboView }) {
         Combo <b data-field="combo-status">{status().replaceAll('_', ' ')}</b>
         <Show when={c().avgNetPrice}>
           {' '}
-          at <span class="mono">{formatDecimal(c().avgNetPrice, 4)}</span> net
+          at{' '}
+          <span class="mono" data-field="avg-net-price" data-value={c().avgNetPrice ?? ''}>
+            {formatDecimal(c().avgNetPrice, 4)}
+          </span>{' '}
+          net
         </Show>
         <Show when={c().maxLoss}>
           <span class="dim"> · max loss {formatDecimal(c().maxLoss, 2)}</span>
@@ -420,15 +484,21 @@ export function ComboStatus(props: { combo: ComboView }) {
         <ul class="combo-legs">
           <For each={c().legs}>
             {(leg) => (
-              <li data-symbol={leg.symbol} data-order-id={leg.id} data-status={legStatus(leg)}>
+              <li data-symbol={leg.symbol} data-order-id={leg.id} data-status={leg.status}>
                 <span class={leg.side === 'buy' ? 'pos' : 'neg'}>{leg.side}</span>{' '}
                 <span class="mono">{leg.symbol}</span>{' '}
-                <span class="dim">{legStatus(leg).replaceAll('_', ' ')}</span>
+                <span class="dim">{leg.status.replaceAll('_', ' ')}</span>
               </li>
             )}
           </For>
         </ul>
         <Show when={c().denial}>{(v) => <RuleVerdicts verdicts={v()} />}</Show>
+        <Show when={!FINAL.has(status())}>
+          <button type="button" class="btn btn-sm combo-cancel" onClick={() => void cancel()}>
+            Cancel combo
+          </button>
+        </Show>
+        <ErrorAlert message={cancelError()} />
       </div>
     </section>
   );

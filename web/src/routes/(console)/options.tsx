@@ -18,6 +18,18 @@ import '../../components/options/options.css';
 
 type Presets = RouterOutputs['options']['presets'];
 
+/**
+ * Scrolls the console's main area (only it: scrollIntoView would also scroll the document
+ * behind the fixed frame) so the element is in view.
+ */
+function scrollMainTo(id: string): void {
+  const el = document.getElementById(id);
+  const main = document.getElementById('main');
+  if (!el || !main) return;
+  const top = el.getBoundingClientRect().top - main.getBoundingClientRect().top + main.scrollTop - 12;
+  main.scrollTo({ top, behavior: 'smooth' });
+}
+
 /** Calendar days from today (UTC) to an expiry date, for the expiry picker's label. */
 function calendarDaysTo(date: string): number {
   const today = new Date().toISOString().slice(0, 10);
@@ -153,6 +165,20 @@ function OptionsDesk(props: {
     (data()?.contracts ?? []).filter((c) => c.expiry === shownExpiry()),
   );
 
+  // The at-the-money strike is centred in the chain once per expiry (then the trader scrolls).
+  let chainScroll: HTMLDivElement | undefined;
+  let centred: string | null = null;
+  createEffect(() => {
+    const x = shownExpiry();
+    if (!data() || x === centred || !data()!.contracts.some((k) => k.expiry === x)) return;
+    queueMicrotask(() => {
+      const row = chainScroll?.querySelector<HTMLElement>('tr.chain-atm');
+      if (!chainScroll || !row) return;
+      centred = x;
+      chainScroll.scrollTop = row.offsetTop - chainScroll.clientHeight / 2 + row.offsetHeight / 2;
+    });
+  });
+
   const stream = createRecommendationStream();
   createEffect(
     on(stream.status, (st) => {
@@ -205,12 +231,11 @@ function OptionsDesk(props: {
             <select
               id="chain-expiry"
               class="select select-sm"
-              value={shownExpiry() ?? ''}
               onChange={(e) => setExpiry(e.currentTarget.value)}
             >
               <For each={data()?.expiries ?? []}>
                 {(x) => (
-                  <option value={x}>
+                  <option value={x} selected={x === shownExpiry()}>
                     {x} ({calendarDaysTo(x)} d)
                   </option>
                 )}
@@ -262,7 +287,7 @@ function OptionsDesk(props: {
           }
         >
           {(c) => (
-            <div class="scroll chain-scroll">
+            <div class="scroll chain-scroll" ref={chainScroll}>
               <OptionChainTable chain={c()} expiry={shownExpiry()} side={side()} onPick={pick} />
             </div>
           )}
