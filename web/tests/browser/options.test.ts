@@ -524,11 +524,23 @@ describe('the options console', () => {
   });
 
   test('the page fits the window: nothing overflows sideways at 1440 and 1200 px', async () => {
-    const overflow = () =>
-      page.evaluate(() => {
+    // How far the main area scrolls sideways, and (to fix it) what sticks out past its edge.
+    const overflow = async () => {
+      const { px, culprits } = await page.evaluate(() => {
         const main = document.getElementById('main')!;
-        return Math.max(0, main.scrollWidth - main.clientWidth);
+        const edge = main.getBoundingClientRect().right;
+        const out = [...main.querySelectorAll<HTMLElement>('*')]
+          .filter((e) => e.getBoundingClientRect().right > edge + 0.5 && !e.closest('.scroll'))
+          .slice(0, 5)
+          .map(
+            (e) =>
+              `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right - edge)}px`,
+          );
+        return { px: Math.max(0, main.scrollWidth - main.clientWidth), culprits: out };
       });
+      if (px > 0) process.stderr.write(`[options] sideways overflow ${px}px: ${culprits.join('; ')}\n`);
+      return px;
+    };
     expect(await overflow()).toBe(0);
     await page.setViewportSize({ width: 1200, height: 900 });
     await expect.poll(overflow).toBe(0);

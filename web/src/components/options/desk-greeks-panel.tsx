@@ -189,7 +189,7 @@ function GreeksBody(props: { view: DeskGreeksView; note: string | undefined }) {
                     <td class="num">
                       {formatDecimal(p.quantity, priceDecimals(p.quantity) > 2 ? 4 : 0, { sign: true })}
                     </td>
-                    <td class="num">{formatDecimal(p.mark, priceDecimals(p.mark))}</td>
+                    <td class="num">{formatDecimal(p.mark, Math.min(4, priceDecimals(p.mark)))}</td>
                     <td class="num">{formatVol(p.iv, 1)}</td>
                     <td class="num">{formatExposure(p.contribution.delta)}</td>
                     <td class="num">{formatGreek(p.contribution.gamma, 4)}</td>

@@ -167,6 +167,7 @@ export function VerticalBuilder(props: {
     try {
       const result = await trpc.orders.placeCombo.mutate({ idempotencyKey, combo });
       setPlaced(result);
+      setCheck(undefined);
       // The server has answered for this key (accepted, filled or denied): the next Place is a
       // new order and draws a new key. Only an unanswered attempt keeps it, for its retry.
       setKey(undefined);
