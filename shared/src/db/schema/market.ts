@@ -47,7 +47,15 @@ export const instruments = pgTable(
     optionRight: text('option_right', { enum: ['call', 'put'] }),
     strike: decimal('strike'),
     expiry: date('expiry'),
-    greeks: jsonb('greeks').$type<{ delta?: number; gamma?: number; vega?: number; theta?: number }>(),
+    /** Written by the Greeks refresher (server/src/market/option-greeks-refresher.ts): theta per day. */
+    greeks: jsonb('greeks').$type<{
+      delta?: number;
+      gamma?: number;
+      vega?: number;
+      theta?: number;
+      iv?: number;
+      asOf?: string;
+    }>(),
     /** Who wrote the row last: a venue's product list, an admin's edit, or the SIM seed. */
     source: text('source', { enum: ['venue', 'admin', 'seed'] })
       .notNull()
