@@ -24,6 +24,7 @@ import { ExecutionRuntime } from './execution/runtime.ts';
 import type { ExecutionOptions } from './execution/types.ts';
 import { type HedgingOptions, type HedgingRuntime, startHedging } from './hedging/runtime.ts';
 import { startTimeseriesUpkeep } from './maintenance/timeseries-upkeep.ts';
+import { closeRecommendLimiters } from './options/rate-limits.ts';
 import { RateLimiter } from './rate-limit/limiter.ts';
 import { createRateLimitRedis, waitForRedisReady } from './rate-limit/redis-client.ts';
 import { MemoryWindowStore, RedisWindowStore } from './rate-limit/window-store.ts';
@@ -314,6 +315,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         });
         await hedging?.stop().catch((err) => log.warn({ err }, 'hedger stop failed'));
         await hedgingDb?.close().catch((err) => log.warn({ err }, 'hedger pool close failed'));
+        await closeRecommendLimiters().catch((err) =>
+          log.warn({ err }, 'recommendation limiters close failed'),
+        );
         await decisions.close().catch((err) => log.warn({ err }, 'decisions close failed'));
         await decisionsDb.close().catch((err) => log.warn({ err }, 'decisions pool close failed'));
         await execution?.stop().catch((err) => log.warn({ err }, 'execution stop failed'));
