@@ -542,8 +542,23 @@ describe('the options console', () => {
       return px;
     };
     expect(await overflow()).toBe(0);
+    // The console frame stays put: the page scrolls inside its main area, never the document.
+    const documentScroll = () =>
+      page.evaluate(() => {
+        const d = document.scrollingElement!;
+        return Math.max(0, d.scrollHeight - d.clientHeight) + d.scrollTop;
+      });
+    expect(await documentScroll()).toBe(0);
     await page.setViewportSize({ width: 1200, height: 900 });
     await expect.poll(overflow).toBe(0);
+    expect(await documentScroll()).toBe(0);
+    // Both sides of the chain fit at 1200 px (mid and volume give way).
+    expect(
+      await page.evaluate(() => {
+        const box = document.querySelector<HTMLElement>('.chain-scroll')!;
+        return box.scrollWidth - box.clientWidth;
+      }),
+    ).toBeLessThanOrEqual(0);
     await page.evaluate(() => document.getElementById('main')!.scrollTo(0, 0));
     await shot('options-07-1200-top.png');
     await shotOf('options-request-title', 'options-08-1200-lower.png');

@@ -75,9 +75,9 @@ export function ChainStats(props: { chain: Chain | undefined; failure?: unknown 
           </Show>
         </dd>
       </div>
-      <div class="kpi" title="Contracts shown; excl.: removed by the preset's filters (dimmed in the table)">
-        <dt>Contracts / excl.</dt>
-        <dd data-field="contracts">{c() ? `${c()!.contracts.length} / ${excluded()}` : '—'}</dd>
+      <div class="kpi" title="Contracts the preset's filters remove (dimmed in the table), of those shown">
+        <dt>Excluded</dt>
+        <dd data-field="contracts">{c() ? `${excluded()} of ${c()!.contracts.length}` : '—'}</dd>
       </div>
       <div class="kpi">
         <dt>As of (UTC)</dt>

@@ -62,52 +62,56 @@ export default function OptionsPage() {
   return (
     <>
       <Title>{symbol() ? `${symbol()} options` : 'Options'} · Aegis</Title>
-      <div class="page-header options-header">
-        <h1>Options</h1>
-        <SymbolSearch
-          label="Option underlying"
-          placeholder="Underlying, e.g. SYN0001"
-          class="options-search"
-          onPick={(s) => setSearch({ symbol: s })}
-          onUnmatched={(s) => setSearch({ symbol: s })}
-        />
-        <span class="page-sub">
-          Chain, recommendation, verticals and the desk's Greeks
-          <Show when={symbol()}>
-            {' '}
-            · <b class="mono options-symbol">{symbol()}</b>
-          </Show>
-        </span>
-      </div>
-      <Show
-        when={symbol()}
-        keyed
-        fallback={
-          <div class="options-empty">
-            <EmptyState title="Look up an underlying">
-              Search a symbol above (a synthetic one such as SYN0001 has its chain listed on first look-up).
-            </EmptyState>
-          </div>
-        }
-      >
-        {(s) => (
-          <OptionsDesk
-            symbol={s}
-            presets={presets.state()}
-            preset={preset()}
-            onPreset={choosePreset}
-            savedCapital={(() => {
-              const p = preferences.state();
-              return p.status === 'ready' ? p.data.capital : undefined;
-            })()}
-            onSaved={() => void preferences.refetch()}
+      {/* Positioned, so the page's visually hidden labels are laid out (and clipped) inside the
+          scrolling main area rather than stretching the document behind the console frame. */}
+      <div class="options-page">
+        <div class="page-header options-header">
+          <h1>Options</h1>
+          <SymbolSearch
+            label="Option underlying"
+            placeholder="Underlying, e.g. SYN0001"
+            class="options-search"
+            onPick={(s) => setSearch({ symbol: s })}
+            onUnmatched={(s) => setSearch({ symbol: s })}
           />
-        )}
-      </Show>
-      <div class="options-greeks">
-        <Panel title="Desk Greeks" id="options-greeks" meta="Live · against the risk limits">
-          <DeskGreeksPanel />
-        </Panel>
+          <span class="page-sub">
+            Chain, recommendation, verticals and the desk's Greeks
+            <Show when={symbol()}>
+              {' '}
+              · <b class="mono options-symbol">{symbol()}</b>
+            </Show>
+          </span>
+        </div>
+        <Show
+          when={symbol()}
+          keyed
+          fallback={
+            <div class="options-empty">
+              <EmptyState title="Look up an underlying">
+                Search a symbol above (a synthetic one such as SYN0001 has its chain listed on first look-up).
+              </EmptyState>
+            </div>
+          }
+        >
+          {(s) => (
+            <OptionsDesk
+              symbol={s}
+              presets={presets.state()}
+              preset={preset()}
+              onPreset={choosePreset}
+              savedCapital={(() => {
+                const p = preferences.state();
+                return p.status === 'ready' ? p.data.capital : undefined;
+              })()}
+              onSaved={() => void preferences.refetch()}
+            />
+          )}
+        </Show>
+        <div class="options-greeks">
+          <Panel title="Desk Greeks" id="options-greeks" meta="Live · against the risk limits">
+            <DeskGreeksPanel />
+          </Panel>
+        </div>
       </div>
     </>
   );
