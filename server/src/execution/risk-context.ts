@@ -1,6 +1,7 @@
 import { decStr } from '@aegis/shared/accounting/decimal';
 import {
   agentSettings,
+  combos,
   instruments,
   killSwitches,
   orders,
@@ -168,9 +169,35 @@ export async function loadRiskInputs(
         // Bracket legs go out in their entry's one request: the entry is what the throttle and
         // the duplicate guard count.
         isNull(orders.parentOrderId),
+        // Combo legs too go out in one request: the combo counts once (below).
+        isNull(orders.comboId),
       ),
     )
     .orderBy(desc(orders.createdAt));
+  // One entry per combo for the throttle; its symbol matches no order, so the single-order
+  // duplicate guard never takes a combo for a duplicate (combos have their own guard).
+  const recentCombos = await tx
+    .select({ id: combos.id, createdAt: combos.createdAt })
+    .from(combos)
+    .where(
+      and(
+        eq(combos.tenantId, tenantId),
+        ne(combos.status, 'denied'),
+        gt(combos.createdAt, new Date(now.getTime() - windowMs)),
+      ),
+    );
+  for (const c of recentCombos) {
+    recent.push({
+      symbol: `combo:${c.id}`,
+      side: 'buy',
+      orderType: 'market',
+      quantity: '0',
+      limitPrice: null,
+      stopPrice: null,
+      createdAt: c.createdAt,
+    });
+  }
+  recent.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   const streak = limits.lossStreakCount ?? 1; // null: streak limit removed, nothing to look at
   const outcomes = await tx
     .select({ pnl: tradeOutcomes.pnl })

@@ -164,6 +164,16 @@ describe('a vertical combo on the paper broker fills all-or-none', () => {
     expect(await fillCount()).toBe(0);
   });
 
+  it('the desk kill switch cancels a working combo whole (leg by leg at the broker)', async () => {
+    const c = await place(vertical({ netLimitPrice: '1' }));
+    await fx.settle();
+    await fx.runtime.killSwitch.engage({ scope: 'desk', tenantId: fx.tenantId, actor, reason: 'test' });
+    await fx.settle();
+    const done = await fx.runtime.combos.get(fx.tenantId, c.id);
+    expect(done.status).toBe('cancelled');
+    expect(done.legs.map((l) => l.status)).toEqual(['cancelled', 'cancelled']);
+  });
+
   it('a working combo survives a restart of the paper account and fills once', async () => {
     const c = await place(vertical());
     await fx.settle();
@@ -283,6 +293,18 @@ describe('the governor on combos', () => {
   });
 });
 
+describe('the throttle counts a combo once', () => {
+  it('two combos of two legs each fit a limit of two orders a minute; a third does not', async () => {
+    await setLimits({ max_orders_per_minute: 2 });
+    expect((await place(vertical({ quantity: '1', netLimitPrice: '1' }))).status).toBe('pending_new');
+    expect((await place(vertical({ quantity: '2', netLimitPrice: '1' }))).status).toBe('pending_new');
+    const third = await place(vertical({ quantity: '3', netLimitPrice: '1' }));
+    expect(third.denial!.filter((v) => v.status === 'failed')).toEqual([
+      expect.objectContaining({ rule: 'throttle', code: 'ORDER_RATE_EXCEEDED', current: '2' }),
+    ]);
+  });
+});
+
 describe('idempotency, isolation, strategies', () => {
   it('replays the same combo for the same key; another payload under it is a CONFLICT', async () => {
     const key = randomUUID();
@@ -305,6 +327,22 @@ describe('idempotency, isolation, strategies', () => {
     const seen = await withTenant(fx.app.db, other, (tx) => tx.execute(`select id from combos`));
     expect(seen.length).toBe(0);
     expect((await fx.runtime.combos.get(fx.tenantId, c.id)).status).toBe('pending_new');
+  });
+
+  it("a combo naming another desk's proposal is refused as unknown, placed or dry-run", async () => {
+    const other = randomUUID();
+    await fx.owner`insert into tenants (id, slug, name) values (${other}, ${`desk-${other.slice(0, 6)}`}, 'Other 2')`;
+    const [p] =
+      await fx.owner`insert into proposals (tenant_id, symbol, side, quantity, order_type, time_horizon,
+        confidence, risk_score, rationale, decider, expires_at)
+      values (${other}, ${C100}, 'buy', '1', 'market', '1h', 0.5, 10, '{}'::jsonb, 'human', now() + interval '1 hour')
+      returning id`;
+    const notFound = (e: unknown) => isAppError(e) && e.code === 'NOT_FOUND';
+    await expect(place(vertical({ proposalId: p!.id }))).rejects.toSatisfy(notFound);
+    await expect(
+      fx.runtime.combos.check(fx.tenantId, vertical({ proposalId: p!.id }), 'human'),
+    ).rejects.toSatisfy(notFound);
+    expect(Number((await fx.owner`select count(*)::int as n from combos`)[0]!.n)).toBe(0);
   });
 
   it('positions.strategies: each leg with its fill, mark and P&L, and the strategy total', async () => {
