@@ -181,6 +181,9 @@ describe('a vertical combo on the paper broker fills all-or-none', () => {
     fx.runtime.brokers.close();
     fx.runtime = fx.newRuntime();
     await fx.runtime.brokers.session(fx.tenantId, null); // rebuilt from PostgreSQL
+    // The rebuilt account holds the same working legs as the books: nothing to reconcile.
+    const rec = await fx.runtime.reconciler.reconcile(fx.tenantId, 'manual', null);
+    expect(rec).toMatchObject({ ok: true, orderMismatches: [], positionMismatches: [] });
     market(C100, '4.98', '4.99');
     market(C105, '2.09', '2.10');
     await fx.settle();
