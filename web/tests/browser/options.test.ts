@@ -399,7 +399,23 @@ describe('the options console', () => {
     expect(Number((await api<{ capital: string | null }>('options.preferences', {})).capital)).toBe(
       Number(CAPITAL),
     );
-    await shotOf('options-request-title', 'options-02-recommendation.png');
+    // Two views of the panel: the first layers, then the result (the panel follows the stream
+    // with a smooth scroll; it is set instantly here so the pictures are not mid-scroll).
+    const scrollRec = (to: 'top' | 'result') =>
+      page.evaluate((where) => {
+        const body = document
+          .querySelector<HTMLElement>('#options-recommendation-title')!
+          .closest('.panel')!
+          .querySelector<HTMLElement>('.panel-body')!;
+        const result = body.querySelector<HTMLElement>('.rec-result, .rec-none');
+        const top = where === 'top' || !result ? 0 : result.offsetTop - body.offsetTop - 8;
+        body.scrollTo({ top, behavior: 'instant' });
+      }, to);
+    await page.waitForTimeout(600);
+    await scrollRec('top');
+    await shotOf('options-request-title', 'options-02-recommendation-layers.png');
+    await scrollRec('result');
+    await shot('options-02b-recommendation-result.png');
   });
 
   test('the recommended vertical in the builder: denied by the governor, then placed and filled', async () => {

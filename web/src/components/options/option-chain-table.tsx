@@ -2,6 +2,7 @@ import { createMemo, For, Index, type JSX, Show } from 'solid-js';
 import { formatDecimal } from '../../lib/decimal-format.ts';
 import { priceDecimals, toNumber } from '../../lib/live-quotes.ts';
 import { formatCount } from '../../lib/metric-format.ts';
+import { atmStrike, type ChainContract, type StrikeRow, strikeRows } from '../../lib/option-chain-rows.ts';
 import {
   exclusionReason,
   formatGreek,
@@ -11,40 +12,9 @@ import {
 } from '../../lib/option-format.ts';
 import type { RouterOutputs } from '../../lib/trpc.ts';
 
+export type { ChainContract };
+
 type Chain = RouterOutputs['marketData']['chain'];
-export type ChainContract = Chain['contracts'][number];
-
-/** One strike of one expiry: its call and its put (either may be missing). */
-export interface StrikeRow {
-  readonly strike: string;
-  readonly call: ChainContract | undefined;
-  readonly put: ChainContract | undefined;
-}
-
-/** The contracts of one expiry, one row per strike, strikes ascending. */
-export function strikeRows(contracts: readonly ChainContract[], expiry: string | null): StrikeRow[] {
-  const byStrike = new Map<string, { call?: ChainContract; put?: ChainContract }>();
-  for (const c of contracts) {
-    if (expiry !== null && c.expiry !== expiry) continue;
-    const row = byStrike.get(c.strike) ?? {};
-    row[c.right] = c;
-    byStrike.set(c.strike, row);
-  }
-  return [...byStrike.entries()]
-    .sort((a, b) => (toNumber(a[0]) ?? 0) - (toNumber(b[0]) ?? 0))
-    .map(([strike, r]) => ({ strike, call: r.call, put: r.put }));
-}
-
-/** The strike nearest the underlying price (the at-the-money row). */
-export function atmStrike(rows: readonly StrikeRow[], underlying: string | null): string | null {
-  const s = toNumber(underlying);
-  if (s === null || rows.length === 0) return null;
-  let best = rows[0]!;
-  for (const r of rows) {
-    if (Math.abs((toNumber(r.strike) ?? 0) - s) < Math.abs((toNumber(best.strike) ?? 0) - s)) best = r;
-  }
-  return best.strike;
-}
 
 interface Column {
   readonly key: string;
