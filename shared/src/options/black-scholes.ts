@@ -74,6 +74,12 @@ export function normalisedOtmCall(x: number, s: number): number {
   return Math.exp(0.5 * x) * normCdf(h + t) - Math.exp(-0.5 * x) * normCdf(h - t);
 }
 
+/** ln(a/b), also where a/b over- or underflows (extreme but finite inputs). */
+export function logRatio(a: number, b: number): number {
+  const ratio = a / b;
+  return ratio > 0 && ratio < Number.POSITIVE_INFINITY ? Math.log(ratio) : Math.log(a) - Math.log(b);
+}
+
 /** Below this σ√T the option is priced as if vol were 0 (the density terms are all 0 or finite). */
 const MIN_STDDEV = 1e-150;
 
@@ -116,20 +122,21 @@ export function greeksInto(
     out[offset + 7] = 0;
     return;
   }
-  const x = Math.log(fwd / kd);
+  const x = logRatio(fwd, kd);
   const d1 = x / sd + 0.5 * sd;
   const d2 = d1 - sd;
   const pdf1 = normPdf(d1);
   const nd1 = normCdf(sign * d1);
   const nd2 = normCdf(sign * d2);
   // Time value of the out-of-the-money side (normalised), plus intrinsic for the in-the-money side.
-  const tv = Math.sqrt(fwd * kd) * normalisedOtmCall(-Math.abs(x), sd);
+  const tv = Math.sqrt(fwd) * Math.sqrt(kd) * normalisedOtmCall(-Math.abs(x), sd);
   const intrinsic = sign * (fwd - kd);
   const price = intrinsic > 0 ? intrinsic + tv : tv;
   const vega = fwd * pdf1 * sqrtT;
   out[offset] = price;
   out[offset + 1] = sign * dq * nd1;
-  out[offset + 2] = (dq * pdf1) / (S * sd);
+  // pdf1 = 0 far from the money: gamma is 0 even where S·σ√T underflows.
+  out[offset + 2] = pdf1 === 0 ? 0 : (dq * pdf1) / (S * sd);
   out[offset + 3] = vega;
   // ∂V/∂t = −∂V/∂T; for Black-76 the carry term is r·V.
   out[offset + 4] = black76
@@ -179,7 +186,7 @@ export function optionPrice(p: OptionInputs): number {
   const intrinsic = (p.right === 'call' ? 1 : -1) * (fwd - kd);
   const sd = p.vol * Math.sqrt(T);
   if (T === 0 || !(sd >= MIN_STDDEV)) return Math.max(intrinsic, 0);
-  const tv = Math.sqrt(fwd * kd) * normalisedOtmCall(-Math.abs(Math.log(fwd / kd)), sd);
+  const tv = Math.sqrt(fwd) * Math.sqrt(kd) * normalisedOtmCall(-Math.abs(logRatio(fwd, kd)), sd);
   return intrinsic > 0 ? intrinsic + tv : tv;
 }
 

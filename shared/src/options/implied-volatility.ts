@@ -1,5 +1,5 @@
 import { AppError, ErrorCode } from '../errors.ts';
-import { checkOptionInputs, normalisedOtmCall, type OptionInputs } from './black-scholes.ts';
+import { checkOptionInputs, logRatio, normalisedOtmCall, type OptionInputs } from './black-scholes.ts';
 import { erfcx, inverseNormCdf, normCdf } from './normal-distribution.ts';
 
 /**
@@ -47,8 +47,8 @@ export function impliedVolCore(price: number, call: boolean, fwd: number, kd: nu
   if (T === 0) return 0;
   const tv = intrinsic > 0 ? price - intrinsic : price;
   if (intrinsic > 0 ? tv <= tol : tv <= 0) return 0;
-  const x = -Math.abs(Math.log(fwd / kd));
-  const beta = tv / Math.sqrt(fwd * kd);
+  const x = -Math.abs(logRatio(fwd, kd));
+  const beta = tv / Math.sqrt(fwd) / Math.sqrt(kd);
   const bMax = Math.exp(0.5 * x);
   if (!(beta < bMax)) return IV_ABOVE_MAXIMUM;
   const s = solveNormalised(beta, x, bMax);
