@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isAppError } from '@aegis/shared/errors';
 import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BrokerAdapter } from '../../src/brokers/types.ts';
 import { withTenant } from '../../src/db/database.ts';
 import { listStrategyPositions } from '../../src/execution/strategy-positions.ts';
 import type { Actor } from '../../src/execution/types.ts';
@@ -61,6 +62,7 @@ beforeEach(async () => {
     'orders',
     'combos',
     'risk_limits',
+    'broker_connections',
     'kill_switches',
     'agent_settings',
   ])
@@ -212,6 +214,62 @@ describe('a vertical combo on the paper broker fills all-or-none', () => {
     await fx.settle();
     const done = await fx.runtime.combos.get(fx.tenantId, c.id);
     expect(done).toMatchObject({ status: 'filled', avgNetPrice: '-2.97' });
+  });
+});
+
+describe('a broker without native combos', () => {
+  it('rejects the combo at dispatch with the reason, and never sends a leg on its own', async () => {
+    const sent: string[] = [];
+    const adapter: BrokerAdapter = {
+      name: 'no-combos',
+      capabilities: { nativeBrackets: false },
+      placeOrder: async (r) => {
+        sent.push(r.clientOrderId);
+        return { clientOrderId: r.clientOrderId, brokerOrderId: null, status: 'rejected' };
+      },
+      cancelOrder: async () => {},
+      getOrderByClientId: async () => null,
+      getExecutions: async () => [],
+      listOpenOrders: async () => [],
+      listPositions: async () => [],
+      onExecutionReport: () => () => {},
+      getAccount: async () => ({
+        accountId: 'X',
+        currency: 'USD',
+        cash: '0',
+        buyingPower: '0',
+        equity: '0',
+        brokerStatus: null,
+      }),
+      close: () => {},
+    };
+    const [conn] = await fx.owner`
+      insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
+      values (${fx.tenantId}, 'alpaca', ${`PA-${randomUUID().slice(0, 8)}`}, 'paper', 'api_key', 'active') returning id`;
+    fx.runtime.brokers.close();
+    fx.runtime = fx.newRuntime({
+      options: {
+        adapterFactories: { alpaca: () => adapter },
+        connections: {
+          credentialsFor: () => ({
+            accessToken: async () => 't',
+            refreshAccessToken: async () => 't',
+            apiKey: async () => ({ apiKey: 'k', apiSecret: 's' }),
+          }),
+          endpointsFor: () => ({ apiBaseUrl: 'http://127.0.0.1:9' }),
+        },
+      },
+    });
+    const c = await place(vertical({ brokerConnectionId: conn!.id }));
+    expect(c.status).toBe('pending_new');
+    await fx.settle();
+    const done = await fx.runtime.combos.get(fx.tenantId, c.id);
+    expect(done.status).toBe('rejected');
+    expect(done.legs.map((l) => [l.status, l.rejectReason])).toEqual([
+      ['rejected', 'broker no-combos has no native combo orders; combos are not legged in'],
+      ['rejected', 'broker no-combos has no native combo orders; combos are not legged in'],
+    ]);
+    expect(sent).toEqual([]);
   });
 });
 
