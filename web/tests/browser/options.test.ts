@@ -7,7 +7,7 @@ import { createBus } from '@aegis/shared/bus/index';
 import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
-import type { ComboView } from '@aegis/shared/schemas/combo';
+import type { ComboView, StrategyPositionView } from '@aegis/shared/schemas/combo';
 import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
 import type { ChainView } from '@aegis/shared/schemas/option-chain';
 import type {
@@ -536,6 +536,22 @@ describe('the options console', () => {
     expect(await panel.locator('[data-field="open-legs"]').getAttribute('data-usage')).toBe(
       (current.limits.openLegs / current.limits.maxOpenLegs!).toFixed(4),
     );
+    // The open strategy, per combo and leg, as positions.strategies has it.
+    const strategies = await api<StrategyPositionView[]>('positions.strategies', {});
+    expect(strategies.length).toBe(1);
+    const open = page.getByRole('table', { name: 'Open strategies' });
+    const group = open.locator(`tbody[data-combo-id="${strategies[0]!.comboId}"]`);
+    await expect
+      .poll(
+        () =>
+          group
+            .locator('tr.strategy-leg')
+            .evaluateAll((r) => r.map((e) => (e as HTMLElement).dataset.symbol)),
+        {
+          timeout: 15_000,
+        },
+      )
+      .toEqual(strategies[0]!.legs.map((l) => l.symbol));
     await shotOf('options-greeks-title', 'options-06-greeks.png');
   });
 

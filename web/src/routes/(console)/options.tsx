@@ -7,6 +7,7 @@ import { DeskGreeksPanel } from '../../components/options/desk-greeks-panel.tsx'
 import { type ChainContract, OptionChainTable } from '../../components/options/option-chain-table.tsx';
 import { PRESETS, RecommendForm } from '../../components/options/recommend-form.tsx';
 import { RecommendationPanel } from '../../components/options/recommendation-panel.tsx';
+import { StrategyPositions } from '../../components/options/strategy-positions.tsx';
 import { VerticalBuilder, type VerticalDraft } from '../../components/options/vertical-builder.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
 import { SymbolSearch } from '../../components/symbol-search.tsx';
@@ -110,6 +111,11 @@ export default function OptionsPage() {
         <div class="options-greeks">
           <Panel title="Desk Greeks" id="options-greeks" meta="Live · against the risk limits">
             <DeskGreeksPanel />
+          </Panel>
+        </div>
+        <div class="options-strategies">
+          <Panel title="Open strategies" id="options-strategies" meta="Per combo and leg · venue marks">
+            <StrategyPositions />
           </Panel>
         </div>
       </div>

@@ -1,0 +1,84 @@
+import { For, Show } from 'solid-js';
+import { formatDecimal, pnlClass, utcTime } from '../../lib/decimal-format.ts';
+import { priceDecimals } from '../../lib/live-quotes.ts';
+import { createQuery } from '../../lib/query.ts';
+import { trpc } from '../../lib/trpc.ts';
+import { EmptyState, QueryView } from '../panel.tsx';
+
+/**
+ * The desk's open strategies (positions.strategies): each combo with its legs, their average
+ * price, mark and P&L, and the strategy's total. Polled: positions change on fills, marks with
+ * the market.
+ */
+export function StrategyPositions() {
+  const strategies = createQuery(() => trpc.positions.strategies.query({}), { pollMs: 5_000 });
+  const d = (v: string | null) => Math.min(4, priceDecimals(v));
+  return (
+    <QueryView query={strategies} errorTitle="Could not load strategies">
+      {(list) => (
+        <Show when={list.length > 0} fallback={<EmptyState title="No open strategies" />}>
+          <table class="table table-tight strategies-table" aria-label="Open strategies">
+            <thead>
+              <tr>
+                <th scope="col">Strategy / leg</th>
+                <th scope="col" class="num">
+                  Qty
+                </th>
+                <th scope="col" class="num">
+                  Avg
+                </th>
+                <th scope="col" class="num">
+                  Mark
+                </th>
+                <th scope="col" class="num">
+                  Unrealized
+                </th>
+                <th scope="col" class="num">
+                  Realized
+                </th>
+              </tr>
+            </thead>
+            <For each={list}>
+              {(s) => (
+                <tbody data-combo-id={s.comboId} data-unrealized={s.unrealizedPnl ?? ''}>
+                  <tr class="strategy-row">
+                    <th scope="row">
+                      {s.strategy} <span class="dim">opened {utcTime(s.openedAt, false)} UTC</span>
+                    </th>
+                    <td />
+                    <td />
+                    <td />
+                    <td class={`num ${pnlClass(s.unrealizedPnl)}`}>
+                      {formatDecimal(s.unrealizedPnl, 2, { sign: true })}
+                    </td>
+                    <td class={`num ${pnlClass(s.realizedPnl)}`}>
+                      {formatDecimal(s.realizedPnl, 2, { sign: true })}
+                    </td>
+                  </tr>
+                  <For each={s.legs}>
+                    {(leg) => (
+                      <tr class="strategy-leg" data-symbol={leg.symbol}>
+                        <td class="mono">
+                          <span class={leg.side === 'buy' ? 'pos' : 'neg'}>{leg.side}</span> {leg.symbol}
+                        </td>
+                        <td class="num">{formatDecimal(leg.quantity, 0, { sign: true })}</td>
+                        <td class="num">{formatDecimal(leg.avgPrice, d(leg.avgPrice))}</td>
+                        <td class="num">{formatDecimal(leg.mark, d(leg.mark))}</td>
+                        <td class={`num ${pnlClass(leg.unrealizedPnl)}`}>
+                          {formatDecimal(leg.unrealizedPnl, 2, { sign: true })}
+                        </td>
+                        <td class={`num ${pnlClass(leg.realizedPnl)}`}>
+                          {formatDecimal(leg.realizedPnl, 2, { sign: true })}
+                        </td>
+                      </tr>
+                    )}
+                  </For>
+                </tbody>
+              )}
+            </For>
+          </table>
+        </Show>
+      )}
+    </QueryView>
+  );
+}
