@@ -59,13 +59,16 @@ export async function loadCombo(
   comboId: string,
   lock = false,
 ): Promise<{ combo: ComboRow; legs: OrderRow[] } | null> {
+  // Locks are taken legs first, then the combo, everywhere (a report locks its leg, then the
+  // combo in syncCombo), so a cancel and a report never wait on each other in a cycle.
+  const legs = await comboLegs(tx, tenantId, comboId, lock);
   const q = tx
     .select()
     .from(combos)
     .where(and(eq(combos.tenantId, tenantId), eq(combos.id, comboId)));
   const [combo] = lock ? await q.for('update') : await q;
   if (!combo) return null;
-  return { combo, legs: await comboLegs(tx, tenantId, comboId, lock) };
+  return { combo, legs };
 }
 
 /**
@@ -78,9 +81,15 @@ export async function syncCombo(
   comboId: string,
   now: Date,
 ): Promise<ComboView | null> {
-  const found = await loadCombo(tx, tenantId, comboId);
-  if (!found) return null;
-  const { combo, legs } = found;
+  // The combo row is locked before its legs are read: two legs changed in concurrent
+  // transactions then read each other's committed state, and the last one sets the status.
+  const [combo] = await tx
+    .select()
+    .from(combos)
+    .where(and(eq(combos.tenantId, tenantId), eq(combos.id, comboId)))
+    .for('update');
+  if (!combo) return null;
+  const legs = await comboLegs(tx, tenantId, comboId);
   const s = comboStateOf(
     legs.map((l) => ({
       status: l.status,

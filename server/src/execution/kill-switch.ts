@@ -6,6 +6,7 @@ import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
+import { syncCombo } from './combo-rows.ts';
 import { haltLatch } from './halt-latch.ts';
 import { toOrderState } from './order-rows.ts';
 import { readHalt, WORKING_STATUSES } from './risk-context.ts';
@@ -490,6 +491,9 @@ async function cancelWorkingOrders(tx: Tx, tenantId: string, now: Date): Promise
       availableAt: now,
     })),
   );
+  // Combo legs (locked above, so legs before combo as everywhere): their combos show the cancel.
+  for (const comboId of new Set(working.flatMap((o) => (o.comboId ? [o.comboId] : []))))
+    await syncCombo(tx, tenantId, comboId, now);
   return working.length;
 }
 

@@ -170,6 +170,7 @@ describe('a vertical combo on the paper broker fills all-or-none', () => {
     const c = await place(vertical({ netLimitPrice: '1' }));
     await fx.settle();
     await fx.runtime.killSwitch.engage({ scope: 'desk', tenantId: fx.tenantId, actor, reason: 'test' });
+    expect((await fx.runtime.combos.get(fx.tenantId, c.id)).status).toBe('pending_cancel');
     await fx.settle();
     const done = await fx.runtime.combos.get(fx.tenantId, c.id);
     expect(done.status).toBe('cancelled');
