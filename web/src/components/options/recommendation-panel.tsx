@@ -96,6 +96,12 @@ export function RecommendationPanel(props: {
 }
 
 function LayerCard(props: { layer: RecommendationLayer; index: number }) {
+  // The risk layer repeats each rule's verdict as a row; the verdict list shows those (failed
+  // first, with limits), so only the rows that are not a rule stay in the table.
+  const rows = () => {
+    const rules = new Set((props.layer.verdicts ?? []).map((v) => v.rule));
+    return props.layer.rows.filter((r) => !rules.has(r.label));
+  };
   return (
     <section
       class="rec-layer"
@@ -108,9 +114,9 @@ function LayerCard(props: { layer: RecommendationLayer; index: number }) {
         <span class="tag">{props.layer.kind}</span>
       </header>
       <p class="rec-summary">{props.layer.summary}</p>
-      <Show when={props.layer.rows.length > 0}>
+      <Show when={rows().length > 0}>
         <dl class="rec-rows">
-          <For each={props.layer.rows}>
+          <For each={rows()}>
             {(row) => (
               <div class="rec-row-item" data-label={row.label}>
                 <dt>{row.label}</dt>

@@ -10,6 +10,9 @@ import { EmptyState, QueryView } from '../panel.tsx';
  * price, mark and P&L, and the strategy's total. Polled: positions change on fills, marks with
  * the market.
  */
+/** P&L colour of what is shown: an amount that rounds to 0.00 (a fee's fraction) is not red. */
+const shownPnlClass = (v: string | null) => (formatDecimal(v, 2) === '0.00' ? '' : pnlClass(v));
+
 export function StrategyPositions() {
   const strategies = createQuery(() => trpc.positions.strategies.query({}), { pollMs: 5_000 });
   const d = (v: string | null) => Math.min(4, priceDecimals(v));
@@ -48,10 +51,10 @@ export function StrategyPositions() {
                     <td />
                     <td />
                     <td />
-                    <td class={`num ${pnlClass(s.unrealizedPnl)}`}>
+                    <td class={`num ${shownPnlClass(s.unrealizedPnl)}`}>
                       {formatDecimal(s.unrealizedPnl, 2, { sign: true })}
                     </td>
-                    <td class={`num ${pnlClass(s.realizedPnl)}`}>
+                    <td class={`num ${shownPnlClass(s.realizedPnl)}`}>
                       {formatDecimal(s.realizedPnl, 2, { sign: true })}
                     </td>
                   </tr>
@@ -64,10 +67,10 @@ export function StrategyPositions() {
                         <td class="num">{formatDecimal(leg.quantity, 0, { sign: true })}</td>
                         <td class="num">{formatDecimal(leg.avgPrice, d(leg.avgPrice))}</td>
                         <td class="num">{formatDecimal(leg.mark, d(leg.mark))}</td>
-                        <td class={`num ${pnlClass(leg.unrealizedPnl)}`}>
+                        <td class={`num ${shownPnlClass(leg.unrealizedPnl)}`}>
                           {formatDecimal(leg.unrealizedPnl, 2, { sign: true })}
                         </td>
-                        <td class={`num ${pnlClass(leg.realizedPnl)}`}>
+                        <td class={`num ${shownPnlClass(leg.realizedPnl)}`}>
                           {formatDecimal(leg.realizedPnl, 2, { sign: true })}
                         </td>
                       </tr>
