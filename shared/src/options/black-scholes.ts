@@ -1,5 +1,5 @@
 import { AppError, ErrorCode } from '../errors.ts';
-import { erfcx, normCdf, normPdf } from './normal-distribution.ts';
+import { erfcx, expHalfSquare, INV_SQRT_2PI, normCdf, normPdf } from './normal-distribution.ts';
 
 export { normCdf, normPdf } from './normal-distribution.ts';
 
@@ -39,6 +39,8 @@ export interface OptionGreeks {
 }
 
 const SQRT_HALF = Math.SQRT1_2;
+/** √(π/2): Φ(−|z|) = √(π/2)·φ(z)·erfcx(|z|/√2). */
+const SQRT_HALF_PI = 1.2533141373155003;
 
 /** Throws BAD_INPUT naming the first invalid field. */
 export function checkOptionInputs(p: Omit<OptionInputs, 'vol'> & { readonly vol?: number }): void {
@@ -125,11 +127,23 @@ export function greeksInto(
   const x = logRatio(fwd, kd);
   const d1 = x / sd + 0.5 * sd;
   const d2 = d1 - sd;
-  const pdf1 = normPdf(d1);
-  const nd1 = normCdf(sign * d1);
-  const nd2 = normCdf(sign * d2);
-  // Time value of the out-of-the-money side (normalised), plus intrinsic for the in-the-money side.
-  const tv = Math.sqrt(fwd) * Math.sqrt(kd) * normalisedOtmCall(-Math.abs(x), sd);
+  // One exponential for both densities (fwd·φ(d1) = kd·φ(d2)) and one erfcx per d: the tails
+  // Φ(−|d|) = √(π/2)·φ(d)·erfcx(|d|/√2), the cumulative values and the time value all follow.
+  const pdf1 = INV_SQRT_2PI * expHalfSquare(Math.abs(d1));
+  const m = fwd * pdf1;
+  // Below 1e-300 the ratio would lose digits to subnormals: compute φ(d2) on its own.
+  const pdf2 = pdf1 > 1e-300 ? m / kd : normPdf(d2);
+  const e1 = erfcx(Math.abs(d1) * SQRT_HALF);
+  const e2 = erfcx(Math.abs(d2) * SQRT_HALF);
+  const tail1 = SQRT_HALF_PI * pdf1 * e1;
+  const tail2 = SQRT_HALF_PI * pdf2 * e2;
+  const nd1 = sign * d1 <= 0 ? tail1 : 1 - tail1;
+  const nd2 = sign * d2 <= 0 ? tail2 : 1 - tail2;
+  // Time value of the out-of-the-money side: while both of its d's are lower tails it is
+  // √(π/2)·m·(difference of erfcx), with no cancellation between two large terms.
+  let tv: number;
+  if (x <= 0) tv = d1 <= 0 ? SQRT_HALF_PI * m * (e1 - e2) : fwd * (1 - tail1) - kd * tail2;
+  else tv = d2 >= 0 ? SQRT_HALF_PI * m * (e2 - e1) : kd * (1 - tail2) - fwd * tail1;
   const intrinsic = sign * (fwd - kd);
   const price = intrinsic > 0 ? intrinsic + tv : tv;
   const vega = fwd * pdf1 * sqrtT;
@@ -175,19 +189,22 @@ export function optionGreeks(p: OptionInputs): OptionGreeks {
   };
 }
 
-/** The price alone (same value as optionGreeks(p).price). */
+/** The price alone (the same number as optionGreeks(p).price). */
 export function optionPrice(p: OptionInputs): number {
   checkOptionInputs(p);
-  const black76 = p.model === 'black76';
-  const q = black76 ? p.rate : (p.dividendYield ?? 0);
-  const T = p.years;
-  const fwd = p.underlying * Math.exp(-q * T);
-  const kd = p.strike * Math.exp(-p.rate * T);
-  const intrinsic = (p.right === 'call' ? 1 : -1) * (fwd - kd);
-  const sd = p.vol * Math.sqrt(T);
-  if (T === 0 || !(sd >= MIN_STDDEV)) return Math.max(intrinsic, 0);
-  const tv = Math.sqrt(fwd) * Math.sqrt(kd) * normalisedOtmCall(-Math.abs(logRatio(fwd, kd)), sd);
-  return intrinsic > 0 ? intrinsic + tv : tv;
+  greeksInto(
+    scratch,
+    0,
+    p.model === 'black76',
+    p.right === 'call',
+    p.underlying,
+    p.strike,
+    p.years,
+    p.vol,
+    p.rate,
+    p.dividendYield ?? 0,
+  );
+  return scratch[0] as number;
 }
 
 /** Column layout of greeksBatch's output: 8 numbers per contract. */

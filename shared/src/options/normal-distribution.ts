@@ -87,7 +87,7 @@ export function erfcx(x: number): number {
  * e^{−a²/2} for a ≥ 0 with a split a = a₀ + δ (a₀ a multiple of 1/16, so a₀² is exact): the
  * rounding of a² would otherwise cost a relative a²·ε in the far tail.
  */
-function expHalfSquare(a: number): number {
+export function expHalfSquare(a: number): number {
   const a0 = Math.trunc(a * 16) / 16;
   return Math.exp(-0.5 * a0 * a0) * Math.exp(-0.5 * (a - a0) * (a + a0));
 }
