@@ -322,6 +322,33 @@ describe('the options console', () => {
     await page.getByRole('radio', { name: 'bullish' }).check();
   });
 
+  test('two clicks in the chain build a vertical: the long leg, then the short one', async () => {
+    const atm = chainTable().locator('tr.chain-atm');
+    const strike = (await atm.getAttribute('data-strike'))!;
+    const next = chainTable().locator('tr.chain-atm + tr');
+    const nextStrike = (await next.getAttribute('data-strike'))!;
+    const midOf = async (row: typeof atm) =>
+      num(await row.locator('td[data-col="mid"][data-side="call"]').textContent());
+    const longMid = await midOf(atm);
+    const shortMid = await midOf(next);
+    await atm.locator('td[data-col="ask"][data-side="call"]').click();
+    await next.locator('td[data-col="bid"][data-side="call"]').click();
+    const builder = page.getByRole('form', { name: 'Vertical spread' });
+    await expect.poll(() => builder.getByLabel('Short strike (sell)').inputValue()).toBe(nextStrike);
+    expect(await builder.getByLabel('Long strike (buy)').inputValue()).toBe(strike);
+    expect(await builder.getByLabel('Right', { exact: true }).inputValue()).toBe('call');
+    // The limit starts at the mids' difference (the table shows mids to 4 decimals).
+    const limit = Number(await builder.getByLabel('Net limit (+ debit / − credit)').inputValue());
+    expect(Math.abs(limit - (longMid - shortMid))).toBeLessThan(0.0005);
+    // A bull call spread: a debit, the loss bounded by it, the gain by the strikes' width less it.
+    const figure = async (f: string) =>
+      Number(await builder.locator(`[data-field="${f}"]`).getAttribute('data-value'));
+    const width = (Number(nextStrike) - Number(strike)) * 100;
+    expect(await figure('max-loss')).toBeCloseTo(limit * 100, 6);
+    expect(await figure('max-gain')).toBeCloseTo(width - limit * 100, 6);
+    expect(await figure('breakeven')).toBeCloseTo(Number(strike) + limit, 6);
+  });
+
   test('a recommendation shows its layers in order, the same the server streams, then the result', async () => {
     // Record the order in which layers enter the page.
     await page.evaluate(() => {
