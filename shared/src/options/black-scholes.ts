@@ -227,6 +227,16 @@ export interface GreeksBatchInput {
   readonly dividendYield?: Float64Array;
 }
 
+const SAMPLE: OptionInputs = {
+  model: 'bsm',
+  right: 'call',
+  underlying: 1,
+  strike: 1,
+  years: 0,
+  vol: 0,
+  rate: 0,
+};
+
 export function greeksBatch(input: GreeksBatchInput, out: Float64Array, validate = true): void {
   const n = input.isCall.length;
   if (out.length < n * GREEKS_STRIDE)
@@ -235,17 +245,26 @@ export function greeksBatch(input: GreeksBatchInput, out: Float64Array, validate
   const dy = input.dividendYield;
   const black76 = input.model === 'black76';
   if (validate) {
+    if (!black76 && input.model !== 'bsm') checkOptionInputs({ ...SAMPLE, model: input.model });
     for (let i = 0; i < n; i++) {
-      checkOptionInputs({
-        model: input.model,
-        right: 'call',
-        underlying: underlying[i] as number,
-        strike: strike[i] as number,
-        years: years[i] as number,
-        vol: vol[i] as number,
-        rate: rate[i] as number,
-        dividendYield: dy ? (dy[i] as number) : 0,
-      });
+      // The same rules as checkOptionInputs, without an object per contract.
+      const S = underlying[i] as number;
+      const K = strike[i] as number;
+      const T = years[i] as number;
+      const v = vol[i] as number;
+      const bad = (field: string) => {
+        throw new AppError(ErrorCode.BAD_INPUT, `${field}[${i}]: out of range or not a finite number`, {
+          field,
+          index: i,
+          reason: 'invalid_input',
+        });
+      };
+      if (!(S > 0 && S < Number.POSITIVE_INFINITY)) bad('underlying');
+      if (!(K > 0 && K < Number.POSITIVE_INFINITY)) bad('strike');
+      if (!(T >= 0 && T < Number.POSITIVE_INFINITY)) bad('years');
+      if (!(v >= 0 && v < Number.POSITIVE_INFINITY)) bad('vol');
+      if (!Number.isFinite(rate[i] as number)) bad('rate');
+      if (dy && !Number.isFinite(dy[i] as number)) bad('dividendYield');
     }
   }
   for (let i = 0; i < n; i++) {

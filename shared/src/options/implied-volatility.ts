@@ -28,6 +28,7 @@ const LN_SQRT_2PI = 0.9189385332046728;
 const SQRT_2PI = 2.5066282746310002;
 const EPS = 2.220446049250313e-16;
 const MAX_STEPS = 12;
+const CONVERGED = 1e-7;
 
 /** Result codes of the core solver (kept numeric: it runs in batch loops). */
 export const IV_BELOW_INTRINSIC = -1;
@@ -135,9 +136,10 @@ function solveLow(beta: number, x: number, sHi: number): number {
     const f2 = r * q1 - r * r;
     const f3 = r * q2 - 3 * r * r * q1 + 2 * r * r * r;
     const step = householder(-f / f1, f2 / f1, f3 / f1);
-    // Converged: the step is at the rounding of s (checked before the bracket, which s itself bounds).
-    if (Math.abs(step) <= 2 * EPS * s) return s + step;
     const next = s + step;
+    // Third-order convergence: after a step of relative size δ the error is O(δ³), so a step
+    // below 1e-7·s lands at the rounding floor (checked before the bracket, which s itself bounds).
+    if (Math.abs(step) <= CONVERGED * s) return next;
     s = next > lo && next < hi ? next : 0.5 * (lo + hi);
   }
   return s;
@@ -157,8 +159,8 @@ function polishMiddle(beta: number, x: number, s0: number, lo0: number, hi0: num
     const q1 = q1Of(x, s);
     const q2 = x === 0 ? q1 * q1 - 0.25 : q2Of(x, s, q1);
     const step = householder(-f / vega, q1, q2);
-    if (Math.abs(step) <= 2 * EPS * s) return s + step;
     const next = s + step;
+    if (Math.abs(step) <= CONVERGED * s) return next;
     s = next > lo && next < hi ? next : Number.isFinite(hi) ? 0.5 * (lo + hi) : 2 * s;
   }
   return s;
@@ -184,8 +186,8 @@ function solveHigh(beta: number, x: number, bMax: number, sLo: number): number {
     const f2 = r * q1 + r * r;
     const f3 = r * q2 + 3 * r * r * q1 + 2 * r * r * r;
     const step = householder(-f / f1, f2 / f1, f3 / f1);
-    if (Math.abs(step) <= 2 * EPS * s) return s + step;
     const next = s + step;
+    if (Math.abs(step) <= CONVERGED * s) return next;
     s = next > lo && next < hi ? next : Number.isFinite(hi) ? 0.5 * (lo + hi) : 2 * s;
   }
   return s;
