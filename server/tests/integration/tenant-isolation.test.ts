@@ -91,6 +91,12 @@ const otherFields: Record<string, unknown> = {
   provider: 'alpaca',
   // A proposal that exists nowhere: the connection is what is looked up first.
   proposalId: '00000000-0000-4000-8000-000000000000',
+  // orders.checkCombo: a valid combo around the id under test.
+  strategy: 'custom',
+  legs: [
+    { symbol: 'BTC-USD', side: 'buy', ratio: 1 },
+    { symbol: 'ETH-USD', side: 'sell', ratio: 1 },
+  ],
 };
 
 async function snapshotDeskA() {
@@ -101,6 +107,7 @@ async function snapshotDeskA() {
            (select json_agg(u order by u.id) from users u) as users,
            (select json_agg(o order by o.id) from orders o where o.tenant_id = ${deskId}) as orders,
            (select json_agg(p order by p.id) from proposals p where p.tenant_id = ${deskId}) as proposals,
+           (select json_agg(c order by c.id) from combos c where c.tenant_id = ${deskId}) as combos,
            (select json_agg(c order by c.id) from broker_connections c where c.tenant_id = ${deskId}) as connections,
            (select json_agg(w order by w.id) from watchlists w where w.tenant_id = ${deskId}) as watchlists,
            (select count(*) from sessions) as sessions`;
@@ -138,7 +145,15 @@ beforeAll(async () => {
     values (${t.admin.deskId}, 'alpaca', 'PA-ISOLATION', 'paper', 'oauth', 'active') returning id`;
   // The symbol of otherFields is a known instrument, so symbol-taking procedures reach their id lookup.
   await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
-    values ('BTC-USD', 'COINBASE', 'crypto', '0.01', '0.0001') on conflict do nothing`;
+    values ('BTC-USD', 'COINBASE', 'crypto', '0.01', '0.0001'),
+           ('ETH-USD', 'COINBASE', 'crypto', '0.01', '0.0001') on conflict do nothing`;
+  const [combo] = await t.owner<{ id: string }[]>`
+    insert into combos (tenant_id, client_order_id, strategy, quantity, order_type, status, origin)
+    values (${t.admin.deskId}, 'isolation-combo-1', 'custom', '1', 'market', 'new', 'human') returning id`;
+  await t.owner`
+    insert into orders (tenant_id, client_order_id, symbol, side, order_type, quantity, status, origin, combo_id, leg_ratio)
+    values (${t.admin.deskId}, 'isolation-combo-1L1', 'BTC-USD', 'buy', 'market', '1', 'new', 'human', ${combo!.id}, 1),
+           (${t.admin.deskId}, 'isolation-combo-1L2', 'ETH-USD', 'sell', 'market', '1', 'new', 'human', ${combo!.id}, 1)`;
   const [watchlist] = await t.owner<{ id: string }[]>`
     insert into watchlists (tenant_id, user_id, name, symbols)
     values (${t.admin.deskId}, ${member.member.userId}, 'isolation', '{BTC-USD}') returning id`;
@@ -153,6 +168,7 @@ beforeAll(async () => {
     keyId: key.apiKey.id,
     proposalId: proposal!.id,
     orderId: order!.id,
+    comboId: combo!.id,
   });
   // Desk B: created by the platform admin, administered by someone who is not a platform admin.
   const b = await adminA.client.desks.create.mutate({ name: 'Desk B' });
