@@ -211,9 +211,7 @@ function OptionsDesk(props: {
       netPrice: r.netPrice,
       seq: ++seq,
     });
-    document
-      .getElementById('options-builder-title')
-      ?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    scrollMainTo('options-builder-title');
   };
   // Chain clicks: the first pick is the long leg, the next (same right) the short one.
   let pickedLong: ChainContract | undefined;
