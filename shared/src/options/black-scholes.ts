@@ -71,7 +71,8 @@ export function normalisedOtmCall(x: number, s: number): number {
   const t = 0.5 * s;
   if (h + t <= 0) {
     const e = erfcx(-(h + t) * SQRT_HALF) - erfcx(-(h - t) * SQRT_HALF);
-    return 0.5 * Math.exp(-0.5 * (h * h + t * t)) * e;
+    // e^{−(h²+t²)/2} = e^{−(h+t)²/2}·e^{x/2}, the first factor split so its argument is exact.
+    return 0.5 * expHalfSquare(-(h + t)) * Math.exp(0.5 * x) * e;
   }
   return Math.exp(0.5 * x) * normCdf(h + t) - Math.exp(-0.5 * x) * normCdf(h - t);
 }
