@@ -79,7 +79,7 @@ export async function loadComboRiskInputs(
     legs[l.symbol] = {
       instrument: instrumentInfo(row),
       quote: quoteInfoOf(deps.quotes, l.symbol),
-      limits: await loadLimits(tx, tenantId, l.symbol),
+      limits: await loadLimits(tx, tenantId, l.symbol, row.assetClass),
       payoff: {
         side: l.side,
         ratio: l.ratio,

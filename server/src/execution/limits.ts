@@ -1,6 +1,12 @@
 import { instruments, riskLimits } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
-import { effectiveLimits, LIMIT_FIELDS, type LimitField, type StoredLimits } from '@aegis/shared/risk/limits';
+import {
+  type AssetClass,
+  effectiveLimits,
+  LIMIT_FIELDS,
+  type LimitField,
+  type StoredLimits,
+} from '@aegis/shared/risk/limits';
 import type {
   RemoveRiskLimitInput,
   ResetRiskLimitsInput,
@@ -31,12 +37,17 @@ export function storedLimits(r: Row): StoredLimits {
   return { values, restricted: r.restricted, removed: r.removedLimits as StoredLimits['removed'] };
 }
 
-function scopeView(symbol: string, desk: Row | undefined, own: Row | undefined): RiskLimitsScopeView {
+function scopeView(
+  symbol: string,
+  desk: Row | undefined,
+  own: Row | undefined,
+  assetClass: AssetClass | null = null,
+): RiskLimitsScopeView {
   const deskStored = desk ? storedLimits(desk) : null;
   const e =
     symbol === '*'
       ? effectiveLimits(deskStored, null)
-      : effectiveLimits(deskStored, own ? storedLimits(own) : null);
+      : effectiveLimits(deskStored, own ? storedLimits(own) : null, assetClass);
   const fields = {} as RiskLimitsScopeView['fields'];
   for (const f of LIMIT_FIELDS) {
     const v = e.fields[f];
@@ -73,6 +84,7 @@ export async function getLimits(tx: Tx, tenantId: string, symbol?: string): Prom
   const rows = await rowsOf(tx, tenantId, symbol === undefined ? undefined : ['*', symbol]);
   const desk = rows.find((r) => r.symbol === '*');
   const scopes = symbol === undefined ? rows.filter((r) => r.symbol !== '*').map((r) => r.symbol) : [symbol];
+  const classes = await assetClassesOf(tx, scopes);
   return [
     scopeView('*', desk, desk),
     ...scopes.map((s) =>
@@ -80,16 +92,30 @@ export async function getLimits(tx: Tx, tenantId: string, symbol?: string): Prom
         s,
         desk,
         rows.find((r) => r.symbol === s),
+        classes.get(s) ?? null,
       ),
     ),
   ];
 }
 
-/** Limits for an instrument the platform does not list are refused, the field named. */
-async function assertInstrument(tx: Tx, symbol: string): Promise<void> {
-  if (symbol === '*') return;
+/** Asset class per instrument symbol (its per-order defaults differ: shared/src/risk/limits.ts). */
+async function assetClassesOf(tx: Tx, symbols: readonly string[]): Promise<Map<string, AssetClass>> {
+  if (symbols.length === 0) return new Map();
+  const rows = await tx
+    .select({ symbol: instruments.symbol, assetClass: instruments.assetClass })
+    .from(instruments)
+    .where(inArray(instruments.symbol, [...symbols]));
+  return new Map(rows.map((r) => [r.symbol, r.assetClass]));
+}
+
+/**
+ * Limits for an instrument the platform does not list are refused, the field named. Returns the
+ * instrument's asset class (null for the desk scope '*').
+ */
+async function assertInstrument(tx: Tx, symbol: string): Promise<AssetClass | null> {
+  if (symbol === '*') return null;
   const [found] = await tx
-    .select({ id: instruments.id })
+    .select({ assetClass: instruments.assetClass })
     .from(instruments)
     .where(eq(instruments.symbol, symbol));
   if (!found) {
@@ -98,11 +124,12 @@ async function assertInstrument(tx: Tx, symbol: string): Promise<void> {
       symbol,
     });
   }
+  return found.assetClass;
 }
 
 /** Locks the scope's row (if any) and returns the effective view before the change. */
 async function lockScope(tx: Tx, tenantId: string, symbol: string) {
-  await assertInstrument(tx, symbol);
+  const assetClass = await assertInstrument(tx, symbol);
   const rows = await tx
     .select()
     .from(riskLimits)
@@ -110,16 +137,18 @@ async function lockScope(tx: Tx, tenantId: string, symbol: string) {
     .for('update');
   const desk = rows.find((r) => r.symbol === '*');
   const own = rows.find((r) => r.symbol === symbol);
-  return { own, before: scopeView(symbol, desk, own) };
+  return { own, assetClass, before: scopeView(symbol, desk, own, assetClass) };
 }
 
 async function afterView(tx: Tx, tenantId: string, symbol: string): Promise<RiskLimitsScopeView> {
   const rows = await rowsOf(tx, tenantId, ['*', symbol]);
   const desk = rows.find((r) => r.symbol === '*');
+  const classes = symbol === '*' ? new Map<string, AssetClass>() : await assetClassesOf(tx, [symbol]);
   return scopeView(
     symbol,
     desk,
     rows.find((r) => r.symbol === symbol),
+    classes.get(symbol) ?? null,
   );
 }
 

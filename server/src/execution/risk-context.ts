@@ -19,6 +19,7 @@ import {
   type RiskLimits,
   resolveLimits,
 } from '@aegis/shared/risk/governor';
+import type { AssetClass } from '@aegis/shared/risk/limits';
 import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { QuoteBook } from '../brokers/quote-book.ts';
@@ -92,14 +93,32 @@ export async function readHalt(tx: Tx, tenantId: string): Promise<HaltFlags> {
   };
 }
 
-export async function loadLimits(tx: Tx, tenantId: string, symbol: string): Promise<RiskLimits> {
+/**
+ * The limits one order on `symbol` is checked against ('*': the desk's). `assetClass` picks the
+ * asset class's defaults (shared/src/risk/limits.ts); callers that loaded the instrument pass it,
+ * otherwise it is read here.
+ */
+export async function loadLimits(
+  tx: Tx,
+  tenantId: string,
+  symbol: string,
+  assetClass?: AssetClass | null,
+): Promise<RiskLimits> {
   const rows = await tx
     .select()
     .from(riskLimits)
     .where(and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, ['*', symbol])));
   const desk = rows.find((r) => r.symbol === '*');
   const inst = rows.find((r) => r.symbol === symbol && symbol !== '*');
-  return resolveLimits(desk ? storedLimits(desk) : null, inst ? storedLimits(inst) : null);
+  let cls = assetClass;
+  if (cls === undefined && symbol !== '*') {
+    const [row] = await tx
+      .select({ assetClass: instruments.assetClass })
+      .from(instruments)
+      .where(eq(instruments.symbol, symbol));
+    cls = row?.assetClass ?? null;
+  }
+  return resolveLimits(desk ? storedLimits(desk) : null, inst ? storedLimits(inst) : null, cls);
 }
 
 export interface RiskInputs {

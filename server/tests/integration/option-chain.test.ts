@@ -337,12 +337,13 @@ describe('marketData.chain on a synthetic underlying', () => {
       return { ...settled, ask: Number(quote.ask) };
     };
     // The governor measures the derived quote's spread (a few % on an option) against the desk's
-    // limit, made for spot markets…
+    // limit: a desk that holds everything to a spot market's 2 % is denied…
+    await session.client.auth.reauthenticate.mutate({ password: session.password });
+    await session.client.risk.limits.set.mutate({ symbol: '*', maxSpreadBps: 200 });
     const denied = await buy();
     expect([denied.order.status, denied.order.rejectReason]).toEqual(['denied', 'SPREAD_TOO_WIDE']);
-    // …which a desk trading options widens.
-    await session.client.auth.reauthenticate.mutate({ password: session.password });
-    await session.client.risk.limits.set.mutate({ symbol: '*', maxSpreadBps: 1_000 });
+    // …while the platform's default for options (15 %) takes it.
+    await session.client.risk.limits.reset.mutate({ symbol: '*' });
     const done = await buy();
     expect(done.order.status, JSON.stringify(done.order.denial)).toBe('filled');
     // The paper broker fills a market buy at the ask (plus its slippage), as it would a venue price.

@@ -110,7 +110,8 @@ describe('options.presets', () => {
 });
 
 describe('options.recommend', () => {
-  it('with the platform default limits, the governor denies these legs: quoted wider than 2 %', async () => {
+  it('a desk that holds every instrument to a 2 % spread gets these legs denied: quoted wider', async () => {
+    await t.owner`insert into risk_limits (tenant_id, symbol, max_spread_bps) values (${t.admin.deskId}, '*', 200)`;
     const events = await collect(admin, { symbol: SYN, capital: '100000' });
     expect(kinds(events)).toEqual(['context', 'filters', 'scoring', 'sizing', 'risk', 'result']);
     const risk = layerOf(events, 'risk');
@@ -121,11 +122,11 @@ describe('options.recommend', () => {
     ).toBe(true);
     expect(risk.summary).toMatch(/^denied by spread/);
     expect(resultOf(events).recommendation).toMatchObject({ strategy: 'vertical', allowed: false });
-    // Option quotes are wider than the equity-style 2 % default: the desk widens its spread limit.
-    await t.owner`insert into risk_limits (tenant_id, symbol, max_spread_bps) values (${t.admin.deskId}, '*', 1500)`;
+    // Back to the platform defaults: options have their own spread default (15 %).
+    await t.owner`delete from risk_limits where tenant_id = ${t.admin.deskId} and symbol = '*'`;
   });
 
-  it('streams context, filters, scoring, sizing, risk, then an allowed balanced bullish vertical', async () => {
+  it('with the platform defaults: context, filters, scoring, sizing, risk, then an allowed balanced bullish vertical', async () => {
     const events = await collect(admin, { symbol: SYN, capital: '100000' });
     expect(kinds(events)).toEqual(['context', 'filters', 'scoring', 'sizing', 'risk', 'result']);
     const risk = layerOf(events, 'risk');

@@ -498,6 +498,16 @@ describe('resolveLimits', () => {
     restricted,
   });
 
+  it('gives options their own spread default; a desk or instrument value still replaces it', () => {
+    expect(resolveLimits(null, null).maxSpreadBps).toBe(200);
+    expect(resolveLimits(null, null, 'option').maxSpreadBps).toBe(1500);
+    expect(resolveLimits(null, null, 'equity').maxSpreadBps).toBe(200);
+    // Book-wide limits never vary by the ordered instrument.
+    expect(resolveLimits(null, null, 'option').maxNetDelta).toBe(DEFAULT_RISK_LIMITS.maxNetDelta);
+    expect(resolveLimits(stored({ maxSpreadBps: 300 }), null, 'option').maxSpreadBps).toBe(300);
+    expect(resolveLimits(stored({}), stored({ maxSpreadBps: 900 }), 'option').maxSpreadBps).toBe(900);
+  });
+
   it('uses platform defaults without rows, and a NULL column inherits instead of meaning no limit', () => {
     expect(resolveLimits(null, null)).toEqual(DEFAULT_RISK_LIMITS);
     // finding 2: a desk row that sets one field keeps every other protection at its default.

@@ -1,4 +1,4 @@
-import type { RiskLimits } from './types.ts';
+import type { InstrumentInfo, RiskLimits } from './types.ts';
 
 /**
  * The one place for risk-limit semantics: which limits exist, the platform defaults every desk
@@ -109,6 +109,27 @@ export const PLATFORM_DEFAULT_LIMITS: Readonly<Record<LimitField, string | numbe
   lossStreakThreshold: '500',
 });
 
+export type AssetClass = InstrumentInfo['assetClass'];
+
+/**
+ * Platform defaults that differ by asset class, for the per-order limits an instrument row may
+ * override. Listed options are quoted wider than shares: a liquid near-the-money contract shows
+ * 1–10 % between bid and ask, further out more, so the 2 % spread rule would refuse every option
+ * order of a desk that configured nothing. 15 % still refuses a market with no real price. A
+ * desk's or an instrument's own value replaces these like any default.
+ */
+export const ASSET_CLASS_DEFAULT_LIMITS: Readonly<
+  Partial<Record<AssetClass, Readonly<Partial<Record<LimitField, string | number>>>>>
+> = Object.freeze({
+  option: Object.freeze({ maxSpreadBps: 1500 }),
+});
+
+/** The platform default of one limit for an instrument of this asset class (none: the desk scope). */
+export const defaultLimit = (f: LimitField, assetClass?: AssetClass | null): string | number =>
+  (assetClass && INSTRUMENT_LIMIT_FIELDS.includes(f)
+    ? ASSET_CLASS_DEFAULT_LIMITS[assetClass]?.[f]
+    : undefined) ?? PLATFORM_DEFAULT_LIMITS[f];
+
 /** When and by whom a limit was removed (stored in risk_limits.removed_limits). */
 export interface LimitRemoval {
   /** ISO 8601 instant. */
@@ -147,10 +168,11 @@ export interface EffectiveLimits {
 export function effectiveLimits(
   desk: StoredLimits | null,
   instrument?: StoredLimits | null,
+  assetClass?: AssetClass | null,
 ): EffectiveLimits {
   const fields = {} as Record<LimitField, EffectiveLimit>;
   for (const f of LIMIT_FIELDS) {
-    let e: EffectiveLimit = { value: PLATFORM_DEFAULT_LIMITS[f], source: 'default' };
+    let e: EffectiveLimit = { value: defaultLimit(f, assetClass), source: 'default' };
     const dr = desk?.removed[f];
     const dv = desk?.values[f];
     if (dr) e = { value: null, source: 'removed', removal: { ...dr, scope: '*' } };
@@ -190,9 +212,12 @@ export function toRiskLimits(e: EffectiveLimits): RiskLimits {
   return out as unknown as RiskLimits;
 }
 
-/** Effective limits for one order: desk row merged with the instrument's row (see effectiveLimits). */
-export const resolveLimits = (desk: StoredLimits | null, instrument?: StoredLimits | null): RiskLimits =>
-  toRiskLimits(effectiveLimits(desk, instrument));
+/** Effective limits for one order: desk row merged with the instrument's row and its asset class's defaults. */
+export const resolveLimits = (
+  desk: StoredLimits | null,
+  instrument?: StoredLimits | null,
+  assetClass?: AssetClass | null,
+): RiskLimits => toRiskLimits(effectiveLimits(desk, instrument, assetClass));
 
 /** The governor's limits for a desk that configured nothing. */
 export const DEFAULT_RISK_LIMITS: RiskLimits = Object.freeze(resolveLimits(null, null));

@@ -21,7 +21,7 @@ export interface InstrumentInfo {
   readonly symbol: string;
   readonly assetClass: 'equity' | 'crypto' | 'future' | 'option' | 'fx';
   readonly multiplier: string;
-  /** `24x7`, `XNYS`, `XNAS` (see market-hours.ts). */
+  /** `24x7`, `XNYS`, `XNAS`, `CME`, `CBOT` (see calendars.ts). */
   readonly calendar: string;
   readonly status: 'active' | 'halted' | 'delisted';
   /** Options: the underlying's symbol, used to value delta; null for linear instruments. */
