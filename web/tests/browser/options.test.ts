@@ -120,6 +120,18 @@ function expectSameAmount(shown: string, server: string): void {
   else expect(Math.abs(a - b)).toBeLessThanOrEqual(Math.abs(b) * 1e-4);
 }
 
+/** The desk's own spread limit for every symbol (bps), as a desk admin sets it; null removes it. */
+async function setDeskSpreadLimit(bps: number | null): Promise<void> {
+  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+  try {
+    await owner.sql`delete from risk_limits where tenant_id = ${deskId} and symbol = '*'`;
+    if (bps !== null)
+      await owner.sql`insert into risk_limits (tenant_id, symbol, max_spread_bps) values (${deskId}, '*', ${bps})`;
+  } finally {
+    await owner.close();
+  }
+}
+
 const num = (text: string | null) => Number((text ?? '').replaceAll(',', '').replace('−', '-'));
 
 beforeAll(async () => {
@@ -404,8 +416,7 @@ describe('the options console', () => {
     recommended = result.recommendation;
     if (result.recommendation) {
       const rec = result.recommendation;
-      // With the platform's default 2 % spread limit the governor refuses option legs (quoted
-      // wider than that): the page says so, as the server did.
+      // The governor's verdict on the recommendation, as the server gave it.
       expect(await panel.locator('.rec-result').getAttribute('data-allowed')).toBe(String(rec.allowed));
       expect(await panel.locator('.rec-result [data-field="quantity"]').textContent()).toBe(
         Number(rec.quantity).toLocaleString('en-US'),
@@ -445,7 +456,7 @@ describe('the options console', () => {
     await shot('options-02b-recommendation-result.png');
   });
 
-  test('the recommended vertical in the builder: denied by the governor, then placed and filled', async () => {
+  test('the recommended vertical in the builder: denied under a tight desk spread limit, then placed and filled', async () => {
     expect(recommended?.strategy).toBe('vertical');
     const rec = recommended!;
     const long = rec.legs.find((l) => l.side === 'buy')!;
@@ -483,7 +494,9 @@ describe('the options console', () => {
     const place = builder.getByRole('button', { name: /^Place / });
     const status = page.getByRole('region', { name: 'Combo order' });
 
-    // The governor's dry run first: with the default 2 % spread limit it would deny the combo.
+    // The desk tightens its spread limit to 1 % (as a desk admin would): the legs, quoted wider,
+    // must be refused. The governor's dry run first, then the order itself.
+    await setDeskSpreadLimit(100);
     await builder.getByRole('button', { name: 'Check', exact: true }).click();
     const check = page.getByRole('region', { name: 'Governor check' });
     await check.getByText('The risk governor would deny this combo').waitFor({ timeout: 30_000 });
@@ -500,13 +513,8 @@ describe('the options console', () => {
     expect(denied.denial?.filter((v) => v.status === 'failed').map((v) => v.rule)).toContain('spread');
     await shotOf('options-builder-title', 'options-04-denied.png');
 
-    // The desk widens its spread limit for options (as a desk admin would), and places again.
-    const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
-    try {
-      await owner.sql`insert into risk_limits (tenant_id, symbol, max_spread_bps) values (${deskId}, '*', 1500)`;
-    } finally {
-      await owner.close();
-    }
+    // The desk removes its own limit again (the platform's option default applies) and places again.
+    await setDeskSpreadLimit(null);
     await place.click();
     await expect
       .poll(() => status.getAttribute('data-status'), { timeout: 60_000 })

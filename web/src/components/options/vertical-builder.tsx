@@ -270,6 +270,8 @@ export function VerticalBuilder(props: {
               </For>
             </select>
           </div>
+        </div>
+        <div class="builder-price-row">
           <div class="field">
             <label for="builder-qty">Quantity (spreads)</label>
             <input
