@@ -590,7 +590,7 @@ describe('the options console', () => {
     await shotOf('options-greeks-title', 'options-06-greeks.png');
   });
 
-  test('the page fits the window: nothing overflows sideways at 1440 and 1200 px', async () => {
+  test('the page fits the window: nothing overflows sideways (page or panel) at 1440 and 1200 px', async () => {
     // How far the main area scrolls sideways, and (to fix it) what sticks out past its edge.
     const overflow = async () => {
       const { px, culprits } = await page.evaluate(() => {
@@ -603,7 +603,18 @@ describe('the options console', () => {
             (e) =>
               `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right - edge)}px`,
           );
-        return { px: Math.max(0, main.scrollWidth - main.clientWidth), culprits: out };
+        // A panel whose content runs past its own edge (a table under its neighbour) counts too.
+        const panels = [...main.querySelectorAll<HTMLElement>('.panel')].filter(
+          (p) => p.scrollWidth > p.clientWidth + 1,
+        );
+        for (const p of panels)
+          out.push(`panel ${p.getAttribute('aria-labelledby')} ${p.scrollWidth - p.clientWidth}px`);
+        return {
+          px:
+            Math.max(0, main.scrollWidth - main.clientWidth) +
+            panels.reduce((n, p) => n + p.scrollWidth - p.clientWidth, 0),
+          culprits: out,
+        };
       });
       if (px > 0) process.stderr.write(`[options] sideways overflow ${px}px: ${culprits.join('; ')}\n`);
       return px;

@@ -106,100 +106,104 @@ function GreeksBody(props: { view: DeskGreeksView; note: string | undefined }) {
         fallback={<p class="dim greeks-empty">No open positions: the desk is flat.</p>}
       >
         <div class="greeks-tables">
-          <table class="table table-tight" aria-label="Greeks per underlying">
-            <thead>
-              <tr>
-                <th scope="col">Underlying</th>
-                <th scope="col" class="num">
-                  Price
-                </th>
-                <th scope="col" class="num">
-                  Δ
-                </th>
-                <th scope="col" class="num">
-                  $Δ
-                </th>
-                <th scope="col" class="num">
-                  Γ
-                </th>
-                <th scope="col" class="num">
-                  Vega
-                </th>
-                <th scope="col" class="num">
-                  Θ
-                </th>
-                <th scope="col" class="num" title="The hedger keeps net delta within ± this band">
-                  Band
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              <For each={v().byUnderlying}>
-                {(u) => (
-                  <tr data-underlying={u.underlying} data-delta={String(u.totals.delta)}>
-                    <th scope="row" class="mono">
-                      {u.underlying}
-                    </th>
-                    <td class="num">{formatDecimal(u.price, priceDecimals(u.price))}</td>
-                    <td class="num">{formatExposure(u.totals.delta)}</td>
-                    <td class="num">{formatExposure(u.totals.dollarDelta, 0)}</td>
-                    <td class="num">{formatGreek(u.totals.gamma, 4)}</td>
-                    <td class="num">{formatGreek(u.totals.vega, 2)}</td>
-                    <td class="num">{formatGreek(u.totals.theta, 2)}</td>
-                    <td class="num">{u.band ? `±${formatDecimal(u.band, 0)}` : '—'}</td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
-          <table class="table table-tight" aria-label="Greeks per position">
-            <thead>
-              <tr>
-                <th scope="col">Position</th>
-                <th scope="col" class="num">
-                  Qty
-                </th>
-                <th scope="col" class="num">
-                  Mark
-                </th>
-                <th scope="col" class="num">
-                  IV
-                </th>
-                <th scope="col" class="num">
-                  Δ
-                </th>
-                <th scope="col" class="num">
-                  Γ
-                </th>
-                <th scope="col" class="num">
-                  Vega
-                </th>
-                <th scope="col" class="num">
-                  Θ
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              <For each={v().positions}>
-                {(p) => (
-                  <tr data-symbol={p.symbol} data-delta={String(p.contribution.delta)}>
-                    <th scope="row" class="mono" title={`${p.assetClass}, multiplier ${p.multiplier}`}>
-                      {p.symbol}
-                    </th>
-                    <td class="num">
-                      {formatDecimal(p.quantity, priceDecimals(p.quantity) > 2 ? 4 : 0, { sign: true })}
-                    </td>
-                    <td class="num">{formatDecimal(p.mark, Math.min(4, priceDecimals(p.mark)))}</td>
-                    <td class="num">{formatVol(p.iv, 1)}</td>
-                    <td class="num">{formatExposure(p.contribution.delta)}</td>
-                    <td class="num">{formatGreek(p.contribution.gamma, 4)}</td>
-                    <td class="num">{formatGreek(p.contribution.vega, 2)}</td>
-                    <td class="num">{formatGreek(p.contribution.theta, 2)}</td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
+          <div class="greeks-table-box">
+            <table class="table table-tight" aria-label="Greeks per underlying">
+              <thead>
+                <tr>
+                  <th scope="col">Underlying</th>
+                  <th scope="col" class="num">
+                    Price
+                  </th>
+                  <th scope="col" class="num">
+                    Δ
+                  </th>
+                  <th scope="col" class="num">
+                    $Δ
+                  </th>
+                  <th scope="col" class="num">
+                    Γ
+                  </th>
+                  <th scope="col" class="num">
+                    Vega
+                  </th>
+                  <th scope="col" class="num">
+                    Θ
+                  </th>
+                  <th scope="col" class="num" title="The hedger keeps net delta within ± this band">
+                    Band
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={v().byUnderlying}>
+                  {(u) => (
+                    <tr data-underlying={u.underlying} data-delta={String(u.totals.delta)}>
+                      <th scope="row" class="mono">
+                        {u.underlying}
+                      </th>
+                      <td class="num">{formatDecimal(u.price, priceDecimals(u.price))}</td>
+                      <td class="num">{formatExposure(u.totals.delta)}</td>
+                      <td class="num">{formatExposure(u.totals.dollarDelta, 0)}</td>
+                      <td class="num">{formatGreek(u.totals.gamma, 4)}</td>
+                      <td class="num">{formatGreek(u.totals.vega, 2)}</td>
+                      <td class="num">{formatGreek(u.totals.theta, 2)}</td>
+                      <td class="num">{u.band ? `±${formatDecimal(u.band, 0)}` : '—'}</td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+          <div class="greeks-table-box">
+            <table class="table table-tight" aria-label="Greeks per position">
+              <thead>
+                <tr>
+                  <th scope="col">Position</th>
+                  <th scope="col" class="num">
+                    Qty
+                  </th>
+                  <th scope="col" class="num">
+                    Mark
+                  </th>
+                  <th scope="col" class="num">
+                    IV
+                  </th>
+                  <th scope="col" class="num">
+                    Δ
+                  </th>
+                  <th scope="col" class="num">
+                    Γ
+                  </th>
+                  <th scope="col" class="num">
+                    Vega
+                  </th>
+                  <th scope="col" class="num">
+                    Θ
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={v().positions}>
+                  {(p) => (
+                    <tr data-symbol={p.symbol} data-delta={String(p.contribution.delta)}>
+                      <th scope="row" class="mono" title={`${p.assetClass}, multiplier ${p.multiplier}`}>
+                        {p.symbol}
+                      </th>
+                      <td class="num">
+                        {formatDecimal(p.quantity, priceDecimals(p.quantity) > 2 ? 4 : 0, { sign: true })}
+                      </td>
+                      <td class="num">{formatDecimal(p.mark, Math.min(4, priceDecimals(p.mark)))}</td>
+                      <td class="num">{formatVol(p.iv, 1)}</td>
+                      <td class="num">{formatExposure(p.contribution.delta)}</td>
+                      <td class="num">{formatGreek(p.contribution.gamma, 4)}</td>
+                      <td class="num">{formatGreek(p.contribution.vega, 2)}</td>
+                      <td class="num">{formatGreek(p.contribution.theta, 2)}</td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
         </div>
       </Show>
       <Show when={v().missing.length > 0}>
