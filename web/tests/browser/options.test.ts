@@ -571,6 +571,12 @@ describe('the options console', () => {
     expect(await panel.locator('[data-field="open-legs"]').getAttribute('data-usage')).toBe(
       (current.limits.openLegs / current.limits.maxOpenLegs!).toFixed(4),
     );
+    // The hedger's state on this desk, as hedging.settings has it.
+    const hedging = await api<{ enabled: boolean; mode: string }>('hedging.settings', {});
+    await expect
+      .poll(() => panel.locator('.hedger-status').getAttribute('data-enabled'), { timeout: 20_000 })
+      .toBe(String(hedging.enabled));
+    expect(await panel.locator('.hedger-status').textContent()).toContain(hedging.mode);
     // The open strategy, per combo and leg, as positions.strategies has it.
     const strategies = await api<StrategyPositionView[]>('positions.strategies', {});
     expect(strategies.length).toBe(1);

@@ -5,6 +5,7 @@ import { priceDecimals, toNumber } from '../../lib/live-quotes.ts';
 import { formatExposure, formatGreek, formatVol, limitUsage, usageTone } from '../../lib/option-format.ts';
 import { errorMessageOf, trpc } from '../../lib/trpc.ts';
 import { EmptyState } from '../panel.tsx';
+import { HedgerStatus } from './hedger-status.tsx';
 
 /**
  * The desk's live Greeks (`greeks.updates`, SSE): totals against the governor's limits (net
@@ -209,7 +210,10 @@ function GreeksBody(props: { view: DeskGreeksView; note: string | undefined }) {
       <Show when={v().missing.length > 0}>
         <p class="dim greeks-note">No price, left out of the totals: {v().missing.join(', ')}</p>
       </Show>
-      <p class="greeks-asof dim">As of {utcTime(v().asOf)} UTC</p>
+      <div class="greeks-foot">
+        <HedgerStatus />
+        <p class="greeks-asof dim">As of {utcTime(v().asOf)} UTC</p>
+      </div>
     </div>
   );
 }
