@@ -12,18 +12,15 @@ import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
 import { loadComboRiskInputs } from './combo-risk-context.ts';
 import { comboLegClientOrderId, loadCombo, syncCombo, toComboView } from './combo-rows.ts';
-import {
-  claimKey,
-  clientOrderIdFor,
-  completeKey,
-  type IdempotencyScope,
-  isStorableError,
-  replay,
-  requestHash,
-  storeErrorOutcome,
-} from './idempotency.ts';
+import type { IdempotencyScope } from './idempotency.ts';
 import { toOrderState, toOrderView } from './order-rows.ts';
-import { assertOwnProposal, lockDeskOrders, routedConnection, setAuditContext } from './service.ts';
+import {
+  assertOwnProposal,
+  lockDeskOrders,
+  placeOnce,
+  routedConnection,
+  setAuditContext,
+} from './service.ts';
 import {
   type Actor,
   type ExecutionDeps,
@@ -99,30 +96,14 @@ export class ComboService {
       procedure: PLACE_COMBO_PROCEDURE,
       key: req.idempotencyKey,
     };
-    const hash = requestHash(req.input);
-    const now = this.#clock();
-    let result: { replayComboId: string } | { combo: ComboView };
-    try {
-      result = await withTenant(this.#deps.db, req.tenantId, async (tx) => {
-        await setAuditContext(tx, req);
-        const claim = await claimKey<{ comboId: string }>(tx, scope, hash, now);
-        if (!claim.claimed) return { replayComboId: replay(claim.outcome).comboId };
-        const combo = await this.#placeInTx(tx, req, clientOrderIdFor(scope, now));
-        await completeKey(tx, scope, { ok: true, value: { comboId: combo.id } });
-        return { combo };
-      });
-    } catch (err) {
-      if (isStorableError(err) && !err.details?.replayed) {
-        await withTenant(this.#deps.db, req.tenantId, (tx) =>
-          storeErrorOutcome(tx, scope, hash, err, now),
-        ).catch((e: unknown) => this.#deps.log.error({ err: e }, 'storing idempotent error outcome failed'));
-      }
-      throw err;
-    }
-    if ('replayComboId' in result) return this.get(req.tenantId, result.replayComboId);
-    if (result.combo.status === 'pending_new') this.#hooks.onOutboxCommitted(req.tenantId);
-    for (const l of result.combo.legs) this.#hooks.onOrderChanged(req.tenantId, l);
-    return result.combo;
+    const result = await placeOnce(this.#deps, req, scope, req.input, 'comboId', this.#clock(), (tx, id) =>
+      this.#placeInTx(tx, req, id),
+    );
+    if ('replayedId' in result) return this.get(req.tenantId, result.replayedId);
+    const combo = result.placed;
+    if (combo.status === 'pending_new') this.#hooks.onOutboxCommitted(req.tenantId);
+    for (const l of combo.legs) this.#hooks.onOrderChanged(req.tenantId, l);
+    return combo;
   }
 
   async #placeInTx(tx: Tx, req: PlaceComboRequest, clientOrderId: string): Promise<ComboView> {

@@ -58,6 +58,43 @@ export async function setAuditContext(tx: Tx, meta: RequestMeta): Promise<void> 
 }
 
 /**
+ * Placement once per idempotency key, for single and combo orders alike. In one desk transaction:
+ * claim the key (a replay returns the id it stored), place through `work` with the key's
+ * deterministic client order id, store `{ [field]: id }` as the key's result. A storable error is
+ * recorded as the key's first result after the working transaction rolled back, so a retry gets
+ * the same error rather than a second attempt.
+ */
+export async function placeOnce<T extends { readonly id: string }>(
+  deps: Pick<ExecutionDeps, 'db' | 'log'>,
+  req: RequestMeta & { readonly tenantId: string },
+  scope: IdempotencyScope,
+  input: unknown,
+  field: 'orderId' | 'comboId',
+  now: Date,
+  work: (tx: Tx, clientOrderId: string) => Promise<T>,
+): Promise<{ readonly replayedId: string } | { readonly placed: T }> {
+  const hash = requestHash(input);
+  try {
+    return await withTenant(deps.db, req.tenantId, async (tx) => {
+      await setAuditContext(tx, req);
+      const claim = await claimKey<Record<string, string>>(tx, scope, hash, now);
+      if (!claim.claimed) return { replayedId: replay(claim.outcome)[field]! };
+      const placed = await work(tx, clientOrderIdFor(scope, now));
+      await completeKey(tx, scope, { ok: true, value: { [field]: placed.id } });
+      return { placed };
+    });
+  } catch (err) {
+    if (isStorableError(err) && !err.details?.replayed) {
+      // The working transaction rolled back; the error is the key's first result.
+      await withTenant(deps.db, req.tenantId, (tx) => storeErrorOutcome(tx, scope, hash, err, now)).catch(
+        (e: unknown) => deps.log.error({ err: e }, 'storing idempotent error outcome failed'),
+      );
+    }
+    throw err;
+  }
+}
+
+/**
  * An order may name only a proposal of its own desk. The column has no foreign key (and one would
  * not see RLS), so without this check another desk's proposal id was stored as the link.
  */
@@ -155,31 +192,14 @@ export class OrderService {
       procedure: PLACE_PROCEDURE,
       key: req.idempotencyKey,
     };
-    const hash = requestHash(req.input);
-    const now = this.#clock();
-    let result: { replayOrderId: string } | { order: OrderView };
-    try {
-      result = await withTenant(this.#deps.db, req.tenantId, async (tx) => {
-        await setAuditContext(tx, req);
-        const claim = await claimKey<{ orderId: string }>(tx, scope, hash, now);
-        if (!claim.claimed) return { replayOrderId: replay(claim.outcome).orderId };
-        const order = await this.#placeInTx(tx, req, clientOrderIdFor(scope, now));
-        await completeKey(tx, scope, { ok: true, value: { orderId: order.id } });
-        return { order };
-      });
-    } catch (err) {
-      if (isStorableError(err) && !err.details?.replayed) {
-        // The working transaction rolled back; the error is the key's first result.
-        await withTenant(this.#deps.db, req.tenantId, (tx) =>
-          storeErrorOutcome(tx, scope, hash, err, now),
-        ).catch((e: unknown) => this.#deps.log.error({ err: e }, 'storing idempotent error outcome failed'));
-      }
-      throw err;
-    }
-    if ('replayOrderId' in result) return this.get(req.tenantId, result.replayOrderId);
-    if (result.order.status === 'pending_new') this.#hooks.onOutboxCommitted(req.tenantId);
-    this.#hooks.onOrderChanged(req.tenantId, result.order);
-    return result.order;
+    const result = await placeOnce(this.#deps, req, scope, req.input, 'orderId', this.#clock(), (tx, id) =>
+      this.#placeInTx(tx, req, id),
+    );
+    if ('replayedId' in result) return this.get(req.tenantId, result.replayedId);
+    const order = result.placed;
+    if (order.status === 'pending_new') this.#hooks.onOutboxCommitted(req.tenantId);
+    this.#hooks.onOrderChanged(req.tenantId, order);
+    return order;
   }
 
   async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string): Promise<OrderView> {
