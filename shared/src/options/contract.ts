@@ -1,3 +1,4 @@
+import { zoneOffsetMs } from '../market/zoned-time.ts';
 import type { OptionRight } from '../schemas/option-chain.ts';
 
 /**
@@ -39,37 +40,6 @@ export function parseOptionSymbol(symbol: string): OptionContractId | null {
 }
 
 /** The UTC offset (ms) of `timeZone` at instant `ms`. */
-const zoneFormatters = new Map<string, Intl.DateTimeFormat>();
-
-function zoneOffsetMs(ms: number, timeZone: string): number {
-  // One formatter per zone: building one costs ~0.1 ms, and every time-to-expiry needs two.
-  let f = zoneFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    zoneFormatters.set(timeZone, f);
-  }
-  const parts = f.formatToParts(new Date(ms));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  const asUtc = Date.UTC(
-    get('year'),
-    get('month') - 1,
-    get('day'),
-    get('hour'),
-    get('minute'),
-    get('second'),
-  );
-  return asUtc - ms;
-}
-
 /**
  * When a contract expires: 16:00 America/New_York on its expiry date (the US equity and index
  * options close; CME's quarterly equity-index options also settle on that day's close). The

@@ -1,3 +1,5 @@
+import { zonedParts } from '../market/zoned-time.ts';
+
 /**
  * Trading calendars. `24x7` (crypto) is always open. `XNYS` / `XNAS` follow NYSE/Nasdaq regular
  * hours, 09:30–16:00 America/New_York, Monday to Friday, with the exchanges' published holiday
@@ -274,29 +276,9 @@ export const CALENDARS: Readonly<Record<string, ExchangeCalendar | SessionCalend
   CBOT,
 };
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
 function localParts(ts: Date, timeZone: string) {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      weekday: 'short',
-    });
-    formatters.set(timeZone, f);
-  }
-  const p = Object.fromEntries(f.formatToParts(ts).map((x) => [x.type, x.value]));
-  return {
-    date: `${p.year}-${p.month}-${p.day}`,
-    year: Number(p.year),
-    minute: Number(p.hour) * 60 + Number(p.minute),
-    weekday: p.weekday as string,
-  };
+  const z = zonedParts(ts, timeZone);
+  return { date: z.date, year: z.year, minute: z.minuteOfDay, weekday: z.weekday };
 }
 
 export type SessionState =
