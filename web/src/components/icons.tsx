@@ -20,10 +20,14 @@ export type IconName =
   | 'backtests'
   | 'quality'
   | 'audit'
-  | 'settings';
+  | 'settings'
+  | 'markets'
+  | 'options';
 
-const paths: Record<IconName, JSX.Element> = {
-  overview: (
+// Thunks, not elements: a Solid element is one DOM node, so a shared element would render in only
+// the last place that used it (two nav items with the same icon left one of them blank).
+const paths: Record<IconName, () => JSX.Element> = {
+  overview: () => (
     <>
       <rect x="2" y="2" width="5" height="5" rx="1" />
       <rect x="9" y="2" width="5" height="3" rx="1" />
@@ -31,20 +35,20 @@ const paths: Record<IconName, JSX.Element> = {
       <rect x="2" y="9" width="5" height="5" rx="1" />
     </>
   ),
-  signals: <path d="M1.5 9h2.5l2-5 3 9 2-6 1.2 2h2.3" />,
-  proposals: (
+  signals: () => <path d="M1.5 9h2.5l2-5 3 9 2-6 1.2 2h2.3" />,
+  proposals: () => (
     <>
       <path d="M4 2h6l3 3v9H4z" />
       <path d="M10 2v3h3M6.5 9.5l1.5 1.5 3-3" />
     </>
   ),
-  orders: (
+  orders: () => (
     <>
       <path d="M3 4h10M3 8h10M3 12h6" />
       <path d="M12 11l1.5 1.5L12 14" />
     </>
   ),
-  positions: (
+  positions: () => (
     <>
       <path d="M2 14h12" />
       <rect x="3" y="8" width="2.4" height="4" />
@@ -52,45 +56,56 @@ const paths: Record<IconName, JSX.Element> = {
       <rect x="10.6" y="6" width="2.4" height="6" />
     </>
   ),
-  brokers: (
+  brokers: () => (
     <>
       <path d="M2 6.2L8 2.5l6 3.7z" />
       <path d="M3.5 7.5v5M6.5 7.5v5M9.5 7.5v5M12.5 7.5v5" />
       <path d="M2 14h12" />
     </>
   ),
-  backtests: (
+  backtests: () => (
     <>
       <path d="M2 13.5h12" />
       <path d="M2.5 11l3-3.5 2.5 2 5-6" />
       <path d="M11 3.5h2v2" />
     </>
   ),
-  quality: (
+  quality: () => (
     <>
       <circle cx="8" cy="8" r="5.8" />
       <circle cx="8" cy="8" r="3" />
       <circle cx="8" cy="8" r="0.6" />
     </>
   ),
-  audit: (
+  audit: () => (
     <>
       <path d="M8 1.8l5 2v4c0 3-2.2 5.3-5 6.4-2.8-1.1-5-3.4-5-6.4v-4z" />
       <path d="M5.8 8l1.6 1.6 3-3" />
     </>
   ),
-  settings: (
+  settings: () => (
     <>
       <circle cx="8" cy="8" r="2.2" />
       <path d="M8 1.5v2M8 12.5v2M1.5 8h2M12.5 8h2M3.4 3.4l1.4 1.4M11.2 11.2l1.4 1.4M3.4 12.6l1.4-1.4M11.2 4.8l1.4-1.4" />
     </>
   ),
+  markets: () => (
+    <>
+      <path d="M4 2.5v11M12 2.5v11" />
+      <rect x="2.5" y="5" width="3" height="5" rx="0.5" />
+      <rect x="10.5" y="4" width="3" height="6" rx="0.5" />
+      <path d="M8 3.5v9" />
+      <rect x="6.5" y="7" width="3" height="3.5" rx="0.5" />
+    </>
+  ),
+  // A call's payoff: flat, then rising past the strike.
+  options: () => <path d="M1.5 11.5h6l7-7M7.5 13.5v-4" />,
 };
 
 export function Icon(props: { name: IconName }) {
   return (
     <svg {...base} aria-hidden="true">
-      {paths[props.name]}
+      {paths[props.name]()}
     </svg>
   );
 }

@@ -10,10 +10,9 @@ export interface NavItem {
 
 export const NAV_ITEMS: readonly NavItem[] = [
   { href: '/', label: 'Overview', icon: 'overview', key: 'o' },
-  // The candle icon would be best; icons.tsx has none yet, the bar chart reads as "market".
-  { href: '/instruments', label: 'Markets', icon: 'positions', key: 'm' },
+  { href: '/instruments', label: 'Markets', icon: 'markets', key: 'm' },
   // Option chains, recommendations, verticals and the desk's Greeks; `c` for chain.
-  { href: '/options', label: 'Options', icon: 'signals', key: 'c' },
+  { href: '/options', label: 'Options', icon: 'options', key: 'c' },
   { href: '/signals', label: 'Signals', icon: 'signals', key: 's' },
   { href: '/proposals', label: 'Proposals', icon: 'proposals', key: 'p' },
   { href: '/orders', label: 'Orders', icon: 'orders', key: 'r' },
