@@ -13,7 +13,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['*/src/**/*.test.ts', '*/tests/unit/**/*.test.ts', 'tests/architecture/**/*.test.ts', 'tools/**/*.test.ts'],
+          include: [
+            '*/src/**/*.test.ts',
+            '*/tests/unit/**/*.test.ts',
+            'tests/architecture/**/*.test.ts',
+            'tools/**/*.test.ts',
+          ],
           exclude: ['**/node_modules/**', ...integrationGlobs, ...browserGlobs],
           environment: 'node',
         },
