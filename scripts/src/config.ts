@@ -36,3 +36,6 @@ export function loadMigrateConfig(
 ): Readonly<MigrateConfig> {
   return parseConfig('db:migrate', migrateSchema, env);
 }
+
+/** The schema itself, for the generated configuration reference (tools/config-reference.ts). */
+export { migrateSchema as migrateEnvSchema };

@@ -49,3 +49,6 @@ export function webConfig(): WebConfig {
   });
   return cached;
 }
+
+/** The schema itself, for the generated configuration reference (tools/config-reference.ts). */
+export { schema as webEnvSchema };

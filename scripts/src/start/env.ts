@@ -61,3 +61,6 @@ export function appEnvironment(
 export function newForwarderSecret(): string {
   return randomBytes(32).toString('base64url');
 }
+
+/** The schema itself, for the generated configuration reference (tools/config-reference.ts). */
+export { schema as launcherEnvSchema };
