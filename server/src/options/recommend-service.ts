@@ -135,11 +135,17 @@ async function loadExposure(db: Db, tenantId: string, chain: ChainView): Promise
   });
 }
 
-export async function* recommendOptions(
+/**
+ * Everything a recommendation needs before its first layer — the rate limits, the symbol, the
+ * capital (saved with the preset when asked) and the chain — is done here, before the stream
+ * is handed back: a refusal is the call's error, and the saved preferences are committed by the
+ * time the call is accepted (a client that closes the stream at once leaves no write behind).
+ */
+export async function openRecommendation(
   ctx: RecommendContext,
   caller: RecommendCaller,
   input: RecommendInput,
-): AsyncGenerator<RecommendationEvent> {
+): Promise<AsyncGenerator<RecommendationEvent>> {
   const limiter = recommendLimiterOf(ctx);
   await limiter.admitUser(caller);
   // The symbol's window is keyed by the registry's spelling, so variants of one name share it.
@@ -169,7 +175,7 @@ export async function* recommendOptions(
   const chain = await withTenant(ctx.db, caller.tenantId, (tx) =>
     optionChainOf(ctx).chain(tx, { symbol: inst.symbol }, ctx.log),
   );
-  yield* recommendStream(
+  return recommendStream(
     { view: input.view, preset: input.preset, strategy: input.strategy, capital: capital ?? '0' },
     {
       chain,

@@ -8,7 +8,7 @@ import {
 } from '@aegis/shared/schemas/option-recommendation';
 import { z } from 'zod';
 import { readPreferences, savePreferences } from '../options/preferences.ts';
-import { recommendOptions } from '../options/recommend-service.ts';
+import { openRecommendation } from '../options/recommend-service.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 
 /**
@@ -41,15 +41,16 @@ export const optionsRouter = createTRPCRouter({
   recommend: deskProcedure
     .meta({ scope: 'read', permission: 'options.recommend' })
     .input(recommendInput)
-    .subscription(async function* ({ ctx, input }): AsyncGenerator<RecommendationEvent> {
-      yield* recommendOptions(
-        ctx,
-        {
-          tenantId: ctx.desk.id,
-          userId: ctx.principal.user.id,
-          origin: ctx.principal.kind === 'api_key' ? 'api' : 'human',
-        },
-        input,
-      );
-    }),
+    .subscription(
+      ({ ctx, input }): Promise<AsyncGenerator<RecommendationEvent>> =>
+        openRecommendation(
+          ctx,
+          {
+            tenantId: ctx.desk.id,
+            userId: ctx.principal.user.id,
+            origin: ctx.principal.kind === 'api_key' ? 'api' : 'human',
+          },
+          input,
+        ),
+    ),
 });
