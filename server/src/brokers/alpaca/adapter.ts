@@ -5,6 +5,7 @@ import {
   type BrokerAccount,
   type BrokerAdapter,
   type BrokerCapabilities,
+  type BrokerComboRequest,
   BrokerError,
   BrokerErrorCode,
   type BrokerOrder,
@@ -12,8 +13,18 @@ import {
   type BrokerPosition,
   type ExecutionReport,
   type ExecutionReportListener,
+  type PlaceComboAck,
   type PlaceOrderAck,
 } from '../types.ts';
+import {
+  type ComboLegIds,
+  comboLegView,
+  conventionComboLegIds,
+  isMleg,
+  mlegBody,
+  registerCombo,
+  replayComboLeg,
+} from './combo.ts';
 import {
   conventionLegIds,
   type KnownIds,
@@ -31,7 +42,8 @@ import { type AlpacaOrder, alpacaAccount, alpacaOrder, alpacaPosition } from './
 /**
  * The Alpaca adapter (Trading API v2; paper and live differ only by base URL). Orders go out as
  * POST /v2/orders addressed by our client order id; brackets natively (`order_class: bracket`,
- * or `oto` with one leg). Reports come from the `trade_updates` stream; FILL account activities
+ * or `oto` with one leg); combos natively as multi-leg options orders (`order_class: mleg`,
+ * combo.ts). Reports come from the `trade_updates` stream; FILL account activities
  * are polled while the stream is down and replayed for `getExecutions`. Report ids are the same
  * on every path (report-book.ts), so the dispatcher's dedup by execution id holds across them.
  */
@@ -40,6 +52,8 @@ export interface AlpacaAdapterOptions {
   readonly auth?: AlpacaAuthMode;
   /** Bracket leg client ids (default: the execution service's entry id + S | T). */
   readonly legIds?: LegIds;
+  /** Combo leg client ids (default: the execution service's combo id + L1, L2 …). */
+  readonly comboLegIds?: ComboLegIds;
   /** Poll FILL activities this often while the stream is down (or absent). Default 2 s. */
   readonly pollIntervalMs?: number;
   /** Stream reconnect backoff (tests shorten it). */
@@ -53,13 +67,16 @@ const orderList = z.array(alpacaOrder);
 
 export class AlpacaAdapter implements BrokerAdapter {
   readonly name = BROKER;
-  readonly capabilities: BrokerCapabilities = { nativeBrackets: true };
+  readonly capabilities: BrokerCapabilities = { nativeBrackets: true, nativeCombos: true };
   readonly #ctx: ConnectionContext;
   readonly #legIds: LegIds;
+  readonly #comboLegIds: ComboLegIds;
   readonly #rest: AlpacaRestClient;
   readonly #book = new ReportBook();
   /** Our OCO group per placed entry (Alpaca id), as the request named it. */
   readonly #ocoGroups = new Map<string, string>();
+  /** Alpaca ids of the combo legs this adapter placed or found. */
+  readonly #comboLegAlpacaIds = new Set<string>();
   readonly #known: KnownIds;
   readonly #lookup: AlpacaOrderLookup;
   readonly #feed: AlpacaReportFeed;
@@ -70,6 +87,7 @@ export class AlpacaAdapter implements BrokerAdapter {
     this.#ctx = ctx;
     this.#auth = credentialKindProbe(ctx.credentials, opts.auth);
     this.#legIds = opts.legIds ?? conventionLegIds;
+    this.#comboLegIds = opts.comboLegIds ?? conventionComboLegIds;
     this.#rest = new AlpacaRestClient(ctx, () => this.#auth());
     this.#known = {
       clientIdOf: (id) => this.#book.get(id)?.clientOrderId,
@@ -132,7 +150,84 @@ export class AlpacaAdapter implements BrokerAdapter {
     return { clientOrderId: req.clientOrderId, brokerOrderId: order.id, status: toBrokerStatus(order) };
   }
 
+  /**
+   * One `mleg` request with every leg, addressed by the combo's client id. Idempotent like
+   * `placeOrder`: Alpaca refuses a second order with the same client id, and the one it already
+   * has is adopted. Any other refusal (422, 403) rejects the combo as a whole.
+   */
+  async placeCombo(req: BrokerComboRequest): Promise<PlaceComboAck> {
+    let order: AlpacaOrder;
+    try {
+      order = await this.#rest.request({
+        operation: 'placeCombo',
+        kind: 'write',
+        method: 'POST',
+        path: '/v2/orders',
+        body: mlegBody(req),
+        schema: alpacaOrder,
+      });
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+      const message = String(err.context.brokerMessage ?? err.message);
+      if (err.code === BrokerErrorCode.INVALID_REQUEST && /client_order_id must be unique/i.test(message)) {
+        const known = await this.#lookup.byClientOrderId(req.comboId, 'placeCombo');
+        if (known && isMleg(known)) {
+          const tree = known.legs ? known : await this.#lookup.fetchNested(known.id, 'placeCombo');
+          this.#registerCombo(tree, this.#comboLegIds, true);
+          return this.#comboAck(tree);
+        }
+      }
+      if (err.code !== BrokerErrorCode.INVALID_REQUEST && err.code !== BrokerErrorCode.REJECTED) throw err;
+      throw new BrokerError(BrokerErrorCode.REJECTED, err.message, {
+        operation: 'placeCombo',
+        broker: BROKER,
+        context: err.context,
+      });
+    }
+    if (!order.legs) order = await this.#lookup.fetchNested(order.id, 'placeCombo');
+    // Our legs by contract (each appears once in a combo); Alpaca's leg order is not relied on here.
+    const ours = new Map(req.legs.map((l) => [`${l.symbol}|${l.side}`, l.clientOrderId]));
+    this.#registerCombo(
+      order,
+      this.#comboLegIds,
+      // Not seeded: every report of a new order (its acceptance included) comes from the stream.
+      false,
+      (leg, i) => ours.get(`${leg.symbol}|${leg.side}`) ?? this.#comboLegIds.legClientOrderId(req.comboId, i),
+    );
+    return this.#comboAck(order);
+  }
+
+  async cancelCombo(comboId: string): Promise<void> {
+    const root = await this.#lookup.byClientOrderId(comboId, 'cancelCombo');
+    if (!root || !isMleg(root))
+      throw new BrokerError(BrokerErrorCode.NOT_FOUND, `alpaca: no combo ${comboId}`, {
+        operation: 'cancelCombo',
+        broker: BROKER,
+      });
+    try {
+      await this.#rest.request({
+        operation: 'cancelCombo',
+        kind: 'write',
+        method: 'DELETE',
+        path: `/v2/orders/${encodeURIComponent(root.id)}`,
+        schema: null,
+      });
+    } catch (err) {
+      // Not cancelable (filled, already ended): each leg's cancel is refused.
+      if (err instanceof BrokerError && err.code === BrokerErrorCode.INVALID_REQUEST) {
+        const tree = root.legs ? root : await this.#lookup.fetchNested(root.id, 'cancelCombo');
+        for (const t of this.#registerCombo(tree, this.#comboLegIds, true))
+          this.#feed.emit(this.#book.cancelRejected(t, this.#now().toISOString(), err.message));
+        return;
+      }
+      throw err;
+    }
+  }
+
   async cancelOrder(clientOrderId: string): Promise<void> {
+    // A combo leg is cancelled with its whole combo (Alpaca cancels a multi-leg order as one).
+    const combo = await this.#comboOf(clientOrderId, 'cancelOrder');
+    if (combo) return this.cancelCombo(combo.root.client_order_id);
     const tree = await this.#lookup.find(clientOrderId, 'cancelOrder');
     const target = tree ? memberOf(tree, clientOrderId, this.#book) : null;
     if (!tree || !target)
@@ -160,12 +255,24 @@ export class AlpacaAdapter implements BrokerAdapter {
   }
 
   async getOrderByClientId(clientOrderId: string): Promise<BrokerOrder | null> {
+    const combo = await this.#comboOf(clientOrderId, 'getOrderByClientId');
+    if (combo) return comboLegView(combo.root, combo.index, this.#comboLegIds);
     const tree = await this.#lookup.find(clientOrderId, 'getOrderByClientId');
     if (!tree) return null;
     return viewsOf(tree, this.#legIds, this.#known).find((v) => v.clientOrderId === clientOrderId) ?? null;
   }
 
   async getExecutions(clientOrderId: string): Promise<ExecutionReport[]> {
+    const combo = await this.#comboOf(clientOrderId, 'getExecutions');
+    if (combo) {
+      const leg = combo.root.legs?.[combo.index];
+      const activities = await this.#lookup.activities(
+        'getExecutions',
+        combo.root.created_at,
+        (a) => a.order_id === leg?.id,
+      );
+      return replayComboLeg(combo.root, combo.index, activities, this.#comboLegIds);
+    }
     const tree = await this.#lookup.find(clientOrderId, 'getExecutions');
     if (!tree) return [];
     const ids = new Set([tree.id, ...(tree.legs ?? []).map((l) => l.id)]);
@@ -188,6 +295,15 @@ export class AlpacaAdapter implements BrokerAdapter {
     });
     const out: BrokerOrder[] = [];
     for (const o of orders) {
+      if (isMleg(o)) {
+        this.#registerCombo(o, this.#comboLegIds, true);
+        for (const [i] of (o.legs ?? []).entries()) {
+          const v = comboLegView(o, i, this.#comboLegIds);
+          if (v && ['pending_new', 'new', 'partially_filled', 'pending_cancel'].includes(v.status))
+            out.push(v);
+        }
+        continue;
+      }
       registerTree(this.#book, o, this.#legIds, this.#known, true);
       for (const v of viewsOf(o, this.#legIds, this.#known))
         if (['pending_new', 'new', 'partially_filled', 'pending_cancel'].includes(v.status)) out.push(v);
@@ -252,6 +368,51 @@ export class AlpacaAdapter implements BrokerAdapter {
   /** Whether the trade_updates stream is authorized and listening (for health and tests). */
   get streaming(): boolean {
     return this.#feed.streaming;
+  }
+
+  /**
+   * The multi-leg order holding a combo leg client id, with the leg's position, or null when the
+   * id is not a combo leg Alpaca has (then it is looked up as a single order).
+   */
+  async #comboOf(
+    clientOrderId: string,
+    operation: string,
+  ): Promise<{ root: AlpacaOrder; index: number } | null> {
+    const leg = this.#comboLegIds.comboOfLeg(clientOrderId);
+    if (!leg) return null;
+    const known = this.#book.byClientId(clientOrderId);
+    // A single order we already track under this id is not a combo leg.
+    if (known && known.clientOrderId === clientOrderId && !this.#isComboLeg(known.alpacaId)) return null;
+    const root = await this.#lookup.byClientOrderId(leg.comboId, operation);
+    if (!root || !isMleg(root)) return null;
+    const tree = root.legs ? root : await this.#lookup.fetchNested(root.id, operation);
+    if (!tree.legs?.[leg.index]) return null;
+    this.#registerCombo(tree, this.#comboLegIds, true);
+    return { root: tree, index: leg.index };
+  }
+
+  #isComboLeg(alpacaId: string): boolean {
+    return this.#comboLegAlpacaIds.has(alpacaId);
+  }
+
+  #registerCombo(...args: Parameters<typeof registerCombo> extends [unknown, ...infer R] ? R : never) {
+    const tracked = registerCombo(this.#book, ...args);
+    for (const t of tracked) this.#comboLegAlpacaIds.add(t.alpacaId);
+    this.#feed.mlegRegistered();
+    return tracked;
+  }
+
+  #comboAck(order: AlpacaOrder): PlaceComboAck {
+    const status = toBrokerStatus(order);
+    return {
+      comboId: order.client_order_id,
+      status,
+      legs: (order.legs ?? []).map((l) => ({
+        clientOrderId: this.#book.get(l.id)?.clientOrderId ?? l.client_order_id,
+        brokerOrderId: l.id,
+        status,
+      })),
+    };
   }
 
   #registerPlaced(req: BrokerOrderRequest, order: AlpacaOrder): void {

@@ -1,3 +1,4 @@
+import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import type { ConnectionContext } from '../connection.ts';
 import {
   BrokerError,
@@ -30,6 +31,9 @@ export interface ReportFeedDeps {
 }
 
 const MAX_EMITTED_IDS = 50_000;
+
+/** How long a multi-leg event waits for its order's placement to register the legs. */
+const MLEG_HOLD_MS = 10_000;
 
 export class AlpacaReportFeed {
   readonly #d: ReportFeedDeps;
@@ -115,7 +119,21 @@ export class AlpacaReportFeed {
     return this.#stream?.listening ?? false;
   }
 
+  /** Multi-leg events that arrived before their legs were known (see #onMleg). */
+  #mlegWaiting: { u: AlpacaTradeUpdate; at: number }[] = [];
+
+  /** The adapter registered a multi-leg order's legs: their held events apply now, in order. */
+  mlegRegistered(): void {
+    const waiting = this.#mlegWaiting;
+    this.#mlegWaiting = [];
+    for (const w of waiting) this.#onMleg(w.u);
+  }
+
   #onUpdate(u: AlpacaTradeUpdate): void {
+    if (u.order.order_class === 'mleg') {
+      this.#onMleg(u);
+      return;
+    }
     const pending = this.#adopting.get(u.order.id);
     if (pending) {
       pending.push(u);
@@ -183,6 +201,53 @@ export class AlpacaReportFeed {
         // pending_new, accepted, pending_cancel, done_for_day, replaced, calculated …: no report
         // of ours (a replace is never requested by this adapter).
         return;
+    }
+  }
+
+  /**
+   * A multi-leg order's event: a leg's own event is a plain order's; the order's event (its
+   * `legs` nested) is read leg by leg, each leg's fill being what its `filled_qty` grew by since
+   * the last report, so either event of a fill yields the same report once. A multi-leg order
+   * this process did not place is not adopted here: its legs are recovered by client order id
+   * (getExecutions) when the execution service reconciles.
+   */
+  #onMleg(u: AlpacaTradeUpdate): void {
+    const ids = [u.order.id, ...(u.order.legs ?? []).map((l) => l.id)];
+    if (!ids.some((id) => this.#d.book.get(id))) {
+      // The stream can be ahead of the placement's response: held until the legs are registered.
+      const now = Date.now();
+      this.#mlegWaiting = this.#mlegWaiting.filter((w) => now - w.at < MLEG_HOLD_MS);
+      this.#mlegWaiting.push({ u, at: now });
+      return;
+    }
+    if (!u.order.legs?.length) {
+      this.#apply(u);
+      return;
+    }
+    const ts = u.timestamp ?? u.order.updated_at ?? (this.#d.ctx.clock?.() ?? new Date()).toISOString();
+    for (const leg of u.order.legs) {
+      const t = this.#d.book.get(leg.id);
+      if (!t) continue;
+      if (u.event === 'new' || u.event === 'fill' || u.event === 'partial_fill')
+        this.emit(this.#d.book.accepted(t, ts));
+      const cum = dec(leg.filled_qty);
+      const last = cum.minus(t.filled);
+      if (last.gt(0) && leg.filled_avg_price !== null) {
+        // This leg's fill price: its notional now less what was reported before, per contract.
+        const px = cum.times(dec(leg.filled_avg_price)).minus(t.notional).div(last);
+        this.emit(
+          this.#d.book.filled(t, {
+            lastQty: decStr(last),
+            lastPx: decStr(px.toDecimalPlaces(9)),
+            cumQty: leg.filled_qty,
+            avgPx: leg.filled_avg_price,
+            ts,
+          }),
+        );
+      }
+      if (u.event === 'canceled') this.emit(this.#d.book.ended(t, 'cancelled', ts));
+      else if (u.event === 'expired') this.emit(this.#d.book.ended(t, 'expired', ts));
+      else if (u.event === 'rejected') this.emit(this.#d.book.ended(t, 'rejected', ts, 'rejected by Alpaca'));
     }
   }
 

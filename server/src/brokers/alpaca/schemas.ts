@@ -59,58 +59,73 @@ export interface AlpacaOrder {
   stop_price: string | null;
   status: AlpacaOrderStatus;
   legs: AlpacaOrder[] | null;
+  /** An mleg leg: contracts per unit of the multi-leg order (null elsewhere). */
+  ratio_qty?: string | null;
 }
 
-/** The Order entity (POST/GET /v2/orders…); `legs` only for bracket/oco/oto orders. */
+/**
+ * The Order entity (POST/GET /v2/orders…); `legs` for bracket/oco/oto and mleg orders. A
+ * multi-leg (`mleg`) order carries no symbol or side of its own (its legs do): it is read with
+ * an empty symbol and side `buy`, which nothing reports (its legs are what we report).
+ */
 export const alpacaOrder: z.ZodType<AlpacaOrder> = z.lazy(() =>
-  z.object({
-    id: z.string().min(1),
-    client_order_id: z.string(),
-    created_at: z.string(),
-    updated_at: z
-      .string()
-      .nullish()
-      .transform((v) => v ?? null),
-    submitted_at: z
-      .string()
-      .nullish()
-      .transform((v) => v ?? null),
-    filled_at: z
-      .string()
-      .nullish()
-      .transform((v) => v ?? null),
-    canceled_at: z
-      .string()
-      .nullish()
-      .transform((v) => v ?? null),
-    expired_at: z
-      .string()
-      .nullish()
-      .transform((v) => v ?? null),
-    failed_at: z
-      .string()
-      .nullish()
-      .transform((v) => v ?? null),
-    symbol: z.string().min(1),
-    qty: nullableDecimal,
-    filled_qty: decimalString,
-    filled_avg_price: nullableDecimal,
-    // An empty order_class is a simple order (alpaca-py treats "" the same way).
-    order_class: z
-      .string()
-      .nullish()
-      .transform((v) => (v ? v : 'simple')),
-    type: alpacaOrderType,
-    side: z.enum(['buy', 'sell']),
-    time_in_force: alpacaTimeInForce,
-    limit_price: nullableDecimal,
-    stop_price: nullableDecimal,
-    status: alpacaOrderStatus,
-    legs: z
-      .array(alpacaOrder)
-      .nullish()
-      .transform((v) => v ?? null),
-  }),
+  z
+    .object({
+      id: z.string().min(1),
+      client_order_id: z.string(),
+      created_at: z.string(),
+      updated_at: z
+        .string()
+        .nullish()
+        .transform((v) => v ?? null),
+      submitted_at: z
+        .string()
+        .nullish()
+        .transform((v) => v ?? null),
+      filled_at: z
+        .string()
+        .nullish()
+        .transform((v) => v ?? null),
+      canceled_at: z
+        .string()
+        .nullish()
+        .transform((v) => v ?? null),
+      expired_at: z
+        .string()
+        .nullish()
+        .transform((v) => v ?? null),
+      failed_at: z
+        .string()
+        .nullish()
+        .transform((v) => v ?? null),
+      symbol: z.string(),
+      qty: nullableDecimal,
+      filled_qty: decimalString,
+      filled_avg_price: nullableDecimal,
+      // An empty order_class is a simple order (alpaca-py treats "" the same way).
+      order_class: z
+        .string()
+        .nullish()
+        .transform((v) => (v ? v : 'simple')),
+      type: alpacaOrderType,
+      side: z.enum(['buy', 'sell', '']).nullish(),
+      time_in_force: alpacaTimeInForce,
+      limit_price: nullableDecimal,
+      stop_price: nullableDecimal,
+      status: alpacaOrderStatus,
+      legs: z
+        .array(alpacaOrder)
+        .nullish()
+        .transform((v) => v ?? null),
+      ratio_qty: nullableDecimal,
+    })
+    .transform((o, ctx): AlpacaOrder => {
+      const mleg = o.order_class === 'mleg';
+      if (!mleg && !o.symbol) ctx.addIssue({ code: 'custom', path: ['symbol'], message: 'symbol is empty' });
+      if (!mleg && o.side !== 'buy' && o.side !== 'sell')
+        ctx.addIssue({ code: 'custom', path: ['side'], message: 'side must be buy or sell' });
+      return { ...o, side: o.side === 'sell' ? 'sell' : 'buy' };
+    }),
 );
 
 /** GET /v2/account (the fields we use; `status` is ACTIVE, ACCOUNT_UPDATED …). */

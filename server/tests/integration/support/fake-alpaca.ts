@@ -65,6 +65,8 @@ export interface FaultRule {
   readonly delayMs?: number;
   /** How many matching calls it applies to. Default 1. */
   readonly times?: number;
+  /** With `delayMs`: the call is carried out at once and only its response is late (a lost answer). */
+  readonly lateResponse?: boolean;
 }
 
 export interface FakeOrder {
@@ -82,12 +84,12 @@ export interface FakeOrder {
   replaces: null;
   asset_id: string;
   symbol: string;
-  asset_class: 'us_equity';
+  asset_class: 'us_equity' | 'us_option' | '';
   notional: null;
   qty: string;
   filled_qty: string;
   filled_avg_price: string | null;
-  order_class: 'simple' | 'bracket' | 'oto';
+  order_class: 'simple' | 'bracket' | 'oto' | 'mleg';
   order_type: string;
   type: string;
   side: 'buy' | 'sell';
@@ -101,6 +103,8 @@ export interface FakeOrder {
   trail_price: null;
   hwm: null;
   position_intent: string;
+  /** An mleg leg: its contracts per combo unit. */
+  ratio_qty?: string;
 }
 
 interface Activity {
@@ -139,6 +143,8 @@ export interface FakeAlpaca {
   partialFill(clientOrderIdOrId: string, qty: string, price?: string): void;
   /** Rejects a working order on Alpaca's side (a `rejected` event). */
   rejectOrder(clientOrderIdOrId: string): void;
+  /** Fills every leg of a working mleg order at once, leg i at `legPrices[i]` (all-or-none). */
+  fillCombo(clientOrderIdOrId: string, legPrices: readonly string[]): void;
   expireOrder(clientOrderIdOrId: string): void;
   setBuyingPower(amount: string | null): void;
   failNext(rule: FaultRule): void;
@@ -159,6 +165,8 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
   const orders = new Map<string, FakeOrder>();
   const byClientId = new Map<string, FakeOrder>();
   const parentOf = new Map<string, FakeOrder>();
+  /** mleg legs (listed only nested in their order, never OCO). */
+  const mlegLegs = new Set<string>();
   const prices = new Map<string, Dec>();
   const positions = new Map<string, { qty: Dec; cost: Dec }>();
   const activities: Activity[] = [];
@@ -281,6 +289,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
   /** Fills what the current price allows. */
   const work = (o: FakeOrder) => {
     if (!(o.status === 'new' || o.status === 'partially_filled')) return;
+    if (o.order_class === 'mleg') return; // all legs at once or none (fillCombo)
     const px = prices.get(o.symbol);
     if (!px) return;
     const limit = o.limit_price ? dec(o.limit_price) : null;
@@ -292,6 +301,18 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
   };
 
   const arrive = (o: FakeOrder) => {
+    if (o.order_class === 'mleg') {
+      // The legs work as one order: accepted together, filled together (fillCombo).
+      for (const leg of o.legs ?? []) {
+        leg.status = 'new';
+        leg.updated_at = now();
+        send('new', leg);
+      }
+      o.status = 'new';
+      o.updated_at = now();
+      send('new', o);
+      return;
+    }
     o.status = 'new';
     o.updated_at = now();
     send('new', o);
@@ -393,6 +414,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
       return error(res, 400, 40010000, 'request body format is invalid');
     }
     orderRequests.push(b);
+    if (b.order_class === 'mleg') return placeMleg(res, b);
     const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : null);
     const symbol = str('symbol');
     const qty = str('qty');
@@ -469,6 +491,79 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
     res.on('finish', () => setImmediate(() => arrive(o)));
   };
 
+  /**
+   * A multi-leg options order (Orders page, `order_class: mleg`): top-level qty (combo units),
+   * type market | limit with a signed net limit_price (positive a debit, negative a credit),
+   * time_in_force day, 2–4 legs of { symbol (OCC), ratio_qty, side, position_intent? }.
+   */
+  const placeMleg = (res: ServerResponse, b: Record<string, unknown>) => {
+    const str = (v: unknown) => (typeof v === 'string' ? v : null);
+    const qty = str(b.qty);
+    const type = str(b.type);
+    const limit = str(b.limit_price);
+    const clientId = str(b.client_order_id) ?? randomUUID();
+    if (!qty || !/^\d+$/.test(qty) || !dec(qty).gt(0))
+      return error(res, 422, 40010001, 'qty must be a positive whole number');
+    if (type !== 'market' && type !== 'limit') return error(res, 422, 40010001, 'invalid order type');
+    if (str(b.time_in_force) !== 'day')
+      return error(res, 422, 40010001, 'options orders only accept time_in_force day');
+    if (type === 'limit' && (!limit || !/^-?\d+(\.\d+)?$/.test(limit)))
+      return error(res, 422, 40010001, 'limit_price is required');
+    if (type === 'market' && limit !== null)
+      return error(res, 422, 40010001, 'market orders must not have limit_price');
+    if (b.symbol !== undefined || b.side !== undefined)
+      return error(res, 422, 40010001, 'mleg orders take symbol and side on their legs');
+    const legs = Array.isArray(b.legs) ? (b.legs as Record<string, unknown>[]) : null;
+    if (!legs || legs.length < 2 || legs.length > 4)
+      return error(res, 422, 40010001, 'mleg orders require 2 to 4 legs');
+    for (const l of legs) {
+      const symbol = str(l?.symbol);
+      const ratio = str(l?.ratio_qty);
+      if (!symbol || !/^[A-Z]{1,6}\d{6}[CP]\d{8}$/.test(symbol))
+        return error(res, 422, 40010001, `leg symbol ${String(l?.symbol)} is not an option contract`);
+      if (!ratio || !/^[1-9]\d*$/.test(ratio)) return error(res, 422, 40010001, 'leg ratio_qty is invalid');
+      if (l.side !== 'buy' && l.side !== 'sell') return error(res, 422, 40010001, 'leg side is invalid');
+      if (
+        l.position_intent !== undefined &&
+        !['buy_to_open', 'buy_to_close', 'sell_to_open', 'sell_to_close'].includes(String(l.position_intent))
+      )
+        return error(res, 422, 40010001, 'leg position_intent is invalid');
+    }
+    if (new Set(legs.map((l) => l.symbol)).size !== legs.length)
+      return error(res, 422, 40010001, 'mleg legs must be distinct contracts');
+    if (byClientId.has(clientId)) return error(res, 422, 40010001, 'client_order_id must be unique');
+    const o = newOrder({
+      client_order_id: clientId,
+      symbol: '',
+      asset_class: '',
+      qty,
+      side: 'buy',
+      type,
+      order_type: type,
+      limit_price: limit,
+      order_class: 'mleg',
+      position_intent: '',
+    });
+    byClientId.set(clientId, o);
+    o.legs = legs.map((l) => {
+      const leg = newOrder({
+        symbol: l.symbol as string,
+        asset_class: 'us_option',
+        qty: decStr(dec(qty).times(dec(l.ratio_qty as string))),
+        side: l.side as 'buy' | 'sell',
+        type,
+        order_type: type,
+        order_class: 'mleg',
+        ratio_qty: l.ratio_qty as string,
+        position_intent: str(l.position_intent) ?? (l.side === 'buy' ? 'buy_to_open' : 'sell_to_open'),
+      });
+      mlegLegs.add(leg.id);
+      return leg;
+    });
+    json(res, 200, view(o, true));
+    res.on('finish', () => setImmediate(() => arrive(o)));
+  };
+
   const listOrders = (res: ServerResponse, q: URLSearchParams) => {
     const status = q.get('status') ?? 'open';
     const nested = q.get('nested') === 'true';
@@ -478,7 +573,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
     const match = (o: FakeOrder) =>
       status === 'all' ||
       (status === 'open' ? isOpen(o) || (nested && (o.legs ?? []).some(isOpen)) : !isOpen(o));
-    const top = [...orders.values()].filter((o) => !(nested && parentOf.has(o.id)));
+    const top = [...orders.values()].filter((o) => !(nested && (parentOf.has(o.id) || mlegLegs.has(o.id))));
     const list = top
       .filter((o) => match(o) && (!symbols || symbols.includes(o.symbol)))
       .sort((a, b) => b.created_at.localeCompare(a.created_at))
@@ -594,8 +689,17 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
       // The body is read first: a client that gives up (a timeout) must not lose the request.
       const body = await readBody(req);
       const fault = takeFault(req.method ?? 'GET', u.pathname);
+      if (fault?.delayMs && fault.lateResponse) {
+        // Carried out now, answered late: the caller times out on a call that took effect.
+        const ms = fault.delayMs;
+        const endNow = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+        res.end = ((...a: unknown[]) => {
+          setTimeout(() => endNow(...a), ms);
+          return res;
+        }) as typeof res.end;
+      }
       // A late answer still does the work: the client that gave up cannot know it was done.
-      if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      else if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault?.status)
         return json(
           res,
@@ -706,6 +810,26 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
     rejectOrder(idOrClientId) {
       const o = find(idOrClientId);
       if (o) end(o, 'rejected');
+    },
+    fillCombo(idOrClientId, legPrices) {
+      const o = find(idOrClientId);
+      if (o?.order_class !== 'mleg' || o.status !== 'new')
+        throw new Error(`fake alpaca: ${idOrClientId} is not a working mleg order`);
+      const legs = o.legs ?? [];
+      if (legPrices.length !== legs.length) throw new Error('fake alpaca: one price per leg');
+      let net = ZERO;
+      legs.forEach((leg, i) => {
+        const px = dec(legPrices[i] as string);
+        const ratio = dec(leg.ratio_qty ?? '1');
+        net = leg.side === 'buy' ? net.plus(px.times(ratio)) : net.minus(px.times(ratio));
+        fill(leg, dec(leg.qty), px);
+      });
+      o.filled_qty = o.qty;
+      o.filled_avg_price = decStr(net);
+      o.status = 'filled';
+      o.updated_at = now();
+      o.filled_at = o.updated_at;
+      send('fill', o, { price: decStr(net), qty: o.qty });
     },
     expireOrder(idOrClientId) {
       const o = find(idOrClientId);

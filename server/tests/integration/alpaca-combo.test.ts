@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/execution/types.ts';
+import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
+import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
+
+/**
+ * Combos routed to a linked Alpaca connection go out as one multi-leg options order
+ * (`order_class: mleg`) through the real execution path (PostgreSQL, governor, outbox, the Alpaca
+ * adapter over real sockets to the fake Alpaca server, reports from its trade_updates stream).
+ */
+let fx: ExecutionFixture;
+let actor: Actor;
+let alpaca: FakeAlpaca;
+let connectionId: string;
+let clock = Date.now();
+const T = () => new Date(++clock);
+
+const U = 'CMBY';
+const C100 = 'CMBY261218C00100000';
+const C105 = 'CMBY261218C00105000';
+
+beforeAll(async () => {
+  fx = await createExecutionFixture();
+  actor = { type: 'user', id: fx.userId };
+  const [u] =
+    await fx.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
+    values (${U}, 'TESTOPT', 'equity', '0.01', '1', '24x7') returning id`;
+  const opt = (symbol: string, strike: string, delta: number) =>
+    fx.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, multiplier,
+                                      underlying_id, option_right, strike, expiry, greeks)
+      values (${symbol}, 'TESTOPT', 'option', '0.01', '1', '24x7', '100', ${u!.id}, 'call', ${strike},
+              '2026-12-18', ${fx.owner.json({ delta })})`;
+  await opt(C100, '100', 0.6);
+  await opt(C105, '105', 0.4);
+});
+afterAll(async () => {
+  await fx?.close();
+});
+
+beforeEach(async () => {
+  for (const t of [
+    'fills',
+    'outbox',
+    'idempotency_keys',
+    'trade_outcomes',
+    'equity_snapshots',
+    'positions',
+    'orders',
+    'combos',
+    'risk_limits',
+    'broker_connections',
+    'kill_switches',
+    'agent_settings',
+  ])
+    await fx.owner.unsafe(`delete from ${t}`);
+  alpaca = await startFakeAlpaca({ authorize: (a) => a.kind === 'key' && a.keyId === 'PKTEST' });
+  const [conn] = await fx.owner`
+    insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
+    values (${fx.tenantId}, 'alpaca', ${alpaca.accountNumber}, 'paper', 'api_key', 'active') returning id`;
+  connectionId = conn!.id as string;
+  fx.runtime.brokers.close();
+  fx.runtime = fx.newRuntime({
+    options: {
+      brokerTimeoutMs: 400,
+      connections: {
+        credentialsFor: () => ({
+          accessToken: async () => 'unused',
+          refreshAccessToken: async () => 'unused',
+          apiKey: async () => ({ apiKey: 'PKTEST', apiSecret: 'sekret' }),
+        }),
+        endpointsFor: () => ({ apiBaseUrl: alpaca.url, streamUrl: alpaca.streamUrl }),
+      },
+    },
+  });
+  clock = Date.now();
+  await fx.owner`insert into risk_limits ${fx.owner({
+    tenant_id: fx.tenantId,
+    symbol: '*',
+    max_order_notional: '1000000',
+    max_gross_exposure: '100000000',
+    max_net_exposure: '100000000',
+    max_net_delta: '100000000',
+    max_daily_loss: '10000000',
+    max_spread_bps: 500,
+  } as never)}`;
+  fx.quotes.setQuote(U, '99.99', '100.01', '1000', '1000', T());
+  fx.quotes.setQuote(C100, '4.98', '5.00', '50', '50', T());
+  fx.quotes.setQuote(C105, '2.00', '2.01', '50', '50', T());
+});
+afterEach(async () => {
+  fx.runtime.brokers.close();
+  await alpaca.close();
+});
+
+const vertical = (over: Partial<PlaceComboInput> = {}): PlaceComboInput => ({
+  strategy: 'vertical',
+  legs: [
+    { symbol: C100, side: 'buy', ratio: 1 },
+    { symbol: C105, side: 'sell', ratio: 1 },
+  ],
+  quantity: '2',
+  orderType: 'limit',
+  netLimitPrice: '2.9',
+  timeInForce: 'day',
+  brokerConnectionId: connectionId,
+  ...over,
+});
+const place = (input: PlaceComboInput) =>
+  fx.runtime.combos.place({
+    tenantId: fx.tenantId,
+    actor,
+    origin: 'human',
+    idempotencyKey: randomUUID(),
+    input,
+  });
+const combo = (id: string) => fx.runtime.combos.get(fx.tenantId, id);
+const mlegRequests = () => alpaca.orderRequests.filter((b) => b.order_class === 'mleg');
+const mlegOrders = () =>
+  [...alpaca.orders.values()].filter((o) => o.order_class === 'mleg' && o.symbol === '');
+
+/** Dispatches and applies reports until `done` holds (reports arrive over the stream). */
+async function settleUntil(done: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await fx.settle();
+    if (await done()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('combos at Alpaca: one multi-leg order', () => {
+  it('a vertical goes out as ONE mleg request with both legs; the legs fill together and the combo is filled', async () => {
+    const c = await place(vertical());
+    expect(c.status).toBe('pending_new');
+    await settleUntil(async () => (await combo(c.id)).status === 'new', 'the combo accepted');
+
+    expect(mlegRequests()).toEqual([
+      {
+        order_class: 'mleg',
+        qty: '2',
+        type: 'limit',
+        time_in_force: 'day',
+        limit_price: '2.9',
+        client_order_id: c.clientOrderId,
+        legs: [
+          { symbol: C100, ratio_qty: '1', side: 'buy' },
+          { symbol: C105, ratio_qty: '1', side: 'sell' },
+        ],
+      },
+    ]);
+    // Nothing else was sent: no leg went out as an order of its own.
+    expect(alpaca.orderRequests).toHaveLength(1);
+
+    alpaca.fillCombo(c.clientOrderId, ['4.99', '2.10']);
+    await settleUntil(async () => (await combo(c.id)).status === 'filled', 'the combo filled');
+    const done = await combo(c.id);
+    expect(done.legs.map((l) => [l.symbol, l.side, l.status, l.filledQuantity, l.avgFillPrice])).toEqual([
+      [C100, 'buy', 'filled', '2', '4.99'],
+      [C105, 'sell', 'filled', '2', '2.1'],
+    ]);
+    const fills = await fx.owner`select symbol, quantity::text, price::text from fills order by symbol`;
+    expect(fills.map((f) => [f.symbol, Number(f.quantity), Number(f.price)])).toEqual([
+      [C100, 2, 4.99],
+      [C105, 2, 2.1],
+    ]);
+  });
+
+  it('a retry after a lost response finds the order Alpaca took instead of placing it twice', async () => {
+    // Alpaca takes the order but its answer arrives after the broker timeout.
+    alpaca.delayNext({ method: 'POST', path: '/v2/orders', ms: 1_500, lateResponse: true });
+    const c = await place(vertical());
+    await fx.settle();
+    const afterTimeout = await combo(c.id);
+    expect(afterTimeout.legs.map((l) => l.status)).toEqual(['unknown', 'unknown']);
+    await settleUntil(async () => (await combo(c.id)).status === 'new', 'the combo found at Alpaca');
+    alpaca.fillCombo(c.clientOrderId, ['5', '2']);
+    await settleUntil(async () => (await combo(c.id)).status === 'filled', 'the combo filled');
+    expect(mlegRequests()).toHaveLength(1);
+    expect(mlegOrders()).toHaveLength(1);
+    const fills = await fx.owner`select count(*)::int as n from fills`;
+    expect(fills[0]!.n).toBe(2);
+  });
+
+  it('a refused mleg rejects the combo and both legs', async () => {
+    alpaca.failNext({
+      method: 'POST',
+      path: '/v2/orders',
+      status: 403,
+      body: { code: 40310000, message: 'insufficient options buying power for mleg order' },
+    });
+    const c = await place(vertical());
+    await settleUntil(async () => (await combo(c.id)).status === 'rejected', 'the combo rejected');
+    const done = await combo(c.id);
+    expect(done.legs.map((l) => l.status)).toEqual(['rejected', 'rejected']);
+    expect(done.legs[0]!.rejectReason).toContain('insufficient options buying power');
+    expect(mlegOrders()).toHaveLength(0);
+  });
+
+  it('the fake refuses a malformed mleg as Alpaca does (422, the field named)', async () => {
+    const res = await fetch(`${alpaca.url}/v2/orders`, {
+      method: 'POST',
+      headers: {
+        'apca-api-key-id': 'PKTEST',
+        'apca-api-secret-key': 's',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        order_class: 'mleg',
+        qty: '1',
+        type: 'limit',
+        time_in_force: 'gtc',
+        limit_price: '1.5',
+        legs: [
+          { symbol: C100, ratio_qty: '1', side: 'buy' },
+          { symbol: C105, ratio_qty: '1', side: 'sell' },
+        ],
+      }),
+    });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { message: string }).message).toContain('time_in_force');
+  });
+});
