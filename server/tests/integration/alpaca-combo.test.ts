@@ -199,6 +199,20 @@ describe('combos at Alpaca: one multi-leg order', () => {
     expect(mlegOrders()).toHaveLength(0);
   });
 
+  it('cancelling a working combo cancels the mleg order as one; both legs end cancelled', async () => {
+    const c = await place(vertical());
+    await settleUntil(async () => (await combo(c.id)).status === 'new', 'the combo accepted');
+    await fx.runtime.combos.cancel(fx.tenantId, c.id, actor);
+    await settleUntil(async () => (await combo(c.id)).status === 'cancelled', 'the combo cancelled');
+    expect((await combo(c.id)).legs.map((l) => l.status)).toEqual(['cancelled', 'cancelled']);
+    const root = mlegOrders()[0]!;
+    expect(root.status).toBe('canceled');
+    // One DELETE, of the multi-leg order itself.
+    expect(alpaca.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([
+      `/v2/orders/${root.id}`,
+    ]);
+  });
+
   it('the fake refuses a malformed mleg as Alpaca does (422, the field named)', async () => {
     const res = await fetch(`${alpaca.url}/v2/orders`, {
       method: 'POST',
