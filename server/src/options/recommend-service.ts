@@ -168,13 +168,18 @@ export async function openRecommendation(
         field: 'capital',
       });
     }
-    if (input.save) await savePreferences(tx, caller, { capital: c, preset: input.preset });
     return c;
   });
 
   const chain = await withTenant(ctx.db, caller.tenantId, (tx) =>
     optionChainOf(ctx).chain(tx, { symbol: inst.symbol }, ctx.log),
   );
+  // Saved last, once nothing else can refuse the call: a refused call writes nothing.
+  if (input.save && capital !== null) {
+    await withTenant(ctx.db, caller.tenantId, (tx) =>
+      savePreferences(tx, caller, { capital, preset: input.preset }),
+    );
+  }
   return recommendStream(
     { view: input.view, preset: input.preset, strategy: input.strategy, capital: capital ?? '0' },
     {

@@ -229,6 +229,16 @@ describe('options.recommend', () => {
 });
 
 describe('preferences', () => {
+  it('a refused recommendation saves nothing (an underlying with no chain)', async () => {
+    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
+      values ('NOCHAIN-USD', 'COINBASE', 'crypto', '0.01', '0.0001') on conflict do nothing`;
+    const before = await admin.options.preferences({});
+    await expect(
+      collect(admin, { symbol: 'NOCHAIN-USD', capital: '777777', preset: 'aggressive' }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await admin.options.preferences({})).toEqual(before);
+  });
+
   it('saves capital and preset with a recommendation and reuses the capital when none is given', async () => {
     expect(await admin.options.preferences({})).toEqual({ capital: '100000', preset: 'balanced' });
     await admin.options.savePreferences({ capital: '250000', preset: 'conservative' });
