@@ -8,6 +8,7 @@ import type { Logger } from '@aegis/shared/logging';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Redis } from 'ioredis';
 import { type DecisionsTuning, startDecisions } from './agent/runtime.ts';
+import { type AlertOptions, startAlerts } from './alerts/runtime.ts';
 import { passwordProcedurePaths, refusePasswordBatch } from './auth/credential-batches.ts';
 import { type LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle } from './auth/login-throttle.ts';
 import { handleOAuthCallback, OAUTH_CALLBACK_PREFIX } from './auth/oauth/callback-route.ts';
@@ -55,6 +56,8 @@ export interface StartServerOptions {
   readonly execution?: Partial<ExecutionOptions> | false;
   /** The delta-neutral hedger (interval, pricing); `false` runs without it. Needs execution. */
   readonly hedging?: Partial<HedgingOptions> | false;
+  /** Desk alerts; `false` runs none (tests of other parts). */
+  readonly alerts?: AlertOptions | false;
 }
 
 export interface RunningServer {
@@ -177,6 +180,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
             ...options.hedging,
           },
         });
+
+  // Desk alerts (alerts/): notification centre and signed webhooks.
+  const alerts =
+    options.alerts === false
+      ? null
+      : startAlerts({ db: database.db, sql: database.sql, bus, log, options: options.alerts });
 
   const passwords = new PasswordHasher({ maxConcurrency: config.argon2MaxConcurrency });
   await passwords.warmUp();
@@ -314,6 +323,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           setTimeout(() => server.closeAllConnections(), 5_000).unref();
         });
         await hedging?.stop().catch((err) => log.warn({ err }, 'hedger stop failed'));
+        await alerts?.close().catch((err) => log.warn({ err }, 'alerts close failed'));
         await hedgingDb?.close().catch((err) => log.warn({ err }, 'hedger pool close failed'));
         await closeRecommendLimiters().catch((err) =>
           log.warn({ err }, 'recommendation limiters close failed'),
