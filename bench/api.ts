@@ -1,0 +1,350 @@
+/**
+ * The API under load: what rate does each endpoint sustain, and at what latency?
+ *
+ *   npm run bench:api                       (~3 minutes; prints a table; writes bench/results/api.json)
+ *   npm run bench:api -- --sweep            (more rates, longer steps: ~12 minutes)
+ *   BENCH_DURATION_S=10 BENCH_ONLY=auth.me,positions.list npm run bench:api
+ *
+ * The real server (startServer from server/src/http.ts) on a fresh migrated database as the
+ * application role (RLS in force), real Redis (rate limits, bus), listening on loopback; the load
+ * is autocannon at FIXED offered rates (overallRate), so a step reports the latency at that rate
+ * rather than the latency of a saturated server. Callers authenticate with API keys (`Bearer`),
+ * rate limits stay on (raised so the bench's own key is never refused): every request pays the
+ * whole middleware chain.
+ *
+ * Endpoints:
+ *   - baseline: a bare node:http handler answering a JSON body of the same size as auth.me — the
+ *     floor of HTTP on this machine (what the framework, auth and database add is the difference);
+ *   - auth.me: the cheapest authenticated read;
+ *   - positions.list: a desk read of 200 positions, marked to quotes;
+ *   - risk.check: the governor's verdict for an order (read, no write);
+ *   - orders.place (1 desk) and orders.place (10 desks): limit orders resting at the paper broker.
+ *
+ * Per endpoint and rate: achieved rate, p50/p99 (ms), errors and non-2xx; per endpoint, the
+ * highest offered rate whose p99 stayed under 5 ms and under 50 ms (achieving ≥ 95% of it).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createDb } from '@aegis/shared/db/client';
+import { createLogger } from '@aegis/shared/logging';
+import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
+import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
+import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+import { createApiKey } from '../server/src/auth/api-keys.ts';
+import { withTenant } from '../server/src/db/database.ts';
+import { loadServerConfig } from '../server/src/env.ts';
+import { startServer } from '../server/src/http.ts';
+import { createFirstAdminIfNone } from '../server/src/provisioning/service.ts';
+
+const SWEEP = process.argv.includes('--sweep');
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? (SWEEP ? 10 : 4));
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+const READ_RATES = SWEEP ? [100, 250, 500, 1000, 1500, 2000, 3000, 4000, 6000] : [100, 500, 1000, 2000, 3000];
+const WRITE_RATES = SWEEP ? [25, 50, 100, 200, 400, 800] : [50, 200, 400];
+const BASELINE_RATES = SWEEP ? READ_RATES : [1000, 3000];
+const DESKS = 10;
+const POSITIONS = 200;
+const machine = machineInfo();
+const log = createLogger({ name: 'bench', level: 'silent' });
+
+interface Step {
+  readonly endpoint: string;
+  readonly offeredRate: number;
+  readonly achievedRate: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+interface Target {
+  readonly name: string;
+  readonly rates: readonly number[];
+  /** One autocannon request shape; `setupRequest` may vary it per request. */
+  readonly request: (base: string) => autocannon.Request;
+}
+
+async function main(): Promise<void> {
+  const database = await createMigratedTestDatabase('aegis_bench_api');
+  const owner = postgres(database.url, { max: 2, onnotice: () => {} });
+  const config = loadServerConfig({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    SERVER_HOST: '127.0.0.1',
+    SERVER_PORT: '0',
+    PUBLIC_ORIGIN: 'http://localhost:3000',
+    DATABASE_URL: database.appUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    // Limits stay on (each request pays its Redis round trip) but never refuse the bench.
+    RATE_LIMIT_READS: '1000000',
+    RATE_LIMIT_MUTATIONS: '1000000',
+  });
+  const db = createDb(database.appUrl, { max: 10, applicationName: 'aegis-server' });
+  const prefix = `aegis-bench-${randomUUID().slice(0, 8)}`;
+  const server = await startServer({
+    config,
+    log,
+    db,
+    redisKeyPrefix: prefix,
+    timeseriesUpkeep: false,
+    hedging: false,
+    alerts: false,
+    execution: {
+      outboxIntervalMs: 50,
+      equityIntervalMs: 3_600_000,
+      reconcileIntervalMs: 3_600_000,
+      startingCapital: '100000000000',
+      paper: { seed: 1, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
+    },
+  });
+  const baseline = await startBaseline();
+  try {
+    const admin = await createFirstAdminIfNone(db.db);
+    if (!admin) throw new Error('first admin not created');
+    const [user] = await owner<{ id: string }[]>`select id from users where lower(email) = ${admin.email}`;
+    await owner`update users set must_change_password = false where id = ${user!.id}`;
+    const desks = [admin.deskId];
+    for (let i = 1; i < DESKS; i++) {
+      const id = randomUUID();
+      await owner`insert into tenants (id, slug, name) values (${id}, ${`bench-${i}`}, ${`Bench ${i}`})`;
+      await owner`insert into memberships (tenant_id, user_id, role) values (${id}, ${user!.id}, 'admin')`;
+      desks.push(id);
+    }
+    await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+      values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
+    const at = { at: new Date().toISOString(), by: null };
+    const removed = { duplicateWindowMs: at, maxOrdersPerMinute: at, priceCollarBps: at };
+    for (const desk of desks) {
+      await owner`insert into risk_limits (tenant_id, symbol, max_gross_exposure, max_net_exposure, max_net_delta, removed_limits)
+        values (${desk}, '*', '1000000000000', '1000000000000', '1000000000000', ${owner.json(removed)})`;
+    }
+    // 200 positions on the first desk (instruments so each one is marked and valued).
+    const symbols = Array.from({ length: POSITIONS }, (_, i) => `P${String(i).padStart(3, '0')}-USD`);
+    for (const s of symbols) {
+      await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+        values (${s}, 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
+      await owner`insert into positions (tenant_id, symbol, quantity, avg_cost, opened_at)
+        values (${admin.deskId}, ${s}, '3', '100', now())`;
+    }
+    const quotes = server.deps.execution!.quotes;
+    const refreshQuotes = () => {
+      const now = new Date();
+      quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', now);
+      for (const s of symbols) quotes.setQuote(s, '101', '101.02', '10', '10', now);
+    };
+    refreshQuotes();
+    const quoteTimer = setInterval(refreshQuotes, 1_000);
+
+    const keys: string[] = [];
+    for (const desk of desks) {
+      const { key } = await withTenant(db.db, desk, (tx) =>
+        createApiKey(tx, {
+          tenantId: desk,
+          userId: user!.id,
+          name: 'bench',
+          scopes: ['read', 'trade'],
+          expiresAt: null,
+        }),
+      );
+      keys.push(key);
+    }
+    const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+    const order = (i: number) => ({
+      symbol: 'BTC-USD',
+      side: 'buy',
+      orderType: 'limit',
+      timeInForce: 'gtc',
+      quantity: '0.001',
+      // Far below the market: the order rests at the paper broker.
+      limitPrice: String(20000 + (i % 1000)),
+    });
+    const query = (path: string, input: unknown) =>
+      `/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`;
+    const placeRequest = (deskKeys: readonly string[]) => (): autocannon.Request => {
+      let n = 0;
+      return {
+        method: 'POST',
+        path: '/trpc/orders.place',
+        setupRequest(req) {
+          const i = n++;
+          return {
+            ...req,
+            headers: { ...auth(deskKeys[i % deskKeys.length]!), 'content-type': 'application/json' },
+            body: JSON.stringify({ idempotencyKey: randomUUID(), order: order(i) }),
+          };
+        },
+      };
+    };
+
+    const targets: Target[] = [
+      {
+        name: 'baseline (bare node:http)',
+        rates: BASELINE_RATES,
+        request: () => ({ method: 'GET', path: '/me', headers: auth(keys[0]!) }),
+      },
+      {
+        name: 'auth.me',
+        rates: READ_RATES,
+        request: () => ({ method: 'GET', path: query('auth.me', {}), headers: auth(keys[0]!) }),
+      },
+      {
+        name: 'positions.list (200 rows)',
+        rates: READ_RATES,
+        request: () => ({ method: 'GET', path: query('positions.list', {}), headers: auth(keys[0]!) }),
+      },
+      {
+        name: 'risk.check',
+        rates: READ_RATES,
+        request: () => ({ method: 'GET', path: query('risk.check', order(1)), headers: auth(keys[0]!) }),
+      },
+      { name: 'orders.place (1 desk)', rates: WRITE_RATES, request: placeRequest([keys[0]!]) },
+      { name: `orders.place (${DESKS} desks)`, rates: WRITE_RATES, request: placeRequest(keys) },
+    ];
+
+    // A correctness probe before timing anything: each endpoint answers 200 once.
+    for (const target of targets) {
+      const url = target.name.startsWith('baseline') ? baseline.url : server.url;
+      const r = target.request(url);
+      const req = r.setupRequest ? (r.setupRequest(r as never, {} as never) as autocannon.Request) : r;
+      const res = await fetch(`${url}${req.path}`, {
+        method: req.method ?? 'GET',
+        headers: req.headers as Record<string, string>,
+        ...(req.body ? { body: String(req.body) } : {}),
+      });
+      if (res.status !== 200)
+        throw new Error(`${target.name}: probe answered ${res.status}: ${await res.text()}`);
+    }
+
+    const steps: Step[] = [];
+    for (const target of targets) {
+      if (ONLY && !ONLY.some((o) => target.name.startsWith(o))) continue;
+      const url = target.name.startsWith('baseline') ? baseline.url : server.url;
+      // Warm-up (JIT, pools, prepared statements), not recorded.
+      await run(url, target.request(url), target.rates[0]!, 1);
+      for (const rate of target.rates) {
+        const r = await run(url, target.request(url), rate, DURATION_S);
+        const step: Step = { endpoint: target.name, offeredRate: rate, ...r };
+        steps.push(step);
+        process.stdout.write(
+          `${target.name.padEnd(28)} ${String(rate).padStart(6)}/s → ${String(step.achievedRate).padStart(6)}/s  p50 ${step.p50Ms.toFixed(2)} ms  p99 ${step.p99Ms.toFixed(2)} ms  errors ${step.errors}  non-2xx ${step.non2xx}\n`,
+        );
+        // Past saturation every higher rate only queues more: stop this endpoint.
+        if (step.achievedRate < rate * 0.8 || step.p99Ms > 500) break;
+      }
+    }
+    clearInterval(quoteTimer);
+
+    const summary = summarize(steps);
+    console.log('');
+    console.table(
+      steps.map((s) => ({
+        endpoint: s.endpoint,
+        'offered/s': s.offeredRate,
+        'achieved/s': s.achievedRate,
+        'p50 ms': s.p50Ms,
+        'p99 ms': s.p99Ms,
+        errors: s.errors,
+        'non-2xx': s.non2xx,
+      })),
+    );
+    console.table(summary);
+    const path = writeBenchResult('api', {
+      benchmark: 'api',
+      ranAt: new Date().toISOString(),
+      machine,
+      settings: { sweep: SWEEP, durationSeconds: DURATION_S, desks: DESKS, positions: POSITIONS },
+      steps,
+      summary,
+    });
+    console.log(`results: ${path}`);
+  } finally {
+    await baseline.close();
+    await server.close();
+    await db.close();
+    await owner.end({ timeout: 5 });
+    await database.drop();
+  }
+}
+
+/** One fixed-rate step. Connections scale with the rate so the offered rate is reachable. */
+async function run(
+  url: string,
+  request: autocannon.Request,
+  rate: number,
+  seconds: number,
+): Promise<Omit<Step, 'endpoint' | 'offeredRate'>> {
+  const connections = Math.max(4, Math.min(64, Math.ceil(rate / 50)));
+  const result = await autocannon({
+    url,
+    connections,
+    overallRate: rate,
+    duration: seconds,
+    requests: [request],
+    timeout: 10,
+  });
+  return {
+    achievedRate: Math.round(result.requests.total / seconds),
+    p50Ms: round2(result.latency.p50),
+    p99Ms: round2(result.latency.p99),
+    maxMs: round2(result.latency.max),
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+/** The highest offered rate each endpoint sustained (≥ 95% achieved, no errors) under each p99 bound. */
+function summarize(steps: readonly Step[]) {
+  const names = [...new Set(steps.map((s) => s.endpoint))];
+  return names.map((endpoint) => {
+    const ok = steps.filter(
+      (s) => s.endpoint === endpoint && s.achievedRate >= s.offeredRate * 0.95 && s.errors + s.non2xx === 0,
+    );
+    const best = (boundMs: number) =>
+      Math.max(0, ...ok.filter((s) => s.p99Ms < boundMs).map((s) => s.offeredRate)) || null;
+    return { endpoint, maxRateP99Under5ms: best(5), maxRateP99Under50ms: best(50) };
+  });
+}
+
+/** The floor: node:http answering a fixed JSON body about the size of auth.me's answer. */
+async function startBaseline(): Promise<{ url: string; close(): Promise<void> }> {
+  const body = JSON.stringify({
+    result: {
+      data: {
+        kind: 'api_key',
+        user: { id: randomUUID(), email: 'admin@example.com', displayName: 'Admin', isPlatformAdmin: true },
+        activeDesk: { id: randomUUID(), name: 'Desk', slug: 'desk', role: 'admin' },
+        desks: [{ id: randomUUID(), name: 'Desk', slug: 'desk', role: 'admin' }],
+        expiresAt: null,
+        reauthenticatedUntil: null,
+        scopes: ['read', 'trade'],
+      },
+    },
+  });
+  const server = createServer((req, res) => {
+    // Reads the header the real server would, so the comparison is like for like.
+    void req.headers.authorization;
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+await main();
