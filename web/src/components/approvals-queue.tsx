@@ -1,5 +1,7 @@
 import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
+import { isHalted, useLiveHalt } from '../lib/live-halt.ts';
+import { createLiveOrder, type LiveOrder, orderStatusText, trimZeros } from '../lib/live-order.ts';
 import { useSession } from '../lib/session.tsx';
 import { useSubscription } from '../lib/subscription.ts';
 import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
@@ -33,6 +35,10 @@ export function ApprovalsQueue(props: { onChange?: (proposal: Proposal) => void 
   const [status, setStatus] = createSignal<'loading' | 'ready' | 'error'>('loading');
   const [error, setError] = createSignal<string>();
   const [notice, setNotice] = createSignal<{ text: string; bad: boolean }>();
+  // The order an approval placed, followed live: the notice says "filled", not "pending new".
+  const [approvedOrder, setApprovedOrder] = createSignal<LiveOrder>();
+  const liveOrder = createLiveOrder(approvedOrder);
+  const halt = useLiveHalt();
   const [now, setNow] = createSignal(Date.now());
   const canDecide = () => ['admin', 'trader'].includes(session.me()?.activeDesk?.role ?? '');
 
@@ -82,17 +88,24 @@ export function ApprovalsQueue(props: { onChange?: (proposal: Proposal) => void 
       ...(brokerConnectionId ? { brokerConnectionId } : {}),
     });
     apply(result.proposal);
+    const what = `${p.side} ${trimZeros(p.quantity)} ${p.instrument}`;
+    const st = result.proposal.status;
+    setApprovedOrder(result.order ?? undefined);
     setNotice({
       text:
-        `Approved ${p.side} ${p.quantity} ${p.instrument}: ${result.proposal.status}` +
-        (result.order ? `, order ${result.order.status.replaceAll('_', ' ')}` : ''),
-      bad: ['denied', 'failed'].includes(result.proposal.status),
+        st === 'executed'
+          ? `Approved ${what}.`
+          : st === 'denied'
+            ? `Approved ${what}, but the risk governor denied the order.`
+            : `Approved ${what}: ${st}.`,
+      bad: ['denied', 'failed'].includes(st),
     });
   };
 
   const reject = async (p: Proposal, reason: string) => {
     const updated = await trpc.approvals.reject.mutate({ proposalId: p.id, ...(reason ? { reason } : {}) });
     apply(updated);
+    setApprovedOrder(undefined);
     setNotice({ text: `Rejected ${p.side} ${p.quantity} ${p.instrument}.`, bad: false });
   };
 
@@ -111,6 +124,7 @@ export function ApprovalsQueue(props: { onChange?: (proposal: Proposal) => void 
             {(n) => (
               <div class={`alert ${n().bad ? 'alert-error' : 'alert-info'}`} role="status">
                 {n().text}
+                <Show when={liveOrder()}>{(o) => <> Order {orderStatusText(o())}.</>}</Show>
               </div>
             )}
           </Show>
@@ -122,6 +136,7 @@ export function ApprovalsQueue(props: { onChange?: (proposal: Proposal) => void 
                     proposal={p}
                     now={now()}
                     canDecide={canDecide()}
+                    halted={isHalted(halt())}
                     onApprove={(password, account) => approve(p, password, account)}
                     onReject={(reason) => reject(p, reason)}
                   />
@@ -139,6 +154,8 @@ function ProposalCard(props: {
   proposal: Proposal;
   now: number;
   canDecide: boolean;
+  /** The kill switch is engaged: a verdict from before it no longer holds for opening orders. */
+  halted: boolean;
   onApprove: (password: string, brokerConnectionId: string | null) => Promise<void>;
   onReject: (reason: string) => Promise<void>;
 }) {
@@ -176,7 +193,7 @@ function ProposalCard(props: {
         <span class="mono proposal-symbol">{p().instrument}</span>
         <span class="dim">
           {p().orderType === 'limit' ? `@ ${formatDecimal(p().limitPrice, 4)}` : 'at market'} ·{' '}
-          {p().timeHorizon}
+          <span title="How long the agent expects to hold the position">holding for {p().timeHorizon}</span>
         </span>
         <span class="proposal-expiry mono" title={`expires ${utcTime(p().expiresAt)} UTC`}>
           {remaining(p().expiresAt, props.now)}
@@ -194,14 +211,26 @@ function ProposalCard(props: {
         </span>
         <Show when={p().riskVerdict}>
           {(v) => (
-            <span class={`tag ${v().allowed ? 'tag-ok' : 'tag-bad'}`}>
-              {v().allowed
-                ? 'risk checks pass'
-                : `denied: ${v()
-                    .rules.filter((r) => r.status === 'failed')
-                    .map((r) => r.rule)
-                    .join(', ')}`}
-            </span>
+            <Show
+              when={!(props.halted && v().allowed)}
+              fallback={
+                <span
+                  class="tag tag-warn"
+                  title="The checks passed when the agent proposed this. While trading is halted, approving places the order only if it reduces a position; otherwise the governor denies it."
+                >
+                  halted: passes only if it reduces a position
+                </span>
+              }
+            >
+              <span class={`tag ${v().allowed ? 'tag-ok' : 'tag-bad'}`}>
+                {v().allowed
+                  ? 'risk checks passed when proposed'
+                  : `denied: ${v()
+                      .rules.filter((r) => r.status === 'failed')
+                      .map((r) => r.rule)
+                      .join(', ')}`}
+              </span>
+            </Show>
           )}
         </Show>
       </div>

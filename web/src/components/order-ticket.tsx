@@ -1,5 +1,7 @@
 import { type Accessor, createEffect, createSignal, For, on, onCleanup, Show } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
+import { isHalted, useLiveHalt } from '../lib/live-halt.ts';
+import { createLiveOrder, orderStatusText } from '../lib/live-order.ts';
 import { createLiveQuotes } from '../lib/live-quotes.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { AccountSelect, brokerConnectionIdOf } from './account-select.tsx';
@@ -39,6 +41,9 @@ export function OrderTicket(props: {
   const [result, setResult] = createSignal<Placed>();
   const [error, setError] = createSignal<string>();
   const [pending, setPending] = createSignal(false);
+  // The placed order as it is now (fills, rejection), not as the mutation answered.
+  const placed = createLiveOrder(result);
+  const halt = useLiveHalt();
   const [orderType, setOrderType] = createSignal<'market' | 'limit'>('limit');
   let form: HTMLFormElement | undefined;
 
@@ -112,6 +117,25 @@ export function OrderTicket(props: {
       setPending(false);
     }
   };
+
+  // A halt engaged or released while a review is open changes the governor's answer: ask again
+  // (same order, same key) so the review never shows a verdict the switch has overtaken.
+  createEffect(
+    on(
+      () => isHalted(halt()),
+      () => {
+        const r = review();
+        if (!r) return;
+        trpc.risk.check
+          .query(r.order)
+          .then((check) => {
+            if (review() === r) setReview({ ...r, check });
+          })
+          .catch((e: unknown) => setError(errorMessageOf(e)));
+      },
+      { defer: true },
+    ),
+  );
 
   const onConfirm = async () => {
     const r = review();
@@ -284,27 +308,41 @@ export function OrderTicket(props: {
               {r().check.allowed ? 'Risk checks pass' : 'The risk governor would deny this order'}
             </div>
             <RuleVerdicts verdicts={r().check.verdicts} />
-            <button
-              type="button"
-              class={`btn btn-block ${r().order.side === 'buy' ? 'btn-buy' : 'btn-sell'}`}
-              disabled={pending()}
-              onClick={() => void onConfirm()}
+            <Show
+              when={r().check.allowed}
+              fallback={
+                // Nothing is sent while the governor would deny it: confirming would only record
+                // a denied order. The order is re-checked when the halt changes.
+                <p class="alert alert-error" role="note">
+                  {isHalted(halt())
+                    ? 'Trading is halted: only orders that reduce a position pass. Change the order, or ask a desk admin to release the halt.'
+                    : 'Change the order so that every check passes; nothing is sent while the governor would deny it.'}
+                </p>
+              }
             >
-              {pending() ? 'Placing…' : `Confirm ${r().order.side} ${r().order.quantity} ${r().order.symbol}`}
-            </button>
+              <button
+                type="button"
+                class={`btn btn-block ${r().order.side === 'buy' ? 'btn-buy' : 'btn-sell'}`}
+                disabled={pending()}
+                onClick={() => void onConfirm()}
+              >
+                {pending()
+                  ? 'Placing…'
+                  : `Confirm ${r().order.side} ${r().order.quantity} ${r().order.symbol}`}
+              </button>
+            </Show>
           </section>
         )}
       </Show>
 
-      <Show when={result()}>
+      <Show when={placed()}>
         {(o) => (
           <div
-            class={`alert ${o().status === 'denied' || o().status === 'rejected' ? 'alert-error' : 'alert-info'}`}
+            class={`alert ${['denied', 'rejected', 'unknown'].includes(o().status) ? 'alert-error' : 'alert-info'}`}
             role="status"
             title={`client order id ${o().clientOrderId}`}
           >
-            Order {o().status.replaceAll('_', ' ')}
-            {o().rejectReason ? `: ${[...new Set(o().rejectReason!.split(','))].join(', ')}` : ''}
+            Order {orderStatusText(o())}
           </div>
         )}
       </Show>
