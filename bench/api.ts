@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     for (const target of targets) {
       const url = target.name.startsWith('baseline') ? baseline.url : server.url;
       const r = target.request(url);
-      const req = r.setupRequest ? (r.setupRequest(r as never, {} as never) as autocannon.Request) : r;
+      const req = typeof r.setupRequest === 'function' ? r.setupRequest(r, {}) : r;
       const res = await fetch(`${url}${req.path}`, {
         method: req.method ?? 'GET',
         headers: req.headers as Record<string, string>,
