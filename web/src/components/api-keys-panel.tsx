@@ -1,8 +1,9 @@
 import { createSignal, For, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { DataTable } from './data-table/data-table.tsx';
 import { ErrorAlert } from './error-alert.tsx';
-import { EmptyState, Panel, QueryView } from './panel.tsx';
+import { Panel, QueryView } from './panel.tsx';
 import { SecretOnce } from './secret-once.tsx';
 
 type ApiKey = RouterOutputs['keys']['list'][number];
@@ -119,56 +120,55 @@ export function ApiKeysPanel() {
       <div class="h-keys">
         <QueryView query={keys} errorTitle="Could not load API keys">
           {(list) => (
-            <Show when={list.length > 0} fallback={<EmptyState title="No API keys on this desk" />}>
-              <div class="scroll">
-                <table class="table">
-                  <caption class="visually-hidden">API keys of this desk</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Prefix</th>
-                      <th scope="col">Scopes</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Expires</th>
-                      <th scope="col">Last used</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">
-                        <span class="visually-hidden">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    <For each={list}>
-                      {(key) => (
-                        <tr>
-                          <td>{key.name}</td>
-                          <td class="mono dim">{key.prefix}</td>
-                          <td>{key.scopes.join(', ')}</td>
-                          <td class="mono dim">{day(key.createdAt)}</td>
-                          <td class="mono dim">{key.expiresAt ? day(key.expiresAt) : 'never'}</td>
-                          <td class="mono dim">{day(key.lastUsedAt)}</td>
-                          <td>
-                            <span class={`tag ${statusOf(key).tone}`}>{statusOf(key).label}</span>
-                          </td>
-                          <td class="actions">
-                            <Show when={!key.revokedAt}>
-                              <button
-                                type="button"
-                                class="btn btn-danger btn-sm"
-                                aria-label={`Revoke key ${key.name}`}
-                                onClick={() => void revoke(key)}
-                              >
-                                Revoke
-                              </button>
-                            </Show>
-                          </td>
-                        </tr>
-                      )}
-                    </For>
-                  </tbody>
-                </table>
-              </div>
-            </Show>
+            <DataTable
+              label="API keys of this desk"
+              rows={list}
+              empty="No API keys on this desk"
+              fill
+              columns={[
+                { id: 'name', header: 'Name', cell: (key) => key.name },
+                { id: 'prefix', header: 'Prefix', class: 'mono dim', priority: 2, cell: (key) => key.prefix },
+                { id: 'scopes', header: 'Scopes', priority: 3, cell: (key) => key.scopes.join(', ') },
+                {
+                  id: 'created',
+                  header: 'Created',
+                  class: 'mono dim',
+                  priority: 3,
+                  cell: (key) => day(key.createdAt),
+                },
+                {
+                  id: 'expires',
+                  header: 'Expires',
+                  class: 'mono dim',
+                  priority: 3,
+                  cell: (key) => (key.expiresAt ? day(key.expiresAt) : 'never'),
+                },
+                {
+                  id: 'used',
+                  header: 'Last used',
+                  class: 'mono dim',
+                  priority: 2,
+                  cell: (key) => day(key.lastUsedAt),
+                },
+                {
+                  id: 'status',
+                  header: 'Status',
+                  cell: (key) => <span class={`tag ${statusOf(key).tone}`}>{statusOf(key).label}</span>,
+                },
+              ]}
+              actions={(key) => (
+                <Show when={!key.revokedAt}>
+                  <button
+                    type="button"
+                    class="btn btn-danger btn-sm"
+                    aria-label={`Revoke key ${key.name}`}
+                    onClick={() => void revoke(key)}
+                  >
+                    Revoke
+                  </button>
+                </Show>
+              )}
+            />
           )}
         </QueryView>
       </div>

@@ -1,7 +1,7 @@
-import { For, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
 import { type RouterOutputs, trpc } from '../lib/trpc.ts';
-import { EmptyState, QueryView } from './panel.tsx';
+import { type Column, DataTable } from './data-table/data-table.tsx';
+import { QueryView } from './panel.tsx';
 
 export type AuditEntry = RouterOutputs['audit']['list']['items'][number];
 
@@ -21,53 +21,60 @@ function shortId(id: string): string {
   return id.length > 13 ? `${id.slice(0, 8)}…` : id;
 }
 
+const columns: readonly Column<AuditEntry>[] = [
+  { id: 'seq', header: 'Seq', numeric: true, class: 'dim', priority: 3, cell: (row) => row.seq },
+  { id: 'time', header: 'Time (UTC)', class: 'mono', cell: (row) => utc(row.ts) },
+  { id: 'action', header: 'Action', class: 'mono', cell: (row) => row.action },
+  {
+    id: 'outcome',
+    header: 'Outcome',
+    cell: (row) => <span class={`tag ${OUTCOME_CLASS[row.outcome]}`}>{row.outcome}</span>,
+  },
+  {
+    id: 'actor',
+    header: 'Actor',
+    class: 'mono dim',
+    priority: 2,
+    title: (row) => row.actorId ?? undefined,
+    cell: (row) => `${row.actorType}${row.actorId ? `:${shortId(row.actorId)}` : ''}`,
+  },
+  {
+    id: 'target',
+    header: 'Target',
+    class: 'mono dim',
+    priority: 3,
+    title: (row) => row.targetId ?? undefined,
+    cell: (row) => (row.targetType ? `${row.targetType}:${shortId(row.targetId ?? '')}` : '—'),
+  },
+  {
+    id: 'details',
+    header: 'Details',
+    class: 'dim',
+    wrap: true,
+    priority: 2,
+    title: (row) => row.details ?? undefined,
+    cell: (row) => row.details ?? '—',
+  },
+  { id: 'ip', header: 'IP', class: 'mono dim', priority: 3, cell: (row) => row.ip ?? '—' },
+  {
+    id: 'request',
+    header: 'Request',
+    class: 'mono dim',
+    priority: 3,
+    title: (row) => row.requestId ?? undefined,
+    cell: (row) => (row.requestId ? shortId(row.requestId) : '—'),
+  },
+];
+
 /** Rows of the audit log, newest first. */
 export function AuditRows(props: { items: readonly AuditEntry[] }) {
   return (
-    <table class="table">
-      <caption class="visually-hidden">Audit log entries, newest first</caption>
-      <thead>
-        <tr>
-          <th scope="col">Seq</th>
-          <th scope="col">Time (UTC)</th>
-          <th scope="col">Action</th>
-          <th scope="col">Outcome</th>
-          <th scope="col">Actor</th>
-          <th scope="col">Target</th>
-          <th scope="col">Details</th>
-          <th scope="col">IP</th>
-          <th scope="col">Request</th>
-        </tr>
-      </thead>
-      <tbody>
-        <For each={props.items}>
-          {(row) => (
-            <tr>
-              <td class="num dim">{row.seq}</td>
-              <td class="mono">{utc(row.ts)}</td>
-              <td class="mono">{row.action}</td>
-              <td>
-                <span class={`tag ${OUTCOME_CLASS[row.outcome]}`}>{row.outcome}</span>
-              </td>
-              <td class="mono dim" title={row.actorId ?? undefined}>
-                {row.actorType}
-                {row.actorId ? `:${shortId(row.actorId)}` : ''}
-              </td>
-              <td class="mono dim" title={row.targetId ?? undefined}>
-                {row.targetType ? `${row.targetType}:${shortId(row.targetId ?? '')}` : '—'}
-              </td>
-              <td class="dim" title={row.details ?? undefined}>
-                {row.details ?? '—'}
-              </td>
-              <td class="mono dim">{row.ip ?? '—'}</td>
-              <td class="mono dim" title={row.requestId ?? undefined}>
-                {row.requestId ? shortId(row.requestId) : '—'}
-              </td>
-            </tr>
-          )}
-        </For>
-      </tbody>
-    </table>
+    <DataTable
+      label="Audit log entries, newest first"
+      rows={props.items}
+      columns={columns}
+      empty="No audit entries match"
+    />
   );
 }
 
@@ -79,11 +86,13 @@ export function AuditTable(props: { limit: number; pollMs?: number }) {
   return (
     <QueryView query={query} errorTitle="Could not load the audit log">
       {(page) => (
-        <Show when={page.items.length > 0} fallback={<EmptyState title="No audit entries yet" />}>
-          <div class="scroll">
-            <AuditRows items={page.items} />
-          </div>
-        </Show>
+        <DataTable
+          label="Audit log entries, newest first"
+          rows={page.items}
+          columns={columns}
+          empty="No audit entries yet"
+          fill
+        />
       )}
     </QueryView>
   );

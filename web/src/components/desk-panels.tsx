@@ -1,8 +1,10 @@
 import { type Accessor, createSignal, For, Show } from 'solid-js';
 import { formatDecimal, pnlClass, utcTime } from '../lib/decimal-format.ts';
+import { formatPrice, formatQuantity } from '../lib/instrument-sizes.ts';
 import { createQuery } from '../lib/query.ts';
 import { useSubscription } from '../lib/subscription.ts';
 import { errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { type Column, DataTable } from './data-table/data-table.tsx';
 import { EquityChart } from './equity-chart.tsx';
 import { EmptyState, QueryView } from './panel.tsx';
 
@@ -113,60 +115,104 @@ export function ExposurePanelBody() {
   );
 }
 
-export function PositionsTable(props: { positions: readonly Position[] }) {
+const positionColumns: readonly Column<Position>[] = [
+  { id: 'symbol', header: 'Symbol', class: 'mono', cell: (p) => p.symbol },
+  {
+    id: 'quantity',
+    header: 'Quantity',
+    numeric: true,
+    class: (p) => pnlClass(p.quantity),
+    cell: (p) => formatQuantity(p.quantity, p.symbol, { sign: true }),
+  },
+  {
+    id: 'avgCost',
+    header: 'Avg cost',
+    numeric: true,
+    priority: 2,
+    cell: (p) => formatPrice(p.avgCost, p.symbol),
+  },
+  { id: 'mark', header: 'Mark', numeric: true, cell: (p) => formatPrice(p.mark, p.symbol) },
+  {
+    id: 'value',
+    header: 'Market value',
+    numeric: true,
+    priority: 3,
+    cell: (p) => formatDecimal(p.marketValue),
+  },
+  {
+    id: 'unrealized',
+    header: 'Unrealized',
+    numeric: true,
+    class: (p) => pnlClass(p.unrealizedPnl),
+    cell: (p) => formatDecimal(p.unrealizedPnl, 2, { sign: true }),
+  },
+  {
+    id: 'realized',
+    header: 'Realized',
+    numeric: true,
+    priority: 2,
+    class: (p) => pnlClass(p.realizedPnl),
+    cell: (p) => formatDecimal(p.realizedPnl, 2, { sign: true }),
+  },
+  {
+    id: 'fees',
+    header: 'Fees',
+    numeric: true,
+    priority: 3,
+    class: 'dim',
+    cell: (p) => formatDecimal(p.fees),
+  },
+  {
+    id: 'updated',
+    header: 'Updated (UTC)',
+    priority: 3,
+    class: 'mono dim',
+    cell: (p) => utcTime(p.updatedAt),
+  },
+];
+
+export function PositionsTable(props: { positions: readonly Position[]; fill?: boolean }) {
   return (
-    <table class="table">
-      <caption class="visually-hidden">Positions</caption>
-      <thead>
-        <tr>
-          <th scope="col">Symbol</th>
-          <th scope="col" class="num">
-            Quantity
-          </th>
-          <th scope="col" class="num">
-            Avg cost
-          </th>
-          <th scope="col" class="num">
-            Mark
-          </th>
-          <th scope="col" class="num">
-            Market value
-          </th>
-          <th scope="col" class="num">
-            Unrealized
-          </th>
-          <th scope="col" class="num">
-            Realized
-          </th>
-          <th scope="col" class="num">
-            Fees
-          </th>
-          <th scope="col">Updated (UTC)</th>
-        </tr>
-      </thead>
-      <tbody>
-        <For each={props.positions}>
-          {(p) => (
-            <tr>
-              <td class="mono">{p.symbol}</td>
-              <td class={`num ${pnlClass(p.quantity)}`}>{formatDecimal(p.quantity, 4, { sign: true })}</td>
-              <td class="num">{formatDecimal(p.avgCost, 4)}</td>
-              <td class="num">{formatDecimal(p.mark, 4)}</td>
-              <td class="num">{formatDecimal(p.marketValue)}</td>
-              <td class={`num ${pnlClass(p.unrealizedPnl)}`}>
-                {formatDecimal(p.unrealizedPnl, 2, { sign: true })}
-              </td>
-              <td class={`num ${pnlClass(p.realizedPnl)}`}>
-                {formatDecimal(p.realizedPnl, 2, { sign: true })}
-              </td>
-              <td class="num dim">{formatDecimal(p.fees)}</td>
-              <td class="mono dim">{utcTime(p.updatedAt)}</td>
-            </tr>
-          )}
-        </For>
-      </tbody>
-    </table>
+    <DataTable
+      label="Positions"
+      rows={props.positions}
+      columns={positionColumns}
+      empty="No positions on this desk"
+      fill={props.fill ?? false}
+    />
   );
+}
+
+function signalColumns(compact: boolean): readonly Column<SignalRow>[] {
+  return [
+    {
+      id: 'time',
+      header: 'Time (UTC)',
+      class: 'mono',
+      title: (s) => utcTime(s.tsSignal),
+      cell: (s) => (compact ? utcTime(s.tsSignal).slice(11) : utcTime(s.tsSignal)),
+    },
+    { id: 'symbol', header: 'Symbol', class: 'mono', cell: (s) => s.symbol },
+    {
+      id: 'direction',
+      header: 'Direction',
+      cell: (s) => <span class={`tag ${s.direction === 'long' ? 'tag-ok' : 'tag-bad'}`}>{s.direction}</span>,
+    },
+    { id: 'pattern', header: 'Pattern', priority: 2, cell: (s) => s.pattern.replace('_', ' ') },
+    { id: 'score', header: 'Score', numeric: true, cell: (s) => s.score.toFixed(3) },
+    { id: 'price', header: 'Price', numeric: true, priority: 2, cell: (s) => formatPrice(s.price, s.symbol) },
+    ...(compact
+      ? []
+      : [
+          {
+            id: 'model',
+            header: 'Model',
+            class: 'mono dim',
+            priority: 3 as const,
+            cell: (s: SignalRow) => s.modelVersion,
+          },
+        ]),
+  ];
 }
 
 export function SignalsTable(props: {
@@ -176,53 +222,20 @@ export function SignalsTable(props: {
   selectedId?: string | undefined;
   onSelect?: (id: string) => void;
 }) {
+  const onSelect = props.onSelect;
   return (
-    <table class="table">
-      <caption class="visually-hidden">Signals, newest first</caption>
-      <thead>
-        <tr>
-          <th scope="col">Time (UTC)</th>
-          <th scope="col">Symbol</th>
-          <th scope="col">Direction</th>
-          <th scope="col">Pattern</th>
-          <th scope="col" class="num">
-            Score
-          </th>
-          <th scope="col" class="num">
-            Price
-          </th>
-          <Show when={!props.compact}>
-            <th scope="col">Model</th>
-          </Show>
-        </tr>
-      </thead>
-      <tbody>
-        <For each={props.signals}>
-          {(s) => (
-            <tr
-              data-signal-id={s.id}
-              aria-selected={props.onSelect ? props.selectedId === s.id : undefined}
-              class={props.onSelect ? 'selectable' : undefined}
-              onClick={() => props.onSelect?.(s.id)}
-            >
-              <td class="mono" title={utcTime(s.tsSignal)}>
-                {props.compact ? utcTime(s.tsSignal).slice(11) : utcTime(s.tsSignal)}
-              </td>
-              <td class="mono">{s.symbol}</td>
-              <td>
-                <span class={`tag ${s.direction === 'long' ? 'tag-ok' : 'tag-bad'}`}>{s.direction}</span>
-              </td>
-              <td>{s.pattern.replace('_', ' ')}</td>
-              <td class="num">{s.score.toFixed(3)}</td>
-              <td class="num">{formatDecimal(s.price, 4)}</td>
-              <Show when={!props.compact}>
-                <td class="mono dim">{s.modelVersion}</td>
-              </Show>
-            </tr>
-          )}
-        </For>
-      </tbody>
-    </table>
+    <DataTable
+      label="Signals, newest first"
+      rows={props.signals}
+      columns={signalColumns(props.compact ?? false)}
+      fill
+      dense={props.compact ?? false}
+      rowAttrs={(s) => ({
+        'data-signal-id': s.id,
+        'aria-selected': onSelect ? String(props.selectedId === s.id) : undefined,
+      })}
+      {...(onSelect ? { onRowClick: (s: SignalRow) => onSelect(s.id) } : {})}
+    />
   );
 }
 

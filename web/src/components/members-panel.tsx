@@ -2,8 +2,9 @@ import { createSignal, For, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
 import { useSession } from '../lib/session.tsx';
 import { errorMessageOf, type RouterInputs, trpc } from '../lib/trpc.ts';
+import { DataTable } from './data-table/data-table.tsx';
 import { ErrorAlert } from './error-alert.tsx';
-import { EmptyState, Panel, QueryView } from './panel.tsx';
+import { Panel, QueryView } from './panel.tsx';
 import { SecretOnce } from './secret-once.tsx';
 
 type Role = RouterInputs['users']['create']['role'];
@@ -119,66 +120,65 @@ export function MembersPanel() {
       <div class="h-keys">
         <QueryView query={members} errorTitle="Could not load members">
           {(list) => (
-            <Show when={list.length > 0} fallback={<EmptyState title="No members" />}>
-              <div class="scroll">
-                <table class="table">
-                  <caption class="visually-hidden">Members of this desk</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Email</th>
-                      <th scope="col">Role</th>
-                      <th scope="col">Since</th>
-                      <th scope="col">Status</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    <For each={list}>
-                      {(m) => (
-                        <tr>
-                          <td>{m.displayName}</td>
-                          <td class="mono">{m.email}</td>
-                          <td>
-                            <Show
-                              when={m.userId !== session.me()?.user.id}
-                              fallback={<span class="role-badge">{m.role} (you)</span>}
-                            >
-                              <select
-                                class="select select-sm"
-                                aria-label={`Role of ${m.email}`}
-                                onChange={(e) =>
-                                  void changeRole(
-                                    m.userId,
-                                    m.email,
-                                    e.currentTarget.value === '' ? null : (e.currentTarget.value as Role),
-                                    e.currentTarget,
-                                  )
-                                }
-                              >
-                                <For each={ROLES}>
-                                  {(role) => (
-                                    <option value={role.value} selected={role.value === m.role}>
-                                      {role.value}
-                                    </option>
-                                  )}
-                                </For>
-                                <option value="">remove from desk</option>
-                              </select>
-                            </Show>
-                          </td>
-                          <td class="mono dim">{m.createdAt.slice(0, 10)}</td>
-                          <td>
-                            <span class={`tag ${m.disabled ? 'tag-bad' : 'tag-ok'}`}>
-                              {m.disabled ? 'disabled' : 'active'}
-                            </span>
-                          </td>
-                        </tr>
-                      )}
-                    </For>
-                  </tbody>
-                </table>
-              </div>
-            </Show>
+            <DataTable
+              label="Members of this desk"
+              rows={list}
+              empty="No members"
+              fill
+              columns={[
+                { id: 'name', header: 'Name', priority: 2, cell: (m) => m.displayName },
+                { id: 'email', header: 'Email', class: 'mono', cell: (m) => m.email },
+                {
+                  id: 'role',
+                  header: 'Role',
+                  cell: (m) => (
+                    <Show
+                      when={m.userId !== session.me()?.user.id}
+                      fallback={<span class="role-badge">{m.role} (you)</span>}
+                    >
+                      <select
+                        class="select select-sm"
+                        aria-label={`Role of ${m.email}`}
+                        onChange={(e) =>
+                          void changeRole(
+                            m.userId,
+                            m.email,
+                            e.currentTarget.value === '' ? null : (e.currentTarget.value as Role),
+                            e.currentTarget,
+                          )
+                        }
+                      >
+                        <For each={ROLES}>
+                          {(role) => (
+                            <option value={role.value} selected={role.value === m.role}>
+                              {role.value}
+                            </option>
+                          )}
+                        </For>
+                        <option value="">remove from desk</option>
+                      </select>
+                    </Show>
+                  ),
+                },
+                {
+                  id: 'since',
+                  header: 'Since',
+                  class: 'mono dim',
+                  priority: 3,
+                  cell: (m) => m.createdAt.slice(0, 10),
+                },
+                {
+                  id: 'status',
+                  header: 'Status',
+                  priority: 2,
+                  cell: (m) => (
+                    <span class={`tag ${m.disabled ? 'tag-bad' : 'tag-ok'}`}>
+                      {m.disabled ? 'disabled' : 'active'}
+                    </span>
+                  ),
+                },
+              ]}
+            />
           )}
         </QueryView>
       </div>

@@ -1,9 +1,11 @@
 import { createSignal, For, Show } from 'solid-js';
 import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
+import { formatPrice, formatQuantity } from '../lib/instrument-sizes.ts';
 import { usePageKeys } from '../lib/keys.ts';
 import { createQuery } from '../lib/query.ts';
 import { useSession } from '../lib/session.tsx';
 import { errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { DataTable } from './data-table/data-table.tsx';
 import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState, QueryView } from './panel.tsx';
 
@@ -135,6 +137,8 @@ export function SignalDetail(props: {
                   disabled={pending() !== undefined}
                   onClick={() => void decide('accept')}
                   aria-keyshortcuts="a"
+                  aria-describedby="signal-decision-help"
+                  title="Record that you agree with this signal. It places no order and creates no proposal."
                 >
                   {pending() === 'accept' ? 'Accepting…' : 'Accept'} <kbd>a</kbd>
                 </button>
@@ -144,6 +148,8 @@ export function SignalDetail(props: {
                   disabled={pending() !== undefined}
                   onClick={() => void decide('reject')}
                   aria-keyshortcuts="r"
+                  aria-describedby="signal-decision-help"
+                  title="Record that you disagree with this signal. Nothing is cancelled or traded."
                 >
                   {pending() === 'reject' ? 'Rejecting…' : 'Reject'} <kbd>r</kbd>
                 </button>
@@ -151,6 +157,11 @@ export function SignalDetail(props: {
                   {done()}
                 </output>
               </div>
+              <p class="signal-help dim" id="signal-decision-help">
+                Accept and reject record your judgement on the engine's signal, with your name and the time,
+                beside the signal and in the audit log. They place no order: trades come from proposals (the
+                Proposals page), which you approve or reject.
+              </p>
               <form
                 class="signal-note-form"
                 aria-label="Note on this signal"
@@ -237,7 +248,7 @@ export function SignalDetail(props: {
             <h3 class="signal-section" id="signal-flow-title">
               Desk order flow <span class="dim">±{WINDOW_MS / 1000} s of the event</span>
             </h3>
-            <OrderflowTable flow={data.orderflow} at={data.signal.tsEvent} />
+            <OrderflowTable flow={data.orderflow} at={data.signal.tsEvent} symbol={data.signal.symbol} />
           </section>
         </div>
       )}
@@ -245,7 +256,7 @@ export function SignalDetail(props: {
   );
 }
 
-function OrderflowTable(props: { flow: readonly Flow[]; at: string }) {
+function OrderflowTable(props: { flow: readonly Flow[]; at: string; symbol: string }) {
   const at = () => new Date(props.at).getTime();
   // The first event at or after the signal's event time carries the marker line.
   const markIndex = () => props.flow.findIndex((f) => new Date(f.tsEvent).getTime() >= at());
@@ -258,48 +269,47 @@ function OrderflowTable(props: { flow: readonly Flow[]; at: string }) {
         </EmptyState>
       }
     >
-      <table class="table table-tight">
-        <caption class="visually-hidden">Desk order flow around the signal</caption>
-        <thead>
-          <tr>
-            <th scope="col">Time (UTC)</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Side</th>
-            <th scope="col" class="num">
-              Price
-            </th>
-            <th scope="col" class="num">
-              Size
-            </th>
-            <th scope="col" class="num">
-              Bid
-            </th>
-            <th scope="col" class="num">
-              Ask
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          <For each={props.flow}>
-            {(f, i) => (
-              <tr class={i() === markIndex() ? 'flow-mark' : undefined}>
-                <td
-                  class="mono"
-                  title={i() === markIndex() ? "First event at or after the signal's event time" : undefined}
-                >
-                  {clock(f.tsEvent)}
-                </td>
-                <td>{f.kind}</td>
-                <td class={f.side === 'buy' ? 'pos' : f.side === 'sell' ? 'neg' : 'dim'}>{f.side ?? '—'}</td>
-                <td class="num">{formatDecimal(f.price, 4)}</td>
-                <td class="num">{formatDecimal(f.size, 4)}</td>
-                <td class="num">{formatDecimal(f.bid, 4)}</td>
-                <td class="num">{formatDecimal(f.ask, 4)}</td>
-              </tr>
-            )}
-          </For>
-        </tbody>
-      </table>
+      <DataTable
+        label="Desk order flow around the signal"
+        dense
+        rows={props.flow}
+        rowClass={(_, i) => (i === markIndex() ? 'flow-mark' : undefined)}
+        columns={[
+          {
+            id: 'time',
+            header: 'Time (UTC)',
+            class: 'mono',
+            title: (f) =>
+              props.flow.indexOf(f) === markIndex()
+                ? "First event at or after the signal's event time"
+                : undefined,
+            cell: (f) => clock(f.tsEvent),
+          },
+          { id: 'kind', header: 'Kind', cell: (f) => f.kind },
+          {
+            id: 'side',
+            header: 'Side',
+            class: (f) => (f.side === 'buy' ? 'pos' : f.side === 'sell' ? 'neg' : 'dim'),
+            cell: (f) => f.side ?? '—',
+          },
+          { id: 'price', header: 'Price', numeric: true, cell: (f) => formatPrice(f.price, props.symbol) },
+          { id: 'size', header: 'Size', numeric: true, cell: (f) => formatQuantity(f.size, props.symbol) },
+          {
+            id: 'bid',
+            header: 'Bid',
+            numeric: true,
+            priority: 2,
+            cell: (f) => formatPrice(f.bid, props.symbol),
+          },
+          {
+            id: 'ask',
+            header: 'Ask',
+            numeric: true,
+            priority: 2,
+            cell: (f) => formatPrice(f.ask, props.symbol),
+          },
+        ]}
+      />
     </Show>
   );
 }

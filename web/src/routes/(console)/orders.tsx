@@ -1,11 +1,13 @@
 import { WORKING_STATUSES } from '@aegis/shared/orders/statuses';
 import { Title } from '@solidjs/meta';
-import { createSignal, For, Show } from 'solid-js';
+import { createSignal, Show } from 'solid-js';
+import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { OrderTicket } from '../../components/order-ticket.tsx';
-import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
+import { Panel, QueryView } from '../../components/panel.tsx';
 import { groupBrackets } from '../../lib/bracket-rows.ts';
-import { formatDecimal, utcTime } from '../../lib/decimal-format.ts';
+import { utcTime } from '../../lib/decimal-format.ts';
+import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
 import { createQuery } from '../../lib/query.ts';
 import { useSession } from '../../lib/session.tsx';
 import { errorMessageOf, type RouterOutputs, trpc } from '../../lib/trpc.ts';
@@ -28,6 +30,72 @@ function statusTone(order: Order): string {
   if (WORKING.has(order.status)) return 'tag-warn';
   return '';
 }
+
+const columns: readonly Column<Order>[] = [
+  { id: 'created', header: 'Created (UTC)', class: 'mono', cell: (o) => utcTime(o.createdAt) },
+  { id: 'symbol', header: 'Symbol', class: 'mono', cell: (o) => o.symbol },
+  { id: 'side', header: 'Side', class: (o) => (o.side === 'buy' ? 'pos' : 'neg'), cell: (o) => o.side },
+  {
+    id: 'type',
+    header: 'Type',
+    priority: 2,
+    cell: (o) => (
+      <>
+        <Show when={o.bracketRole}>
+          <span class="dim" title="Bracket leg of the entry above (one cancels the other)">
+            ↳ {o.bracketRole} ·{' '}
+          </span>
+        </Show>
+        {o.orderType} · {o.timeInForce}
+      </>
+    ),
+  },
+  {
+    id: 'qty',
+    header: 'Qty',
+    numeric: true,
+    title: (o) => (o.bracketRole ? 'Sized to what the entry has filled' : undefined),
+    cell: (o) => formatQuantity(o.quantity, o.symbol),
+  },
+  {
+    id: 'limit',
+    header: 'Limit / stop',
+    numeric: true,
+    priority: 2,
+    cell: (o) => formatPrice(o.limitPrice ?? o.stopPrice, o.symbol),
+  },
+  { id: 'filled', header: 'Filled', numeric: true, cell: (o) => formatQuantity(o.filledQuantity, o.symbol) },
+  {
+    id: 'avg',
+    header: 'Avg price',
+    numeric: true,
+    priority: 3,
+    cell: (o) => formatPrice(o.avgFillPrice, o.symbol),
+  },
+  {
+    id: 'status',
+    header: 'Status',
+    cell: (o) => <span class={`tag ${statusTone(o)}`}>{o.status.replaceAll('_', ' ')}</span>,
+  },
+  {
+    id: 'account',
+    header: 'Account',
+    class: 'dim',
+    priority: 3,
+    title: (o) => (o.brokerConnectionId ? `connection ${o.brokerConnectionId}` : undefined),
+    cell: (o) => (o.brokerConnectionId ? o.broker : 'paper'),
+  },
+  { id: 'origin', header: 'Origin', class: 'dim', priority: 3, cell: (o) => o.origin },
+  {
+    id: 'reason',
+    header: 'Reason',
+    class: 'dim',
+    wrap: true,
+    priority: 2,
+    title: (o) => o.rejectReason ?? undefined,
+    cell: (o) => reasonOf(o),
+  },
+];
 
 export default function OrdersPage() {
   const session = useSession();
@@ -56,100 +124,26 @@ export default function OrdersPage() {
           <Panel title="Orders" meta="Latest 200 · refreshes every 5 s" bodyClass="h-audit" flush>
             <QueryView query={orders} errorTitle="Could not load orders">
               {(list) => (
-                <Show when={list.length > 0} fallback={<EmptyState title="No orders on this desk yet" />}>
-                  <div class="scroll">
-                    <table class="table">
-                      <caption class="visually-hidden">Orders, newest first</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Created (UTC)</th>
-                          <th scope="col">Symbol</th>
-                          <th scope="col">Side</th>
-                          <th scope="col">Type</th>
-                          <th scope="col" class="num">
-                            Qty
-                          </th>
-                          <th scope="col" class="num">
-                            Limit / stop
-                          </th>
-                          <th scope="col" class="num">
-                            Filled
-                          </th>
-                          <th scope="col" class="num">
-                            Avg price
-                          </th>
-                          <th scope="col">Status</th>
-                          <th scope="col">Account</th>
-                          <th scope="col">Origin</th>
-                          <th scope="col">Reason</th>
-                          <th scope="col">
-                            <span class="visually-hidden">Actions</span>
-                          </th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        <For each={groupBrackets(list)}>
-                          {(o) => (
-                            <tr>
-                              <td class="mono">{utcTime(o.createdAt)}</td>
-                              <td class="mono">{o.symbol}</td>
-                              <td class={o.side === 'buy' ? 'pos' : 'neg'}>{o.side}</td>
-                              <td>
-                                <Show when={o.bracketRole}>
-                                  <span
-                                    class="dim"
-                                    title="Bracket leg of the entry above (one cancels the other)"
-                                  >
-                                    ↳ {o.bracketRole} ·{' '}
-                                  </span>
-                                </Show>
-                                {o.orderType} · {o.timeInForce}
-                              </td>
-                              <td
-                                class="num"
-                                title={o.bracketRole ? 'Sized to what the entry has filled' : undefined}
-                              >
-                                {formatDecimal(o.quantity, 4)}
-                              </td>
-                              <td class="num">{formatDecimal(o.limitPrice ?? o.stopPrice, 4)}</td>
-                              <td class="num">{formatDecimal(o.filledQuantity, 4)}</td>
-                              <td class="num">{formatDecimal(o.avgFillPrice, 4)}</td>
-                              <td>
-                                <span class={`tag ${statusTone(o)}`}>{o.status.replaceAll('_', ' ')}</span>
-                              </td>
-                              <td
-                                class="dim"
-                                title={
-                                  o.brokerConnectionId ? `connection ${o.brokerConnectionId}` : undefined
-                                }
-                              >
-                                {o.brokerConnectionId ? o.broker : 'paper'}
-                              </td>
-                              <td class="dim">{o.origin}</td>
-                              <td class="dim" title={o.rejectReason ?? undefined}>
-                                {reasonOf(o)}
-                              </td>
-                              <td class="actions">
-                                <Show
-                                  when={canTrade() && WORKING.has(o.status) && o.status !== 'pending_cancel'}
-                                >
-                                  <button
-                                    type="button"
-                                    class="btn btn-sm"
-                                    aria-label={`Cancel order ${o.clientOrderId}`}
-                                    onClick={() => void cancel(o)}
-                                  >
-                                    Cancel
-                                  </button>
-                                </Show>
-                              </td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
-                  </div>
-                </Show>
+                <DataTable
+                  label="Orders, newest first"
+                  rows={groupBrackets(list)}
+                  empty="No orders on this desk yet"
+                  fill
+                  columns={columns}
+                  actionsLabel="Actions"
+                  actions={(o) => (
+                    <Show when={canTrade() && WORKING.has(o.status) && o.status !== 'pending_cancel'}>
+                      <button
+                        type="button"
+                        class="btn btn-sm"
+                        aria-label={`Cancel order ${o.clientOrderId}`}
+                        onClick={() => void cancel(o)}
+                      >
+                        Cancel
+                      </button>
+                    </Show>
+                  )}
+                />
               )}
             </QueryView>
           </Panel>

@@ -1,7 +1,6 @@
 import { Title } from '@solidjs/meta';
-import { Show } from 'solid-js';
 import { PnlStrip, PositionsTable } from '../../components/desk-panels.tsx';
-import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
+import { Panel, QueryView } from '../../components/panel.tsx';
 import { createQuery } from '../../lib/query.ts';
 import { trpc } from '../../lib/trpc.ts';
 
@@ -17,13 +16,7 @@ export default function PositionsPage() {
       <PnlStrip />
       <Panel title="Positions" meta="Refreshes every 5 s" bodyClass="h-list" flush>
         <QueryView query={positions} errorTitle="Could not load positions">
-          {(list) => (
-            <Show when={list.length > 0} fallback={<EmptyState title="No positions on this desk" />}>
-              <div class="scroll">
-                <PositionsTable positions={list} />
-              </div>
-            </Show>
-          )}
+          {(list) => <PositionsTable positions={list} fill />}
         </QueryView>
       </Panel>
     </>

@@ -1,9 +1,10 @@
 import { Title } from '@solidjs/meta';
-import { For, Show } from 'solid-js';
 import { AgentActivityPanel } from '../../components/agent-activity-panel.tsx';
 import { ApprovalsQueue } from '../../components/approvals-queue.tsx';
-import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
-import { formatDecimal, utcTime } from '../../lib/decimal-format.ts';
+import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
+import { Panel, QueryView } from '../../components/panel.tsx';
+import { utcTime } from '../../lib/decimal-format.ts';
+import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
 import { createQuery } from '../../lib/query.ts';
 import { type RouterOutputs, trpc } from '../../lib/trpc.ts';
 
@@ -17,6 +18,49 @@ const TONE: Partial<Record<Proposal['status'], string>> = {
   denied: 'tag-bad',
   failed: 'tag-bad',
 };
+
+const columns: readonly Column<Proposal>[] = [
+  { id: 'created', header: 'Created (UTC)', class: 'mono', cell: (p) => utcTime(p.createdAt) },
+  { id: 'instrument', header: 'Instrument', class: 'mono', cell: (p) => p.instrument },
+  { id: 'side', header: 'Side', class: (p) => (p.side === 'buy' ? 'pos' : 'neg'), cell: (p) => p.side },
+  { id: 'qty', header: 'Qty', numeric: true, cell: (p) => formatQuantity(p.quantity, p.instrument) },
+  {
+    id: 'limit',
+    header: 'Limit',
+    numeric: true,
+    priority: 2,
+    cell: (p) => formatPrice(p.limitPrice, p.instrument),
+  },
+  {
+    id: 'confidence',
+    header: 'Confidence',
+    numeric: true,
+    priority: 3,
+    help: "The agent's confidence in the trade",
+    cell: (p) => `${Math.round(p.confidence * 100)}%`,
+  },
+  {
+    id: 'risk',
+    header: 'Risk',
+    numeric: true,
+    priority: 3,
+    help: 'Risk score 0–100 (higher is riskier)',
+    cell: (p) => p.riskScore,
+  },
+  { id: 'decider', header: 'Decider', class: 'dim', priority: 3, cell: (p) => p.decider },
+  {
+    id: 'status',
+    header: 'Status',
+    cell: (p) => <span class={`tag ${TONE[p.status] ?? ''}`}>{p.status}</span>,
+  },
+  {
+    id: 'decided',
+    header: 'Decided (UTC)',
+    class: 'mono dim',
+    priority: 2,
+    cell: (p) => utcTime(p.decidedAt),
+  },
+];
 
 export default function ProposalsPage() {
   const history = createQuery(() => trpc.proposals.list.query({ limit: 100 }), { pollMs: 10_000 });
@@ -33,58 +77,13 @@ export default function ProposalsPage() {
         <Panel title="History" meta="Latest 100" bodyClass="h-audit" flush>
           <QueryView query={history} errorTitle="Could not load proposals">
             {(page) => (
-              <Show
-                when={page.items.length > 0}
-                fallback={<EmptyState title="No proposals on this desk yet" />}
-              >
-                <div class="scroll">
-                  <table class="table">
-                    <caption class="visually-hidden">Proposals, newest first</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Created (UTC)</th>
-                        <th scope="col">Instrument</th>
-                        <th scope="col">Side</th>
-                        <th scope="col" class="num">
-                          Qty
-                        </th>
-                        <th scope="col" class="num">
-                          Limit
-                        </th>
-                        <th scope="col" class="num">
-                          Confidence
-                        </th>
-                        <th scope="col" class="num">
-                          Risk
-                        </th>
-                        <th scope="col">Decider</th>
-                        <th scope="col">Status</th>
-                        <th scope="col">Decided (UTC)</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={page.items}>
-                        {(p) => (
-                          <tr>
-                            <td class="mono">{utcTime(p.createdAt)}</td>
-                            <td class="mono">{p.instrument}</td>
-                            <td class={p.side === 'buy' ? 'pos' : 'neg'}>{p.side}</td>
-                            <td class="num">{formatDecimal(p.quantity, 4)}</td>
-                            <td class="num">{formatDecimal(p.limitPrice, 4)}</td>
-                            <td class="num">{Math.round(p.confidence * 100)}%</td>
-                            <td class="num">{p.riskScore}</td>
-                            <td class="dim">{p.decider}</td>
-                            <td>
-                              <span class={`tag ${TONE[p.status] ?? ''}`}>{p.status}</span>
-                            </td>
-                            <td class="mono dim">{utcTime(p.decidedAt)}</td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
-              </Show>
+              <DataTable
+                label="Proposals, newest first"
+                rows={page.items}
+                columns={columns}
+                empty="No proposals on this desk yet"
+                fill
+              />
             )}
           </QueryView>
         </Panel>

@@ -1,8 +1,9 @@
 import { Title } from '@solidjs/meta';
 import { A } from '@solidjs/router';
-import { createSignal, For, Show } from 'solid-js';
+import { createSignal, Show } from 'solid-js';
 import { AgentSettingsPanel } from '../../components/agent-settings-panel.tsx';
 import { ApiKeysPanel } from '../../components/api-keys-panel.tsx';
+import { DataTable } from '../../components/data-table/data-table.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { MembersPanel } from '../../components/members-panel.tsx';
 import { Panel } from '../../components/panel.tsx';
@@ -87,42 +88,24 @@ export default function SettingsPage() {
             <Show when={me()?.user.isPlatformAdmin}>
               <CreateDeskForm onCreated={session.refresh} />
             </Show>
-            <table class="table">
-              <caption class="visually-hidden">Desks you belong to and your role on each</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Desk</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Active</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For
-                  each={me()?.desks ?? []}
-                  fallback={
-                    <tr>
-                      <td colSpan={3} class="dim">
-                        You are not a member of any desk.
-                      </td>
-                    </tr>
-                  }
-                >
-                  {(d) => (
-                    <tr>
-                      <td>{d.name}</td>
-                      <td>
-                        <span class="role-badge">{d.role}</span>
-                      </td>
-                      <td>
-                        <Show when={d.id === desk()?.id} fallback={<span class="dim">—</span>}>
-                          <span class="tag tag-ok">active</span>
-                        </Show>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
+            <DataTable
+              label="Desks you belong to and your role on each"
+              rows={me()?.desks ?? []}
+              empty="You are not a member of any desk."
+              columns={[
+                { id: 'desk', header: 'Desk', cell: (d) => d.name },
+                { id: 'role', header: 'Role', cell: (d) => <span class="role-badge">{d.role}</span> },
+                {
+                  id: 'active',
+                  header: 'Active',
+                  cell: (d) => (
+                    <Show when={d.id === desk()?.id} fallback={<span class="dim">—</span>}>
+                      <span class="tag tag-ok">active</span>
+                    </Show>
+                  ),
+                },
+              ]}
+            />
           </Panel>
           <Show when={desk()?.role === 'admin'}>
             <AgentSettingsPanel />

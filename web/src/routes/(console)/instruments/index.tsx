@@ -1,9 +1,11 @@
 import { Title } from '@solidjs/meta';
 import { A } from '@solidjs/router';
-import { createMemo, createSignal, For, Show } from 'solid-js';
-import { EmptyState, Panel, QueryView } from '../../../components/panel.tsx';
+import { createMemo, createSignal, Show } from 'solid-js';
+import { DataTable } from '../../../components/data-table/data-table.tsx';
+import { Panel, QueryView } from '../../../components/panel.tsx';
 import { instrumentHref, WatchlistPanelBody } from '../../../components/watchlist-panel.tsx';
 import { formatDecimal } from '../../../lib/decimal-format.ts';
+import { decimalsOf } from '../../../lib/live-quotes.ts';
 import { createQuery } from '../../../lib/query.ts';
 import { trpc } from '../../../lib/trpc.ts';
 import '../../../market.css';
@@ -69,65 +71,59 @@ export default function MarketsPage() {
         >
           <QueryView query={registry} errorTitle="Could not load instruments">
             {() => (
-              <Show when={matches().length > 0} fallback={<EmptyState title="No instrument matches" />}>
-                <div class="scroll">
-                  <table class="table instruments-table">
-                    <caption class="visually-hidden">Instruments</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Symbol</th>
-                        <th scope="col">Name</th>
-                        <th scope="col">Venue</th>
-                        <th scope="col">Class</th>
-                        <th scope="col">Ccy</th>
-                        <th scope="col" class="num">
-                          Tick
-                        </th>
-                        <th scope="col" class="num">
-                          Lot
-                        </th>
-                        <th scope="col">Hours</th>
-                        <th scope="col">Status</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={matches()}>
-                        {(i) => (
-                          <tr>
-                            <th scope="row" class="mono">
-                              <A href={instrumentHref(i.symbol)}>{i.symbol}</A>
-                            </th>
-                            <td class="dim">{i.name ?? '—'}</td>
-                            <td>
-                              {i.venue}
-                              <Show when={i.venueSymbol !== i.symbol}>
-                                <span class="dim"> · {i.venueSymbol}</span>
-                              </Show>
-                            </td>
-                            <td>{i.assetClass}</td>
-                            <td>{i.currency}</td>
-                            <td class="num">
-                              {formatDecimal(
-                                i.tickSize,
-                                Math.max(0, (i.tickSize.split('.')[1] ?? '').length),
-                              )}
-                            </td>
-                            <td class="num">
-                              {formatDecimal(i.lotSize, Math.max(0, (i.lotSize.split('.')[1] ?? '').length))}
-                            </td>
-                            <td class="dim">{i.calendar}</td>
-                            <td>
-                              <span class={`tag ${i.status === 'active' ? 'tag-ok' : 'tag-bad'}`}>
-                                {i.status}
-                              </span>
-                            </td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
-              </Show>
+              <DataTable
+                label="Instruments"
+                rows={matches()}
+                empty="No instrument matches"
+                fill
+                class="instruments-table"
+                columns={[
+                  {
+                    id: 'symbol',
+                    header: 'Symbol',
+                    rowHeader: true,
+                    class: 'mono',
+                    cell: (i) => <A href={instrumentHref(i.symbol)}>{i.symbol}</A>,
+                  },
+                  { id: 'name', header: 'Name', class: 'dim', priority: 2, cell: (i) => i.name ?? '—' },
+                  {
+                    id: 'venue',
+                    header: 'Venue',
+                    cell: (i) => (
+                      <>
+                        {i.venue}
+                        <Show when={i.venueSymbol !== i.symbol}>
+                          <span class="dim"> · {i.venueSymbol}</span>
+                        </Show>
+                      </>
+                    ),
+                  },
+                  { id: 'class', header: 'Class', priority: 3, cell: (i) => i.assetClass },
+                  { id: 'ccy', header: 'Ccy', priority: 3, cell: (i) => i.currency },
+                  {
+                    id: 'tick',
+                    header: 'Tick',
+                    numeric: true,
+                    priority: 2,
+                    cell: (i) => formatDecimal(i.tickSize, decimalsOf(i.tickSize, 0)),
+                  },
+                  {
+                    id: 'lot',
+                    header: 'Lot',
+                    numeric: true,
+                    priority: 2,
+                    cell: (i) => formatDecimal(i.lotSize, decimalsOf(i.lotSize, 0)),
+                  },
+                  { id: 'hours', header: 'Hours', class: 'dim', priority: 3, cell: (i) => i.calendar },
+                  {
+                    id: 'status',
+                    header: 'Status',
+                    cell: (i) => (
+                      <span class={`tag ${i.status === 'active' ? 'tag-ok' : 'tag-bad'}`}>{i.status}</span>
+                    ),
+                  },
+                ]}
+              />
             )}
           </QueryView>
         </Panel>
