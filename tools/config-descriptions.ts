@@ -207,6 +207,12 @@ export const DESCRIPTIONS: Readonly<Record<AppName, Readonly<Record<string, Desc
     ENGINE_STREAM_PREFIX: 'Prefix of the bus stream names (`<prefix>signals`, `<prefix>orderflow`, …).',
     ENGINE_CONSUMER:
       "Consumer name in the order-flow group and of the writer's durable cursor; stable across restarts.",
+    ENGINE_ORDERFLOW_SHARDS:
+      'Order-flow shards of a cluster of engines (`docs/engine-shards.md`). `0`: one stream `<prefix>orderflow`, one engine. `N ≥ 1`: symbol → stream `<prefix>orderflow:<fnv1a(symbol) mod N>`, each shard read by the engine holding its lease; needs `DATABASE_URL` and the `orderflow` feed; the same N on every engine and producer.',
+    ENGINE_SHARD_LEASE_TTL_MS:
+      "A shard lease expires this long after its last renewal: a dead engine's shards move within TTL + `ENGINE_SHARD_RENEW_MS`.",
+    ENGINE_SHARD_RENEW_MS:
+      'Ms between two shard lease rounds (renew, heartbeat, rebalance); at most half the TTL.',
     ENGINE_BACKTEST_WORKERS: 'Backtest jobs this engine runs at once (`0`: none here).',
     ENGINE_BACKTEST_LEASE_MS:
       "A crashed worker's backtest job is resumed by another this long after its last renewal.",

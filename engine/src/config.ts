@@ -185,6 +185,17 @@ const engineEnvObject = z.object({
   ENGINE_STREAM_PREFIX: z.string().default('aegis:'),
   /** Consumer name in the orderflow group; stable across restarts so pending entries drain. */
   ENGINE_CONSUMER: z.string().min(1).default('engine-1'),
+  /**
+   * Order-flow shards of a cluster of engines (docs/engine-shards.md). 0: one stream
+   * `<prefix>orderflow` read by this engine alone through its consumer group. N ≥ 1: a symbol's
+   * events go to `<prefix>orderflow:<fnv1a(symbol) mod N>`, and each shard is read by the one
+   * engine holding its lease (needs DATABASE_URL and the orderflow feed). Same N everywhere.
+   */
+  ENGINE_ORDERFLOW_SHARDS: envInt(0, 0, 1024),
+  /** A shard lease expires this long after its last renewal; failover takes at most TTL + renew. */
+  ENGINE_SHARD_LEASE_TTL_MS: envInt(5000, 500, 600_000),
+  /** Ms between two lease rounds (renew, heartbeat, rebalance); at most half the TTL. */
+  ENGINE_SHARD_RENEW_MS: envInt(1000, 50, 300_000),
   /** Backtest jobs this engine runs at once (engine/src/jobs/); 0 = none here. */
   ENGINE_BACKTEST_WORKERS: envInt(1, 0, 16),
   /** A crashed worker's backtest job is resumed by another this long after its last renewal. */
@@ -353,6 +364,26 @@ export const engineEnvSchema = engineEnvObject.superRefine((c, ctx) => {
       message: 'needs ENGINE_FEED=replay alone (the other feeds never end)',
     });
   }
+  if (c.ENGINE_ORDERFLOW_SHARDS > 0) {
+    if (!c.ENGINE_FEED.includes('orderflow'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ENGINE_ORDERFLOW_SHARDS'],
+        message: 'needs ENGINE_FEED to include orderflow',
+      });
+    if (!c.DATABASE_URL)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ENGINE_ORDERFLOW_SHARDS'],
+        message: 'needs DATABASE_URL (the shard leases and cursors live there)',
+      });
+    if (c.ENGINE_SHARD_RENEW_MS * 2 > c.ENGINE_SHARD_LEASE_TTL_MS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ENGINE_SHARD_RENEW_MS'],
+        message: 'must be at most half of ENGINE_SHARD_LEASE_TTL_MS',
+      });
+  }
   if (c.ENGINE_SHARDS > c.ENGINE_SYMBOLS) {
     ctx.addIssue({ code: 'custom', path: ['ENGINE_SHARDS'], message: 'must not exceed ENGINE_SYMBOLS' });
   }
@@ -388,6 +419,10 @@ export interface EngineConfig {
   readonly pricePublishMs: number;
   readonly maxFutureSkewMs: number;
   readonly consumer: string;
+  /** Order-flow shards (0: unsharded, one engine); see ENGINE_ORDERFLOW_SHARDS. */
+  readonly orderflowShards: number;
+  readonly shardLeaseTtlMs: number;
+  readonly shardRenewMs: number;
   readonly backtestWorkers: number;
   readonly backtestLeaseMs: number;
   /** For backtests with the LLM decider; the key is a secret: never log this object. */
@@ -510,6 +545,9 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     pricePublishMs: e.ENGINE_PRICE_PUBLISH_MS,
     maxFutureSkewMs: e.ENGINE_MAX_FUTURE_SKEW_MS,
     consumer: e.ENGINE_CONSUMER,
+    orderflowShards: e.ENGINE_ORDERFLOW_SHARDS,
+    shardLeaseTtlMs: e.ENGINE_SHARD_LEASE_TTL_MS,
+    shardRenewMs: e.ENGINE_SHARD_RENEW_MS,
     backtestWorkers: e.ENGINE_BACKTEST_WORKERS,
     backtestLeaseMs: e.ENGINE_BACKTEST_LEASE_MS,
     openai: Object.freeze({

@@ -11,6 +11,9 @@ import type { InferenceThreadHandle } from './inference/inference-thread.ts';
 import { renderEngineMetrics } from './metrics-engine.ts';
 import type { FeaturePoolHandle } from './pool/feature-pool.ts';
 import type { RingBuffer } from './ring/ring-buffer.ts';
+import type { ShardCoordinator, ShardCoordinatorStats } from './shards/shard-coordinator.ts';
+import type { ShardFeedStats } from './shards/shard-feed.ts';
+import { startShardCoordinator } from './shards/shard-stage.ts';
 import type { SignalOut, SignalPublisher } from './signals/signal-publisher.ts';
 import { openDatabase } from './stages/database.ts';
 import { FeedPositions } from './stages/feed-positions.ts';
@@ -95,6 +98,11 @@ export interface EngineSnapshot {
   readonly venueFeeds: readonly VenueFeedStats[];
   /** Per venue with a live feed: its L2 books and their publisher. */
   readonly books: readonly VenueBooks[];
+  /** Sharded order flow (ENGINE_ORDERFLOW_SHARDS ≥ 1): leases and per-shard progress; else null. */
+  readonly shards: {
+    readonly leases: ShardCoordinatorStats;
+    readonly feed: readonly ShardFeedStats[];
+  } | null;
 }
 
 export async function startEngine(options: StartEngineOptions): Promise<EngineHandle> {
@@ -156,6 +164,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
 
   const intake = startTickIntake({ config, tickRings: memory.tickRings, writer, positions });
   const publishers = startMarketPublishers({ config, bus, log, symbolTable, registries: live.registries });
+  let shardLeases: ShardCoordinator | null = null;
   const feeds = startFeeds({
     config,
     bus,
@@ -168,7 +177,25 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     publishers,
     positions,
     maxTicksPerFeed: options.maxTicksPerFeed,
+    shardHeld: (shard) => shardLeases?.held(shard) ?? false,
   });
+  if (feeds.shardFeed && sql) {
+    shardLeases = await startShardCoordinator({
+      config,
+      sql,
+      log,
+      feed: feeds.shardFeed,
+      checkpoint: () => intake.checkpoint(),
+      // Ticks of a lost shard still in this process can never be committed (the cursor fence
+      // refuses them): crash-only, like a dead writer — exit and rejoin clean.
+      onLost: (shard) => {
+        if (stopping) return;
+        const err = new Error(`order-flow shard ${shard}: lease lost to another engine`);
+        log.fatal({ err: err.message }, 'engine: a shard lease was lost');
+        options.onFatal?.(err);
+      },
+    });
+  }
   log.info(
     {
       feeds: config.feeds,
@@ -191,6 +218,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     writer,
     inference,
     accepting: () => stopping === null,
+    shards: () => shardLeases,
   });
 
   const snapshot = (): EngineSnapshot => ({
@@ -211,8 +239,19 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     venuePrices: publishers.allPrices(),
     venueFeeds: live.venueFeeds.map((f) => f.stats()),
     books: publishers.books,
+    shards: shardLeases ? { leases: shardLeases.stats(), feed: feeds.shardFeed?.shards() ?? [] } : null,
   });
-  const stages = { db, positions, threads, signals, intake, publishers, feeds, readiness };
+  const stages = {
+    db,
+    positions,
+    threads,
+    signals,
+    intake,
+    publishers,
+    feeds,
+    readiness,
+    shards: shardLeases,
+  };
   return {
     feedsDone: feeds.done,
     stats: snapshot,

@@ -251,7 +251,32 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
     h.pollErrors,
   );
   m.gauge('aegis_engine_halt_subscribed', '1 when subscribed to the halt channel', h.subscribed ? 1 : 0);
+  if (s.shards) renderShards(m, s.shards);
   return m.toString();
+}
+
+/** Sharded order flow: which shards this engine owns, under which token, and the lease events. */
+function renderShards(m: MetricsText, s: NonNullable<EngineSnapshot['shards']>): void {
+  const l = s.leases;
+  m.gauge(
+    'aegis_engine_orderflow_shards',
+    'Order-flow shards in the cluster (ENGINE_ORDERFLOW_SHARDS)',
+    l.shards,
+  );
+  m.gauge('aegis_engine_shards_owned', 'Order-flow shards whose lease this engine holds', l.owned.length);
+  m.gauge('aegis_engine_shard_members', 'Live engines in the cluster at the last lease round', l.members);
+  for (const o of l.owned)
+    m.gauge('aegis_engine_shard_owned', 'Fencing token of each order-flow shard this engine owns', o.token, {
+      shard: String(o.shard),
+    });
+  for (const f of s.feed)
+    m.counter('aegis_engine_shard_events_total', 'Order-flow entries read per owned shard', f.events, {
+      shard: String(f.shard),
+    });
+  m.counter('aegis_engine_shard_acquired_total', 'Shard leases acquired', l.acquired);
+  m.counter('aegis_engine_shard_takeovers_total', 'Shard leases taken from another engine', l.takeovers);
+  m.counter('aegis_engine_shard_handovers_total', 'Shards handed over cleanly (rebalance)', l.handovers);
+  m.counter('aegis_engine_shard_leases_lost_total', 'Shard leases lost to another engine', l.lost);
 }
 
 /** Counters of the live venue feeds (labels feed, venue), metric by metric. */

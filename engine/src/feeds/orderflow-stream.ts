@@ -198,7 +198,7 @@ export class OrderflowStreamFeed implements Feed {
   #processAll(entries: readonly StreamEntry[], sink: TickSink): void {
     const t = this.#t;
     for (const e of entries) {
-      const bad = this.#toTick(e.fields, t);
+      const bad = decodeOrderflowEntry(e.fields, t, this.#o.symbolTable);
       if (bad === null) {
         if (sink.publish(t)) this.#ticksIn++;
         else this.#dropped++;
@@ -211,51 +211,60 @@ export class OrderflowStreamFeed implements Feed {
     }
     sink.flush?.();
   }
+}
 
-  #toTick(f: Record<string, string>, t: TickRecord): MalformedKind | 'skip' | null {
-    // Before anything else: a desk's entry is refused whatever else it holds (see the header).
-    if (f.tenantId !== undefined) return MALFORMED.deskFlow;
-    if (typeof f.ts !== 'string' || typeof f.symbol !== 'string' || typeof f.kind !== 'string') {
-      return MALFORMED.payload;
-    }
-    if (f.kind === 'depth') return 'skip';
-    const ts = parseTimestampUs(f.ts);
-    if (ts === null) return MALFORMED.timestamp;
-    const id = this.#o.symbolTable.intern(f.symbol);
-    if (id < 0) return MALFORMED.symbol;
-    const seq = f.seq === undefined || f.seq === '' ? 0 : Number(f.seq);
-    const bid = num(f.bid);
-    const ask = num(f.ask);
-    const bidSize = num(f.bidSize);
-    const askSize = num(f.askSize);
-    if ([seq, bid, ask, bidSize, askSize].some(Number.isNaN)) return MALFORMED.number;
-    t.symbolId = id;
-    t.seq = seq;
-    t.tsEventUs = ts;
-    t.bid = bid;
-    t.ask = ask;
-    t.bidSize = bidSize;
-    t.askSize = askSize;
-    if (f.kind === 'trade') {
-      if (f.price === undefined || f.size === undefined) return MALFORMED.payload;
-      t.kind = 1;
-      t.price = num(f.price);
-      t.size = num(f.size);
-      if (Number.isNaN(t.price) || Number.isNaN(t.size)) return MALFORMED.number;
-      t.aggressor =
-        f.side === 'buy' ? 1 : f.side === 'sell' ? -1 : f.side === undefined || f.side === '' ? 0 : 2;
-      if (t.aggressor === 2) return MALFORMED.aggressor;
-    } else if (f.kind === 'quote') {
-      t.kind = 2;
-      t.aggressor = 0;
-      t.size = 0;
-      t.price = f.price !== undefined && f.price !== '' ? num(f.price) : (bid + ask) / 2;
-      if (Number.isNaN(t.price)) return MALFORMED.number;
-    } else {
-      return MALFORMED.kind;
-    }
-    return validateTick(t);
+/**
+ * Decodes one order-flow entry into `t` (the format in OrderflowStreamFeed's header): null when
+ * `t` holds a valid tick, 'skip' for an entry that carries none (depth), else the malformed kind.
+ * Shared by the unsharded feed and the shard feeds (engine/src/shards/).
+ */
+export function decodeOrderflowEntry(
+  f: Record<string, string>,
+  t: TickRecord,
+  symbolTable: SymbolTable,
+): MalformedKind | 'skip' | null {
+  // Before anything else: a desk's entry is refused whatever else it holds (see the header).
+  if (f.tenantId !== undefined) return MALFORMED.deskFlow;
+  if (typeof f.ts !== 'string' || typeof f.symbol !== 'string' || typeof f.kind !== 'string') {
+    return MALFORMED.payload;
   }
+  if (f.kind === 'depth') return 'skip';
+  const ts = parseTimestampUs(f.ts);
+  if (ts === null) return MALFORMED.timestamp;
+  const id = symbolTable.intern(f.symbol);
+  if (id < 0) return MALFORMED.symbol;
+  const seq = f.seq === undefined || f.seq === '' ? 0 : Number(f.seq);
+  const bid = num(f.bid);
+  const ask = num(f.ask);
+  const bidSize = num(f.bidSize);
+  const askSize = num(f.askSize);
+  if ([seq, bid, ask, bidSize, askSize].some(Number.isNaN)) return MALFORMED.number;
+  t.symbolId = id;
+  t.seq = seq;
+  t.tsEventUs = ts;
+  t.bid = bid;
+  t.ask = ask;
+  t.bidSize = bidSize;
+  t.askSize = askSize;
+  if (f.kind === 'trade') {
+    if (f.price === undefined || f.size === undefined) return MALFORMED.payload;
+    t.kind = 1;
+    t.price = num(f.price);
+    t.size = num(f.size);
+    if (Number.isNaN(t.price) || Number.isNaN(t.size)) return MALFORMED.number;
+    t.aggressor =
+      f.side === 'buy' ? 1 : f.side === 'sell' ? -1 : f.side === undefined || f.side === '' ? 0 : 2;
+    if (t.aggressor === 2) return MALFORMED.aggressor;
+  } else if (f.kind === 'quote') {
+    t.kind = 2;
+    t.aggressor = 0;
+    t.size = 0;
+    t.price = f.price !== undefined && f.price !== '' ? num(f.price) : (bid + ask) / 2;
+    if (Number.isNaN(t.price)) return MALFORMED.number;
+  } else {
+    return MALFORMED.kind;
+  }
+  return validateTick(t);
 }
 
 /** A decimal string → number; absent/empty → 0; anything else not a plain decimal → NaN. */

@@ -2,7 +2,20 @@ import type { Logger } from '@aegis/shared/logging';
 import type { EngineConfig } from '../config.ts';
 import type { Feed } from '../feeds/feed.ts';
 
-/** The name of a feed's row in `engine_cursors`. */
+/**
+ * A feed with several durable positions, one `engine_cursors` row each (the order-flow feed of a
+ * sharded cluster: one per owned shard, engine/src/shards/shard-feed.ts).
+ */
+export interface MultiCursorFeed extends Feed {
+  cursorPositions(): Record<string, string>;
+  commitPositions(positions: Readonly<Record<string, string>>): void;
+}
+
+export function isMultiCursorFeed(f: Feed): f is MultiCursorFeed {
+  return typeof (f as Partial<MultiCursorFeed>).cursorPositions === 'function';
+}
+
+/** The name of a feed's row in `engine_cursors` (a multi-cursor feed names its own rows). */
 export function cursorName(feed: Feed, config: EngineConfig): string {
   if (feed.name === 'replay') return `feed:replay:${config.replayFile}`;
   if (feed.name === 'orderflow') return `feed:orderflow:${config.streamPrefix}orderflow:${config.consumer}`;
@@ -29,6 +42,10 @@ export class FeedPositions {
   positions(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const f of this.feeds) {
+      if (isMultiCursorFeed(f)) {
+        Object.assign(out, f.cursorPositions());
+        continue;
+      }
       const p = f.position();
       if (p !== null) out[cursorName(f, this.#config)] = p;
     }
@@ -38,6 +55,10 @@ export class FeedPositions {
   /** Acknowledge upstream the positions that became durable (or accepted, with no database). */
   commit(positions: Readonly<Record<string, string>>): void {
     for (const f of this.feeds) {
+      if (isMultiCursorFeed(f)) {
+        f.commitPositions(positions);
+        continue;
+      }
       const p = positions[cursorName(f, this.#config)];
       if (p === undefined) continue;
       const c = f

@@ -9,7 +9,8 @@ import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { SyntheticFeed } from '../feeds/synthetic.ts';
 import { createTickRecord, type TickSink } from '../feeds/tick.ts';
 import type { VenueFeed } from '../feeds/venues/venue-feed.ts';
-import { cursorName, type FeedPositions } from './feed-positions.ts';
+import { ShardedOrderflowFeed } from '../shards/shard-feed.ts';
+import { cursorName, type FeedPositions, isMultiCursorFeed } from './feed-positions.ts';
 import type { MarketPublishers } from './market-publishers.ts';
 import type { TickIntake } from './tick-intake.ts';
 
@@ -18,6 +19,8 @@ export interface RunningFeeds {
   readonly runs: readonly Promise<void>[];
   /** Every feed ended, the sink drained into the rings and a last checkpoint taken. */
   readonly done: Promise<void>;
+  /** The order-flow feed of a sharded cluster (ENGINE_ORDERFLOW_SHARDS ≥ 1), else null. */
+  readonly shardFeed: ShardedOrderflowFeed | null;
 }
 
 /**
@@ -38,6 +41,8 @@ export function startFeeds(options: {
   publishers: MarketPublishers;
   positions: FeedPositions;
   maxTicksPerFeed?: number | undefined;
+  /** Sharded order flow: whether this engine holds a shard's lease now (shard coordinator). */
+  shardHeld?: ((shard: number) => boolean) | undefined;
 }): RunningFeeds {
   const { config, log, symbolTable, malformed, cursors, intake, positions } = options;
   const feeds = positions.feeds;
@@ -47,6 +52,7 @@ export function startFeeds(options: {
   const sinkOf = (f: Feed) => (f.name === 'orderflow' ? sink : (venueSinks.get(f) ?? venueSink));
 
   const scratch = createTickRecord();
+  let shardFeed: ShardedOrderflowFeed | null = null;
   const maxTicks = options.maxTicksPerFeed;
   for (const name of config.feeds) {
     if (name === 'synthetic') {
@@ -67,6 +73,20 @@ export function startFeeds(options: {
       );
     } else if (name === 'replay') {
       feeds.push(replayFeed(config, symbolTable, malformed, cursors, log, scratch));
+    } else if (config.orderflowShards > 0) {
+      // A cluster: the shards this engine holds leases on, each from its committed cursor
+      // (engine/src/shards/); the shard coordinator adds and removes them.
+      shardFeed = new ShardedOrderflowFeed(
+        {
+          bus: options.bus,
+          symbolTable,
+          malformed,
+          log,
+          held: (shard) => options.shardHeld?.(shard) ?? false,
+        },
+        scratch,
+      );
+      feeds.push(shardFeed);
     } else {
       feeds.push(
         new OrderflowStreamFeed(
@@ -88,7 +108,8 @@ export function startFeeds(options: {
     feeds.push(f);
   }
   for (const f of feeds) {
-    if (venueSinks.has(f)) continue; // live: nothing to resume (a restart takes a fresh snapshot)
+    // Live: nothing to resume (a restart takes a fresh snapshot). Shards: each resumes when taken.
+    if (venueSinks.has(f) || isMultiCursorFeed(f)) continue;
     const resumed = cursors.get(cursorName(f, config));
     if (resumed && !(f.name === 'replay' && config.replayFromStart))
       log.info({ feed: f.name, position: resumed }, 'engine: feed resumes from its durable position');
@@ -103,7 +124,7 @@ export function startFeeds(options: {
     await sink.backpressure();
     intake.checkpoint();
   });
-  return { runs, done };
+  return { runs, done, shardFeed };
 }
 
 function replayFeed(

@@ -5,6 +5,7 @@ import type { EngineConfig } from '../config.ts';
 import { withDeadline } from '../deadline.ts';
 import type { InferenceThreadHandle } from '../inference/inference-thread.ts';
 import { RingProgress } from '../ring/ring-progress.ts';
+import type { ShardCoordinator } from '../shards/shard-coordinator.ts';
 import type { WriterThreadHandle } from '../writer/writer-thread.ts';
 import type { EngineMemory } from './memory.ts';
 
@@ -32,6 +33,8 @@ export async function startReadiness(options: {
   inference: InferenceThreadHandle;
   /** False once shutdown has begun. */
   accepting: () => boolean;
+  /** The order-flow shard leases (sharded cluster only). */
+  shards?: () => ShardCoordinator | null;
 }): Promise<EngineReadiness> {
   const { config, bus, sql, log, memory, writer } = options;
   // The hot path's consumers: feature pool (tick rings), inference (candidate rings), signal
@@ -97,6 +100,10 @@ export async function startReadiness(options: {
       db: health.db,
       bus: health.bus,
       accepting: options.accepting(),
+      // Sharded order flow: false after a lease round that could not reach the database (the
+      // shards this engine holds lapse within the TTL). Owning no shard is ready: more engines
+      // than shards, or waiting for a handover. Which shards are owned: /metrics.
+      ...(options.shards?.() ? { shards: (options.shards() as ShardCoordinator).stats().healthy } : {}),
     }),
     stop: () => clearInterval(timer),
   };

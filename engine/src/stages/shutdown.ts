@@ -1,6 +1,7 @@
 import type { Logger } from '@aegis/shared/logging';
 import type { EngineConfig } from '../config.ts';
 import { withDeadline } from '../deadline.ts';
+import type { ShardCoordinator } from '../shards/shard-coordinator.ts';
 import type { EngineDatabase } from './database.ts';
 import type { FeedPositions } from './feed-positions.ts';
 import type { RunningFeeds } from './feeds.ts';
@@ -42,6 +43,8 @@ export interface StartedStages {
   readonly publishers: MarketPublishers;
   readonly feeds: RunningFeeds;
   readonly readiness: EngineReadiness;
+  /** The order-flow shard leases (sharded cluster only). */
+  readonly shards: ShardCoordinator | null;
 }
 
 /**
@@ -108,6 +111,9 @@ export async function stopStages(
   // Ticks still in the overflow queues never reached a ring: not saved either.
   lost += sink.queued;
   await step('acknowledgements', s.positions.inFlight(), Infinity, 500);
+  // Shard leases go back only now: the writer's last flush committed every shard's final cursor,
+  // so their next owners start exactly there instead of waiting out the TTL.
+  await step('shard leases', s.shards?.stop(), Infinity, 500);
   await step('database close', s.db.close(0), Infinity, 200);
   const feeds = s.positions.feeds;
   const report: EngineStopReport = {
