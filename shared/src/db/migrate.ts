@@ -161,7 +161,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
 }
 
 /** Tables the application may read and append to but never change (tamper evidence). */
-const APPEND_ONLY_TABLES = new Set(['audit_log']);
+const APPEND_ONLY_TABLES = new Set(['audit_log', 'order_events']);
 /** Tables the application only reads: the native path's bar rollups, written by aegis_refresh_bars. */
 const READ_ONLY_TABLES = new Set(['bars_1s', 'bars_1m']);
 
