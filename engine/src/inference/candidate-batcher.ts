@@ -13,8 +13,10 @@
  * every batch so one busy shard cannot starve the others.
  */
 import { MODEL_INPUT_SIZE, toModelInputs } from '../model/inputs.ts';
+import type { Doorbells } from '../ring/doorbell.ts';
 import { CANDIDATE, CTRL, SCORED } from '../ring/layout.ts';
 import type { RingBuffer } from '../ring/ring-buffer.ts';
+import type { SpinBudget } from '../ring/spin-wait.ts';
 
 /** 32-bit words of a CANDIDATE record, copied verbatim into the SCORED record's first CANDIDATE.bytes. */
 const CANDIDATE_WORDS = CANDIDATE.bytes / 4;
@@ -37,8 +39,20 @@ export class CandidateBatcher {
   private readonly nextSeq: Uint32Array;
   private readonly taken: Uint32Array;
   private startRing = 0;
+  private readonly doorbells: Doorbells | undefined;
 
-  constructor(rings: readonly RingBuffer[], consumer: number, scored: RingBuffer, maxBatch: number) {
+  /**
+   * `doorbells`: slot 0 is this thread's; the candidate rings' producers must hold the same
+   * doorbells (they ring it when this thread sleeps). Without it, several rings are waited on
+   * with Atomics.waitAsync.
+   */
+  constructor(
+    rings: readonly RingBuffer[],
+    consumer: number,
+    scored: RingBuffer,
+    maxBatch: number,
+    doorbells?: Doorbells,
+  ) {
     for (const r of rings) {
       if (r.recordBytes !== CANDIDATE.bytes)
         throw new Error(`candidate ring records are ${r.recordBytes} bytes, not ${CANDIDATE.bytes}`);
@@ -60,6 +74,8 @@ export class CandidateBatcher {
     this.nextSeq = new Uint32Array(rings.length);
     this.taken = new Uint32Array(rings.length);
     for (let i = 0; i < rings.length; i++) this.nextSeq[i] = rings[i]!.cursor(consumer);
+    this.doorbells = doorbells;
+    if (doorbells && rings.length > 1) doorbells.listen(0, rings);
   }
 
   /** Adds every readable candidate (up to maxBatch in all) to the batch; returns the batch size. */
@@ -101,16 +117,27 @@ export class CandidateBatcher {
   }
 
   /**
-   * Sleeps until a candidate ring may have data or `timeoutMs` passes. One ring: a blocking
-   * Atomics.wait on its head (the ring's own sleeper protocol, ~10 µs wake-up). Several rings: the
-   * thread announces itself as a sleeper on all of them and waits asynchronously on all heads at
-   * once, so whichever shard publishes first wakes it.
+   * Sleeps until a candidate ring holds a record this batch has not taken (its head is past the
+   * batch's next sequence, not merely past the committed cursor: a partial batch waiting for more
+   * must not wake on its own records) or `timeoutMs` passes. A bounded adaptive spin first
+   * (`spin`), then a park: one ring, Atomics.wait on its head; several rings, Atomics.wait on this
+   * thread's doorbell, which every ring's producer rings while the thread sleeps. Without a
+   * doorbell, several rings fall back to Atomics.waitAsync on every head at once.
    */
-  async waitForCandidates(timeoutMs: number): Promise<void> {
-    if (this.rings.length === 1) {
-      this.rings[0]!.waitForData(this.consumer, timeoutMs);
-      return;
+  waitForCandidates(timeoutMs: number, spin?: SpinBudget): Promise<void> | undefined {
+    const rings = this.rings;
+    if (rings.length === 1) {
+      rings[0]!.waitBeyond(this.nextSeq[0]!, timeoutMs, spin);
+      return undefined;
     }
+    if (this.doorbells) {
+      this.doorbells.sleep(0, rings, this.nextSeq, timeoutMs, spin);
+      return undefined;
+    }
+    return this.waitAsyncOnHeads(timeoutMs);
+  }
+
+  private async waitAsyncOnHeads(timeoutMs: number): Promise<void> {
     const rings = this.rings;
     for (const r of rings) Atomics.add(r.ctrl, CTRL.SLEEPERS, 1);
     try {

@@ -14,7 +14,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_ONNX_PATH } from '../model/model-file.ts';
+import { Doorbells } from '../ring/doorbell.ts';
 import { CTRL } from '../ring/layout.ts';
+import type { WaitMode } from '../ring/spin-wait.ts';
 import {
   CONTROL,
   type ExecutionProviderChoice,
@@ -40,6 +42,16 @@ export interface InferenceThreadOptions {
   readonly candidateConsumer?: number;
   readonly intraOpThreads?: number;
   readonly logLevel?: string;
+  /**
+   * Doorbells whose slot 0 is the thread's (ring/doorbell.ts); the candidate rings' producers
+   * must ring them (the feature pool's `candidateDoorbell`). Needed for a blocking sleep on
+   * several candidate rings.
+   */
+  readonly candidateDoorbell?: SharedArrayBuffer;
+  /** Spin before each park, µs (default 0: park at once); size it from measureWakeLatency. */
+  readonly spinUs?: number;
+  /** Default `park`; `poll` is the benchmark's naive baseline. */
+  readonly waitMode?: WaitMode;
 }
 
 export interface InferenceReady {
@@ -89,6 +101,9 @@ export function startInferenceThread(opts: InferenceThreadOptions): InferenceThr
     control,
     stats,
     logLevel: opts.logLevel ?? 'info',
+    ...(opts.candidateDoorbell ? { candidateDoorbell: opts.candidateDoorbell } : {}),
+    spinUs: opts.spinUs ?? 0,
+    waitMode: opts.waitMode ?? 'park',
   };
   const worker = new Worker(new URL('./inference-worker.ts', import.meta.url), {
     workerData: startup,
@@ -139,6 +154,7 @@ export function startInferenceThread(opts: InferenceThreadOptions): InferenceThr
 
   const ctrl = new Int32Array(control);
   const candidateCtrls = opts.candidateRings.map((sab) => new Int32Array(sab, 0, CTRL.CURSOR_BASE));
+  const bells = opts.candidateDoorbell ? Doorbells.attach(opts.candidateDoorbell) : undefined;
   let stopping: Promise<void> | undefined;
   return {
     ready,
@@ -153,6 +169,7 @@ export function startInferenceThread(opts: InferenceThreadOptions): InferenceThr
         Atomics.store(ctrl, CONTROL.STOP, 1);
         // Wake the thread if it sleeps on a candidate ring's head; it then drains and exits.
         for (const c of candidateCtrls) Atomics.notify(c, CTRL.HEAD);
+        bells?.ring(0);
         await exited;
       })();
       return stopping;

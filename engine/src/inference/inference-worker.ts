@@ -4,7 +4,10 @@
  *
  * Loop: gather candidates -> (if the batch is not full and maxWaitUs > 0, wait up to maxWaitUs
  * from the first candidate for more) -> one session.run over the batch -> SCORED records ->
- * commit. When every candidate ring is empty it sleeps on the rings (Atomics), never spinning.
+ * commit. Every wait — for a first candidate, or for more within the batch window — is a bounded
+ * adaptive spin (`spinUs`, sized from the measured wake-up cost) and then a park in Atomics.wait
+ * on the ring's head or this thread's doorbell (ring/spin-wait.ts, ring/doorbell.ts): the thread
+ * never polls, and its producers pay a notify only while it is parked.
  * Stop: the main thread sets CONTROL.STOP and wakes the rings; the thread scores everything still
  * in the candidate rings, then exits.
  */
@@ -13,7 +16,9 @@ import { createLogger } from '@aegis/shared/logging';
 import * as ort from 'onnxruntime-node';
 import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnx-export.ts';
+import { Doorbells } from '../ring/doorbell.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
+import { SpinBudget } from '../ring/spin-wait.ts';
 import { CandidateBatcher } from './candidate-batcher.ts';
 import {
   CONTROL,
@@ -25,8 +30,11 @@ import {
 import { InferenceError, openScoringSession } from './scoring-session.ts';
 import { STAT, StatsWriter } from './stats.ts';
 
-/** Idle sleep bound: the stop path notifies the rings, this only caps a missed wake-up. */
-const IDLE_WAIT_MS = 50;
+/**
+ * Idle park bound: the stop path notifies the rings and rings the doorbell, so this only caps a
+ * wake-up that cannot arrive (a producer without the doorbell); it is not a polling period.
+ */
+const IDLE_WAIT_MS = 1000;
 
 function post(msg: WorkerToMain): void {
   parentPort!.postMessage(msg);
@@ -59,7 +67,10 @@ async function run(startup: InferenceStartup): Promise<void> {
 
   const rings = startup.candidateRings.map((sab) => RingBuffer.attach(sab));
   const scored = RingBuffer.attach(startup.scoredRing);
-  const batcher = new CandidateBatcher(rings, startup.candidateConsumer, scored, startup.maxBatch);
+  const doorbells = startup.candidateDoorbell ? Doorbells.attach(startup.candidateDoorbell) : undefined;
+  const batcher = new CandidateBatcher(rings, startup.candidateConsumer, scored, startup.maxBatch, doorbells);
+  const poll = startup.waitMode === 'poll';
+  const spin = new SpinBudget(startup.spinUs);
   const control = new Int32Array(startup.control);
   const stats = new StatsWriter(startup.stats);
   const session = scoring.session;
@@ -89,15 +100,22 @@ async function run(startup: InferenceStartup): Promise<void> {
     if (n === 0) {
       if (Atomics.load(control, CONTROL.STOP) !== 0) break;
       stats.increment(STAT.candidateWaits);
-      await batcher.waitForCandidates(IDLE_WAIT_MS);
+      const w = batcher.waitForCandidates(IDLE_WAIT_MS, spin);
+      if (w) await w;
       continue;
     }
     if (n < startup.maxBatch && maxWaitMs > 0 && Atomics.load(control, CONTROL.STOP) === 0) {
+      // The batch window: more candidates may join until the deadline. Each wait parks until a
+      // ring has a record the batch has not taken, or the deadline (a sub-ms Atomics.wait
+      // timeout is exact in a worker: no timer, no re-check period).
       const deadline = performance.now() + maxWaitMs;
       for (;;) {
         const left = deadline - performance.now();
         if (left <= 0 || Atomics.load(control, CONTROL.STOP) !== 0) break;
-        await batcher.waitForCandidates(left);
+        if (!poll) {
+          const w = batcher.waitForCandidates(left, spin);
+          if (w) await w;
+        }
         n = batcher.gather();
         if (n >= startup.maxBatch) break;
       }
@@ -119,6 +137,7 @@ async function run(startup: InferenceStartup): Promise<void> {
     const latencyUs = (performance.now() - t0) * 1000;
     batcher.publishScored(nowUs(), onScoredFull);
     stats.recordBatch(n, latencyUs);
+    stats.set(STAT.spinHits, spin.spinHits);
     if (Atomics.load(control, CONTROL.STOP) !== 0) drained += n;
   }
   await session.release();

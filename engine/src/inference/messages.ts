@@ -21,6 +21,15 @@ export const startupSchema = z.object({
   intraOpThreads: z.number().int().min(1).max(64),
   control: z.instanceof(SharedArrayBuffer),
   stats: z.instanceof(SharedArrayBuffer),
+  /**
+   * Doorbells (ring/doorbell.ts) the candidate rings' producers ring; slot 0 is this thread's.
+   * Absent: with several candidate rings the thread sleeps with Atomics.waitAsync on every head.
+   */
+  candidateDoorbell: z.instanceof(SharedArrayBuffer).optional(),
+  /** Spin budget before a park (µs), sized from the measured wake-up cost; 0 = park at once. */
+  spinUs: z.number().min(0).max(1000),
+  /** `park` (spin, then Atomics.wait); `poll` is the benchmark's naive baseline (ring/spin-wait.ts). */
+  waitMode: z.enum(['park', 'poll']),
   logLevel: z.string(),
 });
 export type InferenceStartup = z.infer<typeof startupSchema>;

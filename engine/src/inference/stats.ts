@@ -8,7 +8,7 @@
  *   word 0  batches                 word 4  scoredRingWaits (scored ring was full)
  *   word 1  scored (records)        word 5  runErrors
  *   word 2  maxBatchSize            word 6  runLatencySumUs
- *   word 3  candidateWaits (idle)   word 7  reserved
+ *   word 3  candidateWaits (idle)   word 7  spinHits (a wait ended in its spin, no park)
  *   words 8 ..                      latency histogram: one count per LATENCY_BUCKETS_US entry + 1 (+Inf)
  *   then                            batch-size histogram: one count per BATCH_SIZE_BUCKETS entry + 1 (+Inf)
  *
@@ -29,6 +29,7 @@ export const STAT = {
   scoredRingWaits: 4,
   runErrors: 5,
   runLatencySumUs: 6,
+  spinHits: 7,
   latencyBase: 8,
   batchSizeBase: 8 + LATENCY_BUCKETS_US.length + 1,
 } as const;
@@ -57,6 +58,8 @@ export interface InferenceStats {
   /** Times the scored ring was full and the thread waited for its consumer (backpressure). */
   readonly scoredRingWaits: number;
   readonly runErrors: number;
+  /** Waits that ended in their bounded spin (no park, no wake-up to pay). */
+  readonly spinHits: number;
   /** session.run wall time per batch, µs. */
   readonly latencyUs: Histogram;
   readonly batchSize: Histogram;
@@ -86,6 +89,9 @@ export class StatsWriter {
   increment(word: number): void {
     this.w[word]! += 1;
   }
+  set(word: number, value: number): void {
+    this.w[word] = value;
+  }
 }
 
 /** Reader side (any thread). */
@@ -107,6 +113,7 @@ export function readStats(sab: SharedArrayBuffer): InferenceStats {
     candidateWaits: w[STAT.candidateWaits]!,
     scoredRingWaits: w[STAT.scoredRingWaits]!,
     runErrors: w[STAT.runErrors]!,
+    spinHits: w[STAT.spinHits]!,
     latencyUs: {
       bounds: LATENCY_BUCKETS_US,
       counts: latencyCounts,

@@ -9,8 +9,10 @@ import {
   type PatternParams,
 } from '../features/params.ts';
 import { F, FeatureState } from '../features/state.ts';
+import { Doorbells } from '../ring/doorbell.ts';
 import { CANDIDATE, TICK } from '../ring/layout.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
+import type { WaitMode } from '../ring/spin-wait.ts';
 import { type FeatureWorkerData, featureWorkerDataSchema, type OwnShardsResult } from './messages.ts';
 import { SHARD, ShardControl, STOP } from './shard-control.ts';
 import type { CandidatePolicy } from './shard-processor.ts';
@@ -34,8 +36,20 @@ export interface FeaturePoolOptions {
   candidatePolicy?: CandidatePolicy;
   /** Ticks per cursor commit (default 256). */
   maxBatch?: number;
-  /** Empty polls before a worker sleeps on Atomics.wait (default 64). */
+  /** `poll` mode only: empty re-reads of the heads before a worker sleeps (default 64). */
   spinsBeforeSleep?: number;
+  /** Spin before each park, µs (default 0: park at once); size it from measureWakeLatency. */
+  spinUs?: number;
+  /** Default `park`; `poll` is the benchmark's naive baseline (ring/spin-wait.ts). */
+  waitMode?: WaitMode;
+  /**
+   * Doorbells with one slot per shard (ring/doorbell.ts) that the tick rings' producer holds
+   * (`RingBuffer.attach(sab, { doorbells })`): a worker owning several shards then parks in
+   * Atomics.wait. Without it, such a worker sleeps with Atomics.waitAsync on every head.
+   */
+  tickDoorbells?: SharedArrayBuffer;
+  /** The candidate rings' consumer's doorbells (the inference thread's): the workers ring them. */
+  candidateDoorbell?: SharedArrayBuffer;
   /** Longest single sleep before a worker re-checks its stop word (default 250 ms). */
   sleepTimeoutMs?: number;
   /** Control memory of a previous pool over the same rings and state (resume after a stop). */
@@ -126,7 +140,18 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
     maxBatch: options.maxBatch ?? 256,
     spinsBeforeSleep: options.spinsBeforeSleep ?? 64,
     sleepTimeoutMs: options.sleepTimeoutMs ?? 250,
+    ...(options.tickDoorbells ? { tickDoorbells: options.tickDoorbells } : {}),
+    ...(options.candidateDoorbell ? { candidateDoorbell: options.candidateDoorbell } : {}),
+    spinUs: options.spinUs ?? 0,
+    waitMode: options.waitMode ?? 'park',
   });
+  const tickBells = options.tickDoorbells ? Doorbells.attach(options.tickDoorbells) : undefined;
+  if (tickBells && tickBells.slots < shards) {
+    throw new AppError(ErrorCode.BAD_INPUT, 'feature pool: tickDoorbells needs one slot per shard', {
+      slots: tickBells.slots,
+      shards,
+    });
+  }
   if (tickRings.length !== shards || candidateRings.length !== shards) {
     throw new AppError(ErrorCode.BAD_INPUT, 'feature pool: one tick ring and one candidate ring per shard');
   }
@@ -251,6 +276,7 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
       const drain = opts?.drain ?? true;
       control.setStop(drain ? STOP.DRAIN : STOP.NOW);
       for (const r of tickRings) r.wakeAll();
+      tickBells?.ringAll();
       const all = Promise.all(running.values());
       if (drain) {
         let timer: NodeJS.Timeout | undefined;
@@ -268,6 +294,7 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
           );
           control.setStop(STOP.NOW);
           for (const r of tickRings) r.wakeAll();
+          tickBells?.ringAll();
           for (const r of candidateRings) r.wakeAll();
         }
       }

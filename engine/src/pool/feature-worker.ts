@@ -2,7 +2,9 @@ import { workerData } from 'node:worker_threads';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { coefficients } from '../features/params.ts';
 import { FeatureState } from '../features/state.ts';
+import { Doorbells } from '../ring/doorbell.ts';
 import { CTRL } from '../ring/layout.ts';
+import { SpinBudget } from '../ring/spin-wait.ts';
 import {
   type BatchResult,
   type FeatureTask,
@@ -17,9 +19,10 @@ import { ShardProcessor } from './shard-processor.ts';
 /**
  * Piscina worker of the feature pool. Two task shapes (pool-shape benchmark compares them):
  * - `own`: take the listed shards over and loop in this thread until the pool stops: process
- *   what each shard's tick ring has (one cursor commit per batch), spin briefly, then sleep —
- *   Atomics.wait on the ring head when the worker owns one shard, Atomics.waitAsync on all the
- *   heads when it owns several. This is the shape the pool uses (measured faster, pool-shape.ts).
+ *   what each shard's tick ring has (one cursor commit per batch), then wait — a bounded adaptive
+ *   spin sized from the measured wake-up cost (ring/spin-wait.ts), then a park: Atomics.wait on
+ *   the ring head when the worker owns one shard, on its doorbell (ring/doorbell.ts) when it owns
+ *   several. This is the shape the pool uses (measured faster, pool-shape.ts).
  * - `batch`: process what one shard has now and return (a piscina round trip per batch).
  * Shared memory and parameters come once, in workerData, validated here before the first tick.
  */
@@ -30,6 +33,8 @@ interface WorkerContext {
   coefficients: ReturnType<typeof coefficients>;
   /** Processors kept across `batch` tasks (attached once per shard per thread). */
   processors: Map<number, ShardProcessor>;
+  tickDoorbells: Doorbells | undefined;
+  candidateDoorbell: Doorbells | undefined;
 }
 
 let context: WorkerContext | undefined;
@@ -57,6 +62,8 @@ function init(): WorkerContext {
     control: ShardControl.attach(data.controlSab),
     coefficients: coefficients(data.featureParams, data.patternParams),
     processors: new Map(),
+    tickDoorbells: data.tickDoorbells ? Doorbells.attach(data.tickDoorbells) : undefined,
+    candidateDoorbell: data.candidateDoorbell ? Doorbells.attach(data.candidateDoorbell) : undefined,
   };
   return context;
 }
@@ -75,6 +82,7 @@ function processorFor(ctx: WorkerContext, shard: number): ShardProcessor {
     control: ctx.control,
     coefficients: ctx.coefficients,
     candidatePolicy: ctx.data.candidatePolicy,
+    candidateDoorbell: ctx.candidateDoorbell,
   });
 }
 
@@ -83,6 +91,15 @@ async function ownShards(ctx: WorkerContext, shards: number[]): Promise<OwnShard
   for (const p of procs) p.countTakeover();
   const { maxBatch, spinsBeforeSleep, sleepTimeoutMs } = ctx.data;
   const control = ctx.control;
+  const poll = ctx.data.waitMode === 'poll';
+  const spin = new SpinBudget(ctx.data.spinUs);
+  // Several shards: park on the doorbell slot of the first one (slots are per shard, and a shard
+  // has one owner, so the slot is this worker's alone).
+  const bells = procs.length > 1 ? ctx.tickDoorbells : undefined;
+  const slot = shards[0]!;
+  const tickRings = procs.map((p) => p.ticks);
+  const cursors = new Uint32Array(procs.length);
+  bells?.listen(slot, tickRings);
   let ticks = 0;
   let sleeps = 0;
   let idle = 0;
@@ -102,18 +119,25 @@ async function ownShards(ctx: WorkerContext, shards: number[]): Promise<OwnShard
       if (left === 0) break;
       continue;
     }
-    if (++idle <= spinsBeforeSleep) continue;
+    // The naive baseline re-reads the heads a fixed number of times before sleeping.
+    if (poll && ++idle <= spinsBeforeSleep) continue;
     idle = 0;
     sleeps++;
-    // One shard: block on its ring head until the producer publishes (the pool's stop also
-    // notifies). Several shards: a thread can block on one address only, so wait asynchronously
-    // on every head at once and resume on the first publish.
-    if (procs.length === 1) procs[0]!.waitForTicks(sleepTimeoutMs);
-    // The waiters left on the heads that did not fire expire at their timeout (or at the next
-    // publish there): a short bound keeps them few when the worker sleeps often.
+    // One shard: spin, then park on its ring head until the producer publishes (the pool's stop
+    // also notifies). Several shards: spin, then park on this worker's doorbell, which every
+    // owned ring's producer rings while the worker sleeps.
+    if (procs.length === 1) procs[0]!.waitForTicks(sleepTimeoutMs, poll ? undefined : spin);
+    else if (bells) {
+      for (let i = 0; i < procs.length; i++) cursors[i] = procs[i]!.cursor();
+      bells.sleep(slot, tickRings, cursors, sleepTimeoutMs, poll ? undefined : spin);
+    }
+    // Without doorbells (a caller that does not give the producer one): wait asynchronously on
+    // every head at once and resume on the first publish. The waiters left on the heads that did
+    // not fire expire at their timeout (or at the next publish there): a short bound keeps them
+    // few when the worker sleeps often.
     else await waitForAnyRing(procs, Math.min(sleepTimeoutMs, 50));
   }
-  return { type: 'own', shards, ticks, sleeps };
+  return { type: 'own', shards, ticks, sleeps, spinHits: spin.spinHits };
 }
 
 /**

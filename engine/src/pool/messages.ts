@@ -25,6 +25,18 @@ export const featureWorkerDataSchema = z.strictObject({
   spinsBeforeSleep: z.number().int().min(0),
   /** Longest single sleep before a worker re-checks its stop word (the pool's stop also wakes it). */
   sleepTimeoutMs: z.number().min(1).max(10_000),
+  /**
+   * Doorbells of the workers (ring/doorbell.ts), one slot per shard: a worker parks on the slot of
+   * its first shard, and the tick rings' producer rings it. Absent: a worker with several shards
+   * sleeps with Atomics.waitAsync on every head.
+   */
+  tickDoorbells: sab.optional(),
+  /** The inference thread's doorbell: the workers ring it when they publish a candidate. */
+  candidateDoorbell: sab.optional(),
+  /** Spin budget before a park (µs), from the measured wake-up cost; 0 = park at once. */
+  spinUs: z.number().min(0).max(1000),
+  /** `park` (spin, then Atomics.wait); `poll` is the benchmark's naive baseline (spinsBeforeSleep re-reads). */
+  waitMode: z.enum(['park', 'poll']),
 });
 export type FeatureWorkerData = z.infer<typeof featureWorkerDataSchema>;
 
@@ -50,6 +62,8 @@ export interface OwnShardsResult {
   shards: number[];
   ticks: number;
   sleeps: number;
+  /** Waits that ended in their bounded spin (no park). */
+  spinHits: number;
 }
 /** Result of a `batch` task. */
 export interface BatchResult {

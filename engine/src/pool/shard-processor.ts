@@ -11,8 +11,10 @@ import {
 } from '../features/state.ts';
 import { computeTick } from '../features/update.ts';
 import { detectionDirection, detectionPattern, detectPatterns } from '../patterns/detectors.ts';
+import type { Doorbells } from '../ring/doorbell.ts';
 import { CANDIDATE, TICK } from '../ring/layout.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
+import type { SpinBudget } from '../ring/spin-wait.ts';
 import { SHARD, type ShardControl, STOP } from './shard-control.ts';
 
 const TWO_POW_32 = 4294967296;
@@ -31,6 +33,8 @@ export interface ShardProcessorOptions {
   control: ShardControl;
   coefficients: Coefficients;
   candidatePolicy: CandidatePolicy;
+  /** The candidate ring's consumer's doorbells (this processor produces into that ring). */
+  candidateDoorbell?: Doorbells | undefined;
 }
 
 /**
@@ -73,7 +77,10 @@ export class ShardProcessor {
     this.shardMask = (o.shards & (o.shards - 1)) === 0 ? o.shards - 1 : -1;
     this.consumer = o.consumer;
     this.ticks = RingBuffer.attach(o.tickRing);
-    this.candidates = RingBuffer.attach(o.candidateRing);
+    this.candidates = RingBuffer.attach(
+      o.candidateRing,
+      o.candidateDoorbell ? { doorbells: o.candidateDoorbell } : undefined,
+    );
     if (this.ticks.recordBytes !== TICK.bytes || this.candidates.recordBytes !== CANDIDATE.bytes) {
       throw new AppError(ErrorCode.BAD_INPUT, 'shard processor: rings are not TICK / CANDIDATE rings', {
         tickRecordBytes: this.ticks.recordBytes,
@@ -105,9 +112,14 @@ export class ShardProcessor {
     return this.ticks.readable(this.consumer);
   }
 
-  /** Sleep until ticks arrive or the timeout passes (Atomics.wait on the tick ring's head). */
-  waitForTicks(timeoutMs: number): number {
-    return this.ticks.waitForData(this.consumer, timeoutMs);
+  /** Sleep until ticks arrive or the timeout passes (spin, then Atomics.wait on the tick ring's head). */
+  waitForTicks(timeoutMs: number, spin?: SpinBudget): number {
+    return this.ticks.waitForData(this.consumer, timeoutMs, spin);
+  }
+
+  /** The committed cursor of this shard's feature consumer. */
+  cursor(): number {
+    return this.ticks.cursor(this.consumer);
   }
 
   /**

@@ -10,7 +10,8 @@
  *   │ magic,ver,  │ HEAD,       │ CURSOR,     │       │             │ slot = seq & (capacity - 1)  │
  *   │ capacity,   │ SLEEPERS,   │             │       │             │                              │
  *   │ recordBytes,│ PRODUCER_   │             │       │             │                              │
- *   │ consumers   │ WAITING     │             │       │             │                              │
+ *   │ consumers   │ WAITING,    │             │       │             │                              │
+ *   │             │ DOORBELL    │             │       │             │                              │
  *   └─────────────┴─────────────┴─────────────┴───────┴─────────────┴──────────────────────────────┘
  *
  * Every control word is an Int32 so that `Atomics.wait/notify` work on it. The producer's words
@@ -54,6 +55,11 @@ export const CTRL = {
   SLEEPERS: LINE_WORDS + 1,
   /** 1 while the producer is blocked (or about to block) waiting for a cursor to move. */
   PRODUCER_WAITING: LINE_WORDS + 2,
+  /**
+   * 0, or `slot + 1` of the doorbell (ring/doorbell.ts) the ring's sleeping consumer parks on when
+   * it sleeps on several rings at once; written by that consumer when it takes the ring over.
+   */
+  DOORBELL: LINE_WORDS + 3,
   /** First consumer cursor; consumer i's cursor is at CURSOR_BASE + i * CURSOR_STRIDE. */
   CURSOR_BASE: 2 * LINE_WORDS,
   CURSOR_STRIDE: LINE_WORDS,

@@ -1,4 +1,5 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { Doorbells } from './doorbell.ts';
 import {
   CTRL,
   RING_MAGIC,
@@ -7,6 +8,7 @@ import {
   RING_VERSION,
   ringHeaderBytes,
 } from './layout.ts';
+import type { SpinBudget } from './spin-wait.ts';
 
 /**
  * Disruptor-style ring over one SharedArrayBuffer: ONE producer, K consumers, fixed-size records.
@@ -42,6 +44,15 @@ export interface RingParams {
   consumers: number;
 }
 
+export interface RingAttachOptions {
+  /**
+   * The doorbells (ring/doorbell.ts) of the consumers that sleep on several rings at once. Give it
+   * to the PRODUCER's instance: its publish then rings the slot named in the ring's DOORBELL word
+   * while that consumer is asleep.
+   */
+  readonly doorbells?: Doorbells;
+}
+
 export class RingBuffer {
   readonly sab: SharedArrayBuffer;
   readonly capacity: number;
@@ -66,6 +77,8 @@ export class RingBuffer {
   private next: number;
   /** Cached lowest consumer cursor: the producer re-reads the cursors only when this says full. */
   private gate: number;
+  /** Producer side: the doorbells to ring when the ring's sleeping consumer parks on one. */
+  private readonly doorbells: Doorbells | undefined;
 
   /** Bytes of SharedArrayBuffer a ring with these params needs. */
   static byteLength(params: RingParams): number {
@@ -74,7 +87,7 @@ export class RingBuffer {
   }
 
   /** A new ring in a fresh SharedArrayBuffer, all cursors at 0. */
-  static create(params: RingParams): RingBuffer {
+  static create(params: RingParams, options?: RingAttachOptions): RingBuffer {
     const sab = new SharedArrayBuffer(RingBuffer.byteLength(params));
     const ctrl = new Int32Array(sab, 0, ringHeaderBytes(params.consumers) / 4);
     ctrl[CTRL.MAGIC] = RING_MAGIC;
@@ -82,15 +95,15 @@ export class RingBuffer {
     ctrl[CTRL.CAPACITY] = params.capacity;
     ctrl[CTRL.RECORD_BYTES] = params.recordBytes;
     ctrl[CTRL.CONSUMERS] = params.consumers;
-    return new RingBuffer(sab);
+    return new RingBuffer(sab, options);
   }
 
   /** Attach to an existing ring (any thread): the params are read from its header. */
-  static attach(sab: SharedArrayBuffer): RingBuffer {
-    return new RingBuffer(sab);
+  static attach(sab: SharedArrayBuffer, options?: RingAttachOptions): RingBuffer {
+    return new RingBuffer(sab, options);
   }
 
-  private constructor(sab: SharedArrayBuffer) {
+  private constructor(sab: SharedArrayBuffer, options?: RingAttachOptions) {
     if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < 128) {
       throw new AppError(ErrorCode.BAD_INPUT, 'ring: not a ring SharedArrayBuffer');
     }
@@ -135,6 +148,7 @@ export class RingBuffer {
     // published record; records claimed but never published by the previous producer are reused.
     this.next = Atomics.load(this.ctrl, CTRL.HEAD) >>> 0;
     this.gate = this.minCursor();
+    this.doorbells = options?.doorbells;
   }
 
   /* ------------------------------------------------------------------ record addressing */
@@ -255,7 +269,14 @@ export class RingBuffer {
   publish(seqEnd: number): void {
     const ctrl = this.ctrl;
     Atomics.store(ctrl, CTRL.HEAD, seqEnd);
-    if (Atomics.load(ctrl, CTRL.SLEEPERS) !== 0) Atomics.notify(ctrl, CTRL.HEAD);
+    if (Atomics.load(ctrl, CTRL.SLEEPERS) !== 0) this.wakeSleepers();
+  }
+
+  /** A consumer announced it sleeps: notify HEAD, and ring its doorbell if it parks on one. */
+  private wakeSleepers(): void {
+    Atomics.notify(this.ctrl, CTRL.HEAD);
+    const bell = Atomics.load(this.ctrl, CTRL.DOORBELL);
+    if (bell !== 0 && this.doorbells !== undefined) this.doorbells.ring(bell - 1);
   }
 
   /** Sequence the next claim will return (the producer's view). */
@@ -294,16 +315,28 @@ export class RingBuffer {
   /**
    * Block the calling thread (a worker: Node's main thread can too, but should use
    * waitForDataAsync) until consumer i has records or `timeoutMs` passes. Returns readable(i).
+   * With `spin`, a bounded adaptive spin (ring/spin-wait.ts) comes before the park.
    */
-  waitForData(i: number, timeoutMs: number): number {
-    let n = this.readable(i);
-    if (n !== 0) return n;
+  waitForData(i: number, timeoutMs: number, spin?: SpinBudget): number {
+    const from = this.cursor(i);
+    return this.waitBeyond(from, timeoutMs, spin);
+  }
+
+  /**
+   * Block until HEAD is past `from` (records from `from` on are readable) or `timeoutMs` passes;
+   * returns head − from. For a consumer that has taken records it has not committed yet (a
+   * batch being formed): waiting on its cursor would return at once.
+   */
+  waitBeyond(from: number, timeoutMs: number, spin?: SpinBudget): number {
     const ctrl = this.ctrl;
+    let n = (this.head() - from) >>> 0;
+    if (n !== 0) return n;
+    if (spin?.spinUntilChanged(ctrl, CTRL.HEAD, from | 0)) return (this.head() - from) >>> 0;
     Atomics.add(ctrl, CTRL.SLEEPERS, 1);
     const head = Atomics.load(ctrl, CTRL.HEAD);
-    if (((head >>> 0) - this.cursor(i)) >>> 0 === 0) Atomics.wait(ctrl, CTRL.HEAD, head, timeoutMs);
+    if (head >>> 0 === from) Atomics.wait(ctrl, CTRL.HEAD, head, timeoutMs);
     Atomics.sub(ctrl, CTRL.SLEEPERS, 1);
-    n = this.readable(i);
+    n = (this.head() - from) >>> 0;
     return n;
   }
 
@@ -347,6 +380,8 @@ export class RingBuffer {
   /** Wake every thread sleeping on this ring (shutdown: they re-check their stop flag). */
   wakeAll(): void {
     Atomics.notify(this.ctrl, CTRL.HEAD);
+    const bell = Atomics.load(this.ctrl, CTRL.DOORBELL);
+    if (bell !== 0 && this.doorbells !== undefined) this.doorbells.ring(bell - 1);
     for (let i = 0; i < this.consumers; i++)
       Atomics.notify(this.ctrl, CTRL.CURSOR_BASE + i * CTRL.CURSOR_STRIDE);
   }

@@ -1,5 +1,6 @@
 import type { EngineConfig } from '../config.ts';
 import { FeatureState } from '../features/state.ts';
+import { Doorbells } from '../ring/doorbell.ts';
 import { CANDIDATE, SCORED, TICK } from '../ring/layout.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
 
@@ -15,6 +16,13 @@ export interface EngineMemory {
   /** Consumer 0: the signal publisher. */
   readonly scoredRing: RingBuffer;
   readonly featureState: FeatureState;
+  /**
+   * One slot per shard: a feature worker owning several shards parks on the slot of its first.
+   * The tick rings above (the main thread's producer instances) ring them.
+   */
+  readonly tickDoorbells: Doorbells;
+  /** Slot 0: the inference thread, which sleeps on every candidate ring at once. */
+  readonly candidateDoorbell: Doorbells;
 }
 
 /** Stage 3: allocate the rings and the per-symbol feature state. */
@@ -25,9 +33,13 @@ export function allocateMemory(
 ): EngineMemory {
   const shards = config.shards;
   const tickConsumers = withWriter ? 2 : 1;
+  const tickDoorbells = Doorbells.create(shards);
   return {
     tickRings: Array.from({ length: shards }, () =>
-      RingBuffer.create({ capacity: config.ringCapacity, recordBytes: TICK.bytes, consumers: tickConsumers }),
+      RingBuffer.create(
+        { capacity: config.ringCapacity, recordBytes: TICK.bytes, consumers: tickConsumers },
+        { doorbells: tickDoorbells },
+      ),
     ),
     candidateRings: Array.from({ length: shards }, () =>
       RingBuffer.create({ capacity: CANDIDATE_RING_CAPACITY, recordBytes: CANDIDATE.bytes, consumers: 1 }),
@@ -38,5 +50,7 @@ export function allocateMemory(
       consumers: 1,
     }),
     featureState: FeatureState.create(symbolsPerShard * shards),
+    tickDoorbells,
+    candidateDoorbell: Doorbells.create(1),
   };
 }

@@ -6,6 +6,7 @@ import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { type InferenceThreadHandle, startInferenceThread } from '../inference/inference-thread.ts';
 import { modelFileBeside, registerActiveModel, registryEntryOf } from '../model/registry.ts';
 import { type FeaturePoolHandle, startFeaturePool } from '../pool/feature-pool.ts';
+import { engineWaitMode, spinBudgetUs } from '../ring/spin-wait.ts';
 import { startWriterThread, type WriterThreadHandle } from '../writer/writer-thread.ts';
 import { type EngineMemory, SCORED_RING_CAPACITY } from './memory.ts';
 
@@ -17,6 +18,9 @@ export interface EngineThreads {
   /** The execution provider the inference thread got (cuda, cpu). */
   readonly provider: string;
   readonly modelVersion: string;
+  /** The spin before each park (µs) the waiting threads got, and the wake-up cost it came from. */
+  readonly spinUs: number;
+  readonly wakeLatencyUs: number | null;
 }
 
 /**
@@ -58,6 +62,18 @@ export async function startThreads(options: {
       });
       await writer.ready;
     }
+    // Every waiting thread spins at most one measured wake-up before it parks (ring/spin-wait.ts).
+    const { spinUs, wake } = await spinBudgetUs();
+    const waitMode = engineWaitMode();
+    log.info(
+      {
+        spinUs,
+        wakeLatencyMedianUs: wake?.medianUs ?? null,
+        wakeLatencyP90Us: wake?.p90Us ?? null,
+        waitMode,
+      },
+      'engine: wait strategy',
+    );
     inference = startInferenceThread({
       ...(config.modelPath ? { modelPath: config.modelPath } : {}),
       candidateRings: memory.candidateRings.map((r) => r.sab),
@@ -66,6 +82,9 @@ export async function startThreads(options: {
       maxWaitUs: config.maxWaitUs,
       executionProvider: config.executionProvider,
       logLevel: config.logLevel,
+      candidateDoorbell: memory.candidateDoorbell.sab,
+      spinUs,
+      waitMode,
     });
     const ready = await inference.ready;
     log.info({ provider: ready.provider, modelVersion: ready.modelVersion }, 'engine: inference ready');
@@ -79,10 +98,22 @@ export async function startThreads(options: {
       tickConsumer: 0,
       candidatePolicy: config.backpressure,
       patternParams: config.patternParams,
+      tickDoorbells: memory.tickDoorbells.sab,
+      candidateDoorbell: memory.candidateDoorbell.sab,
+      spinUs,
+      waitMode,
       log,
     });
     if (sql) await registerModel(sql, config.modelPath, ready.modelVersion, config.dbTimeoutMs, log);
-    return { writer, inference, pool, provider: ready.provider, modelVersion: ready.modelVersion };
+    return {
+      writer,
+      inference,
+      pool,
+      provider: ready.provider,
+      modelVersion: ready.modelVersion,
+      spinUs,
+      wakeLatencyUs: wake?.medianUs ?? null,
+    };
   } catch (err) {
     await pool?.stop({ drain: false }).catch(() => {});
     await inference?.stop().catch(() => {});
