@@ -1,6 +1,7 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createCallerFactory, createTRPCRouter } from '../trpc.ts';
 import { agentRouter } from './agent.ts';
+import { alertsRouter } from './alerts.ts';
 import { approvalsRouter } from './approvals.ts';
 import { auditRouter } from './audit.ts';
 import { authRouter } from './auth.ts';
@@ -58,6 +59,7 @@ export const appRouter = createTRPCRouter({
   watchlists: watchlistsRouter,
   marketData: marketDataRouter,
   options: optionsRouter,
+  alerts: alertsRouter,
   greeks: greeksRouter,
   hedging: hedgingRouter,
 });
