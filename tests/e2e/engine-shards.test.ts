@@ -1,0 +1,288 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { RedisBus } from '@aegis/shared/bus/redis-bus';
+import { OrderflowStreamProducer, orderflowStream } from '@aegis/shared/shards/orderflow-shards';
+import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Three engine daemons (`node engine/src/main.ts`, as systemd runs them) share six order-flow
+ * shards through leases in a real PostgreSQL, reading real Redis streams. A producer writes a
+ * known sequence of events across every shard; one engine is killed with SIGKILL mid-stream.
+ * Its shards must move to the survivors within 10 s, and every event must be scored exactly once:
+ * one row in `ticks` per event (none missing), and no engine ever met an event twice (the ticks
+ * table's key would refuse a second copy; the engines count such refusals, and they must be 0).
+ * Then the killed engine comes back and takes its share again.
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const NODE = `${ROOT}node_modules/.bin/node`;
+const MAIN = `${ROOT}engine/src/main.ts`;
+const SHARDS = 6;
+const SYMBOLS = Array.from({ length: 24 }, (_, i) => `SH${String(i).padStart(2, '0')}`);
+
+interface Engine {
+  name: string;
+  child: ChildProcess;
+  port: Promise<number>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+let db: MigratedTestDatabase;
+let sql: Sql;
+const prefix = `shards-test:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}:`;
+const bus = new RedisBus(TEST_REDIS_URL);
+const children: ChildProcess[] = [];
+
+function spawnEngine(name: string): Engine {
+  const child = spawn(NODE, [MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: db.appUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      ENGINE_PORT: '0',
+      ENGINE_EXECUTION_PROVIDER: 'cpu',
+      ENGINE_FEED: 'orderflow',
+      ENGINE_STREAM_PREFIX: prefix,
+      ENGINE_CONSUMER: name,
+      ENGINE_ORDERFLOW_SHARDS: String(SHARDS),
+      ENGINE_SHARD_LEASE_TTL_MS: '3000',
+      ENGINE_SHARD_RENEW_MS: '500',
+      ENGINE_SHARDS: '1',
+      ENGINE_WORKERS: '1',
+      ENGINE_SYMBOLS: '64',
+      ENGINE_RING_CAPACITY: '8192',
+      ENGINE_BACKTEST_WORKERS: '0',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let resolvePort!: (p: number) => void;
+  const port = new Promise<number>((r) => {
+    resolvePort = r;
+  });
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i = buf.indexOf('\n');
+    while (i !== -1) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      i = buf.indexOf('\n');
+      try {
+        const j = JSON.parse(line) as { msg?: string; port?: number };
+        if (j.msg?.startsWith('engine http: listening')) resolvePort(j.port as number);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      if (code !== 0 && signal === null && stderr) process.stderr.write(stderr);
+      resolve({ code, signal });
+    });
+  });
+  return { name, child, port, exited };
+}
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Live leases: shard → engine name. */
+async function owners(): Promise<Map<number, string>> {
+  const rows = await sql<{ shard: number; engine: string }[]>`
+    select shard, engine from engine_shard_leases
+     where cluster = ${`${prefix}orderflow`} and expires_at > now()`;
+  return new Map(rows.map((r) => [r.shard, r.engine]));
+}
+const countBy = (m: Map<number, string>) => {
+  const c: Record<string, number> = {};
+  for (const e of m.values()) c[e] = (c[e] ?? 0) + 1;
+  return c;
+};
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/** The producer: `perSymbol` trades for every symbol, seq from `from`, spread over all shards. */
+const producer = () => new OrderflowStreamProducer({ bus, prefix, shards: SHARDS });
+let produced = 0;
+async function produce(
+  from: number,
+  perSymbol: number,
+  onBatch?: (n: number) => Promise<void>,
+): Promise<void> {
+  const p = producer();
+  for (let seq = from; seq < from + perSymbol; seq++) {
+    const ts = new Date().toISOString();
+    await Promise.all(
+      SYMBOLS.map((symbol, i) =>
+        p.append({
+          ts,
+          symbol,
+          kind: 'trade',
+          seq: String(seq),
+          side: seq % 2 === 0 ? 'buy' : 'sell',
+          price: (100 + i + (seq % 17) / 100).toFixed(2),
+          size: '1',
+        }),
+      ),
+    );
+    produced += SYMBOLS.length;
+    await onBatch?.(seq - from + 1);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Every event so far persisted exactly once: (symbol, seq) present once, nothing else. */
+async function scoredExactlyOnce(): Promise<{ rows: number; distinct: number }> {
+  const [r] = await sql<{ rows: number; distinct: number }[]>`
+    select count(*)::int as rows, count(distinct (symbol, seq))::int as distinct
+      from ticks where symbol like 'SH%'`;
+  return r as { rows: number; distinct: number };
+}
+
+beforeAll(async () => {
+  db = await createMigratedTestDatabase();
+  sql = postgres(db.url, { max: 2, onnotice: () => {} });
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (let k = 0; k < SHARDS; k++) await bus.deleteStream(orderflowStream(prefix, SHARDS, k)).catch(() => {});
+  await bus.close();
+  await sql?.end();
+  await db?.drop();
+});
+
+describe('engines scale out by order-flow shard', () => {
+  it('three engines share the shards; a SIGKILLed one fails over within 10 s; every event scored once; a rejoining engine takes shards back', async () => {
+    const names = ['engine-a', 'engine-b', 'engine-c'];
+    const engines = new Map(names.map((n) => [n, spawnEngine(n)]));
+    const ports = new Map<string, number>();
+    for (const [n, e] of engines) ports.set(n, await e.port);
+
+    // Balanced: 2 shards each.
+    await until('6 shards spread 2/2/2', async () => {
+      const c = countBy(await owners());
+      return names.every((n) => c[n] === 2);
+    });
+    const before = await owners();
+    const victimShards = [...before].filter(([, e]) => e === 'engine-b').map(([s]) => s);
+    expect(victimShards).toHaveLength(2);
+
+    // Produce; kill engine-b a third of the way in.
+    let killedAt = 0;
+    let victimDuplicates = 0;
+    const victim = engines.get('engine-b') as Engine;
+    await produce(0, 120, async (n) => {
+      if (n === 40) {
+        victimDuplicates = await metric(
+          ports.get('engine-b') as number,
+          'aegis_engine_ticks_duplicate_total',
+        );
+        victim.child.kill('SIGKILL');
+        killedAt = Date.now();
+      }
+    });
+    expect((await victim.exited).signal).toBe('SIGKILL');
+
+    // Failover: every shard owned by a survivor within 10 s of the kill.
+    await until(
+      "engine-b's shards owned by the survivors",
+      async () => {
+        const o = await owners();
+        return o.size === SHARDS && [...o.values()].every((e) => e !== 'engine-b');
+      },
+      15_000,
+    );
+    const failoverMs = Date.now() - killedAt;
+    process.stdout.write(`engine shards: failover took ${failoverMs} ms after SIGKILL\n`);
+    expect(failoverMs).toBeLessThan(10_000);
+    const survivors = countBy(await owners());
+    expect(survivors['engine-a']).toBe(3);
+    expect(survivors['engine-c']).toBe(3);
+
+    // Exactly once: every event in `ticks` once, and no survivor met one twice.
+    await until('every event persisted', async () => (await scoredExactlyOnce()).rows >= produced);
+    expect(await scoredExactlyOnce()).toEqual({ rows: produced, distinct: produced });
+    for (const n of ['engine-a', 'engine-c'])
+      expect(await metric(ports.get(n) as number, 'aegis_engine_ticks_duplicate_total')).toBe(0);
+    expect(victimDuplicates).toBe(0);
+    // Each shard's committed cursor is its stream's last entry, under a survivor's token.
+    for (let k = 0; k < SHARDS; k++) {
+      const stream = orderflowStream(prefix, SHARDS, k);
+      const [last] = await bus.range(stream, '-', '+').then((e) => e.slice(-1));
+      await until(`shard ${k} cursor at its last entry`, async () => {
+        const [c] = await sql<{ position: string }[]>`
+          select position from engine_cursors where name = ${`feed:orderflow:${stream}`}`;
+        return c?.position.endsWith(`/${last?.id}`);
+      });
+    }
+
+    // Rejoin: engine-b comes back; the others hand shards over cleanly until 2/2/2.
+    const back = spawnEngine('engine-b');
+    engines.set('engine-b', back);
+    ports.set('engine-b', await back.port);
+    await until(
+      'rebalanced to 2/2/2 after the rejoin',
+      async () => {
+        const c = countBy(await owners());
+        return names.every((n) => c[n] === 2);
+      },
+      20_000,
+    );
+    const readyBody = (await (
+      await fetch(`http://127.0.0.1:${ports.get('engine-b')}/health/ready`)
+    ).json()) as {
+      checks: Record<string, boolean>;
+    };
+    expect(readyBody.checks.shards).toBe(true);
+    expect(await metric(ports.get('engine-b') as number, 'aegis_engine_shards_owned')).toBe(2);
+
+    // More events after the handovers: still exactly once.
+    await produce(120, 40);
+    await until(
+      'every event persisted after the rebalance',
+      async () => (await scoredExactlyOnce()).rows >= produced,
+    );
+    expect(await scoredExactlyOnce()).toEqual({ rows: produced, distinct: produced });
+    for (const n of names)
+      expect(await metric(ports.get(n) as number, 'aegis_engine_ticks_duplicate_total')).toBe(0);
+    const handovers = await Promise.all(
+      ['engine-a', 'engine-c'].map((n) =>
+        metric(ports.get(n) as number, 'aegis_engine_shard_handovers_total'),
+      ),
+    );
+    expect(handovers.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2);
+
+    // SIGTERM: each engine drains, flushes and releases its leases.
+    for (const e of engines.values()) e.child.kill('SIGTERM');
+    for (const e of engines.values()) expect((await e.exited).code).toBe(0);
+    expect((await owners()).size).toBe(0);
+  });
+});
