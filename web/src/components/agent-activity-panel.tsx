@@ -3,6 +3,7 @@ import { utcTime } from '../lib/decimal-format.ts';
 import { createQuery } from '../lib/query.ts';
 import { useSubscription } from '../lib/subscription.ts';
 import { type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { DataTable } from './data-table/data-table.tsx';
 import { EmptyState, Panel, QueryView } from './panel.tsx';
 
 type Skips = RouterOutputs['agent']['skips'];
@@ -77,43 +78,52 @@ export function AgentActivityPanel() {
                   </EmptyState>
                 }
               >
-                <div class="scroll">
-                  <table class="table" aria-label="Skipped signals">
-                    <caption class="visually-hidden">
-                      Signals the agent skipped, newest first, with reasons
-                    </caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Time (UTC)</th>
-                        <th scope="col">Instrument</th>
-                        <th scope="col">Side</th>
-                        <th scope="col" class="num">
-                          Score
-                        </th>
-                        <th scope="col">Skipped</th>
-                        <th scope="col">Reason</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={data.items}>
-                        {(s) => (
-                          <tr>
-                            <td class="mono">{utcTime(s.createdAt)}</td>
-                            <td class="mono">{s.symbol}</td>
-                            <td class={s.direction === 'long' ? 'pos' : 'neg'}>{s.direction}</td>
-                            <td class="num">{s.score.toFixed(2)}</td>
-                            <td>
-                              <span class="tag" data-code={s.code}>
-                                {CODE_LABEL[s.code]}
-                              </span>
-                            </td>
-                            <td class="dim skip-reason">{s.reason}</td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  label="Signals the agent skipped, newest first, with reasons"
+                  tableAttrs={{ 'aria-label': 'Skipped signals' }}
+                  rows={data.items}
+                  fill
+                  columns={[
+                    {
+                      id: 'time',
+                      header: 'Time (UTC)',
+                      class: 'mono',
+                      priority: 2,
+                      cell: (s) => utcTime(s.createdAt),
+                    },
+                    { id: 'instrument', header: 'Instrument', class: 'mono', cell: (s) => s.symbol },
+                    {
+                      id: 'side',
+                      header: 'Side',
+                      class: (s) => (s.direction === 'long' ? 'pos' : 'neg'),
+                      cell: (s) => s.direction,
+                    },
+                    {
+                      id: 'score',
+                      header: 'Score',
+                      numeric: true,
+                      priority: 3,
+                      cell: (s) => s.score.toFixed(2),
+                    },
+                    {
+                      id: 'skipped',
+                      header: 'Skipped',
+                      cell: (s) => (
+                        <span class="tag" data-code={s.code}>
+                          {CODE_LABEL[s.code]}
+                        </span>
+                      ),
+                    },
+                    {
+                      id: 'reason',
+                      header: 'Reason',
+                      class: 'dim skip-reason',
+                      wrap: true,
+                      priority: 2,
+                      cell: (s) => s.reason,
+                    },
+                  ]}
+                />
               </Show>
             </>
           )}

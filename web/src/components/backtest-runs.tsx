@@ -1,9 +1,10 @@
 import type { BacktestStatus } from '@aegis/shared/schemas/backtest';
-import { For, Show } from 'solid-js';
+import { Show } from 'solid-js';
 import { utcTime } from '../lib/decimal-format.ts';
 import { formatPercent } from '../lib/metric-format.ts';
 import type { Query } from '../lib/query.ts';
 import type { RouterOutputs } from '../lib/trpc.ts';
+import { DataTable } from './data-table/data-table.tsx';
 import { EmptyState, QueryView } from './panel.tsx';
 
 export type BacktestListItem = RouterOutputs['backtests']['list']['items'][number];
@@ -42,72 +43,94 @@ export function BacktestRuns(props: {
           }
         >
           <div class="bt-runs">
-            <table class="table" aria-label="Backtests of this desk">
-              <thead>
-                <tr>
-                  <th scope="col">
-                    <span class="visually-hidden">Compare</span>
-                  </th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Data</th>
-                  <th scope="col">Created (UTC)</th>
-                  <th scope="col">Finished</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={runs}>
-                  {(run) => (
-                    <tr
-                      data-backtest-id={run.id}
-                      data-status={run.status}
-                      aria-selected={props.selected === run.id}
-                    >
-                      <td>
-                        <input
-                          type="checkbox"
-                          aria-label={`Compare ${run.name}`}
-                          checked={props.compare.includes(run.id)}
-                          disabled={
-                            run.status !== 'succeeded' ||
-                            (props.compare.length >= 2 && !props.compare.includes(run.id))
-                          }
-                          onChange={() => props.onToggleCompare(run.id)}
-                        />
-                      </td>
-                      <td class="bt-run-name" title={run.name}>
-                        <button type="button" onClick={() => props.onOpen(run.id)}>
-                          {run.name}
-                        </button>
-                      </td>
-                      <td>
-                        <span class={`tag ${STATUS_TONE[run.status]}`}>{run.status}</span>
-                        <Show when={run.status === 'running' && run.progress}>
-                          {(p) => (
-                            <span class="dim">
-                              {' '}
-                              <span class="bt-mini-bar" aria-hidden="true">
-                                <span style={{ width: `${Math.round(p().fraction * 100)}%` }} />
-                              </span>
-                              {formatPercent(p().fraction, 0)}
+            <DataTable
+              label="Backtests of this desk"
+              tableAttrs={{ 'aria-label': 'Backtests of this desk' }}
+              rows={runs}
+              fill
+              rowAttrs={(run) => ({
+                'data-backtest-id': run.id,
+                'data-status': run.status,
+                'aria-selected': String(props.selected === run.id),
+              })}
+              onRowClick={(run) => props.onOpen(run.id)}
+              columns={[
+                {
+                  id: 'compare',
+                  header: 'Compare',
+                  headerContent: <span class="visually-hidden">Compare</span>,
+                  cell: (run) => (
+                    <input
+                      type="checkbox"
+                      aria-label={`Compare ${run.name}`}
+                      checked={props.compare.includes(run.id)}
+                      disabled={
+                        run.status !== 'succeeded' ||
+                        (props.compare.length >= 2 && !props.compare.includes(run.id))
+                      }
+                      onChange={() => props.onToggleCompare(run.id)}
+                    />
+                  ),
+                },
+                {
+                  id: 'name',
+                  header: 'Name',
+                  class: 'bt-run-name',
+                  title: (run) => run.name,
+                  cell: (run) => (
+                    <button type="button" onClick={() => props.onOpen(run.id)}>
+                      {run.name}
+                    </button>
+                  ),
+                },
+                {
+                  id: 'status',
+                  header: 'Status',
+                  cell: (run) => (
+                    <>
+                      <span class={`tag ${STATUS_TONE[run.status]}`}>{run.status}</span>
+                      <Show when={run.status === 'running' && run.progress}>
+                        {(p) => (
+                          <span class="dim">
+                            {' '}
+                            <span class="bt-mini-bar" aria-hidden="true">
+                              <span style={{ width: `${Math.round(p().fraction * 100)}%` }} />
                             </span>
-                          )}
-                        </Show>
-                      </td>
-                      <td class="dim">
-                        {run.spec.data.kind === 'simulation'
-                          ? `simulation · ${run.spec.instruments.length} instr.`
-                          : run.spec.data.kind === 'ticks_table'
-                            ? 'ticks table'
-                            : 'uploaded file'}
-                      </td>
-                      <td class="mono">{utcTime(run.createdAt, false)}</td>
-                      <td class="mono dim">{run.finishedAt ? utcTime(run.finishedAt, false) : '—'}</td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
+                            {formatPercent(p().fraction, 0)}
+                          </span>
+                        )}
+                      </Show>
+                    </>
+                  ),
+                },
+                {
+                  id: 'data',
+                  header: 'Data',
+                  class: 'dim',
+                  priority: 3,
+                  cell: (run) =>
+                    run.spec.data.kind === 'simulation'
+                      ? `simulation · ${run.spec.instruments.length} instr.`
+                      : run.spec.data.kind === 'ticks_table'
+                        ? 'ticks table'
+                        : 'uploaded file',
+                },
+                {
+                  id: 'created',
+                  header: 'Created (UTC)',
+                  class: 'mono',
+                  priority: 2,
+                  cell: (run) => utcTime(run.createdAt, false),
+                },
+                {
+                  id: 'finished',
+                  header: 'Finished',
+                  class: 'mono dim',
+                  priority: 3,
+                  cell: (run) => (run.finishedAt ? utcTime(run.finishedAt, false) : '—'),
+                },
+              ]}
+            />
           </div>
           <div class="bt-compare-bar">
             <span class="dim">

@@ -1,8 +1,9 @@
 import type { BacktestResult } from '@aegis/shared/schemas/backtest';
-import { createMemo, createSignal, For, Show } from 'solid-js';
+import { createMemo, createSignal, Show } from 'solid-js';
 import { formatDecimal, pnlClass } from '../lib/decimal-format.ts';
+import { formatPrice, formatQuantity } from '../lib/instrument-sizes.ts';
 import { formatCount, formatPercent, formatRatio } from '../lib/metric-format.ts';
-import { EmptyState } from './panel.tsx';
+import { DataTable } from './data-table/data-table.tsx';
 
 type Order = BacktestResult['orders'][number];
 type Fill = BacktestResult['fills'][number];
@@ -19,43 +20,26 @@ const PAGE = 200;
 /** Per-pattern attribution: which detector's signals made or lost the money. */
 export function AttributionTable(props: { rows: BacktestResult['attribution'] }) {
   return (
-    <Show when={props.rows.length > 0} fallback={<EmptyState title="No signals in this run" />}>
-      <div class="scroll-x">
-        <table class="table rt">
-          <caption class="visually-hidden">Per-pattern attribution</caption>
-          <thead>
-            <tr>
-              <th scope="col">Pattern</th>
-              <th scope="col" class="num">
-                Signals
-              </th>
-              <th scope="col" class="num">
-                Trades
-              </th>
-              <th scope="col" class="num">
-                Win rate
-              </th>
-              <th scope="col" class="num">
-                P&amp;L
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={props.rows}>
-              {(r) => (
-                <tr data-pattern={r.pattern}>
-                  <th scope="row">{r.pattern.replaceAll('_', ' ')}</th>
-                  <td class="num">{formatCount(r.signals)}</td>
-                  <td class="num">{formatCount(r.trades)}</td>
-                  <td class="num">{formatPercent(r.winRate, 1)}</td>
-                  <td class={`num ${pnlClass(r.pnl)}`}>{formatDecimal(r.pnl, 2, { sign: true })}</td>
-                </tr>
-              )}
-            </For>
-          </tbody>
-        </table>
-      </div>
-    </Show>
+    <DataTable
+      label="Per-pattern attribution"
+      class="rt"
+      rows={props.rows}
+      empty="No signals in this run"
+      rowAttrs={(r) => ({ 'data-pattern': r.pattern })}
+      columns={[
+        { id: 'pattern', header: 'Pattern', rowHeader: true, cell: (r) => r.pattern.replaceAll('_', ' ') },
+        { id: 'signals', header: 'Signals', numeric: true, priority: 2, cell: (r) => formatCount(r.signals) },
+        { id: 'trades', header: 'Trades', numeric: true, cell: (r) => formatCount(r.trades) },
+        { id: 'winRate', header: 'Win rate', numeric: true, cell: (r) => formatPercent(r.winRate, 1) },
+        {
+          id: 'pnl',
+          header: 'P&L',
+          numeric: true,
+          class: (r) => pnlClass(r.pnl),
+          cell: (r) => formatDecimal(r.pnl, 2, { sign: true }),
+        },
+      ]}
+    />
   );
 }
 
@@ -110,108 +94,108 @@ export function TradesTable(props: { orders: readonly Order[]; fills: readonly F
         <Show
           when={tab() === 'orders'}
           fallback={
-            <Show when={props.fills.length > 0} fallback={<EmptyState title="No fills in this run" />}>
-              <table class="table">
-                <caption class="visually-hidden">Fills in simulated time order</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Time (sim, UTC)</th>
-                    <th scope="col">Symbol</th>
-                    <th scope="col">Side</th>
-                    <th scope="col" class="num">
-                      Qty
-                    </th>
-                    <th scope="col" class="num">
-                      Price
-                    </th>
-                    <th scope="col" class="num">
-                      Fee
-                    </th>
-                    <th scope="col">Liquidity</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={fills()}>
-                    {(f) => (
-                      <tr title={`order ${f.orderId}`}>
-                        <td class="mono">{simTime(f.ts)}</td>
-                        <td class="mono">{f.symbol}</td>
-                        <td class={f.side === 'buy' ? 'pos' : 'neg'}>{f.side}</td>
-                        <td class="num">{formatDecimal(f.quantity, 4)}</td>
-                        <td class="num">{formatDecimal(f.price, 4)}</td>
-                        <td class="num">{formatDecimal(f.fee, 4)}</td>
-                        <td class="dim">{f.liquidity}</td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </Show>
+            <DataTable
+              label="Fills in simulated time order"
+              rows={fills()}
+              empty="No fills in this run"
+              rowAttrs={(f) => ({ title: `order ${f.orderId}` })}
+              columns={[
+                { id: 'time', header: 'Time (sim, UTC)', class: 'mono', cell: (f) => simTime(f.ts) },
+                { id: 'symbol', header: 'Symbol', class: 'mono', cell: (f) => f.symbol },
+                {
+                  id: 'side',
+                  header: 'Side',
+                  class: (f) => (f.side === 'buy' ? 'pos' : 'neg'),
+                  cell: (f) => f.side,
+                },
+                {
+                  id: 'qty',
+                  header: 'Qty',
+                  numeric: true,
+                  cell: (f) => formatQuantity(f.quantity, f.symbol),
+                },
+                { id: 'price', header: 'Price', numeric: true, cell: (f) => formatPrice(f.price, f.symbol) },
+                {
+                  id: 'fee',
+                  header: 'Fee',
+                  numeric: true,
+                  priority: 2,
+                  cell: (f) => formatDecimal(f.fee, 4),
+                },
+                { id: 'liquidity', header: 'Liquidity', class: 'dim', priority: 3, cell: (f) => f.liquidity },
+              ]}
+            />
           }
         >
-          <Show when={props.orders.length > 0} fallback={<EmptyState title="No orders in this run" />}>
-            <table class="table">
-              <caption class="visually-hidden">Orders in simulated time order</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Decided (sim, UTC)</th>
-                  <th scope="col">Symbol</th>
-                  <th scope="col">Side</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Role</th>
-                  <th scope="col" class="num">
-                    Qty
-                  </th>
-                  <th scope="col" class="num">
-                    Limit
-                  </th>
-                  <th scope="col" class="num">
-                    Stop
-                  </th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Pattern</th>
-                  <th scope="col" class="num">
-                    Score
-                  </th>
-                  <th scope="col">Denied by</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={orders()}>
-                  {(o) => (
-                    <tr>
-                      <td class="mono">{simTime(o.tsDecision)}</td>
-                      <td class="mono">{o.symbol}</td>
-                      <td class={o.side === 'buy' ? 'pos' : 'neg'}>{o.side}</td>
-                      <td>{o.orderType.replace('_', ' ')}</td>
-                      <td>
-                        <span class="tag">{o.role}</span>
-                      </td>
-                      <td class="num">{formatDecimal(o.quantity, 4)}</td>
-                      <td class="num">{formatDecimal(o.limitPrice, 4)}</td>
-                      <td class="num">{formatDecimal(o.stopPrice, 4)}</td>
-                      <td>
-                        <span
-                          class="tag"
-                          classList={{
-                            'tag-ok': o.status === 'filled',
-                            'tag-bad': o.status === 'rejected' || o.status === 'denied',
-                          }}
-                        >
-                          {o.status.replaceAll('_', ' ')}
-                        </span>
-                      </td>
-                      <td class="dim">{o.pattern?.replaceAll('_', ' ') ?? '—'}</td>
-                      <td class="num">{formatRatio(o.score)}</td>
-                      <td class="dim" title={o.denials.join(', ')}>
-                        {o.denials.length > 0 ? o.denials.join(', ') : '—'}
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </Show>
+          <DataTable
+            label="Orders in simulated time order"
+            rows={orders()}
+            empty="No orders in this run"
+            columns={[
+              {
+                id: 'decided',
+                header: 'Decided (sim, UTC)',
+                class: 'mono',
+                cell: (o) => simTime(o.tsDecision),
+              },
+              { id: 'symbol', header: 'Symbol', class: 'mono', cell: (o) => o.symbol },
+              {
+                id: 'side',
+                header: 'Side',
+                class: (o) => (o.side === 'buy' ? 'pos' : 'neg'),
+                cell: (o) => o.side,
+              },
+              { id: 'type', header: 'Type', priority: 3, cell: (o) => o.orderType.replace('_', ' ') },
+              { id: 'role', header: 'Role', priority: 3, cell: (o) => <span class="tag">{o.role}</span> },
+              { id: 'qty', header: 'Qty', numeric: true, cell: (o) => formatQuantity(o.quantity, o.symbol) },
+              {
+                id: 'limit',
+                header: 'Limit',
+                numeric: true,
+                priority: 2,
+                cell: (o) => formatPrice(o.limitPrice, o.symbol),
+              },
+              {
+                id: 'stop',
+                header: 'Stop',
+                numeric: true,
+                priority: 3,
+                cell: (o) => formatPrice(o.stopPrice, o.symbol),
+              },
+              {
+                id: 'status',
+                header: 'Status',
+                cell: (o) => (
+                  <span
+                    class="tag"
+                    classList={{
+                      'tag-ok': o.status === 'filled',
+                      'tag-bad': o.status === 'rejected' || o.status === 'denied',
+                    }}
+                  >
+                    {o.status.replaceAll('_', ' ')}
+                  </span>
+                ),
+              },
+              {
+                id: 'pattern',
+                header: 'Pattern',
+                class: 'dim',
+                priority: 3,
+                cell: (o) => o.pattern?.replaceAll('_', ' ') ?? '—',
+              },
+              { id: 'score', header: 'Score', numeric: true, priority: 3, cell: (o) => formatRatio(o.score) },
+              {
+                id: 'denied',
+                header: 'Denied by',
+                class: 'dim',
+                wrap: true,
+                priority: 2,
+                title: (o) => o.denials.join(', '),
+                cell: (o) => (o.denials.length > 0 ? o.denials.join(', ') : '—'),
+              },
+            ]}
+          />
         </Show>
       </div>
       <Show when={total() > limit()}>

@@ -3,6 +3,7 @@ import { recoveryAction, STATUS_LABEL, STATUS_TONE } from '../lib/broker-status.
 import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
 import { relativeTime } from '../lib/relative-time.ts';
 import type { Connection } from './broker-link-dialog.tsx';
+import { DataTable } from './data-table/data-table.tsx';
 
 /** A connection's environment: paper (the broker's simulation) or live (real money). */
 export function EnvironmentTag(props: { environment: Connection['environment'] }) {
@@ -54,103 +55,102 @@ export function BrokerConnectionsTable(props: {
 }) {
   const now = useNow();
   return (
-    <div class="scroll">
-      <table class="table broker-table">
-        <caption class="visually-hidden">Linked broker accounts of this desk</caption>
-        <thead>
-          <tr>
-            <th scope="col">Provider</th>
-            <th scope="col">Label</th>
-            <th scope="col">Env</th>
-            <th scope="col">Status</th>
-            <th scope="col">Account</th>
-            <th scope="col">Ccy</th>
-            <th scope="col" class="num">
-              Cash
-            </th>
-            <th scope="col" class="num">
-              Buying power
-            </th>
-            <th scope="col" class="num">
-              Equity
-            </th>
-            <th scope="col">Last sync</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          <For each={props.connections}>
-            {(c) => (
-              <tr
-                class={c.id === props.highlight ? 'row-highlight' : undefined}
-                data-connection={c.id}
-                aria-label={`${c.providerName} ${c.label}`}
+    <DataTable
+      label="Linked broker accounts of this desk"
+      class="broker-table"
+      rows={props.connections}
+      rowClass={(c) => (c.id === props.highlight ? 'row-highlight' : undefined)}
+      rowAttrs={(c) => ({ 'data-connection': c.id, 'aria-label': `${c.providerName} ${c.label}` })}
+      columns={[
+        { id: 'provider', header: 'Provider', cell: (c) => c.providerName },
+        { id: 'label', header: 'Label', cell: (c) => c.label },
+        {
+          id: 'env',
+          header: 'Env',
+          priority: 2,
+          cell: (c) => <EnvironmentTag environment={c.environment} />,
+        },
+        { id: 'status', header: 'Status', cell: (c) => <ConnectionStatus connection={c} /> },
+        {
+          id: 'account',
+          header: 'Account',
+          class: 'mono dim',
+          priority: 3,
+          cell: (c) => c.account?.accountId ?? c.accountRef,
+        },
+        { id: 'ccy', header: 'Ccy', class: 'dim', priority: 3, cell: (c) => c.account?.currency ?? '' },
+        {
+          id: 'cash',
+          header: 'Cash',
+          numeric: true,
+          priority: 3,
+          cell: (c) => formatDecimal(c.account?.cash ?? null),
+        },
+        {
+          id: 'buyingPower',
+          header: 'Buying power',
+          numeric: true,
+          priority: 2,
+          cell: (c) => formatDecimal(c.account?.buyingPower ?? null),
+        },
+        {
+          id: 'equity',
+          header: 'Equity',
+          numeric: true,
+          priority: 3,
+          cell: (c) => formatDecimal(c.account?.equity ?? null),
+        },
+        {
+          id: 'sync',
+          header: 'Last sync',
+          class: 'dim',
+          priority: 2,
+          title: (c) => (c.lastSyncAt ? `${utcTime(c.lastSyncAt)} UTC` : 'never synced'),
+          cell: (c) => relativeTime(c.lastSyncAt, now()),
+        },
+      ]}
+      actions={(c) => (
+        <div class="broker-actions">
+          <Show when={props.canSync && c.status !== 'revoked'}>
+            <button
+              type="button"
+              class="btn btn-sm"
+              disabled={props.syncing.has(c.id)}
+              aria-label={`Sync ${c.label}`}
+              onClick={() => props.onSync(c)}
+            >
+              {props.syncing.has(c.id) ? 'Syncing…' : 'Sync'}
+            </button>
+          </Show>
+          <Show when={props.canManage && recoveryAction(c.status)}>
+            {(action) => (
+              <button
+                type="button"
+                class="btn btn-sm btn-attention"
+                aria-label={`${action()} ${c.label}`}
+                title={
+                  c.linkKind === 'gateway'
+                    ? 'Sign in at the gateway first; this checks its session again'
+                    : `Sign in at ${c.providerName} again; the connection keeps its id and orders`
+                }
+                onClick={() => props.onRelink(c)}
               >
-                <td>{c.providerName}</td>
-                <td>{c.label}</td>
-                <td>
-                  <EnvironmentTag environment={c.environment} />
-                </td>
-                <td>
-                  <ConnectionStatus connection={c} />
-                </td>
-                <td class="mono dim">{c.account?.accountId ?? c.accountRef}</td>
-                <td class="dim">{c.account?.currency ?? ''}</td>
-                <td class="num">{formatDecimal(c.account?.cash ?? null)}</td>
-                <td class="num">{formatDecimal(c.account?.buyingPower ?? null)}</td>
-                <td class="num">{formatDecimal(c.account?.equity ?? null)}</td>
-                <td class="dim" title={c.lastSyncAt ? `${utcTime(c.lastSyncAt)} UTC` : 'never synced'}>
-                  {relativeTime(c.lastSyncAt, now())}
-                </td>
-                <td class="actions">
-                  <div class="broker-actions">
-                    <Show when={props.canSync && c.status !== 'revoked'}>
-                      <button
-                        type="button"
-                        class="btn btn-sm"
-                        disabled={props.syncing.has(c.id)}
-                        aria-label={`Sync ${c.label}`}
-                        onClick={() => props.onSync(c)}
-                      >
-                        {props.syncing.has(c.id) ? 'Syncing…' : 'Sync'}
-                      </button>
-                    </Show>
-                    <Show when={props.canManage && recoveryAction(c.status)}>
-                      {(action) => (
-                        <button
-                          type="button"
-                          class="btn btn-sm btn-attention"
-                          aria-label={`${action()} ${c.label}`}
-                          title={
-                            c.linkKind === 'gateway'
-                              ? 'Sign in at the gateway first; this checks its session again'
-                              : `Sign in at ${c.providerName} again; the connection keeps its id and orders`
-                          }
-                          onClick={() => props.onRelink(c)}
-                        >
-                          {action()}
-                        </button>
-                      )}
-                    </Show>
-                    <Show when={props.canManage && c.status !== 'revoked'}>
-                      <button
-                        type="button"
-                        class="btn btn-sm btn-danger"
-                        aria-label={`Unlink ${c.label}`}
-                        onClick={() => props.onUnlink(c)}
-                      >
-                        Unlink
-                      </button>
-                    </Show>
-                  </div>
-                </td>
-              </tr>
+                {action()}
+              </button>
             )}
-          </For>
-        </tbody>
-      </table>
-    </div>
+          </Show>
+          <Show when={props.canManage && c.status !== 'revoked'}>
+            <button
+              type="button"
+              class="btn btn-sm btn-danger"
+              aria-label={`Unlink ${c.label}`}
+              onClick={() => props.onUnlink(c)}
+            >
+              Unlink
+            </button>
+          </Show>
+        </div>
+      )}
+    />
   );
 }

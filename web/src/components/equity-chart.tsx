@@ -10,6 +10,9 @@ const W = 800;
 const H = 200;
 const PAD = { top: 10, right: 96, bottom: 20, left: 8 };
 
+/** A y in the viewBox as a CSS top inside the figure, whose last 18 px are the time axis. */
+const plotTop = (y: number) => `calc((100% - 18px) * ${(y / H).toFixed(4)})`;
+
 /**
  * Equity over time as an SVG line (scales with its box, no chart library). Float conversion is
  * for pixel positions only; every number printed comes from the decimal strings.
@@ -82,10 +85,11 @@ export function EquityChart(props: { points: readonly EquitySample[] }) {
               vector-effect="non-scaling-stroke"
             />
           </svg>
-          <span class="axis-label" style={{ top: `${(m().maxLabel.y / H) * 100}%` }}>
+          {/* The plot is the figure less the time axis (18 px): place labels on the plot's scale. */}
+          <span class="axis-label axis-label-high" style={{ top: plotTop(m().maxLabel.y) }}>
             {m().maxLabel.text}
           </span>
-          <span class="axis-label" style={{ top: `${(m().minLabel.y / H) * 100}%` }}>
+          <span class="axis-label axis-label-low" style={{ top: plotTop(m().minLabel.y) }}>
             {m().minLabel.text}
           </span>
           <figcaption class="chart-caption">

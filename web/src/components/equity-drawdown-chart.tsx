@@ -253,10 +253,10 @@ export function EquityDrawdownChart(props: {
                 </span>
               )}
             </Show>
-            <span class="axis-label" style={{ top: `${(m().yTop.y / EQ_H) * 100}%` }}>
+            <span class="axis-label axis-label-high" style={{ top: `${(m().yTop.y / EQ_H) * 100}%` }}>
               {m().yTop.text}
             </span>
-            <span class="axis-label" style={{ top: `${(m().yBottom.y / EQ_H) * 100}%` }}>
+            <span class="axis-label axis-label-low" style={{ top: `${(m().yBottom.y / EQ_H) * 100}%` }}>
               {m().yBottom.text}
             </span>
           </div>
@@ -299,7 +299,7 @@ export function EquityDrawdownChart(props: {
                 />
               </Show>
             </svg>
-            <span class="axis-label" style={{ top: '100%' }}>
+            <span class="axis-label axis-label-low" style={{ top: '100%' }}>
               {m().ddMinLabel}
             </span>
           </div>

@@ -8,6 +8,7 @@ import { createSignal, For, Show } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
 import { createQuery } from '../lib/query.ts';
 import { errorCodeOf, errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { DataTable } from './data-table/data-table.tsx';
 import { ErrorAlert } from './error-alert.tsx';
 import { Panel, QueryView } from './panel.tsx';
 
@@ -152,123 +153,126 @@ export function RiskLimitsPanel(props: { canEdit: boolean }) {
                   onSubmit={(e) => save(e, scope)}
                   aria-label={`Risk limits for ${scope.symbol === '*' ? 'the desk' : scope.symbol}`}
                 >
-                  <table class="table" data-scope={scope.symbol}>
-                    <caption>
-                      {scope.symbol === '*'
-                        ? 'Desk limits'
-                        : `${scope.symbol} (overrides the desk's per-order limits)`}
-                      {scope.restricted.value ? ' · restricted: no orders' : ''}
-                    </caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Limit</th>
-                        <th scope="col" class="num">
-                          Effective
-                        </th>
-                        <th scope="col">Source</th>
-                        <Show when={props.canEdit}>
-                          <th scope="col">New value</th>
-                          <th scope="col">
-                            <span class="visually-hidden">Actions</span>
-                          </th>
-                        </Show>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For each={fieldsOf(scope.symbol)}>
-                        {(f) => {
-                          const e = () => scope.fields[f];
-                          return (
-                            <tr data-field={f} data-source={e().source}>
-                              <th scope="row">{LABELS[f]}</th>
-                              <td class="mono num">
-                                {e().value === null ? 'no limit' : exact(String(e().value))}
-                              </td>
-                              <td>
-                                <span class={`tag ${e().source === 'removed' ? 'tag-warn' : ''}`}>
-                                  {SOURCE[e().source]}
-                                </span>
-                                <Show when={e().removal}>
-                                  {(r) => (
-                                    <span class="dim"> {r().at.slice(0, 16).replace('T', ' ')} UTC</span>
-                                  )}
-                                </Show>
-                              </td>
-                              <Show when={props.canEdit}>
-                                <td>
-                                  <input
-                                    class="table-input"
-                                    name={f}
-                                    aria-label={`New ${LABELS[f]}`}
-                                    inputMode={INT_FIELDS.has(f) ? 'numeric' : 'decimal'}
-                                    autocomplete="off"
-                                  />
-                                </td>
-                                <td>
-                                  <Show
-                                    when={
-                                      e().source !== 'default' &&
-                                      !(scope.symbol !== '*' && e().source === 'desk')
-                                    }
-                                  >
+                  <DataTable
+                    label={`Risk limits: ${scope.symbol === '*' ? 'desk' : scope.symbol}`}
+                    caption={
+                      <>
+                        {scope.symbol === '*'
+                          ? 'Desk limits'
+                          : `${scope.symbol} (overrides the desk's per-order limits)`}
+                        {scope.restricted.value ? ' · restricted: no orders' : ''}
+                      </>
+                    }
+                    tableAttrs={{ 'data-scope': scope.symbol }}
+                    rows={fieldsOf(scope.symbol)}
+                    rowAttrs={(f) => ({ 'data-field': f, 'data-source': scope.fields[f].source })}
+                    columns={[
+                      { id: 'limit', header: 'Limit', rowHeader: true, wrap: true, cell: (f) => LABELS[f] },
+                      {
+                        id: 'effective',
+                        header: 'Effective',
+                        numeric: true,
+                        cell: (f) =>
+                          scope.fields[f].value === null ? 'no limit' : exact(String(scope.fields[f].value)),
+                      },
+                      {
+                        id: 'source',
+                        header: 'Source',
+                        wrap: true,
+                        cell: (f) => (
+                          <>
+                            <span class={`tag ${scope.fields[f].source === 'removed' ? 'tag-warn' : ''}`}>
+                              {SOURCE[scope.fields[f].source]}
+                            </span>
+                            <Show when={scope.fields[f].removal}>
+                              {(r) => <span class="dim"> {r().at.slice(0, 16).replace('T', ' ')} UTC</span>}
+                            </Show>
+                          </>
+                        ),
+                      },
+                      ...(props.canEdit
+                        ? [
+                            {
+                              id: 'new',
+                              header: 'New value',
+                              cell: (f: LimitField) => (
+                                <input
+                                  class="table-input"
+                                  name={f}
+                                  aria-label={`New ${LABELS[f]}`}
+                                  inputMode={INT_FIELDS.has(f) ? 'numeric' : 'decimal'}
+                                  autocomplete="off"
+                                />
+                              ),
+                            },
+                          ]
+                        : []),
+                    ]}
+                    {...(props.canEdit
+                      ? {
+                          actions: (f: LimitField) => (
+                            <>
+                              <Show
+                                when={
+                                  scope.fields[f].source !== 'default' &&
+                                  !(scope.symbol !== '*' && scope.fields[f].source === 'desk')
+                                }
+                              >
+                                <button
+                                  type="button"
+                                  class="btn btn-sm"
+                                  disabled={pending()}
+                                  onClick={() =>
+                                    void change(`${LABELS[f]} reset.`, () =>
+                                      trpc.risk.limits.reset.mutate({ symbol: scope.symbol, field: f }),
+                                    )
+                                  }
+                                >
+                                  Reset
+                                </button>
+                              </Show>
+                              <Show when={scope.fields[f].source !== 'removed'}>
+                                <Show
+                                  when={confirmRemove() === f}
+                                  fallback={
                                     <button
                                       type="button"
                                       class="btn btn-sm"
-                                      disabled={pending()}
-                                      onClick={() =>
-                                        void change(`${LABELS[f]} reset.`, () =>
-                                          trpc.risk.limits.reset.mutate({ symbol: scope.symbol, field: f }),
-                                        )
-                                      }
+                                      onClick={() => setConfirmRemove(f)}
                                     >
-                                      Reset
+                                      Remove
                                     </button>
-                                  </Show>
-                                  <Show when={e().source !== 'removed'}>
-                                    <Show
-                                      when={confirmRemove() === f}
-                                      fallback={
-                                        <button
-                                          type="button"
-                                          class="btn btn-sm"
-                                          onClick={() => setConfirmRemove(f)}
-                                        >
-                                          Remove
-                                        </button>
-                                      }
-                                    >
-                                      <button
-                                        type="button"
-                                        class="btn btn-sm btn-danger"
-                                        disabled={pending()}
-                                        onClick={() =>
-                                          void change(`${LABELS[f]} removed: no limit.`, () =>
-                                            trpc.risk.limits.remove.mutate({
-                                              symbol: scope.symbol,
-                                              field: f,
-                                            }),
-                                          )
-                                        }
-                                      >
-                                        Confirm: no limit
-                                      </button>
-                                      <button
-                                        type="button"
-                                        class="btn btn-sm"
-                                        onClick={() => setConfirmRemove(null)}
-                                      >
-                                        Keep
-                                      </button>
-                                    </Show>
-                                  </Show>
-                                </td>
+                                  }
+                                >
+                                  <button
+                                    type="button"
+                                    class="btn btn-sm btn-danger"
+                                    disabled={pending()}
+                                    onClick={() =>
+                                      void change(`${LABELS[f]} removed: no limit.`, () =>
+                                        trpc.risk.limits.remove.mutate({
+                                          symbol: scope.symbol,
+                                          field: f,
+                                        }),
+                                      )
+                                    }
+                                  >
+                                    Confirm: no limit
+                                  </button>
+                                  <button
+                                    type="button"
+                                    class="btn btn-sm"
+                                    onClick={() => setConfirmRemove(null)}
+                                  >
+                                    Keep
+                                  </button>
+                                </Show>
                               </Show>
-                            </tr>
-                          );
-                        }}
-                      </For>
-                    </tbody>
-                  </table>
+                            </>
+                          ),
+                        }
+                      : {})}
+                  />
                   <Show when={props.canEdit}>
                     <div class="panel-body">
                       <button type="submit" class="btn btn-primary" disabled={pending()}>

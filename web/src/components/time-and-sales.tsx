@@ -1,8 +1,9 @@
-import { For, Show } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
+import { formatQuantity } from '../lib/instrument-sizes.ts';
 import { createQuery } from '../lib/query.ts';
 import { trpc } from '../lib/trpc.ts';
-import { EmptyState, QueryView } from './panel.tsx';
+import { DataTable } from './data-table/data-table.tsx';
+import { QueryView } from './panel.tsx';
 import '../market.css';
 
 /** `HH:MM:SS.mmm` UTC of an ISO time. */
@@ -16,6 +17,9 @@ const AGGRESSOR: Record<string, { cls: string; word: string }> = {
   '-1': { cls: 'neg', word: 'seller-initiated' },
   '0': { cls: '', word: 'aggressor unknown' },
 };
+
+const aggressorOf = (t: { aggressor: number }) =>
+  AGGRESSOR[String(Math.sign(t.aggressor))] ?? (AGGRESSOR['0'] as { cls: string; word: string });
 
 /**
  * Time and sales: the instrument's latest venue trades, newest first, the price coloured by the
@@ -32,41 +36,32 @@ export function TimeAndSales(props: { symbol: string; decimals: number; limit?: 
   return (
     <QueryView query={trades} errorTitle="Could not load trades">
       {(list) => (
-        <Show when={list.length > 0} fallback={<EmptyState title="No trades yet" />}>
-          <div class="scroll">
-            <table class="table tape" data-trades={list.length}>
-              <caption class="visually-hidden">Time and sales, {props.symbol}, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Time (UTC)</th>
-                  <th scope="col" class="num">
-                    Price
-                  </th>
-                  <th scope="col" class="num">
-                    Size
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={list}>
-                  {(t) => {
-                    const a = AGGRESSOR[String(Math.sign(t.aggressor))] ?? AGGRESSOR['0']!;
-                    return (
-                      <tr data-aggressor={t.aggressor}>
-                        <td class="mono">{clockMs(t.ts)}</td>
-                        <td class={`num ${a.cls}`} title={a.word}>
-                          {formatDecimal(t.price, props.decimals)}
-                          <span class="visually-hidden">, {a.word}</span>
-                        </td>
-                        <td class="num">{formatDecimal(t.size, 4)}</td>
-                      </tr>
-                    );
-                  }}
-                </For>
-              </tbody>
-            </table>
-          </div>
-        </Show>
+        <DataTable
+          label={`Time and sales, ${props.symbol}, newest first`}
+          class="tape"
+          tableAttrs={{ 'data-trades': String(list.length) }}
+          rows={list}
+          empty="No trades yet"
+          fill
+          rowAttrs={(t) => ({ 'data-aggressor': String(t.aggressor) })}
+          columns={[
+            { id: 'time', header: 'Time (UTC)', class: 'mono', cell: (t) => clockMs(t.ts) },
+            {
+              id: 'price',
+              header: 'Price',
+              numeric: true,
+              class: (t) => aggressorOf(t).cls,
+              title: (t) => aggressorOf(t).word,
+              cell: (t) => (
+                <>
+                  {formatDecimal(t.price, props.decimals)}
+                  <span class="visually-hidden">, {aggressorOf(t).word}</span>
+                </>
+              ),
+            },
+            { id: 'size', header: 'Size', numeric: true, cell: (t) => formatQuantity(t.size, props.symbol) },
+          ]}
+        />
       )}
     </QueryView>
   );

@@ -1,9 +1,11 @@
 import { useNavigate } from '@solidjs/router';
 import { createMemo, createSignal, For, Match, onMount, Show, Switch } from 'solid-js';
 import { formatDecimal, pnlClass } from '../lib/decimal-format.ts';
-import { createLiveQuotes, priceDecimals } from '../lib/live-quotes.ts';
+import { sizesOf } from '../lib/instrument-sizes.ts';
+import { createLiveQuotes, decimalsOf, priceDecimals } from '../lib/live-quotes.ts';
 import { createQuery } from '../lib/query.ts';
 import { errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { DataTable } from './data-table/data-table.tsx';
 import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState } from './panel.tsx';
 import { SymbolSearch } from './symbol-search.tsx';
@@ -38,6 +40,13 @@ export function WatchlistPanelBody() {
   };
   const selected = createMemo(() => all().find((w) => w.id === selectedId()) ?? all()[0]);
   const live = createLiveQuotes(() => selected()?.symbols ?? []);
+  const quoteOf = (symbol: string) => live.quotes().get(symbol);
+  // The tick size's decimals where the registry knows the symbol, else the quote's own digits.
+  const decimalsFor = (symbol: string) => {
+    const tick = sizesOf(symbol)?.tickSize;
+    const q = quoteOf(symbol);
+    return tick ? decimalsOf(tick) : priceDecimals(q?.last ?? q?.bid ?? null);
+  };
 
   const select = (id: string) => {
     setSelectedId(id);
@@ -186,93 +195,103 @@ export function WatchlistPanelBody() {
                 <EmptyState title="This watchlist is empty">Add a symbol with the search above.</EmptyState>
               }
             >
-              <div class="scroll watchlist-scroll">
-                <table class="table watchlist-table" data-live={live.live() ? 'true' : 'false'}>
-                  <caption class="visually-hidden">Watchlist {selected()?.name}, live prices</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Symbol</th>
-                      <th scope="col" class="num">
-                        Last
-                      </th>
-                      <th scope="col" class="num">
-                        Change
-                      </th>
-                      <th scope="col" class="num">
-                        Chg %
-                      </th>
-                      <th scope="col" class="num">
-                        Bid
-                      </th>
-                      <th scope="col" class="num">
-                        Ask
-                      </th>
-                      <th scope="col">
-                        <span class="visually-hidden">Remove</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    <For each={selected()?.symbols ?? []}>
-                      {(symbol) => {
-                        const q = () => live.quotes().get(symbol);
-                        const d = () => priceDecimals(q()?.last ?? q()?.bid ?? null);
-                        const pct = () => q()?.dayChangePct;
-                        return (
-                          <tr
-                            class="watchlist-row"
-                            data-symbol={symbol}
-                            data-last={q()?.last ?? ''}
-                            onClick={() => navigate(instrumentHref(symbol))}
-                          >
-                            <th scope="row" class="mono">
-                              <a
-                                href={instrumentHref(symbol)}
-                                onClick={(e) => {
-                                  e.preventDefault();
-                                  e.stopPropagation();
-                                  navigate(instrumentHref(symbol));
-                                }}
-                              >
-                                {symbol}
-                              </a>
-                            </th>
-                            <td class="num">{formatDecimal(q()?.last ?? null, d())}</td>
-                            <td class={`num ${pnlClass(q()?.dayChange)}`}>
-                              {formatDecimal(q()?.dayChange ?? null, d(), { sign: true })}
-                            </td>
-                            <td class={`num ${pnlClass(q()?.dayChange)}`}>
-                              {pct() === null || pct() === undefined
-                                ? '—'
-                                : `${pct()! > 0 ? '+' : pct()! < 0 ? '−' : ''}${Math.abs(pct()!).toFixed(2)}%`}
-                            </td>
-                            <td class="num">{formatDecimal(q()?.bid ?? null, d())}</td>
-                            <td class="num">{formatDecimal(q()?.ask ?? null, d())}</td>
-                            <td class="actions">
-                              <button
-                                type="button"
-                                class="btn btn-sm btn-ghost"
-                                aria-label={`Remove ${symbol} from the watchlist`}
-                                title="Remove from the watchlist"
-                                onClick={(e) => {
-                                  e.stopPropagation();
-                                  const w = selected();
-                                  if (w)
-                                    void setSymbols(
-                                      w,
-                                      w.symbols.filter((s) => s !== symbol),
-                                    );
-                                }}
-                              >
-                                ×
-                              </button>
-                            </td>
-                          </tr>
-                        );
+              <div class="watchlist-scroll">
+                <DataTable
+                  label={`Watchlist ${selected()?.name ?? ''}, live prices`}
+                  class="watchlist-table"
+                  tableAttrs={{ 'data-live': live.live() ? 'true' : 'false' }}
+                  rows={selected()?.symbols ?? []}
+                  fill
+                  rowClass={() => 'watchlist-row'}
+                  rowAttrs={(symbol) => ({
+                    'data-symbol': symbol,
+                    'data-last': live.quotes().get(symbol)?.last ?? '',
+                  })}
+                  onRowClick={(symbol) => navigate(instrumentHref(symbol))}
+                  columns={[
+                    {
+                      id: 'symbol',
+                      header: 'Symbol',
+                      rowHeader: true,
+                      class: 'mono',
+                      cell: (symbol) => (
+                        <a
+                          href={instrumentHref(symbol)}
+                          onClick={(e) => {
+                            e.preventDefault();
+                            e.stopPropagation();
+                            navigate(instrumentHref(symbol));
+                          }}
+                        >
+                          {symbol}
+                        </a>
+                      ),
+                    },
+                    {
+                      id: 'last',
+                      header: 'Last',
+                      numeric: true,
+                      cell: (symbol) => formatDecimal(quoteOf(symbol)?.last ?? null, decimalsFor(symbol)),
+                    },
+                    {
+                      id: 'change',
+                      header: 'Change',
+                      numeric: true,
+                      priority: 3,
+                      class: (symbol) => pnlClass(quoteOf(symbol)?.dayChange),
+                      cell: (symbol) =>
+                        formatDecimal(quoteOf(symbol)?.dayChange ?? null, decimalsFor(symbol), {
+                          sign: true,
+                        }),
+                    },
+                    {
+                      id: 'pct',
+                      header: 'Chg %',
+                      numeric: true,
+                      class: (symbol) => pnlClass(quoteOf(symbol)?.dayChange),
+                      cell: (symbol) => {
+                        const pct = quoteOf(symbol)?.dayChangePct;
+                        return pct === null || pct === undefined
+                          ? '—'
+                          : `${pct > 0 ? '+' : pct < 0 ? '−' : ''}${Math.abs(pct).toFixed(2)}%`;
+                      },
+                    },
+                    {
+                      id: 'bid',
+                      header: 'Bid',
+                      numeric: true,
+                      priority: 2,
+                      cell: (symbol) => formatDecimal(quoteOf(symbol)?.bid ?? null, decimalsFor(symbol)),
+                    },
+                    {
+                      id: 'ask',
+                      header: 'Ask',
+                      numeric: true,
+                      priority: 2,
+                      cell: (symbol) => formatDecimal(quoteOf(symbol)?.ask ?? null, decimalsFor(symbol)),
+                    },
+                  ]}
+                  actionsLabel="Remove"
+                  actions={(symbol) => (
+                    <button
+                      type="button"
+                      class="btn btn-sm btn-ghost"
+                      aria-label={`Remove ${symbol} from the watchlist`}
+                      title="Remove from the watchlist"
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        const w = selected();
+                        if (w)
+                          void setSymbols(
+                            w,
+                            w.symbols.filter((s) => s !== symbol),
+                          );
                       }}
-                    </For>
-                  </tbody>
-                </table>
+                    >
+                      ×
+                    </button>
+                  )}
+                />
               </div>
               <Show when={live.error()}>
                 <p class="watchlist-note dim" role="status">

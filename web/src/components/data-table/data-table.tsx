@@ -35,8 +35,10 @@ export interface Column<T> {
 }
 
 export interface DataTableProps<T> {
-  /** Accessible name (a visually hidden caption). */
+  /** Accessible name (a visually hidden caption, unless `caption` shows one). */
   readonly label: string;
+  /** A visible caption instead of the hidden one. */
+  readonly caption?: JSX.Element;
   readonly columns: readonly Column<T>[];
   readonly rows: readonly T[];
   /** Actions of a row (buttons): a sticky column on the right edge, never scrolled out of view. */
@@ -121,7 +123,9 @@ export function DataTable<T>(props: DataTableProps<T>) {
           fallback={<EmptyState title={props.empty ?? 'Nothing to show'}>{props.emptyText}</EmptyState>}
         >
           <table class={tableClass()} {...(props.tableAttrs ?? {})}>
-            <caption class="visually-hidden">{props.label}</caption>
+            <Show when={props.caption} fallback={<caption class="visually-hidden">{props.label}</caption>}>
+              <caption class="dt-caption">{props.caption}</caption>
+            </Show>
             <thead>
               <tr>
                 <Show when={folded().length > 0}>
