@@ -1,4 +1,5 @@
 import type { RingBuffer } from '../ring/ring-buffer.ts';
+import { engineWaitMode } from '../ring/spin-wait.ts';
 import { TickRingWriter, writeTick } from '../ring/tick-ring-writer.ts';
 import { copyTick, createTickRecord, type TickRecord, type TickSink } from './tick.ts';
 
@@ -27,6 +28,13 @@ export interface ShardedSinkOptions {
 }
 
 const SYNC_WAIT_MS = 5000;
+/**
+ * A full ring is waited on until this fraction of it is free (or the queue fits): the producer
+ * then writes a whole chunk per wake-up instead of being woken at every consumer commit.
+ */
+const LOW_WATER_FRACTION = 4;
+/** Longest single async wait for room before the queues are re-examined (no polling period). */
+const ASYNC_WAIT_MS = 1000;
 
 export class ShardedTickSink implements TickSink {
   readonly writers: readonly TickRingWriter[];
@@ -41,6 +49,8 @@ export class ShardedTickSink implements TickSink {
   readonly #qLen: Int32Array;
   #queued = 0;
   #waiting: Promise<void> | null = null;
+  /** The benchmark's naive baseline: re-try a full ring on a short growing timer (ring/spin-wait.ts). */
+  readonly #poll = engineWaitMode() === 'poll';
   /** Ticks dropped (drop policy, or a stall under block). */
   dropped = 0;
   /** Ticks that waited in an overflow queue (block policy). */
@@ -125,16 +135,29 @@ export class ShardedTickSink implements TickSink {
   }
 
   async #drainUntilEmpty(): Promise<void> {
-    let sleep = 0;
     while (this.#queued > 0) {
-      for (let s = 0; s < this.#shards; s++) if (this.#qLen[s] !== 0) this.#drainShard(s, 0);
+      let blocked = -1;
+      for (let s = 0; s < this.#shards; s++) {
+        if (this.#qLen[s] !== 0) this.#drainShard(s, 0);
+        if (this.#qLen[s] !== 0 && blocked === -1) blocked = s;
+      }
       this.flushRings();
       if (this.#queued === 0) break;
-      // The consumers free slots in batches: poll with a short, growing sleep (≤ 2 ms).
-      sleep = Math.min(2, sleep + 0.25);
-      await new Promise((r) => setTimeout(r, sleep));
+      if (this.#poll) {
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      // Park (Atomics.waitAsync on the slowest cursor) until the consumers freed a chunk of the
+      // first blocked ring: one wake-up per chunk, no timer polling.
+      await (this.#rings[blocked] as RingBuffer).waitForSpaceAsync(this.#lowWater(blocked), ASYNC_WAIT_MS);
     }
     this.#afterFlush?.();
+  }
+
+  /** Room to wait for in a full ring: its queue, or a quarter of the ring if the queue is larger. */
+  #lowWater(shard: number): number {
+    const ring = this.#rings[shard] as RingBuffer;
+    return Math.max(1, Math.min(this.#qLen[shard] as number, ring.capacity / LOW_WATER_FRACTION));
   }
 
   #enqueue(shard: number, t: TickRecord): void {
@@ -162,7 +185,8 @@ export class ShardedTickSink implements TickSink {
       if (seq === -1) {
         writer.flush();
         if (waitMs <= 0) return;
-        seq = ring.claim(1, waitMs);
+        if (!ring.waitForSpace(this.#lowWater(shard), waitMs)) return;
+        seq = ring.tryClaim(1);
         if (seq === -1) return;
       }
       writeTick(ring, seq, q[this.#qHead[shard] as number] as TickRecord);

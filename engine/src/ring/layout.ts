@@ -11,7 +11,8 @@
  *   │ capacity,   │ SLEEPERS,   │             │       │             │                              │
  *   │ recordBytes,│ PRODUCER_   │             │       │             │                              │
  *   │ consumers   │ WAITING,    │             │       │             │                              │
- *   │             │ DOORBELL    │             │       │             │                              │
+ *   │             │ DOORBELL,   │             │       │             │                              │
+ *   │             │ PROD._WANTS │             │       │             │                              │
  *   └─────────────┴─────────────┴─────────────┴───────┴─────────────┴──────────────────────────────┘
  *
  * Every control word is an Int32 so that `Atomics.wait/notify` work on it. The producer's words
@@ -60,6 +61,12 @@ export const CTRL = {
    * it sleeps on several rings at once; written by that consumer when it takes the ring over.
    */
   DOORBELL: LINE_WORDS + 3,
+  /**
+   * While PRODUCER_WAITING: the cursor value that frees the room the producer waits for. A
+   * consumer's commit notifies only once its cursor reaches it, so a producer waiting for a large
+   * claim is woken once, not at every batch commit.
+   */
+  PRODUCER_WANTS: LINE_WORDS + 4,
   /** First consumer cursor; consumer i's cursor is at CURSOR_BASE + i * CURSOR_STRIDE. */
   CURSOR_BASE: 2 * LINE_WORDS,
   CURSOR_STRIDE: LINE_WORDS,

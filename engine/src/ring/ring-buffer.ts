@@ -208,12 +208,34 @@ export class RingBuffer {
     }
     let first = this.tryClaim(n);
     if (first !== -1) return first;
+    for (;;) {
+      if (!this.waitForSpace(n, timeoutMs)) return -1;
+      first = this.tryClaim(n);
+      if (first !== -1) return first;
+    }
+  }
+
+  /**
+   * Block until `n` records can be claimed (the slowest consumer freed them) or `timeoutMs`
+   * passes; true when there is room. The producer announces PRODUCER_WAITING with the cursor it
+   * needs (PRODUCER_WANTS), so consumers notify it once, when their commit reaches that cursor.
+   * Claiming a low-water chunk rather than one record keeps a blocked producer's wake-ups to one
+   * per chunk.
+   */
+  waitForSpace(n: number, timeoutMs = Number.POSITIVE_INFINITY): boolean {
+    if (n > this.capacity) {
+      throw new AppError(ErrorCode.BAD_INPUT, 'ring: wait for more room than capacity', {
+        n,
+        capacity: this.capacity,
+      });
+    }
     const deadline = timeoutMs === Number.POSITIVE_INFINITY ? 0 : performance.now() + timeoutMs;
     const ctrl = this.ctrl;
     for (;;) {
       const end = (this.next + n) >>> 0;
-      const slowest = this.slowestConsumer();
-      const idx = CTRL.CURSOR_BASE + slowest * CTRL.CURSOR_STRIDE;
+      if ((end - this.minCursor()) >>> 0 <= this.capacity) return true;
+      const idx = CTRL.CURSOR_BASE + this.slowestConsumer() * CTRL.CURSOR_STRIDE;
+      Atomics.store(ctrl, CTRL.PRODUCER_WANTS, (end - this.capacity) | 0);
       Atomics.store(ctrl, CTRL.PRODUCER_WAITING, 1);
       const cursor = Atomics.load(ctrl, idx);
       if ((end - (cursor >>> 0)) >>> 0 > this.capacity) {
@@ -222,15 +244,13 @@ export class RingBuffer {
           const left = deadline - performance.now();
           if (left <= 0) {
             Atomics.store(ctrl, CTRL.PRODUCER_WAITING, 0);
-            return -1;
+            return false;
           }
           wait = Math.min(wait, left);
         }
         Atomics.wait(ctrl, idx, cursor, wait);
       }
       Atomics.store(ctrl, CTRL.PRODUCER_WAITING, 0);
-      first = this.tryClaim(n);
-      if (first !== -1) return first;
     }
   }
 
@@ -249,6 +269,7 @@ export class RingBuffer {
       const left = deadline - performance.now();
       if (left <= 0) return false;
       const idx = CTRL.CURSOR_BASE + this.slowestConsumer() * CTRL.CURSOR_STRIDE;
+      Atomics.store(ctrl, CTRL.PRODUCER_WANTS, (end - this.capacity) | 0);
       Atomics.store(ctrl, CTRL.PRODUCER_WAITING, 1);
       try {
         const cursor = Atomics.load(ctrl, idx);
@@ -309,7 +330,14 @@ export class RingBuffer {
     const ctrl = this.ctrl;
     const idx = CTRL.CURSOR_BASE + i * CTRL.CURSOR_STRIDE;
     Atomics.store(ctrl, idx, seqEnd);
-    if (Atomics.load(ctrl, CTRL.PRODUCER_WAITING) !== 0) Atomics.notify(ctrl, idx);
+    // A waiting producer is woken once this cursor reaches the room it needs (distance compare:
+    // wrap-safe), not at every commit on the way there.
+    if (
+      Atomics.load(ctrl, CTRL.PRODUCER_WAITING) !== 0 &&
+      (seqEnd - Atomics.load(ctrl, CTRL.PRODUCER_WANTS)) >>> 0 < 0x80000000
+    ) {
+      Atomics.notify(ctrl, idx);
+    }
   }
 
   /**
