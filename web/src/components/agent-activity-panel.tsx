@@ -1,4 +1,4 @@
-import { createSignal, For, Show } from 'solid-js';
+import { createSignal, Show } from 'solid-js';
 import { utcTime } from '../lib/decimal-format.ts';
 import { createQuery } from '../lib/query.ts';
 import { useSubscription } from '../lib/subscription.ts';

@@ -1,9 +1,10 @@
 import type { BacktestSpec } from '@aegis/shared/schemas/backtest';
-import { createEffect, createMemo, For, Show } from 'solid-js';
+import { createEffect, createMemo, Show } from 'solid-js';
 import { createQuery } from '../lib/query.ts';
 import { type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { SERIES_COLORS } from './backtest-detail.tsx';
 import { BacktestMetricsTable } from './backtest-metrics.tsx';
+import { DataTable } from './data-table/data-table.tsx';
 import { EquityDrawdownChart } from './equity-drawdown-chart.tsx';
 import { EmptyState, Panel, QueryView } from './panel.tsx';
 
@@ -116,34 +117,17 @@ function CompareBody(props: { a: Run; b: Run }) {
             </div>
             <div class="span-12">
               <Panel title="What differs" meta="Spec fields with different values" flush>
-                <Show
-                  when={diff().length > 0}
-                  fallback={<EmptyState title="Same spec: the two runs should have the same digest" />}
-                >
-                  <div class="scroll-x">
-                    <table class="table rt">
-                      <caption class="visually-hidden">Spec differences</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Field</th>
-                          <th scope="col">{label(props.a, props.b)}</th>
-                          <th scope="col">{label(props.b, props.a)}</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        <For each={diff()}>
-                          {(d) => (
-                            <tr>
-                              <td class="mono">{d.path}</td>
-                              <td class="mono">{d.a}</td>
-                              <td class="mono">{d.b}</td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
-                  </div>
-                </Show>
+                <DataTable
+                  label="Spec differences"
+                  class="rt"
+                  rows={diff()}
+                  empty="Same spec: the two runs should have the same digest"
+                  columns={[
+                    { id: 'field', header: 'Field', class: 'mono', cell: (d) => d.path },
+                    { id: 'a', header: label(props.a, props.b), class: 'mono', wrap: true, cell: (d) => d.a },
+                    { id: 'b', header: label(props.b, props.a), class: 'mono', wrap: true, cell: (d) => d.b },
+                  ]}
+                />
               </Panel>
             </div>
           </div>

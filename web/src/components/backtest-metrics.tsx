@@ -1,7 +1,7 @@
 import type { BacktestMetrics } from '@aegis/shared/schemas/backtest';
-import { For } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
 import { formatCount, formatDuration, formatPercent, formatRatio } from '../lib/metric-format.ts';
+import { DataTable } from './data-table/data-table.tsx';
 
 interface MetricRow {
   readonly key: keyof BacktestMetrics;
@@ -106,50 +106,35 @@ export function BacktestMetricsTable(props: {
     return sorted[0]!.v === sorted[1]!.v ? null : sorted[0]!.i;
   };
   return (
-    <div class="scroll-x">
-      <table class="table rt bt-metrics">
-        <caption class="visually-hidden">{props.caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Measure</th>
-            <For each={props.columns}>
-              {(c) => (
-                <th scope="col" class="num" classList={{ 'bt-bench-col': !!c.benchmark }}>
-                  {c.label}
-                </th>
-              )}
-            </For>
-          </tr>
-        </thead>
-        <tbody>
-          <For each={ROWS}>
-            {(row) => {
-              const winner = () => best(row);
-              return (
-                <tr data-metric={row.key}>
-                  <th scope="row">{row.label}</th>
-                  <For each={props.columns}>
-                    {(c, i) => (
-                      <td
-                        class="num"
-                        classList={{
-                          'bt-bench-col': !!c.benchmark,
-                          'bt-best': winner() === i(),
-                          pos: row.key === 'totalReturn' && c.metrics.totalReturn > 0,
-                          neg: row.key === 'totalReturn' && c.metrics.totalReturn < 0,
-                        }}
-                      >
-                        {row.format(c.metrics)}
-                        {winner() === i() ? <span class="visually-hidden"> (best)</span> : null}
-                      </td>
-                    )}
-                  </For>
-                </tr>
-              );
-            }}
-          </For>
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label={props.caption}
+      class="rt bt-metrics"
+      rows={ROWS}
+      rowAttrs={(row) => ({ 'data-metric': row.key })}
+      columns={[
+        { id: 'measure', header: 'Measure', rowHeader: true, cell: (row) => row.label },
+        ...props.columns.map((c, i) => ({
+          id: `column-${i}`,
+          header: c.label,
+          numeric: true,
+          headerClass: c.benchmark ? 'bt-bench-col' : '',
+          class: (row: MetricRow) =>
+            [
+              c.benchmark ? 'bt-bench-col' : '',
+              best(row) === i ? 'bt-best' : '',
+              row.key === 'totalReturn' && c.metrics.totalReturn > 0 ? 'pos' : '',
+              row.key === 'totalReturn' && c.metrics.totalReturn < 0 ? 'neg' : '',
+            ]
+              .filter(Boolean)
+              .join(' '),
+          cell: (row: MetricRow) => (
+            <>
+              {row.format(c.metrics)}
+              {best(row) === i ? <span class="visually-hidden"> (best)</span> : null}
+            </>
+          ),
+        })),
+      ]}
+    />
   );
 }

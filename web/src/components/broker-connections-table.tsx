@@ -1,4 +1,4 @@
-import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { createSignal, onCleanup, onMount, Show } from 'solid-js';
 import { recoveryAction, STATUS_LABEL, STATUS_TONE } from '../lib/broker-status.ts';
 import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
 import { relativeTime } from '../lib/relative-time.ts';

@@ -1,6 +1,7 @@
 import type { SignalEvaluation, SignalQualityRow } from '@aegis/shared/schemas/signal-quality';
 import { createMemo, For, Show } from 'solid-js';
 import { formatBp, formatCount, formatPercent, formatRatio } from '../lib/metric-format.ts';
+import './data-table/data-table.css';
 
 /** How each signal source is named on screen. */
 export const SOURCE_LABELS: Record<SignalQualityRow['source'], string> = {
@@ -111,8 +112,8 @@ export function SignalQualityTable(props: { evaluation: SignalEvaluation }) {
   };
 
   return (
-    <div class="scroll-x">
-      <table class="table rt sq-table">
+    <div class="dt-scroll">
+      <table class="table dt rt sq-table">
         <caption class="visually-hidden">
           {`Signal quality of model ${props.evaluation.modelVersion} on the ${props.evaluation.split} split, engine against baselines with equal signal counts`}
         </caption>

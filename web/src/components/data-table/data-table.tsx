@@ -32,6 +32,8 @@ export interface Column<T> {
   readonly attrs?: (row: T) => Record<string, string | undefined>;
   /** Header tooltip: what the column means. */
   readonly help?: string;
+  /** Extra class of the header cell. */
+  readonly headerClass?: string;
 }
 
 export interface DataTableProps<T> {
@@ -141,6 +143,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
                         column.numeric ? 'num' : '',
                         (column.priority ?? 1) > 1 ? `dt-p${column.priority}` : '',
                         column.wrap ? 'dt-wrap' : '',
+                        column.headerClass ?? '',
                       ]
                         .filter(Boolean)
                         .join(' ')}

@@ -1,9 +1,11 @@
 import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
-import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { createSignal, onCleanup, onMount, Show } from 'solid-js';
 import { formatDecimal, utcTime } from '../../lib/decimal-format.ts';
+import { formatQuantity } from '../../lib/instrument-sizes.ts';
 import { priceDecimals, toNumber } from '../../lib/live-quotes.ts';
 import { formatExposure, formatGreek, formatVol, limitUsage, usageTone } from '../../lib/option-format.ts';
 import { errorMessageOf, trpc } from '../../lib/trpc.ts';
+import { DataTable } from '../data-table/data-table.tsx';
 import { EmptyState } from '../panel.tsx';
 import { HedgerStatus } from './hedger-status.tsx';
 
@@ -108,102 +110,124 @@ function GreeksBody(props: { view: DeskGreeksView; note: string | undefined }) {
       >
         <div class="greeks-tables">
           <div class="greeks-table-box">
-            <table class="table table-tight" aria-label="Greeks per underlying">
-              <thead>
-                <tr>
-                  <th scope="col">Underlying</th>
-                  <th scope="col" class="num">
-                    Price
-                  </th>
-                  <th scope="col" class="num">
-                    Δ
-                  </th>
-                  <th scope="col" class="num">
-                    $Δ
-                  </th>
-                  <th scope="col" class="num">
-                    Γ
-                  </th>
-                  <th scope="col" class="num">
-                    Vega
-                  </th>
-                  <th scope="col" class="num">
-                    Θ
-                  </th>
-                  <th scope="col" class="num" title="The hedger keeps net delta within ± this band">
-                    Band
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={v().byUnderlying}>
-                  {(u) => (
-                    <tr data-underlying={u.underlying} data-delta={String(u.totals.delta)}>
-                      <th scope="row" class="mono">
-                        {u.underlying}
-                      </th>
-                      <td class="num">{formatDecimal(u.price, priceDecimals(u.price))}</td>
-                      <td class="num">{formatExposure(u.totals.delta)}</td>
-                      <td class="num">{formatExposure(u.totals.dollarDelta, 0)}</td>
-                      <td class="num">{formatGreek(u.totals.gamma, 4)}</td>
-                      <td class="num">{formatGreek(u.totals.vega, 2)}</td>
-                      <td class="num">{formatGreek(u.totals.theta, 2)}</td>
-                      <td class="num">{u.band ? `±${formatDecimal(u.band, 0)}` : '—'}</td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
+            <DataTable
+              label="Greeks per underlying"
+              tableAttrs={{ 'aria-label': 'Greeks per underlying' }}
+              dense
+              rows={v().byUnderlying}
+              rowAttrs={(u) => ({ 'data-underlying': u.underlying, 'data-delta': String(u.totals.delta) })}
+              columns={[
+                {
+                  id: 'underlying',
+                  header: 'Underlying',
+                  rowHeader: true,
+                  class: 'mono',
+                  cell: (u) => u.underlying,
+                },
+                {
+                  id: 'price',
+                  header: 'Price',
+                  numeric: true,
+                  priority: 2,
+                  cell: (u) => formatDecimal(u.price, priceDecimals(u.price)),
+                },
+                { id: 'delta', header: 'Δ', numeric: true, cell: (u) => formatExposure(u.totals.delta) },
+                {
+                  id: 'dollarDelta',
+                  header: '$Δ',
+                  numeric: true,
+                  cell: (u) => formatExposure(u.totals.dollarDelta, 0),
+                },
+                {
+                  id: 'gamma',
+                  header: 'Γ',
+                  numeric: true,
+                  priority: 2,
+                  cell: (u) => formatGreek(u.totals.gamma, 4),
+                },
+                {
+                  id: 'vega',
+                  header: 'Vega',
+                  numeric: true,
+                  priority: 2,
+                  cell: (u) => formatGreek(u.totals.vega, 2),
+                },
+                {
+                  id: 'theta',
+                  header: 'Θ',
+                  numeric: true,
+                  priority: 2,
+                  cell: (u) => formatGreek(u.totals.theta, 2),
+                },
+                {
+                  id: 'band',
+                  header: 'Band',
+                  numeric: true,
+                  help: 'The hedger keeps net delta within ± this band',
+                  cell: (u) => (u.band ? `±${formatDecimal(u.band, 0)}` : '—'),
+                },
+              ]}
+            />
           </div>
           <div class="greeks-table-box">
-            <table class="table table-tight" aria-label="Greeks per position">
-              <thead>
-                <tr>
-                  <th scope="col">Position</th>
-                  <th scope="col" class="num">
-                    Qty
-                  </th>
-                  <th scope="col" class="num">
-                    Mark
-                  </th>
-                  <th scope="col" class="num">
-                    IV
-                  </th>
-                  <th scope="col" class="num">
-                    Δ
-                  </th>
-                  <th scope="col" class="num">
-                    Γ
-                  </th>
-                  <th scope="col" class="num">
-                    Vega
-                  </th>
-                  <th scope="col" class="num">
-                    Θ
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={v().positions}>
-                  {(p) => (
-                    <tr data-symbol={p.symbol} data-delta={String(p.contribution.delta)}>
-                      <th scope="row" class="mono" title={`${p.assetClass}, multiplier ${p.multiplier}`}>
-                        {p.symbol}
-                      </th>
-                      <td class="num">
-                        {formatDecimal(p.quantity, priceDecimals(p.quantity) > 2 ? 4 : 0, { sign: true })}
-                      </td>
-                      <td class="num">{formatDecimal(p.mark, Math.min(4, priceDecimals(p.mark)))}</td>
-                      <td class="num">{formatVol(p.iv, 1)}</td>
-                      <td class="num">{formatExposure(p.contribution.delta)}</td>
-                      <td class="num">{formatGreek(p.contribution.gamma, 4)}</td>
-                      <td class="num">{formatGreek(p.contribution.vega, 2)}</td>
-                      <td class="num">{formatGreek(p.contribution.theta, 2)}</td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
+            <DataTable
+              label="Greeks per position"
+              tableAttrs={{ 'aria-label': 'Greeks per position' }}
+              dense
+              rows={v().positions}
+              rowAttrs={(p) => ({ 'data-symbol': p.symbol, 'data-delta': String(p.contribution.delta) })}
+              columns={[
+                {
+                  id: 'position',
+                  header: 'Position',
+                  rowHeader: true,
+                  class: 'mono',
+                  title: (p) => `${p.assetClass}, multiplier ${p.multiplier}`,
+                  cell: (p) => p.symbol,
+                },
+                {
+                  id: 'qty',
+                  header: 'Qty',
+                  numeric: true,
+                  cell: (p) => formatQuantity(p.quantity, p.symbol, { sign: true }),
+                },
+                {
+                  id: 'mark',
+                  header: 'Mark',
+                  numeric: true,
+                  priority: 2,
+                  cell: (p) => formatDecimal(p.mark, Math.min(4, priceDecimals(p.mark))),
+                },
+                { id: 'iv', header: 'IV', numeric: true, priority: 2, cell: (p) => formatVol(p.iv, 1) },
+                {
+                  id: 'delta',
+                  header: 'Δ',
+                  numeric: true,
+                  cell: (p) => formatExposure(p.contribution.delta),
+                },
+                {
+                  id: 'gamma',
+                  header: 'Γ',
+                  numeric: true,
+                  priority: 2,
+                  cell: (p) => formatGreek(p.contribution.gamma, 4),
+                },
+                {
+                  id: 'vega',
+                  header: 'Vega',
+                  numeric: true,
+                  priority: 2,
+                  cell: (p) => formatGreek(p.contribution.vega, 2),
+                },
+                {
+                  id: 'theta',
+                  header: 'Θ',
+                  numeric: true,
+                  priority: 2,
+                  cell: (p) => formatGreek(p.contribution.theta, 2),
+                },
+              ]}
+            />
           </div>
         </div>
       </Show>

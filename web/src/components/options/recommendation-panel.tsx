@@ -7,6 +7,7 @@ import type {
   RecommendationLayer,
   RecommendationStream,
 } from '../../lib/option-recommendation.ts';
+import { DataTable } from '../data-table/data-table.tsx';
 import { ErrorAlert } from '../error-alert.tsx';
 import { EmptyState } from '../panel.tsx';
 import { RuleVerdicts } from '../rule-verdicts.tsx';
@@ -156,40 +157,35 @@ function ResultCard(props: { rec: Recommendation; onLoad: (r: Recommendation) =>
           {r().allowed ? 'Governor allows' : 'Governor would deny'}
         </span>
       </header>
-      <table class="table table-tight rec-legs" aria-label="Legs">
-        <thead>
-          <tr>
-            <th scope="col">Side</th>
-            <th scope="col">Contract</th>
-            <th scope="col" class="num">
-              Ratio
-            </th>
-            <th scope="col" class="num">
-              Mid
-            </th>
-            <th scope="col" class="num">
-              Δ
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          <For each={r().legs}>
-            {(leg) => (
-              <tr data-symbol={leg.symbol}>
-                <td class={leg.side === 'buy' ? 'pos' : 'neg'}>{leg.side}</td>
-                <td class="mono" title={leg.symbol}>
-                  {leg.right
-                    ? `${leg.expiry ?? ''} ${formatDecimal(leg.strike, decimalsOf(leg.strike, 0))} ${leg.right}`
-                    : leg.symbol}
-                </td>
-                <td class="num">{leg.ratio}</td>
-                <td class="num">{formatDecimal(leg.price, d())}</td>
-                <td class="num">{formatGreek(leg.delta, 3)}</td>
-              </tr>
-            )}
-          </For>
-        </tbody>
-      </table>
+      <DataTable
+        label="Legs"
+        tableAttrs={{ 'aria-label': 'Legs' }}
+        class="rec-legs"
+        dense
+        rows={r().legs}
+        rowAttrs={(leg) => ({ 'data-symbol': leg.symbol })}
+        columns={[
+          {
+            id: 'side',
+            header: 'Side',
+            class: (leg) => (leg.side === 'buy' ? 'pos' : 'neg'),
+            cell: (leg) => leg.side,
+          },
+          {
+            id: 'contract',
+            header: 'Contract',
+            class: 'mono',
+            title: (leg) => leg.symbol,
+            cell: (leg) =>
+              leg.right
+                ? `${leg.expiry ?? ''} ${formatDecimal(leg.strike, decimalsOf(leg.strike, 0))} ${leg.right}`
+                : leg.symbol,
+          },
+          { id: 'ratio', header: 'Ratio', numeric: true, cell: (leg) => leg.ratio },
+          { id: 'mid', header: 'Mid', numeric: true, cell: (leg) => formatDecimal(leg.price, d()) },
+          { id: 'delta', header: 'Δ', numeric: true, cell: (leg) => formatGreek(leg.delta, 3) },
+        ]}
+      />
       <dl class="rec-figures">
         <div>
           <dt>Quantity</dt>

@@ -2,6 +2,7 @@ import type { SignalEvaluation } from '@aegis/shared/schemas/signal-quality';
 import { Title } from '@solidjs/meta';
 import { createMemo, createSignal, For, Show } from 'solid-js';
 import { CalibrationChart } from '../../components/calibration-chart.tsx';
+import { DataTable } from '../../components/data-table/data-table.tsx';
 import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
 import { SignalQualityTable, SOURCE_LABELS, TargetChecks } from '../../components/signal-quality-table.tsx';
 import { utcTime } from '../../lib/decimal-format.ts';
@@ -92,57 +93,69 @@ export default function SignalQualityPage() {
                   }
                 >
                   <div class="scroll-x sq-models">
-                    <table class="table" aria-label="Signal models">
-                      <thead>
-                        <tr>
-                          <th scope="col">Version</th>
-                          <th scope="col">Created (UTC)</th>
-                          <th scope="col">Split</th>
-                          <th scope="col">Target</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        <For each={list}>
-                          {(m) => (
-                            <tr
-                              class="selectable"
-                              data-model={m.version}
-                              aria-selected={current()?.version === m.version}
-                              onClick={() => setChosen(m.version)}
-                            >
-                              <td title={`training data ${m.trainingDataHash}`}>
-                                <button
-                                  type="button"
-                                  class="btn-link"
-                                  aria-label={`Show model ${m.version}`}
-                                  onClick={(e) => {
-                                    e.stopPropagation();
-                                    setChosen(m.version);
-                                  }}
-                                >
-                                  {m.version}
-                                </button>
-                                <Show when={m.active}>
-                                  {' '}
-                                  <span class="tag tag-active">active</span>
-                                </Show>
-                              </td>
-                              <td class="mono">{utcTime(m.createdAt, false)}</td>
-                              <td class="dim">{m.evaluation ? m.evaluation.split : 'not evaluated'}</td>
-                              <td>
-                                <Show when={m.evaluation} fallback={<span class="dim">—</span>}>
-                                  {(e) => (
-                                    <span class={`tag ${e().target.met ? 'tag-ok' : 'tag-bad'}`}>
-                                      {e().target.met ? 'met' : 'not met'}
-                                    </span>
-                                  )}
-                                </Show>
-                              </td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
+                    <DataTable
+                      label="Signal models"
+                      tableAttrs={{ 'aria-label': 'Signal models' }}
+                      rows={list}
+                      rowAttrs={(m) => ({
+                        'data-model': m.version,
+                        'aria-selected': String(current()?.version === m.version),
+                      })}
+                      onRowClick={(m) => setChosen(m.version)}
+                      columns={[
+                        {
+                          id: 'version',
+                          header: 'Version',
+                          title: (m) => `training data ${m.trainingDataHash}`,
+                          cell: (m) => (
+                            <>
+                              <button
+                                type="button"
+                                class="btn-link"
+                                aria-label={`Show model ${m.version}`}
+                                onClick={(e) => {
+                                  e.stopPropagation();
+                                  setChosen(m.version);
+                                }}
+                              >
+                                {m.version}
+                              </button>
+                              <Show when={m.active}>
+                                {' '}
+                                <span class="tag tag-active">active</span>
+                              </Show>
+                            </>
+                          ),
+                        },
+                        {
+                          id: 'created',
+                          header: 'Created (UTC)',
+                          class: 'mono',
+                          priority: 2,
+                          cell: (m) => utcTime(m.createdAt, false),
+                        },
+                        {
+                          id: 'split',
+                          header: 'Split',
+                          class: 'dim',
+                          priority: 3,
+                          cell: (m) => (m.evaluation ? m.evaluation.split : 'not evaluated'),
+                        },
+                        {
+                          id: 'target',
+                          header: 'Target',
+                          cell: (m) => (
+                            <Show when={m.evaluation} fallback={<span class="dim">—</span>}>
+                              {(e) => (
+                                <span class={`tag ${e().target.met ? 'tag-ok' : 'tag-bad'}`}>
+                                  {e().target.met ? 'met' : 'not met'}
+                                </span>
+                              )}
+                            </Show>
+                          ),
+                        },
+                      ]}
+                    />
                   </div>
                 </Show>
               )}
