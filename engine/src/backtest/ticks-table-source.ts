@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 import { yieldToEventLoop } from '../feeds/feed.ts';
-import { createTickRecord, parseDecimal, validateTick } from '../feeds/tick.ts';
+import { createTickRecord, validateTick } from '../feeds/tick.ts';
 import type { TickSource } from './tick-source.ts';
 
 /**
@@ -24,12 +24,13 @@ interface TickRow {
   seq: string | number;
   kind: number;
   aggressor: number;
-  price: string;
-  size: string;
-  bid: string | null;
-  ask: string | null;
-  bid_size: string | null;
-  ask_size: string | null;
+  // float8 columns (migration 0021): postgres.js returns them as numbers, no parsing per row.
+  price: number;
+  size: number;
+  bid: number | null;
+  ask: number | null;
+  bid_size: number | null;
+  ask_size: number | null;
 }
 
 export async function ticksTableSource(sql: Sql, range: TicksTableRange): Promise<TickSource> {
@@ -53,7 +54,7 @@ export async function ticksTableSource(sql: Sql, range: TicksTableRange): Promis
       const t = createTickRecord();
       const cursor = sql<TickRow[]>`
         select (extract(epoch from ts) * 1000000)::bigint::text as ts_us, symbol, seq, kind, aggressor,
-               price::text, size::text, bid::text, ask::text, bid_size::text, ask_size::text
+               price, size, bid, ask, bid_size, ask_size
         from ticks
         where ts >= ${range.from} and ts < ${range.to} and symbol = any(${symbols})
         order by ts, symbol, seq`.cursor(PAGE_ROWS);
@@ -64,12 +65,12 @@ export async function ticksTableSource(sql: Sql, range: TicksTableRange): Promis
           t.seq = Number(r.seq);
           t.kind = r.kind;
           t.aggressor = r.aggressor;
-          t.price = parseDecimal(r.price);
-          t.size = parseDecimal(r.size);
-          t.bid = r.bid === null ? 0 : parseDecimal(r.bid);
-          t.ask = r.ask === null ? 0 : parseDecimal(r.ask);
-          t.bidSize = r.bid_size === null ? 0 : parseDecimal(r.bid_size);
-          t.askSize = r.ask_size === null ? 0 : parseDecimal(r.ask_size);
+          t.price = r.price;
+          t.size = r.size;
+          t.bid = r.bid ?? 0;
+          t.ask = r.ask ?? 0;
+          t.bidSize = r.bid_size ?? 0;
+          t.askSize = r.ask_size ?? 0;
           if (validateTick(t)) malformed++;
           else sink.publish(t);
         }

@@ -1,13 +1,12 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql, TransactionSql } from 'postgres';
 import { F, type FeatureState } from '../features/state.ts';
 import type { SymbolNamesReader } from '../feeds/symbol-table.ts';
-import { TICK, usFromWords } from '../ring/layout.ts';
 import type { RingBuffer } from '../ring/ring-buffer.ts';
-import { float8, optionalNumeric, timestampText } from './copy-text.ts';
+import { COPY_REJECTED, copyIn } from './copy-stream.ts';
+import { float8, timestampText } from './copy-text.ts';
 import { saveCursors } from './cursor-store.ts';
+import { copyWrites, TICK_COLUMNS, TickCopyEncoder } from './tick-copy.ts';
 
 /**
  * Persists ticks (every one) and features (sampled per symbol) to PostgreSQL/TimescaleDB with
@@ -93,6 +92,8 @@ export interface TimescaleWriterOptions {
   readonly log: Logger;
   /** engine_cursors row holding the last flush token of this writer (one per engine consumer). */
   readonly tokenName: string;
+  /** SET LOCAL synchronous_commit = off in flush transactions (see flush()). Default false. */
+  readonly asyncCommit?: boolean;
 }
 
 /** A flush sent to PostgreSQL whose effects are applied only once its commit is known. */
@@ -114,9 +115,9 @@ interface FlushAttempt {
 }
 
 const CHUNK_ROWS = 2048;
+const TICK_COPY = `COPY ticks (${TICK_COLUMNS}) FROM STDIN (FORMAT binary)`;
 /** SQLSTATE unique_violation. */
 const UNIQUE_VIOLATION = '23505';
-const TICK_COLUMNS = 'ts, ts_ingest, symbol, seq, kind, price, size, bid, ask, bid_size, ask_size, aggressor';
 const FEATURE_COLUMNS =
   'ts, symbol, ema_fast, ema_slow, vwap, realized_vol, order_flow_imbalance, micro_price, spread_z, momentum';
 
@@ -133,10 +134,13 @@ export class TimescaleWriter {
   #attempts = 0;
   #inDoubt: FlushAttempt | null = null;
   #sql: Sql;
+  /** Binary COPY encoder; its buffer is reused by every flush (no allocation per tick). */
+  readonly #ticks: TickCopyEncoder;
 
   constructor(options: TimescaleWriterOptions) {
     this.#o = options;
     this.#sql = options.sql;
+    this.#ticks = new TickCopyEncoder(options.symbolNames);
   }
 
   /** Switches to a new connection (the previous one was dropped after a failure or a deadline). */
@@ -255,13 +259,18 @@ export class TimescaleWriter {
     try {
       await this.#sql.begin(async (tx) => {
         const [me] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+        // Opt-in, tick path only (docs/tick-storage.md): COMMIT returns before the WAL is on
+        // disk. Off by default because it weakens this writer's exactly-once promise: a
+        // PostgreSQL crash (not a clean restart) can drop the last ~3 × wal_writer_delay of
+        // commits the writer already counted, so the rows of those flushes are missing until the
+        // feeds replay them. Never for orders, fills or cash.
+        if (this.#o.asyncCommit) await tx`select set_config('synchronous_commit', 'off', true)`;
         attempt.pid = me?.pid ?? null;
         if (rows > 0) {
           attempt.duplicates = await this.#copyTicks(tx, starts, ends, tsIngestUs, rows);
         }
         if (features.length > 0) {
-          const w = await copyIn(tx, `COPY features (${FEATURE_COLUMNS}) FROM STDIN`);
-          await pipeline(Readable.from(chunked(features)), w);
+          await copyIn(tx, `COPY features (${FEATURE_COLUMNS}) FROM STDIN`, chunked(features));
         }
         await saveCursors(tx, { ...positions, [this.#o.tokenName]: attempt.token });
       });
@@ -296,16 +305,21 @@ export class TimescaleWriter {
   ): Promise<number> {
     try {
       await tx.savepoint(async (sp) => {
-        const w = await copyIn(sp, `COPY ticks (${TICK_COLUMNS}) FROM STDIN`);
-        await pipeline(Readable.from(this.#tickChunks(starts, ends, tsIngestUs)), w);
+        await copyIn(sp, TICK_COPY, copyWrites(this.#encodeTicks(starts, ends, tsIngestUs)));
       });
       return 0;
     } catch (err) {
-      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      // COPY_REJECTED: refused after its last byte, cause unknown. The path below either
+      // stores the batch (it was a duplicate) or fails with the real error.
+      const code = (err as { code?: string }).code;
+      if (code !== UNIQUE_VIOLATION && code !== COPY_REJECTED) throw err;
     }
     await tx.unsafe('CREATE TEMP TABLE IF NOT EXISTS ticks_in (LIKE ticks) ON COMMIT DELETE ROWS');
-    const w = await copyIn(tx, `COPY ticks_in (${TICK_COLUMNS}) FROM STDIN`);
-    await pipeline(Readable.from(this.#tickChunks(starts, ends, tsIngestUs)), w);
+    await copyIn(
+      tx,
+      `COPY ticks_in (${TICK_COLUMNS}) FROM STDIN (FORMAT binary)`,
+      copyWrites(this.#encodeTicks(starts, ends, tsIngestUs)),
+    );
     const inserted = await tx.unsafe(
       `INSERT INTO ticks (${TICK_COLUMNS}) SELECT ${TICK_COLUMNS} FROM ticks_in ON CONFLICT DO NOTHING`,
     );
@@ -345,35 +359,8 @@ export class TimescaleWriter {
     return false;
   }
 
-  *#tickChunks(starts: readonly number[], ends: readonly number[], tsIngestUs: number): Generator<string> {
-    const { tickRings, symbolNames } = this.#o;
-    const ingest = timestampText(tsIngestUs);
-    let chunk = '';
-    let inChunk = 0;
-    for (let i = 0; i < tickRings.length; i++) {
-      const r = tickRings[i] as RingBuffer;
-      const end = ends[i] as number;
-      for (let seq = starts[i] as number; seq !== end; seq = (seq + 1) >>> 0) {
-        const b32 = r.base32(seq);
-        const b64 = r.base64(seq);
-        const b8 = r.base8(seq);
-        const u32 = r.u32;
-        const f64 = r.f64;
-        const symbol = symbolNames.nameOf(u32[b32 + TICK.u32.symbolId] as number) ?? 'UNKNOWN';
-        const ts = usFromWords(
-          u32[b32 + TICK.u32.tsEventHi] as number,
-          u32[b32 + TICK.u32.tsEventLo] as number,
-        );
-        const tseq = usFromWords(u32[b32 + TICK.u32.seqHi] as number, u32[b32 + TICK.u32.seqLo] as number);
-        chunk += `${timestampText(ts)}\t${ingest}\t${symbol}\t${tseq}\t${r.u8[b8 + TICK.u8.kind]}\t${f64[b64 + TICK.f64.price]}\t${f64[b64 + TICK.f64.size]}\t${optionalNumeric(f64[b64 + TICK.f64.bid] as number)}\t${optionalNumeric(f64[b64 + TICK.f64.ask] as number)}\t${optionalNumeric(f64[b64 + TICK.f64.bidSize] as number)}\t${optionalNumeric(f64[b64 + TICK.f64.askSize] as number)}\t${r.i8[b8 + TICK.i8.aggressor]}\n`;
-        if (++inChunk === CHUNK_ROWS) {
-          yield chunk;
-          chunk = '';
-          inChunk = 0;
-        }
-      }
-    }
-    if (inChunk > 0) yield chunk;
+  #encodeTicks(starts: readonly number[], ends: readonly number[], tsIngestUs: number): Buffer {
+    return this.#ticks.encode(this.#o.tickRings, starts, ends, tsIngestUs);
   }
 
   // ---- feature sampling ----------------------------------------------------------------------
@@ -427,17 +414,6 @@ export class TimescaleWriter {
   #unsample(): void {
     this.#pendingSamples = [];
   }
-}
-
-/**
- * The COPY's writable stream. The query object is itself a promise that nobody awaits (the
- * stream carries the outcome); when its connection is destroyed (a flush past its deadline) it
- * rejects, and that rejection must not become an unhandled one that kills the writer thread.
- */
-async function copyIn(tx: TransactionSql, statement: string) {
-  const query = tx.unsafe(statement);
-  query.catch(() => {});
-  return query.writable();
 }
 
 function* chunked(lines: readonly string[]): Generator<string> {

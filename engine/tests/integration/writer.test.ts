@@ -67,23 +67,24 @@ describe('timescale writer', () => {
           symbol: string;
           seq: string;
           kind: number;
-          price: string;
-          size: string;
-          bid: string | null;
-          ask: string | null;
-          bid_size: string | null;
-          ask_size: string | null;
+          price: number;
+          size: number;
+          bid: number | null;
+          ask: number | null;
+          bid_size: number | null;
+          ask_size: number | null;
           aggressor: number;
         }[]
-      >`select (extract(epoch from ts) * 1000000)::bigint::text as ts_us, symbol, seq::text, kind, price::text,
-               size::text, bid::text, ask::text, bid_size::text, ask_size::text, aggressor
+        // float8 columns come back as the very doubles the engine held (binary COPY, no text).
+      >`select (extract(epoch from ts) * 1000000)::bigint::text as ts_us, symbol, seq::text, kind, price,
+               size, bid, ask, bid_size, ask_size, aggressor
         from ticks order by ticks.symbol, ticks.seq`;
       const { ticks, names } = await fixtureTicks();
       const expected = ticks
         .map((t) => ({ ...t, symbol: names.symbolOf(t.symbolId) }))
         .sort((a, b) => a.symbol.localeCompare(b.symbol) || a.seq - b.seq);
       expect(rows).toHaveLength(expected.length);
-      const opt = (s: string | null) => (s === null ? 0 : Number(s));
+      const opt = (x: number | null) => x ?? 0;
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i]!;
         const t = expected[i]!;
@@ -92,8 +93,8 @@ describe('timescale writer', () => {
           symbol: r.symbol,
           seq: Number(r.seq),
           kind: r.kind,
-          price: Number(r.price),
-          size: Number(r.size),
+          price: r.price,
+          size: r.size,
           bid: opt(r.bid),
           ask: opt(r.ask),
           bidSize: opt(r.bid_size),

@@ -136,12 +136,14 @@ async function barsBetween(
         from ${base.view}
        where symbol = ${symbol} and bucket >= ${loTs}::timestamptz and bucket < ${hiTs}::timestamptz
       union all
+      -- ticks hold float8 (migration 0021), bars numeric: cast so the union stays numeric and
+      -- a price reads back as the decimal the venue printed (float8 → numeric keeps 15 digits).
       select date_bin(make_interval(secs => ${base.seconds}), ts, ${origin()}) as bucket,
-             (array_agg(price order by ts, seq))[1],
-             max(price),
-             min(price),
-             (array_agg(price order by ts desc, seq desc))[1],
-             sum(size),
+             ((array_agg(price order by ts, seq))[1])::numeric,
+             max(price)::numeric,
+             min(price)::numeric,
+             ((array_agg(price order by ts desc, seq desc))[1])::numeric,
+             sum(size::numeric),
              count(*)
         from ticks
        where symbol = ${symbol} and kind = 1
@@ -192,7 +194,7 @@ export async function dayOpenOf(db: Queryable, symbol: string, now: Date): Promi
       (select open from bars_1m
         where symbol = ${symbol} and bucket >= ${from}::timestamptz and bucket < ${to}::timestamptz
         order by bucket limit 1),
-      (select price from ticks
+      (select price::numeric from ticks
         where symbol = ${symbol} and kind = 1 and ts >= ${from}::timestamptz and ts < ${to}::timestamptz
         order by ts, seq limit 1))::text as open`)) as unknown as { open: string | null }[];
   const open = rows[0]?.open ?? null;
@@ -210,7 +212,7 @@ export interface TradePrintRow {
 export async function recentTrades(db: Queryable, symbol: string, limit: number): Promise<TradePrintRow[]> {
   const rows = (await db.execute(sql`
     select to_char(ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ts,
-           price::text as price, size::text as size, aggressor::integer as aggressor
+           price::numeric::text as price, size::numeric::text as size, aggressor::integer as aggressor
       from ticks
      where symbol = ${symbol} and kind = 1
      order by ticks.ts desc, seq desc

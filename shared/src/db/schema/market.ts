@@ -113,12 +113,14 @@ export const ticks = pgTable(
     seq: bigint('seq', { mode: 'number' }).notNull(),
     /** 1 = trade, 2 = quote (engine/src/ring/layout.ts). */
     kind: smallint('kind').notNull(),
-    price: decimal('price').notNull(),
-    size: decimal('size').notNull(),
-    bid: decimal('bid'),
-    ask: decimal('ask'),
-    bidSize: decimal('bid_size'),
-    askSize: decimal('ask_size'),
+    // Market data as the venue printed it, float8 (migration 0021, docs/tick-storage.md): the
+    // engine carries it as doubles from intake on. Money elsewhere stays numeric.
+    price: doublePrecision('price').notNull(),
+    size: doublePrecision('size').notNull(),
+    bid: doublePrecision('bid'),
+    ask: doublePrecision('ask'),
+    bidSize: doublePrecision('bid_size'),
+    askSize: doublePrecision('ask_size'),
     /** +1 buyer-initiated, -1 seller-initiated, 0 unknown. */
     aggressor: smallint('aggressor').notNull().default(0),
   },
