@@ -180,17 +180,26 @@ afterAll(async () => {
 });
 
 describe('engines scale out by order-flow shard', () => {
-  it('three engines share the shards; a SIGKILLed one fails over within 10 s; every event scored once; a rejoining engine takes shards back', async () => {
+  it('three engines share the shards; a SIGKILLed one fails over within 10 s; every event scored once; a rejoining engine takes shards back', {
+    timeout: 120_000,
+  }, async () => {
+    const t0 = Date.now();
+    const phases: Record<string, number> = {};
+    const phase = (name: string) => {
+      phases[name] = Date.now() - t0;
+    };
     const names = ['engine-a', 'engine-b', 'engine-c'];
     const engines = new Map(names.map((n) => [n, spawnEngine(n)]));
     const ports = new Map<string, number>();
     for (const [n, e] of engines) ports.set(n, await e.port);
+    phase('started');
 
     // Balanced: 2 shards each.
     await until('6 shards spread 2/2/2', async () => {
       const c = countBy(await owners());
       return names.every((n) => c[n] === 2);
     });
+    phase('balanced');
     const before = await owners();
     const victimShards = [...before].filter(([, e]) => e === 'engine-b').map(([s]) => s);
     expect(victimShards).toHaveLength(2);
@@ -210,6 +219,7 @@ describe('engines scale out by order-flow shard', () => {
       }
     });
     expect((await victim.exited).signal).toBe('SIGKILL');
+    phase('produced');
 
     // Failover: every shard owned by a survivor within 10 s of the kill.
     await until(
@@ -221,6 +231,7 @@ describe('engines scale out by order-flow shard', () => {
       15_000,
     );
     const failoverMs = Date.now() - killedAt;
+    phase('failed over');
     process.stdout.write(`engine shards: failover took ${failoverMs} ms after SIGKILL\n`);
     expect(failoverMs).toBeLessThan(10_000);
     const survivors = countBy(await owners());
@@ -244,6 +255,7 @@ describe('engines scale out by order-flow shard', () => {
       });
     }
 
+    phase('verified');
     // Rejoin: engine-b comes back; the others hand shards over cleanly until 2/2/2.
     const back = spawnEngine('engine-b');
     engines.set('engine-b', back);
@@ -256,6 +268,7 @@ describe('engines scale out by order-flow shard', () => {
       },
       20_000,
     );
+    phase('rebalanced');
     const readyBody = (await (
       await fetch(`http://127.0.0.1:${ports.get('engine-b')}/health/ready`)
     ).json()) as {
@@ -284,5 +297,7 @@ describe('engines scale out by order-flow shard', () => {
     for (const e of engines.values()) e.child.kill('SIGTERM');
     for (const e of engines.values()) expect((await e.exited).code).toBe(0);
     expect((await owners()).size).toBe(0);
+    phase('stopped');
+    process.stdout.write(`engine shards: ms since start ${JSON.stringify(phases)}\n`);
   });
 });

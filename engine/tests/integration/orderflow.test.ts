@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RedisBus } from '@aegis/shared/bus/redis-bus';
 import { createLogger } from '@aegis/shared/logging';
+import { OrderflowStreamProducer, orderflowStream } from '@aegis/shared/shards/orderflow-shards';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres, { type Sql } from 'postgres';
@@ -28,6 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const s of [stream, `${prefix}signals`, `${stream}:dead`]) await bus.deleteStream(s);
+  for (let k = 0; k < 4; k++) await bus.deleteStream(orderflowStream(`${prefix}sh:`, 4, k));
   await bus.close();
   await sql?.end();
   await db?.drop();
@@ -101,8 +103,67 @@ describe('orderflow stream feed in the engine', () => {
     const report = await engine.stop();
     expect(report).toMatchObject({ ticksIn: 10, ticksPersisted: 10, ticksLost: 0 });
 
-    const rows = await sql`select seq::int, price::text, aggressor from ticks order by ticks.seq`;
+    // As float8: the same value whatever the column's storage type (numeric or float8).
+    const rows =
+      await sql`select seq::int, price::numeric::float8 as price, aggressor from ticks order by ticks.seq`;
     expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(rows[0]).toEqual({ seq: 1, price: '3000.010000000000', aggressor: 1 });
+    expect(rows[0]).toEqual({ seq: 1, price: 3000.01, aggressor: 1 });
+  });
+
+  it('sharded (ENGINE_ORDERFLOW_SHARDS=4): one engine owns every shard, persists each event once, resumes each shard from its cursor, releases its leases at stop', async () => {
+    const shardPrefix = `${prefix}sh:`;
+    const config = loadEngineConfig({
+      DATABASE_URL: db.appUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      ENGINE_FEED: 'orderflow',
+      ENGINE_STREAM_PREFIX: shardPrefix,
+      ENGINE_CONSUMER: 'engine-solo',
+      ENGINE_ORDERFLOW_SHARDS: '4',
+      ENGINE_SHARD_LEASE_TTL_MS: '2000',
+      ENGINE_SHARD_RENEW_MS: '200',
+      ENGINE_SYMBOLS: '16',
+      ENGINE_SHARDS: '2',
+      ENGINE_WORKERS: '1',
+      ENGINE_WRITER_FLUSH_MS: '20',
+      ENGINE_EXECUTION_PROVIDER: 'cpu',
+      LOG_LEVEL: 'silent',
+    });
+    const symbols = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH'];
+    const producer = new OrderflowStreamProducer({ bus, prefix: shardPrefix, shards: 4 });
+    const shardsUsed = new Set<string>();
+    const write = async (from: number, to: number) => {
+      for (let seq = from; seq <= to; seq++)
+        for (const symbol of symbols)
+          shardsUsed.add((await producer.append({ ...trade(seq), symbol })).stream);
+    };
+    const count = async () =>
+      Number((await sql`select count(*)::int as n from ticks where symbol = any(${symbols})`)[0]?.n);
+    await write(1, 5);
+    expect(shardsUsed.size).toBeGreaterThan(1);
+
+    let engine = await startEngine({ config, bus, log });
+    expect(engine.stats().shards?.leases.owned.map((o) => o.shard)).toEqual([0, 1, 2, 3]);
+    await until('first events persisted', async () => (await count()) === 40);
+    expect(engine.readiness().shards).toBe(true);
+    expect(engine.metricsText()).toContain('aegis_engine_shards_owned 4');
+    await engine.stop();
+    const released = await sql`select count(*)::int as n from engine_shard_leases where expires_at > now()`;
+    expect(released[0]?.n).toBe(0);
+
+    // Written while no engine runs; the restart resumes each shard after its committed cursor.
+    await write(6, 8);
+    engine = await startEngine({ config, bus, log });
+    await until('events written while down persisted', async () => (await count()) === 64);
+    await write(9, 10);
+    await until('later events persisted', async () => (await count()) === 80);
+    const dup = await sql`
+      select count(*)::int as n from (select symbol, seq from ticks where symbol = any(${symbols})
+       group by 1, 2 having count(*) > 1) d`;
+    expect(dup[0]?.n).toBe(0);
+    const tokens = await sql<
+      { fencing_token: string }[]
+    >`select fencing_token::text from engine_shard_leases`;
+    expect(tokens.map((t) => Number(t.fencing_token))).toEqual([2, 2, 2, 2]);
+    await engine.stop();
   });
 });
