@@ -122,25 +122,27 @@ export interface WakeLatency {
 /**
  * The partner thread of `measureWakeLatency` (plain JavaScript, evaluated: no module loading).
  * Word 0: ping (written by the caller); word 16: pong; word 32: 1 while the partner is about to
- * park. Each round it parks on the ping word, then answers.
+ * park; word 48: 1 if the last park really slept (Atomics.wait returned 'ok'). Each round it
+ * parks on the ping word, then answers.
  */
 const PARTNER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const a = new Int32Array(workerData.sab);
 for (let i = 1; i <= workerData.rounds; i++) {
   Atomics.store(a, 32, 1);
-  Atomics.wait(a, 0, i - 1, 1000);
+  const r = Atomics.wait(a, 0, i - 1, 1000);
   Atomics.store(a, 32, 0);
+  Atomics.store(a, 48, r === 'ok' ? 1 : 0);
   Atomics.store(a, 16, i);
-  Atomics.notify(a, 16);
 }
 `;
 
 /**
- * Measures the wake-up cost on this machine, now: a ping-pong with a fresh thread in which both
- * sides are parked in Atomics.wait when the other notifies, so each round trip is two wake-ups
- * (one-way = round trip / 2, including the notifier's own call). Blocks the calling thread for
- * the rounds (~`rounds` × 0.1 ms at most on a slow machine); run it at startup or in a benchmark.
+ * Measures the wake-up cost on this machine, now: the caller notifies a fresh thread parked in
+ * Atomics.wait and spins until that thread has run again (its answer is a store the caller sees
+ * within ~0.1 µs), so a sample is the notify call + the sleeper's wake-up + its first store.
+ * Rounds where the partner had not parked yet are discarded. Busy-waits the calling thread for
+ * the rounds (~`rounds` × 30 µs); run it at startup or in a benchmark.
  */
 export async function measureWakeLatency(rounds = 200): Promise<WakeLatency> {
   const sab = new SharedArrayBuffer(64 * 4);
@@ -151,25 +153,29 @@ export async function measureWakeLatency(rounds = 200): Promise<WakeLatency> {
     worker.once('exit', () => resolve());
   });
   try {
-    const oneWay = new Float64Array(rounds);
+    const samples: number[] = [];
     // Wait (without blocking: the thread is still starting) until the partner is parked.
     while (Atomics.load(a, 32) !== 1) await new Promise((r) => setTimeout(r, 1));
     for (let i = 1; i <= rounds; i++) {
       // Let the partner reach Atomics.wait after announcing it: a ~20 µs pause is far longer than
       // the few instructions between its store and its park.
+      let limit = performance.now() + 1000;
       const settle = performance.now() + 0.02;
-      while (Atomics.load(a, 32) !== 1 || performance.now() < settle) {}
+      while ((Atomics.load(a, 32) !== 1 || performance.now() < settle) && performance.now() < limit) {}
       const t0 = performance.now();
       Atomics.store(a, 0, i);
       Atomics.notify(a, 0);
-      Atomics.wait(a, 16, i - 1, 1000);
-      oneWay[i - 1] = ((performance.now() - t0) * 1000) / 2;
+      limit = t0 + 1000;
+      while (Atomics.load(a, 16) !== i && performance.now() < limit) {}
+      const us = (performance.now() - t0) * 1000;
+      if (Atomics.load(a, 48) === 1) samples.push(us);
     }
-    oneWay.sort();
+    if (samples.length === 0) throw new Error('wake-up latency: the partner thread never parked');
+    samples.sort((x, y) => x - y);
     return {
-      medianUs: round2(oneWay[Math.floor(rounds / 2)]!),
-      p90Us: round2(oneWay[Math.floor(rounds * 0.9)]!),
-      samples: rounds,
+      medianUs: round2(samples[Math.floor(samples.length / 2)]!),
+      p90Us: round2(samples[Math.floor(samples.length * 0.9)]!),
+      samples: samples.length,
     };
   } finally {
     await exited;

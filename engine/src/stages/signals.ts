@@ -5,6 +5,7 @@ import type { EngineConfig } from '../config.ts';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { HaltListener } from '../halt/halt-listener.ts';
 import type { RingBuffer } from '../ring/ring-buffer.ts';
+import { spinBudgetUs } from '../ring/spin-wait.ts';
 import { type SignalOut, SignalPublisher } from '../signals/signal-publisher.ts';
 
 export interface EngineSignals {
@@ -36,6 +37,8 @@ export async function startSignals(options: {
     ...(options.haltChannel ? { channel: options.haltChannel } : {}),
   });
   await halt.start();
+  // The same spin budget as the threads (measured once per process, ring/spin-wait.ts).
+  const { spinUs } = await spinBudgetUs();
   const signals = new SignalPublisher({
     scoredRing: options.scoredRing,
     consumer: 0,
@@ -48,6 +51,7 @@ export async function startSignals(options: {
     sql,
     log,
     halted: () => halt.isHalted(),
+    spinUs,
     ...(options.onSignal ? { onSignal: options.onSignal } : {}),
   });
   signals.start();
