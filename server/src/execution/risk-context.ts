@@ -274,3 +274,173 @@ export async function loadRiskInputs(
   };
   return { ctx, limits, instrument, reducingOnly, switches, instrumentRows: insts };
 }
+
+/**
+ * What a batch of orders on one desk is judged against (placement-batch.ts), read once after the
+ * desk's order lock: the same facts as `loadRiskInputs`, but
+ * - working orders summed per (symbol, side) in SQL (the book only adds their leaves; OCO groups
+ *   still come row by row, to count once at their larger leaves);
+ * - the last minute of orders counted in SQL, and only up to the largest throttle limit in play
+ *   (a count at the limit already denies), instead of every row being sent over;
+ * - recent rows only for the duplicate guard: the batch's symbols within the duplicate window.
+ * The caller adds each order it accepts to `working`, `recent` and `recentCount` before judging
+ * the next, so order n of the batch sees orders 1..n-1 exactly as it would have seen them
+ * committed.
+ */
+export interface BatchRiskBase {
+  readonly ctx: Omit<RiskContext, 'instrument' | 'quote' | 'now'>;
+  readonly limitsBySymbol: ReadonlyMap<string, RiskLimits>;
+  readonly instrumentRows: ReadonlyMap<string, InstrumentRow>;
+  readonly reducingOnly: string | null;
+  readonly switches: HaltFlags;
+  readonly working: WorkingOrderInfo[];
+  readonly recent: RecentOrderRow[];
+  readonly recentCount: number;
+}
+
+interface WorkingOrderRow {
+  symbol: string;
+  side: 'buy' | 'sell';
+  leavesQty: string;
+  limitPrice: string | null;
+  ocoGroup: string | null;
+}
+type WorkingOrderInfo = RiskContext['workingOrders'][number];
+type RecentOrderRow = RiskContext['recentOrders'][number];
+
+export async function loadBatchRiskInputs(
+  tx: Tx,
+  tenantId: string,
+  symbols: readonly string[],
+  deps: { quotes: QuoteBook; startingCapital: string; now: Date },
+): Promise<BatchRiskBase> {
+  const { now, quotes } = deps;
+  const valuation = await valueDesk(tx, tenantId, quotes, deps.startingCapital, now);
+  const working = collapseOcoGroups(
+    (await tx.execute(sql`
+      select symbol, side, sum(quantity - filled_quantity)::text as "leavesQty", null as "limitPrice", null as "ocoGroup"
+        from orders
+       where tenant_id = ${tenantId} and status in ${sql.raw(`(${WORKING_STATUSES.map((s) => `'${s}'`).join(',')})`)}
+         and oco_group is null
+       group by symbol, side
+      union all
+      select symbol, side, (quantity - filled_quantity)::text, limit_price::text, oco_group::text
+        from orders
+       where tenant_id = ${tenantId} and status in ${sql.raw(`(${WORKING_STATUSES.map((s) => `'${s}'`).join(',')})`)}
+         and oco_group is not null`)) as unknown as WorkingOrderRow[],
+  );
+  const limitRows = await tx
+    .select()
+    .from(riskLimits)
+    .where(and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, ['*', ...symbols])));
+  const halt0 = await readHalt(tx, tenantId);
+  const reducingOnly = await readReducingOnly(tx, tenantId);
+  const [settings] = await tx
+    .select({ automationEnabled: agentSettings.automationEnabled })
+    .from(agentSettings)
+    .where(eq(agentSettings.tenantId, tenantId));
+
+  const all = new Set<string>([
+    ...symbols,
+    ...valuation.legs.map((l) => l.position.symbol),
+    ...working.map((w) => w.symbol),
+  ]);
+  const insts = await loadInstruments(tx, [...all]);
+  for (const i of [...insts.values()]) if (i.underlyingSymbol) all.add(i.underlyingSymbol);
+
+  const desk = limitRows.find((r) => r.symbol === '*');
+  const limitsBySymbol = new Map<string, RiskLimits>();
+  for (const s of symbols) {
+    const inst = limitRows.find((r) => r.symbol === s && s !== '*');
+    limitsBySymbol.set(
+      s,
+      resolveLimits(
+        desk ? storedLimits(desk) : null,
+        inst ? storedLimits(inst) : null,
+        insts.get(s)?.assetClass ?? null,
+      ),
+    );
+  }
+  const limits = [...limitsBySymbol.values()];
+  const throttles = limits.map((l) => l.maxOrdersPerMinute).filter((m): m is number => m !== null);
+  const dupWindows = limits.map((l) => l.duplicateWindowMs).filter((m): m is number => m !== null);
+  const streak = Math.max(1, ...limits.map((l) => l.lossStreakCount ?? 1));
+
+  // The throttle counts single orders (bracket legs and combo legs ride in their entry's request)
+  // and combos, not denied, in the last 60 s; capped at the largest limit in play.
+  let recentCount = 0;
+  if (throttles.length > 0) {
+    const cap = Math.max(...throttles);
+    const since = new Date(now.getTime() - 60_000).toISOString();
+    const [row] = (await tx.execute(sql`
+      select (select count(*) from (select 1 from orders
+                where tenant_id = ${tenantId} and created_at > ${since}::timestamptz and status <> 'denied'
+                  and parent_order_id is null and combo_id is null limit ${cap}) o)
+           + (select count(*) from (select 1 from combos
+                where tenant_id = ${tenantId} and created_at > ${since}::timestamptz and status <> 'denied'
+                limit ${cap}) c) as n`)) as unknown as Array<{ n: string | number }>;
+    recentCount = Math.min(cap, Number(row?.n ?? 0));
+  }
+  const recent: RecentOrderRow[] =
+    dupWindows.length === 0
+      ? []
+      : await tx
+          .select({
+            symbol: orders.symbol,
+            side: orders.side,
+            orderType: orders.orderType,
+            quantity: orders.quantity,
+            limitPrice: orders.limitPrice,
+            stopPrice: orders.stopPrice,
+            createdAt: orders.createdAt,
+          })
+          .from(orders)
+          .where(
+            and(
+              eq(orders.tenantId, tenantId),
+              ne(orders.status, 'denied'),
+              gt(orders.createdAt, new Date(now.getTime() - Math.max(...dupWindows))),
+              inArray(orders.symbol, [...symbols]),
+              isNull(orders.parentOrderId),
+              isNull(orders.comboId),
+            ),
+          )
+          .orderBy(desc(orders.createdAt));
+  const outcomes = await tx
+    .select({ pnl: tradeOutcomes.pnl })
+    .from(tradeOutcomes)
+    .where(eq(tradeOutcomes.tenantId, tenantId))
+    .orderBy(desc(tradeOutcomes.closedAt), desc(tradeOutcomes.createdAt))
+    .limit(streak);
+
+  const marks: Record<string, string> = {};
+  for (const s of all) {
+    const m = quotes.mark(s);
+    if (m) marks[s] = decStr(m);
+  }
+  for (const l of valuation.legs)
+    if (!(l.position.symbol in marks)) marks[l.position.symbol] = l.position.avgCost;
+  const instrumentsInfo: Record<string, InstrumentInfo> = {};
+  for (const [s, r] of insts) instrumentsInfo[s] = instrumentInfo(r);
+
+  return {
+    ctx: {
+      instruments: instrumentsInfo,
+      marks,
+      positions: valuation.legs.map((l) => ({ symbol: l.position.symbol, quantity: l.position.quantity })),
+      workingOrders: working,
+      dailyPnl: { realized: valuation.daily.realized, unrealized: valuation.daily.unrealized },
+      recentOrders: recent,
+      recentTradePnls: outcomes.map((o) => o.pnl),
+      automationEnabled: settings?.automationEnabled ?? true,
+      halt: { global: halt0.global, desk: halt0.desk || reducingOnly !== null },
+    },
+    limitsBySymbol,
+    instrumentRows: insts,
+    reducingOnly,
+    switches: halt0,
+    working,
+    recent,
+    recentCount,
+  };
+}

@@ -20,6 +20,13 @@ import {
   storeErrorOutcome,
 } from './idempotency.ts';
 import { type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
+import {
+  type BatchOutcome,
+  type BatchRequest,
+  batchable,
+  DeskBatcher,
+  placeBatch,
+} from './placement-batch.ts';
 import { loadRiskInputs, type RiskInputs } from './risk-context.ts';
 import {
   type Actor,
@@ -172,12 +179,17 @@ export class OrderService {
   readonly #opts: ExecutionOptions;
   readonly #hooks: OrderPlacementHooks;
   readonly #clock: () => Date;
+  readonly #batcher: DeskBatcher | null;
 
   constructor(deps: ExecutionDeps, opts: ExecutionOptions, hooks: OrderPlacementHooks) {
     this.#deps = deps;
     this.#opts = opts;
     this.#hooks = hooks;
     this.#clock = deps.clock ?? (() => new Date());
+    this.#batcher =
+      opts.orderPlacement === 'per-order'
+        ? null
+        : new DeskBatcher((tenantId, reqs) => this.#runBatch(tenantId, reqs), opts.orderBatchMax ?? 64);
   }
 
   /**
@@ -192,6 +204,25 @@ export class OrderService {
       procedure: PLACE_PROCEDURE,
       key: req.idempotencyKey,
     };
+    if (this.#batcher && batchable(req.input)) {
+      const outcome = await this.#batcher.submit({
+        tenantId: req.tenantId,
+        scope,
+        input: req.input,
+        intent: intentOf(req.input, req.origin),
+        origin: req.origin,
+        actor: req.actor,
+        createdBy: principalKey(req.actor),
+        requestId: req.requestId ?? null,
+        ip: req.ip ?? null,
+      });
+      return this.#settle(req, outcome);
+    }
+    return this.#placeAlone(req, scope);
+  }
+
+  /** The per-order path: one desk transaction for this order alone. */
+  async #placeAlone(req: PlaceOrderRequest, scope: IdempotencyScope): Promise<OrderView> {
     const result = await placeOnce(this.#deps, req, scope, req.input, 'orderId', this.#clock(), (tx, id) =>
       this.#placeInTx(tx, req, id),
     );
@@ -200,6 +231,75 @@ export class OrderService {
     if (order.status === 'pending_new') this.#hooks.onOutboxCommitted(req.tenantId);
     this.#hooks.onOrderChanged(req.tenantId, order);
     return order;
+  }
+
+  async #settle(req: PlaceOrderRequest, outcome: BatchOutcome): Promise<OrderView> {
+    switch (outcome.kind) {
+      case 'placed':
+        // Each order is announced; the dispatcher's nudge is per desk and coalesces.
+        if (outcome.order.status === 'pending_new') this.#hooks.onOutboxCommitted(req.tenantId);
+        this.#hooks.onOrderChanged(req.tenantId, outcome.order);
+        return outcome.order;
+      case 'replay':
+        return this.get(req.tenantId, outcome.orderId);
+      case 'error':
+        throw outcome.error;
+      case 'again':
+        throw new AppError(ErrorCode.INTERNAL, 'placement batch requeue leaked');
+    }
+  }
+
+  /**
+   * One batch transaction for a desk's queued orders. If it fails as a whole nothing of it
+   * committed: each order is then placed on its own, so an order whose write fails cannot take
+   * the others down with it.
+   */
+  async #runBatch(tenantId: string, reqs: readonly BatchRequest[]): Promise<BatchOutcome[]> {
+    try {
+      return await placeBatch(
+        this.#deps,
+        this.#opts,
+        this.#clock,
+        tenantId,
+        reqs,
+        explainReducingOnly,
+        describe,
+      );
+    } catch (err) {
+      this.#deps.log.warn(
+        { err, tenantId, orders: reqs.length },
+        'placement batch failed; placing its orders one by one',
+      );
+      return Promise.all(
+        reqs.map(async (r): Promise<BatchOutcome> => {
+          try {
+            const req: PlaceOrderRequest = {
+              tenantId,
+              actor: r.actor,
+              origin: r.origin,
+              input: r.input,
+              idempotencyKey: r.scope.key,
+              requestId: r.requestId,
+              ip: r.ip,
+            };
+            const result = await placeOnce(
+              this.#deps,
+              req,
+              r.scope,
+              r.input,
+              'orderId',
+              this.#clock(),
+              (tx, id) => this.#placeInTx(tx, req, id),
+            );
+            return 'replayedId' in result
+              ? { kind: 'replay', orderId: result.replayedId }
+              : { kind: 'placed', order: result.placed };
+          } catch (error) {
+            return { kind: 'error', error };
+          }
+        }),
+      );
+    }
   }
 
   async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string): Promise<OrderView> {
@@ -368,7 +468,10 @@ export async function requestCancelInTx(tx: Tx, row: OrderRow, now: Date): Promi
  * A desk that is reducing-only because a broker's circuit is open (no kill switch engaged) is
  * denied as a desk halt; the verdict says why, so nobody looks for a switch to release.
  */
-function explainReducingOnly(d: RiskDecision, inputs: RiskInputs): RiskDecision {
+function explainReducingOnly(
+  d: RiskDecision,
+  inputs: Pick<RiskInputs, 'reducingOnly' | 'switches'>,
+): RiskDecision {
   if (!inputs.reducingOnly || inputs.switches.desk || inputs.switches.global) return d;
   const explain = <T extends RiskDecision['verdicts'][number]>(v: T): T =>
     v.code === 'DESK_HALT'

@@ -75,6 +75,14 @@ export interface ExecutionOptions {
   readonly connections?: ConnectionResolvers;
   /** A name for this process's dispatcher in execution_leases (default host:pid:random). */
   readonly holderId?: string;
+  /**
+   * How `orders.place` writes: `batched` (default) queues a desk's concurrent orders and commits
+   * them together, one desk transaction per batch (placement-batch.ts); `per-order` is one
+   * transaction per order (the reference path the order-path benchmark compares against).
+   */
+  readonly orderPlacement?: 'batched' | 'per-order';
+  /** Most orders one batched desk transaction takes (default 64). */
+  readonly orderBatchMax?: number;
 }
 
 export const DEFAULT_EXECUTION_OPTIONS: ExecutionOptions = Object.freeze({

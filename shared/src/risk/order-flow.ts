@@ -38,7 +38,8 @@ export function checkThrottle(ctx: RiskContext, limits: RiskLimits): RuleVerdict
   if (limits.maxOrdersPerMinute === null)
     return limitRemoved(RiskRule.THROTTLE, limits, 'maxOrdersPerMinute');
   const since = ctx.now.getTime() - 60_000;
-  const current = ctx.recentOrders.filter((r) => r.createdAt.getTime() > since).length;
+  const current =
+    ctx.recentOrderCount ?? ctx.recentOrders.filter((r) => r.createdAt.getTime() > since).length;
   const requested = current + 1;
   if (requested > limits.maxOrdersPerMinute) {
     return failed(

@@ -78,8 +78,17 @@ export interface RiskContext {
   readonly workingOrders: readonly WorkingOrderInfo[];
   /** Desk P&L since the session start: realized (net of fees) and unrealized, decimal strings. */
   readonly dailyPnl: { readonly realized: string; readonly unrealized: string };
-  /** Orders of the desk in the last max(duplicate window, 60 s), newest first. */
+  /**
+   * Orders of the desk in the last max(duplicate window, 60 s), newest first. When
+   * `recentOrderCount` is given, only the ones the duplicate guard can match.
+   */
   readonly recentOrders: readonly RecentOrderInfo[];
+  /**
+   * Orders of the desk in the last 60 s when the caller counted them in the database rather than
+   * listing them (the throttle then reads this). A count capped at the limit is exact for the
+   * decision: anything at or above the limit is denied.
+   */
+  readonly recentOrderCount?: number;
   /** Realized P&L of the desk's most recent closed trades, newest first (circuit breaker). */
   readonly recentTradePnls: readonly string[];
   /** False once the circuit breaker or a reconciliation mismatch tripped, until a human re-enables. */
