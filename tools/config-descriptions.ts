@@ -206,7 +206,7 @@ export const DESCRIPTIONS: Readonly<Record<AppName, Readonly<Record<string, Desc
     ENGINE_MAX_FUTURE_SKEW_MS: 'Ticks dated further ahead than this are refused as prices (counted).',
     ENGINE_STREAM_PREFIX: 'Prefix of the bus stream names (`<prefix>signals`, `<prefix>orderflow`, …).',
     ENGINE_CONSUMER:
-      "Consumer name in the order-flow group and of the writer's durable cursor; stable across restarts.",
+      "Consumer name in the order-flow group and of the writer's durable cursor; stable across restarts. In a sharded cluster the engine's name: unique per engine.",
     ENGINE_ORDERFLOW_SHARDS:
       'Order-flow shards of a cluster of engines (`docs/engine-shards.md`). `0`: one stream `<prefix>orderflow`, one engine. `N ≥ 1`: symbol → stream `<prefix>orderflow:<fnv1a(symbol) mod N>`, each shard read by the engine holding its lease; needs `DATABASE_URL` and the `orderflow` feed; the same N on every engine and producer.',
     ENGINE_SHARD_LEASE_TTL_MS:

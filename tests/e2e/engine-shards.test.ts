@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * Its shards must move to the survivors within 10 s, and every event must be scored exactly once:
  * one row in `ticks` per event (none missing), and no engine ever met an event twice (the ticks
  * table's key would refuse a second copy; the engines count such refusals, and they must be 0).
- * Then the killed engine comes back and takes its share again.
+ * Then the killed engine comes back and takes its share again. Last, an engine paused (SIGSTOP)
+ * past its lease loses its shards and, woken, exits without committing anything more.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = `${ROOT}node_modules/.bin/node`;
@@ -26,6 +27,7 @@ const SYMBOLS = Array.from({ length: 24 }, (_, i) => `SH${String(i).padStart(2, 
 interface Engine {
   name: string;
   child: ChildProcess;
+  lines: { msg?: string }[];
   port: Promise<number>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -61,6 +63,7 @@ function spawnEngine(name: string): Engine {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
+  const lines: { msg?: string }[] = [];
   let resolvePort!: (p: number) => void;
   const port = new Promise<number>((r) => {
     resolvePort = r;
@@ -75,6 +78,7 @@ function spawnEngine(name: string): Engine {
       i = buf.indexOf('\n');
       try {
         const j = JSON.parse(line) as { msg?: string; port?: number };
+        lines.push(j);
         if (j.msg?.startsWith('engine http: listening')) resolvePort(j.port as number);
       } catch {
         // not a log line
@@ -91,7 +95,7 @@ function spawnEngine(name: string): Engine {
       resolve({ code, signal });
     });
   });
-  return { name, child, port, exited };
+  return { name, child, lines, port, exited };
 }
 
 async function until<T>(
@@ -293,9 +297,37 @@ describe('engines scale out by order-flow shard', () => {
     );
     expect(handovers.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2);
 
+    // A stale owner: engine-c is paused (SIGSTOP) past its TTL, its shards move to the others,
+    // then it wakes. It must neither read nor commit under its old tokens: it finds its leases
+    // lost and exits 1 (crash-only), and every event is still scored exactly once.
+    const paused = engines.get('engine-c') as Engine;
+    await produce(160, 10);
+    paused.child.kill('SIGSTOP');
+    await produce(170, 20);
+    await until(
+      "paused engine-c's shards owned by the others",
+      async () => {
+        const c = countBy(await owners());
+        return c['engine-a'] === 3 && c['engine-b'] === 3;
+      },
+      15_000,
+    );
+    phase('paused owner replaced');
+    paused.child.kill('SIGCONT');
+    expect((await paused.exited).code).toBe(1);
+    expect(paused.lines.some((l) => l.msg === 'engine: a shard lease was lost')).toBe(true);
+    await until(
+      'every event persisted after the pause',
+      async () => (await scoredExactlyOnce()).rows >= produced,
+    );
+    expect(await scoredExactlyOnce()).toEqual({ rows: produced, distinct: produced });
+    for (const n of ['engine-a', 'engine-b'])
+      expect(await metric(ports.get(n) as number, 'aegis_engine_ticks_duplicate_total')).toBe(0);
+
     // SIGTERM: each engine drains, flushes and releases its leases.
-    for (const e of engines.values()) e.child.kill('SIGTERM');
-    for (const e of engines.values()) expect((await e.exited).code).toBe(0);
+    const running = [engines.get('engine-a'), engines.get('engine-b')] as Engine[];
+    for (const e of running) e.child.kill('SIGTERM');
+    for (const e of running) expect((await e.exited).code).toBe(0);
     expect((await owners()).size).toBe(0);
     phase('stopped');
     process.stdout.write(`engine shards: ms since start ${JSON.stringify(phases)}\n`);
