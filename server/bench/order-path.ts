@@ -36,7 +36,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const RATES = (process.env.BENCH_RATES ?? '100,250,500').split(',').map(Number);
 const DESK_RATES = (process.env.BENCH_DESK_RATES ?? '500,1000').split(',').map(Number);
 const DESKS = 10;
-const MAX_INFLIGHT = Number(process.env.BENCH_MAX_INFLIGHT ?? 256);
+// Below the server's request pool (BENCH_POOL): a request holds a pooled connection for its whole
+// transaction, and the instrument registry's refresh needs one more from the same pool.
+const POOL = Number(process.env.BENCH_POOL ?? 40);
+const MAX_INFLIGHT = Math.min(POOL - 4, Number(process.env.BENCH_MAX_INFLIGHT ?? 36));
 const MODES = (process.env.BENCH_MODES ?? 'per-order,batched').split(',') as ('per-order' | 'batched')[];
 const log = createLogger({ name: 'bench', level: process.env.BENCH_LOG === 'warn' ? 'warn' : 'silent' });
 const progress = (m: string) => process.stderr.write(`[bench:orders] ${m}\n`);
@@ -263,7 +266,12 @@ async function drive(
     }
     await new Promise((r) => setTimeout(r, 1));
   }
+  const watchdog = setInterval(
+    () => progress(`  ${ok + failed}/${sent - shed} answered, ${inflight} in flight`),
+    5_000,
+  );
   await Promise.all(pending);
+  clearInterval(watchdog);
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
   const elapsed = Math.max(seconds * 1000, lastDone - t0) / 1000;
@@ -304,7 +312,7 @@ async function setUp(mode: 'per-order' | 'batched'): Promise<Fixture> {
     LOG_LEVEL: 'error',
     ARGON2_MAX_CONCURRENCY: '2',
   });
-  const db = createDb(app.toString(), { max: 20, applicationName: 'aegis-server' });
+  const db = createDb(app.toString(), { max: POOL, applicationName: 'aegis-server' });
   const server = await startServer({
     config,
     log,
