@@ -4,6 +4,7 @@ import type { Bus } from '@aegis/shared/bus/index';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import type { DecisionsRuntime } from './agent/runtime.ts';
+import type { AuthCache } from './auth/auth-cache.ts';
 import type { LoginThrottle } from './auth/login-throttle.ts';
 import type { OutageAuthorizations } from './auth/outage-authorization.ts';
 import type { PasswordHasher } from './auth/password.ts';
@@ -17,7 +18,7 @@ import type { ExecutionRuntime } from './execution/runtime.ts';
 /**
  * Request context. `createContextInner` builds it from explicit parts (tests and `createCaller`
  * use it directly, optionally with a pre-resolved principal); `createContextFactory` adapts a
- * Node HTTP request to it. Authentication itself happens in the middleware chain (trpc.ts §3),
+ * Node HTTP request to it. Authentication itself happens in the middleware chain (trpc/authenticate.ts),
  * so public procedures never touch the database for it.
  */
 
@@ -40,6 +41,8 @@ export interface ServerDeps {
   readonly execution?: ExecutionRuntime;
   /** Last-known authorizations for risk-reducing calls during a database outage (trpc.ts §3). */
   readonly outageAuthorizations?: OutageAuthorizations;
+  /** Sessions and API keys validated in the last seconds (auth/auth-cache.ts); absent ⇒ none. */
+  readonly authCache?: AuthCache;
 }
 
 /** What the rate-limit middleware (trpc.ts §3) asks; throws AppError RATE_LIMITED / UNAVAILABLE. */
@@ -101,6 +104,7 @@ export function createContextInner(opts: CreateContextInnerOptions): Context {
     ...(opts.decisions ? { decisions: opts.decisions } : {}),
     ...(opts.execution ? { execution: opts.execution } : {}),
     ...(opts.outageAuthorizations ? { outageAuthorizations: opts.outageAuthorizations } : {}),
+    ...(opts.authCache ? { authCache: opts.authCache } : {}),
     requestId,
     ip: opts.ip ?? null,
     userAgent: opts.userAgent ?? null,

@@ -9,6 +9,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Redis } from 'ioredis';
 import { type DecisionsTuning, startDecisions } from './agent/runtime.ts';
 import { type AlertOptions, startAlerts } from './alerts/runtime.ts';
+import { AuthCache, type AuthInvalidationHub, authInvalidations } from './auth/auth-cache.ts';
 import { passwordProcedurePaths, refusePasswordBatch } from './auth/credential-batches.ts';
 import { type LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle } from './auth/login-throttle.ts';
 import { handleOAuthCallback, OAUTH_CALLBACK_PREFIX } from './auth/oauth/callback-route.ts';
@@ -58,6 +59,11 @@ export interface StartServerOptions {
   readonly hedging?: Partial<HedgingOptions> | false;
   /** Desk alerts; `false` runs none (tests of other parts). */
   readonly alerts?: AlertOptions | false;
+  /** Validated sessions and keys kept in process (auth/auth-cache.ts); `false` reads every time. */
+  readonly authCache?: { readonly ttlMs?: number } | false;
+  /** Where session and key changes are announced; default this process's. A test passes its own
+   *  to stand for a separate process that hears them over the bus only. */
+  readonly authInvalidations?: AuthInvalidationHub;
 }
 
 export interface RunningServer {
@@ -190,6 +196,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const passwords = new PasswordHasher({ maxConcurrency: config.argon2MaxConcurrency });
   await passwords.warmUp();
 
+  // Validated credentials for a few seconds; dropped at once (here and, over the bus, in every
+  // other server) when a session ends or a key is revoked.
+  const authCache = options.authCache === false ? undefined : new AuthCache(options.authCache ?? {});
+  const unregisterAuthCache = authCache
+    ? await (options.authInvalidations ?? authInvalidations).register({ cache: authCache, bus, log })
+    : null;
+
   const deps: ServerDeps = {
     config,
     db: database.db,
@@ -202,6 +215,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     decisions,
     ...(execution ? { execution } : {}),
     outageAuthorizations: new OutageAuthorizations(),
+    ...(authCache ? { authCache } : {}),
   };
 
   const createContext = createContextFactory(deps);
@@ -325,6 +339,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await hedging?.stop().catch((err) => log.warn({ err }, 'hedger stop failed'));
         await alerts?.close().catch((err) => log.warn({ err }, 'alerts close failed'));
         await hedgingDb?.close().catch((err) => log.warn({ err }, 'hedger pool close failed'));
+        await unregisterAuthCache?.();
         await closeRecommendLimiters().catch((err) =>
           log.warn({ err }, 'recommendation limiters close failed'),
         );

@@ -5,6 +5,7 @@ import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/database.ts';
+import { authInvalidations } from './auth-cache.ts';
 import type { ApiKeyScope } from './permissions.ts';
 import type { ApiKeyRecord, AuthUser } from './principal.ts';
 import { toAuthUser } from './session.ts';
@@ -125,9 +126,10 @@ export async function verifyApiKey(
 const isScope = (s: string): s is ApiKeyScope => s === 'read' || s === 'trade' || s === 'admin';
 
 /** Records use at most once a minute per key, so reads do not turn into a write per request. */
-export async function touchApiKeyLastUsed(tx: Tx, key: ApiKeyRecord, now = new Date()): Promise<void> {
-  if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() < 60_000) return;
+export async function touchApiKeyLastUsed(tx: Tx, key: ApiKeyRecord, now = new Date()): Promise<boolean> {
+  if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() < 60_000) return false;
   await tx.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, key.id));
+  return true;
 }
 
 export interface ApiKeyListItem {
@@ -170,6 +172,8 @@ export async function revokeApiKey(tx: Tx, keyId: string, ownerId: string | null
     : and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt));
   const [row] = await tx.update(apiKeys).set({ revokedAt: now }).where(where).returning();
   if (!row) throw new AppError('NOT_FOUND', 'API key not found');
+  // Every server stops accepting it before this transaction commits (auth-cache.ts).
+  await authInvalidations.announce({ kind: 'api_key', keyId: row.id });
   return { id: row.id, prefix: row.prefix, revokedAt: now };
 }
 
@@ -180,6 +184,7 @@ export async function revokeUserApiKeys(tx: Tx, userId: string, now = new Date()
     .set({ revokedAt: now })
     .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
     .returning({ id: apiKeys.id });
+  if (rows.length > 0) await authInvalidations.announce({ kind: 'user', userId });
   return rows.length;
 }
 

@@ -1,6 +1,5 @@
-import { tenants } from '@aegis/shared/db';
 import type { Desk } from '@aegis/shared/schemas/identity';
-import { inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import type { Role } from './permissions.ts';
 
@@ -15,18 +14,20 @@ interface MembershipRow extends Record<string, unknown> {
   role: Role;
 }
 
+interface DeskRow extends Record<string, unknown> {
+  id: string;
+  name: string;
+  slug: string;
+  role: Role;
+}
+
 export async function listUserDesks(db: Db, userId: string): Promise<Desk[]> {
-  const rows = await db.execute<MembershipRow>(
-    sql`select tenant_id, role from aegis_auth_memberships(${userId}::uuid)`,
+  // One round trip: the memberships (through the function) joined with the desks' names.
+  const rows = await db.execute<DeskRow>(
+    sql`select t.id, t.name, t.slug, m.role from aegis_auth_memberships(${userId}::uuid) m join tenants t on t.id = m.tenant_id`,
   );
-  if (rows.length === 0) return [];
-  const roles = new Map(rows.map((r) => [r.tenant_id, r.role]));
-  const desks = await db
-    .select({ id: tenants.id, name: tenants.name, slug: tenants.slug })
-    .from(tenants)
-    .where(inArray(tenants.id, [...roles.keys()]));
-  return desks
-    .map((d) => ({ ...d, role: roles.get(d.id)! }))
+  return rows
+    .map((d) => ({ id: d.id, name: d.name, slug: d.slug, role: d.role }))
     .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }
 

@@ -5,6 +5,7 @@ import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/enco
 import { and, desc, eq, gt, ne, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 import type { ServerConfig } from '../env.ts';
+import { authInvalidations } from './auth-cache.ts';
 import type { AuthUser, SessionRecord } from './principal.ts';
 
 /**
@@ -117,6 +118,7 @@ export async function validateSessionToken(
 
 export async function invalidateSession(db: Queryable, sessionId: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.id, sessionId));
+  await authInvalidations.announce({ kind: 'session', sessionId });
 }
 
 /** Deletes every session of a user, or every one but `exceptSessionId`. Returns how many. */
@@ -129,15 +131,19 @@ export async function invalidateUserSessions(
     ? and(eq(sessions.userId, userId), ne(sessions.id, exceptSessionId))
     : eq(sessions.userId, userId);
   const rows = await db.delete(sessions).where(where).returning({ id: sessions.id });
+  // Called on password change, role change and disabling: whatever is cached of the user goes.
+  await authInvalidations.announce({ kind: 'user', userId });
   return rows.length;
 }
 
 export async function setSessionReauthenticated(db: Queryable, sessionId: string, now = new Date()) {
   await db.update(sessions).set({ reauthenticatedAt: now }).where(eq(sessions.id, sessionId));
+  await authInvalidations.announce({ kind: 'session', sessionId });
 }
 
 export async function setSessionActiveTenant(db: Queryable, sessionId: string, tenantId: string) {
   await db.update(sessions).set({ activeTenantId: tenantId }).where(eq(sessions.id, sessionId));
+  await authInvalidations.announce({ kind: 'session', sessionId });
 }
 
 /** Removes expired sessions (run periodically; validation also deletes the ones it meets). */
@@ -251,5 +257,6 @@ export async function invalidateOwnSession(
     .delete(sessions)
     .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
     .returning({ id: sessions.id });
+  if (rows.length > 0) await authInvalidations.announce({ kind: 'session', sessionId });
   return rows.length > 0;
 }
