@@ -3,12 +3,15 @@ import { createLogger } from '@aegis/shared/logging';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticTicks } from '../../bench/lib/persist-ceiling.ts';
 import { loadEngineConfig } from '../../src/config.ts';
 import { MalformedRecords } from '../../src/feeds/malformed.ts';
 import { ReplayFeed } from '../../src/feeds/replay.ts';
-import { SymbolTable } from '../../src/feeds/symbol-table.ts';
+import { SymbolNamesReader, SymbolTable } from '../../src/feeds/symbol-table.ts';
 import { copyTick, createTickRecord, type TickRecord } from '../../src/feeds/tick.ts';
 import { startEngine } from '../../src/index.ts';
+import { TICK, usFromWords } from '../../src/ring/layout.ts';
+import { TimescaleWriter, WRITER_STAT } from '../../src/writer/timescale-writer.ts';
 import { FIXTURE_PATH, FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts';
 
 const log = createLogger({ name: 'writer-test', level: 'silent' });
@@ -123,6 +126,63 @@ describe('timescale writer', () => {
       // writer-recovery.test.ts.
       const cursors = await sql`select name, position from engine_cursors where name like 'feed:%'`;
       expect(cursors).toEqual([{ name: `feed:replay:${FIXTURE_PATH}`, position: `bin:${FIXTURE_TICKS}` }]);
+    } finally {
+      await sql.end();
+    }
+  });
+});
+
+describe('timescale writer, ticks the table already holds', () => {
+  it('stores the new ticks of a batch once and counts the known ones, whichever row repeats', async () => {
+    const { ring, names } = syntheticTicks(3000, 8);
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const stats = new Float64Array(WRITER_STAT.WORDS);
+    try {
+      await sql`truncate ticks`;
+      const writer = new TimescaleWriter({
+        sql,
+        tickRings: [ring],
+        consumer: 0,
+        symbolNames: new SymbolNamesReader(names.namesSab),
+        featureSampleMs: 0,
+        stats,
+        log,
+        tokenName: 'writer:dup-test',
+      });
+      const start = ring.cursor(0);
+      // Two ticks were stored before (a replay of the same file, another engine): the first of
+      // the second batch (the server refuses that COPY at once) and the last of the third (it
+      // is refused only after the client has sent the whole stream).
+      const reader = new SymbolNamesReader(names.namesSab);
+      for (const k of [1000, 2999]) {
+        const seq = (start + k) >>> 0;
+        const b32 = ring.base32(seq);
+        const u32 = ring.u32;
+        const us = usFromWords(
+          u32[b32 + TICK.u32.tsEventHi] as number,
+          u32[b32 + TICK.u32.tsEventLo] as number,
+        );
+        await sql`insert into ticks (ts, ts_ingest, symbol, seq, kind, price, size)
+                  values ('epoch'::timestamptz + ${us} * interval '1 microsecond', now(),
+                          ${reader.nameOf(u32[b32 + TICK.u32.symbolId] as number) as string},
+                          ${usFromWords(u32[b32 + TICK.u32.seqHi] as number, u32[b32 + TICK.u32.seqLo] as number)},
+                          1, 1, 1)`;
+      }
+      let rows = 0;
+      for (const [id, head] of [
+        [1, 1000],
+        [2, 2000],
+        [3, 3000],
+      ] as const) {
+        writer.offer({ id, heads: [(start + head) >>> 0], positions: {}, tsIngestUs: Date.now() * 1000 });
+        rows += (await writer.flush()).rows;
+      }
+      expect(rows).toBe(3000);
+      const [n] = await sql<{ n: number; distinct: number }[]>`
+        select count(*)::int as n, count(distinct (symbol, ts, seq))::int as distinct from ticks`;
+      expect(n).toEqual({ n: 3000, distinct: 3000 });
+      expect(stats[WRITER_STAT.ticksPersisted]).toBe(3000);
+      expect(stats[WRITER_STAT.ticksDuplicate]).toBe(2);
     } finally {
       await sql.end();
     }
