@@ -21,5 +21,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { href: '/backtests', label: 'Backtests', icon: 'backtests', key: 'b' },
   { href: '/signal-quality', label: 'Signal quality', icon: 'quality', key: 'q' },
   { href: '/audit', label: 'Audit', icon: 'audit', key: 'a' },
+  // Notifications, webhooks and their delivery log; `n` for notifications.
+  { href: '/alerts', label: 'Alerts', icon: 'signals', key: 'n' },
   { href: '/settings', label: 'Settings', icon: 'settings', key: ',' },
 ];

@@ -4,6 +4,7 @@ import { useSession } from '../lib/session.tsx';
 import { ModeBadge } from './agent-settings-panel.tsx';
 import { HaltControl } from './halt-control.tsx';
 import { BrandMark } from './icons.tsx';
+import { AlertBell } from './notifications/alert-bell.tsx';
 import { SymbolSearch } from './symbol-search.tsx';
 import { UserMenu } from './user-menu.tsx';
 import { instrumentHref } from './watchlist-panel.tsx';
@@ -84,6 +85,7 @@ function TopBarSearch() {
 }
 
 export function TopBar() {
+  const session = useSession();
   return (
     <header class="topbar">
       <div class="topbar-section">
@@ -101,6 +103,9 @@ export function TopBar() {
         <HaltControl />
         <span class="topbar-divider" aria-hidden="true" />
         <UtcClock />
+        <Show when={session.me()?.activeDesk}>
+          <AlertBell />
+        </Show>
         <UserMenu />
       </div>
     </header>

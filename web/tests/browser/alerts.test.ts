@@ -1,0 +1,205 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { loadServerConfig } from '@aegis/server/env';
+import { type RunningServer, startServer } from '@aegis/server/http';
+import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
+import { createBus } from '@aegis/shared/bus/index';
+import type { Bus } from '@aegis/shared/bus/types';
+import { parseTokenKeys, TokenCrypto } from '@aegis/shared/crypto/token-crypto';
+import { createDb } from '@aegis/shared/db/client';
+import { createLogger } from '@aegis/shared/logging';
+import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { freePort } from '@aegis/shared/testing/free-port';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
+import { ensureWebBuild } from '../../build.ts';
+import { openConsolePage } from './chromium.ts';
+import { signInFirstTimeInHook } from './market-fixtures.ts';
+import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+
+/**
+ * The notification centre and webhooks in Chromium against the real server: a halt engaged on
+ * the desk raises the bell's unread count live (no reload) and shows in its list; on /alerts a
+ * desk admin adds a webhook endpoint (its secret shown once), sends a test event to a real local
+ * receiver that verifies the signature, and reads the attempt in the endpoint's delivery log.
+ */
+const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
+const NEW_PASSWORD = 'harbor-bell-quartz-5120';
+let database: MigratedTestDatabase;
+let bus: Bus;
+let server: RunningServer;
+let web: RunningWeb;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let pageErrors: string[];
+let admin: { email: string; password: string };
+let deskId: string;
+let receiver: Server;
+let receiverUrl: string;
+let receiverSecret: string | null = null;
+const received: { verified: boolean; event: string | undefined }[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.evaluate(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+  );
+  await page.screenshot({ path: path.join(SHOTS, name) });
+}
+
+const bell = () => page.getByTestId('alert-bell');
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const ts = String(req.headers['x-aegis-timestamp'] ?? '');
+      const expected = Buffer.from(
+        `v1=${createHmac('sha256', receiverSecret ?? '-')
+          .update(`${ts}.${body}`)
+          .digest('hex')}`,
+      );
+      const given = Buffer.from(String(req.headers['x-aegis-signature'] ?? ''));
+      const fresh = Math.abs(Date.now() / 1000 - Number(ts)) <= 300;
+      const verified = fresh && given.length === expected.length && timingSafeEqual(given, expected);
+      received.push({ verified, event: req.headers['x-aegis-event'] as string | undefined });
+      res.statusCode = verified ? 204 : 401;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/aegis`;
+
+  const build = await ensureWebBuild();
+  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
+  database = await createMigratedTestDatabase();
+  const webPort = await freePort();
+  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+  try {
+    const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
+    if (!created) throw new Error('fresh database already has users');
+    admin = { email: created.email, password: created.password };
+    deskId = created.deskId;
+  } finally {
+    await owner.close();
+  }
+  const log = createLogger({ name: 'server', level: 'warn' });
+  bus = createBus({ log });
+  const key = randomBytes(32).toString('base64');
+  const config = loadServerConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    SERVER_HOST: '127.0.0.1',
+    SERVER_PORT: String(await freePort()),
+    DATABASE_URL: database.appUrl,
+    PUBLIC_ORIGIN: `http://127.0.0.1:${webPort}`,
+    ARGON2_MAX_CONCURRENCY: '1',
+    TOKEN_ENCRYPTION_KEY: key,
+  });
+  server = await startServer({
+    config,
+    log,
+    bus,
+    rateLimiter: null,
+    execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
+    alerts: {
+      crypto: new TokenCrypto(parseTokenKeys(undefined, key)),
+      targets: { allowLocalhost: true },
+      scanIntervalMs: 500,
+      sendIntervalMs: 250,
+    },
+  });
+  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
+  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
+  await signInFirstTimeInHook(page, admin, NEW_PASSWORD);
+});
+
+beforeEach((ctx) => {
+  onTestFailed(async () => {
+    const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+    await page?.screenshot({ path: path.join(SHOTS, `FAILED-alerts-${name}.png`) }).catch(() => {});
+    writeFileSync(
+      path.join(SHOTS, `FAILED-alerts-${name}.txt`),
+      `received ${JSON.stringify(received)}\nmain ${await page?.locator('main').textContent()}\npage errors ${JSON.stringify(pageErrors)}\n`,
+    );
+  });
+});
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await web?.stop();
+  await server?.close();
+  await bus?.close();
+  await database?.drop();
+  await new Promise((r) => receiver?.close(r));
+});
+
+describe('desk alerts in the console', () => {
+  test('a halt raises the bell live and shows in its list', async () => {
+    await bell().waitFor();
+    await expect.poll(() => bell().getAttribute('aria-label')).toBe('Notifications, 0 unread');
+    await expect(page.getByTestId('alert-unread-count').count()).resolves.toBe(0);
+
+    const actor = { type: 'system' as const, id: 'alerts-browser-test' };
+    await server.deps.execution!.killSwitch.engage({
+      scope: 'desk',
+      tenantId: deskId,
+      actor,
+      reason: 'bell drill',
+    });
+    // Live: the page is not reloaded.
+    await expect
+      .poll(() => page.getByTestId('alert-unread-count').textContent(), { timeout: 15_000 })
+      .toBe('1');
+    expect(await bell().getAttribute('aria-label')).toBe('Notifications, 1 unread');
+    await shot('alerts-bell-count.png');
+
+    await bell().click();
+    const panel = page.getByRole('region', { name: 'Notifications' });
+    await panel.getByText('Desk halt engaged', { exact: true }).waitFor();
+    await expect(panel.getByText(/bell drill/).count()).resolves.toBe(1);
+    await shot('alerts-bell-open.png');
+
+    await panel.getByRole('button', { name: 'Mark "Desk halt engaged" read' }).click();
+    await expect.poll(() => page.getByTestId('alert-unread-count').count()).toBe(0);
+    await page.keyboard.press('Escape');
+    await server.deps.execution!.killSwitch.release({ scope: 'desk', tenantId: deskId, actor });
+  });
+
+  test('/alerts: add an endpoint, send a test event, read its delivery log', async () => {
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Alerts' })
+      .click();
+    await page.getByRole('heading', { name: 'Notifications', level: 2 }).waitFor();
+    await page.getByText('Desk halt engaged').first().waitFor();
+
+    const form = page.getByRole('form', { name: 'Add a webhook endpoint' });
+    await form.getByLabel('Name').fill('desk pager');
+    await form.getByLabel('URL').fill(receiverUrl);
+    await form.getByRole('button', { name: 'Add endpoint' }).click();
+    const secret = page.getByTestId('secret-value');
+    await secret.waitFor();
+    receiverSecret = (await secret.textContent())!.trim();
+    expect(receiverSecret).toMatch(/^whsec_/);
+    await shot('alerts-endpoint-secret.png');
+
+    await page.getByRole('button', { name: 'Send a test event to desk pager' }).click();
+    const log = page.getByTestId('delivery-log');
+    await expect
+      .poll(() => log.locator('tbody tr').first().textContent(), { timeout: 15_000 })
+      .toMatch(/test.*1.*delivered.*204/);
+    expect(received).toEqual([{ verified: true, event: 'test' }]);
+    // The listing shows where it points, never the path (a chat webhook's path is a credential).
+    await expect(page.getByTestId('endpoints').getByText('/hooks/aegis').count()).resolves.toBe(0);
+    await shot('alerts-page-delivery-log.png');
+    expect(pageErrors).toEqual([]);
+  });
+});
