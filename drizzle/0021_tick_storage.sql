@@ -7,6 +7,11 @@
 -- numeric everywhere else; bars keep their numeric(38,12) columns (the bar query casts).
 -- `features` is float8 already.
 --
+-- Indexes: unchanged. ticks_identity_idx (symbol, ts, seq) is the tick's identity and the access
+-- path of every query that reads ticks (all of them give a symbol). A time-leading key inserts
+-- about twice as fast but turned per-symbol reads into scans of the whole time range, and BRIN on
+-- ts serves none of them; measurements and plans in docs/tick-storage.md.
+--
 -- Both storage paths:
 --   native      ALTER TYPE on the partitioned parent rewrites every partition, indexes rebuilt.
 --   TimescaleDB the continuous aggregates bars_1s/bars_1m read ticks.price/size, and PostgreSQL
