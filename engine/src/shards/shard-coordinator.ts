@@ -134,7 +134,7 @@ export class ShardCoordinator {
   }
 
   async #roundOnce(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#lost > 0) return;
     const { store } = this.#o;
     // 1. Renew.
     const mine = [...this.#owned.entries()];
@@ -149,7 +149,9 @@ export class ShardCoordinator {
       else this.#lose(shard, o);
     }
     this.#healthy = true;
-    if (this.#stopped) return;
+    // After a loss this process is fenced off for good (onLost ends it): taking shards again
+    // would fight the engine that holds them now.
+    if (this.#stopped || this.#lost > 0) return;
     // 2. Membership and the cluster's leases.
     const members = await store.heartbeat(this.cluster, this.holder, this.#o.engine);
     this.#members = members.length;
@@ -162,7 +164,10 @@ export class ShardCoordinator {
     const held = new Map<string, number>(members.map((m) => [m.holder, 0]));
     const taken = new Set<number>();
     for (const l of leases) {
-      if (!l.live || l.shard >= n) continue;
+      // A live lease of an earlier process of this engine (it crashed and was restarted) is ours
+      // to take back at once: acquire moves the token, fencing the old process off.
+      const previousLife = l.engine === this.#o.engine && l.holder !== this.holder;
+      if (!l.live || l.shard >= n || previousLife) continue;
       taken.add(l.shard);
       if (held.has(l.holder)) held.set(l.holder, (held.get(l.holder) as number) + 1);
     }

@@ -141,9 +141,11 @@ export class ShardLeaseStore {
         insert into engine_shard_members (holder, cluster, engine, expires_at)
         values (${holder}, ${cluster}, ${engine}, now() + ${this.#ttlMs} * interval '1 millisecond')
         on conflict (holder) do update set expires_at = excluded.expires_at`;
-      // Long-dead members are swept by whoever is alive.
+      // An earlier process of this engine (crashed, restarted) is no member any more; long-dead
+      // members are swept by whoever is alive.
       await tx`delete from engine_shard_members
-                where cluster = ${cluster} and expires_at < now() - interval '1 hour'`;
+                where cluster = ${cluster} and holder <> ${holder}
+                  and (engine = ${engine} or expires_at < now() - interval '1 hour')`;
       return tx<MemberRow[]>`
         select holder, engine from engine_shard_members
          where cluster = ${cluster} and expires_at > now() order by holder`;
