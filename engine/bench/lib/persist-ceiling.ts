@@ -89,10 +89,10 @@ export interface PersistCeiling {
 export async function measurePersistCeiling(
   url: string,
   rows = 1_000_000,
-  options: { readonly indexes?: boolean; readonly table?: string } = {},
+  options: { readonly indexes?: boolean; readonly table?: string; readonly symbols?: number } = {},
 ): Promise<PersistCeiling> {
   const table = options.table ?? 'bench_ticks_ceiling';
-  const { ring, names } = syntheticTicks(rows);
+  const { ring, names } = syntheticTicks(rows, options.symbols);
   const bytes = new TickCopyEncoder(new SymbolNamesReader(names.namesSab)).encode(
     [ring],
     [ring.cursor(0)],
