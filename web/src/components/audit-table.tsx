@@ -67,13 +67,15 @@ const columns: readonly Column<AuditEntry>[] = [
 ];
 
 /** Rows of the audit log, newest first. */
-export function AuditRows(props: { items: readonly AuditEntry[] }) {
+export function AuditRows(props: { items: readonly AuditEntry[]; loading?: boolean }) {
   return (
     <DataTable
       label="Audit log entries, newest first"
       rows={props.items}
       columns={columns}
       empty="No audit entries match"
+      loading={props.loading ?? false}
+      fill
     />
   );
 }

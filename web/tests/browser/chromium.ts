@@ -56,10 +56,10 @@ export async function signInFirstTime(
   await page.getByLabel('Email').fill(admin.email);
   await page.getByLabel('Password').fill(admin.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect.poll(() => new URL(page.url()).pathname).toBe('/change-password');
+  await expect.poll(() => new URL(page.url()).pathname, { timeout: 30_000 }).toBe('/change-password');
   await page.getByLabel('One-time password').fill(admin.password);
   await page.getByLabel('New password', { exact: true }).fill(newPassword);
   await page.getByLabel('Repeat new password').fill(newPassword);
   await page.getByRole('button', { name: 'Save password' }).click();
-  await expect.poll(() => new URL(page.url()).pathname).toBe('/');
+  await expect.poll(() => new URL(page.url()).pathname, { timeout: 30_000 }).toBe('/');
 }

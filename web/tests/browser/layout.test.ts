@@ -134,6 +134,24 @@ async function settle(p: Page): Promise<void> {
   await p.waitForTimeout(400);
 }
 
+/**
+ * The whole page: the console scrolls inside <main> (the shell is one screen high), so a
+ * full-page screenshot would only show the first screen. Let the shell grow for the shot.
+ */
+async function fullScreenshot(p: Page, file: string): Promise<void> {
+  await p.evaluate(() => {
+    const shell = document.querySelector<HTMLElement>('.shell');
+    const main = document.querySelector<HTMLElement>('main');
+    if (shell) shell.style.height = 'auto';
+    if (main) main.style.overflow = 'visible';
+  });
+  await p.screenshot({ path: file, fullPage: true });
+  await p.evaluate(() => {
+    document.querySelector<HTMLElement>('.shell')?.style.removeProperty('height');
+    document.querySelector<HTMLElement>('main')?.style.removeProperty('overflow');
+  });
+}
+
 interface LayoutProblem {
   readonly kind: string;
   readonly what: string;
@@ -216,7 +234,8 @@ describe('every console page fits at 1440 × 900 and on a 390 px phone', () => {
             .first()
             .waitFor({ timeout: 20_000 });
           await settle(p);
-          await p.screenshot({ path: path.join(SHOTS, `${target.name}-${size.name}.png`), fullPage: true });
+          await p.screenshot({ path: path.join(SHOTS, `${target.name}-${size.name}.png`) });
+          await fullScreenshot(p, path.join(SHOTS, `${target.name}-${size.name}-full.png`));
 
           const problems = await findLayoutProblems(p);
           expect.soft(problems, `${target.name} at ${size.width} px`).toEqual([]);

@@ -111,7 +111,14 @@ export function DataTable<T>(props: DataTableProps<T>) {
   };
 
   return (
-    <div class={`dt-scroll ${props.fill ? 'dt-fill' : ''}`}>
+    // Focusable scroll box: a keyboard user can scroll a wide table with the arrow keys.
+    // biome-ignore lint/a11y/useSemanticElements: a scroll box around a table, not a form group
+    <div
+      class={`dt-scroll ${props.fill ? 'dt-fill' : ''}`}
+      tabindex="0"
+      role="group"
+      aria-label={props.label}
+    >
       <Show
         when={!props.loading}
         fallback={

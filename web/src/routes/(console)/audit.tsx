@@ -131,8 +131,8 @@ function AuditLog() {
             when={items().length > 0 || status() === 'loading'}
             fallback={<EmptyState title="No matching audit entries" />}
           >
-            <div class="scroll">
-              <AuditRows items={items()} />
+            <div class="audit-scroll">
+              <AuditRows items={items()} loading={items().length === 0 && status() === 'loading'} />
               <div class="table-foot">
                 <Show
                   when={cursor()}
