@@ -263,3 +263,27 @@ describe('paper broker: event times', () => {
     expect(reports.map((r) => r.tsEventUs)).toEqual(reports.map(() => T0.getTime() * 1000));
   });
 });
+
+describe('paper broker: an account rebuilt in another process', () => {
+  it('works the open orders it was given at once, with ids no earlier instance issued', async () => {
+    const first = setup({ instance: '1-aaaaaa' });
+    // Nothing on the offer: the market buy is accepted and waits (its holder then dies).
+    first.quotes.setQuote('AAPL', '100.00', '100.10', '500', '0', T0);
+    await first.broker.placeOrder(first.order({ quantity: '10', orderType: 'limit', limitPrice: '99.00' }));
+    const snap = first.broker.snapshot();
+    const acceptedOpen = snap.openOrders.find((o) => o.clientOrderId === 'c1')!;
+    const usedIds = new Set(first.reports.map((r) => r.executionId));
+    // The order as the books hold it: working, nothing filled (its fill died with the holder).
+    const restoredOrder = { ...acceptedOpen, orderType: 'market' as const, limitPrice: null };
+
+    const next = setup({ instance: '2-bbbbbb' });
+    next.broker.restore({ ...snap, openOrders: [restoredOrder] });
+    expect(next.fills('c1')).toEqual([]);
+    next.broker.workOpen();
+    expect(next.fills('c1')).toEqual([['10', '100.1']]);
+    for (const r of next.reports) expect(usedIds.has(r.executionId)).toBe(false);
+    const placed = await next.broker.placeOrder(next.order({ clientOrderId: 'c9', quantity: '1' }));
+    expect(placed.brokerOrderId).not.toBe(acceptedOpen.brokerOrderId);
+    expect(placed.brokerOrderId).toContain('2-bbbbbb');
+  });
+});

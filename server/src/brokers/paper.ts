@@ -58,6 +58,14 @@ import {
  */
 export interface PaperBrokerOptions {
   readonly accountId: string;
+  /**
+   * Names this instance of the account in the broker order ids and execution ids it issues, so
+   * an account rebuilt in another process (or rebuilt again) never reuses an id an earlier
+   * instance issued: fills are deduplicated by execution id, and a reused one would be taken for
+   * a fill already booked and dropped. Without it, ids are `PB-<account>-<n>` and
+   * `<account>-E<n>` (one instance per account, as in unit tests).
+   */
+  readonly instance?: string;
   readonly quotes: QuoteBook;
   readonly seed?: number;
   readonly latencyMs?: number;
@@ -162,7 +170,9 @@ const sleep = (ms: number) =>
 export class PaperBroker implements BrokerAdapter {
   readonly name = 'paper';
   readonly capabilities: BrokerCapabilities = { nativeBrackets: true, nativeCombos: true };
-  readonly #o: Required<Omit<PaperBrokerOptions, 'seed'>>;
+  readonly #o: Required<Omit<PaperBrokerOptions, 'seed' | 'instance'>>;
+  /** `<account>` or `<account>-<instance>`: the stem of every id this instance issues. */
+  readonly #idStem: string;
   readonly #random: () => number;
   readonly #model: FillModel;
   readonly #feeBps: Dec;
@@ -204,6 +214,7 @@ export class PaperBroker implements BrokerAdapter {
       delay: sleep,
       ...opts,
     };
+    this.#idStem = opts.instance ? `${opts.accountId}-${opts.instance}` : opts.accountId;
     this.#random = prng(opts.seed ?? 1);
     this.#model = { slippageBps: dec(this.#o.slippageBps), maxLevels: this.#o.maxLevels };
     this.#feeBps = dec(this.#o.feeBps);
@@ -484,6 +495,24 @@ export class PaperBroker implements BrokerAdapter {
     }
   }
 
+  /**
+   * Works every open order once against the book as it is now. A restored account calls it as
+   * soon as its reports are listened to: orders its previous holder acknowledged and had not
+   * filled yet (a market order whose fill died with that process) must not wait for the next
+   * price update, which may be long in coming on a quiet instrument.
+   */
+  workOpen(): void {
+    for (const o of this.#ordered()) {
+      if (OPEN.has(o.status) && o.combo === null && this.#o.quotes.get(o.req.symbol))
+        this.#work(o, null, false);
+    }
+    for (const c of this.#combos.values()) {
+      const legs = this.#comboLegs(c);
+      if (legs.some((l) => OPEN.has(l.status)) && legs.every((l) => this.#o.quotes.get(l.req.symbol)))
+        this.#workCombo(c, false);
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Matching
   // -------------------------------------------------------------------------------------------
@@ -502,7 +531,7 @@ export class PaperBroker implements BrokerAdapter {
   ): PaperOrder {
     return {
       req: { ...req },
-      brokerOrderId: `PB-${this.#o.accountId}-${++this.#orderSeq}`,
+      brokerOrderId: `PB-${this.#idStem}-${++this.#orderSeq}`,
       seq: this.#orderSeq,
       status: 'pending_new',
       filled: ZERO,
@@ -1018,7 +1047,7 @@ export class PaperBroker implements BrokerAdapter {
     const open = OPEN.has(o.status);
     const report: ExecutionReport = {
       kind,
-      executionId: `${this.#o.accountId}-E${++this.#execSeq}`,
+      executionId: `${this.#idStem}-E${++this.#execSeq}`,
       clientOrderId: o.req.clientOrderId,
       brokerOrderId: o.brokerOrderId,
       symbol: o.req.symbol,

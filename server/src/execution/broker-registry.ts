@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { applyFill, flatPosition, type PositionState } from '@aegis/shared/accounting/position';
 import { brokerConnections, combos, orders } from '@aegis/shared/db';
@@ -255,7 +256,7 @@ export class BrokerRegistry {
     try {
       let adapter: BrokerAdapter;
       let policy: BrokerCallPolicy | null = null;
-      if (connectionId === null) adapter = await this.#createPaper(tenantId);
+      if (connectionId === null) adapter = await this.#createPaper(tenantId, got.lease.token);
       else ({ adapter, policy } = await this.#createLive(tenantId, connectionId));
       // Lost while it was being built: never used.
       if (!got.lease.held) {
@@ -273,6 +274,9 @@ export class BrokerRegistry {
       };
       adapter.onExecutionReport((r) => this.#enqueue(tenantId, r, connectionId));
       adapter.onReconnect?.(() => this.#hooks.onReconnect?.(session));
+      // A rebuilt paper account works its open orders now (their reports are listened to):
+      // what its previous holder accepted and never filled does not wait for the next price.
+      if (adapter instanceof PaperBroker) adapter.workOpen();
       return session;
     } catch (err) {
       void this.leases.release(resource);
@@ -342,7 +346,7 @@ export class BrokerRegistry {
     return { adapter, policy };
   }
 
-  async #createPaper(tenantId: string): Promise<PaperBroker> {
+  async #createPaper(tenantId: string, fencingToken: number): Promise<PaperBroker> {
     // Reports a previous session of this process emitted and still queued (a lease lost during
     // a database outage) go into the books first, or the rebuilt account would miss their fills
     // and fill the order again. Bounded: a queued re-fetch may itself wait for this session.
@@ -395,6 +399,9 @@ export class BrokerRegistry {
     });
     const broker = new PaperBroker({
       accountId: tenantId.slice(0, 8),
+      // Unique to this instance of the account: the lease's fencing token (a new holder has a
+      // higher one) and a random part (this process may rebuild the account under one token).
+      instance: `${fencingToken}-${randomBytes(3).toString('hex')}`,
       quotes: this.#deps.quotes,
       seed: p.seed,
       latencyMs: p.latencyMs,

@@ -61,7 +61,7 @@ export class OutboxDispatcher {
   readonly #running = new Map<string, Promise<number>>();
   readonly #again = new Set<string>();
   /** Sessions whose predecessor's claims were freed (once per session). */
-  readonly #adopted = new WeakSet<BrokerSession>();
+  readonly #adopted = new WeakMap<BrokerSession, Promise<void>>();
   readonly #onSessionAdopted: (s: BrokerSession) => Promise<void>;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
@@ -148,19 +148,55 @@ export class OutboxDispatcher {
     }
   }
 
-  /** A new session: frees its predecessor's claims, then the runtime's hook (reconciliation). */
-  async #adopt(session: BrokerSession): Promise<void> {
-    if (this.#adopted.has(session)) return;
-    this.#adopted.add(session);
-    await withTenant(this.#deps.db, session.tenantId, (tx) =>
-      tx.execute(sql`
-        update outbox x set available_at = ${this.#now().toISOString()}::timestamptz
+  /**
+   * A new session: frees its predecessor's claims, then the runtime's hook (reconciliation).
+   * Once per session; a caller that meets an adoption in progress waits for it, so nothing is
+   * sent through the session before its predecessor's rows are sorted out.
+   */
+  #adopt(session: BrokerSession): Promise<void> {
+    let adoption = this.#adopted.get(session);
+    if (!adoption) {
+      adoption = this.#adoptOnce(session);
+      this.#adopted.set(session, adoption);
+    }
+    return adoption;
+  }
+
+  async #adoptOnce(session: BrokerSession): Promise<void> {
+    const now = this.#now().toISOString();
+    await withTenant(this.#deps.db, session.tenantId, async (tx) => {
+      await tx.execute(sql`
+        update outbox x set available_at = ${now}::timestamptz
         from orders o
         where o.tenant_id = x.tenant_id and o.id::text = x.aggregate_id
           and x.tenant_id = ${session.tenantId} and x.dispatched_at is null and x.attempts > 0
-          and x.available_at > ${this.#now().toISOString()}::timestamptz
-          and o.broker_connection_id is not distinct from ${session.connectionId}::uuid`),
-    );
+          and x.available_at > ${now}::timestamptz
+          and o.broker_connection_id is not distinct from ${session.connectionId}::uuid`);
+      if (session.connectionId !== null) return;
+      // The paper account lives in its holder's memory. An order its previous instance took
+      // (the place row is dispatched) but whose acknowledgement never reached the books (that
+      // process died first) is still pending_new, so the rebuilt account, which holds the orders
+      // the books show at the broker, does not have it: it is sent again, to this account,
+      // looked up by client order id first like any retry. The broker order id the dead
+      // instance gave it is forgotten (it named nothing this account knows). A live broker
+      // keeps such an order itself; the lookup and reconciliation find it there.
+      await tx.execute(sql`
+        with lost as (
+          select o.id from orders o
+          join outbox x on x.tenant_id = o.tenant_id and x.aggregate_id = o.id::text
+          where o.tenant_id = ${session.tenantId} and o.broker_connection_id is null
+            and o.status = 'pending_new' and x.topic = 'broker.place' and x.dispatched_at is not null
+        ), forgotten as (
+          update orders o set broker_order_id = null
+          from lost where o.id = lost.id and o.broker_order_id is not null
+          returning o.id
+        )
+        update outbox x set dispatched_at = null, available_at = ${now}::timestamptz,
+          last_error = 'paper account rebuilt: the order died with its previous instance'
+        from lost
+        where x.tenant_id = ${session.tenantId} and x.topic = 'broker.place'
+          and x.aggregate_id = lost.id::text and x.dispatched_at is not null`);
+    });
     await this.#onSessionAdopted(session).catch((err: unknown) =>
       this.#deps.log.error({ err, resource: session.resource }, 'new broker session: hook failed'),
     );
