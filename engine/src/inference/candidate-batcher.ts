@@ -122,16 +122,18 @@ export class CandidateBatcher {
    * must not wake on its own records) or `timeoutMs` passes. A bounded adaptive spin first
    * (`spin`), then a park: one ring, Atomics.wait on its head; several rings, Atomics.wait on this
    * thread's doorbell, which every ring's producer rings while the thread sleeps. Without a
-   * doorbell, several rings fall back to Atomics.waitAsync on every head at once.
+   * doorbell, several rings fall back to Atomics.waitAsync on every head at once. `wakeAfter`:
+   * the producers need not wake the thread before that many more records are in a ring (a batch
+   * being formed only needs waking once it can be full; its deadline ends the sleep otherwise).
    */
-  waitForCandidates(timeoutMs: number, spin?: SpinBudget): Promise<void> | undefined {
+  waitForCandidates(timeoutMs: number, spin?: SpinBudget, wakeAfter = 1): Promise<void> | undefined {
     const rings = this.rings;
     if (rings.length === 1) {
-      rings[0]!.waitBeyond(this.nextSeq[0]!, timeoutMs, spin);
+      rings[0]!.waitBeyond(this.nextSeq[0]!, timeoutMs, spin, wakeAfter);
       return undefined;
     }
     if (this.doorbells) {
-      this.doorbells.sleep(0, rings, this.nextSeq, timeoutMs, spin);
+      this.doorbells.sleep(0, rings, this.nextSeq, timeoutMs, spin, wakeAfter);
       return undefined;
     }
     return this.waitAsyncOnHeads(timeoutMs);

@@ -50,6 +50,12 @@ export interface FeaturePoolOptions {
   tickDoorbells?: SharedArrayBuffer;
   /** The candidate rings' consumer's doorbells (the inference thread's): the workers ring them. */
   candidateDoorbell?: SharedArrayBuffer;
+  /**
+   * While a shard stays busy, wake the sleeping inference thread at most once per this many µs
+   * (default 0: once per batch that published a candidate). A worker always wakes it before it
+   * idles, so this delays nothing at low load. The engine passes half the inference batch window.
+   */
+  candidateWakeUs?: number;
   /** Longest single sleep before a worker re-checks its stop word (default 250 ms). */
   sleepTimeoutMs?: number;
   /** Control memory of a previous pool over the same rings and state (resume after a stop). */
@@ -143,6 +149,7 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
     ...(options.tickDoorbells ? { tickDoorbells: options.tickDoorbells } : {}),
     ...(options.candidateDoorbell ? { candidateDoorbell: options.candidateDoorbell } : {}),
     spinUs: options.spinUs ?? 0,
+    candidateWakeUs: options.candidateWakeUs ?? 0,
     waitMode: options.waitMode ?? 'park',
   });
   const tickBells = options.tickDoorbells ? Doorbells.attach(options.tickDoorbells) : undefined;

@@ -83,6 +83,7 @@ function processorFor(ctx: WorkerContext, shard: number): ShardProcessor {
     coefficients: ctx.coefficients,
     candidatePolicy: ctx.data.candidatePolicy,
     candidateDoorbell: ctx.candidateDoorbell,
+    candidateWakeUs: ctx.data.candidateWakeUs,
   });
 }
 
@@ -111,6 +112,9 @@ async function ownShards(ctx: WorkerContext, shards: number[]): Promise<OwnShard
       idle = 0;
       continue;
     }
+    // Nothing to process: the inference thread hears about every candidate before this one
+    // spins, parks or stops.
+    for (let i = 0; i < procs.length; i++) procs[i]!.wakeCandidateConsumer();
     const stop = control.stop();
     if (stop === STOP.NOW) break;
     if (stop === STOP.DRAIN) {

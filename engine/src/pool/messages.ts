@@ -33,6 +33,8 @@ export const featureWorkerDataSchema = z.strictObject({
   tickDoorbells: sab.optional(),
   /** The inference thread's doorbell: the workers ring it when they publish a candidate. */
   candidateDoorbell: sab.optional(),
+  /** Longest delay of the inference thread's wake-up while a shard stays busy (µs; 0 = per batch). */
+  candidateWakeUs: z.number().min(0).max(1_000_000),
   /** Spin budget before a park (µs), from the measured wake-up cost; 0 = park at once. */
   spinUs: z.number().min(0).max(1000),
   /** `park` (spin, then Atomics.wait); `poll` is the benchmark's naive baseline (spinsBeforeSleep re-reads). */

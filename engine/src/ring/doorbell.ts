@@ -84,6 +84,7 @@ export class Doorbells {
     from: ArrayLike<number>,
     timeoutMs: number,
     spin?: SpinBudget,
+    wakeAfter = 1,
   ): boolean {
     const any = (): boolean => {
       for (let k = 0; k < rings.length; k++) {
@@ -94,12 +95,19 @@ export class Doorbells {
     if (spin ? spin.spin(any) : any()) return true;
     const idx = slot * SLOT_WORDS;
     const seen = Atomics.load(this.i32, idx);
+    // wakeAfter > 1: a producer rings only once its ring alone holds that many (WAKE_AT, sole
+    // sleeping consumer only); the timeout bounds the rest.
+    // (Stored on every park: a threshold left by a thread that died asleep must not linger.)
+    for (let k = 0; k < rings.length; k++) {
+      Atomics.store(rings[k]!.ctrl, CTRL.WAKE_AT, wakeAfter > 1 ? (from[k]! + wakeAfter) | 0 || 1 : 0);
+    }
     for (const r of rings) Atomics.add(r.ctrl, CTRL.SLEEPERS, 1);
     try {
       if (any()) return true;
       Atomics.wait(this.i32, idx, seen, timeoutMs);
     } finally {
       for (const r of rings) Atomics.sub(r.ctrl, CTRL.SLEEPERS, 1);
+      if (wakeAfter > 1) for (const r of rings) Atomics.store(r.ctrl, CTRL.WAKE_AT, 0);
     }
     return any();
   }

@@ -12,7 +12,8 @@
  *   │ recordBytes,│ PRODUCER_   │             │       │             │                              │
  *   │ consumers   │ WAITING,    │             │       │             │                              │
  *   │             │ DOORBELL,   │             │       │             │                              │
- *   │             │ PROD._WANTS │             │       │             │                              │
+ *   │             │ PROD._WANTS,│             │       │             │                              │
+ *   │             │ WAKE_AT     │             │       │             │                              │
  *   └─────────────┴─────────────┴─────────────┴───────┴─────────────┴──────────────────────────────┘
  *
  * Every control word is an Int32 so that `Atomics.wait/notify` work on it. The producer's words
@@ -67,6 +68,11 @@ export const CTRL = {
    * claim is woken once, not at every batch commit.
    */
   PRODUCER_WANTS: LINE_WORDS + 4,
+  /**
+   * 0, or the HEAD a sleeping consumer wants before it is woken (a batch being formed that only
+   * needs waking once it can be full). Only a ring's sole sleeping consumer may set it.
+   */
+  WAKE_AT: LINE_WORDS + 5,
   /** First consumer cursor; consumer i's cursor is at CURSOR_BASE + i * CURSOR_STRIDE. */
   CURSOR_BASE: 2 * LINE_WORDS,
   CURSOR_STRIDE: LINE_WORDS,

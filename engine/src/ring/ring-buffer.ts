@@ -290,11 +290,30 @@ export class RingBuffer {
   publish(seqEnd: number): void {
     const ctrl = this.ctrl;
     Atomics.store(ctrl, CTRL.HEAD, seqEnd);
-    if (Atomics.load(ctrl, CTRL.SLEEPERS) !== 0) this.wakeSleepers();
+    if (Atomics.load(ctrl, CTRL.SLEEPERS) !== 0) this.wakeSleepers(seqEnd);
   }
 
-  /** A consumer announced it sleeps: notify HEAD, and ring its doorbell if it parks on one. */
-  private wakeSleepers(): void {
+  /**
+   * `publish` without the wake-up: the caller calls `wake()` later, once for several publishes
+   * (a producer that must store HEAD per record but need not pay a notify per record). It must
+   * call `wake()` before it blocks itself, or a consumer it has not woken may never free room.
+   */
+  publishQuiet(seqEnd: number): void {
+    Atomics.store(this.ctrl, CTRL.HEAD, seqEnd);
+  }
+
+  /** Wake the consumers asleep on this ring, if any (after `publishQuiet`). */
+  wake(): void {
+    if (Atomics.load(this.ctrl, CTRL.SLEEPERS) !== 0) this.wakeSleepers(Atomics.load(this.ctrl, CTRL.HEAD));
+  }
+
+  /**
+   * A consumer announced it sleeps: unless it asked to sleep until a later HEAD (WAKE_AT), notify
+   * HEAD, and ring its doorbell if it parks on one.
+   */
+  private wakeSleepers(head: number): void {
+    const at = Atomics.load(this.ctrl, CTRL.WAKE_AT);
+    if (at !== 0 && (head - at) >>> 0 >= 0x80000000) return;
     Atomics.notify(this.ctrl, CTRL.HEAD);
     const bell = Atomics.load(this.ctrl, CTRL.DOORBELL);
     if (bell !== 0 && this.doorbells !== undefined) this.doorbells.ring(bell - 1);
@@ -352,18 +371,24 @@ export class RingBuffer {
 
   /**
    * Block until HEAD is past `from` (records from `from` on are readable) or `timeoutMs` passes;
-   * returns head − from. For a consumer that has taken records it has not committed yet (a
+   * returns head − from. With `wakeAfter` > 1 the producers wake it only once `wakeAfter` records
+   * are there (WAKE_AT); fewer may be there when it returns (spin, timeout, a race). For a consumer that has taken records it has not committed yet (a
    * batch being formed): waiting on its cursor would return at once.
    */
-  waitBeyond(from: number, timeoutMs: number, spin?: SpinBudget): number {
+  waitBeyond(from: number, timeoutMs: number, spin?: SpinBudget, wakeAfter = 1): number {
     const ctrl = this.ctrl;
     let n = (this.head() - from) >>> 0;
     if (n !== 0) return n;
     if (spin?.spinUntilChanged(ctrl, CTRL.HEAD, from | 0)) return (this.head() - from) >>> 0;
+    // wakeAfter > 1: the producers need not wake this consumer before HEAD reaches from + wakeAfter
+    // (only a ring's sole sleeping consumer may ask; the timeout still bounds the sleep).
+    // (Stored on every park: a threshold left by a thread that died asleep must not linger.)
+    Atomics.store(ctrl, CTRL.WAKE_AT, wakeAfter > 1 ? (from + wakeAfter) | 0 || 1 : 0);
     Atomics.add(ctrl, CTRL.SLEEPERS, 1);
     const head = Atomics.load(ctrl, CTRL.HEAD);
     if (head >>> 0 === from) Atomics.wait(ctrl, CTRL.HEAD, head, timeoutMs);
     Atomics.sub(ctrl, CTRL.SLEEPERS, 1);
+    if (wakeAfter > 1) Atomics.store(ctrl, CTRL.WAKE_AT, 0);
     n = (this.head() - from) >>> 0;
     return n;
   }
@@ -407,6 +432,7 @@ export class RingBuffer {
 
   /** Wake every thread sleeping on this ring (shutdown: they re-check their stop flag). */
   wakeAll(): void {
+    Atomics.store(this.ctrl, CTRL.WAKE_AT, 0);
     Atomics.notify(this.ctrl, CTRL.HEAD);
     const bell = Atomics.load(this.ctrl, CTRL.DOORBELL);
     if (bell !== 0 && this.doorbells !== undefined) this.doorbells.ring(bell - 1);

@@ -99,6 +99,9 @@ export async function startThreads(options: {
       candidatePolicy: config.backpressure,
       patternParams: config.patternParams,
       tickDoorbells: memory.tickDoorbells.sab,
+      // A candidate may wait for the inference thread's wake-up at most half its batch window:
+      // under load one wake-up per interval instead of one per feature batch.
+      candidateWakeUs: waitMode === 'park' ? config.maxWaitUs / 2 : 0,
       candidateDoorbell: memory.candidateDoorbell.sab,
       spinUs,
       waitMode,
