@@ -22,7 +22,9 @@
  * exact for every safe integer (|n| ≤ 2^53 − 1). No BigInt on this path.
  */
 
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+/** The 11 bytes every COPY binary stream starts with. */
+export const PGCOPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const SIGNATURE = PGCOPY_SIGNATURE;
 /** µs between the Unix epoch and PostgreSQL's (2000-01-01T00:00:00Z). */
 export const PG_EPOCH_OFFSET_US = 946_684_800_000_000;
 const TWO_POW_32 = 4_294_967_296;

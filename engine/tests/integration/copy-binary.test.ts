@@ -4,8 +4,11 @@ import { createTestDatabase, type TestDatabase } from '@aegis/shared/testing/dat
 import fc from 'fast-check';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticTicks } from '../../bench/lib/persist-ceiling.ts';
+import { SymbolNamesReader } from '../../src/feeds/symbol-table.ts';
+import { TICK, usFromWords } from '../../src/ring/layout.ts';
 import { CopyBinaryEncoder, PG_EPOCH_OFFSET_US } from '../../src/writer/copy-binary.ts';
-import { copyWrites } from '../../src/writer/tick-copy.ts';
+import { copyWrites, TickCopyEncoder } from '../../src/writer/tick-copy.ts';
 
 /**
  * The COPY binary encoder against a real PostgreSQL: every value is written with
@@ -130,6 +133,51 @@ describe('COPY binary encoder', () => {
       const text = want.t === null ? null : Buffer.from(want.t, 'utf8').toString('utf8');
       expect({ ...got, f8: null }).toEqual({ ...want, t: text, f8: null });
       expect(Object.is(got.f8, want.f8), `row ${i}: ${got.f8} vs ${want.f8}`).toBe(true);
+    }
+  });
+
+  it('encodes ticks byte for byte as the general encoder does, rows grouped by symbol in ring order', () => {
+    const { ring, names } = syntheticTicks(5000, 7);
+    const reader = new SymbolNamesReader(names.namesSab);
+    // Two batches from the middle of the ring, the second after the buffer has been used once.
+    const tick = new TickCopyEncoder(reader, 64);
+    const start = ring.cursor(0);
+    for (const [from, to] of [
+      [0, 3000],
+      [1234, 5000],
+    ] as const) {
+      const ingestUs = Date.UTC(2026, 11, 4, 22, 0, 0) * 1000 + 7;
+      const got = Buffer.from(tick.encode([ring], [(start + from) >>> 0], [(start + to) >>> 0], ingestUs));
+      const seqs = Array.from({ length: to - from }, (_, k) => (start + from + k) >>> 0);
+      const symbolOf = (seq: number) => ring.u32[ring.base32(seq) + TICK.u32.symbolId] as number;
+      seqs.sort((a, b) => symbolOf(a) - symbolOf(b) || a - b); // stable by symbol, ring order within
+      const ref = new CopyBinaryEncoder(64).reset().header();
+      for (const seq of seqs) {
+        const u32 = ring.u32;
+        const b32 = ring.base32(seq);
+        const b64 = ring.base64(seq);
+        const b8 = ring.base8(seq);
+        ref
+          .reserve(200)
+          .tuple(12)
+          .timestampUs(
+            usFromWords(u32[b32 + TICK.u32.tsEventHi] as number, u32[b32 + TICK.u32.tsEventLo] as number),
+          )
+          .timestampUs(ingestUs)
+          .text(reader.nameOf(symbolOf(seq)) as string)
+          .int8(usFromWords(u32[b32 + TICK.u32.seqHi] as number, u32[b32 + TICK.u32.seqLo] as number))
+          .int2(ring.u8[b8 + TICK.u8.kind] as number)
+          .float8(ring.f64[b64 + TICK.f64.price] as number)
+          .float8(ring.f64[b64 + TICK.f64.size] as number)
+          .float8OrNullIfZero(ring.f64[b64 + TICK.f64.bid] as number)
+          .float8OrNullIfZero(ring.f64[b64 + TICK.f64.ask] as number)
+          .float8OrNullIfZero(ring.f64[b64 + TICK.f64.bidSize] as number)
+          .float8OrNullIfZero(ring.f64[b64 + TICK.f64.askSize] as number)
+          .int2(ring.i8[b8 + TICK.i8.aggressor] as number);
+      }
+      ref.trailer();
+      expect(got.length).toBe(ref.length);
+      expect(got.equals(ref.bytes())).toBe(true);
     }
   });
 });
