@@ -14,6 +14,7 @@ import { type CliConfig, loadCliConfig } from '../lib/config.ts';
 import { createOutput } from '../lib/output.ts';
 import { readSecret } from '../lib/secret-input.ts';
 import { adminCommands } from './commands/admin.ts';
+import { alertCommands } from './commands/alerts.ts';
 import { approveCommand } from './commands/approve.ts';
 import { auditCommands } from './commands/audit.ts';
 import { backtestCommands } from './commands/backtest.ts';
@@ -40,6 +41,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   userCommands,
   deskCommands,
   auditCommands,
+  alertCommands,
   instrumentCommands,
   optionCommands,
   orderCommands,

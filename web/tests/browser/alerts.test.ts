@@ -144,7 +144,9 @@ afterAll(async () => {
 describe('desk alerts in the console', () => {
   test('a halt raises the bell live and shows in its list', async () => {
     await bell().waitFor();
-    await expect.poll(() => bell().getAttribute('aria-label')).toBe('Notifications, 0 unread');
+    await expect
+      .poll(() => bell().getAttribute('aria-label'), { timeout: 15_000 })
+      .toBe('Notifications, 0 unread');
     await expect(page.getByTestId('alert-unread-count').count()).resolves.toBe(0);
 
     const actor = { type: 'system' as const, id: 'alerts-browser-test' };
@@ -168,7 +170,7 @@ describe('desk alerts in the console', () => {
     await shot('alerts-bell-open.png');
 
     await panel.getByRole('button', { name: 'Mark "Desk halt engaged" read' }).click();
-    await expect.poll(() => page.getByTestId('alert-unread-count').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('alert-unread-count').count(), { timeout: 15_000 }).toBe(0);
     await page.keyboard.press('Escape');
     await server.deps.execution!.killSwitch.release({ scope: 'desk', tenantId: deskId, actor });
   });
@@ -179,7 +181,7 @@ describe('desk alerts in the console', () => {
       .getByRole('link', { name: 'Alerts' })
       .click();
     await page.getByRole('heading', { name: 'Notifications', level: 2 }).waitFor();
-    await page.getByText('Desk halt engaged').first().waitFor();
+    await page.getByText('Desk halt engaged', { exact: true }).first().waitFor();
 
     const form = page.getByRole('form', { name: 'Add a webhook endpoint' });
     await form.getByLabel('Name').fill('desk pager');

@@ -71,6 +71,8 @@ export function AlertBell() {
   };
 
   onMount(() => {
+    // The count at once, without waiting for the stream's first message.
+    void load();
     const onDoc = (e: MouseEvent) => {
       if (open() && root && !root.contains(e.target as Node)) setOpen(false);
     };
