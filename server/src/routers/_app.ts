@@ -23,6 +23,7 @@ import { ordersRouter } from './orders.ts';
 import { pnlRouter } from './pnl.ts';
 import { positionsRouter } from './positions.ts';
 import { proposalsRouter } from './proposals.ts';
+import { reportsRouter } from './reports.ts';
 import { riskRouter } from './risk.ts';
 import { signalsRouter } from './signals.ts';
 import { tradesRouter } from './trades.ts';
@@ -44,6 +45,7 @@ export const appRouter = createTRPCRouter({
   signals: signalsRouter,
   proposals: proposalsRouter,
   approvals: approvalsRouter,
+  reports: reportsRouter,
   agent: agentRouter,
   trades: tradesRouter,
   lessons: lessonsRouter,

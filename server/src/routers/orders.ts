@@ -17,6 +17,7 @@ import { instrumentRegistryOf } from '../market/instrument-registry.ts';
 import { openChannelFeed } from '../signals/channel-feed.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 import { executionOf, liveStreamInput } from './execution-context.ts';
+import { orderDetailProcedure } from './order-detail.ts';
 
 /**
  * Orders: thin procedures over the execution service. `place` needs an idempotency key (scoped
@@ -133,6 +134,9 @@ export const ordersRouter = createTRPCRouter({
     .input(z.strictObject({ id: z.uuid() }))
     .output(z.object({ order: orderView, fills: z.array(fillView) }))
     .query(({ ctx, input }) => getOrderWithFills(ctx.tx, ctx.desk.id, input.id)),
+
+  /** Everything about one order: timeline, fills, verdict, origin, audit (the console's drawer). */
+  detail: orderDetailProcedure,
 
   /** Live order changes of the desk (SSE); each event carries the order as it is now. */
   updates: deskProcedure

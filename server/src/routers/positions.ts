@@ -8,6 +8,7 @@ import { positionUpdatesChannel } from '../execution/types.ts';
 import { openChannelFeed } from '../signals/channel-feed.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 import { executionOf, noInput } from './execution-context.ts';
+import { flattenProcedure } from './flatten.ts';
 
 /** Positions (average cost) marked to the latest quotes. */
 export const positionsRouter = createTRPCRouter({
@@ -19,6 +20,9 @@ export const positionsRouter = createTRPCRouter({
       const ex = executionOf(ctx);
       return listPositions(ctx.tx, ctx.desk.id, ex.quotes, ex.options.startingCapital, new Date());
     }),
+
+  /** Cancel working orders and close positions at market (risk-reducing; see flatten.ts). */
+  flatten: flattenProcedure,
 
   /** Positions and P&L per strategy (each filled combo, per leg), marked to the latest quotes. */
   strategies: deskProcedure
