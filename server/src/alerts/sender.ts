@@ -87,7 +87,7 @@ export function postWebhook(
     }, opts.timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => {
       const reason =
-        err.name === 'Error' && (err as { code?: string }).code === 'TARGET_REFUSED'
+        err.code === 'TARGET_REFUSED'
           ? `refused: ${err.message}`
           : err.code
             ? `network: ${err.code}`

@@ -39,10 +39,11 @@ for (const [net, prefix] of [
   ['240.0.0.0', 4],
 ] as const)
   blocked.addSubnet(net, prefix, 'ipv4');
+// No `::ffff:0:0/96` here: BlockList matches IPv4 addresses against IPv4-mapped ranges, so that
+// entry would refuse every IPv4 address. Mapped addresses are unwrapped and judged as IPv4 below.
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
-  ['::ffff:0:0', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
   ['2001:db8::', 32],
