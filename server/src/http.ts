@@ -26,6 +26,8 @@ import { ExecutionRuntime } from './execution/runtime.ts';
 import type { ExecutionOptions } from './execution/types.ts';
 import { type HedgingOptions, type HedgingRuntime, startHedging } from './hedging/runtime.ts';
 import { startTimeseriesUpkeep } from './maintenance/timeseries-upkeep.ts';
+import { RequestMetrics } from './metrics/request-metrics.ts';
+import { metricsAllowed, renderServerMetrics } from './metrics/server-metrics.ts';
 import { closeRecommendLimiters } from './options/rate-limits.ts';
 import { RateLimiter } from './rate-limit/limiter.ts';
 import { createRateLimitRedis, waitForRedisReady } from './rate-limit/redis-client.ts';
@@ -251,6 +253,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         return { headers };
       },
     });
+  // Per-procedure counts and latency, recorded here (whatever the outcome, batches included).
+  const requestMetrics = new RequestMetrics(Object.keys(appRouter._def.procedures));
+  const sqlOptions = database.sql.options as { max?: number; connection?: { application_name?: string } };
+  const metricsSources = {
+    requests: requestMetrics,
+    sql: database.sql,
+    applicationName: sqlOptions.connection?.application_name ?? 'aegis',
+    poolMax: typeof sqlOptions.max === 'number' ? sqlOptions.max : null,
+    redis,
+    authCache,
+  };
   const trpc = trpcHandler(MAX_BODY_BYTES);
   // Order-flow batches are the one large body; only that procedure, unbatched, gets the room.
   const trpcIngest = trpcHandler(MAX_INGEST_BODY_BYTES);
@@ -260,6 +273,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     res.setHeader('x-request-id', req.requestId);
     res.setHeader('x-content-type-options', 'nosniff');
     const path = (req.url ?? '/').split('?')[0];
+    if (path?.startsWith('/trpc/')) {
+      const procedures = path.slice('/trpc/'.length);
+      const started = performance.now();
+      res.once('close', () =>
+        requestMetrics.observe(procedures, res.statusCode, (performance.now() - started) / 1000),
+      );
+    }
     if (path === INGEST_PATH) {
       trpcIngest(req, res);
       return;
@@ -280,6 +300,27 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     if (req.method === 'GET' && path === '/health') {
       sendJson(res, 200, { status: 'ok', service: 'server', uptimeSeconds: Math.round(process.uptime()) });
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      // Only for a scraper on this host (server-metrics.ts); anyone else finds nothing here.
+      if (!metricsAllowed(req)) {
+        sendJson(res, 404, { error: 'not found' });
+        return;
+      }
+      renderServerMetrics(metricsSources).then(
+        (body) => {
+          res.writeHead(200, {
+            'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+            'cache-control': 'no-store',
+          });
+          res.end(body);
+        },
+        (err) => {
+          log.error({ err }, 'metrics rendering failed');
+          sendJson(res, 500, { error: 'internal' });
+        },
+      );
       return;
     }
     if (req.method === 'GET' && path === '/health/ready') {
@@ -329,6 +370,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     close() {
       closing ??= (async () => {
         clearInterval(sweep);
+        requestMetrics.close();
         await timeseries?.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
