@@ -91,7 +91,7 @@ export function PriceChart(props: {
   tickSize: string;
   events?: readonly ChartEvent[];
 }) {
-  let host: HTMLDivElement | undefined;
+  let host: HTMLElement | undefined;
   const [count, setCount] = createSignal(0);
   const [last, setLast] = createSignal<Bar>();
   const [hover, setHover] = createSignal<Bar>();
@@ -325,7 +325,8 @@ export function PriceChart(props: {
           </div>
         )}
       </Show>
-      <div class="chart-host" ref={host} role="img" aria-label={`Price chart of ${props.symbol}`} />
+      {/* Not role="img": the chart library puts a link (its attribution) inside the host. */}
+      <section class="chart-host" ref={host} aria-label={`Price chart of ${props.symbol}`} />
       <Show when={!loading() && count() === 0 && !error()}>
         <div class="chart-overlay" role="status">
           No {props.interval} bars yet for {props.symbol}: candles appear as the venue trades.

@@ -152,6 +152,19 @@ async function fullScreenshot(p: Page, file: string): Promise<void> {
   });
 }
 
+const log = (line: string) =>
+  process.stderr.write(`[layout] ${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 interface LayoutProblem {
   readonly kind: string;
   readonly what: string;
@@ -224,11 +237,13 @@ describe('every console page fits at 1440 × 900 and on a 390 px phone', () => {
   for (const size of SIZES) {
     for (const target of PAGES) {
       test(`${target.name} at ${size.width} × ${size.height}`, async () => {
-        const p = size.name === 'desktop' ? page : await phone.newPage();
+        // A fresh tab per page: a page's live streams and chart timers never hold up the next.
+        const p = await (size.name === 'desktop' ? desktop : phone).newPage();
         const errors: string[] = [];
         p.on('pageerror', (e) => errors.push(e.message));
         try {
-          await p.goto(target.path);
+          log(`${target.name} ${size.name}: open`);
+          await p.goto(target.path, { waitUntil: 'domcontentloaded' });
           await p
             .getByRole('heading', { name: target.heading, level: 1 })
             .first()
@@ -237,12 +252,17 @@ describe('every console page fits at 1440 × 900 and on a 390 px phone', () => {
           await p.screenshot({ path: path.join(SHOTS, `${target.name}-${size.name}.png`) });
           await fullScreenshot(p, path.join(SHOTS, `${target.name}-${size.name}-full.png`));
 
+          log(`${target.name} ${size.name}: shot`);
           const problems = await findLayoutProblems(p);
+          log(`${target.name} ${size.name}: layout checked`);
           expect.soft(problems, `${target.name} at ${size.width} px`).toEqual([]);
 
-          const axe = await new AxeBuilder({ page: p })
-            .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
-            .analyze();
+          const axe = await withTimeout(
+            new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze(),
+            45_000,
+            `axe on ${target.name}`,
+          );
+          log(`${target.name} ${size.name}: axe done`);
           const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
           axeReport[`${target.name}-${size.name}`] = axe.violations.map((v) => ({
             id: v.id,
@@ -260,9 +280,9 @@ describe('every console page fits at 1440 × 900 and on a 390 px phone', () => {
             .toEqual([]);
           expect.soft(errors).toEqual([]);
         } finally {
-          if (p !== page) await p.close();
+          await p.close();
         }
-      }, 60_000);
+      }, 90_000);
     }
   }
 
