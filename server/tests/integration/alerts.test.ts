@@ -2,7 +2,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseTokenKeys, TokenCrypto } from '@aegis/shared/crypto/token-crypto';
+import { createDb } from '@aegis/shared/db/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { record as recordAudit } from '../../src/audit/service.ts';
+import { withTenant } from '../../src/db/database.ts';
 import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
@@ -80,6 +83,20 @@ beforeAll(async () => {
           body,
         );
       const left = failFirst.get(path) ?? 0;
+      if (path === '/redirect' && verified) {
+        received.push({
+          path,
+          body,
+          event: undefined,
+          delivery: undefined,
+          verified,
+          status: 302,
+          at: Date.now(),
+        });
+        res.writeHead(302, { location: `${receiverUrl}/redirected` });
+        res.end();
+        return;
+      }
       const status = !verified ? 401 : left > 0 ? 500 : 204;
       if (left > 0) failFirst.set(path, left - 1);
       received.push({
@@ -339,5 +356,80 @@ describe('desk alerts', () => {
     const [row] = await t.owner<{ status: string; attempts: number }[]>`
       select status, attempts from alert_deliveries where endpoint_id = ${dead.endpoint.id}`;
     expect(row).toEqual({ status: 'dead', attempts: RETRY_MS.length + 1 });
+  });
+
+  it('a redirect is a failed attempt and is not followed', async () => {
+    const r = await endpoint(client, '/redirect', ['halt.engaged']);
+    await client.alerts.sendTest.mutate({ id: r.endpoint.id });
+    const log = await until(
+      () => client.alerts.deliveries.query({ endpointId: r.endpoint.id }),
+      (l) => l.length >= 1,
+      'redirect attempt',
+    );
+    expect(log[log.length - 1]).toMatchObject({
+      attempt: 1,
+      outcome: 'retry',
+      statusCode: 302,
+      error: 'HTTP 302 (redirects are not followed)',
+    });
+    expect(received.filter((x) => x.path === '/redirected')).toEqual([]);
+    await client.alerts.updateEndpoint.mutate({ id: r.endpoint.id, enabled: false });
+  });
+
+  it('drift, fills and proposals waiting past the desk threshold become events, each once', async () => {
+    const deskId = t.admin.deskId;
+    await client.alerts.updateSettings.mutate({ proposalWaitMinutes: 1 });
+    const insertProposal = (ageMinutes: number) => t.owner<{ id: string }[]>`
+      insert into proposals (tenant_id, symbol, side, quantity, order_type, time_horizon, confidence,
+                             risk_score, rationale, decider, expires_at, created_at)
+      values (${deskId}, 'BTC-USD', 'buy', '0.1', 'market', 'intraday', 0.7, 3, '{}'::jsonb, 'rules',
+              now() + interval '1 hour', now() - make_interval(mins => ${ageMinutes}))
+      returning id`;
+    const [old] = await insertProposal(3);
+    const [fresh] = await insertProposal(0);
+    await t.owner`
+      insert into fills (tenant_id, order_id, execution_id, ts, symbol, side, quantity, price)
+      values (${deskId}, gen_random_uuid(), 'alerts-exec-1', now(), 'BTC-USD', 'sell', '0.25', '50123.5')`;
+    const app = createDb(t.database.appUrl, { max: 1 });
+    try {
+      await withTenant(app.db, deskId, async (tx) => {
+        await recordAudit(tx, {
+          action: 'execution.reconcile',
+          actor: { type: 'system', id: 'reconciler' },
+          outcome: 'failed',
+          details: '1 position mismatch; automated trading halted for the desk',
+        });
+        // Resolved unknown orders are no drift.
+        await recordAudit(tx, {
+          action: 'execution.reconcile',
+          actor: { type: 'system', id: 'reconciler' },
+          details: 'resolved 2 unknown orders',
+        });
+      });
+    } finally {
+      await app.close();
+    }
+    const list = await until(
+      () => client.alerts.list.query({ limit: 200 }),
+      (l) =>
+        ['proposal.waiting', 'order.filled', 'reconcile.drift'].every((k) =>
+          l.events.some((e) => e.kind === k),
+        ),
+      'the three events',
+    );
+    // More scans pass; nothing is written twice, the fresh proposal is not announced.
+    await new Promise((r) => setTimeout(r, 600));
+    const again = await client.alerts.list.query({ limit: 200 });
+    const of = (k: string) => again.events.filter((e) => e.kind === k);
+    expect(of('reconcile.drift')).toHaveLength(1);
+    expect(of('reconcile.drift')[0]!.body).toContain('position mismatch');
+    expect(of('order.filled')).toHaveLength(1);
+    expect(of('order.filled')[0]).toMatchObject({
+      title: 'Filled: sell 0.25 BTC-USD',
+      body: 'sell 0.25 BTC-USD @ 50123.5',
+    });
+    expect(of('proposal.waiting').map((e) => e.data.proposalId)).toEqual([old!.id]);
+    expect(of('proposal.waiting')[0]!.data.proposalId).not.toBe(fresh!.id);
+    expect(list.unread).toBeGreaterThanOrEqual(3);
   });
 });
