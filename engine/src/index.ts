@@ -74,6 +74,8 @@ export interface EngineHandle {
   stats(): EngineSnapshot;
   /** The global kill switch as the engine sees it (`/health`). */
   halt(): HaltStatus;
+  /** Sharded order flow: the shards this engine owns now, with their tokens; null when unsharded. */
+  shards(): ShardCoordinatorStats | null;
 }
 
 export interface EngineSnapshot {
@@ -257,6 +259,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
     stats: snapshot,
     readiness: readiness.readiness,
     halt: () => signals.halt.status(),
+    shards: () => shardLeases?.stats() ?? null,
     isReady: () => Object.values(readiness.readiness()).every(Boolean),
     metricsText: () => renderEngineMetrics(snapshot(), readiness.readiness()),
     stop(): Promise<EngineStopReport> {

@@ -191,6 +191,7 @@ describe('engines scale out by order-flow shard', () => {
     const phases: Record<string, number> = {};
     const phase = (name: string) => {
       phases[name] = Date.now() - t0;
+      process.stdout.write(`engine shards: ${name} at ${phases[name]} ms\n`);
     };
     const names = ['engine-a', 'engine-b', 'engine-c'];
     const engines = new Map(names.map((n) => [n, spawnEngine(n)]));
