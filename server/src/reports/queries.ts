@@ -1,6 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { pnlByDay } from '@aegis/shared/accounting/pnl-by-day';
-import { equitySnapshots, fills, instruments, orders, tenants } from '@aegis/shared/db';
+import { type equitySnapshots, fills, instruments, orders, tenants } from '@aegis/shared/db';
 import type { BlotterRow, ReportRange } from '@aegis/shared/schemas/reports';
 import { and, asc, desc, eq, gte, lte, type SQL, sql } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
@@ -76,14 +76,13 @@ export async function pnlByDayReport(tx: Tx, tenantId: string, range: ReportRang
   // Equity: the last snapshot of each day (the whole desk; a symbol filter does not apply).
   const closes = range.symbol
     ? []
-    : await tx
-        .selectDistinctOn([dayOf(equitySnapshots.ts)], {
-          day: dayOf(equitySnapshots.ts),
-          equity: equitySnapshots.equity,
-        })
-        .from(equitySnapshots)
-        .where(eq(equitySnapshots.tenantId, tenantId))
-        .orderBy(dayOf(equitySnapshots.ts), desc(equitySnapshots.ts));
+    : [
+        ...(await tx.execute<{ day: string; equity: string }>(sql`
+          select distinct on (d.day) d.day, d.equity from (
+            select to_char(ts at time zone ${tz}, 'YYYY-MM-DD') as day, equity::text as equity, ts
+              from equity_snapshots where tenant_id = ${tenantId}) d
+          order by d.day, d.ts desc`)),
+      ];
   const closeOf = new Map(closes.map((c) => [c.day, c.equity]));
   const sortedCloses = [...closeOf.keys()].sort();
   return days.map((d) => {

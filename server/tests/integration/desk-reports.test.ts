@@ -188,7 +188,7 @@ describe('order detail', () => {
   it('another desk’s order id reads as not found', async () => {
     const [other] = await t.owner<
       { id: string }[]
-    >`insert into tenants (name) values ('Other desk') returning id`;
+    >`insert into tenants (name, slug) values ('Other desk', 'other-desk') returning id`;
     const [o] = await t.owner<{ id: string }[]>`
       insert into orders (tenant_id, client_order_id, symbol, side, order_type, time_in_force, quantity, status, origin)
       values (${other!.id}, 'other-1', 'BTC-USD', 'buy', 'market', 'day', '1', 'denied', 'human') returning id`;
@@ -220,7 +220,7 @@ describe('reports', () => {
       'time,symbol,side,quantity,price,notional,fee,liquidity,order_id,client_order_id,order_type,origin,account,execution_id',
     );
     expect(lines).toHaveLength(n!.n + 1);
-    expect(fills.filename).toMatch(/^aegis-fills-\d{8}-\d{6}\.csv$/);
+    expect(fills.filename).toMatch(/^aegis-fills-\d{4}-\d{2}-\d{2}-\d{6}\.csv$/);
     const orders = await client.reports.export.query({ kind: 'orders', range: { symbol: 'ETH-USD' } });
     expect(orders.csv.split('\r\n')[1]).toContain(',ETH-USD,');
     const pos = await client.reports.export.query({ kind: 'positions', range: {} });
