@@ -35,6 +35,8 @@ import { STAT, StatsWriter } from './stats.ts';
  * wake-up that cannot arrive (a producer without the doorbell); it is not a polling period.
  */
 const IDLE_WAIT_MS = 1000;
+const SKIP_WINDOW_AFTER = 8;
+const PROBE_WINDOW_EVERY = 16;
 
 function post(msg: WorkerToMain): void {
   parentPort!.postMessage(msg);
@@ -94,6 +96,11 @@ async function run(startup: InferenceStartup): Promise<void> {
   post({ type: 'ready', provider: scoring.provider, modelVersion: scoring.modelVersion });
 
   const maxWaitMs = startup.maxWaitUs / 1000;
+  // A batch window that gathers nothing only adds latency: after SKIP_WINDOW_AFTER fruitless
+  // windows in a row (candidates arrive slower than the window), batches run at once, and one
+  // window in PROBE_WINDOW_EVERY is tried to notice when they speed up again.
+  let fruitless = 0;
+  let skipped = 0;
   let drained = 0;
   for (;;) {
     let n = batcher.gather();
@@ -104,7 +111,13 @@ async function run(startup: InferenceStartup): Promise<void> {
       if (w) await w;
       continue;
     }
-    if (n < startup.maxBatch && maxWaitMs > 0 && Atomics.load(control, CONTROL.STOP) === 0) {
+    if (
+      n < startup.maxBatch &&
+      maxWaitMs > 0 &&
+      Atomics.load(control, CONTROL.STOP) === 0 &&
+      (fruitless < SKIP_WINDOW_AFTER || ++skipped % PROBE_WINDOW_EVERY === 0)
+    ) {
+      const before = n;
       // The batch window: more candidates may join until the deadline. The thread parks until
       // the deadline, and asks the producers (WAKE_AT) to wake it only once the batch can be
       // full: they keep publishing without paying a wake-up per candidate (a notify that finds a
@@ -122,6 +135,7 @@ async function run(startup: InferenceStartup): Promise<void> {
         n = batcher.gather();
         if (n >= startup.maxBatch) break;
       }
+      fruitless = n === before ? fruitless + 1 : 0;
     }
     if (feeds[n] === undefined) bind(n);
     const t0 = performance.now();
