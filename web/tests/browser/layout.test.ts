@@ -125,10 +125,10 @@ async function insertFixtures(): Promise<void> {
   }
 }
 
-/** The page's data has arrived: no loading skeleton left (a page may keep one: give up after 8 s). */
+/** The page's data has arrived: no loading skeleton left (a page may keep one: give up after 20 s). */
 async function settle(p: Page): Promise<void> {
   await expect
-    .poll(() => p.locator('.skeleton:visible, [aria-busy="true"]:visible').count(), { timeout: 8_000 })
+    .poll(() => p.locator('.skeleton:visible, [aria-busy="true"]:visible').count(), { timeout: 20_000 })
     .toBe(0)
     .catch(() => {});
   await p.waitForTimeout(400);

@@ -19,7 +19,9 @@ const WORKING: ReadonlySet<string> = new Set(WORKING_STATUSES);
 
 /** Why an order did not go through: the broker's reason, or the governor's failed rules. */
 function reasonOf(order: Order): string {
-  if (order.rejectReason) return [...new Set(order.rejectReason.split(','))].join(', ');
+  // Repeated reasons arrive comma-joined; a comma between digits is a thousands separator.
+  if (order.rejectReason)
+    return [...new Set(order.rejectReason.split(/,(?!\d)/).map((r) => r.trim()))].join(', ');
   const failed = order.denial?.filter((v) => !v.passed).map((v) => v.rule) ?? [];
   return failed.length > 0 ? failed.join(', ') : '—';
 }
