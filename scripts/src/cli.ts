@@ -30,6 +30,7 @@ import { optionCommands } from './commands/options.ts';
 import { orderCommands } from './commands/orders.ts';
 import { positionCommands } from './commands/positions.ts';
 import { proposalCommands } from './commands/proposals.ts';
+import { reportCommands } from './commands/reports.ts';
 import { riskCommands } from './commands/risk.ts';
 import { signalCommands } from './commands/signals.ts';
 import { userCommands } from './commands/users.ts';
@@ -45,6 +46,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   instrumentCommands,
   optionCommands,
   orderCommands,
+  reportCommands,
   positionCommands,
   brokerCommands,
   haltCommands,

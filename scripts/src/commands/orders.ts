@@ -82,6 +82,60 @@ export const orderCommands: CommandGroup = {
         return ExitCode.OK;
       },
     },
+    show: {
+      summary: 'one order in full: origin, timeline, fills, the governor verdict, proposal and audit rows',
+      usage: '<order-id>',
+      positionals: ['order-id'],
+      async run(ctx, { positionals }) {
+        const d = await ctx.client().orders.detail.query({ id: positionals[0]! });
+        if (ctx.out.json) {
+          ctx.out.data(d);
+          return ExitCode.OK;
+        }
+        const o = d.order;
+        ctx.out.record({
+          order: `${o.side} ${o.quantity} ${o.symbol} ${o.orderType}${o.limitPrice ? ` @ ${o.limitPrice}` : ''} ${o.timeInForce}`,
+          status: o.status,
+          filled: `${o.filledQuantity}${o.avgFillPrice ? ` @ ${o.avgFillPrice}` : ''}`,
+          origin: d.originText,
+          'client order id': o.clientOrderId,
+          ...(d.signal
+            ? {
+                signal: `${d.signal.direction} ${d.signal.pattern} score ${d.signal.score.toFixed(2)} at ${d.signal.ts}`,
+              }
+            : {}),
+        });
+        ctx.out.table(d.events, [
+          { header: 'time (utc)', value: (e) => e.ts },
+          { header: 'from', value: (e) => e.fromStatus ?? '(placed)' },
+          { header: 'to', value: (e) => e.toStatus },
+          { header: 'filled', value: (e) => e.filledQuantity, align: 'right' },
+          { header: 'reason', value: (e) => e.rejectReason, maxWidth: 40 },
+        ]);
+        if (d.fills.length > 0)
+          ctx.out.table(d.fills, [
+            { header: 'fill time (utc)', value: (f) => f.tsMicros },
+            { header: 'qty', value: (f) => f.quantity, align: 'right' },
+            { header: 'price', value: (f) => f.price, align: 'right' },
+            { header: 'fee', value: (f) => f.fee, align: 'right' },
+          ]);
+        if (d.verdicts)
+          ctx.out.table(d.verdicts, [
+            { header: 'rule', value: (v) => v.rule },
+            { header: 'status', value: (v) => v.status },
+            { header: 'why', value: (v) => v.message, maxWidth: 60 },
+          ]);
+        if (d.audit.length > 0)
+          ctx.out.table(d.audit, [
+            { header: 'seq', value: (a) => String(a.seq), align: 'right' },
+            { header: 'time (utc)', value: (a) => a.ts },
+            { header: 'action', value: (a) => a.action },
+            { header: 'outcome', value: (a) => a.outcome },
+            { header: 'by', value: (a) => a.actor.name },
+          ]);
+        return ExitCode.OK;
+      },
+    },
     place: {
       summary:
         'place an order (risk-checked; a denial prints every failed rule). --key makes a retry safe: the same key returns the same order',

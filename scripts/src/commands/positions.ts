@@ -1,6 +1,8 @@
-import { ExitCode } from '../../lib/cli-errors.ts';
+import { randomUUID } from 'node:crypto';
+import { idempotencyKey as idempotencyKeySchema } from '@aegis/shared/schemas/order';
+import { CliError, ExitCode } from '../../lib/cli-errors.ts';
 import type { AegisClient } from '../../lib/client.ts';
-import type { CommandGroup } from '../../lib/command.ts';
+import { type CommandGroup, optString, optStrings } from '../../lib/command.ts';
 import { type Column, money } from '../../lib/output.ts';
 
 type Position = Awaited<ReturnType<AegisClient['positions']['list']['query']>>[number];
@@ -42,6 +44,45 @@ export const positionCommands: CommandGroup = {
           'net exposure': money(pnl.netExposure),
         });
         return ExitCode.OK;
+      },
+    },
+    flatten: {
+      summary:
+        'cancel working orders and close positions at market (all, or --symbol s, repeatable); works while halted and with a trade key; --key makes a retry safe',
+      usage: '[--symbol s]... [--key k]',
+      options: { symbol: { type: 'string', multiple: true }, key: { type: 'string' } },
+      async run(ctx, { values }) {
+        const idempotencyKey = optString(values, 'key') ?? randomUUID();
+        if (!idempotencyKeySchema.safeParse(idempotencyKey).success)
+          throw new CliError(
+            'positions flatten: --key must be 8–128 printable characters without spaces; a UUID is ideal',
+            ExitCode.USAGE,
+          );
+        const symbols = optStrings(values, 'symbol');
+        const r = await ctx.client().positions.flatten.mutate({
+          idempotencyKey,
+          ...(symbols.length > 0 ? { symbols } : {}),
+        });
+        if (ctx.out.json) {
+          ctx.out.data({ ...r, idempotencyKey });
+          return ExitCode.OK;
+        }
+        const rows = [
+          ...r.cancelled.map((o) => ({ action: 'cancel', o })),
+          ...r.closing.map((o) => ({ action: 'close', o })),
+        ];
+        ctx.out.table(rows, [
+          { header: 'action', value: (x) => x.action },
+          { header: 'symbol', value: (x) => x.o.symbol },
+          { header: 'side', value: (x) => x.o.side },
+          { header: 'qty', value: (x) => x.o.quantity, align: 'right' },
+          { header: 'status', value: (x) => x.o.status },
+          { header: 'reason', value: (x) => x.o.rejectReason, maxWidth: 40 },
+          { header: 'order id', value: (x) => x.o.id },
+        ]);
+        if (r.unchanged.length > 0) ctx.out.record({ 'already flat or closing': r.unchanged.join(', ') });
+        // A closing order the governor denied (no price, say) leaves a position open: say so.
+        return r.closing.some((o) => o.status === 'denied') ? ExitCode.REJECTED : ExitCode.OK;
       },
     },
   },
