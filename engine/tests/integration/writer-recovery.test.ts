@@ -146,7 +146,19 @@ describe('writer recovery (own PostgreSQL)', () => {
       process.stdout.write(
         `writer-recovery: writing again ${Date.now() - thawedAt} ms after the stall ended\n`,
       );
-      await until('ready again', async () => (await ready()) === 200, RECOVERY_BOUND_MS);
+      let lastBody = '';
+      await until(
+        'ready again',
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${http.port}/health/ready`);
+          lastBody = await res.text();
+          return res.status === 200;
+        },
+        RECOVERY_BOUND_MS,
+      ).catch((err: Error) => {
+        // Which check is failing, and the writer's view, in the failure message.
+        throw new Error(`${err.message}: ${lastBody} writer=${JSON.stringify(engine.stats().writer)}`);
+      });
     } finally {
       await http.close();
     }
