@@ -29,6 +29,7 @@ import { type RoundRobinProxy, startRoundRobinProxy } from '../support/round-rob
 const log = createLogger({ name: 'two-servers-test', level: 'silent' });
 const SYMBOL = 'BTC-USD';
 const READ_LIMIT = 40;
+const EQUITY_INTERVAL_MS = 1_000;
 const A = 0;
 const B = 1;
 
@@ -115,6 +116,8 @@ beforeAll(async () => {
     LEASE_RENEW_MS: '500',
     RATE_LIMIT_READS: String(READ_LIMIT),
     RATE_LIMIT_MUTATIONS: '200',
+    // Both replicas run the equity timer every second: one snapshot per interval between them.
+    EQUITY_INTERVAL_MS: String(EQUITY_INTERVAL_MS),
   };
   // Both at once: neither is "the first" in any way the test relies on.
   replicas.push(spawnReplica('A', env), spawnReplica('B', env));
@@ -345,6 +348,20 @@ describe('two server replicas behind a load balancer', () => {
       forwarder.closeAllConnections();
       await new Promise<void>((r) => forwarder.close(() => r()));
     }
+  });
+
+  it('a timer every replica runs writes once per interval: equity snapshots', async () => {
+    // The desk holds a position by now (earlier orders filled): both timers want to snapshot it.
+    const rows = await until('four interval snapshots', async () => {
+      const r = await owner<{ ts: Date }[]>`
+        select ts from equity_snapshots where tenant_id = ${deskId} and reason = 'interval' order by ts`;
+      return r.length >= 4 ? r : null;
+    });
+    // Two unsynchronised 1 s timers would leave pairs closer than half an interval.
+    for (let i = 1; i < rows.length; i++)
+      expect(rows[i]!.ts.getTime() - rows[i - 1]!.ts.getTime()).toBeGreaterThanOrEqual(
+        EQUITY_INTERVAL_MS / 2,
+      );
   });
 
   it('a replica killed mid-flow loses nothing: orders once, retries get the same order, streams resume', async () => {

@@ -45,7 +45,7 @@ const server = await startServer({
     leaseTtlMs: Number(env.LEASE_TTL_MS ?? '3000'),
     leaseRenewMs: Number(env.LEASE_RENEW_MS ?? '500'),
     outboxIntervalMs: 200,
-    equityIntervalMs: 3_600_000,
+    equityIntervalMs: Number(env.EQUITY_INTERVAL_MS ?? '3600000'),
     reconcileIntervalMs: 3_600_000,
     venueRefreshMs: 250,
   },

@@ -1,8 +1,8 @@
-import { positions, tenants } from '@aegis/shared/db';
+import { equitySnapshots, positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { sessionState } from '@aegis/shared/risk/calendars';
 import type { OrderView } from '@aegis/shared/schemas/order';
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, gt, ne, sql } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { BrokerAccount, BrokerError, ExecutionReport } from '../brokers/types.ts';
 import { BookFeed } from '../market/book-feed.ts';
@@ -319,13 +319,33 @@ export class ExecutionRuntime {
     return () => this.#haltListeners.delete(listener);
   }
 
-  /** Equity snapshot for every desk holding a position (interval), or one desk. */
+  /**
+   * Equity snapshot for every desk holding a position (interval), or one desk. Every server runs
+   * the interval timer; per desk one of them writes per interval: under the desk's own advisory
+   * lock, a desk whose last interval snapshot is younger than half the interval is skipped.
+   */
   async snapshotAll(reason: 'interval' | 'reconcile'): Promise<number> {
     const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
     let n = 0;
     const now = this.#deps.clock?.() ?? new Date();
     for (const d of desks) {
       const wrote = await withTenant(this.#deps.db, d.id, async (tx) => {
+        if (reason === 'interval') {
+          await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`aegis:equity-interval:${d.id}`}))`);
+          const since = new Date(now.getTime() - this.options.equityIntervalMs / 2);
+          const [recent] = await tx
+            .select({ ts: equitySnapshots.ts })
+            .from(equitySnapshots)
+            .where(
+              and(
+                eq(equitySnapshots.tenantId, d.id),
+                eq(equitySnapshots.reason, 'interval'),
+                gt(equitySnapshots.ts, since),
+              ),
+            )
+            .limit(1);
+          if (recent) return false; // another server wrote this interval's
+        }
         const open = await tx
           .select({ symbol: positions.symbol })
           .from(positions)
