@@ -27,7 +27,7 @@ const SYMBOLS = Array.from({ length: 24 }, (_, i) => `SH${String(i).padStart(2, 
 interface Engine {
   name: string;
   child: ChildProcess;
-  lines: { msg?: string }[];
+  lines: { msg?: string; err?: unknown }[];
   port: Promise<number>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -63,7 +63,7 @@ function spawnEngine(name: string): Engine {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
-  const lines: { msg?: string }[] = [];
+  const lines: { msg?: string; err?: unknown }[] = [];
   let resolvePort!: (p: number) => void;
   const port = new Promise<number>((r) => {
     resolvePort = r;
@@ -317,6 +317,10 @@ describe('engines scale out by order-flow shard', () => {
     paused.child.kill('SIGCONT');
     expect((await paused.exited).code).toBe(1);
     expect(paused.lines.some((l) => l.msg === 'engine: a shard lease was lost')).toBe(true);
+    // Whether its writer tried to commit under the old token first depends on what it had read
+    // when paused; when it did, the cursor fence refused the whole flush.
+    const refused = paused.lines.filter((l) => String(l.err ?? '').includes('stale fencing token')).length;
+    process.stdout.write(`engine shards: woken stale owner's refused flushes logged: ${refused}\n`);
     await until(
       'every event persisted after the pause',
       async () => (await scoredExactlyOnce()).rows >= produced,
