@@ -22,12 +22,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { Worker } from 'node:worker_threads';
-import { createDb } from '@aegis/shared/db/client';
+import { createDb, withTenant } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres from 'postgres';
+import { verify } from '../src/audit/service.ts';
 import { type RunningServer, startServer } from '../src/http.ts';
 import { createFirstAdminIfNone } from '../src/provisioning/service.ts';
 import { signIn, testServerConfig } from '../tests/integration/test-server.ts';
@@ -297,6 +298,7 @@ interface Fixture {
   readonly owner: postgres.Sql;
   readonly wire: Awaited<ReturnType<typeof startWireCounter>>;
   readonly dbName: string;
+  readonly db: ReturnType<typeof createDb>;
   close(): Promise<void>;
 }
 
@@ -360,6 +362,7 @@ async function setUp(mode: 'per-order' | 'batched'): Promise<Fixture> {
     deskIds,
     owner,
     wire,
+    db,
     dbName: new URL(database.url).pathname.slice(1),
     async close() {
       clearInterval(ticker);
@@ -415,15 +418,18 @@ async function measure(f: Fixture, mode: string, desks: number, rate: number): P
 }
 
 const rows: Row[] = [];
+const chains: { mode: string; deskId: string; rows: number }[] = [];
 for (const mode of MODES) {
   const f = await setUp(mode);
   try {
     for (const rate of RATES) rows.push(await measure(f, mode, 1, rate));
     for (const rate of DESK_RATES) rows.push(await measure(f, mode, DESKS, rate));
-    const [chain] = await f.owner<
-      { n: string }[]
-    >`select count(*)::text as n from audit_log where action = 'orders.place'`;
-    process.stderr.write(`${mode}: ${chain?.n} orders.place audit rows\n`);
+    // The desks' audit chains must still verify after the load (batched appends included).
+    for (const deskId of f.deskIds) {
+      const v = await withTenant(f.db.db, deskId, (tx) => verify(tx, { tenantId: deskId }));
+      if (!v.ok) throw new Error(`${mode}: audit chain of desk ${deskId} broken: ${JSON.stringify(v)}`);
+      chains.push({ mode, deskId, rows: v.rows });
+    }
   } finally {
     await f.close();
   }
@@ -448,7 +454,10 @@ const file = writeBenchResult('orders', {
   maxInflight: MAX_INFLIGHT,
   baseline: 'per-order: one desk transaction per order (the path before batching), same run',
   rows,
+  auditChainsVerified: chains,
 });
-console.log(`\nwrote ${file}`);
+console.log(
+  `\naudit chains verified: ${chains.length} (${chains.reduce((n, c) => n + c.rows, 0)} rows)\nwrote ${file}`,
+);
 agent.destroy();
 process.exit(0);

@@ -202,13 +202,18 @@ export async function recordBatch(
     }
   }
   const ips = [...new Set(events.map((e) => cleanIp(e.ip)).filter((ip): ip is string => ip !== null))];
-  await tx.execute(sql`select pg_advisory_xact_lock(${chainLockKey(sql`${tenantId}::uuid`)})`);
-  // After the lock: the head, the timestamp and each distinct IP as PostgreSQL stores it (host()).
-  const [head] = (await tx.execute(sql`
+  // The head read is sent with the lock and runs after it on the same connection (postgres.js
+  // pipelines), so it sees the previous holder's committed rows: one round trip for both. With
+  // the head: the timestamp and each distinct IP as PostgreSQL stores it (host()).
+  const [, headRows] = await Promise.all([
+    tx.execute(sql`select pg_advisory_xact_lock(${chainLockKey(sql`${tenantId}::uuid`)})`),
+    tx.execute(sql`
     select to_char(date_trunc('milliseconds', clock_timestamp()) at time zone 'UTC', ${sql.raw(UTC_MS_ISO)}) as ts,
            (select a.seq::text from audit_log a where a.tenant_id = ${tenantId}::uuid order by a.seq desc limit 1) as head_seq,
            (select a.hash from audit_log a where a.tenant_id = ${tenantId}::uuid order by a.seq desc limit 1) as head_hash,
-           coalesce((select json_agg(host(x::inet)) from unnest(${`{${ips.join(',')}}`}::text[]) as x), '[]'::json) as ips`)) as unknown as Array<{
+           coalesce((select json_agg(host(u.x::inet) order by u.n) from unnest(${`{${ips.join(',')}}`}::text[]) with ordinality as u(x, n)), '[]'::json) as ips`),
+  ]);
+  const [head] = headRows as unknown as Array<{
     ts: string;
     head_seq: string | null;
     head_hash: string | null;

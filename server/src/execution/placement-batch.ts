@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { idempotencyKeys, orders, outbox } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
@@ -149,7 +150,7 @@ export async function placeBatch(
     // 1. Claim every key at once, in key order (two batches claiming the same keys wait on each
     // other rather than deadlock). A key held by another transaction blocks here until it ends.
     const byKey = [...live].sort((a, b) => (reqs[a]!.scope.key < reqs[b]!.scope.key ? -1 : 1));
-    const claimedRows = await tx
+    const claiming = tx
       .insert(idempotencyKeys)
       .values(
         byKey.map((i) => ({
@@ -186,6 +187,12 @@ export async function placeBatch(
         procedure: idempotencyKeys.procedure,
         key: idempotencyKeys.key,
       });
+    // 2. The desk's order lock, sent with the claim (it runs after it, on the same connection):
+    // keys first, then the desk, as on the per-order path.
+    const [claimedRows] = await Promise.all([
+      claiming,
+      tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`aegis.orders:${tenantId}`}, 0))`),
+    ]);
     const claimed = new Set(claimedRows.map((r) => scopeKey(r)));
     const unclaimed = live.filter((i) => !claimed.has(scopeKey(reqs[i]!.scope)));
     if (unclaimed.length > 0) {
@@ -231,8 +238,7 @@ export async function placeBatch(
     const todo = live.filter((i) => claimed.has(scopeKey(reqs[i]!.scope)));
     if (todo.length === 0) return [];
 
-    // 2. The desk's order lock, then the governor's clock (see OrderService.place).
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`aegis.orders:${tenantId}`}, 0))`);
+    // The governor's clock is read with the lock held (see OrderService.place).
     const base = await loadBatchRiskInputs(
       tx,
       tenantId,
@@ -321,60 +327,66 @@ export async function placeBatch(
       });
     }
 
-    // 4. The writes: one statement each.
-    const inserted = rows.length > 0 ? await tx.insert(orders).values(rows).returning() : [];
-    const byClientId = new Map(inserted.map((o) => [o.clientOrderId, o]));
-    const placedHere: { i: number; order: OrderView }[] = [];
-    for (const j of judged) {
-      const row = byClientId.get(j.clientOrderId);
-      if (!row) throw new AppError(ErrorCode.INTERNAL, 'order insert returned nothing');
-      placedHere.push({ i: j.i, order: toOrderView(row) });
-      keyResults.push({ i: j.i, outcome: { ok: true, value: { orderId: row.id } } });
-    }
-    const allowed = judged.filter((j) => j.decision.allowed);
-    if (allowed.length > 0) {
-      await tx.insert(outbox).values(
-        allowed.map((j) => {
-          const row = byClientId.get(j.clientOrderId)!;
+    // 4. The writes: one statement each, issued together (postgres.js pipelines them on the
+    // connection; they run in this order). The order ids are made here so the outbox rows, the
+    // audit rows and the keys need not wait for the orders' insert to come back.
+    const ids = judged.map(() => randomUUID());
+    judged.forEach((j, n) => {
+      rows[n]!.id = ids[n]!;
+      keyResults.push({ i: j.i, outcome: { ok: true, value: { orderId: ids[n]! } } });
+    });
+    const allowed = judged
+      .map((j, n) => ({ ...j, id: ids[n]!, at: rows[n]!.createdAt as Date }))
+      .filter((j) => j.decision.allowed);
+    const [inserted] = await Promise.all([
+      rows.length > 0 ? tx.insert(orders).values(rows).returning() : Promise.resolve([]),
+      allowed.length > 0
+        ? tx.insert(outbox).values(
+            allowed.map((j) => ({
+              tenantId,
+              topic: 'broker.place',
+              aggregateId: j.id,
+              payload: { orderId: j.id, clientOrderId: j.clientOrderId },
+              availableAt: j.at,
+            })),
+          )
+        : Promise.resolve(),
+      recordBatch(
+        tx,
+        tenantId,
+        judged.map((j, n) => {
+          const r = reqs[j.i]!;
           return {
-            tenantId,
-            topic: 'broker.place',
-            aggregateId: row.id,
-            payload: { orderId: row.id, clientOrderId: j.clientOrderId },
-            availableAt: row.createdAt,
+            action: 'orders.place',
+            actor: r.actor,
+            targetType: 'order',
+            targetId: ids[n]!,
+            outcome: j.decision.allowed ? ('ok' as const) : ('denied' as const),
+            payload: { input: r.input, clientOrderId: j.clientOrderId, verdicts: j.decision.denials },
+            details: describe(r.input, j.decision),
+            requestId: r.requestId,
+            ip: r.ip,
           };
         }),
-      );
-    }
-    await recordBatch(
-      tx,
-      tenantId,
-      judged.map((j) => {
-        const r = reqs[j.i]!;
-        return {
-          action: 'orders.place',
-          actor: r.actor,
-          targetType: 'order',
-          targetId: byClientId.get(j.clientOrderId)!.id,
-          outcome: j.decision.allowed ? 'ok' : 'denied',
-          payload: { input: r.input, clientOrderId: j.clientOrderId, verdicts: j.decision.denials },
-          details: describe(r.input, j.decision),
-          requestId: r.requestId,
-          ip: r.ip,
-        };
-      }),
-    );
-    // 5. Every claimed key gets its result.
-    if (keyResults.length > 0) {
-      await tx.execute(sql`
+      ),
+      // 5. Every claimed key gets its result.
+      keyResults.length > 0
+        ? tx.execute(sql`
         update idempotency_keys k
            set status = 'completed', response = v.response
           from (select unnest(${pgArray(keyResults.map((k) => reqs[k.i]!.scope.principal))}::text[]) as principal,
                        unnest(${pgArray(keyResults.map((k) => reqs[k.i]!.scope.procedure))}::text[]) as procedure,
                        unnest(${pgArray(keyResults.map((k) => reqs[k.i]!.scope.key))}::text[]) as key,
                        unnest(${pgArray(keyResults.map((k) => JSON.stringify(k.outcome)))}::jsonb[]) as response) v
-         where k.tenant_id = ${tenantId} and k.principal = v.principal and k.procedure = v.procedure and k.key = v.key`);
-    }
+         where k.tenant_id = ${tenantId} and k.principal = v.principal and k.procedure = v.procedure and k.key = v.key`)
+        : Promise.resolve(),
+    ]);
+    const byId = new Map(inserted.map((o) => [o.id, o]));
+    const placedHere = judged.map((j, n) => {
+      const row = byId.get(ids[n]!);
+      if (!row) throw new AppError(ErrorCode.INTERNAL, 'order insert returned nothing');
+      return { i: j.i, order: toOrderView(row) };
+    });
     return placedHere;
   });
   for (const p of placed) outcomes[p.i] = { kind: 'placed', order: p.order };

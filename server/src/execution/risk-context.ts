@@ -315,9 +315,11 @@ export async function loadBatchRiskInputs(
   deps: { quotes: QuoteBook; startingCapital: string; now: Date },
 ): Promise<BatchRiskBase> {
   const { now, quotes } = deps;
-  const valuation = await valueDesk(tx, tenantId, quotes, deps.startingCapital, now);
-  const working = collapseOcoGroups(
-    (await tx.execute(sql`
+  // Independent reads issued together: postgres.js pipelines them on the transaction's
+  // connection, so they cost one round trip rather than one each (the desk lock is held).
+  const [valuation, workingRows, limitRows, halt0, reducingOnly, [settings], batchInsts] = await Promise.all([
+    valueDesk(tx, tenantId, quotes, deps.startingCapital, now),
+    tx.execute(sql`
       select symbol, side, sum(quantity - filled_quantity)::text as "leavesQty", null as "limitPrice", null as "ocoGroup"
         from orders
        where tenant_id = ${tenantId} and status in ${sql.raw(`(${WORKING_STATUSES.map((s) => `'${s}'`).join(',')})`)}
@@ -327,26 +329,20 @@ export async function loadBatchRiskInputs(
       select symbol, side, (quantity - filled_quantity)::text, limit_price::text, oco_group::text
         from orders
        where tenant_id = ${tenantId} and status in ${sql.raw(`(${WORKING_STATUSES.map((s) => `'${s}'`).join(',')})`)}
-         and oco_group is not null`)) as unknown as WorkingOrderRow[],
-  );
-  const limitRows = await tx
-    .select()
-    .from(riskLimits)
-    .where(and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, ['*', ...symbols])));
-  const halt0 = await readHalt(tx, tenantId);
-  const reducingOnly = await readReducingOnly(tx, tenantId);
-  const [settings] = await tx
-    .select({ automationEnabled: agentSettings.automationEnabled })
-    .from(agentSettings)
-    .where(eq(agentSettings.tenantId, tenantId));
-
-  const all = new Set<string>([
-    ...symbols,
-    ...valuation.legs.map((l) => l.position.symbol),
-    ...working.map((w) => w.symbol),
+         and oco_group is not null`) as unknown as Promise<WorkingOrderRow[]>,
+    tx
+      .select()
+      .from(riskLimits)
+      .where(and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, ['*', ...symbols]))),
+    readHalt(tx, tenantId),
+    readReducingOnly(tx, tenantId),
+    tx
+      .select({ automationEnabled: agentSettings.automationEnabled })
+      .from(agentSettings)
+      .where(eq(agentSettings.tenantId, tenantId)),
+    loadInstruments(tx, symbols),
   ]);
-  const insts = await loadInstruments(tx, [...all]);
-  for (const i of [...insts.values()]) if (i.underlyingSymbol) all.add(i.underlyingSymbol);
+  const working = collapseOcoGroups(workingRows);
 
   const desk = limitRows.find((r) => r.symbol === '*');
   const limitsBySymbol = new Map<string, RiskLimits>();
@@ -357,7 +353,7 @@ export async function loadBatchRiskInputs(
       resolveLimits(
         desk ? storedLimits(desk) : null,
         inst ? storedLimits(inst) : null,
-        insts.get(s)?.assetClass ?? null,
+        batchInsts.get(s)?.assetClass ?? null,
       ),
     );
   }
@@ -368,23 +364,32 @@ export async function loadBatchRiskInputs(
 
   // The throttle counts single orders (bracket legs and combo legs ride in their entry's request)
   // and combos, not denied, in the last 60 s; capped at the largest limit in play.
-  let recentCount = 0;
-  if (throttles.length > 0) {
-    const cap = Math.max(...throttles);
-    const since = new Date(now.getTime() - 60_000).toISOString();
-    const [row] = (await tx.execute(sql`
+  const cap = throttles.length > 0 ? Math.max(...throttles) : 0;
+  const since = new Date(now.getTime() - 60_000).toISOString();
+  const all = new Set<string>([
+    ...symbols,
+    ...valuation.legs.map((l) => l.position.symbol),
+    ...working.map((w) => w.symbol),
+  ]);
+  const [others, countRows, recent, outcomes] = await Promise.all([
+    loadInstruments(
+      tx,
+      [...all].filter((s) => !batchInsts.has(s)),
+    ),
+    // The throttle counts single orders (bracket and combo legs ride in their entry's request)
+    // and combos, not denied, in the last 60 s; capped at the largest limit in play.
+    cap === 0
+      ? Promise.resolve([])
+      : (tx.execute(sql`
       select (select count(*) from (select 1 from orders
                 where tenant_id = ${tenantId} and created_at > ${since}::timestamptz and status <> 'denied'
                   and parent_order_id is null and combo_id is null limit ${cap}) o)
            + (select count(*) from (select 1 from combos
                 where tenant_id = ${tenantId} and created_at > ${since}::timestamptz and status <> 'denied'
-                limit ${cap}) c) as n`)) as unknown as Array<{ n: string | number }>;
-    recentCount = Math.min(cap, Number(row?.n ?? 0));
-  }
-  const recent: RecentOrderRow[] =
+                limit ${cap}) c) as n`) as unknown as Promise<Array<{ n: string | number }>>),
     dupWindows.length === 0
-      ? []
-      : await tx
+      ? Promise.resolve([] as RecentOrderRow[])
+      : tx
           .select({
             symbol: orders.symbol,
             side: orders.side,
@@ -405,13 +410,17 @@ export async function loadBatchRiskInputs(
               isNull(orders.comboId),
             ),
           )
-          .orderBy(desc(orders.createdAt));
-  const outcomes = await tx
-    .select({ pnl: tradeOutcomes.pnl })
-    .from(tradeOutcomes)
-    .where(eq(tradeOutcomes.tenantId, tenantId))
-    .orderBy(desc(tradeOutcomes.closedAt), desc(tradeOutcomes.createdAt))
-    .limit(streak);
+          .orderBy(desc(orders.createdAt)),
+    tx
+      .select({ pnl: tradeOutcomes.pnl })
+      .from(tradeOutcomes)
+      .where(eq(tradeOutcomes.tenantId, tenantId))
+      .orderBy(desc(tradeOutcomes.closedAt), desc(tradeOutcomes.createdAt))
+      .limit(streak),
+  ]);
+  const recentCount = Math.min(cap, Number(countRows[0]?.n ?? 0));
+  const insts = new Map([...batchInsts, ...others]);
+  for (const i of [...insts.values()]) if (i.underlyingSymbol) all.add(i.underlyingSymbol);
 
   const marks: Record<string, string> = {};
   for (const s of all) {
