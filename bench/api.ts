@@ -4,6 +4,7 @@
  *   npm run bench:api                       (~3 minutes; prints a table; writes bench/results/api.json)
  *   npm run bench:api -- --sweep            (more rates, longer steps: ~12 minutes)
  *   BENCH_DURATION_S=10 BENCH_ONLY=auth.me,positions.list npm run bench:api
+ *   BENCH_AUTH_CACHE=off npm run bench:api  (every request validates its key in the database)
  *
  * The real server (startServer from server/src/http.ts) on a fresh migrated database as the
  * application role (RLS in force), real Redis (rate limits, bus), listening on loopback; the load
@@ -20,7 +21,10 @@
  *   - risk.check: the governor's verdict for an order (read, no write);
  *   - orders.place (1 desk) and orders.place (10 desks): limit orders resting at the paper broker.
  *
- * Per endpoint and rate: achieved rate, p50/p99 (ms), errors and non-2xx; per endpoint, the
+ * Per endpoint and rate: achieved rate, p50/p99 (ms), errors and non-2xx, and PostgreSQL
+ * statements per request sent by the server's request pool (BEGIN and COMMIT included; the
+ * execution service's own pools are not counted) — a cost that does not depend on how busy the
+ * machine is; per endpoint, the
  * highest offered rate whose p99 stayed under 5 ms and under 50 ms (achieving ≥ 95% of it).
  */
 import { randomUUID } from 'node:crypto';
@@ -45,6 +49,7 @@ const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const READ_RATES = SWEEP ? [100, 250, 500, 1000, 1500, 2000, 3000, 4000, 6000] : [100, 500, 1000, 2000, 3000];
 const WRITE_RATES = SWEEP ? [25, 50, 100, 200, 400, 800] : [50, 200, 400];
 const BASELINE_RATES = SWEEP ? READ_RATES : [1000, 3000];
+const AUTH_CACHE = process.env.BENCH_AUTH_CACHE !== 'off';
 const DESKS = 10;
 const POSITIONS = 200;
 const machine = machineInfo();
@@ -60,6 +65,8 @@ interface Step {
   readonly requests: number;
   readonly errors: number;
   readonly non2xx: number;
+  /** Statements (round trips, BEGIN and COMMIT included) the request pool sent per request. */
+  readonly dbStatementsPerRequest: number | null;
 }
 
 interface Target {
@@ -85,6 +92,15 @@ async function main(): Promise<void> {
     RATE_LIMIT_MUTATIONS: '1000000',
   });
   const db = createDb(database.appUrl, { max: 10, applicationName: 'aegis-server' });
+  // Counts every statement the request pool sends (postgres.js calls `debug` once per query).
+  const statements = { count: 0 };
+  // Both clients of the handle: drizzle's (what procedures use) and the raw one.
+  const drizzleClient = (db.db as unknown as { $client: postgres.Sql }).$client;
+  for (const client of [db.sql, drizzleClient]) {
+    (client.options as { debug?: unknown }).debug = () => {
+      statements.count++;
+    };
+  }
   const prefix = `aegis-bench-${randomUUID().slice(0, 8)}`;
   const server = await startServer({
     config,
@@ -92,6 +108,7 @@ async function main(): Promise<void> {
     db,
     redisKeyPrefix: prefix,
     timeseriesUpkeep: false,
+    ...(AUTH_CACHE ? {} : { authCache: false as const }),
     hedging: false,
     alerts: false,
     execution: {
@@ -226,12 +243,20 @@ async function main(): Promise<void> {
       const url = target.name.startsWith('baseline') ? baseline.url : server.url;
       // Warm-up (JIT, pools, prepared statements), not recorded.
       await run(url, target.request(url), target.rates[0]!, 1);
+      const isServer = !target.name.startsWith('baseline');
       for (const rate of target.rates) {
+        const statementsBefore = statements.count;
         const r = await run(url, target.request(url), rate, DURATION_S);
-        const step: Step = { endpoint: target.name, offeredRate: rate, ...r };
+        const sent = statements.count - statementsBefore;
+        const step: Step = {
+          endpoint: target.name,
+          offeredRate: rate,
+          ...r,
+          dbStatementsPerRequest: isServer && r.requests > 0 ? round2(sent / r.requests) : null,
+        };
         steps.push(step);
         process.stdout.write(
-          `${target.name.padEnd(28)} ${String(rate).padStart(6)}/s → ${String(step.achievedRate).padStart(6)}/s  p50 ${step.p50Ms.toFixed(2)} ms  p99 ${step.p99Ms.toFixed(2)} ms  errors ${step.errors}  non-2xx ${step.non2xx}\n`,
+          `${target.name.padEnd(28)} ${String(rate).padStart(6)}/s → ${String(step.achievedRate).padStart(6)}/s  p50 ${step.p50Ms.toFixed(2)} ms  p99 ${step.p99Ms.toFixed(2)} ms  errors ${step.errors}  non-2xx ${step.non2xx}  db stmts/req ${step.dbStatementsPerRequest ?? '-'}\n`,
         );
         // Past saturation every higher rate only queues more: stop this endpoint.
         if (step.achievedRate < rate * 0.8 || step.p99Ms > 500) break;
@@ -250,6 +275,7 @@ async function main(): Promise<void> {
         'p99 ms': s.p99Ms,
         errors: s.errors,
         'non-2xx': s.non2xx,
+        'db stmts/req': s.dbStatementsPerRequest,
       })),
     );
     console.table(summary);
@@ -257,7 +283,13 @@ async function main(): Promise<void> {
       benchmark: 'api',
       ranAt: new Date().toISOString(),
       machine,
-      settings: { sweep: SWEEP, durationSeconds: DURATION_S, desks: DESKS, positions: POSITIONS },
+      settings: {
+        authCache: AUTH_CACHE,
+        sweep: SWEEP,
+        durationSeconds: DURATION_S,
+        desks: DESKS,
+        positions: POSITIONS,
+      },
       steps,
       summary,
     });
@@ -277,7 +309,7 @@ async function run(
   request: autocannon.Request,
   rate: number,
   seconds: number,
-): Promise<Omit<Step, 'endpoint' | 'offeredRate'>> {
+): Promise<Omit<Step, 'endpoint' | 'offeredRate' | 'dbStatementsPerRequest'>> {
   const connections = Math.max(4, Math.min(64, Math.ceil(rate / 50)));
   const result = await autocannon({
     url,
