@@ -374,6 +374,18 @@ describe('risk governor', () => {
     });
   });
 
+  it('throttle: a counted minute (recentOrderCount) is used instead of the listed orders', () => {
+    const limits = { maxOrdersPerMinute: 5 };
+    // The list holds only what the duplicate guard needs; the count is the minute's orders.
+    expect(run({ ctx: { recentOrders: [], recentOrderCount: 4 }, limits }).allowed).toBe(true);
+    expect(run({ ctx: { recentOrders: [], recentOrderCount: 5 }, limits }).denials[0]).toMatchObject({
+      code: RiskReason.ORDER_RATE_EXCEEDED,
+      limit: '5',
+      requested: '6',
+      current: '5',
+    });
+  });
+
   it('circuit breaker: 3 losses each worse than $500 stop automated orders, not humans', () => {
     const limits = { lossStreakCount: 3, lossStreakThreshold: '500' };
     const agent = { origin: 'agent' as const };
