@@ -20,6 +20,7 @@
  */
 
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { createDb, withTenant } from '@aegis/shared/db/client';
@@ -385,19 +386,41 @@ interface Row extends LoadResult {
     readonly socketWrites: number;
   };
   readonly cpuMsPerOrder: number;
+  /** CPU of the database's backends (the sampler's own queries included), per order. */
+  readonly pgCpuMsPerOrder: number;
   /** Average number of the server's backends in each state (pg_stat_activity samples). */
   readonly backends: Record<string, number>;
+}
+
+/** CPU seconds (user + system) of the bench database's backends, by pid (PostgreSQL is local). */
+async function backendCpu(owner: postgres.Sql, dbName: string): Promise<Map<number, number>> {
+  const pids = await owner<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName}`;
+  const out = new Map<number, number>();
+  for (const { pid } of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) / 100); // utime, stime in ticks
+    } catch {
+      // Ended meanwhile, or another machine: not counted.
+    }
+  }
+  return out;
 }
 
 async function measure(f: Fixture, mode: string, desks: number, rate: number): Promise<Row> {
   progress(`${mode}: ${desks} desk(s) at ${rate}/s`);
   const keys = f.keys.slice(0, desks);
   const before = await f.wire.read();
+  const pg0 = await backendCpu(f.owner, f.dbName);
   const cpu0 = process.cpuUsage();
   const sampler = startActivitySampler(f.owner, f.dbName);
   const r = await drive(f.server.url, keys, rate, SECONDS);
   const backends = await sampler.finish();
   const cpu = process.cpuUsage(cpu0);
+  const pg1 = await backendCpu(f.owner, f.dbName);
+  let pgSeconds = 0;
+  for (const [pid, t] of pg1) pgSeconds += t - (pg0.get(pid) ?? 0);
   const after = await f.wire.read();
   const n = Math.max(1, r.ok);
   const per = (k: keyof WireCounters) => Math.round(((after[k] - before[k]) / n) * 10) / 10;
@@ -413,6 +436,7 @@ async function measure(f: Fixture, mode: string, desks: number, rate: number): P
     },
     // This process runs the server, the load generator and the sampler: an upper bound.
     cpuMsPerOrder: Math.round(((cpu.user + cpu.system) / 1000 / n) * 10) / 10,
+    pgCpuMsPerOrder: Math.round(((pgSeconds * 1000) / n) * 10) / 10,
     backends,
   };
 }
@@ -437,7 +461,7 @@ for (const mode of MODES) {
 
 const pad = (v: unknown, w: number) => String(v).padStart(w);
 console.log(
-  `${'mode'.padEnd(10)}${pad('desks', 6)}${pad('offered/s', 10)}${pad('got/s', 7)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('fail', 6)}${pad('shed', 6)}${pad('tx/ord', 8)}${pad('stmt/ord', 9)}${pad('rt/ord', 8)}${pad('cpu ms', 8)}  backends (avg in state)`,
+  `${'mode'.padEnd(10)}${pad('desks', 6)}${pad('offered/s', 10)}${pad('got/s', 7)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('fail', 6)}${pad('shed', 6)}${pad('tx/ord', 8)}${pad('stmt/ord', 9)}${pad('rt/ord', 8)}${pad('cpu ms', 8)}${pad('pg ms', 7)}  backends (avg in state)`,
 );
 for (const r of rows) {
   const b = Object.entries(r.backends)
@@ -445,7 +469,7 @@ for (const r of rows) {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   console.log(
-    `${r.mode.padEnd(10)}${pad(r.desks, 6)}${pad(r.offered, 10)}${pad(r.achieved, 7)}${pad(r.p50, 9)}${pad(r.p99, 9)}${pad(r.failed, 6)}${pad(r.shed, 6)}${pad(r.perOrder.transactions, 8)}${pad(r.perOrder.statements, 9)}${pad(r.perOrder.roundTrips, 8)}${pad(r.cpuMsPerOrder, 8)}  ${b}`,
+    `${r.mode.padEnd(10)}${pad(r.desks, 6)}${pad(r.offered, 10)}${pad(r.achieved, 7)}${pad(r.p50, 9)}${pad(r.p99, 9)}${pad(r.failed, 6)}${pad(r.shed, 6)}${pad(r.perOrder.transactions, 8)}${pad(r.perOrder.statements, 9)}${pad(r.perOrder.roundTrips, 8)}${pad(r.cpuMsPerOrder, 8)}${pad(r.pgCpuMsPerOrder, 7)}  ${b}`,
   );
 }
 const file = writeBenchResult('orders', {
