@@ -101,7 +101,7 @@ export const reportCommands: CommandGroup = {
         const out = optString(values, 'out');
         if (out) {
           writeFileSync(out, file.csv);
-          ctx.err(
+          ctx.warn(
             `wrote ${file.rows} rows to ${out}${file.truncated ? ' (truncated: narrow the range)' : ''}`,
           );
         } else process.stdout.write(file.csv);
