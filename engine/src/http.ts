@@ -8,6 +8,8 @@ export interface EngineProbe {
   metricsText(): string;
   /** The global kill switch as the engine sees it. */
   halt?(): unknown;
+  /** Sharded order flow: the shards this engine owns and their lease tokens (null: unsharded). */
+  shards?(): unknown;
 }
 
 /**
@@ -37,7 +39,12 @@ export function startHttpServer(options: {
       } else if (path === '/health/ready') {
         const checks = engine.readiness();
         const ready = engine.isReady();
-        json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks });
+        const shards = engine.shards?.() ?? null;
+        json(res, ready ? 200 : 503, {
+          status: ready ? 'ready' : 'not_ready',
+          checks,
+          ...(shards ? { shards } : {}),
+        });
       } else if (path === '/metrics') {
         const body = engine.metricsText();
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
