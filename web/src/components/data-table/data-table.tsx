@@ -4,7 +4,7 @@ import './data-table.css';
 
 /**
  * How a column behaves when the table's box gets narrow. 1: always shown; 2: hidden below
- * 560 px of table width; 3: hidden below 900 px. Hidden fields stay readable in the row's
+ * 640 px of table width; 3: hidden below 1040 px. Hidden fields stay readable in the row's
  * details line (the ▸ toggle that appears once something is hidden). The thresholds are
  * container queries on the table's own box, so a table in a narrow column folds the same way as
  * one on a phone, and the server renders exactly what the browser shows.

@@ -165,7 +165,7 @@ export default function SignalQualityPage() {
         <div class="span-7">
           <Panel
             title="Target check"
-            meta={current() ? `Model ${current()!.version}` : 'The issue 10 target on the test seeds'}
+            meta={current() ? `Model ${current()!.version}` : 'The quality target on the test seeds'}
           >
             <Show
               when={current()?.evaluation}
