@@ -289,6 +289,24 @@ describe('every console page fits at 1440 × 900 and on a 390 px phone', () => {
     }
   }
 
+  test('a clickable row takes the keyboard focus and Enter opens it (signals)', async () => {
+    const p = await desktop.newPage();
+    try {
+      await p.goto('/signals');
+      const row = p.locator('tr[data-signal-id="7b0c7a52-5d1a-4c8e-9d61-0d6f1b3b2a11"]');
+      await row.waitFor({ timeout: 20_000 });
+      expect(await row.getAttribute('tabindex')).toBe('0');
+      await row.focus();
+      await p.keyboard.press('Enter');
+      await expect.poll(() => row.getAttribute('aria-selected'), { timeout: 10_000 }).toBe('true');
+      await p.getByRole('button', { name: /^Accept/ }).waitFor({ timeout: 20_000 });
+      // What accepting does is said where the button is.
+      expect(await p.locator('#signal-decision-help').textContent()).toContain('They place no order');
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
+
   test('the orders table: the Cancel button is on screen and the long reason is readable', async () => {
     for (const ctx of [desktop, phone]) {
       const p = await ctx.newPage();
