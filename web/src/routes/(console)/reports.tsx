@@ -1,0 +1,186 @@
+import { Title } from '@solidjs/meta';
+import { createSignal, For } from 'solid-js';
+import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
+import { ErrorAlert } from '../../components/error-alert.tsx';
+import { Panel, QueryView } from '../../components/panel.tsx';
+import { formatDecimal, pnlClass } from '../../lib/decimal-format.ts';
+import { trimZeros } from '../../lib/live-order.ts';
+import { createQuery } from '../../lib/query.ts';
+import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../../lib/trpc.ts';
+
+type InstrumentRow = RouterOutputs['reports']['pnlByInstrument'][number];
+type DayRow = RouterOutputs['reports']['pnlByDay'][number];
+type BlotterRow = RouterOutputs['reports']['blotter'][number];
+type ExportKind = RouterInputs['reports']['export']['kind'];
+
+const money = (v: string | null) => formatDecimal(v, 2);
+const pnl = (v: string | null) => <span class={pnlClass(v)}>{formatDecimal(v, 2, { sign: true })}</span>;
+
+const instrumentColumns: Column<InstrumentRow>[] = [
+  { id: 'symbol', header: 'Symbol', cell: (r) => <span class="mono">{r.symbol}</span>, rowHeader: true },
+  { id: 'qty', header: 'Qty', cell: (r) => trimZeros(r.quantity), numeric: true },
+  { id: 'avg', header: 'Avg cost', cell: (r) => trimZeros(r.avgCost), numeric: true, priority: 3 },
+  { id: 'mark', header: 'Mark', cell: (r) => (r.mark ? trimZeros(r.mark) : '—'), numeric: true, priority: 2 },
+  { id: 'realized', header: 'Realized', cell: (r) => pnl(r.realizedPnl), numeric: true },
+  { id: 'unrealized', header: 'Unrealized', cell: (r) => pnl(r.unrealizedPnl), numeric: true, priority: 2 },
+  { id: 'fees', header: 'Fees', cell: (r) => money(r.fees), numeric: true, priority: 3 },
+  { id: 'net', header: 'Net', cell: (r) => pnl(r.netPnl), numeric: true },
+];
+
+const dayColumns: Column<DayRow>[] = [
+  { id: 'day', header: 'Day', cell: (r) => <span class="mono">{r.day}</span>, rowHeader: true },
+  { id: 'realized', header: 'Realized', cell: (r) => pnl(r.realizedPnl), numeric: true },
+  { id: 'fees', header: 'Fees', cell: (r) => money(r.fees), numeric: true, priority: 2 },
+  { id: 'net', header: 'Net realized', cell: (r) => pnl(r.netRealized), numeric: true },
+  { id: 'fills', header: 'Fills', cell: (r) => String(r.fills), numeric: true, priority: 2 },
+  { id: 'notional', header: 'Notional', cell: (r) => money(r.notional), numeric: true, priority: 3 },
+  {
+    id: 'equity',
+    header: 'Equity close',
+    cell: (r) => money(r.equityClose),
+    numeric: true,
+    priority: 3,
+    help: "The desk's equity at its last snapshot of the day",
+  },
+  {
+    id: 'change',
+    header: 'Equity change',
+    cell: (r) => (r.equityChange === null ? '—' : pnl(r.equityChange)),
+    numeric: true,
+    priority: 2,
+    help: 'Change from the previous day’s close: realized and unrealized P&L, net of fees',
+  },
+];
+
+const blotterColumns: Column<BlotterRow>[] = [
+  {
+    id: 'time',
+    header: 'Time (UTC)',
+    cell: (r) => <span class="mono">{r.ts.slice(0, 19).replace('T', ' ')}</span>,
+  },
+  { id: 'symbol', header: 'Symbol', cell: (r) => <span class="mono">{r.symbol}</span> },
+  { id: 'side', header: 'Side', cell: (r) => <span class={r.side === 'buy' ? 'pos' : 'neg'}>{r.side}</span> },
+  { id: 'qty', header: 'Qty', cell: (r) => trimZeros(r.quantity), numeric: true },
+  { id: 'price', header: 'Price', cell: (r) => trimZeros(r.price), numeric: true },
+  { id: 'notional', header: 'Notional', cell: (r) => money(r.notional), numeric: true, priority: 2 },
+  { id: 'fee', header: 'Fee', cell: (r) => trimZeros(r.fee), numeric: true, priority: 3 },
+  { id: 'origin', header: 'Origin', cell: (r) => r.origin, priority: 3 },
+  { id: 'account', header: 'Account', cell: (r) => r.account, priority: 3 },
+  { id: 'order', header: 'Order', cell: (r) => <span class="mono">{r.clientOrderId}</span>, priority: 3 },
+];
+
+const EXPORTS: readonly { kind: ExportKind; label: string }[] = [
+  { kind: 'orders', label: 'Orders' },
+  { kind: 'fills', label: 'Fills (blotter)' },
+  { kind: 'positions', label: 'Positions' },
+  { kind: 'pnl_by_day', label: 'P&L by day' },
+];
+
+/** Saves a server-made CSV as a file (a Blob link: no second request, the session stays in headers). */
+function download(filename: string, csv: string): void {
+  const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv;charset=utf-8' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/**
+ * Reports: P&L by instrument (live marks) and by trading day (the desk's timezone), the trade
+ * blotter, and CSV exports of orders, fills, positions and daily P&L — the numbers `aegis
+ * reports` prints, from the same procedures.
+ */
+export default function ReportsPage() {
+  const byInstrument = createQuery(() => trpc.reports.pnlByInstrument.query(), { pollMs: 10_000 });
+  const byDay = createQuery(() => trpc.reports.pnlByDay.query({}), { pollMs: 30_000 });
+  const blotter = createQuery(() => trpc.reports.blotter.query({ range: {}, limit: 200 }), {
+    pollMs: 10_000,
+  });
+  const [busy, setBusy] = createSignal<ExportKind>();
+  const [error, setError] = createSignal<string>();
+  const [done, setDone] = createSignal<string>();
+
+  const exportCsv = async (kind: ExportKind) => {
+    setBusy(kind);
+    setError(undefined);
+    setDone(undefined);
+    try {
+      const file = await trpc.reports.export.query({ kind, range: {} });
+      download(file.filename, file.csv);
+      setDone(
+        `${file.filename}: ${file.rows} rows${file.truncated ? ' (truncated: export a narrower range with the CLI)' : ''}`,
+      );
+    } catch (e) {
+      setError(errorMessageOf(e));
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  return (
+    <>
+      <Title>Reports · Aegis</Title>
+      <div class="page-header">
+        <h1>Reports</h1>
+        <span class="page-sub">P&L by instrument and by day, the trade blotter, CSV exports</span>
+      </div>
+      <Panel title="Export" meta="CSV, UTC times, exact decimals">
+        {/* Buttons only (no form): each saves one file. */}
+        <div class="proposal-actions">
+          <For each={EXPORTS}>
+            {(x) => (
+              <button
+                type="button"
+                class="btn btn-sm"
+                disabled={busy() !== undefined}
+                onClick={() => void exportCsv(x.kind)}
+              >
+                {busy() === x.kind ? 'Exporting…' : `Export ${x.label}`}
+              </button>
+            )}
+          </For>
+        </div>
+        <ErrorAlert message={error()} />
+        {done() && (
+          <p class="dim" role="status">
+            Saved {done()}
+          </p>
+        )}
+      </Panel>
+      <Panel title="P&L by instrument" meta="Average cost, live marks" flush>
+        <QueryView query={byInstrument} errorTitle="Could not load P&L by instrument">
+          {(rows) => (
+            <DataTable
+              label="P&L by instrument"
+              columns={instrumentColumns}
+              rows={rows}
+              empty="No positions yet"
+            />
+          )}
+        </QueryView>
+      </Panel>
+      <Panel title="P&L by day" meta="Trading days in the desk's timezone" flush>
+        <QueryView query={byDay} errorTitle="Could not load P&L by day">
+          {(rows) => (
+            <DataTable
+              label="P&L by day"
+              columns={dayColumns}
+              rows={[...rows].reverse()}
+              empty="No fills yet"
+            />
+          )}
+        </QueryView>
+      </Panel>
+      <Panel title="Trade blotter" meta="Latest 200 fills" flush>
+        <QueryView query={blotter} errorTitle="Could not load the blotter">
+          {(rows) => (
+            <DataTable label="Trade blotter" columns={blotterColumns} rows={rows} empty="No fills yet" />
+          )}
+        </QueryView>
+      </Panel>
+    </>
+  );
+}
