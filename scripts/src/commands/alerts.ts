@@ -93,7 +93,7 @@ export const alertCommands: CommandGroup = {
       async run(ctx, { positionals }) {
         const id = positionals[0]!;
         if (!UUID.test(id)) throw new CliError('endpoint id must be a UUID (see `aegis alerts endpoints`)');
-        const r = await ctx.client().alerts.sendTest.mutate({ id });
+        const r = await ctx.client().alerts.sendTest.mutate({ endpointId: id });
         ctx.out.record({ endpoint: id, delivery: `dlv_${r.deliveryId}` }, { endpointId: id, ...r });
         return ExitCode.OK;
       },

@@ -159,10 +159,10 @@ export async function markRead(
   tx: Tx,
   tenantId: string,
   userId: string,
-  which: { ids: number[] } | { all: true },
+  which: { ids?: number[] | undefined; all?: true | undefined },
 ): Promise<number> {
   const rows =
-    'all' in which
+    which.all || !which.ids
       ? await tx.execute(sql`
           insert into alert_reads (tenant_id, user_id, event_id)
           select ${tenantId}::uuid, ${userId}::uuid, e.id from alert_events e where e.tenant_id = ${tenantId}::uuid

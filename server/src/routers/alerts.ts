@@ -194,7 +194,7 @@ export const alertsRouter = createTRPCRouter({
     .input(updateEndpointInput)
     .output(endpointView)
     .mutation(async ({ ctx, input }) => {
-      const before = await endpointRow(ctx.tx, ctx.desk.id, input.id);
+      const before = await endpointRow(ctx.tx, ctx.desk.id, input.endpointId);
       const [row] = await ctx.tx
         .update(alertEndpoints)
         .set({
@@ -203,14 +203,14 @@ export const alertsRouter = createTRPCRouter({
           ...(input.enabled !== undefined && { enabled: input.enabled }),
           updatedAt: new Date(),
         })
-        .where(and(eq(alertEndpoints.tenantId, ctx.desk.id), eq(alertEndpoints.id, input.id)))
+        .where(and(eq(alertEndpoints.tenantId, ctx.desk.id), eq(alertEndpoints.id, input.endpointId)))
         .returning();
       const view = endpointViewOf(row!);
       await recordAudit(ctx.tx, {
         action: 'alerts.endpoint.update',
         actor: actorOf(ctx.principal),
         targetType: 'alert_endpoint',
-        targetId: input.id,
+        targetId: input.endpointId,
         requestId: ctx.requestId,
         payload: {
           before: { name: before.name, events: before.events, enabled: before.enabled },
@@ -226,15 +226,15 @@ export const alertsRouter = createTRPCRouter({
     .input(endpointIdInput)
     .output(z.object({ deleted: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
-      const row = await endpointRow(ctx.tx, ctx.desk.id, input.id);
+      const row = await endpointRow(ctx.tx, ctx.desk.id, input.endpointId);
       await ctx.tx
         .delete(alertEndpoints)
-        .where(and(eq(alertEndpoints.tenantId, ctx.desk.id), eq(alertEndpoints.id, input.id)));
+        .where(and(eq(alertEndpoints.tenantId, ctx.desk.id), eq(alertEndpoints.id, input.endpointId)));
       await recordAudit(ctx.tx, {
         action: 'alerts.endpoint.delete',
         actor: actorOf(ctx.principal),
         targetType: 'alert_endpoint',
-        targetId: input.id,
+        targetId: input.endpointId,
         requestId: ctx.requestId,
         details: `webhook endpoint "${row.name}" deleted`,
       });
@@ -247,9 +247,9 @@ export const alertsRouter = createTRPCRouter({
     .input(endpointIdInput)
     .output(z.object({ deliveryId: z.number().int() }))
     .mutation(async ({ ctx, input }) => {
-      const row = await endpointRow(ctx.tx, ctx.desk.id, input.id);
+      const row = await endpointRow(ctx.tx, ctx.desk.id, input.endpointId);
       if (!row.enabled) throw new AppError(ErrorCode.PRECONDITION_FAILED, 'the endpoint is disabled');
-      const deliveryId = await enqueueTestDelivery(ctx.tx, ctx.desk.id, input.id);
+      const deliveryId = await enqueueTestDelivery(ctx.tx, ctx.desk.id, input.endpointId);
       // The sender claims only committed rows; the nudge may arrive first, so its poll still finds it.
       await ctx.bus.publish(ALERT_DELIVERY_CHANNEL, '{}');
       return { deliveryId };

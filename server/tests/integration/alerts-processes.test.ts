@@ -106,7 +106,7 @@ describe('alerts across server processes', () => {
       await client.halt.release.mutate({ scope: 'desk' });
     }
     await Promise.all(
-      Array.from({ length: TESTS }, () => client.alerts.sendTest.mutate({ id: endpoint.id })),
+      Array.from({ length: TESTS }, () => client.alerts.sendTest.mutate({ endpointId: endpoint.id })),
     );
     // Kick every process at once as well, beside their own timers.
     await Promise.all(extra.flatMap((e) => [e.runtime.scanNow(), e.runtime.sendNow()]));

@@ -318,8 +318,8 @@ describe('desk alerts', () => {
   it('send test event: Slack and Discord bodies, signed; the log shows it', async () => {
     const slack = await endpoint(client, '/slack', ['halt.engaged'], 'slack');
     const discord = await endpoint(client, '/discord', ['halt.engaged'], 'discord');
-    await client.alerts.sendTest.mutate({ id: slack.endpoint.id });
-    await client.alerts.sendTest.mutate({ id: discord.endpoint.id });
+    await client.alerts.sendTest.mutate({ endpointId: slack.endpoint.id });
+    await client.alerts.sendTest.mutate({ endpointId: discord.endpoint.id });
     const s = await until(
       () => received.filter((r) => r.path === '/slack'),
       (rs) => rs.length === 1,
@@ -346,7 +346,7 @@ describe('desk alerts', () => {
   it('a delivery nobody accepts ends dead after the schedule', async () => {
     const dead = await endpoint(client, '/dead', ['halt.engaged']);
     failFirst.set('/dead', 100);
-    await client.alerts.sendTest.mutate({ id: dead.endpoint.id });
+    await client.alerts.sendTest.mutate({ endpointId: dead.endpoint.id });
     const log = await until(
       () => client.alerts.deliveries.query({ endpointId: dead.endpoint.id }),
       (l) => l.some((a) => a.outcome === 'dead'),
@@ -360,7 +360,7 @@ describe('desk alerts', () => {
 
   it('a redirect is a failed attempt and is not followed', async () => {
     const r = await endpoint(client, '/redirect', ['halt.engaged']);
-    await client.alerts.sendTest.mutate({ id: r.endpoint.id });
+    await client.alerts.sendTest.mutate({ endpointId: r.endpoint.id });
     const log = await until(
       () => client.alerts.deliveries.query({ endpointId: r.endpoint.id }),
       (l) => l.length >= 1,
@@ -373,7 +373,7 @@ describe('desk alerts', () => {
       error: 'HTTP 302 (redirects are not followed)',
     });
     expect(received.filter((x) => x.path === '/redirected')).toEqual([]);
-    await client.alerts.updateEndpoint.mutate({ id: r.endpoint.id, enabled: false });
+    await client.alerts.updateEndpoint.mutate({ endpointId: r.endpoint.id, enabled: false });
   });
 
   it('drift, fills and proposals waiting past the desk threshold become events, each once', async () => {

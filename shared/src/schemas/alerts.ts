@@ -52,10 +52,16 @@ export const alertListView = z.object({
   unread: z.number().int(),
 });
 
-export const markAlertsReadInput = z.union([
-  z.strictObject({ ids: z.array(z.number().int().positive()).min(1).max(200) }),
-  z.strictObject({ all: z.literal(true) }),
-]);
+/** `{ ids }` marks those events read, `{ all: true }` every event of the desk; exactly one of them. */
+export const markAlertsReadInput = z
+  .strictObject({
+    ids: z.array(z.number().int().positive()).min(1).max(200).optional(),
+    all: z.literal(true).optional(),
+  })
+  .refine((v) => (v.ids === undefined) !== (v.all === undefined), {
+    message: 'give either ids or all: true',
+    path: ['ids'],
+  });
 
 /** Live feed item: the unread count and the newest event when one arrived. */
 export const alertFeedItem = z.object({
@@ -97,12 +103,12 @@ export const createEndpointInput = z.strictObject({
   events: z.array(subscribableAlertKind).min(1).max(ALERT_KINDS.length),
 });
 export const updateEndpointInput = z.strictObject({
-  id: z.uuid(),
+  endpointId: z.uuid(),
   name: safeText(80).optional(),
   events: z.array(subscribableAlertKind).min(1).max(ALERT_KINDS.length).optional(),
   enabled: z.boolean().optional(),
 });
-export const endpointIdInput = z.strictObject({ id: z.uuid() });
+export const endpointIdInput = z.strictObject({ endpointId: z.uuid() });
 
 export const endpointView = z.object({
   id: z.string(),

@@ -242,7 +242,7 @@ export function WebhookEndpointsPanel() {
                       disabled={!e.enabled}
                       onClick={() =>
                         void act(async () => {
-                          await trpc.alerts.sendTest.mutate({ id: e.id });
+                          await trpc.alerts.sendTest.mutate({ endpointId: e.id });
                           setSelected(e);
                         })
                       }
@@ -262,7 +262,9 @@ export function WebhookEndpointsPanel() {
                       class="btn btn-ghost btn-sm"
                       aria-label={`${e.enabled ? 'Pause' : 'Resume'} ${e.name}`}
                       onClick={() =>
-                        void act(() => trpc.alerts.updateEndpoint.mutate({ id: e.id, enabled: !e.enabled }))
+                        void act(() =>
+                          trpc.alerts.updateEndpoint.mutate({ endpointId: e.id, enabled: !e.enabled }),
+                        )
                       }
                     >
                       {e.enabled ? 'Pause' : 'Resume'}
@@ -273,7 +275,7 @@ export function WebhookEndpointsPanel() {
                       aria-label={`Delete ${e.name}`}
                       onClick={() =>
                         void act(async () => {
-                          await trpc.alerts.deleteEndpoint.mutate({ id: e.id });
+                          await trpc.alerts.deleteEndpoint.mutate({ endpointId: e.id });
                           if (selected()?.id === e.id) setSelected(undefined);
                         })
                       }
