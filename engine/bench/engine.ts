@@ -27,13 +27,10 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline as streamPipeline } from 'node:stream/promises';
 import { MemoryBus } from '@aegis/shared/bus/memory-bus';
 import { createLogger } from '@aegis/shared/logging';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
-import postgres from 'postgres';
 import { loadEngineConfig } from '../src/config.ts';
 import { wallClockUs } from '../src/feeds/feed.ts';
 import { SyntheticMarket, syntheticSymbolName } from '../src/feeds/synthetic.ts';
@@ -41,6 +38,7 @@ import { createTickRecord } from '../src/feeds/tick.ts';
 import { TickFileWriter } from '../src/feeds/tick-file.ts';
 import { startEngine } from '../src/index.ts';
 import { measureWakeLatency, setEngineWaitMode, spinBudgetUs, type WaitMode } from '../src/ring/spin-wait.ts';
+import { measurePersistCeiling } from './lib/persist-ceiling.ts';
 import { runPoolRunPerTickBench } from './lib/pool-run-baseline.ts';
 import { runPostMessageBench, runRingBench } from './lib/ring-bench.ts';
 
@@ -223,7 +221,8 @@ async function persist(tape: string, ticks: number) {
     await bus.close();
     if (report.ticksPersisted !== ticks)
       throw new Error(`persist: ${report.ticksPersisted} of ${ticks} ticks persisted`);
-    const ceiling = await rawCopyCeiling(db.appUrl, 200_000);
+    // The same schema's raw ceiling (binary COPY of a prebuilt stream), beside the writer's rate.
+    const ceiling = (await measurePersistCeiling(db.url, ticks, { symbols: SYMBOLS })).ticksPerSec;
     return {
       copyCeilingTicksPerSec: ceiling,
       ticksPerSec: report.ticksPersisted / seconds,
@@ -233,38 +232,6 @@ async function persist(tape: string, ticks: number) {
     };
   } finally {
     await db.drop();
-  }
-}
-
-/**
- * The database's own ceiling in the same run: one COPY of pre-encoded tick rows (same columns,
- * same table and indexes), no engine around it. The writer can at best approach this.
- */
-async function rawCopyCeiling(url: string, rows: number): Promise<number> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const chunks: string[] = [];
-    let chunk = '';
-    for (let i = 0; i < rows; i++) {
-      chunk += `2026-01-02 15:00:00.${String(i % 1_000_000).padStart(6, '0')}+00\t2026-01-02 15:00:01+00\tSYN${String(i % 1000).padStart(4, '0')}\t${i}\t1\t101.25\t3\t101.24\t101.25\t400\t300\t1\n`;
-      if (chunk.length > 1 << 20) {
-        chunks.push(chunk);
-        chunk = '';
-      }
-    }
-    chunks.push(chunk);
-    const t0 = performance.now();
-    await sql.begin(async (tx) => {
-      const w = await tx
-        .unsafe(
-          'COPY ticks (ts, ts_ingest, symbol, seq, kind, price, size, bid, ask, bid_size, ask_size, aggressor) FROM STDIN',
-        )
-        .writable();
-      await streamPipeline(Readable.from(chunks), w);
-    });
-    return rows / ((performance.now() - t0) / 1000);
-  } finally {
-    await sql.end();
   }
 }
 
