@@ -6,10 +6,10 @@ import type { z } from 'zod';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
 import { toOrderView } from '../execution/order-rows.ts';
+import { type Cell, safeCell } from './csv-cells.ts';
 import { blotter, pnlByDayReport, pnlByInstrument } from './queries.ts';
 
 type ExportInput = z.infer<typeof exportInput>;
-type Cell = string | number | boolean | null | undefined;
 
 /**
  * A CSV export of the desk's orders, fills (the blotter's rows), positions with P&L, or P&L by
@@ -177,11 +177,4 @@ export async function exportCsv(
     csv,
     truncated,
   };
-}
-
-const NUMBER = /^-?\d+(\.\d+)?$/;
-/** CSV injection: a text cell a spreadsheet would evaluate gets a leading apostrophe. */
-function safeCell(v: Cell): Cell {
-  if (typeof v !== 'string' || NUMBER.test(v)) return v;
-  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
 }

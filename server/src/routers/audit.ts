@@ -2,12 +2,16 @@ import { queryInstantString, rangeInOrder } from '@aegis/shared/schemas/instant'
 import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
 import { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from '../audit/chain.ts';
+import { deskView, platformView, type ViewFilters } from '../audit/desk-view.ts';
+import { exportAuditCsv } from '../audit/export.ts';
 import { audit } from '../audit/service.ts';
 import { createTRPCRouter, deskProcedure, protectedProcedure } from '../trpc.ts';
 
 /**
- * The desk's audit trail: read with filters, and verify its hash chain. Desk admins only
- * (permission `audit.read`); RLS and the `tenantId` filter both scope it to the caller's desk.
+ * The desk's audit trail: read with filters, export as CSV, and verify its hash chain. Desk
+ * admins only (permission `audit.read`). `list` shows the desk's chain merged by time with the
+ * platform events that concern the desk (its members' sign-ins and password changes, global
+ * halts; see audit/desk-view.ts); each row names its `chain` and its actor in words (`actorName`).
  * The platform chain (sign-ins of unknown accounts, desk creation, bootstrap) is read by
  * platform administrators through `platformList` / `platformVerify` (permission `audit.platform`);
  * those run without a desk setting, where RLS shows platform rows only.
@@ -33,25 +37,45 @@ const auditEntry = z.object({
   details: z.string().nullable(),
   prevHash: z.string(),
   hash: z.string(),
+  /** The chain the row (and its seq) belongs to: the desk's, or the platform's. */
+  chain: z.enum(['desk', 'platform']),
+  /** The actor in words: "Ada Lovelace", "key ci-bot (Ada Lovelace)", "decision agent", "system". */
+  actorName: z.string(),
 });
+
+const filterFields = {
+  /** Exact action, or a prefix ending in '.' or '*' (`auth.login`, `auth.`, `auth*`). */
+  action: shortText(128).optional(),
+  actorType: z.enum(AUDIT_ACTOR_TYPES).optional(),
+  actorId: shortText(128).optional(),
+  targetType: shortText(64).optional(),
+  targetId: shortText(128).optional(),
+  outcome: z.enum(AUDIT_OUTCOMES).optional(),
+  from: queryInstantString.optional(),
+  to: queryInstantString.optional(),
+  /** One chain only (`desk`: the desk's own chain, as before platform rows were merged in). */
+  chain: z.enum(['desk', 'platform']).optional(),
+};
 
 const listInput = z
   .strictObject({
-    /** Exact action, or a prefix ending in '.' or '*'. */
-    action: shortText(128).optional(),
-    actorType: z.enum(AUDIT_ACTOR_TYPES).optional(),
-    actorId: shortText(128).optional(),
-    targetType: shortText(64).optional(),
-    targetId: shortText(128).optional(),
-    outcome: z.enum(AUDIT_OUTCOMES).optional(),
-    from: queryInstantString.optional(),
-    to: queryInstantString.optional(),
-    cursor: shortText(64).optional(),
+    ...filterFields,
+    cursor: shortText(96).optional(),
+    /** Desk-chain rows newer than this seq only (following the chain); platform rows are left out. */
     sinceSeq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     limit: z.number().int().min(1).max(200).default(50),
   })
   .superRefine(rangeInOrder)
   .default({ limit: 50 });
+
+const exportInput = z.strictObject(filterFields).superRefine(rangeInOrder).default({});
+const exportOutput = z.object({
+  filename: z.string(),
+  contentType: z.literal('text/csv'),
+  csv: z.string(),
+  rows: z.number().int(),
+  truncated: z.boolean(),
+});
 
 const verifyInput = z
   .strictObject({
@@ -78,11 +102,12 @@ const verifyOutput = z.discriminatedUnion('ok', [
   }),
 ]);
 
-type ListInput = z.output<typeof listInput>;
+type FilterInput = Partial<
+  Pick<z.output<typeof listInput>, keyof typeof filterFields | 'cursor' | 'sinceSeq'>
+>;
 
-function listFilters(tenantId: string | null, input: ListInput) {
+function viewFilters(input: FilterInput, limit: number): ViewFilters {
   return {
-    tenantId,
     ...(input.action ? { action: input.action } : {}),
     ...(input.actorType ? { actorType: input.actorType } : {}),
     ...(input.actorId ? { actorId: input.actorId } : {}),
@@ -91,9 +116,10 @@ function listFilters(tenantId: string | null, input: ListInput) {
     ...(input.outcome ? { outcome: input.outcome } : {}),
     ...(input.from ? { from: new Date(input.from) } : {}),
     ...(input.to ? { to: new Date(input.to) } : {}),
+    ...(input.chain ? { chain: input.chain } : {}),
     ...(input.cursor ? { cursor: input.cursor } : {}),
     ...(input.sinceSeq !== undefined ? { sinceSeq: input.sinceSeq } : {}),
-    limit: input.limit,
+    limit,
   };
 }
 
@@ -104,7 +130,21 @@ export const auditRouter = createTRPCRouter({
     .meta({ scope: 'admin', permission: 'audit.read' })
     .input(listInput)
     .output(listOutput)
-    .query(({ ctx, input }) => audit.list(ctx.tx, listFilters(ctx.desk.id, input))),
+    .query(({ ctx, input }) => deskView(ctx.tx, ctx.db, ctx.desk.id, viewFilters(input, input.limit))),
+
+  /** The filtered view (as `list` pages through it) as CSV, up to 50,000 rows. */
+  export: deskProcedure
+    .meta({ scope: 'admin', permission: 'audit.read' })
+    .input(exportInput)
+    .output(exportOutput)
+    .query(({ ctx, input }) =>
+      exportAuditCsv(
+        (f) => deskView(ctx.tx, ctx.db, ctx.desk.id, f),
+        viewFilters(input, 1000),
+        new Date(),
+        'desk',
+      ),
+    ),
 
   verify: deskProcedure
     .meta({ scope: 'admin', permission: 'audit.read' })
@@ -118,7 +158,15 @@ export const auditRouter = createTRPCRouter({
     .meta({ scope: 'admin', permission: 'audit.platform' })
     .input(listInput)
     .output(listOutput)
-    .query(({ ctx, input }) => audit.list(ctx.db, listFilters(null, input))),
+    .query(({ ctx, input }) => platformView(ctx.db, viewFilters(input, input.limit))),
+
+  platformExport: protectedProcedure
+    .meta({ scope: 'admin', permission: 'audit.platform' })
+    .input(exportInput)
+    .output(exportOutput)
+    .query(({ ctx, input }) =>
+      exportAuditCsv((f) => platformView(ctx.db, f), viewFilters(input, 1000), new Date(), 'platform'),
+    ),
 
   platformVerify: protectedProcedure
     .meta({ scope: 'admin', permission: 'audit.platform' })
