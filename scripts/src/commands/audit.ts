@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { CliError, ExitCode } from '../../lib/cli-errors.ts';
 import type { AegisClient } from '../../lib/client.ts';
 import { type CommandGroup, optBool, optString } from '../../lib/command.ts';
@@ -6,11 +7,12 @@ import type { Column } from '../../lib/output.ts';
 type AuditEntry = Awaited<ReturnType<AegisClient['audit']['list']['query']>>['items'][number];
 
 const columns: Column<AuditEntry>[] = [
-  { header: 'seq', value: (r) => r.seq, align: 'right' },
   { header: 'time (utc)', value: (r) => r.ts },
+  { header: 'chain', value: (r) => r.chain },
+  { header: 'seq', value: (r) => r.seq, align: 'right' },
   { header: 'action', value: (r) => r.action },
   { header: 'outcome', value: (r) => r.outcome },
-  { header: 'actor', value: (r) => (r.actorId ? `${r.actorType}:${r.actorId}` : r.actorType), maxWidth: 48 },
+  { header: 'actor', value: (r) => r.actorName, maxWidth: 48 },
   {
     header: 'target',
     value: (r) => (r.targetType ? `${r.targetType}:${r.targetId ?? ''}` : null),
@@ -104,11 +106,11 @@ export const auditCommands: CommandGroup = {
           else ctx.out.table(entries, columns);
         };
         emit(rows);
-        let lastSeq = rows.length > 0 ? rows[rows.length - 1]!.seq : 0;
-        if (rows.length === 0) {
-          const head = await source.query({ limit: 1 });
-          lastSeq = head.items[0]?.seq ?? 0;
-        }
+        // sinceSeq follows one chain (the desk's; with --platform the platform's): remember its
+        // newest seq, not that of a merged platform row.
+        const ownChain = optBool(values, 'platform') ? 'platform' : 'desk';
+        const head = await source.query({ limit: 1, chain: ownChain });
+        let lastSeq = head.items[0]?.seq ?? 0;
         while (!ctx.interrupted.aborted) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, POLL_MS);
@@ -122,6 +124,50 @@ export const auditCommands: CommandGroup = {
           const newest = [...fresh.items].reverse();
           emit(newest);
           if (newest.length > 0) lastSeq = newest[newest.length - 1]!.seq;
+        }
+        return ExitCode.OK;
+      },
+    },
+    export: {
+      summary: 'the filtered audit view as CSV (actor names, chain, seq, hash) to --out or standard output',
+      usage:
+        '[--action a|prefix.] [--actor id] [--target id] [--outcome ok|denied|failed] [--since 2h] [--until t] [--platform] [--out file.csv]',
+      options: {
+        action: { type: 'string' },
+        actor: { type: 'string' },
+        target: { type: 'string' },
+        outcome: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        platform: { type: 'boolean' },
+        out: { type: 'string', short: 'o' },
+      },
+      async run(ctx, { values }) {
+        const outcome = optString(values, 'outcome');
+        if (outcome !== undefined && !OUTCOMES.includes(outcome as (typeof OUTCOMES)[number])) {
+          throw new CliError(`--outcome must be one of ${OUTCOMES.join(', ')}`);
+        }
+        const since = parseTime(optString(values, 'since'), 'since');
+        const until = parseTime(optString(values, 'until'), 'until');
+        const filters = {
+          ...(optString(values, 'action') ? { action: optString(values, 'action') } : {}),
+          ...(optString(values, 'actor') ? { actorId: optString(values, 'actor') } : {}),
+          ...(optString(values, 'target') ? { targetId: optString(values, 'target') } : {}),
+          ...(outcome ? { outcome: outcome as (typeof OUTCOMES)[number] } : {}),
+          ...(since ? { from: since } : {}),
+          ...(until ? { to: until } : {}),
+        };
+        const api = ctx.client().audit;
+        const file = await (optBool(values, 'platform') ? api.platformExport : api.export).query(filters);
+        const out = optString(values, 'out');
+        if (out) {
+          writeFileSync(out, file.csv);
+          ctx.warn(
+            `wrote ${file.rows} rows to ${out}${file.truncated ? ' (truncated: narrow the filters)' : ''}`,
+          );
+        } else {
+          process.stdout.write(file.csv);
+          ctx.warn(`${file.rows} rows${file.truncated ? ' (truncated: narrow the filters)' : ''}`);
         }
         return ExitCode.OK;
       },
