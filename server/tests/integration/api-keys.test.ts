@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authInvalidations } from '../../src/auth/auth-cache.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 let t: TestServer;
@@ -114,6 +115,8 @@ describe('API keys', () => {
     expect(apiKey.expiresAt).not.toBeNull();
     await keyClient(key).auth.me.query();
     await t.owner`update api_keys set expires_at = now() - interval '1 second' where id = ${apiKey.id}`;
+    // Changed behind the server's back: announce it, as any tool that edits keys must.
+    await authInvalidations.announce({ kind: 'api_key', keyId: apiKey.id });
     expect((await failure(keyClient(key).auth.me.query())).data?.httpStatus).toBe(401);
   });
 
