@@ -96,13 +96,21 @@ export class InstrumentRegistry {
     this.#snapshot = null;
   }
 
-  async #current(): Promise<Snapshot> {
+  async #current(opts: { staleOk?: boolean } = {}): Promise<Snapshot> {
     const s = this.#snapshot;
     if (s && Date.now() - s.at < this.#ttlMs) return s;
     // One load at a time: concurrent readers share it.
     this.#loading ??= this.#load().finally(() => {
       this.#loading = null;
     });
+    // A lookup by symbol takes the expired snapshot while the reload runs (a miss asks the
+    // table anyway): a caller holding a pooled connection (a desk procedure's request
+    // transaction) must not wait on a load that needs another connection of the same pool, or a
+    // full pool deadlocks under load until idle_in_transaction_session_timeout.
+    if (s && opts.staleOk) {
+      this.#loading.catch(() => {});
+      return s;
+    }
     return this.#loading;
   }
 
@@ -121,7 +129,7 @@ export class InstrumentRegistry {
   }
 
   async get(symbol: string): Promise<InstrumentView | null> {
-    const hit = (await this.#current()).bySymbol.get(symbol);
+    const hit = (await this.#current({ staleOk: true })).bySymbol.get(symbol);
     if (hit) return hit;
     // Not in the snapshot: maybe added since (another process, a fixture). Ask the table.
     const [row] = await this.#db.select().from(instruments).where(eq(instruments.symbol, symbol)).limit(1);
