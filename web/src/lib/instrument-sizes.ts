@@ -16,19 +16,22 @@ export interface InstrumentSizes {
 }
 
 const [sizes, setSizes] = createSignal<ReadonlyMap<string, InstrumentSizes>>(new Map());
-let requested = false;
+/** When the registry was last asked (0: never): a failed load is retried a minute later at most. */
+let requestedAt = 0;
+let loaded = false;
+const RETRY_MS = 60_000;
 
 function ensureLoaded(): void {
-  if (requested || isServer) return;
-  requested = true;
+  if (isServer || loaded || (requestedAt > 0 && Date.now() - requestedAt < RETRY_MS)) return;
+  requestedAt = Date.now();
   trpc.instruments.list
     .query({ limit: 1000 })
-    .then((page) =>
-      setSizes(new Map(page.items.map((i) => [i.symbol, { tickSize: i.tickSize, lotSize: i.lotSize }]))),
-    )
+    .then((page) => {
+      loaded = true;
+      setSizes(new Map(page.items.map((i) => [i.symbol, { tickSize: i.tickSize, lotSize: i.lotSize }])));
+    })
     .catch(() => {
       // The registry is a nicety for formatting: without it, values print with their own digits.
-      requested = false;
     });
 }
 
