@@ -7,9 +7,9 @@ import type { Column } from '../../lib/output.ts';
 type AuditEntry = Awaited<ReturnType<AegisClient['audit']['list']['query']>>['items'][number];
 
 const columns: Column<AuditEntry>[] = [
+  // A platform-chain row (a member's sign-in, a global halt) carries that chain's seq.
+  { header: 'seq', value: (r) => (r.chain === 'platform' ? `${r.seq} (platform)` : r.seq) },
   { header: 'time (utc)', value: (r) => r.ts },
-  { header: 'chain', value: (r) => r.chain },
-  { header: 'seq', value: (r) => r.seq, align: 'right' },
   { header: 'action', value: (r) => r.action },
   { header: 'outcome', value: (r) => r.outcome },
   { header: 'actor', value: (r) => r.actorName, maxWidth: 48 },
@@ -56,7 +56,7 @@ export const auditCommands: CommandGroup = {
     tail: {
       summary: 'newest audit entries (oldest first), with filters; --follow keeps printing new ones',
       usage:
-        '[--limit n] [--action a|prefix.] [--actor id] [--target id] [--outcome ok|denied|failed] [--since 2h] [--follow] [--platform]',
+        '[--limit n] [--action a|prefix.] [--actor id] [--target id] [--outcome ok|denied|failed] [--since 2h] [--follow] [--members] [--platform]',
       options: {
         limit: { type: 'string', short: 'n' },
         action: { type: 'string' },
@@ -66,6 +66,7 @@ export const auditCommands: CommandGroup = {
         since: { type: 'string' },
         until: { type: 'string' },
         follow: { type: 'boolean', short: 'f' },
+        members: { type: 'boolean' },
         platform: { type: 'boolean' },
       },
       async run(ctx, { values }) {
@@ -88,9 +89,13 @@ export const auditCommands: CommandGroup = {
         };
         const client = ctx.client();
         // --platform: the platform chain (sign-ins, desks), platform administrators only.
+        // Without it: the desk's chain; --members merges in the platform events that concern
+        // the desk (its members' sign-ins and password changes, global halts), as the console does.
         const source = optBool(values, 'platform') ? client.audit.platformList : client.audit.list;
+        const deskChainOnly = !optBool(values, 'platform') && !optBool(values, 'members');
         const page = await source.query({
           ...filters,
+          ...(deskChainOnly ? { chain: 'desk' as const } : {}),
           limit: parseLimit(optString(values, 'limit'), 20),
         });
         const rows = [...page.items].reverse();
