@@ -1,6 +1,6 @@
 import { CliError } from '../../lib/cli-errors.ts';
 import type { AegisClient } from '../../lib/client.ts';
-import { type CommandGroup, optString } from '../../lib/command.ts';
+import { type CommandGroup, optBool, optString } from '../../lib/command.ts';
 import type { Column } from '../../lib/output.ts';
 
 type DeskRow = Awaited<ReturnType<AegisClient['desks']['list']['query']>>[number];
@@ -9,12 +9,14 @@ const columns: Column<DeskRow>[] = [
   { header: 'id', value: (d) => d.id },
   { header: 'slug', value: (d) => d.slug },
   { header: 'name', value: (d) => d.name, maxWidth: 40 },
-  { header: 'your role', value: (d) => d.role },
+  { header: 'your role', value: (d) => d.role ?? '-' },
 ];
+
+const allColumns: Column<DeskRow>[] = [...columns, { header: 'created', value: (d) => d.createdAt ?? null }];
 
 export const deskCommands: CommandGroup = {
   name: 'desks',
-  summary: 'create desks (platform admins) and list your desks',
+  summary: 'create desks (platform admins) and list your desks (every desk: --all, platform admins)',
   commands: {
     create: {
       summary: 'create a desk; you become its admin',
@@ -29,9 +31,13 @@ export const deskCommands: CommandGroup = {
       },
     },
     list: {
-      summary: 'list the desks you have a role on',
-      async run(ctx) {
-        ctx.out.table(await ctx.client().desks.list.query(), columns);
+      summary: 'list the desks you have a role on; --all: every desk (platform admins)',
+      usage: '[--all]',
+      options: { all: { type: 'boolean' } },
+      async run(ctx, { values }) {
+        if (optBool(values, 'all')) {
+          ctx.out.table(await ctx.client().desks.list.query({ all: true }), allColumns);
+        } else ctx.out.table(await ctx.client().desks.list.query(), columns);
         return undefined;
       },
     },

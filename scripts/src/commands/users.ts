@@ -16,6 +16,25 @@ const columns: Column<MemberRow>[] = [
   { header: 'member since', value: (m) => m.createdAt },
 ];
 
+type FoundRow = Awaited<ReturnType<AegisClient['users']['find']['query']>>[number];
+
+const foundColumns: Column<FoundRow>[] = [
+  { header: 'user id', value: (u) => u.userId },
+  { header: 'email', value: (u) => u.email, maxWidth: 40 },
+  { header: 'name', value: (u) => u.displayName, maxWidth: 32 },
+  {
+    header: 'desks (role)',
+    value: (u) => u.desks.map((d) => `${d.slug} (${d.role})`).join(', ') || '-',
+    maxWidth: 60,
+  },
+  {
+    header: 'status',
+    value: (u) => `${u.disabled ? 'disabled' : 'active'}${u.isPlatformAdmin ? ', platform admin' : ''}`,
+  },
+  { header: 'last sign-in', value: (u) => u.lastSignInAt ?? 'never' },
+  { header: 'last failed sign-in', value: (u) => u.lastFailedSignInAt ?? '-' },
+];
+
 export const userCommands: CommandGroup = {
   name: 'users',
   summary: "create users on your desk and list the desk's members (desk admins)",
@@ -57,6 +76,19 @@ export const userCommands: CommandGroup = {
           created,
         );
         ctx.out.note('The user must change the password at first sign-in.');
+        return undefined;
+      },
+    },
+    find: {
+      summary: 'find users by email (exact or prefix, any case) across every desk (platform admins)',
+      usage: '<email or prefix>',
+      positionals: ['email'],
+      async run(ctx, { positionals }) {
+        const email = positionals[0]?.trim();
+        if (!email) throw new CliError('users find: an email (or its beginning) is required');
+        const found = await ctx.client().users.find.query({ email });
+        ctx.out.table(found, foundColumns);
+        if (found.length === 0) ctx.warn(`no user with an email starting with "${email}"`);
         return undefined;
       },
     },

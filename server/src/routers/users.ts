@@ -2,18 +2,43 @@ import { AppError } from '@aegis/shared/errors';
 import {
   displayNameSchema,
   emailSchema,
+  isoTimestampSchema,
   memberSchema,
   passwordInputSchema,
   roleSchema,
   uuidSchema,
 } from '@aegis/shared/schemas/identity';
+import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
 import { audit } from '../audit/service.ts';
 import { actorOf } from '../auth/principal.ts';
+import { findUsers } from '../provisioning/find-user.ts';
 import { createUser, disableUser, listMembers, setRole } from '../provisioning/service.ts';
 import { createTRPCRouter, deskProcedure, protectedProcedure } from '../trpc.ts';
 
-/** Users and their roles on the current desk (desk admins); disabling is platform-wide. */
+const foundUserSchema = z.object({
+  userId: uuidSchema,
+  email: z.string(),
+  displayName: z.string(),
+  isPlatformAdmin: z.boolean(),
+  disabled: z.boolean(),
+  disabledAt: isoTimestampSchema.nullable(),
+  createdAt: isoTimestampSchema,
+  desks: z.array(z.object({ id: uuidSchema, slug: z.string(), name: z.string(), role: roleSchema })),
+  lastSignInAt: isoTimestampSchema.nullable(),
+  lastFailedSignInAt: isoTimestampSchema.nullable(),
+});
+
+function requirePlatformAdmin(isPlatformAdmin: boolean) {
+  if (!isPlatformAdmin) {
+    throw new AppError('FORBIDDEN', 'Platform administrators only', { reason: 'platform_admin_required' });
+  }
+}
+
+/**
+ * Users and their roles on the current desk (desk admins); disabling and finding a user across
+ * desks are platform-wide (platform administrators).
+ */
 export const usersRouter = createTRPCRouter({
   create: deskProcedure
     .meta({ scope: 'admin', permission: 'users.create' })
@@ -82,6 +107,16 @@ export const usersRouter = createTRPCRouter({
         details: `${result.previousRole ?? 'none'} → ${result.role ?? 'none'}; sessions ended ${result.sessionsEnded}`,
       });
       return { userId: input.userId, ...result };
+    }),
+
+  /** Users by email (case-insensitive; exact or prefix) across every desk, exact match first. */
+  find: protectedProcedure
+    .meta({ scope: 'admin', permission: 'users.disable' })
+    .input(z.strictObject({ email: safeText(254, { min: 1 }) }))
+    .output(z.array(foundUserSchema))
+    .query(({ ctx, input }) => {
+      requirePlatformAdmin(ctx.principal.user.isPlatformAdmin);
+      return findUsers(ctx.db, input.email);
     }),
 
   disable: protectedProcedure
