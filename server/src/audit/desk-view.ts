@@ -74,12 +74,12 @@ export interface ViewPage {
 }
 
 const UTC_MS_ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-const ROW_COLUMNS = sql.raw(`
+export const ROW_COLUMNS = sql.raw(`
   id::text as id, tenant_id::text as tenant_id, seq::text as seq,
   to_char(ts at time zone 'UTC', ${UTC_MS_ISO}) as ts, actor_type, actor_id, action, target_type,
   target_id, outcome, request_id, host(ip) as ip, payload_digest, details, prev_hash, hash`);
 
-interface RawRow {
+export interface RawRow {
   id: string;
   tenant_id: string | null;
   seq: string;
@@ -100,7 +100,7 @@ interface RawRow {
 
 type Unnamed = Omit<ViewEntry, 'actorName'>;
 
-function toEntry(r: RawRow, chain: AuditChainName): Unnamed {
+export function toEntry(r: RawRow, chain: AuditChainName): Unnamed {
   return {
     id: Number(r.id),
     tenantId: r.tenant_id,
@@ -194,7 +194,7 @@ async function fetchRows(db: Db | Tx, where: SQL[], limit: number): Promise<RawR
 }
 
 /** Reads the platform chain: a transaction without a desk setting (RLS: platform rows only). */
-function platformTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export function platformTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select set_config('app.tenant_id', '', true)`);
     return fn(tx);

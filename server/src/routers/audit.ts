@@ -1,10 +1,13 @@
+import { hostname } from 'node:os';
+import { AppError } from '@aegis/shared/errors';
 import { queryInstantString, rangeInOrder } from '@aegis/shared/schemas/instant';
 import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
 import { AUDIT_ACTOR_TYPES, AUDIT_OUTCOMES } from '../audit/chain.ts';
-import { deskView, platformView, type ViewFilters } from '../audit/desk-view.ts';
+import { deskView, platformTx, platformView, type ViewFilters } from '../audit/desk-view.ts';
 import { exportAuditCsv } from '../audit/export.ts';
 import { audit } from '../audit/service.ts';
+import { chainLength, readVerifyJob, SYNC_VERIFY_MAX_ROWS, startVerifyJob } from '../audit/verify-job.ts';
 import { createTRPCRouter, deskProcedure, protectedProcedure } from '../trpc.ts';
 
 /**
@@ -123,6 +126,47 @@ function viewFilters(input: FilterInput, limit: number): ViewFilters {
   };
 }
 
+const verifyResult = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    rows: z.number().int(),
+    head: z.object({ seq: z.number().int(), hash: z.string() }),
+  }),
+  z.object({
+    ok: z.literal(false),
+    rows: z.number().int(),
+    brokenAtSeq: z.number().int(),
+    reason: z.enum(['seq_gap', 'prev_hash_mismatch', 'hash_mismatch', 'anchor_missing']),
+  }),
+]);
+const verifyJobOutput = z.object({
+  id: z.string(),
+  tenantId: z.string().nullable(),
+  /** `interrupted`: the server walking the chain stopped (restart); start a new job. */
+  status: z.enum(['running', 'succeeded', 'failed', 'interrupted']),
+  checked: z.number().int(),
+  total: z.number().int(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  result: verifyResult.nullable(),
+  error: z.string().nullable(),
+});
+const verifyJobInput = z.strictObject({ jobId: z.uuid() });
+
+/** The synchronous verify walks the chain inside the request: refused for long chains. */
+async function refuseLongChain(tx: Parameters<typeof chainLength>[0], tenantId: string | null) {
+  const n = await chainLength(tx, tenantId);
+  if (n > SYNC_VERIFY_MAX_ROWS) {
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `The chain has ${n} rows (over ${SYNC_VERIFY_MAX_ROWS}): verify it in the background with verifyStart and follow verifyProgress`,
+      { reason: 'chain_too_long' },
+    );
+  }
+}
+
+const jobOwner = `${hostname()}:${process.pid}`;
+
 const listOutput = z.object({ items: z.array(auditEntry), nextCursor: z.string().nullable() });
 
 export const auditRouter = createTRPCRouter({
@@ -150,9 +194,37 @@ export const auditRouter = createTRPCRouter({
     .meta({ scope: 'admin', permission: 'audit.read' })
     .input(verifyInput)
     .output(verifyOutput)
-    .query(({ ctx, input }) =>
-      audit.verify(ctx.tx, { tenantId: ctx.desk.id, ...(input.anchor ? { anchor: input.anchor } : {}) }),
+    .query(async ({ ctx, input }) => {
+      await refuseLongChain(ctx.tx, ctx.desk.id);
+      return audit.verify(ctx.tx, {
+        tenantId: ctx.desk.id,
+        ...(input.anchor ? { anchor: input.anchor } : {}),
+      });
+    }),
+
+  /** Verifies the desk's chain in the background; follow it with `verifyProgress`. */
+  verifyStart: deskProcedure
+    .meta({ scope: 'admin', permission: 'audit.read' })
+    .input(verifyInput)
+    .output(z.object({ jobId: z.string(), total: z.number().int() }))
+    .mutation(({ ctx, input }) =>
+      startVerifyJob(ctx.db, ctx.log, {
+        tenantId: ctx.desk.id,
+        owner: jobOwner,
+        ...(input.anchor ? { anchor: input.anchor } : {}),
+      }),
     ),
+
+  /** Rows checked so far of the total, and the result once done. */
+  verifyProgress: deskProcedure
+    .meta({ scope: 'admin', permission: 'audit.read' })
+    .input(verifyJobInput)
+    .output(verifyJobOutput)
+    .query(async ({ ctx, input }) => {
+      const job = await readVerifyJob(ctx.tx, input.jobId, ctx.desk.id);
+      if (!job) throw new AppError('NOT_FOUND', 'No such verify job on this desk');
+      return job;
+    }),
 
   platformList: protectedProcedure
     .meta({ scope: 'admin', permission: 'audit.platform' })
@@ -172,7 +244,30 @@ export const auditRouter = createTRPCRouter({
     .meta({ scope: 'admin', permission: 'audit.platform' })
     .input(verifyInput)
     .output(verifyOutput)
-    .query(({ ctx, input }) =>
-      audit.verify(ctx.db, { tenantId: null, ...(input.anchor ? { anchor: input.anchor } : {}) }),
+    .query(async ({ ctx, input }) => {
+      await platformTx(ctx.db, (tx) => refuseLongChain(tx, null));
+      return audit.verify(ctx.db, { tenantId: null, ...(input.anchor ? { anchor: input.anchor } : {}) });
+    }),
+
+  platformVerifyStart: protectedProcedure
+    .meta({ scope: 'admin', permission: 'audit.platform' })
+    .input(verifyInput)
+    .output(z.object({ jobId: z.string(), total: z.number().int() }))
+    .mutation(({ ctx, input }) =>
+      startVerifyJob(ctx.db, ctx.log, {
+        tenantId: null,
+        owner: jobOwner,
+        ...(input.anchor ? { anchor: input.anchor } : {}),
+      }),
     ),
+
+  platformVerifyProgress: protectedProcedure
+    .meta({ scope: 'admin', permission: 'audit.platform' })
+    .input(verifyJobInput)
+    .output(verifyJobOutput)
+    .query(async ({ ctx, input }) => {
+      const job = await platformTx(ctx.db, (tx) => readVerifyJob(tx, input.jobId, null));
+      if (!job) throw new AppError('NOT_FOUND', 'No such platform verify job');
+      return job;
+    }),
 });

@@ -212,4 +212,47 @@ describe("a desk's audit view for people", () => {
     expect((await failure(grace.client.audit.list.query())).data?.code).toBe('FORBIDDEN');
     expect((await failure(grace.client.audit.export.query())).data?.code).toBe('FORBIDDEN');
   });
+
+  it('verifies a chain in the background with progress; another desk cannot read the job', async () => {
+    type Job = Awaited<ReturnType<typeof admin.client.audit.verifyProgress.query>>;
+    const waitDone = async (read: () => Promise<Job>) => {
+      let job = await read();
+      for (let i = 0; i < 200 && job.status === 'running'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        job = await read();
+      }
+      return job;
+    };
+    const sync = await admin.client.audit.verify.query();
+    const { jobId, total } = await admin.client.audit.verifyStart.mutate({});
+    expect(total).toBeGreaterThanOrEqual(sync.rows);
+    const done = await waitDone(() => admin.client.audit.verifyProgress.query({ jobId }));
+    expect(done).toMatchObject({ status: 'succeeded', tenantId: ts.admin.deskId, result: { ok: true } });
+    expect(done.checked).toBe(done.total);
+    expect(done.result!.rows).toBeGreaterThanOrEqual(sync.rows);
+
+    await admin.client.auth.switchDesk.mutate({ deskId: deskB });
+    try {
+      const other = await failure(admin.client.audit.verifyProgress.query({ jobId }));
+      expect(other.data?.code).toBe('NOT_FOUND');
+    } finally {
+      await admin.client.auth.switchDesk.mutate({ deskId: ts.admin.deskId });
+    }
+
+    const platform = await admin.client.audit.platformVerifyStart.mutate({});
+    const pDone = await waitDone(() =>
+      admin.client.audit.platformVerifyProgress.query({ jobId: platform.jobId }),
+    );
+    expect(pDone).toMatchObject({ status: 'succeeded', tenantId: null, result: { ok: true } });
+
+    // Tampering (table-owner access): the background job reports where the chain breaks.
+    await ts.owner`update audit_log set details = 'nothing happened' where tenant_id = ${ts.admin.deskId} and seq = 2`;
+    const broken = await admin.client.audit.verifyStart.mutate({});
+    const bDone = await waitDone(() => admin.client.audit.verifyProgress.query({ jobId: broken.jobId }));
+    expect(bDone).toMatchObject({
+      status: 'succeeded',
+      result: { ok: false, brokenAtSeq: 2, reason: 'hash_mismatch' },
+    });
+    expect((await failure(grace.client.audit.verifyStart.mutate({}))).data?.code).toBe('FORBIDDEN');
+  });
 });

@@ -1,0 +1,194 @@
+import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { Logger } from '@aegis/shared/logging';
+import { sql } from 'drizzle-orm';
+import { type Db, type Tx, withTenant } from '../db/database.ts';
+import { type ChainBreakReason, type ChainCursor, checkChainRows, GENESIS_HASH } from './chain.ts';
+import { platformTx, type RawRow, ROW_COLUMNS, toEntry } from './desk-view.ts';
+
+/**
+ * Verifying a long chain in the background, with progress. `startVerifyJob` records a `jobs` row
+ * (kind `audit.verify`, status `running`) and walks the chain in this process, page by page, each
+ * page in a short transaction of its own; after each page the row's payload gets the rows checked
+ * so far, so any server can answer `readVerifyJob`. The row's `locked_until` is pushed forward
+ * with each page: a job whose process died stops moving and reads as `interrupted`.
+ *
+ * The dispatcher and sweeper never pick these rows up (they claim other kinds only).
+ */
+
+export const VERIFY_JOB_KIND = 'audit.verify';
+/** Above this many rows the synchronous `audit.verify` refuses and points at `verifyStart`. */
+export const SYNC_VERIFY_MAX_ROWS = 200_000;
+const PAGE_SIZE = 2000;
+const LEASE_MS = 60_000;
+
+export type VerifyJobResult =
+  | { ok: true; rows: number; head: ChainCursor }
+  | { ok: false; rows: number; brokenAtSeq: number; reason: ChainBreakReason | 'anchor_missing' };
+
+export interface VerifyJobView {
+  id: string;
+  tenantId: string | null;
+  status: 'running' | 'succeeded' | 'failed' | 'interrupted';
+  checked: number;
+  total: number;
+  startedAt: string;
+  finishedAt: string | null;
+  result: VerifyJobResult | null;
+  error: string | null;
+}
+
+interface Payload {
+  checked: number;
+  total: number;
+  anchor?: ChainCursor;
+  result?: VerifyJobResult;
+}
+
+/** A transaction on the chain's scope: the desk's (RLS on it) or the platform's (no desk set). */
+function inScope<T>(db: Db, tenantId: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return tenantId === null ? platformTx(db, fn) : withTenant(db, tenantId, fn);
+}
+
+/** The chain's length by its head seq (the unique (tenant, seq) index answers it). */
+export async function chainLength(tx: Tx, tenantId: string | null): Promise<number> {
+  const [row] = (await tx.execute(sql`
+    select coalesce(max(seq), 0)::text as n from audit_log
+    where tenant_id is not distinct from ${tenantId}::uuid`)) as unknown as Array<{ n: string }>;
+  return Number(row?.n ?? 0);
+}
+
+export async function startVerifyJob(
+  db: Db,
+  log: Logger,
+  p: { tenantId: string | null; anchor?: ChainCursor; owner: string },
+): Promise<{ jobId: string; total: number }> {
+  const { id, total } = await inScope(db, p.tenantId, async (tx) => {
+    const total = await chainLength(tx, p.tenantId);
+    const payload: Payload = { checked: 0, total, ...(p.anchor ? { anchor: p.anchor } : {}) };
+    const [row] = (await tx.execute(sql`
+      insert into jobs (tenant_id, kind, payload, status, attempts, max_attempts, locked_by, locked_until)
+      values (${p.tenantId}::uuid, ${VERIFY_JOB_KIND}, ${JSON.stringify(payload)}::jsonb, 'running', 1, 1,
+              ${p.owner}, now() + make_interval(secs => ${LEASE_MS / 1000}))
+      returning id::text as id`)) as unknown as Array<{ id: string }>;
+    if (!row) throw new AppError(ErrorCode.INTERNAL, 'verify job: insert returned no row');
+    return { id: row.id, total };
+  });
+  void runVerifyJob(db, id, p.tenantId, p.anchor, total).catch(async (err: unknown) => {
+    log.error({ err, jobId: id }, 'audit verify job failed');
+    await inScope(db, p.tenantId, (tx) =>
+      tx.execute(sql`
+        update jobs set status = 'failed', finished_at = now(), locked_until = null,
+               last_error = ${err instanceof Error ? err.message.slice(0, 500) : 'failed'}
+        where id = ${id}::uuid`),
+    ).catch((e: unknown) =>
+      log.error({ err: e, jobId: id }, 'audit verify job: could not record the failure'),
+    );
+  });
+  return { jobId: id, total };
+}
+
+async function runVerifyJob(
+  db: Db,
+  jobId: string,
+  tenantId: string | null,
+  anchor: ChainCursor | undefined,
+  total: number,
+): Promise<void> {
+  let cursor: ChainCursor = { seq: 0, hash: GENESIS_HASH };
+  let rows = 0;
+  let anchorSeen = false;
+  let result: VerifyJobResult | null = null;
+  for (;;) {
+    const page = await inScope(db, tenantId, async (tx) =>
+      (
+        (await tx.execute(sql`
+          select ${ROW_COLUMNS} from audit_log
+          where tenant_id is not distinct from ${tenantId}::uuid and seq > ${cursor.seq}
+          order by audit_log.seq asc limit ${PAGE_SIZE}`)) as unknown as RawRow[]
+      ).map((r) => toEntry(r, tenantId === null ? 'platform' : 'desk')),
+    );
+    if (page.length === 0) break;
+    const checked = checkChainRows(cursor, page);
+    if (!checked.ok) {
+      result = { ok: false, rows, brokenAtSeq: checked.seq, reason: checked.reason };
+      break;
+    }
+    if (anchor) {
+      const match = page.find((r) => r.seq === anchor.seq);
+      if (match) {
+        if (match.hash !== anchor.hash) {
+          result = { ok: false, rows, brokenAtSeq: anchor.seq, reason: 'hash_mismatch' };
+          break;
+        }
+        anchorSeen = true;
+      }
+    }
+    rows += page.length;
+    cursor = checked.cursor;
+    await inScope(db, tenantId, (tx) =>
+      tx.execute(sql`
+        update jobs set payload = payload || ${JSON.stringify({ checked: rows, total: Math.max(total, rows) })}::jsonb,
+               locked_until = now() + make_interval(secs => ${LEASE_MS / 1000})
+        where id = ${jobId}::uuid`),
+    );
+    if (page.length < PAGE_SIZE) break;
+  }
+  if (!result) {
+    result =
+      anchor && anchor.seq > 0 && !anchorSeen
+        ? { ok: false, rows, brokenAtSeq: cursor.seq + 1, reason: 'anchor_missing' }
+        : { ok: true, rows, head: cursor };
+  }
+  const final = result;
+  await inScope(db, tenantId, (tx) =>
+    tx.execute(sql`
+      update jobs set status = 'succeeded', finished_at = now(), locked_until = null,
+             payload = payload || ${JSON.stringify({ checked: rows, total: Math.max(total, rows), result: final })}::jsonb
+      where id = ${jobId}::uuid`),
+  );
+}
+
+/** The job as its desk (or the platform) sees it; null when there is no such job in scope. */
+export async function readVerifyJob(
+  tx: Tx,
+  jobId: string,
+  tenantId: string | null,
+): Promise<VerifyJobView | null> {
+  const [row] = (await tx.execute(sql`
+    select id::text as id, tenant_id::text as tenant_id, status, payload, last_error,
+           (locked_until is not null and locked_until < now()) as stale,
+           to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as started_at,
+           to_char(finished_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as finished_at
+    from jobs
+    where id = ${jobId}::uuid and kind = ${VERIFY_JOB_KIND}
+      and tenant_id is not distinct from ${tenantId}::uuid`)) as unknown as Array<{
+    id: string;
+    tenant_id: string | null;
+    status: string;
+    payload: Payload;
+    last_error: string | null;
+    stale: boolean;
+    started_at: string;
+    finished_at: string | null;
+  }>;
+  if (!row) return null;
+  const status: VerifyJobView['status'] =
+    row.status === 'running'
+      ? row.stale
+        ? 'interrupted'
+        : 'running'
+      : row.status === 'succeeded'
+        ? 'succeeded'
+        : 'failed';
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    status,
+    checked: row.payload.checked ?? 0,
+    total: row.payload.total ?? 0,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    result: row.payload.result ?? null,
+    error: row.last_error,
+  };
+}
