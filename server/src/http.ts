@@ -381,7 +381,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await hedging?.stop().catch((err) => log.warn({ err }, 'hedger stop failed'));
         await alerts?.close().catch((err) => log.warn({ err }, 'alerts close failed'));
         await hedgingDb?.close().catch((err) => log.warn({ err }, 'hedger pool close failed'));
-        await unregisterAuthCache?.();
+        await unregisterAuthCache?.().catch((err: unknown) => log.warn({ err }, 'auth cache close failed'));
         await closeRecommendLimiters().catch((err) =>
           log.warn({ err }, 'recommendation limiters close failed'),
         );

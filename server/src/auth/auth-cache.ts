@@ -235,15 +235,31 @@ export class AuthInvalidationHub {
   async register(options: { cache: AuthCache; bus?: Bus; log?: Logger }): Promise<() => Promise<void>> {
     const reg: Registration = { cache: options.cache, bus: options.bus ?? null, log: options.log ?? null };
     let unsubscribe: (() => Promise<void>) | null = null;
-    if (options.bus) {
-      unsubscribe = await options.bus.subscribe(AUTH_INVALIDATION_CHANNEL, (message) => {
-        const parsed = parseInvalidation(message);
-        if (parsed) options.cache.invalidate(parsed);
-        else options.log?.warn('auth invalidation: malformed message ignored');
-      });
-    }
+    let closed = false;
+    let retry: NodeJS.Timeout | undefined;
+    const bus = options.bus;
+    const listen = async (): Promise<void> => {
+      if (!bus || closed) return;
+      try {
+        unsubscribe = await bus.subscribe(AUTH_INVALIDATION_CHANNEL, (message) => {
+          const parsed = parseInvalidation(message);
+          if (parsed) options.cache.invalidate(parsed);
+          else options.log?.warn('auth invalidation: malformed message ignored');
+        });
+        if (closed) await unsubscribe().catch(() => {});
+      } catch (err) {
+        // Redis down at start: the server still starts (it refuses what needs Redis until it is
+        // back); other servers' changes reach this cache within its TTL until the retry succeeds.
+        options.log?.warn({ err: (err as Error).message }, 'auth invalidation: subscribe failed; retrying');
+        retry = setTimeout(() => void listen(), 5_000);
+        retry.unref();
+      }
+    };
+    await listen();
     this.#registered.add(reg);
     return async () => {
+      closed = true;
+      clearTimeout(retry);
       this.#registered.delete(reg);
       await unsubscribe?.().catch(() => {});
     };
@@ -283,6 +299,9 @@ function parseInvalidation(message: string): AuthInvalidation | null {
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  // When the timer wins, `p` may still reject later (ioredis' own command timeout with Redis
+  // down): handled here, or it would be an unhandled rejection that ends the process.
+  p.catch(() => {});
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     p,

@@ -1,3 +1,5 @@
+import { orders } from '@aegis/shared/db';
+import { AppError } from '@aegis/shared/errors';
 import { comboCheckView, comboView, listCombosInput, placeComboInput } from '@aegis/shared/schemas/combo';
 import {
   fillView,
@@ -7,10 +9,12 @@ import {
   placeOrderInput,
 } from '@aegis/shared/schemas/order';
 import { tracked } from '@trpc/server';
+import { and, asc, eq, gt, or } from 'drizzle-orm';
 import { z } from 'zod';
 import { actorOf } from '../auth/principal.ts';
 import { withTenant } from '../db/database.ts';
 import { getCombo, listCombos } from '../execution/combo-service.ts';
+import { toOrderView } from '../execution/order-rows.ts';
 import { getOrderWithFills, listOrders } from '../execution/queries.ts';
 import { orderUpdatesChannel } from '../execution/types.ts';
 import { instrumentRegistryOf } from '../market/instrument-registry.ts';
@@ -138,22 +142,68 @@ export const ordersRouter = createTRPCRouter({
   /** Everything about one order: timeline, fills, verdict, origin, audit (the console's drawer). */
   detail: orderDetailProcedure,
 
-  /** Live order changes of the desk (SSE); each event carries the order as it is now. */
+  /**
+   * Live order changes of the desk (SSE); each event carries the order as it is now. Each event
+   * id is a resume point (the order's updated_at and id): a client that reconnects with
+   * `lastEventId` — to this server or another — first gets every order changed since, from
+   * the database, then the live feed.
+   */
   updates: deskProcedure
     .meta({ scope: 'read', permission: 'desk.read' })
     .input(liveStreamInput)
-    .subscription(async function* ({ ctx, signal }) {
+    .subscription(async function* ({ ctx, input, signal }) {
+      // Subscribe before the catch-up read so nothing falls between the two.
       const feed = await openChannelFeed(ctx.bus, orderUpdatesChannel(ctx.desk.id), { signal });
       try {
+        const sent = new Map<string, number>();
+        const after = input?.lastEventId ? decodeOrderCursor(input.lastEventId) : null;
+        if (after) {
+          const rows = await withTenant(ctx.db, ctx.desk.id, (tx) =>
+            tx
+              .select()
+              .from(orders)
+              .where(
+                and(
+                  eq(orders.tenantId, ctx.desk.id),
+                  or(
+                    gt(orders.updatedAt, after.at),
+                    and(eq(orders.updatedAt, after.at), gt(orders.id, after.id)),
+                  ),
+                ),
+              )
+              .orderBy(asc(orders.updatedAt), asc(orders.id))
+              .limit(1000),
+          );
+          for (const r of rows) {
+            const order = toOrderView(r);
+            sent.set(order.id, order.version);
+            yield tracked(orderCursor(order), order);
+          }
+        }
         for await (const message of feed) {
           const { id } = JSON.parse(message) as { id: string };
           const { order } = await withTenant(ctx.db, ctx.desk.id, (tx) =>
             getOrderWithFills(tx, ctx.desk.id, id),
           );
-          yield tracked(`${order.id}:${order.version}`, order);
+          if ((sent.get(order.id) ?? -1) >= order.version) continue; // caught up already
+          sent.set(order.id, order.version);
+          yield tracked(orderCursor(order), order);
         }
       } finally {
         await feed.close();
       }
     }),
 });
+
+/** `<updated_at ISO>|<order id>`, base64url: where a reconnecting `updates` stream resumes. */
+function orderCursor(o: { id: string; updatedAt: Date }): string {
+  return Buffer.from(`${o.updatedAt.toISOString()}|${o.id}`).toString('base64url');
+}
+
+function decodeOrderCursor(raw: string): { at: Date; id: string } {
+  const [ts, id] = Buffer.from(raw, 'base64url').toString().split('|');
+  const at = new Date(ts ?? '');
+  if (!id || !z.uuid().safeParse(id).success || Number.isNaN(at.getTime()))
+    throw new AppError('BAD_INPUT', 'invalid last event id', { field: 'lastEventId' });
+  return { at, id };
+}
