@@ -179,8 +179,8 @@ export const auditCommands: CommandGroup = {
     },
     verify: {
       summary: "walk the desk's hash chain and report the first broken entry (exit 7 if broken)",
-      usage: '[--anchor <seq>:<hash>] [--platform]',
-      options: { anchor: { type: 'string' }, platform: { type: 'boolean' } },
+      usage: '[--anchor <seq>:<hash>] [--background] [--platform]',
+      options: { anchor: { type: 'string' }, platform: { type: 'boolean' }, background: { type: 'boolean' } },
       async run(ctx, { values }) {
         const anchorRaw = optString(values, 'anchor');
         let anchor: { seq: number; hash: string } | undefined;
@@ -190,8 +190,27 @@ export const auditCommands: CommandGroup = {
           anchor = { seq: Number(m[1]), hash: m[2]! };
         }
         const api = ctx.client().audit;
-        const verify = optBool(values, 'platform') ? api.platformVerify : api.verify;
-        const result = await verify.query(anchor ? { anchor } : {});
+        const platform = optBool(values, 'platform');
+        let result: Awaited<ReturnType<typeof api.verify.query>>;
+        if (optBool(values, 'background')) {
+          // Long chains: the server walks the chain in the background; progress goes to stderr.
+          const start = platform ? api.platformVerifyStart : api.verifyStart;
+          const progress = platform ? api.platformVerifyProgress : api.verifyProgress;
+          const { jobId } = await start.mutate(anchor ? { anchor } : {});
+          let job = await progress.query({ jobId });
+          while (job.status === 'running' && !ctx.interrupted.aborted) {
+            ctx.warn(`verifying: ${job.checked} of ${job.total} rows`);
+            await new Promise((r) => setTimeout(r, 1_000));
+            job = await progress.query({ jobId });
+          }
+          if (!job.result) {
+            throw new CliError(`audit verify job ${jobId} ${job.status}${job.error ? `: ${job.error}` : ''}`);
+          }
+          result = { ...job.result, tenantId: job.tenantId };
+        } else {
+          const verify = platform ? api.platformVerify : api.verify;
+          result = await verify.query(anchor ? { anchor } : {});
+        }
         if (result.ok) {
           ctx.out.record(
             { status: 'intact', entries: result.rows, head: `${result.head.seq}:${result.head.hash}` },

@@ -188,5 +188,12 @@ describe('CLI', () => {
     expect(list.map((d) => d.id)).toEqual(expect.arrayContaining([ts.admin.deskId, deskB.id]));
     const plain = await cli(['desks', 'list', '--all'], env);
     expect(plain.stdout).toMatch(/orphan-desk/);
+
+    // The audit chain verified in the background (progress on stderr), same answer as inline.
+    const bg = await cli(['audit', 'verify', '--background', '--json'], env);
+    expect(bg.code, bg.stderr).toBe(0);
+    const inline = await cli(['audit', 'verify', '--json'], env);
+    expect(JSON.parse(bg.stdout)).toMatchObject({ ok: true, tenantId: ts.admin.deskId });
+    expect(JSON.parse(bg.stdout).head).toEqual(JSON.parse(inline.stdout).head);
   });
 });
