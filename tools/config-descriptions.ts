@@ -118,6 +118,10 @@ export const DESCRIPTIONS: Readonly<Record<AppName, Readonly<Record<string, Desc
       'How long a password re-entry authorizes sensitive actions (approvals, limits, releasing a halt).',
     ARGON2_MAX_CONCURRENCY: 'Password hashes run at once (each ~19 MiB and one core for tens of ms).',
     AUTONOMOUS_ENABLED: 'Whether any desk may run in autonomous mode.',
+    ALERT_WEBHOOKS_ALLOW_LOCALHOST:
+      'Alert webhooks may target localhost (development and tests); default: public https only.',
+    ALERT_WEBHOOKS_ALLOW_PRIVATE:
+      'Alert webhooks may target private addresses (a chat server on the LAN); ignored in production.',
     OPENAI_API_KEY:
       "The decision agent's key for an OpenAI-compatible server. Unset: the rule-based decider.",
     OPENAI_BASE_URL: 'An OpenAI-compatible server (OpenAI, Ollama, vLLM).',

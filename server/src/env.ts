@@ -85,6 +85,10 @@ export const serverEnvSchema = z
     ARGON2_MAX_CONCURRENCY: envInt(2, 1, 64),
     /** Global permission for desks to run in autonomous mode; off unless explicitly enabled. */
     AUTONOMOUS_ENABLED: envBool(false),
+    /** Alert webhooks may target localhost (development and tests; docs/alerts.md). */
+    ALERT_WEBHOOKS_ALLOW_LOCALHOST: envBool(false),
+    /** Alert webhooks may target private addresses (ignored when NODE_ENV=production). */
+    ALERT_WEBHOOKS_ALLOW_PRIVATE: envBool(false),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: httpUrl.optional(),
     OPENAI_MODEL: optionalString,
@@ -208,6 +212,8 @@ export interface ServerConfig {
   readonly session: { readonly idleMs: number; readonly absoluteMs: number; readonly reauthWindowMs: number };
   readonly argon2MaxConcurrency: number;
   readonly autonomousEnabled: boolean;
+  /** Where desk alert webhooks may point beyond public https addresses. */
+  readonly alerts: { readonly allowLocalhost: boolean; readonly allowPrivateTargets: boolean };
   readonly openai: {
     readonly apiKey?: string;
     readonly baseUrl?: string;
@@ -281,6 +287,10 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     },
     argon2MaxConcurrency: e.ARGON2_MAX_CONCURRENCY,
     autonomousEnabled: e.AUTONOMOUS_ENABLED,
+    alerts: {
+      allowLocalhost: e.ALERT_WEBHOOKS_ALLOW_LOCALHOST,
+      allowPrivateTargets: e.NODE_ENV !== 'production' && e.ALERT_WEBHOOKS_ALLOW_PRIVATE,
+    },
     openai: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,

@@ -190,10 +190,29 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         });
 
   // Desk alerts (alerts/): notification centre and signed webhooks.
-  const alerts =
+  // Its own small pool: the scan and the sender open desk transactions on their own timers.
+  const alertsDb =
     options.alerts === false
+      ? undefined
+      : createDb(config.databaseUrl, { max: 3, applicationName: 'aegis-alerts' });
+  const alerts =
+    alertsDb === undefined || options.alerts === false
       ? null
-      : startAlerts({ db: database.db, sql: database.sql, bus, log, options: options.alerts });
+      : startAlerts({
+          db: alertsDb.db,
+          sql: alertsDb.sql,
+          bus,
+          log,
+          options: {
+            crypto: tokenCryptoOf(config),
+            ...(execution ? { quotes: execution.quotes } : {}),
+            targets: {
+              allowLocalhost: config.alerts.allowLocalhost,
+              allowPrivateAddresses: config.alerts.allowPrivateTargets,
+            },
+            ...options.alerts,
+          },
+        });
 
   const passwords = new PasswordHasher({ maxConcurrency: config.argon2MaxConcurrency });
   await passwords.warmUp();
@@ -380,6 +399,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         });
         await hedging?.stop().catch((err) => log.warn({ err }, 'hedger stop failed'));
         await alerts?.close().catch((err) => log.warn({ err }, 'alerts close failed'));
+        await alertsDb?.close().catch((err) => log.warn({ err }, 'alerts pool close failed'));
         await hedgingDb?.close().catch((err) => log.warn({ err }, 'hedger pool close failed'));
         await unregisterAuthCache?.().catch((err: unknown) => log.warn({ err }, 'auth cache close failed'));
         await closeRecommendLimiters().catch((err) =>

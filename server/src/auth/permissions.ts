@@ -101,6 +101,12 @@ export const PERMISSIONS = Object.freeze({
   'watchlists.manage': rule('desk', ALL, 'read', 'create, edit and remove own watchlists'),
   'options.recommend': rule('desk', ALL, 'read', 'ask for option recommendations and save own presets'),
   'hedging.manage': rule('desk', ADMINS, 'admin', 'configure the delta-neutral hedger'),
+  'alerts.manage': rule(
+    'desk',
+    ADMINS,
+    'admin',
+    'configure alert webhooks and thresholds, read delivery logs',
+  ),
 } satisfies Record<string, PermissionRule>);
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -52,7 +52,7 @@ import { liveStreamInput } from './execution-context.ts';
 
 const MAX_ENDPOINTS_PER_DESK = 10;
 const READ = { scope: 'read', permission: 'desk.read' } as const;
-const CONFIGURE = { scope: 'admin', permission: 'agent.configure' } as const;
+const CONFIGURE = { scope: 'admin', permission: 'alerts.manage' } as const;
 
 async function endpointRow(tx: Tx, tenantId: string, id: string) {
   const [row] = await tx

@@ -111,6 +111,9 @@ beforeAll(async () => {
       paper: { seed: 5, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
     },
     decisions: { consumeSignals: false, expirySweepMs: 3_600_000 },
+    // The alert router writes events on its own after an accepted halt (alerts.* procedures
+    // still run; only the background scan and sender are off).
+    alerts: false,
   });
   await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar) values
     ('BTC-USD', 'COINBASE', 'crypto', '0.01', '0.0001', '24x7'), ('ETH-USD', 'COINBASE', 'crypto', '0.01', '0.0001', '24x7')`;

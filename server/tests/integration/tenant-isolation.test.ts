@@ -110,6 +110,8 @@ async function snapshotDeskA() {
            (select json_agg(c order by c.id) from combos c where c.tenant_id = ${deskId}) as combos,
            (select json_agg(c order by c.id) from broker_connections c where c.tenant_id = ${deskId}) as connections,
            (select json_agg(w order by w.id) from watchlists w where w.tenant_id = ${deskId}) as watchlists,
+           (select json_agg(e order by e.id) from alert_endpoints e where e.tenant_id = ${deskId}) as alert_endpoints,
+           (select count(*) from alert_deliveries) as alert_deliveries,
            (select count(*) from sessions) as sessions`;
 }
 
@@ -157,7 +159,12 @@ beforeAll(async () => {
   const [watchlist] = await t.owner<{ id: string }[]>`
     insert into watchlists (tenant_id, user_id, name, symbols)
     values (${t.admin.deskId}, ${member.member.userId}, 'isolation', '{BTC-USD}') returning id`;
+  const [endpoint] = await t.owner<{ id: string }[]>`
+    insert into alert_endpoints (tenant_id, name, url, format, events, secret_sealed)
+    values (${t.admin.deskId}, 'isolation', 'https://hooks.example.com/a', 'aegis', '{halt.engaged}', 'v1.k.x.y')
+    returning id`;
   Object.assign(idsOfDeskA, {
+    endpointId: endpoint!.id,
     watchlistId: watchlist!.id,
     connectionId: connection!.id,
     brokerConnectionId: connection!.id,
