@@ -40,7 +40,7 @@ const columns: readonly Column<Order>[] = [
   {
     id: 'type',
     header: 'Type',
-    priority: 2,
+    priority: 3,
     cell: (o) => (
       <>
         <Show when={o.bracketRole}>
