@@ -13,8 +13,9 @@ import type { AuditActorType, AuditOutcome } from './chain.ts';
  *     desk's current members, from the moment each joined the desk;
  *   - global halts (`halt.engage`, `halt.release` on the platform chain) since the desk exists.
  *
- * RLS lets a desk transaction read only its own chain, so the platform rows are read in a second
- * transaction without a desk setting, restricted in SQL to the rows above. Each row keeps the seq
+ * RLS lets a desk transaction read only its own chain, so the platform rows are read with the desk
+ * setting cleared for that one statement (in the same transaction), restricted in SQL to the rows
+ * above. Each row keeps the seq
  * of its own chain (`audit.verify` checks the chains one by one).
  *
  * Order: newest first by (ts, chain, seq), the desk's row first on an equal timestamp. Within a
@@ -212,11 +213,8 @@ async function withNames(tx: Tx, rows: Unnamed[]): Promise<ViewEntry[]> {
   }));
 }
 
-/**
- * One page of a desk's view. `tx` is the desk's transaction (RLS on the desk), `db` the server's
- * database, from which the platform chain is read without a desk setting.
- */
-export async function deskView(tx: Tx, db: Db, deskId: string, f: ViewFilters): Promise<ViewPage> {
+/** One page of a desk's view. `tx` is the desk's transaction (RLS on the desk). */
+export async function deskView(tx: Tx, deskId: string, f: ViewFilters): Promise<ViewPage> {
   const limit = Math.min(Math.max(f.limit, 1), 1000);
   let cursor: Cursor | null = null;
   let legacySeq: number | null = null;
@@ -274,13 +272,19 @@ export async function deskView(tx: Tx, db: Db, deskId: string, f: ViewFilters): 
         GLOBAL_HALT_ACTIONS.map((a) => sql`${a}`),
         sql`, `,
       )}) and ts >= ${desk?.since ?? '1970-01-01T00:00:00.000Z'}::timestamptz))`;
-    platformRows = await platformTx(db, (ptx) =>
-      fetchRows(
-        ptx,
+    // In the desk's own transaction, with the desk setting cleared for this one read (RLS then
+    // shows platform rows only) and put back after it: a second transaction would need a second
+    // pooled connection while this one is held, which a small pool under load cannot give.
+    await tx.execute(sql`select set_config('app.tenant_id', '', true)`);
+    try {
+      platformRows = await fetchRows(
+        tx,
         [sql`tenant_id is null`, concerns, ...common, ...(cursor ? [afterCursor('platform', cursor)] : [])],
         limit + 1,
-      ),
-    );
+      );
+    } finally {
+      await tx.execute(sql`select set_config('app.tenant_id', ${deskId}, true)`);
+    }
   }
 
   const merged = [

@@ -57,26 +57,34 @@ export async function chainLength(tx: Tx, tenantId: string | null): Promise<numb
   return Number(row?.n ?? 0);
 }
 
+/**
+ * Records the job in `tx` (the caller's transaction, in the chain's scope: the desk's, or none for
+ * the platform) and starts the walk, which begins once that transaction has committed (it waits
+ * until the row is visible). Taking the caller's transaction rather than a new one: a request
+ * holding its connection must not wait for a second one from the pool.
+ */
 export async function startVerifyJob(
+  tx: Tx,
   db: Db,
   log: Logger,
   p: { tenantId: string | null; anchor?: ChainCursor; owner: string },
 ): Promise<{ jobId: string; total: number }> {
-  const { id, total } = await inScope(db, p.tenantId, async (tx) => {
-    const total = await chainLength(tx, p.tenantId);
-    const payload: Payload = { checked: 0, total, ...(p.anchor ? { anchor: p.anchor } : {}) };
-    const [row] = (await tx.execute(sql`
-      insert into jobs (tenant_id, kind, payload, status, attempts, max_attempts, locked_by, locked_until)
-      values (${p.tenantId}::uuid, ${VERIFY_JOB_KIND}, ${JSON.stringify(payload)}::jsonb, 'running', 1, 1,
-              ${p.owner}, now() + make_interval(secs => ${LEASE_MS / 1000}))
-      returning id::text as id`)) as unknown as Array<{ id: string }>;
-    if (!row) throw new AppError(ErrorCode.INTERNAL, 'verify job: insert returned no row');
-    return { id: row.id, total };
-  });
-  void runVerifyJob(db, id, p.tenantId, p.anchor, total).catch(async (err: unknown) => {
+  const total = await chainLength(tx, p.tenantId);
+  const payload: Payload = { checked: 0, total, ...(p.anchor ? { anchor: p.anchor } : {}) };
+  const [row] = (await tx.execute(sql`
+    insert into jobs (tenant_id, kind, payload, status, attempts, max_attempts, locked_by, locked_until)
+    values (${p.tenantId}::uuid, ${VERIFY_JOB_KIND}, ${JSON.stringify(payload)}::jsonb, 'running', 1, 1,
+            ${p.owner}, now() + make_interval(secs => ${LEASE_MS / 1000}))
+    returning id::text as id`)) as unknown as Array<{ id: string }>;
+  if (!row) throw new AppError(ErrorCode.INTERNAL, 'verify job: insert returned no row');
+  const id = row.id;
+  void (async () => {
+    if (!(await committed(db, id, p.tenantId))) return; // the request rolled back: no job
+    await runVerifyJob(db, id, p.tenantId, p.anchor, total);
+  })().catch(async (err: unknown) => {
     log.error({ err, jobId: id }, 'audit verify job failed');
-    await inScope(db, p.tenantId, (tx) =>
-      tx.execute(sql`
+    await inScope(db, p.tenantId, (t) =>
+      t.execute(sql`
         update jobs set status = 'failed', finished_at = now(), locked_until = null,
                last_error = ${err instanceof Error ? err.message.slice(0, 500) : 'failed'}
         where id = ${id}::uuid`),
@@ -85,6 +93,18 @@ export async function startVerifyJob(
     );
   });
   return { jobId: id, total };
+}
+
+/** Waits (up to 30 s) for the job row to become visible, i.e. for the request to commit. */
+async function committed(db: Db, jobId: string, tenantId: string | null): Promise<boolean> {
+  for (let i = 0; i < 300; i++) {
+    const rows = await inScope(db, tenantId, (t) =>
+      t.execute(sql`select 1 from jobs where id = ${jobId}::uuid`),
+    );
+    if ((rows as unknown as unknown[]).length > 0) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
 }
 
 async function runVerifyJob(

@@ -174,7 +174,7 @@ export const auditRouter = createTRPCRouter({
     .meta({ scope: 'admin', permission: 'audit.read' })
     .input(listInput)
     .output(listOutput)
-    .query(({ ctx, input }) => deskView(ctx.tx, ctx.db, ctx.desk.id, viewFilters(input, input.limit))),
+    .query(({ ctx, input }) => deskView(ctx.tx, ctx.desk.id, viewFilters(input, input.limit))),
 
   /** The filtered view (as `list` pages through it) as CSV, up to 50,000 rows. */
   export: deskProcedure
@@ -182,12 +182,7 @@ export const auditRouter = createTRPCRouter({
     .input(exportInput)
     .output(exportOutput)
     .query(({ ctx, input }) =>
-      exportAuditCsv(
-        (f) => deskView(ctx.tx, ctx.db, ctx.desk.id, f),
-        viewFilters(input, 1000),
-        new Date(),
-        'desk',
-      ),
+      exportAuditCsv((f) => deskView(ctx.tx, ctx.desk.id, f), viewFilters(input, 1000), new Date(), 'desk'),
     ),
 
   verify: deskProcedure
@@ -208,7 +203,7 @@ export const auditRouter = createTRPCRouter({
     .input(verifyInput)
     .output(z.object({ jobId: z.string(), total: z.number().int() }))
     .mutation(({ ctx, input }) =>
-      startVerifyJob(ctx.db, ctx.log, {
+      startVerifyJob(ctx.tx, ctx.db, ctx.log, {
         tenantId: ctx.desk.id,
         owner: jobOwner,
         ...(input.anchor ? { anchor: input.anchor } : {}),
@@ -254,11 +249,13 @@ export const auditRouter = createTRPCRouter({
     .input(verifyInput)
     .output(z.object({ jobId: z.string(), total: z.number().int() }))
     .mutation(({ ctx, input }) =>
-      startVerifyJob(ctx.db, ctx.log, {
-        tenantId: null,
-        owner: jobOwner,
-        ...(input.anchor ? { anchor: input.anchor } : {}),
-      }),
+      platformTx(ctx.db, (tx) =>
+        startVerifyJob(tx, ctx.db, ctx.log, {
+          tenantId: null,
+          owner: jobOwner,
+          ...(input.anchor ? { anchor: input.anchor } : {}),
+        }),
+      ),
     ),
 
   platformVerifyProgress: protectedProcedure
