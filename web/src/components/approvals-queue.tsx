@@ -136,7 +136,7 @@ export function ApprovalsQueue(props: { onChange?: (proposal: Proposal) => void 
                     proposal={p}
                     now={now()}
                     canDecide={canDecide()}
-                    halted={isHalted(halt())}
+                    halted={isHalted(halt.state())}
                     onApprove={(password, account) => approve(p, password, account)}
                     onReject={(reason) => reject(p, reason)}
                   />

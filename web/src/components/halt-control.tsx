@@ -1,6 +1,6 @@
 import { createSignal, Show } from 'solid-js';
+import { useLiveHalt } from '../lib/live-halt.ts';
 import { useSession } from '../lib/session.tsx';
-import { useSubscription } from '../lib/subscription.ts';
 import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
 
@@ -8,10 +8,8 @@ type Halt = RouterOutputs['halt']['status'];
 
 const GLOBAL_HOLDS =
   'A global halt is in force: releasing this desk would not resume trading. A platform administrator must release the global halt first.';
-export type HaltView =
-  | { kind: 'loading' }
-  | { kind: 'known'; state: Halt }
-  | { kind: 'unknown'; why: string };
+
+export type { HaltView } from '../lib/live-halt.ts';
 
 /**
  * The kill switch, always in the top bar: its live state (halt.updates over SSE: the current
@@ -23,24 +21,13 @@ export type HaltView =
  */
 export function HaltControl() {
   const session = useSession();
-  const [view, setView] = createSignal<HaltView>({ kind: 'loading' });
+  // The console's one halt stream (shared with the ticket and the approvals queue).
+  const halt = useLiveHalt();
+  const view = halt.view;
+  const setView = (v: { kind: 'known'; state: Halt }) => halt.set(v.state);
   let dialog: HTMLDialogElement | undefined;
   const [error, setError] = createSignal<string>();
   const [pending, setPending] = createSignal(false);
-
-  useSubscription(() =>
-    trpc.halt.updates.subscribe(undefined, {
-      onData: (state) => setView({ kind: 'known', state }),
-      onError: (e) => setView({ kind: 'unknown', why: errorMessageOf(e) }),
-      // A dropped stream means the last state may be stale: say so until the link reconnects
-      // (the server then sends the current state first).
-      onConnectionStateChange: (c) => {
-        if (c.state === 'connecting' && c.error) {
-          setView({ kind: 'unknown', why: 'Connection to the server lost; reconnecting' });
-        }
-      },
-    }),
-  );
 
   const role = () => session.me()?.activeDesk?.role;
   const deskEngaged = () => {

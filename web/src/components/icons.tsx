@@ -22,11 +22,25 @@ export type IconName =
   | 'audit'
   | 'settings'
   | 'markets'
-  | 'options';
+  | 'options'
+  | 'alerts'
+  | 'reports';
 
 // Thunks, not elements: a Solid element is one DOM node, so a shared element would render in only
 // the last place that used it (two nav items with the same icon left one of them blank).
 const paths: Record<IconName, () => JSX.Element> = {
+  alerts: () => (
+    <>
+      <path d="M4 11V7a4 4 0 0 1 8 0v4l1.2 1.5H2.8L4 11Z" />
+      <path d="M6.5 14a1.6 1.6 0 0 0 3 0" />
+    </>
+  ),
+  reports: () => (
+    <>
+      <path d="M4 1.5h5.5L12.5 4.5V14.5H4Z" />
+      <path d="M6 8.5h4.5M6 11h4.5M6 6h2" />
+    </>
+  ),
   overview: () => (
     <>
       <rect x="2" y="2" width="5" height="5" rx="1" />

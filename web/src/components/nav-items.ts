@@ -17,11 +17,13 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { href: '/proposals', label: 'Proposals', icon: 'proposals', key: 'p' },
   { href: '/orders', label: 'Orders', icon: 'orders', key: 'r' },
   { href: '/positions', label: 'Positions', icon: 'positions', key: 'i' },
+  // P&L by instrument and day, the blotter, CSV exports; `e` for exports.
+  { href: '/reports', label: 'Reports', icon: 'reports', key: 'e' },
   { href: '/brokers', label: 'Brokers', icon: 'brokers', key: 'k' },
   { href: '/backtests', label: 'Backtests', icon: 'backtests', key: 'b' },
   { href: '/signal-quality', label: 'Signal quality', icon: 'quality', key: 'q' },
   { href: '/audit', label: 'Audit', icon: 'audit', key: 'a' },
   // Notifications, webhooks and their delivery log; `n` for notifications.
-  { href: '/alerts', label: 'Alerts', icon: 'signals', key: 'n' },
+  { href: '/alerts', label: 'Alerts', icon: 'alerts', key: 'n' },
   { href: '/settings', label: 'Settings', icon: 'settings', key: ',' },
 ];

@@ -122,7 +122,7 @@ export function OrderTicket(props: {
   // (same order, same key) so the review never shows a verdict the switch has overtaken.
   createEffect(
     on(
-      () => isHalted(halt()),
+      () => isHalted(halt.state()),
       () => {
         const r = review();
         if (!r) return;
@@ -314,7 +314,7 @@ export function OrderTicket(props: {
                 // Nothing is sent while the governor would deny it: confirming would only record
                 // a denied order. The order is re-checked when the halt changes.
                 <p class="alert alert-error" role="note">
-                  {isHalted(halt())
+                  {isHalted(halt.state())
                     ? 'Trading is halted: only orders that reduce a position pass. Change the order, or ask a desk admin to release the halt.'
                     : 'Change the order so that every check passes; nothing is sent while the governor would deny it.'}
                 </p>

@@ -5,10 +5,11 @@ import { type RouterOutputs, trpc } from './trpc.ts';
 export type LiveOrder = RouterOutputs['orders']['get']['order'];
 
 /**
- * One order kept as it is now: the order a mutation returned, then every change from
- * `orders.updates` (SSE) until it is final. The stream opens first and the order is read again
- * once it is open, so a fill that landed between the mutation's answer and the stream is not
- * missed; an update older than what is shown (by version) never replaces it.
+ * One order kept as it is now: the order a mutation returned, then read again (`orders.get`) every
+ * second until it is final, at most 15 minutes. A poll rather than one more `orders.updates`
+ * stream: a browser holds six connections per host and every open stream keeps one, and a page
+ * with a chart, a book, quotes, the halt and the alerts bell already holds five. An answer older
+ * than what is shown (by version) never replaces it.
  */
 export function createLiveOrder(placed: Accessor<LiveOrder | undefined>): Accessor<LiveOrder | undefined> {
   const [order, setOrder] = createSignal<LiveOrder | undefined>(placed());
@@ -19,28 +20,26 @@ export function createLiveOrder(placed: Accessor<LiveOrder | undefined>): Access
     on(placed, (initial) => {
       setOrder(initial);
       if (!initial || isTerminal(initial.status)) return;
-      let closed = false;
-      const subscription = trpc.orders.updates.subscribe(undefined, {
-        onStarted: () => {
-          trpc.orders.get
-            .query({ id: initial.id })
-            .then(({ order: now }) => {
-              if (!closed) take(now);
-            })
-            .catch(() => {
-              // The stream still carries every later change; the placed order stays shown.
-            });
-        },
-        onData: (event) => {
-          const next = event.data;
-          if (next.id !== initial.id) return;
-          take(next);
-          if (isTerminal(next.status)) subscription.unsubscribe();
-        },
-      });
+      let stopped = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const until = Date.now() + 15 * 60_000;
+      const poll = () => {
+        trpc.orders.get
+          .query({ id: initial.id })
+          .then(({ order: now }) => {
+            if (stopped) return;
+            take(now);
+            if (!isTerminal(now.status) && Date.now() < until) timer = setTimeout(poll, 1_000);
+          })
+          .catch(() => {
+            // A failed read (server restarting): try again; the order shown stays as it was.
+            if (!stopped && Date.now() < until) timer = setTimeout(poll, 2_000);
+          });
+      };
+      timer = setTimeout(poll, 250);
       onCleanup(() => {
-        closed = true;
-        subscription.unsubscribe();
+        stopped = true;
+        clearTimeout(timer);
       });
     }),
   );

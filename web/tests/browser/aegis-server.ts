@@ -32,6 +32,8 @@ export interface RunningAegisServer {
    * with the first desk's order flow around its event time (`flow`: offsets in ms and prices).
    */
   insertSignal(s: SignalFixture): Promise<void>;
+  /** A price for `symbol` in the server's quote book, as the venue price source would set it. */
+  quote(symbol: string, bid: string, ask: string): void;
   /** Stops the server, then starts it again on the same port and database (sessions survive). */
   restart(options?: { downMs?: number }): Promise<void>;
 }
@@ -96,6 +98,9 @@ export async function startAegisServer(options: {
     firstDeskName: 'Main desk',
     firstDeskId,
     stop: () => running.close(),
+    quote(symbol, bid, ask) {
+      running.deps.execution?.quotes.setQuote(symbol, bid, ask, '1', '1', new Date());
+    },
     async insertPendingProposal({ side, quantity, limitPrice }) {
       const fixture = createDb(options.database.url, { max: 1, applicationName: 'aegis-web-test' });
       try {

@@ -3,6 +3,7 @@ import { Title } from '@solidjs/meta';
 import { createSignal, Show } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
+import { OrderDrawer } from '../../components/order-drawer.tsx';
 import { OrderTicket } from '../../components/order-ticket.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { groupBrackets } from '../../lib/bracket-rows.ts';
@@ -104,6 +105,9 @@ export default function OrdersPage() {
   const orders = createQuery(() => trpc.orders.list.query({ status: 'all', limit: 200 }), { pollMs: 5_000 });
   const canTrade = () => ['admin', 'trader'].includes(session.me()?.activeDesk?.role ?? '');
   const [cancelError, setCancelError] = createSignal<string>();
+  // The order drawer: a row click (or Enter on a focused row) opens everything about the order.
+  const [openOrder, setOpenOrder] = createSignal<string>();
+  let lastRow: HTMLElement | null = null;
   const cancel = async (order: Order) => {
     setCancelError(undefined);
     try {
@@ -118,7 +122,9 @@ export default function OrdersPage() {
       <Title>Orders · Aegis</Title>
       <div class="page-header">
         <h1>Orders</h1>
-        <span class="page-sub">Working and completed orders, newest first</span>
+        <span class="page-sub">
+          Working and completed orders, newest first · click an order for its timeline
+        </span>
       </div>
       <div class="orders-layout">
         <div>
@@ -132,6 +138,10 @@ export default function OrdersPage() {
                   empty="No orders on this desk yet"
                   fill
                   columns={columns}
+                  onRowClick={(o, event) => {
+                    lastRow = (event.currentTarget as HTMLElement | null) ?? null;
+                    setOpenOrder(o.id);
+                  }}
                   actionsLabel="Actions"
                   actions={(o) => (
                     <Show when={canTrade() && WORKING.has(o.status) && o.status !== 'pending_cancel'}>
@@ -156,6 +166,13 @@ export default function OrdersPage() {
           </Panel>
         </Show>
       </div>
+      <OrderDrawer
+        orderId={openOrder()}
+        onClose={() => {
+          setOpenOrder(undefined);
+          lastRow?.focus();
+        }}
+      />
     </>
   );
 }
