@@ -18,6 +18,7 @@ import { platformTx, type RawRow, ROW_COLUMNS, toEntry } from './desk-view.ts';
 export const VERIFY_JOB_KIND = 'audit.verify';
 /** Above this many rows the synchronous `audit.verify` refuses and points at `verifyStart`. */
 export const SYNC_VERIFY_MAX_ROWS = 200_000;
+/** Rows a page; a chain of at most one page is verified within the request that starts the job. */
 const PAGE_SIZE = 2000;
 const LEASE_MS = 60_000;
 
@@ -67,9 +68,32 @@ export async function startVerifyJob(
   tx: Tx,
   db: Db,
   log: Logger,
-  p: { tenantId: string | null; anchor?: ChainCursor; owner: string },
+  p: {
+    tenantId: string | null;
+    anchor?: ChainCursor;
+    owner: string /** Tests: rows a page. */;
+    pageSize?: number;
+  },
 ): Promise<{ jobId: string; total: number }> {
   const total = await chainLength(tx, p.tenantId);
+  const pageSize = p.pageSize ?? PAGE_SIZE;
+  if (total <= pageSize) {
+    // One page: verified here, in the request's transaction; the job is recorded finished.
+    const result = await walk(
+      (afterSeq) => readChainPage(tx, p.tenantId, afterSeq, pageSize),
+      pageSize,
+      p.anchor,
+      async () => {},
+    );
+    const done: Payload = { checked: result.rows, total, ...(p.anchor ? { anchor: p.anchor } : {}), result };
+    const [row] = (await tx.execute(sql`
+      insert into jobs (tenant_id, kind, payload, status, attempts, max_attempts, locked_by, finished_at)
+      values (${p.tenantId}::uuid, ${VERIFY_JOB_KIND}, ${JSON.stringify(done)}::jsonb, 'succeeded', 1, 1,
+              ${p.owner}, now())
+      returning id::text as id`)) as unknown as Array<{ id: string }>;
+    if (!row) throw new AppError(ErrorCode.INTERNAL, 'verify job: insert returned no row');
+    return { jobId: row.id, total };
+  }
   const payload: Payload = { checked: 0, total, ...(p.anchor ? { anchor: p.anchor } : {}) };
   const [row] = (await tx.execute(sql`
     insert into jobs (tenant_id, kind, payload, status, attempts, max_attempts, locked_by, locked_until)
@@ -80,7 +104,7 @@ export async function startVerifyJob(
   const id = row.id;
   void (async () => {
     if (!(await committed(db, id, p.tenantId))) return; // the request rolled back: no job
-    await runVerifyJob(db, id, p.tenantId, p.anchor, total);
+    await runVerifyJob(db, id, p.tenantId, p.anchor, total, pageSize);
   })().catch(async (err: unknown) => {
     log.error({ err, jobId: id }, 'audit verify job failed');
     await inScope(db, p.tenantId, (t) =>
@@ -107,63 +131,76 @@ async function committed(db: Db, jobId: string, tenantId: string | null): Promis
   return false;
 }
 
+/**
+ * Walks a chain from the start: `readPage` gives the rows after a seq (ascending, at most
+ * PAGE_SIZE), `afterPage` hears the rows checked so far. Returns the first break or the head.
+ */
+async function walk(
+  readPage: (afterSeq: number) => Promise<ReturnType<typeof toEntry>[]>,
+  pageSize: number,
+  anchor: ChainCursor | undefined,
+  afterPage: (rows: number) => Promise<void>,
+): Promise<VerifyJobResult> {
+  let cursor: ChainCursor = { seq: 0, hash: GENESIS_HASH };
+  let rows = 0;
+  let anchorSeen = false;
+  for (;;) {
+    const page = await readPage(cursor.seq);
+    if (page.length === 0) break;
+    const checked = checkChainRows(cursor, page);
+    if (!checked.ok) return { ok: false, rows, brokenAtSeq: checked.seq, reason: checked.reason };
+    if (anchor) {
+      const match = page.find((r) => r.seq === anchor.seq);
+      if (match) {
+        if (match.hash !== anchor.hash)
+          return { ok: false, rows, brokenAtSeq: anchor.seq, reason: 'hash_mismatch' };
+        anchorSeen = true;
+      }
+    }
+    rows += page.length;
+    cursor = checked.cursor;
+    if (page.length < pageSize) break;
+    await afterPage(rows);
+  }
+  return anchor && anchor.seq > 0 && !anchorSeen
+    ? { ok: false, rows, brokenAtSeq: cursor.seq + 1, reason: 'anchor_missing' }
+    : { ok: true, rows, head: cursor };
+}
+
+async function readChainPage(tx: Tx, tenantId: string | null, afterSeq: number, pageSize: number) {
+  return (
+    (await tx.execute(sql`
+      select ${ROW_COLUMNS} from audit_log
+      where tenant_id is not distinct from ${tenantId}::uuid and seq > ${afterSeq}
+      order by audit_log.seq asc limit ${pageSize}`)) as unknown as RawRow[]
+  ).map((r) => toEntry(r, tenantId === null ? 'platform' : 'desk'));
+}
+
 async function runVerifyJob(
   db: Db,
   jobId: string,
   tenantId: string | null,
   anchor: ChainCursor | undefined,
   total: number,
+  pageSize: number,
 ): Promise<void> {
-  let cursor: ChainCursor = { seq: 0, hash: GENESIS_HASH };
-  let rows = 0;
-  let anchorSeen = false;
-  let result: VerifyJobResult | null = null;
-  for (;;) {
-    const page = await inScope(db, tenantId, async (tx) =>
-      (
-        (await tx.execute(sql`
-          select ${ROW_COLUMNS} from audit_log
-          where tenant_id is not distinct from ${tenantId}::uuid and seq > ${cursor.seq}
-          order by audit_log.seq asc limit ${PAGE_SIZE}`)) as unknown as RawRow[]
-      ).map((r) => toEntry(r, tenantId === null ? 'platform' : 'desk')),
-    );
-    if (page.length === 0) break;
-    const checked = checkChainRows(cursor, page);
-    if (!checked.ok) {
-      result = { ok: false, rows, brokenAtSeq: checked.seq, reason: checked.reason };
-      break;
-    }
-    if (anchor) {
-      const match = page.find((r) => r.seq === anchor.seq);
-      if (match) {
-        if (match.hash !== anchor.hash) {
-          result = { ok: false, rows, brokenAtSeq: anchor.seq, reason: 'hash_mismatch' };
-          break;
-        }
-        anchorSeen = true;
-      }
-    }
-    rows += page.length;
-    cursor = checked.cursor;
-    await inScope(db, tenantId, (tx) =>
-      tx.execute(sql`
-        update jobs set payload = payload || ${JSON.stringify({ checked: rows, total: Math.max(total, rows) })}::jsonb,
-               locked_until = now() + make_interval(secs => ${LEASE_MS / 1000})
-        where id = ${jobId}::uuid`),
-    );
-    if (page.length < PAGE_SIZE) break;
-  }
-  if (!result) {
-    result =
-      anchor && anchor.seq > 0 && !anchorSeen
-        ? { ok: false, rows, brokenAtSeq: cursor.seq + 1, reason: 'anchor_missing' }
-        : { ok: true, rows, head: cursor };
-  }
-  const final = result;
+  const result = await walk(
+    (afterSeq) => inScope(db, tenantId, (tx) => readChainPage(tx, tenantId, afterSeq, pageSize)),
+    pageSize,
+    anchor,
+    async (rows) => {
+      await inScope(db, tenantId, (tx) =>
+        tx.execute(sql`
+          update jobs set payload = payload || ${JSON.stringify({ checked: rows, total: Math.max(total, rows) })}::jsonb,
+                 locked_until = now() + make_interval(secs => ${LEASE_MS / 1000})
+          where id = ${jobId}::uuid`),
+      );
+    },
+  );
   await inScope(db, tenantId, (tx) =>
     tx.execute(sql`
       update jobs set status = 'succeeded', finished_at = now(), locked_until = null,
-             payload = payload || ${JSON.stringify({ checked: rows, total: Math.max(total, rows), result: final })}::jsonb
+             payload = payload || ${JSON.stringify({ checked: result.rows, total: Math.max(total, result.rows), result })}::jsonb
       where id = ${jobId}::uuid`),
   );
 }

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { platformTx } from '../../src/audit/desk-view.ts';
+import { startVerifyJob } from '../../src/audit/verify-job.ts';
+import { withTenant } from '../../src/db/database.ts';
 import {
   failure,
   makeClient,
@@ -254,5 +257,45 @@ describe("a desk's audit view for people", () => {
       result: { ok: false, brokenAtSeq: 2, reason: 'hash_mismatch' },
     });
     expect((await failure(grace.client.audit.verifyStart.mutate({}))).data?.code).toBe('FORBIDDEN');
+  });
+
+  it('walks a chain longer than a page in the background, reporting rows checked as it goes', async () => {
+    const { db, log } = ts.server.deps;
+    const poll = async (read: () => Promise<{ status: string; checked: number; total: number }>) => {
+      const seen: number[] = [];
+      let job = await read();
+      for (let i = 0; i < 400 && job.status === 'running'; i++) {
+        seen.push(job.checked);
+        await new Promise((r) => setTimeout(r, 10));
+        job = await read();
+      }
+      return { job, seen };
+    };
+    // Platform chain (intact), 2 rows a page.
+    const p = await platformTx(db, (tx) =>
+      startVerifyJob(tx, db, log, { tenantId: null, owner: 'test', pageSize: 2 }),
+    );
+    expect(p.total).toBeGreaterThan(4);
+    const { job, seen } = await poll(() =>
+      admin.client.audit.platformVerifyProgress.query({ jobId: p.jobId }),
+    );
+    expect(job).toMatchObject({
+      status: 'succeeded',
+      checked: p.total,
+      total: p.total,
+      result: { ok: true },
+    });
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.every((n) => n <= p.total)).toBe(true);
+
+    // The desk chain, tampered at seq 2 above: the paged walk finds the same break.
+    const d = await withTenant(db, ts.admin.deskId, (tx) =>
+      startVerifyJob(tx, db, log, { tenantId: ts.admin.deskId, owner: 'test', pageSize: 2 }),
+    );
+    const desk = await poll(() => admin.client.audit.verifyProgress.query({ jobId: d.jobId }));
+    expect(desk.job).toMatchObject({
+      status: 'succeeded',
+      result: { ok: false, brokenAtSeq: 2, reason: 'hash_mismatch' },
+    });
   });
 });
