@@ -60,6 +60,7 @@ export const PERMISSIONS = Object.freeze({
   // Platform administration.
   'desks.create': rule('platform', [], 'admin', 'create a desk (creator becomes its admin)'),
   'users.disable': rule('platform', [], 'admin', 'disable a user everywhere, end their sessions and keys'),
+  'users.find': rule('platform', [], 'admin', 'find users by email across desks: desks, roles, last sign-in'),
   'audit.platform': rule(
     'platform',
     [],

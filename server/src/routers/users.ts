@@ -111,7 +111,7 @@ export const usersRouter = createTRPCRouter({
 
   /** Users by email (case-insensitive; exact or prefix) across every desk, exact match first. */
   find: protectedProcedure
-    .meta({ scope: 'admin', permission: 'users.disable' })
+    .meta({ scope: 'admin', permission: 'users.find' })
     .input(z.strictObject({ email: safeText(254, { min: 1 }) }))
     .output(z.array(foundUserSchema))
     .query(({ ctx, input }) => {

@@ -163,8 +163,12 @@ beforeAll(async () => {
     insert into alert_endpoints (tenant_id, name, url, format, events, secret_sealed)
     values (${t.admin.deskId}, 'isolation', 'https://hooks.example.com/a', 'aegis', '{halt.engaged}', 'v1.k.x.y')
     returning id`;
+  const [job] = await t.owner<{ id: string }[]>`
+    insert into jobs (tenant_id, kind, payload, status)
+    values (${t.admin.deskId}, 'audit.verify', '{}'::jsonb, 'succeeded') returning id`;
   Object.assign(idsOfDeskA, {
     endpointId: endpoint!.id,
+    jobId: job!.id,
     watchlistId: watchlist!.id,
     connectionId: connection!.id,
     brokerConnectionId: connection!.id,

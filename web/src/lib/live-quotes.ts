@@ -35,6 +35,66 @@ export function unknownInstrumentsOf(error: unknown): { symbol: string; suggesti
   });
 }
 
+interface QuoteListener {
+  onData(q: Quote): void;
+  onError(e: unknown): void;
+  onLost(): void;
+}
+
+/**
+ * Streams shared by symbol set: two components that want the same symbols (the instrument page's
+ * quote strip and its ticket) read one stream. A browser holds six connections per host and each
+ * open stream keeps one, so a page with a chart, a book, the halt and the alerts bell has room
+ * for one more stream and its queries, not two. A component joining an open stream gets the last
+ * quote of every symbol at once.
+ */
+const shared = new Map<
+  string,
+  { listeners: Set<QuoteListener>; last: Map<string, Quote>; subscription: { unsubscribe: () => void } }
+>();
+
+function joinQuotes(key: string, wanted: readonly string[], listener: QuoteListener): () => void {
+  let entry = shared.get(key);
+  if (!entry) {
+    const created = {
+      listeners: new Set<QuoteListener>(),
+      last: new Map<string, Quote>(),
+      subscription: { unsubscribe: () => {} },
+    };
+    shared.set(key, created);
+    created.subscription = trpc.marketData.onQuotes.subscribe(
+      { symbols: [...wanted] },
+      {
+        // Tracked events: the quote is in `data`.
+        onData: ({ data }) => {
+          created.last.set(data.symbol, data);
+          for (const l of created.listeners) l.onData(data);
+        },
+        onError: (e) => {
+          // The stream ended (an unknown symbol, say): a later joiner opens a new one.
+          if (shared.get(key) === created) shared.delete(key);
+          for (const l of created.listeners) l.onError(e);
+        },
+        onConnectionStateChange: (c) => {
+          if (c.state === 'connecting' && c.error) for (const l of created.listeners) l.onLost();
+        },
+      },
+    );
+    entry = created;
+  } else {
+    for (const q of entry.last.values()) listener.onData(q);
+  }
+  entry.listeners.add(listener);
+  const mine = entry;
+  return () => {
+    mine.listeners.delete(listener);
+    if (mine.listeners.size === 0) {
+      mine.subscription.unsubscribe();
+      if (shared.get(key) === mine) shared.delete(key);
+    }
+  };
+}
+
 /**
  * Live quotes of a changing set of symbols over one `marketData.onQuotes` stream (SSE). The
  * server sends the current quote of every symbol first, then changes (≤ 4/s per symbol), and a
@@ -64,31 +124,25 @@ export function createLiveQuotes(symbols: Accessor<readonly string[]>): LiveQuot
       setUnknown([]);
       setLive(false);
       if (wanted.length === 0) return;
-      const subscription = trpc.marketData.onQuotes.subscribe(
-        { symbols: wanted },
-        {
-          // Tracked events: the quote is in `data`.
-          onData: ({ data }) => {
-            const next = new Map(quotes());
-            next.set(data.symbol, data);
-            setQuotes(next);
-            setLive(true);
-            setError(undefined);
-          },
-          onError: (e) => {
-            setUnknown(unknownInstrumentsOf(e));
-            setError(errorMessageOf(e));
-            setLive(false);
-          },
-          onConnectionStateChange: (c) => {
-            if (c.state === 'connecting' && c.error) {
-              setError('Connection to the server lost; reconnecting');
-              setLive(false);
-            }
-          },
+      const leave = joinQuotes(joined, wanted, {
+        onData: (data) => {
+          const next = new Map(quotes());
+          next.set(data.symbol, data);
+          setQuotes(next);
+          setLive(true);
+          setError(undefined);
         },
-      );
-      onCleanup(() => subscription.unsubscribe());
+        onError: (e) => {
+          setUnknown(unknownInstrumentsOf(e));
+          setError(errorMessageOf(e));
+          setLive(false);
+        },
+        onLost: () => {
+          setError('Connection to the server lost; reconnecting');
+          setLive(false);
+        },
+      });
+      onCleanup(leave);
     }),
   );
   return { quotes, error, unknown, live };
