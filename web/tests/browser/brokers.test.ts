@@ -319,7 +319,8 @@ describe('linking Alpaca in the console and trading through it', () => {
     await expect.poll(() => orderRow.textContent(), { timeout: 30_000 }).toMatch(/filled/);
     const text = (await orderRow.textContent()) ?? '';
     expect(text).toContain('alpaca');
-    expect(text).toMatch(/3\.0000/);
+    // Quantities print by the instrument's lot size (AAPL: whole shares).
+    expect(await orderRow.locator('[data-col="qty"]').textContent()).toBe('3');
     expect(text).toMatch(/189\.5/);
     await shot('brokers-06-order-filled.png');
   });
