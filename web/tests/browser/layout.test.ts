@@ -34,10 +34,12 @@ const PAGES = [
   { path: '/proposals', name: 'proposals', heading: 'Proposals' },
   { path: '/orders', name: 'orders', heading: 'Orders' },
   { path: '/positions', name: 'positions', heading: 'Positions' },
+  { path: '/reports', name: 'reports', heading: 'Reports' },
   { path: '/brokers', name: 'brokers', heading: 'Brokers' },
   { path: '/backtests', name: 'backtests', heading: 'Backtests' },
   { path: '/signal-quality', name: 'signal-quality', heading: 'Signal quality' },
   { path: '/audit', name: 'audit', heading: 'Audit' },
+  { path: '/alerts', name: 'alerts', heading: 'Alerts' },
   { path: '/settings', name: 'settings', heading: 'Settings' },
 ] as const;
 

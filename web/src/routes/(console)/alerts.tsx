@@ -120,6 +120,10 @@ export default function AlertsPage() {
   return (
     <>
       <Title>Alerts · Aegis</Title>
+      <div class="page-header">
+        <h1>Alerts</h1>
+        <span class="page-sub">Notifications of this desk, their thresholds, and signed webhooks</span>
+      </div>
       <div class="alerts-page">
         <div class="alerts-stack">
           <Notifications />
