@@ -127,6 +127,7 @@ export default function ReportsPage() {
         <h1>Reports</h1>
         <span class="page-sub">P&L by instrument and by day, the trade blotter, CSV exports</span>
       </div>
+      <div style={{ display: 'grid', gap: 'var(--gap)', 'min-width': '0' }}>
       <Panel title="Export" meta="CSV, UTC times, exact decimals">
         {/* Buttons only (no form): each saves one file. */}
         <div class="proposal-actions">
