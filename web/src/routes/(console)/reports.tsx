@@ -128,60 +128,61 @@ export default function ReportsPage() {
         <span class="page-sub">P&L by instrument and by day, the trade blotter, CSV exports</span>
       </div>
       <div style={{ display: 'grid', gap: 'var(--gap)', 'min-width': '0' }}>
-      <Panel title="Export" meta="CSV, UTC times, exact decimals">
-        {/* Buttons only (no form): each saves one file. */}
-        <div class="proposal-actions">
-          <For each={EXPORTS}>
-            {(x) => (
-              <button
-                type="button"
-                class="btn btn-sm"
-                disabled={busy() !== undefined}
-                onClick={() => void exportCsv(x.kind)}
-              >
-                {busy() === x.kind ? 'Exporting…' : `Export ${x.label}`}
-              </button>
+        <Panel title="Export" meta="CSV, UTC times, exact decimals">
+          {/* Buttons only (no form): each saves one file. */}
+          <div class="proposal-actions">
+            <For each={EXPORTS}>
+              {(x) => (
+                <button
+                  type="button"
+                  class="btn btn-sm"
+                  disabled={busy() !== undefined}
+                  onClick={() => void exportCsv(x.kind)}
+                >
+                  {busy() === x.kind ? 'Exporting…' : `Export ${x.label}`}
+                </button>
+              )}
+            </For>
+          </div>
+          <ErrorAlert message={error()} />
+          {done() && (
+            <p class="dim" role="status">
+              Saved {done()}
+            </p>
+          )}
+        </Panel>
+        <Panel title="P&L by instrument" meta="Average cost, live marks" flush>
+          <QueryView query={byInstrument} errorTitle="Could not load P&L by instrument">
+            {(rows) => (
+              <DataTable
+                label="P&L by instrument"
+                columns={instrumentColumns}
+                rows={rows}
+                empty="No positions yet"
+              />
             )}
-          </For>
-        </div>
-        <ErrorAlert message={error()} />
-        {done() && (
-          <p class="dim" role="status">
-            Saved {done()}
-          </p>
-        )}
-      </Panel>
-      <Panel title="P&L by instrument" meta="Average cost, live marks" flush>
-        <QueryView query={byInstrument} errorTitle="Could not load P&L by instrument">
-          {(rows) => (
-            <DataTable
-              label="P&L by instrument"
-              columns={instrumentColumns}
-              rows={rows}
-              empty="No positions yet"
-            />
-          )}
-        </QueryView>
-      </Panel>
-      <Panel title="P&L by day" meta="Trading days in the desk's timezone" flush>
-        <QueryView query={byDay} errorTitle="Could not load P&L by day">
-          {(rows) => (
-            <DataTable
-              label="P&L by day"
-              columns={dayColumns}
-              rows={[...rows].reverse()}
-              empty="No fills yet"
-            />
-          )}
-        </QueryView>
-      </Panel>
-      <Panel title="Trade blotter" meta="Latest 200 fills" flush>
-        <QueryView query={blotter} errorTitle="Could not load the blotter">
-          {(rows) => (
-            <DataTable label="Trade blotter" columns={blotterColumns} rows={rows} empty="No fills yet" />
-          )}
-        </QueryView>
-      </Panel>
+          </QueryView>
+        </Panel>
+        <Panel title="P&L by day" meta="Trading days in the desk's timezone" flush>
+          <QueryView query={byDay} errorTitle="Could not load P&L by day">
+            {(rows) => (
+              <DataTable
+                label="P&L by day"
+                columns={dayColumns}
+                rows={[...rows].reverse()}
+                empty="No fills yet"
+              />
+            )}
+          </QueryView>
+        </Panel>
+        <Panel title="Trade blotter" meta="Latest 200 fills" flush>
+          <QueryView query={blotter} errorTitle="Could not load the blotter">
+            {(rows) => (
+              <DataTable label="Trade blotter" columns={blotterColumns} rows={rows} empty="No fills yet" />
+            )}
+          </QueryView>
+        </Panel>
+      </div>
     </>
   );
 }
