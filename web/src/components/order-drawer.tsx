@@ -7,7 +7,11 @@ import './order-drawer.css';
 
 type Detail = RouterOutputs['orders']['detail'];
 
-const time = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z').replace('Z', ' UTC');
+const time = (iso: string) =>
+  iso
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('Z', ' UTC');
 const words = (s: string) => s.replaceAll('_', ' ');
 
 /**
@@ -47,10 +51,6 @@ export function OrderDrawer(props: { orderId: string | undefined; onClose: () =>
       class="order-drawer"
       aria-label={detail() ? `Order ${detail()!.order.clientOrderId}` : 'Order'}
       onClose={() => props.onClose()}
-      onClick={(e) => {
-        // A click on the backdrop (the dialog element itself, outside its content) closes it.
-        if (e.target === dialog) dialog?.close();
-      }}
     >
       <div class="order-drawer-body">
         <header class="order-drawer-head">
@@ -85,7 +85,9 @@ function DetailBody(props: { detail: Detail }) {
             : 'at market'}{' '}
           · {o().timeInForce}
         </span>{' '}
-        <span class={`tag ${isWorking(o().status) ? 'tag-warn' : o().status === 'filled' ? 'tag-ok' : 'tag-bad'}`}>
+        <span
+          class={`tag ${isWorking(o().status) ? 'tag-warn' : o().status === 'filled' ? 'tag-ok' : 'tag-bad'}`}
+        >
           {words(o().status)}
         </span>
       </p>
@@ -114,7 +116,9 @@ function DetailBody(props: { detail: Detail }) {
             {(e) => (
               <li>
                 <span class="mono dim">{time(e.ts)}</span>{' '}
-                {e.fromStatus ? `${words(e.fromStatus)} → ${words(e.toStatus)}` : `placed: ${words(e.toStatus)}`}
+                {e.fromStatus
+                  ? `${words(e.fromStatus)} → ${words(e.toStatus)}`
+                  : `placed: ${words(e.toStatus)}`}
                 <Show when={Number(e.filledQuantity) > 0}>
                   <span class="dim"> · filled {trimZeros(e.filledQuantity)}</span>
                 </Show>
@@ -160,8 +164,8 @@ function DetailBody(props: { detail: Detail }) {
             <dl class="kv">
               <dt>Proposed by</dt>
               <dd>
-                {p().decider === 'human' ? 'a person' : `the decision agent (${p().decider})`} ·{' '}
-                confidence {Math.round(p().confidence * 100)}% · {time(p().createdAt)}
+                {p().decider === 'human' ? 'a person' : `the decision agent (${p().decider})`} · confidence{' '}
+                {Math.round(p().confidence * 100)}% · {time(p().createdAt)}
               </dd>
               <dt>Decision</dt>
               <dd>
