@@ -91,7 +91,14 @@ const PENDING: readonly {
   {
     reason: 'browser tests that start the server in-process: end-to-end, they belong under tests/e2e',
     imports: [
-      ...['aegis-server.ts', 'brokers.test.ts', 'market.test.ts', 'options.test.ts'].flatMap((f) =>
+      ...[
+        'aegis-server.ts',
+        'alerts.test.ts',
+        'brokers.test.ts',
+        'live-status.test.ts',
+        'market.test.ts',
+        'options.test.ts',
+      ].flatMap((f) =>
         ['@aegis/server/env', '@aegis/server/http', '@aegis/server/provisioning/service'].map(
           (s) => [`web/tests/browser/${f}`, s] as const,
         ),
@@ -99,6 +106,7 @@ const PENDING: readonly {
       ['web/tests/browser/brokers.test.ts', '../../../server/tests/integration/support/fake-alpaca.ts'],
       ['web/tests/browser/brokers.test.ts', '../../../server/tests/integration/support/oauth-server.ts'],
       ['web/tests/browser/brokers.test.ts', '../../../server/tests/integration/venue-price-fixture.ts'],
+      ['web/tests/browser/live-status.test.ts', '../../../server/tests/integration/venue-price-fixture.ts'],
     ],
   },
 ];
