@@ -150,15 +150,18 @@ export class ShardedOrderflowFeed implements Feed {
     this.#readers.delete(shard);
   }
 
+  /** The shards being read, in shard order (readers are added as their leases arrive). */
   shards(): ShardFeedStats[] {
-    return [...this.#readers.values()].map((r) => ({
-      shard: r.shard,
-      stream: r.stream,
-      token: r.token,
-      events: r.events,
-      after: r.after,
-      committed: r.committed,
-    }));
+    return [...this.#readers.values()]
+      .sort((a, b) => a.shard - b.shard)
+      .map((r) => ({
+        shard: r.shard,
+        stream: r.stream,
+        token: r.token,
+        events: r.events,
+        after: r.after,
+        committed: r.committed,
+      }));
   }
 
   stop(): void {
