@@ -119,7 +119,7 @@ async function insertFixtures(): Promise<void> {
       symbol: 'BTC-USD',
       direction: 'long',
       score: 0.61,
-      code: 'min_hold',
+      code: 'flip_flop',
       reason: 'minimum holding time 300 s has not passed since the last trade on this instrument',
     });
   } finally {

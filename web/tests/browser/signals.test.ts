@@ -138,7 +138,8 @@ describe('signals and the global halt in Chromium against the real server', () =
     // The desk's own order flow within ±60 s of the event, and the engine's features.
     const flow = detail.getByRole('table', { name: 'Desk order flow around the signal' });
     await expect.poll(() => flow.locator('tbody tr').count()).toBe(4);
-    expect(await flow.locator('tr.flow-mark td').nth(3).textContent()).toBe('64,250.5000');
+    // Prices print by the instrument's tick size (BTC-USD: 0.01).
+    expect(await flow.locator('tr.flow-mark [data-col="price"]').textContent()).toBe('64,250.50');
     expect(await detail.locator('.signal-score').textContent()).toContain('0.874');
     await detail.locator('.feature dt', { hasText: 'order_flow_imbalance' }).waitFor();
     await detail.getByText('No decision recorded on this desk.').waitFor();
@@ -302,7 +303,8 @@ describe('signals and the global halt in Chromium against the real server', () =
       const detail = viewer.locator('.signal-detail');
       await detail.getByText('Thin book above 64.3k; size down.').waitFor();
       await detail.getByText('Your role on this desk can view signals, not decide on them.').waitFor();
-      expect(await detail.getByRole('button').count()).toBe(0);
+      // No action: the only buttons are the table's own "show details" toggles.
+      expect(await detail.locator('button:not(.dt-toggle)').count()).toBe(0);
       expect(await detail.locator('textarea').count()).toBe(0);
       // No decision shortcuts offered either.
       expect(await viewer.locator('.panel-meta kbd').count()).toBe(0);
