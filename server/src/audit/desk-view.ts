@@ -3,6 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/database.ts';
 import { actorKey, actorNames } from './actor-names.ts';
 import type { AuditActorType, AuditOutcome } from './chain.ts';
+import { filterConditions } from './service.ts';
 
 /**
  * The audit trail as a desk's people read it: the desk's own chain, merged by time with the
@@ -155,30 +156,6 @@ function compareDesc(a: Unnamed, b: Unnamed): number {
   return b.seq - a.seq;
 }
 
-/** The filter conditions every chain shares (action, actor, target, outcome, time). */
-function commonConditions(f: ViewFilters): SQL[] {
-  const conds: SQL[] = [];
-  if (f.action) {
-    const a = f.action;
-    if (a.endsWith('*') || a.endsWith('.')) {
-      const prefix = a.endsWith('*') ? a.slice(0, -1) : a;
-      // Escape LIKE metacharacters so a filter can never widen itself.
-      const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
-      conds.push(sql`action like ${`${escaped}%`}`);
-    } else {
-      conds.push(sql`action = ${a}`);
-    }
-  }
-  if (f.actorType) conds.push(sql`actor_type = ${f.actorType}`);
-  if (f.actorId) conds.push(sql`actor_id = ${f.actorId}`);
-  if (f.targetType) conds.push(sql`target_type = ${f.targetType}`);
-  if (f.targetId) conds.push(sql`target_id = ${f.targetId}`);
-  if (f.outcome) conds.push(sql`outcome = ${f.outcome}`);
-  if (f.from) conds.push(sql`ts >= ${f.from.toISOString()}::timestamptz`);
-  if (f.to) conds.push(sql`ts < ${f.to.toISOString()}::timestamptz`);
-  return conds;
-}
-
 /** Rows of `chain` strictly after the cursor in the view's order. */
 function afterCursor(chain: AuditChainName, c: Cursor): SQL {
   const rank = CHAIN_RANK[chain];
@@ -229,7 +206,7 @@ export async function deskView(tx: Tx, deskId: string, f: ViewFilters): Promise<
       if (row) cursor = { ts: row.ts, chain: 'desk', seq: legacySeq };
     } else cursor = d;
   }
-  const common = commonConditions(f);
+  const common = filterConditions(f);
   const wantDesk = f.chain !== 'platform';
   const wantPlatform =
     f.chain !== 'desk' && f.sinceSeq === undefined && (legacySeq === null || cursor !== null);
@@ -314,7 +291,7 @@ export async function platformView(db: Db, f: ViewFilters): Promise<ViewPage> {
       tx,
       [
         sql`tenant_id is null`,
-        ...commonConditions(f),
+        ...filterConditions(f),
         ...(cursor ? [afterCursor('platform', cursor)] : []),
         ...(legacySeq !== null ? [sql`seq < ${legacySeq}`] : []),
         ...(f.sinceSeq !== undefined ? [sql`seq > ${f.sinceSeq}`] : []),

@@ -436,11 +436,19 @@ export function decodeCursor(cursor: string): number {
   return Number(m[1]);
 }
 
-export async function list(db: AuditDb, filters: ListFilters): Promise<ListPage> {
-  const limit = Math.min(Math.max(filters.limit ?? 50, 1), 500);
-  const conds: SQL[] = [chainFilter(filters.tenantId)];
-  if (filters.action) {
-    const a = filters.action;
+/**
+ * The row filters every audit read shares (action exact or by prefix, actor, target, outcome,
+ * time): the desk chain's `list` and the merged desk view (desk-view.ts) build them here.
+ */
+export function filterConditions(
+  f: Pick<
+    ListFilters,
+    'action' | 'actorType' | 'actorId' | 'targetType' | 'targetId' | 'outcome' | 'from' | 'to'
+  >,
+): SQL[] {
+  const conds: SQL[] = [];
+  if (f.action) {
+    const a = f.action;
     if (a.endsWith('*') || a.endsWith('.')) {
       const prefix = a.endsWith('*') ? a.slice(0, -1) : a;
       // Escape LIKE metacharacters so a filter can never widen itself.
@@ -450,13 +458,20 @@ export async function list(db: AuditDb, filters: ListFilters): Promise<ListPage>
       conds.push(sql`action = ${a}`);
     }
   }
-  if (filters.actorType) conds.push(sql`actor_type = ${filters.actorType}`);
-  if (filters.actorId) conds.push(sql`actor_id = ${filters.actorId}`);
-  if (filters.targetType) conds.push(sql`target_type = ${filters.targetType}`);
-  if (filters.targetId) conds.push(sql`target_id = ${filters.targetId}`);
-  if (filters.outcome) conds.push(sql`outcome = ${filters.outcome}`);
-  if (filters.from) conds.push(sql`ts >= ${filters.from.toISOString()}::timestamptz`);
-  if (filters.to) conds.push(sql`ts < ${filters.to.toISOString()}::timestamptz`);
+  if (f.actorType) conds.push(sql`actor_type = ${f.actorType}`);
+  if (f.actorId) conds.push(sql`actor_id = ${f.actorId}`);
+  if (f.targetType) conds.push(sql`target_type = ${f.targetType}`);
+  if (f.targetId) conds.push(sql`target_id = ${f.targetId}`);
+  if (f.outcome) conds.push(sql`outcome = ${f.outcome}`);
+  if (f.from) conds.push(sql`ts >= ${f.from.toISOString()}::timestamptz`);
+  if (f.to) conds.push(sql`ts < ${f.to.toISOString()}::timestamptz`);
+  return conds;
+}
+
+export async function list(db: AuditDb, filters: ListFilters): Promise<ListPage> {
+  const limit = Math.min(Math.max(filters.limit ?? 50, 1), 500);
+  const conds: SQL[] = [chainFilter(filters.tenantId)];
+  conds.push(...filterConditions(filters));
   if (filters.cursor !== undefined) conds.push(sql`seq < ${decodeCursor(filters.cursor)}`);
   if (filters.sinceSeq !== undefined) conds.push(sql`seq > ${filters.sinceSeq}`);
   const rows = (await db.execute(sql`
