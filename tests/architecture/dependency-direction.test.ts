@@ -19,14 +19,6 @@ const PENDING: readonly {
 }[] = [
   {
     reason:
-      '`aegis admin create` loads the server runtime (audit, provisioning) in-process instead of calling the server',
-    imports: [
-      ['scripts/src/commands/admin.ts', '@aegis/server/audit/service'],
-      ['scripts/src/commands/admin.ts', '@aegis/server/provisioning/service'],
-    ],
-  },
-  {
-    reason:
       'the single-machine launcher (`npm start`) hosts the server in its process: a composition root that belongs outside the packages',
     imports: [
       ['scripts/src/start.ts', '@aegis/server/env'],

@@ -1,7 +1,28 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { CliError, ExitCode } from '../../lib/cli-errors.ts';
 import { type CommandGroup, optString } from '../../lib/command.ts';
 
-const UNDEFINED_TABLE = '42P01';
+/**
+ * The server's own entry point for the bootstrap (server/src/provisioning/admin-main.ts), run as a
+ * child process: it needs the server's services and the database driver, which this CLI never
+ * loads (they belong to the server, and took over a second to load).
+ */
+const ADMIN_MAIN = fileURLToPath(import.meta.resolve('@aegis/server/provisioning/admin-main'));
+
+const KNOWN_EXITS: readonly number[] = [ExitCode.FAILURE, ExitCode.USAGE, ExitCode.REJECTED];
+
+/** The bootstrap's answer: one JSON line on stdout. */
+const createdSchema = z.object({ email: z.string(), password: z.string(), deskId: z.string() });
+
+function parseCreated(stdout: string) {
+  try {
+    return createdSchema.parse(JSON.parse(stdout.trim().split('\n').at(-1) ?? ''));
+  } catch {
+    throw new CliError('admin create: unexpected answer from the bootstrap', ExitCode.FAILURE);
+  }
+}
 
 export const adminCommands: CommandGroup = {
   name: 'admin',
@@ -21,58 +42,36 @@ export const adminCommands: CommandGroup = {
           );
         const email = optString(values, 'email');
         const displayName = optString(values, 'name');
-        if (email !== undefined && !/^[^\s@]{1,64}@[^\s@]{1,189}$/.test(email)) {
-          throw new CliError('admin create: --email must be an email address');
-        }
-        if (displayName !== undefined && (displayName.length === 0 || displayName.length > 100)) {
-          throw new CliError('admin create: --name must be 1 to 100 characters');
-        }
-        // The server's services and the database driver take over a second to load; only this
-        // command needs them, so they load here rather than on every `aegis` start.
-        const [{ audit }, { createFirstAdminIfNone }, { createDb }] = await Promise.all([
-          import('@aegis/server/audit/service'),
-          import('@aegis/server/provisioning/service'),
-          import('@aegis/shared/db/client'),
-        ]);
-        const handle = createDb(url, { max: 2, applicationName: 'aegis-cli' });
-        try {
-          const created = await createFirstAdminIfNone(handle.db, {
-            ...(email ? { email } : {}),
-            ...(displayName ? { displayName } : {}),
-          }).catch((err: unknown) => {
-            const code = ((err as { cause?: { code?: string } }).cause ?? (err as { code?: string })).code;
-            if (code === UNDEFINED_TABLE)
-              throw new CliError(
-                'admin create: the database is not migrated (run `npm run db:migrate`)',
-                ExitCode.FAILURE,
-              );
-            throw err;
-          });
-          if (!created) {
-            throw new CliError(
-              'admin create: the platform already has users; an administrator creates the others (`aegis users create`)',
-              ExitCode.REJECTED,
-            );
-          }
-          // Platform chain: bootstrap happens outside any request, so the actor is the system.
-          await audit.record(handle.db, {
-            tenantId: null,
-            action: 'users.bootstrap_admin',
-            actor: { type: 'system', id: 'aegis-cli' },
-            targetType: 'user',
-            targetId: created.email,
-            details: 'first platform administrator created from the command line',
-            payload: { email: created.email, deskId: created.deskId },
-          });
-          ctx.out.record(
-            { email: created.email, 'one-time password': created.password, 'desk id': created.deskId },
-            created,
+        const args = [
+          ADMIN_MAIN,
+          ...(email !== undefined ? ['--email', email] : []),
+          ...(displayName !== undefined ? ['--name', displayName] : []),
+        ];
+        // Only the database URL crosses: the child validates the rest and answers one JSON line
+        // (the one-time password travels over this pipe, never through a log).
+        const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(
+            process.execPath,
+            args,
+            { env: { DATABASE_OWNER_URL: url }, signal: ctx.interrupted, timeout: 120_000 },
+            (err, stdout, stderr) => {
+              const code = err ? (typeof err.code === 'number' ? err.code : ExitCode.FAILURE) : 0;
+              resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+            },
           );
-          ctx.out.note('Sign in with this password and change it; it is shown only once and was not logged.');
-          return ExitCode.OK;
-        } finally {
-          await handle.close();
+        });
+        if (run.code !== 0) {
+          const line = run.stderr.trim().split('\n').at(-1) || 'admin create: the bootstrap failed';
+          const code = KNOWN_EXITS.includes(run.code) ? (run.code as ExitCode) : ExitCode.FAILURE;
+          throw new CliError(line, code);
         }
+        const created = parseCreated(run.stdout);
+        ctx.out.record(
+          { email: created.email, 'one-time password': created.password, 'desk id': created.deskId },
+          created,
+        );
+        ctx.out.note('Sign in with this password and change it; it is shown only once and was not logged.');
+        return ExitCode.OK;
       },
     },
   },

@@ -358,6 +358,11 @@ describe('aegis admin create', () => {
 
       expectOneLineError(await cli(['admin', 'create'], { DATABASE_URL: db.appUrl }), 5, /already has users/);
       expectOneLineError(await cli(['admin', 'create'], {}), 2, /DATABASE_OWNER_URL/);
+      expectOneLineError(
+        await cli(['admin', 'create', '--email', 'not-an-address'], { DATABASE_URL: db.appUrl }),
+        2,
+        /--email must be an email address/,
+      );
     } finally {
       await db.drop();
     }

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * Every `aegis` invocation pays for what cli.ts loads at start. The server's services and the
- * database driver took over a second to load, and only `admin create` needs them; this records
- * every module a CLI start loads (a Node module hook in the child) and checks they stay out.
+ * database driver took over a second to load, and the CLI needs neither (`admin create` runs the
+ * server's own bootstrap as a child process); this records every module a CLI start loads (a Node
+ * module hook in the child) and checks they stay out.
  */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NODE = `${ROOT}node_modules/.bin/node`;
