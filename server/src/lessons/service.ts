@@ -5,6 +5,7 @@ import type { LessonView, TradeOutcomeInput } from '@aegis/shared/schemas/lesson
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Queryable, Tx } from '../db/database.ts';
+import { firstRow, rows } from '../db/rows.ts';
 import { getSignalView, trimDecimal } from '../signals/service.ts';
 import type { Embedder } from './embedder.ts';
 
@@ -197,10 +198,8 @@ let backend: Promise<VectorBackend> | undefined;
 /** The database's lesson storage path, asked once per process (migrations run before serving). */
 export function vectorBackend(db: Queryable): Promise<VectorBackend> {
   backend ??= (async () => {
-    const rows = (await db.execute(sql`select aegis_vector_backend() as backend`)) as unknown as {
-      backend: string;
-    }[];
-    return rows[0]?.backend === 'pgvector' ? 'pgvector' : 'array';
+    const row = await firstRow<{ backend: string }>(db, sql`select aegis_vector_backend() as backend`);
+    return row?.backend === 'pgvector' ? 'pgvector' : 'array';
   })().catch((err: unknown) => {
     backend = undefined; // not cached: the next call asks again
     throw err;
@@ -229,7 +228,7 @@ export async function queryLessons(
            to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`;
   const where = sql`tenant_id = ${tenantId} and embedder = ${embedder.name}
        ${instrument ? sql`and symbol = ${instrument}` : sql``}`;
-  let rows: LessonRow[];
+  let found: LessonRow[];
   if (path === 'pgvector') {
     // Filters apply after the HNSW scan: an iterative scan keeps reading the graph until k rows
     // pass them (pgvector >= 0.8), in exact distance order. Transaction-local settings.
@@ -238,24 +237,30 @@ export async function queryLessons(
     );
     // The ORDER BY must be `column <=> constant` for the index to serve it.
     const vec = `[${q.join(',')}]`;
-    rows = (await tx.execute(sql`
+    found = await rows<LessonRow>(
+      tx,
+      sql`
       select ${columns}, 1 - (l.embedding_vec <=> ${vec}::vector) as similarity
         from lessons l
        where ${where}
        order by l.embedding_vec <=> ${vec}::vector, created_at desc
-       limit ${k}`)) as unknown as LessonRow[];
+       limit ${k}`,
+    );
   } else {
     // Numbers only: safe to inline as an array literal, one parameter instead of `dims`.
     const literal = `{${q.join(',')}}`;
-    rows = (await tx.execute(sql`
+    found = await rows<LessonRow>(
+      tx,
+      sql`
       select ${columns},
              (select coalesce(sum(a * b), 0) from unnest(l.embedding, ${literal}::float8[]) as v(a, b)) as similarity
         from lessons l
        where ${where}
        order by similarity desc, created_at desc
-       limit ${k}`)) as unknown as LessonRow[];
+       limit ${k}`,
+    );
   }
-  return rows.map((r) => ({
+  return found.map((r) => ({
     id: r.id,
     outcomeId: r.outcome_id,
     instrument: r.symbol,
