@@ -20,7 +20,7 @@ export const APPS: readonly AppSource[] = [
   {
     app: 'launcher',
     title: 'Launcher (`npm start`, `npm run dev`)',
-    file: 'scripts/src/start/env.ts',
+    file: 'launcher/src/start/env.ts',
     exportName: 'launcherEnvSchema',
     intro:
       'Decides where PostgreSQL and the bus come from, which ports to take, and hands the same ' +

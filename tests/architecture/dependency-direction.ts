@@ -8,7 +8,8 @@ import ts from 'typescript';
  * scripts import the server's types only (`import type`: erased at build, so no server code runs
  * in them); the server imports nothing of the engine (they meet through Redis Streams and the
  * database). Tests and benchmarks that span packages live at the top level (tests/e2e, bench),
- * outside every package.
+ * outside every package, and so does the single-machine launcher (launcher/): a composition root
+ * may import any package.
  *
  * Imports are read with the TypeScript parser, not a regex: static imports and re-exports,
  * side-effect imports, dynamic `import()`, `require()`, `import x = require()` and `import('…')`

@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 /**
  * `npm start` as an operator runs it, with one of its ports held by another program: it stops at
  * once with one line naming the variable that moves it and a free port, before PostgreSQL, the
- * build or any service starts (issue 14: a raw stack trace and "Examine the log output").
+ * build or any service starts (not a raw stack trace from the component that hit it).
  */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NODE = `${ROOT}node_modules/.bin/node`;
-const START = `${ROOT}scripts/src/start.ts`;
+const START = `${ROOT}launcher/src/start.ts`;
 
 let holder: Server;
 let taken: number;

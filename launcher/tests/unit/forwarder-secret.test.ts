@@ -3,7 +3,7 @@ import { loadServerConfig } from '@aegis/server/env';
 import { describe, expect, it } from 'vitest';
 import { appEnvironment, newForwarderSecret } from '../../src/start/env.ts';
 
-/** `npm start` wiring of the console forwarder's per-start secret (scripts/src/start.ts). */
+/** `npm start` wiring of the console forwarder's per-start secret (launcher/src/start.ts). */
 describe('forwarder secret', () => {
   it('is fresh for every start and long enough for the server to accept', () => {
     const a = newForwarderSecret();
