@@ -18,59 +18,6 @@ const PENDING: readonly {
   readonly imports: readonly (readonly [string, string])[];
 }[] = [
   {
-    reason: 'CLI tests that start a server: cross-package, they belong in tests/e2e',
-    imports: [
-      ['scripts/tests/integration/backtest-cli.test.ts', '../../../server/tests/integration/test-server.ts'],
-      [
-        'scripts/tests/integration/brokers-cli.test.ts',
-        '../../../server/tests/integration/support/fake-alpaca.ts',
-      ],
-      ['scripts/tests/integration/brokers-cli.test.ts', '../../../server/tests/integration/test-server.ts'],
-      ['scripts/tests/integration/cli.test.ts', '../../../server/tests/integration/test-server.ts'],
-      [
-        'scripts/tests/integration/decisions-cli.test.ts',
-        '../../../server/tests/integration/decisions-support.ts',
-      ],
-      ['scripts/tests/integration/decisions-cli.test.ts', '../../../server/tests/integration/test-server.ts'],
-      [
-        'scripts/tests/integration/decisions-cli.test.ts',
-        '../../../server/tests/integration/venue-price-fixture.ts',
-      ],
-      [
-        'scripts/tests/integration/orderflow-isolation.test.ts',
-        '../../../server/tests/integration/decisions-support.ts',
-      ],
-      [
-        'scripts/tests/integration/orderflow-isolation.test.ts',
-        '../../../server/tests/integration/test-server.ts',
-      ],
-      [
-        'scripts/tests/integration/orderflow-isolation.test.ts',
-        '../../../server/tests/integration/venue-price-fixture.ts',
-      ],
-      ['scripts/tests/integration/risk-cli.test.ts', '../../../server/tests/integration/test-server.ts'],
-    ],
-  },
-  {
-    reason: 'server tests that run the engine’s backtest jobs: cross-package, they belong in tests/e2e',
-    imports: [
-      ['server/tests/integration/backtests-api.test.ts', '../../../engine/src/jobs/backtest-jobs.ts'],
-      [
-        'server/tests/integration/backtests-api.test.ts',
-        '../../../engine/tests/fixtures/make-replay-fixture.ts',
-      ],
-      [
-        'server/tests/integration/backtests-api.test.ts',
-        '../../../engine/tests/integration/backtest-scorer.ts',
-      ],
-      ['server/tests/integration/backtests-embedded.test.ts', '../../../engine/src/jobs/backtest-jobs.ts'],
-      [
-        'server/tests/integration/backtests-embedded.test.ts',
-        '../../../engine/tests/integration/backtest-scorer.ts',
-      ],
-    ],
-  },
-  {
     reason: 'browser tests that start the server in-process: end-to-end, they belong under tests/e2e',
     imports: [
       ...[

@@ -1,83 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineSignal, eventually } from '../../../server/tests/integration/decisions-support.ts';
-import {
-  type Client,
-  signIn,
-  startTestServer,
-  type TestServer,
-} from '../../../server/tests/integration/test-server.ts';
+import type { Client, TestServer } from '../../../server/tests/integration/test-server.ts';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
+import { cli, startCli, startCliServer } from './cli-harness.ts';
 
 /** The decision commands as users run them: a child process against a real server. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NODE = `${ROOT}node_modules/.bin/node`;
-const CLI = `${ROOT}scripts/src/cli.ts`;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
-  return startCli(args, env, stdin).done;
-}
-
-/**
- * A CLI run, plus `said(text)`: resolves once its stderr contains `text` (e.g. the "live:" line of
- * `signals tail`), or when it ends without having said it.
- */
-function startCli(
-  args: string[],
-  env: Record<string, string>,
-  stdin?: string,
-): { done: Promise<Run>; said: (text: string) => Promise<boolean> } {
-  let stderr = '';
-  let ended = false;
-  const waiters = new Set<() => void>();
-  const done = new Promise<Run>((resolve) => {
-    const child = execFile(
-      NODE,
-      [CLI, ...args],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
-        timeout: 30_000,
-      },
-      (err, stdout, stderr) => {
-        ended = true;
-        for (const w of waiters) w();
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-          stdout: String(stdout),
-          stderr: String(stderr),
-        });
-      },
-    );
-    child.stderr?.on('data', (chunk) => {
-      stderr += String(chunk);
-      for (const w of waiters) w();
-    });
-    child.stdin?.end(stdin ?? '');
-  });
-  const said = (text: string) =>
-    new Promise<boolean>((resolve) => {
-      const check = () => {
-        if (!stderr.includes(text) && !ended) return;
-        waiters.delete(check);
-        resolve(stderr.includes(text));
-      };
-      waiters.add(check);
-      check();
-    });
-  return { done, said };
-}
-
 let t: TestServer;
 let admin: Client;
 let password: string;
@@ -85,19 +15,17 @@ let env: Record<string, string>;
 let dir: string;
 
 beforeAll(async () => {
-  t = await startTestServer({
+  const s = await startCliServer(['read', 'trade'], {
     execution: {
       paper: { seed: 1, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
     },
   });
+  ({ t, env } = s);
+  admin = s.admin.client;
+  password = s.admin.password;
   await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
     values ('BTC-USD', 'COINBASE', 'crypto', '0.01', '0.0001', '24x7') on conflict do nothing`;
-  const s = await signIn(t.url, t.admin.email, t.admin.password);
-  admin = s.client;
-  password = s.password;
   await admin.agent.settings.set.mutate({ instruments: ['BTC-USD'] });
-  const { key } = await admin.keys.create.mutate({ name: 'cli', scopes: ['read', 'trade'] });
-  env = { AEGIS_URL: t.url, AEGIS_API_KEY: key };
   dir = await mkdtemp(join(tmpdir(), 'aegis-cli-'));
 });
 afterAll(async () => {

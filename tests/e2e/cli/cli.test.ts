@@ -1,14 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  makeClient,
-  signIn,
-  startTestServer,
-  type TestServer,
-} from '../../../server/tests/integration/test-server.ts';
+import { makeClient, type TestServer } from '../../../server/tests/integration/test-server.ts';
+import { CLI, cli, expectOneLineError, NODE, ROOT, startCliServer } from './cli-harness.ts';
 
 /**
  * The CLI as users run it: a child process (Node 24 from node_modules, type stripping, no build)
@@ -16,60 +11,11 @@ import {
  * (tables) and programs (--json), and that every failure is one line on stderr with the
  * documented exit code.
  */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NODE = `${ROOT}node_modules/.bin/node`;
-const CLI = `${ROOT}scripts/src/cli.ts`;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string | undefined> = {}, stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      NODE,
-      [CLI, ...args],
-      {
-        cwd: ROOT,
-        // A clean environment: only what the CLI is documented to read.
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
-        timeout: 30_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    if (stdin !== undefined) child.stdin?.end(stdin);
-    else child.stdin?.end();
-  });
-}
-
-/** A failure is exactly one line on stderr, never a stack trace. */
-function expectOneLineError(run: Run, code: number, pattern: RegExp) {
-  expect(run.code, `${run.stderr}${run.stdout}`).toBe(code);
-  const lines = run.stderr.trimEnd().split('\n');
-  expect(lines, run.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^aegis: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
-
 let ts: TestServer;
-let adminKey: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  ts = await startTestServer();
-  const admin = await signIn(ts.url, ts.admin.email, ts.admin.password);
-  const created = await admin.client.keys.create.mutate({
-    name: 'cli admin',
-    scopes: ['read', 'trade', 'admin'],
-  });
-  adminKey = created.key;
-  env = { AEGIS_URL: ts.url, AEGIS_API_KEY: adminKey };
+  ({ t: ts, env } = await startCliServer(['read', 'trade', 'admin'], {}, 'cli admin'));
 });
 
 afterAll(async () => {

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { RedisBus } from '@aegis/shared/bus/redis-bus';
-import { connectSql } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import type { BacktestSpecInput } from '@aegis/shared/schemas/backtest';
-import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
-import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type BacktestJobsHandle, startBacktestJobs } from '../../../engine/src/jobs/backtest-jobs.ts';
 import { FIXTURE_PATH, FIXTURE_TICKS } from '../../../engine/tests/fixtures/make-replay-fixture.ts';
-import { constantScorer } from '../../../engine/tests/integration/backtest-scorer.ts';
-import type { BacktestProgressEventOutput } from '../../src/routers/backtests.ts';
-import { streamingClient } from './decisions-support.ts';
-import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import type { BacktestProgressEventOutput } from '../../../server/src/routers/backtests.ts';
+import { streamingClient } from '../../../server/tests/integration/decisions-support.ts';
+import {
+  type Client,
+  failure,
+  signIn,
+  startTestServer,
+  type TestServer,
+} from '../../../server/tests/integration/test-server.ts';
+import { startTestBacktestWorkers } from './test-backtest-workers.ts';
 
 /**
  * Backtests through the API: a real server (app role, RLS) and an engine-side worker started here
@@ -28,29 +29,14 @@ let t: TestServer;
 let admin: Client;
 let live: ReturnType<typeof streamingClient>;
 let deskB: Client;
-let workerSql: Sql;
-let workerBus: RedisBus;
-let workers: BacktestJobsHandle;
+let workers: { stop(): Promise<void> };
 
 beforeAll(async () => {
   t = await startTestServer();
   const s = await signIn(t.url, t.admin.email, t.admin.password);
   admin = s.client;
   live = streamingClient(t.url, { jar: s.jar });
-  workerSql = connectSql(t.database.appUrl, { max: 4 });
-  workerBus = new RedisBus(TEST_REDIS_URL, { log });
-  workers = await startBacktestJobs({
-    sql: workerSql,
-    bus: workerBus,
-    log,
-    prefix: `${t.redisPrefix}:`,
-    consumer: 'api-test',
-    workers: 1,
-    leaseMs: 5_000,
-    blockMs: 100,
-    progressEveryMs: 50,
-    scorer: async () => constantScorer,
-  });
+  workers = await startTestBacktestWorkers(t, { consumer: 'api-test', log });
   // Desk B, with its own admin.
   const b = await admin.desks.create.mutate({ name: 'Desk B' });
   await admin.auth.switchDesk.mutate({ deskId: b.id });
@@ -60,8 +46,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await workers?.stop();
-  await workerBus?.close();
-  await workerSql?.end();
   await t?.close();
 });
 

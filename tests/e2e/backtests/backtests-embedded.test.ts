@@ -1,13 +1,10 @@
 import { MemoryBus } from '@aegis/shared/bus/memory-bus';
-import { connectSql } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
-import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BacktestJobsHandle, startBacktestJobs } from '../../../engine/src/jobs/backtest-jobs.ts';
-import { constantScorer } from '../../../engine/tests/integration/backtest-scorer.ts';
-import type { BacktestProgressEventOutput } from '../../src/routers/backtests.ts';
-import { streamingClient } from './decisions-support.ts';
-import { signIn, startTestServer, type TestServer } from './test-server.ts';
+import type { BacktestProgressEventOutput } from '../../../server/src/routers/backtests.ts';
+import { streamingClient } from '../../../server/tests/integration/decisions-support.ts';
+import { signIn, startTestServer, type TestServer } from '../../../server/tests/integration/test-server.ts';
+import { startTestBacktestWorkers } from './test-backtest-workers.ts';
 
 /**
  * The single-machine mode (`npm start`): server and backtest workers in one process on the
@@ -17,8 +14,7 @@ import { signIn, startTestServer, type TestServer } from './test-server.ts';
 const log = createLogger({ name: 'backtests-embedded-test', level: 'silent' });
 let t: TestServer;
 let bus: MemoryBus;
-let sql: Sql;
-let workers: BacktestJobsHandle;
+let workers: { stop(): Promise<void> };
 let live: ReturnType<typeof streamingClient>;
 
 beforeAll(async () => {
@@ -26,23 +22,10 @@ beforeAll(async () => {
   t = await startTestServer({ bus });
   const s = await signIn(t.url, t.admin.email, t.admin.password);
   live = streamingClient(t.url, { jar: s.jar });
-  sql = connectSql(t.database.appUrl, { max: 4 });
-  workers = await startBacktestJobs({
-    sql,
-    bus,
-    log,
-    prefix: `${t.redisPrefix}:`,
-    consumer: 'embedded',
-    workers: 1,
-    leaseMs: 5_000,
-    blockMs: 100,
-    progressEveryMs: 50,
-    scorer: async () => constantScorer,
-  });
+  workers = await startTestBacktestWorkers(t, { consumer: 'embedded', log, bus });
 });
 afterAll(async () => {
   await workers?.stop();
-  await sql?.end();
   await t?.close();
   await bus?.close();
 });

@@ -1,54 +1,24 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startTestServer, type TestServer } from '../../../server/tests/integration/test-server.ts';
+import type { TestServer } from '../../../server/tests/integration/test-server.ts';
+import { cli as runCli, startCliServer } from './cli-harness.ts';
 
 /**
  * `aegis risk limits get|set|remove|reset` as users run it: a child process against the real
  * server (real PostgreSQL and Redis). Reading works with an API key; changing signs in as a
  * person with the password on stdin and re-authenticates.
  */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NODE = `${ROOT}node_modules/.bin/node`;
-const CLI = `${ROOT}scripts/src/cli.ts`;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      NODE,
-      [CLI, ...args],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
-        timeout: 30_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    child.stdin?.end(stdin ?? '');
-  });
-}
-
 let ts: TestServer;
 let env: Record<string, string>;
 let password: string;
 
+const cli = (args: string[], stdin?: string) => runCli(args, env, stdin);
+
 beforeAll(async () => {
-  ts = await startTestServer();
-  const admin = await signIn(ts.url, ts.admin.email, ts.admin.password);
-  password = admin.password;
+  const s = await startCliServer(['read'], {}, 'cli risk');
+  ({ t: ts, env } = s);
+  password = s.admin.password;
   await ts.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
     values ('SOL-USD', 'X', 'crypto', '0.01', '0.0001', '24x7')`;
-  const { key } = await admin.client.keys.create.mutate({ name: 'cli risk', scopes: ['read'] });
-  env = { AEGIS_URL: ts.url, AEGIS_API_KEY: key };
 });
 afterAll(async () => {
   await ts?.close();

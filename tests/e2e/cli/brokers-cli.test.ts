@@ -1,47 +1,10 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeAlpaca, startFakeAlpaca } from '../../../server/tests/integration/support/fake-alpaca.ts';
-import {
-  type Client,
-  signIn,
-  startTestServer,
-  type TestServer,
-} from '../../../server/tests/integration/test-server.ts';
+import type { Client, TestServer } from '../../../server/tests/integration/test-server.ts';
+import { cli, startCliServer } from './cli-harness.ts';
 
 /** `aegis brokers …` as people run it: a child process against a real server. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NODE = `${ROOT}node_modules/.bin/node`;
-const CLI = `${ROOT}scripts/src/cli.ts`;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      NODE,
-      [CLI, ...args],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
-        timeout: 30_000,
-      },
-      (err, stdout, stderr) =>
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-          stdout: String(stdout),
-          stderr: String(stderr),
-        }),
-    );
-    child.stdin?.end(stdin ?? '');
-  });
-}
-
 let t: TestServer;
 let admin: Client;
 let password: string;
@@ -56,7 +19,7 @@ beforeAll(async () => {
     cash: '50000',
     accountNumber: 'PA3CLI0001',
   });
-  t = await startTestServer({
+  const s = await startCliServer(['read', 'trade', 'admin'], {
     env: {
       TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
       ALPACA_CLIENT_ID: 'aegis-cli-test',
@@ -67,11 +30,9 @@ beforeAll(async () => {
       ALPACA_PAPER_STREAM_URL: alpaca.streamUrl,
     },
   });
-  const s = await signIn(t.url, t.admin.email, t.admin.password);
-  admin = s.client;
-  password = s.password;
-  const { key } = await admin.keys.create.mutate({ name: 'cli', scopes: ['read', 'trade', 'admin'] });
-  env = { AEGIS_URL: t.url, AEGIS_API_KEY: key };
+  ({ t, env } = s);
+  admin = s.admin.client;
+  password = s.admin.password;
 });
 afterAll(async () => {
   await t?.close();

@@ -1,78 +1,27 @@
-import { execFile } from 'node:child_process';
-import { RedisBus } from '@aegis/shared/bus/redis-bus';
-import { connectSql } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import type { SignalEvaluation } from '@aegis/shared/schemas/signal-quality';
-import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
-import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BacktestJobsHandle, startBacktestJobs } from '../../../engine/src/jobs/backtest-jobs.ts';
 import { FIXTURE_PATH, FIXTURE_TICKS } from '../../../engine/tests/fixtures/make-replay-fixture.ts';
-import { constantScorer } from '../../../engine/tests/integration/backtest-scorer.ts';
-import { signIn, startTestServer, type TestServer } from '../../../server/tests/integration/test-server.ts';
+import type { TestServer } from '../../../server/tests/integration/test-server.ts';
+import { startTestBacktestWorkers } from '../backtests/test-backtest-workers.ts';
+import { cli, startCliServer } from './cli-harness.ts';
 
 /**
  * `aegis backtest` and `aegis eval signals` as users run them: a child process against a real
  * server, with an engine-side backtest worker started here on the same database and Redis prefix.
  */
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const NODE = `${ROOT}node_modules/.bin/node`;
-const CLI = `${ROOT}scripts/src/cli.ts`;
 const log = createLogger({ name: 'backtest-cli-test', level: 'silent' });
-
-function cli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      NODE,
-      [CLI, ...args],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) =>
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-          stdout: String(stdout),
-          stderr: String(stderr),
-        }),
-    );
-  });
-}
 
 let t: TestServer;
 let env: Record<string, string>;
-let workerSql: Sql;
-let workerBus: RedisBus;
-let workers: BacktestJobsHandle;
+let workers: { stop(): Promise<void> };
 
 beforeAll(async () => {
-  t = await startTestServer();
-  const s = await signIn(t.url, t.admin.email, t.admin.password);
-  const { key } = await s.client.keys.create.mutate({ name: 'cli', scopes: ['read', 'trade'] });
-  env = { AEGIS_URL: t.url, AEGIS_API_KEY: key };
-  workerSql = connectSql(t.database.appUrl, { max: 4 });
-  workerBus = new RedisBus(TEST_REDIS_URL, { log });
-  workers = await startBacktestJobs({
-    sql: workerSql,
-    bus: workerBus,
-    log,
-    prefix: `${t.redisPrefix}:`,
-    consumer: 'cli-test',
-    workers: 1,
-    leaseMs: 5_000,
-    blockMs: 100,
-    progressEveryMs: 50,
-    scorer: async () => constantScorer,
-  });
+  ({ t, env } = await startCliServer(['read', 'trade']));
+  workers = await startTestBacktestWorkers(t, { consumer: 'cli-test', log });
 });
 afterAll(async () => {
   await workers?.stop();
-  await workerBus?.close();
-  await workerSql?.end();
   await t?.close();
 });
 
@@ -175,10 +124,9 @@ describe('aegis backtest run against a tight rate limit', () => {
   let tight: TestServer;
   let tightEnv: Record<string, string>;
   beforeAll(async () => {
-    tight = await startTestServer({ env: { RATE_LIMIT_MUTATIONS: '3', RATE_LIMIT_WINDOW_SECONDS: '2' } });
-    const s = await signIn(tight.url, tight.admin.email, tight.admin.password);
-    const { key } = await s.client.keys.create.mutate({ name: 'cli', scopes: ['read', 'trade'] });
-    tightEnv = { AEGIS_URL: tight.url, AEGIS_API_KEY: key };
+    ({ t: tight, env: tightEnv } = await startCliServer(['read', 'trade'], {
+      env: { RATE_LIMIT_MUTATIONS: '3', RATE_LIMIT_WINDOW_SECONDS: '2' },
+    }));
   });
   afterAll(async () => {
     await tight?.close();
