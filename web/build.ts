@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /**
- * The console's production build, shared by `npm start` (scripts/src/start) and the browser
+ * The console's production build, shared by `npm start` (launcher/src/start.ts) and the browser
  * tests. Building takes seconds to a minute on a busy machine, so it runs only when `.output` is
  * missing or older than anything it is built from (web sources, shared sources, the vite config
  * and package manifest).

@@ -113,7 +113,7 @@ export async function startBacktestJobs(o: BacktestJobsOptions): Promise<Backtes
 /**
  * The backtest workers an engine's configuration asks for (ENGINE_BACKTEST_WORKERS, lease, stream
  * prefix, model path), on a pool of their own; null without a database or with 0 workers. Used
- * by the daemon (main.ts) and by the single-machine launcher (scripts/src/start.ts) alike.
+ * by the daemon (main.ts) and by the single-machine launcher (launcher/src/start.ts) alike.
  */
 export async function startConfiguredBacktestJobs(
   config: Pick<
