@@ -16,29 +16,7 @@ import {
 const PENDING: readonly {
   readonly reason: string;
   readonly imports: readonly (readonly [string, string])[];
-}[] = [
-  {
-    reason: 'browser tests that start the server in-process: end-to-end, they belong under tests/e2e',
-    imports: [
-      ...[
-        'aegis-server.ts',
-        'alerts.test.ts',
-        'brokers.test.ts',
-        'live-status.test.ts',
-        'market.test.ts',
-        'options.test.ts',
-      ].flatMap((f) =>
-        ['@aegis/server/env', '@aegis/server/http', '@aegis/server/provisioning/service'].map(
-          (s) => [`web/tests/browser/${f}`, s] as const,
-        ),
-      ),
-      ['web/tests/browser/brokers.test.ts', '../../../server/tests/integration/support/fake-alpaca.ts'],
-      ['web/tests/browser/brokers.test.ts', '../../../server/tests/integration/support/oauth-server.ts'],
-      ['web/tests/browser/brokers.test.ts', '../../../server/tests/integration/venue-price-fixture.ts'],
-      ['web/tests/browser/live-status.test.ts', '../../../server/tests/integration/venue-price-fixture.ts'],
-    ],
-  },
-];
+}[] = [];
 
 const pendingKey = (file: string, specifier: string) => `${file} → ${specifier}`;
 const show = (v: Violation) => `${v.file}:${v.line} imports '${v.specifier}' (${v.rule})`;

@@ -6,7 +6,7 @@ import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/sh
 import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ensureWebBuild } from '../../build.ts';
+import { ensureWebBuild } from '../../../web/build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
 import { openConsolePage, signInFirstTime } from './chromium.ts';
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';

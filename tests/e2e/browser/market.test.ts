@@ -12,7 +12,7 @@ import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/sh
 import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
-import { ensureWebBuild } from '../../build.ts';
+import { ensureWebBuild } from '../../../web/build.ts';
 import { openConsolePage } from './chromium.ts';
 import {
   insertInstruments,
@@ -24,7 +24,7 @@ import {
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
- * Issue 12's "done when", in Chromium against the real server: with a venue streaming, the
+ * In Chromium against the real server: with a venue streaming, the
  * console's instrument page shows live candles, the L2 ladder and the ticket's bid/ask; a click on
  * the ladder fills the ticket's limit price; the watchlist shows live prices; the top bar's symbol
  * search finds BTC-USD from "btc" and suggests for a typo; an unknown symbol's page suggests.

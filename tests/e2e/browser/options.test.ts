@@ -20,7 +20,7 @@ import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
 import { type AegisClient, createAegisClient } from '../../../scripts/lib/client.ts';
-import { ensureWebBuild } from '../../build.ts';
+import { ensureWebBuild } from '../../../web/build.ts';
 import { openConsolePage } from './chromium.ts';
 import { signInFirstTimeInHook } from './market-fixtures.ts';
 import {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { builtServerEntry } from '../../build.ts';
+import { builtServerEntry } from '../../../web/build.ts';
 
 export interface RunningWeb {
   readonly url: string;

@@ -52,9 +52,9 @@ export interface SignalFixture {
 }
 
 /**
- * The real Aegis server (engineer A's `startServer`, the same function the daemon and the
- * launcher call) on the test's database as the application role, in single-process mode
- * (in-process bus and throttles: no REDIS_URL). PUBLIC_ORIGIN is the console's origin, so the
+ * The real Aegis server (`startServer`, the same function the daemon and the launcher call) on
+ * the test's database as the application role, in single-process mode (in-process bus and
+ * throttles: no REDIS_URL). PUBLIC_ORIGIN is the console's origin, so the
  * server's CSRF check accepts mutations the browser sends through the web proxy.
  */
 export async function startAegisServer(options: {

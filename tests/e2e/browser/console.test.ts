@@ -5,7 +5,7 @@ import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ensureWebBuild } from '../../build.ts';
+import { ensureWebBuild } from '../../../web/build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
 import { openConsolePage } from './chromium.ts';
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';

@@ -18,12 +18,12 @@ import {
   type TestAuthServer,
 } from '../../../server/tests/integration/support/oauth-server.ts';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
-import { ensureWebBuild } from '../../build.ts';
+import { ensureWebBuild } from '../../../web/build.ts';
 import { openConsolePage, signInFirstTime } from './chromium.ts';
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
- * The issue's "done when", in Chromium against the real server: a desk admin links an Alpaca
+ * In Chromium against the real server: a desk admin links an Alpaca
  * paper account from the Brokers page through a real OAuth 2.0 authorization server (a local
  * one speaking the protocol: authorization code + PKCE, token endpoint), the broker's redirect
  * comes back through the console's /oauth/callback forwarding, and the page shows the account's

@@ -12,7 +12,7 @@ import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
-import { ensureWebBuild } from '../../build.ts';
+import { ensureWebBuild } from '../../../web/build.ts';
 import { openConsolePage } from './chromium.ts';
 import { signInFirstTimeInHook } from './market-fixtures.ts';
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';
