@@ -1,14 +1,17 @@
 import { loadServerConfig } from '@aegis/server/env';
-import { startServer } from '@aegis/server/http';
+import { type RunningServer, type StartServerOptions, startServer } from '@aegis/server/http';
 import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
 import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import type { MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { freePort } from '@aegis/shared/testing/free-port';
+import type { Sql } from 'postgres';
 
 export interface RunningAegisServer {
   readonly url: string;
+  /** The server as `startServer` returned it (its services: kill switch, quotes, bus …). */
+  readonly running: RunningServer;
   /** The bootstrap admin with its one-time password (must be changed at first sign-in). */
   readonly firstAdmin: { email: string; password: string };
   readonly firstDeskName: string;
@@ -62,6 +65,12 @@ export async function startAegisServer(options: {
   publicOrigin: string;
   /** A bus shared with workers the test runs beside the server (default: the server's own). */
   bus?: Bus;
+  /** Server environment beyond the defaults below (broker endpoints, encryption keys …). */
+  env?: Readonly<Record<string, string>>;
+  /** `startServer` options beyond config, log and bus (intervals, rate limiter, alerts …). */
+  start?: Omit<StartServerOptions, 'config' | 'log' | 'bus'>;
+  /** Reference data the test needs, written as the database owner before the server starts. */
+  seed?: (owner: Sql, firstDeskId: string) => Promise<void>;
 }): Promise<RunningAegisServer> {
   // The first admin is bootstrapped as the launcher does: directly, as the database owner.
   const owner = createDb(options.database.url, { max: 2, applicationName: 'aegis-web-test' });
@@ -76,6 +85,7 @@ export async function startAegisServer(options: {
     await owner.sql`
       insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
       values ('BTC-USD', 'paper', 'crypto', '0.01', '0.0001'), ('ETH-USD', 'paper', 'crypto', '0.01', '0.0001')`;
+    await options.seed?.(owner.sql, firstDeskId);
   } finally {
     await owner.close();
   }
@@ -88,12 +98,18 @@ export async function startAegisServer(options: {
     DATABASE_URL: options.database.appUrl,
     PUBLIC_ORIGIN: options.publicOrigin,
     ARGON2_MAX_CONCURRENCY: '1',
+    ...options.env,
   });
   const log = createLogger({ name: 'server', level: 'warn' });
-  let running = await startServer({ config, log, ...(options.bus ? { bus: options.bus } : {}) });
+  const start = () =>
+    startServer({ ...options.start, config, log, ...(options.bus ? { bus: options.bus } : {}) });
+  let running = await start();
   const url = running.url;
   return {
     url,
+    get running() {
+      return running;
+    },
     firstAdmin,
     firstDeskName: 'Main desk',
     firstDeskId,
@@ -154,7 +170,7 @@ export async function startAegisServer(options: {
     async restart({ downMs = 0 } = {}) {
       await running.close();
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-      running = await startServer({ config, log, ...(options.bus ? { bus: options.bus } : {}) });
+      running = await start();
     },
   };
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuild } from '../../../web/build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
 import { openConsolePage, signInFirstTime } from './chromium.ts';
+import { CONSOLE_PAGES } from './console-pages.ts';
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
@@ -25,23 +26,7 @@ const NEW_PASSWORD = 'wide-table-harbour-4417';
 const LONG_REASON =
   'insufficient buying power: the order needs 2,500,000.00 USD and the account has 1,250.00 USD available';
 
-const PAGES = [
-  { path: '/', name: 'overview', heading: 'Overview' },
-  { path: '/instruments', name: 'markets', heading: 'Markets' },
-  { path: '/instruments/BTC-USD', name: 'instrument', heading: 'BTC-USD' },
-  { path: '/options', name: 'options', heading: 'Options' },
-  { path: '/signals', name: 'signals', heading: 'Signals' },
-  { path: '/proposals', name: 'proposals', heading: 'Proposals' },
-  { path: '/orders', name: 'orders', heading: 'Orders' },
-  { path: '/positions', name: 'positions', heading: 'Positions' },
-  { path: '/reports', name: 'reports', heading: 'Reports' },
-  { path: '/brokers', name: 'brokers', heading: 'Brokers' },
-  { path: '/backtests', name: 'backtests', heading: 'Backtests' },
-  { path: '/signal-quality', name: 'signal-quality', heading: 'Signal quality' },
-  { path: '/audit', name: 'audit', heading: 'Audit' },
-  { path: '/alerts', name: 'alerts', heading: 'Alerts' },
-  { path: '/settings', name: 'settings', heading: 'Settings' },
-] as const;
+const PAGES = CONSOLE_PAGES;
 
 const SIZES = [
   { name: 'desktop', width: 1440, height: 900 },
