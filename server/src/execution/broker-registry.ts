@@ -6,7 +6,7 @@ import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { buildAdapter, type ConnectionRow } from '../brokers/factory.ts';
-import { PaperBroker } from '../brokers/paper.ts';
+import { PaperBroker } from '../brokers/paper/index.ts';
 import { BrokerCallPolicy } from '../brokers/resilience.ts';
 import {
   type BrokerAccount,

@@ -14,7 +14,7 @@ export interface TopOfBook {
 }
 
 /**
- * The paper broker's liquidity model, pure: the paper broker (server/src/brokers/paper.ts) and the
+ * The paper broker's liquidity model, pure: the paper broker (server/src/brokers/paper/matching.ts) and the
  * backtester (engine/src/backtest/) fill through these same functions. Taking liquidity walks
  * synthetic depth: level 0 is the displayed touch (price and size from the latest quote); each further level repeats the displayed
  * size at a price `slippageBps` of the touch worse than the one before. So an order up to the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PaperBroker } from './paper.ts';
-import { QuoteBook } from './quote-book.ts';
-import type { BrokerOrderRequest, ExecutionReport } from './types.ts';
+import { QuoteBook } from '../quote-book.ts';
+import type { BrokerOrderRequest, ExecutionReport } from '../types.ts';
+import { PaperBroker } from './index.ts';
 
 /** The paper broker's native brackets: legs held at 0, sized by entry fills, OCO, reduce-only. */
 const T0 = new Date('2026-11-25T15:00:00Z');

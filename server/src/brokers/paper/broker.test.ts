@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PaperBroker, type PaperBrokerOptions } from './paper.ts';
-import { QuoteBook } from './quote-book.ts';
-import type { BrokerOrderRequest, ExecutionReport } from './types.ts';
+import { QuoteBook } from '../quote-book.ts';
+import type { BrokerOrderRequest, ExecutionReport } from '../types.ts';
+import { PaperBroker, type PaperBrokerOptions } from './index.ts';
 
 const T0 = new Date('2026-11-25T15:00:00Z');
 
