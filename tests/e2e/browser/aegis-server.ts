@@ -81,11 +81,13 @@ export async function startAegisServer(options: {
     if (!created) throw new Error('fresh database already has users');
     firstAdmin = { email: created.email, password: created.password };
     firstDeskId = created.deskId;
-    // Reference data the order ticket needs (instruments are platform-wide, not per desk).
+    await options.seed?.(owner.sql, firstDeskId);
+    // Reference data the order ticket needs (instruments are platform-wide, not per desk), unless
+    // the test's seed registered these symbols its own way.
     await owner.sql`
       insert into instruments (symbol, venue, asset_class, tick_size, lot_size)
-      values ('BTC-USD', 'paper', 'crypto', '0.01', '0.0001'), ('ETH-USD', 'paper', 'crypto', '0.01', '0.0001')`;
-    await options.seed?.(owner.sql, firstDeskId);
+      values ('BTC-USD', 'paper', 'crypto', '0.01', '0.0001'), ('ETH-USD', 'paper', 'crypto', '0.01', '0.0001')
+      on conflict (symbol) do nothing`;
   } finally {
     await owner.close();
   }

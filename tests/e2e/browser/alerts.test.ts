@@ -1,24 +1,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { loadServerConfig } from '@aegis/server/env';
-import { type RunningServer, startServer } from '@aegis/server/http';
-import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
-import { createBus } from '@aegis/shared/bus/index';
-import type { Bus } from '@aegis/shared/bus/types';
+import type { RunningServer } from '@aegis/server/http';
 import { parseTokenKeys, TokenCrypto } from '@aegis/shared/crypto/token-crypto';
-import { createDb } from '@aegis/shared/db/client';
-import { createLogger } from '@aegis/shared/logging';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { openConsolePage } from './chromium.ts';
-import { signInFirstTimeInHook } from './market-fixtures.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type Platform, reportFailures, startPlatform } from './platform.ts';
 
 /**
  * The notification centre and webhooks in Chromium against the real server: a halt engaged on
@@ -26,34 +13,22 @@ import { type RunningWeb, startBuiltWeb } from './web-process.ts';
  * desk admin adds a webhook endpoint (its secret shown once), sends a test event to a real local
  * receiver that verifies the signature, and reads the attempt in the endpoint's delivery log.
  */
-const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'harbor-bell-quartz-5120';
-let database: MigratedTestDatabase;
-let bus: Bus;
+let p: Platform;
 let server: RunningServer;
-let web: RunningWeb;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let pageErrors: string[];
-let admin: { email: string; password: string };
 let deskId: string;
 let receiver: Server;
 let receiverUrl: string;
 let receiverSecret: string | null = null;
 const received: { verified: boolean; event: string | undefined }[] = [];
 
-async function shot(name: string): Promise<void> {
-  await page.evaluate(
-    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
-  );
-  await page.screenshot({ path: path.join(SHOTS, name) });
-}
+const shot = (name: string) => p.shot(name);
 
 const bell = () => page.getByTestId('alert-bell');
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -76,68 +51,32 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/aegis`;
 
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-  database = await createMigratedTestDatabase();
-  const webPort = await freePort();
-  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
-  try {
-    const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
-    if (!created) throw new Error('fresh database already has users');
-    admin = { email: created.email, password: created.password };
-    deskId = created.deskId;
-  } finally {
-    await owner.close();
-  }
-  const log = createLogger({ name: 'server', level: 'warn' });
-  bus = createBus({ log });
   const key = randomBytes(32).toString('base64');
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: String(await freePort()),
-    DATABASE_URL: database.appUrl,
-    PUBLIC_ORIGIN: `http://127.0.0.1:${webPort}`,
-    ARGON2_MAX_CONCURRENCY: '1',
-    TOKEN_ENCRYPTION_KEY: key,
-  });
-  server = await startServer({
-    config,
-    log,
-    bus,
-    rateLimiter: null,
-    execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
-    alerts: {
-      crypto: new TokenCrypto(parseTokenKeys(undefined, key)),
-      targets: { allowLocalhost: true },
-      scanIntervalMs: 500,
-      sendIntervalMs: 250,
+  p = await startPlatform({
+    newPassword: NEW_PASSWORD,
+    env: () => ({ TOKEN_ENCRYPTION_KEY: key }),
+    start: {
+      execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
+      alerts: {
+        crypto: new TokenCrypto(parseTokenKeys(undefined, key)),
+        targets: { allowLocalhost: true },
+        scanIntervalMs: 500,
+        sendIntervalMs: 250,
+      },
     },
   });
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
-  await signInFirstTimeInHook(page, admin, NEW_PASSWORD);
+  ({ page, pageErrors, deskId } = p);
+  server = p.server.running;
 });
 
-beforeEach((ctx) => {
-  onTestFailed(async () => {
-    const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
-    await page?.screenshot({ path: path.join(SHOTS, `FAILED-alerts-${name}.png`) }).catch(() => {});
-    writeFileSync(
-      path.join(SHOTS, `FAILED-alerts-${name}.txt`),
-      `received ${JSON.stringify(received)}\nmain ${await page?.locator('main').textContent()}\npage errors ${JSON.stringify(pageErrors)}\n`,
-    );
-  });
-});
+reportFailures(
+  'alerts',
+  () => p,
+  async () => `received ${JSON.stringify(received)}`,
+);
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.close();
-  await bus?.close();
-  await database?.drop();
+  await p?.stop();
   await new Promise((r) => receiver?.close(r));
 });
 

@@ -1,26 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadServerConfig } from '@aegis/server/env';
-import { type RunningServer, startServer } from '@aegis/server/http';
-import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
-import { createBus } from '@aegis/shared/bus/index';
-import type { Bus } from '@aegis/shared/bus/types';
+import type { RunningServer } from '@aegis/server/http';
 import { createDb } from '@aegis/shared/db/client';
-import { createLogger } from '@aegis/shared/logging';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type FakeAlpaca, startFakeAlpaca } from '../../../server/tests/integration/support/fake-alpaca.ts';
 import {
   startTestAuthServer,
   type TestAuthServer,
 } from '../../../server/tests/integration/support/oauth-server.ts';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { openConsolePage, signInFirstTime } from './chromium.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+import { signInFirstTime } from './chromium.ts';
+import { type Platform, reportFailures, SHOTS, startPlatform } from './platform.ts';
 
 /**
  * In Chromium against the real server: a desk admin links an Alpaca
@@ -31,25 +23,19 @@ import { type RunningWeb, startBuiltWeb } from './web-process.ts';
  * authorization server issued). Then a proposal approved in the console on that account reaches
  * the Alpaca adapter, Alpaca fills it, and the fill comes back and shows on the Orders page.
  */
-const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'harbor-ledger-copper-5281';
 const SYMBOL = 'AAPL';
 const CLIENT = { id: 'aegis-alpaca', secret: 'alpaca-client-secret' };
-let database: MigratedTestDatabase;
-let bus: Bus;
+let p: Platform;
 let authServer: TestAuthServer;
 /** The broker user's answer at the next sign-in (the test authorization server's consent step). */
 let denyNextSignIn = false;
 let alpaca: FakeAlpaca;
 let server: RunningServer;
-let web: RunningWeb;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let pageErrors: string[];
 let admin: { email: string; password: string };
 let deskId: string;
-const consoleErrors: string[] = [];
 
 async function shot(name: string, height = 900): Promise<void> {
   if (height !== 900) await page.setViewportSize({ width: 1440, height });
@@ -62,7 +48,7 @@ async function shot(name: string, height = 900): Promise<void> {
 
 /** Rows as the database has them (explains a failed wait). */
 async function rows(): Promise<string> {
-  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+  const owner = createDb(p.database.url, { max: 1, applicationName: 'aegis-web-test' });
   try {
     const connections = await owner.sql`
       select id, provider, environment, status, status_reason, account_ref, last_sync_at from broker_connections`;
@@ -84,129 +70,80 @@ async function rows(): Promise<string> {
 }
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-  database = await createMigratedTestDatabase();
-  const webPort = await freePort();
-  const webOrigin = `http://127.0.0.1:${webPort}`;
-
-  // The broker's side: its OAuth authorization server and its trading API, which accepts only
-  // access tokens that authorization server issued (and still considers valid).
-  authServer = await startTestAuthServer({
-    clients: [
-      {
-        clientId: CLIENT.id,
-        clientSecret: CLIENT.secret,
-        redirectUris: [`${webOrigin}/oauth/callback/alpaca`],
-        scope: 'account:write trading',
-      },
-    ],
-  });
-  alpaca = await startFakeAlpaca({
-    authorize: async (a) => a.kind === 'bearer' && (await authServer.introspect(a.token)).active,
-    cash: '25000',
-    accountNumber: 'PA3DONEWHEN1',
-  });
-  alpaca.setPrice(SYMBOL, '189.50');
-
-  // The first admin and the reference data, as the launcher and an operator would leave them.
-  const owner = createDb(database.url, { max: 2, applicationName: 'aegis-web-test' });
-  try {
-    const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
-    if (!created) throw new Error('fresh database already has users');
-    admin = { email: created.email, password: created.password };
-    deskId = created.deskId;
+  p = await startPlatform({
+    env: async (webOrigin) => {
+      // The broker's side: its OAuth authorization server and its trading API, which accepts only
+      // access tokens that authorization server issued (and still considers valid).
+      authServer = await startTestAuthServer({
+        clients: [
+          {
+            clientId: CLIENT.id,
+            clientSecret: CLIENT.secret,
+            redirectUris: [`${webOrigin}/oauth/callback/alpaca`],
+            scope: 'account:write trading',
+          },
+        ],
+      });
+      alpaca = await startFakeAlpaca({
+        authorize: async (a) => a.kind === 'bearer' && (await authServer.introspect(a.token)).active,
+        cash: '25000',
+        accountNumber: 'PA3DONEWHEN1',
+      });
+      alpaca.setPrice(SYMBOL, '189.50');
+      return {
+        // Alpaca's OAuth client and endpoints, pointed at the local broker.
+        ALPACA_CLIENT_ID: CLIENT.id,
+        ALPACA_CLIENT_SECRET: CLIENT.secret,
+        ALPACA_OAUTH_AUTHORIZE_URL: authServer.authorizationUrl,
+        ALPACA_OAUTH_TOKEN_URL: authServer.tokenUrl,
+        // RFC 9207: the callback then requires the authorization server's `iss`.
+        ALPACA_OAUTH_ISSUER: authServer.issuer,
+        ALPACA_PAPER_API_URL: alpaca.url,
+        ALPACA_PAPER_STREAM_URL: alpaca.streamUrl,
+        TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      };
+    },
+    start: {
+      execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
+    },
     // Fixture instrument on a 24x7 calendar: this test is about the link and the routing, not
-    // about exchange hours.
-    await owner.sql`
-      insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
-      values (${SYMBOL}, 'XNAS', 'equity', '0.01', '1', '24x7', 'active')`;
-    // The desk accepts reference prices up to a minute old (default 5 s): the browser steps
-    // between the price and the approval must not decide this test.
-    await owner.sql`
-      insert into risk_limits (tenant_id, symbol, max_reference_age_ms) values (${deskId}, '*', 60000)`;
-  } finally {
-    await owner.close();
-  }
-
-  const log = createLogger({ name: 'server', level: 'warn' });
-  bus = createBus({ log });
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: String(await freePort()),
-    DATABASE_URL: database.appUrl,
-    PUBLIC_ORIGIN: webOrigin,
-    ARGON2_MAX_CONCURRENCY: '1',
-    // Alpaca's OAuth client and endpoints, pointed at the local broker.
-    ALPACA_CLIENT_ID: CLIENT.id,
-    ALPACA_CLIENT_SECRET: CLIENT.secret,
-    ALPACA_OAUTH_AUTHORIZE_URL: authServer.authorizationUrl,
-    ALPACA_OAUTH_TOKEN_URL: authServer.tokenUrl,
-    // RFC 9207: the callback then requires the authorization server's `iss`.
-    ALPACA_OAUTH_ISSUER: authServer.issuer,
-    ALPACA_PAPER_API_URL: alpaca.url,
-    ALPACA_PAPER_STREAM_URL: alpaca.streamUrl,
-    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-  });
-  server = await startServer({
-    config,
-    log,
-    bus,
-    rateLimiter: null,
-    execution: {
-      outboxIntervalMs: 100,
-      equityIntervalMs: 3_600_000,
-      reconcileIntervalMs: 3_600_000,
+    // about exchange hours. The desk accepts reference prices up to a minute old (default 5 s):
+    // the browser steps between the price and the approval must not decide this test.
+    seed: async (owner, desk) => {
+      await owner`
+        insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+        values (${SYMBOL}, 'XNAS', 'equity', '0.01', '1', '24x7', 'active')`;
+      await owner`
+        insert into risk_limits (tenant_id, symbol, max_reference_age_ms) values (${desk}, '*', 60000)`;
     },
   });
+  ({ page, pageErrors, admin, deskId } = p);
+  server = p.server.running;
   await venuePrices({ server, redisPrefix: 'aegis' }, [
     { venue: 'XNAS', instrument: SYMBOL, bid: '189.45', ask: '189.55', last: '189.50' },
   ]);
-
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
   // The broker's sign-in and consent pages: the test authorization server's own driver plays the
   // broker user there (sign in, consent or refusal) and answers with its redirect back to the
   // console's callback, which Chromium then follows like any redirect (session cookie included).
-  await context.route(`${authServer.issuer}/**`, async (route) => {
+  await p.context.route(`${authServer.issuer}/**`, async (route) => {
     const deny = denyNextSignIn;
     denyNextSignIn = false;
     const back = await authServer.authorize(route.request().url(), { deny });
     await route.fulfill({ status: 303, headers: { location: back.toString() } });
   });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
 });
 
-beforeEach((ctx) => {
-  onTestFailed(async () => {
-    const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
-    await page?.screenshot({ path: path.join(SHOTS, `FAILED-brokers-${name}.png`) }).catch(() => {});
-    const main = await page
-      ?.locator('main')
-      .textContent()
-      .catch(() => null);
-    writeFileSync(
-      path.join(SHOTS, `FAILED-brokers-${name}.txt`),
-      `url ${page?.url()}\nrows ${await rows().catch((e) => String(e))}\nmain ${main}\npage errors ${JSON.stringify(pageErrors)}\nconsole errors ${JSON.stringify(consoleErrors)}\n`,
-    );
-  });
-});
+reportFailures(
+  'brokers',
+  () => p,
+  async () => `rows ${await rows()}`,
+);
 
 afterAll(async () => {
-  if (web) writeFileSync(path.join(SHOTS, 'brokers-web-server.log'), web.output());
-  await context?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.close();
-  await bus?.close();
+  if (p) writeFileSync(path.join(SHOTS, 'brokers-web-server.log'), p.web.output());
+  await p?.stop();
   await alpaca?.close();
   await authServer?.close();
-  await database?.drop();
 });
 
 const nav = () => page.getByRole('navigation', { name: 'Console sections' });
@@ -274,7 +211,7 @@ describe('linking Alpaca in the console and trading through it', () => {
   });
 
   test('a proposal approved on the Alpaca account reaches Alpaca, fills, and the fill shows', async () => {
-    const fixture = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+    const fixture = createDb(p.database.url, { max: 1, applicationName: 'aegis-web-test' });
     try {
       const rationale = {
         marketContext: 'Fixture: steady session, bid support at 189.',
@@ -365,7 +302,7 @@ describe('linking Alpaca in the console and trading through it', () => {
 
   test('a broker connection that needs relinking is flagged, relinked through the broker, active again', async () => {
     // The broker refused our refresh token (as the credential source records it).
-    const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+    const owner = createDb(p.database.url, { max: 1, applicationName: 'aegis-web-test' });
     let connectionId: string;
     try {
       const [row] = await owner.sql<{ id: string }[]>`

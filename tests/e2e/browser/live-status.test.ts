@@ -1,21 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { loadServerConfig } from '@aegis/server/env';
-import { type RunningServer, startServer } from '@aegis/server/http';
-import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
-import { createBus } from '@aegis/shared/bus/index';
-import type { Bus } from '@aegis/shared/bus/types';
+import type { RunningServer } from '@aegis/server/http';
 import { createDb } from '@aegis/shared/db/client';
-import { createLogger } from '@aegis/shared/logging';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { openConsolePage } from './chromium.ts';
-import { signInFirstTimeInHook } from './market-fixtures.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+import { type Platform, reportFailures, startPlatform } from './platform.ts';
 
 /**
  * The console never shows a status that events have overtaken: the ticket follows the order it
@@ -23,18 +11,11 @@ import { type RunningWeb, startBuiltWeb } from './web-process.ts';
  * (no denied order gets recorded by accident); a pending proposal's "checks passed" says it no
  * longer holds while the desk is halted; an approval's notice follows its order to the fill.
  */
-const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'tundra-signal-amber-6620';
 const SYMBOL = 'AAPL';
-let database: MigratedTestDatabase;
-let bus: Bus;
+let p: Platform;
 let server: RunningServer;
-let web: RunningWeb;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
-let pageErrors: string[];
-let admin: { email: string; password: string };
 let deskId: string;
 
 const quote = () =>
@@ -51,12 +32,7 @@ const halt = (on: boolean) => {
     : ks.release({ scope: 'desk', tenantId: deskId, actor });
 };
 
-async function shot(name: string): Promise<void> {
-  await page.evaluate(
-    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
-  );
-  await page.screenshot({ path: path.join(SHOTS, name) });
-}
+const shot = (name: string) => p.shot(name);
 
 async function fillTicket(side: 'buy' | 'sell', quantity: string, limit: string): Promise<void> {
   await ticket().getByLabel('Symbol').fill(SYMBOL);
@@ -70,72 +46,42 @@ async function fillTicket(side: 'buy' | 'sell', quantity: string, limit: string)
 }
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-  database = await createMigratedTestDatabase();
-  const webPort = await freePort();
-  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
-  try {
-    const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
-    if (!created) throw new Error('fresh database already has users');
-    admin = { email: created.email, password: created.password };
-    deskId = created.deskId;
-    await owner.sql`
-      insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
-      values (${SYMBOL}, 'XNAS', 'equity', '0.01', '1', '24x7', 'active')`;
-    // Prices up to ten minutes old count: the browser's steps must not decide this test.
-    await owner.sql`
-      insert into risk_limits (tenant_id, symbol, max_reference_age_ms) values (${deskId}, '*', 600000)`;
-  } finally {
-    await owner.close();
-  }
-  const log = createLogger({ name: 'server', level: 'warn' });
-  bus = createBus({ log });
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: String(await freePort()),
-    DATABASE_URL: database.appUrl,
-    PUBLIC_ORIGIN: `http://127.0.0.1:${webPort}`,
-    ARGON2_MAX_CONCURRENCY: '1',
+  p = await startPlatform({
+    newPassword: NEW_PASSWORD,
+    start: {
+      alerts: false,
+      execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
+    },
+    seed: async (owner, desk) => {
+      await owner`
+        insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+        values (${SYMBOL}, 'XNAS', 'equity', '0.01', '1', '24x7', 'active')`;
+      // Prices up to ten minutes old count: the browser's steps must not decide this test.
+      await owner`
+        insert into risk_limits (tenant_id, symbol, max_reference_age_ms) values (${desk}, '*', 600000)`;
+    },
   });
-  server = await startServer({
-    config,
-    log,
-    bus,
-    rateLimiter: null,
-    alerts: false,
-    execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
-  });
+  ({ page, deskId } = p);
+  server = p.server.running;
   await quote();
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
-  await signInFirstTimeInHook(page, admin, NEW_PASSWORD);
 });
 
-beforeEach((ctx) => {
-  onTestFailed(async () => {
-    const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
-    await page?.screenshot({ path: path.join(SHOTS, `FAILED-live-status-${name}.png`) }).catch(() => {});
-    const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
-    const orders = await owner.sql`select symbol, side, status, filled_quantity, reject_reason from orders`;
-    await owner.close();
-    writeFileSync(
-      path.join(SHOTS, `FAILED-live-status-${name}.txt`),
-      `orders ${JSON.stringify(orders)}\nmain ${await page?.locator('main').textContent()}\npage errors ${JSON.stringify(pageErrors)}\n`,
-    );
-  });
-});
+reportFailures(
+  'live-status',
+  () => p,
+  async () => {
+    const owner = createDb(p.database.url, { max: 1, applicationName: 'aegis-web-test' });
+    try {
+      const orders = await owner.sql`select symbol, side, status, filled_quantity, reject_reason from orders`;
+      return `orders ${JSON.stringify(orders)}`;
+    } finally {
+      await owner.close();
+    }
+  },
+);
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.close();
-  await bus?.close();
-  await database?.drop();
+  await p?.stop();
 });
 
 describe('statuses that follow the facts', () => {
@@ -194,7 +140,7 @@ describe('statuses that follow the facts', () => {
   });
 
   test('a pending proposal says its passed checks do not hold during a halt; the approval follows its order', async () => {
-    const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+    const owner = createDb(p.database.url, { max: 1, applicationName: 'aegis-web-test' });
     try {
       const rationale = {
         marketContext: 'Fixture: range-bound.',

@@ -1,7 +1,7 @@
 import type { Bus } from '@aegis/shared/bus/types';
-import { createDb } from '@aegis/shared/db/client';
 import type { Logger } from '@aegis/shared/logging';
 import type { Page } from 'playwright-core';
+import type { Sql } from 'postgres';
 import { loadEngineConfig } from '../../../engine/src/config.ts';
 import { type EngineHandle, startEngine } from '../../../engine/src/index.ts';
 import { FakeCoinbaseWs } from '../../../engine/tests/support/fake-coinbase-ws.ts';
@@ -30,20 +30,16 @@ const MID_CENTS: Readonly<Record<string, number>> = {
   'SOL-USD': 15_000,
 };
 
-export async function insertInstruments(databaseUrl: string): Promise<void> {
-  const owner = createDb(databaseUrl, { max: 1, applicationName: 'aegis-web-test' });
-  try {
-    for (const i of INSTRUMENTS) {
-      await owner.sql`
-        insert into instruments (symbol, venue, venue_symbol, name, asset_class, currency, tick_size, lot_size,
-                                 calendar, status, source)
-        values (${i.symbol}, ${VENUE}, ${i.symbol}, ${i.name}, 'crypto', 'USD', '0.01', '0.00000001',
-                '24x7', 'active', 'venue')
-        on conflict (symbol) do update set venue = excluded.venue, name = excluded.name,
-          calendar = excluded.calendar, tick_size = excluded.tick_size, lot_size = excluded.lot_size`;
-    }
-  } finally {
-    await owner.close();
+/** The registry rows, written as the database owner (a test's seed). */
+export async function insertInstruments(owner: Sql): Promise<void> {
+  for (const i of INSTRUMENTS) {
+    await owner`
+      insert into instruments (symbol, venue, venue_symbol, name, asset_class, currency, tick_size, lot_size,
+                               calendar, status, source)
+      values (${i.symbol}, ${VENUE}, ${i.symbol}, ${i.name}, 'crypto', 'USD', '0.01', '0.00000001',
+              '24x7', 'active', 'venue')
+      on conflict (symbol) do update set venue = excluded.venue, name = excluded.name,
+        calendar = excluded.calendar, tick_size = excluded.tick_size, lot_size = excluded.lot_size`;
   }
 }
 
@@ -61,7 +57,7 @@ function random(seed: number): () => number {
 const cents = (ticks: number) => (ticks / 100).toFixed(2);
 
 /** Trades over the last `minutes` (one per instrument every 2 s, ending at the venue's mid). */
-export async function insertTradeHistory(databaseUrl: string, minutes: number): Promise<void> {
+export async function insertTradeHistory(owner: Sql, minutes: number): Promise<void> {
   const rng = random(12);
   const end = Date.now() - 2_000;
   const rows: Record<string, unknown>[] = [];
@@ -85,13 +81,8 @@ export async function insertTradeHistory(databaseUrl: string, minutes: number): 
       });
     }
   }
-  const db = createDb(databaseUrl, { max: 1, applicationName: 'aegis-web-test' });
-  try {
-    for (let i = 0; i < rows.length; i += 1000) {
-      await db.sql`insert into ticks ${db.sql(rows.slice(i, i + 1000), 'ts', 'ts_ingest', 'symbol', 'seq', 'kind', 'price', 'size', 'aggressor')}`;
-    }
-  } finally {
-    await db.close();
+  for (let i = 0; i < rows.length; i += 1000) {
+    await owner`insert into ticks ${owner(rows.slice(i, i + 1000), 'ts', 'ts_ingest', 'symbol', 'seq', 'kind', 'price', 'size', 'aggressor')}`;
   }
 }
 

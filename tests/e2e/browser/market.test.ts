@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadServerConfig } from '@aegis/server/env';
-import { type RunningServer, startServer } from '@aegis/server/http';
-import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
-import { createBus } from '@aegis/shared/bus/index';
-import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { openConsolePage } from './chromium.ts';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   insertInstruments,
   insertTradeHistory,
@@ -21,7 +12,7 @@ import {
   signInFirstTimeInHook,
   startStreamingVenue,
 } from './market-fixtures.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+import { type Platform, reportFailures, SHOTS, startPlatform } from './platform.ts';
 
 /**
  * In Chromium against the real server: with a venue streaming, the
@@ -34,37 +25,15 @@ import { type RunningWeb, startBuiltWeb } from './web-process.ts';
  * books on the bus it shares with the real server (single-machine mode) and stores the trades in
  * the test's database, from which the server reads bars and time and sales (market-fixtures.ts).
  */
-const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'ladder-candle-quartz-4417';
 const SYMBOL = 'BTC-USD';
-let database: MigratedTestDatabase;
-let bus: Bus;
+let p: Platform;
 let venue: StreamingVenue;
-let server: RunningServer;
-let web: RunningWeb;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let pageErrors: string[];
-let admin: { email: string; password: string };
-const consoleErrors: string[] = [];
 
-async function shot(name: string): Promise<void> {
-  await page.evaluate(
-    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
-  );
-  await page.screenshot({ path: path.join(SHOTS, name) });
-}
-
-/** A query through the console's own /trpc proxy with the page's session (what the server says). */
-async function api<T>(procedure: string, input: unknown): Promise<T> {
-  const res = await page.request.get(
-    `${web.url}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`,
-  );
-  const body = (await res.json()) as { result?: { data: T }; error?: unknown };
-  if (!body.result) throw new Error(`${procedure}: ${JSON.stringify(body.error)}`);
-  return body.result.data;
-}
+const shot = (name: string) => p.shot(name);
+const api = <T>(procedure: string, input: unknown) => p.api<T>(procedure, input);
 
 interface BookView {
   bids: [string, string][];
@@ -91,78 +60,29 @@ const chart = () => page.locator('figure.price-chart');
 const ticket = () => page.getByRole('form', { name: 'Order ticket' });
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-  database = await createMigratedTestDatabase();
-  const webPort = await freePort();
-  const webOrigin = `http://127.0.0.1:${webPort}`;
-
-  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
-  try {
-    const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
-    if (!created) throw new Error('fresh database already has users');
-    admin = { email: created.email, password: created.password };
-  } finally {
-    await owner.close();
-  }
-  await insertInstruments(database.url);
-
-  await insertTradeHistory(database.url, 15);
-
-  const log = createLogger({ name: 'server', level: 'warn' });
-  bus = createBus({ log });
-
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: String(await freePort()),
-    DATABASE_URL: database.appUrl,
-    PUBLIC_ORIGIN: webOrigin,
-    ARGON2_MAX_CONCURRENCY: '1',
+  p = await startPlatform({
+    seed: async (owner) => {
+      await insertInstruments(owner);
+      await insertTradeHistory(owner, 15);
+    },
   });
-  server = await startServer({ config, log, bus, rateLimiter: null });
-
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
+  ({ page, pageErrors } = p);
   // Signed in before the venue streams: the first sign-in's password hashing is slow on a busy
   // machine, and the helper waits for its redirects only briefly.
-  await signInFirstTimeInHook(page, admin, NEW_PASSWORD);
+  await signInFirstTimeInHook(page, p.admin, NEW_PASSWORD);
   venue = await startStreamingVenue({
-    bus,
-    databaseUrl: database.url,
+    bus: p.bus,
+    databaseUrl: p.database.url,
     log: createLogger({ name: 'engine', level: 'warn' }),
   });
 });
 
-beforeEach((ctx) => {
-  onTestFailed(async () => {
-    const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
-    await page?.screenshot({ path: path.join(SHOTS, `FAILED-market-${name}.png`) }).catch(() => {});
-    const main = await page
-      ?.locator('main')
-      .textContent()
-      .catch(() => null);
-    writeFileSync(
-      path.join(SHOTS, `FAILED-market-${name}.txt`),
-      `url ${page?.url()}\nmain ${main}\npage errors ${JSON.stringify(pageErrors)}\nconsole errors ${JSON.stringify(consoleErrors)}\n`,
-    );
-  });
-});
+reportFailures('market', () => p);
 
 afterAll(async () => {
-  if (web) writeFileSync(path.join(SHOTS, 'market-web-server.log'), web.output());
+  if (p) writeFileSync(path.join(SHOTS, 'market-web-server.log'), p.web.output());
   await venue?.stop();
-  await context?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.close();
-  await bus?.close();
-  await database?.drop();
+  await p?.stop();
 });
 
 describe('market views in the console', () => {
@@ -310,7 +230,7 @@ describe('market views in the console', () => {
   });
 
   test('a signal on the instrument is drawn as a marker on its candle', async () => {
-    const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+    const owner = createDb(p.database.url, { max: 1, applicationName: 'aegis-web-test' });
     try {
       const now = new Date(Date.now() - 20_000);
       await owner.sql`

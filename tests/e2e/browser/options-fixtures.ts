@@ -1,6 +1,6 @@
 import type { Bus } from '@aegis/shared/bus/types';
-import { createDb } from '@aegis/shared/db/client';
 import { publishVenuePrices } from '@aegis/shared/testing/venue-prices';
+import type { Sql } from 'postgres';
 
 /**
  * The market side of the console's options test: one synthetic-market underlying (venue SIM,
@@ -14,18 +14,14 @@ export const UNDERLYING_QUOTE = { bid: '99.95', ask: '100.05', last: '100.00' } 
 /** The price reader's prefix (server execution default, the engine's ENGINE_STREAM_PREFIX). */
 const PRICE_PREFIX = 'aegis:';
 
-export async function insertSyntheticUnderlying(databaseUrl: string): Promise<void> {
-  const owner = createDb(databaseUrl, { max: 1, applicationName: 'aegis-web-test' });
-  try {
-    await owner.sql`
-      insert into instruments (symbol, venue, venue_symbol, name, asset_class, currency, tick_size, lot_size,
-                               calendar, status, source)
-      values (${UNDERLYING}, 'SIM', ${UNDERLYING}, 'Synthetic 0001', 'crypto', 'USD', '0.01', '0.0001',
-              '24x7', 'active', 'seed')
-      on conflict (symbol) do nothing`;
-  } finally {
-    await owner.close();
-  }
+/** The underlying's registry row, written as the database owner (a test's seed). */
+export async function insertSyntheticUnderlying(owner: Sql): Promise<void> {
+  await owner`
+    insert into instruments (symbol, venue, venue_symbol, name, asset_class, currency, tick_size, lot_size,
+                             calendar, status, source)
+    values (${UNDERLYING}, 'SIM', ${UNDERLYING}, 'Synthetic 0001', 'crypto', 'USD', '0.01', '0.0001',
+            '24x7', 'active', 'seed')
+    on conflict (symbol) do nothing`;
 }
 
 export interface QuotingUnderlying {

@@ -1,12 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadServerConfig } from '@aegis/server/env';
-import { type RunningServer, startServer } from '@aegis/server/http';
-import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
-import { createBus } from '@aegis/shared/bus/index';
-import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
-import { createLogger } from '@aegis/shared/logging';
 import type { ComboView, StrategyPositionView } from '@aegis/shared/schemas/combo';
 import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
 import type { ChainView } from '@aegis/shared/schemas/option-chain';
@@ -15,14 +9,9 @@ import type {
   RecommendationEvent,
   RecommendInput,
 } from '@aegis/shared/schemas/option-recommendation';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type AegisClient, createAegisClient } from '../../../scripts/lib/client.ts';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { openConsolePage } from './chromium.ts';
-import { signInFirstTimeInHook } from './market-fixtures.ts';
 import {
   insertSyntheticUnderlying,
   type QuotingUnderlying,
@@ -30,7 +19,8 @@ import {
   UNDERLYING,
   UNDERLYING_QUOTE,
 } from './options-fixtures.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+
+import { type Platform, reportFailures, SHOTS, startPlatform } from './platform.ts';
 
 /**
  * The options console in Chromium against the real server: a synthetic underlying quoted on the
@@ -41,32 +31,18 @@ import { type RunningWeb, startBuiltWeb } from './web-process.ts';
  * (the status shown is the orders' own), and the desk's net delta after the fill equal to
  * greeks.current.
  */
-const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'strike-vega-harbor-5821';
 const CAPITAL = '25000';
 const LAYERS = ['context', 'filters', 'scoring', 'sizing', 'risk'];
-let database: MigratedTestDatabase;
-let bus: Bus;
-let server: RunningServer;
-let web: RunningWeb;
-let browser: Browser;
-let context: BrowserContext;
+let p: Platform;
 let page: Page;
 let pageErrors: string[];
 let quoting: QuotingUnderlying;
 let client: AegisClient;
 let deskId: string;
 let recommended: Extract<RecommendationEvent, { type: 'result' }>['recommendation'] = null;
-const consoleErrors: string[] = [];
 
-async function shot(name: string): Promise<string> {
-  await page.evaluate(
-    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
-  );
-  const file = path.join(SHOTS, name);
-  await page.screenshot({ path: file });
-  return file;
-}
+const shot = (name: string) => p.shot(name);
 
 /** Scrolls the console's main area so the region's heading is at the top, then screenshots. */
 async function shotOf(region: string, name: string): Promise<string> {
@@ -82,15 +58,7 @@ async function shotOf(region: string, name: string): Promise<string> {
   return shot(name);
 }
 
-/** A query through the console's own /trpc proxy with the page's session (what the server says). */
-async function api<T>(procedure: string, input: unknown): Promise<T> {
-  const res = await page.request.get(
-    `${web.url}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`,
-  );
-  const body = (await res.json()) as { result?: { data: T }; error?: unknown };
-  if (!body.result) throw new Error(`${procedure}: ${JSON.stringify(body.error)}`);
-  return body.result.data;
-}
+const api = <T>(procedure: string, input: unknown) => p.api<T>(procedure, input);
 
 /** Every event options.recommend streams for `input`, through a tRPC client (SSE). */
 function recommendThroughClient(input: RecommendInput): Promise<RecommendationEvent[]> {
@@ -122,7 +90,7 @@ function expectSameAmount(shown: string, server: string): void {
 
 /** The desk's own spread limit for every symbol (bps), as a desk admin sets it; null removes it. */
 async function setDeskSpreadLimit(bps: number | null): Promise<void> {
-  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+  const owner = createDb(p.database.url, { max: 1, applicationName: 'aegis-web-test' });
   try {
     await owner.sql`delete from risk_limits where tenant_id = ${deskId} and symbol = '*'`;
     if (bps !== null)
@@ -135,74 +103,20 @@ async function setDeskSpreadLimit(bps: number | null): Promise<void> {
 const num = (text: string | null) => Number((text ?? '').replaceAll(',', '').replace('−', '-'));
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-  database = await createMigratedTestDatabase();
-  const webPort = await freePort();
-  const webOrigin = `http://127.0.0.1:${webPort}`;
-
-  let admin: { email: string; password: string };
-  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
-  try {
-    const created = await createFirstAdminIfNone(owner.db, { email: 'admin@aegis.test' });
-    if (!created) throw new Error('fresh database already has users');
-    admin = { email: created.email, password: created.password };
-    deskId = created.deskId;
-  } finally {
-    await owner.close();
-  }
-  await insertSyntheticUnderlying(database.url);
-
-  const log = createLogger({ name: 'server', level: 'warn' });
-  bus = createBus({ log });
-  const config = loadServerConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    SERVER_HOST: '127.0.0.1',
-    SERVER_PORT: String(await freePort()),
-    DATABASE_URL: database.appUrl,
-    PUBLIC_ORIGIN: webOrigin,
-    ARGON2_MAX_CONCURRENCY: '1',
-  });
-  server = await startServer({ config, log, bus, rateLimiter: null });
-  quoting = await quoteUnderlying(bus);
-
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  await signInFirstTimeInHook(page, admin, NEW_PASSWORD);
+  p = await startPlatform({ newPassword: NEW_PASSWORD, seed: insertSyntheticUnderlying });
+  ({ page, pageErrors, deskId } = p);
+  quoting = await quoteUnderlying(p.bus);
   // The test's own tRPC client: the same session, through the console's proxy.
-  const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
-  client = createAegisClient({ url: web.url, headers: { cookie, origin: web.url } });
+  const cookie = (await p.context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  client = createAegisClient({ url: p.web.url, headers: { cookie, origin: p.web.url } });
 });
 
-beforeEach((ctx) => {
-  onTestFailed(async () => {
-    const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
-    await page?.screenshot({ path: path.join(SHOTS, `FAILED-options-${name}.png`) }).catch(() => {});
-    const main = await page
-      ?.locator('main')
-      .textContent()
-      .catch(() => null);
-    writeFileSync(
-      path.join(SHOTS, `FAILED-options-${name}.txt`),
-      `url ${page?.url()}\nmain ${main}\npage errors ${JSON.stringify(pageErrors)}\nconsole errors ${JSON.stringify(consoleErrors)}\n`,
-    );
-  });
-});
+reportFailures('options', () => p);
 
 afterAll(async () => {
   quoting?.stop();
-  if (web) writeFileSync(path.join(SHOTS, 'options-web-server.log'), web.output());
-  await context?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.close();
-  await bus?.close();
-  await database?.drop();
+  if (p) writeFileSync(path.join(SHOTS, 'options-web-server.log'), p.web.output());
+  await p?.stop();
 });
 
 const chainTable = () => page.locator('table.chain-table');
