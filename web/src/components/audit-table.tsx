@@ -33,10 +33,11 @@ const columns: readonly Column<AuditEntry>[] = [
   {
     id: 'actor',
     header: 'Actor',
-    class: 'mono dim',
+    class: 'dim',
     priority: 2,
-    title: (row) => row.actorId ?? undefined,
-    cell: (row) => `${row.actorType}${row.actorId ? `:${shortId(row.actorId)}` : ''}`,
+    // In words (the person, the key and whose it is, "system"); the raw id on hover.
+    title: (row) => `${row.actorType}${row.actorId ? `:${row.actorId}` : ''}`,
+    cell: (row) => row.actorName,
   },
   {
     id: 'target',
