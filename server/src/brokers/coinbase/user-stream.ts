@@ -1,5 +1,5 @@
 import type { Logger } from '@aegis/shared/logging';
-import WebSocket from 'ws';
+import { ReconnectingSocket } from '../reconnecting-socket.ts';
 import { type UserOrderUpdate, userStreamMessage } from './schemas.ts';
 
 /**
@@ -14,8 +14,9 @@ import { type UserOrderUpdate, userStreamMessage } from './schemas.ts';
  * `{"type":"error","message":"…"}`. Coinbase documents the user channel for CDP keys only, so
  * an OAuth link never opens this stream (the adapter polls instead).
  *
- * Reconnects on its own with capped exponential backoff; every subscription confirmed after the
- * first calls `onReconnect` (the adapter then re-reads what it may have missed).
+ * The connection is kept up by ReconnectingSocket: capped exponential backoff, and every
+ * connection the backoff timer re-establishes calls `onReconnect` (the adapter then re-reads what
+ * it may have missed).
  */
 export interface UserStreamOptions {
   readonly url: string;
@@ -34,148 +35,59 @@ export interface UserStreamOptions {
 }
 
 export class UserStream {
-  readonly #o: UserStreamOptions;
-  #ws: WebSocket | null = null;
-  #closed = false;
-  #connectedOnce = false;
-  #attempt = 0;
-  #timer: NodeJS.Timeout | null = null;
-  #ready: Promise<void> | null = null;
-  #listening = false;
+  readonly #socket: ReconnectingSocket;
 
-  constructor(opts: UserStreamOptions) {
-    this.#o = opts;
-  }
-
-  get listening(): boolean {
-    return this.#listening;
-  }
-
-  /** Connects (once); resolves when subscribed, rejects if the first handshake fails (it keeps retrying). */
-  start(): Promise<void> {
-    this.#ready ??= this.#open().catch((err) => {
-      this.#ready = null;
-      this.#scheduleReconnect();
-      throw err;
-    });
-    return this.#ready;
-  }
-
-  close(): void {
-    this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#listening = false;
-    this.#ws?.terminate();
-    this.#ws = null;
-  }
-
-  #open(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.#closed) {
-        reject(new Error('coinbase user stream closed'));
-        return;
-      }
-      const ws = new WebSocket(this.#o.url);
-      this.#ws = ws;
-      let settled = false;
-      const fail = (err: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(handshake);
-        ws.terminate();
-        reject(err);
-      };
-      const handshake = setTimeout(
-        () => fail(new Error('coinbase user stream: handshake timed out')),
-        this.#o.handshakeTimeoutMs ?? 10_000,
-      );
-      handshake.unref?.();
-
-      ws.on('open', () => {
-        void this.#o.jwt().then(
-          (jwt) => {
-            ws.send(JSON.stringify({ type: 'subscribe', channel: 'user', jwt }));
-            ws.send(JSON.stringify({ type: 'subscribe', channel: 'heartbeats', jwt }));
-          },
-          (err: unknown) => fail(err instanceof Error ? err : new Error(String(err))),
-        );
-      });
-      ws.on('message', (raw: WebSocket.RawData) => {
-        const json = decode(raw);
-        const parsed = userStreamMessage.safeParse(json);
+  constructor(o: UserStreamOptions) {
+    this.#socket = new ReconnectingSocket({
+      name: 'coinbase user stream',
+      url: o.url,
+      log: o.log,
+      onReconnect: o.onReconnect,
+      ...(o.onDisconnect && { onDisconnect: o.onDisconnect }),
+      ...(o.reconnectInitialMs !== undefined && { reconnectInitialMs: o.reconnectInitialMs }),
+      ...(o.reconnectMaxMs !== undefined && { reconnectMaxMs: o.reconnectMaxMs }),
+      ...(o.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: o.handshakeTimeoutMs }),
+      hello: async (send) => {
+        const jwt = await o.jwt();
+        send({ type: 'subscribe', channel: 'user', jwt });
+        send({ type: 'subscribe', channel: 'heartbeats', jwt });
+      },
+      message: (msg, handshake) => {
+        const parsed = userStreamMessage.safeParse(msg);
         if (!parsed.success) {
           // "New message types can be added at any time. Clients are expected to ignore them."
-          this.#o.log.debug('coinbase user stream: an undocumented message was ignored');
+          o.log.debug('coinbase user stream: an undocumented message was ignored');
           return;
         }
         const m = parsed.data;
         if ('type' in m) {
-          this.#o.log.warn({ brokerMessage: m.message }, 'coinbase user stream: error message');
-          fail(new Error(`coinbase user stream: ${m.message}`));
+          o.log.warn({ brokerMessage: m.message }, 'coinbase user stream: error message');
+          handshake.fail(new Error(`coinbase user stream: ${m.message}`));
           return;
         }
         if (m.channel === 'subscriptions') {
-          const subscribed = m.events.some((e) => 'user' in e.subscriptions);
-          if (!subscribed || settled) return;
-          settled = true;
-          clearTimeout(handshake);
-          this.#listening = true;
-          this.#attempt = 0;
-          const reconnected = this.#connectedOnce;
-          this.#connectedOnce = true;
-          resolve();
-          if (reconnected) this.#o.onReconnect();
+          if (m.events.some((e) => 'user' in e.subscriptions)) handshake.ready();
           return;
         }
         if (m.channel === 'user')
-          for (const e of m.events) if (e.orders.length) this.#o.onOrders(e.orders, validIso(m.timestamp));
-      });
-      ws.on('error', (err) => {
-        this.#o.log.warn({ err: err.message }, 'coinbase user stream error');
-        fail(err);
-      });
-      ws.on('close', () => {
-        const wasListening = this.#listening;
-        this.#listening = false;
-        if (this.#ws === ws) this.#ws = null;
-        fail(new Error('coinbase user stream closed during the handshake'));
-        if (this.#closed) return;
-        if (wasListening) this.#o.onDisconnect?.();
-        this.#scheduleReconnect();
-      });
+          for (const e of m.events) if (e.orders.length) o.onOrders(e.orders, validIso(m.timestamp));
+      },
     });
   }
 
-  #scheduleReconnect(): void {
-    if (this.#closed || this.#timer) return;
-    const delay = Math.min(
-      this.#o.reconnectMaxMs ?? 15_000,
-      (this.#o.reconnectInitialMs ?? 250) * 2 ** this.#attempt,
-    );
-    this.#attempt++;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#open().catch((err: unknown) => {
-        this.#o.log.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'coinbase user stream: reconnect failed',
-        );
-        this.#scheduleReconnect();
-      });
-    }, delay);
-    this.#timer.unref?.();
+  get listening(): boolean {
+    return this.#socket.listening;
+  }
+
+  /** Connects (once); resolves when subscribed, rejects if the first handshake fails (it keeps retrying). */
+  start(): Promise<void> {
+    return this.#socket.start();
+  }
+
+  close(): void {
+    this.#socket.close();
   }
 }
 
 const validIso = (ts: string | undefined): string | null =>
   ts && Number.isFinite(Date.parse(ts)) ? ts : null;
-
-function decode(raw: WebSocket.RawData): unknown {
-  const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
-  try {
-    return JSON.parse(buf.toString('utf8'));
-  } catch {
-    return null;
-  }
-}
