@@ -1,5 +1,12 @@
 import type { z } from 'zod';
 import { type ConnectionContext, type CredentialKind, sendRefreshingOn401 } from '../connection.ts';
+import {
+  brokerHttpError,
+  documentedBody,
+  jsonBody,
+  protocolErrorOf,
+  retryAfterHeader,
+} from '../http-answers.ts';
 import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
 import { alpacaErrorBody } from './schemas.ts';
@@ -78,25 +85,16 @@ export class AlpacaRestClient {
     const text = await res.text();
     if (!res.ok) throw this.#httpError(req.operation, res, text);
     if (req.schema === null) return undefined as T;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw protocolError(req.operation, `${req.method} ${req.path}: response is not JSON`, {
-        httpStatus: res.status,
-      });
-    }
-    const parsed = req.schema.safeParse(json);
-    if (!parsed.success)
-      throw protocolError(
-        req.operation,
-        `${req.method} ${req.path}: response does not match Alpaca's documented shape`,
-        {
-          httpStatus: res.status,
-          issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
-        },
-      );
-    return parsed.data;
+    const answer = {
+      broker: BROKER,
+      operation: req.operation,
+      call: `${req.method} ${req.path}`,
+      httpStatus: res.status,
+    };
+    return documentedBody(req.schema, jsonBody(text, answer), {
+      ...answer,
+      shape: "Alpaca's documented shape",
+    });
   }
 
   #httpError(operation: string, res: Response, text: string): BrokerError {
@@ -131,12 +129,7 @@ export class AlpacaRestClient {
         broker: BROKER,
         context,
       });
-    return new BrokerError(base.code, base.message, {
-      operation,
-      broker: BROKER,
-      retryable: base.retryable,
-      context,
-    });
+    return brokerHttpError(base, operation, BROKER, context);
   }
 }
 
@@ -145,22 +138,13 @@ export function protocolError(
   message: string,
   context: Record<string, unknown> = {},
 ): BrokerError {
-  return new BrokerError(BrokerErrorCode.PROTOCOL, `alpaca: ${message}`, {
-    operation,
-    broker: BROKER,
-    context,
-  });
+  return protocolErrorOf(BROKER, operation, message, context);
 }
 
 /** Retry-After (seconds or an HTTP date), else Alpaca's X-RateLimit-Reset (epoch seconds). */
 function retryAfterSeconds(h: Headers): number | null {
-  const ra = h.get('retry-after');
-  if (ra) {
-    const n = Number(ra);
-    if (Number.isFinite(n)) return Math.max(0, n);
-    const at = Date.parse(ra);
-    if (Number.isFinite(at)) return Math.max(0, Math.ceil((at - Date.now()) / 1000));
-  }
+  const ra = retryAfterHeader(h.get('retry-after'));
+  if (ra !== null) return ra;
   const reset = Number(h.get('x-ratelimit-reset'));
   if (Number.isFinite(reset) && reset > 0) return Math.max(0, Math.ceil(reset - Date.now() / 1000));
   return null;

@@ -1,7 +1,14 @@
 import type { z } from 'zod';
 import { type ConnectionContext, type CredentialKind, sendRefreshingOn401 } from '../connection.ts';
+import {
+  brokerHttpError,
+  documentedBody,
+  jsonBody,
+  protocolErrorOf,
+  retryAfterHeader,
+} from '../http-answers.ts';
 import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
-import { BrokerError, BrokerErrorCode } from '../types.ts';
+import type { BrokerError } from '../types.ts';
 import { buildCdpJwt, type CdpKey, jwtUri, loadCdpKey } from './cdp-jwt.ts';
 import { coinbaseErrorBody } from './schemas.ts';
 
@@ -104,28 +111,22 @@ export class CoinbaseRestClient {
   async #read<T>(req: CoinbaseRequest<T>, res: Response): Promise<T> {
     const text = await res.text();
     if (!res.ok && !req.bodyOnStatuses?.includes(res.status)) throw this.#httpError(req.operation, res, text);
-    let json: unknown;
+    const answer = {
+      broker: BROKER,
+      operation: req.operation,
+      call: `${req.method} ${req.path}`,
+      httpStatus: res.status,
+    };
     try {
-      json = JSON.parse(text);
-    } catch {
-      if (!res.ok) throw this.#httpError(req.operation, res, text);
-      throw protocolError(req.operation, `${req.method} ${req.path}: response is not JSON`, {
-        httpStatus: res.status,
+      return documentedBody(req.schema, jsonBody(text, answer), {
+        ...answer,
+        shape: "Coinbase's documented shape",
       });
-    }
-    const parsed = req.schema.safeParse(json);
-    if (!parsed.success) {
+    } catch (err) {
+      // A listed non-2xx status whose body is not the documented answer is an HTTP failure.
       if (!res.ok) throw this.#httpError(req.operation, res, text);
-      throw protocolError(
-        req.operation,
-        `${req.method} ${req.path}: response does not match Coinbase's documented shape`,
-        {
-          httpStatus: res.status,
-          issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
-        },
-      );
+      throw err;
     }
-    return parsed.data;
   }
 
   #httpError(operation: string, res: Response, text: string): BrokerError {
@@ -145,14 +146,9 @@ export class CoinbaseRestClient {
       operation,
       broker: BROKER,
       ...(brokerCode !== undefined && { brokerCode }),
-      retryAfterS: retryAfterSeconds(res.headers),
+      retryAfterS: retryAfterHeader(res.headers.get('retry-after')),
     });
-    return new BrokerError(base.code, base.message, {
-      operation,
-      broker: BROKER,
-      retryable: base.retryable,
-      context: { ...base.context, brokerMessage: message },
-    });
+    return brokerHttpError(base, operation, BROKER, { ...base.context, brokerMessage: message });
   }
 
   #now(): number {
@@ -165,19 +161,5 @@ export function protocolError(
   message: string,
   context: Record<string, unknown> = {},
 ): BrokerError {
-  return new BrokerError(BrokerErrorCode.PROTOCOL, `coinbase: ${message}`, {
-    operation,
-    broker: BROKER,
-    context,
-  });
-}
-
-/** Retry-After (seconds or an HTTP date) when Coinbase sends one on a 429. */
-function retryAfterSeconds(h: Headers): number | null {
-  const ra = h.get('retry-after');
-  if (!ra) return null;
-  const n = Number(ra);
-  if (Number.isFinite(n)) return Math.max(0, n);
-  const at = Date.parse(ra);
-  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : null;
+  return protocolErrorOf(BROKER, operation, message, context);
 }

@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import type { ConnectionContext } from '../connection.ts';
+import { brokerHttpError, documentedBody, protocolErrorOf } from '../http-answers.ts';
 import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
 import { gatewayError } from './schemas.ts';
@@ -149,17 +150,13 @@ export class GatewayClient {
       });
     }
     if (res.status >= 400) throw this.#httpError(req.operation, res, json);
-    const parsed = req.schema.safeParse(json);
-    if (!parsed.success)
-      throw protocolError(
-        req.operation,
-        `${req.method} ${req.path}: response does not match the documented shape`,
-        {
-          httpStatus: res.status,
-          issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
-        },
-      );
-    return parsed.data;
+    return documentedBody(req.schema, json, {
+      broker: BROKER,
+      operation: req.operation,
+      call: `${req.method} ${req.path}`,
+      httpStatus: res.status,
+      shape: 'the documented shape',
+    });
   }
 
   #httpError(operation: string, res: RawResponse, json: unknown): BrokerError {
@@ -182,12 +179,7 @@ export class GatewayClient {
         context,
       });
     }
-    return new BrokerError(base.code, base.message, {
-      operation,
-      broker: BROKER,
-      retryable: base.retryable,
-      context,
-    });
+    return brokerHttpError(base, operation, BROKER, context);
   }
 }
 
@@ -204,11 +196,7 @@ export function protocolError(
   message: string,
   context: Record<string, unknown> = {},
 ): BrokerError {
-  return new BrokerError(BrokerErrorCode.PROTOCOL, `ibkr: ${message}`, {
-    operation,
-    broker: BROKER,
-    context,
-  });
+  return protocolErrorOf(BROKER, operation, message, context);
 }
 
 function isLoopback(host: string): boolean {
