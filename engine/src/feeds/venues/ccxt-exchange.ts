@@ -1,4 +1,5 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { keepCcxtOnSpot, moveCcxtUrls } from '@aegis/shared/market/ccxt-venue';
 import ccxt, {
   BadSymbol,
   DDoSProtection,
@@ -59,43 +60,15 @@ export async function buildCcxtExchange(o: CcxtExchangeOptions): Promise<Exchang
       ...(o.credentials.password !== undefined && { password: o.credentials.password }),
     }),
   });
-  const options = ex.options as Record<string, unknown>;
-  options.defaultType = 'spot';
-  const fm = options.fetchMarkets as { types?: unknown } | undefined;
-  if (fm && typeof fm === 'object' && Array.isArray(fm.types))
-    options.fetchMarkets = { ...fm, types: ['spot'] };
-  Object.assign(options, VENUE_OPTIONS[o.exchangeId] ?? {});
+  keepCcxtOnSpot(ex, VENUE_OPTIONS[o.exchangeId]);
   if (o.pro) {
+    const options = ex.options as Record<string, unknown>;
     options.tradesLimit = o.tradesLimit;
     const ws = (options.ws as Record<string, unknown> | undefined) ?? {};
     options.ws = { ...ws, backoff: { base: o.wsBackoff.initialMs, factor: 2, max: o.wsBackoff.maxMs } };
   }
-  if (o.urls?.rest) ex.urls.api = rebase(ex.urls.api, originOf(o.urls.rest), 'http') as typeof ex.urls.api;
-  if (o.pro && o.urls?.ws) {
-    ex.urls.api = rebase(ex.urls.api, originOf(o.urls.ws), 'ws') as typeof ex.urls.api;
-    // ccxt opens a plain ws:// socket (a local venue) only once its http agent is loaded.
-    if (o.urls.ws.startsWith('ws://')) await ex.loadHttpProxyAgent();
-  }
+  await moveCcxtUrls(ex, { rest: o.urls?.rest, ws: o.pro ? o.urls?.ws : undefined });
   return ex;
-}
-
-function originOf(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}`;
-}
-
-/** Replaces scheme and host of every http(s) or ws(s) URL in ccxt's `urls.api`, keeping paths. */
-function rebase(node: unknown, origin: string, kind: 'http' | 'ws'): unknown {
-  const re = kind === 'http' ? /^https?:\/\/[^/]+/ : /^wss?:\/\/[^/]+/;
-  if (typeof node === 'string') return re.test(node) ? node.replace(re, origin) : node;
-  if (node && typeof node === 'object') {
-    const out: Record<string, unknown> = Array.isArray(node)
-      ? ([] as unknown as Record<string, unknown>)
-      : {};
-    for (const [k, v] of Object.entries(node)) out[k] = rebase(v, origin, kind);
-    return out;
-  }
-  return node;
 }
 
 /**

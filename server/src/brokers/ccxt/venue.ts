@@ -1,3 +1,4 @@
+import { keepCcxtOnSpot, moveCcxtUrls } from '@aegis/shared/market/ccxt-venue';
 import ccxt, { type Exchange } from 'ccxt';
 import type { ConnectionContext } from '../connection.ts';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
@@ -34,9 +35,8 @@ function exchangeClass(id: string, pro: boolean): ExchangeClass | null {
 }
 
 /**
- * Venue options that keep CCXT on spot and off endpoints a spot account does not need at
- * load time. `fetchMarkets.types` exists on most multi-market venues (binance, okx, bybit, gate,
- * kucoin); Binance would otherwise also call /sapi (currencies, margin pairs).
+ * Venue options that keep CCXT off endpoints a spot account does not need at load time: Binance
+ * would otherwise also call /sapi (currencies, margin pairs).
  */
 const VENUE_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = {
   binance: {
@@ -82,12 +82,7 @@ export async function buildExchange(
     // Kept for the venue's own error code in BrokerError context (errors.ts).
     enableLastJsonResponse: true,
   });
-  const options = ex.options as Record<string, unknown>;
-  options.defaultType = 'spot';
-  const fm = options.fetchMarkets as { types?: unknown } | undefined;
-  if (fm && typeof fm === 'object' && Array.isArray(fm.types))
-    options.fetchMarkets = { ...fm, types: ['spot'] };
-  Object.assign(options, VENUE_OPTIONS[id] ?? {});
+  keepCcxtOnSpot(ex, VENUE_OPTIONS[id]);
   for (const cap of VENUE_HAS_OFF[id] ?? []) (ex.has as Record<string, unknown>)[cap] = false;
 
   if (ctx.environment === 'paper') {
@@ -99,40 +94,11 @@ export async function buildExchange(
       );
     ex.setSandboxMode(true);
   }
-  const base = ctx.endpoints.apiBaseUrl.trim();
-  if (base !== '') ex.urls.api = rebase(ex.urls.api, originOf(base), 'http') as typeof ex.urls.api;
   const stream = ctx.endpoints.streamUrl?.trim();
-  if (pro && stream) {
-    ex.urls.api = rebase(ex.urls.api, originOf(stream), 'ws') as typeof ex.urls.api;
-    // CCXT opens a plain ws:// socket (a local stream) only with an http agent loaded first.
-    if (stream.startsWith('ws://')) await ex.loadHttpProxyAgent();
-  }
+  await moveCcxtUrls(ex, { rest: ctx.endpoints.apiBaseUrl.trim(), ws: pro ? stream : undefined });
   return ex;
 }
 
 export function hasSandbox(ex: Exchange): boolean {
   return ex.urls !== undefined && 'test' in ex.urls && ex.urls.test !== undefined;
-}
-
-function originOf(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}`;
-}
-
-/**
- * Replaces the scheme and host of every URL of one kind in CCXT's `urls.api` (a string, or a
- * nested record by API section), keeping each path: `https://api.binance.com/api/v3` →
- * `http://127.0.0.1:PORT/api/v3`. Templates (`https://api.{hostname}/…`) are rewritten too.
- */
-function rebase(node: unknown, origin: string, kind: 'http' | 'ws'): unknown {
-  const re = kind === 'http' ? /^https?:\/\/[^/]+/ : /^wss?:\/\/[^/]+/;
-  if (typeof node === 'string') return re.test(node) ? node.replace(re, origin) : node;
-  if (node && typeof node === 'object') {
-    const out: Record<string, unknown> = Array.isArray(node)
-      ? ([] as unknown as Record<string, unknown>)
-      : {};
-    for (const [k, v] of Object.entries(node)) out[k] = rebase(v, origin, kind);
-    return out;
-  }
-  return node;
 }
