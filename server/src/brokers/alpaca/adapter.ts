@@ -46,6 +46,11 @@ import { type AlpacaOrder, alpacaAccount, alpacaOrder, alpacaPosition } from './
  * combo.ts). Reports come from the `trade_updates` stream; FILL account activities
  * are polled while the stream is down and replayed for `getExecutions`. Report ids are the same
  * on every path (report-book.ts), so the dispatcher's dedup by execution id holds across them.
+ *
+ * Over 400 lines on purpose: this is the adapter surface of one broker, each method a short call
+ * into the modules beside it (rest-client, combo, order-lookup, order-history, report-feed,
+ * report-book) around the state they share (the report book, the feed, the listeners), plus the
+ * order body this adapter sends; split by method, that state would be spread over files.
  */
 export interface AlpacaAdapterOptions {
   /** How the link authenticates; detected from the credentials when absent. */

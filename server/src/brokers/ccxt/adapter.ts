@@ -31,6 +31,11 @@ import { VenueSession } from './venue-session.ts';
  * venue's orders and trades (reports.ts) and delivered by OrderStream (polling, plus CCXT Pro's
  * watchOrders where the venue has a WebSocket). No native brackets: the execution service
  * works protective legs itself.
+ *
+ * Over 400 lines on purpose: this is the adapter surface for every CCXT venue, each method a
+ * short call into the modules beside it (venue, venue-session, order-lookup, order-stream,
+ * reports, symbols, decimals) around the state they share (the exchange session, the order
+ * lookup, the listeners); split by method, that state would be spread over files.
  */
 export interface CcxtAdapterOptions {
   /** How often open orders are polled for reports. Default 2 s. */

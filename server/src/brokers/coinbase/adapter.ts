@@ -50,6 +50,12 @@ import { UserStream } from './user-stream.ts';
  *   connection's account reference is a portfolio uuid, else "0" (Coinbase keeps no cost basis
  *   on accounts).
  * - No native brackets: a bracketed request is refused (the execution service does not send one).
+ *
+ * Over 400 lines on purpose: this is the adapter surface of one venue, each method a short call
+ * into the modules beside it (rest-client, order-mapping, order-queries, report-book,
+ * user-stream, account-reader) around the state they share here (the client → Coinbase order id
+ * map, the stream / polling switch, the listeners); split by method, that state would be spread
+ * over files.
  */
 export interface CoinbaseAdapterOptions {
   /** Polling interval for open orders while the stream is down (and always for OAuth). Default 2 s. */

@@ -63,6 +63,10 @@ const sleep = (ms: number) =>
  *
  * State lives in memory; `snapshot()`/`restore()` let the execution service rebuild an account
  * from PostgreSQL after a restart so reconciliation compares like with like.
+ *
+ * Over 400 lines on purpose: the BrokerAdapter methods and the order lifecycle (arrival,
+ * validation, cancel, expiry, snapshot / restore) are the one place that wires the mechanisms
+ * above together; each piece of it is a few lines calling into them.
  */
 export class PaperBroker implements BrokerAdapter {
   readonly name = 'paper';
