@@ -7,7 +7,7 @@ import {
   protectedQuantity,
 } from '@aegis/shared/orders/bracket';
 import type { BracketLink, BrokerOrderStatus, ExecutionReport, Side } from '../types.ts';
-import type { AlpacaOrder, AlpacaOrderStatus } from './schemas.ts';
+import { type AlpacaOrder, type AlpacaOrderStatus, alpacaOrderStatus } from './schemas.ts';
 
 /**
  * Turns what Alpaca says about orders (trade_updates events, or the REST order plus its FILL
@@ -58,20 +58,19 @@ export interface FillFacts {
   readonly ts: string;
 }
 
-export const ALPACA_OPEN: ReadonlySet<AlpacaOrderStatus> = new Set([
-  'new',
-  'partially_filled',
-  'done_for_day',
-  'pending_cancel',
-  'pending_replace',
-  'pending_review',
-  'accepted',
-  'pending_new',
-  'accepted_for_bidding',
-  'stopped',
-  'suspended',
-  'held',
+/** The statuses Alpaca ends an order with; every other documented status is open. */
+const ALPACA_DONE: ReadonlySet<AlpacaOrderStatus> = new Set([
+  'filled',
+  'canceled',
+  'expired',
+  'replaced',
+  'rejected',
+  'calculated',
 ]);
+
+export const ALPACA_OPEN: ReadonlySet<AlpacaOrderStatus> = new Set(
+  alpacaOrderStatus.options.filter((s) => !ALPACA_DONE.has(s)),
+);
 
 /** Alpaca order status → ours (FIX OrdStatus). */
 export function toBrokerStatus(o: Pick<AlpacaOrder, 'status' | 'filled_qty' | 'qty'>): BrokerOrderStatus {

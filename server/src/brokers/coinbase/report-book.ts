@@ -55,17 +55,20 @@ export interface OrderSnapshot {
   readonly ts: string;
 }
 
-export function trackedOrder(init: {
-  orderId: string;
-  clientOrderId: string;
-  symbol: string;
-  side: Side;
-  orderType: OrderType;
-  timeInForce: TimeInForce;
-  quantity: Dec | null;
-  limitPrice: string | null;
-  stopPrice: string | null;
-}): TrackedOrder {
+export function trackedOrder(
+  init: Pick<
+    TrackedOrder,
+    | 'orderId'
+    | 'clientOrderId'
+    | 'symbol'
+    | 'side'
+    | 'orderType'
+    | 'timeInForce'
+    | 'quantity'
+    | 'limitPrice'
+    | 'stopPrice'
+  >,
+): TrackedOrder {
   return {
     ...init,
     filled: ZERO,
