@@ -1,9 +1,8 @@
-import { createLogger } from '@aegis/shared/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlpacaAdapter, type AlpacaAdapterOptions } from '../../src/brokers/alpaca/index.ts';
-import type { ConnectionContext, CredentialSource } from '../../src/brokers/connection.ts';
-import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
-import { BrokerError, type ExecutionReport } from '../../src/brokers/types.ts';
+import type { BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
+import type { ExecutionReport } from '../../src/brokers/types.ts';
+import { adapterContext, brokerError, TestCredentials, until } from './support/adapter-harness.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
 
 /**
@@ -11,45 +10,11 @@ import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
  * WebSocket: requests and responses as Alpaca documents them, faults injected by the fake.
  */
 
-const log = createLogger({ name: 'alpaca-adapter-test', level: 'silent' });
-
 interface Harness {
   adapter: AlpacaAdapter;
   reports: ExecutionReport[];
   credentials: TestCredentials;
   policy: BrokerCallPolicy;
-}
-
-class TestCredentials implements CredentialSource {
-  accessCalls = 0;
-  refreshCalls = 0;
-  #token: string | null;
-  readonly #next: string[];
-  readonly #key: { apiKey: string; apiSecret: string } | null;
-  constructor(
-    token: string | null,
-    next: string[] = [],
-    key: { apiKey: string; apiSecret: string } | null = null,
-  ) {
-    this.#token = token;
-    this.#next = next;
-    this.#key = key;
-  }
-  async accessToken(): Promise<string> {
-    this.accessCalls++;
-    if (this.#token === null) throw new BrokerError('BROKER_AUTH', 'no token');
-    return this.#token;
-  }
-  async refreshAccessToken(): Promise<string> {
-    this.refreshCalls++;
-    this.#token = this.#next.shift() ?? this.#token;
-    if (this.#token === null) throw new BrokerError('BROKER_AUTH', 'no token');
-    return this.#token;
-  }
-  async apiKey() {
-    if (!this.#key) throw new BrokerError('BROKER_AUTH', 'this link has no API key');
-    return this.#key;
-  }
 }
 
 let alpaca: FakeAlpaca;
@@ -76,24 +41,15 @@ function harness(
   } = {},
 ): Harness {
   const credentials =
-    opts.credentials ?? new TestCredentials(null, [], { apiKey: 'PKTEST', apiSecret: 'sekret' });
-  const policy = new BrokerCallPolicy({
-    broker: 'alpaca',
-    timeoutMs: 2_000,
-    retryInitialDelayMs: 10,
-    ...opts.policy,
-  });
-  const ctx: ConnectionContext = {
-    connectionId: '00000000-0000-4000-8000-000000000001',
-    tenantId: '00000000-0000-4000-8000-000000000002',
+    opts.credentials ?? new TestCredentials({ key: { apiKey: 'PKTEST', apiSecret: 'sekret' } });
+  const ctx = adapterContext({
     provider: 'alpaca',
     environment: 'paper',
     accountRef: alpaca.accountNumber,
     credentials,
     endpoints: { apiBaseUrl: alpaca.url, streamUrl: opts.stream === false ? null : alpaca.streamUrl },
-    policy,
-    log,
-  };
+    ...(opts.policy && { policy: opts.policy }),
+  });
   const adapter = new AlpacaAdapter(ctx, {
     reconnectInitialMs: 20,
     reconnectMaxMs: 100,
@@ -103,22 +59,7 @@ function harness(
   adapters.push(adapter);
   const reports: ExecutionReport[] = [];
   adapter.onExecutionReport((r) => reports.push(r));
-  return { adapter, reports, credentials, policy };
-}
-
-/** Waits for a condition the system reaches on its own (bounded by the test timeout). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 10));
-}
-
-async function brokerError(p: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof BrokerError) return err;
-    throw err;
-  }
-  throw new Error('expected a BrokerError');
+  return { adapter, reports, credentials, policy: ctx.policy };
 }
 
 const kinds = (rs: ExecutionReport[], id: string) =>
@@ -575,7 +516,7 @@ describe('Alpaca adapter: resilience and auth', () => {
   });
 
   it('OAuth: a 401 forces one token refresh and the call succeeds; the stream authenticates with the token', async () => {
-    const credentials = new TestCredentials('tok-1', ['tok-2']);
+    const credentials = new TestCredentials({ token: 'tok-1', next: ['tok-2'] });
     const { adapter, reports } = harness({ credentials });
     expect((await adapter.getAccount()).brokerStatus).toBe('ACTIVE');
     expect(credentials.refreshCalls).toBe(1);
@@ -592,7 +533,7 @@ describe('Alpaca adapter: resilience and auth', () => {
   });
 
   it('OAuth: a token the stream refuses is refreshed for the next connection, which counts as a reconnect', async () => {
-    const credentials = new TestCredentials('tok-1', ['tok-2']);
+    const credentials = new TestCredentials({ token: 'tok-1', next: ['tok-2'] });
     const { adapter } = harness({ credentials });
     let reconnects = 0;
     adapter.onReconnect(() => reconnects++);
@@ -605,7 +546,7 @@ describe('Alpaca adapter: resilience and auth', () => {
   });
 
   it('OAuth: a token refused again after the refresh is BROKER_AUTH (one refresh, no loop)', async () => {
-    const credentials = new TestCredentials('tok-1', ['tok-3']);
+    const credentials = new TestCredentials({ token: 'tok-1', next: ['tok-3'] });
     const { adapter } = harness({ credentials });
     const err = await brokerError(adapter.getAccount());
     expect(err.code).toBe('BROKER_AUTH');

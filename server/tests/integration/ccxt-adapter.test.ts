@@ -8,6 +8,7 @@ import {
 import type { ConnectionContext, CredentialSource } from '../../src/brokers/connection.ts';
 import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import { BrokerError, type ExecutionReport } from '../../src/brokers/types.ts';
+import { brokerError, until } from './support/adapter-harness.ts';
 import { FakeBinance } from './support/fake-binance.ts';
 import { FakeOkx } from './support/fake-okx.ts';
 
@@ -102,21 +103,6 @@ function harness(
   if (opts.listen !== false) adapter.onExecutionReport((r) => reports.push(r));
   adapter.onReconnect(() => reconnects.push(reconnects.length + 1));
   return { adapter, reports, reconnects, opened };
-}
-
-/** Waits for a condition the system reaches on its own (bounded by the test timeout). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 10));
-}
-
-async function brokerError(p: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof BrokerError) return err;
-    throw err;
-  }
-  throw new Error('expected a BrokerError');
 }
 
 const of = (rs: ExecutionReport[], id: string) => rs.filter((r) => r.clientOrderId === id);

@@ -6,9 +6,9 @@ import {
   type CoinbaseAdapterOptions,
   createCoinbaseAdapter,
 } from '../../src/brokers/coinbase/index.ts';
-import type { ConnectionContext, CredentialSource } from '../../src/brokers/connection.ts';
 import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
-import { BrokerError, type BrokerOrderRequest, type ExecutionReport } from '../../src/brokers/types.ts';
+import type { BrokerError, BrokerOrderRequest, ExecutionReport } from '../../src/brokers/types.ts';
+import { adapterContext, brokerError, TestCredentials, until } from './support/adapter-harness.ts';
 import { type FakeCoinbase, startFakeCoinbase } from './support/fake-coinbase.ts';
 
 /**
@@ -30,38 +30,6 @@ function ecKey(): { privatePem: string; publicPem: string } {
   };
 }
 const KEY = ecKey();
-
-class TestCredentials implements CredentialSource {
-  accessCalls = 0;
-  refreshCalls = 0;
-  readonly #key: { apiKey: string; apiSecret: string } | null;
-  #token: string | null;
-  readonly #next: string[];
-  constructor(
-    key: { apiKey: string; apiSecret: string } | null,
-    token: string | null = null,
-    next: string[] = [],
-  ) {
-    this.#key = key;
-    this.#token = token;
-    this.#next = next;
-  }
-  async accessToken(): Promise<string> {
-    this.accessCalls++;
-    if (this.#token === null) throw new BrokerError('BROKER_AUTH', 'no token');
-    return this.#token;
-  }
-  async refreshAccessToken(): Promise<string> {
-    this.refreshCalls++;
-    this.#token = this.#next.shift() ?? this.#token;
-    if (this.#token === null) throw new BrokerError('BROKER_AUTH', 'no token');
-    return this.#token;
-  }
-  async apiKey() {
-    if (!this.#key) throw new BrokerError('BROKER_AUTH', 'this link has no API key');
-    return this.#key;
-  }
-}
 
 let cb: FakeCoinbase;
 const adapters: CoinbaseAdapter[] = [];
@@ -92,24 +60,15 @@ function harness(
   } = {},
 ): Harness {
   const credentials =
-    opts.credentials ?? new TestCredentials({ apiKey: KEY_NAME, apiSecret: KEY.privatePem });
-  const policy = new BrokerCallPolicy({
-    broker: 'coinbase',
-    timeoutMs: 2_000,
-    retryInitialDelayMs: 10,
-    ...opts.policy,
-  });
-  const ctx: ConnectionContext = {
-    connectionId: '00000000-0000-4000-8000-000000000001',
-    tenantId: '00000000-0000-4000-8000-000000000002',
+    opts.credentials ?? new TestCredentials({ key: { apiKey: KEY_NAME, apiSecret: KEY.privatePem } });
+  const ctx = adapterContext({
     provider: 'coinbase',
     environment: 'live',
     accountRef: opts.accountRef ?? cb.portfolioId,
     credentials,
     endpoints: { apiBaseUrl: cb.url, streamUrl: opts.stream === false ? null : cb.streamUrl },
-    policy,
-    log,
-  };
+    ...(opts.policy && { policy: opts.policy }),
+  });
   const adapter = new CoinbaseAdapter(ctx, {
     reconnectInitialMs: 20,
     reconnectMaxMs: 100,
@@ -119,22 +78,7 @@ function harness(
   adapters.push(adapter);
   const reports: ExecutionReport[] = [];
   adapter.onExecutionReport((r) => reports.push(r));
-  return { adapter, reports, credentials, policy };
-}
-
-/** Waits for a condition the system reaches on its own (bounded by the test timeout). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 10));
-}
-
-async function brokerError(p: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof BrokerError) return err;
-    throw err;
-  }
-  throw new Error('expected a BrokerError');
+  return { adapter, reports, credentials, policy: ctx.policy };
 }
 
 const market = (id: string, side: 'buy' | 'sell', qty: string, symbol = 'BTC-USD'): BrokerOrderRequest => ({
@@ -488,7 +432,7 @@ describe('Coinbase adapter: orders', () => {
       provider: 'coinbase',
       environment: 'live',
       accountRef: '',
-      credentials: new TestCredentials({ apiKey: KEY_NAME, apiSecret: KEY.privatePem }),
+      credentials: new TestCredentials({ key: { apiKey: KEY_NAME, apiSecret: KEY.privatePem } }),
       endpoints: { apiBaseUrl: cb.url },
       policy: new BrokerCallPolicy({ broker: 'coinbase' }),
       log,
@@ -588,7 +532,7 @@ describe('Coinbase adapter: authentication', () => {
   it('a JWT signed with another key is refused by Coinbase: BROKER_AUTH, and no stream', async () => {
     const wrong = ecKey();
     const { adapter } = harness({
-      credentials: new TestCredentials({ apiKey: KEY_NAME, apiSecret: wrong.privatePem }),
+      credentials: new TestCredentials({ key: { apiKey: KEY_NAME, apiSecret: wrong.privatePem } }),
       adapter: { reconnectInitialMs: 60_000 },
     });
     const err = await brokerError(adapter.getAccount());
@@ -607,8 +551,7 @@ describe('Coinbase adapter: authentication', () => {
     cb = await startFakeCoinbase({ keys: { [KEY_NAME]: publicKey } });
     const { adapter } = harness({
       credentials: new TestCredentials({
-        apiKey: KEY_NAME,
-        apiSecret: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        key: { apiKey: KEY_NAME, apiSecret: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
       }),
     });
     expect((await adapter.getAccount()).cash).toBe('100000');
@@ -617,7 +560,7 @@ describe('Coinbase adapter: authentication', () => {
   });
 
   it('OAuth: a bearer token, refreshed once on a 401; a refused refresh is BROKER_AUTH', async () => {
-    const credentials = new TestCredentials(null, 'tok-1', ['tok-2']);
+    const credentials = new TestCredentials({ token: 'tok-1', next: ['tok-2'] });
     // No portfolio reference: getAccount is one call (concurrent calls would each refresh once;
     // the credential source shares one refresh in flight per connection).
     const { adapter } = harness({ credentials, stream: false, accountRef: '' });
@@ -630,7 +573,7 @@ describe('Coinbase adapter: authentication', () => {
     await adapter.placeOrder(limit('oa-1', 'buy', '0.1', '30000'));
     expect(await adapter.getOrderByClientId('oa-1')).toMatchObject({ status: 'new' });
 
-    const stale = new TestCredentials(null, 'tok-x', ['tok-y']);
+    const stale = new TestCredentials({ token: 'tok-x', next: ['tok-y'] });
     const other = harness({ credentials: stale, stream: false, accountRef: '' });
     const err = await brokerError(other.adapter.getAccount());
     expect(err).toMatchObject({ code: 'BROKER_AUTH' });

@@ -9,6 +9,7 @@ import type { ConnectionContext, CredentialSource } from '../../src/brokers/conn
 import { IbkrAdapter, type IbkrAdapterOptions, ibkrAdapterFactory } from '../../src/brokers/ibkr/index.ts';
 import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import { BrokerError, type ExecutionReport } from '../../src/brokers/types.ts';
+import { brokerError, until } from './support/adapter-harness.ts';
 import { type FakeIbkrGateway, startFakeIbkrGateway } from './support/fake-ibkr-gateway.ts';
 import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
@@ -70,21 +71,6 @@ function harness(
   const reports: ExecutionReport[] = [];
   adapter.onExecutionReport((r) => reports.push(r));
   return { adapter, reports, policy };
-}
-
-/** Waits for a condition the system reaches on its own (bounded by the test timeout). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 10));
-}
-
-async function brokerError(p: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof BrokerError) return err;
-    throw err;
-  }
-  throw new Error('expected a BrokerError');
 }
 
 const limitBuy = (clientOrderId: string, quantity = '10', limitPrice = '95') => ({
