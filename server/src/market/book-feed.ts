@@ -1,4 +1,3 @@
-import type { Unsubscribe } from '@aegis/shared/bus/types';
 import { instruments } from '@aegis/shared/db';
 import {
   decodeVenueBook,
@@ -8,14 +7,15 @@ import {
   venueBooksKey,
 } from '@aegis/shared/market/venue-books';
 import type { ExecutionDeps } from '../execution/types.ts';
+import { VenueChannels } from './venue-channels.ts';
 
 /**
  * This process's copy of the L2 books the engine publishes beside the venue prices
  * (shared/src/market/venue-books.ts), read the way execution/quote-feed.ts reads prices, so every
  * server process serves the same ladder for `marketData.book`.
  *
- * Per venue named in `instruments`: subscribe to the update channel first, then read the snapshot
- * hash, so nothing published in between is missed. Per venue and instrument the book with the
+ * Per venue named in `instruments`, followed through VenueChannels (update channel first, then the
+ * snapshot hash, so nothing published in between is missed). Per venue and instrument the book with the
  * highest `seq` wins (the engine's per-instrument book version): the snapshot/update overlap and
  * the engine's periodic full republish never move a book backwards. Books are kept per venue; the
  * market-data service asks for the instrument's own venue, so a book another venue publishes under
@@ -36,7 +36,7 @@ export type BookListener = (book: VenueBook) => void;
 export class BookFeed {
   readonly #deps: ExecutionDeps;
   readonly #o: BookFeedOptions;
-  readonly #subscribed = new Map<string, Unsubscribe>();
+  readonly #channels: VenueChannels<VenueBook>;
   /** `venue \0 instrument` → newest book (highest seq). */
   readonly #books = new Map<string, VenueBook>();
   readonly #listeners = new Set<BookListener>();
@@ -44,14 +44,30 @@ export class BookFeed {
   #refreshing: Promise<void> | null = null;
   #stopped = true;
   received = 0;
-  /** Payloads refused by the schema or for naming another venue than their key or channel. */
-  rejectedInvalid = 0;
   /** Valid books older than (or as old as) the one held: the overlap, counted for diagnosis. */
   ignoredStale = 0;
 
   constructor(deps: ExecutionDeps, o: BookFeedOptions) {
     this.#deps = deps;
     this.#o = o;
+    this.#channels = new VenueChannels<VenueBook>({
+      what: 'venue books',
+      bus: deps.bus,
+      log: deps.log,
+      channel: (venue) => venueBooksChannel(o.prefix, venue),
+      snapshotKey: (venue) => venueBooksKey(o.prefix, venue),
+      decodeItem: decodeVenueBook,
+      decodeUpdate: (raw) => {
+        const d = decodeVenueBookUpdate(raw);
+        return d.ok ? { ok: true, value: { venue: d.value.venue, items: d.value.books } } : d;
+      },
+      accept: (b) => this.#accept(b),
+    });
+  }
+
+  /** Payloads refused by the schema or for naming another venue than their key or channel. */
+  get rejectedInvalid(): number {
+    return this.#channels.rejectedInvalid;
   }
 
   async start(): Promise<void> {
@@ -65,9 +81,7 @@ export class BookFeed {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     await this.#refreshing?.catch(() => {});
-    const subs = [...this.#subscribed.values()];
-    this.#subscribed.clear();
-    await Promise.all(subs.map((u) => u().catch(() => {})));
+    await this.#channels.stop();
   }
 
   /** The newest book of `instrument` on `venue`, or null when the engine published none. */
@@ -93,50 +107,11 @@ export class BookFeed {
 
   async #refresh(): Promise<void> {
     const rows = await this.#deps.db.selectDistinct({ venue: instruments.venue }).from(instruments);
-    for (const { venue } of rows) {
-      if (this.#stopped || this.#subscribed.has(venue)) continue;
-      try {
-        const unsubscribe = await this.#deps.bus.subscribe(venueBooksChannel(this.#o.prefix, venue), (m) =>
-          this.#onUpdate(venue, m),
-        );
-        this.#subscribed.set(venue, unsubscribe);
-        const snapshot = await this.#deps.bus.hgetall(venueBooksKey(this.#o.prefix, venue));
-        for (const raw of Object.values(snapshot)) {
-          const d = decodeVenueBook(raw);
-          if (d.ok && d.value.venue === venue) this.#accept(d.value);
-          else this.#invalid(venue, d.ok ? 'venue mismatch' : d.error);
-        }
-      } catch (err) {
-        // Bus down: the next refresh retries; until then the ladder falls back to the top of book.
-        this.#deps.log.warn({ err, venue }, 'venue books: cannot follow venue yet');
-        await this.#subscribed
-          .get(venue)?.()
-          .catch(() => {});
-        this.#subscribed.delete(venue);
-      }
-    }
-  }
-
-  #onUpdate(venue: string, raw: string): void {
-    const d = decodeVenueBookUpdate(raw);
-    if (!d.ok || d.value.venue !== venue) {
-      this.#invalid(venue, d.ok ? 'venue mismatch' : d.error);
-      return;
-    }
-    for (const b of d.value.books) {
-      if (b.venue === venue) this.#accept(b);
-      else this.#invalid(venue, 'venue mismatch');
-    }
-  }
-
-  #invalid(venue: string, error: string): void {
-    this.rejectedInvalid++;
-    if (this.rejectedInvalid === 1 || this.rejectedInvalid % 1000 === 0) {
-      this.#deps.log.warn(
-        { venue, error, count: this.rejectedInvalid },
-        'venue books: invalid payload refused',
-      );
-    }
+    // Bus down: the next refresh retries; until then the ladder falls back to the top of book.
+    await this.#channels.follow(
+      rows.map((r) => r.venue),
+      () => this.#stopped,
+    );
   }
 
   #accept(b: VenueBook): void {
