@@ -119,6 +119,26 @@ export function applyCcxtOrderBook(
 }
 
 /**
+ * A ccxt order book (polled or watched) into the book, then a quote tick when it changed the
+ * book (a change beyond `depth` levels changes nothing here); a malformed one is refused.
+ * Timestamped by the venue, else by the clock.
+ */
+export function emitCcxtOrderBook(
+  emitter: VenueTickEmitter,
+  books: BookSink,
+  sink: TickSink,
+  sym: { readonly symbol: string; readonly symbolId: number },
+  ob: CcxtOrderBookLike,
+  depth: number,
+  scratch: LevelScratch,
+): void {
+  const tsMs = typeof ob.timestamp === 'number' ? ob.timestamp : Date.now();
+  const n = applyCcxtOrderBook(books, sym.symbolId, ob, depth, Math.round(tsMs * 1000), scratch);
+  if (n < 0) emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
+  else if (n > 0 && emitter.checkSkew(tsMs)) emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
+}
+
+/**
  * Merge-walks two best-first sides. `removals`: levels of the old side missing from the new one
  * go to size 0; otherwise levels new or resized are set. Returns the updates made.
  */

@@ -1,6 +1,6 @@
 import type { Exchange, Trade } from 'ccxt';
-import { MALFORMED, type TickSink } from '../tick.ts';
-import { applyCcxtOrderBook, ccxtTickerQuote, ccxtTradeTick, LevelScratch } from './ccxt-decode.ts';
+import type { TickSink } from '../tick.ts';
+import { ccxtTickerQuote, ccxtTradeTick, emitCcxtOrderBook, LevelScratch } from './ccxt-decode.ts';
 import { type CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts';
 
 /**
@@ -88,12 +88,8 @@ async function pollSymbol(
         if (rt.stopping) break;
         rt.received();
         rt.succeeded(loop);
-        const tsMs = typeof ob.timestamp === 'number' ? ob.timestamp : Date.now();
-        const n = applyCcxtOrderBook(rt.o.books, sym.symbolId, ob, o.depth, Math.round(tsMs * 1000), scratch);
-        if (n < 0) rt.o.emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
         // A quote when the book changed since the last poll.
-        else if (n > 0 && rt.o.emitter.checkSkew(tsMs))
-          rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
+        emitCcxtOrderBook(rt.o.emitter, rt.o.books, sink, sym, ob, o.depth, scratch);
       } else {
         const ticker = await ex.fetchTicker(sym.symbol);
         if (rt.stopping) break;

@@ -1,7 +1,7 @@
 import type { Exchange, Trade } from 'ccxt';
 import { MALFORMED, type TickSink } from '../tick.ts';
 import { validLevels } from './ccxt-binance-raw.ts';
-import { applyCcxtOrderBook, ccxtTradeTick, LevelScratch } from './ccxt-decode.ts';
+import { ccxtTradeTick, emitCcxtOrderBook, LevelScratch } from './ccxt-decode.ts';
 import { type CcxtRuntime, type CcxtSymbol, LoopState } from './ccxt-runtime.ts';
 
 /**
@@ -47,12 +47,8 @@ async function watchBook(
       const ob = await ex.watchOrderBook(sym.symbol);
       if (rt.stopping) break;
       rt.succeeded(loop);
-      const tsMs = typeof ob.timestamp === 'number' ? ob.timestamp : Date.now();
-      const n = applyCcxtOrderBook(rt.o.books, sym.symbolId, ob, o.depth, Math.round(tsMs * 1000), scratch);
-      if (n < 0) rt.o.emitter.reject(MALFORMED.payload, `book:${sym.symbol}`);
-      // A quote per book change (a diff beyond `depth` levels changes nothing here).
-      else if (n > 0 && rt.o.emitter.checkSkew(tsMs))
-        rt.o.emitter.quote(sink, sym.symbolId, tsMs, `book:${sym.symbol}`);
+      // A quote per book change.
+      emitCcxtOrderBook(rt.o.emitter, rt.o.books, sink, sym, ob, o.depth, scratch);
       await rt.yieldToSink(sink);
     } catch (err) {
       if ((await rt.failed(loop, sym, err, true)) === 'drop') return;
