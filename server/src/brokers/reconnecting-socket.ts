@@ -8,15 +8,8 @@ export interface Handshake {
   fail(err: Error): void;
 }
 
-export interface ReconnectingSocketOptions {
-  /** Names the stream in errors and logs (`alpaca trade stream`). */
-  readonly name: string;
-  readonly url: string;
-  readonly log: Logger;
-  /** What is sent once the socket opens (authentication, subscription); a throw fails the handshake. */
-  readonly hello: (send: (msg: unknown) => void) => Promise<void>;
-  /** One message, decoded from UTF-8 JSON (null when it is not JSON). */
-  readonly message: (msg: unknown, handshake: Handshake, send: (msg: unknown) => void) => void;
+/** What a stream's owner sets of its connection's life (shared by the streams built on this). */
+export interface SocketLifecycle {
   /** After a connection the backoff timer re-established is up again (not after the first). */
   readonly onReconnect: () => void;
   /** Called when a connection that was up drops (the adapter may start polling). */
@@ -26,6 +19,17 @@ export interface ReconnectingSocketOptions {
   readonly reconnectMaxMs?: number;
   /** How long the handshake (open + authorization + subscription) may take. Default 10 s. */
   readonly handshakeTimeoutMs?: number;
+}
+
+export interface ReconnectingSocketOptions extends SocketLifecycle {
+  /** Names the stream in errors and logs (`alpaca trade stream`). */
+  readonly name: string;
+  readonly url: string;
+  readonly log: Logger;
+  /** What is sent once the socket opens (authentication, subscription); a throw fails the handshake. */
+  readonly hello: (send: (msg: unknown) => void) => Promise<void>;
+  /** One message, decoded from UTF-8 JSON (null when it is not JSON). */
+  readonly message: (msg: unknown, handshake: Handshake, send: (msg: unknown) => void) => void;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from '@aegis/shared/logging';
-import { ReconnectingSocket } from '../reconnecting-socket.ts';
+import { ReconnectingSocket, type SocketLifecycle } from '../reconnecting-socket.ts';
 import type { AlpacaAuthMode } from './rest-client.ts';
 import { type AlpacaTradeUpdate, alpacaStreamMessage, alpacaTradeUpdate } from './schemas.ts';
 
@@ -14,7 +14,8 @@ import { type AlpacaTradeUpdate, alpacaStreamMessage, alpacaTradeUpdate } from '
  * - OAuth:    `{"action":"authenticate","data":{"oauth_token":"…"}}`
  * answered by `{"stream":"authorization","data":{"status":"authorized","action":"authenticate"}}`.
  */
-export interface TradeStreamOptions {
+/** The connection's life (reconnects, backoff, handshake timeout) is a SocketLifecycle. */
+export interface TradeStreamOptions extends SocketLifecycle {
   readonly url: string;
   readonly auth: AlpacaAuthMode;
   /**
@@ -24,15 +25,6 @@ export interface TradeStreamOptions {
   readonly credential: (refresh: boolean) => Promise<{ token: string } | { key: string; secret: string }>;
   readonly log: Logger;
   readonly onUpdate: (u: AlpacaTradeUpdate) => void;
-  /** After a reconnection is authorized and listening again (not after the first connect). */
-  readonly onReconnect: () => void;
-  /** Called when a connection drops (the adapter may start polling). */
-  readonly onDisconnect?: () => void;
-  /** Backoff bounds for reconnecting. Defaults: 250 ms doubling to 15 s. */
-  readonly reconnectInitialMs?: number;
-  readonly reconnectMaxMs?: number;
-  /** How long the handshake (open + authorization + listening) may take. Default 10 s. */
-  readonly handshakeTimeoutMs?: number;
 }
 
 export class TradeStream {
@@ -42,14 +34,8 @@ export class TradeStream {
 
   constructor(o: TradeStreamOptions) {
     this.#socket = new ReconnectingSocket({
+      ...o,
       name: 'alpaca trade stream',
-      url: o.url,
-      log: o.log,
-      onReconnect: o.onReconnect,
-      ...(o.onDisconnect && { onDisconnect: o.onDisconnect }),
-      ...(o.reconnectInitialMs !== undefined && { reconnectInitialMs: o.reconnectInitialMs }),
-      ...(o.reconnectMaxMs !== undefined && { reconnectMaxMs: o.reconnectMaxMs }),
-      ...(o.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: o.handshakeTimeoutMs }),
       hello: async (send) => {
         const c = await o.credential(this.#refused);
         send(

@@ -1,5 +1,5 @@
 import type { Logger } from '@aegis/shared/logging';
-import { ReconnectingSocket } from '../reconnecting-socket.ts';
+import { ReconnectingSocket, type SocketLifecycle } from '../reconnecting-socket.ts';
 import { type UserOrderUpdate, userStreamMessage } from './schemas.ts';
 
 /**
@@ -18,20 +18,14 @@ import { type UserOrderUpdate, userStreamMessage } from './schemas.ts';
  * connection the backoff timer re-establishes calls `onReconnect` (the adapter then re-reads what
  * it may have missed).
  */
-export interface UserStreamOptions {
+/** The connection's life (reconnects, backoff, handshake timeout) is a SocketLifecycle. */
+export interface UserStreamOptions extends SocketLifecycle {
   readonly url: string;
   /** A fresh JWT per (re)subscription: they live 120 s. */
   readonly jwt: () => Promise<string>;
   readonly log: Logger;
   /** `timestamp`: the message's own time (ISO), when it carries one. */
   readonly onOrders: (orders: UserOrderUpdate[], timestamp: string | null) => void;
-  readonly onReconnect: () => void;
-  readonly onDisconnect?: () => void;
-  /** Backoff bounds for reconnecting. Defaults: 250 ms doubling to 15 s. */
-  readonly reconnectInitialMs?: number;
-  readonly reconnectMaxMs?: number;
-  /** Open + subscribe confirmation. Default 10 s. */
-  readonly handshakeTimeoutMs?: number;
 }
 
 export class UserStream {
@@ -39,14 +33,8 @@ export class UserStream {
 
   constructor(o: UserStreamOptions) {
     this.#socket = new ReconnectingSocket({
+      ...o,
       name: 'coinbase user stream',
-      url: o.url,
-      log: o.log,
-      onReconnect: o.onReconnect,
-      ...(o.onDisconnect && { onDisconnect: o.onDisconnect }),
-      ...(o.reconnectInitialMs !== undefined && { reconnectInitialMs: o.reconnectInitialMs }),
-      ...(o.reconnectMaxMs !== undefined && { reconnectMaxMs: o.reconnectMaxMs }),
-      ...(o.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: o.handshakeTimeoutMs }),
       hello: async (send) => {
         const jwt = await o.jwt();
         send({ type: 'subscribe', channel: 'user', jwt });

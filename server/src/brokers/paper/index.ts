@@ -30,6 +30,7 @@ import {
   type PaperBrokerOptions,
   type PaperCombo,
   type PaperOrder,
+  pendingOrder,
   type ResolvedPaperOptions,
 } from './model.ts';
 import { OrderStore } from './order-store.ts';
@@ -387,22 +388,9 @@ export class PaperBroker implements BrokerAdapter {
     group: string | null,
     combo: ComboLink | null = null,
   ): PaperOrder {
-    return {
-      req: { ...req },
-      brokerOrderId: `PB-${this.#idStem}-${++this.#orderSeq}`,
-      seq: this.#orderSeq,
-      status: 'pending_new',
-      filled: ZERO,
-      notional: ZERO,
-      fills: 0,
-      rejectReason: null,
-      queueAhead: null,
-      triggered: false,
-      createdAt: this.#o.clock(),
-      bracket,
-      group,
-      combo,
-    };
+    const seq = ++this.#orderSeq;
+    const brokerOrderId = `PB-${this.#idStem}-${seq}`;
+    return pendingOrder({ req, brokerOrderId, seq, createdAt: this.#o.clock(), bracket, group, combo });
   }
 
   #arrive(o: PaperOrder): void {

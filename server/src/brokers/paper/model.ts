@@ -1,4 +1,4 @@
-import type { Dec } from '@aegis/shared/accounting/decimal';
+import { type Dec, ZERO } from '@aegis/shared/accounting/decimal';
 import type { PositionState } from '@aegis/shared/accounting/position';
 import type { BracketRole } from '@aegis/shared/orders/bracket';
 import type { QuoteBook } from '../quote-book.ts';
@@ -122,3 +122,20 @@ export const OPEN: ReadonlySet<BrokerOrderStatus> = new Set([
 
 /** An order the matching works: open and past its arrival at the "exchange". */
 export const isWorking = (o: PaperOrder): boolean => OPEN.has(o.status) && o.status !== 'pending_new';
+
+/** A new order as the broker receives it: pending, nothing filled, not queued, not triggered. */
+export function pendingOrder(
+  o: Pick<PaperOrder, 'req' | 'brokerOrderId' | 'seq' | 'createdAt' | 'bracket' | 'group' | 'combo'>,
+): PaperOrder {
+  return {
+    ...o,
+    req: { ...o.req },
+    status: 'pending_new',
+    filled: ZERO,
+    notional: ZERO,
+    fills: 0,
+    rejectReason: null,
+    queueAhead: null,
+    triggered: false,
+  };
+}

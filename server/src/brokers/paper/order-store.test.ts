@@ -1,40 +1,37 @@
-import { dec, ZERO } from '@aegis/shared/accounting/decimal';
+import { dec } from '@aegis/shared/accounting/decimal';
 import { describe, expect, it } from 'vitest';
 import { QuoteBook } from '../quote-book.ts';
 import type { BrokerOrderRequest, ExecutionReport } from '../types.ts';
 import { PaperBroker } from './index.ts';
-import type { PaperOrder } from './model.ts';
+import { type PaperOrder, pendingOrder } from './model.ts';
 import { OrderStore } from './order-store.ts';
 
 const T0 = new Date('2026-11-25T15:00:00Z');
 
 let seq = 0;
+/** A resting limit order, accepted. */
 function order(id: string, symbol: string): PaperOrder {
-  return {
-    req: {
-      clientOrderId: id,
-      symbol,
-      side: 'buy',
-      orderType: 'limit',
-      timeInForce: 'gtc',
-      quantity: '1',
-      limitPrice: '1',
-      stopPrice: null,
-    },
+  const req = {
+    clientOrderId: id,
+    symbol,
+    side: 'buy' as const,
+    orderType: 'limit' as const,
+    timeInForce: 'gtc' as const,
+    quantity: '1',
+    limitPrice: '1',
+    stopPrice: null,
+  };
+  const o = pendingOrder({
+    req,
     brokerOrderId: `B-${id}`,
     seq: ++seq,
-    status: 'new',
-    filled: ZERO,
-    notional: ZERO,
-    fills: 0,
-    rejectReason: null,
-    queueAhead: null,
-    triggered: false,
     createdAt: T0,
     bracket: null,
     group: null,
     combo: null,
-  };
+  });
+  o.status = 'new';
+  return o;
 }
 
 describe('paper order store', () => {
