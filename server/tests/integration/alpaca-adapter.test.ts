@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlpacaAdapter, type AlpacaAdapterOptions } from '../../src/brokers/alpaca/index.ts';
 import type { BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import type { ExecutionReport } from '../../src/brokers/types.ts';
-import { adapterContext, brokerError, TestCredentials, until } from './support/adapter-harness.ts';
+import { adapterContext, brokerError, reportsOf, TestCredentials, until } from './support/adapter-harness.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
 
 /**
@@ -57,8 +57,7 @@ function harness(
     ...opts.adapter,
   });
   adapters.push(adapter);
-  const reports: ExecutionReport[] = [];
-  adapter.onExecutionReport((r) => reports.push(r));
+  const reports = reportsOf(adapter);
   return { adapter, reports, credentials, policy: ctx.policy };
 }
 

@@ -5,10 +5,10 @@ import {
   type CcxtAdapterOptions,
   supportedCcxtExchanges,
 } from '../../src/brokers/ccxt/index.ts';
-import type { ConnectionContext, CredentialSource } from '../../src/brokers/connection.ts';
-import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
+import type { CredentialSource } from '../../src/brokers/connection.ts';
+import type { BrokerCallOptions } from '../../src/brokers/resilience.ts';
 import { BrokerError, type ExecutionReport } from '../../src/brokers/types.ts';
-import { brokerError, until } from './support/adapter-harness.ts';
+import { adapterContext, brokerError, until } from './support/adapter-harness.ts';
 import { FakeBinance } from './support/fake-binance.ts';
 import { FakeOkx } from './support/fake-okx.ts';
 
@@ -19,7 +19,7 @@ import { FakeOkx } from './support/fake-okx.ts';
  * shapes and error codes; faults (429, 418, 5xx, delays, dropped responses) are injected there.
  */
 
-const log = createLogger({ name: 'ccxt-adapter-test', level: 'silent' });
+const _log = createLogger({ name: 'ccxt-adapter-test', level: 'silent' });
 const KEY = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
 const SECRET = 'NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j';
 
@@ -76,26 +76,20 @@ function harness(
 ): Harness {
   const opened: BrokerError[] = [];
   const provider = opts.provider ?? 'ccxt:binance';
-  const policy = new BrokerCallPolicy({
-    broker: provider,
-    timeoutMs: 3_000,
-    readAttempts: 1,
-    retryInitialDelayMs: 10,
-    breakAfter: 100,
-    onOpen: (e) => opened.push(e),
-    ...opts.policy,
-  });
-  const ctx: ConnectionContext = {
-    connectionId: '00000000-0000-4000-8000-000000000011',
-    tenantId: '00000000-0000-4000-8000-000000000012',
+  const ctx = adapterContext({
     provider,
     environment: opts.environment ?? 'live',
     accountRef: 'binance-spot-1',
     credentials: new KeyCredentials(opts.apiKey ?? KEY, opts.secret ?? SECRET, opts.passphrase),
     endpoints: { apiBaseUrl: opts.baseUrl ?? venue.url, streamUrl: opts.streamUrl ?? null },
-    policy,
-    log,
-  };
+    policy: {
+      timeoutMs: 3_000,
+      readAttempts: 1,
+      breakAfter: 100,
+      onOpen: (e) => opened.push(e),
+      ...opts.policy,
+    },
+  });
   const adapter = new CcxtAdapter(ctx, { pollIntervalMs: 25, requestTimeoutMs: 1_500, ...opts.adapter });
   adapters.push(adapter);
   const reports: ExecutionReport[] = [];

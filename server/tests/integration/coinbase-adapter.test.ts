@@ -8,7 +8,7 @@ import {
 } from '../../src/brokers/coinbase/index.ts';
 import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import type { BrokerError, BrokerOrderRequest, ExecutionReport } from '../../src/brokers/types.ts';
-import { adapterContext, brokerError, TestCredentials, until } from './support/adapter-harness.ts';
+import { adapterContext, brokerError, reportsOf, TestCredentials, until } from './support/adapter-harness.ts';
 import { type FakeCoinbase, startFakeCoinbase } from './support/fake-coinbase.ts';
 
 /**
@@ -76,8 +76,7 @@ function harness(
     ...opts.adapter,
   });
   adapters.push(adapter);
-  const reports: ExecutionReport[] = [];
-  adapter.onExecutionReport((r) => reports.push(r));
+  const reports = reportsOf(adapter);
   return { adapter, reports, credentials, policy: ctx.policy };
 }
 

@@ -8,8 +8,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ConnectionContext, CredentialSource } from '../../src/brokers/connection.ts';
 import { IbkrAdapter, type IbkrAdapterOptions, ibkrAdapterFactory } from '../../src/brokers/ibkr/index.ts';
 import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
-import { BrokerError, type ExecutionReport } from '../../src/brokers/types.ts';
-import { brokerError, until } from './support/adapter-harness.ts';
+import { BrokerError } from '../../src/brokers/types.ts';
+import { adapterContext, brokerError, reportsOf, until } from './support/adapter-harness.ts';
 import { type FakeIbkrGateway, startFakeIbkrGateway } from './support/fake-ibkr-gateway.ts';
 import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
@@ -49,28 +49,18 @@ function harness(
     apiBaseUrl?: string;
   } = {},
 ) {
-  const policy = new BrokerCallPolicy({
-    broker: 'ibkr',
-    timeoutMs: 2_000,
-    retryInitialDelayMs: 10,
-    ...opts.policy,
-  });
-  const ctx: ConnectionContext = {
-    connectionId: '00000000-0000-4000-8000-000000000011',
-    tenantId: '00000000-0000-4000-8000-000000000012',
+  const ctx = adapterContext({
     provider: 'ibkr',
     environment: 'paper',
     accountRef: opts.accountRef ?? gw.accountId,
     credentials: noCredentials,
     endpoints: { apiBaseUrl: opts.apiBaseUrl ?? gw.url },
-    policy,
-    log,
-  };
+    ...(opts.policy && { policy: opts.policy }),
+  });
   const adapter = new IbkrAdapter(ctx, { pollIntervalMs: 30, tickleIntervalMs: 30, ...opts.adapter });
   adapters.push(adapter);
-  const reports: ExecutionReport[] = [];
-  adapter.onExecutionReport((r) => reports.push(r));
-  return { adapter, reports, policy };
+  const reports = reportsOf(adapter);
+  return { adapter, reports, policy: ctx.policy };
 }
 
 const limitBuy = (clientOrderId: string, quantity = '10', limitPrice = '95') => ({

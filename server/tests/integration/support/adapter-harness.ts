@@ -6,12 +6,13 @@ import type {
   ProviderEndpoints,
 } from '../../../src/brokers/connection.ts';
 import { type BrokerCallOptions, BrokerCallPolicy } from '../../../src/brokers/resilience.ts';
-import { BrokerError } from '../../../src/brokers/types.ts';
+import { BrokerError, type ExecutionReport } from '../../../src/brokers/types.ts';
 
 /**
  * What the live adapters' tests (alpaca, coinbase, ccxt, ibkr against their local fakes) build
  * alike: a connection context with a fast call policy, a credential source that counts token
- * reads and refreshes, waiting for a condition, and catching the BrokerError a call throws.
+ * reads and refreshes, the reports an adapter delivers, waiting for a condition, and catching the
+ * BrokerError a call throws.
  */
 
 const silent = createLogger({ name: 'adapter-test', level: 'silent' });
@@ -93,4 +94,13 @@ export async function brokerError(p: Promise<unknown>): Promise<BrokerError> {
     throw err;
   }
   throw new Error('expected a BrokerError');
+}
+
+/** Every report the adapter delivers from now on, in delivery order. */
+export function reportsOf(adapter: {
+  onExecutionReport(listener: (r: ExecutionReport) => void): () => void;
+}): ExecutionReport[] {
+  const reports: ExecutionReport[] = [];
+  adapter.onExecutionReport((r) => reports.push(r));
+  return reports;
 }
