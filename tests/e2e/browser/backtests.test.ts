@@ -1,21 +1,15 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { seededScorer } from '@aegis/engine/backtest/seeded-scorer';
 import { type BacktestJobsHandle, startBacktestJobs } from '@aegis/engine/jobs/backtest-jobs';
-import { createBus } from '@aegis/shared/bus/index';
-import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { signalEvaluationSchema } from '@aegis/shared/schemas/signal-quality';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from 'vitest';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { openConsolePage, signInFirstTime } from './chromium.ts';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { signInFirstTime } from './chromium.ts';
+import { type Platform, reportFailures, SHOTS, startPlatform } from './platform.ts';
 import { fixtureEvaluation } from './research-fixtures.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /**
  * The research pages in Chromium against the real server on a fresh migrated database: a trader
@@ -24,109 +18,73 @@ import { type RunningWeb, startBuiltWeb } from './web-process.ts';
  * chart and its trades, compares two runs side by side; then the signal-quality page shows the
  * registry's models (two fixtures, one active) with the engine against its baselines.
  */
-const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'copper-replay-ledger-4471';
 
-let database: MigratedTestDatabase;
-let bus: Bus;
+let p: Platform;
 let jobsDb: ReturnType<typeof createDb>;
 let jobs: BacktestJobsHandle;
-let server: RunningAegisServer;
-let web: RunningWeb;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let pageErrors: string[];
-const consoleErrors: string[] = [];
 let olderModel: string;
 const ACTIVE_MODEL = 'gbt-2026-12-03-b';
 const HARNESS_RESULT = path.resolve(import.meta.dirname, '../../../engine/eval/results/signals-test.json');
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-  database = await createMigratedTestDatabase();
   // The registry as model:train and eval:signals leave it: the active model with a fixture
   // evaluation (fixed numbers the assertions read) and an older one with the harness's committed
   // test-split result (real rows: baselines per pattern, the main horizon first).
   const harness = signalEvaluationSchema.parse(JSON.parse(readFileSync(HARNESS_RESULT, 'utf8')));
-  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
-  try {
-    for (const [version, active, createdAt, evaluation] of [
-      [harness.modelVersion, false, '2026-11-20T10:00:00Z', harness],
-      [ACTIVE_MODEL, true, '2026-12-03T10:00:00Z', fixtureEvaluation(ACTIVE_MODEL)],
-    ] as const) {
-      await owner.sql`
-        insert into signal_models (version, created_at, training_data_hash, metrics, evaluation, active)
-        values (${version}, ${createdAt}, ${`sha256:${version.padEnd(64, '0').slice(0, 64)}`},
-                ${owner.sql.json({ validationAuc: 0.7112, trees: 120 })},
-                ${owner.sql.json(evaluation)}, ${active})`;
-    }
-    olderModel = harness.modelVersion;
-  } finally {
-    await owner.close();
-  }
+  olderModel = harness.modelVersion;
+  p = await startPlatform({
+    name: 'backtests',
+    seed: async (owner) => {
+      for (const [version, active, createdAt, evaluation] of [
+        [harness.modelVersion, false, '2026-11-20T10:00:00Z', harness],
+        [ACTIVE_MODEL, true, '2026-12-03T10:00:00Z', fixtureEvaluation(ACTIVE_MODEL)],
+      ] as const) {
+        await owner`
+          insert into signal_models (version, created_at, training_data_hash, metrics, evaluation, active)
+          values (${version}, ${createdAt}, ${`sha256:${version.padEnd(64, '0').slice(0, 64)}`},
+                  ${owner.json({ validationAuc: 0.7112, trees: 120 })},
+                  ${owner.json(evaluation)}, ${active})`;
+      }
+    },
+  });
+  ({ page, pageErrors } = p);
   // Single-machine mode: the server queues on the in-process bus, the engine's backtest worker
   // (the same startBacktestJobs the engine daemon runs) reads it. The model is a seeded one of
   // the engine's input size: this test is about the console, not about which model is committed.
-  const log = createLogger({ name: 'web-test', level: 'warn' });
-  bus = createBus({ log });
-  jobsDb = createDb(database.appUrl, { max: 4, applicationName: 'aegis-backtest-worker' });
+  jobsDb = createDb(p.database.appUrl, { max: 4, applicationName: 'aegis-backtest-worker' });
   jobs = await startBacktestJobs({
     sql: jobsDb.sql,
-    bus,
-    log,
+    bus: p.bus,
+    log: createLogger({ name: 'web-test', level: 'warn' }),
     prefix: 'aegis:',
     consumer: 'web-test',
     workers: 1,
     scorer: async () => seededScorer(1, { bias: 1 }),
     blockMs: 200,
   });
-  const webPort = await freePort();
-  server = await startAegisServer({ database, publicOrigin: `http://127.0.0.1:${webPort}`, bus });
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
-  // The console's error boundary catches a component's exception (no page error): keep the
-  // browser's console errors for the failure notes.
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
 });
 
 // A failed step leaves what the page and the database showed, for the log and the reviewer.
-beforeEach((context) => {
-  onTestFailed(async () => {
-    const name = context.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
-    await page?.screenshot({ path: path.join(SHOTS, `FAILED-${name}.png`) }).catch(() => {});
-    const main = await page
-      ?.locator('main')
-      .textContent()
-      .catch(() => null);
-    writeFileSync(
-      path.join(SHOTS, `FAILED-${name}.txt`),
-      `url ${page?.url()}\nrows ${await backtestRows().catch((e) => String(e))}\nmain ${main}\npage errors ${JSON.stringify(pageErrors)}\nconsole errors ${JSON.stringify(consoleErrors)}\n`,
-    );
-  });
-});
+reportFailures(
+  'backtests',
+  () => p,
+  async () => `rows ${await backtestRows()}`,
+);
 
 afterAll(async () => {
-  if (web) writeFileSync(path.join(SHOTS, 'backtests-web-server.log'), web.output());
-  await context?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
   await jobs?.stop();
   await jobsDb?.close();
-  await bus?.close();
-  await database?.drop();
+  await p?.stop();
 });
 
 const form = () => page.getByRole('form', { name: 'New backtest' });
 
 /** The backtests and jobs rows as the database has them (explains a failed wait). */
 async function backtestRows(): Promise<string> {
-  const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+  const owner = createDb(p.database.url, { max: 1, applicationName: 'aegis-web-test' });
   try {
     const runs = await owner.sql`
       select name, status, cancel_requested_at, progress->>'ticks' as ticks, updated_at from backtests
@@ -175,7 +133,7 @@ const SIM_TICKS = '600000';
 
 describe('backtests and signal quality in Chromium against the real server', () => {
   test('the desk admin signs in and opens Backtests', async () => {
-    await signInFirstTime(page, server.firstAdmin, NEW_PASSWORD);
+    await signInFirstTime(page, p.admin, NEW_PASSWORD);
 
     await page
       .getByRole('navigation', { name: 'Console sections' })

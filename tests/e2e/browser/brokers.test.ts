@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunningServer } from '@aegis/server/http';
 import { createDb } from '@aegis/shared/db/client';
@@ -12,7 +11,7 @@ import {
 } from '../../../server/tests/integration/support/oauth-server.ts';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
 import { signInFirstTime } from './chromium.ts';
-import { type Platform, reportFailures, SHOTS, startPlatform } from './platform.ts';
+import { type Platform, reportFailures, SHOTS, startPlatform, tradingSeed } from './platform.ts';
 
 /**
  * In Chromium against the real server: a desk admin links an Alpaca
@@ -71,6 +70,7 @@ async function rows(): Promise<string> {
 
 beforeAll(async () => {
   p = await startPlatform({
+    name: 'brokers',
     env: async (webOrigin) => {
       // The broker's side: its OAuth authorization server and its trading API, which accepts only
       // access tokens that authorization server issued (and still considers valid).
@@ -106,16 +106,8 @@ beforeAll(async () => {
     start: {
       execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
     },
-    // Fixture instrument on a 24x7 calendar: this test is about the link and the routing, not
-    // about exchange hours. The desk accepts reference prices up to a minute old (default 5 s):
-    // the browser steps between the price and the approval must not decide this test.
-    seed: async (owner, desk) => {
-      await owner`
-        insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
-        values (${SYMBOL}, 'XNAS', 'equity', '0.01', '1', '24x7', 'active')`;
-      await owner`
-        insert into risk_limits (tenant_id, symbol, max_reference_age_ms) values (${desk}, '*', 60000)`;
-    },
+    // A minute of price age: the steps between the price and the approval are few.
+    seed: tradingSeed({ equity: SYMBOL, maxReferenceAgeMs: 60_000 }),
   });
   ({ page, pageErrors, admin, deskId } = p);
   server = p.server.running;
@@ -140,7 +132,6 @@ reportFailures(
 );
 
 afterAll(async () => {
-  if (p) writeFileSync(path.join(SHOTS, 'brokers-web-server.log'), p.web.output());
   await p?.stop();
   await alpaca?.close();
   await authServer?.close();

@@ -1,5 +1,4 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { expect } from 'vitest';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -45,7 +44,8 @@ export async function openConsolePage(baseURL: string): Promise<ConsolePage> {
  * The first admin's first sign-in: the one-time password, then the forced change to
  * `newPassword`, ending on the overview. Waits for the login page to hydrate before typing: a
  * click on the server-rendered form before the console's script has taken it over would submit
- * it natively.
+ * it natively. Its waits suit a hook as well as a test (expect.poll runs only inside a test) and
+ * a busy machine (the one-time password's hashing).
  */
 export async function signInFirstTime(
   page: Page,
@@ -56,10 +56,10 @@ export async function signInFirstTime(
   await page.getByLabel('Email').fill(admin.email);
   await page.getByLabel('Password').fill(admin.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect.poll(() => new URL(page.url()).pathname, { timeout: 30_000 }).toBe('/change-password');
+  await page.waitForURL((u) => u.pathname === '/change-password', { timeout: 60_000 });
   await page.getByLabel('One-time password').fill(admin.password);
   await page.getByLabel('New password', { exact: true }).fill(newPassword);
   await page.getByLabel('Repeat new password').fill(newPassword);
   await page.getByRole('button', { name: 'Save password' }).click();
-  await expect.poll(() => new URL(page.url()).pathname, { timeout: 30_000 }).toBe('/');
+  await page.waitForURL((u) => u.pathname === '/', { timeout: 60_000 });
 }

@@ -1,28 +1,21 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { openConsolePage } from './chromium.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+import type { RunningAegisServer } from './aegis-server.ts';
+import { type Platform, SHOTS, startPlatform } from './platform.ts';
+import type { RunningWeb } from './web-process.ts';
 
 /**
  * The console end to end: the built SolidStart app (as production runs it) in front of the real
  * Aegis server on a fresh migrated database, driven in Debian's Chromium. Screenshots go to
  * AEGIS_SCREENSHOT_DIR (default /tmp/aegis-shots) for a human to judge the design.
  */
-const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'calm-desk-ledger-7391';
 
-let database: MigratedTestDatabase;
+let p: Platform;
 let server: RunningAegisServer;
 let web: RunningWeb;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let admin: { email: string; password: string };
 let pageErrors: string[];
@@ -32,30 +25,12 @@ async function shot(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-
-  // Default prefix on purpose: the global setup's stale-database sweep parses the timestamp
-  // from the third `_` field of the name, so an extra `_` in the prefix marks it as stale.
-  database = await createMigratedTestDatabase();
-  const webPort = await freePort();
-  const webOrigin = `http://127.0.0.1:${webPort}`;
-  server = await startAegisServer({ database, publicOrigin: webOrigin });
-  admin = server.firstAdmin;
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-
-  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
+  p = await startPlatform({ name: 'console' });
+  ({ server, web, page, admin, pageErrors } = p);
 });
 
 afterAll(async () => {
-  // The console server's own log, for diagnosing a failure (proxy errors are logged there).
-  if (web) writeFileSync(path.join(SHOTS, 'web-server.log'), web.output());
-  await context?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
-  await database?.drop();
+  await p?.stop();
 });
 
 describe('console in Chromium against the real server', () => {
@@ -238,7 +213,7 @@ describe('console in Chromium against the real server', () => {
   test('orders: an order in doubt (status unknown) still offers Cancel', async () => {
     // A broker timeout leaves an order `unknown`: it may be live at the broker, so a trader must
     // be able to cancel it (the console's own status list once lacked `unknown`).
-    const owner = postgres(database.url, { max: 1, onnotice: () => {} });
+    const owner = postgres(p.database.url, { max: 1, onnotice: () => {} });
     try {
       const [o] = await owner<{ id: string; client_order_id: string; status: string }[]>`
         select id, client_order_id, status from orders where symbol = 'BTC-USD' order by created_at desc limit 1`;
@@ -393,7 +368,7 @@ describe('console in Chromium against the real server', () => {
     await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
     await page.getByText('You have been signed out.').waitFor();
     // The session is gone server-side too: the console sends us back to sign in.
-    const me = await context.request.get('/trpc/auth.me');
+    const me = await p.context.request.get('/trpc/auth.me');
     expect(me.status(), await me.text()).toBe(401);
     await page.goto('/settings');
     await expect.poll(() => new URL(page.url()).pathname).toBe('/login');

@@ -7,7 +7,7 @@ import { engineSignal } from '../../../server/tests/integration/decisions-suppor
 import { cli } from '../cli/cli-harness.ts';
 import { signInFirstTime } from './chromium.ts';
 import { CONSOLE_PAGES } from './console-pages.ts';
-import { type Platform, reportFailures, startPlatform } from './platform.ts';
+import { type Platform, reportFailures, startPlatform, tradingSeed } from './platform.ts';
 
 /**
  * An operator's first day, end to end through the real server and the built console in
@@ -42,11 +42,7 @@ beforeAll(async () => {
       alerts: false,
       execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
     },
-    // Prices up to ten minutes old count: the browser's steps must not decide this test.
-    seed: (owner, deskId) =>
-      owner`insert into risk_limits (tenant_id, symbol, max_reference_age_ms) values (${deskId}, '*', 600000)`.then(
-        () => {},
-      ),
+    seed: tradingSeed({ maxReferenceAgeMs: 600_000 }),
   });
   page = p.page;
   await mkdir(SHOT_DIR, { recursive: true });

@@ -1,17 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { openConsolePage, signInFirstTime } from './chromium.ts';
+import type { RunningAegisServer } from './aegis-server.ts';
+import { signInFirstTime } from './chromium.ts';
 import { CONSOLE_PAGES } from './console-pages.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+import { type Platform, startPlatform } from './platform.ts';
+import type { RunningWeb } from './web-process.ts';
 
 /**
  * Every console page at a desktop size (1440 × 900) and on a phone (390 × 844), with real rows in
@@ -19,7 +17,7 @@ import { type RunningWeb, startBuiltWeb } from './web-process.ts';
  * no table's buttons lie outside the screen unless the table's own scroll box reaches them, no
  * table cell cuts its text, the page itself never scrolls sideways, and axe finds no serious or
  * critical accessibility violation. Screenshots of every page at both sizes go to
- * `web/tests/browser/screenshots/` (git-ignored) for a person to look at.
+ * `tests/e2e/browser/screenshots/` (git-ignored) for a person to look at.
  */
 const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
 const NEW_PASSWORD = 'wide-table-harbour-4417';
@@ -33,7 +31,7 @@ const SIZES = [
   { name: 'phone', width: 390, height: 844 },
 ] as const;
 
-let database: MigratedTestDatabase;
+let p: Platform;
 let server: RunningAegisServer;
 let web: RunningWeb;
 let browser: Browser;
@@ -45,29 +43,19 @@ const axeReport: Record<string, { id: string; impact: string; nodes: number; hel
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-  database = await createMigratedTestDatabase();
-  const webPort = await freePort();
-  server = await startAegisServer({ database, publicOrigin: `http://127.0.0.1:${webPort}` });
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-  ({ browser, context: desktop, page, pageErrors } = await openConsolePage(web.url));
+  p = await startPlatform({ name: 'layout' });
+  ({ server, web, browser, context: desktop, page, pageErrors } = p);
 }, 240_000);
 
 afterAll(async () => {
   writeFileSync(path.join(SHOTS, 'axe-report.json'), `${JSON.stringify(axeReport, null, 2)}\n`);
-  if (web) writeFileSync(path.join(SHOTS, 'layout-web-server.log'), web.output());
   await phone?.close();
-  await desktop?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
-  await database?.drop();
+  await p?.stop();
 });
 
 /** Rows for every table that has a fixture path: orders, proposals, signals, agent skips. */
 async function insertFixtures(): Promise<void> {
-  const owner = postgres(database.url, { max: 1, onnotice: () => {} });
+  const owner = postgres(p.database.url, { max: 1, onnotice: () => {} });
   try {
     const desk = server.firstDeskId;
     await owner`

@@ -3,7 +3,7 @@ import { createDb } from '@aegis/shared/db/client';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
-import { type Platform, reportFailures, startPlatform } from './platform.ts';
+import { type Platform, reportFailures, startPlatform, tradingSeed } from './platform.ts';
 
 /**
  * The console never shows a status that events have overtaken: the ticket follows the order it
@@ -52,14 +52,7 @@ beforeAll(async () => {
       alerts: false,
       execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
     },
-    seed: async (owner, desk) => {
-      await owner`
-        insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
-        values (${SYMBOL}, 'XNAS', 'equity', '0.01', '1', '24x7', 'active')`;
-      // Prices up to ten minutes old count: the browser's steps must not decide this test.
-      await owner`
-        insert into risk_limits (tenant_id, symbol, max_reference_age_ms) values (${desk}, '*', 600000)`;
-    },
+    seed: tradingSeed({ equity: SYMBOL, maxReferenceAgeMs: 600_000 }),
   });
   ({ page, deskId } = p);
   server = p.server.running;

@@ -1,6 +1,5 @@
 import type { Bus } from '@aegis/shared/bus/types';
 import type { Logger } from '@aegis/shared/logging';
-import type { Page } from 'playwright-core';
 import type { Sql } from 'postgres';
 import { loadEngineConfig } from '../../../engine/src/config.ts';
 import { type EngineHandle, startEngine } from '../../../engine/src/index.ts';
@@ -140,26 +139,4 @@ export async function startStreamingVenue(options: {
       await fake.close();
     },
   };
-}
-
-/**
- * chromium.ts's first sign-in, with waits that suit a hook (expect.poll runs only inside a test)
- * and a busy machine (the one-time password's hashing): the one-time password, the forced
- * change, the overview. Waits for hydration before typing, as that helper does.
- */
-export async function signInFirstTimeInHook(
-  page: Page,
-  admin: { readonly email: string; readonly password: string },
-  newPassword: string,
-): Promise<void> {
-  await page.goto('/login', { waitUntil: 'networkidle' });
-  await page.getByLabel('Email').fill(admin.email);
-  await page.getByLabel('Password').fill(admin.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.pathname === '/change-password', { timeout: 60_000 });
-  await page.getByLabel('One-time password').fill(admin.password);
-  await page.getByLabel('New password', { exact: true }).fill(newPassword);
-  await page.getByLabel('Repeat new password').fill(newPassword);
-  await page.getByRole('button', { name: 'Save password' }).click();
-  await page.waitForURL((u) => u.pathname === '/', { timeout: 60_000 });
 }

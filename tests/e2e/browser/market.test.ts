@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { signInFirstTime } from './chromium.ts';
 import {
   insertInstruments,
   insertTradeHistory,
   type StreamingVenue,
-  signInFirstTimeInHook,
   startStreamingVenue,
 } from './market-fixtures.ts';
-import { type Platform, reportFailures, SHOTS, startPlatform } from './platform.ts';
+import { type Platform, reportFailures, startPlatform } from './platform.ts';
 
 /**
  * In Chromium against the real server: with a venue streaming, the
@@ -61,6 +59,7 @@ const ticket = () => page.getByRole('form', { name: 'Order ticket' });
 
 beforeAll(async () => {
   p = await startPlatform({
+    name: 'market',
     seed: async (owner) => {
       await insertInstruments(owner);
       await insertTradeHistory(owner, 15);
@@ -68,8 +67,8 @@ beforeAll(async () => {
   });
   ({ page, pageErrors } = p);
   // Signed in before the venue streams: the first sign-in's password hashing is slow on a busy
-  // machine, and the helper waits for its redirects only briefly.
-  await signInFirstTimeInHook(page, p.admin, NEW_PASSWORD);
+  // machine, and a streaming engine makes it slower.
+  await signInFirstTime(page, p.admin, NEW_PASSWORD);
   venue = await startStreamingVenue({
     bus: p.bus,
     databaseUrl: p.database.url,
@@ -80,7 +79,6 @@ beforeAll(async () => {
 reportFailures('market', () => p);
 
 afterAll(async () => {
-  if (p) writeFileSync(path.join(SHOTS, 'market-web-server.log'), p.web.output());
   await venue?.stop();
   await p?.stop();
 });

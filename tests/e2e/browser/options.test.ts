@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { createDb } from '@aegis/shared/db/client';
 import type { ComboView, StrategyPositionView } from '@aegis/shared/schemas/combo';
 import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
@@ -19,8 +17,7 @@ import {
   UNDERLYING,
   UNDERLYING_QUOTE,
 } from './options-fixtures.ts';
-
-import { type Platform, reportFailures, SHOTS, startPlatform } from './platform.ts';
+import { type Platform, reportFailures, startPlatform } from './platform.ts';
 
 /**
  * The options console in Chromium against the real server: a synthetic underlying quoted on the
@@ -30,6 +27,9 @@ import { type Platform, reportFailures, SHOTS, startPlatform } from './platform.
  * match what options.recommend streams to a tRPC client, a vertical built and placed as a combo
  * (the status shown is the orders' own), and the desk's net delta after the fill equal to
  * greeks.current.
+ *
+ * One file over 400 lines: the steps are one session on one desk (the combo placed in one step is
+ * the position whose delta the next reads), so splitting it would repeat the walk to each step.
  */
 const NEW_PASSWORD = 'strike-vega-harbor-5821';
 const CAPITAL = '25000';
@@ -103,7 +103,7 @@ async function setDeskSpreadLimit(bps: number | null): Promise<void> {
 const num = (text: string | null) => Number((text ?? '').replaceAll(',', '').replace('−', '-'));
 
 beforeAll(async () => {
-  p = await startPlatform({ newPassword: NEW_PASSWORD, seed: insertSyntheticUnderlying });
+  p = await startPlatform({ name: 'options', newPassword: NEW_PASSWORD, seed: insertSyntheticUnderlying });
   ({ page, pageErrors, deskId } = p);
   quoting = await quoteUnderlying(p.bus);
   // The test's own tRPC client: the same session, through the console's proxy.
@@ -115,7 +115,6 @@ reportFailures('options', () => p);
 
 afterAll(async () => {
   quoting?.stop();
-  if (p) writeFileSync(path.join(SHOTS, 'options-web-server.log'), p.web.output());
   await p?.stop();
 });
 

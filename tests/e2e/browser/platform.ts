@@ -9,8 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { beforeEach, onTestFailed } from 'vitest';
 import { ensureWebBuild } from '../../../web/build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { openConsolePage } from './chromium.ts';
-import { signInFirstTimeInHook } from './market-fixtures.ts';
+import { openConsolePage, signInFirstTime } from './chromium.ts';
 import { type RunningWeb, startBuiltWeb } from './web-process.ts';
 
 /** Where the browser tests leave their screenshots and failure notes. */
@@ -41,6 +40,8 @@ export interface Platform {
 }
 
 export interface PlatformOptions {
+  /** Names the console server's log, saved into SHOTS on stop (`<name>-web-server.log`). */
+  readonly name?: string;
   /**
    * The first admin's new password: when given, the first sign-in (one-time password, forced
    * change) is done before this resolves; without it the page is left on nothing.
@@ -52,6 +53,26 @@ export interface PlatformOptions {
   readonly start?: Parameters<typeof startAegisServer>[0]['start'];
   /** Reference data, written as the database owner before the server starts. */
   readonly seed?: Parameters<typeof startAegisServer>[0]['seed'];
+}
+
+/**
+ * A seed for trading tests: `equity` registered as a 24x7 equity on XNAS (the tests are about the
+ * console, not exchange hours), and the desk accepting reference prices up to `maxReferenceAgeMs`
+ * old (default 5 s): the browser's steps between a price and an order must not decide a test.
+ */
+export function tradingSeed(options: {
+  readonly equity?: string;
+  readonly maxReferenceAgeMs: number;
+}): NonNullable<PlatformOptions['seed']> {
+  return async (owner, deskId) => {
+    if (options.equity)
+      await owner`
+        insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
+        values (${options.equity}, 'XNAS', 'equity', '0.01', '1', '24x7', 'active')`;
+    await owner`
+      insert into risk_limits (tenant_id, symbol, max_reference_age_ms)
+      values (${deskId}, '*', ${options.maxReferenceAgeMs})`;
+  };
 }
 
 /**
@@ -86,7 +107,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     });
     stops.push(() => server.stop());
     const web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-    stops.push(() => web.stop());
+    stops.push(async () => {
+      // The console server's own log, for diagnosing a failure (proxy errors are logged there).
+      if (options.name) writeFileSync(path.join(SHOTS, `${options.name}-web-server.log`), web.output());
+      await web.stop();
+    });
     const { browser, context, page, pageErrors } = await openConsolePage(web.url);
     stops.push(() => browser.close());
     stops.push(() => context.close());
@@ -95,7 +120,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
     if (options.newPassword !== undefined)
-      await signInFirstTimeInHook(page, server.firstAdmin, options.newPassword);
+      await signInFirstTime(page, server.firstAdmin, options.newPassword);
     return {
       database,
       bus,

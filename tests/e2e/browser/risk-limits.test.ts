@@ -1,48 +1,27 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { openConsolePage, signInFirstTime } from './chromium.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+import { signInFirstTime } from './chromium.ts';
+import { type Platform, SHOTS, startPlatform } from './platform.ts';
 
 /**
  * The risk-limits editor (Settings) in Chromium against the real server on a fresh migrated
  * database: a fresh desk shows every limit at its platform default; an admin sets one (a merge),
  * removes one after a confirmation, and resets it, re-entering the password each time.
  */
-const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'amber-limit-ledger-2290';
 
-let database: MigratedTestDatabase;
-let server: RunningAegisServer;
-let web: RunningWeb;
-let browser: Browser;
-let context: BrowserContext;
+let p: Platform;
 let page: Page;
 let pageErrors: string[];
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-  database = await createMigratedTestDatabase();
-  const webPort = await freePort();
-  server = await startAegisServer({ database, publicOrigin: `http://127.0.0.1:${webPort}` });
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
-  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
+  p = await startPlatform({ name: 'risk-limits' });
+  ({ page, pageErrors } = p);
 });
 
 afterAll(async () => {
-  if (web) writeFileSync(path.join(SHOTS, 'risk-limits-web-server.log'), web.output());
-  await context?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
-  await database?.drop();
+  await p?.stop();
 });
 
 const password = () => page.getByLabel('Your password (required for every change)');
@@ -52,7 +31,7 @@ const cell = (panel: Locator, field: string, n: number) =>
 
 describe('risk limits editor in Chromium against the real server', () => {
   test('the desk admin signs in and sees every limit at its platform default', async () => {
-    await signInFirstTime(page, server.firstAdmin, NEW_PASSWORD);
+    await signInFirstTime(page, p.admin, NEW_PASSWORD);
 
     await page
       .getByRole('navigation', { name: 'Console sections' })

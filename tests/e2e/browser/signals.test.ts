@@ -1,25 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createDb } from '@aegis/shared/db/client';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
-import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ensureWebBuild } from '../../../web/build.ts';
-import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
-import { openConsolePage, signInFirstTime } from './chromium.ts';
-import { type RunningWeb, startBuiltWeb } from './web-process.ts';
+import type { RunningAegisServer } from './aegis-server.ts';
+import { signInFirstTime } from './chromium.ts';
+import { type Platform, SHOTS, startPlatform } from './platform.ts';
+import type { RunningWeb } from './web-process.ts';
 
 /**
  * The Signals page (list, detail with the desk's order flow, accept / reject / note with the
  * keyboard) and the platform admin's global halt, in Chromium against the real server on a
  * fresh migrated database (same setup as console.test.ts). Screenshots: AEGIS_SCREENSHOT_DIR.
  */
-const SHOTS = process.env.AEGIS_SCREENSHOT_DIR ?? '/tmp/aegis-shots';
 const NEW_PASSWORD = 'steady-signal-ledger-4812';
 
-let database: MigratedTestDatabase;
+let p: Platform;
 let server: RunningAegisServer;
 let web: RunningWeb;
 let browser: Browser;
@@ -50,14 +46,8 @@ async function signalViaApi(id: string): Promise<SignalGet['result']['data']> {
 }
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const build = await ensureWebBuild();
-  if (build.built) process.stderr.write(`[browser] built web console in ${build.ms} ms\n`);
-
-  database = await createMigratedTestDatabase();
-  const webPort = await freePort();
-  server = await startAegisServer({ database, publicOrigin: `http://127.0.0.1:${webPort}` });
-  web = await startBuiltWeb({ port: webPort, serverUrl: server.url });
+  p = await startPlatform({ name: 'signals' });
+  ({ server, web, browser, context, page, pageErrors } = p);
 
   const now = Date.now();
   await server.insertSignal({
@@ -95,17 +85,10 @@ beforeAll(async () => {
       { offsetMs: 2_200, side: 'buy', price: '64262.0', size: '0.08' },
     ],
   });
-
-  ({ browser, context, page, pageErrors } = await openConsolePage(web.url));
 });
 
 afterAll(async () => {
-  if (web) writeFileSync(path.join(SHOTS, 'signals-web-server.log'), web.output());
-  await context?.close();
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
-  await database?.drop();
+  await p?.stop();
 });
 
 describe('signals and the global halt in Chromium against the real server', () => {
@@ -178,7 +161,7 @@ describe('signals and the global halt in Chromium against the real server', () =
       ['accept', null],
     ]);
     expect(viaApi.orderflow).toHaveLength(4);
-    const owner = createDb(database.url, { max: 1, applicationName: 'aegis-web-test' });
+    const owner = createDb(p.database.url, { max: 1, applicationName: 'aegis-web-test' });
     try {
       const stored = await owner.sql<{ tenant_id: string; decision: string; note: string | null }[]>`
         select tenant_id, decision, note from signal_decisions where signal_id = ${newer.id} order by created_at`;
