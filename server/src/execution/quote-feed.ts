@@ -1,4 +1,3 @@
-import type { Unsubscribe } from '@aegis/shared/bus/types';
 import { instruments } from '@aegis/shared/db';
 import { eventTimeProblem } from '@aegis/shared/market/event-time';
 import { microsFromIso } from '@aegis/shared/market/micro-time';
@@ -22,6 +21,7 @@ import { MS_PER_YEAR } from '@aegis/shared/options/contract';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import { OptionGreeksRefresher } from '../market/option-greeks-refresher.ts';
 import { activeChains, SYNTHETIC_OPTION_VENUE } from '../market/option-listing.ts';
+import { VenueChannels } from '../market/venue-channels.ts';
 import type { ExecutionDeps } from './types.ts';
 
 /**
@@ -104,7 +104,7 @@ export class QuoteFeed {
   readonly #o: QuoteFeedOptions;
   /** symbol → venue, from `instruments`. */
   #venueOf = new Map<string, string>();
-  readonly #subscribed = new Map<string, Unsubscribe>();
+  readonly #channels: VenueChannels<VenuePrice>;
   /** Newest accepted price per venue and instrument (also for instruments not mapped yet). */
   readonly #latest = new Map<string, VenuePrice>();
   /** Per symbol: event times (µs) of the quote and trade last applied to the book. */
@@ -121,7 +121,6 @@ export class QuoteFeed {
   /** Option quotes derived and applied to the book. */
   derivedQuotes = 0;
   received = 0;
-  rejectedInvalid = 0;
   rejectedFuture = 0;
   rejectedOld = 0;
 
@@ -129,6 +128,22 @@ export class QuoteFeed {
     this.#deps = deps;
     this.#quotes = quotes;
     this.#o = o;
+    this.#channels = new VenueChannels<VenuePrice>({
+      what: 'venue prices',
+      bus: deps.bus,
+      log: deps.log,
+      channel: (venue) => venuePricesChannel(o.prefix, venue),
+      snapshotKey: (venue) => venuePricesKey(o.prefix, venue),
+      decodeItem: (raw) => {
+        const d = decodeVenuePrice(raw);
+        return d.ok ? { ok: true, value: d.price } : d;
+      },
+      decodeUpdate: (raw) => {
+        const d = decodeVenuePriceUpdate(raw);
+        return d.ok ? { ok: true, value: { venue: d.update.venue, items: d.update.prices } } : d;
+      },
+      accept: (p) => this.#accept(p),
+    });
     this.greeks = new OptionGreeksRefresher(deps, {
       intervalMs: o.options?.greeksRefreshMs ?? GREEKS_REFRESH_MS,
       riskFreeRate: o.options?.riskFreeRate ?? 0.04,
@@ -159,9 +174,12 @@ export class QuoteFeed {
     for (const d of this.#derived.values()) if (d.timer) clearTimeout(d.timer);
     await this.greeks.stop();
     await this.#refreshing?.catch(() => {});
-    const subs = [...this.#subscribed.values()];
-    this.#subscribed.clear();
-    await Promise.all(subs.map((u) => u().catch(() => {})));
+    await this.#channels.stop();
+  }
+
+  /** Payloads refused by the schema or for naming another venue than their key or channel. */
+  get rejectedInvalid(): number {
+    return this.#channels.rejectedInvalid;
   }
 
   /** Re-reads the instrument → venue map; follows new venues (subscribe, then snapshot). */
@@ -191,54 +209,8 @@ export class QuoteFeed {
       // Prices that arrived before their instrument was known now have a home.
       for (const p of this.#latest.values()) if (next.get(p.instrument) === p.venue) this.#apply(p);
     }
-    for (const venue of new Set(next.values())) {
-      if (this.#stopped || this.#subscribed.has(venue)) continue;
-      try {
-        const unsubscribe = await this.#deps.bus.subscribe(venuePricesChannel(this.#o.prefix, venue), (m) =>
-          this.#onUpdate(venue, m),
-        );
-        this.#subscribed.set(venue, unsubscribe);
-        await this.#loadSnapshot(venue);
-      } catch (err) {
-        // Bus down: the next refresh retries; meanwhile the governor's age rule holds.
-        this.#deps.log.warn({ err, venue }, 'venue prices: cannot follow venue yet');
-        await this.#subscribed
-          .get(venue)?.()
-          .catch(() => {});
-        this.#subscribed.delete(venue);
-      }
-    }
-  }
-
-  async #loadSnapshot(venue: string): Promise<void> {
-    const snapshot = await this.#deps.bus.hgetall(venuePricesKey(this.#o.prefix, venue));
-    for (const raw of Object.values(snapshot)) {
-      const d = decodeVenuePrice(raw);
-      if (d.ok && d.price.venue === venue) this.#accept(d.price);
-      else this.#invalid(venue, d.ok ? 'venue mismatch' : d.error);
-    }
-  }
-
-  #onUpdate(venue: string, raw: string): void {
-    const d = decodeVenuePriceUpdate(raw);
-    if (!d.ok || d.update.venue !== venue) {
-      this.#invalid(venue, d.ok ? 'venue mismatch' : d.error);
-      return;
-    }
-    for (const p of d.update.prices) {
-      if (p.venue === venue) this.#accept(p);
-      else this.#invalid(venue, 'venue mismatch');
-    }
-  }
-
-  #invalid(venue: string, error: string): void {
-    this.rejectedInvalid++;
-    if (this.rejectedInvalid === 1 || this.rejectedInvalid % 1000 === 0) {
-      this.#deps.log.warn(
-        { venue, error, count: this.rejectedInvalid },
-        'venue prices: invalid payload refused',
-      );
-    }
+    // Bus down: the next refresh retries; meanwhile the governor's age rule holds.
+    await this.#channels.follow(new Set(next.values()), () => this.#stopped);
   }
 
   /** Plausibility, then keep as newest, then into the book when the instrument maps here. */
