@@ -5,9 +5,8 @@ import { defineConfig } from 'vitest/config';
 // integration (real PostgreSQL + Redis; each file gets its own fresh database; with the
 // cross-package tests of tests/e2e), browser (Debian's Chromium via playwright-core).
 const integrationGlobs = ['*/tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'];
-// Browser tests: the console's own (web/tests/browser) and the end-to-end ones that start the
-// server in-process (tests/e2e/browser).
-const browserGlobs = ['web/tests/browser/**/*.test.ts', 'tests/e2e/browser/**/*.test.ts'];
+// Browser tests: end to end, each starts the server in-process (tests/e2e/browser).
+const browserGlobs = ['tests/e2e/browser/**/*.test.ts'];
 
 export default defineConfig({
   test: {

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { parseTokenKeys, TokenCrypto } from '@aegis/shared/crypto/token-crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { engineSignal } from '../../../server/tests/integration/decisions-support.ts';
@@ -37,9 +39,16 @@ const heading = (name: string) => page.getByRole('heading', { name, level: 1 }).
 const quote = () => p.server.quote(SYMBOL, '64000', '64050');
 
 beforeAll(async () => {
+  // Alerts on, as in production: the halt from the script reaches the bell.
+  const tokenKey = randomBytes(32).toString('base64');
   p = await startPlatform({
+    env: () => ({ TOKEN_ENCRYPTION_KEY: tokenKey }),
     start: {
-      alerts: false,
+      alerts: {
+        crypto: new TokenCrypto(parseTokenKeys(undefined, tokenKey)),
+        scanIntervalMs: 500,
+        sendIntervalMs: 250,
+      },
       execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
     },
     seed: tradingSeed({ maxReferenceAgeMs: 600_000 }),
@@ -134,6 +143,9 @@ describe("an operator's first day", () => {
 
     const pill = page.locator('.status-pill');
     expect(await pill.textContent()).toBe('Trading live');
+    // The day's fills are in the notification centre already; the halt adds one more.
+    const unread = async () => Number((await page.getByTestId('alert-unread-count').textContent()) ?? '0');
+    await expect.poll(unread, { timeout: 15_000 }).toBe(2);
     const run = await cli(['halt', 'on', '--reason', 'first day: end-of-session drill'], {
       AEGIS_URL: p.server.url,
       AEGIS_API_KEY: key,
@@ -141,6 +153,13 @@ describe("an operator's first day", () => {
     expect(run.code, run.stderr).toBe(0);
     // Live: the page is not reloaded.
     await expect.poll(() => pill.textContent(), { timeout: 15_000 }).toBe('Desk halted');
+    // The notification centre has it too, live: the bell counts it, its list says who halted.
+    await expect.poll(unread, { timeout: 15_000 }).toBe(3);
+    await page.getByTestId('alert-bell').click();
+    const notifications = page.getByRole('region', { name: 'Notifications' });
+    await notifications.getByText('Desk halt engaged', { exact: true }).waitFor();
+    expect(await notifications.textContent()).toContain(KEY_NAME);
+    await page.keyboard.press('Escape');
     // And a halted desk takes no new buy: the ticket's review says so.
     await nav('Orders');
     const ticket = page.getByRole('form', { name: 'Order ticket' });
@@ -162,6 +181,11 @@ describe("an operator's first day", () => {
     const halt = entries.locator('tbody tr', { hasText: 'halt.engage' });
     await halt.first().waitFor();
     expect(await halt.first().textContent()).toContain(KEY_NAME);
+    // Actors in words: the key by its name and whose it is, the person by name (not type:id).
+    const actor = (row: typeof halt) => row.first().locator('td[data-col="actor"]').textContent();
+    expect(await actor(halt)).toBe(`key ${KEY_NAME} (Administrator)`);
+    const login = entries.locator('tbody tr', { hasText: 'auth.login' });
+    expect(await actor(login)).toBe('Administrator');
     await entries.locator('tbody tr', { hasText: 'auth.login' }).first().waitFor();
   });
 

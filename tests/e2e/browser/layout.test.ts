@@ -155,7 +155,7 @@ function findLayoutProblems(p: Page): Promise<LayoutProblem[]> {
     const problems: { kind: string; what: string }[] = [];
     const vw = document.documentElement.clientWidth;
     const describe = (el: Element) =>
-      `${el.closest('table')?.querySelector('caption')?.textContent?.trim() ?? el.closest('table')?.getAttribute('aria-label') ?? 'table'}: ${(el.textContent ?? '').trim().slice(0, 60)}`;
+      `${el.closest('table')?.querySelector('caption')?.textContent?.trim() ?? el.closest('table')?.getAttribute('aria-label') ?? el.closest('section, form')?.getAttribute('aria-label') ?? 'page'}: ${(el.textContent ?? '').trim().slice(0, 60)}`;
     const scrollBoxOf = (el: Element): Element | null => {
       for (let a = el.parentElement; a; a = a.parentElement) {
         const s = getComputedStyle(a);
@@ -164,7 +164,7 @@ function findLayoutProblems(p: Page): Promise<LayoutProblem[]> {
       }
       return null;
     };
-    for (const control of document.querySelectorAll('table button, table a, table select, table input')) {
+    for (const control of document.querySelectorAll('button, table a, table select, table input')) {
       const r = control.getBoundingClientRect();
       if (r.width === 0 || r.height === 0) continue;
       const box = scrollBoxOf(control);
@@ -182,6 +182,16 @@ function findLayoutProblems(p: Page): Promise<LayoutProblem[]> {
       if (r.width === 0) continue;
       if (cell.scrollWidth > cell.clientWidth + 1)
         problems.push({ kind: 'cut-off text', what: `${describe(cell)} [${cell.dataset.col}]` });
+    }
+    // Figures in KPI tiles (equity, P&L, Greeks) are never cut to an ellipsis.
+    for (const value of document.querySelectorAll<HTMLElement>('.kpi dd')) {
+      const r = value.getBoundingClientRect();
+      if (r.width === 0) continue;
+      if (value.scrollWidth > value.clientWidth + 1)
+        problems.push({
+          kind: 'cut-off figure',
+          what: `${value.closest('.kpi')?.querySelector('dt')?.textContent?.trim() ?? 'kpi'}: ${value.textContent?.trim()}`,
+        });
     }
     const main = document.querySelector('main');
     if (main && main.scrollWidth > main.clientWidth + 1)
