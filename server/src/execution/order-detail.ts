@@ -1,5 +1,6 @@
-import { approvals, auditLog, orderEvents, proposals, signals } from '@aegis/shared/db';
+import { approvals, auditLog, orderEvents, orders, proposals, signals } from '@aegis/shared/db';
 import type { OrderStatus } from '@aegis/shared/orders/statuses';
+import type { RuleVerdictView } from '@aegis/shared/schemas/order';
 import type { ActorView, OrderDetailView } from '@aegis/shared/schemas/order-detail';
 import { and, asc, desc, eq, or } from 'drizzle-orm';
 import { type ActorType, actorKey, actorNames } from '../audit/actor-names.ts';
@@ -27,6 +28,11 @@ const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() 
  */
 export async function getOrderDetail(tx: Tx, tenantId: string, orderId: string): Promise<OrderDetailView> {
   const { order, fills: orderFills } = await getOrderWithFills(tx, tenantId, orderId);
+  // The governor's verdict for every order (0026); orders from before it have only a denial.
+  const [judged] = await tx
+    .select({ riskVerdicts: orders.riskVerdicts })
+    .from(orders)
+    .where(and(eq(orders.tenantId, tenantId), eq(orders.id, orderId)));
   const events = await tx
     .select()
     .from(orderEvents)
@@ -102,7 +108,7 @@ export async function getOrderDetail(tx: Tx, tenantId: string, orderId: string):
       rejectReason: e.rejectReason,
     })),
     fills: orderFills,
-    verdicts: order.denial,
+    verdicts: (judged?.riskVerdicts as RuleVerdictView[] | null | undefined) ?? order.denial,
     proposal: proposal
       ? {
           id: proposal.id,

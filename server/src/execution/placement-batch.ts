@@ -320,6 +320,7 @@ export async function placeBatch(
         status: decision.allowed ? 'pending_new' : 'denied',
         rejectReason: decision.allowed ? null : decision.denials.map((d) => d.code).join(','),
         denial: decision.allowed ? null : (decision.verdicts as unknown as Record<string, unknown>[]),
+        riskVerdicts: decision.verdicts as unknown as Record<string, unknown>[],
         origin: r.origin,
         createdBy: r.createdBy,
         createdAt: now,

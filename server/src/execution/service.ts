@@ -342,6 +342,7 @@ export class OrderService {
         status: decision.allowed ? 'pending_new' : 'denied',
         rejectReason: decision.allowed ? null : decision.denials.map((d) => d.code).join(','),
         denial: decision.allowed ? null : (decision.verdicts as unknown as Record<string, unknown>[]),
+        riskVerdicts: decision.verdicts as unknown as Record<string, unknown>[],
         origin: req.origin,
         createdBy: principalKey(req.actor),
         createdAt: now,

@@ -173,6 +173,10 @@ describe('order detail', () => {
       ['new', 'filled'],
     ]);
     expect(d.fills).toHaveLength(1);
+    // An allowed order carries the governor's verdict too: every rule it passed, none denied.
+    expect(d.verdicts?.length).toBeGreaterThan(0);
+    expect(d.verdicts?.every((v) => v.status !== 'failed')).toBe(true);
+    expect(d.verdicts?.some((v) => v.status === 'passed')).toBe(true);
     expect(d.audit.map((a) => a.action)).toEqual(
       expect.arrayContaining(['proposals.approve', 'orders.place']),
     );

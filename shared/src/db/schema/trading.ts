@@ -112,6 +112,8 @@ export const orders = pgTable(
     rejectReason: text('reject_reason'),
     /** The governor's denial (reason code, limit, requested, current) when status is `denied`. */
     denial: jsonb('denial'),
+    /** The governor's verdict per rule at placement, for every order (migration 0026). */
+    riskVerdicts: jsonb('risk_verdicts'),
     origin: text('origin', { enum: ['human', 'api', 'agent'] }).notNull(),
     createdBy: text('created_by'),
     /** Bracket legs (migration 0009): the entry they protect, stop or target, their OCO group. */
