@@ -25,7 +25,7 @@ import { VenueChannels } from '../market/venue-channels.ts';
 import type { ExecutionDeps } from './types.ts';
 
 /**
- * Feeds this process's QuoteBook from the one price source (DESIGN §7): the venue prices the
+ * Feeds this process's QuoteBook from the one price source (docs/architecture.md §5): the venue prices the
  * engine publishes per venue and instrument (shared/src/market/venue-prices.ts). Nothing else
  * feeds it — not the `ticks` table (which also holds desk order flow the engine consumed) and
  * not the order-flow stream: what a desk ingests is that desk's research data only.

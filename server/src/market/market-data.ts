@@ -19,7 +19,7 @@ import { instrumentRegistryOf } from './instrument-registry.ts';
 
 /**
  * Market data for the console and scripts (docs/market-data.md), all from the one price source
- * (DESIGN §7): quotes from this process's QuoteBook (fed only by execution/quote-feed.ts from the
+ * (docs/architecture.md §5): quotes from this process's QuoteBook (fed only by execution/quote-feed.ts from the
  * engine's venue prices), L2 books from the BookFeed (the engine's published books), bars and time
  * and sales from the database (`bars_1s` / `bars_1m` and `ticks`). Every server process reads the
  * same bus and the same database, so they all answer the same. Not per desk.

@@ -4,7 +4,7 @@ import { defOf, isOptionalKey, numberBounds, type Schema, stringBounds, unwrap }
  * Breaking a generated input: find the places in a value (its "sites", walked together with the
  * schema) and apply one break to one site. Each break knows the path it damaged, and whether the
  * server must refuse it whatever the schema says today (an unknown key, a control character, a
- * wrong type, an unbounded string — the issue's "strict edges").
+ * wrong type, an unbounded string — every edge refuses them with the field named).
  */
 
 export type Path = (string | number)[];
@@ -71,7 +71,7 @@ export interface Broken {
   readonly path: Path;
   /** An unknown key: named by the parent's path plus the key, or in the parent's message. */
   readonly extraKey?: string;
-  /** Refused by the rules whatever the schema says today. */
+  /** Refused by the platform's input rules whatever the schema says today. */
   readonly mustRefuse: boolean;
 }
 

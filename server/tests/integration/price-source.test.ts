@@ -105,7 +105,7 @@ describe('one source of execution prices', () => {
   it("desk A's order flow never moves desk B's prices; later venue prices are used", async () => {
     await venuePrice({ bid: '124.50', ask: '124.51', last: '124.50' });
 
-    // Desk A: the quote of the issue, 50 minutes ahead at half the price — refused, field named.
+    // Desk A: a quote 50 minutes ahead at half the price — refused, field named.
     const future = new Date(Date.now() + 50 * 60_000).toISOString();
     const refused = await failure(
       a.client.orderflow.ingest.mutate({ events: [deskQuote(future, '62.26', '62.27')] }),

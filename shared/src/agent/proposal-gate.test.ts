@@ -192,7 +192,7 @@ describe('proposal gate: token bucket', () => {
     expect(tokensAt(null, 20, 0)).toBe(2);
   });
 
-  it('the issue case: 30 signals in 80 s on a 20-per-hour desk give 2 proposals, the rest skip with the numbers', () => {
+  it('a burst: 30 signals in 80 s on a 20-per-hour desk give 2 proposals, the rest skip with the numbers', () => {
     const signals = Array.from({ length: 30 }, (_, i) => ({
       atMs: 1_000_000 + Math.round(i * 2_700),
       score: 0.62 + (i % 7) * 0.05,

@@ -55,7 +55,7 @@ const TRIM_SLACK = 1.1;
 /**
  * The in-process bus for the embedded single-process mode. Same semantics as `RedisBus` (see
  * types.ts); everything lives in this process's memory, so it is not durable across restarts —
- * PostgreSQL stays the system of record (DESIGN §5).
+ * PostgreSQL stays the system of record (docs/architecture.md §2, §8).
  */
 export class MemoryBus implements Bus {
   readonly kind = 'memory' as const;

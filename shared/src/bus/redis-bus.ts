@@ -41,7 +41,7 @@ export const REDIS_TIMEOUT_DEFAULTS = Object.freeze({
  * small free list of duplicates; pub/sub needs its own connection too (a subscribed connection
  * accepts no other commands).
  *
- * `protocol: 2` (RESP2): ioredis 6 defaults to RESP3, measured slower here (DESIGN §4); replies
+ * `protocol: 2` (RESP2): ioredis 6 defaults to RESP3, measured slower here; replies
  * are parsed below in their RESP2 shapes.
  */
 export class RedisBus implements Bus {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The one source of execution prices (DESIGN §7): the engine publishes, per venue and
+ * The one source of execution prices (docs/architecture.md §5): the engine publishes, per venue and
  * instrument, the venue's top of book and last trade — from venue feeds only, never from order
  * flow a desk ingests — and every server process reads the same prices for reference price,
  * collar, spread, marks and paper fills.

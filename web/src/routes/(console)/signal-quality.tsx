@@ -40,7 +40,7 @@ function EvaluationSummary(props: { evaluation: SignalEvaluation }) {
  * Signal quality: the model registry's versions (the active one marked) and, for the chosen one,
  * the evaluation harness's latest results (`npm run eval:signals`) — the engine against a
  * momentum rule, a mean-reversion rule and random signals with equal counts, overall and per
- * pattern — its score calibration and the issue's target check.
+ * pattern — its score calibration and the quality target check (docs/signal-evaluation.md).
  */
 export default function SignalQualityPage() {
   const models = createQuery(async () => (await trpc.models.list.query({ limit: 50 })).items, {
