@@ -132,6 +132,13 @@ describe('orders through the server', () => {
       'fill',
     );
     expect(filled.fills.map((f) => [f.quantity, f.price])).toEqual([['0.5', '50010']]);
+    // A plain allowed order keeps the governor's verdict too: each rule it passed and its limit.
+    const detail = await client.orders.detail.query({ id: a.id });
+    expect(detail.verdicts?.length).toBeGreaterThan(0);
+    expect(detail.verdicts?.every((v) => v.status !== 'failed')).toBe(true);
+    expect(detail.verdicts).toContainEqual(
+      expect.objectContaining({ rule: 'order_notional', status: 'passed', limit: '10000000' }),
+    );
     const positions = await client.positions.list.query();
     expect(positions).toMatchObject([
       { symbol: 'BTC-USD', quantity: '0.5', avgCost: '50010', mark: '50005', unrealizedPnl: '-2.5' },
