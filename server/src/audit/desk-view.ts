@@ -1,6 +1,7 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/database.ts';
+import { queryRows } from '../db/rows.ts';
 import { actorKey, actorNames } from './actor-names.ts';
 import type { AuditActorType, AuditOutcome } from './chain.ts';
 import { filterConditions } from './service.ts';
@@ -165,10 +166,13 @@ function afterCursor(chain: AuditChainName, c: Cursor): SQL {
 }
 
 async function fetchRows(db: Db | Tx, where: SQL[], limit: number): Promise<RawRow[]> {
-  return (await db.execute(sql`
+  return await queryRows<RawRow>(
+    db,
+    sql`
     select ${ROW_COLUMNS} from audit_log
     where ${sql.join(where, sql` and `)}
-    order by audit_log.ts desc, audit_log.seq desc limit ${limit}`)) as unknown as RawRow[];
+    order by audit_log.ts desc, audit_log.seq desc limit ${limit}`,
+  );
 }
 
 /** Reads the platform chain: a transaction without a desk setting (RLS: platform rows only). */

@@ -3,6 +3,7 @@ import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { type SQL, sql } from 'drizzle-orm';
 import { type PgDatabase, PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
+import { queryRows } from '../db/rows.ts';
 import {
   type AuditActorType,
   type AuditOutcome,
@@ -367,10 +368,13 @@ export async function verify(db: AuditDb, options: VerifyOptions): Promise<Verif
   let anchorSeen = false;
   for (;;) {
     const page = (
-      (await db.execute(sql`
+      await queryRows<RawRow>(
+        db,
+        sql`
       select ${ROW_COLUMNS} from audit_log
       where ${chainFilter(options.tenantId)} and seq > ${cursor.seq}
-      order by audit_log.seq asc limit ${pageSize}`)) as unknown as RawRow[]
+      order by audit_log.seq asc limit ${pageSize}`,
+      )
     ).map(toEntry);
     if (page.length === 0) break;
     const result = checkChainRows(cursor, page);
@@ -474,10 +478,13 @@ export async function list(db: AuditDb, filters: ListFilters): Promise<ListPage>
   conds.push(...filterConditions(filters));
   if (filters.cursor !== undefined) conds.push(sql`seq < ${decodeCursor(filters.cursor)}`);
   if (filters.sinceSeq !== undefined) conds.push(sql`seq > ${filters.sinceSeq}`);
-  const rows = (await db.execute(sql`
+  const rows = await queryRows<RawRow>(
+    db,
+    sql`
     select ${ROW_COLUMNS} from audit_log
     where ${sql.join(conds, sql` and `)}
-    order by audit_log.seq desc limit ${limit + 1}`)) as unknown as RawRow[];
+    order by audit_log.seq desc limit ${limit + 1}`,
+  );
   const items = rows.slice(0, limit).map(toEntry);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };

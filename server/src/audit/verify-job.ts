@@ -2,6 +2,7 @@ import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
 import { sql } from 'drizzle-orm';
 import { type Db, type Tx, withTenant } from '../db/database.ts';
+import { queryRows } from '../db/rows.ts';
 import { type ChainBreakReason, type ChainCursor, checkChainRows, GENESIS_HASH } from './chain.ts';
 import { platformTx, type RawRow, ROW_COLUMNS, toEntry } from './desk-view.ts';
 
@@ -123,9 +124,9 @@ export async function startVerifyJob(
 async function committed(db: Db, jobId: string, tenantId: string | null): Promise<boolean> {
   for (let i = 0; i < 300; i++) {
     const rows = await inScope(db, tenantId, (t) =>
-      t.execute(sql`select 1 from jobs where id = ${jobId}::uuid`),
+      queryRows<{ one: number }>(t, sql`select 1 as one from jobs where id = ${jobId}::uuid`),
     );
-    if ((rows as unknown as unknown[]).length > 0) return true;
+    if (rows.length > 0) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
@@ -169,10 +170,13 @@ async function walk(
 
 async function readChainPage(tx: Tx, tenantId: string | null, afterSeq: number, pageSize: number) {
   return (
-    (await tx.execute(sql`
+    await queryRows<RawRow>(
+      tx,
+      sql`
       select ${ROW_COLUMNS} from audit_log
       where tenant_id is not distinct from ${tenantId}::uuid and seq > ${afterSeq}
-      order by audit_log.seq asc limit ${pageSize}`)) as unknown as RawRow[]
+      order by audit_log.seq asc limit ${pageSize}`,
+    )
   ).map((r) => toEntry(r, tenantId === null ? 'platform' : 'desk'));
 }
 

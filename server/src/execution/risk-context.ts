@@ -24,6 +24,7 @@ import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
+import { queryRows } from '../db/rows.ts';
 import { haltLatch } from './halt-latch.ts';
 import { storedLimits } from './limits.ts';
 import { readReducingOnly } from './reducing-only.ts';
@@ -319,7 +320,9 @@ export async function loadBatchRiskInputs(
   // connection, so they cost one round trip rather than one each (the desk lock is held).
   const [valuation, workingRows, limitRows, halt0, reducingOnly, [settings], batchInsts] = await Promise.all([
     valueDesk(tx, tenantId, quotes, deps.startingCapital, now),
-    tx.execute(sql`
+    queryRows<WorkingOrderRow>(
+      tx,
+      sql`
       select symbol, side, sum(quantity - filled_quantity)::text as "leavesQty", null as "limitPrice", null as "ocoGroup"
         from orders
        where tenant_id = ${tenantId} and status in ${sql.raw(`(${WORKING_STATUSES.map((s) => `'${s}'`).join(',')})`)}
@@ -329,7 +332,8 @@ export async function loadBatchRiskInputs(
       select symbol, side, (quantity - filled_quantity)::text, limit_price::text, oco_group::text
         from orders
        where tenant_id = ${tenantId} and status in ${sql.raw(`(${WORKING_STATUSES.map((s) => `'${s}'`).join(',')})`)}
-         and oco_group is not null`) as unknown as Promise<WorkingOrderRow[]>,
+         and oco_group is not null`,
+    ),
     tx
       .select()
       .from(riskLimits)

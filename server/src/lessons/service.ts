@@ -5,7 +5,7 @@ import type { LessonView, TradeOutcomeInput } from '@aegis/shared/schemas/lesson
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Queryable, Tx } from '../db/database.ts';
-import { firstRow, rows } from '../db/rows.ts';
+import { firstRow, queryRows } from '../db/rows.ts';
 import { getSignalView, trimDecimal } from '../signals/service.ts';
 import type { Embedder } from './embedder.ts';
 
@@ -237,7 +237,7 @@ export async function queryLessons(
     );
     // The ORDER BY must be `column <=> constant` for the index to serve it.
     const vec = `[${q.join(',')}]`;
-    found = await rows<LessonRow>(
+    found = await queryRows<LessonRow>(
       tx,
       sql`
       select ${columns}, 1 - (l.embedding_vec <=> ${vec}::vector) as similarity
@@ -249,7 +249,7 @@ export async function queryLessons(
   } else {
     // Numbers only: safe to inline as an array literal, one parameter instead of `dims`.
     const literal = `{${q.join(',')}}`;
-    found = await rows<LessonRow>(
+    found = await queryRows<LessonRow>(
       tx,
       sql`
       select ${columns},

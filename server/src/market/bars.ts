@@ -1,6 +1,7 @@
 import { BAR_INTERVAL_SECONDS, type BarInterval, type BarView } from '@aegis/shared/schemas/market-data';
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
+import { queryRows } from '../db/rows.ts';
 
 /**
  * Bar queries (docs/market-data.md): every interval of BAR_INTERVALS rolled up in SQL from the
@@ -126,7 +127,9 @@ async function barsBetween(
   const loTs = new Date(lo).toISOString();
   const hiTs = new Date(hi).toISOString();
   const order = end === 'first' ? sql.raw('asc') : sql.raw('desc');
-  const rows = await db.execute(sql`
+  return queryRows<BarRow>(
+    db,
+    sql`
     with wm as (
       select coalesce(max(bucket) + make_interval(secs => ${base.seconds}), '-infinity'::timestamptz) as t
         from ${base.view} where symbol = ${symbol}
@@ -166,18 +169,21 @@ async function barsBetween(
            volume::text as volume, trade_count::integer as trade_count
       from rolled
      order by rolled.time ${order}
-     limit ${limit}`);
-  return rows as unknown as BarRow[];
+     limit ${limit}`,
+  );
 }
 
 /** Whether the symbol has a bar or a trade before `lo` (worth widening the window for). */
 async function tradedBefore(db: Queryable, symbol: string, width: number, lo: number): Promise<boolean> {
   const base = baseOf(width);
   const loTs = new Date(lo).toISOString();
-  const rows = (await db.execute(sql`
+  const rows = await queryRows<{ older: boolean }>(
+    db,
+    sql`
     select (exists (select 1 from ${base.view} where symbol = ${symbol} and bucket < ${loTs}::timestamptz)
          or exists (select 1 from ticks where symbol = ${symbol} and kind = 1 and ts < ${loTs}::timestamptz))
-           as older`)) as unknown as { older: boolean }[];
+           as older`,
+  );
   return rows[0]?.older === true;
 }
 
@@ -189,14 +195,17 @@ export async function dayOpenOf(db: Queryable, symbol: string, now: Date): Promi
   const day = bucketStartMs(now.getTime(), 86_400);
   const from = new Date(day).toISOString();
   const to = new Date(day + 86_400_000).toISOString();
-  const rows = (await db.execute(sql`
+  const rows = await queryRows<{ open: string | null }>(
+    db,
+    sql`
     select coalesce(
       (select open from bars_1m
         where symbol = ${symbol} and bucket >= ${from}::timestamptz and bucket < ${to}::timestamptz
         order by bucket limit 1),
       (select price::numeric from ticks
         where symbol = ${symbol} and kind = 1 and ts >= ${from}::timestamptz and ts < ${to}::timestamptz
-        order by ts, seq limit 1))::text as open`)) as unknown as { open: string | null }[];
+        order by ts, seq limit 1))::text as open`,
+  );
   const open = rows[0]?.open ?? null;
   return open === null ? null : trimDecimal(open);
 }
@@ -210,12 +219,15 @@ export interface TradePrintRow {
 
 /** Time and sales: the newest `limit` trades (kind 1) of `symbol`, newest first. */
 export async function recentTrades(db: Queryable, symbol: string, limit: number): Promise<TradePrintRow[]> {
-  const rows = (await db.execute(sql`
+  const rows = await queryRows<TradePrintRow>(
+    db,
+    sql`
     select to_char(ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ts,
            price::numeric::text as price, size::numeric::text as size, aggressor::integer as aggressor
       from ticks
      where symbol = ${symbol} and kind = 1
      order by ticks.ts desc, seq desc
-     limit ${limit}`)) as unknown as TradePrintRow[];
+     limit ${limit}`,
+  );
   return rows.map((r) => ({ ...r, price: trimDecimal(r.price), size: trimDecimal(r.size) }));
 }

@@ -9,6 +9,7 @@ import { expiryInstant, optionSymbol } from '@aegis/shared/options/contract';
 import type { OptionRight } from '@aegis/shared/schemas/option-chain';
 import { eq, sql } from 'drizzle-orm';
 import type { Db, Queryable } from '../db/database.ts';
+import { queryRows } from '../db/rows.ts';
 
 /**
  * Listing option contracts (docs/option-chains.md). Contracts are `instruments` rows (asset class
@@ -81,13 +82,16 @@ function toListed(r: ContractRow): ListedContract {
 
 /** An underlying's option contracts (every status), by expiry, strike, right. */
 export async function listedContracts(db: Queryable, underlyingId: string): Promise<ListedContract[]> {
-  const rows = (await db.execute(sql`
+  const rows = await queryRows<ContractRow>(
+    db,
+    sql`
     select id, symbol, venue, option_right, strike::text as strike, to_char(expiry, 'YYYY-MM-DD') as expiry,
            multiplier::text as multiplier, status
       from instruments
      where underlying_id = ${underlyingId} and asset_class = 'option'
        and option_right is not null and strike is not null and expiry is not null
-     order by expiry, strike, option_right`)) as unknown as ContractRow[];
+     order by expiry, strike, option_right`,
+  );
   return rows.map(toListed);
 }
 
@@ -105,7 +109,9 @@ export async function activeChains(
 ): Promise<Map<string, { underlying: OptionUnderlyingRow; contracts: ListedContract[] }>> {
   // The expiry date is compared a day early in SQL; the exact instant is checked below.
   const since = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
-  const rows = (await db.execute(sql`
+  const rows = await queryRows<ContractRow & { u_id: string; u_symbol: string; u_asset_class: string }>(
+    db,
+    sql`
     select o.id, o.symbol, o.venue, o.option_right, o.strike::text as strike,
            to_char(o.expiry, 'YYYY-MM-DD') as expiry, o.multiplier::text as multiplier, o.status,
            u.id as u_id, u.symbol as u_symbol, u.asset_class as u_asset_class
@@ -113,11 +119,8 @@ export async function activeChains(
      where o.asset_class = 'option' and o.status = 'active' and o.expiry >= ${since}::date
        and o.option_right is not null and o.strike is not null
        ${venue ? sql`and o.venue = ${venue}` : sql``}
-     order by u.symbol, o.expiry, o.strike, o.option_right`)) as unknown as (ContractRow & {
-    u_id: string;
-    u_symbol: string;
-    u_asset_class: string;
-  })[];
+     order by u.symbol, o.expiry, o.strike, o.option_right`,
+  );
   const out = new Map<string, { underlying: OptionUnderlyingRow; contracts: ListedContract[] }>();
   const t = now.getTime();
   for (const r of rows) {

@@ -8,6 +8,7 @@ import type {
 } from '@aegis/shared/schemas/signal';
 import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Queryable, Tx } from '../db/database.ts';
+import { queryRows } from '../db/rows.ts';
 
 /**
  * Signals: storage (idempotent, shared with the engine's own writer), listing with a keyset
@@ -65,7 +66,9 @@ export async function storeSignal(
   s: SignalStreamEntry,
 ): Promise<{ stored: boolean; view: SignalView }> {
   const features = JSON.stringify(s.features);
-  const inserted = (await tx.execute(sql`
+  const inserted = await queryRows<unknown>(
+    tx,
+    sql`
     insert into signals (id, ts, ts_event, symbol, direction, pattern, score, price, features, model_version)
     select ${s.id}::uuid, ${s.tsSignal}::text::timestamptz, ${s.tsEvent}::text::timestamptz,
            ${s.symbol}, ${s.direction}, ${s.pattern}, ${s.score}, ${s.price ?? null}::numeric, ${features}::jsonb,
@@ -74,7 +77,8 @@ export async function storeSignal(
                           and ts between ${s.tsSignal}::timestamptz - interval '1 second'
                                      and ${s.tsSignal}::timestamptz + interval '1 second')
     on conflict do nothing
-    returning id`)) as unknown as unknown[];
+    returning id`,
+  );
   const view = await getSignalView(tx, s.id, new Date(s.tsSignal));
   if (!view) throw new AppError('INTERNAL', `signal ${s.id} not readable after insert`);
   return { stored: inserted.length > 0, view };
@@ -85,9 +89,10 @@ export async function getSignalView(tx: Queryable, id: string, near?: Date): Pro
   const window = near
     ? sql`and ts between ${new Date(near.getTime() - 60_000).toISOString()}::timestamptz and ${new Date(near.getTime() + 60_000).toISOString()}::timestamptz`
     : sql``;
-  const rows = (await tx.execute(
+  const rows = await queryRows<SignalRow>(
+    tx,
     sql`${SELECT} where id = ${id}::uuid ${window} order by ts limit 1`,
-  )) as unknown as SignalRow[];
+  );
   return rows[0] ? toView(rows[0]) : null;
 }
 
@@ -133,8 +138,11 @@ export async function listSignals(
     const c = decodeCursor(input.cursor);
     where.push(sql`(ts, id) < (${c.ts}::timestamptz, ${c.id}::uuid)`);
   }
-  const rows = (await tx.execute(sql`${SELECT} where ${sql.join(where, sql` and `)}
-    order by ts desc, id desc limit ${input.limit + 1}`)) as unknown as SignalRow[];
+  const rows = await queryRows<SignalRow>(
+    tx,
+    sql`${SELECT} where ${sql.join(where, sql` and `)}
+    order by ts desc, id desc limit ${input.limit + 1}`,
+  );
   const page = rows.slice(0, input.limit).map(toView);
   const last = page[page.length - 1];
   return {
@@ -156,9 +164,12 @@ export async function signalsAfter(
         sql`, `,
       )})`
     : sql``;
-  const rows = (await tx.execute(sql`${SELECT}
+  const rows = await queryRows<SignalRow>(
+    tx,
+    sql`${SELECT}
     where (ts, id) > (${after.ts}::timestamptz, ${after.id}::uuid) ${filter}
-    order by ts, id limit ${limit}`)) as unknown as SignalRow[];
+    order by ts, id limit ${limit}`,
+  );
   return rows.map(toView);
 }
 
