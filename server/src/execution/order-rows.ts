@@ -1,8 +1,56 @@
 import type { orders } from '@aegis/shared/db';
 import type { OrderState } from '@aegis/shared/orders/state';
-import type { OrderView, RuleVerdictView } from '@aegis/shared/schemas/order';
+import type { RiskDecision } from '@aegis/shared/risk/governor';
+import type { OrderView, PlaceOrderInput, RuleVerdictView } from '@aegis/shared/schemas/order';
 
 export type OrderRow = typeof orders.$inferSelect;
+
+/** Where a new order goes and who placed it: the parts of its row that are not the request's. */
+export interface NewOrderSource {
+  readonly tenantId: string;
+  readonly clientOrderId: string;
+  readonly broker: string;
+  readonly brokerConnectionId: string | null;
+  readonly proposalId: string | null;
+  readonly origin: OrderRow['origin'];
+  readonly createdBy: string;
+  readonly now: Date;
+}
+
+/**
+ * The row of a newly judged order, for both placement paths (one at a time and batched): the
+ * request, its status from the governor's decision and the verdict kept for every order (the
+ * denial too when it was denied).
+ */
+export function newOrderRow(
+  input: PlaceOrderInput,
+  decision: RiskDecision,
+  src: NewOrderSource,
+): typeof orders.$inferInsert {
+  const verdicts = decision.verdicts as unknown as Record<string, unknown>[];
+  return {
+    tenantId: src.tenantId,
+    clientOrderId: src.clientOrderId,
+    broker: src.broker,
+    brokerConnectionId: src.brokerConnectionId,
+    proposalId: src.proposalId,
+    symbol: input.symbol,
+    side: input.side,
+    orderType: input.orderType,
+    timeInForce: input.timeInForce,
+    quantity: input.quantity,
+    limitPrice: input.limitPrice ?? null,
+    stopPrice: input.stopPrice ?? null,
+    status: decision.allowed ? 'pending_new' : 'denied',
+    rejectReason: decision.allowed ? null : decision.denials.map((d) => d.code).join(','),
+    denial: decision.allowed ? null : verdicts,
+    riskVerdicts: verdicts,
+    origin: src.origin,
+    createdBy: src.createdBy,
+    createdAt: src.now,
+    updatedAt: src.now,
+  };
+}
 
 export function toOrderView(r: OrderRow): OrderView {
   return {

@@ -13,7 +13,7 @@ import {
   requestHash,
   type StoredOutcome,
 } from './idempotency.ts';
-import { toOrderView } from './order-rows.ts';
+import { newOrderRow, toOrderView } from './order-rows.ts';
 import { instrumentInfo, loadBatchRiskInputs, quoteInfoOf } from './risk-context.ts';
 import type { Actor, ExecutionDeps, ExecutionOptions } from './types.ts';
 
@@ -304,28 +304,18 @@ export async function placeBatch(
         recentCount++;
       }
       judged.push({ i, decision, clientOrderId });
-      rows.push({
-        tenantId,
-        clientOrderId,
-        broker: 'paper',
-        brokerConnectionId: null,
-        proposalId: null,
-        symbol: r.input.symbol,
-        side: r.input.side,
-        orderType: r.input.orderType,
-        timeInForce: r.input.timeInForce,
-        quantity: r.input.quantity,
-        limitPrice: r.input.limitPrice ?? null,
-        stopPrice: r.input.stopPrice ?? null,
-        status: decision.allowed ? 'pending_new' : 'denied',
-        rejectReason: decision.allowed ? null : decision.denials.map((d) => d.code).join(','),
-        denial: decision.allowed ? null : (decision.verdicts as unknown as Record<string, unknown>[]),
-        riskVerdicts: decision.verdicts as unknown as Record<string, unknown>[],
-        origin: r.origin,
-        createdBy: r.createdBy,
-        createdAt: now,
-        updatedAt: now,
-      });
+      rows.push(
+        newOrderRow(r.input, decision, {
+          tenantId,
+          clientOrderId,
+          broker: 'paper',
+          brokerConnectionId: null,
+          proposalId: null,
+          origin: r.origin,
+          createdBy: r.createdBy,
+          now,
+        }),
+      );
     }
 
     // 4. The writes: one statement each, issued together (postgres.js pipelines them on the

@@ -19,7 +19,7 @@ import {
   requestHash,
   storeErrorOutcome,
 } from './idempotency.ts';
-import { type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
+import { newOrderRow, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
 import {
   type BatchOutcome,
   type BatchRequest,
@@ -326,28 +326,18 @@ export class OrderService {
       bracket && !bracket.allowed ? withLegDenials(entryDecision, legDenials(bracket)) : entryDecision;
     const [row] = await tx
       .insert(orders)
-      .values({
-        tenantId: req.tenantId,
-        clientOrderId,
-        broker: connection?.provider ?? 'paper',
-        brokerConnectionId: connection?.id ?? null,
-        proposalId: req.input.proposalId ?? null,
-        symbol: req.input.symbol,
-        side: req.input.side,
-        orderType: req.input.orderType,
-        timeInForce: req.input.timeInForce,
-        quantity: req.input.quantity,
-        limitPrice: req.input.limitPrice ?? null,
-        stopPrice: req.input.stopPrice ?? null,
-        status: decision.allowed ? 'pending_new' : 'denied',
-        rejectReason: decision.allowed ? null : decision.denials.map((d) => d.code).join(','),
-        denial: decision.allowed ? null : (decision.verdicts as unknown as Record<string, unknown>[]),
-        riskVerdicts: decision.verdicts as unknown as Record<string, unknown>[],
-        origin: req.origin,
-        createdBy: principalKey(req.actor),
-        createdAt: now,
-        updatedAt: now,
-      })
+      .values(
+        newOrderRow(req.input, decision, {
+          tenantId: req.tenantId,
+          clientOrderId,
+          broker: connection?.provider ?? 'paper',
+          brokerConnectionId: connection?.id ?? null,
+          proposalId: req.input.proposalId ?? null,
+          origin: req.origin,
+          createdBy: principalKey(req.actor),
+          now,
+        }),
+      )
       .returning();
     if (!row) throw new AppError(ErrorCode.INTERNAL, 'order insert returned nothing');
     // The legs travel with the entry's own `broker.place` (one native bracket request).
