@@ -66,6 +66,9 @@ type RedisWithWindow = Redis & {
 
 export class RedisWindowStore implements WindowStore {
   readonly #redis: RedisWithWindow;
+  /** Random per store, so members from two servers never collide; a counter makes them unique here. */
+  readonly #noncePrefix = randomBytes(6).toString('base64url');
+  #nonceSeq = 0;
 
   constructor(redis: Redis) {
     // defineCommand sends EVALSHA and falls back to EVAL once per connection (NOSCRIPT).
@@ -76,8 +79,10 @@ export class RedisWindowStore implements WindowStore {
   }
 
   async hit(key: string, limit: number, windowMs: number, nowMs?: number): Promise<WindowDecision> {
-    // The nonce keeps two requests in the same millisecond distinct members of the set.
-    const nonce = randomBytes(6).toString('base64url');
+    // The nonce keeps two requests in the same millisecond distinct members of the set (a
+    // counter, not fresh random bytes per request: those were ~1% of a read's CPU).
+    this.#nonceSeq = (this.#nonceSeq + 1) % Number.MAX_SAFE_INTEGER;
+    const nonce = `${this.#noncePrefix}${this.#nonceSeq.toString(36)}`;
     const [allowed, remaining, retryAfterMs] = await this.#redis.aegisSlidingWindow(
       key,
       limit,
