@@ -54,6 +54,23 @@ export interface DecideRequest {
   readonly ip?: string | null;
 }
 
+/** A person's decision on a proposal, kept in `approvals` (a script's decision has no user). */
+async function recordDecision(
+  tx: Tx,
+  req: DecideRequest,
+  proposalId: string,
+  decision: 'approve' | 'reject',
+): Promise<void> {
+  if (!req.userId) return;
+  await tx.insert(approvals).values({
+    tenantId: req.tenantId,
+    proposalId,
+    userId: req.userId,
+    decision,
+    reason: req.reason,
+  });
+}
+
 export const idempotencyKeyOf = (proposalId: string) => `proposal:${proposalId}`;
 
 /**
@@ -106,15 +123,7 @@ export class ProposalWorkflow {
     const view = await withTenant(this.#d.db, req.tenantId, async (tx) => {
       const row = await getProposalRow(tx, req.tenantId, req.proposalId, true);
       this.#assertPending(row);
-      if (req.userId) {
-        await tx.insert(approvals).values({
-          tenantId: req.tenantId,
-          proposalId: row.id,
-          userId: req.userId,
-          decision: 'reject',
-          reason: req.reason,
-        });
-      }
+      await recordDecision(tx, req, row.id, 'reject');
       const [updated] = await tx
         .update(proposals)
         .set({ status: 'rejected', decidedAt: now, updatedAt: now })
@@ -167,15 +176,7 @@ export class ProposalWorkflow {
           return { expired: toProposalView(expired ?? row) };
         }
         this.#assertPending(row);
-        if (req.userId) {
-          await tx.insert(approvals).values({
-            tenantId: req.tenantId,
-            proposalId: row.id,
-            userId: req.userId,
-            decision: 'approve',
-            reason: req.reason,
-          });
-        }
+        await recordDecision(tx, req, row.id, 'approve');
         const [updated] = await tx
           .update(proposals)
           .set({

@@ -2,7 +2,8 @@ import { orderView } from '@aegis/shared/schemas/order';
 import { proposalViewSchema } from '@aegis/shared/schemas/proposal';
 import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
-import { actorOf } from '../auth/principal.ts';
+import { actorOf, type Principal } from '../auth/principal.ts';
+import type { DecideRequest } from '../proposals/workflow.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 import { decisionsOf } from './proposals.ts';
 
@@ -18,6 +19,23 @@ const decideInput = z.strictObject({
 /** Approving also chooses the account the order goes to (absent or null: the paper account). */
 const approveInput = decideInput.extend({ brokerConnectionId: z.uuid().nullish() });
 
+/** Who decides on which proposal, from the request (the same for approve and reject). */
+interface DecidingContext {
+  readonly desk: { readonly id: string };
+  readonly principal: Principal & { readonly user: { readonly id: string } };
+  readonly requestId: string;
+  readonly ip: string | null;
+}
+const decideRequest = (ctx: DecidingContext, input: z.infer<typeof decideInput>): DecideRequest => ({
+  tenantId: ctx.desk.id,
+  proposalId: input.proposalId,
+  actor: actorOf(ctx.principal),
+  userId: ctx.principal.user.id,
+  reason: input.reason ?? null,
+  requestId: ctx.requestId,
+  ip: ctx.ip,
+});
+
 export const approvalsRouter = createTRPCRouter({
   approve: deskProcedure
     .meta({ scope: 'trade', permission: 'proposals.approve', humanOnly: true, reauth: true })
@@ -25,15 +43,9 @@ export const approvalsRouter = createTRPCRouter({
     .output(z.object({ proposal: proposalViewSchema, order: orderView.nullable() }))
     .mutation(({ ctx, input }) =>
       decisionsOf(ctx).workflow.approve({
-        tenantId: ctx.desk.id,
-        proposalId: input.proposalId,
-        actor: actorOf(ctx.principal),
-        userId: ctx.principal.user.id,
-        reason: input.reason ?? null,
+        ...decideRequest(ctx, input),
         origin: 'human',
         brokerConnectionId: input.brokerConnectionId ?? null,
-        requestId: ctx.requestId,
-        ip: ctx.ip,
       }),
     ),
 
@@ -41,15 +53,5 @@ export const approvalsRouter = createTRPCRouter({
     .meta({ scope: 'trade', permission: 'proposals.reject', humanOnly: true })
     .input(decideInput)
     .output(proposalViewSchema)
-    .mutation(({ ctx, input }) =>
-      decisionsOf(ctx).workflow.reject({
-        tenantId: ctx.desk.id,
-        proposalId: input.proposalId,
-        actor: actorOf(ctx.principal),
-        userId: ctx.principal.user.id,
-        reason: input.reason ?? null,
-        requestId: ctx.requestId,
-        ip: ctx.ip,
-      }),
-    ),
+    .mutation(({ ctx, input }) => decisionsOf(ctx).workflow.reject(decideRequest(ctx, input))),
 });
