@@ -24,6 +24,9 @@ import {
  *
  * Append-only is enforced by the database (the application role has INSERT and SELECT only);
  * tamper evidence comes from the chain (see chain.ts).
+ *
+ * One file over 400 lines: record, recordBatch, recordDetached, verify and list share the
+ * chain's lock and row shape; keeping them together keeps one writer of the chain.
  */
 
 // biome-ignore lint/suspicious/noExplicitAny: any drizzle postgres-js database or transaction, whatever its schema

@@ -1,3 +1,5 @@
+// One file over 400 lines: the in-memory Bus must implement every method of the Bus interface
+// (streams, groups, pub/sub, trimming) with the same semantics as redis-bus.ts, in one class.
 import { AppError, ErrorCode } from '../errors.ts';
 import {
   compareStreamIds,

@@ -1,3 +1,5 @@
+// One file over 400 lines: the Redis Bus implements every method of the Bus interface in one
+// class sharing its connections, timeouts and reconnect handling.
 import { Redis, type RedisOptions } from 'ioredis';
 import { AppError, ErrorCode } from '../errors.ts';
 import type { Logger } from '../logging.ts';

@@ -1,3 +1,5 @@
+// One file over 400 lines: every governor rule is tested against the same order, context and
+// limits fixtures defined at the top of this file.
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RISK_LIMITS,
@@ -478,7 +480,7 @@ describe('verdict statuses', () => {
   });
 });
 
-describe('default limits (finding 3)', () => {
+describe('default limits (a fresh desk refuses an oversized market order)', () => {
   it('a fresh desk is denied BUY 100,000 at market of a $168 stock by order notional', () => {
     const q = { bid: '167.99', ask: '168.01', last: '168', ts: new Date(NOW.getTime() - 100) };
     const d = evaluateOrder(

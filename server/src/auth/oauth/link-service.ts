@@ -1,3 +1,5 @@
+// One file over 400 lines: the broker-link flow (startLink, completeLink, settleAccount) shares one
+// OAuth transaction row, its secret bindings and its refusal codes, read best as one sequence.
 import { createHash, randomUUID } from 'node:crypto';
 import { brokerConnections, oauthTransactions } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';

@@ -1,3 +1,6 @@
+// One file over 400 lines: the trading tables (proposal → approval → order → fill → position, with
+// the risk, kill-switch, outbox and outcome tables around them) share the order-side enums and
+// reference each other; one file keeps that lifecycle readable in one place.
 import { sql } from 'drizzle-orm';
 import {
   bigint,
