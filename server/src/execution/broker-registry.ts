@@ -1,3 +1,8 @@
+// One file: the registry owns each broker session's whole life — taking the dispatch lease,
+// opening the adapter (rebuilding the paper account from PostgreSQL), delivering reports in
+// order with retries through database outages, the circuit breaker and closing on a lost lease —
+// and these steps share the session map and its per-resource state; split apart they would each
+// need that private state exposed.
 import { randomBytes } from 'node:crypto';
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { applyFill, flatPosition, type PositionState } from '@aegis/shared/accounting/position';

@@ -1,3 +1,6 @@
+// One file: engaging, releasing and the cancel sweep share the durability protocol described
+// below (latch, row with a deadline, publish, retry until the row lands, then cancel); each step
+// relies on the ones before it, so the protocol stays readable in one place.
 import { killSwitches, orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { applyOrderEvent } from '@aegis/shared/orders/state';

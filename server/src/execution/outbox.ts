@@ -1,3 +1,6 @@
+// One file: claiming an outbox row, the lease-fenced broker call, the lookup-before-resend of a
+// retried place and the ordering of a cancel behind its place are one protocol over the same
+// claimed row and lease; splitting it would spread the at-most-once reasoning over several files.
 import { orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';

@@ -1,3 +1,6 @@
+// One file: the group commit is one pipeline (claim keys → lock → risk inputs → judge in memory
+// → batched writes → complete keys) whose steps share the batch's in-memory state; its fallback
+// to the per-order path lives in service.ts.
 import { randomUUID } from 'node:crypto';
 import { idempotencyKeys, orders, outbox } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';

@@ -1,3 +1,6 @@
+// One file: OrderService and the helpers the other placement paths reuse (desk lock, idempotent
+// placeOnce, proposal and connection checks, requestCancelInTx) are the one transactional path
+// every order takes; combos, flatten and the kill switch import them from here.
 import { brokerConnections, orders, outbox, proposals } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
