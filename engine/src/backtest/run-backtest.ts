@@ -1,3 +1,5 @@
+// One file over 400 lines: runBacktest is one replay loop (decide, gate, risk-check, fill, mark)
+// over one shared run state; its steps are read in order and share that state.
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import type { Decider, DecisionInput, DeskSnapshot } from '@aegis/shared/agent/decider';
 import {

@@ -1,3 +1,5 @@
+// One file over 400 lines: SimVenue is one class whose order book, resting orders, brackets and
+// fills share private state; splitting it would expose that state across files.
 import { type Dec, dec, decMin, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import {
   type FillModel,

@@ -1,3 +1,5 @@
+// One file over 400 lines: LabelledMarket is one seeded generator whose event kinds, regimes and
+// labels draw from one random stream in a fixed order; splitting it would hide that order.
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { TickRecord } from '../feeds/tick.ts';
 import { Xoshiro128 } from '../random/seeded-random.ts';

@@ -1,3 +1,5 @@
+// One file over 400 lines: every feature's reference definition is checked against the one
+// incremental updater it tests, with shared tick builders and fixtures.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TickRecord } from '../feeds/tick.ts';

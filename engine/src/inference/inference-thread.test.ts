@@ -1,3 +1,5 @@
+// One file over 400 lines: one real onnxruntime-node worker and its ring fixtures are shared by
+// every case; splitting would build the model and rings twice.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

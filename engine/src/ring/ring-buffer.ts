@@ -1,3 +1,5 @@
+// One file over 400 lines: RingBuffer is one class over one SharedArrayBuffer layout; its
+// producer, consumer and header paths share the private cursors and must be read together.
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { Doorbells } from './doorbell.ts';
 import {

@@ -1,3 +1,5 @@
+// One file over 400 lines: TimescaleWriter is one class whose tick and feature paths share one
+// transaction, one cursor save and one set of WRITER_STAT counters.
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql, TransactionSql } from 'postgres';
 import { F, type FeatureState } from '../features/state.ts';
