@@ -1,3 +1,6 @@
+// One file: the per-order (loadRiskInputs) and batched (loadBatchRiskInputs) loads gather the same
+// governor facts — valuation, working and recent orders, limits, halt, reducing-only — and share
+// their row queries; kept together so both paths judge against facts read the same way.
 import { decStr } from '@aegis/shared/accounting/decimal';
 import {
   agentSettings,
@@ -170,30 +173,7 @@ export async function loadRiskInputs(
   );
   const limits = await loadLimits(tx, tenantId, order.symbol);
   const windowMs = Math.max(60_000, limits.duplicateWindowMs ?? 0); // null: removed
-  const recent = await tx
-    .select({
-      symbol: orders.symbol,
-      side: orders.side,
-      orderType: orders.orderType,
-      quantity: orders.quantity,
-      limitPrice: orders.limitPrice,
-      stopPrice: orders.stopPrice,
-      createdAt: orders.createdAt,
-    })
-    .from(orders)
-    .where(
-      and(
-        eq(orders.tenantId, tenantId),
-        ne(orders.status, 'denied'),
-        gt(orders.createdAt, new Date(now.getTime() - windowMs)),
-        // Bracket legs go out in their entry's one request: the entry is what the throttle and
-        // the duplicate guard count.
-        isNull(orders.parentOrderId),
-        // Combo legs too go out in one request: the combo counts once (below).
-        isNull(orders.comboId),
-      ),
-    )
-    .orderBy(desc(orders.createdAt));
+  const recent = await recentOrders(tx, tenantId, new Date(now.getTime() - windowMs));
   // One entry per combo for the throttle; its symbol matches no order, so the single-order
   // duplicate guard never takes a combo for a duplicate (combos have their own guard).
   const recentCombos = await tx
@@ -393,28 +373,7 @@ export async function loadBatchRiskInputs(
                 limit ${cap}) c) as n`) as unknown as Promise<Array<{ n: string | number }>>),
     dupWindows.length === 0
       ? Promise.resolve([] as RecentOrderRow[])
-      : tx
-          .select({
-            symbol: orders.symbol,
-            side: orders.side,
-            orderType: orders.orderType,
-            quantity: orders.quantity,
-            limitPrice: orders.limitPrice,
-            stopPrice: orders.stopPrice,
-            createdAt: orders.createdAt,
-          })
-          .from(orders)
-          .where(
-            and(
-              eq(orders.tenantId, tenantId),
-              ne(orders.status, 'denied'),
-              gt(orders.createdAt, new Date(now.getTime() - Math.max(...dupWindows))),
-              inArray(orders.symbol, [...symbols]),
-              isNull(orders.parentOrderId),
-              isNull(orders.comboId),
-            ),
-          )
-          .orderBy(desc(orders.createdAt)),
+      : recentOrders(tx, tenantId, new Date(now.getTime() - Math.max(...dupWindows)), [...symbols]),
     tx
       .select({ pnl: tradeOutcomes.pnl })
       .from(tradeOutcomes)
@@ -456,4 +415,34 @@ export async function loadBatchRiskInputs(
     recent,
     recentCount,
   };
+}
+
+/**
+ * The desk's orders placed since `since` (the throttle's and the duplicate guard's window),
+ * newest first, optionally only those in `symbols`. Denied orders are not counted; bracket and
+ * combo legs neither: they go out in their entry's (or combo's) one request, which is what counts.
+ */
+function recentOrders(tx: Tx, tenantId: string, since: Date, symbols?: readonly string[]) {
+  return tx
+    .select({
+      symbol: orders.symbol,
+      side: orders.side,
+      orderType: orders.orderType,
+      quantity: orders.quantity,
+      limitPrice: orders.limitPrice,
+      stopPrice: orders.stopPrice,
+      createdAt: orders.createdAt,
+    })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.tenantId, tenantId),
+        ne(orders.status, 'denied'),
+        gt(orders.createdAt, since),
+        symbols ? inArray(orders.symbol, [...symbols]) : undefined,
+        isNull(orders.parentOrderId),
+        isNull(orders.comboId),
+      ),
+    )
+    .orderBy(desc(orders.createdAt));
 }
