@@ -26,8 +26,8 @@
  * The distance between any two live sequences is at most `capacity` (≤ 2^30), so the counters
  * cannot overflow in any sense that matters — a ring moving 100 M records/s wraps every 43 s and
  * keeps working. (Two-word 64-bit counters were rejected: a pair of Int32s cannot be read
- * atomically without a seqlock, and Atomics.wait needs a single Int32 word; BigInt64 costs
- * ~33 ns per operation on this machine and is banned from the hot path.) Where an absolute
+ * atomically without a seqlock, and Atomics.wait needs a single Int32 word; BigInt64 arithmetic
+ * allocates and is banned from the hot path.) Where an absolute
  * position is needed (the feature pool's idempotence markers) it is kept as a Float64 beside the
  * ring, exact to 2^53.
  */

@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
  * restores the full budget.
  *
  * The spin re-reads a caller's condition and reads the clock only every 64 rounds (a clock read
- * costs ~25 ns here, a shared-word load ~1 ns).
+ * costs far more than a shared-word load).
  */
 
 /** Spins longer than this are never useful, whatever a noisy measurement says (µs). */
