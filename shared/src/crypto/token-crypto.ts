@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { AppError, ErrorCode, isAppError } from '../errors.ts';
 
 /**
  * Secrets at rest (broker access and refresh tokens, API keys, OAuth client secrets, PKCE
@@ -18,13 +19,20 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
  * new key first, run `npm run tokens:rotate` (re-encrypts every secret under it), then drop the old.
  */
 
-export class TokenCryptoError extends Error {
-  readonly code: 'NO_KEY' | 'UNKNOWN_KEY' | 'MALFORMED' | 'AUTH_FAILED';
-  constructor(code: TokenCryptoError['code'], message: string) {
-    super(message);
-    this.name = 'TokenCryptoError';
-    this.code = code;
-  }
+/** Why a secret could not be sealed or opened: kept as `details.reason` of an INTERNAL AppError. */
+export type TokenCryptoReason = 'NO_KEY' | 'UNKNOWN_KEY' | 'MALFORMED' | 'AUTH_FAILED';
+
+function tokenCryptoError(reason: TokenCryptoReason, message: string): AppError {
+  return new AppError(ErrorCode.INTERNAL, message, { reason });
+}
+
+/** The reason a TokenCrypto failure carries; null for any other error. */
+export function tokenCryptoReason(e: unknown): TokenCryptoReason | null {
+  if (!isAppError(e, ErrorCode.INTERNAL)) return null;
+  const reason = e.details?.reason;
+  return reason === 'NO_KEY' || reason === 'UNKNOWN_KEY' || reason === 'MALFORMED' || reason === 'AUTH_FAILED'
+    ? reason
+    : null;
 }
 
 export interface TokenKey {
@@ -98,7 +106,7 @@ export class TokenCrypto {
   encrypt(plaintext: string, binding: SecretBinding): string {
     const active = this.#keys[0];
     if (!active)
-      throw new TokenCryptoError(
+      throw tokenCryptoError(
         'NO_KEY',
         'no token encryption key: set TOKEN_ENCRYPTION_KEY (base64 of 32 random bytes) or TOKEN_ENCRYPTION_KEYS',
       );
@@ -112,15 +120,15 @@ export class TokenCrypto {
   decrypt(sealed: string, binding: SecretBinding): string {
     const parts = sealed.split('.');
     if (parts.length !== 4 || parts[0] !== 'v1')
-      throw new TokenCryptoError('MALFORMED', 'not an encrypted secret');
+      throw tokenCryptoError('MALFORMED', 'not an encrypted secret');
     const [, kid, nonceB64, ctB64] = parts as [string, string, string, string];
     const key = this.#byKid.get(kid);
     if (!key)
-      throw new TokenCryptoError('UNKNOWN_KEY', `secret encrypted under key ${kid}, which is not configured`);
+      throw tokenCryptoError('UNKNOWN_KEY', `secret encrypted under key ${kid}, which is not configured`);
     const nonce = Buffer.from(nonceB64, 'base64url');
     const data = Buffer.from(ctB64, 'base64url');
     if (nonce.length !== 12 || data.length < 16)
-      throw new TokenCryptoError('MALFORMED', 'not an encrypted secret');
+      throw tokenCryptoError('MALFORMED', 'not an encrypted secret');
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, nonce);
       decipher.setAAD(aadOf(binding));
@@ -129,7 +137,7 @@ export class TokenCrypto {
         'utf8',
       );
     } catch {
-      throw new TokenCryptoError(
+      throw tokenCryptoError(
         'AUTH_FAILED',
         'secret failed authentication (tampered, or bound to another row)',
       );

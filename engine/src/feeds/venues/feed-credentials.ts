@@ -1,4 +1,4 @@
-import { parseTokenKeys, TokenCrypto, TokenCryptoError } from '@aegis/shared/crypto/token-crypto';
+import { parseTokenKeys, TokenCrypto, tokenCryptoReason } from '@aegis/shared/crypto/token-crypto';
 import { withTenantSql } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { Sql } from 'postgres';
@@ -117,7 +117,7 @@ export async function loadVenueCredentials(
       purpose: 'credentials',
     });
   } catch (err) {
-    const code = err instanceof TokenCryptoError ? err.code : 'MALFORMED';
+    const code = tokenCryptoReason(err) ?? 'MALFORMED';
     throw new AppError(
       ErrorCode.FORBIDDEN,
       `venue credentials: ${which}'s key does not open (${code}); the engine needs the server's TOKEN_ENCRYPTION_KEYS`,

@@ -19,7 +19,7 @@ import {
   redirectUriFor,
   resolveOAuthProvider,
 } from './providers.ts';
-import { type SecretBinding, type TokenCrypto, TokenCryptoError } from './token-crypto.ts';
+import { type SecretBinding, type TokenCrypto, tokenCryptoReason } from './token-crypto.ts';
 import {
   authorizationUrl,
   clientCredentialsToken,
@@ -70,8 +70,8 @@ export function sealOrRefuse(crypto: TokenCrypto, plaintext: string, binding: Se
   try {
     return crypto.encrypt(plaintext, binding);
   } catch (err) {
-    if (err instanceof TokenCryptoError && err.code === 'NO_KEY')
-      throw new AppError('PRECONDITION_FAILED', err.message, { field: 'TOKEN_ENCRYPTION_KEY' });
+    if (tokenCryptoReason(err) === 'NO_KEY')
+      throw new AppError('PRECONDITION_FAILED', (err as Error).message, { field: 'TOKEN_ENCRYPTION_KEY' });
     throw err;
   }
 }
