@@ -11,11 +11,11 @@ import {
   type RuleVerdict,
 } from '@aegis/shared/risk/governor';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { BracketRequest } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
-import { norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
+import { norm, type OrderRow, toOrderState, toOrderView, writeLegStatus } from './order-rows.ts';
 import type { Actor } from './types.ts';
 
 /**
@@ -178,16 +178,7 @@ export async function endUnsentLegs(
   for (const l of legs) {
     if (isTerminal(l.status) || (l.status !== 'pending_new' && l.status !== 'unknown')) continue;
     const next = applyOrderEvent(toOrderState(l), ev);
-    const [u] = await tx
-      .update(orders)
-      .set({
-        status: next.status,
-        rejectReason: next.rejectReason,
-        version: sql`${orders.version} + 1`,
-        updatedAt: now,
-      })
-      .where(eq(orders.id, l.id))
-      .returning();
+    const u = await writeLegStatus(tx, l.id, next, now);
     if (u) out.push(toOrderView(u));
   }
   return out;

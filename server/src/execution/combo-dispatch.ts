@@ -1,13 +1,11 @@
-import { orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';
 import type { OrderView } from '@aegis/shared/schemas/order';
-import { eq, sql } from 'drizzle-orm';
 import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import { BrokerTimeout, backoff, withTimeout } from './broker-call.ts';
 import type { BrokerRegistry, BrokerSession } from './broker-registry.ts';
 import { comboLegs, loadCombo, syncCombo } from './combo-rows.ts';
-import { norm, toOrderState, toOrderView } from './order-rows.ts';
+import { norm, toOrderState, toOrderView, writeLegStatus } from './order-rows.ts';
 import type { Outcome } from './outbox.ts';
 import type { ExecutionDeps } from './types.ts';
 
@@ -177,16 +175,7 @@ async function endLegs(
         );
         continue;
       }
-      const [u] = await tx
-        .update(orders)
-        .set({
-          status: next.status,
-          rejectReason: next.rejectReason,
-          version: sql`${orders.version} + 1`,
-          updatedAt: now,
-        })
-        .where(eq(orders.id, l.id))
-        .returning();
+      const u = await writeLegStatus(tx, l.id, next, now);
       if (u) out.push(toOrderView(u));
     }
     await syncCombo(tx, tenantId, comboId, now);

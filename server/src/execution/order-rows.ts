@@ -1,7 +1,9 @@
-import type { orders } from '@aegis/shared/db';
+import { orders } from '@aegis/shared/db';
 import type { OrderState } from '@aegis/shared/orders/state';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput, RuleVerdictView } from '@aegis/shared/schemas/order';
+import { eq, sql } from 'drizzle-orm';
+import type { Tx } from '../db/database.ts';
 
 export type OrderRow = typeof orders.$inferSelect;
 
@@ -100,4 +102,24 @@ export function toOrderState(r: OrderRow): OrderState {
     brokerOrderId: r.brokerOrderId,
     rejectReason: r.rejectReason,
   };
+}
+
+/** A leg's status (and reject reason) after a transition its entry or combo made: one update. */
+export async function writeLegStatus(
+  tx: Tx,
+  id: string,
+  next: Pick<OrderState, 'status' | 'rejectReason'>,
+  now: Date,
+): Promise<OrderRow | undefined> {
+  const [u] = await tx
+    .update(orders)
+    .set({
+      status: next.status,
+      rejectReason: next.rejectReason,
+      version: sql`${orders.version} + 1`,
+      updatedAt: now,
+    })
+    .where(eq(orders.id, id))
+    .returning();
+  return u;
 }
