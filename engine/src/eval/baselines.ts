@@ -32,27 +32,30 @@ export interface RuleSeries {
   readonly direction: readonly (readonly Int8Array[])[];
 }
 
+/** Builds a rule's series: `fill` writes one symbol's per-tick strength and direction from its mids. */
+function ruleSeries(
+  name: string,
+  runs: readonly MarketRun[],
+  fill: (mids: ArrayLike<number>, st: Float64Array, di: Int8Array) => void,
+): RuleSeries {
+  const strength = runs.map((run) => run.mids.map((mids) => new Float64Array(mids.length)));
+  const direction = runs.map((run) => run.mids.map((mids) => new Int8Array(mids.length)));
+  runs.forEach((run, r) => {
+    run.mids.forEach((mids, sym) => {
+      fill(mids, strength[r]![sym]!, direction[r]![sym]!);
+    });
+  });
+  return { name, strength, direction };
+}
+
 export function momentumSeries(runs: readonly MarketRun[], lookback = MOMENTUM_LOOKBACK_TICKS): RuleSeries {
-  const strength: Float64Array[][] = [];
-  const direction: Int8Array[][] = [];
-  for (const run of runs) {
-    const sr: Float64Array[] = [];
-    const dr: Int8Array[] = [];
-    for (const mids of run.mids) {
-      const st = new Float64Array(mids.length);
-      const di = new Int8Array(mids.length);
-      for (let t = lookback; t < mids.length; t++) {
-        const ret = Math.log(mids[t]! / mids[t - lookback]!);
-        st[t] = Math.abs(ret);
-        di[t] = ret > 0 ? 1 : ret < 0 ? -1 : 0;
-      }
-      sr.push(st);
-      dr.push(di);
+  return ruleSeries('momentum', runs, (mids, st, di) => {
+    for (let t = lookback; t < mids.length; t++) {
+      const ret = Math.log(mids[t]! / mids[t - lookback]!);
+      st[t] = Math.abs(ret);
+      di[t] = ret > 0 ? 1 : ret < 0 ? -1 : 0;
     }
-    strength.push(sr);
-    direction.push(dr);
-  }
-  return { name: 'momentum', strength, direction };
+  });
 }
 
 export function meanReversionSeries(
@@ -62,34 +65,21 @@ export function meanReversionSeries(
 ): RuleSeries {
   const a = 2 / (span + 1);
   const av = 2 / (varSpan + 1);
-  const strength: Float64Array[][] = [];
-  const direction: Int8Array[][] = [];
-  for (const run of runs) {
-    const sr: Float64Array[] = [];
-    const dr: Int8Array[] = [];
-    for (const mids of run.mids) {
-      const st = new Float64Array(mids.length);
-      const di = new Int8Array(mids.length);
-      let mean = mids.length > 0 ? Math.log(mids[0]!) : 0;
-      let variance = 0;
-      for (let t = 1; t < mids.length; t++) {
-        const x = Math.log(mids[t]!);
-        const d = x - mean;
-        // z against the variance before this tick, like the engine's own mean-reversion detector.
-        if (variance > 0) {
-          st[t] = Math.abs(d) / Math.sqrt(variance);
-          di[t] = d > 0 ? -1 : d < 0 ? 1 : 0;
-        }
-        variance += av * (d * d - variance);
-        mean += a * d;
+  return ruleSeries('mean_reversion_rule', runs, (mids, st, di) => {
+    let mean = mids.length > 0 ? Math.log(mids[0]!) : 0;
+    let variance = 0;
+    for (let t = 1; t < mids.length; t++) {
+      const x = Math.log(mids[t]!);
+      const d = x - mean;
+      // z against the variance before this tick, like the engine's own mean-reversion detector.
+      if (variance > 0) {
+        st[t] = Math.abs(d) / Math.sqrt(variance);
+        di[t] = d > 0 ? -1 : d < 0 ? 1 : 0;
       }
-      sr.push(st);
-      dr.push(di);
+      variance += av * (d * d - variance);
+      mean += a * d;
     }
-    strength.push(sr);
-    direction.push(dr);
-  }
-  return { name: 'mean_reversion_rule', strength, direction };
+  });
 }
 
 /** Ticks where a rule could fire (after warm-up, a direction, strength > floor), in tick order. */
