@@ -22,7 +22,7 @@ import {
   requestHash,
   storeErrorOutcome,
 } from './idempotency.ts';
-import { newOrderRow, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
+import { newOrderRow, norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
 import {
   type BatchOutcome,
   type BatchRequest,
@@ -417,7 +417,7 @@ export class OrderService {
         targetType: 'order',
         targetId: row.id,
         payload: { orderId: row.id, clientOrderId: row.clientOrderId },
-        details: `cancel ${row.side} ${row.quantity} ${row.symbol}`,
+        details: `cancel ${row.side} ${norm(row.quantity)} ${row.symbol}`,
       });
       return toOrderView(updated);
     });

@@ -135,7 +135,7 @@ export class ProposalWorkflow {
         targetType: 'proposal',
         targetId: row.id,
         payload: { reason: req.reason },
-        details: `${row.side} ${row.quantity} ${row.symbol}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`,
+        details: `${row.side} ${norm(row.quantity)} ${row.symbol}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`,
         ...(req.requestId !== undefined ? { requestId: req.requestId } : {}),
       });
       return toProposalView(updated!);
@@ -193,7 +193,7 @@ export class ProposalWorkflow {
           targetType: 'proposal',
           targetId: row.id,
           payload: { reason: req.reason, idempotencyKey: idempotencyKeyOf(row.id) },
-          details: `${row.side} ${row.quantity} ${row.symbol}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`,
+          details: `${row.side} ${norm(row.quantity)} ${row.symbol}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`,
         });
         return { approved: updated! };
       },

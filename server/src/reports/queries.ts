@@ -1,6 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { pnlByDay } from '@aegis/shared/accounting/pnl-by-day';
-import { type equitySnapshots, fills, instruments, orders, tenants } from '@aegis/shared/db';
+import { type equitySnapshots, fills, instruments, orders, proposals, tenants } from '@aegis/shared/db';
 import type { BlotterRow, ReportRange } from '@aegis/shared/schemas/reports';
 import { and, asc, desc, eq, gte, lte, type SQL, sql } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
@@ -97,6 +97,16 @@ export async function pnlByDayReport(tx: Tx, tenantId: string, range: ReportRang
   });
 }
 
+/**
+ * Where a fill's order came from, worded as the order drawer words it: an order placed from a
+ * proposal is an "agent proposal" (or a "desk proposal" when a person wrote the idea), whoever
+ * clicked approve; otherwise the order's own origin (human, api, agent).
+ */
+function blotterOrigin(origin: string, decider: string | null): string {
+  if (decider === null) return origin;
+  return decider === 'human' ? 'desk proposal' : 'agent proposal';
+}
+
 /** The trade blotter: fills with their orders, newest first, at most `limit` rows. */
 export async function blotter(
   tx: Tx,
@@ -122,6 +132,7 @@ export async function blotter(
       clientOrderId: orders.clientOrderId,
       orderType: orders.orderType,
       origin: orders.origin,
+      decider: proposals.decider,
       broker: orders.broker,
       connection: orders.brokerConnectionId,
       multiplier: instruments.multiplier,
@@ -129,6 +140,7 @@ export async function blotter(
     .from(fills)
     .innerJoin(orders, and(eq(orders.tenantId, fills.tenantId), eq(orders.id, fills.orderId)))
     .leftJoin(instruments, eq(instruments.symbol, fills.symbol))
+    .leftJoin(proposals, and(eq(proposals.tenantId, orders.tenantId), eq(proposals.id, orders.proposalId)))
     .where(and(...where))
     .orderBy(desc(fills.ts), desc(fills.id))
     .limit(limit);
@@ -148,7 +160,7 @@ export async function blotter(
     orderId: r.orderId,
     clientOrderId: r.clientOrderId,
     orderType: r.orderType,
-    origin: r.origin,
+    origin: blotterOrigin(r.origin, r.decider),
     account: r.connection ? `${r.broker}:${r.connection}` : 'paper',
     executionId: r.executionId,
   }));

@@ -187,6 +187,10 @@ describe("an operator's first day", () => {
     const login = entries.locator('tbody tr', { hasText: 'auth.login' });
     expect(await actor(login)).toBe('Administrator');
     await entries.locator('tbody tr', { hasText: 'auth.login' }).first().waitFor();
+    // Quantities in the details read as a person wrote them, not as numeric(…,12) text.
+    const approve = entries.locator('tbody tr', { hasText: 'proposals.approve' }).first();
+    expect(await approve.textContent()).toContain('buy 0.25 BTC-USD');
+    expect(await approve.textContent()).not.toContain('0.250000');
   });
 
   test('exports the trade blotter as CSV with both fills in it', async () => {
@@ -203,6 +207,23 @@ describe("an operator's first day", () => {
     expect(fills).toHaveLength(2);
     expect(fills.some((l) => /\bbuy\b/.test(l) && l.includes('0.25'))).toBe(true);
     expect(fills.some((l) => /\bsell\b/.test(l) && l.includes('0.1'))).toBe(true);
+    // The approved proposal's fill says where it came from, as the order drawer does.
+    expect(fills.some((l) => /\bbuy\b/.test(l) && l.includes(',agent proposal,'))).toBe(true);
+  });
+
+  test("the blotter and P&L print prices to the tick, fees to cents, and the proposal's origin", async () => {
+    const blotter = page.getByRole('group', { name: 'Trade blotter' });
+    const buy = blotter.locator('tbody tr', { hasText: '0.25' }).first();
+    await buy.waitFor();
+    const cell = (row: typeof buy, col: string) => row.locator(`td[data-col="${col}"]`).textContent();
+    expect(await cell(buy, 'qty')).toBe('0.25');
+    expect(await cell(buy, 'price')).toMatch(/^\d{2},\d{3}\.\d{2}$/);
+    expect(await cell(buy, 'fee')).toMatch(/^\d+\.\d{2}$/);
+    expect(await cell(buy, 'origin')).toBe('agent proposal');
+    expect(await cell(buy, 'order')).toMatch(/^[0-9a-f]{8}$/);
+    const pnl = page.getByRole('group', { name: 'P&L by instrument' }).locator('tbody tr').first();
+    expect(await cell(pnl, 'avg')).toMatch(/^\d{2},\d{3}\.\d{2}$/);
+    expect(await cell(pnl, 'mark')).toMatch(/^\d{2},\d{3}\.\d{2}$/);
   });
 
   test('every console page, at a desktop size and on a phone, saved as a screenshot', async () => {

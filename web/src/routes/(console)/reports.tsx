@@ -2,9 +2,10 @@ import { Title } from '@solidjs/meta';
 import { createSignal, For } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
+import { OrderDrawer } from '../../components/order-drawer.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { formatDecimal, pnlClass } from '../../lib/decimal-format.ts';
-import { trimZeros } from '../../lib/live-order.ts';
+import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
 import { createQuery } from '../../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../../lib/trpc.ts';
 
@@ -18,9 +19,15 @@ const pnl = (v: string | null) => <span class={pnlClass(v)}>{formatDecimal(v, 2,
 
 const instrumentColumns: Column<InstrumentRow>[] = [
   { id: 'symbol', header: 'Symbol', cell: (r) => <span class="mono">{r.symbol}</span>, rowHeader: true },
-  { id: 'qty', header: 'Qty', cell: (r) => trimZeros(r.quantity), numeric: true },
-  { id: 'avg', header: 'Avg cost', cell: (r) => trimZeros(r.avgCost), numeric: true, priority: 3 },
-  { id: 'mark', header: 'Mark', cell: (r) => (r.mark ? trimZeros(r.mark) : '—'), numeric: true, priority: 2 },
+  { id: 'qty', header: 'Qty', cell: (r) => formatQuantity(r.quantity, r.symbol), numeric: true },
+  {
+    id: 'avg',
+    header: 'Avg cost',
+    cell: (r) => formatPrice(r.avgCost, r.symbol),
+    numeric: true,
+    priority: 3,
+  },
+  { id: 'mark', header: 'Mark', cell: (r) => formatPrice(r.mark, r.symbol), numeric: true, priority: 2 },
   { id: 'realized', header: 'Realized', cell: (r) => pnl(r.realizedPnl), numeric: true },
   { id: 'unrealized', header: 'Unrealized', cell: (r) => pnl(r.unrealizedPnl), numeric: true, priority: 2 },
   { id: 'fees', header: 'Fees', cell: (r) => money(r.fees), numeric: true, priority: 3 },
@@ -60,13 +67,23 @@ const blotterColumns: Column<BlotterRow>[] = [
   },
   { id: 'symbol', header: 'Symbol', cell: (r) => <span class="mono">{r.symbol}</span> },
   { id: 'side', header: 'Side', cell: (r) => <span class={r.side === 'buy' ? 'pos' : 'neg'}>{r.side}</span> },
-  { id: 'qty', header: 'Qty', cell: (r) => trimZeros(r.quantity), numeric: true },
-  { id: 'price', header: 'Price', cell: (r) => trimZeros(r.price), numeric: true },
+  { id: 'qty', header: 'Qty', cell: (r) => formatQuantity(r.quantity, r.symbol), numeric: true },
+  { id: 'price', header: 'Price', cell: (r) => formatPrice(r.price, r.symbol), numeric: true },
   { id: 'notional', header: 'Notional', cell: (r) => money(r.notional), numeric: true, priority: 2 },
-  { id: 'fee', header: 'Fee', cell: (r) => trimZeros(r.fee), numeric: true, priority: 3 },
+  { id: 'fee', header: 'Fee', cell: (r) => money(r.fee), numeric: true, priority: 3 },
   { id: 'origin', header: 'Origin', cell: (r) => r.origin, priority: 3 },
   { id: 'account', header: 'Account', cell: (r) => r.account, priority: 3 },
-  { id: 'order', header: 'Order', cell: (r) => <span class="mono">{r.clientOrderId}</span>, priority: 3 },
+  {
+    id: 'order',
+    header: 'Order',
+    // A short id (the row opens the order's drawer); the full client order id on hover.
+    cell: (r) => (
+      <span class="mono" title={r.clientOrderId}>
+        {r.orderId.slice(0, 8)}
+      </span>
+    ),
+    priority: 3,
+  },
 ];
 
 const EXPORTS: readonly { kind: ExportKind; label: string }[] = [
@@ -102,6 +119,9 @@ export default function ReportsPage() {
   const [busy, setBusy] = createSignal<ExportKind>();
   const [error, setError] = createSignal<string>();
   const [done, setDone] = createSignal<string>();
+  // The order drawer: a blotter row click (or Enter on a focused row) opens the fill's order.
+  const [openOrder, setOpenOrder] = createSignal<string>();
+  let lastRow: HTMLElement | null = null;
 
   const exportCsv = async (kind: ExportKind) => {
     setBusy(kind);
@@ -178,11 +198,27 @@ export default function ReportsPage() {
         <Panel title="Trade blotter" meta="Latest 200 fills" flush>
           <QueryView query={blotter} errorTitle="Could not load the blotter">
             {(rows) => (
-              <DataTable label="Trade blotter" columns={blotterColumns} rows={rows} empty="No fills yet" />
+              <DataTable
+                label="Trade blotter"
+                columns={blotterColumns}
+                rows={rows}
+                empty="No fills yet"
+                onRowClick={(r, event) => {
+                  lastRow = (event.currentTarget as HTMLElement | null) ?? null;
+                  setOpenOrder(r.orderId);
+                }}
+              />
             )}
           </QueryView>
         </Panel>
       </div>
+      <OrderDrawer
+        orderId={openOrder()}
+        onClose={() => {
+          setOpenOrder(undefined);
+          lastRow?.focus();
+        }}
+      />
     </>
   );
 }
