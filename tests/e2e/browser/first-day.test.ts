@@ -242,6 +242,17 @@ describe("an operator's first day", () => {
             .toBe(0)
             .catch(() => {});
           await shotPage.screenshot({ path: path.join(SHOT_DIR, `${cp.name}-${size.width}.png`) });
+          if ((cp.name === 'orders' || cp.name === 'proposals') && size.width < 640) {
+            // On a phone the status stays on screen; the created time folds into the details line.
+            const status = shotPage.locator('tbody tr td[data-col="status"]').first();
+            const box = await status.boundingBox();
+            expect(box, `${cp.name}: status cell`).not.toBeNull();
+            expect(box!.x + box!.width).toBeLessThanOrEqual(size.width);
+          }
+          if (cp.name === 'instrument') {
+            // No last trade reads in words, never as a pair of dashes.
+            expect(await shotPage.locator('.instrument-price').textContent()).not.toMatch(/[—–]/);
+          }
         }
       } finally {
         await context.close();

@@ -35,7 +35,8 @@ function statusTone(order: Order): string {
 }
 
 const columns: readonly Column<Order>[] = [
-  { id: 'created', header: 'Created (UTC)', class: 'mono', cell: (o) => utcTime(o.createdAt) },
+  // On a phone the time folds into the details line: the status outranks it.
+  { id: 'created', header: 'Created (UTC)', class: 'mono', priority: 2, cell: (o) => utcTime(o.createdAt) },
   { id: 'symbol', header: 'Symbol', class: 'mono', cell: (o) => o.symbol },
   { id: 'side', header: 'Side', class: (o) => (o.side === 'buy' ? 'pos' : 'neg'), cell: (o) => o.side },
   {

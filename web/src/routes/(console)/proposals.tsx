@@ -20,7 +20,8 @@ const TONE: Partial<Record<Proposal['status'], string>> = {
 };
 
 const columns: readonly Column<Proposal>[] = [
-  { id: 'created', header: 'Created (UTC)', class: 'mono', cell: (p) => utcTime(p.createdAt) },
+  // On a phone the time folds into the details line: the status outranks it.
+  { id: 'created', header: 'Created (UTC)', class: 'mono', priority: 2, cell: (p) => utcTime(p.createdAt) },
   { id: 'instrument', header: 'Instrument', class: 'mono', cell: (p) => p.instrument },
   { id: 'side', header: 'Side', class: (p) => (p.side === 'buy' ? 'pos' : 'neg'), cell: (p) => p.side },
   { id: 'qty', header: 'Qty', numeric: true, cell: (p) => formatQuantity(p.quantity, p.instrument) },

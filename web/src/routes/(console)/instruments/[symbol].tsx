@@ -214,20 +214,36 @@ function Loaded(props: { instrument: Instrument }) {
           </Show>
         </div>
         <div class="instrument-price" aria-live="off">
-          <span class="instrument-last mono" data-last={quote()?.last ?? ''}>
-            {formatDecimal(quote()?.last ?? null, decimals())}
-          </span>
-          <span
-            class={`instrument-change mono ${pnlClass(quote()?.dayChange)}`}
-            title="Change since the UTC day's first trade"
+          {/* No last trade: say so in words rather than a pair of dashes. */}
+          <Show
+            when={quote()?.last}
+            fallback={
+              <span class="instrument-last dim" data-last="">
+                no trades yet
+              </span>
+            }
           >
-            {formatDecimal(quote()?.dayChange ?? null, decimals(), { sign: true })}
-            <Show when={dayPct() !== null && dayPct() !== undefined}>
-              {' '}
-              ({dayPct()! > 0 ? '+' : dayPct()! < 0 ? '−' : ''}
-              {Math.abs(dayPct()!).toFixed(2)}%)
-            </Show>
-          </span>
+            {(last) => (
+              <span class="instrument-last mono" data-last={last()}>
+                {formatDecimal(last(), decimals())}
+              </span>
+            )}
+          </Show>
+          <Show when={quote()?.dayChange}>
+            {(change) => (
+              <span
+                class={`instrument-change mono ${pnlClass(change())}`}
+                title="Change since the UTC day's first trade"
+              >
+                {formatDecimal(change(), decimals(), { sign: true })}
+                <Show when={dayPct() !== null && dayPct() !== undefined}>
+                  {' '}
+                  ({dayPct()! > 0 ? '+' : dayPct()! < 0 ? '−' : ''}
+                  {Math.abs(dayPct()!).toFixed(2)}%)
+                </Show>
+              </span>
+            )}
+          </Show>
         </div>
         <QuoteStrip
           quote={quote()}
