@@ -14,7 +14,7 @@ import { and, asc, desc, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzl
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
 import { norm, toOrderView } from './order-rows.ts';
-import { valueDesk } from './valuation.ts';
+import { markedLegs, valueDesk } from './valuation.ts';
 
 /** Read side of execution for routers: every query runs in the caller's RLS-scoped transaction. */
 
@@ -76,8 +76,8 @@ export async function listPositions(
   startingCapital: string,
   now: Date,
 ): Promise<PositionView[]> {
-  const v = await valueDesk(tx, tenantId, quotes, startingCapital, now);
-  return v.legs
+  const legs = await markedLegs(tx, tenantId, quotes);
+  return legs
     .filter((l) => !dec(l.position.quantity).isZero() || !dec(l.position.realizedPnl).isZero())
     .map((l) => {
       const qty = dec(l.position.quantity);

@@ -42,19 +42,14 @@ export async function multipliersOf(tx: Tx, symbols: readonly string[]): Promise
   return new Map(rows.map((r) => [r.symbol, r.multiplier]));
 }
 
-export async function valueDesk(
-  tx: Tx,
-  tenantId: string,
-  quotes: QuoteBook,
-  startingCapital: string,
-  now: Date,
-): Promise<DeskValuation> {
+/** The desk's positions with their marks and multipliers (two statements, no P&L). */
+export async function markedLegs(tx: Tx, tenantId: string, quotes: QuoteBook) {
   const rows = await tx.select().from(positions).where(eq(positions.tenantId, tenantId));
   const mults = await multipliersOf(
     tx,
     rows.map((r) => r.symbol),
   );
-  const legs = rows.map((r) => {
+  return rows.map((r) => {
     const mark = quotes.mark(r.symbol);
     return {
       position: {
@@ -70,6 +65,16 @@ export async function valueDesk(
       updatedAt: r.updatedAt,
     };
   });
+}
+
+export async function valueDesk(
+  tx: Tx,
+  tenantId: string,
+  quotes: QuoteBook,
+  startingCapital: string,
+  now: Date,
+): Promise<DeskValuation> {
+  const legs = await markedLegs(tx, tenantId, quotes);
   const pnl = deskPnl(startingCapital, legs);
   const sessionStart = await sessionStartOf(tx, tenantId, now);
   const [base] = await tx
