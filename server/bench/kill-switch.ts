@@ -1,3 +1,4 @@
+import { asOrderId, asTenantId } from '@aegis/shared/ids';
 /**
  * Kill switch under load: how fast does a desk halt take hold?
  *
@@ -209,7 +210,7 @@ async function naiveOnce(
   const broker = await rt.brokers.paper(tenantId);
   const t0 = performance.now();
   for (const id of ids) {
-    await rt.orders.cancel(tenantId, id, actor);
+    await rt.orders.cancel(asTenantId(tenantId), asOrderId(id), actor);
     await rt.dispatcher.dispatchTenant(tenantId);
   }
   while ((await broker.listOpenOrders()).length > 0) await rt.dispatcher.dispatchTenant(tenantId);

@@ -1,4 +1,10 @@
-/** Branded id types: an id of one kind cannot be passed where another is expected. */
+/**
+ * Branded id types: an id of one kind cannot be passed where another is expected, so
+ * `cancel(tenantId, orderId)` called with the two swapped does not compile. At run time they are
+ * plain strings. An id gets its brand where it is known to be of its kind: at the edge after its
+ * schema parsed it (routers), or when it is read from its own table; `asTenantId(ctx.desk.id)`,
+ * `asOrderId(input.orderId)`.
+ */
 declare const brand: unique symbol;
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
 
@@ -14,3 +20,9 @@ export type ClientOrderId = Brand<string, 'ClientOrderId'>;
 export type FillId = Brand<string, 'FillId'>;
 export type ExecutionId = Brand<string, 'ExecutionId'>;
 export type LessonId = Brand<string, 'LessonId'>;
+export type ComboId = Brand<string, 'ComboId'>;
+
+export const asTenantId = (id: string): TenantId => id as TenantId;
+export const asOrderId = (id: string): OrderId => id as OrderId;
+export const asComboId = (id: string): ComboId => id as ComboId;
+export const asProposalId = (id: string): ProposalId => id as ProposalId;

@@ -1,2 +1,2 @@
 export * from './errors.ts';
-export type * from './ids.ts';
+export * from './ids.ts';

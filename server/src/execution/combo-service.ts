@@ -2,6 +2,7 @@ import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { combos, orders, outbox } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { ComboId, TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, isTerminal } from '@aegis/shared/orders/state';
 import { type ComboDecision, type ComboIntent, evaluateCombo } from '@aegis/shared/risk/combo';
 import type { OrderIntent } from '@aegis/shared/risk/governor';
@@ -240,7 +241,12 @@ export class ComboService {
    * pending_cancel and ONE `broker.cancelCombo` outbox row is committed with them. Idempotent on
    * a combo already pending cancel; a finished combo is a CONFLICT.
    */
-  async cancel(tenantId: string, comboId: string, actor: Actor, meta: RequestMeta = {}): Promise<ComboView> {
+  async cancel(
+    tenantId: TenantId,
+    comboId: ComboId,
+    actor: Actor,
+    meta: RequestMeta = {},
+  ): Promise<ComboView> {
     const { view, changed } = await withTenant(this.#deps.db, tenantId, async (tx) => {
       await setAuditContext(tx, meta);
       await lockDeskOrders(tx, tenantId);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { orders, positions } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { asOrderId, asTenantId } from '@aegis/shared/ids';
 import { WORKING_STATUSES } from '@aegis/shared/orders/statuses';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { Decimal } from 'decimal.js';
@@ -98,7 +99,7 @@ export async function flatten(db: Db, service: OrderService, req: FlattenRequest
         beingClosed = beingClosed.plus(new Decimal(o.quantity).minus(o.filledQuantity));
         continue;
       }
-      cancelled.push(await service.cancel(req.tenantId, o.id, req.actor, req));
+      cancelled.push(await service.cancel(asTenantId(req.tenantId), asOrderId(o.id), req.actor, req));
     }
     const left = position.abs().minus(beingClosed);
     if (!reducingSide || left.lte(0)) {

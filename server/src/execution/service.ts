@@ -4,6 +4,7 @@
 import { brokerConnections, orders, outbox, proposals } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { OrderId, TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, isTerminal } from '@aegis/shared/orders/state';
 import { evaluateOrder, type OrderIntent, type RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
@@ -394,7 +395,12 @@ export class OrderService {
    * pending_cancel and a `broker.cancel` outbox row is committed with it. Idempotent on an order
    * already pending cancel; a terminal order is a CONFLICT.
    */
-  async cancel(tenantId: string, orderId: string, actor: Actor, meta: RequestMeta = {}): Promise<OrderView> {
+  async cancel(
+    tenantId: TenantId,
+    orderId: OrderId,
+    actor: Actor,
+    meta: RequestMeta = {},
+  ): Promise<OrderView> {
     const view = await withTenant(this.#deps.db, tenantId, async (tx) => {
       await setAuditContext(tx, meta);
       const [row] = await tx

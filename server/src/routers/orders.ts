@@ -1,5 +1,6 @@
 import { orders } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import { asComboId, asOrderId, asTenantId } from '@aegis/shared/ids';
 import { comboCheckView, comboView, listCombosInput, placeComboInput } from '@aegis/shared/schemas/combo';
 import {
   fillView,
@@ -93,10 +94,15 @@ export const ordersRouter = createTRPCRouter({
     .input(z.strictObject({ comboId: z.uuid() }))
     .output(comboView)
     .mutation(({ ctx, input }) =>
-      executionOf(ctx).combos.cancel(ctx.desk.id, input.comboId, actorOf(ctx.principal), {
-        requestId: ctx.requestId,
-        ip: ctx.ip,
-      }),
+      executionOf(ctx).combos.cancel(
+        asTenantId(ctx.desk.id),
+        asComboId(input.comboId),
+        actorOf(ctx.principal),
+        {
+          requestId: ctx.requestId,
+          ip: ctx.ip,
+        },
+      ),
     ),
 
   /** One combo with its legs. */
@@ -118,10 +124,15 @@ export const ordersRouter = createTRPCRouter({
     .input(z.strictObject({ orderId: z.uuid() }))
     .output(orderView)
     .mutation(({ ctx, input }) =>
-      executionOf(ctx).orders.cancel(ctx.desk.id, input.orderId, actorOf(ctx.principal), {
-        requestId: ctx.requestId,
-        ip: ctx.ip,
-      }),
+      executionOf(ctx).orders.cancel(
+        asTenantId(ctx.desk.id),
+        asOrderId(input.orderId),
+        actorOf(ctx.principal),
+        {
+          requestId: ctx.requestId,
+          ip: ctx.ip,
+        },
+      ),
     ),
 
   list: deskProcedure

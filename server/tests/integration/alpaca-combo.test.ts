@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { asComboId, asTenantId } from '@aegis/shared/ids';
 import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/execution/types.ts';
@@ -202,7 +203,7 @@ describe('combos at Alpaca: one multi-leg order', () => {
   it('cancelling a working combo cancels the mleg order as one; both legs end cancelled', async () => {
     const c = await place(vertical());
     await settleUntil(async () => (await combo(c.id)).status === 'new', 'the combo accepted');
-    await fx.runtime.combos.cancel(fx.tenantId, c.id, actor);
+    await fx.runtime.combos.cancel(asTenantId(fx.tenantId), asComboId(c.id), actor);
     await settleUntil(async () => (await combo(c.id)).status === 'cancelled', 'the combo cancelled');
     expect((await combo(c.id)).legs.map((l) => l.status)).toEqual(['cancelled', 'cancelled']);
     const root = mlegOrders()[0]!;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isAppError } from '@aegis/shared/errors';
+import { asComboId, asTenantId } from '@aegis/shared/ids';
 import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerAdapter } from '../../src/brokers/types.ts';
@@ -154,7 +155,7 @@ describe('a vertical combo on the paper broker fills all-or-none', () => {
   it('cancel cancels both legs', async () => {
     const c = await place(vertical({ netLimitPrice: '1' }));
     await fx.settle();
-    const pending = await fx.runtime.combos.cancel(fx.tenantId, c.id, actor);
+    const pending = await fx.runtime.combos.cancel(asTenantId(fx.tenantId), asComboId(c.id), actor);
     expect(pending.status).toBe('pending_cancel');
     await fx.settle();
     const done = await fx.runtime.combos.get(fx.tenantId, c.id);
@@ -385,7 +386,9 @@ describe('idempotency, isolation, strategies', () => {
     const c = await place(vertical({ netLimitPrice: '1' }));
     const notFound = (e: unknown) => isAppError(e) && e.code === 'NOT_FOUND';
     await expect(fx.runtime.combos.get(other, c.id)).rejects.toSatisfy(notFound);
-    await expect(fx.runtime.combos.cancel(other, c.id, actor)).rejects.toSatisfy(notFound);
+    await expect(fx.runtime.combos.cancel(asTenantId(other), asComboId(c.id), actor)).rejects.toSatisfy(
+      notFound,
+    );
     const seen = await withTenant(fx.app.db, other, (tx) => tx.execute(`select id from combos`));
     expect(seen.length).toBe(0);
     expect((await fx.runtime.combos.get(fx.tenantId, c.id)).status).toBe('pending_new');

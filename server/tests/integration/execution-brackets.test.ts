@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MemoryBus } from '@aegis/shared/bus/index';
+import { asOrderId, asTenantId } from '@aegis/shared/ids';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withTenant } from '../../src/db/database.ts';
@@ -216,7 +217,7 @@ describe('bracket orders', () => {
     const o = await place({ orderType: 'limit', limitPrice: '2950', timeInForce: 'gtc' });
     await fx.settle();
     expect((await leg('stop')).status).toBe('new');
-    await fx.runtime.orders.cancel(fx.tenantId, o.id, actor);
+    await fx.runtime.orders.cancel(asTenantId(fx.tenantId), asOrderId(o.id), actor);
     await fx.settle();
     expect((await entryRow()).status).toBe('cancelled');
     expect((await leg('stop')).status).toBe('cancelled');
@@ -225,7 +226,7 @@ describe('bracket orders', () => {
 
   it('an entry cancelled before it was sent takes its legs with it; incoherent levels are refused by name', async () => {
     const o = await place({ orderType: 'limit', limitPrice: '2950', timeInForce: 'gtc' });
-    await fx.runtime.orders.cancel(fx.tenantId, o.id, actor);
+    await fx.runtime.orders.cancel(asTenantId(fx.tenantId), asOrderId(o.id), actor);
     await fx.settle();
     expect((await rows()).map((r) => r.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
     const refused = await place({ bracket: { stopPrice: '3300', targetPrice: '3200' } }).catch((e) => e);
