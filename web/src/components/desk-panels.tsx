@@ -189,6 +189,8 @@ function signalColumns(compact: boolean): readonly Column<SignalRow>[] {
       id: 'time',
       header: 'Time (UTC)',
       class: 'mono',
+      // On a phone the time folds into the details line: direction and score stay on screen.
+      priority: 2,
       title: (s) => utcTime(s.tsSignal),
       cell: (s) => (compact ? utcTime(s.tsSignal).slice(11) : utcTime(s.tsSignal)),
     },
