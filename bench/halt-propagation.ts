@@ -1,16 +1,16 @@
 /**
- * Kill switch → engine: how long until the engine's HaltListener sees a global engage/release?
+ * Halt → engine: how long until the engine's HaltListener sees a global engage/release?
  *
  *   node bench/halt-propagation.ts     (prints a table; writes bench/results/halt-propagation.json)
  *   BENCH_RUNS=20 BENCH_POLL_MS=1000 node bench/halt-propagation.ts
  *
- * The switch is flipped by the server's own KillSwitch (commit row + audit, cancel sweep, publish)
+ * The switch is flipped by the server's own Halts (commit row + audit, cancel sweep, publish)
  * against a fresh migrated database as the application role; the listener reads as the
  * application role too. Two paths:
- *   - pubsub: real Redis. The KillSwitch's publish is redirected from `aegis:halt` to a channel of
+ *   - pubsub: real Redis. The Halts' publish is redirected from `aegis:halt` to a channel of
  *     this run's own, so other processes on the machine never see the bench's halts.
- *   - poll only: the KillSwitch's publish is dropped (Redis down / message lost), so only the
- *     `kill_switches` poll every BENCH_POLL_MS (ENGINE_HALT_POLL_MS, default 1000) can see it.
+ *   - poll only: the Halts' publish is dropped (Redis down / message lost), so only the
+ *     `halts` poll every BENCH_POLL_MS (ENGINE_HALT_POLL_MS, default 1000) can see it.
  * Per flip: call → seen (from just before `engage()`/`release()` is called to the listener's
  * change callback) and the listener's own figure (switch time in the message / row → seen, what
  * `aegis_engine_halt_propagation_seconds` exports).
@@ -26,7 +26,7 @@ import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres from 'postgres';
 import { HALT_CHANNEL, HaltListener, type HaltTransition } from '../engine/src/halt/halt-listener.ts';
 import { QuoteBook } from '../server/src/brokers/quote-book.ts';
-import { KillSwitch } from '../server/src/execution/kill-switch.ts';
+import { Halts } from '../server/src/execution/halt.ts';
 
 const machine = machineInfo();
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
@@ -77,7 +77,7 @@ try {
       onChange: (t) => waiter?.(t),
     });
     await listener.start();
-    const ks = new KillSwitch(
+    const ks = new Halts(
       {
         db: server.db,
         bus: redirect(redisPub, path === 'pubsub' ? channel : null),
@@ -141,7 +141,7 @@ const rows = (['pubsub', 'poll'] as const).flatMap((path) =>
 );
 console.table(rows);
 writeBenchResult('halt-propagation', {
-  question: 'Global kill switch (server KillSwitch) → engine HaltListener: pub/sub vs poll only',
+  question: 'Global halt (server Halts) → engine HaltListener: pub/sub vs poll only',
   machine,
   runs: RUNS,
   pollMs: POLL_MS,

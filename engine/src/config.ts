@@ -225,7 +225,7 @@ const engineEnvObject = z.object({
   /** SIGTERM to exit, whatever the database and Redis do (drain and flush within it). */
   ENGINE_SHUTDOWN_DEADLINE_MS: envInt(8_000, 1_000, 600_000),
   ENGINE_SIGNALS_MAXLEN: envInt(100_000, 100, 100_000_000),
-  /** How often the global kill switch is read from PostgreSQL (a missed `aegis:halt` message is corrected within one poll). */
+  /** How often the global halt is read from PostgreSQL (a missed `aegis:halt` message is corrected within one poll). */
   ENGINE_HALT_POLL_MS: envInt(1000, 50, 60_000),
   /**
    * Pattern detector thresholds and cooldowns as a JSON object of the keys to change (the rest

@@ -6,14 +6,14 @@ export interface EngineProbe {
   isReady(): boolean;
   readiness(): Readonly<Record<string, boolean>>;
   metricsText(): string;
-  /** The global kill switch as the engine sees it. */
+  /** The global halt as the engine sees it. */
   halt?(): unknown;
   /** Sharded order flow: the shards this engine owns and their lease tokens (null: unsharded). */
   shards?(): unknown;
 }
 
 /**
- * `/health` (the process is up, plus the engine's view of the global kill switch),
+ * `/health` (the process is up, plus the engine's view of the global halt),
  * `/health/ready` (no hot-path ring consumer stalled past ENGINE_READY_MAX_RING_STALL_MS,
  * inference ready, database and bus reachable within
  * ENGINE_DB_TIMEOUT_MS, the writer connected and no more than ENGINE_READY_MAX_WRITER_LAG_MS

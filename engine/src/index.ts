@@ -60,7 +60,7 @@ export interface StartEngineOptions {
    * the daemon exits non-zero and its supervisor restarts it from the durable cursors.
    */
   readonly onFatal?: (err: Error) => void;
-  /** The kill-switch channel (default `aegis:halt`); tests use their own on a shared Redis. */
+  /** The halt channel (default `aegis:halt`); tests use their own on a shared Redis. */
   readonly haltChannel?: string;
 }
 
@@ -72,7 +72,7 @@ export interface EngineHandle {
   /** Resolves when every feed has ended (replay end of file, maxTicks) or stop() was called. */
   readonly feedsDone: Promise<void>;
   stats(): EngineSnapshot;
-  /** The global kill switch as the engine sees it (`/health`). */
+  /** The global halt as the engine sees it (`/health`). */
   halt(): HaltStatus;
   /** Sharded order flow: the shards this engine owns now, with their tokens; null when unsharded. */
   shards(): ShardCoordinatorStats | null;

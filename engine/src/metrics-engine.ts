@@ -214,24 +214,19 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
   );
   m.counter(
     'aegis_engine_signals_halted_total',
-    'Signals published while the global kill switch was engaged (marked halted=true)',
+    'Signals published while the global halt was engaged (marked halted=true)',
     sig.signalsHalted,
   );
 
-  // kill switch
+  // halt
   const h = s.halt;
-  m.gauge(
-    'aegis_engine_halted',
-    '1 while the kill switch is engaged, as the engine sees it',
-    h.global ? 1 : 0,
-    {
-      scope: 'global',
-    },
-  );
+  m.gauge('aegis_engine_halted', '1 while the halt is engaged, as the engine sees it', h.global ? 1 : 0, {
+    scope: 'global',
+  });
   if (h.lastPropagationSeconds !== null) {
     m.gauge(
       'aegis_engine_halt_propagation_seconds',
-      'Last kill-switch change: its time (message ts or row engaged_at/released_at) to the engine seeing it',
+      'Last halt change: its time (message ts or row engaged_at/released_at) to the engine seeing it',
       h.lastPropagationSeconds,
       { via: h.lastVia ?? 'unknown' },
     );
@@ -239,7 +234,7 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
   for (const via of ['pubsub', 'poll'] as const) {
     m.counter(
       'aegis_engine_halt_transitions_total',
-      'Global kill-switch changes seen, per path that saw them first',
+      'Global halt changes seen, per path that saw them first',
       h.transitions[via],
       { via },
     );
@@ -247,7 +242,7 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
   m.counter('aegis_engine_halt_messages_total', 'Global halt messages received on the bus', h.messages);
   m.counter(
     'aegis_engine_halt_poll_errors_total',
-    'Failed reads of the kill_switches table (last state kept)',
+    'Failed reads of the halts table (last state kept)',
     h.pollErrors,
   );
   m.gauge('aegis_engine_halt_subscribed', '1 when subscribed to the halt channel', h.subscribed ? 1 : 0);

@@ -37,7 +37,7 @@ export interface ServerDeps {
   readonly rateLimiter?: RequestRateLimiter;
   /** Signal consumer, decision agent and stream names (server/src/agent/runtime.ts). */
   readonly decisions?: DecisionsRuntime;
-  /** Orders, brokers, positions, kill switch (server/src/execution/runtime.ts). */
+  /** Orders, brokers, positions, halt (server/src/execution/runtime.ts). */
   readonly execution?: ExecutionRuntime;
   /** Last-known authorizations for risk-reducing calls during a database outage (trpc.ts §3). */
   readonly outageAuthorizations?: OutageAuthorizations;

@@ -136,7 +136,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
   });
 
-  // Orders, brokers, reconciliation, kill switch: recovers pending outbox rows and unknown
+  // Orders, brokers, reconciliation, halt: recovers pending outbox rows and unknown
   // orders before serving. Its own pool: a desk procedure holds a request transaction from the
   // shared pool while it calls the execution service, so sharing one pool could deadlock under
   // load (every connection held by a request waiting for a connection).

@@ -38,7 +38,7 @@ describe('dependency direction of the repository', () => {
 describe('the dependency checker', () => {
   it('catches every form of import of server code from the engine, types included', () => {
     const source = [
-      "import { KillSwitch } from '../../server/src/execution/kill-switch.ts';",
+      "import { Halts } from '../../server/src/execution/halt.ts';",
       "import type { AppRouter } from '@aegis/server/router';",
       "export { startServer } from '@aegis/server/http';",
       "import '../../server/src/env.ts';",
@@ -52,7 +52,7 @@ describe('the dependency checker', () => {
     ].join('\n');
     const v = checkFile('engine/bench/example.ts', source);
     expect(v.map((x) => [x.line, x.specifier])).toEqual([
-      [1, '../../server/src/execution/kill-switch.ts'],
+      [1, '../../server/src/execution/halt.ts'],
       [2, '@aegis/server/router'],
       [3, '@aegis/server/http'],
       [4, '../../server/src/env.ts'],

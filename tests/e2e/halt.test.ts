@@ -19,15 +19,15 @@ import { startHttpServer } from '../../engine/src/http.ts';
 import { startEngine } from '../../engine/src/index.ts';
 import { FIXTURE_PATH, FIXTURE_TICKS } from '../../engine/tests/fixtures/make-replay-fixture.ts';
 import { QuoteBook } from '../../server/src/brokers/quote-book.ts';
-import { KillSwitch } from '../../server/src/execution/kill-switch.ts';
+import { Halts } from '../../server/src/execution/halt.ts';
 import { HALT_CHANNEL as SERVER_HALT_CHANNEL } from '../../server/src/execution/types.ts';
 
 /**
- * The engine hears the kill switch: pub/sub (`aegis:halt`, the server's message) for speed and
- * the `kill_switches` row in PostgreSQL as the truth. Real PostgreSQL (fresh migrated database;
+ * The engine hears the halt: pub/sub (`aegis:halt`, the server's message) for speed and
+ * the `halts` row in PostgreSQL as the truth. Real PostgreSQL (fresh migrated database;
  * the engine reads as the application role, like in production), real Redis on a channel of
  * this file's own (the real `aegis:halt` is shared with every other process on the machine),
- * and the in-process bus where the server's own KillSwitch publishes on the real channel name.
+ * and the in-process bus where the server's own Halts publishes on the real channel name.
  * No timing thresholds: waits are "until it happens"; latency figures live in
  * bench/halt-propagation.ts.
  */
@@ -56,24 +56,24 @@ afterAll(async () => {
   await db?.drop();
 });
 beforeEach(async () => {
-  await owner`delete from kill_switches`;
+  await owner`delete from halts`;
 });
 
 /** Writes the global row as the owner, the way the server's upsert leaves it; returns its time. */
 async function setGlobal(engaged: boolean, reason: string | null = null): Promise<Date> {
   const now = new Date();
   await owner`
-    insert into kill_switches (scope, tenant_id, engaged, reason, engaged_at, released_at, updated_at)
+    insert into halts (scope, tenant_id, engaged, reason, engaged_at, released_at, updated_at)
     values ('global', null, ${engaged}, ${reason}, ${engaged ? now : null}, ${engaged ? null : now}, ${now})
     on conflict (scope, coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid))
-    do update set engaged = excluded.engaged, reason = coalesce(excluded.reason, kill_switches.reason),
-                  engaged_at = coalesce(excluded.engaged_at, kill_switches.engaged_at),
-                  released_at = coalesce(excluded.released_at, kill_switches.released_at),
+    do update set engaged = excluded.engaged, reason = coalesce(excluded.reason, halts.reason),
+                  engaged_at = coalesce(excluded.engaged_at, halts.engaged_at),
+                  released_at = coalesce(excluded.released_at, halts.released_at),
                   updated_at = excluded.updated_at`;
   return now;
 }
 
-/** The server's message (server/src/execution/kill-switch.ts #publish). */
+/** The server's message (server/src/execution/halt.ts #publish). */
 const message = (
   engaged: boolean,
   ts: Date,
@@ -126,7 +126,7 @@ describe('engine halt listener', () => {
   it('with pub/sub silent the database poll flips it, ignoring desk rows it cannot see', async () => {
     const tenantId = randomUUID();
     await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`halt-${tenantId.slice(0, 8)}`}, 'halt test')`;
-    await owner`insert into kill_switches (scope, tenant_id, engaged, reason, engaged_at)
+    await owner`insert into halts (scope, tenant_id, engaged, reason, engaged_at)
                 values ('desk', ${tenantId}, true, 'desk only', now())`;
     const { listener, seen } = await listen({ bus: redisSub, pollMs: 50 });
     try {
@@ -183,10 +183,10 @@ describe('engine halt listener', () => {
     }
   });
 
-  it("the server's KillSwitch (engage/release global, app role) reaches the engine over the bus", async () => {
+  it("the server's Halts (engage/release global, app role) reaches the engine over the bus", async () => {
     const bus = new MemoryBus();
     const server = createDb(db.appUrl, { max: 2 });
-    const ks = new KillSwitch({ db: server.db, bus, quotes: new QuoteBook(), log }, () => {});
+    const ks = new Halts({ db: server.db, bus, quotes: new QuoteBook(), log }, () => {});
     const { listener, seen } = await listen({ bus, pollMs: 600_000, channel: SERVER_HALT_CHANNEL });
     const actor = { type: 'system' as const, id: 'halt-test' };
     const tenantId = randomUUID();

@@ -3,12 +3,12 @@ import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 
 /**
- * The engine's view of the kill switch: it must reach the engine within 1 s, with Redis pub/sub
+ * The engine's view of the halt: it must reach the engine within 1 s, with Redis pub/sub
  * for speed and PostgreSQL as the truth (bench/halt-propagation.ts measures both paths).
  *
  * Two paths, one state:
  * - pub/sub: the server publishes `{ scope, tenantId, engaged, ts }` on `aegis:halt` right after
- *   committing the `kill_switches` row (server/src/execution/kill-switch.ts). A global message
+ *   committing the `halts` row (server/src/execution/halt.ts). A global message
  *   flips the state at once and triggers an immediate confirming poll.
  * - poll: every `ENGINE_HALT_POLL_MS` the global row is read from PostgreSQL, so a missed or lost
  *   message (Redis down, subscriber reconnecting) is corrected within one poll, and a message
@@ -36,7 +36,7 @@ export const HALT_CHANNEL = 'aegis:halt';
 export type HaltVia = 'pubsub' | 'poll';
 
 export interface HaltState {
-  /** The global kill switch is engaged. */
+  /** The global halt is engaged. */
   readonly global: boolean;
   /** When the current state began (engaged_at, released_at or the message's ts); null if never set. */
   readonly since: string | null;
@@ -142,7 +142,7 @@ export class HaltListener {
     } catch (err) {
       this.#o.log.warn(
         { err: (err as Error).message, channel },
-        'halt: subscription unavailable; the kill switch reaches the engine by polling PostgreSQL only',
+        'halt: subscription unavailable; the halt reaches the engine by polling PostgreSQL only',
       );
     } finally {
       clearTimeout(timer);
@@ -153,7 +153,7 @@ export class HaltListener {
     }
     this.#initial = false;
     if (!this.#o.sql) {
-      this.#o.log.warn('halt: no database — the global kill switch is known from pub/sub only');
+      this.#o.log.warn('halt: no database — the global halt is known from pub/sub only');
     }
     this.#o.log.info({ ...this.status() }, 'halt: listening');
   }
@@ -230,12 +230,12 @@ export class HaltListener {
     try {
       rows = await sql<GlobalRow[]>`
         select engaged, reason, engaged_at, released_at, updated_at
-        from kill_switches where scope = 'global' and tenant_id is null`;
+        from halts where scope = 'global' and tenant_id is null`;
     } catch (err) {
       this.#pollErrors++;
       this.#o.log.warn(
         { err: (err as Error).message, errors: this.#pollErrors },
-        'halt: reading kill_switches failed; keeping the last known state',
+        'halt: reading halts failed; keeping the last known state',
       );
       return;
     }
@@ -303,14 +303,14 @@ export class HaltListener {
     this.#o.log.warn(
       { global: next.global, reason: next.reason, since: next.since, via, propagationSeconds: propagation },
       next.global
-        ? 'halt: GLOBAL KILL SWITCH ENGAGED — signals are published marked halted=true'
-        : 'halt: global kill switch released',
+        ? 'halt: GLOBAL HALT ENGAGED — signals are published marked halted=true'
+        : 'halt: global halt released',
     );
     this.#o.onChange?.({ ...next, via, propagationSeconds: propagation });
   }
 }
 
-/** The server's message (`HaltMessage` in server/src/execution/kill-switch.ts); null if malformed. */
+/** The server's message (`HaltMessage` in server/src/execution/halt.ts); null if malformed. */
 export function parseHaltMessage(raw: string): HaltMessage | null {
   try {
     const m = JSON.parse(raw) as Partial<HaltMessage>;

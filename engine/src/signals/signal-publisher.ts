@@ -18,7 +18,7 @@ import { SpinBudget } from '../ring/spin-wait.ts';
  * Stream entry fields (the server reads them with shared/src/schemas/signal.ts): id, symbol,
  * direction (long|short), pattern (breakout|mean_reversion|absorption), score, price, tsEvent
  * (ISO), tsSignal (ISO), features (JSON object in FEATURE_NAMES order), modelVersion, halted
- * ('true' while the global kill switch is engaged: the signal is market data for the record, and
+ * ('true' while the global halt is engaged: the signal is market data for the record, and
  * no agent may act on it).
  */
 export interface SignalPublisherOptions {
@@ -34,7 +34,7 @@ export interface SignalPublisherOptions {
   readonly log: Logger;
   /** Records handled per round trip (default 512). */
   readonly batch?: number;
-  /** The global kill switch, read once per delivered batch (default: never halted). */
+  /** The global halt, read once per delivered batch (default: never halted). */
   readonly halted?: () => boolean;
   /** Called for each signal published (tests, benchmark); keep it cheap. */
   readonly onSignal?: (s: SignalOut) => void;

@@ -14,7 +14,7 @@ export interface EngineSignals {
 }
 
 /**
- * Stage 5: the kill-switch listener, then the signal publisher on the scored ring. The listener
+ * Stage 5: the halt listener, then the signal publisher on the scored ring. The listener
  * starts first so a switch engaged while the engine was down is known before the first signal.
  */
 export async function startSignals(options: {

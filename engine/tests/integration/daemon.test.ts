@@ -143,7 +143,7 @@ describe('engine daemon', () => {
       ].sort(),
     );
     expect(Object.keys(JSON.parse(entry?.fields.features ?? '{}'))).toEqual([...FEATURE_NAMES]);
-    expect(entry?.fields.halted).toBe('false'); // no kill switch engaged
+    expect(entry?.fields.halted).toBe('false'); // no halt engaged
     // the server's intake schema accepts what the engine writes
     expect(signalStreamEntrySchema.safeParse(entry?.fields).error).toBeUndefined();
     const [row] = await sql`select symbol, pattern,

@@ -15,13 +15,13 @@ const show = (h: Halt) => ({
 });
 
 /**
- * The kill switch. `halt on` works with an API key that has the `trade` scope (the safe
+ * The halt. `halt on` works with an API key that has the `trade` scope (the safe
  * direction: a script must be able to stop trading; the audit names the key). `halt off` needs a
  * person who re-entered the password recently, so the server refuses it for API keys.
  */
 export const haltCommands: CommandGroup = {
   name: 'halt',
-  summary: 'kill switch: halt the desk (or, platform admins, everything), release it, show it',
+  summary: 'halt: halt the desk (or, platform admins, everything), release it, show it',
   commands: {
     status: {
       summary: 'whether new orders are halted (global and desk switch)',

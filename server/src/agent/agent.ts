@@ -150,7 +150,7 @@ export class DecisionAgent {
       if (halt.global || halt.desk) {
         const s = await skip({
           code: AgentSkipCode.HALTED,
-          reason: `kill switch engaged (${halt.global ? 'platform' : 'desk'})`,
+          reason: `halt engaged (${halt.global ? 'platform' : 'desk'})`,
         });
         return { ...s, halted: true as const };
       }
@@ -340,7 +340,7 @@ export class DecisionAgent {
         state: 'halted',
         at: this.#now().toISOString(),
         signalId: signal.id,
-        detail: 'kill switch engaged',
+        detail: 'halt engaged',
       });
       return;
     }

@@ -117,7 +117,7 @@ export async function login(
 }
 
 /**
- * Re-entering one's password happens inside a proven session, and the kill switch depends on it
+ * Re-entering one's password happens inside a proven session, and the halt depends on it
  * (engage/release need a recent re-entry), so it must keep working when Redis is down. Instead
  * of failing closed like sign-in, it falls back to a stricter per-process throttle.
  */

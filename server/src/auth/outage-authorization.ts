@@ -7,7 +7,7 @@ import type { Principal } from './principal.ts';
 /**
  * Last-known authorizations, for risk-reducing procedures (halt.engage, orders.cancel) while
  * PostgreSQL is unreachable. Every request authenticates against PostgreSQL, so without this an
- * operator could not engage the kill switch during an outage: the very moment it matters most.
+ * operator could not engage the halt during an outage: the very moment it matters most.
  *
  * What it remembers: per credential (stored only as its SHA-256, like the session table), the
  * principal the database last confirmed and the caller's role on each desk it last acted on.

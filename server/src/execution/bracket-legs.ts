@@ -40,7 +40,7 @@ export interface BracketPlan {
  * The legs of a bracketed entry and the governor's verdict on each. A leg is judged against the
  * book as it will be when the leg can act: the entry filled (a leg never holds more than the
  * entry filled). Against that book both legs only reduce the position, so they pass as
- * risk-reducing, the kill switch included; each leg is judged without its OCO sibling (only one
+ * risk-reducing, the halt included; each leg is judged without its OCO sibling (only one
  * of them can fill). Throws BAD_INPUT naming the field when the levels are incoherent.
  */
 export function planBracket(

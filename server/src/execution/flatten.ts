@@ -35,7 +35,7 @@ export interface FlattenResult {
  * and bracket legs too: they may never fill); what is not already being closed by a reducing
  * market order in flight is closed with one
  * market order on the account the position was traded on (the latest fill's connection, or the
- * paper account). Every order goes through the governor like any other: while a kill switch is
+ * paper account). Every order goes through the governor like any other: while a halt is
  * engaged, closing orders pass as risk-reducing. Safe to repeat: a second call counts the first
  * call's closing orders as working and places nothing more, and the closing order's idempotency
  * key derives from the caller's key and the symbol, so two concurrent calls place one order.

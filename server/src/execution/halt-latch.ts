@@ -1,8 +1,8 @@
 /**
- * The kill switch's in-memory latch: halts acknowledged while their PostgreSQL row is not
- * written yet (the database was unreachable when the engage came in; see kill-switch.ts).
+ * The halt's in-memory latch: halts acknowledged while their PostgreSQL row is not
+ * written yet (the database was unreachable when the engage came in; see halt.ts).
  *
- * One per server process, deliberately: it stands in for the `kill_switches` row in exactly the
+ * One per server process, deliberately: it stands in for the `halts` row in exactly the
  * place that row is read — `readHalt()`, inside every order transaction, before the order is
  * written — so an order committed by this process after an engage was acknowledged is refused
  * even while the durable write is still being retried. Other processes latch the same halt from

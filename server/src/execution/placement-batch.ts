@@ -33,7 +33,7 @@ import type { Actor, ExecutionDeps, ExecutionOptions } from './types.ts';
  *   head read, consecutive seqs) → every key completed (one UPDATE) → one commit.
  *
  * What does not change: the desk lock is still a PostgreSQL advisory lock (other processes and
- * the per-order paths — brackets, combos, kill switch — serialize with a batch exactly as with an
+ * the per-order paths — brackets, combos, halt — serialize with a batch exactly as with an
  * order); an order is denied or accepted against the same facts as if it had committed alone
  * right after its predecessor; the audit chain is the chain `record` would have written; a key
  * gets one result. A request's own error (an unknown instrument) is its key's stored result and

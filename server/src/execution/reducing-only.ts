@@ -8,7 +8,7 @@ import type { ExecutionDeps } from './types.ts';
  * A desk's reducing-only state (desk_reducing_only, drizzle/0013): while any source holds it —
  * today a linked connection whose circuit breaker is open (`connection:<id>`) — the governor
  * treats the desk as halted: only risk-reducing orders pass (DESK_HALT, with the reason), and
- * unlike the kill switch no working order is cancelled. PostgreSQL holds it, so every server
+ * unlike the halt no working order is cancelled. PostgreSQL holds it, so every server
  * process placing orders for the desk sees it, whichever process's dispatcher set it.
  */
 export const connectionSource = (connectionId: string) => `connection:${connectionId}`;

@@ -5,8 +5,8 @@ import { decStr } from '@aegis/shared/accounting/decimal';
 import {
   agentSettings,
   combos,
+  halts,
   instruments,
-  killSwitches,
   orders,
   riskLimits,
   tradeOutcomes,
@@ -83,12 +83,12 @@ export interface HaltFlags {
   readonly desk: boolean;
 }
 
-/** Kill switches as PostgreSQL has them now: the truth, read in the order's own transaction. */
+/** Halts as PostgreSQL has them now: the truth, read in the order's own transaction. */
 export async function readHalt(tx: Tx, tenantId: string): Promise<HaltFlags> {
   const rows = await tx
-    .select({ scope: killSwitches.scope, engaged: killSwitches.engaged })
-    .from(killSwitches)
-    .where(or(isNull(killSwitches.tenantId), eq(killSwitches.tenantId, tenantId)));
+    .select({ scope: halts.scope, engaged: halts.engaged })
+    .from(halts)
+    .where(or(isNull(halts.tenantId), eq(halts.tenantId, tenantId)));
   // Plus halts acknowledged while PostgreSQL was unreachable and not yet durable (halt-latch.ts).
   const latched = haltLatch.flags(tenantId);
   return {
@@ -130,8 +130,8 @@ export interface RiskInputs {
   readonly limits: RiskLimits;
   readonly instrument: InstrumentRow;
   /**
-   * Why the desk is reducing-only without a kill switch (a broker circuit open), or null. The
-   * governor sees it as a desk halt (ctx.halt.desk); the kill-switch rows themselves are in
+   * Why the desk is reducing-only without a halt (a broker circuit open), or null. The
+   * governor sees it as a desk halt (ctx.halt.desk); the halt rows themselves are in
    * `switches`.
    */
   readonly reducingOnly: string | null;

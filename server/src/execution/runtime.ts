@@ -8,7 +8,7 @@ import type { BrokerAccount, BrokerError, ExecutionReport } from '../brokers/typ
 import { BookFeed } from '../market/book-feed.ts';
 import { BrokerRegistry, type BrokerSession } from './broker-registry.ts';
 import { ComboService } from './combo-service.ts';
-import { type HaltMessage, KillSwitch, parseHaltMessage } from './kill-switch.ts';
+import { type HaltMessage, Halts, parseHaltMessage } from './halt.ts';
 import { OutboxDispatcher } from './outbox.ts';
 import { QuoteFeed } from './quote-feed.ts';
 import { Reconciler } from './reconcile.ts';
@@ -31,7 +31,7 @@ const PUBLISH_TIMEOUT_MS = 500;
 
 /**
  * The execution service, wired: order placement (governor, idempotency, outbox), the outbox
- * dispatcher, broker adapters and their execution reports, reconciliation, the kill switch and
+ * dispatcher, broker adapters and their execution reports, reconciliation, the halt and
  * equity snapshots. One per server process; `start()` recovers (pending outbox rows, unknown
  * orders, reconciliation) before the periodic loops begin.
  */
@@ -44,7 +44,7 @@ export class ExecutionRuntime {
   readonly combos: ComboService;
   readonly brokers: BrokerRegistry;
   readonly dispatcher: OutboxDispatcher;
-  readonly killSwitch: KillSwitch;
+  readonly halts: Halts;
   readonly reconciler: Reconciler;
   readonly quoteFeed: QuoteFeed;
   /** The engine's published L2 books (market/book-feed.ts), beside the prices. */
@@ -93,7 +93,7 @@ export class ExecutionRuntime {
       onOutboxCommitted: (t) => this.dispatcher.nudge(t),
       onOrderChanged: (t, o) => this.#orderChanged(t, o),
     });
-    this.killSwitch = new KillSwitch(deps, (t) => this.dispatcher.nudge(t));
+    this.halts = new Halts(deps, (t) => this.dispatcher.nudge(t));
     this.reconciler = new Reconciler(deps, this.options, this.brokers);
     this.quoteFeed = new QuoteFeed(deps, this.quotes, {
       prefix: this.options.pricePrefix,
@@ -126,16 +126,13 @@ export class ExecutionRuntime {
       });
     } catch (err) {
       // Redis down: halts still hold (PostgreSQL is read at every order); only fan-out is lost.
-      this.#deps.log.warn(
-        { err },
-        'halt subscription unavailable; kill switch still enforced from PostgreSQL',
-      );
+      this.#deps.log.warn({ err }, 'halt subscription unavailable; halt still enforced from PostgreSQL');
     }
     // Venue prices before anything trades: the snapshot is read here, so a restarted server
     // serves with current prices at once (a bus outage only delays them; see quote-feed.ts).
     await this.quoteFeed.start();
     await this.bookFeed.start();
-    await this.killSwitch
+    await this.halts
       .enforceHalts()
       .catch((err: unknown) => this.#deps.log.error({ err }, 'enforcing halts at start failed'));
     if (opts.reconcile !== false) {

@@ -1,6 +1,6 @@
 // One file: OrderService and the helpers the other placement paths reuse (desk lock, idempotent
 // placeOnce, proposal and connection checks, requestCancelInTx) are the one transactional path
-// every order takes; combos, flatten and the kill switch import them from here.
+// every order takes; combos, flatten and the halt import them from here.
 import { brokerConnections, orders, outbox, proposals } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
@@ -459,13 +459,13 @@ export async function requestCancelInTx(tx: Tx, row: OrderRow, now: Date): Promi
     payload: { orderId: row.id, clientOrderId: row.clientOrderId },
     availableAt: now,
   });
-  // A combo leg (the kill switch cancels leg by leg): the combo shows its cancel too.
+  // A combo leg (the halt cancels leg by leg): the combo shows its cancel too.
   if (updated?.comboId) await syncCombo(tx, row.tenantId, updated.comboId, now);
   return updated!;
 }
 
 /**
- * A desk that is reducing-only because a broker's circuit is open (no kill switch engaged) is
+ * A desk that is reducing-only because a broker's circuit is open (no halt engaged) is
  * denied as a desk halt; the verdict says why, so nobody looks for a switch to release.
  */
 function explainReducingOnly(

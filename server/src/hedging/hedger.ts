@@ -30,7 +30,7 @@ import {
  * proposes (confirmation mode) or places (autonomous mode, when the server allows it) the
  * hedge that brings it back toward zero (shared/src/options/delta-hedge.ts). Nothing happens
  * while a previous hedge order for the target is still working, or while a hedge proposal for
- * it is pending. A pass that cannot act (kill switch, market closed, governor denial, missing
+ * it is pending. A pass that cannot act (halt, market closed, governor denial, missing
  * prices) records a skipped action with the reason; the governor checks every hedge like any
  * other order (net delta, open legs and the rest).
  *
@@ -193,7 +193,7 @@ export class DeltaHedger {
     // The previous hedge has not finished: its fills are not in the book yet.
     if (prep.working.has(target.hedgeSymbol)) return 'waiting_order';
     if (prep.halt.global || prep.halt.desk) {
-      return skip(`kill switch engaged (${prep.halt.global ? 'platform' : 'desk'})`, {
+      return skip(`halt engaged (${prep.halt.global ? 'platform' : 'desk'})`, {
         side: plan.side,
         quantity: plan.quantity,
       });

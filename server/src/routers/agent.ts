@@ -296,9 +296,7 @@ export const agentRouter = createTRPCRouter({
           return {
             state,
             at: now.toISOString(),
-            ...(halted
-              ? { detail: halt.global || halt.desk ? 'kill switch engaged' : 'automation disabled' }
-              : {}),
+            ...(halted ? { detail: halt.global || halt.desk ? 'halt engaged' : 'automation disabled' } : {}),
           } satisfies AgentStatusEvent;
         });
         let seq = 0;

@@ -9,7 +9,7 @@ import { executionOf } from './execution-context.ts';
 /**
  * `positions.flatten`: cancel the desk's working orders and close every position (or those of
  * `symbols`) at market. Risk-reducing, so a `trade` key may do it (audited with the key's name)
- * and it works while a kill switch is engaged; a repeat closes nothing twice.
+ * and it works while a halt is engaged; a repeat closes nothing twice.
  */
 export const flattenProcedure = deskProcedure
   .meta({ scope: 'trade', permission: 'orders.place', riskReducing: true })

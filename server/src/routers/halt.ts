@@ -8,7 +8,7 @@ import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 import { executionOf, noInput } from './execution-context.ts';
 
 /**
- * The kill switch. Desk scope: traders engage, desk admins release; the global scope needs a
+ * The halt. Desk scope: traders engage, desk admins release; the global scope needs a
  * platform administrator. Engaging is the safe direction: a person re-enters the password, and a
  * script may engage with a `trade`-scoped API key (audited with the key's name). Releasing needs
  * a person who re-entered the password. A desk release never lifts the global halt.
@@ -27,15 +27,15 @@ function requireScope(ctx: Pick<Context, 'principal'>, scope: 'global' | 'desk')
 
 export const haltRouter = createTRPCRouter({
   engage: deskProcedure
-    .meta({ scope: 'trade', permission: 'killswitch.engage', reauth: 'session', riskReducing: true })
+    .meta({ scope: 'trade', permission: 'halt.engage', reauth: 'session', riskReducing: true })
     .input(z.strictObject({ scope: haltScope.default('desk'), reason: safeText(500) }))
-    // durable: the kill_switches row is committed. false: PostgreSQL did not take the write in
+    // durable: the halts row is committed. false: PostgreSQL did not take the write in
     // time; the halt is latched in every server process that heard it and retried until durable
-    // (server/src/execution/kill-switch.ts). Either way no new order is accepted from now on.
+    // (server/src/execution/halt.ts). Either way no new order is accepted from now on.
     .output(z.object({ state: haltState, cancelsQueued: z.number().int(), durable: z.boolean() }))
     .mutation(({ ctx, input }) => {
       requireScope(ctx, input.scope);
-      return executionOf(ctx).killSwitch.engage({
+      return executionOf(ctx).halts.engage({
         scope: input.scope,
         tenantId: ctx.desk.id,
         actor: actorOf(ctx.principal),
@@ -46,12 +46,12 @@ export const haltRouter = createTRPCRouter({
     }),
 
   release: deskProcedure
-    .meta({ scope: 'admin', permission: 'killswitch.release', reauth: true })
+    .meta({ scope: 'admin', permission: 'halt.release', reauth: true })
     .input(z.strictObject({ scope: haltScope.default('desk') }))
     .output(haltState)
     .mutation(({ ctx, input }) => {
       requireScope(ctx, input.scope);
-      return executionOf(ctx).killSwitch.release({
+      return executionOf(ctx).halts.release({
         scope: input.scope,
         tenantId: ctx.desk.id,
         actor: actorOf(ctx.principal),
@@ -63,7 +63,7 @@ export const haltRouter = createTRPCRouter({
     .meta({ scope: 'read', permission: 'desk.read' })
     .input(noInput)
     .output(haltState)
-    .query(({ ctx }) => executionOf(ctx).killSwitch.status(ctx.desk.id)),
+    .query(({ ctx }) => executionOf(ctx).halts.status(ctx.desk.id)),
 
   /** Live halt state (SSE): the current state, then every change from any process. */
   updates: deskProcedure
@@ -85,7 +85,7 @@ export const haltRouter = createTRPCRouter({
         while (!signal?.aborted) {
           if (dirty) {
             dirty = false;
-            yield await ex.killSwitch.status(ctx.desk.id);
+            yield await ex.halts.status(ctx.desk.id);
             continue;
           }
           await new Promise<void>((resolve) => {

@@ -67,7 +67,7 @@ export class SignalConsumer {
   }
 
   async start(): Promise<void> {
-    // The server must start (and serve reads, cancels and the kill switch) with Redis down, so a
+    // The server must start (and serve reads, cancels and the halt) with Redis down, so a
     // missing bus is a warning here and the loop keeps trying to create the group.
     this.#grouped = await this.#ensureGroup().catch((err: unknown) => {
       this.#o.log.warn({ err: (err as Error).message }, 'signals: bus unavailable at start; will retry');

@@ -79,7 +79,7 @@ export const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }
     if (e instanceof RollbackWithResult) return e.result as Result;
     // The database failed before the procedure ran (never after: it must not run twice). A
     // risk-reducing procedure runs on the role last confirmed; it must not need the request
-    // transaction (the kill switch has its own path to durability).
+    // transaction (the halt has its own path to durability).
     const role =
       !entered && meta?.riskReducing && transientKindOf(e)
         ? ctx.outageAuthorizations?.role(ctx.credentials, tenantId)

@@ -52,7 +52,7 @@ beforeEach(async () => {
     'combos',
     'risk_limits',
     'broker_connections',
-    'kill_switches',
+    'halts',
     'agent_settings',
   ])
     await fx.owner.unsafe(`delete from ${t}`);

@@ -64,7 +64,7 @@ beforeEach(async () => {
     'combos',
     'risk_limits',
     'broker_connections',
-    'kill_switches',
+    'halts',
     'agent_settings',
   ])
     await fx.owner.unsafe(`delete from ${t}`);
@@ -167,10 +167,10 @@ describe('a vertical combo on the paper broker fills all-or-none', () => {
     expect(await fillCount()).toBe(0);
   });
 
-  it('the desk kill switch cancels a working combo whole (leg by leg at the broker)', async () => {
+  it('the desk halt cancels a working combo whole (leg by leg at the broker)', async () => {
     const c = await place(vertical({ netLimitPrice: '1' }));
     await fx.settle();
-    await fx.runtime.killSwitch.engage({ scope: 'desk', tenantId: fx.tenantId, actor, reason: 'test' });
+    await fx.runtime.halts.engage({ scope: 'desk', tenantId: fx.tenantId, actor, reason: 'test' });
     expect((await fx.runtime.combos.get(fx.tenantId, c.id)).status).toBe('pending_cancel');
     await fx.settle();
     const done = await fx.runtime.combos.get(fx.tenantId, c.id);

@@ -103,7 +103,7 @@ describe('agent pacing and halts', () => {
       onError: status.fail,
     });
     await status.waitFor(1);
-    expect(status.items[0]!.data).toMatchObject({ state: 'halted', detail: 'kill switch engaged' });
+    expect(status.items[0]!.data).toMatchObject({ state: 'halted', detail: 'halt engaged' });
     const third = engineSignal({ symbol: 'SOL-USD', price: '150.05' });
     await t.server.deps.bus.xadd(signals, third);
     await eventually(async () =>
@@ -115,7 +115,7 @@ describe('agent pacing and halts', () => {
     const halted = await eventually(async () =>
       (await admin.client.agent.skips.query({ code: 'halted' })).items.find((s) => s.signalId === third.id),
     );
-    expect(halted.reason).toBe('kill switch engaged (desk)');
+    expect(halted.reason).toBe('halt engaged (desk)');
     sub.unsubscribe();
     await admin.client.halt.release.mutate({});
   });

@@ -15,7 +15,7 @@ import { venuePrices } from './venue-price-fixture.ts';
  * - confirmation mode: one pending proposal (decider `rules`, the governor's verdict, rationale
  *   layers) and no order; more passes do not pile up proposals;
  * - autonomous mode with the switch off: a proposal, never an order;
- * - a halted desk: a skipped action naming the kill switch, recorded once;
+ * - a halted desk: a skipped action naming the halt, recorded once;
  * - the hedge instrument's calendar closed (CME, a Saturday): skipped;
  * - the governor's open-legs limit: the hedge is denied, recorded as skipped with the rule.
  */
@@ -172,7 +172,7 @@ describe('hedger modes', () => {
 
   it('a halted desk records a skipped action, once', async () => {
     const id = await desk('autonomous');
-    await t.owner`insert into kill_switches (scope, tenant_id, engaged, reason, engaged_at)
+    await t.owner`insert into halts (scope, tenant_id, engaged, reason, engaged_at)
       values ('desk', ${id}, true, 'test', now())`;
     const hedger = hedgerWith(true);
     expect((await hedger.runDesk(id)).get(FUT24)).toBe('skipped');
@@ -182,7 +182,7 @@ describe('hedger modes', () => {
     expect(r.actions).toHaveLength(1);
     expect(r.actions[0]).toMatchObject({
       action: 'skipped',
-      reason: 'kill switch engaged (desk)',
+      reason: 'halt engaged (desk)',
       side: 'sell',
     });
   });

@@ -213,7 +213,7 @@ describe('routing orders to a linked connection', () => {
 
 describe('the connection’s circuit breaker', () => {
   it('opening moves the desk to reducing-only (no cancels), closing lifts it; both audited', async () => {
-    // A resting order: reducing-only must not cancel it (unlike the kill switch).
+    // A resting order: reducing-only must not cancel it (unlike the halt).
     const resting = await place({
       brokerConnectionId: connectionId,
       orderType: 'limit',

@@ -390,7 +390,7 @@ describe('two server processes, the dispatch lease holder killed mid-flow', () =
     for (const f of fills) expect(Number(f.price)).toBeLessThanOrEqual(49000);
   });
 
-  it('a kill switch engaged through a server that does not hold the lease: the holder sends every cancel once', async () => {
+  it('a halt engaged through a server that does not hold the lease: the holder sends every cancel once', async () => {
     const d = spawnServer({ ...env(), HOLDER_ID: 'D' });
     children.push(d);
     byHolder.set('D', d);

@@ -6,7 +6,7 @@ import { type Client, failure, makeClient, signIn, startTestServer, type TestSer
 /**
  * Execution through the real server (HTTP tRPC, real PostgreSQL as the app role with RLS, real
  * Redis): every risk rule as a denial with its numbers, idempotent placement, paper fills,
- * P&L, limits, and the kill switch (reauth, cancels, restart, Redis unreachable).
+ * P&L, limits, and the halt (reauth, cancels, restart, Redis unreachable).
  */
 let t: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
@@ -88,7 +88,7 @@ async function reset() {
     'positions',
     'orders',
     'risk_limits',
-    'kill_switches',
+    'halts',
     'agent_settings',
   ]) {
     await t.owner.unsafe(`delete from ${table}`);
@@ -387,7 +387,7 @@ describe('every risk rule denies through the server, with its numbers', () => {
       code: 'AUTOMATION_DISABLED',
     },
     {
-      name: 'kill switch',
+      name: 'halt',
       setup: async () => {
         await client.halt.engage.mutate({ scope: 'desk', reason: 'rule test' });
       },
@@ -422,7 +422,7 @@ describe('every risk rule denies through the server, with its numbers', () => {
   }
 });
 
-describe('kill switch through the server', () => {
+describe('halt through the server', () => {
   it('needs a recent password re-entry and an engage cancels every working order', async () => {
     await reset();
     const orders = await Promise.all(
@@ -459,7 +459,7 @@ describe('kill switch through the server', () => {
     const read = await client.keys.create.mutate({ name: 'dashboards', scopes: ['read'] });
     // A read-only key is refused for want of the scope, named in the error.
     const noScope = await failure(keyClient(read.key).halt.engage.mutate({ reason: 'x' }));
-    expect(noScope.data?.details).toMatchObject({ reason: 'scope', permission: 'killswitch.engage' });
+    expect(noScope.data?.details).toMatchObject({ reason: 'scope', permission: 'halt.engage' });
     const r = await keyClient(trade.key).halt.engage.mutate({ reason: 'volatility drill' });
     expect(r.state.desk.engaged).toBe(true);
     const [row] = await t.owner<{ details: string; actor_type: string }[]>`
@@ -544,7 +544,7 @@ async function startTestServerOn(base: TestServer, env: Record<string, string> =
     rateLimiter: null,
     redisKeyPrefix: `aegis-test-2-${randomUUID().slice(0, 8)}`,
     execution: execOptions,
-    // The signal consumer needs Redis to start; the kill switch must not.
+    // The signal consumer needs Redis to start; the halt must not.
     decisions: { consumeSignals: false },
   });
   return {

@@ -40,7 +40,7 @@ beforeEach(async () => {
     'orders',
     'proposals',
     'risk_limits',
-    'kill_switches',
+    'halts',
     'agent_settings',
   ])
     await fx.owner.unsafe(`delete from ${t}`);
@@ -262,7 +262,7 @@ describe('bracket orders', () => {
   it('a halted desk keeps the protective legs: the stop still fires', async () => {
     await place({});
     await fx.settle();
-    const r = await fx.runtime.killSwitch.engage({
+    const r = await fx.runtime.halts.engage({
       scope: 'desk',
       tenantId: fx.tenantId,
       actor,

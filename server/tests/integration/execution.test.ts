@@ -30,7 +30,7 @@ async function reset() {
     'positions',
     'orders',
     'risk_limits',
-    'kill_switches',
+    'halts',
     'agent_settings',
   ]) {
     await fx.owner.unsafe(`delete from ${t}`);
@@ -530,7 +530,7 @@ describe('execution: circuit breaker', () => {
   });
 });
 
-describe('kill switch', () => {
+describe('halt', () => {
   beforeEach(reset);
 
   it('desk halt: cancels every working order, denies new risk, lets risk-reducing orders pass; audited', async () => {
@@ -543,7 +543,7 @@ describe('kill switch', () => {
       ),
     );
     await fx.settle();
-    const r = await fx.runtime.killSwitch.engage({
+    const r = await fx.runtime.halts.engage({
       scope: 'desk',
       tenantId: fx.tenantId,
       actor,
@@ -568,14 +568,14 @@ describe('kill switch', () => {
   });
 
   it('a desk release cannot lift the global halt; global halt survives a restart', async () => {
-    await fx.runtime.killSwitch.engage({ scope: 'global', tenantId: fx.tenantId, actor, reason: 'platform' });
-    await fx.runtime.killSwitch.engage({ scope: 'desk', tenantId: fx.tenantId, actor, reason: 'desk' });
-    const s = await fx.runtime.killSwitch.release({ scope: 'desk', tenantId: fx.tenantId, actor });
+    await fx.runtime.halts.engage({ scope: 'global', tenantId: fx.tenantId, actor, reason: 'platform' });
+    await fx.runtime.halts.engage({ scope: 'desk', tenantId: fx.tenantId, actor, reason: 'desk' });
+    const s = await fx.runtime.halts.release({ scope: 'desk', tenantId: fx.tenantId, actor });
     expect(s).toMatchObject({ halted: true, global: { engaged: true }, desk: { engaged: false } });
     fx.runtime.brokers.close();
     fx.runtime = fx.newRuntime(); // restart
     expect((await place({ quantity: '0.1' })).denial?.find((v) => !v.passed)?.code).toBe('GLOBAL_HALT');
-    await fx.runtime.killSwitch.release({ scope: 'global', tenantId: fx.tenantId, actor });
+    await fx.runtime.halts.release({ scope: 'global', tenantId: fx.tenantId, actor });
     expect((await place({ quantity: '0.1' })).status).toBe('pending_new');
   });
 
@@ -592,7 +592,7 @@ describe('kill switch', () => {
     fx.runtime.brokers.close();
     fx.runtime = fx.newRuntime({ bus: deadBus });
     await fx.runtime.start({ reconcile: false });
-    const r = await fx.runtime.killSwitch.engage({
+    const r = await fx.runtime.halts.engage({
       scope: 'desk',
       tenantId: fx.tenantId,
       actor,

@@ -250,7 +250,7 @@ describe('login throttle policy (tight test policy)', () => {
 });
 
 describe('login throttle when Redis is down', () => {
-  it('sign-in fails closed but password re-entry and the kill switch still work', async () => {
+  it('sign-in fails closed but password re-entry and the halt still work', async () => {
     const liveRedis = new Redis('redis://127.0.0.1:6379', { protocol: 2 });
     const dead = new Redis('redis://127.0.0.1:1', {
       protocol: 2,

@@ -128,7 +128,7 @@ describe('when the rate limiter’s Redis is down', () => {
     });
     expect(login.status).toBe(503);
 
-    // Risk-reducing mutations are exempt: re-entry, the kill switch and cancels keep working.
+    // Risk-reducing mutations are exempt: re-entry, the halt and cancels keep working.
     await admin.client.auth.reauthenticate.mutate({ password: admin.password });
     const halted = await admin.client.halt.engage.mutate({ scope: 'desk', reason: 'limiter outage drill' });
     expect(halted.state.desk.engaged).toBe(true);

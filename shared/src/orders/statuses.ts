@@ -44,7 +44,7 @@ export const TERMINAL_STATUSES = [
 ] as const satisfies readonly OrderStatus[];
 const TERMINAL: ReadonlySet<OrderStatus> = new Set(TERMINAL_STATUSES);
 export const isTerminal = (s: OrderStatus): boolean => TERMINAL.has(s);
-/** Working: may still fill, so it counts against risk limits and gets a cancel from the kill switch. */
+/** Working: may still fill, so it counts against risk limits and gets a cancel from the halt. */
 export const isWorking = (s: OrderStatus): boolean => !isTerminal(s);
 
 /** Statuses whose unfilled quantity can still trade (`unknown` included: it may be live at the broker). */

@@ -67,7 +67,7 @@ export const isOpen = (l: BookLeg): boolean =>
 
 /**
  * True when the order can only shrink the position towards zero, even if every working order on
- * its side fills: the definition of "risk-reducing" used by the kill switch, stale-data and
+ * its side fills: the definition of "risk-reducing" used by the halt, stale-data and
  * loss rules.
  */
 export function isRiskReducing(

@@ -283,7 +283,7 @@ describe('maximum loss', () => {
 });
 
 describe('halts, duplicates, throttle', () => {
-  it('under a kill switch only a combo that reduces every leg passes', () => {
+  it('under a halt only a combo that reduces every leg passes', () => {
     const halted = { halt: { global: false, desk: true } };
     const opening = evaluateCombo(
       combo([

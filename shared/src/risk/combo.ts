@@ -5,8 +5,8 @@ import { type BookLeg, buildBook, isRiskReducing } from './book.ts';
 import { checkCircuitBreaker } from './circuit-breaker.ts';
 import { checkDailyLoss } from './daily-loss.ts';
 import { bookTotals, checkGrossExposure, checkNetDelta, checkNetExposure } from './exposure.ts';
+import { checkHalt } from './halt.ts';
 import { checkInstrument } from './instrument.ts';
-import { checkKillSwitch } from './kill-switch.ts';
 import { checkMarketHours } from './market-hours.ts';
 import { checkThrottle } from './order-flow.ts';
 import { checkOrderQty } from './order-size.ts';
@@ -179,7 +179,7 @@ export function evaluateCombo(combo: ComboIntent, ctx: ComboRiskContext, limits:
 
   const verdicts: RuleVerdict[] = [];
   const forCombo = (v: RuleVerdict) => verdicts.push(about(v, 'combo (all legs)'));
-  forCombo(checkKillSwitch(whole, base));
+  forCombo(checkHalt(whole, base));
   forCombo(checkCircuitBreaker(legIntent(combo.legs[0]!), base, limits));
   for (const l of combo.legs) {
     const c = legCtx(l);

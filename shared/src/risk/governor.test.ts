@@ -411,7 +411,7 @@ describe('risk governor', () => {
     expect(run({ order: agent, ctx: { recentTradePnls: ['-501', '-501', '-501'] } }).allowed).toBe(true);
   });
 
-  it('kill switch: only risk-reducing orders pass', () => {
+  it('halt: only risk-reducing orders pass', () => {
     const long = { positions: [{ symbol: 'AAPL', quantity: '10' }] };
     expect(run({ ctx: { ...long, halt: { global: false, desk: true } } }).denials[0]?.code).toBe(
       RiskReason.DESK_HALT,

@@ -4,8 +4,8 @@ import { buildBook, isRiskReducing, withOrder } from './book.ts';
 import { checkCircuitBreaker } from './circuit-breaker.ts';
 import { checkDailyLoss } from './daily-loss.ts';
 import { bookTotals, checkGrossExposure, checkNetDelta, checkNetExposure } from './exposure.ts';
+import { checkHalt } from './halt.ts';
 import { checkInstrument } from './instrument.ts';
-import { checkKillSwitch } from './kill-switch.ts';
 import { checkMarketHours } from './market-hours.ts';
 import { checkDuplicate, checkThrottle } from './order-flow.ts';
 import { checkOrderNotional, checkOrderQty } from './order-size.ts';
@@ -59,7 +59,7 @@ export function evaluateOrder(order: OrderIntent, ctx: RiskContext, limits: Risk
   const totalsAfter = bookTotals(after, ctx, price);
 
   const verdicts: RuleVerdict[] = [
-    checkKillSwitch(d, ctx),
+    checkHalt(d, ctx),
     checkInstrument(ctx, limits),
     checkMarketHours(ctx),
     checkCircuitBreaker(order, ctx, limits),

@@ -20,7 +20,7 @@ export const RiskRule = {
   DUPLICATE: 'duplicate',
   THROTTLE: 'throttle',
   CIRCUIT_BREAKER: 'circuit_breaker',
-  KILL_SWITCH: 'kill_switch',
+  HALT: 'halt',
 } as const;
 export type RiskRule = (typeof RiskRule)[keyof typeof RiskRule];
 

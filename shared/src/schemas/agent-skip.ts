@@ -10,7 +10,7 @@ export const AgentSkipCode = {
   NOT_COVERED: 'not_covered',
   /** Older than the agent's maximum signal age (a backlog replayed after downtime). */
   STALE_SIGNAL: 'stale_signal',
-  /** Kill switch engaged for the desk or the platform. */
+  /** Halt engaged for the desk or the platform. */
   HALTED: 'halted',
   /** Score below the desk's risk preset minimum. */
   BELOW_MIN_SCORE: 'below_min_score',

@@ -37,7 +37,7 @@ describe('row-level security', () => {
     await owner`insert into orders ${owner([orderRow(deskA, 'a-1'), orderRow(deskA, 'a-2'), orderRow(deskB, 'b-1')])}`;
     await owner`insert into api_keys (tenant_id, user_id, name, prefix, secret_hash, scopes)
                 values (${deskB}, ${user}, 'bot', 'pfx123', 'hash', ${['read']})`;
-    await owner`insert into kill_switches (scope, tenant_id, engaged) values ('global', null, false), ('desk', ${deskA}, true), ('desk', ${deskB}, false)`;
+    await owner`insert into halts (scope, tenant_id, engaged) values ('global', null, false), ('desk', ${deskA}, true), ('desk', ${deskB}, false)`;
     app = createDb(database.appUrl, { max: 2 });
   });
   afterAll(async () => {
@@ -65,7 +65,7 @@ describe('row-level security', () => {
       'fills',
       'positions',
       'audit_log',
-      'kill_switches',
+      'halts',
       'jobs',
       'orderflow_events',
       'equity_snapshots',
@@ -130,11 +130,11 @@ describe('row-level security', () => {
     await withTenantSql(app.sql, deskA, (tx) => tx`insert into orders ${tx(orderRow(deskA, 'a-3'))}`);
   });
 
-  it('kill switches: the global row is visible to every desk, desk rows only to their desk', async () => {
+  it('halts: the global row is visible to every desk, desk rows only to their desk', async () => {
     const seenByA = await withTenantSql(
       app.sql,
       deskA,
-      (tx) => tx`select scope, tenant_id from kill_switches order by scope`,
+      (tx) => tx`select scope, tenant_id from halts order by scope`,
     );
     expect(seenByA).toEqual([
       { scope: 'desk', tenant_id: deskA },
@@ -144,13 +144,13 @@ describe('row-level security', () => {
     const released = await withTenantSql(
       app.sql,
       deskA,
-      (tx) => tx`update kill_switches set engaged = false where scope = 'global'`,
+      (tx) => tx`update halts set engaged = false where scope = 'global'`,
     );
     expect(released.count).toBe(0);
     // Platform context (no desk) may engage it, and sees no desk rows.
-    const engaged = await app.sql`update kill_switches set engaged = true where scope = 'global'`;
+    const engaged = await app.sql`update halts set engaged = true where scope = 'global'`;
     expect(engaged.count).toBe(1);
-    expect((await app.sql`select scope from kill_switches`).map((r) => r.scope)).toEqual(['global']);
+    expect((await app.sql`select scope from halts`).map((r) => r.scope)).toEqual(['global']);
   });
 
   it('audit_log: desk trails and the platform chain never see each other', async () => {

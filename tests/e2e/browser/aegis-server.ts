@@ -10,7 +10,7 @@ import type { Sql } from 'postgres';
 
 export interface RunningAegisServer {
   readonly url: string;
-  /** The server as `startServer` returned it (its services: kill switch, quotes, bus …). */
+  /** The server as `startServer` returned it (its services: halt, quotes, bus …). */
   readonly running: RunningServer;
   /** The bootstrap admin with its one-time password (must be changed at first sign-in). */
   readonly firstAdmin: { email: string; password: string };

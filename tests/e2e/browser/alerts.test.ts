@@ -89,7 +89,7 @@ describe('desk alerts in the console', () => {
     await expect(page.getByTestId('alert-unread-count').count()).resolves.toBe(0);
 
     const actor = { type: 'system' as const, id: 'alerts-browser-test' };
-    await server.deps.execution!.killSwitch.engage({
+    await server.deps.execution!.halts.engage({
       scope: 'desk',
       tenantId: deskId,
       actor,
@@ -111,7 +111,7 @@ describe('desk alerts in the console', () => {
     await panel.getByRole('button', { name: 'Mark "Desk halt engaged" read' }).click();
     await expect.poll(() => page.getByTestId('alert-unread-count').count(), { timeout: 15_000 }).toBe(0);
     await page.keyboard.press('Escape');
-    await server.deps.execution!.killSwitch.release({ scope: 'desk', tenantId: deskId, actor });
+    await server.deps.execution!.halts.release({ scope: 'desk', tenantId: deskId, actor });
   });
 
   test('/alerts: add an endpoint, send a test event, read its delivery log', async () => {

@@ -85,7 +85,7 @@ describe('console in Chromium against the real server', () => {
     await expect.poll(() => deskSwitcher.locator('option:checked').textContent()).toBe(server.firstDeskName);
     await page.locator('.role-badge', { hasText: 'admin' }).first().waitFor();
     await page.getByRole('button', { name: /Administrator/ }).waitFor();
-    // The kill switch's live state (halt.updates over SSE through the proxy).
+    // The halt's live state (halt.updates over SSE through the proxy).
     await expect.poll(() => page.locator('.status-pill').textContent()).toBe('Trading live');
 
     const nav = page.getByRole('navigation', { name: 'Console sections' });
@@ -159,11 +159,11 @@ describe('console in Chromium against the real server', () => {
     await shot('04b-overview-activity');
   });
 
-  test('the kill switch: halt with a reason and password re-entry, then release', async () => {
+  test('the halt: halt with a reason and password re-entry, then release', async () => {
     const pill = page.locator('.status-pill');
     await page.getByRole('button', { name: 'Halt', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Halt trading on this desk' });
-    await dialog.getByLabel('Reason').fill('browser test: verifying the kill switch');
+    await dialog.getByLabel('Reason').fill('browser test: verifying the halt');
     await dialog.getByLabel('Your password').fill('wrong-password-entirely');
     await dialog.getByRole('button', { name: 'Halt trading' }).click();
     await dialog.getByRole('alert').waitFor();
@@ -175,7 +175,7 @@ describe('console in Chromium against the real server', () => {
     await shot('06a-halted');
 
     await page.getByRole('button', { name: 'Release', exact: true }).click();
-    const release = page.getByRole('dialog', { name: 'Release the kill switch' });
+    const release = page.getByRole('dialog', { name: 'Release the halt' });
     await release.getByLabel('Your password').fill(NEW_PASSWORD);
     await release.getByRole('button', { name: 'Release' }).click();
     await expect.poll(() => pill.textContent()).toBe('Trading live');

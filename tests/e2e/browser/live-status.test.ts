@@ -25,7 +25,7 @@ const quote = () =>
 const ticket = () => page.getByRole('form', { name: 'Order ticket' });
 const review = () => page.getByRole('region', { name: 'Order review' });
 const halt = (on: boolean) => {
-  const ks = server.deps.execution!.killSwitch;
+  const ks = server.deps.execution!.halts;
   const actor = { type: 'system' as const, id: 'live-status-test' };
   return on
     ? ks.engage({ scope: 'desk', tenantId: deskId, actor, reason: 'browser test' })

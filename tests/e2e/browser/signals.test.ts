@@ -241,7 +241,7 @@ describe('signals and the global halt in Chromium against the real server', () =
     const deskRelease = page.getByRole('button', { name: 'Release', exact: true });
     await expect.poll(() => deskRelease.isEnabled()).toBe(true);
     await deskRelease.click();
-    const desk = page.getByRole('dialog', { name: 'Release the kill switch' });
+    const desk = page.getByRole('dialog', { name: 'Release the halt' });
     await desk.getByLabel('Your password').fill(NEW_PASSWORD);
     await desk.getByRole('button', { name: 'Release' }).click();
     await expect.poll(() => pill.textContent()).toBe('Trading live');

@@ -154,7 +154,7 @@ function ProposalCard(props: {
   proposal: Proposal;
   now: number;
   canDecide: boolean;
-  /** The kill switch is engaged: a verdict from before it no longer holds for opening orders. */
+  /** The halt is engaged: a verdict from before it no longer holds for opening orders. */
   halted: boolean;
   onApprove: (password: string, brokerConnectionId: string | null) => Promise<void>;
   onReject: (reason: string) => Promise<void>;

@@ -24,7 +24,7 @@ const KIND_TITLE: Record<LinkRequest['kind'], string> = {
 /**
  * Links a broker account. Every kind asks for the person's password first: linking hands the
  * desk's trading to an outside account, and the server requires a fresh re-authentication for
- * it (the same prompt as approvals and the kill switch). OAuth then leaves the console for the
+ * it (the same prompt as approvals and the halt). OAuth then leaves the console for the
  * broker's sign-in page; the broker sends the browser back to /oauth/callback/<provider>, which
  * the server ends with a redirect to /brokers?linked=<id>.
  *

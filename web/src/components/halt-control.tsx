@@ -12,7 +12,7 @@ const GLOBAL_HOLDS =
 export type { HaltView } from '../lib/live-halt.ts';
 
 /**
- * The kill switch, always in the top bar: its live state (halt.updates over SSE: the current
+ * The halt, always in the top bar: its live state (halt.updates over SSE: the current
  * state first, then every change from any process) and, for those allowed, the control.
  * Traders engage it; desk admins release it. Both re-enter their password first (the server
  * requires a recent re-authentication for either). Platform administrators also engage and
@@ -60,7 +60,7 @@ export function HaltControl() {
         ? 'Release the global halt'
         : 'Halt trading on every desk'
       : mode() === 'release'
-        ? 'Release the kill switch'
+        ? 'Release the halt'
         : 'Halt trading on this desk';
   const explanation = () =>
     scope() === 'global'
@@ -101,7 +101,7 @@ export function HaltControl() {
     const v = view();
     if (v.kind === 'loading') return { state: 'unknown', label: 'Halt status…', title: 'Connecting' };
     if (v.kind === 'unknown') return { state: 'unknown', label: 'Halt status n/a', title: v.why };
-    if (!v.state.halted) return { state: 'live', label: 'Trading live', title: 'Kill switch released' };
+    if (!v.state.halted) return { state: 'live', label: 'Trading live', title: 'Halt released' };
     const { global, desk } = v.state;
     if (global.engaged) {
       const why = global.reason ? `Global halt (all desks): ${global.reason}` : 'Global halt (all desks)';

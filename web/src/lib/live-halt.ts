@@ -8,7 +8,7 @@ export type HaltView =
   | { kind: 'unknown'; why: string };
 
 /**
- * The kill switch's live state for the whole console: ONE `halt.updates` stream (the current state
+ * The halt's live state for the whole console: ONE `halt.updates` stream (the current state
  * first, then every change from any process) shared by the top bar's control, the order ticket
  * and the approvals queue; opened with the first user and closed with the last. A browser holds
  * six connections per host and every live stream keeps one, so components share streams.

@@ -199,7 +199,7 @@ export class PaperBroker implements BrokerAdapter {
     if (!o) throw new BrokerError(BrokerErrorCode.NOT_FOUND, `no order ${clientOrderId}`);
     await this.#o.delay(this.#latency());
     if (o.combo) {
-      // A leg is cancelled with its whole combo (a kill switch cancels leg by leg): the first
+      // A leg is cancelled with its whole combo (a halt cancels leg by leg): the first
       // cancel ends them all, the others find nothing left to do.
       const c = this.#combos.get(o.combo.comboId);
       if (c && OPEN.has(o.status)) this.#combos.end(c, 'cancelled');

@@ -84,7 +84,7 @@ export const sessions = pgTable(
     lastSeenAt: tstz('last_seen_at').notNull().defaultNow(),
     expiresAt: tstz('expires_at').notNull(),
     absoluteExpiresAt: tstz('absolute_expires_at').notNull(),
-    /** Last time the user re-entered the password (approvals, limits, kill switch need it recent). */
+    /** Last time the user re-entered the password (approvals, limits, halt need it recent). */
     reauthenticatedAt: tstz('reauthenticated_at'),
     ip: inet('ip'),
     userAgent: text('user_agent'),

@@ -1,5 +1,5 @@
 // One file over 400 lines: the trading tables (proposal → approval → order → fill → position, with
-// the risk, kill-switch, outbox and outcome tables around them) share the order-side enums and
+// the risk, halt, outbox and outcome tables around them) share the order-side enums and
 // reference each other; one file keeps that lifecycle readable in one place.
 import { sql } from 'drizzle-orm';
 import {
@@ -275,11 +275,11 @@ export const riskLimits = pgTable(
 );
 
 /**
- * Kill switches, durable truth for halts. One global row (tenant_id null) and one per desk;
+ * Halts, durable truth for halts. One global row (tenant_id null) and one per desk;
  * the app checks them at every order, Redis pub/sub only speeds propagation.
  */
-export const killSwitches = pgTable(
-  'kill_switches',
+export const halts = pgTable(
+  'halts',
   {
     id: pkId(),
     scope: text('scope', { enum: ['global', 'desk'] }).notNull(),
@@ -293,11 +293,11 @@ export const killSwitches = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    uniqueIndex('kill_switches_scope_key').on(
+    uniqueIndex('halts_scope_key').on(
       t.scope,
       sql`coalesce(${t.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`,
     ),
-    check('kill_switches_scope_check', sql`(${t.scope} = 'global') = (${t.tenantId} is null)`),
+    check('halts_scope_check', sql`(${t.scope} = 'global') = (${t.tenantId} is null)`),
   ],
 );
 

@@ -1,7 +1,7 @@
 // One file: engaging, releasing and the cancel sweep share the durability protocol described
 // below (latch, row with a deadline, publish, retry until the row lands, then cancel); each step
 // relies on the ones before it, so the protocol stays readable in one place.
-import { killSwitches, orders, outbox, tenants } from '@aegis/shared/db';
+import { halts, orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { applyOrderEvent } from '@aegis/shared/orders/state';
 import type { HaltState } from '@aegis/shared/schemas/order-risk';
@@ -17,14 +17,14 @@ import { lockDeskOrders, setAuditContext } from './service.ts';
 import { type Actor, type ExecutionDeps, HALT_CHANNEL, type RequestMeta } from './types.ts';
 
 /**
- * The kill switch: one global row (platform admins) and one row per desk in `kill_switches`.
+ * The halt: one global row (platform admins) and one row per desk in `halts`.
  * PostgreSQL is the truth — every order reads both rows in its own transaction, so a halt works
  * with Redis down and survives restarts. Redis pub/sub (`aegis:halt`) only makes other processes
  * (servers' live subscriptions, the engine) hear about it within milliseconds.
  *
  * Engaging a desk switch: (1) commit the row (+ audit) at once; (2) publish; (3) under the desk's
  * order lock, in one transaction, a cancel (pending_cancel + outbox row) for every working order.
- * An order that was already past its kill-switch read when (1) committed finishes before (3)
+ * An order that was already past its halt read when (1) committed finishes before (3)
  * gets the lock, so it is cancelled too; every later order is denied. If the process dies
  * between (1) and (3), the switch still holds and every order is denied; the cancels of step 3
  * are re-run by `cancelAllDesks` at start (see runtime.start). Engaging the global switch commits the global row first (from then on every desk's
@@ -46,7 +46,7 @@ import { type Actor, type ExecutionDeps, HALT_CHANNEL, type RequestMeta } from '
  * database is down no process can commit one; from the acknowledgement on this process refuses
  * in the order transaction itself, and the other processes from the moment the message reaches
  * them (milliseconds; Redis down as well: from the moment the row lands, which this process
- * retries every RETRY_MAX_MS at most). An order already past its kill-switch read when the
+ * retries every RETRY_MAX_MS at most). An order already past its halt read when the
  * engage came in is cancelled by step 3, as before.
  */
 export interface HaltMessage {
@@ -62,7 +62,7 @@ export interface EngageResult {
   readonly state: HaltState;
   /** Orders that got a cancel, per desk. */
   readonly cancelsQueued: number;
-  /** The `kill_switches` row is committed (false: latched and published; the write is retried). */
+  /** The `halts` row is committed (false: latched and published; the write is retried). */
   readonly durable: boolean;
 }
 
@@ -103,7 +103,7 @@ function unreachable(err: unknown): boolean {
 }
 const latchKey = (scope: 'global' | 'desk', tenantId: string) => (scope === 'global' ? 'global' : tenantId);
 
-export class KillSwitch {
+export class Halts {
   readonly #deps: ExecutionDeps;
   readonly #onCancelsQueued: (tenantId: string) => void;
   readonly #clock: () => Date;
@@ -197,15 +197,15 @@ export class KillSwitch {
       );
       const [current] = await tx
         .select({
-          engaged: killSwitches.engaged,
-          engagedAt: killSwitches.engagedAt,
-          updatedAt: killSwitches.updatedAt,
+          engaged: halts.engaged,
+          engagedAt: halts.engagedAt,
+          updatedAt: halts.updatedAt,
         })
-        .from(killSwitches)
+        .from(halts)
         .where(
           and(
-            eq(killSwitches.scope, p.scope),
-            deskId === null ? isNull(killSwitches.tenantId) : eq(killSwitches.tenantId, deskId),
+            eq(halts.scope, p.scope),
+            deskId === null ? isNull(halts.tenantId) : eq(halts.tenantId, deskId),
           ),
         )
         .for('update');
@@ -218,7 +218,7 @@ export class KillSwitch {
       await recordAudit(tx, {
         action: 'halt.engage',
         actor: p.actor,
-        targetType: 'kill_switch',
+        targetType: 'halt',
         targetId: p.scope === 'global' ? 'global' : `desk:${p.tenantId}`,
         ...(p.scope === 'global' && { tenantId: null }),
         payload: { scope: p.scope, reason: p.reason, ...(p.actorLabel ? { by: p.actorLabel } : {}) },
@@ -324,7 +324,7 @@ export class KillSwitch {
     for (const d of desks) {
       const halted = await withTenant(this.#deps.db, d.id, (tx) => readHalt(tx, d.id));
       if (halted.global || halted.desk)
-        total += await this.#cancelDesk(d.id, { type: 'system', id: 'kill-switch' }, this.#clock(), {});
+        total += await this.#cancelDesk(d.id, { type: 'system', id: 'halt' }, this.#clock(), {});
     }
     return total;
   }
@@ -338,7 +338,7 @@ export class KillSwitch {
         await recordAudit(tx, {
           action: 'halt.cancel_all',
           actor,
-          targetType: 'kill_switch',
+          targetType: 'halt',
           targetId: `desk:${tenantId}`,
           payload: { cancels: c },
           details: `halt: cancel sent for ${c} working orders`,
@@ -363,7 +363,7 @@ export class KillSwitch {
       await recordAudit(tx, {
         action: 'halt.release',
         actor: p.actor,
-        targetType: 'kill_switch',
+        targetType: 'halt',
         targetId: p.scope === 'global' ? 'global' : `desk:${p.tenantId}`,
         ...(p.scope === 'global' && { tenantId: null }),
         payload: { scope: p.scope },
@@ -387,8 +387,8 @@ export class KillSwitch {
     const rows = await withTenant(this.#deps.db, tenantId, (tx) =>
       tx
         .select()
-        .from(killSwitches)
-        .where(or(isNull(killSwitches.tenantId), eq(killSwitches.tenantId, tenantId))),
+        .from(halts)
+        .where(or(isNull(halts.tenantId), eq(halts.tenantId, tenantId))),
     );
     const g = rows.find((r) => r.scope === 'global');
     const d = rows.find((r) => r.scope === 'desk');
@@ -431,29 +431,26 @@ async function upsertSwitch(
     ? { engaged: true, reason, engagedBy: userId, engagedAt: now, updatedAt: now }
     : { engaged: false, releasedBy: userId, releasedAt: now, updatedAt: now };
   const updated = await tx
-    .update(killSwitches)
+    .update(halts)
     .set(values)
     .where(
-      and(
-        eq(killSwitches.scope, scope),
-        tenantId === null ? isNull(killSwitches.tenantId) : eq(killSwitches.tenantId, tenantId),
-      ),
+      and(eq(halts.scope, scope), tenantId === null ? isNull(halts.tenantId) : eq(halts.tenantId, tenantId)),
     )
-    .returning({ id: killSwitches.id });
+    .returning({ id: halts.id });
   if (updated.length > 0) return;
   // Raw SQL takes ISO strings (drizzle's client serializes timestamps from strings).
   const iso = now.toISOString();
   // First use: insert; a concurrent first insert loses on the unique index and retries as update.
   await tx.execute(sql`
-    insert into kill_switches (scope, tenant_id, engaged, reason, engaged_by, engaged_at, released_by, released_at, updated_at)
+    insert into halts (scope, tenant_id, engaged, reason, engaged_by, engaged_at, released_by, released_at, updated_at)
     values (${scope}, ${tenantId}, ${engaged}, ${reason}, ${engaged ? userId : null}, ${engaged ? iso : null}::timestamptz,
             ${engaged ? null : userId}, ${engaged ? null : iso}::timestamptz, ${iso}::timestamptz)
     on conflict (scope, coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid))
-    do update set engaged = excluded.engaged, reason = coalesce(excluded.reason, kill_switches.reason),
-                  engaged_by = coalesce(excluded.engaged_by, kill_switches.engaged_by),
-                  engaged_at = coalesce(excluded.engaged_at, kill_switches.engaged_at),
-                  released_by = coalesce(excluded.released_by, kill_switches.released_by),
-                  released_at = coalesce(excluded.released_at, kill_switches.released_at),
+    do update set engaged = excluded.engaged, reason = coalesce(excluded.reason, halts.reason),
+                  engaged_by = coalesce(excluded.engaged_by, halts.engaged_by),
+                  engaged_at = coalesce(excluded.engaged_at, halts.engaged_at),
+                  released_by = coalesce(excluded.released_by, halts.released_by),
+                  released_at = coalesce(excluded.released_at, halts.released_at),
                   updated_at = excluded.updated_at`);
 }
 

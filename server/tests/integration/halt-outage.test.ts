@@ -18,12 +18,12 @@ import type { AppRouter } from '../../src/routers/_app.ts';
 import { type Client, signIn, testServerConfig } from './test-server.ts';
 
 /**
- * Issue 9, Deliver 7: the kill switch engages even while PostgreSQL is unreachable, and once an
+ * Issue 9, Deliver 7: the halt engages even while PostgreSQL is unreachable, and once an
  * engage is acknowledged no order is accepted. On a PostgreSQL of the test's own (stopped and
  * started at will) and a Redis of its own (the halt channel is global, so a shared Redis would
  * carry this test's halts to other test servers).
  *
- * The first two cases reach the kill-switch service directly; the third goes through the API,
+ * The first two cases reach the halt service directly; the third goes through the API,
  * where halt.engage authenticates from the last authorization the database confirmed
  * (auth/outage-authorization.ts) while every other call answers 503.
  */
@@ -87,7 +87,7 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-/** A market buy; refused by the kill switch means status denied with the DESK_HALT rule failed. */
+/** A market buy; refused by the halt means status denied with the DESK_HALT rule failed. */
 async function placeOrder() {
   ex().quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', new Date());
   return client.orders.place.mutate({
@@ -99,17 +99,16 @@ const haltDenied = (o: Awaited<ReturnType<typeof placeOrder>>) =>
   o.status === 'denied' && (o.denial ?? []).some((v) => !v.passed && v.code === 'DESK_HALT');
 
 const deskRow = async () =>
-  (await owner<{ engaged: boolean }[]>`select engaged from kill_switches where tenant_id = ${deskId}`)[0] ??
-  null;
+  (await owner<{ engaged: boolean }[]>`select engaged from halts where tenant_id = ${deskId}`)[0] ?? null;
 const engageAudits = async () =>
   (
     await owner<{ n: number }[]>`
       select count(*)::int as n from audit_log where action = 'halt.engage' and target_id = ${`desk:${deskId}`}`
   )[0]!.n;
 
-describe('kill switch while PostgreSQL is unreachable', () => {
+describe('halt while PostgreSQL is unreachable', () => {
   it('a write that cannot land in time: acknowledged, orders refused from the latch, the row written once later', async () => {
-    // The kill_switches table is locked against writes (reads still pass): the engage's write
+    // The halts table is locked against writes (reads still pass): the engage's write
     // cannot land, every order transaction still runs. This isolates the latch.
     const locker = postgres(database.url, { max: 1, onnotice: () => {} });
     let release!: () => void;
@@ -117,12 +116,12 @@ describe('kill switch while PostgreSQL is unreachable', () => {
       release = r;
     });
     const holding = locker.begin(async (tx) => {
-      await tx`lock table kill_switches in share row exclusive mode`;
+      await tx`lock table halts in share row exclusive mode`;
       await released;
     });
     await sleep(100);
     try {
-      const r = await ex().killSwitch.engage({
+      const r = await ex().halts.engage({
         scope: 'desk',
         tenantId: deskId,
         actor: { type: 'user', id: actorId },
@@ -141,7 +140,7 @@ describe('kill switch while PostgreSQL is unreachable', () => {
       await locker.end();
     }
     await until('the durable row', async () => (await deskRow())?.engaged === true);
-    await ex().killSwitch.durable();
+    await ex().halts.durable();
     expect(await engageAudits()).toBe(1);
     expect(haltDenied(await placeOrder())).toBe(true);
     // A release lifts it for good: nothing latched is left behind.
@@ -153,14 +152,14 @@ describe('kill switch while PostgreSQL is unreachable', () => {
     const auditsBefore = await engageAudits();
     await pg.halt('fast');
     const startedAt = Date.now();
-    const r = await ex().killSwitch.engage({
+    const r = await ex().halts.engage({
       scope: 'desk',
       tenantId: deskId,
       actor: { type: 'user', id: actorId },
       reason: 'drill: database down',
     });
     process.stdout.write(
-      `kill-switch-outage: engage acknowledged in ${Date.now() - startedAt} ms with PostgreSQL down\n`,
+      `halt-outage: engage acknowledged in ${Date.now() - startedAt} ms with PostgreSQL down\n`,
     );
     expect(r.durable).toBe(false);
     expect(r.state.halted).toBe(true);
@@ -175,7 +174,7 @@ describe('kill switch while PostgreSQL is unreachable', () => {
       expect(haltDenied(o)).toBe(true);
     }
     await until('the durable row', async () => (await deskRow())?.engaged === true);
-    await ex().killSwitch.durable();
+    await ex().halts.durable();
     expect(await engageAudits()).toBe(auditsBefore + 1);
     expect((await client.halt.status.query()).desk).toMatchObject({
       engaged: true,
@@ -213,7 +212,7 @@ describe('kill switch while PostgreSQL is unreachable', () => {
 
     await pg.start();
     await until('the durable row', async () => (await deskRow())?.engaged === true);
-    await ex().killSwitch.durable();
+    await ex().halts.durable();
     const o = await until('an order answered', async () => placeOrder());
     expect(haltDenied(o)).toBe(true);
     expect((await client.halt.status.query()).desk).toMatchObject({

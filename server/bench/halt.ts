@@ -1,9 +1,9 @@
 import { asOrderId, asTenantId } from '@aegis/shared/ids';
 /**
- * Kill switch under load: how fast does a desk halt take hold?
+ * Halt under load: how fast does a desk halt take hold?
  *
- *   npm run bench:killswitch            (prints a table; writes bench/results/kill-switch.json)
- *   BENCH_RUNS=5 BENCH_TRADERS=8 BENCH_WORKING=200 npm run bench:killswitch
+ *   npm run bench:halt-sweep            (prints a table; writes bench/results/halt.json)
+ *   BENCH_RUNS=5 BENCH_TRADERS=8 BENCH_WORKING=200 npm run bench:halt-sweep
  *
  * Per run: a fresh desk with BENCH_WORKING resting limit orders at the paper broker, and
  * BENCH_TRADERS concurrent loops placing more orders as fast as the service takes them. Then the
@@ -140,7 +140,7 @@ async function runOnce(
   await new Promise((r) => setTimeout(r, 300));
 
   t0 = performance.now();
-  await rt.killSwitch.engage({ scope: 'desk', tenantId, actor, reason: 'bench' });
+  await rt.halts.engage({ scope: 'desk', tenantId, actor, reason: 'bench' });
   // All cancels sent = nothing left open at the broker (a cancel the broker received is applied
   // there synchronously).
   for (;;) {
@@ -245,7 +245,7 @@ async function main() {
       ['baseline: per-order cancels, all sent (ms)', naive.map((r) => r.allCancelsSentMs)],
     ] as const;
     console.log(
-      `\nkill switch: ${WORKING} working orders, ${TRADERS} traders placing under load, ${RUNS} runs, bus=${buses.kind}\n`,
+      `\nhalt: ${WORKING} working orders, ${TRADERS} traders placing under load, ${RUNS} runs, bus=${buses.kind}\n`,
     );
     console.log(`${'measure'.padEnd(46)}${'p50'.padStart(10)}${'max'.padStart(10)}`);
     for (const [name, xs] of rows)
@@ -255,7 +255,7 @@ async function main() {
     );
 
     const out = {
-      bench: 'kill-switch',
+      bench: 'halt',
       date: new Date().toISOString(),
       machine,
       bus: buses.kind,
@@ -266,7 +266,7 @@ async function main() {
         rows.map(([name, xs]) => [name, { p50: pct([...xs], 50), max: Math.max(...xs) }]),
       ),
     };
-    console.log(`wrote ${writeBenchResult('kill-switch', out)}`);
+    console.log(`wrote ${writeBenchResult('halt', out)}`);
   } finally {
     await buses.pub.close().catch(() => {});
     if (buses.sub !== buses.pub) await buses.sub.close().catch(() => {});
