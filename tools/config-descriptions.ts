@@ -235,7 +235,7 @@ export const DESCRIPTIONS: Readonly<Record<AppName, Readonly<Record<string, Desc
     ENGINE_DB_TIMEOUT_MS: 'Deadline of every other engine database call (connect, probes, signals, cursors).',
     ENGINE_SHUTDOWN_DEADLINE_MS: 'SIGTERM to exit, whatever PostgreSQL and Redis do.',
     ENGINE_SIGNALS_MAXLEN: 'Approximate length cap of the signals stream.',
-    ENGINE_HALT_POLL_MS: 'How often the kill switch row is read (corrects a missed `aegis:halt` message).',
+    ENGINE_HALT_POLL_MS: 'How often the halt row is read (corrects a missed `aegis:halt` message).',
     ENGINE_PATTERN_PARAMS: {
       text: 'Detector thresholds and cooldowns to override, e.g. `{"breakoutCooldownUs":5000000}` (the rest keep `engine/src/features/params.ts`).',
       default: 'fitted defaults',
