@@ -1,5 +1,6 @@
 import { Title } from '@solidjs/meta';
-import { PnlStrip, PositionsTable } from '../../components/desk-panels.tsx';
+import { PnlStrip } from '../../components/desk/pnl-strip.tsx';
+import { PositionsTable } from '../../components/desk/positions-table.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { createQuery } from '../../lib/query.ts';
 import { trpc } from '../../lib/trpc.ts';

@@ -1,6 +1,7 @@
 import { Title } from '@solidjs/meta';
 import { createSignal, Show } from 'solid-js';
-import { LiveSignals, useLiveSignals } from '../../components/desk-panels.tsx';
+import { LiveSignals } from '../../components/desk/live-signals.tsx';
+import { useLiveSignals } from '../../components/desk/use-live-signals.ts';
 import { EmptyState, Panel } from '../../components/panel.tsx';
 import { DECIDERS, SignalDetail } from '../../components/signal-detail.tsx';
 import { usePageKeys } from '../../lib/keys.ts';

@@ -1,0 +1,74 @@
+import { formatDecimal, pnlClass, utcTime } from '../../lib/decimal-format.ts';
+import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
+import type { RouterOutputs } from '../../lib/trpc.ts';
+import { type Column, DataTable } from '../data-table/data-table.tsx';
+
+type Position = RouterOutputs['positions']['list'][number];
+
+const positionColumns: readonly Column<Position>[] = [
+  { id: 'symbol', header: 'Symbol', class: 'mono', cell: (p) => p.symbol },
+  {
+    id: 'quantity',
+    header: 'Quantity',
+    numeric: true,
+    class: (p) => pnlClass(p.quantity),
+    cell: (p) => formatQuantity(p.quantity, p.symbol, { sign: true }),
+  },
+  {
+    id: 'avgCost',
+    header: 'Avg cost',
+    numeric: true,
+    priority: 2,
+    cell: (p) => formatPrice(p.avgCost, p.symbol),
+  },
+  { id: 'mark', header: 'Mark', numeric: true, cell: (p) => formatPrice(p.mark, p.symbol) },
+  {
+    id: 'value',
+    header: 'Market value',
+    numeric: true,
+    priority: 3,
+    cell: (p) => formatDecimal(p.marketValue),
+  },
+  {
+    id: 'unrealized',
+    header: 'Unrealized',
+    numeric: true,
+    class: (p) => pnlClass(p.unrealizedPnl),
+    cell: (p) => formatDecimal(p.unrealizedPnl, 2, { sign: true }),
+  },
+  {
+    id: 'realized',
+    header: 'Realized',
+    numeric: true,
+    priority: 2,
+    class: (p) => pnlClass(p.realizedPnl),
+    cell: (p) => formatDecimal(p.realizedPnl, 2, { sign: true }),
+  },
+  {
+    id: 'fees',
+    header: 'Fees',
+    numeric: true,
+    priority: 3,
+    class: 'dim',
+    cell: (p) => formatDecimal(p.fees),
+  },
+  {
+    id: 'updated',
+    header: 'Updated (UTC)',
+    priority: 3,
+    class: 'mono dim',
+    cell: (p) => utcTime(p.updatedAt),
+  },
+];
+
+export function PositionsTable(props: { positions: readonly Position[]; fill?: boolean }) {
+  return (
+    <DataTable
+      label="Positions"
+      rows={props.positions}
+      columns={positionColumns}
+      empty="No positions on this desk"
+      fill={props.fill ?? false}
+    />
+  );
+}
