@@ -1,10 +1,11 @@
 import { createSignal, For, Show } from 'solid-js';
+import { createFormAction } from '../lib/form-action.ts';
 import { createQuery } from '../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
-import { ErrorAlert } from './error-alert.tsx';
+import { PanelErrorAlert } from './error-alert.tsx';
 import { Panel, QueryView } from './panel.tsx';
-import { SecretOnce } from './secret-once.tsx';
+import { PanelSecretOnce } from './secret-once.tsx';
 
 type ApiKey = RouterOutputs['keys']['list'][number];
 type Scope = RouterInputs['keys']['create']['scopes'][number];
@@ -31,34 +32,31 @@ function statusOf(key: ApiKey): { label: string; tone: string } {
 export function ApiKeysPanel() {
   const keys = createQuery(() => trpc.keys.list.query());
   const [secret, setSecret] = createSignal<string>();
-  const [error, setError] = createSignal<string>();
-  const [pending, setPending] = createSignal(false);
+  const { pending, error, setError, run } = createFormAction();
 
-  const create = async (event: SubmitEvent) => {
+  const create = (event: SubmitEvent) => {
     event.preventDefault();
     const formElement = event.currentTarget as HTMLFormElement;
     const form = new FormData(formElement);
     const scopes = SCOPES.map((s) => s.value).filter((s) => form.get(`scope-${s}`) === 'on');
     const days = Number(form.get('expiresInDays'));
-    setPending(true);
-    setError(undefined);
-    try {
-      const created = await trpc.keys.create.mutate({
-        name: String(form.get('name') ?? ''),
-        scopes,
-        ...(days > 0 ? { expiresInDays: days } : {}),
-      });
-      setSecret(created.key);
-      // Only the name: the chosen scopes and expiry are likely the same for the next key.
-      (formElement.elements.namedItem('name') as HTMLInputElement).value = '';
-      await keys.refetch();
-    } catch (e) {
-      setError(scopes.length === 0 ? 'Choose at least one scope.' : errorMessageOf(e));
-    } finally {
-      setPending(false);
-    }
+    return run(
+      async () => {
+        const created = await trpc.keys.create.mutate({
+          name: String(form.get('name') ?? ''),
+          scopes,
+          ...(days > 0 ? { expiresInDays: days } : {}),
+        });
+        setSecret(created.key);
+        // Only the name: the chosen scopes and expiry are likely the same for the next key.
+        (formElement.elements.namedItem('name') as HTMLInputElement).value = '';
+        await keys.refetch();
+      },
+      (e) => (scopes.length === 0 ? 'Choose at least one scope.' : errorMessageOf(e)),
+    );
   };
 
+  // Not the form's submit (the create button stays enabled), but the same error line.
   const revoke = async (key: ApiKey) => {
     setError(undefined);
     try {
@@ -100,23 +98,13 @@ export function ApiKeysPanel() {
           {pending() ? 'Creating…' : 'Create key'}
         </button>
       </form>
-      <Show when={error()}>
-        <div class="panel-body">
-          <ErrorAlert message={error()} />
-        </div>
-      </Show>
-      <Show when={secret()}>
-        {(value) => (
-          <div class="panel-body">
-            <SecretOnce
-              label="New API key"
-              value={value()}
-              note="Copy it now: it is shown once and cannot be retrieved later."
-              onDismiss={() => setSecret(undefined)}
-            />
-          </div>
-        )}
-      </Show>
+      <PanelErrorAlert message={error()} />
+      <PanelSecretOnce
+        label="New API key"
+        value={secret()}
+        note="Copy it now: it is shown once and cannot be retrieved later."
+        onDismiss={() => setSecret(undefined)}
+      />
       <div class="h-keys">
         <QueryView query={keys} errorTitle="Could not load API keys">
           {(list) => (

@@ -16,35 +16,29 @@ interface MetricRow {
 /** Drawdown may arrive as a negative or a positive fraction: compare and show its depth. */
 const depth = (m: BacktestMetrics) => Math.abs(m.maxDrawdown);
 
+/** The measures that are a number or null (the ones runs are compared on). */
+type ComparableKey = {
+  [K in keyof BacktestMetrics]: BacktestMetrics[K] extends number | null ? K : never;
+}[keyof BacktestMetrics];
+
+/** A measure shown and compared as its own field. */
+function compared(
+  key: ComparableKey,
+  label: string,
+  show: (value: BacktestMetrics[ComparableKey]) => string,
+  better: 'higher' | 'lower' = 'higher',
+): MetricRow {
+  return { key, label, format: (m) => show(m[key]), better, value: (m) => m[key] };
+}
+
+const signedPercent = (v: number | null) => formatPercent(v, 2, { sign: true });
+const percent1 = (v: number | null) => formatPercent(v, 1);
+
 const ROWS: readonly MetricRow[] = [
-  {
-    key: 'totalReturn',
-    label: 'Total return',
-    format: (m) => formatPercent(m.totalReturn, 2, { sign: true }),
-    better: 'higher',
-    value: (m) => m.totalReturn,
-  },
-  {
-    key: 'annualizedReturn',
-    label: 'Annualized return',
-    format: (m) => formatPercent(m.annualizedReturn, 2, { sign: true }),
-    better: 'higher',
-    value: (m) => m.annualizedReturn,
-  },
-  {
-    key: 'sharpe',
-    label: 'Sharpe',
-    format: (m) => formatRatio(m.sharpe),
-    better: 'higher',
-    value: (m) => m.sharpe,
-  },
-  {
-    key: 'sortino',
-    label: 'Sortino',
-    format: (m) => formatRatio(m.sortino),
-    better: 'higher',
-    value: (m) => m.sortino,
-  },
+  compared('totalReturn', 'Total return', signedPercent),
+  compared('annualizedReturn', 'Annualized return', signedPercent),
+  compared('sharpe', 'Sharpe', formatRatio),
+  compared('sortino', 'Sortino', formatRatio),
   {
     key: 'maxDrawdown',
     label: 'Max drawdown',
@@ -52,35 +46,11 @@ const ROWS: readonly MetricRow[] = [
     better: 'lower',
     value: depth,
   },
-  {
-    key: 'maxDrawdownDurationSeconds',
-    label: 'Max drawdown duration',
-    format: (m) => formatDuration(m.maxDrawdownDurationSeconds),
-    better: 'lower',
-    value: (m) => m.maxDrawdownDurationSeconds,
-  },
-  {
-    key: 'calmar',
-    label: 'Calmar',
-    format: (m) => formatRatio(m.calmar),
-    better: 'higher',
-    value: (m) => m.calmar,
-  },
-  {
-    key: 'winRate',
-    label: 'Win rate',
-    format: (m) => formatPercent(m.winRate, 1),
-    better: 'higher',
-    value: (m) => m.winRate,
-  },
-  {
-    key: 'profitFactor',
-    label: 'Profit factor',
-    format: (m) => formatRatio(m.profitFactor),
-    better: 'higher',
-    value: (m) => m.profitFactor,
-  },
-  { key: 'exposure', label: 'Exposure (time in market)', format: (m) => formatPercent(m.exposure, 1) },
+  compared('maxDrawdownDurationSeconds', 'Max drawdown duration', formatDuration, 'lower'),
+  compared('calmar', 'Calmar', formatRatio),
+  compared('winRate', 'Win rate', percent1),
+  compared('profitFactor', 'Profit factor', formatRatio),
+  { key: 'exposure', label: 'Exposure (time in market)', format: (m) => percent1(m.exposure) },
   { key: 'turnover', label: 'Turnover', format: (m) => `${formatRatio(m.turnover)}×` },
   { key: 'fees', label: 'Fees', format: (m) => formatDecimal(m.fees) },
   { key: 'trades', label: 'Trades', format: (m) => formatCount(m.trades) },

@@ -14,3 +14,14 @@ export function ErrorAlert(props: {
     </Show>
   );
 }
+
+/** The same error as a row of a flush panel (padded like the panel's body); nothing when empty. */
+export function PanelErrorAlert(props: { message: string | null | undefined }): JSX.Element {
+  return (
+    <Show when={props.message}>
+      <div class="panel-body">
+        <ErrorAlert message={props.message} />
+      </div>
+    </Show>
+  );
+}

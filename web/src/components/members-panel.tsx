@@ -1,11 +1,12 @@
 import { createSignal, For, Show } from 'solid-js';
+import { createFormAction } from '../lib/form-action.ts';
 import { createQuery } from '../lib/query.ts';
 import { useSession } from '../lib/session.tsx';
 import { errorMessageOf, type RouterInputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
-import { ErrorAlert } from './error-alert.tsx';
+import { PanelErrorAlert } from './error-alert.tsx';
 import { Panel, QueryView } from './panel.tsx';
-import { SecretOnce } from './secret-once.tsx';
+import { PanelSecretOnce } from './secret-once.tsx';
 
 type Role = RouterInputs['users']['create']['role'];
 const ROLES: readonly { value: Role; label: string }[] = [
@@ -22,6 +23,7 @@ export function MembersPanel() {
   const session = useSession();
   const members = createQuery(() => trpc.users.list.query());
   const [notice, setNotice] = createSignal<string>();
+  const { pending, error, setError, run } = createFormAction();
 
   // Changing a role ends the member's sessions (they sign in again under the new role);
   // revoking it also revokes their keys on this desk. The server keeps at least one admin.
@@ -46,16 +48,12 @@ export function MembersPanel() {
     }
   };
   const [created, setCreated] = createSignal<{ email: string; password: string }>();
-  const [error, setError] = createSignal<string>();
-  const [pending, setPending] = createSignal(false);
 
-  const add = async (event: SubmitEvent) => {
+  const add = (event: SubmitEvent) => {
     event.preventDefault();
     const formElement = event.currentTarget as HTMLFormElement;
     const form = new FormData(formElement);
-    setPending(true);
-    setError(undefined);
-    try {
+    return run(async () => {
       const result = await trpc.users.create.mutate({
         email: String(form.get('email') ?? ''),
         displayName: String(form.get('displayName') ?? ''),
@@ -65,11 +63,7 @@ export function MembersPanel() {
         setCreated({ email: result.member.email, password: result.oneTimePassword });
       formElement.reset();
       await members.refetch();
-    } catch (e) {
-      setError(errorMessageOf(e));
-    } finally {
-      setPending(false);
-    }
+    });
   };
 
   return (
@@ -93,11 +87,7 @@ export function MembersPanel() {
           {pending() ? 'Adding…' : 'Add member'}
         </button>
       </form>
-      <Show when={error()}>
-        <div class="panel-body">
-          <ErrorAlert message={error()} />
-        </div>
-      </Show>
+      <PanelErrorAlert message={error()} />
       <Show when={notice()}>
         <div class="panel-body">
           <div class="alert alert-info" role="status">
@@ -105,18 +95,12 @@ export function MembersPanel() {
           </div>
         </div>
       </Show>
-      <Show when={created()}>
-        {(c) => (
-          <div class="panel-body">
-            <SecretOnce
-              label={`One-time password for ${c().email}`}
-              value={c().password}
-              note="Hand it over securely; it is shown once and must be changed at first sign-in."
-              onDismiss={() => setCreated(undefined)}
-            />
-          </div>
-        )}
-      </Show>
+      <PanelSecretOnce
+        label={`One-time password for ${created()?.email}`}
+        value={created()?.password}
+        note="Hand it over securely; it is shown once and must be changed at first sign-in."
+        onDismiss={() => setCreated(undefined)}
+      />
       <div class="h-keys">
         <QueryView query={members} errorTitle="Could not load members">
           {(list) => (

@@ -1,5 +1,5 @@
 import { isWorking } from '@aegis/shared/orders/statuses';
-import { createEffect, createResource, For, on, onCleanup, Show } from 'solid-js';
+import { createEffect, createResource, createSignal, For, type JSX, on, onCleanup, Show } from 'solid-js';
 import { trimZeros } from '../lib/live-order.ts';
 import { errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { RuleVerdicts } from './rule-verdicts.tsx';
@@ -207,4 +207,31 @@ function DetailBody(props: { detail: Detail }) {
       </Show>
     </>
   );
+}
+
+/**
+ * The drawer opened from a table row (a row click, or Enter on a focused row): `open` remembers
+ * the row so that closing the drawer returns focus to it; render `Drawer` once on the page.
+ */
+export function createOrderDrawer(): {
+  open: (orderId: string, event: Event) => void;
+  Drawer: () => JSX.Element;
+} {
+  const [orderId, setOrderId] = createSignal<string>();
+  let lastRow: HTMLElement | null = null;
+  return {
+    open: (id, event) => {
+      lastRow = (event.currentTarget as HTMLElement | null) ?? null;
+      setOrderId(id);
+    },
+    Drawer: () => (
+      <OrderDrawer
+        orderId={orderId()}
+        onClose={() => {
+          setOrderId(undefined);
+          lastRow?.focus();
+        }}
+      />
+    ),
+  };
 }

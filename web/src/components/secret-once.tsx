@@ -1,4 +1,4 @@
-import { createSignal } from 'solid-js';
+import { createSignal, Show } from 'solid-js';
 
 /**
  * A secret the server returns exactly once (a new API key, a one-time password): shown with a
@@ -32,5 +32,23 @@ export function SecretOnce(props: { label: string; value: string; note: string; 
         </button>
       </div>
     </div>
+  );
+}
+
+/** The secret as a row of a flush panel, while there is one to show (`value` undefined: nothing). */
+export function PanelSecretOnce(props: {
+  label: string;
+  value: string | undefined;
+  note: string;
+  onDismiss: () => void;
+}) {
+  return (
+    <Show when={props.value}>
+      {(value) => (
+        <div class="panel-body">
+          <SecretOnce label={props.label} value={value()} note={props.note} onDismiss={props.onDismiss} />
+        </div>
+      )}
+    </Show>
   );
 }

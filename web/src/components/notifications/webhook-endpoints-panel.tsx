@@ -1,10 +1,11 @@
 import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { createFormAction } from '../../lib/form-action.ts';
 import { createQuery } from '../../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../../lib/trpc.ts';
 import { DataTable } from '../data-table/data-table.tsx';
-import { ErrorAlert } from '../error-alert.tsx';
+import { ErrorAlert, PanelErrorAlert } from '../error-alert.tsx';
 import { EmptyState, Panel, QueryView } from '../panel.tsx';
-import { SecretOnce } from '../secret-once.tsx';
+import { PanelSecretOnce } from '../secret-once.tsx';
 import { utcTime } from './alert-items.tsx';
 
 type Endpoint = RouterOutputs['alerts']['endpoints'][number];
@@ -51,11 +52,7 @@ function DeliveryLog(props: { endpoint: Endpoint }) {
   });
   return (
     <Panel title={`Delivery log: ${props.endpoint.name}`} id="delivery-log" flush meta="last 50 attempts">
-      <Show when={error()}>
-        <div class="panel-body">
-          <ErrorAlert message={error()} />
-        </div>
-      </Show>
+      <PanelErrorAlert message={error()} />
       <div class="h-deliveries">
         <DataTable
           label={`Delivery attempts of ${props.endpoint.name}`}
@@ -96,35 +93,31 @@ function DeliveryLog(props: { endpoint: Endpoint }) {
 export function WebhookEndpointsPanel() {
   const endpoints = createQuery(() => trpc.alerts.endpoints.query(), { pollMs: 5000 });
   const [secret, setSecret] = createSignal<string>();
-  const [error, setError] = createSignal<string>();
-  const [pending, setPending] = createSignal(false);
+  const { pending, error, setError, run } = createFormAction();
   const [selected, setSelected] = createSignal<Endpoint>();
 
-  const create = async (event: SubmitEvent) => {
+  const create = (event: SubmitEvent) => {
     event.preventDefault();
     const formElement = event.currentTarget as HTMLFormElement;
     const form = new FormData(formElement);
     const events = EVENTS.map((e) => e.value).filter((e) => form.get(`event-${e}`) === 'on');
-    setPending(true);
-    setError(undefined);
-    try {
-      const created = await trpc.alerts.createEndpoint.mutate({
-        name: String(form.get('name') ?? ''),
-        url: String(form.get('url') ?? ''),
-        format: String(form.get('format') ?? 'aegis') as Format,
-        events,
-      });
-      setSecret(created.secret);
-      // Name and URL only: the format and events are likely the same for the next endpoint.
-      for (const field of ['name', 'url'])
-        (formElement.elements.namedItem(field) as HTMLInputElement).value = '';
-      await endpoints.refetch();
-      setSelected(created.endpoint);
-    } catch (e) {
-      setError(events.length === 0 ? 'Choose at least one event.' : errorMessageOf(e));
-    } finally {
-      setPending(false);
-    }
+    return run(
+      async () => {
+        const created = await trpc.alerts.createEndpoint.mutate({
+          name: String(form.get('name') ?? ''),
+          url: String(form.get('url') ?? ''),
+          format: String(form.get('format') ?? 'aegis') as Format,
+          events,
+        });
+        setSecret(created.secret);
+        // Name and URL only: the format and events are likely the same for the next endpoint.
+        for (const field of ['name', 'url'])
+          (formElement.elements.namedItem(field) as HTMLInputElement).value = '';
+        await endpoints.refetch();
+        setSelected(created.endpoint);
+      },
+      (e) => (events.length === 0 ? 'Choose at least one event.' : errorMessageOf(e)),
+    );
   };
 
   const act = async (f: () => Promise<unknown>) => {
@@ -174,23 +167,13 @@ export function WebhookEndpointsPanel() {
             {pending() ? 'Adding…' : 'Add endpoint'}
           </button>
         </form>
-        <Show when={error()}>
-          <div class="panel-body">
-            <ErrorAlert message={error()} />
-          </div>
-        </Show>
-        <Show when={secret()}>
-          {(value) => (
-            <div class="panel-body">
-              <SecretOnce
-                label="Signing secret"
-                value={value()}
-                note="Copy it into the receiver now: it is shown once. docs/alerts.md shows how to verify."
-                onDismiss={() => setSecret(undefined)}
-              />
-            </div>
-          )}
-        </Show>
+        <PanelErrorAlert message={error()} />
+        <PanelSecretOnce
+          label="Signing secret"
+          value={secret()}
+          note="Copy it into the receiver now: it is shown once. docs/alerts.md shows how to verify."
+          onDismiss={() => setSecret(undefined)}
+        />
         <div class="h-endpoints">
           <QueryView query={endpoints} errorTitle="Could not load the endpoints">
             {(list) => (

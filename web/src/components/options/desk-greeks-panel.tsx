@@ -5,7 +5,7 @@ import { formatQuantity } from '../../lib/instrument-sizes.ts';
 import { priceDecimals, toNumber } from '../../lib/live-quotes.ts';
 import { formatExposure, formatGreek, formatVol, limitUsage, usageTone } from '../../lib/option-format.ts';
 import { errorMessageOf, trpc } from '../../lib/trpc.ts';
-import { DataTable } from '../data-table/data-table.tsx';
+import { type Column, DataTable } from '../data-table/data-table.tsx';
 import { EmptyState } from '../panel.tsx';
 import { HedgerStatus } from './hedger-status.tsx';
 
@@ -138,27 +138,7 @@ function GreeksBody(props: { view: DeskGreeksView; note: string | undefined }) {
                   numeric: true,
                   cell: (u) => formatExposure(u.totals.dollarDelta, 0),
                 },
-                {
-                  id: 'gamma',
-                  header: 'Γ',
-                  numeric: true,
-                  priority: 2,
-                  cell: (u) => formatGreek(u.totals.gamma, 4),
-                },
-                {
-                  id: 'vega',
-                  header: 'Vega',
-                  numeric: true,
-                  priority: 2,
-                  cell: (u) => formatGreek(u.totals.vega, 2),
-                },
-                {
-                  id: 'theta',
-                  header: 'Θ',
-                  numeric: true,
-                  priority: 2,
-                  cell: (u) => formatGreek(u.totals.theta, 2),
-                },
+                ...secondOrderColumns((u: View['byUnderlying'][number]) => u.totals),
                 {
                   id: 'band',
                   header: 'Band',
@@ -205,27 +185,7 @@ function GreeksBody(props: { view: DeskGreeksView; note: string | undefined }) {
                   numeric: true,
                   cell: (p) => formatExposure(p.contribution.delta),
                 },
-                {
-                  id: 'gamma',
-                  header: 'Γ',
-                  numeric: true,
-                  priority: 2,
-                  cell: (p) => formatGreek(p.contribution.gamma, 4),
-                },
-                {
-                  id: 'vega',
-                  header: 'Vega',
-                  numeric: true,
-                  priority: 2,
-                  cell: (p) => formatGreek(p.contribution.vega, 2),
-                },
-                {
-                  id: 'theta',
-                  header: 'Θ',
-                  numeric: true,
-                  priority: 2,
-                  cell: (p) => formatGreek(p.contribution.theta, 2),
-                },
+                ...secondOrderColumns((p: View['positions'][number]) => p.contribution),
               ]}
             />
           </div>
@@ -240,6 +200,37 @@ function GreeksBody(props: { view: DeskGreeksView; note: string | undefined }) {
       </div>
     </div>
   );
+}
+
+type View = DeskGreeksView;
+
+/** Γ, vega and Θ of a row (an underlying's totals, a position's contribution): shown alike in both tables. */
+function secondOrderColumns<T>(
+  greeks: (row: T) => { gamma: number; vega: number; theta: number },
+): Column<T>[] {
+  return [
+    {
+      id: 'gamma',
+      header: 'Γ',
+      numeric: true,
+      priority: 2,
+      cell: (row) => formatGreek(greeks(row).gamma, 4),
+    },
+    {
+      id: 'vega',
+      header: 'Vega',
+      numeric: true,
+      priority: 2,
+      cell: (row) => formatGreek(greeks(row).vega, 2),
+    },
+    {
+      id: 'theta',
+      header: 'Θ',
+      numeric: true,
+      priority: 2,
+      cell: (row) => formatGreek(greeks(row).theta, 2),
+    },
+  ];
 }
 
 function Total(props: { label: string; title: string; field: string; value: number; digits?: number }) {

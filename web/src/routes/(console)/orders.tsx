@@ -3,7 +3,7 @@ import { Title } from '@solidjs/meta';
 import { createSignal, Show } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
-import { OrderDrawer } from '../../components/order-drawer.tsx';
+import { createOrderDrawer } from '../../components/order-drawer.tsx';
 import { OrderTicket } from '../../components/order-ticket.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { groupBrackets } from '../../lib/bracket-rows.ts';
@@ -107,8 +107,7 @@ export default function OrdersPage() {
   const canTrade = () => ['admin', 'trader'].includes(session.me()?.activeDesk?.role ?? '');
   const [cancelError, setCancelError] = createSignal<string>();
   // The order drawer: a row click (or Enter on a focused row) opens everything about the order.
-  const [openOrder, setOpenOrder] = createSignal<string>();
-  let lastRow: HTMLElement | null = null;
+  const drawer = createOrderDrawer();
   const cancel = async (order: Order) => {
     setCancelError(undefined);
     try {
@@ -139,10 +138,7 @@ export default function OrdersPage() {
                   empty="No orders on this desk yet"
                   fill
                   columns={columns}
-                  onRowClick={(o, event) => {
-                    lastRow = (event.currentTarget as HTMLElement | null) ?? null;
-                    setOpenOrder(o.id);
-                  }}
+                  onRowClick={(o, event) => drawer.open(o.id, event)}
                   actionsLabel="Actions"
                   actions={(o) => (
                     <Show when={canTrade() && WORKING.has(o.status) && o.status !== 'pending_cancel'}>
@@ -167,13 +163,7 @@ export default function OrdersPage() {
           </Panel>
         </Show>
       </div>
-      <OrderDrawer
-        orderId={openOrder()}
-        onClose={() => {
-          setOpenOrder(undefined);
-          lastRow?.focus();
-        }}
-      />
+      <drawer.Drawer />
     </>
   );
 }

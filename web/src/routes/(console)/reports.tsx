@@ -2,11 +2,11 @@ import { Title } from '@solidjs/meta';
 import { createSignal, For } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
-import { OrderDrawer } from '../../components/order-drawer.tsx';
+import { createOrderDrawer } from '../../components/order-drawer.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { formatDecimal, pnlClass } from '../../lib/decimal-format.ts';
 import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
-import { createQuery } from '../../lib/query.ts';
+import { createQuery, type Query } from '../../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../../lib/trpc.ts';
 
 type InstrumentRow = RouterOutputs['reports']['pnlByInstrument'][number];
@@ -105,6 +105,35 @@ function download(filename: string, csv: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** One report: a panel holding the query's rows as a table (the table's name is the panel's title). */
+function ReportTable<T>(props: {
+  title: string;
+  meta: string;
+  query: Query<readonly T[]>;
+  columns: readonly Column<T>[];
+  empty: string;
+  errorTitle?: string;
+  /** The rows in the order shown (default: as the server sends them). */
+  rows?: (rows: readonly T[]) => readonly T[];
+  onRowClick?: (row: T, event: MouseEvent | KeyboardEvent) => void;
+}) {
+  return (
+    <Panel title={props.title} meta={props.meta} flush>
+      <QueryView query={props.query} errorTitle={props.errorTitle ?? `Could not load ${props.title}`}>
+        {(rows) => (
+          <DataTable
+            label={props.title}
+            columns={props.columns}
+            rows={props.rows ? props.rows(rows) : rows}
+            empty={props.empty}
+            {...(props.onRowClick ? { onRowClick: props.onRowClick } : {})}
+          />
+        )}
+      </QueryView>
+    </Panel>
+  );
+}
+
 /**
  * Reports: P&L by instrument (live marks) and by trading day (the desk's timezone), the trade
  * blotter, and CSV exports of orders, fills, positions and daily P&L — the numbers `aegis
@@ -120,8 +149,7 @@ export default function ReportsPage() {
   const [error, setError] = createSignal<string>();
   const [done, setDone] = createSignal<string>();
   // The order drawer: a blotter row click (or Enter on a focused row) opens the fill's order.
-  const [openOrder, setOpenOrder] = createSignal<string>();
-  let lastRow: HTMLElement | null = null;
+  const drawer = createOrderDrawer();
 
   const exportCsv = async (kind: ExportKind) => {
     setBusy(kind);
@@ -171,54 +199,32 @@ export default function ReportsPage() {
             </p>
           )}
         </Panel>
-        <Panel title="P&L by instrument" meta="Average cost, live marks" flush>
-          <QueryView query={byInstrument} errorTitle="Could not load P&L by instrument">
-            {(rows) => (
-              <DataTable
-                label="P&L by instrument"
-                columns={instrumentColumns}
-                rows={rows}
-                empty="No positions yet"
-              />
-            )}
-          </QueryView>
-        </Panel>
-        <Panel title="P&L by day" meta="Trading days in the desk's timezone" flush>
-          <QueryView query={byDay} errorTitle="Could not load P&L by day">
-            {(rows) => (
-              <DataTable
-                label="P&L by day"
-                columns={dayColumns}
-                rows={[...rows].reverse()}
-                empty="No fills yet"
-              />
-            )}
-          </QueryView>
-        </Panel>
-        <Panel title="Trade blotter" meta="Latest 200 fills" flush>
-          <QueryView query={blotter} errorTitle="Could not load the blotter">
-            {(rows) => (
-              <DataTable
-                label="Trade blotter"
-                columns={blotterColumns}
-                rows={rows}
-                empty="No fills yet"
-                onRowClick={(r, event) => {
-                  lastRow = (event.currentTarget as HTMLElement | null) ?? null;
-                  setOpenOrder(r.orderId);
-                }}
-              />
-            )}
-          </QueryView>
-        </Panel>
+        <ReportTable
+          title="P&L by instrument"
+          meta="Average cost, live marks"
+          query={byInstrument}
+          columns={instrumentColumns}
+          empty="No positions yet"
+        />
+        <ReportTable
+          title="P&L by day"
+          meta="Trading days in the desk's timezone"
+          query={byDay}
+          columns={dayColumns}
+          rows={(rows) => [...rows].reverse()}
+          empty="No fills yet"
+        />
+        <ReportTable
+          title="Trade blotter"
+          meta="Latest 200 fills"
+          errorTitle="Could not load the blotter"
+          query={blotter}
+          columns={blotterColumns}
+          empty="No fills yet"
+          onRowClick={(r, event) => drawer.open(r.orderId, event)}
+        />
       </div>
-      <OrderDrawer
-        orderId={openOrder()}
-        onClose={() => {
-          setOpenOrder(undefined);
-          lastRow?.focus();
-        }}
-      />
+      <drawer.Drawer />
     </>
   );
 }

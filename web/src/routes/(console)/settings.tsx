@@ -1,35 +1,29 @@
 import { Title } from '@solidjs/meta';
 import { A } from '@solidjs/router';
-import { createSignal, Show } from 'solid-js';
+import { Show } from 'solid-js';
 import { AgentSettingsPanel } from '../../components/agent-settings-panel.tsx';
 import { ApiKeysPanel } from '../../components/api-keys-panel.tsx';
 import { DataTable } from '../../components/data-table/data-table.tsx';
-import { ErrorAlert } from '../../components/error-alert.tsx';
+import { PanelErrorAlert } from '../../components/error-alert.tsx';
 import { MembersPanel } from '../../components/members-panel.tsx';
 import { Panel } from '../../components/panel.tsx';
 import { RiskLimitsPanel } from '../../components/risk-limits-panel.tsx';
+import { createFormAction } from '../../lib/form-action.ts';
 import { useSession } from '../../lib/session.tsx';
-import { errorMessageOf, trpc } from '../../lib/trpc.ts';
+import { trpc } from '../../lib/trpc.ts';
 
 /** Platform administrators create desks; the creator becomes the new desk's admin. */
 function CreateDeskForm(props: { onCreated: () => Promise<void> }) {
-  const [error, setError] = createSignal<string>();
-  const [pending, setPending] = createSignal(false);
-  const submit = async (event: SubmitEvent) => {
+  const { pending, error, run } = createFormAction();
+  const submit = (event: SubmitEvent) => {
     event.preventDefault();
     const formElement = event.currentTarget as HTMLFormElement;
     const name = String(new FormData(formElement).get('name') ?? '');
-    setPending(true);
-    setError(undefined);
-    try {
+    return run(async () => {
       await trpc.desks.create.mutate({ name });
       formElement.reset();
       await props.onCreated();
-    } catch (e) {
-      setError(errorMessageOf(e));
-    } finally {
-      setPending(false);
-    }
+    });
   };
   return (
     <>
@@ -42,11 +36,7 @@ function CreateDeskForm(props: { onCreated: () => Promise<void> }) {
           {pending() ? 'Creating…' : 'Create desk'}
         </button>
       </form>
-      <Show when={error()}>
-        <div class="panel-body">
-          <ErrorAlert message={error()} />
-        </div>
-      </Show>
+      <PanelErrorAlert message={error()} />
     </>
   );
 }
