@@ -1,5 +1,6 @@
 import type { Bus } from '@aegis/shared/bus/index';
 import type { Logger } from '@aegis/shared/logging';
+import type { Desk } from '@aegis/shared/schemas/identity';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeHexLowerCase } from '@oslojs/encoding';
 import { z } from 'zod';
@@ -9,10 +10,13 @@ import type { ApiKeyRecord, AuthUser, SessionRecord } from './principal.ts';
  * Validated credentials, kept for a few seconds in the server process so a burst of requests
  * with one session or API key costs one database read, not one per request.
  *
- * What is cached: the session (with its user) by session id, and the API key (with its user) by
- * SHA-256 of the presented key — never a token or key itself. Desk membership is not cached: the
- * role is read in the same round trip that opens the tenant transaction (trpc/tenant-transaction.ts),
- * and the desks list in one statement (auth/memberships.ts), so membership changes count at once.
+ * What is cached: the session (with its user) by session id, the API key (with its user) by
+ * SHA-256 of the presented key — never a token or key itself — and the list of a user's desks as
+ * `auth.me` and `desks.list` show it (auth/memberships.ts listUserDesksCached). The role that
+ * authorizes a request is never cached: it is read in the same round trip that opens the tenant
+ * transaction (trpc/tenant-transaction.ts), and switching desk checks membership in the database.
+ * A membership change (provisioning/service.ts: role granted, changed or revoked, desk created)
+ * announces the user (below), so the next list is read again.
  *
  * Invalidation is immediate, not only by TTL. Every function that ends or changes a session or
  * key (session.ts, api-keys.ts: logout, revocation, password change, role change, disabling a
@@ -65,6 +69,9 @@ export interface AuthCacheStats {
   hits: number;
   misses: number;
   invalidations: number;
+  /** Desk lists (auth.me, desks.list) served from the cache, and read from the database. */
+  deskHits: number;
+  deskMisses: number;
 }
 
 /** SHA-256 of a presented API key: the cache's handle for it (the key itself is never kept). */
@@ -73,10 +80,12 @@ export const apiKeyCacheId = (key: string): string =>
 
 export class AuthCache {
   readonly ttlMs: number;
-  readonly stats: AuthCacheStats = { hits: 0, misses: 0, invalidations: 0 };
+  readonly stats: AuthCacheStats = { hits: 0, misses: 0, invalidations: 0, deskHits: 0, deskMisses: 0 };
   readonly #now: () => number;
   readonly #sessions = new Map<string, Entry<CachedSession>>();
   readonly #keys = new Map<string, Entry<CachedApiKey>>();
+  /** User id → that user's desks (names, slugs, roles), for display only. */
+  readonly #desks = new Map<string, Entry<readonly Desk[]>>();
   /** Key id → cache ids of that key (one key, one presented form: normally one). */
   readonly #keyIds = new Map<string, string>();
   /** 'session:<id>', 'key:<id>', 'user:<id>' → until when nothing of it may be cached. */
@@ -138,6 +147,24 @@ export class AuthCache {
     this.#keyIds.set(value.apiKey.id, cacheId);
   }
 
+  /** The user's desks as last read, or null (absent or stale). */
+  desks(userId: string): readonly Desk[] | null {
+    const e = this.#desks.get(userId);
+    if (!e || e.until <= this.#now()) {
+      if (e) this.#desks.delete(userId);
+      this.stats.deskMisses++;
+      return null;
+    }
+    this.stats.deskHits++;
+    return e.value;
+  }
+
+  putDesks(userId: string, desks: readonly Desk[], readStartedAt: number): void {
+    if (this.ttlMs <= 0 || this.#isBlocked(`user:${userId}`, userId, readStartedAt)) return;
+    this.#bound(this.#desks);
+    this.#desks.set(userId, { value: desks, userId, until: this.#now() + this.ttlMs });
+  }
+
   /** The request wrote the key's last-use time (api-keys.ts touchApiKeyLastUsed). */
   noteApiKeyUsed(keyId: string, at: Date): void {
     if (this.#keyTouchedAt.size > MAX_ENTRIES) this.#keyTouchedAt.clear();
@@ -162,6 +189,7 @@ export class AuthCache {
         break;
       }
       case 'user':
+        this.#desks.delete(change.userId);
         for (const [id, e] of this.#sessions) if (e.userId === change.userId) this.#sessions.delete(id);
         for (const [id, e] of this.#keys) {
           if (e.userId !== change.userId) continue;
@@ -177,10 +205,11 @@ export class AuthCache {
     this.#sessions.clear();
     this.#keys.clear();
     this.#keyIds.clear();
+    this.#desks.clear();
   }
 
-  get size(): { sessions: number; apiKeys: number } {
-    return { sessions: this.#sessions.size, apiKeys: this.#keys.size };
+  get size(): { sessions: number; apiKeys: number; desks: number } {
+    return { sessions: this.#sessions.size, apiKeys: this.#keys.size, desks: this.#desks.size };
   }
 
   #miss(_?: unknown): null {

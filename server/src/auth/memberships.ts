@@ -1,6 +1,7 @@
 import type { Desk } from '@aegis/shared/schemas/identity';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
+import type { AuthCache } from './auth-cache.ts';
 import type { Role } from './permissions.ts';
 
 /**
@@ -29,6 +30,23 @@ export async function listUserDesks(db: Db, userId: string): Promise<Desk[]> {
   return rows
     .map((d) => ({ id: d.id, name: d.name, slug: d.slug, role: d.role }))
     .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+}
+
+/**
+ * listUserDesks for display (`auth.me`, `desks.list`), served from the auth cache for its few
+ * seconds when there is one. Membership changes announce the user (auth-cache.ts), so a granted or
+ * revoked desk shows on the next request; authorization never reads this list.
+ */
+export async function listUserDesksCached(
+  deps: { readonly db: Db; readonly authCache?: AuthCache | undefined },
+  userId: string,
+): Promise<Desk[]> {
+  const cached = deps.authCache?.desks(userId);
+  if (cached) return [...cached]; // a copy: the cached list is shared by every request
+  const readStartedAt = Date.now();
+  const desks = await listUserDesks(deps.db, userId);
+  deps.authCache?.putDesks(userId, desks, readStartedAt);
+  return desks;
 }
 
 /**

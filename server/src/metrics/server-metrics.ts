@@ -148,6 +148,17 @@ export async function renderServerMetrics(s: ServerMetricsSources): Promise<stri
     );
     m.gauge('aegis_server_auth_cache_entries', 'Cached credentials', c.size.sessions, { kind: 'session' });
     m.gauge('aegis_server_auth_cache_entries', 'Cached credentials', c.size.apiKeys, { kind: 'api_key' });
+    m.gauge('aegis_server_auth_cache_entries', 'Cached credentials', c.size.desks, { kind: 'desks' });
+    m.counter(
+      'aegis_server_auth_cache_desk_hits_total',
+      'Desk lists served from the cache',
+      c.stats.deskHits,
+    );
+    m.counter(
+      'aegis_server_auth_cache_desk_misses_total',
+      'Desk lists read from the database',
+      c.stats.deskMisses,
+    );
   }
   return m.toString();
 }

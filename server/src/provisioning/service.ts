@@ -4,6 +4,7 @@ import { AppError } from '@aegis/shared/errors';
 import type { Member } from '@aegis/shared/schemas/identity';
 import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { revokeUserApiKeys } from '../auth/api-keys.ts';
+import { authInvalidations } from '../auth/auth-cache.ts';
 import { checkPasswordPolicy, generateOneTimePassword, PasswordHasher } from '../auth/password.ts';
 import type { Role } from '../auth/permissions.ts';
 import { invalidateUserSessions } from '../auth/session.ts';
@@ -51,6 +52,8 @@ async function insertDesk(
       });
       await tx.insert(memberships).values({ tenantId: id, userId: creatorId, role: 'admin' });
       await tx.insert(agentSettings).values({ tenantId: id, updatedBy: creatorId });
+      // The creator's cached desk list (auth-cache.ts) gains the desk on their next request.
+      await authInvalidations.announce({ kind: 'user', userId: creatorId });
       return { id, slug };
     } catch (e) {
       if (attempt < 5 && isUniqueViolation(e)) continue;

@@ -14,7 +14,7 @@ import {
 import { z } from 'zod';
 import { audit } from '../audit/service.ts';
 import { changePassword, login, reauthenticate } from '../auth/login.ts';
-import { listUserDesks } from '../auth/memberships.ts';
+import { listUserDesks, listUserDesksCached } from '../auth/memberships.ts';
 import { actorOf, type Principal } from '../auth/principal.ts';
 import {
   invalidateOwnSession,
@@ -97,7 +97,7 @@ export const authRouter = createTRPCRouter({
     .output(sessionInfoSchema)
     .query(async ({ ctx }) => {
       const p = ctx.principal;
-      const desks = await listUserDesks(ctx.db, p.user.id);
+      const desks = await listUserDesksCached(ctx, p.user.id);
       const activeId = p.kind === 'session' ? p.session.activeTenantId : p.apiKey.tenantId;
       // A key sees only its own desk.
       const visible = p.kind === 'api_key' ? desks.filter((d) => d.id === activeId) : desks;

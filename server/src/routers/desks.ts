@@ -2,7 +2,7 @@ import { AppError } from '@aegis/shared/errors';
 import { deskNameSchema, deskSchema, isoTimestampSchema, roleSchema } from '@aegis/shared/schemas/identity';
 import { z } from 'zod';
 import { audit } from '../audit/service.ts';
-import { listUserDesks } from '../auth/memberships.ts';
+import { listUserDesksCached } from '../auth/memberships.ts';
 import { actorOf } from '../auth/principal.ts';
 import { withTenant } from '../db/database.ts';
 import { listAllDesks } from '../provisioning/find-user.ts';
@@ -58,7 +58,7 @@ export const desksRouter = createTRPCRouter({
         }
         return listAllDesks(ctx.db, ctx.principal.user.id);
       }
-      const desks = await listUserDesks(ctx.db, ctx.principal.user.id);
+      const desks = await listUserDesksCached(ctx, ctx.principal.user.id);
       const p = ctx.principal;
       return p.kind === 'api_key' ? desks.filter((d) => d.id === p.apiKey.tenantId) : desks;
     }),

@@ -107,6 +107,35 @@ describe('the auth cache', () => {
     expect((await c.auth.me.query()).kind).toBe('api_key');
   });
 
+  it("serves a user's desk list from memory and shows a desk they create on the next request", async () => {
+    const { key } = await newKey();
+    const c = keyClient(key);
+    await admin.client.auth.me.query();
+    const before = { ...cache().stats };
+    for (let i = 0; i < 3; i++) await admin.client.auth.me.query();
+    await admin.client.desks.list.query();
+    expect(cache().stats.deskHits - before.deskHits).toBe(4);
+    expect(cache().stats.deskMisses - before.deskMisses).toBe(0);
+    // Proof that the list was not read: a desk renamed behind the server's back is not seen yet.
+    const mine = (await admin.client.auth.me.query()).desks;
+    await t.owner`update tenants set name = 'renamed by hand' where id = ${mine[0]!.id}`;
+    expect((await admin.client.auth.me.query()).desks.map((d) => d.name)).toEqual(mine.map((d) => d.name));
+    await t.owner`update tenants set name = ${mine[0]!.name} where id = ${mine[0]!.id}`;
+    // A desk created through the API is on the creator's very next list, here and on the key's.
+    // Named to sort last: a fresh sign-in opens the first desk by name, and later tests sign in again.
+    const created = await admin.client.desks.create.mutate({
+      name: `Zz cached ${randomBytes(3).toString('hex')}`,
+    });
+    expect((await admin.client.auth.me.query()).desks.map((d) => d.id)).toContain(created.id);
+    expect((await admin.client.desks.list.query()).map((d) => d.id)).toContain(created.id);
+    // A key sees only its own desk, cached or not.
+    for (let i = 0; i < 2; i++) {
+      const km = await c.auth.me.query();
+      expect(km.desks.map((d) => d.id)).toEqual([km.activeDesk!.id]);
+    }
+    await afterUserChange();
+  });
+
   it('refuses a revoked key on the very next request', async () => {
     const { key, apiKey } = await newKey();
     const c = keyClient(key);
@@ -180,6 +209,19 @@ describe('across server processes', () => {
     await adminThere.client.keys.revoke.mutate({ keyId: apiKey.id });
     expect((await failure(here.auth.me.query())).data?.httpStatus).toBe(401);
     expect(cache().stats.hits).toBe(hits);
+  });
+
+  it("a desk created through another server is on the creator's list here on the very next request", async () => {
+    await admin.client.auth.me.query();
+    await admin.client.auth.me.query(); // cached here
+    const adminThere = await signIn(otherUrl, t.admin.email, admin.password);
+    await adminThere.client.auth.reauthenticate.mutate({ password: admin.password });
+    const created = await adminThere.client.desks.create.mutate({
+      name: `Zz there ${randomBytes(3).toString('hex')}`,
+    });
+    expect((await admin.client.auth.me.query()).desks.map((d) => d.id)).toContain(created.id);
+    await adminThere.client.auth.logout.mutate();
+    await afterUserChange();
   });
 
   it('a session signed out on another server is refused here on the very next request', async () => {
