@@ -1,8 +1,10 @@
 import { createSignal, Show } from 'solid-js';
+import { createFormAction, reauthFailure } from '../lib/form-action.ts';
 import { createQuery } from '../lib/query.ts';
-import { errorCodeOf, errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
 import { Panel, QueryView } from './panel.tsx';
+import { PasswordField } from './password-field.tsx';
 
 type Settings = RouterOutputs['agent']['settings']['get'];
 type SettingsInput = RouterInputs['agent']['settings']['set'];
@@ -15,9 +17,8 @@ type SettingsInput = RouterInputs['agent']['settings']['set'];
  */
 export function AgentSettingsPanel() {
   const settings = createQuery(() => trpc.agent.settings.get.query());
-  const [error, setError] = createSignal<string>();
+  const { pending, error, run } = createFormAction();
   const [saved, setSaved] = createSignal(false);
-  const [pending, setPending] = createSignal(false);
   const [modeChanging, setModeChanging] = createSignal(false);
 
   const save = async (event: SubmitEvent, current: Settings) => {
@@ -35,10 +36,8 @@ export function AgentSettingsPanel() {
       minHoldingSeconds: Number(data.get('minHoldingSeconds')),
       ...(mode !== current.mode ? { mode } : {}),
     };
-    setPending(true);
-    setError(undefined);
     setSaved(false);
-    try {
+    await run(async () => {
       if (mode !== current.mode) {
         await trpc.auth.reauthenticate.mutate({ password: String(data.get('password') ?? '') });
       }
@@ -46,11 +45,7 @@ export function AgentSettingsPanel() {
       setSaved(true);
       setModeChanging(false);
       await settings.refetch();
-    } catch (e) {
-      setError(errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e));
-    } finally {
-      setPending(false);
-    }
+    }, reauthFailure);
   };
 
   return (
@@ -143,16 +138,7 @@ export function AgentSettingsPanel() {
               </select>
             </div>
             <Show when={modeChanging()}>
-              <div class="field">
-                <label for="agent-password">Your password (required to switch mode)</label>
-                <input
-                  id="agent-password"
-                  name="password"
-                  type="password"
-                  required
-                  autocomplete="current-password"
-                />
-              </div>
+              <PasswordField id="agent-password" label="Your password (required to switch mode)" />
             </Show>
             <ErrorAlert message={error()} />
             <Show when={saved()}>

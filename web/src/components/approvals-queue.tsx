@@ -1,13 +1,15 @@
 import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
+import { createFormAction, reauthFailure } from '../lib/form-action.ts';
 import { isHalted, useLiveHalt } from '../lib/live-halt.ts';
 import { createLiveOrder, type LiveOrder, orderStatusText, trimZeros } from '../lib/live-order.ts';
 import { useSession } from '../lib/session.tsx';
 import { useSubscription } from '../lib/subscription.ts';
-import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { AccountSelect, brokerConnectionIdOf } from './account-select.tsx';
 import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState } from './panel.tsx';
+import { PasswordField } from './password-field.tsx';
 import { RuleVerdicts } from './rule-verdicts.tsx';
 
 export type Proposal = RouterOutputs['proposals']['list']['items'][number];
@@ -160,17 +162,14 @@ function ProposalCard(props: {
   onReject: (reason: string) => Promise<void>;
 }) {
   const [mode, setMode] = createSignal<'idle' | 'approve' | 'reject'>('idle');
-  const [pending, setPending] = createSignal(false);
-  const [error, setError] = createSignal<string>();
+  const { pending, error, run } = createFormAction();
   const p = () => props.proposal;
   const label = () => `${p().side} ${p().quantity} ${p().instrument}`;
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     const data = new FormData(event.currentTarget as HTMLFormElement);
-    setPending(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       if (mode() === 'approve')
         await props.onApprove(
           String(data.get('password') ?? ''),
@@ -178,11 +177,7 @@ function ProposalCard(props: {
         );
       else await props.onReject(String(data.get('reason') ?? '').trim());
       setMode('idle');
-    } catch (e) {
-      setError(errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e));
-    } finally {
-      setPending(false);
-    }
+    }, reauthFailure);
   };
 
   return (
@@ -288,16 +283,7 @@ function ProposalCard(props: {
               }
             >
               <AccountSelect id={`approve-account-${p().id}`} label="Execute on" />
-              <div class="field">
-                <label for={`approve-${p().id}`}>Your password (approval executes the order)</label>
-                <input
-                  id={`approve-${p().id}`}
-                  name="password"
-                  type="password"
-                  required
-                  autocomplete="current-password"
-                />
-              </div>
+              <PasswordField id={`approve-${p().id}`} label="Your password (approval executes the order)" />
             </Show>
             <div class="proposal-actions">
               <button type="button" class="btn btn-sm btn-ghost" onClick={() => setMode('idle')}>

@@ -1,7 +1,9 @@
-import { createEffect, createSignal, For, Show } from 'solid-js';
+import { For, Show } from 'solid-js';
 import { connectionName } from '../lib/broker-status.ts';
-import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { createFormAction, reauthFailure, showModalWhile } from '../lib/form-action.ts';
+import { type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
+import { PasswordField } from './password-field.tsx';
 
 type Provider = RouterOutputs['brokers']['providers'][number];
 export type Connection = RouterOutputs['brokers']['list'][number];
@@ -38,16 +40,16 @@ export function BrokerLinkDialog(props: {
 }) {
   let dialog: HTMLDialogElement | undefined;
   let form: HTMLFormElement | undefined;
-  const [error, setError] = createSignal<string>();
-  const [pending, setPending] = createSignal(false);
+  const { pending, error, setError, run } = createFormAction();
 
-  createEffect(() => {
-    if (props.request) {
+  showModalWhile(
+    () => dialog,
+    () => props.request !== undefined,
+    () => {
       setError(undefined);
       form?.reset();
-      if (!dialog?.open) dialog?.showModal();
-    } else if (dialog?.open) dialog.close();
-  });
+    },
+  );
 
   const environments = (): readonly Environment[] => {
     const r = props.request;
@@ -68,9 +70,7 @@ export function BrokerLinkDialog(props: {
     const text = (name: string) => String(data.get(name) ?? '');
     const environment: Environment = text('environment') === 'live' ? 'live' : 'paper';
     const label = text('label').trim();
-    setPending(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       await trpc.auth.reauthenticate.mutate({ password: text('password') });
       if (r.kind === 'oauth') {
         const started = await trpc.brokers.startLink.mutate({
@@ -100,11 +100,7 @@ export function BrokerLinkDialog(props: {
             });
       form?.reset();
       props.onLinked(linked);
-    } catch (e) {
-      setError(errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e));
-    } finally {
-      setPending(false);
-    }
+    }, reauthFailure);
   };
 
   const title = () => {
@@ -216,16 +212,7 @@ export function BrokerLinkDialog(props: {
                     <input id="broker-account-id" name="accountId" maxLength={32} autocomplete="off" />
                   </div>
                 </Show>
-                <div class="field">
-                  <label for="broker-password">Your password</label>
-                  <input
-                    id="broker-password"
-                    name="password"
-                    type="password"
-                    required
-                    autocomplete="current-password"
-                  />
-                </div>
+                <PasswordField id="broker-password" />
                 <div class="dialog-actions">
                   <button type="button" class="btn btn-ghost" onClick={close}>
                     Cancel

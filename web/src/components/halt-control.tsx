@@ -1,8 +1,10 @@
 import { createSignal, Show } from 'solid-js';
+import { createFormAction, reauthFailure } from '../lib/form-action.ts';
 import { useLiveHalt } from '../lib/live-halt.ts';
 import { useSession } from '../lib/session.tsx';
-import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
+import { PasswordField } from './password-field.tsx';
 
 type Halt = RouterOutputs['halt']['status'];
 
@@ -26,8 +28,7 @@ export function HaltControl() {
   const view = halt.view;
   const setView = (v: { kind: 'known'; state: Halt }) => halt.set(v.state);
   let dialog: HTMLDialogElement | undefined;
-  const [error, setError] = createSignal<string>();
-  const [pending, setPending] = createSignal(false);
+  const { pending, error, setError, run } = createFormAction();
 
   const role = () => session.me()?.activeDesk?.role;
   const deskEngaged = () => {
@@ -75,9 +76,7 @@ export function HaltControl() {
     event.preventDefault();
     const formElement = event.currentTarget as HTMLFormElement;
     const form = new FormData(formElement);
-    setPending(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       await trpc.auth.reauthenticate.mutate({ password: String(form.get('password') ?? '') });
       if (mode() === 'release') {
         setView({ kind: 'known', state: await trpc.halt.release.mutate({ scope: scope() }) });
@@ -90,11 +89,7 @@ export function HaltControl() {
       }
       formElement.reset();
       dialog?.close();
-    } catch (e) {
-      setError(errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e));
-    } finally {
-      setPending(false);
-    }
+    }, reauthFailure);
   };
 
   const pill = (): { state: 'live' | 'halted' | 'global' | 'unknown'; label: string; title: string } => {
@@ -184,16 +179,7 @@ export function HaltControl() {
                 <input id="halt-reason" name="reason" required maxLength={500} autocomplete="off" />
               </div>
             </Show>
-            <div class="field">
-              <label for="halt-password">Your password</label>
-              <input
-                id="halt-password"
-                name="password"
-                type="password"
-                required
-                autocomplete="current-password"
-              />
-            </div>
+            <PasswordField id="halt-password" />
             <div class="dialog-actions">
               <button type="button" class="btn btn-ghost" onClick={() => dialog?.close()}>
                 Cancel

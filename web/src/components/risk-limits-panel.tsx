@@ -6,8 +6,9 @@ import {
 } from '@aegis/shared/risk/limits';
 import { createSignal, For, Show } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
+import { reauthFailure } from '../lib/form-action.ts';
 import { createQuery } from '../lib/query.ts';
-import { errorCodeOf, errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
+import { type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
 import { ErrorAlert } from './error-alert.tsx';
 import { Panel, QueryView } from './panel.tsx';
@@ -82,7 +83,7 @@ export function RiskLimitsPanel(props: { canEdit: boolean }) {
       setConfirmRemove(null);
       await limits.refetch();
     } catch (e) {
-      setError(errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e));
+      setError(reauthFailure(e));
     } finally {
       setPending(false);
     }

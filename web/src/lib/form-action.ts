@@ -1,5 +1,5 @@
-import { type Accessor, createSignal, type Setter } from 'solid-js';
-import { errorMessageOf } from './trpc.ts';
+import { type Accessor, createEffect, createSignal, type Setter } from 'solid-js';
+import { errorCodeOf, errorMessageOf } from './trpc.ts';
 
 /** The state of one form's submit: pending while it runs, the failure's message after it. */
 export interface FormAction {
@@ -28,4 +28,30 @@ export function createFormAction(): FormAction {
     }
   };
   return { pending, error, setError, run };
+}
+
+/**
+ * The words for a failed action that re-entered the password first: the server answers a wrong
+ * password with UNAUTHORIZED, which here means the password, not the session.
+ */
+export function reauthFailure(e: unknown): string {
+  return errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e);
+}
+
+/**
+ * Shows `dialog` as a modal while `isOpen()` holds, running `onOpen` (clear the last error, reset
+ * the form) each time it opens, and closes it when `isOpen()` stops holding.
+ */
+export function showModalWhile(
+  dialog: () => HTMLDialogElement | undefined,
+  isOpen: () => boolean,
+  onOpen: () => void,
+): void {
+  createEffect(() => {
+    const d = dialog();
+    if (isOpen()) {
+      onOpen();
+      if (!d?.open) d?.showModal();
+    } else if (d?.open) d.close();
+  });
 }

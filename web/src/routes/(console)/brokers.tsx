@@ -6,10 +6,12 @@ import { BrokerLinkDialog, type Connection, type LinkRequest } from '../../compo
 import { BrokerProviders } from '../../components/broker-providers.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { EmptyState, Panel, QueryView } from '../../components/panel.tsx';
+import { PasswordField } from '../../components/password-field.tsx';
 import { connectionName, linkErrorMessage } from '../../lib/broker-status.ts';
+import { createFormAction, reauthFailure, showModalWhile } from '../../lib/form-action.ts';
 import { createQuery } from '../../lib/query.ts';
 import { useSession } from '../../lib/session.tsx';
-import { errorCodeOf, errorMessageOf, trpc } from '../../lib/trpc.ts';
+import { errorMessageOf, trpc } from '../../lib/trpc.ts';
 import '../../brokers.css';
 
 const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
@@ -219,34 +221,28 @@ function UnlinkDialog(props: {
 }) {
   let dialog: HTMLDialogElement | undefined;
   let form: HTMLFormElement | undefined;
-  const [error, setError] = createSignal<string>();
-  const [pending, setPending] = createSignal(false);
+  const { pending, error, setError, run } = createFormAction();
 
-  createEffect(() => {
-    if (props.connection) {
+  showModalWhile(
+    () => dialog,
+    () => props.connection !== undefined,
+    () => {
       setError(undefined);
       form?.reset();
-      if (!dialog?.open) dialog?.showModal();
-    } else if (dialog?.open) dialog.close();
-  });
+    },
+  );
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     const c = props.connection;
     if (!c) return;
     const password = String(new FormData(event.currentTarget as HTMLFormElement).get('password') ?? '');
-    setPending(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       await trpc.auth.reauthenticate.mutate({ password });
       const result = await trpc.brokers.unlink.mutate({ connectionId: c.id });
       form?.reset();
       await props.onUnlinked(c, result.revokedAtProvider);
-    } catch (e) {
-      setError(errorCodeOf(e) === 'UNAUTHORIZED' ? 'Wrong password.' : errorMessageOf(e));
-    } finally {
-      setPending(false);
-    }
+    }, reauthFailure);
   };
 
   return (
@@ -266,16 +262,7 @@ function UnlinkDialog(props: {
             at the broker stay there: cancel them first if they should not fill.
           </p>
           <ErrorAlert message={error()} />
-          <div class="field">
-            <label for="broker-unlink-password">Your password</label>
-            <input
-              id="broker-unlink-password"
-              name="password"
-              type="password"
-              required
-              autocomplete="current-password"
-            />
-          </div>
+          <PasswordField id="broker-unlink-password" />
           <div class="dialog-actions">
             <button type="button" class="btn btn-ghost" onClick={() => props.onClose()}>
               Cancel
