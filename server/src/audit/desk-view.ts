@@ -3,8 +3,8 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/database.ts';
 import { queryRows } from '../db/rows.ts';
 import { actorKey, actorNames } from './actor-names.ts';
-import type { AuditActorType, AuditOutcome } from './chain.ts';
-import { filterConditions } from './service.ts';
+import { type AuditEntry, type RawRow, ROW_COLUMNS, toAuditEntry, UTC_MS_ISO } from './chain-rows.ts';
+import { type AuditRowFilters, filterConditions } from './service.ts';
 
 /**
  * The audit trail as a desk's people read it: the desk's own chain, merged by time with the
@@ -31,16 +31,7 @@ export type AuditChainName = 'desk' | 'platform';
 export const MEMBER_SECURITY_ACTIONS = ['auth.login', 'auth.change_password'] as const;
 export const GLOBAL_HALT_ACTIONS = ['halt.engage', 'halt.release'] as const;
 
-export interface ViewFilters {
-  /** Exact action, or a prefix ending in '.' or '*' (`auth.`, `auth*`). */
-  action?: string;
-  actorType?: AuditActorType;
-  actorId?: string;
-  targetType?: string;
-  targetId?: string;
-  outcome?: AuditOutcome;
-  from?: Date;
-  to?: Date;
+export interface ViewFilters extends AuditRowFilters {
   /** Only one chain; both when omitted. */
   chain?: AuditChainName;
   /** Opaque, from a previous page's `nextCursor` (also the older `s:<seq>` form of the desk chain). */
@@ -50,25 +41,10 @@ export interface ViewFilters {
   limit: number;
 }
 
-export interface ViewEntry {
-  id: number;
-  tenantId: string | null;
+/** An audit row with the chain it belongs to and its actor in words. */
+export interface ViewEntry extends AuditEntry {
   chain: AuditChainName;
-  seq: number;
-  ts: string;
-  actorType: AuditActorType;
-  actorId: string | null;
   actorName: string;
-  action: string;
-  targetType: string | null;
-  targetId: string | null;
-  outcome: AuditOutcome;
-  requestId: string | null;
-  ip: string | null;
-  payloadDigest: string;
-  details: string | null;
-  prevHash: string;
-  hash: string;
 }
 
 export interface ViewPage {
@@ -76,53 +52,10 @@ export interface ViewPage {
   nextCursor: string | null;
 }
 
-const UTC_MS_ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-export const ROW_COLUMNS = sql.raw(`
-  id::text as id, tenant_id::text as tenant_id, seq::text as seq,
-  to_char(ts at time zone 'UTC', ${UTC_MS_ISO}) as ts, actor_type, actor_id, action, target_type,
-  target_id, outcome, request_id, host(ip) as ip, payload_digest, details, prev_hash, hash`);
-
-export interface RawRow {
-  id: string;
-  tenant_id: string | null;
-  seq: string;
-  ts: string;
-  actor_type: AuditActorType;
-  actor_id: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  outcome: AuditOutcome;
-  request_id: string | null;
-  ip: string | null;
-  payload_digest: string;
-  details: string | null;
-  prev_hash: string;
-  hash: string;
-}
-
 type Unnamed = Omit<ViewEntry, 'actorName'>;
 
-export function toEntry(r: RawRow, chain: AuditChainName): Unnamed {
-  return {
-    id: Number(r.id),
-    tenantId: r.tenant_id,
-    chain,
-    seq: Number(r.seq),
-    ts: r.ts,
-    actorType: r.actor_type,
-    actorId: r.actor_id,
-    action: r.action,
-    targetType: r.target_type,
-    targetId: r.target_id,
-    outcome: r.outcome,
-    requestId: r.request_id,
-    ip: r.ip,
-    payloadDigest: r.payload_digest,
-    details: r.details,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
+function toEntry(r: RawRow, chain: AuditChainName): Unnamed {
+  return { ...toAuditEntry(r), chain };
 }
 
 const CHAIN_RANK: Record<AuditChainName, number> = { platform: 0, desk: 1 };

@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: record, recordBatch and recordDetached are the chain's one writer
+// (lock, head read, hashed fields), and verify and list are its reads beside them; how rows are
+// read back and walked is in chain-rows.ts.
+
 import { isIP } from 'node:net';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { type SQL, sql } from 'drizzle-orm';
@@ -7,15 +11,25 @@ import { queryRows } from '../db/rows.ts';
 import {
   type AuditActorType,
   type AuditOutcome,
-  type ChainBreakReason,
   type ChainCursor,
   type ChainedFields,
-  checkChainRows,
   GENESIS_HASH,
   payloadDigest,
   rowHash,
-  type StoredChainRow,
 } from './chain.ts';
+import {
+  type AuditEntry,
+  type ChainWalkResult,
+  chainFilter,
+  type RawRow,
+  ROW_COLUMNS,
+  readChainPage,
+  toAuditEntry,
+  UTC_MS_ISO,
+  walkChain,
+} from './chain-rows.ts';
+
+export type { AuditEntry } from './chain-rows.ts';
 
 /**
  * The audit log service: `record` appends one row to its tenant's hash chain inside the caller's
@@ -24,9 +38,6 @@ import {
  *
  * Append-only is enforced by the database (the application role has INSERT and SELECT only);
  * tamper evidence comes from the chain (see chain.ts).
- *
- * One file over 400 lines: record, recordBatch, recordDetached, verify and list share the
- * chain's lock and row shape; keeping them together keeps one writer of the chain.
  */
 
 // biome-ignore lint/suspicious/noExplicitAny: any drizzle postgres-js database or transaction, whatever its schema
@@ -86,8 +97,6 @@ function cleanIp(ip: string | null | undefined): string | null {
 const chainLockKey = (tenantSql: SQL) =>
   sql`hashtextextended('aegis.audit:' || coalesce((${tenantSql})::text, 'platform'), 0)`;
 
-const UTC_MS_ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-
 /**
  * Appends one audit row. Call it inside the transaction of the action it records:
  *
@@ -104,10 +113,36 @@ export async function record(db: AuditDb, event: AuditEvent): Promise<RecordedAu
   return appendInTransaction(db, event);
 }
 
-async function appendInTransaction(tx: AuditDb, event: AuditEvent): Promise<RecordedAudit> {
-  if (!event.action || event.action.length > 128) {
+function checkAction(action: string): void {
+  if (!action || action.length > 128) {
     throw new AppError(ErrorCode.BAD_INPUT, 'audit action must be 1..128 characters');
   }
+}
+
+/** The hashed fields of an event, once its place in the chain, its time, request id and IP are known. */
+function eventFields(
+  event: AuditEvent,
+  at: Pick<ChainedFields, 'tenantId' | 'seq' | 'ts' | 'requestId' | 'ip'>,
+): ChainedFields {
+  return {
+    tenantId: at.tenantId,
+    seq: at.seq,
+    ts: at.ts,
+    actorType: event.actor.type,
+    actorId: bounded(event.actor.id, MAX_TEXT),
+    action: event.action,
+    targetType: bounded(event.targetType, MAX_TEXT),
+    targetId: bounded(event.targetId, MAX_TEXT),
+    outcome: event.outcome ?? 'ok',
+    requestId: bounded(at.requestId, MAX_TEXT),
+    ip: at.ip,
+    payloadDigest: payloadDigest(event.payload),
+    details: bounded(event.details, MAX_DETAILS),
+  };
+}
+
+async function appendInTransaction(tx: AuditDb, event: AuditEvent): Promise<RecordedAudit> {
+  checkAction(event.action);
   const tenantSql =
     event.tenantId === undefined
       ? sql`nullif(current_setting('app.tenant_id', true), '')::uuid`
@@ -160,21 +195,13 @@ async function appendInTransaction(tx: AuditDb, event: AuditEvent): Promise<Reco
   }
 
   const prevHash = ctxRow.head_hash ?? GENESIS_HASH;
-  const fields: ChainedFields = {
+  const fields = eventFields(event, {
     tenantId: ctxRow.tenant_id,
     seq: ctxRow.head_seq === null ? 1 : Number(ctxRow.head_seq) + 1,
     ts: ctxRow.ts,
-    actorType: event.actor.type,
-    actorId: bounded(event.actor.id, MAX_TEXT),
-    action: event.action,
-    targetType: bounded(event.targetType, MAX_TEXT),
-    targetId: bounded(event.targetId, MAX_TEXT),
-    outcome: event.outcome ?? 'ok',
-    requestId: bounded(ctxRow.request_id, MAX_TEXT),
+    requestId: ctxRow.request_id,
     ip: ipNormalized,
-    payloadDigest: payloadDigest(event.payload),
-    details: bounded(event.details, MAX_DETAILS),
-  };
+  });
   const hash = rowHash(prevHash, fields);
   const [inserted] = (await tx.execute(sql`
     insert into audit_log (tenant_id, seq, ts, actor_type, actor_id, action, target_type, target_id,
@@ -200,11 +227,7 @@ export async function recordBatch(
   events: readonly (AuditEvent & { requestId: string | null; ip: string | null })[],
 ): Promise<RecordedAudit[]> {
   if (events.length === 0) return [];
-  for (const e of events) {
-    if (!e.action || e.action.length > 128) {
-      throw new AppError(ErrorCode.BAD_INPUT, 'audit action must be 1..128 characters');
-    }
-  }
+  for (const e of events) checkAction(e.action);
   const ips = [...new Set(events.map((e) => cleanIp(e.ip)).filter((ip): ip is string => ip !== null))];
   // The head read is sent with the lock and runs after it on the same connection (postgres.js
   // pipelines), so it sees the previous holder's committed rows: one round trip for both. With
@@ -230,21 +253,13 @@ export async function recordBatch(
   const rows: (ChainedFields & { prevHash: string; hash: string })[] = [];
   for (const event of events) {
     const ip = cleanIp(event.ip);
-    const fields: ChainedFields = {
+    const fields = eventFields(event, {
       tenantId,
       seq: ++seq,
       ts: head.ts,
-      actorType: event.actor.type,
-      actorId: bounded(event.actor.id, MAX_TEXT),
-      action: event.action,
-      targetType: bounded(event.targetType, MAX_TEXT),
-      targetId: bounded(event.targetId, MAX_TEXT),
-      outcome: event.outcome ?? 'ok',
-      requestId: bounded(event.requestId, MAX_TEXT),
+      requestId: event.requestId,
       ip: ip ? (hostOf.get(ip) ?? null) : null,
-      payloadDigest: payloadDigest(event.payload),
-      details: bounded(event.details, MAX_DETAILS),
-    };
+    });
     const hash = rowHash(prevHash, fields);
     rows.push({ ...fields, prevHash, hash });
     prevHash = hash;
@@ -290,68 +305,8 @@ export async function recordDetached(
   });
 }
 
-/** Columns read back for verify and list, in the exact textual form that was hashed. */
-const ROW_COLUMNS = sql.raw(`
-  id::text as id, tenant_id::text as tenant_id, seq::text as seq,
-  to_char(ts at time zone 'UTC', ${UTC_MS_ISO}) as ts, actor_type, actor_id, action, target_type,
-  target_id, outcome, request_id, host(ip) as ip, payload_digest, details, prev_hash, hash`);
-
-interface RawRow {
-  id: string;
-  tenant_id: string | null;
-  seq: string;
-  ts: string;
-  actor_type: AuditActorType;
-  actor_id: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  outcome: AuditOutcome;
-  request_id: string | null;
-  ip: string | null;
-  payload_digest: string;
-  details: string | null;
-  prev_hash: string;
-  hash: string;
-}
-
-export interface AuditEntry extends StoredChainRow {
-  id: number;
-}
-
-function toEntry(r: RawRow): AuditEntry {
-  return {
-    id: Number(r.id),
-    tenantId: r.tenant_id,
-    seq: Number(r.seq),
-    ts: r.ts,
-    actorType: r.actor_type,
-    actorId: r.actor_id,
-    action: r.action,
-    targetType: r.target_type,
-    targetId: r.target_id,
-    outcome: r.outcome,
-    requestId: r.request_id,
-    ip: r.ip,
-    payloadDigest: r.payload_digest,
-    details: r.details,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-}
-
-const chainFilter = (tenantId: string | null) => sql`tenant_id is not distinct from ${tenantId}::uuid`;
-
-export type VerifyResult =
-  | { ok: true; tenantId: string | null; rows: number; head: ChainCursor }
-  | {
-      ok: false;
-      tenantId: string | null;
-      rows: number;
-      /** The first seq at which the chain no longer holds. */
-      brokenAtSeq: number;
-      reason: ChainBreakReason | 'anchor_missing';
-    };
+/** A chain walk's result (chain-rows.ts), naming the chain walked. */
+export type VerifyResult = ChainWalkResult & { tenantId: string | null };
 
 export interface VerifyOptions {
   tenantId: string | null;
@@ -366,50 +321,16 @@ export interface VerifyOptions {
 /** Walks a whole chain in seq order, page by page, and reports the first broken seq. */
 export async function verify(db: AuditDb, options: VerifyOptions): Promise<VerifyResult> {
   const pageSize = options.pageSize ?? 1000;
-  let cursor: ChainCursor = { seq: 0, hash: GENESIS_HASH };
-  let rows = 0;
-  let anchorSeen = false;
-  for (;;) {
-    const page = (
-      await queryRows<RawRow>(
-        db,
-        sql`
-      select ${ROW_COLUMNS} from audit_log
-      where ${chainFilter(options.tenantId)} and seq > ${cursor.seq}
-      order by audit_log.seq asc limit ${pageSize}`,
-      )
-    ).map(toEntry);
-    if (page.length === 0) break;
-    const result = checkChainRows(cursor, page);
-    if (!result.ok)
-      return { ok: false, tenantId: options.tenantId, rows, brokenAtSeq: result.seq, reason: result.reason };
-    if (options.anchor) {
-      const a = options.anchor;
-      const match = page.find((r) => r.seq === a.seq);
-      if (match) {
-        if (match.hash !== a.hash)
-          return { ok: false, tenantId: options.tenantId, rows, brokenAtSeq: a.seq, reason: 'hash_mismatch' };
-        anchorSeen = true;
-      }
-    }
-    rows += page.length;
-    cursor = result.cursor;
-    if (page.length < pageSize) break;
-  }
-  if (options.anchor && options.anchor.seq > 0 && !anchorSeen) {
-    return {
-      ok: false,
-      tenantId: options.tenantId,
-      rows,
-      brokenAtSeq: cursor.seq + 1,
-      reason: 'anchor_missing',
-    };
-  }
-  return { ok: true, tenantId: options.tenantId, rows, head: cursor };
+  const result = await walkChain(
+    (afterSeq) => readChainPage(db, options.tenantId, afterSeq, pageSize),
+    pageSize,
+    options.anchor,
+  );
+  return { ...result, tenantId: options.tenantId };
 }
 
-export interface ListFilters {
-  tenantId: string | null;
+/** The row filters every audit read shares (`filterConditions`). */
+export interface AuditRowFilters {
   /** Exact action, or a prefix ending in '.' or '*' (e.g. `orders.` for every order action). */
   action?: string;
   actorType?: AuditActorType;
@@ -419,6 +340,10 @@ export interface ListFilters {
   outcome?: AuditOutcome;
   from?: Date;
   to?: Date;
+}
+
+export interface ListFilters extends AuditRowFilters {
+  tenantId: string | null;
   /** Opaque cursor from a previous page (older rows). */
   cursor?: string;
   /** Only rows newer than this seq (for following a chain: `audit tail --follow`). */
@@ -447,12 +372,7 @@ export function decodeCursor(cursor: string): number {
  * The row filters every audit read shares (action exact or by prefix, actor, target, outcome,
  * time): the desk chain's `list` and the merged desk view (desk-view.ts) build them here.
  */
-export function filterConditions(
-  f: Pick<
-    ListFilters,
-    'action' | 'actorType' | 'actorId' | 'targetType' | 'targetId' | 'outcome' | 'from' | 'to'
-  >,
-): SQL[] {
+export function filterConditions(f: AuditRowFilters): SQL[] {
   const conds: SQL[] = [];
   if (f.action) {
     const a = f.action;
@@ -488,7 +408,7 @@ export async function list(db: AuditDb, filters: ListFilters): Promise<ListPage>
     where ${sql.join(conds, sql` and `)}
     order by audit_log.seq desc limit ${limit + 1}`,
   );
-  const items = rows.slice(0, limit).map(toEntry);
+  const items = rows.slice(0, limit).map(toAuditEntry);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };
 }

@@ -3,8 +3,9 @@ import type { Logger } from '@aegis/shared/logging';
 import { sql } from 'drizzle-orm';
 import { type Db, type Tx, withTenant } from '../db/database.ts';
 import { queryRows } from '../db/rows.ts';
-import { type ChainBreakReason, type ChainCursor, checkChainRows, GENESIS_HASH } from './chain.ts';
-import { platformTx, type RawRow, ROW_COLUMNS, toEntry } from './desk-view.ts';
+import type { ChainCursor } from './chain.ts';
+import { type ChainWalkResult, readChainPage, walkChain } from './chain-rows.ts';
+import { platformTx } from './desk-view.ts';
 
 /**
  * Verifying a long chain in the background, with progress. `startVerifyJob` records a `jobs` row
@@ -23,9 +24,7 @@ export const SYNC_VERIFY_MAX_ROWS = 200_000;
 const PAGE_SIZE = 2000;
 const LEASE_MS = 60_000;
 
-export type VerifyJobResult =
-  | { ok: true; rows: number; head: ChainCursor }
-  | { ok: false; rows: number; brokenAtSeq: number; reason: ChainBreakReason | 'anchor_missing' };
+export type VerifyJobResult = ChainWalkResult;
 
 export interface VerifyJobView {
   id: string;
@@ -72,7 +71,8 @@ export async function startVerifyJob(
   p: {
     tenantId: string | null;
     anchor?: ChainCursor;
-    owner: string /** Tests: rows a page. */;
+    owner: string;
+    /** Tests: rows a page. */
     pageSize?: number;
   },
 ): Promise<{ jobId: string; total: number }> {
@@ -80,11 +80,10 @@ export async function startVerifyJob(
   const pageSize = p.pageSize ?? PAGE_SIZE;
   if (total <= pageSize) {
     // One page: verified here, in the request's transaction; the job is recorded finished.
-    const result = await walk(
+    const result = await walkChain(
       (afterSeq) => readChainPage(tx, p.tenantId, afterSeq, pageSize),
       pageSize,
       p.anchor,
-      async () => {},
     );
     const done: Payload = { checked: result.rows, total, ...(p.anchor ? { anchor: p.anchor } : {}), result };
     const [row] = (await tx.execute(sql`
@@ -132,54 +131,6 @@ async function committed(db: Db, jobId: string, tenantId: string | null): Promis
   return false;
 }
 
-/**
- * Walks a chain from the start: `readPage` gives the rows after a seq (ascending, at most
- * PAGE_SIZE), `afterPage` hears the rows checked so far. Returns the first break or the head.
- */
-async function walk(
-  readPage: (afterSeq: number) => Promise<ReturnType<typeof toEntry>[]>,
-  pageSize: number,
-  anchor: ChainCursor | undefined,
-  afterPage: (rows: number) => Promise<void>,
-): Promise<VerifyJobResult> {
-  let cursor: ChainCursor = { seq: 0, hash: GENESIS_HASH };
-  let rows = 0;
-  let anchorSeen = false;
-  for (;;) {
-    const page = await readPage(cursor.seq);
-    if (page.length === 0) break;
-    const checked = checkChainRows(cursor, page);
-    if (!checked.ok) return { ok: false, rows, brokenAtSeq: checked.seq, reason: checked.reason };
-    if (anchor) {
-      const match = page.find((r) => r.seq === anchor.seq);
-      if (match) {
-        if (match.hash !== anchor.hash)
-          return { ok: false, rows, brokenAtSeq: anchor.seq, reason: 'hash_mismatch' };
-        anchorSeen = true;
-      }
-    }
-    rows += page.length;
-    cursor = checked.cursor;
-    if (page.length < pageSize) break;
-    await afterPage(rows);
-  }
-  return anchor && anchor.seq > 0 && !anchorSeen
-    ? { ok: false, rows, brokenAtSeq: cursor.seq + 1, reason: 'anchor_missing' }
-    : { ok: true, rows, head: cursor };
-}
-
-async function readChainPage(tx: Tx, tenantId: string | null, afterSeq: number, pageSize: number) {
-  return (
-    await queryRows<RawRow>(
-      tx,
-      sql`
-      select ${ROW_COLUMNS} from audit_log
-      where tenant_id is not distinct from ${tenantId}::uuid and seq > ${afterSeq}
-      order by audit_log.seq asc limit ${pageSize}`,
-    )
-  ).map((r) => toEntry(r, tenantId === null ? 'platform' : 'desk'));
-}
-
 async function runVerifyJob(
   db: Db,
   jobId: string,
@@ -188,7 +139,7 @@ async function runVerifyJob(
   total: number,
   pageSize: number,
 ): Promise<void> {
-  const result = await walk(
+  const result = await walkChain(
     (afterSeq) => inScope(db, tenantId, (tx) => readChainPage(tx, tenantId, afterSeq, pageSize)),
     pageSize,
     anchor,
