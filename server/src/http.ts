@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: `startServer` is the one place that opens the process's resources
+// (database, bus, Redis, caches), starts every runtime in dependency order and closes them in the
+// reverse order; split, the start and the shutdown sequence could no longer be read side by side.
+
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: one pass's chain of decisions per target (gates, band, sizing,
+// proposal or order, recorded outcome) reads top to bottom in one place; the sizing is
+// shared/src/options/delta-hedge.ts and the persistence store.ts.
+
 import type { DecisionOutcome } from '@aegis/shared/agent/decider';
 import { hedgeActions, orders, proposals } from '@aegis/shared/db';
 import type { Logger } from '@aegis/shared/logging';
@@ -33,10 +37,6 @@ import {
  * it is pending. A pass that cannot act (halt, market closed, governor denial, missing
  * prices) records a skipped action with the reason; the governor checks every hedge like any
  * other order (net delta, open legs and the rest).
- *
- * Over 400 lines on purpose: one pass's chain of decisions per target (gates, band, sizing,
- * proposal or order, recorded outcome) reads top to bottom in one place; the sizing is
- * shared/src/options/delta-hedge.ts and the persistence store.ts.
  */
 
 /** The audit and idempotency principal of hedges: `agent:hedger`. */

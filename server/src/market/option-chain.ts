@@ -1,3 +1,8 @@
+// Over 400 lines on purpose: `chain()` is one pricing pass over one chain (contracts, quotes, IV,
+// Greeks, filters, then the chain's own statistics) whose steps share that chain's inputs; the
+// mathematics lives in shared/src/options (black-scholes, implied-volatility, chain-analytics), and
+// this file only gathers and orders it.
+
 import { decStr } from '@aegis/shared/accounting/decimal';
 import { AppError } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
@@ -59,11 +64,6 @@ import {
  *
  * Synthetic chains are priced "as of" the underlying quote their option quotes were derived from
  * (QuoteFeed.optionBasis), so IVs recovered from those quotes are the model surface's.
- *
- * Over 400 lines on purpose: `chain()` is one pricing pass over one chain (contracts, quotes, IV,
- * Greeks, filters, then the chain's own statistics) whose steps share that chain's inputs; the
- * mathematics lives in shared/src/options (black-scholes, implied-volatility, chain-analytics),
- * and this file only gathers and orders it.
  */
 
 /** Pricing settings of chains (server/src/env.ts OPTIONS_*). */

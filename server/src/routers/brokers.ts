@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: one router for one resource, broker connections (providers, list, the
+// three ways of linking, sync, unlink, the OAuth provider settings); each procedure is thin and the
+// work is in server/src/auth/oauth and server/src/brokers, so the length is the procedure list.
+
 import { randomUUID } from 'node:crypto';
 import { brokerConnections, oauthProviders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';

@@ -1,3 +1,6 @@
+// One file over 400 lines: the hashing, the surface and the quote builder share the same
+// deterministic parameters, and splitting them would scatter one model across files.
+
 import type { OptionRight, PricingModel } from '../schemas/option-chain.ts';
 import { optionPrice } from './black-scholes.ts';
 import { canonicalStrike, expiryInstant, MS_PER_YEAR } from './contract.ts';
@@ -12,9 +15,6 @@ import { canonicalStrike, expiryInstant, MS_PER_YEAR } from './contract.ts';
  * Every per-underlying parameter comes from a hash of the symbol, so each underlying has its own
  * surface; per-contract and per-day noise comes from hashes of the contract and the day, never
  * from a random-number generator with state.
- *
- * One file over 400 lines: the hashing, the surface and the quote builder share the same
- * deterministic parameters, and splitting them would scatter one model across files.
  */
 
 /** The rate the synthetic market prices with (continuously compounded; the synthetic underlyings pay nothing). */

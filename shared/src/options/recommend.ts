@@ -1,3 +1,6 @@
+// One file over 400 lines: the five layers run in sequence on one shared state, and a reader
+// follows the rationale top to bottom here in the order it is yielded.
+
 import { dec, decStr } from '../accounting/decimal.ts';
 import type { ChainView, OptionRight } from '../schemas/option-chain.ts';
 import type {
@@ -24,9 +27,6 @@ export type { DeskExposure, ExposurePosition } from './hedge-layers.ts';
  * Every layer is yielded as soon as it is computed; a recommendation that stops early (nothing
  * passes the filters, the capital buys no unit) still yields every layer, saying why it was
  * not reached, so a reader always sees the same five steps.
- *
- * One file over 400 lines: the five layers run in sequence on one shared state, and a reader
- * follows the rationale top to bottom here in the order it is yielded.
  */
 
 export type ResolvedStrategy = 'single' | 'vertical' | 'delta_hedge';

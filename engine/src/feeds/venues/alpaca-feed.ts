@@ -1,3 +1,6 @@
+// Over 400 lines on purpose: one stream connection's whole protocol (credentials, auth,
+// subscription, reconnects) around one socket.
+
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { FEED_BATCH, yieldToEventLoop } from '../feed.ts';
@@ -40,9 +43,6 @@ import type { VenueFeed, VenueFeedContext, VenueFeedStats } from './venue-feed.t
  * FEED_BATCH ticks per turn, then flushes and awaits `sink.backpressure()`; past
  * `queueHighWater` frames waiting, the socket is paused (TCP pushes back on Alpaca, which drops a
  * client that stays slow: 407, a counted gap). `run()` resolves after `stop()`.
- *
- * Over 400 lines on purpose: one stream connection's whole protocol (credentials, auth,
- * subscription, reconnects) around one socket.
  */
 export const ALPACA_STREAM_BASE = 'wss://stream.data.alpaca.markets/v2';
 

@@ -1,3 +1,6 @@
+// Over 400 lines on purpose: one venue protocol (envelope, books, trades, sequence gaps) decoded
+// over one per-product state.
+
 import { instrumentSymbolFor } from '@aegis/shared/market/instrument-symbols';
 import { ASK, BID, type BookSink } from '../../book/book-sink.ts';
 import { wallClockUs } from '../feed.ts';
@@ -42,9 +45,6 @@ import { parseRfc3339Us } from './rfc3339-time.ts';
  * zod per message (house rule: zod at the edges, typed checks per tick). Levels are parsed into
  * reused Float64Arrays before anything touches the book, so a malformed level leaves the book as
  * it was (and resyncs the product instead of applying half an event).
- *
- * Over 400 lines on purpose: one venue protocol (envelope, books, trades, sequence gaps) decoded
- * over one per-product state.
  */
 
 /**
