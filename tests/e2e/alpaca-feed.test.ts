@@ -1,3 +1,11 @@
+/**
+ * The Alpaca feed against a local server speaking Alpaca's stream protocol (real sockets), and
+ * its credentials read from a real broker connection row in a fresh migrated PostgreSQL database,
+ * sealed the way the server seals them. No timing thresholds: waits are "until it happens".
+ *
+ * Over 400 lines on purpose: the Alpaca feed's suites (connection, data, gaps, volume) share one
+ * local stream and its helpers.
+ */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { brokerConnections } from '@aegis/shared/db';
 import { createDb, withTenant } from '@aegis/shared/db/client';
@@ -24,14 +32,6 @@ import { tokenCryptoOf } from '../../server/src/auth/oauth/crypto-registry.ts';
 import { bindingOf, sealOrRefuse } from '../../server/src/auth/oauth/link-service.ts';
 import { loadServerConfig } from '../../server/src/env.ts';
 
-/**
- * The Alpaca feed against a local server speaking Alpaca's stream protocol (real sockets), and
- * its credentials read from a real broker connection row in a fresh migrated PostgreSQL database,
- * sealed the way the server seals them. No timing thresholds: waits are "until it happens".
- *
- * Over 400 lines on purpose: the Alpaca feed's suites (connection, data, gaps, volume) share one
- * local stream and its helpers.
- */
 const KEYS = { keyId: 'PKTESTALPACA0001', secretKey: `alpaca-secret-${randomUUID()}` };
 const WAIT = { timeout: 15_000, interval: 5 };
 

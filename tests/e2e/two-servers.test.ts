@@ -1,3 +1,17 @@
+/**
+ * Servers are stateless: two server processes (real OS processes, so one can be SIGKILLed)
+ * behind a round-robin load balancer, one PostgreSQL and one Redis. Whatever replica answers,
+ * sessions, API keys, rate limits, sign-in throttling, halts, live streams and approvals behave
+ * the same; killing a replica mid-flow loses nothing (every accepted order reaches the paper
+ * broker once, the client's retry with the same idempotency key gets the same order, live
+ * streams resume on the other replica from their last event id). The console's forwarder is
+ * shown in front of the load balancer once. Waits are "until it happens" with a cap, never a
+ * timing assertion.
+ *
+ * Over 400 lines on purpose: every case runs against the same two replica processes, load
+ * balancer, database and user, started once in beforeAll; split, each file would start its own
+ * pair of server processes (the slow part) to ask one question.
+ */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,16 +31,6 @@ import { engineSignal } from '../../server/tests/integration/decisions-support.t
 import { clusterClient, Events, Jar, type Replica, spawnReplica, until } from '../support/cluster.ts';
 import { type RoundRobinProxy, startRoundRobinProxy } from '../support/round-robin-proxy.ts';
 
-/**
- * Servers are stateless: two server processes (real OS processes, so one can be SIGKILLed)
- * behind a round-robin load balancer, one PostgreSQL and one Redis. Whatever replica answers,
- * sessions, API keys, rate limits, sign-in throttling, halts, live streams and approvals behave
- * the same; killing a replica mid-flow loses nothing (every accepted order reaches the paper
- * broker once, the client's retry with the same idempotency key gets the same order, live
- * streams resume on the other replica from their last event id). The console's forwarder is
- * shown in front of the load balancer once. Waits are "until it happens" with a cap, never a
- * timing assertion.
- */
 const log = createLogger({ name: 'two-servers-test', level: 'silent' });
 const SYMBOL = 'BTC-USD';
 const READ_LIMIT = 40;

@@ -1,16 +1,3 @@
-import { createLogger } from '@aegis/shared/logging';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { BookRegistry } from '../../src/book/book-registry.ts';
-import { ASK, BID, type BookSide } from '../../src/book/book-sink.ts';
-import { MalformedRecords } from '../../src/feeds/malformed.ts';
-import { SymbolTable } from '../../src/feeds/symbol-table.ts';
-import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../../src/feeds/tick.ts';
-import { BinanceRawDecoder } from '../../src/feeds/venues/ccxt-decode.ts';
-import { CcxtFeed, type CcxtFeedOptions } from '../../src/feeds/venues/ccxt-feed.ts';
-import type { VenueFeedContext } from '../../src/feeds/venues/venue-feed.ts';
-import { FakeBinanceVenue, priceString } from '../support/fake-binance-venue.ts';
-
 /**
  * The ccxt venue feed against a local Binance Spot venue (REST + WebSocket in Binance's
  * documented formats, tests/support/fake-binance-venue.ts), through ccxt's own `binance` and
@@ -23,6 +10,18 @@ import { FakeBinanceVenue, priceString } from '../support/fake-binance-venue.ts'
  * Over 400 lines on purpose: the ccxt feed's poll and WebSocket modes are checked against the same
  * local venue and helpers.
  */
+import { createLogger } from '@aegis/shared/logging';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { BookRegistry } from '../../src/book/book-registry.ts';
+import { ASK, BID, type BookSide } from '../../src/book/book-sink.ts';
+import { MalformedRecords } from '../../src/feeds/malformed.ts';
+import { SymbolTable } from '../../src/feeds/symbol-table.ts';
+import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../../src/feeds/tick.ts';
+import { BinanceRawDecoder } from '../../src/feeds/venues/ccxt-decode.ts';
+import { CcxtFeed, type CcxtFeedOptions } from '../../src/feeds/venues/ccxt-feed.ts';
+import type { VenueFeedContext } from '../../src/feeds/venues/venue-feed.ts';
+import { FakeBinanceVenue, priceString } from '../support/fake-binance-venue.ts';
 
 /** A side of the book as [price, size] pairs, best first. */
 function sideOf(books: BookRegistry, id: number, side: BookSide): [number, number][] {

@@ -1,3 +1,11 @@
+/**
+ * The Coinbase Advanced Trade feed against a local WebSocket server speaking Coinbase's documented
+ * market-data format (tests/support/fake-coinbase-ws.ts), writing into the engine's real
+ * BookRegistry and a collecting tick sink. No timing thresholds: every wait is for an observable
+ * state (a count reached, a request seen), bounded only so a broken feed fails instead of hanging.
+ *
+ * Over 400 lines on purpose: one suite against one local Coinbase stream and its helpers.
+ */
 import { createLogger } from '@aegis/shared/logging';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BookRegistry } from '../../src/book/book-registry.ts';
@@ -9,14 +17,6 @@ import { CoinbaseFeed, type CoinbaseFeedOptions } from '../../src/feeds/venues/c
 import type { VenueFeedContext } from '../../src/feeds/venues/venue-feed.ts';
 import { type FakeCoinbaseOptions, FakeCoinbaseWs } from '../support/fake-coinbase-ws.ts';
 
-/**
- * The Coinbase Advanced Trade feed against a local WebSocket server speaking Coinbase's documented
- * market-data format (tests/support/fake-coinbase-ws.ts), writing into the engine's real
- * BookRegistry and a collecting tick sink. No timing thresholds: every wait is for an observable
- * state (a count reached, a request seen), bounded only so a broken feed fails instead of hanging.
- *
- * Over 400 lines on purpose: one suite against one local Coinbase stream and its helpers.
- */
 const log = createLogger({ name: 'coinbase-feed-test', level: 'silent' });
 const PRODUCTS = ['BTC-USD', 'ETH-USD'];
 

@@ -1,8 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type WebSocket, WebSocketServer } from 'ws';
-import { Xoshiro128 } from '../../src/random/seeded-random.ts';
-
 /**
  * A local Binance Spot market-data venue for the engine's feed tests: REST and WebSocket, in the
  * documented formats (https://developers.binance.com/docs/binance-spot-api-docs/rest-api and
@@ -31,6 +26,11 @@ import { Xoshiro128 } from '../../src/random/seeded-random.ts';
  * Over 400 lines on purpose: one fake venue whose REST and WebSocket sides share one market state
  * and one set of message formats.
  */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { Xoshiro128 } from '../../src/random/seeded-random.ts';
+
 export interface FakeBinanceSymbolSpec {
   readonly symbol: string;
   readonly base: string;

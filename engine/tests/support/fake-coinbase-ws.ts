@@ -1,7 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import { type WebSocket, WebSocketServer } from 'ws';
-import { Xoshiro128 } from '../../src/random/seeded-random.ts';
-
 /**
  * A local Coinbase Advanced Trade market-data WebSocket (wss://advanced-trade-ws.coinbase.com) for
  * the engine's feed tests, the end-to-end tests and the console's browser tests: a real `ws`
@@ -28,6 +24,10 @@ import { Xoshiro128 } from '../../src/random/seeded-random.ts';
  * Over 400 lines on purpose: one fake server whose subscription protocol, market simulation and
  * message formats share one state.
  */
+import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { Xoshiro128 } from '../../src/random/seeded-random.ts';
+
 export interface FakeCoinbaseOptions {
   /** Port on 127.0.0.1 (0 = any free port). */
   readonly port?: number;

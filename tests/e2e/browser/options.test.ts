@@ -1,3 +1,15 @@
+/**
+ * The options console in Chromium against the real server: a synthetic underlying quoted on the
+ * venue price source gets its chain listed on first look-up; the page shows the chain with IVs,
+ * Greeks and the liquidity heat scale (compared with marketData.chain), the risk slider with
+ * every preset's targets (options.presets), a recommendation whose layers arrive in order and
+ * match what options.recommend streams to a tRPC client, a vertical built and placed as a combo
+ * (the status shown is the orders' own), and the desk's net delta after the fill equal to
+ * greeks.current.
+ *
+ * One file over 400 lines: the steps are one session on one desk (the combo placed in one step is
+ * the position whose delta the next reads), so splitting it would repeat the walk to each step.
+ */
 import { createDb } from '@aegis/shared/db/client';
 import type { ComboView, StrategyPositionView } from '@aegis/shared/schemas/combo';
 import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
@@ -19,18 +31,6 @@ import {
 } from './options-fixtures.ts';
 import { type Platform, reportFailures, startPlatform } from './platform.ts';
 
-/**
- * The options console in Chromium against the real server: a synthetic underlying quoted on the
- * venue price source gets its chain listed on first look-up; the page shows the chain with IVs,
- * Greeks and the liquidity heat scale (compared with marketData.chain), the risk slider with
- * every preset's targets (options.presets), a recommendation whose layers arrive in order and
- * match what options.recommend streams to a tRPC client, a vertical built and placed as a combo
- * (the status shown is the orders' own), and the desk's net delta after the fill equal to
- * greeks.current.
- *
- * One file over 400 lines: the steps are one session on one desk (the combo placed in one step is
- * the position whose delta the next reads), so splitting it would repeat the walk to each step.
- */
 const NEW_PASSWORD = 'strike-vega-harbor-5821';
 const CAPITAL = '25000';
 const LAYERS = ['context', 'filters', 'scoring', 'sizing', 'risk'];
