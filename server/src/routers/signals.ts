@@ -16,10 +16,13 @@ import { orderflowAround } from '../orderflow/service.ts';
 import { type ChannelFeed, openChannelFeed } from '../signals/channel-feed.ts';
 import {
   decisionsOf,
-  decodeCursor,
+  decodeEventId,
+  type FeedPosition,
+  feedHead,
   getSignalView,
   listSignals,
   recordDecision,
+  type StoredSignal,
   signalEventId,
   signalsAfter,
 } from '../signals/service.ts';
@@ -124,8 +127,10 @@ export const signalsRouter = createTRPCRouter({
     ),
 
   /**
-   * New signals for the desk, live (SSE). Each event's id is a resume point: a client that
-   * reconnects with `lastEventId` first gets what it missed (from the database), then live ones.
+   * New signals for the desk, live (SSE). Each event's id is the signal's place in the feed
+   * (`signals.stream_id`, numbered in the order signals are stored): a client that reconnects with
+   * `lastEventId` first gets every signal stored after it (from the database), one stored late
+   * with an earlier signal time included, then live ones.
    *
    * The feed is opened by the resolver itself, before tRPC answers: a client that has seen the
    * stream start (onStarted) gets every signal stored from then on. A generator resolver would run
@@ -151,7 +156,7 @@ export const signalsRouter = createTRPCRouter({
       // ends before that must not leave its bus subscription behind.
       signal?.addEventListener('abort', () => void feed.close(), { once: true });
       try {
-        const after = input.lastEventId ? decodeCursor(input.lastEventId, 'lastEventId') : null;
+        const after = input.lastEventId ? decodeEventId(input.lastEventId, 'lastEventId') : null;
         const symbols = await withTenant(ctx.db, ctx.desk.id, (tx) => deskInstruments(tx, ctx.desk.id));
         return liveSignals(ctx.db, ctx.desk.id, feed, input, symbols, after);
       } catch (e) {
@@ -161,36 +166,51 @@ export const signalsRouter = createTRPCRouter({
     }),
 });
 
-/** What `onNew` streams: the catch-up after `resumeAfter` (if any), then the live feed. */
+const CATCH_UP_PAGE = 500;
+
+/**
+ * What `onNew` streams: the signals stored after `resumeAfter` (if any), then the live feed, in
+ * feed order and each once. The feed can deliver out of order (two instances publish after their
+ * commits, in either order): a place that does not follow the last one sent is read from the
+ * database with everything before it, since the storing lock commits places in order.
+ */
 async function* liveSignals(
   db: Parameters<typeof withTenant>[0],
   deskId: string,
   feed: ChannelFeed,
   filter: { instrument?: string | undefined; minScore?: number | undefined },
   symbols: readonly string[] | null,
-  resumeAfter: ReturnType<typeof decodeCursor> | null,
+  resumeAfter: FeedPosition | null,
 ) {
-  try {
-    const seen = new Set<string>();
-    let after = resumeAfter;
-    while (after) {
-      const from = after;
-      const page = await withTenant(db, deskId, (tx) => signalsAfter(tx, from, symbols, 500));
-      for (const s of page) {
-        seen.add(s.id);
-        if (matches(s, filter, symbols)) yield tracked(signalEventId(s), s);
-      }
+  async function* stored(from: FeedPosition, upTo: number) {
+    let after = from;
+    for (;;) {
+      const at = after;
+      const page = await withTenant(db, deskId, (tx) => signalsAfter(tx, at, upTo, symbols, CATCH_UP_PAGE));
+      yield* page;
       const last = page[page.length - 1];
-      after = last && page.length === 500 ? { ts: last.tsSignal, id: last.id } : null;
+      if (!last || page.length < CATCH_UP_PAGE) return;
+      after = { streamId: last.streamId };
     }
-    // A redelivered stream entry is published again: skip ids sent recently.
-    const recent: string[] = [];
+  }
+  try {
+    // Read after the feed was subscribed to: every place past it comes from the feed.
+    const head = await withTenant(db, deskId, (tx) => feedHead(tx));
+    let sent = resumeAfter && 'streamId' in resumeAfter ? Math.max(resumeAfter.streamId, head) : head;
+    if (resumeAfter) {
+      for await (const { streamId, signal: s } of stored(resumeAfter, head)) {
+        if (matches(s, filter, symbols)) yield tracked(signalEventId(streamId), s);
+      }
+    }
     for await (const message of feed) {
-      const s = JSON.parse(message) as SignalView;
-      if (seen.delete(s.id) || recent.includes(s.id) || !matches(s, filter, symbols)) continue;
-      recent.push(s.id);
-      if (recent.length > 256) recent.shift();
-      yield tracked(signalEventId(s), s);
+      const live = JSON.parse(message) as StoredSignal;
+      // At or before the last place sent: a redelivered entry published again, or caught up.
+      if (live.streamId <= sent) continue;
+      const next = live.streamId === sent + 1 ? [live] : stored({ streamId: sent }, live.streamId);
+      for await (const { streamId, signal: s } of next) {
+        if (matches(s, filter, symbols)) yield tracked(signalEventId(streamId), s);
+      }
+      sent = live.streamId;
     }
   } finally {
     await feed.close();

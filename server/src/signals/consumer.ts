@@ -2,7 +2,7 @@ import type { Bus, StreamEntry } from '@aegis/shared/bus/types';
 import type { Logger } from '@aegis/shared/logging';
 import { type SignalView, signalStreamEntrySchema } from '@aegis/shared/schemas/signal';
 import type { Db } from '../db/database.ts';
-import { storeSignal } from './service.ts';
+import { type StoredSignal, storeSignal } from './service.ts';
 import type { DecisionStreams } from './streams.ts';
 
 /**
@@ -175,9 +175,10 @@ export class SignalConsumer {
       return;
     }
     try {
-      const { stored, view } = await storeSignal(db, parsed.data);
+      const { stored, view, streamId } = await storeSignal(db, parsed.data);
       // Fan-out to live subscribers on every instance; the row is committed already.
-      await bus.publish(streams.signalStored, JSON.stringify(view)).catch((err) => {
+      const live: StoredSignal = { streamId, signal: view };
+      await bus.publish(streams.signalStored, JSON.stringify(live)).catch((err) => {
         log.warn(
           { err: (err as Error).message },
           'signals: live publish failed (subscribers catch up on reconnect)',

@@ -27,13 +27,15 @@ interface SignalRow {
   price: string | null;
   features: Record<string, number | null>;
   model_version: string;
+  /** int8 comes back as text. */
+  stream_id: string | null;
 }
 
 const ISO_US = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 
 const SELECT = sql.raw(`select id::text as id, to_char(ts at time zone 'UTC', ${ISO_US}) as ts,
   to_char(ts_event at time zone 'UTC', ${ISO_US}) as ts_event, symbol, direction, pattern, score,
-  price::text as price, features, model_version from signals`);
+  price::text as price, features, model_version, stream_id from signals`);
 
 function toView(r: SignalRow): SignalView {
   return {
@@ -55,45 +57,82 @@ export function trimDecimal(s: string): string {
   return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
 
+/** A signal as the live feed carries it: the view and its place in the feed (`signals.stream_id`). */
+export interface StoredSignal {
+  readonly streamId: number;
+  readonly signal: SignalView;
+}
+
 /**
- * Stores a signal from the stream unless it is there already. The engine's writer inserts the
- * same ids with the same µs signal time (one row per signal: primary key (id, ts)); the NOT
- * EXISTS covers rows an older engine wrote with the time truncated to milliseconds. The times are
- * cast from text: a timestamptz parameter would be serialized through a JS Date (ms only).
+ * Stores a signal from the stream unless it is there already, and gives it its place in the live
+ * feed. The engine's writer inserts the same ids with the same µs signal time (one row per signal:
+ * primary key (id, ts)); the NOT EXISTS covers rows an older engine wrote with the time truncated
+ * to milliseconds. The times are cast from text: a timestamptz parameter would be serialized
+ * through a JS Date (ms only).
+ *
+ * `stream_id` is taken once per signal (a redelivered entry keeps its number) under a transaction
+ * lock held to the commit, so numbers become visible in order: a subscriber that has seen N has
+ * seen, or will get on resume, every signal numbered below N. Without the lock, one instance
+ * could commit 7 while another still held 6 uncommitted, and a client resuming after 7 would
+ * never get 6.
  */
 export async function storeSignal(
-  tx: Queryable,
+  db: Queryable,
   s: SignalStreamEntry,
-): Promise<{ stored: boolean; view: SignalView }> {
+): Promise<{ stored: boolean; view: SignalView; streamId: number }> {
   const features = JSON.stringify(s.features);
-  const inserted = await queryRows<unknown>(
-    tx,
-    sql`
-    insert into signals (id, ts, ts_event, symbol, direction, pattern, score, price, features, model_version)
-    select ${s.id}::uuid, ${s.tsSignal}::text::timestamptz, ${s.tsEvent}::text::timestamptz,
-           ${s.symbol}, ${s.direction}, ${s.pattern}, ${s.score}, ${s.price ?? null}::numeric, ${features}::jsonb,
-           ${s.modelVersion}
-     where not exists (select 1 from signals where id = ${s.id}::uuid
-                          and ts between ${s.tsSignal}::timestamptz - interval '1 second'
-                                     and ${s.tsSignal}::timestamptz + interval '1 second')
-    on conflict do nothing
-    returning id`,
-  );
-  const view = await getSignalView(tx, s.id, new Date(s.tsSignal));
-  if (!view) throw new AppError('INTERNAL', `signal ${s.id} not readable after insert`);
-  return { stored: inserted.length > 0, view };
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('signals:stream_id', 0))`);
+    const inserted = await queryRows<unknown>(
+      tx,
+      sql`
+      insert into signals (id, ts, ts_event, symbol, direction, pattern, score, price, features, model_version)
+      select ${s.id}::uuid, ${s.tsSignal}::text::timestamptz, ${s.tsEvent}::text::timestamptz,
+             ${s.symbol}, ${s.direction}, ${s.pattern}, ${s.score}, ${s.price ?? null}::numeric, ${features}::jsonb,
+             ${s.modelVersion}
+       where not exists (select 1 from signals where id = ${s.id}::uuid
+                            and ts between ${s.tsSignal}::timestamptz - interval '1 second'
+                                       and ${s.tsSignal}::timestamptz + interval '1 second')
+      on conflict do nothing
+      returning id`,
+    );
+    await tx.execute(sql`
+      update signals set stream_id = nextval('signals_stream_id_seq')
+       where id = ${s.id}::uuid and stream_id is null
+         and ts between ${s.tsSignal}::timestamptz - interval '1 second'
+                    and ${s.tsSignal}::timestamptz + interval '1 second'`);
+    const found = await readSignals(
+      tx,
+      sql`where id = ${s.id}::uuid ${near(new Date(s.tsSignal))} order by ts limit 1`,
+    );
+    const row = found[0];
+    if (!row || row.streamId === null)
+      throw new AppError('INTERNAL', `signal ${s.id} not readable after insert`);
+    return { stored: inserted.length > 0, view: row.view, streamId: row.streamId };
+  });
+}
+
+/** `and ts` within a minute of `at`: narrows the partition scan when the time is known. */
+const near = (at: Date): SQL =>
+  sql`and ts between ${new Date(at.getTime() - 60_000).toISOString()}::timestamptz and ${new Date(at.getTime() + 60_000).toISOString()}::timestamptz`;
+
+async function readSignals(tx: Queryable, rest: SQL): Promise<StoredSignalRow[]> {
+  const rows = await queryRows<SignalRow>(tx, sql`${SELECT} ${rest}`);
+  return rows.map((r) => ({ view: toView(r), streamId: r.stream_id === null ? null : Number(r.stream_id) }));
+}
+
+interface StoredSignalRow {
+  view: SignalView;
+  streamId: number | null;
 }
 
 /** A signal by id; `near` narrows the partition scan when known. */
-export async function getSignalView(tx: Queryable, id: string, near?: Date): Promise<SignalView | null> {
-  const window = near
-    ? sql`and ts between ${new Date(near.getTime() - 60_000).toISOString()}::timestamptz and ${new Date(near.getTime() + 60_000).toISOString()}::timestamptz`
-    : sql``;
-  const rows = await queryRows<SignalRow>(
+export async function getSignalView(tx: Queryable, id: string, at?: Date): Promise<SignalView | null> {
+  const rows = await readSignals(
     tx,
-    sql`${SELECT} where id = ${id}::uuid ${window} order by ts limit 1`,
+    sql`where id = ${id}::uuid ${at ? near(at) : sql``} order by ts limit 1`,
   );
-  return rows[0] ? toView(rows[0]) : null;
+  return rows[0]?.view ?? null;
 }
 
 interface Cursor {
@@ -151,30 +190,59 @@ export async function listSignals(
   };
 }
 
-/** Signals after a resume point, oldest first (SSE catch-up). */
+/**
+ * Where a `signals.onNew` client resumes: after a place in the feed (`stream_id`, the event ids
+ * this server sends), or after a signal time and id (the event ids servers sent before
+ * migration 0028, still accepted so a client reconnecting across the upgrade keeps its place).
+ */
+export type FeedPosition = { readonly streamId: number } | { readonly ts: string; readonly id: string };
+
+/** The SSE event id of a stored signal: its place in the feed. */
+export const signalEventId = (streamId: number): string => String(streamId);
+
+/** Reads a `lastEventId`: a feed place, or an older server's (time, id) cursor. */
+export function decodeEventId(s: string, field = 'lastEventId'): FeedPosition {
+  if (/^\d{1,15}$/.test(s)) return { streamId: Number(s) };
+  return decodeCursor(s, field);
+}
+
+/** The last place in the feed so far (0 before the first signal is stored). */
+export async function feedHead(tx: Queryable): Promise<number> {
+  const rows = await queryRows<{ head: string }>(
+    tx,
+    sql`select coalesce(max(stream_id), 0)::text as head from signals where stream_id is not null`,
+  );
+  return Number(rows[0]?.head ?? 0);
+}
+
+/**
+ * Signals stored after a resume point and up to `upTo`, in feed order (SSE catch-up): every one
+ * numbered in between, whatever its signal time. After an old (time, id) cursor: the numbered ones
+ * past it.
+ */
 export async function signalsAfter(
   tx: Queryable,
-  after: Cursor,
+  after: FeedPosition,
+  upTo: number,
   symbols: readonly string[] | null,
   limit: number,
-): Promise<SignalView[]> {
+): Promise<StoredSignal[]> {
   const filter = symbols
     ? sql`and symbol in (${sql.join(
         symbols.map((s) => sql`${s}`),
         sql`, `,
       )})`
     : sql``;
-  const rows = await queryRows<SignalRow>(
+  const past =
+    'streamId' in after
+      ? sql`stream_id > ${after.streamId}`
+      : sql`stream_id is not null and (ts, id) > (${after.ts}::timestamptz, ${after.id}::uuid)`;
+  const rows = await readSignals(
     tx,
-    sql`${SELECT}
-    where (ts, id) > (${after.ts}::timestamptz, ${after.id}::uuid) ${filter}
-    order by ts, id limit ${limit}`,
+    sql`where ${past} and stream_id <= ${upTo} ${filter} order by stream_id limit ${limit}`,
   );
-  return rows.map(toView);
+  return rows.flatMap((r) => (r.streamId === null ? [] : [{ streamId: r.streamId, signal: r.view }]));
 }
-
-/** The SSE event id of a signal: resumable with `signalsAfter`. */
-export const signalEventId = (s: SignalView): string => encodeCursor({ ts: s.tsSignal, id: s.id });
 
 export async function recordDecision(
   tx: Tx,

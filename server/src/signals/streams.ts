@@ -12,7 +12,7 @@ export interface DecisionStreams {
   readonly signals: string;
   /** Signal entries that failed too often (poison), parked for an operator. */
   readonly signalsDead: string;
-  /** Pub/sub: a signal was stored (payload: the signal view). */
+  /** Pub/sub: a signal was stored (payload: StoredSignal, the view and its place in the feed). */
   readonly signalStored: string;
   /** Pub/sub per desk: a proposal was created or changed. */
   proposalChanged(tenantId: string): string;

@@ -193,11 +193,18 @@ export const signals = pgTable(
     price: decimal('price'),
     features: jsonb('features').$type<Record<string, number>>().notNull(),
     modelVersion: text('model_version').notNull(),
+    /**
+     * The signal's place in the live feed (`signals.onNew`): taken from `signals_stream_id_seq`
+     * by the server when it stores the signal from the stream, in commit order, and the feed's
+     * event id. Null until the server has seen the signal (the engine's own insert leaves it).
+     */
+    streamId: bigint('stream_id', { mode: 'number' }),
   },
   (t) => [
     primaryKey({ columns: [t.id, t.ts] }),
     index('signals_symbol_ts_idx').on(t.symbol, t.ts),
     index('signals_pattern_ts_idx').on(t.pattern, t.ts),
+    index('signals_stream_id_idx').on(t.streamId).where(sql`${t.streamId} is not null`),
   ],
 );
 
