@@ -83,6 +83,15 @@ export class OpenAIDecider implements Decider {
     ];
     let reason = 'no answer';
     let attempts = 0;
+    /** What the decision cost so far, as every outcome reports it. */
+    const spent = () => ({
+      decider: 'openai' as const,
+      model: this.model,
+      promptTokens,
+      completionTokens,
+      latencyMs: Math.round(performance.now() - started),
+      attempts,
+    });
     for (; attempts < 2; ) {
       attempts++;
       let content: string | null | undefined;
@@ -111,15 +120,7 @@ export class OpenAIDecider implements Decider {
       }
       const checked = checkAnswer(content, input);
       if (checked.ok) {
-        return {
-          proposal: checked.proposal,
-          decider: 'openai',
-          model: this.model,
-          promptTokens,
-          completionTokens,
-          latencyMs: Math.round(performance.now() - started),
-          attempts,
-        };
+        return { proposal: checked.proposal, ...spent() };
       }
       reason = checked.reason;
       this.#log.warn(
@@ -136,16 +137,7 @@ export class OpenAIDecider implements Decider {
       { signalId: input.signal.id, tenantId: input.desk.tenantId, attempts, reason },
       'agent: model answer discarded; no proposal',
     );
-    return {
-      proposal: null,
-      decider: 'openai',
-      model: this.model,
-      promptTokens,
-      completionTokens,
-      latencyMs: Math.round(performance.now() - started),
-      attempts,
-      reason: `discarded: ${reason}`,
-    };
+    return { proposal: null, ...spent(), reason: `discarded: ${reason}` };
   }
 }
 

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { venueNameSchema } from './venue-prices.ts';
+import {
+  decodeBusPayload,
+  venueDecimalSchema,
+  venueInstrumentSchema,
+  venueNameSchema,
+  venueTimeSchema,
+} from './venue-prices.ts';
 
 /**
  * The engine's L2 order books, published beside the venue prices (venue-prices.ts) so every
@@ -20,10 +26,7 @@ import { venueNameSchema } from './venue-prices.ts';
 /** Levels per side the engine publishes (the ladder shows at most this many). */
 export const BOOK_PUBLISH_LEVELS = 50;
 
-const DECIMAL_RE = /^(?:0|[1-9]\d{0,25})(?:\.\d{1,12})?$/;
-const decimal = z.string().regex(DECIMAL_RE, 'must be a decimal string (at most 12 decimals)');
-const level = z.tuple([decimal, decimal]);
-const isoTime = z.iso.datetime({ offset: true });
+const level = z.tuple([venueDecimalSchema, venueDecimalSchema]);
 
 export const bookFeaturesSchema = z.strictObject({
   /** (bidDepth − askDepth) / (bidDepth + askDepth) over the top N levels, in [−1, 1]. */
@@ -40,19 +43,15 @@ export type BookFeatures = z.infer<typeof bookFeaturesSchema>;
 
 export const venueBookSchema = z.strictObject({
   venue: venueNameSchema,
-  instrument: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[A-Za-z0-9._:/-]+$/),
+  instrument: venueInstrumentSchema,
   bids: z.array(level).max(BOOK_PUBLISH_LEVELS),
   asks: z.array(level).max(BOOK_PUBLISH_LEVELS),
   /** Engine book version for this instrument (monotonic). */
   seq: z.number().int().nonnegative(),
   /** The venue's time of the last change applied. */
-  tsEvent: isoTime,
+  tsEvent: venueTimeSchema,
   /** When the engine published this book. */
-  tsIngest: isoTime,
+  tsIngest: venueTimeSchema,
   features: bookFeaturesSchema.nullable(),
 });
 export type VenueBook = z.infer<typeof venueBookSchema>;
@@ -66,23 +65,5 @@ export type VenueBookUpdate = z.infer<typeof venueBookUpdateSchema>;
 export const venueBooksKey = (prefix: string, venue: string): string => `${prefix}books:${venue}`;
 export const venueBooksChannel = (prefix: string, venue: string): string => `${prefix}books:${venue}:updates`;
 
-function parse<S extends z.ZodType>(
-  raw: string,
-  schema: S,
-): { ok: true; value: z.output<S> } | { ok: false; error: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return { ok: false, error: 'not JSON' };
-  }
-  const r = schema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    return { ok: false, error: `${i?.path.join('.') || '(message)'}: ${i?.message ?? 'invalid'}` };
-  }
-  return { ok: true, value: r.data };
-}
-
-export const decodeVenueBook = (raw: string) => parse(raw, venueBookSchema);
-export const decodeVenueBookUpdate = (raw: string) => parse(raw, venueBookUpdateSchema);
+export const decodeVenueBook = (raw: string) => decodeBusPayload(raw, venueBookSchema);
+export const decodeVenueBookUpdate = (raw: string) => decodeBusPayload(raw, venueBookUpdateSchema);

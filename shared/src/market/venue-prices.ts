@@ -19,8 +19,11 @@ import { z } from 'zod';
  */
 
 const DECIMAL_RE = /^(?:0|[1-9]\d{0,25})(?:\.\d{1,12})?$/;
-const decimal = z.string().regex(DECIMAL_RE, 'must be a decimal string (at most 12 decimals)');
-const positive = decimal.refine((s) => /[1-9]/.test(s), 'must be greater than zero');
+/** A price or size as the engine publishes it (venue-books.ts too): a decimal string. */
+export const venueDecimalSchema = z
+  .string()
+  .regex(DECIMAL_RE, 'must be a decimal string (at most 12 decimals)');
+const positive = venueDecimalSchema.refine((s) => /[1-9]/.test(s), 'must be greater than zero');
 
 /** Venue names as in `instruments.venue` (`SIM` is the synthetic market). */
 export const venueNameSchema = z
@@ -28,21 +31,21 @@ export const venueNameSchema = z
   .min(1)
   .max(32)
   .regex(/^[A-Za-z0-9._-]+$/, 'only letters, digits and . _ -');
-const instrumentSchema = z
+export const venueInstrumentSchema = z
   .string()
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9._:/-]+$/);
-const isoTime = z.iso.datetime({ offset: true });
+export const venueTimeSchema = z.iso.datetime({ offset: true });
 
 export const venueQuoteSchema = z
   .strictObject({
     bid: positive,
     ask: positive,
-    bidSize: decimal,
-    askSize: decimal,
+    bidSize: venueDecimalSchema,
+    askSize: venueDecimalSchema,
     /** The venue's time of the quote. */
-    tsEvent: isoTime,
+    tsEvent: venueTimeSchema,
   })
   .refine((q) => Number(q.bid) <= Number(q.ask), { path: ['ask'], message: 'must not be below bid' });
 
@@ -50,18 +53,18 @@ export const venueTradeSchema = z.strictObject({
   price: positive,
   size: positive,
   /** The venue's time of the trade. */
-  tsEvent: isoTime,
+  tsEvent: venueTimeSchema,
 });
 
 export const venuePriceSchema = z.strictObject({
   venue: venueNameSchema,
-  instrument: instrumentSchema,
+  instrument: venueInstrumentSchema,
   /** Top of book; null until the venue has quoted both sides. */
   quote: venueQuoteSchema.nullable(),
   /** Last trade; null until the venue has printed one. */
   trade: venueTradeSchema.nullable(),
   /** When the engine published this price (its ingest side of the latency). */
-  tsIngest: isoTime,
+  tsIngest: venueTimeSchema,
 });
 export type VenuePrice = z.infer<typeof venuePriceSchema>;
 export type VenueQuote = z.infer<typeof venueQuoteSchema>;
@@ -81,21 +84,23 @@ export const venuePricesChannel = (prefix: string, venue: string): string =>
 export function decodeVenuePrice(
   raw: string,
 ): { ok: true; price: VenuePrice } | { ok: false; error: string } {
-  return decode(raw, venuePriceSchema, (price) => ({ ok: true as const, price }));
+  const r = decodeBusPayload(raw, venuePriceSchema);
+  return r.ok ? { ok: true, price: r.value } : r;
 }
 
 /** One update message, or the reason it is not valid. */
 export function decodeVenuePriceUpdate(
   raw: string,
 ): { ok: true; update: VenuePriceUpdate } | { ok: false; error: string } {
-  return decode(raw, venuePriceUpdateSchema, (update) => ({ ok: true as const, update }));
+  const r = decodeBusPayload(raw, venuePriceUpdateSchema);
+  return r.ok ? { ok: true, update: r.value } : r;
 }
 
-function decode<S extends z.ZodType, R>(
+/** A bus payload (snapshot field or update message) decoded with its schema, or the first issue. */
+export function decodeBusPayload<S extends z.ZodType>(
   raw: string,
   schema: S,
-  wrap: (v: z.output<S>) => R,
-): R | { ok: false; error: string } {
+): { ok: true; value: z.output<S> } | { ok: false; error: string } {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -107,7 +112,7 @@ function decode<S extends z.ZodType, R>(
     const i = r.error.issues[0];
     return { ok: false, error: `${i?.path.join('.') || '(message)'}: ${i?.message ?? 'invalid'}` };
   }
-  return wrap(r.data);
+  return { ok: true, value: r.data };
 }
 
 /**

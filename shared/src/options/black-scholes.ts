@@ -164,7 +164,8 @@ export function greeksInto(
 
 const scratch = new Float64Array(8);
 
-export function optionGreeks(p: OptionInputs): OptionGreeks {
+/** Checks `p` and writes its price and Greeks into the shared scratch row (single-threaded use). */
+function priceIntoScratch(p: OptionInputs): Float64Array {
   checkOptionInputs(p);
   greeksInto(
     scratch,
@@ -178,34 +179,26 @@ export function optionGreeks(p: OptionInputs): OptionGreeks {
     p.rate,
     p.dividendYield ?? 0,
   );
+  return scratch;
+}
+
+export function optionGreeks(p: OptionInputs): OptionGreeks {
+  const g = priceIntoScratch(p);
   return {
-    price: scratch[0] as number,
-    delta: scratch[1] as number,
-    gamma: scratch[2] as number,
-    vega: scratch[3] as number,
-    theta: scratch[4] as number,
-    rho: scratch[5] as number,
-    vanna: scratch[6] as number,
-    volga: scratch[7] as number,
+    price: g[0] as number,
+    delta: g[1] as number,
+    gamma: g[2] as number,
+    vega: g[3] as number,
+    theta: g[4] as number,
+    rho: g[5] as number,
+    vanna: g[6] as number,
+    volga: g[7] as number,
   };
 }
 
 /** The price alone (the same number as optionGreeks(p).price). */
 export function optionPrice(p: OptionInputs): number {
-  checkOptionInputs(p);
-  greeksInto(
-    scratch,
-    0,
-    p.model === 'black76',
-    p.right === 'call',
-    p.underlying,
-    p.strike,
-    p.years,
-    p.vol,
-    p.rate,
-    p.dividendYield ?? 0,
-  );
-  return scratch[0] as number;
+  return priceIntoScratch(p)[0] as number;
 }
 
 /** Column layout of greeksBatch's output: 8 numbers per contract. */

@@ -1,5 +1,5 @@
 import { type Dec, dec, decMax, ZERO } from '../accounting/decimal.ts';
-import type { OrderIntent, RiskContext } from './types.ts';
+import type { OrderIntent, RiskContext, Side } from './types.ts';
 
 /**
  * The desk's book per symbol with working orders counted at once: an accepted order that has not
@@ -15,24 +15,24 @@ export interface BookLeg {
 
 export type Book = ReadonlyMap<string, BookLeg>;
 
+/** The leg of `symbol` in `book`, flat when the book does not hold it. */
+export const legOf = (book: Book, symbol: string): BookLeg =>
+  book.get(symbol) ?? { symbol, position: ZERO, workingBuys: ZERO, workingSells: ZERO };
+
+/** The leg with `q` more working on `side`. */
+const plusWorking = (l: BookLeg, side: Side, q: Dec): BookLeg =>
+  side === 'buy'
+    ? { ...l, workingBuys: l.workingBuys.plus(q) }
+    : { ...l, workingSells: l.workingSells.plus(q) };
+
 export function buildBook(ctx: Pick<RiskContext, 'positions' | 'workingOrders'>): Map<string, BookLeg> {
   const book = new Map<string, BookLeg>();
-  const leg = (symbol: string): BookLeg =>
-    book.get(symbol) ?? { symbol, position: ZERO, workingBuys: ZERO, workingSells: ZERO };
   for (const p of ctx.positions) {
-    const l = leg(p.symbol);
+    const l = legOf(book, p.symbol);
     book.set(p.symbol, { ...l, position: l.position.plus(dec(p.quantity)) });
   }
-  for (const w of ctx.workingOrders) {
-    const l = leg(w.symbol);
-    const q = dec(w.leavesQty);
-    book.set(
-      w.symbol,
-      w.side === 'buy'
-        ? { ...l, workingBuys: l.workingBuys.plus(q) }
-        : { ...l, workingSells: l.workingSells.plus(q) },
-    );
-  }
+  for (const w of ctx.workingOrders)
+    book.set(w.symbol, plusWorking(legOf(book, w.symbol), w.side, dec(w.leavesQty)));
   return book;
 }
 
@@ -42,19 +42,7 @@ export function withOrder(
   order: Pick<OrderIntent, 'symbol' | 'side' | 'quantity'>,
 ): Map<string, BookLeg> {
   const next = new Map(book);
-  const l = book.get(order.symbol) ?? {
-    symbol: order.symbol,
-    position: ZERO,
-    workingBuys: ZERO,
-    workingSells: ZERO,
-  };
-  const q = dec(order.quantity);
-  next.set(
-    order.symbol,
-    order.side === 'buy'
-      ? { ...l, workingBuys: l.workingBuys.plus(q) }
-      : { ...l, workingSells: l.workingSells.plus(q) },
-  );
+  next.set(order.symbol, plusWorking(legOf(book, order.symbol), order.side, dec(order.quantity)));
   return next;
 }
 

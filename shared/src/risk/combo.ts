@@ -1,17 +1,17 @@
 import { type Dec, dec, decStr, ZERO } from '../accounting/decimal.ts';
 import { AppError, ErrorCode } from '../errors.ts';
 import { comboMaxLoss, comboSignature, netPrice, type PayoffLeg } from '../orders/combo.ts';
-import { type BookLeg, buildBook, isRiskReducing } from './book.ts';
+import { type BookLeg, buildBook, isRiskReducing, legOf } from './book.ts';
 import { checkCircuitBreaker } from './circuit-breaker.ts';
 import { checkDailyLoss } from './daily-loss.ts';
 import { bookTotals, checkGrossExposure, checkNetDelta, checkNetExposure } from './exposure.ts';
 import { checkHalt } from './halt.ts';
 import { checkInstrument } from './instrument.ts';
 import { checkMarketHours } from './market-hours.ts';
-import { checkThrottle } from './order-flow.ts';
+import { checkDuplicateOf, checkThrottle } from './order-flow.ts';
 import { checkOrderQty } from './order-size.ts';
 import { checkOpenLegs, checkPosition } from './position.ts';
-import { ComboRiskRule, type RiskDecision, RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
+import { ComboRiskRule, type RiskDecision, RiskReason, type RuleVerdict } from './reasons.ts';
 import { checkReferencePrice, checkSpread } from './reference-price.ts';
 import type {
   Derived,
@@ -108,12 +108,7 @@ function afterFill(
 ): Map<string, BookLeg> {
   const next = new Map(book);
   for (const l of legs) {
-    const cur = next.get(l.symbol) ?? {
-      symbol: l.symbol,
-      position: ZERO,
-      workingBuys: ZERO,
-      workingSells: ZERO,
-    };
+    const cur = legOf(next, l.symbol);
     const q = dec(l.quantity);
     next.set(l.symbol, { ...cur, position: l.side === 'buy' ? cur.position.plus(q) : cur.position.minus(q) });
   }
@@ -282,23 +277,9 @@ function checkMaxLoss(
 
 /** Duplicate guard for combos: the same strategy, quantity, net and legs within the window. */
 function checkComboDuplicate(combo: ComboIntent, ctx: ComboRiskContext, limits: RiskLimits): RuleVerdict {
-  if (limits.duplicateWindowMs === null) return limitRemoved(RiskRule.DUPLICATE, limits, 'duplicateWindowMs');
   const sig = comboSignature({
     ...combo,
     netLimitPrice: combo.orderType === 'limit' ? combo.netLimitPrice : null,
   });
-  const since = ctx.now.getTime() - limits.duplicateWindowMs;
-  const dup = ctx.recentCombos.find((r) => r.createdAt.getTime() > since && r.signature === sig);
-  if (dup) {
-    return failed(
-      RiskRule.DUPLICATE,
-      RiskReason.DUPLICATE_ORDER,
-      'same combo sent within the duplicate window (ms)',
-      {
-        limit: limits.duplicateWindowMs,
-        current: ctx.now.getTime() - dup.createdAt.getTime(),
-      },
-    );
-  }
-  return passed(RiskRule.DUPLICATE, { limit: limits.duplicateWindowMs });
+  return checkDuplicateOf('combo', ctx.recentCombos, ctx.now, limits, (r) => r.signature === sig);
 }

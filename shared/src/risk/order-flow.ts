@@ -16,17 +16,31 @@ export const isSameOrder = (o: OrderIntent, r: RecentOrderInfo): boolean =>
 
 /** Duplicate guard: the same order (symbol, side, type, quantity, prices) within the window. */
 export function checkDuplicate(order: OrderIntent, ctx: RiskContext, limits: RiskLimits): RuleVerdict {
+  return checkDuplicateOf('order', ctx.recentOrders, ctx.now, limits, (r) => isSameOrder(order, r));
+}
+
+/**
+ * The duplicate guard over any kind of recent send (orders here, combos in combo.ts): the first
+ * one within the window that `same` matches fails the check.
+ */
+export function checkDuplicateOf<R extends { readonly createdAt: Date }>(
+  kind: 'order' | 'combo',
+  recent: readonly R[],
+  now: Date,
+  limits: RiskLimits,
+  same: (r: R) => boolean,
+): RuleVerdict {
   if (limits.duplicateWindowMs === null) return limitRemoved(RiskRule.DUPLICATE, limits, 'duplicateWindowMs');
-  const since = ctx.now.getTime() - limits.duplicateWindowMs;
-  const dup = ctx.recentOrders.find((r) => r.createdAt.getTime() > since && isSameOrder(order, r));
+  const since = now.getTime() - limits.duplicateWindowMs;
+  const dup = recent.find((r) => r.createdAt.getTime() > since && same(r));
   if (dup) {
     return failed(
       RiskRule.DUPLICATE,
       RiskReason.DUPLICATE_ORDER,
-      'same order sent within the duplicate window (ms)',
+      `same ${kind} sent within the duplicate window (ms)`,
       {
         limit: limits.duplicateWindowMs,
-        current: ctx.now.getTime() - dup.createdAt.getTime(),
+        current: now.getTime() - dup.createdAt.getTime(),
       },
     );
   }

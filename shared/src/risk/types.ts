@@ -53,13 +53,7 @@ export interface QuoteInfo {
 }
 
 /** An order sent recently by the desk (for duplicate detection and the rate throttle). */
-export interface RecentOrderInfo {
-  readonly symbol: string;
-  readonly side: Side;
-  readonly orderType: OrderType;
-  readonly quantity: string;
-  readonly limitPrice?: string | null;
-  readonly stopPrice?: string | null;
+export interface RecentOrderInfo extends Omit<OrderIntent, 'origin'> {
   readonly createdAt: Date;
 }
 

