@@ -3,6 +3,7 @@ import { createFormAction, reauthFailure } from '../lib/form-action.ts';
 import { createQuery } from '../lib/query.ts';
 import { type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
+import { InputField } from './input-field.tsx';
 import { Panel, QueryView } from './panel.tsx';
 import { PasswordField } from './password-field.tsx';
 
@@ -85,28 +86,24 @@ export function AgentSettingsPanel() {
               <span class="field-hint">Comma-separated symbols the agent watches and may propose.</span>
             </div>
             <div class="ticket-row">
-              <div class="field">
-                <label for="agent-rate">Max proposals per hour</label>
-                <input
-                  id="agent-rate"
-                  name="maxProposalsPerHour"
-                  type="number"
-                  min="0"
-                  max="1000"
-                  value={s.maxProposalsPerHour}
-                />
-              </div>
-              <div class="field">
-                <label for="agent-ttl">Proposal expires after (s)</label>
-                <input
-                  id="agent-ttl"
-                  name="proposalTtlSeconds"
-                  type="number"
-                  min="10"
-                  max="86400"
-                  value={s.proposalTtlSeconds}
-                />
-              </div>
+              <InputField
+                label="Max proposals per hour"
+                id="agent-rate"
+                name="maxProposalsPerHour"
+                type="number"
+                min="0"
+                max="1000"
+                value={s.maxProposalsPerHour}
+              />
+              <InputField
+                label="Proposal expires after (s)"
+                id="agent-ttl"
+                name="proposalTtlSeconds"
+                type="number"
+                min="10"
+                max="86400"
+                value={s.proposalTtlSeconds}
+              />
             </div>
             <div class="field">
               <label for="agent-holding">Minimum holding time (s)</label>

@@ -4,6 +4,7 @@ import { createQuery } from '../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
 import { PanelErrorAlert } from './error-alert.tsx';
+import { InputField } from './input-field.tsx';
 import { Panel, QueryView } from './panel.tsx';
 import { PanelSecretOnce } from './secret-once.tsx';
 
@@ -70,10 +71,14 @@ export function ApiKeysPanel() {
   return (
     <Panel title="API keys" meta="For scripts: AEGIS_API_KEY" flush>
       <form class="inline-form" onSubmit={create} aria-label="Create an API key">
-        <div class="field">
-          <label for="key-name">Name</label>
-          <input id="key-name" name="name" required maxLength={100} placeholder="e.g. nightly-report" />
-        </div>
+        <InputField
+          label="Name"
+          id="key-name"
+          name="name"
+          required
+          maxLength={100}
+          placeholder="e.g. nightly-report"
+        />
         <fieldset class="scope-set">
           <legend>Scopes</legend>
           <For each={SCOPES}>

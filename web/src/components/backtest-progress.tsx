@@ -53,7 +53,7 @@ export function BacktestProgressBar(props: { progress: Progress | null; status: 
       </div>
       <Show when={p()}>
         {(x) => (
-          <dl class="bt-stats">
+          <dl class="tile-grid bt-stats">
             <div>
               <dt>Ticks</dt>
               <dd>

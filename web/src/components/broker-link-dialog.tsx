@@ -3,6 +3,7 @@ import { connectionName } from '../lib/broker-status.ts';
 import { createFormAction, reauthFailure, showModalWhile } from '../lib/form-action.ts';
 import { type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
+import { InputField } from './input-field.tsx';
 import { PasswordField } from './password-field.tsx';
 
 type Provider = RouterOutputs['brokers']['providers'][number];
@@ -167,50 +168,50 @@ export function BrokerLinkDialog(props: {
                   </fieldset>
                 </Show>
                 <Show when={r().kind !== 'oauth'}>
-                  <div class="field">
-                    <label for="broker-label">Label (optional)</label>
-                    <input id="broker-label" name="label" maxLength={80} placeholder={r().provider.name} />
-                  </div>
+                  <InputField
+                    label="Label (optional)"
+                    id="broker-label"
+                    name="label"
+                    maxLength={80}
+                    placeholder={r().provider.name}
+                  />
                 </Show>
                 <Show when={r().kind === 'api_key'}>
-                  <div class="field">
-                    <label for="broker-api-key">API key</label>
-                    <input
-                      id="broker-api-key"
-                      name="apiKey"
-                      required
-                      maxLength={512}
-                      autocomplete="off"
-                      spellcheck={false}
-                    />
-                  </div>
-                  <div class="field">
-                    <label for="broker-api-secret">API secret</label>
-                    <input
-                      id="broker-api-secret"
-                      name="apiSecret"
-                      type="password"
-                      required
-                      maxLength={8192}
-                      autocomplete="new-password"
-                    />
-                  </div>
-                  <div class="field">
-                    <label for="broker-passphrase">Passphrase (only venues that issue one)</label>
-                    <input
-                      id="broker-passphrase"
-                      name="passphrase"
-                      type="password"
-                      maxLength={512}
-                      autocomplete="new-password"
-                    />
-                  </div>
+                  <InputField
+                    label="API key"
+                    id="broker-api-key"
+                    name="apiKey"
+                    required
+                    maxLength={512}
+                    autocomplete="off"
+                    spellcheck={false}
+                  />
+                  <InputField
+                    label="API secret"
+                    id="broker-api-secret"
+                    name="apiSecret"
+                    type="password"
+                    required
+                    maxLength={8192}
+                    autocomplete="new-password"
+                  />
+                  <InputField
+                    label="Passphrase (only venues that issue one)"
+                    id="broker-passphrase"
+                    name="passphrase"
+                    type="password"
+                    maxLength={512}
+                    autocomplete="new-password"
+                  />
                 </Show>
                 <Show when={r().kind === 'gateway'}>
-                  <div class="field">
-                    <label for="broker-account-id">Account id (optional: the gateway's first account)</label>
-                    <input id="broker-account-id" name="accountId" maxLength={32} autocomplete="off" />
-                  </div>
+                  <InputField
+                    label="Account id (optional: the gateway's first account)"
+                    id="broker-account-id"
+                    name="accountId"
+                    maxLength={32}
+                    autocomplete="off"
+                  />
                 </Show>
                 <PasswordField id="broker-password" />
                 <div class="dialog-actions">

@@ -87,6 +87,33 @@ function pathOf(pts: readonly Projected[], x: (t: number) => number, y: (v: numb
   return pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join('');
 }
 
+/** One series' line (solid, or dashed for a benchmark), the same stroke width at any zoom. */
+function SeriesPath(props: {
+  d: string;
+  series: { color: string; dashed?: boolean | undefined };
+  width: string;
+}) {
+  return (
+    <path
+      d={props.d}
+      fill="none"
+      stroke={props.series.color}
+      stroke-width={props.width}
+      stroke-dasharray={props.series.dashed ? '5 4' : undefined}
+      vector-effect="non-scaling-stroke"
+    />
+  );
+}
+
+/** The hover cursor: a vertical line at `at` (svg x), none while nothing is hovered. */
+function Cursor(props: { at: number | null; height: number }) {
+  return (
+    <Show when={props.at !== null}>
+      <line class="bt-cursor" x1={props.at ?? 0} x2={props.at ?? 0} y1={0} y2={props.height} />
+    </Show>
+  );
+}
+
 export function EquityDrawdownChart(props: {
   series: readonly ChartSeries[];
   scale?: 'equity' | 'return';
@@ -147,6 +174,13 @@ export function EquityDrawdownChart(props: {
       last,
     };
   });
+
+  /** Where the hover cursor stands (svg x), null while the pointer is away. */
+  const cursorX = () => {
+    const m = model();
+    const h = hover();
+    return m && h !== null ? m.x(h * m.span) : null;
+  };
 
   /** Nearest sample of each series to the pointer's elapsed time. */
   const readout = createMemo(() => {
@@ -224,27 +258,8 @@ export function EquityDrawdownChart(props: {
               <Show when={m().yZero}>
                 {(z) => <line class="grid zero" x1={PAD.left} x2={W - PAD.right} y1={z()} y2={z()} />}
               </Show>
-              <For each={m().lines}>
-                {(l) => (
-                  <path
-                    d={l.line}
-                    fill="none"
-                    stroke={l.s.color}
-                    stroke-width="1.6"
-                    stroke-dasharray={l.s.dashed ? '5 4' : undefined}
-                    vector-effect="non-scaling-stroke"
-                  />
-                )}
-              </For>
-              <Show when={hover() !== null}>
-                <line
-                  class="bt-cursor"
-                  x1={m().x((hover() ?? 0) * m().span)}
-                  x2={m().x((hover() ?? 0) * m().span)}
-                  y1={0}
-                  y2={EQ_H}
-                />
-              </Show>
+              <For each={m().lines}>{(l) => <SeriesPath d={l.line} series={l.s} width="1.6" />}</For>
+              <Cursor at={cursorX()} height={EQ_H} />
             </svg>
             <Show when={readout()?.[0]}>
               {(x) => (
@@ -278,26 +293,11 @@ export function EquityDrawdownChart(props: {
                     <Show when={i() === 0}>
                       <path d={l.ddArea} fill={l.s.color} fill-opacity="0.16" />
                     </Show>
-                    <path
-                      d={l.ddLine}
-                      fill="none"
-                      stroke={l.s.color}
-                      stroke-width="1.2"
-                      stroke-dasharray={l.s.dashed ? '5 4' : undefined}
-                      vector-effect="non-scaling-stroke"
-                    />
+                    <SeriesPath d={l.ddLine} series={l.s} width="1.2" />
                   </>
                 )}
               </For>
-              <Show when={hover() !== null}>
-                <line
-                  class="bt-cursor"
-                  x1={m().x((hover() ?? 0) * m().span)}
-                  x2={m().x((hover() ?? 0) * m().span)}
-                  y1={0}
-                  y2={DD_H}
-                />
-              </Show>
+              <Cursor at={cursorX()} height={DD_H} />
             </svg>
             <span class="axis-label axis-label-low" style={{ top: '100%' }}>
               {m().ddMinLabel}

@@ -4,6 +4,7 @@ import { useLiveHalt } from '../lib/live-halt.ts';
 import { useSession } from '../lib/session.tsx';
 import { type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
+import { InputField } from './input-field.tsx';
 import { PasswordField } from './password-field.tsx';
 
 type Halt = RouterOutputs['halt']['status'];
@@ -174,10 +175,14 @@ export function HaltControl() {
             </p>
             <ErrorAlert message={error()} />
             <Show when={mode() === 'engage'}>
-              <div class="field">
-                <label for="halt-reason">Reason</label>
-                <input id="halt-reason" name="reason" required maxLength={500} autocomplete="off" />
-              </div>
+              <InputField
+                label="Reason"
+                id="halt-reason"
+                name="reason"
+                required
+                maxLength={500}
+                autocomplete="off"
+              />
             </Show>
             <PasswordField id="halt-password" />
             <div class="dialog-actions">

@@ -5,6 +5,7 @@ import { useSession } from '../lib/session.tsx';
 import { errorMessageOf, type RouterInputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
 import { PanelErrorAlert } from './error-alert.tsx';
+import { InputField } from './input-field.tsx';
 import { Panel, QueryView } from './panel.tsx';
 import { PanelSecretOnce } from './secret-once.tsx';
 
@@ -69,14 +70,23 @@ export function MembersPanel() {
   return (
     <Panel title="Desk members" meta="Roles on this desk" flush>
       <form class="inline-form" onSubmit={add} aria-label="Add a member">
-        <div class="field">
-          <label for="member-email">Email</label>
-          <input id="member-email" name="email" type="email" required maxLength={254} autocomplete="off" />
-        </div>
-        <div class="field">
-          <label for="member-name">Name</label>
-          <input id="member-name" name="displayName" required maxLength={100} autocomplete="off" />
-        </div>
+        <InputField
+          label="Email"
+          id="member-email"
+          name="email"
+          type="email"
+          required
+          maxLength={254}
+          autocomplete="off"
+        />
+        <InputField
+          label="Name"
+          id="member-name"
+          name="displayName"
+          required
+          maxLength={100}
+          autocomplete="off"
+        />
         <div class="field">
           <label for="member-role">Role</label>
           <select id="member-role" name="role" class="select">

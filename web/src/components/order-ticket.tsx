@@ -6,6 +6,7 @@ import { createLiveQuotes } from '../lib/live-quotes.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { AccountSelect, brokerConnectionIdOf } from './account-select.tsx';
 import { ErrorAlert } from './error-alert.tsx';
+import { InputField } from './input-field.tsx';
 import { QuoteStrip } from './quote-strip.tsx';
 import { RuleVerdicts } from './rule-verdicts.tsx';
 
@@ -258,29 +259,25 @@ export function OrderTicket(props: {
           </div>
         </div>
         <div class="ticket-row">
-          <div class="field">
-            <label for="ticket-qty">Quantity</label>
-            <input
-              id="ticket-qty"
-              name="quantity"
-              required
-              inputmode="decimal"
-              pattern="[0-9]+(\.[0-9]{1,12})?"
-              autocomplete="off"
-            />
-          </div>
-          <div class="field">
-            <label for="ticket-limit">Limit price</label>
-            <input
-              id="ticket-limit"
-              name="limitPrice"
-              inputmode="decimal"
-              pattern="[0-9]+(\.[0-9]{1,12})?"
-              autocomplete="off"
-              required={orderType() === 'limit'}
-              disabled={orderType() === 'market'}
-            />
-          </div>
+          <InputField
+            label="Quantity"
+            id="ticket-qty"
+            name="quantity"
+            required
+            inputmode="decimal"
+            pattern="[0-9]+(\.[0-9]{1,12})?"
+            autocomplete="off"
+          />
+          <InputField
+            label="Limit price"
+            id="ticket-limit"
+            name="limitPrice"
+            inputmode="decimal"
+            pattern="[0-9]+(\.[0-9]{1,12})?"
+            autocomplete="off"
+            required={orderType() === 'limit'}
+            disabled={orderType() === 'market'}
+          />
         </div>
         <button type="submit" class="btn btn-block" disabled={pending()}>
           {pending() && !review() ? 'Checking…' : 'Review order'}

@@ -1,3 +1,5 @@
+import { InputField } from './input-field.tsx';
+
 /**
  * The person's own password, asked again before an action that changes where the desk's orders
  * go (the server re-authenticates with it). `autocomplete="current-password"` lets a password
@@ -5,9 +7,13 @@
  */
 export function PasswordField(props: { id: string; label?: string }) {
   return (
-    <div class="field">
-      <label for={props.id}>{props.label ?? 'Your password'}</label>
-      <input id={props.id} name="password" type="password" required autocomplete="current-password" />
-    </div>
+    <InputField
+      label={props.label ?? 'Your password'}
+      id={props.id}
+      name="password"
+      type="password"
+      required
+      autocomplete="current-password"
+    />
   );
 }

@@ -20,7 +20,7 @@ export function QuoteStrip(props: {
   const size = (v: string | null | undefined) => (v ? formatDecimal(v, 4) : '');
   return (
     <dl
-      class={`quote-strip ${props.compact ? 'quote-strip-compact' : ''}`}
+      class={`tile-grid quote-strip ${props.compact ? 'quote-strip-compact' : ''}`}
       aria-label={props.label ?? `Quote ${props.quote?.symbol ?? ''}`.trim()}
       data-live={props.live ? 'true' : 'false'}
     >

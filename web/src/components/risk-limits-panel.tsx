@@ -11,6 +11,7 @@ import { createQuery } from '../lib/query.ts';
 import { type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
 import { ErrorAlert } from './error-alert.tsx';
+import { InputField } from './input-field.tsx';
 import { Panel, QueryView } from './panel.tsx';
 
 type Scope = RouterOutputs['risk']['limits']['get'][number];
@@ -118,10 +119,14 @@ export function RiskLimitsPanel(props: { canEdit: boolean }) {
   return (
     <Panel title="Risk limits" meta={props.canEdit ? 'Desk admins change them' : 'Read only'}>
       <form class="inline-form" onSubmit={pickScope} aria-label="Risk limit scope">
-        <div class="field">
-          <label for="risk-scope">Instrument (empty: the whole desk)</label>
-          <input id="risk-scope" name="scope" autocomplete="off" maxLength={64} placeholder="e.g. BTC-USD" />
-        </div>
+        <InputField
+          label="Instrument (empty: the whole desk)"
+          id="risk-scope"
+          name="scope"
+          autocomplete="off"
+          maxLength={64}
+          placeholder="e.g. BTC-USD"
+        />
         <button type="submit" class="btn">
           Show
         </button>

@@ -189,7 +189,7 @@ export function TargetChecks(props: { target: SignalEvaluation['target'] }) {
           {props.target.checks.filter((c) => c.passed).length} of {props.target.checks.length} checks passed
         </span>
       </p>
-      <ul class="sq-checks">
+      <ul class="stack-list sq-checks">
         <For each={props.target.checks}>
           {(c) => (
             <li data-passed={c.passed ? 'true' : 'false'}>

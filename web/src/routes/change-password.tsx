@@ -3,6 +3,7 @@ import { useNavigate } from '@solidjs/router';
 import { createSignal, onMount, Show } from 'solid-js';
 import { AuthCard } from '../components/auth-card.tsx';
 import { ErrorAlert } from '../components/error-alert.tsx';
+import { InputField } from '../components/input-field.tsx';
 import { errorCodeOf, errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
 
 const MIN_LENGTH = 12;
@@ -95,17 +96,15 @@ export default function ChangePassword() {
       <Show when={!changed()}>
         <form class="auth-form" method="post" onSubmit={onSubmit}>
           <ErrorAlert message={error()} />
-          <div class="field">
-            <label for="currentPassword">{required() ? 'One-time password' : 'Current password'}</label>
-            <input
-              id="currentPassword"
-              name="currentPassword"
-              type="password"
-              autocomplete="current-password"
-              required
-              maxLength={MAX_LENGTH}
-            />
-          </div>
+          <InputField
+            label={required() ? 'One-time password' : 'Current password'}
+            id="currentPassword"
+            name="currentPassword"
+            type="password"
+            autocomplete="current-password"
+            required
+            maxLength={MAX_LENGTH}
+          />
           <div class="field">
             <label for="newPassword">New password</label>
             <input
@@ -122,17 +121,15 @@ export default function ChangePassword() {
               At least {MIN_LENGTH} characters. A long passphrase is best; common passwords are refused.
             </span>
           </div>
-          <div class="field">
-            <label for="confirmPassword">Repeat new password</label>
-            <input
-              id="confirmPassword"
-              name="confirmPassword"
-              type="password"
-              autocomplete="new-password"
-              required
-              maxLength={MAX_LENGTH}
-            />
-          </div>
+          <InputField
+            label="Repeat new password"
+            id="confirmPassword"
+            name="confirmPassword"
+            type="password"
+            autocomplete="new-password"
+            required
+            maxLength={MAX_LENGTH}
+          />
           <button type="submit" class="btn btn-primary btn-block" disabled={pending()}>
             {pending() ? 'Saving…' : 'Save password'}
           </button>

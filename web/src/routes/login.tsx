@@ -3,6 +3,7 @@ import { useNavigate, useSearchParams } from '@solidjs/router';
 import { createSignal, onMount, Show } from 'solid-js';
 import { AuthCard } from '../components/auth-card.tsx';
 import { ErrorAlert } from '../components/error-alert.tsx';
+import { InputField } from '../components/input-field.tsx';
 import { errorCodeOf, errorMessageOf, trpc } from '../lib/trpc.ts';
 
 /** Only same-site paths are followed after sign-in (no open redirect through `?next=`). */
@@ -64,31 +65,27 @@ export default function Login() {
           </div>
         </Show>
         <ErrorAlert message={error()} id="login-error" />
-        <div class="field">
-          <label for="email">Email</label>
-          <input
-            id="email"
-            name="email"
-            type="email"
-            autocomplete="username"
-            required
-            maxLength={254}
-            autofocus
-            aria-invalid={error() ? 'true' : undefined}
-          />
-        </div>
-        <div class="field">
-          <label for="password">Password</label>
-          <input
-            id="password"
-            name="password"
-            type="password"
-            autocomplete="current-password"
-            required
-            maxLength={256}
-            aria-invalid={error() ? 'true' : undefined}
-          />
-        </div>
+        <InputField
+          label="Email"
+          id="email"
+          name="email"
+          type="email"
+          autocomplete="username"
+          required
+          maxLength={254}
+          autofocus
+          aria-invalid={error() ? 'true' : undefined}
+        />
+        <InputField
+          label="Password"
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          maxLength={256}
+          aria-invalid={error() ? 'true' : undefined}
+        />
         <button type="submit" class="btn btn-primary btn-block" disabled={pending()}>
           {pending() ? 'Signing in…' : 'Sign in'}
         </button>

@@ -17,7 +17,7 @@ export function ExposurePanelBody() {
         const largest = Math.max(1e-9, ...open.map(magnitude));
         return (
           <Show when={open.length > 0} fallback={<EmptyState title="No open positions" />}>
-            <ul class="exposure-list" aria-label="Market value by instrument">
+            <ul class="stack-list" aria-label="Market value by instrument">
               <For each={open}>
                 {(p) => (
                   <li class="exposure-row">

@@ -4,6 +4,7 @@ import { createQuery } from '../../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../../lib/trpc.ts';
 import { DataTable } from '../data-table/data-table.tsx';
 import { ErrorAlert, PanelErrorAlert } from '../error-alert.tsx';
+import { InputField } from '../input-field.tsx';
 import { EmptyState, Panel, QueryView } from '../panel.tsx';
 import { PanelSecretOnce } from '../secret-once.tsx';
 import { utcTime } from './alert-items.tsx';
@@ -134,14 +135,23 @@ export function WebhookEndpointsPanel() {
     <>
       <Panel title="Webhooks" meta="Signed HTTPS POSTs per event" flush>
         <form class="inline-form" onSubmit={create} aria-label="Add a webhook endpoint">
-          <div class="field">
-            <label for="hook-name">Name</label>
-            <input id="hook-name" name="name" required maxLength={80} placeholder="e.g. desk pager" />
-          </div>
-          <div class="field">
-            <label for="hook-url">URL</label>
-            <input id="hook-url" name="url" type="url" required maxLength={2000} placeholder="https://…" />
-          </div>
+          <InputField
+            label="Name"
+            id="hook-name"
+            name="name"
+            required
+            maxLength={80}
+            placeholder="e.g. desk pager"
+          />
+          <InputField
+            label="URL"
+            id="hook-url"
+            name="url"
+            type="url"
+            required
+            maxLength={2000}
+            placeholder="https://…"
+          />
           <div class="field">
             <label for="hook-format">Format</label>
             <select id="hook-format" name="format" class="select">
@@ -313,30 +323,26 @@ export function AlertSettingsPanel(props: { canEdit: boolean }) {
       <QueryView query={settings} errorTitle="Could not load the thresholds">
         {(s) => (
           <form class="inline-form" onSubmit={save} aria-label="Alert thresholds">
-            <div class="field">
-              <label for="alert-wait">Proposal waiting after (min)</label>
-              <input
-                id="alert-wait"
-                name="wait"
-                type="number"
-                min="1"
-                max="1440"
-                value={s.proposalWaitMinutes}
-                disabled={!props.canEdit}
-              />
-            </div>
-            <div class="field">
-              <label for="alert-pct">Daily loss warns at (% of limit)</label>
-              <input
-                id="alert-pct"
-                name="pct"
-                type="number"
-                min="1"
-                max="100"
-                value={s.dailyLossWarnPct}
-                disabled={!props.canEdit}
-              />
-            </div>
+            <InputField
+              label="Proposal waiting after (min)"
+              id="alert-wait"
+              name="wait"
+              type="number"
+              min="1"
+              max="1440"
+              value={s.proposalWaitMinutes}
+              disabled={!props.canEdit}
+            />
+            <InputField
+              label="Daily loss warns at (% of limit)"
+              id="alert-pct"
+              name="pct"
+              type="number"
+              min="1"
+              max="100"
+              value={s.dailyLossWarnPct}
+              disabled={!props.canEdit}
+            />
             <Show when={props.canEdit}>
               <button type="submit" class="btn">
                 Save

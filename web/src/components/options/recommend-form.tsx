@@ -26,6 +26,34 @@ const CAPITAL = /^(?:0|[1-9]\d{0,17})(?:\.\d{1,2})?$/;
  * the directional view and the strategy. The preset also sets the chain's filters, so the chain
  * dims what this preset would never pick.
  */
+/** One target across the presets, the chosen preset's cell marked. */
+function PresetTargetRow(props: {
+  label: string;
+  target: string;
+  title?: string;
+  active: RiskPreset;
+  show: (preset: RiskPreset) => string;
+}) {
+  return (
+    <tr>
+      <th scope="row">{props.label}</th>
+      <For each={PRESETS}>
+        {(p) => (
+          <td
+            class="num"
+            classList={{ 'preset-active': p === props.active }}
+            data-preset={p}
+            data-target={props.target}
+            title={props.title}
+          >
+            {props.show(p)}
+          </td>
+        )}
+      </For>
+    </tr>
+  );
+}
+
 export function RecommendForm(props: {
   symbol: string;
   presets: QueryState<readonly PresetTargetsView[]>;
@@ -123,52 +151,25 @@ export function RecommendForm(props: {
           </tr>
         </thead>
         <tbody>
-          <tr>
-            <th scope="row">|Δ| target</th>
-            <For each={PRESETS}>
-              {(p) => (
-                <td
-                  class="num"
-                  classList={{ 'preset-active': p === props.preset }}
-                  data-preset={p}
-                  data-target="delta"
-                >
-                  {targets(p)?.targetDelta.toFixed(2) ?? '—'}
-                </td>
-              )}
-            </For>
-          </tr>
-          <tr>
-            <th scope="row">Expiry (days)</th>
-            <For each={PRESETS}>
-              {(p) => (
-                <td
-                  class="num"
-                  classList={{ 'preset-active': p === props.preset }}
-                  data-preset={p}
-                  data-target="dte"
-                >
-                  {targets(p) ? `${targets(p)!.minDte}–${targets(p)!.maxDte}` : '—'}
-                </td>
-              )}
-            </For>
-          </tr>
-          <tr>
-            <th scope="row">Max loss</th>
-            <For each={PRESETS}>
-              {(p) => (
-                <td
-                  class="num"
-                  classList={{ 'preset-active': p === props.preset }}
-                  data-preset={p}
-                  data-target="max-loss"
-                  title="Maximum loss as a share of capital"
-                >
-                  {targets(p) ? formatPercent(targets(p)!.maxLossShare, 1) : '—'}
-                </td>
-              )}
-            </For>
-          </tr>
+          <PresetTargetRow
+            label="|Δ| target"
+            target="delta"
+            active={props.preset}
+            show={(p) => targets(p)?.targetDelta.toFixed(2) ?? '—'}
+          />
+          <PresetTargetRow
+            label="Expiry (days)"
+            target="dte"
+            active={props.preset}
+            show={(p) => (targets(p) ? `${targets(p)!.minDte}–${targets(p)!.maxDte}` : '—')}
+          />
+          <PresetTargetRow
+            label="Max loss"
+            target="max-loss"
+            title="Maximum loss as a share of capital"
+            active={props.preset}
+            show={(p) => (targets(p) ? formatPercent(targets(p)!.maxLossShare, 1) : '—')}
+          />
         </tbody>
       </table>
       <Show when={props.presets.status === 'error' && props.presets}>

@@ -13,6 +13,13 @@ import { EmptyState, QueryView } from '../panel.tsx';
 /** P&L colour of what is shown: an amount that rounds to 0.00 (a fee's fraction) is not red. */
 const shownPnlClass = (v: string | null) => (formatDecimal(v, 2) === '0.00' ? '' : pnlClass(v));
 
+const NUMERIC_HEADERS = ['Qty', 'Avg', 'Mark', 'Unrealized', 'Realized'] as const;
+
+/** A signed P&L amount, coloured as shown. */
+function PnlCell(props: { value: string | null }) {
+  return <td class={`num ${shownPnlClass(props.value)}`}>{formatDecimal(props.value, 2, { sign: true })}</td>;
+}
+
 export function StrategyPositions() {
   const strategies = createQuery(() => trpc.positions.strategies.query({}), { pollMs: 5_000 });
   const d = (v: string | null) => Math.min(4, priceDecimals(v));
@@ -24,21 +31,13 @@ export function StrategyPositions() {
             <thead>
               <tr>
                 <th scope="col">Strategy / leg</th>
-                <th scope="col" class="num">
-                  Qty
-                </th>
-                <th scope="col" class="num">
-                  Avg
-                </th>
-                <th scope="col" class="num">
-                  Mark
-                </th>
-                <th scope="col" class="num">
-                  Unrealized
-                </th>
-                <th scope="col" class="num">
-                  Realized
-                </th>
+                <For each={NUMERIC_HEADERS}>
+                  {(h) => (
+                    <th scope="col" class="num">
+                      {h}
+                    </th>
+                  )}
+                </For>
               </tr>
             </thead>
             <For each={list}>
@@ -51,12 +50,8 @@ export function StrategyPositions() {
                     <td />
                     <td />
                     <td />
-                    <td class={`num ${shownPnlClass(s.unrealizedPnl)}`}>
-                      {formatDecimal(s.unrealizedPnl, 2, { sign: true })}
-                    </td>
-                    <td class={`num ${shownPnlClass(s.realizedPnl)}`}>
-                      {formatDecimal(s.realizedPnl, 2, { sign: true })}
-                    </td>
+                    <PnlCell value={s.unrealizedPnl} />
+                    <PnlCell value={s.realizedPnl} />
                   </tr>
                   <For each={s.legs}>
                     {(leg) => (
@@ -67,12 +62,8 @@ export function StrategyPositions() {
                         <td class="num">{formatDecimal(leg.quantity, 0, { sign: true })}</td>
                         <td class="num">{formatDecimal(leg.avgPrice, d(leg.avgPrice))}</td>
                         <td class="num">{formatDecimal(leg.mark, d(leg.mark))}</td>
-                        <td class={`num ${shownPnlClass(leg.unrealizedPnl)}`}>
-                          {formatDecimal(leg.unrealizedPnl, 2, { sign: true })}
-                        </td>
-                        <td class={`num ${shownPnlClass(leg.realizedPnl)}`}>
-                          {formatDecimal(leg.realizedPnl, 2, { sign: true })}
-                        </td>
+                        <PnlCell value={leg.unrealizedPnl} />
+                        <PnlCell value={leg.realizedPnl} />
                       </tr>
                     )}
                   </For>

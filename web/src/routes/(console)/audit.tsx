@@ -1,6 +1,7 @@
 import { Title } from '@solidjs/meta';
 import { createSignal, onMount, Show } from 'solid-js';
 import { type AuditEntry, AuditRows } from '../../components/audit-table.tsx';
+import { InputField } from '../../components/input-field.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { errorCodeOf, errorMessageOf, trpc } from '../../lib/trpc.ts';
@@ -98,10 +99,13 @@ function AuditLog() {
       }
     >
       <form class="inline-form" onSubmit={applyFilters} aria-label="Filter the audit log">
-        <div class="field">
-          <label for="audit-action">Action</label>
-          <input id="audit-action" name="action" maxLength={128} placeholder="e.g. keys. or auth.login" />
-        </div>
+        <InputField
+          label="Action"
+          id="audit-action"
+          name="action"
+          maxLength={128}
+          placeholder="e.g. keys. or auth.login"
+        />
         <div class="field">
           <label for="audit-outcome">Outcome</label>
           <select id="audit-outcome" name="outcome" class="select">

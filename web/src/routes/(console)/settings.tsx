@@ -5,6 +5,7 @@ import { AgentSettingsPanel } from '../../components/agent-settings-panel.tsx';
 import { ApiKeysPanel } from '../../components/api-keys-panel.tsx';
 import { DataTable } from '../../components/data-table/data-table.tsx';
 import { PanelErrorAlert } from '../../components/error-alert.tsx';
+import { InputField } from '../../components/input-field.tsx';
 import { MembersPanel } from '../../components/members-panel.tsx';
 import { Panel } from '../../components/panel.tsx';
 import { RiskLimitsPanel } from '../../components/risk-limits-panel.tsx';
@@ -28,10 +29,7 @@ function CreateDeskForm(props: { onCreated: () => Promise<void> }) {
   return (
     <>
       <form class="inline-form" onSubmit={submit} aria-label="Create a desk">
-        <div class="field">
-          <label for="desk-name">New desk</label>
-          <input id="desk-name" name="name" required maxLength={100} autocomplete="off" />
-        </div>
+        <InputField label="New desk" id="desk-name" name="name" required maxLength={100} autocomplete="off" />
         <button type="submit" class="btn" disabled={pending()}>
           {pending() ? 'Creating…' : 'Create desk'}
         </button>
