@@ -1,7 +1,12 @@
-import { ConfigError } from '@aegis/shared/config';
+import { configIssuesOf, isConfigError } from '@aegis/shared/config';
 import { describe, expect, it } from 'vitest';
 import { loadEngineConfig } from './config.ts';
 import { DEFAULT_PATTERN_PARAMS } from './features/params.ts';
+
+/** What an invalid configuration (configError) looks like to `toThrow`. */
+const INVALID_CONFIG = expect.objectContaining({
+  details: expect.objectContaining({ reason: 'invalid_config' }),
+});
 
 describe('engine config', () => {
   it('has working defaults and is frozen', () => {
@@ -56,8 +61,8 @@ describe('engine config', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(ConfigError);
-    const issues = (err as ConfigError).issues.join('\n');
+    expect(isConfigError(err)).toBe(true);
+    const issues = configIssuesOf(err)!.join('\n');
     for (const name of ['ENGINE_FEED', 'ENGINE_RING_CAPACITY', 'ENGINE_BACKPRESSURE', 'ENGINE_SHARD']) {
       expect(issues).toContain(name);
     }
@@ -83,7 +88,7 @@ describe('replay reruns and batch exits', () => {
     expect(() =>
       loadEngineConfig({ ...replay, ENGINE_FEED: 'replay,orderflow', ENGINE_EXIT_ON_EOF: 'true' }),
     ).toThrow(/ENGINE_EXIT_ON_EOF/);
-    expect(() => loadEngineConfig({ ENGINE_EXIT_ON_EOF: 'true' })).toThrow(ConfigError);
+    expect(() => loadEngineConfig({ ENGINE_EXIT_ON_EOF: 'true' })).toThrow(INVALID_CONFIG);
   });
 
   it('detector params: fitted defaults, ENGINE_PATTERN_PARAMS overrides the keys it names, bad ones name the key', () => {
@@ -99,7 +104,7 @@ describe('replay reruns and batch exits', () => {
     expect(() => loadEngineConfig({ ENGINE_PATTERN_PARAMS: '{"breakoutMinFlow":2}' })).toThrow(
       /breakoutMinFlow/,
     );
-    expect(() => loadEngineConfig({ ENGINE_PATTERN_PARAMS: '{"bandWindow":30}' })).toThrow(ConfigError);
+    expect(() => loadEngineConfig({ ENGINE_PATTERN_PARAMS: '{"bandWindow":30}' })).toThrow(INVALID_CONFIG);
     expect(() => loadEngineConfig({ ENGINE_PATTERN_PARAMS: 'not json' })).toThrow(/ENGINE_PATTERN_PARAMS/);
   });
 });
@@ -109,10 +114,11 @@ describe('venue feeds', () => {
     try {
       loadEngineConfig(env);
     } catch (err) {
-      if (err instanceof ConfigError) return err.issues.join('\n');
+      const issues = configIssuesOf(err);
+      if (issues) return issues.join('\n');
       throw err;
     }
-    throw new Error('expected a ConfigError');
+    throw new Error('expected an invalid configuration');
   };
   const KEY = Buffer.alloc(32, 7).toString('base64');
   const desk = '00000000-0000-4000-8000-000000000001';

@@ -1,10 +1,3 @@
-import { availableParallelism } from 'node:os';
-import { ConfigError, envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
-import { parseTokenKeys } from '@aegis/shared/crypto/token-crypto';
-import { z } from 'zod';
-import { DEFAULT_PATTERN_PARAMS, type PatternParams, patternParamsSchema } from './features/params.ts';
-import { parseConnectionRef, type VenueConnectionRef } from './feeds/venues/feed-credentials.ts';
-
 /**
  * The engine's configuration: every environment variable it reads, parsed once at start with
  * zod (unknown ENGINE_* variables are rejected: a typo must not silently fall back to a default),
@@ -13,6 +6,13 @@ import { parseConnectionRef, type VenueConnectionRef } from './feeds/venues/feed
  * Over 400 lines on purpose: every variable the engine reads, with its bounds, default and why, in
  * the one file that reads the environment.
  */
+import { availableParallelism } from 'node:os';
+import { configError, configIssuesOf, envBool, envInt, logLevel, parseConfig } from '@aegis/shared/config';
+import { parseTokenKeys } from '@aegis/shared/crypto/token-crypto';
+import { z } from 'zod';
+import { DEFAULT_PATTERN_PARAMS, type PatternParams, patternParamsSchema } from './features/params.ts';
+import { parseConnectionRef, type VenueConnectionRef } from './feeds/venues/feed-credentials.ts';
+
 /**
  * ENGINE_FEED, a comma list: `synthetic` (a seeded simulated venue), `replay` (a recorded file,
  * ENGINE_REPLAY_FILE), the live venue feeds `coinbase`, `alpaca` and `ccxt` (docs/venue-feeds.md)
@@ -593,7 +593,7 @@ const CLI_FLAGS: Readonly<Record<string, readonly [string, string]>> = {
 };
 
 /**
- * Parses the environment (default `process.env`) and the daemon's flags once; throws ConfigError
+ * Parses the environment (default `process.env`) and the daemon's flags once; throws configError
  * listing every issue. A flag wins over its variable.
  */
 export function loadEngineConfig(
@@ -607,15 +607,16 @@ export function loadEngineConfig(
     if (flag) env[flag[0]] = flag[1];
     else badFlags.push(`${arg}: unknown flag (known: ${Object.keys(CLI_FLAGS).join(', ')})`);
   }
-  if (badFlags.length > 0) throw new ConfigError('engine', badFlags);
+  if (badFlags.length > 0) throw configError('engine', badFlags);
   const unknown = unknownEngineVars(env).map((name) => `${name}: unknown engine variable (a typo?)`);
   try {
     const parsed = parseConfig('engine', engineEnvSchema, env);
-    if (unknown.length > 0) throw new ConfigError('engine', unknown);
+    if (unknown.length > 0) throw configError('engine', unknown);
     return toEngineConfig(parsed);
   } catch (err) {
-    if (err instanceof ConfigError && unknown.length > 0 && !unknown.every((u) => err.issues.includes(u))) {
-      throw new ConfigError('engine', [...err.issues, ...unknown]);
+    const issues = configIssuesOf(err);
+    if (issues && unknown.length > 0 && !unknown.every((u) => issues.includes(u))) {
+      throw configError('engine', [...issues, ...unknown]);
     }
     throw err;
   }

@@ -16,7 +16,7 @@ import { loadServerConfig } from '@aegis/server/env';
 import { startServer } from '@aegis/server/http';
 import { createFirstAdminIfNone } from '@aegis/server/provisioning/service';
 import { createBus } from '@aegis/shared/bus/index';
-import { ConfigError } from '@aegis/shared/config';
+import { isConfigError } from '@aegis/shared/config';
 import { connectSql, createDb } from '@aegis/shared/db/client';
 import { migrate } from '@aegis/shared/db/migrate';
 import { createLogger } from '@aegis/shared/logging';
@@ -262,7 +262,7 @@ function banner(info: {
 
 main().catch(async (err: unknown) => {
   await runStops();
-  if (err instanceof ConfigError) {
+  if (isConfigError(err)) {
     process.stderr.write(`${err.message}\n`);
   } else {
     process.stderr.write(

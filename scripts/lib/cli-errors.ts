@@ -1,4 +1,4 @@
-import { ConfigError } from '@aegis/shared/config';
+import { configIssuesOf } from '@aegis/shared/config';
 import { TRPCClientError } from '@trpc/client';
 
 /**
@@ -24,7 +24,13 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** An error the CLI raises itself (usage mistakes, missing configuration). */
+/**
+ * An error the CLI raises itself (usage mistakes, missing configuration). Kept as its own class
+ * rather than folded into AppError: the CLI is an app edge whose contract is the exit code a
+ * shell script branches on, and that code cannot be derived from an AppError code (a usage
+ * mistake and a rejected input would both be BAD_INPUT, and INTEGRITY has no AppError code). It
+ * never crosses a thread or reaches the server's mapping; `describeError` below is its one reader.
+ */
 export class CliError extends Error {
   readonly exitCode: ExitCode;
   constructor(message: string, exitCode: ExitCode = ExitCode.USAGE) {
@@ -68,9 +74,10 @@ interface ErrorData {
 export function describeError(error: unknown, serverUrl?: string): { line: string; exitCode: ExitCode } {
   if (error instanceof CliError)
     return { line: `aegis: ${oneLine(error.message)}`, exitCode: error.exitCode };
-  if (error instanceof ConfigError) {
+  const configIssues = configIssuesOf(error);
+  if (configIssues) {
     // Names every bad variable, never a value (the API key is a secret).
-    return { line: `aegis: invalid environment: ${error.issues.join('; ')}`, exitCode: ExitCode.USAGE };
+    return { line: `aegis: invalid environment: ${configIssues.join('; ')}`, exitCode: ExitCode.USAGE };
   }
   if (error instanceof TRPCClientError) {
     const data = (error.data ?? {}) as ErrorData;

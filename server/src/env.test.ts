@@ -1,4 +1,4 @@
-import { ConfigError } from '@aegis/shared/config';
+import { isConfigError } from '@aegis/shared/config';
 import { describe, expect, it } from 'vitest';
 import { loadServerConfig } from './env.ts';
 
@@ -51,8 +51,8 @@ describe('server config', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(ConfigError);
-    const message = (error as ConfigError).message;
+    expect(isConfigError(error)).toBe(true);
+    const message = (error as Error).message;
     for (const name of [
       'DATABASE_URL',
       'SERVER_PORT',

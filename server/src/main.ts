@@ -1,4 +1,4 @@
-import { ConfigError } from '@aegis/shared/config';
+import { configIssuesOf } from '@aegis/shared/config';
 import { createLogger } from '@aegis/shared/logging';
 import { loadServerConfigFromProcess, type ServerConfig } from './env.ts';
 import { startServer } from './http.ts';
@@ -12,8 +12,9 @@ try {
   config = loadServerConfigFromProcess();
 } catch (err) {
   // Stop before listening; the message names every bad variable and no value.
-  if (err instanceof ConfigError) {
-    createLogger({ name: 'server' }).fatal({ issues: err.issues }, err.message);
+  const issues = configIssuesOf(err);
+  if (issues) {
+    createLogger({ name: 'server' }).fatal({ issues }, (err as Error).message);
     process.exit(1);
   }
   throw err;

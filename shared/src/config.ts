@@ -1,17 +1,34 @@
 import { z } from 'zod';
+import { AppError, ErrorCode, isAppErrorFor } from './errors.ts';
 
 /**
  * Config parsing shared by every app: each app declares one zod object for its environment,
  * parses it once at start and freezes the result. A failure lists every bad variable by name
  * and never echoes a value (values may be secrets).
  */
-export class ConfigError extends Error {
-  readonly issues: readonly string[];
-  constructor(app: string, issues: readonly string[]) {
-    super(`${app}: invalid configuration\n${issues.map((i) => `  - ${i}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
+
+const INVALID_CONFIG = 'invalid_config';
+
+/**
+ * An invalid configuration: an AppError BAD_INPUT with reason `invalid_config` and the list of
+ * issues (`details.issues`), not a class. Every app's edge only asks "is it the configuration,
+ * and which variables" (`configIssuesOf`) to print them and stop.
+ */
+export function configError(app: string, issues: readonly string[]): AppError {
+  return new AppError(
+    ErrorCode.BAD_INPUT,
+    `${app}: invalid configuration\n${issues.map((i) => `  - ${i}`).join('\n')}`,
+    { reason: INVALID_CONFIG, app, issues: [...issues] },
+  );
+}
+
+/** True for `configError`. */
+export const isConfigError = (e: unknown): e is AppError =>
+  isAppErrorFor(e, ErrorCode.BAD_INPUT, INVALID_CONFIG);
+
+/** Each issue of an invalid configuration (`configError`); undefined for any other error. */
+export function configIssuesOf(e: unknown): readonly string[] | undefined {
+  return isConfigError(e) ? (e.details?.issues as readonly string[]) : undefined;
 }
 
 export function parseConfig<S extends z.ZodType>(
@@ -27,7 +44,7 @@ export function parseConfig<S extends z.ZodType>(
       const received = env[String(issue.path[0])] === undefined ? 'missing' : 'invalid';
       return `${name}: ${received} (${issue.message})`;
     });
-    throw new ConfigError(app, issues);
+    throw configError(app, issues);
   }
   return deepFreeze(result.data) as Readonly<z.output<S>>;
 }

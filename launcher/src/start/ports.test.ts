@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '@aegis/shared/config';
+import { isConfigError } from '@aegis/shared/config';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import { ensurePortFree, nextFreePort, portIsFree } from './ports.ts';
@@ -32,10 +32,10 @@ describe('start: a taken port is one line naming its variable', () => {
     expect(await portIsFree(next!)).toBe(true);
   });
 
-  it('ensurePortFree throws a ConfigError naming the variable and a free port to use', async () => {
+  it('ensurePortFree throws a configuration error naming the variable and a free port to use', async () => {
     const taken = await occupy();
     const err = await ensurePortFree('WEB_PORT', taken).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConfigError);
+    expect(isConfigError(err)).toBe(true);
     const msg = (err as Error).message;
     expect(msg).toContain(`WEB_PORT: port ${taken} on 127.0.0.1 is in use by another program`);
     expect(msg).toMatch(/e\.g\. WEB_PORT=\d+ npm start/);
@@ -52,7 +52,7 @@ describe('start: a taken port is one line naming its variable', () => {
         appRole: 'aegis_app',
         onLog: () => {},
       }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ConfigError);
+      expect(isConfigError(err)).toBe(true);
       expect((err as Error).message).toContain(`AEGIS_EMBEDDED_PG_PORT: port ${taken}`);
     } finally {
       await rm(dataDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { ConfigError } from '@aegis/shared/config';
+import { configError } from '@aegis/shared/config';
 
 /**
  * The single-machine start checks each port it is about to listen on BEFORE starting anything, so
@@ -22,11 +22,11 @@ export async function nextFreePort(port: number, host = '127.0.0.1', span = 50):
   return null;
 }
 
-/** Throws a one-line ConfigError naming `variable` (and a free port to use) when `port` is taken. */
+/** Throws a one-line configError naming `variable` (and a free port to use) when `port` is taken. */
 export async function ensurePortFree(variable: string, port: number, host = '127.0.0.1'): Promise<void> {
   if (await portIsFree(port, host)) return;
   const free = await nextFreePort(port, host);
-  throw new ConfigError('aegis', [
+  throw configError('aegis', [
     `${variable}: port ${port} on ${host} is in use by another program — set ${variable} to a free port` +
       (free ? ` (e.g. ${variable}=${free} npm start)` : ''),
   ]);
