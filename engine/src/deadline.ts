@@ -4,11 +4,20 @@
  * the engine never awaits one without a bound, and the caller decides what giving up means
  * (drop the connection, report the ticks as not saved).
  */
-export class DeadlineError extends Error {
-  readonly code = 'DEADLINE_EXCEEDED';
-}
+import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
 
-/** Resolves or rejects as `p` does, or rejects with DeadlineError after `ms` (≤ 0: at once). */
+/**
+ * A deadline that ran out is an AppError TIMEOUT with reason `deadline_exceeded`, not a class of
+ * its own: callers only ask whether it was the deadline (the writer counts flush timeouts), and
+ * as an AppError its code survives a thread boundary like every other error of the engine.
+ */
+const DEADLINE_EXCEEDED = 'deadline_exceeded';
+
+/** True when `withDeadline` gave up waiting. */
+export const isDeadlineExceeded = (e: unknown): e is AppError =>
+  isAppErrorFor(e, ErrorCode.TIMEOUT, DEADLINE_EXCEEDED);
+
+/** Resolves or rejects as `p` does, or rejects with a deadline AppError after `ms` (≤ 0: at once). */
 export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   // An abandoned call may still reject later: that is expected, not an unhandled rejection.
   p.catch(() => {});
@@ -17,7 +26,12 @@ export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promis
     p,
     new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new DeadlineError(`${what}: no answer within ${Math.max(0, ms)} ms`)),
+        () =>
+          reject(
+            new AppError(ErrorCode.TIMEOUT, `${what}: no answer within ${Math.max(0, ms)} ms`, {
+              reason: DEADLINE_EXCEEDED,
+            }),
+          ),
         Math.max(0, ms),
       );
     }),

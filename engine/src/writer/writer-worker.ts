@@ -7,7 +7,7 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { connectSql } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { z } from 'zod';
-import { DeadlineError, withDeadline } from '../deadline.ts';
+import { isDeadlineExceeded, withDeadline } from '../deadline.ts';
 import { FeatureState } from '../features/state.ts';
 import { SymbolNamesReader } from '../feeds/symbol-table.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
       backoff = 0;
     } catch (err) {
       stats[WRITER_STAT.dbConnected] = 0;
-      if (err instanceof DeadlineError) stats[WRITER_STAT.flushTimeouts]! += 1;
+      if (isDeadlineExceeded(err)) stats[WRITER_STAT.flushTimeouts]! += 1;
       failingSince ||= Date.now();
       // Whatever failed, the next try starts on a fresh connection: a connection that saw a
       // deadline may still be mid-protocol, and one the server restarted under is dead anyway.
