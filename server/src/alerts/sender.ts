@@ -1,6 +1,12 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { checkTargetUrl, guardedLookup, isLoopbackHost, type TargetPolicy } from './target-guard.ts';
+import {
+  checkTargetUrl,
+  guardedLookup,
+  isLoopbackHost,
+  isTargetRefused,
+  type TargetPolicy,
+} from './target-guard.ts';
 
 export interface SendResult {
   /** HTTP status, or null when no response came (refused, timeout, network error). */
@@ -86,12 +92,11 @@ export function postWebhook(
       finish(done(null, `timeout after ${opts.timeoutMs} ms`));
     }, opts.timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => {
-      const reason =
-        err.code === 'TARGET_REFUSED'
-          ? `refused: ${err.message}`
-          : err.code
-            ? `network: ${err.code}`
-            : `network: ${err.message.slice(0, 200)}`;
+      const reason = isTargetRefused(err)
+        ? `refused: ${err.message}`
+        : err.code
+          ? `network: ${err.code}`
+          : `network: ${err.message.slice(0, 200)}`;
       finish(done(null, reason));
     });
     req.end(body);

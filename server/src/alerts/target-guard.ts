@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
 
 /**
  * Where a webhook may point (SSRF guard). A URL is accepted only over https, except http to a
@@ -17,9 +18,20 @@ export interface TargetPolicy {
   readonly allowPrivateAddresses: boolean;
 }
 
-export class TargetRefused extends Error {
-  readonly code = 'TARGET_REFUSED';
-}
+const TARGET_REFUSED = 'target_refused';
+
+/**
+ * A target the policy refuses: an AppError BAD_INPUT about the field `url` with reason
+ * `target_refused`, not a class. At creation it is the client's bad input as it stands; at send
+ * time (sender.ts) `isTargetRefused` tells it from a network failure. It also reaches node's
+ * http request through `guardedLookup`, which reports it as the request's error.
+ */
+const targetRefused = (why: string): AppError =>
+  new AppError(ErrorCode.BAD_INPUT, why, { field: 'url', reason: TARGET_REFUSED });
+
+/** True for a target the policy refuses (checkTargetUrl, guardedLookup). */
+export const isTargetRefused = (e: unknown): e is AppError =>
+  isAppErrorFor(e, ErrorCode.BAD_INPUT, TARGET_REFUSED);
 
 const blocked = new BlockList();
 for (const [net, prefix] of [
@@ -76,19 +88,19 @@ export function checkTargetUrl(raw: string, policy: TargetPolicy): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new TargetRefused('not a URL');
+    throw targetRefused('not a URL');
   }
-  if (url.username || url.password) throw new TargetRefused('a URL with credentials is refused');
+  if (url.username || url.password) throw targetRefused('a URL with credentials is refused');
   const loopback = LOOPBACK_HOSTS.has(url.hostname);
   if (url.protocol === 'http:') {
-    if (!(loopback && policy.allowLocalhost)) throw new TargetRefused('https is required');
+    if (!(loopback && policy.allowLocalhost)) throw targetRefused('https is required');
   } else if (url.protocol !== 'https:') {
-    throw new TargetRefused('https is required');
+    throw targetRefused('https is required');
   }
-  if (loopback && !policy.allowLocalhost) throw new TargetRefused('loopback targets are refused');
+  if (loopback && !policy.allowLocalhost) throw targetRefused('loopback targets are refused');
   const literal = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(literal) && !addressAllowed(literal, loopback, policy))
-    throw new TargetRefused('private or reserved addresses are refused');
+    throw targetRefused('private or reserved addresses are refused');
   return url;
 }
 
@@ -109,9 +121,7 @@ export function guardedLookup(policy: TargetPolicy, loopbackHost: boolean) {
       const list = addresses as { address: string; family: number }[];
       const refused = list.find((a) => !addressAllowed(a.address, loopbackHost, policy));
       if (refused || list.length === 0) {
-        const e = new TargetRefused('the host resolves to a private or reserved address') as Error &
-          NodeJS.ErrnoException;
-        return callback(e, '');
+        return callback(targetRefused('the host resolves to a private or reserved address'), '');
       }
       if (options.all) return callback(null, list);
       const first = list[0]!;

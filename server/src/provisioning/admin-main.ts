@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createDb } from '@aegis/shared/db/client';
+import { AppError, ErrorCode, isAppError } from '@aegis/shared/errors';
 import { z } from 'zod';
 import { audit } from '../audit/service.ts';
 import { createFirstAdminIfNone } from './service.ts';
@@ -18,13 +19,16 @@ import { createFirstAdminIfNone } from './service.ts';
 const EXIT = { FAILURE: 1, USAGE: 2, REJECTED: 5 } as const;
 const UNDEFINED_TABLE = '42P01';
 
-class Refused extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode: number) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
+/**
+ * Refusals are AppErrors, not a class of this file: the exit code follows from the AppError code
+ * (BAD_INPUT usage, CONFLICT the platform already has users, anything else a failure), so the
+ * service's own AppErrors exit the same way as the refusals raised here.
+ */
+const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.BAD_INPUT]: EXIT.USAGE,
+  [ErrorCode.CONFLICT]: EXIT.REJECTED,
+};
+const exitCodeOf = (err: unknown): number => (isAppError(err) && EXIT_BY_CODE[err.code]) || EXIT.FAILURE;
 
 const inputSchema = z.object({
   databaseUrl: z.string().min(1, 'set DATABASE_OWNER_URL (or DATABASE_URL) to the database'),
@@ -50,14 +54,15 @@ function adminCreateInput(argv: readonly string[], env: Record<string, string | 
       strict: true,
     }));
   } catch (err) {
-    throw new Refused((err as Error).message, EXIT.USAGE);
+    throw new AppError(ErrorCode.BAD_INPUT, (err as Error).message);
   }
   const parsed = inputSchema.safeParse({
     databaseUrl: env.DATABASE_OWNER_URL || env.DATABASE_URL || '',
     email: values.email,
     displayName: values.name,
   });
-  if (!parsed.success) throw new Refused(parsed.error.issues[0]?.message ?? 'invalid input', EXIT.USAGE);
+  if (!parsed.success)
+    throw new AppError(ErrorCode.BAD_INPUT, parsed.error.issues[0]?.message ?? 'invalid input');
   return parsed.data;
 }
 
@@ -73,13 +78,16 @@ async function createFirstAdmin(
     }).catch((err: unknown) => {
       const code = ((err as { cause?: { code?: string } }).cause ?? (err as { code?: string })).code;
       if (code === UNDEFINED_TABLE)
-        throw new Refused('the database is not migrated (run `npm run db:migrate`)', EXIT.FAILURE);
+        throw new AppError(
+          ErrorCode.PRECONDITION_FAILED,
+          'the database is not migrated (run `npm run db:migrate`)',
+        );
       throw err;
     });
     if (!created) {
-      throw new Refused(
+      throw new AppError(
+        ErrorCode.CONFLICT,
         'the platform already has users; an administrator creates the others (`aegis users create`)',
-        EXIT.REJECTED,
       );
     }
     // Platform chain: bootstrap happens outside any request, so the actor is the system.
@@ -105,5 +113,5 @@ try {
   // One line, no stack: the message names what to do; anything unexpected keeps its message only.
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`admin create: ${message.replace(/\s+/g, ' ').trim()}\n`);
-  process.exitCode = err instanceof Refused ? err.exitCode : EXIT.FAILURE;
+  process.exitCode = exitCodeOf(err);
 }

@@ -34,7 +34,7 @@ import {
   unreadCount,
   upsertAlertSettings,
 } from '../alerts/store.ts';
-import { checkTargetUrl, TargetRefused } from '../alerts/target-guard.ts';
+import { checkTargetUrl, isTargetRefused } from '../alerts/target-guard.ts';
 import { record as recordAudit } from '../audit/service.ts';
 import { tokenCryptoOf } from '../auth/oauth/crypto-registry.ts';
 import { sealOrRefuse } from '../auth/oauth/link-service.ts';
@@ -147,11 +147,8 @@ export const alertsRouter = createTRPCRouter({
       try {
         checkTargetUrl(input.url, alertTargetPolicy());
       } catch (err) {
-        if (err instanceof TargetRefused)
-          throw new AppError(ErrorCode.BAD_INPUT, `url: ${err.message}`, {
-            field: 'url',
-            reason: 'target_refused',
-          });
+        if (isTargetRefused(err))
+          throw new AppError(ErrorCode.BAD_INPUT, `url: ${err.message}`, { ...err.details }, { cause: err });
         throw err;
       }
       const [n] = await ctx.tx

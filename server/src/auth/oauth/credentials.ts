@@ -6,7 +6,7 @@ import type { ApiKeyCredentials, CredentialSource } from '../../brokers/connecti
 import { BrokerError, BrokerErrorCode } from '../../brokers/types.ts';
 import { bindingOf, clientSecretOpener, type OAuthDeps } from './link-service.ts';
 import { resolveOAuthProvider } from './providers.ts';
-import { clientCredentialsToken, OAuthGrantError, refreshTokens } from './token-endpoint.ts';
+import { clientCredentialsToken, oauthErrorOf, oauthGrantError, refreshTokens } from './token-endpoint.ts';
 
 /**
  * The credentials of one linked connection, as adapters use them (CredentialSource).
@@ -117,7 +117,7 @@ async function refreshUnderLock(
       let tokens: Awaited<ReturnType<typeof refreshTokens>>;
       if (c.linkKind === 'client_credentials') tokens = await clientCredentialsToken(provider);
       else {
-        if (!c.refreshTokenEnc) throw new OAuthGrantError('invalid_grant', 'no refresh token');
+        if (!c.refreshTokenEnc) throw oauthGrantError('invalid_grant', 'no refresh token');
         const refreshToken = deps.crypto.decrypt(
           c.refreshTokenEnc,
           bindingOf(row.tenantId, row.id, 'refresh_token'),
@@ -147,13 +147,14 @@ async function refreshUnderLock(
         .where(eq(brokerConnections.id, row.id));
       return { token: tokens.accessToken };
     } catch (err) {
-      if (!(err instanceof OAuthGrantError)) throw err;
+      const oauthError = oauthErrorOf(err);
+      if (oauthError === undefined) throw err;
       if (
-        err.code === 'invalid_grant' ||
-        err.code === 'invalid_client' ||
-        err.code === 'unauthorized_client'
+        oauthError === 'invalid_grant' ||
+        oauthError === 'invalid_client' ||
+        oauthError === 'unauthorized_client'
       ) {
-        const reason = `${err.code}: the provider refused the grant; link the account again`;
+        const reason = `${oauthError}: the provider refused the grant; link the account again`;
         await tx
           .update(brokerConnections)
           .set({ status: 'needs_relink', statusReason: reason, updatedAt: sql`now()` })
@@ -163,18 +164,18 @@ async function refreshUnderLock(
           actor: { type: 'system', id: 'oauth' },
           targetType: 'broker_connection',
           targetId: row.id,
-          payload: { provider: c.provider, oauthError: err.code },
+          payload: { provider: c.provider, oauthError },
           details: reason,
         });
         deps.log.warn(
-          { tenantId: row.tenantId, connectionId: row.id, oauthError: err.code },
+          { tenantId: row.tenantId, connectionId: row.id, oauthError },
           'broker connection needs relinking',
         );
         return { error: authError(row.provider, reason), relink: true };
       }
       // Unreachable or timed out: nothing changed; the caller may retry.
       return {
-        error: new BrokerError(BrokerErrorCode.UNAVAILABLE, `token refresh failed: ${err.code}`, {
+        error: new BrokerError(BrokerErrorCode.UNAVAILABLE, `token refresh failed: ${oauthError}`, {
           operation: 'refresh',
           broker: row.provider,
         }),

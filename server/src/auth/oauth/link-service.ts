@@ -24,7 +24,7 @@ import {
   authorizationUrl,
   clientCredentialsToken,
   exchangeCode,
-  OAuthGrantError,
+  oauthErrorOf,
   type TokenSet,
 } from './token-endpoint.ts';
 
@@ -180,7 +180,7 @@ async function linkClientCredentials(
   try {
     tokens = await clientCredentialsToken(provider);
   } catch (err) {
-    const code = err instanceof OAuthGrantError ? err.code : 'unexpected';
+    const code = oauthErrorOf(err) ?? 'unexpected';
     deps.log.warn(
       { tenantId: who.tenantId, provider: provider.id, oauthError: code },
       'client-credentials grant failed',
@@ -304,7 +304,7 @@ export async function completeLink(
   try {
     tokens = await exchangeCode(provider, t.redirectUri, q.code, verifier);
   } catch (err) {
-    const code = err instanceof OAuthGrantError ? err.code : 'unexpected';
+    const code = oauthErrorOf(err) ?? 'unexpected';
     deps.log.warn({ tenantId, provider: t.provider, oauthError: code }, 'oauth code exchange failed');
     return refuse('token_exchange_failed');
   }

@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '@aegis/shared/errors';
 import {
   ArcticFetchError,
   CodeChallengeMethod,
@@ -22,14 +23,32 @@ export interface TokenSet {
   readonly scopes: readonly string[] | null;
 }
 
-/** An OAuth error response (RFC 6749 §5.2): `invalid_grant`, `invalid_client` … */
-export class OAuthGrantError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'OAuthGrantError';
-    this.code = code;
-  }
+/**
+ * A failed grant: an OAuth error response (RFC 6749 §5.2: `invalid_grant`, `invalid_client` …) or
+ * our own `timeout`, `unreachable`, `unexpected_response`. An AppError, not a class: the OAuth
+ * error word is a detail (`oauthError`) that `oauthErrorOf` reads back, and the AppError code
+ * follows from it (a provider that timed out or is unreachable is TIMEOUT / UNAVAILABLE, a
+ * refused grant PRECONDITION_FAILED: the link must be redone), so the server's one mapping
+ * answers for it wherever it surfaces.
+ */
+const OAUTH_GRANT = 'oauth_grant';
+const CODE_BY_OAUTH_ERROR: Readonly<Record<string, ErrorCode>> = {
+  timeout: ErrorCode.TIMEOUT,
+  unreachable: ErrorCode.UNAVAILABLE,
+  unexpected_response: ErrorCode.UNAVAILABLE,
+};
+
+export const oauthGrantError = (oauthError: string, message: string): AppError =>
+  new AppError(CODE_BY_OAUTH_ERROR[oauthError] ?? ErrorCode.PRECONDITION_FAILED, message, {
+    reason: OAUTH_GRANT,
+    oauthError,
+  });
+
+/** The OAuth error word of a failed grant (`invalid_grant`, `timeout` …); undefined for any other error. */
+export function oauthErrorOf(e: unknown): string | undefined {
+  if (!(e instanceof AppError) || e.details?.reason !== OAUTH_GRANT) return undefined;
+  const word = e.details.oauthError;
+  return typeof word === 'string' ? word : undefined;
 }
 
 const TIMEOUT_MS = 10_000;
@@ -40,19 +59,19 @@ async function bounded<T>(p: Promise<T>, what: string): Promise<T> {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OAuthGrantError('timeout', `${what} timed out`)), TIMEOUT_MS);
+        timer = setTimeout(() => reject(oauthGrantError('timeout', `${what} timed out`)), TIMEOUT_MS);
       }),
     ]);
   } catch (err) {
-    if (err instanceof OAuthGrantError) throw err;
+    if (oauthErrorOf(err) !== undefined) throw err;
     if (err instanceof OAuth2RequestError)
-      throw new OAuthGrantError(
+      throw oauthGrantError(
         err.code,
         `${what}: ${err.code}${err.description ? ` (${err.description})` : ''}`,
       );
     if (err instanceof ArcticFetchError)
-      throw new OAuthGrantError('unreachable', `${what}: provider unreachable`);
-    throw new OAuthGrantError('unexpected_response', `${what}: unexpected response from the provider`);
+      throw oauthGrantError('unreachable', `${what}: provider unreachable`);
+    throw oauthGrantError('unexpected_response', `${what}: unexpected response from the provider`);
   } finally {
     clearTimeout(timer);
   }
@@ -96,7 +115,7 @@ async function postForm(
   try {
     res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch {
-    throw new OAuthGrantError('unreachable', 'provider unreachable');
+    throw oauthGrantError('unreachable', 'provider unreachable');
   }
   const text = await res.text();
   let json: unknown = null;
@@ -108,7 +127,7 @@ async function postForm(
   const obj = (json ?? {}) as Record<string, unknown>;
   if (!res.ok) {
     const code = typeof obj.error === 'string' ? obj.error : `http_${res.status}`;
-    throw new OAuthGrantError(code, `token endpoint: ${code}`);
+    throw oauthGrantError(code, `token endpoint: ${code}`);
   }
   return obj;
 }
@@ -116,7 +135,7 @@ async function postForm(
 function fromJson(json: unknown): TokenSet {
   const o = json as Record<string, unknown>;
   if (typeof o.access_token !== 'string' || o.access_token === '')
-    throw new OAuthGrantError('unexpected_response', 'token endpoint: no access_token');
+    throw oauthGrantError('unexpected_response', 'token endpoint: no access_token');
   return {
     accessToken: o.access_token,
     refreshToken: typeof o.refresh_token === 'string' ? o.refresh_token : null,
@@ -133,8 +152,7 @@ export function authorizationUrl(
   codeVerifier: string,
   extra: Record<string, string> = {},
 ): URL {
-  if (!p.authorizationUrl)
-    throw new OAuthGrantError('invalid_request', 'provider has no authorization endpoint');
+  if (!p.authorizationUrl) throw oauthGrantError('invalid_request', 'provider has no authorization endpoint');
   const url = arcticClient(p, redirectUri).createAuthorizationURLWithPKCE(
     p.authorizationUrl,
     state,
