@@ -12,8 +12,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { ALERT_KINDS, ALERT_SEVERITIES, DELIVERY_STATUSES, WEBHOOK_FORMATS } from '../../schemas/alerts.ts';
-import { createdAt, pkId, tenantId, tstz, updatedAt } from './columns.ts';
-import { tenants, users } from './identity.ts';
+import { createdAt, pkId, tstz, updatedAt } from './columns.ts';
+import { deskTenantId, ownerUserId, tenants } from './identity.ts';
 
 /**
  * Desk alerts (migration 0024, server/src/alerts/): events for the notification centre, webhook
@@ -35,7 +35,7 @@ export const alertEvents = pgTable(
   'alert_events',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
     kind: text('kind', { enum: ALERT_KINDS }).notNull(),
     severity: text('severity', { enum: ALERT_SEVERITIES }).notNull(),
     title: text('title').notNull(),
@@ -53,10 +53,8 @@ export const alertEvents = pgTable(
 export const alertReads = pgTable(
   'alert_reads',
   {
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
+    userId: ownerUserId(),
     eventId: bigint('event_id', { mode: 'number' })
       .notNull()
       .references(() => alertEvents.id, { onDelete: 'cascade' }),
@@ -69,7 +67,7 @@ export const alertEndpoints = pgTable(
   'alert_endpoints',
   {
     id: pkId(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
     name: text('name').notNull(),
     url: text('url').notNull(),
     format: text('format', { enum: WEBHOOK_FORMATS }).notNull(),
@@ -88,7 +86,7 @@ export const alertDeliveries = pgTable(
   'alert_deliveries',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
     endpointId: uuid('endpoint_id')
       .notNull()
       .references(() => alertEndpoints.id, { onDelete: 'cascade' }),
@@ -116,7 +114,7 @@ export const alertDeliveryAttempts = pgTable(
   'alert_delivery_attempts',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
     endpointId: uuid('endpoint_id')
       .notNull()
       .references(() => alertEndpoints.id, { onDelete: 'cascade' }),

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { boolean, doublePrecision, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
-import { createdAt, decimal, pkId, tenantId, updatedAt } from './columns.ts';
-import { tenants } from './identity.ts';
+import { createdAt, decimal, pkId, updatedAt } from './columns.ts';
+import { deskTenantId, tenants } from './identity.ts';
 
 /**
  * The delta-neutral hedger (migration 0020, server/src/hedging/): its settings per desk and
@@ -29,7 +29,7 @@ export const hedgeActions = pgTable(
   'hedge_actions',
   {
     id: pkId(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
     underlying: text('underlying').notNull(),
     hedgeSymbol: text('hedge_symbol').notNull(),
     netDeltaBefore: doublePrecision('net_delta_before').notNull(),

@@ -46,16 +46,22 @@ export const users = pgTable(
   (t) => [uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`)],
 );
 
+/** The owning desk (`tenantId()`), its rows deleted with the desk. */
+export const deskTenantId = () => tenantId().references(() => tenants.id, { onDelete: 'cascade' });
+/** The owning user, their rows deleted with them. */
+export const ownerUserId = () =>
+  uuid('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' });
+
 export const ROLES = ['admin', 'trader', 'viewer'] as const;
 
 /** Role of a user on one desk. */
 export const memberships = pgTable(
   'memberships',
   {
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
+    userId: ownerUserId(),
     role: text('role', { enum: ROLES }).notNull(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -75,9 +81,7 @@ export const sessions = pgTable(
   'sessions',
   {
     id: text('id').primaryKey(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: ownerUserId(),
     /** The desk the session is acting on; null until one is chosen. */
     activeTenantId: uuid('active_tenant_id').references(() => tenants.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
@@ -99,10 +103,8 @@ export const apiKeys = pgTable(
   'api_keys',
   {
     id: pkId(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
+    userId: ownerUserId(),
     name: text('name').notNull(),
     /** Public, unique lookup part shown in listings. */
     prefix: text('prefix').notNull().unique(),
@@ -140,10 +142,8 @@ export const oauthTransactions = pgTable(
   'oauth_transactions',
   {
     id: pkId(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
+    userId: ownerUserId(),
     /** The session that started the link; the callback must come back on the same one. */
     sessionId: text('session_id').notNull(),
     provider: text('provider').notNull(),
@@ -172,7 +172,7 @@ export const brokerConnections = pgTable(
   'broker_connections',
   {
     id: pkId(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
     /** `alpaca`, `coinbase`, `ibkr`, `ccxt:<exchange>` or `oauth:<slug>` (shared/src/schemas/broker.ts). */
     provider: text('provider').notNull(),
     providerConfigId: uuid('provider_config_id'),
@@ -211,7 +211,7 @@ export const oauthProviders = pgTable(
   'oauth_providers',
   {
     id: pkId(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
     slug: text('slug').notNull(),
     name: text('name').notNull(),
     issuer: text('issuer'),

@@ -15,7 +15,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { createdAt, decimal, pkId, tenantId, tstz, updatedAt } from './columns.ts';
-import { tenants, users } from './identity.ts';
+import { deskTenantId, ownerUserId } from './identity.ts';
 
 /**
  * Reference data, shared by all desks. Options carry underlying, right, strike and expiry so the
@@ -85,10 +85,8 @@ export const watchlists = pgTable(
   'watchlists',
   {
     id: pkId(),
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
+    userId: ownerUserId(),
     name: text('name').notNull(),
     symbols: text('symbols').array().notNull().default(sql`'{}'::text[]`),
     createdAt: createdAt(),

@@ -1,6 +1,6 @@
-import { pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
-import { decimal, tenantId, updatedAt } from './columns.ts';
-import { tenants, users } from './identity.ts';
+import { pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { decimal, updatedAt } from './columns.ts';
+import { deskTenantId, ownerUserId } from './identity.ts';
 
 /**
  * The option recommender's saved settings per person and desk (migration 0019): the capital
@@ -10,10 +10,8 @@ import { tenants, users } from './identity.ts';
 export const optionPreferences = pgTable(
   'option_preferences',
   {
-    tenantId: tenantId().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: deskTenantId(),
+    userId: ownerUserId(),
     /** Null: never saved. */
     capital: decimal('capital'),
     preset: text('preset', { enum: ['conservative', 'balanced', 'aggressive'] })
