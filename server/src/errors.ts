@@ -2,7 +2,7 @@ import { AppError, type ErrorCode } from '@aegis/shared/errors';
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { ZodError, type z } from 'zod';
-import { BrokerError, BrokerErrorCode } from './brokers/types.ts';
+import { BrokerError } from './brokers/types.ts';
 import { unavailableOf } from './transient-errors.ts';
 
 /**
@@ -47,47 +47,28 @@ export function toTRPCError(error: unknown): TRPCError {
 export function findAppError(error: unknown): AppError | undefined {
   let e: unknown = error;
   for (let depth = 0; e && depth < 5; depth++) {
-    if (e instanceof AppError) return e;
     if (e instanceof BrokerError) return appErrorOfBroker(e);
+    if (e instanceof AppError) return e;
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
 }
 
-/** Which AppError code a broker failure is for the client. */
-const BROKER_CODE_MAP: Record<BrokerErrorCode, ErrorCode> = {
-  [BrokerErrorCode.TIMEOUT]: 'TIMEOUT',
-  [BrokerErrorCode.UNAVAILABLE]: 'UNAVAILABLE',
-  [BrokerErrorCode.REJECTED]: 'BAD_INPUT',
-  [BrokerErrorCode.NOT_FOUND]: 'NOT_FOUND',
-  [BrokerErrorCode.RATE_LIMITED]: 'RATE_LIMITED',
-  [BrokerErrorCode.AUTH]: 'PRECONDITION_FAILED',
-  [BrokerErrorCode.REAUTH_REQUIRED]: 'PRECONDITION_FAILED',
-  [BrokerErrorCode.INVALID_REQUEST]: 'BAD_INPUT',
-  [BrokerErrorCode.CIRCUIT_OPEN]: 'UNAVAILABLE',
-  [BrokerErrorCode.PROTOCOL]: 'UNAVAILABLE',
-};
-
 /**
- * A broker failure met in a request path (brokers.sync, an account read): an AppError whose
- * `details` is the structured BrokerErrorDetails (shared/src/schemas/broker.ts), so the client
- * sees which broker, which call, its code and whether a retry can help. The message is the
- * adapter's (adapters put no secrets in messages or context). A rate limit carries the
- * broker's Retry-After as `retryAfterSeconds` too (the response's Retry-After header).
+ * A broker failure met in a request path (brokers.sync, an account read), as the client sees it.
+ * BrokerError is an AppError whose code is derived from its broker code (brokers/types.ts), so it
+ * maps through CODE_MAP like any other; here it only gains the words the client reads: the
+ * message names the broker and the call (the adapter's message follows; adapters put no secrets
+ * in messages or context), and a rate limit carries the broker's Retry-After as
+ * `retryAfterSeconds` (the response's Retry-After header). `details` stay BrokerErrorDetails
+ * (shared/src/schemas/broker.ts): which broker, which call, its code, whether a retry can help.
  */
 export function appErrorOfBroker(e: BrokerError): AppError {
-  const details: Record<string, unknown> = { ...e.toDetails() };
+  const details: Record<string, unknown> = { ...e.details };
   const retryAfter = e.context.retryAfterS;
   if (typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter > 0)
     details.retryAfterSeconds = retryAfter;
-  return new AppError(
-    BROKER_CODE_MAP[e.code] ?? 'UNAVAILABLE',
-    `${e.broker} ${e.operation}: ${e.message}`,
-    details,
-    {
-      cause: e,
-    },
-  );
+  return new AppError(e.code, `${e.broker} ${e.operation}: ${e.message}`, details, { cause: e });
 }
 
 export function findZodError(error: unknown): ZodError | undefined {

@@ -87,7 +87,7 @@ export function credentialKindProbe(
     known ??= credentials.apiKey().then(
       () => 'api_key' as const,
       (err: unknown) => {
-        if (err instanceof BrokerError && err.code === BrokerErrorCode.AUTH) return 'oauth' as const;
+        if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.AUTH) return 'oauth' as const;
         known = null;
         throw err;
       },

@@ -67,7 +67,7 @@ describe('adapter factory', () => {
     await expect(
       buildAdapter({ row: row('oauth:acme', 'nothing'), policy, log, resolvers }),
     ).rejects.toMatchObject({
-      code: 'BROKER_INVALID_REQUEST',
+      brokerCode: 'BROKER_INVALID_REQUEST',
       message: expect.stringContaining('no adapter'),
     });
     await expect(

@@ -61,7 +61,12 @@ export function brokerHttpError(
   broker: string,
   context: Record<string, unknown>,
 ): BrokerError {
-  return new BrokerError(base.code, base.message, { operation, broker, retryable: base.retryable, context });
+  return new BrokerError(base.brokerCode, base.message, {
+    operation,
+    broker,
+    retryable: base.retryable,
+    context,
+  });
 }
 
 /** Retry-After in seconds: a number of seconds or an HTTP date; null when absent or unreadable. */

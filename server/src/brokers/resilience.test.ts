@@ -11,7 +11,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
     return 'ok';
   } catch (e) {
     expect(e).toBeInstanceOf(BrokerError);
-    return (e as BrokerError).code;
+    return (e as BrokerError).brokerCode;
   }
 }
 
@@ -124,10 +124,12 @@ describe('brokerErrorFromHttp', () => {
       retryAfterS: 3,
       brokerCode: 42,
     });
-    expect(e.code).toBe(BrokerErrorCode.RATE_LIMITED);
+    expect(e.brokerCode).toBe(BrokerErrorCode.RATE_LIMITED);
     expect(e.retryable).toBe(true);
     expect(e.context).toEqual({ httpStatus: 429, retryAfterS: 3, brokerCode: 42 });
-    expect(brokerErrorFromHttp(401, '', { operation: 'x', broker: 'b' }).code).toBe(BrokerErrorCode.AUTH);
+    expect(brokerErrorFromHttp(401, '', { operation: 'x', broker: 'b' }).brokerCode).toBe(
+      BrokerErrorCode.AUTH,
+    );
     expect(brokerErrorFromHttp(500, '', { operation: 'x', broker: 'b' }).retryable).toBe(true);
     expect(brokerErrorFromHttp(400, '', { operation: 'x', broker: 'b' }).retryable).toBe(false);
   });

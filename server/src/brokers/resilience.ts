@@ -78,7 +78,7 @@ export class BrokerCallPolicy {
       handleWhen(
         (e) =>
           e instanceof TaskCancelledError ||
-          (e instanceof BrokerError && e.retryable && e.code !== BrokerErrorCode.CIRCUIT_OPEN),
+          (e instanceof BrokerError && e.retryable && e.brokerCode !== BrokerErrorCode.CIRCUIT_OPEN),
       ),
       {
         maxAttempts: Math.max(0, (opts.readAttempts ?? 3) - 1),
@@ -123,7 +123,7 @@ export class BrokerCallPolicy {
   #toBrokerError(operation: string, err: unknown, signal: AbortSignal | null): BrokerError {
     if (err instanceof BrokerError) {
       return err.operation === 'unknown' || err.broker === 'unknown'
-        ? new BrokerError(err.code, err.message, {
+        ? new BrokerError(err.brokerCode, err.message, {
             operation: err.operation === 'unknown' ? operation : err.operation,
             broker: err.broker === 'unknown' ? this.broker : err.broker,
             retryable: err.retryable,
@@ -154,10 +154,10 @@ export class BrokerCallPolicy {
 /** Timeouts, outages and rate limits count against a broker's health; refusals do not. */
 function countsAgainstHealth(e: BrokerError): boolean {
   return (
-    e.code === BrokerErrorCode.TIMEOUT ||
-    e.code === BrokerErrorCode.UNAVAILABLE ||
-    e.code === BrokerErrorCode.RATE_LIMITED ||
-    e.code === BrokerErrorCode.PROTOCOL
+    e.brokerCode === BrokerErrorCode.TIMEOUT ||
+    e.brokerCode === BrokerErrorCode.UNAVAILABLE ||
+    e.brokerCode === BrokerErrorCode.RATE_LIMITED ||
+    e.brokerCode === BrokerErrorCode.PROTOCOL
   );
 }
 

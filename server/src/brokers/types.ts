@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { BracketRole } from '@aegis/shared/orders/bracket';
 
 /**
@@ -281,38 +282,74 @@ export interface BrokerErrorInit {
   readonly cause?: unknown;
 }
 
-export class BrokerError extends Error {
+/**
+ * Which AppError code each broker failure is (what the client is answered, through the server's
+ * one mapping in server/src/errors.ts): a refused or malformed order is the request's fault, a
+ * refused credential a precondition (relink), the rest the broker not answering usefully.
+ */
+const APP_CODE_OF_BROKER_CODE: Readonly<Record<BrokerErrorCode, ErrorCode>> = {
+  [BrokerErrorCode.TIMEOUT]: ErrorCode.TIMEOUT,
+  [BrokerErrorCode.UNAVAILABLE]: ErrorCode.UNAVAILABLE,
+  [BrokerErrorCode.REJECTED]: ErrorCode.BAD_INPUT,
+  [BrokerErrorCode.NOT_FOUND]: ErrorCode.NOT_FOUND,
+  [BrokerErrorCode.RATE_LIMITED]: ErrorCode.RATE_LIMITED,
+  [BrokerErrorCode.AUTH]: ErrorCode.PRECONDITION_FAILED,
+  [BrokerErrorCode.REAUTH_REQUIRED]: ErrorCode.PRECONDITION_FAILED,
+  [BrokerErrorCode.INVALID_REQUEST]: ErrorCode.BAD_INPUT,
+  [BrokerErrorCode.CIRCUIT_OPEN]: ErrorCode.UNAVAILABLE,
+  [BrokerErrorCode.PROTOCOL]: ErrorCode.UNAVAILABLE,
+};
+
+/** The client-facing shape of a broker failure (shared/src/schemas/broker.ts BrokerErrorDetails). */
+export type BrokerErrorFacts = {
+  type: 'broker_error';
+  operation: string;
+  broker: string;
+  code: string;
+  message: string;
+  retryable: boolean;
+  context: Record<string, unknown>;
+};
+
+/**
+ * A subclass of AppError rather than a plain AppError: a broker failure carries a contract of its
+ * own that adapters, the dispatcher and clients rely on (the broker code adapters branch on,
+ * which call and which broker, `retryable`, and `toDetails()` as BrokerErrorDetails). Its AppError
+ * `code` is derived from its broker code (APP_CODE_OF_BROKER_CODE) and its `details` are
+ * `toDetails()`, so the server's one mapping answers for it like for any AppError. The broker
+ * code itself is `brokerCode` (and `code` in `toDetails()`, as clients have always read it).
+ */
+export class BrokerError extends AppError {
   readonly type = 'broker_error' as const;
-  readonly code: BrokerErrorCode;
+  readonly brokerCode: BrokerErrorCode;
   readonly operation: string;
   readonly broker: string;
   readonly retryable: boolean;
   readonly context: Record<string, unknown>;
+  override readonly details: Readonly<BrokerErrorFacts>;
   constructor(code: BrokerErrorCode, message: string, init: BrokerErrorInit = {}) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    super(
+      APP_CODE_OF_BROKER_CODE[code] ?? ErrorCode.UNAVAILABLE,
+      message,
+      undefined,
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
     this.name = 'BrokerError';
-    this.code = code;
+    this.brokerCode = code;
     this.operation = init.operation ?? 'unknown';
     this.broker = init.broker ?? 'unknown';
     this.retryable = init.retryable ?? RETRYABLE_CODES.has(code);
     this.context = init.context ?? {};
+    this.details = this.toDetails();
   }
 
   /** The client-facing shape (BrokerErrorDetails). */
-  toDetails(): {
-    type: 'broker_error';
-    operation: string;
-    broker: string;
-    code: string;
-    message: string;
-    retryable: boolean;
-    context: Record<string, unknown>;
-  } {
+  toDetails(): BrokerErrorFacts {
     return {
       type: this.type,
       operation: this.operation,
       broker: this.broker,
-      code: this.code,
+      code: this.brokerCode,
       message: this.message,
       retryable: this.retryable,
       context: this.context,

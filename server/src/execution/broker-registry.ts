@@ -8,7 +8,7 @@ import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { applyFill, flatPosition, type PositionState } from '@aegis/shared/accounting/position';
 import { brokerConnections, combos, orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
 import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { buildAdapter, type ConnectionRow } from '../brokers/factory.ts';
 import { PaperBroker } from '../brokers/paper/index.ts';
@@ -39,15 +39,22 @@ const MAX_BACKLOG = 10_000;
 /** Longest wait for a desk's queued reports before its paper account is rebuilt. */
 const RESTORE_WAIT_MS = 5_000;
 
-/** Another process holds this resource's dispatch lease: this one must not talk to the broker. */
-export class NotLeaseHolderError extends Error {
-  readonly resource: string;
-  constructor(resource: string) {
-    super(`the dispatch lease of ${resource} is held by another process`);
-    this.resource = resource;
-    this.name = 'NotLeaseHolderError';
-  }
-}
+const NOT_LEASE_HOLDER = 'not_lease_holder';
+
+/**
+ * Another process holds this resource's dispatch lease: this one must not talk to the broker. An
+ * AppError UNAVAILABLE with reason `not_lease_holder` (and the resource), not a class: callers only
+ * ask whether it is this case (the next holder sends), and further up it is "not here, retry".
+ */
+export const notLeaseHolder = (resource: string): AppError =>
+  new AppError(ErrorCode.UNAVAILABLE, `the dispatch lease of ${resource} is held by another process`, {
+    reason: NOT_LEASE_HOLDER,
+    resource,
+  });
+
+/** True for `notLeaseHolder`: another process holds the lease. */
+export const isNotLeaseHolder = (e: unknown): e is AppError =>
+  isAppErrorFor(e, ErrorCode.UNAVAILABLE, NOT_LEASE_HOLDER);
 
 /** One open broker session: the adapter of a resource, owned while its lease is held. */
 export interface BrokerSession {
@@ -79,7 +86,7 @@ export interface BrokerRegistryHooks {
  * The broker sessions of this process, one per resource whose dispatch lease it holds: the
  * desk's paper account (`paper:<desk>`) and each linked connection (`connection:<id>`). Only
  * the lease holder opens a session; `session()` takes the lease when it is free and throws
- * NotLeaseHolderError when another process holds it. A lost lease closes the session at once
+ * notLeaseHolder when another process holds it. A lost lease closes the session at once
  * (the paper account is never open in two processes). This registry and the rest of
  * server/src/execution/ are the only code that may import an adapter (tests/architecture
  * enforces it).
@@ -119,7 +126,7 @@ export class BrokerRegistry {
 
   /**
    * The open session of a resource, opened (lease taken, adapter built, account restored) when
-   * this process can take the lease; NotLeaseHolderError when another process holds it.
+   * this process can take the lease; notLeaseHolder when another process holds it.
    */
   async session(tenantId: string, connectionId: string | null): Promise<BrokerSession> {
     const resource = resourceOf(tenantId, connectionId);
@@ -153,7 +160,7 @@ export class BrokerRegistry {
     try {
       return await this.session(tenantId, connectionId);
     } catch (err) {
-      if (err instanceof NotLeaseHolderError) return null;
+      if (isNotLeaseHolder(err)) return null;
       throw err;
     }
   }
@@ -257,7 +264,7 @@ export class BrokerRegistry {
   async #open(tenantId: string, connectionId: string | null): Promise<BrokerSession> {
     const resource = resourceOf(tenantId, connectionId);
     const got = await this.leases.acquire(resource);
-    if (!got) throw new NotLeaseHolderError(resource);
+    if (!got) throw notLeaseHolder(resource);
     try {
       let adapter: BrokerAdapter;
       let policy: BrokerCallPolicy | null = null;
@@ -266,7 +273,7 @@ export class BrokerRegistry {
       // Lost while it was being built: never used.
       if (!got.lease.held) {
         adapter.close();
-        throw new NotLeaseHolderError(resource);
+        throw notLeaseHolder(resource);
       }
       const session: BrokerSession = {
         resource,
@@ -296,7 +303,7 @@ export class BrokerRegistry {
    * the OAuth code itself (needs_relink).
    */
   async #markNeedsAuth(tenantId: string, connectionId: string, e: BrokerError): Promise<void> {
-    const status = e.code === BrokerErrorCode.REAUTH_REQUIRED ? 'reauth_required' : 'needs_relink';
+    const status = e.brokerCode === BrokerErrorCode.REAUTH_REQUIRED ? 'reauth_required' : 'needs_relink';
     try {
       await withTenant(this.#deps.db, tenantId, (tx) =>
         tx
@@ -304,7 +311,10 @@ export class BrokerRegistry {
           .set({ status, statusReason: e.message.slice(0, 300), updatedAt: new Date() })
           .where(and(eq(brokerConnections.id, connectionId), eq(brokerConnections.status, 'active'))),
       );
-      this.#deps.log.warn({ tenantId, connectionId, code: e.code }, `broker connection marked ${status}`);
+      this.#deps.log.warn(
+        { tenantId, connectionId, code: e.brokerCode },
+        `broker connection marked ${status}`,
+      );
     } catch (err) {
       this.#deps.log.warn(
         { err, tenantId, connectionId },
@@ -329,7 +339,7 @@ export class BrokerRegistry {
       onOpen: (e) => this.#hooks.onBreaker?.(who, true, e),
       onClose: () => this.#hooks.onBreaker?.(who, false, null),
       onError: (e) => {
-        if (e.code === BrokerErrorCode.REAUTH_REQUIRED || e.code === BrokerErrorCode.AUTH)
+        if (e.brokerCode === BrokerErrorCode.REAUTH_REQUIRED || e.brokerCode === BrokerErrorCode.AUTH)
           void this.#markNeedsAuth(tenantId, connectionId, e);
       },
     });
@@ -550,7 +560,7 @@ export class BrokerRegistry {
           await this.replay(tenantId, clientOrderId, connectionId);
           break;
         } catch (err) {
-          if (this.#closed || err instanceof NotLeaseHolderError) break;
+          if (this.#closed || isNotLeaseHolder(err)) break;
           if (transientKindOf(err) === null && attempt >= 4) {
             // Not an outage: reconciliation compares with the broker and halts on the difference.
             this.#deps.log.error({ err, tenantId, clientOrderId }, 'order re-fetch failed');
@@ -610,7 +620,7 @@ export class BrokerRegistry {
   /**
    * Applies every report the broker has for one order, in the broker's order; already applied
    * ones are no-ops (fills by execution id, acknowledgements and terminal reports as stale).
-   * Throws when the database cannot take them (the caller retries), NotLeaseHolderError when
+   * Throws when the database cannot take them (the caller retries), notLeaseHolder when
    * another process holds the resource. A cancel-reject is skipped: replayed late it could undo
    * a newer cancel request, and it changes nothing the broker holds. Returns the broker's view
    * of the order (null: the broker does not know it).

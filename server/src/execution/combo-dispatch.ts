@@ -2,7 +2,7 @@ import { withTenant } from '@aegis/shared/db/client';
 import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
-import { BrokerTimeout, backoff, withTimeout } from './broker-call.ts';
+import { backoff, isBrokerCallTimeout, withTimeout } from './broker-call.ts';
 import type { BrokerRegistry, BrokerSession } from './broker-registry.ts';
 import { comboLegs, loadCombo, syncCombo } from './combo-rows.ts';
 import { norm, toOrderState, toOrderView, writeLegStatus } from './order-rows.ts';
@@ -65,7 +65,7 @@ export async function dispatchComboPlace(
       d.brokers.replay(tenantId, legs[0]!.clientOrderId, session.connectionId),
       d.brokerTimeoutMs,
     ).catch((err: unknown) => {
-      if (err instanceof BrokerTimeout) return undefined;
+      if (isBrokerCallTimeout(err)) return undefined;
       throw err;
     });
     if (known === undefined)
@@ -103,13 +103,13 @@ export async function dispatchComboPlace(
     );
     return { done: true };
   } catch (err) {
-    if (err instanceof BrokerTimeout) {
+    if (isBrokerCallTimeout(err)) {
       await endLegs(d, tenantId, comboId, { type: 'OrderStatusUnknown', reason: 'broker timeout' }, [
         'pending_new',
       ]);
       return { done: false, retryInMs: backoff(row.attempts), error: err.message };
     }
-    if (err instanceof BrokerError && err.code === BrokerErrorCode.REJECTED) {
+    if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.REJECTED) {
       await endLegs(d, tenantId, comboId, { type: 'OrderRejected', reason: err.message });
       return { done: true };
     }
@@ -137,12 +137,12 @@ export async function dispatchComboCancel(
     else await withTimeout(broker.cancelOrder(found.legs[0]!.clientOrderId), d.brokerTimeoutMs);
     return { done: true };
   } catch (err) {
-    if (err instanceof BrokerError && err.code === BrokerErrorCode.NOT_FOUND) {
+    if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.NOT_FOUND) {
       // The broker never had it (skipped or rejected before arrival): cancelled here.
       await endLegs(d, tenantId, comboId, { type: 'OrderCancelled' });
       return { done: true };
     }
-    if (err instanceof BrokerTimeout)
+    if (isBrokerCallTimeout(err))
       return { done: false, retryInMs: backoff(row.attempts), error: err.message };
     throw err;
   }

@@ -3,6 +3,7 @@
 // relies on the ones before it, so the protocol stays readable in one place.
 import { halts, orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
 import { applyOrderEvent } from '@aegis/shared/orders/state';
 import type { HaltState } from '@aegis/shared/schemas/order-risk';
 import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
@@ -74,8 +75,11 @@ const ENGAGE_SERVER_TIMEOUT_MS = 1500;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 1000;
 
-/** The engage's write did not land in time; treated like an unreachable database. */
-class EngageDeadlineError extends Error {}
+/**
+ * The engage's write did not land in time; treated like an unreachable database. An AppError
+ * TIMEOUT with reason `halt_engage_deadline`, not a class: only `unreachable` below asks for it.
+ */
+const ENGAGE_DEADLINE = 'halt_engage_deadline';
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   p.catch(() => {});
@@ -83,7 +87,11 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new EngageDeadlineError(`no answer within ${ms} ms`)), ms);
+      timer = setTimeout(
+        () =>
+          reject(new AppError(ErrorCode.TIMEOUT, `no answer within ${ms} ms`, { reason: ENGAGE_DEADLINE })),
+        ms,
+      );
     }),
   ]).finally(() => clearTimeout(timer));
 }
@@ -93,7 +101,7 @@ const TIMED_OUT_SQLSTATES = new Set(['57014', '55P03']);
 
 /** The write could not land in time: unreachable, restarting, or stuck behind a lock. */
 function unreachable(err: unknown): boolean {
-  if (err instanceof EngageDeadlineError || transientKindOf(err) !== null) return true;
+  if (isAppErrorFor(err, ErrorCode.TIMEOUT, ENGAGE_DEADLINE) || transientKindOf(err) !== null) return true;
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && TIMED_OUT_SQLSTATES.has(code)) return true;

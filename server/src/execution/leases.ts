@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
@@ -23,14 +24,21 @@ import type { Db } from '../db/database.ts';
  * - Release: the row's expiry is set in the past (the row is kept so the token keeps counting);
  *   the next holder takes it at once instead of waiting out the TTL.
  */
-export class LeaseLostError extends Error {
-  readonly resource: string;
-  constructor(resource: string) {
-    super(`dispatch lease ${resource} is not held by this process`);
-    this.resource = resource;
-    this.name = 'LeaseLostError';
-  }
-}
+const LEASE_LOST = 'lease_lost';
+
+/**
+ * The lease of `resource` is no longer held by this process. An AppError UNAVAILABLE with reason
+ * `lease_lost` (and the resource), not a class: callers only ask whether the lease went (the row
+ * is not failed, the next holder sends it), and for anyone further up it is "not here, retry".
+ */
+export const leaseLost = (resource: string): AppError =>
+  new AppError(ErrorCode.UNAVAILABLE, `dispatch lease ${resource} is not held by this process`, {
+    reason: LEASE_LOST,
+    resource,
+  });
+
+/** True for `leaseLost`: this process lost the lease it held. */
+export const isLeaseLost = (e: unknown): e is AppError => isAppErrorFor(e, ErrorCode.UNAVAILABLE, LEASE_LOST);
 
 export const paperResource = (tenantId: string) => `paper:${tenantId}`;
 export const connectionResource = (connectionId: string) => `connection:${connectionId}`;
@@ -53,9 +61,9 @@ export class Lease {
     return !this.#lost && performance.now() < this.#validUntil;
   }
 
-  /** Throws LeaseLostError unless this process may still talk to the broker. */
+  /** Throws leaseLost unless this process may still talk to the broker. */
   assertHeld(): void {
-    if (!this.held) throw new LeaseLostError(this.resource);
+    if (!this.held) throw leaseLost(this.resource);
   }
 
   /** @internal */

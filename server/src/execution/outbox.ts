@@ -9,11 +9,11 @@ import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
 import { bracketRequestOf, endUnsentLegs, legsOf } from './bracket-legs.ts';
-import { BrokerTimeout, backoff, withTimeout } from './broker-call.ts';
-import { type BrokerRegistry, type BrokerSession, NotLeaseHolderError } from './broker-registry.ts';
+import { backoff, isBrokerCallTimeout, withTimeout } from './broker-call.ts';
+import { type BrokerRegistry, type BrokerSession, isNotLeaseHolder } from './broker-registry.ts';
 import { type ComboDispatchDeps, dispatchComboCancel, dispatchComboPlace } from './combo-dispatch.ts';
 import { syncCombo } from './combo-rows.ts';
-import { LeaseLostError } from './leases.ts';
+import { isLeaseLost } from './leases.ts';
 import { norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
 import { DISPATCH_CHANNEL, type ExecutionDeps, type ExecutionOptions } from './types.ts';
 
@@ -335,7 +335,7 @@ export class OutboxDispatcher {
           try {
             outcome = await this.#handle(tenantId, session, row, byId.get(row.aggregateId), blocked);
           } catch (err) {
-            if (err instanceof LeaseLostError || err instanceof NotLeaseHolderError) {
+            if (isLeaseLost(err) || isNotLeaseHolder(err)) {
               // Not a failure of the row: the next holder sends it at once.
               outcome = { done: false, retryInMs: 0, error: 'dispatch lease lost' };
               outcomes.set(row.id, outcome);
@@ -441,7 +441,7 @@ export class OutboxDispatcher {
         this.#brokers.replay(tenantId, p.clientOrderId, session.connectionId),
         this.#opts.brokerTimeoutMs,
       ).catch((err: unknown) => {
-        if (err instanceof BrokerTimeout) return undefined;
+        if (isBrokerCallTimeout(err)) return undefined;
         throw err;
       });
       if (known === undefined)
@@ -494,7 +494,7 @@ export class OutboxDispatcher {
       }
       return { done: true };
     } catch (err) {
-      if (err instanceof BrokerTimeout) {
+      if (isBrokerCallTimeout(err)) {
         // Ambiguous: the broker may have the order. Mark it unknown and look it up next time.
         await this.#transition(
           tenantId,
@@ -504,7 +504,7 @@ export class OutboxDispatcher {
         );
         return { done: false, retryInMs: backoff(row.attempts), error: err.message };
       }
-      if (err instanceof BrokerError && err.code === BrokerErrorCode.REJECTED) {
+      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.REJECTED) {
         await this.#transition(tenantId, p.orderId, { type: 'OrderRejected', reason: err.message });
         await this.#endLegs(tenantId, order.id, { type: 'OrderRejected', reason: err.message });
         return { done: true };
@@ -541,12 +541,12 @@ export class OutboxDispatcher {
       await withTimeout(broker.cancelOrder(p.clientOrderId), this.#opts.brokerTimeoutMs);
       return { done: true };
     } catch (err) {
-      if (err instanceof BrokerError && err.code === BrokerErrorCode.NOT_FOUND) {
+      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.NOT_FOUND) {
         // The broker never had it (the place was skipped or rejected before arrival).
         await this.#transition(tenantId, p.orderId, { type: 'OrderCancelled' });
         return { done: true };
       }
-      if (err instanceof BrokerTimeout)
+      if (isBrokerCallTimeout(err))
         return { done: false, retryInMs: backoff(row.attempts), error: err.message };
       throw err;
     }

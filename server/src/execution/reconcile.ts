@@ -81,7 +81,7 @@ export class Reconciler {
 
   /**
    * Reconciles one broker resource of the desk: its paper account (`connectionId` null) or one
-   * linked connection; only orders routed there are compared. Throws NotLeaseHolderError when
+   * linked connection; only orders routed there are compared. Throws notLeaseHolder (broker-registry.ts) when
    * another process holds the resource.
    */
   async reconcile(

@@ -2,6 +2,7 @@ import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { applyFill, flatPosition } from '@aegis/shared/accounting/position';
 import { agentSettings, fills, orders, positions, tradeOutcomes } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
 import { isoFromMicros } from '@aegis/shared/market/micro-time';
 import { applyOrderEvent, isStale, type OrderEvent, type OrderState } from '@aegis/shared/orders/state';
 import { isLossStreak } from '@aegis/shared/risk/circuit-breaker';
@@ -116,7 +117,7 @@ export async function applyExecutionReport(
         { err, tenantId, orderId: row.id, kind: r.kind, status: row.status },
         'illegal order transition',
       );
-      throw new IllegalReport(row.id);
+      throw illegalReport(row.id);
     }
     const [updated] = await tx
       .update(orders)
@@ -139,16 +140,23 @@ export async function applyExecutionReport(
     if (row.comboId) await syncCombo(tx, tenantId, row.comboId, now);
     return { outcome: 'applied', order: toOrderView(updated!), circuitBreakerTripped: tripped };
   }).catch((err: unknown): ReportResult => {
-    if (err instanceof IllegalReport) return { outcome: 'illegal' };
+    if (isAppErrorFor(err, ErrorCode.ILLEGAL_TRANSITION, ILLEGAL_REPORT)) return { outcome: 'illegal' };
     throw err;
   });
 }
 
-class IllegalReport extends Error {
-  constructor(orderId: string) {
-    super(`illegal transition for order ${orderId}`);
-  }
-}
+/**
+ * A report the order's state machine refuses: thrown to roll the transaction back, caught just
+ * above as the `illegal` outcome. An AppError ILLEGAL_TRANSITION with reason `illegal_report`, not
+ * a class: the reason keeps it apart from any other ILLEGAL_TRANSITION raised in the transaction,
+ * which must still propagate.
+ */
+const ILLEGAL_REPORT = 'illegal_report';
+const illegalReport = (orderId: string) =>
+  new AppError(ErrorCode.ILLEGAL_TRANSITION, `illegal transition for order ${orderId}`, {
+    reason: ILLEGAL_REPORT,
+    orderId,
+  });
 
 async function applyFillToBook(
   deps: ExecutionDeps,

@@ -157,7 +157,7 @@ describe('Alpaca adapter: orders', () => {
     expect((await adapter.getOrderByClientId('lim-1'))?.status).toBe('cancelled');
     await adapter.cancelOrder('lim-1');
     expect(kinds(reports, 'lim-1')).toEqual(['accepted', 'cancelled', 'cancel_rejected']);
-    expect((await brokerError(adapter.cancelOrder('never-sent'))).code).toBe('BROKER_NOT_FOUND');
+    expect((await brokerError(adapter.cancelOrder('never-sent'))).brokerCode).toBe('BROKER_NOT_FOUND');
   });
 
   it('a place retried with the same client order id finds the order Alpaca already has', async () => {
@@ -185,7 +185,7 @@ describe('Alpaca adapter: orders', () => {
     const err = await brokerError(
       adapter.placeOrder({ ...market('slow-1', 'AAPL', 'buy', '1'), orderType: 'limit', limitPrice: '10' }),
     );
-    expect(err.code).toBe('BROKER_TIMEOUT');
+    expect(err.brokerCode).toBe('BROKER_TIMEOUT');
     expect(err.operation).toBe('placeOrder');
     expect(err.retryable).toBe(true);
     await until(() => alpaca.orderByClientId('slow-1') !== undefined);
@@ -232,7 +232,7 @@ describe('Alpaca adapter: orders', () => {
     alpaca.setPrice('AAPL', '100');
     alpaca.setBuyingPower('500');
     const err = await brokerError(adapter.placeOrder(market('poor-1', 'AAPL', 'buy', '10')));
-    expect(err.code).toBe('BROKER_REJECTED');
+    expect(err.brokerCode).toBe('BROKER_REJECTED');
     expect(err.retryable).toBe(false);
     expect(err.context).toMatchObject({
       httpStatus: 403,
@@ -248,7 +248,7 @@ describe('Alpaca adapter: orders', () => {
     const invalid = await brokerError(
       adapter.placeOrder({ ...market('bad-1', 'AAPL', 'buy', '1'), orderType: 'limit' }),
     );
-    expect(invalid.code).toBe('BROKER_REJECTED');
+    expect(invalid.brokerCode).toBe('BROKER_REJECTED');
     expect(invalid.context).toMatchObject({ httpStatus: 422 });
 
     alpaca.setBuyingPower(null);
@@ -484,7 +484,7 @@ describe('Alpaca adapter: resilience and auth', () => {
       body: { code: 42910000, message: 'rate limit exceeded' },
     });
     const err = await brokerError(adapter.placeOrder(market('rl-1', 'AAPL', 'buy', '1')));
-    expect(err.code).toBe('BROKER_RATE_LIMITED');
+    expect(err.brokerCode).toBe('BROKER_RATE_LIMITED');
     expect(err.retryable).toBe(true);
     expect(err.context).toMatchObject({ httpStatus: 429, retryAfterS: 3, brokerCode: 42910000 });
     expect(alpaca.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
@@ -496,13 +496,13 @@ describe('Alpaca adapter: resilience and auth', () => {
     alpaca.failNext({ method: 'GET', path: '/v2/positions', status: 503, times: 3 });
     for (let i = 0; i < 3; i++) {
       const err = await brokerError(adapter.listPositions());
-      expect(err.code).toBe('BROKER_UNAVAILABLE');
+      expect(err.brokerCode).toBe('BROKER_UNAVAILABLE');
       expect(err.context).toMatchObject({ httpStatus: 503 });
     }
     expect(opened).toBe(1);
     const seen = alpaca.requests.length;
     const err = await brokerError(adapter.getAccount());
-    expect(err.code).toBe('BROKER_CIRCUIT_OPEN');
+    expect(err.brokerCode).toBe('BROKER_CIRCUIT_OPEN');
     expect(alpaca.requests.length).toBe(seen);
   });
 
@@ -510,7 +510,7 @@ describe('Alpaca adapter: resilience and auth', () => {
     const { adapter } = harness();
     alpaca.failNext({ method: 'GET', path: '/v2/account', status: 200, body: { id: 'x', cash: 12.5 } });
     const err = await brokerError(adapter.getAccount());
-    expect(err.code).toBe('BROKER_PROTOCOL');
+    expect(err.brokerCode).toBe('BROKER_PROTOCOL');
     expect(err.retryable).toBe(false);
   });
 
@@ -537,7 +537,7 @@ describe('Alpaca adapter: resilience and auth', () => {
     let reconnects = 0;
     adapter.onReconnect(() => reconnects++);
     const err = await brokerError(adapter.connect());
-    expect(err.code).toBe('BROKER_UNAVAILABLE');
+    expect(err.brokerCode).toBe('BROKER_UNAVAILABLE');
     await until(() => reconnects === 1);
     expect(adapter.streaming).toBe(true);
     expect(credentials.refreshCalls).toBe(1);
@@ -548,7 +548,7 @@ describe('Alpaca adapter: resilience and auth', () => {
     const credentials = new TestCredentials({ token: 'tok-1', next: ['tok-3'] });
     const { adapter } = harness({ credentials });
     const err = await brokerError(adapter.getAccount());
-    expect(err.code).toBe('BROKER_AUTH');
+    expect(err.brokerCode).toBe('BROKER_AUTH');
     expect(err.context).toMatchObject({ httpStatus: 401 });
     expect(credentials.refreshCalls).toBe(1);
     expect(alpaca.requests).toHaveLength(2);

@@ -285,7 +285,7 @@ describe('CCXT adapter (ccxt:binance): orders', () => {
     await until(() => kinds(reports, 'done-1').includes('cancel_rejected'));
     expect(of(reports, 'done-1').find((r) => r.kind === 'cancel_rejected')?.reason).toBe('order is filled');
     const err = await brokerError(adapter.cancelOrder('never-sent'));
-    expect(err.code).toBe('BROKER_NOT_FOUND');
+    expect(err.brokerCode).toBe('BROKER_NOT_FOUND');
   });
 
   it('a placement whose response was lost is recovered by looking the client order id up', async () => {
@@ -333,7 +333,7 @@ describe('CCXT adapter (ccxt:binance): orders', () => {
   it('an order the venue refuses for funds is BROKER_REJECTED (not retryable), and known as rejected', async () => {
     const { adapter } = harness();
     const err = await brokerError(adapter.placeOrder(limitBuy('big-1', '1', '50000')));
-    expect(err.code).toBe('BROKER_REJECTED');
+    expect(err.brokerCode).toBe('BROKER_REJECTED');
     expect(err.retryable).toBe(false);
     expect(err.context).toMatchObject({ brokerCode: -2010, ccxtError: 'InsufficientFunds' });
     expect(err.message).toContain('insufficient balance');
@@ -346,18 +346,18 @@ describe('CCXT adapter (ccxt:binance): orders', () => {
     await adapter.connect();
     const before = venue.requests.length;
     const offStep = await brokerError(adapter.placeOrder(limitBuy('step-1', '0.000015')));
-    expect(offStep.code).toBe('BROKER_INVALID_REQUEST');
+    expect(offStep.brokerCode).toBe('BROKER_INVALID_REQUEST');
     expect(offStep.message).toContain('step');
     const offTick = await brokerError(adapter.placeOrder(limitBuy('tick-1', '0.01', '50000.005')));
-    expect(offTick.code).toBe('BROKER_INVALID_REQUEST');
+    expect(offTick.brokerCode).toBe('BROKER_INVALID_REQUEST');
     const day = await brokerError(adapter.placeOrder({ ...limitBuy('day-1'), timeInForce: 'day' }));
-    expect(day.code).toBe('BROKER_INVALID_REQUEST');
+    expect(day.brokerCode).toBe('BROKER_INVALID_REQUEST');
     const sym = await brokerError(adapter.placeOrder({ ...limitBuy('sym-1'), symbol: 'AAPL' }));
-    expect(sym.code).toBe('BROKER_INVALID_REQUEST');
+    expect(sym.brokerCode).toBe('BROKER_INVALID_REQUEST');
     const bracket = await brokerError(
       adapter.placeOrder({ ...limitBuy('br-1'), bracket: { ocoGroup: 'g', legs: [] } }),
     );
-    expect(bracket.code).toBe('BROKER_INVALID_REQUEST');
+    expect(bracket.brokerCode).toBe('BROKER_INVALID_REQUEST');
     expect(adapter.capabilities.nativeBrackets).toBe(false);
     expect(venue.requests.length).toBe(before);
   });
@@ -378,7 +378,7 @@ describe('CCXT adapter (ccxt:binance): faults', () => {
       7,
     );
     const err = await brokerError(adapter.placeOrder(limitBuy('rl-1')));
-    expect(err.code).toBe('BROKER_RATE_LIMITED');
+    expect(err.brokerCode).toBe('BROKER_RATE_LIMITED');
     expect(err.retryable).toBe(true);
     expect(err.context).toMatchObject({ retryAfterS: 7 });
     venue.failNext(
@@ -388,7 +388,7 @@ describe('CCXT adapter (ccxt:binance): faults', () => {
       1,
       120,
     );
-    expect((await brokerError(adapter.getAccount())).code).toBe('BROKER_RATE_LIMITED');
+    expect((await brokerError(adapter.getAccount())).brokerCode).toBe('BROKER_RATE_LIMITED');
     // Nothing reached the book.
     expect(venue.ordersByClientId('rl-1')).toEqual([]);
   });
@@ -401,7 +401,7 @@ describe('CCXT adapter (ccxt:binance): faults', () => {
     expect((await adapter.getAccount()).cash).toBe('10000');
     venue.delayNext('/api/v3/account', 1_000, 2);
     const err = await brokerError(adapter.getAccount());
-    expect(err.code).toBe('BROKER_TIMEOUT');
+    expect(err.brokerCode).toBe('BROKER_TIMEOUT');
     expect(err.operation).toBe('getAccount');
     expect(err.message).not.toContain('signature=');
   });
@@ -415,25 +415,25 @@ describe('CCXT adapter (ccxt:binance): faults', () => {
       { code: -1001, msg: 'Internal error; unable to process your request. Please try again.' },
       2,
     );
-    expect((await brokerError(adapter.getAccount())).code).toBe('BROKER_UNAVAILABLE');
-    expect((await brokerError(adapter.getAccount())).code).toBe('BROKER_UNAVAILABLE');
+    expect((await brokerError(adapter.getAccount())).brokerCode).toBe('BROKER_UNAVAILABLE');
+    expect((await brokerError(adapter.getAccount())).brokerCode).toBe('BROKER_UNAVAILABLE');
     expect(opened).toHaveLength(1);
     const before = venue.requests.length;
     const err = await brokerError(adapter.placeOrder(limitBuy('cb-1')));
-    expect(err.code).toBe('BROKER_CIRCUIT_OPEN');
+    expect(err.brokerCode).toBe('BROKER_CIRCUIT_OPEN');
     expect(venue.requests.length).toBe(before);
   });
 
   it('a wrong secret fails the venue signature check (-1022): BROKER_AUTH; an unknown key (-2015) too', async () => {
     const bad = harness({ secret: 'not-the-secret' });
     const err = await brokerError(bad.adapter.getAccount());
-    expect(err.code).toBe('BROKER_AUTH');
+    expect(err.brokerCode).toBe('BROKER_AUTH');
     expect(err.retryable).toBe(false);
     expect(err.context).toMatchObject({ brokerCode: -1022 });
     expect(err.message).not.toContain('not-the-secret');
     const unknown = harness({ apiKey: 'unknown-key' });
     const e2 = await brokerError(unknown.adapter.placeOrder(limitBuy('auth-1')));
-    expect(e2.code).toBe('BROKER_AUTH');
+    expect(e2.brokerCode).toBe('BROKER_AUTH');
     expect(e2.context).toMatchObject({ brokerCode: -2015 });
   });
 
@@ -454,7 +454,7 @@ describe('CCXT adapter: venues', () => {
     expect((await adapter.getAccount()).cash).toBe('10000');
     const noSandbox = harness({ provider: 'ccxt:kraken', environment: 'paper' });
     const err = await brokerError(noSandbox.adapter.getAccount());
-    expect(err.code).toBe('BROKER_INVALID_REQUEST');
+    expect(err.brokerCode).toBe('BROKER_INVALID_REQUEST');
     expect(err.message).toContain('no sandbox');
     expect(() => harness({ provider: 'ccxt:notavenue' })).toThrow(BrokerError);
   });
@@ -562,13 +562,13 @@ describe('CCXT adapter (ccxt:okx): a second venue through the same adapter', () 
   it('insufficient balance (51008) is BROKER_REJECTED; a wrong passphrase (50105) is BROKER_AUTH', async () => {
     const { adapter } = okxHarness();
     const err = await brokerError(adapter.placeOrder(limitBuy('AEbig1', '1', '50000')));
-    expect(err.code).toBe('BROKER_REJECTED');
+    expect(err.brokerCode).toBe('BROKER_REJECTED');
     expect(err.context).toMatchObject({ brokerCode: 51008, ccxtError: 'InsufficientFunds' });
     const wrong = okxHarness({ passphrase: 'nope' });
-    expect((await brokerError(wrong.adapter.getAccount())).code).toBe('BROKER_AUTH');
+    expect((await brokerError(wrong.adapter.getAccount())).brokerCode).toBe('BROKER_AUTH');
     const badSign = okxHarness({ secret: 'not-it' });
     const e2 = await brokerError(badSign.adapter.getAccount());
-    expect(e2.code).toBe('BROKER_AUTH');
+    expect(e2.brokerCode).toBe('BROKER_AUTH');
     expect(e2.context).toMatchObject({ brokerCode: 50113 });
   });
 

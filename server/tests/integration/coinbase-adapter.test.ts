@@ -228,7 +228,7 @@ describe('Coinbase adapter: orders', () => {
     expect(kinds(reports, 'lim-1')).toEqual(['accepted', 'cancelled']);
     await adapter.cancelOrder('lim-1');
     expect(kinds(reports, 'lim-1')).toEqual(['accepted', 'cancelled', 'cancel_rejected']);
-    expect(await brokerError(adapter.cancelOrder('nope'))).toMatchObject({ code: 'BROKER_NOT_FOUND' });
+    expect(await brokerError(adapter.cancelOrder('nope'))).toMatchObject({ brokerCode: 'BROKER_NOT_FOUND' });
   });
 
   it('a retry after a lost response finds the order: Coinbase deduplicates client_order_id', async () => {
@@ -237,7 +237,7 @@ describe('Coinbase adapter: orders', () => {
     // Coinbase creates the order, but the answer comes after our timeout.
     cb.fail({ method: 'POST', path: '/api/v3/brokerage/orders', delayMs: 1_500 });
     const err = await brokerError(adapter.placeOrder(limit('dup-1', 'buy', '0.1', '30000')));
-    expect(err).toMatchObject({ code: 'BROKER_TIMEOUT', operation: 'placeOrder', retryable: true });
+    expect(err).toMatchObject({ brokerCode: 'BROKER_TIMEOUT', operation: 'placeOrder', retryable: true });
     expect(cb.created).toBe(1);
     // A fresh process (no mapping in memory) finds it by client order id…
     const other = harness({ stream: false });
@@ -400,7 +400,7 @@ describe('Coinbase adapter: orders', () => {
     cb.setPrice('BTC-USD', '50000');
     const err = await brokerError(adapter.placeOrder(market('rej-1', 'buy', '10')));
     expect(err).toMatchObject({
-      code: 'BROKER_REJECTED',
+      brokerCode: 'BROKER_REJECTED',
       operation: 'placeOrder',
       broker: 'coinbase',
       retryable: false,
@@ -416,7 +416,7 @@ describe('Coinbase adapter: orders', () => {
     // A 400 that is not an order answer: refused for good as well.
     cb.fail({ method: 'POST', path: '/api/v3/brokerage/orders', status: 400 });
     expect(await brokerError(adapter.placeOrder(limit('rej-3', 'buy', '0.1', '1')))).toMatchObject({
-      code: 'BROKER_REJECTED',
+      brokerCode: 'BROKER_REJECTED',
       retryable: false,
     });
     expect(cb.created).toBe(0);
@@ -442,13 +442,13 @@ describe('Coinbase adapter: orders', () => {
       ...limit('br-1', 'buy', '0.1', '30000'),
       bracket: { ocoGroup: 'g', legs: [{ clientOrderId: 'br-1S', role: 'stop' as const, price: '29000' }] },
     };
-    expect(await brokerError(adapter.placeOrder(bracket))).toMatchObject({ code: 'BROKER_REJECTED' });
+    expect(await brokerError(adapter.placeOrder(bracket))).toMatchObject({ brokerCode: 'BROKER_REJECTED' });
     const stop: BrokerOrderRequest = {
       ...market('st-1', 'sell', '0.1'),
       orderType: 'stop',
       stopPrice: '20000',
     };
-    expect(await brokerError(adapter.placeOrder(stop))).toMatchObject({ code: 'BROKER_REJECTED' });
+    expect(await brokerError(adapter.placeOrder(stop))).toMatchObject({ brokerCode: 'BROKER_REJECTED' });
     expect(cb.requests.filter((r) => r.method === 'POST')).toEqual([]);
   });
 });
@@ -460,12 +460,16 @@ describe('Coinbase adapter: faults', () => {
     expect((await adapter.getAccount()).cash).toBe('100000');
     cb.fail({ path: '/api/v3/brokerage/accounts', status: 429, times: 3, headers: { 'retry-after': '2' } });
     const err = await brokerError(adapter.getAccount());
-    expect(err).toMatchObject({ code: 'BROKER_RATE_LIMITED', retryable: true, operation: 'getAccount' });
+    expect(err).toMatchObject({
+      brokerCode: 'BROKER_RATE_LIMITED',
+      retryable: true,
+      operation: 'getAccount',
+    });
     expect(err.context).toMatchObject({ httpStatus: 429, brokerCode: 'RATE_LIMIT_EXCEEDED', retryAfterS: 2 });
     cb.fail({ method: 'POST', path: '/api/v3/brokerage/orders', status: 429 });
     const posts = () => cb.requests.filter((r) => r.method === 'POST').length;
     expect(await brokerError(adapter.placeOrder(limit('rl-1', 'buy', '0.1', '30000')))).toMatchObject({
-      code: 'BROKER_RATE_LIMITED',
+      brokerCode: 'BROKER_RATE_LIMITED',
     });
     expect(posts()).toBe(1);
     expect(cb.created).toBe(0);
@@ -475,17 +479,17 @@ describe('Coinbase adapter: faults', () => {
     const { adapter } = harness({ policy: { timeoutMs: 300, readAttempts: 1 } });
     cb.fail({ path: '/api/v3/brokerage/accounts', status: 503 });
     expect(await brokerError(adapter.getAccount())).toMatchObject({
-      code: 'BROKER_UNAVAILABLE',
+      brokerCode: 'BROKER_UNAVAILABLE',
       retryable: true,
     });
     cb.fail({ path: '/api/v3/brokerage/accounts', delayMs: 1_500 });
     expect(await brokerError(adapter.getAccount())).toMatchObject({
-      code: 'BROKER_TIMEOUT',
+      brokerCode: 'BROKER_TIMEOUT',
       operation: 'getAccount',
     });
     cb.fail({ path: '/api/v3/brokerage/accounts', status: 200, body: { accounts: [{ currency: 'USD' }] } });
     const err = await brokerError(adapter.getAccount());
-    expect(err).toMatchObject({ code: 'BROKER_PROTOCOL', broker: 'coinbase' });
+    expect(err).toMatchObject({ brokerCode: 'BROKER_PROTOCOL', broker: 'coinbase' });
     expect(String(err.context.issues)).toContain('available_balance');
   });
 
@@ -497,12 +501,12 @@ describe('Coinbase adapter: faults', () => {
       policy: { readAttempts: 1, breakAfter: 2, halfOpenAfterMs: 60_000, onOpen: (e) => opened.push(e) },
     });
     cb.fail({ path: '/api/v3/brokerage/accounts', status: 500, times: 10 });
-    expect(await brokerError(adapter.getAccount())).toMatchObject({ code: 'BROKER_UNAVAILABLE' });
-    expect(await brokerError(adapter.getAccount())).toMatchObject({ code: 'BROKER_UNAVAILABLE' });
+    expect(await brokerError(adapter.getAccount())).toMatchObject({ brokerCode: 'BROKER_UNAVAILABLE' });
+    expect(await brokerError(adapter.getAccount())).toMatchObject({ brokerCode: 'BROKER_UNAVAILABLE' });
     expect(opened).toHaveLength(1);
     const calls = cb.requests.length;
     expect(await brokerError(adapter.getAccount())).toMatchObject({
-      code: 'BROKER_CIRCUIT_OPEN',
+      brokerCode: 'BROKER_CIRCUIT_OPEN',
       retryable: true,
     });
     expect(cb.requests.length).toBe(calls);
@@ -535,7 +539,7 @@ describe('Coinbase adapter: authentication', () => {
       adapter: { reconnectInitialMs: 60_000 },
     });
     const err = await brokerError(adapter.getAccount());
-    expect(err).toMatchObject({ code: 'BROKER_AUTH', retryable: false, broker: 'coinbase' });
+    expect(err).toMatchObject({ brokerCode: 'BROKER_AUTH', retryable: false, broker: 'coinbase' });
     expect(err.context).toMatchObject({ httpStatus: 401, brokerCode: 'UNAUTHENTICATED' });
     await adapter.connect();
     expect(adapter.streaming).toBe(false);
@@ -575,7 +579,7 @@ describe('Coinbase adapter: authentication', () => {
     const stale = new TestCredentials({ token: 'tok-x', next: ['tok-y'] });
     const other = harness({ credentials: stale, stream: false, accountRef: '' });
     const err = await brokerError(other.adapter.getAccount());
-    expect(err).toMatchObject({ code: 'BROKER_AUTH' });
+    expect(err).toMatchObject({ brokerCode: 'BROKER_AUTH' });
     expect(stale.refreshCalls).toBe(1);
   });
 });

@@ -110,7 +110,7 @@ describe('IBKR adapter: session and account', () => {
     expect((await bare.getAccount()).accountId).toBe('DU1234567');
     const foreign = harness({ accountRef: 'U7654321' }).adapter;
     const err = await brokerError(foreign.getAccount());
-    expect(err.code).toBe('BROKER_AUTH');
+    expect(err.brokerCode).toBe('BROKER_AUTH');
     expect(err.retryable).toBe(false);
   });
 
@@ -122,7 +122,7 @@ describe('IBKR adapter: session and account', () => {
     const posts = gw.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/orders'));
     for (const p of posts) expect((p.body as { orders: { conid: number }[] }).orders[0]!.conid).toBe(265598);
     const err = await brokerError(adapter.placeOrder({ ...limitBuy('C3'), symbol: 'NOPE' }));
-    expect(err.code).toBe('BROKER_REJECTED');
+    expect(err.brokerCode).toBe('BROKER_REJECTED');
   });
 
   it('a lapsed session fails every call with REAUTH_REQUIRED; re-auth at the gateway → onReconnect and recovery', async () => {
@@ -132,11 +132,11 @@ describe('IBKR adapter: session and account', () => {
     adapter.onReconnect(() => reconnects++);
     gw.lapse();
     const e1 = await brokerError(adapter.getAccount());
-    expect(e1.code).toBe('BROKER_REAUTH_REQUIRED');
+    expect(e1.brokerCode).toBe('BROKER_REAUTH_REQUIRED');
     expect(e1.retryable).toBe(false);
     expect(adapter.sessionLapsed).toBe(true);
     const e2 = await brokerError(adapter.placeOrder(limitBuy('L1')));
-    expect(e2.code).toBe('BROKER_REAUTH_REQUIRED');
+    expect(e2.brokerCode).toBe('BROKER_REAUTH_REQUIRED');
     expect(gw.order('L1')).toBeUndefined();
     gw.reauthenticate();
     await until(() => reconnects === 1); // the tickle timer's probe saw the session back
@@ -168,7 +168,7 @@ describe('IBKR adapter: session and account', () => {
     const { adapter } = harness();
     await adapter.getAccount();
     gw.lapse(true);
-    expect((await brokerError(adapter.listOpenOrders())).code).toBe('BROKER_REAUTH_REQUIRED');
+    expect((await brokerError(adapter.listOpenOrders())).brokerCode).toBe('BROKER_REAUTH_REQUIRED');
     gw.reauthenticate();
     expect(await adapter.listOpenOrders()).toEqual([]);
   });
@@ -204,7 +204,7 @@ describe('IBKR adapter: orders', () => {
     const { adapter } = harness({ adapter: { maxReplies: 1 } });
     gw.askQuestions([['one?'], ['two?'], ['three?']]);
     const err = await brokerError(adapter.placeOrder(limitBuy('Q2')));
-    expect(err.code).toBe('BROKER_REJECTED');
+    expect(err.brokerCode).toBe('BROKER_REJECTED');
     expect(gw.order('Q2')).toBeUndefined();
   });
 
@@ -237,7 +237,7 @@ describe('IBKR adapter: orders', () => {
       timeInForce: 'gtc',
     });
     const fok = await brokerError(adapter.placeOrder({ ...limitBuy('T2'), timeInForce: 'fok' }));
-    expect(fok.code).toBe('BROKER_REJECTED');
+    expect(fok.brokerCode).toBe('BROKER_REJECTED');
   });
 
   it('cancels by the IBKR order id found under our cOID; a second cancel is a cancel reject', async () => {
@@ -254,7 +254,7 @@ describe('IBKR adapter: orders', () => {
       'cancelled',
       'cancel_rejected',
     ]);
-    expect((await brokerError(adapter.cancelOrder('nope'))).code).toBe('BROKER_NOT_FOUND');
+    expect((await brokerError(adapter.cancelOrder('nope'))).brokerCode).toBe('BROKER_NOT_FOUND');
   });
 
   it('gets an order by client order id (order_ref), null when unknown', async () => {
@@ -298,7 +298,7 @@ describe('IBKR adapter: orders', () => {
     const { adapter } = harness({ policy: { timeoutMs: 200 } });
     await adapter.getAccount();
     gw.failNext({ method: 'POST', path: '/iserver/account/DU1234567/orders', delayMs: 500 });
-    expect((await brokerError(adapter.placeOrder(limitBuy('TO1')))).code).toBe('BROKER_TIMEOUT');
+    expect((await brokerError(adapter.placeOrder(limitBuy('TO1')))).brokerCode).toBe('BROKER_TIMEOUT');
     await until(() => gw.order('TO1') !== undefined); // the gateway took it after all
     const ack = await adapter.placeOrder(limitBuy('TO1'));
     expect(ack.brokerOrderId).toBe(String(gw.order('TO1')!.orderId));
@@ -309,12 +309,12 @@ describe('IBKR adapter: orders', () => {
     const { adapter } = harness();
     gw.rejectNext('Order rejected - reason: insufficient buying power');
     const e1 = await brokerError(adapter.placeOrder(limitBuy('R1')));
-    expect(e1.code).toBe('BROKER_REJECTED');
+    expect(e1.brokerCode).toBe('BROKER_REJECTED');
     expect(e1.retryable).toBe(false);
     expect(e1.context.brokerMessage).toMatch(/insufficient/);
     gw.rejectNext('Invalid price', 400);
     const e2 = await brokerError(adapter.placeOrder(limitBuy('R2')));
-    expect(e2.code).toBe('BROKER_REJECTED');
+    expect(e2.brokerCode).toBe('BROKER_REJECTED');
     expect(count('POST', '/iserver/account/DU1234567/orders')).toBe(2);
   });
 
@@ -420,7 +420,7 @@ describe('IBKR adapter: faults', () => {
     expect(count('GET', '/portfolio/DU1234567/summary')).toBe(2);
     gw.failNext({ method: 'POST', path: '/iserver/account/DU1234567/orders', status: 429 });
     const err = await brokerError(adapter.placeOrder(limitBuy('RL1')));
-    expect(err.code).toBe('BROKER_RATE_LIMITED');
+    expect(err.brokerCode).toBe('BROKER_RATE_LIMITED');
     expect(err.retryable).toBe(true);
     expect(count('POST', '/iserver/account/DU1234567/orders')).toBe(1);
     expect(gw.order('RL1')).toBeUndefined();
@@ -441,7 +441,7 @@ describe('IBKR adapter: faults', () => {
     expect(count('GET', '/iserver/account/orders')).toBe(1);
     // A later read inside the pacing window is IBKR's 429: retryable, after the read retries.
     const err = await brokerError(adapter.getOrderByClientId('PC1'));
-    expect(err.code).toBe('BROKER_RATE_LIMITED');
+    expect(err.brokerCode).toBe('BROKER_RATE_LIMITED');
     expect(err.context.retryAfterS).toBe(60);
   });
 
@@ -450,14 +450,14 @@ describe('IBKR adapter: faults', () => {
     await adapter.getAccount();
     gw.failNext({ path: '/iserver/account/orders', delayMs: 1_000 });
     const err = await brokerError(adapter.getOrderByClientId('any'));
-    expect(err.code).toBe('BROKER_TIMEOUT');
+    expect(err.brokerCode).toBe('BROKER_TIMEOUT');
     expect(err.retryable).toBe(true);
   });
 
   it('a response off the documented shape is a PROTOCOL error', async () => {
     const { adapter } = harness();
     gw.failNext({ path: /\/summary$/, status: 200, body: { totalcashvalue: 'lots' } });
-    expect((await brokerError(adapter.getAccount())).code).toBe('BROKER_PROTOCOL');
+    expect((await brokerError(adapter.getAccount())).brokerCode).toBe('BROKER_PROTOCOL');
   });
 
   it('TLS: the self-signed gateway is refused by default, trusted with its certificate or on loopback when configured', async () => {
@@ -494,7 +494,7 @@ describe('IBKR adapter: faults', () => {
       expect(gw.url.startsWith('https://localhost:')).toBe(true);
       const plain = harness({ policy: { readAttempts: 1 } }).adapter;
       const refused = await brokerError(plain.getAccount());
-      expect(refused.code).toBe('BROKER_UNAVAILABLE'); // certificate not trusted: nothing sent
+      expect(refused.brokerCode).toBe('BROKER_UNAVAILABLE'); // certificate not trusted: nothing sent
       const pinned = harness({ adapter: { tls: { ca: cert } } }).adapter;
       expect((await pinned.getAccount()).cash).toBe('100000');
       const loopback = harness({ adapter: { tls: { allowSelfSignedLoopback: true } } }).adapter;

@@ -352,7 +352,7 @@ describe('tokens of a linked connection', () => {
     const source = credentialSourceFor(oauthDeps(), { id, tenantId: row!.tenant_id, provider: 'alpaca' });
     const err = await source.accessToken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BrokerError);
-    expect((err as BrokerError).code).toBe('BROKER_AUTH');
+    expect((err as BrokerError).brokerCode).toBe('BROKER_AUTH');
     const c = (await admin.brokers.list.query()).find((x) => x.id === id)!;
     expect(c.status).toBe('needs_relink');
     expect(c.statusReason).toMatch(/invalid_grant/);

@@ -1,3 +1,16 @@
+/**
+ * The Alpaca adapter (Trading API v2; paper and live differ only by base URL). Orders go out as
+ * POST /v2/orders addressed by our client order id; brackets natively (`order_class: bracket`,
+ * or `oto` with one leg); combos natively as multi-leg options orders (`order_class: mleg`,
+ * combo.ts). Reports come from the `trade_updates` stream; FILL account activities
+ * are polled while the stream is down and replayed for `getExecutions`. Report ids are the same
+ * on every path (report-book.ts), so the dispatcher's dedup by execution id holds across them.
+ *
+ * Over 400 lines on purpose: this is the adapter surface of one broker, each method a short call
+ * into the modules beside it (rest-client, combo, order-lookup, order-history, report-feed,
+ * report-book) around the state they share (the report book, the feed, the listeners), plus the
+ * order body this adapter sends; split by method, that state would be spread over files.
+ */
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { z } from 'zod';
 import { type ConnectionContext, credentialKindProbe } from '../connection.ts';
@@ -39,19 +52,6 @@ import { AlpacaReportFeed } from './report-feed.ts';
 import { type AlpacaAuthMode, AlpacaRestClient, BROKER } from './rest-client.ts';
 import { type AlpacaOrder, alpacaAccount, alpacaOrder, alpacaPosition } from './schemas.ts';
 
-/**
- * The Alpaca adapter (Trading API v2; paper and live differ only by base URL). Orders go out as
- * POST /v2/orders addressed by our client order id; brackets natively (`order_class: bracket`,
- * or `oto` with one leg); combos natively as multi-leg options orders (`order_class: mleg`,
- * combo.ts). Reports come from the `trade_updates` stream; FILL account activities
- * are polled while the stream is down and replayed for `getExecutions`. Report ids are the same
- * on every path (report-book.ts), so the dispatcher's dedup by execution id holds across them.
- *
- * Over 400 lines on purpose: this is the adapter surface of one broker, each method a short call
- * into the modules beside it (rest-client, combo, order-lookup, order-history, report-feed,
- * report-book) around the state they share (the report book, the feed, the listeners), plus the
- * order body this adapter sends; split by method, that state would be spread over files.
- */
 export interface AlpacaAdapterOptions {
   /** How the link authenticates; detected from the credentials when absent. */
   readonly auth?: AlpacaAuthMode;
@@ -132,7 +132,7 @@ export class AlpacaAdapter implements BrokerAdapter {
         schema: alpacaOrder,
       });
     } catch (err) {
-      if (!(err instanceof BrokerError) || err.code !== BrokerErrorCode.INVALID_REQUEST) throw err;
+      if (!(err instanceof BrokerError) || err.brokerCode !== BrokerErrorCode.INVALID_REQUEST) throw err;
       // A retry of an order Alpaca already has: it refuses the duplicate id; adopt the original.
       if (/client_order_id must be unique/i.test(String(err.context.brokerMessage ?? err.message))) {
         const known = await this.getOrderByClientId(req.clientOrderId);
@@ -174,7 +174,10 @@ export class AlpacaAdapter implements BrokerAdapter {
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
       const message = String(err.context.brokerMessage ?? err.message);
-      if (err.code === BrokerErrorCode.INVALID_REQUEST && /client_order_id must be unique/i.test(message)) {
+      if (
+        err.brokerCode === BrokerErrorCode.INVALID_REQUEST &&
+        /client_order_id must be unique/i.test(message)
+      ) {
         const known = await this.#lookup.byClientOrderId(req.comboId, 'placeCombo');
         if (known && isMleg(known)) {
           const tree = known.legs ? known : await this.#lookup.fetchNested(known.id, 'placeCombo');
@@ -182,7 +185,8 @@ export class AlpacaAdapter implements BrokerAdapter {
           return this.#comboAck(tree);
         }
       }
-      if (err.code !== BrokerErrorCode.INVALID_REQUEST && err.code !== BrokerErrorCode.REJECTED) throw err;
+      if (err.brokerCode !== BrokerErrorCode.INVALID_REQUEST && err.brokerCode !== BrokerErrorCode.REJECTED)
+        throw err;
       throw new BrokerError(BrokerErrorCode.REJECTED, err.message, {
         operation: 'placeCombo',
         broker: BROKER,
@@ -219,7 +223,7 @@ export class AlpacaAdapter implements BrokerAdapter {
       });
     } catch (err) {
       // Not cancelable (filled, already ended): each leg's cancel is refused.
-      if (err instanceof BrokerError && err.code === BrokerErrorCode.INVALID_REQUEST) {
+      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.INVALID_REQUEST) {
         const tree = root.legs ? root : await this.#lookup.fetchNested(root.id, 'cancelCombo');
         for (const t of this.#registerCombo(tree, this.#comboLegIds, true))
           this.#feed.emit(this.#book.cancelRejected(t, this.#now().toISOString(), err.message));
@@ -250,7 +254,7 @@ export class AlpacaAdapter implements BrokerAdapter {
       });
     } catch (err) {
       // 422: Alpaca will not cancel it (already filled, already cancelled): a cancel reject.
-      if (err instanceof BrokerError && err.code === BrokerErrorCode.INVALID_REQUEST) {
+      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.INVALID_REQUEST) {
         const t = this.#book.byClientId(clientOrderId) ?? this.#book.get(target.id);
         if (t) this.#feed.emit(this.#book.cancelRejected(t, this.#now().toISOString(), err.message));
         return;

@@ -72,7 +72,7 @@ export class AlpacaOrderLookup {
         schema: alpacaOrder,
       });
     } catch (err) {
-      if (err instanceof BrokerError && err.code === BrokerErrorCode.NOT_FOUND) return null;
+      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.NOT_FOUND) return null;
       throw err;
     }
   }

@@ -1,3 +1,17 @@
+/**
+ * One adapter for any CCXT exchange (provider `ccxt:<exchange>`), trading the spot account of an
+ * API-key link. Every venue call goes through the connection's call policy (timeout, read
+ * retries, circuit breaker) and leaves as a BrokerError (errors.ts). Decimal strings at our
+ * boundary (decimals.ts), `BASE-QUOTE` symbols (symbols.ts), execution reports rebuilt from the
+ * venue's orders and trades (reports.ts) and delivered by OrderStream (polling, plus CCXT Pro's
+ * watchOrders where the venue has a WebSocket). No native brackets: the execution service
+ * works protective legs itself.
+ *
+ * Over 400 lines on purpose: this is the adapter surface for every CCXT venue, each method a
+ * short call into the modules beside it (venue, venue-session, order-lookup, order-stream,
+ * reports, symbols, decimals) around the state they share (the exchange session, the order
+ * lookup, the listeners); split by method, that state would be spread over files.
+ */
 import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import type { Exchange } from 'ccxt';
 import type { ConnectionContext } from '../connection.ts';
@@ -23,20 +37,6 @@ import { toCcxtSymbol } from './symbols.ts';
 import { exchangeIdOf } from './venue.ts';
 import { VenueSession } from './venue-session.ts';
 
-/**
- * One adapter for any CCXT exchange (provider `ccxt:<exchange>`), trading the spot account of an
- * API-key link. Every venue call goes through the connection's call policy (timeout, read
- * retries, circuit breaker) and leaves as a BrokerError (errors.ts). Decimal strings at our
- * boundary (decimals.ts), `BASE-QUOTE` symbols (symbols.ts), execution reports rebuilt from the
- * venue's orders and trades (reports.ts) and delivered by OrderStream (polling, plus CCXT Pro's
- * watchOrders where the venue has a WebSocket). No native brackets: the execution service
- * works protective legs itself.
- *
- * Over 400 lines on purpose: this is the adapter surface for every CCXT venue, each method a
- * short call into the modules beside it (venue, venue-session, order-lookup, order-stream,
- * reports, symbols, decimals) around the state they share (the exchange session, the order
- * lookup, the listeners); split by method, that state would be spread over files.
- */
 export interface CcxtAdapterOptions {
   /** How often open orders are polled for reports. Default 2 s. */
   readonly pollIntervalMs?: number;
@@ -144,8 +144,8 @@ export class CcxtAdapter implements BrokerAdapter {
       // Or the outcome is unknown (timeout, dropped connection): the venue may have the order.
       if (
         isDuplicateClientId(err) ||
-        err.code === BrokerErrorCode.TIMEOUT ||
-        err.code === BrokerErrorCode.UNAVAILABLE
+        err.brokerCode === BrokerErrorCode.TIMEOUT ||
+        err.brokerCode === BrokerErrorCode.UNAVAILABLE
       ) {
         this.#lookup.orders.set(req.clientOrderId, { facts, brokerOrderId: null, settled: false });
         const found = await this.getOrderByClientId(req.clientOrderId).catch(() => null);
@@ -164,7 +164,7 @@ export class CcxtAdapter implements BrokerAdapter {
             cause: err,
           });
       }
-      if (err.code === BrokerErrorCode.REJECTED && !isDuplicateClientId(err))
+      if (err.brokerCode === BrokerErrorCode.REJECTED && !isDuplicateClientId(err))
         this.#rememberRejected(req.clientOrderId, { facts, reason: err.message, at: this.#now() });
       throw err;
     }
@@ -183,7 +183,7 @@ export class CcxtAdapter implements BrokerAdapter {
           : ex.cancelOrder(undefined as unknown as string, market, { clientOrderId }),
       );
     } catch (err) {
-      if (!(err instanceof BrokerError) || err.code !== BrokerErrorCode.NOT_FOUND) throw err;
+      if (!(err instanceof BrokerError) || err.brokerCode !== BrokerErrorCode.NOT_FOUND) throw err;
       // Venues answer "unknown order" for an order that already ended (Binance -2011): the order
       // exists, so the outcome is a cancel reject, not "the broker never had it".
       const o = await this.getOrderByClientId(clientOrderId);

@@ -60,7 +60,7 @@ describe('CCXT errors → BrokerError', () => {
   ])('%s → %s', (err, code, retryable) => {
     const be = brokerErrorFromCcxt(err, 'ccxt:binance', 'placeOrder');
     expect(be).toBeInstanceOf(BrokerError);
-    expect([be.code, be.retryable, be.broker, be.operation]).toEqual([
+    expect([be.brokerCode, be.retryable, be.broker, be.operation]).toEqual([
       code,
       retryable,
       'ccxt:binance',

@@ -84,7 +84,7 @@ export class OrderLookup {
     try {
       return await this.#session.call(operation, 'read', (ex) => ex.fetchOpenOrders());
     } catch (err) {
-      if (!(err instanceof BrokerError) || err.code !== BrokerErrorCode.INVALID_REQUEST) throw err;
+      if (!(err instanceof BrokerError) || err.brokerCode !== BrokerErrorCode.INVALID_REQUEST) throw err;
       const out: Order[] = [];
       for (const s of this.#knownSymbols()) {
         const market = toCcxtSymbol(s, this.#session.broker, operation);
@@ -123,7 +123,7 @@ export class OrderLookup {
         return (await this.#search(ex, market, clientOrderId)) as Order;
       });
     } catch (err) {
-      if (err instanceof BrokerError && err.code === BrokerErrorCode.NOT_FOUND) return null;
+      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.NOT_FOUND) return null;
       throw err;
     }
   }
@@ -155,7 +155,7 @@ export class OrderLookup {
           .fetchOrder(undefined as unknown as string, market, { clientOrderId })
           .catch((err: unknown) => {
             const be = brokerErrorFromCcxt(err, this.#session.broker, op);
-            if (be.code === BrokerErrorCode.NOT_FOUND) return null;
+            if (be.brokerCode === BrokerErrorCode.NOT_FOUND) return null;
             throw be;
           });
       });

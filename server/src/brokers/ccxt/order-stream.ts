@@ -156,7 +156,7 @@ export class OrderStream {
       err instanceof BrokerError ? err : brokerErrorFromCcxt(err, this.#o.ctx.provider, 'orderStream');
     if (!this.#down)
       this.#o.ctx.log.warn(
-        { code: be.code, broker: be.broker, reason: be.message },
+        { code: be.brokerCode, broker: be.broker, reason: be.message },
         'order report stream down',
       );
     this.#down = true;

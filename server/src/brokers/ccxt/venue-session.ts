@@ -64,9 +64,9 @@ export class VenueSession {
         const retryAfter = Number(
           (ex.last_response_headers as Record<string, string> | undefined)?.['Retry-After'],
         );
-        if (be.code !== BrokerErrorCode.RATE_LIMITED || !Number.isFinite(retryAfter)) throw be;
+        if (be.brokerCode !== BrokerErrorCode.RATE_LIMITED || !Number.isFinite(retryAfter)) throw be;
         // The venue's Retry-After (CCXT keeps the last response's headers): when to call again.
-        throw new BrokerError(be.code, be.message, {
+        throw new BrokerError(be.brokerCode, be.message, {
           broker: be.broker,
           operation: be.operation,
           context: { ...be.context, retryAfterS: retryAfter },

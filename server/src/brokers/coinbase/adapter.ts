@@ -1,3 +1,27 @@
+/**
+ * The Coinbase Advanced Trade adapter (spot crypto) for one linked connection. See
+ * docs/brokers/coinbase.md for what was checked against Coinbase's documentation.
+ *
+ * - Orders: POST /orders with our client order id as `client_order_id` (Coinbase returns the
+ *   existing order for a client order id it already has, so a retry after a timeout finds the
+ *   order it sent). The client → Coinbase order id mapping lives here; after a restart an
+ *   unknown client order id is found by listing orders (Get Order's `client_order_id` filter is
+ *   deprecated).
+ * - Reports: the `user` WebSocket channel (CDP-key links) says an order changed; fills always come
+ *   from List Fills, one report per trade id (report-book.ts). While the stream is down, and for
+ *   OAuth links (Coinbase documents the user channel for CDP keys only), open orders are polled.
+ * - Positions of a spot account: every non-zero balance that is not the account currency (USD),
+ *   as `<CURRENCY>-USD`; the average entry price comes from the portfolio breakdown when the
+ *   connection's account reference is a portfolio uuid, else "0" (Coinbase keeps no cost basis
+ *   on accounts).
+ * - No native brackets: a bracketed request is refused (the execution service does not send one).
+ *
+ * Over 400 lines on purpose: this is the adapter surface of one venue, each method a short call
+ * into the modules beside it (rest-client, order-mapping, order-queries, report-book,
+ * user-stream, account-reader) around the state they share here (the client → Coinbase order id
+ * map, the stream / polling switch, the listeners); split by method, that state would be spread
+ * over files.
+ */
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { type ConnectionContext, credentialKindProbe } from '../connection.ts';
 import {
@@ -33,30 +57,6 @@ import {
 } from './schemas.ts';
 import { UserStream } from './user-stream.ts';
 
-/**
- * The Coinbase Advanced Trade adapter (spot crypto) for one linked connection. See
- * docs/brokers/coinbase.md for what was checked against Coinbase's documentation.
- *
- * - Orders: POST /orders with our client order id as `client_order_id` (Coinbase returns the
- *   existing order for a client order id it already has, so a retry after a timeout finds the
- *   order it sent). The client → Coinbase order id mapping lives here; after a restart an
- *   unknown client order id is found by listing orders (Get Order's `client_order_id` filter is
- *   deprecated).
- * - Reports: the `user` WebSocket channel (CDP-key links) says an order changed; fills always come
- *   from List Fills, one report per trade id (report-book.ts). While the stream is down, and for
- *   OAuth links (Coinbase documents the user channel for CDP keys only), open orders are polled.
- * - Positions of a spot account: every non-zero balance that is not the account currency (USD),
- *   as `<CURRENCY>-USD`; the average entry price comes from the portfolio breakdown when the
- *   connection's account reference is a portfolio uuid, else "0" (Coinbase keeps no cost basis
- *   on accounts).
- * - No native brackets: a bracketed request is refused (the execution service does not send one).
- *
- * Over 400 lines on purpose: this is the adapter surface of one venue, each method a short call
- * into the modules beside it (rest-client, order-mapping, order-queries, report-book,
- * user-stream, account-reader) around the state they share here (the client → Coinbase order id
- * map, the stream / polling switch, the listeners); split by method, that state would be spread
- * over files.
- */
 export interface CoinbaseAdapterOptions {
   /** Polling interval for open orders while the stream is down (and always for OAuth). Default 2 s. */
   readonly pollIntervalMs?: number;
@@ -196,7 +196,7 @@ export class CoinbaseAdapter implements BrokerAdapter {
       })
       .catch((err: unknown) => {
         // A 4xx that is not an order answer (a malformed request): this order never goes in.
-        if (err instanceof BrokerError && err.code === BrokerErrorCode.INVALID_REQUEST)
+        if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.INVALID_REQUEST)
           throw new BrokerError(BrokerErrorCode.REJECTED, err.message, {
             operation: 'placeOrder',
             broker: BROKER,
@@ -475,7 +475,7 @@ export class CoinbaseAdapter implements BrokerAdapter {
   #logSyncError(t: TrackedOrder, err: unknown): void {
     if (this.#closed) return;
     this.#ctx.log.warn(
-      { clientOrderId: t.clientOrderId, code: err instanceof BrokerError ? err.code : undefined },
+      { clientOrderId: t.clientOrderId, code: err instanceof BrokerError ? err.brokerCode : undefined },
       'coinbase order sync failed (retried by the next poll)',
     );
   }

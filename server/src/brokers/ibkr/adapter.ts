@@ -157,7 +157,7 @@ export class IbkrAdapter implements BrokerAdapter {
       });
     } catch (err) {
       // 400 `{ error }`: the gateway refused the ticket (a duplicate cOID, a bad price …).
-      if (err instanceof BrokerError && err.code === BrokerErrorCode.INVALID_REQUEST)
+      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.INVALID_REQUEST)
         return this.#refused(req, String(err.context.brokerMessage ?? err.message));
       throw err;
     }
@@ -263,7 +263,7 @@ export class IbkrAdapter implements BrokerAdapter {
       // 400/404: the gateway will not cancel it (already done): a cancel reject, not a failure.
       if (
         err instanceof BrokerError &&
-        (err.code === BrokerErrorCode.INVALID_REQUEST || err.code === BrokerErrorCode.NOT_FOUND)
+        (err.brokerCode === BrokerErrorCode.INVALID_REQUEST || err.brokerCode === BrokerErrorCode.NOT_FOUND)
       )
         return refuse(String(err.context.brokerMessage ?? err.message));
       throw err;

@@ -116,7 +116,7 @@ export class GatewaySession {
     } catch (err) {
       // A lapse is recorded by the client (401) or the probe; anything else is the next call's
       // problem (the policy counts it against the breaker there).
-      if (!(err instanceof BrokerError) || err.code !== BrokerErrorCode.REAUTH_REQUIRED)
+      if (!(err instanceof BrokerError) || err.brokerCode !== BrokerErrorCode.REAUTH_REQUIRED)
         this.#o.log.debug({ err }, 'ibkr tickle failed');
     }
   }

@@ -1,3 +1,31 @@
+/**
+ * The paper broker: the default adapter, one instance per desk account, filling against the
+ * process's QuoteBook. Market, limit, stop and stop-limit orders; day, gtc, ioc and fok. This
+ * file is the adapter surface and the order lifecycle (arrival, validation, cancel, expiry,
+ * snapshot / restore); the mechanisms live beside it:
+ *
+ * - matching.ts: the matching engine (synthetic depth, queue position, fees);
+ * - account.ts: cash, positions and buying power (cash, with open buy orders and short sales
+ *   reserved at 100 %);
+ * - brackets.ts: native brackets, OCO legs sized to the entry's fills, reduce-only. A triggered
+ *   stop leg that finds no liquidity keeps working rather than being cancelled: it is the
+ *   position's exit;
+ * - combos.ts: all-or-none multi-leg orders;
+ * - reports.ts: execution reports, delivered live and kept per order for re-delivery;
+ * - order-store.ts: open orders per symbol in time priority, and a bounded finished history.
+ *
+ * Latency: a configurable delay before the order reaches the "exchange" and before a cancel
+ * lands, with jitter from the shared seeded generator (mulberry32): for one seed and one sequence
+ * of calls and quotes, every fill, price and id is the same, so backtests and tests repeat
+ * exactly. Rejects: invalid order, halted instrument, no market data, insufficient buying power.
+ *
+ * State lives in memory; `snapshot()`/`restore()` let the execution service rebuild an account
+ * from PostgreSQL after a restart so reconciliation compares like with like.
+ *
+ * Over 400 lines on purpose: the BrokerAdapter methods and the order lifecycle (arrival,
+ * validation, cancel, expiry, snapshot / restore) are the one place that wires the mechanisms
+ * above together; each piece of it is a few lines calling into them.
+ */
 import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import { nowMicros } from '@aegis/shared/market/micro-time';
 import { Mulberry32 } from '@aegis/shared/random/seeded-random';
@@ -41,34 +69,7 @@ export type { PaperAccountSnapshot, PaperBrokerOptions } from './model.ts';
 const sleep = (ms: number) =>
   ms <= 0 ? Promise.resolve() : new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
-/**
- * The paper broker: the default adapter, one instance per desk account, filling against the
- * process's QuoteBook. Market, limit, stop and stop-limit orders; day, gtc, ioc and fok. This
- * file is the adapter surface and the order lifecycle (arrival, validation, cancel, expiry,
- * snapshot / restore); the mechanisms live beside it:
- *
- * - matching.ts: the matching engine (synthetic depth, queue position, fees);
- * - account.ts: cash, positions and buying power (cash, with open buy orders and short sales
- *   reserved at 100 %);
- * - brackets.ts: native brackets, OCO legs sized to the entry's fills, reduce-only. A triggered
- *   stop leg that finds no liquidity keeps working rather than being cancelled: it is the
- *   position's exit;
- * - combos.ts: all-or-none multi-leg orders;
- * - reports.ts: execution reports, delivered live and kept per order for re-delivery;
- * - order-store.ts: open orders per symbol in time priority, and a bounded finished history.
- *
- * Latency: a configurable delay before the order reaches the "exchange" and before a cancel
- * lands, with jitter from the shared seeded generator (mulberry32): for one seed and one sequence
- * of calls and quotes, every fill, price and id is the same, so backtests and tests repeat
- * exactly. Rejects: invalid order, halted instrument, no market data, insufficient buying power.
- *
- * State lives in memory; `snapshot()`/`restore()` let the execution service rebuild an account
- * from PostgreSQL after a restart so reconciliation compares like with like.
- *
- * Over 400 lines on purpose: the BrokerAdapter methods and the order lifecycle (arrival,
- * validation, cancel, expiry, snapshot / restore) are the one place that wires the mechanisms
- * above together; each piece of it is a few lines calling into them.
- */
+/** The paper broker of one desk account (the header of this file says how it works). */
 export class PaperBroker implements BrokerAdapter {
   readonly name = 'paper';
   readonly capabilities: BrokerCapabilities = { nativeBrackets: true, nativeCombos: true };
