@@ -71,25 +71,23 @@ async function benchLimits(owner: postgres.Sql, tenantId: string): Promise<void>
     values (${tenantId}, '*', '1000000000', '1000000000', '1000000000', ${owner.json(removed)})`;
 }
 
-async function runOnce(
-  db: ReturnType<typeof createDb>,
-  owner: postgres.Sql,
-  buses: { pub: Bus; sub: Bus },
-): Promise<RunResult> {
+/** A fresh bench desk: its limits, a BTC-USD quote and an execution runtime publishing on `bus`. */
+async function benchDesk(db: ReturnType<typeof createDb>, owner: postgres.Sql, bus: Bus, label: string) {
   const tenantId = randomUUID();
   const actor = { type: 'user' as const, id: randomUUID() };
-  await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`bench-${tenantId.slice(0, 8)}`}, 'bench')`;
+  await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`${label}-${tenantId.slice(0, 8)}`}, ${label})`;
   await benchLimits(owner, tenantId);
   const quotes = new QuoteBook();
   quotes.setQuote('BTC-USD', '50000', '50010', '5', '5', new Date());
   const rt = new ExecutionRuntime({
     db: db.db,
-    bus: buses.pub,
+    bus,
     quotes,
     log,
     options: { startingCapital: '100000000000' },
   });
-  const place = (i: number) =>
+  /** A resting limit buy below the market. */
+  const place = (limitPrice: number) =>
     rt.orders.place({
       tenantId,
       actor,
@@ -101,14 +99,34 @@ async function runOnce(
         orderType: 'limit',
         timeInForce: 'gtc',
         quantity: '0.01',
-        limitPrice: String(40000 + (i % 5000)),
+        limitPrice: String(limitPrice),
       },
     });
+  return { tenantId, actor, rt, place };
+}
+
+/** Places WORKING orders (20 at a time, the i-th at `priceOf(i)`) and sends them to the paper broker. */
+async function restWorking(desk: Awaited<ReturnType<typeof benchDesk>>, priceOf: (i: number) => number) {
+  const ids: string[] = [];
+  for (let i = 0; i < WORKING; i += 20) {
+    const batch = await Promise.all(Array.from({ length: 20 }, (_, k) => desk.place(priceOf(i + k))));
+    ids.push(...batch.map((o) => o.id));
+  }
+  await desk.rt.dispatcher.dispatchTenant(desk.tenantId);
+  await desk.rt.brokers.drain();
+  return { ids, broker: await desk.rt.brokers.paper(desk.tenantId) };
+}
+
+async function runOnce(
+  db: ReturnType<typeof createDb>,
+  owner: postgres.Sql,
+  buses: { pub: Bus; sub: Bus },
+): Promise<RunResult> {
+  const desk = await benchDesk(db, owner, buses.pub, 'bench');
+  const { tenantId, actor, rt } = desk;
+  const place = (i: number) => desk.place(40000 + (i % 5000));
   // Working orders resting at the broker.
-  for (let i = 0; i < WORKING; i += 20) await Promise.all(Array.from({ length: 20 }, (_, k) => place(i + k)));
-  await rt.dispatcher.dispatchTenant(tenantId);
-  await rt.brokers.drain();
-  const broker = await rt.brokers.paper(tenantId);
+  const { broker } = await restWorking(desk, (i) => 40000 + (i % 5000));
 
   let heard: number | null = null;
   const unsub = await buses.sub.subscribe(HALT_CHANNEL, () => {
@@ -170,44 +188,9 @@ async function naiveOnce(
 ): Promise<{ allCancelsSentMs: number; working: number }> {
   // Baseline: one cancel request per working order, each its own transaction and broker call,
   // sequentially (what a script looping over orders.cancel does).
-  const tenantId = randomUUID();
-  const actor = { type: 'user' as const, id: randomUUID() };
-  await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`naive-${tenantId.slice(0, 8)}`}, 'naive')`;
-  await benchLimits(owner, tenantId);
-  const quotes = new QuoteBook();
-  quotes.setQuote('BTC-USD', '50000', '50010', '5', '5', new Date());
-  const rt = new ExecutionRuntime({
-    db: db.db,
-    bus: new MemoryBus(),
-    quotes,
-    log,
-    options: { startingCapital: '100000000000' },
-  });
-  const ids: string[] = [];
-  for (let i = 0; i < WORKING; i += 20) {
-    const batch = await Promise.all(
-      Array.from({ length: 20 }, (_, k) =>
-        rt.orders.place({
-          tenantId,
-          actor,
-          origin: 'human',
-          idempotencyKey: randomUUID(),
-          input: {
-            symbol: 'BTC-USD',
-            side: 'buy',
-            orderType: 'limit',
-            timeInForce: 'gtc',
-            quantity: '0.01',
-            limitPrice: String(40000 + i + k),
-          },
-        }),
-      ),
-    );
-    ids.push(...batch.map((o) => o.id));
-  }
-  await rt.dispatcher.dispatchTenant(tenantId);
-  await rt.brokers.drain();
-  const broker = await rt.brokers.paper(tenantId);
+  const desk = await benchDesk(db, owner, new MemoryBus(), 'naive');
+  const { tenantId, actor, rt } = desk;
+  const { ids, broker } = await restWorking(desk, (i) => 40000 + i);
   const t0 = performance.now();
   for (const id of ids) {
     await rt.orders.cancel(asTenantId(tenantId), asOrderId(id), actor);

@@ -7,6 +7,7 @@ import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertOptions, type AlertsRuntime, startAlerts } from '../../src/alerts/runtime.ts';
+import { waitUntil } from './support/wait.ts';
 import { signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
@@ -22,21 +23,6 @@ let receiverUrl: string;
 const deliveries = new Map<string, number>();
 const extra: { db: DatabaseHandle; runtime: AlertsRuntime }[] = [];
 let options: AlertOptions;
-
-async function until<T>(
-  read: () => Promise<T> | T,
-  ok: (v: T) => boolean,
-  what: string,
-  ms = 20_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
@@ -112,7 +98,7 @@ describe('alerts across server processes', () => {
     await Promise.all(extra.flatMap((e) => [e.runtime.scanNow(), e.runtime.sendNow()]));
 
     const expected = HALTS * 2 + TESTS;
-    await until(
+    await waitUntil(
       async () => {
         const [r] = await t.owner<{ n: number }[]>`
           select count(*)::int as n from alert_deliveries where status = 'delivered'`;

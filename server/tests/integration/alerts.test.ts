@@ -6,6 +6,7 @@ import { createDb } from '@aegis/shared/db/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record as recordAudit } from '../../src/audit/service.ts';
 import { withTenant } from '../../src/db/database.ts';
+import { waitUntil } from './support/wait.ts';
 import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
@@ -42,21 +43,6 @@ function verify(secret: string, ts: string | undefined, sig: string | undefined,
   const expected = Buffer.from(`v1=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`);
   const given = Buffer.from(sig ?? '');
   return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-async function until<T>(
-  read: () => Promise<T> | T,
-  ok: (v: T) => boolean,
-  what: string,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const execOptions = {
@@ -165,7 +151,7 @@ describe('desk alerts', () => {
     const before = (await client.alerts.list.query({})).unread;
     await client.halt.engage.mutate({ scope: 'desk', reason: 'alerts drill' });
 
-    const list = await until(
+    const list = await waitUntil(
       () => client.alerts.list.query({}),
       (l) => l.events.some((e) => e.kind === 'halt.engaged'),
       'the notification',
@@ -175,7 +161,7 @@ describe('desk alerts', () => {
     expect(event).toMatchObject({ severity: 'critical', title: 'Desk halt engaged', read: false });
     expect(event.body).toContain('alerts drill');
 
-    const ok = await until(
+    const ok = await waitUntil(
       () => received.filter((r) => r.path === '/desk-a' && r.event === 'halt.engaged'),
       (rs) => rs.some((r) => r.status === 204),
       'the delivery',
@@ -192,7 +178,7 @@ describe('desk alerts', () => {
     expect(ok[2]!.at - ok[1]!.at).toBeGreaterThanOrEqual(RETRY_MS[1]! * 0.8 - 5);
 
     // The delivery log in the console: newest first, status, attempt, outcome.
-    const log = await until(
+    const log = await waitUntil(
       () => client.alerts.deliveries.query({ endpointId: created.endpoint.id }),
       (l) => l.length >= 3,
       'the delivery log',
@@ -209,7 +195,7 @@ describe('desk alerts', () => {
     expect(marked.unread).toBe(before);
 
     await client.halt.release.mutate({ scope: 'desk' });
-    await until(
+    await waitUntil(
       () => received.filter((r) => r.path === '/desk-a' && r.event === 'halt.released' && r.status === 204),
       (rs) => rs.length === 1,
       'the release delivery',
@@ -230,13 +216,13 @@ describe('desk alerts', () => {
 
     const aBefore = received.filter((r) => r.path === '/desk-a').length;
     await client.halt.engage.mutate({ scope: 'desk', reason: 'desk A only' });
-    await until(
+    await waitUntil(
       () => received.filter((r) => r.path === '/desk-a' && r.body.includes('desk A only')),
       (rs) => rs.some((r) => r.status === 204),
       'desk A delivery',
     );
     await client.halt.release.mutate({ scope: 'desk' });
-    await until(
+    await waitUntil(
       () => received.filter((r) => r.path === '/desk-a').length,
       (n) => n >= aBefore + 2,
       'desk A release delivery',
@@ -252,7 +238,7 @@ describe('desk alerts', () => {
     // And desk B's own halt goes to B's endpoint only.
     const aCount = received.filter((r) => r.path === '/desk-a').length;
     await client.halt.engage.mutate({ scope: 'desk', reason: 'desk B drill' });
-    await until(
+    await waitUntil(
       () => received.filter((r) => r.path === '/desk-b' && r.status === 204),
       (rs) => rs.length === 1,
       'desk B delivery',
@@ -320,12 +306,12 @@ describe('desk alerts', () => {
     const discord = await endpoint(client, '/discord', ['halt.engaged'], 'discord');
     await client.alerts.sendTest.mutate({ endpointId: slack.endpoint.id });
     await client.alerts.sendTest.mutate({ endpointId: discord.endpoint.id });
-    const s = await until(
+    const s = await waitUntil(
       () => received.filter((r) => r.path === '/slack'),
       (rs) => rs.length === 1,
       'slack test',
     );
-    const d = await until(
+    const d = await waitUntil(
       () => received.filter((r) => r.path === '/discord'),
       (rs) => rs.length === 1,
       'discord test',
@@ -335,7 +321,7 @@ describe('desk alerts', () => {
     expect(JSON.parse(s[0]!.body).text).toContain('Test event');
     expect(Object.keys(JSON.parse(d[0]!.body))).toEqual(['content']);
     expect(s[0]!.verified && d[0]!.verified).toBe(true);
-    const log = await until(
+    const log = await waitUntil(
       () => client.alerts.deliveries.query({ endpointId: slack.endpoint.id }),
       (l) => l.length === 1,
       'slack log',
@@ -347,7 +333,7 @@ describe('desk alerts', () => {
     const dead = await endpoint(client, '/dead', ['halt.engaged']);
     failFirst.set('/dead', 100);
     await client.alerts.sendTest.mutate({ endpointId: dead.endpoint.id });
-    const log = await until(
+    const log = await waitUntil(
       () => client.alerts.deliveries.query({ endpointId: dead.endpoint.id }),
       (l) => l.some((a) => a.outcome === 'dead'),
       'dead delivery',
@@ -361,7 +347,7 @@ describe('desk alerts', () => {
   it('a redirect is a failed attempt and is not followed', async () => {
     const r = await endpoint(client, '/redirect', ['halt.engaged']);
     await client.alerts.sendTest.mutate({ endpointId: r.endpoint.id });
-    const log = await until(
+    const log = await waitUntil(
       () => client.alerts.deliveries.query({ endpointId: r.endpoint.id }),
       (l) => l.length >= 1,
       'redirect attempt',
@@ -409,7 +395,7 @@ describe('desk alerts', () => {
     } finally {
       await app.close();
     }
-    const list = await until(
+    const list = await waitUntil(
       () => client.alerts.list.query({ limit: 200 }),
       (l) =>
         ['proposal.waiting', 'order.filled', 'reconcile.drift'].every((k) =>

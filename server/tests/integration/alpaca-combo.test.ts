@@ -4,6 +4,7 @@ import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
+import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
 
 /**
@@ -41,28 +42,13 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  for (const t of [
-    'fills',
-    'outbox',
-    'idempotency_keys',
-    'trade_outcomes',
-    'equity_snapshots',
-    'positions',
-    'orders',
-    'combos',
-    'risk_limits',
-    'broker_connections',
-    'halts',
-    'agent_settings',
-  ])
-    await fx.owner.unsafe(`delete from ${t}`);
+  await clearTrading(fx.owner, ['combos', 'broker_connections']);
   alpaca = await startFakeAlpaca({ authorize: (a) => a.kind === 'key' && a.keyId === 'PKTEST' });
   const [conn] = await fx.owner`
     insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
     values (${fx.tenantId}, 'alpaca', ${alpaca.accountNumber}, 'paper', 'api_key', 'active') returning id`;
   connectionId = conn!.id as string;
-  fx.runtime.brokers.close();
-  fx.runtime = fx.newRuntime({
+  fx.replaceRuntime({
     options: {
       brokerTimeoutMs: 400,
       connections: {
@@ -76,16 +62,7 @@ beforeEach(async () => {
     },
   });
   clock = Date.now();
-  await fx.owner`insert into risk_limits ${fx.owner({
-    tenant_id: fx.tenantId,
-    symbol: '*',
-    max_order_notional: '1000000',
-    max_gross_exposure: '100000000',
-    max_net_exposure: '100000000',
-    max_net_delta: '100000000',
-    max_daily_loss: '10000000',
-    max_spread_bps: 500,
-  } as never)}`;
+  await insertDeskLimits(fx.owner, fx.tenantId, { max_order_notional: '1000000', max_spread_bps: 500 });
   fx.quotes.setQuote(U, '99.99', '100.01', '1000', '1000', T());
   fx.quotes.setQuote(C100, '4.98', '5.00', '50', '50', T());
   fx.quotes.setQuote(C105, '2.00', '2.01', '50', '50', T());

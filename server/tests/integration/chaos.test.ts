@@ -323,25 +323,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
 
     // ---- Gather -----------------------------------------------------------------------------
     const broker = execution ? await execution.brokers.paper(deskId) : null;
-    const {
-      dupCoid,
-      outboxPending,
-      stuck,
-      accepted,
-      denied,
-      refused,
-      undecided,
-      perKeyDuplicates,
-      orphans,
-      storedAccepted,
-      missing,
-      atBroker,
-      mismatches,
-      mismatchLogs,
-      brokerOnly,
-      dbPositions,
-      brokerPositions,
-    } = await checkLedger({ owner, deskId, records, broker, serverLogs });
+    const ledger = await checkLedger({ owner, deskId, records, broker, serverLogs });
 
     const deskAudit = await readWithRetries(() => session.client.audit.verify.query())
       .then((r) => ({ ...r.value, unavailableFirst: r.unavailable }))
@@ -378,13 +360,13 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
     const tally: ChaosTally = {
       seed: SEED,
       attempted: records.length,
-      accepted: accepted.length,
-      denied: denied.length,
-      refused: refused.length,
-      stored: storedAccepted.length,
-      atBroker,
-      duplicates: perKeyDuplicates + dupCoid + orphans.length,
-      lost: missing.length + undecided.length,
+      accepted: ledger.accepted.length,
+      denied: ledger.denied.length,
+      refused: ledger.refused.length,
+      stored: ledger.storedAccepted.length,
+      atBroker: ledger.atBroker,
+      duplicates: ledger.perKeyDuplicates + ledger.dupCoid + ledger.orphans.length,
+      lost: ledger.missing.length + ledger.undecided.length,
       retried: stats.retried,
       pgRestarts: restarts,
       redisRestartAtMs: redisBackAt === null ? null : redisBackAt - t0,
@@ -393,7 +375,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
       signalsAfterRedis,
     };
     const denialRules = new Map<string, number>();
-    for (const r of denied) {
+    for (const r of ledger.denied) {
       for (const v of r.final?.denial ?? []) {
         if (!v.passed)
           denialRules.set(
@@ -402,7 +384,7 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
           );
       }
     }
-    const deniedDetail = denied.map((r) => {
+    const deniedDetail = ledger.denied.map((r) => {
       const failed = (r.final?.denial ?? []).filter((v) => !v.passed);
       return `#${r.index} at ${(r.startedAtMs / 1000).toFixed(1)} s: ${failed.map((v) => `${v.rule} ${v.code ?? ''} limit ${v.limit ?? '-'} current ${v.current ?? '-'}`).join('; ')}`;
     });
@@ -411,18 +393,18 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
         'run (s)': ((chaosEndedAt - t0) / 1000).toFixed(1),
         'denials by rule': Object.fromEntries(denialRules),
         'denied orders': deniedDetail.slice(0, 10),
-        'refusals (4xx)': refused
+        'refusals (4xx)': ledger.refused
           .slice(0, 5)
           .map((r) => `${r.refused!.status} ${r.refused!.code} ${r.refused!.message}`),
-        'undecided at the deadline': undecided.length,
-        'stuck after settle': stuck.map((o) => `${o.client_order_id}:${o.status}`).slice(0, 10),
-        'outbox undispatched': outboxPending,
-        'orphan orders (stored, never answered)': orphans.length,
-        'status mismatches db/broker': mismatches.slice(0, 10),
-        'open at broker, not stored': brokerOnly.length,
-        'server logs about mismatched orders': mismatchLogs.slice(0, 30),
-        'positions db': Object.fromEntries(dbPositions),
-        'positions broker': Object.fromEntries(brokerPositions),
+        'undecided at the deadline': ledger.undecided.length,
+        'stuck after settle': ledger.stuck.map((o) => `${o.client_order_id}:${o.status}`).slice(0, 10),
+        'outbox undispatched': ledger.outboxPending,
+        'orphan orders (stored, never answered)': ledger.orphans.length,
+        'status mismatches db/broker': ledger.mismatches.slice(0, 10),
+        'open at broker, not stored': ledger.brokerOnly.length,
+        'server logs about mismatched orders': ledger.mismatchLogs.slice(0, 30),
+        'positions db': Object.fromEntries(ledger.dbPositions),
+        'positions broker': Object.fromEntries(ledger.brokerPositions),
         'audit verify (desk)': deskAudit,
         'audit verify (platform)': platformAudit,
         'orders placed by (s)': ((ordersDoneAt - t0) / 1000).toFixed(1),
@@ -447,39 +429,39 @@ describe('chaos: PostgreSQL restarts every 5–15 s, Redis restarts once empty, 
 
     // ---- Assertions (soft: one run reports every property that fails) -------------------------
     expect(records.length).toBeGreaterThanOrEqual(300);
-    expect.soft(undecided.length, 'orders without a definitive answer').toBe(0);
-    expect.soft(refused.length, 'orders refused with a 4xx').toBe(0);
+    expect.soft(ledger.undecided.length, 'orders without a definitive answer').toBe(0);
+    expect.soft(ledger.refused.length, 'orders refused with a 4xx').toBe(0);
     expect
       .soft(
-        denied.length,
+        ledger.denied.length,
         `orders denied (limits allow them all): ${JSON.stringify(Object.fromEntries(denialRules))}`,
       )
       .toBe(0);
     expect.soft(stats.status500, 'answers 500 (a restarting database must answer 503)').toBe(0);
     expect.soft(stats.status503WithoutRetryAfter, '503 answers without Retry-After').toBe(0);
-    expect.soft(storedAccepted.length, 'accepted = stored').toBe(accepted.length);
-    expect.soft(atBroker, 'accepted = at the broker').toBe(accepted.length);
-    expect.soft(mismatches, 'order status: database = broker').toEqual([]);
-    expect.soft(brokerOnly, 'open orders at the broker that are not stored').toEqual([]);
+    expect.soft(ledger.storedAccepted.length, 'accepted = stored').toBe(ledger.accepted.length);
+    expect.soft(ledger.atBroker, 'accepted = at the broker').toBe(ledger.accepted.length);
+    expect.soft(ledger.mismatches, 'order status: database = broker').toEqual([]);
+    expect.soft(ledger.brokerOnly, 'open orders at the broker that are not stored').toEqual([]);
     expect
-      .soft(Object.fromEntries(dbPositions), 'positions: database = broker')
-      .toEqual(Object.fromEntries(brokerPositions));
-    expect.soft(perKeyDuplicates, 'duplicates per idempotency key').toBe(0);
-    expect.soft(dupCoid, 'duplicates per client order id').toBe(0);
+      .soft(Object.fromEntries(ledger.dbPositions), 'positions: database = broker')
+      .toEqual(Object.fromEntries(ledger.brokerPositions));
+    expect.soft(ledger.perKeyDuplicates, 'duplicates per idempotency key').toBe(0);
+    expect.soft(ledger.dupCoid, 'duplicates per client order id').toBe(0);
     expect
       .soft(
-        orphans.map((o) => o.client_order_id),
+        ledger.orphans.map((o) => o.client_order_id),
         'stored orders no key was answered with',
       )
       .toEqual([]);
-    expect.soft(missing.length, 'accepted orders lost').toBe(0);
+    expect.soft(ledger.missing.length, 'accepted orders lost').toBe(0);
     expect
       .soft(
-        stuck.map((o) => `${o.client_order_id}:${o.status}`),
+        ledger.stuck.map((o) => `${o.client_order_id}:${o.status}`),
         'stuck orders after settle',
       )
       .toEqual([]);
-    expect.soft(outboxPending, 'outbox rows not dispatched').toBe(0);
+    expect.soft(ledger.outboxPending, 'outbox rows not dispatched').toBe(0);
     expect.soft(deskAudit.ok, `audit chain verified: ${JSON.stringify(deskAudit)}`).toBe(true);
     expect
       .soft(platformAudit.ok, `platform audit chain verified: ${JSON.stringify(platformAudit)}`)

@@ -8,6 +8,7 @@ import { withTenant } from '../../src/db/database.ts';
 import { listStrategyPositions } from '../../src/execution/strategy-positions.ts';
 import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
+import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
 
 /**
  * Combo orders through the real execution path (PostgreSQL, governor, outbox, paper broker,
@@ -43,33 +44,9 @@ afterAll(async () => {
   await fx?.close();
 });
 
-const wideLimits = {
-  max_order_notional: '1000000',
-  max_gross_exposure: '100000000',
-  max_net_exposure: '100000000',
-  max_net_delta: '100000000',
-  max_daily_loss: '10000000',
-  max_spread_bps: 500,
-};
-
 beforeEach(async () => {
-  for (const t of [
-    'fills',
-    'outbox',
-    'idempotency_keys',
-    'trade_outcomes',
-    'equity_snapshots',
-    'positions',
-    'orders',
-    'combos',
-    'risk_limits',
-    'broker_connections',
-    'halts',
-    'agent_settings',
-  ])
-    await fx.owner.unsafe(`delete from ${t}`);
-  fx.runtime.brokers.close();
-  fx.runtime = fx.newRuntime();
+  await clearTrading(fx.owner, ['combos', 'broker_connections']);
+  fx.replaceRuntime();
   clock = Date.now();
   await setLimits({});
   fx.quotes.setQuote(U, '99.99', '100.01', '1000', '1000', T());
@@ -81,7 +58,11 @@ beforeEach(async () => {
 
 async function setLimits(over: Record<string, unknown>) {
   await fx.owner`delete from risk_limits`;
-  await fx.owner`insert into risk_limits ${fx.owner({ tenant_id: fx.tenantId, symbol: '*', ...wideLimits, ...over } as never)}`;
+  await insertDeskLimits(fx.owner, fx.tenantId, {
+    max_order_notional: '1000000',
+    max_spread_bps: 500,
+    ...over,
+  });
 }
 function market(symbol: string, bid: string, ask: string, size = '50') {
   fx.quotes.setQuote(symbol, bid, ask, size, size, T());

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './support/wait.ts';
 import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
@@ -13,15 +14,6 @@ let client: Client;
 const U = 'CMBR';
 const C100 = 'CMBR-261218C100';
 const C105 = 'CMBR-261218C105';
-
-async function until<T>(what: string, fn: () => Promise<T | false | null | undefined>) {
-  for (let i = 0; i < 400; i++) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const quotes = (c100: [string, string], c105: [string, string]) =>
   venuePrices(t, [

@@ -3,6 +3,7 @@ import { optionSymbol, yearsToExpiry } from '@aegis/shared/options/contract';
 import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector, streamingClient } from './decisions-support.ts';
+import { waitUntil } from './support/wait.ts';
 import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
@@ -36,17 +37,6 @@ const execOptions = {
   reconcileIntervalMs: 3_600_000,
   paper: { seed: 5, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
 };
-
-async function until<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, what: string): Promise<T> {
-  // A cap so a bug fails instead of hanging; no timing assertion.
-  let last: T | undefined;
-  for (let i = 0; i < 600; i++) {
-    last = await read();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)?.slice(0, 1500)}`);
-}
 
 /** The future and its options' quotes at future price `f` (the options priced with Black-76). */
 async function market(f: number) {
@@ -187,7 +177,7 @@ describe('the delta-neutral hedger', () => {
     const settle = async (step: string) => {
       const passes = hedger.passes;
       let polls = 0;
-      return until(
+      return waitUntil(
         async () => {
           // The venue keeps quoting the same market (as a live one does), so a slow machine never
           // leaves the hedger with a price older than the governor's reference-age limit.

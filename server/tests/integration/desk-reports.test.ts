@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import { waitUntil } from './support/wait.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
@@ -14,15 +15,6 @@ let client: Client;
 let deskId: string;
 let adminName: string;
 const ex = (): ExecutionRuntime => t.server.deps.execution!;
-
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const quotes = () => {
   ex().quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', new Date());
@@ -44,7 +36,7 @@ const place = (order: Record<string, unknown>, c: Client = client) =>
 
 const settle = async () => {
   await ex().dispatcher.dispatchTenant(deskId);
-  await until(
+  await waitUntil(
     () => client.orders.list.query({ status: 'working', limit: 100 }),
     (l) => l.every((o) => o.orderType !== 'market'),
     'market orders to settle',

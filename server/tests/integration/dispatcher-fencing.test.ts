@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNotLeaseHolder } from '../../src/execution/broker-registry.ts';
 import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
+import { insertDeskLimits } from './support/desk-limits.ts';
 
 /**
  * A dispatcher that lost its lease stops sending at once: its outbox claims are fenced in SQL by
@@ -17,15 +18,7 @@ const actor: Actor = { type: 'user', id: randomUUID() };
 beforeAll(async () => {
   fx = await createExecutionFixture({ leaseTtlMs: 5_000, leaseRenewMs: 3_600_000 });
   fx.quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', new Date());
-  await fx.owner`insert into risk_limits ${fx.owner({
-    tenant_id: fx.tenantId,
-    symbol: '*',
-    max_order_notional: '10000000',
-    max_gross_exposure: '100000000',
-    max_net_exposure: '100000000',
-    max_net_delta: '100000000',
-    max_daily_loss: '10000000',
-  })}`;
+  await insertDeskLimits(fx.owner, fx.tenantId);
 });
 afterAll(async () => {
   await fx?.close();

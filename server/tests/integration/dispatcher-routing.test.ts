@@ -3,12 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerError, BrokerErrorCode } from '../../src/brokers/types.ts';
 import { toTRPCError } from '../../src/errors.ts';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import { insertDeskLimits, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
 import {
   type BrokerDouble,
   brokerDoubleFactory,
   brokerDoubleResolvers,
   startBrokerDouble,
 } from './support/dispatcher-broker-double.ts';
+import { until } from './support/wait.ts';
 import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
@@ -24,17 +26,6 @@ let deskId: string;
 let double: BrokerDouble;
 let connectionId: string;
 const ex = (): ExecutionRuntime => t.server.deps.execution!;
-
-async function until<T>(what: string, fn: () => Promise<T | false | null | undefined>, timeoutMs = 30_000) {
-  // A cap so a bug fails instead of hanging; never a timing assertion.
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const place = (order: Record<string, unknown>) =>
   client.orders.place.mutate({
@@ -71,21 +62,7 @@ beforeAll(async () => {
   ({ client } = await signIn(t.url, t.admin.email, t.admin.password));
   await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
     values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
-  const removed = Object.fromEntries(
-    ['priceCollarBps', 'maxReferenceAgeMs', 'maxSpreadBps', 'duplicateWindowMs', 'maxOrdersPerMinute'].map(
-      (f) => [f, { at: new Date().toISOString(), by: null }],
-    ),
-  );
-  await t.owner`insert into risk_limits ${t.owner({
-    tenant_id: deskId,
-    symbol: '*',
-    max_order_notional: '10000000',
-    max_gross_exposure: '100000000',
-    max_net_exposure: '100000000',
-    max_net_delta: '100000000',
-    max_daily_loss: '10000000',
-    removed_limits: t.owner.json(removed),
-  } as never)}`;
+  await insertDeskLimits(t.owner, deskId, {}, PROTECTIVE_LIMITS);
   const [provider] = await t.owner<{ id: string }[]>`
     insert into oauth_providers (tenant_id, slug, name, authorization_url, token_url, client_id, api_base_url, api_protocol)
     values (${deskId}, 'double', 'Broker double', ${`${double.url}/authorize`}, ${`${double.url}/token`}, 'client', ${double.url}, 'test-http')

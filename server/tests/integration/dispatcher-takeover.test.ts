@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { createBus } from '@aegis/shared/bus/index';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
@@ -12,7 +10,10 @@ import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseManager } from '../../src/execution/leases.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import { type ServerProcess, spawnServerProcess } from './support/child-server.ts';
+import { insertDeskLimits, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
 import { type BrokerDouble, startBrokerDouble } from './support/dispatcher-broker-double.ts';
+import { until } from './support/wait.ts';
 import { type Client, signIn } from './test-server.ts';
 
 /**
@@ -22,22 +23,7 @@ import { type Client, signIn } from './test-server.ts';
  * counted at the broker (a real local HTTP broker double that outlives the processes): every
  * order exactly once, every fill applied once.
  */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NODE = `${ROOT}node_modules/.bin/node`;
-const ENTRY = `${ROOT}server/tests/integration/support/dispatcher-server.ts`;
 const log = createLogger({ name: 'dispatcher-test', level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | false | null | undefined>, timeoutMs = 60_000) {
-  // A cap so a bug fails instead of hanging; never a timing assertion.
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 let database: MigratedTestDatabase;
 let owner: Sql;
@@ -98,48 +84,9 @@ describe('dispatch leases', () => {
   });
 });
 
-interface Child {
-  readonly proc: ChildProcess;
-  readonly url: Promise<string>;
-  readonly exited: Promise<void>;
-  readonly output: string[];
-}
-
-function spawnServer(env: Record<string, string>): Child {
-  const proc = spawn(NODE, [ENTRY], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  let resolveUrl!: (u: string) => void;
-  let rejectUrl!: (e: Error) => void;
-  const url = new Promise<string>((res, rej) => {
-    resolveUrl = res;
-    rejectUrl = rej;
-  });
-  let buf = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (output.length < 200) output.push(line.slice(0, 1000));
-      try {
-        const j = JSON.parse(line) as { ready?: boolean; url?: string };
-        if (j.ready && j.url) resolveUrl(j.url);
-      } catch {
-        // a log line
-      }
-    }
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    if (output.length < 200) output.push(d.toString().slice(0, 1000));
-  });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  void exited.then(() => rejectUrl(new Error(`server exited before it was ready: ${output.join('\n')}`)));
-  return { proc, url, exited, output };
-}
+type Child = ServerProcess;
+const spawnServer = (env: Record<string, string>): Child =>
+  spawnServerProcess('server/tests/integration/support/dispatcher-server.ts', env);
 
 describe('two server processes, the dispatch lease holder killed mid-flow', () => {
   let double: BrokerDouble;
@@ -159,22 +106,7 @@ describe('two server processes, the dispatch lease holder killed mid-flow', () =
     firstAdmin = admin;
     await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
       values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
-    const removed = Object.fromEntries(
-      ['priceCollarBps', 'maxReferenceAgeMs', 'maxSpreadBps', 'duplicateWindowMs', 'maxOrdersPerMinute'].map(
-        (f) => [f, { at: new Date().toISOString(), by: null }],
-      ),
-    );
-    await owner`insert into risk_limits ${owner({
-      tenant_id: deskId,
-      symbol: '*',
-      max_order_notional: '10000000',
-      max_gross_exposure: '100000000',
-      max_net_exposure: '100000000',
-      max_net_delta: '100000000',
-      max_daily_loss: '10000000',
-      max_position: '1000',
-      removed_limits: owner.json(removed),
-    } as never)}`;
+    await insertDeskLimits(owner, deskId, { max_position: '1000' }, PROTECTIVE_LIMITS);
     // A desk-configured OAuth broker whose trading API speaks the double's protocol.
     const [provider] = await owner<{ id: string }[]>`
       insert into oauth_providers (tenant_id, slug, name, authorization_url, token_url, client_id, api_base_url, api_protocol)

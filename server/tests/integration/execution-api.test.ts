@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import { clearTrading, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
+import { waitUntil } from './support/wait.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
@@ -14,16 +16,6 @@ let client: Client;
 let deskId: string;
 const ex = (s: { server: TestServer['server'] } = t): ExecutionRuntime => s.server.deps.execution!;
 const now = () => new Date();
-
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  // Bounded wait for asynchronous dispatch (no timing assertion: only a cap so a bug fails).
-  for (let i = 0; i < 200; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const execOptions = {
   outboxIntervalMs: 200,
@@ -79,20 +71,7 @@ async function reset() {
   // Let the previous test's broker work finish first, so nothing lands after the cleanup.
   await ex().dispatcher.dispatchTenant(deskId);
   await ex().brokers.drain();
-  for (const table of [
-    'fills',
-    'outbox',
-    'idempotency_keys',
-    'trade_outcomes',
-    'equity_snapshots',
-    'positions',
-    'orders',
-    'risk_limits',
-    'halts',
-    'agent_settings',
-  ]) {
-    await t.owner.unsafe(`delete from ${table}`);
-  }
+  await clearTrading(t.owner);
   ex().brokers.close();
   quotes();
   // Explicit desk limits: money limits wide enough for whole-coin orders (one BTC is already the
@@ -106,13 +85,7 @@ async function reset() {
     maxNetDelta: '100000000',
     maxDailyLoss: '10000000',
   });
-  for (const field of [
-    'priceCollarBps',
-    'maxReferenceAgeMs',
-    'maxSpreadBps',
-    'duplicateWindowMs',
-    'maxOrdersPerMinute',
-  ] as const) {
+  for (const field of PROTECTIVE_LIMITS) {
     await client.risk.limits.remove.mutate({ symbol: '*', field });
   }
 }
@@ -126,7 +99,7 @@ describe('orders through the server', () => {
     expect(b.id).toBe(a.id);
     const conflict = await failure(place({ quantity: '0.6' }, key));
     expect(conflict.data?.code).toBe('CONFLICT');
-    const filled = await until(
+    const filled = await waitUntil(
       () => client.orders.get.query({ id: a.id }),
       (r) => r.order.status === 'filled',
       'fill',
@@ -165,7 +138,7 @@ describe('orders through the server', () => {
       quantity: '150',
       timeInForce: 'gtc',
     });
-    await until(
+    await waitUntil(
       () => client.orders.get.query({ id: lim.id }),
       (r) => r.order.status === 'partially_filled',
       'partial',
@@ -186,13 +159,13 @@ describe('orders through the server', () => {
       quantity: '1001',
       timeInForce: 'fok',
     });
-    const i = await until(
+    const i = await waitUntil(
       () => client.orders.get.query({ id: ioc.id }),
       (r) => r.order.status === 'cancelled',
       'ioc',
     );
     expect(i.order.filledQuantity).toBe('1000');
-    const f = await until(
+    const f = await waitUntil(
       () => client.orders.get.query({ id: fok.id }),
       (r) => r.order.status === 'cancelled',
       'fok',
@@ -200,7 +173,7 @@ describe('orders through the server', () => {
     expect(f.order.filledQuantity).toBe('0');
     const c = await client.orders.cancel.mutate({ orderId: lim.id });
     expect(c.status).toBe('pending_cancel');
-    await until(
+    await waitUntil(
       () => client.orders.get.query({ id: lim.id }),
       (r) => r.order.status === 'cancelled',
       'cancel',
@@ -429,7 +402,7 @@ describe('halt through the server', () => {
       [1, 2, 3].map((i) => place({ orderType: 'limit', limitPrice: String(40000 + i), timeInForce: 'gtc' })),
     );
     for (const o of orders)
-      await until(
+      await waitUntil(
         () => client.orders.get.query({ id: o.id }),
         (r) => r.order.status === 'new',
         'accepted',
@@ -441,7 +414,7 @@ describe('halt through the server', () => {
     const r = await client.halt.engage.mutate({ scope: 'desk', reason: 'drill' });
     expect(r.cancelsQueued).toBe(3);
     for (const o of orders)
-      await until(
+      await waitUntil(
         () => client.orders.get.query({ id: o.id }),
         (x) => x.order.status === 'cancelled',
         'cancelled',
@@ -609,30 +582,30 @@ describe('live subscriptions (SSE)', () => {
     try {
       await ready.p;
       const o = await place({ quantity: '0.2' });
-      await until(
+      await waitUntil(
         async () => orderEvents,
         (e) => e.some((x) => x.id === o.id && x.status === 'filled'),
         'filled event',
       );
-      await until(
+      await waitUntil(
         async () => positionEvents,
         (e) => e.some((ps) => ps.some((p) => p.symbol === 'BTC-USD' && p.quantity === '0.2')),
         'position event',
       );
-      await until(
+      await waitUntil(
         async () => haltEvents,
         (e) => e.length >= 1,
         'initial halt state',
       );
       expect(haltEvents[0]).toBe(false);
       await client.halt.engage.mutate({ scope: 'desk', reason: 'sse' });
-      await until(
+      await waitUntil(
         async () => haltEvents,
         (e) => e.includes(true),
         'halt event',
       );
       await client.halt.release.mutate({ scope: 'desk' });
-      await until(
+      await waitUntil(
         async () => haltEvents,
         (e) => e.at(-1) === false,
         'release event',

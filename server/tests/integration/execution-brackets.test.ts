@@ -9,6 +9,7 @@ import type { Actor } from '../../src/execution/types.ts';
 import { ProposalWorkflow } from '../../src/proposals/workflow.ts';
 import { decisionStreams } from '../../src/signals/streams.ts';
 import { createExecutionFixture, type ExecutionFixture, log } from './execution-fixture.ts';
+import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
 
 /**
  * Bracket orders through the real execution path (PostgreSQL, outbox, paper broker, reports):
@@ -30,34 +31,12 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  for (const t of [
-    'fills',
-    'outbox',
-    'idempotency_keys',
-    'trade_outcomes',
-    'equity_snapshots',
-    'positions',
-    'orders',
-    'proposals',
-    'risk_limits',
-    'halts',
-    'agent_settings',
-  ])
-    await fx.owner.unsafe(`delete from ${t}`);
-  fx.runtime.brokers.close();
-  fx.runtime = fx.newRuntime();
+  await clearTrading(fx.owner, ['proposals']);
+  fx.replaceRuntime();
   clock = Date.now();
   fx.quotes.setQuote('ETH-USD', '3000', '3001', '100', '100', T());
   // Whole ETH at $3,000: explicit desk limits above the platform's default order notional.
-  await fx.owner`insert into risk_limits ${fx.owner({
-    tenant_id: fx.tenantId,
-    symbol: '*',
-    max_order_notional: '10000000',
-    max_gross_exposure: '100000000',
-    max_net_exposure: '100000000',
-    max_net_delta: '100000000',
-    max_daily_loss: '10000000',
-  })}`;
+  await insertDeskLimits(fx.owner, fx.tenantId);
 });
 
 const place = (input: Partial<PlaceOrderInput>) =>

@@ -23,6 +23,12 @@ export interface ExecutionFixture {
   readonly userId: string;
   runtime: ExecutionRuntime;
   newRuntime(opts?: { bus?: Bus; options?: Partial<ExecutionOptions>; clock?: () => Date }): ExecutionRuntime;
+  /** Closes the current runtime's broker sessions and makes `runtime` a new one. */
+  replaceRuntime(opts?: {
+    bus?: Bus;
+    options?: Partial<ExecutionOptions>;
+    clock?: () => Date;
+  }): ExecutionRuntime;
   /** Dispatch the desk's outbox and wait until every report is applied. */
   settle(rt?: ExecutionRuntime): Promise<void>;
   close(): Promise<void>;
@@ -73,6 +79,11 @@ export async function createExecutionFixture(
     userId,
     runtime: undefined as unknown as ExecutionRuntime,
     newRuntime,
+    replaceRuntime(o) {
+      fx.runtime.brokers.close();
+      fx.runtime = newRuntime(o);
+      return fx.runtime;
+    },
     async settle(rt = fx.runtime) {
       for (let i = 0; i < 5; i++) {
         const n = await rt.dispatcher.dispatchTenant(tenantId);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getOrderWithFills } from '../../src/execution/queries.ts';
 import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture, log } from './execution-fixture.ts';
+import { clearTrading, insertDeskLimits, mergeDeskLimits } from './support/desk-limits.ts';
 
 let fx: ExecutionFixture;
 let actor: Actor;
@@ -21,45 +22,19 @@ afterAll(async () => {
 });
 
 async function reset() {
-  for (const t of [
-    'fills',
-    'outbox',
-    'idempotency_keys',
-    'trade_outcomes',
-    'equity_snapshots',
-    'positions',
-    'orders',
-    'risk_limits',
-    'halts',
-    'agent_settings',
-  ]) {
-    await fx.owner.unsafe(`delete from ${t}`);
-  }
-  fx.runtime.brokers.close();
-  fx.runtime = fx.newRuntime();
+  await clearTrading(fx.owner);
+  fx.replaceRuntime();
   fx.quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', T());
   fx.quotes.setQuote('ETH-USD', '3000', '3001', '100', '100', T());
   // Explicit desk limits, as a desk trading whole bitcoins would set them: one BTC at $50,000 is
   // already at the platform's default order notional, so the money limits are widened here (the
   // protective rules keep their defaults); each test tightens or removes what it probes.
-  await fx.owner`insert into risk_limits ${fx.owner({
-    tenant_id: fx.tenantId,
-    symbol: '*',
-    max_order_notional: '10000000',
-    max_gross_exposure: '100000000',
-    max_net_exposure: '100000000',
-    max_net_delta: '100000000',
-    max_daily_loss: '10000000',
-  })}`;
+  await insertDeskLimits(fx.owner, fx.tenantId);
 }
 
 /** Merges into the desk row (symbol '*'); `removed` records explicit removals ("no limit"). */
-async function deskLimits(values: Record<string, string>, removed: string[] = []) {
-  const at = { at: new Date().toISOString(), by: null };
-  const removals = Object.fromEntries(removed.map((f) => [f, at]));
-  await fx.owner`update risk_limits set ${fx.owner({ ...values, removed_limits: fx.owner.json(removals) } as never)}
-    where tenant_id = ${fx.tenantId} and symbol = '*'`;
-}
+const deskLimits = (values: Record<string, string>, removed: string[] = []) =>
+  mergeDeskLimits(fx.owner, fx.tenantId, values, removed);
 
 const place = (
   input: Partial<PlaceOrderInput>,

@@ -15,6 +15,7 @@ import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
 import type { AppRouter } from '../../src/routers/_app.ts';
+import { sleep, until } from './support/wait.ts';
 import { type Client, signIn, testServerConfig } from './test-server.ts';
 
 /**
@@ -37,17 +38,6 @@ let deskId: string;
 let actorId: string;
 
 const ex = () => server.deps.execution as ExecutionRuntime;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | false | null | undefined>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 beforeAll(async () => {
   pg = await startOwnPostgres();

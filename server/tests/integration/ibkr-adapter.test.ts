@@ -10,6 +10,7 @@ import { IbkrAdapter, type IbkrAdapterOptions, ibkrAdapterFactory } from '../../
 import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import { BrokerError } from '../../src/brokers/types.ts';
 import { adapterContext, brokerError, reportsOf, until } from './support/adapter-harness.ts';
+import { insertDeskLimits, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
 import { type FakeIbkrGateway, startFakeIbkrGateway } from './support/fake-ibkr-gateway.ts';
 import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
@@ -551,21 +552,7 @@ describe('IBKR through the execution dispatcher', () => {
     ({ client } = await signIn(t.url, t.admin.email, t.admin.password));
     await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
       values ('AAPL', 'X', 'equity', '0.01', '1', '24x7', 'active')`;
-    const removed = Object.fromEntries(
-      ['priceCollarBps', 'maxReferenceAgeMs', 'maxSpreadBps', 'duplicateWindowMs', 'maxOrdersPerMinute'].map(
-        (f) => [f, { at: new Date().toISOString(), by: null }],
-      ),
-    );
-    await t.owner`insert into risk_limits ${t.owner({
-      tenant_id: deskId,
-      symbol: '*',
-      max_order_notional: '10000000',
-      max_gross_exposure: '100000000',
-      max_net_exposure: '100000000',
-      max_net_delta: '100000000',
-      max_daily_loss: '10000000',
-      removed_limits: t.owner.json(removed),
-    } as never)}`;
+    await insertDeskLimits(t.owner, deskId, {}, PROTECTIVE_LIMITS);
     const [conn] = await t.owner<{ id: string }[]>`
       insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
       values (${deskId}, 'ibkr', 'DU1234567', 'paper', 'gateway', 'active') returning id`;

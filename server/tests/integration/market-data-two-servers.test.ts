@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import { waitUntil } from './support/wait.ts';
 import { type Client, makeClient, ORIGIN, signIn } from './test-server.ts';
 
 /**
@@ -72,16 +73,6 @@ async function startServerProcess(): Promise<string> {
       reject(new Error(`server process exited (${code}):\n${output.slice(-4000)}`)),
     );
   });
-}
-
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  // A cap so a bug fails instead of hanging; no timing assertion.
-  for (let i = 0; i < 400; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function publishBook(
@@ -176,12 +167,12 @@ describe('two server processes, one price source', () => {
     );
     const ready = (c: Client, tsQuote: string, tsBook: string) =>
       Promise.all([
-        until(
+        waitUntil(
           () => c.marketData.quote.query({ symbol: SYMBOL }),
           (q) => q.tsQuote === tsQuote,
           'the quote',
         ),
-        until(
+        waitUntil(
           () => c.marketData.book.query({ symbol: SYMBOL }),
           (x) => x.tsEvent === tsBook,
           'the book',

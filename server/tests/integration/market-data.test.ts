@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketStartMs } from '../../src/market/bars.ts';
 import type { AppRouter } from '../../src/routers/_app.ts';
 import { nextSeq, reference, type Trade, trades } from './bar-reference.ts';
+import { waitUntil } from './support/wait.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
@@ -31,16 +32,6 @@ const LIVE = 'MDL-USD'; // recent ticks, partly materialized
 let t: TestServer;
 let client: Client;
 let readKey = '';
-
-async function until<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, what: string): Promise<T> {
-  // A cap so a bug fails instead of hanging; no timing assertion.
-  for (let i = 0; i < 400; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function insertTrades(symbol: string, list: readonly Trade[]): Promise<void> {
   const rows = list.flatMap((x) => [
@@ -221,7 +212,7 @@ describe('marketData.book', () => {
         ['110.2', '1'],
       ],
     );
-    const book = await until(
+    const book = await waitUntil(
       () => client.marketData.book.query({ symbol: Q, levels: 2 }),
       (b) => b.depth === 'l2',
       'the L2 book',
@@ -253,7 +244,7 @@ describe('marketData.book', () => {
     );
     await t.server.deps.bus.publish(venueBooksChannel(`${t.redisPrefix}:`, VENUE), 'not json');
     const newer = await publishBook(Q, [['109.95', '2']], [['110.1', '2']]);
-    const after = await until(
+    const after = await waitUntil(
       () => client.marketData.book.query({ symbol: Q }),
       (b) => b.tsEvent === newer.tsEvent && b.bids[0]?.[0] === '109.95',
       'the newer book',
@@ -416,7 +407,7 @@ describe('live subscriptions over SSE', () => {
     );
     try {
       await isStarted;
-      await until(
+      await waitUntil(
         () => events,
         (e) => e.length >= 2,
         'the snapshot',
@@ -425,7 +416,7 @@ describe('live subscriptions over SSE', () => {
       expect(events[1]!.data.bid).toBe('5.01');
 
       await venuePrices(t, [{ venue: VENUE, instrument: Q, bid: '111.5', ask: '111.6', last: '111.55' }]);
-      const changed = await until(
+      const changed = await waitUntil(
         () => events,
         (e) => e.some((x) => x.data.symbol === Q && x.data.bid === '111.5'),
         'the changed quote',
@@ -442,7 +433,7 @@ describe('live subscriptions over SSE', () => {
       { onData: (d) => resumed.push(d) },
     );
     try {
-      await until(
+      await waitUntil(
         () => resumed,
         (e) => e.length >= 2,
         'the snapshot on resume',
@@ -465,7 +456,7 @@ describe('live subscriptions over SSE', () => {
       { onData: (d) => events.push(d) },
     );
     try {
-      const first = await until(
+      const first = await waitUntil(
         () => events,
         (e) => e.length >= 1,
         'the current bar',
@@ -477,7 +468,7 @@ describe('live subscriptions over SSE', () => {
       liveTrades.push(fresh);
       await insertTrades(LIVE, [fresh]);
       const expected = reference(liveTrades, '1m').at(-1)!;
-      await until(
+      await waitUntil(
         () => events,
         (e) => e.some((x) => JSON.stringify(x.data) === JSON.stringify(expected)),
         'the forming bar',
@@ -497,7 +488,7 @@ describe('live subscriptions over SSE', () => {
     );
     try {
       const want = all.slice(1);
-      await until(
+      await waitUntil(
         () => resumed,
         (e) => e.length >= want.length,
         'the replayed bars',
@@ -513,14 +504,14 @@ describe('live subscriptions over SSE', () => {
     const events: { data: { bids: [string, string][]; depth: string } }[] = [];
     const s = sub.marketData.onBook.subscribe({ symbol: Q, levels: 5 }, { onData: (d) => events.push(d) });
     try {
-      await until(
+      await waitUntil(
         () => events,
         (e) => e.length >= 1,
         'the book',
       );
       expect(events[0]!.data.depth).toBe('l2');
       await publishBook(Q, [['111.4', '8']], [['111.7', '1']]);
-      await until(
+      await waitUntil(
         () => events,
         (e) => e.some((x) => x.data.bids[0]?.[0] === '111.4'),
         'the changed book',

@@ -19,6 +19,7 @@ import { QuoteFeed } from '../../src/execution/quote-feed.ts';
 import { DEFAULT_OPTION_CHAIN_SETTINGS, OptionChainService } from '../../src/market/option-chain.ts';
 import { listSyntheticChain } from '../../src/market/option-listing.ts';
 import { createCaller } from '../../src/routers/_app.ts';
+import { waitUntil } from './support/wait.ts';
 import { signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
@@ -41,15 +42,6 @@ let caller: ReturnType<typeof createCaller>;
 let other: DatabaseHandle;
 let session: Awaited<ReturnType<typeof signIn>>;
 const published = new Date();
-
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const dailyCloses = [
   100, 101.5, 100.8, 102.2, 103, 101.9, 102.7, 104.1, 103.3, 104.8, 105.2, 104.0, 104.6, 104.35,
@@ -296,7 +288,7 @@ describe('marketData.chain on a synthetic underlying', () => {
       ]);
     }
     const later = new Date(published.getTime() + 200 * burst.length);
-    const moved = await until(
+    const moved = await waitUntil(
       () => caller.marketData.quote({ symbol: c.symbol }),
       (x) => x.tsQuote === later.toISOString(),
       'the derived quote after the underlying moved',
@@ -318,7 +310,7 @@ describe('marketData.chain on a synthetic underlying', () => {
     const buy = async () => {
       const fresh = new Date();
       await venuePrices(t, [{ venue: 'SIM', instrument: SYN, bid: '101.00', ask: '101.10', ts: fresh }]);
-      await until(
+      await waitUntil(
         async () => feed.optionBasis(SYN)?.at.getTime() ?? 0,
         (ms) => ms === fresh.getTime(),
         'option quotes derived from the fresh underlying quote',
@@ -329,7 +321,7 @@ describe('marketData.chain on a synthetic underlying', () => {
         idempotencyKey: randomUUID(),
         order: { symbol: c.symbol, side: 'buy', orderType: 'market', timeInForce: 'day', quantity: '1' },
       });
-      const settled = await until(
+      const settled = await waitUntil(
         () => session.client.orders.get.query({ id: placed.id }),
         (r) => ['filled', 'rejected', 'canceled', 'expired', 'denied'].includes(r.order.status),
         'the option order to settle',
@@ -368,7 +360,7 @@ describe('marketData.chain on a synthetic underlying', () => {
       const mine = t.server.deps.execution!.quotes;
       const symbols = (await optionRows(SYN)).map((r) => r.symbol);
       const basis = t.server.deps.execution!.quoteFeed.optionBasis(SYN)!.at.getTime();
-      await until(
+      await waitUntil(
         async () => feed.optionBasis(SYN)?.at.getTime() ?? 0,
         (ms) => ms === basis,
         'the second process to derive',
@@ -396,7 +388,7 @@ describe('marketData.chain on a synthetic underlying', () => {
     const now = await caller.marketData.chain({ symbol: SYN });
     const c = now.contracts.find((x) => x.greeks && x.right === 'call' && x.dte > 7)!;
     await t.server.deps.execution!.quoteFeed.greeks.refresh();
-    const [row] = await until(
+    const [row] = await waitUntil(
       () =>
         t.owner<
           {

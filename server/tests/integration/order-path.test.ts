@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verify } from '../../src/audit/service.ts';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
+import { clearTrading, insertDeskLimits, mergeDeskLimits } from './support/desk-limits.ts';
 
 /**
  * The batched order path (placement-batch.ts) under concurrency: orders that arrive together on
@@ -28,27 +29,14 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  for (const t of ['outbox', 'idempotency_keys', 'orders', 'risk_limits'])
-    await fx.owner.unsafe(`delete from ${t}`);
+  await clearTrading(fx.owner);
   fx.quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', new Date());
   fx.quotes.setQuote('ETH-USD', '3000', '3001', '100', '100', new Date());
-  await fx.owner`insert into risk_limits ${fx.owner({
-    tenant_id: fx.tenantId,
-    symbol: '*',
-    max_order_notional: '10000000',
-    max_gross_exposure: '100000000',
-    max_net_exposure: '100000000',
-    max_net_delta: '100000000',
-    max_daily_loss: '10000000',
-  })}`;
+  await insertDeskLimits(fx.owner, fx.tenantId);
 });
 
-async function deskLimits(values: Record<string, string | number>, removed: string[] = []) {
-  const at = { at: new Date().toISOString(), by: null };
-  const removals = Object.fromEntries(removed.map((f) => [f, at]));
-  await fx.owner`update risk_limits set ${fx.owner({ ...values, removed_limits: fx.owner.json(removals) } as never)}
-    where tenant_id = ${fx.tenantId} and symbol = '*'`;
-}
+const deskLimits = (values: Record<string, string | number>, removed: string[] = []) =>
+  mergeDeskLimits(fx.owner, fx.tenantId, values, removed);
 
 const place = (rt: ExecutionRuntime, input: Partial<PlaceOrderInput>, key: string = randomUUID()) =>
   rt.orders.place({

@@ -5,6 +5,7 @@ import { publishVenuePrices, type TestVenuePrice } from '@aegis/shared/testing/v
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
+import { waitUntil } from './support/wait.ts';
 import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
@@ -29,16 +30,6 @@ const execOptions = {
   paper: { seed: 3, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
 };
 
-async function until<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, what: string): Promise<T> {
-  // A cap so a bug fails instead of hanging; no timing assertion.
-  for (let i = 0; i < 400; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Publishes a venue price and waits until the given servers' books hold it. */
 async function venuePrice(p: Omit<TestVenuePrice, 'venue' | 'instrument'>, servers = [t.server]) {
   const ts = p.ts ?? new Date();
@@ -46,7 +37,7 @@ async function venuePrice(p: Omit<TestVenuePrice, 'venue' | 'instrument'>, serve
     { venue: VENUE, instrument: SYMBOL, ...p, ts },
   ]);
   for (const s of servers) {
-    await until(
+    await waitUntil(
       () => ex(s).quotes.get(SYMBOL),
       (q) => q?.tsQuote?.getTime() === ts.getTime(),
       'the venue price in the server',
@@ -68,7 +59,7 @@ const orderOf = (c: Client, order: Record<string, unknown>) =>
   });
 
 const settled = (c: Client, id: string) =>
-  until(
+  waitUntil(
     () => c.orders.get.query({ id }),
     (r) => ['filled', 'rejected', 'canceled', 'expired', 'denied'].includes(r.order.status),
     'the order to settle',
@@ -116,7 +107,7 @@ describe('one source of execution prices', () => {
 
     // Desk B: a resting buy limit below the market.
     const resting = await orderOf(b.client, { orderType: 'limit', limitPrice: '120' });
-    await until(
+    await waitUntil(
       () => b.client.orders.get.query({ id: resting.id }),
       (r) => r.order.status === 'new',
       'the limit order to rest',

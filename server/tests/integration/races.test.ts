@@ -3,6 +3,7 @@ import { publishVenuePrices } from '@aegis/shared/testing/venue-prices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOGIN_POLICY, delayAfter } from '../../src/auth/login-throttle.ts';
 import { engineSignal, eventually } from './decisions-support.ts';
+import { waitUntil } from './support/wait.ts';
 import { type Client, failure, ORIGIN, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
@@ -147,20 +148,6 @@ describe('(a) parallel login bursts', () => {
 });
 
 /** Polls `read` until `ok` (bounded: a bug fails instead of hanging); the error shows the last value. */
-async function until<T>(
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  what: string,
-  tries = 400,
-): Promise<T> {
-  let last: T | undefined;
-  for (let i = 0; i < tries; i++) {
-    last = await read();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last).slice(0, 500)}`);
-}
 
 /** The server's warnings and errors since `from` (shown when an assertion fails). */
 const serverProblems = (from: number) =>
@@ -311,7 +298,7 @@ describe('(c) cancel racing fill', () => {
         },
       });
       // Resting at the paper broker before the race starts.
-      await until(
+      await waitUntil(
         () => client.orders.get.query({ id: placed.id }),
         (o) => o.order.status === 'new',
         'the order to rest at the broker',
@@ -344,7 +331,7 @@ describe('(c) cancel racing fill', () => {
             );
       expect(answers.filter((a) => a.startsWith('cancel:')).every((a) => !/INTERNAL/.test(a))).toBe(true);
 
-      const done = await until(
+      const done = await waitUntil(
         () => client.orders.get.query({ id: placed.id }),
         (o) => o.order.status === 'filled' || o.order.status === 'cancelled',
         'a terminal state',

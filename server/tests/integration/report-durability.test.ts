@@ -9,6 +9,7 @@ import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import type { ExecutionOptions } from '../../src/execution/types.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import { sleep, until } from './support/wait.ts';
 import { type Client, signIn, testServerConfig } from './test-server.ts';
 
 /**
@@ -22,18 +23,6 @@ import { type Client, signIn, testServerConfig } from './test-server.ts';
  */
 let pg: OwnPostgres;
 let redis: OwnRedis;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | false | null | undefined>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 interface Desk {
   server: RunningServer;

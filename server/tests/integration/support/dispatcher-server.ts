@@ -1,6 +1,6 @@
 import { createLogger } from '@aegis/shared/logging';
-import { loadServerConfig } from '../../../src/env.ts';
 import { startServer } from '../../../src/http.ts';
+import { announceReady, childServerConfig } from './child-server.ts';
 import { brokerDoubleFactory, brokerDoubleResolvers } from './dispatcher-broker-double.ts';
 
 /**
@@ -10,16 +10,7 @@ import { brokerDoubleFactory, brokerDoubleResolvers } from './dispatcher-broker-
  * SIGKILL mid-flow to show another process takes its dispatch leases over.
  */
 const env = process.env;
-const config = loadServerConfig({
-  NODE_ENV: 'test',
-  LOG_LEVEL: 'warn',
-  SERVER_HOST: '127.0.0.1',
-  SERVER_PORT: '0',
-  PUBLIC_ORIGIN: 'http://localhost:3000',
-  ARGON2_MAX_CONCURRENCY: '1',
-  DATABASE_URL: env.DATABASE_URL ?? '',
-  REDIS_URL: env.REDIS_URL ?? '',
-});
+const config = childServerConfig();
 const log = createLogger({ name: `dispatcher-${env.HOLDER_ID ?? 'x'}`, level: 'warn' });
 const server = await startServer({
   config,
@@ -39,9 +30,4 @@ const server = await startServer({
     connections: brokerDoubleResolvers(env.BROKER_URL ?? ''),
   },
 });
-process.stdout.write(`${JSON.stringify({ ready: true, url: server.url, pid: process.pid })}\n`);
-const stop = () => {
-  void server.close().finally(() => process.exit(0));
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+announceReady(server);
