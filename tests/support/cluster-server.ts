@@ -1,6 +1,6 @@
 import { createLogger } from '@aegis/shared/logging';
-import { loadServerConfig } from '../../server/src/env.ts';
 import { startServer } from '../../server/src/http.ts';
+import { announceReady, childServerConfig } from '../../server/tests/integration/support/child-server.ts';
 
 /**
  * One server process of a test cluster (`node cluster-server.ts`), wired as a deployment runs
@@ -12,15 +12,7 @@ import { startServer } from '../../server/src/http.ts';
  */
 const env = process.env;
 const name = env.REPLICA ?? 'x';
-const config = loadServerConfig({
-  NODE_ENV: 'test',
-  LOG_LEVEL: 'warn',
-  SERVER_HOST: '127.0.0.1',
-  SERVER_PORT: '0',
-  PUBLIC_ORIGIN: 'http://localhost:3000',
-  ARGON2_MAX_CONCURRENCY: '1',
-  DATABASE_URL: env.DATABASE_URL ?? '',
-  REDIS_URL: env.REDIS_URL ?? '',
+const config = childServerConfig({
   RATE_LIMIT_WINDOW_SECONDS: env.RATE_LIMIT_WINDOW_SECONDS ?? '60',
   RATE_LIMIT_READS: env.RATE_LIMIT_READS ?? '600',
   RATE_LIMIT_MUTATIONS: env.RATE_LIMIT_MUTATIONS ?? '120',
@@ -50,9 +42,4 @@ const server = await startServer({
     venueRefreshMs: 250,
   },
 });
-process.stdout.write(`${JSON.stringify({ ready: true, url: server.url, pid: process.pid })}\n`);
-const stop = () => {
-  void server.close().finally(() => process.exit(0));
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+announceReady(server);

@@ -1,70 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import type { AppRouter } from '../../server/src/routers/_app.ts';
+import {
+  type ServerProcess,
+  spawnServerProcess,
+} from '../../server/tests/integration/support/child-server.ts';
 import { UPSTREAM_HEADER } from './round-robin-proxy.ts';
 
 /**
  * Server replicas as separate OS processes (tests/support/cluster-server.ts), and clients that
  * reach them through a load balancer, optionally naming the replica they prefer.
  */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const NODE = `${ROOT}node_modules/.bin/node`;
-const ENTRY = `${ROOT}tests/support/cluster-server.ts`;
-
-export interface Replica {
+export interface Replica extends ServerProcess {
   readonly name: string;
-  readonly proc: ChildProcess;
-  readonly url: Promise<string>;
-  readonly exited: Promise<void>;
-  /** The first lines it wrote (stdout and stderr), for a failure's message. */
-  readonly output: string[];
-  readonly alive: () => boolean;
 }
 
 export function spawnReplica(name: string, env: Record<string, string>): Replica {
-  const proc = spawn(NODE, [ENTRY], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', REPLICA: name, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  let resolveUrl!: (u: string) => void;
-  let rejectUrl!: (e: Error) => void;
-  const url = new Promise<string>((res, rej) => {
-    resolveUrl = res;
-    rejectUrl = rej;
-  });
-  let buf = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (output.length < 200) output.push(line.slice(0, 1000));
-      try {
-        const j = JSON.parse(line) as { ready?: boolean; url?: string };
-        if (j.ready && j.url) resolveUrl(j.url);
-      } catch {
-        // a log line
-      }
-    }
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    if (output.length < 200) output.push(d.toString().slice(0, 1000));
-  });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  void exited.then(() =>
-    rejectUrl(new Error(`replica ${name} exited before it was ready: ${output.join('\n')}`)),
-  );
   return {
     name,
-    proc,
-    url,
-    exited,
-    output,
-    alive: () => proc.exitCode === null && proc.signalCode === null,
+    ...spawnServerProcess('tests/support/cluster-server.ts', { REPLICA: name, ...env }, `replica ${name}`),
   };
 }
 
@@ -154,25 +108,4 @@ export class Events<T> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns something truthy; a cap so a bug fails instead of hanging. */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | false | null | undefined> | T | false | null | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(50);
-  }
-}
+export { until } from '../../server/tests/integration/support/wait.ts';
