@@ -1,3 +1,11 @@
+/**
+ * Desk alerts end to end: a real server, a real local HTTP receiver that verifies every
+ * signature and timestamp the way docs/alerts.md tells receivers to, and can refuse the first N
+ * attempts of a path to show retries. Short retry waits through AlertOptions.
+ *
+ * One file: alert delivery is one path (signing, retries, the delivery log, the receiver's checks)
+ * and every test shares the one server and receiver set up here.
+ */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,12 +16,6 @@ import { record as recordAudit } from '../../src/audit/service.ts';
 import { withTenant } from '../../src/db/database.ts';
 import { waitUntil } from './support/wait.ts';
 import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
-
-/**
- * Desk alerts end to end: a real server, a real local HTTP receiver that verifies every
- * signature and timestamp the way docs/alerts.md tells receivers to, and can refuse the first N
- * attempts of a path to show retries. Short retry waits through AlertOptions.
- */
 
 interface Received {
   path: string;

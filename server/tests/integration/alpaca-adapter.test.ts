@@ -1,14 +1,16 @@
+/**
+ * The Alpaca adapter against a local Alpaca (support/fake-alpaca.ts) over real HTTP and a real
+ * WebSocket: requests and responses as Alpaca documents them, faults injected by the fake.
+ *
+ * One file: every test drives the one adapter against the one fake Alpaca through the same harness;
+ * each describe is one area of the protocol (orders, stream, brackets, faults).
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlpacaAdapter, type AlpacaAdapterOptions } from '../../src/brokers/alpaca/index.ts';
 import type { BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import type { ExecutionReport } from '../../src/brokers/types.ts';
 import { adapterContext, brokerError, reportsOf, TestCredentials, until } from './support/adapter-harness.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
-
-/**
- * The Alpaca adapter against a local Alpaca (support/fake-alpaca.ts) over real HTTP and a real
- * WebSocket: requests and responses as Alpaca documents them, faults injected by the fake.
- */
 
 interface Harness {
   adapter: AlpacaAdapter;

@@ -1,3 +1,12 @@
+/**
+ * The CCXT adapter through the real `ccxt` library (its `binance` class: request signing, error
+ * mapping, response parsing) against a local Binance Spot REST venue (support/fake-binance.ts)
+ * over real HTTP. The fake verifies every signature and answers with Binance's documented
+ * shapes and error codes; faults (429, 418, 5xx, delays, dropped responses) are injected there.
+ *
+ * One file: every test drives the one adapter through ccxt against the same fake venues and
+ * harness; each describe is one area of the protocol.
+ */
 import { createLogger } from '@aegis/shared/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -11,13 +20,6 @@ import { BrokerError, type ExecutionReport } from '../../src/brokers/types.ts';
 import { adapterContext, brokerError, until } from './support/adapter-harness.ts';
 import { FakeBinance } from './support/fake-binance.ts';
 import { FakeOkx } from './support/fake-okx.ts';
-
-/**
- * The CCXT adapter through the real `ccxt` library (its `binance` class: request signing, error
- * mapping, response parsing) against a local Binance Spot REST venue (support/fake-binance.ts)
- * over real HTTP. The fake verifies every signature and answers with Binance's documented
- * shapes and error codes; faults (429, 418, 5xx, delays, dropped responses) are injected there.
- */
 
 const _log = createLogger({ name: 'ccxt-adapter-test', level: 'silent' });
 const KEY = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';

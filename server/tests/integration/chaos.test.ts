@@ -1,3 +1,26 @@
+/**
+ * Chaos: the whole platform — a real server (HTTP tRPC, execution with the paper broker, signal
+ * consumer and decision agent) and the real engine daemon (synthetic feed → ticks, signals) —
+ * on a PostgreSQL and a Redis of this test's own, while PostgreSQL restarts every 5–15 s (fast
+ * shutdowns and crashes, seeded) and Redis restarts once EMPTY (no persistence). A script places
+ * at least 300 orders through the API with an API key, retrying each with the same idempotency
+ * key until it gets a definitive answer. Then, after a settle period:
+ *   accepted = stored = at the broker, no duplicates, nothing stuck, outbox drained, audit chain
+ *   verified, the engine writing ticks again within 10 s of every PostgreSQL restart (the
+ *   issue's bound), signals and new proposals after the Redis restart; also every order
+ *   allowed (the desk's explicit limits allow them all), no 500 (a restarting database answers
+ *   503 with Retry-After), database and broker agreeing on every order's status and on
+ *   positions, ticks stored once, and a clean SIGTERM exit of the engine.
+ * The engine runs under a supervisor like its systemd unit (restart 2 s after a failure), so a
+ * crash counts against the 10 s recovery bound rather than ending the run; crashes are printed
+ * with their last log lines. An uncaught exception in the server (same process as the test) fails
+ * the run through vitest's unhandled-error check.
+ * The seed is printed; the schedule (restart gaps, modes, outage lengths, the Redis restart time)
+ * follows from it. Assertions are soft, so one run reports every property that does not hold.
+ *
+ * One file: it is one scenario, one seeded run whose phases (load, restarts, settle, gather,
+ * assert) share its state; the ledger, engine and report helpers are in chaos-*.ts.
+ */
 import { randomInt } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createLogger } from '@aegis/shared/logging';
@@ -30,27 +53,6 @@ import {
 import { checkLedger } from './chaos-ledger.ts';
 import { type ChaosTally, countByMessage, formatTally, type PgRestartRecord } from './chaos-report.ts';
 import { makeClient, signIn, testServerConfig } from './test-server.ts';
-
-/**
- * Chaos: the whole platform — a real server (HTTP tRPC, execution with the paper broker, signal
- * consumer and decision agent) and the real engine daemon (synthetic feed → ticks, signals) —
- * on a PostgreSQL and a Redis of this test's own, while PostgreSQL restarts every 5–15 s (fast
- * shutdowns and crashes, seeded) and Redis restarts once EMPTY (no persistence). A script places
- * at least 300 orders through the API with an API key, retrying each with the same idempotency
- * key until it gets a definitive answer. Then, after a settle period:
- *   accepted = stored = at the broker, no duplicates, nothing stuck, outbox drained, audit chain
- *   verified, the engine writing ticks again within 10 s of every PostgreSQL restart (the
- *   issue's bound), signals and new proposals after the Redis restart; also every order
- *   allowed (the desk's explicit limits allow them all), no 500 (a restarting database answers
- *   503 with Retry-After), database and broker agreeing on every order's status and on
- *   positions, ticks stored once, and a clean SIGTERM exit of the engine.
- * The engine runs under a supervisor like its systemd unit (restart 2 s after a failure), so a
- * crash counts against the 10 s recovery bound rather than ending the run; crashes are printed
- * with their last log lines. An uncaught exception in the server (same process as the test) fails
- * the run through vitest's unhandled-error check.
- * The seed is printed; the schedule (restart gaps, modes, outage lengths, the Redis restart time)
- * follows from it. Assertions are soft, so one run reports every property that does not hold.
- */
 
 /** Printed at the start; set AEGIS_CHAOS_SEED to replay a run's schedule. */
 const SEED = Number(process.env.AEGIS_CHAOS_SEED ?? randomInt(1, 2 ** 31 - 1));

@@ -1,3 +1,11 @@
+/**
+ * The Coinbase Advanced Trade adapter against a local Coinbase (support/fake-coinbase.ts) over
+ * real HTTP and a real WebSocket: requests and responses as Coinbase documents them, CDP JWTs
+ * verified with the key's public half, faults injected by the fake.
+ *
+ * One file: every test drives the one adapter against the one fake Coinbase through the same
+ * harness; each describe is one area of the protocol.
+ */
 import { generateKeyPairSync } from 'node:crypto';
 import { createLogger } from '@aegis/shared/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,12 +18,6 @@ import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resi
 import type { BrokerError, BrokerOrderRequest, ExecutionReport } from '../../src/brokers/types.ts';
 import { adapterContext, brokerError, reportsOf, TestCredentials, until } from './support/adapter-harness.ts';
 import { type FakeCoinbase, startFakeCoinbase } from './support/fake-coinbase.ts';
-
-/**
- * The Coinbase Advanced Trade adapter against a local Coinbase (support/fake-coinbase.ts) over
- * real HTTP and a real WebSocket: requests and responses as Coinbase documents them, CDP JWTs
- * verified with the key's public half, faults injected by the fake.
- */
 
 const log = createLogger({ name: 'coinbase-adapter-test', level: 'silent' });
 const KEY_NAME =

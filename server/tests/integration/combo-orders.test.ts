@@ -1,3 +1,11 @@
+/**
+ * Combo orders through the real execution path (PostgreSQL, governor, outbox, paper broker,
+ * reports): option contracts on a test venue (multiplier 100, deltas in `greeks`), priced in the
+ * process's quote book as the venue feed fills it.
+ *
+ * One file: the combo lifecycle (placement, leg fills, waiting on the net limit, cancels, strategy
+ * positions) on one fixture and one option chain.
+ */
 import { randomUUID } from 'node:crypto';
 import { isAppError } from '@aegis/shared/errors';
 import { asComboId, asTenantId } from '@aegis/shared/ids';
@@ -10,11 +18,6 @@ import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
 
-/**
- * Combo orders through the real execution path (PostgreSQL, governor, outbox, paper broker,
- * reports): option contracts on a test venue (multiplier 100, deltas in `greeks`), priced in the
- * process's quote book as the venue feed fills it.
- */
 let fx: ExecutionFixture;
 let actor: Actor;
 let clock = Date.now();

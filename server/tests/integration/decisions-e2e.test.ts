@@ -1,15 +1,18 @@
+/**
+ * The decision path end to end through the real server (PostgreSQL, Redis, HTTP, SSE):
+ * order flow in → signal on the stream → agent proposal (rules; and the model, against a local
+ * OpenAI-compatible server) → approval → paper order → fill → position → outcome → lesson →
+ * the lesson recalled in the next proposal. Plus the refusals and desk isolation.
+ *
+ * One file: one server, desk and engine-signal fixture carry the decision path from signal to
+ * lesson; the refusals and desk isolation use the same setup.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector, engineSignal, eventually, streamingClient } from './decisions-support.ts';
 import { FakeOpenAI, validAnswer } from './fake-openai.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
-/**
- * The decision path end to end through the real server (PostgreSQL, Redis, HTTP, SSE):
- * order flow in → signal on the stream → agent proposal (rules; and the model, against a local
- * OpenAI-compatible server) → approval → paper order → fill → position → outcome → lesson →
- * the lesson recalled in the next proposal. Plus the refusals and desk isolation.
- */
 type Session = Awaited<ReturnType<typeof signIn>>;
 
 const PAPER = {

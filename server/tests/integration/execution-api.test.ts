@@ -1,3 +1,11 @@
+/**
+ * Execution through the real server (HTTP tRPC, real PostgreSQL as the app role with RLS, real
+ * Redis): every risk rule as a denial with its numbers, idempotent placement, paper fills,
+ * P&L, limits, and the halt (reauth, cancels, restart, Redis unreachable).
+ *
+ * One file: every risk rule, placement path and halt case is checked through the same server, desk
+ * and reset; the rule table is data, not separate tests to split.
+ */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
@@ -5,11 +13,6 @@ import { clearTrading, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
 import { waitUntil } from './support/wait.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 
-/**
- * Execution through the real server (HTTP tRPC, real PostgreSQL as the app role with RLS, real
- * Redis): every risk rule as a denial with its numbers, idempotent placement, paper fills,
- * P&L, limits, and the halt (reauth, cancels, restart, Redis unreachable).
- */
 let t: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
 let client: Client;

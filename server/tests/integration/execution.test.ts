@@ -1,3 +1,8 @@
+/**
+ * The execution runtime on a fresh database (execution-fixture.ts): placement, the risk rules,
+ * fills, cancels, reconciliation and broker timeouts. One file: every test uses the same fixture
+ * and reset, and each describe is one part of the runtime.
+ */
 import { randomUUID } from 'node:crypto';
 import { RedisBus } from '@aegis/shared/bus/index';
 import { withTenant } from '@aegis/shared/db/client';

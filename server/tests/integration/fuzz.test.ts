@@ -1,3 +1,24 @@
+/**
+ * Schema fuzzing through the real server. Every procedure of the router is listed from
+ * `appRouter._def.procedures`; inputs are generated from its zod input schema (fuzz-arbitrary.ts)
+ * and then broken one place at a time (fuzz-cases.ts): wrong types, missing and unknown keys
+ * (`tenantId`, `__proto__`, `constructor`), control characters and NUL, strings and arrays past
+ * their bound, boundary numbers, impossible dates. Each case goes over real HTTP (queries GET,
+ * mutations POST, subscriptions opened and closed) as the desk admin's session, or its API key.
+ *
+ * Per case: no 5xx; a refusal of broken input is a 400 that names the damaged path; no committed
+ * row changes when a call is refused (every table fingerprinted before and after, exactly).
+ *
+ * Procedures that would end the test's own session (logout, password change, revoking sessions,
+ * password re-entry with wrong passwords, switching desk) run as a throwaway user's session,
+ * signed in again whenever one of them succeeds. `auth.login` runs last and unauthenticated, so
+ * the failed attempts it makes cannot throttle the sign-ins the setup needs.
+ *
+ * Seed: printed at the start; set AEGIS_FUZZ_SEED to replay a run.
+ *
+ * One file: one fuzz run over every procedure (the generators are in fuzz-arbitrary.ts and
+ * fuzz-cases.ts); its checks share the server and the table fingerprints.
+ */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,24 +39,6 @@ import {
 import { changedTables, type RowSnapshot, snapshotter, tableNames } from './row-snapshot.ts';
 import { ORIGIN, signIn, startTestServer, type TestServer } from './test-server.ts';
 
-/**
- * Schema fuzzing through the real server. Every procedure of the router is listed from
- * `appRouter._def.procedures`; inputs are generated from its zod input schema (fuzz-arbitrary.ts)
- * and then broken one place at a time (fuzz-cases.ts): wrong types, missing and unknown keys
- * (`tenantId`, `__proto__`, `constructor`), control characters and NUL, strings and arrays past
- * their bound, boundary numbers, impossible dates. Each case goes over real HTTP (queries GET,
- * mutations POST, subscriptions opened and closed) as the desk admin's session, or its API key.
- *
- * Per case: no 5xx; a refusal of broken input is a 400 that names the damaged path; no committed
- * row changes when a call is refused (every table fingerprinted before and after, exactly).
- *
- * Procedures that would end the test's own session (logout, password change, revoking sessions,
- * password re-entry with wrong passwords, switching desk) run as a throwaway user's session,
- * signed in again whenever one of them succeeds. `auth.login` runs last and unauthenticated, so
- * the failed attempts it makes cannot throttle the sign-ins the setup needs.
- *
- * Seed: printed at the start; set AEGIS_FUZZ_SEED to replay a run.
- */
 const SEED = Number(process.env.AEGIS_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const TARGET_CASES = 340;
 

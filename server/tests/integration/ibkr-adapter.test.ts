@@ -1,3 +1,11 @@
+/**
+ * The IBKR adapter against a local Client Portal gateway (support/fake-ibkr-gateway.ts) over
+ * real HTTP: the documented requests and responses, the order reply questions, session lapses,
+ * rate limits and delays injected by the fake.
+ *
+ * One file: every test drives the one adapter against the one fake gateway; each describe is one
+ * area of the protocol (session, orders, brackets, faults, TLS, dispatcher).
+ */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,12 +22,6 @@ import { insertDeskLimits, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
 import { type FakeIbkrGateway, startFakeIbkrGateway } from './support/fake-ibkr-gateway.ts';
 import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
-
-/**
- * The IBKR adapter against a local Client Portal gateway (support/fake-ibkr-gateway.ts) over
- * real HTTP: the documented requests and responses, the order reply questions, session lapses,
- * rate limits and delays injected by the fake.
- */
 
 const log = createLogger({ name: 'ibkr-adapter-test', level: 'silent' });
 

@@ -1,14 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeBinance } from './support/fake-binance.ts';
-import { alpacaAsset, coinbaseProduct, FakeVenueCatalogues } from './support/fake-venue-catalogues.ts';
-import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
-
 /**
  * The instrument registry over the real server (fresh database, RLS, the permission matrix):
  * search ranking, refusals that name the closest symbols, platform-admin edits with their audit
  * rows, venue loads from local venues speaking the documented catalogue APIs, and every
  * procedure that takes a symbol refusing an unknown one.
+ *
+ * One file: the registry's procedures share one server and its seeded catalogue; each describe is
+ * one procedure group.
  */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeBinance } from './support/fake-binance.ts';
+import { alpacaAsset, coinbaseProduct, FakeVenueCatalogues } from './support/fake-venue-catalogues.ts';
+import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+
 let t: TestServer;
 let admin: Client;
 let trader: Client;

@@ -1,3 +1,11 @@
+/**
+ * marketData.* through a real server (HTTP and SSE), real PostgreSQL and Redis. Prices and books
+ * come the way production makes them: published on the bus as the engine does; ticks are written
+ * into `ticks` and bars materialized with `call aegis_refresh_bars(...)` (the owner role). Bar
+ * values are checked against a plain computation over the same ticks.
+ *
+ * One file: the marketData procedures share one server and the ticks, bars and books it seeds.
+ */
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import {
   type VenueBook,
@@ -16,12 +24,6 @@ import { waitUntil } from './support/wait.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
-/**
- * marketData.* through a real server (HTTP and SSE), real PostgreSQL and Redis. Prices and books
- * come the way production makes them: published on the bus as the engine does; ticks are written
- * into `ticks` and bars materialized with `call aegis_refresh_bars(...)` (the owner role). Bar
- * values are checked against a plain computation over the same ticks.
- */
 const VENUE = 'SIM';
 const Q = 'MDQ-USD'; // quotes, book, day change
 const TOP = 'MDT-USD'; // a quote, no L2 book

@@ -1,3 +1,12 @@
+/**
+ * The OAuth 2.0 link flow through the real server, against a real authorization server
+ * (oidc-provider: PKCE S256 required, exact redirect URIs, single-use codes, client
+ * authentication, refresh-token rotation, RFC 7009 revocation, RFC 9207 `iss`) and a local Alpaca
+ * that accepts only the access tokens that server issued.
+ *
+ * One file: the link flow's steps share one authorization server, one fake Alpaca and one server;
+ * each describe is one stage of the flow.
+ */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -20,12 +29,6 @@ import {
 } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
-/**
- * The OAuth 2.0 link flow through the real server, against a real authorization server
- * (oidc-provider: PKCE S256 required, exact redirect URIs, single-use codes, client
- * authentication, refresh-token rotation, RFC 7009 revocation, RFC 9207 `iss`) and a local Alpaca
- * that accepts only the access tokens that server issued.
- */
 const KEY1 = randomBytes(32).toString('base64');
 const KEY2 = randomBytes(32).toString('base64');
 /** Keys the local Alpaca accepts (API-key link). */

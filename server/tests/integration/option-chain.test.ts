@@ -1,3 +1,11 @@
+/**
+ * marketData.chain through the real router (createCaller on a real context), real PostgreSQL and
+ * Redis. Underlying prices are published on the venue price source as the engine does; the
+ * synthetic chain's option quotes are the ones the server derives from them.
+ *
+ * One file: marketData.chain's cases share one router, the seeded daily closes and the published
+ * underlying prices.
+ */
 import { randomUUID } from 'node:crypto';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
 import { optionPrice } from '@aegis/shared/options/black-scholes';
@@ -23,11 +31,6 @@ import { waitUntil } from './support/wait.ts';
 import { signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
-/**
- * marketData.chain through the real router (createCaller on a real context), real PostgreSQL and
- * Redis. Underlying prices are published on the venue price source as the engine does; the
- * synthetic chain's option quotes are the ones the server derives from them.
- */
 const SYN = 'SYN0901';
 const SYN_LATE = 'SYN0902'; // no price yet
 const NOCHAIN = 'NOCHAIN-USD'; // not on SIM, no options

@@ -1,14 +1,3 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type {
-  Adapter,
-  AdapterPayload,
-  ClientMetadata,
-  Configuration,
-  default as Provider,
-} from 'oidc-provider';
-
 /**
  * A real OAuth 2.0 authorization server for integration tests, built on oidc-provider (v9), on
  * 127.0.0.1. It is strict the way a production AS is: PKCE required and S256 only, exact
@@ -19,7 +8,20 @@ import type {
  *
  * The user-agent part is driven by `authorize`: it plays the browser (cookies, redirects) and the
  * interaction endpoints sign in one fixed test user and grant (or deny) consent.
+ *
+ * One file: one authorization server, its configuration and the browser part that drives it, which
+ * only work together.
  */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type {
+  Adapter,
+  AdapterPayload,
+  ClientMetadata,
+  Configuration,
+  default as Provider,
+} from 'oidc-provider';
 
 export type TestAuthGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
