@@ -10,6 +10,7 @@ import {
 import { decimalFromNumber, isoFromMicros } from '@aegis/shared/market/venue-prices';
 import { wallClockUs } from '../feeds/feed.ts';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
+import { PublishRounds, sendVenueChunk, warnRoundFailed } from '../writer/publish-rounds.ts';
 import type { BookRegistry } from './book-registry.ts';
 import { ASK, BID, type BookSide } from './book-sink.ts';
 
@@ -67,8 +68,7 @@ export class BookPublisher {
   readonly #levels: number;
   readonly #drain: Int32Array;
   readonly #scratch: Float64Array;
-  #timer: NodeJS.Timeout | null = null;
-  #inFlight: Promise<void> | null = null;
+  readonly #rounds: PublishRounds;
   rounds = 0;
   booksPublished = 0;
   publishErrors = 0;
@@ -85,6 +85,16 @@ export class BookPublisher {
     );
     this.#drain = new Int32Array(options.registry.capacity);
     this.#scratch = new Float64Array(2 * this.#levels);
+    this.#rounds = new PublishRounds({
+      publishMs: options.publishMs,
+      fullRepublishMs: options.fullRepublishMs ?? DEFAULT_FULL_REPUBLISH_MS,
+      markAll: () => options.registry.markAll(),
+      round: () => {
+        if (options.registry.changedCount === 0) return null;
+        const n = options.registry.drainChanged(this.#drain);
+        return this.#publish(this.#drain.slice(0, n));
+      },
+    });
   }
 
   get venue(): string {
@@ -102,37 +112,17 @@ export class BookPublisher {
   }
 
   start(): void {
-    if (this.#timer) return;
-    const fullEvery = Math.max(
-      1,
-      Math.round((this.#o.fullRepublishMs ?? DEFAULT_FULL_REPUBLISH_MS) / this.#o.publishMs),
-    );
-    let n = 0;
-    this.#timer = setInterval(() => {
-      if (++n % fullEvery === 0) this.#o.registry.markAll();
-      void this.publishNow();
-    }, this.#o.publishMs);
-    this.#timer.unref();
+    this.#rounds.start();
   }
 
   /** Stops the timer and sends a last round: what the feeds saw last is what servers keep. */
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#inFlight;
-    await this.publishNow();
+  stop(): Promise<void> {
+    return this.#rounds.stop();
   }
 
   /** One round now (the timer's job; tests call it to avoid waiting). */
   publishNow(): Promise<void> {
-    if (this.#inFlight) return this.#inFlight;
-    if (this.#o.registry.changedCount === 0) return Promise.resolve();
-    const n = this.#o.registry.drainChanged(this.#drain);
-    const ids = this.#drain.slice(0, n);
-    this.#inFlight = this.#publish(ids).finally(() => {
-      this.#inFlight = null;
-    });
-    return this.#inFlight;
+    return this.#rounds.now();
   }
 
   /** The VenueBook of one instrument as published now, null when it has no publishable name. */
@@ -190,22 +180,13 @@ export class BookPublisher {
       // Resend the whole round next time, with whatever is newest by then (readers keep the
       // highest seq, so the chunks that did go out are harmless to repeat).
       for (const id of ids) this.#o.registry.markChanged(id);
-      if (this.publishErrors === 1 || this.publishErrors % 100 === 0) {
-        this.#o.log.warn(
-          { err: (err as Error).message, venue: this.#o.venue, errors: this.publishErrors },
-          'venue books: publish failed; retrying next round',
-        );
-      }
+      warnRoundFailed(this.#o.log, 'venue books', this.#o.venue, this.publishErrors, err);
     }
   }
 
-  async #send(fields: Record<string, string>, json: string[]): Promise<void> {
-    await this.#o.bus.hset(this.#key, fields);
-    // A VenueBookUpdate assembled from the JSON already made for the hash (one serialization).
-    await this.#o.bus.publish(
-      this.#channel,
-      `{"venue":${JSON.stringify(this.#o.venue)},"books":[${json.join(',')}]}`,
-    );
+  /** One chunk as a VenueBookUpdate (publish-rounds.ts). */
+  #send(fields: Record<string, string>, json: string[]): Promise<void> {
+    return sendVenueChunk(this.#o.bus, this.#key, this.#channel, this.#o.venue, 'books', fields, json);
   }
 
   #side(id: number, side: BookSide): [string, string][] {

@@ -11,6 +11,7 @@ import {
 import { wallClockUs } from '../feeds/feed.ts';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
 import type { TickRecord, TickSink } from '../feeds/tick.ts';
+import { PublishRounds, sendVenueChunk, warnRoundFailed } from './publish-rounds.ts';
 
 /**
  * The venue price component (the one price source of execution): the latest top of book and last
@@ -68,8 +69,7 @@ export class PricePublisher {
   #dirtyCount = 0;
   /** Wall clock (µs) as last read; only ever behind the real clock. */
   #nowUs = 0;
-  #timer: NodeJS.Timeout | null = null;
-  #inFlight: Promise<void> | null = null;
+  readonly #rounds: PublishRounds;
   rejectedFuture = 0;
   rejectedOld = 0;
   pricesPublished = 0;
@@ -93,6 +93,18 @@ export class PricePublisher {
     this.#tradeUs = nan();
     this.#dirtyFlag = new Uint8Array(n);
     this.#dirty = new Int32Array(n);
+    this.#rounds = new PublishRounds({
+      publishMs: options.publishMs,
+      fullRepublishMs: FULL_REPUBLISH_MS,
+      markAll: () => this.markAll(),
+      round: () => {
+        if (this.#dirtyCount === 0) return null;
+        const ids = this.#dirty.slice(0, this.#dirtyCount);
+        for (const id of ids) this.#dirtyFlag[id] = 0;
+        this.#dirtyCount = 0;
+        return this.#publish(ids);
+      },
+    });
   }
 
   get venue(): string {
@@ -150,18 +162,13 @@ export class PricePublisher {
     }
   }
 
+  /**
+   * Rounds on the timer. Now and then every instrument, changed or not: a Redis that restarted
+   * empty gets its snapshot back within seconds even for instruments that do not tick (servers
+   * dedupe by event time, so a repeated price is not a new trade).
+   */
   start(): void {
-    if (this.#timer) return;
-    const fullEvery = Math.max(1, Math.round(FULL_REPUBLISH_MS / this.#o.publishMs));
-    let n = 0;
-    this.#timer = setInterval(() => {
-      // Now and then every instrument, changed or not: a Redis that restarted empty gets its
-      // snapshot back within seconds even for instruments that do not tick (servers dedupe by
-      // event time, so a repeated price is not a new trade).
-      if (++n % fullEvery === 0) this.markAll();
-      void this.publishNow();
-    }, this.#o.publishMs);
-    this.#timer.unref();
+    this.#rounds.start();
   }
 
   /** Marks every instrument that has a price for the next round. */
@@ -175,24 +182,13 @@ export class PricePublisher {
   }
 
   /** Final round at shutdown: what the feeds saw last is what servers keep. */
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#inFlight;
-    await this.publishNow();
+  stop(): Promise<void> {
+    return this.#rounds.stop();
   }
 
   /** One publish round now (the timer's job; tests call it to avoid waiting). */
   publishNow(): Promise<void> {
-    if (this.#inFlight) return this.#inFlight;
-    if (this.#dirtyCount === 0) return Promise.resolve();
-    const ids = this.#dirty.slice(0, this.#dirtyCount);
-    for (const id of ids) this.#dirtyFlag[id] = 0;
-    this.#dirtyCount = 0;
-    this.#inFlight = this.#publish(ids).finally(() => {
-      this.#inFlight = null;
-    });
-    return this.#inFlight;
+    return this.#rounds.now();
   }
 
   async #publish(ids: Int32Array): Promise<void> {
@@ -208,23 +204,15 @@ export class PricePublisher {
     }
     if (json.length === 0) return;
     try {
-      await this.#o.bus.hset(this.#key, fields);
-      // A VenuePriceUpdate, assembled from the JSON already made for the hash (each price is
-      // serialized once per round).
-      const update = `{"venue":${JSON.stringify(this.#o.venue)},"prices":[${json.join(',')}]}`;
-      await this.#o.bus.publish(this.#channel, update);
+      // A VenuePriceUpdate (each price is serialized once per round).
+      await sendVenueChunk(this.#o.bus, this.#key, this.#channel, this.#o.venue, 'prices', fields, json);
       this.rounds++;
       this.pricesPublished += json.length;
     } catch (err) {
       this.publishErrors++;
       // Resend these instruments next round (with whatever is newest by then).
       for (const id of ids) this.#markDirty(id);
-      if (this.publishErrors === 1 || this.publishErrors % 100 === 0) {
-        this.#o.log.warn(
-          { err: (err as Error).message, venue: this.#o.venue, errors: this.publishErrors },
-          'venue prices: publish failed; retrying next round',
-        );
-      }
+      warnRoundFailed(this.#o.log, 'venue prices', this.#o.venue, this.publishErrors, err);
     }
   }
 
