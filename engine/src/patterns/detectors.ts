@@ -63,14 +63,18 @@ export function detectPatterns(
   const fv = f64[nxt + F.FLOW_VOLUME]!;
   const ti = fv > 0 ? f64[nxt + F.FLOW_SIGNED]! / fv : 0;
   const bDir = ti >= k.breakoutMinFlow && ti > 0 ? 1 : ti <= -k.breakoutMinFlow && ti < 0 ? -1 : 0;
-  if (bDir !== 0 && di * bDir >= k.breakoutMinDepthImbalance && d2 <= k.breakoutMaxDeviationZ2 * v) {
-    if (f64[nxt + F.FIRED_BREAKOUT] === 0 && tsUs >= f64[nxt + F.COOLDOWN_BREAKOUT]!) {
-      f64[nxt + F.FIRED_BREAKOUT] = 1;
-      f64[nxt + F.COOLDOWN_BREAKOUT] = tsUs + k.breakoutCooldownUs;
-      detection = encode(PATTERN.breakout, bDir);
-    }
-  } else {
-    f64[nxt + F.FIRED_BREAKOUT] = 0;
+  if (
+    firesNow(
+      f64,
+      nxt,
+      F.FIRED_BREAKOUT,
+      F.COOLDOWN_BREAKOUT,
+      bDir !== 0 && di * bDir >= k.breakoutMinDepthImbalance && d2 <= k.breakoutMaxDeviationZ2 * v,
+      detection,
+    )
+  ) {
+    f64[nxt + F.COOLDOWN_BREAKOUT] = tsUs + k.breakoutCooldownUs;
+    detection = encode(PATTERN.breakout, bDir);
   }
 
   // Mean reversion: exhaustion reversal, on the move over the momentum window.
@@ -79,40 +83,63 @@ export function detectPatterns(
   const ffv = f64[nxt + F.FLOW_VOLUME_FAST]!;
   const tf = ffv > 0 ? f64[nxt + F.FLOW_SIGNED_FAST]! / ffv : 0;
   if (
-    mom !== 0 &&
-    mom * mom >= k.meanReversionMomentum2 * f64[cur + F.RV_VAR]! &&
-    tf * mSign >= k.meanReversionMinFlow &&
-    -di * mSign >= k.meanReversionMinBookLean
+    firesNow(
+      f64,
+      nxt,
+      F.FIRED_MEAN_REVERSION,
+      F.COOLDOWN_MEAN_REVERSION,
+      mom !== 0 &&
+        mom * mom >= k.meanReversionMomentum2 * f64[cur + F.RV_VAR]! &&
+        tf * mSign >= k.meanReversionMinFlow &&
+        -di * mSign >= k.meanReversionMinBookLean,
+      detection,
+    )
   ) {
-    if (
-      detection === NO_DETECTION &&
-      f64[nxt + F.FIRED_MEAN_REVERSION] === 0 &&
-      tsUs >= f64[nxt + F.COOLDOWN_MEAN_REVERSION]!
-    ) {
-      f64[nxt + F.FIRED_MEAN_REVERSION] = 1;
-      f64[nxt + F.COOLDOWN_MEAN_REVERSION] = tsUs + k.meanReversionCooldownUs;
-      detection = encode(PATTERN.mean_reversion, -mSign);
-    }
-  } else {
-    f64[nxt + F.FIRED_MEAN_REVERSION] = 0;
+    f64[nxt + F.COOLDOWN_MEAN_REVERSION] = tsUs + k.meanReversionCooldownUs;
+    detection = encode(PATTERN.mean_reversion, -mSign);
   }
 
   // Absorption: one-sided flow that the book absorbs.
   const aDir = tf >= k.absorptionMinFlow && tf > 0 ? 1 : tf <= -k.absorptionMinFlow && tf < 0 ? -1 : 0;
-  if (aDir !== 0 && -di * aDir >= k.absorptionMinBookLean && d2 <= k.absorptionMaxDeviationZ2 * v) {
-    if (
-      detection === NO_DETECTION &&
-      f64[nxt + F.FIRED_ABSORPTION] === 0 &&
-      tsUs >= f64[nxt + F.COOLDOWN_ABSORPTION]!
-    ) {
-      f64[nxt + F.FIRED_ABSORPTION] = 1;
-      f64[nxt + F.COOLDOWN_ABSORPTION] = tsUs + k.absorptionCooldownUs;
-      detection = encode(PATTERN.absorption, -aDir);
-    }
-  } else {
-    f64[nxt + F.FIRED_ABSORPTION] = 0;
+  if (
+    firesNow(
+      f64,
+      nxt,
+      F.FIRED_ABSORPTION,
+      F.COOLDOWN_ABSORPTION,
+      aDir !== 0 && -di * aDir >= k.absorptionMinBookLean && d2 <= k.absorptionMaxDeviationZ2 * v,
+      detection,
+    )
+  ) {
+    f64[nxt + F.COOLDOWN_ABSORPTION] = tsUs + k.absorptionCooldownUs;
+    detection = encode(PATTERN.absorption, -aDir);
   }
 
   if (detection !== NO_DETECTION) f64[nxt + F.CANDIDATES] = f64[nxt + F.CANDIDATES]! + 1;
   return detection;
+}
+
+/**
+ * One detector's arming, written into the next half: while its condition `holds` it fires once —
+ * when no higher-priority detector fired this tick and its cooldown (event time) has elapsed —
+ * and stays disarmed; once the condition lapses it re-arms. True when it fires now: the caller
+ * then sets its cooldown and the detection (doubles stay out of the arguments: they would be
+ * boxed on the hot path).
+ */
+function firesNow(
+  f64: Float64Array,
+  nxt: number,
+  fired: number,
+  cooldown: number,
+  holds: boolean,
+  detection: number,
+): boolean {
+  if (!holds) {
+    f64[nxt + fired] = 0;
+    return false;
+  }
+  if (detection !== NO_DETECTION || f64[nxt + fired] !== 0) return false;
+  if (!(f64[nxt + F.LAST_TS_US]! >= f64[nxt + cooldown]!)) return false;
+  f64[nxt + fired] = 1;
+  return true;
 }
