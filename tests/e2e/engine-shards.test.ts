@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { RedisBus } from '@aegis/shared/bus/redis-bus';
 import { OrderflowStreamProducer, orderflowStream } from '@aegis/shared/shards/orderflow-shards';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { daemonGroup, type EngineDaemon } from '../../engine/tests/support/engine-daemon.ts';
+import { redisScope } from '../../engine/tests/support/redis-scope.ts';
+import { until } from '../../engine/tests/support/wait.ts';
 
 /**
  * Three engine daemons (`node engine/src/main.ts`, as systemd runs them) share six order-flow
@@ -18,98 +17,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * Then the killed engine comes back and takes its share again. Last, an engine paused (SIGSTOP)
  * past its lease loses its shards and, woken, exits without committing anything more.
  */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const NODE = `${ROOT}node_modules/.bin/node`;
-const MAIN = `${ROOT}engine/src/main.ts`;
 const SHARDS = 6;
 const SYMBOLS = Array.from({ length: 24 }, (_, i) => `SH${String(i).padStart(2, '0')}`);
 
-interface Engine {
-  name: string;
-  child: ChildProcess;
-  lines: { msg?: string; err?: unknown }[];
-  port: Promise<number>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 let db: MigratedTestDatabase;
 let sql: Sql;
-const prefix = `shards-test:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}:`;
-const bus = new RedisBus(TEST_REDIS_URL);
-const children: ChildProcess[] = [];
+const { prefix, bus, close } = redisScope('shards-test');
+const daemons = daemonGroup();
 
+type Engine = EngineDaemon & { name: string };
+
+/** An engine named `name` reading the order-flow shards, with short leases. */
 function spawnEngine(name: string): Engine {
-  const child = spawn(NODE, [MAIN], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: db.appUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      ENGINE_PORT: '0',
-      ENGINE_EXECUTION_PROVIDER: 'cpu',
-      ENGINE_FEED: 'orderflow',
-      ENGINE_STREAM_PREFIX: prefix,
-      ENGINE_CONSUMER: name,
-      ENGINE_ORDERFLOW_SHARDS: String(SHARDS),
-      ENGINE_SHARD_LEASE_TTL_MS: '3000',
-      ENGINE_SHARD_RENEW_MS: '500',
-      ENGINE_SHARDS: '1',
-      ENGINE_WORKERS: '1',
-      ENGINE_SYMBOLS: '64',
-      ENGINE_RING_CAPACITY: '8192',
-      ENGINE_BACKTEST_WORKERS: '0',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const d = daemons.spawn({
+    DATABASE_URL: db.appUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    ENGINE_FEED: 'orderflow',
+    ENGINE_STREAM_PREFIX: prefix,
+    ENGINE_CONSUMER: name,
+    ENGINE_ORDERFLOW_SHARDS: String(SHARDS),
+    ENGINE_SHARD_LEASE_TTL_MS: '3000',
+    ENGINE_SHARD_RENEW_MS: '500',
+    ENGINE_SHARDS: '1',
+    ENGINE_WORKERS: '1',
+    ENGINE_SYMBOLS: '64',
+    ENGINE_RING_CAPACITY: '8192',
+    ENGINE_BACKTEST_WORKERS: '0',
   });
-  children.push(child);
-  const lines: { msg?: string; err?: unknown }[] = [];
-  let resolvePort!: (p: number) => void;
-  const port = new Promise<number>((r) => {
-    resolvePort = r;
-  });
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i = buf.indexOf('\n');
-    while (i !== -1) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      i = buf.indexOf('\n');
-      try {
-        const j = JSON.parse(line) as { msg?: string; port?: number };
-        lines.push(j);
-        if (j.msg?.startsWith('engine http: listening')) resolvePort(j.port as number);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => {
-      if (code !== 0 && signal === null && stderr) process.stderr.write(stderr);
-      resolve({ code, signal });
-    });
-  });
-  return { name, child, lines, port, exited };
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return { ...d, name };
 }
 
 /** Live leases: shard → engine name. */
@@ -176,9 +111,8 @@ beforeAll(async () => {
   sql = postgres(db.url, { max: 2, onnotice: () => {} });
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (let k = 0; k < SHARDS; k++) await bus.deleteStream(orderflowStream(prefix, SHARDS, k)).catch(() => {});
-  await bus.close();
+  daemons.killAll();
+  await close();
   await sql?.end();
   await db?.drop();
 });

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { RedisBus } from '@aegis/shared/bus/redis-bus';
 import { brokerConnections } from '@aegis/shared/db';
 import { createDb, withTenant } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
@@ -7,7 +6,6 @@ import { decodeVenueBook, type VenueBook, venueBooksKey } from '@aegis/shared/ma
 import { decodeVenuePrice, type VenuePrice, venuePricesKey } from '@aegis/shared/market/venue-prices';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
-import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../engine/src/config.ts';
@@ -16,6 +14,8 @@ import { type EngineHandle, startEngine } from '../../engine/src/index.ts';
 import { FakeAlpacaStream } from '../../engine/tests/support/fake-alpaca-stream.ts';
 import { FakeBinanceVenue } from '../../engine/tests/support/fake-binance-venue.ts';
 import { FakeCoinbaseWs } from '../../engine/tests/support/fake-coinbase-ws.ts';
+import { redisScope } from '../../engine/tests/support/redis-scope.ts';
+import { until } from '../../engine/tests/support/wait.ts';
 import { tokenCryptoOf } from '../../server/src/auth/oauth/crypto-registry.ts';
 import { bindingOf, sealOrRefuse } from '../../server/src/auth/oauth/link-service.ts';
 import { loadServerConfig } from '../../server/src/env.ts';
@@ -30,29 +30,14 @@ import { loadServerConfig } from '../../server/src/env.ts';
  * counters; nothing is published under the synthetic venue; stop() is clean.
  */
 const log = createLogger({ name: 'venue-feeds-e2e', level: 'silent' });
-const prefix = `venue-feeds-e2e:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}:`;
-const bus = new RedisBus(TEST_REDIS_URL);
+const { prefix, bus, close } = redisScope('venue-feeds-e2e');
 const PRODUCTS = ['BTC-USD', 'ETH-USD', 'SOL-USD'];
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
-afterAll(async () => {
-  const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  await bus.close();
-});
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+afterAll(close);
 
 async function prices(venue: string): Promise<Record<string, VenuePrice>> {
   const out: Record<string, VenuePrice> = {};

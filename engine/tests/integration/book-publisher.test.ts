@@ -1,14 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { RedisBus } from '@aegis/shared/bus/redis-bus';
 import { createLogger } from '@aegis/shared/logging';
 import { decodeVenueBook, decodeVenueBookUpdate, type VenueBook } from '@aegis/shared/market/venue-books';
-import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BookPublisher } from '../../src/book/book-publisher.ts';
 import { BookRegistry } from '../../src/book/book-registry.ts';
 import { ASK, BID } from '../../src/book/book-sink.ts';
 import { SymbolTable } from '../../src/feeds/symbol-table.ts';
+import { redisScope } from '../support/redis-scope.ts';
+import { until } from '../support/wait.ts';
 
 /**
  * The book publisher over real Redis: its own timer publishes the snapshot hash and the update
@@ -16,25 +14,10 @@ import { SymbolTable } from '../../src/feeds/symbol-table.ts';
  * instrument (the protocol in shared/src/market/venue-books.ts), ends with the engine's books.
  */
 const log = createLogger({ name: 'book-publisher-it', level: 'silent' });
-const prefix = `book-publisher-test:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}:`;
-const bus = new RedisBus(TEST_REDIS_URL);
+const { prefix, bus, close } = redisScope('book-publisher-test');
 const T0 = Date.UTC(2026, 11, 4, 12) * 1000;
 
-afterAll(async () => {
-  const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  await bus.close();
-});
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+afterAll(close);
 
 describe('book publisher over Redis', () => {
   it('publishes changed books on its timer; a subscribe-then-snapshot reader converges on them', async () => {

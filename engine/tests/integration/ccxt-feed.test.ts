@@ -22,6 +22,7 @@ import { BinanceRawDecoder } from '../../src/feeds/venues/ccxt-decode.ts';
 import { CcxtFeed, type CcxtFeedOptions } from '../../src/feeds/venues/ccxt-feed.ts';
 import type { VenueFeedContext } from '../../src/feeds/venues/venue-feed.ts';
 import { FakeBinanceVenue, priceString } from '../support/fake-binance-venue.ts';
+import { until } from '../support/wait.ts';
 
 /** A side of the book as [price, size] pairs, best first. */
 function sideOf(books: BookRegistry, id: number, side: BookSide): [number, number][] {
@@ -48,14 +49,6 @@ interface LogLine {
   level: string;
   msg: string;
   [k: string]: unknown;
-}
-
-async function until(what: string, fn: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 let venue: FakeBinanceVenue;

@@ -8,6 +8,7 @@ import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../src/config.ts';
 import { startEngine } from '../../src/index.ts';
+import { until } from '../support/wait.ts';
 
 /**
  * The orderflow feed end to end over real Redis and PostgreSQL: operator entries of
@@ -45,14 +46,6 @@ const trade = (seq: number) => ({
   size: '0.5',
   source: 'operator-bridge',
 });
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const tickCount = async () => Number((await sql`select count(*)::int as n from ticks`)[0]?.n);
 

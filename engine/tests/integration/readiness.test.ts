@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../src/config.ts';
 import { startHttpServer } from '../../src/http.ts';
 import { startEngine } from '../../src/index.ts';
+import { until } from '../support/wait.ts';
 
 /**
  * `/health/ready`'s `rings` check is a real condition: a consumer of the hot path that stops
@@ -30,14 +31,6 @@ class StuckAppendBus extends MemoryBus {
 }
 
 const STALL_MS = 500;
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('engine readiness', () => {
   it('reports rings not ready while the signal publisher is stuck, and ready again once it moves', async () => {

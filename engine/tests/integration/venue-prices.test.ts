@@ -1,13 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { RedisBus } from '@aegis/shared/bus/redis-bus';
 import { createLogger } from '@aegis/shared/logging';
 import { decodeVenuePrice, decodeVenuePriceUpdate, type VenuePrice } from '@aegis/shared/market/venue-prices';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../src/config.ts';
 import { syntheticSymbolName } from '../../src/feeds/synthetic.ts';
 import { startEngine } from '../../src/index.ts';
+import { redisScope } from '../support/redis-scope.ts';
+import { until } from '../support/wait.ts';
 
 /**
  * The one price source, engine side, over real Redis: the engine publishes the synthetic
@@ -17,24 +16,9 @@ import { startEngine } from '../../src/index.ts';
  * The flow is operator entries (no tenant): a desk's entries never even become ticks.
  */
 const log = createLogger({ name: 'venue-prices-it', level: 'silent' });
-const prefix = `venue-prices-test:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}:`;
-const bus = new RedisBus(TEST_REDIS_URL);
+const { prefix, bus, close } = redisScope('venue-prices-test');
 
-afterAll(async () => {
-  const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  await bus.close();
-});
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+afterAll(close);
 
 describe('venue prices from the engine', () => {
   it('publishes synthetic venue prices per instrument to Redis and never order flow', async () => {

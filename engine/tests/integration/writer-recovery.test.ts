@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../src/config.ts';
 import { startHttpServer } from '../../src/http.ts';
 import { startEngine } from '../../src/index.ts';
+import { sleep, until } from '../support/wait.ts';
 
 /**
  * A failure these tests keep fixed: after a PostgreSQL restart during a flush the writer awaited a
@@ -39,22 +40,6 @@ afterAll(async () => {
   await owner?.end({ timeout: 1 }).catch(() => {});
   await pg?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Per symbol: rows, distinct seqs, lowest and highest seq — exactly once means rows = distinct = max - min + 1 from 1. */
 async function tickAccounting(sql: Sql) {
