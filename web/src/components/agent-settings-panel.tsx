@@ -3,7 +3,7 @@ import { createFormAction, reauthFailure } from '../lib/form-action.ts';
 import { createQuery } from '../lib/query.ts';
 import { type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { ErrorAlert } from './error-alert.tsx';
-import { InputField } from './input-field.tsx';
+import { InputField, SelectField } from './input-field.tsx';
 import { Panel, QueryView } from './panel.tsx';
 import { PasswordField } from './password-field.tsx';
 
@@ -59,22 +59,20 @@ export function AgentSettingsPanel() {
                 Automation is off{s.automationDisabledReason ? `: ${s.automationDisabledReason}` : ''}.
               </div>
             </Show>
-            <div class="field">
-              <label for="agent-mode">Mode</label>
-              <select
-                id="agent-mode"
-                name="mode"
-                class="select"
-                onChange={(e) => setModeChanging(e.currentTarget.value !== s.mode)}
-              >
-                <option value="confirmation" selected={s.mode === 'confirmation'}>
-                  confirmation: a human approves every trade
-                </option>
-                <option value="autonomous" selected={s.mode === 'autonomous'} disabled={!s.autonomousAllowed}>
-                  autonomous{s.autonomousAllowed ? '' : ' (not allowed on this platform)'}
-                </option>
-              </select>
-            </div>
+            <SelectField
+              label="Mode"
+              id="agent-mode"
+              name="mode"
+              class="select"
+              onChange={(e) => setModeChanging(e.currentTarget.value !== s.mode)}
+            >
+              <option value="confirmation" selected={s.mode === 'confirmation'}>
+                confirmation: a human approves every trade
+              </option>
+              <option value="autonomous" selected={s.mode === 'autonomous'} disabled={!s.autonomousAllowed}>
+                autonomous{s.autonomousAllowed ? '' : ' (not allowed on this platform)'}
+              </option>
+            </SelectField>
             <div class="field">
               <label for="agent-instruments">Instruments</label>
               <input
@@ -120,20 +118,17 @@ export function AgentSettingsPanel() {
                 off. The hourly budget is spread over the hour, the best-scored signals first.
               </span>
             </div>
-            <div class="field">
-              <label for="agent-preset">Risk preset</label>
-              <select id="agent-preset" name="riskPreset" class="select">
-                <option value="conservative" selected={s.riskPreset === 'conservative'}>
-                  conservative
-                </option>
-                <option value="balanced" selected={s.riskPreset === 'balanced'}>
-                  balanced
-                </option>
-                <option value="aggressive" selected={s.riskPreset === 'aggressive'}>
-                  aggressive
-                </option>
-              </select>
-            </div>
+            <SelectField label="Risk preset" id="agent-preset" name="riskPreset" class="select">
+              <option value="conservative" selected={s.riskPreset === 'conservative'}>
+                conservative
+              </option>
+              <option value="balanced" selected={s.riskPreset === 'balanced'}>
+                balanced
+              </option>
+              <option value="aggressive" selected={s.riskPreset === 'aggressive'}>
+                aggressive
+              </option>
+            </SelectField>
             <Show when={modeChanging()}>
               <PasswordField id="agent-password" label="Your password (required to switch mode)" />
             </Show>

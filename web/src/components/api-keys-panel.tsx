@@ -4,7 +4,7 @@ import { createQuery } from '../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
 import { PanelErrorAlert } from './error-alert.tsx';
-import { InputField } from './input-field.tsx';
+import { InputField, SelectField } from './input-field.tsx';
 import { Panel, QueryView } from './panel.tsx';
 import { PanelSecretOnce } from './secret-once.tsx';
 
@@ -90,15 +90,12 @@ export function ApiKeysPanel() {
             )}
           </For>
         </fieldset>
-        <div class="field">
-          <label for="key-expiry">Expires</label>
-          <select id="key-expiry" name="expiresInDays" class="select">
-            <option value="90">in 90 days</option>
-            <option value="30">in 30 days</option>
-            <option value="365">in 1 year</option>
-            <option value="0">never</option>
-          </select>
-        </div>
+        <SelectField label="Expires" id="key-expiry" name="expiresInDays" class="select">
+          <option value="90">in 90 days</option>
+          <option value="30">in 30 days</option>
+          <option value="365">in 1 year</option>
+          <option value="0">never</option>
+        </SelectField>
         <button type="submit" class="btn btn-primary" disabled={pending()}>
           {pending() ? 'Creating…' : 'Create key'}
         </button>

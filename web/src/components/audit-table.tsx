@@ -68,13 +68,13 @@ const columns: readonly Column<AuditEntry>[] = [
 ];
 
 /** Rows of the audit log, newest first. */
-export function AuditRows(props: { items: readonly AuditEntry[]; loading?: boolean }) {
+export function AuditRows(props: { items: readonly AuditEntry[]; loading?: boolean; empty?: string }) {
   return (
     <DataTable
       label="Audit log entries, newest first"
       rows={props.items}
       columns={columns}
-      empty="No audit entries match"
+      empty={props.empty ?? 'No audit entries match'}
       loading={props.loading ?? false}
       fill
     />
@@ -88,15 +88,7 @@ export function AuditTable(props: { limit: number; pollMs?: number }) {
   });
   return (
     <QueryView query={query} errorTitle="Could not load the audit log">
-      {(page) => (
-        <DataTable
-          label="Audit log entries, newest first"
-          rows={page.items}
-          columns={columns}
-          empty="No audit entries yet"
-          fill
-        />
-      )}
+      {(page) => <AuditRows items={page.items} empty="No audit entries yet" />}
     </QueryView>
   );
 }

@@ -6,7 +6,7 @@ import {
   backtestExecutionSchema,
   backtestSpecSchema,
 } from '@aegis/shared/schemas/backtest';
-import { createSignal, type JSX, Show, untrack } from 'solid-js';
+import { createSignal, For, type JSX, Show, untrack } from 'solid-js';
 import { fieldErrorsOf } from '../lib/field-errors.ts';
 import { formatCount } from '../lib/metric-format.ts';
 import { errorMessageOf, type RouterOutputs } from '../lib/trpc.ts';
@@ -72,6 +72,12 @@ function parseDetectors(text: string): { value: Record<string, number> } | { err
  */
 type CostEstimate = RouterOutputs['backtests']['estimate'];
 
+type DataSource = 'simulation' | 'ticks_table';
+const SOURCES: readonly { value: DataSource; label: string }[] = [
+  { value: 'simulation', label: 'Labelled simulation' },
+  { value: 'ticks_table', label: 'Recorded ticks (time range)' },
+];
+
 /** Dollars: cents from a dollar up, two significant digits below (a call costs fractions of a cent). */
 const usd = (x: number) => `$${x >= 1 ? x.toFixed(2) : Number(x.toPrecision(2)).toString()}`;
 
@@ -82,7 +88,7 @@ export function BacktestForm(props: {
   disabled?: boolean;
   disabledReason?: string;
 }) {
-  const [source, setSource] = createSignal<'simulation' | 'ticks_table'>('simulation');
+  const [source, setSource] = createSignal<DataSource>('simulation');
   const [errors, setErrors] = createSignal<Record<string, string>>({});
   const [failure, setFailure] = createSignal<string>();
   const [pending, setPending] = createSignal(false);
@@ -266,26 +272,20 @@ export function BacktestForm(props: {
       <fieldset class="bt-fieldset">
         <legend>Data</legend>
         <div class="bt-wide bt-source" role="radiogroup" aria-label="Data source">
-          <label class="check">
-            <input
-              type="radio"
-              name="data.kind"
-              value="simulation"
-              checked={source() === 'simulation'}
-              onChange={() => setSource('simulation')}
-            />
-            Labelled simulation
-          </label>
-          <label class="check">
-            <input
-              type="radio"
-              name="data.kind"
-              value="ticks_table"
-              checked={source() === 'ticks_table'}
-              onChange={() => setSource('ticks_table')}
-            />
-            Recorded ticks (time range)
-          </label>
+          <For each={SOURCES}>
+            {(s) => (
+              <label class="check">
+                <input
+                  type="radio"
+                  name="data.kind"
+                  value={s.value}
+                  checked={source() === s.value}
+                  onChange={() => setSource(s.value)}
+                />
+                {s.label}
+              </label>
+            )}
+          </For>
           <span class="field-hint">
             Tick files (CSV, .ticks): <code>aegis backtest run &lt;file&gt;</code>
           </span>

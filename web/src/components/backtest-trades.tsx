@@ -4,6 +4,7 @@ import { formatDecimal, pnlClass } from '../lib/decimal-format.ts';
 import { formatPrice, formatQuantity } from '../lib/instrument-sizes.ts';
 import { formatCount, formatPercent, formatRatio } from '../lib/metric-format.ts';
 import { DataTable } from './data-table/data-table.tsx';
+import { priceColumn } from './data-table/price-column.ts';
 
 type Order = BacktestResult['orders'][number];
 type Fill = BacktestResult['fills'][number];
@@ -148,20 +149,20 @@ export function TradesTable(props: { orders: readonly Order[]; fills: readonly F
               { id: 'type', header: 'Type', priority: 3, cell: (o) => o.orderType.replace('_', ' ') },
               { id: 'role', header: 'Role', priority: 3, cell: (o) => <span class="tag">{o.role}</span> },
               { id: 'qty', header: 'Qty', numeric: true, cell: (o) => formatQuantity(o.quantity, o.symbol) },
-              {
-                id: 'limit',
-                header: 'Limit',
-                numeric: true,
-                priority: 2,
-                cell: (o) => formatPrice(o.limitPrice, o.symbol),
-              },
-              {
-                id: 'stop',
-                header: 'Stop',
-                numeric: true,
-                priority: 3,
-                cell: (o) => formatPrice(o.stopPrice, o.symbol),
-              },
+              priceColumn(
+                'limit',
+                'Limit',
+                (o: Order) => o.limitPrice,
+                (o) => o.symbol,
+                2,
+              ),
+              priceColumn(
+                'stop',
+                'Stop',
+                (o: Order) => o.stopPrice,
+                (o) => o.symbol,
+                3,
+              ),
               {
                 id: 'status',
                 header: 'Status',

@@ -1,4 +1,4 @@
-import { type JSX, splitProps } from 'solid-js';
+import { createRenderEffect, type JSX, splitProps } from 'solid-js';
 
 /**
  * A labelled input of a form: the label names the input by its id (`for`), and every other prop
@@ -14,4 +14,28 @@ export function InputField(
       <input {...input} />
     </div>
   );
+}
+
+/**
+ * A labelled select of a form: as InputField, the options as children. A `value` is set once the
+ * options exist (a select ignores a value it has no option for yet), and again when it changes.
+ */
+export function SelectField(
+  props: { label: JSX.Element; id: string } & JSX.SelectHTMLAttributes<HTMLSelectElement>,
+): JSX.Element {
+  const [own, select] = splitProps(props, ['label', 'children', 'value']);
+  let element: HTMLSelectElement | undefined;
+  const view = (
+    <div class="field">
+      <label for={props.id}>{own.label}</label>
+      <select ref={element} {...select}>
+        {own.children}
+      </select>
+    </div>
+  );
+  createRenderEffect(() => {
+    const value = own.value;
+    if (element && value !== undefined) element.value = String(value);
+  });
+  return view;
 }

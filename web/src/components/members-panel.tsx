@@ -5,7 +5,7 @@ import { useSession } from '../lib/session.tsx';
 import { errorMessageOf, type RouterInputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
 import { PanelErrorAlert } from './error-alert.tsx';
-import { InputField } from './input-field.tsx';
+import { InputField, SelectField } from './input-field.tsx';
 import { Panel, QueryView } from './panel.tsx';
 import { PanelSecretOnce } from './secret-once.tsx';
 
@@ -87,12 +87,9 @@ export function MembersPanel() {
           maxLength={100}
           autocomplete="off"
         />
-        <div class="field">
-          <label for="member-role">Role</label>
-          <select id="member-role" name="role" class="select">
-            <For each={ROLES}>{(role) => <option value={role.value}>{role.label}</option>}</For>
-          </select>
-        </div>
+        <SelectField label="Role" id="member-role" name="role" class="select">
+          <For each={ROLES}>{(role) => <option value={role.value}>{role.label}</option>}</For>
+        </SelectField>
         <button type="submit" class="btn btn-primary" disabled={pending()}>
           {pending() ? 'Adding…' : 'Add member'}
         </button>

@@ -6,7 +6,7 @@ import { createLiveQuotes } from '../lib/live-quotes.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { AccountSelect, brokerConnectionIdOf } from './account-select.tsx';
 import { ErrorAlert } from './error-alert.tsx';
-import { InputField } from './input-field.tsx';
+import { InputField, SelectField } from './input-field.tsx';
 import { QuoteStrip } from './quote-strip.tsx';
 import { RuleVerdicts } from './rule-verdicts.tsx';
 
@@ -184,19 +184,17 @@ export function OrderTicket(props: {
           </label>
         </fieldset>
         <AccountSelect id="ticket-account" />
-        <div class="field">
-          <label for="ticket-symbol">Symbol</label>
-          <input
-            id="ticket-symbol"
-            name="symbol"
-            required
-            maxLength={64}
-            autocomplete="off"
-            placeholder="BTC-USD"
-            value={props.symbol ?? ''}
-            onInput={(e) => onSymbolInput(e.currentTarget.value)}
-          />
-        </div>
+        <InputField
+          label="Symbol"
+          id="ticket-symbol"
+          name="symbol"
+          required
+          maxLength={64}
+          autocomplete="off"
+          placeholder="BTC-USD"
+          value={props.symbol ?? ''}
+          onInput={(e) => onSymbolInput(e.currentTarget.value)}
+        />
         <Show when={symbol() !== ''}>
           <div class="ticket-quote" aria-live="off">
             <QuoteStrip quote={quote()} live={live.live()} compact label={`Live quote ${symbol()}`} />
@@ -234,29 +232,24 @@ export function OrderTicket(props: {
           </div>
         </Show>
         <div class="ticket-row">
-          <div class="field">
-            <label for="ticket-type">Type</label>
-            <select
-              id="ticket-type"
-              name="orderType"
-              class="select"
-              onChange={(e) => setOrderType(e.currentTarget.value === 'market' ? 'market' : 'limit')}
-            >
-              <option value="limit">limit</option>
-              <option value="market">market</option>
-            </select>
-          </div>
-          <div class="field">
-            <label for="ticket-tif">Time in force</label>
-            <select id="ticket-tif" name="timeInForce" class="select">
-              <option value="day">day</option>
-              <option value="ioc">ioc</option>
-              <option value="fok">fok</option>
-              <Show when={orderType() === 'limit'}>
-                <option value="gtc">gtc</option>
-              </Show>
-            </select>
-          </div>
+          <SelectField
+            label="Type"
+            id="ticket-type"
+            name="orderType"
+            class="select"
+            onChange={(e) => setOrderType(e.currentTarget.value === 'market' ? 'market' : 'limit')}
+          >
+            <option value="limit">limit</option>
+            <option value="market">market</option>
+          </SelectField>
+          <SelectField label="Time in force" id="ticket-tif" name="timeInForce" class="select">
+            <option value="day">day</option>
+            <option value="ioc">ioc</option>
+            <option value="fok">fok</option>
+            <Show when={orderType() === 'limit'}>
+              <option value="gtc">gtc</option>
+            </Show>
+          </SelectField>
         </div>
         <div class="ticket-row">
           <InputField

@@ -6,6 +6,7 @@ import { createQuery } from '../lib/query.ts';
 import { useSession } from '../lib/session.tsx';
 import { errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
+import { priceColumn } from './data-table/price-column.ts';
 import { ErrorAlert } from './error-alert.tsx';
 import { EmptyState, QueryView } from './panel.tsx';
 
@@ -294,20 +295,20 @@ function OrderflowTable(props: { flow: readonly Flow[]; at: string; symbol: stri
           },
           { id: 'price', header: 'Price', numeric: true, cell: (f) => formatPrice(f.price, props.symbol) },
           { id: 'size', header: 'Size', numeric: true, cell: (f) => formatQuantity(f.size, props.symbol) },
-          {
-            id: 'bid',
-            header: 'Bid',
-            numeric: true,
-            priority: 2,
-            cell: (f) => formatPrice(f.bid, props.symbol),
-          },
-          {
-            id: 'ask',
-            header: 'Ask',
-            numeric: true,
-            priority: 2,
-            cell: (f) => formatPrice(f.ask, props.symbol),
-          },
+          priceColumn(
+            'bid',
+            'Bid',
+            (f: Flow) => f.bid,
+            () => props.symbol,
+            2,
+          ),
+          priceColumn(
+            'ask',
+            'Ask',
+            (f: Flow) => f.ask,
+            () => props.symbol,
+            2,
+          ),
         ]}
       />
     </Show>

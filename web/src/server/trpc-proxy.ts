@@ -139,3 +139,21 @@ function upstreamFailure(status: 502 | 504, code: 'BAD_GATEWAY' | 'GATEWAY_TIMEO
     { status, headers: { 'cache-control': 'no-store' } },
   );
 }
+
+/**
+ * A console route's request, forwarded to the server this deployment is configured with
+ * (SERVER_URL, WEB_PROXY_TIMEOUT_MS, FORWARDER_SECRET): the handler of `/trpc/**` and of the
+ * OAuth callback.
+ */
+export function forwardToServer(event: {
+  request: Request;
+  clientAddress?: string | undefined;
+}): Promise<Response> {
+  const config = webConfig();
+  return proxyToServer(event.request, {
+    serverUrl: config.SERVER_URL,
+    clientAddress: event.clientAddress,
+    headersTimeoutMs: config.WEB_PROXY_TIMEOUT_MS,
+    forwarderSecret: config.FORWARDER_SECRET,
+  });
+}

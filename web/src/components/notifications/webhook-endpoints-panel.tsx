@@ -4,7 +4,7 @@ import { createQuery } from '../../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../../lib/trpc.ts';
 import { DataTable } from '../data-table/data-table.tsx';
 import { ErrorAlert, PanelErrorAlert } from '../error-alert.tsx';
-import { InputField } from '../input-field.tsx';
+import { InputField, SelectField } from '../input-field.tsx';
 import { EmptyState, Panel, QueryView } from '../panel.tsx';
 import { PanelSecretOnce } from '../secret-once.tsx';
 import { utcTime } from './alert-items.tsx';
@@ -152,12 +152,9 @@ export function WebhookEndpointsPanel() {
             maxLength={2000}
             placeholder="https://…"
           />
-          <div class="field">
-            <label for="hook-format">Format</label>
-            <select id="hook-format" name="format" class="select">
-              <For each={FORMATS}>{(f) => <option value={f.value}>{f.label}</option>}</For>
-            </select>
-          </div>
+          <SelectField label="Format" id="hook-format" name="format" class="select">
+            <For each={FORMATS}>{(f) => <option value={f.value}>{f.label}</option>}</For>
+          </SelectField>
           <fieldset class="event-set">
             <legend>Events</legend>
             <For each={EVENTS}>

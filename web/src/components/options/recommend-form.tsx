@@ -9,6 +9,7 @@ import { formatPercent } from '../../lib/metric-format.ts';
 import type { RecommendInput } from '../../lib/option-recommendation.ts';
 import type { QueryState } from '../../lib/query.ts';
 import { ErrorAlert } from '../error-alert.tsx';
+import { InputField, SelectField } from '../input-field.tsx';
 
 export const PRESETS: readonly RiskPreset[] = ['conservative', 'balanced', 'aggressive'];
 const VIEWS: readonly DirectionalView[] = ['bullish', 'neutral', 'bearish'];
@@ -177,30 +178,26 @@ export function RecommendForm(props: {
       </Show>
 
       <div class="rec-row">
-        <div class="field">
-          <label for="rec-capital">Capital (USD)</label>
-          <input
-            id="rec-capital"
-            name="capital"
-            inputmode="decimal"
-            autocomplete="off"
-            placeholder="saved capital"
-            value={capital()}
-            aria-invalid={invalid() ? 'true' : undefined}
-            onInput={(e) => setCapital(e.currentTarget.value)}
-          />
-        </div>
-        <div class="field">
-          <label for="rec-strategy">Strategy</label>
-          <select
-            id="rec-strategy"
-            class="select"
-            value={strategy()}
-            onChange={(e) => setStrategy(e.currentTarget.value as RecommendStrategy)}
-          >
-            <For each={STRATEGIES}>{(s) => <option value={s.value}>{s.label}</option>}</For>
-          </select>
-        </div>
+        <InputField
+          label="Capital (USD)"
+          id="rec-capital"
+          name="capital"
+          inputmode="decimal"
+          autocomplete="off"
+          placeholder="saved capital"
+          value={capital()}
+          aria-invalid={invalid() ? 'true' : undefined}
+          onInput={(e) => setCapital(e.currentTarget.value)}
+        />
+        <SelectField
+          label="Strategy"
+          id="rec-strategy"
+          class="select"
+          value={strategy()}
+          onChange={(e) => setStrategy(e.currentTarget.value as RecommendStrategy)}
+        >
+          <For each={STRATEGIES}>{(s) => <option value={s.value}>{s.label}</option>}</For>
+        </SelectField>
       </div>
 
       <fieldset class="view-toggle">

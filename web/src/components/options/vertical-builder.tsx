@@ -9,6 +9,7 @@ type ComboCheck = RouterOutputs['orders']['checkCombo'];
 type ComboInput = RouterInputs['orders']['checkCombo'];
 
 import { ErrorAlert } from '../error-alert.tsx';
+import { InputField, SelectField } from '../input-field.tsx';
 import { RuleVerdicts } from '../rule-verdicts.tsx';
 import type { ChainContract } from './option-chain-table.tsx';
 
@@ -193,98 +194,88 @@ export function VerticalBuilder(props: {
         }}
       >
         <div class="builder-grid">
-          <div class="field">
-            <label for="builder-expiry">Expiry</label>
-            <select
-              id="builder-expiry"
-              class="select"
-              onChange={(e) => {
-                props.onExpiry(e.currentTarget.value);
-                edited();
-              }}
-            >
-              <For each={props.expiries}>
-                {(x) => (
-                  <option value={x} selected={x === props.expiry}>
-                    {x}
-                  </option>
-                )}
-              </For>
-            </select>
-          </div>
-          <div class="field">
-            <label for="builder-right">Right</label>
-            <select
-              id="builder-right"
-              class="select"
-              value={right()}
-              onChange={(e) => {
-                setRight(e.currentTarget.value === 'put' ? 'put' : 'call');
-                setLimitEdited(false);
-                edited();
-              }}
-            >
-              <option value="call">call</option>
-              <option value="put">put</option>
-            </select>
-          </div>
-          <div class="field">
-            <label for="builder-long">Long strike (buy)</label>
-            <select
-              id="builder-long"
-              class="select"
-              onChange={(e) => {
-                setLongStrike(e.currentTarget.value);
-                setLimitEdited(false);
-                edited();
-              }}
-            >
-              <option value="">—</option>
-              <For each={strikeOptions()}>
-                {(k) => (
-                  <option value={k} selected={k === longStrike()}>
-                    {k}
-                  </option>
-                )}
-              </For>
-            </select>
-          </div>
-          <div class="field">
-            <label for="builder-short">Short strike (sell)</label>
-            <select
-              id="builder-short"
-              class="select"
-              onChange={(e) => {
-                setShortStrike(e.currentTarget.value);
-                setLimitEdited(false);
-                edited();
-              }}
-            >
-              <option value="">—</option>
-              <For each={strikeOptions()}>
-                {(k) => (
-                  <option value={k} selected={k === shortStrike()}>
-                    {k}
-                  </option>
-                )}
-              </For>
-            </select>
-          </div>
+          <SelectField
+            label="Expiry"
+            id="builder-expiry"
+            class="select"
+            onChange={(e) => {
+              props.onExpiry(e.currentTarget.value);
+              edited();
+            }}
+          >
+            <For each={props.expiries}>
+              {(x) => (
+                <option value={x} selected={x === props.expiry}>
+                  {x}
+                </option>
+              )}
+            </For>
+          </SelectField>
+          <SelectField
+            label="Right"
+            id="builder-right"
+            class="select"
+            value={right()}
+            onChange={(e) => {
+              setRight(e.currentTarget.value === 'put' ? 'put' : 'call');
+              setLimitEdited(false);
+              edited();
+            }}
+          >
+            <option value="call">call</option>
+            <option value="put">put</option>
+          </SelectField>
+          <SelectField
+            label="Long strike (buy)"
+            id="builder-long"
+            class="select"
+            onChange={(e) => {
+              setLongStrike(e.currentTarget.value);
+              setLimitEdited(false);
+              edited();
+            }}
+          >
+            <option value="">—</option>
+            <For each={strikeOptions()}>
+              {(k) => (
+                <option value={k} selected={k === longStrike()}>
+                  {k}
+                </option>
+              )}
+            </For>
+          </SelectField>
+          <SelectField
+            label="Short strike (sell)"
+            id="builder-short"
+            class="select"
+            onChange={(e) => {
+              setShortStrike(e.currentTarget.value);
+              setLimitEdited(false);
+              edited();
+            }}
+          >
+            <option value="">—</option>
+            <For each={strikeOptions()}>
+              {(k) => (
+                <option value={k} selected={k === shortStrike()}>
+                  {k}
+                </option>
+              )}
+            </For>
+          </SelectField>
         </div>
         <div class="builder-price-row">
-          <div class="field">
-            <label for="builder-qty">Quantity (spreads)</label>
-            <input
-              id="builder-qty"
-              inputmode="decimal"
-              autocomplete="off"
-              value={quantity()}
-              onInput={(e) => {
-                setQuantity(e.currentTarget.value);
-                edited();
-              }}
-            />
-          </div>
+          <InputField
+            label="Quantity (spreads)"
+            id="builder-qty"
+            inputmode="decimal"
+            autocomplete="off"
+            value={quantity()}
+            onInput={(e) => {
+              setQuantity(e.currentTarget.value);
+              edited();
+            }}
+          />
           <div class="field">
             <label for="builder-limit">Net limit (+ debit / − credit)</label>
             <div class="builder-limit">

@@ -1,7 +1,7 @@
 import { Title } from '@solidjs/meta';
 import { createSignal, onMount, Show } from 'solid-js';
 import { type AuditEntry, AuditRows } from '../../components/audit-table.tsx';
-import { InputField } from '../../components/input-field.tsx';
+import { InputField, SelectField } from '../../components/input-field.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { errorCodeOf, errorMessageOf, trpc } from '../../lib/trpc.ts';
@@ -106,15 +106,12 @@ function AuditLog() {
           maxLength={128}
           placeholder="e.g. keys. or auth.login"
         />
-        <div class="field">
-          <label for="audit-outcome">Outcome</label>
-          <select id="audit-outcome" name="outcome" class="select">
-            <option value="">any</option>
-            <option value="ok">ok</option>
-            <option value="denied">denied</option>
-            <option value="failed">failed</option>
-          </select>
-        </div>
+        <SelectField label="Outcome" id="audit-outcome" name="outcome" class="select">
+          <option value="">any</option>
+          <option value="ok">ok</option>
+          <option value="denied">denied</option>
+          <option value="failed">failed</option>
+        </SelectField>
         <button type="submit" class="btn">
           Apply
         </button>

@@ -1,6 +1,6 @@
 import { Title } from '@solidjs/meta';
 import { useSearchParams } from '@solidjs/router';
-import { createEffect, createSignal, Show } from 'solid-js';
+import { createEffect, createSignal, type JSX, Show } from 'solid-js';
 import { BrokerConnectionsTable } from '../../components/broker-connections-table.tsx';
 import { BrokerLinkDialog, type Connection, type LinkRequest } from '../../components/broker-link-dialog.tsx';
 import { BrokerProviders } from '../../components/broker-providers.tsx';
@@ -110,39 +110,29 @@ export default function BrokersPage() {
       </div>
 
       <Show when={linked()}>
-        <div class="alert alert-success broker-banner" role="status">
-          <span>
-            <Show when={linkedConnection()} fallback={<>Broker account linked.</>}>
-              {(c) => (
-                <>
-                  Linked <strong>{connectionName(c())}</strong> ({c().environment}). Balances are read from
-                  the broker.
-                </>
-              )}
-            </Show>
-          </span>
-          <button type="button" class="btn btn-sm btn-ghost" onClick={dismissBanner}>
-            Dismiss
-          </button>
-        </div>
+        <Banner tone="alert-success" role="status" onDismiss={dismissBanner}>
+          <Show when={linkedConnection()} fallback={<>Broker account linked.</>}>
+            {(c) => (
+              <>
+                Linked <strong>{connectionName(c())}</strong> ({c().environment}). Balances are read from the
+                broker.
+              </>
+            )}
+          </Show>
+        </Banner>
       </Show>
       <Show when={linkError()}>
         {(code) => (
-          <div class="alert alert-error broker-banner" role="alert">
-            <span>
-              <strong>The broker account was not linked.</strong> {linkErrorMessage(code())}
-            </span>
-            <button type="button" class="btn btn-sm btn-ghost" onClick={dismissBanner}>
-              Dismiss
-            </button>
-          </div>
+          <Banner tone="alert-error" role="alert" onDismiss={dismissBanner}>
+            <strong>The broker account was not linked.</strong> {linkErrorMessage(code())}
+          </Banner>
         )}
       </Show>
       <Show when={notice()}>
         {(n) => (
-          <div class={`alert ${n().bad ? 'alert-error' : 'alert-info'} broker-banner`} role="status">
-            <span>{n().text}</span>
-          </div>
+          <Banner tone={n().bad ? 'alert-error' : 'alert-info'} role="status">
+            {n().text}
+          </Banner>
         )}
       </Show>
 
@@ -206,6 +196,27 @@ export default function BrokersPage() {
         }}
       />
     </>
+  );
+}
+
+/** A message above the page (a link's outcome, a sync's failure), with Dismiss where it stays until read. */
+function Banner(props: {
+  tone: 'alert-success' | 'alert-error' | 'alert-info';
+  role: 'status' | 'alert';
+  onDismiss?: () => void;
+  children: JSX.Element;
+}) {
+  return (
+    <div class={`alert ${props.tone} broker-banner`} role={props.role}>
+      <span>{props.children}</span>
+      <Show when={props.onDismiss}>
+        {(dismiss) => (
+          <button type="button" class="btn btn-sm btn-ghost" onClick={() => dismiss()()}>
+            Dismiss
+          </button>
+        )}
+      </Show>
+    </div>
   );
 }
 

@@ -10,6 +10,7 @@ import { formatCount } from '../../lib/metric-format.ts';
 import { createQuery } from '../../lib/query.ts';
 import { type RouterOutputs, trpc } from '../../lib/trpc.ts';
 import '../../research.css';
+import { SelectField } from '../../components/input-field.tsx';
 
 type Model = RouterOutputs['models']['list']['items'][number];
 
@@ -192,24 +193,22 @@ export default function SignalQualityPage() {
             <div class="research-grid research-section">
               <div class="span-5">
                 <Panel title="Calibration" meta="Share right per score bin; diagonal = calibrated">
-                  <div class="field">
-                    <label for="sq-calibration-of">Signals</label>
-                    <select
-                      id="sq-calibration-of"
-                      class="select"
-                      value={calibrationOf()}
-                      onChange={(ev) => setCalibrationOf(ev.currentTarget.value)}
-                    >
-                      <For each={e().rows.filter((r) => r.calibration.length > 0)}>
-                        {(r) => (
-                          <option value={`${r.source}:${r.pattern}`}>
-                            {SOURCE_LABELS[r.source]} ·{' '}
-                            {r.pattern === 'all' ? 'all patterns' : r.pattern.replaceAll('_', ' ')}
-                          </option>
-                        )}
-                      </For>
-                    </select>
-                  </div>
+                  <SelectField
+                    label="Signals"
+                    id="sq-calibration-of"
+                    class="select"
+                    value={calibrationOf()}
+                    onChange={(ev) => setCalibrationOf(ev.currentTarget.value)}
+                  >
+                    <For each={e().rows.filter((r) => r.calibration.length > 0)}>
+                      {(r) => (
+                        <option value={`${r.source}:${r.pattern}`}>
+                          {SOURCE_LABELS[r.source]} ·{' '}
+                          {r.pattern === 'all' ? 'all patterns' : r.pattern.replaceAll('_', ' ')}
+                        </option>
+                      )}
+                    </For>
+                  </SelectField>
                   <Show when={calibrationRow()}>
                     {(row) => (
                       <CalibrationChart

@@ -1,6 +1,4 @@
-import type { APIEvent } from '@solidjs/start/server';
-import { webConfig } from '../../../env.ts';
-import { proxyToServer } from '../../../server/trpc-proxy.ts';
+import { forwardToServer } from '../../../server/trpc-proxy.ts';
 
 /**
  * `/oauth/callback/<provider>` on the console's origin → the Aegis server's OAuth callback.
@@ -12,16 +10,6 @@ import { proxyToServer } from '../../../server/trpc-proxy.ts';
  * `/brokers?linked=<id>` or `/brokers?link_error=<code>`) passes through unchanged: the proxy
  * never follows redirects.
  */
-function forward(event: APIEvent): Promise<Response> {
-  const config = webConfig();
-  return proxyToServer(event.request, {
-    serverUrl: config.SERVER_URL,
-    clientAddress: event.clientAddress,
-    headersTimeoutMs: config.WEB_PROXY_TIMEOUT_MS,
-    forwarderSecret: config.FORWARDER_SECRET,
-  });
-}
-
 // Providers answer with a GET redirect (query), some with `response_mode=form_post` (POST).
-export const GET = forward;
-export const POST = forward;
+export const GET = forwardToServer;
+export const POST = forwardToServer;
