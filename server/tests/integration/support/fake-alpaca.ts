@@ -1,9 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-
 /**
  * A local Alpaca Trading API v2 for tests: a real HTTP server and a real WebSocket server
  * (`/stream`) speaking the documented requests and responses, so the adapter under test is the
@@ -39,7 +33,23 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
  * `new` (a `new` event each); a leg's fill cancels the other leg (OCO); an entry cancelled with
  * nothing filled cancels its legs; one cancelled after a partial fill leaves the legs working
  * for the filled quantity.
+ *
+ * One file: the fake speaks the whole Alpaca protocol (REST, the trade_updates stream, order and
+ * position bookkeeping, brackets and mleg orders), which share one state; its HTTP plumbing is in
+ * fake-http.ts.
  */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import {
+  type FaultRule as BaseFaultRule,
+  closeServer,
+  Faults,
+  listenLoopback,
+  readBody,
+} from './fake-http.ts';
+
 export type AlpacaAuthAttempt =
   | { readonly kind: 'bearer'; readonly token: string }
   | { readonly kind: 'key'; readonly keyId: string; readonly secret: string };
@@ -54,17 +64,7 @@ export interface FakeAlpacaOptions {
   readonly textFrames?: boolean;
 }
 
-export interface FaultRule {
-  readonly method?: string;
-  /** Exact path, or a pattern over it (no query). */
-  readonly path?: string | RegExp;
-  readonly status?: number;
-  readonly body?: unknown;
-  readonly headers?: Record<string, string>;
-  /** Answer after this long (with the normal response unless `status` is set). */
-  readonly delayMs?: number;
-  /** How many matching calls it applies to. Default 1. */
-  readonly times?: number;
+export interface FaultRule extends BaseFaultRule {
   /** With `delayMs`: the call is carried out at once and only its response is late (a lost answer). */
   readonly lateResponse?: boolean;
 }
@@ -173,7 +173,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
   const events: FakeAlpaca['events'] = [];
   const orderRequests: Record<string, unknown>[] = [];
   const requests: FakeAlpaca['requests'] = [];
-  const faults: (FaultRule & { left: number })[] = [];
+  const faults = new Faults<FaultRule>();
   const sockets = new Set<WebSocket>();
   const listening = new Set<WebSocket>();
   let cash = dec(opts.cash ?? '100000');
@@ -381,29 +381,6 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
     const secret = req.headers['apca-api-secret-key'];
     if (typeof keyId === 'string' && typeof secret === 'string') return { kind: 'key', keyId, secret };
     return null;
-  };
-
-  const readBody = (req: IncomingMessage) =>
-    new Promise<string>((resolve, reject) => {
-      let s = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => {
-        s += c;
-      });
-      req.on('end', () => resolve(s));
-      req.on('error', reject);
-    });
-
-  const takeFault = (method: string, path: string) => {
-    const i = faults.findIndex(
-      (f) =>
-        (!f.method || f.method === method) &&
-        (!f.path || (typeof f.path === 'string' ? f.path === path : f.path.test(path))),
-    );
-    if (i < 0) return null;
-    const f = faults[i] as FaultRule & { left: number };
-    if (--f.left <= 0) faults.splice(i, 1);
-    return f;
   };
 
   const placeOrder = (res: ServerResponse, raw: string) => {
@@ -688,7 +665,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
     const go = async () => {
       // The body is read first: a client that gives up (a timeout) must not lose the request.
       const body = await readBody(req);
-      const fault = takeFault(req.method ?? 'GET', u.pathname);
+      const fault = faults.take(req.method ?? 'GET', u.pathname);
       if (fault?.delayMs && fault.lateResponse) {
         // Carried out now, answered late: the caller times out on a call that took effect.
         const ms = fault.delayMs;
@@ -779,8 +756,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLoopback(server, opts.port);
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -839,10 +815,10 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
       buyingPower = amount === null ? null : dec(amount);
     },
     failNext(rule) {
-      faults.push({ ...rule, left: rule.times ?? 1 });
+      faults.arm(rule);
     },
     delayNext(rule) {
-      faults.push({ ...rule, delayMs: rule.ms, left: rule.times ?? 1 });
+      faults.arm({ ...rule, delayMs: rule.ms });
     },
     dropStreams() {
       for (const ws of sockets) ws.terminate();
@@ -854,8 +830,7 @@ export async function startFakeAlpaca(opts: FakeAlpacaOptions = {}): Promise<Fak
     async close() {
       for (const ws of sockets) ws.terminate();
       wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

@@ -1,8 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Dec, dec, decMin, ZERO } from '@aegis/shared/accounting/decimal';
-
 /**
  * A local Binance Spot REST venue for tests (https://developers.binance.com/docs/binance-spot-api-docs/rest-api),
  * enough of it for CCXT's `binance` class to trade against over real HTTP:
@@ -24,7 +19,15 @@ import { type Dec, dec, decMin, ZERO } from '@aegis/shared/accounting/decimal';
  * resting limit order fills at its own price (maker) when a print crosses it (`trade`) or when
  * the test fills it (`fill`). Commission: 0.1 % of the asset received. Stop orders (STOP_LOSS,
  * STOP_LOSS_LIMIT) wait untriggered until a print reaches their stop price.
+ *
+ * One file: the fake speaks the whole Binance Spot protocol (signed REST, order book bookkeeping,
+ * balances), which share one state; its HTTP plumbing is in fake-http.ts.
  */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type Dec, dec, decMin, ZERO } from '@aegis/shared/accounting/decimal';
+import { closeServer, hmacMatches, listenLoopback, readBody } from './fake-http.ts';
+import { SpotWallet } from './spot-wallet.ts';
+
 export interface FakeBinanceSymbol {
   readonly symbol: string;
   readonly base: string;
@@ -98,7 +101,7 @@ interface VenueTrade {
 
 interface Account {
   readonly secret: string;
-  readonly balances: Map<string, { free: Dec; locked: Dec }>;
+  readonly balances: SpotWallet;
 }
 
 export interface RecordedRequest {
@@ -143,13 +146,11 @@ export class FakeBinance {
   // -------------------------------------------------------------------------------------------
 
   addAccount(apiKey: string, secret: string, balances: Record<string, string>): void {
-    const m = new Map<string, { free: Dec; locked: Dec }>();
-    for (const [asset, free] of Object.entries(balances)) m.set(asset, { free: dec(free), locked: ZERO });
-    this.#accounts.set(apiKey, { secret, balances: m });
+    this.#accounts.set(apiKey, { secret, balances: new SpotWallet(balances) });
   }
 
   balance(apiKey: string, asset: string): { free: string; locked: string } {
-    const b = this.#accounts.get(apiKey)?.balances.get(asset);
+    const b = this.#accounts.get(apiKey)?.balances.holdings.get(asset);
     return { free: b ? b.free.toFixed() : '0', locked: b ? b.locked.toFixed() : '0' };
   }
 
@@ -217,14 +218,12 @@ export class FakeBinance {
         if (!res.headersSent) send(res, 500, { code: -1000, msg: String(err) });
       });
     });
-    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
-    const { port } = this.#server.address() as AddressInfo;
+    const port = await listenLoopback(this.#server);
     this.url = `http://127.0.0.1:${port}`;
   }
 
   async close(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await closeServer(this.#server);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -233,9 +232,7 @@ export class FakeBinance {
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
+    const body = await readBody(req);
     const query = url.search.startsWith('?') ? url.search.slice(1) : '';
     const params: Record<string, string> = {};
     for (const part of [query, body]) for (const [k, v] of new URLSearchParams(part)) params[k] = v;
@@ -370,9 +367,7 @@ export class FakeBinance {
     // totalParams = query string + request body, with the signature parameter itself taken out.
     const total = query + body;
     const payload = total.replace(/&?signature=[0-9a-fA-F]*/, '');
-    const expected = createHmac('sha256', account.secret).update(payload).digest();
-    const given = Buffer.from(signature, 'hex');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    if (!hmacMatches(account.secret, payload, signature, 'hex'))
       return { error: err(400, -1022, 'Signature for this request is not valid.') };
     const ts = Number(p.timestamp);
     const recvWindow = p.recvWindow === undefined ? 5000 : Number(p.recvWindow);
@@ -511,7 +506,11 @@ export class FakeBinance {
       preventSor: false,
       updateTime: Date.now(),
       accountType: 'SPOT',
-      balances: [...a.balances].map(([asset, b]) => ({ asset, free: fmt(b.free), locked: fmt(b.locked) })),
+      balances: [...a.balances.holdings].map(([asset, b]) => ({
+        asset,
+        free: fmt(b.free),
+        locked: fmt(b.locked),
+      })),
       permissions: ['SPOT'],
       uid: 354937868,
     };
@@ -550,14 +549,10 @@ export class FakeBinance {
     if (this.#orders.some((o) => o.apiKey === key && o.clientOrderId === clientOrderId && isOpen(o.status)))
       return err(400, -2010, 'Duplicate order sent.');
     // Funds: a buy reserves quote at its limit (or the last price), a sell reserves the base.
-    const bal = (this.#accounts.get(key) as Account).balances;
     const asset = side === 'BUY' ? s.quote : s.base;
     const need = side === 'BUY' ? qty.times(refPx) : qty;
-    const b = bal.get(asset) ?? { free: ZERO, locked: ZERO };
-    if (b.free.lt(need)) return err(400, -2010, 'Account has insufficient balance for requested action.');
-    b.free = b.free.minus(need);
-    b.locked = b.locked.plus(need);
-    bal.set(asset, b);
+    if (!(this.#accounts.get(key) as Account).balances.lock(asset, need))
+      return err(400, -2010, 'Account has insufficient balance for requested action.');
     const now = Date.now();
     const o: VenueOrder = {
       orderId: ++this.#nextOrderId,
@@ -662,35 +657,19 @@ export class FakeBinance {
     const q = decMin(qty, o.origQty.minus(o.executed));
     if (q.lte(0)) return;
     const s = this.#symbols.get(o.symbol) as FakeBinanceSymbol;
-    const bal = (this.#accounts.get(o.apiKey) as Account).balances;
-    const get = (a: string) => {
-      const b = bal.get(a) ?? { free: ZERO, locked: ZERO };
-      bal.set(a, b);
-      return b;
-    };
     const notional = q.times(px);
-    let commission: Dec;
-    let commissionAsset: string;
-    if (o.side === 'BUY') {
+    const settled = (this.#accounts.get(o.apiKey) as Account).balances.settleFill({
+      side: o.side === 'BUY' ? 'buy' : 'sell',
+      base: s.base,
+      quote: s.quote,
+      qty: q,
+      price: px,
       // Locked at the order's reference price; the part not spent (price improvement) is freed.
-      const reserved = o.type === 'LIMIT' || o.type === 'STOP_LOSS_LIMIT' ? q.times(o.price) : notional;
-      const quote = get(s.quote);
-      const release = decMin(reserved, o.locked);
-      quote.locked = quote.locked.minus(release);
-      o.locked = o.locked.minus(release);
-      quote.free = quote.free.plus(release).minus(notional);
-      commission = q.times(COMMISSION);
-      commissionAsset = s.base;
-      get(s.base).free = get(s.base).free.plus(q.minus(commission));
-    } else {
-      const base = get(s.base);
-      const release = decMin(q, o.locked);
-      base.locked = base.locked.minus(release);
-      o.locked = o.locked.minus(release);
-      commission = notional.times(COMMISSION);
-      commissionAsset = s.quote;
-      get(s.quote).free = get(s.quote).free.plus(notional.minus(commission));
-    }
+      reserved: o.type === 'LIMIT' || o.type === 'STOP_LOSS_LIMIT' ? q.times(o.price) : notional,
+      orderLocked: o.locked,
+      feeRate: COMMISSION,
+    });
+    o.locked = o.locked.minus(settled.released);
     o.executed = o.executed.plus(q);
     o.quoteQty = o.quoteQty.plus(notional);
     o.status = o.executed.gte(o.origQty) ? 'FILLED' : 'PARTIALLY_FILLED';
@@ -703,8 +682,8 @@ export class FakeBinance {
       symbol: o.symbol,
       price: px,
       qty: q,
-      commission,
-      commissionAsset,
+      commission: settled.fee,
+      commissionAsset: settled.feeAsset,
       time: o.updateTime,
       isBuyer: o.side === 'BUY',
       isMaker: maker,
@@ -715,11 +694,7 @@ export class FakeBinance {
   #release(o: VenueOrder): void {
     if (o.locked.lte(0)) return;
     const s = this.#symbols.get(o.symbol) as FakeBinanceSymbol;
-    const b = (this.#accounts.get(o.apiKey) as Account).balances.get(o.side === 'BUY' ? s.quote : s.base);
-    if (b) {
-      b.locked = b.locked.minus(o.locked);
-      b.free = b.free.plus(o.locked);
-    }
+    (this.#accounts.get(o.apiKey) as Account).balances.unlock(o.side === 'BUY' ? s.quote : s.base, o.locked);
     o.locked = ZERO;
   }
 }

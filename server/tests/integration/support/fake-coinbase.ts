@@ -1,9 +1,3 @@
-import { createPublicKey, type KeyObject, randomUUID, verify } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
-import { type WebSocket, WebSocketServer } from 'ws';
-
 /**
  * A local Coinbase Advanced Trade API for tests: a real HTTP server and a real WebSocket server
  * speaking the documented v3 brokerage requests and responses and the `user` channel, so the
@@ -33,7 +27,22 @@ import { type WebSocket, WebSocketServer } from 'ws';
  * `nbf`/`exp` bracket now, and `uri` = "<METHOD> <Host header><path>". Anything else must be one
  * of `tokens` (OAuth access tokens). 401 `{error:"UNAUTHENTICATED"}` otherwise. The WebSocket
  * accepts `{type:"subscribe",channel:"user"|"heartbeats",jwt}` with a valid JWT (no `uri`).
+ *
+ * One file: the fake speaks the whole Coinbase protocol (JWT-checked REST, the user channel, order
+ * and balance bookkeeping), which share one state; its HTTP plumbing is in fake-http.ts.
  */
+import { createPublicKey, type KeyObject, randomUUID, verify } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import { type WebSocket, WebSocketServer } from 'ws';
+import {
+  type FaultRule as BaseFaultRule,
+  closeServer,
+  Faults,
+  listenLoopback,
+  readBody,
+} from './fake-http.ts';
+
 export interface FakeCoinbaseOptions {
   /** CDP key name → public key (PEM or KeyObject). */
   readonly keys?: Readonly<Record<string, string | KeyObject>>;
@@ -44,17 +53,8 @@ export interface FakeCoinbaseOptions {
   readonly feeRate?: string;
 }
 
-export interface FaultRule {
-  readonly method?: string;
-  /** Exact path, or a pattern over it (no query). */
-  readonly path?: string | RegExp;
-  readonly status?: number;
-  readonly body?: unknown;
-  readonly headers?: Record<string, string>;
-  /** The request is processed, then answered this late (a lost response). */
-  readonly delayMs?: number;
-  readonly times?: number;
-}
+/** A scripted fault; with `delayMs` the request is processed, then answered this late (a lost response). */
+export type FaultRule = BaseFaultRule;
 
 export interface FakeCbOrder {
   order_id: string;
@@ -147,7 +147,7 @@ export async function startFakeCoinbase(opts: FakeCoinbaseOptions = {}): Promise
   const fills: FakeCbFill[] = [];
   const prices = new Map<string, Dec>();
   const requests: RecordedRequest[] = [];
-  const faults: (FaultRule & { left: number })[] = [];
+  const faults = new Faults();
   const rejects: { reason: string; message: string }[] = [];
   const sockets = new Set<WebSocket>();
   let created = 0;
@@ -640,47 +640,37 @@ export async function startFakeCoinbase(opts: FakeCoinbaseOptions = {}): Promise
   }
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        const url = new URL(req.url ?? '/', 'http://fake');
-        const method = req.method ?? 'GET';
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown;
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          body = undefined;
-        }
-        const auth = authenticate(req, url.pathname);
-        requests.push({ method, path: url.pathname, query: url.searchParams, auth, body });
-        const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-          if (res.destroyed) return;
-          res.writeHead(status, { 'content-type': 'application/json', ...headers });
-          res.end(JSON.stringify(payload));
-        };
-        if (auth === 'refused') {
-          send(401, { error: 'UNAUTHENTICATED', code: 16, message: 'Unauthorized', details: [] });
-          return;
-        }
-        const rule = faults.find(
-          (f) =>
-            f.left > 0 &&
-            (!f.method || f.method === method) &&
-            (!f.path || (typeof f.path === 'string' ? f.path === url.pathname : f.path.test(url.pathname))),
-        );
-        if (rule) rule.left--;
-        if (rule?.status !== undefined) {
-          if (rule.delayMs) await new Promise((r) => setTimeout(r, rule.delayMs));
-          send(rule.status, rule.body ?? defaultErrorBody(rule.status), rule.headers);
-          return;
-        }
-        const out = await route(method, url.pathname, url.searchParams, body);
-        if (rule?.delayMs) await new Promise((r) => setTimeout(r, rule.delayMs));
-        send(out.status, out.body, rule?.headers);
-      })();
-    });
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const method = req.method ?? 'GET';
+      const text = await readBody(req);
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = undefined;
+      }
+      const auth = authenticate(req, url.pathname);
+      requests.push({ method, path: url.pathname, query: url.searchParams, auth, body });
+      const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+        if (res.destroyed) return;
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(JSON.stringify(payload));
+      };
+      if (auth === 'refused') {
+        send(401, { error: 'UNAUTHENTICATED', code: 16, message: 'Unauthorized', details: [] });
+        return;
+      }
+      const rule = faults.take(method, url.pathname);
+      if (rule?.status !== undefined) {
+        if (rule.delayMs) await new Promise((r) => setTimeout(r, rule.delayMs));
+        send(rule.status, rule.body ?? defaultErrorBody(rule.status), rule.headers);
+        return;
+      }
+      const out = await route(method, url.pathname, url.searchParams, body);
+      if (rule?.delayMs) await new Promise((r) => setTimeout(r, rule.delayMs));
+      send(out.status, out.body, rule?.headers);
+    })();
   });
 
   const wss = new WebSocketServer({ server });
@@ -721,8 +711,7 @@ export async function startFakeCoinbase(opts: FakeCoinbaseOptions = {}): Promise
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLoopback(server);
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -760,7 +749,7 @@ export async function startFakeCoinbase(opts: FakeCoinbaseOptions = {}): Promise
       push('update', [o]);
     },
     fail(rule) {
-      faults.push({ ...rule, left: rule.times ?? 1 });
+      faults.arm(rule);
     },
     rejectNext(reason, message = 'Insufficient balance in source account') {
       rejects.push({ reason, message });
@@ -780,8 +769,7 @@ export async function startFakeCoinbase(opts: FakeCoinbaseOptions = {}): Promise
     async close() {
       for (const ws of sockets) ws.terminate();
       wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

@@ -1,9 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
-
 /**
  * A local Interactive Brokers Client Portal gateway for tests: a real HTTP server answering the
  * documented Client Portal Web API requests (https://www.interactivebrokers.com/campus/ibkr-api-page/cpapi-v1/)
@@ -38,16 +32,23 @@ import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
  * filled less what the other child filled, and form one OCA group (a child's fill reduces the
  * other; a completed child cancels it). A parent cancelled unfilled cancels its children; one
  * cancelled after a partial fill resizes them to what it filled.
+ *
+ * One file: the fake speaks the whole Client Portal protocol (session, questions, orders, brackets,
+ * trades), which share one state; its HTTP plumbing is in fake-http.ts.
  */
-export interface FaultRule {
-  readonly method?: string;
-  readonly path?: string | RegExp;
-  readonly status?: number;
-  readonly body?: unknown;
-  readonly headers?: Record<string, string>;
-  readonly delayMs?: number;
-  readonly times?: number;
-}
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import {
+  type FaultRule as BaseFaultRule,
+  closeServer,
+  Faults,
+  listenLoopback,
+  readBody,
+} from './fake-http.ts';
+
+export type FaultRule = BaseFaultRule;
 
 export interface FakeIbkrOrder {
   orderId: number;
@@ -144,7 +145,7 @@ export async function startFakeIbkrGateway(opts: FakeIbkrGatewayOptions = {}): P
   const questionRounds: string[][] = [];
   const pendingReplies = new Map<string, { tickets: Ticket[]; rounds: string[][] }>();
   let nextReject: { message: string; status: number } | null = null;
-  const faults: (FaultRule & { left: number })[] = [];
+  const faults = new Faults();
   const requests: FakeIbkrGateway['requests'] = [];
   const lastPaced = new Map<string, number>();
 
@@ -351,9 +352,7 @@ export async function startFakeIbkrGateway(opts: FakeIbkrGatewayOptions = {}): P
   }
 
   async function body(req: IncomingMessage): Promise<unknown> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = await readBody(req);
     return text ? JSON.parse(text) : undefined;
   }
 
@@ -370,14 +369,8 @@ export async function startFakeIbkrGateway(opts: FakeIbkrGatewayOptions = {}): P
     const payload = await body(req);
     requests.push({ method, path, body: payload });
 
-    const fault = faults.find(
-      (f) =>
-        f.left > 0 &&
-        (!f.method || f.method === method) &&
-        (!f.path || (typeof f.path === 'string' ? f.path === path : f.path.test(path))),
-    );
+    const fault = faults.take(method, path);
     if (fault) {
-      fault.left--;
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault.status)
         return send(res, fault.status, fault.body ?? { error: `HTTP ${fault.status}` }, fault.headers);
@@ -567,8 +560,7 @@ export async function startFakeIbkrGateway(opts: FakeIbkrGatewayOptions = {}): P
   const server = opts.tls
     ? createTlsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest)
     : createServer(onRequest);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLoopback(server);
 
   return {
     url: opts.tls ? `https://localhost:${port}/v1/api` : `http://127.0.0.1:${port}/v1/api`,
@@ -606,16 +598,12 @@ export async function startFakeIbkrGateway(opts: FakeIbkrGatewayOptions = {}): P
       competing = false;
     },
     failNext(rule) {
-      faults.push({ ...rule, left: rule.times ?? 1 });
+      faults.arm(rule);
     },
     order: (cOID) => orders.get(cOID),
     setCash(c) {
       cash = dec(c);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }

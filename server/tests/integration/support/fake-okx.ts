@@ -1,9 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Dec, dec, decMin, ZERO } from '@aegis/shared/accounting/decimal';
-import { type WebSocket, WebSocketServer } from 'ws';
-
 /**
  * A local OKX v5 REST venue for tests (https://www.okx.com/docs-v5/en/), spot in cash mode,
  * enough of it for CCXT's `okx` class over real HTTP:
@@ -32,7 +26,16 @@ import { type WebSocket, WebSocketServer } from 'ws';
  * Matching: limit orders rest until the test fills them (`fill`) or a print crosses them
  * (`trade`); a marketable limit or a market sell fills at the last price. Fee 0.1 % of what is
  * received, reported negative as OKX does.
+ *
+ * One file: the fake speaks the whole OKX protocol (signed REST, the private orders stream, order
+ * and balance bookkeeping), which share one state; its HTTP plumbing is in fake-http.ts.
  */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type Dec, dec, decMin, ZERO } from '@aegis/shared/accounting/decimal';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { closeServer, hmacMatches, listenLoopback, readBody } from './fake-http.ts';
+import { SpotWallet } from './spot-wallet.ts';
+
 export interface FakeOkxInstrument {
   readonly instId: string;
   readonly baseCcy: string;
@@ -93,7 +96,7 @@ interface OkxAccount {
   readonly secret: string;
   readonly passphrase: string;
   readonly simulated: boolean;
-  readonly balances: Map<string, { avail: Dec; frozen: Dec }>;
+  readonly balances: SpotWallet;
 }
 
 export interface OkxRecordedRequest {
@@ -139,9 +142,7 @@ export class FakeOkx {
     balances: Record<string, string>,
     simulated = false,
   ): void {
-    const m = new Map<string, { avail: Dec; frozen: Dec }>();
-    for (const [ccy, v] of Object.entries(balances)) m.set(ccy, { avail: dec(v), frozen: ZERO });
-    this.#accounts.set(key, { secret, passphrase, simulated, balances: m });
+    this.#accounts.set(key, { secret, passphrase, simulated, balances: new SpotWallet(balances) });
   }
 
   ordersByClientId(clOrdId: string): readonly { ordId: string; state: State }[] {
@@ -172,8 +173,7 @@ export class FakeOkx {
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws));
     });
-    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
-    const { port } = this.#server.address() as AddressInfo;
+    const port = await listenLoopback(this.#server);
     this.url = `http://127.0.0.1:${port}`;
     this.streamUrl = `ws://127.0.0.1:${port}`;
   }
@@ -187,15 +187,12 @@ export class FakeOkx {
   async close(): Promise<void> {
     this.dropStreams();
     this.#wss.close();
-    this.#server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await closeServer(this.#server);
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = await readBody(req);
     const body: unknown = raw === '' ? null : JSON.parse(raw);
     const query = Object.fromEntries(url.searchParams);
     const method = req.method ?? 'GET';
@@ -281,13 +278,11 @@ export class FakeOkx {
       const arg = msg.args?.[0] ?? {};
       if (msg.op === 'login') {
         const account = this.#accounts.get(arg.apiKey ?? '');
-        const expected = account
-          ? createHmac('sha256', account.secret)
-              .update(`${arg.timestamp}GET/users/self/verify`)
-              .digest('base64')
-          : null;
+        const signed =
+          account !== undefined &&
+          hmacMatches(account.secret, `${arg.timestamp}GET/users/self/verify`, arg.sign ?? '', 'base64');
         const fresh = Math.abs(Date.now() / 1000 - Number(arg.timestamp)) <= 30;
-        if (!account || account.passphrase !== arg.passphrase || expected !== arg.sign || !fresh) {
+        if (!account || account.passphrase !== arg.passphrase || !signed || !fresh) {
           ws.send(JSON.stringify({ event: 'error', code: '60009', msg: 'Login failed.' }));
           return ws.close();
         }
@@ -341,9 +336,7 @@ export class FakeOkx {
     if (!Number.isFinite(t) || Math.abs(Date.now() - t) > 30_000)
       return { status: 401, body: { code: '50102', msg: 'Timestamp request expired', data: [] } };
     const prehash = ts + method + url.pathname + url.search + raw;
-    const expected = createHmac('sha256', account.secret).update(prehash).digest();
-    const given = Buffer.from(h('ok-access-sign'), 'base64');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    if (!hmacMatches(account.secret, prehash, h('ok-access-sign'), 'base64'))
       return { status: 401, body: { code: '50113', msg: 'Invalid Sign', data: [] } };
     return { key };
   }
@@ -412,14 +405,14 @@ export class FakeOkx {
     return {
       adjEq: '',
       borrowFroz: '',
-      details: [...a.balances].map(([ccy, b]) => ({
-        availBal: s8(b.avail),
-        availEq: s8(b.avail),
-        cashBal: s8(b.avail.plus(b.frozen)),
+      details: [...a.balances.holdings].map(([ccy, b]) => ({
+        availBal: s8(b.free),
+        availEq: s8(b.free),
+        cashBal: s8(b.free.plus(b.locked)),
         ccy,
-        eq: s8(b.avail.plus(b.frozen)),
-        frozenBal: s8(b.frozen),
-        ordFrozen: s8(b.frozen),
+        eq: s8(b.free.plus(b.locked)),
+        frozenBal: s8(b.locked),
+        ordFrozen: s8(b.locked),
         uTime,
       })),
       imr: '',
@@ -458,15 +451,10 @@ export class FakeOkx {
     if (isMarket && side === 'buy' && str('tgtCcy') !== 'base_ccy')
       return fail('51000', 'Parameter tgtCcy error', clOrdId);
     const last = this.#last.get(inst.instId) as Dec;
-    const bal = (this.#accounts.get(key) as OkxAccount).balances;
     const ccy = side === 'buy' ? inst.quoteCcy : inst.baseCcy;
     const need = side === 'buy' ? sz.times(isMarket ? last : px) : sz;
-    const b0 = bal.get(ccy) ?? { avail: ZERO, frozen: ZERO };
-    if (b0.avail.lt(need))
+    if (!(this.#accounts.get(key) as OkxAccount).balances.lock(ccy, need))
       return fail('51008', `Order failed. Insufficient ${ccy} balance in account.`, clOrdId);
-    b0.avail = b0.avail.minus(need);
-    b0.frozen = b0.frozen.plus(need);
-    bal.set(ccy, b0);
     const now = Date.now();
     const o: OkxOrder = {
       ordId: String(++this.#seq),
@@ -516,13 +504,10 @@ export class FakeOkx {
 
   #end(o: OkxOrder): void {
     const inst = this.#instruments.get(o.instId) as FakeOkxInstrument;
-    const b = (this.#accounts.get(o.key) as OkxAccount).balances.get(
+    (this.#accounts.get(o.key) as OkxAccount).balances.unlock(
       o.side === 'buy' ? inst.quoteCcy : inst.baseCcy,
+      o.locked,
     );
-    if (b && o.locked.gt(0)) {
-      b.frozen = b.frozen.minus(o.locked);
-      b.avail = b.avail.plus(o.locked);
-    }
     o.locked = ZERO;
     if (o.state !== 'filled') o.state = 'canceled';
     o.uTime = Date.now();
@@ -532,31 +517,18 @@ export class FakeOkx {
     const q = decMin(want, o.sz.minus(o.filled));
     if (q.lte(0)) return;
     const inst = this.#instruments.get(o.instId) as FakeOkxInstrument;
-    const bal = (this.#accounts.get(o.key) as OkxAccount).balances;
-    const get = (c: string) => {
-      const b = bal.get(c) ?? { avail: ZERO, frozen: ZERO };
-      bal.set(c, b);
-      return b;
-    };
     const notional = q.times(px);
-    let fee: Dec;
-    let feeCcy: string;
-    if (o.side === 'buy') {
-      const reserved = decMin(o.ordType === 'market' ? notional : q.times(o.px), o.locked);
-      get(inst.quoteCcy).frozen = get(inst.quoteCcy).frozen.minus(reserved);
-      get(inst.quoteCcy).avail = get(inst.quoteCcy).avail.plus(reserved).minus(notional);
-      o.locked = o.locked.minus(reserved);
-      fee = q.times(FEE);
-      feeCcy = inst.baseCcy;
-      get(inst.baseCcy).avail = get(inst.baseCcy).avail.plus(q.minus(fee));
-    } else {
-      const reserved = decMin(q, o.locked);
-      get(inst.baseCcy).frozen = get(inst.baseCcy).frozen.minus(reserved);
-      o.locked = o.locked.minus(reserved);
-      fee = notional.times(FEE);
-      feeCcy = inst.quoteCcy;
-      get(inst.quoteCcy).avail = get(inst.quoteCcy).avail.plus(notional.minus(fee));
-    }
+    const settled = (this.#accounts.get(o.key) as OkxAccount).balances.settleFill({
+      side: o.side,
+      base: inst.baseCcy,
+      quote: inst.quoteCcy,
+      qty: q,
+      price: px,
+      reserved: o.ordType === 'market' ? notional : q.times(o.px),
+      orderLocked: o.locked,
+      feeRate: FEE,
+    });
+    o.locked = o.locked.minus(settled.released);
     o.filled = o.filled.plus(q);
     o.notional = o.notional.plus(notional);
     o.state = o.filled.gte(o.sz) ? 'filled' : 'partially_filled';
@@ -571,8 +543,8 @@ export class FakeOkx {
       side: o.side,
       px,
       sz: q,
-      fee,
-      feeCcy,
+      fee: settled.fee,
+      feeCcy: settled.feeAsset,
       maker,
       ts: o.uTime,
     });
