@@ -1,16 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { RedisBus } from '@aegis/shared/bus/index';
 import { createLogger } from '@aegis/shared/logging';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_CACHE_BLOCK_MS, publishAuthInvalidation } from '../../src/auth/auth-cache.ts';
+import { type ServerProcess, spawnServerProcess, stopServerProcess } from './support/child-server.ts';
 import {
   type Client,
   failure,
   makeClient,
-  ORIGIN,
   STRONG_PASSWORD,
   signIn,
   startTestServer,
@@ -24,7 +22,7 @@ import {
  */
 let t: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
-let other: ChildProcess | null = null;
+let other: ServerProcess | null = null;
 let otherUrl: string;
 const keyClient = (key: string, url = t.url) => makeClient(url, { origin: null, bearer: key });
 const cache = () => t.server.deps.authCache!;
@@ -38,42 +36,12 @@ async function newKey(client: Client = admin.client) {
 
 /** Another server as its own OS process (server-process.ts) on this file's database and Redis. */
 async function startOtherProcess(): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    [
-      fileURLToPath(new URL('./server-process.ts', import.meta.url)),
-      `aegis-test-${randomBytes(6).toString('hex')}`,
-    ],
-    {
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        SERVER_HOST: '127.0.0.1',
-        SERVER_PORT: '0',
-        PUBLIC_ORIGIN: ORIGIN,
-        ARGON2_MAX_CONCURRENCY: '2',
-        DATABASE_URL: t.database.appUrl,
-        REDIS_URL: TEST_REDIS_URL,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  other = child;
-  let output = '';
-  child.stderr!.on('data', (d) => {
-    output += String(d);
+  other = spawnServerProcess('server/tests/integration/server-process.ts', {
+    DATABASE_URL: t.database.appUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: `aegis-test-${randomBytes(6).toString('hex')}`,
   });
-  return new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      output += String(d);
-      const m = /\{"listening":"([^"]+)"\}/.exec(output);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`server process exited (${code}):\n${output.slice(-4000)}`)),
-    );
-  });
+  return other.url;
 }
 
 beforeAll(async () => {
@@ -85,11 +53,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (other && other.exitCode === null) {
-    const exited = new Promise((r) => other!.once('exit', r));
-    other.kill('SIGTERM');
-    await exited;
-  }
+  if (other) await stopServerProcess(other);
   await t?.close();
 });
 

@@ -1,7 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { type Bus, createBus } from '@aegis/shared/bus/index';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
@@ -18,8 +15,9 @@ import { Redis } from 'ioredis';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import { type ServerProcess, spawnServerProcess, stopServerProcess } from './support/child-server.ts';
 import { waitUntil } from './support/wait.ts';
-import { type Client, makeClient, ORIGIN, signIn } from './test-server.ts';
+import { type Client, makeClient, signIn } from './test-server.ts';
 
 /**
  * The one price source, across processes: TWO server processes (each its own OS process running
@@ -35,44 +33,19 @@ let database: MigratedTestDatabase;
 let owner: Sql;
 let db: DatabaseHandle;
 let bus: Bus;
-const children: ChildProcess[] = [];
+const children: ServerProcess[] = [];
 let a: Client;
 let b: Client;
 
+/** A server as its own OS process (server-process.ts) on this file's database, Redis and prefix. */
 async function startServerProcess(): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('./server-process.ts', import.meta.url)), prefix],
-    {
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        SERVER_HOST: '127.0.0.1',
-        SERVER_PORT: '0',
-        PUBLIC_ORIGIN: ORIGIN,
-        ARGON2_MAX_CONCURRENCY: '2',
-        DATABASE_URL: database.appUrl,
-        REDIS_URL: TEST_REDIS_URL,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawnServerProcess('server/tests/integration/server-process.ts', {
+    DATABASE_URL: database.appUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+  });
   children.push(child);
-  let output = '';
-  child.stderr!.on('data', (d) => {
-    output += String(d);
-  });
-  return new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      output += String(d);
-      const m = /\{"listening":"([^"]+)"\}/.exec(output);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`server process exited (${code}):\n${output.slice(-4000)}`)),
-    );
-  });
+  return child.url;
 }
 
 async function publishBook(
@@ -114,14 +87,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all(
-    children.map(async (c) => {
-      if (c.exitCode !== null) return;
-      const exited = once(c, 'exit');
-      c.kill('SIGTERM');
-      await exited;
-    }),
-  );
+  await Promise.all(children.map((c) => stopServerProcess(c)));
   await bus?.close();
   await db?.close();
   const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });

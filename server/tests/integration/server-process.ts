@@ -1,28 +1,21 @@
 import { createLogger } from '@aegis/shared/logging';
-import { loadServerConfigFromProcess } from '../../src/env.ts';
 import { startServer } from '../../src/http.ts';
+import { announceReady, childServerConfig } from './support/child-server.ts';
 
 /**
- * A real server as its own OS process, for tests that need several (market-data-two-servers):
- * the daemon's startServer with the environment's configuration, under the Redis key prefix given
- * as the first argument (main.ts always uses `aegis`, which tests must not share). Prints one JSON
- * line `{"listening": url}` once serving; SIGTERM drains and exits.
+ * A real server as its own OS process, for tests that need several (auth-cache,
+ * market-data-two-servers), spawned with support/child-server.ts: the daemon's startServer on
+ * the environment's DATABASE_URL and REDIS_URL, under the Redis key prefix REDIS_PREFIX (main.ts
+ * always uses `aegis`, which tests must not share). Prints the ready line once serving; SIGTERM
+ * drains and exits.
  */
-const prefix = process.argv[2];
-if (!prefix) throw new Error('usage: server-process.ts <redis key prefix>');
-const config = loadServerConfigFromProcess();
-const log = createLogger({ name: 'server-process', level: 'warn' });
+const prefix = process.env.REDIS_PREFIX;
+if (!prefix) throw new Error('server-process.ts needs REDIS_PREFIX');
 const running = await startServer({
-  config,
-  log,
+  config: childServerConfig(),
+  log: createLogger({ name: 'server-process', level: 'warn' }),
   redisKeyPrefix: prefix,
   timeseriesUpkeep: false,
   rateLimiter: null,
 });
-process.stdout.write(`${JSON.stringify({ listening: running.url })}\n`);
-process.on('SIGTERM', () => {
-  void running.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-});
+announceReady(running);

@@ -6,8 +6,8 @@ import { loadServerConfig } from '../../../src/env.ts';
  * A whole server as a separate OS process, both ends: the test spawns an entry file with
  * `spawnServerProcess` and learns its URL from the `{"ready":true,"url":…}` line the entry prints
  * with `announceReady`; the entry reads its config from the environment with `childServerConfig`.
- * Used by the dispatcher tests (support/dispatcher-server.ts) and the e2e cluster
- * (tests/support/cluster-server.ts).
+ * Used by the dispatcher tests (support/dispatcher-server.ts), the two-server tests
+ * (server-process.ts) and the e2e cluster (tests/support/cluster-server.ts).
  */
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const NODE = `${ROOT}node_modules/.bin/node`;
@@ -61,6 +61,12 @@ export function spawnServerProcess(
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   void exited.then(() => rejectUrl(new Error(`${what} exited before it was ready: ${output.join('\n')}`)));
   return { proc, url, exited, output, alive: () => proc.exitCode === null && proc.signalCode === null };
+}
+
+/** Sends `signal` to the process if it still runs, and waits until it has exited. */
+export async function stopServerProcess(p: ServerProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (p.alive()) p.proc.kill(signal);
+  await p.exited;
 }
 
 /** In the child: the server config for a test process, the database and Redis from the environment. */
