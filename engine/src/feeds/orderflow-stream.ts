@@ -6,7 +6,8 @@ import type { SymbolTable } from './symbol-table.ts';
 import {
   MALFORMED,
   type MalformedKind,
-  parseDecimal,
+  optionalDecimal,
+  setQuoteFields,
   type TickRecord,
   type TickSink,
   validateTick,
@@ -234,23 +235,15 @@ export function decodeOrderflowEntry(
   const id = symbolTable.intern(f.symbol);
   if (id < 0) return MALFORMED.symbol;
   const seq = f.seq === undefined || f.seq === '' ? 0 : Number(f.seq);
-  const bid = num(f.bid);
-  const ask = num(f.ask);
-  const bidSize = num(f.bidSize);
-  const askSize = num(f.askSize);
-  if ([seq, bid, ask, bidSize, askSize].some(Number.isNaN)) return MALFORMED.number;
+  if (Number.isNaN(seq) || !setQuoteFields(t, f.bid, f.ask, f.bidSize, f.askSize)) return MALFORMED.number;
   t.symbolId = id;
   t.seq = seq;
   t.tsEventUs = ts;
-  t.bid = bid;
-  t.ask = ask;
-  t.bidSize = bidSize;
-  t.askSize = askSize;
   if (f.kind === 'trade') {
     if (f.price === undefined || f.size === undefined) return MALFORMED.payload;
     t.kind = 1;
-    t.price = num(f.price);
-    t.size = num(f.size);
+    t.price = optionalDecimal(f.price);
+    t.size = optionalDecimal(f.size);
     if (Number.isNaN(t.price) || Number.isNaN(t.size)) return MALFORMED.number;
     t.aggressor =
       f.side === 'buy' ? 1 : f.side === 'sell' ? -1 : f.side === undefined || f.side === '' ? 0 : 2;
@@ -259,15 +252,10 @@ export function decodeOrderflowEntry(
     t.kind = 2;
     t.aggressor = 0;
     t.size = 0;
-    t.price = f.price !== undefined && f.price !== '' ? num(f.price) : (bid + ask) / 2;
+    t.price = f.price !== undefined && f.price !== '' ? optionalDecimal(f.price) : (t.bid + t.ask) / 2;
     if (Number.isNaN(t.price)) return MALFORMED.number;
   } else {
     return MALFORMED.kind;
   }
   return validateTick(t);
-}
-
-/** A decimal string → number; absent/empty → 0; anything else not a plain decimal → NaN. */
-function num(s: string | undefined): number {
-  return s === undefined || s === '' ? 0 : parseDecimal(s);
 }

@@ -1,4 +1,11 @@
-import { MALFORMED, type MalformedKind, parseDecimal, type TickRecord, validateTick } from './tick.ts';
+import {
+  MALFORMED,
+  type MalformedKind,
+  parseDecimal,
+  setQuoteFields,
+  type TickRecord,
+  validateTick,
+} from './tick.ts';
 
 /**
  * Recorded ticks as CSV, one tick per line after a header:
@@ -38,14 +45,15 @@ export function parseCsvLine(
   if (aggressor === null) return MALFORMED.aggressor;
   const price = parseNumber(f[5] as string);
   const size = parseNumber(f[6] as string);
-  const bid = parseOptional(f[7] as string);
-  const ask = parseOptional(f[8] as string);
-  const bidSize = parseOptional(f[9] as string);
-  const askSize = parseOptional(f[10] as string);
   if (Number.isNaN(seq) || Number.isNaN(price) || Number.isNaN(size)) return MALFORMED.number;
-  if (Number.isNaN(bid) || Number.isNaN(ask) || Number.isNaN(bidSize) || Number.isNaN(askSize)) {
-    return MALFORMED.number;
-  }
+  const quoted = setQuoteFields(
+    out,
+    (f[7] as string).trim(),
+    (f[8] as string).trim(),
+    (f[9] as string).trim(),
+    (f[10] as string).trim(),
+  );
+  if (!quoted) return MALFORMED.number;
   out.symbolId = symbolId;
   out.seq = seq;
   out.tsEventUs = ts;
@@ -53,10 +61,6 @@ export function parseCsvLine(
   out.aggressor = aggressor;
   out.price = price;
   out.size = size;
-  out.bid = bid;
-  out.ask = ask;
-  out.bidSize = bidSize;
-  out.askSize = askSize;
   return validateTick(out);
 }
 
@@ -99,10 +103,6 @@ export function formatTimestampUs(us: number): string {
 
 function parseNumber(s: string): number {
   return parseDecimal(s.trim());
-}
-
-function parseOptional(s: string): number {
-  return s.trim() === '' ? 0 : parseNumber(s);
 }
 
 function parseKind(s: string): number | null {

@@ -122,3 +122,32 @@ export function validateTick(t: TickRecord): MalformedKind | null {
 export function parseDecimal(s: string): number {
   return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : Number.NaN;
 }
+
+/** An optional decimal field: absent or empty = unknown (0), else `parseDecimal`. */
+export function optionalDecimal(s: string | undefined): number {
+  return s === undefined || s === '' ? 0 : parseDecimal(s);
+}
+
+/**
+ * The tick's quote (bid, ask and their sizes) from optional decimal fields, as the text formats
+ * carry it (tick-csv.ts, orderflow-stream.ts): absent or empty = unknown (0). False when one is
+ * not a plain decimal (the tick is then malformed: MALFORMED.number).
+ */
+export function setQuoteFields(
+  out: TickRecord,
+  bid: string | undefined,
+  ask: string | undefined,
+  bidSize: string | undefined,
+  askSize: string | undefined,
+): boolean {
+  out.bid = optionalDecimal(bid);
+  out.ask = optionalDecimal(ask);
+  out.bidSize = optionalDecimal(bidSize);
+  out.askSize = optionalDecimal(askSize);
+  return !(
+    Number.isNaN(out.bid) ||
+    Number.isNaN(out.ask) ||
+    Number.isNaN(out.bidSize) ||
+    Number.isNaN(out.askSize)
+  );
+}
