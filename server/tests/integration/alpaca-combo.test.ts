@@ -6,6 +6,7 @@ import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
+import { insertTestOptionChain } from './support/option-contracts.ts';
 
 /**
  * Combos routed to a linked Alpaca connection go out as one multi-leg options order
@@ -26,16 +27,10 @@ const C105 = 'CMBY261218C00105000';
 beforeAll(async () => {
   fx = await createExecutionFixture();
   actor = { type: 'user', id: fx.userId };
-  const [u] =
-    await fx.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
-    values (${U}, 'TESTOPT', 'equity', '0.01', '1', '24x7') returning id`;
-  const opt = (symbol: string, strike: string, delta: number) =>
-    fx.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, multiplier,
-                                      underlying_id, option_right, strike, expiry, greeks)
-      values (${symbol}, 'TESTOPT', 'option', '0.01', '1', '24x7', '100', ${u!.id}, 'call', ${strike},
-              '2026-12-18', ${fx.owner.json({ delta })})`;
-  await opt(C100, '100', 0.6);
-  await opt(C105, '105', 0.4);
+  await insertTestOptionChain(fx.owner, U, [
+    { symbol: C100, right: 'call', strike: '100', delta: 0.6 },
+    { symbol: C105, right: 'call', strike: '105', delta: 0.4 },
+  ]);
 });
 afterAll(async () => {
   await fx?.close();

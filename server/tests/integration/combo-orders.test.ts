@@ -17,6 +17,7 @@ import { listStrategyPositions } from '../../src/execution/strategy-positions.ts
 import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
+import { insertTestOptionChain } from './support/option-contracts.ts';
 
 let fx: ExecutionFixture;
 let actor: Actor;
@@ -31,17 +32,11 @@ const P95 = 'CMBX-261218P95';
 beforeAll(async () => {
   fx = await createExecutionFixture();
   actor = { type: 'user', id: fx.userId };
-  const [u] =
-    await fx.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
-    values (${U}, 'TESTOPT', 'equity', '0.01', '1', '24x7') returning id`;
-  const opt = (symbol: string, right: string, strike: string, delta: number) =>
-    fx.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, multiplier,
-                                      underlying_id, option_right, strike, expiry, greeks)
-      values (${symbol}, 'TESTOPT', 'option', '0.01', '1', '24x7', '100', ${u!.id}, ${right}, ${strike},
-              '2026-12-18', ${fx.owner.json({ delta })})`;
-  await opt(C100, 'call', '100', 0.6);
-  await opt(C105, 'call', '105', 0.4);
-  await opt(P95, 'put', '95', -0.4);
+  await insertTestOptionChain(fx.owner, U, [
+    { symbol: C100, right: 'call', strike: '100', delta: 0.6 },
+    { symbol: C105, right: 'call', strike: '105', delta: 0.4 },
+    { symbol: P95, right: 'put', strike: '95', delta: -0.4 },
+  ]);
 });
 afterAll(async () => {
   await fx?.close();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertTestOptionChain } from './support/option-contracts.ts';
 import { until } from './support/wait.ts';
 import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
@@ -25,18 +26,10 @@ const quotes = (c100: [string, string], c105: [string, string]) =>
 beforeAll(async () => {
   t = await startTestServer({ rateLimiter: null, execution: { outboxIntervalMs: 100 } });
   ({ client } = await signIn(t.url, t.admin.email, t.admin.password));
-  const [u] =
-    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
-    values (${U}, 'TESTOPT', 'equity', '0.01', '1', '24x7') returning id`;
-  for (const [symbol, strike, delta] of [
-    [C100, '100', 0.6],
-    [C105, '105', 0.4],
-  ] as const) {
-    await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, multiplier,
-                                          underlying_id, option_right, strike, expiry, greeks)
-      values (${symbol}, 'TESTOPT', 'option', '0.01', '1', '24x7', '100', ${u!.id}, 'call', ${strike},
-              '2026-12-18', ${t.owner.json({ delta })})`;
-  }
+  await insertTestOptionChain(t.owner, U, [
+    { symbol: C100, right: 'call', strike: '100', delta: 0.6 },
+    { symbol: C105, right: 'call', strike: '105', delta: 0.4 },
+  ]);
   await t.owner`insert into risk_limits ${t.owner({
     tenant_id: t.admin.deskId,
     symbol: '*',
