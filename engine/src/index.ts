@@ -8,6 +8,7 @@ import { SymbolTable } from './feeds/symbol-table.ts';
 import type { VenueFeedStats } from './feeds/venues/venue-feed.ts';
 import type { HaltMetrics, HaltStatus } from './halt/halt-listener.ts';
 import type { InferenceThreadHandle } from './inference/inference-thread.ts';
+import type { InferenceFault } from './inference/messages.ts';
 import { renderEngineMetrics } from './metrics-engine.ts';
 import type { FeaturePoolHandle } from './pool/feature-pool.ts';
 import type { RingBuffer } from './ring/ring-buffer.ts';
@@ -55,6 +56,8 @@ export interface StartEngineOptions {
   readonly onSignal?: (s: SignalOut) => void;
   /** Stop each feed after this many ticks (tests, benchmark). */
   readonly maxTicksPerFeed?: number;
+  /** TEST ONLY: the inference thread's crash-drill fault (inference/messages.ts, faultSchema). */
+  readonly inferenceFault?: InferenceFault;
   /**
    * A thread the engine cannot run without (writer, inference) died outside stop(). Crash-only:
    * the daemon exits non-zero and its supervisor restarts it from the durable cursors.
@@ -136,6 +139,7 @@ export async function startEngine(options: StartEngineOptions): Promise<EngineHa
       symbolsPerShard,
       log,
       onCommitted: (p) => positions.commit(p),
+      ...(options.inferenceFault ? { inferenceFault: options.inferenceFault } : {}),
     });
   } catch (err) {
     await db.close(1);

@@ -179,9 +179,10 @@ export class CandidateBatcher {
    * Writes the batch's SCORED records (candidate fields + score + tsSignal + batch size + shard),
    * publishes them, then commits the candidate cursors. Waits while the scored ring is full
    * (backpressure reaches the feature workers through the candidate rings); `onFull` is called
-   * once per wait so it is counted.
+   * once per wait so it is counted. `commit` false publishes without committing: only the crash
+   * drill's `exit-after-publish` fault (messages.ts), a thread dying between the two.
    */
-  publishScored(tsSignalUs: number, onFull: () => void): void {
+  publishScored(tsSignalUs: number, onFull: () => void, commit = true): void {
     const n = this.size;
     if (n === 0) return;
     const scored = this.scored;
@@ -211,6 +212,7 @@ export class CandidateBatcher {
       out16[d16 + SCORED.u16.shard] = this.rowRing[r]!;
     }
     scored.publish((first + n) >>> 0);
+    if (!commit) return;
     for (let i = 0; i < this.rings.length; i++) {
       if (this.taken[i] !== 0) {
         this.rings[i]!.commit(this.consumer, this.nextSeq[i]!);

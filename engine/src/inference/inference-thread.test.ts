@@ -1,163 +1,27 @@
-// One file over 400 lines: one real onnxruntime-node worker and its ring fixtures are shared by
-// every case; splitting would build the model and rings twice.
+/**
+ * The inference thread over a real onnxruntime-node session in a worker thread: scoring, batching,
+ * stop-and-drain, provider choice and a refused model. Its crash drills (a fault injected in the
+ * thread, and the engine's answer to it) are in inference-crash.test.ts; the ring fixtures both
+ * use are in test-rings.ts.
+ */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MODEL_INPUT_SIZE, toModelInputs } from '../model/inputs.ts';
-import { mlpForward, trainMlp } from '../model/mlp.ts';
+import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
+import { trainMlp } from '../model/mlp.ts';
 import { loadModelFile } from '../model/model-file.ts';
 import { exportMlpToOnnx } from '../model/onnx-export.ts';
-import { Mulberry32, type SeededRandom } from '../random/seeded-random.ts';
-import { CANDIDATE, FEATURE_COUNT, SCORED, usFromWords, usHi, usLo } from '../ring/layout.ts';
-import { RingBuffer } from '../ring/ring-buffer.ts';
+import { Mulberry32 } from '../random/seeded-random.ts';
 import { type InferenceThreadHandle, startInferenceThread } from './inference-thread.ts';
-
-interface Candidate {
-  id: number;
-  symbolId: number;
-  tsEventUs: number;
-  pattern: number;
-  direction: number;
-  price: number;
-  features: Float64Array;
-}
-
-function randomCandidate(rng: SeededRandom, id: number): Candidate {
-  const price = 10 + rng.next() * 990;
-  const features = Float64Array.of(
-    price * (1 + rng.normal() * 5e-4),
-    price * (1 + rng.normal() * 5e-4),
-    price * (1 + rng.normal() * 2e-3),
-    Math.abs(rng.normal()) * 2e-4,
-    rng.next() * 2 - 1,
-    price * (1 + rng.normal() * 1e-4),
-    rng.normal() * 2,
-    rng.normal() * 2e-3,
-    rng.next() * 2 - 1, // tradeImbalanceFast
-    rng.next() * 2 - 1, // tradeImbalance
-    rng.next() * 2 - 1, // tradeImbalanceSlow
-    rng.next() * 2 - 1, // depthImbalance
-    rng.normal() * 0.5, // depthChange
-    Math.exp(rng.normal() * 0.5), // volumeRatio
-    rng.normal() * 2, // deviationZ
-    rng.next(), // bookAvailability
-    rng.next(), // tradeRate
-    Math.exp(rng.normal() * 0.3), // volumeTrend
-  );
-  return {
-    id,
-    symbolId: rng.int(1000),
-    tsEventUs: 1_764_000_000_000_000 + id * 37,
-    pattern: 1 + rng.int(3),
-    direction: rng.next() < 0.5 ? -1 : 1,
-    price,
-    features,
-  };
-}
-
-/*
- * Over 400 lines on purpose: one suite over a real onnxruntime-node session in a worker thread,
- * its cases sharing the ring producer and consumer helpers below.
- */
-
-/** Writes candidates into a candidate ring as the feature workers do (claim, fill, publish once). */
-function produce(ring: RingBuffer, cands: readonly Candidate[]): void {
-  const first = ring.claim(cands.length, 5_000);
-  if (first === -1) throw new Error('candidate ring full');
-  for (const [k, c] of cands.entries()) {
-    const seq = (first + k) >>> 0;
-    const b32 = ring.base32(seq);
-    const b8 = ring.base8(seq);
-    const b64 = ring.base64(seq);
-    ring.u32[b32 + CANDIDATE.u32.candidateId] = c.id;
-    ring.u32[b32 + CANDIDATE.u32.symbolId] = c.symbolId;
-    ring.u32[b32 + CANDIDATE.u32.tsEventHi] = usHi(c.tsEventUs);
-    ring.u32[b32 + CANDIDATE.u32.tsEventLo] = usLo(c.tsEventUs);
-    ring.u8[b8 + CANDIDATE.u8.pattern] = c.pattern;
-    ring.i8[b8 + CANDIDATE.i8.direction] = c.direction;
-    ring.f64[b64 + CANDIDATE.f64.price] = c.price;
-    ring.f64.set(c.features, b64 + CANDIDATE.f64.features);
-  }
-  ring.publish((first + cands.length) >>> 0);
-}
-
-interface Scored {
-  id: number;
-  symbolId: number;
-  tsEventUs: number;
-  tsSignalUs: number;
-  pattern: number;
-  direction: number;
-  price: number;
-  features: number[];
-  score: number;
-  batchSize: number;
-  shard: number;
-}
-
-/** Reads `n` SCORED records as the main thread does (async wait, commit per batch). */
-async function consume(ring: RingBuffer, n: number): Promise<Scored[]> {
-  const out: Scored[] = [];
-  while (out.length < n) {
-    const readable = await ring.waitForDataAsync(0, 10_000);
-    if (readable === 0) throw new Error(`timed out after ${out.length} of ${n} scored records`);
-    const avail = Math.min(readable, n - out.length);
-    const from = ring.cursor(0);
-    for (let k = 0; k < avail; k++) {
-      const seq = (from + k) >>> 0;
-      const b32 = ring.base32(seq);
-      const b16 = ring.base16(seq);
-      const b8 = ring.base8(seq);
-      const b64 = ring.base64(seq);
-      out.push({
-        id: ring.u32[b32 + SCORED.u32.candidateId]!,
-        symbolId: ring.u32[b32 + SCORED.u32.symbolId]!,
-        tsEventUs: usFromWords(ring.u32[b32 + SCORED.u32.tsEventHi]!, ring.u32[b32 + SCORED.u32.tsEventLo]!),
-        tsSignalUs: usFromWords(
-          ring.u32[b32 + SCORED.u32.tsSignalHi]!,
-          ring.u32[b32 + SCORED.u32.tsSignalLo]!,
-        ),
-        pattern: ring.u8[b8 + SCORED.u8.pattern]!,
-        direction: ring.i8[b8 + SCORED.i8.direction]!,
-        price: ring.f64[b64 + SCORED.f64.price]!,
-        features: Array.from(
-          ring.f64.subarray(b64 + SCORED.f64.features, b64 + SCORED.f64.features + FEATURE_COUNT),
-        ),
-        score: ring.f32[b32 + SCORED.f32.score]!,
-        batchSize: ring.u16[b16 + SCORED.u16.inferenceBatchSize]!,
-        shard: ring.u16[b16 + SCORED.u16.shard]!,
-      });
-    }
-    ring.commit(0, (from + avail) >>> 0);
-  }
-  return out;
-}
-
-async function referenceScores(cands: readonly Candidate[]): Promise<Map<number, number>> {
-  const { model } = await loadModelFile();
-  const x = new Float32Array(cands.length * MODEL_INPUT_SIZE);
-  cands.forEach((c, i) => {
-    toModelInputs(c.features, c.price, c.pattern, c.direction, x, i * MODEL_INPUT_SIZE);
-  });
-  const p = new Float64Array(cands.length);
-  mlpForward(model, x, cands.length, p);
-  return new Map(cands.map((c, i) => [c.id, p[i]!]));
-}
+import { InferenceErrorCode, inferenceReasonOf } from './messages.ts';
+import { type Candidate, consume, produce, randomCandidate, referenceScores, rings } from './test-rings.ts';
 
 const handles: InferenceThreadHandle[] = [];
 afterEach(async () => {
   await Promise.all(handles.splice(0).map((h) => h.stop()));
 });
-
-function rings(shards: number, candidateCapacity = 1024, scoredCapacity = 4096) {
-  const candidateRings = Array.from({ length: shards }, () =>
-    RingBuffer.create({ capacity: candidateCapacity, recordBytes: CANDIDATE.bytes, consumers: 1 }),
-  );
-  const scoredRing = RingBuffer.create({ capacity: scoredCapacity, recordBytes: SCORED.bytes, consumers: 1 });
-  return { candidateRings, scoredRing };
-}
 
 describe('inference thread (real onnxruntime-node session in a worker thread)', () => {
   it('scores every candidate of every shard once, in per-shard order, equal to the TypeScript model', async () => {
@@ -298,61 +162,6 @@ describe('inference thread (real onnxruntime-node session in a worker thread)', 
     expect(candidateRings[1]!.readable(0)).toBe(0);
   });
 
-  // worker.terminate() on a thread holding an ORT session sometimes aborts the whole test process
-  // ("terminate called after throwing an instance of 'Napi::Error'": onnxruntime-node's teardown,
-  // seen about once in 30 terminations here). Production never terminates the thread (a dead
-  // inference thread exits the daemon), so this drill runs on demand, not in every `npm test`:
-  // AEGIS_ORT_TERMINATE_TEST=1 npx vitest run --project unit engine/src/inference/inference-thread.test.ts
-  it.runIf(process.env.AEGIS_ORT_TERMINATE_TEST === '1')(
-    'a thread killed mid-stream loses nothing: a new thread on the same rings resumes from the committed cursor',
-    async () => {
-      // A small scored ring that the test stops reading: the thread blocks mid-stream on it.
-      const { candidateRings, scoredRing } = rings(1, 8192, 1024);
-      const maxBatch = 32;
-      const start = () =>
-        startInferenceThread({
-          candidateRings: [candidateRings[0]!.sab],
-          scoredRing: scoredRing.sab,
-          maxBatch,
-          maxWaitUs: 0,
-          executionProvider: 'cpu',
-          logLevel: 'silent',
-        });
-      const first = start();
-      handles.push(first);
-      await first.ready;
-      const rng = new Mulberry32(21);
-      const total = 6000;
-      const cands = Array.from({ length: total }, (_, i) => randomCandidate(rng, i));
-      produce(candidateRings[0]!, cands);
-      const before = await consume(scoredRing, 1000);
-      // Let the thread fill the scored ring and block with a batch in hand.
-      while (first.stats().scoredRingWaits === 0) await new Promise((r) => setTimeout(r, 1));
-      expect(candidateRings[0]!.readable(0)).toBeGreaterThan(0);
-      await first.terminate();
-      expect((await first.exited).exitCode).not.toBe(0);
-
-      const second = start();
-      handles.push(second);
-      await second.ready;
-      const seen = new Set(before.map((r) => r.id));
-      const after: Awaited<ReturnType<typeof consume>> = [];
-      while (seen.size < total) {
-        for (const r of await consume(scoredRing, Math.max(1, scoredRing.readable(0)))) {
-          after.push(r);
-          seen.add(r.id);
-        }
-      }
-      await second.stop();
-      const all = [...before, ...after].map((r) => r.id);
-      // Nothing lost; in order once duplicates are dropped; duplicates only from the batch in flight.
-      const firstSeen = all.filter((id, i) => all.indexOf(id) === i);
-      expect(firstSeen).toEqual(cands.map((c) => c.id));
-      expect(all.length - total).toBeLessThanOrEqual(maxBatch);
-      expect(candidateRings[0]!.readable(0)).toBe(0);
-    },
-  );
-
   it("'auto' falls back to CPU, and 'cuda' without the CUDA binaries fails with a code", async () => {
     const cudaLib = join(
       import.meta.dirname,
@@ -383,7 +192,12 @@ describe('inference thread (real onnxruntime-node session in a worker thread)', 
       executionProvider: 'cuda',
       logLevel: 'silent',
     });
-    await expect(cuda.ready).rejects.toMatchObject({ code: 'INFERENCE_PROVIDER_UNAVAILABLE' });
+    const refused = await cuda.ready.catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'UNAVAILABLE',
+      details: { reason: 'INFERENCE_PROVIDER_UNAVAILABLE' },
+    });
+    expect(inferenceReasonOf(refused)).toBe(InferenceErrorCode.PROVIDER_UNAVAILABLE);
     expect((await cuda.exited).exitCode).not.toBe(0);
   });
 
@@ -417,7 +231,10 @@ describe('inference thread (real onnxruntime-node session in a worker thread)', 
         executionProvider: 'cpu',
         logLevel: 'silent',
       });
-      await expect(h.ready).rejects.toMatchObject({ code: 'INFERENCE_MODEL_SHAPE_MISMATCH' });
+      await expect(h.ready).rejects.toMatchObject({
+        code: 'PRECONDITION_FAILED',
+        details: { reason: 'INFERENCE_MODEL_SHAPE_MISMATCH' },
+      });
       await h.exited;
     } finally {
       await rm(dir, { recursive: true, force: true });

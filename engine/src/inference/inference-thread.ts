@@ -11,8 +11,23 @@
  *
  * The thread is the single consumer (cursor `candidateConsumer`, default 0) of every candidate
  * ring and the single producer of the scored ring.
+ *
+ * Supervision: this handle does not restart a thread that dies. `exited` resolves with its exit
+ * code and an AppError (details.reason: InferenceErrorCode; RUN_FAILED for a failed session.run,
+ * THREAD_EXITED for a death without a message), `stats().running` turns false, and a failed run
+ * counts in `runErrors`. Candidate cursors are committed only after a batch is published
+ * (candidate-batcher.ts): what the thread had not published stays in the candidate rings, and a
+ * new thread on the same rings scores it. The engine is crash-only on top of this (index.ts): a
+ * dead inference thread is fatal, readiness reports `inference: false`, and the daemon exits for
+ * its supervisor to restart it from the durable cursors. inference-crash.test.ts drills both
+ * through a test-only fault (messages.ts, faultSchema).
+ *
+ * Errors are the shared AppError, not a class of their own: an `error` message carries only the
+ * reason string across the thread (structured clone drops classes), and both sides build the same
+ * AppError from it (messages.ts, inferenceError; read back with inferenceReasonOf).
  */
 import { Worker } from 'node:worker_threads';
+import type { AppError } from '@aegis/shared/errors';
 import { DEFAULT_ONNX_PATH } from '../model/model-file.ts';
 import { Doorbells } from '../ring/doorbell.ts';
 import { CTRL } from '../ring/layout.ts';
@@ -20,8 +35,10 @@ import type { WaitMode } from '../ring/spin-wait.ts';
 import {
   CONTROL,
   type ExecutionProviderChoice,
-  type InferenceErrorCode,
+  InferenceErrorCode,
+  type InferenceFault,
   type InferenceStartup,
+  inferenceError,
   type WorkerToMain,
 } from './messages.ts';
 import { createStatsBuffer, type InferenceStats, readStats } from './stats.ts';
@@ -52,6 +69,12 @@ export interface InferenceThreadOptions {
   readonly spinUs?: number;
   /** Default `park`; `poll` is the benchmark's naive baseline. */
   readonly waitMode?: WaitMode;
+  /**
+   * TEST ONLY: the crash drill's fault (messages.ts, faultSchema). Tests set it here, or for an
+   * engine they start whole through StartEngineOptions.inferenceFault (index.ts); main.ts and the
+   * engine configuration never set it.
+   */
+  readonly fault?: InferenceFault;
 }
 
 export interface InferenceReady {
@@ -60,30 +83,31 @@ export interface InferenceReady {
 }
 
 export interface InferenceThreadHandle {
-  /** Resolves once the session is loaded; rejects (with `.code`) if the thread cannot start. */
+  /**
+   * Resolves once the session is loaded; rejects with an inference AppError (its reason:
+   * messages.ts, inferenceReasonOf) if the thread cannot start.
+   */
   readonly ready: Promise<InferenceReady>;
   /** Requests a drain-and-exit; resolves when the thread has exited. Idempotent. */
   stop(): Promise<void>;
   /**
-   * Kills the thread at once, without draining (crash tests; a supervisor's last resort after a
-   * stop that does not finish). Candidates not yet committed stay in the candidate rings, so a new
-   * thread on the same rings scores them: nothing is lost, and at most the one batch that was
-   * being published when the thread died is scored twice (same shard + candidateId).
+   * Kills the thread at once, without draining (a supervisor's last resort after a stop that does
+   * not finish; the engine never calls it). Candidates not yet committed stay in the candidate
+   * rings, so a new thread on the same rings scores them: nothing is lost, and at most the one
+   * batch that was being published when the thread died is scored twice (same shard +
+   * candidateId). Killing a thread that holds an ORT session sometimes aborts the whole process
+   * ("terminate called after throwing an instance of 'Napi::Error'", onnxruntime-node's teardown,
+   * about once in 30 terminations): the crash drill (inference-crash.test.ts) fails the thread
+   * from inside instead.
    */
   terminate(): Promise<void>;
   /** Synchronous snapshot of the counters (read from shared memory). */
   stats(): InferenceStats & { readonly running: boolean };
-  /** Resolves when the thread exits for any reason (crash-only supervisors watch this). */
-  readonly exited: Promise<{ readonly exitCode: number; readonly error?: InferenceThreadError }>;
-}
-
-export class InferenceThreadError extends Error {
-  readonly code: InferenceErrorCode | 'INFERENCE_THREAD_EXITED';
-  constructor(code: InferenceErrorCode | 'INFERENCE_THREAD_EXITED', message: string) {
-    super(message);
-    this.name = 'InferenceThreadError';
-    this.code = code;
-  }
+  /**
+   * Resolves when the thread exits for any reason (crash-only supervisors watch this); `error`
+   * is an inference AppError (messages.ts, inferenceReasonOf) unless the thread stopped cleanly.
+   */
+  readonly exited: Promise<{ readonly exitCode: number; readonly error?: AppError }>;
 }
 
 export function startInferenceThread(opts: InferenceThreadOptions): InferenceThreadHandle {
@@ -104,6 +128,7 @@ export function startInferenceThread(opts: InferenceThreadOptions): InferenceThr
     ...(opts.candidateDoorbell ? { candidateDoorbell: opts.candidateDoorbell } : {}),
     spinUs: opts.spinUs ?? 0,
     waitMode: opts.waitMode ?? 'park',
+    ...(opts.fault ? { fault: opts.fault } : {}),
   };
   const worker = new Worker(new URL('./inference-worker.ts', import.meta.url), {
     workerData: startup,
@@ -111,7 +136,7 @@ export function startInferenceThread(opts: InferenceThreadOptions): InferenceThr
   });
 
   let running = true;
-  let lastError: InferenceThreadError | undefined;
+  let lastError: AppError | undefined;
   let resolveReady!: (r: InferenceReady) => void;
   let rejectReady!: (e: Error) => void;
   const ready = new Promise<InferenceReady>((res, rej) => {
@@ -124,30 +149,25 @@ export function startInferenceThread(opts: InferenceThreadOptions): InferenceThr
   worker.on('message', (msg: WorkerToMain) => {
     if (msg.type === 'ready') resolveReady({ provider: msg.provider, modelVersion: msg.modelVersion });
     else if (msg.type === 'error') {
-      lastError = new InferenceThreadError(msg.code, msg.message);
+      lastError = inferenceError(msg.code, msg.message);
       rejectReady(lastError);
     }
   });
   worker.on('error', (e) => {
-    lastError = new InferenceThreadError('INFERENCE_THREAD_EXITED', `inference thread crashed: ${e.message}`);
+    lastError = inferenceError(InferenceErrorCode.THREAD_EXITED, `inference thread crashed: ${e.message}`);
     rejectReady(lastError);
   });
-  const exited = new Promise<{ exitCode: number; error?: InferenceThreadError }>((resolve) => {
+  const exited = new Promise<{ exitCode: number; error?: AppError }>((resolve) => {
     worker.on('exit', (exitCode) => {
       running = false;
       const error =
         lastError ??
         (exitCode !== 0
-          ? new InferenceThreadError(
-              'INFERENCE_THREAD_EXITED',
-              `inference thread exited with code ${exitCode}`,
-            )
+          ? inferenceError(InferenceErrorCode.THREAD_EXITED, `inference thread exited with code ${exitCode}`)
           : undefined);
       if (error) rejectReady(error);
       else
-        rejectReady(
-          new InferenceThreadError('INFERENCE_THREAD_EXITED', 'inference thread exited before ready'),
-        );
+        rejectReady(inferenceError(InferenceErrorCode.THREAD_EXITED, 'inference thread exited before ready'));
       resolve(error ? { exitCode, error } : { exitCode });
     });
   });

@@ -10,6 +10,9 @@
  * never polls, and its producers pay a notify only while it is parked.
  * Stop: the main thread sets CONTROL.STOP and wakes the rings; the thread scores everything still
  * in the candidate rings, then exits.
+ * Failure: a failed session.run ends the thread (exit code 1, an `error` message with its reason);
+ * the batch it held is neither published nor committed. The main thread does not restart it
+ * (inference-thread.ts says what the engine does instead).
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '@aegis/shared/logging';
@@ -22,12 +25,16 @@ import { SpinBudget } from '../ring/spin-wait.ts';
 import { CandidateBatcher } from './candidate-batcher.ts';
 import {
   CONTROL,
+  FAULT_EXIT_CODE,
   InferenceErrorCode,
+  type InferenceFault,
   type InferenceStartup,
+  inferenceError,
+  inferenceReasonOf,
   startupSchema,
   type WorkerToMain,
 } from './messages.ts';
-import { InferenceError, openScoringSession } from './scoring-session.ts';
+import { openScoringSession } from './scoring-session.ts';
 import { STAT, StatsWriter } from './stats.ts';
 
 /**
@@ -44,6 +51,20 @@ function post(msg: WorkerToMain): void {
 
 function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/**
+ * TEST ONLY (messages.ts, faultSchema): the crash drill's fault. The exits release the session
+ * first: onnxruntime-node tearing down a live session in a thread that exits can abort the whole
+ * process (inference-thread.ts, terminate), and the drill is of the supervision, not of ORT's
+ * teardown.
+ */
+async function injectFault(fault: InferenceFault, session: ort.InferenceSession): Promise<never> {
+  if (fault.kind === 'throw') {
+    throw new Error(`injected fault: session.run fails after ${fault.afterBatches} batches`);
+  }
+  await session.release();
+  process.exit(FAULT_EXIT_CODE);
 }
 
 async function run(startup: InferenceStartup): Promise<void> {
@@ -76,6 +97,8 @@ async function run(startup: InferenceStartup): Promise<void> {
   const control = new Int32Array(startup.control);
   const stats = new StatsWriter(startup.stats);
   const session = scoring.session;
+  const fault = startup.fault;
+  if (fault) log.warn({ fault }, 'inference: TEST fault injection armed');
 
   // One input and one output tensor per batch size, created on first use over the batcher's
   // buffers: a batch of n reuses them, so ORT writes the scores straight into batcher.scores and
@@ -102,6 +125,7 @@ async function run(startup: InferenceStartup): Promise<void> {
   let fruitless = 0;
   let skipped = 0;
   let drained = 0;
+  let batches = 0;
   for (;;) {
     let n = batcher.gather();
     if (n === 0) {
@@ -138,12 +162,18 @@ async function run(startup: InferenceStartup): Promise<void> {
       fruitless = n === before ? fruitless + 1 : 0;
     }
     if (feeds[n] === undefined) bind(n);
+    const faultHere = fault !== undefined && batches === fault.afterBatches ? fault : undefined;
     const t0 = performance.now();
     try {
+      if (faultHere !== undefined && faultHere.kind !== 'exit-after-publish') {
+        await injectFault(faultHere, session);
+      }
       await session.run(feeds[n]!, fetches[n]!);
     } catch (e) {
       stats.increment(STAT.runErrors);
-      throw new InferenceError(
+      // The thread ends here: release the session before the error leaves the thread.
+      await session.release().catch(() => {});
+      throw inferenceError(
         InferenceErrorCode.RUN_FAILED,
         `session.run failed on a batch of ${n}: ${String(e)}`,
         {
@@ -152,6 +182,12 @@ async function run(startup: InferenceStartup): Promise<void> {
       );
     }
     const latencyUs = (performance.now() - t0) * 1000;
+    if (faultHere?.kind === 'exit-after-publish') {
+      batcher.publishScored(nowUs(), onScoredFull, false);
+      stats.recordBatch(n, latencyUs);
+      await injectFault(faultHere, session);
+    }
+    batches++;
     batcher.publishScored(nowUs(), onScoredFull);
     stats.recordBatch(n, latencyUs);
     stats.set(STAT.spinHits, spin.spinHits);
@@ -171,7 +207,7 @@ if (!parsed.success) {
 try {
   await run(parsed.data);
 } catch (e) {
-  const code = e instanceof InferenceError ? e.code : InferenceErrorCode.RUN_FAILED;
+  const code = inferenceReasonOf(e) ?? InferenceErrorCode.RUN_FAILED;
   post({ type: 'error', code, message: e instanceof Error ? e.message : String(e) });
   process.exitCode = 1;
 }

@@ -16,16 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
 import { parseModelFile } from '../model/model-file.ts';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnx-export.ts';
-import { type ExecutionProviderChoice, InferenceErrorCode } from './messages.ts';
-
-export class InferenceError extends Error {
-  readonly code: InferenceErrorCode;
-  constructor(code: InferenceErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'InferenceError';
-    this.code = code;
-  }
-}
+import { type ExecutionProviderChoice, InferenceErrorCode, inferenceError } from './messages.ts';
 
 export interface ScoringSession {
   readonly session: ort.InferenceSession;
@@ -97,7 +88,7 @@ export async function openScoringSession(
     bytes = readFileSync(modelPath);
     modelVersion = modelVersionOf(modelPath, bytes);
   } catch (e) {
-    throw new InferenceError(
+    throw inferenceError(
       InferenceErrorCode.MODEL_LOAD_FAILED,
       `cannot read model ${modelPath}: ${firstLine(e)}`,
       {
@@ -112,7 +103,7 @@ export async function openScoringSession(
   let provider: 'cpu' | 'cuda' = 'cpu';
   let fallbackReason: string | undefined;
   if (choice === 'cuda' && !cudaProviderInstalled()) {
-    throw new InferenceError(
+    throw inferenceError(
       InferenceErrorCode.PROVIDER_UNAVAILABLE,
       `CUDA execution provider unavailable: ${CUDA_NOT_INSTALLED}`,
     );
@@ -124,7 +115,7 @@ export async function openScoringSession(
       provider = 'cuda';
     } catch (e) {
       if (choice === 'cuda') {
-        throw new InferenceError(
+        throw inferenceError(
           InferenceErrorCode.PROVIDER_UNAVAILABLE,
           `CUDA execution provider unavailable: ${firstLine(e)}`,
           { cause: e },
@@ -137,7 +128,7 @@ export async function openScoringSession(
     try {
       session = await ort.InferenceSession.create(bytes, sessionOptions('cpu', intraOpThreads));
     } catch (e) {
-      throw new InferenceError(
+      throw inferenceError(
         InferenceErrorCode.MODEL_LOAD_FAILED,
         `cannot load model ${modelPath}: ${firstLine(e)}`,
         {
@@ -166,7 +157,7 @@ function checkSignature(session: ort.InferenceSession): void {
     output.shape.length === 2 &&
     output.shape[1] === 1;
   if (!ok) {
-    throw new InferenceError(
+    throw inferenceError(
       InferenceErrorCode.MODEL_SHAPE_MISMATCH,
       `model signature ${JSON.stringify({ inputs: session.inputMetadata, outputs: session.outputMetadata })} ` +
         `is not ${ONNX_INPUT_NAME}[N,${MODEL_INPUT_SIZE}] -> ${ONNX_OUTPUT_NAME}[N,1]`,

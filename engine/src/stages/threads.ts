@@ -4,6 +4,7 @@ import type { EngineConfig } from '../config.ts';
 import { withDeadline } from '../deadline.ts';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { type InferenceThreadHandle, startInferenceThread } from '../inference/inference-thread.ts';
+import type { InferenceFault } from '../inference/messages.ts';
 import { modelFileBeside, registerActiveModel, registryEntryOf } from '../model/registry.ts';
 import { type FeaturePoolHandle, startFeaturePool } from '../pool/feature-pool.ts';
 import { engineWaitMode, spinBudgetUs } from '../ring/spin-wait.ts';
@@ -37,6 +38,8 @@ export async function startThreads(options: {
   log: Logger;
   /** The writer committed these feed positions (upstream acknowledgements follow). */
   onCommitted: (positions: Readonly<Record<string, string>>) => void;
+  /** TEST ONLY (StartEngineOptions.inferenceFault). */
+  inferenceFault?: InferenceFault;
 }): Promise<EngineThreads> {
   const { config, sql, memory, log } = options;
   let writer: WriterThreadHandle | null = null;
@@ -85,6 +88,7 @@ export async function startThreads(options: {
       candidateDoorbell: memory.candidateDoorbell.sab,
       spinUs,
       waitMode,
+      ...(options.inferenceFault ? { fault: options.inferenceFault } : {}),
     });
     const ready = await inference.ready;
     log.info({ provider: ready.provider, modelVersion: ready.modelVersion }, 'engine: inference ready');
