@@ -99,6 +99,16 @@ function harness(settings: Partial<VenueSettings> = {}) {
 }
 
 const book100 = { bid: 100, ask: 100.1, bidSize: 500, askSize: 500 };
+/** A trade of `size` at `price` (aggressor 1: a buyer, -1: a seller) in a book of 500 a side. */
+const tradeIn = (bid: number, ask: number, price: number, aggressor: 1 | -1, size = 10) => ({
+  bid,
+  ask,
+  bidSize: 500,
+  askSize: 500,
+  price,
+  size,
+  aggressor,
+});
 
 describe('simulated venue: queue position', () => {
   it('a resting buy joins behind the displayed 500 at its price and fills only with the volume beyond it', () => {
@@ -131,15 +141,7 @@ describe('simulated venue: queue position', () => {
     h.venue.submitEntry(h.entry({}));
     h.tick(2_000, 'trade', { ...book100, price: 100, size: 10_000, aggressor: 1 });
     expect(h.fills).toEqual([]);
-    h.tick(3_000, 'trade', {
-      bid: 99.9,
-      ask: 100,
-      bidSize: 500,
-      askSize: 500,
-      price: 99.95,
-      size: 5,
-      aggressor: -1,
-    });
+    h.tick(3_000, 'trade', tradeIn(99.9, 100, 99.95, -1, 5));
     expect(h.fills.map((f) => [f.q, f.price])).toEqual([['100', '100']]);
   });
 
@@ -216,26 +218,10 @@ describe('simulated venue: bracket', () => {
       '100',
     ]);
     // Falling, but above the stop: nothing.
-    h.tick(1_000, 'trade', {
-      bid: 99.6,
-      ask: 99.7,
-      bidSize: 500,
-      askSize: 500,
-      price: 99.6,
-      size: 10,
-      aggressor: -1,
-    });
+    h.tick(1_000, 'trade', tradeIn(99.6, 99.7, 99.6, -1));
     expect(h.desk.qty[0]).toBe(100);
     // A trade at 99.4 goes through the 99.5 stop: the stop sells 100 at the bid.
-    h.tick(2_000, 'trade', {
-      bid: 99.3,
-      ask: 99.4,
-      bidSize: 500,
-      askSize: 500,
-      price: 99.4,
-      size: 10,
-      aggressor: -1,
-    });
+    h.tick(2_000, 'trade', tradeIn(99.3, 99.4, 99.4, -1));
     expect(h.desk.qty[0]).toBe(0);
     expect(stop!.status).toBe('filled');
     expect(target!.status).toBe('cancelled');
@@ -258,15 +244,7 @@ describe('simulated venue: bracket', () => {
     h.venue.submitEntry(h.entry({ side: 'sell', orderType: 'market', limitPrice: null, quantity: '60' }));
     h.tick(2, 'quote', book100);
     expect(h.desk.qty[0]).toBe(40);
-    h.tick(1_000, 'trade', {
-      bid: 99.3,
-      ask: 99.4,
-      bidSize: 500,
-      askSize: 500,
-      price: 99.4,
-      size: 10,
-      aggressor: -1,
-    });
+    h.tick(1_000, 'trade', tradeIn(99.3, 99.4, 99.4, -1));
     expect(h.desk.qty[0]).toBe(0);
     expect(h.fills.filter((f) => f.role === 'stop').map((f) => f.q)).toEqual(['40']);
   });
@@ -276,15 +254,7 @@ describe('simulated venue: bracket', () => {
     h.tick(0, 'quote', book100);
     h.venue.submitEntry(h.entry({ limitPrice: '100.1', stopPrice: '99.5', targetPrice: '101' }));
     h.tick(1, 'quote', book100);
-    h.tick(1_000, 'trade', {
-      bid: 101,
-      ask: 101.1,
-      bidSize: 500,
-      askSize: 500,
-      price: 101,
-      size: 10,
-      aggressor: 1,
-    });
+    h.tick(1_000, 'trade', tradeIn(101, 101.1, 101, 1));
     const [, stop, target] = h.venue.orders;
     expect(target!.status).toBe('filled');
     expect(stop!.status).toBe('cancelled');

@@ -135,27 +135,12 @@ function reference(history: T[], p: FeatureParams): Expected & { skip: string[] 
     prev = t;
   }
   const books = history.filter(bookOk);
-  const depthSlow =
-    books.length > 0
-      ? emaClosed(
-          books.map((t) => (t.bidSize + t.askSize) / 2),
-          alphaOfSpan(p.depthSlowSpan),
-        )
-      : 0;
-  const bidFast =
-    books.length > 0
-      ? emaClosed(
-          books.map((t) => t.bidSize),
-          alphaOfSpan(p.depthFastSpan),
-        )
-      : 0;
-  const askFast =
-    books.length > 0
-      ? emaClosed(
-          books.map((t) => t.askSize),
-          alphaOfSpan(p.depthFastSpan),
-        )
-      : 0;
+  /** The closed EMA of one size over the ticks with a book (0 when none has one). */
+  const bookEma = (size: (t: T) => number, span: number) =>
+    books.length > 0 ? emaClosed(books.map(size), alphaOfSpan(span)) : 0;
+  const depthSlow = bookEma((t) => (t.bidSize + t.askSize) / 2, p.depthSlowSpan);
+  const bidFast = bookEma((t) => t.bidSize, p.depthFastSpan);
+  const askFast = bookEma((t) => t.askSize, p.depthFastSpan);
   const cks = ewmaFromZero(e, alphaOfSpan(p.cksSpan));
   // Ratios of near-zero books (sizes at denormal level) are ratios of rounding noise.
   if (depthSlow < 1e-6) skip.push('orderFlowImbalance', 'depthChange');

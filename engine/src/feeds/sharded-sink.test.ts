@@ -20,6 +20,27 @@ function consume(ring: RingBuffer, max: number, out: TickRecord[]): void {
   ring.commit(0, (from + n) >>> 0);
 }
 
+/** One ring of `capacity` ticks and a sink that writes only to it. */
+function oneRing(
+  capacity: number,
+  options: { policy: 'block' | 'drop'; publishEvery: number; overflowCapacity?: number },
+): { ring: RingBuffer; sink: ShardedTickSink } {
+  const ring = RingBuffer.create({ capacity, recordBytes: TICK.bytes, consumers: 1 });
+  return { ring, sink: new ShardedTickSink({ rings: [ring], ...options }) };
+}
+
+/** A slow consumer: takes `step` ticks into `out` every millisecond until `waiting` settles. */
+async function consumeUntil(waiting: Promise<void>, ring: RingBuffer, step: number, out: TickRecord[]) {
+  const timer = setInterval(() => consume(ring, step, out), 1);
+  try {
+    await waiting;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const seqsTo = (n: number) => Array.from({ length: n }, (_, i) => i);
+
 describe('sharded tick sink', () => {
   it('routes by symbol id modulo shards', () => {
     const rings = [0, 1, 2].map(() =>
@@ -36,13 +57,7 @@ describe('sharded tick sink', () => {
   });
 
   it('block: a full ring queues ticks in order and backpressure() waits until they are in', async () => {
-    const ring = RingBuffer.create({ capacity: 16, recordBytes: TICK.bytes, consumers: 1 });
-    const sink = new ShardedTickSink({
-      rings: [ring],
-      policy: 'block',
-      publishEvery: 4,
-      overflowCapacity: 1000,
-    });
+    const { ring, sink } = oneRing(16, { policy: 'block', publishEvery: 4, overflowCapacity: 1000 });
     for (let i = 0; i < 100; i++) expect(sink.publish(tick(0, i))).toBe(true);
     sink.flush();
     expect(sink.queued).toBe(84);
@@ -50,25 +65,17 @@ describe('sharded tick sink', () => {
     const waiting = sink.backpressure();
     expect(waiting).not.toBeNull();
     // a slow consumer frees a few slots at a time
-    const timer = setInterval(() => consume(ring, 5, got), 1);
-    await waiting;
-    clearInterval(timer);
+    await consumeUntil(waiting!, ring, 5, got);
     expect(sink.queued).toBe(0);
     expect(sink.backpressure()).toBeNull();
     consume(ring, 100, got);
-    expect(got.map((t) => t.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(got.map((t) => t.seq)).toEqual(seqsTo(100));
     expect(sink.dropped).toBe(0);
     expect(sink.overflowed).toBe(84);
   });
 
   it('block: a wait that finished at once does not leave a settled promise behind (regression)', async () => {
-    const ring = RingBuffer.create({ capacity: 16, recordBytes: TICK.bytes, consumers: 1 });
-    const sink = new ShardedTickSink({
-      rings: [ring],
-      policy: 'block',
-      publishEvery: 4,
-      overflowCapacity: 1000,
-    });
+    const { ring, sink } = oneRing(16, { policy: 'block', publishEvery: 4, overflowCapacity: 1000 });
     const got: TickRecord[] = [];
     let seq = 0;
     for (; seq < 20; seq++) sink.publish(tick(0, seq));
@@ -91,37 +98,30 @@ describe('sharded tick sink', () => {
     // Nobody consumed: the feed must still be held (the bug handed back the old, settled promise).
     expect(settled).toBe(false);
     expect(sink.queued).toBeGreaterThan(0);
-    const timer = setInterval(() => consume(ring, 5, got), 1);
-    await waiting;
-    clearInterval(timer);
+    await consumeUntil(waiting!, ring, 5, got);
     expect(sink.queued).toBe(0);
     consume(ring, 100, got);
-    expect(got.map((t) => t.seq)).toEqual(Array.from({ length: seq }, (_, i) => i));
+    expect(got.map((t) => t.seq)).toEqual(seqsTo(seq));
     expect(sink.dropped).toBe(0);
   });
 
   it('block: a feed that awaits backpressure at each yield never drops, and ends with nothing queued', async () => {
-    const ring = RingBuffer.create({ capacity: 64, recordBytes: TICK.bytes, consumers: 1 });
-    const sink = new ShardedTickSink({
-      rings: [ring],
-      policy: 'block',
-      publishEvery: 8,
-      overflowCapacity: 256,
-    });
+    const { ring, sink } = oneRing(64, { policy: 'block', publishEvery: 8, overflowCapacity: 256 });
     const got: TickRecord[] = [];
-    const timer = setInterval(() => consume(ring, 7, got), 1);
     const total = 20_000;
     // A feed like the engine's: a batch, flush, await backpressure, repeat.
-    for (let seq = 0; seq < total; ) {
-      for (let k = 0; k < 200 && seq < total; k++, seq++) sink.publish(tick(0, seq));
+    const feed = async () => {
+      for (let seq = 0; seq < total; ) {
+        for (let k = 0; k < 200 && seq < total; k++, seq++) sink.publish(tick(0, seq));
+        sink.flush();
+        const bp = sink.backpressure();
+        if (bp) await bp;
+      }
       sink.flush();
-      const bp = sink.backpressure();
-      if (bp) await bp;
-    }
-    sink.flush();
-    await sink.backpressure();
+      await sink.backpressure();
+    };
+    await consumeUntil(feed(), ring, 7, got);
     expect(sink.queued).toBe(0);
-    clearInterval(timer);
     consume(ring, 1000, got);
     expect(sink.dropped).toBe(0);
     expect(sink.stalled).toBe(0);
@@ -130,8 +130,7 @@ describe('sharded tick sink', () => {
   });
 
   it('drop: a full ring drops and counts', () => {
-    const ring = RingBuffer.create({ capacity: 16, recordBytes: TICK.bytes, consumers: 1 });
-    const sink = new ShardedTickSink({ rings: [ring], policy: 'drop', publishEvery: 4 });
+    const { sink } = oneRing(16, { policy: 'drop', publishEvery: 4 });
     let accepted = 0;
     for (let i = 0; i < 40; i++) if (sink.publish(tick(0, i))) accepted++;
     expect(accepted).toBe(16);

@@ -73,23 +73,16 @@ const TEST_PARAMS: Partial<PatternParams> = {
   absorptionCooldownUs: 10_000_000,
 };
 
+/** Applies `t` at `tsUs` to symbol 0; returns the detection (0: none). */
+const stepAt = (stepper: FeatureStepper, tsUs: number, t: Tick): number =>
+  stepper.applyTick(0, { ...t, symbolId: 0, seq: 0, tsEventUs: tsUs });
+
 function run(ticks: Tick[], params: Partial<PatternParams> = {}, stepUs = MS): Hit[] {
   const k = coefficients(DEFAULT_FEATURE_PARAMS, patternParamsSchema.parse({ ...TEST_PARAMS, ...params }));
   const stepper = new FeatureStepper(FeatureState.create(1), k);
   const hits: Hit[] = [];
   ticks.forEach((t, i) => {
-    const d = stepper.apply(
-      0,
-      T0 + i * stepUs,
-      t.kind,
-      t.aggressor,
-      t.price,
-      t.size,
-      t.bid,
-      t.ask,
-      t.bidSize,
-      t.askSize,
-    );
+    const d = stepAt(stepper, T0 + i * stepUs, t);
     if (d !== 0) hits.push({ i, pattern: detectionPattern(d), direction: detectionDirection(d) });
   });
   return hits;
@@ -213,18 +206,7 @@ describe('pattern detectors', () => {
               ? trade(dir, mid, s.size, s.bidSize, s.askSize)
               : quote(mid, s.bidSize, s.askSize);
             const vBefore = st.get(0, F.DEV_VAR);
-            const d = stepper.apply(
-              0,
-              T0 + i * MS,
-              t.kind,
-              t.aggressor,
-              t.price,
-              t.size,
-              t.bid,
-              t.ask,
-              t.bidSize,
-              t.askSize,
-            );
+            const d = stepAt(stepper, T0 + i * MS, t);
             if (i + 1 <= params.warmupTicks || !(vBefore > 0)) {
               expect(d).toBe(0);
               return;

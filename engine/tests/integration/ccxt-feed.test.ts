@@ -14,36 +14,16 @@ import { createLogger } from '@aegis/shared/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { BookRegistry } from '../../src/book/book-registry.ts';
-import { ASK, BID, type BookSide } from '../../src/book/book-sink.ts';
+import { ASK, BID } from '../../src/book/book-sink.ts';
 import { MalformedRecords } from '../../src/feeds/malformed.ts';
 import { SymbolTable } from '../../src/feeds/symbol-table.ts';
-import { copyTick, createTickRecord, type TickRecord, type TickSink } from '../../src/feeds/tick.ts';
+import type { TickSink } from '../../src/feeds/tick.ts';
 import { BinanceRawDecoder } from '../../src/feeds/venues/ccxt-decode.ts';
 import { CcxtFeed, type CcxtFeedOptions } from '../../src/feeds/venues/ccxt-feed.ts';
 import type { VenueFeedContext } from '../../src/feeds/venues/venue-feed.ts';
+import { CollectingSink, sideOf } from '../support/collecting-sink.ts';
 import { FakeBinanceVenue, priceString } from '../support/fake-binance-venue.ts';
 import { until } from '../support/wait.ts';
-
-/** A side of the book as [price, size] pairs, best first. */
-function sideOf(books: BookRegistry, id: number, side: BookSide): [number, number][] {
-  const out = new Float64Array(2 * 1000);
-  const n = books.levels(id, side, 1000, out);
-  return Array.from({ length: n }, (_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
-}
-
-class CollectingSink implements TickSink {
-  readonly ticks: TickRecord[] = [];
-  publish(t: TickRecord): boolean {
-    this.ticks.push(copyTick(t, createTickRecord()));
-    return true;
-  }
-  trades(symbolId?: number): TickRecord[] {
-    return this.ticks.filter((t) => t.kind === 1 && (symbolId === undefined || t.symbolId === symbolId));
-  }
-  quotes(symbolId?: number): TickRecord[] {
-    return this.ticks.filter((t) => t.kind === 2 && (symbolId === undefined || t.symbolId === symbolId));
-  }
-}
 
 interface LogLine {
   level: string;

@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { MemoryBus } from '@aegis/shared/bus/memory-bus';
 import { createLogger } from '@aegis/shared/logging';
 import {
@@ -12,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../src/config.ts';
 import { startHttpServer } from '../../src/http.ts';
 import { startEngine } from '../../src/index.ts';
+import { daemonGroup } from '../support/engine-daemon.ts';
 import { sleep, until } from '../support/wait.ts';
 
 /**
@@ -21,22 +20,19 @@ import { sleep, until } from '../support/wait.ts';
  * load, and check what an operator relies on: writing resumes by itself, every tick is stored
  * exactly once, readiness tells the truth, and SIGTERM ends the daemon with a report.
  */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NODE = `${ROOT}node_modules/.bin/node`;
-const MAIN = `${ROOT}engine/src/main.ts`;
 const log = createLogger({ name: 'writer-recovery-test', level: 'silent' });
 /** The bound the engine is held to for "writing again" after a restart and for SIGTERM. */
 const RECOVERY_BOUND_MS = 10_000;
 
 let pg: OwnPostgres;
 let owner: Sql;
-const children: ChildProcess[] = [];
+const daemons = daemonGroup();
 
 beforeAll(async () => {
   pg = await startOwnPostgres();
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  daemons.killAll();
   await owner?.end({ timeout: 1 }).catch(() => {});
   await pg?.stop();
 });
@@ -164,29 +160,8 @@ describe('writer recovery (own PostgreSQL)', () => {
   it('SIGTERM while PostgreSQL is frozen: the daemon exits within 10 s and its last log says what was saved and what was not', async () => {
     const db = await pg.createMigratedDatabase();
     owner = postgres(db.url, { max: 1, onnotice: () => {}, connect_timeout: 2 });
-    const child = spawn(NODE, [MAIN], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ENGINE_PORT: '0', ...engineEnv(db), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    const lines: Record<string, unknown>[] = [];
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-      child.on('exit', (code) => resolve({ code, at: Date.now() })),
-    );
+    const { child, lines, exited: ended } = daemons.spawn({ ...engineEnv(db), LOG_LEVEL: 'info' });
+    const exited = ended.then(({ code }) => ({ code, at: Date.now() }));
     const count = async () => Number((await owner`select count(*)::int as n from ticks`)[0]?.n ?? 0);
     await until('the daemon persisting ticks', async () => (await count()) > 2000, 60_000);
 

@@ -1,20 +1,13 @@
 import { createLogger } from '@aegis/shared/logging';
 import { describe, expect, it } from 'vitest';
+import { CollectingSink } from '../../../tests/support/collecting-sink.ts';
 import { BookRegistry } from '../../book/book-registry.ts';
 import { ASK, BID } from '../../book/book-sink.ts';
 import { MalformedRecords } from '../malformed.ts';
 import { SymbolTable } from '../symbol-table.ts';
-import { copyTick, createTickRecord, MALFORMED, type TickRecord, type TickSink } from '../tick.ts';
+import { MALFORMED } from '../tick.ts';
 import { type AlpacaControl, AlpacaDecoder } from './alpaca-decode.ts';
 import { parseRfc3339Us } from './rfc3339-time.ts';
-
-class Capture implements TickSink {
-  readonly ticks: TickRecord[] = [];
-  publish(t: TickRecord): boolean {
-    this.ticks.push(copyTick(t, createTickRecord()));
-    return true;
-  }
-}
 
 const NOW_MS = Date.parse('2026-03-02T15:00:00Z');
 const iso = (offsetMs: number, extra = '000000') =>
@@ -34,7 +27,7 @@ function setup(maxFutureSkewMs = 2_000) {
     nowUs: () => NOW_MS * 1000,
     onControl: (c) => controls.push(c),
   });
-  return { books, malformed, symbolTable, decoder, controls, sink: new Capture() };
+  return { books, malformed, symbolTable, decoder, controls, sink: new CollectingSink() };
 }
 
 const q = (S: string, bp: number, bs: number, ap: number, as: number, t = iso(0)) => ({

@@ -1,11 +1,12 @@
 import { createLogger } from '@aegis/shared/logging';
 import { describe, expect, it } from 'vitest';
+import { CollectingSink, sideOf } from '../../../tests/support/collecting-sink.ts';
 import { BookRegistry } from '../../book/book-registry.ts';
-import { ASK, BID, type BookSide } from '../../book/book-sink.ts';
+import { ASK, BID } from '../../book/book-sink.ts';
 import { Xoshiro128 } from '../../random/seeded-random.ts';
 import { MalformedRecords } from '../malformed.ts';
 import { SymbolTable } from '../symbol-table.ts';
-import { copyTick, createTickRecord, MALFORMED, type TickRecord, type TickSink } from '../tick.ts';
+import { MALFORMED } from '../tick.ts';
 import {
   aggressorOfSide,
   applyCcxtOrderBook,
@@ -14,21 +15,6 @@ import {
   LevelScratch,
   VenueTickEmitter,
 } from './ccxt-decode.ts';
-
-/** A side of the book as [price, size] pairs, best first. */
-function sideOf(books: BookRegistry, id: number, side: BookSide): [number, number][] {
-  const out = new Float64Array(2 * 1000);
-  const n = books.levels(id, side, 1000, out);
-  return Array.from({ length: n }, (_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
-}
-
-class Collect implements TickSink {
-  readonly ticks: TickRecord[] = [];
-  publish(t: TickRecord): boolean {
-    this.ticks.push(copyTick(t, createTickRecord()));
-    return true;
-  }
-}
 
 const log = createLogger({ name: 'ccxt-decode-test', level: 'silent' });
 const NOW = 1_790_000_000_000;
@@ -50,7 +36,7 @@ function setup() {
     symbolTable,
     malformed,
     dec,
-    sink: new Collect(),
+    sink: new CollectingSink(),
     id: symbolTable.idOf('BINANCE:BTC/USDT'),
   };
 }
@@ -208,21 +194,15 @@ describe('ccxt unified structures', () => {
     ).toBe(4);
     expect(books.snapshotsApplied).toBe(1);
     // The bid at 100 is lifted, the ask at 101 replaced by a better one at 100.5, 99 resized.
-    const changes = applyCcxtOrderBook(
-      books,
-      0,
-      ob(
-        [[99, 3]],
-        [
-          [100.5, 1],
-          [101, 1],
-          [102, 2],
-        ],
-      ),
-      10,
-      2,
-      scratch,
+    const moved = ob(
+      [[99, 3]],
+      [
+        [100.5, 1],
+        [101, 1],
+        [102, 2],
+      ],
     );
+    const changes = applyCcxtOrderBook(books, 0, moved, 10, 2, scratch);
     expect(changes).toBe(3);
     expect(books.snapshotsApplied).toBe(1);
     expect(books.crossedCorrections).toBe(0);
@@ -232,23 +212,8 @@ describe('ccxt unified structures', () => {
       [101, 1],
       [102, 2],
     ]);
-    expect(
-      applyCcxtOrderBook(
-        books,
-        0,
-        ob(
-          [[99, 3]],
-          [
-            [100.5, 1],
-            [101, 1],
-            [102, 2],
-          ],
-        ),
-        10,
-        3,
-        scratch,
-      ),
-    ).toBe(0);
+    // The same book again: nothing changes.
+    expect(applyCcxtOrderBook(books, 0, moved, 10, 3, scratch)).toBe(0);
     // A cleared book (gap, disconnect) takes the next one as a snapshot.
     books.clear(0);
     expect(applyCcxtOrderBook(books, 0, ob([[98, 1]], [[99, 1]]), 10, 4, scratch)).toBe(2);
@@ -303,7 +268,7 @@ describe('ccxt unified structures', () => {
       maxFutureSkewMs: 1_000,
       nowMs: () => NOW,
     });
-    const sink = new Collect();
+    const sink = new CollectingSink();
     expect(
       ccxtTradeTick(emitter, sink, 0, { id: '1', timestamp: NOW, price: 101, amount: 0.5, side: 'buy' }),
     ).toBe(true);
