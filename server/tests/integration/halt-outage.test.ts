@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { createLogger } from '@aegis/shared/logging';
 import {
   type OwnMigratedDatabase,
   type OwnPostgres,
@@ -12,11 +10,11 @@ import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSessionToken } from '../../src/auth/session.ts';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
-import { type RunningServer, startServer } from '../../src/http.ts';
-import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import type { RunningServer } from '../../src/http.ts';
 import type { AppRouter } from '../../src/routers/_app.ts';
+import { type OutageDesk, startOutageDesk } from './support/outage-desk.ts';
 import { sleep, until } from './support/wait.ts';
-import { type Client, signIn, testServerConfig } from './test-server.ts';
+import type { Client } from './test-server.ts';
 
 /**
  * Issue 9, Deliver 7: the halt engages even while PostgreSQL is unreachable, and once an
@@ -36,43 +34,23 @@ let server: RunningServer;
 let client: Client;
 let deskId: string;
 let actorId: string;
+let desk: OutageDesk;
 
 const ex = () => server.deps.execution as ExecutionRuntime;
 
 beforeAll(async () => {
   pg = await startOwnPostgres();
-  database = await pg.createMigratedDatabase('aegis_halt_outage');
   redis = await startOwnRedis();
-  owner = postgres(database.url, { max: 2, onnotice: () => {}, connect_timeout: 2, idle_timeout: 2 });
-  await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
-    values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
-  const config = testServerConfig({
-    LOG_LEVEL: 'info',
-    DATABASE_URL: database.appUrl,
-    REDIS_URL: redis.url,
-    ARGON2_MAX_CONCURRENCY: '1',
+  desk = await startOutageDesk(pg, redis, 'aegis_halt_outage', {
+    paper: { seed: 1, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
   });
-  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-  server = await startServer({
-    config,
-    log: createLogger({ name: 'halt-outage', level: 'info' }, quiet),
-    execution: {
-      outboxIntervalMs: 200,
-      paper: { seed: 1, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
-    },
-  });
-  const admin = await createFirstAdminIfNone(server.deps.db);
-  if (!admin) throw new Error('first admin not created');
-  deskId = admin.deskId;
-  const s = await signIn(server.url, admin.email, admin.password);
-  client = s.client;
-  await client.auth.reauthenticate.mutate({ password: s.password });
+  ({ database, server, client, owner, deskId } = desk);
+  await client.auth.reauthenticate.mutate({ password: desk.password });
   const [u] = await owner<{ id: string }[]>`select id from users limit 1`;
   actorId = u!.id;
 });
 afterAll(async () => {
-  await server?.close();
-  await owner?.end({ timeout: 1 }).catch(() => {});
+  await desk?.close();
   await redis?.stop();
   await pg?.stop();
 });

@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { createLogger } from '@aegis/shared/logging';
 import { type OwnPostgres, startOwnPostgres } from '@aegis/shared/testing/own-postgres';
 import { type OwnRedis, startOwnRedis } from '@aegis/shared/testing/own-redis';
-import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import type { ExecutionOptions } from '../../src/execution/types.ts';
-import { type RunningServer, startServer } from '../../src/http.ts';
-import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
+import { type OutageDesk, startOutageDesk } from './support/outage-desk.ts';
 import { sleep, until } from './support/wait.ts';
-import { type Client, signIn, testServerConfig } from './test-server.ts';
 
 /**
  * Issue 9, Deliver 7: an execution report is never lost to a PostgreSQL outage. Reports are
@@ -24,47 +18,9 @@ import { type Client, signIn, testServerConfig } from './test-server.ts';
 let pg: OwnPostgres;
 let redis: OwnRedis;
 
-interface Desk {
-  server: RunningServer;
-  client: Client;
-  owner: Sql;
-  deskId: string;
-  ex: () => ExecutionRuntime;
-  close: () => Promise<void>;
-}
-
-async function startDesk(name: string, execution: Partial<ExecutionOptions>): Promise<Desk> {
-  const database = await pg.createMigratedDatabase(name);
-  const owner = postgres(database.url, { max: 2, onnotice: () => {}, connect_timeout: 2, idle_timeout: 2 });
-  await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
-    values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
-  const config = testServerConfig({
-    LOG_LEVEL: 'info',
-    DATABASE_URL: database.appUrl,
-    REDIS_URL: redis.url,
-    ARGON2_MAX_CONCURRENCY: '1',
-  });
-  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-  const server = await startServer({
-    config,
-    log: createLogger({ name: name, level: 'info' }, quiet),
-    execution: { outboxIntervalMs: 200, ...execution },
-  });
-  const admin = await createFirstAdminIfNone(server.deps.db);
-  if (!admin) throw new Error('first admin not created');
-  const { client } = await signIn(server.url, admin.email, admin.password);
-  return {
-    server,
-    client,
-    owner,
-    deskId: admin.deskId,
-    ex: () => server.deps.execution as ExecutionRuntime,
-    close: async () => {
-      await server.close();
-      await owner.end({ timeout: 1 }).catch(() => {});
-    },
-  };
-}
+type Desk = OutageDesk;
+const startDesk = (name: string, execution: Partial<ExecutionOptions>) =>
+  startOutageDesk(pg, redis, name, execution);
 
 const paper = (feeBps = '0') => ({
   seed: 1,
