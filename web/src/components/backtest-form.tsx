@@ -1,3 +1,10 @@
+/*
+ * One piece, over 400 lines: `backtests.create` takes one spec, and this is its one form. Every
+ * input maps to a field of the spec, the server's errors come back by field path and are shown
+ * beside the input they name, and the cost estimate reads the same spec; the helpers at the top
+ * (local time to UTC, detector overrides) serve only this form. Split by fieldset, each part
+ * would need the shared error map and the spec builder back as props.
+ */
 import {
   type BacktestAgent,
   type BacktestSpecInput,
