@@ -1,4 +1,3 @@
-import { Title } from '@solidjs/meta';
 import { createSignal, onMount, Show } from 'solid-js';
 import { type AlertEvent, AlertItems } from '../../components/notifications/alert-items.tsx';
 import {
@@ -6,6 +5,7 @@ import {
   WebhookEndpointsPanel,
 } from '../../components/notifications/webhook-endpoints-panel.tsx';
 import '../../components/notifications/notifications.css';
+import { PageHeader } from '../../components/page-header.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { useSubscription } from '../../lib/subscription.ts';
@@ -119,11 +119,7 @@ export default function AlertsPage() {
   const isAdmin = () => session.me()?.activeDesk?.role === 'admin';
   return (
     <>
-      <Title>Alerts · Aegis</Title>
-      <div class="page-header">
-        <h1>Alerts</h1>
-        <span class="page-sub">Notifications of this desk, their thresholds, and signed webhooks</span>
-      </div>
+      <PageHeader title="Alerts" sub="Notifications of this desk, their thresholds, and signed webhooks" />
       <div class="alerts-page">
         <div class="alerts-stack">
           <Notifications />

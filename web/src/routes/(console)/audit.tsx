@@ -1,7 +1,7 @@
-import { Title } from '@solidjs/meta';
 import { createSignal, onMount, Show } from 'solid-js';
 import { type AuditEntry, AuditRows } from '../../components/audit-table.tsx';
 import { InputField, SelectField } from '../../components/input-field.tsx';
+import { PageHeader } from '../../components/page-header.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { errorCodeOf, errorMessageOf, trpc } from '../../lib/trpc.ts';
@@ -164,11 +164,7 @@ export default function AuditPage() {
   const isAdmin = () => session.me()?.activeDesk?.role === 'admin';
   return (
     <>
-      <Title>Audit · Aegis</Title>
-      <div class="page-header">
-        <h1>Audit</h1>
-        <span class="page-sub">Append-only, hash-chained log of every security and trading action</span>
-      </div>
+      <PageHeader title="Audit" sub="Append-only, hash-chained log of every security and trading action" />
       <Show
         when={isAdmin()}
         fallback={

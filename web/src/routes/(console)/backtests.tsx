@@ -1,4 +1,3 @@
-import { Title } from '@solidjs/meta';
 import { useSearchParams } from '@solidjs/router';
 import { createMemo, createSignal, Show } from 'solid-js';
 import { BacktestCompare } from '../../components/backtest-compare.tsx';
@@ -10,6 +9,7 @@ import { createQuery } from '../../lib/query.ts';
 import { useSession } from '../../lib/session.tsx';
 import { trpc } from '../../lib/trpc.ts';
 import '../../research.css';
+import { PageHeader } from '../../components/page-header.tsx';
 
 /**
  * Backtests: start one (the form), the desk's runs with their status, the opened run (`?run=`)
@@ -43,14 +43,10 @@ export default function BacktestsPage() {
 
   return (
     <>
-      <Title>Backtests · Aegis</Title>
-      <div class="page-header">
-        <h1>Backtests</h1>
-        <span class="page-sub">
-          Recorded or simulated ticks through the live engine, agent, risk governor and paper fills
-          {anyActive() ? ' · running now' : ''}
-        </span>
-      </div>
+      <PageHeader
+        title="Backtests"
+        sub={`Recorded or simulated ticks through the live engine, agent, risk governor and paper fills${anyActive() ? ' · running now' : ''}`}
+      />
       <div class="research-grid">
         <div class="span-5">
           <Panel

@@ -1,4 +1,3 @@
-import { Title } from '@solidjs/meta';
 import { useSearchParams } from '@solidjs/router';
 import { createEffect, createSignal, type JSX, Show } from 'solid-js';
 import { BrokerConnectionsTable } from '../../components/broker-connections-table.tsx';
@@ -13,6 +12,7 @@ import { createQuery } from '../../lib/query.ts';
 import { useSession } from '../../lib/session.tsx';
 import { errorMessageOf, trpc } from '../../lib/trpc.ts';
 import '../../brokers.css';
+import { PageHeader } from '../../components/page-header.tsx';
 
 const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
@@ -101,13 +101,10 @@ export default function BrokersPage() {
 
   return (
     <>
-      <Title>Brokers · Aegis</Title>
-      <div class="page-header">
-        <h1>Brokers</h1>
-        <span class="page-sub">
-          Linked broker accounts of this desk; orders route to the account chosen on the ticket
-        </span>
-      </div>
+      <PageHeader
+        title="Brokers"
+        sub="Linked broker accounts of this desk; orders route to the account chosen on the ticket"
+      />
 
       <Show when={linked()}>
         <Banner tone="alert-success" role="status" onDismiss={dismissBanner}>

@@ -1,4 +1,3 @@
-import { Title } from '@solidjs/meta';
 import { A } from '@solidjs/router';
 import { Show } from 'solid-js';
 import { ApprovalsQueue } from '../../components/approvals-queue.tsx';
@@ -8,6 +7,7 @@ import { EquityPanelBody } from '../../components/desk/equity-panel.tsx';
 import { ExposurePanelBody } from '../../components/desk/exposure-panel.tsx';
 import { LiveSignals } from '../../components/desk/live-signals.tsx';
 import { PnlStrip } from '../../components/desk/pnl-strip.tsx';
+import { PageHeader } from '../../components/page-header.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
 import { WatchlistPanelBody } from '../../components/watchlist-panel.tsx';
 import { useSession } from '../../lib/session.tsx';
@@ -21,11 +21,7 @@ export default function Overview() {
   const desk = () => session.me()?.activeDesk ?? null;
   return (
     <>
-      <Title>Overview · Aegis</Title>
-      <div class="page-header">
-        <h1>Overview</h1>
-        <span class="page-sub">{desk() ? desk()!.name : 'No active desk'}</span>
-      </div>
+      <PageHeader title="Overview" sub={desk() ? desk()!.name : 'No active desk'} />
       <Show
         when={desk()}
         fallback={

@@ -1,10 +1,10 @@
 import { WORKING_STATUSES } from '@aegis/shared/orders/statuses';
-import { Title } from '@solidjs/meta';
 import { createSignal, Show } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { createOrderDrawer } from '../../components/order-drawer.tsx';
 import { OrderTicket } from '../../components/order-ticket.tsx';
+import { PageHeader } from '../../components/page-header.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { groupBrackets } from '../../lib/bracket-rows.ts';
 import { utcTime } from '../../lib/decimal-format.ts';
@@ -119,13 +119,10 @@ export default function OrdersPage() {
   };
   return (
     <>
-      <Title>Orders · Aegis</Title>
-      <div class="page-header">
-        <h1>Orders</h1>
-        <span class="page-sub">
-          Working and completed orders, newest first · click an order for its timeline
-        </span>
-      </div>
+      <PageHeader
+        title="Orders"
+        sub="Working and completed orders, newest first · click an order for its timeline"
+      />
       <div class="orders-layout">
         <div>
           <ErrorAlert message={cancelError()} style={{ 'margin-bottom': '10px' }} />

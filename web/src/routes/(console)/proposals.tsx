@@ -1,7 +1,7 @@
-import { Title } from '@solidjs/meta';
 import { AgentActivityPanel } from '../../components/agent-activity-panel.tsx';
 import { ApprovalsQueue } from '../../components/approvals-queue.tsx';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
+import { PageHeader } from '../../components/page-header.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { utcTime } from '../../lib/decimal-format.ts';
 import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
@@ -67,13 +67,10 @@ export default function ProposalsPage() {
   const history = createQuery(() => trpc.proposals.list.query({ limit: 100 }), { pollMs: 10_000 });
   return (
     <>
-      <Title>Proposals · Aegis</Title>
-      <div class="page-header">
-        <h1>Proposals</h1>
-        <span class="page-sub">
-          Trades proposed by the agent, checked by the risk governor, decided by a human
-        </span>
-      </div>
+      <PageHeader
+        title="Proposals"
+        sub="Trades proposed by the agent, checked by the risk governor, decided by a human"
+      />
       <div class="orders-layout proposals-layout">
         <Panel title="History" meta="Latest 100" bodyClass="h-audit" flush>
           <QueryView query={history} errorTitle="Could not load proposals">

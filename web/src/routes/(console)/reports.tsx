@@ -1,8 +1,8 @@
-import { Title } from '@solidjs/meta';
 import { createSignal, For } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { createOrderDrawer } from '../../components/order-drawer.tsx';
+import { PageHeader } from '../../components/page-header.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { formatDecimal, pnlClass } from '../../lib/decimal-format.ts';
 import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
@@ -170,11 +170,7 @@ export default function ReportsPage() {
 
   return (
     <>
-      <Title>Reports · Aegis</Title>
-      <div class="page-header">
-        <h1>Reports</h1>
-        <span class="page-sub">P&L by instrument and by day, the trade blotter, CSV exports</span>
-      </div>
+      <PageHeader title="Reports" sub="P&L by instrument and by day, the trade blotter, CSV exports" />
       <div style={{ display: 'grid', gap: 'var(--gap)', 'min-width': '0' }}>
         <Panel title="Export" meta="CSV, UTC times, exact decimals">
           {/* Buttons only (no form): each saves one file. */}

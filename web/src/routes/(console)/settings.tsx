@@ -1,4 +1,3 @@
-import { Title } from '@solidjs/meta';
 import { A } from '@solidjs/router';
 import { Show } from 'solid-js';
 import { AgentSettingsPanel } from '../../components/agent-settings-panel.tsx';
@@ -7,6 +6,7 @@ import { DataTable } from '../../components/data-table/data-table.tsx';
 import { PanelErrorAlert } from '../../components/error-alert.tsx';
 import { InputField } from '../../components/input-field.tsx';
 import { MembersPanel } from '../../components/members-panel.tsx';
+import { PageHeader } from '../../components/page-header.tsx';
 import { Panel } from '../../components/panel.tsx';
 import { RiskLimitsPanel } from '../../components/risk-limits-panel.tsx';
 import { createFormAction } from '../../lib/form-action.ts';
@@ -45,13 +45,10 @@ export default function SettingsPage() {
   const desk = () => me()?.activeDesk ?? null;
   return (
     <>
-      <Title>Settings · Aegis</Title>
-      <div class="page-header">
-        <h1>Settings</h1>
-        <span class="page-sub">
-          Your account, desks, risk limits, API keys{desk()?.role === 'admin' ? ' and desk members' : ''}
-        </span>
-      </div>
+      <PageHeader
+        title="Settings"
+        sub={`Your account, desks, risk limits, API keys${desk()?.role === 'admin' ? ' and desk members' : ''}`}
+      />
       <div class="settings-grid">
         <div class="settings-stack">
           <Panel title="Account">

@@ -1,5 +1,4 @@
 import type { SignalEvaluation } from '@aegis/shared/schemas/signal-quality';
-import { Title } from '@solidjs/meta';
 import { createMemo, createSignal, For, Show } from 'solid-js';
 import { CalibrationChart } from '../../components/calibration-chart.tsx';
 import { DataTable } from '../../components/data-table/data-table.tsx';
@@ -11,6 +10,7 @@ import { createQuery } from '../../lib/query.ts';
 import { type RouterOutputs, trpc } from '../../lib/trpc.ts';
 import '../../research.css';
 import { SelectField } from '../../components/input-field.tsx';
+import { PageHeader } from '../../components/page-header.tsx';
 
 type Model = RouterOutputs['models']['list']['items'][number];
 
@@ -72,13 +72,10 @@ export default function SignalQualityPage() {
 
   return (
     <>
-      <Title>Signal quality · Aegis</Title>
-      <div class="page-header">
-        <h1>Signal quality</h1>
-        <span class="page-sub">
-          Each model version on the evaluation harness's held-out seeds, against baselines
-        </span>
-      </div>
+      <PageHeader
+        title="Signal quality"
+        sub="Each model version on the evaluation harness's held-out seeds, against baselines"
+      />
       <div class="research-grid">
         <div class="span-5">
           <Panel title="Models" meta="Registry, newest first" flush>

@@ -1,7 +1,7 @@
-import { Title } from '@solidjs/meta';
 import { createSignal, Show } from 'solid-js';
 import { LiveSignals } from '../../components/desk/live-signals.tsx';
 import { useLiveSignals } from '../../components/desk/use-live-signals.ts';
+import { PageHeader } from '../../components/page-header.tsx';
 import { EmptyState, Panel } from '../../components/panel.tsx';
 import { DECIDERS, SignalDetail } from '../../components/signal-detail.tsx';
 import { usePageKeys } from '../../lib/keys.ts';
@@ -49,11 +49,7 @@ export default function SignalsPage() {
 
   return (
     <>
-      <Title>Signals · Aegis</Title>
-      <div class="page-header">
-        <h1>Signals</h1>
-        <span class="page-sub">Scored patterns from the engine, newest first, live</span>
-      </div>
+      <PageHeader title="Signals" sub="Scored patterns from the engine, newest first, live" />
       <div class="signals-layout">
         <Panel title="Signals" meta="Latest 200, then streaming · ↑↓ to move" bodyClass="h-audit" flush>
           <LiveSignals limit={200} feed={feed} selectedId={selected()} onSelect={select} />
