@@ -30,6 +30,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Xoshiro128 } from '../../src/random/seeded-random.ts';
+import { drainSockets, paced } from './socket-pacing.ts';
 
 export interface FakeBinanceSymbolSpec {
   readonly symbol: string;
@@ -59,7 +60,6 @@ const PRICE_DP = 2;
 const QTY_DP = 5;
 const TRADES_KEPT = 200_000;
 /** Pause a burst when a socket has this much unsent: the burst paces to the client's reads. */
-const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
 
 export interface FakeTrade {
   readonly id: number;
@@ -275,11 +275,7 @@ export class FakeBinanceVenue {
     const s = this.#state(symbol);
     const rng = new Xoshiro128(opts.seed);
     const tradeShare = opts.tradeShare ?? 0.3;
-    const perTick = Math.max(1, Math.round(opts.msgsPerSec / 100));
-    const timer = setInterval(() => {
-      for (let i = 0; i < perTick; i++) this.#marketStep(s, rng, tradeShare);
-    }, 10);
-    const stop = () => clearInterval(timer);
+    const stop = paced(opts.msgsPerSec, () => this.#marketStep(s, rng, tradeShare));
     this.#markets.push(stop);
     return stop;
   }
@@ -420,13 +416,8 @@ export class FakeBinanceVenue {
     }
   }
 
-  async #drain(): Promise<void> {
-    for (;;) {
-      let full = false;
-      for (const ws of this.#sockets) if (ws.bufferedAmount > SOCKET_HIGH_WATER) full = true;
-      if (!full) return;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  #drain(): Promise<void> {
+    return drainSockets(this.#sockets);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Xoshiro128 } from '../../src/random/seeded-random.ts';
+import { drainSockets, paced } from './socket-pacing.ts';
 
 export interface FakeCoinbaseOptions {
   /** Port on 127.0.0.1 (0 = any free port). */
@@ -97,8 +98,6 @@ interface FakeBook {
   recentTrades: { id: number; priceTicks: number; size: number; side: 'BUY' | 'SELL'; time: string }[];
 }
 
-const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
-
 export class FakeCoinbaseWs {
   readonly url: string;
   readonly requests: FakeRequest[] = [];
@@ -116,7 +115,7 @@ export class FakeCoinbaseWs {
   #clockOffsetMs = 0;
   #dropMidSnapshot = false;
   #ignore = 0;
-  #mmTimer: NodeJS.Timeout | null = null;
+  #stopMarket: (() => void) | null = null;
   readonly #mid = new Map<string, number>();
   readonly #levels = new Map<string, number>();
 
@@ -334,22 +333,16 @@ export class FakeCoinbaseWs {
     this.stopMarketMaker();
     const rng = new Xoshiro128(options.seed ?? 7);
     const products = options.products ?? [...this.#books.keys()];
-    const tickMs = 10;
-    let credit = 0;
-    this.#mmTimer = setInterval(() => {
-      credit += (options.messagesPerSecond * tickMs) / 1000;
-      while (credit >= 1) {
-        credit--;
-        const p = products[rng.int(products.length)] as string;
-        if (rng.next() < 0.33) this.#mmTrade(p, rng);
-        else this.#mmStep(p, rng);
-      }
-    }, tickMs);
+    this.#stopMarket = paced(options.messagesPerSecond, () => {
+      const p = products[rng.int(products.length)] as string;
+      if (rng.next() < 0.33) this.#mmTrade(p, rng);
+      else this.#mmStep(p, rng);
+    });
   }
 
   stopMarketMaker(): void {
-    if (this.#mmTimer) clearInterval(this.#mmTimer);
-    this.#mmTimer = null;
+    this.#stopMarket?.();
+    this.#stopMarket = null;
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -563,12 +556,8 @@ export class FakeCoinbaseWs {
     }
   }
 
-  async #drain(): Promise<void> {
-    for (const c of this.#conns) {
-      while (c.ws.readyState === c.ws.OPEN && c.ws.bufferedAmount > SOCKET_HIGH_WATER) {
-        await new Promise((r) => setTimeout(r, 2));
-      }
-    }
+  #drain(): Promise<void> {
+    return drainSockets([...this.#conns].map((c) => c.ws));
   }
 
   #nowMs(): number {
