@@ -81,8 +81,8 @@ export function toOrderView(r: OrderRow): OrderView {
     bracketRole: r.bracketRole,
     ocoGroup: r.ocoGroup,
     version: r.version,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
   };
 }
 

@@ -57,7 +57,7 @@ export async function getOrderWithFills(
       id: f.id,
       orderId: f.orderId,
       executionId: f.executionId,
-      ts: f.ts,
+      ts: f.ts.toISOString(),
       tsMicros,
       symbol: f.symbol,
       side: f.side,
@@ -91,8 +91,8 @@ export async function listPositions(
         unrealizedPnl: mark === null ? null : decStr(unrealizedPnl(l.position, mark, l.multiplier)),
         realizedPnl: norm(l.position.realizedPnl),
         fees: norm(l.position.fees),
-        openedAt: l.openedAt,
-        updatedAt: l.updatedAt,
+        openedAt: l.openedAt?.toISOString() ?? null,
+        updatedAt: l.updatedAt.toISOString(),
       };
     });
 }
@@ -105,7 +105,12 @@ export async function pnlSummary(
   now: Date,
 ): Promise<PnlSummary> {
   const v = await valueDesk(tx, tenantId, quotes, startingCapital, now);
-  return { accounting: 'average_cost', ...v.pnl, dailyPnl: v.daily.net, sessionStart: v.sessionStart };
+  return {
+    accounting: 'average_cost',
+    ...v.pnl,
+    dailyPnl: v.daily.net,
+    sessionStart: v.sessionStart.toISOString(),
+  };
 }
 
 export async function equitySeries(tx: Tx, tenantId: string, q: EquitySeriesInput): Promise<EquityPoint[]> {
@@ -120,7 +125,7 @@ export async function equitySeries(tx: Tx, tenantId: string, q: EquitySeriesInpu
     .orderBy(desc(equitySnapshots.ts))
     .limit(q.limit);
   return rows.reverse().map((r) => ({
-    ts: r.ts,
+    ts: r.ts.toISOString(),
     equity: norm(r.equity),
     cash: norm(r.cash),
     realizedPnl: norm(r.realizedPnl),

@@ -62,7 +62,7 @@ export async function exportCsv(
       'updated_at',
     ];
     rows = list.map((o) => [
-      o.createdAt.toISOString(),
+      o.createdAt,
       o.id,
       o.clientOrderId,
       o.symbol,
@@ -81,7 +81,7 @@ export async function exportCsv(
       o.broker,
       o.brokerOrderId,
       o.proposalId,
-      o.updatedAt.toISOString(),
+      o.updatedAt,
     ]);
   } else if (input.kind === 'fills') {
     const list = await blotter(tx, tenantId, range, EXPORT_MAX_ROWS + 1);

@@ -207,8 +207,8 @@ export const ordersRouter = createTRPCRouter({
 });
 
 /** `<updated_at ISO>|<order id>`, base64url: where a reconnecting `updates` stream resumes. */
-function orderCursor(o: { id: string; updatedAt: Date }): string {
-  return Buffer.from(`${o.updatedAt.toISOString()}|${o.id}`).toString('base64url');
+function orderCursor(o: { id: string; updatedAt: string }): string {
+  return Buffer.from(`${o.updatedAt}|${o.id}`).toString('base64url');
 }
 
 function decodeOrderCursor(raw: string): { at: Date; id: string } {

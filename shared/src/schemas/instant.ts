@@ -51,3 +51,14 @@ export function rangeInOrder<T extends { from?: string | Date | undefined; to?: 
     ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
   }
 }
+
+/**
+ * An instant as an output. tRPC runs without a transformer, so a Date a procedure returns reaches
+ * the client as its JSON form, an ISO string; declaring `z.date()` would make the inferred client
+ * type a Date that never arrives. This takes a Date (what services return) or an ISO string and
+ * gives the ISO string: the server's output validation converts, and the client's type is `string`.
+ * A string that is not an ISO instant, or an invalid Date, is refused.
+ */
+export const isoDateTime = z
+  .union([z.date(), z.iso.datetime({ offset: true })])
+  .transform((v) => (typeof v === 'string' ? v : v.toISOString()));

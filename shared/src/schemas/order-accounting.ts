@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queryInstant, rangeInOrder } from './instant.ts';
+import { isoDateTime, queryInstant, rangeInOrder } from './instant.ts';
 
 /** Positions, P&L and equity at the edges (average-cost accounting; see accounting/position.ts). */
 
@@ -14,8 +14,8 @@ export const positionView = z.object({
   /** Gross realized P&L (fees apart). */
   realizedPnl: z.string(),
   fees: z.string(),
-  openedAt: z.date().nullable(),
-  updatedAt: z.date(),
+  openedAt: isoDateTime.nullable(),
+  updatedAt: isoDateTime,
 });
 export type PositionView = z.infer<typeof positionView>;
 
@@ -27,7 +27,7 @@ export const pnlSummary = z.object({
   netPnl: z.string(),
   /** Net P&L since the desk's session start (midnight in the desk's timezone). */
   dailyPnl: z.string(),
-  sessionStart: z.date(),
+  sessionStart: isoDateTime,
   grossExposure: z.string(),
   netExposure: z.string(),
   cash: z.string(),
@@ -45,7 +45,7 @@ export const equitySeriesInput = z
 export type EquitySeriesInput = z.infer<typeof equitySeriesInput>;
 
 export const equityPoint = z.object({
-  ts: z.date(),
+  ts: isoDateTime,
   equity: z.string(),
   cash: z.string(),
   realizedPnl: z.string(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { INSTRUMENT_LIMIT_FIELDS, LIMIT_FIELDS, type LimitField } from '../risk/limits.ts';
+import { isoDateTime } from './instant.ts';
 import { decimalString, instrumentSymbol, positiveDecimalString } from './order.ts';
 
 /**
@@ -97,16 +98,23 @@ export const riskLimitsScopeView = z.object({
   stored: z.boolean(),
   fields: z.record(limitField, effectiveLimitView),
   restricted: z.object({ value: z.boolean(), source: z.enum(['default', 'desk', 'instrument']) }),
-  updatedAt: z.date().nullable(),
+  updatedAt: isoDateTime.nullable(),
   updatedBy: z.string().nullable(),
 });
-export type RiskLimitsScopeView = z.infer<typeof riskLimitsScopeView>;
+/** As the server builds it (server/src/execution/limits.ts: `updatedAt` the row's Date); clients get the ISO string. */
+export type RiskLimitsScopeView = z.input<typeof riskLimitsScopeView>;
 
 export const haltScope = z.enum(['global', 'desk']);
+const haltSwitch = z.object({
+  engaged: z.boolean(),
+  reason: z.string().nullable(),
+  engagedAt: isoDateTime.nullable(),
+});
 export const haltState = z.object({
   /** True when either switch is engaged: only cancels and risk-reducing orders pass. */
   halted: z.boolean(),
-  global: z.object({ engaged: z.boolean(), reason: z.string().nullable(), engagedAt: z.date().nullable() }),
-  desk: z.object({ engaged: z.boolean(), reason: z.string().nullable(), engagedAt: z.date().nullable() }),
+  global: haltSwitch,
+  desk: haltSwitch,
 });
-export type HaltState = z.infer<typeof haltState>;
+/** As the server builds it (server/src/execution/halt.ts: `engagedAt` the row's Date); clients get the ISO string. */
+export type HaltState = z.input<typeof haltState>;

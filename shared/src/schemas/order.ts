@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../orders/statuses.ts';
-import { queryInstant } from './instant.ts';
+import { isoDateTime, queryInstant } from './instant.ts';
 import { safeText } from './text.ts';
 
 /**
@@ -150,8 +150,8 @@ export const orderView = z.object({
   bracketRole: bracketRole.nullable(),
   ocoGroup: z.string().nullable(),
   version: z.number().int(),
-  createdAt: z.date(),
-  updatedAt: z.date(),
+  createdAt: isoDateTime,
+  updatedAt: isoDateTime,
 });
 export type OrderView = z.infer<typeof orderView>;
 
@@ -159,7 +159,7 @@ export const fillView = z.object({
   id: z.string(),
   orderId: z.string(),
   executionId: z.string(),
-  ts: z.date(),
+  ts: isoDateTime,
   /** The same time to the µs (ISO, six fractional digits): a Date keeps ms only. */
   tsMicros: z.string(),
   symbol: z.string(),

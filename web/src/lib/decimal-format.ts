@@ -43,8 +43,9 @@ export function pnlClass(value: string | null | undefined): string {
 }
 
 /**
- * The server's `z.date()` outputs travel as ISO strings (JSON, no transformer) even though the
- * inferred type says Date: accept both.
+ * An instant as `YYYY-MM-DD HH:MM[:SS]` (UTC): the server's ISO strings (its outputs declare
+ * instants with `isoDateTime`, shared/src/schemas/instant.ts, so the inferred type is the string
+ * that arrives), or a Date made here in the console.
  */
 export function utcTime(value: Date | string | null | undefined, withSeconds = true): string {
   if (!value) return '—';
