@@ -22,6 +22,7 @@
 import { MemoryBus } from '@aegis/shared/bus/memory-bus';
 import { createLogger } from '@aegis/shared/logging';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
+import { cpuSeconds, median } from '../../shared/bench/lib/cpu-time.ts';
 import { BookRegistry } from '../src/book/book-registry.ts';
 import { MalformedRecords } from '../src/feeds/malformed.ts';
 import { ShardedTickSink } from '../src/feeds/sharded-sink.ts';
@@ -143,20 +144,6 @@ function binanceFormat(name: string, set: BinanceSet): Format {
       };
     },
   };
-}
-
-/** Median of a list of numbers. */
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-function cpuSeconds(run: () => void): number {
-  const c0 = process.cpuUsage();
-  run();
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1e6;
 }
 
 function baselineRun(messages: readonly string[]): number {

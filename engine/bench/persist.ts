@@ -26,8 +26,8 @@ import postgres from 'postgres';
 import { SymbolNamesReader } from '../src/feeds/symbol-table.ts';
 import { copyIn } from '../src/writer/copy-stream.ts';
 import { TICK_COLUMNS, tickTextChunks } from '../src/writer/tick-copy.ts';
-import { TimescaleWriter, WRITER_STAT } from '../src/writer/timescale-writer.ts';
-import { measurePersistCeiling, syntheticTicks } from './lib/persist-ceiling.ts';
+import { WRITER_STAT } from '../src/writer/timescale-writer.ts';
+import { measurePersistCeiling, syntheticTicks, writerOverTicks } from './lib/persist-ceiling.ts';
 
 const log = createLogger({ name: 'bench-persist', level: 'silent' });
 const env = (name: string, fallback: number) => {
@@ -39,16 +39,10 @@ const BATCH = env('BENCH_PERSIST_BATCH', 65_536);
 
 /** The writer over a fresh ring of ROWS ticks, flushing checkpoints of BATCH ticks into `ticks`. */
 async function writerAlone(url: string, asyncCommit: boolean) {
-  const { ring, names } = syntheticTicks(ROWS);
+  const ticks = syntheticTicks(ROWS);
+  const { ring } = ticks;
   const sql = postgres(url, { max: 1, onnotice: () => {} });
-  const stats = new Float64Array(WRITER_STAT.WORDS);
-  const writer = new TimescaleWriter({
-    sql,
-    tickRings: [ring],
-    consumer: 0,
-    symbolNames: new SymbolNamesReader(names.namesSab),
-    featureSampleMs: 0,
-    stats,
+  const { writer, stats } = writerOverTicks(sql, ticks, {
     log,
     tokenName: `bench:${asyncCommit ? 'async' : 'sync'}`,
     asyncCommit,

@@ -21,6 +21,7 @@ import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-repor
 import { GREEKS_STRIDE, greeksBatch, optionPrice } from '../src/options/black-scholes.ts';
 import { impliedVolatility, impliedVolatilityBatch } from '../src/options/implied-volatility.ts';
 import { ivGrid } from '../src/options/iv-grid.ts';
+import { cpuSeconds, median } from './lib/cpu-time.ts';
 import { bisectionIv, type NaiveGreeks, naiveGreeks } from './lib/naive-greeks.ts';
 
 const N = Number(process.env.BENCH_CONTRACTS ?? 200_000);
@@ -62,19 +63,6 @@ const input = { model: 'bsm' as const, isCall, underlying, strike, years, vol, r
 const out = new Float64Array(N * GREEKS_STRIDE);
 greeksBatch(input, out);
 for (let i = 0; i < N; i++) prices[i] = out[i * GREEKS_STRIDE] as number;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-function cpuSeconds(run: () => void): number {
-  const c0 = process.cpuUsage();
-  run();
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1e6;
-}
 
 let sink = 0;
 function greeksBaseline(): number {

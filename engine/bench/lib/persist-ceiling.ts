@@ -4,12 +4,18 @@ import { TICK } from '../../src/ring/layout.ts';
 import { RingBuffer } from '../../src/ring/ring-buffer.ts';
 import { copyIn } from '../../src/writer/copy-stream.ts';
 import { copyWrites, TICK_COLUMNS, TickCopyEncoder } from '../../src/writer/tick-copy.ts';
+import {
+  TimescaleWriter,
+  type TimescaleWriterOptions,
+  WRITER_STAT,
+} from '../../src/writer/timescale-writer.ts';
 
 /**
  * The database's own ceiling for the `ticks` schema: one COPY (FORMAT binary) of a stream encoded
  * before the clock starts, into a fresh table with the columns, defaults, constraints and indexes
  * of `ticks` (what one daily partition or chunk is), no engine around it. The writer can at best
- * approach it. Used by engine/bench/persist.ts and engine/bench/engine.ts.
+ * approach it. Used by engine/bench/persist.ts and engine/bench/engine.ts; the synthetic ticks and
+ * the writer over them also by engine/tests/integration/writer.test.ts.
  */
 
 export interface SyntheticTicks {
@@ -72,6 +78,28 @@ export function syntheticTicks(
   }
   ring.publish((start + rows) >>> 0);
   return { ring, names, rows };
+}
+
+/**
+ * The engine's writer over synthetic ticks: consumer 0 of their ring into `sql`'s `ticks`, no
+ * feature samples, counting into a fresh `stats` array (WRITER_STAT words).
+ */
+export function writerOverTicks(
+  sql: postgres.Sql,
+  ticks: SyntheticTicks,
+  options: Pick<TimescaleWriterOptions, 'log' | 'tokenName' | 'asyncCommit'>,
+): { writer: TimescaleWriter; stats: Float64Array } {
+  const stats = new Float64Array(WRITER_STAT.WORDS);
+  const writer = new TimescaleWriter({
+    sql,
+    tickRings: [ticks.ring],
+    consumer: 0,
+    symbolNames: new SymbolNamesReader(ticks.names.namesSab),
+    featureSampleMs: 0,
+    stats,
+    ...options,
+  });
+  return { writer, stats };
 }
 
 export interface PersistCeiling {

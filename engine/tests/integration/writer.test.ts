@@ -3,7 +3,7 @@ import { createLogger } from '@aegis/shared/logging';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syntheticTicks } from '../../bench/lib/persist-ceiling.ts';
+import { syntheticTicks, writerOverTicks } from '../../bench/lib/persist-ceiling.ts';
 import { loadEngineConfig } from '../../src/config.ts';
 import { MalformedRecords } from '../../src/feeds/malformed.ts';
 import { ReplayFeed } from '../../src/feeds/replay.ts';
@@ -11,7 +11,7 @@ import { SymbolNamesReader, SymbolTable } from '../../src/feeds/symbol-table.ts'
 import { copyTick, createTickRecord, type TickRecord } from '../../src/feeds/tick.ts';
 import { startEngine } from '../../src/index.ts';
 import { TICK, usFromWords } from '../../src/ring/layout.ts';
-import { TimescaleWriter, WRITER_STAT } from '../../src/writer/timescale-writer.ts';
+import { WRITER_STAT } from '../../src/writer/timescale-writer.ts';
 import { FIXTURE_PATH, FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts';
 
 const log = createLogger({ name: 'writer-test', level: 'silent' });
@@ -134,21 +134,12 @@ describe('timescale writer', () => {
 
 describe('timescale writer, ticks the table already holds', () => {
   it('stores the new ticks of a batch once and counts the known ones, whichever row repeats', async () => {
-    const { ring, names } = syntheticTicks(3000, 8);
+    const ticks = syntheticTicks(3000, 8);
+    const { ring, names } = ticks;
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-    const stats = new Float64Array(WRITER_STAT.WORDS);
+    const { writer, stats } = writerOverTicks(sql, ticks, { log, tokenName: 'writer:dup-test' });
     try {
       await sql`truncate ticks`;
-      const writer = new TimescaleWriter({
-        sql,
-        tickRings: [ring],
-        consumer: 0,
-        symbolNames: new SymbolNamesReader(names.namesSab),
-        featureSampleMs: 0,
-        stats,
-        log,
-        tokenName: 'writer:dup-test',
-      });
       const start = ring.cursor(0);
       // Two ticks were stored before (a replay of the same file, another engine): the first of
       // the second batch (the server refuses that COPY at once) and the last of the third (it
