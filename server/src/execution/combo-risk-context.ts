@@ -1,4 +1,4 @@
-import { combos, orders } from '@aegis/shared/db';
+import { combos } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { comboSignature } from '@aegis/shared/orders/combo';
 import type {
@@ -8,9 +8,10 @@ import type {
   RecentComboInfo,
 } from '@aegis/shared/risk/combo';
 import type { InstrumentInfo, RiskLimits } from '@aegis/shared/risk/governor';
-import { and, desc, eq, gt, inArray, ne } from 'drizzle-orm';
+import { desc } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
+import { combosSentSince, legsOfCombos } from './combo-rows.ts';
 import { norm } from './order-rows.ts';
 import {
   type InstrumentRow,
@@ -112,27 +113,14 @@ async function loadRecentCombos(
   const rows = await tx
     .select()
     .from(combos)
-    .where(
-      and(
-        eq(combos.tenantId, tenantId),
-        ne(combos.status, 'denied'),
-        gt(combos.createdAt, new Date(now.getTime() - windowMs)),
-      ),
-    )
+    .where(combosSentSince(tenantId, new Date(now.getTime() - windowMs)))
     .orderBy(desc(combos.createdAt));
   if (rows.length === 0) return [];
-  const legs = await tx
-    .select({ comboId: orders.comboId, symbol: orders.symbol, side: orders.side, ratio: orders.legRatio })
-    .from(orders)
-    .where(
-      and(
-        eq(orders.tenantId, tenantId),
-        inArray(
-          orders.comboId,
-          rows.map((r) => r.id),
-        ),
-      ),
-    );
+  const legs = await legsOfCombos(
+    tx,
+    tenantId,
+    rows.map((r) => r.id),
+  );
   return rows.map((c) => ({
     createdAt: c.createdAt,
     signature: comboSignature({
@@ -142,7 +130,7 @@ async function loadRecentCombos(
       netLimitPrice: c.netLimitPrice === null ? null : norm(c.netLimitPrice),
       legs: legs
         .filter((l) => l.comboId === c.id)
-        .map((l) => ({ symbol: l.symbol, side: l.side, ratio: l.ratio ?? 1 })),
+        .map((l) => ({ symbol: l.symbol, side: l.side, ratio: l.legRatio ?? 1 })),
     }),
   }));
 }

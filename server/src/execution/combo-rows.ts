@@ -3,7 +3,7 @@ import { combos, orders } from '@aegis/shared/db';
 import { comboStateOf } from '@aegis/shared/orders/combo';
 import type { ComboView } from '@aegis/shared/schemas/combo';
 import type { RuleVerdictView } from '@aegis/shared/schemas/order';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, ne, type SQL, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
 import { norm, type OrderRow, toOrderView } from './order-rows.ts';
 
@@ -52,6 +52,23 @@ export async function comboLegs(
     .orderBy(asc(orders.clientOrderId));
   return lock ? q.for('update') : q;
 }
+
+/** The legs of several combos, each combo's in placement order. */
+export async function legsOfCombos(
+  tx: Tx,
+  tenantId: string,
+  comboIds: readonly string[],
+): Promise<OrderRow[]> {
+  return tx
+    .select()
+    .from(orders)
+    .where(and(eq(orders.tenantId, tenantId), inArray(orders.comboId, [...comboIds])))
+    .orderBy(asc(orders.clientOrderId));
+}
+
+/** The desk's combos sent after `since` (denied ones were never sent): the throttle's and the duplicate guard's. */
+export const combosSentSince = (tenantId: string, since: Date): SQL =>
+  and(eq(combos.tenantId, tenantId), ne(combos.status, 'denied'), gt(combos.createdAt, since))!;
 
 export async function loadCombo(
   tx: Tx,

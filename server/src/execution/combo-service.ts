@@ -15,13 +15,7 @@ import { loadComboRiskInputs } from './combo-risk-context.ts';
 import { comboLegClientOrderId, loadCombo, syncCombo, toComboView } from './combo-rows.ts';
 import type { IdempotencyScope } from './idempotency.ts';
 import { toOrderState, toOrderView } from './order-rows.ts';
-import {
-  assertOwnProposal,
-  lockDeskOrders,
-  placeOnce,
-  routedConnection,
-  setAuditContext,
-} from './service.ts';
+import { checkedReferences, lockDeskOrders, placeOnce, setAuditContext } from './service.ts';
 import {
   type Actor,
   type ExecutionDeps,
@@ -109,11 +103,9 @@ export class ComboService {
 
   async #placeInTx(tx: Tx, req: PlaceComboRequest, clientOrderId: string): Promise<ComboView> {
     await lockDeskOrders(tx, req.tenantId);
+    // The governor's clock once the desk lock is held (service.ts says why).
     const now = this.#clock();
-    if (req.input.proposalId) await assertOwnProposal(tx, req.tenantId, req.input.proposalId);
-    const connection = req.input.brokerConnectionId
-      ? await routedConnection(tx, req.tenantId, req.input.brokerConnectionId)
-      : null;
+    const connection = await checkedReferences(tx, req.tenantId, req.input);
     const intent = comboIntentOf(req.input, req.origin);
     const decision = await this.#evaluate(tx, req.tenantId, intent, now);
     const allowed = decision.allowed;
@@ -230,8 +222,7 @@ export class ComboService {
    */
   async check(tenantId: string, input: PlaceComboInput, origin: OrderIntent['origin']): Promise<ComboCheck> {
     return withTenant(this.#deps.db, tenantId, async (tx) => {
-      if (input.proposalId) await assertOwnProposal(tx, tenantId, input.proposalId);
-      if (input.brokerConnectionId) await routedConnection(tx, tenantId, input.brokerConnectionId);
+      await checkedReferences(tx, tenantId, input);
       return this.#evaluate(tx, tenantId, comboIntentOf(input, origin), this.#clock());
     });
   }

@@ -152,6 +152,35 @@ async function afterView(tx: Tx, tenantId: string, symbol: string): Promise<Risk
   );
 }
 
+/**
+ * One audited change of a scope, as set, remove and reset make it: the scope's row locked and its
+ * view read before, `change` applied, the view read after, and `risk.limits.<verb>` recorded with
+ * both views beside what `audit` adds.
+ */
+async function changeScope(
+  tx: Tx,
+  tenantId: string,
+  symbol: string,
+  actor: Actor,
+  verb: 'set' | 'remove' | 'reset',
+  change: (own: Row | undefined) => Promise<void>,
+  audit: (before: RiskLimitsScopeView) => { payload: Record<string, unknown>; details: string },
+): Promise<RiskLimitsScopeView> {
+  const { own, before } = await lockScope(tx, tenantId, symbol);
+  await change(own);
+  const after = await afterView(tx, tenantId, symbol);
+  const { payload, details } = audit(before);
+  await recordAudit(tx, {
+    action: `risk.limits.${verb}`,
+    actor,
+    targetType: 'risk_limits',
+    targetId: symbol,
+    payload: { before, after, ...payload },
+    details,
+  });
+  return after;
+}
+
 const userOf = (actor: Actor) => (actor.type === 'user' ? actor.id : null);
 
 async function upsert(
@@ -179,21 +208,23 @@ export async function setLimits(
   const given = Object.keys(fields) as (LimitField | 'restricted')[];
   // The schema refuses {} already; this guards callers that bypass it (never audit "no change").
   if (given.length === 0) throw new AppError(ErrorCode.BAD_INPUT, 'no limit given', { field: 'input' });
-  const { own, before } = await lockScope(tx, tenantId, symbol);
-  // Setting a removed limit brings it back.
-  const removed = { ...(own?.removedLimits ?? {}) };
-  for (const f of given) delete removed[f];
-  await upsert(tx, tenantId, symbol, { ...fields, removedLimits: removed }, actor);
-  const after = await afterView(tx, tenantId, symbol);
-  await recordAudit(tx, {
-    action: 'risk.limits.set',
+  return changeScope(
+    tx,
+    tenantId,
+    symbol,
     actor,
-    targetType: 'risk_limits',
-    targetId: symbol,
-    payload: { before, after, changed: fields },
-    details: `limits ${symbol}: ${given.map((f) => `${f}=${String(fields[f])}`).join(', ')}`,
-  });
-  return after;
+    'set',
+    async (own) => {
+      // Setting a removed limit brings it back.
+      const removed = { ...(own?.removedLimits ?? {}) };
+      for (const f of given) delete removed[f];
+      await upsert(tx, tenantId, symbol, { ...fields, removedLimits: removed }, actor);
+    },
+    () => ({
+      payload: { changed: fields },
+      details: `limits ${symbol}: ${given.map((f) => `${f}=${String(fields[f])}`).join(', ')}`,
+    }),
+  );
 }
 
 /** Switches one limit off for the scope ("no limit"): an explicit removal, stored and audited. */
@@ -204,22 +235,24 @@ export async function removeLimit(
   actor: Actor,
 ): Promise<RiskLimitsScopeView> {
   const { symbol, field } = input;
-  const { own, before } = await lockScope(tx, tenantId, symbol);
-  const removed = {
-    ...(own?.removedLimits ?? {}),
-    [field]: { at: new Date().toISOString(), by: userOf(actor) },
-  };
-  await upsert(tx, tenantId, symbol, { [field]: null, removedLimits: removed }, actor);
-  const after = await afterView(tx, tenantId, symbol);
-  await recordAudit(tx, {
-    action: 'risk.limits.remove',
+  return changeScope(
+    tx,
+    tenantId,
+    symbol,
     actor,
-    targetType: 'risk_limits',
-    targetId: symbol,
-    payload: { before, after, field },
-    details: `limits ${symbol}: ${field} removed (was ${String(before.fields[field].value)})`,
-  });
-  return after;
+    'remove',
+    async (own) => {
+      const removed = {
+        ...(own?.removedLimits ?? {}),
+        [field]: { at: new Date().toISOString(), by: userOf(actor) },
+      };
+      await upsert(tx, tenantId, symbol, { [field]: null, removedLimits: removed }, actor);
+    },
+    (before) => ({
+      payload: { field },
+      details: `limits ${symbol}: ${field} removed (was ${String(before.fields[field].value)})`,
+    }),
+  );
 }
 
 /**
@@ -233,22 +266,26 @@ export async function resetLimits(
   actor: Actor,
 ): Promise<RiskLimitsScopeView> {
   const { symbol, field } = input;
-  const { own, before } = await lockScope(tx, tenantId, symbol);
-  if (own && field === undefined) {
-    await tx.delete(riskLimits).where(and(eq(riskLimits.tenantId, tenantId), eq(riskLimits.symbol, symbol)));
-  } else if (own && field !== undefined) {
-    const removed = { ...own.removedLimits };
-    delete removed[field];
-    await upsert(tx, tenantId, symbol, { [field]: null, removedLimits: removed }, actor);
-  }
-  const after = await afterView(tx, tenantId, symbol);
-  await recordAudit(tx, {
-    action: 'risk.limits.reset',
+  return changeScope(
+    tx,
+    tenantId,
+    symbol,
     actor,
-    targetType: 'risk_limits',
-    targetId: symbol,
-    payload: { before, after, field: field ?? null },
-    details: `limits ${symbol}: ${field ?? 'every limit'} reset to ${symbol === '*' ? 'the platform default' : "the desk's value"}`,
-  });
-  return after;
+    'reset',
+    async (own) => {
+      if (own && field === undefined) {
+        await tx
+          .delete(riskLimits)
+          .where(and(eq(riskLimits.tenantId, tenantId), eq(riskLimits.symbol, symbol)));
+      } else if (own && field !== undefined) {
+        const removed = { ...own.removedLimits };
+        delete removed[field];
+        await upsert(tx, tenantId, symbol, { [field]: null, removedLimits: removed }, actor);
+      }
+    },
+    () => ({
+      payload: { field: field ?? null },
+      details: `limits ${symbol}: ${field ?? 'every limit'} reset to ${symbol === '*' ? 'the platform default' : "the desk's value"}`,
+    }),
+  );
 }

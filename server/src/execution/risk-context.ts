@@ -28,10 +28,11 @@ import { alias } from 'drizzle-orm/pg-core';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
 import { queryRows } from '../db/rows.ts';
+import { combosSentSince } from './combo-rows.ts';
 import { haltLatch } from './halt-latch.ts';
 import { storedLimits } from './limits.ts';
 import { readReducingOnly } from './reducing-only.ts';
-import { valueDesk } from './valuation.ts';
+import { type DeskValuation, valueDesk } from './valuation.ts';
 
 // The status classes come from the one list (shared/src/orders/statuses.ts).
 export { AT_BROKER_STATUSES, WORKING_STATUSES };
@@ -179,13 +180,7 @@ export async function loadRiskInputs(
   const recentCombos = await tx
     .select({ id: combos.id, createdAt: combos.createdAt })
     .from(combos)
-    .where(
-      and(
-        eq(combos.tenantId, tenantId),
-        ne(combos.status, 'denied'),
-        gt(combos.createdAt, new Date(now.getTime() - windowMs)),
-      ),
-    );
+    .where(combosSentSince(tenantId, new Date(now.getTime() - windowMs)));
   for (const c of recentCombos) {
     recent.push({
       symbol: `combo:${c.id}`,
@@ -199,12 +194,7 @@ export async function loadRiskInputs(
   }
   recent.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   const streak = limits.lossStreakCount ?? 1; // null: streak limit removed, nothing to look at
-  const outcomes = await tx
-    .select({ pnl: tradeOutcomes.pnl })
-    .from(tradeOutcomes)
-    .where(eq(tradeOutcomes.tenantId, tenantId))
-    .orderBy(desc(tradeOutcomes.closedAt), desc(tradeOutcomes.createdAt))
-    .limit(Math.max(1, streak));
+  const outcomes = await lastOutcomes(tx, tenantId, Math.max(1, streak));
   const [settings] = await tx
     .select({ automationEnabled: agentSettings.automationEnabled })
     .from(agentSettings)
@@ -225,26 +215,12 @@ export async function loadRiskInputs(
   const instrument = insts.get(order.symbol);
   if (!instrument) throw new AppError(ErrorCode.NOT_FOUND, `unknown instrument ${order.symbol}`);
 
-  const marks: Record<string, string> = {};
-  for (const s of symbols) {
-    const m = quotes.mark(s);
-    if (m) marks[s] = decStr(m);
-  }
-  // Legs with no live quote are marked at their average cost (see valuation.ts).
-  for (const l of valuation.legs)
-    if (!(l.position.symbol in marks)) marks[l.position.symbol] = l.position.avgCost;
-
-  const quote = quoteInfoOf(quotes, order.symbol);
-
-  const instrumentsInfo: Record<string, InstrumentInfo> = {};
-  for (const [s, r] of insts) instrumentsInfo[s] = instrumentInfo(r);
-
   const ctx: RiskContext = {
     now,
     instrument: instrumentInfo(instrument),
-    instruments: instrumentsInfo,
-    quote,
-    marks,
+    instruments: instrumentsInfoOf(insts),
+    quote: quoteInfoOf(quotes, order.symbol),
+    marks: marksOf(quotes, symbols, valuation),
     positions: valuation.legs.map((l) => ({ symbol: l.position.symbol, quantity: l.position.quantity })),
     workingOrders: working,
     dailyPnl: { realized: valuation.daily.realized, unrealized: valuation.daily.unrealized },
@@ -374,31 +350,16 @@ export async function loadBatchRiskInputs(
     dupWindows.length === 0
       ? Promise.resolve([] as RecentOrderRow[])
       : recentOrders(tx, tenantId, new Date(now.getTime() - Math.max(...dupWindows)), [...symbols]),
-    tx
-      .select({ pnl: tradeOutcomes.pnl })
-      .from(tradeOutcomes)
-      .where(eq(tradeOutcomes.tenantId, tenantId))
-      .orderBy(desc(tradeOutcomes.closedAt), desc(tradeOutcomes.createdAt))
-      .limit(streak),
+    lastOutcomes(tx, tenantId, streak),
   ]);
   const recentCount = Math.min(cap, Number(countRows[0]?.n ?? 0));
   const insts = new Map([...batchInsts, ...others]);
   for (const i of [...insts.values()]) if (i.underlyingSymbol) all.add(i.underlyingSymbol);
 
-  const marks: Record<string, string> = {};
-  for (const s of all) {
-    const m = quotes.mark(s);
-    if (m) marks[s] = decStr(m);
-  }
-  for (const l of valuation.legs)
-    if (!(l.position.symbol in marks)) marks[l.position.symbol] = l.position.avgCost;
-  const instrumentsInfo: Record<string, InstrumentInfo> = {};
-  for (const [s, r] of insts) instrumentsInfo[s] = instrumentInfo(r);
-
   return {
     ctx: {
-      instruments: instrumentsInfo,
-      marks,
+      instruments: instrumentsInfoOf(insts),
+      marks: marksOf(quotes, all, valuation),
       positions: valuation.legs.map((l) => ({ symbol: l.position.symbol, quantity: l.position.quantity })),
       workingOrders: working,
       dailyPnl: { realized: valuation.daily.realized, unrealized: valuation.daily.unrealized },
@@ -415,6 +376,41 @@ export async function loadBatchRiskInputs(
     recent,
     recentCount,
   };
+}
+
+/** The desk's last `n` closed trade outcomes, newest first: what the loss-streak rule reads. */
+function lastOutcomes(tx: Tx, tenantId: string, n: number) {
+  return tx
+    .select({ pnl: tradeOutcomes.pnl })
+    .from(tradeOutcomes)
+    .where(eq(tradeOutcomes.tenantId, tenantId))
+    .orderBy(desc(tradeOutcomes.closedAt), desc(tradeOutcomes.createdAt))
+    .limit(n);
+}
+
+/**
+ * Marks for `symbols` from the venue quotes; legs with no live quote are marked at their average
+ * cost (see valuation.ts).
+ */
+function marksOf(
+  quotes: QuoteBook,
+  symbols: Iterable<string>,
+  valuation: Pick<DeskValuation, 'legs'>,
+): Record<string, string> {
+  const marks: Record<string, string> = {};
+  for (const s of symbols) {
+    const m = quotes.mark(s);
+    if (m) marks[s] = decStr(m);
+  }
+  for (const l of valuation.legs)
+    if (!(l.position.symbol in marks)) marks[l.position.symbol] = l.position.avgCost;
+  return marks;
+}
+
+function instrumentsInfoOf(insts: ReadonlyMap<string, InstrumentRow>): Record<string, InstrumentInfo> {
+  const info: Record<string, InstrumentInfo> = {};
+  for (const [s, r] of insts) info[s] = instrumentInfo(r);
+  return info;
 }
 
 /**

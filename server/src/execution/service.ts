@@ -106,6 +106,20 @@ export async function placeOnce<T extends { readonly id: string }>(
 }
 
 /**
+ * The references an order or a combo names, checked as place (and its dry run) checks them: a
+ * proposal of its own desk, a connection it may be routed to. Returns that connection (null: the
+ * paper broker).
+ */
+export async function checkedReferences(
+  tx: Tx,
+  tenantId: string,
+  input: { readonly proposalId?: string | null; readonly brokerConnectionId?: string | null },
+): Promise<{ id: string; provider: string } | null> {
+  if (input.proposalId) await assertOwnProposal(tx, tenantId, input.proposalId);
+  return input.brokerConnectionId ? await routedConnection(tx, tenantId, input.brokerConnectionId) : null;
+}
+
+/**
  * An order may name only a proposal of its own desk. The column has no foreign key (and one would
  * not see RLS), so without this check another desk's proposal id was stored as the link.
  */
@@ -312,10 +326,7 @@ export class OrderService {
     // order that waited for a connection or for the lock (seconds, under load or after a database
     // restart) would otherwise see prices newer than its clock and find them dated in the future.
     const now = this.#clock();
-    if (req.input.proposalId) await assertOwnProposal(tx, req.tenantId, req.input.proposalId);
-    const connection = req.input.brokerConnectionId
-      ? await routedConnection(tx, req.tenantId, req.input.brokerConnectionId)
-      : null;
+    const connection = await checkedReferences(tx, req.tenantId, req.input);
     const intent = intentOf(req.input, req.origin);
     const inputs = await loadRiskInputs(tx, req.tenantId, intent, {
       quotes: this.#deps.quotes,
@@ -376,8 +387,7 @@ export class OrderService {
     const intent = intentOf(input, origin);
     return withTenant(this.#deps.db, tenantId, async (tx) => {
       // The dry run refuses the references place would: another desk's ids are unknown here.
-      if (input.proposalId) await assertOwnProposal(tx, tenantId, input.proposalId);
-      if (input.brokerConnectionId) await routedConnection(tx, tenantId, input.brokerConnectionId);
+      await checkedReferences(tx, tenantId, input);
       const inputs = await loadRiskInputs(tx, tenantId, intent, {
         quotes: this.#deps.quotes,
         startingCapital: this.#opts.startingCapital,

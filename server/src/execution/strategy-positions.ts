@@ -1,9 +1,10 @@
 import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
-import { combos, fills, orders } from '@aegis/shared/db';
+import { combos, fills } from '@aegis/shared/db';
 import type { StrategyPositionView } from '@aegis/shared/schemas/combo';
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
+import { legsOfCombos } from './combo-rows.ts';
 import { norm } from './order-rows.ts';
 import { multipliersOf } from './valuation.ts';
 
@@ -26,19 +27,11 @@ export async function listStrategyPositions(
     .where(and(eq(combos.tenantId, tenantId), gt(combos.filledQuantity, '0')))
     .orderBy(asc(combos.createdAt));
   if (filled.length === 0) return [];
-  const legs = await tx
-    .select()
-    .from(orders)
-    .where(
-      and(
-        eq(orders.tenantId, tenantId),
-        inArray(
-          orders.comboId,
-          filled.map((c) => c.id),
-        ),
-      ),
-    )
-    .orderBy(asc(orders.clientOrderId));
+  const legs = await legsOfCombos(
+    tx,
+    tenantId,
+    filled.map((c) => c.id),
+  );
   const firstFills = await tx
     .select({ orderId: fills.orderId, ts: fills.ts })
     .from(fills)
