@@ -14,9 +14,8 @@ import { FeatureStepper } from '../src/features/feature-stepper.ts';
 import { coefficients, DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../src/features/params.ts';
 import { FeatureState } from '../src/features/state.ts';
 import { ShardControl } from '../src/pool/shard-control.ts';
-import { ShardProcessor } from '../src/pool/shard-processor.ts';
 import { TICK } from '../src/ring/layout.ts';
-import { makeRings } from '../tests/support/pipeline-reference.ts';
+import { makeRings, processorOn } from '../tests/support/pipeline-reference.ts';
 import { feedTape, generateTape } from '../tests/support/tick-tape.ts';
 
 const SYMBOLS = 1000;
@@ -65,12 +64,8 @@ rows.push(
   await measure('shard processor (pool hot path)', () => {
     ring.commit(0, 0);
     rings.candidates[0]!.commit(0, rings.candidates[0]!.head());
-    const p = new ShardProcessor({
-      shard: 0,
+    const p = processorOn(rings, 0, {
       shards: 1,
-      consumer: 0,
-      tickRing: ring.sab,
-      candidateRing: rings.candidates[0]!.sab,
       state: FeatureState.create(SYMBOLS),
       control: ShardControl.create(1),
       coefficients: k,

@@ -5,6 +5,7 @@ import {
   drainCandidates,
   makeRings,
   nextPow2,
+  processorOn,
   runReference,
 } from '../../tests/support/pipeline-reference.ts';
 import { feedTape, generateTape } from '../../tests/support/tick-tape.ts';
@@ -12,7 +13,6 @@ import { coefficients, DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '..
 import { F, FeatureState, FIELD_WORDS, HALF0, STATE_STRIDE, STATE_WORDS } from '../features/state.ts';
 import { TICK } from '../ring/layout.ts';
 import { SHARD, ShardControl } from './shard-control.ts';
-import { ShardProcessor } from './shard-processor.ts';
 
 /**
  * Crash recovery, made deterministic: a worker terminated at any instruction leaves the shared
@@ -32,17 +32,7 @@ function setup() {
   const control = ShardControl.create(SHARDS);
   feedTape(tape, rings.ticks);
   const processor = (shard: number) =>
-    new ShardProcessor({
-      shard,
-      shards: SHARDS,
-      consumer: 0,
-      tickRing: rings.ticks[shard]!.sab,
-      candidateRing: rings.candidates[shard]!.sab,
-      state,
-      control,
-      coefficients: k,
-      candidatePolicy: 'block',
-    });
+    processorOn(rings, shard, { shards: SHARDS, state, control, coefficients: k });
   const finish = () => {
     const candidates: CandidateRow[] = [];
     for (let s = 0; s < SHARDS; s++) {
@@ -126,17 +116,7 @@ describe('ShardProcessor crash recovery', () => {
     const state = FeatureState.create(tape.symbols);
     const control = ShardControl.create(1);
     feedTape(tape, rings.ticks);
-    const p = new ShardProcessor({
-      shard: 0,
-      shards: 1,
-      consumer: 0,
-      tickRing: rings.ticks[0]!.sab,
-      candidateRing: rings.candidates[0]!.sab,
-      state,
-      control,
-      coefficients: k,
-      candidatePolicy: 'drop',
-    });
+    const p = processorOn(rings, 0, { shards: 1, state, control, coefficients: k, candidatePolicy: 'drop' });
     while (p.processBatch(256) > 0);
     const total = reference.candidates.length;
     expect(rings.candidates[0]!.readable(0)).toBe(4);
@@ -157,17 +137,7 @@ describe('ShardProcessor crash recovery', () => {
       ring.f64[ring.base64(seq) + TICK.f64.bidSize] = 1;
       ring.publish((seq + 1) >>> 0);
     }
-    const p = new ShardProcessor({
-      shard: 1,
-      shards: 3,
-      consumer: 0,
-      tickRing: ring.sab,
-      candidateRing: rings.candidates[1]!.sab,
-      state,
-      control,
-      coefficients: k,
-      candidatePolicy: 'drop',
-    });
+    const p = processorOn(rings, 1, { shards: 3, state, control, coefficients: k, candidatePolicy: 'drop' });
     expect(p.processBatch(16)).toBe(4);
     expect(control.get(1, SHARD.MISROUTED)).toBe(2); // 2 (shard 2) and 100 (no such symbol)
     expect([1, 2, 4].map((s) => state.get(s, F.TICKS))).toEqual([1, 0, 1]);

@@ -59,7 +59,6 @@ export const FAKE_BINANCE_SYMBOLS: readonly FakeBinanceSymbolSpec[] = [
 const PRICE_DP = 2;
 const QTY_DP = 5;
 const TRADES_KEPT = 200_000;
-/** Pause a burst when a socket has this much unsent: the burst paces to the client's reads. */
 
 export interface FakeTrade {
   readonly id: number;

@@ -1,7 +1,12 @@
-import { coefficients, DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../../src/features/params.ts';
+import {
+  type Coefficients,
+  coefficients,
+  DEFAULT_FEATURE_PARAMS,
+  DEFAULT_PATTERN_PARAMS,
+} from '../../src/features/params.ts';
 import { FeatureState } from '../../src/features/state.ts';
 import { ShardControl } from '../../src/pool/shard-control.ts';
-import { ShardProcessor } from '../../src/pool/shard-processor.ts';
+import { type CandidatePolicy, ShardProcessor } from '../../src/pool/shard-processor.ts';
 import { CANDIDATE, TICK, usFromWords } from '../../src/ring/layout.ts';
 import { RingBuffer } from '../../src/ring/ring-buffer.ts';
 import { feedTape, type TickTape } from './tick-tape.ts';
@@ -33,6 +38,36 @@ export function makeRings(shards: number, tickCapacity: number, candidateCapacit
       RingBuffer.create({ capacity: candidateCapacity, recordBytes: CANDIDATE.bytes, consumers: 1 }),
     ),
   };
+}
+
+export type PipelineRings = ReturnType<typeof makeRings>;
+
+/**
+ * A ShardProcessor for `shard` of `rings` (tick consumer 0) over `state` and `control`; the
+ * default parameters' coefficients and the block policy unless given.
+ */
+export function processorOn(
+  rings: PipelineRings,
+  shard: number,
+  options: {
+    shards: number;
+    state: FeatureState;
+    control: ShardControl;
+    coefficients?: Coefficients;
+    candidatePolicy?: CandidatePolicy;
+  },
+): ShardProcessor {
+  return new ShardProcessor({
+    shard,
+    shards: options.shards,
+    consumer: 0,
+    tickRing: rings.ticks[shard]!.sab,
+    candidateRing: rings.candidates[shard]!.sab,
+    state: options.state,
+    control: options.control,
+    coefficients: options.coefficients ?? coefficients(DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS),
+    candidatePolicy: options.candidatePolicy ?? 'block',
+  });
 }
 
 /** Read (and commit) every published candidate of a ring. */
@@ -74,17 +109,7 @@ export function runReference(tape: TickTape, shards: number) {
   feedTape(tape, rings.ticks);
   const candidates: CandidateRow[] = [];
   for (let s = 0; s < shards; s++) {
-    const p = new ShardProcessor({
-      shard: s,
-      shards,
-      consumer: 0,
-      tickRing: rings.ticks[s]!.sab,
-      candidateRing: rings.candidates[s]!.sab,
-      state,
-      control,
-      coefficients: k,
-      candidatePolicy: 'block',
-    });
+    const p = processorOn(rings, s, { shards, state, control, coefficients: k });
     while (p.processBatch(256) > 0);
     drainCandidates(rings.candidates[s]!, s, candidates);
   }
