@@ -47,23 +47,26 @@ const trade = (seq: number) => ({
   source: 'operator-bridge',
 });
 
+/** An engine reading the order-flow stream on the test database and Redis, plus `env`. */
+const orderflowConfig = (env: Record<string, string>) =>
+  loadEngineConfig({
+    DATABASE_URL: db.appUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    ENGINE_FEED: 'orderflow',
+    ENGINE_SYMBOLS: '16',
+    ENGINE_SHARDS: '2',
+    ENGINE_WORKERS: '1',
+    ENGINE_WRITER_FLUSH_MS: '20',
+    ENGINE_EXECUTION_PROVIDER: 'cpu',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+
 const tickCount = async () => Number((await sql`select count(*)::int as n from ticks`)[0]?.n);
 
 describe('orderflow stream feed in the engine', () => {
   it('persists operator order-flow entries as ticks, refuses desk entries, acks after persistence, counts malformed ones, drains pending on restart', async () => {
-    const config = loadEngineConfig({
-      DATABASE_URL: db.appUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      ENGINE_FEED: 'orderflow',
-      ENGINE_STREAM_PREFIX: prefix,
-      ENGINE_CONSUMER: 'engine-it',
-      ENGINE_SYMBOLS: '16',
-      ENGINE_SHARDS: '2',
-      ENGINE_WORKERS: '1',
-      ENGINE_WRITER_FLUSH_MS: '20',
-      ENGINE_EXECUTION_PROVIDER: 'cpu',
-      LOG_LEVEL: 'silent',
-    });
+    const config = orderflowConfig({ ENGINE_STREAM_PREFIX: prefix, ENGINE_CONSUMER: 'engine-it' });
     // A previous engine (same consumer name) read 3 entries and died before acknowledging them.
     await bus.ensureGroup(stream, 'engine', '0');
     for (let i = 1; i <= 3; i++) await bus.xadd(stream, trade(i));
@@ -105,21 +108,12 @@ describe('orderflow stream feed in the engine', () => {
 
   it('sharded (ENGINE_ORDERFLOW_SHARDS=4): one engine owns every shard, persists each event once, resumes each shard from its cursor, releases its leases at stop', async () => {
     const shardPrefix = `${prefix}sh:`;
-    const config = loadEngineConfig({
-      DATABASE_URL: db.appUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      ENGINE_FEED: 'orderflow',
+    const config = orderflowConfig({
       ENGINE_STREAM_PREFIX: shardPrefix,
       ENGINE_CONSUMER: 'engine-solo',
       ENGINE_ORDERFLOW_SHARDS: '4',
       ENGINE_SHARD_LEASE_TTL_MS: '2000',
       ENGINE_SHARD_RENEW_MS: '200',
-      ENGINE_SYMBOLS: '16',
-      ENGINE_SHARDS: '2',
-      ENGINE_WORKERS: '1',
-      ENGINE_WRITER_FLUSH_MS: '20',
-      ENGINE_EXECUTION_PROVIDER: 'cpu',
-      LOG_LEVEL: 'silent',
     });
     const symbols = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH'];
     const producer = new OrderflowStreamProducer({ bus, prefix: shardPrefix, shards: 4 });

@@ -1,13 +1,18 @@
 import { createLogger } from '@aegis/shared/logging';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FeatureState } from '../../src/features/state.ts';
-import { type FeaturePoolHandle, startFeaturePool } from '../../src/pool/feature-pool.ts';
+import {
+  type FeaturePoolHandle,
+  type FeaturePoolOptions,
+  startFeaturePool,
+} from '../../src/pool/feature-pool.ts';
 import { TICK } from '../../src/ring/layout.ts';
 import type { RingBuffer } from '../../src/ring/ring-buffer.ts';
 import {
   type CandidateRow,
   drainCandidates,
   makeRings,
+  type PipelineRings,
   runReference,
 } from '../support/pipeline-reference.ts';
 import { copyTick, generateTape, rng, type TickTape, tapeSymbol } from '../support/tick-tape.ts';
@@ -27,6 +32,25 @@ afterEach(async () => {
 });
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** A feature pool over `rings` and `state` (SHARDS shards of the tape's symbols), stopped after each test. */
+function poolOn(
+  rings: PipelineRings,
+  state: FeatureState,
+  options: Pick<FeaturePoolOptions, 'workers' | 'maxBatch' | 'controlSab'>,
+): FeaturePoolHandle {
+  const pool = startFeaturePool({
+    shards: SHARDS,
+    symbolsPerShard: tape.symbols / SHARDS,
+    tickRings: rings.ticks.map((r) => r.sab),
+    candidateRings: rings.candidates.map((r) => r.sab),
+    featureStateSab: state.sab,
+    log: silent,
+    ...options,
+  });
+  pools.push(pool);
+  return pool;
+}
 
 /**
  * Feed the tape from this thread without ever blocking the event loop (the pool restarts
@@ -58,17 +82,7 @@ async function feed(t: TickTape, rings: RingBuffer[], chunk: number, onChunk: (i
 async function runPool(workers: number, kills: number, seed: number) {
   const rings = makeRings(SHARDS, 2048, 1 << 14);
   const state = FeatureState.create(tape.symbols);
-  const pool = startFeaturePool({
-    shards: SHARDS,
-    symbolsPerShard: tape.symbols / SHARDS,
-    tickRings: rings.ticks.map((r) => r.sab),
-    candidateRings: rings.candidates.map((r) => r.sab),
-    featureStateSab: state.sab,
-    workers,
-    maxBatch: 512,
-    log: silent,
-  });
-  pools.push(pool);
+  const pool = poolOn(rings, state, { workers, maxBatch: 512 });
   const random = rng(seed);
   const killEvery = kills > 0 ? Math.floor(tape.count / (kills + 1)) : 0;
   let killed = 0;
@@ -123,20 +137,8 @@ describe('feature pool (piscina workers owning shards)', () => {
     for (const keepControl of [true, false]) {
       const rings = makeRings(SHARDS, 1 << 16, 1 << 14);
       const state = FeatureState.create(tape.symbols);
-      const start = (controlSab?: SharedArrayBuffer) => {
-        const pool = startFeaturePool({
-          shards: SHARDS,
-          symbolsPerShard: tape.symbols / SHARDS,
-          tickRings: rings.ticks.map((r) => r.sab),
-          candidateRings: rings.candidates.map((r) => r.sab),
-          featureStateSab: state.sab,
-          workers: 2,
-          log: silent,
-          ...(controlSab ? { controlSab } : {}),
-        });
-        pools.push(pool);
-        return pool;
-      };
+      const start = (controlSab?: SharedArrayBuffer) =>
+        poolOn(rings, state, { workers: 2, ...(controlSab ? { controlSab } : {}) });
       const half = tape.count / 2;
       const first = start();
       const halfTape = { ...tape, count: half };
