@@ -71,24 +71,30 @@ const where = (s: IdempotencyScope) =>
     eq(idempotencyKeys.key, s.key),
   );
 
-/** Claims the key in `tx` or returns the stored outcome to replay. */
-export async function claimKey<T>(
+/**
+ * Claims keys in one statement, as in progress: a new key, or an expired one (reused as if new),
+ * is inserted and returned; a live key is not returned (one still held by an open transaction
+ * blocks here until that transaction ends). The single path (`claimKey`) and the batch path
+ * (placement-batch.ts) both claim through here.
+ */
+export function insertClaims(
   tx: Tx,
-  s: IdempotencyScope,
-  hash: string,
+  claims: readonly { readonly scope: IdempotencyScope; readonly hash: string }[],
   now: Date,
-): Promise<ClaimResult<T>> {
+) {
   const expiresAt = new Date(now.getTime() + IDEMPOTENCY_TTL_MS);
-  const claimed = await tx
+  return tx
     .insert(idempotencyKeys)
-    .values({
-      ...pick(s),
-      requestHash: hash,
-      status: 'in_progress',
-      response: null,
-      createdAt: now,
-      expiresAt,
-    })
+    .values(
+      claims.map((c) => ({
+        ...pick(c.scope),
+        requestHash: c.hash,
+        status: 'in_progress' as const,
+        response: null,
+        createdAt: now,
+        expiresAt,
+      })),
+    )
     .onConflictDoUpdate({
       target: [
         idempotencyKeys.tenantId,
@@ -97,10 +103,30 @@ export async function claimKey<T>(
         idempotencyKeys.key,
       ],
       // An expired key is reused as if new.
-      set: { requestHash: hash, status: 'in_progress', response: null, createdAt: now, expiresAt },
+      set: {
+        requestHash: sql`excluded.request_hash`,
+        status: 'in_progress',
+        response: null,
+        createdAt: now,
+        expiresAt,
+      },
       setWhere: sql`${idempotencyKeys.expiresAt} <= ${now.toISOString()}::timestamptz`,
     })
-    .returning({ key: idempotencyKeys.key });
+    .returning({
+      principal: idempotencyKeys.principal,
+      procedure: idempotencyKeys.procedure,
+      key: idempotencyKeys.key,
+    });
+}
+
+/** Claims the key in `tx` or returns the stored outcome to replay. */
+export async function claimKey<T>(
+  tx: Tx,
+  s: IdempotencyScope,
+  hash: string,
+  now: Date,
+): Promise<ClaimResult<T>> {
+  const claimed = await insertClaims(tx, [{ scope: s, hash }], now);
   if (claimed.length > 0) return { claimed: true };
 
   const [row] = await tx.select().from(idempotencyKeys).where(where(s)).for('update');

@@ -12,6 +12,7 @@ import { recordBatch } from '../audit/service.ts';
 import {
   clientOrderIdFor,
   type IdempotencyScope,
+  insertClaims,
   replay,
   requestHash,
   type StoredOutcome,
@@ -147,49 +148,16 @@ export async function placeBatch(
   const live = reqs.map((_, i) => i).filter((i) => outcomes[i] === null);
   const hashes = reqs.map((r) => requestHash(r.input));
   const claimedAt = clock();
-  const expiresAt = new Date(claimedAt.getTime() + 24 * 60 * 60 * 1000);
 
   const placed = await withTenant(deps.db, tenantId, async (tx) => {
     // 1. Claim every key at once, in key order (two batches claiming the same keys wait on each
     // other rather than deadlock). A key held by another transaction blocks here until it ends.
     const byKey = [...live].sort((a, b) => (reqs[a]!.scope.key < reqs[b]!.scope.key ? -1 : 1));
-    const claiming = tx
-      .insert(idempotencyKeys)
-      .values(
-        byKey.map((i) => ({
-          tenantId,
-          principal: reqs[i]!.scope.principal,
-          procedure: reqs[i]!.scope.procedure,
-          key: reqs[i]!.scope.key,
-          requestHash: hashes[i]!,
-          status: 'in_progress' as const,
-          response: null,
-          createdAt: claimedAt,
-          expiresAt,
-        })),
-      )
-      .onConflictDoUpdate({
-        target: [
-          idempotencyKeys.tenantId,
-          idempotencyKeys.principal,
-          idempotencyKeys.procedure,
-          idempotencyKeys.key,
-        ],
-        // An expired key is reused as if new.
-        set: {
-          requestHash: sql`excluded.request_hash`,
-          status: 'in_progress',
-          response: null,
-          createdAt: claimedAt,
-          expiresAt,
-        },
-        setWhere: sql`${idempotencyKeys.expiresAt} <= ${claimedAt.toISOString()}::timestamptz`,
-      })
-      .returning({
-        principal: idempotencyKeys.principal,
-        procedure: idempotencyKeys.procedure,
-        key: idempotencyKeys.key,
-      });
+    const claiming = insertClaims(
+      tx,
+      byKey.map((i) => ({ scope: { ...reqs[i]!.scope, tenantId }, hash: hashes[i]! })),
+      claimedAt,
+    );
     // 2. The desk's order lock, sent with the claim (it runs after it, on the same connection):
     // keys first, then the desk, as on the per-order path.
     const [claimedRows] = await Promise.all([
