@@ -204,8 +204,9 @@ async function* liveSignals(
     }
     for await (const message of feed) {
       const live = JSON.parse(message) as StoredSignal;
-      // At or before the last place sent: a redelivered entry published again, or caught up.
-      if (live.streamId <= sent) continue;
+      // At or before the last place sent: a redelivered entry published again, or caught up. No
+      // place: published by a server from before migration 0028 (a rolling upgrade), not numbered.
+      if (typeof live.streamId !== 'number' || live.streamId <= sent) continue;
       const next = live.streamId === sent + 1 ? [live] : stored({ streamId: sent }, live.streamId);
       for await (const { streamId, signal: s } of next) {
         if (matches(s, filter, symbols)) yield tracked(signalEventId(streamId), s);
