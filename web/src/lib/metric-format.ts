@@ -5,22 +5,7 @@
  * "not defined for this run" (a Sharpe ratio without returns, an AUC without scores) and shows
  * as a dash, never as 0.
  */
-const DASH = '—';
-
-function finite(value: number | null | undefined): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-/** Digits grouped, minus as U+2212 like decimal-format.ts, optional explicit plus. */
-function fixed(value: number, digits: number, sign: boolean): string {
-  const rounded = Number(value.toFixed(digits));
-  const magnitude = Math.abs(rounded).toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-  if (rounded === 0) return magnitude;
-  return `${rounded < 0 ? '−' : sign ? '+' : ''}${magnitude}`;
-}
+import { DASH, finite, fixed } from './float-format.ts';
 
 /** A fraction as a percentage: 0.1234 → "12.34 %". */
 export function formatPercent(

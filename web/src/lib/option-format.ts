@@ -2,24 +2,11 @@
  * Display of option analytics (model floats, not money): implied volatility, Greeks, the
  * liquidity heat scale of the chain, and Greek-limit usage. Money stays on decimal-format.ts.
  */
-const DASH = '—';
-
-const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
-
-/** Minus as U+2212, like the rest of the console; no negative zero. */
-function signed(value: number, digits: number, plus = false): string {
-  const rounded = Number(value.toFixed(digits));
-  const text = Math.abs(rounded).toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-  if (rounded === 0) return text;
-  return `${rounded < 0 ? '−' : plus ? '+' : ''}${text}`;
-}
+import { DASH, finite, fixed } from './float-format.ts';
 
 /** A volatility (0.2345) in vol points: "23.45". */
 export function formatVol(vol: number | null | undefined, digits = 2): string {
-  return finite(vol) ? signed(vol * 100, digits) : DASH;
+  return finite(vol) ? fixed(vol * 100, digits) : DASH;
 }
 
 /** A Greek with digits that suit its size: delta 0.523, gamma 0.0123, theta −0.045, vega 0.21. */
@@ -28,12 +15,12 @@ export function formatGreek(value: number | null | undefined, digits = 3): strin
   // Small Greeks (gamma of a far strike) keep two significant digits instead of printing 0.000.
   const abs = Math.abs(value);
   const needed = abs > 0 && abs < 10 ** -digits ? Math.min(8, Math.ceil(-Math.log10(abs)) + 1) : digits;
-  return signed(value, needed);
+  return fixed(value, needed);
 }
 
 /** A desk total (delta units, dollar delta): grouped, signed, few decimals. */
 export function formatExposure(value: number | null | undefined, digits = 2): string {
-  return finite(value) ? signed(value, digits, true) : DASH;
+  return finite(value) ? fixed(value, digits, true) : DASH;
 }
 
 export type LiquidityBand = 'deep' | 'fair' | 'thin';
