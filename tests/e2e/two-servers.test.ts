@@ -23,9 +23,9 @@ import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/sh
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import { publishVenuePrices } from '@aegis/shared/testing/venue-prices';
 import { TRPCClientError } from '@trpc/client';
-import { Redis } from 'ioredis';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteRedisKeys } from '../../engine/tests/support/redis-scope.ts';
 import { createFirstAdminIfNone } from '../../server/src/provisioning/service.ts';
 import { engineSignal } from '../../server/tests/integration/decisions-support.ts';
 import { clusterClient, Events, Jar, type Replica, spawnReplica, until } from '../support/cluster.ts';
@@ -144,17 +144,7 @@ afterAll(async () => {
   await bus?.deleteStream(`${prefix}:signals`).catch(() => {});
   await bus?.close();
   // This file's Redis keys (rate-limit windows, throttle counters, venue prices): by its prefix.
-  const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await deleteRedisKeys(`${prefix}:*`);
   await app?.close();
   await owner?.end({ timeout: 5 });
   await database?.drop();

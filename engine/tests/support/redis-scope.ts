@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 /**
  * A test file's own corner of the real test Redis: a key prefix no other run shares (name, time,
  * random bytes), a bus on it, and `close`, which deletes every key under the prefix and closes
- * the bus (the file's afterAll).
+ * the bus (the file's afterAll). `deleteRedisKeys` is that cleanup for a file with its own prefix.
  */
 export interface RedisScope {
   readonly prefix: string;
@@ -21,11 +21,23 @@ export function redisScope(name: string): RedisScope {
     prefix,
     bus,
     async close() {
-      const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
+      await deleteRedisKeys(`${prefix}*`);
       await bus.close();
     },
   };
+}
+
+/** Deletes every key of the test Redis that matches `pattern` (SCAN, so a large keyspace never blocks). */
+export async function deleteRedisKeys(pattern: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
