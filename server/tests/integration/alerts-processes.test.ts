@@ -8,7 +8,7 @@ import { createLogger } from '@aegis/shared/logging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertOptions, type AlertsRuntime, startAlerts } from '../../src/alerts/runtime.ts';
 import { waitUntil } from './support/wait.ts';
-import { signIn, startTestServer, type TestServer } from './test-server.ts';
+import { signIn, startTestServer, type TestServer, testExecution } from './test-server.ts';
 
 /**
  * Several server processes share the alert tables: three alert runtimes (the test server's and
@@ -49,7 +49,7 @@ beforeAll(async () => {
   };
   t = await startTestServer({
     rateLimiter: null,
-    execution: { outboxIntervalMs: 200, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
+    execution: testExecution({ outboxIntervalMs: 200 }),
     env: { TOKEN_ENCRYPTION_KEY: key },
     alerts: options,
   });

@@ -15,7 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record as recordAudit } from '../../src/audit/service.ts';
 import { withTenant } from '../../src/db/database.ts';
 import { waitUntil } from './support/wait.ts';
-import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  type Client,
+  failure,
+  signIn,
+  startTestServer,
+  type TestServer,
+  testExecution,
+} from './test-server.ts';
 
 interface Received {
   path: string;
@@ -47,12 +54,10 @@ function verify(secret: string, ts: string | undefined, sig: string | undefined,
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-const execOptions = {
+const execOptions = testExecution({
   outboxIntervalMs: 200,
-  equityIntervalMs: 3_600_000,
-  reconcileIntervalMs: 3_600_000,
-  paper: { seed: 3, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '5' },
-};
+  paper: { seed: 3, slippageBps: '5' },
+});
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {

@@ -5,7 +5,7 @@ import { optionPrice } from '@aegis/shared/options/black-scholes';
 import { optionSymbol, yearsToExpiry } from '@aegis/shared/options/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeltaHedger } from '../../src/hedging/hedger.ts';
-import { startTestServer, type TestServer } from './test-server.ts';
+import { startTestServer, type TestServer, testExecution } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
 /**
@@ -97,7 +97,7 @@ beforeAll(async () => {
   t = await startTestServer({
     rateLimiter: null,
     hedging: false,
-    execution: { outboxIntervalMs: 100, equityIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000 },
+    execution: testExecution({ outboxIntervalMs: 100 }),
   });
   app = createDb(t.database.appUrl, { max: 3 });
   for (const [symbol, calendar] of [

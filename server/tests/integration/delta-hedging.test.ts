@@ -4,7 +4,14 @@ import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector, streamingClient } from './decisions-support.ts';
 import { waitUntil } from './support/wait.ts';
-import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  type Client,
+  failure,
+  signIn,
+  startTestServer,
+  type TestServer,
+  testExecution,
+} from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
 /**
@@ -31,12 +38,10 @@ const expiry = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10)
 const CALL = optionSymbol({ underlying: FUTURE, expiry, right: 'call', strike: '100' });
 const PUT = optionSymbol({ underlying: FUTURE, expiry, right: 'put', strike: '95' });
 
-const execOptions = {
+const execOptions = testExecution({
   outboxIntervalMs: 100,
-  equityIntervalMs: 3_600_000,
-  reconcileIntervalMs: 3_600_000,
-  paper: { seed: 5, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
-};
+  paper: { seed: 5 },
+});
 
 /** The future and its options' quotes at future price `f` (the options priced with Black-76). */
 async function market(f: number) {

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { waitUntil } from './support/wait.ts';
-import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  type Client,
+  failure,
+  makeClient,
+  signIn,
+  startTestServer,
+  type TestServer,
+  testExecution,
+} from './test-server.ts';
 
 /**
  * An operator's first-day surfaces through the real server: flattening (also with a `trade` key,
@@ -47,12 +55,10 @@ beforeAll(async () => {
   t = await startTestServer({
     rateLimiter: null,
     alerts: false,
-    execution: {
+    execution: testExecution({
       outboxIntervalMs: 100,
-      equityIntervalMs: 3_600_000,
-      reconcileIntervalMs: 3_600_000,
-      paper: { seed: 5, latencyMs: 0, latencyJitterMs: 0, feeBps: '10', minFee: '0', slippageBps: '0' },
-    },
+      paper: { seed: 5, feeBps: '10' },
+    }),
   });
   const admin = await signIn(t.url, t.admin.email, t.admin.password);
   client = admin.client;

@@ -11,7 +11,14 @@ import {
   startBrokerDouble,
 } from './support/dispatcher-broker-double.ts';
 import { until } from './support/wait.ts';
-import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  type Client,
+  failure,
+  signIn,
+  startTestServer,
+  type TestServer,
+  testExecution,
+} from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
 /**
@@ -48,15 +55,13 @@ beforeAll(async () => {
   double.setPrice('BTC-USD', '50000');
   t = await startTestServer({
     rateLimiter: null,
-    execution: {
+    execution: testExecution({
       outboxIntervalMs: 100,
-      equityIntervalMs: 3_600_000,
-      reconcileIntervalMs: 3_600_000,
       brokerTimeoutMs: 2_000,
       breaker: { breakAfter: 2, halfOpenAfterMs: 300, timeoutMs: 2_000 },
       adapterFactories: { 'test-http': brokerDoubleFactory },
       connections: brokerDoubleResolvers(double.url),
-    },
+    }),
   });
   deskId = t.admin.deskId;
   ({ client } = await signIn(t.url, t.admin.email, t.admin.password));

@@ -9,9 +9,18 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import { streamingClient } from './decisions-support.ts';
 import { clearTrading, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
 import { waitUntil } from './support/wait.ts';
-import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  type Client,
+  failure,
+  makeClient,
+  signIn,
+  startTestServer,
+  type TestServer,
+  testExecution,
+} from './test-server.ts';
 
 let t: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
@@ -20,12 +29,10 @@ let deskId: string;
 const ex = (s: { server: TestServer['server'] } = t): ExecutionRuntime => s.server.deps.execution!;
 const now = () => new Date();
 
-const execOptions = {
+const execOptions = testExecution({
   outboxIntervalMs: 200,
-  equityIntervalMs: 3_600_000,
-  reconcileIntervalMs: 3_600_000,
-  paper: { seed: 3, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '5' },
-};
+  paper: { seed: 3, slippageBps: '5' },
+});
 
 beforeAll(async () => {
   t = await startTestServer({ rateLimiter: null, execution: execOptions });
@@ -536,28 +543,11 @@ async function startTestServerOn(base: TestServer, env: Record<string, string> =
 describe('live subscriptions (SSE)', () => {
   it('streams order updates, positions and halt state', async () => {
     await reset();
-    const { createTRPCClient, httpLink, httpSubscriptionLink, splitLink } = await import('@trpc/client');
-    const { EventSource } = await import('eventsource');
     const { key } = await client.keys.create.mutate({
       name: `sse ${randomUUID().slice(0, 6)}`,
       scopes: ['read'],
     });
-    const auth = { authorization: `Bearer ${key}` };
-    const sub = createTRPCClient<import('../../src/routers/_app.ts').AppRouter>({
-      links: [
-        splitLink({
-          condition: (op) => op.type === 'subscription',
-          true: httpSubscriptionLink({
-            url: `${t.url}/trpc`,
-            EventSource,
-            eventSourceOptions: {
-              fetch: (i, init) => fetch(i, { ...init, headers: { ...init.headers, ...auth } }),
-            },
-          }),
-          false: httpLink({ url: `${t.url}/trpc`, headers: auth }),
-        }),
-      ],
-    });
+    const sub = streamingClient(t.url, { bearer: key });
     const orderEvents: { id: string; status: string }[] = [];
     const positionEvents: { symbol: string; quantity: string }[][] = [];
     const haltEvents: boolean[] = [];

@@ -37,7 +37,7 @@ import {
   toJson,
 } from './fuzz-cases.ts';
 import { changedTables, type RowSnapshot, snapshotter, tableNames } from './row-snapshot.ts';
-import { ORIGIN, signIn, startTestServer, type TestServer } from './test-server.ts';
+import { ORIGIN, signIn, startTestServer, type TestServer, testExecution } from './test-server.ts';
 
 const SEED = Number(process.env.AEGIS_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const TARGET_CASES = 340;
@@ -107,12 +107,10 @@ beforeAll(async () => {
     timeseriesUpkeep: false,
     // Nothing moves on its own: the test dispatches after an accepted call, so a row that changes
     // during a refused call was changed by that call.
-    execution: {
+    execution: testExecution({
       outboxIntervalMs: 3_600_000,
-      equityIntervalMs: 3_600_000,
-      reconcileIntervalMs: 3_600_000,
-      paper: { seed: 5, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
-    },
+      paper: { seed: 5 },
+    }),
     decisions: { consumeSignals: false, expirySweepMs: 3_600_000 },
     // The alert router writes events on its own after an accepted halt (alerts.* procedures
     // still run; only the background scan and sender are off).

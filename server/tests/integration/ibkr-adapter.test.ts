@@ -20,7 +20,7 @@ import { BrokerError } from '../../src/brokers/types.ts';
 import { adapterContext, brokerError, reportsOf, until } from './support/adapter-harness.ts';
 import { insertDeskLimits, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
 import { type FakeIbkrGateway, startFakeIbkrGateway } from './support/fake-ibkr-gateway.ts';
-import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
+import { type Client, signIn, startTestServer, type TestServer, testExecution } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
 const log = createLogger({ name: 'ibkr-adapter-test', level: 'silent' });
@@ -541,14 +541,12 @@ describe('IBKR through the execution dispatcher', () => {
     dgw = await startFakeIbkrGateway();
     t = await startTestServer({
       rateLimiter: null,
-      execution: {
+      execution: testExecution({
         outboxIntervalMs: 100,
-        equityIntervalMs: 3_600_000,
-        reconcileIntervalMs: 3_600_000,
         brokerTimeoutMs: 2_000,
         adapterFactories: { ibkr: ibkrAdapterFactory({ pollIntervalMs: 50, tickleIntervalMs: 50 }) },
         connections: { credentialsFor: () => noCredentials, endpointsFor: () => ({ apiBaseUrl: dgw.url }) },
-      },
+      }),
     });
     const deskId = t.admin.deskId;
     ({ client } = await signIn(t.url, t.admin.email, t.admin.password));

@@ -14,12 +14,10 @@ import {
   venueBooksKey,
 } from '@aegis/shared/market/venue-books';
 import { BAR_INTERVAL_SECONDS, type BarInterval, type BarView } from '@aegis/shared/schemas/market-data';
-import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink } from '@trpc/client';
-import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketStartMs } from '../../src/market/bars.ts';
-import type { AppRouter } from '../../src/routers/_app.ts';
 import { nextSeq, reference, type Trade, trades } from './bar-reference.ts';
+import { streamingClient } from './decisions-support.ts';
 import { waitUntil } from './support/wait.ts';
 import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
@@ -94,24 +92,7 @@ async function publishBook(
   return book;
 }
 
-function subscriber() {
-  const auth = { authorization: `Bearer ${readKey}` };
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: httpSubscriptionLink({
-          url: `${t.url}/trpc`,
-          EventSource,
-          eventSourceOptions: {
-            fetch: (i, init) => fetch(i, { ...init, headers: { ...init?.headers, ...auth } }),
-          },
-        }),
-        false: httpLink({ url: `${t.url}/trpc`, headers: auth }),
-      }),
-    ],
-  });
-}
+const subscriber = () => streamingClient(t.url, { bearer: readKey });
 
 const historicTrades: Trade[] = [];
 const liveTrades: Trade[] = [];

@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
 import { waitUntil } from './support/wait.ts';
-import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  type Client,
+  failure,
+  signIn,
+  startTestServer,
+  type TestServer,
+  testExecution,
+} from './test-server.ts';
 
 /**
  * One source of execution prices (issue 9, finding 1), through the real server: prices come
@@ -23,12 +30,10 @@ let deskB: string;
 const SYMBOL = 'PSX-USD';
 const VENUE = 'SIM';
 const ex = (s: RunningServer = t.server): ExecutionRuntime => s.deps.execution!;
-const execOptions = {
+const execOptions = testExecution({
   outboxIntervalMs: 100,
-  equityIntervalMs: 3_600_000,
-  reconcileIntervalMs: 3_600_000,
-  paper: { seed: 3, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
-};
+  paper: { seed: 3 },
+});
 
 /** Publishes a venue price and waits until the given servers' books hold it. */
 async function venuePrice(p: Omit<TestVenuePrice, 'venue' | 'instrument'>, servers = [t.server]) {

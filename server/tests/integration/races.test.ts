@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOGIN_POLICY, delayAfter } from '../../src/auth/login-throttle.ts';
 import { engineSignal, eventually } from './decisions-support.ts';
 import { waitUntil } from './support/wait.ts';
-import { type Client, failure, ORIGIN, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  type Client,
+  failure,
+  ORIGIN,
+  signIn,
+  startTestServer,
+  type TestServer,
+  testExecution,
+} from './test-server.ts';
 
 /**
  * Races through the real server (HTTP, PostgreSQL, Redis), each asserting what must hold however
@@ -28,12 +36,10 @@ beforeAll(async () => {
     // The console's forwarder is a configured proxy here, so each test client can be given its
     // own address (X-Forwarded-For), as clients behind it are in production.
     env: { TRUSTED_PROXIES: '127.0.0.1,::1' },
-    execution: {
+    execution: testExecution({
       outboxIntervalMs: 50,
-      equityIntervalMs: 3_600_000,
-      reconcileIntervalMs: 3_600_000,
-      paper: { seed: 9, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
-    },
+      paper: { seed: 9 },
+    }),
   });
   await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
     values ('BTC-USD', ${VENUE}, 'crypto', '0.01', '0.0001', '24x7')`;

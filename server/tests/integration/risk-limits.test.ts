@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
-import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  type Client,
+  failure,
+  signIn,
+  startTestServer,
+  type TestServer,
+  testExecution,
+} from './test-server.ts';
 
 /**
  * Risk limits deny by default (issue 9, findings 2 and 3), through the real server: a fresh desk
@@ -15,12 +22,10 @@ const ex = (): ExecutionRuntime => t.server.deps.execution!;
 beforeAll(async () => {
   t = await startTestServer({
     rateLimiter: null,
-    execution: {
+    execution: testExecution({
       outboxIntervalMs: 200,
-      equityIntervalMs: 3_600_000,
-      reconcileIntervalMs: 3_600_000,
-      paper: { seed: 3, latencyMs: 0, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '0' },
-    },
+      paper: { seed: 3 },
+    }),
   });
   const admin = await signIn(t.url, t.admin.email, t.admin.password);
   client = admin.client;
