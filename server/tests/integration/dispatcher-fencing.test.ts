@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNotLeaseHolder } from '../../src/execution/broker-registry.ts';
 import type { Actor } from '../../src/execution/types.ts';
@@ -24,20 +23,7 @@ afterAll(async () => {
   await fx?.close();
 });
 
-const place = () =>
-  fx.runtime.orders.place({
-    tenantId: fx.tenantId,
-    actor,
-    origin: 'human',
-    idempotencyKey: randomUUID(),
-    input: {
-      symbol: 'BTC-USD',
-      side: 'buy',
-      orderType: 'market',
-      timeInForce: 'day',
-      quantity: '0.1',
-    } as PlaceOrderInput,
-  });
+const place = () => fx.placeOrder({}, { actor });
 
 describe('a dispatcher that lost its lease', () => {
   it('claims nothing (fenced by token), closes its session on renewal, and the next holder sends once', async () => {

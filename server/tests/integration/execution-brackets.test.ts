@@ -40,21 +40,10 @@ beforeEach(async () => {
 });
 
 const place = (input: Partial<PlaceOrderInput>) =>
-  fx.runtime.orders.place({
-    tenantId: fx.tenantId,
-    actor,
-    origin: 'human',
-    idempotencyKey: randomUUID(),
-    input: {
-      symbol: 'ETH-USD',
-      side: 'buy',
-      orderType: 'market',
-      timeInForce: 'day',
-      quantity: '2',
-      bracket: { stopPrice: '2900', targetPrice: '3200' },
-      ...input,
-    } as PlaceOrderInput,
-  });
+  fx.placeOrder(
+    { symbol: 'ETH-USD', quantity: '2', bracket: { stopPrice: '2900', targetPrice: '3200' }, ...input },
+    { actor },
+  );
 
 const rows = async () =>
   fx.owner`select id, bracket_role, parent_order_id, oco_group, side, order_type, status,

@@ -3,11 +3,12 @@ import type { Bus } from '@aegis/shared/bus/index';
 import { MemoryBus } from '@aegis/shared/bus/index';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
+import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import postgres from 'postgres';
 import { QuoteBook } from '../../src/brokers/quote-book.ts';
 import { ExecutionRuntime } from '../../src/execution/runtime.ts';
-import type { ExecutionOptions } from '../../src/execution/types.ts';
+import type { Actor, ExecutionOptions } from '../../src/execution/types.ts';
 
 /**
  * Execution test fixture: a fresh migrated database, the app-role pools, a desk with a trader,
@@ -29,6 +30,19 @@ export interface ExecutionFixture {
     options?: Partial<ExecutionOptions>;
     clock?: () => Date;
   }): ExecutionRuntime;
+  /**
+   * Places an order on the desk (a market buy of 0.1 BTC-USD unless `input` says otherwise), as
+   * the desk's trader through `runtime` unless told otherwise.
+   */
+  placeOrder(
+    input?: Partial<PlaceOrderInput>,
+    o?: {
+      key?: string;
+      origin?: 'human' | 'api' | 'agent';
+      actor?: Actor;
+      runtime?: ExecutionRuntime;
+    },
+  ): ReturnType<ExecutionRuntime['orders']['place']>;
   /** Dispatch the desk's outbox and wait until every report is applied. */
   settle(rt?: ExecutionRuntime): Promise<void>;
   close(): Promise<void>;
@@ -83,6 +97,22 @@ export async function createExecutionFixture(
       fx.runtime.brokers.close();
       fx.runtime = newRuntime(o);
       return fx.runtime;
+    },
+    placeOrder(input = {}, o = {}) {
+      return (o.runtime ?? fx.runtime).orders.place({
+        tenantId,
+        actor: o.actor ?? { type: 'user', id: userId },
+        origin: o.origin ?? 'human',
+        idempotencyKey: o.key ?? randomUUID(),
+        input: {
+          symbol: 'BTC-USD',
+          side: 'buy',
+          orderType: 'market',
+          timeInForce: 'day',
+          quantity: '0.1',
+          ...input,
+        } as PlaceOrderInput,
+      });
     },
     async settle(rt = fx.runtime) {
       for (let i = 0; i < 5; i++) {

@@ -45,21 +45,7 @@ const place = (
   input: Partial<PlaceOrderInput>,
   key: string = randomUUID(),
   origin: 'human' | 'api' | 'agent' = 'human',
-) =>
-  fx.runtime.orders.place({
-    tenantId: fx.tenantId,
-    actor,
-    origin,
-    idempotencyKey: key,
-    input: {
-      symbol: 'BTC-USD',
-      side: 'buy',
-      orderType: 'market',
-      timeInForce: 'day',
-      quantity: '1',
-      ...input,
-    } as PlaceOrderInput,
-  });
+) => fx.placeOrder({ quantity: '1', ...input }, { key, origin, actor });
 
 const orderRow = async (id: string) => (await fx.owner`select * from orders where id = ${id}`)[0]!;
 

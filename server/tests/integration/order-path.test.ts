@@ -39,21 +39,10 @@ const deskLimits = (values: Record<string, string | number>, removed: string[] =
   mergeDeskLimits(fx.owner, fx.tenantId, values, removed);
 
 const place = (rt: ExecutionRuntime, input: Partial<PlaceOrderInput>, key: string = randomUUID()) =>
-  rt.orders.place({
-    tenantId: fx.tenantId,
-    actor,
-    origin: 'human',
-    idempotencyKey: key,
-    input: {
-      symbol: 'BTC-USD',
-      side: 'buy',
-      orderType: 'limit',
-      timeInForce: 'gtc',
-      quantity: '0.01',
-      limitPrice: '40000',
-      ...input,
-    } as PlaceOrderInput,
-  });
+  fx.placeOrder(
+    { orderType: 'limit', timeInForce: 'gtc', quantity: '0.01', limitPrice: '40000', ...input },
+    { key, actor, runtime: rt },
+  );
 
 /** n placements at once, alternating between the two runtimes (two server processes). */
 const burst = (n: number, input: (i: number) => Partial<PlaceOrderInput>) =>
