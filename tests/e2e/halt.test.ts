@@ -17,7 +17,8 @@ import {
 } from '../../engine/src/halt/halt-listener.ts';
 import { startHttpServer } from '../../engine/src/http.ts';
 import { startEngine } from '../../engine/src/index.ts';
-import { FIXTURE_PATH, FIXTURE_TICKS } from '../../engine/tests/fixtures/make-replay-fixture.ts';
+import { FIXTURE_TICKS } from '../../engine/tests/fixtures/make-replay-fixture.ts';
+import { replayFixtureEnv } from '../../engine/tests/support/replay-env.ts';
 import { QuoteBook } from '../../server/src/brokers/quote-book.ts';
 import { Halts } from '../../server/src/execution/halt.ts';
 import { HALT_CHANNEL as SERVER_HALT_CHANNEL } from '../../server/src/execution/types.ts';
@@ -212,20 +213,14 @@ describe('engine halt listener', () => {
 
 describe('engine under a global halt', () => {
   const runEngine = async (prefix: string) => {
-    const config = loadEngineConfig({
-      DATABASE_URL: db.appUrl,
-      ENGINE_FEED: 'replay',
-      ENGINE_REPLAY_FILE: FIXTURE_PATH,
-      ENGINE_REPLAY_SPEED: '0',
-      ENGINE_SIGNAL_MIN_SCORE: '0',
-      ENGINE_SYMBOLS: '12',
-      ENGINE_SHARDS: '2',
-      ENGINE_WORKERS: '1',
-      ENGINE_EXECUTION_PROVIDER: 'cpu',
-      ENGINE_STREAM_PREFIX: prefix,
-      ENGINE_HALT_POLL_MS: '50',
-      LOG_LEVEL: 'silent',
-    });
+    const config = loadEngineConfig(
+      replayFixtureEnv({
+        DATABASE_URL: db.appUrl,
+        ENGINE_SIGNAL_MIN_SCORE: '0',
+        ENGINE_STREAM_PREFIX: prefix,
+        ENGINE_HALT_POLL_MS: '50',
+      }),
+    );
     const bus = new MemoryBus();
     const engine = await startEngine({ config, bus, log });
     await engine.feedsDone;

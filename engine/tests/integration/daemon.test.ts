@@ -4,9 +4,10 @@ import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_NAMES } from '../../src/ring/layout.ts';
-import { FIXTURE_PATH, FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts';
+import { FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts';
 import { daemonGroup } from '../support/engine-daemon.ts';
 import { redisScope } from '../support/redis-scope.ts';
+import { replayFixtureEnv } from '../support/replay-env.ts';
 import { until } from '../support/wait.ts';
 
 /**
@@ -26,19 +27,16 @@ const { prefix, bus, close } = redisScope('engine-test');
 const daemons = daemonGroup();
 
 /** The replay feed over the fixture file at `speed` (0: as fast as it reads), two shards. */
-const replayEnv = (speed: string, extra: Record<string, string> = {}) => ({
-  DATABASE_URL: db.appUrl,
-  REDIS_URL: TEST_REDIS_URL,
-  ENGINE_STREAM_PREFIX: prefix,
-  ENGINE_FEED: 'replay',
-  ENGINE_REPLAY_FILE: FIXTURE_PATH,
-  ENGINE_REPLAY_SPEED: speed,
-  ENGINE_SYMBOLS: '12',
-  ENGINE_SHARDS: '2',
-  ENGINE_WORKERS: '1',
-  ENGINE_WRITER_FLUSH_MS: '50',
-  ...extra,
-});
+const replayEnv = (speed: string, extra: Record<string, string> = {}) =>
+  replayFixtureEnv({
+    DATABASE_URL: db.appUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    ENGINE_STREAM_PREFIX: prefix,
+    ENGINE_REPLAY_SPEED: speed,
+    ENGINE_WRITER_FLUSH_MS: '50',
+    LOG_LEVEL: 'info', // the test reads the daemon's log lines
+    ...extra,
+  });
 
 beforeAll(async () => {
   db = await createMigratedTestDatabase();

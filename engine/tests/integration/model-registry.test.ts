@@ -9,7 +9,7 @@ import { loadEngineConfig } from '../../src/config.ts';
 import { startEngine } from '../../src/index.ts';
 import { loadModelFile } from '../../src/model/model-file.ts';
 import { registerActiveModel, registryEntryOf } from '../../src/model/registry.ts';
-import { FIXTURE_PATH } from '../fixtures/make-replay-fixture.ts';
+import { replayFixtureEnv } from '../support/replay-env.ts';
 
 /**
  * The model registry against real PostgreSQL (a fresh migrated database; the engine writes as the
@@ -45,18 +45,12 @@ interface Row {
 describe('model registry', () => {
   it('the engine registers the model it scores with as the active one on start', async () => {
     const { file } = await loadModelFile();
-    const config = loadEngineConfig({
-      DATABASE_URL: db.appUrl,
-      ENGINE_FEED: 'replay',
-      ENGINE_REPLAY_FILE: FIXTURE_PATH,
-      ENGINE_REPLAY_SPEED: '0',
-      ENGINE_SYMBOLS: '12',
-      ENGINE_SHARDS: '2',
-      ENGINE_WORKERS: '1',
-      ENGINE_EXECUTION_PROVIDER: 'cpu',
-      ENGINE_STREAM_PREFIX: `registry-${randomBytes(3).toString('hex')}:`,
-      LOG_LEVEL: 'silent',
-    });
+    const config = loadEngineConfig(
+      replayFixtureEnv({
+        DATABASE_URL: db.appUrl,
+        ENGINE_STREAM_PREFIX: `registry-${randomBytes(3).toString('hex')}:`,
+      }),
+    );
     const engine = await startEngine({ config, bus: new MemoryBus(), log });
     try {
       const rows = await owner<Row[]>`select * from signal_models`;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../../src/config.ts';
 import { startEngine } from '../../src/index.ts';
 import type { SignalOut } from '../../src/signals/signal-publisher.ts';
-import { FIXTURE_PATH } from '../fixtures/make-replay-fixture.ts';
+import { replayFixtureEnv } from '../support/replay-env.ts';
 
 /**
  * Replaying the committed fixture gives the same signals on every run and whatever the number
@@ -13,17 +13,13 @@ import { FIXTURE_PATH } from '../fixtures/make-replay-fixture.ts';
  * compared to 1e-6, well inside the model's float32 noise.)
  */
 async function replaySignals(shards: number, workers: number) {
-  const config = loadEngineConfig({
-    ENGINE_FEED: 'replay',
-    ENGINE_REPLAY_FILE: FIXTURE_PATH,
-    ENGINE_REPLAY_SPEED: '0',
-    ENGINE_SIGNAL_MIN_SCORE: '0',
-    ENGINE_SYMBOLS: '12',
-    ENGINE_SHARDS: String(shards),
-    ENGINE_WORKERS: String(workers),
-    ENGINE_EXECUTION_PROVIDER: 'cpu',
-    LOG_LEVEL: 'silent',
-  });
+  const config = loadEngineConfig(
+    replayFixtureEnv({
+      ENGINE_SIGNAL_MIN_SCORE: '0',
+      ENGINE_SHARDS: String(shards),
+      ENGINE_WORKERS: String(workers),
+    }),
+  );
   const bus = new MemoryBus();
   const signals: SignalOut[] = [];
   const engine = await startEngine({

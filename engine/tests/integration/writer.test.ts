@@ -13,6 +13,7 @@ import { startEngine } from '../../src/index.ts';
 import { TICK, usFromWords } from '../../src/ring/layout.ts';
 import { WRITER_STAT } from '../../src/writer/timescale-writer.ts';
 import { FIXTURE_PATH, FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts';
+import { replayFixtureEnv } from '../support/replay-env.ts';
 
 const log = createLogger({ name: 'writer-test', level: 'silent' });
 let db: MigratedTestDatabase;
@@ -36,20 +37,15 @@ async function fixtureTicks(): Promise<{ ticks: TickRecord[]; names: SymbolTable
 
 describe('timescale writer', () => {
   it('persists exactly the ticks fed in, field by field, plus sampled features, signals and the cursor', async () => {
-    const config = loadEngineConfig({
-      DATABASE_URL: db.appUrl,
-      ENGINE_FEED: 'replay',
-      ENGINE_REPLAY_FILE: FIXTURE_PATH,
-      ENGINE_REPLAY_SPEED: '0',
-      ENGINE_SIGNAL_MIN_SCORE: '0',
-      ENGINE_SYMBOLS: '12',
-      ENGINE_SHARDS: '3',
-      ENGINE_WORKERS: '1',
-      ENGINE_RING_CAPACITY: '1024', // small rings: many flushes, wrap-around, backpressure
-      ENGINE_FEATURE_SAMPLE_MS: '1',
-      ENGINE_EXECUTION_PROVIDER: 'cpu',
-      LOG_LEVEL: 'silent',
-    });
+    const config = loadEngineConfig(
+      replayFixtureEnv({
+        DATABASE_URL: db.appUrl,
+        ENGINE_SIGNAL_MIN_SCORE: '0',
+        ENGINE_SHARDS: '3',
+        ENGINE_RING_CAPACITY: '1024', // small rings: many flushes, wrap-around, backpressure
+        ENGINE_FEATURE_SAMPLE_MS: '1',
+      }),
+    );
     const bus = new MemoryBus();
     const engine = await startEngine({ config, bus, log });
     await engine.feedsDone;
