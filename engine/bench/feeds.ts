@@ -75,6 +75,13 @@ interface RunEnv {
 
 const symbolTable = new SymbolTable({ capacity: 1024, shards: SHARDS });
 const MAX_SKEW_MS = 2000;
+/** What every venue decoder is built with: the run's symbols, books and malformed counter. */
+const decoderOptions = (env: RunEnv) => ({
+  symbolTable: env.symbolTable,
+  malformed: env.malformed,
+  books: env.books,
+  maxFutureSkewMs: MAX_SKEW_MS,
+});
 
 const formats: Format[] = [
   coinbaseFormat('coinbase l2_data updates', coinbaseMessages('l2', N, 11)),
@@ -83,12 +90,7 @@ const formats: Format[] = [
     name: 'alpaca trades+quotes frames',
     set: alpacaFrames(Math.ceil(N / 5.5), 13),
     decoder: (env) => {
-      const d = new AlpacaDecoder({
-        symbolTable: env.symbolTable,
-        malformed: env.malformed,
-        books: env.books,
-        maxFutureSkewMs: MAX_SKEW_MS,
-      });
+      const d = new AlpacaDecoder(decoderOptions(env));
       return {
         onMessage: (raw, sink) => d.onMessage(raw, sink),
         malformed: () => d.malformed,
@@ -105,12 +107,7 @@ function coinbaseFormat(name: string, set: GeneratedSet): Format {
     name,
     set,
     decoder: (env) => {
-      const d = new CoinbaseDecoder({
-        symbolTable: env.symbolTable,
-        malformed: env.malformed,
-        books: env.books,
-        maxFutureSkewMs: MAX_SKEW_MS,
-      });
+      const d = new CoinbaseDecoder(decoderOptions(env));
       for (const m of set.prelude) d.onMessage(m, env.sink);
       return {
         onMessage: (raw, sink) => {
@@ -128,13 +125,7 @@ function binanceFormat(name: string, set: BinanceSet): Format {
     name,
     set,
     decoder: (env) => {
-      const d = new BinanceRawDecoder({
-        symbolTable: env.symbolTable,
-        books: env.books,
-        malformed: env.malformed,
-        markets: BINANCE_MARKETS,
-        maxFutureSkewMs: MAX_SKEW_MS,
-      });
+      const d = new BinanceRawDecoder({ ...decoderOptions(env), markets: BINANCE_MARKETS });
       const nowUs = Date.now() * 1000;
       for (const s of set.snapshots) d.snapshot(s.id, s.lastUpdateId, s.bids, s.asks, nowUs - 120_000_000);
       return {
