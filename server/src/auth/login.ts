@@ -47,9 +47,14 @@ async function findUserByEmail(db: Db, email: string) {
   return row;
 }
 
-async function auditQuietly(deps: CredentialDeps, event: Parameters<typeof audit.record>[1]) {
+/** A platform-chain row for the request: sign-ins and password checks belong to no desk. */
+async function auditQuietly(
+  deps: CredentialDeps,
+  meta: RequestMeta,
+  event: Omit<Parameters<typeof audit.record>[1], 'tenantId' | 'requestId' | 'ip'>,
+) {
   try {
-    await audit.record(deps.db, event);
+    await audit.record(deps.db, { ...event, tenantId: null, requestId: meta.requestId, ip: meta.ip });
   } catch (err) {
     // The action already happened (or was refused); losing its audit row is logged loudly.
     deps.log.error({ err, action: event.action }, 'audit record failed');
@@ -74,13 +79,10 @@ export async function login(
   }
 
   if (!row || !ok) {
-    await auditQuietly(deps, {
+    await auditQuietly(deps, meta, {
       action: 'auth.login',
       actor: { type: 'user', id: row?.id ?? null },
       outcome: 'failed',
-      tenantId: null,
-      requestId: meta.requestId,
-      ip: meta.ip,
       targetType: 'user',
       targetId: row?.id ?? null,
       // Only a digest of the payload is stored; the address helps correlate guessing.
@@ -103,12 +105,9 @@ export async function login(
     ip: meta.ip,
     userAgent: meta.userAgent,
   });
-  await auditQuietly(deps, {
+  await auditQuietly(deps, meta, {
     action: 'auth.login',
     actor: { type: 'user', id: row.id },
-    tenantId: null,
-    requestId: meta.requestId,
-    ip: meta.ip,
     targetType: 'session',
     // The session id is SHA-256 of the token; its first 16 hex chars identify it in the log.
     targetId: session.id.slice(0, 16),
@@ -138,13 +137,10 @@ async function checkOwnPassword(deps: CredentialDeps, user: AuthUser, password: 
   const [row] = await deps.db.select().from(users).where(eq(users.id, user.id)).limit(1);
   const ok = row ? await deps.passwords.verify(row.passwordHash, password) : false;
   if (!row || !ok) {
-    await auditQuietly(deps, {
+    await auditQuietly(deps, meta, {
       action: 'auth.password_check',
       actor: { type: 'user', id: user.id },
       outcome: 'failed',
-      tenantId: null,
-      requestId: meta.requestId,
-      ip: meta.ip,
     });
     throw new AppError('FORBIDDEN', 'Password incorrect', { reason: 'wrong_password' });
   }
@@ -162,12 +158,9 @@ export async function reauthenticate(
   await checkOwnPassword(deps, user, password, meta);
   const now = new Date();
   await setSessionReauthenticated(deps.db, session.id, now);
-  await auditQuietly(deps, {
+  await auditQuietly(deps, meta, {
     action: 'auth.reauthenticate',
     actor: { type: 'user', id: user.id },
-    tenantId: null,
-    requestId: meta.requestId,
-    ip: meta.ip,
   });
   return new Date(now.getTime() + deps.config.session.reauthWindowMs);
 }
@@ -225,12 +218,9 @@ export async function changePassword(
     await tx.execute(sql`select set_config('app.tenant_id', '', true)`);
     return { otherSessionsEnded, apiKeysRevoked };
   });
-  await auditQuietly(deps, {
+  await auditQuietly(deps, meta, {
     action: 'auth.change_password',
     actor: { type: 'user', id: user.id },
-    tenantId: null,
-    requestId: meta.requestId,
-    ip: meta.ip,
     targetType: 'user',
     targetId: user.id,
     details: `other sessions ended: ${result.otherSessionsEnded}; api keys revoked: ${result.apiKeysRevoked}`,

@@ -61,18 +61,29 @@ export async function createWatchlist(
     throw new AppError('PRECONDITION_FAILED', `name: at most ${MAX_LISTS} watchlists per person`, {
       field: 'name',
     });
+  return savedUnderName(tx, input.name, (sp) =>
+    sp
+      .insert(watchlists)
+      .values({ tenantId: o.tenantId, userId: o.userId, name: input.name, symbols: dedupe(input.symbols) })
+      .returning(),
+  );
+}
+
+/**
+ * Writes a list in a savepoint, so a name clash does not abort the request transaction it runs
+ * in; the clash is a CONFLICT on `name`.
+ */
+async function savedUnderName(
+  tx: Tx,
+  name: string | undefined,
+  write: (sp: Tx) => Promise<(typeof watchlists.$inferSelect)[]>,
+): Promise<WatchlistView> {
   try {
-    // A savepoint: a name clash must not abort the request transaction it runs in.
-    const [row] = await tx.transaction((sp) =>
-      sp
-        .insert(watchlists)
-        .values({ tenantId: o.tenantId, userId: o.userId, name: input.name, symbols: dedupe(input.symbols) })
-        .returning(),
-    );
+    const [row] = await tx.transaction(write);
     return toView(row!);
   } catch (e) {
     if (nameTaken(e))
-      throw new AppError('CONFLICT', `name: you already have a watchlist named ${input.name}`, {
+      throw new AppError('CONFLICT', `name: you already have a watchlist named ${name}`, {
         field: 'name',
       });
     throw e;
@@ -88,26 +99,17 @@ export async function updateWatchlist(
   const [existing] = await tx.select({ id: watchlists.id }).from(watchlists).where(mine(o, input.id));
   if (!existing) throw notFound();
   if (input.symbols) await registry.requireAll(input.symbols, 'symbols');
-  try {
-    const [row] = await tx.transaction((sp) =>
-      sp
-        .update(watchlists)
-        .set({
-          ...(input.name !== undefined && { name: input.name }),
-          ...(input.symbols && { symbols: dedupe(input.symbols) }),
-          updatedAt: new Date(),
-        })
-        .where(mine(o, input.id))
-        .returning(),
-    );
-    return toView(row!);
-  } catch (e) {
-    if (nameTaken(e))
-      throw new AppError('CONFLICT', `name: you already have a watchlist named ${input.name}`, {
-        field: 'name',
-      });
-    throw e;
-  }
+  return savedUnderName(tx, input.name, (sp) =>
+    sp
+      .update(watchlists)
+      .set({
+        ...(input.name !== undefined && { name: input.name }),
+        ...(input.symbols && { symbols: dedupe(input.symbols) }),
+        updatedAt: new Date(),
+      })
+      .where(mine(o, input.id))
+      .returning(),
+  );
 }
 
 export async function removeWatchlist(tx: Tx, o: Owner, id: string): Promise<{ removed: true }> {

@@ -114,6 +114,22 @@ async function insertConnection(
   });
 }
 
+/**
+ * A new connection linked by the desk's user (keys or a gateway): inserted and audited as
+ * `brokers.link`, then its account settled at the broker. `values` gets the new connection's id
+ * (its pending account reference and its credentials' binding name it).
+ */
+async function linkAndSettle(
+  ctx: Context,
+  deskId: string,
+  values: (id: string) => Omit<typeof brokerConnections.$inferInsert, 'tenantId' | 'createdBy' | 'id'>,
+) {
+  const id = randomUUID();
+  const userId = ctx.principal!.user.id;
+  await insertConnection(ctx, deskId, userId, { id, ...values(id) }, 'brokers.link');
+  return { id, settled: await settleAccount(oauthDepsOf(ctx), deskId, userId, id) };
+}
+
 export const brokersRouter = createTRPCRouter({
   providers: deskProcedure
     .meta({ scope: 'read', permission: 'desk.read' })
@@ -178,31 +194,21 @@ export const brokersRouter = createTRPCRouter({
         throw new AppError('BAD_INPUT', 'environment: Coinbase has no paper trading', {
           field: 'environment',
         });
-      const id = randomUUID();
       const crypto = tokenCryptoOf(ctx.config);
       const credentials = JSON.stringify({
         apiKey: input.apiKey,
         apiSecret: input.apiSecret,
         ...(input.passphrase && { passphrase: input.passphrase }),
       });
-      const userId = ctx.principal!.user.id;
-      await insertConnection(
-        ctx,
-        ctx.desk.id,
-        userId,
-        {
-          id,
-          provider: input.provider,
-          accountRef: `pending:${id}`,
-          label: input.label ?? providerName(input.provider),
-          environment: input.environment,
-          linkKind: 'api_key',
-          status: 'active',
-          credentialsEnc: sealOrRefuse(crypto, credentials, bindingOf(ctx.desk.id, id, 'credentials')),
-        },
-        'brokers.link',
-      );
-      const settled = await settleAccount(oauthDepsOf(ctx), ctx.desk.id, userId, id);
+      const { id, settled } = await linkAndSettle(ctx, ctx.desk.id, (id) => ({
+        provider: input.provider,
+        accountRef: `pending:${id}`,
+        label: input.label ?? providerName(input.provider),
+        environment: input.environment,
+        linkKind: 'api_key',
+        status: 'active',
+        credentialsEnc: sealOrRefuse(crypto, credentials, bindingOf(ctx.desk.id, id, 'credentials')),
+      }));
       if (!settled.ok) {
         // Keys that cannot read their own account are not kept.
         const view = await viewOf(ctx, ctx.desk.id, id);
@@ -229,25 +235,15 @@ export const brokersRouter = createTRPCRouter({
         throw new AppError('PRECONDITION_FAILED', 'provider: IBKR needs IBKR_GATEWAY_URL on the server', {
           field: 'provider',
         });
-      const id = randomUUID();
-      const userId = ctx.principal!.user.id;
-      await insertConnection(
-        ctx,
-        ctx.desk.id,
-        userId,
-        {
-          id,
-          provider: 'ibkr',
-          accountRef: input.accountId ?? `pending:${id}`,
-          accountIds: input.accountId ? [input.accountId] : [],
-          label: input.label ?? 'Interactive Brokers',
-          environment: input.environment,
-          linkKind: 'gateway',
-          status: 'active',
-        },
-        'brokers.link',
-      );
-      const settled = await settleAccount(oauthDepsOf(ctx), ctx.desk.id, userId, id);
+      const { id, settled } = await linkAndSettle(ctx, ctx.desk.id, (id) => ({
+        provider: 'ibkr',
+        accountRef: input.accountId ?? `pending:${id}`,
+        accountIds: input.accountId ? [input.accountId] : [],
+        label: input.label ?? 'Interactive Brokers',
+        environment: input.environment,
+        linkKind: 'gateway',
+        status: 'active',
+      }));
       return viewOf(ctx, ctx.desk.id, settled.connectionId ?? id);
     }),
 
