@@ -218,16 +218,14 @@ export async function loadRiskInputs(
   const ctx: RiskContext = {
     now,
     instrument: instrumentInfo(instrument),
-    instruments: instrumentsInfoOf(insts),
     quote: quoteInfoOf(quotes, order.symbol),
-    marks: marksOf(quotes, symbols, valuation),
-    positions: valuation.legs.map((l) => ({ symbol: l.position.symbol, quantity: l.position.quantity })),
-    workingOrders: working,
-    dailyPnl: { realized: valuation.daily.realized, unrealized: valuation.daily.unrealized },
-    recentOrders: recent,
-    recentTradePnls: outcomes.map((o) => o.pnl),
-    automationEnabled: settings?.automationEnabled ?? true,
-    halt,
+    ...deskContext(quotes, insts, symbols, valuation, {
+      workingOrders: working,
+      recentOrders: recent,
+      recentTradePnls: outcomes.map((o) => o.pnl),
+      automationEnabled: settings?.automationEnabled ?? true,
+      halt,
+    }),
   };
   return { ctx, limits, instrument, reducingOnly, switches, instrumentRows: insts };
 }
@@ -357,17 +355,13 @@ export async function loadBatchRiskInputs(
   for (const i of [...insts.values()]) if (i.underlyingSymbol) all.add(i.underlyingSymbol);
 
   return {
-    ctx: {
-      instruments: instrumentsInfoOf(insts),
-      marks: marksOf(quotes, all, valuation),
-      positions: valuation.legs.map((l) => ({ symbol: l.position.symbol, quantity: l.position.quantity })),
+    ctx: deskContext(quotes, insts, all, valuation, {
       workingOrders: working,
-      dailyPnl: { realized: valuation.daily.realized, unrealized: valuation.daily.unrealized },
       recentOrders: recent,
       recentTradePnls: outcomes.map((o) => o.pnl),
       automationEnabled: settings?.automationEnabled ?? true,
       halt: { global: halt0.global, desk: halt0.desk || reducingOnly !== null },
-    },
+    }),
     limitsBySymbol,
     instrumentRows: insts,
     reducingOnly,
@@ -407,10 +401,30 @@ function marksOf(
   return marks;
 }
 
-function instrumentsInfoOf(insts: ReadonlyMap<string, InstrumentRow>): Record<string, InstrumentInfo> {
-  const info: Record<string, InstrumentInfo> = {};
-  for (const [s, r] of insts) info[s] = instrumentInfo(r);
-  return info;
+/**
+ * The desk's side of a RiskContext, as the single and the batch loads both build it: reference
+ * data and marks for `symbols`, positions and daily P&L from the valuation, and what each load
+ * read itself (`read`).
+ */
+function deskContext(
+  quotes: QuoteBook,
+  insts: ReadonlyMap<string, InstrumentRow>,
+  symbols: Iterable<string>,
+  valuation: Pick<DeskValuation, 'legs' | 'daily'>,
+  read: Pick<
+    RiskContext,
+    'workingOrders' | 'recentOrders' | 'recentTradePnls' | 'automationEnabled' | 'halt'
+  >,
+): Omit<RiskContext, 'instrument' | 'quote' | 'now'> {
+  const instruments: Record<string, InstrumentInfo> = {};
+  for (const [s, r] of insts) instruments[s] = instrumentInfo(r);
+  return {
+    instruments,
+    marks: marksOf(quotes, symbols, valuation),
+    positions: valuation.legs.map((l) => ({ symbol: l.position.symbol, quantity: l.position.quantity })),
+    dailyPnl: { realized: valuation.daily.realized, unrealized: valuation.daily.unrealized },
+    ...read,
+  };
 }
 
 /**
