@@ -7,8 +7,9 @@ import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertOptions, type AlertsRuntime, startAlerts } from '../../src/alerts/runtime.ts';
+import { testExecution } from './support/test-execution.ts';
 import { waitUntil } from './support/wait.ts';
-import { signIn, startTestServer, type TestServer, testExecution } from './test-server.ts';
+import { signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
  * Several server processes share the alert tables: three alert runtimes (the test server's and

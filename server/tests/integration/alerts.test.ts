@@ -14,15 +14,9 @@ import { createDb } from '@aegis/shared/db/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record as recordAudit } from '../../src/audit/service.ts';
 import { withTenant } from '../../src/db/database.ts';
+import { testExecution } from './support/test-execution.ts';
 import { waitUntil } from './support/wait.ts';
-import {
-  type Client,
-  failure,
-  signIn,
-  startTestServer,
-  type TestServer,
-  testExecution,
-} from './test-server.ts';
+import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 interface Received {
   path: string;

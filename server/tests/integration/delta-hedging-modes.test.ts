@@ -5,7 +5,8 @@ import { optionPrice } from '@aegis/shared/options/black-scholes';
 import { optionSymbol, yearsToExpiry } from '@aegis/shared/options/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeltaHedger } from '../../src/hedging/hedger.ts';
-import { startTestServer, type TestServer, testExecution } from './test-server.ts';
+import { testExecution } from './support/test-execution.ts';
+import { startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
 /**

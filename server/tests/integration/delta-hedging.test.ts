@@ -3,15 +3,9 @@ import { optionSymbol, yearsToExpiry } from '@aegis/shared/options/contract';
 import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector, streamingClient } from './decisions-support.ts';
+import { testExecution } from './support/test-execution.ts';
 import { waitUntil } from './support/wait.ts';
-import {
-  type Client,
-  failure,
-  signIn,
-  startTestServer,
-  type TestServer,
-  testExecution,
-} from './test-server.ts';
+import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
 /**

@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
+import { placeOrder, testExecution } from './support/test-execution.ts';
 import { waitUntil } from './support/wait.ts';
-import {
-  type Client,
-  failure,
-  makeClient,
-  signIn,
-  startTestServer,
-  type TestServer,
-  testExecution,
-} from './test-server.ts';
+import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
  * An operator's first-day surfaces through the real server: flattening (also with a `trade` key,
@@ -29,18 +22,7 @@ const quotes = () => {
   ex().quotes.setQuote('ETH-USD', '3000', '3001', '100', '100', new Date());
 };
 
-const place = (order: Record<string, unknown>, c: Client = client) =>
-  c.orders.place.mutate({
-    idempotencyKey: randomUUID(),
-    order: {
-      symbol: 'BTC-USD',
-      side: 'buy',
-      orderType: 'market',
-      timeInForce: 'day',
-      quantity: '0.1',
-      ...order,
-    } as never,
-  });
+const place = (order: Record<string, unknown>, c: Client = client) => placeOrder(c, order);
 
 const settle = async () => {
   await ex().dispatcher.dispatchTenant(deskId);

@@ -10,15 +10,9 @@ import {
   brokerDoubleResolvers,
   startBrokerDouble,
 } from './support/dispatcher-broker-double.ts';
+import { placeOrder, testExecution } from './support/test-execution.ts';
 import { until } from './support/wait.ts';
-import {
-  type Client,
-  failure,
-  signIn,
-  startTestServer,
-  type TestServer,
-  testExecution,
-} from './test-server.ts';
+import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
 /**
@@ -34,18 +28,7 @@ let double: BrokerDouble;
 let connectionId: string;
 const ex = (): ExecutionRuntime => t.server.deps.execution!;
 
-const place = (order: Record<string, unknown>) =>
-  client.orders.place.mutate({
-    idempotencyKey: randomUUID(),
-    order: {
-      symbol: 'BTC-USD',
-      side: 'buy',
-      orderType: 'market',
-      timeInForce: 'day',
-      quantity: '0.01',
-      ...order,
-    } as never,
-  });
+const place = (order: Record<string, unknown>) => placeOrder(client, { quantity: '0.01', ...order });
 
 const statusOf = async (id: string) =>
   (await t.owner<{ status: string }[]>`select status from orders where id = ${id}`)[0]?.status;

@@ -13,6 +13,7 @@ import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
 import { type ServerProcess, spawnServerProcess } from './support/child-server.ts';
 import { insertDeskLimits, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
 import { type BrokerDouble, startBrokerDouble } from './support/dispatcher-broker-double.ts';
+import { placeOrder } from './support/test-execution.ts';
 import { until } from './support/wait.ts';
 import { type Client, signIn } from './test-server.ts';
 
@@ -160,17 +161,7 @@ describe('two server processes, the dispatch lease holder killed mid-flow', () =
     let n = 0;
     const place = (via: 'A' | 'B') => {
       n++;
-      return clients[via].orders.place.mutate({
-        idempotencyKey: randomUUID(),
-        order: {
-          symbol: 'BTC-USD',
-          side: 'buy',
-          orderType: 'market',
-          timeInForce: 'day',
-          quantity: (0.001 * n).toFixed(3),
-          brokerConnectionId: connectionId,
-        },
-      });
+      return placeOrder(clients[via], { quantity: (0.001 * n).toFixed(3), brokerConnectionId: connectionId });
     };
 
     // The first order decides who holds the connection's lease.

@@ -11,16 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { streamingClient } from './decisions-support.ts';
 import { clearTrading, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
+import { placeOrder, testExecution } from './support/test-execution.ts';
 import { waitUntil } from './support/wait.ts';
-import {
-  type Client,
-  failure,
-  makeClient,
-  signIn,
-  startTestServer,
-  type TestServer,
-  testExecution,
-} from './test-server.ts';
+import { type Client, failure, makeClient, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 let t: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
@@ -65,17 +58,7 @@ const quotes = (s: { server: TestServer['server'] } = t) => {
 };
 
 const place = (order: Record<string, unknown>, key = randomUUID(), c: Client = client) =>
-  c.orders.place.mutate({
-    idempotencyKey: key,
-    order: {
-      symbol: 'BTC-USD',
-      side: 'buy',
-      orderType: 'market',
-      timeInForce: 'day',
-      quantity: '0.1',
-      ...order,
-    } as never,
-  });
+  placeOrder(c, order, key);
 
 async function reset() {
   // Let the previous test's broker work finish first, so nothing lands after the cleanup.

@@ -37,7 +37,8 @@ import {
   toJson,
 } from './fuzz-cases.ts';
 import { changedTables, type RowSnapshot, snapshotter, tableNames } from './row-snapshot.ts';
-import { ORIGIN, signIn, startTestServer, type TestServer, testExecution } from './test-server.ts';
+import { testExecution } from './support/test-execution.ts';
+import { ORIGIN, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 const SEED = Number(process.env.AEGIS_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const TARGET_CASES = 340;

@@ -20,7 +20,8 @@ import { BrokerError } from '../../src/brokers/types.ts';
 import { adapterContext, brokerError, reportsOf, until } from './support/adapter-harness.ts';
 import { insertDeskLimits, PROTECTIVE_LIMITS } from './support/desk-limits.ts';
 import { type FakeIbkrGateway, startFakeIbkrGateway } from './support/fake-ibkr-gateway.ts';
-import { type Client, signIn, startTestServer, type TestServer, testExecution } from './test-server.ts';
+import { testExecution } from './support/test-execution.ts';
+import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
 const log = createLogger({ name: 'ibkr-adapter-test', level: 'silent' });

@@ -5,15 +5,9 @@ import { publishVenuePrices, type TestVenuePrice } from '@aegis/shared/testing/v
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { type RunningServer, startServer } from '../../src/http.ts';
+import { testExecution } from './support/test-execution.ts';
 import { waitUntil } from './support/wait.ts';
-import {
-  type Client,
-  failure,
-  signIn,
-  startTestServer,
-  type TestServer,
-  testExecution,
-} from './test-server.ts';
+import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
  * One source of execution prices (issue 9, finding 1), through the real server: prices come

@@ -3,16 +3,9 @@ import { publishVenuePrices } from '@aegis/shared/testing/venue-prices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOGIN_POLICY, delayAfter } from '../../src/auth/login-throttle.ts';
 import { engineSignal, eventually } from './decisions-support.ts';
+import { testExecution } from './support/test-execution.ts';
 import { waitUntil } from './support/wait.ts';
-import {
-  type Client,
-  failure,
-  ORIGIN,
-  signIn,
-  startTestServer,
-  type TestServer,
-  testExecution,
-} from './test-server.ts';
+import { type Client, failure, ORIGIN, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
  * Races through the real server (HTTP, PostgreSQL, Redis), each asserting what must hold however

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
-import {
-  type Client,
-  failure,
-  signIn,
-  startTestServer,
-  type TestServer,
-  testExecution,
-} from './test-server.ts';
+import { testExecution } from './support/test-execution.ts';
+import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
  * Risk limits deny by default (issue 9, findings 2 and 3), through the real server: a fresh desk

@@ -8,7 +8,6 @@ import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { Redis } from 'ioredis';
 import postgres, { type Sql } from 'postgres';
 import { loadServerConfig } from '../../src/env.ts';
-import type { ExecutionOptions } from '../../src/execution/types.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/http.ts';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
 import type { AppRouter } from '../../src/routers/_app.ts';
@@ -35,33 +34,6 @@ export function testServerConfig(env: Record<string, string> & { DATABASE_URL: s
     ARGON2_MAX_CONCURRENCY: '2',
     ...env,
   });
-}
-
-/**
- * Execution options for a test server: equity snapshots and reconciliation kept out of the way
- * (hourly) unless given, and with `paper` a paper broker that answers at once, without fees or
- * slippage unless given.
- */
-export function testExecution(
-  o: Partial<Omit<ExecutionOptions, 'paper'>> & { paper?: Partial<ExecutionOptions['paper']> } = {},
-): Partial<ExecutionOptions> {
-  const { paper, ...rest } = o;
-  return {
-    equityIntervalMs: 3_600_000,
-    reconcileIntervalMs: 3_600_000,
-    ...rest,
-    ...(paper && {
-      paper: {
-        seed: 1,
-        latencyMs: 0,
-        latencyJitterMs: 0,
-        feeBps: '0',
-        minFee: '0',
-        slippageBps: '0',
-        ...paper,
-      },
-    }),
-  };
 }
 
 export interface TestServer {
