@@ -23,6 +23,19 @@ export function modelInputRows(candidates: readonly Candidate[]): Float32Array {
   return x;
 }
 
+/** A candidate of run `run` as a scored signal. */
+export function signalOf(run: number, c: Candidate, score: number): Signal {
+  return {
+    run,
+    symbol: c.symbol,
+    tick: c.tick,
+    tsUs: c.tsUs,
+    pattern: patternName(c.pattern),
+    direction: c.direction,
+    score,
+  };
+}
+
 export function engineSignals(runs: readonly MarketRun[], model: MlpModel): Signal[] {
   const out: Signal[] = [];
   runs.forEach((run, r) => {
@@ -31,15 +44,7 @@ export function engineSignals(runs: readonly MarketRun[], model: MlpModel): Sign
     const scores = new Float64Array(n);
     mlpForward(model, modelInputRows(run.candidates), n, scores);
     run.candidates.forEach((c, i) => {
-      out.push({
-        run: r,
-        symbol: c.symbol,
-        tick: c.tick,
-        tsUs: c.tsUs,
-        pattern: patternName(c.pattern),
-        direction: c.direction,
-        score: scores[i]!,
-      });
+      out.push(signalOf(r, c, scores[i]!));
     });
   });
   return out;

@@ -8,7 +8,7 @@
  * the production feature and detector code (eval/market-run.ts → FeatureStepper).
  */
 
-import { patternName } from '../eval/engine-scoring.ts';
+import { signalOf } from '../eval/engine-scoring.ts';
 import { runMarkets } from '../eval/harness.ts';
 import type { MarketRun } from '../eval/market-run.ts';
 import { indexEvents, qualityRow, type Signal } from '../eval/signal-metrics.ts';
@@ -89,17 +89,8 @@ export function scorePatterns(runs: readonly MarketRun[]): Record<PatternKey, Pa
   const events = indexEvents(runs);
   const signals: Signal[] = [];
   runs.forEach((run, r) => {
-    for (const c of run.candidates) {
-      signals.push({
-        run: r,
-        symbol: c.symbol,
-        tick: c.tick,
-        tsUs: c.tsUs,
-        pattern: patternName(c.pattern),
-        direction: c.direction,
-        score: 0.5,
-      });
-    }
+    // Every candidate at one score: the pattern alone is what is scored here.
+    for (const c of run.candidates) signals.push(signalOf(r, c, 0.5));
   });
   const out = {} as Record<PatternKey, PatternScore>;
   for (const pattern of ['breakout', 'mean_reversion', 'absorption'] as const) {
