@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { CliError, ExitCode } from '../../lib/cli-errors.ts';
 import type { AegisClient } from '../../lib/client.ts';
-import { type CommandGroup, optBool, optString } from '../../lib/command.ts';
+import { type CommandGroup, type OptionValues, optBool, optString } from '../../lib/command.ts';
 import type { Column } from '../../lib/output.ts';
 
 type AuditEntry = Awaited<ReturnType<AegisClient['audit']['list']['query']>>['items'][number];
@@ -49,6 +49,35 @@ function parseTime(raw: string | undefined, name: string): string | undefined {
   return t.toISOString();
 }
 
+/** The filter options `tail` and `export` share. */
+const FILTER_OPTIONS = {
+  action: { type: 'string' },
+  actor: { type: 'string' },
+  target: { type: 'string' },
+  outcome: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  platform: { type: 'boolean' },
+} as const;
+
+/** The row filters of FILTER_OPTIONS, checked (--outcome, times), as the audit procedures take them. */
+function filtersOf(values: OptionValues) {
+  const outcome = optString(values, 'outcome');
+  if (outcome !== undefined && !OUTCOMES.includes(outcome as (typeof OUTCOMES)[number])) {
+    throw new CliError(`--outcome must be one of ${OUTCOMES.join(', ')}`);
+  }
+  const since = parseTime(optString(values, 'since'), 'since');
+  const until = parseTime(optString(values, 'until'), 'until');
+  return {
+    ...(optString(values, 'action') ? { action: optString(values, 'action') } : {}),
+    ...(optString(values, 'actor') ? { actorId: optString(values, 'actor') } : {}),
+    ...(optString(values, 'target') ? { targetId: optString(values, 'target') } : {}),
+    ...(outcome ? { outcome: outcome as (typeof OUTCOMES)[number] } : {}),
+    ...(since ? { from: since } : {}),
+    ...(until ? { to: until } : {}),
+  };
+}
+
 export const auditCommands: CommandGroup = {
   name: 'audit',
   summary: "read and verify the desk's tamper-evident audit log (desk admins)",
@@ -59,34 +88,13 @@ export const auditCommands: CommandGroup = {
         '[--limit n] [--action a|prefix.] [--actor id] [--target id] [--outcome ok|denied|failed] [--since 2h] [--follow] [--members] [--platform]',
       options: {
         limit: { type: 'string', short: 'n' },
-        action: { type: 'string' },
-        actor: { type: 'string' },
-        target: { type: 'string' },
-        outcome: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
+        ...FILTER_OPTIONS,
         follow: { type: 'boolean', short: 'f' },
         members: { type: 'boolean' },
-        platform: { type: 'boolean' },
       },
       async run(ctx, { values }) {
-        const outcome = optString(values, 'outcome');
-        if (outcome !== undefined && !OUTCOMES.includes(outcome as (typeof OUTCOMES)[number])) {
-          throw new CliError(`--outcome must be one of ${OUTCOMES.join(', ')}`);
-        }
+        const filters = filtersOf(values);
         const follow = optBool(values, 'follow');
-        const filters = {
-          ...(optString(values, 'action') ? { action: optString(values, 'action') } : {}),
-          ...(optString(values, 'actor') ? { actorId: optString(values, 'actor') } : {}),
-          ...(optString(values, 'target') ? { targetId: optString(values, 'target') } : {}),
-          ...(outcome ? { outcome: outcome as (typeof OUTCOMES)[number] } : {}),
-          ...(parseTime(optString(values, 'since'), 'since')
-            ? { from: parseTime(optString(values, 'since'), 'since') }
-            : {}),
-          ...(parseTime(optString(values, 'until'), 'until')
-            ? { to: parseTime(optString(values, 'until'), 'until') }
-            : {}),
-        };
         const client = ctx.client();
         // --platform: the platform chain (sign-ins, desks), platform administrators only.
         // Without it: the desk's chain; --members merges in the platform events that concern
@@ -138,30 +146,11 @@ export const auditCommands: CommandGroup = {
       usage:
         '[--action a|prefix.] [--actor id] [--target id] [--outcome ok|denied|failed] [--since 2h] [--until t] [--platform] [--out file.csv]',
       options: {
-        action: { type: 'string' },
-        actor: { type: 'string' },
-        target: { type: 'string' },
-        outcome: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        platform: { type: 'boolean' },
+        ...FILTER_OPTIONS,
         out: { type: 'string', short: 'o' },
       },
       async run(ctx, { values }) {
-        const outcome = optString(values, 'outcome');
-        if (outcome !== undefined && !OUTCOMES.includes(outcome as (typeof OUTCOMES)[number])) {
-          throw new CliError(`--outcome must be one of ${OUTCOMES.join(', ')}`);
-        }
-        const since = parseTime(optString(values, 'since'), 'since');
-        const until = parseTime(optString(values, 'until'), 'until');
-        const filters = {
-          ...(optString(values, 'action') ? { action: optString(values, 'action') } : {}),
-          ...(optString(values, 'actor') ? { actorId: optString(values, 'actor') } : {}),
-          ...(optString(values, 'target') ? { targetId: optString(values, 'target') } : {}),
-          ...(outcome ? { outcome: outcome as (typeof OUTCOMES)[number] } : {}),
-          ...(since ? { from: since } : {}),
-          ...(until ? { to: until } : {}),
-        };
+        const filters = filtersOf(values);
         const api = ctx.client().audit;
         const file = await (optBool(values, 'platform') ? api.platformExport : api.export).query(filters);
         const out = optString(values, 'out');
