@@ -599,15 +599,8 @@ export class FakeBinance {
       orderListId: -1,
       clientOrderId,
       transactTime: now,
-      price: fmt(o.price),
-      origQty: fmt(o.origQty),
-      executedQty: fmt(o.executed),
+      ...orderState(o),
       origQuoteOrderQty: '0.00000000',
-      cummulativeQuoteQty: fmt(o.quoteQty),
-      status: o.status,
-      timeInForce: o.timeInForce,
-      type: o.type,
-      side: o.side,
       workingTime: now,
       selfTradePreventionMode: 'NONE',
     };
@@ -627,14 +620,7 @@ export class FakeBinance {
       orderListId: -1,
       clientOrderId: `cancel_${o.orderId}`,
       transactTime: o.updateTime,
-      price: fmt(o.price),
-      origQty: fmt(o.origQty),
-      executedQty: fmt(o.executed),
-      cummulativeQuoteQty: fmt(o.quoteQty),
-      status: o.status,
-      timeInForce: o.timeInForce,
-      type: o.type,
-      side: o.side,
+      ...orderState(o),
       selfTradePreventionMode: 'NONE',
     });
   }
@@ -703,12 +689,9 @@ function isOpen(s: Status): boolean {
   return s === 'NEW' || s === 'PARTIALLY_FILLED';
 }
 
-function orderJson(o: VenueOrder): unknown {
+/** The order's price, quantities, status and terms, as every order response states them. */
+function orderState(o: VenueOrder) {
   return {
-    symbol: o.symbol,
-    orderId: o.orderId,
-    orderListId: -1,
-    clientOrderId: o.clientOrderId,
     price: fmt(o.price),
     origQty: fmt(o.origQty),
     executedQty: fmt(o.executed),
@@ -717,6 +700,16 @@ function orderJson(o: VenueOrder): unknown {
     timeInForce: o.timeInForce,
     type: o.type,
     side: o.side,
+  };
+}
+
+function orderJson(o: VenueOrder): unknown {
+  return {
+    symbol: o.symbol,
+    orderId: o.orderId,
+    orderListId: -1,
+    clientOrderId: o.clientOrderId,
+    ...orderState(o),
     stopPrice: fmt(o.stopPrice),
     icebergQty: '0.00000000',
     time: o.time,
