@@ -4,10 +4,23 @@ import { EventSource } from 'eventsource';
 import type { AppRouter } from '../../src/routers/_app.ts';
 import { type CookieJar, ORIGIN } from './test-server.ts';
 
+export interface StreamingClientOptions {
+  /** Cookie session. */
+  readonly jar?: CookieJar;
+  /** Keep the cookies responses set in `jar`, as a browser does. Default: send only. */
+  readonly keepCookies?: boolean;
+  /** API key. */
+  readonly bearer?: string;
+  /** Default: the allowed console origin. */
+  readonly origin?: string;
+  /** More headers on every request and stream. */
+  readonly headers?: Record<string, string>;
+}
+
 /** A client that also speaks SSE subscriptions (cookie session or bearer key). */
-export function streamingClient(url: string, auth: { jar?: CookieJar; bearer?: string }) {
+export function streamingClient(url: string, auth: StreamingClientOptions) {
   const headers = (): Record<string, string> => {
-    const h: Record<string, string> = { origin: ORIGIN };
+    const h: Record<string, string> = { origin: auth.origin ?? ORIGIN, ...auth.headers };
     const cookie = auth.jar?.header();
     if (cookie) h.cookie = cookie;
     if (auth.bearer) h.authorization = `Bearer ${auth.bearer}`;
@@ -24,7 +37,15 @@ export function streamingClient(url: string, auth: { jar?: CookieJar; bearer?: s
             fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers() } }),
           },
         }),
-        false: httpLink({ url: `${url}/trpc`, headers }),
+        false: httpLink({
+          url: `${url}/trpc`,
+          headers,
+          async fetch(input, init) {
+            const res = await fetch(input, init);
+            if (auth.keepCookies) auth.jar?.store(res.headers);
+            return res;
+          },
+        }),
       }),
     ],
   });
