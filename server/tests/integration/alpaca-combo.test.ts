@@ -6,7 +6,7 @@ import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
-import { insertTestOptionChain } from './support/option-contracts.ts';
+import { insertTestOptionChain, verticalSpread } from './support/option-contracts.ts';
 
 /**
  * Combos routed to a linked Alpaca connection go out as one multi-leg options order
@@ -17,8 +17,6 @@ let fx: ExecutionFixture;
 let actor: Actor;
 let alpaca: FakeAlpaca;
 let connectionId: string;
-let clock = Date.now();
-const T = () => new Date(++clock);
 
 const U = 'CMBY';
 const C100 = 'CMBY261218C00100000';
@@ -56,30 +54,18 @@ beforeEach(async () => {
       },
     },
   });
-  clock = Date.now();
   await insertDeskLimits(fx.owner, fx.tenantId, { max_order_notional: '1000000', max_spread_bps: 500 });
-  fx.quotes.setQuote(U, '99.99', '100.01', '1000', '1000', T());
-  fx.quotes.setQuote(C100, '4.98', '5.00', '50', '50', T());
-  fx.quotes.setQuote(C105, '2.00', '2.01', '50', '50', T());
+  fx.quote(U, '99.99', '100.01', '1000');
+  fx.quote(C100, '4.98', '5.00');
+  fx.quote(C105, '2.00', '2.01');
 });
 afterEach(async () => {
   fx.runtime.brokers.close();
   await alpaca.close();
 });
 
-const vertical = (over: Partial<PlaceComboInput> = {}): PlaceComboInput => ({
-  strategy: 'vertical',
-  legs: [
-    { symbol: C100, side: 'buy', ratio: 1 },
-    { symbol: C105, side: 'sell', ratio: 1 },
-  ],
-  quantity: '2',
-  orderType: 'limit',
-  netLimitPrice: '2.9',
-  timeInForce: 'day',
-  brokerConnectionId: connectionId,
-  ...over,
-});
+const vertical = (over: Partial<PlaceComboInput> = {}) =>
+  verticalSpread(C100, C105, { brokerConnectionId: connectionId, ...over });
 const place = (input: PlaceComboInput) =>
   fx.runtime.combos.place({
     tenantId: fx.tenantId,

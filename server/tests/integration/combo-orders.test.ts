@@ -17,12 +17,10 @@ import { listStrategyPositions } from '../../src/execution/strategy-positions.ts
 import type { Actor } from '../../src/execution/types.ts';
 import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
-import { insertTestOptionChain } from './support/option-contracts.ts';
+import { insertTestOptionChain, verticalSpread } from './support/option-contracts.ts';
 
 let fx: ExecutionFixture;
 let actor: Actor;
-let clock = Date.now();
-const T = () => new Date(++clock);
 
 const U = 'CMBX';
 const C100 = 'CMBX-261218C100';
@@ -45,9 +43,8 @@ afterAll(async () => {
 beforeEach(async () => {
   await clearTrading(fx.owner, ['combos', 'broker_connections']);
   fx.replaceRuntime();
-  clock = Date.now();
   await setLimits({});
-  fx.quotes.setQuote(U, '99.99', '100.01', '1000', '1000', T());
+  fx.quote(U, '99.99', '100.01', '1000');
   // A 3.00 debit for the 100/105 call vertical at the touches (buy 5.00, sell 2.00).
   market(C100, '4.98', '5.00');
   market(C105, '2.00', '2.01');
@@ -63,21 +60,10 @@ async function setLimits(over: Record<string, unknown>) {
   });
 }
 function market(symbol: string, bid: string, ask: string, size = '50') {
-  fx.quotes.setQuote(symbol, bid, ask, size, size, T());
+  fx.quote(symbol, bid, ask, size);
 }
 
-const vertical = (over: Partial<PlaceComboInput> = {}): PlaceComboInput => ({
-  strategy: 'vertical',
-  legs: [
-    { symbol: C100, side: 'buy', ratio: 1 },
-    { symbol: C105, side: 'sell', ratio: 1 },
-  ],
-  quantity: '2',
-  orderType: 'limit',
-  netLimitPrice: '2.9',
-  timeInForce: 'day',
-  ...over,
-});
+const vertical = (over: Partial<PlaceComboInput> = {}) => verticalSpread(C100, C105, over);
 const place = (input: PlaceComboInput, key = randomUUID(), tenantId = fx.tenantId) =>
   fx.runtime.combos.place({ tenantId, actor, origin: 'human', idempotencyKey: key, input });
 const legRows = () =>

@@ -18,9 +18,6 @@ import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
  */
 let fx: ExecutionFixture;
 let actor: Actor;
-let clock = Date.now();
-/** Strictly increasing quote times: the quote book keeps the newest. */
-const T = () => new Date(++clock);
 
 beforeAll(async () => {
   fx = await createExecutionFixture();
@@ -33,8 +30,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await clearTrading(fx.owner, ['proposals']);
   fx.replaceRuntime();
-  clock = Date.now();
-  fx.quotes.setQuote('ETH-USD', '3000', '3001', '100', '100', T());
+  fx.quote('ETH-USD', '3000', '3001', '100');
   // Whole ETH at $3,000: explicit desk limits above the platform's default order notional.
   await insertDeskLimits(fx.owner, fx.tenantId);
 });
@@ -57,7 +53,7 @@ const position = async () => {
 };
 /** The price moves; the paper broker works its orders against it; the reports are applied. */
 const market = async (bid: string, ask: string, size = '100') => {
-  fx.quotes.setQuote('ETH-USD', bid, ask, size, size, T());
+  fx.quote('ETH-USD', bid, ask, size);
   await fx.settle();
 };
 
@@ -149,8 +145,8 @@ describe('bracket orders', () => {
     await place({});
     await fx.settle();
     expect((await leg('target')).status).toBe('new');
-    fx.quotes.setQuote('ETH-USD', '3199', '3200', '100', '100', T());
-    fx.quotes.setTrade('ETH-USD', '3201', '5', T());
+    fx.quote('ETH-USD', '3199', '3200', '100');
+    fx.quotes.setTrade('ETH-USD', '3201', '5', fx.now());
     await fx.settle();
     expect(await leg('target')).toMatchObject({ status: 'filled', avg_fill_price: '3200.000000000000' });
     expect((await leg('stop')).status).toBe('cancelled');
@@ -158,7 +154,7 @@ describe('bracket orders', () => {
   });
 
   it('a partial fill of the entry sizes the legs to it; the next fill grows them', async () => {
-    fx.quotes.setQuote('ETH-USD', '3000', '3001', '0.5', '0.5', T());
+    fx.quote('ETH-USD', '3000', '3001', '0.5');
     await place({ orderType: 'limit', limitPrice: '3001', timeInForce: 'gtc' });
     await fx.settle();
     expect(await entryRow()).toMatchObject({ status: 'partially_filled', filled_quantity: '0.500000000000' });

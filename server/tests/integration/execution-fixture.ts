@@ -43,6 +43,10 @@ export interface ExecutionFixture {
       runtime?: ExecutionRuntime;
     },
   ): ReturnType<ExecutionRuntime['orders']['place']>;
+  /** Strictly increasing times (the quote book keeps the newest quote), from the wall clock. */
+  now(): Date;
+  /** Quotes `symbol` at `bid`/`ask` with `size` on both sides, stamped `now()`. */
+  quote(symbol: string, bid: string, ask: string, size?: string): void;
   /** Dispatch the desk's outbox and wait until every report is applied. */
   settle(rt?: ExecutionRuntime): Promise<void>;
   close(): Promise<void>;
@@ -84,6 +88,7 @@ export async function createExecutionFixture(
     runtimes.push(rt);
     return rt;
   };
+  let lastMs = 0;
   const fx: ExecutionFixture = {
     database,
     app,
@@ -113,6 +118,13 @@ export async function createExecutionFixture(
           ...input,
         } as PlaceOrderInput,
       });
+    },
+    now() {
+      lastMs = Math.max(Date.now(), lastMs + 1);
+      return new Date(lastMs);
+    },
+    quote(symbol, bid, ask, size = '50') {
+      quotes.setQuote(symbol, bid, ask, size, size, fx.now());
     },
     async settle(rt = fx.runtime) {
       for (let i = 0; i < 5; i++) {

@@ -1,3 +1,4 @@
+import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
 import type { Sql } from 'postgres';
 
 /**
@@ -26,3 +27,21 @@ export async function insertTestOptionChain(
       values (${o.symbol}, 'TESTOPT', 'option', '0.01', '1', '24x7', '100', ${u!.id}, ${o.right}, ${o.strike},
               ${expiry}, ${sql.json({ delta: o.delta })})`;
 }
+
+/** A call vertical: buy `long`, sell `short`, 2 of it for a net 2.9 limit, for the day, unless `over` says otherwise. */
+export const verticalSpread = (
+  long: string,
+  short: string,
+  over: Partial<PlaceComboInput> = {},
+): PlaceComboInput => ({
+  strategy: 'vertical',
+  legs: [
+    { symbol: long, side: 'buy', ratio: 1 },
+    { symbol: short, side: 'sell', ratio: 1 },
+  ],
+  quantity: '2',
+  orderType: 'limit',
+  netLimitPrice: '2.9',
+  timeInForce: 'day',
+  ...over,
+});
