@@ -41,19 +41,16 @@ async function proposalFor(signalId: string) {
   }, 20_000);
 }
 
+/** The BTC-USD venue price the engine would publish (the agent's proposals need one). */
+const btcPrice = () =>
+  venuePrices(t, [
+    { venue: 'COINBASE', instrument: 'BTC-USD', bid: '50000', ask: '50005', last: '50005', lastSize: '0.3' },
+  ]);
+
 describe('signal consumer after Redis lost its streams', () => {
   it('recreates its consumer group on NOGROUP and turns later signals into proposals', async () => {
     const bus = t.server.deps.bus as RedisBus;
-    await venuePrices(t, [
-      {
-        venue: 'COINBASE',
-        instrument: 'BTC-USD',
-        bid: '50000',
-        ask: '50005',
-        last: '50005',
-        lastSize: '0.3',
-      },
-    ]);
+    await btcPrice();
     const before = engineSignal({ symbol: 'BTC-USD', price: '50010.5' });
     await bus.xadd(signals, before);
     await proposalFor(before.id);
@@ -64,16 +61,7 @@ describe('signal consumer after Redis lost its streams', () => {
     const recreatedBefore = bus.groupsRecreated;
 
     // The engine keeps publishing (XADD recreates the stream, without any group).
-    await venuePrices(t, [
-      {
-        venue: 'COINBASE',
-        instrument: 'BTC-USD',
-        bid: '50000',
-        ask: '50005',
-        last: '50005',
-        lastSize: '0.3',
-      },
-    ]);
+    await btcPrice();
     // Other instruments: a second buy of BTC-USD while the first is pending would be a duplicate.
     const after = ['ETH-USD', 'SOL-USD'].map((symbol) => engineSignal({ symbol, price: '50011' }));
     for (const s of after) await bus.xadd(signals, s);
