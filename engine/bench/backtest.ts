@@ -18,10 +18,10 @@
 import { execFileSync } from 'node:child_process';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { backtestSpecSchema } from '@aegis/shared/schemas/backtest';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
+import { countGcs } from '../../shared/bench/lib/cpu-time.ts';
 import { runBacktest } from '../src/backtest/run-backtest.ts';
 import { mlpScorer, type Scorer } from '../src/backtest/scorer.ts';
 import { seededScorer } from '../src/backtest/seeded-scorer.ts';
@@ -48,10 +48,7 @@ const BASELINE_TICKS = Math.min(TICKS, Number(args.baseline));
 const TARGET = 5_000_000;
 const machine = machineInfo();
 
-let gcs = 0;
-new PerformanceObserver((l) => {
-  gcs += l.getEntries().length;
-}).observe({ entryTypes: ['gc'] });
+const gcsSoFar = countGcs();
 
 interface Row {
   stage: string;
@@ -65,7 +62,7 @@ interface Row {
 
 async function measure(stage: string, run: () => Promise<{ ticks: number; note?: string }>): Promise<Row> {
   await new Promise((r) => setTimeout(r, 50));
-  gcs = 0;
+  const gcs0 = gcsSoFar();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const { ticks, note } = await run();
@@ -73,6 +70,7 @@ async function measure(stage: string, run: () => Promise<{ ticks: number; note?:
   const c = process.cpuUsage(c0);
   await new Promise((r) => setTimeout(r, 50));
   const cpuS = (c.user + c.system) / 1e6;
+  const gcs = gcsSoFar() - gcs0;
   return { stage, ticks, wallS, cpuS, ticksPerS: Math.round(ticks / cpuS), gcs, note: note ?? '' };
 }
 

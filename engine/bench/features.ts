@@ -1,15 +1,5 @@
-/**
- * Question: what does the per-tick feature + pattern path cost on one core, and does it allocate?
- * The shard processor (features, detectors, replay markers, the commit flip) runs in this thread
- * over a pre-filled TICK ring of 1000 symbols; CPU time (not wall time: this machine is shared)
- * per tick, and the number of garbage collections during the run (a run is 2M ticks: a path that
- * allocated even one small object per tick would collect dozens of times). Baseline in the same run: the same math
- * driven the obvious way — a fresh object per tick and a features object returned per tick.
- *
- *   node engine/bench/features.ts          (prints a table; writes bench/results/features.json)
- */
-import { PerformanceObserver } from 'node:perf_hooks';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
+import { countGcs, cpuSeconds } from '../../shared/bench/lib/cpu-time.ts';
 import { FeatureStepper } from '../src/features/feature-stepper.ts';
 import { coefficients, DEFAULT_FEATURE_PARAMS, DEFAULT_PATTERN_PARAMS } from '../src/features/params.ts';
 import { FeatureState } from '../src/features/state.ts';
@@ -28,10 +18,7 @@ const rings = makeRings(1, N, 1 << 20);
 feedTape(tape, rings.ticks, 256);
 const ring = rings.ticks[0]!;
 
-let gcs = 0;
-new PerformanceObserver((l) => {
-  gcs += l.getEntries().length;
-}).observe({ entryTypes: ['gc'] });
+const gcsSoFar = countGcs();
 
 interface Row {
   variant: string;
@@ -45,15 +32,16 @@ async function measure(variant: string, run: () => number): Promise<Row> {
   let bestGcs = 0;
   for (let rep = 0; rep < REPS; rep++) {
     await new Promise((r) => setTimeout(r, 20));
-    gcs = 0;
-    const c0 = process.cpuUsage();
-    const n = run();
-    const c = process.cpuUsage(c0);
+    const gcs0 = gcsSoFar();
+    let n = 0;
+    const cpuS = cpuSeconds(() => {
+      n = run();
+    });
     await new Promise((r) => setTimeout(r, 20)); // let the GC observer report
-    const rate = n / ((c.user + c.system) / 1e6);
+    const rate = n / cpuS;
     if (rate > best) {
       best = rate;
-      bestGcs = gcs;
+      bestGcs = gcsSoFar() - gcs0;
     }
   }
   return { variant, ticksPerCpuSec: Math.round(best), nsPerTick: 1e9 / best, gcs: bestGcs };

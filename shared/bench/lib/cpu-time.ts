@@ -1,6 +1,8 @@
+import { PerformanceObserver } from 'node:perf_hooks';
+
 /**
- * The two measures the CPU benchmarks report with (shared/bench/greeks.ts, engine/bench/feeds.ts):
- * the CPU seconds (user + system) a run took, and the median of repeated runs.
+ * The measures the CPU benchmarks report with (shared/bench/greeks.ts and engine/bench/*): the
+ * CPU seconds (user + system) a run took, the median of repeated runs, and garbage collections.
  */
 
 /** Median of a list of numbers. */
@@ -16,4 +18,16 @@ export function cpuSeconds(run: () => void): number {
   run();
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1e6;
+}
+
+/**
+ * Starts counting garbage collections; returns a reader of the count so far. A GC is reported
+ * asynchronously: wait a timer turn after a run before reading what it caused.
+ */
+export function countGcs(): () => number {
+  let gcs = 0;
+  new PerformanceObserver((l) => {
+    gcs += l.getEntries().length;
+  }).observe({ entryTypes: ['gc'] });
+  return () => gcs;
 }
