@@ -249,17 +249,23 @@ describe('login throttle policy (tight test policy)', () => {
   });
 });
 
+/** A Redis client for a port nothing listens on: every command fails at once, nothing retries. */
+function deadRedis(): Redis {
+  const dead = new Redis('redis://127.0.0.1:1', {
+    protocol: 2,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  dead.on('error', () => {});
+  return dead;
+}
+
 describe('login throttle when Redis is down', () => {
   it('sign-in fails closed but password re-entry and the halt still work', async () => {
     const liveRedis = new Redis('redis://127.0.0.1:6379', { protocol: 2 });
-    const dead = new Redis('redis://127.0.0.1:1', {
-      protocol: 2,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    dead.on('error', () => {});
+    const dead = deadRedis();
     const prefix = `aegis-test-reauth-${process.pid}-${Date.now()}:`;
     let current: LoginThrottle = new RedisLoginThrottle(liveRedis, { prefix });
     const switching: LoginThrottle = { attempt: (k) => current.attempt(k) };
@@ -291,14 +297,7 @@ describe('login throttle when Redis is down', () => {
   });
 
   it('fails closed (503) when Redis is unreachable', async () => {
-    const dead = new Redis('redis://127.0.0.1:1', {
-      protocol: 2,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    dead.on('error', () => {});
+    const dead = deadRedis();
     const t3 = await startTestServer({ loginThrottle: new RedisLoginThrottle(dead), rateLimiter: null });
     try {
       const e = await failure(

@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '../../src/rate-limit/limiter.ts';
 import { createRateLimitRedis, waitForRedisReady } from '../../src/rate-limit/redis-client.ts';
 import { RedisWindowStore, type WindowStore } from '../../src/rate-limit/window-store.ts';
+import { closedPort } from './support/fake-http.ts';
 import { failure, ORIGIN, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /** A raw tRPC GET, to see the HTTP status and headers a client gets. */
@@ -17,14 +17,6 @@ async function rawQuery(url: string, path: string, bearer: string) {
       error: { message: string; data: { code: string; details: { retryAfterSeconds: number } } };
     },
   };
-}
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 describe('rate limits over HTTP (limits from RATE_LIMIT_* env)', () => {

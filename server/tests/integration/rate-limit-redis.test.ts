@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { AppError } from '@aegis/shared/errors';
 import { createLogger } from '@aegis/shared/logging';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '../../src/rate-limit/limiter.ts';
 import { createRateLimitRedis, waitForRedisReady } from '../../src/rate-limit/redis-client.ts';
 import { RedisWindowStore } from '../../src/rate-limit/window-store.ts';
+import { closedPort } from './support/fake-http.ts';
 
 const prefix = `aegis-test:rl:${randomBytes(4).toString('hex')}`;
 let redis: Redis;
@@ -115,14 +115,6 @@ describe('RateLimiter over Redis', () => {
 });
 
 describe('when Redis is down', () => {
-  async function closedPort(): Promise<number> {
-    const srv = createServer();
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-    const port = (srv.address() as { port: number }).port;
-    await new Promise<void>((r) => srv.close(() => r()));
-    return port;
-  }
-
   it('mutations fail closed with UNAVAILABLE, reads fail open and the outage is logged once per interval', async () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({

@@ -1,18 +1,27 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 
 /**
  * The HTTP plumbing the fake venues and brokers share (fake-alpaca.ts, fake-binance.ts,
  * fake-coinbase.ts, fake-ibkr-gateway.ts, fake-okx.ts): listening on a loopback port, closing
  * with the clients' keep-alive connections cut, reading a request body, checking an HMAC
- * signature, and the scripted faults a test arms on the next matching calls.
+ * signature, and the scripted faults a test arms on the next matching calls; and a closed port
+ * for tests of an unreachable service.
  */
 
 /** Listens on 127.0.0.1 (`port` 0: any free port) and returns the port (HTTP or HTTPS). */
 export async function listenLoopback(server: Server, port = 0): Promise<number> {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
+}
+
+/** A loopback port nothing listens on (one a server held a moment ago): connecting is refused. */
+export async function closedPort(): Promise<number> {
+  const srv = createServer();
+  const port = await listenLoopback(srv);
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 /** Closes the server, cutting open connections first so keep-alive clients do not hold it. */
