@@ -1,21 +1,8 @@
-/**
- * Question: what does one micro-batch cost on the inference thread, by batch size, and what does
- * the hot path allocate?
- *
- *   node engine/bench/inference.ts            (prints a table; writes bench/results/inference.json)
- *
- * Part 1 runs the committed model's InferenceSession directly (CPU provider, one intra-op thread,
- * as the inference thread configures it) with input/output tensors bound once per batch size, the
- * way inference-worker.ts does: latency per run (p50/p99) and per row, and JS heap bytes
- * allocated per run (heap delta over runs between two forced GCs, with no GC in between).
- * Part 2 pushes candidates through the real inference thread (worker + rings) at full speed:
- * candidates scored per second and the batch sizes that formed.
- */
-import { PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import * as ort from 'onnxruntime-node';
+import { countGcs } from '../../shared/bench/lib/cpu-time.ts';
 import { startInferenceThread } from '../src/inference/inference-thread.ts';
 import { openScoringSession } from '../src/inference/scoring-session.ts';
 import { MODEL_INPUT_SIZE } from '../src/model/inputs.ts';
@@ -35,10 +22,7 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-let gcCount = 0;
-new PerformanceObserver((list) => {
-  gcCount += list.getEntries().length;
-}).observe({ entryTypes: ['gc'] });
+const gcsSoFar = countGcs();
 
 const { session } = await openScoringSession(DEFAULT_ONNX_PATH, 'cpu', 1);
 const input = new Float32Array(1024 * MODEL_INPUT_SIZE);
@@ -66,13 +50,13 @@ for (const n of BATCH_SIZES) {
     gc();
     // GC entries reach the observer asynchronously: let the forced GC's entry arrive first.
     await new Promise((r) => setTimeout(r, 20));
-    const before = gcCount;
+    const before = gcsSoFar();
     const h0 = process.memoryUsage().heapUsed;
     const m = 200;
     for (let i = 0; i < m; i++) await session.run(feeds, fetches);
     const h1 = process.memoryUsage().heapUsed;
     await new Promise((r) => setTimeout(r, 20));
-    if (gcCount === before) heapBytesPerRun = (h1 - h0) / m;
+    if (gcsSoFar() === before) heapBytesPerRun = (h1 - h0) / m;
   }
   rows.push({
     batch: n,
