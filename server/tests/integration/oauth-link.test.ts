@@ -298,16 +298,22 @@ describe('linking an Alpaca paper account over OAuth 2.0 + PKCE', () => {
   });
 });
 
+/** A fresh link whose access token has just expired: its id, its desk and the tokens it had. */
+async function linkExpiring() {
+  const id = await link();
+  const before = await tokensOf(id);
+  const [row] = await t.owner<
+    { tenant_id: string }[]
+  >`select tenant_id from broker_connections where id = ${id}`;
+  await t.owner`update broker_connections set token_expires_at = now() where id = ${id}`;
+  return { id, before, tenantId: row!.tenant_id };
+}
+
 describe('tokens of a linked connection', () => {
   it('20 concurrent callers with an expiring token cause exactly one refresh, and the rotated refresh token is committed', async () => {
-    const id = await link();
-    const before = await tokensOf(id);
-    const [row] = await t.owner<
-      { tenant_id: string }[]
-    >`select tenant_id from broker_connections where id = ${id}`;
-    await t.owner`update broker_connections set token_expires_at = now() where id = ${id}`;
+    const { id, before, tenantId } = await linkExpiring();
     const refreshes = as.tokenRequests.refresh_token;
-    const source = credentialSourceFor(oauthDeps(), { id, tenantId: row!.tenant_id, provider: 'alpaca' });
+    const source = credentialSourceFor(oauthDeps(), { id, tenantId, provider: 'alpaca' });
     const got = await Promise.all(Array.from({ length: 20 }, () => source.accessToken()));
     expect(as.tokenRequests.refresh_token).toBe(refreshes + 1);
     expect(new Set(got).size).toBe(1);
@@ -322,12 +328,7 @@ describe('tokens of a linked connection', () => {
   });
 
   it('two processes (separate single-flight maps) refreshing at once: the row lock lets exactly one refresh through', async () => {
-    const id = await link();
-    const before = await tokensOf(id);
-    const [row] = await t.owner<
-      { tenant_id: string }[]
-    >`select tenant_id from broker_connections where id = ${id}`;
-    await t.owner`update broker_connections set token_expires_at = now() where id = ${id}`;
+    const { id, before, tenantId } = await linkExpiring();
     // A second copy of the module stands for another server process: its own in-flight map.
     vi.resetModules();
     const other = (await import(
@@ -335,7 +336,7 @@ describe('tokens of a linked connection', () => {
     )) as typeof import('../../src/auth/oauth/credentials.ts');
     expect(other.credentialSourceFor).not.toBe(credentialSourceFor);
     const refreshes = as.tokenRequests.refresh_token;
-    const who = { id, tenantId: row!.tenant_id, provider: 'alpaca' };
+    const who = { id, tenantId, provider: 'alpaca' };
     const a = credentialSourceFor(oauthDeps(), who);
     const b = other.credentialSourceFor(oauthDeps(), who);
     const got = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).accessToken()));
