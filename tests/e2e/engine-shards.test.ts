@@ -1,10 +1,8 @@
 import { OrderflowStreamProducer, orderflowStream } from '@aegis/shared/shards/orderflow-shards';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { daemonGroup, type EngineDaemon } from '../../engine/tests/support/engine-daemon.ts';
-import { redisScope } from '../../engine/tests/support/redis-scope.ts';
+import { describe, expect, it } from 'vitest';
+import { daemonTestBed } from '../../engine/tests/support/daemon-test-bed.ts';
+import type { EngineDaemon } from '../../engine/tests/support/engine-daemon.ts';
 import { until } from '../../engine/tests/support/wait.ts';
 
 /**
@@ -20,17 +18,15 @@ import { until } from '../../engine/tests/support/wait.ts';
 const SHARDS = 6;
 const SYMBOLS = Array.from({ length: 24 }, (_, i) => `SH${String(i).padStart(2, '0')}`);
 
-let db: MigratedTestDatabase;
-let sql: Sql;
-const { prefix, bus, close } = redisScope('shards-test');
-const daemons = daemonGroup();
+const bed = daemonTestBed('shards-test');
+const { prefix, bus } = bed;
 
 type Engine = EngineDaemon & { name: string };
 
 /** An engine named `name` reading the order-flow shards, with short leases. */
 function spawnEngine(name: string): Engine {
-  const d = daemons.spawn({
-    DATABASE_URL: db.appUrl,
+  const d = bed.spawn({
+    DATABASE_URL: bed.db.appUrl,
     REDIS_URL: TEST_REDIS_URL,
     ENGINE_FEED: 'orderflow',
     ENGINE_STREAM_PREFIX: prefix,
@@ -49,7 +45,7 @@ function spawnEngine(name: string): Engine {
 
 /** Live leases: shard → engine name. */
 async function owners(): Promise<Map<number, string>> {
-  const rows = await sql<{ shard: number; engine: string }[]>`
+  const rows = await bed.sql<{ shard: number; engine: string }[]>`
     select shard, engine from engine_shard_leases
      where cluster = ${`${prefix}orderflow`} and expires_at > now()`;
   return new Map(rows.map((r) => [r.shard, r.engine]));
@@ -100,22 +96,11 @@ async function produce(
 
 /** Every event so far persisted exactly once: (symbol, seq) present once, nothing else. */
 async function scoredExactlyOnce(): Promise<{ rows: number; distinct: number }> {
-  const [r] = await sql<{ rows: number; distinct: number }[]>`
+  const [r] = await bed.sql<{ rows: number; distinct: number }[]>`
     select count(*)::int as rows, count(distinct (symbol, seq))::int as distinct
       from ticks where symbol like 'SH%'`;
   return r as { rows: number; distinct: number };
 }
-
-beforeAll(async () => {
-  db = await createMigratedTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-afterAll(async () => {
-  daemons.killAll();
-  await close();
-  await sql?.end();
-  await db?.drop();
-});
 
 describe('engines scale out by order-flow shard', () => {
   it('three engines share the shards; a SIGKILLed one fails over within 10 s; every event scored once; a rejoining engine takes shards back', {
@@ -188,7 +173,7 @@ describe('engines scale out by order-flow shard', () => {
       const stream = orderflowStream(prefix, SHARDS, k);
       const [last] = await bus.range(stream, '-', '+').then((e) => e.slice(-1));
       await until(`shard ${k} cursor at its last entry`, async () => {
-        const [c] = await sql<{ position: string }[]>`
+        const [c] = await bed.sql<{ position: string }[]>`
           select position from engine_cursors where name = ${`feed:orderflow:${stream}`}`;
         return c?.position.endsWith(`/${last?.id}`);
       });

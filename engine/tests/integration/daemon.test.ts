@@ -1,12 +1,9 @@
 import { signalStreamEntrySchema } from '@aegis/shared/schemas/signal';
-import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FEATURE_NAMES } from '../../src/ring/layout.ts';
 import { FIXTURE_TICKS } from '../fixtures/make-replay-fixture.ts';
-import { daemonGroup } from '../support/engine-daemon.ts';
-import { redisScope } from '../support/redis-scope.ts';
+import { daemonTestBed } from '../support/daemon-test-bed.ts';
 import { replayFixtureEnv } from '../support/replay-env.ts';
 import { until } from '../support/wait.ts';
 
@@ -16,20 +13,18 @@ import { until } from '../support/wait.ts';
  */
 const WAIT_MS = 45_000;
 
-const count = async (sql: Sql, table: string) =>
-  Number((await sql.unsafe(`select count(*)::int as n from ${table}`))[0]?.n ?? 0);
-const distinctTicks = async (sql: Sql) =>
-  Number((await sql`select count(distinct (symbol, seq))::int as d from ticks`)[0]?.d ?? 0);
+const bed = daemonTestBed('engine-test');
+const { prefix, bus } = bed;
 
-let db: MigratedTestDatabase;
-let sql: Sql;
-const { prefix, bus, close } = redisScope('engine-test');
-const daemons = daemonGroup();
+const count = async (table: string) =>
+  Number((await bed.sql.unsafe(`select count(*)::int as n from ${table}`))[0]?.n ?? 0);
+const distinctTicks = async () =>
+  Number((await bed.sql`select count(distinct (symbol, seq))::int as d from ticks`)[0]?.d ?? 0);
 
 /** The replay feed over the fixture file at `speed` (0: as fast as it reads), two shards. */
 const replayEnv = (speed: string, extra: Record<string, string> = {}) =>
   replayFixtureEnv({
-    DATABASE_URL: db.appUrl,
+    DATABASE_URL: bed.db.appUrl,
     REDIS_URL: TEST_REDIS_URL,
     ENGINE_STREAM_PREFIX: prefix,
     ENGINE_REPLAY_SPEED: speed,
@@ -38,21 +33,10 @@ const replayEnv = (speed: string, extra: Record<string, string> = {}) =>
     ...extra,
   });
 
-beforeAll(async () => {
-  db = await createMigratedTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-afterAll(async () => {
-  daemons.killAll();
-  await close();
-  await sql?.end();
-  await db?.drop();
-});
-
 describe('engine daemon', () => {
   it('runs the synthetic feed: signals reach aegis:signals and the signals table; SIGTERM drains and flushes', async () => {
-    const d = daemons.spawn({
-      DATABASE_URL: db.appUrl,
+    const d = bed.spawn({
+      DATABASE_URL: bed.db.appUrl,
       REDIS_URL: TEST_REDIS_URL,
       ENGINE_STREAM_PREFIX: prefix,
       ENGINE_FEED: 'synthetic',
@@ -65,7 +49,7 @@ describe('engine daemon', () => {
     const port = await d.port;
     await until(
       'signals in the stream and the table',
-      async () => (await bus.xlen(`${prefix}signals`)) > 0 && (await count(sql, 'signals')) > 0,
+      async () => (await bus.xlen(`${prefix}signals`)) > 0 && (await count('signals')) > 0,
       WAIT_MS,
     );
     const [entry] = await bus.range(`${prefix}signals`, '-', '+', 1);
@@ -88,7 +72,7 @@ describe('engine daemon', () => {
     expect(entry?.fields.halted).toBe('false'); // no halt engaged
     // the server's intake schema accepts what the engine writes
     expect(signalStreamEntrySchema.safeParse(entry?.fields).error).toBeUndefined();
-    const [row] = await sql`select symbol, pattern,
+    const [row] = await bed.sql`select symbol, pattern,
         to_char(ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ts,
         to_char(ts_event at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ts_event
       from signals where id = ${entry?.fields.id as string}`;
@@ -122,61 +106,57 @@ describe('engine daemon', () => {
     expect(exit?.ticksLost).toBe(0);
     expect(exit?.ticksPersisted).toBe(exit?.ticksIn);
     // every accepted tick is in the table, once
-    expect(await count(sql, 'ticks')).toBe(exit?.ticksIn);
-    expect(await distinctTicks(sql)).toBe(exit?.ticksIn);
-    expect(await count(sql, 'signals')).toBe(await bus.xlen(`${prefix}signals`));
+    expect(await count('ticks')).toBe(exit?.ticksIn);
+    expect(await distinctTicks()).toBe(exit?.ticksIn);
+    expect(await count('signals')).toBe(await bus.xlen(`${prefix}signals`));
   });
 
   it('resumes from its durable cursor after kill -9: every tick of a replay persisted exactly once', async () => {
-    await sql`truncate ticks, features, signals, engine_cursors`;
+    await bed.sql`truncate ticks, features, signals, engine_cursors`;
     // the fixture spans ~50 s of event time: ~3 s at 16x
     const env = replayEnv('16');
-    const first = daemons.spawn(env);
+    const first = bed.spawn(env);
     await first.port;
-    await until('some ticks persisted', async () => (await count(sql, 'ticks')) > 1500, WAIT_MS);
+    await until('some ticks persisted', async () => (await count('ticks')) > 1500, WAIT_MS);
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
-    const atCrash = await count(sql, 'ticks');
+    const atCrash = await count('ticks');
     expect(atCrash).toBeLessThan(FIXTURE_TICKS);
-    const [cursor] = await sql`select position from engine_cursors`;
+    const [cursor] = await bed.sql`select position from engine_cursors`;
     expect(cursor?.position).toMatch(/^bin:\d+$/);
 
-    const second = daemons.spawn(env);
+    const second = bed.spawn(env);
     await second.port;
     const resumed = second.lines.find((l) => l.msg === 'engine: feed resumes from its durable position');
     expect(resumed).toMatchObject({ feed: 'replay' });
-    await until(
-      'the whole file persisted',
-      async () => (await count(sql, 'ticks')) >= FIXTURE_TICKS,
-      WAIT_MS,
-    );
+    await until('the whole file persisted', async () => (await count('ticks')) >= FIXTURE_TICKS, WAIT_MS);
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
-    expect(await count(sql, 'ticks')).toBe(FIXTURE_TICKS);
-    expect(await distinctTicks(sql)).toBe(FIXTURE_TICKS);
-    const [final] = await sql`select position from engine_cursors`;
+    expect(await count('ticks')).toBe(FIXTURE_TICKS);
+    expect(await distinctTicks()).toBe(FIXTURE_TICKS);
+    const [final] = await bed.sql`select position from engine_cursors`;
     expect(final?.position).toBe(`bin:${FIXTURE_TICKS}`);
   });
 
   it('a finished replay: exits on EOF, says so on a rerun, --from-start replays and the tick key refuses the copies', async () => {
-    await sql`truncate ticks, features, signals, engine_cursors`;
+    await bed.sql`truncate ticks, features, signals, engine_cursors`;
     const env = replayEnv('0', { ENGINE_EXIT_ON_EOF: 'true' });
-    const first = daemons.spawn(env);
+    const first = bed.spawn(env);
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(first.lines.some((l) => String(l.msg).includes('reached the end of its file'))).toBe(true);
-    expect(await count(sql, 'ticks')).toBe(FIXTURE_TICKS);
+    expect(await count('ticks')).toBe(FIXTURE_TICKS);
 
     // A rerun resumes at the end: nothing to do, and it says so instead of silently idling.
-    const rerun = daemons.spawn(env);
+    const rerun = bed.spawn(env);
     expect(await rerun.exited).toEqual({ code: 0, signal: null });
     const warning = rerun.lines.find((l) => String(l.msg).includes('already replayed to its end'));
     expect(warning).toMatchObject({ level: 'warn', position: `bin:${FIXTURE_TICKS}` });
 
     // --from-start replays the whole file; the table already holds every tick and keeps one copy.
-    const again = daemons.spawn(env, ['--from-start']);
+    const again = bed.spawn(env, ['--from-start']);
     expect(await again.exited).toEqual({ code: 0, signal: null });
     const exit = again.lines.find((l) => l.msg === 'engine: exit') as Record<string, number> | undefined;
     expect(exit?.ticksIn).toBe(FIXTURE_TICKS);
-    expect(await count(sql, 'ticks')).toBe(FIXTURE_TICKS);
+    expect(await count('ticks')).toBe(FIXTURE_TICKS);
   });
 });
