@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { idempotencyKeys } from '@aegis/shared/db';
 import { AppError, ErrorCode, isAppError } from '@aegis/shared/errors';
 import { and, eq, sql } from 'drizzle-orm';
+import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
 
 /**
@@ -39,7 +40,21 @@ const TRANSIENT: ReadonlySet<ErrorCode> = new Set([
   ErrorCode.TIMEOUT,
   ErrorCode.INTERNAL,
 ]);
-export const isStorableError = (e: unknown): e is AppError => isAppError(e) && !TRANSIENT.has(e.code);
+/**
+ * A broker's answer is a fact about the broker at that moment, not about the request: a refused
+ * credential or a lapsed gateway session is cured by relinking, after which the same key must be
+ * able to go through. Only a broker's final word on the request itself (rejected, invalid) is
+ * stored; BrokerError's own `retryable` covers timeouts, outages and rate limits.
+ */
+const BROKER_FACTS_ABOUT_THE_REQUEST: ReadonlySet<string> = new Set([
+  BrokerErrorCode.REJECTED,
+  BrokerErrorCode.INVALID_REQUEST,
+  BrokerErrorCode.NOT_FOUND,
+]);
+export const isStorableError = (e: unknown): e is AppError =>
+  isAppError(e) &&
+  !TRANSIENT.has(e.code) &&
+  !(e instanceof BrokerError && (e.retryable || !BROKER_FACTS_ABOUT_THE_REQUEST.has(e.brokerCode)));
 
 /** Canonical JSON (sorted keys, no undefined) → SHA-256: the payload fingerprint. */
 export function requestHash(payload: unknown): string {
