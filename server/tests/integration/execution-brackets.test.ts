@@ -226,12 +226,7 @@ describe('bracket orders', () => {
   it('a halted desk keeps the protective legs: the stop still fires', async () => {
     await place({});
     await fx.settle();
-    const r = await fx.runtime.halts.engage({
-      scope: 'desk',
-      tenantId: fx.tenantId,
-      actor,
-      reason: 'test',
-    });
+    const r = await fx.haltDesk();
     expect(r.cancelsQueued).toBe(0);
     await fx.settle();
     expect((await leg('stop')).status).toBe('new');

@@ -43,6 +43,8 @@ export interface ExecutionFixture {
       runtime?: ExecutionRuntime;
     },
   ): ReturnType<ExecutionRuntime['orders']['place']>;
+  /** Engages the desk's halt through `runtime`, as the desk's trader. */
+  haltDesk(reason?: string): ReturnType<ExecutionRuntime['halts']['engage']>;
   /** Strictly increasing times (the quote book keeps the newest quote), from the wall clock. */
   now(): Date;
   /** Quotes `symbol` at `bid`/`ask` with `size` on both sides, stamped `now()`. */
@@ -117,6 +119,14 @@ export async function createExecutionFixture(
           quantity: '0.1',
           ...input,
         } as PlaceOrderInput,
+      });
+    },
+    haltDesk(reason = 'test') {
+      return fx.runtime.halts.engage({
+        scope: 'desk',
+        tenantId,
+        actor: { type: 'user', id: userId },
+        reason,
       });
     },
     now() {

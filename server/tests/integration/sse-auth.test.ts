@@ -40,14 +40,19 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** Opens the stream, reads for `ms`, returns the raw SSE text and closes it. */
-async function openStream(path: string, headers: Record<string, string>, ms = 1000) {
+/** Opens the subscription `path` (input `{}`) with `headers`: the response, its reader and its abort. */
+async function subscribe(path: string, headers: Record<string, string>) {
   const ac = new AbortController();
   const res = await fetch(`${t.url}/trpc/${path}?input=${encodeURIComponent('{}')}`, {
     headers,
     signal: ac.signal,
   });
-  const reader = res.body!.getReader();
+  return { ac, res, reader: res.body!.getReader() };
+}
+
+/** Opens the stream, reads for `ms`, returns the raw SSE text and closes it. */
+async function openStream(path: string, headers: Record<string, string>, ms = 1000) {
+  const { ac, res, reader } = await subscribe(path, headers);
   let text = '';
   const deadline = Date.now() + ms;
   while (Date.now() < deadline && !text.includes('serialized-error')) {
@@ -104,12 +109,7 @@ describe('SSE subscriptions', () => {
  * makes the test time out.
  */
 async function openLive(path: string, headers: Record<string, string>) {
-  const ac = new AbortController();
-  const res = await fetch(`${t.url}/trpc/${path}?input=${encodeURIComponent('{}')}`, {
-    headers,
-    signal: ac.signal,
-  });
-  const reader = res.body!.getReader();
+  const { ac, reader } = await subscribe(path, headers);
   let text = '';
   let onConnected: () => void = () => {};
   const connected = new Promise<void>((r) => {
