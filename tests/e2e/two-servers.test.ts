@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteRedisKeys } from '../../engine/tests/support/redis-scope.ts';
 import { createFirstAdminIfNone } from '../../server/src/provisioning/service.ts';
 import { engineSignal } from '../../server/tests/integration/decisions-support.ts';
+import { insertDeskLimits, PROTECTIVE_LIMITS } from '../../server/tests/integration/support/desk-limits.ts';
 import { clusterClient, Events, Jar, type Replica, spawnReplica, until } from '../support/cluster.ts';
 import { type RoundRobinProxy, startRoundRobinProxy } from '../support/round-robin-proxy.ts';
 
@@ -95,22 +96,7 @@ beforeAll(async () => {
   await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
     values (${SYMBOL}, 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
   // Room for this file's orders: no collar/age/spread/duplicate/throttle rules in the way.
-  const removed = Object.fromEntries(
-    ['priceCollarBps', 'maxReferenceAgeMs', 'maxSpreadBps', 'duplicateWindowMs', 'maxOrdersPerMinute'].map(
-      (f) => [f, { at: new Date().toISOString(), by: null }],
-    ),
-  );
-  await owner`insert into risk_limits ${owner({
-    tenant_id: deskId,
-    symbol: '*',
-    max_order_notional: '10000000',
-    max_gross_exposure: '100000000',
-    max_net_exposure: '100000000',
-    max_net_delta: '100000000',
-    max_daily_loss: '10000000',
-    max_position: '1000',
-    removed_limits: owner.json(removed),
-  } as never)}`;
+  await insertDeskLimits(owner, deskId, { max_position: '1000' }, PROTECTIVE_LIMITS);
   await prices();
 
   const env = {
