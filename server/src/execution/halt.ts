@@ -285,7 +285,7 @@ export class Halts {
     const view = (engaged: boolean, mine: boolean) => ({
       engaged,
       reason: mine ? p.reason : null,
-      engagedAt: mine ? now : null,
+      engagedAt: mine ? now.toISOString() : null,
     });
     return {
       halted: true,
@@ -403,7 +403,7 @@ export class Halts {
     const view = (r: typeof g) => ({
       engaged: r?.engaged ?? false,
       reason: r?.engaged ? (r.reason ?? null) : null,
-      engagedAt: r?.engaged ? (r.engagedAt ?? null) : null,
+      engagedAt: r?.engaged ? (r.engagedAt?.toISOString() ?? null) : null,
     });
     const global = view(g);
     const desk = view(d);

@@ -58,7 +58,7 @@ function scopeView(
     stored: own !== undefined,
     fields,
     restricted: e.restricted,
-    updatedAt: own?.updatedAt ?? null,
+    updatedAt: own?.updatedAt?.toISOString() ?? null,
     updatedBy: own?.updatedBy ?? null,
   };
 }

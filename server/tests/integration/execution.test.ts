@@ -385,7 +385,10 @@ describe('execution: reports', () => {
     const { fills: shown } = await withTenant(fx.app.db, fx.tenantId, (tx) =>
       getOrderWithFills(tx, fx.tenantId, o.id),
     );
-    expect(shown[0]).toMatchObject({ tsMicros: '2026-01-02T03:00:00.123456Z', ts: fill.tsEvent });
+    expect(shown[0]).toMatchObject({
+      tsMicros: '2026-01-02T03:00:00.123456Z',
+      ts: fill.tsEvent.toISOString(),
+    });
   });
 });
 

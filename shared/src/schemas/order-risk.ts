@@ -101,8 +101,7 @@ export const riskLimitsScopeView = z.object({
   updatedAt: isoDateTime.nullable(),
   updatedBy: z.string().nullable(),
 });
-/** As the server builds it (server/src/execution/limits.ts: `updatedAt` the row's Date); clients get the ISO string. */
-export type RiskLimitsScopeView = z.input<typeof riskLimitsScopeView>;
+export type RiskLimitsScopeView = z.infer<typeof riskLimitsScopeView>;
 
 export const haltScope = z.enum(['global', 'desk']);
 const haltSwitch = z.object({
@@ -116,5 +115,4 @@ export const haltState = z.object({
   global: haltSwitch,
   desk: haltSwitch,
 });
-/** As the server builds it (server/src/execution/halt.ts: `engagedAt` the row's Date); clients get the ISO string. */
-export type HaltState = z.input<typeof haltState>;
+export type HaltState = z.infer<typeof haltState>;
