@@ -1,5 +1,6 @@
 import type { Bus } from '@aegis/shared/bus/types';
 import type { Logger } from '@aegis/shared/logging';
+import { Mulberry32 } from '@aegis/shared/random/seeded-random';
 import type { Sql } from 'postgres';
 import { loadEngineConfig } from '../../../engine/src/config.ts';
 import { type EngineHandle, startEngine } from '../../../engine/src/index.ts';
@@ -42,22 +43,11 @@ export async function insertInstruments(owner: Sql): Promise<void> {
   }
 }
 
-/** A deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const cents = (ticks: number) => (ticks / 100).toFixed(2);
 
 /** Trades over the last `minutes` (one per instrument every 2 s, ending at the venue's mid). */
 export async function insertTradeHistory(owner: Sql, minutes: number): Promise<void> {
-  const rng = random(12);
+  const rng = new Mulberry32(12); // deterministic: the same history on every run
   const end = Date.now() - 2_000;
   const rows: Record<string, unknown>[] = [];
   let seq = 0;
@@ -66,7 +56,7 @@ export async function insertTradeHistory(owner: Sql, minutes: number): Promise<v
     // Walk backwards from the venue's mid, so the history meets the live prices.
     let mid = MID_CENTS[symbol]!;
     for (let k = 0; k < n; k++) {
-      mid = Math.max(200, mid + Math.round((rng() - 0.5) * 30));
+      mid = Math.max(200, mid + Math.round((rng.next() - 0.5) * 30));
       const ts = new Date(end - k * 2_000);
       rows.push({
         ts,
@@ -75,8 +65,8 @@ export async function insertTradeHistory(owner: Sql, minutes: number): Promise<v
         seq: ++seq,
         kind: 1,
         price: cents(mid),
-        size: (0.001 + Math.floor(rng() * 500) / 1000).toFixed(4),
-        aggressor: rng() < 0.5 ? 1 : -1,
+        size: (0.001 + Math.floor(rng.next() * 500) / 1000).toFixed(4),
+        aggressor: rng.next() < 0.5 ? 1 : -1,
       });
     }
   }
