@@ -254,19 +254,7 @@ function compute(st: FeatureState, t: T, abs: number, k: Coefficients): number {
   const half = st.active(0);
   const cur = HALF0 + half * STATE_WORDS;
   const nxt = HALF0 + (1 - half) * STATE_WORDS;
-  writeTick(record, 0, {
-    symbolId: 0,
-    seq: 0,
-    tsEventUs: t.tsUs,
-    kind: t.kind,
-    aggressor: t.aggressor,
-    price: t.price,
-    size: t.size,
-    bid: t.bid,
-    ask: t.ask,
-    bidSize: t.bidSize,
-    askSize: t.askSize,
-  });
+  writeTick(record, 0, { ...t, symbolId: 0, seq: 0, tsEventUs: t.tsUs });
   computeTick(st.f64, PRICES_OFFSET, cur, nxt, record, 0, k);
   st.f64[nxt + F.APPLIED_END] = abs + 1;
   return half;
