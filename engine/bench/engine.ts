@@ -33,11 +33,9 @@ import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-repor
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { loadEngineConfig } from '../src/config.ts';
 import { wallClockUs } from '../src/feeds/feed.ts';
-import { SyntheticMarket, syntheticSymbolName } from '../src/feeds/synthetic.ts';
-import { createTickRecord } from '../src/feeds/tick.ts';
-import { TickFileWriter } from '../src/feeds/tick-file.ts';
 import { startEngine } from '../src/index.ts';
 import { measureWakeLatency, setEngineWaitMode, spinBudgetUs, type WaitMode } from '../src/ring/spin-wait.ts';
+import { writeSyntheticTape } from '../tests/fixtures/make-replay-fixture.ts';
 import { measurePersistCeiling } from './lib/persist-ceiling.ts';
 import { runPoolRunPerTickBench } from './lib/pool-run-baseline.ts';
 import { runPostMessageBench, runRingBench } from './lib/ring-bench.ts';
@@ -62,17 +60,7 @@ function baseEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 function writeTape(path: string, ticks: number): void {
-  const market = new SyntheticMarket({ symbols: SYMBOLS, seed: 11 });
-  const w = new TickFileWriter(
-    path,
-    Array.from({ length: SYMBOLS }, (_, i) => syntheticSymbolName(i)),
-  );
-  const t = createTickRecord();
-  for (let i = 0; i < ticks; i++) {
-    market.next(t);
-    w.write(t);
-  }
-  w.close();
+  writeSyntheticTape(path, { symbols: SYMBOLS, ticks, seed: 11 });
 }
 
 async function pipeline(tape: string, ticks: number) {
