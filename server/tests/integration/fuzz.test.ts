@@ -650,6 +650,16 @@ async function onlyRefusalRecords(
   for (const table of changed) {
     const [n0, x0] = before.get(table)!.split('/');
     const [n1] = after.get(table)!.split('/');
+    if (table === 'api_keys') {
+      // A subscription is authorized in its own committed transaction before its body runs, and
+      // that records the key's use (once a minute, trpc/tenant-transaction.ts): a use, not a write
+      // by the refused call. Allowed when no key row appeared or vanished and every new row
+      // version is such a touch from just now.
+      const touched = await t.owner<{ use: boolean }[]>`
+        select last_used_at > now() - interval '1 minute' as use from api_keys where xmin::text::bigint > ${x0!}`;
+      if (n1 !== n0 || !touched.every((r) => r.use)) return false;
+      continue;
+    }
     const fresh =
       table === 'audit_log'
         ? await t.owner<{ refusal: boolean }[]>`
