@@ -104,9 +104,11 @@ describe('combo procedures', () => {
       async () => (await client.orders.combo.query({ id: placed.id })).status === 'new',
     );
     await client.orders.cancelCombo.mutate({ comboId: placed.id });
-    const done = await until('the combo cancelled', async () => {
+    // The combo reads cancelled as soon as one leg is (it can no longer fill all-or-none); the
+    // other leg's cancel may still be on its way, so wait for both.
+    const done = await until('the combo and both legs cancelled', async () => {
       const c = await client.orders.combo.query({ id: placed.id });
-      return c.status === 'cancelled' && c;
+      return c.status === 'cancelled' && c.legs.every((l) => l.status === 'cancelled') && c;
     });
     expect(done.legs.map((l) => l.status)).toEqual(['cancelled', 'cancelled']);
     await expect(client.orders.cancelCombo.mutate({ comboId: placed.id })).rejects.toMatchObject({
