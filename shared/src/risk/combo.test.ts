@@ -8,26 +8,8 @@ import {
   type RiskLimits,
   RiskReason,
 } from './governor.ts';
+import { FLAT_BOOK, NO_LIMITS, NOW } from './test-context.ts';
 
-const NOW = new Date('2026-11-25T15:00:00Z');
-const noLimits: RiskLimits = {
-  maxOrderQty: null,
-  maxOrderNotional: null,
-  maxPosition: null,
-  maxGrossExposure: null,
-  maxNetExposure: null,
-  maxNetDelta: null,
-  maxOpenLegs: null,
-  maxDailyLoss: null,
-  priceCollarBps: null,
-  maxReferenceAgeMs: null,
-  maxSpreadBps: null,
-  duplicateWindowMs: null,
-  maxOrdersPerMinute: null,
-  lossStreakCount: null,
-  lossStreakThreshold: null,
-  restricted: false,
-};
 const xyz: InstrumentInfo = {
   symbol: 'XYZ',
   assetClass: 'equity',
@@ -83,23 +65,16 @@ const quotes: Record<string, { bid: string; ask: string }> = {
 const legCtx = (symbol: string, limits: Partial<RiskLimits> = {}): ComboLegContext => ({
   instrument: insts[symbol]!,
   quote: { ...quotes[symbol]!, last: null, ts: new Date(NOW.getTime() - 50) },
-  limits: { ...noLimits, ...limits },
+  limits: { ...NO_LIMITS, ...limits },
   payoff: { side: 'buy', ratio: 1, ...terms[symbol]! },
 });
 const ctxOf = (
   over: Partial<ComboRiskContext> = {},
   legLimits: Partial<RiskLimits> = {},
 ): ComboRiskContext => ({
-  now: NOW,
+  ...FLAT_BOOK,
   instruments: { XYZ: xyz, ...insts },
   marks: { XYZ: '100', C100: '4.95', C105: '2.05', P95: '1.95' },
-  positions: [],
-  workingOrders: [],
-  dailyPnl: { realized: '0', unrealized: '0' },
-  recentOrders: [],
-  recentTradePnls: [],
-  automationEnabled: true,
-  halt: { global: false, desk: false },
   legs: { C100: legCtx('C100', legLimits), C105: legCtx('C105', legLimits), P95: legCtx('P95', legLimits) },
   recentCombos: [],
   ...over,
@@ -125,7 +100,7 @@ const rule = (d: { verdicts: readonly { rule: string; message?: string; passed: 
 describe('the combo governor judges the whole', () => {
   it('a vertical passes the net-delta limit that its long leg alone breaches', () => {
     // Dollar delta: C100 0.6 × 100 × 100 = 6,000; the vertical nets 0.2 × 100 × 100 = 2,000.
-    const limits = { ...noLimits, maxNetDelta: '3000' };
+    const limits = { ...NO_LIMITS, maxNetDelta: '3000' };
     const ctx = ctxOf();
     expect(alone('C100', 'buy', ctx, limits).allowed).toBe(false);
     const d = evaluateCombo(
@@ -142,7 +117,7 @@ describe('the combo governor judges the whole', () => {
 
   it('a combo whose legs each pass alone is denied when together they breach net delta', () => {
     // Long call (+6,000) and short put (+4,000): 10,000 together against a limit of 8,000.
-    const limits = { ...noLimits, maxNetDelta: '8000' };
+    const limits = { ...NO_LIMITS, maxNetDelta: '8000' };
     const ctx = ctxOf();
     expect(alone('C100', 'buy', ctx, limits).allowed).toBe(true);
     expect(alone('P95', 'sell', ctx, limits).allowed).toBe(true);
@@ -176,7 +151,7 @@ describe('the combo governor judges the whole', () => {
         ['C105', 'sell'],
       ]),
       ctx,
-      { ...noLimits, maxOpenLegs: 2 },
+      { ...NO_LIMITS, maxOpenLegs: 2 },
     );
     expect(d.allowed).toBe(false);
     expect(d.denials[0]).toMatchObject({ rule: 'open_legs', requested: '3', current: '1' });
@@ -197,7 +172,7 @@ describe('the combo governor judges the whole', () => {
         ['C105', 'sell'],
       ]),
       halted,
-      noLimits,
+      NO_LIMITS,
     );
     expect(d.denials).toEqual([
       expect.objectContaining({
@@ -218,10 +193,10 @@ describe('maximum loss', () => {
       ],
       { quantity: '4', netLimitPrice: '3' },
     );
-    const ok = evaluateCombo(c, ctxOf(), { ...noLimits, maxOrderNotional: '1200' });
+    const ok = evaluateCombo(c, ctxOf(), { ...NO_LIMITS, maxOrderNotional: '1200' });
     expect(ok.maxLoss).toBe('1200');
     expect(ok.allowed).toBe(true);
-    const denied = evaluateCombo(c, ctxOf(), { ...noLimits, maxOrderNotional: '1199' });
+    const denied = evaluateCombo(c, ctxOf(), { ...NO_LIMITS, maxOrderNotional: '1199' });
     expect(denied.denials).toEqual([
       expect.objectContaining({
         rule: 'combo_max_loss',
@@ -242,7 +217,7 @@ describe('maximum loss', () => {
         { netLimitPrice: '-2' },
       ),
       ctxOf(),
-      noLimits,
+      NO_LIMITS,
     );
     expect(credit.maxLoss).toBe('300');
     const market = evaluateCombo(
@@ -254,7 +229,7 @@ describe('maximum loss', () => {
         { orderType: 'market', netLimitPrice: null },
       ),
       ctxOf(),
-      noLimits,
+      NO_LIMITS,
     );
     // Buy C100 at its ask 5, sell C105 at its bid 2: a 3.00 debit.
     expect(market.netPrice).toBe('3');
@@ -269,14 +244,14 @@ describe('maximum loss', () => {
       { strategy: 'custom', netLimitPrice: '-1' },
     );
     const twoShort = { ...ratio, legs: [ratio.legs[0]!, { ...ratio.legs[1]!, ratio: 2, quantity: '2' }] };
-    const naked = evaluateCombo(twoShort, ctxOf(), noLimits);
+    const naked = evaluateCombo(twoShort, ctxOf(), NO_LIMITS);
     expect(naked.allowed).toBe(false);
     expect(naked.maxLoss).toBeNull();
     expect(naked.denials[0]).toMatchObject({ rule: 'combo_max_loss', code: 'UNBOUNDED_LOSS' });
     const covered = evaluateCombo(
       twoShort,
       ctxOf({ positions: [{ symbol: 'XYZ', quantity: '100' }] }),
-      noLimits,
+      NO_LIMITS,
     );
     expect(covered.allowed).toBe(true);
   });
@@ -291,7 +266,7 @@ describe('halts, duplicates, throttle', () => {
         ['C105', 'sell'],
       ]),
       ctxOf(halted),
-      noLimits,
+      NO_LIMITS,
     );
     expect(opening.denials.map((v) => v.code)).toEqual(['DESK_HALT']);
     const closing = evaluateCombo(
@@ -309,7 +284,7 @@ describe('halts, duplicates, throttle', () => {
           { symbol: 'C105', quantity: '-1' },
         ],
       }),
-      noLimits,
+      NO_LIMITS,
     );
     expect(closing.allowed).toBe(true);
   });
@@ -323,7 +298,7 @@ describe('halts, duplicates, throttle', () => {
       c,
       ctxOf({ recentCombos: [{ signature: sig, createdAt: new Date(NOW.getTime() - 500) }] }),
       {
-        ...noLimits,
+        ...NO_LIMITS,
         duplicateWindowMs: 2000,
         maxOrdersPerMinute: 1,
       },

@@ -13,9 +13,7 @@ import {
   resolveLimits,
   toRiskLimits,
 } from './governor.ts';
-
-// Wednesday 2026-11-25 10:00 New York (NYSE open, not a holiday).
-const NOW = new Date('2026-11-25T15:00:00Z');
+import { FLAT_BOOK, NO_LIMITS, NOW } from './test-context.ts';
 
 const aapl = {
   symbol: 'AAPL',
@@ -35,37 +33,11 @@ const baseOrder: OrderIntent = {
 };
 
 const baseCtx: RiskContext = {
-  now: NOW,
+  ...FLAT_BOOK,
   instrument: aapl,
   instruments: { AAPL: aapl },
   quote: { bid: '99.99', ask: '100.01', last: '100', ts: new Date(NOW.getTime() - 100) },
   marks: { AAPL: '100' },
-  positions: [],
-  workingOrders: [],
-  dailyPnl: { realized: '0', unrealized: '0' },
-  recentOrders: [],
-  recentTradePnls: [],
-  automationEnabled: true,
-  halt: { global: false, desk: false },
-};
-
-const noLimits: RiskLimits = {
-  maxOrderQty: null,
-  maxOrderNotional: null,
-  maxPosition: null,
-  maxGrossExposure: null,
-  maxNetExposure: null,
-  maxNetDelta: null,
-  maxOpenLegs: null,
-  maxDailyLoss: null,
-  priceCollarBps: null,
-  maxReferenceAgeMs: null,
-  maxSpreadBps: null,
-  duplicateWindowMs: null,
-  maxOrdersPerMinute: null,
-  lossStreakCount: null,
-  lossStreakThreshold: null,
-  restricted: false,
 };
 
 function run(opts: {
@@ -76,7 +48,7 @@ function run(opts: {
   return evaluateOrder(
     { ...baseOrder, ...opts.order },
     { ...baseCtx, ...opts.ctx },
-    { ...noLimits, ...opts.limits },
+    { ...NO_LIMITS, ...opts.limits },
   );
 }
 const verdict = (d: ReturnType<typeof run>, rule: string) => d.verdicts.find((v) => v.rule === rule)!;
