@@ -138,8 +138,8 @@ const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs|jsx)$/;
 /** Folders that hold no source of ours: dependencies, build output, tool state. */
 const SKIP = new Set(['node_modules', 'dist', 'build', 'coverage', '.output', '.vinxi', '.nitro', '.solid']);
 
-/** Every source file of the packages, repository-relative. */
-export function packageSources(root: string): string[] {
+/** Every source file below `dirs` (repository-relative folders; '' is the whole repository), repository-relative. */
+export function sourceFiles(root: string, dirs: readonly string[]): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -151,8 +151,13 @@ export function packageSources(root: string): string[] {
       }
     }
   };
-  for (const p of PACKAGES) walk(join(root, p));
+  for (const d of dirs) walk(join(root, d));
   return out.sort();
+}
+
+/** Every source file of the packages, repository-relative. */
+export function packageSources(root: string): string[] {
+  return sourceFiles(root, PACKAGES);
 }
 
 /** Every violation in the repository at `root`. */

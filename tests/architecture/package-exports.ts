@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
-import { importsOf, PACKAGES, type Package, REPOSITORY_ROOT } from './dependency-direction.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { importsOf, PACKAGES, type Package, REPOSITORY_ROOT, sourceFiles } from './dependency-direction.ts';
 
 /**
  * Each package's public surface is its `package.json` `exports`: the subpaths other code imports
@@ -22,24 +22,9 @@ export interface PackageImport {
   readonly subpath: string;
 }
 
-const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs|jsx)$/;
-const SKIP = new Set(['node_modules', 'dist', 'build', 'coverage', '.output', '.vinxi', '.nitro', '.solid']);
-
 /** Every source file of the repository (packages and top level), repository-relative. */
 export function repositorySources(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.name.startsWith('.') || SKIP.has(e.name)) continue;
-      const path = join(dir, e.name);
-      if (e.isDirectory()) walk(path);
-      else if (e.isFile() && SOURCE.test(e.name) && !e.name.endsWith('.d.ts')) {
-        out.push(relative(root, path).split(sep).join('/'));
-      }
-    }
-  };
-  walk(root);
-  return out.sort();
+  return sourceFiles(root, ['']);
 }
 
 /** The imports of one file that name one of our packages (`@aegis/<package>[/<subpath>]`). */
