@@ -1,14 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  failure,
-  makeClient,
-  STRONG_PASSWORD,
-  signIn,
-  startTestServer,
-  type TestServer,
-} from './test-server.ts';
+import { addMember, onDesk, type SignedIn, startWithAdmin } from './support/desk-people.ts';
+import { failure, makeClient, STRONG_PASSWORD, signIn, type TestServer } from './test-server.ts';
 
 /**
  * Platform administration: users.find (a user by email across desks, with desks, roles, disabled
@@ -39,26 +33,20 @@ function cli(
 }
 
 let ts: TestServer;
-let admin: Awaited<ReturnType<typeof signIn>>;
+let admin: SignedIn;
 let deskB: { id: string; slug: string };
 let adminKey: string;
 const ADA = { email: 'Ada.Lovelace@Desk.example', password: 'maple-orbit-cascade-61' };
 
 beforeAll(async () => {
-  ts = await startTestServer();
-  admin = await signIn(ts.url, ts.admin.email, ts.admin.password);
-  await admin.client.users.create.mutate({
-    email: ADA.email,
-    displayName: 'Ada Lovelace',
-    role: 'trader',
-    initialPassword: ADA.password,
-  });
-  await admin.client.users.create.mutate({
-    email: 'ada.byron@desk.example',
-    displayName: 'Ada Byron',
-    role: 'viewer',
-    initialPassword: 'cobalt-river-lantern-83',
-  });
+  ({ ts, admin } = await startWithAdmin());
+  await addMember(admin.client, ADA, 'Ada Lovelace', 'trader');
+  await addMember(
+    admin.client,
+    { email: 'ada.byron@desk.example', password: 'cobalt-river-lantern-83' },
+    'Ada Byron',
+    'viewer',
+  );
   const b = await admin.client.desks.create.mutate({ name: 'Rates desk' });
   deskB = { id: b.id, slug: b.slug };
   adminKey = (await admin.client.keys.create.mutate({ name: 'ops', scopes: ['read', 'admin'] })).key;
@@ -86,9 +74,9 @@ describe('users.find', () => {
     await failure(anon.auth.login.mutate({ email: ADA.email, password: 'wrong-wrong-wrong-1' }));
     const ada = await signIn(ts.url, ADA.email, ADA.password, `${STRONG_PASSWORD}-a`);
     // A role on a second desk shows up too.
-    await admin.client.auth.switchDesk.mutate({ deskId: deskB.id });
-    await admin.client.users.setRole.mutate({ userId: ada.user.id, role: 'viewer' });
-    await admin.client.auth.switchDesk.mutate({ deskId: ts.admin.deskId });
+    await onDesk(admin.client, deskB.id, ts.admin.deskId, () =>
+      admin.client.users.setRole.mutate({ userId: ada.user.id, role: 'viewer' }),
+    );
 
     const [after] = await admin.client.users.find.query({ email: 'ADA.LOVELACE@DESK.EXAMPLE' });
     expect(after!.lastSignInAt).not.toBeNull();
@@ -138,14 +126,9 @@ describe('users.find', () => {
     expect(await ts.owner`select count(*)::int as n from users`).toEqual(usersBefore);
 
     // A desk admin who is not a platform admin is refused too.
-    const deskAdminEmail = 'desk-admin@desk.example';
-    await admin.client.users.create.mutate({
-      email: deskAdminEmail,
-      displayName: 'Desk Admin',
-      role: 'admin',
-      initialPassword: 'amber-signal-harvest-29',
-    });
-    const deskAdmin = await signIn(ts.url, deskAdminEmail, 'amber-signal-harvest-29', `${STRONG_PASSWORD}-d`);
+    const DESK_ADMIN = { email: 'desk-admin@desk.example', password: 'amber-signal-harvest-29' };
+    await addMember(admin.client, DESK_ADMIN, 'Desk Admin', 'admin');
+    const deskAdmin = await signIn(ts.url, DESK_ADMIN.email, DESK_ADMIN.password, `${STRONG_PASSWORD}-d`);
     expect((await failure(deskAdmin.client.users.find.query({ email: 'ada' }))).data?.code).toBe('FORBIDDEN');
     expect((await failure(deskAdmin.client.desks.list.query({ all: true }))).data?.code).toBe('FORBIDDEN');
   });

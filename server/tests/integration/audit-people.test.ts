@@ -2,14 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformTx } from '../../src/audit/desk-view.ts';
 import { startVerifyJob } from '../../src/audit/verify-job.ts';
 import { withTenant } from '../../src/db/database.ts';
-import {
-  failure,
-  makeClient,
-  STRONG_PASSWORD,
-  signIn,
-  startTestServer,
-  type TestServer,
-} from './test-server.ts';
+import { addMember, onDesk, type SignedIn, startWithAdmin } from './support/desk-people.ts';
+import { failure, makeClient, STRONG_PASSWORD, signIn, type TestServer } from './test-server.ts';
 
 /**
  * The desk's audit view for people: actors by name, the members' sign-ins and password changes
@@ -17,7 +11,7 @@ import {
  * members' events; action filters, time-ordered pagination across both chains, CSV export.
  */
 let ts: TestServer;
-let admin: Awaited<ReturnType<typeof signIn>>;
+let admin: SignedIn;
 let deskB: string;
 const GRACE = { email: 'grace@desk.example', password: 'maple-orbit-cascade-61' };
 const BOB = { email: 'bob@other.example', password: 'cobalt-river-lantern-83' };
@@ -56,23 +50,12 @@ function parseCsv(text: string): string[][] {
 }
 
 beforeAll(async () => {
-  ts = await startTestServer();
-  admin = await signIn(ts.url, ts.admin.email, ts.admin.password);
-  await admin.client.users.create.mutate({
-    email: GRACE.email,
-    displayName: 'Grace Hopper',
-    role: 'trader',
-    initialPassword: GRACE.password,
-  });
+  ({ ts, admin } = await startWithAdmin());
+  await addMember(admin.client, GRACE, 'Grace Hopper', 'trader');
   deskB = (await admin.client.desks.create.mutate({ name: 'Other desk' })).id;
-  await admin.client.auth.switchDesk.mutate({ deskId: deskB });
-  await admin.client.users.create.mutate({
-    email: BOB.email,
-    displayName: 'Bob Other',
-    role: 'trader',
-    initialPassword: BOB.password,
-  });
-  await admin.client.auth.switchDesk.mutate({ deskId: ts.admin.deskId });
+  await onDesk(admin.client, deskB, ts.admin.deskId, () =>
+    addMember(admin.client, BOB, 'Bob Other', 'trader'),
+  );
 });
 
 afterAll(async () => {
@@ -113,14 +96,11 @@ describe("a desk's audit view for people", () => {
   });
 
   it('shows the other desk its own member, and not ours', async () => {
-    await admin.client.auth.switchDesk.mutate({ deskId: deskB });
-    try {
+    await onDesk(admin.client, deskB, ts.admin.deskId, async () => {
       const b = await admin.client.audit.list.query({ action: 'auth.', limit: 200 });
       expect(b.items.some((e) => e.actorId === bobId && e.action === 'auth.login')).toBe(true);
       expect(b.items.some((e) => e.actorId === grace.user.id)).toBe(false);
-    } finally {
-      await admin.client.auth.switchDesk.mutate({ deskId: ts.admin.deskId });
-    }
+    });
   });
 
   it('filters by exact action and by prefix (auth.login, auth., auth*)', async () => {
@@ -234,13 +214,10 @@ describe("a desk's audit view for people", () => {
     expect(done.checked).toBe(done.total);
     expect(done.result!.rows).toBeGreaterThanOrEqual(sync.rows);
 
-    await admin.client.auth.switchDesk.mutate({ deskId: deskB });
-    try {
+    await onDesk(admin.client, deskB, ts.admin.deskId, async () => {
       const other = await failure(admin.client.audit.verifyProgress.query({ jobId }));
       expect(other.data?.code).toBe('NOT_FOUND');
-    } finally {
-      await admin.client.auth.switchDesk.mutate({ deskId: ts.admin.deskId });
-    }
+    });
 
     const platform = await admin.client.audit.platformVerifyStart.mutate({});
     const pDone = await waitDone(() =>

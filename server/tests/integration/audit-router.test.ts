@@ -1,29 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  failure,
-  makeClient,
-  STRONG_PASSWORD,
-  signIn,
-  startTestServer,
-  type TestServer,
-} from './test-server.ts';
+import { addMember, onDesk, type SignedIn, startWithAdmin } from './support/desk-people.ts';
+import { failure, makeClient, STRONG_PASSWORD, signIn, type TestServer } from './test-server.ts';
 
 /**
  * audit.list / audit.verify over HTTP: who may read the trail (desk admins, keys with the admin
  * scope), that a desk sees only its own chain, filters and pagination, and bad inputs.
  */
 let ts: TestServer;
-let admin: Awaited<ReturnType<typeof signIn>>;
+const TRADER = { email: 'trader@desk.example', password: 'maple-orbit-cascade-61' };
+let admin: SignedIn;
 
 beforeAll(async () => {
-  ts = await startTestServer();
-  admin = await signIn(ts.url, ts.admin.email, ts.admin.password);
-  await admin.client.users.create.mutate({
-    email: 'trader@desk.example',
-    displayName: 'Trader',
-    role: 'trader',
-    initialPassword: 'maple-orbit-cascade-61',
-  });
+  ({ ts, admin } = await startWithAdmin());
+  await addMember(admin.client, TRADER, 'Trader', 'trader');
 });
 
 afterAll(async () => {
@@ -47,7 +36,7 @@ describe('audit.list and audit.verify', () => {
     expect(created.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.ip).toBe('127.0.0.1');
     // Payload digests only: no secret or password material travels in the trail.
-    expect(JSON.stringify(page.items)).not.toContain('maple-orbit-cascade-61');
+    expect(JSON.stringify(page.items)).not.toContain(TRADER.password);
     const seqs = page.items.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
 
@@ -83,25 +72,17 @@ describe('audit.list and audit.verify', () => {
 
   it('keeps each desk to its own chain', async () => {
     const deskB = await admin.client.desks.create.mutate({ name: 'Desk B' });
-    await admin.client.auth.switchDesk.mutate({ deskId: deskB.id });
-    try {
+    await onDesk(admin.client, deskB.id, ts.admin.deskId, async () => {
       const b = await admin.client.audit.list.query({ limit: 200 });
       expect(b.items.length).toBeGreaterThan(0);
       expect(b.items.every((e) => e.tenantId === deskB.id)).toBe(true);
       expect(b.items.map((e) => e.seq).at(-1)).toBe(1);
       expect(await admin.client.audit.verify.query()).toMatchObject({ ok: true, tenantId: deskB.id });
-    } finally {
-      await admin.client.auth.switchDesk.mutate({ deskId: ts.admin.deskId });
-    }
+    });
   });
 
   it('refuses traders, and keys without the admin scope', async () => {
-    const trader = await signIn(
-      ts.url,
-      'trader@desk.example',
-      'maple-orbit-cascade-61',
-      `${STRONG_PASSWORD}-t`,
-    );
+    const trader = await signIn(ts.url, TRADER.email, TRADER.password, `${STRONG_PASSWORD}-t`);
     const denied = await failure(trader.client.audit.list.query());
     expect(denied.data?.code).toBe('FORBIDDEN');
     expect((await failure(trader.client.audit.verify.query())).data?.code).toBe('FORBIDDEN');
@@ -156,7 +137,7 @@ describe('audit.list and audit.verify', () => {
     expect(desk.items.every((e) => e.tenantId === ts.admin.deskId || e.chain === 'platform')).toBe(true);
     expect(desk.items.some((e) => e.chain === 'platform' && e.actorId === null)).toBe(false);
 
-    const trader = await signIn(ts.url, 'trader@desk.example', `${STRONG_PASSWORD}-t`);
+    const trader = await signIn(ts.url, TRADER.email, `${STRONG_PASSWORD}-t`);
     expect((await failure(trader.client.audit.platformList.query())).data?.code).toBe('FORBIDDEN');
   });
 });

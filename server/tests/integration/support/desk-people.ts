@@ -1,0 +1,37 @@
+import { type Client, signIn, startTestServer, type TestServer } from '../test-server.ts';
+
+/** A signed-in user: cookie jar, client, current password and user. */
+export type SignedIn = Awaited<ReturnType<typeof signIn>>;
+
+type Role = Parameters<Client['users']['create']['mutate']>[0]['role'];
+
+/** A fresh test server and its platform admin, signed in (on the admin's home desk). */
+export async function startWithAdmin(): Promise<{ ts: TestServer; admin: SignedIn }> {
+  const ts = await startTestServer();
+  return { ts, admin: await signIn(ts.url, ts.admin.email, ts.admin.password) };
+}
+
+/** A new member of the caller's current desk; `user.password` is the initial one (changed at first sign-in). */
+export function addMember(
+  client: Client,
+  user: { email: string; password: string },
+  displayName: string,
+  role: Role,
+) {
+  return client.users.create.mutate({ email: user.email, displayName, role, initialPassword: user.password });
+}
+
+/** Runs `fn` on desk `deskId`, then switches back to `home`, also when `fn` throws. */
+export async function onDesk<T>(
+  client: Client,
+  deskId: string,
+  home: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await client.auth.switchDesk.mutate({ deskId });
+  try {
+    return await fn();
+  } finally {
+    await client.auth.switchDesk.mutate({ deskId: home });
+  }
+}
