@@ -7,17 +7,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlpacaAdapter, type AlpacaAdapterOptions } from '../../src/brokers/alpaca/index.ts';
-import type { BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import type { ExecutionReport } from '../../src/brokers/types.ts';
-import { adapterContext, brokerError, reportsOf, TestCredentials, until } from './support/adapter-harness.ts';
+import { adapterHarnessFor, brokerError, TestCredentials, until } from './support/adapter-harness.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
-
-interface Harness {
-  adapter: AlpacaAdapter;
-  reports: ExecutionReport[];
-  credentials: TestCredentials;
-  policy: BrokerCallPolicy;
-}
 
 let alpaca: FakeAlpaca;
 const adapters: AlpacaAdapter[] = [];
@@ -34,34 +26,17 @@ afterEach(async () => {
   await alpaca.close();
 });
 
-function harness(
-  opts: {
-    credentials?: TestCredentials;
-    policy?: Partial<BrokerCallOptions>;
-    adapter?: AlpacaAdapterOptions;
-    stream?: boolean;
-  } = {},
-): Harness {
-  const credentials =
-    opts.credentials ?? new TestCredentials({ key: { apiKey: 'PKTEST', apiSecret: 'sekret' } });
-  const ctx = adapterContext({
+const harness = adapterHarnessFor<AlpacaAdapter, AlpacaAdapterOptions>(
+  () => ({
     provider: 'alpaca',
     environment: 'paper',
     accountRef: alpaca.accountNumber,
-    credentials,
-    endpoints: { apiBaseUrl: alpaca.url, streamUrl: opts.stream === false ? null : alpaca.streamUrl },
-    ...(opts.policy && { policy: opts.policy }),
-  });
-  const adapter = new AlpacaAdapter(ctx, {
-    reconnectInitialMs: 20,
-    reconnectMaxMs: 100,
-    pollIntervalMs: 50,
-    ...opts.adapter,
-  });
-  adapters.push(adapter);
-  const reports = reportsOf(adapter);
-  return { adapter, reports, credentials, policy: ctx.policy };
-}
+    key: { apiKey: 'PKTEST', apiSecret: 'sekret' },
+    venue: alpaca,
+  }),
+  (ctx, options) => new AlpacaAdapter(ctx, options),
+  adapters,
+);
 
 const kinds = (rs: ExecutionReport[], id: string) =>
   rs.filter((r) => r.clientOrderId === id).map((r) => r.kind);

@@ -14,9 +14,9 @@ import {
   type CoinbaseAdapterOptions,
   createCoinbaseAdapter,
 } from '../../src/brokers/coinbase/index.ts';
-import { type BrokerCallOptions, BrokerCallPolicy } from '../../src/brokers/resilience.ts';
+import { BrokerCallPolicy } from '../../src/brokers/resilience.ts';
 import type { BrokerError, BrokerOrderRequest, ExecutionReport } from '../../src/brokers/types.ts';
-import { adapterContext, brokerError, reportsOf, TestCredentials, until } from './support/adapter-harness.ts';
+import { adapterHarnessFor, brokerError, TestCredentials, until } from './support/adapter-harness.ts';
 import { type FakeCoinbase, startFakeCoinbase } from './support/fake-coinbase.ts';
 
 const log = createLogger({ name: 'coinbase-adapter-test', level: 'silent' });
@@ -45,42 +45,17 @@ afterEach(async () => {
   await cb.close();
 });
 
-interface Harness {
-  adapter: CoinbaseAdapter;
-  reports: ExecutionReport[];
-  credentials: TestCredentials;
-  policy: BrokerCallPolicy;
-}
-
-function harness(
-  opts: {
-    credentials?: TestCredentials;
-    policy?: Partial<BrokerCallOptions>;
-    adapter?: CoinbaseAdapterOptions;
-    stream?: boolean;
-    accountRef?: string;
-  } = {},
-): Harness {
-  const credentials =
-    opts.credentials ?? new TestCredentials({ key: { apiKey: KEY_NAME, apiSecret: KEY.privatePem } });
-  const ctx = adapterContext({
+const harness = adapterHarnessFor<CoinbaseAdapter, CoinbaseAdapterOptions>(
+  () => ({
     provider: 'coinbase',
     environment: 'live',
-    accountRef: opts.accountRef ?? cb.portfolioId,
-    credentials,
-    endpoints: { apiBaseUrl: cb.url, streamUrl: opts.stream === false ? null : cb.streamUrl },
-    ...(opts.policy && { policy: opts.policy }),
-  });
-  const adapter = new CoinbaseAdapter(ctx, {
-    reconnectInitialMs: 20,
-    reconnectMaxMs: 100,
-    pollIntervalMs: 50,
-    ...opts.adapter,
-  });
-  adapters.push(adapter);
-  const reports = reportsOf(adapter);
-  return { adapter, reports, credentials, policy: ctx.policy };
-}
+    accountRef: cb.portfolioId,
+    key: { apiKey: KEY_NAME, apiSecret: KEY.privatePem },
+    venue: cb,
+  }),
+  (ctx, options) => new CoinbaseAdapter(ctx, options),
+  adapters,
+);
 
 const market = (id: string, side: 'buy' | 'sell', qty: string, symbol = 'BTC-USD'): BrokerOrderRequest => ({
   clientOrderId: id,

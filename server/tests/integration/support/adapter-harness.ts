@@ -104,3 +104,65 @@ export function reportsOf(adapter: {
   adapter.onExecutionReport((r) => reports.push(r));
   return reports;
 }
+
+/** Reconnects and polls in milliseconds, so the adapters' recovery paths run within a test. */
+export const FAST_RECOVERY = { reconnectInitialMs: 20, reconnectMaxMs: 100, pollIntervalMs: 50 } as const;
+
+/** What one test may change in its adapter's harness. */
+export interface HarnessOptions<AdapterOptions> {
+  credentials?: TestCredentials;
+  policy?: Partial<BrokerCallOptions>;
+  /** Adapter options over FAST_RECOVERY. */
+  adapter?: AdapterOptions;
+  /** false: the link has no stream URL (REST only). */
+  stream?: boolean;
+  accountRef?: string;
+}
+
+/** An adapter under test, what it reports, its credential source and its call policy. */
+export interface AdapterHarness<A> {
+  adapter: A;
+  reports: ExecutionReport[];
+  credentials: TestCredentials;
+  policy: BrokerCallPolicy;
+}
+
+/** The link a test file's adapters use by default: which venue, account and API key. */
+export interface TestLink {
+  provider: string;
+  environment: BrokerEnvironment;
+  accountRef: string;
+  key: { apiKey: string; apiSecret: string };
+  /** The local fake venue. */
+  venue: { url: string; streamUrl: string };
+}
+
+/**
+ * A test file's `harness(opts)`: an adapter built by `make` on `link()` (read per call, as the
+ * fake venue restarts per test) unless `opts` names other credentials or account; `make` gets the
+ * context and the adapter options over FAST_RECOVERY. Each adapter goes into `track` for closing.
+ */
+export function adapterHarnessFor<
+  A extends { onExecutionReport(l: (r: ExecutionReport) => void): () => void },
+  O,
+>(
+  link: () => TestLink,
+  make: (ctx: ConnectionContext, options: typeof FAST_RECOVERY & Partial<O>) => A,
+  track: A[],
+): (opts?: HarnessOptions<O>) => AdapterHarness<A> {
+  return (opts = {}) => {
+    const l = link();
+    const credentials = opts.credentials ?? new TestCredentials({ key: l.key });
+    const ctx = adapterContext({
+      provider: l.provider,
+      environment: l.environment,
+      accountRef: opts.accountRef ?? l.accountRef,
+      credentials,
+      endpoints: { apiBaseUrl: l.venue.url, streamUrl: opts.stream === false ? null : l.venue.streamUrl },
+      ...(opts.policy && { policy: opts.policy }),
+    });
+    const adapter = make(ctx, { ...FAST_RECOVERY, ...opts.adapter } as typeof FAST_RECOVERY & Partial<O>);
+    track.push(adapter);
+    return { adapter, reports: reportsOf(adapter), credentials, policy: ctx.policy };
+  };
+}
