@@ -3,10 +3,11 @@ import { asComboId, asTenantId } from '@aegis/shared/ids';
 import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/execution/types.ts';
-import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
+import type { ExecutionFixture } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
-import { insertTestOptionChain, verticalSpread } from './support/option-contracts.ts';
+import { verticalSpread } from './support/option-contracts.ts';
+import { COMBO_DESK_LIMITS, createOptionDesk, quoteCallVertical } from './support/option-desk.ts';
 
 /**
  * Combos routed to a linked Alpaca connection go out as one multi-leg options order
@@ -23,12 +24,7 @@ const C100 = 'CMBY261218C00100000';
 const C105 = 'CMBY261218C00105000';
 
 beforeAll(async () => {
-  fx = await createExecutionFixture();
-  actor = { type: 'user', id: fx.userId };
-  await insertTestOptionChain(fx.owner, U, [
-    { symbol: C100, right: 'call', strike: '100', delta: 0.6 },
-    { symbol: C105, right: 'call', strike: '105', delta: 0.4 },
-  ]);
+  ({ fx, actor } = await createOptionDesk(U, { c100: C100, c105: C105 }));
 });
 afterAll(async () => {
   await fx?.close();
@@ -54,10 +50,8 @@ beforeEach(async () => {
       },
     },
   });
-  await insertDeskLimits(fx.owner, fx.tenantId, { max_order_notional: '1000000', max_spread_bps: 500 });
-  fx.quote(U, '99.99', '100.01', '1000');
-  fx.quote(C100, '4.98', '5.00');
-  fx.quote(C105, '2.00', '2.01');
+  await insertDeskLimits(fx.owner, fx.tenantId, COMBO_DESK_LIMITS);
+  quoteCallVertical(fx, U, { c100: C100, c105: C105 });
 });
 afterEach(async () => {
   fx.runtime.brokers.close();

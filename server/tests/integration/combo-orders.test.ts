@@ -15,9 +15,10 @@ import type { BrokerAdapter } from '../../src/brokers/types.ts';
 import { withTenant } from '../../src/db/database.ts';
 import { listStrategyPositions } from '../../src/execution/strategy-positions.ts';
 import type { Actor } from '../../src/execution/types.ts';
-import { createExecutionFixture, type ExecutionFixture } from './execution-fixture.ts';
+import type { ExecutionFixture } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
-import { insertTestOptionChain, verticalSpread } from './support/option-contracts.ts';
+import { verticalSpread } from './support/option-contracts.ts';
+import { COMBO_DESK_LIMITS, createOptionDesk, quoteCallVertical } from './support/option-desk.ts';
 
 let fx: ExecutionFixture;
 let actor: Actor;
@@ -28,13 +29,9 @@ const C105 = 'CMBX-261218C105';
 const P95 = 'CMBX-261218P95';
 
 beforeAll(async () => {
-  fx = await createExecutionFixture();
-  actor = { type: 'user', id: fx.userId };
-  await insertTestOptionChain(fx.owner, U, [
-    { symbol: C100, right: 'call', strike: '100', delta: 0.6 },
-    { symbol: C105, right: 'call', strike: '105', delta: 0.4 },
+  ({ fx, actor } = await createOptionDesk(U, { c100: C100, c105: C105 }, [
     { symbol: P95, right: 'put', strike: '95', delta: -0.4 },
-  ]);
+  ]));
 });
 afterAll(async () => {
   await fx?.close();
@@ -44,20 +41,13 @@ beforeEach(async () => {
   await clearTrading(fx.owner, ['combos', 'broker_connections']);
   fx.replaceRuntime();
   await setLimits({});
-  fx.quote(U, '99.99', '100.01', '1000');
-  // A 3.00 debit for the 100/105 call vertical at the touches (buy 5.00, sell 2.00).
-  market(C100, '4.98', '5.00');
-  market(C105, '2.00', '2.01');
+  quoteCallVertical(fx, U, { c100: C100, c105: C105 });
   market(P95, '1.98', '2.00');
 });
 
 async function setLimits(over: Record<string, unknown>) {
   await fx.owner`delete from risk_limits`;
-  await insertDeskLimits(fx.owner, fx.tenantId, {
-    max_order_notional: '1000000',
-    max_spread_bps: 500,
-    ...over,
-  });
+  await insertDeskLimits(fx.owner, fx.tenantId, { ...COMBO_DESK_LIMITS, ...over });
 }
 function market(symbol: string, bid: string, ask: string, size = '50') {
   fx.quote(symbol, bid, ask, size);
