@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlpacaAdapter, type AlpacaAdapterOptions } from '../../src/brokers/alpaca/index.ts';
+import { bracketOn } from '../../src/brokers/testing/order-request.ts';
 import type { ExecutionReport } from '../../src/brokers/types.ts';
 import { adapterHarnessFor, brokerError, TestCredentials, until } from './support/adapter-harness.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
@@ -251,13 +252,7 @@ describe('Alpaca adapter: brackets', () => {
       orderType: 'limit',
       limitPrice: '100',
       timeInForce: 'gtc',
-      bracket: {
-        ocoGroup: 'entry-row-1',
-        legs: [
-          { clientOrderId: 'BR1S', role: 'stop', price: '95' },
-          { clientOrderId: 'BR1T', role: 'target', price: '110' },
-        ],
-      },
+      bracket: bracketOn('BR1', { stop: '95', target: '110' }, 'entry-row-1'),
     });
     expect(alpaca.orderRequests[0]).toMatchObject({
       order_class: 'bracket',

@@ -1,5 +1,6 @@
 import { dec } from '@aegis/shared/accounting/decimal';
 import { describe, expect, it } from 'vitest';
+import { bracketOn } from '../testing/order-request.ts';
 import { legQuantity, reportsOf, statusOf, tickets, viewOf } from './order-mapping.ts';
 import { type LiveOrder, liveOrders, secdefSearch, type Trade } from './schemas.ts';
 
@@ -50,13 +51,7 @@ describe('IBKR order mapping', () => {
         orderType: 'market',
         timeInForce: 'day',
         quantity: '5',
-        bracket: {
-          ocoGroup: 'E',
-          legs: [
-            { clientOrderId: 'ES', role: 'stop', price: '105' },
-            { clientOrderId: 'ET', role: 'target', price: '90' },
-          ],
-        },
+        bracket: bracketOn('E', { stop: '105', target: '90' }),
       },
       265598,
     );

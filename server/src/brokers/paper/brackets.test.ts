@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QuoteBook } from '../quote-book.ts';
+import { bracketOn } from '../testing/order-request.ts';
 import type { BrokerOrderRequest, ExecutionReport } from '../types.ts';
 import { PaperBroker } from './index.ts';
 
@@ -21,13 +22,7 @@ function setup() {
     orderType: 'market',
     timeInForce: 'day',
     quantity: '100',
-    bracket: {
-      ocoGroup: 'G1',
-      legs: [
-        { clientOrderId: 'E1S', role: 'stop', price: '95' },
-        { clientOrderId: 'E1T', role: 'target', price: '110' },
-      ],
-    },
+    bracket: bracketOn('E1', { stop: '95', target: '110' }, 'G1'),
     ...r,
   });
   const kinds = (id: string) => reports.filter((r) => r.clientOrderId === id).map((r) => r.kind);
@@ -77,13 +72,7 @@ describe('paper broker: native brackets', () => {
     await broker.placeOrder(
       entry({
         side: 'sell',
-        bracket: {
-          ocoGroup: 'G1',
-          legs: [
-            { clientOrderId: 'E1S', role: 'stop', price: '105' },
-            { clientOrderId: 'E1T', role: 'target', price: '90' },
-          ],
-        },
+        bracket: bracketOn('E1', { stop: '105', target: '90' }, 'G1'),
       }),
     );
     expect(await position()).toBe('-100');

@@ -1,6 +1,7 @@
 import { dec } from '@aegis/shared/accounting/decimal';
 import { describe, expect, it } from 'vitest';
 import { QuoteBook } from '../quote-book.ts';
+import { bracketOn } from '../testing/order-request.ts';
 import type { BrokerOrderRequest, ExecutionReport } from '../types.ts';
 import { PaperBroker } from './index.ts';
 import { type PaperOrder, pendingOrder } from './model.ts';
@@ -137,13 +138,7 @@ describe('paper broker: finished-order history', () => {
     await broker.placeOrder(
       req('E1', {
         quantity: '100',
-        bracket: {
-          ocoGroup: 'G1',
-          legs: [
-            { clientOrderId: 'E1S', role: 'stop', price: '95' },
-            { clientOrderId: 'E1T', role: 'target', price: '110' },
-          ],
-        },
+        bracket: bracketOn('E1', { stop: '95', target: '110' }, 'G1'),
       }),
     );
     // Two other orders finish after the entry: it is forgotten, its legs work on.
