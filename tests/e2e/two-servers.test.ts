@@ -29,6 +29,7 @@ import { deleteRedisKeys } from '../../engine/tests/support/redis-scope.ts';
 import { createFirstAdminIfNone } from '../../server/src/provisioning/service.ts';
 import { engineSignal } from '../../server/tests/integration/decisions-support.ts';
 import { insertDeskLimits, PROTECTIVE_LIMITS } from '../../server/tests/integration/support/desk-limits.ts';
+import { placeOrder } from '../../server/tests/integration/support/test-execution.ts';
 import { clusterClient, Events, Jar, type Replica, spawnReplica, until } from '../support/cluster.ts';
 import { type RoundRobinProxy, startRoundRobinProxy } from '../support/round-robin-proxy.ts';
 
@@ -75,14 +76,6 @@ async function refusal(p: Promise<unknown>) {
   }
   throw new Error('expected the call to be refused');
 }
-
-const order = (quantity: string) => ({
-  symbol: SYMBOL,
-  side: 'buy' as const,
-  orderType: 'market' as const,
-  timeInForce: 'day' as const,
-  quantity,
-});
 
 beforeAll(async () => {
   database = await createMigratedTestDatabase('aegis_test_two_servers');
@@ -214,12 +207,12 @@ describe('two server replicas behind a load balancer', () => {
       await until('the current halt state on B', () => live.items.length >= 1);
       expect(live.items[0]!.desk.engaged).toBe(false);
       await onA.halt.engage.mutate({ scope: 'desk', reason: 'two replicas' });
-      const denied = await onB.orders.place.mutate({ idempotencyKey: randomUUID(), order: order('0.001') });
+      const denied = await placeOrder(onB, { quantity: '0.001' });
       expect(denied.status).toBe('denied');
       expect(denied.denial?.some((v) => v.code === 'DESK_HALT')).toBe(true);
       await until('the engage streamed by B', () => live.items.some((e) => e.desk.engaged));
       await onB.halt.release.mutate({ scope: 'desk' });
-      const placed = await onA.orders.place.mutate({ idempotencyKey: randomUUID(), order: order('0.001') });
+      const placed = await placeOrder(onA, { quantity: '0.001' });
       expect(placed.status).not.toBe('denied');
       await until('the release streamed by B', () => !live.items.at(-1)!.desk.engaged);
     } finally {
@@ -249,7 +242,7 @@ describe('two server replicas behind a load balancer', () => {
       await until('the four streams started', () =>
         [orders, signalsOnA, signalsOnB, proposalsOnB].every((e) => e.starts > 0),
       );
-      const placed = await onA.orders.place.mutate({ idempotencyKey: randomUUID(), order: order('0.002') });
+      const placed = await placeOrder(onA, { quantity: '0.002' });
       await until('the order filled, streamed by B', () =>
         orders.items.some((e) => e.data.id === placed.id && e.data.status === 'filled'),
       );
@@ -365,7 +358,7 @@ describe('two server replicas behind a load balancer', () => {
       riskPreset: 'conservative',
       maxProposalsPerHour: 1000,
     });
-    const first = await viaLb.orders.place.mutate({ idempotencyKey: randomUUID(), order: order('0.001') });
+    const first = await placeOrder(viaLb, { quantity: '0.001' });
     await until('a first order filled (someone holds the paper account)', async () => {
       const [o] = await owner<{ status: string }[]>`select status from orders where id = ${first.id}`;
       return o?.status === 'filled';
@@ -405,7 +398,7 @@ describe('two server replicas behind a load balancer', () => {
     const placeUntilAnswered = async (key: string, quantity: string) => {
       for (let attempt = 0; ; attempt++) {
         try {
-          const o = await viaLb.orders.place.mutate({ idempotencyKey: key, order: order(quantity) });
+          const o = await placeOrder(viaLb, { quantity }, key);
           answers.set(key, o.id);
           return;
         } catch (e) {
@@ -481,10 +474,7 @@ describe('two server replicas behind a load balancer', () => {
       { n: number }[]
     >`select count(*)::int as n from orders where tenant_id = ${deskId}`;
     for (const key of keys) {
-      const again = await viaLb.orders.place.mutate({
-        idempotencyKey: key,
-        order: order(quantities.get(key)!),
-      });
+      const again = await placeOrder(viaLb, { quantity: quantities.get(key)! }, key);
       expect(again.id).toBe(answers.get(key));
     }
     const [after] = await owner<
