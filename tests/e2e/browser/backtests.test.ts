@@ -6,9 +6,9 @@ import { createDb } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { signalEvaluationSchema } from '@aegis/shared/schemas/signal-quality';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { signInFirstTime } from './chromium.ts';
-import { type Platform, reportFailures, SHOTS, startPlatform } from './platform.ts';
+import { type Platform, reportAndStop, SHOTS, startPlatform } from './platform.ts';
 import { fixtureEvaluation } from './research-fixtures.ts';
 
 /**
@@ -68,17 +68,11 @@ beforeAll(async () => {
 });
 
 // A failed step leaves what the page and the database showed, for the log and the reviewer.
-reportFailures(
-  'backtests',
-  () => p,
-  async () => `rows ${await backtestRows()}`,
-);
-
-afterAll(async () => {
-  await jobs?.stop();
-  await jobsDb?.close();
-  await p?.stop();
-});
+reportAndStop('backtests', () => p, backtestRows, [
+  () => jobs?.stop(),
+  () => jobsDb?.close(),
+  () => p?.stop(),
+]);
 
 const form = () => page.getByRole('form', { name: 'New backtest' });
 

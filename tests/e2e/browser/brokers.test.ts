@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { RunningServer } from '@aegis/server/http';
 import { createDb } from '@aegis/shared/db/client';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { type FakeAlpaca, startFakeAlpaca } from '../../../server/tests/integration/support/fake-alpaca.ts';
 import {
   startTestAuthServer,
@@ -11,7 +11,7 @@ import {
 } from '../../../server/tests/integration/support/oauth-server.ts';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
 import { signInFirstTime } from './chromium.ts';
-import { type Platform, reportFailures, SHOTS, startPlatform, tradingSeed } from './platform.ts';
+import { type Platform, reportAndStop, SHOTS, startPlatform, tradingSeed } from './platform.ts';
 
 /**
  * In Chromium against the real server: a desk admin links an Alpaca
@@ -125,17 +125,7 @@ beforeAll(async () => {
   });
 });
 
-reportFailures(
-  'brokers',
-  () => p,
-  async () => `rows ${await rows()}`,
-);
-
-afterAll(async () => {
-  await p?.stop();
-  await alpaca?.close();
-  await authServer?.close();
-});
+reportAndStop('brokers', () => p, rows, [() => p?.stop(), () => alpaca?.close(), () => authServer?.close()]);
 
 const nav = () => page.getByRole('navigation', { name: 'Console sections' });
 const linkedTable = () => page.getByRole('table', { name: 'Linked broker accounts of this desk' });

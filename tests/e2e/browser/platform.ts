@@ -6,7 +6,7 @@ import { createLogger } from '@aegis/shared/logging';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { freePort } from '@aegis/shared/testing/free-port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { beforeEach, onTestFailed } from 'vitest';
+import { afterAll, beforeEach, onTestFailed } from 'vitest';
 import { ensureWebBuild } from '../../../web/build.ts';
 import { type RunningAegisServer, startAegisServer } from './aegis-server.ts';
 import { openConsolePage, signInFirstTime } from './chromium.ts';
@@ -182,5 +182,22 @@ export function reportFailures(
           `console errors ${JSON.stringify(p?.consoleErrors)}\n${more ?? ''}\n`,
       );
     });
+  });
+}
+
+/**
+ * A test file's reporting and teardown: reportFailures with the database rows that `rows`
+ * describes, and after all tests each of `stops` in order (the platform's among them where the
+ * file needs it; each returns undefined when what it stops never started).
+ */
+export function reportAndStop(
+  file: string,
+  platform: () => Platform | undefined,
+  rows: () => Promise<string>,
+  stops: readonly (() => Promise<unknown> | undefined)[],
+): void {
+  reportFailures(file, platform, async () => `rows ${await rows()}`);
+  afterAll(async () => {
+    for (const stop of stops) await stop();
   });
 }
