@@ -8,7 +8,7 @@ import { signalEvaluationSchema } from '@aegis/shared/schemas/signal-quality';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { signInFirstTime } from './chromium.ts';
-import { type Platform, reportAndStop, SHOTS, startPlatform } from './platform.ts';
+import { type Platform, reportAndStop, startPlatform } from './platform.ts';
 import { fixtureEvaluation } from './research-fixtures.ts';
 
 /**
@@ -90,19 +90,7 @@ async function backtestRows(): Promise<string> {
   }
 }
 
-/**
- * The console scrolls inside its main area, not the document, so a full-page shot is the
- * viewport: for review, shoot a taller viewport (what is in view stays in view), then restore.
- */
-async function shot(name: string, height = 900): Promise<void> {
-  if (height !== 900) await page.setViewportSize({ width: 1440, height });
-  // Let the shell lay out at the new height before the shot.
-  await page.evaluate(
-    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
-  );
-  await page.screenshot({ path: path.join(SHOTS, name) });
-  if (height !== 900) await page.setViewportSize({ width: 1440, height: 900 });
-}
+const shot = (name: string, height?: number) => p.shot(name, height);
 
 async function startSimulation(name: string, options: { seed: string; takerFee?: string }) {
   await form().getByLabel('Name').fill(name);

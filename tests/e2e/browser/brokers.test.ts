@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { RunningServer } from '@aegis/server/http';
 import { createDb } from '@aegis/shared/db/client';
 import type { Page } from 'playwright-core';
@@ -11,7 +10,7 @@ import {
 } from '../../../server/tests/integration/support/oauth-server.ts';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
 import { signInFirstTime } from './chromium.ts';
-import { type Platform, reportAndStop, SHOTS, startPlatform, tradingSeed } from './platform.ts';
+import { type Platform, reportAndStop, startPlatform, tradingSeed } from './platform.ts';
 
 /**
  * In Chromium against the real server: a desk admin links an Alpaca
@@ -36,14 +35,7 @@ let pageErrors: string[];
 let admin: { email: string; password: string };
 let deskId: string;
 
-async function shot(name: string, height = 900): Promise<void> {
-  if (height !== 900) await page.setViewportSize({ width: 1440, height });
-  await page.evaluate(
-    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
-  );
-  await page.screenshot({ path: path.join(SHOTS, name) });
-  if (height !== 900) await page.setViewportSize({ width: 1440, height: 900 });
-}
+const shot = (name: string, height?: number) => p.shot(name, height);
 
 /** Rows as the database has them (explains a failed wait). */
 async function rows(): Promise<string> {

@@ -32,8 +32,12 @@ export interface Platform {
   /** The first admin's one-time credentials (bootstrap). */
   readonly admin: { readonly email: string; readonly password: string };
   readonly deskId: string;
-  /** A screenshot of the page once it has painted, into SHOTS; the file's path. */
-  shot(name: string): Promise<string>;
+  /**
+   * A screenshot of the page once it has painted, into SHOTS; the file's path. The console
+   * scrolls inside its main area, not the document, so a full-page shot is the viewport: with
+   * `height`, the viewport is that tall for the shot (what is in view stays in view), then 900.
+   */
+  shot(name: string, height?: number): Promise<string>;
   /** A tRPC query through the console's own /trpc proxy with the page's session. */
   api<T>(procedure: string, input: unknown): Promise<T>;
   stop(): Promise<void>;
@@ -133,12 +137,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       consoleErrors,
       admin: server.firstAdmin,
       deskId: server.firstDeskId,
-      async shot(name) {
+      async shot(name, height = 900) {
+        if (height !== 900) await page.setViewportSize({ width: 1440, height });
+        // Let the shell lay out (at the new height) before the shot.
         await page.evaluate(
           () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
         );
         const file = path.join(SHOTS, name);
         await page.screenshot({ path: file });
+        if (height !== 900) await page.setViewportSize({ width: 1440, height: 900 });
         return file;
       },
       async api<T>(procedure: string, input: unknown): Promise<T> {
