@@ -234,17 +234,8 @@ describe('the governor on combos', () => {
   it('denies a combo whose legs together breach max net delta though each alone would pass', async () => {
     // Long C100 (+0.6) and short P95 (+0.4) per unit: 2 units × 100 × 100 × 1.0 = 20,000 > 15,000.
     await setLimits({ max_net_delta: '15000' });
-    const strangle: PlaceComboInput = {
-      strategy: 'custom',
-      legs: [
-        { symbol: C100, side: 'buy', ratio: 1 },
-        { symbol: P95, side: 'sell', ratio: 1 },
-      ],
-      quantity: '2',
-      orderType: 'limit',
-      netLimitPrice: '3.1',
-      timeInForce: 'day',
-    };
+    // Buy C100, sell P95, 2 units at a net 3.1 for the day: verticalSpread's shape as a custom combo.
+    const strangle = verticalSpread(C100, P95, { strategy: 'custom', netLimitPrice: '3.1' });
     for (const [symbol, side] of [
       [C100, 'buy'],
       [P95, 'sell'],
