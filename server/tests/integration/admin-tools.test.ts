@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, onDesk, type SignedIn, startWithAdmin } from './support/desk-people.ts';
+import { addMember, onDesk, type SignedIn, signedInMember, startWithAdmin } from './support/desk-people.ts';
 import { failure, makeClient, STRONG_PASSWORD, signIn, type TestServer } from './test-server.ts';
 
 /**
@@ -127,8 +127,14 @@ describe('users.find', () => {
 
     // A desk admin who is not a platform admin is refused too.
     const DESK_ADMIN = { email: 'desk-admin@desk.example', password: 'amber-signal-harvest-29' };
-    await addMember(admin.client, DESK_ADMIN, 'Desk Admin', 'admin');
-    const deskAdmin = await signIn(ts.url, DESK_ADMIN.email, DESK_ADMIN.password, `${STRONG_PASSWORD}-d`);
+    const { session: deskAdmin } = await signedInMember(
+      ts.url,
+      admin.client,
+      DESK_ADMIN,
+      'Desk Admin',
+      'admin',
+      `${STRONG_PASSWORD}-d`,
+    );
     expect((await failure(deskAdmin.client.users.find.query({ email: 'ada' }))).data?.code).toBe('FORBIDDEN');
     expect((await failure(deskAdmin.client.desks.list.query({ all: true }))).data?.code).toBe('FORBIDDEN');
   });

@@ -5,15 +5,8 @@ import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_CACHE_BLOCK_MS, publishAuthInvalidation } from '../../src/auth/auth-cache.ts';
 import { type ServerProcess, spawnServerProcess, stopServerProcess } from './support/child-server.ts';
-import {
-  type Client,
-  failure,
-  makeClient,
-  STRONG_PASSWORD,
-  signIn,
-  startTestServer,
-  type TestServer,
-} from './test-server.ts';
+import { type SignedIn, signedInMember, startWithAdmin } from './support/desk-people.ts';
+import { type Client, failure, makeClient, STRONG_PASSWORD, signIn, type TestServer } from './test-server.ts';
 
 /**
  * The in-process cache of validated sessions and API keys (auth/auth-cache.ts): repeated calls
@@ -21,7 +14,7 @@ import {
  * on this server, and on another server PROCESS sharing the database and the bus.
  */
 let t: TestServer;
-let admin: Awaited<ReturnType<typeof signIn>>;
+let admin: SignedIn;
 let other: ServerProcess | null = null;
 let otherUrl: string;
 const keyClient = (key: string, url = t.url) => makeClient(url, { origin: null, bearer: key });
@@ -45,8 +38,7 @@ async function startOtherProcess(): Promise<string> {
 }
 
 beforeAll(async () => {
-  t = await startTestServer({ rateLimiter: null });
-  admin = await signIn(t.url, t.admin.email, t.admin.password);
+  ({ ts: t, admin } = await startWithAdmin({ rateLimiter: null }));
   await admin.client.auth.reauthenticate.mutate({ password: admin.password });
   otherUrl = await startOtherProcess();
   await afterUserChange();
@@ -138,13 +130,16 @@ describe('the auth cache', () => {
 
   it('follows a role change and a removal from the desk at once', async () => {
     const email = `cache-${randomBytes(3).toString('hex')}@example.com`;
-    const { member } = await admin.client.users.create.mutate({
-      email,
-      displayName: 'Cache Trader',
-      role: 'trader',
-      initialPassword: `${STRONG_PASSWORD}-initial`,
-    });
-    const trader = await signIn(t.url, email, `${STRONG_PASSWORD}-initial`);
+    const {
+      created: { member },
+      session: trader,
+    } = await signedInMember(
+      t.url,
+      admin.client,
+      { email, password: `${STRONG_PASSWORD}-initial` },
+      'Cache Trader',
+      'trader',
+    );
     await afterUserChange();
     const { key } = await newKey(trader.client);
     const k = keyClient(key);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../../src/routers/_app.ts';
 import type { ProcedureMeta } from '../../src/trpc.ts';
+import { type SignedIn, signedInMember, startWithAdmin } from './support/desk-people.ts';
 import {
   type Client,
   type CookieJar,
@@ -8,7 +9,6 @@ import {
   makeClient,
   STRONG_PASSWORD,
   signIn,
-  startTestServer,
   type TestServer,
 } from './test-server.ts';
 
@@ -29,8 +29,8 @@ let admin: Client;
 const keys: Record<'read' | 'trade', string> = { read: '', trade: '' };
 
 beforeAll(async () => {
-  t = await startTestServer();
-  const s = await signIn(t.url, t.admin.email, t.admin.password);
+  let s: SignedIn;
+  ({ ts: t, admin: s } = await startWithAdmin());
   jar = s.jar;
   admin = s.client;
   keys.read = (await s.client.keys.create.mutate({ name: 'sse read', scopes: ['read'] })).key;
@@ -162,13 +162,13 @@ describe('revocation reaches open streams', () => {
   }, 20_000);
 
   it('removing a member from the desk closes their open stream', async () => {
-    const created = await admin.users.create.mutate({
-      email: 'leaving.viewer@example.com',
-      displayName: 'Leaving Viewer',
-      role: 'viewer',
-      initialPassword: 'amber-glacier-quartz-82',
-    });
-    const viewer = await signIn(t.url, 'leaving.viewer@example.com', 'amber-glacier-quartz-82');
+    const { created, session: viewer } = await signedInMember(
+      t.url,
+      admin,
+      { email: 'leaving.viewer@example.com', password: 'amber-glacier-quartz-82' },
+      'Leaving Viewer',
+      'viewer',
+    );
     const stream = await openLive('orders.updates', { cookie: viewer.jar.header()! });
     await stream.connected;
     // users.setRole(null) also ends the member's sessions; removing only the membership row (as
@@ -183,13 +183,13 @@ describe('revocation reaches open streams', () => {
   }, 20_000);
 
   it('a password change revokes the user’s API keys (said in the response, audited) and closes their streams', async () => {
-    await admin.users.create.mutate({
-      email: 'rotating.trader@example.com',
-      displayName: 'Rotating Trader',
-      role: 'trader',
-      initialPassword: 'amber-glacier-quartz-81',
-    });
-    const trader = await signIn(t.url, 'rotating.trader@example.com', 'amber-glacier-quartz-81');
+    const { session: trader } = await signedInMember(
+      t.url,
+      admin,
+      { email: 'rotating.trader@example.com', password: 'amber-glacier-quartz-81' },
+      'Rotating Trader',
+      'trader',
+    );
     const { key } = await trader.client.keys.create.mutate({ name: 'script', scopes: ['read'] });
     await trader.client.keys.create.mutate({ name: 'script 2', scopes: ['read'] });
     const stream = await openLive('orders.updates', { authorization: `Bearer ${key}` });

@@ -6,8 +6,10 @@ export type SignedIn = Awaited<ReturnType<typeof signIn>>;
 type Role = Parameters<Client['users']['create']['mutate']>[0]['role'];
 
 /** A fresh test server and its platform admin, signed in (on the admin's home desk). */
-export async function startWithAdmin(): Promise<{ ts: TestServer; admin: SignedIn }> {
-  const ts = await startTestServer();
+export async function startWithAdmin(
+  options?: Parameters<typeof startTestServer>[0],
+): Promise<{ ts: TestServer; admin: SignedIn }> {
+  const ts = await startTestServer(options);
   return { ts, admin: await signIn(ts.url, ts.admin.email, ts.admin.password) };
 }
 
@@ -19,6 +21,22 @@ export function addMember(
   role: Role,
 ) {
   return client.users.create.mutate({ email: user.email, displayName, role, initialPassword: user.password });
+}
+
+/**
+ * addMember, then the member's first sign-in at `url`, the initial password changed to
+ * `newPassword` (signIn's default unless given).
+ */
+export async function signedInMember(
+  url: string,
+  client: Client,
+  user: { email: string; password: string },
+  displayName: string,
+  role: Role,
+  newPassword?: string,
+) {
+  const created = await addMember(client, user, displayName, role);
+  return { created, session: await signIn(url, user.email, user.password, newPassword) };
 }
 
 /** Runs `fn` on desk `deskId`, then switches back to `home`, also when `fn` throws. */
