@@ -33,6 +33,7 @@ describe('engine config', () => {
       ENGINE_RING_CAPACITY: '1024',
       ENGINE_BACKPRESSURE: 'drop',
       ENGINE_EXECUTION_PROVIDER: 'cpu',
+      ENGINE_SCORING_PATH: 'js',
       ENGINE_TICK_RATE: '0',
       ENGINE_REPLAY_SPEED: '2.5',
     });
@@ -44,6 +45,7 @@ describe('engine config', () => {
       ringCapacity: 1024,
       backpressure: 'drop',
       executionProvider: 'cpu',
+      scoringPath: 'js',
       tickRate: 0,
       replaySpeed: 2.5,
     });

@@ -12,6 +12,7 @@ import { parseTokenKeys } from '@aegis/shared/crypto/token-crypto';
 import { z } from 'zod';
 import { DEFAULT_PATTERN_PARAMS, type PatternParams, patternParamsSchema } from './features/params.ts';
 import { parseConnectionRef, type VenueConnectionRef } from './feeds/venues/feed-credentials.ts';
+import { SCORING_PATHS, type ScoringPathChoice } from './inference/messages.ts';
 
 /**
  * ENGINE_FEED, a comma list: `synthetic` (a seeded simulated venue), `replay` (a recorded file,
@@ -145,6 +146,12 @@ const engineEnvObject = z.object({
   ENGINE_MAX_BATCH: envInt(256, 1, 4096),
   ENGINE_MAX_WAIT_US: envInt(200, 0, 1_000_000),
   ENGINE_EXECUTION_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /**
+   * Which code scores a batch: `auto` the JS forward pass of the model's weights for batches of at
+   * most JS_MAX_BATCH rows (inference/scoring-path.ts: the measured crossover), ORT above; `ort` or
+   * `js` every batch (`js` needs a model exported by model/onnx-export.ts).
+   */
+  ENGINE_SCORING_PATH: z.enum(SCORING_PATHS).default('auto'),
   ENGINE_MODEL_PATH: z.string().min(1).optional(),
   ENGINE_REPLAY_FILE: z.string().min(1).optional(),
   /** 0 = full speed, 1 = real time, N = N× real time. */
@@ -407,6 +414,7 @@ export interface EngineConfig {
   readonly maxBatch: number;
   readonly maxWaitUs: number;
   readonly executionProvider: 'auto' | 'cpu' | 'cuda';
+  readonly scoringPath: ScoringPathChoice;
   readonly modelPath: string | undefined;
   readonly replayFile: string | undefined;
   readonly replaySpeed: number;
@@ -533,6 +541,7 @@ export function toEngineConfig(e: EngineEnv): EngineConfig {
     maxBatch: e.ENGINE_MAX_BATCH,
     maxWaitUs: e.ENGINE_MAX_WAIT_US,
     executionProvider: e.ENGINE_EXECUTION_PROVIDER,
+    scoringPath: e.ENGINE_SCORING_PATH,
     modelPath: e.ENGINE_MODEL_PATH,
     replayFile: e.ENGINE_REPLAY_FILE,
     replaySpeed: e.ENGINE_REPLAY_SPEED,

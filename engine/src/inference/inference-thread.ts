@@ -39,6 +39,7 @@ import {
   type InferenceFault,
   type InferenceStartup,
   inferenceError,
+  type ScoringPathChoice,
   type WorkerToMain,
 } from './messages.ts';
 import { createStatsBuffer, type InferenceStats, readStats } from './stats.ts';
@@ -56,6 +57,11 @@ export interface InferenceThreadOptions {
    */
   readonly maxWaitUs: number;
   readonly executionProvider: ExecutionProviderChoice;
+  /**
+   * Default `auto`: batches of at most JS_MAX_BATCH rows through the JS forward pass of the
+   * model's weights, larger ones through ORT (messages.ts, SCORING_PATHS; ENGINE_SCORING_PATH).
+   */
+  readonly scoringPath?: ScoringPathChoice;
   readonly candidateConsumer?: number;
   readonly intraOpThreads?: number;
   readonly logLevel?: string;
@@ -122,6 +128,7 @@ export function startInferenceThread(opts: InferenceThreadOptions): InferenceThr
     maxWaitUs: opts.maxWaitUs,
     executionProvider: opts.executionProvider,
     intraOpThreads: opts.intraOpThreads ?? 1,
+    scoringPath: opts.scoringPath ?? 'auto',
     control,
     stats,
     logLevel: opts.logLevel ?? 'info',

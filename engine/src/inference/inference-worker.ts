@@ -3,14 +3,15 @@
  * the InferenceSession for its whole life and keeps its batch buffers warm).
  *
  * Loop: gather candidates -> (if the batch is not full and maxWaitUs > 0, wait up to maxWaitUs
- * from the first candidate for more) -> one session.run over the batch -> SCORED records ->
- * commit. Every wait — for a first candidate, or for more within the batch window — is a bounded
+ * from the first candidate for more) -> score the batch: a batch of at most jsMaxBatch rows with
+ * the JS forward pass of the model's weights (scoring-path.ts says why and where the crossover
+ * is), a larger one with one session.run -> SCORED records -> commit. Every wait — for a first candidate, or for more within the batch window — is a bounded
  * adaptive spin (`spinUs`, sized from the measured wake-up cost) and then a park in Atomics.wait
  * on the ring's head or this thread's doorbell (ring/spin-wait.ts, ring/doorbell.ts): the thread
  * never polls, and its producers pay a notify only while it is parked.
  * Stop: the main thread sets CONTROL.STOP and wakes the rings; the thread scores everything still
  * in the candidate rings, then exits.
- * Failure: a failed session.run ends the thread (exit code 1, an `error` message with its reason);
+ * Failure: a failed session.run (or JS pass) ends the thread (exit code 1, an `error` message with its reason);
  * the batch it held is neither published nor committed. The main thread does not restart it
  * (inference-thread.ts says what the engine does instead).
  */
@@ -18,6 +19,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '@aegis/shared/logging';
 import * as ort from 'onnxruntime-node';
 import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
+import { MlpKernel } from '../model/mlp.ts';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnx-export.ts';
 import { Doorbells } from '../ring/doorbell.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
@@ -34,6 +36,7 @@ import {
   startupSchema,
   type WorkerToMain,
 } from './messages.ts';
+import { jsMaxBatch } from './scoring-path.ts';
 import { openScoringSession } from './scoring-session.ts';
 import { STAT, StatsWriter } from './stats.ts';
 
@@ -74,7 +77,16 @@ async function run(startup: InferenceStartup): Promise<void> {
     startup.executionProvider,
     startup.intraOpThreads,
   );
-  // Logged once: which provider this process actually got.
+  if (startup.scoringPath === 'js' && scoring.mlp === undefined) {
+    await scoring.session.release();
+    throw inferenceError(
+      InferenceErrorCode.MODEL_SHAPE_MISMATCH,
+      `scoring path js: ${startup.modelPath} is not an exported MLP (${scoring.mlpUnavailable})`,
+    );
+  }
+  const kernel = scoring.mlp && startup.scoringPath !== 'ort' ? new MlpKernel(scoring.mlp) : undefined;
+  const jsMax = jsMaxBatch(startup.scoringPath, kernel !== undefined);
+  // Logged once: which provider this process actually got, and which batches skip it.
   log.info(
     {
       provider: scoring.provider,
@@ -83,6 +95,9 @@ async function run(startup: InferenceStartup): Promise<void> {
       modelVersion: scoring.modelVersion,
       maxBatch: startup.maxBatch,
       maxWaitUs: startup.maxWaitUs,
+      scoringPath: startup.scoringPath,
+      jsMaxBatch: jsMax,
+      jsUnavailable: scoring.mlpUnavailable,
       candidateRings: startup.candidateRings.length,
     },
     `inference: execution provider ${scoring.provider}`,
@@ -161,21 +176,23 @@ async function run(startup: InferenceStartup): Promise<void> {
       }
       fruitless = n === before ? fruitless + 1 : 0;
     }
-    if (feeds[n] === undefined) bind(n);
+    const js = n <= jsMax;
+    if (!js && feeds[n] === undefined) bind(n);
     const faultHere = fault !== undefined && batches === fault.afterBatches ? fault : undefined;
     const t0 = performance.now();
     try {
       if (faultHere !== undefined && faultHere.kind !== 'exit-after-publish') {
         await injectFault(faultHere, session);
       }
-      await session.run(feeds[n]!, fetches[n]!);
+      if (js) kernel!.run(batcher.input, n, batcher.scores);
+      else await session.run(feeds[n]!, fetches[n]!);
     } catch (e) {
       stats.increment(STAT.runErrors);
       // The thread ends here: release the session before the error leaves the thread.
       await session.release().catch(() => {});
       throw inferenceError(
         InferenceErrorCode.RUN_FAILED,
-        `session.run failed on a batch of ${n}: ${String(e)}`,
+        `${js ? 'JS forward pass' : 'session.run'} failed on a batch of ${n}: ${String(e)}`,
         {
           cause: e,
         },
@@ -184,12 +201,12 @@ async function run(startup: InferenceStartup): Promise<void> {
     const latencyUs = (performance.now() - t0) * 1000;
     if (faultHere?.kind === 'exit-after-publish') {
       batcher.publishScored(nowUs(), onScoredFull, false);
-      stats.recordBatch(n, latencyUs);
+      stats.recordBatch(n, latencyUs, js);
       await injectFault(faultHere, session);
     }
     batches++;
     batcher.publishScored(nowUs(), onScoredFull);
-    stats.recordBatch(n, latencyUs);
+    stats.recordBatch(n, latencyUs, js);
     stats.set(STAT.spinHits, spin.spinHits);
     if (Atomics.load(control, CONTROL.STOP) !== 0) drained += n;
   }

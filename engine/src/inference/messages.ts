@@ -11,6 +11,15 @@ export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'cuda'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
 
 /**
+ * Which code scores a batch (inference-worker.ts, scoringPathFor): `ort` every batch through
+ * session.run; `js` every batch through the JS forward pass of the same weights (model/mlp.ts,
+ * MlpKernel); `auto` the JS pass for batches of at most JS_MAX_BATCH rows, ORT above (and on the
+ * CUDA provider, large batches go to the GPU as before).
+ */
+export const SCORING_PATHS = ['auto', 'ort', 'js'] as const;
+export type ScoringPathChoice = (typeof SCORING_PATHS)[number];
+
+/**
  * TEST ONLY: the crash drill's fault (inference-crash.test.ts), on the batch after `afterBatches`
  * published batches. `throw`: its session.run rejects as a failing ORT run would (the worker's own
  * error path: runErrors + 1, an `error` message, exit code 1). `exit`: the thread ends with
@@ -41,6 +50,7 @@ export const startupSchema = z.object({
   maxWaitUs: z.number().int().min(0).max(10_000_000),
   executionProvider: z.enum(EXECUTION_PROVIDERS),
   intraOpThreads: z.number().int().min(1).max(64),
+  scoringPath: z.enum(SCORING_PATHS),
   control: z.instanceof(SharedArrayBuffer),
   stats: z.instanceof(SharedArrayBuffer),
   /**

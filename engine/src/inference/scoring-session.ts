@@ -14,8 +14,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { MODEL_INPUT_SIZE } from '../model/inputs.ts';
+import type { MlpModel } from '../model/mlp.ts';
 import { parseModelFile } from '../model/model-file.ts';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnx-export.ts';
+import { mlpFromOnnx } from '../model/onnx-weights.ts';
 import { type ExecutionProviderChoice, InferenceErrorCode, inferenceError } from './messages.ts';
 
 export interface ScoringSession {
@@ -24,6 +26,12 @@ export interface ScoringSession {
   /** Why 'auto' did not get CUDA (undefined when it did, or when CPU was asked for). */
   readonly fallbackReason: string | undefined;
   readonly modelVersion: string;
+  /**
+   * The dense layers read from the same ONNX bytes the session was created from (the JS scoring
+   * path's weights), or undefined with `mlpUnavailable` when the graph is not an exported MLP.
+   */
+  readonly mlp: MlpModel | undefined;
+  readonly mlpUnavailable: string | undefined;
 }
 
 function sessionOptions(
@@ -138,7 +146,18 @@ export async function openScoringSession(
     }
   }
   checkSignature(session);
-  return { session, provider, fallbackReason, modelVersion };
+  let mlp: MlpModel | undefined;
+  let mlpUnavailable: string | undefined;
+  try {
+    mlp = mlpFromOnnx(bytes);
+    if (mlp.layers[0]!.inputs !== MODEL_INPUT_SIZE) {
+      mlpUnavailable = `first layer takes ${mlp.layers[0]!.inputs} inputs, not ${MODEL_INPUT_SIZE}`;
+      mlp = undefined;
+    }
+  } catch (e) {
+    mlpUnavailable = firstLine(e);
+  }
+  return { session, provider, fallbackReason, modelVersion, mlp, mlpUnavailable };
 }
 
 /** The model must take `features` [N, MODEL_INPUT_SIZE] float32 and give `score` [N, 1]. */

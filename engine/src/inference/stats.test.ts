@@ -39,6 +39,15 @@ describe('inference stats in shared memory', () => {
     expect(s.latencyUs.count).toBe(4);
   });
 
+  it('counts batches per scoring path: js as flagged, ort the rest', () => {
+    const sab = createStatsBuffer();
+    const w = new StatsWriter(sab);
+    w.recordBatch(3, 5, true);
+    w.recordBatch(300, 40);
+    w.recordBatch(1, 2, true);
+    expect(readStats(sab).batchesByPath).toEqual({ js: 2, ort: 1 });
+  });
+
   it('a reader attached to the same buffer sees the writer (another thread reads it the same way)', () => {
     const sab = createStatsBuffer();
     new StatsWriter(sab).recordBatch(7, 10);

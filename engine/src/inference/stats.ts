@@ -9,7 +9,8 @@
  *   word 1  scored (records)        word 5  runErrors
  *   word 2  maxBatchSize            word 6  runLatencySumUs
  *   word 3  candidateWaits (idle)   word 7  spinHits (a wait ended in its spin, no park)
- *   words 8 ..                      latency histogram: one count per LATENCY_BUCKETS_US entry + 1 (+Inf)
+ *   word 8  jsBatches (scored by the JS forward pass; batches - jsBatches went through ORT)
+ *   words 9 ..                      latency histogram: one count per LATENCY_BUCKETS_US entry + 1 (+Inf)
  *   then                            batch-size histogram: one count per BATCH_SIZE_BUCKETS entry + 1 (+Inf)
  *
  * Histogram counts are per bucket (value <= bound, above the previous bound), NOT cumulative:
@@ -30,8 +31,9 @@ export const STAT = {
   runErrors: 5,
   runLatencySumUs: 6,
   spinHits: 7,
-  latencyBase: 8,
-  batchSizeBase: 8 + LATENCY_BUCKETS_US.length + 1,
+  jsBatches: 8,
+  latencyBase: 9,
+  batchSizeBase: 9 + LATENCY_BUCKETS_US.length + 1,
 } as const;
 const STAT_WORDS = STAT.batchSizeBase + BATCH_SIZE_BUCKETS.length + 1;
 
@@ -60,7 +62,9 @@ export interface InferenceStats {
   readonly runErrors: number;
   /** Waits that ended in their bounded spin (no park, no wake-up to pay). */
   readonly spinHits: number;
-  /** session.run wall time per batch, µs. */
+  /** Batches per scoring path (messages.ts, SCORING_PATHS): `js` + `ort` = `batches`. */
+  readonly batchesByPath: { readonly js: number; readonly ort: number };
+  /** Scoring wall time per batch (session.run or the JS forward pass), µs. */
   readonly latencyUs: Histogram;
   readonly batchSize: Histogram;
 }
@@ -77,9 +81,11 @@ export class StatsWriter {
   constructor(sab: SharedArrayBuffer) {
     this.w = new Float64Array(sab);
   }
-  recordBatch(size: number, latencyUs: number): void {
+  /** `js`: the batch was scored by the JS forward pass, not session.run. */
+  recordBatch(size: number, latencyUs: number, js = false): void {
     const w = this.w;
     w[STAT.batches]! += 1;
+    if (js) w[STAT.jsBatches]! += 1;
     w[STAT.scored]! += size;
     if (size > w[STAT.maxBatchSize]!) w[STAT.maxBatchSize] = size;
     w[STAT.runLatencySumUs]! += latencyUs;
@@ -114,6 +120,7 @@ export function readStats(sab: SharedArrayBuffer): InferenceStats {
     scoredRingWaits: w[STAT.scoredRingWaits]!,
     runErrors: w[STAT.runErrors]!,
     spinHits: w[STAT.spinHits]!,
+    batchesByPath: { js: w[STAT.jsBatches]!, ort: batches - w[STAT.jsBatches]! },
     latencyUs: {
       bounds: LATENCY_BUCKETS_US,
       counts: latencyCounts,
