@@ -143,10 +143,24 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
   // inference
   const inf = s.inference;
   m.counter('aegis_engine_inference_batches_total', 'Inference batches run', inf.batches);
+  for (const path of ['js', 'ort'] as const)
+    m.counter(
+      'aegis_engine_inference_path_batches_total',
+      'Inference batches per scoring path',
+      inf.batchesByPath[path],
+      {
+        path,
+      },
+    );
   m.counter('aegis_engine_inference_scored_total', 'Candidates scored', inf.scored);
   m.counter('aegis_engine_inference_errors_total', 'Failed inference runs', inf.runErrors);
   m.histogram('aegis_engine_inference_batch_size', 'Candidates per inference batch', inf.batchSize);
-  m.histogram('aegis_engine_inference_latency_seconds', 'session.run time per batch', inf.latencyUs, 1e-6);
+  m.histogram(
+    'aegis_engine_inference_latency_seconds',
+    'Scoring time per batch (JS forward pass or ORT session.run)',
+    inf.latencyUs,
+    1e-6,
+  );
 
   // writer
   const w = s.writer;

@@ -165,6 +165,14 @@ describe('engine supervision of the inference thread (fault injected in a whole 
       const metrics = engine.metricsText();
       expect(metrics).toMatch(/^aegis_engine_inference_errors_total(\{[^}]*\})? 1$/m);
       expect(metrics).toMatch(/^aegis_engine_inference_batches_total(\{[^}]*\})? 3$/m);
+      // Every batch went down one scoring path or the other, and /metrics says which.
+      const byPath = (path: string) =>
+        Number(
+          new RegExp(`^aegis_engine_inference_path_batches_total\\{path="${path}"\\} (\\d+)$`, 'm').exec(
+            metrics,
+          )?.[1],
+        );
+      expect(byPath('js') + byPath('ort')).toBe(3);
     } finally {
       await engine.stop();
       await bus.close();

@@ -84,6 +84,7 @@ export async function startThreads(options: {
       maxBatch: Math.min(config.maxBatch, SCORED_RING_CAPACITY),
       maxWaitUs: config.maxWaitUs,
       executionProvider: config.executionProvider,
+      scoringPath: config.scoringPath,
       logLevel: config.logLevel,
       candidateDoorbell: memory.candidateDoorbell.sab,
       spinUs,
