@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { RedisBus } from '@aegis/shared/bus/redis-bus';
 import type { Bus } from '@aegis/shared/bus/types';
 import { createDb } from '@aegis/shared/db/client';
+import { asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
@@ -63,7 +64,7 @@ const redisPub = new RedisBus(TEST_REDIS_URL, { log });
 const redisSub = new RedisBus(TEST_REDIS_URL, { log });
 const samples: Sample[] = [];
 const actor = { type: 'system' as const, id: 'bench' };
-const tenantId = '00000000-0000-4000-8000-000000000001';
+const tenantId = asTenantId('00000000-0000-4000-8000-000000000001');
 
 try {
   for (const path of ['pubsub', 'poll'] as const) {

@@ -73,7 +73,7 @@ async function benchLimits(owner: postgres.Sql, tenantId: string): Promise<void>
 
 /** A fresh bench desk: its limits, a BTC-USD quote and an execution runtime publishing on `bus`. */
 async function benchDesk(db: ReturnType<typeof createDb>, owner: postgres.Sql, bus: Bus, label: string) {
-  const tenantId = randomUUID();
+  const tenantId = asTenantId(randomUUID());
   const actor = { type: 'user' as const, id: randomUUID() };
   await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`${label}-${tenantId.slice(0, 8)}`}, ${label})`;
   await benchLimits(owner, tenantId);

@@ -26,3 +26,6 @@ export const asTenantId = (id: string): TenantId => id as TenantId;
 export const asOrderId = (id: string): OrderId => id as OrderId;
 export const asComboId = (id: string): ComboId => id as ComboId;
 export const asProposalId = (id: string): ProposalId => id as ProposalId;
+export const asUserId = (id: string): UserId => id as UserId;
+export const asSignalId = (id: string): SignalId => id as SignalId;
+export const asInstrumentId = (id: string): InstrumentId => id as InstrumentId;

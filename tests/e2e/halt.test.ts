@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { MemoryBus } from '@aegis/shared/bus/memory-bus';
 import { RedisBus } from '@aegis/shared/bus/redis-bus';
 import { createDb } from '@aegis/shared/db/client';
+import { asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { signalStreamEntrySchema } from '@aegis/shared/schemas/signal';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
@@ -190,7 +191,7 @@ describe('engine halt listener', () => {
     const ks = new Halts({ db: server.db, bus, quotes: new QuoteBook(), log }, () => {});
     const { listener, seen } = await listen({ bus, pollMs: 600_000, channel: SERVER_HALT_CHANNEL });
     const actor = { type: 'system' as const, id: 'halt-test' };
-    const tenantId = randomUUID();
+    const tenantId = asTenantId(randomUUID());
     try {
       await ks.engage({ scope: 'global', tenantId, actor, reason: 'server engage' });
       await vi.waitFor(() => expect(listener.isHalted()).toBe(true), WAIT);

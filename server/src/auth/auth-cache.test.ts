@@ -1,4 +1,5 @@
 import { MemoryBus } from '@aegis/shared/bus/index';
+import { asUserId } from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
 import {
   AUTH_CACHE_BLOCK_MS,
@@ -13,7 +14,7 @@ const KEY_ID = '00000000-0000-4000-8000-000000000002';
 const SESSION_ID = 'a'.repeat(64);
 const IDLE = 7 * 24 * 3600_000;
 const user = {
-  id: USER,
+  id: asUserId(USER),
   email: 'a@example.com',
   displayName: 'A',
   isPlatformAdmin: false,

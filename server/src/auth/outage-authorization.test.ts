@@ -1,9 +1,10 @@
+import { asUserId } from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
 import { OutageAuthorizations } from './outage-authorization.ts';
 import type { Principal } from './principal.ts';
 
 const user = (id: string) => ({
-  id,
+  id: asUserId(id),
   email: `${id}@x`,
   displayName: id,
   isPlatformAdmin: false,

@@ -1,8 +1,9 @@
+import { asTenantId, type TenantId, type UserId } from '@aegis/shared/ids';
 import type { ApiKeyScope } from './permissions.ts';
 
 /** Who is calling. Resolved once per request by the authentication middleware (trpc.ts §3). */
 export interface AuthUser {
-  readonly id: string;
+  readonly id: UserId;
   readonly email: string;
   readonly displayName: string;
   readonly isPlatformAdmin: boolean;
@@ -36,8 +37,9 @@ export type Principal =
   | { readonly kind: 'api_key'; readonly user: AuthUser; readonly apiKey: ApiKeyRecord };
 
 /** The desk a request acts on: from the session's active desk or the API key's desk. */
-export function principalTenantId(p: Principal): string | null {
-  return p.kind === 'session' ? p.session.activeTenantId : p.apiKey.tenantId;
+export function principalTenantId(p: Principal): TenantId | null {
+  const id = p.kind === 'session' ? p.session.activeTenantId : p.apiKey.tenantId;
+  return id === null ? null : asTenantId(id);
 }
 
 /** The audit actor for a principal: the key when a key acted, else the user. */

@@ -1,4 +1,5 @@
 import { sessions, users } from '@aegis/shared/db';
+import { asUserId } from '@aegis/shared/ids';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { and, desc, eq, gt, ne, sql } from 'drizzle-orm';
@@ -168,7 +169,7 @@ function toSessionRecord(row: typeof sessions.$inferSelect): SessionRecord {
 
 export function toAuthUser(row: typeof users.$inferSelect): AuthUser {
   return {
-    id: row.id,
+    id: asUserId(row.id),
     email: row.email,
     displayName: row.displayName,
     isPlatformAdmin: row.isPlatformAdmin,

@@ -1,5 +1,6 @@
 import { dec } from '@aegis/shared/accounting/decimal';
 import { combos, orders } from '@aegis/shared/db';
+import { asComboId, type ComboId } from '@aegis/shared/ids';
 import { comboStateOf } from '@aegis/shared/orders/combo';
 import type { ComboView } from '@aegis/shared/schemas/combo';
 import type { RuleVerdictView } from '@aegis/shared/schemas/order';
@@ -14,13 +15,16 @@ import { norm, type OrderRow, toOrderView } from './order-rows.ts';
  */
 export type ComboRow = typeof combos.$inferSelect;
 
+/** A combo read from its own table: its id is known to be a combo id (shared/src/ids.ts). */
+export type BrandedComboView = ComboView & { readonly id: ComboId };
+
 /** A leg's client order id: the combo's with its position, deterministic like the combo's. */
 export const comboLegClientOrderId = (comboClientOrderId: string, index: number) =>
   `${comboClientOrderId}L${index + 1}`;
 
-export function toComboView(c: ComboRow, legs: readonly OrderRow[]): ComboView {
+export function toComboView(c: ComboRow, legs: readonly OrderRow[]): BrandedComboView {
   return {
-    id: c.id,
+    id: asComboId(c.id),
     clientOrderId: c.clientOrderId,
     strategy: c.strategy,
     status: c.status,
@@ -97,7 +101,7 @@ export async function syncCombo(
   tenantId: string,
   comboId: string,
   now: Date,
-): Promise<ComboView | null> {
+): Promise<BrandedComboView | null> {
   // The combo row is locked before its legs are read: two legs changed in concurrent
   // transactions then read each other's committed state, and the last one sets the status.
   const [combo] = await tx

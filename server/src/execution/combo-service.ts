@@ -2,17 +2,23 @@ import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { combos, orders, outbox } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
-import type { ComboId, TenantId } from '@aegis/shared/ids';
+import { asComboId, type ComboId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, isTerminal } from '@aegis/shared/orders/state';
 import { type ComboDecision, type ComboIntent, evaluateCombo } from '@aegis/shared/risk/combo';
 import type { OrderIntent } from '@aegis/shared/risk/governor';
-import type { ComboView, PlaceComboInput } from '@aegis/shared/schemas/combo';
+import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
 import { loadComboRiskInputs } from './combo-risk-context.ts';
-import { comboLegClientOrderId, loadCombo, syncCombo, toComboView } from './combo-rows.ts';
+import {
+  type BrandedComboView,
+  comboLegClientOrderId,
+  loadCombo,
+  syncCombo,
+  toComboView,
+} from './combo-rows.ts';
 import type { IdempotencyScope } from './idempotency.ts';
 import { toOrderState, toOrderView } from './order-rows.ts';
 import { checkedReferences, lockDeskOrders, placeOnce, setAuditContext } from './service.ts';
@@ -27,7 +33,7 @@ import {
 export const PLACE_COMBO_PROCEDURE = 'orders.placeCombo';
 
 export interface PlaceComboRequest extends RequestMeta {
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly actor: Actor;
   readonly origin: OrderIntent['origin'];
   readonly input: PlaceComboInput;
@@ -84,7 +90,7 @@ export class ComboService {
    * Idempotent placement: the combo `pending_new` (queued for the broker) or `denied` with every
    * verdict, each naming its leg or the whole combo. A replay returns the combo as it is now.
    */
-  async place(req: PlaceComboRequest): Promise<ComboView> {
+  async place(req: PlaceComboRequest): Promise<BrandedComboView> {
     const scope: IdempotencyScope = {
       tenantId: req.tenantId,
       principal: principalKey(req.actor),
@@ -94,14 +100,14 @@ export class ComboService {
     const result = await placeOnce(this.#deps, req, scope, req.input, 'comboId', this.#clock(), (tx, id) =>
       this.#placeInTx(tx, req, id),
     );
-    if ('replayedId' in result) return this.get(req.tenantId, result.replayedId);
+    if ('replayedId' in result) return this.get(req.tenantId, asComboId(result.replayedId));
     const combo = result.placed;
     if (combo.status === 'pending_new') this.#hooks.onOutboxCommitted(req.tenantId);
     for (const l of combo.legs) this.#hooks.onOrderChanged(req.tenantId, l);
     return combo;
   }
 
-  async #placeInTx(tx: Tx, req: PlaceComboRequest, clientOrderId: string): Promise<ComboView> {
+  async #placeInTx(tx: Tx, req: PlaceComboRequest, clientOrderId: string): Promise<BrandedComboView> {
     await lockDeskOrders(tx, req.tenantId);
     // The governor's clock once the desk lock is held (service.ts says why).
     const now = this.#clock();
@@ -220,7 +226,11 @@ export class ComboService {
    * The governor's combo dry run (nothing written): every verdict, the strategy's maximum loss
    * and the net price it valued. The references place would refuse are refused here too.
    */
-  async check(tenantId: string, input: PlaceComboInput, origin: OrderIntent['origin']): Promise<ComboCheck> {
+  async check(
+    tenantId: TenantId,
+    input: PlaceComboInput,
+    origin: OrderIntent['origin'],
+  ): Promise<ComboCheck> {
     return withTenant(this.#deps.db, tenantId, async (tx) => {
       await checkedReferences(tx, tenantId, input);
       return this.#evaluate(tx, tenantId, comboIntentOf(input, origin), this.#clock());
@@ -237,7 +247,7 @@ export class ComboService {
     comboId: ComboId,
     actor: Actor,
     meta: RequestMeta = {},
-  ): Promise<ComboView> {
+  ): Promise<BrandedComboView> {
     const { view, changed } = await withTenant(this.#deps.db, tenantId, async (tx) => {
       await setAuditContext(tx, meta);
       await lockDeskOrders(tx, tenantId);
@@ -286,26 +296,26 @@ export class ComboService {
     return view;
   }
 
-  async get(tenantId: string, comboId: string): Promise<ComboView> {
+  async get(tenantId: TenantId, comboId: ComboId): Promise<BrandedComboView> {
     return withTenant(this.#deps.db, tenantId, (tx) => getCombo(tx, tenantId, comboId));
   }
 }
 
-export async function getCombo(tx: Tx, tenantId: string, comboId: string): Promise<ComboView> {
+export async function getCombo(tx: Tx, tenantId: TenantId, comboId: ComboId): Promise<BrandedComboView> {
   const found = await loadCombo(tx, tenantId, comboId);
   if (!found) throw new AppError(ErrorCode.NOT_FOUND, 'combo not found');
   return toComboView(found.combo, found.legs);
 }
 
 /** The desk's combos, newest first. */
-export async function listCombos(tx: Tx, tenantId: string, limit: number): Promise<ComboView[]> {
+export async function listCombos(tx: Tx, tenantId: TenantId, limit: number): Promise<BrandedComboView[]> {
   const rows = await tx
     .select()
     .from(combos)
     .where(eq(combos.tenantId, tenantId))
     .orderBy(desc(combos.createdAt), desc(combos.id))
     .limit(limit);
-  const out: ComboView[] = [];
+  const out: BrandedComboView[] = [];
   for (const c of rows) {
     const legs = await tx
       .select()

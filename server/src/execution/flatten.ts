@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { orders, positions } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { asOrderId, asTenantId } from '@aegis/shared/ids';
+import { asOrderId, type TenantId } from '@aegis/shared/ids';
 import { WORKING_STATUSES } from '@aegis/shared/orders/statuses';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { Decimal } from 'decimal.js';
@@ -11,7 +11,7 @@ import type { OrderService } from './service.ts';
 import type { Actor, RequestMeta } from './types.ts';
 
 export interface FlattenRequest extends RequestMeta {
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly actor: Actor;
   readonly origin: 'human' | 'api';
   /** The caller's key for this flatten: a retry (or a double click) closes nothing twice. */
@@ -99,7 +99,7 @@ export async function flatten(db: Db, service: OrderService, req: FlattenRequest
         beingClosed = beingClosed.plus(new Decimal(o.quantity).minus(o.filledQuantity));
         continue;
       }
-      cancelled.push(await service.cancel(asTenantId(req.tenantId), asOrderId(o.id), req.actor, req));
+      cancelled.push(await service.cancel(req.tenantId, asOrderId(o.id), req.actor, req));
     }
     const left = position.abs().minus(beingClosed);
     if (!reducingSide || left.lte(0)) {

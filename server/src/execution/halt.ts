@@ -4,6 +4,7 @@
 import { halts, orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent } from '@aegis/shared/orders/state';
 import type { HaltState } from '@aegis/shared/schemas/order-risk';
 import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
@@ -125,7 +126,7 @@ export class Halts {
 
   async engage(p: {
     scope: 'global' | 'desk';
-    tenantId: string;
+    tenantId: TenantId;
     actor: Actor;
     /** Who, in words, for the audit row (a key's name, a person's email); default: none. */
     actorLabel?: string;
@@ -169,7 +170,7 @@ export class Halts {
 
   /** Tell every process, then a cancel for every working order (desk, or every desk for global). */
   async #afterDurable(
-    p: { scope: 'global' | 'desk'; tenantId: string; actor: Actor; meta?: RequestMeta },
+    p: { scope: 'global' | 'desk'; tenantId: TenantId; actor: Actor; meta?: RequestMeta },
     now: Date,
   ): Promise<number> {
     const deskId = p.scope === 'desk' ? p.tenantId : null;
@@ -188,7 +189,7 @@ export class Halts {
   async #writeEngaged(
     p: {
       scope: 'global' | 'desk';
-      tenantId: string;
+      tenantId: TenantId;
       actor: Actor;
       actorLabel?: string;
       reason: string;
@@ -241,7 +242,7 @@ export class Halts {
   readonly #retrying = new Map<string, Promise<void>>();
 
   #retryUntilDurable(
-    p: { scope: 'global' | 'desk'; tenantId: string; actor: Actor; reason: string; meta?: RequestMeta },
+    p: { scope: 'global' | 'desk'; tenantId: TenantId; actor: Actor; reason: string; meta?: RequestMeta },
     now: Date,
   ): void {
     const key = latchKey(p.scope, p.tenantId);
@@ -318,7 +319,7 @@ export class Halts {
   async cancelAllDesks(actor: Actor, now: Date): Promise<number> {
     const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
     let total = 0;
-    for (const d of desks) total += await this.#cancelDesk(d.id, actor, now, {});
+    for (const d of desks) total += await this.#cancelDesk(asTenantId(d.id), actor, now, {});
     return total;
   }
 
@@ -332,12 +333,12 @@ export class Halts {
     for (const d of desks) {
       const halted = await withTenant(this.#deps.db, d.id, (tx) => readHalt(tx, d.id));
       if (halted.global || halted.desk)
-        total += await this.#cancelDesk(d.id, { type: 'system', id: 'halt' }, this.#clock(), {});
+        total += await this.#cancelDesk(asTenantId(d.id), { type: 'system', id: 'halt' }, this.#clock(), {});
     }
     return total;
   }
 
-  async #cancelDesk(tenantId: string, actor: Actor, now: Date, meta: RequestMeta): Promise<number> {
+  async #cancelDesk(tenantId: TenantId, actor: Actor, now: Date, meta: RequestMeta): Promise<number> {
     const n = await withTenant(this.#deps.db, tenantId, async (tx) => {
       await setAuditContext(tx, meta);
       await lockDeskOrders(tx, tenantId);
@@ -360,7 +361,7 @@ export class Halts {
 
   async release(p: {
     scope: 'global' | 'desk';
-    tenantId: string;
+    tenantId: TenantId;
     actor: Actor;
     meta?: RequestMeta;
   }): Promise<HaltState> {
@@ -391,7 +392,7 @@ export class Halts {
     return this.status(p.tenantId);
   }
 
-  async status(tenantId: string): Promise<HaltState> {
+  async status(tenantId: TenantId): Promise<HaltState> {
     const rows = await withTenant(this.#deps.db, tenantId, (tx) =>
       tx
         .select()

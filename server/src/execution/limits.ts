@@ -1,5 +1,6 @@
 import { instruments, riskLimits } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import {
   type AssetClass,
   effectiveLimits,
@@ -79,7 +80,7 @@ async function rowsOf(tx: Tx, tenantId: string, symbols?: readonly string[]): Pr
  * Effective limits: the desk scope first, then every instrument with an override row, or, with
  * `symbol`, the desk scope and that instrument's scope (with or without a row of its own).
  */
-export async function getLimits(tx: Tx, tenantId: string, symbol?: string): Promise<RiskLimitsScopeView[]> {
+export async function getLimits(tx: Tx, tenantId: TenantId, symbol?: string): Promise<RiskLimitsScopeView[]> {
   if (symbol !== undefined) await assertInstrument(tx, symbol);
   const rows = await rowsOf(tx, tenantId, symbol === undefined ? undefined : ['*', symbol]);
   const desk = rows.find((r) => r.symbol === '*');

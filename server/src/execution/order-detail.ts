@@ -1,4 +1,5 @@
 import { approvals, auditLog, orderEvents, orders, proposals, signals } from '@aegis/shared/db';
+import type { OrderId, TenantId } from '@aegis/shared/ids';
 import type { OrderStatus } from '@aegis/shared/orders/statuses';
 import type { RuleVerdictView } from '@aegis/shared/schemas/order';
 import type { ActorView, OrderDetailView } from '@aegis/shared/schemas/order-detail';
@@ -26,7 +27,7 @@ const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() 
  * verdict, the proposal and signal it came from with who approved it, and the audit rows about
  * the order and its proposal with their actors in words. Run in the desk's transaction (RLS).
  */
-export async function getOrderDetail(tx: Tx, tenantId: string, orderId: string): Promise<OrderDetailView> {
+export async function getOrderDetail(tx: Tx, tenantId: TenantId, orderId: OrderId): Promise<OrderDetailView> {
   const { order, fills: orderFills } = await getOrderWithFills(tx, tenantId, orderId);
   // The governor's verdict for every order (0026); orders from before it have only a denial.
   const [judged] = await tx

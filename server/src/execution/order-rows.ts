@@ -1,4 +1,5 @@
 import { orders } from '@aegis/shared/db';
+import { asOrderId, type OrderId } from '@aegis/shared/ids';
 import type { OrderState } from '@aegis/shared/orders/state';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput, RuleVerdictView } from '@aegis/shared/schemas/order';
@@ -6,6 +7,9 @@ import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
 
 export type OrderRow = typeof orders.$inferSelect;
+
+/** An order read from its own table: its id is known to be an order id (shared/src/ids.ts). */
+export type BrandedOrderView = OrderView & { readonly id: OrderId };
 
 /** Where a new order goes and who placed it: the parts of its row that are not the request's. */
 export interface NewOrderSource {
@@ -54,9 +58,9 @@ export function newOrderRow(
   };
 }
 
-export function toOrderView(r: OrderRow): OrderView {
+export function toOrderView(r: OrderRow): BrandedOrderView {
   return {
-    id: r.id,
+    id: asOrderId(r.id),
     clientOrderId: r.clientOrderId,
     brokerOrderId: r.brokerOrderId,
     broker: r.broker,

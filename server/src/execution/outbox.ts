@@ -4,6 +4,7 @@
 import { orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';
+import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
@@ -60,7 +61,7 @@ export class OutboxDispatcher {
   readonly #deps: ExecutionDeps;
   readonly #opts: ExecutionOptions;
   readonly #brokers: BrokerRegistry;
-  readonly #onOrderChanged: (tenantId: string, order: ReturnType<typeof toOrderView>) => void;
+  readonly #onOrderChanged: (tenantId: string, order: OrderView) => void;
   readonly #running = new Map<string, Promise<number>>();
   readonly #again = new Set<string>();
   /** Sessions whose predecessor's claims were freed (once per session). */
@@ -73,7 +74,7 @@ export class OutboxDispatcher {
     deps: ExecutionDeps,
     opts: ExecutionOptions,
     brokers: BrokerRegistry,
-    onOrderChanged: (tenantId: string, order: ReturnType<typeof toOrderView>) => void,
+    onOrderChanged: (tenantId: string, order: OrderView) => void,
     onSessionAdopted: (s: BrokerSession) => Promise<void> = async () => {},
   ) {
     this.#deps = deps;

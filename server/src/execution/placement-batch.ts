@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { idempotencyKeys, orders, outbox } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import { asOrderId, type OrderId, type TenantId } from '@aegis/shared/ids';
 import { evaluateOrder, type OrderIntent, type RiskDecision } from '@aegis/shared/risk/governor';
-import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
+import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { recordBatch } from '../audit/service.ts';
 import {
@@ -17,7 +18,7 @@ import {
   requestHash,
   type StoredOutcome,
 } from './idempotency.ts';
-import { newOrderRow, toOrderView } from './order-rows.ts';
+import { type BrandedOrderView, newOrderRow, toOrderView } from './order-rows.ts';
 import { instrumentInfo, loadBatchRiskInputs, quoteInfoOf } from './risk-context.ts';
 import type { Actor, ExecutionDeps, ExecutionOptions } from './types.ts';
 
@@ -44,7 +45,7 @@ import type { Actor, ExecutionDeps, ExecutionOptions } from './types.ts';
  */
 
 export interface BatchRequest {
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly scope: IdempotencyScope;
   readonly input: PlaceOrderInput;
   readonly intent: OrderIntent;
@@ -57,8 +58,8 @@ export interface BatchRequest {
 
 /** How one request of a batch ended: placed here, a key to replay, or an error to throw. */
 export type BatchOutcome =
-  | { readonly kind: 'placed'; readonly order: OrderView }
-  | { readonly kind: 'replay'; readonly orderId: string }
+  | { readonly kind: 'placed'; readonly order: BrandedOrderView }
+  | { readonly kind: 'replay'; readonly orderId: OrderId }
   | { readonly kind: 'error'; readonly error: unknown }
   /** Same key as an earlier request of the batch: goes into the next batch (then replays). */
   | { readonly kind: 'again' };
@@ -70,12 +71,12 @@ interface Waiting {
 
 /** The per-desk queue: at most one batch transaction per desk in this process at a time. */
 export class DeskBatcher {
-  readonly #queues = new Map<string, Waiting[]>();
-  readonly #run: (tenantId: string, reqs: readonly BatchRequest[]) => Promise<BatchOutcome[]>;
+  readonly #queues = new Map<TenantId, Waiting[]>();
+  readonly #run: (tenantId: TenantId, reqs: readonly BatchRequest[]) => Promise<BatchOutcome[]>;
   readonly #max: number;
 
   constructor(
-    run: (tenantId: string, reqs: readonly BatchRequest[]) => Promise<BatchOutcome[]>,
+    run: (tenantId: TenantId, reqs: readonly BatchRequest[]) => Promise<BatchOutcome[]>,
     max: number,
   ) {
     this.#run = run;
@@ -94,7 +95,7 @@ export class DeskBatcher {
     });
   }
 
-  async #drain(tenantId: string): Promise<void> {
+  async #drain(tenantId: TenantId): Promise<void> {
     const q = this.#queues.get(tenantId)!;
     while (q.length > 0) {
       const batch = q.splice(0, this.#max);
@@ -128,7 +129,7 @@ export async function placeBatch(
   deps: Pick<ExecutionDeps, 'db' | 'quotes'>,
   opts: Pick<ExecutionOptions, 'startingCapital'>,
   clock: () => Date,
-  tenantId: string,
+  tenantId: TenantId,
   reqs: readonly BatchRequest[],
   explain: (
     d: RiskDecision,
@@ -359,7 +360,7 @@ export async function placeBatch(
 
 function replayOutcome(outcome: StoredOutcome<{ orderId: string }>): BatchOutcome {
   try {
-    return { kind: 'replay', orderId: replay(outcome).orderId };
+    return { kind: 'replay', orderId: asOrderId(replay(outcome).orderId) };
   } catch (error) {
     return { kind: 'error', error };
   }

@@ -2,8 +2,9 @@ import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { unrealizedPnl } from '@aegis/shared/accounting/position';
 import { equitySnapshots, fills, orders } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { OrderId, TenantId } from '@aegis/shared/ids';
 import { TERMINAL_STATUSES, WORKING_STATUSES } from '@aegis/shared/orders/statuses';
-import type { FillView, ListOrdersInput, OrderView } from '@aegis/shared/schemas/order';
+import type { FillView, ListOrdersInput } from '@aegis/shared/schemas/order';
 import type {
   EquityPoint,
   EquitySeriesInput,
@@ -13,12 +14,16 @@ import type {
 import { and, asc, desc, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
-import { norm, toOrderView } from './order-rows.ts';
+import { type BrandedOrderView, norm, toOrderView } from './order-rows.ts';
 import { markedLegs, valueDesk } from './valuation.ts';
 
 /** Read side of execution for routers: every query runs in the caller's RLS-scoped transaction. */
 
-export async function listOrders(tx: Tx, tenantId: string, q: ListOrdersInput): Promise<OrderView[]> {
+export async function listOrders(
+  tx: Tx,
+  tenantId: TenantId,
+  q: ListOrdersInput,
+): Promise<BrandedOrderView[]> {
   const where: SQL[] = [eq(orders.tenantId, tenantId)];
   if (q.status === 'working') where.push(inArray(orders.status, [...WORKING_STATUSES]));
   if (q.status === 'terminal') where.push(inArray(orders.status, [...TERMINAL_STATUSES]));
@@ -35,9 +40,9 @@ export async function listOrders(tx: Tx, tenantId: string, q: ListOrdersInput): 
 
 export async function getOrderWithFills(
   tx: Tx,
-  tenantId: string,
-  orderId: string,
-): Promise<{ order: OrderView; fills: FillView[] }> {
+  tenantId: TenantId,
+  orderId: OrderId,
+): Promise<{ order: BrandedOrderView; fills: FillView[] }> {
   const [row] = await tx
     .select()
     .from(orders)
@@ -113,7 +118,7 @@ export async function pnlSummary(
   };
 }
 
-export async function equitySeries(tx: Tx, tenantId: string, q: EquitySeriesInput): Promise<EquityPoint[]> {
+export async function equitySeries(tx: Tx, tenantId: TenantId, q: EquitySeriesInput): Promise<EquityPoint[]> {
   const where: SQL[] = [eq(equitySnapshots.tenantId, tenantId)];
   if (q.from) where.push(gte(equitySnapshots.ts, q.from));
   if (q.to) where.push(lte(equitySnapshots.ts, q.to));

@@ -4,7 +4,7 @@
 import { brokerConnections, orders, outbox, proposals } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
-import type { OrderId, TenantId } from '@aegis/shared/ids';
+import { asOrderId, asProposalId, type OrderId, type ProposalId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, isTerminal } from '@aegis/shared/orders/state';
 import { evaluateOrder, type OrderIntent, type RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
@@ -23,7 +23,14 @@ import {
   requestHash,
   storeErrorOutcome,
 } from './idempotency.ts';
-import { newOrderRow, norm, type OrderRow, toOrderState, toOrderView } from './order-rows.ts';
+import {
+  type BrandedOrderView,
+  newOrderRow,
+  norm,
+  type OrderRow,
+  toOrderState,
+  toOrderView,
+} from './order-rows.ts';
 import {
   type BatchOutcome,
   type BatchRequest,
@@ -43,7 +50,7 @@ import {
 export const PLACE_PROCEDURE = 'orders.place';
 
 export interface PlaceOrderRequest extends RequestMeta {
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly actor: Actor;
   readonly origin: 'human' | 'api' | 'agent';
   readonly input: PlaceOrderInput;
@@ -58,7 +65,7 @@ export interface OrderPlacementHooks {
 }
 
 /** Serializes order placement per desk so the governor's view and the write cannot interleave. */
-export async function lockDeskOrders(tx: Tx, tenantId: string): Promise<void> {
+export async function lockDeskOrders(tx: Tx, tenantId: TenantId): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`aegis.orders:${tenantId}`}, 0))`);
 }
 
@@ -112,10 +119,10 @@ export async function placeOnce<T extends { readonly id: string }>(
  */
 export async function checkedReferences(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   input: { readonly proposalId?: string | null; readonly brokerConnectionId?: string | null },
 ): Promise<{ id: string; provider: string } | null> {
-  if (input.proposalId) await assertOwnProposal(tx, tenantId, input.proposalId);
+  if (input.proposalId) await assertOwnProposal(tx, tenantId, asProposalId(input.proposalId));
   return input.brokerConnectionId ? await routedConnection(tx, tenantId, input.brokerConnectionId) : null;
 }
 
@@ -123,7 +130,7 @@ export async function checkedReferences(
  * An order may name only a proposal of its own desk. The column has no foreign key (and one would
  * not see RLS), so without this check another desk's proposal id was stored as the link.
  */
-export async function assertOwnProposal(tx: Tx, tenantId: string, proposalId: string): Promise<void> {
+export async function assertOwnProposal(tx: Tx, tenantId: TenantId, proposalId: ProposalId): Promise<void> {
   const [own] = await tx
     .select({ id: proposals.id })
     .from(proposals)
@@ -215,7 +222,7 @@ export class OrderService {
    * queued for the broker, `denied` (with every rule's verdict) when it did not. A replay returns
    * the same order as it is now.
    */
-  async place(req: PlaceOrderRequest): Promise<OrderView> {
+  async place(req: PlaceOrderRequest): Promise<BrandedOrderView> {
     const scope: IdempotencyScope = {
       tenantId: req.tenantId,
       principal: principalKey(req.actor),
@@ -240,18 +247,18 @@ export class OrderService {
   }
 
   /** The per-order path: one desk transaction for this order alone. */
-  async #placeAlone(req: PlaceOrderRequest, scope: IdempotencyScope): Promise<OrderView> {
+  async #placeAlone(req: PlaceOrderRequest, scope: IdempotencyScope): Promise<BrandedOrderView> {
     const result = await placeOnce(this.#deps, req, scope, req.input, 'orderId', this.#clock(), (tx, id) =>
       this.#placeInTx(tx, req, id),
     );
-    if ('replayedId' in result) return this.get(req.tenantId, result.replayedId);
+    if ('replayedId' in result) return this.get(req.tenantId, asOrderId(result.replayedId));
     const order = result.placed;
     if (order.status === 'pending_new') this.#hooks.onOutboxCommitted(req.tenantId);
     this.#hooks.onOrderChanged(req.tenantId, order);
     return order;
   }
 
-  async #settle(req: PlaceOrderRequest, outcome: BatchOutcome): Promise<OrderView> {
+  async #settle(req: PlaceOrderRequest, outcome: BatchOutcome): Promise<BrandedOrderView> {
     switch (outcome.kind) {
       case 'placed':
         // Each order is announced; the dispatcher's nudge is per desk and coalesces.
@@ -272,7 +279,7 @@ export class OrderService {
    * committed: each order is then placed on its own, so an order whose write fails cannot take
    * the others down with it.
    */
-  async #runBatch(tenantId: string, reqs: readonly BatchRequest[]): Promise<BatchOutcome[]> {
+  async #runBatch(tenantId: TenantId, reqs: readonly BatchRequest[]): Promise<BatchOutcome[]> {
     try {
       return await placeBatch(
         this.#deps,
@@ -310,7 +317,7 @@ export class OrderService {
               (tx, id) => this.#placeInTx(tx, req, id),
             );
             return 'replayedId' in result
-              ? { kind: 'replay', orderId: result.replayedId }
+              ? { kind: 'replay', orderId: asOrderId(result.replayedId) }
               : { kind: 'placed', order: result.placed };
           } catch (error) {
             return { kind: 'error', error };
@@ -320,7 +327,7 @@ export class OrderService {
     }
   }
 
-  async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string): Promise<OrderView> {
+  async #placeInTx(tx: Tx, req: PlaceOrderRequest, clientOrderId: string): Promise<BrandedOrderView> {
     await lockDeskOrders(tx, req.tenantId);
     // The governor's clock is read once the desk lock is held, not when the request arrived: an
     // order that waited for a connection or for the lock (seconds, under load or after a database
@@ -380,7 +387,7 @@ export class OrderService {
 
   /** Governor dry run (`risk.check`): the verdict per rule, nothing written. */
   async check(
-    tenantId: string,
+    tenantId: TenantId,
     input: PlaceOrderInput,
     origin: OrderIntent['origin'],
   ): Promise<RiskDecision> {
@@ -410,7 +417,7 @@ export class OrderService {
     orderId: OrderId,
     actor: Actor,
     meta: RequestMeta = {},
-  ): Promise<OrderView> {
+  ): Promise<BrandedOrderView> {
     const view = await withTenant(this.#deps.db, tenantId, async (tx) => {
       await setAuditContext(tx, meta);
       const [row] = await tx
@@ -442,7 +449,7 @@ export class OrderService {
     return view;
   }
 
-  async get(tenantId: string, orderId: string): Promise<OrderView> {
+  async get(tenantId: TenantId, orderId: OrderId): Promise<BrandedOrderView> {
     const [row] = await withTenant(this.#deps.db, tenantId, (tx) =>
       tx
         .select()

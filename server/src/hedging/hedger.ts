@@ -1,3 +1,4 @@
+import type { TenantId } from '@aegis/shared/ids';
 // Over 400 lines on purpose: one pass's chain of decisions per target (gates, band, sizing,
 // proposal or order, recorded outcome) reads top to bottom in one place; the sizing is
 // shared/src/options/delta-hedge.ts and the persistence store.ts.
@@ -96,7 +97,7 @@ export class DeltaHedger {
   }
 
   /** One pass over the desk's targets. Returns the outcome per underlying (none when disabled). */
-  async runDesk(tenantId: string): Promise<Map<string, TargetOutcome>> {
+  async runDesk(tenantId: TenantId): Promise<Map<string, TargetOutcome>> {
     const out = new Map<string, TargetOutcome>();
     const ex = this.#d.execution();
     if (!ex) return out;
@@ -147,7 +148,7 @@ export class DeltaHedger {
   }
 
   async #target(
-    tenantId: string,
+    tenantId: TenantId,
     target: HedgeTarget,
     prep: {
       mode: HedgeMode;

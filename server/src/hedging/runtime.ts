@@ -1,5 +1,6 @@
 import type { Bus, Unsubscribe } from '@aegis/shared/bus/types';
 import { hedgeSettings, tenants } from '@aegis/shared/db';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { eq } from 'drizzle-orm';
 import { type Db, withTenant } from '../db/database.ts';
@@ -31,7 +32,7 @@ export const DEFAULT_HEDGING_OPTIONS: HedgingOptions = Object.freeze({
 export interface HedgingRuntime {
   readonly hedger: DeltaHedger;
   /** Runs a pass for the desk now (after the one in progress, if any). */
-  trigger(tenantId: string): Promise<void>;
+  trigger(tenantId: TenantId): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,12 +47,12 @@ export function startHedging(
   const options = { ...DEFAULT_HEDGING_OPTIONS, ...deps.options };
   const log = deps.log.child({ component: 'hedger' });
   const hedger = new DeltaHedger({ ...deps, log, greeks: options.greeks });
-  const running = new Map<string, Promise<void>>();
+  const running = new Map<TenantId, Promise<void>>();
   const again = new Set<string>();
-  const watched = new Map<string, Promise<Unsubscribe>>();
+  const watched = new Map<TenantId, Promise<Unsubscribe>>();
   let stopped = false;
 
-  const trigger = (tenantId: string): Promise<void> => {
+  const trigger = (tenantId: TenantId): Promise<void> => {
     if (stopped) return Promise.resolve();
     const current = running.get(tenantId);
     if (current) {
@@ -70,7 +71,7 @@ export function startHedging(
     return run;
   };
 
-  const watch = (tenantId: string, on: boolean) => {
+  const watch = (tenantId: TenantId, on: boolean) => {
     const sub = watched.get(tenantId);
     if (on && !sub) {
       watched.set(
@@ -86,7 +87,8 @@ export function startHedging(
   const tick = async () => {
     // `tenants` has no RLS (the list of desks); each desk's settings are read under its tenant.
     const desks = await deps.db.select({ id: tenants.id }).from(tenants);
-    for (const { id } of desks) {
+    for (const desk of desks) {
+      const id = asTenantId(desk.id);
       if (stopped) return;
       const [s] = await withTenant(deps.db, id, (tx) =>
         tx

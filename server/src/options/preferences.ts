@@ -1,5 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { optionPreferences } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import type { RiskPreset } from '@aegis/shared/schemas/option-recommendation';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
@@ -10,7 +11,7 @@ import type { Tx } from '../db/database.ts';
  * another member of the desk neither sees nor changes them.
  */
 export interface PreferenceOwner {
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly userId: string;
 }
 

@@ -1,6 +1,7 @@
 import type { Bus } from '@aegis/shared/bus/types';
 import { approvals, brokerConnections, proposals } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import { asTenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
@@ -219,7 +220,7 @@ export class ProposalWorkflow {
     let order: OrderView;
     try {
       order = await exec.orders.place({
-        tenantId: row.tenantId,
+        tenantId: asTenantId(row.tenantId),
         actor,
         origin,
         input: approvedOrderInput(row),

@@ -1,3 +1,4 @@
+import { asOrderId } from '@aegis/shared/ids';
 import { orderDetailView } from '@aegis/shared/schemas/order-detail';
 import { z } from 'zod';
 import { authorize } from '../auth/permissions.ts';
@@ -13,7 +14,7 @@ export const orderDetailProcedure = deskProcedure
   .input(z.strictObject({ id: z.uuid() }))
   .output(orderDetailView)
   .query(async ({ ctx, input }) => {
-    const detail = await getOrderDetail(ctx.tx, ctx.desk.id, input.id);
+    const detail = await getOrderDetail(ctx.tx, ctx.desk.id, asOrderId(input.id));
     // The audit rows only for those who may read the audit log (desk admins; a key needs `admin`).
     const denied = authorize(
       'audit.read',

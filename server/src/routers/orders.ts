@@ -1,6 +1,6 @@
 import { orders } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { asComboId, asOrderId, asTenantId } from '@aegis/shared/ids';
+import { asComboId, asOrderId } from '@aegis/shared/ids';
 import { comboCheckView, comboView, listCombosInput, placeComboInput } from '@aegis/shared/schemas/combo';
 import {
   fillView,
@@ -94,15 +94,10 @@ export const ordersRouter = createTRPCRouter({
     .input(z.strictObject({ comboId: z.uuid() }))
     .output(comboView)
     .mutation(({ ctx, input }) =>
-      executionOf(ctx).combos.cancel(
-        asTenantId(ctx.desk.id),
-        asComboId(input.comboId),
-        actorOf(ctx.principal),
-        {
-          requestId: ctx.requestId,
-          ip: ctx.ip,
-        },
-      ),
+      executionOf(ctx).combos.cancel(ctx.desk.id, asComboId(input.comboId), actorOf(ctx.principal), {
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      }),
     ),
 
   /** One combo with its legs. */
@@ -110,7 +105,7 @@ export const ordersRouter = createTRPCRouter({
     .meta({ scope: 'read', permission: 'desk.read' })
     .input(z.strictObject({ id: z.uuid() }))
     .output(comboView)
-    .query(({ ctx, input }) => getCombo(ctx.tx, ctx.desk.id, input.id)),
+    .query(({ ctx, input }) => getCombo(ctx.tx, ctx.desk.id, asComboId(input.id))),
 
   /** The desk's combos, newest first. */
   combos: deskProcedure
@@ -124,15 +119,10 @@ export const ordersRouter = createTRPCRouter({
     .input(z.strictObject({ orderId: z.uuid() }))
     .output(orderView)
     .mutation(({ ctx, input }) =>
-      executionOf(ctx).orders.cancel(
-        asTenantId(ctx.desk.id),
-        asOrderId(input.orderId),
-        actorOf(ctx.principal),
-        {
-          requestId: ctx.requestId,
-          ip: ctx.ip,
-        },
-      ),
+      executionOf(ctx).orders.cancel(ctx.desk.id, asOrderId(input.orderId), actorOf(ctx.principal), {
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      }),
     ),
 
   list: deskProcedure
@@ -148,7 +138,7 @@ export const ordersRouter = createTRPCRouter({
     .meta({ scope: 'read', permission: 'desk.read' })
     .input(z.strictObject({ id: z.uuid() }))
     .output(z.object({ order: orderView, fills: z.array(fillView) }))
-    .query(({ ctx, input }) => getOrderWithFills(ctx.tx, ctx.desk.id, input.id)),
+    .query(({ ctx, input }) => getOrderWithFills(ctx.tx, ctx.desk.id, asOrderId(input.id))),
 
   /** Everything about one order: timeline, fills, verdict, origin, audit (the console's drawer). */
   detail: orderDetailProcedure,
@@ -194,7 +184,7 @@ export const ordersRouter = createTRPCRouter({
         for await (const message of feed) {
           const { id } = JSON.parse(message) as { id: string };
           const { order } = await withTenant(ctx.db, ctx.desk.id, (tx) =>
-            getOrderWithFills(tx, ctx.desk.id, id),
+            getOrderWithFills(tx, ctx.desk.id, asOrderId(id)),
           );
           if ((sent.get(order.id) ?? -1) >= order.version) continue; // caught up already
           sent.set(order.id, order.version);

@@ -1,4 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { sql } from 'drizzle-orm';
 import { touchApiKeyLastUsed } from '../auth/api-keys.ts';
 import type { Role } from '../auth/permissions.ts';
@@ -17,7 +18,7 @@ class RollbackWithResult {
 }
 
 export interface DeskContext {
-  readonly id: string;
+  readonly id: TenantId;
   readonly role: Role;
 }
 

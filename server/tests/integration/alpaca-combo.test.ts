@@ -68,7 +68,7 @@ const place = (input: PlaceComboInput) =>
     idempotencyKey: randomUUID(),
     input,
   });
-const combo = (id: string) => fx.runtime.combos.get(fx.tenantId, id);
+const combo = (id: string) => fx.runtime.combos.get(fx.tenantId, asComboId(id));
 const mlegRequests = () => alpaca.orderRequests.filter((b) => b.order_class === 'mleg');
 const mlegOrders = () =>
   [...alpaca.orders.values()].filter((o) => o.order_class === 'mleg' && o.symbol === '');

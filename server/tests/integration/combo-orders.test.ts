@@ -331,7 +331,7 @@ describe('idempotency, isolation, strategies', () => {
     await fx.owner`insert into tenants (id, slug, name) values (${other}, ${`desk-${other.slice(0, 6)}`}, 'Other')`;
     const c = await place(vertical({ netLimitPrice: '1' }));
     const notFound = (e: unknown) => isAppError(e) && e.code === 'NOT_FOUND';
-    await expect(fx.runtime.combos.get(other, c.id)).rejects.toSatisfy(notFound);
+    await expect(fx.runtime.combos.get(asTenantId(other), asComboId(c.id))).rejects.toSatisfy(notFound);
     await expect(fx.runtime.combos.cancel(asTenantId(other), asComboId(c.id), actor)).rejects.toSatisfy(
       notFound,
     );

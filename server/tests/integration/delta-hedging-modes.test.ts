@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { optionPrice } from '@aegis/shared/options/black-scholes';
 import { optionSymbol, yearsToExpiry } from '@aegis/shared/options/contract';
@@ -63,8 +64,8 @@ async function prices() {
 }
 
 /** A desk long 20 calls on `future`, hedging it within ±30 with the future itself. */
-async function desk(mode: 'confirmation' | 'autonomous', future = FUT24): Promise<string> {
-  const id = randomUUID();
+async function desk(mode: 'confirmation' | 'autonomous', future = FUT24): Promise<TenantId> {
+  const id = asTenantId(randomUUID());
   await t.owner`insert into tenants (id, slug, name) values (${id}, ${`hedge-${id.slice(0, 8)}`}, 'Hedge desk')`;
   await t.owner`insert into agent_settings (tenant_id, mode) values (${id}, ${mode})
     on conflict (tenant_id) do update set mode = excluded.mode`;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus } from '@aegis/shared/bus/index';
 import { MemoryBus } from '@aegis/shared/bus/index';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
@@ -20,7 +21,7 @@ export interface ExecutionFixture {
   readonly app: DatabaseHandle;
   readonly owner: postgres.Sql;
   readonly quotes: QuoteBook;
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly userId: string;
   runtime: ExecutionRuntime;
   newRuntime(opts?: { bus?: Bus; options?: Partial<ExecutionOptions>; clock?: () => Date }): ExecutionRuntime;
@@ -62,7 +63,7 @@ export async function createExecutionFixture(
   const database = await createMigratedTestDatabase('aegis_test_exec');
   const owner = postgres(database.url, { max: 2, onnotice: () => {} });
   const app = createDb(database.appUrl, { max: 12 });
-  const tenantId = randomUUID();
+  const tenantId = asTenantId(randomUUID());
   const userId = randomUUID();
   await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`desk-${tenantId.slice(0, 6)}`}, 'Desk')`;
   await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)

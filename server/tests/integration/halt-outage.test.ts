@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { TenantId } from '@aegis/shared/ids';
 import {
   type OwnMigratedDatabase,
   type OwnPostgres,
@@ -32,7 +33,7 @@ let database: OwnMigratedDatabase;
 let owner: Sql;
 let server: RunningServer;
 let client: Client;
-let deskId: string;
+let deskId: TenantId;
 let actorId: string;
 let desk: OutageDesk;
 

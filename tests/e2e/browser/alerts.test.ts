@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunningServer } from '@aegis/server/http';
 import { parseTokenKeys, TokenCrypto } from '@aegis/shared/crypto/token-crypto';
+import { asTenantId } from '@aegis/shared/ids';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Platform, reportFailures, startPlatform } from './platform.ts';
@@ -91,7 +92,7 @@ describe('desk alerts in the console', () => {
     const actor = { type: 'system' as const, id: 'alerts-browser-test' };
     await server.deps.execution!.halts.engage({
       scope: 'desk',
-      tenantId: deskId,
+      tenantId: asTenantId(deskId),
       actor,
       reason: 'bell drill',
     });
@@ -111,7 +112,7 @@ describe('desk alerts in the console', () => {
     await panel.getByRole('button', { name: 'Mark "Desk halt engaged" read' }).click();
     await expect.poll(() => page.getByTestId('alert-unread-count').count(), { timeout: 15_000 }).toBe(0);
     await page.keyboard.press('Escape');
-    await server.deps.execution!.halts.release({ scope: 'desk', tenantId: deskId, actor });
+    await server.deps.execution!.halts.release({ scope: 'desk', tenantId: asTenantId(deskId), actor });
   });
 
   test('/alerts: add an endpoint, send a test event, read its delivery log', async () => {

@@ -1,5 +1,6 @@
 import type { RunningServer } from '@aegis/server/http';
 import { createDb } from '@aegis/shared/db/client';
+import { asTenantId } from '@aegis/shared/ids';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
@@ -28,8 +29,8 @@ const halt = (on: boolean) => {
   const ks = server.deps.execution!.halts;
   const actor = { type: 'system' as const, id: 'live-status-test' };
   return on
-    ? ks.engage({ scope: 'desk', tenantId: deskId, actor, reason: 'browser test' })
-    : ks.release({ scope: 'desk', tenantId: deskId, actor });
+    ? ks.engage({ scope: 'desk', tenantId: asTenantId(deskId), actor, reason: 'browser test' })
+    : ks.release({ scope: 'desk', tenantId: asTenantId(deskId), actor });
 };
 
 const shot = (name: string) => p.shot(name);

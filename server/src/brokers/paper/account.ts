@@ -2,7 +2,7 @@ import { BPS, type Dec, dec, decStr, ZERO } from '@aegis/shared/accounting/decim
 import { applyFill, flatPosition, type PositionState } from '@aegis/shared/accounting/position';
 import type { QuoteBook } from '../quote-book.ts';
 import type { BrokerAccount, BrokerPosition } from '../types.ts';
-import type { PaperCombo, PaperOrder } from './model.ts';
+import { isWorking, type PaperCombo, type PaperOrder } from './model.ts';
 
 export interface PaperAccountOptions {
   readonly accountId: string;
@@ -22,6 +22,10 @@ export interface PaperAccountOptions {
 export class PaperAccount {
   readonly #o: PaperAccountOptions;
   readonly #positions = new Map<string, PositionState>();
+  /** The working plain orders per symbol, as buying power reserves them (`track`). */
+  readonly #bySymbol = new Map<string, SymbolReserve>();
+  /** Each combo's reserve on its own, with the inputs it was computed from (`#comboAlone`). */
+  readonly #comboReserves = new WeakMap<PaperCombo, { key: unknown[]; value: Dec }>();
   #cash: Dec;
 
   constructor(o: PaperAccountOptions) {
@@ -70,28 +74,136 @@ export class PaperAccount {
   }
 
   /**
-   * Whether the account can take `o` on: cash less what the `working` orders and the `combos`
-   * (their legs) already tie up covers it, and a short sale is allowed when it needs one.
+   * Keeps the buying-power reserve up to date with `o`: called whenever an order is added or
+   * changed (every execution report). A working plain order (not a bracket leg, not a combo leg)
+   * joins its symbol's aggregate; an order that stopped working leaves it.
    */
-  hasBuyingPower(o: PaperOrder, working: readonly PaperOrder[], combos: readonly ComboLegs[]): boolean {
-    const sellsAhead = new Map<string, Dec>();
-    let reserved = ZERO;
-    for (const w of working) if (w !== o) reserved = reserved.plus(this.#reserved(w, sellsAhead));
-    for (const c of combos) reserved = reserved.plus(this.comboReserve(c, new Map()));
-    const need = this.#reserved(o, sellsAhead);
+  track(o: PaperOrder): void {
+    const symbol = o.req.symbol;
+    let agg = this.#bySymbol.get(symbol);
+    const held = agg?.fixed.get(o);
+    if (agg && held !== undefined) {
+      agg.fixed.delete(o);
+      agg.fixedSum = agg.fixedSum.minus(held);
+    } else if (agg?.varying.delete(o)) agg.varyingSum = null;
+    if (isWorking(o) && !o.bracket && !o.combo) {
+      if (!agg) {
+        agg = newSymbolReserve(this.#o.multiplierOf(symbol));
+        this.#bySymbol.set(symbol, agg);
+      }
+      if (isFixed(o)) {
+        const amount = this.#fixedReserve(o, dec(agg.multiplier));
+        agg.fixed.set(o, amount);
+        agg.fixedSum = agg.fixedSum.plus(amount);
+      } else {
+        agg.varying.add(o);
+        agg.varyingSum = null;
+      }
+    }
+    if (agg && agg.fixed.size === 0 && agg.varying.size === 0) this.#bySymbol.delete(symbol);
+  }
+
+  /**
+   * Whether the account can take `o` (an arriving order, not working yet) on: cash less what the
+   * working orders and the `combos` (their legs) already tie up covers it, and a short sale is
+   * allowed when it needs one.
+   */
+  hasBuyingPower(o: PaperOrder, combos: readonly ComboLegs[]): boolean {
+    let reserved = this.#reservedByOrders();
+    for (const c of combos) reserved = reserved.plus(this.#comboAlone(c));
+    const ahead = this.#bySymbol.get(o.req.symbol)?.sellsAhead ?? ZERO;
+    const need = this.#reserved(o, new Map([[o.req.symbol, ahead]]));
     if (o.req.side === 'sell' && need.gt(0) && !this.#o.allowShort) return false;
     return need.lte(this.#cash.minus(reserved));
   }
 
   /** The same check for a whole combo, against the working orders and the other combos. */
-  comboHasBuyingPower(c: ComboLegs, working: readonly PaperOrder[], others: readonly ComboLegs[]): boolean {
+  comboHasBuyingPower(c: ComboLegs, others: readonly ComboLegs[]): boolean {
+    let reserved = this.#reservedByOrders();
     const sellsAhead = new Map<string, Dec>();
-    let reserved = ZERO;
-    for (const w of working) reserved = reserved.plus(this.#reserved(w, sellsAhead));
+    for (const [symbol, agg] of this.#bySymbol) sellsAhead.set(symbol, agg.sellsAhead);
     for (const other of others) reserved = reserved.plus(this.comboReserve(other, sellsAhead));
     const need = this.comboReserve(c, sellsAhead);
     const nakedShort = c.combo.maxLoss === null && c.legs.some((l) => l.req.side === 'sell');
     return !((nakedShort && !this.#o.allowShort) || need.gt(this.#cash.minus(reserved)));
+  }
+
+  /** What the working orders and the `combos` tie up now (the reserve `hasBuyingPower` checks). */
+  reserved(combos: readonly ComboLegs[]): Dec {
+    let reserved = this.#reservedByOrders();
+    for (const c of combos) reserved = reserved.plus(this.#comboAlone(c));
+    return reserved;
+  }
+
+  /**
+   * What the working plain orders tie up, symbol by symbol. A symbol's limit- and stop-priced
+   * buys are a running sum (each one's reserve depends only on itself); its sales and its buys at
+   * the touch are recomputed, in time priority, only when one of them changed or what they are
+   * priced from did (the position, the touch, the multiplier).
+   */
+  #reservedByOrders(): Dec {
+    let total = ZERO;
+    for (const [symbol, agg] of this.#bySymbol) {
+      const multiplier = this.#o.multiplierOf(symbol);
+      if (multiplier !== agg.multiplier) {
+        agg.multiplier = multiplier;
+        agg.fixedSum = ZERO;
+        for (const o of agg.fixed.keys()) {
+          const amount = this.#fixedReserve(o, dec(multiplier));
+          agg.fixed.set(o, amount);
+          agg.fixedSum = agg.fixedSum.plus(amount);
+        }
+        agg.varyingSum = null;
+      }
+      total = total.plus(agg.fixedSum).plus(this.#varyingReserve(symbol, agg));
+    }
+    return total;
+  }
+
+  #varyingReserve(symbol: string, agg: SymbolReserve): Dec {
+    const b = this.#o.quotes.get(symbol);
+    const position = this.#positions.get(symbol);
+    const stale =
+      agg.varyingSum === null ||
+      position !== agg.position ||
+      (agg.touch !== null && (b?.bid !== agg.touch[0] || b?.ask !== agg.touch[1] || b?.last !== agg.touch[2]));
+    if (!stale && agg.varyingSum !== null) return agg.varyingSum;
+    const sellsAhead = new Map<string, Dec>();
+    let sum = ZERO;
+    let atTouch = false;
+    for (const o of [...agg.varying].sort((x, y) => x.seq - y.seq)) {
+      sum = sum.plus(this.#reserved(o, sellsAhead));
+      atTouch ||= !o.req.limitPrice && !o.req.stopPrice;
+    }
+    agg.varyingSum = sum;
+    agg.sellsAhead = sellsAhead.get(symbol) ?? ZERO;
+    agg.position = position;
+    agg.touch = atTouch ? [b?.bid, b?.ask, b?.last] : null;
+    return sum;
+  }
+
+  /** A limit- or stop-priced buy's reserve: its leaves at its price, with fees. */
+  #fixedReserve(o: PaperOrder, mult: Dec): Dec {
+    const leaves = dec(o.req.quantity).minus(o.filled);
+    return withFee(leaves, this.#reservePrice(o), mult, this.#o.feeBps);
+  }
+
+  /**
+   * A combo's reserve on its own (a fresh sells-ahead, as `hasBuyingPower` counts it), kept
+   * until one of its inputs changes: a leg's fill, a touch, a position, a multiplier.
+   */
+  #comboAlone(c: ComboLegs): Dec {
+    const key: unknown[] = [c.legs.length];
+    for (const l of c.legs) {
+      const b = this.#o.quotes.get(l.req.symbol);
+      key.push(l, l.filled, l.req.quantity, l.req.limitPrice, l.req.stopPrice);
+      key.push(this.#o.multiplierOf(l.req.symbol), b?.bid, b?.ask, b?.last, this.#positions.get(l.req.symbol));
+    }
+    const held = this.#comboReserves.get(c.combo);
+    if (held && held.key.length === key.length && held.key.every((k, i) => k === key[i])) return held.value;
+    const value = this.comboReserve(c, new Map());
+    this.#comboReserves.set(c.combo, { key, value });
+    return value;
   }
 
   /** Price an order is reserved at for buying power: its limit, its stop, else the touch. */
@@ -111,10 +223,9 @@ export class PaperAccount {
     const leaves = dec(o.req.quantity).minus(o.filled);
     const mult = this.multiplier(o.req.symbol);
     const px = this.#reservePrice(o);
-    const withFee = (q: Dec) => q.times(px).times(mult).times(BPS.plus(this.#o.feeBps)).div(BPS);
-    if (o.req.side === 'buy') return withFee(leaves);
+    if (o.req.side === 'buy') return withFee(leaves, px, mult, this.#o.feeBps);
     const shortQty = this.#shortQuantity(o.req.symbol, leaves, sellsAhead);
-    return withFee(shortQty);
+    return withFee(shortQty, px, mult, this.#o.feeBps);
   }
 
   /** The part of a sale of `leaves` that goes short, after the sales ahead of it on the symbol. */
@@ -189,3 +300,42 @@ export interface ComboLegs {
   readonly combo: PaperCombo;
   readonly legs: readonly PaperOrder[];
 }
+
+/**
+ * One symbol's working plain orders as buying power reserves them. Limit- and stop-priced buys
+ * are `fixed`: each one's reserve (its leaves at its price, with fees) is kept and summed.
+ * Sales (whose short part depends on the position and the sales ahead of them) and buys at the
+ * touch are `varying`: their sum is recomputed, in time priority, when it is null or what it was
+ * computed from changed.
+ */
+interface SymbolReserve {
+  readonly fixed: Map<PaperOrder, Dec>;
+  fixedSum: Dec;
+  readonly varying: Set<PaperOrder>;
+  varyingSum: Dec | null;
+  /** The varying sales' leaves: what a new sale on the symbol finds ahead of it. */
+  sellsAhead: Dec;
+  /** The position record and (when an order is priced at the touch) bid, ask, last used. */
+  position: PositionState | undefined;
+  touch: readonly [Dec | undefined, Dec | undefined, Dec | undefined] | null;
+  /** The multiplier every amount here was computed with. */
+  multiplier: string;
+}
+
+const newSymbolReserve = (multiplier: string): SymbolReserve => ({
+  fixed: new Map(),
+  fixedSum: ZERO,
+  varying: new Set(),
+  varyingSum: null,
+  sellsAhead: ZERO,
+  position: undefined,
+  touch: null,
+  multiplier,
+});
+
+/** A buy priced by its own limit or stop: its reserve depends on nothing else. */
+const isFixed = (o: PaperOrder): boolean => o.req.side === 'buy' && !!(o.req.limitPrice || o.req.stopPrice);
+
+/** Cash for `q` at `px`: notional times the multiplier, plus the fee. */
+const withFee = (q: Dec, px: Dec, mult: Dec, feeBps: Dec): Dec =>
+  q.times(px).times(mult).times(BPS.plus(feeBps)).div(BPS);

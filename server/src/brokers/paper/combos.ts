@@ -95,8 +95,7 @@ export class Combos {
       const b = this.#o.quotes.get(l.req.symbol);
       if (!b?.bid || !b.ask) return `no market data for the instrument: ${l.req.symbol}`;
     }
-    const working = this.#o.store.open().filter(isWorking);
-    const ok = this.#o.account.comboHasBuyingPower({ combo: c, legs }, working, this.working(c));
+    const ok = this.#o.account.comboHasBuyingPower({ combo: c, legs }, this.working(c));
     return ok ? null : 'insufficient buying power';
   }
 

@@ -52,7 +52,6 @@ import { Brackets } from './brackets.ts';
 import { Combos } from './combos.ts';
 import { Matching } from './matching.ts';
 import {
-  isWorking,
   OPEN,
   type PaperAccountSnapshot,
   type PaperBrokerOptions,
@@ -107,7 +106,10 @@ export class PaperBroker implements BrokerAdapter {
     this.#random = new Mulberry32(opts.seed ?? 1);
     const feeBps = dec(this.#o.feeBps);
     this.#store = new OrderStore(this.#o.finishedOrderHistory, (o) => this.#forget(o));
-    this.#reports = new ExecutionReports(this.#idStem, this.#o.clockUs, (o) => this.#store.settle(o));
+    this.#reports = new ExecutionReports(this.#idStem, this.#o.clockUs, (o) => {
+      this.#store.settle(o);
+      this.#account.track(o);
+    });
     this.#account = new PaperAccount({ ...this.#o, feeBps });
     this.#brackets = new Brackets(this.#store, this.#reports);
     this.#matching = new Matching({
@@ -285,6 +287,14 @@ export class PaperBroker implements BrokerAdapter {
     return decStr(this.#account.cash);
   }
 
+  /**
+   * What the working orders and combos tie up now: the reserve an arriving order's buying-power
+   * check holds against the cash (paper-only, for inspection).
+   */
+  get reservedCash(): string {
+    return decStr(this.#account.reserved(this.#combos.working()));
+  }
+
   /** How many orders the account holds (open ones plus the finished-order history). */
   get heldOrders(): number {
     return this.#store.size;
@@ -312,7 +322,7 @@ export class PaperBroker implements BrokerAdapter {
       const filled = dec(o.filledQuantity);
       const link = o.bracketLink ?? null;
       if (link) this.#brackets.restoreLeg(link, o.clientOrderId, closedEntries);
-      this.#store.add({
+      this.#addRestored({
         req: {
           clientOrderId: o.clientOrderId,
           symbol: o.symbol,
@@ -340,6 +350,12 @@ export class PaperBroker implements BrokerAdapter {
     }
     this.#combos.restore(s);
     this.#brackets.relinkEntries();
+  }
+
+  /** A restored order joins the store and the account's buying-power reserve. */
+  #addRestored(o: PaperOrder): void {
+    this.#store.add(o);
+    this.#account.track(o);
   }
 
   /**
@@ -430,9 +446,7 @@ export class PaperBroker implements BrokerAdapter {
     if (this.#matching.halted.has(r.symbol)) return 'instrument halted';
     const book = this.#o.quotes.get(r.symbol);
     if (!book?.bid || !book.ask) return 'no market data for the instrument';
-    const working = this.#store.open().filter(isWorking);
-    if (!this.#account.hasBuyingPower(o, working, this.#combos.working(o)))
-      return 'insufficient buying power';
+    if (!this.#account.hasBuyingPower(o, this.#combos.working(o))) return 'insufficient buying power';
     return null;
   }
 }

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import type { OwnMigratedDatabase, OwnPostgres } from '@aegis/shared/testing/own-postgres';
 import type { OwnRedis } from '@aegis/shared/testing/own-redis';
@@ -22,7 +23,7 @@ export interface OutageDesk {
   /** The admin's password after the first sign-in changed it. */
   readonly password: string;
   readonly owner: Sql;
-  readonly deskId: string;
+  readonly deskId: TenantId;
   readonly ex: () => ExecutionRuntime;
   close(): Promise<void>;
 }
@@ -58,7 +59,7 @@ export async function startOutageDesk(
     client,
     password,
     owner,
-    deskId: admin.deskId,
+    deskId: asTenantId(admin.deskId),
     ex: () => server.deps.execution as ExecutionRuntime,
     close: async () => {
       await server.close();
