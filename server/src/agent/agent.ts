@@ -3,6 +3,7 @@ import { consumeToken, type GateVerdict, gateProposal } from '@aegis/shared/agen
 import { presetMinScore } from '@aegis/shared/agent/rule-decider';
 import type { Bus } from '@aegis/shared/bus/types';
 import { agentSettings, proposals, tenants } from '@aegis/shared/db';
+import { asProposalId, asTenantId, type TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { AgentSkipCode } from '@aegis/shared/schemas/agent-skip';
 import type { SignalView } from '@aegis/shared/schemas/signal';
@@ -94,7 +95,9 @@ export class DecisionAgent {
     // `tenants` has no RLS: the list of desks; each desk's data is then read under its own tenant.
     const desks = await this.#d.db.select({ id: tenants.id }).from(tenants);
     // Desks decide concurrently: one desk's slow model call does not hold up the others.
-    const results = await Promise.allSettled(desks.map((desk) => this.decideForDesk(desk.id, signal)));
+    const results = await Promise.allSettled(
+      desks.map((desk) => this.decideForDesk(asTenantId(desk.id), signal)),
+    );
     let failure: unknown = null;
     for (const [k, r] of results.entries()) {
       if (r.status === 'fulfilled') continue;
@@ -114,7 +117,7 @@ export class DecisionAgent {
    * One desk, one signal: the desk's proposal id, or null (not the desk's instrument, already
    * proposed, or skipped — a skip is stored in `agent_skips` with its code and reason).
    */
-  async decideForDesk(tenantId: string, signal: SignalView): Promise<string | null> {
+  async decideForDesk(tenantId: TenantId, signal: SignalView): Promise<string | null> {
     const { db } = this.#d;
     const now = this.#now();
     const prep = await withTenant(db, tenantId, async (tx) => {
@@ -288,7 +291,7 @@ export class DecisionAgent {
       await exec
         .approve({
           tenantId,
-          proposalId: row.id,
+          proposalId: asProposalId(row.id),
           actor: { type: 'agent', id: 'autonomous' },
           userId: null,
           reason: 'autonomous mode: governor passed',

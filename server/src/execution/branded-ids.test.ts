@@ -1,6 +1,21 @@
-import { asComboId, asOrderId, asTenantId } from '@aegis/shared/ids';
+import {
+  asComboId,
+  asOrderId,
+  asProposalId,
+  asSignalId,
+  asTenantId,
+  asUserId,
+  type TenantId,
+} from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
-import type { ComboService } from './combo-service.ts';
+import type { getProposalRow } from '../proposals/store.ts';
+import type { DecideRequest } from '../proposals/workflow.ts';
+import type { decisionsOf } from '../signals/service.ts';
+import type { DeskContext } from '../trpc/tenant-transaction.ts';
+import type { ComboService, getCombo } from './combo-service.ts';
+import type { Halts } from './halt.ts';
+import type { getOrderDetail } from './order-detail.ts';
+import type { getOrderWithFills } from './queries.ts';
 import type { OrderService } from './service.ts';
 
 /*
@@ -11,13 +26,17 @@ import type { OrderService } from './service.ts';
 type Cancel = OrderService['cancel'];
 type CancelCombo = ComboService['cancel'];
 const actor = { type: 'system' as const, id: 'test' };
+const desk = asTenantId('6a0c3e4e-0000-4000-8000-000000000001');
+const order = asOrderId('6a0c3e4e-0000-4000-8000-000000000002');
+const combo = asComboId('6a0c3e4e-0000-4000-8000-000000000003');
+const proposal = asProposalId('6a0c3e4e-0000-4000-8000-000000000004');
+const signal = asSignalId('6a0c3e4e-0000-4000-8000-000000000005');
+const user = asUserId('6a0c3e4e-0000-4000-8000-000000000006');
+const tx = {} as Parameters<typeof getCombo>[0];
 
 describe('branded ids', () => {
   it('an order id and a desk id cannot change places in a cancel', () => {
     const calls = (cancel: Cancel, cancelCombo: CancelCombo) => {
-      const desk = asTenantId('6a0c3e4e-0000-4000-8000-000000000001');
-      const order = asOrderId('6a0c3e4e-0000-4000-8000-000000000002');
-      const combo = asComboId('6a0c3e4e-0000-4000-8000-000000000003');
       void cancel(desk, order, actor);
       // @ts-expect-error the order id where the desk goes, and the desk where the order goes
       void cancel(order, desk, actor);
@@ -29,5 +48,64 @@ describe('branded ids', () => {
     };
     expect(typeof calls).toBe('function');
     expect(asOrderId('x')).toBe('x');
+  });
+
+  it('reads of one order, combo, proposal or signal take the desk first and the right kind of id', () => {
+    const calls = (
+      orders: OrderService,
+      combos: ComboService,
+      halts: Halts,
+      reads: {
+        withFills: typeof getOrderWithFills;
+        detail: typeof getOrderDetail;
+        combo: typeof getCombo;
+        proposal: typeof getProposalRow;
+        decisions: typeof decisionsOf;
+      },
+    ) => {
+      void orders.get(desk, order);
+      // @ts-expect-error swapped
+      void orders.get(order, desk);
+      void combos.get(desk, combo);
+      // @ts-expect-error an order id is not a combo id
+      void combos.get(desk, order);
+      void reads.withFills(tx, desk, order);
+      // @ts-expect-error a plain string desk
+      void reads.withFills(tx, 'desk', order);
+      void reads.detail(tx, desk, order);
+      // @ts-expect-error a proposal id is not an order id
+      void reads.detail(tx, desk, proposal);
+      void reads.combo(tx, desk, combo);
+      // @ts-expect-error swapped
+      void reads.combo(tx, combo, desk);
+      void reads.proposal(tx, desk, proposal);
+      // @ts-expect-error a signal id is not a proposal id
+      void reads.proposal(tx, desk, signal);
+      void reads.decisions(tx, desk, signal);
+      // @ts-expect-error a plain string is not yet known to be a signal id
+      void reads.decisions(tx, desk, 'signal');
+      void halts.status(desk);
+      // @ts-expect-error a user id is not a desk id
+      void halts.status(user);
+    };
+    expect(typeof calls).toBe('function');
+  });
+
+  it('a decision and the request desk carry branded ids', () => {
+    const ok: Pick<DecideRequest, 'tenantId' | 'proposalId' | 'userId'> = {
+      tenantId: desk,
+      proposalId: proposal,
+      userId: user,
+    };
+    const swapped: Pick<DecideRequest, 'tenantId' | 'proposalId'> = {
+      // @ts-expect-error a proposal id where the desk goes
+      tenantId: proposal,
+      // @ts-expect-error a plain string proposal id
+      proposalId: 'p',
+    };
+    // @ts-expect-error the request's desk is a TenantId, not any string
+    const plainDesk: DeskContext = { id: 'desk', role: 'viewer' };
+    const deskId: TenantId = ok.tenantId;
+    expect([deskId, swapped.proposalId, plainDesk.id]).toEqual([desk, 'p', 'desk']);
   });
 });

@@ -1,6 +1,7 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { instruments, lessons, proposals, tradeOutcomes } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import { asSignalId } from '@aegis/shared/ids';
 import type { LessonView, TradeOutcomeInput } from '@aegis/shared/schemas/lesson';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import { and, eq, sql } from 'drizzle-orm';
@@ -64,7 +65,7 @@ export async function recordOutcome(
     if (!own) throw unknownReference('proposalId', 'no such proposal on this desk');
   }
   // Signals are market-wide; the id must still name one, or the lesson would cite nothing.
-  if (input.signalId && !(await getSignalView(tx, input.signalId))) {
+  if (input.signalId && !(await getSignalView(tx, asSignalId(input.signalId)))) {
     throw unknownReference('signalId', 'no such signal');
   }
   const [outcome] = await tx
@@ -89,7 +90,7 @@ export async function recordOutcome(
   const kind = pnl.isNegative() && !pnl.isZero() ? 'loss' : ret >= LARGE_WIN_RETURN ? 'win' : null;
   if (!kind) return { outcomeId: outcome!.id, pnl: decStr(pnl), lesson: null };
 
-  const signal = input.signalId ? await getSignalView(tx, input.signalId) : null;
+  const signal = input.signalId ? await getSignalView(tx, asSignalId(input.signalId)) : null;
   const [proposal] = input.proposalId
     ? await tx
         .select({

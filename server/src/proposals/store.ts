@@ -1,6 +1,7 @@
 import type { DecisionOutcome } from '@aegis/shared/agent/decider';
 import { proposals } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import type { ProposalId, TenantId } from '@aegis/shared/ids';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import type { ProposalStatus, ProposalView, Rationale, TradeProposal } from '@aegis/shared/schemas/proposal';
@@ -131,8 +132,8 @@ export async function insertProposal(
 
 export async function getProposalRow(
   tx: Tx,
-  tenantId: string,
-  id: string,
+  tenantId: TenantId,
+  id: ProposalId,
   forUpdate = false,
   /** The input field that named it, for the error (every error names its field). */
   field = 'proposalId',
@@ -152,7 +153,7 @@ export async function getProposalRow(
 
 export async function listProposals(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   input: { status?: ProposalStatus | undefined; cursor?: string | undefined; limit: number },
 ): Promise<{ items: ProposalView[]; nextCursor: string | null }> {
   const where: SQL[] = [eq(proposals.tenantId, tenantId)];

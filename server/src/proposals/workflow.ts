@@ -1,7 +1,7 @@
 import type { Bus } from '@aegis/shared/bus/types';
 import { approvals, brokerConnections, proposals } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { asTenantId } from '@aegis/shared/ids';
+import { asTenantId, type ProposalId, type TenantId, type UserId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
@@ -32,7 +32,11 @@ import { expireDue, getProposalRow, orderInputOf, type ProposalRow, toProposalVi
 export interface OrderExecutor {
   readonly orders: {
     place(req: PlaceOrderRequest): Promise<OrderView>;
-    check(tenantId: string, input: PlaceOrderInput, origin: 'human' | 'api' | 'agent'): Promise<RiskDecision>;
+    check(
+      tenantId: TenantId,
+      input: PlaceOrderInput,
+      origin: 'human' | 'api' | 'agent',
+    ): Promise<RiskDecision>;
   };
 }
 
@@ -46,10 +50,10 @@ export interface ProposalWorkflowDeps {
 }
 
 export interface DecideRequest {
-  readonly tenantId: string;
-  readonly proposalId: string;
+  readonly tenantId: TenantId;
+  readonly proposalId: ProposalId;
   readonly actor: Actor;
-  readonly userId: string | null;
+  readonly userId: UserId | null;
   readonly reason: string | null;
   readonly requestId?: string | null;
   readonly ip?: string | null;
@@ -110,7 +114,7 @@ export class ProposalWorkflow {
 
   /** The governor's verdict for a proposal's order now (dry run, nothing written). */
   async check(
-    tenantId: string,
+    tenantId: TenantId,
     input: PlaceOrderInput,
     origin: 'human' | 'agent',
   ): Promise<RiskDecision | null> {

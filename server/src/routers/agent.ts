@@ -2,6 +2,7 @@ import { OpenAIDecider } from '@aegis/shared/agent/openai-decider';
 import { bucketCapacity, refillPerSecond, tokensAt } from '@aegis/shared/agent/proposal-gate';
 import { agentSettings } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import { asProposalId, asSignalId } from '@aegis/shared/ids';
 import { AGENT_SKIP_CODES, agentSkipViewSchema } from '@aegis/shared/schemas/agent-skip';
 import { instrumentSymbol } from '@aegis/shared/schemas/order';
 import { safeText } from '@aegis/shared/schemas/text';
@@ -247,10 +248,10 @@ export const agentRouter = createTRPCRouter({
       const tenantId = ctx.desk.id;
       const subject: ChatSubject = await withTenant(ctx.db, tenantId, async (tx) => {
         const proposal = input.proposalId
-          ? toProposalView(await getProposalRow(tx, tenantId, input.proposalId))
+          ? toProposalView(await getProposalRow(tx, tenantId, asProposalId(input.proposalId)))
           : null;
         const signalId = input.signalId ?? proposal?.signalId ?? null;
-        const sig = signalId ? await getSignalView(tx, signalId) : null;
+        const sig = signalId ? await getSignalView(tx, asSignalId(signalId)) : null;
         if (input.signalId && !sig) {
           throw new AppError('NOT_FOUND', 'signalId: no such signal', {
             reason: 'unknown_reference',

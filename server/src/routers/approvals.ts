@@ -1,3 +1,4 @@
+import { asProposalId, type TenantId, type UserId } from '@aegis/shared/ids';
 import { orderView } from '@aegis/shared/schemas/order';
 import { proposalViewSchema } from '@aegis/shared/schemas/proposal';
 import { safeText } from '@aegis/shared/schemas/text';
@@ -21,14 +22,14 @@ const approveInput = decideInput.extend({ brokerConnectionId: z.uuid().nullish()
 
 /** Who decides on which proposal, from the request (the same for approve and reject). */
 interface DecidingContext {
-  readonly desk: { readonly id: string };
-  readonly principal: Principal & { readonly user: { readonly id: string } };
+  readonly desk: { readonly id: TenantId };
+  readonly principal: Principal & { readonly user: { readonly id: UserId } };
   readonly requestId: string;
   readonly ip: string | null;
 }
 const decideRequest = (ctx: DecidingContext, input: z.infer<typeof decideInput>): DecideRequest => ({
   tenantId: ctx.desk.id,
-  proposalId: input.proposalId,
+  proposalId: asProposalId(input.proposalId),
   actor: actorOf(ctx.principal),
   userId: ctx.principal.user.id,
   reason: input.reason ?? null,

@@ -1,4 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
+import { asSignalId } from '@aegis/shared/ids';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import {
   listSignalsInputSchema,
@@ -83,7 +84,7 @@ export const signalsRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const signal = await getSignalView(ctx.tx, input.id);
+      const signal = await getSignalView(ctx.tx, asSignalId(input.id));
       if (!signal) {
         throw new AppError('NOT_FOUND', 'id: no such signal', { reason: 'unknown_reference', field: 'id' });
       }
@@ -96,7 +97,7 @@ export const signalsRouter = createTRPCRouter({
           input.windowMs,
           input.limit,
         ),
-        await decisionsOf(ctx.tx, ctx.desk.id, signal.id),
+        await decisionsOf(ctx.tx, ctx.desk.id, asSignalId(signal.id)),
       ];
       return { signal, orderflow, decisions };
     }),
@@ -119,7 +120,7 @@ export const signalsRouter = createTRPCRouter({
     .mutation(({ ctx, input }) =>
       recordDecision(ctx.tx, {
         tenantId: ctx.desk.id,
-        signalId: input.signalId,
+        signalId: asSignalId(input.signalId),
         userId: ctx.principal.user.id,
         decision: input.decision,
         note: input.note ?? null,

@@ -1,5 +1,6 @@
 import { signalDecisions } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import type { SignalId, TenantId, UserId } from '@aegis/shared/ids';
 import type {
   ListSignalsInput,
   SignalDecisionView,
@@ -127,7 +128,7 @@ interface StoredSignalRow {
 }
 
 /** A signal by id; `near` narrows the partition scan when known. */
-export async function getSignalView(tx: Queryable, id: string, at?: Date): Promise<SignalView | null> {
+export async function getSignalView(tx: Queryable, id: SignalId, at?: Date): Promise<SignalView | null> {
   const rows = await readSignals(
     tx,
     sql`where id = ${id}::uuid ${at ? near(at) : sql``} order by ts limit 1`,
@@ -247,9 +248,9 @@ export async function signalsAfter(
 export async function recordDecision(
   tx: Tx,
   input: {
-    tenantId: string;
-    signalId: string;
-    userId: string;
+    tenantId: TenantId;
+    signalId: SignalId;
+    userId: UserId;
     decision: 'accept' | 'reject' | 'note';
     note: string | null;
   },
@@ -274,7 +275,11 @@ export async function recordDecision(
   return decisionView(row!);
 }
 
-export async function decisionsOf(tx: Tx, tenantId: string, signalId: string): Promise<SignalDecisionView[]> {
+export async function decisionsOf(
+  tx: Tx,
+  tenantId: TenantId,
+  signalId: SignalId,
+): Promise<SignalDecisionView[]> {
   const rows = await tx
     .select()
     .from(signalDecisions)

@@ -1,5 +1,6 @@
 import { RuleDecider } from '@aegis/shared/agent/rule-decider';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
+import { asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -249,7 +250,7 @@ describe('agent pacing', () => {
       // Everything at once: all eight pass the early check on a full bucket and reach the
       // decider; the desk's row lock lets exactly the bucket's two through when storing.
       const ids = await Promise.all(
-        views.map((v, i) => (i % 2 === 0 ? runtime.agent : other).decideForDesk(desk.id, v)),
+        views.map((v, i) => (i % 2 === 0 ? runtime.agent : other).decideForDesk(asTenantId(desk.id), v)),
       );
       expect(ids.filter((id) => id !== null)).toHaveLength(2);
       const { items, budget } = await desk.client.agent.skips.query({});

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MemoryBus } from '@aegis/shared/bus/index';
-import { asOrderId, asTenantId } from '@aegis/shared/ids';
+import { asOrderId, asProposalId, asTenantId } from '@aegis/shared/ids';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withTenant } from '../../src/db/database.ts';
@@ -59,7 +59,7 @@ const market = async (bid: string, ask: string, size = '100') => {
 
 describe('bracket orders', () => {
   it('an approved proposal places its bracket: the stop fires when the price falls through it, the target is cancelled, the position is flat', async () => {
-    const proposalId = randomUUID();
+    const proposalId = asProposalId(randomUUID());
     await fx.owner`insert into proposals ${fx.owner({
       id: proposalId,
       tenant_id: fx.tenantId,
