@@ -166,7 +166,8 @@ export class PaperAccount {
     const stale =
       agg.varyingSum === null ||
       position !== agg.position ||
-      (agg.touch !== null && (b?.bid !== agg.touch[0] || b?.ask !== agg.touch[1] || b?.last !== agg.touch[2]));
+      (agg.touch !== null &&
+        (b?.bid !== agg.touch[0] || b?.ask !== agg.touch[1] || b?.last !== agg.touch[2]));
     if (!stale && agg.varyingSum !== null) return agg.varyingSum;
     const sellsAhead = new Map<string, Dec>();
     let sum = ZERO;
@@ -197,7 +198,13 @@ export class PaperAccount {
     for (const l of c.legs) {
       const b = this.#o.quotes.get(l.req.symbol);
       key.push(l, l.filled, l.req.quantity, l.req.limitPrice, l.req.stopPrice);
-      key.push(this.#o.multiplierOf(l.req.symbol), b?.bid, b?.ask, b?.last, this.#positions.get(l.req.symbol));
+      key.push(
+        this.#o.multiplierOf(l.req.symbol),
+        b?.bid,
+        b?.ask,
+        b?.last,
+        this.#positions.get(l.req.symbol),
+      );
     }
     const held = this.#comboReserves.get(c.combo);
     if (held && held.key.length === key.length && held.key.every((k, i) => k === key[i])) return held.value;
@@ -317,7 +324,7 @@ interface SymbolReserve {
   sellsAhead: Dec;
   /** The position record and (when an order is priced at the touch) bid, ask, last used. */
   position: PositionState | undefined;
-  touch: readonly [Dec | undefined, Dec | undefined, Dec | undefined] | null;
+  touch: readonly (Dec | null | undefined)[] | null;
   /** The multiplier every amount here was computed with. */
   multiplier: string;
 }

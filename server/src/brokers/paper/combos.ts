@@ -25,6 +25,13 @@ export interface CombosOptions {
  */
 export class Combos {
   readonly #combos = new Map<string, PaperCombo>();
+  /**
+   * The combos whose legs were accepted (or restored) and may still work, each with its place in
+   * `#combos` (they are listed in that order); one is dropped once none of its legs is open.
+   */
+  readonly #live = new Map<PaperCombo, number>();
+  #added = 0;
+  readonly #order = new Map<string, number>();
   readonly #o: CombosOptions;
 
   constructor(o: CombosOptions) {
@@ -37,6 +44,7 @@ export class Combos {
 
   add(c: PaperCombo): void {
     this.#combos.set(c.id, c);
+    if (!this.#order.has(c.id)) this.#order.set(c.id, this.#added++);
   }
 
   legs(c: PaperCombo): PaperOrder[] {
@@ -46,10 +54,11 @@ export class Combos {
   /** The combos holding working legs (accepted, not finished), except `except`'s. */
   working(except?: PaperOrder | PaperCombo): ComboLegs[] {
     const out: ComboLegs[] = [];
-    for (const combo of this.#combos.values()) {
-      if (combo === except) continue;
+    const live = [...this.#live].sort((a, b) => a[1] - b[1]);
+    for (const [combo] of live) {
       const legs = this.legs(combo);
-      if (legs.some((l) => l === except) || !legs.some(isWorking)) continue;
+      if (!legs.some((l) => OPEN.has(l.status))) this.#live.delete(combo); // finished for good
+      if (combo === except || legs.some((l) => l === except) || !legs.some(isWorking)) continue;
       out.push({ combo, legs });
     }
     return out;
@@ -82,6 +91,7 @@ export class Combos {
       l.status = 'new';
       this.#o.reports.emit(l, 'accepted');
     }
+    this.#live.set(c, this.#order.get(c.id) ?? this.#added++);
     this.work(c, true);
   }
 
@@ -168,7 +178,11 @@ export class Combos {
   /** The order store forgot a leg: a combo none of whose legs is held any more is dropped. */
   forget(o: PaperOrder): void {
     const c = o.combo ? this.#combos.get(o.combo.comboId) : undefined;
-    if (c && !c.legs.some((id) => this.#o.store.has(id))) this.#combos.delete(c.id);
+    if (c && !c.legs.some((id) => this.#o.store.has(id))) {
+      this.#combos.delete(c.id);
+      this.#order.delete(c.id);
+      this.#live.delete(c);
+    }
   }
 
   snapshot(): NonNullable<PaperAccountSnapshot['combos']> {
@@ -185,7 +199,11 @@ export class Combos {
         .map((o) => o.clientOrderId)
         .sort();
       const { comboId, ...rest } = c;
-      this.#combos.set(comboId, { id: comboId, ...rest, legs });
+      const combo = { id: comboId, ...rest, legs };
+      const prev = this.#combos.get(comboId);
+      if (prev) this.#live.delete(prev);
+      this.add(combo);
+      this.#live.set(combo, this.#order.get(comboId) ?? this.#added++);
     }
   }
 }
