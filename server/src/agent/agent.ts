@@ -326,7 +326,7 @@ export class DecisionAgent {
   }
 
   /** A skip is logged and shown live; the row is already stored. */
-  async #skipped(tenantId: string, signal: SignalView, skip: Skip, halted: boolean): Promise<void> {
+  async #skipped(tenantId: TenantId, signal: SignalView, skip: Skip, halted: boolean): Promise<void> {
     this.#d.log.info(
       {
         tenantId,
@@ -364,7 +364,7 @@ export class DecisionAgent {
   }
 
   /** After a decision: waiting when proposals are pending, else idle. */
-  async #settle(tenantId: string, extra: Omit<AgentStatusEvent, 'state' | 'at'>): Promise<void> {
+  async #settle(tenantId: TenantId, extra: Omit<AgentStatusEvent, 'state' | 'at'>): Promise<void> {
     const pending = await withTenant(this.#d.db, tenantId, (tx) => countPending(tx, tenantId, this.#now()));
     await this.status(tenantId, {
       state: pending > 0 ? 'waiting_for_approval' : 'idle',

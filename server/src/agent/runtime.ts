@@ -4,6 +4,7 @@ import { OpenAIDecider } from '@aegis/shared/agent/openai-decider';
 import { RuleDecider } from '@aegis/shared/agent/rule-decider';
 import type { Bus } from '@aegis/shared/bus/types';
 import { tenants } from '@aegis/shared/db';
+import { asTenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import OpenAI from 'openai';
 import type { Db } from '../db/database.ts';
@@ -130,7 +131,7 @@ export async function startDecisions(options: DecisionsRuntimeOptions): Promise<
     await consumer.start();
   }
 
-  const desks = async () => (await db.select({ id: tenants.id }).from(tenants)).map((d) => d.id);
+  const desks = async () => (await db.select({ id: tenants.id }).from(tenants)).map((d) => asTenantId(d.id));
   // Crash between approval and placement: finish it (same idempotency key, one order at most).
   const resume = setTimeout(() => {
     void desks()

@@ -9,13 +9,13 @@ import {
 } from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
 import type { getProposalRow } from '../proposals/store.ts';
-import type { DecideRequest } from '../proposals/workflow.ts';
+import type { DecideRequest, ProposalWorkflow } from '../proposals/workflow.ts';
 import type { decisionsOf } from '../signals/service.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
 import type { ComboService, getCombo } from './combo-service.ts';
 import type { Halts } from './halt.ts';
 import type { getOrderDetail } from './order-detail.ts';
-import type { getOrderWithFills } from './queries.ts';
+import type { getOrderWithFills, listPositions } from './queries.ts';
 import type { OrderService } from './service.ts';
 
 /*
@@ -61,6 +61,8 @@ describe('branded ids', () => {
         combo: typeof getCombo;
         proposal: typeof getProposalRow;
         decisions: typeof decisionsOf;
+        positions: typeof listPositions;
+        expire: ProposalWorkflow['expire'];
       },
     ) => {
       void orders.get(desk, order);
@@ -85,6 +87,13 @@ describe('branded ids', () => {
       // @ts-expect-error a plain string is not yet known to be a signal id
       void reads.decisions(tx, desk, 'signal');
       void halts.status(desk);
+      void reads.expire(desk);
+      // @ts-expect-error a plain string desk
+      void reads.expire('desk');
+      const now = new Date();
+      void reads.positions(tx, desk, {} as Parameters<typeof listPositions>[2], '0', now);
+      // @ts-expect-error an order id is not a desk id
+      void reads.positions(tx, order, {} as Parameters<typeof listPositions>[2], '0', now);
       // @ts-expect-error a user id is not a desk id
       void halts.status(user);
     };

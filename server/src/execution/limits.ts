@@ -201,7 +201,7 @@ async function upsert(
 /** Merges the given fields into the scope; every other field keeps its effective value. */
 export async function setLimits(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   input: SetRiskLimitsInput,
   actor: Actor,
 ): Promise<RiskLimitsScopeView> {
@@ -231,7 +231,7 @@ export async function setLimits(
 /** Switches one limit off for the scope ("no limit"): an explicit removal, stored and audited. */
 export async function removeLimit(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   input: RemoveRiskLimitInput,
   actor: Actor,
 ): Promise<RiskLimitsScopeView> {
@@ -262,7 +262,7 @@ export async function removeLimit(
  */
 export async function resetLimits(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   input: ResetRiskLimitsInput,
   actor: Actor,
 ): Promise<RiskLimitsScopeView> {

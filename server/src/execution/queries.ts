@@ -76,7 +76,7 @@ export async function getOrderWithFills(
 
 export async function listPositions(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   quotes: QuoteBook,
   startingCapital: string,
   now: Date,
@@ -104,7 +104,7 @@ export async function listPositions(
 
 export async function pnlSummary(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   quotes: QuoteBook,
   startingCapital: string,
   now: Date,

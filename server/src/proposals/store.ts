@@ -186,7 +186,7 @@ export async function listProposals(
 }
 
 /** Marks the desk's pending proposals past their expiry as expired; returns them. */
-export async function expireDue(tx: Tx, tenantId: string, now: Date): Promise<ProposalRow[]> {
+export async function expireDue(tx: Tx, tenantId: TenantId, now: Date): Promise<ProposalRow[]> {
   return tx
     .update(proposals)
     .set({ status: 'expired', decidedAt: now, updatedAt: now })
@@ -196,7 +196,7 @@ export async function expireDue(tx: Tx, tenantId: string, now: Date): Promise<Pr
     .returning();
 }
 
-export async function countPending(tx: Tx, tenantId: string, now: Date): Promise<number> {
+export async function countPending(tx: Tx, tenantId: TenantId, now: Date): Promise<number> {
   const rows = await tx
     .select({ id: proposals.id, expiresAt: proposals.expiresAt })
     .from(proposals)

@@ -275,7 +275,7 @@ export class ProposalWorkflow {
   }
 
   /** Approved proposals without an order (a crash between approval and placement): place them. */
-  async resumeApproved(tenantIds: readonly string[]): Promise<number> {
+  async resumeApproved(tenantIds: readonly TenantId[]): Promise<number> {
     const exec = this.#d.execution();
     if (!exec) return 0;
     let n = 0;
@@ -301,7 +301,7 @@ export class ProposalWorkflow {
   }
 
   /** Pending proposals past expiry → expired (and streamed). */
-  async expire(tenantId: string): Promise<number> {
+  async expire(tenantId: TenantId): Promise<number> {
     const rows = await withTenant(this.#d.db, tenantId, (tx) => expireDue(tx, tenantId, this.#now()));
     for (const r of rows) await this.publish(tenantId, toProposalView(r));
     return rows.length;

@@ -1,4 +1,5 @@
 import { orders } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import { EXPORT_MAX_ROWS, type exportInput } from '@aegis/shared/schemas/reports';
 import { stringify } from 'csv-stringify/sync';
 import { and, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
@@ -19,7 +20,7 @@ type ExportInput = z.infer<typeof exportInput>;
  */
 export async function exportCsv(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   input: ExportInput,
   ctx: { quotes: QuoteBook; startingCapital: string; now: Date },
 ) {

@@ -1,6 +1,7 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { pnlByDay } from '@aegis/shared/accounting/pnl-by-day';
 import { type equitySnapshots, fills, instruments, orders, proposals, tenants } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import type { BlotterRow, ReportRange } from '@aegis/shared/schemas/reports';
 import { and, asc, desc, eq, gte, lte, type SQL, sql } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
@@ -11,7 +12,7 @@ import { listPositions } from '../execution/queries.ts';
 /** P&L per instrument: the positions' realized, unrealized (at the live mark) and fees. */
 export async function pnlByInstrument(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   quotes: QuoteBook,
   startingCapital: string,
   now: Date,
