@@ -84,7 +84,7 @@ export async function setAuditContext(tx: Tx, meta: RequestMeta): Promise<void> 
  */
 export async function placeOnce<T extends { readonly id: string }>(
   deps: Pick<ExecutionDeps, 'db' | 'log'>,
-  req: RequestMeta & { readonly tenantId: string },
+  req: RequestMeta & { readonly tenantId: TenantId },
   scope: IdempotencyScope,
   input: unknown,
   field: 'orderId' | 'comboId',
@@ -152,7 +152,7 @@ export async function assertOwnProposal(tx: Tx, tenantId: TenantId, proposalId: 
  */
 export async function routedConnection(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   connectionId: string,
 ): Promise<{ id: string; provider: string }> {
   const [c] = await tx
