@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_CACHE_BLOCK_MS, publishAuthInvalidation } from '../../src/auth/auth-cache.ts';
 import { type ServerProcess, spawnServerProcess, stopServerProcess } from './support/child-server.ts';
 import { type SignedIn, signedInMember, startWithAdmin } from './support/desk-people.ts';
+import { until } from './support/wait.ts';
 import { type Client, failure, makeClient, STRONG_PASSWORD, signIn, type TestServer } from './test-server.ts';
 
 /**
@@ -200,15 +201,18 @@ describe('across server processes', () => {
     // Revoked behind the server's back: the cache still answers for it...
     await t.owner`update api_keys set revoked_at = now() where id = ${apiKey.id}`;
     expect((await here.auth.me.query()).kind).toBe('api_key');
-    // ...until another process announces it.
+    // ...until another process announces it. The server applies the announcement when its own
+    // subscription delivers it (a test-side subscriber hearing it first proves nothing about the
+    // server, and raced under load), so wait for the server's cache to count it.
     const bus = new RedisBus(TEST_REDIS_URL, { log: createLogger({ name: 'test', level: 'silent' }) });
-    const heard = new Promise<void>((resolve) => {
-      void bus.subscribe('aegis:auth:invalidate', () => resolve());
-    });
     try {
-      await new Promise((r) => setTimeout(r, 50)); // the probe's subscription is in place
+      const invalidations = cache().stats.invalidations;
       await publishAuthInvalidation(bus, { kind: 'api_key', keyId: apiKey.id });
-      await heard;
+      await until(
+        'the server to hear the announcement',
+        () => cache().stats.invalidations > invalidations,
+        10_000,
+      );
       expect((await failure(here.auth.me.query())).data?.httpStatus).toBe(401);
     } finally {
       await bus.close();
