@@ -1,10 +1,10 @@
-import type { TenantId } from '@aegis/shared/ids';
 // Over 400 lines on purpose: one pass's chain of decisions per target (gates, band, sizing,
 // proposal or order, recorded outcome) reads top to bottom in one place; the sizing is
 // shared/src/options/delta-hedge.ts and the persistence store.ts.
 
 import type { DecisionOutcome } from '@aegis/shared/agent/decider';
 import { hedgeActions, orders, proposals } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { planHedge } from '@aegis/shared/options/delta-hedge';
 import { groupOf, unitGreeks } from '@aegis/shared/options/greeks-book';
