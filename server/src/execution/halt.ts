@@ -112,6 +112,17 @@ function unreachable(err: unknown): boolean {
 }
 const latchKey = (scope: 'global' | 'desk', tenantId: string) => (scope === 'global' ? 'global' : tenantId);
 
+/** What an engage names: the scope, the desk, who and why. */
+export interface EngageRequest {
+  readonly scope: 'global' | 'desk';
+  readonly tenantId: TenantId;
+  readonly actor: Actor;
+  /** Who, in words, for the audit row (a key's name, a person's email); default: none. */
+  readonly actorLabel?: string;
+  readonly reason: string;
+  readonly meta?: RequestMeta;
+}
+
 export class Halts {
   readonly #deps: ExecutionDeps;
   readonly #onCancelsQueued: (tenantId: string) => void;
@@ -124,15 +135,7 @@ export class Halts {
     this.#listenForLatches();
   }
 
-  async engage(p: {
-    scope: 'global' | 'desk';
-    tenantId: TenantId;
-    actor: Actor;
-    /** Who, in words, for the audit row (a key's name, a person's email); default: none. */
-    actorLabel?: string;
-    reason: string;
-    meta?: RequestMeta;
-  }): Promise<EngageResult> {
+  async engage(p: EngageRequest): Promise<EngageResult> {
     const now = this.#clock();
     const deskId = p.scope === 'desk' ? p.tenantId : null;
     // 0. Latched first: from here this process refuses new orders whatever the database does.
@@ -186,17 +189,7 @@ export class Halts {
    * The row and its audit entry, once: a retry that finds the switch engaged at this engage's
    * instant (an earlier attempt committed after its deadline) writes nothing.
    */
-  async #writeEngaged(
-    p: {
-      scope: 'global' | 'desk';
-      tenantId: TenantId;
-      actor: Actor;
-      actorLabel?: string;
-      reason: string;
-      meta?: RequestMeta;
-    },
-    now: Date,
-  ): Promise<void> {
+  async #writeEngaged(p: EngageRequest, now: Date): Promise<void> {
     const write = async (tx: Tx) => {
       const deskId = p.scope === 'desk' ? p.tenantId : null;
       // The server gives up before this caller does (ENGAGE_DB_DEADLINE_MS): an attempt the
