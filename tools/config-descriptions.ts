@@ -198,7 +198,7 @@ export const DESCRIPTIONS: Readonly<Record<AppName, Readonly<Record<string, Desc
     ENGINE_EXECUTION_PROVIDER:
       'ONNX Runtime provider: `cuda` makes a missing GPU a start-up error; `auto` falls back to CPU.',
     ENGINE_SCORING_PATH:
-      'Which code scores an inference batch: `ort` (the default) ONNX Runtime for every batch; `auto` a JS forward pass of the same weights for batches of at most 128 rows (the measured crossover, `engine/src/inference/scoring-path.ts`) and ONNX Runtime above; `js` every batch in JS. `auto` and `js` are experimental: they lower p50 tick→signal, but after a database stall the scored ring stays stalled (engine/tests/integration/writer-recovery.test.ts fails with them).',
+      'Which code scores an inference batch: `auto` a JS forward pass of the same weights for batches of at most 128 rows (the measured crossover, `engine/src/inference/scoring-path.ts`) and ONNX Runtime above, on the CUDA provider too; `ort` or `js` every batch.',
     ENGINE_MODEL_PATH: 'The ONNX signal model. Unset: the committed model under `engine/models/`.',
     ENGINE_REPLAY_FILE: 'Recorded file for the `replay` feed (required with it).',
     ENGINE_REPLAY_SPEED: '`0`: full speed, `1`: real time, N: N× real time.',

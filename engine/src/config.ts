@@ -151,7 +151,7 @@ const engineEnvObject = z.object({
    * most JS_MAX_BATCH rows (inference/scoring-path.ts: the measured crossover), ORT above; `ort` or
    * `js` every batch (`js` needs a model exported by model/onnx-export.ts).
    */
-  ENGINE_SCORING_PATH: z.enum(SCORING_PATHS).default('ort'),
+  ENGINE_SCORING_PATH: z.enum(SCORING_PATHS).default('auto'),
   ENGINE_MODEL_PATH: z.string().min(1).optional(),
   ENGINE_REPLAY_FILE: z.string().min(1).optional(),
   /** 0 = full speed, 1 = real time, N = N× real time. */

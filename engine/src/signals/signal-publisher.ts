@@ -3,6 +3,7 @@ import type { Bus } from '@aegis/shared/bus/types';
 import type { Logger } from '@aegis/shared/logging';
 import { isoFromMicros } from '@aegis/shared/market/micro-time';
 import type { Sql } from 'postgres';
+import { isDeadlineExceeded, withDeadline } from '../deadline.ts';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { CTRL, FEATURE_NAMES, PATTERN_NAMES, SCORED, usFromWords } from '../ring/layout.ts';
 import type { RingBuffer } from '../ring/ring-buffer.ts';
@@ -14,6 +15,11 @@ import { SpinBudget } from '../ring/spin-wait.ts';
  * to the bus stream `<prefix>signals` (MAXLEN ~). The ring cursor moves only after both
  * succeed; a retry re-sends the same ids (the insert skips ids already there), so a database or
  * bus outage delays signals and loses none (backpressure reaches the inference thread).
+ *
+ * The insert is bounded by `dbTimeoutMs`: a stalled server (sockets open, nothing answers) or a
+ * connection left half-open by a restart would otherwise hold the publisher — and with it every
+ * signal — forever. On the deadline the publisher drops its connection and retries on a fresh
+ * one from `connect` (its own, never a pool another part of the engine uses).
  *
  * Stream entry fields (the server reads them with shared/src/schemas/signal.ts): id, symbol,
  * direction (long|short), pattern (breakout|mean_reversion|absorption), score, price, tsEvent
@@ -30,7 +36,18 @@ export interface SignalPublisherOptions {
   readonly maxLen: number;
   readonly minScore: number;
   readonly modelVersion: string;
+  /**
+   * Opens the publisher's own connection (one connection is enough: one insert at a time). It is
+   * opened at start, replaced after a deadline and ended at stop. Without it, signals are not stored.
+   */
+  readonly connect?: (() => Sql) | undefined;
+  /**
+   * Or a client that belongs to the caller (never ended or replaced here): the insert is still
+   * bounded, and the retry takes whatever connection that client hands out.
+   */
   readonly sql?: Sql | undefined;
+  /** Deadline for one insert, ms (default 5000). */
+  readonly dbTimeoutMs?: number;
   readonly log: Logger;
   /** Records handled per round trip (default 512). */
   readonly batch?: number;
@@ -48,6 +65,8 @@ export interface SignalPublisherOptions {
 
 /** Longest park on an empty scored ring: stop() wakes it, so this is not a polling period. */
 const IDLE_WAIT_MS = 1000;
+/** Longest wait between two delivery attempts: a database back from an outage is tried within 1 s. */
+const MAX_BACKOFF_MS = 1000;
 
 export interface SignalOut {
   readonly id: string;
@@ -70,10 +89,13 @@ export class SignalPublisher {
   readonly #o: SignalPublisherOptions;
   #stopping = false;
   #running: Promise<void> | null = null;
+  #sql: Sql | undefined;
   scored = 0;
   belowThreshold = 0;
   signalsOut = 0;
   persistErrors = 0;
+  /** Inserts that hit the deadline (each one replaced the connection). */
+  persistTimeouts = 0;
   publishErrors = 0;
   /** Signals published marked halted=true. */
   signalsHalted = 0;
@@ -85,14 +107,18 @@ export class SignalPublisher {
   }
 
   start(): void {
+    this.#sql ??= this.#o.connect?.() ?? this.#o.sql;
     this.#running ??= this.#loop();
   }
 
-  /** Publishes everything already in the scored ring, then stops. */
+  /** Publishes everything already in the scored ring, then stops and ends its connection. */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#o.scoredRing.wakeAll();
     await this.#running;
+    const sql = this.#sql;
+    this.#sql = undefined;
+    if (this.#o.connect) await sql?.end({ timeout: 1 }).catch(() => {});
   }
 
   backlog(): number {
@@ -133,12 +159,12 @@ export class SignalPublisher {
         pending = null;
         backoff = 0;
       } catch (err) {
-        backoff = Math.min(5000, backoff === 0 ? 100 : backoff * 2);
+        backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 100 : backoff * 2);
         this.#o.log.error(
           { err: (err as Error).message, retryInMs: backoff },
           'signals: delivery failed; retrying',
         );
-        if (this.#stopping && backoff >= 5000) {
+        if (this.#stopping && backoff >= MAX_BACKOFF_MS) {
           this.#o.log.error(
             { lost: signals.length + ring.readable(consumer) },
             'signals: giving up at shutdown',
@@ -148,6 +174,14 @@ export class SignalPublisher {
         await new Promise((r) => setTimeout(r, backoff));
       }
     }
+  }
+
+  #replaceConnection(): void {
+    const { connect } = this.#o;
+    if (!connect) return;
+    const old = this.#sql;
+    this.#sql = connect();
+    void old?.end({ timeout: 0 }).catch(() => {});
   }
 
   #decode(from: number, n: number): SignalOut[] {
@@ -202,7 +236,8 @@ export class SignalPublisher {
   }
 
   async #deliver(signals: SignalOut[]): Promise<void> {
-    const { sql, bus, stream, maxLen, modelVersion, onSignal } = this.#o;
+    const { bus, stream, maxLen, modelVersion, onSignal } = this.#o;
+    const sql = this.#sql;
     const halted = this.#o.halted?.() ?? false;
     if (sql) {
       try {
@@ -210,7 +245,7 @@ export class SignalPublisher {
         // (at ~90 ticks per ms only the µs event time does that), and postgres.js serializes a
         // timestamptz parameter through a JS Date, which keeps milliseconds only.
         const col = <T>(f: (s: SignalOut) => T): T[] => signals.map(f);
-        await sql`
+        const insert = sql`
           insert into signals (id, ts, ts_event, symbol, direction, pattern, score, price, features, model_version)
           select id, ts::timestamptz, ts_event::timestamptz, symbol, direction, pattern, score,
                  price::numeric, features::jsonb, ${modelVersion}
@@ -222,8 +257,14 @@ export class SignalPublisher {
             ${col((s) => JSON.stringify(sanitizeFeatures(s.features)))}::text[]
           ) as r(id, ts, ts_event, symbol, direction, pattern, score, price, features)
           on conflict do nothing`;
+        await withDeadline(insert, this.#o.dbTimeoutMs ?? 5000, 'insert signals');
       } catch (err) {
         this.persistErrors++;
+        // Whatever failed, the retry goes out on a fresh connection: one that saw a deadline may
+        // still be mid-protocol, and one a restart cut is dead. The abandoned insert may still
+        // commit; the retry then skips those ids (on conflict do nothing).
+        if (isDeadlineExceeded(err)) this.persistTimeouts++;
+        this.#replaceConnection();
         throw err;
       }
     }

@@ -1,4 +1,5 @@
 import type { Bus } from '@aegis/shared/bus/types';
+import { connectSql } from '@aegis/shared/db/client';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import type { EngineConfig } from '../config.ts';
@@ -48,7 +49,12 @@ export async function startSignals(options: {
     maxLen: config.signalsMaxLen,
     minScore: config.signalMinScore,
     modelVersion: options.modelVersion,
-    sql,
+    // Its own connection, so a deadline can drop it without cutting a query of the halt listener
+    // or the readiness probe; a client the caller gave (no URL) is used as it is.
+    ...(sql && config.databaseUrl
+      ? { connect: () => signalsConnection(config, config.databaseUrl as string) }
+      : { sql }),
+    dbTimeoutMs: config.dbTimeoutMs,
     log,
     halted: () => halt.isHalted(),
     spinUs,
@@ -56,4 +62,15 @@ export async function startSignals(options: {
   });
   signals.start();
   return { halt, signals };
+}
+
+/** One connection with the engine's timeouts: the publisher runs one insert at a time. */
+function signalsConnection(config: EngineConfig, url: string): Sql {
+  return connectSql(url, {
+    max: 1,
+    applicationName: 'aegis-engine-signals',
+    connectTimeout: Math.max(1, Math.ceil(config.dbTimeoutMs / 1000)),
+    statementTimeoutMs: config.dbTimeoutMs,
+    lockTimeoutMs: config.dbTimeoutMs,
+  });
 }
