@@ -29,3 +29,16 @@ export const asProposalId = (id: string): ProposalId => id as ProposalId;
 export const asUserId = (id: string): UserId => id as UserId;
 export const asSignalId = (id: string): SignalId => id as SignalId;
 export const asInstrumentId = (id: string): InstrumentId => id as InstrumentId;
+export const asSessionId = (id: string): SessionId => id as SessionId;
+export const asApiKeyId = (id: string): ApiKeyId => id as ApiKeyId;
+
+/* The zod schemas that parse an id at the edge and yield its brand (schemas/ids.ts). */
+export {
+  comboIdSchema,
+  instrumentIdSchema,
+  orderIdSchema,
+  proposalIdSchema,
+  signalIdSchema,
+  tenantIdSchema,
+  userIdSchema,
+} from './schemas/ids.ts';

@@ -2,7 +2,7 @@ import { OpenAIDecider } from '@aegis/shared/agent/openai-decider';
 import { bucketCapacity, refillPerSecond, tokensAt } from '@aegis/shared/agent/proposal-gate';
 import { agentSettings } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { asProposalId, asSignalId } from '@aegis/shared/ids';
+import { asSignalId, proposalIdSchema, signalIdSchema } from '@aegis/shared/ids';
 import { AGENT_SKIP_CODES, agentSkipViewSchema } from '@aegis/shared/schemas/agent-skip';
 import { instrumentSymbol } from '@aegis/shared/schemas/order';
 import { safeText } from '@aegis/shared/schemas/text';
@@ -239,8 +239,8 @@ export const agentRouter = createTRPCRouter({
       z
         .strictObject({
           question: safeText(2000, { multiline: true }),
-          signalId: z.uuid().optional(),
-          proposalId: z.uuid().optional(),
+          signalId: signalIdSchema.optional(),
+          proposalId: proposalIdSchema.optional(),
         })
         .refine((i) => i.signalId || i.proposalId, 'name a signal or a proposal'),
     )
@@ -248,7 +248,7 @@ export const agentRouter = createTRPCRouter({
       const tenantId = ctx.desk.id;
       const subject: ChatSubject = await withTenant(ctx.db, tenantId, async (tx) => {
         const proposal = input.proposalId
-          ? toProposalView(await getProposalRow(tx, tenantId, asProposalId(input.proposalId)))
+          ? toProposalView(await getProposalRow(tx, tenantId, input.proposalId))
           : null;
         const signalId = input.signalId ?? proposal?.signalId ?? null;
         const sig = signalId ? await getSignalView(tx, asSignalId(signalId)) : null;

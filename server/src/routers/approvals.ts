@@ -1,4 +1,4 @@
-import { asProposalId, type TenantId, type UserId } from '@aegis/shared/ids';
+import { proposalIdSchema, type TenantId, type UserId } from '@aegis/shared/ids';
 import { orderView } from '@aegis/shared/schemas/order';
 import { proposalViewSchema } from '@aegis/shared/schemas/proposal';
 import { safeText } from '@aegis/shared/schemas/text';
@@ -14,7 +14,7 @@ import { decisionsOf } from './proposals.ts';
  * executes through the execution service with the idempotency key `proposal:<id>`.
  */
 const decideInput = z.strictObject({
-  proposalId: z.uuid(),
+  proposalId: proposalIdSchema,
   reason: safeText(1000, { multiline: true }).optional(),
 });
 /** Approving also chooses the account the order goes to (absent or null: the paper account). */
@@ -29,7 +29,7 @@ interface DecidingContext {
 }
 const decideRequest = (ctx: DecidingContext, input: z.infer<typeof decideInput>): DecideRequest => ({
   tenantId: ctx.desk.id,
-  proposalId: asProposalId(input.proposalId),
+  proposalId: input.proposalId,
   actor: actorOf(ctx.principal),
   userId: ctx.principal.user.id,
   reason: input.reason ?? null,

@@ -1,4 +1,4 @@
-import { asOrderId } from '@aegis/shared/ids';
+import { orderIdSchema } from '@aegis/shared/ids';
 import { orderDetailView } from '@aegis/shared/schemas/order-detail';
 import { z } from 'zod';
 import { authorize } from '../auth/permissions.ts';
@@ -11,10 +11,10 @@ import { deskProcedure } from '../trpc.ts';
  */
 export const orderDetailProcedure = deskProcedure
   .meta({ scope: 'read', permission: 'desk.read' })
-  .input(z.strictObject({ id: z.uuid() }))
+  .input(z.strictObject({ id: orderIdSchema }))
   .output(orderDetailView)
   .query(async ({ ctx, input }) => {
-    const detail = await getOrderDetail(ctx.tx, ctx.desk.id, asOrderId(input.id));
+    const detail = await getOrderDetail(ctx.tx, ctx.desk.id, input.id);
     // The audit rows only for those who may read the audit log (desk admins; a key needs `admin`).
     const denied = authorize(
       'audit.read',

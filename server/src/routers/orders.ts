@@ -1,6 +1,6 @@
 import { orders } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { asComboId, asOrderId } from '@aegis/shared/ids';
+import { asOrderId, comboIdSchema, orderIdSchema } from '@aegis/shared/ids';
 import { comboCheckView, comboView, listCombosInput, placeComboInput } from '@aegis/shared/schemas/combo';
 import {
   fillView,
@@ -91,10 +91,10 @@ export const ordersRouter = createTRPCRouter({
   /** Cancels every leg of a combo (always allowed: it reduces risk). */
   cancelCombo: deskProcedure
     .meta({ scope: 'trade', permission: 'orders.cancel', riskReducing: true })
-    .input(z.strictObject({ comboId: z.uuid() }))
+    .input(z.strictObject({ comboId: comboIdSchema }))
     .output(comboView)
     .mutation(({ ctx, input }) =>
-      executionOf(ctx).combos.cancel(ctx.desk.id, asComboId(input.comboId), actorOf(ctx.principal), {
+      executionOf(ctx).combos.cancel(ctx.desk.id, input.comboId, actorOf(ctx.principal), {
         requestId: ctx.requestId,
         ip: ctx.ip,
       }),
@@ -103,9 +103,9 @@ export const ordersRouter = createTRPCRouter({
   /** One combo with its legs. */
   combo: deskProcedure
     .meta({ scope: 'read', permission: 'desk.read' })
-    .input(z.strictObject({ id: z.uuid() }))
+    .input(z.strictObject({ id: comboIdSchema }))
     .output(comboView)
-    .query(({ ctx, input }) => getCombo(ctx.tx, ctx.desk.id, asComboId(input.id))),
+    .query(({ ctx, input }) => getCombo(ctx.tx, ctx.desk.id, input.id)),
 
   /** The desk's combos, newest first. */
   combos: deskProcedure
@@ -116,10 +116,10 @@ export const ordersRouter = createTRPCRouter({
 
   cancel: deskProcedure
     .meta({ scope: 'trade', permission: 'orders.cancel', riskReducing: true })
-    .input(z.strictObject({ orderId: z.uuid() }))
+    .input(z.strictObject({ orderId: orderIdSchema }))
     .output(orderView)
     .mutation(({ ctx, input }) =>
-      executionOf(ctx).orders.cancel(ctx.desk.id, asOrderId(input.orderId), actorOf(ctx.principal), {
+      executionOf(ctx).orders.cancel(ctx.desk.id, input.orderId, actorOf(ctx.principal), {
         requestId: ctx.requestId,
         ip: ctx.ip,
       }),
@@ -136,9 +136,9 @@ export const ordersRouter = createTRPCRouter({
 
   get: deskProcedure
     .meta({ scope: 'read', permission: 'desk.read' })
-    .input(z.strictObject({ id: z.uuid() }))
+    .input(z.strictObject({ id: orderIdSchema }))
     .output(z.object({ order: orderView, fills: z.array(fillView) }))
-    .query(({ ctx, input }) => getOrderWithFills(ctx.tx, ctx.desk.id, asOrderId(input.id))),
+    .query(({ ctx, input }) => getOrderWithFills(ctx.tx, ctx.desk.id, input.id)),
 
   /** Everything about one order: timeline, fills, verdict, origin, audit (the console's drawer). */
   detail: orderDetailProcedure,

@@ -1,6 +1,6 @@
 import { proposals } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { asProposalId } from '@aegis/shared/ids';
+import { proposalIdSchema } from '@aegis/shared/ids';
 import {
   type ProposalView,
   proposalStatusSchema,
@@ -47,7 +47,7 @@ export const proposalsRouter = createTRPCRouter({
 
   get: deskProcedure
     .meta({ scope: 'read', permission: 'desk.read' })
-    .input(z.strictObject({ id: z.uuid() }))
+    .input(z.strictObject({ id: proposalIdSchema }))
     .output(
       z.object({
         proposal: proposalViewSchema,
@@ -56,7 +56,7 @@ export const proposalsRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const row = await getProposalRow(ctx.tx, ctx.desk.id, asProposalId(input.id), false, 'id');
+      const row = await getProposalRow(ctx.tx, ctx.desk.id, input.id, false, 'id');
       const proposal = toProposalView(row);
       let currentVerdict: { allowed: boolean; rules: z.infer<typeof riskRuleVerdictSchema>[] } | null = null;
       if (row.status === 'pending' && ctx.execution) {

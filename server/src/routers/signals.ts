@@ -1,5 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
-import { asSignalId } from '@aegis/shared/ids';
+import { asSignalId, signalIdSchema } from '@aegis/shared/ids';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import {
   listSignalsInputSchema,
@@ -70,7 +70,7 @@ export const signalsRouter = createTRPCRouter({
     .meta({ scope: 'read', permission: 'desk.read' })
     .input(
       z.strictObject({
-        id: z.uuid(),
+        id: signalIdSchema,
         /** Order flow within this many ms either side of the signal's event time. */
         windowMs: z.number().int().min(0).max(3_600_000).default(60_000),
         limit: z.number().int().min(1).max(2000).default(200),
@@ -84,7 +84,7 @@ export const signalsRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const signal = await getSignalView(ctx.tx, asSignalId(input.id));
+      const signal = await getSignalView(ctx.tx, input.id);
       if (!signal) {
         throw new AppError('NOT_FOUND', 'id: no such signal', { reason: 'unknown_reference', field: 'id' });
       }
@@ -107,7 +107,7 @@ export const signalsRouter = createTRPCRouter({
     .input(
       z
         .strictObject({
-          signalId: z.uuid(),
+          signalId: signalIdSchema,
           decision: signalDecisionKindSchema,
           note: safeText(2000, { multiline: true }).optional(),
         })
@@ -120,7 +120,7 @@ export const signalsRouter = createTRPCRouter({
     .mutation(({ ctx, input }) =>
       recordDecision(ctx.tx, {
         tenantId: ctx.desk.id,
-        signalId: asSignalId(input.signalId),
+        signalId: input.signalId,
         userId: ctx.principal.user.id,
         decision: input.decision,
         note: input.note ?? null,
