@@ -3,7 +3,7 @@ import { consumeToken, type GateVerdict, gateProposal } from '@aegis/shared/agen
 import { presetMinScore } from '@aegis/shared/agent/rule-decider';
 import type { Bus } from '@aegis/shared/bus/types';
 import { agentSettings, proposals, tenants } from '@aegis/shared/db';
-import { asProposalId, asTenantId, type TenantId } from '@aegis/shared/ids';
+import { asProposalId, asSignalId, asTenantId, type SignalId, type TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { AgentSkipCode } from '@aegis/shared/schemas/agent-skip';
 import type { SignalView } from '@aegis/shared/schemas/signal';
@@ -93,15 +93,13 @@ export class DecisionAgent {
   /** Called by the signal consumer before it acknowledges the entry. Throws to leave it pending. */
   async onSignal(signal: SignalView): Promise<void> {
     // `tenants` has no RLS: the list of desks; each desk's data is then read under its own tenant.
-    const desks = await this.#d.db.select({ id: tenants.id }).from(tenants);
+    const desks = (await this.#d.db.select({ id: tenants.id }).from(tenants)).map((d) => asTenantId(d.id));
     // Desks decide concurrently: one desk's slow model call does not hold up the others.
-    const results = await Promise.allSettled(
-      desks.map((desk) => this.decideForDesk(asTenantId(desk.id), signal)),
-    );
+    const results = await Promise.allSettled(desks.map((tenantId) => this.decideForDesk(tenantId, signal)));
     let failure: unknown = null;
     for (const [k, r] of results.entries()) {
       if (r.status === 'fulfilled') continue;
-      const tenantId = desks[k]!.id;
+      const tenantId = desks[k]!;
       failure = r.reason;
       this.#d.log.error({ err: r.reason, tenantId, signalId: signal.id }, 'agent: decision failed');
       await this.status(tenantId, {
@@ -119,6 +117,7 @@ export class DecisionAgent {
    */
   async decideForDesk(tenantId: TenantId, signal: SignalView): Promise<string | null> {
     const { db } = this.#d;
+    const signalId = asSignalId(signal.id);
     const now = this.#now();
     const prep = await withTenant(db, tenantId, async (tx) => {
       const settings = await readAgentSettings(tx, tenantId);
@@ -127,8 +126,8 @@ export class DecisionAgent {
       if (!settings?.instruments.includes(signal.symbol)) return null;
       // A redelivered signal keeps its first outcome: its proposal, or its skip (no second
       // model call for a signal already let go).
-      if (await this.#alreadyProposed(tx, tenantId, signal.id)) return null;
-      if (await alreadySkipped(tx, tenantId, signal.id)) return null;
+      if (await this.#alreadyProposed(tx, tenantId, signalId)) return null;
+      if (await alreadySkipped(tx, tenantId, signalId)) return null;
       const skip = async (s: Skip) => {
         await recordSkip(tx, tenantId, signal, s, now);
         return { skipped: s };
@@ -220,7 +219,7 @@ export class DecisionAgent {
       await tx.execute(
         sql`select pg_advisory_xact_lock(hashtextextended(${`proposal:${tenantId}:${signal.id}`}, 0))`,
       );
-      if (await this.#alreadyProposed(tx, tenantId, signal.id)) return null;
+      if (await this.#alreadyProposed(tx, tenantId, signalId)) return null;
       // The desk's row lock: every server storing a proposal for this desk queues here, so the
       // gate is asked again with what the others stored meanwhile and the bucket is shared.
       const [settings] = await tx
@@ -236,7 +235,7 @@ export class DecisionAgent {
       }
       const row = await insertProposal(tx, {
         tenantId,
-        signalId: signal.id,
+        signalId,
         proposal,
         outcome,
         verdict: decision ? verdictOf(decision, createdAt) : null,
@@ -305,7 +304,7 @@ export class DecisionAgent {
 
   async #gate(
     tx: Tx,
-    tenantId: string,
+    tenantId: TenantId,
     signal: SignalView,
     settings: AgentSettingsRow,
     now: Date,
@@ -354,7 +353,7 @@ export class DecisionAgent {
     });
   }
 
-  async #alreadyProposed(tx: Tx, tenantId: string, signalId: string): Promise<boolean> {
+  async #alreadyProposed(tx: Tx, tenantId: TenantId, signalId: SignalId): Promise<boolean> {
     const rows = await tx
       .select({ id: proposals.id })
       .from(proposals)
@@ -373,7 +372,7 @@ export class DecisionAgent {
     });
   }
 
-  async status(tenantId: string, event: AgentStatusEvent): Promise<void> {
+  async status(tenantId: TenantId, event: AgentStatusEvent): Promise<void> {
     await this.#d.bus
       .publish(this.#d.streams.agentStatus(tenantId), JSON.stringify(event))
       .catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'agent status publish failed'));

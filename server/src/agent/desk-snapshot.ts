@@ -1,6 +1,7 @@
 import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import type { DeskSnapshot, RiskPreset } from '@aegis/shared/agent/decider';
 import { instruments, positions, tradeOutcomes } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import { and, eq, gte } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
 import { loadLimits } from '../execution/risk-context.ts';
@@ -12,7 +13,7 @@ import { loadLimits } from '../execution/risk-context.ts';
  */
 export async function loadDeskSnapshot(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   symbol: string,
   riskPreset: RiskPreset,
   now: Date,

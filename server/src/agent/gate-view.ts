@@ -2,6 +2,7 @@ import { dec } from '@aegis/shared/accounting/decimal';
 import type { DeskGateView, GateState, ProposalGateSettings } from '@aegis/shared/agent/proposal-gate';
 import { presetMinScore } from '@aegis/shared/agent/rule-decider';
 import { fills, positions, proposals } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import { and, desc, eq, gt, gte, max, ne, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
 import type { AgentSettingsRow } from './settings.ts';
@@ -26,7 +27,7 @@ export function gateStateOf(s: AgentSettingsRow): GateState {
 }
 
 /** The desk's agent proposals (not a person's) of the trailing hour. */
-export async function agentProposalsLastHour(tx: Tx, tenantId: string, now: Date): Promise<number> {
+export async function agentProposalsLastHour(tx: Tx, tenantId: TenantId, now: Date): Promise<number> {
   const [r] = await tx
     .select({ n: sql<number>`count(*)::int` })
     .from(proposals)
@@ -42,7 +43,7 @@ export async function agentProposalsLastHour(tx: Tx, tenantId: string, now: Date
 
 export async function loadGateView(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   symbol: string,
   now: Date,
 ): Promise<DeskGateView> {

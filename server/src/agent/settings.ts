@@ -1,4 +1,5 @@
 import { agentSettings } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import { eq } from 'drizzle-orm';
 import type { Queryable } from '../db/database.ts';
 
@@ -21,13 +22,13 @@ export const DEFAULT_AGENT_SETTINGS = Object.freeze({
   automationDisabledReason: null as string | null,
 });
 
-export async function readAgentSettings(tx: Queryable, tenantId: string): Promise<AgentSettingsRow | null> {
+export async function readAgentSettings(tx: Queryable, tenantId: TenantId): Promise<AgentSettingsRow | null> {
   const [row] = await tx.select().from(agentSettings).where(eq(agentSettings.tenantId, tenantId)).limit(1);
   return row ?? null;
 }
 
 /** The desk's instruments, or null for "all". Call inside the desk's transaction. */
-export async function deskInstruments(tx: Queryable, tenantId: string): Promise<string[] | null> {
+export async function deskInstruments(tx: Queryable, tenantId: TenantId): Promise<string[] | null> {
   const s = await readAgentSettings(tx, tenantId);
   return s && s.instruments.length > 0 ? s.instruments : null;
 }

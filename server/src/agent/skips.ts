@@ -1,4 +1,5 @@
 import { agentSkips } from '@aegis/shared/db';
+import type { SignalId, TenantId } from '@aegis/shared/ids';
 import type { AgentSkipCode, AgentSkipView } from '@aegis/shared/schemas/agent-skip';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
@@ -20,7 +21,7 @@ export interface Skip {
 
 export async function recordSkip(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   signal: SignalView,
   skip: Skip,
   now: Date,
@@ -49,7 +50,7 @@ export async function recordSkip(
     );
 }
 
-export async function alreadySkipped(tx: Tx, tenantId: string, signalId: string): Promise<boolean> {
+export async function alreadySkipped(tx: Tx, tenantId: TenantId, signalId: SignalId): Promise<boolean> {
   const rows = await tx
     .select({ id: agentSkips.id })
     .from(agentSkips)
@@ -60,7 +61,7 @@ export async function alreadySkipped(tx: Tx, tenantId: string, signalId: string)
 
 export async function listSkips(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   filter: { limit: number; symbol?: string | undefined; code?: AgentSkipCode | undefined },
 ): Promise<AgentSkipView[]> {
   const where: SQL[] = [eq(agentSkips.tenantId, tenantId)];

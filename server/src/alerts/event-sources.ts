@@ -1,5 +1,6 @@
 import { dec } from '@aegis/shared/accounting/decimal';
 import { tenants } from '@aegis/shared/db';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { sql } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
@@ -79,7 +80,7 @@ export class AlertEventSources {
   }
 
   /** One scan of every desk; returns the desks that got new events. */
-  async scan(withDailyLoss: boolean): Promise<Set<string>> {
+  async scan(withDailyLoss: boolean): Promise<Set<TenantId>> {
     const lookback = `${this.#o.lookbackMs} milliseconds`;
     // Platform rows (global halts) are read without a desk set, the only way RLS shows them.
     const platform = await this.#db.transaction(async (tx) => [
@@ -90,11 +91,14 @@ export class AlertEventSources {
          order by id`)),
     ]);
     const desks = await this.#db.select({ id: tenants.id }).from(tenants);
-    const touched = new Set<string>();
+    const touched = new Set<TenantId>();
     for (const d of desks) {
+      const tenantId = asTenantId(d.id);
       try {
-        const n = await withTenant(this.#db, d.id, (tx) => this.#scanDesk(tx, d.id, platform, withDailyLoss));
-        if (n > 0) touched.add(d.id);
+        const n = await withTenant(this.#db, tenantId, (tx) =>
+          this.#scanDesk(tx, tenantId, platform, withDailyLoss),
+        );
+        if (n > 0) touched.add(tenantId);
       } catch (err) {
         this.#log.warn({ err, tenantId: d.id }, 'alerts: desk scan failed');
       }
@@ -102,7 +106,7 @@ export class AlertEventSources {
     return touched;
   }
 
-  async #scanDesk(tx: Tx, tenantId: string, platform: AuditRow[], withDailyLoss: boolean): Promise<number> {
+  async #scanDesk(tx: Tx, tenantId: TenantId, platform: AuditRow[], withDailyLoss: boolean): Promise<number> {
     const lookback = `${this.#o.lookbackMs} milliseconds`;
     const found: NewAlertEvent[] = [];
     const notSeen = (key: ReturnType<typeof sql>) =>
@@ -178,7 +182,7 @@ export class AlertEventSources {
     return written;
   }
 
-  async #dailyLoss(tx: Tx, tenantId: string, pct: number): Promise<NewAlertEvent | null> {
+  async #dailyLoss(tx: Tx, tenantId: TenantId, pct: number): Promise<NewAlertEvent | null> {
     const limits = await loadLimits(tx, tenantId, '*');
     if (limits.maxDailyLoss === null) return null;
     const limit = dec(limits.maxDailyLoss);

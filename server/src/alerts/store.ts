@@ -6,6 +6,7 @@ import {
   alertSettings,
   tenants,
 } from '@aegis/shared/db';
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import type {
   AlertEventView,
   AlertKind,
@@ -48,7 +49,7 @@ export function payloadOf(
   };
 }
 
-async function deskOf(tx: Tx, tenantId: string): Promise<{ id: string; name: string }> {
+async function deskOf(tx: Tx, tenantId: TenantId): Promise<{ id: string; name: string }> {
   const [t] = await tx
     .select({ id: tenants.id, name: tenants.name })
     .from(tenants)
@@ -61,7 +62,7 @@ async function deskOf(tx: Tx, tenantId: string): Promise<{ id: string; name: str
  * and in the same transaction one delivery per enabled endpoint of the desk that wants its kind.
  * Returns the new event's id, or null when it existed.
  */
-export async function recordAlertEvent(tx: Tx, tenantId: string, e: NewAlertEvent): Promise<number | null> {
+export async function recordAlertEvent(tx: Tx, tenantId: TenantId, e: NewAlertEvent): Promise<number | null> {
   const [row] = await tx
     .insert(alertEvents)
     .values({
@@ -87,7 +88,7 @@ export async function recordAlertEvent(tx: Tx, tenantId: string, e: NewAlertEven
 }
 
 /** A test delivery to one endpoint (no notification-centre event). */
-export async function enqueueTestDelivery(tx: Tx, tenantId: string, endpointId: string): Promise<number> {
+export async function enqueueTestDelivery(tx: Tx, tenantId: TenantId, endpointId: string): Promise<number> {
   const desk = await deskOf(tx, tenantId);
   const now = new Date();
   const payload: AlertPayload = {
@@ -122,8 +123,8 @@ export function eventView(row: typeof alertEvents.$inferSelect, read: boolean): 
 
 export async function listAlertEvents(
   tx: Tx,
-  tenantId: string,
-  userId: string,
+  tenantId: TenantId,
+  userId: UserId,
   q: { unreadOnly: boolean; limit: number; beforeId?: number | undefined },
 ): Promise<AlertEventView[]> {
   const readSub = sql<boolean>`exists (select 1 from alert_reads r where r.user_id = ${userId}::uuid and r.event_id = ${alertEvents.id})`;
@@ -142,7 +143,7 @@ export async function listAlertEvents(
   return rows.map((r) => eventView(r.e, r.read));
 }
 
-export async function unreadCount(tx: Tx, tenantId: string, userId: string): Promise<number> {
+export async function unreadCount(tx: Tx, tenantId: TenantId, userId: UserId): Promise<number> {
   const [r] = await tx.execute<{ n: number }>(sql`
     select count(*)::int as n from alert_events e
      where e.tenant_id = ${tenantId}::uuid
@@ -150,15 +151,19 @@ export async function unreadCount(tx: Tx, tenantId: string, userId: string): Pro
   return r?.n ?? 0;
 }
 
-export async function latestEvent(tx: Tx, tenantId: string, userId: string): Promise<AlertEventView | null> {
+export async function latestEvent(
+  tx: Tx,
+  tenantId: TenantId,
+  userId: UserId,
+): Promise<AlertEventView | null> {
   const [first] = await listAlertEvents(tx, tenantId, userId, { unreadOnly: false, limit: 1 });
   return first ?? null;
 }
 
 export async function markRead(
   tx: Tx,
-  tenantId: string,
-  userId: string,
+  tenantId: TenantId,
+  userId: UserId,
   which: { ids?: number[] | undefined; all?: true | undefined },
 ): Promise<number> {
   const rows =
@@ -175,7 +180,7 @@ export async function markRead(
   return rows.length;
 }
 
-export async function readAlertSettings(tx: Tx, tenantId: string) {
+export async function readAlertSettings(tx: Tx, tenantId: TenantId) {
   const [row] = await tx.select().from(alertSettings).where(eq(alertSettings.tenantId, tenantId));
   return {
     proposalWaitMinutes: row?.proposalWaitMinutes ?? DEFAULT_ALERT_SETTINGS.proposalWaitMinutes,
@@ -186,9 +191,9 @@ export async function readAlertSettings(tx: Tx, tenantId: string) {
 
 export async function upsertAlertSettings(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   patch: { proposalWaitMinutes?: number | undefined; dailyLossWarnPct?: number | undefined },
-  userId: string,
+  userId: UserId,
 ) {
   const current = await readAlertSettings(tx, tenantId);
   const next = {
@@ -216,7 +221,7 @@ export function targetLabel(url: string): string {
   }
 }
 
-export async function listEndpoints(tx: Tx, tenantId: string): Promise<EndpointView[]> {
+export async function listEndpoints(tx: Tx, tenantId: TenantId): Promise<EndpointView[]> {
   const rows = await tx
     .select()
     .from(alertEndpoints)
@@ -259,7 +264,7 @@ export function endpointViewOf(
 
 export async function listAttempts(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   endpointId: string,
   limit: number,
 ): Promise<DeliveryAttemptView[]> {

@@ -8,11 +8,16 @@ import {
   type TenantId,
 } from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
-import type { getProposalRow } from '../proposals/store.ts';
+import type { alreadySkipped } from '../agent/skips.ts';
+import { alertFeedChannel } from '../alerts/channels.ts';
+import type { markRead, unreadCount } from '../alerts/store.ts';
+import type { readHedgeSettings } from '../hedging/store.ts';
+import type { getProposalRow, insertProposal } from '../proposals/store.ts';
 import type { DecideRequest, ProposalWorkflow } from '../proposals/workflow.ts';
 import type { decisionsOf } from '../signals/service.ts';
+import { decisionStreams } from '../signals/streams.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
-import type { ComboService, getCombo } from './combo-service.ts';
+import type { ComboHooks, ComboService, getCombo } from './combo-service.ts';
 import type { Halts } from './halt.ts';
 import type { getOrderDetail } from './order-detail.ts';
 import type { getOrderWithFills, listPositions } from './queries.ts';
@@ -116,5 +121,66 @@ describe('branded ids', () => {
     const plainDesk: DeskContext = { id: 'desk', role: 'viewer' };
     const deskId: TenantId = ok.tenantId;
     expect([deskId, swapped.proposalId, plainDesk.id]).toEqual([desk, 'p', 'desk']);
+  });
+});
+
+describe('branded ids: channels, hooks, the proposal insert and the desk stores', () => {
+  it('a channel name is built from a desk id only', () => {
+    const streams = decisionStreams('t');
+    expect(alertFeedChannel(desk)).toBe(`aegis:alerts:${desk}`);
+    expect(streams.proposalChanged(desk)).toBe(`t:proposals:${desk}`);
+    expect(streams.agentStatus(desk)).toBe(`t:agent:${desk}`);
+    const swapped = () => {
+      // @ts-expect-error an order id is not a desk id
+      void alertFeedChannel(order);
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void streams.proposalChanged('desk');
+      // @ts-expect-error a user id is not a desk id
+      void streams.agentStatus(user);
+    };
+    expect(typeof swapped).toBe('function');
+  });
+
+  it('hooks are called with a desk id; the proposal insert takes a desk and a signal id', () => {
+    const calls = (
+      hooks: ComboHooks,
+      insert: typeof insertProposal,
+      v: Omit<Parameters<typeof insertProposal>[1], 'tenantId' | 'signalId'>,
+    ) => {
+      hooks.onOutboxCommitted(desk);
+      // @ts-expect-error a combo id is not a desk id
+      hooks.onOutboxCommitted(combo);
+      // @ts-expect-error a plain string desk
+      hooks.onOrderChanged('desk', {} as Parameters<ComboHooks['onOrderChanged']>[1]);
+      void insert(tx, { ...v, tenantId: desk, signalId: signal });
+      void insert(tx, { ...v, tenantId: desk, signalId: null });
+      // @ts-expect-error desk and signal swapped
+      void insert(tx, { ...v, tenantId: signal, signalId: desk });
+      // @ts-expect-error a proposal id is not a signal id
+      void insert(tx, { ...v, tenantId: desk, signalId: proposal });
+    };
+    expect(typeof calls).toBe('function');
+  });
+
+  it('desk stores take the desk first and a user or signal id in its own place', () => {
+    const calls = (reads: {
+      unread: typeof unreadCount;
+      markRead: typeof markRead;
+      skipped: typeof alreadySkipped;
+      hedge: typeof readHedgeSettings;
+    }) => {
+      void reads.unread(tx, desk, user);
+      // @ts-expect-error desk and user swapped
+      void reads.unread(tx, user, desk);
+      void reads.skipped(tx, desk, signal);
+      // @ts-expect-error desk and signal swapped
+      void reads.skipped(tx, signal, desk);
+      void reads.hedge(tx, desk);
+      // @ts-expect-error a plain string desk
+      void reads.hedge(tx, 'desk');
+      // @ts-expect-error a plain string user
+      void reads.markRead(tx, desk, 'user', {} as Parameters<typeof markRead>[3]);
+    };
+    expect(typeof calls).toBe('function');
   });
 });

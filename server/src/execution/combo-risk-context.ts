@@ -1,5 +1,6 @@
 import { combos } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { comboSignature } from '@aegis/shared/orders/combo';
 import type {
   ComboIntent,
@@ -40,7 +41,7 @@ export interface ComboRiskInputs {
  */
 export async function loadComboRiskInputs(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   combo: ComboIntent,
   deps: { quotes: QuoteBook; startingCapital: string; now: Date },
 ): Promise<ComboRiskInputs> {
@@ -105,7 +106,7 @@ export async function loadComboRiskInputs(
 
 async function loadRecentCombos(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   now: Date,
   windowMs: number | null,
 ): Promise<RecentComboInfo[]> {

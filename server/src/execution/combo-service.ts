@@ -41,9 +41,9 @@ export interface PlaceComboRequest extends RequestMeta {
 }
 
 export interface ComboHooks {
-  readonly onOutboxCommitted: (tenantId: string) => void;
+  readonly onOutboxCommitted: (tenantId: TenantId) => void;
   /** Each leg that changed (the desk's live order stream). */
-  readonly onOrderChanged: (tenantId: string, order: OrderView) => void;
+  readonly onOrderChanged: (tenantId: TenantId, order: OrderView) => void;
 }
 
 /** The governor's combo dry run, with the strategy's maximum loss (null: unbounded or unknown). */
@@ -196,7 +196,7 @@ export class ComboService {
     return toComboView(combo, legs);
   }
 
-  async #evaluate(tx: Tx, tenantId: string, intent: ComboIntent, now: Date): Promise<ComboDecision> {
+  async #evaluate(tx: Tx, tenantId: TenantId, intent: ComboIntent, now: Date): Promise<ComboDecision> {
     const inputs = await loadComboRiskInputs(tx, tenantId, intent, {
       quotes: this.#deps.quotes,
       startingCapital: this.#opts.startingCapital,

@@ -1,5 +1,6 @@
 import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import { combos, fills } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import type { StrategyPositionView } from '@aegis/shared/schemas/combo';
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
@@ -18,7 +19,7 @@ import { multipliersOf } from './valuation.ts';
  */
 export async function listStrategyPositions(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   quotes: QuoteBook,
 ): Promise<StrategyPositionView[]> {
   const filled = await tx

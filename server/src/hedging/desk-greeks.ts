@@ -1,5 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { orders, positions } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import { type BookInstrument, type DeskGreeks, deskGreeks } from '@aegis/shared/options/greeks-book';
 import type { DeskGreeksView } from '@aegis/shared/schemas/greeks';
 import { and, eq, inArray, ne } from 'drizzle-orm';
@@ -70,7 +71,7 @@ export async function loadPricing(tx: Tx, symbols: readonly string[], quotes: Qu
 
 export async function loadDeskGreeks(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   quotes: QuoteBook,
   now: Date,
   options: GreeksOptions,

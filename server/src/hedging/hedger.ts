@@ -49,7 +49,7 @@ export interface HedgeExecutor {
   readonly quotes: QuoteBook;
   readonly orders: {
     place(req: PlaceOrderRequest): Promise<{ id: string; status: string; rejectReason: string | null }>;
-    check(tenantId: string, input: PlaceOrderInput, origin: 'agent'): Promise<RiskDecision>;
+    check(tenantId: TenantId, input: PlaceOrderInput, origin: 'agent'): Promise<RiskDecision>;
   };
 }
 
@@ -60,7 +60,7 @@ export interface DeltaHedgerDeps {
   readonly autonomousEnabled: boolean;
   readonly greeks: GreeksOptions;
   /** Fan-out of a new proposal to the desk's live subscribers (the proposal workflow's). */
-  readonly publishProposal?: (tenantId: string, view: ProposalView) => Promise<void>;
+  readonly publishProposal?: (tenantId: TenantId, view: ProposalView) => Promise<void>;
   readonly clock?: () => Date;
 }
 
@@ -286,7 +286,7 @@ export class DeltaHedger {
   }
 
   async #propose(
-    tenantId: string,
+    tenantId: TenantId,
     target: HedgeTarget,
     input: PlaceOrderInput,
     base: Omit<NewHedgeAction, 'action' | 'reason'>,
@@ -393,11 +393,11 @@ export class DeltaHedger {
     return 'proposed';
   }
 
-  async #pendingProposal(tenantId: string, underlying: string, now: Date): Promise<boolean> {
+  async #pendingProposal(tenantId: TenantId, underlying: string, now: Date): Promise<boolean> {
     return withTenant(this.#d.db, tenantId, (tx) => this.#pendingProposalIn(tx, tenantId, underlying, now));
   }
 
-  async #pendingProposalIn(tx: Tx, tenantId: string, underlying: string, now: Date): Promise<boolean> {
+  async #pendingProposalIn(tx: Tx, tenantId: TenantId, underlying: string, now: Date): Promise<boolean> {
     const last = await lastAction(tx, tenantId, underlying, 'proposed');
     if (!last?.proposalId) return false;
     const [p] = await tx
@@ -408,7 +408,7 @@ export class DeltaHedger {
   }
 
   async #skip(
-    tenantId: string,
+    tenantId: TenantId,
     target: HedgeTarget,
     netDelta: number,
     reason: string,

@@ -1,5 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { agentSettings, type HedgeTargetRow, hedgeActions, hedgeSettings } from '@aegis/shared/db';
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import type { HedgeActionView, HedgingSettingsView } from '@aegis/shared/schemas/greeks';
 import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Queryable, Tx } from '../db/database.ts';
@@ -23,7 +24,7 @@ export interface HedgeMode {
   readonly proposalTtlSeconds: number;
 }
 
-export async function readHedgeSettings(tx: Queryable, tenantId: string): Promise<HedgeSettingsRow | null> {
+export async function readHedgeSettings(tx: Queryable, tenantId: TenantId): Promise<HedgeSettingsRow | null> {
   const [row] = await tx.select().from(hedgeSettings).where(eq(hedgeSettings.tenantId, tenantId)).limit(1);
   return row ?? null;
 }
@@ -31,7 +32,7 @@ export async function readHedgeSettings(tx: Queryable, tenantId: string): Promis
 /** The mode the hedger acts in: the desk's agent mode, as the decision agent decides it. */
 export async function readHedgeMode(
   tx: Queryable,
-  tenantId: string,
+  tenantId: TenantId,
   autonomousEnabled: boolean,
 ): Promise<HedgeMode> {
   const [a] = await tx
@@ -75,9 +76,9 @@ export function settingsView(
 
 export async function upsertHedgeSettings(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   change: { enabled?: boolean | undefined; targets?: readonly HedgeTargetRow[] | undefined },
-  userId: string | null,
+  userId: UserId | null,
   now: Date,
 ): Promise<HedgeSettingsRow> {
   const current = await readHedgeSettings(tx, tenantId);
@@ -111,7 +112,7 @@ export interface NewHedgeAction {
 
 export async function lastAction(
   tx: Queryable,
-  tenantId: string,
+  tenantId: TenantId,
   underlying: string,
   action?: HedgeActionRow['action'],
 ): Promise<HedgeActionRow | null> {
@@ -132,7 +133,7 @@ export async function lastAction(
  */
 export async function recordAction(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   a: NewHedgeAction,
   now: Date,
 ): Promise<HedgeActionRow | null> {
@@ -187,7 +188,7 @@ export function actionView(r: HedgeActionRow): HedgeActionView {
 
 export async function listActions(
   tx: Queryable,
-  tenantId: string,
+  tenantId: TenantId,
   limit: number,
 ): Promise<HedgeActionView[]> {
   const rows = await tx

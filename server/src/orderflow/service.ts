@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import type { IngestResult, SequenceGap } from '@aegis/shared/schemas/orderflow';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
@@ -37,7 +38,7 @@ export interface IngestDeps {
 export async function ingestOrderflow(
   tx: Tx,
   deps: IngestDeps,
-  tenantId: string,
+  tenantId: TenantId,
   raw: readonly unknown[],
 ): Promise<IngestResult> {
   const validated = validateBatch(raw, Date.now(), { maxFutureSkewMs: deps.maxFutureSkewMs });
@@ -127,7 +128,7 @@ const key = (source: string, seq: number) => `${source}\u0000${seq}`;
 
 async function insertRows(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   rows: { id: string; c: CanonicalEvent }[],
 ): Promise<void> {
   const values: SQL[] = rows.map(({ id, c }) => {
@@ -151,7 +152,7 @@ async function insertRows(
  * Gaps in each touched source's sequence around the new events: from the last stored sequence
  * below the batch's lowest up to its highest. A gap later filled by a late event disappears.
  */
-async function gapsTouchedBy(tx: Tx, tenantId: string, events: CanonicalEvent[]): Promise<SequenceGap[]> {
+async function gapsTouchedBy(tx: Tx, tenantId: TenantId, events: CanonicalEvent[]): Promise<SequenceGap[]> {
   const ranges = new Map<string, { lo: number; hi: number }>();
   for (const { event } of events) {
     const r = ranges.get(event.source);
@@ -177,7 +178,7 @@ export interface GapQuery {
 }
 
 /** Missing sequence ranges per source, from the stored events (queryable at any time). */
-export async function findGaps(tx: Tx, tenantId: string, q: GapQuery): Promise<SequenceGap[]> {
+export async function findGaps(tx: Tx, tenantId: TenantId, q: GapQuery): Promise<SequenceGap[]> {
   const lower =
     q.fromSequence === undefined
       ? sql`true`
@@ -209,7 +210,7 @@ export async function findGaps(tx: Tx, tenantId: string, q: GapQuery): Promise<S
 /** Order flow around a moment, for the desk's view of a signal. */
 export async function orderflowAround(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   symbol: string,
   at: Date,
   windowMs: number,

@@ -1,7 +1,7 @@
 import type { DecisionOutcome } from '@aegis/shared/agent/decider';
 import { proposals } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import type { ProposalId, TenantId } from '@aegis/shared/ids';
+import type { ProposalId, SignalId, TenantId } from '@aegis/shared/ids';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import type { ProposalStatus, ProposalView, Rationale, TradeProposal } from '@aegis/shared/schemas/proposal';
@@ -89,8 +89,8 @@ export function tradeOrderInput(p: TradeProposal): PlaceOrderInput {
 export async function insertProposal(
   tx: Tx,
   v: {
-    tenantId: string;
-    signalId: string | null;
+    tenantId: TenantId;
+    signalId: SignalId | null;
     proposal: TradeProposal;
     outcome: DecisionOutcome;
     verdict: StoredVerdict | null;

@@ -63,7 +63,7 @@ export interface DecideRequest {
 async function recordDecision(
   tx: Tx,
   req: DecideRequest,
-  proposalId: string,
+  proposalId: ProposalId,
   decision: 'approve' | 'reject',
 ): Promise<void> {
   if (!req.userId) return;
@@ -106,7 +106,7 @@ export class ProposalWorkflow {
   }
 
   /** Fan-out of a changed proposal to the desk's live subscribers (after commit). */
-  async publish(tenantId: string, view: ProposalView): Promise<void> {
+  async publish(tenantId: TenantId, view: ProposalView): Promise<void> {
     await this.#d.bus
       .publish(this.#d.streams.proposalChanged(tenantId), JSON.stringify(view))
       .catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'proposal publish failed'));
@@ -128,7 +128,7 @@ export class ProposalWorkflow {
     const view = await withTenant(this.#d.db, req.tenantId, async (tx) => {
       const row = await getProposalRow(tx, req.tenantId, req.proposalId, true);
       this.#assertPending(row);
-      await recordDecision(tx, req, row.id, 'reject');
+      await recordDecision(tx, req, req.proposalId, 'reject');
       const [updated] = await tx
         .update(proposals)
         .set({ status: 'rejected', decidedAt: now, updatedAt: now })
@@ -181,7 +181,7 @@ export class ProposalWorkflow {
           return { expired: toProposalView(expired ?? row) };
         }
         this.#assertPending(row);
-        await recordDecision(tx, req, row.id, 'approve');
+        await recordDecision(tx, req, req.proposalId, 'approve');
         const [updated] = await tx
           .update(proposals)
           .set({
@@ -221,10 +221,11 @@ export class ProposalWorkflow {
     origin: 'human' | 'agent',
     meta: { requestId?: string | null; ip?: string | null },
   ): Promise<{ proposal: ProposalView; order: OrderView | null }> {
+    const tenantId = asTenantId(row.tenantId);
     let order: OrderView;
     try {
       order = await exec.orders.place({
-        tenantId: asTenantId(row.tenantId),
+        tenantId,
         actor,
         origin,
         input: approvedOrderInput(row),
@@ -244,7 +245,7 @@ export class ProposalWorkflow {
             .returning();
           return updated ? toProposalView(updated) : null;
         });
-        if (view) await this.publish(row.tenantId, view);
+        if (view) await this.publish(tenantId, view);
         this.#d.log.warn({ err, proposalId: row.id }, 'proposal execution refused; proposal failed');
         throw err;
       }
@@ -270,7 +271,7 @@ export class ProposalWorkflow {
         .returning();
       return toProposalView(updated!);
     });
-    await this.publish(row.tenantId, view);
+    await this.publish(tenantId, view);
     return { proposal: view, order };
   }
 
@@ -324,7 +325,7 @@ export class ProposalWorkflow {
 }
 
 /** The chosen account must be one of the desk's connections, active (checked before approving). */
-async function assertTradableConnection(tx: Tx, tenantId: string, connectionId: string): Promise<void> {
+async function assertTradableConnection(tx: Tx, tenantId: TenantId, connectionId: string): Promise<void> {
   const [c] = await tx
     .select({ status: brokerConnections.status })
     .from(brokerConnections)

@@ -39,7 +39,7 @@ export async function pnlByInstrument(
  * (so earlier days' fills count for the cost basis even when the range starts later), and the
  * equity at each day's last snapshot with its change from the previous day's.
  */
-export async function pnlByDayReport(tx: Tx, tenantId: string, range: ReportRange) {
+export async function pnlByDayReport(tx: Tx, tenantId: TenantId, range: ReportRange) {
   const [desk] = await tx.select({ tz: tenants.timezone }).from(tenants).where(eq(tenants.id, tenantId));
   const tz = desk?.tz ?? 'UTC';
   const dayOf = (col: typeof fills.ts | typeof equitySnapshots.ts) =>
@@ -111,7 +111,7 @@ function blotterOrigin(origin: string, decider: string | null): string {
 /** The trade blotter: fills with their orders, newest first, at most `limit` rows. */
 export async function blotter(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   range: ReportRange,
   limit: number,
 ): Promise<BlotterRow[]> {

@@ -1,3 +1,5 @@
+import type { TenantId } from '@aegis/shared/ids';
+
 /**
  * Names of the bus streams and channels the decision path uses. Production uses the `aegis`
  * prefix (`aegis:orderflow`, `aegis:signals` — the engine's defaults); tests give each server its
@@ -15,9 +17,9 @@ export interface DecisionStreams {
   /** Pub/sub: a signal was stored (payload: StoredSignal, the view and its place in the feed). */
   readonly signalStored: string;
   /** Pub/sub per desk: a proposal was created or changed. */
-  proposalChanged(tenantId: string): string;
+  proposalChanged(tenantId: TenantId): string;
   /** Pub/sub per desk: the agent's state changed. */
-  agentStatus(tenantId: string): string;
+  agentStatus(tenantId: TenantId): string;
 }
 
 export function decisionStreams(prefix = 'aegis'): DecisionStreams {
@@ -27,7 +29,7 @@ export function decisionStreams(prefix = 'aegis'): DecisionStreams {
     signals: `${prefix}:signals`,
     signalsDead: `${prefix}:signals:dead`,
     signalStored: `${prefix}:signals:stored`,
-    proposalChanged: (tenantId: string) => `${prefix}:proposals:${tenantId}`,
-    agentStatus: (tenantId: string) => `${prefix}:agent:${tenantId}`,
+    proposalChanged: (tenantId: TenantId) => `${prefix}:proposals:${tenantId}`,
+    agentStatus: (tenantId: TenantId) => `${prefix}:agent:${tenantId}`,
   });
 }
