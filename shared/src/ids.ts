@@ -34,6 +34,7 @@ export const asApiKeyId = (id: string): ApiKeyId => id as ApiKeyId;
 
 /* The zod schemas that parse an id at the edge and yield its brand (schemas/ids.ts). */
 export {
+  apiKeyIdSchema,
   comboIdSchema,
   instrumentIdSchema,
   orderIdSchema,

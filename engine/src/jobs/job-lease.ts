@@ -1,4 +1,5 @@
 import { BACKTEST_JOB_KIND } from '@aegis/shared/bus/backtest-jobs';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import type { Sql } from 'postgres';
 
 /**
@@ -10,7 +11,7 @@ import type { Sql } from 'postgres';
  */
 export interface ClaimedJob {
   readonly id: string;
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly backtestId: string;
   readonly attempts: number;
   readonly maxAttempts: number;
@@ -41,7 +42,7 @@ export async function claimJob(
   if (!row?.payload.backtestId) return null;
   return {
     id: row.id,
-    tenantId: row.tenant_id,
+    tenantId: asTenantId(row.tenant_id),
     backtestId: row.payload.backtestId,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,

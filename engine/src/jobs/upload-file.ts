@@ -3,6 +3,7 @@ import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withTenantSql } from '@aegis/shared/db/client';
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import type { Sql } from 'postgres';
 
 /**
@@ -19,7 +20,7 @@ export interface MaterializedUpload {
 
 export async function materializeUpload(
   sql: Sql,
-  tenantId: string,
+  tenantId: TenantId,
   uploadId: string,
   dir: string,
   name: string,

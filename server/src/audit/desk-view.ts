@@ -1,4 +1,5 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/database.ts';
 import { queryRows } from '../db/rows.ts';
@@ -128,7 +129,7 @@ async function withNames(tx: Tx, rows: Unnamed[]): Promise<ViewEntry[]> {
 }
 
 /** One page of a desk's view. `tx` is the desk's transaction (RLS on the desk). */
-export async function deskView(tx: Tx, deskId: string, f: ViewFilters): Promise<ViewPage> {
+export async function deskView(tx: Tx, deskId: TenantId, f: ViewFilters): Promise<ViewPage> {
   const limit = Math.min(Math.max(f.limit, 1), 1000);
   let cursor: Cursor | null = null;
   let legacySeq: number | null = null;

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { apiKeys, users } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import type { ApiKeyId, UserId } from '@aegis/shared/ids';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
@@ -166,7 +167,7 @@ export async function listApiKeys(tx: Tx, filter: { userId?: string }): Promise<
 }
 
 /** Revokes a key of the desk; `ownerId` restricts it to that user's keys. Not found ⇒ NOT_FOUND. */
-export async function revokeApiKey(tx: Tx, keyId: string, ownerId: string | null, now = new Date()) {
+export async function revokeApiKey(tx: Tx, keyId: ApiKeyId, ownerId: UserId | null, now = new Date()) {
   const where = ownerId
     ? and(eq(apiKeys.id, keyId), eq(apiKeys.userId, ownerId), isNull(apiKeys.revokedAt))
     : and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt));
@@ -178,7 +179,7 @@ export async function revokeApiKey(tx: Tx, keyId: string, ownerId: string | null
 }
 
 /** Revokes every key of a user on the current desk (role revoked) — RLS limits it to the desk. */
-export async function revokeUserApiKeys(tx: Tx, userId: string, now = new Date()): Promise<number> {
+export async function revokeUserApiKeys(tx: Tx, userId: UserId, now = new Date()): Promise<number> {
   const rows = await tx
     .update(apiKeys)
     .set({ revokedAt: now })

@@ -1,5 +1,6 @@
 import { users } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import { asUserId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { eq, sql } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
@@ -98,7 +99,7 @@ export async function login(
     const passwordHash = await deps.passwords.hash(input.password);
     await deps.db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, row.id));
   }
-  const desks = await listUserDesks(deps.db, row.id);
+  const desks = await listUserDesks(deps.db, asUserId(row.id));
   const { token, session } = await createSession(deps.db, deps.config, {
     userId: row.id,
     activeTenantId: desks[0]?.id ?? null,

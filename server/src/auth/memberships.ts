@@ -1,3 +1,4 @@
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import type { Desk } from '@aegis/shared/schemas/identity';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
@@ -22,7 +23,7 @@ interface DeskRow extends Record<string, unknown> {
   role: Role;
 }
 
-export async function listUserDesks(db: Db, userId: string): Promise<Desk[]> {
+export async function listUserDesks(db: Db, userId: UserId): Promise<Desk[]> {
   // One round trip: the memberships (through the function) joined with the desks' names.
   const rows = await db.execute<DeskRow>(
     sql`select t.id, t.name, t.slug, m.role from aegis_auth_memberships(${userId}::uuid) m join tenants t on t.id = m.tenant_id`,
@@ -39,7 +40,7 @@ export async function listUserDesks(db: Db, userId: string): Promise<Desk[]> {
  */
 export async function listUserDesksCached(
   deps: { readonly db: Db; readonly authCache?: AuthCache | undefined },
-  userId: string,
+  userId: UserId,
 ): Promise<Desk[]> {
   const cached = deps.authCache?.desks(userId);
   if (cached) return [...cached]; // a copy: the cached list is shared by every request
@@ -53,7 +54,7 @@ export async function listUserDesksCached(
  * The user's role on one desk, or null: one round trip and no transaction, for checks that
  * repeat often (open subscriptions re-check it on every event).
  */
-export async function roleOnDesk(db: Db, userId: string, tenantId: string): Promise<Role | null> {
+export async function roleOnDesk(db: Db, userId: UserId, tenantId: TenantId): Promise<Role | null> {
   const rows = await db.execute<MembershipRow>(
     sql`select tenant_id, role from aegis_auth_memberships(${userId}::uuid) where tenant_id = ${tenantId}::uuid`,
   );

@@ -1,4 +1,4 @@
-import { asUserId } from '@aegis/shared/ids';
+import { asTenantId, asUserId } from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
 import { OutageAuthorizations } from './outage-authorization.ts';
 import type { Principal } from './principal.ts';
@@ -16,7 +16,7 @@ const session = (userId: string, expiresAt: Date): Principal => ({
   session: {
     id: 'h',
     userId,
-    activeTenantId: 'desk-1',
+    activeTenantId: asTenantId('desk-1'),
     createdAt: new Date(0),
     expiresAt,
     absoluteExpiresAt: expiresAt,
@@ -30,10 +30,10 @@ describe('OutageAuthorizations', () => {
   it('returns what the database last confirmed for the same credential only', () => {
     const memo = new OutageAuthorizations();
     memo.rememberPrincipal(cookie('a'), session('u1', later));
-    memo.rememberRole(cookie('a'), 'desk-1', 'trader');
+    memo.rememberRole(cookie('a'), asTenantId('desk-1'), 'trader');
     expect(memo.principal(cookie('a'))?.user.id).toBe('u1');
-    expect(memo.role(cookie('a'), 'desk-1')).toBe('trader');
-    expect(memo.role(cookie('a'), 'desk-2')).toBeNull();
+    expect(memo.role(cookie('a'), asTenantId('desk-1'))).toBe('trader');
+    expect(memo.role(cookie('a'), asTenantId('desk-2'))).toBeNull();
     expect(memo.principal(cookie('b'))).toBeNull();
     expect(memo.principal({ bearer: 'a', cookieToken: null })?.user.id).toBe('u1');
     expect(memo.principal({ bearer: null, cookieToken: null })).toBeNull();
@@ -42,11 +42,11 @@ describe('OutageAuthorizations', () => {
   it('never outlives the session, and forgets roles when the credential now names another user', () => {
     const memo = new OutageAuthorizations();
     memo.rememberPrincipal(cookie('a'), session('u1', new Date(Date.now() + 1_000)));
-    memo.rememberRole(cookie('a'), 'desk-1', 'admin');
+    memo.rememberRole(cookie('a'), asTenantId('desk-1'), 'admin');
     expect(memo.principal(cookie('a'), new Date(Date.now() + 2_000))).toBeNull();
-    expect(memo.role(cookie('a'), 'desk-1', new Date(Date.now() + 2_000))).toBeNull();
+    expect(memo.role(cookie('a'), asTenantId('desk-1'), new Date(Date.now() + 2_000))).toBeNull();
     memo.rememberPrincipal(cookie('a'), session('u2', later));
-    expect(memo.role(cookie('a'), 'desk-1')).toBeNull();
+    expect(memo.role(cookie('a'), asTenantId('desk-1'))).toBeNull();
     memo.forget(cookie('a'));
     expect(memo.principal(cookie('a'))).toBeNull();
   });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { TenantId } from '@aegis/shared/ids';
 import { LRUCache } from 'lru-cache';
 import type { RequestCredentials } from '../context.ts';
 import type { Role } from './permissions.ts';
@@ -46,7 +47,7 @@ export class OutageAuthorizations {
   }
 
   /** The database just confirmed this principal's role on a desk. */
-  rememberRole(credentials: RequestCredentials, tenantId: string, role: Role): void {
+  rememberRole(credentials: RequestCredentials, tenantId: TenantId, role: Role): void {
     const key = keyOf(credentials);
     const entry = key ? this.#cache.get(key, { updateAgeOnGet: false }) : undefined;
     entry?.roles.set(tenantId, role);
@@ -61,7 +62,7 @@ export class OutageAuthorizations {
   }
 
   /** The role last confirmed for these credentials on this desk. */
-  role(credentials: RequestCredentials, tenantId: string, now = new Date()): Role | null {
+  role(credentials: RequestCredentials, tenantId: TenantId, now = new Date()): Role | null {
     const key = keyOf(credentials);
     const entry = key ? this.#cache.get(key, { updateAgeOnGet: false }) : undefined;
     if (!entry || expired(entry.principal, now)) return null;

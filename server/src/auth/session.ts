@@ -1,5 +1,5 @@
 import { sessions, users } from '@aegis/shared/db';
-import { asUserId } from '@aegis/shared/ids';
+import { asUserId, type TenantId, type UserId } from '@aegis/shared/ids';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { and, desc, eq, gt, ne, sql } from 'drizzle-orm';
@@ -124,7 +124,7 @@ export async function invalidateSession(db: Queryable, sessionId: string): Promi
 /** Deletes every session of a user, or every one but `exceptSessionId`. Returns how many. */
 export async function invalidateUserSessions(
   db: Queryable,
-  userId: string,
+  userId: UserId,
   exceptSessionId?: string,
 ): Promise<number> {
   const where = exceptSessionId
@@ -141,7 +141,7 @@ export async function setSessionReauthenticated(db: Queryable, sessionId: string
   await authInvalidations.announce({ kind: 'session', sessionId });
 }
 
-export async function setSessionActiveTenant(db: Queryable, sessionId: string, tenantId: string) {
+export async function setSessionActiveTenant(db: Queryable, sessionId: string, tenantId: TenantId) {
   await db.update(sessions).set({ activeTenantId: tenantId }).where(eq(sessions.id, sessionId));
   await authInvalidations.announce({ kind: 'session', sessionId });
 }
@@ -225,7 +225,7 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 }
 
 /** A user's live sessions, newest first (for "where am I signed in"). */
-export async function listUserSessions(db: Queryable, userId: string, now = new Date()) {
+export async function listUserSessions(db: Queryable, userId: UserId, now = new Date()) {
   return db
     .select({
       id: sessions.id,
@@ -244,7 +244,7 @@ export async function listUserSessions(db: Queryable, userId: string, now = new 
 /** Ends one of the user's own sessions; false when there is no such session of theirs. */
 export async function invalidateOwnSession(
   db: Queryable,
-  userId: string,
+  userId: UserId,
   sessionId: string,
 ): Promise<boolean> {
   const rows = await db

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BACKTEST_JOB_KIND } from '@aegis/shared/bus/backtest-jobs';
 import { backtests, backtestUploads, jobs } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import {
   type BacktestProgress,
   type BacktestResult,
@@ -62,7 +63,7 @@ export function toBacktestView(row: BacktestRow): BacktestView {
 /** Checks what the spec points at on this desk (names the field), then stores rows. */
 export async function createBacktest(
   tx: Tx,
-  input: { tenantId: string; userId: string; spec: BacktestSpec },
+  input: { tenantId: TenantId; userId: UserId; spec: BacktestSpec },
 ): Promise<{ view: BacktestView; jobId: string }> {
   const { spec } = input;
   if (spec.persistTicks) {

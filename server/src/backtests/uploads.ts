@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { backtests, backtestUploadChunks, backtestUploads } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
 
@@ -52,8 +53,8 @@ const toView = (r: UploadRow): UploadView => ({
 export async function startUpload(
   tx: Tx,
   input: {
-    tenantId: string;
-    userId: string;
+    tenantId: TenantId;
+    userId: UserId;
     name: string;
     format: UploadFormat;
     sizeBytes: number;
@@ -133,7 +134,7 @@ export function decodeChunk(data: string): Buffer {
 
 export async function appendChunk(
   tx: Tx,
-  input: { tenantId: string; uploadId: string; seq: number; data: string },
+  input: { tenantId: TenantId; uploadId: string; seq: number; data: string },
 ): Promise<UploadView> {
   const bytes = decodeChunk(input.data);
   const row = await uploadRow(tx, input.uploadId);

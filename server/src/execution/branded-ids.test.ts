@@ -1,4 +1,5 @@
 import {
+  asApiKeyId,
   asComboId,
   asOrderId,
   asProposalId,
@@ -11,9 +12,12 @@ import { describe, expect, it } from 'vitest';
 import type { alreadySkipped } from '../agent/skips.ts';
 import { alertFeedChannel } from '../alerts/channels.ts';
 import type { markRead, unreadCount } from '../alerts/store.ts';
+import type { revokeApiKey } from '../auth/api-keys.ts';
+import type { roleOnDesk } from '../auth/memberships.ts';
 import type { readHedgeSettings } from '../hedging/store.ts';
 import type { getProposalRow, insertProposal } from '../proposals/store.ts';
 import type { DecideRequest, ProposalWorkflow } from '../proposals/workflow.ts';
+import type { disableUser, listMembers } from '../provisioning/service.ts';
 import type { decisionsOf } from '../signals/service.ts';
 import { decisionStreams } from '../signals/streams.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
@@ -38,6 +42,7 @@ const proposal = asProposalId('6a0c3e4e-0000-4000-8000-000000000004');
 const signal = asSignalId('6a0c3e4e-0000-4000-8000-000000000005');
 const user = asUserId('6a0c3e4e-0000-4000-8000-000000000006');
 const tx = {} as Parameters<typeof getCombo>[0];
+const key = asApiKeyId('6a0c3e4e-0000-4000-8000-000000000007');
 
 describe('branded ids', () => {
   it('an order id and a desk id cannot change places in a cancel', () => {
@@ -180,6 +185,35 @@ describe('branded ids: channels, hooks, the proposal insert and the desk stores'
       void reads.hedge(tx, 'desk');
       // @ts-expect-error a plain string user
       void reads.markRead(tx, desk, 'user', {} as Parameters<typeof markRead>[3]);
+    };
+    expect(typeof calls).toBe('function');
+  });
+});
+
+describe('branded ids: people and keys', () => {
+  it('a user, a desk and an API key id cannot change places', () => {
+    const calls = (fns: {
+      revoke: typeof revokeApiKey;
+      role: typeof roleOnDesk;
+      members: typeof listMembers;
+      disable: typeof disableUser;
+    }) => {
+      const db = {} as Parameters<typeof roleOnDesk>[0];
+      void fns.revoke(tx, key, user);
+      void fns.revoke(tx, key, null);
+      // @ts-expect-error the user id where the key goes, and the key where the owner goes
+      void fns.revoke(tx, user, key);
+      // @ts-expect-error a plain string is not yet known to be a key id
+      void fns.revoke(tx, 'key', null);
+      void fns.role(db, user, desk);
+      // @ts-expect-error desk and user swapped
+      void fns.role(db, desk, user);
+      void fns.members(tx, desk);
+      // @ts-expect-error a user id is not a desk id
+      void fns.members(tx, user);
+      void fns.disable(db, user);
+      // @ts-expect-error a desk id is not a user id
+      void fns.disable(db, desk);
     };
     expect(typeof calls).toBe('function');
   });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { idempotencyKeys } from '@aegis/shared/db';
 import { AppError, ErrorCode, isAppError } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { and, eq, sql } from 'drizzle-orm';
 import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
@@ -18,7 +19,7 @@ import type { Tx } from '../db/database.ts';
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface IdempotencyScope {
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   /** `user:<id>`, `api_key:<id>` or `agent:<name>`. */
   readonly principal: string;
   /** The procedure path, e.g. `orders.place`. */

@@ -1,5 +1,6 @@
 import { watchlists } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import type { WatchlistView } from '@aegis/shared/schemas/market-data';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
@@ -12,8 +13,8 @@ import type { InstrumentRegistry } from './instrument-registry.ts';
  * NOT_FOUND, as another desk's do). Symbols are checked against the registry on every write.
  */
 export interface Owner {
-  readonly tenantId: string;
-  readonly userId: string;
+  readonly tenantId: TenantId;
+  readonly userId: UserId;
 }
 
 type Row = typeof watchlists.$inferSelect;

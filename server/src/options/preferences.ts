@@ -1,6 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { optionPreferences } from '@aegis/shared/db';
-import type { TenantId } from '@aegis/shared/ids';
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import type { RiskPreset } from '@aegis/shared/schemas/option-recommendation';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/database.ts';
@@ -12,7 +12,7 @@ import type { Tx } from '../db/database.ts';
  */
 export interface PreferenceOwner {
   readonly tenantId: TenantId;
-  readonly userId: string;
+  readonly userId: UserId;
 }
 
 export interface OptionPreferences {

@@ -1,6 +1,7 @@
 import { instruments, positions } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import {
   type DeskExposure,
@@ -89,7 +90,7 @@ async function checkOrder(
  * from its current mid), any other the delta stored on the instrument; the underlying counts
  * its multiplier.
  */
-async function loadExposure(db: Db, tenantId: string, chain: ChainView): Promise<DeskExposure> {
+async function loadExposure(db: Db, tenantId: TenantId, chain: ChainView): Promise<DeskExposure> {
   return withTenant(db, tenantId, async (tx) => {
     const [u] = await tx
       .select({ id: instruments.id, multiplier: instruments.multiplier, lotSize: instruments.lotSize })

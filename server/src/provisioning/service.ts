@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { agentSettings, memberships, tenants, users } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import type { Member } from '@aegis/shared/schemas/identity';
 import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { revokeUserApiKeys } from '../auth/api-keys.ts';
@@ -113,7 +114,7 @@ export async function createUser(
   tx: Tx,
   passwords: PasswordHasher,
   input: {
-    tenantId: string;
+    tenantId: TenantId;
     email: string;
     displayName: string;
     role: Role;
@@ -147,7 +148,7 @@ export async function createUser(
   return { userId, oneTimePassword: generated };
 }
 
-async function adminCount(tx: Tx, tenantId: string): Promise<number> {
+async function adminCount(tx: Tx, tenantId: TenantId): Promise<number> {
   const [r] = await tx
     .select({ n: count() })
     .from(memberships)
@@ -163,8 +164,8 @@ async function adminCount(tx: Tx, tenantId: string): Promise<number> {
 export async function setRole(
   tx: Tx,
   input: {
-    tenantId: string;
-    userId: string;
+    tenantId: TenantId;
+    userId: UserId;
     role: Role | null;
     /**
      * Whether a user who is not yet a member may be added by id. Only platform admins may:
@@ -211,7 +212,7 @@ export async function setRole(
 }
 
 /** Members of the current desk (tx is its tenant transaction). */
-export async function listMembers(tx: Tx, tenantId: string): Promise<Member[]> {
+export async function listMembers(tx: Tx, tenantId: TenantId): Promise<Member[]> {
   const rows = await tx
     .select({
       userId: users.id,
@@ -239,7 +240,7 @@ export async function listMembers(tx: Tx, tenantId: string): Promise<Member[]> {
  * Disables a user everywhere (platform admins): sign-in refused, sessions ended; API keys stop
  * working because key verification checks the user (their rows stay for the audit trail).
  */
-export async function disableUser(db: Db, userId: string): Promise<{ sessionsEnded: number }> {
+export async function disableUser(db: Db, userId: UserId): Promise<{ sessionsEnded: number }> {
   return db.transaction(async (tx) => {
     const [u] = await tx
       .update(users)

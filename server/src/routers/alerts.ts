@@ -1,5 +1,6 @@
 import { alertEndpoints } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import {
   alertFeedItem,
   alertListView,
@@ -54,7 +55,7 @@ const MAX_ENDPOINTS_PER_DESK = 10;
 const READ = { scope: 'read', permission: 'desk.read' } as const;
 const CONFIGURE = { scope: 'admin', permission: 'alerts.manage' } as const;
 
-async function endpointRow(tx: Tx, tenantId: string, id: string) {
+async function endpointRow(tx: Tx, tenantId: TenantId, id: string) {
   const [row] = await tx
     .select()
     .from(alertEndpoints)

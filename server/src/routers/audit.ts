@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { queryInstantString, rangeInOrder } from '@aegis/shared/schemas/instant';
 import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
@@ -154,7 +155,7 @@ const verifyJobOutput = z.object({
 const verifyJobInput = z.strictObject({ jobId: z.uuid() });
 
 /** The synchronous verify walks the chain inside the request: refused for long chains. */
-async function refuseLongChain(tx: Parameters<typeof chainLength>[0], tenantId: string | null) {
+async function refuseLongChain(tx: Parameters<typeof chainLength>[0], tenantId: TenantId | null) {
   const n = await chainLength(tx, tenantId);
   if (n > SYNC_VERIFY_MAX_ROWS) {
     throw new AppError(

@@ -1,4 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
+import { asTenantId } from '@aegis/shared/ids';
 import {
   activeSessionSchema,
   deskSchema,
@@ -223,7 +224,7 @@ export const authRouter = createTRPCRouter({
       const desk = (await listUserDesks(ctx.db, ctx.principal.user.id)).find((d) => d.id === input.deskId);
       // Not a member and no such desk look the same.
       if (!desk) throw new AppError('NOT_FOUND', 'Desk not found');
-      await setSessionActiveTenant(ctx.db, session.id, desk.id);
+      await setSessionActiveTenant(ctx.db, session.id, asTenantId(desk.id));
       return desk;
     }),
 });

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { brokerConnections, oauthProviders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import {
   type BrokerConnectionView,
   brokerConnectionView,
@@ -74,7 +75,7 @@ const oauthDepsOf = (ctx: Context): OAuthDeps => ({
   ...(ctx.execution && { execution: ctx.execution }),
 });
 
-async function customNames(tx: Tx, tenantId: string): Promise<Map<string, string>> {
+async function customNames(tx: Tx, tenantId: TenantId): Promise<Map<string, string>> {
   const rows = await tx
     .select({ slug: oauthProviders.slug, name: oauthProviders.name })
     .from(oauthProviders)
@@ -82,7 +83,7 @@ async function customNames(tx: Tx, tenantId: string): Promise<Map<string, string
   return new Map(rows.map((r) => [`oauth:${r.slug}`, r.name]));
 }
 
-async function viewOf(ctx: Context, tenantId: string, id: string): Promise<BrokerConnectionView> {
+async function viewOf(ctx: Context, tenantId: TenantId, id: string): Promise<BrokerConnectionView> {
   return withTenant(ctx.db, tenantId, async (tx) => {
     const [c] = await tx.select().from(brokerConnections).where(eq(brokerConnections.id, id));
     if (!c)
@@ -96,8 +97,8 @@ async function viewOf(ctx: Context, tenantId: string, id: string): Promise<Broke
 /** Inserts a connection in its own transaction (the account is read after it is committed). */
 async function insertConnection(
   ctx: Context,
-  tenantId: string,
-  userId: string,
+  tenantId: TenantId,
+  userId: UserId,
   values: Omit<typeof brokerConnections.$inferInsert, 'tenantId' | 'createdBy'> & { id: string },
   action: string,
 ): Promise<void> {
@@ -121,7 +122,7 @@ async function insertConnection(
  */
 async function linkAndSettle(
   ctx: Context,
-  deskId: string,
+  deskId: TenantId,
   values: (id: string) => Omit<typeof brokerConnections.$inferInsert, 'tenantId' | 'createdBy' | 'id'>,
 ) {
   const id = randomUUID();

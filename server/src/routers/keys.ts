@@ -1,4 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
+import { apiKeyIdSchema } from '@aegis/shared/ids';
 import {
   apiKeySchema,
   apiKeyScopeSchema,
@@ -95,7 +96,7 @@ export const keysRouter = createTRPCRouter({
 
   revoke: deskProcedure
     .meta({ scope: 'admin', permission: 'keys.revoke' })
-    .input(z.strictObject({ keyId: uuidSchema }))
+    .input(z.strictObject({ keyId: apiKeyIdSchema }))
     .output(z.object({ id: uuidSchema, prefix: z.string(), revokedAt: z.string() }))
     .mutation(async ({ ctx, input }) => {
       const ownerOnly = ctx.desk.role === 'admin' ? null : ctx.principal.user.id;

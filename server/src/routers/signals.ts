@@ -1,5 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
-import { asSignalId, signalIdSchema } from '@aegis/shared/ids';
+import { asSignalId, signalIdSchema, type TenantId } from '@aegis/shared/ids';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import {
   listSignalsInputSchema,
@@ -177,7 +177,7 @@ const CATCH_UP_PAGE = 500;
  */
 async function* liveSignals(
   db: Parameters<typeof withTenant>[0],
-  deskId: string,
+  deskId: TenantId,
   feed: ChannelFeed,
   filter: { instrument?: string | undefined; minScore?: number | undefined },
   symbols: readonly string[] | null,

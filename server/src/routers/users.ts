@@ -1,4 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
+import { userIdSchema } from '@aegis/shared/ids';
 import {
   displayNameSchema,
   emailSchema,
@@ -81,7 +82,7 @@ export const usersRouter = createTRPCRouter({
 
   setRole: deskProcedure
     .meta({ scope: 'admin', permission: 'users.setRole' })
-    .input(z.strictObject({ userId: uuidSchema, role: roleSchema.nullable() }))
+    .input(z.strictObject({ userId: userIdSchema, role: roleSchema.nullable() }))
     .output(
       z.object({
         userId: uuidSchema,
@@ -121,7 +122,7 @@ export const usersRouter = createTRPCRouter({
 
   disable: protectedProcedure
     .meta({ scope: 'admin', permission: 'users.disable' })
-    .input(z.strictObject({ userId: uuidSchema }))
+    .input(z.strictObject({ userId: userIdSchema }))
     .output(z.object({ userId: uuidSchema, sessionsEnded: z.number().int() }))
     .mutation(async ({ ctx, input }) => {
       if (input.userId === ctx.principal.user.id)

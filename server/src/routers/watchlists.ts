@@ -1,11 +1,18 @@
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import { watchlistCreateInput, watchlistUpdateInput, watchlistView } from '@aegis/shared/schemas/market-data';
 import { z } from 'zod';
 import { instrumentRegistryOf } from '../market/instrument-registry.ts';
-import { createWatchlist, listWatchlists, removeWatchlist, updateWatchlist } from '../market/watchlists.ts';
+import {
+  createWatchlist,
+  listWatchlists,
+  type Owner,
+  removeWatchlist,
+  updateWatchlist,
+} from '../market/watchlists.ts';
 import { createTRPCRouter, deskProcedure } from '../trpc.ts';
 
 /** The caller's own watchlists on the current desk (docs/instruments.md). */
-const ownerOf = (ctx: { desk: { id: string }; principal: { user: { id: string } } }) => ({
+const ownerOf = (ctx: { desk: { id: TenantId }; principal: { user: { id: UserId } } }): Owner => ({
   tenantId: ctx.desk.id,
   userId: ctx.principal.user.id,
 });

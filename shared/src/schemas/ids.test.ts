@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { OrderId, ProposalId } from '../ids.ts';
 import {
+  apiKeyIdSchema,
   comboIdSchema,
   orderIdSchema,
   proposalIdSchema,
@@ -23,6 +24,7 @@ describe('id schemas', () => {
 
   it('refuse what z.uuid() refuses, with the same issues', () => {
     for (const schema of [
+      apiKeyIdSchema,
       tenantIdSchema,
       userIdSchema,
       orderIdSchema,

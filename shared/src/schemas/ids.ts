@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import type { ComboId, InstrumentId, OrderId, ProposalId, SignalId, TenantId, UserId } from '../ids.ts';
+import type {
+  ApiKeyId,
+  ComboId,
+  InstrumentId,
+  OrderId,
+  ProposalId,
+  SignalId,
+  TenantId,
+  UserId,
+} from '../ids.ts';
 
 /**
  * Id inputs at the edge: each parses a uuid exactly as `z.uuid()` does (same check, same error
@@ -12,4 +21,5 @@ export const orderIdSchema = z.uuid().transform((s) => s as OrderId);
 export const comboIdSchema = z.uuid().transform((s) => s as ComboId);
 export const proposalIdSchema = z.uuid().transform((s) => s as ProposalId);
 export const signalIdSchema = z.uuid().transform((s) => s as SignalId);
+export const apiKeyIdSchema = z.uuid().transform((s) => s as ApiKeyId);
 export const instrumentIdSchema = z.uuid().transform((s) => s as InstrumentId);
