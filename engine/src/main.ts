@@ -8,9 +8,9 @@
  * resumes from its durable positions.
  */
 import { createBus } from '@aegis/shared/bus/index';
+import { withDeadline } from '@aegis/shared/deadline';
 import { createLogger } from '@aegis/shared/logging';
 import { loadEngineConfig } from './config.ts';
-import { withDeadline } from './deadline.ts';
 import { startHttpServer } from './http.ts';
 import { type EngineHandle, startEngine } from './index.ts';
 import { startConfiguredBacktestJobs } from './jobs/backtest-jobs.ts';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '@aegis/shared/bus/types';
+import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import { isoFromMicros } from '@aegis/shared/market/micro-time';
 import type { Sql } from 'postgres';
-import { isDeadlineExceeded, withDeadline } from '../deadline.ts';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { CTRL, FEATURE_NAMES, PATTERN_NAMES, SCORED, usFromWords } from '../ring/layout.ts';
 import type { RingBuffer } from '../ring/ring-buffer.ts';

@@ -1,9 +1,9 @@
 import { connectSql } from '@aegis/shared/db/client';
+import { withDeadline } from '@aegis/shared/deadline';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import type { EngineConfig } from '../config.ts';
-import { withDeadline } from '../deadline.ts';
 import { loadCursors } from '../writer/cursor-store.ts';
 
 /** The engine's PostgreSQL client (optional: no DATABASE_URL, no persistence) and where feeds resume. */

@@ -1,8 +1,8 @@
 import type { Bus } from '@aegis/shared/bus/types';
+import { withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import type { EngineConfig } from '../config.ts';
-import { withDeadline } from '../deadline.ts';
 import type { InferenceThreadHandle } from '../inference/inference-thread.ts';
 import { RingProgress } from '../ring/ring-progress.ts';
 import type { ShardCoordinator } from '../shards/shard-coordinator.ts';

@@ -1,6 +1,6 @@
+import { withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import type { EngineConfig } from '../config.ts';
-import { withDeadline } from '../deadline.ts';
 import type { ShardCoordinator } from '../shards/shard-coordinator.ts';
 import type { EngineDatabase } from './database.ts';
 import type { FeedPositions } from './feed-positions.ts';

@@ -1,7 +1,7 @@
+import { withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import type { EngineConfig } from '../config.ts';
-import { withDeadline } from '../deadline.ts';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { type InferenceThreadHandle, startInferenceThread } from '../inference/inference-thread.ts';
 import type { InferenceFault } from '../inference/messages.ts';

@@ -5,9 +5,9 @@
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { connectSql } from '@aegis/shared/db/client';
+import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { createLogger } from '@aegis/shared/logging';
 import { z } from 'zod';
-import { isDeadlineExceeded, withDeadline } from '../deadline.ts';
 import { FeatureState } from '../features/state.ts';
 import { SymbolNamesReader } from '../feeds/symbol-table.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';

@@ -3,7 +3,7 @@
 // relies on the ones before it, so the protocol stays readable in one place.
 import { halts, orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
+import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent } from '@aegis/shared/orders/state';
 import type { HaltState } from '@aegis/shared/schemas/order-risk';
@@ -77,32 +77,20 @@ const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 1000;
 
 /**
- * The engage's write did not land in time; treated like an unreachable database. An AppError
- * TIMEOUT with reason `halt_engage_deadline`, not a class: only `unreachable` below asks for it.
+ * The engage's write did not land in time; treated like an unreachable database. The shared
+ * deadline with its own reason `halt_engage_deadline`: only `unreachable` below asks for it, and
+ * a deadline of some other call inside the write is that call's failure, not the engage's.
  */
 const ENGAGE_DEADLINE = 'halt_engage_deadline';
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  p.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new AppError(ErrorCode.TIMEOUT, `no answer within ${ms} ms`, { reason: ENGAGE_DEADLINE })),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+const engageDeadline = <T>(p: Promise<T>): Promise<T> =>
+  withDeadline(p, ENGAGE_DB_DEADLINE_MS, 'halt engage write', { reason: ENGAGE_DEADLINE });
 
 /** SQLSTATEs of our own timeouts: 57014 statement timeout, 55P03 lock timeout. */
 const TIMED_OUT_SQLSTATES = new Set(['57014', '55P03']);
 
 /** The write could not land in time: unreachable, restarting, or stuck behind a lock. */
 function unreachable(err: unknown): boolean {
-  if (isAppErrorFor(err, ErrorCode.TIMEOUT, ENGAGE_DEADLINE) || transientKindOf(err) !== null) return true;
+  if (isDeadlineExceeded(err, ENGAGE_DEADLINE) || transientKindOf(err) !== null) return true;
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && TIMED_OUT_SQLSTATES.has(code)) return true;
@@ -144,7 +132,7 @@ export class Halts {
       // 1. The switch, committed at once (no waiting on the desk's order lock): every order that
       //    takes the lock after this commit reads it and is denied. Orders already past that
       //    read finish as working orders and are cancelled in step 3, which does take the lock.
-      await withDeadline(this.#writeEngaged(p, now), ENGAGE_DB_DEADLINE_MS);
+      await engageDeadline(this.#writeEngaged(p, now));
     } catch (err) {
       if (!unreachable(err)) {
         haltLatch.clear(p.scope, deskId);
@@ -245,7 +233,7 @@ export class Halts {
       for (let attempt = 1; ; attempt++) {
         await new Promise((r) => setTimeout(r, wait).unref());
         try {
-          await withDeadline(this.#writeEngaged(p, now), ENGAGE_DB_DEADLINE_MS);
+          await engageDeadline(this.#writeEngaged(p, now));
           break;
         } catch (err) {
           if (!unreachable(err)) {
@@ -407,12 +395,14 @@ export class Halts {
   /** Fire-and-forget speed-up; bounded so a dead Redis never delays a halt. */
   async #publish(m: HaltMessage): Promise<void> {
     try {
-      await Promise.race([
+      await withDeadline(
         this.#deps.bus.publish(HALT_CHANNEL, JSON.stringify(m)),
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('publish timed out')), PUBLISH_TIMEOUT_MS).unref(),
-        ),
-      ]);
+        PUBLISH_TIMEOUT_MS,
+        'halt publish',
+        {
+          unref: true,
+        },
+      );
     } catch (err) {
       this.#deps.log.warn({ err, scope: m.scope }, 'halt publish failed; PostgreSQL remains the truth');
     }

@@ -1,10 +1,10 @@
+import { withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import { ccxtVenueName, instrumentSymbolFor } from '@aegis/shared/market/instrument-symbols';
 import type { Sql } from 'postgres';
 import type { BookSink } from '../../book/book-sink.ts';
 import type { EngineConfig, VenueFeedName } from '../../config.ts';
 import { isVenueFeedName } from '../../config.ts';
-import { withDeadline } from '../../deadline.ts';
 import type { MalformedRecords } from '../malformed.ts';
 import type { SymbolTable } from '../symbol-table.ts';
 import { AlpacaFeed } from './alpaca-feed.ts';
