@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { type Bus, createBus } from '@aegis/shared/bus/index';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
 import { migrationStatus } from '@aegis/shared/db/migrate';
+import { withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Redis } from 'ioredis';
@@ -430,12 +431,11 @@ export interface Readiness {
   migrations: 'current' | 'pending' | 'unknown';
 }
 
+/** Each readiness check (database, bus, migrations) answers within this, or counts as failed. */
+const READINESS_CHECK_MS = 2_000;
+
 async function readiness(deps: ServerDeps): Promise<Readiness> {
-  const withTimeout = <T>(p: Promise<T>) =>
-    Promise.race([
-      p,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000)),
-    ]);
+  const withTimeout = <T>(p: PromiseLike<T>) => withDeadline(p, READINESS_CHECK_MS, 'readiness check');
   const [db, bus, migrations] = await Promise.all([
     withTimeout(deps.sql`select 1`).then(
       () => 'ok' as const,

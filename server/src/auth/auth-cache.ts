@@ -1,4 +1,5 @@
 import type { Bus } from '@aegis/shared/bus/index';
+import { withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import type { Desk } from '@aegis/shared/schemas/identity';
 import { sha256 } from '@oslojs/crypto/sha2';
@@ -308,7 +309,11 @@ export class AuthInvalidationHub {
     const message = JSON.stringify(change);
     await Promise.all(
       [...buses].map(([bus, log]) =>
-        withTimeout(bus.publish(AUTH_INVALIDATION_CHANNEL, message), PUBLISH_WAIT_MS).catch((err) => {
+        withDeadline(
+          bus.publish(AUTH_INVALIDATION_CHANNEL, message),
+          PUBLISH_WAIT_MS,
+          'auth invalidation publish',
+        ).catch((err) => {
           log?.warn({ err: (err as Error).message }, 'auth invalidation: publish failed (TTL applies)');
         }),
       ),
@@ -325,19 +330,6 @@ function parseInvalidation(message: string): AuthInvalidation | null {
   } catch {
     return null;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  // When the timer wins, `p` may still reject later (ioredis' own command timeout with Redis
-  // down): handled here, or it would be an unhandled rejection that ends the process.
-  p.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** This process's hub: session.ts and api-keys.ts announce here; startServer registers its cache. */

@@ -1,5 +1,6 @@
 import { backtestProgressMessageSchema } from '@aegis/shared/bus/backtest-jobs';
 import type { Bus } from '@aegis/shared/bus/types';
+import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import type { BacktestProgress, BacktestStatus } from '@aegis/shared/schemas/backtest';
 import { backtestProgressSchema } from '@aegis/shared/schemas/backtest';
 import { type Db, withTenant } from '../db/database.ts';
@@ -93,15 +94,12 @@ async function nextOrTimeout(
     p = it.next();
     pendingNext.set(it, p);
   }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-  });
   try {
-    const r = await Promise.race([p, timeout]);
-    if (r !== 'timeout') pendingNext.delete(it);
+    const r = await withDeadline(p, ms, 'progress feed');
+    pendingNext.delete(it);
     return r;
-  } finally {
-    clearTimeout(timer);
+  } catch (err) {
+    if (isDeadlineExceeded(err)) return 'timeout';
+    throw err;
   }
 }

@@ -8,6 +8,7 @@ import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { applyFill, flatPosition, type PositionState } from '@aegis/shared/accounting/position';
 import { brokerConnections, combos, orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
 import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { buildAdapter, type ConnectionRow } from '../brokers/factory.ts';
@@ -228,13 +229,11 @@ export class BrokerRegistry {
    * still at the broker and is replayed from it (reconciliation) after the restart.
    */
   async drain(timeoutMs = 5_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all([...this.#queues.values()]),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    await withDeadline(Promise.all([...this.#queues.values()]), timeoutMs, 'report drain').catch(
+      (err: unknown) => {
+        if (!isDeadlineExceeded(err)) throw err;
+      },
+    );
   }
 
   /**

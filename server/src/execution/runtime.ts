@@ -1,5 +1,6 @@
 import { equitySnapshots, positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { withDeadline } from '@aegis/shared/deadline';
 import { sessionState } from '@aegis/shared/risk/calendars';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, gt, ne, sql } from 'drizzle-orm';
@@ -366,12 +367,9 @@ export class ExecutionRuntime {
   }
 
   #publish(channel: string, message: string): void {
-    const timeout = new Promise((_, reject) =>
-      setTimeout(() => reject(new Error('publish timed out')), PUBLISH_TIMEOUT_MS).unref(),
-    );
-    void Promise.race([this.#deps.bus.publish(channel, message), timeout]).catch((err: unknown) =>
-      this.#deps.log.debug({ err, channel }, 'live update publish failed'),
-    );
+    void withDeadline(this.#deps.bus.publish(channel, message), PUBLISH_TIMEOUT_MS, 'live update publish', {
+      unref: true,
+    }).catch((err: unknown) => this.#deps.log.debug({ err, channel }, 'live update publish failed'));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { withDeadline } from '@aegis/shared/deadline';
 import { MetricsText } from '@aegis/shared/metrics/prometheus-text';
 import type { Redis } from 'ioredis';
 import type { Sql } from 'postgres';
@@ -82,12 +83,13 @@ export async function renderServerMetrics(s: ServerMetricsSources): Promise<stri
   if (s.poolMax !== null)
     m.gauge('aegis_server_db_pool_max', 'Connections the request pool may open', s.poolMax);
   try {
-    const states = await withTimeout(
+    const states = await withDeadline(
       s.sql<{ state: string | null; n: number }[]>`
         select coalesce(state, 'unknown') as state, count(*)::int as n from pg_stat_activity
         where datname = current_database() and application_name = ${s.applicationName}
         group by 1`,
       1_000,
+      'metrics: pg_stat_activity',
     );
     for (const state of ['active', 'idle', 'idle in transaction']) {
       m.gauge(
@@ -97,11 +99,12 @@ export async function renderServerMetrics(s: ServerMetricsSources): Promise<stri
         { state },
       );
     }
-    const [db] = await withTimeout(
+    const [db] = await withDeadline(
       s.sql<{ commits: string; rollbacks: string }[]>`
         select xact_commit::text as commits, xact_rollback::text as rollbacks
         from pg_stat_database where datname = current_database()`,
       1_000,
+      'metrics: pg_stat_database',
     );
     if (db) {
       const help = 'Transactions of the whole database (every client), from pg_stat_database';
@@ -119,7 +122,7 @@ export async function renderServerMetrics(s: ServerMetricsSources): Promise<stri
     m.gauge('aegis_server_redis_up', '1 when the rate-limit Redis connection is ready', ready ? 1 : 0);
     if (ready) {
       const started = performance.now();
-      const ok = await withTimeout(s.redis.ping(), 500).then(
+      const ok = await withDeadline(s.redis.ping(), 500, 'metrics: redis ping').then(
         () => true,
         () => false,
       );
@@ -161,14 +164,4 @@ export async function renderServerMetrics(s: ServerMetricsSources): Promise<stri
     );
   }
   return m.toString();
-}
-
-function withTimeout<T>(p: PromiseLike<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    Promise.resolve(p),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

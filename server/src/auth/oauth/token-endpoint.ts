@@ -1,3 +1,4 @@
+import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import {
   ArcticFetchError,
@@ -54,15 +55,10 @@ export function oauthErrorOf(e: unknown): string | undefined {
 const TIMEOUT_MS = 10_000;
 
 async function bounded<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(oauthGrantError('timeout', `${what} timed out`)), TIMEOUT_MS);
-      }),
-    ]);
+    return await withDeadline(p, TIMEOUT_MS, what);
   } catch (err) {
+    if (isDeadlineExceeded(err)) throw oauthGrantError('timeout', `${what} timed out`);
     if (oauthErrorOf(err) !== undefined) throw err;
     if (err instanceof OAuth2RequestError)
       throw oauthGrantError(
@@ -72,8 +68,6 @@ async function bounded<T>(p: Promise<T>, what: string): Promise<T> {
     if (err instanceof ArcticFetchError)
       throw oauthGrantError('unreachable', `${what}: provider unreachable`);
     throw oauthGrantError('unexpected_response', `${what}: unexpected response from the provider`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
