@@ -1,4 +1,5 @@
 import type { Bus, Unsubscribe } from '@aegis/shared/bus/types';
+import { withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 
@@ -130,22 +131,18 @@ export class HaltListener {
   /** Subscribes (bounded wait; poll-only if the bus refuses) and reads the row once before returning. */
   async start(): Promise<void> {
     const channel = this.#o.channel ?? HALT_CHANNEL;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      this.#unsubscribe = await Promise.race([
+      this.#unsubscribe = await withDeadline(
         this.#o.bus.subscribe(channel, (raw) => this.#onMessage(raw)),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('subscribe timed out')), SUBSCRIBE_TIMEOUT_MS);
-        }),
-      ]);
+        SUBSCRIBE_TIMEOUT_MS,
+        'halt subscribe',
+      );
       this.#subscribed = true;
     } catch (err) {
       this.#o.log.warn(
         { err: (err as Error).message, channel },
         'halt: subscription unavailable; the halt reaches the engine by polling PostgreSQL only',
       );
-    } finally {
-      clearTimeout(timer);
     }
     if (this.#o.sql) {
       await this.pollNow();

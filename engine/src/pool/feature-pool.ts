@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
 import { createLogger, type Logger } from '@aegis/shared/logging';
 import { Piscina } from 'piscina';
@@ -286,14 +287,13 @@ export function startFeaturePool(options: FeaturePoolOptions): FeaturePoolHandle
       tickBells?.ringAll();
       const all = Promise.all(running.values());
       if (drain) {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([
-          all.then(() => false),
-          new Promise<boolean>((r) => {
-            timer = setTimeout(() => r(true), opts?.timeoutMs ?? 10_000);
-          }),
-        ]);
-        clearTimeout(timer);
+        const timedOut = await withDeadline(all, opts?.timeoutMs ?? 10_000, 'feature pool drain').then(
+          () => false,
+          (err: unknown) => {
+            if (isDeadlineExceeded(err)) return true;
+            throw err;
+          },
+        );
         if (timedOut) {
           log.warn(
             { lag: tickRings.map((r) => r.readable(data.tickConsumer)) },

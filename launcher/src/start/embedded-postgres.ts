@@ -5,6 +5,7 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, platform, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { withDeadline } from '@aegis/shared/deadline';
 import postgres from 'postgres';
 import { ensurePortFree } from './ports.ts';
 
@@ -161,21 +162,14 @@ async function postgresOsUser(): Promise<{ uid: number; gid: number }> {
 
 async function canConnect(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-  let timer: NodeJS.Timeout | undefined;
   try {
     // connect_timeout covers the TCP connect only: a program on the port that accepts and never
     // answers the startup message would hold this forever.
-    await Promise.race([
-      sql`select 1`,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no answer')), 3_000);
-      }),
-    ]);
+    await withDeadline(sql`select 1`, 3_000, 'embedded PostgreSQL probe');
     return true;
   } catch {
     return false;
   } finally {
-    clearTimeout(timer);
     await sql.end({ timeout: 0 }).catch(() => {});
   }
 }
