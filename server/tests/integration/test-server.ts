@@ -3,9 +3,9 @@ import { Writable } from 'node:stream';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
 import { createLogger } from '@aegis/shared/logging';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { deleteRedisKeys } from '@aegis/shared/testing/redis-keys';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
-import { Redis } from 'ioredis';
 import postgres, { type Sql } from 'postgres';
 import { loadServerConfig } from '../../src/env.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/http.ts';
@@ -97,21 +97,6 @@ export async function startTestServer(
       await database.drop();
     },
   };
-}
-
-/** Removes this file's Redis keys (SCAN by its unique prefix; never FLUSHALL). */
-async function deleteRedisKeys(pattern: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** A browser-like cookie jar for one client. */
