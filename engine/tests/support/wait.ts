@@ -4,7 +4,9 @@
  * never a timing assertion; a test asserts what it waited for. A throw from `fn` fails the wait.
  */
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '@aegis/shared/testing/wait';
+
+export { sleep };
 
 /** Polls `fn` every `intervalMs` until it returns something truthy, and returns that. */
 export async function until<T>(

@@ -3,7 +3,9 @@
  * instead of hanging. The caps are never timing assertions; a test asserts what it waited for.
  */
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '@aegis/shared/testing/wait';
+
+export { sleep };
 
 /**
  * Polls `fn` until it returns something truthy and returns that; a throw counts as "not yet"
