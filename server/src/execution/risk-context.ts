@@ -32,7 +32,7 @@ import { combosSentSince } from './combo-rows.ts';
 import { haltLatch } from './halt-latch.ts';
 import { storedLimits } from './limits.ts';
 import { readReducingOnly } from './reducing-only.ts';
-import { type DeskValuation, valueDesk } from './valuation.ts';
+import { type DeskValuation, dailyBase, dailyOf, legsOf, positionRows, valueDesk } from './valuation.ts';
 
 // The status classes come from the one list (shared/src/orders/statuses.ts).
 export { AT_BROKER_STATUSES, WORKING_STATUSES };
@@ -50,7 +50,9 @@ export async function loadInstruments(
     .select({ i: instruments, underlyingSymbol: underlying.symbol })
     .from(instruments)
     .leftJoin(underlying, eq(underlying.id, instruments.underlyingId))
-    .where(inArray(instruments.symbol, [...new Set(symbols)]));
+    // One array parameter rather than one per symbol: a desk's book names hundreds of symbols,
+    // and building and sending a parameter each cost more than the lookup.
+    .where(sql`${instruments.symbol} = any(${sql.param([...new Set(symbols)])}::text[])`);
   return new Map(rows.map((r) => [r.i.symbol, { ...r.i, underlyingSymbol: r.underlyingSymbol }]));
 }
 
@@ -109,12 +111,7 @@ export async function loadLimits(
   symbol: string,
   assetClass?: AssetClass | null,
 ): Promise<RiskLimits> {
-  const rows = await tx
-    .select()
-    .from(riskLimits)
-    .where(and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, ['*', symbol])));
-  const desk = rows.find((r) => r.symbol === '*');
-  const inst = rows.find((r) => r.symbol === symbol && symbol !== '*');
+  const rows = await limitRowsOf(tx, tenantId, [symbol]);
   let cls = assetClass;
   if (cls === undefined && symbol !== '*') {
     const [row] = await tx
@@ -123,7 +120,24 @@ export async function loadLimits(
       .where(eq(instruments.symbol, symbol));
     cls = row?.assetClass ?? null;
   }
-  return resolveLimits(desk ? storedLimits(desk) : null, inst ? storedLimits(inst) : null, cls);
+  return limitsOf(rows, symbol, cls ?? null);
+}
+
+type LimitRow = typeof riskLimits.$inferSelect;
+
+/** The desk's stored limit rows: its '*' row and those of `symbols`. */
+function limitRowsOf(tx: Tx, tenantId: string, symbols: readonly string[]): Promise<LimitRow[]> {
+  return tx
+    .select()
+    .from(riskLimits)
+    .where(and(eq(riskLimits.tenantId, tenantId), inArray(riskLimits.symbol, ['*', ...symbols])));
+}
+
+/** The limits an order on `symbol` is checked against, from the desk's rows (`limitRowsOf`). */
+function limitsOf(rows: readonly LimitRow[], symbol: string, assetClass: AssetClass | null): RiskLimits {
+  const desk = rows.find((r) => r.symbol === '*');
+  const inst = rows.find((r) => r.symbol === symbol && symbol !== '*');
+  return resolveLimits(desk ? storedLimits(desk) : null, inst ? storedLimits(inst) : null, assetClass);
 }
 
 export interface RiskInputs {
@@ -158,29 +172,58 @@ export async function loadRiskInputs(
   },
 ): Promise<RiskInputs> {
   const { now, quotes } = deps;
-  const valuation = await valueDesk(tx, tenantId, quotes, deps.startingCapital, now);
+  // Independent reads issued together: postgres.js pipelines them on the transaction's
+  // connection, so each round costs one round trip rather than one per statement. Round 1: what
+  // needs nothing else (the order's own instrument, for its limits' asset-class defaults).
+  const [posRows, base, workingRows, limitRows, orderInsts, [settings], switches, reducingOnly] =
+    await Promise.all([
+      positionRows(tx, tenantId),
+      dailyBase(tx, tenantId, now),
+      tx
+        .select({
+          symbol: orders.symbol,
+          side: orders.side,
+          leavesQty: sql<string>`(${orders.quantity} - ${orders.filledQuantity})::text`,
+          limitPrice: orders.limitPrice,
+          ocoGroup: orders.ocoGroup,
+        })
+        .from(orders)
+        .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...WORKING_STATUSES]))),
+      limitRowsOf(tx, tenantId, [order.symbol]),
+      loadInstruments(tx, [order.symbol, ...(deps.extraSymbols ?? [])]),
+      tx
+        .select({ automationEnabled: agentSettings.automationEnabled })
+        .from(agentSettings)
+        .where(eq(agentSettings.tenantId, tenantId)),
+      readHalt(tx, tenantId),
+      readReducingOnly(tx, tenantId),
+    ]);
   // The two legs of a bracket can never both fill: the group counts once (its larger leaves).
-  const working = collapseOcoGroups(
-    await tx
-      .select({
-        symbol: orders.symbol,
-        side: orders.side,
-        leavesQty: sql<string>`(${orders.quantity} - ${orders.filledQuantity})::text`,
-        limitPrice: orders.limitPrice,
-        ocoGroup: orders.ocoGroup,
-      })
-      .from(orders)
-      .where(and(eq(orders.tenantId, tenantId), inArray(orders.status, [...WORKING_STATUSES]))),
-  );
-  const limits = await loadLimits(tx, tenantId, order.symbol);
+  const working = collapseOcoGroups(workingRows);
+  const limits = limitsOf(limitRows, order.symbol, orderInsts.get(order.symbol)?.assetClass ?? null);
   const windowMs = Math.max(60_000, limits.duplicateWindowMs ?? 0); // null: removed
-  const recent = await recentOrders(tx, tenantId, new Date(now.getTime() - windowMs));
-  // One entry per combo for the throttle; its symbol matches no order, so the single-order
-  // duplicate guard never takes a combo for a duplicate (combos have their own guard).
-  const recentCombos = await tx
-    .select({ id: combos.id, createdAt: combos.createdAt })
-    .from(combos)
-    .where(combosSentSince(tenantId, new Date(now.getTime() - windowMs)));
+  const streak = limits.lossStreakCount ?? 1; // null: streak limit removed, nothing to look at
+  const symbols = new Set<string>([
+    order.symbol,
+    ...(deps.extraSymbols ?? []),
+    ...posRows.map((r) => r.symbol),
+    ...working.map((w) => w.symbol),
+  ]);
+  // Round 2: what depends on round 1 (the book's instruments, the limits' windows).
+  const [others, recent, recentCombos, outcomes] = await Promise.all([
+    loadInstruments(
+      tx,
+      [...symbols].filter((s) => !orderInsts.has(s)),
+    ),
+    recentOrders(tx, tenantId, new Date(now.getTime() - windowMs)),
+    // One entry per combo for the throttle; its symbol matches no order, so the single-order
+    // duplicate guard never takes a combo for a duplicate (combos have their own guard).
+    tx
+      .select({ id: combos.id, createdAt: combos.createdAt })
+      .from(combos)
+      .where(combosSentSince(tenantId, new Date(now.getTime() - windowMs))),
+    lastOutcomes(tx, tenantId, Math.max(1, streak)),
+  ]);
   for (const c of recentCombos) {
     recent.push({
       symbol: `combo:${c.id}`,
@@ -193,24 +236,13 @@ export async function loadRiskInputs(
     });
   }
   recent.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  const streak = limits.lossStreakCount ?? 1; // null: streak limit removed, nothing to look at
-  const outcomes = await lastOutcomes(tx, tenantId, Math.max(1, streak));
-  const [settings] = await tx
-    .select({ automationEnabled: agentSettings.automationEnabled })
-    .from(agentSettings)
-    .where(eq(agentSettings.tenantId, tenantId));
-  const switches = await readHalt(tx, tenantId);
-  const reducingOnly = await readReducingOnly(tx, tenantId);
   // Reducing-only (a broker's circuit open) is judged like a desk halt, without its cancels.
   const halt = { global: switches.global, desk: switches.desk || reducingOnly !== null };
 
-  const symbols = new Set<string>([
-    order.symbol,
-    ...(deps.extraSymbols ?? []),
-    ...valuation.legs.map((l) => l.position.symbol),
-    ...working.map((w) => w.symbol),
-  ]);
-  const insts = await loadInstruments(tx, [...symbols]);
+  const insts = new Map([...orderInsts, ...others]);
+  // The positions valued as valueDesk values them (multipliers from the rows just loaded).
+  const legs = legsOf(posRows, quotes, (s) => insts.get(s)?.multiplier);
+  const valuation = { legs, daily: dailyOf(legs, base) };
   for (const i of [...insts.values()]) if (i.underlyingSymbol) symbols.add(i.underlyingSymbol);
   const instrument = insts.get(order.symbol);
   if (!instrument) throw new AppError(ErrorCode.NOT_FOUND, `unknown instrument ${order.symbol}`);

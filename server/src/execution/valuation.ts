@@ -1,5 +1,6 @@
-import { dec, decStr } from '@aegis/shared/accounting/decimal';
+import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import { type DeskPnl, deskPnl, type MarkedPosition } from '@aegis/shared/accounting/pnl';
+import { unrealizedPnl } from '@aegis/shared/accounting/position';
 import { equitySnapshots, instruments, positions, tenants } from '@aegis/shared/db';
 import { and, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
@@ -19,18 +20,19 @@ export interface DeskValuation {
   readonly daily: { readonly realized: string; readonly unrealized: string; readonly net: string };
 }
 
+/** Midnight of `now` in the desk's timezone: an expression over the `tenants` row. */
+const localMidnight = (now: Date) =>
+  sql<Date>`(date_trunc('day', ${now.toISOString()}::timestamptz at time zone ${tenants.timezone}) at time zone ${tenants.timezone})`;
+const utcMidnight = (now: Date) =>
+  new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+
 export async function sessionStartOf(tx: Tx, tenantId: string, now: Date): Promise<Date> {
   const [row] = await tx
-    .select({
-      start:
-        sql<Date>`(date_trunc('day', ${now.toISOString()}::timestamptz at time zone ${tenants.timezone}) at time zone ${tenants.timezone})`.mapWith(
-          (v: string | Date) => new Date(v),
-        ),
-    })
+    .select({ start: localMidnight(now).mapWith((v: string | Date) => new Date(v)) })
     .from(tenants)
     .where(eq(tenants.id, tenantId));
   // Desks are always in `tenants`; fall back to UTC midnight rather than failing an order.
-  return row?.start ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  return row?.start ?? utcMidnight(now);
 }
 
 export async function multipliersOf(tx: Tx, symbols: readonly string[]): Promise<Map<string, string>> {
@@ -42,13 +44,23 @@ export async function multipliersOf(tx: Tx, symbols: readonly string[]): Promise
   return new Map(rows.map((r) => [r.symbol, r.multiplier]));
 }
 
-/** The desk's positions with their marks and multipliers (two statements, no P&L). */
-export async function markedLegs(tx: Tx, tenantId: string, quotes: QuoteBook) {
-  const rows = await tx.select().from(positions).where(eq(positions.tenantId, tenantId));
-  const mults = await multipliersOf(
-    tx,
-    rows.map((r) => r.symbol),
-  );
+type PositionRow = typeof positions.$inferSelect;
+type Leg = DeskValuation['legs'][number];
+
+/** The desk's position rows (one statement). */
+export function positionRows(tx: Tx, tenantId: string): Promise<PositionRow[]> {
+  return tx.select().from(positions).where(eq(positions.tenantId, tenantId));
+}
+
+/**
+ * Position rows as marked legs: the latest quote's mark (null when none) and the instrument's
+ * multiplier (`multiplierOf`; '1' when the symbol has no instrument row).
+ */
+export function legsOf(
+  rows: readonly PositionRow[],
+  quotes: QuoteBook,
+  multiplierOf: (symbol: string) => string | undefined,
+): Leg[] {
   return rows.map((r) => {
     const mark = quotes.mark(r.symbol);
     return {
@@ -60,11 +72,80 @@ export async function markedLegs(tx: Tx, tenantId: string, quotes: QuoteBook) {
         fees: r.fees,
       },
       mark: mark ? decStr(mark) : null,
-      multiplier: mults.get(r.symbol) ?? '1',
+      multiplier: multiplierOf(r.symbol) ?? '1',
       openedAt: r.openedAt,
       updatedAt: r.updatedAt,
     };
   });
+}
+
+/** The desk's positions with their marks and multipliers (two statements, no P&L). */
+export async function markedLegs(tx: Tx, tenantId: string, quotes: QuoteBook) {
+  const rows = await positionRows(tx, tenantId);
+  const mults = await multipliersOf(
+    tx,
+    rows.map((r) => r.symbol),
+  );
+  return legsOf(rows, quotes, (s) => mults.get(s));
+}
+
+/** The P&L figures of the equity snapshot daily P&L is measured from. */
+export interface DailyBase {
+  readonly realizedPnl: string;
+  readonly fees: string;
+  readonly unrealizedPnl: string;
+}
+
+/**
+ * The last equity snapshot at or before the session start (midnight in the desk's timezone, as
+ * `sessionStartOf` computes it, UTC midnight when the desk has no row), in one statement; null
+ * when there is none.
+ */
+export async function dailyBase(tx: Tx, tenantId: string, now: Date): Promise<DailyBase | null> {
+  const [row] = await tx
+    .select({
+      realizedPnl: equitySnapshots.realizedPnl,
+      fees: equitySnapshots.fees,
+      unrealizedPnl: equitySnapshots.unrealizedPnl,
+    })
+    .from(equitySnapshots)
+    .where(
+      and(
+        eq(equitySnapshots.tenantId, tenantId),
+        lte(
+          equitySnapshots.ts,
+          sql`coalesce((select ${localMidnight(now)} from ${tenants} where ${tenants.id} = ${tenantId}), ${utcMidnight(now).toISOString()}::timestamptz)`,
+        ),
+      ),
+    )
+    .orderBy(desc(equitySnapshots.ts))
+    .limit(1);
+  return row ?? null;
+}
+
+/**
+ * Net P&L since the session start: today's realized (net of fees) and unrealized P&L of `legs`
+ * (a leg with no mark at its average cost) less those of `base`. The one computation behind
+ * `valueDesk(...).daily` and the governor's daily P&L.
+ */
+export function dailyOf(
+  legs: readonly MarkedPosition[],
+  base: DailyBase | null | undefined,
+): DeskValuation['daily'] {
+  let realized = ZERO;
+  let fees = ZERO;
+  let unrealized = ZERO;
+  for (const l of legs) {
+    const p = l.position;
+    realized = realized.plus(dec(p.realizedPnl));
+    fees = fees.plus(dec(p.fees));
+    unrealized = unrealized.plus(unrealizedPnl(p, l.mark ?? p.avgCost, l.multiplier));
+  }
+  const baseRealized = base ? dec(base.realizedPnl).minus(dec(base.fees)) : ZERO;
+  const baseUnrealized = base ? dec(base.unrealizedPnl) : ZERO;
+  const r = realized.minus(fees).minus(baseRealized);
+  const u = unrealized.minus(baseUnrealized);
+  return { realized: decStr(r), unrealized: decStr(u), net: decStr(r.plus(u)) };
 }
 
 export async function valueDesk(
@@ -74,29 +155,14 @@ export async function valueDesk(
   startingCapital: string,
   now: Date,
 ): Promise<DeskValuation> {
-  const legs = await markedLegs(tx, tenantId, quotes);
+  // Independent reads, pipelined on the transaction's connection.
+  const [legs, sessionStart, base] = await Promise.all([
+    markedLegs(tx, tenantId, quotes),
+    sessionStartOf(tx, tenantId, now),
+    dailyBase(tx, tenantId, now),
+  ]);
   const pnl = deskPnl(startingCapital, legs);
-  const sessionStart = await sessionStartOf(tx, tenantId, now);
-  const [base] = await tx
-    .select()
-    .from(equitySnapshots)
-    .where(and(eq(equitySnapshots.tenantId, tenantId), lte(equitySnapshots.ts, sessionStart)))
-    .orderBy(desc(equitySnapshots.ts))
-    .limit(1);
-  const baseRealized = base ? dec(base.realizedPnl).minus(dec(base.fees)) : dec(0);
-  const baseUnrealized = base ? dec(base.unrealizedPnl) : dec(0);
-  const realized = dec(pnl.realizedPnl).minus(dec(pnl.fees)).minus(baseRealized);
-  const unrealized = dec(pnl.unrealizedPnl).minus(baseUnrealized);
-  return {
-    pnl,
-    legs,
-    sessionStart,
-    daily: {
-      realized: decStr(realized),
-      unrealized: decStr(unrealized),
-      net: decStr(realized.plus(unrealized)),
-    },
-  };
+  return { pnl, legs, sessionStart, daily: dailyOf(legs, base) };
 }
 
 /** Appends one equity snapshot for the desk (on every fill, on an interval, after reconciling). */

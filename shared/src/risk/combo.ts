@@ -4,7 +4,7 @@ import { comboMaxLoss, comboSignature, netPrice, type PayoffLeg } from '../order
 import { type BookLeg, buildBook, isRiskReducing, legOf } from './book.ts';
 import { checkCircuitBreaker } from './circuit-breaker.ts';
 import { checkDailyLoss } from './daily-loss.ts';
-import { bookTotals, checkGrossExposure, checkNetDelta, checkNetExposure } from './exposure.ts';
+import { bookTotalsBeforeAfter, checkGrossExposure, checkNetDelta, checkNetExposure } from './exposure.ts';
 import { checkHalt } from './halt.ts';
 import { checkInstrument } from './instrument.ts';
 import { checkMarketHours } from './market-hours.ts';
@@ -150,8 +150,7 @@ export function evaluateCombo(combo: ComboIntent, ctx: ComboRiskContext, limits:
     if (px) marks[l.symbol] = decStr(px);
   }
   const valued = { ...base, marks };
-  const totalsBefore = bookTotals(before, valued, null);
-  const totalsAfter = bookTotals(after, valued, null);
+  const [totalsBefore, totalsAfter] = bookTotalsBeforeAfter(before, after, valued, null);
   const derivedOf = (l: ComboLegIntent): Derived => {
     const q = dec(l.quantity);
     return {

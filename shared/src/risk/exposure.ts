@@ -48,6 +48,56 @@ interface Totals {
   missing: string[];
 }
 
+const emptyTotals = (): Totals => ({
+  gross: ZERO,
+  netHigh: ZERO,
+  netLow: ZERO,
+  deltaHigh: ZERO,
+  deltaLow: ZERO,
+  missing: [],
+});
+
+/** What one leg adds to the totals; null when it cannot be valued (the rules then deny). */
+interface LegTotals {
+  readonly gross: Dec;
+  readonly netHigh: Dec;
+  readonly netLow: Dec;
+  readonly deltaHigh: Dec;
+  readonly deltaLow: Dec;
+}
+
+function legTotals(
+  leg: BookLeg,
+  ctx: Pick<RiskContext, 'instrument' | 'instruments' | 'marks'>,
+  fallbackPrice: Dec | null,
+): LegTotals | null {
+  const v = unitValue(leg.symbol, ctx, fallbackPrice);
+  if (!v) return null;
+  const hi = longExtreme(leg);
+  const lo = shortExtreme(leg);
+  const dh = hi.times(v.delta);
+  const dl = lo.times(v.delta);
+  return {
+    gross: worstAbs(leg).times(v.exposure),
+    netHigh: hi.times(v.exposure),
+    netLow: lo.times(v.exposure),
+    deltaHigh: decMax(dh, dl),
+    deltaLow: decMin(dh, dl),
+  };
+}
+
+function add(t: Totals, leg: BookLeg, lt: LegTotals | null): void {
+  if (!lt) {
+    t.missing.push(leg.symbol);
+    return;
+  }
+  t.gross = t.gross.plus(lt.gross);
+  t.netHigh = t.netHigh.plus(lt.netHigh);
+  t.netLow = t.netLow.plus(lt.netLow);
+  t.deltaHigh = t.deltaHigh.plus(lt.deltaHigh);
+  t.deltaLow = t.deltaLow.plus(lt.deltaLow);
+}
+
 /**
  * Worst-case totals over the book. For net figures each leg contributes its extreme in each
  * direction (all working buys fill, or all working sells fill), so the result bounds every mix of
@@ -58,32 +108,37 @@ export function bookTotals(
   ctx: Pick<RiskContext, 'instrument' | 'instruments' | 'marks'>,
   fallbackPrice: Dec | null,
 ): Totals {
-  const t: Totals = {
-    gross: ZERO,
-    netHigh: ZERO,
-    netLow: ZERO,
-    deltaHigh: ZERO,
-    deltaLow: ZERO,
-    missing: [],
-  };
-  for (const leg of book.values()) {
-    if (isFlat(leg)) continue;
-    const v = unitValue(leg.symbol, ctx, fallbackPrice);
-    if (!v) {
-      t.missing.push(leg.symbol);
-      continue;
-    }
-    const hi = longExtreme(leg);
-    const lo = shortExtreme(leg);
-    t.gross = t.gross.plus(worstAbs(leg).times(v.exposure));
-    t.netHigh = t.netHigh.plus(hi.times(v.exposure));
-    t.netLow = t.netLow.plus(lo.times(v.exposure));
-    const dh = hi.times(v.delta);
-    const dl = lo.times(v.delta);
-    t.deltaHigh = t.deltaHigh.plus(decMax(dh, dl));
-    t.deltaLow = t.deltaLow.plus(decMin(dh, dl));
-  }
+  const t = emptyTotals();
+  for (const leg of book.values()) if (!isFlat(leg)) add(t, leg, legTotals(leg, ctx, fallbackPrice));
   return t;
+}
+
+/**
+ * `bookTotals` of a book and of the same book with an order (or a combo) added, in one pass: a
+ * leg both books hold as the same object is valued once. The order touches one or a few legs
+ * of a book of hundreds, so this halves the decimal work of every risk check. Equal to two
+ * `bookTotals` calls, sums taken in the same order (exposure.test.ts checks it).
+ */
+export function bookTotalsBeforeAfter(
+  before: Book,
+  after: Book,
+  ctx: Pick<RiskContext, 'instrument' | 'instruments' | 'marks'>,
+  fallbackPrice: Dec | null,
+): [before: Totals, after: Totals] {
+  const tb = emptyTotals();
+  const ta = emptyTotals();
+  for (const leg of before.values()) {
+    const lt = isFlat(leg) ? undefined : legTotals(leg, ctx, fallbackPrice);
+    if (lt !== undefined) add(tb, leg, lt);
+    const next = after.get(leg.symbol);
+    if (next === leg) {
+      if (lt !== undefined) add(ta, leg, lt);
+    } else if (next && !isFlat(next)) add(ta, next, legTotals(next, ctx, fallbackPrice));
+  }
+  for (const leg of after.values()) {
+    if (!before.has(leg.symbol) && !isFlat(leg)) add(ta, leg, legTotals(leg, ctx, fallbackPrice));
+  }
+  return [tb, ta];
 }
 
 const isFlat = (l: BookLeg) => l.position.isZero() && l.workingBuys.isZero() && l.workingSells.isZero();

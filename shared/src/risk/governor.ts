@@ -3,7 +3,7 @@ import { AppError, ErrorCode } from '../errors.ts';
 import { buildBook, isRiskReducing, withOrder } from './book.ts';
 import { checkCircuitBreaker } from './circuit-breaker.ts';
 import { checkDailyLoss } from './daily-loss.ts';
-import { bookTotals, checkGrossExposure, checkNetDelta, checkNetExposure } from './exposure.ts';
+import { bookTotalsBeforeAfter, checkGrossExposure, checkNetDelta, checkNetExposure } from './exposure.ts';
 import { checkHalt } from './halt.ts';
 import { checkInstrument } from './instrument.ts';
 import { checkMarketHours } from './market-hours.ts';
@@ -55,8 +55,7 @@ export function evaluateOrder(order: OrderIntent, ctx: RiskContext, limits: Risk
     position: before.get(order.symbol)?.position ?? dec(0),
     reducing: isRiskReducing(before, order),
   };
-  const totalsBefore = bookTotals(before, ctx, price);
-  const totalsAfter = bookTotals(after, ctx, price);
+  const [totalsBefore, totalsAfter] = bookTotalsBeforeAfter(before, after, ctx, price);
 
   const verdicts: RuleVerdict[] = [
     checkHalt(d, ctx),
