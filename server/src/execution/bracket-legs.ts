@@ -11,7 +11,7 @@ import {
   type RuleVerdict,
 } from '@aegis/shared/risk/governor';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { BracketRequest } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
@@ -136,11 +136,27 @@ export async function insertLegs(
 
 /** The legs of an entry, stop first. */
 export async function legsOf(tx: Tx, tenantId: string, entryId: string): Promise<OrderRow[]> {
-  return tx
+  return (await legsOfEntries(tx, tenantId, [entryId])).get(entryId) ?? [];
+}
+
+/** The legs of each of `entryIds` (stop first), in one statement; entries with none are absent. */
+export async function legsOfEntries(
+  tx: Tx,
+  tenantId: string,
+  entryIds: readonly string[],
+): Promise<Map<string, OrderRow[]>> {
+  const out = new Map<string, OrderRow[]>();
+  if (entryIds.length === 0) return out;
+  const rows = await tx
     .select()
     .from(orders)
-    .where(and(eq(orders.tenantId, tenantId), eq(orders.parentOrderId, entryId)))
+    .where(and(eq(orders.tenantId, tenantId), inArray(orders.parentOrderId, [...entryIds])))
     .orderBy(asc(orders.bracketRole));
+  for (const r of rows) {
+    const entry = r.parentOrderId as string;
+    out.set(entry, [...(out.get(entry) ?? []), r]);
+  }
+  return out;
 }
 
 /** The broker request's bracket part for the entry's legs (null when it has none). */

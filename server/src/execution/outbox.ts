@@ -9,7 +9,7 @@ import { and, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
-import { bracketRequestOf, endUnsentLegs, legsOf } from './bracket-legs.ts';
+import { bracketRequestOf, endUnsentLegs, legsOfEntries } from './bracket-legs.ts';
 import { backoff, isBrokerCallTimeout, withTimeout } from './broker-call.ts';
 import { type BrokerRegistry, type BrokerSession, isNotLeaseHolder } from './broker-registry.ts';
 import { type ComboDispatchDeps, dispatchComboCancel, dispatchComboPlace } from './combo-dispatch.ts';
@@ -27,7 +27,7 @@ interface Claimed {
   readonly attempts: number;
 }
 export type Outcome =
-  | { readonly done: true }
+  | { readonly done: true; readonly brokerOrderId?: string }
   | { readonly done: false; readonly retryInMs: number; readonly error: string };
 
 /** How long a claimed row is invisible to other dispatchers while its broker call runs. */
@@ -298,28 +298,38 @@ export class OutboxDispatcher {
     const aggregateIds = [...new Set(rows.map((r) => r.aggregateId))];
     // One read for the batch: the orders, and which of them still have an unsent place that is
     // not in this batch (their cancels wait so the broker sees place before cancel).
-    const { byId, placeBlocked } = await withTenant(this.#deps.db, tenantId, async (tx) => {
-      const os = await tx
-        .select()
-        .from(orders)
-        .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, aggregateIds)));
-      const pending = await tx
-        .select({ aggregateId: outbox.aggregateId })
-        .from(outbox)
-        .where(
-          and(
-            inArray(outbox.aggregateId, aggregateIds),
-            inArray(outbox.topic, ['broker.place', 'broker.placeCombo']),
-            isNull(outbox.dispatchedAt),
-            notInArray(
-              outbox.id,
-              rows.map((r) => r.id),
+    // The bracket legs of the batch's entries come with it (sent with their entry).
+    const { byId, placeBlocked, legs } = await withTenant(this.#deps.db, tenantId, async (tx) => {
+      // Independent reads, pipelined on the transaction's connection.
+      const [os, pending, legs] = await Promise.all([
+        tx
+          .select()
+          .from(orders)
+          .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, aggregateIds))),
+        tx
+          .select({ aggregateId: outbox.aggregateId })
+          .from(outbox)
+          .where(
+            and(
+              inArray(outbox.aggregateId, aggregateIds),
+              inArray(outbox.topic, ['broker.place', 'broker.placeCombo']),
+              isNull(outbox.dispatchedAt),
+              notInArray(
+                outbox.id,
+                rows.map((r) => r.id),
+              ),
             ),
           ),
-        );
+        legsOfEntries(
+          tx,
+          tenantId,
+          rows.filter((r) => r.topic === 'broker.place').map((r) => r.aggregateId),
+        ),
+      ]);
       return {
         byId: new Map(os.map((o) => [o.id, o])),
         placeBlocked: new Set(pending.map((x) => x.aggregateId)),
+        legs,
       };
     });
 
@@ -334,7 +344,9 @@ export class OutboxDispatcher {
         for (const row of g) {
           let outcome: Outcome;
           try {
-            outcome = await this.#handle(tenantId, session, row, byId.get(row.aggregateId), blocked);
+            const order = byId.get(row.aggregateId);
+            const orderLegs = legs.get(row.aggregateId) ?? [];
+            outcome = await this.#handle(tenantId, session, row, order, orderLegs, blocked);
           } catch (err) {
             if (isLeaseLost(err) || isNotLeaseHolder(err)) {
               // Not a failure of the row: the next holder sends it at once.
@@ -361,10 +373,25 @@ export class OutboxDispatcher {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
 
     const doneIds = [...outcomes].filter(([, o]) => o.done).map(([id]) => id);
+    // The broker ids of the acknowledged places, in the same transaction (the broker's reports
+    // carry them too; a crash before this commit leaves the rows undispatched, and the retry
+    // looks each order up by its client order id).
+    const acks: { orderId: string; brokerOrderId: string }[] = [];
+    for (const r of rows) {
+      const o = outcomes.get(r.id);
+      if (o?.done && o.brokerOrderId) acks.push({ orderId: r.aggregateId, brokerOrderId: o.brokerOrderId });
+    }
     // The broker calls are made: their outcomes are written even if the database went away
     // meanwhile (else a dispatched row would wait out its lease and be sent again for nothing).
     await this.#whileUnavailable(() =>
       withTenant(this.#deps.db, tenantId, async (tx) => {
+        if (acks.length > 0) {
+          await tx.execute(sql`
+            update orders o set broker_order_id = a.broker_order_id
+            from unnest(${sql.param(acks.map((a) => a.orderId))}::uuid[],
+                        ${sql.param(acks.map((a) => a.brokerOrderId))}::text[]) as a(id, broker_order_id)
+            where o.tenant_id = ${tenantId} and o.id = a.id and o.broker_order_id is null`);
+        }
         if (doneIds.length > 0) {
           await tx
             .update(outbox)
@@ -391,10 +418,11 @@ export class OutboxDispatcher {
     session: BrokerSession,
     row: Claimed,
     order: OrderRow | undefined,
+    legs: readonly OrderRow[],
     placeBlocked: boolean,
   ): Promise<Outcome> {
     const payload = row.payload;
-    if (row.topic === 'broker.place') return this.#place(tenantId, session, row, payload, order);
+    if (row.topic === 'broker.place') return this.#place(tenantId, session, row, payload, order, legs);
     if (row.topic === 'broker.cancel')
       return this.#cancel(tenantId, session, row, payload, order, placeBlocked);
     if (row.topic === 'broker.placeCombo')
@@ -411,13 +439,13 @@ export class OutboxDispatcher {
     row: Claimed,
     p: { orderId: string; clientOrderId: string },
     order: OrderRow | undefined,
+    legs: readonly OrderRow[],
   ): Promise<Outcome> {
     if (!order || isTerminal(order.status) || order.status === 'new' || order.status === 'partially_filled') {
       return { done: true }; // already resolved (a report arrived, or it was cancelled before sending)
     }
     const broker = session.adapter;
     const firstAttempt = row.attempts <= 1;
-    const legs = await withTenant(this.#deps.db, tenantId, (tx) => legsOf(tx, tenantId, order.id));
     const bracket = bracketRequestOf(order, legs);
     if (order.status === 'pending_cancel' && firstAttempt) {
       // Cancelled before it was ever sent: it never reaches the broker, nor do its legs.
@@ -485,15 +513,8 @@ export class OutboxDispatcher {
         }),
         this.#opts.brokerTimeoutMs,
       );
-      if (ack.brokerOrderId) {
-        await withTenant(this.#deps.db, tenantId, (tx) =>
-          tx
-            .update(orders)
-            .set({ brokerOrderId: ack.brokerOrderId })
-            .where(and(eq(orders.id, p.orderId), isNull(orders.brokerOrderId))),
-        );
-      }
-      return { done: true };
+      // Written with the batch's outcomes (one statement for the batch).
+      return ack.brokerOrderId ? { done: true, brokerOrderId: ack.brokerOrderId } : { done: true };
     } catch (err) {
       if (isBrokerCallTimeout(err)) {
         // Ambiguous: the broker may have the order. Mark it unknown and look it up next time.

@@ -32,7 +32,14 @@ import { combosSentSince } from './combo-rows.ts';
 import { haltLatch } from './halt-latch.ts';
 import { storedLimits } from './limits.ts';
 import { readReducingOnly } from './reducing-only.ts';
-import { type DeskValuation, dailyBase, dailyOf, legsOf, positionRows, valueDesk } from './valuation.ts';
+import {
+  type DeskValuation,
+  dailyBase,
+  dailyOf,
+  legsFromRows,
+  positionRows,
+  valueDesk,
+} from './valuation.ts';
 
 // The status classes come from the one list (shared/src/orders/statuses.ts).
 export { AT_BROKER_STATUSES, WORKING_STATUSES };
@@ -241,7 +248,7 @@ export async function loadRiskInputs(
 
   const insts = new Map([...orderInsts, ...others]);
   // The positions valued as valueDesk values them (multipliers from the rows just loaded).
-  const legs = legsOf(posRows, quotes, (s) => insts.get(s)?.multiplier);
+  const legs = legsFromRows(posRows, quotes, (s) => insts.get(s)?.multiplier);
   const valuation = { legs, daily: dailyOf(legs, base) };
   for (const i of [...insts.values()]) if (i.underlyingSymbol) symbols.add(i.underlyingSymbol);
   const instrument = insts.get(order.symbol);

@@ -56,7 +56,7 @@ export function positionRows(tx: Tx, tenantId: string): Promise<PositionRow[]> {
  * Position rows as marked legs: the latest quote's mark (null when none) and the instrument's
  * multiplier (`multiplierOf`; '1' when the symbol has no instrument row).
  */
-export function legsOf(
+export function legsFromRows(
   rows: readonly PositionRow[],
   quotes: QuoteBook,
   multiplierOf: (symbol: string) => string | undefined,
@@ -86,7 +86,7 @@ export async function markedLegs(tx: Tx, tenantId: string, quotes: QuoteBook) {
     tx,
     rows.map((r) => r.symbol),
   );
-  return legsOf(rows, quotes, (s) => mults.get(s));
+  return legsFromRows(rows, quotes, (s) => mults.get(s));
 }
 
 /** The P&L figures of the equity snapshot daily P&L is measured from. */
