@@ -549,7 +549,7 @@ describe('live subscriptions (SSE)', () => {
     });
     const s2 = sub.positions.updates.subscribe(undefined, {
       onStarted: ready.one,
-      onData: (d) => positionEvents.push(d),
+      onData: (d) => positionEvents.push(d.data),
     });
     const s3 = sub.halt.updates.subscribe(undefined, {
       onStarted: ready.one,
