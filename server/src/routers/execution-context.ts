@@ -14,9 +14,9 @@ export function executionOf(ctx: Pick<Context, 'execution'>): ExecutionRuntime {
 export const noInput = z.strictObject({}).optional();
 
 /**
- * Live streams that start from the current state each time: an SSE client that saw tracked
- * events sends `lastEventId` back when it reconnects; it is accepted (and not needed), anything
- * else is refused.
+ * Live streams: an SSE client that saw tracked events sends `lastEventId` back when it
+ * reconnects. A stream that resumes reads it (orders, positions); one that starts from the
+ * current state each time accepts it and does not need it; anything else is refused.
  */
 export const liveStreamInput = z
   .strictObject({ lastEventId: safeText(200, { min: 0 }).nullish() })
