@@ -43,6 +43,10 @@ const DESKS = 10;
 const POOL = Number(process.env.BENCH_POOL ?? 40);
 const MAX_INFLIGHT = Math.min(POOL - 4, Number(process.env.BENCH_MAX_INFLIGHT ?? 36));
 const MODES = (process.env.BENCH_MODES ?? 'per-order,batched').split(',') as ('per-order' | 'batched')[];
+// BENCH_WIRE=off: the server connects straight to PostgreSQL, with no counting proxy and no
+// pg_stat_activity sampler (both take CPU from the same two cores): the rate without the
+// measurement's own cost; the per-order counts are then not reported.
+const WIRE = process.env.BENCH_WIRE !== 'off';
 const log = createLogger({ name: 'bench', level: process.env.BENCH_LOG === 'warn' ? 'warn' : 'silent' });
 const progress = (m: string) => process.stderr.write(`[bench:orders] ${m}\n`);
 
@@ -297,7 +301,7 @@ interface Fixture {
   readonly keys: string[];
   readonly deskIds: string[];
   readonly owner: postgres.Sql;
-  readonly wire: Awaited<ReturnType<typeof startWireCounter>>;
+  readonly wire: Awaited<ReturnType<typeof startWireCounter>> | null;
   readonly dbName: string;
   readonly db: ReturnType<typeof createDb>;
   close(): Promise<void>;
@@ -306,9 +310,11 @@ interface Fixture {
 async function setUp(mode: 'per-order' | 'batched'): Promise<Fixture> {
   const database = await createMigratedTestDatabase('aegis_bench_orders');
   const app = new URL(database.appUrl);
-  const wire = await startWireCounter(app.hostname, Number(app.port || 5432));
-  app.hostname = '127.0.0.1';
-  app.port = String(wire.port);
+  const wire = WIRE ? await startWireCounter(app.hostname, Number(app.port || 5432)) : null;
+  if (wire) {
+    app.hostname = '127.0.0.1';
+    app.port = String(wire.port);
+  }
   const config = testServerConfig({
     DATABASE_URL: app.toString(),
     REDIS_URL: TEST_REDIS_URL,
@@ -370,7 +376,7 @@ async function setUp(mode: 'per-order' | 'batched'): Promise<Fixture> {
       await server.close();
       await db.close();
       await owner.end({ timeout: 5 });
-      await wire.close();
+      await wire?.close();
       await database.drop();
     },
   };
@@ -379,12 +385,13 @@ async function setUp(mode: 'per-order' | 'batched'): Promise<Fixture> {
 interface Row extends LoadResult {
   readonly mode: string;
   readonly desks: number;
+  /** Null with BENCH_WIRE=off. */
   readonly perOrder: {
     readonly transactions: number;
     readonly statements: number;
     readonly roundTrips: number;
     readonly socketWrites: number;
-  };
+  } | null;
   readonly cpuMsPerOrder: number;
   /** CPU of the database's backends (the sampler's own queries included), per order. */
   readonly pgCpuMsPerOrder: number;
@@ -411,29 +418,32 @@ async function backendCpu(owner: postgres.Sql, dbName: string): Promise<Map<numb
 async function measure(f: Fixture, mode: string, desks: number, rate: number): Promise<Row> {
   progress(`${mode}: ${desks} desk(s) at ${rate}/s`);
   const keys = f.keys.slice(0, desks);
-  const before = await f.wire.read();
+  const before = await f.wire?.read();
   const pg0 = await backendCpu(f.owner, f.dbName);
   const cpu0 = process.cpuUsage();
-  const sampler = startActivitySampler(f.owner, f.dbName);
+  const sampler = WIRE ? startActivitySampler(f.owner, f.dbName) : null;
   const r = await drive(f.server.url, keys, rate, SECONDS);
-  const backends = await sampler.finish();
+  const backends = (await sampler?.finish()) ?? {};
   const cpu = process.cpuUsage(cpu0);
   const pg1 = await backendCpu(f.owner, f.dbName);
   let pgSeconds = 0;
   for (const [pid, t] of pg1) pgSeconds += t - (pg0.get(pid) ?? 0);
-  const after = await f.wire.read();
+  const after = await f.wire?.read();
   const n = Math.max(1, r.ok);
-  const per = (k: keyof WireCounters) => Math.round(((after[k] - before[k]) / n) * 10) / 10;
+  const per = (k: keyof WireCounters) =>
+    before && after ? Math.round(((after[k] - before[k]) / n) * 10) / 10 : 0;
   return {
     mode,
     desks,
     ...r,
-    perOrder: {
-      transactions: per('begins'),
-      statements: per('statements'),
-      roundTrips: per('roundTrips'),
-      socketWrites: per('writes'),
-    },
+    perOrder: f.wire
+      ? {
+          transactions: per('begins'),
+          statements: per('statements'),
+          roundTrips: per('roundTrips'),
+          socketWrites: per('writes'),
+        }
+      : null,
     // This process runs the server, the load generator and the sampler: an upper bound.
     cpuMsPerOrder: Math.round(((cpu.user + cpu.system) / 1000 / n) * 10) / 10,
     pgCpuMsPerOrder: Math.round(((pgSeconds * 1000) / n) * 10) / 10,
@@ -469,7 +479,7 @@ for (const r of rows) {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   console.log(
-    `${r.mode.padEnd(10)}${pad(r.desks, 6)}${pad(r.offered, 10)}${pad(r.achieved, 7)}${pad(r.p50, 9)}${pad(r.p99, 9)}${pad(r.failed, 6)}${pad(r.shed, 6)}${pad(r.perOrder.transactions, 8)}${pad(r.perOrder.statements, 9)}${pad(r.perOrder.roundTrips, 8)}${pad(r.cpuMsPerOrder, 8)}${pad(r.pgCpuMsPerOrder, 7)}  ${b}`,
+    `${r.mode.padEnd(10)}${pad(r.desks, 6)}${pad(r.offered, 10)}${pad(r.achieved, 7)}${pad(r.p50, 9)}${pad(r.p99, 9)}${pad(r.failed, 6)}${pad(r.shed, 6)}${pad(r.perOrder?.transactions ?? '–', 8)}${pad(r.perOrder?.statements ?? '–', 9)}${pad(r.perOrder?.roundTrips ?? '–', 8)}${pad(r.cpuMsPerOrder, 8)}${pad(r.pgCpuMsPerOrder, 7)}  ${b}`,
   );
 }
 const file = writeBenchResult('orders', {
@@ -477,6 +487,7 @@ const file = writeBenchResult('orders', {
   seconds: SECONDS,
   maxInflight: MAX_INFLIGHT,
   baseline: 'per-order: one desk transaction per order (the path before batching), same run',
+  wireCounted: WIRE,
   rows,
   auditChainsVerified: chains,
 });
