@@ -1,5 +1,5 @@
 import type { Bus, Unsubscribe } from '@aegis/shared/bus/types';
-import { withDeadline } from '@aegis/shared/deadline';
+import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 
@@ -29,6 +29,12 @@ import type { Sql } from 'postgres';
  * Database unreachable: the last known state is kept (and `/health` shows the age of the last
  * successful check and the error count); the server's own per-order check does not depend on
  * the engine, so the engine neither invents a halt nor lifts one it cannot confirm.
+ *
+ * Each read is bounded by `dbTimeoutMs`: a connection left silent by a restart or a stalled
+ * network (socket open, nothing answers) would otherwise hold the read forever, every later poll
+ * would coalesce onto it, and the engine would never again hear the halt from PostgreSQL. After a
+ * failed or abandoned read the listener drops its connection and the next poll opens a fresh one
+ * from `connect` (its own, never a pool another part of the engine uses).
  */
 
 /** The server's channel (`HALT_CHANNEL` in server/src/execution/types.ts; the engine must not import server). */
@@ -53,6 +59,8 @@ export interface HaltStatus extends HaltState {
   /** Subscribed to the halt channel (false: poll only). */
   readonly subscribed: boolean;
   readonly pollErrors: number;
+  /** Reads abandoned at the deadline (each also counts in pollErrors and replaced the connection). */
+  readonly pollTimeouts: number;
   readonly pollMs: number;
 }
 
@@ -64,6 +72,7 @@ export interface HaltMetrics {
   readonly transitions: Readonly<Record<HaltVia, number>>;
   readonly messages: number;
   readonly pollErrors: number;
+  readonly pollTimeouts: number;
   readonly subscribed: boolean;
 }
 
@@ -74,8 +83,18 @@ export interface HaltTransition extends HaltState {
 
 export interface HaltListenerOptions {
   readonly bus: Bus;
-  /** Absent: pub/sub only (no database configured; the engine then has no source of truth). */
+  /**
+   * Opens the listener's own connection (one is enough: one read at a time). It is opened at
+   * start, replaced after a failed read and ended at stop.
+   */
+  readonly connect?: (() => Sql) | undefined;
+  /**
+   * Or a client that belongs to the caller (never ended or replaced here); the read is still
+   * bounded. Neither: pub/sub only (no database configured; the engine then has no source of truth).
+   */
   readonly sql?: Sql | undefined;
+  /** Deadline for one read of the global row, ms (default 5000). */
+  readonly dbTimeoutMs?: number;
   readonly pollMs: number;
   readonly log: Logger;
   /** Default `aegis:halt`; tests use their own channel on a shared Redis. */
@@ -104,6 +123,7 @@ interface GlobalRow {
 export class HaltListener {
   readonly #o: HaltListenerOptions;
   readonly #clock: () => number;
+  #sql: Sql | undefined;
   #state: HaltState = { global: false, since: null, reason: null };
   #via: HaltVia | null = null;
   #checkedAt: number | null = null;
@@ -119,6 +139,7 @@ export class HaltListener {
   #pollAgain = false;
   #messages = 0;
   #pollErrors = 0;
+  #pollTimeouts = 0;
   #lastPropagation: number | null = null;
   #lastVia: HaltVia | null = null;
   readonly #transitions: Record<HaltVia, number> = { pubsub: 0, poll: 0 };
@@ -144,12 +165,13 @@ export class HaltListener {
         'halt: subscription unavailable; the halt reaches the engine by polling PostgreSQL only',
       );
     }
-    if (this.#o.sql) {
+    this.#sql ??= this.#o.connect?.() ?? this.#o.sql;
+    if (this.#sql) {
       await this.pollNow();
       this.#schedule();
     }
     this.#initial = false;
-    if (!this.#o.sql) {
+    if (!this.#sql) {
       this.#o.log.warn('halt: no database — the global halt is known from pub/sub only');
     }
     this.#o.log.info({ ...this.status() }, 'halt: listening');
@@ -160,6 +182,9 @@ export class HaltListener {
     if (this.#timer) clearTimeout(this.#timer);
     await this.#polling;
     await this.#unsubscribe?.().catch(() => {});
+    const sql = this.#sql;
+    this.#sql = undefined;
+    if (this.#o.connect) await sql?.end({ timeout: 1 }).catch(() => {});
   }
 
   /** Cheap; read per signal batch. */
@@ -178,6 +203,7 @@ export class HaltListener {
       checkedAt: this.#checkedAt === null ? null : new Date(this.#checkedAt).toISOString(),
       subscribed: this.#subscribed,
       pollErrors: this.#pollErrors,
+      pollTimeouts: this.#pollTimeouts,
       pollMs: this.#o.pollMs,
     };
   }
@@ -190,13 +216,14 @@ export class HaltListener {
       transitions: { ...this.#transitions },
       messages: this.#messages,
       pollErrors: this.#pollErrors,
+      pollTimeouts: this.#pollTimeouts,
       subscribed: this.#subscribed,
     };
   }
 
   /** One read of the global row now (coalesced with one in flight: a read starting after this call). */
   pollNow(): Promise<void> {
-    if (!this.#o.sql || this.#stopped) return Promise.resolve();
+    if (!this.#sql || this.#stopped) return Promise.resolve();
     if (this.#polling) {
       this.#pollAgain = true;
       return this.#polling;
@@ -221,17 +248,25 @@ export class HaltListener {
   }
 
   async #pollOnce(): Promise<void> {
-    const sql = this.#o.sql as Sql;
+    const sql = this.#sql as Sql;
     const seq = this.#messageSeq;
     let rows: GlobalRow[];
     try {
-      rows = await sql<GlobalRow[]>`
-        select engaged, reason, engaged_at, released_at, updated_at
-        from halts where scope = 'global' and tenant_id is null`;
+      rows = await withDeadline(
+        sql<GlobalRow[]>`
+          select engaged, reason, engaged_at, released_at, updated_at
+          from halts where scope = 'global' and tenant_id is null`,
+        this.#o.dbTimeoutMs ?? 5000,
+        'read halts',
+      );
     } catch (err) {
       this.#pollErrors++;
+      if (isDeadlineExceeded(err)) this.#pollTimeouts++;
+      // The next read goes out on a fresh connection: one that saw a deadline may still be
+      // mid-protocol (or silent for good), and one a restart cut is dead.
+      this.#replaceConnection();
       this.#o.log.warn(
-        { err: (err as Error).message, errors: this.#pollErrors },
+        { err: (err as Error).message, errors: this.#pollErrors, timeouts: this.#pollTimeouts },
         'halt: reading halts failed; keeping the last known state',
       );
       return;
@@ -256,6 +291,14 @@ export class HaltListener {
       changedAt ? changedAt.getTime() : null,
       now,
     );
+  }
+
+  #replaceConnection(): void {
+    const { connect } = this.#o;
+    if (!connect) return;
+    const old = this.#sql;
+    this.#sql = connect();
+    void old?.end({ timeout: 0 }).catch(() => {});
   }
 
   #onMessage(raw: string): void {

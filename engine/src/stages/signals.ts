@@ -30,9 +30,13 @@ export async function startSignals(options: {
   onSignal?: ((s: SignalOut) => void) | undefined;
 }): Promise<EngineSignals> {
   const { config, bus, sql, log } = options;
+  // Each gets its own connection, so a deadline can drop it without cutting a query of the other
+  // or of the readiness probe; a client the caller gave (no URL) is used as it is.
+  const url = sql ? config.databaseUrl : undefined;
   const halt = new HaltListener({
     bus,
-    sql,
+    ...(url ? { connect: () => ownConnection(config, url, 'aegis-engine-halt') } : { sql }),
+    dbTimeoutMs: config.dbTimeoutMs,
     pollMs: config.haltPollMs,
     log,
     ...(options.haltChannel ? { channel: options.haltChannel } : {}),
@@ -49,11 +53,7 @@ export async function startSignals(options: {
     maxLen: config.signalsMaxLen,
     minScore: config.signalMinScore,
     modelVersion: options.modelVersion,
-    // Its own connection, so a deadline can drop it without cutting a query of the halt listener
-    // or the readiness probe; a client the caller gave (no URL) is used as it is.
-    ...(sql && config.databaseUrl
-      ? { connect: () => signalsConnection(config, config.databaseUrl as string) }
-      : { sql }),
+    ...(url ? { connect: () => ownConnection(config, url, 'aegis-engine-signals') } : { sql }),
     dbTimeoutMs: config.dbTimeoutMs,
     log,
     halted: () => halt.isHalted(),
@@ -64,11 +64,11 @@ export async function startSignals(options: {
   return { halt, signals };
 }
 
-/** One connection with the engine's timeouts: the publisher runs one insert at a time. */
-function signalsConnection(config: EngineConfig, url: string): Sql {
+/** One connection with the engine's timeouts: the publisher and the listener each run one query at a time. */
+function ownConnection(config: EngineConfig, url: string, applicationName: string): Sql {
   return connectSql(url, {
     max: 1,
-    applicationName: 'aegis-engine-signals',
+    applicationName,
     connectTimeout: Math.max(1, Math.ceil(config.dbTimeoutMs / 1000)),
     statementTimeoutMs: config.dbTimeoutMs,
     lockTimeoutMs: config.dbTimeoutMs,
