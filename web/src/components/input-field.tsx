@@ -39,3 +39,21 @@ export function SelectField(
   });
   return view;
 }
+
+/**
+ * A select in a bar of controls: its label is for screen readers only (what it picks shows in its
+ * options), and it sits bare beside its neighbours, without the field's wrapper.
+ */
+export function BarSelect(
+  props: { label: JSX.Element; id: string } & JSX.SelectHTMLAttributes<HTMLSelectElement>,
+): JSX.Element {
+  const [own, select] = splitProps(props, ['label', 'children']);
+  return (
+    <>
+      <label class="visually-hidden" for={props.id}>
+        {own.label}
+      </label>
+      <select {...select}>{own.children}</select>
+    </>
+  );
+}

@@ -7,6 +7,7 @@ import { createQuery } from '../lib/query.ts';
 import { errorMessageOf, type RouterOutputs, trpc } from '../lib/trpc.ts';
 import { DataTable } from './data-table/data-table.tsx';
 import { ErrorAlert } from './error-alert.tsx';
+import { BarSelect } from './input-field.tsx';
 import { EmptyState } from './panel.tsx';
 import { SymbolSearch } from './symbol-search.tsx';
 import '../market.css';
@@ -147,10 +148,8 @@ export function WatchlistPanelBody() {
             }
           >
             <div class="watchlist-bar">
-              <label class="visually-hidden" for="watchlist-select">
-                Watchlist
-              </label>
-              <select
+              <BarSelect
+                label="Watchlist"
                 id="watchlist-select"
                 class="select watchlist-select"
                 onChange={(e) => select(e.currentTarget.value)}
@@ -162,7 +161,7 @@ export function WatchlistPanelBody() {
                     </option>
                   )}
                 </For>
-              </select>
+              </BarSelect>
               <SymbolSearch
                 label="Add a symbol to the watchlist"
                 placeholder="Add symbol"

@@ -2,6 +2,7 @@ import type { RiskPreset } from '@aegis/shared/schemas/option-recommendation';
 import { Title } from '@solidjs/meta';
 import { useSearchParams } from '@solidjs/router';
 import { createEffect, createMemo, createSignal, For, on, Show } from 'solid-js';
+import { BarSelect } from '../../components/input-field.tsx';
 import { ChainStats } from '../../components/options/chain-stats.tsx';
 import { DeskGreeksPanel } from '../../components/options/desk-greeks-panel.tsx';
 import { type ChainContract, OptionChainTable } from '../../components/options/option-chain-table.tsx';
@@ -233,10 +234,8 @@ function OptionsDesk(props: {
         id="options-chain"
         meta={
           <span class="chain-controls">
-            <label class="visually-hidden" for="chain-expiry">
-              Expiry
-            </label>
-            <select
+            <BarSelect
+              label="Expiry"
               id="chain-expiry"
               class="select select-sm"
               onChange={(e) => setExpiry(e.currentTarget.value)}
@@ -248,7 +247,7 @@ function OptionsDesk(props: {
                   </option>
                 )}
               </For>
-            </select>
+            </BarSelect>
             <fieldset class="interval-picker">
               <legend class="visually-hidden">Show</legend>
               <For each={['both', 'call', 'put'] as const}>
