@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sleep } from '@aegis/shared/testing/wait';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -70,8 +71,6 @@ async function loginEventually(s: TestServer, ip: string, email: string, pw: str
   }
   return false;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('login throttle under concurrency', () => {
   it('60 parallel wrong passwords from one client: no more are verified than the policy allows', async () => {
