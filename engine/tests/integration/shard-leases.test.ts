@@ -1,4 +1,5 @@
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { sleep } from '@aegis/shared/testing/wait';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShardLeaseStore, shardCursorName, shardPosition } from '../../src/shards/shard-lease-store.ts';
@@ -13,7 +14,6 @@ let app: Sql;
 let owner: Sql;
 const CLUSTER = 't:orderflow';
 const stream = (k: number) => `${CLUSTER}:${k}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   db = await createMigratedTestDatabase();
