@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
+import { sleep } from '@aegis/shared/testing/wait';
 import { TRPCClientError } from '@trpc/client';
 import type postgres from 'postgres';
 import type { Sql } from 'postgres';
@@ -31,7 +32,8 @@ export function seededRandom(seed: number): { next(): number; between(lo: number
   return { next, between: (lo, hi) => lo + (hi - lo) * next() };
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+// Re-exported so the chaos tests take every helper from the harness.
+export { sleep };
 
 /**
  * Polls `read` until it returns a truthy value or `capMs` passes (then null). The cap only bounds
