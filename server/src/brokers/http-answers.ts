@@ -3,11 +3,32 @@ import { BrokerError, BrokerErrorCode } from './types.ts';
 
 /**
  * What the brokers' HTTP clients (alpaca/rest-client.ts, coinbase/rest-client.ts,
- * ibkr/gateway-client.ts) do alike with an answer: read its body with the endpoint's zod schema
+ * ibkr/gateway-client.ts) do alike: send a JSON request (the fetch-based two), and with an answer read its body with the endpoint's zod schema
  * (BROKER_PROTOCOL when it is not the documented shape), turn the resilience policy's reading of
  * an HTTP failure into the broker's error, and read Retry-After. Each client keeps what is its
  * broker's own: authentication, the error body's shape, the statuses that mean something else.
  */
+
+/**
+ * Sends a request with a JSON body (when there is one) and a JSON accept header; the caller's
+ * headers (authentication) are added after the accept header.
+ */
+export function sendJson(
+  url: URL,
+  method: string,
+  authHeaders: Record<string, string>,
+  body: unknown,
+  signal: AbortSignal,
+): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json', ...authHeaders };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(url, {
+    method,
+    headers,
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+    signal,
+  });
+}
 
 export function protocolErrorOf(
   broker: string,

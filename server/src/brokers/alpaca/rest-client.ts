@@ -6,6 +6,7 @@ import {
   jsonBody,
   protocolErrorOf,
   retryAfterHeader,
+  sendJson,
 } from '../http-answers.ts';
 import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
@@ -68,17 +69,7 @@ export class AlpacaRestClient {
   async #send(req: AlpacaRequest<unknown>, signal: AbortSignal, forceRefresh: boolean): Promise<Response> {
     const url = new URL(`${this.#base}${req.path}`);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      ...(await this.#headers(forceRefresh)),
-    };
-    if (req.body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(url, {
-      method: req.method,
-      headers,
-      ...(req.body !== undefined && { body: JSON.stringify(req.body) }),
-      signal,
-    });
+    return sendJson(url, req.method, await this.#headers(forceRefresh), req.body, signal);
   }
 
   async #read<T>(req: AlpacaRequest<T>, res: Response): Promise<T> {

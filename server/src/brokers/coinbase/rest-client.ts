@@ -6,6 +6,7 @@ import {
   jsonBody,
   protocolErrorOf,
   retryAfterHeader,
+  sendJson,
 } from '../http-answers.ts';
 import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
 import type { BrokerError } from '../types.ts';
@@ -95,17 +96,8 @@ export class CoinbaseRestClient {
       if (typeof v === 'string') url.searchParams.set(k, v);
       else for (const item of v) url.searchParams.append(k, item);
     }
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      authorization: await this.#authorization(req.method, url, forceRefresh),
-    };
-    if (req.body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(url, {
-      method: req.method,
-      headers,
-      ...(req.body !== undefined && { body: JSON.stringify(req.body) }),
-      signal,
-    });
+    const authorization = await this.#authorization(req.method, url, forceRefresh);
+    return sendJson(url, req.method, { authorization }, req.body, signal);
   }
 
   async #read<T>(req: CoinbaseRequest<T>, res: Response): Promise<T> {
