@@ -3,9 +3,10 @@ import { BrokerError, BrokerErrorCode } from './types.ts';
 
 /**
  * What the brokers' HTTP clients (alpaca/rest-client.ts, coinbase/rest-client.ts,
- * ibkr/gateway-client.ts) do alike: send a JSON request (the fetch-based two), and with an answer read its body with the endpoint's zod schema
- * (BROKER_PROTOCOL when it is not the documented shape), turn the resilience policy's reading of
- * an HTTP failure into the broker's error, and read Retry-After. Each client keeps what is its
+ * ibkr/gateway-client.ts) do alike: send a JSON request (the two on fetch), read an answer's
+ * body with the endpoint's zod schema (BROKER_PROTOCOL when it is not the documented shape),
+ * turn the resilience policy's reading of an HTTP failure into the broker's error, and read
+ * Retry-After. Each client keeps what is its
  * broker's own: authentication, the error body's shape, the statuses that mean something else.
  */
 
