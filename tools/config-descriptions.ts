@@ -120,6 +120,8 @@ export const DESCRIPTIONS: Readonly<Record<AppName, Readonly<Record<string, Desc
     AUTONOMOUS_ENABLED: 'Whether any desk may run in autonomous mode.',
     ALERT_WEBHOOKS_ALLOW_LOCALHOST:
       'Alert webhooks may target localhost (development and tests); default: public https only.',
+    ALERT_RETENTION_DAYS:
+      'Desk alert events and their delivered or dead webhook deliveries are deleted after this many days (hourly; a pending delivery and its event are kept).',
     ALERT_WEBHOOKS_ALLOW_PRIVATE:
       'Alert webhooks may target private addresses (a chat server on the LAN); ignored in production.',
     OPENAI_API_KEY:

@@ -87,6 +87,8 @@ export const serverEnvSchema = z
     AUTONOMOUS_ENABLED: envBool(false),
     /** Alert webhooks may target localhost (development and tests; docs/alerts.md). */
     ALERT_WEBHOOKS_ALLOW_LOCALHOST: envBool(false),
+    /** Desk alert events and finished webhook deliveries are deleted after this many days. */
+    ALERT_RETENTION_DAYS: envInt(90, 1, 3650),
     /** Alert webhooks may target private addresses (ignored when NODE_ENV=production). */
     ALERT_WEBHOOKS_ALLOW_PRIVATE: envBool(false),
     OPENAI_API_KEY: optionalString,
@@ -213,7 +215,11 @@ export interface ServerConfig {
   readonly argon2MaxConcurrency: number;
   readonly autonomousEnabled: boolean;
   /** Where desk alert webhooks may point beyond public https addresses. */
-  readonly alerts: { readonly allowLocalhost: boolean; readonly allowPrivateTargets: boolean };
+  readonly alerts: {
+    readonly allowLocalhost: boolean;
+    readonly allowPrivateTargets: boolean;
+    readonly retentionMs: number;
+  };
   readonly openai: {
     readonly apiKey?: string;
     readonly baseUrl?: string;
@@ -290,6 +296,7 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
     alerts: {
       allowLocalhost: e.ALERT_WEBHOOKS_ALLOW_LOCALHOST,
       allowPrivateTargets: e.NODE_ENV !== 'production' && e.ALERT_WEBHOOKS_ALLOW_PRIVATE,
+      retentionMs: e.ALERT_RETENTION_DAYS * DAY_MS,
     },
     openai: {
       apiKey: e.OPENAI_API_KEY,

@@ -215,6 +215,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
               allowLocalhost: config.alerts.allowLocalhost,
               allowPrivateAddresses: config.alerts.allowPrivateTargets,
             },
+            retentionMs: config.alerts.retentionMs,
             ...options.alerts,
           },
         });

@@ -8,6 +8,7 @@ import { HALT_CHANNEL } from '../execution/types.ts';
 import { ALERT_DELIVERY_CHANNEL, alertFeedChannel } from './channels.ts';
 import { DEFAULT_DELIVERY_TUNING, DeliverySender, type DeliveryTuning } from './delivery-sender.ts';
 import { AlertEventSources } from './event-sources.ts';
+import { pruneAlerts } from './retention.ts';
 import type { TargetPolicy } from './target-guard.ts';
 
 /** Tuning for the alert router (intervals, retry schedule, targets); tests shorten them. */
@@ -27,6 +28,10 @@ export interface AlertOptions {
   /** How often the sender looks for due deliveries when not nudged (ms). */
   readonly sendIntervalMs?: number;
   readonly delivery?: Partial<DeliveryTuning>;
+  /** Events and finished deliveries older than this are deleted (ms; default 90 days). */
+  readonly retentionMs?: number;
+  /** How often retention runs (ms; default hourly). */
+  readonly pruneIntervalMs?: number;
 }
 
 export const DEFAULT_TARGET_POLICY: TargetPolicy = Object.freeze({
@@ -39,6 +44,8 @@ export interface AlertsRuntime {
   scanNow(): Promise<void>;
   /** Sends due deliveries now. */
   sendNow(): Promise<void>;
+  /** Deletes what retention allows now (retention.ts). */
+  pruneNow(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -134,6 +141,12 @@ export function startAlerts(deps: {
     void send.run();
   });
 
+  const retentionMs = o.retentionMs ?? 90 * 86_400_000;
+  const prune = loop('retention', o.pruneIntervalMs ?? 3_600_000, async () => {
+    const r = await pruneAlerts(deps.db, { olderThan: new Date(Date.now() - retentionMs) });
+    if (r.events || r.deliveries) log.info(r, 'alerts: pruned past retention');
+  });
+
   unsubs.push(deps.bus.subscribe(HALT_CHANNEL, () => void scan.run()));
   unsubs.push(deps.bus.subscribe(ALERT_DELIVERY_CHANNEL, () => void send.run()));
   for (const u of unsubs) u.catch((err) => log.warn({ err }, 'alerts: bus subscribe failed'));
@@ -141,10 +154,11 @@ export function startAlerts(deps: {
   return {
     scanNow: () => scan.run(),
     sendNow: () => send.run(),
+    pruneNow: () => prune.run(),
     async close() {
       closed = true;
       for (const u of unsubs) await (await u.catch(() => null))?.().catch(() => {});
-      await Promise.all([scan.stop(), send.stop()]);
+      await Promise.all([scan.stop(), send.stop(), prune.stop()]);
     },
   };
 }
