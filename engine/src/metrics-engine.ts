@@ -220,6 +220,11 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
     'Signal delivery failures (retried)',
     sig.persistErrors + sig.publishErrors,
   );
+  m.counter(
+    'aegis_engine_signal_persist_timeouts_total',
+    'Signal inserts abandoned at ENGINE_DB_TIMEOUT_MS (connection replaced, retried)',
+    sig.persistTimeouts,
+  );
   m.histogram(
     'aegis_engine_tick_to_signal_seconds',
     'Event time of the triggering tick to signal publication (live feeds)',
@@ -258,6 +263,11 @@ export function renderEngineMetrics(s: EngineSnapshot, readiness: Readonly<Recor
     'aegis_engine_halt_poll_errors_total',
     'Failed reads of the halts table (last state kept)',
     h.pollErrors,
+  );
+  m.counter(
+    'aegis_engine_halt_poll_timeouts_total',
+    'Reads of the halts table abandoned at ENGINE_DB_TIMEOUT_MS (connection replaced)',
+    h.pollTimeouts,
   );
   m.gauge('aegis_engine_halt_subscribed', '1 when subscribed to the halt channel', h.subscribed ? 1 : 0);
   if (s.shards) renderShards(m, s.shards);

@@ -95,6 +95,8 @@ describe('engine daemon', () => {
       'aegis_engine_writer_lag_seconds',
       'aegis_engine_signals_out_total',
       'aegis_engine_worker_restarts_total',
+      'aegis_engine_signal_persist_timeouts_total 0',
+      'aegis_engine_halt_poll_timeouts_total 0',
     ]) {
       expect(metrics).toContain(name);
     }
