@@ -10,6 +10,7 @@ import type { SignalView } from '@aegis/shared/schemas/signal';
 import { and, eq, sql } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
 import { type Db, type Tx, withTenant } from '../db/database.ts';
+import { norm } from '../execution/order-rows.ts';
 import { readHalt } from '../execution/risk-context.ts';
 import type { Embedder } from '../lessons/embedder.ts';
 import { queryLessons, recallTextFor } from '../lessons/service.ts';
@@ -261,7 +262,7 @@ export class DecisionAgent {
           model: outcome.model,
           lessons: row.lessonIds,
         },
-        details: `${row.side} ${proposal.quantity} ${row.symbol} (${outcome.decider}, risk ${row.riskScore})`,
+        details: `${row.side} ${norm(proposal.quantity)} ${row.symbol} (${outcome.decider}, risk ${row.riskScore})`,
       });
       return { row };
     });

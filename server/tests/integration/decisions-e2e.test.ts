@@ -386,9 +386,11 @@ describe('decisions end to end (model decider on a local OpenAI-compatible serve
     expect(executed.status).toBe('executed');
     const order = await admin.client.orders.get.query({ id: executed.orderId! });
     expect(order.order).toMatchObject({ origin: 'agent', quantity: '0.01' });
-    const audit = await t.owner<{ action: string }[]>`
-      select action from audit_log where target_id = ${executed.id} order by seq`;
+    const audit = await t.owner<{ action: string; details: string | null }[]>`
+      select action, details from audit_log where target_id = ${executed.id} order by seq`;
     expect(audit.map((a) => a.action)).toEqual(['proposals.create', 'proposals.autoApprove']);
+    // The quantity as a person writes it, not the column's padded scale.
+    expect(audit[0]?.details).toMatch(/^buy 0\.01 BTC-USD \(/);
 
     // Chat goes to the model, streamed chunk by chunk, grounded in the proposal's facts.
     const live = streamingClient(t.url, { jar: admin.jar });
