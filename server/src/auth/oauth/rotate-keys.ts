@@ -1,3 +1,4 @@
+import type { SecretBinding } from '@aegis/shared/crypto/token-crypto';
 import { brokerConnections, oauthProviders, oauthTransactions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { type AnyColumn, and, eq, notInArray, or, sql } from 'drizzle-orm';
@@ -23,7 +24,72 @@ export interface RotationResult {
    * Secrets that could not be opened (tampered, moved to another row, or under a key no longer
    * configured): left as they are, named here; the rest is still rotated.
    */
-  readonly failed: readonly { table: string; id: string; purpose: string; reason: string }[];
+  readonly failed: readonly FailedSecret[];
+}
+
+export interface FailedSecret {
+  readonly table: string;
+  readonly id: string;
+  readonly purpose: string;
+  readonly reason: string;
+}
+
+/**
+ * The batch loop every rotation shares (broker secrets here, webhook secrets in
+ * alerts/rotate-secrets.ts): which rows are stale, re-sealing one secret, rows that would not open
+ * kept out of later batches, and one transaction per batch until a batch comes back short.
+ */
+export function resealer(db: Db, crypto: TokenCrypto, options: { readonly batchSize?: number } = {}) {
+  const active = crypto.activeKid;
+  if (!active)
+    throw new Error('no token encryption key configured (TOKEN_ENCRYPTION_KEY / TOKEN_ENCRYPTION_KEYS)');
+  const batchSize = options.batchSize ?? 100;
+  const prefix = `v1.${active}.`;
+  let resealed = 0;
+  let batches = 0;
+  const failed: FailedSecret[] = [];
+  /** Rows with a secret that does not open, per table: not selected again. */
+  const skip = new Map<string, Set<string>>();
+  const skipOf = (table: string) => {
+    const s = skip.get(table) ?? new Set<string>();
+    skip.set(table, s);
+    return s;
+  };
+  return {
+    /** Rows whose secret is under another key. Not LIKE: a kid may hold `_`, a LIKE wildcard. */
+    stale: (col: AnyColumn) => sql`(${col} is not null and left(${col}, ${prefix.length}) <> ${prefix})`,
+    notSkipped: (table: string, col: AnyColumn) =>
+      skipOf(table).size === 0 ? sql`true` : notInArray(col, [...skipOf(table)]),
+    /** `sealed` under the active key; as it was when it does not open (named in `failed`). */
+    reseal: (table: string, sealed: string | null, b: SecretBinding): string | null => {
+      if (sealed === null || TokenCrypto.kidOf(sealed) === active) return sealed;
+      let plain: string;
+      try {
+        plain = crypto.decrypt(sealed, b);
+      } catch (err) {
+        skipOf(table).add(b.rowId);
+        failed.push({
+          table,
+          id: b.rowId,
+          purpose: b.purpose,
+          reason: err instanceof Error ? err.message : 'unreadable',
+        });
+        return sealed;
+      }
+      resealed++;
+      return crypto.encrypt(plain, b);
+    },
+    /** Runs `batch` in its own transaction until it handles fewer rows than a full batch. */
+    drain: async (tenantId: string, batch: (tx: Tx) => Promise<number>) => {
+      for (;;) {
+        const n = await withTenant(db, tenantId, batch);
+        if (n > 0) batches++;
+        if (n < batchSize) return;
+      }
+    },
+    batchSize,
+    result: (): RotationResult => ({ activeKid: active, resealed, batches, failed }),
+  };
 }
 
 export async function rotateTokenKeys(
@@ -31,52 +97,7 @@ export async function rotateTokenKeys(
   crypto: TokenCrypto,
   options: { readonly batchSize?: number } = {},
 ): Promise<RotationResult> {
-  const active = crypto.activeKid;
-  if (!active)
-    throw new Error('no token encryption key configured (TOKEN_ENCRYPTION_KEY / TOKEN_ENCRYPTION_KEYS)');
-  const batchSize = options.batchSize ?? 100;
-  const prefix = `v1.${active}.`;
-  // Not LIKE: a kid may hold `_`, a LIKE wildcard.
-  const stale = (col: AnyColumn) => sql`(${col} is not null and left(${col}, ${prefix.length}) <> ${prefix})`;
-  let resealed = 0;
-  let batches = 0;
-  const failed: { table: string; id: string; purpose: string; reason: string }[] = [];
-  /** Rows with a secret that does not open, per table: not selected again. */
-  const skip = {
-    broker_connections: new Set<string>(),
-    oauth_providers: new Set<string>(),
-    oauth_transactions: new Set<string>(),
-  };
-  const reseal = (
-    table: keyof typeof skip,
-    sealed: string | null,
-    tenantId: string,
-    rowId: string,
-    purpose: string,
-  ): string | null => {
-    if (sealed === null || TokenCrypto.kidOf(sealed) === active) return sealed;
-    const b = bindingOf(tenantId, rowId, purpose);
-    let plain: string;
-    try {
-      plain = crypto.decrypt(sealed, b);
-    } catch (err) {
-      skip[table].add(rowId);
-      failed.push({ table, id: rowId, purpose, reason: err instanceof Error ? err.message : 'unreadable' });
-      return sealed;
-    }
-    resealed++;
-    return crypto.encrypt(plain, b);
-  };
-  const notSkipped = (table: keyof typeof skip, col: AnyColumn) =>
-    skip[table].size === 0 ? sql`true` : notInArray(col, [...skip[table]]);
-  /** Runs `batch` in its own transaction until it handles fewer rows than a full batch. */
-  const drain = async (tenantId: string, batch: (tx: Tx) => Promise<number>) => {
-    for (;;) {
-      const n = await withTenant(db, tenantId, batch);
-      if (n > 0) batches++;
-      if (n < batchSize) return;
-    }
-  };
+  const { stale, notSkipped, reseal, drain, batchSize, result } = resealer(db, crypto, options);
   const desks = await db.select({ id: tenants.id }).from(tenants);
   for (const { id: tenantId } of desks) {
     await drain(tenantId, async (tx) => {
@@ -100,9 +121,21 @@ export async function rotateTokenKeys(
         await tx
           .update(brokerConnections)
           .set({
-            accessTokenEnc: reseal('broker_connections', c.accessTokenEnc, tenantId, c.id, 'access_token'),
-            refreshTokenEnc: reseal('broker_connections', c.refreshTokenEnc, tenantId, c.id, 'refresh_token'),
-            credentialsEnc: reseal('broker_connections', c.credentialsEnc, tenantId, c.id, 'credentials'),
+            accessTokenEnc: reseal(
+              'broker_connections',
+              c.accessTokenEnc,
+              bindingOf(tenantId, c.id, 'access_token'),
+            ),
+            refreshTokenEnc: reseal(
+              'broker_connections',
+              c.refreshTokenEnc,
+              bindingOf(tenantId, c.id, 'refresh_token'),
+            ),
+            credentialsEnc: reseal(
+              'broker_connections',
+              c.credentialsEnc,
+              bindingOf(tenantId, c.id, 'credentials'),
+            ),
           })
           .where(eq(brokerConnections.id, c.id));
       return rows.length;
@@ -124,7 +157,11 @@ export async function rotateTokenKeys(
         await tx
           .update(oauthProviders)
           .set({
-            clientSecretEnc: reseal('oauth_providers', p.clientSecretEnc, tenantId, p.id, 'client_secret'),
+            clientSecretEnc: reseal(
+              'oauth_providers',
+              p.clientSecretEnc,
+              bindingOf(tenantId, p.id, 'client_secret'),
+            ),
           })
           .where(eq(oauthProviders.id, p.id));
       return rows.length;
@@ -149,14 +186,12 @@ export async function rotateTokenKeys(
             codeVerifierEnc: reseal(
               'oauth_transactions',
               t.codeVerifierEnc,
-              tenantId,
-              t.id,
-              'code_verifier',
+              bindingOf(tenantId, t.id, 'code_verifier'),
             )!,
           })
           .where(eq(oauthTransactions.id, t.id));
       return rows.length;
     });
   }
-  return { activeKid: active, resealed, batches, failed };
+  return result();
 }
