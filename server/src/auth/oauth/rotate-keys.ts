@@ -1,10 +1,9 @@
-import type { SecretBinding } from '@aegis/shared/crypto/token-crypto';
 import { brokerConnections, oauthProviders, oauthTransactions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { type AnyColumn, and, eq, notInArray, or, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.ts';
 import { bindingOf } from './link-service.ts';
-import { TokenCrypto } from './token-crypto.ts';
+import { type SecretBinding, TokenCrypto } from './token-crypto.ts';
 
 /**
  * Key rotation by re-encryption: every sealed secret not under the active key is decrypted with
