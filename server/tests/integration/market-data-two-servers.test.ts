@@ -9,9 +9,9 @@ import {
   venueBooksKey,
 } from '@aegis/shared/market/venue-books';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
+import { deleteRedisKeys } from '@aegis/shared/testing/redis-keys';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import { publishVenuePrices } from '@aegis/shared/testing/venue-prices';
-import { Redis } from 'ioredis';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFirstAdminIfNone } from '../../src/provisioning/service.ts';
@@ -90,17 +90,7 @@ afterAll(async () => {
   await Promise.all(children.map((c) => stopServerProcess(c)));
   await bus?.close();
   await db?.close();
-  const redis = new Redis(TEST_REDIS_URL, { protocol: 2 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await deleteRedisKeys(`${prefix}:*`);
   await owner?.end({ timeout: 5 });
   await database?.drop();
 });
