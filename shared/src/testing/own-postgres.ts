@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { migrate } from '../db/migrate.ts';
 import { freePort } from './free-port.ts';
+import { sleep } from './wait.ts';
 
 /**
  * A PostgreSQL cluster of the test's own, which the test may stop, restart and crash at will
@@ -91,8 +92,6 @@ function serverIdentity(): { uid: number; gid: number } | undefined {
   }
   return { uid, gid };
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Starts a new cluster (initdb + postmaster). Call `stop()` in afterAll. */
 export async function startOwnPostgres(opts: StartOwnPostgresOptions = {}): Promise<OwnPostgres> {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import { freePort } from './free-port.ts';
+import { sleep } from './wait.ts';
 
 /**
  * A Redis server of the test's own (`redis-server` from the machine's PATH), which the test may
@@ -22,8 +23,6 @@ export interface OwnRedis {
 }
 
 const READY_TIMEOUT_MS = 15_000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** One PING over a raw socket: true when the server answers PONG. */
 function ping(port: number): Promise<boolean> {

@@ -5,13 +5,13 @@ import { RedisBus } from '../../src/bus/redis-bus.ts';
 import type { Bus } from '../../src/bus/types.ts';
 import { isAppError } from '../../src/errors.ts';
 import { TEST_REDIS_URL } from '../../src/testing/services.ts';
+import { sleep } from '../../src/testing/wait.ts';
 
 /**
  * One contract, two implementations: every behaviour the platform relies on must hold on Redis
  * and on the in-process bus alike. Stream names are unique per run; streams are deleted after.
  */
 const runId = `bus-test:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each([
   ['redis', () => new RedisBus(TEST_REDIS_URL)],
