@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readChildLog } from '@aegis/shared/testing/child-log';
 
 /**
  * The engine daemon as systemd runs it, for the daemon's integration test and the end-to-end
@@ -35,26 +36,15 @@ export function spawnEngineDaemon(env: Record<string, string>, args: readonly st
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: Record<string, unknown>[] = [];
   let resolvePort!: (p: number) => void;
   const port = new Promise<number>((r) => {
     resolvePort = r;
   });
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        const j = JSON.parse(line) as Record<string, unknown>;
-        lines.push(j);
-        if (typeof j.msg === 'string' && j.msg.startsWith('engine http: listening'))
-          resolvePort(j.port as number);
-      } catch {
-        // not a log line
-      }
-    }
+  const { lines } = readChildLog(child, {
+    onLog: (j) => {
+      if (typeof j.msg === 'string' && j.msg.startsWith('engine http: listening'))
+        resolvePort(j.port as number);
+    },
   });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {

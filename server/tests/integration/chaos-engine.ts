@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readChildLog } from '@aegis/shared/testing/child-log';
 import { sleep } from './chaos-harness.ts';
 
 /**
@@ -34,40 +35,17 @@ export function spawnEngine(env: Record<string, string>): EngineProcess {
     env: { PATH: process.env.PATH ?? '', ENGINE_PORT: '0', ENGINE_EXECUTION_PROVIDER: 'cpu', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: Record<string, unknown>[] = [];
-  const tail: string[] = [];
-  const keep = (line: string) => {
-    tail.push(line.slice(0, 2000));
-    if (tail.length > TAIL_LINES) tail.shift();
-  };
   let resolvePort!: (p: number) => void;
   const port = new Promise<number>((r) => {
     resolvePort = r;
   });
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      keep(line);
-      try {
-        const j = JSON.parse(line) as Record<string, unknown>;
-        if (lines.length < 20_000) lines.push(j);
-        if (typeof j.msg === 'string' && j.msg.startsWith('engine http: listening'))
-          resolvePort(j.port as number);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  let errBuf = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    errBuf += d.toString();
-    for (let i = errBuf.indexOf('\n'); i !== -1; i = errBuf.indexOf('\n')) {
-      keep(`stderr: ${errBuf.slice(0, i)}`);
-      errBuf = errBuf.slice(i + 1);
-    }
+  const { lines, tail } = readChildLog(child, {
+    maxLines: 20_000,
+    tailLines: TAIL_LINES,
+    onLog: (j) => {
+      if (typeof j.msg === 'string' && j.msg.startsWith('engine http: listening'))
+        resolvePort(j.port as number);
+    },
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
