@@ -1,3 +1,6 @@
+// One file: every line of the engine's /metrics is rendered here from one snapshot, so an
+// operator's dashboard and the runbook's list of metrics have one place to read; it is a flat
+// list of gauges and counters, not several mechanisms.
 import type { VenueFeedStats } from './feeds/venues/venue-feed.ts';
 import type { EngineSnapshot, VenueBooks } from './index.ts';
 import { MetricsText } from './metrics.ts';
