@@ -1,5 +1,5 @@
 import { tenants } from '@aegis/shared/db';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Db, withTenant } from '../db/database.ts';
 
 /**
@@ -21,39 +21,38 @@ export async function pruneAlerts(
 ): Promise<PruneResult> {
   const batch = options.batchSize ?? 1000;
   const cutoff = options.olderThan.toISOString();
+  const desks = await db.select({ id: tenants.id }).from(tenants);
+  // Deletes `batch` rows at a time, one transaction each, until a batch comes back short.
+  const drain = async (desk: string, del: SQL): Promise<number> => {
+    let total = 0;
+    for (;;) {
+      const n = await withTenant(db, desk, async (tx) => (await tx.execute(del)).length);
+      total += n;
+      if (n < batch) return total;
+    }
+  };
   let events = 0;
   let deliveries = 0;
-  const desks = await db.select({ id: tenants.id }).from(tenants);
   for (const { id } of desks) {
-    for (;;) {
-      const n = await withTenant(db, id, async (tx) => {
-        const rows = await tx.execute(sql`
-          delete from alert_deliveries where id in (
+    deliveries += await drain(
+      id,
+      sql`delete from alert_deliveries where id in (
             select d.id from alert_deliveries d
             where d.tenant_id = ${id}::uuid and d.created_at < ${cutoff}::timestamptz
               and d.status in ('delivered', 'dead')
             limit ${batch})
-          returning id`);
-        return rows.length;
-      });
-      deliveries += n;
-      if (n < batch) break;
-    }
-    for (;;) {
-      const n = await withTenant(db, id, async (tx) => {
-        const rows = await tx.execute(sql`
-          delete from alert_events where id in (
+          returning id`,
+    );
+    events += await drain(
+      id,
+      sql`delete from alert_events where id in (
             select e.id from alert_events e
             where e.tenant_id = ${id}::uuid and e.created_at < ${cutoff}::timestamptz
               and not exists (select 1 from alert_deliveries d
                               where d.event_id = e.id and d.status in ('pending', 'sending'))
             limit ${batch})
-          returning id`);
-        return rows.length;
-      });
-      events += n;
-      if (n < batch) break;
-    }
+          returning id`,
+    );
   }
   return { events, deliveries };
 }
