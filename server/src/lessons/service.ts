@@ -1,7 +1,7 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { instruments, lessons, proposals, tradeOutcomes } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { asSignalId } from '@aegis/shared/ids';
+import { asSignalId, type TenantId } from '@aegis/shared/ids';
 import type { LessonView, TradeOutcomeInput } from '@aegis/shared/schemas/lesson';
 import type { SignalView } from '@aegis/shared/schemas/signal';
 import { and, eq, sql } from 'drizzle-orm';
@@ -46,7 +46,7 @@ export async function assertKnownInstrument(tx: Tx, symbol: string): Promise<voi
 
 export async function recordOutcome(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   input: TradeOutcomeInput,
   embedder: Embedder,
 ): Promise<RecordedOutcome> {
@@ -216,7 +216,7 @@ export function forgetVectorBackend(): void {
 /** The k lessons nearest to `text` (cosine), optionally for one instrument. */
 export async function queryLessons(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   embedder: Embedder,
   text: string,
   k: number,

@@ -1,6 +1,7 @@
 import { createDb, type Db, withTenant } from '@aegis/shared/db/client';
 import { migrate } from '@aegis/shared/db/migrate';
 import * as schema from '@aegis/shared/db/schema/index';
+import { asTenantId } from '@aegis/shared/ids';
 import type { TradeOutcomeInput } from '@aegis/shared/schemas/lesson';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { type PgvectorServer, startPgvector } from '@aegis/shared/testing/pgvector';
@@ -26,8 +27,8 @@ import {
  * similarities (pgvector computes in float4: within 1e-6).
  */
 
-const TENANT = '00000000-0000-4000-8000-0000000000a1';
-const OTHER = '00000000-0000-4000-8000-0000000000b2';
+const TENANT = asTenantId('00000000-0000-4000-8000-0000000000a1');
+const OTHER = asTenantId('00000000-0000-4000-8000-0000000000b2');
 const INSTRUMENTS = ['BTC-USD', 'ETH-USD', 'SOL-USD'] as const;
 const NOTES = [
   'stopped out on a fake breakout after the open',
