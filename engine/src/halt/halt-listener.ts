@@ -2,6 +2,7 @@ import type { Bus, Unsubscribe } from '@aegis/shared/bus/types';
 import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
+import { OwnedConnection } from '../db/owned-connection.ts';
 
 /**
  * The engine's view of the halt: it must reach the engine within 1 s, with Redis pub/sub
@@ -123,7 +124,7 @@ interface GlobalRow {
 export class HaltListener {
   readonly #o: HaltListenerOptions;
   readonly #clock: () => number;
-  #sql: Sql | undefined;
+  readonly #db: OwnedConnection;
   #state: HaltState = { global: false, since: null, reason: null };
   #via: HaltVia | null = null;
   #checkedAt: number | null = null;
@@ -147,6 +148,7 @@ export class HaltListener {
   constructor(options: HaltListenerOptions) {
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
+    this.#db = new OwnedConnection(options);
   }
 
   /** Subscribes (bounded wait; poll-only if the bus refuses) and reads the row once before returning. */
@@ -165,13 +167,13 @@ export class HaltListener {
         'halt: subscription unavailable; the halt reaches the engine by polling PostgreSQL only',
       );
     }
-    this.#sql ??= this.#o.connect?.() ?? this.#o.sql;
-    if (this.#sql) {
+    const sql = this.#db.open();
+    if (sql) {
       await this.pollNow();
       this.#schedule();
     }
     this.#initial = false;
-    if (!this.#sql) {
+    if (!sql) {
       this.#o.log.warn('halt: no database — the global halt is known from pub/sub only');
     }
     this.#o.log.info({ ...this.status() }, 'halt: listening');
@@ -182,9 +184,7 @@ export class HaltListener {
     if (this.#timer) clearTimeout(this.#timer);
     await this.#polling;
     await this.#unsubscribe?.().catch(() => {});
-    const sql = this.#sql;
-    this.#sql = undefined;
-    if (this.#o.connect) await sql?.end({ timeout: 1 }).catch(() => {});
+    await this.#db.end();
   }
 
   /** Cheap; read per signal batch. */
@@ -223,7 +223,7 @@ export class HaltListener {
 
   /** One read of the global row now (coalesced with one in flight: a read starting after this call). */
   pollNow(): Promise<void> {
-    if (!this.#sql || this.#stopped) return Promise.resolve();
+    if (!this.#db.current || this.#stopped) return Promise.resolve();
     if (this.#polling) {
       this.#pollAgain = true;
       return this.#polling;
@@ -248,7 +248,7 @@ export class HaltListener {
   }
 
   async #pollOnce(): Promise<void> {
-    const sql = this.#sql as Sql;
+    const sql = this.#db.current as Sql;
     const seq = this.#messageSeq;
     let rows: GlobalRow[];
     try {
@@ -264,7 +264,7 @@ export class HaltListener {
       if (isDeadlineExceeded(err)) this.#pollTimeouts++;
       // The next read goes out on a fresh connection: one that saw a deadline may still be
       // mid-protocol (or silent for good), and one a restart cut is dead.
-      this.#replaceConnection();
+      this.#db.replace();
       this.#o.log.warn(
         { err: (err as Error).message, errors: this.#pollErrors, timeouts: this.#pollTimeouts },
         'halt: reading halts failed; keeping the last known state',
@@ -291,14 +291,6 @@ export class HaltListener {
       changedAt ? changedAt.getTime() : null,
       now,
     );
-  }
-
-  #replaceConnection(): void {
-    const { connect } = this.#o;
-    if (!connect) return;
-    const old = this.#sql;
-    this.#sql = connect();
-    void old?.end({ timeout: 0 }).catch(() => {});
   }
 
   #onMessage(raw: string): void {

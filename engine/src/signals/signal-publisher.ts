@@ -4,6 +4,7 @@ import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import { isoFromMicros } from '@aegis/shared/market/micro-time';
 import type { Sql } from 'postgres';
+import { OwnedConnection } from '../db/owned-connection.ts';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { CTRL, FEATURE_NAMES, PATTERN_NAMES, SCORED, usFromWords } from '../ring/layout.ts';
 import type { RingBuffer } from '../ring/ring-buffer.ts';
@@ -89,7 +90,7 @@ export class SignalPublisher {
   readonly #o: SignalPublisherOptions;
   #stopping = false;
   #running: Promise<void> | null = null;
-  #sql: Sql | undefined;
+  readonly #db: OwnedConnection;
   scored = 0;
   belowThreshold = 0;
   signalsOut = 0;
@@ -104,10 +105,11 @@ export class SignalPublisher {
 
   constructor(options: SignalPublisherOptions) {
     this.#o = options;
+    this.#db = new OwnedConnection(options);
   }
 
   start(): void {
-    this.#sql ??= this.#o.connect?.() ?? this.#o.sql;
+    this.#db.open();
     this.#running ??= this.#loop();
   }
 
@@ -116,9 +118,7 @@ export class SignalPublisher {
     this.#stopping = true;
     this.#o.scoredRing.wakeAll();
     await this.#running;
-    const sql = this.#sql;
-    this.#sql = undefined;
-    if (this.#o.connect) await sql?.end({ timeout: 1 }).catch(() => {});
+    await this.#db.end();
   }
 
   backlog(): number {
@@ -176,14 +176,6 @@ export class SignalPublisher {
     }
   }
 
-  #replaceConnection(): void {
-    const { connect } = this.#o;
-    if (!connect) return;
-    const old = this.#sql;
-    this.#sql = connect();
-    void old?.end({ timeout: 0 }).catch(() => {});
-  }
-
   #decode(from: number, n: number): SignalOut[] {
     const { scoredRing: r, symbolTable, minScore } = this.#o;
     const out: SignalOut[] = [];
@@ -237,7 +229,7 @@ export class SignalPublisher {
 
   async #deliver(signals: SignalOut[]): Promise<void> {
     const { bus, stream, maxLen, modelVersion, onSignal } = this.#o;
-    const sql = this.#sql;
+    const sql = this.#db.current;
     const halted = this.#o.halted?.() ?? false;
     if (sql) {
       try {
@@ -264,7 +256,7 @@ export class SignalPublisher {
         // still be mid-protocol, and one a restart cut is dead. The abandoned insert may still
         // commit; the retry then skips those ids (on conflict do nothing).
         if (isDeadlineExceeded(err)) this.persistTimeouts++;
-        this.#replaceConnection();
+        this.#db.replace();
         throw err;
       }
     }

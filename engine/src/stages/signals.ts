@@ -1,8 +1,8 @@
 import type { Bus } from '@aegis/shared/bus/types';
-import { connectSql } from '@aegis/shared/db/client';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import type { EngineConfig } from '../config.ts';
+import { ownConnection } from '../db/owned-connection.ts';
 import type { SymbolTable } from '../feeds/symbol-table.ts';
 import { HaltListener } from '../halt/halt-listener.ts';
 import type { RingBuffer } from '../ring/ring-buffer.ts';
@@ -33,9 +33,13 @@ export async function startSignals(options: {
   // Each gets its own connection, so a deadline can drop it without cutting a query of the other
   // or of the readiness probe; a client the caller gave (no URL) is used as it is.
   const url = sql ? config.databaseUrl : undefined;
+  const client = (applicationName: string) =>
+    url
+      ? { connect: () => ownConnection(url, { applicationName, dbTimeoutMs: config.dbTimeoutMs }) }
+      : { sql };
   const halt = new HaltListener({
     bus,
-    ...(url ? { connect: () => ownConnection(config, url, 'aegis-engine-halt') } : { sql }),
+    ...client('aegis-engine-halt'),
     dbTimeoutMs: config.dbTimeoutMs,
     pollMs: config.haltPollMs,
     log,
@@ -53,7 +57,7 @@ export async function startSignals(options: {
     maxLen: config.signalsMaxLen,
     minScore: config.signalMinScore,
     modelVersion: options.modelVersion,
-    ...(url ? { connect: () => ownConnection(config, url, 'aegis-engine-signals') } : { sql }),
+    ...client('aegis-engine-signals'),
     dbTimeoutMs: config.dbTimeoutMs,
     log,
     halted: () => halt.isHalted(),
@@ -62,15 +66,4 @@ export async function startSignals(options: {
   });
   signals.start();
   return { halt, signals };
-}
-
-/** One connection with the engine's timeouts: the publisher and the listener each run one query at a time. */
-function ownConnection(config: EngineConfig, url: string, applicationName: string): Sql {
-  return connectSql(url, {
-    max: 1,
-    applicationName,
-    connectTimeout: Math.max(1, Math.ceil(config.dbTimeoutMs / 1000)),
-    statementTimeoutMs: config.dbTimeoutMs,
-    lockTimeoutMs: config.dbTimeoutMs,
-  });
 }

@@ -4,10 +4,11 @@
  * ring under the `block` policy — the consumer that frees the ring must not share their thread.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { connectSql } from '@aegis/shared/db/client';
 import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { createLogger } from '@aegis/shared/logging';
+import type { Sql } from 'postgres';
 import { z } from 'zod';
+import { OwnedConnection, ownConnection } from '../db/owned-connection.ts';
 import { FeatureState } from '../features/state.ts';
 import { SymbolNamesReader } from '../feeds/symbol-table.ts';
 import { RingBuffer } from '../ring/ring-buffer.ts';
@@ -44,16 +45,16 @@ const applicationName = `aegis-writer:${s.tokenName}`.slice(0, 63);
  * One connection, every server-side timeout set (shared/src/db/client.ts); statement_timeout
  * is the flush deadline, so the server gives up on a stuck COPY about when this thread does.
  */
-const connect = () =>
-  connectSql(s.databaseUrl, {
-    max: 1,
-    applicationName,
-    connectTimeout: Math.max(1, Math.ceil(s.dbTimeoutMs / 1000)),
-    statementTimeoutMs: s.flushTimeoutMs,
-    lockTimeoutMs: s.dbTimeoutMs,
-    idleInTransactionTimeoutMs: s.flushTimeoutMs * 2,
-  });
-let sql = connect();
+const db = new OwnedConnection({
+  connect: () =>
+    ownConnection(s.databaseUrl, {
+      applicationName,
+      dbTimeoutMs: s.dbTimeoutMs,
+      statementTimeoutMs: s.flushTimeoutMs,
+      idleInTransactionTimeoutMs: s.flushTimeoutMs * 2,
+    }),
+});
+let sql = db.open() as Sql;
 const writer = new TimescaleWriter({
   sql,
   tickRings: s.tickRings.map((b) => RingBuffer.attach(b)),
@@ -91,14 +92,13 @@ const sleep = (ms: number) =>
     };
   });
 
-/** Drops the current connection at once (sockets destroyed) and opens a fresh pool. */
+/** Drops the current connection at once (sockets destroyed) and opens a fresh one. */
 function replaceConnection(): void {
-  const old = sql;
   writer.abandonInFlight();
-  sql = connect();
+  sql = db.replace() as Sql;
   writer.useConnection(sql);
-  stats[WRITER_STAT.reconnects]! += 1;
-  void old.end({ timeout: 0 }).catch(() => {});
+  // This thread's own stats buffer (writer-thread.ts makes one per thread): the count is the total.
+  stats[WRITER_STAT.reconnects] = db.replacements;
 }
 
 /** Time left for one database step: the flush deadline, or less when stopping. */
