@@ -5,7 +5,7 @@ import type { ApiKeyId, UserId } from '@aegis/shared/ids';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
-import type { Db, Tx } from '../db/database.ts';
+import type { Db, Queryable, Tx } from '../db/database.ts';
 import { authInvalidations } from './auth-cache.ts';
 import type { ApiKeyScope } from './permissions.ts';
 import type { ApiKeyRecord, AuthUser } from './principal.ts';
@@ -127,7 +127,11 @@ export async function verifyApiKey(
 const isScope = (s: string): s is ApiKeyScope => s === 'read' || s === 'trade' || s === 'admin';
 
 /** Records use at most once a minute per key, so reads do not turn into a write per request. */
-export async function touchApiKeyLastUsed(tx: Tx, key: ApiKeyRecord, now = new Date()): Promise<boolean> {
+export async function touchApiKeyLastUsed(
+  tx: Queryable,
+  key: ApiKeyRecord,
+  now = new Date(),
+): Promise<boolean> {
   if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() < 60_000) return false;
   await tx.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, key.id));
   return true;

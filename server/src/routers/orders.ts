@@ -32,7 +32,8 @@ import { orderDetailProcedure } from './order-detail.ts';
  */
 export const ordersRouter = createTRPCRouter({
   place: deskProcedure
-    .meta({ scope: 'trade', permission: 'orders.place' })
+    // The group commit is the order's transaction: no request transaction waits idle beside it.
+    .meta({ scope: 'trade', permission: 'orders.place', ownTransactions: true })
     .input(z.strictObject({ idempotencyKey, order: placeOrderInput }))
     .output(orderView)
     .mutation(async ({ ctx, input }) => {

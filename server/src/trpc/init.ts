@@ -30,6 +30,12 @@ export interface ProcedureMeta {
    * request cannot carry many guesses (http.ts refuses such a batch before any call runs).
    */
   readonly verifiesPassword?: boolean;
+  /**
+   * The procedure opens its own transactions (orders.place: the per-desk group commit). No
+   * request transaction is held open while it runs: the caller's role is read in one statement
+   * and `ctx.tx` refuses use, as for subscriptions.
+   */
+  readonly ownTransactions?: boolean;
 }
 
 export interface ErrorData {

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { touchApiKeyLastUsed } from '../auth/api-keys.ts';
 import type { Role } from '../auth/permissions.ts';
 import { principalTenantId } from '../auth/principal.ts';
-import type { Tx } from '../db/database.ts';
+import type { Queryable, Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
 import { checkRule, requirePrincipal, ruleFor } from './authorization.ts';
 import { t } from './init.ts';
@@ -30,8 +30,9 @@ interface EnterRow extends Record<string, unknown> {
  * Desk actions: the desk comes from the session's active desk or the API key's desk; the role
  * is read inside the tenant transaction (so a role revoked a moment ago counts now), in the same
  * statement that sets the transaction's settings: one round trip before the procedure runs.
- * Subscriptions are long-lived, so they get no open transaction: `ctx.tx` refuses use and they
- * call `withTenant(ctx.db, ctx.desk.id, …)` per read.
+ * Subscriptions are long-lived and procedures marked `ownTransactions` open their own, so they
+ * get no request transaction: `ctx.tx` refuses use and they call `withTenant(ctx.db, ctx.desk.id,
+ * …)` per read.
  */
 export const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }) => {
   const rule = ruleFor(meta, path, 'desk');
@@ -40,9 +41,9 @@ export const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }
   if (!tenantId) throw new AppError('PRECONDITION_FAILED', 'Choose a desk first', { reason: 'no_desk' });
   const log = ctx.log.child({ tenantId });
 
-  const enter = async (tx: Tx): Promise<Role> => {
-    // Transaction-local settings (the tenant for RLS; request id and client IP for audit rows)
-    // and the caller's role on the desk, read through the membership function (RLS-independent).
+  // Transaction-local settings (the tenant for RLS; request id and client IP for audit rows)
+  // and the caller's role on the desk, read through the membership function (RLS-independent).
+  const enter = async (tx: Queryable): Promise<Role> => {
     const [row] = await tx.execute<EnterRow>(
       sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.request_id', ${ctx.requestId}, true), set_config('app.client_ip', ${ctx.ip ?? ''}, true), (select m.role from aegis_auth_memberships(${principal.user.id}::uuid) m where m.tenant_id = ${tenantId}::uuid limit 1) as role`,
     );
@@ -61,9 +62,33 @@ export const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }
     next({ ctx: { log, desk: { id: tenantId, role } as DeskContext, tx } });
   type Result = Awaited<ReturnType<typeof proceed>>;
 
-  if (type === 'subscription') {
-    const role = await ctx.db.transaction(enter);
-    return proceed(subscriptionTxGuard, role);
+  // The database failed before the procedure ran (never after: it must not run twice). A
+  // risk-reducing procedure runs on the role last confirmed; it must not need the request
+  // transaction (the halt has its own path to durability).
+  const onOutage = (e: unknown): Promise<Result> => {
+    const role =
+      meta?.riskReducing && transientKindOf(e)
+        ? ctx.outageAuthorizations?.role(ctx.credentials, tenantId)
+        : null;
+    if (!role) throw e;
+    checkRule({ ...ctx, log }, path, rule, meta!.permission, role);
+    log.warn({ path, role }, 'database unreachable: last-known desk role used');
+    return proceed(outageTxGuard, role);
+  };
+
+  // Subscriptions are long-lived, and a procedure with its own transactions would hold an idle
+  // one for nothing: the role is read in one autocommit statement (the settings it sets end with
+  // it; one round trip instead of begin, statement, commit) and `ctx.tx` refuses use.
+  if (type === 'subscription' || meta?.ownTransactions) {
+    let role: Role;
+    try {
+      role = await enter(ctx.db);
+    } catch (e) {
+      return onOutage(e);
+    }
+    if (type === 'subscription') return proceed(subscriptionTxGuard, role);
+    ctx.outageAuthorizations?.rememberRole(ctx.credentials, tenantId, role);
+    return proceed(ownTransactionsTxGuard, role);
   }
 
   let entered = false;
@@ -78,17 +103,8 @@ export const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }
     });
   } catch (e) {
     if (e instanceof RollbackWithResult) return e.result as Result;
-    // The database failed before the procedure ran (never after: it must not run twice). A
-    // risk-reducing procedure runs on the role last confirmed; it must not need the request
-    // transaction (the halt has its own path to durability).
-    const role =
-      !entered && meta?.riskReducing && transientKindOf(e)
-        ? ctx.outageAuthorizations?.role(ctx.credentials, tenantId)
-        : null;
-    if (!role) throw e;
-    checkRule({ ...ctx, log }, path, rule, meta!.permission, role);
-    log.warn({ path, role }, 'database unreachable: last-known desk role used');
-    return proceed(outageTxGuard, role);
+    if (entered) throw e;
+    return onOutage(e);
   }
 });
 
@@ -99,11 +115,16 @@ const outageTxGuard = new Proxy({} as Tx, {
   },
 });
 
-const subscriptionTxGuard = new Proxy({} as Tx, {
-  get() {
-    throw new AppError(
-      'INTERNAL',
-      'subscriptions have no open transaction: use withTenant(ctx.db, ctx.desk.id, fn)',
-    );
-  },
-});
+const refusingTx = (message: string) =>
+  new Proxy({} as Tx, {
+    get() {
+      throw new AppError('INTERNAL', message);
+    },
+  });
+
+const subscriptionTxGuard = refusingTx(
+  'subscriptions have no open transaction: use withTenant(ctx.db, ctx.desk.id, fn)',
+);
+const ownTransactionsTxGuard = refusingTx(
+  'this procedure opens its own transactions (ownTransactions): use withTenant(ctx.db, ctx.desk.id, fn)',
+);
