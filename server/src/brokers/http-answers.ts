@@ -76,6 +76,51 @@ export function jsonBody(text: string, a: Omit<AnswerOf, 'shape'>): unknown {
   }
 }
 
+/** JSON of an error body; null when it is empty or not JSON (a proxy's error page). */
+export function jsonOrNull(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+export interface AnswerReading<T> extends AnswerOf {
+  /** The answer's body. */
+  readonly text: string;
+  /** Null: the endpoint answers without a body (204). */
+  readonly schema: z.ZodType<T> | null;
+  /** The status is a success for this client (fetch's `res.ok`; the gateway's below 400). */
+  readonly ok: boolean;
+  /**
+   * A failure status whose body may still be a documented answer of the endpoint: it is read
+   * as one, and only a body that is not becomes the broker's error.
+   */
+  readonly bodyOnFailure?: boolean;
+  /** An empty body reads as JSON null (the gateway answers some calls with nothing). */
+  readonly emptyIsNull?: boolean;
+  /** The broker's own error for a failure status, from its error body (each client's mapping). */
+  readonly httpError: () => BrokerError;
+}
+
+/**
+ * One answer read the way every client reads it: a failure status becomes the broker's error
+ * (before its body is read as an answer, unless `bodyOnFailure`); a success's body is read as
+ * JSON, then with the endpoint's schema (BROKER_PROTOCOL naming the broker and the call).
+ */
+export function readAnswer<T>(a: AnswerReading<T>): T {
+  if (!a.ok && !a.bodyOnFailure) throw a.httpError();
+  if (a.schema === null) return undefined as T;
+  try {
+    const json = a.emptyIsNull && a.text === '' ? null : jsonBody(a.text, a);
+    return documentedBody(a.schema, json, a);
+  } catch (err) {
+    if (!a.ok) throw a.httpError();
+    throw err;
+  }
+}
+
 /** The policy's error for an HTTP failure, restated with the broker's own message in its context. */
 export function brokerHttpError(
   base: BrokerError,

@@ -2,9 +2,9 @@ import type { z } from 'zod';
 import { type ConnectionContext, type CredentialKind, sendRefreshingOn401 } from '../connection.ts';
 import {
   brokerHttpError,
-  documentedBody,
-  jsonBody,
+  jsonOrNull,
   protocolErrorOf,
+  readAnswer,
   retryAfterHeader,
   sendJson,
 } from '../http-answers.ts';
@@ -74,31 +74,27 @@ export class AlpacaRestClient {
 
   async #read<T>(req: AlpacaRequest<T>, res: Response): Promise<T> {
     const text = await res.text();
-    if (!res.ok) throw this.#httpError(req.operation, res, text);
-    if (req.schema === null) return undefined as T;
-    const answer = {
+    return readAnswer({
       broker: BROKER,
       operation: req.operation,
       call: `${req.method} ${req.path}`,
       httpStatus: res.status,
-    };
-    return documentedBody(req.schema, jsonBody(text, answer), {
-      ...answer,
       shape: "Alpaca's documented shape",
+      text,
+      schema: req.schema,
+      ok: res.ok,
+      httpError: () => this.#httpError(req.operation, res, text),
     });
   }
 
   #httpError(operation: string, res: Response, text: string): BrokerError {
     let brokerCode: string | number | undefined;
     let message = `${res.status} ${res.statusText}`.trim();
-    try {
-      const body = alpacaErrorBody.safeParse(JSON.parse(text));
-      if (body.success) {
-        brokerCode = body.data.code;
-        if (body.data.message) message = body.data.message;
-      }
-    } catch {
-      // Not JSON (a proxy's error page): the status says enough.
+    // Not JSON (a proxy's error page): the status says enough.
+    const body = alpacaErrorBody.safeParse(jsonOrNull(text));
+    if (body.success) {
+      brokerCode = body.data.code;
+      if (body.data.message) message = body.data.message;
     }
     const retryAfterS = retryAfterSeconds(res.headers);
     const base = brokerErrorFromHttp(res.status, `alpaca: ${message}`, {

@@ -2,9 +2,9 @@ import type { z } from 'zod';
 import { type ConnectionContext, type CredentialKind, sendRefreshingOn401 } from '../connection.ts';
 import {
   brokerHttpError,
-  documentedBody,
-  jsonBody,
+  jsonOrNull,
   protocolErrorOf,
+  readAnswer,
   retryAfterHeader,
   sendJson,
 } from '../http-answers.ts';
@@ -102,37 +102,30 @@ export class CoinbaseRestClient {
 
   async #read<T>(req: CoinbaseRequest<T>, res: Response): Promise<T> {
     const text = await res.text();
-    if (!res.ok && !req.bodyOnStatuses?.includes(res.status)) throw this.#httpError(req.operation, res, text);
-    const answer = {
+    return readAnswer({
       broker: BROKER,
       operation: req.operation,
       call: `${req.method} ${req.path}`,
       httpStatus: res.status,
-    };
-    try {
-      return documentedBody(req.schema, jsonBody(text, answer), {
-        ...answer,
-        shape: "Coinbase's documented shape",
-      });
-    } catch (err) {
+      shape: "Coinbase's documented shape",
+      text,
+      schema: req.schema,
+      ok: res.ok,
       // A listed non-2xx status whose body is not the documented answer is an HTTP failure.
-      if (!res.ok) throw this.#httpError(req.operation, res, text);
-      throw err;
-    }
+      bodyOnFailure: req.bodyOnStatuses?.includes(res.status) ?? false,
+      httpError: () => this.#httpError(req.operation, res, text),
+    });
   }
 
   #httpError(operation: string, res: Response, text: string): BrokerError {
     let brokerCode: string | undefined;
     let message = `${res.status} ${res.statusText}`.trim();
-    try {
-      const body = coinbaseErrorBody.safeParse(JSON.parse(text));
-      if (body.success) {
-        brokerCode = body.data.error ?? (body.data.code !== undefined ? String(body.data.code) : undefined);
-        const m = body.data.message || body.data.error_details;
-        if (m) message = m;
-      }
-    } catch {
-      // Not JSON (a proxy's error page): the status says enough.
+    // Not JSON (a proxy's error page): the status says enough.
+    const body = coinbaseErrorBody.safeParse(jsonOrNull(text));
+    if (body.success) {
+      brokerCode = body.data.error ?? (body.data.code !== undefined ? String(body.data.code) : undefined);
+      const m = body.data.message || body.data.error_details;
+      if (m) message = m;
     }
     const base = brokerErrorFromHttp(res.status, `coinbase: ${message}`, {
       operation,

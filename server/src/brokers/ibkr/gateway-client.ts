@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import type { ConnectionContext } from '../connection.ts';
-import { brokerHttpError, documentedBody, protocolErrorOf } from '../http-answers.ts';
+import { brokerHttpError, jsonOrNull, protocolErrorOf, readAnswer } from '../http-answers.ts';
 import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
 import { gatewayError } from './schemas.ts';
@@ -140,22 +140,17 @@ export class GatewayClient {
       this.#onLapse(`${req.method} ${req.path}: 401`);
       throw reauthRequired(req.operation, { httpStatus: 401 });
     }
-    let json: unknown;
-    try {
-      json = res.text === '' ? null : JSON.parse(res.text);
-    } catch {
-      if (res.status >= 400) throw this.#httpError(req.operation, res, null);
-      throw protocolError(req.operation, `${req.method} ${req.path}: response is not JSON`, {
-        httpStatus: res.status,
-      });
-    }
-    if (res.status >= 400) throw this.#httpError(req.operation, res, json);
-    return documentedBody(req.schema, json, {
+    return readAnswer({
       broker: BROKER,
       operation: req.operation,
       call: `${req.method} ${req.path}`,
       httpStatus: res.status,
       shape: 'the documented shape',
+      text: res.text,
+      schema: req.schema,
+      ok: res.status < 400,
+      emptyIsNull: true,
+      httpError: () => this.#httpError(req.operation, res, jsonOrNull(res.text)),
     });
   }
 
