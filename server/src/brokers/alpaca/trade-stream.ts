@@ -1,4 +1,5 @@
 import type { Logger } from '@aegis/shared/logging';
+import { issueLines } from '../http-answers.ts';
 import { ReconnectingSocket, type SocketLifecycle } from '../reconnecting-socket.ts';
 import type { AlpacaAuthMode } from './rest-client.ts';
 import { type AlpacaTradeUpdate, alpacaStreamMessage, alpacaTradeUpdate } from './schemas.ts';
@@ -73,7 +74,7 @@ export class TradeStream {
           const u = alpacaTradeUpdate.safeParse(m.data);
           if (!u.success) {
             o.log.error(
-              { issues: u.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) },
+              { issues: issueLines(u.error) },
               'alpaca trade stream: a trade update that does not match the documented shape was ignored',
             );
             return;
