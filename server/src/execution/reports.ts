@@ -7,7 +7,7 @@ import { isoFromMicros } from '@aegis/shared/market/micro-time';
 import { applyOrderEvent, isStale, type OrderEvent, type OrderState } from '@aegis/shared/orders/state';
 import { isLossStreak } from '@aegis/shared/risk/circuit-breaker';
 import type { OrderView } from '@aegis/shared/schemas/order';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { ExecutionReport } from '../brokers/types.ts';
 import type { Tx } from '../db/database.ts';
@@ -142,6 +142,108 @@ export async function applyExecutionReport(
   }).catch((err: unknown): ReportResult => {
     if (isAppErrorFor(err, ErrorCode.ILLEGAL_TRANSITION, ILLEGAL_REPORT)) return { outcome: 'illegal' };
     throw err;
+  });
+}
+
+/** A report that changes only the order's state (no fill): what `applyExecutionReports` takes. */
+export const isStateOnlyReport = (r: ExecutionReport): boolean => r.kind !== 'fill';
+
+/**
+ * Applies a run of reports that change only orders' states (acknowledgements, rejects, cancels,
+ * expiries, restatements: no fill) in one transaction: the orders are read and locked with one
+ * statement, each report goes through the state machine in memory in arrival order (a second
+ * report of the same order sees the first one's result), and the changed orders are written with
+ * one statement. Outcomes are the ones `applyExecutionReport` gives each report applied alone, one
+ * after another; an illegal report is refused alone (it wrote nothing; the others still apply).
+ * The order view comes with the last applied report of each order.
+ */
+export async function applyExecutionReports(
+  deps: Pick<ExecutionDeps, 'db' | 'log'>,
+  tenantId: string,
+  reports: readonly ExecutionReport[],
+  now: Date,
+): Promise<ReportResult[]> {
+  if (reports.some((r) => !isStateOnlyReport(r)))
+    throw new AppError(ErrorCode.INTERNAL, 'applyExecutionReports takes no fills');
+  return withTenant(deps.db, tenantId, async (tx) => {
+    const ids = [...new Set(reports.map((r) => r.clientOrderId))];
+    // Locked in id order: two transactions locking several of a desk's orders cannot deadlock.
+    const rows = await tx
+      .select()
+      .from(orders)
+      .where(and(eq(orders.tenantId, tenantId), inArray(orders.clientOrderId, ids)))
+      .orderBy(orders.id)
+      .for('update');
+    const byClientId = new Map(
+      rows.map((row) => [
+        row.clientOrderId,
+        { row, state: toOrderState(row), brokerOrderId: row.brokerOrderId, applied: 0, last: -1 },
+      ]),
+    );
+    const results: ReportResult[] = reports.map((r, i) => {
+      const o = byClientId.get(r.clientOrderId);
+      if (!o) {
+        deps.log.warn(
+          { tenantId, clientOrderId: r.clientOrderId, kind: r.kind },
+          'execution report for an unknown order',
+        );
+        return { outcome: 'unknown_order' };
+      }
+      const event = eventOf(r);
+      if (isStale(o.state, event) || TERMINAL_OF[r.kind] === o.state.status) return { outcome: 'stale' };
+      try {
+        o.state = applyOrderEvent(o.state, event);
+      } catch (err) {
+        deps.log.error(
+          { err, tenantId, orderId: o.row.id, kind: r.kind, status: o.state.status },
+          'illegal order transition',
+        );
+        return { outcome: 'illegal' };
+      }
+      o.brokerOrderId ??= r.brokerOrderId ?? null;
+      o.applied++;
+      o.last = i;
+      return { outcome: 'applied' };
+    });
+    const changed = [...byClientId.values()].filter((o) => o.applied > 0);
+    if (changed.length === 0) return results;
+    const values = changed.map((o) => ({
+      id: o.row.id,
+      status: o.state.status,
+      quantity: o.state.quantity,
+      filled_quantity: o.state.filledQuantity,
+      avg_fill_price: o.state.avgFillPrice,
+      broker_order_id: o.brokerOrderId,
+      reject_reason: o.state.rejectReason,
+      applied: o.applied,
+    }));
+    const updated = await tx
+      .update(orders)
+      .set({
+        status: sql`v.status`,
+        quantity: sql`v.quantity`,
+        filledQuantity: sql`v.filled_quantity`,
+        avgFillPrice: sql`v.avg_fill_price`,
+        brokerOrderId: sql`v.broker_order_id`,
+        rejectReason: sql`v.reject_reason`,
+        version: sql`${orders.version} + v.applied`,
+        updatedAt: now,
+      })
+      .from(
+        sql`jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as v(id uuid, status text, quantity numeric, filled_quantity numeric, avg_fill_price numeric, broker_order_id text, reject_reason text, applied int)`,
+      )
+      .where(sql`${orders.id} = v.id`)
+      .returning(getTableColumns(orders));
+    const views = new Map(updated.map((u) => [u.clientOrderId, toOrderView(u)]));
+    // A combo leg: the combo's status and net price move with it, in the same transaction.
+    for (const comboId of new Set(changed.map((o) => o.row.comboId).filter((c) => c !== null)))
+      await syncCombo(tx, tenantId, comboId, now);
+    for (const o of changed) {
+      const view = views.get(o.row.clientOrderId);
+      if (!view) throw new AppError(ErrorCode.INTERNAL, 'order update returned nothing');
+      results[o.last] = { outcome: 'applied', order: view, circuitBreakerTripped: false };
+    }
+    return results;
   });
 }
 
