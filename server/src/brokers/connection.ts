@@ -96,6 +96,11 @@ export function credentialKindProbe(
   };
 }
 
+/** An OAuth link's access token; forced fresh when the broker refused the last one (a 401). */
+export function oauthToken(credentials: CredentialSource, forceRefresh: boolean): Promise<string> {
+  return forceRefresh ? credentials.refreshAccessToken() : credentials.accessToken();
+}
+
 /**
  * Sends one broker request; an OAuth link answered 401 gets one forced token refresh and one
  * resend. A second 401 is the answer: the grant itself is gone.

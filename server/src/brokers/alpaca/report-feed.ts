@@ -1,5 +1,5 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
-import type { ConnectionContext } from '../connection.ts';
+import { type ConnectionContext, oauthToken } from '../connection.ts';
 import {
   BrokerError,
   BrokerErrorCode,
@@ -76,11 +76,7 @@ export class AlpacaReportFeed {
       auth: await this.#d.auth(),
       credential: async (refresh) => {
         if ((await this.#d.auth()) === 'oauth')
-          return {
-            token: refresh
-              ? await this.#d.ctx.credentials.refreshAccessToken()
-              : await this.#d.ctx.credentials.accessToken(),
-          };
+          return { token: await oauthToken(this.#d.ctx.credentials, refresh) };
         const k = await this.#d.ctx.credentials.apiKey();
         return { key: k.apiKey, secret: k.apiSecret };
       },

@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import { type ConnectionContext, type CredentialKind, sendRefreshingOn401 } from '../connection.ts';
+import {
+  type ConnectionContext,
+  type CredentialKind,
+  oauthToken,
+  sendRefreshingOn401,
+} from '../connection.ts';
 import {
   brokerHttpError,
   jsonOrNull,
@@ -56,12 +61,8 @@ export class AlpacaRestClient {
   }
 
   async #headers(forceRefresh: boolean): Promise<Record<string, string>> {
-    if ((await this.#auth()) === 'oauth') {
-      const token = forceRefresh
-        ? await this.#ctx.credentials.refreshAccessToken()
-        : await this.#ctx.credentials.accessToken();
-      return { authorization: `Bearer ${token}` };
-    }
+    if ((await this.#auth()) === 'oauth')
+      return { authorization: `Bearer ${await oauthToken(this.#ctx.credentials, forceRefresh)}` };
     const k = await this.#ctx.credentials.apiKey();
     return { 'APCA-API-KEY-ID': k.apiKey, 'APCA-API-SECRET-KEY': k.apiSecret };
   }

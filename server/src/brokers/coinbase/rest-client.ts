@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import { type ConnectionContext, type CredentialKind, sendRefreshingOn401 } from '../connection.ts';
+import {
+  type ConnectionContext,
+  type CredentialKind,
+  oauthToken,
+  sendRefreshingOn401,
+} from '../connection.ts';
 import {
   brokerHttpError,
   jsonOrNull,
@@ -80,12 +85,8 @@ export class CoinbaseRestClient {
   }
 
   async #authorization(method: string, url: URL, forceRefresh: boolean): Promise<string> {
-    if ((await this.#auth()) === 'oauth') {
-      const token = forceRefresh
-        ? await this.#ctx.credentials.refreshAccessToken()
-        : await this.#ctx.credentials.accessToken();
-      return `Bearer ${token}`;
-    }
+    if ((await this.#auth()) === 'oauth')
+      return `Bearer ${await oauthToken(this.#ctx.credentials, forceRefresh)}`;
     return `Bearer ${buildCdpJwt(await this.#cdpKey(), this.#now(), jwtUri(method, url))}`;
   }
 
