@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { apiKeys, users } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import type { ApiKeyId, UserId } from '@aegis/shared/ids';
+import type { ApiKeyId, TenantId, UserId } from '@aegis/shared/ids';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
@@ -47,8 +47,8 @@ export interface CreatedApiKey {
 export async function createApiKey(
   tx: Tx,
   input: {
-    tenantId: string;
-    userId: string;
+    tenantId: TenantId;
+    userId: UserId;
     name: string;
     scopes: readonly ApiKeyScope[];
     expiresAt: Date | null;
@@ -150,7 +150,7 @@ export interface ApiKeyListItem {
 }
 
 /** Keys of the desk (RLS scopes the transaction to it); `userId` narrows to one user's keys. */
-export async function listApiKeys(tx: Tx, filter: { userId?: string }): Promise<ApiKeyListItem[]> {
+export async function listApiKeys(tx: Tx, filter: { userId?: UserId }): Promise<ApiKeyListItem[]> {
   const rows = await tx
     .select()
     .from(apiKeys)
