@@ -12,20 +12,29 @@ import { describe, expect, it } from 'vitest';
 import type { alreadySkipped } from '../agent/skips.ts';
 import { alertFeedChannel } from '../alerts/channels.ts';
 import type { markRead, unreadCount } from '../alerts/store.ts';
-import type { revokeApiKey } from '../auth/api-keys.ts';
+import type { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.ts';
 import type { roleOnDesk } from '../auth/memberships.ts';
 import type { readHedgeSettings } from '../hedging/store.ts';
+import type { queryLessons, recordOutcome } from '../lessons/service.ts';
 import type { getProposalRow, insertProposal } from '../proposals/store.ts';
 import type { DecideRequest, ProposalWorkflow } from '../proposals/workflow.ts';
 import type { disableUser, listMembers } from '../provisioning/service.ts';
 import type { decisionsOf } from '../signals/service.ts';
 import { decisionStreams } from '../signals/streams.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
+import type { BrokerRegistryHooks } from './broker-registry.ts';
+import { combosSentSince } from './combo-rows.ts';
 import type { ComboHooks, ComboService, getCombo } from './combo-service.ts';
 import type { Halts } from './halt.ts';
+import type { haltLatch } from './halt-latch.ts';
+import { resourceOf } from './leases.ts';
 import type { getOrderDetail } from './order-detail.ts';
 import type { getOrderWithFills, listPositions } from './queries.ts';
+import type { Reconciler } from './reconcile.ts';
+import type { enterReducingOnly, readReducingOnly } from './reducing-only.ts';
+import type { loadBatchRiskInputs, readHalt } from './risk-context.ts';
 import type { OrderService } from './service.ts';
+import { positionUpdatesChannel } from './types.ts';
 
 /*
  * The ids' brands are checked by the compiler (`npm run typecheck`): each `@ts-expect-error`
@@ -216,5 +225,106 @@ describe('branded ids: people and keys', () => {
       void fns.disable(db, desk);
     };
     expect(typeof calls).toBe('function');
+  });
+});
+
+describe('branded ids: lessons and key creation', () => {
+  it("an outcome, a lesson recall and a new key are for a desk id; the key is a user id's", () => {
+    const calls = (fns: {
+      record: typeof recordOutcome;
+      query: typeof queryLessons;
+      create: typeof createApiKey;
+      list: typeof listApiKeys;
+    }) => {
+      const embedder = {} as Parameters<typeof queryLessons>[2];
+      const outcome = {} as Parameters<typeof recordOutcome>[2];
+      void fns.record(tx, desk, outcome, embedder);
+      // @ts-expect-error a user id is not a desk id
+      void fns.record(tx, user, outcome, embedder);
+      void fns.query(tx, desk, embedder, 'text', 3);
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void fns.query(tx, 'desk', embedder, 'text', 3);
+      const k = { name: 'k', scopes: [], expiresAt: null };
+      void fns.create(tx, { ...k, tenantId: desk, userId: user });
+      // @ts-expect-error desk and user swapped
+      void fns.create(tx, { ...k, tenantId: user, userId: desk });
+      // @ts-expect-error a plain string owner
+      void fns.create(tx, { ...k, tenantId: desk, userId: 'user' });
+      void fns.list(tx, { userId: user });
+      // @ts-expect-error a desk id is not a user id
+      void fns.list(tx, { userId: desk });
+    };
+    expect(typeof calls).toBe('function');
+  });
+});
+
+describe('branded ids: the execution runtime', () => {
+  it('reconciliation, the broker session hooks and the halt latch take a desk id', () => {
+    const calls = (
+      reconciler: Reconciler,
+      hooks: BrokerRegistryHooks,
+      latch: typeof haltLatch,
+      report: Parameters<BrokerRegistryHooks['onReport']>[1],
+    ) => {
+      void reconciler.reconcile(desk, 'manual', null);
+      // @ts-expect-error an order id is not a desk id
+      void reconciler.reconcile(order, 'manual');
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void reconciler.reconcile('desk', 'manual');
+      void hooks.onReport(desk, report);
+      // @ts-expect-error a combo id is not a desk id
+      void hooks.onReport(combo, report);
+      hooks.onBreaker?.({ tenantId: desk, connectionId: 'c', provider: 'p' }, true, null);
+      // @ts-expect-error a user id is not a desk id
+      hooks.onBreaker?.({ tenantId: user, connectionId: 'c', provider: 'p' }, true, null);
+      latch.engage('desk', desk);
+      latch.clear('global', null);
+      // @ts-expect-error a plain string desk
+      latch.engage('desk', 'desk');
+      // @ts-expect-error an order id is not a desk id
+      void latch.flags(order);
+    };
+    expect(typeof calls).toBe('function');
+  });
+
+  it('the desk reads under every order take a desk id', () => {
+    const calls = (reads: {
+      halt: typeof readHalt;
+      reducing: typeof readReducingOnly;
+      enter: typeof enterReducingOnly;
+      batch: typeof loadBatchRiskInputs;
+    }) => {
+      const deps = {} as Parameters<typeof enterReducingOnly>[0];
+      const riskDeps = {} as Parameters<typeof loadBatchRiskInputs>[3];
+      void reads.halt(tx, desk);
+      // @ts-expect-error a user id is not a desk id
+      void reads.halt(tx, user);
+      void reads.reducing(tx, desk);
+      // @ts-expect-error a plain string desk
+      void reads.reducing(tx, 'desk');
+      void reads.enter(deps, desk, 'connection:c', 'circuit open');
+      // @ts-expect-error an order id is not a desk id
+      void reads.enter(deps, order, 'connection:c', 'circuit open');
+      void reads.batch(tx, desk, ['BTC-USD'], riskDeps);
+      // @ts-expect-error a signal id is not a desk id
+      void reads.batch(tx, signal, ['BTC-USD'], riskDeps);
+    };
+    expect(typeof calls).toBe('function');
+  });
+
+  it('a lease resource, the combo throttle and the position channel are built from a desk id', () => {
+    expect(resourceOf(desk, null)).toBe(`paper:${desk}`);
+    expect(resourceOf(desk, 'c1')).toBe('connection:c1');
+    expect(positionUpdatesChannel(desk)).toBe(`aegis:positions:${desk}`);
+    expect(combosSentSince(desk, new Date(0))).toBeDefined();
+    const swapped = () => {
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void resourceOf('desk', null);
+      // @ts-expect-error a combo id is not a desk id
+      void combosSentSince(combo, new Date(0));
+      // @ts-expect-error an order id is not a desk id
+      void positionUpdatesChannel(order);
+    };
+    expect(typeof swapped).toBe('function');
   });
 });

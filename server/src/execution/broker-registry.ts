@@ -10,6 +10,7 @@ import { brokerConnections, combos, orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { buildAdapter, type ConnectionRow } from '../brokers/factory.ts';
 import { PaperBroker } from '../brokers/paper/index.ts';
@@ -60,7 +61,7 @@ export const isNotLeaseHolder = (e: unknown): e is AppError =>
 /** One open broker session: the adapter of a resource, owned while its lease is held. */
 export interface BrokerSession {
   readonly resource: string;
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   /** null: the desk's paper account. */
   readonly connectionId: string | null;
   readonly adapter: BrokerAdapter;
@@ -72,12 +73,12 @@ export interface BrokerSession {
 }
 
 export interface BrokerRegistryHooks {
-  readonly onReport: (tenantId: string, report: ExecutionReport) => Promise<unknown>;
+  readonly onReport: (tenantId: TenantId, report: ExecutionReport) => Promise<unknown>;
   /** A live adapter reconnected its streams: the dispatcher reconciles the resource. */
   readonly onReconnect?: (session: BrokerSession) => void;
   /** The connection's circuit breaker opened (`open`) or closed again. */
   readonly onBreaker?: (
-    s: { tenantId: string; connectionId: string; provider: string },
+    s: { tenantId: TenantId; connectionId: string; provider: string },
     open: boolean,
     error: BrokerError | null,
   ) => void;
@@ -129,7 +130,11 @@ export class BrokerRegistry {
    * The open session of a resource, opened (lease taken, adapter built, account restored) when
    * this process can take the lease; notLeaseHolder when another process holds it.
    */
-  async session(tenantId: string, connectionId: string | null): Promise<BrokerSession> {
+  async session(deskId: string, connectionId: string | null): Promise<BrokerSession> {
+    // The one brand of this registry: the outbox dispatcher (outbox.ts) still hands in its rows'
+    // desk id (outbox.tenant_id) as a plain string. From here on the session, its reports and
+    // its reconciliation carry the TenantId.
+    const tenantId = asTenantId(deskId);
     const resource = resourceOf(tenantId, connectionId);
     const existing = this.#sessions.get(resource);
     if (existing) {
@@ -260,7 +265,7 @@ export class BrokerRegistry {
     void this.leases.release(resource);
   }
 
-  async #open(tenantId: string, connectionId: string | null): Promise<BrokerSession> {
+  async #open(tenantId: TenantId, connectionId: string | null): Promise<BrokerSession> {
     const resource = resourceOf(tenantId, connectionId);
     const got = await this.leases.acquire(resource);
     if (!got) throw notLeaseHolder(resource);
@@ -323,7 +328,7 @@ export class BrokerRegistry {
   }
 
   async #createLive(
-    tenantId: string,
+    tenantId: TenantId,
     connectionId: string,
   ): Promise<{ adapter: BrokerAdapter; policy: BrokerCallPolicy }> {
     const row = await loadConnectionRow(this.#deps, tenantId, connectionId);
@@ -482,7 +487,7 @@ export class BrokerRegistry {
    * backoff for as long as it takes (never dropped: the broker would not send it again). Any other
    * failure gets a few attempts; if it still fails the order is re-fetched from the broker later.
    */
-  async #applyWithRetry(tenantId: string, r: ExecutionReport, connectionId: string | null): Promise<void> {
+  async #applyWithRetry(tenantId: TenantId, r: ExecutionReport, connectionId: string | null): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#hooks.onReport(tenantId, r);
@@ -508,7 +513,7 @@ export class BrokerRegistry {
     }
   }
 
-  #enqueue(tenantId: string, r: ExecutionReport, connectionId: string | null): void {
+  #enqueue(tenantId: TenantId, r: ExecutionReport, connectionId: string | null): void {
     const backlog = this.#backlog.get(tenantId) ?? 0;
     if (backlog >= MAX_BACKLOG) {
       // Bounded memory: past the cap a report is not held here; the broker keeps it and the
@@ -539,7 +544,7 @@ export class BrokerRegistry {
   }
 
   /** Marks an order for re-fetching from the broker, after the desk's queue has drained. */
-  #resyncLater(tenantId: string, clientOrderId: string, connectionId: string | null): void {
+  #resyncLater(tenantId: TenantId, clientOrderId: string, connectionId: string | null): void {
     let set = this.#resync.get(tenantId);
     if (!set) {
       set = new Map();
@@ -550,7 +555,7 @@ export class BrokerRegistry {
     if (first) void this.#chain(tenantId, () => this.#runResync(tenantId));
   }
 
-  async #runResync(tenantId: string): Promise<void> {
+  async #runResync(tenantId: TenantId): Promise<void> {
     const set = this.#resync.get(tenantId);
     while (set && set.size > 0 && !this.#closed) {
       const [clientOrderId, connectionId] = set.entries().next().value as [string, string | null];
@@ -581,7 +586,7 @@ export class BrokerRegistry {
    * this process holds) is re-fetched and its missing reports applied; nothing here halts
    * automation (reconciliation still decides).
    */
-  #catchUpLater(tenantId: string): void {
+  #catchUpLater(tenantId: TenantId): void {
     if (this.#catchUpDue.has(tenantId)) return;
     this.#catchUpDue.add(tenantId);
     void this.#chain(tenantId, async () => {
@@ -638,7 +643,7 @@ export class BrokerRegistry {
     ]);
     for (const r of reports) {
       if (r.kind === 'cancel_rejected') continue;
-      await this.#hooks.onReport(tenantId, r);
+      await this.#hooks.onReport(session.tenantId, r);
     }
     return known;
   }

@@ -1,6 +1,6 @@
 import { dec } from '@aegis/shared/accounting/decimal';
 import { combos, orders } from '@aegis/shared/db';
-import { asComboId, type ComboId } from '@aegis/shared/ids';
+import { asComboId, type ComboId, type TenantId } from '@aegis/shared/ids';
 import { comboStateOf } from '@aegis/shared/orders/combo';
 import type { ComboView } from '@aegis/shared/schemas/combo';
 import type { RuleVerdictView } from '@aegis/shared/schemas/order';
@@ -71,7 +71,7 @@ export async function legsOfCombos(
 }
 
 /** The desk's combos sent after `since` (denied ones were never sent): the throttle's and the duplicate guard's. */
-export const combosSentSince = (tenantId: string, since: Date): SQL =>
+export const combosSentSince = (tenantId: TenantId, since: Date): SQL =>
   and(eq(combos.tenantId, tenantId), ne(combos.status, 'denied'), gt(combos.createdAt, since))!;
 
 export async function loadCombo(

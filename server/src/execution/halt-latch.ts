@@ -10,21 +10,23 @@
  * truth again) or on a release; a latch that outlives a missed message only refuses orders,
  * never allows one.
  */
-const pendingDesks = new Set<string>();
+import type { TenantId } from '@aegis/shared/ids';
+
+const pendingDesks = new Set<TenantId>();
 let pendingGlobal = false;
 
 export const haltLatch = {
-  engage(scope: 'global' | 'desk', tenantId: string | null): void {
+  engage(scope: 'global' | 'desk', tenantId: TenantId | null): void {
     if (scope === 'global') pendingGlobal = true;
     else if (tenantId) pendingDesks.add(tenantId);
   },
   /** The durable row landed, or the switch was released: the latch no longer speaks for it. */
-  clear(scope: 'global' | 'desk', tenantId: string | null): void {
+  clear(scope: 'global' | 'desk', tenantId: TenantId | null): void {
     if (scope === 'global') pendingGlobal = false;
     else if (tenantId) pendingDesks.delete(tenantId);
   },
   /** What the latch adds to the rows read for a desk. */
-  flags(tenantId: string): { readonly global: boolean; readonly desk: boolean } {
+  flags(tenantId: TenantId): { readonly global: boolean; readonly desk: boolean } {
     return { global: pendingGlobal, desk: pendingDesks.has(tenantId) };
   },
 };

@@ -53,7 +53,8 @@ import { type Actor, type ExecutionDeps, HALT_CHANNEL, type RequestMeta } from '
  */
 export interface HaltMessage {
   readonly scope: 'global' | 'desk';
-  readonly tenantId: string | null;
+  /** Branded where the message is parsed (parseHaltMessage): only this platform publishes it. */
+  readonly tenantId: TenantId | null;
   readonly engaged: boolean;
   readonly ts: string;
   /** false: acknowledged and latched, the PostgreSQL row not written yet (absent: written). */
@@ -262,7 +263,7 @@ export class Halts {
   }
 
   /** The state as acknowledged from the latch, with the database unreachable. */
-  #latchedState(p: { scope: 'global' | 'desk'; tenantId: string; reason: string }, now: Date): HaltState {
+  #latchedState(p: { scope: 'global' | 'desk'; tenantId: TenantId; reason: string }, now: Date): HaltState {
     const flags = haltLatch.flags(p.tenantId);
     const view = (engaged: boolean, mine: boolean) => ({
       engaged,
@@ -312,9 +313,10 @@ export class Halts {
     const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
     let total = 0;
     for (const d of desks) {
-      const halted = await withTenant(this.#deps.db, d.id, (tx) => readHalt(tx, d.id));
+      const deskId = asTenantId(d.id);
+      const halted = await withTenant(this.#deps.db, deskId, (tx) => readHalt(tx, deskId));
       if (halted.global || halted.desk)
-        total += await this.#cancelDesk(asTenantId(d.id), { type: 'system', id: 'halt' }, this.#clock(), {});
+        total += await this.#cancelDesk(deskId, { type: 'system', id: 'halt' }, this.#clock(), {});
     }
     return total;
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
@@ -40,9 +41,9 @@ export const leaseLost = (resource: string): AppError =>
 /** True for `leaseLost`: this process lost the lease it held. */
 export const isLeaseLost = (e: unknown): e is AppError => isAppErrorFor(e, ErrorCode.UNAVAILABLE, LEASE_LOST);
 
-export const paperResource = (tenantId: string) => `paper:${tenantId}`;
+export const paperResource = (tenantId: TenantId) => `paper:${tenantId}`;
 export const connectionResource = (connectionId: string) => `connection:${connectionId}`;
-export const resourceOf = (tenantId: string, connectionId: string | null) =>
+export const resourceOf = (tenantId: TenantId, connectionId: string | null) =>
   connectionId === null ? paperResource(tenantId) : connectionResource(connectionId);
 
 export class Lease {

@@ -1,6 +1,7 @@
 import { dec } from '@aegis/shared/accounting/decimal';
 import { agentSettings, orders, positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, type OrderEvent } from '@aegis/shared/orders/state';
 import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
@@ -14,7 +15,7 @@ import type { ExecutionDeps, ExecutionOptions } from './types.ts';
 import { valueDesk, writeEquitySnapshot } from './valuation.ts';
 
 export interface ReconcileReport {
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly trigger: 'start' | 'reconnect' | 'schedule' | 'manual' | 'takeover';
   /** Orders in `unknown` resolved from the broker's answer. */
   readonly resolved: readonly { orderId: string; status: string }[];
@@ -66,7 +67,8 @@ export class Reconciler {
     const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
     const out: ReconcileReport[] = [];
     for (const d of desks) {
-      if (await this.#brokers.trySession(d.id, null)) out.push(await this.reconcile(d.id, trigger));
+      const deskId = asTenantId(d.id);
+      if (await this.#brokers.trySession(deskId, null)) out.push(await this.reconcile(deskId, trigger));
     }
     for (const s of await this.#brokers.sessions()) {
       if (s.connectionId === null) continue;
@@ -85,7 +87,7 @@ export class Reconciler {
    * another process holds the resource.
    */
   async reconcile(
-    tenantId: string,
+    tenantId: TenantId,
     trigger: ReconcileReport['trigger'],
     connectionId: string | null = null,
   ): Promise<ReconcileReport> {

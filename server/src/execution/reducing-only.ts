@@ -1,4 +1,5 @@
 import { withTenant } from '@aegis/shared/db/client';
+import type { TenantId } from '@aegis/shared/ids';
 import { sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
@@ -14,7 +15,7 @@ import type { ExecutionDeps } from './types.ts';
 export const connectionSource = (connectionId: string) => `connection:${connectionId}`;
 
 /** The reason the desk is reducing-only (the oldest source), or null. */
-export async function readReducingOnly(tx: Tx, tenantId: string): Promise<string | null> {
+export async function readReducingOnly(tx: Tx, tenantId: TenantId): Promise<string | null> {
   const rows = await tx.execute<{ reason: string }>(
     sql`select reason from desk_reducing_only where tenant_id = ${tenantId} order by since limit 1`,
   );
@@ -24,7 +25,7 @@ export async function readReducingOnly(tx: Tx, tenantId: string): Promise<string
 /** Sets (once) the desk's reducing-only state for `source`; audited. */
 export async function enterReducingOnly(
   deps: Pick<ExecutionDeps, 'db'>,
-  tenantId: string,
+  tenantId: TenantId,
   source: string,
   reason: string,
   payload: Record<string, unknown> = {},
@@ -49,7 +50,7 @@ export async function enterReducingOnly(
 /** Lifts `source`'s reducing-only state (other sources still hold theirs); audited. */
 export async function leaveReducingOnly(
   deps: Pick<ExecutionDeps, 'db'>,
-  tenantId: string,
+  tenantId: TenantId,
   source: string,
   why: string,
 ): Promise<boolean> {

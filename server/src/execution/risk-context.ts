@@ -12,6 +12,7 @@ import {
   tradeOutcomes,
 } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { collapseOcoGroups } from '@aegis/shared/orders/bracket';
 import { AT_BROKER_STATUSES, WORKING_STATUSES } from '@aegis/shared/orders/statuses';
 import {
@@ -94,7 +95,7 @@ export interface HaltFlags {
 }
 
 /** Halts as PostgreSQL has them now: the truth, read in the order's own transaction. */
-export async function readHalt(tx: Tx, tenantId: string): Promise<HaltFlags> {
+export async function readHalt(tx: Tx, tenantId: TenantId): Promise<HaltFlags> {
   const rows = await tx
     .select({ scope: halts.scope, engaged: halts.engaged })
     .from(halts)
@@ -168,7 +169,7 @@ export interface RiskInputs {
  */
 export async function loadRiskInputs(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   order: OrderIntent,
   deps: {
     quotes: QuoteBook;
@@ -304,7 +305,7 @@ type RecentOrderRow = RiskContext['recentOrders'][number];
 
 export async function loadBatchRiskInputs(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   symbols: readonly string[],
   deps: { quotes: QuoteBook; startingCapital: string; now: Date },
 ): Promise<BatchRiskBase> {

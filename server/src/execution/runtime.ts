@@ -1,6 +1,7 @@
 import { equitySnapshots, positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { withDeadline } from '@aegis/shared/deadline';
+import type { TenantId } from '@aegis/shared/ids';
 import { sessionState } from '@aegis/shared/risk/calendars';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, gt, ne, sql } from 'drizzle-orm';
@@ -229,7 +230,7 @@ export class ExecutionRuntime {
 
   /** A connection's circuit breaker opened or closed: the desk enters or leaves reducing-only. */
   #breakerChanged(
-    c: { tenantId: string; connectionId: string; provider: string },
+    c: { tenantId: TenantId; connectionId: string; provider: string },
     open: boolean,
     error: BrokerError | null,
   ): void {
@@ -269,7 +270,7 @@ export class ExecutionRuntime {
   }
 
   /** Applies one report and fans the change out (live order and position updates). */
-  async applyReport(tenantId: string, r: ExecutionReport): Promise<ReportResult> {
+  async applyReport(tenantId: TenantId, r: ExecutionReport): Promise<ReportResult> {
     const now = this.#deps.clock?.() ?? new Date();
     const result = await applyExecutionReport(this.#deps, this.options, tenantId, r, now);
     if (result.order) this.#orderChanged(tenantId, result.order);

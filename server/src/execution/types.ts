@@ -1,4 +1,5 @@
 import type { Bus } from '@aegis/shared/bus/index';
+import type { TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from '@aegis/shared/market/event-time';
 import type { AdapterFactory } from '../brokers/connection.ts';
@@ -122,4 +123,4 @@ export const HALT_CHANNEL = 'aegis:halt';
 export const orderUpdatesChannel = (tenantId: string) => `aegis:orders:${tenantId}`;
 /** A nudge for the holder of a desk's dispatch lease: `{ tenantId }` has outbox rows waiting. */
 export const DISPATCH_CHANNEL = 'aegis:dispatch';
-export const positionUpdatesChannel = (tenantId: string) => `aegis:positions:${tenantId}`;
+export const positionUpdatesChannel = (tenantId: TenantId) => `aegis:positions:${tenantId}`;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerError, BrokerErrorCode } from '../../src/brokers/types.ts';
 import { toTRPCError } from '../../src/errors.ts';
@@ -23,7 +24,7 @@ import { venuePrices } from './venue-price-fixture.ts';
  */
 let t: TestServer;
 let client: Client;
-let deskId: string;
+let deskId: TenantId;
 let double: BrokerDouble;
 let connectionId: string;
 const ex = (): ExecutionRuntime => t.server.deps.execution!;
@@ -46,7 +47,7 @@ beforeAll(async () => {
       connections: brokerDoubleResolvers(double.url),
     }),
   });
-  deskId = t.admin.deskId;
+  deskId = asTenantId(t.admin.deskId);
   ({ client } = await signIn(t.url, t.admin.email, t.admin.password));
   await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
     values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
