@@ -84,6 +84,12 @@ function TopBarSearch() {
   );
 }
 
+/**
+ * One row on a desktop. On a phone (app.css, ≤ 760 px) two: the brand mark, desk, search and
+ * the account group (alerts, user menu) on the first, the halt's state and controls on the
+ * second; the desk role (also in the account menu) and a routine agent mode (on Settings) give
+ * way there, an autonomous one stays.
+ */
 export function TopBar() {
   const session = useSession();
   return (
@@ -91,7 +97,7 @@ export function TopBar() {
       <div class="topbar-section">
         <A href="/" class="brand" aria-label="Aegis overview">
           <BrandMark />
-          AEGIS
+          <span class="brand-name">AEGIS</span>
         </A>
         <span class="topbar-divider" aria-hidden="true" />
         <DeskSwitcher />
@@ -100,13 +106,17 @@ export function TopBar() {
       </div>
       <div class="topbar-spacer" />
       <div class="topbar-section">
-        <HaltControl />
+        <div class="topbar-halt">
+          <HaltControl />
+        </div>
         <span class="topbar-divider" aria-hidden="true" />
         <UtcClock />
-        <Show when={session.me()?.activeDesk}>
-          <AlertBell />
-        </Show>
-        <UserMenu />
+        <div class="topbar-account">
+          <Show when={session.me()?.activeDesk}>
+            <AlertBell />
+          </Show>
+          <UserMenu />
+        </div>
       </div>
     </header>
   );
