@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readChildLog } from '@aegis/shared/testing/child-log';
 import { loadServerConfig } from '../../../src/env.ts';
 
 /**
@@ -17,7 +18,7 @@ export interface ServerProcess {
   /** Resolves with the URL it listens on; rejects if it exits first. */
   readonly url: Promise<string>;
   readonly exited: Promise<void>;
-  /** The first lines it wrote (stdout and stderr), for a failure's message. */
+  /** The last 200 lines it wrote (stdout, and stderr prefixed `stderr: `), for a failure's message. */
   readonly output: string[];
   readonly alive: () => boolean;
 }
@@ -33,30 +34,19 @@ export function spawnServerProcess(
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const output: string[] = [];
   let resolveUrl!: (u: string) => void;
   let rejectUrl!: (e: Error) => void;
   const url = new Promise<string>((res, rej) => {
     resolveUrl = res;
     rejectUrl = rej;
   });
-  let buf = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (output.length < 200) output.push(line.slice(0, 1000));
-      try {
-        const j = JSON.parse(line) as { ready?: boolean; url?: string };
-        if (j.ready && j.url) resolveUrl(j.url);
-      } catch {
-        // a log line
-      }
-    }
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    if (output.length < 200) output.push(d.toString().slice(0, 1000));
+  // The log lines themselves are not kept (maxLines 0): the ready line is read as it passes.
+  const { tail: output } = readChildLog(proc, {
+    maxLines: 0,
+    tailLines: 200,
+    onLog: (j) => {
+      if (j.ready && typeof j.url === 'string' && j.url) resolveUrl(j.url);
+    },
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   void exited.then(() => rejectUrl(new Error(`${what} exited before it was ready: ${output.join('\n')}`)));
