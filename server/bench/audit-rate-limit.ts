@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createDb, withTenant } from '@aegis/shared/db/client';
+import { asTenantId } from '@aegis/shared/ids';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
@@ -35,7 +36,7 @@ const owner = postgres(database.url, { max: 1, onnotice: () => {} });
 const app = createDb(database.appUrl, { max: 20 });
 const redis = createRateLimitRedis(TEST_REDIS_URL);
 try {
-  const tenant = randomUUID();
+  const tenant = asTenantId(randomUUID());
   await owner`insert into tenants (id, slug, name) values (${tenant}, 'bench', 'Bench')`;
   const actor = { type: 'user' as const, id: randomUUID() };
   const payload = { symbol: 'BTC-USD', side: 'buy', qty: '0.5', limitPrice: '64000.00' };

@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { createDb, withTenant } from '@aegis/shared/db/client';
+import { asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
@@ -460,7 +461,7 @@ for (const mode of MODES) {
     for (const rate of DESK_RATES) rows.push(await measure(f, mode, DESKS, rate));
     // The desks' audit chains must still verify after the load (batched appends included).
     for (const deskId of f.deskIds) {
-      const v = await withTenant(f.db.db, deskId, (tx) => verify(tx, { tenantId: deskId }));
+      const v = await withTenant(f.db.db, deskId, (tx) => verify(tx, { tenantId: asTenantId(deskId) }));
       if (!v.ok) throw new Error(`${mode}: audit chain of desk ${deskId} broken: ${JSON.stringify(v)}`);
       chains.push({ mode, deskId, rows: v.rows });
     }

@@ -1,3 +1,4 @@
+import type { TenantId } from '@aegis/shared/ids';
 import { type SQL, sql } from 'drizzle-orm';
 import { queryRows, type RawExecutor } from '../db/rows.ts';
 import {
@@ -72,13 +73,13 @@ export function toAuditEntry(r: RawRow): AuditEntry {
 }
 
 /** The rows of one chain (tenant null = the platform chain). */
-export const chainFilter = (tenantId: string | null): SQL =>
+export const chainFilter = (tenantId: TenantId | null): SQL =>
   sql`tenant_id is not distinct from ${tenantId}::uuid`;
 
 /** Up to `pageSize` rows of one chain after `afterSeq`, in seq order. */
 export async function readChainPage(
   db: RawExecutor,
-  tenantId: string | null,
+  tenantId: TenantId | null,
   afterSeq: number,
   pageSize: number,
 ): Promise<AuditEntry[]> {

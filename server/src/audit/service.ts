@@ -4,6 +4,7 @@
 
 import { isIP } from 'node:net';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { type SQL, sql } from 'drizzle-orm';
 import { type PgDatabase, PgTransaction } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
@@ -64,7 +65,7 @@ export interface AuditEvent {
    * The chain the row joins. Omitted: the desk of the transaction (`app.tenant_id`, set with
    * SET LOCAL by the request context). `null`: the platform chain.
    */
-  tenantId?: string | null;
+  tenantId?: TenantId | null;
   /** Omitted: `app.request_id` of the transaction, if the request context set it. */
   requestId?: string | null;
   /** Omitted: `app.client_ip` of the transaction, if the request context set it. */
@@ -223,7 +224,7 @@ async function appendInTransaction(tx: AuditDb, event: AuditEvent): Promise<Reco
  */
 export async function recordBatch(
   tx: AuditDb,
-  tenantId: string,
+  tenantId: TenantId,
   events: readonly (AuditEvent & { requestId: string | null; ip: string | null })[],
 ): Promise<RecordedAudit[]> {
   if (events.length === 0) return [];
@@ -294,7 +295,7 @@ export async function recordBatch(
  */
 export async function recordDetached(
   db: AuditDb,
-  event: AuditEvent & { tenantId: string | null },
+  event: AuditEvent & { tenantId: TenantId | null },
 ): Promise<RecordedAudit> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select set_config('lock_timeout', '5s', true)`);
@@ -309,7 +310,7 @@ export async function recordDetached(
 export type VerifyResult = ChainWalkResult & { tenantId: string | null };
 
 export interface VerifyOptions {
-  tenantId: string | null;
+  tenantId: TenantId | null;
   /**
    * A head recorded earlier (e.g. exported to a write-once store). A chain can only prove what it
    * still contains: deleting the newest rows leaves a valid shorter chain, which the anchor exposes.
@@ -343,7 +344,7 @@ export interface AuditRowFilters {
 }
 
 export interface ListFilters extends AuditRowFilters {
-  tenantId: string | null;
+  tenantId: TenantId | null;
   /** Opaque cursor from a previous page (older rows). */
   cursor?: string;
   /** Only rows newer than this seq (for following a chain: `audit tail --follow`). */

@@ -1,4 +1,5 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { sql } from 'drizzle-orm';
 import { type Db, type Tx, withTenant } from '../db/database.ts';
@@ -46,12 +47,12 @@ interface Payload {
 }
 
 /** A transaction on the chain's scope: the desk's (RLS on it) or the platform's (no desk set). */
-function inScope<T>(db: Db, tenantId: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
+function inScope<T>(db: Db, tenantId: TenantId | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return tenantId === null ? platformTx(db, fn) : withTenant(db, tenantId, fn);
 }
 
 /** The chain's length by its head seq (the unique (tenant, seq) index answers it). */
-export async function chainLength(tx: Tx, tenantId: string | null): Promise<number> {
+export async function chainLength(tx: Tx, tenantId: TenantId | null): Promise<number> {
   const [row] = (await tx.execute(sql`
     select coalesce(max(seq), 0)::text as n from audit_log
     where tenant_id is not distinct from ${tenantId}::uuid`)) as unknown as Array<{ n: string }>;
@@ -69,7 +70,7 @@ export async function startVerifyJob(
   db: Db,
   log: Logger,
   p: {
-    tenantId: string | null;
+    tenantId: TenantId | null;
     anchor?: ChainCursor;
     owner: string;
     /** Tests: rows a page. */
@@ -120,7 +121,7 @@ export async function startVerifyJob(
 }
 
 /** Waits (up to 30 s) for the job row to become visible, i.e. for the request to commit. */
-async function committed(db: Db, jobId: string, tenantId: string | null): Promise<boolean> {
+async function committed(db: Db, jobId: string, tenantId: TenantId | null): Promise<boolean> {
   for (let i = 0; i < 300; i++) {
     const rows = await inScope(db, tenantId, (t) =>
       queryRows<{ one: number }>(t, sql`select 1 as one from jobs where id = ${jobId}::uuid`),
@@ -134,7 +135,7 @@ async function committed(db: Db, jobId: string, tenantId: string | null): Promis
 async function runVerifyJob(
   db: Db,
   jobId: string,
-  tenantId: string | null,
+  tenantId: TenantId | null,
   anchor: ChainCursor | undefined,
   total: number,
   pageSize: number,
@@ -164,7 +165,7 @@ async function runVerifyJob(
 export async function readVerifyJob(
   tx: Tx,
   jobId: string,
-  tenantId: string | null,
+  tenantId: TenantId | null,
 ): Promise<VerifyJobView | null> {
   const [row] = (await tx.execute(sql`
     select id::text as id, tenant_id::text as tenant_id, status, payload, last_error,

@@ -1,6 +1,6 @@
 import { users } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { asUserId } from '@aegis/shared/ids';
+import { asTenantId, asUserId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import { eq, sql } from 'drizzle-orm';
 import { audit } from '../audit/service.ts';
@@ -200,15 +200,17 @@ export async function changePassword(
     const otherSessionsEnded = await invalidateUserSessions(tx, user.id, session.id);
     let apiKeysRevoked = 0;
     for (const desk of desks) {
+      // A member desk listUserDesks read from tenants (the shared Desk type is unbranded).
+      const deskId = asTenantId(desk.id);
       // api_keys is row-level secured per desk: act as each desk in turn (transaction-local).
-      await tx.execute(sql`select set_config('app.tenant_id', ${desk.id}, true)`);
+      await tx.execute(sql`select set_config('app.tenant_id', ${deskId}, true)`);
       const revoked = await revokeUserApiKeys(tx, user.id, now);
       if (revoked === 0) continue;
       apiKeysRevoked += revoked;
       await audit.record(tx, {
         action: 'keys.revoke',
         actor: { type: 'user', id: user.id },
-        tenantId: desk.id,
+        tenantId: deskId,
         requestId: meta.requestId,
         ip: meta.ip,
         targetType: 'user',

@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 import type { alreadySkipped } from '../agent/skips.ts';
 import { alertFeedChannel } from '../alerts/channels.ts';
 import type { markRead, unreadCount } from '../alerts/store.ts';
+import type { audit, recordBatch } from '../audit/service.ts';
+import type { chainLength, readVerifyJob, startVerifyJob } from '../audit/verify-job.ts';
 import type { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.ts';
 import type { roleOnDesk } from '../auth/memberships.ts';
 import type { readHedgeSettings } from '../hedging/store.ts';
@@ -326,5 +328,48 @@ describe('branded ids: the execution runtime', () => {
       void positionUpdatesChannel(order);
     };
     expect(typeof swapped).toBe('function');
+  });
+});
+
+describe('branded ids: the audit chains', () => {
+  it('a chain is named by a desk id (or null, the platform chain)', () => {
+    const calls = (fns: {
+      audit: typeof audit;
+      batch: typeof recordBatch;
+      length: typeof chainLength;
+      start: typeof startVerifyJob;
+      read: typeof readVerifyJob;
+    }) => {
+      const db = {} as Parameters<typeof startVerifyJob>[1];
+      const log = {} as Parameters<typeof startVerifyJob>[2];
+      const event = { action: 'orders.place', actor: { type: 'system' as const, id: null } };
+      void fns.audit.record(tx, { ...event, tenantId: desk });
+      void fns.audit.record(tx, { ...event, tenantId: null });
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void fns.audit.record(tx, { ...event, tenantId: 'desk' });
+      void fns.audit.recordDetached(db, { ...event, tenantId: desk });
+      // @ts-expect-error a user id is not a desk id
+      void fns.audit.recordDetached(db, { ...event, tenantId: user });
+      void fns.batch(tx, desk, []);
+      // @ts-expect-error an order id is not a desk id
+      void fns.batch(tx, order, []);
+      void fns.audit.verify(tx, { tenantId: desk });
+      void fns.audit.verify(tx, { tenantId: null });
+      // @ts-expect-error a plain string desk
+      void fns.audit.verify(tx, { tenantId: 'desk' });
+      void fns.audit.list(tx, { tenantId: desk });
+      // @ts-expect-error a proposal id is not a desk id
+      void fns.audit.list(tx, { tenantId: proposal });
+      void fns.length(tx, desk);
+      // @ts-expect-error a user id is not a desk id
+      void fns.length(tx, user);
+      void fns.start(tx, db, log, { tenantId: desk, owner: 'test' });
+      // @ts-expect-error a plain string desk
+      void fns.start(tx, db, log, { tenantId: 'desk', owner: 'test' });
+      void fns.read(tx, 'job', desk);
+      // @ts-expect-error a combo id is not a desk id
+      void fns.read(tx, 'job', combo);
+    };
+    expect(typeof calls).toBe('function');
   });
 });

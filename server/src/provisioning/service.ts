@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { agentSettings, memberships, tenants, users } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import type { TenantId, UserId } from '@aegis/shared/ids';
+import { asTenantId, type TenantId, type UserId } from '@aegis/shared/ids';
 import type { Member } from '@aegis/shared/schemas/identity';
 import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { revokeUserApiKeys } from '../auth/api-keys.ts';
@@ -100,9 +100,9 @@ export async function createFirstAdminIfNone(
 }
 
 export async function createDesk(db: Db, input: { name: string; creatorId: string }) {
-  const id = randomUUID();
+  const id = asTenantId(randomUUID());
   const desk = await withTenant(db, id, (tx) => insertDesk(tx, id, input.name, input.creatorId));
-  return { id: desk.id, slug: desk.slug, name: input.name, role: 'admin' as Role };
+  return { id, slug: desk.slug, name: input.name, role: 'admin' as Role };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { audit } from '../audit/service.ts';
 import {
   authorize,
@@ -63,8 +64,8 @@ const DENIAL_MESSAGES: Record<string, string> = {
 /** A refused authorization; carries who was refused where (for the audit row, never sent). */
 export class AccessDenied extends AppError {
   readonly actor: { type: 'user' | 'api_key'; id: string };
-  readonly tenantId: string | null;
-  constructor(reason: string, permission: string, principal: Principal, tenantId: string | null) {
+  readonly tenantId: TenantId | null;
+  constructor(reason: string, permission: string, principal: Principal, tenantId: TenantId | null) {
     // A key without the scope is told which scope the action needs (a script's author fixes the
     // key, not the code); the details carry it for programs.
     const scope = reason === 'scope' && isPermission(permission) ? PERMISSIONS[permission].scope : null;

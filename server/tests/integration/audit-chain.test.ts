@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createDb, type DatabaseHandle, withTenant } from '@aegis/shared/db/client';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
@@ -10,8 +11,8 @@ import { audit } from '../../src/audit/service.ts';
 let database: MigratedTestDatabase;
 let app: DatabaseHandle;
 let owner: postgres.Sql;
-const tenantA = randomUUID();
-const tenantB = randomUUID();
+const tenantA = asTenantId(randomUUID());
+const tenantB = asTenantId(randomUUID());
 const actor = { type: 'user' as const, id: randomUUID() };
 
 beforeAll(async () => {
@@ -96,7 +97,7 @@ describe('audit.record', () => {
   });
 
   it('keeps one valid chain under 50 concurrent appends', async () => {
-    const tenant = randomUUID();
+    const tenant = asTenantId(randomUUID());
     await owner`insert into tenants (id, slug, name) values (${tenant}, ${`desk-${tenant.slice(0, 8)}`}, 'Busy desk')`;
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
@@ -119,7 +120,7 @@ describe('audit.record', () => {
   });
 
   it('recordDetached survives the rollback of the action it describes', async () => {
-    const tenant = randomUUID();
+    const tenant = asTenantId(randomUUID());
     await owner`insert into tenants (id, slug, name) values (${tenant}, ${`desk-${tenant.slice(0, 8)}`}, 'Detached desk')`;
     await expect(
       withTenant(app.db, tenant, async () => {
@@ -143,7 +144,7 @@ describe('audit.record', () => {
   });
 
   it('a rolled-back action leaves no audit row and no gap', async () => {
-    const tenant = randomUUID();
+    const tenant = asTenantId(randomUUID());
     await owner`insert into tenants (id, slug, name) values (${tenant}, ${`desk-${tenant.slice(0, 8)}`}, 'Rollback desk')`;
     await withTenant(app.db, tenant, (tx) => audit.record(tx, { action: 'a.one', actor }));
     await expect(
@@ -162,8 +163,8 @@ describe('audit.record', () => {
 });
 
 describe('audit.verify detects tampering', () => {
-  async function freshChain(n: number): Promise<string> {
-    const tenant = randomUUID();
+  async function freshChain(n: number): Promise<TenantId> {
+    const tenant = asTenantId(randomUUID());
     await owner`insert into tenants (id, slug, name) values (${tenant}, ${`desk-${tenant.slice(0, 8)}`}, 'Tamper desk')`;
     for (let i = 1; i <= n; i++) {
       await withTenant(app.db, tenant, (tx) =>
@@ -172,7 +173,7 @@ describe('audit.verify detects tampering', () => {
     }
     return tenant;
   }
-  const verifyAsOwner = (tenantId: string, anchor?: { seq: number; hash: string }) =>
+  const verifyAsOwner = (tenantId: TenantId, anchor?: { seq: number; hash: string }) =>
     withTenant(app.db, tenantId, (tx) => audit.verify(tx, anchor ? { tenantId, anchor } : { tenantId }));
 
   it('a changed field (UPDATE by the table owner)', async () => {
@@ -217,7 +218,7 @@ describe('audit.verify detects tampering', () => {
 
 describe('audit.list', () => {
   it('filters by action prefix, actor, target, outcome and time, and pages with a cursor', async () => {
-    const tenant = randomUUID();
+    const tenant = asTenantId(randomUUID());
     await owner`insert into tenants (id, slug, name) values (${tenant}, ${`desk-${tenant.slice(0, 8)}`}, 'List desk')`;
     const other = { type: 'api_key' as const, id: 'key-1' };
     for (let i = 0; i < 12; i++) {

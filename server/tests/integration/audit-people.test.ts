@@ -1,3 +1,4 @@
+import { asTenantId } from '@aegis/shared/ids';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformTx } from '../../src/audit/desk-view.ts';
 import { startVerifyJob } from '../../src/audit/verify-job.ts';
@@ -267,7 +268,7 @@ describe("a desk's audit view for people", () => {
 
     // The desk chain, tampered at seq 2 above: the paged walk finds the same break.
     const d = await withTenant(db, ts.admin.deskId, (tx) =>
-      startVerifyJob(tx, db, log, { tenantId: ts.admin.deskId, owner: 'test', pageSize: 2 }),
+      startVerifyJob(tx, db, log, { tenantId: asTenantId(ts.admin.deskId), owner: 'test', pageSize: 2 }),
     );
     const desk = await poll(() => admin.client.audit.verifyProgress.query({ jobId: d.jobId }));
     expect(desk.job).toMatchObject({
