@@ -4,8 +4,9 @@ import type { BookSink } from '../../book/book-sink.ts';
 import { wallClockUs } from '../feed.ts';
 import type { MalformedRecords } from '../malformed.ts';
 import type { SymbolTable } from '../symbol-table.ts';
-import { createTickRecord, MALFORMED, type MalformedKind, type TickSink, validateTick } from '../tick.ts';
+import { createTickRecord, MALFORMED, type MalformedKind, type TickSink } from '../tick.ts';
 import { parseRfc3339Us } from './rfc3339-time.ts';
+import { TickOutlet } from './tick-outlet.ts';
 
 /**
  * Alpaca market data stream v2 (stocks: wss://stream.data.alpaca.markets/v2/{iex|sip|test}) into
@@ -92,7 +93,7 @@ export class AlpacaDecoder {
   /** One level per side: [price, size]. */
   readonly #bid = new Float64Array(2);
   readonly #ask = new Float64Array(2);
-  #seq = 0;
+  readonly #out: TickOutlet;
 
   /** Venue messages (array elements) seen, control messages included. */
   messagesIn = 0;
@@ -103,8 +104,6 @@ export class AlpacaDecoder {
   cancels = 0;
   /** Messages of channels never subscribed, or of tickers not subscribed (feed mode). */
   ignored = 0;
-  ticksIn = 0;
-  ticksDropped = 0;
   /** Latest venue-minus-local clock offset in ms (NaN until a dated message). */
   clockSkewMs = Number.NaN;
 
@@ -112,6 +111,15 @@ export class AlpacaDecoder {
     this.#o = options;
     this.#source = options.source ?? 'alpaca';
     this.#now = options.nowUs ?? wallClockUs;
+    this.#out = new TickOutlet(options.books, (kind) => this.#reject(kind));
+  }
+
+  get ticksIn(): number {
+    return this.#out.ticksIn;
+  }
+
+  get ticksDropped(): number {
+    return this.#out.ticksDropped;
   }
 
   /** Symbol ids this decoder has interned (the feed clears their books on a disconnect). */
@@ -281,7 +289,7 @@ export class AlpacaDecoder {
     t.aggressor = 0;
     t.price = (t.bid + t.ask) / 2;
     t.size = 0;
-    this.#publish(sink);
+    this.#out.publish(t, sink, this.messagesIn);
   }
 
   #trade(m: Record<string, unknown>, sink: TickSink): void {
@@ -311,24 +319,6 @@ export class AlpacaDecoder {
       t.askSize = 0;
       t.aggressor = 0;
     }
-    this.#publish(sink);
-  }
-
-  #publish(sink: TickSink): boolean {
-    const t = this.#t;
-    t.seq = this.#seq;
-    const bad = validateTick(t);
-    if (bad) {
-      this.#reject(bad);
-      return false;
-    }
-    this.#seq++;
-    if (t.kind === 1) this.#o.books.trade(t.symbolId, t.price, t.size, t.tsEventUs);
-    if (sink.publish(t)) {
-      this.ticksIn++;
-      return true;
-    }
-    this.ticksDropped++;
-    return false;
+    this.#out.publish(t, sink, this.messagesIn);
   }
 }

@@ -1,12 +1,14 @@
 import type { BookSink } from '../../book/book-sink.ts';
 import type { MalformedRecords } from '../malformed.ts';
-import { createTickRecord, MALFORMED, type MalformedKind, type TickSink, validateTick } from '../tick.ts';
+import { createTickRecord, MALFORMED, type MalformedKind, type TickSink } from '../tick.ts';
+import { TickOutlet } from './tick-outlet.ts';
 
 /**
  * The one path from a decoded venue event to the tick ring, shared by the ccxt feed and the
- * socket-free Binance decoder: one reused scratch TickRecord, the feed's tick sequence, the
- * clock-skew check (venue event time − local time; ticks dated beyond `maxFutureSkewMs` ahead are
- * refused and counted), `validateTick`, and the sink's accept/drop count. Trade ticks carry the
+ * socket-free Binance decoder: one reused scratch TickRecord, the clock-skew check (venue event
+ * time − local time; ticks dated beyond `maxFutureSkewMs` ahead are refused and counted), then
+ * the TickOutlet (tick-outlet.ts: the feed's tick sequence, `validateTick`, the sink's accept/drop
+ * count). Trade ticks carry the
  * book's current best bid/ask (and reach the book, for its features); quote ticks are the book's
  * top after a change.
  */
@@ -29,9 +31,7 @@ export class VenueTickEmitter {
   readonly #o: TickEmitterOptions;
   readonly #t = createTickRecord();
   readonly #now: () => number;
-  #seq = 0;
-  ticksIn = 0;
-  ticksDropped = 0;
+  readonly #out: TickOutlet;
   skewed = 0;
   malformed = 0;
   /** Latest venue-minus-local clock offset in ms (NaN until a timestamped message). */
@@ -40,6 +40,15 @@ export class VenueTickEmitter {
   constructor(options: TickEmitterOptions) {
     this.#o = options;
     this.#now = options.nowMs ?? Date.now;
+    this.#out = new TickOutlet(options.books, (kind, offset) => this.reject(kind, offset));
+  }
+
+  get ticksIn(): number {
+    return this.#out.ticksIn;
+  }
+
+  get ticksDropped(): number {
+    return this.#out.ticksDropped;
   }
 
   /** Counts a malformed message (by kind, with an offset for the one log line per interval). */
@@ -85,7 +94,7 @@ export class VenueTickEmitter {
     t.price = price;
     t.size = size;
     this.#topInto(symbolId);
-    return this.#publish(sink, offset, true);
+    return this.#out.publish(t, sink, offset);
   }
 
   /** The book's top after a change, as a quote tick (nothing when a side is empty). */
@@ -98,7 +107,7 @@ export class VenueTickEmitter {
     t.aggressor = 0;
     t.price = (t.bid + t.ask) / 2;
     t.size = 0;
-    return this.#publish(sink, offset, false);
+    return this.#out.publish(t, sink, offset);
   }
 
   /** A quote from a venue's best bid/ask directly (a ticker, where no book is kept). */
@@ -123,7 +132,7 @@ export class VenueTickEmitter {
     t.askSize = askSize;
     t.price = (bid + ask) / 2;
     t.size = 0;
-    return this.#publish(sink, offset, false);
+    return this.#out.publish(t, sink, offset);
   }
 
   #topInto(symbolId: number): void {
@@ -136,23 +145,5 @@ export class VenueTickEmitter {
       t.bidSize = 0;
       t.askSize = 0;
     }
-  }
-
-  #publish(sink: TickSink, offset: string | number, isTrade: boolean): boolean {
-    const t = this.#t;
-    t.seq = this.#seq;
-    const bad = validateTick(t);
-    if (bad) {
-      this.reject(bad, offset);
-      return false;
-    }
-    this.#seq++;
-    if (isTrade) this.#o.books.trade(t.symbolId, t.price, t.size, t.tsEventUs);
-    if (sink.publish(t)) {
-      this.ticksIn++;
-      return true;
-    }
-    this.ticksDropped++;
-    return false;
   }
 }
