@@ -27,6 +27,7 @@ import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
 import { type Lease, LeaseManager, resourceOf } from './leases.ts';
 import { norm } from './order-rows.ts';
+import { isStateOnlyReport } from './reports.ts';
 import { AT_BROKER_STATUSES } from './risk-context.ts';
 import type { ExecutionDeps, ExecutionOptions } from './types.ts';
 import { multipliersOf, valueDesk } from './valuation.ts';
@@ -38,6 +39,13 @@ const MAX_RETRY_MS = 5_000;
  * them (reports are re-fetched by order from the broker), so an outage cannot exhaust memory.
  */
 const MAX_BACKLOG = 10_000;
+/** The most state-only reports one transaction applies. */
+const MAX_REPORT_RUN = 500;
+
+interface QueuedReport {
+  readonly r: ExecutionReport;
+  readonly connectionId: string | null;
+}
 /** Longest wait for a desk's queued reports before its paper account is rebuilt. */
 const RESTORE_WAIT_MS = 5_000;
 
@@ -74,6 +82,11 @@ export interface BrokerSession {
 
 export interface BrokerRegistryHooks {
   readonly onReport: (tenantId: TenantId, report: ExecutionReport) => Promise<unknown>;
+  /**
+   * A run of state-only reports (no fills) of one desk, applied in one transaction in the given
+   * order (execution/reports.ts `applyExecutionReports`); absent: each goes to `onReport`.
+   */
+  readonly onReports?: (tenantId: TenantId, reports: readonly ExecutionReport[]) => Promise<unknown>;
   /** A live adapter reconnected its streams: the dispatcher reconciles the resource. */
   readonly onReconnect?: (session: BrokerSession) => void;
   /** The connection's circuit breaker opened (`open`) or closed again. */
@@ -109,6 +122,8 @@ export class BrokerRegistry {
   readonly #queues = new Map<string, Promise<unknown>>();
   /** Reports queued per desk and not yet taken up (bounded by MAX_BACKLOG). */
   readonly #backlog = new Map<string, number>();
+  /** Per desk: the reports the queued, not yet started job will take (it takes what comes). */
+  readonly #waiting = new Map<TenantId, QueuedReport[]>();
   /** Orders per desk (client order id → connection) re-fetched from the broker once the queue drains. */
   readonly #resync = new Map<string, Map<string, string | null>>();
   readonly #catchUpDue = new Set<string>();
@@ -522,12 +537,57 @@ export class BrokerRegistry {
       return;
     }
     this.#backlog.set(tenantId, backlog + 1);
-    this.#chain(tenantId, async () => {
-      this.#backlog.set(tenantId, (this.#backlog.get(tenantId) ?? 1) - 1);
-      // An order waiting for a re-fetch takes its reports from there, in the broker's order.
-      if (this.#resync.get(tenantId)?.has(r.clientOrderId)) return;
-      await this.#applyWithRetry(tenantId, r, connectionId);
+    const waiting = this.#waiting.get(tenantId);
+    if (waiting) {
+      // A job queued and not yet started takes this report too, after the ones before it.
+      waiting.push({ r, connectionId });
+      return;
+    }
+    const taken: QueuedReport[] = [{ r, connectionId }];
+    this.#waiting.set(tenantId, taken);
+    void this.#chain(tenantId, async () => {
+      this.#waiting.delete(tenantId);
+      this.#backlog.set(tenantId, (this.#backlog.get(tenantId) ?? taken.length) - taken.length);
+      await this.#applyInOrder(tenantId, taken);
     });
+  }
+
+  /**
+   * Applies queued reports in the broker's order. A run of consecutive state-only reports
+   * (acknowledgements, cancels, rejects: no fill) goes to `onReports` in one transaction; a fill
+   * goes alone (it moves the book). If the run's transaction fails, its reports are applied one
+   * at a time with the usual retries (nothing of the run committed).
+   */
+  async #applyInOrder(tenantId: TenantId, queued: readonly QueuedReport[]): Promise<void> {
+    // An order waiting for a re-fetch takes its reports from there, in the broker's order.
+    const live = (q: QueuedReport) => !this.#resync.get(tenantId)?.has(q.r.clientOrderId);
+    const onReports = this.#hooks.onReports;
+    for (let i = 0; i < queued.length; ) {
+      if (!onReports || !isStateOnlyReport(queued[i]!.r)) {
+        const q = queued[i++]!;
+        if (live(q)) await this.#applyWithRetry(tenantId, q.r, q.connectionId);
+        continue;
+      }
+      const run: QueuedReport[] = [];
+      while (i < queued.length && run.length < MAX_REPORT_RUN && isStateOnlyReport(queued[i]!.r)) {
+        const q = queued[i++]!;
+        if (live(q)) run.push(q);
+      }
+      if (run.length === 1) await this.#applyWithRetry(tenantId, run[0]!.r, run[0]!.connectionId);
+      if (run.length <= 1) continue;
+      try {
+        await onReports(
+          tenantId,
+          run.map((q) => q.r),
+        );
+      } catch (err) {
+        this.#deps.log.warn(
+          { err, tenantId, reports: run.length },
+          'applying a run of execution reports failed; applying them one at a time',
+        );
+        for (const q of run) await this.#applyWithRetry(tenantId, q.r, q.connectionId);
+      }
+    }
   }
 
   /** Runs `job` after everything queued for the desk (reports are applied one at a time per desk). */

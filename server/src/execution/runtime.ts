@@ -15,7 +15,7 @@ import { OutboxDispatcher } from './outbox.ts';
 import { QuoteFeed } from './quote-feed.ts';
 import { Reconciler } from './reconcile.ts';
 import { connectionSource, enterReducingOnly, leaveReducingOnly } from './reducing-only.ts';
-import { applyExecutionReport, type ReportResult } from './reports.ts';
+import { applyExecutionReport, applyExecutionReports, type ReportResult } from './reports.ts';
 import { loadInstruments } from './risk-context.ts';
 import { OrderService } from './service.ts';
 import {
@@ -71,6 +71,7 @@ export class ExecutionRuntime {
     };
     this.brokers = new BrokerRegistry(deps, this.options, {
       onReport: (tenantId, r) => this.applyReport(tenantId, r),
+      onReports: (tenantId, rs) => this.applyReports(tenantId, rs),
       onReconnect: (s) => {
         void this.reconciler
           .reconcile(s.tenantId, 'reconnect', s.connectionId)
@@ -281,6 +282,13 @@ export class ExecutionRuntime {
       );
     }
     return result;
+  }
+
+  /** Applies a run of state-only reports (no fills) in one transaction and fans the changes out. */
+  async applyReports(tenantId: TenantId, rs: readonly ExecutionReport[]): Promise<ReportResult[]> {
+    const results = await applyExecutionReports(this.#deps, tenantId, rs, this.#now());
+    for (const result of results) if (result.order) this.#orderChanged(tenantId, result.order);
+    return results;
   }
 
   /**

@@ -161,4 +161,31 @@ describe('state-only execution reports in one transaction', () => {
     } as ExecutionReport;
     await expect(applyExecutionReports(deps(), fx.tenantId, [fill], fx.now())).rejects.toThrow(/no fills/);
   });
+
+  it('through the broker sessions: forty acknowledgements are applied in runs, every order acknowledged once', async () => {
+    fx.replaceRuntime();
+    const placed = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        fx.placeOrder({
+          orderType: 'limit',
+          limitPrice: String(30000 + i),
+          quantity: '0.01',
+          timeInForce: 'gtc',
+        }),
+      ),
+    );
+    statements.length = 0;
+    await fx.settle();
+    const rows = await fx.owner`select status, version, broker_order_id from orders
+      where id in ${fx.owner(placed.map((o) => o.id))}`;
+    expect(rows.map((r) => r.status)).toEqual(placed.map(() => 'new'));
+    expect(rows.every((r) => r.broker_order_id !== null && r.version === 1)).toBe(true);
+    // Read and locked by client order id: one at a time (`= $n`) or a run at once (`in (…)`).
+    const lockReads = statements.filter(
+      (q) => /from "orders".*"client_order_id" (=|in)/s.test(q) && /for update/.test(q),
+    );
+    const runs = lockReads.filter((q) => /"client_order_id" in \(/.test(q));
+    expect(runs.length).toBeGreaterThan(0);
+    expect(lockReads.length).toBeLessThan(40);
+  });
 });
