@@ -18,6 +18,7 @@ import type { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.t
 import type { roleOnDesk } from '../auth/memberships.ts';
 import type { readHedgeSettings } from '../hedging/store.ts';
 import type { queryLessons, recordOutcome } from '../lessons/service.ts';
+import type { RecommendCaller } from '../options/rate-limits.ts';
 import type { getProposalRow, insertProposal } from '../proposals/store.ts';
 import type { DecideRequest, ProposalWorkflow } from '../proposals/workflow.ts';
 import type { disableUser, listMembers } from '../provisioning/service.ts';
@@ -371,5 +372,16 @@ describe('branded ids: the audit chains', () => {
       void fns.read(tx, 'job', combo);
     };
     expect(typeof calls).toBe('function');
+  });
+});
+
+describe('branded ids: the recommendation limiter', () => {
+  it('counts a desk id and a user id, each in its own place', () => {
+    const ok: RecommendCaller = { tenantId: desk, userId: user, symbol: 'BTC-USD' };
+    // @ts-expect-error desk and user swapped
+    const swapped: RecommendCaller = { tenantId: user, userId: desk, symbol: 'BTC-USD' };
+    // @ts-expect-error a plain string user
+    const plain: RecommendCaller = { tenantId: desk, userId: 'user', symbol: 'BTC-USD' };
+    expect([ok.tenantId, swapped.userId, plain.userId]).toEqual([desk, desk, 'user']);
   });
 });

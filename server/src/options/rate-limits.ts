@@ -1,4 +1,5 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { TenantId, UserId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import type { Redis } from 'ioredis';
 import { createRateLimitRedis, waitForRedisReady } from '../rate-limit/redis-client.ts';
@@ -32,8 +33,8 @@ export const DEFAULT_RECOMMEND_LIMITS: RecommendLimits = Object.freeze({
 });
 
 export interface RecommendCaller {
-  readonly tenantId: string;
-  readonly userId: string;
+  readonly tenantId: TenantId;
+  readonly userId: UserId;
   readonly symbol: string;
 }
 

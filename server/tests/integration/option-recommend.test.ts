@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { asTenantId, asUserId } from '@aegis/shared/ids';
 import type { RecommendationEvent, RecommendInput } from '@aegis/shared/schemas/option-recommendation';
 import { recommendationEvent } from '@aegis/shared/schemas/option-recommendation';
 import { Redis } from 'ioredis';
@@ -340,16 +341,17 @@ describe('rate limits', () => {
         perSymbol: { limit: 3, windowMs: 60_000 },
         keyPrefix: `test-rec-${randomUUID()}`,
       });
-      const deskA = randomUUID();
-      await limiter.admit({ tenantId: deskA, userId: 'u1', symbol: SYN });
-      await limiter.admit({ tenantId: deskA, userId: 'u2', symbol: SYN });
-      await limiter.admit({ tenantId: deskA, userId: 'u1', symbol: SYN });
-      await expect(limiter.admit({ tenantId: deskA, userId: 'u3', symbol: SYN })).rejects.toMatchObject({
+      const deskA = asTenantId(randomUUID());
+      const [u1, u2, u3] = [asUserId('u1'), asUserId('u2'), asUserId('u3')];
+      await limiter.admit({ tenantId: deskA, userId: u1, symbol: SYN });
+      await limiter.admit({ tenantId: deskA, userId: u2, symbol: SYN });
+      await limiter.admit({ tenantId: deskA, userId: u1, symbol: SYN });
+      await expect(limiter.admit({ tenantId: deskA, userId: u3, symbol: SYN })).rejects.toMatchObject({
         code: 'RATE_LIMITED',
         details: { limit: 'per_symbol', max: 3 },
       });
-      await limiter.admit({ tenantId: deskA, userId: 'u3', symbol: OTHER });
-      await limiter.admit({ tenantId: randomUUID(), userId: 'u3', symbol: SYN });
+      await limiter.admit({ tenantId: deskA, userId: u3, symbol: OTHER });
+      await limiter.admit({ tenantId: asTenantId(randomUUID()), userId: u3, symbol: SYN });
     } finally {
       redis.disconnect();
     }
