@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type AnswerReading, jsonOrNull, readAnswer } from './http-answers.ts';
+import { type AnswerReading, httpFailureOf, jsonOrNull, readAnswer } from './http-answers.ts';
 import { BrokerError, BrokerErrorCode } from './types.ts';
 
 const order = z.object({ id: z.string() });
@@ -68,5 +68,48 @@ describe('jsonOrNull', () => {
     expect(jsonOrNull('{"error":"x"}')).toEqual({ error: 'x' });
     expect(jsonOrNull('')).toBeNull();
     expect(jsonOrNull('<html>proxy</html>')).toBeNull();
+  });
+});
+
+describe('httpFailureOf', () => {
+  const res = { status: 503, statusText: 'Service Unavailable' };
+
+  it("carries the broker's own message and code, with Retry-After, under the status's code", () => {
+    const f = httpFailureOf({
+      broker: 'venue',
+      operation: 'placeOrder',
+      res,
+      said: { brokerCode: 40010001, message: 'market closed' },
+      retryAfterS: 3,
+    });
+    expect(f.message).toBe('market closed');
+    expect(f.base.message).toBe('venue: market closed');
+    expect(f.base.brokerCode).toBe(BrokerErrorCode.UNAVAILABLE);
+    expect(f.context).toEqual({
+      httpStatus: 503,
+      brokerCode: 40010001,
+      retryAfterS: 3,
+      brokerMessage: 'market closed',
+    });
+  });
+
+  it('says the status line when the body said nothing (or was not the error shape)', () => {
+    const f = httpFailureOf({
+      broker: 'venue',
+      operation: 'getOrder',
+      res: { status: 404, statusText: '' },
+      retryAfterS: null,
+    });
+    expect(f.base.message).toBe('venue: 404');
+    expect(f.base.brokerCode).toBe(BrokerErrorCode.NOT_FOUND);
+    expect(f.context).toEqual({ httpStatus: 404, brokerMessage: '404' });
+    const empty = httpFailureOf({
+      broker: 'venue',
+      operation: 'x',
+      res,
+      said: { message: '' },
+      retryAfterS: null,
+    });
+    expect(empty.message).toBe('503 Service Unavailable');
   });
 });

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { brokerErrorFromHttp } from './resilience.ts';
 import { BrokerError, BrokerErrorCode } from './types.ts';
 
 /**
@@ -119,6 +120,41 @@ export function readAnswer<T>(a: AnswerReading<T>): T {
     if (!a.ok) throw a.httpError();
     throw err;
   }
+}
+
+export interface HttpFailure {
+  /** The policy's error for the status (brokerErrorFromHttp), its message `<broker>: <message>`. */
+  readonly base: BrokerError;
+  /** What the broker's error body said, else the status line. */
+  readonly message: string;
+  /** `base`'s context with the broker's message (`brokerMessage`). */
+  readonly context: Record<string, unknown>;
+}
+
+/**
+ * An HTTP failure as the fetch clients (Alpaca, Coinbase) read it: the broker's own message from
+ * its error body (`said`, each client's schema), else the status line; the code the status means
+ * to the policy, with the broker's own code and Retry-After in the context. The client then maps
+ * the statuses that mean something else for its broker.
+ */
+export function httpFailureOf(a: {
+  readonly broker: string;
+  readonly operation: string;
+  readonly res: { readonly status: number; readonly statusText: string };
+  readonly said?: {
+    readonly brokerCode?: string | number | undefined;
+    readonly message?: string | undefined;
+  };
+  readonly retryAfterS: number | null;
+}): HttpFailure {
+  const message = a.said?.message || `${a.res.status} ${a.res.statusText}`.trim();
+  const base = brokerErrorFromHttp(a.res.status, `${a.broker}: ${message}`, {
+    operation: a.operation,
+    broker: a.broker,
+    brokerCode: a.said?.brokerCode,
+    retryAfterS: a.retryAfterS,
+  });
+  return { base, message, context: { ...base.context, brokerMessage: message } };
 }
 
 /** The policy's error for an HTTP failure, restated with the broker's own message in its context. */

@@ -7,13 +7,14 @@ import {
 } from '../connection.ts';
 import {
   brokerHttpError,
+  httpFailureOf,
   jsonOrNull,
   protocolErrorOf,
   readAnswer,
   retryAfterHeader,
   sendJson,
 } from '../http-answers.ts';
-import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
+import type { CallKind } from '../resilience.ts';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
 import { alpacaErrorBody } from './schemas.ts';
 
@@ -89,22 +90,15 @@ export class AlpacaRestClient {
   }
 
   #httpError(operation: string, res: Response, text: string): BrokerError {
-    let brokerCode: string | number | undefined;
-    let message = `${res.status} ${res.statusText}`.trim();
     // Not JSON (a proxy's error page): the status says enough.
     const body = alpacaErrorBody.safeParse(jsonOrNull(text));
-    if (body.success) {
-      brokerCode = body.data.code;
-      if (body.data.message) message = body.data.message;
-    }
-    const retryAfterS = retryAfterSeconds(res.headers);
-    const base = brokerErrorFromHttp(res.status, `alpaca: ${message}`, {
-      operation,
+    const { base, message, context } = httpFailureOf({
       broker: BROKER,
-      ...(brokerCode !== undefined && { brokerCode }),
-      retryAfterS,
+      operation,
+      res,
+      ...(body.success && { said: { brokerCode: body.data.code, message: body.data.message } }),
+      retryAfterS: retryAfterSeconds(res.headers),
     });
-    const context = { ...base.context, brokerMessage: message };
     // Alpaca answers 403 both for refused credentials and for an order it refuses (buying power,
     // shares not available, a blocked account): only the former needs relinking.
     if (res.status === 403 && !/not authorized|forbidden|unauthori[sz]ed|access denied/i.test(message))

@@ -7,13 +7,14 @@ import {
 } from '../connection.ts';
 import {
   brokerHttpError,
+  httpFailureOf,
   jsonOrNull,
   protocolErrorOf,
   readAnswer,
   retryAfterHeader,
   sendJson,
 } from '../http-answers.ts';
-import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
+import type { CallKind } from '../resilience.ts';
 import type { BrokerError } from '../types.ts';
 import { buildCdpJwt, type CdpKey, jwtUri, loadCdpKey } from './cdp-jwt.ts';
 import { coinbaseErrorBody } from './schemas.ts';
@@ -119,22 +120,21 @@ export class CoinbaseRestClient {
   }
 
   #httpError(operation: string, res: Response, text: string): BrokerError {
-    let brokerCode: string | undefined;
-    let message = `${res.status} ${res.statusText}`.trim();
     // Not JSON (a proxy's error page): the status says enough.
     const body = coinbaseErrorBody.safeParse(jsonOrNull(text));
-    if (body.success) {
-      brokerCode = body.data.error ?? (body.data.code !== undefined ? String(body.data.code) : undefined);
-      const m = body.data.message || body.data.error_details;
-      if (m) message = m;
-    }
-    const base = brokerErrorFromHttp(res.status, `coinbase: ${message}`, {
-      operation,
+    const { base, context } = httpFailureOf({
       broker: BROKER,
-      ...(brokerCode !== undefined && { brokerCode }),
+      operation,
+      res,
+      ...(body.success && {
+        said: {
+          brokerCode: body.data.error ?? (body.data.code !== undefined ? String(body.data.code) : undefined),
+          message: body.data.message || body.data.error_details,
+        },
+      }),
       retryAfterS: retryAfterHeader(res.headers.get('retry-after')),
     });
-    return brokerHttpError(base, operation, BROKER, { ...base.context, brokerMessage: message });
+    return brokerHttpError(base, operation, BROKER, context);
   }
 
   #now(): number {
