@@ -16,6 +16,8 @@ import type { audit, recordBatch } from '../audit/service.ts';
 import type { chainLength, readVerifyJob, startVerifyJob } from '../audit/verify-job.ts';
 import type { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.ts';
 import type { roleOnDesk } from '../auth/memberships.ts';
+import type { bindingOf, clientSecretOpener, settleAccount } from '../auth/oauth/link-service.ts';
+import type { unlinkConnection } from '../auth/oauth/unlink.ts';
 import type { readHedgeSettings } from '../hedging/store.ts';
 import type { queryLessons, recordOutcome } from '../lessons/service.ts';
 import type { RecommendCaller } from '../options/rate-limits.ts';
@@ -383,5 +385,33 @@ describe('branded ids: the recommendation limiter', () => {
     // @ts-expect-error a plain string user
     const plain: RecommendCaller = { tenantId: desk, userId: 'user', symbol: 'BTC-USD' };
     expect([ok.tenantId, swapped.userId, plain.userId]).toEqual([desk, desk, 'user']);
+  });
+});
+
+describe('branded ids: linked broker secrets', () => {
+  it('a secret is bound to a desk id; a settled link names the desk and the user', () => {
+    const calls = (fns: {
+      binding: typeof bindingOf;
+      opener: typeof clientSecretOpener;
+      settle: typeof settleAccount;
+      unlink: typeof unlinkConnection;
+    }) => {
+      const deps = {} as Parameters<typeof settleAccount>[0];
+      const by = { type: 'user' as const, id: user };
+      const crypto = {} as Parameters<typeof clientSecretOpener>[0];
+      fns.binding(desk, 'row', 'access_token');
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      fns.binding('desk', 'row', 'access_token');
+      fns.opener(crypto, desk);
+      // @ts-expect-error a user id is not a desk id
+      fns.opener(crypto, user);
+      void fns.settle(deps, desk, user, 'connection');
+      // @ts-expect-error desk and user swapped
+      void fns.settle(deps, user, desk, 'connection');
+      void fns.unlink(deps, desk, by, 'connection');
+      // @ts-expect-error an order id is not a desk id
+      void fns.unlink(deps, order, by, 'connection');
+    };
+    expect(typeof calls).toBe('function');
   });
 });

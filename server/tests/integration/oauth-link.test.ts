@@ -9,6 +9,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { asTenantId } from '@aegis/shared/ids';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { credentialSourceFor } from '../../src/auth/oauth/credentials.ts';
 import { bindingOf } from '../../src/auth/oauth/link-service.ts';
@@ -134,9 +135,9 @@ const crypto1 = new TokenCrypto(parseTokenKeys(`k1:${KEY1}`, undefined));
 async function tokensOf(id: string, c = crypto1) {
   const r = await sealedOf(id);
   return {
-    access: c.decrypt(r.access_token_enc, bindingOf(r.tenant_id, id, 'access_token')),
+    access: c.decrypt(r.access_token_enc, bindingOf(asTenantId(r.tenant_id), id, 'access_token')),
     refresh: r.refresh_token_enc
-      ? c.decrypt(r.refresh_token_enc, bindingOf(r.tenant_id, id, 'refresh_token'))
+      ? c.decrypt(r.refresh_token_enc, bindingOf(asTenantId(r.tenant_id), id, 'refresh_token'))
       : null,
   };
 }
@@ -279,7 +280,7 @@ describe('linking an Alpaca paper account over OAuth 2.0 + PKCE', () => {
       select id, tenant_id from oauth_transactions where consumed_at is null order by created_at desc limit 1`;
     const forged = crypto1.encrypt(
       randomBytes(32).toString('base64url'),
-      bindingOf(tx!.tenant_id, tx!.id, 'code_verifier'),
+      bindingOf(asTenantId(tx!.tenant_id), tx!.id, 'code_verifier'),
     );
     await t.owner`update oauth_transactions set code_verifier_enc = ${forged} where id = ${tx!.id}`;
     const before = as.tokenRequests.authorization_code;
@@ -565,7 +566,7 @@ describe('linking with API keys', () => {
       select credentials_enc, tenant_id from broker_connections where id = ${view.id}`;
     expect(row!.credentials_enc.startsWith('v1.k1.')).toBe(true);
     const opened = JSON.parse(
-      crypto1.decrypt(row!.credentials_enc, bindingOf(row!.tenant_id, view.id, 'credentials')),
+      crypto1.decrypt(row!.credentials_enc, bindingOf(asTenantId(row!.tenant_id), view.id, 'credentials')),
     );
     expect(opened).toEqual(API_KEY);
     // Asking a key link for an OAuth token is refused without touching the connection.
@@ -620,7 +621,10 @@ describe('secrets at rest', () => {
       insert into broker_connections (tenant_id, provider, account_ref, access_token_enc)
       values (${moved.tenant_id}, 'ccxt:binance', 'copy-target', ${moved.access_token_enc}) returning id`;
     expect(() =>
-      only2.decrypt(moved.access_token_enc, bindingOf(moved.tenant_id, other!.id, 'access_token')),
+      only2.decrypt(
+        moved.access_token_enc,
+        bindingOf(asTenantId(moved.tenant_id), other!.id, 'access_token'),
+      ),
     ).toThrow(/another row|tampered/);
 
     // The operator's command (`npm run tokens:rotate`) does the same from the environment; the

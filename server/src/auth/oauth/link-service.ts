@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { brokerConnections, oauthTransactions } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError } from '@aegis/shared/errors';
+import { asTenantId, type TenantId, type UserId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import type { BrokerEnvironment, StartLinkInput, StartLinkOutput } from '@aegis/shared/schemas/broker';
 import { generateCodeVerifier, generateState } from 'arctic';
@@ -59,7 +60,7 @@ export const TRANSACTION_RETENTION_MS = 24 * 3_600_000;
 
 const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
-export const bindingOf = (tenantId: string, rowId: string, purpose: string): SecretBinding => ({
+export const bindingOf = (tenantId: TenantId, rowId: string, purpose: string): SecretBinding => ({
   tenantId,
   rowId,
   purpose,
@@ -77,14 +78,14 @@ export function sealOrRefuse(crypto: TokenCrypto, plaintext: string, binding: Se
 }
 
 export const clientSecretOpener =
-  (crypto: TokenCrypto, tenantId: string) =>
+  (crypto: TokenCrypto, tenantId: TenantId) =>
   (sealed: string, providerConfigId: string): string =>
     crypto.decrypt(sealed, bindingOf(tenantId, providerConfigId, 'client_secret'));
 
 export async function startLink(
   deps: OAuthDeps,
   tx: Tx,
-  who: { tenantId: string; userId: string; sessionId: string },
+  who: { tenantId: TenantId; userId: UserId; sessionId: string },
   input: StartLinkInput,
   now = new Date(),
 ): Promise<StartLinkOutput> {
@@ -171,7 +172,7 @@ export async function startLink(
  */
 async function linkClientCredentials(
   deps: OAuthDeps,
-  who: { tenantId: string; userId: string },
+  who: { tenantId: TenantId; userId: UserId },
   input: StartLinkInput,
   provider: ResolvedOAuthProvider,
   now: Date,
@@ -251,7 +252,8 @@ export async function completeLink(
   const validated = sessionToken ? await validateSessionToken(deps.db, deps.config, sessionToken, now) : null;
   if (!validated?.session.activeTenantId) return refuse('no_session');
   const { session, user } = validated;
-  const tenantId = session.activeTenantId!;
+  // The desk the validated session has active (sessions.active_tenant_id, a desk of the user).
+  const tenantId = asTenantId(session.activeTenantId!);
   const stateHash = sha256Hex(q.state);
 
   // Checks and consumption in one transaction; the row is consumed even when refused for a
@@ -324,8 +326,8 @@ export async function completeLink(
 async function storeTokens(
   deps: OAuthDeps,
   a: {
-    tenantId: string;
-    userId: string;
+    tenantId: TenantId;
+    userId: UserId;
     provider: ResolvedOAuthProvider;
     environment: BrokerEnvironment;
     relinkConnectionId: string | null;
@@ -397,8 +399,8 @@ async function storeTokens(
  */
 export async function settleAccount(
   deps: OAuthDeps,
-  tenantId: string,
-  userId: string,
+  tenantId: TenantId,
+  userId: UserId,
   connectionId: string,
   now = new Date(),
 ): Promise<CallbackOutcome> {

@@ -1,5 +1,6 @@
 import { brokerConnections, oauthProviders, oauthTransactions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { asTenantId } from '@aegis/shared/ids';
 import { type AnyColumn, and, eq, notInArray, or, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.ts';
 import { bindingOf } from './link-service.ts';
@@ -98,7 +99,8 @@ export async function rotateTokenKeys(
 ): Promise<RotationResult> {
   const { stale, notSkipped, reseal, drain, batchSize, result } = resealer(db, crypto, options);
   const desks = await db.select({ id: tenants.id }).from(tenants);
-  for (const { id: tenantId } of desks) {
+  for (const desk of desks) {
+    const tenantId = asTenantId(desk.id);
     await drain(tenantId, async (tx) => {
       const rows = await tx
         .select()

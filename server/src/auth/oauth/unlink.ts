@@ -1,6 +1,7 @@
 import { brokerConnections } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { eq } from 'drizzle-orm';
 import { audit } from '../../audit/service.ts';
 import { bindingOf, clientSecretOpener, type OAuthDeps } from './link-service.ts';
@@ -16,7 +17,7 @@ import { revokeToken } from './token-endpoint.ts';
  */
 export async function unlinkConnection(
   deps: OAuthDeps,
-  tenantId: string,
+  tenantId: TenantId,
   actor: { type: 'user' | 'api_key'; id: string },
   connectionId: string,
 ): Promise<{ connectionId: string; revokedAtProvider: boolean }> {
