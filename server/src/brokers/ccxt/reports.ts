@@ -2,10 +2,10 @@ import { type Dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import type { Exchange, Order, Trade } from 'ccxt';
 import type {
   BrokerOrder,
+  BrokerOrderRequest,
   BrokerOrderStatus,
   ExecutionReport,
   OrderType,
-  Side,
   TimeInForce,
 } from '../types.ts';
 import { toVenueDec, toVenueString } from './decimals.ts';
@@ -24,14 +24,12 @@ import { fromCcxtSymbol } from './symbols.ts';
  * fill until the trade behind it is visible, so a lagging trade list delays a report, never
  * invents one. A terminal report follows the fills once the trades cover `filled`.
  */
-export interface OrderFacts {
-  readonly clientOrderId: string;
-  /** Our symbol (`BTC-USDT`). */
-  readonly symbol: string;
-  readonly side: Side;
-  readonly orderType: OrderType;
-  readonly timeInForce: TimeInForce;
-  readonly quantity: string;
+/** The request's own facts (symbol: ours, `BTC-USDT`), the prices always present (null: none). */
+export interface OrderFacts
+  extends Pick<
+    BrokerOrderRequest,
+    'clientOrderId' | 'symbol' | 'side' | 'orderType' | 'timeInForce' | 'quantity'
+  > {
   readonly limitPrice: string | null;
   readonly stopPrice: string | null;
 }
