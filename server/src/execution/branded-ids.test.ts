@@ -38,6 +38,7 @@ import type { getOrderWithFills, listPositions } from './queries.ts';
 import type { Reconciler } from './reconcile.ts';
 import type { enterReducingOnly, readReducingOnly } from './reducing-only.ts';
 import type { loadBatchRiskInputs, readHalt } from './risk-context.ts';
+import type { ExecutionRuntime } from './runtime.ts';
 import type { OrderService } from './service.ts';
 import { positionUpdatesChannel } from './types.ts';
 
@@ -267,11 +268,15 @@ describe('branded ids: the execution runtime', () => {
   it('reconciliation, the broker session hooks and the halt latch take a desk id', () => {
     const calls = (
       reconciler: Reconciler,
+      runtime: ExecutionRuntime,
       hooks: BrokerRegistryHooks,
       latch: typeof haltLatch,
       report: Parameters<BrokerRegistryHooks['onReport']>[1],
     ) => {
       void reconciler.reconcile(desk, 'manual', null);
+      void runtime.brokerAccount(desk, null);
+      // @ts-expect-error a plain string desk
+      void runtime.brokerAccount('desk', null);
       // @ts-expect-error an order id is not a desk id
       void reconciler.reconcile(order, 'manual');
       // @ts-expect-error a plain string is not yet known to be a desk id

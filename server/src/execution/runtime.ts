@@ -295,7 +295,7 @@ export class ExecutionRuntime {
    * Balances of the desk's paper account (`connectionId` null) or of one linked connection.
    * Interim: the paper account only; linked connections arrive with the dispatcher leases.
    */
-  async brokerAccount(tenantId: string, connectionId: string | null): Promise<BrokerAccount> {
+  async brokerAccount(tenantId: TenantId, connectionId: string | null): Promise<BrokerAccount> {
     const session = await this.brokers.trySession(tenantId, connectionId);
     if (session) return session.adapter.getAccount();
     if (connectionId === null) {
