@@ -213,24 +213,12 @@ export class AlpacaAdapter implements BrokerAdapter {
         operation: 'cancelCombo',
         broker: BROKER,
       });
-    try {
-      await this.#rest.request({
-        operation: 'cancelCombo',
-        kind: 'write',
-        method: 'DELETE',
-        path: `/v2/orders/${encodeURIComponent(root.id)}`,
-        schema: null,
-      });
-    } catch (err) {
-      // Not cancelable (filled, already ended): each leg's cancel is refused.
-      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.INVALID_REQUEST) {
-        const tree = root.legs ? root : await this.#lookup.fetchNested(root.id, 'cancelCombo');
-        for (const t of this.#registerCombo(tree, this.#comboLegIds, true))
-          this.#feed.emit(this.#book.cancelRejected(t, this.#now().toISOString(), err.message));
-        return;
-      }
-      throw err;
-    }
+    const refused = await this.#cancelAtVenue('cancelCombo', root.id);
+    if (!refused) return;
+    // Not cancelable (filled, already ended): each leg's cancel is refused.
+    const tree = root.legs ? root : await this.#lookup.fetchNested(root.id, 'cancelCombo');
+    for (const t of this.#registerCombo(tree, this.#comboLegIds, true))
+      this.#feed.emit(this.#book.cancelRejected(t, this.#now().toISOString(), refused.message));
   }
 
   async cancelOrder(clientOrderId: string): Promise<void> {
@@ -244,21 +232,29 @@ export class AlpacaAdapter implements BrokerAdapter {
         operation: 'cancelOrder',
         broker: BROKER,
       });
+    const refused = await this.#cancelAtVenue('cancelOrder', target.id);
+    if (!refused) return;
+    // Alpaca will not cancel it (already filled, already cancelled): a cancel reject.
+    const t = this.#book.byClientId(clientOrderId) ?? this.#book.get(target.id);
+    if (t) this.#feed.emit(this.#book.cancelRejected(t, this.#now().toISOString(), refused.message));
+  }
+
+  /**
+   * DELETE /v2/orders/{id}. Alpaca's refusal (422: the order is filled or already ended) is
+   * returned, for the caller's cancel reject; any other failure is thrown.
+   */
+  async #cancelAtVenue(operation: string, orderId: string): Promise<BrokerError | null> {
     try {
       await this.#rest.request({
-        operation: 'cancelOrder',
+        operation,
         kind: 'write',
         method: 'DELETE',
-        path: `/v2/orders/${encodeURIComponent(target.id)}`,
+        path: `/v2/orders/${encodeURIComponent(orderId)}`,
         schema: null,
       });
+      return null;
     } catch (err) {
-      // 422: Alpaca will not cancel it (already filled, already cancelled): a cancel reject.
-      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.INVALID_REQUEST) {
-        const t = this.#book.byClientId(clientOrderId) ?? this.#book.get(target.id);
-        if (t) this.#feed.emit(this.#book.cancelRejected(t, this.#now().toISOString(), err.message));
-        return;
-      }
+      if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.INVALID_REQUEST) return err;
       throw err;
     }
   }
