@@ -1,3 +1,6 @@
+// Over 400 lines on purpose: every compile-time check of the branded ids in one place, one
+// describe per area (orders, proposals, people and keys, the execution runtime, audit, OAuth),
+// so a signature that goes back to plain strings fails here whichever module it is in.
 import {
   asApiKeyId,
   asComboId,
