@@ -3,6 +3,7 @@ import { withDeadline } from '@aegis/shared/deadline';
 import type { Logger } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import type { EngineConfig } from '../config.ts';
+import { OwnedConnection, ownConnection } from '../db/owned-connection.ts';
 import type { InferenceThreadHandle } from '../inference/inference-thread.ts';
 import { RingProgress } from '../ring/ring-progress.ts';
 import type { ShardCoordinator } from '../shards/shard-coordinator.ts';
@@ -60,7 +61,21 @@ export async function startReadiness(options: {
   };
 
   const health = { bus: false, db: !sql };
+  // The database probe runs on a connection of its own (as the halt poll and the signal insert
+  // do): a probe that met its deadline leaves that connection mid-query, or silent for good after
+  // a stalled network, so it is replaced for the next probe. On the shared pool each such probe
+  // kept one of its four connections, until none was left for the cursors and the shard leases.
+  const url = sql ? config.databaseUrl : undefined;
+  const probeDb = new OwnedConnection(
+    url
+      ? {
+          connect: () =>
+            ownConnection(url, { applicationName: 'aegis-engine-ready', dbTimeoutMs: config.dbTimeoutMs }),
+        }
+      : { sql },
+  );
   let probing = false;
+  let stopped = false;
   const probe = async () => {
     if (probing) return;
     probing = true;
@@ -71,7 +86,11 @@ export async function startReadiness(options: {
       );
     try {
       health.bus = await ok(bus.ping());
-      if (sql) health.db = await ok(sql`select 1`);
+      const db = stopped ? undefined : probeDb.open();
+      if (db) {
+        health.db = await ok(db`select 1`);
+        if (!health.db && !stopped) probeDb.replace();
+      }
     } finally {
       probing = false;
     }
@@ -105,6 +124,10 @@ export async function startReadiness(options: {
       // than shards, or waiting for a handover. Which shards are owned: /metrics.
       ...(options.shards?.() ? { shards: (options.shards() as ShardCoordinator).stats().healthy } : {}),
     }),
-    stop: () => clearInterval(timer),
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+      void probeDb.end(0);
+    },
   };
 }
