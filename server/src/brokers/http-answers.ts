@@ -41,6 +41,13 @@ export function protocolErrorOf(
   return new BrokerError(BrokerErrorCode.PROTOCOL, `${broker}: ${message}`, { operation, broker, context });
 }
 
+/** `protocolErrorOf` bound to one broker: each client's own `protocolError`. */
+export function protocolErrorFor(
+  broker: string,
+): (operation: string, message: string, context?: Record<string, unknown>) => BrokerError {
+  return (operation, message, context = {}) => protocolErrorOf(broker, operation, message, context);
+}
+
 /** The first issues of a failed parse, one line each (`path: message`). */
 export function issueLines(error: z.ZodError): string[] {
   return error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);

@@ -9,7 +9,7 @@ import {
   brokerHttpError,
   httpFailureOf,
   jsonOrNull,
-  protocolErrorOf,
+  protocolErrorFor,
   readAnswer,
   retryAfterHeader,
   sendJson,
@@ -115,13 +115,8 @@ export class AlpacaRestClient {
   }
 }
 
-export function protocolError(
-  operation: string,
-  message: string,
-  context: Record<string, unknown> = {},
-): BrokerError {
-  return protocolErrorOf(BROKER, operation, message, context);
-}
+/** BROKER_PROTOCOL with this broker's name. */
+export const protocolError = protocolErrorFor(BROKER);
 
 /** Retry-After (seconds or an HTTP date), else Alpaca's X-RateLimit-Reset (epoch seconds). */
 function retryAfterSeconds(h: Headers): number | null {

@@ -9,7 +9,7 @@ import {
   brokerHttpError,
   httpFailureOf,
   jsonOrNull,
-  protocolErrorOf,
+  protocolErrorFor,
   readAnswer,
   retryAfterHeader,
   sendJson,
@@ -142,10 +142,5 @@ export class CoinbaseRestClient {
   }
 }
 
-export function protocolError(
-  operation: string,
-  message: string,
-  context: Record<string, unknown> = {},
-): BrokerError {
-  return protocolErrorOf(BROKER, operation, message, context);
-}
+/** BROKER_PROTOCOL with this broker's name. */
+export const protocolError = protocolErrorFor(BROKER);

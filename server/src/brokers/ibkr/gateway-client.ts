@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import type { ConnectionContext } from '../connection.ts';
-import { brokerHttpError, jsonOrNull, protocolErrorOf, readAnswer } from '../http-answers.ts';
+import { brokerHttpError, jsonOrNull, protocolErrorFor, readAnswer } from '../http-answers.ts';
 import { brokerErrorFromHttp, type CallKind } from '../resilience.ts';
 import { BrokerError, BrokerErrorCode } from '../types.ts';
 import { gatewayError } from './schemas.ts';
@@ -186,13 +186,8 @@ export function reauthRequired(operation: string, context: Record<string, unknow
   );
 }
 
-export function protocolError(
-  operation: string,
-  message: string,
-  context: Record<string, unknown> = {},
-): BrokerError {
-  return protocolErrorOf(BROKER, operation, message, context);
-}
+/** BROKER_PROTOCOL with this broker's name. */
+export const protocolError = protocolErrorFor(BROKER);
 
 function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '');
