@@ -108,10 +108,11 @@ export interface BrokerRegistryHooks {
  *
  * The paper account is rebuilt from PostgreSQL when its session opens (positions, open orders
  * that reached it, cash), so a restart or a takeover continues the same account. Live adapters
- * are built by brokers/factory.ts from the connection row. Reports go to `onReport` one at a
- * time per desk, in the order the broker emitted them, at least once: applying is idempotent by
- * execution id, so a report retried after an outage, or re-fetched from the broker, is applied
- * exactly once.
+ * are built by brokers/factory.ts from the connection row. Reports are applied per desk in the
+ * order the broker emitted them, at least once: a fill alone through `onReport`, a run of
+ * consecutive state-only reports (acknowledgements, cancels) in one transaction through
+ * `onReports`. Applying is idempotent by execution id, so a report retried after an outage, or
+ * re-fetched from the broker, is applied exactly once.
  */
 export class BrokerRegistry {
   readonly leases: LeaseManager;
