@@ -303,7 +303,7 @@ function sanitizeFeatures(f: Record<string, number>): Record<string, number | nu
 /**
  * The random bits of the signal ids, drawn from the CSPRNG a pool at a time: a `randomBytes` call
  * per id cost the publisher ~65 µs of every signal at low rates (measured: the first crypto call
- * after the main thread has idled a few ms takes 60–80 µs, the next one 3 µs), i.e. about a third
+ * after the main thread has idled a few ms takes 60–80 µs, the next one 3 µs), i.e. about a quarter
  * of the scored → delivered hop. Each byte of the pool is used once.
  */
 const UUID_RANDOM_BYTES = 10;
