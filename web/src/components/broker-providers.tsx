@@ -1,6 +1,7 @@
 import { createSignal, For, Show } from 'solid-js';
 import type { RouterOutputs } from '../lib/trpc.ts';
 import type { LinkRequest } from './broker-link-dialog.tsx';
+import { BarSelect } from './input-field.tsx';
 
 type Provider = RouterOutputs['brokers']['providers'][number];
 
@@ -122,10 +123,8 @@ function CcxtVenues(props: {
         <span class="tag">{props.venues.length} venues via CCXT</span>
       </div>
       <div class="field">
-        <label for="ccxt-venue" class="visually-hidden">
-          Venue
-        </label>
-        <select
+        <BarSelect
+          label="Venue"
           id="ccxt-venue"
           class="select"
           value={venue().id}
@@ -139,7 +138,7 @@ function CcxtVenues(props: {
               </option>
             )}
           </For>
-        </select>
+        </BarSelect>
       </div>
       <p class="provider-note">{venue().note ?? 'Spot, through CCXT.'}</p>
       <div class="provider-actions">

@@ -42,15 +42,20 @@ export function SelectField(
 
 /**
  * A select in a bar of controls: its label is for screen readers only (what it picks shows in its
- * options), and it sits bare beside its neighbours, without the field's wrapper.
+ * options) unless `labelClass` gives it a visible class, and it sits bare beside its neighbours,
+ * without the field's wrapper.
  */
 export function BarSelect(
-  props: { label: JSX.Element; id: string } & JSX.SelectHTMLAttributes<HTMLSelectElement>,
+  props: {
+    label: JSX.Element;
+    id: string;
+    labelClass?: string;
+  } & JSX.SelectHTMLAttributes<HTMLSelectElement>,
 ): JSX.Element {
-  const [own, select] = splitProps(props, ['label', 'children']);
+  const [own, select] = splitProps(props, ['label', 'labelClass', 'children']);
   return (
     <>
-      <label class="visually-hidden" for={props.id}>
+      <label class={own.labelClass ?? 'visually-hidden'} for={props.id}>
         {own.label}
       </label>
       <select {...select}>{own.children}</select>

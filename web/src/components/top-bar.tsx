@@ -4,6 +4,7 @@ import { useSession } from '../lib/session.tsx';
 import { ModeBadge } from './agent-settings-panel.tsx';
 import { HaltControl } from './halt-control.tsx';
 import { BrandMark } from './icons.tsx';
+import { BarSelect } from './input-field.tsx';
 import { AlertBell } from './notifications/alert-bell.tsx';
 import { SymbolSearch } from './symbol-search.tsx';
 import { UserMenu } from './user-menu.tsx';
@@ -32,10 +33,9 @@ function DeskSwitcher() {
   const active = () => session.me()?.activeDesk ?? null;
   return (
     <div class="desk-switcher">
-      <label class="desk-label" for="desk-switcher">
-        Desk
-      </label>
-      <select
+      <BarSelect
+        label="Desk"
+        labelClass="desk-label"
         id="desk-switcher"
         class="select"
         disabled={desks().length < 2}
@@ -50,7 +50,7 @@ function DeskSwitcher() {
             )}
           </For>
         </Show>
-      </select>
+      </BarSelect>
       <Show when={active()}>
         {(desk) => (
           <>
