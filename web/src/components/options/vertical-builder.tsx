@@ -190,6 +190,12 @@ export function VerticalBuilder(props: {
   };
 
   const strikeOptions = () => ofRight().map((c) => c.strike);
+  /** A strike picked by hand: the limit is prefilled again, and the last check and key are stale. */
+  const pickStrike = (set: (strike: string) => void) => (strike: string) => {
+    set(strike);
+    setLimitEdited(false);
+    edited();
+  };
   const o = outcome;
   return (
     <div class="builder">
@@ -233,44 +239,20 @@ export function VerticalBuilder(props: {
             <option value="call">call</option>
             <option value="put">put</option>
           </SelectField>
-          <SelectField
+          <StrikeSelect
             label="Long strike (buy)"
             id="builder-long"
-            class="select"
-            onChange={(e) => {
-              setLongStrike(e.currentTarget.value);
-              setLimitEdited(false);
-              edited();
-            }}
-          >
-            <option value="">—</option>
-            <For each={strikeOptions()}>
-              {(k) => (
-                <option value={k} selected={k === longStrike()}>
-                  {k}
-                </option>
-              )}
-            </For>
-          </SelectField>
-          <SelectField
+            strikes={strikeOptions()}
+            selected={longStrike()}
+            onPick={pickStrike(setLongStrike)}
+          />
+          <StrikeSelect
             label="Short strike (sell)"
             id="builder-short"
-            class="select"
-            onChange={(e) => {
-              setShortStrike(e.currentTarget.value);
-              setLimitEdited(false);
-              edited();
-            }}
-          >
-            <option value="">—</option>
-            <For each={strikeOptions()}>
-              {(k) => (
-                <option value={k} selected={k === shortStrike()}>
-                  {k}
-                </option>
-              )}
-            </For>
-          </SelectField>
+            strikes={strikeOptions()}
+            selected={shortStrike()}
+            onPick={pickStrike(setShortStrike)}
+          />
         </div>
         <div class="builder-price-row">
           <InputField
@@ -401,6 +383,33 @@ export function VerticalBuilder(props: {
       <ErrorAlert message={error()} />
       <Show when={placed()}>{(c) => <ComboStatus combo={c()} />}</Show>
     </div>
+  );
+}
+
+/** The strike of one leg: "—" (none yet), then the chain's strikes of the chosen right. */
+function StrikeSelect(props: {
+  label: string;
+  id: string;
+  strikes: readonly string[];
+  selected: string;
+  onPick: (strike: string) => void;
+}) {
+  return (
+    <SelectField
+      label={props.label}
+      id={props.id}
+      class="select"
+      onChange={(e) => props.onPick(e.currentTarget.value)}
+    >
+      <option value="">—</option>
+      <For each={props.strikes}>
+        {(k) => (
+          <option value={k} selected={k === props.selected}>
+            {k}
+          </option>
+        )}
+      </For>
+    </SelectField>
   );
 }
 
