@@ -18,34 +18,31 @@ export function QuoteStrip(props: {
   const d = () => props.decimals ?? priceDecimals(props.quote?.last ?? props.quote?.bid ?? null);
   const price = (v: string | null | undefined) => (v ? formatDecimal(v, d()) : '—');
   const size = (v: string | null | undefined) => (v ? formatDecimal(v, 4) : '');
+  /** The bid or the ask, with its size beside the label unless compact. */
+  const side = (field: 'bid' | 'ask', label: string) => {
+    const sizeOf = () => (field === 'bid' ? props.quote?.bidSize : props.quote?.askSize);
+    return (
+      <div class={`quote-cell quote-${field}`}>
+        <dt>
+          {label}
+          <Show when={!props.compact && sizeOf()}>
+            <span class="quote-size"> × {size(sizeOf())}</span>
+          </Show>
+        </dt>
+        <dd data-field={field} data-value={props.quote?.[field] ?? ''}>
+          {price(props.quote?.[field])}
+        </dd>
+      </div>
+    );
+  };
   return (
     <dl
       class={`tile-grid quote-strip ${props.compact ? 'quote-strip-compact' : ''}`}
       aria-label={props.label ?? `Quote ${props.quote?.symbol ?? ''}`.trim()}
       data-live={props.live ? 'true' : 'false'}
     >
-      <div class="quote-cell quote-bid">
-        <dt>
-          Bid
-          <Show when={!props.compact && props.quote?.bidSize}>
-            <span class="quote-size"> × {size(props.quote?.bidSize)}</span>
-          </Show>
-        </dt>
-        <dd data-field="bid" data-value={props.quote?.bid ?? ''}>
-          {price(props.quote?.bid)}
-        </dd>
-      </div>
-      <div class="quote-cell quote-ask">
-        <dt>
-          Ask
-          <Show when={!props.compact && props.quote?.askSize}>
-            <span class="quote-size"> × {size(props.quote?.askSize)}</span>
-          </Show>
-        </dt>
-        <dd data-field="ask" data-value={props.quote?.ask ?? ''}>
-          {price(props.quote?.ask)}
-        </dd>
-      </div>
+      {side('bid', 'Bid')}
+      {side('ask', 'Ask')}
       <div class="quote-cell">
         <dt>Spread</dt>
         <dd data-field="spread" data-value={props.quote?.spread ?? ''}>
