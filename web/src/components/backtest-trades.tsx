@@ -58,33 +58,25 @@ export function TradesTable(props: { orders: readonly Order[]; fills: readonly F
     setTab(t);
     setLimit(PAGE);
   };
+  const tabButton = (t: 'orders' | 'fills', label: string) => (
+    <button
+      type="button"
+      role="tab"
+      id={`bt-tab-${t}`}
+      aria-selected={tab() === t}
+      aria-controls="bt-tabpanel"
+      class="btn btn-sm"
+      classList={{ 'btn-ghost': tab() !== t }}
+      onClick={() => select(t)}
+    >
+      {label} ({formatCount(props[t].length)})
+    </button>
+  );
   return (
     <div class="bt-trades">
       <div class="bt-tabs" role="tablist" aria-label="Trades">
-        <button
-          type="button"
-          role="tab"
-          id="bt-tab-fills"
-          aria-selected={tab() === 'fills'}
-          aria-controls="bt-tabpanel"
-          class="btn btn-sm"
-          classList={{ 'btn-ghost': tab() !== 'fills' }}
-          onClick={() => select('fills')}
-        >
-          Fills ({formatCount(props.fills.length)})
-        </button>
-        <button
-          type="button"
-          role="tab"
-          id="bt-tab-orders"
-          aria-selected={tab() === 'orders'}
-          aria-controls="bt-tabpanel"
-          class="btn btn-sm"
-          classList={{ 'btn-ghost': tab() !== 'orders' }}
-          onClick={() => select('orders')}
-        >
-          Orders ({formatCount(props.orders.length)})
-        </button>
+        {tabButton('fills', 'Fills')}
+        {tabButton('orders', 'Orders')}
       </div>
       <div
         class="scroll-x bt-trades-body"
