@@ -32,24 +32,17 @@ const iso = (ts: string | Date) => new Date(ts).toISOString();
 function auditEvent(row: AuditRow, platform: boolean): NewAlertEvent | null {
   const scope = platform ? 'Global' : 'Desk';
   const data = { auditId: row.id, at: iso(row.ts), scope: platform ? 'global' : 'desk' };
-  if (row.action === 'halt.engage')
-    return {
-      kind: 'halt.engaged',
-      severity: 'critical',
-      title: `${scope} halt engaged`,
-      body: row.details ?? `${scope.toLowerCase()} halt engaged`,
-      data,
-      sourceKey: `audit:${row.id}`,
-    };
-  if (row.action === 'halt.release')
-    return {
-      kind: 'halt.released',
-      severity: 'info',
-      title: `${scope} halt released`,
-      body: row.details ?? `${scope.toLowerCase()} halt released`,
-      data,
-      sourceKey: `audit:${row.id}`,
-    };
+  /** A halt engaged or released, desk or global, as its audit row tells it. */
+  const halt = (state: 'engaged' | 'released', severity: NewAlertEvent['severity']): NewAlertEvent => ({
+    kind: `halt.${state}`,
+    severity,
+    title: `${scope} halt ${state}`,
+    body: row.details ?? `${scope.toLowerCase()} halt ${state}`,
+    data,
+    sourceKey: `audit:${row.id}`,
+  });
+  if (row.action === 'halt.engage') return halt('engaged', 'critical');
+  if (row.action === 'halt.release') return halt('released', 'info');
   if (row.action === 'execution.reconcile' && row.outcome === 'failed')
     return {
       kind: 'reconcile.drift',
