@@ -1,9 +1,10 @@
 import type { BacktestResult } from '@aegis/shared/schemas/backtest';
 import { createMemo, createSignal, Show } from 'solid-js';
-import { formatDecimal, pnlClass } from '../lib/decimal-format.ts';
+import { formatDecimal } from '../lib/decimal-format.ts';
 import { formatPrice, formatQuantity } from '../lib/instrument-sizes.ts';
 import { formatCount, formatPercent, formatRatio } from '../lib/metric-format.ts';
 import { DataTable } from './data-table/data-table.tsx';
+import { pnlColumn } from './data-table/pnl-column.ts';
 import { priceColumn } from './data-table/price-column.ts';
 
 type Order = BacktestResult['orders'][number];
@@ -32,13 +33,7 @@ export function AttributionTable(props: { rows: BacktestResult['attribution'] })
         { id: 'signals', header: 'Signals', numeric: true, priority: 2, cell: (r) => formatCount(r.signals) },
         { id: 'trades', header: 'Trades', numeric: true, cell: (r) => formatCount(r.trades) },
         { id: 'winRate', header: 'Win rate', numeric: true, cell: (r) => formatPercent(r.winRate, 1) },
-        {
-          id: 'pnl',
-          header: 'P&L',
-          numeric: true,
-          class: (r) => pnlClass(r.pnl),
-          cell: (r) => formatDecimal(r.pnl, 2, { sign: true }),
-        },
+        pnlColumn('pnl', 'P&L', (r: BacktestResult['attribution'][number]) => r.pnl),
       ]}
     />
   );

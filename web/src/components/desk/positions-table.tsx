@@ -2,6 +2,7 @@ import { formatDecimal, pnlClass, utcTime } from '../../lib/decimal-format.ts';
 import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
 import type { RouterOutputs } from '../../lib/trpc.ts';
 import { type Column, DataTable } from '../data-table/data-table.tsx';
+import { pnlColumn } from '../data-table/pnl-column.ts';
 
 type Position = RouterOutputs['positions']['list'][number];
 
@@ -29,21 +30,8 @@ const positionColumns: readonly Column<Position>[] = [
     priority: 3,
     cell: (p) => formatDecimal(p.marketValue),
   },
-  {
-    id: 'unrealized',
-    header: 'Unrealized',
-    numeric: true,
-    class: (p) => pnlClass(p.unrealizedPnl),
-    cell: (p) => formatDecimal(p.unrealizedPnl, 2, { sign: true }),
-  },
-  {
-    id: 'realized',
-    header: 'Realized',
-    numeric: true,
-    priority: 2,
-    class: (p) => pnlClass(p.realizedPnl),
-    cell: (p) => formatDecimal(p.realizedPnl, 2, { sign: true }),
-  },
+  pnlColumn('unrealized', 'Unrealized', (p) => p.unrealizedPnl),
+  pnlColumn('realized', 'Realized', (p) => p.realizedPnl, 2),
   {
     id: 'fees',
     header: 'Fees',
