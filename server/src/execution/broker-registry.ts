@@ -10,7 +10,7 @@ import { brokerConnections, combos, orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
-import { asTenantId, type TenantId } from '@aegis/shared/ids';
+import type { TenantId } from '@aegis/shared/ids';
 import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { buildAdapter, type ConnectionRow } from '../brokers/factory.ts';
 import { PaperBroker } from '../brokers/paper/index.ts';
@@ -146,11 +146,7 @@ export class BrokerRegistry {
    * The open session of a resource, opened (lease taken, adapter built, account restored) when
    * this process can take the lease; notLeaseHolder when another process holds it.
    */
-  async session(deskId: string, connectionId: string | null): Promise<BrokerSession> {
-    // The one brand of this registry: the outbox dispatcher (outbox.ts) still hands in its rows'
-    // desk id (outbox.tenant_id) as a plain string. From here on the session, its reports and
-    // its reconciliation carry the TenantId.
-    const tenantId = asTenantId(deskId);
+  async session(tenantId: TenantId, connectionId: string | null): Promise<BrokerSession> {
     const resource = resourceOf(tenantId, connectionId);
     const existing = this.#sessions.get(resource);
     if (existing) {
@@ -178,7 +174,7 @@ export class BrokerRegistry {
   }
 
   /** The session, or null when another process holds the lease. */
-  async trySession(tenantId: string, connectionId: string | null): Promise<BrokerSession | null> {
+  async trySession(tenantId: TenantId, connectionId: string | null): Promise<BrokerSession | null> {
     try {
       return await this.session(tenantId, connectionId);
     } catch (err) {
@@ -188,12 +184,12 @@ export class BrokerRegistry {
   }
 
   /** The desk's paper adapter (held by this process). */
-  async get(tenantId: string, connectionId: string | null = null): Promise<BrokerAdapter> {
+  async get(tenantId: TenantId, connectionId: string | null = null): Promise<BrokerAdapter> {
     return (await this.session(tenantId, connectionId)).adapter;
   }
 
   /** The desk's paper account (paper-only controls: halts, end of day, drift injection in tests). */
-  async paper(tenantId: string): Promise<PaperBroker> {
+  async paper(tenantId: TenantId): Promise<PaperBroker> {
     return (await this.session(tenantId, null)).adapter as PaperBroker;
   }
 
@@ -691,7 +687,7 @@ export class BrokerRegistry {
    * of the order (null: the broker does not know it).
    */
   async replay(
-    tenantId: string,
+    tenantId: TenantId,
     clientOrderId: string,
     connectionId: string | null = null,
   ): Promise<BrokerOrder | null> {

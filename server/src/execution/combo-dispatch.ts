@@ -1,4 +1,5 @@
 import { withTenant } from '@aegis/shared/db/client';
+import type { ComboId, OrderId, TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { BrokerError, BrokerErrorCode } from '../brokers/types.ts';
@@ -20,20 +21,21 @@ export interface ComboDispatchDeps {
   readonly deps: ExecutionDeps;
   readonly brokerTimeoutMs: number;
   readonly brokers: BrokerRegistry;
-  readonly onOrderChanged: (tenantId: string, order: OrderView) => void;
+  readonly onOrderChanged: (tenantId: TenantId, order: OrderView) => void;
   readonly now: () => Date;
 }
 
 interface ComboRow {
   readonly attempts: number;
-  readonly payload: { comboId?: string; orderId: string; clientOrderId: string };
+  /** Written with the combo (combo-service.ts): its row id in `combos` and its first leg's. */
+  readonly payload: { comboId?: ComboId; orderId: OrderId; clientOrderId: string };
 }
 
 const PRE_BROKER = new Set(['pending_new', 'unknown', 'pending_cancel']);
 
 export async function dispatchComboPlace(
   d: ComboDispatchDeps,
-  tenantId: string,
+  tenantId: TenantId,
   session: BrokerSession,
   row: ComboRow,
 ): Promise<Outcome> {
@@ -119,7 +121,7 @@ export async function dispatchComboPlace(
 
 export async function dispatchComboCancel(
   d: ComboDispatchDeps,
-  tenantId: string,
+  tenantId: TenantId,
   session: BrokerSession,
   row: ComboRow,
   placeBlocked: boolean,
@@ -154,8 +156,8 @@ export async function dispatchComboCancel(
  */
 async function endLegs(
   d: ComboDispatchDeps,
-  tenantId: string,
-  comboId: string,
+  tenantId: TenantId,
+  comboId: ComboId,
   ev: OrderEvent,
   onlyFrom?: readonly string[],
 ): Promise<void> {

@@ -98,8 +98,8 @@ export async function loadCombo(
  */
 export async function syncCombo(
   tx: Tx,
-  tenantId: string,
-  comboId: string,
+  tenantId: TenantId,
+  comboId: ComboId,
   now: Date,
 ): Promise<BrandedComboView | null> {
   // The combo row is locked before its legs are read: two legs changed in concurrent

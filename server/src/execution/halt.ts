@@ -4,7 +4,7 @@
 import { halts, orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
-import { asTenantId, type TenantId } from '@aegis/shared/ids';
+import { asComboId, asTenantId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent } from '@aegis/shared/orders/state';
 import type { HaltState } from '@aegis/shared/schemas/order-risk';
 import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
@@ -114,10 +114,10 @@ export interface EngageRequest {
 
 export class Halts {
   readonly #deps: ExecutionDeps;
-  readonly #onCancelsQueued: (tenantId: string) => void;
+  readonly #onCancelsQueued: (tenantId: TenantId) => void;
   readonly #clock: () => Date;
 
-  constructor(deps: ExecutionDeps, onCancelsQueued: (tenantId: string) => void) {
+  constructor(deps: ExecutionDeps, onCancelsQueued: (tenantId: TenantId) => void) {
     this.#deps = deps;
     this.#onCancelsQueued = onCancelsQueued;
     this.#clock = deps.clock ?? (() => new Date());
@@ -454,7 +454,7 @@ async function upsertSwitch(
  * Bracket legs are left working: they are reduce-only exits (a halt must never strip a position
  * of its stop); the legs of an entry that never filled go with the entry's cancel.
  */
-async function cancelWorkingOrders(tx: Tx, tenantId: string, now: Date): Promise<number> {
+async function cancelWorkingOrders(tx: Tx, tenantId: TenantId, now: Date): Promise<number> {
   const working = await tx
     .select()
     .from(orders)
@@ -487,7 +487,7 @@ async function cancelWorkingOrders(tx: Tx, tenantId: string, now: Date): Promise
   );
   // Combo legs (locked above, so legs before combo as everywhere): their combos show the cancel.
   for (const comboId of new Set(working.flatMap((o) => (o.comboId ? [o.comboId] : []))))
-    await syncCombo(tx, tenantId, comboId, now);
+    await syncCombo(tx, tenantId, asComboId(comboId), now);
   return working.length;
 }
 

@@ -3,6 +3,7 @@
 // claimed row and lease; splitting it would spread the at-most-once reasoning over several files.
 import { orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
+import { asComboId, asTenantId, type OrderId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
@@ -22,7 +23,8 @@ interface Claimed {
   readonly id: number;
   readonly topic: string;
   readonly aggregateId: string;
-  readonly payload: { orderId: string; clientOrderId: string };
+  /** Written in the transaction that changed the order: orderId is its row id in `orders`. */
+  readonly payload: { orderId: OrderId; clientOrderId: string };
   /** Attempts including this one. */
   readonly attempts: number;
 }
@@ -61,9 +63,9 @@ export class OutboxDispatcher {
   readonly #deps: ExecutionDeps;
   readonly #opts: ExecutionOptions;
   readonly #brokers: BrokerRegistry;
-  readonly #onOrderChanged: (tenantId: string, order: OrderView) => void;
-  readonly #running = new Map<string, Promise<number>>();
-  readonly #again = new Set<string>();
+  readonly #onOrderChanged: (tenantId: TenantId, order: OrderView) => void;
+  readonly #running = new Map<TenantId, Promise<number>>();
+  readonly #again = new Set<TenantId>();
   /** Sessions whose predecessor's claims were freed (once per session). */
   readonly #adopted = new WeakMap<BrokerSession, Promise<void>>();
   readonly #onSessionAdopted: (s: BrokerSession) => Promise<void>;
@@ -74,7 +76,7 @@ export class OutboxDispatcher {
     deps: ExecutionDeps,
     opts: ExecutionOptions,
     brokers: BrokerRegistry,
-    onOrderChanged: (tenantId: string, order: OrderView) => void,
+    onOrderChanged: (tenantId: TenantId, order: OrderView) => void,
     onSessionAdopted: (s: BrokerSession) => Promise<void> = async () => {},
   ) {
     this.#deps = deps;
@@ -105,7 +107,7 @@ export class OutboxDispatcher {
   }
 
   /** Dispatch this desk's pending rows now (after a commit that queued some). */
-  nudge(tenantId: string): void {
+  nudge(tenantId: TenantId): void {
     if (this.#stopped) return;
     void this.dispatchTenant(tenantId).catch((err: unknown) =>
       this.#deps.log.error({ err, tenantId }, 'outbox dispatch failed'),
@@ -121,9 +123,11 @@ export class OutboxDispatcher {
     const desks = await this.#deps.db.select({ id: tenants.id }).from(tenants);
     let n = 0;
     for (const d of desks) {
+      // Read from the desks' own table: a desk id.
+      const tenantId = asTenantId(d.id);
       try {
-        await this.superviseTenant(d.id);
-        n += await this.dispatchTenant(d.id, { forward: false });
+        await this.superviseTenant(tenantId);
+        n += await this.dispatchTenant(tenantId, { forward: false });
       } catch (err) {
         this.#deps.log.error({ err, tenantId: d.id }, 'outbox sweep of a desk failed');
       }
@@ -132,7 +136,7 @@ export class OutboxDispatcher {
   }
 
   /** Opens (takes the lease of) every resource of the desk with working orders, when free. */
-  async superviseTenant(tenantId: string): Promise<void> {
+  async superviseTenant(tenantId: TenantId): Promise<void> {
     const rows = await withTenant(this.#deps.db, tenantId, (tx) =>
       tx.execute<{ connection_id: string | null }>(sql`
         select distinct broker_connection_id::text as connection_id from orders
@@ -210,7 +214,7 @@ export class OutboxDispatcher {
    * One dispatch loop per desk at a time in this process; a nudge during it runs it again.
    * Resources held by another process are left to it (`forward`: a bus nudge tells it now).
    */
-  dispatchTenant(tenantId: string, opts: { forward?: boolean } = {}): Promise<number> {
+  dispatchTenant(tenantId: TenantId, opts: { forward?: boolean } = {}): Promise<number> {
     const running = this.#running.get(tenantId);
     if (running) {
       this.#again.add(tenantId);
@@ -258,13 +262,13 @@ export class OutboxDispatcher {
   }
 
   /** Tells the holders of the desk's resources that rows are waiting (bounded, best effort). */
-  #forward(tenantId: string): void {
+  #forward(tenantId: TenantId): void {
     void this.#deps.bus
       .publish(DISPATCH_CHANNEL, JSON.stringify({ tenantId }))
       .catch((err: unknown) => this.#deps.log.debug({ err, tenantId }, 'dispatch nudge not published'));
   }
 
-  async #dispatchBatch(tenantId: string, session: BrokerSession): Promise<number> {
+  async #dispatchBatch(tenantId: TenantId, session: BrokerSession): Promise<number> {
     const now = this.#now();
     if (!session.lease.held) return 0;
     // Fenced: only the current holder of the resource's lease (this token) claims its rows.
@@ -414,7 +418,7 @@ export class OutboxDispatcher {
   }
 
   async #handle(
-    tenantId: string,
+    tenantId: TenantId,
     session: BrokerSession,
     row: Claimed,
     order: OrderRow | undefined,
@@ -434,10 +438,10 @@ export class OutboxDispatcher {
   }
 
   async #place(
-    tenantId: string,
+    tenantId: TenantId,
     session: BrokerSession,
     row: Claimed,
-    p: { orderId: string; clientOrderId: string },
+    p: Claimed['payload'],
     order: OrderRow | undefined,
     legs: readonly OrderRow[],
   ): Promise<Outcome> {
@@ -537,7 +541,7 @@ export class OutboxDispatcher {
 
   /** The legs of an entry that never reached the broker end with it. */
   async #endLegs(
-    tenantId: string,
+    tenantId: TenantId,
     entryId: string,
     ev: { type: 'OrderCancelled' } | { type: 'OrderRejected'; reason: string },
   ): Promise<void> {
@@ -548,10 +552,10 @@ export class OutboxDispatcher {
   }
 
   async #cancel(
-    tenantId: string,
+    tenantId: TenantId,
     session: BrokerSession,
     row: Claimed,
-    p: { orderId: string; clientOrderId: string },
+    p: Claimed['payload'],
     order: OrderRow | undefined,
     placeBlocked: boolean,
   ): Promise<Outcome> {
@@ -576,8 +580,8 @@ export class OutboxDispatcher {
 
   /** Applies a state-machine event under the row lock; skipped when the order moved on. */
   async #transition(
-    tenantId: string,
-    orderId: string,
+    tenantId: TenantId,
+    orderId: OrderId,
     ev: OrderEvent,
     onlyFrom?: readonly string[],
   ): Promise<void> {
@@ -606,7 +610,7 @@ export class OutboxDispatcher {
         .where(eq(orders.id, orderId))
         .returning();
       // A combo leg ended here (never sent, not found): its combo follows it.
-      if (u?.comboId) await syncCombo(tx, tenantId, u.comboId, this.#now());
+      if (u?.comboId) await syncCombo(tx, tenantId, asComboId(u.comboId), this.#now());
       return u ? toOrderView(u) : null;
     });
     if (view) this.#onOrderChanged(tenantId, view);

@@ -3,6 +3,7 @@ import { applyFill, flatPosition } from '@aegis/shared/accounting/position';
 import { agentSettings, fills, orders, positions, tradeOutcomes } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
+import { asComboId, asOrderId, type OrderId, type TenantId } from '@aegis/shared/ids';
 import { isoFromMicros } from '@aegis/shared/market/micro-time';
 import { applyOrderEvent, isStale, type OrderEvent, type OrderState } from '@aegis/shared/orders/state';
 import { isLossStreak } from '@aegis/shared/risk/circuit-breaker';
@@ -62,7 +63,7 @@ const TERMINAL_OF: Partial<Record<ExecutionReport['kind'], OrderState['status']>
 export async function applyExecutionReport(
   deps: ExecutionDeps,
   opts: ExecutionOptions,
-  tenantId: string,
+  tenantId: TenantId,
   r: ExecutionReport,
   now: Date,
 ): Promise<ReportResult> {
@@ -117,7 +118,7 @@ export async function applyExecutionReport(
         { err, tenantId, orderId: row.id, kind: r.kind, status: row.status },
         'illegal order transition',
       );
-      throw illegalReport(row.id);
+      throw illegalReport(asOrderId(row.id));
     }
     const [updated] = await tx
       .update(orders)
@@ -137,7 +138,7 @@ export async function applyExecutionReport(
     let tripped = false;
     if (r.kind === 'fill') tripped = await applyFillToBook(deps, opts, tx, tenantId, row, r, now);
     // A combo leg: the combo's status and net price move with it, in the same transaction.
-    if (row.comboId) await syncCombo(tx, tenantId, row.comboId, now);
+    if (row.comboId) await syncCombo(tx, tenantId, asComboId(row.comboId), now);
     return { outcome: 'applied', order: toOrderView(updated!), circuitBreakerTripped: tripped };
   }).catch((err: unknown): ReportResult => {
     if (isAppErrorFor(err, ErrorCode.ILLEGAL_TRANSITION, ILLEGAL_REPORT)) return { outcome: 'illegal' };
@@ -159,7 +160,7 @@ export const isStateOnlyReport = (r: ExecutionReport): boolean => r.kind !== 'fi
  */
 export async function applyExecutionReports(
   deps: Pick<ExecutionDeps, 'db' | 'log'>,
-  tenantId: string,
+  tenantId: TenantId,
   reports: readonly ExecutionReport[],
   now: Date,
 ): Promise<ReportResult[]> {
@@ -237,7 +238,7 @@ export async function applyExecutionReports(
     const views = new Map(updated.map((u) => [u.clientOrderId, toOrderView(u)]));
     // A combo leg: the combo's status and net price move with it, in the same transaction.
     for (const comboId of new Set(changed.map((o) => o.row.comboId).filter((c) => c !== null)))
-      await syncCombo(tx, tenantId, comboId, now);
+      await syncCombo(tx, tenantId, asComboId(comboId), now);
     for (const o of changed) {
       const view = views.get(o.row.clientOrderId);
       if (!view) throw new AppError(ErrorCode.INTERNAL, 'order update returned nothing');
@@ -254,7 +255,7 @@ export async function applyExecutionReports(
  * which must still propagate.
  */
 const ILLEGAL_REPORT = 'illegal_report';
-const illegalReport = (orderId: string) =>
+const illegalReport = (orderId: OrderId) =>
   new AppError(ErrorCode.ILLEGAL_TRANSITION, `illegal transition for order ${orderId}`, {
     reason: ILLEGAL_REPORT,
     orderId,
@@ -264,7 +265,7 @@ async function applyFillToBook(
   deps: ExecutionDeps,
   opts: ExecutionOptions,
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   order: OrderRow,
   r: ExecutionReport,
   now: Date,
@@ -344,7 +345,7 @@ async function applyFillToBook(
  * After N consecutive losing trades each worse than the threshold, automated trading stops for
  * the desk (agent_settings.automation_enabled = false) until a person re-enables it; audited.
  */
-async function tripCircuitBreakerIfStreak(tx: Tx, tenantId: string, symbol: string): Promise<boolean> {
+async function tripCircuitBreakerIfStreak(tx: Tx, tenantId: TenantId, symbol: string): Promise<boolean> {
   const limits = await loadLimits(tx, tenantId, symbol);
   const count = limits.lossStreakCount;
   const threshold = limits.lossStreakThreshold;

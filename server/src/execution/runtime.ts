@@ -1,7 +1,7 @@
 import { equitySnapshots, positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { withDeadline } from '@aegis/shared/deadline';
-import type { TenantId } from '@aegis/shared/ids';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { sessionState } from '@aegis/shared/risk/calendars';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, gt, ne, sql } from 'drizzle-orm';
@@ -368,7 +368,7 @@ export class ExecutionRuntime {
     return n;
   }
 
-  #orderChanged(tenantId: string, order: OrderView): void {
+  #orderChanged(tenantId: TenantId, order: OrderView): void {
     this.#publish(
       orderUpdatesChannel(tenantId),
       JSON.stringify({ id: order.id, status: order.status, version: order.version }),
@@ -382,10 +382,13 @@ export class ExecutionRuntime {
   }
 }
 
-function parseDispatchNudge(raw: string): string | null {
+function parseDispatchNudge(raw: string): TenantId | null {
   try {
     const m = JSON.parse(raw) as { tenantId?: unknown };
-    return typeof m.tenantId === 'string' && /^[0-9a-f-]{36}$/i.test(m.tenantId) ? m.tenantId : null;
+    // Parsed at the edge: a uuid published by a dispatcher that read it from its desk (outbox.ts).
+    return typeof m.tenantId === 'string' && /^[0-9a-f-]{36}$/i.test(m.tenantId)
+      ? asTenantId(m.tenantId)
+      : null;
   } catch {
     return null;
   }

@@ -4,7 +4,15 @@
 import { brokerConnections, orders, outbox, proposals } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
-import { asOrderId, asProposalId, type OrderId, type ProposalId, type TenantId } from '@aegis/shared/ids';
+import {
+  asComboId,
+  asOrderId,
+  asProposalId,
+  asTenantId,
+  type OrderId,
+  type ProposalId,
+  type TenantId,
+} from '@aegis/shared/ids';
 import { applyOrderEvent, isTerminal } from '@aegis/shared/orders/state';
 import { evaluateOrder, type OrderIntent, type RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
@@ -59,9 +67,9 @@ export interface PlaceOrderRequest extends RequestMeta {
 
 export interface OrderPlacementHooks {
   /** Called after a commit that queued broker work for the desk (the outbox dispatcher's fast path). */
-  readonly onOutboxCommitted: (tenantId: string) => void;
+  readonly onOutboxCommitted: (tenantId: TenantId) => void;
   /** Called after a commit that changed an order (live subscriptions). */
-  readonly onOrderChanged: (tenantId: string, order: OrderView) => void;
+  readonly onOrderChanged: (tenantId: TenantId, order: OrderView) => void;
 }
 
 /** Serializes order placement per desk so the governor's view and the write cannot interleave. */
@@ -477,7 +485,7 @@ export async function requestCancelInTx(tx: Tx, row: OrderRow, now: Date): Promi
     availableAt: now,
   });
   // A combo leg (the halt cancels leg by leg): the combo shows its cancel too.
-  if (updated?.comboId) await syncCombo(tx, row.tenantId, updated.comboId, now);
+  if (updated?.comboId) await syncCombo(tx, asTenantId(row.tenantId), asComboId(updated.comboId), now);
   return updated!;
 }
 

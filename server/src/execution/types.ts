@@ -120,7 +120,7 @@ export interface ExecutionDeps {
 
 /** Bus channels: halt propagation (every process) and per-desk live updates (subscriptions). */
 export const HALT_CHANNEL = 'aegis:halt';
-export const orderUpdatesChannel = (tenantId: string) => `aegis:orders:${tenantId}`;
+export const orderUpdatesChannel = (tenantId: TenantId) => `aegis:orders:${tenantId}`;
 /** A nudge for the holder of a desk's dispatch lease: `{ tenantId }` has outbox rows waiting. */
 export const DISPATCH_CHANNEL = 'aegis:dispatch';
 export const positionUpdatesChannel = (tenantId: TenantId) => `aegis:positions:${tenantId}`;

@@ -23,6 +23,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import {
   type OwnMigratedDatabase,
@@ -80,7 +81,7 @@ let engine: SupervisedEngine;
 let runStartedAt = Date.now();
 let session: Awaited<ReturnType<typeof signIn>>;
 let apiKey: string;
-let deskId: string;
+let deskId: TenantId;
 const serverLogs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
@@ -123,7 +124,8 @@ beforeAll(async () => {
   });
   const admin = await createFirstAdminIfNone(server.deps.db);
   if (!admin) throw new Error('first admin not created');
-  deskId = admin.deskId;
+  // The desk the provisioning just created: a desk id.
+  deskId = asTenantId(admin.deskId);
   session = await signIn(server.url, admin.email, admin.password);
   await session.client.auth.reauthenticate.mutate({ password: session.password });
   const { key } = await session.client.keys.create.mutate({ name: 'chaos', scopes: ['trade', 'read'] });

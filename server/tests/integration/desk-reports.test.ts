@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { TenantId } from '@aegis/shared/ids';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { placeOrder, testExecution } from './support/test-execution.ts';
@@ -13,7 +14,7 @@ import { type Client, failure, makeClient, signIn, startTestServer, type TestSer
  */
 let t: TestServer;
 let client: Client;
-let deskId: string;
+let deskId: TenantId;
 let adminName: string;
 const ex = (): ExecutionRuntime => t.server.deps.execution!;
 

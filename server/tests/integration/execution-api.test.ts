@@ -7,6 +7,7 @@
  * and reset; the rule table is data, not separate tests to split.
  */
 import { randomUUID } from 'node:crypto';
+import type { TenantId } from '@aegis/shared/ids';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import { streamingClient } from './decisions-support.ts';
@@ -18,7 +19,7 @@ import { type Client, failure, makeClient, signIn, startTestServer, type TestSer
 let t: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
 let client: Client;
-let deskId: string;
+let deskId: TenantId;
 const ex = (s: { server: TestServer['server'] } = t): ExecutionRuntime => s.server.deps.execution!;
 const now = () => new Date();
 

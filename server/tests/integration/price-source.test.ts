@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createDb } from '@aegis/shared/db/client';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { publishVenuePrices, type TestVenuePrice } from '@aegis/shared/testing/venue-prices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +21,7 @@ import { type Client, failure, signIn, startTestServer, type TestServer } from '
 let t: TestServer;
 let a: Awaited<ReturnType<typeof signIn>>;
 let b: Awaited<ReturnType<typeof signIn>>;
-let deskB: string;
+let deskB: TenantId;
 const SYMBOL = 'PSX-USD';
 const VENUE = 'SIM';
 const ex = (s: RunningServer = t.server): ExecutionRuntime => s.deps.execution!;
@@ -83,7 +84,7 @@ beforeAll(async () => {
   await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar)
     values (${SYMBOL}, ${VENUE}, 'crypto', '0.01', '0.0001', '24x7')`;
   a = await signIn(t.url, t.admin.email, t.admin.password);
-  deskB = (await a.client.desks.create.mutate({ name: 'Desk B' })).id;
+  deskB = asTenantId((await a.client.desks.create.mutate({ name: 'Desk B' })).id);
   b = await signIn(t.url, t.admin.email, a.password);
   await b.client.auth.switchDesk.mutate({ deskId: deskB });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createDb, type DatabaseHandle } from '@aegis/shared/db/client';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import { deleteRedisKeys } from '@aegis/shared/testing/redis-keys';
@@ -41,7 +42,7 @@ export interface TestServer {
   readonly url: string;
   readonly database: MigratedTestDatabase;
   readonly owner: Sql;
-  readonly admin: { email: string; password: string; deskId: string };
+  readonly admin: { email: string; password: string; deskId: TenantId };
   /** Every log line the server wrote, parsed. */
   readonly logs: Record<string, unknown>[];
   readonly redisPrefix: string;
@@ -81,7 +82,8 @@ export async function startTestServer(
     url: server.url,
     database,
     owner,
-    admin,
+    // The desk the provisioning just created: a desk id.
+    admin: { ...admin, deskId: asTenantId(admin.deskId) },
     logs,
     redisPrefix,
     async close() {
