@@ -1,6 +1,7 @@
 // Over 400 lines on purpose: every compile-time check of the branded ids in one place, one
-// describe per area (orders, proposals, people and keys, the execution runtime, audit, OAuth),
-// so a signature that goes back to plain strings fails here whichever module it is in.
+// describe per area (orders, proposals, people and keys, the execution runtime and its core,
+// audit, OAuth), so a signature that goes back to plain strings fails here whichever module it
+// is in.
 import {
   asApiKeyId,
   asComboId,
@@ -30,20 +31,23 @@ import type { disableUser, listMembers } from '../provisioning/service.ts';
 import type { decisionsOf } from '../signals/service.ts';
 import { decisionStreams } from '../signals/streams.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
-import type { BrokerRegistryHooks } from './broker-registry.ts';
-import { combosSentSince } from './combo-rows.ts';
+import type { BrokerRegistry, BrokerRegistryHooks } from './broker-registry.ts';
+import type { dispatchComboCancel, dispatchComboPlace } from './combo-dispatch.ts';
+import { combosSentSince, type syncCombo } from './combo-rows.ts';
 import type { ComboHooks, ComboService, getCombo } from './combo-service.ts';
 import type { Halts } from './halt.ts';
 import type { haltLatch } from './halt-latch.ts';
 import { resourceOf } from './leases.ts';
 import type { getOrderDetail } from './order-detail.ts';
+import type { OutboxDispatcher } from './outbox.ts';
 import type { getOrderWithFills, listPositions } from './queries.ts';
 import type { Reconciler } from './reconcile.ts';
 import type { enterReducingOnly, readReducingOnly } from './reducing-only.ts';
+import type { applyExecutionReport, applyExecutionReports } from './reports.ts';
 import type { loadBatchRiskInputs, readHalt } from './risk-context.ts';
 import type { ExecutionRuntime } from './runtime.ts';
-import type { OrderService } from './service.ts';
-import { positionUpdatesChannel } from './types.ts';
+import type { OrderPlacementHooks, OrderService } from './service.ts';
+import { orderUpdatesChannel, positionUpdatesChannel } from './types.ts';
 
 /*
  * The ids' brands are checked by the compiler (`npm run typecheck`): each `@ts-expect-error`
@@ -421,5 +425,94 @@ describe('branded ids: linked broker secrets', () => {
       void fns.unlink(deps, order, by, 'connection');
     };
     expect(typeof calls).toBe('function');
+  });
+});
+
+describe('branded ids: the execution core', () => {
+  it('reports are applied to a desk id; a combo is synced by its desk and combo ids', () => {
+    const calls = (fns: {
+      apply: typeof applyExecutionReport;
+      applyRun: typeof applyExecutionReports;
+      sync: typeof syncCombo;
+    }) => {
+      const deps = {} as Parameters<typeof applyExecutionReport>[0];
+      const opts = {} as Parameters<typeof applyExecutionReport>[1];
+      const report = {} as Parameters<typeof applyExecutionReport>[3];
+      const now = new Date();
+      void fns.apply(deps, opts, desk, report, now);
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void fns.apply(deps, opts, 'desk', report, now);
+      void fns.applyRun(deps, desk, [report], now);
+      // @ts-expect-error an order id is not a desk id
+      void fns.applyRun(deps, order, [report], now);
+      void fns.sync(tx, desk, combo, now);
+      // @ts-expect-error desk and combo swapped
+      void fns.sync(tx, combo, desk, now);
+      // @ts-expect-error an order id is not a combo id
+      void fns.sync(tx, desk, order, now);
+    };
+    expect(typeof calls).toBe('function');
+  });
+
+  it('the dispatcher, the broker sessions and the combo commands take a desk id', () => {
+    const calls = (
+      dispatcher: OutboxDispatcher,
+      brokers: BrokerRegistry,
+      combos: { place: typeof dispatchComboPlace; cancel: typeof dispatchComboCancel },
+    ) => {
+      dispatcher.nudge(desk);
+      // @ts-expect-error a plain string desk
+      dispatcher.nudge('desk');
+      void dispatcher.dispatchTenant(desk, { forward: false });
+      // @ts-expect-error an order id is not a desk id
+      void dispatcher.dispatchTenant(order);
+      void dispatcher.superviseTenant(desk);
+      // @ts-expect-error a user id is not a desk id
+      void dispatcher.superviseTenant(user);
+      void brokers.session(desk, null);
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void brokers.session('desk', null);
+      // @ts-expect-error a combo id is not a desk id
+      void brokers.trySession(combo, 'connection');
+      void brokers.replay(desk, 'client-order-id', null);
+      // @ts-expect-error the client order id where the desk goes
+      void brokers.replay('client-order-id', desk);
+      void brokers.get(desk);
+      // @ts-expect-error an order id is not a desk id
+      void brokers.get(order);
+      void brokers.paper(desk);
+      // @ts-expect-error a plain string desk
+      void brokers.paper('desk');
+      const d = {} as Parameters<typeof dispatchComboPlace>[0];
+      const session = {} as Parameters<typeof dispatchComboPlace>[2];
+      const row = { attempts: 1, payload: { comboId: combo, orderId: order, clientOrderId: 'c' } };
+      void combos.place(d, desk, session, row);
+      // @ts-expect-error a combo id is not a desk id
+      void combos.place(d, combo, session, row);
+      // @ts-expect-error a plain string combo id in the outbox payload
+      void combos.cancel(d, desk, session, { ...row, payload: { ...row.payload, comboId: 'c' } }, false);
+    };
+    expect(typeof calls).toBe('function');
+  });
+
+  it('the order hooks and the order channel take a desk id', () => {
+    const calls = (
+      hooks: OrderPlacementHooks,
+      view: Parameters<OrderPlacementHooks['onOrderChanged']>[1],
+    ) => {
+      hooks.onOutboxCommitted(desk);
+      // @ts-expect-error an order id is not a desk id
+      hooks.onOutboxCommitted(order);
+      hooks.onOrderChanged(desk, view);
+      // @ts-expect-error a plain string desk
+      hooks.onOrderChanged('desk', view);
+    };
+    expect(typeof calls).toBe('function');
+    expect(orderUpdatesChannel(desk)).toBe(`aegis:orders:${desk}`);
+    const swapped = () => {
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void orderUpdatesChannel('desk');
+    };
+    expect(typeof swapped).toBe('function');
   });
 });
