@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RecommendationEvent } from '@aegis/shared/schemas/option-recommendation';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
@@ -16,6 +16,7 @@ const SYN = 'SYN0941';
 
 let t: TestServer;
 let env: Record<string, string>;
+const freshPrices = () => venuePrices(t, [{ venue: 'SIM', instrument: SYN, bid: '99.98', ask: '100.02' }]);
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -39,9 +40,11 @@ beforeAll(async () => {
   t = await startTestServer();
   await t.owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, multiplier)
     values (${SYN}, 'SIM', 'crypto', '0.01', '0.0001', '24x7', '1')`;
-  await venuePrices(t, [{ venue: 'SIM', instrument: SYN, bid: '99.98', ask: '100.02' }]);
-  // Option quotes are wider than the equity-style 2 % default spread limit.
-  await t.owner`insert into risk_limits (tenant_id, symbol, max_spread_bps) values (${t.admin.deskId}, '*', 1500)`;
+  await freshPrices();
+  // Option quotes are wider than the equity-style 2 % default spread limit; and a CLI child
+  // starting on a busy machine can take longer than the default 5 s reference-price age.
+  await t.owner`insert into risk_limits (tenant_id, symbol, max_spread_bps, max_reference_age_ms)
+    values (${t.admin.deskId}, '*', 1500, 60000)`;
   const admin = await signIn(t.url, t.admin.email, t.admin.password);
   const { key } = await admin.client.keys.create.mutate({ name: 'cli options', scopes: ['read'] });
   env = { AEGIS_URL: t.url, AEGIS_API_KEY: key };
@@ -49,6 +52,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
+// Prices stamped now for each test: staleness is not what these tests are about.
+beforeEach(freshPrices);
 
 describe('aegis options', () => {
   it('chain: the listed contracts with IV and delta', async () => {
