@@ -31,6 +31,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDb } from '@aegis/shared/db/client';
+import { asTenantId, asUserId, type TenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
@@ -125,12 +126,13 @@ async function main(): Promise<void> {
     if (!admin) throw new Error('first admin not created');
     const [user] = await owner<{ id: string }[]>`select id from users where lower(email) = ${admin.email}`;
     await owner`update users set must_change_password = false where id = ${user!.id}`;
-    const desks = [admin.deskId];
+    // The desks made here (the admin's by provisioning, the others inserted below): desk ids.
+    const desks: TenantId[] = [asTenantId(admin.deskId)];
     for (let i = 1; i < DESKS; i++) {
       const id = randomUUID();
       await owner`insert into tenants (id, slug, name) values (${id}, ${`bench-${i}`}, ${`Bench ${i}`})`;
       await owner`insert into memberships (tenant_id, user_id, role) values (${id}, ${user!.id}, 'admin')`;
-      desks.push(id);
+      desks.push(asTenantId(id));
     }
     await owner`insert into instruments (symbol, venue, asset_class, tick_size, lot_size, calendar, status)
       values ('BTC-USD', 'X', 'crypto', '0.01', '0.0001', '24x7', 'active')`;
@@ -162,7 +164,7 @@ async function main(): Promise<void> {
       const { key } = await withTenant(db.db, desk, (tx) =>
         createApiKey(tx, {
           tenantId: desk,
-          userId: user!.id,
+          userId: asUserId(user!.id),
           name: 'bench',
           scopes: ['read', 'trade'],
           expiresAt: null,

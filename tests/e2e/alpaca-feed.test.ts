@@ -9,6 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { brokerConnections } from '@aegis/shared/db';
 import { createDb, withTenant } from '@aegis/shared/db/client';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { createMigratedTestDatabase, type MigratedTestDatabase } from '@aegis/shared/testing/database';
 import postgres from 'postgres';
@@ -391,14 +392,15 @@ describe('Alpaca credentials from a broker connection', () => {
   let db: MigratedTestDatabase;
   let owner: postgres.Sql;
   let app: postgres.Sql;
-  let tenantId: string;
+  let tenantId: TenantId;
   let otherTenant: string;
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase();
     owner = postgres(db.url, { max: 2, onnotice: () => {} });
     app = postgres(db.appUrl, { max: 2, onnotice: () => {} });
-    tenantId = randomUUID();
+    // The desk inserted just below.
+    tenantId = asTenantId(randomUUID());
     otherTenant = randomUUID();
     for (const [id, slug] of [
       [tenantId, `alpaca-desk-${id8()}`],

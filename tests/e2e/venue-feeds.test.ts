@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { brokerConnections } from '@aegis/shared/db';
 import { createDb, withTenant } from '@aegis/shared/db/client';
+import { asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { decodeVenueBook, type VenueBook, venueBooksKey } from '@aegis/shared/market/venue-books';
 import { decodeVenuePrice, type VenuePrice, venuePricesKey } from '@aegis/shared/market/venue-prices';
@@ -316,7 +317,8 @@ describe('venue feeds end to end (engine → Redis)', () => {
     cleanups.push(() => db.drop());
     const owner = postgres(db.url, { max: 2, onnotice: () => {} });
     cleanups.push(() => owner.end({ timeout: 1 }));
-    const tenantId = randomUUID();
+    // The desk inserted just below.
+    const tenantId = asTenantId(randomUUID());
     const connectionId = randomUUID();
     await owner`insert into tenants (id, slug, name) values (${tenantId}, ${`e2e-${connectionId.slice(0, 8)}`}, 'E2E desk')`;
     // The row as the server's brokers.linkApiKey writes it: its sealing code, its columns.
