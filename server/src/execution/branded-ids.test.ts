@@ -33,7 +33,7 @@ import { decisionStreams } from '../signals/streams.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
 import type { BrokerRegistry, BrokerRegistryHooks } from './broker-registry.ts';
 import type { dispatchComboCancel, dispatchComboPlace } from './combo-dispatch.ts';
-import { combosSentSince, type syncCombo } from './combo-rows.ts';
+import { type comboLegs, combosSentSince, type loadCombo, type syncCombo } from './combo-rows.ts';
 import type { ComboHooks, ComboService, getCombo } from './combo-service.ts';
 import type { Halts } from './halt.ts';
 import type { haltLatch } from './halt-latch.ts';
@@ -434,6 +434,8 @@ describe('branded ids: the execution core', () => {
       apply: typeof applyExecutionReport;
       applyRun: typeof applyExecutionReports;
       sync: typeof syncCombo;
+      legs: typeof comboLegs;
+      load: typeof loadCombo;
     }) => {
       const deps = {} as Parameters<typeof applyExecutionReport>[0];
       const opts = {} as Parameters<typeof applyExecutionReport>[1];
@@ -450,6 +452,12 @@ describe('branded ids: the execution core', () => {
       void fns.sync(tx, combo, desk, now);
       // @ts-expect-error an order id is not a combo id
       void fns.sync(tx, desk, order, now);
+      void fns.legs(tx, desk, combo, true);
+      // @ts-expect-error a plain string is not yet known to be a combo id
+      void fns.legs(tx, desk, 'combo');
+      void fns.load(tx, desk, combo);
+      // @ts-expect-error desk and combo swapped
+      void fns.load(tx, combo, desk);
     };
     expect(typeof calls).toBe('function');
   });
@@ -483,6 +491,9 @@ describe('branded ids: the execution core', () => {
       void brokers.paper(desk);
       // @ts-expect-error a plain string desk
       void brokers.paper('desk');
+      void brokers.readOnlyAccount(desk, 'connection');
+      // @ts-expect-error the connection id where the desk goes
+      void brokers.readOnlyAccount('connection', desk);
       const d = {} as Parameters<typeof dispatchComboPlace>[0];
       const session = {} as Parameters<typeof dispatchComboPlace>[2];
       const row = { attempts: 1, payload: { comboId: combo, orderId: order, clientOrderId: 'c' } };

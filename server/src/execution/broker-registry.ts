@@ -194,8 +194,8 @@ export class BrokerRegistry {
   }
 
   /** The desks whose paper account is open in this process. */
-  async opened(): Promise<{ tenantId: string; broker: PaperBroker }[]> {
-    const out: { tenantId: string; broker: PaperBroker }[] = [];
+  async opened(): Promise<{ tenantId: TenantId; broker: PaperBroker }[]> {
+    const out: { tenantId: TenantId; broker: PaperBroker }[] = [];
     for (const s of await this.sessions())
       if (s.connectionId === null) out.push({ tenantId: s.tenantId, broker: s.adapter as PaperBroker });
     return out;
@@ -206,7 +206,7 @@ export class BrokerRegistry {
    * own, used for one read (`getAccount`) and closed — never for an order, never subscribed to
    * reports, no stream opened. Reads are safe to make beside the holder's session.
    */
-  async readOnlyAccount(tenantId: string, connectionId: string): Promise<BrokerAccount> {
+  async readOnlyAccount(tenantId: TenantId, connectionId: string): Promise<BrokerAccount> {
     const row = await loadConnectionRow(this.#deps, tenantId, connectionId);
     if (!row) throw new AppError(ErrorCode.NOT_FOUND, `broker connection ${connectionId} not found`);
     const b = this.#opts.breaker;
@@ -318,7 +318,7 @@ export class BrokerRegistry {
    * (brokers.sync makes it active again once a read succeeds). Refresh failures are marked by
    * the OAuth code itself (needs_relink).
    */
-  async #markNeedsAuth(tenantId: string, connectionId: string, e: BrokerError): Promise<void> {
+  async #markNeedsAuth(tenantId: TenantId, connectionId: string, e: BrokerError): Promise<void> {
     const status = e.brokerCode === BrokerErrorCode.REAUTH_REQUIRED ? 'reauth_required' : 'needs_relink';
     try {
       await withTenant(this.#deps.db, tenantId, (tx) =>
@@ -377,7 +377,7 @@ export class BrokerRegistry {
     return { adapter, policy };
   }
 
-  async #createPaper(tenantId: string, fencingToken: number): Promise<PaperBroker> {
+  async #createPaper(tenantId: TenantId, fencingToken: number): Promise<PaperBroker> {
     // Reports a previous session of this process emitted and still queued (a lease lost during
     // a database outage) go into the books first, or the rebuilt account would miss their fills
     // and fill the order again. Bounded: a queued re-fetch may itself wait for this session.

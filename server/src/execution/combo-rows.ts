@@ -45,8 +45,8 @@ export function toComboView(c: ComboRow, legs: readonly OrderRow[]): BrandedComb
 /** The legs of a combo in their placement order (client order ids end in L1, L2 …). */
 export async function comboLegs(
   tx: Tx,
-  tenantId: string,
-  comboId: string,
+  tenantId: TenantId,
+  comboId: ComboId,
   lock = false,
 ): Promise<OrderRow[]> {
   const q = tx
@@ -76,8 +76,8 @@ export const combosSentSince = (tenantId: TenantId, since: Date): SQL =>
 
 export async function loadCombo(
   tx: Tx,
-  tenantId: string,
-  comboId: string,
+  tenantId: TenantId,
+  comboId: ComboId,
   lock = false,
 ): Promise<{ combo: ComboRow; legs: OrderRow[] } | null> {
   // Locks are taken legs first, then the combo, everywhere (a report locks its leg, then the
