@@ -1,6 +1,7 @@
 import { WORKING_STATUSES } from '@aegis/shared/orders/statuses';
 import { createSignal, Show } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
+import { priceColumn } from '../../components/data-table/price-column.ts';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { createOrderDrawer } from '../../components/order-drawer.tsx';
 import { OrderTicket } from '../../components/order-ticket.tsx';
@@ -8,7 +9,7 @@ import { PageHeader } from '../../components/page-header.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { groupBrackets } from '../../lib/bracket-rows.ts';
 import { utcTime } from '../../lib/decimal-format.ts';
-import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
+import { formatQuantity } from '../../lib/instrument-sizes.ts';
 import { createQuery } from '../../lib/query.ts';
 import { useSession } from '../../lib/session.tsx';
 import { errorMessageOf, type RouterOutputs, trpc } from '../../lib/trpc.ts';
@@ -61,21 +62,21 @@ const columns: readonly Column<Order>[] = [
     title: (o) => (o.bracketRole ? 'Sized to what the entry has filled' : undefined),
     cell: (o) => formatQuantity(o.quantity, o.symbol),
   },
-  {
-    id: 'limit',
-    header: 'Limit / stop',
-    numeric: true,
-    priority: 2,
-    cell: (o) => formatPrice(o.limitPrice ?? o.stopPrice, o.symbol),
-  },
+  priceColumn(
+    'limit',
+    'Limit / stop',
+    (o) => o.limitPrice ?? o.stopPrice,
+    (o) => o.symbol,
+    2,
+  ),
   { id: 'filled', header: 'Filled', numeric: true, cell: (o) => formatQuantity(o.filledQuantity, o.symbol) },
-  {
-    id: 'avg',
-    header: 'Avg price',
-    numeric: true,
-    priority: 3,
-    cell: (o) => formatPrice(o.avgFillPrice, o.symbol),
-  },
+  priceColumn(
+    'avg',
+    'Avg price',
+    (o) => o.avgFillPrice,
+    (o) => o.symbol,
+    3,
+  ),
   {
     id: 'status',
     header: 'Status',

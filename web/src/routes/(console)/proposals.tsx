@@ -1,10 +1,11 @@
 import { AgentActivityPanel } from '../../components/agent-activity-panel.tsx';
 import { ApprovalsQueue } from '../../components/approvals-queue.tsx';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
+import { priceColumn } from '../../components/data-table/price-column.ts';
 import { PageHeader } from '../../components/page-header.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { utcTime } from '../../lib/decimal-format.ts';
-import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
+import { formatQuantity } from '../../lib/instrument-sizes.ts';
 import { createQuery } from '../../lib/query.ts';
 import { type RouterOutputs, trpc } from '../../lib/trpc.ts';
 
@@ -25,13 +26,13 @@ const columns: readonly Column<Proposal>[] = [
   { id: 'instrument', header: 'Instrument', class: 'mono', cell: (p) => p.instrument },
   { id: 'side', header: 'Side', class: (p) => (p.side === 'buy' ? 'pos' : 'neg'), cell: (p) => p.side },
   { id: 'qty', header: 'Qty', numeric: true, cell: (p) => formatQuantity(p.quantity, p.instrument) },
-  {
-    id: 'limit',
-    header: 'Limit',
-    numeric: true,
-    priority: 2,
-    cell: (p) => formatPrice(p.limitPrice, p.instrument),
-  },
+  priceColumn(
+    'limit',
+    'Limit',
+    (p) => p.limitPrice,
+    (p) => p.instrument,
+    2,
+  ),
   {
     id: 'confidence',
     header: 'Confidence',
