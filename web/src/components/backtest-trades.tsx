@@ -1,7 +1,7 @@
 import type { BacktestResult } from '@aegis/shared/schemas/backtest';
 import { createMemo, createSignal, Show } from 'solid-js';
 import { formatDecimal } from '../lib/decimal-format.ts';
-import { formatPrice, formatQuantity } from '../lib/instrument-sizes.ts';
+import { formatQuantity } from '../lib/instrument-sizes.ts';
 import { formatCount, formatPercent, formatRatio } from '../lib/metric-format.ts';
 import { DataTable } from './data-table/data-table.tsx';
 import { pnlColumn } from './data-table/pnl-column.ts';
@@ -102,7 +102,12 @@ export function TradesTable(props: { orders: readonly Order[]; fills: readonly F
                   numeric: true,
                   cell: (f) => formatQuantity(f.quantity, f.symbol),
                 },
-                { id: 'price', header: 'Price', numeric: true, cell: (f) => formatPrice(f.price, f.symbol) },
+                priceColumn(
+                  'price',
+                  'Price',
+                  (f: Fill) => f.price,
+                  (f) => f.symbol,
+                ),
                 {
                   id: 'fee',
                   header: 'Fee',

@@ -1,6 +1,6 @@
 import { createSignal, For, Show } from 'solid-js';
 import { formatDecimal, utcTime } from '../lib/decimal-format.ts';
-import { formatPrice, formatQuantity } from '../lib/instrument-sizes.ts';
+import { formatQuantity } from '../lib/instrument-sizes.ts';
 import { usePageKeys } from '../lib/keys.ts';
 import { createQuery } from '../lib/query.ts';
 import { useSession } from '../lib/session.tsx';
@@ -293,7 +293,12 @@ function OrderflowTable(props: { flow: readonly Flow[]; at: string; symbol: stri
             class: (f) => (f.side === 'buy' ? 'pos' : f.side === 'sell' ? 'neg' : 'dim'),
             cell: (f) => f.side ?? '—',
           },
-          { id: 'price', header: 'Price', numeric: true, cell: (f) => formatPrice(f.price, props.symbol) },
+          priceColumn(
+            'price',
+            'Price',
+            (f: Flow) => f.price,
+            () => props.symbol,
+          ),
           { id: 'size', header: 'Size', numeric: true, cell: (f) => formatQuantity(f.size, props.symbol) },
           priceColumn(
             'bid',

@@ -1,8 +1,9 @@
 import { formatDecimal, pnlClass, utcTime } from '../../lib/decimal-format.ts';
-import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
+import { formatQuantity } from '../../lib/instrument-sizes.ts';
 import type { RouterOutputs } from '../../lib/trpc.ts';
 import { type Column, DataTable } from '../data-table/data-table.tsx';
 import { pnlColumn } from '../data-table/pnl-column.ts';
+import { priceColumn } from '../data-table/price-column.ts';
 
 type Position = RouterOutputs['positions']['list'][number];
 
@@ -15,14 +16,19 @@ const positionColumns: readonly Column<Position>[] = [
     class: (p) => pnlClass(p.quantity),
     cell: (p) => formatQuantity(p.quantity, p.symbol, { sign: true }),
   },
-  {
-    id: 'avgCost',
-    header: 'Avg cost',
-    numeric: true,
-    priority: 2,
-    cell: (p) => formatPrice(p.avgCost, p.symbol),
-  },
-  { id: 'mark', header: 'Mark', numeric: true, cell: (p) => formatPrice(p.mark, p.symbol) },
+  priceColumn(
+    'avgCost',
+    'Avg cost',
+    (p) => p.avgCost,
+    (p) => p.symbol,
+    2,
+  ),
+  priceColumn(
+    'mark',
+    'Mark',
+    (p) => p.mark,
+    (p) => p.symbol,
+  ),
   {
     id: 'value',
     header: 'Market value',

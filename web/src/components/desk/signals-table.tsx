@@ -1,7 +1,7 @@
 import { utcTime } from '../../lib/decimal-format.ts';
-import { formatPrice } from '../../lib/instrument-sizes.ts';
 import type { RouterOutputs } from '../../lib/trpc.ts';
 import { type Column, DataTable } from '../data-table/data-table.tsx';
+import { priceColumn } from '../data-table/price-column.ts';
 
 export type SignalRow = RouterOutputs['signals']['list']['items'][number];
 
@@ -24,7 +24,13 @@ function signalColumns(compact: boolean): readonly Column<SignalRow>[] {
     },
     { id: 'pattern', header: 'Pattern', priority: 2, cell: (s) => s.pattern.replace('_', ' ') },
     { id: 'score', header: 'Score', numeric: true, cell: (s) => s.score.toFixed(3) },
-    { id: 'price', header: 'Price', numeric: true, priority: 2, cell: (s) => formatPrice(s.price, s.symbol) },
+    priceColumn(
+      'price',
+      'Price',
+      (s) => s.price,
+      (s) => s.symbol,
+      2,
+    ),
     ...(compact
       ? []
       : [

@@ -1,11 +1,12 @@
 import { createSignal, For } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
+import { priceColumn } from '../../components/data-table/price-column.ts';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { createOrderDrawer } from '../../components/order-drawer.tsx';
 import { PageHeader } from '../../components/page-header.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { formatDecimal, pnlClass } from '../../lib/decimal-format.ts';
-import { formatPrice, formatQuantity } from '../../lib/instrument-sizes.ts';
+import { formatQuantity } from '../../lib/instrument-sizes.ts';
 import { createQuery, type Query } from '../../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../../lib/trpc.ts';
 
@@ -20,14 +21,20 @@ const pnl = (v: string | null) => <span class={pnlClass(v)}>{formatDecimal(v, 2,
 const instrumentColumns: Column<InstrumentRow>[] = [
   { id: 'symbol', header: 'Symbol', cell: (r) => <span class="mono">{r.symbol}</span>, rowHeader: true },
   { id: 'qty', header: 'Qty', cell: (r) => formatQuantity(r.quantity, r.symbol), numeric: true },
-  {
-    id: 'avg',
-    header: 'Avg cost',
-    cell: (r) => formatPrice(r.avgCost, r.symbol),
-    numeric: true,
-    priority: 3,
-  },
-  { id: 'mark', header: 'Mark', cell: (r) => formatPrice(r.mark, r.symbol), numeric: true, priority: 2 },
+  priceColumn(
+    'avg',
+    'Avg cost',
+    (r) => r.avgCost,
+    (r) => r.symbol,
+    3,
+  ),
+  priceColumn(
+    'mark',
+    'Mark',
+    (r) => r.mark,
+    (r) => r.symbol,
+    2,
+  ),
   { id: 'realized', header: 'Realized', cell: (r) => pnl(r.realizedPnl), numeric: true },
   { id: 'unrealized', header: 'Unrealized', cell: (r) => pnl(r.unrealizedPnl), numeric: true, priority: 2 },
   { id: 'fees', header: 'Fees', cell: (r) => money(r.fees), numeric: true, priority: 3 },
@@ -68,7 +75,12 @@ const blotterColumns: Column<BlotterRow>[] = [
   { id: 'symbol', header: 'Symbol', cell: (r) => <span class="mono">{r.symbol}</span> },
   { id: 'side', header: 'Side', cell: (r) => <span class={r.side === 'buy' ? 'pos' : 'neg'}>{r.side}</span> },
   { id: 'qty', header: 'Qty', cell: (r) => formatQuantity(r.quantity, r.symbol), numeric: true },
-  { id: 'price', header: 'Price', cell: (r) => formatPrice(r.price, r.symbol), numeric: true },
+  priceColumn(
+    'price',
+    'Price',
+    (r) => r.price,
+    (r) => r.symbol,
+  ),
   { id: 'notional', header: 'Notional', cell: (r) => money(r.notional), numeric: true, priority: 2 },
   { id: 'fee', header: 'Fee', cell: (r) => money(r.fee), numeric: true, priority: 3 },
   { id: 'origin', header: 'Origin', cell: (r) => r.origin, priority: 3 },
