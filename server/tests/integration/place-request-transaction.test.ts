@@ -66,7 +66,13 @@ describe('the request transaction of desk procedures', () => {
   });
 
   it('orders.place still reads the role on every call: one changed a moment ago counts', async () => {
-    const order = { symbol: 'BTC-USD', side: 'buy', orderType: 'limit', quantity: '0.001', limitPrice: '40000' };
+    const order = {
+      symbol: 'BTC-USD',
+      side: 'buy',
+      orderType: 'limit',
+      quantity: '0.001',
+      limitPrice: '40000',
+    };
     // Authorized: the governor judges it (accepted, or denied as a duplicate of the first test's).
     await expect(placeOrder(client, order)).resolves.toHaveProperty('status');
     // Straight in the table: the session stays, only the role changes.
