@@ -1,5 +1,6 @@
 import { dec, decStr } from '@aegis/shared/accounting/decimal';
 import { orders } from '@aegis/shared/db';
+import { asOrderId, type OrderId, type TenantId } from '@aegis/shared/ids';
 import { type BracketLegSpec, bracketLegs } from '@aegis/shared/orders/bracket';
 import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';
 import {
@@ -135,17 +136,17 @@ export async function insertLegs(
 }
 
 /** The legs of an entry, stop first. */
-export async function legsOf(tx: Tx, tenantId: string, entryId: string): Promise<OrderRow[]> {
+export async function legsOf(tx: Tx, tenantId: TenantId, entryId: OrderId): Promise<OrderRow[]> {
   return (await legsOfEntries(tx, tenantId, [entryId])).get(entryId) ?? [];
 }
 
 /** The legs of each of `entryIds` (stop first), in one statement; entries with none are absent. */
 export async function legsOfEntries(
   tx: Tx,
-  tenantId: string,
-  entryIds: readonly string[],
-): Promise<Map<string, OrderRow[]>> {
-  const out = new Map<string, OrderRow[]>();
+  tenantId: TenantId,
+  entryIds: readonly OrderId[],
+): Promise<Map<OrderId, OrderRow[]>> {
+  const out = new Map<OrderId, OrderRow[]>();
   if (entryIds.length === 0) return out;
   const rows = await tx
     .select()
@@ -153,7 +154,7 @@ export async function legsOfEntries(
     .where(and(eq(orders.tenantId, tenantId), inArray(orders.parentOrderId, [...entryIds])))
     .orderBy(asc(orders.bracketRole));
   for (const r of rows) {
-    const entry = r.parentOrderId as string;
+    const entry = asOrderId(r.parentOrderId as string);
     out.set(entry, [...(out.get(entry) ?? []), r]);
   }
   return out;
@@ -180,8 +181,8 @@ export function bracketRequestOf(entry: OrderRow, legs: readonly OrderRow[]): Br
  */
 export async function endUnsentLegs(
   tx: Tx,
-  tenantId: string,
-  entryId: string,
+  tenantId: TenantId,
+  entryId: OrderId,
   ev: Extract<OrderEvent, { type: 'OrderCancelled' | 'OrderRejected' }>,
   now: Date,
 ): Promise<ReturnType<typeof toOrderView>[]> {

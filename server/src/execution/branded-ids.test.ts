@@ -31,9 +31,16 @@ import type { disableUser, listMembers } from '../provisioning/service.ts';
 import type { decisionsOf } from '../signals/service.ts';
 import { decisionStreams } from '../signals/streams.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
+import type { endUnsentLegs, legsOf, legsOfEntries } from './bracket-legs.ts';
 import type { BrokerRegistry, BrokerRegistryHooks } from './broker-registry.ts';
 import type { dispatchComboCancel, dispatchComboPlace } from './combo-dispatch.ts';
-import { type comboLegs, combosSentSince, type loadCombo, type syncCombo } from './combo-rows.ts';
+import {
+  type comboLegs,
+  combosSentSince,
+  type legsOfCombos,
+  type loadCombo,
+  type syncCombo,
+} from './combo-rows.ts';
 import type { ComboHooks, ComboService, getCombo } from './combo-service.ts';
 import type { Halts } from './halt.ts';
 import type { haltLatch } from './halt-latch.ts';
@@ -123,9 +130,9 @@ describe('branded ids', () => {
       // @ts-expect-error a plain string desk
       void reads.expire('desk');
       const now = new Date();
-      void reads.positions(tx, desk, {} as Parameters<typeof listPositions>[2], '0', now);
+      void reads.positions(tx, desk, {} as Parameters<typeof listPositions>[2]);
       // @ts-expect-error an order id is not a desk id
-      void reads.positions(tx, order, {} as Parameters<typeof listPositions>[2], '0', now);
+      void reads.positions(tx, order, {} as Parameters<typeof listPositions>[2]);
       // @ts-expect-error a user id is not a desk id
       void halts.status(user);
     };
@@ -436,6 +443,10 @@ describe('branded ids: the execution core', () => {
       sync: typeof syncCombo;
       legs: typeof comboLegs;
       load: typeof loadCombo;
+      legsOfCombos: typeof legsOfCombos;
+      legsOf: typeof legsOf;
+      legsOfEntries: typeof legsOfEntries;
+      endUnsentLegs: typeof endUnsentLegs;
     }) => {
       const deps = {} as Parameters<typeof applyExecutionReport>[0];
       const opts = {} as Parameters<typeof applyExecutionReport>[1];
@@ -458,6 +469,19 @@ describe('branded ids: the execution core', () => {
       void fns.load(tx, desk, combo);
       // @ts-expect-error desk and combo swapped
       void fns.load(tx, combo, desk);
+      void fns.legsOfCombos(tx, desk, [combo]);
+      // @ts-expect-error an order id is not a combo id
+      void fns.legsOfCombos(tx, desk, [order]);
+      void fns.legsOf(tx, desk, order);
+      // @ts-expect-error desk and entry swapped
+      void fns.legsOf(tx, order, desk);
+      void fns.legsOfEntries(tx, desk, [order]);
+      // @ts-expect-error a combo id is not an entry (order) id
+      void fns.legsOfEntries(tx, desk, [combo]);
+      const ended = { type: 'OrderCancelled' } as const;
+      void fns.endUnsentLegs(tx, desk, order, ended, now);
+      // @ts-expect-error a plain string is not yet known to be an order id
+      void fns.endUnsentLegs(tx, desk, 'entry', ended, now);
     };
     expect(typeof calls).toBe('function');
   });

@@ -1,6 +1,6 @@
 import { combos } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
-import type { TenantId } from '@aegis/shared/ids';
+import { asComboId, type TenantId } from '@aegis/shared/ids';
 import { comboSignature } from '@aegis/shared/orders/combo';
 import type {
   ComboIntent,
@@ -120,7 +120,7 @@ async function loadRecentCombos(
   const legs = await legsOfCombos(
     tx,
     tenantId,
-    rows.map((r) => r.id),
+    rows.map((r) => asComboId(r.id)),
   );
   return rows.map((c) => ({
     createdAt: c.createdAt,

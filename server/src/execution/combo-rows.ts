@@ -60,8 +60,8 @@ export async function comboLegs(
 /** The legs of several combos, each combo's in placement order. */
 export async function legsOfCombos(
   tx: Tx,
-  tenantId: string,
-  comboIds: readonly string[],
+  tenantId: TenantId,
+  comboIds: readonly ComboId[],
 ): Promise<OrderRow[]> {
   return tx
     .select()

@@ -3,7 +3,7 @@
 // claimed row and lease; splitting it would spread the at-most-once reasoning over several files.
 import { orders, outbox, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { asComboId, asTenantId, type OrderId, type TenantId } from '@aegis/shared/ids';
+import { asComboId, asOrderId, asTenantId, type OrderId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, isTerminal, type OrderEvent } from '@aegis/shared/orders/state';
 import type { OrderView } from '@aegis/shared/schemas/order';
 import { and, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
@@ -327,7 +327,8 @@ export class OutboxDispatcher {
         legsOfEntries(
           tx,
           tenantId,
-          rows.filter((r) => r.topic === 'broker.place').map((r) => r.aggregateId),
+          // A place row's aggregate is its order.
+          rows.filter((r) => r.topic === 'broker.place').map((r) => asOrderId(r.aggregateId)),
         ),
       ]);
       return {
@@ -349,7 +350,7 @@ export class OutboxDispatcher {
           let outcome: Outcome;
           try {
             const order = byId.get(row.aggregateId);
-            const orderLegs = legs.get(row.aggregateId) ?? [];
+            const orderLegs = legs.get(asOrderId(row.aggregateId)) ?? [];
             outcome = await this.#handle(tenantId, session, row, order, orderLegs, blocked);
           } catch (err) {
             if (isLeaseLost(err) || isNotLeaseHolder(err)) {
@@ -454,14 +455,14 @@ export class OutboxDispatcher {
     if (order.status === 'pending_cancel' && firstAttempt) {
       // Cancelled before it was ever sent: it never reaches the broker, nor do its legs.
       await this.#transition(tenantId, p.orderId, { type: 'OrderCancelled' });
-      await this.#endLegs(tenantId, order.id, { type: 'OrderCancelled' });
+      await this.#endLegs(tenantId, p.orderId, { type: 'OrderCancelled' });
       return { done: true };
     }
     if (bracket && !broker.capabilities.nativeBrackets) {
       // Deny by default: an entry is never sent without the protection it was approved with.
       const reason = `broker ${broker.name} has no native bracket orders`;
       await this.#transition(tenantId, p.orderId, { type: 'OrderRejected', reason });
-      await this.#endLegs(tenantId, order.id, { type: 'OrderRejected', reason });
+      await this.#endLegs(tenantId, p.orderId, { type: 'OrderRejected', reason });
       return { done: true };
     }
     if (!firstAttempt) {
@@ -496,7 +497,7 @@ export class OutboxDispatcher {
       }
       if (order.status === 'pending_cancel') {
         await this.#transition(tenantId, p.orderId, { type: 'OrderCancelled' });
-        await this.#endLegs(tenantId, order.id, { type: 'OrderCancelled' });
+        await this.#endLegs(tenantId, p.orderId, { type: 'OrderCancelled' });
         return { done: true };
       }
     }
@@ -532,7 +533,7 @@ export class OutboxDispatcher {
       }
       if (err instanceof BrokerError && err.brokerCode === BrokerErrorCode.REJECTED) {
         await this.#transition(tenantId, p.orderId, { type: 'OrderRejected', reason: err.message });
-        await this.#endLegs(tenantId, order.id, { type: 'OrderRejected', reason: err.message });
+        await this.#endLegs(tenantId, p.orderId, { type: 'OrderRejected', reason: err.message });
         return { done: true };
       }
       throw err;
@@ -542,7 +543,7 @@ export class OutboxDispatcher {
   /** The legs of an entry that never reached the broker end with it. */
   async #endLegs(
     tenantId: TenantId,
-    entryId: string,
+    entryId: OrderId,
     ev: { type: 'OrderCancelled' } | { type: 'OrderRejected'; reason: string },
   ): Promise<void> {
     const views = await withTenant(this.#deps.db, tenantId, (tx) =>

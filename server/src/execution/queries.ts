@@ -74,13 +74,7 @@ export async function getOrderWithFills(
   };
 }
 
-export async function listPositions(
-  tx: Tx,
-  tenantId: TenantId,
-  quotes: QuoteBook,
-  startingCapital: string,
-  now: Date,
-): Promise<PositionView[]> {
+export async function listPositions(tx: Tx, tenantId: TenantId, quotes: QuoteBook): Promise<PositionView[]> {
   const legs = await markedLegs(tx, tenantId, quotes);
   return legs
     .filter((l) => !dec(l.position.quantity).isZero() || !dec(l.position.realizedPnl).isZero())

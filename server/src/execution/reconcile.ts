@@ -1,7 +1,7 @@
 import { dec } from '@aegis/shared/accounting/decimal';
 import { agentSettings, orders, positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { asTenantId, type TenantId } from '@aegis/shared/ids';
+import { asOrderId, asTenantId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, type OrderEvent } from '@aegis/shared/orders/state';
 import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
@@ -137,14 +137,14 @@ export class Reconciler {
       if (status) resolved.push({ orderId: o.id, status });
       // A bracket entry's legs went with it: caught up from the broker, or ended with an entry
       // the broker never had.
-      const legs = await withTenant(this.#deps.db, tenantId, (tx) => legsOf(tx, tenantId, o.id));
+      const legs = await withTenant(this.#deps.db, tenantId, (tx) => legsOf(tx, tenantId, asOrderId(o.id)));
       if (legs.length === 0) continue;
       if (b === null) {
         await withTenant(this.#deps.db, tenantId, (tx) =>
           endUnsentLegs(
             tx,
             tenantId,
-            o.id,
+            asOrderId(o.id),
             { type: 'OrderRejected', reason: 'bracket entry not found at broker' },
             now,
           ),

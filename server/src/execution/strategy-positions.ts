@@ -1,6 +1,6 @@
 import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import { combos, fills } from '@aegis/shared/db';
-import type { TenantId } from '@aegis/shared/ids';
+import { asComboId, type TenantId } from '@aegis/shared/ids';
 import type { StrategyPositionView } from '@aegis/shared/schemas/combo';
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
@@ -31,7 +31,7 @@ export async function listStrategyPositions(
   const legs = await legsOfCombos(
     tx,
     tenantId,
-    filled.map((c) => c.id),
+    filled.map((c) => asComboId(c.id)),
   );
   const firstFills = await tx
     .select({ orderId: fills.orderId, ts: fills.ts })

@@ -119,7 +119,7 @@ export async function exportCsv(
       f.executionId,
     ]);
   } else if (input.kind === 'positions') {
-    const list = (await pnlByInstrument(tx, tenantId, ctx.quotes, ctx.startingCapital, ctx.now)).filter(
+    const list = (await pnlByInstrument(tx, tenantId, ctx.quotes)).filter(
       (p) => !range.symbol || p.symbol === range.symbol,
     );
     header = [

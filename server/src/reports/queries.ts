@@ -10,14 +10,8 @@ import { norm } from '../execution/order-rows.ts';
 import { listPositions } from '../execution/queries.ts';
 
 /** P&L per instrument: the positions' realized, unrealized (at the live mark) and fees. */
-export async function pnlByInstrument(
-  tx: Tx,
-  tenantId: TenantId,
-  quotes: QuoteBook,
-  startingCapital: string,
-  now: Date,
-) {
-  const rows = await listPositions(tx, tenantId, quotes, startingCapital, now);
+export async function pnlByInstrument(tx: Tx, tenantId: TenantId, quotes: QuoteBook) {
+  const rows = await listPositions(tx, tenantId, quotes);
   return rows.map((p) => ({
     symbol: p.symbol,
     quantity: p.quantity,

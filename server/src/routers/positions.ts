@@ -20,7 +20,7 @@ export const positionsRouter = createTRPCRouter({
     .output(z.array(positionView))
     .query(({ ctx }) => {
       const ex = executionOf(ctx);
-      return listPositions(ctx.tx, ctx.desk.id, ex.quotes, ex.options.startingCapital, new Date());
+      return listPositions(ctx.tx, ctx.desk.id, ex.quotes);
     }),
 
   /** Cancel working orders and close positions at market (risk-reducing; see flatten.ts). */
@@ -51,9 +51,7 @@ export const positionsRouter = createTRPCRouter({
       });
       let held = input?.lastEventId ?? null;
       const changed = async () => {
-        const book = await withTenant(ctx.db, ctx.desk.id, (tx) =>
-          listPositions(tx, ctx.desk.id, ex.quotes, ex.options.startingCapital, new Date()),
-        );
+        const book = await withTenant(ctx.db, ctx.desk.id, (tx) => listPositions(tx, ctx.desk.id, ex.quotes));
         const version = bookVersion(book);
         if (version === held) return null; // the client has this book already
         held = version;

@@ -23,7 +23,7 @@ export const reportsRouter = createTRPCRouter({
     .output(z.array(instrumentPnlView))
     .query(({ ctx }) => {
       const ex = executionOf(ctx);
-      return pnlByInstrument(ctx.tx, ctx.desk.id, ex.quotes, ex.options.startingCapital, new Date());
+      return pnlByInstrument(ctx.tx, ctx.desk.id, ex.quotes);
     }),
 
   pnlByDay: deskProcedure
