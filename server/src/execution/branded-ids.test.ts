@@ -32,7 +32,7 @@ import type { decisionsOf } from '../signals/service.ts';
 import { decisionStreams } from '../signals/streams.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
 import type { endUnsentLegs, legsOf, legsOfEntries } from './bracket-legs.ts';
-import type { BrokerRegistry, BrokerRegistryHooks } from './broker-registry.ts';
+import type { BrokerRegistry, BrokerRegistryHooks, loadConnectionRow } from './broker-registry.ts';
 import type { dispatchComboCancel, dispatchComboPlace } from './combo-dispatch.ts';
 import {
   type comboLegs,
@@ -48,7 +48,7 @@ import { resourceOf } from './leases.ts';
 import type { getOrderDetail } from './order-detail.ts';
 import type { OutboxDispatcher } from './outbox.ts';
 import type { getOrderWithFills, listPositions } from './queries.ts';
-import type { Reconciler } from './reconcile.ts';
+import type { ReconcileReport, Reconciler } from './reconcile.ts';
 import type { enterReducingOnly, readReducingOnly } from './reducing-only.ts';
 import type { applyExecutionReport, applyExecutionReports } from './reports.ts';
 import type { loadBatchRiskInputs, readHalt } from './risk-context.ts';
@@ -129,7 +129,6 @@ describe('branded ids', () => {
       void reads.expire(desk);
       // @ts-expect-error a plain string desk
       void reads.expire('desk');
-      const now = new Date();
       void reads.positions(tx, desk, {} as Parameters<typeof listPositions>[2]);
       // @ts-expect-error an order id is not a desk id
       void reads.positions(tx, order, {} as Parameters<typeof listPositions>[2]);
@@ -309,6 +308,22 @@ describe('branded ids: the execution runtime', () => {
       void latch.flags(order);
     };
     expect(typeof calls).toBe('function');
+  });
+
+  it("a connection row is read for a desk id; a reconciliation's resolved orders carry order ids", () => {
+    const calls = (load: typeof loadConnectionRow) => {
+      const deps = {} as Parameters<typeof loadConnectionRow>[0];
+      void load(deps, desk, 'connection');
+      // @ts-expect-error the connection id where the desk goes
+      void load(deps, 'connection', desk);
+      // @ts-expect-error a user id is not a desk id
+      void load(deps, user, 'connection');
+    };
+    const ok: ReconcileReport['resolved'][number] = { orderId: order, status: 'filled' };
+    // @ts-expect-error a plain string is not yet known to be an order id
+    const plain: ReconcileReport['resolved'][number] = { orderId: 'order', status: 'filled' };
+    expect(typeof calls).toBe('function');
+    expect([ok.orderId, plain.orderId]).toEqual([order, 'order']);
   });
 
   it('the desk reads under every order take a desk id', () => {

@@ -588,7 +588,7 @@ export class BrokerRegistry {
   }
 
   /** Runs `job` after everything queued for the desk (reports are applied one at a time per desk). */
-  #chain(tenantId: string, job: () => Promise<void>): Promise<void> {
+  #chain(tenantId: TenantId, job: () => Promise<void>): Promise<void> {
     const prev = this.#queues.get(tenantId) ?? Promise.resolve();
     const next = prev
       .then(job)
@@ -714,7 +714,7 @@ export class BrokerRegistry {
  */
 async function paperBook(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   startingCapital: string,
   valuation: Awaited<ReturnType<typeof valueDesk>>,
 ): Promise<{ cash: string; positions: PositionState[] }> {
@@ -765,7 +765,7 @@ async function paperBook(
 /** The connection row the factory builds from (RLS: only the desk's own connections). */
 export async function loadConnectionRow(
   deps: Pick<ExecutionDeps, 'db'>,
-  tenantId: string,
+  tenantId: TenantId,
   connectionId: string,
 ): Promise<ConnectionRow | null> {
   const rows = await withTenant(deps.db, tenantId, (tx) =>

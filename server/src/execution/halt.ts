@@ -99,7 +99,9 @@ function unreachable(err: unknown): boolean {
   }
   return false;
 }
-const latchKey = (scope: 'global' | 'desk', tenantId: string) => (scope === 'global' ? 'global' : tenantId);
+/** A switch's key in the pending durable writes: 'global', or the desk id (null: none, the global switch). */
+const latchKey = (scope: 'global' | 'desk', tenantId: TenantId | null): string =>
+  scope === 'global' ? 'global' : (tenantId ?? '');
 
 /** What an engage names: the scope, the desk, who and why. */
 export interface EngageRequest {
@@ -290,7 +292,7 @@ export class Halts {
         const deskId = m.scope === 'desk' ? m.tenantId : null;
         if (m.scope === 'desk' && !deskId) return;
         if (m.engaged && m.durable === false) haltLatch.engage(m.scope, deskId);
-        else if (!this.#retrying.has(latchKey(m.scope, deskId ?? ''))) haltLatch.clear(m.scope, deskId);
+        else if (!this.#retrying.has(latchKey(m.scope, deskId))) haltLatch.clear(m.scope, deskId);
       })
       .catch((err: unknown) =>
         this.#deps.log.warn({ err }, 'halt latch: subscription unavailable (PostgreSQL stays the truth)'),
@@ -349,7 +351,7 @@ export class Halts {
     meta?: RequestMeta;
   }): Promise<HaltState> {
     const now = this.#clock();
-    const write = async (tx: Tx, tenantId: string | null) => {
+    const write = async (tx: Tx, tenantId: TenantId | null) => {
       await setAuditContext(tx, p.meta ?? {});
       await upsertSwitch(tx, p.scope, tenantId, false, p.actor, null, now);
       await recordAudit(tx, {
@@ -414,7 +416,7 @@ export class Halts {
 async function upsertSwitch(
   tx: Tx,
   scope: 'global' | 'desk',
-  tenantId: string | null,
+  tenantId: TenantId | null,
   engaged: boolean,
   actor: Actor,
   reason: string | null,

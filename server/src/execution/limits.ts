@@ -64,7 +64,7 @@ function scopeView(
   };
 }
 
-async function rowsOf(tx: Tx, tenantId: string, symbols?: readonly string[]): Promise<Row[]> {
+async function rowsOf(tx: Tx, tenantId: TenantId, symbols?: readonly string[]): Promise<Row[]> {
   return tx
     .select()
     .from(riskLimits)
@@ -129,7 +129,7 @@ async function assertInstrument(tx: Tx, symbol: string): Promise<AssetClass | nu
 }
 
 /** Locks the scope's row (if any) and returns the effective view before the change. */
-async function lockScope(tx: Tx, tenantId: string, symbol: string) {
+async function lockScope(tx: Tx, tenantId: TenantId, symbol: string) {
   const assetClass = await assertInstrument(tx, symbol);
   const rows = await tx
     .select()
@@ -141,7 +141,7 @@ async function lockScope(tx: Tx, tenantId: string, symbol: string) {
   return { own, assetClass, before: scopeView(symbol, desk, own, assetClass) };
 }
 
-async function afterView(tx: Tx, tenantId: string, symbol: string): Promise<RiskLimitsScopeView> {
+async function afterView(tx: Tx, tenantId: TenantId, symbol: string): Promise<RiskLimitsScopeView> {
   const rows = await rowsOf(tx, tenantId, ['*', symbol]);
   const desk = rows.find((r) => r.symbol === '*');
   const classes = symbol === '*' ? new Map<string, AssetClass>() : await assetClassesOf(tx, [symbol]);
@@ -160,7 +160,7 @@ async function afterView(tx: Tx, tenantId: string, symbol: string): Promise<Risk
  */
 async function changeScope(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   symbol: string,
   actor: Actor,
   verb: 'set' | 'remove' | 'reset',
@@ -186,7 +186,7 @@ const userOf = (actor: Actor) => (actor.type === 'user' ? actor.id : null);
 
 async function upsert(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   symbol: string,
   set: Partial<Row>,
   actor: Actor,

@@ -1,7 +1,7 @@
 import { dec } from '@aegis/shared/accounting/decimal';
 import { agentSettings, orders, positions, tenants } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { asOrderId, asTenantId, type TenantId } from '@aegis/shared/ids';
+import { asOrderId, asTenantId, type OrderId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent, type OrderEvent } from '@aegis/shared/orders/state';
 import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
@@ -18,7 +18,7 @@ export interface ReconcileReport {
   readonly tenantId: TenantId;
   readonly trigger: 'start' | 'reconnect' | 'schedule' | 'manual' | 'takeover';
   /** Orders in `unknown` resolved from the broker's answer. */
-  readonly resolved: readonly { orderId: string; status: string }[];
+  readonly resolved: readonly { orderId: OrderId; status: string }[];
   readonly positionMismatches: readonly { symbol: string; ours: string; broker: string }[];
   readonly orderMismatches: readonly { clientOrderId: string; ours: string | null; broker: string | null }[];
   readonly ok: boolean;
@@ -106,7 +106,7 @@ export class Reconciler {
         .from(orders)
         .where(and(eq(orders.tenantId, tenantId), routed, eq(orders.status, 'unknown'))),
     );
-    const resolved: { orderId: string; status: string }[] = [];
+    const resolved: { orderId: OrderId; status: string }[] = [];
     for (const o of unknown) {
       // The broker's reports for the order first (acknowledgement, fills, cancel): an order it
       // filled is recorded filled with its fills, never just accepted.
@@ -134,7 +134,7 @@ export class Reconciler {
           .where(eq(orders.id, o.id));
         return next.status;
       });
-      if (status) resolved.push({ orderId: o.id, status });
+      if (status) resolved.push({ orderId: asOrderId(o.id), status });
       // A bracket entry's legs went with it: caught up from the broker, or ended with an entry
       // the broker never had.
       const legs = await withTenant(this.#deps.db, tenantId, (tx) => legsOf(tx, tenantId, asOrderId(o.id)));
@@ -253,7 +253,7 @@ export class Reconciler {
 
   /** Positions and open orders of one broker resource: ours against the broker's. */
   async #compare(
-    tenantId: string,
+    tenantId: TenantId,
     broker: BrokerAdapter,
     routed: SQL,
     connectionId: string | null,
@@ -313,7 +313,7 @@ export class Reconciler {
  */
 async function ourPositionsAt(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   connectionId: string | null,
 ): Promise<{ symbol: string; quantity: string }[]> {
   const [linked] = await tx.execute<{ n: number }>(
