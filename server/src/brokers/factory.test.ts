@@ -1,3 +1,4 @@
+import { asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionContext } from './connection.ts';
@@ -8,7 +9,7 @@ import { type BrokerAdapter, BrokerError } from './types.ts';
 const log = createLogger({ name: 'factory-test', level: 'silent' });
 const row = (provider: string, apiProtocol: string | null = null): ConnectionRow => ({
   id: '00000000-0000-4000-8000-000000000001',
-  tenantId: '00000000-0000-4000-8000-000000000002',
+  tenantId: asTenantId('00000000-0000-4000-8000-000000000002'),
   provider,
   environment: 'paper',
   accountRef: 'ACC',

@@ -1,3 +1,4 @@
+import type { TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import type { BrokerEnvironment } from '@aegis/shared/schemas/broker';
 import { createAlpacaAdapter } from './alpaca/index.ts';
@@ -23,7 +24,7 @@ import { BrokerError, BrokerErrorCode } from './types.ts';
 /** What the factory needs of a connection row (a subset of broker_connections). */
 export interface ConnectionRow {
   readonly id: string;
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly provider: string;
   readonly environment: BrokerEnvironment;
   readonly accountRef: string;

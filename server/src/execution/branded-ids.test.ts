@@ -20,8 +20,11 @@ import type { audit, recordBatch } from '../audit/service.ts';
 import type { chainLength, readVerifyJob, startVerifyJob } from '../audit/verify-job.ts';
 import type { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.ts';
 import type { roleOnDesk } from '../auth/memberships.ts';
+import type { credentialSourceFor } from '../auth/oauth/credentials.ts';
 import type { bindingOf, clientSecretOpener, settleAccount } from '../auth/oauth/link-service.ts';
+import type { endpointsFor, providerCatalogue, resolveOAuthProvider } from '../auth/oauth/providers.ts';
 import type { unlinkConnection } from '../auth/oauth/unlink.ts';
+import type { ConnectionRow } from '../brokers/factory.ts';
 import type { readHedgeSettings } from '../hedging/store.ts';
 import type { queryLessons, recordOutcome } from '../lessons/service.ts';
 import type { RecommendCaller } from '../options/rate-limits.ts';
@@ -447,6 +450,37 @@ describe('branded ids: linked broker secrets', () => {
       void fns.unlink(deps, order, by, 'connection');
     };
     expect(typeof calls).toBe('function');
+  });
+
+  it("a desk's providers, tokens and endpoints are read for a desk id; a connection row names its desk", () => {
+    const calls = (fns: {
+      catalogue: typeof providerCatalogue;
+      resolve: typeof resolveOAuthProvider;
+      endpoints: typeof endpointsFor;
+      credentials: typeof credentialSourceFor;
+    }) => {
+      const config = {} as Parameters<typeof providerCatalogue>[0];
+      const deps = {} as Parameters<typeof credentialSourceFor>[0];
+      const open = (sealed: string) => sealed;
+      const row = { tenantId: desk, provider: 'alpaca', environment: 'paper' as const };
+      void fns.catalogue(config, tx, desk);
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void fns.catalogue(config, tx, 'desk');
+      void fns.resolve(config, tx, desk, 'alpaca', open);
+      // @ts-expect-error the provider where the desk goes, and the desk where the provider goes
+      void fns.resolve(config, tx, 'alpaca', desk, open);
+      void fns.endpoints(config, tx, row);
+      // @ts-expect-error a user id is not a desk id
+      void fns.endpoints(config, tx, { ...row, tenantId: user });
+      void fns.credentials(deps, { id: 'connection', tenantId: desk, provider: 'alpaca' });
+      // @ts-expect-error a plain string desk
+      void fns.credentials(deps, { id: 'connection', tenantId: 'desk', provider: 'alpaca' });
+    };
+    const ok: Pick<ConnectionRow, 'id' | 'tenantId'> = { id: 'connection', tenantId: desk };
+    // @ts-expect-error an order id is not a desk id
+    const swapped: Pick<ConnectionRow, 'id' | 'tenantId'> = { id: 'connection', tenantId: order };
+    expect(typeof calls).toBe('function');
+    expect([ok.tenantId, swapped.tenantId]).toEqual([desk, order]);
   });
 });
 

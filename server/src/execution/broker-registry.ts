@@ -10,7 +10,7 @@ import { brokerConnections, combos, orders } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
 import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { AppError, ErrorCode, isAppErrorFor } from '@aegis/shared/errors';
-import type { TenantId } from '@aegis/shared/ids';
+import { asTenantId, type TenantId } from '@aegis/shared/ids';
 import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { buildAdapter, type ConnectionRow } from '../brokers/factory.ts';
 import { PaperBroker } from '../brokers/paper/index.ts';
@@ -789,7 +789,7 @@ export async function loadConnectionRow(
   if (!r) return null;
   return {
     id: r.id,
-    tenantId: r.tenant_id,
+    tenantId: asTenantId(r.tenant_id),
     provider: r.provider,
     environment: r.environment,
     accountRef: r.account_ref,

@@ -307,7 +307,7 @@ async function linkExpiring() {
     { tenant_id: string }[]
   >`select tenant_id from broker_connections where id = ${id}`;
   await t.owner`update broker_connections set token_expires_at = now() where id = ${id}`;
-  return { id, before, tenantId: row!.tenant_id };
+  return { id, before, tenantId: asTenantId(row!.tenant_id) };
 }
 
 describe('tokens of a linked connection', () => {
@@ -354,7 +354,11 @@ describe('tokens of a linked connection', () => {
     >`select tenant_id from broker_connections where id = ${id}`;
     await as.revokeAll();
     await t.owner`update broker_connections set token_expires_at = now() where id = ${id}`;
-    const source = credentialSourceFor(oauthDeps(), { id, tenantId: row!.tenant_id, provider: 'alpaca' });
+    const source = credentialSourceFor(oauthDeps(), {
+      id,
+      tenantId: asTenantId(row!.tenant_id),
+      provider: 'alpaca',
+    });
     const err = await source.accessToken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BrokerError);
     expect((err as BrokerError).brokerCode).toBe('BROKER_AUTH');
@@ -538,7 +542,11 @@ describe('a desk-configured broker with the client-credentials grant', () => {
       { tenant_id: string }[]
     >`select tenant_id from broker_connections where id = ${id}`;
     await t.owner`update broker_connections set token_expires_at = now() where id = ${id}`;
-    const source = credentialSourceFor(oauthDeps(), { id, tenantId: row!.tenant_id, provider: 'oauth:svc' });
+    const source = credentialSourceFor(oauthDeps(), {
+      id,
+      tenantId: asTenantId(row!.tenant_id),
+      provider: 'oauth:svc',
+    });
     const got = await Promise.all(Array.from({ length: 5 }, () => source.accessToken()));
     expect(new Set(got).size).toBe(1);
     expect(got[0]).not.toBe(first.access);
@@ -572,7 +580,7 @@ describe('linking with API keys', () => {
     // Asking a key link for an OAuth token is refused without touching the connection.
     const source = credentialSourceFor(oauthDeps(), {
       id: view.id,
-      tenantId: row!.tenant_id,
+      tenantId: asTenantId(row!.tenant_id),
       provider: 'alpaca',
     });
     expect(await source.apiKey()).toEqual(API_KEY);

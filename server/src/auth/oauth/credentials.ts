@@ -1,6 +1,6 @@
 import { brokerConnections } from '@aegis/shared/db';
 import { withTenant } from '@aegis/shared/db/client';
-import { asTenantId, type TenantId } from '@aegis/shared/ids';
+import type { TenantId } from '@aegis/shared/ids';
 import { eq, sql } from 'drizzle-orm';
 import { audit } from '../../audit/service.ts';
 import type { ApiKeyCredentials, CredentialSource } from '../../brokers/connection.ts';
@@ -30,10 +30,8 @@ const authError = (provider: string, message: string, operation = 'accessToken')
 
 export function credentialSourceFor(
   deps: OAuthDeps,
-  connection: { id: string; tenantId: string; provider: string },
+  row: { id: string; tenantId: TenantId; provider: string },
 ): CredentialSource {
-  // The connection row's own desk (broker_connections.tenant_id; ConnectionRow is unbranded).
-  const row = { ...connection, tenantId: asTenantId(connection.tenantId) };
   const load = () =>
     withTenant(deps.db, row.tenantId, async (tx) => {
       const [c] = await tx.select().from(brokerConnections).where(eq(brokerConnections.id, row.id));

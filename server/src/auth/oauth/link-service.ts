@@ -47,7 +47,7 @@ export interface OAuthDeps {
   readonly crypto: TokenCrypto;
   readonly execution?: ExecutionRuntime;
   /** Told when a connection was marked `needs_relink` (the console is notified through the bus). */
-  readonly onNeedsRelink?: (tenantId: string, connectionId: string) => void;
+  readonly onNeedsRelink?: (tenantId: TenantId, connectionId: string) => void;
 }
 
 export const TRANSACTION_TTL_MS = 10 * 60_000;

@@ -1,4 +1,5 @@
 import { oauthProviders } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import type { BrokerEnvironment, BrokerLinkKind, BrokerProviderView } from '@aegis/shared/schemas/broker';
 import { and, eq } from 'drizzle-orm';
 import { supportedCcxtExchanges } from '../../brokers/ccxt/catalogue.ts';
@@ -54,7 +55,7 @@ export function providerName(provider: string, custom?: { name: string } | null)
 export async function providerCatalogue(
   config: ServerConfig,
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
 ): Promise<BrokerProviderView[]> {
   const { alpaca, coinbase } = config.brokers;
   const keysReady = config.tokenKeys.length > 0;
@@ -154,7 +155,7 @@ export function linkKindsOf(provider: string): readonly BrokerLinkKind[] {
 export async function resolveOAuthProvider(
   config: ServerConfig,
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   provider: string,
   decryptClientSecret: (sealed: string, providerConfigId: string) => string,
 ): Promise<ResolvedOAuthProvider | null> {
@@ -208,7 +209,7 @@ export const redirectUriFor = (config: ServerConfig, provider: string): string =
 export async function endpointsFor(
   config: ServerConfig,
   tx: Tx,
-  row: { tenantId: string; provider: string; environment: BrokerEnvironment },
+  row: { tenantId: TenantId; provider: string; environment: BrokerEnvironment },
 ): Promise<ProviderEndpoints> {
   const b = config.brokers;
   if (row.provider === 'alpaca' || row.provider === 'coinbase') return b[row.provider].api[row.environment];
