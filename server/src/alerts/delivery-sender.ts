@@ -1,5 +1,6 @@
 import type { TokenCrypto } from '@aegis/shared/crypto/token-crypto';
 import { alertDeliveries, alertDeliveryAttempts, alertEndpoints } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import type { WebhookFormat } from '@aegis/shared/schemas/alerts';
 import { and, eq, sql } from 'drizzle-orm';
@@ -28,7 +29,7 @@ import type { TargetPolicy } from './target-guard.ts';
 
 export const SECRET_PURPOSE = 'alert_webhook_secret';
 
-export const bindingOf = (tenantId: string, endpointId: string) => ({
+export const bindingOf = (tenantId: TenantId, endpointId: string) => ({
   tenantId,
   rowId: endpointId,
   purpose: SECRET_PURPOSE,
@@ -69,7 +70,8 @@ export function retryDelayMs(
 
 type Claimed = {
   id: number;
-  tenant_id: string;
+  /** The delivery row's own desk. */
+  tenant_id: TenantId;
   endpoint_id: string;
   kind: string;
   payload: AlertPayload;

@@ -15,6 +15,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import type { alreadySkipped } from '../agent/skips.ts';
 import { alertFeedChannel } from '../alerts/channels.ts';
+import type { bindingOf as webhookBindingOf } from '../alerts/delivery-sender.ts';
 import type { markRead, unreadCount } from '../alerts/store.ts';
 import type { audit, recordBatch } from '../audit/service.ts';
 import type { chainLength, readVerifyJob, startVerifyJob } from '../audit/verify-job.ts';
@@ -29,8 +30,9 @@ import type { readHedgeSettings } from '../hedging/store.ts';
 import type { queryLessons, recordOutcome } from '../lessons/service.ts';
 import type { RecommendCaller } from '../options/rate-limits.ts';
 import type { getProposalRow, insertProposal } from '../proposals/store.ts';
-import type { DecideRequest, ProposalWorkflow } from '../proposals/workflow.ts';
-import type { disableUser, listMembers } from '../provisioning/service.ts';
+import type { DecideRequest, idempotencyKeyOf, ProposalWorkflow } from '../proposals/workflow.ts';
+import type { FoundUser, listAllDesks } from '../provisioning/find-user.ts';
+import type { createUser, disableUser, listMembers } from '../provisioning/service.ts';
 import type { decisionsOf } from '../signals/service.ts';
 import { decisionStreams } from '../signals/streams.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
@@ -219,6 +221,20 @@ describe('branded ids: channels, hooks, the proposal insert and the desk stores'
     };
     expect(typeof calls).toBe('function');
   });
+
+  it("a webhook secret is bound to a desk id; an approved proposal's order key is made from a proposal id", () => {
+    const calls = (fns: { binding: typeof webhookBindingOf; keyOf: typeof idempotencyKeyOf }) => {
+      fns.binding(desk, 'endpoint');
+      // @ts-expect-error the endpoint id where the desk goes
+      fns.binding('endpoint', desk);
+      void fns.keyOf(proposal);
+      // @ts-expect-error an order id is not a proposal id
+      void fns.keyOf(order);
+      // @ts-expect-error a plain string is not yet known to be a proposal id
+      void fns.keyOf('proposal');
+    };
+    expect(typeof calls).toBe('function');
+  });
 });
 
 describe('branded ids: people and keys', () => {
@@ -247,6 +263,34 @@ describe('branded ids: people and keys', () => {
       void fns.disable(db, desk);
     };
     expect(typeof calls).toBe('function');
+  });
+
+  it("a created or found user's id is a user id; the desks list is read for a user id", () => {
+    const calls = (fns: { create: typeof createUser; desks: typeof listAllDesks }) => {
+      const db = {} as Parameters<typeof listAllDesks>[0];
+      const passwords = {} as Parameters<typeof createUser>[1];
+      const input = { tenantId: desk, email: 'a@example.com', displayName: 'A', role: 'viewer' as const };
+      const created = fns.create(tx, passwords, input).then((r) => {
+        const id: typeof user = r.userId;
+        // @ts-expect-error a user id is not a desk id
+        const asDesk: TenantId = r.userId;
+        return [id, asDesk];
+      });
+      void fns.desks(db, user);
+      // @ts-expect-error a desk id is not a user id
+      void fns.desks(db, desk);
+      return created;
+    };
+    const found: Pick<FoundUser, 'userId' | 'desks'> = {
+      userId: user,
+      desks: [{ id: desk, slug: 'd', name: 'D', role: 'viewer' }],
+    };
+    // @ts-expect-error a plain string is not yet known to be a user id
+    const plain: Pick<FoundUser, 'userId'> = { userId: 'user' };
+    // @ts-expect-error a found user's desk is a desk id, not a user id
+    const wrongDesk: FoundUser['desks'][number] = { id: user, slug: 'd', name: 'D', role: 'viewer' };
+    expect(typeof calls).toBe('function');
+    expect([found.desks[0]?.id, plain.userId, wrongDesk.id]).toEqual([desk, 'user', user]);
   });
 });
 

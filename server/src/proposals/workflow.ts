@@ -1,7 +1,7 @@
 import type { Bus } from '@aegis/shared/bus/types';
 import { approvals, brokerConnections, proposals } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { asTenantId, type ProposalId, type TenantId, type UserId } from '@aegis/shared/ids';
+import { asProposalId, asTenantId, type ProposalId, type TenantId, type UserId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput } from '@aegis/shared/schemas/order';
@@ -76,7 +76,7 @@ async function recordDecision(
   });
 }
 
-export const idempotencyKeyOf = (proposalId: string) => `proposal:${proposalId}`;
+export const idempotencyKeyOf = (proposalId: ProposalId) => `proposal:${proposalId}`;
 
 /**
  * The order an approved proposal becomes: its entry with the proposal's stop and target attached
@@ -197,7 +197,7 @@ export class ProposalWorkflow {
           actor: req.actor,
           targetType: 'proposal',
           targetId: row.id,
-          payload: { reason: req.reason, idempotencyKey: idempotencyKeyOf(row.id) },
+          payload: { reason: req.reason, idempotencyKey: idempotencyKeyOf(asProposalId(row.id)) },
           details: `${row.side} ${norm(row.quantity)} ${row.symbol}${req.reason ? `: ${req.reason.slice(0, 200)}` : ''}`,
         });
         return { approved: updated! };
@@ -229,7 +229,7 @@ export class ProposalWorkflow {
         actor,
         origin,
         input: approvedOrderInput(row),
-        idempotencyKey: idempotencyKeyOf(row.id),
+        idempotencyKey: idempotencyKeyOf(asProposalId(row.id)),
         requestId: meta.requestId ?? null,
         ip: meta.ip ?? null,
       });

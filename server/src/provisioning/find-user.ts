@@ -1,3 +1,4 @@
+import { asUserId, type TenantId, type UserId } from '@aegis/shared/ids';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 
@@ -7,14 +8,15 @@ export const FIND_USERS_MAX = 20;
 const UTC_MS_ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
 export interface FoundUser {
-  userId: string;
+  userId: UserId;
   email: string;
   displayName: string;
   isPlatformAdmin: boolean;
   disabled: boolean;
   disabledAt: string | null;
   createdAt: string;
-  desks: { id: string; slug: string; name: string; role: 'admin' | 'trader' | 'viewer' }[];
+  /** The user's desks, read from `tenants`. */
+  desks: { id: TenantId; slug: string; name: string; role: 'admin' | 'trader' | 'viewer' }[];
   /** The newest successful sign-in: a live session's start or the platform audit chain's row. */
   lastSignInAt: string | null;
   /** The newest failed sign-in of the account (platform audit chain). */
@@ -64,7 +66,7 @@ export async function findUsers(db: Db, query: string): Promise<FoundUser[]> {
       last_failed_sign_in_at: string | null;
     }>;
     return rows.map((r) => ({
-      userId: r.user_id,
+      userId: asUserId(r.user_id),
       email: r.email,
       displayName: r.display_name,
       isPlatformAdmin: r.is_platform_admin,
@@ -79,7 +81,7 @@ export async function findUsers(db: Db, query: string): Promise<FoundUser[]> {
 }
 
 /** Every desk, with the caller's role where it has one and the number of members. */
-export async function listAllDesks(db: Db, callerId: string) {
+export async function listAllDesks(db: Db, callerId: UserId) {
   const rows = (await db.execute(sql`
     select t.id::text as id, t.slug, t.name,
            to_char(t.created_at at time zone 'UTC', ${sql.raw(UTC_MS_ISO)}) as created_at,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { agentSettings, memberships, tenants, users } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import { asTenantId, type TenantId, type UserId } from '@aegis/shared/ids';
+import { asTenantId, asUserId, type TenantId, type UserId } from '@aegis/shared/ids';
 import type { Member } from '@aegis/shared/schemas/identity';
 import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { revokeUserApiKeys } from '../auth/api-keys.ts';
@@ -120,13 +120,13 @@ export async function createUser(
     role: Role;
     initialPassword?: string | undefined;
   },
-): Promise<{ userId: string; oneTimePassword: string | null }> {
+): Promise<{ userId: UserId; oneTimePassword: string | null }> {
   const generated = input.initialPassword === undefined ? generateOneTimePassword() : null;
   const password = input.initialPassword ?? generated!;
   const problem = checkPasswordPolicy(password, { email: input.email });
   if (problem) throw new AppError('BAD_INPUT', `initialPassword ${problem}`, { field: 'initialPassword' });
   const passwordHash = await passwords.hash(password);
-  let userId: string;
+  let userId: UserId;
   try {
     userId = await tx.transaction(async (sp) => {
       const [u] = await sp
@@ -138,7 +138,7 @@ export async function createUser(
           mustChangePassword: true,
         })
         .returning({ id: users.id });
-      return u!.id;
+      return asUserId(u!.id);
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw new AppError('CONFLICT', 'A user with this email already exists');

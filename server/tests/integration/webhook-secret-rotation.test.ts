@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { asTenantId } from '@aegis/shared/ids';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindingOf } from '../../src/alerts/delivery-sender.ts';
 import { rotateWebhookSecrets } from '../../src/alerts/rotate-secrets.ts';
@@ -69,7 +70,9 @@ describe('webhook secret rotation', () => {
         continue;
       }
       expect(r.secret_sealed.startsWith('v1.kb.')).toBe(true);
-      expect(onlyB.decrypt(r.secret_sealed, bindingOf(r.tenant_id, r.id))).toBe(secrets.get(r.id));
+      expect(onlyB.decrypt(r.secret_sealed, bindingOf(asTenantId(r.tenant_id), r.id))).toBe(
+        secrets.get(r.id),
+      );
     }
     await t.owner`delete from alert_endpoints where id = ${second!.id}`;
 
@@ -96,7 +99,9 @@ describe('webhook secret rotation', () => {
     for (const s of secrets.values()) expect(output).not.toContain(s);
     const onlyC = ring(`kc:${KEY_C}`);
     for (const r of await rows())
-      expect(onlyC.decrypt(r.secret_sealed, bindingOf(r.tenant_id, r.id))).toBe(secrets.get(r.id));
+      expect(onlyC.decrypt(r.secret_sealed, bindingOf(asTenantId(r.tenant_id), r.id))).toBe(
+        secrets.get(r.id),
+      );
     expect(await rotateWebhookSecrets(t.server.deps.db, onlyC)).toEqual({
       activeKid: 'kc',
       resealed: 0,
