@@ -30,7 +30,8 @@ export const ROW_COLUMNS = sql.raw(`
 
 export interface RawRow {
   id: string;
-  tenant_id: string | null;
+  /** The row's chain, read from `audit_log`: its desk, or null for the platform chain. */
+  tenant_id: TenantId | null;
   seq: string;
   ts: string;
   actor_type: AuditActorType;

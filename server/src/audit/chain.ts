@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { TenantId } from '@aegis/shared/ids';
 
 /**
  * The pure half of the audit log: canonical JSON, payload digests and the per-chain row hash.
@@ -23,7 +24,7 @@ export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** The row fields covered by the hash, exactly as they are stored (ts in UTC, millisecond ISO). */
 export interface ChainedFields {
-  tenantId: string | null;
+  tenantId: TenantId | null;
   seq: number;
   ts: string;
   actorType: AuditActorType;

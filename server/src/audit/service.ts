@@ -74,7 +74,7 @@ export interface AuditEvent {
 
 export interface RecordedAudit {
   id: number;
-  tenantId: string | null;
+  tenantId: TenantId | null;
   seq: number;
   hash: string;
 }
@@ -176,7 +176,8 @@ async function appendInTransaction(tx: AuditDb, event: AuditEvent): Promise<Reco
       where a.tenant_id is not distinct from ctx.tenant_id
       order by a.seq desc limit 1
     ) head on true`)) as unknown as Array<{
-    tenant_id: string | null;
+    /** The chain's desk (the event's or the transaction's), null for the platform chain. */
+    tenant_id: TenantId | null;
     request_id: string | null;
     ip_text: string | null;
     ts: string;
@@ -307,7 +308,7 @@ export async function recordDetached(
 }
 
 /** A chain walk's result (chain-rows.ts), naming the chain walked. */
-export type VerifyResult = ChainWalkResult & { tenantId: string | null };
+export type VerifyResult = ChainWalkResult & { tenantId: TenantId | null };
 
 export interface VerifyOptions {
   tenantId: TenantId | null;

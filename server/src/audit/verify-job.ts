@@ -29,7 +29,7 @@ export type VerifyJobResult = ChainWalkResult;
 
 export interface VerifyJobView {
   id: string;
-  tenantId: string | null;
+  tenantId: TenantId | null;
   status: 'running' | 'succeeded' | 'failed' | 'interrupted';
   checked: number;
   total: number;
@@ -176,7 +176,8 @@ export async function readVerifyJob(
     where id = ${jobId}::uuid and kind = ${VERIFY_JOB_KIND}
       and tenant_id is not distinct from ${tenantId}::uuid`)) as unknown as Array<{
     id: string;
-    tenant_id: string | null;
+    /** The job's desk, read from `jobs` (null: the platform chain's job). */
+    tenant_id: TenantId | null;
     status: string;
     payload: Payload;
     last_error: string | null;

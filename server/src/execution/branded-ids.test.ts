@@ -17,8 +17,9 @@ import type { alreadySkipped } from '../agent/skips.ts';
 import { alertFeedChannel } from '../alerts/channels.ts';
 import type { bindingOf as webhookBindingOf } from '../alerts/delivery-sender.ts';
 import type { markRead, unreadCount } from '../alerts/store.ts';
-import type { audit, recordBatch } from '../audit/service.ts';
-import type { chainLength, readVerifyJob, startVerifyJob } from '../audit/verify-job.ts';
+import type { ChainedFields } from '../audit/chain.ts';
+import type { audit, RecordedAudit, recordBatch, VerifyResult } from '../audit/service.ts';
+import type { chainLength, readVerifyJob, startVerifyJob, VerifyJobView } from '../audit/verify-job.ts';
 import type { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.ts';
 import type { roleOnDesk } from '../auth/memberships.ts';
 import type { credentialSourceFor } from '../auth/oauth/credentials.ts';
@@ -455,6 +456,30 @@ describe('branded ids: the audit chains', () => {
       void fns.read(tx, 'job', combo);
     };
     expect(typeof calls).toBe('function');
+  });
+
+  it('a recorded row, a verify result, a job and the hashed fields name their chain by a desk id', () => {
+    const recorded: RecordedAudit = { id: 1, tenantId: desk, seq: 1, hash: 'h' };
+    const platform: RecordedAudit = { ...recorded, tenantId: null };
+    // @ts-expect-error a plain string is not yet known to be a desk id
+    const plainRow: RecordedAudit = { ...recorded, tenantId: 'desk' };
+    const verified: Pick<VerifyResult, 'tenantId'> = { tenantId: desk };
+    // @ts-expect-error a user id is not a desk id
+    const wrongChain: Pick<VerifyResult, 'tenantId'> = { tenantId: user };
+    const job: Pick<VerifyJobView, 'id' | 'tenantId'> = { id: 'job', tenantId: desk };
+    // @ts-expect-error the job id where the desk goes
+    const plainJob: Pick<VerifyJobView, 'id' | 'tenantId'> = { id: desk, tenantId: 'job' };
+    const fields: Pick<ChainedFields, 'tenantId' | 'seq'> = { tenantId: desk, seq: 1 };
+    // @ts-expect-error an order id is not a desk id
+    const orderChain: Pick<ChainedFields, 'tenantId' | 'seq'> = { tenantId: order, seq: 1 };
+    expect([recorded.tenantId, platform.tenantId, plainRow.tenantId]).toEqual([desk, null, 'desk']);
+    expect([verified.tenantId, wrongChain.tenantId, job.tenantId, plainJob.tenantId]).toEqual([
+      desk,
+      user,
+      desk,
+      'job',
+    ]);
+    expect([fields.tenantId, orderChain.tenantId]).toEqual([desk, order]);
   });
 });
 
