@@ -61,6 +61,14 @@ import type { loadBatchRiskInputs, readHalt } from './risk-context.ts';
 import type { ExecutionRuntime } from './runtime.ts';
 import type { OrderPlacementHooks, OrderService } from './service.ts';
 import { orderUpdatesChannel, positionUpdatesChannel } from './types.ts';
+import type {
+  dailyBase,
+  markedLegs,
+  positionRows,
+  sessionStartOf,
+  valueDesk,
+  writeEquitySnapshot,
+} from './valuation.ts';
 
 /*
  * The ids' brands are checked by the compiler (`npm run typecheck`): each `@ts-expect-error`
@@ -395,6 +403,40 @@ describe('branded ids: the execution runtime', () => {
       void reads.batch(tx, desk, ['BTC-USD'], riskDeps);
       // @ts-expect-error a signal id is not a desk id
       void reads.batch(tx, signal, ['BTC-USD'], riskDeps);
+    };
+    expect(typeof calls).toBe('function');
+  });
+
+  it("a desk's valuation reads and its equity snapshot take a desk id", () => {
+    const calls = (fns: {
+      sessionStart: typeof sessionStartOf;
+      rows: typeof positionRows;
+      legs: typeof markedLegs;
+      base: typeof dailyBase;
+      value: typeof valueDesk;
+      snapshot: typeof writeEquitySnapshot;
+    }) => {
+      const now = new Date();
+      const quotes = {} as Parameters<typeof valueDesk>[2];
+      const v = {} as Parameters<typeof writeEquitySnapshot>[2];
+      void fns.sessionStart(tx, desk, now);
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void fns.sessionStart(tx, 'desk', now);
+      void fns.rows(tx, desk);
+      // @ts-expect-error a user id is not a desk id
+      void fns.rows(tx, user);
+      void fns.legs(tx, desk, quotes);
+      // @ts-expect-error an order id is not a desk id
+      void fns.legs(tx, order, quotes);
+      void fns.base(tx, desk, now);
+      // @ts-expect-error a combo id is not a desk id
+      void fns.base(tx, combo, now);
+      void fns.value(tx, desk, quotes, '100000', now);
+      // @ts-expect-error a plain string desk
+      void fns.value(tx, 'desk', quotes, '100000', now);
+      void fns.snapshot(tx, desk, v, 'fill', now);
+      // @ts-expect-error a signal id is not a desk id
+      void fns.snapshot(tx, signal, v, 'fill', now);
     };
     expect(typeof calls).toBe('function');
   });

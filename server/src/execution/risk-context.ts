@@ -115,7 +115,7 @@ export async function readHalt(tx: Tx, tenantId: TenantId): Promise<HaltFlags> {
  */
 export async function loadLimits(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   symbol: string,
   assetClass?: AssetClass | null,
 ): Promise<RiskLimits> {
@@ -134,7 +134,7 @@ export async function loadLimits(
 type LimitRow = typeof riskLimits.$inferSelect;
 
 /** The desk's stored limit rows: its '*' row and those of `symbols`. */
-function limitRowsOf(tx: Tx, tenantId: string, symbols: readonly string[]): Promise<LimitRow[]> {
+function limitRowsOf(tx: Tx, tenantId: TenantId, symbols: readonly string[]): Promise<LimitRow[]> {
   return tx
     .select()
     .from(riskLimits)
@@ -413,7 +413,7 @@ export async function loadBatchRiskInputs(
 }
 
 /** The desk's last `n` closed trade outcomes, newest first: what the loss-streak rule reads. */
-function lastOutcomes(tx: Tx, tenantId: string, n: number) {
+function lastOutcomes(tx: Tx, tenantId: TenantId, n: number) {
   return tx
     .select({ pnl: tradeOutcomes.pnl })
     .from(tradeOutcomes)
@@ -472,7 +472,7 @@ function deskContext(
  * newest first, optionally only those in `symbols`. Denied orders are not counted; bracket and
  * combo legs neither: they go out in their entry's (or combo's) one request, which is what counts.
  */
-function recentOrders(tx: Tx, tenantId: string, since: Date, symbols?: readonly string[]) {
+function recentOrders(tx: Tx, tenantId: TenantId, since: Date, symbols?: readonly string[]) {
   return tx
     .select({
       symbol: orders.symbol,

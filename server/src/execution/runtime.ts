@@ -359,8 +359,9 @@ export class ExecutionRuntime {
           .where(and(eq(positions.tenantId, d.id), ne(positions.quantity, '0')))
           .limit(1);
         if (open.length === 0) return false;
-        const v = await valueDesk(tx, d.id, this.#deps.quotes, this.options.startingCapital, now);
-        await writeEquitySnapshot(tx, d.id, v, reason, now);
+        const desk = asTenantId(d.id);
+        const v = await valueDesk(tx, desk, this.#deps.quotes, this.options.startingCapital, now);
+        await writeEquitySnapshot(tx, desk, v, reason, now);
         return true;
       });
       if (wrote) n++;

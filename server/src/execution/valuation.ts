@@ -2,6 +2,7 @@ import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import { type DeskPnl, deskPnl, type MarkedPosition } from '@aegis/shared/accounting/pnl';
 import { unrealizedPnl } from '@aegis/shared/accounting/position';
 import { equitySnapshots, instruments, positions, tenants } from '@aegis/shared/db';
+import type { TenantId } from '@aegis/shared/ids';
 import { and, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { QuoteBook } from '../brokers/quote-book.ts';
 import type { Tx } from '../db/database.ts';
@@ -26,7 +27,7 @@ const localMidnight = (now: Date) =>
 const utcMidnight = (now: Date) =>
   new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
 
-export async function sessionStartOf(tx: Tx, tenantId: string, now: Date): Promise<Date> {
+export async function sessionStartOf(tx: Tx, tenantId: TenantId, now: Date): Promise<Date> {
   const [row] = await tx
     .select({ start: localMidnight(now).mapWith((v: string | Date) => new Date(v)) })
     .from(tenants)
@@ -48,7 +49,7 @@ type PositionRow = typeof positions.$inferSelect;
 type Leg = DeskValuation['legs'][number];
 
 /** The desk's position rows (one statement). */
-export function positionRows(tx: Tx, tenantId: string): Promise<PositionRow[]> {
+export function positionRows(tx: Tx, tenantId: TenantId): Promise<PositionRow[]> {
   return tx.select().from(positions).where(eq(positions.tenantId, tenantId));
 }
 
@@ -80,7 +81,7 @@ export function legsFromRows(
 }
 
 /** The desk's positions with their marks and multipliers (two statements, no P&L). */
-export async function markedLegs(tx: Tx, tenantId: string, quotes: QuoteBook) {
+export async function markedLegs(tx: Tx, tenantId: TenantId, quotes: QuoteBook) {
   const rows = await positionRows(tx, tenantId);
   const mults = await multipliersOf(
     tx,
@@ -101,7 +102,7 @@ export interface DailyBase {
  * `sessionStartOf` computes it, UTC midnight when the desk has no row), in one statement; null
  * when there is none.
  */
-export async function dailyBase(tx: Tx, tenantId: string, now: Date): Promise<DailyBase | null> {
+export async function dailyBase(tx: Tx, tenantId: TenantId, now: Date): Promise<DailyBase | null> {
   const [row] = await tx
     .select({
       realizedPnl: equitySnapshots.realizedPnl,
@@ -150,7 +151,7 @@ export function dailyOf(
 
 export async function valueDesk(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   quotes: QuoteBook,
   startingCapital: string,
   now: Date,
@@ -168,7 +169,7 @@ export async function valueDesk(
 /** Appends one equity snapshot for the desk (on every fill, on an interval, after reconciling). */
 export async function writeEquitySnapshot(
   tx: Tx,
-  tenantId: string,
+  tenantId: TenantId,
   v: DeskValuation,
   reason: 'fill' | 'interval' | 'reconcile',
   ts: Date,
