@@ -52,12 +52,13 @@ import type { Halts } from './halt.ts';
 import type { haltLatch } from './halt-latch.ts';
 import { resourceOf } from './leases.ts';
 import type { getOrderDetail } from './order-detail.ts';
+import type { NewOrderSource } from './order-rows.ts';
 import type { OutboxDispatcher } from './outbox.ts';
 import type { getOrderWithFills, listPositions } from './queries.ts';
 import type { ReconcileReport, Reconciler } from './reconcile.ts';
 import type { enterReducingOnly, readReducingOnly } from './reducing-only.ts';
 import type { applyExecutionReport, applyExecutionReports } from './reports.ts';
-import type { loadBatchRiskInputs, readHalt } from './risk-context.ts';
+import type { loadBatchRiskInputs, loadLimits, readHalt } from './risk-context.ts';
 import type { ExecutionRuntime } from './runtime.ts';
 import type { OrderPlacementHooks, OrderService } from './service.ts';
 import { orderUpdatesChannel, positionUpdatesChannel } from './types.ts';
@@ -439,6 +440,21 @@ describe('branded ids: the execution runtime', () => {
       void fns.snapshot(tx, signal, v, 'fill', now);
     };
     expect(typeof calls).toBe('function');
+  });
+
+  it("a desk's effective limits are loaded, and a new order row is made, for a desk id", () => {
+    const calls = (load: typeof loadLimits) => {
+      void load(tx, desk, '*');
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      void load(tx, 'desk', '*');
+      // @ts-expect-error the symbol where the desk goes, and the desk where the symbol goes
+      void load(tx, 'BTC-USD', desk);
+    };
+    const src: Pick<NewOrderSource, 'tenantId' | 'clientOrderId'> = { tenantId: desk, clientOrderId: 'c' };
+    // @ts-expect-error a user id is not a desk id
+    const wrong: Pick<NewOrderSource, 'tenantId' | 'clientOrderId'> = { tenantId: user, clientOrderId: 'c' };
+    expect(typeof calls).toBe('function');
+    expect([src.tenantId, wrong.tenantId]).toEqual([desk, user]);
   });
 
   it('a lease resource, the combo throttle and the position channel are built from a desk id', () => {

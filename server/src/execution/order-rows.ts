@@ -1,5 +1,5 @@
 import { orders } from '@aegis/shared/db';
-import { asOrderId, type OrderId } from '@aegis/shared/ids';
+import { asOrderId, type OrderId, type TenantId } from '@aegis/shared/ids';
 import type { OrderState } from '@aegis/shared/orders/state';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput, RuleVerdictView } from '@aegis/shared/schemas/order';
@@ -13,7 +13,7 @@ export type BrandedOrderView = OrderView & { readonly id: OrderId };
 
 /** Where a new order goes and who placed it: the parts of its row that are not the request's. */
 export interface NewOrderSource {
-  readonly tenantId: string;
+  readonly tenantId: TenantId;
   readonly clientOrderId: string;
   readonly broker: string;
   readonly brokerConnectionId: string | null;
