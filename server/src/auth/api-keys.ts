@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { apiKeys, users } from '@aegis/shared/db';
 import { AppError } from '@aegis/shared/errors';
-import type { ApiKeyId, TenantId, UserId } from '@aegis/shared/ids';
+import { type ApiKeyId, asTenantId, asUserId, type TenantId, type UserId } from '@aegis/shared/ids';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
@@ -112,8 +112,8 @@ export async function verifyApiKey(
   return {
     apiKey: {
       id: row.id,
-      tenantId: row.tenant_id,
-      userId: row.user_id,
+      tenantId: asTenantId(row.tenant_id),
+      userId: asUserId(row.user_id),
       name: row.name,
       prefix: row.prefix,
       scopes: row.scopes.filter(isScope),
@@ -196,8 +196,8 @@ export async function revokeUserApiKeys(tx: Tx, userId: UserId, now = new Date()
 function toRecord(row: typeof apiKeys.$inferSelect): ApiKeyRecord {
   return {
     id: row.id,
-    tenantId: row.tenantId,
-    userId: row.userId,
+    tenantId: asTenantId(row.tenantId),
+    userId: asUserId(row.userId),
     name: row.name,
     prefix: row.prefix,
     scopes: row.scopes.filter(isScope),

@@ -1,5 +1,5 @@
 import { MemoryBus } from '@aegis/shared/bus/index';
-import { asUserId } from '@aegis/shared/ids';
+import { asTenantId, asUserId } from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
 import {
   AUTH_CACHE_BLOCK_MS,
@@ -10,6 +10,7 @@ import {
 } from './auth-cache.ts';
 
 const USER = '00000000-0000-4000-8000-000000000001';
+const DESK = asTenantId('00000000-0000-4000-8000-000000000003');
 const KEY_ID = '00000000-0000-4000-8000-000000000002';
 const SESSION_ID = 'a'.repeat(64);
 const IDLE = 7 * 24 * 3600_000;
@@ -28,7 +29,7 @@ function clock(start = 1_000_000) {
 
 const session = (now: number, expiresIn = IDLE) => ({
   id: SESSION_ID,
-  userId: USER,
+  userId: asUserId(USER),
   activeTenantId: null,
   createdAt: new Date(now),
   expiresAt: new Date(now + expiresIn),
@@ -38,8 +39,8 @@ const session = (now: number, expiresIn = IDLE) => ({
 
 const apiKey = (expiresAt: Date | null = null) => ({
   id: KEY_ID,
-  tenantId: USER,
-  userId: USER,
+  tenantId: DESK,
+  userId: asUserId(USER),
   name: 'k',
   prefix: 'p',
   scopes: ['read' as const],

@@ -15,7 +15,7 @@ const session = (userId: string, expiresAt: Date): Principal => ({
   user: user(userId),
   session: {
     id: 'h',
-    userId,
+    userId: asUserId(userId),
     activeTenantId: asTenantId('desk-1'),
     createdAt: new Date(0),
     expiresAt,

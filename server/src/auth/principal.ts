@@ -13,8 +13,8 @@ export interface AuthUser {
 export interface SessionRecord {
   /** SHA-256 hex of the token (the token itself is never stored). */
   readonly id: string;
-  readonly userId: string;
-  readonly activeTenantId: string | null;
+  readonly userId: UserId;
+  readonly activeTenantId: TenantId | null;
   readonly createdAt: Date;
   readonly expiresAt: Date;
   readonly absoluteExpiresAt: Date;
@@ -23,8 +23,8 @@ export interface SessionRecord {
 
 export interface ApiKeyRecord {
   readonly id: string;
-  readonly tenantId: string;
-  readonly userId: string;
+  readonly tenantId: TenantId;
+  readonly userId: UserId;
   readonly name: string;
   readonly prefix: string;
   readonly scopes: readonly ApiKeyScope[];

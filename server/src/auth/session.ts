@@ -1,5 +1,5 @@
 import { sessions, users } from '@aegis/shared/db';
-import { asUserId, type TenantId, type UserId } from '@aegis/shared/ids';
+import { asTenantId, asUserId, type TenantId, type UserId } from '@aegis/shared/ids';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { and, desc, eq, gt, ne, sql } from 'drizzle-orm';
@@ -158,8 +158,8 @@ export async function deleteExpiredSessions(db: Queryable, now = new Date()): Pr
 function toSessionRecord(row: typeof sessions.$inferSelect): SessionRecord {
   return {
     id: row.id,
-    userId: row.userId,
-    activeTenantId: row.activeTenantId,
+    userId: asUserId(row.userId),
+    activeTenantId: row.activeTenantId === null ? null : asTenantId(row.activeTenantId),
     createdAt: row.createdAt,
     expiresAt: row.expiresAt,
     absoluteExpiresAt: row.absoluteExpiresAt,

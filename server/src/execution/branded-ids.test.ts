@@ -26,6 +26,7 @@ import type { credentialSourceFor } from '../auth/oauth/credentials.ts';
 import type { bindingOf, clientSecretOpener, settleAccount } from '../auth/oauth/link-service.ts';
 import type { endpointsFor, providerCatalogue, resolveOAuthProvider } from '../auth/oauth/providers.ts';
 import type { unlinkConnection } from '../auth/oauth/unlink.ts';
+import type { ApiKeyRecord, SessionRecord } from '../auth/principal.ts';
 import type { ConnectionRow } from '../brokers/factory.ts';
 import type { readHedgeSettings } from '../hedging/store.ts';
 import type { queryLessons, recordOutcome } from '../lessons/service.ts';
@@ -273,6 +274,20 @@ describe('branded ids: people and keys', () => {
       void fns.disable(db, desk);
     };
     expect(typeof calls).toBe('function');
+  });
+
+  it("a session names its user and active desk, an API key its desk and owner, by their ids' kinds", () => {
+    const s: Pick<SessionRecord, 'userId' | 'activeTenantId'> = { userId: user, activeTenantId: desk };
+    const none: Pick<SessionRecord, 'userId' | 'activeTenantId'> = { userId: user, activeTenantId: null };
+    // @ts-expect-error desk and user swapped
+    const swapped: Pick<SessionRecord, 'userId' | 'activeTenantId'> = { userId: desk, activeTenantId: user };
+    const k: Pick<ApiKeyRecord, 'tenantId' | 'userId'> = { tenantId: desk, userId: user };
+    // @ts-expect-error a plain string owner
+    const plainOwner: Pick<ApiKeyRecord, 'tenantId' | 'userId'> = { tenantId: desk, userId: 'user' };
+    // @ts-expect-error a user id is not a desk id
+    const userDesk: Pick<ApiKeyRecord, 'tenantId' | 'userId'> = { tenantId: user, userId: user };
+    expect([s.activeTenantId, none.activeTenantId, swapped.userId]).toEqual([desk, null, desk]);
+    expect([k.userId, plainOwner.userId, userDesk.tenantId]).toEqual([user, 'user', user]);
   });
 
   it("a created or found user's id is a user id; the desks list is read for a user id", () => {
