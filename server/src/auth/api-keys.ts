@@ -139,7 +139,7 @@ export async function touchApiKeyLastUsed(
 
 export interface ApiKeyListItem {
   readonly id: string;
-  readonly userId: string;
+  readonly userId: UserId;
   readonly name: string;
   readonly prefix: string;
   readonly scopes: ApiKeyScope[];
@@ -159,7 +159,7 @@ export async function listApiKeys(tx: Tx, filter: { userId?: UserId }): Promise<
     .limit(500);
   return rows.map((r) => ({
     id: r.id,
-    userId: r.userId,
+    userId: asUserId(r.userId),
     name: r.name,
     prefix: r.prefix,
     scopes: r.scopes.filter(isScope),

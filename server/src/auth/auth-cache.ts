@@ -1,5 +1,6 @@
 import type { Bus } from '@aegis/shared/bus/index';
 import { withDeadline } from '@aegis/shared/deadline';
+import type { UserId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import type { Desk } from '@aegis/shared/schemas/identity';
 import { sha256 } from '@oslojs/crypto/sha2';
@@ -52,7 +53,7 @@ export type AuthInvalidation = z.infer<typeof authInvalidationSchema>;
 
 interface Entry<T> {
   readonly value: T;
-  readonly userId: string;
+  readonly userId: UserId;
   readonly until: number;
 }
 
@@ -149,7 +150,7 @@ export class AuthCache {
   }
 
   /** The user's desks as last read, or null (absent or stale). */
-  desks(userId: string): readonly Desk[] | null {
+  desks(userId: UserId): readonly Desk[] | null {
     const e = this.#desks.get(userId);
     if (!e || e.until <= this.#now()) {
       if (e) this.#desks.delete(userId);
@@ -160,7 +161,7 @@ export class AuthCache {
     return e.value;
   }
 
-  putDesks(userId: string, desks: readonly Desk[], readStartedAt: number): void {
+  putDesks(userId: UserId, desks: readonly Desk[], readStartedAt: number): void {
     if (this.ttlMs <= 0 || this.#isBlocked(`user:${userId}`, userId, readStartedAt)) return;
     this.#bound(this.#desks);
     this.#desks.set(userId, { value: desks, userId, until: this.#now() + this.ttlMs });
@@ -222,7 +223,7 @@ export class AuthCache {
    * Blocked: an invalidation of this entry (or its user) is recent, or happened after the read
    * that produced the value started (the value may predate the change).
    */
-  #isBlocked(entry: string, userId: string, readStartedAt: number): boolean {
+  #isBlocked(entry: string, userId: UserId, readStartedAt: number): boolean {
     const now = this.#now();
     for (const k of [entry, `user:${userId}`]) {
       const until = this.#blocked.get(k);

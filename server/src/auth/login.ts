@@ -101,8 +101,8 @@ export async function login(
   }
   const desks = await listUserDesks(deps.db, asUserId(row.id));
   const { token, session } = await createSession(deps.db, deps.config, {
-    userId: row.id,
-    activeTenantId: desks[0]?.id ?? null,
+    userId: asUserId(row.id),
+    activeTenantId: desks[0] ? asTenantId(desks[0].id) : null,
     ip: meta.ip,
     userAgent: meta.userAgent,
   });

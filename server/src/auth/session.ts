@@ -34,8 +34,8 @@ export function sessionIdOf(token: string): string {
 export const isSessionTokenShape = (token: string): boolean => TOKEN_PATTERN.test(token);
 
 export interface CreateSessionInput {
-  readonly userId: string;
-  readonly activeTenantId: string | null;
+  readonly userId: UserId;
+  readonly activeTenantId: TenantId | null;
   readonly ip: string | null;
   readonly userAgent: string | null;
 }

@@ -20,13 +20,15 @@ import type { markRead, unreadCount } from '../alerts/store.ts';
 import type { ChainedFields } from '../audit/chain.ts';
 import type { audit, RecordedAudit, recordBatch, VerifyResult } from '../audit/service.ts';
 import type { chainLength, readVerifyJob, startVerifyJob, VerifyJobView } from '../audit/verify-job.ts';
-import type { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.ts';
+import type { ApiKeyListItem, createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.ts';
+import type { AuthCache } from '../auth/auth-cache.ts';
 import type { roleOnDesk } from '../auth/memberships.ts';
 import type { credentialSourceFor } from '../auth/oauth/credentials.ts';
 import type { bindingOf, clientSecretOpener, settleAccount } from '../auth/oauth/link-service.ts';
 import type { endpointsFor, providerCatalogue, resolveOAuthProvider } from '../auth/oauth/providers.ts';
 import type { unlinkConnection } from '../auth/oauth/unlink.ts';
 import type { ApiKeyRecord, SessionRecord } from '../auth/principal.ts';
+import type { CreateSessionInput } from '../auth/session.ts';
 import type { ConnectionRow } from '../brokers/factory.ts';
 import type { readHedgeSettings } from '../hedging/store.ts';
 import type { queryLessons, recordOutcome } from '../lessons/service.ts';
@@ -288,6 +290,26 @@ describe('branded ids: people and keys', () => {
     const userDesk: Pick<ApiKeyRecord, 'tenantId' | 'userId'> = { tenantId: user, userId: user };
     expect([s.activeTenantId, none.activeTenantId, swapped.userId]).toEqual([desk, null, desk]);
     expect([k.userId, plainOwner.userId, userDesk.tenantId]).toEqual([user, 'user', user]);
+  });
+
+  it('a new session, a listed key and the desks cache take a user id and a desk id in their places', () => {
+    type NewSession = Pick<CreateSessionInput, 'userId' | 'activeTenantId'>;
+    const input: NewSession = { userId: user, activeTenantId: desk };
+    // @ts-expect-error desk and user swapped
+    const swapped: NewSession = { userId: desk, activeTenantId: user };
+    const listed: Pick<ApiKeyListItem, 'userId'> = { userId: user };
+    // @ts-expect-error a plain string is not yet known to be a user id
+    const plain: Pick<ApiKeyListItem, 'userId'> = { userId: 'user' };
+    const calls = (cache: AuthCache) => {
+      void cache.desks(user);
+      // @ts-expect-error a desk id is not a user id
+      void cache.desks(desk);
+      cache.putDesks(user, [], 0);
+      // @ts-expect-error a plain string user
+      cache.putDesks('user', [], 0);
+    };
+    expect(typeof calls).toBe('function');
+    expect([input.userId, swapped.userId, listed.userId, plain.userId]).toEqual([user, desk, user, 'user']);
   });
 
   it("a created or found user's id is a user id; the desks list is read for a user id", () => {
