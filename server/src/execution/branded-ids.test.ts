@@ -490,8 +490,16 @@ describe('branded ids: the execution runtime', () => {
     const src: Pick<NewOrderSource, 'tenantId' | 'clientOrderId'> = { tenantId: desk, clientOrderId: 'c' };
     // @ts-expect-error a user id is not a desk id
     const wrong: Pick<NewOrderSource, 'tenantId' | 'clientOrderId'> = { tenantId: user, clientOrderId: 'c' };
+    const from: Pick<NewOrderSource, 'proposalId'> = { proposalId: proposal };
+    // @ts-expect-error a signal id is not a proposal id
+    const fromSignal: Pick<NewOrderSource, 'proposalId'> = { proposalId: signal };
     expect(typeof calls).toBe('function');
-    expect([src.tenantId, wrong.tenantId]).toEqual([desk, user]);
+    expect([src.tenantId, wrong.tenantId, from.proposalId, fromSignal.proposalId]).toEqual([
+      desk,
+      user,
+      proposal,
+      signal,
+    ]);
   });
 
   it('a lease resource, the combo throttle and the position channel are built from a desk id', () => {

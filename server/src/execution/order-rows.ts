@@ -1,5 +1,5 @@
 import { orders } from '@aegis/shared/db';
-import { asOrderId, type OrderId, type TenantId } from '@aegis/shared/ids';
+import { asOrderId, type OrderId, type ProposalId, type TenantId } from '@aegis/shared/ids';
 import type { OrderState } from '@aegis/shared/orders/state';
 import type { RiskDecision } from '@aegis/shared/risk/governor';
 import type { OrderView, PlaceOrderInput, RuleVerdictView } from '@aegis/shared/schemas/order';
@@ -17,7 +17,8 @@ export interface NewOrderSource {
   readonly clientOrderId: string;
   readonly broker: string;
   readonly brokerConnectionId: string | null;
-  readonly proposalId: string | null;
+  /** Checked to be one of the desk's proposals (service.ts assertOwnProposal). */
+  readonly proposalId: ProposalId | null;
   readonly origin: OrderRow['origin'];
   readonly createdBy: string;
   readonly now: Date;

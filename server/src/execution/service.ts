@@ -362,7 +362,7 @@ export class OrderService {
           clientOrderId,
           broker: connection?.provider ?? 'paper',
           brokerConnectionId: connection?.id ?? null,
-          proposalId: req.input.proposalId ?? null,
+          proposalId: req.input.proposalId ? asProposalId(req.input.proposalId) : null,
           origin: req.origin,
           createdBy: principalKey(req.actor),
           now,
