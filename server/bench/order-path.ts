@@ -14,7 +14,7 @@
  * Two placements in the same run: `per-order` (one desk transaction per order: the path before
  * batching) and `batched` (the default). Per-order cost is counted on the PostgreSQL wire: the
  * server connects through a counting proxy (a worker thread) that reads the frontend protocol —
- * statements (Parse / simple Query), round trips (Sync / simple Query), transactions (BEGIN) —
+ * statements (Execute / simple Query), round trips (Sync / simple Query), transactions (BEGIN) —
  * and pg_stat_activity is sampled every few ms to see what the server's backends wait on
  * (advisory/row locks, WAL flush, or the client = a round trip in flight).
  */
@@ -61,6 +61,9 @@ const trace = new Map();
 const c = { statements: 0, roundTrips: 0, begins: 0, commits: 0, bytesIn: 0, bytesOut: 0, writes: 0 };
 const server = net.createServer((client) => {
   const upstream = net.connect(workerData.port, workerData.host);
+  // No Nagle delay on either side of the relay: small pipelined messages go at once.
+  client.setNoDelay(true);
+  upstream.setNoDelay(true);
   let buf = Buffer.alloc(0);
   let started = false;
   client.on('data', (chunk) => {
@@ -81,12 +84,14 @@ const server = net.createServer((client) => {
       const type = String.fromCharCode(buf[0]);
       const len = buf.readInt32BE(1);
       if (buf.length < len + 1) break;
+      // A statement runs on Execute (extended protocol) or as a simple Query; a prepared one is
+      // parsed on its connection's first run only, so Parse counts first runs, not statements.
+      if (type === 'E' || type === 'Q') c.statements++;
       if (type === 'Q' || type === 'P') {
         const body = buf.subarray(5, Math.min(len + 1, 5 + 64));
         let text = body.toString('latin1');
         if (type === 'P') text = text.slice(text.indexOf('\\0') + 1);
         text = text.trimStart().toLowerCase();
-        c.statements++;
         if (workerData.trace) { const k = text.replace(/\\s+/g, ' ').slice(0, 60); trace.set(k, (trace.get(k) || 0) + 1); }
         if (text.startsWith('begin')) c.begins++;
         if (text.startsWith('commit')) c.commits++;
