@@ -13,6 +13,7 @@ import type { ExecutionReport } from '../../src/brokers/types.ts';
 import { applyExecutionReports } from '../../src/execution/reports.ts';
 import { createExecutionFixture, type ExecutionFixture, log } from './execution-fixture.ts';
 import { insertDeskLimits } from './support/desk-limits.ts';
+import { sleep } from './support/wait.ts';
 
 let fx: ExecutionFixture;
 const deps = () => ({ db: fx.app.db, log });
@@ -174,8 +175,28 @@ describe('state-only execution reports in one transaction', () => {
         }),
       ),
     );
+    // The orders are held locked, so the first report waits on its order while the broker's
+    // other acknowledgements arrive and queue behind it; then they are let go.
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    const holding = fx.owner.begin(async (tx) => {
+      await tx`select id from orders where id in ${tx(placed.map((o) => o.id))} for update`;
+      locked();
+      await released;
+    });
+    await isLocked;
     statements.length = 0;
-    await fx.settle();
+    const settling = fx.settle();
+    await sleep(500);
+    release();
+    await holding;
+    await settling;
     const rows = await fx.owner`select status, version, broker_order_id from orders
       where id in ${fx.owner(placed.map((o) => o.id))}`;
     expect(rows.map((r) => r.status)).toEqual(placed.map(() => 'new'));
