@@ -190,6 +190,7 @@ export async function endUnsentLegs(
     .select()
     .from(orders)
     .where(and(eq(orders.tenantId, tenantId), eq(orders.parentOrderId, entryId)))
+    .orderBy(asc(orders.id))
     .for('update');
   const out: ReturnType<typeof toOrderView>[] = [];
   for (const l of legs) {

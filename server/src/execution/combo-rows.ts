@@ -49,12 +49,14 @@ export async function comboLegs(
   comboId: ComboId,
   lock = false,
 ): Promise<OrderRow[]> {
-  const q = tx
-    .select()
-    .from(orders)
-    .where(and(eq(orders.tenantId, tenantId), eq(orders.comboId, comboId)))
-    .orderBy(asc(orders.clientOrderId));
-  return lock ? q.for('update') : q;
+  const where = and(eq(orders.tenantId, tenantId), eq(orders.comboId, comboId));
+  if (!lock) return tx.select().from(orders).where(where).orderBy(asc(orders.clientOrderId));
+  // Locked in id order, as every transaction that locks several orders does (no deadlock
+  // between them); handed back in leg order.
+  const rows = await tx.select().from(orders).where(where).orderBy(asc(orders.id)).for('update');
+  return rows.sort((a, b) =>
+    a.clientOrderId < b.clientOrderId ? -1 : a.clientOrderId > b.clientOrderId ? 1 : 0,
+  );
 }
 
 /** The legs of several combos, each combo's in placement order. */

@@ -7,7 +7,7 @@ import { isDeadlineExceeded, withDeadline } from '@aegis/shared/deadline';
 import { asComboId, asTenantId, type TenantId } from '@aegis/shared/ids';
 import { applyOrderEvent } from '@aegis/shared/orders/state';
 import type { HaltState } from '@aegis/shared/schemas/order-risk';
-import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { record as recordAudit } from '../audit/service.ts';
 import type { Tx } from '../db/database.ts';
 import { transientKindOf } from '../transient-errors.ts';
@@ -470,6 +470,8 @@ async function cancelWorkingOrders(tx: Tx, tenantId: TenantId, now: Date): Promi
         ),
       ),
     )
+    // In id order, as every transaction that locks several orders does (no deadlock between them).
+    .orderBy(asc(orders.id))
     .for('update');
   if (working.length === 0) return 0;
   for (const o of working) applyOrderEvent(toOrderState(o), { type: 'OrderCancelRequested' });

@@ -391,11 +391,20 @@ export class OutboxDispatcher {
     await this.#whileUnavailable(() =>
       withTenant(this.#deps.db, tenantId, async (tx) => {
         if (acks.length > 0) {
-          await tx.execute(sql`
+          const ids = sql.param(acks.map((a) => a.orderId));
+          // The rows are locked in id order first, as a run of execution reports locks them
+          // (reports.ts): an update joined to the list would lock in the join's order, and two
+          // transactions locking the same orders in different orders can deadlock.
+          await Promise.all([
+            tx.execute(
+              sql`select o.id from orders o where o.tenant_id = ${tenantId} and o.id = any(${ids}::uuid[]) order by o.id for update`,
+            ),
+            tx.execute(sql`
             update orders o set broker_order_id = a.broker_order_id
-            from unnest(${sql.param(acks.map((a) => a.orderId))}::uuid[],
+            from unnest(${ids}::uuid[],
                         ${sql.param(acks.map((a) => a.brokerOrderId))}::text[]) as a(id, broker_order_id)
-            where o.tenant_id = ${tenantId} and o.id = a.id and o.broker_order_id is null`);
+            where o.tenant_id = ${tenantId} and o.id = a.id and o.broker_order_id is null`),
+          ]);
         }
         if (doneIds.length > 0) {
           await tx
