@@ -260,8 +260,9 @@ export function BacktestDetail(props: { id: string; canRun: boolean; onChanged: 
           </Show>
           <Show when={(status() ?? r.status) === 'cancelled'}>
             <EmptyState title="Cancelled">
-              {r.progress
-                ? `Stopped after ${formatCount(r.progress.ticks)} ticks.`
+              {/* The live progress first: the run as loaded may predate its first progress. */}
+              {(live()?.progress ?? r.progress)
+                ? `Stopped after ${formatCount((live()?.progress ?? r.progress)!.ticks)} ticks.`
                 : 'Stopped before it started.'}
             </EmptyState>
           </Show>
