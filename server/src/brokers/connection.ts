@@ -1,3 +1,4 @@
+import type { TenantId } from '@aegis/shared/ids';
 import type { Logger } from '@aegis/shared/logging';
 import type { BrokerEnvironment } from '@aegis/shared/schemas/broker';
 import type { BrokerCallPolicy } from './resilience.ts';
@@ -52,7 +53,8 @@ export interface ProviderEndpoints {
 
 export interface ConnectionContext {
   readonly connectionId: string;
-  readonly tenantId: string;
+  /** The desk the connection belongs to (its broker_connections row's). */
+  readonly tenantId: TenantId;
   /** `alpaca`, `coinbase`, `ibkr`, `ccxt:<exchange>`, `oauth:<slug>`. */
   readonly provider: string;
   readonly environment: BrokerEnvironment;

@@ -1,4 +1,5 @@
 import { AppError, ErrorCode } from '@aegis/shared/errors';
+import type { OrderId } from '@aegis/shared/ids';
 import type { BracketRole } from '@aegis/shared/orders/bracket';
 
 /**
@@ -38,8 +39,8 @@ export interface BracketLegRequest {
 }
 
 export interface BracketRequest {
-  /** The legs' one-cancels-other group (the entry's id in our books). */
-  readonly ocoGroup: string;
+  /** The legs' one-cancels-other group: the entry's id in our books (its orders row). */
+  readonly ocoGroup: OrderId;
   readonly legs: readonly BracketLegRequest[];
 }
 

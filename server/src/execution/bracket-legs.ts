@@ -166,7 +166,7 @@ export function bracketRequestOf(entry: OrderRow, legs: readonly OrderRow[]): Br
   const live = legs.filter((l) => !isTerminal(l.status));
   if (live.length === 0) return null;
   return {
-    ocoGroup: entry.id,
+    ocoGroup: asOrderId(entry.id),
     legs: live.map((l) => ({
       clientOrderId: l.clientOrderId,
       role: l.bracketRole!,

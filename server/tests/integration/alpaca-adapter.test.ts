@@ -5,6 +5,7 @@
  * One file: every test drives the one adapter against the one fake Alpaca through the same harness;
  * each describe is one area of the protocol (orders, stream, brackets, faults).
  */
+import { asOrderId } from '@aegis/shared/ids';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlpacaAdapter, type AlpacaAdapterOptions } from '../../src/brokers/alpaca/index.ts';
 import { bracketOn } from '../../src/brokers/testing/order-request.ts';
@@ -327,7 +328,7 @@ describe('Alpaca adapter: brackets', () => {
       ...market('BR2', 'AAPL', 'buy', '3'),
       orderType: 'limit',
       limitPrice: '100',
-      bracket: { ocoGroup: 'g2', legs: [{ clientOrderId: 'BR2S', role: 'stop', price: '95' }] },
+      bracket: { ocoGroup: asOrderId('g2'), legs: [{ clientOrderId: 'BR2S', role: 'stop', price: '95' }] },
     });
     expect(alpaca.orderRequests[0]).toMatchObject({ order_class: 'oto', stop_loss: { stop_price: '95' } });
     await until(() => kinds(reports, 'BR2S').includes('accepted'));

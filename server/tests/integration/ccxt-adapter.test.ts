@@ -7,6 +7,7 @@
  * One file: every test drives the one adapter through ccxt against the same fake venues and
  * harness; each describe is one area of the protocol.
  */
+import { asOrderId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -357,7 +358,7 @@ describe('CCXT adapter (ccxt:binance): orders', () => {
     const sym = await brokerError(adapter.placeOrder({ ...limitBuy('sym-1'), symbol: 'AAPL' }));
     expect(sym.brokerCode).toBe('BROKER_INVALID_REQUEST');
     const bracket = await brokerError(
-      adapter.placeOrder({ ...limitBuy('br-1'), bracket: { ocoGroup: 'g', legs: [] } }),
+      adapter.placeOrder({ ...limitBuy('br-1'), bracket: { ocoGroup: asOrderId('g'), legs: [] } }),
     );
     expect(bracket.brokerCode).toBe('BROKER_INVALID_REQUEST');
     expect(adapter.capabilities.nativeBrackets).toBe(false);

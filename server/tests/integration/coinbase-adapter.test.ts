@@ -7,6 +7,7 @@
  * harness; each describe is one area of the protocol.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { asOrderId, asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -404,7 +405,7 @@ describe('Coinbase adapter: orders', () => {
   it('refuses what Coinbase cannot hold: brackets and stop (market) orders', async () => {
     const adapter = createCoinbaseAdapter({
       connectionId: 'c',
-      tenantId: 't',
+      tenantId: asTenantId('t'),
       provider: 'coinbase',
       environment: 'live',
       accountRef: '',
@@ -417,7 +418,10 @@ describe('Coinbase adapter: orders', () => {
     expect(adapter.capabilities.nativeBrackets).toBe(false);
     const bracket = {
       ...limit('br-1', 'buy', '0.1', '30000'),
-      bracket: { ocoGroup: 'g', legs: [{ clientOrderId: 'br-1S', role: 'stop' as const, price: '29000' }] },
+      bracket: {
+        ocoGroup: asOrderId('g'),
+        legs: [{ clientOrderId: 'br-1S', role: 'stop' as const, price: '29000' }],
+      },
     };
     expect(await brokerError(adapter.placeOrder(bracket))).toMatchObject({ brokerCode: 'BROKER_REJECTED' });
     const stop: BrokerOrderRequest = {

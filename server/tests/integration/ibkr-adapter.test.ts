@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { asOrderId, asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectionContext, CredentialSource } from '../../src/brokers/connection.ts';
@@ -368,7 +369,7 @@ describe('IBKR adapter: executions', () => {
     await adapter.placeOrder({
       ...limitBuy('B1', '10', '99'),
       bracket: {
-        ocoGroup: 'B1',
+        ocoGroup: asOrderId('B1'),
         legs: [
           { clientOrderId: 'B1S', role: 'stop', price: '95' },
           { clientOrderId: 'B1T', role: 'target', price: '110' },
@@ -512,7 +513,7 @@ describe('IBKR adapter: faults', () => {
     const policy = new BrokerCallPolicy({ broker: 'ibkr' });
     const ctx: ConnectionContext = {
       connectionId: 'c',
-      tenantId: 't',
+      tenantId: asTenantId('t'),
       provider: 'ibkr',
       environment: 'live',
       accountRef: 'U1',

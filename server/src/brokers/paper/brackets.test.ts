@@ -1,3 +1,4 @@
+import { asOrderId } from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
 import { QuoteBook } from '../quote-book.ts';
 import { bracketOn } from '../testing/order-request.ts';
@@ -129,7 +130,7 @@ describe('paper broker: native brackets', () => {
     await broker.placeOrder(
       entry({
         clientOrderId: 'E2',
-        bracket: { ocoGroup: 'G2', legs: [{ clientOrderId: 'E2S', role: 'stop', price: '95' }] },
+        bracket: { ocoGroup: asOrderId('G2'), legs: [{ clientOrderId: 'E2S', role: 'stop', price: '95' }] },
       }),
     );
     expect(kinds('E2S')).toEqual(['rejected']);

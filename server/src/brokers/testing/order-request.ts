@@ -1,9 +1,10 @@
+import { asOrderId } from '@aegis/shared/ids';
 import type { BracketRequest } from '../types.ts';
 
 /**
  * Test support for the broker tests, unit and integration alike: a bracket on an entry order,
  * its legs named after the entry (`<entry>S` the stop, `<entry>T` the target) in one OCO group
- * (`ocoGroup`, the entry's id unless named).
+ * (`ocoGroup`, standing in for the entry's order id: the entry's client id unless named).
  */
 export function bracketOn(
   entryId: string,
@@ -11,7 +12,7 @@ export function bracketOn(
   ocoGroup = entryId,
 ): BracketRequest {
   return {
-    ocoGroup,
+    ocoGroup: asOrderId(ocoGroup),
     legs: [
       { clientOrderId: `${entryId}S`, role: 'stop', price: prices.stop },
       { clientOrderId: `${entryId}T`, role: 'target', price: prices.target },

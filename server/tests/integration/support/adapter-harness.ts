@@ -1,3 +1,4 @@
+import { asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
 import type { BrokerEnvironment } from '@aegis/shared/schemas/broker';
 import type {
@@ -69,7 +70,7 @@ export function adapterContext(o: {
   });
   return {
     connectionId: '00000000-0000-4000-8000-000000000001',
-    tenantId: '00000000-0000-4000-8000-000000000002',
+    tenantId: asTenantId('00000000-0000-4000-8000-000000000002'),
     provider: o.provider,
     environment: o.environment,
     accountRef: o.accountRef,
