@@ -7,8 +7,9 @@ import { type Platform, SHOTS, startPlatform } from './platform.ts';
  * The top bar and the backtest form on a 390 px phone, against the same pages at 1280 × 800: on
  * the phone the top bar takes at most two rows and keeps every control on screen, named and in
  * the tab order; the backtest form is one column whose selects fill it, and nothing of either
- * reaches past the screen's right edge. At 1280 px the top bar stays one row and the form keeps
- * its columns. Screenshots of both pages at both sizes go to SHOTS (`narrow-*.png`).
+ * reaches past the screen's right edge. At 1280 px the top bar stays one row; the form's agent
+ * row takes as many columns as the form's own width gives whole selects (two beside the runs
+ * list at 1280 px, four at 1000 px where the form has the row to itself). Screenshots of both pages at both sizes go to SHOTS (`narrow-*.png`).
  */
 const NEW_PASSWORD = 'narrow-harbour-lantern-5183';
 const PHONE = { width: 390, height: 844 } as const;
@@ -253,6 +254,32 @@ describe('the top bar and the backtest form on a 390 px phone and at 1280 px', (
       });
     });
 
+  /**
+   * The backtest form's selects that are narrower than they draw themselves when left to their
+   * own width (their longest option and the arrow): those cut their selected text. Each is
+   * measured against a hidden copy of itself at width auto, in its own field (the same styles).
+   */
+  const clippedSelects = (page: Page) =>
+    page.evaluate(() =>
+      [...document.querySelectorAll<HTMLSelectElement>('form.bt-form select')].flatMap((select) => {
+        const whole = select.cloneNode(true) as HTMLSelectElement;
+        whole.removeAttribute('id');
+        whole.removeAttribute('name');
+        Object.assign(whole.style, {
+          position: 'absolute',
+          visibility: 'hidden',
+          width: 'auto',
+          minWidth: '0',
+          maxWidth: 'none',
+        });
+        select.parentElement!.append(whole);
+        const needed = whole.getBoundingClientRect().width;
+        whole.remove();
+        const has = select.getBoundingClientRect().width;
+        return has + 0.5 < needed ? [`${select.name}: ${has} px of the ${needed} px it needs`] : [];
+      }),
+    );
+
   test('the backtest form on a phone: one column, selects as wide as it, nothing past the edge', async () => {
     const page = await open(phone, '/backtests', 'Backtests');
     try {
@@ -266,6 +293,7 @@ describe('the top bar and the backtest form on a 390 px phone and at 1280 px', (
         expect(f.right, f.name).toBeLessThanOrEqual(f.formRight + 0.5);
       }
       for (const s of selects) expect(s.width, s.name).toBeGreaterThanOrEqual(s.fieldWidth - 0.5);
+      expect(await clippedSelects(page)).toEqual([]);
       // One column: every field of a fieldset starts at the same x.
       for (const fieldset of new Set(fields.map((f) => f.fieldset))) {
         const lefts = new Set(fields.filter((f) => f.fieldset === fieldset).map((f) => f.left));
@@ -278,14 +306,29 @@ describe('the top bar and the backtest form on a 390 px phone and at 1280 px', (
     }
   }, 90_000);
 
-  test('the backtest form at 1280 px keeps its columns', async () => {
+  test('the backtest form follows its own width: two agent columns beside the runs at 1280 px, four alone', async () => {
     const page = await open(desktop, '/backtests', 'Backtests');
     try {
       await page.screenshot({ path: path.join(SHOTS, 'narrow-backtests-desktop.png') });
-      const fields = await formBoxes(page);
-      const agent = fields.filter((f) => f.name.startsWith('agent.'));
+      // At 1280 px the form shares the row with the runs list (about 430 px wide): four agent
+      // columns there cut the risk preset's select to "balanc". Two columns, selects whole.
+      expect(await clippedSelects(page)).toEqual([]);
+      let fields = await formBoxes(page);
+      let agent = fields.filter((f) => f.name.startsWith('agent.'));
+      expect(agent).toHaveLength(4);
+      expect(new Set(agent.map((f) => f.left)).size).toBe(2);
+      for (const f of fields) expect(f.right, f.name).toBeLessThanOrEqual(f.formRight + 0.5);
+
+      // At 1000 px the runs list goes below the form, which is then wider than at 1280 px: the
+      // agent row is four columns again, selects still whole.
+      await page.setViewportSize({ width: 1000, height: DESKTOP.height });
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await page.screenshot({ path: path.join(SHOTS, 'narrow-backtests-1000.png') });
+      fields = await formBoxes(page);
+      agent = fields.filter((f) => f.name.startsWith('agent.'));
       expect(new Set(agent.map((f) => f.left)).size).toBe(4);
       for (const f of fields) expect(f.right, f.name).toBeLessThanOrEqual(f.formRight + 0.5);
+      expect(await clippedSelects(page)).toEqual([]);
     } finally {
       await page.close();
     }
