@@ -1,7 +1,7 @@
 // Over 400 lines on purpose: every compile-time check of the branded ids in one place, one
 // describe per area (orders, proposals, people and keys, the execution runtime and its core,
-// audit, OAuth), so a signature that goes back to plain strings fails here whichever module it
-// is in.
+// audit, OAuth, the broker adapters), so a signature that goes back to plain strings fails here
+// whichever module it is in.
 import {
   asApiKeyId,
   asComboId,
@@ -29,7 +29,9 @@ import type { endpointsFor, providerCatalogue, resolveOAuthProvider } from '../a
 import type { unlinkConnection } from '../auth/oauth/unlink.ts';
 import type { ApiKeyRecord, SessionRecord } from '../auth/principal.ts';
 import type { CreateSessionInput } from '../auth/session.ts';
+import type { AdapterFactory, ConnectionContext } from '../brokers/connection.ts';
 import type { ConnectionRow } from '../brokers/factory.ts';
+import type { BracketRequest } from '../brokers/types.ts';
 import type { readHedgeSettings } from '../hedging/store.ts';
 import type { queryLessons, recordOutcome } from '../lessons/service.ts';
 import type { RecommendCaller } from '../options/rate-limits.ts';
@@ -40,7 +42,7 @@ import type { createUser, disableUser, listMembers } from '../provisioning/servi
 import type { decisionsOf } from '../signals/service.ts';
 import { decisionStreams } from '../signals/streams.ts';
 import type { DeskContext } from '../trpc/tenant-transaction.ts';
-import type { endUnsentLegs, legsOf, legsOfEntries } from './bracket-legs.ts';
+import type { bracketRequestOf, endUnsentLegs, legsOf, legsOfEntries } from './bracket-legs.ts';
 import type { BrokerRegistry, BrokerRegistryHooks, loadConnectionRow } from './broker-registry.ts';
 import type { dispatchComboCancel, dispatchComboPlace } from './combo-dispatch.ts';
 import {
@@ -770,5 +772,53 @@ describe('branded ids: the execution core', () => {
       void orderUpdatesChannel('desk');
     };
     expect(typeof swapped).toBe('function');
+  });
+});
+
+describe('branded ids: the broker adapters', () => {
+  it("an adapter's connection names its desk by a desk id", () => {
+    const calls = (factory: AdapterFactory, ctx: ConnectionContext) => {
+      factory(ctx);
+      factory({ ...ctx, tenantId: desk });
+      // @ts-expect-error a plain string is not yet known to be a desk id
+      factory({ ...ctx, tenantId: 'desk' });
+      // @ts-expect-error a user id is not a desk id
+      factory({ ...ctx, tenantId: user });
+    };
+    const ok: Pick<ConnectionContext, 'connectionId' | 'tenantId'> = {
+      connectionId: 'connection',
+      tenantId: desk,
+    };
+    const swapped: Pick<ConnectionContext, 'connectionId' | 'tenantId'> = {
+      connectionId: 'connection',
+      // @ts-expect-error an order id is not a desk id
+      tenantId: order,
+    };
+    expect(typeof calls).toBe('function');
+    expect([ok.tenantId, swapped.tenantId]).toEqual([desk, order]);
+  });
+
+  it("a bracket request's OCO group is the entry's order id", () => {
+    const legs: BracketRequest['legs'] = [{ clientOrderId: 'entryS', role: 'stop', price: '95' }];
+    const ok: BracketRequest = { ocoGroup: order, legs };
+    // @ts-expect-error a plain string is not yet known to be an order id
+    const plain: BracketRequest = { ocoGroup: 'entry', legs };
+    // @ts-expect-error a combo id is not an order id
+    const ofCombo: BracketRequest = { ocoGroup: combo, legs };
+    // @ts-expect-error a desk id is not an order id
+    const ofDesk: BracketRequest = { ocoGroup: desk, legs };
+    const built = (of: typeof bracketRequestOf, entry: Parameters<typeof bracketRequestOf>[0]) => {
+      const group: typeof order | undefined = of(entry, [])?.ocoGroup;
+      // @ts-expect-error the group built from the entry row is an order id, not a combo id
+      const asCombo: typeof combo | undefined = of(entry, [])?.ocoGroup;
+      return [group, asCombo];
+    };
+    expect(typeof built).toBe('function');
+    expect([ok.ocoGroup, plain.ocoGroup, ofCombo.ocoGroup, ofDesk.ocoGroup]).toEqual([
+      order,
+      'entry',
+      combo,
+      desk,
+    ]);
   });
 });
