@@ -185,6 +185,12 @@ export function BacktestDetail(props: { id: string; canRun: boolean; onChanged: 
     return live()?.status ?? row;
   };
 
+  /** The live progress first: the run as loaded may predate its first progress. */
+  const progress = (): BacktestProgress | null => {
+    const s = run.state();
+    return live()?.progress ?? (s.status === 'ready' ? s.data.progress : null);
+  };
+
   // While the run is queued or running, follow its progress; at its end, load the result.
   createEffect(
     on(
@@ -252,7 +258,7 @@ export function BacktestDetail(props: { id: string; canRun: boolean; onChanged: 
           <ErrorAlert message={cancelError()} />
           <Show when={ACTIVE.has(status() ?? r.status)}>
             <Panel title="Progress" meta="Live from the backtest worker">
-              <BacktestProgressBar status={status() ?? r.status} progress={live()?.progress ?? r.progress} />
+              <BacktestProgressBar status={status() ?? r.status} progress={progress()} />
             </Panel>
           </Show>
           <Show when={(status() ?? r.status) === 'failed'}>
@@ -260,10 +266,9 @@ export function BacktestDetail(props: { id: string; canRun: boolean; onChanged: 
           </Show>
           <Show when={(status() ?? r.status) === 'cancelled'}>
             <EmptyState title="Cancelled">
-              {/* The live progress first: the run as loaded may predate its first progress. */}
-              {(live()?.progress ?? r.progress)
-                ? `Stopped after ${formatCount((live()?.progress ?? r.progress)!.ticks)} ticks.`
-                : 'Stopped before it started.'}
+              <Show when={progress()} fallback="Stopped before it started.">
+                {(p) => `Stopped after ${formatCount(p().ticks)} ticks.`}
+              </Show>
             </EmptyState>
           </Show>
           <Show when={r.status === 'succeeded' && r.result}>
