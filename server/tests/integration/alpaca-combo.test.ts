@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { asComboId, asTenantId } from '@aegis/shared/ids';
 import type { PlaceComboInput } from '@aegis/shared/schemas/combo';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutionReport } from '../../src/brokers/types.ts';
 import type { Actor } from '../../src/execution/types.ts';
 import type { ExecutionFixture } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
@@ -164,6 +165,66 @@ describe('combos at Alpaca: one multi-leg order', () => {
     expect(alpaca.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([
       `/v2/orders/${root.id}`,
     ]);
+  });
+
+  it('a cancel Alpaca refuses (422 not cancelable) leaves the combo working: both legs back to new, the refusal reported, nothing half-done', async () => {
+    const c = await place(vertical());
+    await settleUntil(async () => (await combo(c.id)).status === 'new', 'the combo accepted');
+    const root = mlegOrders()[0]!;
+    const venueStatus = root.status;
+    const adapter = await fx.runtime.brokers.get(asTenantId(fx.tenantId), connectionId);
+    const reports: ExecutionReport[] = [];
+    const off = adapter.onExecutionReport((r) => reports.push(r));
+    // Alpaca's documented refusal of a cancel (DELETE /v2/orders/{id}): 422, code 42210000.
+    alpaca.failNext({
+      method: 'DELETE',
+      path: `/v2/orders/${root.id}`,
+      status: 422,
+      body: { code: 42210000, message: 'order is not cancelable' },
+    });
+    const requested = await fx.runtime.combos.cancel(asTenantId(fx.tenantId), asComboId(c.id), actor);
+    expect(requested.legs.map((l) => l.status)).toEqual(['pending_cancel', 'pending_cancel']);
+    await settleUntil(async () => (await combo(c.id)).status === 'new', 'the cancel refused');
+    off();
+
+    // The refusal reaches the platform as a cancel reject on each leg, with Alpaca's reason.
+    const rejects = reports.filter((r) => r.kind === 'cancel_rejected');
+    expect(rejects.map((r) => r.clientOrderId).sort()).toEqual(
+      requested.legs.map((l) => l.clientOrderId).sort(),
+    );
+    for (const r of rejects) expect(r.reason).toContain('not cancelable');
+    // Both legs are working again, unfilled; the combo with them; Alpaca still works the order.
+    const after = await combo(c.id);
+    expect(after.legs.map((l) => [l.status, l.filledQuantity])).toEqual([
+      ['new', '0'],
+      ['new', '0'],
+    ]);
+    expect(alpaca.orders.get(root.id)!.status).toBe(venueStatus);
+    expect(alpaca.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([
+      `/v2/orders/${root.id}`,
+    ]);
+    // Nothing half-written: each leg's timeline is new → pending_cancel → new, no fill, and the
+    // cancel's outbox row is done, not left to be retried.
+    for (const l of after.legs) {
+      const events = await fx.owner`
+        select from_status, to_status from order_events where order_id = ${l.id} order by id`;
+      expect(events.slice(-2).map((e) => [e.from_status, e.to_status])).toEqual([
+        ['new', 'pending_cancel'],
+        ['pending_cancel', 'new'],
+      ]);
+    }
+    expect((await fx.owner`select count(*)::int as n from fills`)[0]!.n).toBe(0);
+    const cancels = await fx.owner`
+      select dispatched_at, attempts, last_error from outbox where topic = 'broker.cancelCombo'`;
+    expect(cancels).toHaveLength(1);
+    expect(cancels[0]!.dispatched_at).not.toBeNull();
+    expect(cancels[0]!.last_error).toBeNull();
+
+    // The combo can be cancelled again (no cancel left pending), and this time Alpaca takes it.
+    await fx.runtime.combos.cancel(asTenantId(fx.tenantId), asComboId(c.id), actor);
+    await settleUntil(async () => (await combo(c.id)).status === 'cancelled', 'the second cancel');
+    expect((await combo(c.id)).legs.map((l) => l.status)).toEqual(['cancelled', 'cancelled']);
+    expect(alpaca.orders.get(root.id)!.status).toBe('canceled');
   });
 
   it('the fake refuses a malformed mleg as Alpaca does (422, the field named)', async () => {
