@@ -7,7 +7,7 @@
  * One file: the link flow's steps share one authorization server, one fake Alpaca and one server;
  * each describe is one stage of the flow.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { asTenantId } from '@aegis/shared/ids';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -17,6 +17,7 @@ import { rotateTokenKeys } from '../../src/auth/oauth/rotate-keys.ts';
 import { parseTokenKeys, TokenCrypto } from '../../src/auth/oauth/token-crypto.ts';
 import { BrokerError } from '../../src/brokers/types.ts';
 import { eventually } from './decisions-support.ts';
+import { runTokensRotate } from './rotation-fixture.ts';
 import { type FakeAlpaca, startFakeAlpaca } from './support/fake-alpaca.ts';
 import { startTestAuthServer, type TestAuthServer } from './support/oauth-server.ts';
 import {
@@ -638,26 +639,10 @@ describe('secrets at rest', () => {
     // The operator's command (`npm run tokens:rotate`) does the same from the environment; the
     // moved secret cannot be opened: it is named (exit 1) and left, everything else rotated.
     const KEY3 = randomBytes(32).toString('base64');
-    const ROOT = new URL('../../../', import.meta.url).pathname;
-    const run = spawnSync(
-      `${ROOT}node_modules/.bin/node`,
-      [`${ROOT}server/src/auth/oauth/rotate-keys-main.ts`],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? '',
-          DATABASE_URL: t.database.appUrl,
-          TOKEN_ENCRYPTION_KEYS: `k3:${KEY3},k2:${KEY2}`,
-          LOG_LEVEL: 'info',
-        },
-        timeout: 60_000,
-        encoding: 'utf8',
-      },
-    );
-    const output = `${run.stdout}${run.stderr}`;
-    expect(run.status, output).toBe(1);
-    expect(output).toContain(other!.id);
-    expect(output).not.toContain(plain.access);
+    const run = runTokensRotate(t.database.appUrl, `k3:${KEY3},k2:${KEY2}`);
+    expect(run.status, run.output).toBe(1);
+    expect(run.output).toContain(other!.id);
+    expect(run.output).not.toContain(plain.access);
     const only3 = new TokenCrypto(parseTokenKeys(`k3:${KEY3}`, undefined));
     expect((await sealedOf(id)).access_token_enc.startsWith('v1.k3.')).toBe(true);
     expect(await tokensOf(id, only3)).toEqual(plain);

@@ -3,13 +3,13 @@
  * are re-sealed under the next by rotateWebhookSecrets and by `npm run tokens:rotate`, after which
  * the old key can be removed and every secret still opens, unchanged, with its endpoint's binding.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { asTenantId } from '@aegis/shared/ids';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindingOf } from '../../src/alerts/delivery-sender.ts';
 import { rotateWebhookSecrets } from '../../src/alerts/rotate-secrets.ts';
 import { parseTokenKeys, TokenCrypto } from '../../src/auth/oauth/token-crypto.ts';
+import { runTokensRotate } from './rotation-fixture.ts';
 import { signIn, startTestServer, type TestServer } from './test-server.ts';
 
 const KEY_A = randomBytes(32).toString('base64');
@@ -77,26 +77,10 @@ describe('webhook secret rotation', () => {
     await t.owner`delete from alert_endpoints where id = ${second!.id}`;
 
     // The operator's command does the same from the environment and counts webhook secrets.
-    const ROOT = new URL('../../../', import.meta.url).pathname;
-    const run = spawnSync(
-      `${ROOT}node_modules/.bin/node`,
-      [`${ROOT}server/src/auth/oauth/rotate-keys-main.ts`],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? '',
-          DATABASE_URL: t.database.appUrl,
-          TOKEN_ENCRYPTION_KEYS: `kc:${KEY_C},kb:${KEY_B}`,
-          LOG_LEVEL: 'info',
-        },
-        timeout: 60_000,
-        encoding: 'utf8',
-      },
-    );
-    const output = `${run.stdout}${run.stderr}`;
-    expect(run.status, output).toBe(0);
-    expect(output).toContain('"webhookResealed":2');
-    for (const s of secrets.values()) expect(output).not.toContain(s);
+    const run = runTokensRotate(t.database.appUrl, `kc:${KEY_C},kb:${KEY_B}`);
+    expect(run.status, run.output).toBe(0);
+    expect(run.output).toContain('"webhookResealed":2');
+    for (const s of secrets.values()) expect(run.output).not.toContain(s);
     const onlyC = ring(`kc:${KEY_C}`);
     for (const r of await rows())
       expect(onlyC.decrypt(r.secret_sealed, bindingOf(asTenantId(r.tenant_id), r.id))).toBe(
