@@ -4,6 +4,7 @@
  *   npm run bench:api                       (~3 minutes; prints a table; writes bench/results/api.json)
  *   npm run bench:api -- --sweep            (more rates, longer steps: ~12 minutes)
  *   BENCH_DURATION_S=10 BENCH_ONLY=auth.me,positions.list npm run bench:api
+ *   BENCH_RATES=50,100 npm run bench:api    (these rates for every endpoint: CPU per request A/B)
  *   BENCH_AUTH_CACHE=off npm run bench:api  (every request validates its key in the database)
  *
  * The real server (startServer from server/src/http.ts) on a fresh migrated database as the
@@ -33,7 +34,12 @@ import type { AddressInfo } from 'node:net';
 import { createDb } from '@aegis/shared/db/client';
 import { asTenantId, asUserId, type TenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
-import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
+import {
+  backendCpuBetween,
+  backendCpuSeconds,
+  machineInfo,
+  writeBenchResult,
+} from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import autocannon from 'autocannon';
@@ -47,8 +53,11 @@ import { createFirstAdminIfNone } from '../server/src/provisioning/service.ts';
 const SWEEP = process.argv.includes('--sweep');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? (SWEEP ? 10 : 4));
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
-const READ_RATES = SWEEP ? [100, 250, 500, 1000, 1500, 2000, 3000, 4000, 6000] : [100, 500, 1000, 2000, 3000];
-const WRITE_RATES = SWEEP ? [25, 50, 100, 200, 400, 800] : [50, 200, 400];
+/** BENCH_RATES=100,200: these offered rates for every endpoint instead of the defaults. */
+const RATES = process.env.BENCH_RATES?.split(',').map(Number);
+const READ_RATES =
+  RATES ?? (SWEEP ? [100, 250, 500, 1000, 1500, 2000, 3000, 4000, 6000] : [100, 500, 1000, 2000, 3000]);
+const WRITE_RATES = RATES ?? (SWEEP ? [25, 50, 100, 200, 400, 800] : [50, 200, 400]);
 const BASELINE_RATES = SWEEP ? READ_RATES : [1000, 3000];
 const AUTH_CACHE = process.env.BENCH_AUTH_CACHE !== 'off';
 const DESKS = 10;
@@ -68,6 +77,14 @@ interface Step {
   readonly non2xx: number;
   /** Statements (round trips, BEGIN and COMMIT included) the request pool sent per request. */
   readonly dbStatementsPerRequest: number | null;
+  /**
+   * CPU of this process per request: the server and the load generator together (the baseline's
+   * figure is the load generator's and bare HTTP's share). Unlike the rate and the latency it
+   * hardly depends on what else the machine runs.
+   */
+  readonly cpuMsPerRequest: number;
+  /** CPU of the bench database's backends per request (PostgreSQL is local). */
+  readonly pgCpuMsPerRequest: number;
 }
 
 interface Target {
@@ -248,17 +265,24 @@ async function main(): Promise<void> {
       const isServer = !target.name.startsWith('baseline');
       for (const rate of target.rates) {
         const statementsBefore = statements.count;
+        const pg0 = await backendCpuSeconds(owner, database.name);
+        const cpu0 = process.cpuUsage();
         const r = await run(url, target.request(url), rate, DURATION_S);
+        const cpu = process.cpuUsage(cpu0);
+        const pgSeconds = backendCpuBetween(pg0, await backendCpuSeconds(owner, database.name));
         const sent = statements.count - statementsBefore;
+        const n = Math.max(1, r.requests);
         const step: Step = {
           endpoint: target.name,
           offeredRate: rate,
           ...r,
           dbStatementsPerRequest: isServer && r.requests > 0 ? round2(sent / r.requests) : null,
+          cpuMsPerRequest: round2((cpu.user + cpu.system) / 1000 / n),
+          pgCpuMsPerRequest: round2((pgSeconds * 1000) / n),
         };
         steps.push(step);
         process.stdout.write(
-          `${target.name.padEnd(28)} ${String(rate).padStart(6)}/s → ${String(step.achievedRate).padStart(6)}/s  p50 ${step.p50Ms.toFixed(2)} ms  p99 ${step.p99Ms.toFixed(2)} ms  errors ${step.errors}  non-2xx ${step.non2xx}  db stmts/req ${step.dbStatementsPerRequest ?? '-'}\n`,
+          `${target.name.padEnd(28)} ${String(rate).padStart(6)}/s → ${String(step.achievedRate).padStart(6)}/s  p50 ${step.p50Ms.toFixed(2)} ms  p99 ${step.p99Ms.toFixed(2)} ms  errors ${step.errors}  non-2xx ${step.non2xx}  db stmts/req ${step.dbStatementsPerRequest ?? '-'}  cpu ms/req ${step.cpuMsPerRequest}  pg cpu ms/req ${step.pgCpuMsPerRequest}\n`,
         );
         // Past saturation every higher rate only queues more: stop this endpoint.
         if (step.achievedRate < rate * 0.8 || step.p99Ms > 500) break;
@@ -278,6 +302,8 @@ async function main(): Promise<void> {
         errors: s.errors,
         'non-2xx': s.non2xx,
         'db stmts/req': s.dbStatementsPerRequest,
+        'cpu ms/req': s.cpuMsPerRequest,
+        'pg cpu ms/req': s.pgCpuMsPerRequest,
       })),
     );
     console.table(summary);
@@ -311,7 +337,9 @@ async function run(
   request: autocannon.Request,
   rate: number,
   seconds: number,
-): Promise<Omit<Step, 'endpoint' | 'offeredRate' | 'dbStatementsPerRequest'>> {
+): Promise<
+  Omit<Step, 'endpoint' | 'offeredRate' | 'dbStatementsPerRequest' | 'cpuMsPerRequest' | 'pgCpuMsPerRequest'>
+> {
   const connections = Math.max(4, Math.min(64, Math.ceil(rate / 50)));
   const result = await autocannon({
     url,

@@ -20,13 +20,17 @@
  */
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { createDb, withTenant } from '@aegis/shared/db/client';
 import { asTenantId } from '@aegis/shared/ids';
 import { createLogger } from '@aegis/shared/logging';
-import { machineInfo, writeBenchResult } from '@aegis/shared/testing/bench-report';
+import {
+  backendCpuBetween,
+  backendCpuSeconds,
+  machineInfo,
+  writeBenchResult,
+} from '@aegis/shared/testing/bench-report';
 import { createMigratedTestDatabase } from '@aegis/shared/testing/database';
 import { TEST_REDIS_URL } from '@aegis/shared/testing/services';
 import postgres from 'postgres';
@@ -405,35 +409,17 @@ interface Row extends LoadResult {
   readonly backends: Record<string, number>;
 }
 
-/** CPU seconds (user + system) of the bench database's backends, by pid (PostgreSQL is local). */
-async function backendCpu(owner: postgres.Sql, dbName: string): Promise<Map<number, number>> {
-  const pids = await owner<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName}`;
-  const out = new Map<number, number>();
-  for (const { pid } of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(pid, (Number(fields[11]) + Number(fields[12])) / 100); // utime, stime in ticks
-    } catch {
-      // Ended meanwhile, or another machine: not counted.
-    }
-  }
-  return out;
-}
-
 async function measure(f: Fixture, mode: string, desks: number, rate: number): Promise<Row> {
   progress(`${mode}: ${desks} desk(s) at ${rate}/s`);
   const keys = f.keys.slice(0, desks);
   const before = await f.wire?.read();
-  const pg0 = await backendCpu(f.owner, f.dbName);
+  const pg0 = await backendCpuSeconds(f.owner, f.dbName);
   const cpu0 = process.cpuUsage();
   const sampler = WIRE ? startActivitySampler(f.owner, f.dbName) : null;
   const r = await drive(f.server.url, keys, rate, SECONDS);
   const backends = (await sampler?.finish()) ?? {};
   const cpu = process.cpuUsage(cpu0);
-  const pg1 = await backendCpu(f.owner, f.dbName);
-  let pgSeconds = 0;
-  for (const [pid, t] of pg1) pgSeconds += t - (pg0.get(pid) ?? 0);
+  const pgSeconds = backendCpuBetween(pg0, await backendCpuSeconds(f.owner, f.dbName));
   const after = await f.wire?.read();
   const n = Math.max(1, r.ok);
   const per = (k: keyof WireCounters) =>
