@@ -78,7 +78,10 @@ export interface ComboLegRequest {
 
 /** A multi-leg order: every leg fills, at once and in full, or none does. */
 export interface BrokerComboRequest {
-  /** The combo's own client order id (deterministic, like an order's). */
+  /**
+   * The combo's own client order id (combos.client_order_id, deterministic like an order's), not
+   * its row id (ComboId). A plain string, as client order ids still are across the platform.
+   */
   readonly comboId: string;
   readonly orderType: 'market' | 'limit';
   readonly timeInForce: TimeInForce;
@@ -104,6 +107,7 @@ export interface PlaceComboAck {
 
 /** Where an order sits in a combo, as the broker reports it. */
 export interface ComboLink {
+  /** The combo's client order id, as in BrokerComboRequest. */
   readonly comboId: string;
   readonly ratio: number;
 }
@@ -201,7 +205,7 @@ export interface BrokerAdapter {
    * leg's status and fills come back as ordinary reports addressed by the legs' client ids.
    */
   placeCombo?(req: BrokerComboRequest): Promise<PlaceComboAck>;
-  /** Cancels every leg of a combo; reports as for `cancelOrder`. */
+  /** Cancels every leg of a combo (by its client order id); reports as for `cancelOrder`. */
   cancelCombo?(comboId: string): Promise<void>;
   getOrderByClientId(clientOrderId: string): Promise<BrokerOrder | null>;
   /**
