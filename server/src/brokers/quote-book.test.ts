@@ -26,3 +26,25 @@ describe('QuoteBook and the future', () => {
     expect(strict.setQuote('PSX', '1', '1.01', '1', '1', at(1))).toBe(false);
   });
 });
+
+describe('QuoteBook marks', () => {
+  it('follows every update although it is computed once per update', () => {
+    const book = new QuoteBook({ now: () => NOW });
+    expect(book.mark('PSX')).toBeNull();
+    book.setTrade('PSX', '100', '1', at(-50));
+    expect(book.mark('PSX')?.toString()).toBe('100'); // one-sided: last trade
+    book.setQuote('PSX', '100', '101', '1', '1', at(-40));
+    expect(book.mark('PSX')?.toString()).toBe('100.5');
+    expect(book.mark('PSX')).toBe(book.mark('PSX')); // held until the next update
+    book.setQuote('PSX', '102', '102.5', '1', '1', at(-30));
+    expect(book.mark('PSX')?.toString()).toBe('102.25');
+    book.setTrade('PSX', '90', '1', at(-20)); // a trade does not move a two-sided mark
+    expect(book.mark('PSX')?.toString()).toBe('102.25');
+    // A refused update leaves the mark as it was.
+    expect(book.setQuote('PSX', '110', '100', '1', '1', at(-10))).toBe(false);
+    expect(book.mark('PSX')?.toString()).toBe('102.25');
+    expect(book.mark('OTHER')).toBeNull();
+    book.setQuote('OTHER', '1', '3', '1', '1', at(-10));
+    expect(book.mark('OTHER')?.toString()).toBe('2');
+  });
+});

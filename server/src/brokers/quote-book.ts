@@ -55,6 +55,8 @@ export interface QuoteBookOptions {
 
 export class QuoteBook {
   readonly #books = new Map<string, TopOfBook>();
+  /** Each symbol's mark, computed on first read after an update (a mid is a division). */
+  readonly #marks = new Map<string, Dec | null>();
   readonly #listeners = new Set<Listener>();
   readonly #skewMs: number;
   readonly #now: () => number;
@@ -79,6 +81,7 @@ export class QuoteBook {
     if (!b.gt(0) || !a.gt(0) || b.gt(a) || this.#fromFuture(ts)) return false;
     const prev = this.#books.get(symbol) ?? empty(symbol);
     if (prev.tsQuote && ts < prev.tsQuote) return false; // older than what we have: out of order
+    this.#marks.delete(symbol);
     this.#books.set(symbol, {
       ...prev,
       bid: b,
@@ -96,6 +99,7 @@ export class QuoteBook {
     const s = dec(size);
     if (!p.gt(0) || !s.gt(0) || this.#fromFuture(ts)) return false;
     const prev = this.#books.get(symbol) ?? empty(symbol);
+    this.#marks.delete(symbol);
     this.#books.set(symbol, { ...prev, last: p, lastSize: s, tsTrade: ts });
     this.#emit({ kind: 'trade', symbol, price: p, size: s, ts });
     return true;
@@ -111,10 +115,13 @@ export class QuoteBook {
 
   /** Mark price: mid when two-sided, else last trade. */
   mark(symbol: string): Dec | null {
+    const held = this.#marks.get(symbol);
+    if (held !== undefined) return held;
     const b = this.#books.get(symbol);
     if (!b) return null;
-    if (b.bid && b.ask) return b.bid.plus(b.ask).div(2);
-    return b.last;
+    const mark = b.bid && b.ask ? b.bid.plus(b.ask).div(2) : b.last;
+    this.#marks.set(symbol, mark);
+    return mark;
   }
 
   subscribe(listener: Listener): () => void {

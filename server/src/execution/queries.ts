@@ -76,24 +76,25 @@ export async function getOrderWithFills(
 
 export async function listPositions(tx: Tx, tenantId: TenantId, quotes: QuoteBook): Promise<PositionView[]> {
   const legs = await markedLegs(tx, tenantId, quotes);
-  return legs
-    .filter((l) => !dec(l.position.quantity).isZero() || !dec(l.position.realizedPnl).isZero())
-    .map((l) => {
-      const qty = dec(l.position.quantity);
-      const mark = l.mark;
-      return {
-        symbol: l.position.symbol,
-        quantity: norm(l.position.quantity),
-        avgCost: norm(l.position.avgCost),
-        mark,
-        marketValue: mark === null ? null : decStr(qty.times(dec(mark)).times(dec(l.multiplier))),
-        unrealizedPnl: mark === null ? null : decStr(unrealizedPnl(l.position, mark, l.multiplier)),
-        realizedPnl: norm(l.position.realizedPnl),
-        fees: norm(l.position.fees),
-        openedAt: l.openedAt?.toISOString() ?? null,
-        updatedAt: l.updatedAt.toISOString(),
-      };
+  const views: PositionView[] = [];
+  for (const l of legs) {
+    const qty = dec(l.position.quantity);
+    if (qty.isZero() && dec(l.position.realizedPnl).isZero()) continue;
+    const mark = l.mark;
+    views.push({
+      symbol: l.position.symbol,
+      quantity: norm(l.position.quantity),
+      avgCost: norm(l.position.avgCost),
+      mark,
+      marketValue: mark === null ? null : decStr(qty.times(dec(mark)).times(dec(l.multiplier))),
+      unrealizedPnl: mark === null ? null : decStr(unrealizedPnl(l.position, mark, l.multiplier)),
+      realizedPnl: norm(l.position.realizedPnl),
+      fees: norm(l.position.fees),
+      openedAt: l.openedAt?.toISOString() ?? null,
+      updatedAt: l.updatedAt.toISOString(),
     });
+  }
+  return views;
 }
 
 export async function pnlSummary(

@@ -80,14 +80,24 @@ export function legsFromRows(
   });
 }
 
-/** The desk's positions with their marks and multipliers (two statements, no P&L). */
+/**
+ * The desk's positions with their marks and multipliers (one statement, no P&L). The instrument's
+ * multiplier comes by a join: a second statement listing every symbol of a book of hundreds
+ * was longer than the one it served, and too long to keep prepared.
+ */
 export async function markedLegs(tx: Tx, tenantId: TenantId, quotes: QuoteBook) {
-  const rows = await positionRows(tx, tenantId);
-  const mults = await multipliersOf(
-    tx,
-    rows.map((r) => r.symbol),
+  const rows = await tx
+    .select({ position: positions, multiplier: instruments.multiplier })
+    .from(positions)
+    .leftJoin(instruments, eq(instruments.symbol, positions.symbol))
+    .where(eq(positions.tenantId, tenantId));
+  const mults = new Map<string, string>();
+  for (const r of rows) if (r.multiplier !== null) mults.set(r.position.symbol, r.multiplier);
+  return legsFromRows(
+    rows.map((r) => r.position),
+    quotes,
+    (s) => mults.get(s),
   );
-  return legsFromRows(rows, quotes, (s) => mults.get(s));
 }
 
 /** The P&L figures of the equity snapshot daily P&L is measured from. */

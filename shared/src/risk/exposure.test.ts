@@ -85,3 +85,76 @@ describe('bookTotalsBeforeAfter', () => {
     expect(ta.gross.toString()).toBe('50');
   });
 });
+
+describe('bookTotals of one leg', () => {
+  /** The definition each leg's figures are computed from, product by product. */
+  function reference(leg: BookLeg, exposure: ReturnType<typeof dec>, delta: ReturnType<typeof dec>) {
+    const hi = leg.position.plus(leg.workingBuys);
+    const lo = leg.position.minus(leg.workingSells);
+    const worst = hi.abs().gte(lo.abs()) ? hi.abs() : lo.abs();
+    const dh = hi.times(delta);
+    const dl = lo.times(delta);
+    return {
+      gross: worst.times(exposure).toString(),
+      netHigh: hi.times(exposure).toString(),
+      netLow: lo.times(exposure).toString(),
+      deltaHigh: (dh.gte(dl) ? dh : dl).toString(),
+      deltaLow: (dh.lte(dl) ? dh : dl).toString(),
+      missing: [] as string[],
+    };
+  }
+
+  const quantity = fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }).map((n) => dec(n).div(10 ** 6));
+  const working = fc.oneof(
+    fc.constant(dec(0)),
+    quantity.map((q) => q.abs()),
+  );
+  const price = fc.bigInt({ min: 1n, max: 10n ** 12n }).map((n) => dec(n).div(10 ** 4));
+
+  it('equals the definition for linear and option legs, with and without working orders', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          position: quantity,
+          workingBuys: working,
+          workingSells: working,
+          mark: price,
+          underlying: price,
+          option: fc.boolean(),
+          multiplier: fc.constantFrom('1', '100', '0.01'),
+          delta: fc.double({ min: -1, max: 1, noNaN: true }),
+        }),
+        (c) => {
+          const symbol = c.option ? 'OPT' : 'A';
+          const leg: BookLeg = {
+            symbol,
+            position: c.position,
+            workingBuys: c.workingBuys,
+            workingSells: c.workingSells,
+          };
+          const inst = {
+            symbol,
+            assetClass: c.option ? 'option' : 'equity',
+            multiplier: c.multiplier,
+            delta: c.option ? c.delta : null,
+            underlyingSymbol: c.option ? 'U' : null,
+          } as unknown as InstrumentInfo;
+          const ctx = {
+            instrument: inst,
+            instruments: { [symbol]: inst },
+            marks: { [symbol]: c.mark.toString(), U: c.underlying.toString() },
+          } as unknown as Pick<RiskContext, 'instrument' | 'instruments' | 'marks'>;
+          const exposure = c.mark.times(dec(c.multiplier));
+          const delta = c.option
+            ? dec(String(c.delta)).times(dec(c.multiplier)).times(c.underlying)
+            : exposure;
+          const flat = c.position.isZero() && c.workingBuys.isZero() && c.workingSells.isZero();
+          const got = plain(bookTotals(new Map([[symbol, leg]]), ctx, null));
+          if (flat) expect(got.gross).toBe('0');
+          else expect(got).toEqual(reference(leg, exposure, delta));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -75,12 +75,20 @@ function legTotals(
   if (!v) return null;
   const hi = longExtreme(leg);
   const lo = shortExtreme(leg);
-  const dh = hi.times(v.delta);
-  const dl = lo.times(v.delta);
+  // The same products, each computed once: a leg with nothing working has one extreme, a linear
+  // instrument's dollar delta is its exposure, and with a non-negative exposure
+  // max(|hi|, |lo|) × exposure = max(|hi × exposure|, |lo × exposure|) (rounding is symmetric
+  // in sign). Most legs of a book are linear with nothing working: one product instead of five.
+  const single = hi.eq(lo);
+  const netHigh = hi.times(v.exposure);
+  const netLow = single ? netHigh : lo.times(v.exposure);
+  const linear = v.delta === v.exposure;
+  const dh = linear ? netHigh : hi.times(v.delta);
+  const dl = linear ? netLow : single ? dh : lo.times(v.delta);
   return {
-    gross: worstAbs(leg).times(v.exposure),
-    netHigh: hi.times(v.exposure),
-    netLow: lo.times(v.exposure),
+    gross: v.exposure.isNeg() ? worstAbs(leg).times(v.exposure) : decMax(netHigh.abs(), netLow.abs()),
+    netHigh,
+    netLow,
     deltaHigh: decMax(dh, dl),
     deltaLow: decMin(dh, dl),
   };
