@@ -18,43 +18,37 @@ export function QuoteStrip(props: {
   const d = () => props.decimals ?? priceDecimals(props.quote?.last ?? props.quote?.bid ?? null);
   const price = (v: string | null | undefined) => (v ? formatDecimal(v, d()) : '—');
   const size = (v: string | null | undefined) => (v ? formatDecimal(v, 4) : '');
-  /** The bid or the ask, with its size beside the label unless compact. */
-  const side = (field: 'bid' | 'ask', label: string) => {
-    const sizeOf = () => (field === 'bid' ? props.quote?.bidSize : props.quote?.askSize);
-    return (
-      <div class={`quote-cell quote-${field}`}>
-        <dt>
-          {label}
-          <Show when={!props.compact && sizeOf()}>
-            <span class="quote-size"> × {size(sizeOf())}</span>
-          </Show>
-        </dt>
-        <dd data-field={field} data-value={props.quote?.[field] ?? ''}>
-          {price(props.quote?.[field])}
-        </dd>
-      </div>
-    );
-  };
+  /**
+   * One figure: its label, the size beside it where one is given (the bid's and the ask's)
+   * unless compact, and its price (data-field/data-value: the figure's name and raw value).
+   */
+  const figure = (
+    field: 'bid' | 'ask' | 'spread' | 'last',
+    label: string,
+    sizeOf?: () => string | null | undefined,
+  ) => (
+    <div class={`quote-cell quote-${field}`}>
+      <dt>
+        {label}
+        <Show when={!props.compact && sizeOf?.()}>
+          {(shown) => <span class="quote-size"> × {size(shown())}</span>}
+        </Show>
+      </dt>
+      <dd data-field={field} data-value={props.quote?.[field] ?? ''}>
+        {price(props.quote?.[field])}
+      </dd>
+    </div>
+  );
   return (
     <dl
       class={`tile-grid quote-strip ${props.compact ? 'quote-strip-compact' : ''}`}
       aria-label={props.label ?? `Quote ${props.quote?.symbol ?? ''}`.trim()}
       data-live={props.live ? 'true' : 'false'}
     >
-      {side('bid', 'Bid')}
-      {side('ask', 'Ask')}
-      <div class="quote-cell">
-        <dt>Spread</dt>
-        <dd data-field="spread" data-value={props.quote?.spread ?? ''}>
-          {price(props.quote?.spread)}
-        </dd>
-      </div>
-      <div class="quote-cell">
-        <dt>Last</dt>
-        <dd data-field="last" data-value={props.quote?.last ?? ''}>
-          {price(props.quote?.last)}
-        </dd>
-      </div>
+      {figure('bid', 'Bid', () => props.quote?.bidSize)}
+      {figure('ask', 'Ask', () => props.quote?.askSize)}
+      {figure('spread', 'Spread')}
+      {figure('last', 'Last')}
     </dl>
   );
 }
