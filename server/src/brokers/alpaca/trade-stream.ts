@@ -28,17 +28,16 @@ export interface TradeStreamOptions extends SocketLifecycle {
   readonly onUpdate: (u: AlpacaTradeUpdate) => void;
 }
 
-export class TradeStream {
-  readonly #socket: ReconnectingSocket;
-  /** The last authorization was refused: the next connection asks for a fresh credential. */
-  #refused = false;
-
+/** A ReconnectingSocket speaking this protocol: `listening` is true while authorized and listening. */
+export class TradeStream extends ReconnectingSocket {
   constructor(o: TradeStreamOptions) {
-    this.#socket = new ReconnectingSocket({
+    /** The last authorization was refused: the next connection asks for a fresh credential. */
+    let refused = false;
+    super({
       ...o,
       name: 'alpaca trade stream',
       hello: async (send) => {
-        const c = await o.credential(this.#refused);
+        const c = await o.credential(refused);
         send(
           'token' in c
             ? { action: 'authenticate', data: { oauth_token: c.token } }
@@ -58,11 +57,11 @@ export class TradeStream {
         const m = parsed.data;
         if (m.stream === 'authorization') {
           if (m.data.status !== 'authorized') {
-            this.#refused = true;
+            refused = true;
             handshake.fail(new Error(`alpaca trade stream: ${m.data.status}`));
             return;
           }
-          this.#refused = false;
+          refused = false;
           send({ action: 'listen', data: { streams: ['trade_updates'] } });
         } else if (m.stream === 'listening') {
           if (!m.data.streams.includes('trade_updates')) {
@@ -83,19 +82,5 @@ export class TradeStream {
         }
       },
     });
-  }
-
-  /** True while authorized and listening. */
-  get listening(): boolean {
-    return this.#socket.listening;
-  }
-
-  /** Connects (once); resolves when listening (see ReconnectingSocket.start). */
-  start(): Promise<void> {
-    return this.#socket.start();
-  }
-
-  close(): void {
-    this.#socket.close();
   }
 }

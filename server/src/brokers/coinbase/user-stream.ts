@@ -28,11 +28,10 @@ export interface UserStreamOptions extends SocketLifecycle {
   readonly onOrders: (orders: UserOrderUpdate[], timestamp: string | null) => void;
 }
 
-export class UserStream {
-  readonly #socket: ReconnectingSocket;
-
+/** A ReconnectingSocket speaking this protocol: `start()` resolves when subscribed. */
+export class UserStream extends ReconnectingSocket {
   constructor(o: UserStreamOptions) {
-    this.#socket = new ReconnectingSocket({
+    super({
       ...o,
       name: 'coinbase user stream',
       hello: async (send) => {
@@ -61,19 +60,6 @@ export class UserStream {
           for (const e of m.events) if (e.orders.length) o.onOrders(e.orders, validIso(m.timestamp));
       },
     });
-  }
-
-  get listening(): boolean {
-    return this.#socket.listening;
-  }
-
-  /** Connects (once); resolves when subscribed, rejects if the first handshake fails (it keeps retrying). */
-  start(): Promise<void> {
-    return this.#socket.start();
-  }
-
-  close(): void {
-    this.#socket.close();
   }
 }
 
