@@ -8,6 +8,7 @@ import { createContextInner } from '../../src/context.ts';
 import { closeRecommendLimiters, RecommendRateLimiter } from '../../src/options/rate-limits.ts';
 import { RedisWindowStore } from '../../src/rate-limit/window-store.ts';
 import { createCaller } from '../../src/routers/_app.ts';
+import { otherDeskAdmin } from './support/desk-people.ts';
 import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
 import { venuePrices } from './venue-price-fixture.ts';
 
@@ -79,16 +80,9 @@ beforeAll(async () => {
     role: 'trader',
   });
   colleague = await callerFor((await signIn(t.url, 'trader-rec@example.com', u.oneTimePassword!)).client);
-  const b = await adminClient.desks.create.mutate({ name: 'Options desk B' });
-  deskBId = b.id;
-  await adminClient.auth.switchDesk.mutate({ deskId: b.id });
-  const bAdmin = await adminClient.users.create.mutate({
-    email: 'b-rec@example.com',
-    displayName: 'B',
-    role: 'admin',
-  });
-  await adminClient.auth.switchDesk.mutate({ deskId: t.admin.deskId });
-  deskB = await callerFor((await signIn(t.url, 'b-rec@example.com', bAdmin.oneTimePassword!)).client);
+  const b = await otherDeskAdmin(t.url, adminClient, t.admin.deskId, 'Options desk B', 'b-rec@example.com');
+  deskBId = b.deskId;
+  deskB = await callerFor(b.session.client);
   // The synthetic chain is listed on the first chain request and quoted from the underlying.
   await admin.marketData.chain({ symbol: SYN });
   await venuePrices(t, [{ venue: 'SIM', instrument: SYN, bid: '99.99', ask: '100.01' }]);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { otherDeskAdmin } from './support/desk-people.ts';
 import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
@@ -26,15 +27,8 @@ beforeAll(async () => {
     if (role === 'trader') colleague = s.client;
     else viewer = s.client;
   }
-  const b = await owner.desks.create.mutate({ name: 'Watch desk B' });
-  await owner.auth.switchDesk.mutate({ deskId: b.id });
-  const bAdmin = await owner.users.create.mutate({
-    email: 'b-wl@example.com',
-    displayName: 'B',
-    role: 'admin',
-  });
-  await owner.auth.switchDesk.mutate({ deskId: t.admin.deskId });
-  otherDesk = (await signIn(t.url, 'b-wl@example.com', bAdmin.oneTimePassword!)).client;
+  otherDesk = (await otherDeskAdmin(t.url, owner, t.admin.deskId, 'Watch desk B', 'b-wl@example.com')).session
+    .client;
 });
 afterAll(async () => {
   await t?.close();

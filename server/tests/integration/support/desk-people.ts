@@ -53,3 +53,22 @@ export async function onDesk<T>(
     await client.auth.switchDesk.mutate({ deskId: home });
   }
 }
+
+/**
+ * A new desk named `deskName` with an admin `email` (display name "B", a generated one-time
+ * password), signed in at `url`: `client`, a platform admin, creates both and is back on `home`
+ * after. For the tests that check another desk's admin sees none of this desk's data.
+ */
+export async function otherDeskAdmin(
+  url: string,
+  client: Client,
+  home: string,
+  deskName: string,
+  email: string,
+) {
+  const desk = await client.desks.create.mutate({ name: deskName });
+  const created = await onDesk(client, desk.id, home, () =>
+    client.users.create.mutate({ email, displayName: 'B', role: 'admin' }),
+  );
+  return { deskId: desk.id, session: await signIn(url, email, created.oneTimePassword!) };
+}
