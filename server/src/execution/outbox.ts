@@ -271,9 +271,17 @@ export class OutboxDispatcher {
   async #dispatchBatch(tenantId: TenantId, session: BrokerSession): Promise<number> {
     const now = this.#now();
     if (!session.lease.held) return 0;
-    // Fenced: only the current holder of the resource's lease (this token) claims its rows.
-    const claimed = await withTenant(this.#deps.db, tenantId, (tx) =>
-      tx.execute<{ id: string; topic: string; aggregate_id: string; payload: unknown; attempts: number }>(sql`
+    // Fenced: only the current holder of the resource's lease (this token) claims its rows. The
+    // claim and the batch's read share one transaction: the claim's lease (available_at) is what
+    // keeps other dispatchers off the rows while the broker is called, not a lock held open.
+    const batch = await withTenant(this.#deps.db, tenantId, async (tx) => {
+      const claimed = await tx.execute<{
+        id: string;
+        topic: string;
+        aggregate_id: string;
+        payload: unknown;
+        attempts: number;
+      }>(sql`
         update outbox set attempts = attempts + 1, available_at = ${new Date(now.getTime() + LEASE_MS).toISOString()}::timestamptz
         where id in (
           select x.id from outbox x
@@ -287,23 +295,21 @@ export class OutboxDispatcher {
         and exists (select 1 from execution_leases l
                     where l.resource = ${session.resource} and l.holder = ${this.#brokers.leases.holder}
                       and l.fencing_token = ${session.lease.token} and l.expires_at > now())
-        returning id::text as id, topic, aggregate_id, payload, attempts`),
-    );
-    if (claimed.length === 0) return 0;
-    const rows: Claimed[] = claimed
-      .map((c) => ({
-        id: Number(c.id),
-        topic: c.topic,
-        aggregateId: c.aggregate_id,
-        payload: (typeof c.payload === 'string' ? JSON.parse(c.payload) : c.payload) as Claimed['payload'],
-        attempts: c.attempts,
-      }))
-      .sort((a, b) => a.id - b.id);
-    const aggregateIds = [...new Set(rows.map((r) => r.aggregateId))];
-    // One read for the batch: the orders, and which of them still have an unsent place that is
-    // not in this batch (their cancels wait so the broker sees place before cancel).
-    // The bracket legs of the batch's entries come with it (sent with their entry).
-    const { byId, placeBlocked, legs } = await withTenant(this.#deps.db, tenantId, async (tx) => {
+        returning id::text as id, topic, aggregate_id, payload, attempts`);
+      if (claimed.length === 0) return null;
+      const rows: Claimed[] = claimed
+        .map((c) => ({
+          id: Number(c.id),
+          topic: c.topic,
+          aggregateId: c.aggregate_id,
+          payload: (typeof c.payload === 'string' ? JSON.parse(c.payload) : c.payload) as Claimed['payload'],
+          attempts: c.attempts,
+        }))
+        .sort((a, b) => a.id - b.id);
+      const aggregateIds = [...new Set(rows.map((r) => r.aggregateId))];
+      // One read for the batch: the orders, and which of them still have an unsent place that is
+      // not in this batch (their cancels wait so the broker sees place before cancel).
+      // The bracket legs of the batch's entries come with it (sent with their entry).
       // Independent reads, pipelined on the transaction's connection.
       const [os, pending, legs] = await Promise.all([
         tx
@@ -332,11 +338,14 @@ export class OutboxDispatcher {
         ),
       ]);
       return {
+        rows,
         byId: new Map(os.map((o) => [o.id, o])),
         placeBlocked: new Set(pending.map((x) => x.aggregateId)),
         legs,
       };
     });
+    if (batch === null) return 0;
+    const { rows, byId, placeBlocked, legs } = batch;
 
     // Rows of different orders go to the broker concurrently; one order's rows in id order.
     const groups = new Map<string, Claimed[]>();
