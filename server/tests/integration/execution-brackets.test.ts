@@ -8,7 +8,7 @@ import { listOrders } from '../../src/execution/queries.ts';
 import type { Actor } from '../../src/execution/types.ts';
 import { ProposalWorkflow } from '../../src/proposals/workflow.ts';
 import { decisionStreams } from '../../src/signals/streams.ts';
-import { createExecutionFixture, type ExecutionFixture, log } from './execution-fixture.ts';
+import { createExecutionFixture, type ExecutionFixture, LATE_BROKER, log } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
 
 /**
@@ -240,13 +240,7 @@ describe('bracket orders', () => {
   });
 
   it('a broker timeout leaves the entry unknown; the retry finds it and its legs, never sending a second bracket', async () => {
-    fx.runtime.brokers.close();
-    fx.runtime = fx.newRuntime({
-      options: {
-        brokerTimeoutMs: 20,
-        paper: { seed: 7, latencyMs: 150, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '5' },
-      },
-    });
+    fx.replaceRuntime({ options: LATE_BROKER });
     const o = await place({ orderType: 'limit', limitPrice: '2950', timeInForce: 'gtc' });
     await fx.runtime.dispatcher.dispatchTenant(fx.tenantId);
     expect((await entryRow()).status).toBe('unknown');

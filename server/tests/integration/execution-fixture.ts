@@ -12,6 +12,15 @@ import { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import type { Actor, ExecutionOptions } from '../../src/execution/types.ts';
 
 /**
+ * Runtime options under which every broker call times out (20 ms) while the paper broker still
+ * takes the order (it answers after 150 ms): the ambiguous send that leaves an order unknown.
+ */
+export const LATE_BROKER: Partial<ExecutionOptions> = {
+  brokerTimeoutMs: 20,
+  paper: { seed: 7, latencyMs: 150, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '5' },
+};
+
+/**
  * Execution test fixture: a fresh migrated database, the app-role pools, a desk with a trader,
  * a few instruments, a QuoteBook and an ExecutionRuntime built on them. The runtime is not
  * started: tests drive the dispatcher and wait for reports explicitly, so nothing is timing-based.

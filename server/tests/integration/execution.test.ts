@@ -11,7 +11,7 @@ import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getOrderWithFills } from '../../src/execution/queries.ts';
 import type { Actor } from '../../src/execution/types.ts';
-import { createExecutionFixture, type ExecutionFixture, log } from './execution-fixture.ts';
+import { createExecutionFixture, type ExecutionFixture, LATE_BROKER, log } from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits, mergeDeskLimits } from './support/desk-limits.ts';
 
 let fx: ExecutionFixture;
@@ -287,13 +287,7 @@ describe('execution: outbox and broker failures', () => {
   });
 
   it('a broker timeout marks the order unknown; it is then found by client order id, never resent under a new id', async () => {
-    fx.runtime.brokers.close();
-    fx.runtime = fx.newRuntime({
-      options: {
-        brokerTimeoutMs: 20,
-        paper: { seed: 7, latencyMs: 150, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '5' },
-      },
-    });
+    fx.replaceRuntime({ options: LATE_BROKER });
     const o = await place({ orderType: 'limit', limitPrice: '40000', quantity: '1', timeInForce: 'gtc' });
     await fx.runtime.dispatcher.dispatchTenant(fx.tenantId);
     expect((await orderRow(o.id)).status).toBe('unknown');
