@@ -6,6 +6,7 @@ import { formatCount, formatPercent, formatRatio } from '../lib/metric-format.ts
 import { DataTable } from './data-table/data-table.tsx';
 import { pnlColumn } from './data-table/pnl-column.ts';
 import { priceColumn } from './data-table/price-column.ts';
+import { sideColumn } from './data-table/side-column.ts';
 
 type Order = BacktestResult['orders'][number];
 type Fill = BacktestResult['fills'][number];
@@ -90,12 +91,7 @@ export function TradesTable(props: { orders: readonly Order[]; fills: readonly F
               columns={[
                 { id: 'time', header: 'Time (sim, UTC)', class: 'mono', cell: (f) => simTime(f.ts) },
                 { id: 'symbol', header: 'Symbol', class: 'mono', cell: (f) => f.symbol },
-                {
-                  id: 'side',
-                  header: 'Side',
-                  class: (f) => (f.side === 'buy' ? 'pos' : 'neg'),
-                  cell: (f) => f.side,
-                },
+                sideColumn((f: Fill) => f.side),
                 {
                   id: 'qty',
                   header: 'Qty',
@@ -132,12 +128,7 @@ export function TradesTable(props: { orders: readonly Order[]; fills: readonly F
                 cell: (o) => simTime(o.tsDecision),
               },
               { id: 'symbol', header: 'Symbol', class: 'mono', cell: (o) => o.symbol },
-              {
-                id: 'side',
-                header: 'Side',
-                class: (o) => (o.side === 'buy' ? 'pos' : 'neg'),
-                cell: (o) => o.side,
-              },
+              sideColumn((o: Order) => o.side),
               { id: 'type', header: 'Type', priority: 3, cell: (o) => o.orderType.replace('_', ' ') },
               { id: 'role', header: 'Role', priority: 3, cell: (o) => <span class="tag">{o.role}</span> },
               { id: 'qty', header: 'Qty', numeric: true, cell: (o) => formatQuantity(o.quantity, o.symbol) },

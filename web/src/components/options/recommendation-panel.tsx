@@ -8,6 +8,7 @@ import type {
   RecommendationStream,
 } from '../../lib/option-recommendation.ts';
 import { DataTable } from '../data-table/data-table.tsx';
+import { sideColumn } from '../data-table/side-column.ts';
 import { ErrorAlert } from '../error-alert.tsx';
 import { EmptyState } from '../panel.tsx';
 import { RuleVerdicts } from '../rule-verdicts.tsx';
@@ -165,12 +166,7 @@ function ResultCard(props: { rec: Recommendation; onLoad: (r: Recommendation) =>
         rows={r().legs}
         rowAttrs={(leg) => ({ 'data-symbol': leg.symbol })}
         columns={[
-          {
-            id: 'side',
-            header: 'Side',
-            class: (leg) => (leg.side === 'buy' ? 'pos' : 'neg'),
-            cell: (leg) => leg.side,
-          },
+          sideColumn((leg: Recommendation['legs'][number]) => leg.side),
           {
             id: 'contract',
             header: 'Contract',

@@ -2,6 +2,7 @@ import { WORKING_STATUSES } from '@aegis/shared/orders/statuses';
 import { createSignal, Show } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
 import { priceColumn } from '../../components/data-table/price-column.ts';
+import { sideColumn } from '../../components/data-table/side-column.ts';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { createOrderDrawer } from '../../components/order-drawer.tsx';
 import { OrderTicket } from '../../components/order-ticket.tsx';
@@ -39,7 +40,7 @@ const columns: readonly Column<Order>[] = [
   // On a phone the time folds into the details line: the status outranks it.
   { id: 'created', header: 'Created (UTC)', class: 'mono', priority: 2, cell: (o) => utcTime(o.createdAt) },
   { id: 'symbol', header: 'Symbol', class: 'mono', cell: (o) => o.symbol },
-  { id: 'side', header: 'Side', class: (o) => (o.side === 'buy' ? 'pos' : 'neg'), cell: (o) => o.side },
+  sideColumn((o) => o.side),
   {
     id: 'type',
     header: 'Type',

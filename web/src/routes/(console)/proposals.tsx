@@ -2,6 +2,7 @@ import { AgentActivityPanel } from '../../components/agent-activity-panel.tsx';
 import { ApprovalsQueue } from '../../components/approvals-queue.tsx';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
 import { priceColumn } from '../../components/data-table/price-column.ts';
+import { sideColumn } from '../../components/data-table/side-column.ts';
 import { PageHeader } from '../../components/page-header.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
 import { utcTime } from '../../lib/decimal-format.ts';
@@ -24,7 +25,7 @@ const columns: readonly Column<Proposal>[] = [
   // On a phone the time folds into the details line: the status outranks it.
   { id: 'created', header: 'Created (UTC)', class: 'mono', priority: 2, cell: (p) => utcTime(p.createdAt) },
   { id: 'instrument', header: 'Instrument', class: 'mono', cell: (p) => p.instrument },
-  { id: 'side', header: 'Side', class: (p) => (p.side === 'buy' ? 'pos' : 'neg'), cell: (p) => p.side },
+  sideColumn((p) => p.side),
   { id: 'qty', header: 'Qty', numeric: true, cell: (p) => formatQuantity(p.quantity, p.instrument) },
   priceColumn(
     'limit',
