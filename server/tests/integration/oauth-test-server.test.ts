@@ -61,17 +61,22 @@ afterAll(async () => {
   await as?.close();
 });
 
-async function authorizeWithPkce(client: OAuth2Client, opts?: { deny?: boolean }) {
+/** An S256 PKCE authorization at `server` (default: this file's), for `scopes` (default SCOPES). */
+async function authorizeWithPkce(
+  client: OAuth2Client,
+  opts?: { deny?: boolean; server?: TestAuthServer; scopes?: string[] },
+) {
+  const server = opts?.server ?? as;
   const state = generateState();
   const verifier = generateCodeVerifier();
   const url = client.createAuthorizationURLWithPKCE(
-    as.authorizationUrl,
+    server.authorizationUrl,
     state,
     CodeChallengeMethod.S256,
     verifier,
-    SCOPES,
+    opts?.scopes ?? SCOPES,
   );
-  const redirect = await as.authorize(url.toString(), opts);
+  const redirect = await server.authorize(url.toString(), opts);
   return { redirect, state, verifier };
 }
 
@@ -324,16 +329,10 @@ describe('local OAuth 2.0 authorization server (oidc-provider)', () => {
     });
     try {
       expect(short.issuer).not.toBe(as.issuer);
-      const state = generateState();
-      const verifier = generateCodeVerifier();
-      const url = publicClient.createAuthorizationURLWithPKCE(
-        short.authorizationUrl,
-        state,
-        CodeChallengeMethod.S256,
-        verifier,
-        ['trading'],
-      );
-      const redirect = await short.authorize(url.toString());
+      const { redirect, verifier } = await authorizeWithPkce(publicClient, {
+        server: short,
+        scopes: ['trading'],
+      });
       expect(redirect.searchParams.get('iss')).toBe(short.issuer);
       const tokens = await publicClient.validateAuthorizationCode(short.tokenUrl, codeOf(redirect), verifier);
       expect(tokens.accessTokenExpiresInSeconds()).toBe(5);
