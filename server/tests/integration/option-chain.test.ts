@@ -25,6 +25,7 @@ import { QuoteBook } from '../../src/brokers/quote-book.ts';
 import { createContextInner } from '../../src/context.ts';
 import { QuoteFeed } from '../../src/execution/quote-feed.ts';
 import { DEFAULT_OPTION_CHAIN_SETTINGS, OptionChainService } from '../../src/market/option-chain.ts';
+import type { WrittenGreeks } from '../../src/market/option-greeks-refresher.ts';
 import { listSyntheticChain } from '../../src/market/option-listing.ts';
 import { createCaller } from '../../src/routers/_app.ts';
 import { waitUntil } from './support/wait.ts';
@@ -393,18 +394,7 @@ describe('marketData.chain on a synthetic underlying', () => {
     await t.server.deps.execution!.quoteFeed.greeks.refresh();
     const [row] = await waitUntil(
       () =>
-        t.owner<
-          {
-            greeks: {
-              delta: number;
-              gamma: number;
-              vega: number;
-              theta: number;
-              iv: number;
-              asOf: string;
-            } | null;
-          }[]
-        >`
+        t.owner<{ greeks: WrittenGreeks | null }[]>`
           select greeks from instruments where symbol = ${c.symbol}`,
       (r) => r[0]?.greeks?.asOf === now.asOf,
       'greeks of the current basis',
