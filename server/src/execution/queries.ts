@@ -1,4 +1,4 @@
-import { dec, decStr } from '@aegis/shared/accounting/decimal';
+import { decCached, decStr } from '@aegis/shared/accounting/decimal';
 import { unrealizedPnl } from '@aegis/shared/accounting/position';
 import { equitySnapshots, fills, orders } from '@aegis/shared/db';
 import { AppError, ErrorCode } from '@aegis/shared/errors';
@@ -78,15 +78,16 @@ export async function listPositions(tx: Tx, tenantId: TenantId, quotes: QuoteBoo
   const legs = await markedLegs(tx, tenantId, quotes);
   const views: PositionView[] = [];
   for (const l of legs) {
-    const qty = dec(l.position.quantity);
-    if (qty.isZero() && dec(l.position.realizedPnl).isZero()) continue;
+    // Stored text: parsed once while it holds (decCached), as the valuation does.
+    const qty = decCached(l.position.quantity);
+    if (qty.isZero() && decCached(l.position.realizedPnl).isZero()) continue;
     const mark = l.mark;
     views.push({
       symbol: l.position.symbol,
       quantity: norm(l.position.quantity),
       avgCost: norm(l.position.avgCost),
       mark,
-      marketValue: mark === null ? null : decStr(qty.times(dec(mark)).times(dec(l.multiplier))),
+      marketValue: mark === null ? null : decStr(qty.times(decCached(mark)).times(decCached(l.multiplier))),
       unrealizedPnl: mark === null ? null : decStr(unrealizedPnl(l.position, mark, l.multiplier)),
       realizedPnl: norm(l.position.realizedPnl),
       fees: norm(l.position.fees),

@@ -1,4 +1,4 @@
-import { dec, decStr, ZERO } from '@aegis/shared/accounting/decimal';
+import { dec, decCached, decStr, ZERO } from '@aegis/shared/accounting/decimal';
 import { type DeskPnl, deskPnl, type MarkedPosition } from '@aegis/shared/accounting/pnl';
 import { unrealizedPnl } from '@aegis/shared/accounting/position';
 import { equitySnapshots, instruments, positions, tenants } from '@aegis/shared/db';
@@ -148,8 +148,8 @@ export function dailyOf(
   let unrealized = ZERO;
   for (const l of legs) {
     const p = l.position;
-    realized = realized.plus(dec(p.realizedPnl));
-    fees = fees.plus(dec(p.fees));
+    realized = realized.plus(decCached(p.realizedPnl));
+    fees = fees.plus(decCached(p.fees));
     unrealized = unrealized.plus(unrealizedPnl(p, l.mark ?? p.avgCost, l.multiplier));
   }
   const baseRealized = base ? dec(base.realizedPnl).minus(dec(base.fees)) : ZERO;

@@ -1,4 +1,4 @@
-import { type Dec, dec, decStr, ZERO } from './decimal.ts';
+import { type Dec, dec, decCached, decStr, ZERO } from './decimal.ts';
 import { type PositionState, unrealizedPnl } from './position.ts';
 
 export interface MarkedPosition {
@@ -37,16 +37,17 @@ export function deskPnl(startingCapital: string, legs: readonly MarkedPosition[]
   let costOfOpen = ZERO;
   for (const l of legs) {
     const p = l.position;
-    const mult = dec(l.multiplier);
-    const qty = dec(p.quantity);
-    const mark: Dec = l.mark === null ? dec(p.avgCost) : dec(l.mark);
-    realized = realized.plus(dec(p.realizedPnl));
-    fees = fees.plus(dec(p.fees));
+    // Stored text and marks: parsed once while they hold (decCached).
+    const mult = decCached(l.multiplier);
+    const qty = decCached(p.quantity);
+    const mark: Dec = l.mark === null ? decCached(p.avgCost) : decCached(l.mark);
+    realized = realized.plus(decCached(p.realizedPnl));
+    fees = fees.plus(decCached(p.fees));
     unrealized = unrealized.plus(unrealizedPnl(p, decStr(mark), l.multiplier));
     const value = qty.times(mark).times(mult);
     gross = gross.plus(value.abs());
     net = net.plus(value);
-    costOfOpen = costOfOpen.plus(qty.times(dec(p.avgCost)).times(mult));
+    costOfOpen = costOfOpen.plus(qty.times(decCached(p.avgCost)).times(mult));
   }
   const cash = dec(startingCapital).plus(realized).minus(fees).minus(costOfOpen);
   return {

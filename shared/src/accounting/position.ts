@@ -1,4 +1,4 @@
-import { type Dec, dec, decStr, quantize, ZERO } from './decimal.ts';
+import { type Dec, dec, decCached, decStr, quantize, ZERO } from './decimal.ts';
 
 /**
  * Positions by AVERAGE COST (not FIFO): buying into a long (or selling into a short) blends the
@@ -88,5 +88,9 @@ export function unrealizedPnl(
   mark: string,
   multiplier = '1',
 ): Dec {
-  return dec(mark).minus(dec(p.avgCost)).times(dec(p.quantity)).times(dec(multiplier));
+  // Stored text and marks: parsed once while they hold (decCached).
+  return decCached(mark)
+    .minus(decCached(p.avgCost))
+    .times(decCached(p.quantity))
+    .times(decCached(multiplier));
 }

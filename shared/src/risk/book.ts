@@ -1,4 +1,4 @@
-import { type Dec, dec, decMax, ZERO } from '../accounting/decimal.ts';
+import { type Dec, dec, decCached, decMax, ZERO } from '../accounting/decimal.ts';
 import type { OrderIntent, RiskContext, Side } from './types.ts';
 
 /**
@@ -29,10 +29,10 @@ export function buildBook(ctx: Pick<RiskContext, 'positions' | 'workingOrders'>)
   const book = new Map<string, BookLeg>();
   for (const p of ctx.positions) {
     const l = legOf(book, p.symbol);
-    book.set(p.symbol, { ...l, position: l.position.plus(dec(p.quantity)) });
+    book.set(p.symbol, { ...l, position: l.position.plus(decCached(p.quantity)) }); // stored text
   }
   for (const w of ctx.workingOrders)
-    book.set(w.symbol, plusWorking(legOf(book, w.symbol), w.side, dec(w.leavesQty)));
+    book.set(w.symbol, plusWorking(legOf(book, w.symbol), w.side, decCached(w.leavesQty)));
   return book;
 }
 

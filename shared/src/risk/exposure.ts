@@ -1,4 +1,4 @@
-import { Dec as D, type Dec, dec, decMax, decMin, ZERO } from '../accounting/decimal.ts';
+import { Dec as D, type Dec, dec, decCached, decMax, decMin, ZERO } from '../accounting/decimal.ts';
 import { type Book, type BookLeg, longExtreme, shortExtreme, worstAbs } from './book.ts';
 import { RiskReason, RiskRule, type RuleVerdict } from './reasons.ts';
 import type { InstrumentInfo, RiskContext, RiskLimits } from './types.ts';
@@ -25,9 +25,11 @@ export function unitValue(
     ctx.instruments[symbol] ?? (symbol === ctx.instrument.symbol ? ctx.instrument : undefined);
   if (!inst) return null;
   const markStr = ctx.marks[symbol];
-  const mark = markStr !== undefined ? dec(markStr) : symbol === ctx.instrument.symbol ? fallbackPrice : null;
+  // Marks and multipliers repeat from one check to the next: parsed once while they hold.
+  const mark =
+    markStr !== undefined ? decCached(markStr) : symbol === ctx.instrument.symbol ? fallbackPrice : null;
   if (mark === null) return null;
-  const mult = dec(inst.multiplier);
+  const mult = decCached(inst.multiplier);
   const exposure = mark.times(mult);
   if (inst.assetClass !== 'option') return { exposure, delta: exposure };
   if (inst.delta === null || inst.delta === undefined || !inst.underlyingSymbol) return null;
@@ -36,7 +38,7 @@ export function unitValue(
   // Greeks are model outputs (float64 in jsonb), not money: converting through their shortest
   // decimal representation is exact enough for a limit check.
   const delta = new D(String(inst.delta));
-  return { exposure, delta: delta.times(mult).times(dec(underlying)) };
+  return { exposure, delta: delta.times(mult).times(decCached(underlying)) };
 }
 
 interface Totals {
