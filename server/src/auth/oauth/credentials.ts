@@ -5,8 +5,7 @@ import { eq, sql } from 'drizzle-orm';
 import { audit } from '../../audit/service.ts';
 import type { ApiKeyCredentials, CredentialSource } from '../../brokers/connection.ts';
 import { BrokerError, BrokerErrorCode } from '../../brokers/types.ts';
-import { bindingOf, clientSecretOpener, type OAuthDeps } from './link-service.ts';
-import { resolveOAuthProvider } from './providers.ts';
+import { bindingOf, type OAuthDeps, oauthProviderOf } from './link-service.ts';
 import { clientCredentialsToken, oauthErrorOf, oauthGrantError, refreshTokens } from './token-endpoint.ts';
 
 /**
@@ -106,13 +105,7 @@ async function refreshUnderLock(
       return {
         token: deps.crypto.decrypt(c.accessTokenEnc, bindingOf(row.tenantId, row.id, 'access_token')),
       };
-    const provider = await resolveOAuthProvider(
-      deps.config,
-      tx,
-      row.tenantId,
-      c.provider,
-      clientSecretOpener(deps.crypto, row.tenantId),
-    );
+    const provider = await oauthProviderOf(deps, tx, row.tenantId, c.provider);
     if (!provider) return { error: authError(row.provider, 'the provider is no longer configured') };
     try {
       let tokens: Awaited<ReturnType<typeof refreshTokens>>;

@@ -82,6 +82,16 @@ export const clientSecretOpener =
   (sealed: string, providerConfigId: string): string =>
     crypto.decrypt(sealed, bindingOf(tenantId, providerConfigId, 'client_secret'));
 
+/** resolveOAuthProvider for the desk, a desk-configured client secret opened with the desk's binding. */
+export function oauthProviderOf(
+  deps: Pick<OAuthDeps, 'config' | 'crypto'>,
+  tx: Tx,
+  tenantId: TenantId,
+  provider: string,
+): Promise<ResolvedOAuthProvider | null> {
+  return resolveOAuthProvider(deps.config, tx, tenantId, provider, clientSecretOpener(deps.crypto, tenantId));
+}
+
 export async function startLink(
   deps: OAuthDeps,
   tx: Tx,
@@ -110,13 +120,7 @@ export async function startLink(
       'Broker linking needs TOKEN_ENCRYPTION_KEY (base64 of 32 random bytes) on the server',
       { field: 'TOKEN_ENCRYPTION_KEY' },
     );
-  const provider = await resolveOAuthProvider(
-    deps.config,
-    tx,
-    who.tenantId,
-    input.provider,
-    clientSecretOpener(deps.crypto, who.tenantId),
-  );
+  const provider = await oauthProviderOf(deps, tx, who.tenantId, input.provider);
   if (!provider)
     throw new AppError('PRECONDITION_FAILED', `provider: ${input.provider} has no OAuth client configured`, {
       field: 'provider',
@@ -271,13 +275,7 @@ export async function completeLink(
       .where(and(eq(oauthTransactions.id, t.id), isNull(oauthTransactions.consumedAt)))
       .returning({ id: oauthTransactions.id });
     if (consumed.length === 0) return { refusal: 'reused_state' as const };
-    const provider = await resolveOAuthProvider(
-      deps.config,
-      tx,
-      tenantId,
-      t.provider,
-      clientSecretOpener(deps.crypto, tenantId),
-    );
+    const provider = await oauthProviderOf(deps, tx, tenantId, t.provider);
     return { t, provider };
   });
   if ('refusal' in checked) {

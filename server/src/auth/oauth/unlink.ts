@@ -4,8 +4,7 @@ import { AppError } from '@aegis/shared/errors';
 import type { TenantId } from '@aegis/shared/ids';
 import { eq } from 'drizzle-orm';
 import { audit } from '../../audit/service.ts';
-import { bindingOf, clientSecretOpener, type OAuthDeps } from './link-service.ts';
-import { resolveOAuthProvider } from './providers.ts';
+import { bindingOf, type OAuthDeps, oauthProviderOf } from './link-service.ts';
 import { revokeToken } from './token-endpoint.ts';
 
 /**
@@ -24,15 +23,7 @@ export async function unlinkConnection(
   const c = await withTenant(deps.db, tenantId, async (tx) => {
     const [row] = await tx.select().from(brokerConnections).where(eq(brokerConnections.id, connectionId));
     if (!row) return null;
-    const provider = row.accessTokenEnc
-      ? await resolveOAuthProvider(
-          deps.config,
-          tx,
-          tenantId,
-          row.provider,
-          clientSecretOpener(deps.crypto, tenantId),
-        )
-      : null;
+    const provider = row.accessTokenEnc ? await oauthProviderOf(deps, tx, tenantId, row.provider) : null;
     return { row, provider };
   });
   if (!c)
