@@ -88,6 +88,13 @@ async function insertFixtures(): Promise<void> {
         { offsetMs: 1_000, side: 'buy', price: '64251.0', size: '0.40' },
       ],
     });
+    // Unread notifications of every severity, so axe sees each severity's tag on an unread row
+    // (the tinted ground that made a critical tag's red too faint) whatever else arrives.
+    await owner`
+      insert into alert_events (tenant_id, kind, severity, title, body, source_key)
+      values (${desk}, 'proposal.waiting', 'info', 'Proposal waiting', 'A buy of 0.5 BTC-USD waits for a decision', 'layout-info'),
+             (${desk}, 'daily_loss.near', 'warning', 'Daily loss at 80 %', 'The desk has lost 80 % of its daily limit', 'layout-warning'),
+             (${desk}, 'reconcile.drift', 'critical', 'Reconciliation drift', 'BTC-USD: the broker holds 1.5, the desk 1.0', 'layout-critical')`;
     await server.insertAgentSkip({
       symbol: 'BTC-USD',
       direction: 'long',
