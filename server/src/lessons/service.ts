@@ -177,9 +177,10 @@ function formatDuration(ms: number): string {
   return `${(ms / 86_400_000).toFixed(1)}d`;
 }
 
+/** A row of the similarity query: the lesson's columns (created_at as ISO text, the name its ORDER BY sorts by) and its similarity. */
 interface LessonRow {
   id: string;
-  outcome_id: string | null;
+  outcomeId: string | null;
   symbol: string;
   kind: 'loss' | 'win';
   pnl: string;
@@ -225,7 +226,7 @@ export async function queryLessons(
   const q = (await embedder.embed(text)).map((x) => (Number.isFinite(x) ? x : 0));
   const indexable = q.length === VECTOR_DIMS && q.some((x) => x !== 0);
   const path = indexable ? await vectorBackend(tx) : 'array';
-  const columns = sql`id::text as id, outcome_id::text as outcome_id, symbol, kind, pnl::text as pnl, summary, tags, embedder,
+  const columns = sql`id::text as id, outcome_id::text as "outcomeId", symbol, kind, pnl::text as pnl, summary, tags, embedder,
            to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`;
   const where = sql`tenant_id = ${tenantId} and embedder = ${embedder.name}
        ${instrument ? sql`and symbol = ${instrument}` : sql``}`;
@@ -261,21 +262,21 @@ export async function queryLessons(
        limit ${k}`,
     );
   }
-  return found.map((r) => ({
-    id: r.id,
-    outcomeId: r.outcome_id,
-    instrument: r.symbol,
-    kind: r.kind,
-    pnl: trimDecimal(r.pnl),
-    summary: r.summary,
-    tags: r.tags,
-    embedder: r.embedder,
-    createdAt: r.created_at,
-    similarity: Number(r.similarity),
-  }));
+  return found.map((r) => ({ ...lessonView(r, r.created_at), similarity: Number(r.similarity) }));
 }
 
 function toView(r: typeof lessons.$inferSelect): LessonView {
+  return lessonView(r, r.createdAt.toISOString());
+}
+
+/** A lesson as the API shows it, from its row (a drizzle row, or the similarity query's). */
+function lessonView(
+  r: Pick<
+    typeof lessons.$inferSelect,
+    'id' | 'outcomeId' | 'symbol' | 'kind' | 'pnl' | 'summary' | 'tags' | 'embedder'
+  >,
+  createdAt: string,
+): LessonView {
   return {
     id: r.id,
     outcomeId: r.outcomeId,
@@ -285,6 +286,6 @@ function toView(r: typeof lessons.$inferSelect): LessonView {
     summary: r.summary,
     tags: r.tags,
     embedder: r.embedder,
-    createdAt: r.createdAt.toISOString(),
+    createdAt,
   };
 }

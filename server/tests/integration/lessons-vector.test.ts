@@ -243,6 +243,8 @@ describe('lessons recall: pgvector (PGlite) and double precision[] (PostgreSQL) 
           similarity: 0,
         });
         expect(Math.abs((l.similarity ?? Number.NaN) - (n.similarity ?? Number.NaN))).toBeLessThan(1e-6);
+        // Each recalled lesson names its outcome (a uuid on both paths).
+        for (const id of [l.outcomeId, n.outcomeId]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f-]{27}$/);
         if (instrument) expect(l.instrument).toBe(instrument);
         compared++;
       }
