@@ -348,6 +348,8 @@ export class Halts {
     scope: 'global' | 'desk';
     tenantId: TenantId;
     actor: Actor;
+    /** Who released it, in words (the alert says so, as an engage's does). */
+    actorLabel?: string;
     meta?: RequestMeta;
   }): Promise<HaltState> {
     const now = this.#clock();
@@ -360,8 +362,8 @@ export class Halts {
         targetType: 'halt',
         targetId: p.scope === 'global' ? 'global' : `desk:${p.tenantId}`,
         ...(p.scope === 'global' && { tenantId: null }),
-        payload: { scope: p.scope },
-        details: `${p.scope} halt released`,
+        payload: { scope: p.scope, ...(p.actorLabel ? { by: p.actorLabel } : {}) },
+        details: `${p.scope} halt released${p.actorLabel ? ` by ${p.actorLabel}` : ''}`,
       });
     };
     if (p.scope === 'desk') await withTenant(this.#deps.db, p.tenantId, (tx) => write(tx, p.tenantId));

@@ -55,6 +55,7 @@ export const haltRouter = createTRPCRouter({
         scope: input.scope,
         tenantId: ctx.desk.id,
         actor: actorOf(ctx.principal),
+        actorLabel: actorLabel(ctx.principal),
         meta: { requestId: ctx.requestId, ip: ctx.ip },
       });
     }),

@@ -171,7 +171,8 @@ describe('the halt released alert', () => {
     expect(event).toMatchObject({
       severity: 'info',
       title: 'Desk halt released',
-      body: 'desk halt released',
+      // Who released it, as an engaged alert says who engaged it.
+      body: 'desk halt released by releaser@example.com',
       read: false,
       data: { scope: 'desk' },
     });
@@ -237,7 +238,12 @@ describe('the halt released alert', () => {
     const b = inB.events.filter((e) => e.kind === 'halt.released');
     expect(b).toHaveLength(1);
     for (const e of [a, b[0]!])
-      expect(e).toMatchObject({ severity: 'info', title: 'Global halt released', data: { scope: 'global' } });
+      expect(e).toMatchObject({
+        severity: 'info',
+        title: 'Global halt released',
+        body: `global halt released by ${t.admin.email}`,
+        data: { scope: 'global' },
+      });
     // One audit row on the platform chain, the administrator its actor, behind both events.
     expect(b[0]!.data.auditId).toBe(a.data.auditId);
     expect(await auditRow(a.data.auditId)).toEqual({
