@@ -8,7 +8,13 @@ import { listOrders } from '../../src/execution/queries.ts';
 import type { Actor } from '../../src/execution/types.ts';
 import { ProposalWorkflow } from '../../src/proposals/workflow.ts';
 import { decisionStreams } from '../../src/signals/streams.ts';
-import { createExecutionFixture, type ExecutionFixture, LATE_BROKER, log } from './execution-fixture.ts';
+import {
+  createExecutionFixture,
+  type ExecutionFixture,
+  LATE_BROKER,
+  LATE_BROKER_ANSWER_MS,
+  log,
+} from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits } from './support/desk-limits.ts';
 
 /**
@@ -245,7 +251,7 @@ describe('bracket orders', () => {
     await fx.runtime.dispatcher.dispatchTenant(fx.tenantId);
     expect((await entryRow()).status).toBe('unknown');
     expect((await leg('stop')).status).toBe('pending_new');
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, LATE_BROKER_ANSWER_MS + 100));
     await fx.runtime.brokers.drain();
     await fx.owner`update outbox set available_at = now() where aggregate_id = ${o.id}`;
     await fx.settle();

@@ -13,11 +13,21 @@ import type { Actor, ExecutionOptions } from '../../src/execution/types.ts';
 
 /**
  * Runtime options under which every broker call times out (20 ms) while the paper broker still
- * takes the order (it answers after 150 ms): the ambiguous send that leaves an order unknown.
+ * takes the order (it answers after LATE_BROKER_ANSWER_MS): the ambiguous send that leaves an
+ * order unknown. The answer comes late enough that the order is still unknown when a dispatch
+ * slowed by a busy machine returns (with 150 ms, a loaded run once saw it already acknowledged).
  */
+export const LATE_BROKER_ANSWER_MS = 1000;
 export const LATE_BROKER: Partial<ExecutionOptions> = {
   brokerTimeoutMs: 20,
-  paper: { seed: 7, latencyMs: 150, latencyJitterMs: 0, feeBps: '0', minFee: '0', slippageBps: '5' },
+  paper: {
+    seed: 7,
+    latencyMs: LATE_BROKER_ANSWER_MS,
+    latencyJitterMs: 0,
+    feeBps: '0',
+    minFee: '0',
+    slippageBps: '5',
+  },
 };
 
 /**

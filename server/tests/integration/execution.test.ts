@@ -11,7 +11,13 @@ import type { PlaceOrderInput } from '@aegis/shared/schemas/order';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getOrderWithFills } from '../../src/execution/queries.ts';
 import type { Actor } from '../../src/execution/types.ts';
-import { createExecutionFixture, type ExecutionFixture, LATE_BROKER, log } from './execution-fixture.ts';
+import {
+  createExecutionFixture,
+  type ExecutionFixture,
+  LATE_BROKER,
+  LATE_BROKER_ANSWER_MS,
+  log,
+} from './execution-fixture.ts';
 import { clearTrading, insertDeskLimits, mergeDeskLimits } from './support/desk-limits.ts';
 
 let fx: ExecutionFixture;
@@ -292,7 +298,7 @@ describe('execution: outbox and broker failures', () => {
     await fx.runtime.dispatcher.dispatchTenant(fx.tenantId);
     expect((await orderRow(o.id)).status).toBe('unknown');
     // the broker got it after all; its acknowledgement resolves the ambiguity
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, LATE_BROKER_ANSWER_MS + 100));
     await fx.runtime.brokers.drain();
     expect((await orderRow(o.id)).status).toBe('new');
     await fx.owner`update outbox set available_at = now() where aggregate_id = ${o.id}`;
