@@ -4,6 +4,10 @@
  * plain strings. An id gets its brand where it is known to be of its kind: at the edge after its
  * schema parsed it (routers), or when it is read from its own table; `asTenantId(ctx.desk.id)`,
  * `asOrderId(input.orderId)`.
+ *
+ * No brand for ids that are never handed from one function to another as ours: client order ids
+ * and execution ids are the strings a broker echoes back (matched, never looked up by kind), and
+ * fills and lessons are only listed, never fetched by id.
  */
 declare const brand: unique symbol;
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -16,10 +20,6 @@ export type InstrumentId = Brand<string, 'InstrumentId'>;
 export type SignalId = Brand<string, 'SignalId'>;
 export type ProposalId = Brand<string, 'ProposalId'>;
 export type OrderId = Brand<string, 'OrderId'>;
-export type ClientOrderId = Brand<string, 'ClientOrderId'>;
-export type FillId = Brand<string, 'FillId'>;
-export type ExecutionId = Brand<string, 'ExecutionId'>;
-export type LessonId = Brand<string, 'LessonId'>;
 export type ComboId = Brand<string, 'ComboId'>;
 
 export const asTenantId = (id: string): TenantId => id as TenantId;

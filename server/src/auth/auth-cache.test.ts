@@ -1,5 +1,5 @@
 import { MemoryBus } from '@aegis/shared/bus/index';
-import { asTenantId, asUserId } from '@aegis/shared/ids';
+import { asSessionId, asTenantId, asUserId } from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
 import {
   AUTH_CACHE_BLOCK_MS,
@@ -12,7 +12,7 @@ import {
 const USER = '00000000-0000-4000-8000-000000000001';
 const DESK = asTenantId('00000000-0000-4000-8000-000000000003');
 const KEY_ID = '00000000-0000-4000-8000-000000000002';
-const SESSION_ID = 'a'.repeat(64);
+const SESSION_ID = asSessionId('a'.repeat(64));
 const IDLE = 7 * 24 * 3600_000;
 const user = {
   id: asUserId(USER),

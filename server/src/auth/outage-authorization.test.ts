@@ -1,4 +1,4 @@
-import { asTenantId, asUserId } from '@aegis/shared/ids';
+import { asSessionId, asTenantId, asUserId } from '@aegis/shared/ids';
 import { describe, expect, it } from 'vitest';
 import { OutageAuthorizations } from './outage-authorization.ts';
 import type { Principal } from './principal.ts';
@@ -14,7 +14,7 @@ const session = (userId: string, expiresAt: Date): Principal => ({
   kind: 'session',
   user: user(userId),
   session: {
-    id: 'h',
+    id: asSessionId('h'),
     userId: asUserId(userId),
     activeTenantId: asTenantId('desk-1'),
     createdAt: new Date(0),

@@ -1,4 +1,4 @@
-import { asTenantId, type TenantId, type UserId } from '@aegis/shared/ids';
+import { asTenantId, type SessionId, type TenantId, type UserId } from '@aegis/shared/ids';
 import type { ApiKeyScope } from './permissions.ts';
 
 /** Who is calling. Resolved once per request by the authentication middleware (trpc.ts §3). */
@@ -12,7 +12,7 @@ export interface AuthUser {
 
 export interface SessionRecord {
   /** SHA-256 hex of the token (the token itself is never stored). */
-  readonly id: string;
+  readonly id: SessionId;
   readonly userId: UserId;
   readonly activeTenantId: TenantId | null;
   readonly createdAt: Date;

@@ -1,5 +1,12 @@
 import { sessions, users } from '@aegis/shared/db';
-import { asTenantId, asUserId, type TenantId, type UserId } from '@aegis/shared/ids';
+import {
+  asSessionId,
+  asTenantId,
+  asUserId,
+  type SessionId,
+  type TenantId,
+  type UserId,
+} from '@aegis/shared/ids';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { and, desc, eq, gt, ne, sql } from 'drizzle-orm';
@@ -27,8 +34,8 @@ export function generateSessionToken(): string {
   return encodeBase32LowerCaseNoPadding(bytes);
 }
 
-export function sessionIdOf(token: string): string {
-  return encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
+export function sessionIdOf(token: string): SessionId {
+  return asSessionId(encodeHexLowerCase(sha256(new TextEncoder().encode(token))));
 }
 
 export const isSessionTokenShape = (token: string): boolean => TOKEN_PATTERN.test(token);
@@ -116,7 +123,7 @@ export async function validateSessionToken(
   return { session, user: toAuthUser(row.user), refreshed };
 }
 
-export async function invalidateSession(db: Queryable, sessionId: string): Promise<void> {
+export async function invalidateSession(db: Queryable, sessionId: SessionId): Promise<void> {
   await db.delete(sessions).where(eq(sessions.id, sessionId));
   await authInvalidations.announce({ kind: 'session', sessionId });
 }
@@ -125,7 +132,7 @@ export async function invalidateSession(db: Queryable, sessionId: string): Promi
 export async function invalidateUserSessions(
   db: Queryable,
   userId: UserId,
-  exceptSessionId?: string,
+  exceptSessionId?: SessionId,
 ): Promise<number> {
   const where = exceptSessionId
     ? and(eq(sessions.userId, userId), ne(sessions.id, exceptSessionId))
@@ -136,12 +143,12 @@ export async function invalidateUserSessions(
   return rows.length;
 }
 
-export async function setSessionReauthenticated(db: Queryable, sessionId: string, now = new Date()) {
+export async function setSessionReauthenticated(db: Queryable, sessionId: SessionId, now = new Date()) {
   await db.update(sessions).set({ reauthenticatedAt: now }).where(eq(sessions.id, sessionId));
   await authInvalidations.announce({ kind: 'session', sessionId });
 }
 
-export async function setSessionActiveTenant(db: Queryable, sessionId: string, tenantId: TenantId) {
+export async function setSessionActiveTenant(db: Queryable, sessionId: SessionId, tenantId: TenantId) {
   await db.update(sessions).set({ activeTenantId: tenantId }).where(eq(sessions.id, sessionId));
   await authInvalidations.announce({ kind: 'session', sessionId });
 }
@@ -157,7 +164,7 @@ export async function deleteExpiredSessions(db: Queryable, now = new Date()): Pr
 
 function toSessionRecord(row: typeof sessions.$inferSelect): SessionRecord {
   return {
-    id: row.id,
+    id: asSessionId(row.id),
     userId: asUserId(row.userId),
     activeTenantId: row.activeTenantId === null ? null : asTenantId(row.activeTenantId),
     createdAt: row.createdAt,
@@ -245,7 +252,7 @@ export async function listUserSessions(db: Queryable, userId: UserId, now = new 
 export async function invalidateOwnSession(
   db: Queryable,
   userId: UserId,
-  sessionId: string,
+  sessionId: SessionId,
 ): Promise<boolean> {
   const rows = await db
     .delete(sessions)

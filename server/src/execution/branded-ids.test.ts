@@ -28,7 +28,14 @@ import type { bindingOf, clientSecretOpener, settleAccount } from '../auth/oauth
 import type { endpointsFor, providerCatalogue, resolveOAuthProvider } from '../auth/oauth/providers.ts';
 import type { unlinkConnection } from '../auth/oauth/unlink.ts';
 import type { ApiKeyRecord, SessionRecord } from '../auth/principal.ts';
-import type { CreateSessionInput } from '../auth/session.ts';
+import {
+  type CreateSessionInput,
+  type invalidateOwnSession,
+  type invalidateSession,
+  type invalidateUserSessions,
+  sessionIdOf,
+  type setSessionActiveTenant,
+} from '../auth/session.ts';
 import type { AdapterFactory, ConnectionContext } from '../brokers/connection.ts';
 import type { ConnectionRow } from '../brokers/factory.ts';
 import type { BracketRequest } from '../brokers/types.ts';
@@ -292,6 +299,35 @@ describe('branded ids: people and keys', () => {
     const userDesk: Pick<ApiKeyRecord, 'tenantId' | 'userId'> = { tenantId: user, userId: user };
     expect([s.activeTenantId, none.activeTenantId, swapped.userId]).toEqual([desk, null, desk]);
     expect([k.userId, plainOwner.userId, userDesk.tenantId]).toEqual([user, 'user', user]);
+  });
+
+  it("a session's id is its own kind: ending or moving a session takes a session id, never a user's or a desk's", () => {
+    const session = sessionIdOf('abcdefghijklmnopqrstuvwxyz234567');
+    const calls = (fns: {
+      end: typeof invalidateSession;
+      endOwn: typeof invalidateOwnSession;
+      endOthers: typeof invalidateUserSessions;
+      move: typeof setSessionActiveTenant;
+    }) => {
+      const db = {} as Parameters<typeof invalidateSession>[0];
+      void fns.end(db, session);
+      // @ts-expect-error a plain string is not yet known to be a session id
+      void fns.end(db, 'a'.repeat(64));
+      void fns.endOwn(db, user, session);
+      // @ts-expect-error user and session swapped
+      void fns.endOwn(db, session, user);
+      void fns.endOthers(db, user, session);
+      // @ts-expect-error a desk id is not a session id
+      void fns.endOthers(db, user, desk);
+      void fns.move(db, session, desk);
+      // @ts-expect-error session and desk swapped
+      void fns.move(db, desk, session);
+    };
+    expect(typeof calls).toBe('function');
+    const record: Pick<SessionRecord, 'id'> = { id: session };
+    // @ts-expect-error a session record's id is read from its table or derived from its token
+    const plain: Pick<SessionRecord, 'id'> = { id: 'a'.repeat(64) };
+    expect([record.id.length, plain.id.length]).toEqual([64, 64]);
   });
 
   it('a new session, a listed key and the desks cache take a user id and a desk id in their places', () => {

@@ -1,5 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
-import { asTenantId } from '@aegis/shared/ids';
+import { asSessionId, asTenantId } from '@aegis/shared/ids';
 import {
   activeSessionSchema,
   deskSchema,
@@ -174,6 +174,7 @@ export const authRouter = createTRPCRouter({
           sessionId: z
             .string()
             .regex(/^[0-9a-f]{64}$/, 'must be a session id')
+            .transform(asSessionId)
             .optional(),
           all: z.literal(true).optional(),
         })
