@@ -506,7 +506,10 @@ describe('Alpaca adapter: resilience and auth', () => {
 
   it('OAuth: a token the stream refuses is refreshed for the next connection, which counts as a reconnect', async () => {
     const credentials = new TestCredentials({ token: 'tok-1', next: ['tok-2'] });
-    const { adapter } = harness({ credentials });
+    // No FILL poll meanwhile: every 50 ms while the stream is down it would meet the same refused
+    // token over REST and refresh it too (the platform's credential source folds concurrent
+    // refreshes into one; this double counts each call), and the count below would race it.
+    const { adapter } = harness({ credentials, adapter: { pollIntervalMs: 60_000 } });
     let reconnects = 0;
     adapter.onReconnect(() => reconnects++);
     const err = await brokerError(adapter.connect());
