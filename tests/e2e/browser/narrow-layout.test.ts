@@ -214,6 +214,35 @@ describe('the top bar and the backtest form on a 390 px phone and at 1280 px', (
     }
   }, 90_000);
 
+  test('from 800 to 1280 px the top bar is one row: no control past the edge or over another', async () => {
+    const page = await open(desktop, '/', 'Overview');
+    try {
+      for (const width of [800, 900, 1000, 1100, 1280]) {
+        await page.setViewportSize({ width, height: DESKTOP.height });
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+        await page.screenshot({ path: path.join(SHOTS, `narrow-overview-${width}.png`) });
+        const m = await topBarBoxes(page);
+        const rows = rowsOf(m.controls);
+        expect(rows, `${width} px`).toHaveLength(1);
+        expect(
+          m.controls.filter((b) => b.left < 0 || b.right > m.viewport).map((b) => b.what),
+          `${width} px`,
+        ).toEqual([]);
+        // Side by side in their row: each control ends before the next begins.
+        const row = [...rows[0]!].sort((a, b) => a.left - b.left);
+        const overlaps = row
+          .slice(1)
+          .flatMap((b, i) => (b.left < row[i]!.right - 1 ? [`${row[i]!.what} / ${b.what}`] : []));
+        expect(overlaps, `${width} px`).toEqual([]);
+        const o = await overflow(page);
+        expect(o.scrollWidth, `${width} px: ${o.pastTheEdge.join(', ')}`).toBeLessThanOrEqual(o.viewport);
+      }
+    } finally {
+      await page.setViewportSize(DESKTOP);
+      await page.close();
+    }
+  }, 90_000);
+
   test('the top bar at 1280 px is one row, the height it always had', async () => {
     const page = await open(desktop, '/', 'Overview');
     try {
