@@ -6,17 +6,18 @@
  * One file: alert delivery is one path (signing, retries, the delivery log, the receiver's checks)
  * and every test shares the one server and receiver set up here.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseTokenKeys, TokenCrypto } from '@aegis/shared/crypto/token-crypto';
 import { createDb } from '@aegis/shared/db/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { record as recordAudit } from '../../src/audit/service.ts';
 import { withTenant } from '../../src/db/database.ts';
 import { testExecution } from './support/test-execution.ts';
 import { waitUntil } from './support/wait.ts';
-import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  startAlertingServer,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from './support/webhook-receiver.ts';
+import { type Client, failure, signIn, type TestServer } from './test-server.ts';
 
 interface Received {
   path: string;
@@ -32,21 +33,11 @@ const RETRY_MS = [150, 300, 450];
 let t: TestServer;
 let admin: Awaited<ReturnType<typeof signIn>>;
 let client: Client;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let receiverUrl: string;
 const received: Received[] = [];
-/** Secret per path, set when the endpoint is created (the receiver's configuration). */
-const secrets = new Map<string, string>();
 /** Attempts still to refuse per path. */
 const failFirst = new Map<string, number>();
-
-/** A receiver's check: timestamp within 5 minutes, then HMAC-SHA256 over `<ts>.<body>`. */
-function verify(secret: string, ts: string | undefined, sig: string | undefined, body: string): boolean {
-  if (!ts || Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
-  const expected = Buffer.from(`v1=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`);
-  const given = Buffer.from(sig ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 const execOptions = testExecution({
   outboxIntervalMs: 200,
@@ -54,67 +45,22 @@ const execOptions = testExecution({
 });
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const path = req.url ?? '/';
-      const secret = secrets.get(path);
-      const verified =
-        secret !== undefined &&
-        verify(
-          secret,
-          req.headers['x-aegis-timestamp'] as string | undefined,
-          req.headers['x-aegis-signature'] as string | undefined,
-          body,
-        );
-      const left = failFirst.get(path) ?? 0;
-      if (path === '/redirect' && verified) {
-        received.push({
-          path,
-          body,
-          event: undefined,
-          delivery: undefined,
-          verified,
-          status: 302,
-          at: Date.now(),
-        });
-        res.writeHead(302, { location: `${receiverUrl}/redirected` });
-        res.end();
-        return;
-      }
-      const status = !verified ? 401 : left > 0 ? 500 : 204;
-      if (left > 0) failFirst.set(path, left - 1);
-      received.push({
-        path,
-        body,
-        event: req.headers['x-aegis-event'] as string | undefined,
-        delivery: req.headers['x-aegis-delivery'] as string | undefined,
-        verified,
-        status,
-        at: Date.now(),
-      });
-      res.statusCode = status;
+  receiver = await startWebhookReceiver((d, res) => {
+    const left = failFirst.get(d.path) ?? 0;
+    if (d.path === '/redirect' && d.verified) {
+      received.push({ ...d, event: undefined, delivery: undefined, status: 302, at: Date.now() });
+      res.writeHead(302, { location: `${receiver.url}/redirected` });
       res.end();
-    });
+      return;
+    }
+    const status = !d.verified ? 401 : left > 0 ? 500 : 204;
+    if (left > 0) failFirst.set(d.path, left - 1);
+    received.push({ ...d, status, at: Date.now() });
+    res.statusCode = status;
+    res.end();
   });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-
-  const key = randomBytes(32).toString('base64');
-  t = await startTestServer({
-    rateLimiter: null,
-    execution: execOptions,
-    env: { TOKEN_ENCRYPTION_KEY: key },
-    alerts: {
-      crypto: new TokenCrypto(parseTokenKeys(undefined, key)),
-      targets: { allowLocalhost: true },
-      scanIntervalMs: 200,
-      sendIntervalMs: 100,
-      delivery: { retryScheduleMs: RETRY_MS, jitter: 0.2 },
-    },
-  });
+  receiverUrl = receiver.url;
+  t = await startAlertingServer({ execution: execOptions, retryScheduleMs: RETRY_MS });
   admin = await signIn(t.url, t.admin.email, t.admin.password);
   client = admin.client;
   await client.auth.reauthenticate.mutate({ password: admin.password });
@@ -122,7 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
 });
 
 async function endpoint(c: Client, path: string, events: string[], format = 'aegis') {
@@ -132,7 +78,7 @@ async function endpoint(c: Client, path: string, events: string[], format = 'aeg
     format: format as never,
     events: events as never,
   });
-  secrets.set(path, created.secret);
+  receiver.secrets.set(path, created.secret);
   return created;
 }
 

@@ -6,14 +6,15 @@
  * person who released it. Another desk neither lists it nor receives it. A global halt released
  * by the platform administrator reaches every desk, with the global scope.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseTokenKeys, TokenCrypto } from '@aegis/shared/crypto/token-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testExecution } from './support/test-execution.ts';
 import { sleep, waitUntil } from './support/wait.ts';
-import { type Client, signIn, startTestServer, type TestServer } from './test-server.ts';
+import {
+  startAlertingServer,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from './support/webhook-receiver.ts';
+import { type Client, signIn, type TestServer } from './test-server.ts';
 
 interface Received {
   readonly path: string;
@@ -23,19 +24,9 @@ interface Received {
 }
 
 let t: TestServer;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let receiverUrl: string;
 const received: Received[] = [];
-/** The signing secret of each endpoint path, as its receiver keeps it. */
-const secrets = new Map<string, string>();
-
-/** The receiver's check (docs/alerts.md): a fresh timestamp, then HMAC-SHA256 over `<ts>.<body>`. */
-function verify(secret: string, ts: string | undefined, sig: string | undefined, body: string): boolean {
-  if (!ts || Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
-  const expected = Buffer.from(`v1=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`);
-  const given = Buffer.from(sig ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 /** Desk A: the platform administrator (engages) and a desk admin (releases). Desk B: its own admin. */
 let platformAdmin: { client: Client; userId: string };
@@ -49,45 +40,15 @@ async function reauthenticated(email: string, password: string) {
 }
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const path = req.url ?? '/';
-      const secret = secrets.get(path);
-      received.push({
-        path,
-        event: req.headers['x-aegis-event'] as string | undefined,
-        verified:
-          secret !== undefined &&
-          verify(
-            secret,
-            req.headers['x-aegis-timestamp'] as string | undefined,
-            req.headers['x-aegis-signature'] as string | undefined,
-            raw,
-          ),
-        body: JSON.parse(raw) as Record<string, unknown>,
-      });
-      res.statusCode = 204;
-      res.end();
-    });
+  receiver = await startWebhookReceiver((d, res) => {
+    received.push({ path: d.path, event: d.event, verified: d.verified, body: JSON.parse(d.body) });
+    res.statusCode = 204;
+    res.end();
   });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-
-  const key = randomBytes(32).toString('base64');
-  t = await startTestServer({
-    rateLimiter: null,
+  receiverUrl = receiver.url;
+  t = await startAlertingServer({
     execution: testExecution({ outboxIntervalMs: 200, paper: { seed: 5 } }),
-    env: { TOKEN_ENCRYPTION_KEY: key },
-    alerts: {
-      crypto: new TokenCrypto(parseTokenKeys(undefined, key)),
-      targets: { allowLocalhost: true },
-      scanIntervalMs: 200,
-      sendIntervalMs: 100,
-      delivery: { retryScheduleMs: [150, 300], jitter: 0.2 },
-    },
+    retryScheduleMs: [150, 300],
   });
   const admin = await reauthenticated(t.admin.email, t.admin.password);
   platformAdmin = { client: admin.client, userId: admin.user.id };
@@ -119,7 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
 });
 
 async function endpoint(c: Client, path: string) {
@@ -128,7 +89,7 @@ async function endpoint(c: Client, path: string) {
     url: `${receiverUrl}${path}`,
     events: ['halt.engaged', 'halt.released'],
   });
-  secrets.set(path, created.secret);
+  receiver.secrets.set(path, created.secret);
 }
 
 /** The audit row an alert event points at (`data.auditId`). */
