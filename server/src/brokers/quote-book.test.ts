@@ -8,7 +8,7 @@ describe('QuoteBook and the future', () => {
   it('refuses a quote or trade dated beyond the skew, so it cannot block later real ones', () => {
     const book = new QuoteBook({ now: () => NOW });
     expect(book.setQuote('PSX', '124.50', '124.51', '10', '10', at(-1000))).toBe(true);
-    // The poisoned quote of issue 9: 50 minutes ahead at half the price.
+    // A poisoned quote: 50 minutes ahead at half the price (docs/architecture.md, "One price source").
     expect(book.setQuote('PSX', '62.26', '62.27', '10', '10', at(50 * 60_000))).toBe(false);
     expect(book.setTrade('PSX', '62.27', '50', at(50 * 60_000))).toBe(false);
     expect(book.rejectedFuture).toBe(2);

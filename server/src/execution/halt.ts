@@ -33,7 +33,7 @@ import { type Actor, type ExecutionDeps, HALT_CHANNEL, type RequestMeta } from '
  * new orders are denied) and then sweeps each desk the same way. Releasing a desk switch never
  * lifts the global one: they are separate rows and an order passes only when both are released.
  *
- * Engaging while PostgreSQL is unreachable (issue 9): the engage never waits on a dead database
+ * Engaging while PostgreSQL is unreachable (docs/runbook.md, "Halt trading"): the engage never waits on a dead database
  * and its acknowledgement always means "no new order will be accepted":
  *   0. Before anything else the halt is latched in this process (halt-latch.ts), which every
  *      order transaction reads together with the rows (readHalt), before writing the order.

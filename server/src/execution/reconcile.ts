@@ -180,7 +180,7 @@ export class Reconciler {
     // on its way or being applied. So a first difference is never drift by itself: the broker's
     // reports for every order that differs are applied (idempotent by execution id, waiting on
     // the order's row lock like the report being applied), and only what still differs on a
-    // second comparison counts (issue 16: a scheduled run took "ours new, broker filled" for
+    // second comparison counts (a scheduled run once took "ours new, broker filled" for
     // drift and switched the desk's automation off).
     let { positionMismatches, orderMismatches } = await this.#compare(tenantId, broker, routed, connectionId);
     if (positionMismatches.length > 0 || orderMismatches.length > 0) {

@@ -43,7 +43,7 @@ describe('order-flow event codec', () => {
     expect(validateBatch([trade], now).ok).toBe(true);
     // Within the 2 s skew: a clock slightly ahead of ours.
     expect(validateBatch([{ ...trade, tsEvent: '2026-11-25T12:00:02.000Z' }], now).ok).toBe(true);
-    // The quote of issue 9 was 50 minutes ahead; 3 s is already refused.
+    // The poisoned quote was 50 minutes ahead; 3 s is already refused.
     const r = validateBatch([trade, { ...trade, sequence: 8, tsEvent: '2026-11-25T12:00:03.200Z' }], now);
     expect(r.ok ? [] : r.problems).toEqual([
       {

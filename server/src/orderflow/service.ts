@@ -21,7 +21,7 @@ import { type CanonicalEvent, validateBatch } from './event-codec.ts';
  * only by that desk (`orderflow.gaps`, the flow around a signal in `signals.get`). It is not
  * published on the bus: the engine's order-flow stream feeds the shared market pipeline (ticks,
  * features, and signals without a tenant that every desk's agent proposes from), so one desk's
- * flow there would create signals and proposals on other desks (issue 9; the engine also refuses
+ * flow there would create signals and proposals on other desks (docs/architecture.md, "Tenancy"; the engine also refuses
  * any entry that carries a tenantId). Nor does it reach execution prices — reference price,
  * collar, spread, marks and paper fills come only from the venue price source
  * (execution/quote-feed.ts).

@@ -19,7 +19,7 @@ import type { DecisionStreams } from './streams.ts';
  *
  * A failure leaves the entry pending (not acked); the claim sweep retries it later.
  *
- * Redis restarted empty (issue 9, finding 9): the stream and the group are gone and every group
+ * Redis restarted empty (docs/runbook.md, "Redis lost"): the stream and the group are gone and every group
  * read answers NOGROUP. The bus recreates a group it ensured (from 0, logged once per
  * recreation) and the read goes on, so signals published after the restart become proposals;
  * entries that were pending before the restart are lost with Redis, which the engine's signals

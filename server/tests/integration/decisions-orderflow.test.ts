@@ -86,7 +86,7 @@ describe('orderflow.ingest', () => {
     expect(q).toEqual({ ts: '2026-11-25T12:00:00.123456', bid: '50000.000000000000' });
 
     // Nothing reached the shared order-flow stream the engine turns into market ticks, features
-    // and signals for every desk: a desk's flow stays its research data (issue 9).
+    // and signals for every desk: a desk's flow stays its research data.
     expect(await t.server.deps.bus.xlen(stream)).toBe(before);
     expect((await t.server.deps.bus.range(stream)).filter((e) => 'tenantId' in e.fields)).toEqual([]);
   });

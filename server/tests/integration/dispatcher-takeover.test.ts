@@ -18,7 +18,7 @@ import { until } from './support/wait.ts';
 import { type Client, signIn } from './test-server.ts';
 
 /**
- * One dispatcher per broker resource (issue 11 item 4): leases in PostgreSQL, taken over within
+ * One dispatcher per broker resource (docs/scale-out.md): leases in PostgreSQL, taken over within
  * seconds when the holder dies; two real server processes placing orders on one desk while the
  * one holding the dispatch lease is killed with SIGKILL mid-flow. What reached the broker is
  * counted at the broker (a real local HTTP broker double that outlives the processes): every

@@ -357,7 +357,7 @@ describe('execution: reports', () => {
     expect((await fx.owner`select count(*)::int as n from fills`)[0]!.n).toBe(2);
   });
 
-  it('stores fill times to the µs and shows them (issue 10: µs end to end)', async () => {
+  it('stores fill times to the µs and shows them (µs end to end)', async () => {
     await fx.runtime.dispatcher.stop();
     const o = await place({ orderType: 'limit', limitPrice: '40000', quantity: '1', timeInForce: 'gtc' });
     await fx.owner`update outbox set dispatched_at = now() where aggregate_id = ${o.id}`;
@@ -423,7 +423,7 @@ describe('execution: reconciliation drift', () => {
     expect((await place({ quantity: '0.1' })).status).toBe('pending_new');
   });
 
-  it('an order that fills at the broker while reconciliation runs is not drift (issue 16)', async () => {
+  it('an order that fills at the broker while reconciliation runs is not drift', async () => {
     const o = await place({ orderType: 'limit', limitPrice: '49000', quantity: '1', timeInForce: 'gtc' });
     await fx.settle();
     const broker = await fx.runtime.brokers.paper(fx.tenantId);

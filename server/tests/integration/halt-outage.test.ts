@@ -18,7 +18,7 @@ import { sleep, until } from './support/wait.ts';
 import type { Client } from './test-server.ts';
 
 /**
- * Issue 9, Deliver 7: the halt engages even while PostgreSQL is unreachable, and once an
+ * The halt engages even while PostgreSQL is unreachable, and once an
  * engage is acknowledged no order is accepted. On a PostgreSQL of the test's own (stopped and
  * started at will) and a Redis of its own (the halt channel is global, so a shared Redis would
  * carry this test's halts to other test servers).

@@ -11,7 +11,7 @@ import { waitUntil } from './support/wait.ts';
 import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
- * One source of execution prices (issue 9, finding 1), through the real server: prices come
+ * One source of execution prices (docs/architecture.md, "One price source"), through the real server: prices come
  * from the venue price source on Redis only. Desk A's ingested order flow — a quote dated 50
  * minutes ahead at half the price, a plausible quote at half the price, a trade print through
  * desk B's resting limit — never reaches desk B's fills, reference price or resting orders; a

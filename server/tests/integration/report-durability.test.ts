@@ -7,7 +7,7 @@ import { type OutageDesk, startOutageDesk } from './support/outage-desk.ts';
 import { sleep, until } from './support/wait.ts';
 
 /**
- * Issue 9, Deliver 7: an execution report is never lost to a PostgreSQL outage. Reports are
+ * An execution report is never lost to a PostgreSQL outage. Reports are
  * delivered at least once and applied idempotently by execution id: the live path keeps retrying
  * while the database is unreachable, and a dispatch retried after the broker already has the
  * order adopts the broker's whole state (status and every fill), not just "accepted".

@@ -5,7 +5,7 @@ import { testExecution } from './support/test-execution.ts';
 import { type Client, failure, signIn, startTestServer, type TestServer } from './test-server.ts';
 
 /**
- * Risk limits deny by default (issue 9, findings 2 and 3), through the real server: a fresh desk
+ * Risk limits deny by default (docs/architecture.md, "Deny-by-default limits"), through the real server: a fresh desk
  * has effective limits for every rule, a partial update merges, `{}` and null are refused,
  * removing a limit is its own audited procedure, and the verdict lists every rule with a status.
  */

@@ -5,7 +5,7 @@ import { type Client, signIn, startTestServer, type TestServer } from './test-se
 import { venuePrices } from './venue-price-fixture.ts';
 
 /**
- * Finding 9 of issue 9: after Redis restarted empty the server's signal consumer retried NOGROUP
+ * After Redis restarted empty the server's signal consumer retried NOGROUP
  * every second forever and no signal became a proposal again. A Redis that restarted without
  * persistence has lost the stream and its consumer group; on the shared Redis that is simulated
  * by deleting this test's own stream key (never FLUSHDB): the stream, the group and the pending

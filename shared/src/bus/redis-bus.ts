@@ -22,7 +22,7 @@ import type {
 const PING_TIMEOUT_MS = 2000;
 
 /**
- * Every Redis call has a deadline (issue 9, crash-only recovery). `connectTimeout` bounds
+ * Every Redis call has a deadline (crash-only recovery, docs/runbook.md "Redis lost"). `connectTimeout` bounds
  * reaching the server; `commandTimeout` bounds each command on the shared connection (a command
  * queued while Redis is down fails after it instead of waiting without bound);
  * `maxRetriesPerRequest` caps reconnect-and-resend. Blocking reads (`BLOCK n`) run on their own
@@ -95,7 +95,7 @@ export class RedisBus implements Bus {
   /**
    * Runs a group command; on NOGROUP for a group this bus ensured, recreates the group and runs
    * it once more. Redis restarted without persistence (or the stream was deleted): the group is
-   * gone and every read would fail forever (issue 9, finding 9). It is recreated from `0`: what
+   * gone and every read would fail forever. It is recreated from `0`: what
    * the stream holds now was written after the loss and never delivered to this group; consumers
    * are idempotent, so an entry seen before a mere group deletion is harmless. Logged once per
    * recreation.

@@ -34,7 +34,7 @@ export interface CreateDbOptions {
 }
 
 /**
- * Every PostgreSQL call has a deadline (issue 9, crash-only recovery): the connect timeout bounds
+ * Every PostgreSQL call has a deadline (crash-only recovery, docs/runbook.md "PostgreSQL"): the connect timeout bounds
  * reaching the server, the statement and lock timeouts bound the server's work, the idle-in-
  * transaction timeout frees what a vanished client held, and TCP keepalive notices a dead peer.
  * A stalled server that answers nothing at all is the one case these cannot end: code that must

@@ -28,7 +28,7 @@ describe('quoteAgeMs', () => {
 });
 
 describe('checkReferencePrice and the future', () => {
-  it('fails a reference price dated beyond the clock skew into the future (the poisoned quote of issue 9)', () => {
+  it('fails a reference price dated beyond the clock skew into the future (a poisoned quote)', () => {
     const v = checkReferencePrice(opening, ctxWithQuoteAt(at(50 * 60_000)), limits);
     expect(v.passed).toBe(false);
     expect(v.code).toBe(RiskReason.STALE_REFERENCE_PRICE);

@@ -38,7 +38,7 @@ export function checkReferencePrice(d: Derived, ctx: RiskContext, limits: RiskLi
   const age = quoteAgeMs(ctx.quote, ctx.now);
   if (-age > DEFAULT_MAX_FUTURE_SKEW_MS && !d.reducing) {
     // A quote from the future is a clock or feed error; a "newest wins" book would otherwise
-    // trade on it until the wall clock caught up (issue 9, finding 1).
+    // trade on it until the wall clock caught up.
     return failed(
       RiskRule.REFERENCE_PRICE,
       RiskReason.STALE_REFERENCE_PRICE,

@@ -6,7 +6,7 @@ import { isAppError } from '../../src/errors.ts';
 import { TEST_REDIS_URL } from '../../src/testing/services.ts';
 
 /**
- * Issue 9, finding 9: when Redis restarts without persistence, streams and consumer groups are
+ * When Redis restarts without persistence, streams and consumer groups are
  * gone and XREADGROUP answers NOGROUP forever. A group this bus ensured is recreated (from 0) on
  * the next group read, once; a group it never ensured still reports NOGROUP. Simulated on the
  * shared Redis by deleting this test's own stream key (never FLUSHDB).

@@ -15,7 +15,7 @@ import {
 import { venuePrices } from '../../../server/tests/integration/venue-price-fixture.ts';
 
 /**
- * "Anything a desk sends can affect only that desk" for order flow (issue 9), through the real
+ * "Anything a desk sends can affect only that desk" for order flow, through the real
  * parts: the real server (PostgreSQL, Redis, HTTP) and the real engine library in-process on the
  * same Redis prefix with its `orderflow` feed on — the deployment where the shared market
  * pipeline (ticks → features → signals, no tenant) would see anything published on
