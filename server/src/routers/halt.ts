@@ -1,4 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
+import type { TenantId } from '@aegis/shared/ids';
 import { haltScope, haltState } from '@aegis/shared/schemas/order-risk';
 import { safeText } from '@aegis/shared/schemas/text';
 import { z } from 'zod';
@@ -25,6 +26,24 @@ function requireScope(ctx: Pick<Context, 'principal'>, scope: 'global' | 'desk')
   }
 }
 
+/**
+ * Who moves which switch, for an engage or a release: the scope (the global one for platform
+ * administrators only), the desk, the actor and their name in words, the request's id and IP.
+ */
+function switchRequest(
+  ctx: { principal: Principal; desk: { id: TenantId }; requestId: string; ip: string | null },
+  scope: 'global' | 'desk',
+) {
+  requireScope(ctx, scope);
+  return {
+    scope,
+    tenantId: ctx.desk.id,
+    actor: actorOf(ctx.principal),
+    actorLabel: actorLabel(ctx.principal),
+    meta: { requestId: ctx.requestId, ip: ctx.ip },
+  };
+}
+
 export const haltRouter = createTRPCRouter({
   engage: deskProcedure
     .meta({ scope: 'trade', permission: 'halt.engage', reauth: 'session', riskReducing: true })
@@ -33,32 +52,15 @@ export const haltRouter = createTRPCRouter({
     // time; the halt is latched in every server process that heard it and retried until durable
     // (server/src/execution/halt.ts). Either way no new order is accepted from now on.
     .output(z.object({ state: haltState, cancelsQueued: z.number().int(), durable: z.boolean() }))
-    .mutation(({ ctx, input }) => {
-      requireScope(ctx, input.scope);
-      return executionOf(ctx).halts.engage({
-        scope: input.scope,
-        tenantId: ctx.desk.id,
-        actor: actorOf(ctx.principal),
-        actorLabel: actorLabel(ctx.principal),
-        reason: input.reason,
-        meta: { requestId: ctx.requestId, ip: ctx.ip },
-      });
-    }),
+    .mutation(({ ctx, input }) =>
+      executionOf(ctx).halts.engage({ ...switchRequest(ctx, input.scope), reason: input.reason }),
+    ),
 
   release: deskProcedure
     .meta({ scope: 'admin', permission: 'halt.release', reauth: true })
     .input(z.strictObject({ scope: haltScope.default('desk') }))
     .output(haltState)
-    .mutation(({ ctx, input }) => {
-      requireScope(ctx, input.scope);
-      return executionOf(ctx).halts.release({
-        scope: input.scope,
-        tenantId: ctx.desk.id,
-        actor: actorOf(ctx.principal),
-        actorLabel: actorLabel(ctx.principal),
-        meta: { requestId: ctx.requestId, ip: ctx.ip },
-      });
-    }),
+    .mutation(({ ctx, input }) => executionOf(ctx).halts.release(switchRequest(ctx, input.scope))),
 
   status: deskProcedure
     .meta({ scope: 'read', permission: 'desk.read' })
