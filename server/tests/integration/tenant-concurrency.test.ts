@@ -68,7 +68,15 @@ describe('tenant isolation under concurrency', () => {
         }
       }
     });
-    await Promise.all(calls);
+    const settled = await Promise.allSettled(calls);
+    const failed = settled.filter((r) => r.status === 'rejected');
+    // A request that failed is a failure of the test; the server's error lines say why.
+    expect(
+      failed.length === 0
+        ? []
+        : t.logs.filter((l) => Number(l.level) >= 50).map((l) => JSON.stringify(l).slice(0, 600)),
+    ).toEqual([]);
+    expect(failed.map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
     expect(foreign).toEqual([]);
   });
 });
