@@ -96,15 +96,19 @@ export interface HaltFlags {
 
 /** Halts as PostgreSQL has them now: the truth, read in the order's own transaction. */
 export async function readHalt(tx: Tx, tenantId: TenantId): Promise<HaltFlags> {
+  // Plus halts acknowledged while PostgreSQL was unreachable and not yet durable (halt-latch.ts),
+  // looked at before and after the read: an entry leaves the latch only once its row has
+  // committed, but the read's snapshot may predate that commit, so a latch seen only after the
+  // read would let the halt fall between the two.
+  const before = haltLatch.flags(tenantId);
   const rows = await tx
     .select({ scope: halts.scope, engaged: halts.engaged })
     .from(halts)
     .where(or(isNull(halts.tenantId), eq(halts.tenantId, tenantId)));
-  // Plus halts acknowledged while PostgreSQL was unreachable and not yet durable (halt-latch.ts).
-  const latched = haltLatch.flags(tenantId);
+  const after = haltLatch.flags(tenantId);
   return {
-    global: latched.global || rows.some((r) => r.scope === 'global' && r.engaged),
-    desk: latched.desk || rows.some((r) => r.scope === 'desk' && r.engaged),
+    global: before.global || after.global || rows.some((r) => r.scope === 'global' && r.engaged),
+    desk: before.desk || after.desk || rows.some((r) => r.scope === 'desk' && r.engaged),
   };
 }
 

@@ -32,13 +32,14 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
+  await fx.stopRuntime(); // first: nothing of the last test may land after the clear
   await clearTrading(fx.owner, ['combos', 'broker_connections']);
   alpaca = await startFakeAlpaca({ authorize: (a) => a.kind === 'key' && a.keyId === 'PKTEST' });
   const [conn] = await fx.owner`
     insert into broker_connections (tenant_id, provider, account_ref, environment, link_kind, status)
     values (${fx.tenantId}, 'alpaca', ${alpaca.accountNumber}, 'paper', 'api_key', 'active') returning id`;
   connectionId = conn!.id as string;
-  fx.replaceRuntime({
+  await fx.replaceRuntime({
     options: {
       brokerTimeoutMs: 400,
       connections: {

@@ -38,8 +38,8 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
+  await fx.replaceRuntime(); // first: nothing of the last test may land after the clear
   await clearTrading(fx.owner, ['combos', 'broker_connections']);
-  fx.replaceRuntime();
   await setLimits({});
   quoteCallVertical(fx, U, { c100: C100, c105: C105 });
   market(P95, '1.98', '2.00');

@@ -34,8 +34,8 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
+  await fx.replaceRuntime(); // first: nothing of the last test may land after the clear
   await clearTrading(fx.owner, ['proposals']);
-  fx.replaceRuntime();
   fx.quote('ETH-USD', '3000', '3001', '100');
   // Whole ETH at $3,000: explicit desk limits above the platform's default order notional.
   await insertDeskLimits(fx.owner, fx.tenantId);
@@ -246,7 +246,7 @@ describe('bracket orders', () => {
   });
 
   it('a broker timeout leaves the entry unknown; the retry finds it and its legs, never sending a second bracket', async () => {
-    fx.replaceRuntime({ options: LATE_BROKER });
+    await fx.replaceRuntime({ options: LATE_BROKER });
     const o = await place({ orderType: 'limit', limitPrice: '2950', timeInForce: 'gtc' });
     await fx.runtime.dispatcher.dispatchTenant(fx.tenantId);
     expect((await entryRow()).status).toBe('unknown');

@@ -44,12 +44,20 @@ export interface ExecutionFixture {
   readonly userId: string;
   runtime: ExecutionRuntime;
   newRuntime(opts?: { bus?: Bus; options?: Partial<ExecutionOptions>; clock?: () => Date }): ExecutionRuntime;
-  /** Closes the current runtime's broker sessions and makes `runtime` a new one. */
+  /**
+   * Stops the current runtime and any the test made before it (their dispatchers and broker
+   * sessions, once every report they owe is applied), then makes `runtime` a new one. A runtime
+   * only closed goes on dispatching what its test left queued, and a fill applied after the next
+   * test cleared the desk leaves a position there: a short one turns that test's buy into a
+   * risk-reducing order, which passes a halt (a clean-clone CI run saw a buy pass the global halt).
+   */
   replaceRuntime(opts?: {
     bus?: Bus;
     options?: Partial<ExecutionOptions>;
     clock?: () => Date;
-  }): ExecutionRuntime;
+  }): Promise<ExecutionRuntime>;
+  /** Stops every runtime so far, as `replaceRuntime` does, for a reset that clears the desk before it knows the new runtime's options. */
+  stopRuntime(): Promise<void>;
   /**
    * Places an order on the desk (a market buy of 0.1 BTC-USD unless `input` says otherwise), as
    * the desk's trader through `runtime` unless told otherwise.
@@ -92,6 +100,7 @@ export async function createExecutionFixture(
   const quotes = new QuoteBook();
   const buses: Bus[] = [];
   const runtimes: ExecutionRuntime[] = [];
+  const stopped = new WeakSet<ExecutionRuntime>();
   const newRuntime = (o: { bus?: Bus; options?: Partial<ExecutionOptions>; clock?: () => Date } = {}) => {
     const bus = o.bus ?? new MemoryBus();
     buses.push(bus);
@@ -120,10 +129,18 @@ export async function createExecutionFixture(
     userId,
     runtime: undefined as unknown as ExecutionRuntime,
     newRuntime,
-    replaceRuntime(o) {
-      fx.runtime.brokers.close();
+    async replaceRuntime(o) {
+      await fx.stopRuntime();
       fx.runtime = newRuntime(o);
       return fx.runtime;
+    },
+    async stopRuntime() {
+      // Every runtime the test made (a test's own restarts only close the old one's brokers).
+      for (const rt of runtimes) {
+        if (stopped.has(rt)) continue;
+        stopped.add(rt);
+        await rt.stop();
+      }
     },
     placeOrder(input = {}, o = {}) {
       return (o.runtime ?? fx.runtime).orders.place({
@@ -164,7 +181,7 @@ export async function createExecutionFixture(
       }
     },
     async close() {
-      for (const rt of runtimes) await rt.stop().catch(() => {});
+      for (const rt of runtimes) if (!stopped.has(rt)) await rt.stop().catch(() => {});
       for (const b of buses) await b.close().catch(() => {});
       await app.close();
       await owner.end();

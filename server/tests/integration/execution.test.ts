@@ -33,8 +33,8 @@ afterAll(async () => {
 });
 
 async function reset() {
+  await fx.replaceRuntime(); // first: nothing of the last test may land after the clear
   await clearTrading(fx.owner);
-  fx.replaceRuntime();
   fx.quotes.setQuote('BTC-USD', '50000', '50010', '10', '10', T());
   fx.quotes.setQuote('ETH-USD', '3000', '3001', '100', '100', T());
   // Explicit desk limits, as a desk trading whole bitcoins would set them: one BTC at $50,000 is
@@ -293,7 +293,7 @@ describe('execution: outbox and broker failures', () => {
   });
 
   it('a broker timeout marks the order unknown; it is then found by client order id, never resent under a new id', async () => {
-    fx.replaceRuntime({ options: LATE_BROKER });
+    await fx.replaceRuntime({ options: LATE_BROKER });
     const o = await place({ orderType: 'limit', limitPrice: '40000', quantity: '1', timeInForce: 'gtc' });
     await fx.runtime.dispatcher.dispatchTenant(fx.tenantId);
     expect((await orderRow(o.id)).status).toBe('unknown');
@@ -543,6 +543,8 @@ describe('halt', () => {
     expect(s).toMatchObject({ halted: true, global: { engaged: true }, desk: { engaged: false } });
     fx.runtime.brokers.close();
     fx.runtime = fx.newRuntime(); // restart
+    // Flat: the buy adds risk (a short left by another test's late fill would let it pass).
+    expect(await fx.owner`select symbol from positions where quantity <> 0`).toEqual([]);
     expect((await place({ quantity: '0.1' })).denial?.find((v) => !v.passed)?.code).toBe('GLOBAL_HALT');
     await fx.runtime.halts.release({ scope: 'global', tenantId: fx.tenantId, actor });
     expect((await place({ quantity: '0.1' })).status).toBe('pending_new');

@@ -14,7 +14,7 @@ import type { ExecutionRuntime } from '../../src/execution/runtime.ts';
 import type { RunningServer } from '../../src/http.ts';
 import type { AppRouter } from '../../src/routers/_app.ts';
 import { type OutageDesk, startOutageDesk } from './support/outage-desk.ts';
-import { sleep, until } from './support/wait.ts';
+import { until } from './support/wait.ts';
 import type { Client } from './test-server.ts';
 
 /**
@@ -84,11 +84,17 @@ describe('halt while PostgreSQL is unreachable', () => {
     const released = new Promise<void>((r) => {
       release = r;
     });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
     const holding = locker.begin(async (tx) => {
       await tx`lock table halts in share row exclusive mode`;
+      locked();
       await released;
     });
-    await sleep(100);
+    // The engage must meet the lock: on a busy machine a fixed pause let it write first.
+    await Promise.race([isLocked, holding]);
     try {
       const r = await ex().halts.engage({
         scope: 'desk',

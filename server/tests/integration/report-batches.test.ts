@@ -164,7 +164,7 @@ describe('state-only execution reports in one transaction', () => {
   });
 
   it('through the broker sessions: forty acknowledgements are applied in runs, every order acknowledged once', async () => {
-    fx.replaceRuntime();
+    await fx.replaceRuntime();
     const placed = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         fx.placeOrder({
