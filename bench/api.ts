@@ -35,6 +35,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { createDb } from '@aegis/shared/db/client';
 import { asTenantId, asUserId, type TenantId } from '@aegis/shared/ids';
@@ -102,6 +103,9 @@ interface Step {
   readonly cpuMsPerRequest: number;
   /** CPU of the bench database's backends per request (PostgreSQL is local). */
   readonly pgCpuMsPerRequest: number;
+  /** The server's event loop (this thread): its longest delay in the step, and its p99 (1 ms resolution). */
+  readonly loopDelayMaxMs: number;
+  readonly loopDelayP99Ms: number;
 }
 
 interface Target {
@@ -253,8 +257,11 @@ async function main(): Promise<void> {
         const statementsBefore = statements.count;
         const pg0 = await backendCpuSeconds(owner, database.name);
         const cpu0 = process.cpuUsage();
+        const loop = monitorEventLoopDelay({ resolution: 1 });
+        loop.enable();
         const r = await run(url, target.request, rate, DURATION_S);
         const cpu = process.cpuUsage(cpu0);
+        loop.disable();
         const pgSeconds = backendCpuBetween(pg0, await backendCpuSeconds(owner, database.name));
         const sent = statements.count - statementsBefore;
         const n = Math.max(1, r.requests);
@@ -265,10 +272,12 @@ async function main(): Promise<void> {
           dbStatementsPerRequest: isServer && r.requests > 0 ? round2(sent / r.requests) : null,
           cpuMsPerRequest: round2((cpu.user + cpu.system) / 1000 / n),
           pgCpuMsPerRequest: round2((pgSeconds * 1000) / n),
+          loopDelayMaxMs: round2(loop.max / 1e6),
+          loopDelayP99Ms: round2(loop.percentile(99) / 1e6),
         };
         steps.push(step);
         process.stdout.write(
-          `${target.name.padEnd(28)} ${String(rate).padStart(6)}/s → ${String(step.achievedRate).padStart(6)}/s  p50 ${step.p50Ms.toFixed(2)} ms  p99 ${step.p99Ms.toFixed(2)} ms  errors ${step.errors}  non-2xx ${step.non2xx}  db stmts/req ${step.dbStatementsPerRequest ?? '-'}  cpu ms/req ${step.cpuMsPerRequest}  pg cpu ms/req ${step.pgCpuMsPerRequest}\n`,
+          `${target.name.padEnd(28)} ${String(rate).padStart(6)}/s → ${String(step.achievedRate).padStart(6)}/s  p50 ${step.p50Ms.toFixed(2)} ms  p99 ${step.p99Ms.toFixed(2)} ms  errors ${step.errors}  non-2xx ${step.non2xx}  db stmts/req ${step.dbStatementsPerRequest ?? '-'}  cpu ms/req ${step.cpuMsPerRequest}  pg cpu ms/req ${step.pgCpuMsPerRequest}  loop delay max ${step.loopDelayMaxMs} ms\n`,
         );
         // Past saturation every higher rate only queues more: stop this endpoint.
         if (step.achievedRate < rate * 0.8 || step.p99Ms > 500) break;
@@ -290,6 +299,7 @@ async function main(): Promise<void> {
         'db stmts/req': s.dbStatementsPerRequest,
         'cpu ms/req': s.cpuMsPerRequest,
         'pg cpu ms/req': s.pgCpuMsPerRequest,
+        'loop max ms': s.loopDelayMaxMs,
       })),
     );
     console.table(summary);
@@ -347,7 +357,16 @@ async function run(
   rate: number,
   seconds: number,
 ): Promise<
-  Omit<Step, 'endpoint' | 'offeredRate' | 'dbStatementsPerRequest' | 'cpuMsPerRequest' | 'pgCpuMsPerRequest'>
+  Omit<
+    Step,
+    | 'endpoint'
+    | 'offeredRate'
+    | 'dbStatementsPerRequest'
+    | 'cpuMsPerRequest'
+    | 'pgCpuMsPerRequest'
+    | 'loopDelayMaxMs'
+    | 'loopDelayP99Ms'
+  >
 > {
   const job: LoadJob = { tool: LOAD_TOOL, url, request, rate, seconds };
   const r = LOADGEN === 'inline' ? await runJob(job) : await onLoadThread(job);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '@aegis/shared/bus/index';
-import type { Logger } from '@aegis/shared/logging';
+import { type Logger, lazyChild } from '@aegis/shared/logging';
 import type { Sql } from 'postgres';
 import type { DecisionsRuntime } from './agent/runtime.ts';
 import type { AuthCache } from './auth/auth-cache.ts';
@@ -111,7 +111,8 @@ export function createContextInner(opts: CreateContextInnerOptions): Context {
     origin: opts.origin ?? null,
     credentials: opts.credentials ?? { bearer: null, cookieToken: null },
     principal: opts.principal ?? null,
-    log: opts.log.child({ requestId }),
+    // Made when the call first writes a line (most write none at the configured level).
+    log: lazyChild(opts.log, { requestId }),
     response: { cookies: [] },
   };
 }

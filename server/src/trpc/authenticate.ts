@@ -1,4 +1,5 @@
 import { AppError } from '@aegis/shared/errors';
+import { lazyChild } from '@aegis/shared/logging';
 import { isApiKeyShape, verifyApiKey } from '../auth/api-keys.ts';
 import { apiKeyCacheId } from '../auth/auth-cache.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -41,7 +42,7 @@ export const authenticate = t.middleware(async ({ ctx, meta, path, next }) => {
     }
   }
   if (!principal) throw new AppError('UNAUTHENTICATED', 'Authentication required');
-  const log = ctx.log.child({
+  const log = lazyChild(ctx.log, {
     userId: principal.user.id,
     ...(principal.kind === 'api_key' ? { apiKeyId: principal.apiKey.id } : {}),
   });

@@ -1,5 +1,6 @@
 import { AppError } from '@aegis/shared/errors';
 import type { TenantId } from '@aegis/shared/ids';
+import { lazyChild } from '@aegis/shared/logging';
 import { sql } from 'drizzle-orm';
 import { touchApiKeyLastUsed } from '../auth/api-keys.ts';
 import type { Role } from '../auth/permissions.ts';
@@ -39,7 +40,7 @@ export const authorizeDesk = t.middleware(async ({ ctx, meta, path, type, next }
   const principal = requirePrincipal(ctx);
   const tenantId = principalTenantId(principal);
   if (!tenantId) throw new AppError('PRECONDITION_FAILED', 'Choose a desk first', { reason: 'no_desk' });
-  const log = ctx.log.child({ tenantId });
+  const log = lazyChild(ctx.log, { tenantId });
 
   // Transaction-local settings (the tenant for RLS; request id and client IP for audit rows)
   // and the caller's role on the desk, read through the membership function (RLS-independent).
