@@ -1,11 +1,13 @@
 import { createSignal, For } from 'solid-js';
 import { type Column, DataTable } from '../../components/data-table/data-table.tsx';
+import { pnlColumn } from '../../components/data-table/pnl-column.ts';
 import { priceColumn } from '../../components/data-table/price-column.ts';
+import { sideColumn } from '../../components/data-table/side-column.ts';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { createOrderDrawer } from '../../components/order-drawer.tsx';
 import { PageHeader } from '../../components/page-header.tsx';
 import { Panel, QueryView } from '../../components/panel.tsx';
-import { formatDecimal, pnlClass } from '../../lib/decimal-format.ts';
+import { formatDecimal } from '../../lib/decimal-format.ts';
 import { formatQuantity } from '../../lib/instrument-sizes.ts';
 import { createQuery, type Query } from '../../lib/query.ts';
 import { errorMessageOf, type RouterInputs, type RouterOutputs, trpc } from '../../lib/trpc.ts';
@@ -16,7 +18,6 @@ type BlotterRow = RouterOutputs['reports']['blotter'][number];
 type ExportKind = RouterInputs['reports']['export']['kind'];
 
 const money = (v: string | null) => formatDecimal(v, 2);
-const pnl = (v: string | null) => <span class={pnlClass(v)}>{formatDecimal(v, 2, { sign: true })}</span>;
 
 const instrumentColumns: Column<InstrumentRow>[] = [
   { id: 'symbol', header: 'Symbol', cell: (r) => <span class="mono">{r.symbol}</span>, rowHeader: true },
@@ -35,17 +36,17 @@ const instrumentColumns: Column<InstrumentRow>[] = [
     (r) => r.symbol,
     2,
   ),
-  { id: 'realized', header: 'Realized', cell: (r) => pnl(r.realizedPnl), numeric: true },
-  { id: 'unrealized', header: 'Unrealized', cell: (r) => pnl(r.unrealizedPnl), numeric: true, priority: 2 },
+  pnlColumn('realized', 'Realized', (r) => r.realizedPnl),
+  pnlColumn('unrealized', 'Unrealized', (r) => r.unrealizedPnl, 2),
   { id: 'fees', header: 'Fees', cell: (r) => money(r.fees), numeric: true, priority: 3 },
-  { id: 'net', header: 'Net', cell: (r) => pnl(r.netPnl), numeric: true },
+  pnlColumn('net', 'Net', (r) => r.netPnl),
 ];
 
 const dayColumns: Column<DayRow>[] = [
   { id: 'day', header: 'Day', cell: (r) => <span class="mono">{r.day}</span>, rowHeader: true },
-  { id: 'realized', header: 'Realized', cell: (r) => pnl(r.realizedPnl), numeric: true },
+  pnlColumn('realized', 'Realized', (r) => r.realizedPnl),
   { id: 'fees', header: 'Fees', cell: (r) => money(r.fees), numeric: true, priority: 2 },
-  { id: 'net', header: 'Net realized', cell: (r) => pnl(r.netRealized), numeric: true },
+  pnlColumn('net', 'Net realized', (r) => r.netRealized),
   { id: 'fills', header: 'Fills', cell: (r) => String(r.fills), numeric: true, priority: 2 },
   { id: 'notional', header: 'Notional', cell: (r) => money(r.notional), numeric: true, priority: 3 },
   {
@@ -57,11 +58,7 @@ const dayColumns: Column<DayRow>[] = [
     help: "The desk's equity at its last snapshot of the day",
   },
   {
-    id: 'change',
-    header: 'Equity change',
-    cell: (r) => (r.equityChange === null ? '—' : pnl(r.equityChange)),
-    numeric: true,
-    priority: 2,
+    ...pnlColumn('change', 'Equity change', (r) => r.equityChange, 2),
     help: 'Change from the previous day’s close: realized and unrealized P&L, net of fees',
   },
 ];
@@ -73,7 +70,7 @@ const blotterColumns: Column<BlotterRow>[] = [
     cell: (r) => <span class="mono">{r.ts.slice(0, 19).replace('T', ' ')}</span>,
   },
   { id: 'symbol', header: 'Symbol', cell: (r) => <span class="mono">{r.symbol}</span> },
-  { id: 'side', header: 'Side', cell: (r) => <span class={r.side === 'buy' ? 'pos' : 'neg'}>{r.side}</span> },
+  sideColumn((r) => r.side),
   { id: 'qty', header: 'Qty', cell: (r) => formatQuantity(r.quantity, r.symbol), numeric: true },
   priceColumn(
     'price',
