@@ -65,8 +65,8 @@ export const benchOrder = (i: number) => ({
   limitPrice: String(20000 + (i % 1000)),
 });
 
-/** The autocannon request for `r` (also used once on the main thread, for the probe). */
-export function autocannonRequest(r: LoadRequest): autocannon.Request {
+/** The autocannon request for `r`. */
+function autocannonRequest(r: LoadRequest): autocannon.Request {
   if (r.kind === 'fixed') return requestFor(r, 0) as autocannon.Request;
   let n = 0;
   return {
@@ -80,7 +80,7 @@ export function autocannonRequest(r: LoadRequest): autocannon.Request {
 }
 
 /** The request's method, path, headers and body, the `n`th of its kind. */
-function requestFor(
+export function requestFor(
   r: LoadRequest,
   n: number,
 ): { method: string; path: string; headers: Record<string, string>; body?: string } {

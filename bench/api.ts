@@ -11,11 +11,11 @@
  *
  * The real server (startServer from server/src/http.ts) on a fresh migrated database as the
  * application role (RLS in force), real Redis (rate limits, bus), listening on loopback; the load
- * is autocannon at FIXED offered rates (overallRate), so a step reports the latency at that rate
- * rather than the latency of a saturated server. autocannon runs on a worker thread of its own
- * (bench/api-load.ts), so the server's event loop serves only the server, as it would with its
- * clients elsewhere; `BENCH_LOADGEN=inline` puts it back on the server's thread. Callers authenticate with API keys (`Bearer`),
- * rate limits stay on (raised so the bench's own key is never refused): every request pays the
+ * comes at FIXED offered rates, open loop (bench/api-load.ts: each request sent when it is due,
+ * its latency counted from then), so a step reports the latency at that rate rather than the
+ * latency of a saturated server. The generator runs on a worker thread of its own, so the
+ * server's event loop serves only the server, as it would with its clients elsewhere.
+ * Callers authenticate with API keys (`Bearer`), rate limits stay on (raised so the bench's own key is never refused): every request pays the
  * whole middleware chain.
  *
  * Endpoints:
@@ -55,12 +55,12 @@ import { loadServerConfig } from '../server/src/env.ts';
 import { startServer } from '../server/src/http.ts';
 import { createFirstAdminIfNone } from '../server/src/provisioning/service.ts';
 import {
-  autocannonRequest,
   benchOrder,
   type LoadJob,
   type LoadRequest,
   type LoadResult,
   type LoadTool,
+  requestFor,
   runJob,
 } from './api-load.ts';
 
@@ -74,7 +74,7 @@ const READ_RATES =
 const WRITE_RATES = RATES ?? (SWEEP ? [25, 50, 100, 200, 400, 800] : [50, 200, 400]);
 const BASELINE_RATES = SWEEP ? READ_RATES : [1000, 3000];
 const AUTH_CACHE = process.env.BENCH_AUTH_CACHE !== 'off';
-/** Where autocannon runs: its own thread (default) or the server's (`inline`). */
+/** Where the load generator runs: its own thread (default) or the server's (`inline`). */
 const LOADGEN: 'thread' | 'inline' = process.env.BENCH_LOADGEN === 'inline' ? 'inline' : 'thread';
 /** How: open loop at evenly spaced instants (default), or autocannon's per-second quotas (api-load.ts). */
 const LOAD_TOOL: LoadTool = process.env.BENCH_LOAD_TOOL === 'autocannon' ? 'autocannon' : 'paced';
@@ -235,12 +235,11 @@ async function main(): Promise<void> {
     // A correctness probe before timing anything: each endpoint answers 200 once.
     for (const target of targets) {
       const url = target.name.startsWith('baseline') ? baseline.url : server.url;
-      const r = autocannonRequest(target.request);
-      const req = typeof r.setupRequest === 'function' ? r.setupRequest(r, {}) : r;
+      const req = requestFor(target.request, 0);
       const res = await fetch(`${url}${req.path}`, {
-        method: req.method ?? 'GET',
-        headers: req.headers as Record<string, string>,
-        ...(req.body ? { body: String(req.body) } : {}),
+        method: req.method,
+        headers: req.headers,
+        ...(req.body ? { body: req.body } : {}),
       });
       if (res.status !== 200)
         throw new Error(`${target.name}: probe answered ${res.status}: ${await res.text()}`);
